@@ -1,0 +1,120 @@
+//! The one error type of kizuna: a stable code, a message a marketer can act on, and the JSON
+//! pointer of the offending place (inside the config, the context or a rule).
+
+use serde::Serialize;
+use std::fmt;
+
+/// Stable error codes. They are part of the contract: add, never rename.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    // -- documents (config / context JSON) --
+    /// The text is not valid JSON.
+    InvalidJson,
+    /// A field the contract does not know (config only; contexts tolerate them).
+    UnknownField,
+    /// A required field is missing.
+    MissingField,
+    /// A field has the wrong JSON type or an invalid value.
+    InvalidValue,
+    /// The document's `version` is not one this engine reads.
+    UnsupportedVersion,
+    /// Two items share an id.
+    DuplicateId,
+    // -- conditions (JsonLogic) --
+    /// An operator name that is neither JsonLogic nor a kizuna operator.
+    UnknownOperator,
+    /// An operator got the wrong number of arguments.
+    WrongArity,
+    /// An operator argument is of a kind the operator cannot use.
+    InvalidArgument,
+    /// `in_segment` names a segment that does not exist.
+    UnknownSegment,
+    /// Segments refer to each other in a circle.
+    SegmentCycle,
+    /// A timestamp that is not RFC 3339 (or a `YYYY-MM-DD` date).
+    InvalidTimestamp,
+    /// A duration that is not ISO 8601 (`P30D`, `PT12H`, `P1Y2M`).
+    InvalidDuration,
+    /// Evaluating a rule failed (JsonLogic `throw`, or an error value reaching the top).
+    EvaluationFailed,
+    // -- templates (Liquid) --
+    /// A template does not parse.
+    TemplateSyntax,
+    /// A template used a filter or tag kizuna does not know.
+    UnknownFilter,
+    /// Rendering a template failed.
+    TemplateRender,
+    /// A template went over a limit (output size, loop iterations, nesting depth).
+    LimitExceeded,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        // Kept explicit (not via serde) so it costs nothing at run time; a test checks both agree.
+        match self {
+            Code::InvalidJson => "invalid_json",
+            Code::UnknownField => "unknown_field",
+            Code::MissingField => "missing_field",
+            Code::InvalidValue => "invalid_value",
+            Code::UnsupportedVersion => "unsupported_version",
+            Code::DuplicateId => "duplicate_id",
+            Code::UnknownOperator => "unknown_operator",
+            Code::WrongArity => "wrong_arity",
+            Code::InvalidArgument => "invalid_argument",
+            Code::UnknownSegment => "unknown_segment",
+            Code::SegmentCycle => "segment_cycle",
+            Code::InvalidTimestamp => "invalid_timestamp",
+            Code::InvalidDuration => "invalid_duration",
+            Code::EvaluationFailed => "evaluation_failed",
+            Code::TemplateSyntax => "template_syntax",
+            Code::UnknownFilter => "unknown_filter",
+            Code::TemplateRender => "template_render",
+            Code::LimitExceeded => "limit_exceeded",
+        }
+    }
+}
+
+/// One problem, located by a JSON pointer (`/segments/3/when/and/1`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub struct Error {
+    pub code: Code,
+    pub message: String,
+    /// JSON pointer (RFC 6901) of the offending place; `""` is the whole document.
+    pub path: String,
+    /// For templates: 1-based line and column inside the template text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+}
+
+impl Error {
+    pub fn new(code: Code, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Error { code, message: message.into(), path: path.into(), line: None, column: None }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() { "/" } else { &self.path };
+        write!(f, "{} [{}]: {}", path, self.code.as_str(), self.message)?;
+        if let (Some(l), Some(c)) = (self.line, self.column) {
+            write!(f, " (line {l}, column {c})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Escapes one reference token for a JSON pointer (RFC 6901: `~` → `~0`, `/` → `~1`).
+pub fn pointer_token(token: &str) -> std::borrow::Cow<'_, str> {
+    if token.contains(['~', '/']) {
+        token.replace('~', "~0").replace('/', "~1").into()
+    } else {
+        token.into()
+    }
+}

@@ -1,0 +1,666 @@
+//! The data model rules and templates read: a JSON value that borrows its strings from the
+//! input text, and a parser that materializes only the parts of a document a config reads.
+//!
+//! Why not `serde_json::Value`: on the hot path (one context per call, in Wasm) allocating a
+//! `String` per key and value and a `BTreeMap` per object costs more than the rules themselves.
+//! Here strings without escapes are slices of the input, objects are small vectors that keep the
+//! document's key order, and subtrees no rule reads are validated but never built.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// A JSON value. Integers that fit `i64` stay integers (Liquid tells `1` from `1.0`); every
+/// other number is a `Float`. JsonLogic treats both as numbers.
+#[derive(Clone, Debug, Default)]
+pub enum Value<'a> {
+    #[default]
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(Cow<'a, str>),
+    Array(Vec<Value<'a>>),
+    /// Keys in document order. Lookups take the last duplicate, as `JSON.parse` does.
+    Object(Vec<(Cow<'a, str>, Value<'a>)>),
+}
+
+impl PartialEq for Value<'_> {
+    /// Structural equality; `Int(1) == Float(1.0)`.
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::Array(a), Value::Array(b)) => a == b,
+            (Value::Object(a), Value::Object(b)) => {
+                a.len() == b.len() && a.iter().all(|(k, v)| other.get(k) == Some(v))
+            }
+            (a, b) => match (a.as_f64(), b.as_f64()) {
+                (Some(x), Some(y)) => x == y,
+                _ => false,
+            },
+        }
+    }
+}
+
+impl<'a> Value<'a> {
+    pub fn str(s: &'a str) -> Self {
+        Value::String(Cow::Borrowed(s))
+    }
+
+    /// The member `key` of an object (last duplicate wins); `None` for anything else.
+    pub fn get(&self, key: &str) -> Option<&Value<'a>> {
+        match self {
+            Value::Object(members) => members.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Follows a dotted-path's components through objects and (by decimal index) arrays.
+    pub fn lookup<'p>(&self, path: impl IntoIterator<Item = &'p str>) -> Option<&Value<'a>> {
+        let mut cur = self;
+        for key in path {
+            cur = match cur {
+                Value::Object(_) => cur.get(key)?,
+                Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Value::Int(i) => Some(i as f64),
+            Value::Float(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&[Value<'a>]> {
+        match self {
+            Value::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The JSON type name, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Int(_) | Value::Float(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        }
+    }
+
+    /// Detaches the value from the input text.
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Null => Value::Null,
+            Value::Bool(b) => Value::Bool(b),
+            Value::Int(i) => Value::Int(i),
+            Value::Float(f) => Value::Float(f),
+            Value::String(s) => Value::String(Cow::Owned(s.into_owned())),
+            Value::Array(items) => Value::Array(items.into_iter().map(Value::into_owned).collect()),
+            Value::Object(members) => Value::Object(
+                members.into_iter().map(|(k, v)| (Cow::Owned(k.into_owned()), v.into_owned())).collect(),
+            ),
+        }
+    }
+
+    /// Borrows a `serde_json::Value` (used when a document arrives already parsed).
+    pub fn from_serde(v: &'a serde_json::Value) -> Self {
+        match v {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            serde_json::Value::String(s) => Value::str(s),
+            serde_json::Value::Array(items) => Value::Array(items.iter().map(Value::from_serde).collect()),
+            serde_json::Value::Object(m) => {
+                Value::Object(m.iter().map(|(k, v)| (Cow::Borrowed(k.as_str()), Value::from_serde(v))).collect())
+            }
+        }
+    }
+
+    pub fn to_serde(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+            Value::String(s) => serde_json::Value::String(s.to_string()),
+            Value::Array(items) => serde_json::Value::Array(items.iter().map(Value::to_serde).collect()),
+            Value::Object(members) => {
+                let mut m = serde_json::Map::new();
+                for (k, v) in members {
+                    m.insert(k.to_string(), v.to_serde());
+                }
+                serde_json::Value::Object(m)
+            }
+        }
+    }
+
+    /// Compact JSON, byte-identical to `serde_json::to_string` of [`Value::to_serde`] except
+    /// that key order and duplicates are kept as parsed. Non-finite floats become `null`.
+    pub fn write_json(&self, out: &mut String) {
+        match self {
+            Value::Null => out.push_str("null"),
+            Value::Bool(true) => out.push_str("true"),
+            Value::Bool(false) => out.push_str("false"),
+            Value::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Value::Float(f) => write_float(*f, out),
+            Value::String(s) => write_json_string(s, out),
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write_json(out);
+                }
+                out.push(']');
+            }
+            Value::Object(members) => {
+                out.push('{');
+                for (i, (k, v)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_json_string(k, out);
+                    out.push(':');
+                    v.write_json(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
+    }
+}
+
+fn write_float(f: f64, out: &mut String) {
+    match serde_json::Number::from_f64(f) {
+        Some(n) => {
+            let _ = write!(out, "{n}");
+        }
+        None => out.push_str("null"),
+    }
+}
+
+/// Writes `s` as a JSON string literal with serde_json's escaping.
+pub fn write_json_string(s: &str, out: &mut String) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(s.get(start..i).unwrap_or(""));
+        if esc.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(s.get(start..).unwrap_or(""));
+    out.push('"');
+}
+
+/// Which parts of a document to build. Everything outside it is checked for JSON syntax and
+/// skipped without allocating.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Projection {
+    all: bool,
+    fields: Vec<(String, Projection)>,
+}
+
+impl Projection {
+    /// Build the whole document.
+    pub fn all() -> Self {
+        Projection { all: true, fields: Vec::new() }
+    }
+
+    /// Build nothing yet; add paths with [`Projection::add`].
+    pub fn none() -> Self {
+        Projection::default()
+    }
+
+    pub fn is_all(&self) -> bool {
+        self.all
+    }
+
+    /// Marks the whole subtree at `path` (object keys) as needed. An empty path means all.
+    pub fn add<'p>(&mut self, path: impl IntoIterator<Item = &'p str>) {
+        let mut node = self;
+        for key in path {
+            if node.all {
+                return;
+            }
+            let idx = match node.fields.iter().position(|(k, _)| k == key) {
+                Some(i) => i,
+                None => {
+                    node.fields.push((key.to_string(), Projection::none()));
+                    node.fields.len() - 1
+                }
+            };
+            node = match node.fields.get_mut(idx) {
+                Some((_, child)) => child,
+                None => return,
+            };
+        }
+        node.all = true;
+        node.fields.clear();
+    }
+
+    /// Adds everything `other` needs.
+    pub fn merge(&mut self, other: &Projection) {
+        if other.all {
+            self.add(std::iter::empty());
+            return;
+        }
+        for (k, child) in &other.fields {
+            if self.all {
+                return;
+            }
+            match self.fields.iter_mut().find(|(key, _)| key == k) {
+                Some((_, mine)) => mine.merge(child),
+                None => self.fields.push((k.clone(), child.clone())),
+            }
+        }
+    }
+
+    fn child(&self, key: &str) -> Option<&Projection> {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, p)| p)
+    }
+}
+
+/// A JSON syntax error at a byte offset, with 1-based line and column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParseError {
+    pub message: String,
+    pub offset: usize,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at line {}, column {}", self.message, self.line, self.column)
+    }
+}
+
+/// Nesting deeper than this is refused instead of risking the (small) Wasm stack.
+pub const MAX_DEPTH: usize = 128;
+
+/// Parses a whole JSON document.
+pub fn parse(text: &str) -> Result<Value<'_>, ParseError> {
+    parse_projected(text, &Projection::all())
+}
+
+/// Parses a JSON document, building only what `projection` asks for; the rest is validated and
+/// skipped, and appears as absent (objects) — arrays are built whole once any path enters them.
+pub fn parse_projected<'a>(text: &'a str, projection: &Projection) -> Result<Value<'a>, ParseError> {
+    let mut p = Parser { text, bytes: text.as_bytes(), pos: 0 };
+    p.ws();
+    let v = p.value(Some(projection), 0)?;
+    p.ws();
+    if p.pos < p.bytes.len() {
+        return Err(p.error("unexpected trailing characters"));
+    }
+    Ok(v.unwrap_or(Value::Null))
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn error(&self, message: &str) -> ParseError {
+        let upto = self.bytes.get(..self.pos).unwrap_or(self.bytes);
+        let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = upto.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let column = self.text.get(line_start..self.pos).map_or(1, |s| s.chars().count() + 1);
+        ParseError { message: message.to_string(), offset: self.pos, line: line as u32, column: column as u32 }
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn expect(&mut self, b: u8, what: &str) -> Result<(), ParseError> {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.error(what))
+        }
+    }
+
+    fn literal(&mut self, word: &str) -> Result<(), ParseError> {
+        let end = self.pos + word.len();
+        if self.bytes.get(self.pos..end) == Some(word.as_bytes()) {
+            self.pos = end;
+            Ok(())
+        } else {
+            Err(self.error("expected a JSON value"))
+        }
+    }
+
+    /// Parses one value. `proj` None = validate and skip; Some(all) = build all; Some(partial) =
+    /// build only the projected members of an object.
+    fn value(&mut self, proj: Option<&Projection>, depth: usize) -> Result<Option<Value<'a>>, ParseError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error("JSON nested too deeply"));
+        }
+        let build = proj.is_some();
+        match self.peek() {
+            Some(b'{') => self.object(proj, depth),
+            Some(b'[') => {
+                // An array is built whole once a path enters it (paths do not index arrays).
+                let whole = proj.map(|p| p.all || !p.fields.is_empty()).unwrap_or(false);
+                self.array(whole, depth)
+            }
+            Some(b'"') => {
+                let s = self.string(build)?;
+                Ok(s.map(Value::String))
+            }
+            Some(b't') => self.literal("true").map(|_| build.then_some(Value::Bool(true))),
+            Some(b'f') => self.literal("false").map(|_| build.then_some(Value::Bool(false))),
+            Some(b'n') => self.literal("null").map(|_| build.then_some(Value::Null)),
+            Some(b'-' | b'0'..=b'9') => self.number(build),
+            Some(_) => Err(self.error("expected a JSON value")),
+            None => Err(self.error("unexpected end of input")),
+        }
+    }
+
+    fn object(&mut self, proj: Option<&Projection>, depth: usize) -> Result<Option<Value<'a>>, ParseError> {
+        self.pos += 1;
+        let mut members = Vec::new();
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(proj.map(|_| Value::Object(members)));
+        }
+        loop {
+            self.ws();
+            if self.peek() != Some(b'"') {
+                return Err(self.error("expected a string key"));
+            }
+            let key = self.string(true)?.unwrap_or_default();
+            self.ws();
+            self.expect(b':', "expected ':' after an object key")?;
+            self.ws();
+            let child = match proj {
+                Some(p) if p.all => Some(p),
+                Some(p) => p.child(&key),
+                None => None,
+            };
+            if let Some(v) = self.value(child, depth + 1)? {
+                members.push((key, v));
+            }
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(proj.map(|_| Value::Object(members)));
+                }
+                _ => return Err(self.error("expected ',' or '}' in an object")),
+            }
+        }
+    }
+
+    fn array(&mut self, build: bool, depth: usize) -> Result<Option<Value<'a>>, ParseError> {
+        self.pos += 1;
+        let all = Projection::all();
+        let child = build.then_some(&all);
+        let mut items = Vec::new();
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(build.then_some(Value::Array(items)));
+        }
+        loop {
+            self.ws();
+            if let Some(v) = self.value(child, depth + 1)? {
+                items.push(v);
+            }
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(build.then_some(Value::Array(items)));
+                }
+                _ => return Err(self.error("expected ',' or ']' in an array")),
+            }
+        }
+    }
+
+    fn number(&mut self, build: bool) -> Result<Option<Value<'a>>, ParseError> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => self.digits(),
+            _ => return Err(self.error("invalid number")),
+        }
+        let mut int = true;
+        if self.peek() == Some(b'.') {
+            int = false;
+            self.pos += 1;
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.error("invalid number"));
+            }
+            self.digits();
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            int = false;
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.error("invalid number"));
+            }
+            self.digits();
+        }
+        if !build {
+            return Ok(None);
+        }
+        let s = self.text.get(start..self.pos).unwrap_or("0");
+        if int {
+            if let Ok(i) = s.parse::<i64>() {
+                return Ok(Some(Value::Int(i)));
+            }
+        }
+        match s.parse::<f64>() {
+            Ok(f) => Ok(Some(Value::Float(f))),
+            Err(_) => Err(self.error("invalid number")),
+        }
+    }
+
+    #[inline]
+    fn digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    /// Parses a string literal at `"`. Without escapes the result borrows the input.
+    fn string(&mut self, build: bool) -> Result<Option<Cow<'a, str>>, ParseError> {
+        self.pos += 1;
+        let start = self.pos;
+        // Fast scan to the closing quote or the first escape.
+        loop {
+            match self.peek() {
+                Some(b'"') => {
+                    let s = self.text.get(start..self.pos).unwrap_or("");
+                    self.pos += 1;
+                    return Ok(build.then_some(Cow::Borrowed(s)));
+                }
+                Some(b'\\') => break,
+                Some(0..=0x1f) => return Err(self.error("control character in a string")),
+                Some(_) => self.pos += 1,
+                None => return Err(self.error("unterminated string")),
+            }
+        }
+        let mut owned = String::from(self.text.get(start..self.pos).unwrap_or(""));
+        loop {
+            match self.peek() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(build.then_some(Cow::Owned(owned)));
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    let c = match self.peek() {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            self.pos += 1;
+                            let c = self.unicode_escape()?;
+                            owned.push(c);
+                            continue;
+                        }
+                        _ => return Err(self.error("invalid escape in a string")),
+                    };
+                    self.pos += 1;
+                    owned.push(c);
+                }
+                Some(0..=0x1f) => return Err(self.error("control character in a string")),
+                Some(_) => {
+                    // Copy one UTF-8 sequence (the input is valid UTF-8).
+                    let run_start = self.pos;
+                    self.pos += 1;
+                    while let Some(b) = self.peek() {
+                        if b == b'"' || b == b'\\' || b < 0x20 {
+                            break;
+                        }
+                        self.pos += 1;
+                    }
+                    owned.push_str(self.text.get(run_start..self.pos).unwrap_or(""));
+                }
+                None => return Err(self.error("unterminated string")),
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, ParseError> {
+        let s = self.text.get(self.pos..self.pos + 4).ok_or_else(|| self.error("invalid \\u escape"))?;
+        let v = u32::from_str_radix(s, 16).map_err(|_| self.error("invalid \\u escape"))?;
+        self.pos += 4;
+        Ok(v)
+    }
+
+    fn unicode_escape(&mut self) -> Result<char, ParseError> {
+        let hi = self.hex4()?;
+        let code = if (0xD800..0xDC00).contains(&hi) {
+            if self.bytes.get(self.pos..self.pos + 2) != Some(b"\\u") {
+                return Err(self.error("lone surrogate in \\u escape"));
+            }
+            self.pos += 2;
+            let lo = self.hex4()?;
+            if !(0xDC00..0xE000).contains(&lo) {
+                return Err(self.error("lone surrogate in \\u escape"));
+            }
+            0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+        } else {
+            hi
+        };
+        char::from_u32(code).ok_or_else(|| self.error("lone surrogate in \\u escape"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_reserializes_like_serde_json() {
+        let text = r#"{"a":[1,-2.5,1e3,true,null,"x\"y\u00e9\ud83d\ude00"],"b":{"c":"日本"},"n":-9007199254740993}"#;
+        let v = parse(text).unwrap();
+        let serde: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(v.to_json(), serde_json::to_string(&serde).unwrap());
+        assert_eq!(v.to_serde(), serde);
+        assert!(matches!(v.get("b").unwrap().get("c").unwrap(), Value::String(Cow::Borrowed(_))));
+    }
+
+    #[test]
+    fn projection_builds_only_needed_members_but_validates_all() {
+        let mut p = Projection::none();
+        p.add(["user", "tags"]);
+        let v = parse_projected(r#"{"user":{"tags":["a"],"big":{"x":[1,2]}},"other":1}"#, &p).unwrap();
+        assert_eq!(v.to_json(), r#"{"user":{"tags":["a"]}}"#);
+        assert!(parse_projected(r#"{"user":{"tags":[]},"other":[1,}"#, &p).is_err());
+    }
+
+    #[test]
+    fn rejects_bad_json_with_position() {
+        for bad in ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"\\x\"", "\"a\nb\"", "[1] x", "\"\\ud800\""] {
+            assert!(parse(bad).is_err(), "{bad:?} should fail");
+        }
+        let e = parse("{\n  \"a\": tru }").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 8));
+        let deep = "[".repeat(MAX_DEPTH + 2);
+        assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn duplicate_keys_last_wins_and_numbers_compare_across_kinds() {
+        let v = parse(r#"{"a":1,"a":2}"#).unwrap();
+        assert_eq!(v.get("a"), Some(&Value::Int(2)));
+        assert_eq!(Value::Int(1), Value::Float(1.0));
+        assert_eq!(v.lookup(["a"]), Some(&Value::Int(2)));
+    }
+}
