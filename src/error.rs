@@ -1,11 +1,11 @@
 //! The one error type of kizuna: a stable code, a message a marketer can act on, and the JSON
 //! pointer of the offending place (inside the config, the context or a rule).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Stable error codes. They are part of the contract: add, never rename.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Code {
@@ -77,7 +77,7 @@ impl Code {
 }
 
 /// One problem, located by a JSON pointer (`/segments/3/when/and/1`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct Error {
     pub code: Code,
@@ -85,9 +85,9 @@ pub struct Error {
     /// JSON pointer (RFC 6901) of the offending place; `""` is the whole document.
     pub path: String,
     /// For templates: 1-based line and column inside the template text.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column: Option<u32>,
 }
 

@@ -157,8 +157,8 @@ impl<'a> Value<'a> {
         }
     }
 
-    /// Compact JSON, byte-identical to `serde_json::to_string` of [`Value::to_serde`] except
-    /// that key order and duplicates are kept as parsed. Non-finite floats become `null`.
+    /// Compact JSON with serde_json's string escaping; keys keep their parsed order, integral
+    /// floats print as integers (`1e3` → `1000`) and non-finite floats become `null`.
     pub fn write_json(&self, out: &mut String) {
         match self {
             Value::Null => out.push_str("null"),
@@ -201,7 +201,13 @@ impl<'a> Value<'a> {
     }
 }
 
+/// Integral floats print as integers (`10`, as JavaScript does), others in serde_json's
+/// shortest round-trip form; non-finite ones as `null`.
 fn write_float(f: f64, out: &mut String) {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        let _ = write!(out, "{}", f as i64);
+        return;
+    }
     match serde_json::Number::from_f64(f) {
         Some(n) => {
             let _ = write!(out, "{n}");
@@ -628,12 +634,13 @@ mod tests {
 
     #[test]
     fn parses_and_reserializes_like_serde_json() {
-        let text = r#"{"a":[1,-2.5,1e3,true,null,"x\"y\u00e9\ud83d\ude00"],"b":{"c":"日本"},"n":-9007199254740993}"#;
+        let text = r#"{"a":[1,-2.5,1e300,true,null,"x\"y\u00e9\ud83d\ude00"],"b":{"c":"日本"},"n":-9007199254740993}"#;
         let v = parse(text).unwrap();
         let serde: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(v.to_json(), serde_json::to_string(&serde).unwrap());
         assert_eq!(v.to_serde(), serde);
         assert!(matches!(v.get("b").unwrap().get("c").unwrap(), Value::String(Cow::Borrowed(_))));
+        assert_eq!(parse("[1e3,10.0,0.5]").unwrap().to_json(), "[1000,10,0.5]");
     }
 
     #[test]

@@ -1,0 +1,92 @@
+# kizuna — `make demo` and `make test` set up whatever is missing on a fresh Debian 12 machine.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+CARGO_BIN := $(HOME)/.cargo/bin
+export PATH := $(CARGO_BIN):$(PATH)
+WASM := target/wasm32-unknown-unknown/release/kizuna.wasm
+DIST := pkg/dist
+WASM_OPT := pkg/node_modules/.bin/wasm-opt
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: demo test bench deps deps-browser pkg schema check-size clean test-native test-wasm test-npm lint
+
+# ---- set-up (each step only when missing) ----------------------------------------------
+deps: .stamp/rust-wasm .stamp/wasm-bindgen-$(WASM_BINDGEN_VERSION) pkg/node_modules benches/node_modules
+
+.stamp/rust-wasm:
+	rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	mkdir -p .stamp && touch $@
+
+# wasm-bindgen-cli must be exactly the crate's version (about 5 minutes to build on 2 cores).
+.stamp/wasm-bindgen-$(WASM_BINDGEN_VERSION):
+	if ! wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$"; then \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); fi
+	mkdir -p .stamp && touch $@
+
+pkg/node_modules: pkg/package.json
+	cd pkg && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+benches/node_modules: benches/package.json
+	cd benches && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's chromium + chromedriver serve wasm-bindgen-test (never a downloaded browser).
+deps-browser:
+	if [ ! -x $(CHROMIUM) ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; fi
+
+# ---- build -------------------------------------------------------------------------------
+$(WASM): Cargo.toml $(shell find src -name '*.rs') .stamp/rust-wasm
+	cargo build --lib --release --target wasm32-unknown-unknown
+
+# wasm-bindgen's `web` output, optimised by binaryen's wasm-opt (Debian's is too old), plus
+# TypeScript types of the contract generated from schema/.
+$(DIST)/kizuna_bg.wasm: $(WASM) .stamp/wasm-bindgen-$(WASM_BINDGEN_VERSION) pkg/node_modules $(wildcard schema/*.json)
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	wasm-bindgen --target web --out-dir $(DIST) --out-name kizuna $(WASM)
+	$(WASM_OPT) -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+	  $(DIST)/kizuna_bg.wasm -o $(DIST)/kizuna_bg.wasm
+	node pkg/scripts/contract-types.mjs schema $(DIST)/contract.d.ts
+
+pkg: $(DIST)/kizuna_bg.wasm
+
+check-size: pkg
+	node pkg/scripts/size.mjs
+
+schema:
+	KIZUNA_WRITE_SCHEMA=1 cargo test --test schema
+
+# ---- the two commands --------------------------------------------------------------------
+demo: deps pkg
+	cargo build --release --bin kizuna
+	node examples/demo.mjs
+
+lint:
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+
+test-wasm: deps deps-browser
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+	  cargo test --target wasm32-unknown-unknown --test wasm_node
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver \
+	  WASM_BINDGEN_USE_BROWSER=1 cargo test --target wasm32-unknown-unknown --test wasm_browser
+
+test-npm: deps pkg
+	node --test tests/npm/
+
+test-native:
+	cargo test --lib --bins --tests
+
+# Everything; the run ends on cargo's own summary line.
+test: deps deps-browser lint test-wasm test-npm test-native
+
+bench: deps pkg
+	cargo bench --bench decide
+	node benches/segments.mjs
+	node benches/coldstart.mjs
+	node pkg/scripts/size.mjs
+
+clean:
+	rm -rf target $(DIST) .stamp pkg/node_modules benches/node_modules

@@ -1,0 +1,38 @@
+// make demo: decide the example skincare contexts with the npm package (pkg/) and print the
+// decisions as a table.
+import { readFileSync } from "node:fs";
+import { Engine } from "../pkg/node.js";
+
+const here = (p) => new URL(p, import.meta.url);
+const config = readFileSync(here("./skincare/config.json"), "utf8");
+const contexts = readFileSync(here("./skincare/contexts.ndjson"), "utf8").trim().split("\n");
+
+const engine = new Engine(config);
+const decisions = engine.decideMany(contexts.join("\n")).trim().split("\n").map((l) => JSON.parse(l));
+
+// East Asian wide characters take two columns in a terminal.
+const width = (s) => [...s].reduce((n, c) => n + (/[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(c) ? 2 : 1), 0);
+const pad = (s, n) => s + " ".repeat(Math.max(0, n - width(s)));
+
+const rows = decisions.map((d, i) => {
+  const user = JSON.parse(contexts[i]).user;
+  const grouped = new Set(Object.values(d.groups ?? {}));
+  return [
+    user.displayName,
+    d.groups?.lifecycle ?? "-",
+    (d.groups?.skin_type ?? "-").replace("skin_", ""),
+    d.segments.filter((s) => !grouped.has(s)).join(", ") || "-",
+    d.decisionId.slice(0, 12),
+  ];
+});
+const head = ["user", "lifecycle", "skin", "other segments", "decisionId"];
+const widths = head.map((h, c) => Math.max(width(h), ...rows.map((r) => width(r[c]))));
+const line = (r) => r.map((x, c) => pad(x, widths[c])).join("  ");
+console.log(`kizuna demo — ${contexts.length} LINE friends of a skincare brand, now = ${JSON.parse(contexts[0]).now}`);
+console.log(`config hash ${engine.configHash}\n`);
+console.log(line(head));
+console.log(widths.map((w) => "─".repeat(w)).join("  "));
+for (const r of rows) console.log(line(r));
+console.log(`\nOne decision in full (${rows[1][0]}):`);
+console.log(JSON.stringify(decisions[1], null, 2));
+console.log("\nTry the CLI too: target/release/kizuna decide --config examples/skincare/config.json examples/skincare/contexts.ndjson");

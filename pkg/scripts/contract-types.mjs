@@ -1,0 +1,27 @@
+// Generates dist/contract.d.ts (Config, Context, Decision) from the checked-in JSON Schemas,
+// so the TypeScript types can never disagree with the Rust contract; touches up kizuna.d.ts.
+import { compile } from "json-schema-to-typescript";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const [schemaDir, out] = process.argv.slice(2);
+let text = "// Generated from schema/*.json by pkg/scripts/contract-types.mjs. Do not edit.\n";
+for (const name of ["config", "context", "decision"]) {
+  const schema = JSON.parse(readFileSync(join(schemaDir, `${name}.schema.json`), "utf8"));
+  text += await compile(schema, schema.title, { bannerComment: "", additionalProperties: false, declareExternallyReferenced: true });
+}
+// Several schemas define the same helper types (Error, Code …): keep the first of each.
+const seen = new Set();
+text = text.replace(/^export (?:interface|type) (\w+)[\s\S]*?^}\n|^export type (\w+) =[^\n]*\n(?:^ +\|[^\n]*\n)*/gm, (decl, a, b) => {
+  const name = a ?? b;
+  if (seen.has(name)) return "";
+  seen.add(name);
+  return decl;
+});
+writeFileSync(out, text);
+
+// wasm-bindgen's declarations use Symbol.dispose; name the lib so consumers compiling for
+// ES2022 (and without skipLibCheck) type-check too.
+const dts = join(out, "..", "kizuna.d.ts");
+const decl = readFileSync(dts, "utf8");
+if (!decl.startsWith("/// <reference lib")) writeFileSync(dts, `/// <reference lib="esnext.disposable" />\n${decl}`);

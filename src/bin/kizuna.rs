@@ -1,0 +1,171 @@
+//! The native CLI: check a config, decide NDJSON contexts, evaluate one rule.
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use clap::{Parser, Subcommand};
+    use indicatif::{ProgressBar, ProgressStyle};
+    use kizuna::engine::{DecideOptions, Engine};
+    use kizuna::Error;
+    use std::io::{BufRead, BufWriter, IsTerminal, Read, Write};
+    use std::process::ExitCode;
+
+    #[derive(Parser)]
+    #[command(name = "kizuna", version, about = "Rule engine for LINE Official Account marketing")]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    #[derive(Subcommand)]
+    enum Command {
+        /// Check a config; print every problem with its JSON pointer; exit 1 if there are any.
+        Check { config: String },
+        /// Decide for NDJSON contexts (a file, or - for stdin); NDJSON decisions to stdout.
+        Decide {
+            #[arg(long)]
+            config: String,
+            /// Contexts, one JSON object per line ("-" or nothing: stdin).
+            contexts: Option<String>,
+            /// Add the explain trace to each decision.
+            #[arg(long)]
+            explain: bool,
+        },
+        /// Evaluate one JsonLogic rule (file or -) against data (file or -; default null).
+        Eval {
+            rule: String,
+            data: Option<String>,
+            /// The moment time operators see (RFC 3339); default: now.
+            #[arg(long)]
+            now: Option<String>,
+        },
+    }
+
+    fn read_input(name: &str) -> Result<String, String> {
+        let mut s = String::new();
+        if name == "-" {
+            std::io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read stdin: {e}"))?;
+            Ok(s)
+        } else {
+            std::fs::read_to_string(name).map_err(|e| format!("cannot read {name}: {e}"))
+        }
+    }
+
+    fn print_problems(file: &str, errors: &[Error]) {
+        for e in errors {
+            eprintln!("{file}: {e}");
+        }
+    }
+
+    fn compile(path: &str) -> Result<Engine, ExitCode> {
+        let text = read_input(path).map_err(|e| {
+            eprintln!("kizuna: {e}");
+            ExitCode::from(2)
+        })?;
+        Engine::compile(&text).map_err(|errors| {
+            print_problems(path, &errors);
+            eprintln!("{} problem{} in {path}", errors.len(), if errors.len() == 1 { "" } else { "s" });
+            ExitCode::from(1)
+        })
+    }
+
+    pub fn main() -> ExitCode {
+        let cli = Cli::parse();
+        match cli.command {
+            Command::Check { config } => match compile(&config) {
+                Ok(engine) => {
+                    println!("{config}: ok ({} segments, config hash {})", engine.config().segments.len(), engine.config_hash());
+                    ExitCode::SUCCESS
+                }
+                Err(code) => code,
+            },
+            Command::Decide { config, contexts, explain } => {
+                let engine = match compile(&config) {
+                    Ok(e) => e,
+                    Err(code) => return code,
+                };
+                let opts = DecideOptions { explain };
+                let input: Box<dyn BufRead> = match contexts.as_deref() {
+                    None | Some("-") => Box::new(std::io::stdin().lock()),
+                    Some(path) => match std::fs::File::open(path) {
+                        Ok(f) => Box::new(std::io::BufReader::new(f)),
+                        Err(e) => {
+                            eprintln!("kizuna: cannot read {path}: {e}");
+                            return ExitCode::from(2);
+                        }
+                    },
+                };
+                // indicatif draws nothing when stderr is not a terminal; say so explicitly anyway.
+                let bar = if std::io::stderr().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
+                bar.set_style(ProgressStyle::with_template("{spinner} {pos} decisions ({per_sec}) {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                let mut out = BufWriter::new(std::io::stdout().lock());
+                let mut failed = 0usize;
+                for (i, line) in input.lines().enumerate() {
+                    let line = match line {
+                        Ok(l) => l,
+                        Err(e) => {
+                            eprintln!("kizuna: read error at line {}: {e}", i + 1);
+                            return ExitCode::from(2);
+                        }
+                    };
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    let result = engine.decide_line(&line, i + 1, opts);
+                    if result.starts_with("{\"error\"") {
+                        failed += 1;
+                    }
+                    if writeln!(out, "{result}").is_err() {
+                        return ExitCode::from(2);
+                    }
+                    bar.inc(1);
+                }
+                bar.finish_and_clear();
+                let _ = out.flush();
+                if failed > 0 {
+                    eprintln!("kizuna: {failed} context(s) could not be decided (see the \"error\" lines)");
+                    return ExitCode::from(1);
+                }
+                ExitCode::SUCCESS
+            }
+            Command::Eval { rule, data, now } => {
+                if rule == "-" && data.as_deref() == Some("-") {
+                    eprintln!("kizuna: only one of RULE and DATA can be read from stdin");
+                    return ExitCode::from(2);
+                }
+                let rule_text = match read_input(&rule) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!("kizuna: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
+                let data_text = match data.as_deref().map(read_input).transpose() {
+                    Ok(t) => t.unwrap_or_else(|| "null".to_string()),
+                    Err(e) => {
+                        eprintln!("kizuna: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
+                let now = now.unwrap_or_else(|| chrono::Local::now().fixed_offset().to_rfc3339());
+                match kizuna::engine::evaluate(&rule_text, &data_text, &now) {
+                    Ok(v) => {
+                        println!("{v}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(errors) => {
+                        print_problems(&rule, &errors);
+                        ExitCode::from(1)
+                    }
+                }
+            }
+        }
+    }
+}

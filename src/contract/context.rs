@@ -1,0 +1,176 @@
+//! Context: one user at one moment, plus the LINE webhook event that triggered the decision.
+//!
+//! The structs below describe the document (and generate its JSON Schema); the engine reads
+//! contexts through [`crate::value`] instead, building only what its rules use, and checks the
+//! fields it relies on with [`check`]. Unknown fields are tolerated.
+
+use crate::error::{Code, Error};
+use crate::value::Value as V;
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Input of one decision.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Context {
+    /// Contract version; `1` when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+    /// The moment of the decision, RFC 3339 (`2026-11-27T10:00:00+09:00`). The engine never
+    /// reads a clock: the host passes `now`, so a decision can be replayed.
+    pub now: String,
+    /// The LINE friend the decision is about.
+    pub user: User,
+    /// The triggering LINE webhook event, as LINE sends it (`follow`, `message`, `postback` …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Value>,
+}
+
+/// What the business knows about one LINE friend.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// LINE user id (`U` followed by 32 hex digits).
+    pub user_id: String,
+    /// LINE display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Language of the LINE app (`ja`, `en`, `th` …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Tags (Lステップ-style labels): `has_tag` and friends read these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Free-form attributes: prefecture, birthday (`YYYY-MM-DD`), member rank, skin type …
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub attributes: Map<String, Value>,
+    /// When the user added the account as a friend, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followed_at: Option<String>,
+    /// Last interaction with the account, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_active_at: Option<String>,
+    /// Purchases, any order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub purchases: Vec<Purchase>,
+    /// Other tracked events (page views, coupon use, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<UserEvent>,
+    /// Quiz answers by quiz id, then question id.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub quiz_answers: Map<String, Value>,
+    /// The rich menu currently linked to the user (`richmenu-…`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rich_menu_id: Option<String>,
+}
+
+/// One purchase.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Purchase {
+    /// Order id in the business's shop system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// Product SKU.
+    pub sku: String,
+    /// Product category (`lotion`, `serum`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Amount paid, in yen (tax included).
+    pub amount: f64,
+    /// Units bought.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<u32>,
+    /// Time of purchase, RFC 3339.
+    pub at: String,
+}
+
+/// One tracked event.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UserEvent {
+    /// Event name (`page_view`, `coupon_used`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When it happened, RFC 3339.
+    pub at: String,
+    /// Event details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+/// The fields of a context every decision relies on, checked.
+#[derive(Debug)]
+pub struct Checked<'d> {
+    pub now: DateTime<FixedOffset>,
+    pub now_text: &'d str,
+    pub user_id: &'d str,
+    /// `event.webhookEventId` when present: part of the decision id.
+    pub event_id: Option<&'d str>,
+}
+
+fn invalid(path: &str, message: String) -> Error {
+    Error::new(Code::InvalidValue, path, message)
+}
+
+/// Checks the parts of a (possibly partially built) context that are present. `None` fields
+/// that are optional are fine; wrong types are errors with the field's pointer.
+pub fn check<'d>(doc: &'d V<'_>) -> Result<Checked<'d>, Error> {
+    if !matches!(doc, V::Object(_)) {
+        return Err(invalid("", format!("a context must be a JSON object, found {}", doc.kind())));
+    }
+    if let Some(v) = doc.get("version") {
+        if *v != V::Int(i64::from(super::VERSION)) {
+            return Err(Error::new(Code::UnsupportedVersion, "/version", "this engine reads context version 1"));
+        }
+    }
+    let now_text = match doc.get("now") {
+        Some(V::String(s)) => s.as_ref(),
+        Some(other) => return Err(invalid("/now", format!("\"now\" must be an RFC 3339 timestamp string, found {}", other.kind()))),
+        None => return Err(Error::new(Code::MissingField, "", "the required field \"now\" is missing (the moment of the decision, RFC 3339)")),
+    };
+    let now = DateTime::parse_from_rfc3339(now_text).map_err(|_| {
+        Error::new(Code::InvalidTimestamp, "/now", format!("\"now\" is not an RFC 3339 timestamp: \"{now_text}\" (write e.g. \"2026-11-27T10:00:00+09:00\")"))
+    })?;
+    let user = match doc.get("user") {
+        Some(u @ V::Object(_)) => u,
+        Some(other) => return Err(invalid("/user", format!("\"user\" must be an object, found {}", other.kind()))),
+        None => return Err(Error::new(Code::MissingField, "", "the required field \"user\" is missing")),
+    };
+    let user_id = match user.get("userId") {
+        Some(V::String(s)) if !s.is_empty() => s.as_ref(),
+        Some(other) => return Err(invalid("/user/userId", format!("\"userId\" must be a non-empty string, found {}", other.kind()))),
+        None => return Err(Error::new(Code::MissingField, "/user", "the required field \"userId\" is missing")),
+    };
+    if let Some(tags) = user.get("tags") {
+        let ok = tags.as_array().is_some_and(|t| t.iter().all(|t| matches!(t, V::String(_))));
+        if !ok {
+            return Err(invalid("/user/tags", "\"tags\" must be an array of strings".to_string()));
+        }
+    }
+    for key in ["attributes", "quizAnswers"] {
+        if let Some(v) = user.get(key).filter(|v| !matches!(v, V::Object(_))) {
+            return Err(invalid(&format!("/user/{key}"), format!("\"{key}\" must be an object, found {}", v.kind())));
+        }
+    }
+    for key in ["purchases", "events"] {
+        if let Some(v) = user.get(key).filter(|v| !matches!(v, V::Array(_))) {
+            return Err(invalid(&format!("/user/{key}"), format!("\"{key}\" must be an array, found {}", v.kind())));
+        }
+    }
+    let event_id = match doc.get("event") {
+        None | Some(V::Null) => None,
+        Some(e @ V::Object(_)) => match e.get("webhookEventId") {
+            None => None,
+            Some(V::String(s)) => Some(s.as_ref()),
+            Some(other) => return Err(invalid("/event/webhookEventId", format!("\"webhookEventId\" must be a string, found {}", other.kind()))),
+        },
+        Some(other) => return Err(invalid("/event", format!("\"event\" must be a LINE webhook event object, found {}", other.kind()))),
+    };
+    Ok(Checked { now, now_text, user_id, event_id })
+}

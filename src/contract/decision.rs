@@ -1,0 +1,70 @@
+//! Decision: what kizuna concluded for one context, ready to store, sync and replay.
+
+use crate::error::Error;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Output of one decision. Byte-identical for the same config and context on every runtime.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Decision {
+    /// Contract version: `1`.
+    pub version: u32,
+    /// Deterministic id: a 128-bit hash (hex) of the config hash, the user id, `now`, the
+    /// event's `webhookEventId` and the decision's content. Same inputs ⇒ same id, so a
+    /// backend can de-duplicate. Not a cryptographic digest.
+    pub decision_id: String,
+    /// Hash (hex) of the canonical config JSON the engine was compiled from.
+    pub config_hash: String,
+    /// The user the decision is about.
+    pub user_id: String,
+    /// The context's `now`, as given.
+    pub now: String,
+    /// Ids of the segments the user is in, in config order.
+    pub segments: Vec<String>,
+    /// For each exclusive group, the segment the user is in (groups without a match are absent).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, String>,
+    /// Rules that could not be evaluated for this context (the segment counts as not matched),
+    /// e.g. a purchase with a malformed timestamp.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<Error>,
+    /// Why each segment matched or not; present when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explain: Option<Vec<SegmentExplain>>,
+}
+
+/// The explanation of one segment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentExplain {
+    /// Segment id.
+    pub segment: String,
+    /// Whether the user is in the segment.
+    pub matched: bool,
+    /// Whether the condition held (it can hold while `matched` is false when another segment
+    /// of the same group won first).
+    pub condition: bool,
+    /// The segment of the same group that won instead, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_by: Option<String>,
+    /// The sub-conditions that decided, with the values they saw.
+    pub steps: Vec<Step>,
+}
+
+/// One deciding sub-condition.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub struct Step {
+    /// JSON pointer of the sub-condition inside the config (`/segments/3/when/and/1`).
+    pub path: String,
+    /// Its operator (`>=`, `has_tag`, `days_since` …).
+    pub op: String,
+    /// The evaluated values of its arguments.
+    pub args: Vec<Value>,
+    /// Its result.
+    pub result: Value,
+}

@@ -1,0 +1,15 @@
+//! The JSON contract: Config (what a marketer writes), Context (one user, one moment) and
+//! Decision (what kizuna concluded). Each carries `"version": 1`; the JSON Schemas in
+//! `schema/` are generated from these types (`make schema`), and a test fails when they drift.
+
+pub mod config;
+pub mod context;
+pub mod decision;
+pub mod read;
+
+pub use config::{Config, Segment};
+pub use context::{Context, Purchase, User, UserEvent};
+pub use decision::{Decision, SegmentExplain, Step};
+
+/// The contract version this engine reads and writes.
+pub const VERSION: u32 = 1;

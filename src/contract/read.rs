@@ -1,0 +1,202 @@
+//! Reading a config document by hand instead of with `#[derive(Deserialize)]`: serde stops at
+//! the first problem and knows no JSON pointer, while a marketer fixing a config wants every
+//! problem at once, each with its path and, for a typo, the field that was meant.
+
+use crate::error::{pointer_token, Code, Error};
+use serde_json::{Map, Value};
+
+/// Collects problems while a document is read.
+#[derive(Default, Debug)]
+pub struct Problems(pub Vec<Error>);
+
+impl Problems {
+    pub fn push(&mut self, code: Code, path: &str, message: impl Into<String>) {
+        self.0.push(Error::new(code, path, message));
+    }
+}
+
+/// Appends one reference token to a JSON pointer.
+pub fn join(path: &str, token: impl std::fmt::Display) -> String {
+    format!("{path}/{}", pointer_token(&token.to_string()))
+}
+
+/// Reads the members of one JSON object, remembering which were taken so that
+/// [`ObjectReader::finish`] can report the rest as unknown fields.
+pub struct ObjectReader<'v> {
+    map: &'v Map<String, Value>,
+    path: String,
+    taken: Vec<&'static str>,
+}
+
+impl<'v> ObjectReader<'v> {
+    /// `None` (with a problem recorded) when `value` is not an object.
+    pub fn new(value: &'v Value, path: &str, what: &str, p: &mut Problems) -> Option<Self> {
+        match value {
+            Value::Object(map) => Some(ObjectReader { map, path: path.to_string(), taken: Vec::new() }),
+            other => {
+                p.push(Code::InvalidValue, path, format!("{what} must be a JSON object, found {}", kind(other)));
+                None
+            }
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn field_path(&self, key: &str) -> String {
+        join(&self.path, key)
+    }
+
+    /// The raw member, if present (and not null).
+    pub fn opt(&mut self, key: &'static str) -> Option<&'v Value> {
+        self.taken.push(key);
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    pub fn req(&mut self, key: &'static str, p: &mut Problems) -> Option<&'v Value> {
+        let v = self.opt(key);
+        if v.is_none() {
+            p.push(Code::MissingField, &self.path, format!("the required field \"{key}\" is missing"));
+        }
+        v
+    }
+
+    pub fn opt_str(&mut self, key: &'static str, p: &mut Problems) -> Option<String> {
+        let v = self.opt(key)?;
+        match v.as_str() {
+            Some(s) => Some(s.to_string()),
+            None => {
+                p.push(Code::InvalidValue, &self.field_path(key), format!("\"{key}\" must be a string, found {}", kind(v)));
+                None
+            }
+        }
+    }
+
+    pub fn req_str(&mut self, key: &'static str, p: &mut Problems) -> Option<String> {
+        if self.map.get(key).is_none_or(Value::is_null) {
+            self.taken.push(key);
+            p.push(Code::MissingField, &self.path, format!("the required field \"{key}\" is missing"));
+            return None;
+        }
+        self.opt_str(key, p)
+    }
+
+    pub fn opt_i64(&mut self, key: &'static str, p: &mut Problems) -> Option<i64> {
+        let v = self.opt(key)?;
+        match v.as_i64() {
+            Some(i) => Some(i),
+            None => {
+                p.push(Code::InvalidValue, &self.field_path(key), format!("\"{key}\" must be an integer, found {}", kind(v)));
+                None
+            }
+        }
+    }
+
+    pub fn opt_bool(&mut self, key: &'static str, p: &mut Problems) -> Option<bool> {
+        let v = self.opt(key)?;
+        match v.as_bool() {
+            Some(b) => Some(b),
+            None => {
+                p.push(Code::InvalidValue, &self.field_path(key), format!("\"{key}\" must be true or false, found {}", kind(v)));
+                None
+            }
+        }
+    }
+
+    /// Reads an optional array member, giving each element and its path to `item`.
+    pub fn opt_array<T>(
+        &mut self,
+        key: &'static str,
+        p: &mut Problems,
+        mut item: impl FnMut(&'v Value, &str, &mut Problems) -> Option<T>,
+    ) -> Vec<T> {
+        let Some(v) = self.opt(key) else { return Vec::new() };
+        let path = self.field_path(key);
+        match v.as_array() {
+            Some(items) => items.iter().enumerate().filter_map(|(i, v)| item(v, &join(&path, i), p)).collect(),
+            None => {
+                p.push(Code::InvalidValue, &path, format!("\"{key}\" must be an array, found {}", kind(v)));
+                Vec::new()
+            }
+        }
+    }
+
+    /// Reports every member that was not read, suggesting the closest known name.
+    pub fn finish(self, p: &mut Problems) {
+        for key in self.map.keys() {
+            if self.taken.iter().any(|t| t == key) {
+                continue;
+            }
+            let mut message = format!("unknown field \"{key}\"");
+            match suggest(key, self.taken.iter().copied()) {
+                Some(s) => message.push_str(&format!("; did you mean \"{s}\"?")),
+                None => {
+                    let mut known = self.taken.clone();
+                    known.sort_unstable();
+                    known.dedup();
+                    message.push_str(&format!("; known fields: {}", known.join(", ")));
+                }
+            }
+            p.push(Code::UnknownField, &join(&self.path, key), message);
+        }
+    }
+}
+
+/// The JSON type name of a value, for messages.
+pub fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
+pub fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = Vec::with_capacity(b.len() + 1);
+        cur.push(i + 1);
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev.get(j).copied().unwrap_or(usize::MAX).saturating_add(usize::from(ca != *cb));
+            let del = prev.get(j + 1).copied().unwrap_or(usize::MAX).saturating_add(1);
+            let ins = cur.get(j).copied().unwrap_or(usize::MAX).saturating_add(1);
+            cur.push(sub.min(del).min(ins));
+        }
+        prev = cur;
+    }
+    prev.last().copied().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_unknown_fields_with_suggestions_and_paths() {
+        let v: Value = serde_json::json!({"id": "a", "whn": {}, "zzz": 1});
+        let mut p = Problems::default();
+        let mut o = ObjectReader::new(&v, "/segments/0", "a segment", &mut p).unwrap();
+        assert_eq!(o.req_str("id", &mut p).as_deref(), Some("a"));
+        o.opt("when");
+        o.finish(&mut p);
+        let paths: Vec<_> = p.0.iter().map(|e| (e.path.as_str(), e.message.as_str())).collect();
+        assert_eq!(paths[0], ("/segments/0/whn", "unknown field \"whn\"; did you mean \"when\"?"));
+        assert_eq!(paths[1].0, "/segments/0/zzz");
+    }
+}

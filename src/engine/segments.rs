@@ -1,0 +1,233 @@
+//! Segments: compiled conditions, exclusive groups, and the order that lets `in_segment` read
+//! segments already decided.
+
+use crate::contract::config::Config;
+use crate::contract::context::Checked;
+use crate::contract::read::{join, Problems};
+use crate::contract::{SegmentExplain, Step};
+use crate::error::{Code, Error};
+use crate::logic::{self, Env, Rule};
+use crate::value::{Projection, Value};
+use chrono::FixedOffset;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone)]
+struct Seg {
+    id: String,
+    group: Option<usize>,
+    /// `None` only while compiling a config that has errors (it is then never decided).
+    rule: Option<Rule>,
+}
+
+/// What is decided as one step: a lone segment, or a whole exclusive group (first match wins,
+/// so its members cannot be decided one by one).
+#[derive(Debug, Clone)]
+enum Unit {
+    One(usize),
+    /// Group index and its members in trial order (priority descending, then config order).
+    Group(usize, Vec<usize>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Segments {
+    segs: Vec<Seg>,
+    groups: Vec<String>,
+    /// Units in dependency order.
+    order: Vec<Unit>,
+}
+
+pub struct Outcome {
+    pub matched: Vec<String>,
+    pub groups: BTreeMap<String, String>,
+    pub errors: Vec<Error>,
+    pub explain: Option<Vec<SegmentExplain>>,
+}
+
+impl Segments {
+    pub fn compile(config: &Config, p: &mut Problems) -> Segments {
+        let opts = logic::Options { tz: config.tz(), segments: config.segments.iter().map(|s| s.id.clone()).collect() };
+        let mut groups: Vec<String> = Vec::new();
+        let mut segs = Vec::new();
+        let mut refs: Vec<Vec<usize>> = Vec::new();
+        for (i, s) in config.segments.iter().enumerate() {
+            let group = s.group.as_ref().map(|g| match groups.iter().position(|x| x == g) {
+                Some(gi) => gi,
+                None => {
+                    groups.push(g.clone());
+                    groups.len() - 1
+                }
+            });
+            match logic::compile(&s.when, &opts, &join(&join("/segments", i), "when")) {
+                Ok(rule) => {
+                    refs.push(rule.segment_refs());
+                    segs.push(Seg { id: s.id.clone(), group, rule: Some(rule) });
+                }
+                Err(errors) => {
+                    p.0.extend(errors);
+                    refs.push(Vec::new());
+                    segs.push(Seg { id: s.id.clone(), group, rule: None });
+                }
+            }
+        }
+        // Units: one per ungrouped segment, one per group (at its first member's place).
+        let mut units: Vec<Unit> = Vec::new();
+        let mut unit_of = Vec::with_capacity(segs.len());
+        for (i, s) in segs.iter().enumerate() {
+            match s.group {
+                None => {
+                    unit_of.push(units.len());
+                    units.push(Unit::One(i));
+                }
+                Some(g) => match units.iter().position(|u| matches!(u, Unit::Group(x, _) if *x == g)) {
+                    Some(u) => {
+                        unit_of.push(u);
+                        if let Some(Unit::Group(_, members)) = units.get_mut(u) {
+                            members.push(i);
+                        }
+                    }
+                    None => {
+                        unit_of.push(units.len());
+                        units.push(Unit::Group(g, vec![i]));
+                    }
+                },
+            }
+        }
+        for u in &mut units {
+            if let Unit::Group(_, members) = u {
+                let prio = |i: &usize| config.segments.get(*i).and_then(|s| s.priority).unwrap_or(0);
+                members.sort_by_key(|i| std::cmp::Reverse(prio(i))); // stable: ties keep config order
+            }
+        }
+        let order = order_units(&units, &unit_of, &refs, config, p);
+        Segments { segs, groups, order }
+    }
+
+    pub fn projection(&self, p: &mut Projection) {
+        for rule in self.segs.iter().filter_map(|s| s.rule.as_ref()) {
+            rule.projection(p);
+        }
+    }
+
+    pub fn decide(&self, doc: &Value<'_>, c: &Checked<'_>, tz: FixedOffset, explain: bool) -> Outcome {
+        let mut results: Vec<Option<bool>> = vec![None; self.segs.len()];
+        let mut conditions: Vec<bool> = vec![false; self.segs.len()];
+        let mut steps: Vec<Vec<Step>> = if explain { vec![Vec::new(); self.segs.len()] } else { Vec::new() };
+        let mut taken_by: Vec<Option<usize>> = vec![None; self.segs.len()];
+        let mut errors = Vec::new();
+        let mut won: BTreeMap<String, String> = BTreeMap::new();
+        for unit in &self.order {
+            let members: &[usize] = match unit {
+                Unit::One(i) => std::slice::from_ref(i),
+                Unit::Group(_, m) => m,
+            };
+            let mut winner: Option<usize> = None;
+            for &i in members {
+                let Some((seg, rule)) = self.segs.get(i).and_then(|s| Some((s, s.rule.as_ref()?))) else { continue };
+                if winner.is_some() && !explain {
+                    set(&mut results, i, Some(false));
+                    set(&mut taken_by, i, winner);
+                    continue;
+                }
+                let env = Env { now: c.now, tz, segments: &results, flag_key: Some(&seg.id), targeting_key: Some(c.user_id) };
+                let outcome = if explain {
+                    let (r, s) = rule.explain(doc, &env);
+                    if let Some(slot) = steps.get_mut(i) {
+                        *slot = s.into_iter().map(step).collect();
+                    }
+                    r
+                } else {
+                    rule.matches(doc, &env)
+                };
+                let holds = outcome.unwrap_or_else(|e| {
+                    errors.push(e);
+                    false
+                });
+                set(&mut conditions, i, holds);
+                let member = holds && winner.is_none();
+                if member && seg.group.is_some() {
+                    winner = Some(i);
+                } else if holds {
+                    set(&mut taken_by, i, winner);
+                }
+                set(&mut results, i, Some(member));
+            }
+            if let (Unit::Group(g, _), Some(w)) = (unit, winner) {
+                if let (Some(name), Some(seg)) = (self.groups.get(*g), self.segs.get(w)) {
+                    won.insert(name.clone(), seg.id.clone());
+                }
+            }
+        }
+        let matched = self.segs.iter().zip(&results).filter(|(_, r)| **r == Some(true)).map(|(s, _)| s.id.clone()).collect();
+        let explain = explain.then(|| {
+            self.segs
+                .iter()
+                .enumerate()
+                .map(|(i, s)| SegmentExplain {
+                    segment: s.id.clone(),
+                    matched: results.get(i).copied().flatten().unwrap_or(false),
+                    condition: conditions.get(i).copied().unwrap_or(false),
+                    taken_by: taken_by.get(i).copied().flatten().and_then(|w| self.segs.get(w)).map(|w| w.id.clone()),
+                    steps: steps.get_mut(i).map(std::mem::take).unwrap_or_default(),
+                })
+                .collect()
+        });
+        Outcome { matched, groups: won, errors, explain }
+    }
+}
+
+fn set<T>(v: &mut [T], i: usize, x: T) {
+    if let Some(slot) = v.get_mut(i) {
+        *slot = x;
+    }
+}
+
+fn step(s: logic::Step) -> Step {
+    Step { path: s.path, op: s.op, args: s.args, result: s.result }
+}
+
+/// Orders units so that every unit comes after the units it reads (Kahn's algorithm, keeping
+/// config order among ready units); reports each cycle once with the segments in it.
+fn order_units(units: &[Unit], unit_of: &[usize], refs: &[Vec<usize>], config: &Config, p: &mut Problems) -> Vec<Unit> {
+    let n = units.len();
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (seg, targets) in refs.iter().enumerate() {
+        let Some(&from) = unit_of.get(seg) else { continue };
+        for &t in targets {
+            if let (Some(&to), Some(d)) = (unit_of.get(t), deps.get_mut(from)) {
+                if !d.contains(&to) {
+                    d.push(to);
+                }
+            }
+        }
+    }
+    let mut done = vec![false; n];
+    let is_done = |done: &[bool], u: usize| done.get(u) == Some(&true);
+    let mut order = Vec::with_capacity(n);
+    loop {
+        let ready = (0..n).find(|&u| !is_done(&done, u) && deps.get(u).is_some_and(|d| d.iter().all(|&x| is_done(&done, x))));
+        match ready {
+            Some(u) => {
+                set(&mut done, u, true);
+                if let Some(unit) = units.get(u) {
+                    order.push(unit.clone());
+                }
+            }
+            None => break,
+        }
+    }
+    if order.len() < n {
+        // What is left contains cycles: name the segments involved.
+        let stuck: Vec<usize> = (0..unit_of.len()).filter(|&s| unit_of.get(s).is_some_and(|&u| !is_done(&done, u))).collect();
+        let first = stuck.first().copied().unwrap_or(0);
+        let names: Vec<String> = stuck.iter().filter_map(|&s| config.segments.get(s)).map(|s| format!("\"{}\"", s.id)).collect();
+        p.push(
+            Code::SegmentCycle,
+            &join(&join("/segments", first), "when"),
+            format!(
+                "segments refer to each other in a circle through in_segment: {} (a segment of an exclusive group cannot use a segment of its own group)",
+                names.join(", ")
+            ),
+        );
+    }
+    order
+}

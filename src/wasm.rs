@@ -1,0 +1,133 @@
+//! `#[wasm_bindgen]` bindings only: conversions at the boundary, no logic.
+//!
+//! Hot paths take and return JSON strings (one copy each way, no per-field crossing); the
+//! object-in/object-out calls are conveniences. Every failure is thrown as a JavaScript
+//! `Error` named `KizunaError` carrying `code`, `path` and `errors` (all problems).
+
+use crate::engine::{self, DecideOptions};
+use crate::error::{Code, Error};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+import type { Config, Context, Decision } from "./contract.js";
+export type { Config, Context, Decision };
+
+/** One problem: a stable code, a message for people, and a JSON pointer. */
+export interface Problem {
+  code: string;
+  message: string;
+  /** JSON pointer (RFC 6901) of the offending place; "" is the whole document. */
+  path: string;
+  line?: number;
+  column?: number;
+}
+
+/** What every kizuna call throws: an Error with the first problem's code and path, and all problems. */
+export interface KizunaError extends Error {
+  name: "KizunaError";
+  code: string;
+  path: string;
+  errors: Problem[];
+}
+"#;
+
+/// Builds the thrown `KizunaError` from one or more problems.
+fn js_error(errors: &[Error]) -> JsValue {
+    let first = errors.first().cloned().unwrap_or_else(|| Error::new(Code::InvalidValue, "", "unknown error"));
+    let message = match errors.len() {
+        0 | 1 => first.to_string(),
+        n => format!("{first} (and {} more)", n - 1),
+    };
+    let err = js_sys::Error::new(&message);
+    err.set_name("KizunaError");
+    let obj: &JsValue = err.as_ref();
+    let list = serde_wasm_bindgen::to_value(errors).unwrap_or(JsValue::NULL);
+    let _ = js_sys::Reflect::set(obj, &"code".into(), &first.code.as_str().into());
+    let _ = js_sys::Reflect::set(obj, &"path".into(), &first.path.as_str().into());
+    let _ = js_sys::Reflect::set(obj, &"errors".into(), &list);
+    err.into()
+}
+
+/// JSON text of a value that is either a string (taken as JSON text) or a plain object.
+fn json_text(v: &JsValue, what: &str) -> Result<String, JsValue> {
+    if let Some(s) = v.as_string() {
+        return Ok(s);
+    }
+    js_sys::JSON::stringify(v)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| js_error(&[Error::new(Code::InvalidJson, "", format!("the {what} cannot be turned into JSON"))]))
+}
+
+fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsValue> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_error(&[Error::new(Code::InvalidValue, "", e.to_string())]))
+}
+
+/// A compiled config.
+#[wasm_bindgen]
+pub struct Engine {
+    inner: engine::Engine,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Compiles a config (JSON text or object). Throws a KizunaError listing every problem.
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "Config | string")] config: JsValue) -> Result<Engine, JsValue> {
+        let text = json_text(&config, "config")?;
+        engine::Engine::compile(&text).map(|inner| Engine { inner }).map_err(|e| js_error(&e))
+    }
+
+    /// Decides for a context given as JSON text; returns the decision as JSON text (fast path).
+    #[wasm_bindgen(js_name = decideJson)]
+    pub fn decide_json(&self, context: &str, explain: Option<bool>) -> Result<String, JsValue> {
+        let opts = DecideOptions { explain: explain.unwrap_or(false) };
+        self.inner.decide_to_string(context, opts).map_err(|e| js_error(&[e]))
+    }
+
+    /// Decides for a context object (or JSON text); returns a Decision object.
+    #[wasm_bindgen(unchecked_return_type = "Decision")]
+    pub fn decide(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Context | string")] context: JsValue,
+        explain: Option<bool>,
+    ) -> Result<JsValue, JsValue> {
+        let text = json_text(&context, "context")?;
+        let opts = DecideOptions { explain: explain.unwrap_or(false) };
+        let d = self.inner.decide(&text, opts).map_err(|e| js_error(&[e]))?;
+        to_js(&d)
+    }
+
+    /// Decides for many contexts in one call: NDJSON in (one context per line), NDJSON out, one
+    /// line per input line: a decision, or `{"error": {code, message, path}, "line": n}`.
+    #[wasm_bindgen(js_name = decideMany)]
+    pub fn decide_many(&self, ndjson: &str) -> String {
+        engine::decide_ndjson(&self.inner, ndjson, DecideOptions::default())
+    }
+
+    /// Hash of the canonical config; every decision carries it.
+    #[wasm_bindgen(getter, js_name = configHash)]
+    pub fn config_hash(&self) -> String {
+        self.inner.config_hash().to_string()
+    }
+}
+
+/// Evaluates a bare JsonLogic rule (with kizuna's operators) against data, for playgrounds.
+/// `now` (RFC 3339) is the moment time operators see; default: the host clock, read once.
+#[wasm_bindgen(unchecked_return_type = "unknown")]
+pub fn evaluate(
+    #[wasm_bindgen(unchecked_param_type = "unknown")] rule: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "unknown")] data: JsValue,
+    now: Option<String>,
+) -> Result<JsValue, JsValue> {
+    let rule = json_text(&rule, "rule")?;
+    let data = if data.is_undefined() { "null".to_string() } else { json_text(&data, "data")? };
+    let now = match now {
+        Some(n) => n,
+        None => js_sys::Date::new_0().to_iso_string().as_string().unwrap_or_default(),
+    };
+    let out = engine::evaluate(&rule, &data, &now).map_err(|e| js_error(&e))?;
+    js_sys::JSON::parse(&out).map_err(|_| js_error(&[Error::new(Code::InvalidJson, "", "result is not JSON")]))
+}

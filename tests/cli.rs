@@ -1,0 +1,79 @@
+//! The native CLI, run as a user would.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn kizuna(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kizuna"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn check_prints_every_error_with_its_path_and_exits_1() {
+    let out = kizuna(&["check", "examples/broken-config.json"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    for path in ["/segments/0/when/and/1", "/segments/1/descripton", "/segments/2", "/segments/3/when/after/1/ago", "/segments/4/when/in_segment"] {
+        assert!(err.contains(path), "missing {path} in:\n{err}");
+    }
+    assert!(err.contains("5 problems"), "{err}");
+}
+
+#[test]
+fn check_accepts_the_example_config() {
+    let out = kizuna(&["check", "examples/skincare/config.json"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("ok (20 segments"));
+}
+
+#[test]
+fn decide_streams_ndjson_decisions() {
+    let contexts = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/skincare/contexts.ndjson")).unwrap();
+    let golden = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/skincare.decisions.ndjson")).unwrap();
+    let from_file = kizuna(&["decide", "--config", "examples/skincare/config.json", "examples/skincare/contexts.ndjson"], None);
+    assert!(from_file.status.success());
+    assert_eq!(String::from_utf8(from_file.stdout).unwrap(), golden);
+    let from_stdin = kizuna(&["decide", "--config", "examples/skincare/config.json", "-"], Some(&contexts));
+    assert_eq!(String::from_utf8(from_stdin.stdout).unwrap(), golden);
+    // Not a terminal: no progress bar on stderr.
+    assert!(from_stdin.stderr.is_empty(), "{}", String::from_utf8_lossy(&from_stdin.stderr));
+}
+
+#[test]
+fn decide_reports_bad_lines_and_keeps_going() {
+    let input = "{\"now\": \"2026-11-27T10:30:00+09:00\", \"user\": {\"userId\": \"U1\"}}\nnot json\n";
+    let out = kizuna(&["decide", "--config", "examples/skincare/config.json"], Some(input));
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["userId"], "U1");
+    assert_eq!(lines[1]["error"]["code"], "invalid_json");
+    assert_eq!(lines[1]["line"], 2);
+}
+
+#[test]
+fn eval_prints_the_json_result() {
+    let out = kizuna(&["eval", "-", "--now", "2026-11-27T10:30:00+09:00"], Some(r#"{"cat": ["kizuna ", {"+": [1, 2]}]}"#));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "\"kizuna 3\"");
+    let dir = std::env::temp_dir().join(format!("kizuna-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("rule.json"), r#"{"days_since": [{"var": "at"}]}"#).unwrap();
+    let rule = dir.join("rule.json");
+    let out = kizuna(&["eval", rule.to_str().unwrap(), "-", "--now", "2026-11-27T00:00:00Z"], Some(r#"{"at": "2026-11-17T00:00:00Z"}"#));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "10");
+    let bad = kizuna(&["eval", "-"], Some(r#"{"nope": []}"#));
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8(bad.stderr).unwrap().contains("unknown_operator"));
+}

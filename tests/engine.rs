@@ -1,0 +1,203 @@
+//! Engine behaviour: example decisions (golden, shared with the Wasm tests), exclusive groups,
+//! in_segment ordering and cycles, deterministic ids, explain traces, errors with paths.
+
+use kizuna::{Code, DecideOptions, Engine};
+use serde_json::json;
+use std::path::Path;
+
+const CONFIG: &str = include_str!("../examples/skincare/config.json");
+const CONTEXTS: &str = include_str!("../examples/skincare/contexts.ndjson");
+const NOW: &str = "2026-11-27T10:30:00+09:00";
+
+fn engine(config: serde_json::Value) -> Engine {
+    Engine::from_json(&config).unwrap_or_else(|e| panic!("config should compile: {e:#?}"))
+}
+
+fn ctx(user: serde_json::Value) -> String {
+    json!({"now": NOW, "user": user}).to_string()
+}
+
+/// The decisions for the example contexts are checked in (tests/golden) and compared here and,
+/// byte for byte, in Node and Chromium by the wasm tests. KIZUNA_WRITE_GOLDEN=1 rewrites them.
+#[test]
+fn example_decisions_match_golden_file() {
+    let engine = Engine::compile(CONFIG).unwrap();
+    let out = kizuna::engine::decide_ndjson(&engine, CONTEXTS, DecideOptions::default());
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/skincare.decisions.ndjson");
+    if std::env::var_os("KIZUNA_WRITE_GOLDEN").is_some() {
+        std::fs::write(&path, &out).unwrap();
+    }
+    let golden = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(out, golden, "decisions changed; if intended, rerun with KIZUNA_WRITE_GOLDEN=1 and review the diff");
+}
+
+#[test]
+fn example_contexts_land_in_the_expected_segments() {
+    let engine = Engine::compile(CONFIG).unwrap();
+    let expect: &[(usize, &[&str], &[&str])] = &[
+        // (line, must contain, must not contain)
+        (0, &["non_purchaser", "new_friend", "tokyo_area", "birthday_month"], &["first_time"]),
+        (1, &["first_time", "skin_dry", "lotion_refill_due"], &["repeat"]),
+        (3, &["loyal", "vip"], &["dormant"]),
+        (4, &["dormant"], &["repeat"]),
+        (5, &["no_marketing"], &[]),
+        (6, &["repeat", "upgrade_candidate"], &[]),
+        (11, &["first_time"], &["lotion_refill_due"]),
+        (12, &["dormant"], &["loyal"]),
+        (16, &["repeat", "vip", "upgrade_candidate"], &[]),
+    ];
+    let lines: Vec<&str> = CONTEXTS.lines().collect();
+    for (line, yes, no) in expect {
+        let d = engine.decide(lines[*line], DecideOptions::default()).unwrap();
+        for s in *yes {
+            assert!(d.segments.iter().any(|x| x == s), "context {line}: expected {s} in {:?}", d.segments);
+        }
+        for s in *no {
+            assert!(!d.segments.iter().any(|x| x == s), "context {line}: {s} unexpected in {:?}", d.segments);
+        }
+        assert!(d.errors.is_empty(), "{:?}", d.errors);
+    }
+}
+
+#[test]
+fn exclusive_group_first_match_by_priority_wins() {
+    let e = engine(json!({"version": 1, "segments": [
+        {"id": "low", "group": "g", "priority": 1, "when": true},
+        {"id": "high", "group": "g", "priority": 9, "when": true},
+        {"id": "tie_later", "group": "g", "priority": 9, "when": true},
+        {"id": "free", "when": true}
+    ]}));
+    let d = e.decide(&ctx(json!({"userId": "U1"})), DecideOptions { explain: true }).unwrap();
+    assert_eq!(d.segments, ["high", "free"]);
+    assert_eq!(d.groups.get("g").map(String::as_str), Some("high"));
+    let explain = d.explain.unwrap();
+    let low = explain.iter().find(|x| x.segment == "low").unwrap();
+    assert!(low.condition && !low.matched);
+    assert_eq!(low.taken_by.as_deref(), Some("high"));
+}
+
+#[test]
+fn in_segment_sees_the_final_group_result() {
+    let e = engine(json!({"version": 1, "segments": [
+        {"id": "uses_b", "when": {"in_segment": "b"}},
+        {"id": "a", "group": "g", "priority": 2, "when": true},
+        {"id": "b", "group": "g", "priority": 1, "when": true},
+        {"id": "uses_a", "when": {"in_segment": "a"}}
+    ]}));
+    let d = e.decide(&ctx(json!({"userId": "U1"})), DecideOptions::default()).unwrap();
+    assert_eq!(d.segments, ["a", "uses_a"]);
+}
+
+#[test]
+fn cycles_and_unknown_segments_are_compile_errors() {
+    let errors = Engine::from_json(&json!({"version": 1, "segments": [
+        {"id": "a", "when": {"in_segment": "b"}},
+        {"id": "b", "when": {"and": [true, {"in_segment": "a"}]}},
+        {"id": "c", "when": {"in_segment": "nope"}}
+    ]}))
+    .unwrap_err();
+    assert!(errors.iter().any(|e| e.code == Code::SegmentCycle && e.message.contains("\"a\"") && e.message.contains("\"b\"")), "{errors:#?}");
+    assert!(errors.iter().any(|e| e.code == Code::UnknownSegment && e.path.starts_with("/segments/2/when")), "{errors:#?}");
+    let own_group = Engine::from_json(&json!({"version": 1, "segments": [
+        {"id": "a", "group": "g", "when": {"in_segment": "b"}},
+        {"id": "b", "group": "g", "when": true}
+    ]}))
+    .unwrap_err();
+    assert!(own_group.iter().any(|e| e.code == Code::SegmentCycle), "{own_group:#?}");
+}
+
+/// The issue's acceptance check: five different mistakes, five errors with their paths.
+#[test]
+fn five_mistakes_give_five_errors_with_paths() {
+    let text = include_str!("../examples/broken-config.json");
+    let errors = Engine::compile(text).unwrap_err();
+    let got: Vec<(Code, &str)> = errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+    assert_eq!(errors.len(), 5, "{errors:#?}");
+    for (code, path) in [
+        (Code::UnknownOperator, "/segments/0/when/and/1"),
+        (Code::UnknownField, "/segments/1/descripton"),
+        (Code::DuplicateId, "/segments/2"),
+        (Code::InvalidDuration, "/segments/3/when/after/1/ago"),
+        (Code::UnknownSegment, "/segments/4/when/in_segment"),
+    ] {
+        assert!(got.iter().any(|(c, p)| *c == code && p.starts_with(path)), "missing {code:?} at {path}: {got:?}");
+    }
+    assert!(errors.iter().all(|e| !e.message.is_empty()));
+}
+
+#[test]
+fn decision_id_is_deterministic_and_sensitive_to_inputs() {
+    let e = Engine::compile(CONFIG).unwrap();
+    let first = CONTEXTS.lines().next().unwrap();
+    let a = e.decide(first, DecideOptions::default()).unwrap();
+    // Same content, different formatting and key order ⇒ same id.
+    let reformatted = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(first).unwrap()).unwrap();
+    let b = e.decide(&reformatted, DecideOptions::default()).unwrap();
+    assert_eq!(a.decision_id, b.decision_id);
+    assert_eq!(a, b);
+    // A different event (webhookEventId) ⇒ a different id.
+    let other = first.replace("01JDKZQ8Y3R6S9V2W5X8Z0B3C6", "01JDKZQ8Y3R6S9V2W5X8Z0XXXX");
+    assert_ne!(e.decide(&other, DecideOptions::default()).unwrap().decision_id, a.decision_id);
+    // The config hash ignores formatting.
+    let pretty = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(CONFIG).unwrap()).unwrap();
+    assert_eq!(Engine::compile(&pretty).unwrap().config_hash(), e.config_hash());
+    assert_eq!(a.decision_id.len(), 32);
+}
+
+#[test]
+fn explain_names_the_deciding_sub_condition_and_its_values() {
+    let e = engine(json!({"version": 1, "segments": [
+        {"id": "big_spender", "when": {"and": [{"has_tag": "member"}, {">=": [{"var": "user.attributes.spend"}, 10000]}]}}
+    ]}));
+    let d = e.decide(&ctx(json!({"userId": "U1", "tags": ["member"], "attributes": {"spend": 4200}})), DecideOptions { explain: true }).unwrap();
+    let x = &d.explain.unwrap()[0];
+    assert!(!x.matched);
+    let step = x.steps.iter().find(|s| s.op == ">=").unwrap_or_else(|| panic!("{:#?}", x.steps));
+    assert_eq!(step.path, "/segments/0/when/and/1");
+    assert_eq!(step.args, vec![json!(4200), json!(10000)]);
+    assert_eq!(step.result, json!(false));
+}
+
+#[test]
+fn malformed_contexts_get_structured_errors() {
+    let e = Engine::compile(CONFIG).unwrap();
+    let cases = [
+        ("{", Code::InvalidJson, ""),
+        ("[]", Code::InvalidValue, ""),
+        (r#"{"user": {"userId": "U1"}}"#, Code::MissingField, ""),
+        (r#"{"now": "tomorrow", "user": {"userId": "U1"}}"#, Code::InvalidTimestamp, "/now"),
+        (r#"{"now": "2026-11-27T10:30:00+09:00", "user": {}}"#, Code::MissingField, "/user"),
+        (r#"{"now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U1", "tags": "vip"}}"#, Code::InvalidValue, "/user/tags"),
+        (r#"{"version": 2, "now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U1"}}"#, Code::UnsupportedVersion, "/version"),
+    ];
+    for (text, code, path) in cases {
+        let err = e.decide(text, DecideOptions::default()).unwrap_err();
+        assert_eq!((err.code, err.path.as_str()), (code, path), "{text}: {err}");
+    }
+    // Unknown fields in a context are tolerated.
+    let ok = ctx(json!({"userId": "U1", "favouriteColour": "blue"})).replace("\"now\"", "\"extra\": [1, {\"x\": null}], \"now\"");
+    assert!(e.decide(&ok, DecideOptions::default()).is_ok());
+}
+
+#[test]
+fn a_bad_timestamp_in_user_data_is_reported_not_fatal() {
+    let e = engine(json!({"version": 1, "segments": [
+        {"id": "recent", "when": {"<": [{"days_since": [{"var": "user.lastActiveAt"}]}, 7]}},
+        {"id": "all", "when": true}
+    ]}));
+    let d = e.decide(&ctx(json!({"userId": "U1", "lastActiveAt": "last tuesday"})), DecideOptions::default()).unwrap();
+    assert_eq!(d.segments, ["all"]);
+    assert_eq!(d.errors.len(), 1);
+    assert!(d.errors[0].path.starts_with("/segments/0/when"), "{:?}", d.errors);
+}
+
+#[test]
+fn config_problems_are_reported_together() {
+    let errors = Engine::from_json(&json!({"version": 2, "timeZone": "Mars/Olympus", "segmnts": [], "segments": [{"id": "bad id!", "when": true}, {"when": true}, 3]})).unwrap_err();
+    let codes: Vec<Code> = errors.iter().map(|e| e.code).collect();
+    for c in [Code::UnsupportedVersion, Code::InvalidValue, Code::UnknownField, Code::MissingField] {
+        assert!(codes.contains(&c), "{errors:#?}");
+    }
+    let typo = errors.iter().find(|e| e.path == "/segmnts").unwrap();
+    assert!(typo.message.contains("did you mean \"segments\""), "{}", typo.message);
+}

@@ -1,0 +1,106 @@
+// The npm package as a consumer gets it: `npm pack`, install the tarball into a fresh project,
+// import "kizuna" (the `node` export condition), decide, and type-check a TypeScript consumer.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const pkgDir = join(root, "pkg");
+let project;
+
+before(() => {
+  project = mkdtempSync(join(tmpdir(), "kizuna-consumer-"));
+  const tarball = execFileSync("npm", ["pack", "--silent", "--pack-destination", project], { cwd: pkgDir, encoding: "utf8" }).trim().split("\n").pop();
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", join(project, tarball)], { cwd: project });
+});
+
+function run(script) {
+  const file = join(project, `t${Math.random().toString(36).slice(2)}.mjs`);
+  writeFileSync(file, script);
+  return execFileSync(process.execPath, [file], { cwd: project, encoding: "utf8" });
+}
+
+test("the tarball ships one .wasm and the per-runtime entries", () => {
+  const files = execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: pkgDir, encoding: "utf8" });
+  const paths = JSON.parse(files)[0].files.map((f) => f.path).sort();
+  assert.deepEqual(paths.filter((p) => p.endsWith(".wasm")), ["dist/kizuna_bg.wasm"]);
+  for (const entry of ["node.js", "browser.js", "workerd.js", "dist/kizuna.d.ts", "dist/contract.d.ts"]) assert.ok(paths.includes(entry), entry);
+});
+
+test("a Node consumer decides for an example context", () => {
+  const config = readFileSync(join(root, "examples/skincare/config.json"), "utf8");
+  const context = readFileSync(join(root, "examples/skincare/contexts.ndjson"), "utf8").split("\n")[1];
+  const golden = readFileSync(join(root, "tests/golden/skincare.decisions.ndjson"), "utf8").split("\n")[1];
+  const out = run(`
+    import { Engine } from "kizuna";
+    const engine = new Engine(${JSON.stringify(config)});
+    const text = engine.decideJson(${JSON.stringify(context)});
+    const obj = engine.decide(JSON.parse(${JSON.stringify(context)}));
+    console.log(JSON.stringify({ text, obj, hash: engine.configHash }));
+  `);
+  const { text, obj, hash } = JSON.parse(out);
+  assert.equal(text, golden, "byte-identical to the native decision");
+  assert.deepEqual(obj, JSON.parse(golden));
+  assert.match(hash, /^[0-9a-f]{32}$/);
+  assert.ok(obj.segments.includes("first_time") && obj.segments.includes("lotion_refill_due"));
+});
+
+test("errors are structured KizunaError values with codes and JSON pointer paths", () => {
+  const out = run(`
+    import { Engine } from "kizuna";
+    try {
+      new Engine({ version: 1, segments: [{ id: "x", when: { "equals": [1, 1] } }, { id: "y", whn: true }] });
+      console.log("no error");
+    } catch (e) {
+      console.log(JSON.stringify({ isError: e instanceof Error, name: e.name, code: e.code, path: e.path, errors: e.errors }));
+    }
+  `);
+  const e = JSON.parse(out);
+  assert.equal(e.isError, true);
+  assert.equal(e.name, "KizunaError");
+  assert.equal(e.code, "unknown_operator");
+  assert.ok(e.path.startsWith("/segments/0/when"));
+  assert.ok(e.errors.some((p) => p.path === "/segments/1/whn" && p.code === "unknown_field"));
+  assert.ok(e.errors.some((p) => p.path === "/segments/1" && p.code === "missing_field"));
+});
+
+test("decideMany and evaluate work from JavaScript", () => {
+  const out = run(`
+    import { Engine, evaluate } from "kizuna";
+    const engine = new Engine({ version: 1, segments: [{ id: "vip", when: { has_tag: "vip" } }] });
+    const many = engine.decideMany([
+      JSON.stringify({ now: "2026-11-27T10:00:00+09:00", user: { userId: "U1", tags: ["vip"] } }),
+      "not json",
+      JSON.stringify({ now: "2026-11-27T10:00:00+09:00", user: { userId: "U2" } }),
+    ].join("\\n"));
+    const r = evaluate({ days_since: [{ var: "at" }] }, { at: "2026-11-20T10:00:00+09:00" }, "2026-11-27T10:00:00+09:00");
+    console.log(JSON.stringify({ many: many.trim().split("\\n").map((l) => JSON.parse(l)), r }));
+  `);
+  const { many, r } = JSON.parse(out);
+  assert.deepEqual(many.map((d) => d.segments ?? d.error.code), [["vip"], "invalid_json", []]);
+  assert.equal(many[1].line, 2);
+  assert.equal(r, 7);
+});
+
+test("TypeScript consumers get the real contract types", () => {
+  writeFileSync(join(project, "consumer.ts"), `
+    import { Engine, type Config, type Decision, type Context, type KizunaError } from "kizuna";
+    const config: Config = { version: 1, segments: [{ id: "vip", when: { has_tag: "vip" } }] };
+    const ctx: Context = { now: "2026-11-27T10:00:00+09:00", user: { userId: "U1", tags: ["vip"] } };
+    const d: Decision = new Engine(config).decide(ctx);
+    const ids: string[] = d.segments;
+    const id: string = d.decisionId;
+    function report(e: KizunaError): string { return e.code + e.path + e.errors.length; }
+    // @ts-expect-error: a config must carry its version
+    const bad: Config = { segments: [] };
+    export { ids, id, report, bad };
+  `);
+  writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", skipLibCheck: false }, files: ["consumer.ts"] }));
+  const tsc = join(pkgDir, "node_modules/typescript/bin/tsc");
+  execFileSync(process.execPath, [tsc, "-p", project], { cwd: project, encoding: "utf8" });
+});

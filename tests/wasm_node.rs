@@ -1,0 +1,3 @@
+//! wasm-bindgen-test in Node (`make test-wasm`).
+#![cfg(target_arch = "wasm32")]
+include!("common/wasm.rs");
