@@ -1,6 +1,7 @@
 //! The JSON Schemas in schema/ are generated from the contract types; this test fails when the
 //! checked-in files are stale. `make schema` (KIZUNA_WRITE_SCHEMA=1) rewrites them.
 
+use kizuna::contract::SyncEnvelope;
 use kizuna::{Config, Context, Decision};
 use std::path::Path;
 
@@ -30,4 +31,9 @@ fn context_schema_is_current() {
 #[test]
 fn decision_schema_is_current() {
     check::<Decision>("decision", "decision:1");
+}
+
+#[test]
+fn sync_envelope_schema_is_current() {
+    check::<SyncEnvelope>("sync", "sync:1");
 }

@@ -104,6 +104,28 @@ pub struct UserEvent {
     pub data: Option<Value>,
 }
 
+/// Gives absent collections of the user their documented defaults (`tags`, `purchases`,
+/// `events`: `[]`; `attributes`, `quizAnswers`: `{}`), so a rule like
+/// `{"some": [{"var": "user.events"}, …]}` sees an empty list for a user without events instead
+/// of failing (JsonLogic's `some`/`all`/`none` refuse a missing array).
+pub fn fill_defaults(doc: &mut V<'_>) {
+    let Some(V::Object(members)) = doc_user_mut(doc) else { return };
+    for (key, empty) in [("tags", true), ("purchases", true), ("events", true), ("attributes", false), ("quizAnswers", false)] {
+        match members.iter_mut().rev().find(|(k, _)| k == key) {
+            Some((_, v)) if !v.is_null() => {}
+            Some((_, v)) => *v = if empty { V::Array(Vec::new()) } else { V::Object(Vec::new()) },
+            None => members.push((key.into(), if empty { V::Array(Vec::new()) } else { V::Object(Vec::new()) })),
+        }
+    }
+}
+
+fn doc_user_mut<'d, 'a>(doc: &'d mut V<'a>) -> Option<&'d mut V<'a>> {
+    match doc {
+        V::Object(members) => members.iter_mut().rev().find(|(k, _)| k == "user").map(|(_, v)| v),
+        _ => None,
+    }
+}
+
 /// The fields of a context every decision relies on, checked.
 #[derive(Debug)]
 pub struct Checked<'d> {

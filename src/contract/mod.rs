@@ -6,10 +6,12 @@ pub mod config;
 pub mod context;
 pub mod decision;
 pub mod read;
+pub mod sync;
 
 pub use config::{Config, Segment};
 pub use context::{Context, Purchase, User, UserEvent};
 pub use decision::{Decision, SegmentExplain, Step};
+pub use sync::{SyncEnvelope, SyncSource};
 
 /// The contract version this engine reads and writes.
 pub const VERSION: u32 = 1;

@@ -51,7 +51,11 @@ impl Engine {
                 let canonical = doc.to_string();
                 Ok(Engine { config, config_hash: crate::hash::hex128(canonical.as_bytes()), segments, projection })
             }
-            _ => Err(p.0),
+            _ => {
+                let mut errors = p.0;
+                errors.sort_by(|a, b| pointer_order(&a.path).cmp(&pointer_order(&b.path)));
+                Err(errors)
+            }
         }
     }
 
@@ -72,12 +76,12 @@ impl Engine {
             err.column = Some(e.column);
             err
         })?;
-        self.decide_doc(&doc, opts)
+        self.decide_doc(doc, opts)
     }
 
     /// Decides for an already parsed context.
     pub fn decide_json(&self, context: &serde_json::Value, opts: DecideOptions) -> Result<Decision, Error> {
-        self.decide_doc(&Value::from_serde(context), opts)
+        self.decide_doc(Value::from_serde(context), opts)
     }
 
     /// Decides and returns the decision as JSON text.
@@ -86,9 +90,10 @@ impl Engine {
         serde_json::to_string(&d).map_err(|e| Error::new(Code::InvalidValue, "", format!("cannot write the decision: {e}")))
     }
 
-    fn decide_doc(&self, doc: &Value<'_>, opts: DecideOptions) -> Result<Decision, Error> {
-        let checked = context::check(doc)?;
-        let outcome = self.segments.decide(doc, &checked, self.config.tz(), opts.explain);
+    fn decide_doc(&self, mut doc: Value<'_>, opts: DecideOptions) -> Result<Decision, Error> {
+        context::fill_defaults(&mut doc);
+        let checked = context::check(&doc)?;
+        let outcome = self.segments.decide(&doc, &checked, self.config.tz(), opts.explain);
         let mut decision = Decision {
             version: VERSION,
             decision_id: String::new(),
@@ -103,6 +108,11 @@ impl Engine {
         decision.decision_id = decision_id(&decision, &checked);
         Ok(decision)
     }
+}
+
+/// Sort key that puts problems in document order (`/segments/2` before `/segments/10`).
+fn pointer_order(path: &str) -> Vec<(u64, &str)> {
+    path.split('/').map(|t| (t.parse::<u64>().unwrap_or(u64::MAX), t)).collect()
 }
 
 /// The decision id: a hash over the inputs that identify the decision and its content.
@@ -163,6 +173,6 @@ pub fn evaluate(rule: &str, data: &str, now: &str) -> Result<String, Vec<Error>>
     let env = crate::logic::Env { now, tz, segments: &[], flag_key: None, targeting_key: None };
     match compiled.apply(&data, &env) {
         Ok(v) => Ok(v.to_json()),
-        Err(e) => Err(vec![e]),
+        Err(e) => Err(vec![compiled.error(&e)]),
     }
 }

@@ -59,7 +59,7 @@ impl Segments {
             });
             match logic::compile(&s.when, &opts, &join(&join("/segments", i), "when")) {
                 Ok(rule) => {
-                    refs.push(rule.segment_refs());
+                    refs.push(rule.segment_refs().to_vec());
                     segs.push(Seg { id: s.id.clone(), group, rule: Some(rule) });
                 }
                 Err(errors) => {

@@ -1,0 +1,637 @@
+//! JSON rule → compiled [`Node`] tree, with every problem reported at once (each with the JSON
+//! pointer of the offending place and a message that says what is expected).
+
+use super::coerce::write_js_number;
+use super::node::{Arith, Args, Calendar, Cmp, Iter, Key, Node, Op, PathSpec, Tags, TimeArg, TimeFast};
+use super::time::{parse_duration, parse_stamp};
+use super::Options;
+use crate::error::pointer_token;
+use crate::value::Value;
+use crate::{Code, Error};
+use serde_json::Value as Json;
+
+/// Rules nested deeper than this are refused (evaluation recurses once per level).
+pub(crate) const MAX_NESTING: usize = 64;
+
+/// Every operator name `compile` accepts.
+pub(crate) const OPERATORS: &[&str] = &[
+    "var", "val", "exists", "missing", "missing_some", "if", "?:", "and", "or", "!", "!!", "??", "try", "throw", "==", "!=", "===", "!==", "<",
+    "<=", ">", ">=", "+", "-", "*", "/", "%", "max", "min", "map", "filter", "reduce", "all", "some", "none", "merge", "cat", "in", "substr",
+    "preserve", "starts_with", "ends_with", "now", "ago", "from_now", "days_since", "hours_since", "before", "after", "time_between", "weekday",
+    "time_of_day", "month", "day_of_month", "duration", "has_tag", "has_any_tag", "has_all_tags", "in_segment", "fractional", "sem_ver",
+];
+
+pub(crate) struct Compiler<'o> {
+    opts: &'o Options,
+    pub errors: Vec<Error>,
+    /// JSON pointer of each node, indexed by `Node::id`.
+    pub paths: Vec<Box<str>>,
+    ptr: String,
+}
+
+/// What a fixed-arity operator accepts.
+struct Arity {
+    min: usize,
+    max: usize,
+    /// `{"op": x}` may stand for `{"op": [x]}`.
+    shorthand: bool,
+}
+
+const fn arity(min: usize, max: usize, shorthand: bool) -> Arity {
+    Arity { min, max, shorthand }
+}
+
+const MANY: usize = usize::MAX;
+
+fn json_kind(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
+}
+
+/// A number as JavaScript prints it (`1`, not `1.0`), for number path keys.
+fn number_key(n: &serde_json::Number) -> String {
+    let mut s = String::new();
+    match n.as_i64() {
+        Some(i) => s.push_str(&i.to_string()),
+        None => write_js_number(n.as_f64().unwrap_or(f64::NAN), &mut s),
+    }
+    s
+}
+
+/// A usage example for messages.
+fn example(name: &str) -> String {
+    let e = match name {
+        "if" | "?:" => r#"{"if": [{"has_tag": "vip"}, "gold", "standard"]}"#,
+        "and" | "or" => r#"{"and": [{"has_tag": "vip"}, {">": [{"var": "user.attributes.points"}, 100]}]}"#,
+        "==" | "!=" | "===" | "!==" => return format!(r#"{{"{name}": [{{"var": "user.attributes.plan"}}, "gold"]}}"#),
+        "<" | "<=" | ">" | ">=" => return format!(r#"{{"{name}": [{{"var": "user.attributes.points"}}, 100]}}"#),
+        "map" | "filter" | "all" | "some" | "none" => {
+            return format!(r#"{{"{name}": [{{"var": "user.purchases"}}, {{">": [{{"var": "amount"}}, 1000]}}]}}"#)
+        }
+        "reduce" => r#"{"reduce": [{"var": "user.purchases"}, {"+": [{"var": "accumulator"}, {"var": "current.amount"}]}, 0]}"#,
+        "in" => r#"{"in": [{"var": "user.attributes.plan"}, ["gold", "platinum"]]}"#,
+        "substr" => r#"{"substr": [{"var": "user.displayName"}, 0, 1]}"#,
+        "starts_with" | "ends_with" => return format!(r#"{{"{name}": [{{"var": "user.attributes.email"}}, "@example.com"]}}"#),
+        "missing_some" => r#"{"missing_some": [1, ["user.attributes.email", "user.attributes.phone"]]}"#,
+        "ago" | "from_now" => return format!(r#"{{"{name}": "P30D"}}"#),
+        "duration" => r#"{"duration": "PT12H"}"#,
+        "days_since" | "hours_since" => return format!(r#"{{"{name}": [{{"var": "user.attributes.lastPurchaseAt"}}]}}"#),
+        "before" | "after" => return format!(r#"{{"{name}": [{{"var": "user.attributes.lastPurchaseAt"}}, {{"ago": "P30D"}}]}}"#),
+        "time_between" => r#"{"time_between": [{"now": []}, "2026-12-01", "2026-12-25"]}"#,
+        "weekday" | "time_of_day" | "month" | "day_of_month" => return format!(r#"{{"{name}": []}} or {{"{name}": [{{"var": "event.timestamp"}}]}}"#),
+        "has_tag" => r#"{"has_tag": "vip"}"#,
+        "has_any_tag" | "has_all_tags" => return format!(r#"{{"{name}": ["vip", "repeat"]}}"#),
+        "in_segment" => r#"{"in_segment": "repeat-buyers"}"#,
+        "throw" => r#"{"throw": "not eligible"}"#,
+        "var" => r#"{"var": "user.attributes.plan"}"#,
+        _ => return format!(r#"{{"{name}": [...]}}"#),
+    };
+    e.to_string()
+}
+
+/// Common misspellings and names from other rule languages.
+fn alias(word: &str) -> Option<&'static str> {
+    Some(match word.to_ascii_lowercase().as_str() {
+        "equals" | "equal" | "eq" | "=" | "is" => "==",
+        "not_equals" | "notequals" | "ne" | "neq" | "<>" => "!=",
+        "gt" | "greater" | "greater_than" => ">",
+        "gte" | "ge" | "greater_or_equal" | "=>" => ">=",
+        "lt" | "less" | "less_than" => "<",
+        "lte" | "le" | "less_or_equal" | "=<" => "<=",
+        "not" => "!",
+        "&&" | "all_of" => "and",
+        "||" | "any_of" => "or",
+        "contains" | "includes" | "one_of" => "in",
+        "concat" | "join" => "cat",
+        "add" | "sum" | "plus" => "+",
+        "tag" | "hastag" | "tagged" => "has_tag",
+        "segment" | "insegment" => "in_segment",
+        "startswith" => "starts_with",
+        "endswith" => "ends_with",
+        "semver" => "sem_ver",
+        "dayssince" => "days_since",
+        "hourssince" => "hours_since",
+        "fromnow" => "from_now",
+        _ => return None,
+    })
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = i;
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
+        for (j, cb) in b.iter().enumerate() {
+            let above = row.get(j + 1).copied().unwrap_or(usize::MAX);
+            let left = row.get(j).copied().unwrap_or(usize::MAX);
+            let best = (diag + usize::from(ca != *cb)).min(above.saturating_add(1)).min(left.saturating_add(1));
+            diag = above;
+            if let Some(cell) = row.get_mut(j + 1) {
+                *cell = best;
+            }
+        }
+    }
+    row.last().copied().unwrap_or(0)
+}
+
+/// The closest candidate within a few edits, if any.
+pub(crate) fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    let lower = word.to_lowercase();
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= limit && *d < c.chars().count().max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+impl<'o> Compiler<'o> {
+    pub fn new(opts: &'o Options, prefix: &str) -> Self {
+        Compiler { opts, errors: Vec::new(), paths: Vec::new(), ptr: prefix.to_string() }
+    }
+
+    fn err(&mut self, code: Code, message: impl Into<String>) {
+        self.errors.push(Error::new(code, self.ptr.clone(), message));
+    }
+
+    /// Runs `f` with the pointer extended by `token`.
+    fn at<R>(&mut self, token: &str, f: impl FnOnce(&mut Self) -> R) -> R {
+        let len = self.ptr.len();
+        self.ptr.push('/');
+        self.ptr.push_str(&pointer_token(token));
+        let r = f(self);
+        self.ptr.truncate(len);
+        r
+    }
+
+    fn at_index<R>(&mut self, i: usize, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.at(&i.to_string(), f)
+    }
+
+    /// A node for `op` at the current pointer.
+    fn make(&mut self, op: Op) -> Node {
+        let id = u32::try_from(self.paths.len()).unwrap_or(u32::MAX);
+        self.paths.push(self.ptr.as_str().into());
+        Node { id, op }
+    }
+
+    /// Compiles any JSON rule (operation, array or literal).
+    pub fn node(&mut self, v: &Json, depth: usize) -> Node {
+        if depth > MAX_NESTING {
+            self.err(Code::LimitExceeded, format!("the rule is nested more than {MAX_NESTING} levels deep; split it into segments and combine them with in_segment"));
+            return self.make(Op::Lit(Value::Null));
+        }
+        let op = match v {
+            Json::Array(items) => {
+                let nodes = self.items(items, depth + 1);
+                if nodes.iter().all(|n| matches!(n.op, Op::Lit(_))) {
+                    Op::Lit(Value::Array(nodes.into_iter().map(|n| if let Op::Lit(v) = n.op { v } else { Value::Null }).collect()))
+                } else {
+                    Op::Array(nodes)
+                }
+            }
+            Json::Object(members) => match members.iter().next() {
+                None => Op::Lit(Value::Object(Vec::new())),
+                Some((name, args)) if members.len() == 1 => self.operator(name, args, depth + 1).unwrap_or(Op::Lit(Value::Null)),
+                Some(_) => {
+                    let keys: Vec<String> = members.keys().map(|k| format!("\"{k}\"")).collect();
+                    self.err(
+                        Code::InvalidArgument,
+                        format!("an operation is an object with exactly one key, the operator; this one has {}: {}", keys.len(), keys.join(", ")),
+                    );
+                    Op::Lit(Value::Null)
+                }
+            },
+            scalar => Op::Lit(Value::from_serde(scalar).into_owned()),
+        };
+        self.make(op)
+    }
+
+    /// Compiles array items, each at its index.
+    fn items(&mut self, items: &[Json], depth: usize) -> Vec<Node> {
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            out.push(self.at_index(i, |c| c.node(item, depth)));
+        }
+        out
+    }
+
+    fn arity_error(&mut self, name: &str, got: usize, a: &Arity) {
+        let need = match (a.min, a.max) {
+            (min, max) if min == max => format!("exactly {min} argument{}", if min == 1 { "" } else { "s" }),
+            (min, MANY) => format!("at least {min} argument{}", if min == 1 { "" } else { "s" }),
+            (0, max) => format!("at most {max} argument{}", if max == 1 { "" } else { "s" }),
+            (min, max) => format!("{min} to {max} arguments"),
+        };
+        self.err(Code::WrongArity, format!("\"{name}\" needs {need}, got {got}; e.g. {}", example(name)));
+    }
+
+    /// Compiles the arguments of an operator with `f`, each at its pointer, and checks their
+    /// number. `None` after reporting a problem.
+    fn fixed<T>(&mut self, name: &str, args: &Json, a: Arity, mut f: impl FnMut(&mut Self, &Json) -> T) -> Option<Vec<T>> {
+        let Json::Array(items) = args else {
+            if a.shorthand && a.min <= 1 && a.max >= 1 {
+                return Some(vec![self.at(name, |c| f(c, args))]);
+            }
+            self.err(Code::InvalidArgument, format!("\"{name}\" needs its arguments in an array, got {}; e.g. {}", json_kind(args), example(name)));
+            return None;
+        };
+        let out: Vec<T> = self.at(name, |c| items.iter().enumerate().map(|(i, item)| c.at_index(i, |c| f(c, item))).collect());
+        if items.len() < a.min || items.len() > a.max {
+            self.arity_error(name, items.len(), &a);
+            return None;
+        }
+        Some(out)
+    }
+
+    fn nodes(&mut self, name: &str, args: &Json, a: Arity, depth: usize) -> Option<Vec<Node>> {
+        self.fixed(name, args, a, |c, j| c.node(j, depth))
+    }
+
+    /// Arguments of a variadic operator: a literal array, a literal operand, or an operation
+    /// whose value supplies them.
+    fn spread(&mut self, name: &str, args: &Json, min: usize, depth: usize) -> Option<Args> {
+        match args {
+            Json::Object(m) if m.len() == 1 => Some(Args::Spread(Box::new(self.at(name, |c| c.node(args, depth))))),
+            _ => {
+                let nodes = self.nodes(name, args, arity(min, MANY, true), depth)?;
+                Some(Args::List(nodes))
+            }
+        }
+    }
+
+    /// A literal string argument (`{"op": "x"}` or `{"op": ["x"]}`) and its pointer.
+    fn literal_str<'j>(&mut self, name: &str, args: &'j Json, what: &str) -> Option<(&'j str, String)> {
+        let (value, token) = match args {
+            Json::Array(items) => match items.as_slice() {
+                [one] => (one, "/0"),
+                _ => {
+                    self.arity_error(name, items.len(), &arity(1, 1, true));
+                    return None;
+                }
+            },
+            other => (other, ""),
+        };
+        let path = format!("{}/{}{token}", self.ptr, pointer_token(name));
+        match value {
+            Json::String(s) => Some((s, path)),
+            other => {
+                self.errors.push(Error::new(
+                    Code::InvalidArgument,
+                    path,
+                    format!("\"{name}\" needs {what} written as a literal string, got {}; e.g. {}", json_kind(other), example(name)),
+                ));
+                None
+            }
+        }
+    }
+
+    /// A timestamp operand: literal timestamps are parsed (and checked) now.
+    fn time_arg(&mut self, j: &Json, depth: usize) -> TimeArg {
+        let node = self.node(j, depth);
+        let fast = match &node.op {
+            Op::Lit(Value::String(s)) => match parse_stamp(s) {
+                Some(stamp) => TimeFast::Stamp(stamp),
+                None => {
+                    self.err(
+                        Code::InvalidTimestamp,
+                        format!("\"{s}\" is not a timestamp; write RFC 3339 like \"2026-11-27T20:00:00+09:00\" or a date like \"2026-11-27\" (midnight in the account's time zone)"),
+                    );
+                    TimeFast::Eval
+                }
+            },
+            Op::Lit(Value::Null) | Op::Lit(Value::Object(_)) => TimeFast::Eval,
+            Op::Lit(other) => {
+                self.err(Code::InvalidTimestamp, format!("a timestamp must be a string like \"2026-11-27T20:00:00+09:00\", got {}", other.kind()));
+                TimeFast::Eval
+            }
+            Op::Now => TimeFast::Now,
+            Op::Shift(sign, d) => TimeFast::Shift(*sign, *d),
+            _ => TimeFast::Eval,
+        };
+        TimeArg { node, fast }
+    }
+
+    fn var_path(&mut self, p: Option<&Json>, depth: usize) -> Option<PathSpec> {
+        let keys = |s: &str| -> Box<[Key]> {
+            if s.is_empty() {
+                Box::new([])
+            } else {
+                s.split('.').map(Key::new).collect()
+            }
+        };
+        match p {
+            None | Some(Json::Null) => Some(PathSpec::Static { climb: 0, keys: Box::new([]) }),
+            Some(Json::String(s)) => Some(PathSpec::Static { climb: 0, keys: keys(s) }),
+            Some(Json::Number(n)) => Some(PathSpec::Static { climb: 0, keys: keys(&number_key(n)) }),
+            Some(j @ Json::Object(_)) => Some(PathSpec::Dynamic(Box::new(self.node(j, depth)))),
+            Some(other) => {
+                self.err(Code::InvalidArgument, format!("\"var\" needs a path such as \"user.attributes.plan\" (dots separate keys), got {}", json_kind(other)));
+                None
+            }
+        }
+    }
+
+    fn var(&mut self, args: &Json, depth: usize) -> Option<Op> {
+        let (path, default) = match args {
+            Json::Array(items) => match items.as_slice() {
+                [] => (Some(PathSpec::Static { climb: 0, keys: Box::new([]) }), None),
+                [p] => (self.at("var", |c| c.at_index(0, |c| c.var_path(Some(p), depth))), None),
+                [p, d] => (
+                    self.at("var", |c| c.at_index(0, |c| c.var_path(Some(p), depth))),
+                    Some(Box::new(self.at("var", |c| c.at_index(1, |c| c.node(d, depth))))),
+                ),
+                _ => {
+                    self.arity_error("var", items.len(), &arity(0, 2, true));
+                    return None;
+                }
+            },
+            other => (self.at("var", |c| c.var_path(Some(other), depth)), None),
+        };
+        Some(Op::Var { path: path?, default })
+    }
+
+    /// `val`/`exists` paths: a key, or `[[climb]?, key, …]` with keys taken verbatim.
+    fn val_path(&mut self, name: &str, args: &Json, depth: usize) -> Option<PathSpec> {
+        let key = |j: &Json| -> Option<Option<Key>> {
+            match j {
+                Json::String(s) => Some(Some(Key::new(s))),
+                Json::Number(n) => Some(Some(Key::new(&number_key(n)))),
+                Json::Null => Some(None),
+                _ => None,
+            }
+        };
+        let static_path = match args {
+            Json::Null => Some((0, Vec::new())),
+            Json::String(_) | Json::Number(_) => key(args).map(|k| (0, k.into_iter().collect())),
+            Json::Array(items) => {
+                let (climb, rest) = match items.split_first() {
+                    Some((Json::Array(c), rest)) => match c.as_slice() {
+                        [Json::Number(n)] => (Some(n.as_f64().unwrap_or(0.0).abs().min(1e6) as usize), rest),
+                        _ => (None, rest),
+                    },
+                    _ => (Some(0), items.as_slice()),
+                };
+                let keys: Option<Vec<Option<Key>>> = rest.iter().map(key).collect();
+                climb.zip(keys).map(|(climb, keys)| (climb, keys.into_iter().flatten().collect()))
+            }
+            Json::Bool(_) => {
+                self.err(Code::InvalidArgument, format!("\"{name}\" needs a key or an array of keys, got a boolean"));
+                return None;
+            }
+            Json::Object(_) => None,
+        };
+        Some(match static_path {
+            Some((climb, keys)) => PathSpec::Static { climb, keys: keys.into_boxed_slice() },
+            None => PathSpec::Dynamic(Box::new(self.at(name, |c| c.node(args, depth)))),
+        })
+    }
+
+    fn tag_list(&mut self, name: &str, args: &Json) -> Option<Box<[Box<str>]>> {
+        let path = format!("{}/{}", self.ptr, pointer_token(name));
+        let tags: Option<Vec<Box<str>>> = match args {
+            Json::String(s) => Some(vec![s.as_str().into()]),
+            Json::Array(items) if !items.is_empty() => items.iter().map(|t| t.as_str().filter(|s| !s.is_empty()).map(Into::into)).collect(),
+            _ => None,
+        };
+        if tags.is_none() {
+            self.errors.push(Error::new(Code::InvalidArgument, path, format!("\"{name}\" needs a non-empty array of tag names, e.g. {}", example(name))));
+        }
+        tags.map(Vec::into_boxed_slice)
+    }
+
+    fn iterator(&mut self, name: &str, kind: Option<Iter>, args: &Json, depth: usize) -> Option<Op> {
+        let a = if kind.is_some() { arity(2, 2, false) } else { arity(2, 3, false) };
+        let nodes = self.nodes(name, args, a, depth)?;
+        if let Json::Array(items) = args {
+            if let Some(list @ (Json::Null | Json::Bool(_) | Json::Number(_) | Json::String(_))) = items.first() {
+                let msg = format!("\"{name}\" needs an array to go through, got {}; e.g. {}", json_kind(list), example(name));
+                self.at(name, |c| c.at_index(0, |c| c.err(Code::InvalidArgument, msg)));
+                return None;
+            }
+            // json-logic-engine rejects a null body for map/filter/reduce (all/some/none accept it).
+            if matches!(kind, Some(Iter::Map | Iter::Filter) | None) && matches!(items.get(1), Some(Json::Null)) {
+                let msg = format!("\"{name}\" needs an expression to apply to each item, got null; e.g. {}", example(name));
+                self.at(name, |c| c.at_index(1, |c| c.err(Code::InvalidArgument, msg)));
+                return None;
+            }
+        }
+        let mut it = nodes.into_iter().map(Box::new);
+        let (list, body) = (it.next()?, it.next()?);
+        Some(match kind {
+            Some(k) => Op::Iter(k, list, body),
+            None => Op::Reduce(list, body, it.next()),
+        })
+    }
+
+    fn operator(&mut self, name: &str, args: &Json, depth: usize) -> Option<Op> {
+        let d = depth;
+        let one = |nodes: Vec<Node>| nodes.into_iter().next().map(Box::new);
+        let two = |nodes: Vec<Node>| {
+            let mut it = nodes.into_iter().map(Box::new);
+            Some((it.next()?, it.next()?))
+        };
+        Some(match name {
+            "var" => return self.var(args, d),
+            "val" => Op::Val(self.val_path(name, args, d)?),
+            "exists" => Op::Exists(self.val_path(name, args, d)?),
+            "missing" => Op::Missing(self.spread(name, args, 0, d)?),
+            "missing_some" => {
+                let (need, keys) = two(self.nodes(name, args, arity(2, 2, false), d)?)?;
+                Op::MissingSome(need, keys)
+            }
+            "preserve" => Op::Lit(Value::from_serde(args).into_owned()),
+            "if" | "?:" => Op::If(self.nodes(name, args, arity(0, MANY, false), d)?),
+            "and" => Op::And(self.nodes(name, args, arity(0, MANY, false), d)?),
+            "or" => Op::Or(self.nodes(name, args, arity(0, MANY, false), d)?),
+            "!" | "!!" => {
+                let nodes = self.nodes(name, args, arity(0, 1, true), d)?;
+                let operand = match one(nodes) {
+                    Some(n) => n,
+                    None => Box::new(self.at(name, |c| c.make(Op::Lit(Value::Null)))),
+                };
+                if name == "!" {
+                    Op::Not(operand)
+                } else {
+                    Op::Truthy(operand)
+                }
+            }
+            "??" => Op::Coalesce(self.nodes(name, args, arity(0, MANY, true), d)?),
+            "try" => Op::Try(self.nodes(name, args, arity(0, MANY, true), d)?),
+            "throw" => Op::Throw(one(self.nodes(name, args, arity(1, 1, true), d)?)?),
+            "==" | "!=" | "===" | "!==" | "<" | "<=" | ">" | ">=" => {
+                let c = match name {
+                    "==" => Cmp::Eq,
+                    "!=" => Cmp::Ne,
+                    "===" => Cmp::StrictEq,
+                    "!==" => Cmp::StrictNe,
+                    "<" => Cmp::Lt,
+                    "<=" => Cmp::Le,
+                    ">" => Cmp::Gt,
+                    _ => Cmp::Ge,
+                };
+                Op::Compare(c, self.nodes(name, args, arity(2, MANY, false), d)?)
+            }
+            "+" | "-" | "*" | "/" | "%" | "max" | "min" => {
+                let (a, min) = match name {
+                    "+" => (Arith::Add, 0),
+                    "*" => (Arith::Mul, 0),
+                    "-" => (Arith::Sub, 1),
+                    "/" => (Arith::Div, 1),
+                    "%" => (Arith::Mod, 2),
+                    "max" => (Arith::Max, 1),
+                    _ => (Arith::Min, 1),
+                };
+                Op::Arith(a, self.spread(name, args, min, d)?)
+            }
+            "map" => return self.iterator(name, Some(Iter::Map), args, d),
+            "filter" => return self.iterator(name, Some(Iter::Filter), args, d),
+            "all" => return self.iterator(name, Some(Iter::All), args, d),
+            "some" => return self.iterator(name, Some(Iter::Some), args, d),
+            "none" => return self.iterator(name, Some(Iter::None), args, d),
+            "reduce" => return self.iterator(name, None, args, d),
+            "merge" => Op::Merge(self.spread(name, args, 0, d)?),
+            "cat" => Op::Cat(self.spread(name, args, 0, d)?),
+            "in" => {
+                let (a, b) = two(self.nodes(name, args, arity(2, 2, false), d)?)?;
+                Op::In(a, b)
+            }
+            "substr" => Op::Substr(self.nodes(name, args, arity(2, 3, false), d)?),
+            "starts_with" | "ends_with" => {
+                let (a, b) = two(self.nodes(name, args, arity(2, 2, false), d)?)?;
+                if name == "starts_with" {
+                    Op::StartsWith(a, b)
+                } else {
+                    Op::EndsWith(a, b)
+                }
+            }
+            // -- time --
+            "now" => match args {
+                Json::Null => Op::Now,
+                Json::Array(items) if items.is_empty() => Op::Now,
+                _ => {
+                    self.err(Code::WrongArity, r#""now" takes no arguments: {"now": []}"#);
+                    return None;
+                }
+            },
+            "ago" | "from_now" | "duration" => {
+                let (text, path) = self.literal_str(name, args, "an ISO 8601 duration")?;
+                let Some(dur) = parse_duration(text) else {
+                    self.errors.push(Error::new(
+                        Code::InvalidDuration,
+                        path,
+                        format!("\"{text}\" is not an ISO 8601 duration; write e.g. \"P30D\" (30 days), \"PT12H\" (12 hours), \"P2W\" (2 weeks) or \"P1Y2M10DT2H30M\""),
+                    ));
+                    return None;
+                };
+                match name {
+                    "ago" => Op::Shift(-1, dur),
+                    "from_now" => Op::Shift(1, dur),
+                    _ if dur.months != 0 => {
+                        self.errors.push(Error::new(
+                            Code::InvalidDuration,
+                            path,
+                            format!("\"{text}\" has years or months, which have no fixed length in seconds; use days or weeks, e.g. \"P365D\""),
+                        ));
+                        return None;
+                    }
+                    _ => Op::Duration(dur.nanos as f64 / 1e9),
+                }
+            }
+            "days_since" | "hours_since" => {
+                let t = self.fixed(name, args, arity(1, 1, true), |c, j| c.time_arg(j, d))?.into_iter().next()?;
+                Op::Since(if name == "days_since" { 86_400.0 } else { 3_600.0 }, Box::new(t))
+            }
+            "before" | "after" => {
+                let mut it = self.fixed(name, args, arity(2, 2, false), |c, j| c.time_arg(j, d))?.into_iter().map(Box::new);
+                Op::Before(name == "before", it.next()?, it.next()?)
+            }
+            "time_between" => {
+                let v = self.fixed(name, args, arity(3, 3, false), |c, j| c.time_arg(j, d))?;
+                Op::TimeBetween(Box::new(<[TimeArg; 3]>::try_from(v).ok()?))
+            }
+            "weekday" | "time_of_day" | "month" | "day_of_month" => {
+                let field = match name {
+                    "weekday" => Calendar::Weekday,
+                    "time_of_day" => Calendar::TimeOfDay,
+                    "month" => Calendar::Month,
+                    _ => Calendar::DayOfMonth,
+                };
+                let t = self.fixed(name, args, arity(0, 1, true), |c, j| c.time_arg(j, d))?.into_iter().next();
+                Op::Calendar(field, t.map(Box::new))
+            }
+            // -- marketing --
+            "has_tag" => {
+                let (tag, path) = self.literal_str(name, args, "a tag name")?;
+                if tag.is_empty() {
+                    self.errors.push(Error::new(Code::InvalidArgument, path, r#""has_tag" needs a non-empty tag name, e.g. {"has_tag": "vip"}"#));
+                    return None;
+                }
+                Op::Tags(Tags::One, Box::new([tag.into()]))
+            }
+            "has_any_tag" => Op::Tags(Tags::Any, self.tag_list(name, args)?),
+            "has_all_tags" => Op::Tags(Tags::All, self.tag_list(name, args)?),
+            "in_segment" => {
+                let (id, path) = self.literal_str(name, args, "a segment id")?;
+                match self.opts.segments.iter().position(|s| s == id) {
+                    Some(i) => Op::InSegment(i, id.into()),
+                    None => {
+                        let hint = match suggest(id, self.opts.segments.iter().map(String::as_str)) {
+                            Some(s) => format!("; did you mean \"{s}\"?"),
+                            None if self.opts.segments.is_empty() => "; no segments are defined".to_string(),
+                            None => {
+                                let known: Vec<String> = self.opts.segments.iter().take(10).map(|s| format!("\"{s}\"")).collect();
+                                format!("; known segments: {}{}", known.join(", "), if self.opts.segments.len() > 10 { ", ..." } else { "" })
+                            }
+                        };
+                        self.errors.push(Error::new(Code::UnknownSegment, path, format!("unknown segment \"{id}\"{hint}")));
+                        return None;
+                    }
+                }
+            }
+            // flagd's operators validate nothing up front: malformed input yields null, as in flagd.
+            "fractional" => Op::Fractional(self.nodes(name, args, arity(0, MANY, true), d)?),
+            "sem_ver" => Op::SemVer(self.nodes(name, args, arity(0, MANY, true), d)?),
+            _ => {
+                let hint = alias(name).or_else(|| suggest(name, OPERATORS.iter().copied()));
+                self.err(
+                    Code::UnknownOperator,
+                    match hint {
+                        Some(h) => format!("unknown operator \"{name}\"; did you mean \"{h}\"?"),
+                        None => format!("unknown operator \"{name}\"; see the list of operators in the README (e.g. \"==\", \"and\", \"in\", \"has_tag\", \"days_since\")"),
+                    },
+                );
+                // Still look inside, so that every problem is reported at once.
+                if let Json::Array(items) = args {
+                    self.at(name, |c| c.items(items, d));
+                } else if args.is_object() {
+                    self.at(name, |c| c.node(args, d));
+                }
+                return None;
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(suggest("has_tags", OPERATORS.iter().copied()), Some("has_tag"));
+        assert_eq!(suggest("in_segmnet", OPERATORS.iter().copied()), Some("in_segment"));
+        assert_eq!(suggest("xyzzy", OPERATORS.iter().copied()), None);
+        assert_eq!(alias("equals"), Some("=="));
+    }
+}

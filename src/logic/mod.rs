@@ -1,0 +1,187 @@
+//! Conditions: JsonLogic, compiled once, evaluated many times, plus marketing operators.
+//!
+//! The dialect is the JSON Logic organisation's (the suites in `shared/conformance/`): `{}` is
+//! truthy, `{"and": []}` is false, `val`/`exists`/`??`/`try`/`throw`/`preserve` are supported,
+//! and arithmetic or comparisons on things that are not numbers fail (their `NaN` error)
+//! instead of producing garbage. On top come the operators below, and flagd's `fractional` and
+//! `sem_ver`.
+//!
+//! [`compile`] validates a rule and reports every problem with its JSON pointer; a [`Rule`]
+//! then evaluates against a [`Value`] document without touching `serde_json` and, for the
+//! usual segment operators, without allocating.
+//!
+//! Where the suites leave a choice open, kizuna decides so that typos surface and missing data
+//! does not break a segment:
+//! - An object with more than one key is an error (json-logic-js would treat it as data).
+//! - Operators with a fixed shape (`==`, `<`, `if`, `and`, `map`, …) need a literal array of
+//!   arguments, and a wrong count is a compile error.
+//! - `==` treats `null` as `0` against numbers and booleans (as the suites require) but never
+//!   equals a string, so `{"==": [{"var": "user.plan"}, "gold"]}` is simply false for users
+//!   without a plan. A number against a non-numeric string, or any array/object, is an error.
+//! - `===` compares arrays and objects by content. `in` with a haystack that is neither a
+//!   string nor an array is false. `missing` counts `null` and `""` as missing.
+//!
+//! # Marketing operators
+//!
+//! Timestamps are RFC 3339 strings (`"2026-11-27T20:00:00+09:00"`); a bare date
+//! `"2026-11-27"` (or a date-time without offset) means that wall-clock time in the account's
+//! time zone [`Env::tz`]. Durations are ISO 8601 (`"P30D"`, `"PT12H"`, `"P2W"`,
+//! `"P1Y2M10DT2H30M"`); years and months are calendar months (Jan 31 + `P1M` = Feb 28/29).
+//! Literal timestamps and durations are checked by [`compile`]; a timestamp in the data that
+//! does not parse fails evaluation with [`crate::Code::InvalidTimestamp`]; `null`/missing timestamps
+//! make a time operator return `null`.
+//!
+//! | operator | example | result |
+//! |---|---|---|
+//! | `now` | `{"now": []}` | now in the account's time zone: `"2026-11-27T20:00:00+09:00"` |
+//! | `ago`, `from_now` | `{"ago": "P90D"}` | now − / + the duration, as an RFC 3339 string |
+//! | `days_since`, `hours_since` | `{"days_since": [{"var": "user.attributes.lastPurchaseAt"}]}` | days (hours) from the timestamp to now, fractional, negative for the future |
+//! | `before`, `after` | `{"after": [{"var": "user.attributes.lastPurchaseAt"}, {"ago": "P30D"}]}` | compares instants (not strings) |
+//! | `time_between` | `{"time_between": [{"now": []}, "2026-12-01", "2026-12-25T23:59:59+09:00"]}` | from ≤ t ≤ to |
+//! | `weekday` | `{"in": [{"weekday": []}, [6, 7]]}` | ISO weekday of now (or of the argument): 1 = Monday … 7 = Sunday |
+//! | `time_of_day` | `{"<=": ["09:00", {"time_of_day": []}, "18:00"]}` | `"HH:MM"`, so string comparisons work |
+//! | `month`, `day_of_month` | `{"==": [{"month": [{"var": "user.attributes.birthday"}]}, {"month": []}]}` | 1–12, 1–31 |
+//! | `duration` | `{"duration": "P30D"}` | the length in seconds (2592000); years/months are refused |
+//! | `has_tag` | `{"has_tag": "vip"}` | `user.tags` contains the tag |
+//! | `has_any_tag`, `has_all_tags` | `{"has_any_tag": ["vip", "repeat"]}` | `user.tags` contains one / all of them |
+//! | `in_segment` | `{"in_segment": "repeat-buyers"}` | the user is in that (other) segment; unknown ids and cycles are compile errors |
+//! | `starts_with`, `ends_with` | `{"ends_with": [{"var": "user.attributes.email"}, "@example.com"]}` | text prefix / suffix test (`null` → false) |
+//! | `fractional` | `{"fractional": [["a", 50], ["b", 50]]}` | flagd's murmur3 split: a stable variant per user (key: flagKey + targetingKey, or the first argument when it is a string) |
+//! | `sem_ver` | `{"sem_ver": [{"var": "event.appVersion"}, ">=", "14.2.0"]}` | flagd's version test: `=` `!=` `<` `<=` `>` `>=` `^` (same major) `~` (same minor); null when unparsable |
+
+mod coerce;
+mod compile;
+mod eval;
+mod explain;
+mod flagd;
+mod node;
+mod time;
+
+pub use coerce::truthy;
+pub use eval::{EvalError, FailKind};
+pub use flagd::murmur3_32;
+
+use crate::value::{Projection, Value};
+use crate::Error;
+use chrono::{DateTime, FixedOffset, Offset as _};
+use serde::Serialize;
+use std::borrow::Cow;
+
+/// What a rule is compiled against.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The account's time zone. Evaluation uses [`Env::tz`]; this one documents the intent and
+    /// is kept for callers that compile and evaluate with the same settings.
+    pub tz: FixedOffset,
+    /// Segment ids, in the order of [`Env::segments`]: `in_segment` compiles to an index.
+    pub segments: Vec<String>,
+}
+
+impl Default for Options {
+    /// `+09:00` (Japan) and no segments.
+    fn default() -> Self {
+        Options { tz: FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| chrono::Utc.fix()), segments: Vec::new() }
+    }
+}
+
+/// The run-time environment of one evaluation.
+#[derive(Clone, Copy, Debug)]
+pub struct Env<'e> {
+    /// The decision's `now` (rules never read the clock).
+    pub now: DateTime<FixedOffset>,
+    /// The account's time zone, for bare dates, `now`, `weekday`, `time_of_day`, `month`, … .
+    pub tz: FixedOffset,
+    /// Results of the segments computed so far, by index (see [`Rule::segment_refs`]);
+    /// `None` or out of range reads as false.
+    pub segments: &'e [Option<bool>],
+    /// `fractional`'s flag key; when `None`, the data's `$flagd.flagKey` (or "").
+    pub flag_key: Option<&'e str>,
+    /// `fractional`'s targeting key; when `None`, the data's `targetingKey`.
+    pub targeting_key: Option<&'e str>,
+}
+
+impl Env<'_> {
+    /// An environment at `now`, in `now`'s offset, with no segments and no flag keys.
+    pub fn new(now: DateTime<FixedOffset>) -> Env<'static> {
+        Env { now, tz: *now.offset(), segments: &[], flag_key: None, targeting_key: None }
+    }
+}
+
+/// A compiled rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    root: node::Node,
+    /// JSON pointer (with the compile prefix) of every node, by node id.
+    paths: Box<[Box<str>]>,
+    segment_refs: Box<[usize]>,
+    projection: Projection,
+}
+
+/// One sub-condition that decided an explained result, with the values it saw.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub struct Step {
+    /// JSON pointer of the sub-condition (`/segments/3/when/and/1`).
+    pub path: String,
+    /// Its operator (`"=="`, `"has_tag"`, `"var"`, `"literal"` …).
+    pub op: String,
+    /// Its operands' values (for `var`, the path; for tag operators, the tags and `user.tags`).
+    pub args: Vec<serde_json::Value>,
+    pub result: serde_json::Value,
+}
+
+/// Compiles `rule`. `path` is the JSON pointer of the rule inside its document: every error's
+/// path is that prefix plus the pointer inside the rule. All problems are reported at once.
+pub fn compile(rule: &serde_json::Value, opts: &Options, path: &str) -> Result<Rule, Vec<Error>> {
+    let mut c = compile::Compiler::new(opts, path);
+    let root = c.node(rule, 0);
+    if !c.errors.is_empty() {
+        return Err(c.errors);
+    }
+    let mut segment_refs = Vec::new();
+    root.segment_refs(&mut segment_refs);
+    segment_refs.sort_unstable();
+    segment_refs.dedup();
+    let mut projection = Projection::none();
+    root.project(&mut projection, false);
+    Ok(Rule { root, paths: c.paths.into_boxed_slice(), segment_refs: segment_refs.into_boxed_slice(), projection })
+}
+
+impl Rule {
+    /// Indexes (into [`Options::segments`]) of the segments this rule reads, sorted, unique.
+    pub fn segment_refs(&self) -> &[usize] {
+        &self.segment_refs
+    }
+
+    /// Adds every data path the rule may read (everything, when a path is computed).
+    pub fn projection(&self, p: &mut Projection) {
+        p.merge(&self.projection);
+    }
+
+    /// Evaluates the rule and returns its value (borrowed from `data` or the rule when it can).
+    pub fn apply<'s, 'a>(&'s self, data: &'s Value<'a>, env: &Env) -> Result<Cow<'s, Value<'a>>, EvalError> {
+        self.root.eval(&eval::Scope::root(data), &eval::Cx::new(env))
+    }
+
+    /// Whether the rule's value is truthy: the segment test.
+    pub fn matches(&self, data: &Value, env: &Env) -> Result<bool, Error> {
+        self.root.truth(&eval::Scope::root(data), &eval::Cx::new(env)).map_err(|e| self.error(&e))
+    }
+
+    /// Like [`Rule::matches`], plus the sub-conditions that decided it (at most 32 steps).
+    pub fn explain(&self, data: &Value, env: &Env) -> (Result<bool, Error>, Vec<Step>) {
+        let mut x = explain::Explainer { paths: &self.paths, steps: Vec::new() };
+        let result = x.node(&self.root, &eval::Scope::root(data), &eval::Cx::new(env));
+        (result.map(|v| truthy(&v)).map_err(|e| self.error(&e)), x.steps)
+    }
+
+    /// The error to report for an evaluation failure: its code, message and the JSON pointer of
+    /// the sub-rule that failed.
+    pub fn error(&self, e: &EvalError) -> Error {
+        let path = self.paths.get(e.node() as usize).map_or("", |p| p);
+        Error::new(e.code(), path, e.message())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,256 @@
+//! Unit tests of the marketing operators, compile-time validation, explain and projection.
+//! (JsonLogic semantics are covered by the conformance suites in tests/.)
+
+use super::*;
+use crate::value::{parse, parse_projected};
+use crate::Code;
+use serde_json::json;
+
+fn opts() -> Options {
+    Options { segments: vec!["vip".into(), "repeat".into()], ..Options::default() }
+}
+
+const NOW: &str = "2026-11-27T20:00:00+09:00"; // a Friday
+
+fn env() -> Env<'static> {
+    Env::new(DateTime::parse_from_rfc3339(NOW).unwrap())
+}
+
+fn eval_with(rule: serde_json::Value, data: &str, env: &Env) -> serde_json::Value {
+    let r = compile(&rule, &opts(), "").unwrap_or_else(|e| panic!("{rule}: {e:?}"));
+    let data = parse(data).unwrap();
+    let out = r.apply(&data, env).unwrap_or_else(|e| panic!("{rule}: {e:?}"));
+    out.to_serde()
+}
+
+fn eval(rule: serde_json::Value, data: &str) -> serde_json::Value {
+    eval_with(rule, data, &env())
+}
+
+fn errors(rule: serde_json::Value) -> Vec<Error> {
+    compile(&rule, &opts(), "/segments/3/when").err().unwrap_or_default()
+}
+
+#[test]
+fn time_operators() {
+    let user = r#"{"user":{"attributes":{"last":"2026-11-17T20:00:00+09:00","birthday":"1990-11-03","bad":"2026-13-01"}},"event":{"ts":"2026-11-30T08:15:00Z"}}"#;
+    assert_eq!(eval(json!({"now": []}), "{}"), json!(NOW));
+    assert_eq!(eval(json!({"ago": "P1M"}), "{}"), json!("2026-10-27T20:00:00+09:00"));
+    assert_eq!(eval(json!({"from_now": "PT4H30M"}), "{}"), json!("2026-11-28T00:30:00+09:00"));
+    assert_eq!(eval(json!({"days_since": [{"var": "user.attributes.last"}]}), user), json!(10));
+    assert_eq!(eval(json!({"hours_since": {"var": "user.attributes.last"}}), user), json!(240));
+    assert_eq!(eval(json!({"days_since": "2026-11-28T08:00:00+09:00"}), "{}"), json!(-0.5));
+    assert_eq!(eval(json!({"days_since": [{"var": "user.attributes.missing"}]}), user), json!(null));
+    assert_eq!(eval(json!({"after": [{"var": "user.attributes.last"}, {"ago": "P30D"}]}), user), json!(true));
+    assert_eq!(eval(json!({"before": [{"var": "user.attributes.last"}, "2026-11-17"]}), user), json!(false));
+    assert_eq!(eval(json!({"before": [{"var": "nope"}, "2026-11-17"]}), user), json!(null));
+    assert_eq!(eval(json!({"time_between": [{"now": []}, "2026-11-27", "2026-11-27T23:59:59+09:00"]}), "{}"), json!(true));
+    assert_eq!(eval(json!({"weekday": []}), "{}"), json!(5));
+    assert_eq!(eval(json!({"weekday": [{"var": "event.ts"}]}), user), json!(1));
+    assert_eq!(eval(json!({"time_of_day": [{"var": "event.ts"}]}), user), json!("17:15"));
+    assert_eq!(eval(json!({"<=": ["09:00", {"time_of_day": []}, "18:00"]}), "{}"), json!(false));
+    assert_eq!(eval(json!({"==": [{"month": [{"var": "user.attributes.birthday"}]}, {"month": []}]}), user), json!(true));
+    assert_eq!(eval(json!({"day_of_month": []}), "{}"), json!(27));
+    assert_eq!(eval(json!({"duration": "P30D"}), "{}"), json!(2_592_000));
+    assert_eq!(eval(json!({"duration": "PT1.5S"}), "{}"), json!(1.5));
+
+    // The time zone of the environment decides calendar fields and bare dates.
+    let utc = Env { tz: FixedOffset::east_opt(0).unwrap(), ..env() };
+    assert_eq!(eval_with(json!({"now": []}), "{}", &utc), json!("2026-11-27T11:00:00+00:00"));
+    assert_eq!(eval_with(json!({"time_of_day": []}), "{}", &utc), json!("11:00"));
+
+    // A bad timestamp in the data fails with the rule's path.
+    let r = compile(&json!({"and": [true, {"days_since": [{"var": "user.attributes.bad"}]}]}), &opts(), "/segments/0/when").unwrap();
+    let e = r.matches(&parse(user).unwrap(), &env()).unwrap_err();
+    assert_eq!(e.code, Code::InvalidTimestamp);
+    assert_eq!(e.path, "/segments/0/when/and/1");
+    assert!(e.message.contains("2026-13-01"), "{}", e.message);
+}
+
+#[test]
+fn tags_segments_and_strings() {
+    let user = r#"{"user":{"tags":["vip","line_friend"],"attributes":{"email":"a@example.com"}}}"#;
+    assert_eq!(eval(json!({"has_tag": "vip"}), user), json!(true));
+    assert_eq!(eval(json!({"has_tag": ["repeat"]}), user), json!(false));
+    assert_eq!(eval(json!({"has_any_tag": ["repeat", "line_friend"]}), user), json!(true));
+    assert_eq!(eval(json!({"has_all_tags": ["vip", "repeat"]}), user), json!(false));
+    assert_eq!(eval(json!({"has_tag": "vip"}), "{}"), json!(false));
+    assert_eq!(eval(json!({"ends_with": [{"var": "user.attributes.email"}, "@example.com"]}), user), json!(true));
+    assert_eq!(eval(json!({"starts_with": [{"var": "user.attributes.nope"}, ""]}), user), json!(false));
+
+    let r = compile(&json!({"or": [{"in_segment": "repeat"}, {"in_segment": "vip"}, {"in_segment": "repeat"}]}), &opts(), "").unwrap();
+    assert_eq!(r.segment_refs(), &[0, 1]);
+    let data = parse("{}").unwrap();
+    let segments = [Some(false), Some(true)];
+    assert!(r.matches(&data, &Env { segments: &segments, ..env() }).unwrap());
+    assert!(!r.matches(&data, &Env { segments: &[Some(false)], ..env() }).unwrap());
+}
+
+#[test]
+fn fractional_takes_keys_from_env_first() {
+    // flagd's own case: headerColor + foo@foo.com, 50/50 blue/green → green.
+    let rule = json!({"fractional": [["blue", 50], ["green", 50]]});
+    let data = r#"{"targetingKey":"foo@foo.com","$flagd":{"flagKey":"headerColor"}}"#;
+    assert_eq!(eval(rule.clone(), data), json!("green"));
+    let keyed = Env { flag_key: Some("headerColor"), targeting_key: Some("foo@foo.com"), ..env() };
+    assert_eq!(eval_with(rule.clone(), r#"{"targetingKey":"someone-else"}"#, &keyed), json!("green"));
+    assert_eq!(eval(rule, "{}"), json!(null));
+}
+
+#[test]
+fn compile_reports_every_problem_with_its_path() {
+    let e = errors(json!({"and": [
+        {"equals": [{"var": "user.plan"}, "gold"]},
+        {"in_segment": "repaet"},
+        {"ago": "P30X"},
+        {"before": [{"var": "user.x"}, "2026-02-30"]},
+        {"==": [1]},
+        {"has_any_tag": []},
+        {"a": 1, "b": 2},
+        {"duration": "P1M"}
+    ]}));
+    let got: Vec<(Code, &str)> = e.iter().map(|e| (e.code, e.path.as_str())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (Code::UnknownOperator, "/segments/3/when/and/0"),
+            (Code::UnknownSegment, "/segments/3/when/and/1/in_segment"),
+            (Code::InvalidDuration, "/segments/3/when/and/2/ago"),
+            (Code::InvalidTimestamp, "/segments/3/when/and/3/before/1"),
+            (Code::WrongArity, "/segments/3/when/and/4"),
+            (Code::InvalidArgument, "/segments/3/when/and/5/has_any_tag"),
+            (Code::InvalidArgument, "/segments/3/when/and/6"),
+            (Code::InvalidDuration, "/segments/3/when/and/7/duration"),
+        ]
+    );
+    let messages: Vec<&str> = e.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(messages.first().copied(), Some(r#"unknown operator "equals"; did you mean "=="?"#));
+    assert!(messages.get(1).is_some_and(|m| m.contains(r#"did you mean "repeat"?"#)), "{messages:?}");
+
+    let mut deep = json!(true);
+    for _ in 0..100 {
+        deep = json!({"!": [deep]});
+    }
+    let e = errors(deep);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e.first().map(|e| e.code), Some(Code::LimitExceeded));
+}
+
+#[test]
+fn explain_names_the_deciding_conditions() {
+    let rule = json!({"and": [
+        {"has_tag": "vip"},
+        {"or": [{">": [{"var": "user.attributes.points"}, 1000]}, {"==": [{"var": "user.attributes.plan"}, "gold"]}]},
+        {"<": [{"days_since": [{"var": "user.attributes.last"}]}, 30]}
+    ]});
+    let r = compile(&rule, &opts(), "/segments/0/when").unwrap();
+    let data = parse(r#"{"user":{"tags":["vip"],"attributes":{"points":10,"plan":"gold","last":"2026-10-28T20:00:00+09:00"}}}"#).unwrap();
+    let (result, steps) = r.explain(&data, &env());
+    assert_eq!(result, Ok(false));
+    assert_eq!(r.matches(&data, &env()), Ok(false));
+    let got: Vec<(&str, &str)> = steps.iter().map(|s| (s.path.as_str(), s.op.as_str())).collect();
+    assert_eq!(got, vec![("/segments/0/when/and/2", "<")]);
+    assert_eq!(steps.first().map(|s| s.args.clone()), Some(vec![json!(30), json!(30)]));
+
+    let data = parse(r#"{"user":{"tags":["vip"],"attributes":{"points":10,"plan":"gold","last":"2026-11-01"}}}"#).unwrap();
+    let (result, steps) = r.explain(&data, &env());
+    assert_eq!(result, Ok(true));
+    let got: Vec<(&str, &str)> = steps.iter().map(|s| (s.path.as_str(), s.op.as_str())).collect();
+    assert_eq!(got, vec![("/segments/0/when/and/0", "has_tag"), ("/segments/0/when/and/1/or/1", "=="), ("/segments/0/when/and/2", "<")]);
+}
+
+#[test]
+fn projection_lists_the_paths_a_rule_reads() {
+    let rule = json!({"and": [
+        {"==": [{"var": "user.attributes.plan"}, "gold"]},
+        {"some": [{"var": "user.purchases"}, {">": [{"var": "amount"}, 100]}]},
+        {"has_tag": "vip"},
+        {"!": {"missing": ["user.displayName"]}}
+    ]});
+    let r = compile(&rule, &opts(), "").unwrap();
+    let mut p = crate::value::Projection::none();
+    r.projection(&mut p);
+    let text = r#"{"user":{"attributes":{"plan":"gold","other":1},"purchases":[{"amount":500,"sku":"x"}],"tags":["vip"],"displayName":"A","big":[1,2,3]},"event":{"x":1}}"#;
+    let data = parse_projected(text, &p).unwrap();
+    assert_eq!(
+        data.to_json(),
+        r#"{"user":{"attributes":{"plan":"gold"},"purchases":[{"amount":500,"sku":"x"}],"tags":["vip"],"displayName":"A"}}"#
+    );
+    assert!(r.matches(&data, &env()).unwrap());
+
+    let dynamic = compile(&json!({"var": {"cat": ["user.", "x"]}}), &opts(), "").unwrap();
+    let mut p = crate::value::Projection::none();
+    dynamic.projection(&mut p);
+    assert!(p.is_all());
+}
+
+#[test]
+fn errors_carry_the_failing_sub_rule() {
+    let r = compile(&json!({"or": [false, {"/": [1, {"var": "n"}]}]}), &opts(), "/x").unwrap();
+    let e = r.matches(&parse(r#"{"n":0}"#).unwrap(), &env()).unwrap_err();
+    assert_eq!((e.code, e.path.as_str()), (Code::EvaluationFailed, "/x/or/1"));
+    assert!(e.message.contains("by zero"), "{}", e.message);
+}
+
+#[test]
+fn loose_comparisons_do_not_fail_on_missing_values() {
+    let data = "{}";
+    assert_eq!(eval(json!({"==": [{"var": "user.plan"}, "gold"]}), data), json!(false));
+    assert_eq!(eval(json!({"<": [{"var": "user.points"}, 100]}), data), json!(true));
+    assert_eq!(eval(json!({"in": ["vip", {"var": "user.tags"}]}), data), json!(false));
+}
+
+/// The deepest rule `compile` accepts evaluates within a 1 MiB stack (Wasm's default), even in
+/// a debug build, through every recursive path (operators, iterators, explain).
+#[test]
+fn deepest_rule_fits_a_small_stack() {
+    let mut rule = json!({"!=": [{"var": "x"}, 2]});
+    for i in 0.. {
+        let wrapped = match i % 6 {
+            0 => json!({"and": [true, rule]}),
+            1 => json!({"if": [rule, true, false]}),
+            2 => json!({"!": {"!": rule}}),
+            3 => json!({"some": [[1], rule]}),
+            4 => json!({"or": [false, rule]}),
+            _ => json!({"try": [{"throw": "e"}, rule]}),
+        };
+        if compile(&wrapped, &opts(), "").is_err() {
+            break;
+        }
+        rule = wrapped;
+    }
+    let r = compile(&rule, &opts(), "").unwrap_or_else(|e| panic!("{e:?}"));
+    let ok = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            let data = parse(r#"{"x":1}"#).unwrap();
+            let env = env();
+            let matched = r.matches(&data, &env).unwrap();
+            let applied = truthy(&r.apply(&data, &env).unwrap());
+            let (explained, _) = r.explain(&data, &env);
+            (matched, applied, explained.unwrap())
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(ok, (true, true, true));
+}
+
+#[test]
+fn explain_if_keeps_the_condition_taken_and_the_branch() {
+    let rule = json!({"if": [{"has_tag": "a"}, {"==": [1, 1]}, {"has_tag": "vip"}, {">": [{"var": "user.n"}, 1]}, false]});
+    let r = compile(&rule, &opts(), "").unwrap();
+    let data = parse(r#"{"user":{"tags":["vip"],"n":5}}"#).unwrap();
+    let (result, steps) = r.explain(&data, &env());
+    assert_eq!(result, Ok(true));
+    let got: Vec<(&str, &str)> = steps.iter().map(|s| (s.path.as_str(), s.op.as_str())).collect();
+    assert_eq!(got, vec![("/if/2", "has_tag"), ("/if/3", ">")]);
+    assert_eq!(steps.get(1).map(|s| (s.args.clone(), s.result.clone())), Some((vec![json!(5), json!(1)], json!(true))));
+}
+
+#[test]
+fn rules_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync + Clone + std::fmt::Debug>() {}
+    assert_send_sync::<Rule>();
+    assert_send_sync::<EvalError>();
+}
