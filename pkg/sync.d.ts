@@ -1,0 +1,281 @@
+// Hand-written declarations of kizuna/sync (pkg/sync.js).
+import type { Decision } from "./dist/contract.js";
+
+export type { Decision };
+
+/**
+ * The storage the outbox lives in: one small async interface, JSON-serializable values.
+ * `get` resolves `undefined` (or `null`) for a missing key; `list` resolves every key that
+ * starts with `prefix` (all pages). Keys used: `kizuna:outbox:<decisionId>`,
+ * `kizuna:dead:<decisionId>`.
+ */
+export interface SyncStore {
+  get(key: string): Promise<unknown>;
+  put(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(prefix: string): Promise<string[]>;
+}
+
+/** In-memory store (tests, short-lived processes: lost when the process ends). */
+export class MemoryStore implements SyncStore {
+  constructor();
+  get(key: string): Promise<unknown>;
+  put(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(prefix?: string): Promise<string[]>;
+}
+
+/** The subset of Web Storage (`localStorage`) that LocalStorageStore uses. */
+export interface WebStorageLike {
+  readonly length: number;
+  key(index: number): string | null;
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+/**
+ * Web Storage (default `globalThis.localStorage`); every key is prefixed with `prefix`.
+ * `put` rejects with QuotaExceededError when storage is full (so does `enqueue`).
+ */
+export class LocalStorageStore implements SyncStore {
+  constructor(storage?: WebStorageLike, prefix?: string);
+  get(key: string): Promise<unknown>;
+  put(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(prefix?: string): Promise<string[]>;
+}
+
+/** Browser IndexedDB: database `dbName` (default "kizuna"), object store `storeName` (default "kv"). */
+export class IndexedDbStore implements SyncStore {
+  constructor(dbName?: string, options?: { storeName?: string; indexedDB?: IDBFactoryLike });
+  get(key: string): Promise<unknown>;
+  put(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(prefix?: string): Promise<string[]>;
+}
+
+/** `indexedDB` (typed loosely so the declarations do not need the DOM lib). */
+export interface IDBFactoryLike {
+  open(name: string, version?: number): unknown;
+}
+
+/** The subset of a Workers KV namespace binding that KvStore uses (Cloudflare's signatures). */
+export interface KVNamespaceLike {
+  get(key: string, options: { type: "json" }): Promise<unknown>;
+  put(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(options: { prefix?: string; cursor?: string; limit?: number }): Promise<{
+    keys: { name: string }[];
+    list_complete: boolean;
+    cursor?: string;
+  }>;
+}
+
+/**
+ * Workers KV (`env.MY_KV`). Eventually consistent and about one write per second per key: a
+ * decision can occasionally be sent twice (backends de-duplicate by decisionId). Prefer
+ * DurableObjectStore for a strongly consistent outbox.
+ */
+export class KvStore implements SyncStore {
+  constructor(namespace: KVNamespaceLike);
+  get(key: string): Promise<unknown>;
+  put(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(prefix?: string): Promise<string[]>;
+}
+
+/** The subset of `DurableObjectState.storage` that DurableObjectStore uses. */
+export interface DurableObjectStorageLike {
+  get(key: string): Promise<unknown>;
+  put(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  list(options: { prefix?: string; limit?: number; startAfter?: string }): Promise<Map<string, unknown>>;
+}
+
+/** A Durable Object's storage (`state.storage`, or `state` itself): strongly consistent. */
+export class DurableObjectStore implements SyncStore {
+  constructor(storage: DurableObjectStorageLike | { storage: DurableObjectStorageLike });
+  get(key: string): Promise<unknown>;
+  put(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(prefix?: string): Promise<string[]>;
+}
+
+/** The `source` of every envelope. */
+export interface SyncSource {
+  /** `workerd`, `browser`, `node` … (detected when `source` is omitted). */
+  runtime: string;
+  /** Free-form application name (`liff-quiz`, `line-webhook` …). */
+  app?: string | null;
+}
+
+/** One POST body (schema/sync.schema.json). */
+export interface SyncEnvelope {
+  version: 1;
+  type: "kizuna.decisions";
+  /** Same as the Idempotency-Key header; see {@link batchIdFor}. */
+  batchId: string;
+  /** When the batch was first sent (RFC 3339); unchanged on retries of the same batch. */
+  sentAt: string;
+  source: SyncSource;
+  /** Oldest first. */
+  decisions: Decision[];
+}
+
+export type HeadersLike = Record<string, string> | [string, string][] | Headers;
+
+export interface SyncClientOptions {
+  /** The backend URL that receives `POST` envelopes. Redirects are not followed: give the final URL. */
+  endpoint: string | URL;
+  /** Where the outbox and the dead letters live. */
+  store: SyncStore;
+  /** Default: the global fetch. Called as a plain function (bind it if it needs `this`). */
+  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+  /** Extra request headers (e.g. `authorization`). */
+  headers?: HeadersLike;
+  /** Extra headers computed per request (e.g. a fresh LIFF access token); wins over `headers`. A throw counts as a retryable failure. */
+  getHeaders?: () => HeadersLike | Promise<HeadersLike>;
+  /** Default: `{ runtime: <detected> }`. */
+  source?: SyncSource;
+  /** Most decisions per POST. Default 50. */
+  batchSize?: number;
+  /** Most bytes (UTF-8) of one POST body, envelope included. Default 262144 (256 KiB). A single decision larger than this is dead-lettered with kind "too_large". */
+  maxBatchBytes?: number;
+  /** Backoff: the n-th retry waits `random() * min(maxDelayMs, baseDelayMs * 2 ** (n - 1))` ms. Default 500. */
+  baseDelayMs?: number;
+  /** Default 60000. */
+  maxDelayMs?: number;
+  /** Per request (response headers and body), via AbortController. Default 10000. */
+  timeoutMs?: number;
+  /** flush() waits for a retry only if it falls within this many ms of the flush's start; 0 = never wait. Default 20000 (fits `ctx.waitUntil`'s 30 s). */
+  maxFlushMs?: number;
+  /** Retryable failures of a decision before it is dead-lettered. Default Infinity (keep retrying). */
+  maxAttempts?: number;
+  /** Default Math.random. */
+  random?: () => number;
+  /** Milliseconds since the epoch. Default Date.now. */
+  now?: () => number;
+  /** Waits between retries inside flush(). Default setTimeout. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Every delivery or storage problem (retries included); awaited, and a throw is ignored. */
+  onError?: (error: SyncError) => void | Promise<void>;
+}
+
+export interface FlushResult {
+  /** Decisions delivered (2xx) by this flush. */
+  sent: number;
+  /** Failed attempts that will be retried, counted per decision (a decision that failed twice counts 2). */
+  retried: number;
+  /** Decisions moved to the dead letters by this flush. */
+  deadLettered: number;
+  /** Decisions left in the outbox (waiting for a retry, or stored during the flush). */
+  pending: number;
+}
+
+export interface EnqueueResult {
+  /** Decisions newly written to the outbox. */
+  enqueued: number;
+  /** Decisions skipped because their decisionId was already in the outbox or the dead letters (or repeated in the input). */
+  duplicates: number;
+}
+
+export interface DeadLetter {
+  decisionId: string;
+  decision: Decision;
+  kind: SyncErrorKind;
+  /** The HTTP status that rejected it (undefined for "too_large"). */
+  status?: number;
+  /** The response body (first 2048 characters) or a message. */
+  error: string;
+  attempts: number;
+  batchId?: string;
+  /** Epoch ms. */
+  deadAt: number;
+  enqueuedAt: number;
+}
+
+export type SyncErrorKind = "http" | "network" | "timeout" | "headers" | "too_large" | "store";
+
+/** Reported through `onError`; never thrown out of flush(). */
+export class SyncError extends Error {
+  readonly name: "SyncError";
+  readonly kind: SyncErrorKind;
+  /** "retry": scheduled again at `retryAt`; "dead": moved to the dead letters; "kept": left as stored (store problems). */
+  readonly outcome: "retry" | "dead" | "kept";
+  /** HTTP status, for kind "http". */
+  readonly status?: number;
+  /** Response text (first 2048 characters), for kind "http". */
+  readonly body?: string;
+  readonly batchId?: string;
+  readonly decisionIds: string[];
+  /** 1-based number of the attempt that failed. */
+  readonly attempt?: number;
+  /** Epoch ms of the next attempt, for outcome "retry". */
+  readonly retryAt?: number;
+}
+
+/**
+ * Sends Decision documents to a backend, durably and at least once.
+ *
+ * `enqueue()` writes to the store first; `flush()` POSTs JSON envelopes
+ * `{version: 1, type: "kizuna.decisions", batchId, sentAt, source, decisions}` with headers
+ * `Content-Type: application/json` and `Idempotency-Key: <batchId>`, oldest first, at most
+ * `batchSize` decisions and `maxBatchBytes` bytes each. A decision leaves the outbox only after
+ * a 2xx. 408, 429, 5xx, network errors and timeouts are retried with exponential backoff and
+ * full jitter (Retry-After, in seconds or as an HTTP-date, is honoured exactly); any other 4xx
+ * moves the batch's decisions to the dead letters. Attempt counts and retry times are stored,
+ * so a new instance on the same store continues where the last one stopped.
+ *
+ * **Backends must de-duplicate by `decisionId`.** Delivery is at least once: a response lost
+ * after the backend stored a batch, a worker killed between the 2xx and the outbox delete,
+ * two instances flushing one store, or the same decision enqueued again after it was sent all
+ * resend decisions. Store each decision keyed by its `decisionId` (an upsert / INSERT … ON
+ * CONFLICT DO NOTHING) and answer 2xx for a repeat; the Idempotency-Key (the same for every
+ * retry of the same batch) can short-cut whole repeated batches. Reply 2xx only once the batch
+ * is stored. Browsers send a CORS preflight: allow `Content-Type` and `Idempotency-Key`.
+ *
+ * In Workers, create a client per request (or per Durable Object) and hand the flush to
+ * `flushInBackground(ctx)`: all state lives in the store, and a promise of one request must
+ * not be awaited by another.
+ */
+export class SyncClient {
+  /** Throws TypeError on a missing or invalid endpoint, store or option. */
+  constructor(options: SyncClientOptions);
+  /**
+   * Write decisions to the outbox (durable once this resolves). A decisionId already in the
+   * outbox or in the dead letters is kept once. Rejects with TypeError on a decision without a
+   * string `decisionId` (before writing anything) and with the store's error if it fails.
+   */
+  enqueue(decisions: Decision | Decision[]): Promise<EnqueueResult>;
+  /**
+   * Send what is due and retry failures while the retry falls within `maxFlushMs` (the option
+   * here overrides the client's for this call). Resolves
+   * (never rejects) with counts; problems go to `onError`. A call while a flush of this
+   * instance runs returns that flush's promise (no double send).
+   */
+  flush(options?: { maxFlushMs?: number }): Promise<FlushResult>;
+  /** `ctx.waitUntil(client.flush())` for Workers; returns the flush promise. */
+  flushInBackground(ctx?: { waitUntil(promise: Promise<unknown>): void }): Promise<FlushResult>;
+  /** Decisions in the outbox (due or waiting; dead letters excluded). */
+  pending(): Promise<number>;
+  /** The dead letters, oldest first. */
+  deadLetters(): Promise<DeadLetter[]>;
+  /** Move dead letters (all, or the given decisionIds) back to the outbox with fresh attempt counts; resolves how many moved. */
+  requeueDeadLetters(decisionIds?: string[]): Promise<number>;
+  /** Delete dead letters for good (all, or the given decisionIds); resolves how many. */
+  deleteDeadLetters(decisionIds?: string[]): Promise<number>;
+}
+
+/**
+ * The batchId / Idempotency-Key of a set of decisions: SHA-256 (64 lowercase hex digits) of the
+ * UTF-8 text of the decisionIds sorted by UTF-16 code unit and joined with "\n". For the hex
+ * decisionIds the engine makes, in Python: `hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()`.
+ */
+export function batchIdFor(decisionIds: Iterable<string>): string;
+
+/** Retry-After (delay-seconds or HTTP-date) in milliseconds from `nowMs`; undefined if absent or invalid. */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined;
+
+export const OUTBOX_PREFIX: "kizuna:outbox:";
+export const DEAD_PREFIX: "kizuna:dead:";

@@ -1,0 +1,681 @@
+// kizuna/sync — deliver Decision documents to a backend, durably and at least once.
+//
+// Plain ES module with no dependencies and no Node-only imports: the same file runs in
+// Cloudflare workerd, browsers (LIFF) and Node >= 18. Flow:
+//
+//   enqueue(decision) -> store "kizuna:outbox:<decisionId>"      (durable first)
+//   flush()           -> POST {version, type, batchId, sentAt, source, decisions} per batch
+//                        2xx        -> delete from the outbox
+//                        408/429/5xx, network error, timeout -> keep, back off, retry
+//                        other 4xx  -> move to "kizuna:dead:<decisionId>"
+//
+// Delivery is at least once; backends make it exactly once by storing decisions by decisionId.
+import { sha256Hex } from "./sync/sha256.js";
+
+export { MemoryStore, LocalStorageStore, IndexedDbStore, KvStore, DurableObjectStore } from "./sync/stores.js";
+
+export const OUTBOX_PREFIX = "kizuna:outbox:";
+export const DEAD_PREFIX = "kizuna:dead:";
+
+const RECORD_VERSION = 1;
+const MAX_ERROR_BODY = 2048; // characters of a failed response kept for onError / dead letters
+const READ_CONCURRENCY = 32; // parallel store reads when loading the outbox
+
+/**
+ * The batch id (and Idempotency-Key) of a batch: SHA-256, as 64 lowercase hex digits, of the
+ * UTF-8 text of the batch's decisionIds sorted by code unit and joined with "\n". It depends
+ * only on which decisions are in the batch, so any retry of the batch carries the same key, and
+ * a backend can recompute it.
+ */
+export function batchIdFor(decisionIds) {
+  return sha256Hex([...decisionIds].sort().join("\n"));
+}
+
+/** A delivery or storage problem, passed to `onError`. Never thrown out of flush(). */
+export class SyncError extends Error {
+  constructor(message, fields) {
+    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    this.name = "SyncError";
+    this.kind = fields.kind;
+    this.outcome = fields.outcome;
+    this.status = fields.status;
+    this.body = fields.body;
+    this.batchId = fields.batchId;
+    this.decisionIds = fields.decisionIds ?? [];
+    this.attempt = fields.attempt;
+    this.retryAt = fields.retryAt;
+  }
+}
+
+export class SyncClient {
+  #endpoint;
+  #store;
+  #fetch;
+  #headers;
+  #getHeaders;
+  #source;
+  #batchSize;
+  #maxBatchBytes;
+  #baseDelayMs;
+  #maxDelayMs;
+  #timeoutMs;
+  #maxFlushMs;
+  #maxAttempts;
+  #random;
+  #now;
+  #sleep;
+  #onError;
+
+  #running; // the flush in progress, shared by concurrent callers
+  #gate = 0; // no request before this time (ms): set by the last retryable failure
+  #floor = 0; // the clock never goes below this (monotonic; a sleep of n ms means n ms passed)
+  #seq = 0; // order of enqueues within one millisecond
+
+  constructor(options) {
+    if (!options || typeof options !== "object") throw new TypeError("SyncClient: an options object is required");
+    const o = options;
+
+    if (o.endpoint === undefined || o.endpoint === null || o.endpoint === "") throw new TypeError("SyncClient: endpoint is required");
+    let url;
+    try {
+      // Relative endpoints ("/api/decisions") resolve against the page in browsers.
+      url = new URL(String(o.endpoint), globalThis.location?.href);
+    } catch {
+      throw new TypeError(`SyncClient: endpoint is not a valid URL: ${o.endpoint}`);
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") throw new TypeError("SyncClient: endpoint must be http(s)");
+    this.#endpoint = url.href;
+
+    for (const m of ["get", "put", "delete", "list"]) {
+      if (!o.store || typeof o.store[m] !== "function") {
+        throw new TypeError(`SyncClient: store must implement get, put, delete and list (missing ${m})`);
+      }
+    }
+    this.#store = o.store;
+
+    if (o.fetch !== undefined) {
+      if (typeof o.fetch !== "function") throw new TypeError("SyncClient: fetch must be a function");
+      const f = o.fetch;
+      this.#fetch = (url, init) => f(url, init); // called without a receiver, like a plain function
+    } else {
+      if (typeof globalThis.fetch !== "function") throw new TypeError("SyncClient: no global fetch; pass options.fetch");
+      // Looked up per call and called on globalThis: workerd and browsers throw "Illegal
+      // invocation" when fetch is called with another `this`.
+      this.#fetch = (url, init) => globalThis.fetch(url, init);
+    }
+
+    if (o.headers !== undefined) {
+      try {
+        this.#headers = [...new Headers(o.headers)];
+      } catch (e) {
+        throw new TypeError(`SyncClient: invalid headers: ${e.message}`);
+      }
+    } else {
+      this.#headers = [];
+    }
+    if (o.getHeaders !== undefined && typeof o.getHeaders !== "function") throw new TypeError("SyncClient: getHeaders must be a function");
+    this.#getHeaders = o.getHeaders;
+
+    const source = o.source ?? { runtime: detectRuntime() };
+    if (typeof source !== "object" || typeof source.runtime !== "string" || source.runtime === "") {
+      throw new TypeError("SyncClient: source.runtime must be a non-empty string");
+    }
+    if (source.app !== undefined && source.app !== null && typeof source.app !== "string") {
+      throw new TypeError("SyncClient: source.app must be a string");
+    }
+    this.#source = source.app == null ? { runtime: source.runtime } : { runtime: source.runtime, app: source.app };
+
+    this.#batchSize = positive("batchSize", o.batchSize ?? 50, true);
+    this.#maxBatchBytes = positive("maxBatchBytes", o.maxBatchBytes ?? 256 * 1024, true);
+    this.#baseDelayMs = nonNegative("baseDelayMs", o.baseDelayMs ?? 500);
+    this.#maxDelayMs = nonNegative("maxDelayMs", o.maxDelayMs ?? 60_000);
+    this.#timeoutMs = positive("timeoutMs", o.timeoutMs ?? 10_000, false);
+    this.#maxFlushMs = nonNegative("maxFlushMs", o.maxFlushMs ?? 20_000);
+    const maxAttempts = o.maxAttempts ?? Infinity;
+    if (maxAttempts !== Infinity) positive("maxAttempts", maxAttempts, true);
+    this.#maxAttempts = maxAttempts;
+
+    for (const name of ["random", "now", "sleep", "onError"]) {
+      if (o[name] !== undefined && typeof o[name] !== "function") throw new TypeError(`SyncClient: ${name} must be a function`);
+    }
+    this.#random = o.random ?? Math.random;
+    this.#now = o.now ?? Date.now;
+    this.#sleep = o.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#onError = o.onError;
+  }
+
+  /**
+   * Write decisions to the outbox. Resolves once they are stored; rejects (with nothing
+   * half-validated written) on malformed input, and with the store's error when it fails.
+   * A decisionId already in the outbox or the dead letters is skipped (idempotent).
+   */
+  async enqueue(decisions) {
+    const list = Array.isArray(decisions) ? decisions : [decisions];
+    // Validate everything before writing anything.
+    const fresh = new Map();
+    for (const d of list) {
+      if (!d || typeof d !== "object" || Array.isArray(d)) throw new TypeError("SyncClient.enqueue: a decision must be an object");
+      if (typeof d.decisionId !== "string" || d.decisionId === "") {
+        throw new TypeError("SyncClient.enqueue: decision.decisionId must be a non-empty string");
+      }
+      // A JSON copy: later changes to the caller's object must not change what is sent.
+      if (!fresh.has(d.decisionId)) fresh.set(d.decisionId, JSON.parse(JSON.stringify(d)));
+    }
+    const t = this.#clock();
+    const records = [...fresh.values()].map((decision) => ({
+      v: RECORD_VERSION,
+      decision,
+      enqueuedAt: t,
+      seq: this.#seq++,
+      attempts: 0,
+      nextAttemptAt: 0,
+    }));
+    const added = await Promise.all(records.map(async (r) => {
+      const id = r.decision.decisionId;
+      const [queued, dead] = await Promise.all([this.#store.get(OUTBOX_PREFIX + id), this.#store.get(DEAD_PREFIX + id)]);
+      if (queued != null || dead != null) return false;
+      await this.#store.put(OUTBOX_PREFIX + id, r);
+      return true;
+    }));
+    const enqueued = added.filter(Boolean).length;
+    return { enqueued, duplicates: list.length - enqueued };
+  }
+
+  /**
+   * Send what is due, oldest first, and retry failures with backoff while the next retry falls
+   * within maxFlushMs of the start. Never rejects for delivery or storage problems: they go
+   * to onError. A call while another flush runs returns that flush's promise.
+   */
+  flush(options) {
+    if (this.#running) return this.#running;
+    const budget = options?.maxFlushMs === undefined ? this.#maxFlushMs : nonNegative("maxFlushMs", options.maxFlushMs);
+    this.#running = this.#flush(budget).finally(() => { this.#running = undefined; });
+    return this.#running;
+  }
+
+  /** For Workers: `ctx.waitUntil(client.flush())`. Returns the flush promise. */
+  flushInBackground(ctx) {
+    if (ctx !== undefined && (ctx === null || typeof ctx.waitUntil !== "function")) {
+      throw new TypeError("SyncClient.flushInBackground: ctx must have waitUntil()");
+    }
+    const p = this.flush();
+    ctx?.waitUntil(p);
+    return p;
+  }
+
+  /** Number of decisions in the outbox (due or waiting for a retry; dead letters excluded). */
+  async pending() {
+    return (await this.#store.list(OUTBOX_PREFIX)).length;
+  }
+
+  /** The dead letters, oldest first: decisions a backend rejected with a non-retryable status. */
+  async deadLetters() {
+    const records = await this.#readAll(await this.#store.list(DEAD_PREFIX));
+    return records
+      .filter(isRecord)
+      .sort((a, b) => a.deadAt - b.deadAt || order(a, b))
+      .map((r) => ({
+        decisionId: r.decision.decisionId,
+        decision: r.decision,
+        kind: r.kind,
+        status: r.status,
+        error: r.error,
+        attempts: r.attempts,
+        batchId: r.batchId,
+        deadAt: r.deadAt,
+        enqueuedAt: r.enqueuedAt,
+      }));
+  }
+
+  /**
+   * Move dead letters (all, or those with the given decisionIds) back into the outbox with
+   * fresh attempt counts, in their original order. Resolves to how many moved.
+   */
+  async requeueDeadLetters(decisionIds) {
+    return this.#takeDead(decisionIds, async (r) => {
+      // Outbox first, then delete: a crash in between leaves a copy in both, never in neither.
+      await this.#store.put(OUTBOX_PREFIX + r.decision.decisionId, {
+        v: RECORD_VERSION,
+        decision: r.decision,
+        enqueuedAt: r.enqueuedAt ?? 0,
+        seq: r.seq ?? 0,
+        attempts: 0,
+        nextAttemptAt: 0,
+      });
+    });
+  }
+
+  /** Delete dead letters for good (all, or those with the given decisionIds). */
+  async deleteDeadLetters(decisionIds) {
+    return this.#takeDead(decisionIds, async () => {});
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  async #takeDead(decisionIds, action) {
+    const keys = decisionIds === undefined
+      ? await this.#store.list(DEAD_PREFIX)
+      : [...new Set(decisionIds)].map((id) => DEAD_PREFIX + id);
+    let moved = 0;
+    for (const key of keys) {
+      const r = await this.#store.get(key);
+      if (!isRecord(r)) continue;
+      await action(r);
+      await this.#store.delete(key);
+      moved++;
+    }
+    return moved;
+  }
+
+  #clock() {
+    this.#floor = Math.max(this.#floor, this.#now());
+    return this.#floor;
+  }
+
+  async #report(error) {
+    if (!this.#onError) return;
+    try {
+      await this.#onError(error);
+    } catch {
+      // A failing error handler must not stop delivery.
+    }
+  }
+
+  async #readAll(keys) {
+    const out = [];
+    for (let i = 0; i < keys.length; i += READ_CONCURRENCY) {
+      out.push(...await Promise.all(keys.slice(i, i + READ_CONCURRENCY).map((k) => this.#store.get(k))));
+    }
+    return out;
+  }
+
+  // Outbox records, oldest first. `cache` holds what this flush already read or wrote, so each
+  // pass lists the keys once and reads only keys it has not seen (new enqueues).
+  async #load(cache) {
+    const keys = await this.#store.list(OUTBOX_PREFIX);
+    const present = new Set(keys);
+    for (const k of cache.keys()) if (!present.has(k)) cache.delete(k);
+    const missing = keys.filter((k) => !cache.has(k));
+    const values = await this.#readAll(missing);
+    const t = this.#clock();
+    const corrected = [];
+    missing.forEach((k, i) => {
+      if (!isRecord(values[i])) return;
+      // Records from an older writer may lack the counters: default them.
+      const r = { ...values[i], attempts: values[i].attempts ?? 0, nextAttemptAt: values[i].nextAttemptAt ?? 0 };
+      // The failure lies in the future: the wall clock was set back since (a corrected device
+      // clock). Count the intended delay from now instead of waiting for a far-off time, and
+      // store that, so the next load does not push it again.
+      if (typeof r.lastAttemptAt === "number" && r.lastAttemptAt > t) {
+        r.nextAttemptAt = t + Math.max(0, r.nextAttemptAt - r.lastAttemptAt);
+        r.lastAttemptAt = t;
+        corrected.push([k, r]);
+      }
+      cache.set(k, r);
+    });
+    // Best effort: if a write fails, the correction is simply made again next time.
+    await Promise.all(corrected.map(([k, r]) => Promise.resolve().then(() => this.#store.put(k, r)).catch(() => {})));
+    return [...cache.values()].sort(order);
+  }
+
+  async #flush(budget) {
+    const totals = { sent: 0, retried: 0, deadLettered: 0, pending: 0 };
+    const cache = new Map();
+    // Sent or dead-lettered during this flush: never sent twice by one flush, even when the
+    // store failed to delete them.
+    const settled = new Set();
+    const start = this.#clock();
+    let waited = 0; // sum of waits, at least 1 ms each: bounds the loop even if the clock stands still
+    let mustWait = false;
+    try {
+      for (;;) {
+        const records = (await this.#load(cache)).filter((r) => !settled.has(r.decision.decisionId));
+        totals.pending = records.length;
+        if (records.length === 0) break;
+        const t = this.#clock();
+        this.#gate = Math.max(this.#gate, persistedGate(records));
+        const due = t >= this.#gate ? records.filter((r) => r.nextAttemptAt <= t) : [];
+        if (due.length > 0 && !mustWait) {
+          mustWait = await this.#pass(due, cache, totals, settled);
+          continue;
+        }
+        mustWait = false;
+        // Nothing may be sent now: wait for the next due time if it is within the budget.
+        const next = Math.max(this.#gate, records.reduce((m, r) => Math.min(m, r.nextAttemptAt), Infinity));
+        const wait = Math.max(0, next - t);
+        // A wait counts as at least 1 ms, so maxFlushMs = 0 never waits.
+        if (Math.max(t - start, waited) + Math.max(wait, 1) > budget) break;
+        await this.#sleep(wait);
+        waited += Math.max(wait, 1);
+        this.#floor = Math.max(this.#floor, t + wait);
+      }
+    } catch (cause) {
+      // The store failed (list/get). Keep what is stored; report; try again next flush.
+      await this.#report(new SyncError(`kizuna sync: store failed: ${cause?.message ?? cause}`, { kind: "store", outcome: "kept", cause }));
+      totals.pending = [...cache.keys()].filter((k) => !settled.has(k.slice(OUTBOX_PREFIX.length))).length;
+    }
+    return totals;
+  }
+
+  // Send the due records in batches. Returns true after a retryable failure (the rest wait for
+  // the gate: a backend that just failed is not sent the next batch right away).
+  async #pass(due, cache, totals, settled) {
+    const { batches, tooLarge } = this.#pack(due);
+    for (const r of tooLarge) {
+      settled.add(r.decision.decisionId);
+      await this.#deadLetter([r], cache, {
+        kind: "too_large",
+        message: `decision ${r.decision.decisionId} alone exceeds maxBatchBytes (${this.#maxBatchBytes})`,
+      });
+      totals.deadLettered++;
+    }
+    for (const batch of batches) {
+      const ids = batch.records.map((r) => r.decision.decisionId);
+      const result = await this.#send(batch);
+      if (result.ok) {
+        for (const id of ids) settled.add(id);
+        await this.#settle(batch.records, cache, (r) => this.#store.delete(OUTBOX_PREFIX + r.decision.decisionId), true);
+        totals.sent += ids.length;
+        continue;
+      }
+      const { attempt } = batch;
+      if (!result.retryable || attempt >= this.#maxAttempts) {
+        for (const id of ids) settled.add(id);
+        const message = result.retryable ? `${result.message}; gave up after ${attempt} attempts` : result.message;
+        await this.#deadLetter(batch.records, cache, { ...result, message, batchId: batch.batchId, attempt });
+        totals.deadLettered += ids.length;
+        continue;
+      }
+      // Retry later: full jitter, or exactly what Retry-After asks for.
+      const t = this.#clock();
+      const delay = result.retryAfterMs ?? Math.max(0, this.#random() * Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 1)));
+      const retryAt = t + delay;
+      this.#gate = Math.max(this.#gate, retryAt);
+      const lastError = { kind: result.kind, status: result.status, message: result.message };
+      await this.#settle(batch.records, cache, async (r) => {
+        const key = OUTBOX_PREFIX + r.decision.decisionId;
+        const next = { ...r, attempts: attempt, nextAttemptAt: retryAt, lastAttemptAt: t, batchId: batch.batchId, sentAt: batch.sentAt, lastError };
+        cache.set(key, next); // this flush knows the new state even if the write fails
+        await this.#store.put(key, next);
+      }, false);
+      totals.retried += ids.length;
+      await this.#report(new SyncError(`kizuna sync: ${result.message}; retry ${attempt + 1} in ${Math.round(delay)} ms`, {
+        kind: result.kind,
+        outcome: "retry",
+        status: result.status,
+        body: result.body,
+        batchId: batch.batchId,
+        decisionIds: ids,
+        attempt,
+        retryAt,
+        cause: result.cause,
+      }));
+      return true;
+    }
+    return false;
+  }
+
+  // Apply a store operation to each record; a failing write is reported, not thrown, so one
+  // bad key does not stop the batch (the record then simply stays as it was).
+  async #settle(records, cache, op, remove) {
+    await Promise.all(records.map(async (r) => {
+      const key = OUTBOX_PREFIX + r.decision.decisionId;
+      try {
+        await op(r);
+        if (remove) cache.delete(key);
+      } catch (cause) {
+        await this.#report(new SyncError(`kizuna sync: store failed for ${key}: ${cause?.message ?? cause}`, {
+          kind: "store",
+          outcome: "kept",
+          decisionIds: [r.decision.decisionId],
+          cause,
+        }));
+      }
+    }));
+  }
+
+  async #deadLetter(records, cache, info) {
+    const t = this.#clock();
+    await this.#settle(records, cache, async (r) => {
+      const id = r.decision.decisionId;
+      // Dead letter first, then delete: a crash in between leaves a copy in both places.
+      await this.#store.put(DEAD_PREFIX + id, {
+        v: RECORD_VERSION,
+        decision: r.decision,
+        enqueuedAt: r.enqueuedAt,
+        seq: r.seq,
+        attempts: info.attempt ?? r.attempts,
+        batchId: info.batchId,
+        kind: info.kind,
+        status: info.status,
+        error: info.body || info.message,
+        deadAt: t,
+      });
+      await this.#store.delete(OUTBOX_PREFIX + id);
+    }, true);
+    await this.#report(new SyncError(`kizuna sync: ${info.message}; moved to dead letters`, {
+      kind: info.kind,
+      outcome: "dead",
+      status: info.status,
+      body: info.body,
+      batchId: info.batchId,
+      decisionIds: records.map((r) => r.decision.decisionId),
+      attempt: info.attempt,
+      cause: info.cause,
+    }));
+  }
+
+  // Group due records into batches, oldest first. A batch that failed before is sent again as
+  // the same batch (same decisions, same batchId and sentAt, so a byte-identical body); the
+  // rest are packed greedily up to batchSize decisions and maxBatchBytes of body.
+  #pack(due) {
+    const overhead = this.#envelopeBytes();
+    const size = new Map(due.map((r) => [r, utf8Length(JSON.stringify(r.decision))]));
+    const bytesOf = (rs) => overhead + rs.reduce((n, r) => n + size.get(r), 0) + Math.max(0, rs.length - 1);
+
+    const groups = new Map();
+    for (const r of due) {
+      if (typeof r.batchId !== "string") continue;
+      if (!groups.has(r.batchId)) groups.set(r.batchId, []);
+      groups.get(r.batchId).push(r);
+    }
+    const kept = new Set();
+    for (const [batchId, rs] of groups) {
+      const ids = rs.map((r) => r.decision.decisionId);
+      if (batchIdFor(ids) === batchId && rs.length <= this.#batchSize && bytesOf(rs) <= this.#maxBatchBytes) kept.add(batchId);
+    }
+
+    const batches = [];
+    const tooLarge = [];
+    let current = [];
+    let currentBytes = overhead;
+    const close = () => {
+      if (current.length > 0) batches.push(this.#batch(current));
+      current = [];
+      currentBytes = overhead;
+    };
+    const emitted = new Set();
+    for (const r of due) {
+      if (kept.has(r.batchId)) {
+        if (emitted.has(r.batchId)) continue;
+        emitted.add(r.batchId);
+        close();
+        batches.push(this.#batch(groups.get(r.batchId)));
+        continue;
+      }
+      if (overhead + size.get(r) > this.#maxBatchBytes) {
+        tooLarge.push(r);
+        continue;
+      }
+      const added = () => (current.length > 0 ? 1 : 0) + size.get(r); // "," + the decision
+      if (current.length >= this.#batchSize || currentBytes + added() > this.#maxBatchBytes) close();
+      currentBytes += added();
+      current.push(r);
+    }
+    close();
+    return { batches, tooLarge };
+  }
+
+  #batch(records) {
+    const batchId = batchIdFor(records.map((r) => r.decision.decisionId));
+    const first = records[0];
+    // sentAt is when the batch was first sent: kept for retries of the same batch.
+    const sentAt = first.batchId === batchId && typeof first.sentAt === "string"
+      ? first.sentAt
+      : new Date(this.#clock()).toISOString();
+    // Attempts belong to the decisions: a failed batch split differently still backs off.
+    const attempt = records.reduce((m, r) => Math.max(m, r.attempts), 0) + 1;
+    return { records, batchId, sentAt, attempt };
+  }
+
+  #envelope(batchId, sentAt, decisionsJson) {
+    return `{"version":1,"type":"kizuna.decisions","batchId":${JSON.stringify(batchId)},"sentAt":${JSON.stringify(sentAt)},`
+      + `"source":${JSON.stringify(this.#source)},"decisions":[${decisionsJson}]}`;
+  }
+
+  #envelopeBytes() {
+    // batchId is always 64 hex digits and toISOString() 24 characters.
+    return utf8Length(this.#envelope("0".repeat(64), "2000-01-01T00:00:00.000Z", ""));
+  }
+
+  // One POST. Resolves to {ok: true} or a failure description; never rejects.
+  async #send(batch) {
+    const decisionIds = batch.records.map((r) => r.decision.decisionId);
+    const body = this.#envelope(batch.batchId, batch.sentAt, batch.records.map((r) => JSON.stringify(r.decision)).join(","));
+
+    const headers = new Headers(this.#headers);
+    if (this.#getHeaders) {
+      try {
+        // e.g. a fresh LIFF access token per request
+        for (const [k, v] of new Headers(await this.#getHeaders())) headers.set(k, v);
+      } catch (cause) {
+        return { ok: false, retryable: true, kind: "headers", message: `getHeaders failed: ${cause?.message ?? cause}`, cause };
+      }
+    }
+    headers.set("content-type", "application/json");
+    headers.set("idempotency-key", batch.batchId);
+
+    const controller = new AbortController();
+    let timedOut = false;
+    let onTimeout;
+    // Rejects on timeout even if a fetch implementation ignores the abort signal.
+    const expired = new Promise((_, reject) => { onTimeout = reject; });
+    expired.catch(() => {});
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+      onTimeout(new Error("timeout"));
+    }, this.#timeoutMs);
+    try {
+      let res;
+      try {
+        res = await Promise.race([expired, this.#fetch(this.#endpoint, {
+          method: "POST",
+          headers,
+          body,
+          signal: controller.signal,
+          // A followed 301/302/303 turns the POST into a GET whose 200 would delete unsent
+          // decisions; a redirect is reported (and retried) instead.
+          redirect: "manual",
+        })]);
+      } catch (cause) {
+        return timedOut
+          ? { ok: false, retryable: true, kind: "timeout", message: `no response within ${this.#timeoutMs} ms (${decisionIds.length} decisions)`, cause }
+          : { ok: false, retryable: true, kind: "network", message: `network error: ${cause?.message ?? cause}`, cause };
+      }
+      // Read the body (frees the connection; kept for the error report). For a 2xx the
+      // backend has accepted the batch, so a failure while reading it does not matter.
+      let text = "";
+      try {
+        text = await Promise.race([expired, res.text()]);
+      } catch {
+        // ignored: status decides
+      }
+      const status = res.status;
+      if (status >= 200 && status < 300) return { ok: true };
+      const bodyText = text.length > MAX_ERROR_BODY ? `${text.slice(0, MAX_ERROR_BODY)}…` : text;
+      const retryable = status === 408 || status === 429 || status >= 500 || status < 400;
+      return {
+        ok: false,
+        retryable,
+        kind: "http",
+        status,
+        body: bodyText,
+        message: status === 0 || (status >= 300 && status < 400)
+          ? `endpoint answered with a redirect (HTTP ${status}); configure the final URL`
+          : `HTTP ${status}${res.statusText ? ` ${res.statusText}` : ""}`,
+        retryAfterMs: retryable ? parseRetryAfter(res.headers.get("retry-after"), this.#clock()) : undefined,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+// ---- helpers -----------------------------------------------------------------------------
+
+function positive(name, value, integer) {
+  if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    throw new TypeError(`SyncClient: ${name} must be a positive ${integer ? "integer" : "number"}`);
+  }
+  return value;
+}
+
+function nonNegative(name, value) {
+  if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) {
+    throw new TypeError(`SyncClient: ${name} must be a non-negative number`);
+  }
+  return value;
+}
+
+function isRecord(r) {
+  return r != null && typeof r === "object" && r.decision != null && typeof r.decision.decisionId === "string"
+    && (r.v === undefined || r.v <= RECORD_VERSION);
+}
+
+// Oldest first; the decisionId breaks ties so the order is the same for every instance.
+function order(a, b) {
+  return (a.enqueuedAt ?? 0) - (b.enqueuedAt ?? 0) || (a.seq ?? 0) - (b.seq ?? 0)
+    || (a.decision.decisionId < b.decision.decisionId ? -1 : a.decision.decisionId > b.decision.decisionId ? 1 : 0);
+}
+
+// The latest failure recorded in the store says when the backend may be tried again; a new
+// client instance (next worker invocation, page reload) honours it instead of hammering.
+function persistedGate(records) {
+  let latest;
+  for (const r of records) {
+    if (r.attempts > 0 && typeof r.lastAttemptAt === "number" && (!latest || r.lastAttemptAt > latest.lastAttemptAt)) latest = r;
+  }
+  return latest ? latest.nextAttemptAt : 0;
+}
+
+/** Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date; milliseconds, or undefined. */
+export function parseRetryAfter(value, nowMs) {
+  if (value == null) return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  const date = Date.parse(v);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+function utf8Length(s) {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { n += 4; i++; }
+    else n += 3; // BMP character, or a lone surrogate (encoded as U+FFFD, 3 bytes)
+  }
+  return n;
+}
+
+function detectRuntime() {
+  if (globalThis.navigator?.userAgent === "Cloudflare-Workers") return "workerd";
+  if (typeof globalThis.Deno !== "undefined") return "deno";
+  if (typeof globalThis.Bun !== "undefined") return "bun";
+  if (typeof globalThis.EdgeRuntime === "string") return "edge-light";
+  if (globalThis.process?.versions?.node) return "node";
+  if (typeof globalThis.document !== "undefined" || typeof globalThis.WorkerGlobalScope !== "undefined") return "browser";
+  return "unknown";
+}

@@ -1,0 +1,238 @@
+// Storage adapters for the sync client's outbox. Every adapter implements the same small async
+// interface, with JSON-serializable values and string keys:
+//
+//   get(key) -> value | undefined      put(key, value)      delete(key)
+//   list(prefix) -> keys[] (sorted; every key that starts with prefix, across all pages)
+//
+// The client keeps its keys prefixed (`kizuna:outbox:<decisionId>`, `kizuna:dead:<decisionId>`),
+// so a store can share a namespace with other data.
+
+/** In-memory store: for tests, and for short-lived processes that accept losing the outbox. */
+export class MemoryStore {
+  #map = new Map();
+
+  async get(key) {
+    const text = this.#map.get(key);
+    // Stored as JSON text so callers never alias (or mutate) what is stored, like a real store.
+    return text === undefined ? undefined : JSON.parse(text);
+  }
+
+  async put(key, value) {
+    this.#map.set(key, JSON.stringify(value));
+  }
+
+  async delete(key) {
+    this.#map.delete(key);
+  }
+
+  async list(prefix = "") {
+    return [...this.#map.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+}
+
+/**
+ * Web Storage (`localStorage`, or any object with getItem/setItem/removeItem/key/length).
+ * Synchronous underneath, survives reloads; about 5 MB per origin in browsers, and setItem
+ * throws QuotaExceededError when full (enqueue() then rejects, so the caller knows).
+ */
+export class LocalStorageStore {
+  #storage;
+  #prefix;
+
+  constructor(storage = globalThis.localStorage, prefix = "") {
+    for (const m of ["getItem", "setItem", "removeItem", "key"]) {
+      if (!storage || typeof storage[m] !== "function") {
+        throw new TypeError("LocalStorageStore: a Web Storage object (localStorage) is required");
+      }
+    }
+    if (typeof prefix !== "string") throw new TypeError("LocalStorageStore: prefix must be a string");
+    this.#storage = storage;
+    this.#prefix = prefix;
+  }
+
+  async get(key) {
+    const text = this.#storage.getItem(this.#prefix + key);
+    return text === null ? undefined : JSON.parse(text);
+  }
+
+  async put(key, value) {
+    this.#storage.setItem(this.#prefix + key, JSON.stringify(value));
+  }
+
+  async delete(key) {
+    this.#storage.removeItem(this.#prefix + key);
+  }
+
+  async list(prefix = "") {
+    const full = this.#prefix + prefix;
+    const keys = [];
+    // Collect first: the key order of Web Storage changes when items are removed.
+    for (let i = 0; i < this.#storage.length; i++) {
+      const k = this.#storage.key(i);
+      if (k !== null && k.startsWith(full)) keys.push(k.slice(this.#prefix.length));
+    }
+    return keys.sort();
+  }
+}
+
+/**
+ * IndexedDB (browsers, LIFF apps): larger quota than localStorage and off the main thread.
+ * One database with one object store of out-of-line string keys. Writes use "strict"
+ * durability where supported, so a decision is on disk before enqueue() resolves.
+ */
+export class IndexedDbStore {
+  #dbName;
+  #storeName;
+  #factory;
+  #db; // Promise<IDBDatabase> | undefined
+
+  constructor(dbName = "kizuna", { storeName = "kv", indexedDB = globalThis.indexedDB } = {}) {
+    if (typeof dbName !== "string" || dbName === "") throw new TypeError("IndexedDbStore: dbName must be a non-empty string");
+    if (!indexedDB || typeof indexedDB.open !== "function") throw new TypeError("IndexedDbStore: IndexedDB is not available here");
+    this.#dbName = dbName;
+    this.#storeName = storeName;
+    this.#factory = indexedDB;
+  }
+
+  #open() {
+    // Opened lazily and once; a failed open is forgotten so the next call tries again.
+    this.#db ??= new Promise((resolve, reject) => {
+      const req = this.#factory.open(this.#dbName, 1);
+      req.onupgradeneeded = () => req.result.createObjectStore(this.#storeName);
+      req.onsuccess = () => {
+        const db = req.result;
+        // Another tab upgrading the database: step aside instead of blocking it.
+        db.onversionchange = () => { db.close(); this.#db = undefined; };
+        resolve(db);
+      };
+      req.onerror = () => reject(req.error);
+      req.onblocked = () => reject(new Error(`IndexedDbStore: opening "${this.#dbName}" is blocked by another tab`));
+    }).catch((e) => { this.#db = undefined; throw e; });
+    return this.#db;
+  }
+
+  async #run(mode, fn) {
+    const db = await this.#open();
+    return new Promise((resolve, reject) => {
+      const tx = mode === "readwrite"
+        ? db.transaction(this.#storeName, mode, { durability: "strict" })
+        : db.transaction(this.#storeName, mode);
+      const req = fn(tx.objectStore(this.#storeName));
+      // Resolve on commit, not on request success: only then is the write durable.
+      tx.oncomplete = () => resolve(req.result);
+      tx.onerror = () => reject(tx.error ?? req.error);
+      tx.onabort = () => reject(tx.error ?? new Error("IndexedDbStore: transaction aborted"));
+    });
+  }
+
+  async get(key) {
+    return this.#run("readonly", (s) => s.get(key));
+  }
+
+  async put(key, value) {
+    await this.#run("readwrite", (s) => s.put(value, key));
+  }
+
+  async delete(key) {
+    await this.#run("readwrite", (s) => s.delete(key));
+  }
+
+  async list(prefix = "") {
+    const IDBKeyRange = globalThis.IDBKeyRange;
+    const range = prefix === "" || !IDBKeyRange ? undefined : IDBKeyRange.bound(prefix, prefix + "\uffff");
+    const keys = await this.#run("readonly", (s) => s.getAllKeys(range));
+    return keys.filter((k) => typeof k === "string" && k.startsWith(prefix));
+  }
+}
+
+/**
+ * Cloudflare Workers KV namespace binding (`env.MY_KV`). KV is eventually consistent (a write
+ * can take up to 60 s to show in list() elsewhere) and allows about one write per second per
+ * key, so a decision may occasionally be sent twice; backends de-duplicate by decisionId.
+ * Each decision costs about five KV operations (enqueue: 2 reads + 1 write; flush: 1 read +
+ * 1 delete, plus one list call per 1000 keys), counted against a Worker's per-invocation limit.
+ * Prefer DurableObjectStore when a strongly consistent outbox is needed.
+ */
+export class KvStore {
+  #ns;
+
+  constructor(namespace) {
+    for (const m of ["get", "put", "delete", "list"]) {
+      if (!namespace || typeof namespace[m] !== "function") {
+        throw new TypeError("KvStore: a Workers KV namespace binding is required");
+      }
+    }
+    this.#ns = namespace;
+  }
+
+  async get(key) {
+    const value = await this.#ns.get(key, { type: "json" });
+    return value === null ? undefined : value;
+  }
+
+  async put(key, value) {
+    await this.#ns.put(key, JSON.stringify(value));
+  }
+
+  async delete(key) {
+    await this.#ns.delete(key);
+  }
+
+  async list(prefix = "") {
+    const keys = [];
+    let cursor;
+    // list() returns at most 1000 keys per call; follow the cursor until list_complete.
+    for (;;) {
+      const page = await this.#ns.list(cursor === undefined ? { prefix } : { prefix, cursor });
+      for (const k of page.keys) keys.push(k.name);
+      if (page.list_complete || !page.cursor) break;
+      cursor = page.cursor;
+    }
+    return keys.sort();
+  }
+}
+
+/**
+ * A Durable Object's transactional storage (`state.storage`; passing `state` works too).
+ * Strongly consistent and ordered: the best home for an outbox on Workers.
+ */
+export class DurableObjectStore {
+  #storage;
+
+  constructor(storage) {
+    if (storage && typeof storage.list !== "function" && storage.storage) storage = storage.storage;
+    for (const m of ["get", "put", "delete", "list"]) {
+      if (!storage || typeof storage[m] !== "function") {
+        throw new TypeError("DurableObjectStore: a Durable Object storage (state.storage) is required");
+      }
+    }
+    this.#storage = storage;
+  }
+
+  async get(key) {
+    return this.#storage.get(key);
+  }
+
+  async put(key, value) {
+    await this.#storage.put(key, value);
+  }
+
+  async delete(key) {
+    await this.#storage.delete(key);
+  }
+
+  async list(prefix = "") {
+    const keys = [];
+    const limit = 1000;
+    let startAfter;
+    // Paged, because list() returns values too and an unbounded Map could be large.
+    for (;;) {
+      const opts = startAfter === undefined ? { prefix, limit } : { prefix, limit, startAfter };
+      const page = await this.#storage.list(opts);
+      for (const k of page.keys()) keys.push(k);
+      if (page.size < limit) break;
+      startAfter = keys[keys.length - 1];
+    }
+    return keys;
+  }
+}

@@ -1,0 +1,1229 @@
+// The sync client (pkg/sync.js) against a real HTTP backend on 127.0.0.1: delivery, retries
+// with backoff, dead letters, timeouts, batching, idempotency, and the storage adapters.
+// Backoff waits go through an injected `sleep` that advances an injected clock: no real
+// waiting and no timed assertions (only the timeout tests wait, for a 100 ms request timeout).
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { createHash } from "node:crypto";
+import { readFileSync, existsSync, mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  SyncClient, SyncError, MemoryStore, LocalStorageStore, KvStore, DurableObjectStore, IndexedDbStore,
+  batchIdFor, parseRetryAfter, OUTBOX_PREFIX, DEAD_PREFIX,
+} from "../../pkg/sync.js";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const pkgDir = join(root, "pkg");
+const syncSchema = JSON.parse(readFileSync(join(root, "schema/sync.schema.json"), "utf8"));
+
+// ---- fixtures -----------------------------------------------------------------------------
+
+/** A decision shaped like schema/decision.schema.json. */
+function decision(n, extra = {}) {
+  return {
+    version: 1,
+    decisionId: createHash("sha256").update(`decision-${n}`).digest("hex").slice(0, 32),
+    configHash: "c0ffee".padEnd(32, "0"),
+    userId: `U${String(n).padStart(32, "0")}`,
+    now: "2025-04-01T09:00:00+09:00",
+    segments: ["first_time", "lotion_refill_due"],
+    ...extra,
+  };
+}
+const decisions = (from, to) => Array.from({ length: to - from }, (_, i) => decision(from + i));
+
+/**
+ * A mock backend that stores decisions by decisionId and counts receipts. `script` holds the
+ * answers to the next requests in order ({status, headers, body} or "hang"); after that: 200.
+ * Accepted (2xx) batches are stored; others only logged.
+ */
+async function startBackend({ port = 0 } = {}) {
+  const backend = {
+    requests: [], // {headers, raw, body, status}
+    received: new Map(), // decisionId -> count of 2xx receipts
+    script: [],
+    hung: [],
+    port: 0,
+    url: "",
+    count(id) { return this.received.get(id) ?? 0; },
+    accepted() { return this.requests.filter((r) => r.status >= 200 && r.status < 300); },
+  };
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const raw = Buffer.concat(chunks);
+      const step = backend.script.shift() ?? { status: 200 };
+      const entry = { method: req.method, headers: req.headers, raw, body: JSON.parse(raw.toString("utf8")), status: step === "hang" ? null : step.status };
+      backend.requests.push(entry);
+      if (step === "hang") { backend.hung.push(res); return; } // never answers
+      if (step.status >= 200 && step.status < 300) {
+        for (const d of entry.body.decisions) backend.received.set(d.decisionId, backend.count(d.decisionId) + 1);
+      }
+      res.writeHead(step.status, { "content-type": "text/plain", ...step.headers });
+      res.end(step.body ?? (step.status < 300 ? "" : `error ${step.status}`));
+    });
+  });
+  await new Promise((resolve, reject) => server.once("error", reject).listen(port, "127.0.0.1", resolve));
+  backend.port = server.address().port;
+  backend.url = `http://127.0.0.1:${backend.port}/decisions`;
+  backend.close = () => new Promise((resolve) => {
+    for (const res of backend.hung) res.destroy();
+    server.closeAllConnections?.();
+    server.close(() => resolve());
+  });
+  return backend;
+}
+
+/** An injected clock and sleep: sleeping advances the clock, and every wait is recorded. */
+function fakeTime(start = Date.UTC(2025, 3, 1, 0, 0, 0)) {
+  const time = {
+    t: start,
+    sleeps: [],
+    now: () => time.t,
+    sleep: async (ms) => { time.sleeps.push(ms); time.t += ms; },
+  };
+  return time;
+}
+
+/** A client with deterministic time and randomness; `errors` collects onError reports. */
+function makeClient(backend, store, options = {}) {
+  const time = options.time ?? fakeTime();
+  const errors = [];
+  const client = new SyncClient({
+    endpoint: backend.url,
+    store,
+    source: { runtime: "node", app: "sync-test" },
+    random: () => 0.5,
+    now: time.now,
+    sleep: time.sleep,
+    onError: (e) => { errors.push(e); },
+    ...options.client,
+  });
+  return { client, time, errors };
+}
+
+// A small JSON Schema checker for the subset the contract's schemas use: type, required,
+// properties, additionalProperties, items, $ref into $defs, oneOf/const, minimum.
+function validate(schema, value, root = schema, path = "") {
+  if (schema === true) return [];
+  if (schema.$ref) return validate(root.$defs[schema.$ref.replace("#/$defs/", "")], value, root, path);
+  if (schema.oneOf) {
+    const ok = schema.oneOf.filter((s) => validate(s, value, root, path).length === 0).length === 1;
+    return ok ? [] : [`${path}: matches not exactly one of oneOf`];
+  }
+  const errors = [];
+  if ("const" in schema && value !== schema.const) errors.push(`${path}: not ${JSON.stringify(schema.const)}`);
+  if (schema.type) {
+    const types = [].concat(schema.type);
+    const actual = value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
+    const ok = types.some((t) => t === actual || (t === "integer" && Number.isInteger(value)) || (t === "number" && actual === "number"));
+    if (!ok) return [`${path}: expected ${types.join("|")}, got ${actual}`];
+  }
+  if (typeof value === "number" && schema.minimum !== undefined && value < schema.minimum) errors.push(`${path}: below minimum`);
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    for (const k of schema.required ?? []) if (!(k in value)) errors.push(`${path}/${k}: required`);
+    for (const [k, v] of Object.entries(value)) {
+      const sub = schema.properties?.[k] ?? schema.additionalProperties;
+      if (sub !== undefined && sub !== false) errors.push(...validate(sub, v, root, `${path}/${k}`));
+    }
+  }
+  if (Array.isArray(value) && schema.items) value.forEach((v, i) => errors.push(...validate(schema.items, v, root, `${path}/${i}`)));
+  return errors;
+}
+
+const sha256 = (s) => createHash("sha256").update(s, "utf8").digest("hex");
+
+// ---- delivery ----------------------------------------------------------------------------
+
+describe("delivery", () => {
+  test("delivers a batch whose body validates against the sync envelope schema", async () => {
+    const backend = await startBackend();
+    try {
+      const store = new MemoryStore();
+      const { client, errors } = makeClient(backend, store);
+      const ds = decisions(0, 3);
+      assert.deepEqual(await client.enqueue(ds), { enqueued: 3, duplicates: 0 });
+      assert.equal(await client.pending(), 3);
+
+      const result = await client.flush();
+      assert.deepEqual(result, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+      assert.equal(await client.pending(), 0);
+      assert.deepEqual(errors, []);
+
+      assert.equal(backend.requests.length, 1);
+      const req = backend.requests[0];
+      assert.equal(req.method, "POST");
+      assert.match(req.headers["content-type"], /^application\/json/);
+      const body = req.body;
+      // The schema's required fields and types, then the values the contract fixes.
+      assert.deepEqual(syncSchema.required, ["version", "type", "batchId", "sentAt", "source", "decisions"]);
+      assert.deepEqual(validate(syncSchema, body), []);
+      assert.equal(body.version, 1);
+      assert.equal(body.type, "kizuna.decisions");
+      assert.deepEqual(body.source, { runtime: "node", app: "sync-test" });
+      assert.equal(body.sentAt, new Date(Date.UTC(2025, 3, 1)).toISOString());
+      assert.deepEqual(body.decisions, ds, "all decisions, oldest first, unchanged");
+      // Idempotency-Key = batchId = SHA-256 of the sorted decisionIds joined by "\n".
+      const ids = ds.map((d) => d.decisionId);
+      assert.equal(req.headers["idempotency-key"], body.batchId);
+      assert.equal(body.batchId, sha256([...ids].sort().join("\n")));
+      assert.equal(body.batchId, batchIdFor([...ids].reverse()), "independent of order");
+      for (const id of ids) assert.equal(backend.count(id), 1);
+
+      // Nothing left: a second flush sends nothing.
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+      assert.equal(backend.requests.length, 1);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("the source defaults to the detected runtime; headers and getHeaders are sent", async () => {
+    const backend = await startBackend();
+    try {
+      let n = 0;
+      const client = new SyncClient({
+        endpoint: new URL(backend.url),
+        store: new MemoryStore(),
+        headers: { authorization: "Bearer static", "x-static": "1" },
+        getHeaders: async () => ({ authorization: `Bearer fresh-${++n}` }),
+        random: () => 0,
+      });
+      await client.enqueue(decision(1));
+      await client.flush();
+      const req = backend.requests[0];
+      assert.deepEqual(req.body.source, { runtime: "node" });
+      assert.equal(req.headers.authorization, "Bearer fresh-1");
+      assert.equal(req.headers["x-static"], "1");
+      assert.deepEqual(validate(syncSchema, req.body), []);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("enqueue keeps a copy: later changes to the caller's object are not sent", async () => {
+    const backend = await startBackend();
+    try {
+      const { client } = makeClient(backend, new MemoryStore());
+      const d = decision(1);
+      await client.enqueue(d);
+      d.segments.push("mutated");
+      await client.flush();
+      assert.deepEqual(backend.requests[0].body.decisions[0].segments, ["first_time", "lotion_refill_due"]);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("the same decisionId enqueued twice (or repeated in one call) is sent once", async () => {
+    const backend = await startBackend();
+    try {
+      const { client } = makeClient(backend, new MemoryStore());
+      const d = decision(7);
+      assert.deepEqual(await client.enqueue(d), { enqueued: 1, duplicates: 0 });
+      assert.deepEqual(await client.enqueue(d), { enqueued: 0, duplicates: 1 });
+      assert.deepEqual(await client.enqueue([d, decision(8), decision(8)]), { enqueued: 1, duplicates: 2 });
+      assert.equal(await client.pending(), 2);
+      assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
+      assert.equal(backend.requests.length, 1);
+      assert.deepEqual(backend.requests[0].body.decisions.map((x) => x.decisionId), [d.decisionId, decision(8).decisionId]);
+      assert.equal(backend.count(d.decisionId), 1);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("concurrent flush() calls share one flush: no double send", async () => {
+    const backend = await startBackend();
+    try {
+      const { client } = makeClient(backend, new MemoryStore());
+      await client.enqueue(decisions(0, 5));
+      const [a, b] = await Promise.all([client.flush(), client.flush()]);
+      assert.deepEqual(a, { sent: 5, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual(b, a);
+      assert.equal(backend.requests.length, 1);
+      for (const d of decisions(0, 5)) assert.equal(backend.count(d.decisionId), 1);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("decisions enqueued while a flush runs go out in the same flush", async () => {
+    const backend = await startBackend();
+    try {
+      const { client } = makeClient(backend, new MemoryStore(), { client: { batchSize: 2 } });
+      await client.enqueue(decisions(0, 2));
+      const flushing = client.flush();
+      await client.enqueue(decision(2));
+      const result = await flushing;
+      assert.equal(result.sent, 3);
+      assert.equal(result.pending, 0);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("flushInBackground hands the flush to ctx.waitUntil", async () => {
+    const backend = await startBackend();
+    try {
+      const { client } = makeClient(backend, new MemoryStore());
+      await client.enqueue(decision(1));
+      const waited = [];
+      const p = client.flushInBackground({ waitUntil: (promise) => waited.push(promise) });
+      assert.equal(waited.length, 1);
+      assert.equal(waited[0], p);
+      assert.equal((await p).sent, 1);
+      assert.throws(() => client.flushInBackground({}), TypeError);
+    } finally {
+      await backend.close();
+    }
+  });
+});
+
+// ---- batching ----------------------------------------------------------------------------
+
+describe("batching", () => {
+  test("splits by batchSize, oldest first", async () => {
+    const backend = await startBackend();
+    try {
+      const { client } = makeClient(backend, new MemoryStore(), { client: { batchSize: 3 } });
+      const ds = decisions(0, 7);
+      for (const d of ds) await client.enqueue(d); // separate calls: order by enqueue time
+      assert.deepEqual(await client.flush(), { sent: 7, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [3, 3, 1]);
+      assert.deepEqual(backend.requests.flatMap((r) => r.body.decisions.map((d) => d.decisionId)), ds.map((d) => d.decisionId));
+      assert.equal(new Set(backend.requests.map((r) => r.body.batchId)).size, 3);
+      for (const r of backend.requests) assert.equal(r.headers["idempotency-key"], batchIdFor(r.body.decisions.map((d) => d.decisionId)));
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("splits by maxBatchBytes, counting UTF-8 bytes of the whole body", async () => {
+    const backend = await startBackend();
+    try {
+      // Multi-byte text (Japanese, an emoji) so characters and bytes differ.
+      const ds = Array.from({ length: 5 }, (_, i) => decision(i, { userId: `ユーザー${i}🎌`.repeat(40) }));
+      // Measure a one-decision body, then allow exactly two decisions per body.
+      const probe = await startBackend();
+      const { client: p } = makeClient(probe, new MemoryStore());
+      await p.enqueue(ds[0]);
+      await p.flush();
+      const one = probe.requests[0].raw.length;
+      await probe.close();
+      const perDecision = Buffer.byteLength(JSON.stringify(ds[0]));
+      const limit = one + 1 + perDecision; // envelope + d + "," + d
+
+      const { client } = makeClient(backend, new MemoryStore(), { client: { maxBatchBytes: limit } });
+      await client.enqueue(ds);
+      assert.deepEqual(await client.flush(), { sent: 5, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [2, 2, 1]);
+      assert.equal(backend.requests[0].raw.length, limit, "a body may be exactly maxBatchBytes");
+      for (const r of backend.requests) assert.ok(r.raw.length <= limit);
+
+      // One byte less and only one decision fits per body.
+      const backend2 = await startBackend();
+      try {
+        const { client: c2 } = makeClient(backend2, new MemoryStore(), { client: { maxBatchBytes: limit - 1 } });
+        await c2.enqueue(ds);
+        await c2.flush();
+        assert.deepEqual(backend2.requests.map((r) => r.body.decisions.length), [1, 1, 1, 1, 1]);
+      } finally {
+        await backend2.close();
+      }
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("a decision larger than maxBatchBytes on its own is dead-lettered, not sent", async () => {
+    const backend = await startBackend();
+    try {
+      const { client, errors } = makeClient(backend, new MemoryStore(), { client: { maxBatchBytes: 2000 } });
+      const big = decision(1, { userId: "x".repeat(5000) });
+      await client.enqueue([big, decision(2)]);
+      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 1, pending: 0 });
+      assert.equal(backend.requests.length, 1);
+      assert.equal(backend.count(big.decisionId), 0);
+      const dead = await client.deadLetters();
+      assert.equal(dead.length, 1);
+      assert.equal(dead[0].kind, "too_large");
+      assert.deepEqual(dead[0].decision, big);
+      assert.equal(errors.length, 1);
+      assert.equal(errors[0].kind, "too_large");
+      assert.equal(errors[0].outcome, "dead");
+    } finally {
+      await backend.close();
+    }
+  });
+});
+
+// ---- retries -----------------------------------------------------------------------------
+
+describe("retries", () => {
+  test("500, 500, 200: delivered once; backoff follows random() * min(maxDelay, base * 2^n); same Idempotency-Key and body", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 500 }, { status: 500 });
+      const randoms = [0.25, 0.75];
+      const { client, time, errors } = makeClient(backend, new MemoryStore(), {
+        client: { random: () => randoms.shift(), baseDelayMs: 400, maxDelayMs: 60_000 },
+      });
+      await client.enqueue(decisions(0, 2));
+      assert.deepEqual(await client.flush(), { sent: 2, retried: 4, deadLettered: 0, pending: 0 });
+      assert.deepEqual(time.sleeps, [0.25 * 400, 0.75 * 800]);
+      assert.equal(backend.requests.length, 3);
+      const keys = backend.requests.map((r) => r.headers["idempotency-key"]);
+      assert.equal(new Set(keys).size, 1, "same Idempotency-Key on every retry");
+      assert.equal(new Set(backend.requests.map((r) => r.raw.toString())).size, 1, "byte-identical bodies (sentAt kept)");
+      for (const d of decisions(0, 2)) assert.equal(backend.count(d.decisionId), 1);
+      assert.deepEqual(errors.map((e) => [e.kind, e.status, e.outcome, e.attempt]), [["http", 500, "retry", 1], ["http", 500, "retry", 2]]);
+      assert.ok(errors.every((e) => e instanceof SyncError && e.batchId === keys[0] && e.body === "error 500"));
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("backoff is capped by maxDelayMs", async () => {
+    const backend = await startBackend();
+    try {
+      for (let i = 0; i < 6; i++) backend.script.push({ status: 503 });
+      const { client, time } = makeClient(backend, new MemoryStore(), {
+        client: { random: () => 0.5, baseDelayMs: 100, maxDelayMs: 1000, maxFlushMs: 60_000 },
+      });
+      await client.enqueue(decision(1));
+      const result = await client.flush();
+      assert.equal(result.sent, 1);
+      assert.equal(result.retried, 6);
+      assert.deepEqual(time.sleeps, [50, 100, 200, 400, 500, 500]);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("429 honours Retry-After in seconds and as an HTTP-date; 408 is retried", async () => {
+    const backend = await startBackend();
+    try {
+      const time = fakeTime(Date.UTC(2025, 3, 1, 0, 0, 0));
+      backend.script.push(
+        { status: 429, headers: { "retry-after": "7" } },
+        { status: 429, headers: { "retry-after": new Date(time.t + 7000 + 5000).toUTCString() } },
+        { status: 408 },
+      );
+      const { client, errors } = makeClient(backend, new MemoryStore(), { time, client: { random: () => 0.5 } });
+      await client.enqueue(decision(1));
+      assert.deepEqual(await client.flush(), { sent: 1, retried: 3, deadLettered: 0, pending: 0 });
+      // Retry-After exactly (no jitter), then the backoff formula for the 408 (third attempt: 0.5 * 500 * 2^2).
+      assert.deepEqual(time.sleeps, [7000, 5000, 1000]);
+      assert.deepEqual(errors.map((e) => e.status), [429, 429, 408]);
+      assert.equal(backend.count(decision(1).decisionId), 1);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("a retry later than maxFlushMs is left for a later flush, and the next flush waits for it", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 429, headers: { "retry-after": "120" } });
+      const { client, time } = makeClient(backend, new MemoryStore(), { client: { maxFlushMs: 20_000 } });
+      await client.enqueue(decision(1));
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1 });
+      assert.deepEqual(time.sleeps, []);
+      time.t += 60_000;
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 1 }, "not due yet");
+      assert.equal(backend.requests.length, 1);
+      time.t += 60_000;
+      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("maxAttempts moves a batch that keeps failing to the dead letters", async () => {
+    const backend = await startBackend();
+    try {
+      for (let i = 0; i < 5; i++) backend.script.push({ status: 500 });
+      const { client, errors } = makeClient(backend, new MemoryStore(), { client: { maxAttempts: 3 } });
+      await client.enqueue(decision(1));
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 2, deadLettered: 1, pending: 0 });
+      assert.equal(backend.requests.length, 3);
+      assert.equal(errors.at(-1).outcome, "dead");
+      assert.equal((await client.deadLetters())[0].status, 500);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("a failed partial batch is retried as the same batch, ahead of decisions enqueued later", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 502 });
+      const { client } = makeClient(backend, new MemoryStore(), { client: { maxFlushMs: 0 } });
+      await client.enqueue(decision(1));
+      await client.flush();
+      const firstKey = backend.requests[0].headers["idempotency-key"];
+      await client.enqueue([decision(2), decision(3)]);
+      const result = await client.flush({ maxFlushMs: 60_000 });
+      assert.equal(result.sent, 3);
+      assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [1, 1, 2]);
+      assert.equal(backend.requests[1].headers["idempotency-key"], firstKey);
+      assert.equal(backend.requests[1].raw.toString(), backend.requests[0].raw.toString());
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("after a retryable failure the next batch waits for the backoff too", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 503 });
+      const { client, time } = makeClient(backend, new MemoryStore(), { client: { batchSize: 1, maxFlushMs: 0 } });
+      await client.enqueue(decisions(0, 3));
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 3 });
+      assert.equal(backend.requests.length, 1, "no request to a backend that just failed");
+      time.t += 250; // 0.5 * 500
+      assert.deepEqual(await client.flush(), { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual(backend.requests.slice(1).map((r) => r.body.decisions[0].decisionId), decisions(0, 3).map((d) => d.decisionId));
+    } finally {
+      await backend.close();
+    }
+  });
+});
+
+// ---- dead letters ------------------------------------------------------------------------
+
+describe("dead letters", () => {
+  for (const status of [400, 401, 422]) {
+    test(`${status} is dead-lettered, not retried; onError gets status and body; requeue works`, async () => {
+      const backend = await startBackend();
+      try {
+        backend.script.push({ status, body: `{"error":"rejected with ${status}"}` });
+        const store = new MemoryStore();
+        const { client, errors, time } = makeClient(backend, store);
+        const ds = decisions(0, 2);
+        await client.enqueue(ds);
+        assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 2, pending: 0 });
+        assert.equal(backend.requests.length, 1, "not retried");
+        assert.deepEqual(time.sleeps, []);
+        assert.equal(errors.length, 1);
+        const e = errors[0];
+        assert.ok(e instanceof SyncError);
+        assert.equal(e.kind, "http");
+        assert.equal(e.outcome, "dead");
+        assert.equal(e.status, status);
+        assert.equal(e.body, `{"error":"rejected with ${status}"}`);
+        assert.deepEqual(e.decisionIds, ds.map((d) => d.decisionId));
+
+        // Not lost: listed, kept out of the outbox, and not re-enqueued as a second copy.
+        const dead = await client.deadLetters();
+        assert.deepEqual(dead.map((d) => d.decision), ds);
+        assert.ok(dead.every((d) => d.status === status && d.error.includes(String(status)) && d.attempts === 1));
+        assert.deepEqual((await store.list(DEAD_PREFIX)).length, 2);
+        assert.equal(await client.pending(), 0);
+        assert.deepEqual(await client.enqueue(ds[0]), { enqueued: 0, duplicates: 1 });
+        assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+        assert.equal(backend.requests.length, 1);
+
+        // Requeue (after the backend is fixed): delivered once, dead letters empty.
+        assert.equal(await client.requeueDeadLetters(), 2);
+        assert.equal(await client.pending(), 2);
+        assert.deepEqual(await client.deadLetters(), []);
+        assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
+        assert.deepEqual(backend.requests[1].body.decisions, ds, "original order kept");
+        for (const d of ds) assert.equal(backend.count(d.decisionId), 1);
+      } finally {
+        await backend.close();
+      }
+    });
+  }
+
+  test("requeue and delete can pick decisionIds", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 400 });
+      const { client } = makeClient(backend, new MemoryStore());
+      const ds = decisions(0, 3);
+      await client.enqueue(ds);
+      await client.flush();
+      assert.equal(await client.requeueDeadLetters([ds[1].decisionId, "unknown"]), 1);
+      assert.equal(await client.deleteDeadLetters([ds[0].decisionId]), 1);
+      assert.deepEqual((await client.deadLetters()).map((d) => d.decisionId), [ds[2].decisionId]);
+      assert.equal(await client.pending(), 1);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("a throwing onError does not stop delivery", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 500 }, { status: 400 });
+      const { client } = makeClient(backend, new MemoryStore(), {
+        client: { batchSize: 1, onError: () => { throw new Error("handler bug"); } },
+      });
+      await client.enqueue(decisions(0, 3));
+      assert.deepEqual(await client.flush(), { sent: 2, retried: 1, deadLettered: 1, pending: 0 });
+    } finally {
+      await backend.close();
+    }
+  });
+});
+
+// ---- network failures --------------------------------------------------------------------
+
+describe("network failures", () => {
+  test("backend down: decisions stay in the outbox; once it is back each is delivered exactly once, also by a new instance", async () => {
+    // Find a free port, then close the server so connections are refused.
+    const probe = await startBackend();
+    const port = probe.port;
+    await probe.close();
+
+    const store = new MemoryStore();
+    const time = fakeTime();
+    const endpoint = `http://127.0.0.1:${port}/decisions`;
+    const down = { url: endpoint };
+    const first = makeClient(down, store, { time, client: { maxFlushMs: 0, batchSize: 2 } });
+    const ds = decisions(0, 3);
+    await first.client.enqueue(ds);
+    const r1 = await first.client.flush();
+    assert.deepEqual(r1, { sent: 0, retried: 2, deadLettered: 0, pending: 3 });
+    assert.equal(first.errors.length, 1);
+    assert.equal(first.errors[0].kind, "network");
+    assert.equal(first.errors[0].outcome, "retry");
+    const failedKey = first.errors[0].batchId;
+    assert.equal(await first.client.pending(), 3);
+    const stored = await store.get(OUTBOX_PREFIX + ds[0].decisionId);
+    assert.equal(stored.attempts, 1, "attempts persist in the store");
+    assert.equal(stored.nextAttemptAt, first.errors[0].retryAt);
+
+    // A second try while still down, by the same instance after the backoff.
+    time.t += 60_000;
+    const r2 = await first.client.flush();
+    assert.equal(r2.sent, 0);
+    assert.equal(r2.pending, 3);
+    assert.equal((await store.get(OUTBOX_PREFIX + ds[0].decisionId)).attempts, 2);
+
+    // Back up on the same port; a NEW instance (new worker invocation) on the same store.
+    const backend = await startBackend({ port });
+    try {
+      time.t += 120_000;
+      const second = makeClient(backend, store, { time, client: { batchSize: 2 } });
+      assert.deepEqual(await second.client.flush(), { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+      assert.equal(backend.requests[0].headers["idempotency-key"], failedKey, "the failed batch keeps its key across instances");
+      for (const d of ds) assert.equal(backend.count(d.decisionId), 1);
+      // And the old instance has nothing left to send.
+      assert.deepEqual(await first.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+      assert.equal(backend.requests.length, 2);
+      for (const d of ds) assert.equal(backend.count(d.decisionId), 1);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("a new instance honours the stored retry time instead of sending at once", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 503, headers: { "retry-after": "30" } });
+      const store = new MemoryStore();
+      const time = fakeTime();
+      const a = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
+      await a.client.enqueue(decision(1));
+      await a.client.flush();
+      const b = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
+      await b.client.enqueue(decision(2)); // due now, but the backend asked for 30 s
+      assert.deepEqual(await b.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2 });
+      assert.equal(backend.requests.length, 1);
+      time.t += 30_000;
+      assert.deepEqual(await b.client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("a stored retry time from a clock that was ahead is counted from now", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 500 });
+      const store = new MemoryStore();
+      const ahead = fakeTime(Date.UTC(2025, 3, 2)); // a device clock one day ahead
+      const a = makeClient(backend, store, { time: ahead, client: { maxFlushMs: 0 } });
+      await a.client.enqueue(decision(1));
+      await a.client.flush();
+      const right = fakeTime(Date.UTC(2025, 3, 1)); // after the clock was corrected (page reload)
+      const b = makeClient(backend, store, { time: right, client: { maxFlushMs: 0 } });
+      assert.equal((await b.client.flush()).sent, 0, "still backing off");
+      right.t += 250; // the intended delay: 0.5 * 500
+      assert.equal((await b.client.flush()).sent, 1);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("maxFlushMs 0 never waits, even for a zero-length backoff", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 500 });
+      const { client, time } = makeClient(backend, new MemoryStore(), { client: { random: () => 0, maxFlushMs: 0 } });
+      await client.enqueue(decision(1));
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1 });
+      assert.deepEqual(time.sleeps, []);
+      assert.equal(backend.requests.length, 1);
+      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("timeout (a server that never answers): aborted, retried, not lost", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push("hang");
+      const { client, errors, time } = makeClient(backend, new MemoryStore(), { client: { timeoutMs: 100 } });
+      await client.enqueue(decision(1));
+      assert.deepEqual(await client.flush(), { sent: 1, retried: 1, deadLettered: 0, pending: 0 });
+      assert.equal(errors.length, 1);
+      assert.equal(errors[0].kind, "timeout");
+      assert.equal(errors[0].outcome, "retry");
+      assert.deepEqual(time.sleeps, [250]);
+      assert.equal(backend.requests.length, 2);
+      assert.equal(backend.count(decision(1).decisionId), 1);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("timeout while the server keeps hanging: the decision stays in the outbox", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push("hang");
+      const store = new MemoryStore();
+      const { client } = makeClient(backend, store, { client: { timeoutMs: 100, maxFlushMs: 0 } });
+      await client.enqueue(decision(1));
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1 });
+      assert.equal((await store.get(OUTBOX_PREFIX + decision(1).decisionId)).lastError.kind, "timeout");
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("timeout also applies to a fetch that ignores the abort signal", async () => {
+    const { client, errors } = makeClient({ url: "http://127.0.0.1:9/never" }, new MemoryStore(), {
+      client: { timeoutMs: 50, maxFlushMs: 0, fetch: () => new Promise(() => {}) },
+    });
+    await client.enqueue(decision(1));
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1 });
+    assert.equal(errors[0].kind, "timeout");
+  });
+
+  test("a redirect is not followed (it would turn the POST into a GET) and is retried", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 301, headers: { location: "/elsewhere" } });
+      const { client, errors } = makeClient(backend, new MemoryStore());
+      await client.enqueue(decision(1));
+      assert.deepEqual(await client.flush(), { sent: 1, retried: 1, deadLettered: 0, pending: 0 });
+      assert.equal(errors[0].status, 301);
+      assert.ok(backend.requests.every((r) => r.method === "POST"));
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("getHeaders failing counts as a retryable failure", async () => {
+    const backend = await startBackend();
+    try {
+      let calls = 0;
+      const { client, errors } = makeClient(backend, new MemoryStore(), {
+        client: { getHeaders: () => { if (++calls === 1) throw new Error("token refresh failed"); return { authorization: "Bearer t" }; } },
+      });
+      await client.enqueue(decision(1));
+      assert.deepEqual(await client.flush(), { sent: 1, retried: 1, deadLettered: 0, pending: 0 });
+      assert.equal(errors[0].kind, "headers");
+      assert.equal(backend.requests.length, 1);
+      assert.equal(backend.requests[0].headers.authorization, "Bearer t");
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("a failing store is reported, never thrown out of flush()", async () => {
+    const store = new MemoryStore();
+    const broken = { get: (k) => store.get(k), put: (k, v) => store.put(k, v), delete: (k) => store.delete(k), list: async () => { throw new Error("store down"); } };
+    const { client, errors } = makeClient({ url: "http://127.0.0.1:9/" }, broken);
+    await client.enqueue(decision(1));
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+    assert.equal(errors[0].kind, "store");
+  });
+
+  test("a 2xx whose outbox delete fails is not sent again by the same flush", async () => {
+    const backend = await startBackend();
+    try {
+      const store = new MemoryStore();
+      const flaky = { get: (k) => store.get(k), put: (k, v) => store.put(k, v), delete: async () => { throw new Error("delete failed"); }, list: (p) => store.list(p) };
+      const { client, errors } = makeClient(backend, flaky);
+      await client.enqueue(decision(1));
+      const result = await client.flush();
+      assert.equal(result.sent, 1);
+      assert.equal(backend.requests.length, 1);
+      assert.equal(errors[0].kind, "store");
+    } finally {
+      await backend.close();
+    }
+  });
+});
+
+// ---- construction and helpers ------------------------------------------------------------
+
+describe("construction", () => {
+  test("programming errors throw at construction", () => {
+    const store = new MemoryStore();
+    assert.throws(() => new SyncClient(), TypeError);
+    assert.throws(() => new SyncClient({ store }), /endpoint is required/);
+    assert.throws(() => new SyncClient({ endpoint: "not a url", store }), /valid URL/);
+    assert.throws(() => new SyncClient({ endpoint: "ftp://x/", store }), /http/);
+    assert.throws(() => new SyncClient({ endpoint: "https://x/" }), /store/);
+    assert.throws(() => new SyncClient({ endpoint: "https://x/", store: { get() {}, put() {} } }), /store/);
+    assert.throws(() => new SyncClient({ endpoint: "https://x/", store, batchSize: 0 }), /batchSize/);
+    assert.throws(() => new SyncClient({ endpoint: "https://x/", store, maxBatchBytes: 1.5 }), /maxBatchBytes/);
+    assert.throws(() => new SyncClient({ endpoint: "https://x/", store, fetch: "nope" }), /fetch/);
+    assert.throws(() => new SyncClient({ endpoint: "https://x/", store, source: { app: "x" } }), /runtime/);
+    assert.throws(() => new SyncClient({ endpoint: "https://x/", store, onError: 1 }), /onError/);
+    assert.throws(() => new LocalStorageStore({}), TypeError);
+    assert.throws(() => new KvStore({}), TypeError);
+    assert.throws(() => new DurableObjectStore(undefined), TypeError);
+    assert.throws(() => new IndexedDbStore("kizuna", { indexedDB: undefined }), TypeError);
+  });
+
+  test("enqueue rejects malformed decisions before writing anything", async () => {
+    const store = new MemoryStore();
+    const client = new SyncClient({ endpoint: "https://example.invalid/", store });
+    await assert.rejects(client.enqueue([decision(1), { userId: "x" }]), TypeError);
+    await assert.rejects(client.enqueue(null), TypeError);
+    assert.equal(await client.pending(), 0);
+  });
+
+  test("parseRetryAfter reads seconds and HTTP-dates", () => {
+    const now = Date.UTC(2025, 0, 1);
+    assert.equal(parseRetryAfter("120", now), 120_000);
+    assert.equal(parseRetryAfter("Wed, 01 Jan 2025 00:00:30 GMT", now), 30_000);
+    assert.equal(parseRetryAfter("Tue, 31 Dec 2024 00:00:00 GMT", now), 0);
+    assert.equal(parseRetryAfter("soon", now), undefined);
+    assert.equal(parseRetryAfter(null, now), undefined);
+  });
+
+  test("batchIdFor matches SHA-256 of sorted ids (also for non-ASCII and long input)", () => {
+    const ids = ["b", "a", "日本", "x".repeat(300)];
+    assert.equal(batchIdFor(ids), sha256([...ids].sort().join("\n")));
+    assert.equal(batchIdFor([]), sha256(""));
+  });
+});
+
+// ---- storage adapters --------------------------------------------------------------------
+
+/** Web Storage shim (the part of the Storage interface LocalStorageStore uses). */
+class StorageShim {
+  #m = new Map();
+  get length() { return this.#m.size; }
+  key(i) { return [...this.#m.keys()][i] ?? null; }
+  getItem(k) { return this.#m.has(k) ? this.#m.get(k) : null; }
+  setItem(k, v) { this.#m.set(String(k), String(v)); }
+  removeItem(k) { this.#m.delete(k); }
+  clear() { this.#m.clear(); }
+}
+
+/**
+ * Workers KV namespace fake, after Cloudflare's documented signatures: get(key, type | {type})
+ * resolves null when missing; put(key, string); delete(key); list({prefix, limit = 1000,
+ * cursor}) -> {keys: [{name}], list_complete, cursor} in lexicographic order.
+ */
+class FakeKvNamespace {
+  #m = new Map();
+  calls = { list: 0 };
+  async get(key, options) {
+    const type = typeof options === "string" ? options : options?.type ?? "text";
+    if (!this.#m.has(key)) return null;
+    const text = this.#m.get(key);
+    if (type === "json") return JSON.parse(text);
+    if (type === "text") return text;
+    throw new TypeError(`fake KV: unsupported type ${type}`);
+  }
+  async put(key, value) {
+    if (typeof value !== "string") throw new TypeError("fake KV: this fake stores strings only");
+    this.#m.set(key, value);
+  }
+  async delete(key) { this.#m.delete(key); }
+  async list({ prefix = "", limit = 1000, cursor } = {}) {
+    this.calls.list++;
+    const all = [...this.#m.keys()].filter((k) => k.startsWith(prefix)).sort();
+    const start = cursor ? Number(cursor) : 0;
+    const keys = all.slice(start, start + Math.min(limit, 1000)).map((name) => ({ name }));
+    const end = start + keys.length;
+    return end < all.length ? { keys, list_complete: false, cursor: String(end) } : { keys, list_complete: true };
+  }
+}
+
+/**
+ * Durable Object storage fake (the async KV API): get(key) -> value | undefined; put(key,
+ * value) stores a structured clone; delete(key) -> boolean; list({prefix, start, startAfter,
+ * end, limit, reverse}) -> Map in key order.
+ */
+class FakeDurableObjectStorage {
+  #m = new Map();
+  calls = { list: 0 };
+  async get(key) {
+    if (Array.isArray(key)) return new Map(key.filter((k) => this.#m.has(k)).map((k) => [k, structuredClone(this.#m.get(k))]));
+    return this.#m.has(key) ? structuredClone(this.#m.get(key)) : undefined;
+  }
+  async put(key, value) {
+    if (typeof key !== "string") throw new TypeError("fake DO: key must be a string");
+    this.#m.set(key, structuredClone(value));
+  }
+  async delete(key) { return this.#m.delete(key); }
+  async list({ prefix = "", start, startAfter, end, limit = Infinity, reverse = false } = {}) {
+    this.calls.list++;
+    if (start !== undefined && startAfter !== undefined) throw new TypeError("fake DO: start and startAfter are exclusive");
+    let keys = [...this.#m.keys()].filter((k) => k.startsWith(prefix)).sort();
+    if (start !== undefined) keys = keys.filter((k) => k >= start);
+    if (startAfter !== undefined) keys = keys.filter((k) => k > startAfter);
+    if (end !== undefined) keys = keys.filter((k) => k < end);
+    if (reverse) keys.reverse();
+    return new Map(keys.slice(0, limit).map((k) => [k, structuredClone(this.#m.get(k))]));
+  }
+}
+
+const adapters = {
+  MemoryStore: () => new MemoryStore(),
+  LocalStorageStore: () => new LocalStorageStore(new StorageShim(), "app1:"),
+  KvStore: () => new KvStore(new FakeKvNamespace()),
+  DurableObjectStore: () => new DurableObjectStore(new FakeDurableObjectStorage()),
+};
+
+for (const [name, make] of Object.entries(adapters)) {
+  describe(`${name} adapter`, () => {
+    test("get/put/delete/list", async () => {
+      const s = make();
+      assert.equal(await s.get("kizuna:outbox:a") ?? undefined, undefined);
+      await s.put("kizuna:outbox:b", { n: 1, nested: { x: [1, "y"] } });
+      await s.put("kizuna:outbox:a", { n: 2 });
+      await s.put("kizuna:dead:a", { n: 3 });
+      await s.put("other", "value");
+      assert.deepEqual(await s.get("kizuna:outbox:b"), { n: 1, nested: { x: [1, "y"] } });
+      assert.deepEqual(await s.list("kizuna:outbox:"), ["kizuna:outbox:a", "kizuna:outbox:b"]);
+      assert.deepEqual(await s.list("kizuna:dead:"), ["kizuna:dead:a"]);
+      await s.put("kizuna:outbox:a", { n: 4 });
+      assert.deepEqual(await s.get("kizuna:outbox:a"), { n: 4 });
+      await s.delete("kizuna:outbox:a");
+      await s.delete("kizuna:outbox:missing");
+      assert.deepEqual(await s.list("kizuna:outbox:"), ["kizuna:outbox:b"]);
+      assert.equal(await s.get("kizuna:outbox:a") ?? undefined, undefined);
+    });
+
+    test("list returns every key across pages", async () => {
+      const s = make();
+      const n = 2500;
+      await Promise.all(Array.from({ length: n }, (_, i) => s.put(`kizuna:outbox:${String(i).padStart(5, "0")}`, i)));
+      await s.put("kizuna:dead:x", 0);
+      const keys = await s.list("kizuna:outbox:");
+      assert.equal(keys.length, n);
+      assert.equal(new Set(keys).size, n);
+    });
+
+    test("outbox behaviour: idempotent enqueue, survives a failed flush, delivered once by a new instance, dead letters, requeue", async () => {
+      const backend = await startBackend();
+      try {
+        const store = make();
+        const time = fakeTime();
+        backend.script.push({ status: 500 });
+        const a = makeClient(backend, store, { time, client: { maxFlushMs: 0, batchSize: 3 } });
+        const ds = decisions(0, 5);
+        assert.deepEqual(await a.client.enqueue([...ds, ds[0]]), { enqueued: 5, duplicates: 1 });
+        assert.deepEqual(await a.client.enqueue(ds[1]), { enqueued: 0, duplicates: 1 });
+        assert.deepEqual(await a.client.flush(), { sent: 0, retried: 3, deadLettered: 0, pending: 5 });
+
+        // A new instance continues where the last stopped: waits for the stored retry time…
+        const b = makeClient(backend, store, { time, client: { maxFlushMs: 0, batchSize: 3 } });
+        assert.equal(await b.client.pending(), 5);
+        assert.deepEqual(await b.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 5 });
+        // …then sends the failed batch again (same key) and the rest.
+        time.t += 10_000;
+        backend.script.push({ status: 200 }, { status: 422, body: "bad decision" });
+        assert.deepEqual(await b.client.flush(), { sent: 3, retried: 0, deadLettered: 2, pending: 0 });
+        assert.equal(backend.requests[1].headers["idempotency-key"], backend.requests[0].headers["idempotency-key"]);
+        assert.deepEqual((await b.client.deadLetters()).map((d) => [d.decisionId, d.status, d.error]),
+          ds.slice(3).map((d) => [d.decisionId, 422, "bad decision"]));
+
+        assert.equal(await b.client.requeueDeadLetters(), 2);
+        assert.deepEqual(await b.client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
+        for (const d of ds) assert.equal(backend.count(d.decisionId), 1);
+        assert.deepEqual(await store.list("kizuna:"), []);
+      } finally {
+        await backend.close();
+      }
+    });
+  });
+}
+
+test("LocalStorageStore prefixes keys and leaves other keys alone", async () => {
+  const storage = new StorageShim();
+  storage.setItem("unrelated", "1");
+  const s = new LocalStorageStore(storage, "app1:");
+  await s.put("kizuna:outbox:a", { a: 1 });
+  assert.equal(storage.getItem("app1:kizuna:outbox:a"), '{"a":1}');
+  assert.deepEqual(await s.list(""), ["kizuna:outbox:a"]);
+  await s.delete("kizuna:outbox:a");
+  assert.equal(storage.length, 1);
+});
+
+test("DurableObjectStore accepts the state object too", async () => {
+  const storage = new FakeDurableObjectStorage();
+  const s = new DurableObjectStore({ storage, id: {} });
+  await s.put("k", 1);
+  assert.equal(await storage.get("k"), 1);
+});
+
+// ---- the package: exports, files, types, a real browser ---------------------------------
+
+describe("package", () => {
+  test("kizuna/sync is exported and shipped", () => {
+    const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
+    assert.deepEqual(pkg.exports["./sync"], { types: "./sync.d.ts", default: "./sync.js" });
+    const out = execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: pkgDir, encoding: "utf8" });
+    const paths = JSON.parse(out)[0].files.map((f) => f.path);
+    for (const p of ["sync.js", "sync.d.ts", "sync/sha256.js", "sync/stores.js"]) assert.ok(paths.includes(p), p);
+  });
+
+  test("sync.js imports nothing from Node", () => {
+    for (const f of ["sync.js", "sync/sha256.js", "sync/stores.js"]) {
+      const src = readFileSync(join(pkgDir, f), "utf8");
+      const imports = [...src.matchAll(/^\s*(?:import|export)[^;]*?from\s+["']([^"']+)["']/gm)].map((m) => m[1]);
+      assert.ok(imports.every((i) => i.startsWith("./")), `${f}: ${imports}`);
+      assert.doesNotMatch(src, /\bnode:|\brequire\(|\bBuffer\b|\bprocess\.env/);
+    }
+  });
+
+  const tsc = join(pkgDir, "node_modules/typescript/bin/tsc");
+  const haveTypes = existsSync(tsc) && existsSync(join(pkgDir, "dist/contract.d.ts"));
+  test("sync.d.ts type-checks for a consumer of kizuna/sync", { skip: !haveTypes && "typescript or dist/contract.d.ts missing" }, () => {
+    const project = mkdtempSync(join(tmpdir(), "kizuna-sync-types-"));
+    try {
+      mkdirSync(join(project, "node_modules"));
+      symlinkSync(pkgDir, join(project, "node_modules/kizuna"), "dir");
+      writeFileSync(join(project, "package.json"), JSON.stringify({ name: "c", private: true, type: "module" }));
+      writeFileSync(join(project, "consumer.ts"), `
+        import { SyncClient, MemoryStore, KvStore, DurableObjectStore, LocalStorageStore, IndexedDbStore, batchIdFor,
+          type Decision, type FlushResult, type SyncError, type SyncStore, type DeadLetter } from "kizuna/sync";
+        declare const kv: { get(k: string, o: { type: "json" }): Promise<unknown>; put(k: string, v: string): Promise<void>;
+          delete(k: string): Promise<void>; list(o: { prefix?: string; cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }> };
+        declare const ctx: { waitUntil(p: Promise<unknown>): void };
+        const store: SyncStore = new KvStore(kv);
+        const client = new SyncClient({
+          endpoint: "https://example.com/kizuna", store, source: { runtime: "workerd", app: "line-webhook" },
+          getHeaders: async () => ({ authorization: "Bearer x" }), onError: (e: SyncError) => { const s: number | undefined = e.status; void s; },
+        });
+        const d: Decision = { version: 1, decisionId: "0".repeat(32), configHash: "1".repeat(32), userId: "U1", now: "2025-01-01T00:00:00Z", segments: [] };
+        async function main(): Promise<void> {
+          await client.enqueue(d); await client.enqueue([d]);
+          const r: FlushResult = await client.flush(); const n: number = r.sent + r.retried + r.deadLettered + r.pending;
+          const dead: DeadLetter[] = await client.deadLetters(); const moved: number = await client.requeueDeadLetters(dead.map((x) => x.decisionId));
+          void client.flushInBackground(ctx); void n; void moved; void (await client.pending());
+          void new MemoryStore(); void new LocalStorageStore(); void new DurableObjectStore({ storage: {} as any }); void new IndexedDbStore("db");
+          const id: string = batchIdFor(["a"]); void id;
+        }
+        void main;
+        // @ts-expect-error endpoint is required
+        new SyncClient({ store });
+      `);
+      writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", skipLibCheck: false }, files: ["consumer.ts"] }));
+      execFileSync(process.execPath, [tsc, "-p", project], { cwd: project, encoding: "utf8" });
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  });
+
+  const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
+  test("in Chromium: IndexedDbStore passes the store tests and a client delivers through it", { skip: !chromium && "no Debian chromium", timeout: 60_000 }, async () => {
+    // Serve the page, pkg/sync*.js and the mock backend from one origin (no CORS in the way).
+    let report;
+    const gotReport = new Promise((resolve) => { report = resolve; });
+    const received = new Map();
+    const keys = [];
+    let failFirst = true;
+    const page = `<!doctype html><script type="module">
+      import { SyncClient, IndexedDbStore, batchIdFor } from "/pkg/sync.js";
+      const out = { steps: [] };
+      try {
+        const s = new IndexedDbStore("kizuna-test");
+        await s.put("kizuna:outbox:b", { n: 1 }); await s.put("kizuna:outbox:a", { n: 2 }); await s.put("kizuna:dead:a", { n: 3 });
+        out.list = await s.list("kizuna:outbox:");
+        out.get = await s.get("kizuna:outbox:b");
+        out.missing = await s.get("nope");
+        await s.delete("kizuna:outbox:a"); await s.delete("kizuna:outbox:b"); await s.delete("kizuna:dead:a");
+        out.afterDelete = await s.list("");
+        const ds = [1, 2, 3].map((n) => ({ version: 1, decisionId: String(n).repeat(32), configHash: "c".repeat(32), userId: "U" + n, now: "2025-04-01T09:00:00+09:00", segments: [] }));
+        const a = new SyncClient({ endpoint: "/decisions", store: new IndexedDbStore("kizuna-test"), source: { runtime: "browser", app: "liff-test" }, maxFlushMs: 0 });
+        out.enqueue = await a.enqueue(ds);
+        out.first = await a.flush();            // the backend answers 503 once
+        // A "page reload": a new client on the same database.
+        const b = new SyncClient({ endpoint: "/decisions", store: new IndexedDbStore("kizuna-test"), source: { runtime: "browser", app: "liff-test" }, now: () => Date.now() + 120000 });
+        out.pendingAfterReload = await b.pending();
+        out.second = await b.flush();
+        out.batchId = batchIdFor(ds.map((d) => d.decisionId));
+      } catch (e) { out.error = String(e && e.stack || e); }
+      await fetch("/report", { method: "POST", body: JSON.stringify(out) });
+    </script>`;
+    const server = createServer((req, res) => {
+      const chunks = [];
+      req.on("data", (c) => chunks.push(c));
+      req.on("end", () => {
+        const url = new URL(req.url, "http://x");
+        if (url.pathname === "/") { res.writeHead(200, { "content-type": "text/html" }); res.end(page); return; }
+        if (url.pathname.startsWith("/pkg/") && /^[\w/.]+\.js$/.test(url.pathname) && !url.pathname.includes("..")) {
+          res.writeHead(200, { "content-type": "text/javascript" });
+          res.end(readFileSync(join(pkgDir, url.pathname.slice(5))));
+          return;
+        }
+        if (url.pathname === "/decisions") {
+          keys.push(req.headers["idempotency-key"]);
+          if (failFirst) { failFirst = false; res.writeHead(503); res.end("later"); return; }
+          for (const d of JSON.parse(Buffer.concat(chunks)).decisions) received.set(d.decisionId, (received.get(d.decisionId) ?? 0) + 1);
+          res.writeHead(200); res.end("ok"); return;
+        }
+        if (url.pathname === "/report") { report(JSON.parse(Buffer.concat(chunks))); res.writeHead(204); res.end(); return; }
+        res.writeHead(404); res.end();
+      });
+    });
+    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const profile = mkdtempSync(join(tmpdir(), "kizuna-chromium-"));
+    const browser = spawn(chromium, [
+      "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
+      `--user-data-dir=${profile}`, `http://127.0.0.1:${server.address().port}/`,
+    ], { stdio: "ignore", detached: true }); // own process group: its helpers end with it
+    const exited = new Promise((resolve) => browser.once("exit", resolve));
+    try {
+      const out = await Promise.race([gotReport, exited.then((code) => { throw new Error(`chromium exited (${code}) before reporting`); })]);
+      assert.equal(out.error, undefined, out.error);
+      assert.deepEqual(out.list, ["kizuna:outbox:a", "kizuna:outbox:b"]);
+      assert.deepEqual(out.get, { n: 1 });
+      assert.equal(out.missing, undefined);
+      assert.deepEqual(out.afterDelete, []);
+      assert.deepEqual(out.enqueue, { enqueued: 3, duplicates: 0 });
+      assert.deepEqual(out.first, { sent: 0, retried: 3, deadLettered: 0, pending: 3 });
+      assert.equal(out.pendingAfterReload, 3);
+      assert.deepEqual(out.second, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual(keys, [out.batchId, out.batchId]);
+      assert.deepEqual([...received.values()], [1, 1, 1]);
+    } finally {
+      if (browser.exitCode === null && browser.signalCode === null) process.kill(-browser.pid, "SIGTERM");
+      await exited;
+      try { process.kill(-browser.pid, "SIGKILL"); } catch { /* group already gone */ }
+      server.closeAllConnections?.();
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    }
+  });
+});
+
+// workerd (Cloudflare's runtime) when its npm package is installed somewhere in the repository
+// (or WORKERD names the binary): real Durable Object storage, the default global fetch,
+// ctx.waitUntil, and runtime detection.
+const workerd = [process.env.WORKERD, join(root, "www/node_modules/.bin/workerd"), join(root, "node_modules/.bin/workerd"), join(pkgDir, "node_modules/.bin/workerd")]
+  .find((p) => p && existsSync(p));
+test("in workerd: DurableObjectStore outbox, default fetch, flushInBackground", { skip: !workerd && "workerd not installed", timeout: 60_000 }, async () => {
+  const backend = await startBackend();
+  backend.script.push({ status: 503 });
+  const free = await startBackend();
+  const port = free.port;
+  await free.close();
+  const dir = mkdtempSync(join(tmpdir(), "kizuna-workerd-"));
+  mkdirSync(join(dir, "sync"));
+  for (const f of ["sync.js", "sync/sha256.js", "sync/stores.js"]) writeFileSync(join(dir, f), readFileSync(join(pkgDir, f)));
+  writeFileSync(join(dir, "worker.js"), `
+    import { SyncClient, DurableObjectStore, MemoryStore } from "./sync.js";
+    const ds = [1, 2, 3].map((n) => ({ version: 1, decisionId: String(n).repeat(32), configHash: "c".repeat(32), userId: "U" + n, now: "2025-04-01T09:00:00+09:00", segments: [] }));
+    export class Outbox {
+      constructor(state, env) { this.state = state; this.env = env; }
+      async fetch(req) {
+        const url = new URL(req.url);
+        const offset = Number(url.searchParams.get("offset") ?? 0);
+        const errors = [];
+        // A new client per request, as a Worker should: the store carries the state.
+        const client = new SyncClient({ endpoint: this.env.BACKEND, store: new DurableObjectStore(this.state), maxFlushMs: 0,
+          now: () => Date.now() + offset, onError: (e) => { errors.push([e.kind, e.status, e.outcome]); } });
+        const out = {};
+        if (url.pathname === "/enqueue") out.enqueue = await client.enqueue(ds);
+        out.flush = await client.flush();
+        out.errors = errors;
+        return Response.json(out);
+      }
+    }
+    export default {
+      async fetch(req, env, ctx) {
+        if (new URL(req.url).pathname === "/background") {
+          const client = new SyncClient({ endpoint: env.BACKEND, store: new MemoryStore() });
+          await client.enqueue({ ...ds[0], decisionId: "f".repeat(32) });
+          client.flushInBackground(ctx);
+          return new Response("queued");
+        }
+        return env.OUTBOX.get(env.OUTBOX.idFromName("one")).fetch(req);
+      },
+    };
+  `);
+  writeFileSync(join(dir, "config.capnp"), `
+    using Workerd = import "/workerd/workerd.capnp";
+    const config :Workerd.Config = (
+      services = [ (name = "main", worker = .w), (name = "net", network = (allow = ["public", "private", "local"])) ],
+      sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
+    );
+    const w :Workerd.Worker = (
+      modules = [
+        (name = "worker.js", esModule = embed "worker.js"),
+        (name = "sync.js", esModule = embed "sync.js"),
+        (name = "sync/sha256.js", esModule = embed "sync/sha256.js"),
+        (name = "sync/stores.js", esModule = embed "sync/stores.js"),
+      ],
+      compatibilityDate = "2025-01-01",
+      globalOutbound = "net",
+      durableObjectNamespaces = [ (className = "Outbox", uniqueKey = "kizuna-sync-test") ],
+      durableObjectStorage = (inMemory = void),
+      bindings = [ (name = "OUTBOX", durableObjectNamespace = "Outbox"), (name = "BACKEND", text = "${backend.url}") ],
+    );
+  `);
+  const child = spawn(workerd, ["serve", join(dir, "config.capnp")], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (c) => { stderr += c; });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const base = `http://127.0.0.1:${port}`;
+  const get = async (path) => (await fetch(base + path)).json();
+  try {
+    for (let i = 0; ; i++) { // wait until workerd listens
+      try { await fetch(base + "/ping"); break; } catch (e) {
+        if (i > 100 || child.exitCode !== null) throw new Error(`workerd did not start: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    backend.requests.length = 0;
+    backend.received.clear();
+    backend.script.splice(0, Infinity, { status: 503 });
+    const a = await get("/enqueue");
+    assert.deepEqual(a, { enqueue: { enqueued: 3, duplicates: 0 }, flush: { sent: 0, retried: 3, deadLettered: 0, pending: 3 }, errors: [["http", 503, "retry"]] });
+    assert.deepEqual((await get("/flush")).flush, { sent: 0, retried: 0, deadLettered: 0, pending: 3 }, "backing off (stored in the Durable Object)");
+    assert.deepEqual((await get("/flush?offset=120000")).flush, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+    assert.equal((await fetch(base + "/background")).status, 200);
+    for (let i = 0; backend.requests.length < 3 && i < 100; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(backend.requests.length, 3);
+    assert.equal(backend.requests[0].headers["idempotency-key"], backend.requests[1].headers["idempotency-key"]);
+    assert.deepEqual(backend.requests[2].body.source, { runtime: "workerd" });
+    assert.deepEqual([...backend.received.values()], [1, 1, 1, 1]);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+    await exited;
+    await backend.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
