@@ -30,6 +30,7 @@ pub mod engine;
 pub mod error;
 mod hash;
 pub mod logic;
+pub mod template;
 pub mod value;
 /// The JavaScript bindings (the npm package `kizuna`).
 #[cfg(target_arch = "wasm32")]
