@@ -51,7 +51,7 @@ export function generateUsers(count, seed = 42) {
         tags,
         attributes: {
           prefecture: pick(PREFS),
-          birthday: `19${70 + Math.floor(rnd() * 35)}-${String(month).padStart(2, "0")}-${String(1 + Math.floor(rnd() * 28)).padStart(2, "0")}`,
+          birthday: `${1970 + Math.floor(rnd() * 35)}-${String(month).padStart(2, "0")}-${String(1 + Math.floor(rnd() * 28)).padStart(2, "0")}`,
           memberRank: pick(["regular", "silver", "gold"]),
           points: Math.floor(rnd() * 5000),
         },

@@ -541,7 +541,8 @@ impl<'a> Parser<'a> {
     fn string(&mut self, build: bool) -> Result<Option<Cow<'a, str>>, ParseError> {
         self.pos += 1;
         let start = self.pos;
-        // Fast scan to the closing quote or the first escape.
+        self.skip_plain();
+        // Now at the closing quote, an escape, a control character or the end.
         loop {
             match self.peek() {
                 Some(b'"') => {
@@ -602,6 +603,28 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Skips string bytes that need no attention (not `"`, `\\` or a control character),
+    /// eight at a time: most of a context's bytes are inside strings.
+    #[inline]
+    fn skip_plain(&mut self) {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
+            let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+            let quote = w ^ (ONES * u64::from(b'"'));
+            let slash = w ^ (ONES * u64::from(b'\\'));
+            // A zero byte in `quote`/`slash`, or a byte below 0x20 in `w`, sets its high bit
+            // (exactly for bytes < 0x80; a false alarm only sends us to the byte loop).
+            let special = (quote.wrapping_sub(ONES) & !quote)
+                | (slash.wrapping_sub(ONES) & !slash)
+                | (w.wrapping_sub(ONES * 0x20) & !w);
+            if special & HIGH != 0 {
+                break;
+            }
+            self.pos += 8;
+        }
+    }
+
     fn hex4(&mut self) -> Result<u32, ParseError> {
         let s = self.text.get(self.pos..self.pos + 4).ok_or_else(|| self.error("invalid \\u escape"))?;
         let v = u32::from_str_radix(s, 16).map_err(|_| self.error("invalid \\u escape"))?;
@@ -641,6 +664,22 @@ mod tests {
         assert_eq!(v.to_serde(), serde);
         assert!(matches!(v.get("b").unwrap().get("c").unwrap(), Value::String(Cow::Borrowed(_))));
         assert_eq!(parse("[1e3,10.0,0.5]").unwrap().to_json(), "[1000,10,0.5]");
+    }
+
+    #[test]
+    fn strings_with_specials_at_every_offset_parse_like_serde_json() {
+        for len in 0..24 {
+            for at in 0..=len {
+                for special in ["\\\"", "\\n", "\\u00e9", "é", "日本", "\\\\"] {
+                    let body: String = (0..len).map(|i| if i == at { special.to_string() } else { "a".to_string() }).collect();
+                    let text = format!("[\"{body}\",\"{body}x\"]");
+                    let want: serde_json::Value = serde_json::from_str(&text).unwrap();
+                    assert_eq!(parse(&text).unwrap().to_serde(), want, "{text}");
+                }
+                let raw_control = format!("\"{}\u{1}{}\"", "a".repeat(at), "b".repeat(len - at));
+                assert!(parse(&raw_control).is_err(), "{raw_control:?}");
+            }
+        }
     }
 
     #[test]

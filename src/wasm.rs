@@ -60,9 +60,10 @@ fn json_text(v: &JsValue, what: &str) -> Result<String, JsValue> {
         .ok_or_else(|| js_error(&[Error::new(Code::InvalidJson, "", format!("the {what} cannot be turned into JSON"))]))
 }
 
-fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsValue> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| js_error(&[Error::new(Code::InvalidValue, "", e.to_string())]))
+/// JSON text → JavaScript value. One `JSON.parse` beats building the object field by field
+/// across the boundary (serde-wasm-bindgen) several times over for a decision.
+fn parse_js(text: &str) -> Result<JsValue, JsValue> {
+    js_sys::JSON::parse(text).map_err(|_| js_error(&[Error::new(Code::InvalidJson, "", "internal: output is not JSON")]))
 }
 
 /// A compiled config.
@@ -96,8 +97,8 @@ impl Engine {
     ) -> Result<JsValue, JsValue> {
         let text = json_text(&context, "context")?;
         let opts = DecideOptions { explain: explain.unwrap_or(false) };
-        let d = self.inner.decide(&text, opts).map_err(|e| js_error(&[e]))?;
-        to_js(&d)
+        let d = self.inner.decide_to_string(&text, opts).map_err(|e| js_error(&[e]))?;
+        parse_js(&d)
     }
 
     /// Decides for many contexts in one call: NDJSON in (one context per line), NDJSON out, one
@@ -129,5 +130,5 @@ pub fn evaluate(
         None => js_sys::Date::new_0().to_iso_string().as_string().unwrap_or_default(),
     };
     let out = engine::evaluate(&rule, &data, &now).map_err(|e| js_error(&e))?;
-    js_sys::JSON::parse(&out).map_err(|_| js_error(&[Error::new(Code::InvalidJson, "", "result is not JSON")]))
+    parse_js(&out)
 }

@@ -201,3 +201,18 @@ fn config_problems_are_reported_together() {
     let typo = errors.iter().find(|e| e.path == "/segmnts").unwrap();
     assert!(typo.message.contains("did you mean \"segments\""), "{}", typo.message);
 }
+
+/// The hot path writes decisions by hand; it must give serde's bytes exactly.
+#[test]
+fn direct_decision_writer_matches_serde() {
+    let e = Engine::compile(CONFIG).unwrap();
+    let mut contexts: Vec<String> = CONTEXTS.lines().map(str::to_string).collect();
+    contexts.push(ctx(json!({"userId": "U\"quoted\"\\\n\u{1}日本", "lastActiveAt": "bad", "followedAt": "not a date"})));
+    for c in &contexts {
+        let fast = e.decide_to_string(c, DecideOptions::default()).unwrap();
+        let slow = serde_json::to_string(&e.decide(c, DecideOptions::default()).unwrap()).unwrap();
+        assert_eq!(fast, slow);
+    }
+    let with_errors = e.decide(contexts.last().unwrap(), DecideOptions::default()).unwrap();
+    assert!(!with_errors.errors.is_empty());
+}

@@ -70,68 +70,145 @@ impl Engine {
 
     /// Decides for a context given as JSON text: the fast path (only what rules read is built).
     pub fn decide(&self, context: &str, opts: DecideOptions) -> Result<Decision, Error> {
-        let doc = value::parse_projected(context, &self.projection).map_err(|e| {
-            let mut err = Error::new(Code::InvalidJson, "", format!("the context is not valid JSON: {e}"));
-            err.line = Some(e.line);
-            err.column = Some(e.column);
-            err
-        })?;
-        self.decide_doc(doc, opts)
+        let doc = self.parse_context(context)?;
+        self.decide_doc(doc, opts, |d| Ok(d.to_decision()))
     }
 
     /// Decides for an already parsed context.
     pub fn decide_json(&self, context: &serde_json::Value, opts: DecideOptions) -> Result<Decision, Error> {
-        self.decide_doc(Value::from_serde(context), opts)
+        self.decide_doc(Value::from_serde(context), opts, |d| Ok(d.to_decision()))
     }
 
-    /// Decides and returns the decision as JSON text.
+    /// Decides and returns the decision as JSON text: the same bytes as serializing
+    /// [`Engine::decide`]'s result, written directly (no intermediate strings) on the hot path.
     pub fn decide_to_string(&self, context: &str, opts: DecideOptions) -> Result<String, Error> {
-        let d = self.decide(context, opts)?;
-        serde_json::to_string(&d).map_err(|e| Error::new(Code::InvalidValue, "", format!("cannot write the decision: {e}")))
+        let doc = self.parse_context(context)?;
+        self.decide_doc(doc, opts, |d| match d.explain {
+            // The explain trace is for people; its cold path goes through serde.
+            Some(_) => serde_json::to_string(&d.to_decision())
+                .map_err(|e| Error::new(Code::InvalidValue, "", format!("cannot write the decision: {e}"))),
+            None => Ok(d.to_json()),
+        })
     }
 
-    fn decide_doc(&self, mut doc: Value<'_>, opts: DecideOptions) -> Result<Decision, Error> {
+    fn parse_context<'t>(&self, context: &'t str) -> Result<Value<'t>, Error> {
+        value::parse_projected(context, &self.projection).map_err(|e| {
+            let mut err = Error::new(Code::InvalidJson, "", format!("the context is not valid JSON: {e}"));
+            err.line = Some(e.line);
+            err.column = Some(e.column);
+            err
+        })
+    }
+
+    fn decide_doc<T>(&self, mut doc: Value<'_>, opts: DecideOptions, out: impl FnOnce(Draft<'_>) -> Result<T, Error>) -> Result<T, Error> {
         context::fill_defaults(&mut doc);
         let checked = context::check(&doc)?;
         let outcome = self.segments.decide(&doc, &checked, self.config.tz(), opts.explain);
-        let mut decision = Decision {
+        let mut draft = Draft { engine: self, checked, explain: None, decision_id: String::new(), outcome };
+        draft.explain = draft.outcome.explain.take();
+        draft.decision_id = draft.id();
+        out(draft)
+    }
+}
+
+/// A decision before it is written out: names are borrowed from the engine and the context.
+struct Draft<'d> {
+    engine: &'d Engine,
+    checked: Checked<'d>,
+    outcome: segments::Outcome,
+    explain: Option<Vec<crate::contract::SegmentExplain>>,
+    decision_id: String,
+}
+
+impl Draft<'_> {
+    fn segment_ids(&self) -> impl Iterator<Item = &str> {
+        self.outcome.matched.iter().map(|&i| self.engine.segments.id(i))
+    }
+
+    fn group_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.outcome.groups.iter().map(|&(g, s)| (self.engine.segments.group_name(g), self.engine.segments.id(s)))
+    }
+
+    /// The decision id: a hash over the inputs that identify the decision and its content.
+    fn id(&self) -> String {
+        let c = &self.checked;
+        let mut key = String::with_capacity(160);
+        for part in [self.engine.config_hash.as_str(), c.user_id, c.now_text, c.event_id.unwrap_or("")] {
+            key.push_str(part);
+            key.push('\u{1f}');
+        }
+        for s in self.segment_ids() {
+            key.push_str(s);
+            key.push('\u{1e}');
+        }
+        for e in &self.outcome.errors {
+            key.push_str(e.code.as_str());
+            key.push_str(&e.path);
+            key.push('\u{1e}');
+        }
+        crate::hash::hex128(key.as_bytes())
+    }
+
+    fn to_decision(&self) -> Decision {
+        Decision {
             version: VERSION,
-            decision_id: String::new(),
-            config_hash: self.config_hash.clone(),
-            user_id: checked.user_id.to_string(),
-            now: checked.now_text.to_string(),
-            segments: outcome.matched,
-            groups: outcome.groups,
-            errors: outcome.errors,
-            explain: outcome.explain,
-        };
-        decision.decision_id = decision_id(&decision, &checked);
-        Ok(decision)
+            decision_id: self.decision_id.clone(),
+            config_hash: self.engine.config_hash.clone(),
+            user_id: self.checked.user_id.to_string(),
+            now: self.checked.now_text.to_string(),
+            segments: self.segment_ids().map(str::to_string).collect(),
+            groups: self.group_pairs().map(|(g, s)| (g.to_string(), s.to_string())).collect(),
+            errors: self.outcome.errors.clone(),
+            explain: self.explain.clone(),
+        }
+    }
+
+    /// Writes the decision as serde would write [`Draft::to_decision`] (a test holds them equal).
+    fn to_json(&self) -> String {
+        use crate::value::write_json_string as s;
+        let mut o = String::with_capacity(256);
+        o.push_str("{\"version\":");
+        o.push_str(&VERSION.to_string());
+        o.push_str(",\"decisionId\":");
+        s(&self.decision_id, &mut o);
+        o.push_str(",\"configHash\":");
+        s(&self.engine.config_hash, &mut o);
+        o.push_str(",\"userId\":");
+        s(self.checked.user_id, &mut o);
+        o.push_str(",\"now\":");
+        s(self.checked.now_text, &mut o);
+        o.push_str(",\"segments\":[");
+        for (i, id) in self.segment_ids().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            s(id, &mut o);
+        }
+        o.push(']');
+        if !self.outcome.groups.is_empty() {
+            o.push_str(",\"groups\":{");
+            for (i, (g, id)) in self.group_pairs().enumerate() {
+                if i > 0 {
+                    o.push(',');
+                }
+                s(g, &mut o);
+                o.push(':');
+                s(id, &mut o);
+            }
+            o.push('}');
+        }
+        if !self.outcome.errors.is_empty() {
+            o.push_str(",\"errors\":");
+            o.push_str(&serde_json::to_string(&self.outcome.errors).unwrap_or_else(|_| "[]".to_string()));
+        }
+        o.push('}');
+        o
     }
 }
 
 /// Sort key that puts problems in document order (`/segments/2` before `/segments/10`).
 fn pointer_order(path: &str) -> Vec<(u64, &str)> {
     path.split('/').map(|t| (t.parse::<u64>().unwrap_or(u64::MAX), t)).collect()
-}
-
-/// The decision id: a hash over the inputs that identify the decision and its content.
-fn decision_id(d: &Decision, c: &Checked<'_>) -> String {
-    let mut key = String::with_capacity(128);
-    for part in [d.config_hash.as_str(), c.user_id, c.now_text, c.event_id.unwrap_or("")] {
-        key.push_str(part);
-        key.push('\u{1f}');
-    }
-    for s in &d.segments {
-        key.push_str(s);
-        key.push('\u{1e}');
-    }
-    for e in &d.errors {
-        key.push_str(e.code.as_str());
-        key.push_str(&e.path);
-        key.push('\u{1e}');
-    }
-    crate::hash::hex128(key.as_bytes())
 }
 
 impl Engine {

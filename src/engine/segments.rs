@@ -9,7 +9,6 @@ use crate::error::{Code, Error};
 use crate::logic::{self, Env, Rule};
 use crate::value::{Projection, Value};
 use chrono::FixedOffset;
-use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
 struct Seg {
@@ -36,9 +35,12 @@ pub struct Segments {
     order: Vec<Unit>,
 }
 
+/// What the segments decided, by index (names are looked up only when written out).
 pub struct Outcome {
-    pub matched: Vec<String>,
-    pub groups: BTreeMap<String, String>,
+    /// Matched segments, in config order.
+    pub matched: Vec<usize>,
+    /// (group name, winning segment), sorted by group name.
+    pub groups: Vec<(usize, usize)>,
     pub errors: Vec<Error>,
     pub explain: Option<Vec<SegmentExplain>>,
 }
@@ -114,7 +116,7 @@ impl Segments {
         let mut steps: Vec<Vec<Step>> = if explain { vec![Vec::new(); self.segs.len()] } else { Vec::new() };
         let mut taken_by: Vec<Option<usize>> = vec![None; self.segs.len()];
         let mut errors = Vec::new();
-        let mut won: BTreeMap<String, String> = BTreeMap::new();
+        let mut won: Vec<(usize, usize)> = Vec::new();
         for unit in &self.order {
             let members: &[usize] = match unit {
                 Unit::One(i) => std::slice::from_ref(i),
@@ -152,12 +154,11 @@ impl Segments {
                 set(&mut results, i, Some(member));
             }
             if let (Unit::Group(g, _), Some(w)) = (unit, winner) {
-                if let (Some(name), Some(seg)) = (self.groups.get(*g), self.segs.get(w)) {
-                    won.insert(name.clone(), seg.id.clone());
-                }
+                won.push((*g, w));
             }
         }
-        let matched = self.segs.iter().zip(&results).filter(|(_, r)| **r == Some(true)).map(|(s, _)| s.id.clone()).collect();
+        won.sort_by(|a, b| self.group_name(a.0).cmp(self.group_name(b.0)));
+        let matched = results.iter().enumerate().filter(|(_, r)| **r == Some(true)).map(|(i, _)| i).collect();
         let explain = explain.then(|| {
             self.segs
                 .iter()
@@ -172,6 +173,14 @@ impl Segments {
                 .collect()
         });
         Outcome { matched, groups: won, errors, explain }
+    }
+
+    pub fn id(&self, seg: usize) -> &str {
+        self.segs.get(seg).map_or("", |s| s.id.as_str())
+    }
+
+    pub fn group_name(&self, group: usize) -> &str {
+        self.groups.get(group).map_or("", String::as_str)
     }
 }
 
