@@ -108,6 +108,25 @@ impl Engine {
         engine::decide_ndjson(&self.inner, ndjson, DecideOptions::default())
     }
 
+    /// Decides and renders the content `contentId` for a context (JSON text), whatever its
+    /// event — e.g. for a push campaign. Returns the decision as JSON text.
+    #[wasm_bindgen(js_name = renderJson)]
+    pub fn render_json(&self, content_id: &str, context: &str) -> Result<String, JsValue> {
+        let d = self.inner.render(content_id, context, DecideOptions::default()).map_err(|e| js_error(&[e]))?;
+        serde_json::to_string(&d).map_err(|e| js_error(&[Error::new(Code::InvalidValue, "", e.to_string())]))
+    }
+
+    /// Like `renderJson`, for a context object (or JSON text); returns a Decision object.
+    #[wasm_bindgen(unchecked_return_type = "Decision")]
+    pub fn render(
+        &self,
+        content_id: &str,
+        #[wasm_bindgen(unchecked_param_type = "Context | string")] context: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let text = json_text(&context, "context")?;
+        parse_js(&self.render_json(content_id, &text)?)
+    }
+
     /// Hash of the canonical config; every decision carries it.
     #[wasm_bindgen(getter, js_name = configHash)]
     pub fn config_hash(&self) -> String {
@@ -131,4 +150,17 @@ pub fn evaluate(
     };
     let out = engine::evaluate(&rule, &data, &now).map_err(|e| js_error(&e))?;
     parse_js(&out)
+}
+
+/// Renders an ad-hoc Liquid template against data (an object or JSON text), for playgrounds.
+/// `now` (RFC 3339) is what `"now"` means in the template; default: the host clock, read once.
+#[wasm_bindgen(js_name = renderTemplate)]
+pub fn render_template(
+    template: &str,
+    #[wasm_bindgen(unchecked_param_type = "unknown")] data: JsValue,
+    now: Option<String>,
+) -> Result<String, JsValue> {
+    let data = if data.is_undefined() { "{}".to_string() } else { json_text(&data, "data")? };
+    let now = now.unwrap_or_else(|| js_sys::Date::new_0().to_iso_string().as_string().unwrap_or_default());
+    engine::render_template(template, &data, &now).map_err(|e| js_error(&e))
 }

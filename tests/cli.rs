@@ -77,3 +77,18 @@ fn eval_prints_the_json_result() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8(bad.stderr).unwrap().contains("unknown_operator"));
 }
+
+#[test]
+fn render_prints_a_template_against_data() {
+    let dir = std::env::temp_dir().join(format!("kizuna-cli-render-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let t = dir.join("greeting.liquid");
+    std::fs::write(&t, "{{ user.displayName | default: \"お客様\" }}様、{{ total | yen }}のお買い上げ、ありがとうございます。{{ \"now\" | date: \"%Y年%-m月%-d日\" }}").unwrap();
+    let out = kizuna(&["render", t.to_str().unwrap(), "-", "--now", "2026-11-27T10:30:00+09:00"], Some(r#"{"user": {"displayName": ""}, "total": 12800}"#));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "お客様様、¥12,800のお買い上げ、ありがとうございます。2026年11月27日");
+    let bad = kizuna(&["render", "-"], Some("{{ x | nope }}"));
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8(bad.stderr).unwrap();
+    assert!(err.contains("unknown_filter") && err.contains("line 1"), "{err}");
+}

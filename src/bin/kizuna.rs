@@ -38,6 +38,14 @@ mod cli {
             #[arg(long)]
             explain: bool,
         },
+        /// Render a Liquid template (file or -) against data (JSON file or -; default {}).
+        Render {
+            template: String,
+            data: Option<String>,
+            /// What "now" means in the template (RFC 3339); default: now.
+            #[arg(long)]
+            now: Option<String>,
+        },
         /// Evaluate one JsonLogic rule (file or -) against data (file or -; default null).
         Eval {
             rule: String,
@@ -56,6 +64,21 @@ mod cli {
         } else {
             std::fs::read_to_string(name).map_err(|e| format!("cannot read {name}: {e}"))
         }
+    }
+
+    /// Reads a main input and optional data (each a file or -), the data defaulting to `empty`.
+    fn read_pair(main: &str, data: Option<&str>, empty: &str) -> Result<(String, String), ExitCode> {
+        if main == "-" && data == Some("-") {
+            eprintln!("kizuna: only one input can be read from stdin");
+            return Err(ExitCode::from(2));
+        }
+        let fail = |e: String| {
+            eprintln!("kizuna: {e}");
+            ExitCode::from(2)
+        };
+        let main = read_input(main).map_err(fail)?;
+        let data = data.map(read_input).transpose().map_err(fail)?.unwrap_or_else(|| empty.to_string());
+        Ok((main, data))
     }
 
     fn print_problems(file: &str, errors: &[Error]) {
@@ -135,24 +158,27 @@ mod cli {
                 }
                 ExitCode::SUCCESS
             }
-            Command::Eval { rule, data, now } => {
-                if rule == "-" && data.as_deref() == Some("-") {
-                    eprintln!("kizuna: only one of RULE and DATA can be read from stdin");
-                    return ExitCode::from(2);
-                }
-                let rule_text = match read_input(&rule) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        eprintln!("kizuna: {e}");
-                        return ExitCode::from(2);
-                    }
+            Command::Render { template, data, now } => {
+                let (template_text, data_text) = match read_pair(&template, data.as_deref(), "{}") {
+                    Ok(p) => p,
+                    Err(code) => return code,
                 };
-                let data_text = match data.as_deref().map(read_input).transpose() {
-                    Ok(t) => t.unwrap_or_else(|| "null".to_string()),
-                    Err(e) => {
-                        eprintln!("kizuna: {e}");
-                        return ExitCode::from(2);
+                let now = now.unwrap_or_else(|| chrono::Local::now().fixed_offset().to_rfc3339());
+                match kizuna::engine::render_template(&template_text, &data_text, &now) {
+                    Ok(out) => {
+                        print!("{out}");
+                        ExitCode::SUCCESS
                     }
+                    Err(errors) => {
+                        print_problems(&template, &errors);
+                        ExitCode::from(1)
+                    }
+                }
+            }
+            Command::Eval { rule, data, now } => {
+                let (rule_text, data_text) = match read_pair(&rule, data.as_deref(), "null") {
+                    Ok(p) => p,
+                    Err(code) => return code,
                 };
                 let now = now.unwrap_or_else(|| chrono::Local::now().fixed_offset().to_rfc3339());
                 match kizuna::engine::evaluate(&rule_text, &data_text, &now) {

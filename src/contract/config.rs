@@ -25,6 +25,73 @@ pub struct Config {
     /// `segments` in a decision and for ties of `priority` inside a group.
     #[serde(default)]
     pub segments: Vec<Segment>,
+    /// Personalized message contents: LINE message objects whose strings are Liquid templates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contents: Vec<Content>,
+}
+
+/// A message content: ordered variants, each a list of LINE message templates.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[cfg_attr(not(target_arch = "wasm32"), schemars(deny_unknown_fields))]
+#[serde(rename_all = "camelCase")]
+pub struct Content {
+    /// Unique id (same rules as segment ids).
+    pub id: String,
+    /// What the content is for, for people reading the config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// LINE webhook event types that make a decision reply with this content (`follow`,
+    /// `message`, `postback`, …). The first content (in config order) whose `on` lists the
+    /// context's event type is rendered into the decision. Any content can also be rendered
+    /// on request (`Engine::render`), e.g. for a push campaign.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on: Vec<String>,
+    /// An A/B test among the variants that have a `weight`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<Experiment>,
+    /// Tried in order: the first variant whose `when` holds (no `when`: always) is chosen. At
+    /// the first weighted variant, the user is assigned to one of the weighted variants (if
+    /// the experiment's `when` holds, else they are all skipped).
+    pub variants: Vec<Variant>,
+}
+
+/// An A/B test: users are split between a content's weighted variants with OpenFeature flagd's
+/// `fractional` algorithm (murmur3 of experiment id + userId), so any runtime or backend can
+/// reproduce the assignment.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[cfg_attr(not(target_arch = "wasm32"), schemars(deny_unknown_fields))]
+#[serde(rename_all = "camelCase")]
+pub struct Experiment {
+    /// Experiment id, recorded in decisions (and part of the bucketing key).
+    pub id: String,
+    /// Who takes part (a condition); default: everyone who reaches the weighted variants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(schema_with = "rule_schema"))]
+    pub when: Option<Value>,
+}
+
+/// One variant of a content.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[cfg_attr(not(target_arch = "wasm32"), schemars(deny_unknown_fields))]
+#[serde(rename_all = "camelCase")]
+pub struct Variant {
+    /// Variant id, unique within the content.
+    pub id: String,
+    /// Condition for this variant (JsonLogic); none: always eligible.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(schema_with = "rule_schema"))]
+    pub when: Option<Value>,
+    /// Share of the experiment (needs the content's `experiment`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u32>,
+    /// 1–5 LINE message objects (`text`, `flex`, `image`, `sticker`, …) as the Messaging API
+    /// takes them; every string inside is a Liquid template rendered against the context
+    /// (`user`, `now`, `event`) plus `segments` (the matched segment ids).
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "Vec<serde_json::Map<String, Value>>"))]
+    pub messages: Vec<Value>,
 }
 
 /// A segment: users for whom `when` holds.
@@ -132,15 +199,11 @@ impl Config {
             }
         }
         let segments = o.opt_array("segments", p, Segment::read);
+        let contents = o.opt_array("contents", p, Content::read);
         o.finish(p);
-        let mut seen: Vec<&str> = Vec::new();
-        for (i, s) in segments.iter().enumerate() {
-            if seen.contains(&s.id.as_str()) {
-                p.push(Code::DuplicateId, &join("/segments", i) , format!("segment id \"{}\" is used twice", s.id));
-            }
-            seen.push(&s.id);
-        }
-        Some(Config { version, time_zone, segments })
+        unique_ids(segments.iter().map(|s| s.id.as_str()), "/segments", "segment", p);
+        unique_ids(contents.iter().map(|c| c.id.as_str()), "/contents", "content", p);
+        Some(Config { version, time_zone, segments, contents })
     }
 
     /// The config's time zone (validated by [`Config::read`]).
@@ -149,19 +212,91 @@ impl Config {
     }
 }
 
+/// Reports every id that repeats an earlier one.
+fn unique_ids<'i>(ids: impl Iterator<Item = &'i str>, path: &str, what: &str, p: &mut Problems) {
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, id) in ids.enumerate() {
+        if seen.contains(&id) {
+            p.push(Code::DuplicateId, &join(path, i), format!("{what} id \"{id}\" is used twice"));
+        }
+        seen.push(id);
+    }
+}
+
+fn read_id(o: &mut ObjectReader<'_>, what: &str, p: &mut Problems) -> Option<String> {
+    let id = o.req_str("id", p)?;
+    if !valid_id(&id) {
+        p.push(
+            Code::InvalidValue,
+            &o.field_path("id"),
+            format!("{what} id \"{id}\" must be 1–64 characters of letters, digits, '_', '-' or '.'"),
+        );
+    }
+    Some(id)
+}
+
+impl Content {
+    fn read(v: &Value, path: &str, p: &mut Problems) -> Option<Content> {
+        let mut o = ObjectReader::new(v, path, "a content", p)?;
+        let id = read_id(&mut o, "content", p);
+        let description = o.opt_str("description", p);
+        let on = o.opt_array("on", p, |v, path, p| match v.as_str() {
+            Some(s) => Some(s.to_string()),
+            None => {
+                p.push(Code::InvalidValue, path, "an event type must be a string such as \"follow\" or \"message\"");
+                None
+            }
+        });
+        let experiment = o.opt("experiment").and_then(|v| {
+            let path = join(path, "experiment");
+            let mut e = ObjectReader::new(v, &path, "an experiment", p)?;
+            let id = read_id(&mut e, "experiment", p);
+            let when = e.opt("when").cloned();
+            e.finish(p);
+            Some(Experiment { id: id?, when })
+        });
+        let variants = o.opt_array("variants", p, Variant::read);
+        let variants_path = o.field_path("variants");
+        if variants.is_empty() {
+            p.push(Code::MissingField, o.path(), "a content needs at least one variant in \"variants\"");
+        }
+        o.finish(p);
+        unique_ids(variants.iter().map(|v| v.id.as_str()), &variants_path, "variant", p);
+        let weighted = variants.iter().filter(|v| v.weight.is_some()).count();
+        match (&experiment, weighted) {
+            (Some(_), 0) => p.push(Code::InvalidValue, &join(path, "experiment"), "an experiment needs variants with a \"weight\""),
+            (None, n) if n > 0 => p.push(Code::MissingField, path, "variants have a \"weight\" but the content has no \"experiment\""),
+            _ => {}
+        }
+        Some(Content { id: id?, description, on, experiment, variants })
+    }
+}
+
+impl Variant {
+    fn read(v: &Value, path: &str, p: &mut Problems) -> Option<Variant> {
+        let mut o = ObjectReader::new(v, path, "a variant", p)?;
+        let id = read_id(&mut o, "variant", p);
+        let when = o.opt("when").cloned();
+        let weight = o.opt_i64("weight", p).and_then(|w| match u32::try_from(w) {
+            Ok(w) if w > 0 => Some(w),
+            _ => {
+                p.push(Code::InvalidValue, &o.field_path("weight"), format!("\"weight\" must be a positive integer, found {w}"));
+                None
+            }
+        });
+        let messages = o.opt_array("messages", p, |v, _, _| Some(v.clone()));
+        if messages.is_empty() {
+            p.push(Code::MissingField, path, "a variant needs 1 to 5 LINE message objects in \"messages\"");
+        }
+        o.finish(p);
+        Some(Variant { id: id?, when, weight, messages })
+    }
+}
+
 impl Segment {
     fn read(v: &Value, path: &str, p: &mut Problems) -> Option<Segment> {
         let mut o = ObjectReader::new(v, path, "a segment", p)?;
-        let id = o.req_str("id", p);
-        if let Some(id) = &id {
-            if !valid_id(id) {
-                p.push(
-                    Code::InvalidValue,
-                    &o.field_path("id"),
-                    format!("segment id \"{id}\" must be 1–64 characters of letters, digits, '_', '-' or '.'"),
-                );
-            }
-        }
+        let id = read_id(&mut o, "segment", p);
         let description = o.opt_str("description", p);
         let when = o.req("when", p).cloned();
         let group = o.opt_str("group", p);

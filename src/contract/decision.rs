@@ -27,6 +27,12 @@ pub struct Decision {
     /// For each exclusive group, the segment the user is in (groups without a match are absent).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub groups: BTreeMap<String, String>,
+    /// The content rendered for this decision (chosen by the event type, or asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<ContentChoice>,
+    /// The rendered LINE message objects, ready for the Messaging API's reply or push call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<Value>,
     /// Rules that could not be evaluated for this context (the segment counts as not matched),
     /// e.g. a purchase with a malformed timestamp.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -34,6 +40,20 @@ pub struct Decision {
     /// Why each segment matched or not; present when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explain: Option<Vec<SegmentExplain>>,
+}
+
+/// Which content and variant a decision rendered, and the experiment assignment if any.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ContentChoice {
+    /// Content id.
+    pub id: String,
+    /// The chosen variant's id.
+    pub variant: String,
+    /// The experiment the user was assigned in (the variant is the assignment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
 }
 
 /// The explanation of one segment.

@@ -8,9 +8,9 @@ pub mod decision;
 pub mod read;
 pub mod sync;
 
-pub use config::{Config, Segment};
+pub use config::{Config, Content, Experiment, Segment, Variant};
 pub use context::{Context, Purchase, User, UserEvent};
-pub use decision::{Decision, SegmentExplain, Step};
+pub use decision::{ContentChoice, Decision, SegmentExplain, Step};
 pub use sync::{SyncEnvelope, SyncSource};
 
 /// The contract version this engine reads and writes.

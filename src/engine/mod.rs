@@ -1,5 +1,6 @@
 //! The engine: a config compiled once, deciding for one context at a time.
 
+mod contents;
 mod segments;
 
 use crate::contract::config::{parse_json, Config};
@@ -7,7 +8,9 @@ use crate::contract::context::{self, Checked};
 use crate::contract::read::Problems;
 use crate::contract::{Decision, VERSION};
 use crate::error::{Code, Error};
+use crate::logic::Env;
 use crate::value::{self, Projection, Value};
+use contents::{Contents, Rendered};
 use segments::Segments;
 
 /// Options of one decision.
@@ -23,6 +26,7 @@ pub struct Engine {
     config: Config,
     config_hash: String,
     segments: Segments,
+    contents: Contents,
     /// The parts of a context any rule reads; everything else is only syntax-checked.
     projection: Projection,
 }
@@ -39,17 +43,19 @@ impl Engine {
         let mut p = Problems::default();
         let config = Config::read(doc, &mut p);
         let segments = config.as_ref().map(|c| Segments::compile(c, &mut p));
-        match (config, segments) {
-            (Some(config), Some(segments)) if p.0.is_empty() => {
+        let contents = config.as_ref().map(|c| Contents::compile(c, &mut p));
+        match (config, segments, contents) {
+            (Some(config), Some(segments), Some(contents)) if p.0.is_empty() => {
                 let mut projection = Projection::none();
-                for path in [&["now"][..], &["version"], &["user", "userId"], &["event", "webhookEventId"]] {
+                for path in [&["now"][..], &["version"], &["user", "userId"], &["event", "webhookEventId"], &["event", "type"]] {
                     projection.add(path.iter().copied());
                 }
                 segments.projection(&mut projection);
+                contents.projection(&mut projection);
                 // serde_json's map is sorted, so this text is canonical: key order and
                 // whitespace of the source do not change the hash.
                 let canonical = doc.to_string();
-                Ok(Engine { config, config_hash: crate::hash::hex128(canonical.as_bytes()), segments, projection })
+                Ok(Engine { config, config_hash: crate::hash::hex128(canonical.as_bytes()), segments, contents, projection })
             }
             _ => {
                 let mut errors = p.0;
@@ -71,19 +77,29 @@ impl Engine {
     /// Decides for a context given as JSON text: the fast path (only what rules read is built).
     pub fn decide(&self, context: &str, opts: DecideOptions) -> Result<Decision, Error> {
         let doc = self.parse_context(context)?;
-        self.decide_doc(doc, opts, |d| Ok(d.to_decision()))
+        self.decide_doc(doc, opts, None, |d| Ok(d.to_decision()))
+    }
+
+    /// Decides and renders content `content_id` (whatever the event), e.g. for a push
+    /// campaign: the decision's `content` and `messages` are that content's.
+    pub fn render(&self, content_id: &str, context: &str, opts: DecideOptions) -> Result<Decision, Error> {
+        let index = self.contents.index_of(content_id).ok_or_else(|| {
+            Error::new(Code::InvalidValue, "", format!("there is no content \"{content_id}\" in the config"))
+        })?;
+        let doc = self.parse_context(context)?;
+        self.decide_doc(doc, opts, Some(index), |d| Ok(d.to_decision()))
     }
 
     /// Decides for an already parsed context.
     pub fn decide_json(&self, context: &serde_json::Value, opts: DecideOptions) -> Result<Decision, Error> {
-        self.decide_doc(Value::from_serde(context), opts, |d| Ok(d.to_decision()))
+        self.decide_doc(Value::from_serde(context), opts, None, |d| Ok(d.to_decision()))
     }
 
     /// Decides and returns the decision as JSON text: the same bytes as serializing
     /// [`Engine::decide`]'s result, written directly (no intermediate strings) on the hot path.
     pub fn decide_to_string(&self, context: &str, opts: DecideOptions) -> Result<String, Error> {
         let doc = self.parse_context(context)?;
-        self.decide_doc(doc, opts, |d| match d.explain {
+        self.decide_doc(doc, opts, None, |d| match d.explain {
             // The explain trace is for people; its cold path goes through serde.
             Some(_) => serde_json::to_string(&d.to_decision())
                 .map_err(|e| Error::new(Code::InvalidValue, "", format!("cannot write the decision: {e}"))),
@@ -100,11 +116,38 @@ impl Engine {
         })
     }
 
-    fn decide_doc<T>(&self, mut doc: Value<'_>, opts: DecideOptions, out: impl FnOnce(Draft<'_>) -> Result<T, Error>) -> Result<T, Error> {
+    fn decide_doc<T>(
+        &self,
+        mut doc: Value<'_>,
+        opts: DecideOptions,
+        content: Option<usize>,
+        out: impl FnOnce(Draft<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         context::fill_defaults(&mut doc);
         let checked = context::check(&doc)?;
-        let outcome = self.segments.decide(&doc, &checked, self.config.tz(), opts.explain);
-        let mut draft = Draft { engine: self, checked, explain: None, decision_id: String::new(), outcome };
+        let tz = self.config.tz();
+        let mut outcome = self.segments.decide(&doc, &checked, tz, opts.explain);
+        let content = content.or_else(|| {
+            let event_type = doc.get("event").and_then(|e| e.get("type")).and_then(Value::as_str)?;
+            self.contents.for_event(event_type)
+        });
+        let rendered = match content {
+            Some(index) => {
+                // Templates see the context plus the matched segment ids.
+                let ids = outcome.matched.iter().map(|&i| Value::String(self.segments.id(i).to_string().into())).collect();
+                let mut doc = doc.clone();
+                if let Value::Object(members) = &mut doc {
+                    members.push(("segments".into(), Value::Array(ids)));
+                }
+                let env = Env { now: checked.now, tz, segments: &outcome.results, flag_key: None, targeting_key: Some(checked.user_id) };
+                self.contents.render(index, &doc, &env, checked.user_id).unwrap_or_else(|e| {
+                    outcome.errors.push(e);
+                    None
+                })
+            }
+            None => None,
+        };
+        let mut draft = Draft { engine: self, checked, explain: None, decision_id: String::new(), outcome, rendered };
         draft.explain = draft.outcome.explain.take();
         draft.decision_id = draft.id();
         out(draft)
@@ -116,6 +159,7 @@ struct Draft<'d> {
     engine: &'d Engine,
     checked: Checked<'d>,
     outcome: segments::Outcome,
+    rendered: Option<Rendered>,
     explain: Option<Vec<crate::contract::SegmentExplain>>,
     decision_id: String,
 }
@@ -141,6 +185,12 @@ impl Draft<'_> {
             key.push_str(s);
             key.push('\u{1e}');
         }
+        if let Some(r) = &self.rendered {
+            for part in [r.choice.id.as_str(), r.choice.variant.as_str()] {
+                key.push_str(part);
+                key.push('\u{1e}');
+            }
+        }
         for e in &self.outcome.errors {
             key.push_str(e.code.as_str());
             key.push_str(&e.path);
@@ -158,6 +208,8 @@ impl Draft<'_> {
             now: self.checked.now_text.to_string(),
             segments: self.segment_ids().map(str::to_string).collect(),
             groups: self.group_pairs().map(|(g, s)| (g.to_string(), s.to_string())).collect(),
+            content: self.rendered.as_ref().map(|r| r.choice.clone()),
+            messages: self.rendered.as_ref().map(|r| r.messages.clone()).unwrap_or_default(),
             errors: self.outcome.errors.clone(),
             explain: self.explain.clone(),
         }
@@ -196,6 +248,14 @@ impl Draft<'_> {
                 s(id, &mut o);
             }
             o.push('}');
+        }
+        if let Some(r) = &self.rendered {
+            o.push_str(",\"content\":");
+            o.push_str(&serde_json::to_string(&r.choice).unwrap_or_else(|_| "null".to_string()));
+            if !r.messages.is_empty() {
+                o.push_str(",\"messages\":");
+                o.push_str(&serde_json::to_string(&r.messages).unwrap_or_else(|_| "[]".to_string()));
+            }
         }
         if !self.outcome.errors.is_empty() {
             o.push_str(",\"errors\":");
@@ -252,4 +312,17 @@ pub fn evaluate(rule: &str, data: &str, now: &str) -> Result<String, Vec<Error>>
         Ok(v) => Ok(v.to_json()),
         Err(e) => Err(vec![compiled.error(&e)]),
     }
+}
+
+/// Renders one ad-hoc Liquid template against data (JSON text) at `now` (RFC 3339), in the
+/// default time zone and limits. For playgrounds and `kizuna render`.
+pub fn render_template(template: &str, data: &str, now: &str) -> Result<String, Vec<Error>> {
+    use crate::template::{Limits, RenderOptions, Template};
+    let data = value::parse(data).map_err(|e| vec![Error::new(Code::InvalidJson, "", format!("the data is not valid JSON: {e}"))])?;
+    let now = chrono::DateTime::parse_from_rfc3339(now)
+        .map_err(|_| vec![Error::new(Code::InvalidTimestamp, "", format!("now is not an RFC 3339 timestamp: \"{now}\""))])?;
+    let limits = Limits::default();
+    let t = Template::parse(template, &limits).map_err(|e| vec![e])?;
+    let opts = RenderOptions { now, tz: crate::contract::config::default_tz(), limits: &limits };
+    t.render(&data, &opts).map_err(|e| vec![e])
 }

@@ -41,6 +41,8 @@ pub struct Outcome {
     pub matched: Vec<usize>,
     /// (group name, winning segment), sorted by group name.
     pub groups: Vec<(usize, usize)>,
+    /// Every segment's result by index, for rules evaluated later (content variants).
+    pub results: Vec<Option<bool>>,
     pub errors: Vec<Error>,
     pub explain: Option<Vec<SegmentExplain>>,
 }
@@ -172,7 +174,7 @@ impl Segments {
                 })
                 .collect()
         });
-        Outcome { matched, groups: won, errors, explain }
+        Outcome { matched, groups: won, results, errors, explain }
     }
 
     pub fn id(&self, seg: usize) -> &str {

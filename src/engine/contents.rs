@@ -1,0 +1,329 @@
+//! Contents: variants chosen per user (conditions, then an A/B split), rendered into LINE
+//! message objects that respect the Messaging API's limits.
+
+use crate::contract::config::{Config, Content};
+use crate::contract::read::{join, Problems};
+use crate::contract::ContentChoice;
+use crate::error::{Code, Error};
+use crate::logic::{self, Env, Rule};
+use crate::template::{Limits, RenderOptions, Template};
+use crate::value::{Projection, Value};
+use serde_json::Value as Json;
+
+/// Message types the Messaging API accepts in a reply or push.
+const MESSAGE_TYPES: &[&str] = &["text", "sticker", "image", "video", "audio", "location", "imagemap", "template", "flex"];
+/// At most this many messages per reply or push call.
+const MAX_MESSAGES: usize = 5;
+const MAX_TEXT_CHARS: usize = 5_000;
+const MAX_ALT_TEXT_CHARS: usize = 1_500;
+/// "30 KB" per bubble and "50 KB" per carousel in LINE's reference; read as decimal kilobytes,
+/// the conservative side, so a message kizuna accepts is never refused by LINE.
+const MAX_BUBBLE_BYTES: usize = 30_000;
+const MAX_CAROUSEL_BYTES: usize = 50_000;
+const MAX_CAROUSEL_BUBBLES: usize = 12;
+const MAX_QUICK_REPLY_ITEMS: usize = 13;
+
+/// A LINE message object with its strings compiled as templates.
+#[derive(Debug, Clone)]
+enum Node {
+    /// A subtree without any template: copied as it is.
+    Literal(Json),
+    Template(Box<Template>),
+    Array(Vec<Node>),
+    Object(Vec<(String, Node)>),
+}
+
+#[derive(Debug, Clone)]
+struct CompiledVariant {
+    id: String,
+    when: Option<Rule>,
+    weight: Option<u32>,
+    messages: Vec<Node>,
+    path: String,
+}
+
+#[derive(Debug, Clone)]
+struct CompiledContent {
+    id: String,
+    on: Vec<String>,
+    experiment: Option<(String, Option<Rule>)>,
+    variants: Vec<CompiledVariant>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Contents {
+    items: Vec<CompiledContent>,
+    limits: Limits,
+}
+
+/// A rendered content.
+pub struct Rendered {
+    pub choice: ContentChoice,
+    pub messages: Vec<Json>,
+}
+
+impl Contents {
+    pub fn compile(config: &Config, p: &mut Problems) -> Contents {
+        let opts = logic::Options { tz: config.tz(), segments: config.segments.iter().map(|s| s.id.clone()).collect() };
+        let limits = Limits::default();
+        let rule = |v: &Option<Json>, path: String, p: &mut Problems| -> Option<Rule> {
+            let v = v.as_ref()?;
+            logic::compile(v, &opts, &path).map_err(|e| p.0.extend(e)).ok()
+        };
+        let items = config
+            .contents
+            .iter()
+            .enumerate()
+            .map(|(ci, c)| {
+                let cpath = join("/contents", ci);
+                let experiment = c.experiment.as_ref().map(|e| (e.id.clone(), rule(&e.when, join(&join(&cpath, "experiment"), "when"), p)));
+                let variants = c
+                    .variants
+                    .iter()
+                    .enumerate()
+                    .map(|(vi, v)| {
+                        let vpath = join(&join(&cpath, "variants"), vi);
+                        let mpath = join(&vpath, "messages");
+                        if v.messages.len() > MAX_MESSAGES {
+                            p.push(Code::LimitExceeded, &mpath, format!("content \"{}\", variant \"{}\": LINE sends at most {MAX_MESSAGES} messages per reply or push, found {}", c.id, v.id, v.messages.len()));
+                        }
+                        let messages = v.messages.iter().enumerate().map(|(mi, m)| compile_message(m, &join(&mpath, mi), c, &v.id, &limits, p)).collect();
+                        CompiledVariant { id: v.id.clone(), when: rule(&v.when, join(&vpath, "when"), p), weight: v.weight, messages, path: vpath }
+                    })
+                    .collect();
+                CompiledContent { id: c.id.clone(), on: c.on.clone(), experiment, variants }
+            })
+            .collect();
+        Contents { items, limits }
+    }
+
+    pub fn projection(&self, p: &mut Projection) {
+        for c in &self.items {
+            if let Some((_, Some(r))) = &c.experiment {
+                r.projection(p);
+            }
+            for v in &c.variants {
+                if let Some(r) = &v.when {
+                    r.projection(p);
+                }
+                for m in &v.messages {
+                    m.projection(p);
+                }
+            }
+        }
+    }
+
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.items.iter().position(|c| c.id == id)
+    }
+
+    /// The first content that answers events of this type.
+    pub fn for_event(&self, event_type: &str) -> Option<usize> {
+        self.items.iter().position(|c| c.on.iter().any(|t| t == event_type))
+    }
+
+    /// Picks the variant of content `index` for this user and renders its messages. `doc` is
+    /// the context with `segments` added. `None` when no variant applies.
+    pub fn render(&self, index: usize, doc: &Value<'_>, env: &Env<'_>, user_id: &str) -> Result<Option<Rendered>, Error> {
+        let Some(c) = self.items.get(index) else { return Ok(None) };
+        let Some((variant, experiment)) = choose(c, doc, env, user_id)? else { return Ok(None) };
+        let opts = RenderOptions { now: env.now, tz: env.tz, limits: &self.limits };
+        let mut messages = Vec::with_capacity(variant.messages.len());
+        for (i, m) in variant.messages.iter().enumerate() {
+            let path = join(&join(&variant.path, "messages"), i);
+            let json = m.render(doc, &opts, &path).map_err(|mut e| {
+                e.message = format!("content \"{}\", variant \"{}\": {}", c.id, variant.id, e.message);
+                e
+            })?;
+            check_rendered(&json, &path, &c.id, &variant.id)?;
+            messages.push(json);
+        }
+        let choice = ContentChoice { id: c.id.clone(), variant: variant.id.clone(), experiment: experiment.map(str::to_string) };
+        Ok(Some(Rendered { choice, messages }))
+    }
+}
+
+/// The first variant that applies, and the experiment if the user was assigned in one.
+fn choose<'c>(c: &'c CompiledContent, doc: &Value<'_>, env: &Env<'_>, user_id: &str) -> Result<Option<(&'c CompiledVariant, Option<&'c str>)>, Error> {
+    let mut split_done = false;
+    for v in &c.variants {
+        if v.weight.is_some() {
+            if split_done {
+                continue;
+            }
+            split_done = true;
+            let Some((exp_id, exp_when)) = &c.experiment else { continue };
+            if let Some(r) = exp_when {
+                if !r.matches(doc, env)? {
+                    continue;
+                }
+            }
+            let weighted: Vec<(&CompiledVariant, u32)> = c.variants.iter().filter_map(|v| Some((v, v.weight?))).collect();
+            if let Some(chosen) = fractional(exp_id, user_id, &weighted) {
+                return Ok(Some((chosen, Some(exp_id))));
+            }
+            continue;
+        }
+        let eligible = match &v.when {
+            Some(r) => r.matches(doc, env)?,
+            None => true,
+        };
+        if eligible {
+            return Ok(Some((v, None)));
+        }
+    }
+    Ok(None)
+}
+
+/// OpenFeature flagd's `fractional` bucketing: murmur3 (x86, 32-bit, seed 0) of experiment id +
+/// user id, scaled to the total weight; the first variant whose cumulative weight exceeds the
+/// bucket wins. A backend can reproduce it with any flagd implementation.
+fn fractional<'v>(experiment: &str, user_id: &str, weighted: &[(&'v CompiledVariant, u32)]) -> Option<&'v CompiledVariant> {
+    let total: u64 = weighted.iter().map(|(_, w)| u64::from(*w)).sum();
+    let mut key = String::with_capacity(experiment.len() + user_id.len());
+    key.push_str(experiment);
+    key.push_str(user_id);
+    let bucket = (u64::from(logic::murmur3_32(key.as_bytes(), 0)) * total) >> 32;
+    let mut cumulative = 0u64;
+    for (v, w) in weighted {
+        cumulative += u64::from(*w);
+        if cumulative > bucket {
+            return Some(v);
+        }
+    }
+    None
+}
+
+fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Limits, p: &mut Problems) -> Node {
+    let who = format!("content \"{}\", variant \"{variant}\"", c.id);
+    match m.get("type").and_then(Json::as_str) {
+        Some(t) if MESSAGE_TYPES.contains(&t) => {
+            let need = |field: &str, p: &mut Problems| {
+                if m.get(field).is_none() {
+                    p.push(Code::MissingField, path, format!("{who}: a LINE {t} message needs \"{field}\""));
+                }
+            };
+            match t {
+                "text" => need("text", p),
+                "flex" => {
+                    need("altText", p);
+                    need("contents", p);
+                    if let Some(bubbles) = m.pointer("/contents/contents").and_then(Json::as_array) {
+                        if bubbles.len() > MAX_CAROUSEL_BUBBLES {
+                            p.push(Code::LimitExceeded, &join(&join(path, "contents"), "contents"), format!("{who}: a carousel holds at most {MAX_CAROUSEL_BUBBLES} bubbles, found {}", bubbles.len()));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(t) => p.push(Code::InvalidValue, &join(path, "type"), format!("{who}: \"{t}\" is not a LINE message type (one of {})", MESSAGE_TYPES.join(", "))),
+        None => p.push(Code::MissingField, path, format!("{who}: a LINE message object needs a \"type\"")),
+    }
+    if let Some(items) = m.pointer("/quickReply/items").and_then(Json::as_array) {
+        if items.len() > MAX_QUICK_REPLY_ITEMS {
+            p.push(Code::LimitExceeded, &join(&join(path, "quickReply"), "items"), format!("{who}: LINE allows at most {MAX_QUICK_REPLY_ITEMS} quick reply items, found {}", items.len()));
+        }
+    }
+    compile_node(m, path, limits, p)
+}
+
+fn compile_node(v: &Json, path: &str, limits: &Limits, p: &mut Problems) -> Node {
+    match v {
+        Json::String(s) if s.contains("{{") || s.contains("{%") => match Template::parse(s, limits) {
+            Ok(t) => Node::Template(Box::new(t)),
+            Err(mut e) => {
+                e.path = path.to_string();
+                p.0.push(e);
+                Node::Literal(Json::Null)
+            }
+        },
+        Json::Array(items) if has_template(v) => Node::Array(items.iter().enumerate().map(|(i, x)| compile_node(x, &join(path, i), limits, p)).collect()),
+        Json::Object(m) if has_template(v) => Node::Object(m.iter().map(|(k, x)| (k.clone(), compile_node(x, &join(path, k), limits, p))).collect()),
+        other => Node::Literal(other.clone()),
+    }
+}
+
+fn has_template(v: &Json) -> bool {
+    match v {
+        Json::String(s) => s.contains("{{") || s.contains("{%"),
+        Json::Array(items) => items.iter().any(has_template),
+        Json::Object(m) => m.values().any(has_template),
+        _ => false,
+    }
+}
+
+impl Node {
+    fn projection(&self, p: &mut Projection) {
+        match self {
+            Node::Literal(_) => {}
+            Node::Template(t) => t.projection(p),
+            Node::Array(items) => items.iter().for_each(|n| n.projection(p)),
+            Node::Object(m) => m.iter().for_each(|(_, n)| n.projection(p)),
+        }
+    }
+
+    fn render(&self, doc: &Value<'_>, opts: &RenderOptions<'_>, path: &str) -> Result<Json, Error> {
+        Ok(match self {
+            Node::Literal(v) => v.clone(),
+            Node::Template(t) => Json::String(t.render(doc, opts).map_err(|mut e| {
+                e.path = path.to_string();
+                e
+            })?),
+            Node::Array(items) => Json::Array(items.iter().enumerate().map(|(i, n)| n.render(doc, opts, &join(path, i))).collect::<Result<_, _>>()?),
+            Node::Object(m) => Json::Object(m.iter().map(|(k, n)| Ok((k.clone(), n.render(doc, opts, &join(path, k))?))).collect::<Result<_, Error>>()?),
+        })
+    }
+}
+
+/// LINE's limits on what a template produced; going over is an error, never a cut message.
+fn check_rendered(m: &Json, path: &str, content: &str, variant: &str) -> Result<(), Error> {
+    let at = |fields: &[&str]| fields.iter().fold(path.to_string(), |p, f| join(&p, f));
+    let over = |field: String, what: String| {
+        Err(Error::new(Code::LimitExceeded, field, format!("content \"{content}\", variant \"{variant}\": {what}")))
+    };
+    // LINE counts characters in UTF-16 code units (an emoji outside the BMP counts as 2).
+    let chars = |s: &str| s.encode_utf16().count();
+    if let Some(text) = m.get("text").and_then(Json::as_str) {
+        if m.get("type").and_then(Json::as_str) == Some("text") && chars(text) > MAX_TEXT_CHARS {
+            return over(at(&["text"]), format!("the text has {} characters after rendering; LINE allows {MAX_TEXT_CHARS}", chars(text)));
+        }
+    }
+    if let Some(alt) = m.get("altText").and_then(Json::as_str) {
+        if chars(alt) > MAX_ALT_TEXT_CHARS {
+            return over(at(&["altText"]), format!("altText has {} characters after rendering; LINE allows {MAX_ALT_TEXT_CHARS}", chars(alt)));
+        }
+    }
+    if m.get("type").and_then(Json::as_str) == Some("flex") {
+        if let Some(contents) = m.get("contents") {
+            let size = |v: &Json| serde_json::to_string(v).map_or(0, |s| s.len());
+            match contents.get("type").and_then(Json::as_str) {
+                Some("carousel") => {
+                    let bubbles = contents.get("contents").and_then(Json::as_array).map_or(&[][..], Vec::as_slice);
+                    if bubbles.len() > MAX_CAROUSEL_BUBBLES {
+                        return over(at(&["contents"]), format!("the carousel has {} bubbles; LINE allows {MAX_CAROUSEL_BUBBLES}", bubbles.len()));
+                    }
+                    for (i, b) in bubbles.iter().enumerate() {
+                        if size(b) > MAX_BUBBLE_BYTES {
+                            return over(at(&["contents", "contents", &i.to_string()]), format!("bubble {i} is {} bytes of JSON; LINE allows {MAX_BUBBLE_BYTES}", size(b)));
+                        }
+                    }
+                    if size(contents) > MAX_CAROUSEL_BYTES {
+                        return over(at(&["contents"]), format!("the carousel is {} bytes of JSON; LINE allows {MAX_CAROUSEL_BYTES}", size(contents)));
+                    }
+                }
+                _ => {
+                    if size(contents) > MAX_BUBBLE_BYTES {
+                        return over(at(&["contents"]), format!("the bubble is {} bytes of JSON; LINE allows {MAX_BUBBLE_BYTES}", size(contents)));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(items) = m.pointer("/quickReply/items").and_then(Json::as_array) {
+        if items.len() > MAX_QUICK_REPLY_ITEMS {
+            return over(at(&["quickReply", "items"]), format!("{} quick reply items; LINE allows {MAX_QUICK_REPLY_ITEMS}", items.len()));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! Contents: variants per lifecycle stage, the A/B split (flagd fractional), LINE limits,
+//! template errors with their place, and the two truthiness rules.
+
+use kizuna::{Code, DecideOptions, Engine};
+use serde_json::{json, Value};
+
+const CONFIG: &str = include_str!("../examples/skincare/config.json");
+const CONTEXTS: &str = include_str!("../examples/skincare/contexts.ndjson");
+const NOW: &str = "2026-11-27T10:30:00+09:00";
+
+fn welcome(engine: &Engine, context: &str) -> (String, Vec<Value>) {
+    let d = engine.render("welcome", context, DecideOptions::default()).unwrap();
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    let c = d.content.expect("a variant applies");
+    (c.variant, d.messages.into_iter().map(|m| serde_json::to_value(m).unwrap()).collect())
+}
+
+#[test]
+fn each_lifecycle_stage_gets_its_personalized_message() {
+    let e = Engine::compile(CONFIG).unwrap();
+    let lines: Vec<&str> = CONTEXTS.lines().collect();
+    let (v, m) = welcome(&e, lines[4]);
+    assert_eq!(v, "dormant");
+    assert_eq!(m[0]["text"], "伊藤 さくら様、お久しぶりです！前回のご購入（6月30日）からしばらく経ちましたね。\n今だけ使える再開クーポン ¥1,000 OFF をお送りします。");
+    let (v, m) = welcome(&e, lines[3]);
+    assert_eq!(v, "loyal");
+    assert_eq!(m[0]["type"], "flex");
+    assert_eq!(m[0]["altText"], "田中 恵様へ ロイヤル会員特典のご案内");
+    assert_eq!(m[0]["contents"]["body"]["contents"][2]["text"], "これまでのご購入: 6回 / 累計¥40,800");
+    assert_eq!(m[0]["contents"]["footer"]["contents"][0]["action"]["uri"], format!("https://shop.example.jp/loyal?uid={}", lines[3].split("\"userId\": \"").nth(1).unwrap().split('"').next().unwrap()));
+    let (v, m) = welcome(&e, lines[2]);
+    assert_eq!(v, "repeat");
+    assert!(m[0]["text"].as_str().unwrap().contains("3回目のご購入"));
+    assert!(m[0]["text"].as_str().unwrap().contains("詰め替え用は送料無料"), "refill due ⇒ refill line");
+    assert_eq!(m[0]["quickReply"]["items"].as_array().unwrap().len(), 2);
+    let (v, m) = welcome(&e, lines[1]);
+    assert_eq!(v, "first_time");
+    assert_eq!(m[0]["text"], "鈴木 花子様、初めてのご購入ありがとうございます！LT-120の使い方ガイドをお届けします。\n乾燥肌の方は朝晩2回のご使用がおすすめです。");
+    let (v, _) = welcome(&e, lines[5]);
+    assert_eq!(v, "opted_out");
+    // A follow event picks the content by itself.
+    let d = e.decide(lines[0], DecideOptions::default()).unwrap();
+    assert_eq!(d.content.unwrap().id, "welcome");
+    assert!(!d.messages.is_empty());
+}
+
+#[test]
+fn missing_display_name_falls_back_to_okyakusama() {
+    let e = Engine::compile(CONFIG).unwrap();
+    for name in [json!(null), json!("")] {
+        let ctx = json!({"now": NOW, "user": {"userId": "Uabc", "displayName": name, "purchases": [{"sku": "TR-01", "amount": 980, "at": "2026-11-20T10:00:00+09:00"}]}});
+        let (_, m) = welcome(&e, &ctx.to_string());
+        assert!(m[0]["text"].as_str().unwrap().starts_with("お客様様、"), "{m:?}");
+    }
+}
+
+#[test]
+fn experiment_assignment_is_flagd_fractional_and_roughly_even() {
+    let e = Engine::compile(CONFIG).unwrap();
+    let mut counts = [0usize; 2];
+    for i in 0..2000 {
+        let user_id = format!("U{i:032x}");
+        let ctx = json!({"now": NOW, "user": {"userId": user_id}}).to_string();
+        let d = e.render("welcome", &ctx, DecideOptions::default()).unwrap();
+        let c = d.content.unwrap();
+        assert_eq!(c.experiment.as_deref(), Some("welcome_offer_2026_11"));
+        // Any flagd implementation reproduces the assignment from experiment id + userId.
+        let rule = json!({"fractional": [{"cat": ["welcome_offer_2026_11", {"var": "user.userId"}]}, ["coupon_10", 50], ["free_sample", 50]]});
+        let flagd = kizuna::engine::evaluate(&rule.to_string(), &ctx, NOW).unwrap();
+        assert_eq!(flagd, format!("\"{}\"", c.variant));
+        counts[usize::from(c.variant == "free_sample")] += 1;
+        // Deterministic.
+        assert_eq!(e.render("welcome", &ctx, DecideOptions::default()).unwrap().content.unwrap().variant, c.variant);
+    }
+    assert!(counts.iter().all(|&n| (900..=1100).contains(&n)), "{counts:?}");
+    // Users outside the experiment's audience are not assigned.
+    let buyer = json!({"now": NOW, "user": {"userId": "U1", "purchases": [{"sku": "X", "amount": 1, "at": "2026-11-01"}]}});
+    let c = e.render("welcome", &buyer.to_string(), DecideOptions::default()).unwrap().content.unwrap();
+    assert_eq!((c.variant.as_str(), c.experiment), ("first_time", None));
+}
+
+fn content_config(messages: Value) -> Value {
+    json!({"version": 1, "segments": [], "contents": [{"id": "c", "variants": [{"id": "v", "messages": messages}]}]})
+}
+
+fn render_err(config: Value, user: Value) -> kizuna::Error {
+    let e = Engine::from_json(&config).unwrap();
+    let d = e.render("c", &json!({"now": NOW, "user": user}).to_string(), DecideOptions::default()).unwrap();
+    assert!(d.messages.is_empty() && d.content.is_none(), "nothing is sent when a limit is hit");
+    d.errors.into_iter().next().expect("an error")
+}
+
+#[test]
+fn line_limits_are_errors_that_name_content_variant_and_path() {
+    let long = render_err(content_config(json!([{"type": "text", "text": "{{ user.attributes.bio }}"}])), json!({"userId": "U1", "attributes": {"bio": "あ".repeat(5001)}}));
+    assert_eq!((long.code, long.path.as_str()), (Code::LimitExceeded, "/contents/0/variants/0/messages/0/text"));
+    assert!(long.message.contains("content \"c\", variant \"v\"") && long.message.contains("5001"), "{}", long.message);
+    let exactly = Engine::from_json(&content_config(json!([{"type": "text", "text": "{{ user.attributes.bio }}"}]))).unwrap();
+    let ok = exactly.render("c", &json!({"now": NOW, "user": {"userId": "U1", "attributes": {"bio": "あ".repeat(5000)}}}).to_string(), DecideOptions::default()).unwrap();
+    assert_eq!(ok.messages.len(), 1, "5,000 characters is allowed");
+
+    let alt = render_err(
+        content_config(json!([{"type": "flex", "altText": "{{ user.attributes.bio }}", "contents": {"type": "bubble"}}])),
+        json!({"userId": "U1", "attributes": {"bio": "x".repeat(1501)}}),
+    );
+    assert_eq!(alt.path, "/contents/0/variants/0/messages/0/altText");
+
+    let big_bubble = render_err(
+        content_config(json!([{"type": "flex", "altText": "a", "contents": {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "{{ user.attributes.bio }}"}]}}}])),
+        json!({"userId": "U1", "attributes": {"bio": "x".repeat(31_000)}}),
+    );
+    assert_eq!((big_bubble.code, big_bubble.path.as_str()), (Code::LimitExceeded, "/contents/0/variants/0/messages/0/contents"));
+
+    // Static limits are compile errors.
+    let six = Engine::from_json(&content_config(json!(vec![json!({"type": "text", "text": "hi"}); 6]))).unwrap_err();
+    assert!(six.iter().any(|e| e.code == Code::LimitExceeded && e.path == "/contents/0/variants/0/messages"), "{six:?}");
+    let items: Vec<Value> = (0..14).map(|i| json!({"type": "action", "action": {"type": "message", "label": i.to_string(), "text": "x"}})).collect();
+    let qr = Engine::from_json(&content_config(json!([{"type": "text", "text": "hi", "quickReply": {"items": items}}]))).unwrap_err();
+    assert!(qr.iter().any(|e| e.path == "/contents/0/variants/0/messages/0/quickReply/items"), "{qr:?}");
+    let bubbles: Vec<Value> = (0..13).map(|_| json!({"type": "bubble"})).collect();
+    let carousel = Engine::from_json(&content_config(json!([{"type": "flex", "altText": "a", "contents": {"type": "carousel", "contents": bubbles}}]))).unwrap_err();
+    assert!(carousel.iter().any(|e| e.path == "/contents/0/variants/0/messages/0/contents/contents"), "{carousel:?}");
+    let bad_type = Engine::from_json(&content_config(json!([{"type": "txt", "text": "hi"}]))).unwrap_err();
+    assert_eq!(bad_type[0].path, "/contents/0/variants/0/messages/0/type");
+}
+
+#[test]
+fn template_errors_carry_line_column_and_the_pointer_of_the_template() {
+    let errors = Engine::from_json(&content_config(json!([{"type": "text", "text": "こんにちは\n{{ user.displayName | upcase | nope }}"}]))).unwrap_err();
+    let e = &errors[0];
+    assert_eq!(e.path, "/contents/0/variants/0/messages/0/text");
+    assert_eq!((e.code, e.line), (Code::UnknownFilter, Some(2)));
+    assert!(e.column.is_some());
+    let flex = Engine::from_json(&content_config(json!([{"type": "flex", "altText": "ok", "contents": {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "{% if %}"}]}}}]))).unwrap_err();
+    assert_eq!(flex[0].path, "/contents/0/variants/0/messages/0/contents/body/contents/0/text");
+    assert_eq!(flex[0].code, Code::TemplateSyntax);
+}
+
+#[test]
+fn a_runaway_template_fails_fast_instead_of_hanging() {
+    let e = render_err(content_config(json!([{"type": "text", "text": "{% for i in (1..100000000) %}{% for j in (1..100000000) %}x{% endfor %}{% endfor %}"}])), json!({"userId": "U1"}));
+    assert_eq!(e.code, Code::LimitExceeded);
+}
+
+#[test]
+fn liquid_and_jsonlogic_judge_the_same_values_differently() {
+    // 0, "" and [] are falsy in JsonLogic but truthy in Liquid (only nil and false are falsy).
+    let config = json!({"version": 1, "segments": [{"id": "has_points", "when": {"var": "user.attributes.points"}}],
+        "contents": [{"id": "c", "variants": [{"id": "v", "messages": [{"type": "text", "text": "{% if user.attributes.points %}liquid: truthy{% else %}liquid: falsy{% endif %}"}]}]}]});
+    let e = Engine::from_json(&config).unwrap();
+    for (points, logic_truthy) in [(json!(0), false), (json!(""), false), (json!([]), false), (json!(5), true)] {
+        let d = e.render("c", &json!({"now": NOW, "user": {"userId": "U1", "attributes": {"points": points}}}).to_string(), DecideOptions::default()).unwrap();
+        assert_eq!(d.segments.contains(&"has_points".to_string()), logic_truthy, "JsonLogic on {points}");
+        assert_eq!(d.messages[0]["text"], "liquid: truthy", "Liquid on {points}");
+    }
+    let d = e.render("c", &json!({"now": NOW, "user": {"userId": "U1", "attributes": {"points": null}}}).to_string(), DecideOptions::default()).unwrap();
+    assert_eq!(d.messages[0]["text"], "liquid: falsy");
+    for v in [json!(0), json!(""), json!([])] {
+        let v = kizuna::value::Value::from_serde(&v);
+        assert!(!kizuna::logic::truthy(&v) && kizuna::template::truthy(&v));
+    }
+}
+
+#[test]
+fn content_config_mistakes_are_reported_with_paths() {
+    let errors = Engine::from_json(&json!({"version": 1, "contents": [
+        {"id": "a", "variants": [{"id": "x", "weight": 50, "messages": [{"type": "text", "text": "a"}]}]},
+        {"id": "b", "experiment": {"id": "e"}, "variants": [{"id": "y", "messages": [{"type": "text", "text": "b"}]}]},
+        {"id": "c", "variants": [{"id": "z", "when": {"in_segment": "nope"}, "messages": []}]},
+        {"id": "c", "variants": []}
+    ]}))
+    .unwrap_err();
+    let got: Vec<(Code, &str)> = errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+    for want in [
+        (Code::MissingField, "/contents/0"),
+        (Code::InvalidValue, "/contents/1/experiment"),
+        (Code::UnknownSegment, "/contents/2/variants/0/when/in_segment"),
+        (Code::MissingField, "/contents/2/variants/0"),
+        (Code::DuplicateId, "/contents/3"),
+    ] {
+        assert!(got.contains(&want), "missing {want:?} in {got:?}");
+    }
+}
