@@ -112,8 +112,7 @@ impl Engine {
     /// event — e.g. for a push campaign. Returns the decision as JSON text.
     #[wasm_bindgen(js_name = renderJson)]
     pub fn render_json(&self, content_id: &str, context: &str) -> Result<String, JsValue> {
-        let d = self.inner.render(content_id, context, DecideOptions::default()).map_err(|e| js_error(&[e]))?;
-        serde_json::to_string(&d).map_err(|e| js_error(&[Error::new(Code::InvalidValue, "", e.to_string())]))
+        self.inner.render_to_string(content_id, context, DecideOptions::default()).map_err(|e| js_error(&[e]))
     }
 
     /// Like `renderJson`, for a context object (or JSON text); returns a Decision object.

@@ -213,6 +213,12 @@ fn direct_decision_writer_matches_serde() {
         let slow = serde_json::to_string(&e.decide(c, DecideOptions::default()).unwrap()).unwrap();
         assert_eq!(fast, slow);
     }
+    for c in &contexts {
+        let fast = e.render_to_string("welcome", c, DecideOptions::default()).unwrap();
+        let slow = serde_json::to_string(&e.render("welcome", c, DecideOptions::default()).unwrap()).unwrap();
+        assert_eq!(fast, slow);
+        assert!(fast.contains("\"messages\":[{"), "{fast}");
+    }
     let with_errors = e.decide(contexts.last().unwrap(), DecideOptions::default()).unwrap();
     assert!(!with_errors.errors.is_empty());
 }

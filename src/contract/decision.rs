@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Output of one decision. Byte-identical for the same config and context on every runtime.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Decision {
@@ -30,9 +30,11 @@ pub struct Decision {
     /// The content rendered for this decision (chosen by the event type, or asked for).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<ContentChoice>,
-    /// The rendered LINE message objects, ready for the Messaging API's reply or push call.
+    /// The rendered LINE message objects, ready for the Messaging API's reply or push call
+    /// (kept as JSON text, so every runtime writes the same bytes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub messages: Vec<Value>,
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "Vec<serde_json::Map<String, Value>>"))]
+    pub messages: Vec<Box<serde_json::value::RawValue>>,
     /// Rules that could not be evaluated for this context (the segment counts as not matched),
     /// e.g. a purchase with a malformed timestamp.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -40,6 +42,13 @@ pub struct Decision {
     /// Why each segment matched or not; present when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explain: Option<Vec<SegmentExplain>>,
+}
+
+impl PartialEq for Decision {
+    /// Field by field; messages compare by their JSON text.
+    fn eq(&self, other: &Self) -> bool {
+        serde_json::to_string(self).ok() == serde_json::to_string(other).ok()
+    }
 }
 
 /// Which content and variant a decision rendered, and the experiment assignment if any.

@@ -23,14 +23,74 @@ const MAX_CAROUSEL_BYTES: usize = 50_000;
 const MAX_CAROUSEL_BUBBLES: usize = 12;
 const MAX_QUICK_REPLY_ITEMS: usize = 13;
 
-/// A LINE message object with its strings compiled as templates.
+/// A LINE message object with its strings compiled as templates, rendered straight to JSON
+/// text (no intermediate `serde_json::Value`, no copies of literal subtrees).
 #[derive(Debug, Clone)]
 enum Node {
-    /// A subtree without any template: copied as it is.
-    Literal(Json),
+    /// A subtree without any template, as JSON text.
+    Literal(String),
     Template(Box<Template>),
     Array(Vec<Node>),
     Object(Vec<(String, Node)>),
+}
+
+/// One message. Templates only ever produce strings, so the JSON structure (and every count
+/// LINE limits: messages, bubbles, quick replies) is fixed at compile time; what rendering can
+/// change is string lengths, checked as they are written, and bubble sizes.
+#[derive(Debug, Clone)]
+struct Message {
+    node: Node,
+    /// JSON pointer of the message in the config, for errors.
+    path: String,
+    /// A flex message with templates inside: its bubble sizes are measured after rendering.
+    flex_templated: bool,
+}
+
+impl Message {
+    /// Writes the message, checking `text` and `altText` lengths as they are rendered.
+    fn write(&self, doc: &Value<'_>, opts: &RenderOptions<'_>, out: &mut String, scratch: &mut String) -> Result<(), Error> {
+        let Node::Object(members) = &self.node else { return self.node.write(doc, opts, &self.path, out, scratch) };
+        out.push('{');
+        for (i, (key, node)) in members.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            crate::value::write_json_string(key, out);
+            out.push(':');
+            let path = join(&self.path, key);
+            let limit = match key.as_str() {
+                "text" => Some(MAX_TEXT_CHARS),
+                "altText" => Some(MAX_ALT_TEXT_CHARS),
+                _ => None,
+            };
+            match (node, limit) {
+                (Node::Template(t), Some(max)) => {
+                    scratch.clear();
+                    t.render_into(doc, opts, scratch).map_err(|mut e| {
+                        e.path = path.clone();
+                        e
+                    })?;
+                    let n = utf16_len(scratch);
+                    if n > max {
+                        return Err(Error::new(Code::LimitExceeded, path, format!("{key} has {n} characters after rendering; LINE allows {max}")));
+                    }
+                    crate::value::write_json_string(scratch, out);
+                }
+                _ => node.write(doc, opts, &path, out, scratch)?,
+            }
+        }
+        out.push('}');
+        Ok(())
+    }
+}
+
+/// LINE counts characters in UTF-16 code units (an emoji outside the BMP counts as 2).
+fn utf16_len(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.encode_utf16().count()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -38,8 +98,7 @@ struct CompiledVariant {
     id: String,
     when: Option<Rule>,
     weight: Option<u32>,
-    messages: Vec<Node>,
-    path: String,
+    messages: Vec<Message>,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +107,8 @@ struct CompiledContent {
     on: Vec<String>,
     experiment: Option<(String, Option<Rule>)>,
     variants: Vec<CompiledVariant>,
+    /// Whether a template reads `segments` (only then are they added to the data).
+    reads_segments: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -59,7 +120,8 @@ pub struct Contents {
 /// A rendered content.
 pub struct Rendered {
     pub choice: ContentChoice,
-    pub messages: Vec<Json>,
+    /// Each message as JSON text.
+    pub messages: Vec<String>,
 }
 
 impl Contents {
@@ -77,7 +139,7 @@ impl Contents {
             .map(|(ci, c)| {
                 let cpath = join("/contents", ci);
                 let experiment = c.experiment.as_ref().map(|e| (e.id.clone(), rule(&e.when, join(&join(&cpath, "experiment"), "when"), p)));
-                let variants = c
+                let variants: Vec<CompiledVariant> = c
                     .variants
                     .iter()
                     .enumerate()
@@ -87,11 +149,30 @@ impl Contents {
                         if v.messages.len() > MAX_MESSAGES {
                             p.push(Code::LimitExceeded, &mpath, format!("content \"{}\", variant \"{}\": LINE sends at most {MAX_MESSAGES} messages per reply or push, found {}", c.id, v.id, v.messages.len()));
                         }
-                        let messages = v.messages.iter().enumerate().map(|(mi, m)| compile_message(m, &join(&mpath, mi), c, &v.id, &limits, p)).collect();
-                        CompiledVariant { id: v.id.clone(), when: rule(&v.when, join(&vpath, "when"), p), weight: v.weight, messages, path: vpath }
+                        let messages = v
+                            .messages
+                            .iter()
+                            .enumerate()
+                            .map(|(mi, m)| {
+                                let path = join(&mpath, mi);
+                                let node = compile_message(m, &path, c, &v.id, &limits, p);
+                                if !has_template(m) {
+                                    if let Err(e) = check_rendered(&crate::value::Value::from_serde(m), &path, &c.id, &v.id) {
+                                        p.0.push(e);
+                                    }
+                                }
+                                let flex_templated = m.get("type").and_then(Json::as_str) == Some("flex") && has_template(m);
+                                Message { node, path, flex_templated }
+                            })
+                            .collect();
+                        CompiledVariant { id: v.id.clone(), when: rule(&v.when, join(&vpath, "when"), p), weight: v.weight, messages }
                     })
                     .collect();
-                CompiledContent { id: c.id.clone(), on: c.on.clone(), experiment, variants }
+                let mut reads = Projection::none();
+                variants.iter().flat_map(|v| &v.messages).for_each(|m| m.node.projection(&mut reads));
+                let mut with_segments = reads.clone();
+                with_segments.add(["segments"]);
+                CompiledContent { id: c.id.clone(), on: c.on.clone(), experiment, variants, reads_segments: with_segments == reads }
             })
             .collect();
         Contents { items, limits }
@@ -107,7 +188,7 @@ impl Contents {
                     r.projection(p);
                 }
                 for m in &v.messages {
-                    m.projection(p);
+                    m.node.projection(p);
                 }
             }
         }
@@ -122,20 +203,33 @@ impl Contents {
         self.items.iter().position(|c| c.on.iter().any(|t| t == event_type))
     }
 
-    /// Picks the variant of content `index` for this user and renders its messages. `doc` is
-    /// the context with `segments` added. `None` when no variant applies.
+    /// Whether content `index`'s templates read `segments` (the caller then adds them).
+    pub fn reads_segments(&self, index: usize) -> bool {
+        self.items.get(index).is_some_and(|c| c.reads_segments)
+    }
+
+    /// Picks the variant of content `index` for this user and renders its messages against
+    /// `doc` (the context, plus `segments` when [`Contents::reads_segments`]). `None` when no
+    /// variant applies.
     pub fn render(&self, index: usize, doc: &Value<'_>, env: &Env<'_>, user_id: &str) -> Result<Option<Rendered>, Error> {
         let Some(c) = self.items.get(index) else { return Ok(None) };
         let Some((variant, experiment)) = choose(c, doc, env, user_id)? else { return Ok(None) };
         let opts = RenderOptions { now: env.now, tz: env.tz, limits: &self.limits };
         let mut messages = Vec::with_capacity(variant.messages.len());
-        for (i, m) in variant.messages.iter().enumerate() {
-            let path = join(&join(&variant.path, "messages"), i);
-            let json = m.render(doc, &opts, &path).map_err(|mut e| {
+        let mut scratch = String::new();
+        for m in &variant.messages {
+            let mut json = String::with_capacity(256);
+            let fail = |mut e: Error| {
                 e.message = format!("content \"{}\", variant \"{}\": {}", c.id, variant.id, e.message);
                 e
-            })?;
-            check_rendered(&json, &path, &c.id, &variant.id)?;
+            };
+            m.write(doc, &opts, &mut json, &mut scratch).map_err(fail)?;
+            if m.flex_templated {
+                // A bubble's size is known only once written: read it back and measure.
+                let rendered = crate::value::parse(&json)
+                    .map_err(|e| Error::new(Code::TemplateRender, m.path.as_str(), format!("rendered message is not JSON: {e}")))?;
+                check_rendered(&rendered, &m.path, &c.id, &variant.id)?;
+            }
             messages.push(json);
         }
         let choice = ContentChoice { id: c.id.clone(), variant: variant.id.clone(), experiment: experiment.map(str::to_string) };
@@ -235,12 +329,16 @@ fn compile_node(v: &Json, path: &str, limits: &Limits, p: &mut Problems) -> Node
             Err(mut e) => {
                 e.path = path.to_string();
                 p.0.push(e);
-                Node::Literal(Json::Null)
+                Node::Literal("null".to_string())
             }
         },
         Json::Array(items) if has_template(v) => Node::Array(items.iter().enumerate().map(|(i, x)| compile_node(x, &join(path, i), limits, p)).collect()),
-        Json::Object(m) if has_template(v) => Node::Object(m.iter().map(|(k, x)| (k.clone(), compile_node(x, &join(path, k), limits, p))).collect()),
-        other => Node::Literal(other.clone()),
+        Json::Object(m) if has_template(v) => Node::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), compile_node(x, &join(path, k), limits, p)))
+                .collect(),
+        ),
+        other => Node::Literal(other.to_string()),
     }
 }
 
@@ -263,43 +361,70 @@ impl Node {
         }
     }
 
-    fn render(&self, doc: &Value<'_>, opts: &RenderOptions<'_>, path: &str) -> Result<Json, Error> {
-        Ok(match self {
-            Node::Literal(v) => v.clone(),
-            Node::Template(t) => Json::String(t.render(doc, opts).map_err(|mut e| {
-                e.path = path.to_string();
-                e
-            })?),
-            Node::Array(items) => Json::Array(items.iter().enumerate().map(|(i, n)| n.render(doc, opts, &join(path, i))).collect::<Result<_, _>>()?),
-            Node::Object(m) => Json::Object(m.iter().map(|(k, n)| Ok((k.clone(), n.render(doc, opts, &join(path, k))?))).collect::<Result<_, Error>>()?),
-        })
+    /// Writes the rendered JSON to `out`; `scratch` holds one template's output at a time.
+    /// `path` is the message's pointer; a failing template's own pointer is found only then.
+    fn write(&self, doc: &Value<'_>, opts: &RenderOptions<'_>, path: &str, out: &mut String, scratch: &mut String) -> Result<(), Error> {
+        match self {
+            Node::Literal(json) => out.push_str(json),
+            Node::Template(t) => {
+                scratch.clear();
+                t.render_into(doc, opts, scratch).map_err(|mut e| {
+                    e.path = path.to_string();
+                    e
+                })?;
+                crate::value::write_json_string(scratch, out);
+            }
+            Node::Array(items) => {
+                out.push('[');
+                for (i, n) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    n.write(doc, opts, &join(path, i), out, scratch)?;
+                }
+                out.push(']');
+            }
+            Node::Object(members) => {
+                out.push('{');
+                for (i, (key, n)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    crate::value::write_json_string(key, out);
+                    out.push(':');
+                    n.write(doc, opts, &join(path, key), out, scratch)?;
+                }
+                out.push('}');
+            }
+        }
+        Ok(())
     }
 }
 
-/// LINE's limits on what a template produced; going over is an error, never a cut message.
-fn check_rendered(m: &Json, path: &str, content: &str, variant: &str) -> Result<(), Error> {
+/// LINE's limits on a message (after rendering); going over is an error, never a cut message.
+fn check_rendered(m: &Value<'_>, path: &str, content: &str, variant: &str) -> Result<(), Error> {
     let at = |fields: &[&str]| fields.iter().fold(path.to_string(), |p, f| join(&p, f));
     let over = |field: String, what: String| {
         Err(Error::new(Code::LimitExceeded, field, format!("content \"{content}\", variant \"{variant}\": {what}")))
     };
-    // LINE counts characters in UTF-16 code units (an emoji outside the BMP counts as 2).
-    let chars = |s: &str| s.encode_utf16().count();
-    if let Some(text) = m.get("text").and_then(Json::as_str) {
-        if m.get("type").and_then(Json::as_str) == Some("text") && chars(text) > MAX_TEXT_CHARS {
+    let chars = utf16_len;
+    let kind = m.get("type").and_then(Value::as_str);
+    if let Some(text) = m.get("text").and_then(Value::as_str) {
+        if kind == Some("text") && chars(text) > MAX_TEXT_CHARS {
             return over(at(&["text"]), format!("the text has {} characters after rendering; LINE allows {MAX_TEXT_CHARS}", chars(text)));
         }
     }
-    if let Some(alt) = m.get("altText").and_then(Json::as_str) {
+    if let Some(alt) = m.get("altText").and_then(Value::as_str) {
         if chars(alt) > MAX_ALT_TEXT_CHARS {
             return over(at(&["altText"]), format!("altText has {} characters after rendering; LINE allows {MAX_ALT_TEXT_CHARS}", chars(alt)));
         }
     }
-    if m.get("type").and_then(Json::as_str) == Some("flex") {
+    if kind == Some("flex") {
         if let Some(contents) = m.get("contents") {
-            let size = |v: &Json| serde_json::to_string(v).map_or(0, |s| s.len());
-            match contents.get("type").and_then(Json::as_str) {
+            let size = |v: &Value<'_>| v.to_json().len();
+            match contents.get("type").and_then(Value::as_str) {
                 Some("carousel") => {
-                    let bubbles = contents.get("contents").and_then(Json::as_array).map_or(&[][..], Vec::as_slice);
+                    let bubbles = contents.get("contents").and_then(Value::as_array).unwrap_or(&[]);
                     if bubbles.len() > MAX_CAROUSEL_BUBBLES {
                         return over(at(&["contents"]), format!("the carousel has {} bubbles; LINE allows {MAX_CAROUSEL_BUBBLES}", bubbles.len()));
                     }
@@ -320,7 +445,7 @@ fn check_rendered(m: &Json, path: &str, content: &str, variant: &str) -> Result<
             }
         }
     }
-    if let Some(items) = m.pointer("/quickReply/items").and_then(Json::as_array) {
+    if let Some(items) = m.get("quickReply").and_then(|q| q.get("items")).and_then(Value::as_array) {
         if items.len() > MAX_QUICK_REPLY_ITEMS {
             return over(at(&["quickReply", "items"]), format!("{} quick reply items; LINE allows {MAX_QUICK_REPLY_ITEMS}", items.len()));
         }

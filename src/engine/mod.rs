@@ -83,11 +83,22 @@ impl Engine {
     /// Decides and renders content `content_id` (whatever the event), e.g. for a push
     /// campaign: the decision's `content` and `messages` are that content's.
     pub fn render(&self, content_id: &str, context: &str, opts: DecideOptions) -> Result<Decision, Error> {
-        let index = self.contents.index_of(content_id).ok_or_else(|| {
-            Error::new(Code::InvalidValue, "", format!("there is no content \"{content_id}\" in the config"))
-        })?;
+        let index = self.content_index(content_id)?;
         let doc = self.parse_context(context)?;
         self.decide_doc(doc, opts, Some(index), |d| Ok(d.to_decision()))
+    }
+
+    /// [`Engine::render`] returning JSON text: the fast path of [`Engine::decide_to_string`].
+    pub fn render_to_string(&self, content_id: &str, context: &str, opts: DecideOptions) -> Result<String, Error> {
+        let index = self.content_index(content_id)?;
+        let doc = self.parse_context(context)?;
+        self.decide_doc(doc, opts, Some(index), |d| d.write())
+    }
+
+    fn content_index(&self, content_id: &str) -> Result<usize, Error> {
+        self.contents
+            .index_of(content_id)
+            .ok_or_else(|| Error::new(Code::InvalidValue, "", format!("there is no content \"{content_id}\" in the config")))
     }
 
     /// Decides for an already parsed context.
@@ -99,12 +110,7 @@ impl Engine {
     /// [`Engine::decide`]'s result, written directly (no intermediate strings) on the hot path.
     pub fn decide_to_string(&self, context: &str, opts: DecideOptions) -> Result<String, Error> {
         let doc = self.parse_context(context)?;
-        self.decide_doc(doc, opts, None, |d| match d.explain {
-            // The explain trace is for people; its cold path goes through serde.
-            Some(_) => serde_json::to_string(&d.to_decision())
-                .map_err(|e| Error::new(Code::InvalidValue, "", format!("cannot write the decision: {e}"))),
-            None => Ok(d.to_json()),
-        })
+        self.decide_doc(doc, opts, None, |d| d.write())
     }
 
     fn parse_context<'t>(&self, context: &'t str) -> Result<Value<'t>, Error> {
@@ -133,14 +139,17 @@ impl Engine {
         });
         let rendered = match content {
             Some(index) => {
-                // Templates see the context plus the matched segment ids.
-                let ids = outcome.matched.iter().map(|&i| Value::String(self.segments.id(i).to_string().into())).collect();
-                let mut doc = doc.clone();
-                if let Value::Object(members) = &mut doc {
-                    members.push(("segments".into(), Value::Array(ids)));
-                }
                 let env = Env { now: checked.now, tz, segments: &outcome.results, flag_key: None, targeting_key: Some(checked.user_id) };
-                self.contents.render(index, &doc, &env, checked.user_id).unwrap_or_else(|e| {
+                // Templates that read `segments` see the matched ids; only they pay for a copy.
+                let with_segments = self.contents.reads_segments(index).then(|| {
+                    let mut doc = doc.clone();
+                    if let Value::Object(members) = &mut doc {
+                        let ids = outcome.matched.iter().map(|&i| Value::String(self.segments.id(i).to_string().into())).collect();
+                        members.push(("segments".into(), Value::Array(ids)));
+                    }
+                    doc
+                });
+                self.contents.render(index, with_segments.as_ref().unwrap_or(&doc), &env, checked.user_id).unwrap_or_else(|e| {
                     outcome.errors.push(e);
                     None
                 })
@@ -209,9 +218,19 @@ impl Draft<'_> {
             segments: self.segment_ids().map(str::to_string).collect(),
             groups: self.group_pairs().map(|(g, s)| (g.to_string(), s.to_string())).collect(),
             content: self.rendered.as_ref().map(|r| r.choice.clone()),
-            messages: self.rendered.as_ref().map(|r| r.messages.clone()).unwrap_or_default(),
+            messages: self.rendered.iter().flat_map(|r| &r.messages).filter_map(|m| serde_json::value::RawValue::from_string(m.clone()).ok()).collect(),
             errors: self.outcome.errors.clone(),
             explain: self.explain.clone(),
+        }
+    }
+
+    /// The decision as JSON text. The explain trace is for people: that cold path goes through
+    /// serde; the hot one is written directly.
+    fn write(self) -> Result<String, Error> {
+        match self.explain {
+            Some(_) => serde_json::to_string(&self.to_decision())
+                .map_err(|e| Error::new(Code::InvalidValue, "", format!("cannot write the decision: {e}"))),
+            None => Ok(self.to_json()),
         }
     }
 
@@ -253,8 +272,9 @@ impl Draft<'_> {
             o.push_str(",\"content\":");
             o.push_str(&serde_json::to_string(&r.choice).unwrap_or_else(|_| "null".to_string()));
             if !r.messages.is_empty() {
-                o.push_str(",\"messages\":");
-                o.push_str(&serde_json::to_string(&r.messages).unwrap_or_else(|_| "[]".to_string()));
+                o.push_str(",\"messages\":[");
+                o.push_str(&r.messages.join(","));
+                o.push(']');
             }
         }
         if !self.outcome.errors.is_empty() {
