@@ -85,6 +85,7 @@ test: deps deps-browser lint test-wasm test-npm test-native
 bench: deps pkg
 	cargo bench --bench decide
 	node benches/segments.mjs
+	node benches/templates.mjs
 	node benches/coldstart.mjs
 	node pkg/scripts/size.mjs
 

@@ -14,18 +14,28 @@ const decisions = engine.decideMany(contexts.join("\n")).trim().split("\n").map(
 const width = (s) => [...s].reduce((n, c) => n + (/[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(c) ? 2 : 1), 0);
 const pad = (s, n) => s + " ".repeat(Math.max(0, n - width(s)));
 
+// The welcome content as each user would get it on following the account.
+const welcomes = contexts.map((c) => engine.render("welcome", c));
+const firstLine = (w) => {
+  const m = w.messages?.[0];
+  const text = m?.type === "flex" ? `[flex] ${m.altText}` : m?.text ?? "-";
+  return text.split("\n")[0].slice(0, 34);
+};
+
 const rows = decisions.map((d, i) => {
   const user = JSON.parse(contexts[i]).user;
   const grouped = new Set(Object.values(d.groups ?? {}));
+  const w = welcomes[i].content;
   return [
     user.displayName,
     d.groups?.lifecycle ?? "-",
     (d.groups?.skin_type ?? "-").replace("skin_", ""),
     d.segments.filter((s) => !grouped.has(s)).join(", ") || "-",
-    d.decisionId.slice(0, 12),
+    w ? `${w.variant}${w.experiment ? " (A/B)" : ""}` : "-",
+    firstLine(welcomes[i]),
   ];
 });
-const head = ["user", "lifecycle", "skin", "other segments", "decisionId"];
+const head = ["user", "lifecycle", "skin", "other segments", "welcome variant", "first line of the welcome message"];
 const widths = head.map((h, c) => Math.max(width(h), ...rows.map((r) => width(r[c]))));
 const line = (r) => r.map((x, c) => pad(x, widths[c])).join("  ");
 console.log(`kizuna demo — ${contexts.length} LINE friends of a skincare brand, now = ${JSON.parse(contexts[0]).now}`);
@@ -33,6 +43,6 @@ console.log(`config hash ${engine.configHash}\n`);
 console.log(line(head));
 console.log(widths.map((w) => "─".repeat(w)).join("  "));
 for (const r of rows) console.log(line(r));
-console.log(`\nOne decision in full (${rows[1][0]}):`);
-console.log(JSON.stringify(decisions[1], null, 2));
+console.log(`\nThe decision for ${rows[0][0]}'s follow event, in full (ready for the reply API):`);
+console.log(JSON.stringify(decisions[0], null, 2));
 console.log("\nTry the CLI too: target/release/kizuna decide --config examples/skincare/config.json examples/skincare/contexts.ndjson");

@@ -87,6 +87,27 @@ test("decideMany and evaluate work from JavaScript", () => {
   assert.equal(r, 7);
 });
 
+test("contents render to LINE messages; ad-hoc templates render for playgrounds", () => {
+  const config = readFileSync(join(root, "examples/skincare/config.json"), "utf8");
+  const context = readFileSync(join(root, "examples/skincare/contexts.ndjson"), "utf8").split("\n")[3];
+  const out = run(`
+    import { Engine, renderTemplate } from "kizuna";
+    const engine = new Engine(${JSON.stringify(config)});
+    const d = engine.render("welcome", ${JSON.stringify(context)});
+    const text = engine.renderJson("welcome", ${JSON.stringify(context)});
+    const t = renderTemplate("{{ name | default: 'お客様' }}様 {{ price | yen }}", { name: "", price: 12800 }, "2026-11-27T10:00:00+09:00");
+    let err;
+    try { renderTemplate("{{ x | nope }}", {}); } catch (e) { err = { code: e.code, line: e.errors[0].line }; }
+    console.log(JSON.stringify({ d, same: JSON.stringify(d) === text, t, err }));
+  `);
+  const { d, same, t, err } = JSON.parse(out);
+  assert.equal(d.content.variant, "loyal");
+  assert.equal(d.messages[0].type, "flex");
+  assert.equal(same, true);
+  assert.equal(t, "お客様様 ¥12,800");
+  assert.deepEqual(err, { code: "unknown_filter", line: 1 });
+});
+
 test("TypeScript consumers get the real contract types", () => {
   writeFileSync(join(project, "consumer.ts"), `
     import { Engine, type Config, type Decision, type Context, type KizunaError } from "kizuna";
