@@ -29,6 +29,7 @@ pub mod contract;
 pub mod engine;
 pub mod error;
 mod hash;
+pub mod tz;
 pub mod logic;
 pub mod template;
 pub mod value;

@@ -16,9 +16,10 @@ pub struct Config {
     /// Contract version; must be `1`.
     #[cfg_attr(not(target_arch = "wasm32"), schemars(range(min = 1, max = 1)))]
     pub version: u32,
-    /// The account's time zone for weekdays, times of day and bare dates (`YYYY-MM-DD`): a UTC
-    /// offset such as `+09:00`, or one of the fixed-offset zones `Asia/Tokyo`, `Asia/Seoul`,
-    /// `Asia/Taipei`, `Asia/Bangkok`, `Asia/Jakarta`, `UTC`. Default `+09:00`.
+    /// The account's time zone for weekdays, times of day, bare dates (`YYYY-MM-DD`) and dates
+    /// in templates: a UTC offset such as `+09:00`, or a zone without daylight saving time
+    /// (`Asia/Tokyo`, `Asia/Seoul`, `Asia/Taipei`, `Asia/Bangkok`, `Asia/Jakarta`, `UTC`, …).
+    /// Default `+09:00`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
     /// Segments, evaluated for every decision. Order matters only for the order of
@@ -126,46 +127,14 @@ fn rule_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     })
 }
 
-/// Time zones kizuna knows by name. All are fixed offsets (none of these observes DST).
-const NAMED_ZONES: &[(&str, i32)] = &[
-    ("UTC", 0),
-    ("Etc/UTC", 0),
-    ("Asia/Tokyo", 9 * 3600),
-    ("Asia/Seoul", 9 * 3600),
-    ("Asia/Taipei", 8 * 3600),
-    ("Asia/Shanghai", 8 * 3600),
-    ("Asia/Hong_Kong", 8 * 3600),
-    ("Asia/Bangkok", 7 * 3600),
-    ("Asia/Jakarta", 7 * 3600),
-];
-
 /// The default time zone of a config: Japan.
 pub fn default_tz() -> FixedOffset {
     FixedOffset::east_opt(9 * 3600).unwrap_or(chrono::Utc.fix())
 }
 
-/// Parses `+09:00`, `-05:30`, `Z` or a name from [`NAMED_ZONES`].
+/// Parses a config's `timeZone`: an offset (`+09:00`) or a fixed-offset zone name.
 pub fn parse_tz(s: &str) -> Option<FixedOffset> {
-    if let Some((_, secs)) = NAMED_ZONES.iter().find(|(n, _)| *n == s) {
-        return FixedOffset::east_opt(*secs);
-    }
-    if s == "Z" {
-        return FixedOffset::east_opt(0);
-    }
-    let (sign, rest) = match s.as_bytes().first()? {
-        b'+' => (1, s.get(1..)?),
-        b'-' => (-1, s.get(1..)?),
-        _ => return None,
-    };
-    let (h, m) = rest.split_once(':')?;
-    if h.len() != 2 || m.len() != 2 {
-        return None;
-    }
-    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
-    if h > 14 || m > 59 {
-        return None;
-    }
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+    crate::tz::parse_zone(s)
 }
 
 fn valid_id(id: &str) -> bool {

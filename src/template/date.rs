@@ -6,6 +6,7 @@
 //! `time_zone` moved it to another; text without an offset is read as local time in that zone.
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike};
+use crate::tz::parse_offset;
 
 const MONTHS: [&str; 12] = [
     "January",
@@ -22,76 +23,6 @@ const MONTHS: [&str; 12] = [
     "December",
 ];
 const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-
-/// Time zones `time_zone` accepts by name. Only zones without daylight saving time can be named
-/// (an offset like `"-05:00"` serves the others).
-const ZONES: &[(&str, i32)] = &[
-    ("utc", 0),
-    ("gmt", 0),
-    ("z", 0),
-    ("etc/utc", 0),
-    ("etc/gmt", 0),
-    ("asia/tokyo", 9 * 3600),
-    ("japan", 9 * 3600),
-    ("jst", 9 * 3600),
-    ("asia/seoul", 9 * 3600),
-    ("kst", 9 * 3600),
-    ("asia/taipei", 8 * 3600),
-    ("asia/shanghai", 8 * 3600),
-    ("asia/hong_kong", 8 * 3600),
-    ("asia/singapore", 8 * 3600),
-    ("asia/manila", 8 * 3600),
-    ("asia/kuala_lumpur", 8 * 3600),
-    ("australia/perth", 8 * 3600),
-    ("asia/bangkok", 7 * 3600),
-    ("asia/jakarta", 7 * 3600),
-    ("asia/ho_chi_minh", 7 * 3600),
-    ("asia/saigon", 7 * 3600),
-    ("asia/kolkata", 5 * 3600 + 1800),
-    ("asia/calcutta", 5 * 3600 + 1800),
-    ("asia/dubai", 4 * 3600),
-];
-
-/// A zone name (`"Asia/Tokyo"`, `"UTC"`) or offset (`"+09:00"`, `"+0900"`, `"-5"`, `"UTC+9"`).
-pub(crate) fn parse_zone(name: &str) -> Option<FixedOffset> {
-    let t = name.trim();
-    let lower = t.to_ascii_lowercase();
-    if let Some((_, secs)) = ZONES.iter().find(|(n, _)| *n == lower) {
-        return FixedOffset::east_opt(*secs);
-    }
-    let off = lower.strip_prefix("utc").or_else(|| lower.strip_prefix("gmt")).unwrap_or(&lower);
-    parse_offset(off)
-}
-
-/// `+09:00`, `+0900`, `+09`, `+9`, `-05:30`.
-fn parse_offset(s: &str) -> Option<FixedOffset> {
-    let (sign, rest) = match s.as_bytes().first()? {
-        b'+' => (1, s.get(1..)?),
-        b'-' => (-1, s.get(1..)?),
-        _ => return None,
-    };
-    let (h, m) = if let Some((h, m)) = rest.split_once(':') {
-        (h, m)
-    } else if rest.len() == 4 {
-        (rest.get(..2)?, rest.get(2..)?)
-    } else {
-        (rest, "0")
-    };
-    if h.is_empty()
-        || h.len() > 2
-        || m.len() > 2
-        || !h.bytes().all(|b| b.is_ascii_digit())
-        || !m.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let h: i32 = h.parse().ok()?;
-    let m: i32 = m.parse().ok()?;
-    if h > 14 || m > 59 {
-        return None;
-    }
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
-}
 
 /// Unix seconds shown in `tz`.
 pub(crate) fn from_timestamp(secs: i64, tz: FixedOffset) -> Option<DateTime<FixedOffset>> {
@@ -716,15 +647,5 @@ mod tests {
             "Fri Mar  4 05:06:07 2016 | 03/04/16 | 05:06:07 | 03/04/16 | 2016-03-04 | 05:06:07 | 05:06 | 05:06:07 AM"
         );
         assert_eq!(f("%10A|%-10A|%_5m|%05e"), "    Friday|Friday|    3|00004");
-    }
-
-    #[test]
-    fn zones() {
-        assert_eq!(parse_zone("Asia/Tokyo").unwrap().local_minus_utc(), 9 * 3600);
-        assert_eq!(parse_zone("+05:30").unwrap().local_minus_utc(), 5 * 3600 + 1800);
-        assert_eq!(parse_zone("-0800").unwrap().local_minus_utc(), -8 * 3600);
-        assert_eq!(parse_zone("UTC+9").unwrap().local_minus_utc(), 9 * 3600);
-        assert!(parse_zone("America/New_York").is_none());
-        assert!(parse_zone("Mars/Olympus").is_none());
     }
 }

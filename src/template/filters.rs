@@ -633,7 +633,7 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
         }
         F::TimeZone => {
             let name = s_of(args.r(0));
-            let Some(zone) = date::parse_zone(&name) else {
+            let Some(zone) = crate::tz::parse_zone(&name) else {
                 return fail(format!("time_zone: unknown time zone '{name}' (use an offset like \"+09:00\" or a zone like \"Asia/Tokyo\")"));
             };
             match env.to_date(&input) {

@@ -3,7 +3,6 @@
 //! reported as such, and filter argument counts are checked here rather than at render time.
 
 use super::ast::*;
-use super::date;
 use super::filters::{Filter, FILTER_NAMES};
 use super::lexer::{self, lex_expr, LineIndex, Tok, TokKind, T};
 use super::Limits;
@@ -978,7 +977,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         }
         if filter == Filter::TimeZone {
             if let Some(Expr::Lit(Lit::Str(z))) = args.first() {
-                if date::parse_zone(z).is_none() {
+                if crate::tz::parse_zone(z).is_none() {
                     return Err(self.syntax(
                         at,
                         format!("time_zone: unknown time zone '{z}' (use an offset like \"+09:00\" or a zone like \"Asia/Tokyo\", \"UTC\")"),
