@@ -5,6 +5,7 @@
 //! cases, when parsing or rendering fails. Partials (`templates`) are given to
 //! `Template::parse_with_partials`. Rendering uses UTC (the suite assumes a UTC host).
 
+use std::io::Write;
 use kizuna::template::{Limits, RenderOptions, Template};
 use kizuna::value::Value;
 use std::collections::BTreeMap;
@@ -94,16 +95,18 @@ fn golden_liquid() {
 
     let total = cases.len();
     let skipped_total: usize = skipped.values().sum();
-    println!("golden-liquid: passed {passed}, skipped {skipped_total}, failed {failed}, total {total}");
+    // Written straight to stderr (not println!) so the counts show even when the test passes.
+    let mut err = std::io::stderr();
+    let _ = writeln!(err, "golden-liquid: passed {passed}, skipped {skipped_total}, failed {failed}, total {total}");
     for (why, n) in &skipped {
-        println!("  skipped {n}: {why}");
+        let _ = writeln!(err, "  skipped {n}: {why}");
     }
     const CAP: usize = 60;
     for f in failures.iter().take(CAP) {
-        println!("  FAILED {f}");
+        let _ = writeln!(err, "  FAILED {f}");
     }
     if failures.len() > CAP {
-        println!("  … and {} more failures", failures.len() - CAP);
+        let _ = writeln!(err, "  … and {} more failures", failures.len() - CAP);
     }
     assert_eq!(total, 1054, "the suite should have 1,054 cases");
     let rate = passed as f64 / total as f64;
