@@ -24,13 +24,28 @@ pub enum Value<'a> {
     Object(Vec<(Cow<'a, str>, Value<'a>)>),
 }
 
+/// `a == b` for the short strings of keys and codes, compared inline (eight bytes at a time):
+/// `==` calls `memcmp`, which in WebAssembly is a byte loop behind a call, and key lookups are
+/// the commonest comparison of a decision.
+#[inline]
+pub(crate) fn same_str(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut a8 = a.chunks_exact(8);
+    let mut b8 = b.chunks_exact(8);
+    let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+    (&mut a8).zip(&mut b8).all(|(x, y)| word(x) == word(y)) && a8.remainder().iter().zip(b8.remainder()).all(|(x, y)| x == y)
+}
+
 impl PartialEq for Value<'_> {
     /// Structural equality; `Int(1) == Float(1.0)`.
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (Value::Null, Value::Null) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
-            (Value::String(a), Value::String(b)) => a == b,
+            (Value::String(a), Value::String(b)) => same_str(a, b),
             (Value::Array(a), Value::Array(b)) => a == b,
             (Value::Object(a), Value::Object(b)) => {
                 a.len() == b.len() && a.iter().all(|(k, v)| other.get(k) == Some(v))
@@ -51,7 +66,7 @@ impl<'a> Value<'a> {
     /// The member `key` of an object (last duplicate wins); `None` for anything else.
     pub fn get(&self, key: &str) -> Option<&Value<'a>> {
         match self {
-            Value::Object(members) => members.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            Value::Object(members) => members.iter().rev().find(|(k, _)| same_str(k, key)).map(|(_, v)| v),
             _ => None,
         }
     }
@@ -216,9 +231,34 @@ fn write_float(f: f64, out: &mut String) {
     }
 }
 
+/// Bits set in the high bit of each byte of `w` that is `"`, `\\` or a control character.
+/// Borrows can flag bytes above a real hit, never below one, so the lowest flag is exact.
+#[inline]
+fn special_bytes(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let quote = w ^ (ONES * u64::from(b'"'));
+    let slash = w ^ (ONES * u64::from(b'\\'));
+    // A zero byte in `quote`/`slash`, or a byte below 0x20 in `w`, sets its high bit.
+    ((quote.wrapping_sub(ONES) & !quote) | (slash.wrapping_sub(ONES) & !slash) | (w.wrapping_sub(ONES * 0x20) & !w)) & HIGH
+}
+
+/// Whether `bytes` holds a `"`, `\\` or control character, eight bytes at a time.
+fn has_special_byte(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    let found = words.any(|c| special_bytes(u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))) != 0);
+    found || words.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
 /// Writes `s` as a JSON string literal with serde_json's escaping.
 pub fn write_json_string(s: &str, out: &mut String) {
     out.push('"');
+    // Most strings (ids, names, timestamps) need no escaping: copy them in one go.
+    if !has_special_byte(s.as_bytes()) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let esc = match b {
@@ -308,7 +348,7 @@ impl Projection {
     }
 
     fn child(&self, key: &str) -> Option<&Projection> {
-        self.fields.iter().find(|(k, _)| k == key).map(|(_, p)| p)
+        self.fields.iter().find(|(k, _)| same_str(k, key)).map(|(_, p)| p)
     }
 }
 
@@ -338,29 +378,63 @@ pub fn parse(text: &str) -> Result<Value<'_>, ParseError> {
 /// Parses a JSON document, building only what `projection` asks for; the rest is validated and
 /// skipped, and appears as absent (objects) — arrays are built whole once any path enters them.
 pub fn parse_projected<'a>(text: &'a str, projection: &Projection) -> Result<Value<'a>, ParseError> {
-    let mut p = Parser { text, bytes: text.as_bytes(), pos: 0 };
-    p.ws();
-    let v = p.value(Some(projection), 0)?;
-    p.ws();
-    if p.pos < p.bytes.len() {
-        return Err(p.error("unexpected trailing characters"));
-    }
-    Ok(v.unwrap_or(Value::Null))
+    // Room for a typical context's widest object and array, so the scratch stacks rarely grow.
+    let mut p = Parser { text, bytes: text.as_bytes(), pos: 0, members: Vec::with_capacity(32), items: Vec::with_capacity(16) };
+    p.document(projection).map_err(|f| f.into_error(text))
 }
+
+/// A syntax error on the hot path: two words instead of a [`ParseError`] (whose line and column
+/// are worked out only when it is reported), so that results stay small.
+struct Fail {
+    message: &'static str,
+    pos: usize,
+}
+
+impl Fail {
+    #[cold]
+    fn into_error(self, text: &str) -> ParseError {
+        let bytes = text.as_bytes();
+        let upto = bytes.get(..self.pos).unwrap_or(bytes);
+        let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = upto.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let column = text.get(line_start..self.pos).map_or(1, |s| s.chars().count() + 1);
+        ParseError { message: self.message.to_string(), offset: self.pos, line: line as u32, column: column as u32 }
+    }
+}
+
+type Parsed<T> = Result<T, Fail>;
 
 struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// Scratch stacks: members and items of the containers being built collect here and move
+    /// into an exactly sized `Vec` when the container closes (one allocation per container
+    /// instead of a growing one).
+    members: Vec<(Cow<'a, str>, Value<'a>)>,
+    items: Vec<Value<'a>>,
+}
+
+/// Bytes JSON allows between tokens.
+#[inline]
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
 }
 
 impl<'a> Parser<'a> {
-    fn error(&self, message: &str) -> ParseError {
-        let upto = self.bytes.get(..self.pos).unwrap_or(self.bytes);
-        let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
-        let line_start = upto.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let column = self.text.get(line_start..self.pos).map_or(1, |s| s.chars().count() + 1);
-        ParseError { message: message.to_string(), offset: self.pos, line: line as u32, column: column as u32 }
+    #[cold]
+    fn fail(&self, message: &'static str) -> Fail {
+        Fail { message, pos: self.pos }
+    }
+
+    fn document(&mut self, projection: &Projection) -> Parsed<Value<'a>> {
+        self.ws();
+        let v = self.value(projection, 0)?;
+        self.ws();
+        if self.pos < self.bytes.len() {
+            return Err(self.fail("unexpected trailing characters"));
+        }
+        Ok(v.unwrap_or(Value::Null))
     }
 
     #[inline]
@@ -370,137 +444,201 @@ impl<'a> Parser<'a> {
 
     #[inline]
     fn ws(&mut self) {
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+        // Compact JSON has no whitespace: test the common case first.
+        while self.peek().is_some_and(is_ws) {
             self.pos += 1;
         }
     }
 
-    fn expect(&mut self, b: u8, what: &str) -> Result<(), ParseError> {
-        if self.peek() == Some(b) {
+    /// Skips whitespace and returns the next byte (without consuming it).
+    #[inline]
+    fn next_token(&mut self) -> Option<u8> {
+        self.ws();
+        self.peek()
+    }
+
+    #[inline]
+    fn expect(&mut self, b: u8, what: &'static str) -> Parsed<()> {
+        if self.next_token() == Some(b) {
             self.pos += 1;
             Ok(())
         } else {
-            Err(self.error(what))
+            Err(self.fail(what))
         }
     }
 
-    fn literal(&mut self, word: &str) -> Result<(), ParseError> {
+    fn literal(&mut self, word: &str) -> Parsed<()> {
         let end = self.pos + word.len();
         if self.bytes.get(self.pos..end) == Some(word.as_bytes()) {
             self.pos = end;
             Ok(())
         } else {
-            Err(self.error("expected a JSON value"))
+            Err(self.fail("expected a JSON value"))
         }
     }
 
-    /// Parses one value. `proj` None = validate and skip; Some(all) = build all; Some(partial) =
-    /// build only the projected members of an object.
-    fn value(&mut self, proj: Option<&Projection>, depth: usize) -> Result<Option<Value<'a>>, ParseError> {
+    /// Parses one value and builds what `proj` asks for: everything when it is `all`, else the
+    /// projected members of an object (scalars are always built). An array that no path enters
+    /// is validated and skipped: `None`.
+    fn value(&mut self, proj: &Projection, depth: usize) -> Parsed<Option<Value<'a>>> {
         if depth > MAX_DEPTH {
-            return Err(self.error("JSON nested too deeply"));
+            return Err(self.fail("JSON nested too deeply"));
         }
-        let build = proj.is_some();
-        match self.peek() {
-            Some(b'{') => self.object(proj, depth),
+        Ok(Some(match self.peek() {
+            Some(b'{') => self.object(proj, depth)?,
             Some(b'[') => {
                 // An array is built whole once a path enters it (paths do not index arrays).
-                let whole = proj.map(|p| p.all || !p.fields.is_empty()).unwrap_or(false);
-                self.array(whole, depth)
+                if !proj.all && proj.fields.is_empty() {
+                    self.skip(depth)?;
+                    return Ok(None);
+                }
+                self.array(depth)?
             }
-            Some(b'"') => {
-                let s = self.string(build)?;
-                Ok(s.map(Value::String))
-            }
-            Some(b't') => self.literal("true").map(|_| build.then_some(Value::Bool(true))),
-            Some(b'f') => self.literal("false").map(|_| build.then_some(Value::Bool(false))),
-            Some(b'n') => self.literal("null").map(|_| build.then_some(Value::Null)),
-            Some(b'-' | b'0'..=b'9') => self.number(build),
-            Some(_) => Err(self.error("expected a JSON value")),
-            None => Err(self.error("unexpected end of input")),
-        }
+            Some(b'"') => Value::String(self.string()?),
+            Some(b't') => self.literal("true").map(|_| Value::Bool(true))?,
+            Some(b'f') => self.literal("false").map(|_| Value::Bool(false))?,
+            Some(b'n') => self.literal("null").map(|_| Value::Null)?,
+            Some(b'-' | b'0'..=b'9') => self.number()?,
+            Some(_) => return Err(self.fail("expected a JSON value")),
+            None => return Err(self.fail("unexpected end of input")),
+        }))
     }
 
-    fn object(&mut self, proj: Option<&Projection>, depth: usize) -> Result<Option<Value<'a>>, ParseError> {
+    fn object(&mut self, proj: &Projection, depth: usize) -> Parsed<Value<'a>> {
         self.pos += 1;
-        let mut members = Vec::new();
-        self.ws();
-        if self.peek() == Some(b'}') {
+        let base = self.members.len();
+        if self.next_token() == Some(b'}') {
             self.pos += 1;
-            return Ok(proj.map(|_| Value::Object(members)));
+            return Ok(Value::Object(Vec::new()));
         }
         loop {
-            self.ws();
-            if self.peek() != Some(b'"') {
-                return Err(self.error("expected a string key"));
+            if self.next_token() != Some(b'"') {
+                return Err(self.fail("expected a string key"));
             }
-            let key = self.string(true)?.unwrap_or_default();
-            self.ws();
+            let key = self.string()?;
             self.expect(b':', "expected ':' after an object key")?;
             self.ws();
-            let child = match proj {
-                Some(p) if p.all => Some(p),
-                Some(p) => p.child(&key),
-                None => None,
-            };
-            if let Some(v) = self.value(child, depth + 1)? {
-                members.push((key, v));
+            let child = if proj.all { Some(proj) } else { proj.child(&key) };
+            match child {
+                Some(child) => {
+                    if let Some(v) = self.value(child, depth + 1)? {
+                        self.members.push((key, v));
+                    }
+                }
+                None => self.skip(depth + 1)?,
             }
-            self.ws();
-            match self.peek() {
+            match self.next_token() {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Ok(proj.map(|_| Value::Object(members)));
+                    let members = self.members.drain(base..).collect();
+                    return Ok(Value::Object(members));
                 }
-                _ => return Err(self.error("expected ',' or '}' in an object")),
+                _ => return Err(self.fail("expected ',' or '}' in an object")),
             }
         }
     }
 
-    fn array(&mut self, build: bool, depth: usize) -> Result<Option<Value<'a>>, ParseError> {
+    fn array(&mut self, depth: usize) -> Parsed<Value<'a>> {
         self.pos += 1;
         let all = Projection::all();
-        let child = build.then_some(&all);
-        let mut items = Vec::new();
-        self.ws();
-        if self.peek() == Some(b']') {
+        let base = self.items.len();
+        if self.next_token() == Some(b']') {
             self.pos += 1;
-            return Ok(build.then_some(Value::Array(items)));
+            return Ok(Value::Array(Vec::new()));
         }
         loop {
             self.ws();
-            if let Some(v) = self.value(child, depth + 1)? {
-                items.push(v);
+            if let Some(v) = self.value(&all, depth + 1)? {
+                self.items.push(v);
             }
-            self.ws();
-            match self.peek() {
+            match self.next_token() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(build.then_some(Value::Array(items)));
+                    let items = self.items.drain(base..).collect();
+                    return Ok(Value::Array(items));
                 }
-                _ => return Err(self.error("expected ',' or ']' in an array")),
+                _ => return Err(self.fail("expected ',' or ']' in an array")),
             }
         }
     }
 
-    fn number(&mut self, build: bool) -> Result<Option<Value<'a>>, ParseError> {
-        let start = self.pos;
+    /// Validates one value without building anything (the same checks as [`Parser::value`]).
+    fn skip(&mut self, depth: usize) -> Parsed<()> {
+        if depth > MAX_DEPTH {
+            return Err(self.fail("JSON nested too deeply"));
+        }
+        match self.peek() {
+            Some(b'"') => self.skip_string(),
+            Some(b'{') => {
+                self.pos += 1;
+                if self.next_token() == Some(b'}') {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                loop {
+                    if self.next_token() != Some(b'"') {
+                        return Err(self.fail("expected a string key"));
+                    }
+                    self.skip_string()?;
+                    self.expect(b':', "expected ':' after an object key")?;
+                    self.ws();
+                    self.skip(depth + 1)?;
+                    match self.next_token() {
+                        Some(b',') => self.pos += 1,
+                        Some(b'}') => {
+                            self.pos += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(self.fail("expected ',' or '}' in an object")),
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.pos += 1;
+                if self.next_token() == Some(b']') {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.ws();
+                    self.skip(depth + 1)?;
+                    match self.next_token() {
+                        Some(b',') => self.pos += 1,
+                        Some(b']') => {
+                            self.pos += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(self.fail("expected ',' or ']' in an array")),
+                    }
+                }
+            }
+            Some(b't') => self.literal("true"),
+            Some(b'f') => self.literal("false"),
+            Some(b'n') => self.literal("null"),
+            Some(b'-' | b'0'..=b'9') => self.number_end().map(|_| ()),
+            Some(_) => Err(self.fail("expected a JSON value")),
+            None => Err(self.fail("unexpected end of input")),
+        }
+    }
+
+    /// Moves past a number's text, checking its grammar; returns whether it is an integer.
+    fn number_end(&mut self) -> Parsed<bool> {
         if self.peek() == Some(b'-') {
             self.pos += 1;
         }
         match self.peek() {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => self.digits(),
-            _ => return Err(self.error("invalid number")),
+            _ => return Err(self.fail("invalid number")),
         }
         let mut int = true;
         if self.peek() == Some(b'.') {
             int = false;
             self.pos += 1;
             if !matches!(self.peek(), Some(b'0'..=b'9')) {
-                return Err(self.error("invalid number"));
+                return Err(self.fail("invalid number"));
             }
             self.digits();
         }
@@ -511,22 +649,35 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
             }
             if !matches!(self.peek(), Some(b'0'..=b'9')) {
-                return Err(self.error("invalid number"));
+                return Err(self.fail("invalid number"));
             }
             self.digits();
         }
-        if !build {
-            return Ok(None);
-        }
+        Ok(int)
+    }
+
+    fn number(&mut self) -> Parsed<Value<'a>> {
+        let start = self.pos;
+        let int = self.number_end()?;
         let s = self.text.get(start..self.pos).unwrap_or("0");
         if int {
+            // Up to 18 digits cannot overflow an i64: add them up directly; longer ones go
+            // through `parse`, which also knows the exact limits.
+            let (negative, digits) = match s.strip_prefix('-') {
+                Some(d) => (true, d),
+                None => (false, s),
+            };
+            if digits.len() <= 18 {
+                let n = digits.bytes().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+                return Ok(Value::Int(if negative { -n } else { n }));
+            }
             if let Ok(i) = s.parse::<i64>() {
-                return Ok(Some(Value::Int(i)));
+                return Ok(Value::Int(i));
             }
         }
         match s.parse::<f64>() {
-            Ok(f) => Ok(Some(Value::Float(f))),
-            Err(_) => Err(self.error("invalid number")),
+            Ok(f) => Ok(Value::Float(f)),
+            Err(_) => Err(Fail { message: "invalid number", pos: self.pos }),
         }
     }
 
@@ -537,31 +688,66 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Moves to the first byte at or after `pos` that is `"`, `\\` or a control character (or to
+    /// the end of the input).
+    #[inline]
+    fn scan_plain(&mut self) {
+        // Eight bytes at a time: most of a context's bytes are inside strings.
+        while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
+            let special = special_bytes(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+            if special != 0 {
+                self.pos += (special.trailing_zeros() / 8) as usize;
+                return;
+            }
+            self.pos += 8;
+        }
+        while self.peek().is_some_and(|b| b != b'"' && b != b'\\' && b >= 0x20) {
+            self.pos += 1;
+        }
+    }
+
+    /// Moves past a string literal at `"`, with the same checks as [`Parser::string`].
+    #[inline]
+    fn skip_string(&mut self) -> Parsed<()> {
+        let open = self.pos;
+        self.pos += 1;
+        self.scan_plain();
+        match self.peek() {
+            Some(b'"') => {
+                self.pos += 1;
+                Ok(())
+            }
+            Some(b'\\') => {
+                // Escapes are rare: let the decoder validate them.
+                self.pos = open;
+                self.string().map(|_| ())
+            }
+            Some(_) => Err(self.fail("control character in a string")),
+            None => Err(self.fail("unterminated string")),
+        }
+    }
+
     /// Parses a string literal at `"`. Without escapes the result borrows the input.
-    fn string(&mut self, build: bool) -> Result<Option<Cow<'a, str>>, ParseError> {
+    fn string(&mut self) -> Parsed<Cow<'a, str>> {
         self.pos += 1;
         let start = self.pos;
-        self.skip_plain();
-        // Now at the closing quote, an escape, a control character or the end.
-        loop {
-            match self.peek() {
-                Some(b'"') => {
-                    let s = self.text.get(start..self.pos).unwrap_or("");
-                    self.pos += 1;
-                    return Ok(build.then_some(Cow::Borrowed(s)));
-                }
-                Some(b'\\') => break,
-                Some(0..=0x1f) => return Err(self.error("control character in a string")),
-                Some(_) => self.pos += 1,
-                None => return Err(self.error("unterminated string")),
+        self.scan_plain();
+        match self.peek() {
+            Some(b'"') => {
+                let s = self.text.get(start..self.pos).unwrap_or("");
+                self.pos += 1;
+                return Ok(Cow::Borrowed(s));
             }
+            Some(b'\\') => {}
+            Some(_) => return Err(self.fail("control character in a string")),
+            None => return Err(self.fail("unterminated string")),
         }
         let mut owned = String::from(self.text.get(start..self.pos).unwrap_or(""));
         loop {
             match self.peek() {
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(build.then_some(Cow::Owned(owned)));
+                    return Ok(Cow::Owned(owned));
                 }
                 Some(b'\\') => {
                     self.pos += 1;
@@ -580,74 +766,46 @@ impl<'a> Parser<'a> {
                             owned.push(c);
                             continue;
                         }
-                        _ => return Err(self.error("invalid escape in a string")),
+                        _ => return Err(self.fail("invalid escape in a string")),
                     };
                     self.pos += 1;
                     owned.push(c);
                 }
-                Some(0..=0x1f) => return Err(self.error("control character in a string")),
+                Some(0..=0x1f) => return Err(self.fail("control character in a string")),
                 Some(_) => {
-                    // Copy one UTF-8 sequence (the input is valid UTF-8).
+                    // Copy the run up to the next special byte (the input is valid UTF-8).
                     let run_start = self.pos;
-                    self.pos += 1;
-                    while let Some(b) = self.peek() {
-                        if b == b'"' || b == b'\\' || b < 0x20 {
-                            break;
-                        }
-                        self.pos += 1;
-                    }
+                    self.scan_plain();
                     owned.push_str(self.text.get(run_start..self.pos).unwrap_or(""));
                 }
-                None => return Err(self.error("unterminated string")),
+                None => return Err(self.fail("unterminated string")),
             }
         }
     }
 
-    /// Skips string bytes that need no attention (not `"`, `\\` or a control character),
-    /// eight at a time: most of a context's bytes are inside strings.
-    #[inline]
-    fn skip_plain(&mut self) {
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const HIGH: u64 = 0x8080_8080_8080_8080;
-        while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
-            let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-            let quote = w ^ (ONES * u64::from(b'"'));
-            let slash = w ^ (ONES * u64::from(b'\\'));
-            // A zero byte in `quote`/`slash`, or a byte below 0x20 in `w`, sets its high bit
-            // (exactly for bytes < 0x80; a false alarm only sends us to the byte loop).
-            let special = (quote.wrapping_sub(ONES) & !quote)
-                | (slash.wrapping_sub(ONES) & !slash)
-                | (w.wrapping_sub(ONES * 0x20) & !w);
-            if special & HIGH != 0 {
-                break;
-            }
-            self.pos += 8;
-        }
-    }
-
-    fn hex4(&mut self) -> Result<u32, ParseError> {
-        let s = self.text.get(self.pos..self.pos + 4).ok_or_else(|| self.error("invalid \\u escape"))?;
-        let v = u32::from_str_radix(s, 16).map_err(|_| self.error("invalid \\u escape"))?;
+    fn hex4(&mut self) -> Parsed<u32> {
+        let s = self.text.get(self.pos..self.pos + 4).ok_or_else(|| self.fail("invalid \\u escape"))?;
+        let v = u32::from_str_radix(s, 16).map_err(|_| self.fail("invalid \\u escape"))?;
         self.pos += 4;
         Ok(v)
     }
 
-    fn unicode_escape(&mut self) -> Result<char, ParseError> {
+    fn unicode_escape(&mut self) -> Parsed<char> {
         let hi = self.hex4()?;
         let code = if (0xD800..0xDC00).contains(&hi) {
             if self.bytes.get(self.pos..self.pos + 2) != Some(b"\\u") {
-                return Err(self.error("lone surrogate in \\u escape"));
+                return Err(self.fail("lone surrogate in \\u escape"));
             }
             self.pos += 2;
             let lo = self.hex4()?;
             if !(0xDC00..0xE000).contains(&lo) {
-                return Err(self.error("lone surrogate in \\u escape"));
+                return Err(self.fail("lone surrogate in \\u escape"));
             }
             0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
         } else {
             hi
         };
-        char::from_u32(code).ok_or_else(|| self.error("lone surrogate in \\u escape"))
+        char::from_u32(code).ok_or_else(|| self.fail("lone surrogate in \\u escape"))
     }
 }
 
@@ -700,6 +858,55 @@ mod tests {
         assert_eq!((e.line, e.column), (2, 8));
         let deep = "[".repeat(MAX_DEPTH + 2);
         assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn strings_are_written_like_serde_json_with_specials_at_every_offset() {
+        for len in 0..20 {
+            for at in 0..=len {
+                for special in ["\"", "\\", "\n", "\u{1}", "\u{1f}", "é", " "] {
+                    let s: String = (0..len).map(|i| if i == at { special } else { "a" }).collect();
+                    let mut out = String::new();
+                    write_json_string(&s, &mut out);
+                    assert_eq!(out, serde_json::to_string(&s).unwrap(), "{s:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn skipping_checks_what_building_checks() {
+        let docs = [
+            r#"{"a":"x\"y\u00e9\ud83d\ude00","b":[1,-2.5e3,{"c":null}],"d":"日本語テキスト、長めの文字列"}"#,
+            r#"{"a":"\x"}"#,
+            r#"{"a":"\ud800"}"#,
+            "{\"a\":\"tab\tinside\"}",
+            r#"{"a":[1,2,}"#,
+            r#"{"a":01}"#,
+            r#"{"a":-}"#,
+            r#"{"a":1.e5}"#,
+            r#"{"a":"unterminated"#,
+            r#"{"a":tru}"#,
+            r#"{"a" 1}"#,
+            r#"{"a":{"b":1,}}"#,
+        ];
+        for doc in docs {
+            let all = parse_projected(doc, &Projection::all());
+            let none = parse_projected(doc, &Projection::none());
+            assert_eq!(all.as_ref().err(), none.as_ref().err(), "{doc}");
+            let serde: Result<serde_json::Value, _> = serde_json::from_str(doc);
+            assert_eq!(all.is_ok(), serde.is_ok(), "{doc}");
+        }
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert_eq!(parse_projected(&deep, &Projection::none()).err(), parse(&deep).err());
+        assert!(parse(&deep).is_err());
+        for (a, b) in [("", ""), ("a", "a"), ("userId", "userId"), ("purchases", "purchase"), ("accumulator", "accumulatoR"), ("日本", "日本")] {
+            assert_eq!(same_str(a, b), a == b, "{a} {b}");
+        }
+        let v = parse("[123456789012345678,1234567890123456789,-9223372036854775808,-0,9223372036854775808]").unwrap();
+        let want = [Value::Int(123456789012345678), Value::Int(1234567890123456789), Value::Int(i64::MIN), Value::Int(0)];
+        assert!(v.as_array().unwrap().iter().zip(&want).all(|(a, b)| matches!((a, b), (Value::Int(x), Value::Int(y)) if x == y)));
+        assert!(matches!(v.as_array().unwrap()[4], Value::Float(f) if f == 9223372036854775808.0));
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct Segments {
     groups: Vec<String>,
     /// Units in dependency order.
     order: Vec<Unit>,
+    /// Sub-rules several segments share (see `logic::share_results`).
+    memo_slots: usize,
 }
 
 /// What the segments decided, by index (names are looked up only when written out).
@@ -103,7 +105,8 @@ impl Segments {
             }
         }
         let order = order_units(&units, &unit_of, &refs, config, p);
-        Segments { segs, groups, order }
+        let memo_slots = logic::share_results(segs.iter_mut().filter_map(|s| s.rule.as_mut()));
+        Segments { segs, groups, order, memo_slots }
     }
 
     pub fn projection(&self, p: &mut Projection) {
@@ -119,6 +122,7 @@ impl Segments {
         let mut taken_by: Vec<Option<usize>> = vec![None; self.segs.len()];
         let mut errors = Vec::new();
         let mut won: Vec<(usize, usize)> = Vec::new();
+        let memo = logic::Memo::new(self.memo_slots);
         for unit in &self.order {
             let members: &[usize] = match unit {
                 Unit::One(i) => std::slice::from_ref(i),
@@ -140,7 +144,7 @@ impl Segments {
                     }
                     r
                 } else {
-                    rule.matches(doc, &env)
+                    rule.matches_with(doc, &env, &memo)
                 };
                 let holds = outcome.unwrap_or_else(|e| {
                     errors.push(e);

@@ -1,7 +1,7 @@
 //! JsonLogic value semantics: truthiness, number and string coercion (JavaScript's rules, which
 //! the conformance suites encode), and the loose / strict comparisons.
 
-use crate::value::Value;
+use crate::value::{same_str, Value};
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 
@@ -208,7 +208,7 @@ fn check_comparable(a: &Value, b: &Value) -> Result<(), Incomparable> {
 pub(crate) fn loose_eq(a: &Value, b: &Value) -> Result<bool, Incomparable> {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => return Ok(x == y),
-        (Value::String(x), Value::String(y)) => return Ok(x == y),
+        (Value::String(x), Value::String(y)) => return Ok(same_str(x, y)),
         (Value::Null, Value::Null) => return Ok(true),
         (Value::Bool(x), Value::Bool(y)) => return Ok(x == y),
         // A missing value is never equal to a string (JavaScript: null == "" is false).

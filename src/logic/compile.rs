@@ -26,6 +26,9 @@ pub(crate) struct Compiler<'o> {
     pub errors: Vec<Error>,
     /// JSON pointer of each node, indexed by `Node::id`.
     pub paths: Vec<Box<str>>,
+    /// The source text of each `reduce`/`all`/`some`/`none` node, by id: candidates for sharing
+    /// results between rules (see `memo.rs`).
+    pub texts: Vec<(u32, String)>,
     ptr: String,
 }
 
@@ -157,7 +160,7 @@ pub(crate) fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c s
 
 impl<'o> Compiler<'o> {
     pub fn new(opts: &'o Options, prefix: &str) -> Self {
-        Compiler { opts, errors: Vec::new(), paths: Vec::new(), ptr: prefix.to_string() }
+        Compiler { opts, errors: Vec::new(), paths: Vec::new(), texts: Vec::new(), ptr: prefix.to_string() }
     }
 
     fn err(&mut self, code: Code, message: impl Into<String>) {
@@ -214,7 +217,12 @@ impl<'o> Compiler<'o> {
             },
             scalar => Op::Lit(Value::from_serde(scalar).into_owned()),
         };
-        self.make(op)
+        let costly = matches!(op, Op::Reduce(..) | Op::Iter(Iter::All | Iter::Some | Iter::None, ..));
+        let node = self.make(op);
+        if costly {
+            self.texts.push((node.id, v.to_string()));
+        }
+        node
     }
 
     /// Compiles array items, each at its index.

@@ -7,8 +7,8 @@ use super::coerce::{describe, js_string, loose_cmp, loose_eq, num_value, strict_
 use super::flagd;
 use super::node::{array_index, Arith, Args, Calendar, Cmp, Iter, Key, Node, Op, PathSpec, Tags, TimeArg, TimeFast};
 use super::time::{format_rfc3339, parse_stamp, shift, Instant};
-use super::Env;
-use crate::value::Value;
+use super::{Env, Memo};
+use crate::value::{same_str, Value};
 use crate::Code;
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -105,11 +105,27 @@ impl Fault {
 pub(crate) struct Cx<'e> {
     pub env: &'e Env<'e>,
     now: std::cell::Cell<Option<Instant>>,
+    /// The last `ago`/`from_now` operand computed, by node id: inside an iterator body the same
+    /// literal shift would otherwise redo its calendar math for every item.
+    shifted: std::cell::Cell<Option<(u32, Instant)>>,
+    /// The rule's memo slots by node id, and the decision's memo (see `share_results`).
+    memo: Option<(&'e [u32], &'e Memo)>,
 }
 
 impl<'e> Cx<'e> {
     pub fn new(env: &'e Env<'e>) -> Self {
-        Cx { env, now: std::cell::Cell::new(None) }
+        Cx { env, now: std::cell::Cell::new(None), shifted: std::cell::Cell::new(None), memo: None }
+    }
+
+    pub fn with_memo(env: &'e Env<'e>, slots: &'e [u32], memo: &'e Memo) -> Self {
+        Cx { memo: (!slots.is_empty()).then_some((slots, memo)), ..Cx::new(env) }
+    }
+
+    /// `node`'s memo slot in this evaluation, if its result is shared.
+    fn slot(&self, node: &Node) -> Option<(u32, &Memo)> {
+        let (slots, memo) = self.memo?;
+        let slot = *slots.get(node.id as usize)?;
+        (slot != u32::MAX).then_some((slot, memo))
     }
 
     /// `env.now` as an [`Instant`] (chrono's conversion is not free, so it is cached).
@@ -172,7 +188,7 @@ impl<'k> KeyRef<'k> {
 fn step<'x, 'a>(v: &'x Value<'a>, k: KeyRef) -> Option<&'x Value<'a>> {
     match v {
         // Last duplicate wins, as in `JSON.parse`.
-        Value::Object(members) => members.iter().rev().find(|(n, _)| n.as_ref() == k.name).map(|(_, v)| v),
+        Value::Object(members) => members.iter().rev().find(|(n, _)| same_str(n, k.name)).map(|(_, v)| v),
         Value::Array(items) => items.get(k.index?),
         _ => None,
     }
@@ -199,8 +215,8 @@ fn lookup<'x, 'a, 'k>(here: Here<'x, 'a>, keys: impl IntoIterator<Item = KeyRef<
                     (Cow::Borrowed("current"), cur.clone()),
                 ])))
             }
-            Some(k) if k.name == "accumulator" => acc,
-            Some(k) if k.name == "current" => cur,
+            Some(k) if same_str(k.name, "accumulator") => acc,
+            Some(k) if same_str(k.name, "current") => cur,
             Some(_) => return None,
         },
     };
@@ -295,6 +311,51 @@ fn invalid(message: impl Into<String>) -> Fault {
     Fault::new(FailKind::InvalidArguments, message)
 }
 
+/// The list an iterator or `reduce` walks: the value of the list expression or, when that is a
+/// `filter` over data, references to the items the filter keeps, so that they are not copied.
+enum Items<'x, 'a> {
+    Value(Cow<'x, Value<'a>>),
+    Kept(Vec<&'x Value<'a>>),
+}
+
+fn list_items<'x, 'a>(list: &'x Node, sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Result<Items<'x, 'a>, EvalError> {
+    let Op::Iter(Iter::Filter, source, body) = &list.op else { return Ok(Items::Value(list.operand(sc, cx)?)) };
+    let scope = |i: usize, item| Scope { here: Here::Data(item), index: Some(i), root: sc.root, parent: Some(sc) };
+    // The same steps and errors as `filter` itself (see `Node::iterate`).
+    let not_array = |other: &Value| invalid(format!("\"{}\" needs an array, got {}", list.name(), describe(other))).at(list);
+    let (values, kept): (&[Value<'a>], Vec<&'x Value<'a>>) = match list_items(source, sc, cx)? {
+        Items::Value(Cow::Owned(v)) => {
+            // A computed list: keep what the filter keeps by moving the items.
+            let all = match v {
+                Value::Array(items) => items,
+                Value::Null => Vec::new(),
+                other => return Err(not_array(&other)),
+            };
+            let mut keep = Vec::with_capacity(all.len());
+            for (i, item) in all.iter().enumerate() {
+                let s = Scope { here: Here::Data(item), index: Some(i), root: sc.root, parent: Some(sc) };
+                keep.push(body.truth(&s, cx)?);
+            }
+            let mut keep = keep.into_iter();
+            let out = all.into_iter().filter(|_| keep.next().unwrap_or(false)).collect();
+            return Ok(Items::Value(Cow::Owned(Value::Array(out))));
+        }
+        Items::Value(Cow::Borrowed(v)) => match v {
+            Value::Array(items) => (items, Vec::new()),
+            Value::Null => (&[], Vec::new()),
+            other => return Err(not_array(other)),
+        },
+        Items::Kept(refs) => (&[], refs),
+    };
+    let mut out = Vec::with_capacity(values.len() + kept.len());
+    for (i, item) in values.iter().chain(kept).enumerate() {
+        if body.truth(&scope(i, item), cx)? {
+            out.push(item);
+        }
+    }
+    Ok(Items::Kept(out))
+}
+
 fn user_tags<'x, 'a>(root: &'x Value<'a>) -> &'x [Value<'a>] {
     root.get("user").and_then(|u| u.get("tags")).and_then(Value::as_array).unwrap_or(&[])
 }
@@ -302,11 +363,14 @@ fn user_tags<'x, 'a>(root: &'x Value<'a>) -> &'x [Value<'a>] {
 impl Node {
     /// [`Node::eval`] with the two commonest operands, literals and plain `var`s, handled
     /// before the full dispatch.
-    #[inline]
+    #[inline(always)]
     fn operand<'x, 'a>(&'x self, sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Out<'x, 'a> {
-        match (&self.op, sc.here) {
-            (Op::Lit(v), _) => Ok(Cow::Borrowed(v)),
-            (Op::Var { path: PathSpec::Static { keys, .. }, default: None }, Here::Data(d)) => Ok(walk(d, keys).map_or_else(null, Cow::Borrowed)),
+        match &self.op {
+            Op::Lit(v) => Ok(Cow::Borrowed(v)),
+            Op::Var { path: PathSpec::Static { keys, .. }, default: None } => Ok(match sc.here {
+                Here::Data(d) => walk(d, keys).map_or_else(null, Cow::Borrowed),
+                here => lookup(here, keys.iter().map(KeyRef::from)).unwrap_or_else(null),
+            }),
             _ => self.eval(sc, cx),
         }
     }
@@ -418,8 +482,8 @@ impl Node {
             }
             Op::Compare(c, args) => Ok(boolean(self.compare(*c, args, sc, cx)?)),
             Op::Arith(a, args) => self.arith(*a, args, sc, cx).map(|f| Cow::Owned(num_value(f))),
-            Op::Iter(kind, list, body) => self.iterate(*kind, list, body, sc, cx),
-            Op::Reduce(list, body, init) => self.reduce(list, body, init.as_deref(), sc, cx),
+            Op::Iter(kind, list, body) => self.shared(cx, |n| n.iterate(*kind, list, body, sc, cx)),
+            Op::Reduce(list, body, init) => self.shared(cx, |n| n.reduce(list, body, init.as_deref(), sc, cx)),
             Op::Merge(args) => {
                 let mut out = Vec::new();
                 self.each_arg(args, sc, cx, |v| {
@@ -556,6 +620,21 @@ impl Node {
         }
     }
 
+    /// Runs `compute` unless another rule of this decision already computed the same shared
+    /// sub-rule (only scalar results are kept, so handing out a copy is cheap).
+    #[inline]
+    fn shared<'x, 'a>(&'x self, cx: &Cx, compute: impl FnOnce(&'x Node) -> Out<'x, 'a>) -> Out<'x, 'a> {
+        let Some((slot, memo)) = cx.slot(self) else { return compute(self) };
+        if let Some(v) = memo.get(slot) {
+            return Ok(Cow::Owned(v));
+        }
+        let v = compute(self)?;
+        if matches!(&*v, Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_)) {
+            memo.put(slot, v.as_ref().clone().into_owned());
+        }
+        Ok(v)
+    }
+
     fn val<'x, 'a>(&'x self, path: &'x PathSpec, sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Result<Option<Cow<'x, Value<'a>>>, EvalError> {
         Ok(match path {
             PathSpec::Static { climb, keys } => val_lookup(sc, *climb, keys.iter().map(KeyRef::from)),
@@ -572,13 +651,13 @@ impl Node {
         match args {
             Args::List(nodes) => {
                 for n in nodes {
-                    let v = n.eval(sc, cx)?;
+                    let v = n.operand(sc, cx)?;
                     f(&v).map_err(|e| e.at(self))?;
                 }
                 Ok(nodes.len())
             }
             Args::Spread(n) => {
-                let v = n.eval(sc, cx)?;
+                let v = n.operand(sc, cx)?;
                 match &*v {
                     Value::Array(items) => {
                         for item in items {
@@ -626,12 +705,13 @@ impl Node {
     }
 
     fn arith<'x, 'a>(&'x self, a: Arith, args: &'x Args, sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Result<f64, EvalError> {
-        let name = self.name();
+        // The name is only needed for messages; `name()` is a match, cheap but not free.
+        let name = || self.name();
         let mut acc: Option<f64> = None;
         let count = self.each_arg(args, sc, cx, |v| {
             let x = to_number(v);
             if x.is_nan() {
-                return Err(Fault::new(FailKind::NaN, format!("\"{name}\" needs numbers, got {}", describe(v))));
+                return Err(Fault::new(FailKind::NaN, format!("\"{}\" needs numbers, got {}", name(), describe(v))));
             }
             acc = Some(match acc {
                 None => x,
@@ -639,7 +719,7 @@ impl Node {
                     Arith::Add => y + x,
                     Arith::Sub => y - x,
                     Arith::Mul => y * x,
-                    Arith::Div | Arith::Mod if x == 0.0 => return Err(Fault::new(FailKind::NaN, format!("\"{name}\" by zero"))),
+                    Arith::Div | Arith::Mod if x == 0.0 => return Err(Fault::new(FailKind::NaN, format!("\"{}\" by zero", name()))),
                     Arith::Div => y / x,
                     Arith::Mod => y % x,
                     Arith::Max => y.max(x),
@@ -650,7 +730,7 @@ impl Node {
         })?;
         let at_least = |n: usize| {
             if count < n {
-                Err(invalid(format!("\"{name}\" needs at least {n} argument{}, got {count}", if n == 1 { "" } else { "s" })).at(self))
+                Err(invalid(format!("\"{}\" needs at least {n} argument{}, got {count}", name(), if n == 1 { "" } else { "s" })).at(self))
             } else {
                 Ok(())
             }
@@ -672,7 +752,7 @@ impl Node {
                 let x = acc.unwrap_or(0.0);
                 if count == 1 {
                     if x == 0.0 {
-                        return Err(Fault::new(FailKind::NaN, format!("\"{name}\" by zero")).at(self));
+                        return Err(Fault::new(FailKind::NaN, format!("\"{}\" by zero", name())).at(self));
                     }
                     1.0 / x
                 } else {
@@ -691,30 +771,35 @@ impl Node {
         if result.is_finite() {
             Ok(result)
         } else {
-            Err(Fault::new(FailKind::NaN, format!("\"{name}\" result is not a finite number")).at(self))
+            Err(Fault::new(FailKind::NaN, format!("\"{}\" result is not a finite number", name())).at(self))
         }
     }
 
     fn iterate<'x, 'a>(&'x self, kind: Iter, list: &'x Node, body: &'x Node, sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Out<'x, 'a> {
-        let name = self.name();
-        let arr = list.eval(sc, cx)?;
-        let items: &[Value<'a>] = match (&*arr, kind) {
-            (Value::Array(items), _) => items,
-            (Value::Null, Iter::Map | Iter::Filter) => &[],
-            (other, _) => return Err(invalid(format!("\"{name}\" needs an array, got {}", describe(other))).at(self)),
+        let got = list_items(list, sc, cx)?;
+        let (values, kept): (&[Value<'a>], &[&Value<'a>]) = match &got {
+            Items::Value(v) => match (&**v, kind) {
+                (Value::Array(items), _) => (items, &[]),
+                (Value::Null, Iter::Map | Iter::Filter) => (&[], &[]),
+                (other, _) => return Err(invalid(format!("\"{}\" needs an array, got {}", self.name(), describe(other))).at(self)),
+            },
+            Items::Kept(refs) => (&[], refs),
         };
+        // One of the two is empty.
+        let items = || values.iter().chain(kept.iter().copied());
+        let len = values.len() + kept.len();
         let scope = |i: usize, item| Scope { here: Here::Data(item), index: Some(i), root: sc.root, parent: Some(sc) };
         Ok(match kind {
             Iter::Map => {
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
+                let mut out = Vec::with_capacity(len);
+                for (i, item) in items().enumerate() {
                     out.push(body.eval(&scope(i, item), cx)?.into_owned());
                 }
                 Cow::Owned(Value::Array(out))
             }
             Iter::Filter => {
                 let mut out = Vec::new();
-                for (i, item) in items.iter().enumerate() {
+                for (i, item) in items().enumerate() {
                     if body.truth(&scope(i, item), cx)? {
                         out.push(item.clone());
                     }
@@ -725,14 +810,14 @@ impl Node {
                 // `all` of nothing is false in JsonLogic; `none` of nothing is true.
                 let stop_on = !matches!(kind, Iter::All);
                 let mut hit = false;
-                for (i, item) in items.iter().enumerate() {
+                for (i, item) in items().enumerate() {
                     if body.truth(&scope(i, item), cx)? == stop_on {
                         hit = true;
                         break;
                     }
                 }
                 boolean(match kind {
-                    Iter::All => !items.is_empty() && !hit,
+                    Iter::All => len != 0 && !hit,
                     Iter::Some => hit,
                     _ => !hit,
                 })
@@ -741,22 +826,26 @@ impl Node {
     }
 
     fn reduce<'x, 'a>(&'x self, list: &'x Node, body: &'x Node, init: Option<&'x Node>, sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Out<'x, 'a> {
-        let arr = list.eval(sc, cx)?;
+        let got = list_items(list, sc, cx)?;
         let init = match init {
-            Some(n) => Some(n.eval(sc, cx)?.into_owned()),
+            Some(n) => Some(n.operand(sc, cx)?.into_owned()),
             None => None,
         };
-        let items: &[Value<'a>] = match &*arr {
-            Value::Array(items) => items,
-            Value::Null => &[],
-            other => return Err(invalid(format!("\"reduce\" needs an array, got {}", describe(other))).at(self)),
+        let (values, kept): (&[Value<'a>], &[&Value<'a>]) = match &got {
+            Items::Value(v) => match &**v {
+                Value::Array(items) => (items, &[]),
+                Value::Null => (&[], &[]),
+                other => return Err(invalid(format!("\"reduce\" needs an array, got {}", describe(other))).at(self)),
+            },
+            Items::Kept(refs) => (&[], refs),
         };
-        let (mut acc, start) = match (init, items.first()) {
+        let mut items = values.iter().chain(kept.iter().copied());
+        let (mut acc, start) = match (init, items.next()) {
             (Some(v), _) => (v, 0),
             (None, Some(first)) => (first.clone(), 1),
             (None, None) => return Ok(null()),
         };
-        for (i, item) in items.iter().enumerate().skip(start) {
+        for (i, item) in values.iter().chain(kept.iter().copied()).enumerate().skip(start) {
             let s = Scope { here: Here::Reduce { acc: &acc, cur: item }, index: Some(i), root: sc.root, parent: Some(sc) };
             let next = body.eval(&s, cx)?.into_owned();
             acc = next;
@@ -819,7 +908,14 @@ impl Node {
         match &t.fast {
             TimeFast::Stamp(s) => Ok(Some(s.instant(cx.env.tz))),
             TimeFast::Now => Ok(Some(cx.now())),
-            TimeFast::Shift(sign, d) => shift(cx.now(), *d, *sign, cx.env.tz).map(Some).ok_or_else(|| out_of_range().at(self)),
+            TimeFast::Shift(sign, d) => {
+                if let Some((_, at)) = cx.shifted.get().filter(|(id, _)| *id == t.node.id) {
+                    return Ok(Some(at));
+                }
+                let shifted = shift(cx.now(), *d, *sign, cx.env.tz).ok_or_else(|| out_of_range().at(self))?;
+                cx.shifted.set(Some((t.node.id, shifted)));
+                Ok(Some(shifted))
+            }
             TimeFast::Eval => {
                 let v = t.node.eval(sc, cx)?;
                 match &*v {

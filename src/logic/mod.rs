@@ -115,6 +115,80 @@ pub struct Rule {
     paths: Box<[Box<str>]>,
     segment_refs: Box<[usize]>,
     projection: Projection,
+    /// Source text of the `reduce`/`all`/`some`/`none` nodes whose result depends on the data
+    /// document alone (evaluated at its root, no `in_segment`/`fractional` inside), by node id:
+    /// what [`share_results`] matches between rules.
+    shareable: Vec<(u32, String)>,
+    /// [`Memo`] slot of each node, by node id (`u32::MAX`: not shared). Empty until
+    /// [`share_results`] finds something to share.
+    slots: Box<[u32]>,
+}
+
+/// Results that several rules of one decision compute alike, kept for the rules after the first
+/// (the bench config counts purchases with the same `reduce` in four segments). Only scalar
+/// results are kept; errors never are (their paths name the rule).
+#[derive(Debug, Default)]
+pub struct Memo {
+    values: std::cell::RefCell<Vec<Option<Value<'static>>>>,
+}
+
+impl Memo {
+    /// An empty memo for `slots` shared results (see [`share_results`]).
+    pub fn new(slots: usize) -> Memo {
+        Memo { values: std::cell::RefCell::new(vec![None; slots]) }
+    }
+
+    pub(crate) fn get(&self, slot: u32) -> Option<Value<'static>> {
+        self.values.try_borrow().ok()?.get(slot as usize).cloned().flatten()
+    }
+
+    pub(crate) fn put(&self, slot: u32, v: Value<'static>) {
+        if let Ok(mut values) = self.values.try_borrow_mut() {
+            if let Some(s) = values.get_mut(slot as usize) {
+                *s = Some(v);
+            }
+        }
+    }
+}
+
+/// Gives every sub-rule that occurs (as the same JSON) in more than one place of `rules`, and
+/// whose result depends on the data alone, a [`Memo`] slot; returns the number of slots. Rules
+/// evaluated with [`Rule::matches_with`] and one memo then compute such a result once.
+pub fn share_results<'r>(rules: impl IntoIterator<Item = &'r mut Rule>) -> usize {
+    let mut rules: Vec<&mut Rule> = rules.into_iter().collect();
+    let mut count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for r in &rules {
+        for (_, text) in &r.shareable {
+            *count.entry(text.as_str()).or_default() += 1;
+        }
+    }
+    let mut slot_of: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    let mut assign: Vec<Vec<(u32, u32)>> = Vec::with_capacity(rules.len());
+    for r in &rules {
+        let mut mine = Vec::new();
+        for (id, text) in &r.shareable {
+            if count.get(text.as_str()).copied().unwrap_or(0) < 2 {
+                continue;
+            }
+            let next = u32::try_from(slot_of.len()).unwrap_or(u32::MAX);
+            let slot = *slot_of.entry(text.clone()).or_insert(next);
+            mine.push((*id, slot));
+        }
+        assign.push(mine);
+    }
+    for (r, mine) in rules.iter_mut().zip(assign) {
+        if mine.is_empty() {
+            continue;
+        }
+        let mut slots = vec![u32::MAX; r.paths.len()];
+        for (id, slot) in mine {
+            if let Some(s) = slots.get_mut(id as usize) {
+                *s = slot;
+            }
+        }
+        r.slots = slots.into_boxed_slice();
+    }
+    slot_of.len()
 }
 
 /// One sub-condition that decided an explained result, with the values it saw.
@@ -144,7 +218,17 @@ pub fn compile(rule: &serde_json::Value, opts: &Options, path: &str) -> Result<R
     segment_refs.dedup();
     let mut projection = Projection::none();
     root.project(&mut projection, false);
-    Ok(Rule { root, paths: c.paths.into_boxed_slice(), segment_refs: segment_refs.into_boxed_slice(), projection })
+    let mut at_root = Vec::new();
+    root.root_scope_nodes(&mut at_root);
+    let shareable = c.texts.into_iter().filter(|(id, _)| at_root.iter().any(|n| n.id == *id && n.data_only())).collect();
+    Ok(Rule {
+        root,
+        paths: c.paths.into_boxed_slice(),
+        segment_refs: segment_refs.into_boxed_slice(),
+        projection,
+        shareable,
+        slots: Box::new([]),
+    })
 }
 
 impl Rule {
@@ -166,6 +250,13 @@ impl Rule {
     /// Whether the rule's value is truthy: the segment test.
     pub fn matches(&self, data: &Value, env: &Env) -> Result<bool, Error> {
         self.root.truth(&eval::Scope::root(data), &eval::Cx::new(env)).map_err(|e| self.error(&e))
+    }
+
+    /// [`Rule::matches`], reusing (and filling) the results `memo` holds for sub-rules shared
+    /// with other rules (see [`share_results`]). `memo` must belong to one data document.
+    pub fn matches_with(&self, data: &Value, env: &Env, memo: &Memo) -> Result<bool, Error> {
+        let cx = eval::Cx::with_memo(env, &self.slots, memo);
+        self.root.truth(&eval::Scope::root(data), &cx).map_err(|e| self.error(&e))
     }
 
     /// Like [`Rule::matches`], plus the sub-conditions that decided it (at most 32 steps).

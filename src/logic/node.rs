@@ -367,6 +367,28 @@ impl Node {
         }
     }
 
+    /// Adds this node and the nodes evaluated in its scope (the rule's root scope, when called
+    /// on the root): not iterator bodies or `try` fallbacks.
+    pub fn root_scope_nodes<'n>(&'n self, out: &mut Vec<&'n Node>) {
+        out.push(self);
+        for child in self.operands() {
+            child.root_scope_nodes(out);
+        }
+    }
+
+    /// Whether the value depends on nothing but the data and `now`: no `in_segment` (other
+    /// segments' results) and no `fractional` (the flag key) anywhere below.
+    pub fn data_only(&self) -> bool {
+        let children_ok = |nodes: &[&Node]| nodes.iter().all(|n| n.data_only());
+        match &self.op {
+            Op::InSegment(..) | Op::Fractional(_) => false,
+            Op::Iter(_, a, b) | Op::Reduce(a, b, None) => a.data_only() && b.data_only(),
+            Op::Reduce(a, b, Some(c)) => a.data_only() && b.data_only() && c.data_only(),
+            Op::Try(args) => args.iter().all(Node::data_only),
+            _ => children_ok(&self.operands()),
+        }
+    }
+
     /// Adds the segments named by `in_segment` anywhere below.
     pub fn segment_refs(&self, out: &mut Vec<usize>) {
         match &self.op {

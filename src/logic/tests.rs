@@ -254,3 +254,50 @@ fn rules_can_be_shared_across_threads() {
     assert_send_sync::<Rule>();
     assert_send_sync::<EvalError>();
 }
+
+#[test]
+fn lists_filtered_in_place_behave_like_filter() {
+    let data = r#"{"p":[{"a":1,"c":"x"},{"a":5,"c":"y"},{"a":7,"c":"x"}],"n":5}"#;
+    let x = json!({"==": [{"var": "c"}, "x"]});
+    // reduce / some / map over a filter (references to the kept items) and over filters of
+    // filters and of computed lists (moved items) give what the filter's own value gives.
+    let sum = |list| json!({"reduce": [list, {"+": [{"var": "accumulator"}, {"var": "current.a"}]}, 0]});
+    assert_eq!(eval(sum(json!({"filter": [{"var": "p"}, x.clone()]})), data), json!(8));
+    assert_eq!(eval(sum(json!({"filter": [{"filter": [{"var": "p"}, x.clone()]}, {">": [{"var": "a"}, 2]}]})), data), json!(7));
+    let computed = json!({"map": [{"var": "p"}, {"var": ""}]});
+    assert_eq!(eval(sum(json!({"filter": [computed.clone(), x.clone()]})), data), json!(8));
+    assert_eq!(eval(json!({"filter": [{"filter": [computed, x.clone()]}, {">": [{"var": "a"}, 2]}]}), data), json!([{"a": 7, "c": "x"}]));
+    assert_eq!(eval(json!({"reduce": [{"filter": [{"var": "p"}, x.clone()]}, {"var": "current"}]}), data), json!({"a": 7, "c": "x"}));
+    assert_eq!(eval(json!({"map": [{"filter": [{"var": "p"}, x.clone()]}, {"var": "a"}]}), data), json!([1, 7]));
+    assert_eq!(eval(json!({"all": [{"filter": [{"var": "p"}, x.clone()]}, {"==": [{"var": "c"}, "x"]}]}), data), json!(true));
+    assert_eq!(eval(json!({"some": [{"filter": [{"var": "missing"}, x.clone()]}, true]}), data), json!(false));
+    // The filter's own error, at the filter.
+    let r = compile(&json!({"some": [{"filter": [{"var": "n"}, x]}, true]}), &opts(), "/r").unwrap();
+    let e = r.matches(&parse(data).unwrap(), &env()).unwrap_err();
+    assert_eq!(e.path, "/r/some/0");
+    assert!(e.message.contains("\"filter\" needs an array"), "{}", e.message);
+}
+
+#[test]
+fn shared_results_are_computed_once_per_memo_and_only_when_pure() {
+    let count = json!({"reduce": [{"var": "user.purchases"}, {"+": [{"var": "accumulator"}, 1]}, 0]});
+    let mut rules = [
+        compile(&json!({">=": [count.clone(), 2]}), &opts(), "").unwrap(),
+        compile(&json!({"==": [count.clone(), 3]}), &opts(), "").unwrap(),
+        compile(&json!({"some": [{"var": "user.purchases"}, {"in_segment": "vip"}]}), &opts(), "").unwrap(),
+        compile(&json!({"some": [{"var": "user.purchases"}, {"in_segment": "vip"}]}), &opts(), "").unwrap(),
+        // Inside an iterator body `var` reads an item: never shared with the root-level one.
+        compile(&json!({"some": [{"var": "x"}, {"==": [count, 0]}]}), &opts(), "").unwrap(),
+    ];
+    assert_eq!(share_results(rules.iter_mut()), 1);
+    let data = parse(r#"{"user":{"purchases":[1,2,3]},"x":[{"user":{"purchases":[]}}]}"#).unwrap();
+    for (vip, want) in [(Some(false), [true, true, false, false, true]), (Some(true), [true, true, true, true, true])] {
+        let segments = [vip];
+        let env = Env { segments: &segments, ..env() };
+        let memo = Memo::new(1);
+        let got: Vec<bool> = rules.iter().map(|r| r.matches_with(&data, &env, &memo).unwrap()).collect();
+        assert_eq!(got, want);
+        let plain: Vec<bool> = rules.iter().map(|r| r.matches(&data, &env).unwrap()).collect();
+        assert_eq!(plain, want);
+    }
+}
