@@ -118,3 +118,40 @@ pub fn pointer_token(token: &str) -> std::borrow::Cow<'_, str> {
         token.into()
     }
 }
+
+/// The candidate closest to `word` by edit distance (case-insensitive), if it is close enough to
+/// be a typo: the "did you mean" of every error message. Long words get no suggestion, so
+/// untrusted input cannot make this quadratic.
+pub fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    const LONGEST: usize = 64;
+    let n = word.chars().count();
+    if n > LONGEST {
+        return None;
+    }
+    let lower = word.to_lowercase();
+    let limit = (n / 3).clamp(1, 2);
+    candidates
+        .into_iter()
+        .filter(|c| c.chars().count() <= LONGEST)
+        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= limit && *d < c.chars().count().max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = Vec::with_capacity(b.len() + 1);
+        cur.push(i + 1);
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev.get(j).copied().unwrap_or(usize::MAX).saturating_add(usize::from(ca != *cb));
+            let del = prev.get(j + 1).copied().unwrap_or(usize::MAX).saturating_add(1);
+            let ins = cur.get(j).copied().unwrap_or(usize::MAX).saturating_add(1);
+            cur.push(sub.min(del).min(ins));
+        }
+        prev = cur;
+    }
+    prev.last().copied().unwrap_or(0)
+}

@@ -2,7 +2,7 @@
 //! the first problem and knows no JSON pointer, while a marketer fixing a config wants every
 //! problem at once, each with its path and, for a typo, the field that was meant.
 
-use crate::error::{pointer_token, Code, Error};
+use crate::error::{pointer_token, suggest, Code, Error};
 use serde_json::{Map, Value};
 
 /// Collects problems while a document is read.
@@ -153,34 +153,6 @@ pub fn kind(v: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
-}
-
-/// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
-pub fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
-    let limit = (word.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = Vec::with_capacity(b.len() + 1);
-        cur.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev.get(j).copied().unwrap_or(usize::MAX).saturating_add(usize::from(ca != *cb));
-            let del = prev.get(j + 1).copied().unwrap_or(usize::MAX).saturating_add(1);
-            let ins = cur.get(j).copied().unwrap_or(usize::MAX).saturating_add(1);
-            cur.push(sub.min(del).min(ins));
-        }
-        prev = cur;
-    }
-    prev.last().copied().unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -125,38 +125,7 @@ fn alias(word: &str) -> Option<&'static str> {
     })
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diag = i;
-        if let Some(first) = row.first_mut() {
-            *first = i + 1;
-        }
-        for (j, cb) in b.iter().enumerate() {
-            let above = row.get(j + 1).copied().unwrap_or(usize::MAX);
-            let left = row.get(j).copied().unwrap_or(usize::MAX);
-            let best = (diag + usize::from(ca != *cb)).min(above.saturating_add(1)).min(left.saturating_add(1));
-            diag = above;
-            if let Some(cell) = row.get_mut(j + 1) {
-                *cell = best;
-            }
-        }
-    }
-    row.last().copied().unwrap_or(0)
-}
-
-/// The closest candidate within a few edits, if any.
-pub(crate) fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
-    let lower = word.to_lowercase();
-    let limit = (word.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
-        .filter(|(d, c)| *d <= limit && *d < c.chars().count().max(2))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
+pub(crate) use crate::error::suggest;
 
 impl<'o> Compiler<'o> {
     pub fn new(opts: &'o Options, prefix: &str) -> Self {
@@ -598,7 +567,13 @@ impl<'o> Compiler<'o> {
                             Some(s) => format!("; did you mean \"{s}\"?"),
                             None if self.opts.segments.is_empty() => "; no segments are defined".to_string(),
                             None => {
-                                let known: Vec<String> = self.opts.segments.iter().take(10).map(|s| format!("\"{s}\"")).collect();
+                                let mut known: Vec<String> = Vec::new();
+                                for s in self.opts.segments.iter().map(|s| format!("\"{s}\"")) {
+                                    if !known.contains(&s) {
+                                        known.push(s);
+                                    }
+                                }
+                                known.truncate(10);
                                 format!("; known segments: {}{}", known.join(", "), if self.opts.segments.len() > 10 { ", ..." } else { "" })
                             }
                         };

@@ -1240,32 +1240,5 @@ fn snippet(s: &str) -> String {
 
 /// The closest known name, if it is close enough to be a typo.
 fn suggest<'n>(name: &str, known: &[&'n str]) -> Option<&'n str> {
-    let mut best: Option<(&str, usize)> = None;
-    for k in known {
-        let d = edit_distance(name, k);
-        if d <= 2 && best.is_none_or(|(_, bd)| d < bd) {
-            best = Some((k, d));
-        }
-    }
-    best.map(|(k, _)| k)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    if a.len().abs_diff(b.len()) > 2 || a.len() > 64 || b.len() > 64 {
-        return usize::MAX;
-    }
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev.get(j).copied().unwrap_or(0) + usize::from(ca != cb);
-            let del = prev.get(j + 1).copied().unwrap_or(0) + 1;
-            let ins = cur.get(j).copied().unwrap_or(0) + 1;
-            cur.push(sub.min(del).min(ins));
-        }
-        prev = cur;
-    }
-    prev.last().copied().unwrap_or(usize::MAX)
+    crate::error::suggest(name, known.iter().copied())
 }
