@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import jsonLogic from "json-logic-js";
 import { LogicEngine } from "json-logic-engine";
 import { Engine } from "../pkg/node.js";
+import { measureAll } from "./measure.mjs";
 import { generateUsers } from "./users.mjs";
 import { operators } from "./peers.mjs";
 
@@ -63,28 +64,12 @@ const hot = {
   object: engines.object,
 };
 
-// Rounds interleave the engines (one pass of each per round) and keep each engine's best
-// pass, so drift in machine load hits every engine alike instead of whichever ran last.
-function measureAll(set, inputs) {
-  const best = Object.fromEntries(Object.keys(set).map((name) => [name, Infinity]));
-  let sink = 0;
-  for (const run of Object.values(set)) for (const x of inputs) sink += run(x).length; // warm-up
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, run] of Object.entries(set)) {
-      const t0 = process.hrtime.bigint();
-      for (const x of inputs) sink += run(x).length;
-      best[name] = Math.min(best[name], Number(process.hrtime.bigint() - t0) / 1e9);
-    }
-  }
-  if (sink < 0) console.log(sink);
-  return Object.fromEntries(Object.entries(best).map(([name, s]) => [name, inputs.length / s]));
-}
 
 const results = {};
 for (const [scenario, set] of Object.entries(hot)) {
   const inputs = scenario === "text" ? texts : users;
   console.log(`scenario: ${scenario} (best of ${ROUNDS} interleaved rounds)`);
-  results[scenario] = measureAll(set, inputs);
+  results[scenario] = measureAll(set, inputs, ROUNDS);
   for (const [name, ups] of Object.entries(results[scenario])) {
     console.log(`  ${name.padEnd(34)} ${Math.round(ups).toLocaleString("en-US").padStart(10)} users/s`);
   }

@@ -4,6 +4,7 @@
 import { Liquid } from "liquidjs";
 import Handlebars from "handlebars";
 import { Engine } from "../pkg/node.js";
+import { measureAll } from "./measure.mjs";
 import { generateUsers, NOW } from "./users.mjs";
 
 const USERS = Number(process.env.BENCH_USERS ?? 10000);
@@ -85,22 +86,6 @@ for (let i = 0; i < users.length; i++) {
 }
 console.log(`${names.length} templates × ${USERS} users: kizuna's output is byte-identical to liquidjs's (and handlebars's) for every user and template\n`);
 
-// Rounds interleave the engines (one pass of each per round) and keep each engine's best
-// pass, so drift in machine load hits every engine alike.
-function measureAll(set, inputs) {
-  const best = Object.fromEntries(Object.keys(set).map((name) => [name, Infinity]));
-  let sink = 0;
-  for (const run of Object.values(set)) for (const x of inputs) sink += run(x).length; // warm-up
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, run] of Object.entries(set)) {
-      const t0 = process.hrtime.bigint();
-      for (const x of inputs) sink += run(x).length;
-      best[name] = Math.min(best[name], Number(process.hrtime.bigint() - t0) / 1e9);
-    }
-  }
-  if (sink < 0) console.log(sink);
-  return Object.fromEntries(Object.entries(best).map(([name, s]) => [name, (inputs.length * names.length) / s])); // renders/s
-}
 
 // kizuna's call: the user's JSON text in, the decision JSON text (with the five messages) out.
 const runs = {
@@ -119,7 +104,7 @@ const results = {};
 for (const [scenario, set] of Object.entries(runs)) {
   const inputs = scenario === "text" ? texts : users;
   console.log(`scenario: ${scenario} (best of ${ROUNDS} interleaved rounds; renders/s = users/s × ${names.length})`);
-  results[scenario] = measureAll(set, inputs);
+  results[scenario] = measureAll(set, inputs, ROUNDS, names.length);
   for (const [name, rps] of Object.entries(results[scenario])) {
     console.log(`  ${name.padEnd(12)} ${Math.round(rps).toLocaleString("en-US").padStart(10)} renders/s`);
   }
