@@ -133,7 +133,7 @@ impl<'v> ObjectReader<'v> {
                 Some(s) => message.push_str(&format!("; did you mean \"{s}\"?")),
                 None => {
                     let mut known = self.taken.clone();
-                    known.sort_unstable();
+                    crate::sort::sort_stable_by(&mut known, &mut |a, b| a < b);
                     known.dedup();
                     message.push_str(&format!("; known fields: {}", known.join(", ")));
                 }

@@ -101,7 +101,8 @@ impl Segments {
         for u in &mut units {
             if let Unit::Group(_, members) = u {
                 let prio = |i: &usize| config.segments.get(*i).and_then(|s| s.priority).unwrap_or(0);
-                members.sort_by_key(|i| std::cmp::Reverse(prio(i))); // stable: ties keep config order
+                // Stable: ties keep config order.
+                crate::sort::sort_stable_by(members, &mut |a, b| prio(a) > prio(b));
             }
         }
         let order = order_units(&units, &unit_of, &refs, config, p);
@@ -163,7 +164,7 @@ impl Segments {
                 won.push((*g, w));
             }
         }
-        won.sort_by(|a, b| self.group_name(a.0).cmp(self.group_name(b.0)));
+        crate::sort::sort_stable_by(&mut won, &mut |a, b| self.group_name(a.0) < self.group_name(b.0));
         let matched = results.iter().enumerate().filter(|(_, r)| **r == Some(true)).map(|(i, _)| i).collect();
         let explain = explain.then(|| {
             self.segs

@@ -214,7 +214,7 @@ pub fn compile(rule: &serde_json::Value, opts: &Options, path: &str) -> Result<R
     }
     let mut segment_refs = Vec::new();
     root.segment_refs(&mut segment_refs);
-    segment_refs.sort_unstable();
+    crate::sort::sort_stable_by(&mut segment_refs, &mut |a, b| a < b);
     segment_refs.dedup();
     let mut projection = Projection::none();
     root.project(&mut projection, false);

@@ -580,7 +580,7 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             match args.get(0).filter(|p| !p.is_nil()) {
                 None => {
                     let sorted =
-                        merge_sort(items, |a, b| if natural { Ok(casecmp(a, b)) } else { nil_safe_compare(a, b) })?;
+                        merge_sort(items, &mut |a, b| if natural { Ok(casecmp(a, b)) } else { nil_safe_compare(a, b) })?;
                     env.list(sorted)
                 }
                 Some(prop) => {
@@ -594,7 +594,7 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
                             _ => return property_error(prop),
                         }
                     }
-                    let sorted = merge_sort(keyed, |a, b| {
+                    let sorted = merge_sort(keyed, &mut |a, b| {
                         if natural {
                             Ok(casecmp(&a.0, &b.0))
                         } else {
@@ -1188,36 +1188,26 @@ fn casecmp(a: &Val<'_>, b: &Val<'_>) -> Ordering {
     }
 }
 
-/// A stable merge sort with a fallible comparison (std's sort may panic on an inconsistent one).
-fn merge_sort<T: Clone>(items: Vec<T>, mut cmp: impl FnMut(&T, &T) -> Result<Ordering, FErr>) -> Result<Vec<T>, FErr> {
-    let n = items.len();
-    let mut src = items;
-    let mut width = 1;
-    while width < n {
-        let mut dst: Vec<T> = Vec::with_capacity(n);
-        let mut start = 0;
-        while start < n {
-            let mid = (start + width).min(n);
-            let end = (start + 2 * width).min(n);
-            let (mut i, mut j) = (start, mid);
-            while i < mid && j < end {
-                let (Some(a), Some(b)) = (src.get(i), src.get(j)) else { break };
-                if cmp(b, a)? == Ordering::Less {
-                    dst.push(b.clone());
-                    j += 1;
-                } else {
-                    dst.push(a.clone());
-                    i += 1;
-                }
-            }
-            dst.extend(src.get(i..mid).unwrap_or(&[]).iter().cloned());
-            dst.extend(src.get(j..end).unwrap_or(&[]).iter().cloned());
-            start = end;
+/// A stable sort with a fallible comparison (std's sort may panic on an inconsistent one): the
+/// crate's one shared merge sort; the first error stops the comparisons and is returned.
+fn merge_sort<T>(mut items: Vec<T>, cmp: &mut dyn FnMut(&T, &T) -> Result<Ordering, FErr>) -> Result<Vec<T>, FErr> {
+    let mut failed = None;
+    crate::sort::sort_stable_by(&mut items, &mut |a, b| {
+        if failed.is_some() {
+            return false;
         }
-        src = dst;
-        width *= 2;
+        match cmp(a, b) {
+            Ok(o) => o == Ordering::Less,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        }
+    });
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(items),
     }
-    Ok(src)
 }
 
 /// Sign, integer digits and fraction digits of a number-like value; None when not a number.

@@ -60,7 +60,7 @@ pub(crate) fn compile(source: &str, limits: &Limits, partials: Option<Partials<'
         }
     }
     let mut reads = std::mem::take(&mut b.reads);
-    reads.sort();
+    crate::sort::sort_stable_by(&mut reads, &mut |a, b| a < b);
     reads.dedup();
     b.prog.reads = reads;
     Ok(b.prog)

@@ -260,9 +260,7 @@ impl<'r> Val<'r> {
             Val::Range(a, b) => {
                 let _ = write!(out, "{a}..{b}");
             }
-            Val::Time(t) => {
-                let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S %z"));
-            }
+            Val::Time(t) => write_time(t, out),
             Val::Array(_) | Val::List(_) | Val::Object(_) => self.write_inspect(out),
         }
     }
@@ -569,5 +567,43 @@ pub(crate) fn contains(left: &Val<'_>, right: &Val<'_>) -> bool {
             Some(items) => items.iter().any(|item| ruby_eq(&item, right)),
             None => false,
         },
+    }
+}
+
+/// Writes `t` as chrono's `t.format("%Y-%m-%d %H:%M:%S %z")` would (Ruby's `Time#to_s`), by
+/// hand: chrono's strftime interpreter costs about 12 KiB of Wasm for this one fixed format.
+/// Same rules as chrono: years outside 0..=9999 get a sign, a leap second prints as `60`, and the
+/// offset is rounded to the nearest minute.
+fn write_time(t: &DateTime<FixedOffset>, out: &mut String) {
+    use chrono::{Datelike as _, Timelike as _};
+    let local = t.naive_local();
+    let year = local.year();
+    let _ = if (0..10_000).contains(&year) { write!(out, "{year:04}") } else { write!(out, "{year:+05}") };
+    let second = local.second() + local.nanosecond() / 1_000_000_000;
+    let _ = write!(out, "-{:02}-{:02} {:02}:{:02}:{second:02} ", local.month(), local.day(), local.hour(), local.minute());
+    let off = t.offset().local_minus_utc();
+    let minutes = (off.unsigned_abs() + 30) / 60;
+    let _ = write!(out, "{}{:02}{:02}", if off < 0 { '-' } else { '+' }, minutes / 60, minutes % 60);
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{FixedOffset, NaiveDate, TimeZone as _};
+
+    #[test]
+    fn write_time_matches_chrono_format() {
+        let cases = [(2024, 5, 1, 12, 34, 56, 0, 9 * 3600), (5, 1, 2, 3, 4, 5, 0, 0), (-5, 12, 31, 23, 59, 59, 1_500_000_000, -3600)];
+        for (y, mo, d, h, mi, s, ns, off) in cases {
+            for off in [off, off + 29, off + 30, -off - 30, 86_399, -86_399] {
+                for y in [y, 12_345, -12_345, 999, 10_000] {
+                    let Some(date) = NaiveDate::from_ymd_opt(y, mo, d) else { continue };
+                    let naive = date.and_hms_nano_opt(h, mi, s, ns).unwrap();
+                    let t = FixedOffset::east_opt(off).unwrap().from_local_datetime(&naive).unwrap();
+                    let mut out = String::new();
+                    super::write_time(&t, &mut out);
+                    assert_eq!(out, t.format("%Y-%m-%d %H:%M:%S %z").to_string());
+                }
+            }
+        }
     }
 }
