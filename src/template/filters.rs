@@ -339,27 +339,12 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             let pat = s_of(args.r(0)).into_owned();
             env.string(gsub(&s_of(&input), &pat, ""))
         }
-        F::ReplaceFirst | F::RemoveFirst => {
+        F::ReplaceFirst | F::RemoveFirst | F::ReplaceLast | F::RemoveLast => {
             let pat = s_of(args.r(0)).into_owned();
-            let rep = if f == F::ReplaceFirst { s_of(args.r(1)).into_owned() } else { String::new() };
+            let rep = if matches!(f, F::ReplaceFirst | F::ReplaceLast) { s_of(args.r(1)).into_owned() } else { String::new() };
             let s = s_of(&input);
-            let out = match s.find(pat.as_str()) {
-                Some(i) => {
-                    let mut o = String::with_capacity(s.len() + rep.len());
-                    o.push_str(s.get(..i).unwrap_or(""));
-                    o.push_str(&rep);
-                    o.push_str(s.get(i + pat.len()..).unwrap_or(""));
-                    o
-                }
-                None => s.into_owned(),
-            };
-            env.string(out)
-        }
-        F::ReplaceLast | F::RemoveLast => {
-            let pat = s_of(args.r(0)).into_owned();
-            let rep = if f == F::ReplaceLast { s_of(args.r(1)).into_owned() } else { String::new() };
-            let s = s_of(&input);
-            let out = match s.rfind(pat.as_str()) {
+            let at = if matches!(f, F::ReplaceFirst | F::RemoveFirst) { s.find(pat.as_str()) } else { s.rfind(pat.as_str()) };
+            let out = match at {
                 Some(i) => {
                     let mut o = String::with_capacity(s.len() + rep.len());
                     o.push_str(s.get(..i).unwrap_or(""));
