@@ -1130,29 +1130,20 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                 }
                 Root::Sym(sym)
             }
-            T::LBrack => {
-                let (e, t) = self.expr(c, depth + 1)?;
-                if !c.eat(T::RBrack) {
-                    return Err(self.syntax(c.off(), format!("expected ']', found {}", c.peek().describe())));
-                }
-                text.push('[');
-                text.push_str(&t);
-                text.push(']');
-                match e {
-                    Expr::Lit(Lit::Str(s)) => {
-                        let sym = self.b.sym(&s);
-                        if let Some(p) = static_path.as_mut() {
-                            p.push(s);
-                        }
-                        Root::Sym(sym)
+            T::LBrack => match self.bracket(c, depth, &mut text)? {
+                Expr::Lit(Lit::Str(s)) => {
+                    let sym = self.b.sym(&s);
+                    if let Some(p) = static_path.as_mut() {
+                        p.push(s);
                     }
-                    other => {
-                        static_path = None;
-                        self.b.prog.reads_all = true;
-                        Root::Dyn(other)
-                    }
+                    Root::Sym(sym)
                 }
-            }
+                other => {
+                    static_path = None;
+                    self.b.prog.reads_all = true;
+                    Root::Dyn(other)
+                }
+            },
             t => return Err(self.syntax(c.off(), format!("expected a variable, found {}", t.describe()))),
         };
         let mut segs = Vec::new();
@@ -1187,14 +1178,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                 }
                 T::LBrack => {
                     c.bump();
-                    let (e, t) = self.expr(c, depth + 1)?;
-                    if !c.eat(T::RBrack) {
-                        return Err(self.syntax(c.off(), format!("expected ']', found {}", c.peek().describe())));
-                    }
-                    text.push('[');
-                    text.push_str(&t);
-                    text.push(']');
-                    match e {
+                    match self.bracket(c, depth, &mut text)? {
                         Expr::Lit(Lit::Str(s)) => {
                             if let Some(p) = static_path.as_mut() {
                                 p.push(s.clone());
@@ -1217,6 +1201,18 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         self.record(static_path, local);
         let path = Path { root, segs: segs.into_boxed_slice() };
         Ok((Expr::Var(Box::new(path)), text))
+    }
+
+    /// The rest of a `[expr]` lookup after its `[`: the expression, with `[text]` added to `text`.
+    fn bracket(&mut self, c: &mut Cur<'s>, depth: usize, text: &mut String) -> Result<Expr, Error> {
+        let (e, t) = self.expr(c, depth + 1)?;
+        if !c.eat(T::RBrack) {
+            return Err(self.syntax(c.off(), format!("expected ']', found {}", c.peek().describe())));
+        }
+        text.push('[');
+        text.push_str(&t);
+        text.push(']');
+        Ok(e)
     }
 
     /// Notes a data path the template reads (for [`super::Template::projection`]).
