@@ -122,9 +122,11 @@ fn line_limits_are_errors_that_name_content_variant_and_path() {
     let items: Vec<Value> = (0..14).map(|i| json!({"type": "action", "action": {"type": "message", "label": i.to_string(), "text": "x"}})).collect();
     let qr = Engine::from_json(&content_config(json!([{"type": "text", "text": "hi", "quickReply": {"items": items}}]))).unwrap_err();
     assert!(qr.iter().any(|e| e.path == "/contents/0/variants/0/messages/0/quickReply/items"), "{qr:?}");
+    assert_eq!(qr.len(), 1, "one problem, reported once: {qr:?}");
     let bubbles: Vec<Value> = (0..13).map(|_| json!({"type": "bubble"})).collect();
     let carousel = Engine::from_json(&content_config(json!([{"type": "flex", "altText": "a", "contents": {"type": "carousel", "contents": bubbles}}]))).unwrap_err();
     assert!(carousel.iter().any(|e| e.path == "/contents/0/variants/0/messages/0/contents/contents"), "{carousel:?}");
+    assert_eq!(carousel.len(), 1, "one problem, reported once: {carousel:?}");
     let bad_type = Engine::from_json(&content_config(json!([{"type": "txt", "text": "hi"}]))).unwrap_err();
     assert_eq!(bad_type[0].path, "/contents/0/variants/0/messages/0/type");
 }
@@ -145,6 +147,15 @@ fn template_errors_carry_line_column_and_the_pointer_of_the_template() {
 fn a_runaway_template_fails_fast_instead_of_hanging() {
     let e = render_err(content_config(json!([{"type": "text", "text": "{% for i in (1..100000000) %}{% for j in (1..100000000) %}x{% endfor %}{% endfor %}"}])), json!({"userId": "U1"}));
     assert_eq!(e.code, Code::LimitExceeded);
+    assert_eq!(e.path, "/contents/0/variants/0/messages/0/text");
+    // Inside a flex bubble, the error points at the failing string.
+    let loop_text = "{% for i in (1..100000000) %}x{% endfor %}";
+    let nested = render_err(
+        content_config(json!([{"type": "flex", "altText": "a", "contents": {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "ok"}, {"type": "text", "text": loop_text}]}}}])),
+        json!({"userId": "U1"}),
+    );
+    assert_eq!((nested.code, nested.path.as_str()), (Code::LimitExceeded, "/contents/0/variants/0/messages/0/contents/body/contents/1/text"));
+    assert!(nested.message.starts_with("content \"c\", variant \"v\": "), "{}", nested.message);
 }
 
 #[test]

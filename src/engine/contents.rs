@@ -47,9 +47,11 @@ struct Message {
 }
 
 impl Message {
-    /// Writes the message, checking `text` and `altText` lengths as they are rendered.
+    /// Writes the message, checking `text` and `altText` lengths as they are rendered. Error
+    /// paths are built only when there is an error, never on the way.
     fn write(&self, doc: &Value<'_>, opts: &RenderOptions<'_>, out: &mut String, scratch: &mut String) -> Result<(), Error> {
-        let Node::Object(members) = &self.node else { return self.node.write(doc, opts, &self.path, out, scratch) };
+        let at = |e: Error| under(&self.path, e);
+        let Node::Object(members) = &self.node else { return self.node.write(doc, opts, out, scratch).map_err(at) };
         out.push('{');
         for (i, (key, node)) in members.iter().enumerate() {
             if i > 0 {
@@ -57,31 +59,31 @@ impl Message {
             }
             crate::value::write_json_string(key, out);
             out.push(':');
-            let path = join(&self.path, key);
-            let limit = match key.as_str() {
-                "text" => Some(MAX_TEXT_CHARS),
-                "altText" => Some(MAX_ALT_TEXT_CHARS),
-                _ => None,
-            };
-            match (node, limit) {
-                (Node::Template(t), Some(max)) => {
-                    scratch.clear();
-                    t.render_into(doc, opts, scratch).map_err(|mut e| {
-                        e.path = path.clone();
-                        e
-                    })?;
-                    let n = utf16_len(scratch);
-                    if n > max {
-                        return Err(Error::new(Code::LimitExceeded, path, format!("{key} has {n} characters after rendering; LINE allows {max}")));
-                    }
-                    crate::value::write_json_string(scratch, out);
-                }
-                _ => node.write(doc, opts, &path, out, scratch)?,
+            node.write(doc, opts, out, scratch).map_err(|e| at(under(&join("", key), e)))?;
+            if let (Node::Template(_), Some(problem)) = (node, length_problem(key, scratch)) {
+                return Err(Error::new(Code::LimitExceeded, join(&self.path, key), problem));
             }
         }
         out.push('}');
         Ok(())
     }
+}
+
+/// Puts an error found inside a subtree under that subtree's pointer.
+fn under(prefix: &str, mut e: Error) -> Error {
+    e.path = format!("{prefix}{}", e.path);
+    e
+}
+
+/// LINE's length limit on a rendered top-level string of a message, if `s` breaks it.
+fn length_problem(key: &str, s: &str) -> Option<String> {
+    let max = match key {
+        "text" => MAX_TEXT_CHARS,
+        "altText" => MAX_ALT_TEXT_CHARS,
+        _ => return None,
+    };
+    let n = utf16_len(s);
+    (n > max).then(|| format!("{key} has {n} characters after rendering; LINE allows {max}"))
 }
 
 /// LINE counts characters in UTF-16 code units (an emoji outside the BMP counts as 2).
@@ -156,12 +158,13 @@ impl Contents {
                             .map(|(mi, m)| {
                                 let path = join(&mpath, mi);
                                 let node = compile_message(m, &path, c, &v.id, &limits, p);
-                                if !has_template(m) {
-                                    if let Err(e) = check_rendered(&crate::value::Value::from_serde(m), &path, &c.id, &v.id) {
+                                let templated = has_template(m);
+                                if !templated {
+                                    if let Err(e) = check_sizes(&crate::value::Value::from_serde(m), &path, &c.id, &v.id) {
                                         p.0.push(e);
                                     }
                                 }
-                                let flex_templated = m.get("type").and_then(Json::as_str) == Some("flex") && has_template(m);
+                                let flex_templated = templated && m.get("type").and_then(Json::as_str) == Some("flex");
                                 Message { node, path, flex_templated }
                             })
                             .collect();
@@ -228,7 +231,7 @@ impl Contents {
                 // A bubble's size is known only once written: read it back and measure.
                 let rendered = crate::value::parse(&json)
                     .map_err(|e| Error::new(Code::TemplateRender, m.path.as_str(), format!("rendered message is not JSON: {e}")))?;
-                check_rendered(&rendered, &m.path, &c.id, &variant.id)?;
+                check_sizes(&rendered, &m.path, &c.id, &variant.id)?;
             }
             messages.push(json);
         }
@@ -361,15 +364,15 @@ impl Node {
         }
     }
 
-    /// Writes the rendered JSON to `out`; `scratch` holds one template's output at a time.
-    /// `path` is the message's pointer; a failing template's own pointer is found only then.
-    fn write(&self, doc: &Value<'_>, opts: &RenderOptions<'_>, path: &str, out: &mut String, scratch: &mut String) -> Result<(), Error> {
+    /// Writes the rendered JSON to `out`; `scratch` keeps the last template's output (the
+    /// caller checks lengths on it). An error's path is relative to this node.
+    fn write(&self, doc: &Value<'_>, opts: &RenderOptions<'_>, out: &mut String, scratch: &mut String) -> Result<(), Error> {
         match self {
             Node::Literal(json) => out.push_str(json),
             Node::Template(t) => {
                 scratch.clear();
                 t.render_into(doc, opts, scratch).map_err(|mut e| {
-                    e.path = path.to_string();
+                    e.path = String::new();
                     e
                 })?;
                 crate::value::write_json_string(scratch, out);
@@ -380,7 +383,7 @@ impl Node {
                     if i > 0 {
                         out.push(',');
                     }
-                    n.write(doc, opts, &join(path, i), out, scratch)?;
+                    n.write(doc, opts, out, scratch).map_err(|e| under(&join("", i), e))?;
                 }
                 out.push(']');
             }
@@ -392,7 +395,7 @@ impl Node {
                     }
                     crate::value::write_json_string(key, out);
                     out.push(':');
-                    n.write(doc, opts, &join(path, key), out, scratch)?;
+                    n.write(doc, opts, out, scratch).map_err(|e| under(&join("", key), e))?;
                 }
                 out.push('}');
             }
@@ -401,33 +404,25 @@ impl Node {
     }
 }
 
-/// LINE's limits on a message (after rendering); going over is an error, never a cut message.
-fn check_rendered(m: &Value<'_>, path: &str, content: &str, variant: &str) -> Result<(), Error> {
+/// LINE's limits that depend on what the strings say: text lengths and bubble sizes. (Counts
+/// of messages, bubbles and quick replies are fixed by the JSON structure, which templates
+/// cannot change: [`compile_message`] checks them.) Going over is an error, never a cut message.
+fn check_sizes(m: &Value<'_>, path: &str, content: &str, variant: &str) -> Result<(), Error> {
     let at = |fields: &[&str]| fields.iter().fold(path.to_string(), |p, f| join(&p, f));
     let over = |field: String, what: String| {
         Err(Error::new(Code::LimitExceeded, field, format!("content \"{content}\", variant \"{variant}\": {what}")))
     };
-    let chars = utf16_len;
-    let kind = m.get("type").and_then(Value::as_str);
-    if let Some(text) = m.get("text").and_then(Value::as_str) {
-        if kind == Some("text") && chars(text) > MAX_TEXT_CHARS {
-            return over(at(&["text"]), format!("the text has {} characters after rendering; LINE allows {MAX_TEXT_CHARS}", chars(text)));
+    for key in ["text", "altText"] {
+        if let Some(problem) = m.get(key).and_then(Value::as_str).and_then(|s| length_problem(key, s)) {
+            return over(at(&[key]), problem);
         }
     }
-    if let Some(alt) = m.get("altText").and_then(Value::as_str) {
-        if chars(alt) > MAX_ALT_TEXT_CHARS {
-            return over(at(&["altText"]), format!("altText has {} characters after rendering; LINE allows {MAX_ALT_TEXT_CHARS}", chars(alt)));
-        }
-    }
-    if kind == Some("flex") {
+    if m.get("type").and_then(Value::as_str) == Some("flex") {
         if let Some(contents) = m.get("contents") {
             let size = |v: &Value<'_>| v.to_json().len();
             match contents.get("type").and_then(Value::as_str) {
                 Some("carousel") => {
                     let bubbles = contents.get("contents").and_then(Value::as_array).unwrap_or(&[]);
-                    if bubbles.len() > MAX_CAROUSEL_BUBBLES {
-                        return over(at(&["contents"]), format!("the carousel has {} bubbles; LINE allows {MAX_CAROUSEL_BUBBLES}", bubbles.len()));
-                    }
                     for (i, b) in bubbles.iter().enumerate() {
                         if size(b) > MAX_BUBBLE_BYTES {
                             return over(at(&["contents", "contents", &i.to_string()]), format!("bubble {i} is {} bytes of JSON; LINE allows {MAX_BUBBLE_BYTES}", size(b)));
@@ -443,11 +438,6 @@ fn check_rendered(m: &Value<'_>, path: &str, content: &str, variant: &str) -> Re
                     }
                 }
             }
-        }
-    }
-    if let Some(items) = m.get("quickReply").and_then(|q| q.get("items")).and_then(Value::as_array) {
-        if items.len() > MAX_QUICK_REPLY_ITEMS {
-            return over(at(&["quickReply", "items"]), format!("{} quick reply items; LINE allows {MAX_QUICK_REPLY_ITEMS}", items.len()));
         }
     }
     Ok(())
