@@ -127,12 +127,11 @@ pub struct Rendered {
 }
 
 impl Contents {
-    pub fn compile(config: &Config, p: &mut Problems) -> Contents {
-        let opts = logic::Options { tz: config.tz(), segments: config.segments.iter().map(|s| s.id.clone()).collect() };
+    pub fn compile(config: &Config, opts: &logic::Options, p: &mut Problems) -> Contents {
         let limits = Limits::default();
         let rule = |v: &Option<Json>, path: String, p: &mut Problems| -> Option<Rule> {
             let v = v.as_ref()?;
-            logic::compile(v, &opts, &path).map_err(|e| p.0.extend(e)).ok()
+            logic::compile(v, opts, &path).map_err(|e| p.0.extend(e)).ok()
         };
         let items = config
             .contents

@@ -8,7 +8,8 @@ use crate::contract::context::{self, Checked};
 use crate::contract::read::Problems;
 use crate::contract::{Decision, VERSION};
 use crate::error::{Code, Error};
-use crate::logic::Env;
+use crate::logic::{self, Env};
+use chrono::{DateTime, FixedOffset};
 use crate::value::{self, Projection, Value};
 use contents::{Contents, Rendered};
 use segments::Segments;
@@ -25,6 +26,8 @@ pub struct DecideOptions {
 pub struct Engine {
     config: Config,
     config_hash: String,
+    /// The config's time zone, resolved once.
+    tz: FixedOffset,
     segments: Segments,
     contents: Contents,
     /// The parts of a context any rule reads; everything else is only syntax-checked.
@@ -42,8 +45,10 @@ impl Engine {
     pub fn from_json(doc: &serde_json::Value) -> Result<Engine, Vec<Error>> {
         let mut p = Problems::default();
         let config = Config::read(doc, &mut p);
-        let segments = config.as_ref().map(|c| Segments::compile(c, &mut p));
-        let contents = config.as_ref().map(|c| Contents::compile(c, &mut p));
+        // Rules of segments and contents compile against the same options.
+        let opts = config.as_ref().map(|c| logic::Options { tz: c.tz(), segments: c.segments.iter().map(|s| s.id.clone()).collect() });
+        let segments = config.as_ref().zip(opts.as_ref()).map(|(c, o)| Segments::compile(c, o, &mut p));
+        let contents = config.as_ref().zip(opts.as_ref()).map(|(c, o)| Contents::compile(c, o, &mut p));
         match (config, segments, contents) {
             (Some(config), Some(segments), Some(contents)) if p.0.is_empty() => {
                 let mut projection = Projection::none();
@@ -55,7 +60,8 @@ impl Engine {
                 // serde_json's map is sorted, so this text is canonical: key order and
                 // whitespace of the source do not change the hash.
                 let canonical = doc.to_string();
-                Ok(Engine { config, config_hash: crate::hash::hex128(canonical.as_bytes()), segments, contents, projection })
+                let tz = config.tz();
+                Ok(Engine { config, config_hash: crate::hash::hex128(canonical.as_bytes()), tz, segments, contents, projection })
             }
             _ => {
                 // Keys computed once, then the crate's shared sort (see `sort::stable_order`).
@@ -116,12 +122,7 @@ impl Engine {
     }
 
     fn parse_context<'t>(&self, context: &'t str) -> Result<Value<'t>, Error> {
-        value::parse_projected(context, &self.projection).map_err(|e| {
-            let mut err = Error::new(Code::InvalidJson, "", format!("the context is not valid JSON: {e}"));
-            err.line = Some(e.line);
-            err.column = Some(e.column);
-            err
-        })
+        value::parse_projected(context, &self.projection).map_err(|e| json_error("the context", &e))
     }
 
     fn decide_doc<T>(
@@ -133,7 +134,7 @@ impl Engine {
     ) -> Result<T, Error> {
         context::fill_defaults(&mut doc);
         let checked = context::check(&doc)?;
-        let tz = self.config.tz();
+        let tz = self.tz;
         let mut outcome = self.segments.decide(&doc, &checked, tz, opts.explain);
         let content = content.or_else(|| {
             let event_type = doc.get("event").and_then(|e| e.get("type")).and_then(Value::as_str)?;
@@ -288,6 +289,22 @@ impl Draft<'_> {
     }
 }
 
+/// A JSON syntax error in an input, located by line and column.
+fn json_error(what: &str, e: &value::ParseError) -> Error {
+    let mut err = Error::new(Code::InvalidJson, "", format!("{what} is not valid JSON: {e}"));
+    err.line = Some(e.line);
+    err.column = Some(e.column);
+    err
+}
+
+/// The data and the moment of a playground call ([`evaluate`], [`render_template`]).
+fn playground_inputs<'d>(data: &'d str, now: &str) -> Result<(Value<'d>, DateTime<FixedOffset>), Vec<Error>> {
+    let data = value::parse(data).map_err(|e| vec![json_error("the data", &e)])?;
+    let now = DateTime::parse_from_rfc3339(now)
+        .map_err(|_| vec![Error::new(Code::InvalidTimestamp, "", format!("now is not an RFC 3339 timestamp: \"{now}\""))])?;
+    Ok((data, now))
+}
+
 /// Sort key that puts problems in document order (`/segments/2` before `/segments/10`).
 fn pointer_order(path: &str) -> Vec<(u64, &str)> {
     path.split('/').map(|t| (t.parse::<u64>().unwrap_or(u64::MAX), t)).collect()
@@ -322,14 +339,10 @@ pub fn decide_ndjson(engine: &Engine, ndjson: &str, opts: DecideOptions) -> Stri
 pub fn evaluate(rule: &str, data: &str, now: &str) -> Result<String, Vec<Error>> {
     let rule: serde_json::Value = serde_json::from_str(rule)
         .map_err(|e| vec![Error::new(Code::InvalidJson, "", format!("the rule is not valid JSON: {e}"))])?;
-    let data = value::parse(data)
-        .map_err(|e| vec![Error::new(Code::InvalidJson, "", format!("the data is not valid JSON: {e}"))])?;
-    let now = chrono::DateTime::parse_from_rfc3339(now).map_err(|_| {
-        vec![Error::new(Code::InvalidTimestamp, "", format!("now is not an RFC 3339 timestamp: \"{now}\""))]
-    })?;
+    let (data, now) = playground_inputs(data, now)?;
     let tz = crate::contract::config::default_tz();
-    let compiled = crate::logic::compile(&rule, &crate::logic::Options { tz, segments: Vec::new() }, "")?;
-    let env = crate::logic::Env { now, tz, segments: &[], flag_key: None, targeting_key: None };
+    let compiled = logic::compile(&rule, &logic::Options { tz, segments: Vec::new() }, "")?;
+    let env = Env { now, tz, segments: &[], flag_key: None, targeting_key: None };
     match compiled.apply(&data, &env) {
         Ok(v) => Ok(v.to_json()),
         Err(e) => Err(vec![compiled.error(&e)]),
@@ -340,9 +353,7 @@ pub fn evaluate(rule: &str, data: &str, now: &str) -> Result<String, Vec<Error>>
 /// default time zone and limits. For playgrounds and `kizuna render`.
 pub fn render_template(template: &str, data: &str, now: &str) -> Result<String, Vec<Error>> {
     use crate::template::{Limits, RenderOptions, Template};
-    let data = value::parse(data).map_err(|e| vec![Error::new(Code::InvalidJson, "", format!("the data is not valid JSON: {e}"))])?;
-    let now = chrono::DateTime::parse_from_rfc3339(now)
-        .map_err(|_| vec![Error::new(Code::InvalidTimestamp, "", format!("now is not an RFC 3339 timestamp: \"{now}\""))])?;
+    let (data, now) = playground_inputs(data, now)?;
     let limits = Limits::default();
     let t = Template::parse(template, &limits).map_err(|e| vec![e])?;
     let opts = RenderOptions { now, tz: crate::contract::config::default_tz(), limits: &limits };

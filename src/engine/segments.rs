@@ -50,8 +50,7 @@ pub struct Outcome {
 }
 
 impl Segments {
-    pub fn compile(config: &Config, p: &mut Problems) -> Segments {
-        let opts = logic::Options { tz: config.tz(), segments: config.segments.iter().map(|s| s.id.clone()).collect() };
+    pub fn compile(config: &Config, opts: &logic::Options, p: &mut Problems) -> Segments {
         let mut groups: Vec<String> = Vec::new();
         let mut segs = Vec::new();
         let mut refs: Vec<Vec<usize>> = Vec::new();
@@ -63,7 +62,7 @@ impl Segments {
                     groups.len() - 1
                 }
             });
-            match logic::compile(&s.when, &opts, &join(&join("/segments", i), "when")) {
+            match logic::compile(&s.when, opts, &join(&join("/segments", i), "when")) {
                 Ok(rule) => {
                     refs.push(rule.segment_refs().to_vec());
                     segs.push(Seg { id: s.id.clone(), group, rule: Some(rule) });
