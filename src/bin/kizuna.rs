@@ -81,6 +81,33 @@ mod cli {
         Ok((main, data))
     }
 
+    /// `kizuna render` and `kizuna eval`: read the input and its data, run `f` at `now`
+    /// (default: the clock), print the result or the problems.
+    fn playground(
+        input: &str,
+        data: Option<&str>,
+        empty: &str,
+        now: Option<String>,
+        f: fn(&str, &str, &str) -> Result<String, Vec<Error>>,
+        print: fn(&str),
+    ) -> ExitCode {
+        let (input_text, data_text) = match read_pair(input, data, empty) {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        let now = now.unwrap_or_else(|| chrono::Local::now().fixed_offset().to_rfc3339());
+        match f(&input_text, &data_text, &now) {
+            Ok(out) => {
+                print(&out);
+                ExitCode::SUCCESS
+            }
+            Err(errors) => {
+                print_problems(input, &errors);
+                ExitCode::from(1)
+            }
+        }
+    }
+
     fn print_problems(file: &str, errors: &[Error]) {
         for e in errors {
             eprintln!("{file}: {e}");
@@ -159,38 +186,10 @@ mod cli {
                 ExitCode::SUCCESS
             }
             Command::Render { template, data, now } => {
-                let (template_text, data_text) = match read_pair(&template, data.as_deref(), "{}") {
-                    Ok(p) => p,
-                    Err(code) => return code,
-                };
-                let now = now.unwrap_or_else(|| chrono::Local::now().fixed_offset().to_rfc3339());
-                match kizuna::engine::render_template(&template_text, &data_text, &now) {
-                    Ok(out) => {
-                        print!("{out}");
-                        ExitCode::SUCCESS
-                    }
-                    Err(errors) => {
-                        print_problems(&template, &errors);
-                        ExitCode::from(1)
-                    }
-                }
+                playground(&template, data.as_deref(), "{}", now, kizuna::engine::render_template, |out| print!("{out}"))
             }
             Command::Eval { rule, data, now } => {
-                let (rule_text, data_text) = match read_pair(&rule, data.as_deref(), "null") {
-                    Ok(p) => p,
-                    Err(code) => return code,
-                };
-                let now = now.unwrap_or_else(|| chrono::Local::now().fixed_offset().to_rfc3339());
-                match kizuna::engine::evaluate(&rule_text, &data_text, &now) {
-                    Ok(v) => {
-                        println!("{v}");
-                        ExitCode::SUCCESS
-                    }
-                    Err(errors) => {
-                        print_problems(&rule, &errors);
-                        ExitCode::from(1)
-                    }
-                }
+                playground(&rule, data.as_deref(), "null", now, kizuna::engine::evaluate, |v| println!("{v}"))
             }
         }
     }
