@@ -60,6 +60,11 @@ fn json_text(v: &JsValue, what: &str) -> Result<String, JsValue> {
         .ok_or_else(|| js_error(&[Error::new(Code::InvalidJson, "", format!("the {what} cannot be turned into JSON"))]))
 }
 
+/// The given moment, or the host clock read once (playground calls only; decisions never read it).
+fn now_or_clock(now: Option<String>) -> String {
+    now.unwrap_or_else(|| js_sys::Date::new_0().to_iso_string().as_string().unwrap_or_default())
+}
+
 /// JSON text → JavaScript value. One `JSON.parse` beats building the object field by field
 /// across the boundary (serde-wasm-bindgen) several times over for a decision.
 fn parse_js(text: &str) -> Result<JsValue, JsValue> {
@@ -96,9 +101,7 @@ impl Engine {
         explain: Option<bool>,
     ) -> Result<JsValue, JsValue> {
         let text = json_text(&context, "context")?;
-        let opts = DecideOptions { explain: explain.unwrap_or(false) };
-        let d = self.inner.decide_to_string(&text, opts).map_err(|e| js_error(&[e]))?;
-        parse_js(&d)
+        parse_js(&self.decide_json(&text, explain)?)
     }
 
     /// Decides for many contexts in one call: NDJSON in (one context per line), NDJSON out, one
@@ -143,11 +146,7 @@ pub fn evaluate(
 ) -> Result<JsValue, JsValue> {
     let rule = json_text(&rule, "rule")?;
     let data = if data.is_undefined() { "null".to_string() } else { json_text(&data, "data")? };
-    let now = match now {
-        Some(n) => n,
-        None => js_sys::Date::new_0().to_iso_string().as_string().unwrap_or_default(),
-    };
-    let out = engine::evaluate(&rule, &data, &now).map_err(|e| js_error(&e))?;
+    let out = engine::evaluate(&rule, &data, &now_or_clock(now)).map_err(|e| js_error(&e))?;
     parse_js(&out)
 }
 
@@ -160,6 +159,5 @@ pub fn render_template(
     now: Option<String>,
 ) -> Result<String, JsValue> {
     let data = if data.is_undefined() { "{}".to_string() } else { json_text(&data, "data")? };
-    let now = now.unwrap_or_else(|| js_sys::Date::new_0().to_iso_string().as_string().unwrap_or_default());
-    engine::render_template(template, &data, &now).map_err(|e| js_error(&e))
+    engine::render_template(template, &data, &now_or_clock(now)).map_err(|e| js_error(&e))
 }
