@@ -48,6 +48,11 @@ pub(crate) fn sort_stable_by<T>(items: &mut Vec<T>, less: &mut dyn FnMut(&T, &T)
         (Some(a), Some(b)) => less(a, b),
         _ => false,
     });
+    permute(items, order);
+}
+
+/// Puts `items` in the order `order` (a permutation of their indices).
+pub(crate) fn permute<T>(items: &mut Vec<T>, order: Vec<usize>) {
     let mut slots: Vec<Option<T>> = std::mem::take(items).into_iter().map(Some).collect();
     items.extend(order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)));
 }

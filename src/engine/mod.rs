@@ -67,8 +67,9 @@ impl Engine {
                 // Keys computed once, then the crate's shared sort (see `sort::stable_order`).
                 let keys: Vec<_> = p.0.iter().map(|e| pointer_order(&e.path)).collect();
                 let order = crate::sort::stable_order(keys.len(), &mut |i, j| keys.get(i) < keys.get(j));
-                let mut slots: Vec<Option<Error>> = p.0.into_iter().map(Some).collect();
-                Err(order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)).collect())
+                let mut errors = p.0;
+                crate::sort::permute(&mut errors, order);
+                Err(errors)
             }
         }
     }
