@@ -83,7 +83,9 @@ test-native:
 test: deps deps-browser lint test-wasm test-npm test-native
 
 bench: deps pkg
-	cargo bench --bench decide
+	# The release profile aborts on panic (smaller Wasm); a bench harness must unwind, and
+	# cargo would otherwise link it against dependencies built to abort.
+	CARGO_PROFILE_RELEASE_PANIC=unwind cargo bench --bench decide
 	node benches/segments.mjs
 	node benches/templates.mjs
 	node benches/coldstart.mjs
