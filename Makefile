@@ -11,6 +11,11 @@ CHROMIUM := /usr/bin/chromium
 
 .PHONY: demo test bench deps deps-browser pkg schema check-size clean test-native test-wasm test-npm lint
 
+# www/ parts (edge worker, LIFF app) bring their own rules and add their targets to these lists.
+WWW_TESTS :=
+WWW_BENCHES :=
+-include www/worker/worker.mk www/app/app.mk
+
 # ---- set-up (each step only when missing) ----------------------------------------------
 deps: .stamp/rust-wasm .stamp/wasm-bindgen-$(WASM_BINDGEN_VERSION) pkg/node_modules benches/node_modules
 
@@ -80,7 +85,7 @@ test-native:
 	cargo test --lib --bins --tests
 
 # Everything; the run ends on cargo's own summary line.
-test: deps deps-browser lint test-wasm test-npm test-native
+test: deps deps-browser lint test-wasm test-npm $(WWW_TESTS) test-native
 
 bench: deps pkg
 	# The release profile aborts on panic (smaller Wasm); a bench harness must unwind, and
@@ -90,6 +95,7 @@ bench: deps pkg
 	node benches/templates.mjs
 	node benches/coldstart.mjs
 	node pkg/scripts/size.mjs
+	$(if $(WWW_BENCHES),$(MAKE) $(WWW_BENCHES))
 
 clean:
 	rm -rf target $(DIST) .stamp pkg/node_modules benches/node_modules
