@@ -48,6 +48,40 @@ pub enum Code {
     TemplateRender,
     /// A template went over a limit (output size, loop iterations, nesting depth).
     LimitExceeded,
+    // -- quizzes (config) --
+    /// A `next` (or a call) names a question the quiz does not have.
+    UnknownQuestion,
+    /// No answer path from the first question reaches this question.
+    UnreachableQuestion,
+    /// The questions' `next` links form a loop.
+    QuestionCycle,
+    /// A quiz names a result it does not have.
+    UnknownResult,
+    /// A quiz result recommends a content that is not in `contents`.
+    UnknownContent,
+    /// A choice scores a dimension the quiz does not list.
+    UnknownDimension,
+    /// Selecting by score, a dimension has no result of the same id.
+    DimensionWithoutResult,
+    /// A `single` or `multiple` question has no choices.
+    NoChoices,
+    /// A quiz result names a rich menu that is not in the config.
+    UnknownRichMenu,
+    // -- quizzes (answering) --
+    /// There is no quiz with this id.
+    UnknownQuiz,
+    /// The answered question is neither the current one nor one already answered.
+    QuestionNotCurrent,
+    /// An answer names a choice the question does not have.
+    UnknownChoice,
+    /// A required question got an empty answer.
+    AnswerRequired,
+    /// An answer of the wrong shape (a list for a single choice, text too long, …).
+    InvalidAnswer,
+    /// A saved quiz state no longer fits the quiz (the config changed): start again.
+    StaleQuizState,
+    /// A result was asked for before the quiz was finished.
+    QuizNotFinished,
 }
 
 impl Code {
@@ -72,6 +106,22 @@ impl Code {
             Code::UnknownFilter => "unknown_filter",
             Code::TemplateRender => "template_render",
             Code::LimitExceeded => "limit_exceeded",
+            Code::UnknownQuestion => "unknown_question",
+            Code::UnreachableQuestion => "unreachable_question",
+            Code::QuestionCycle => "question_cycle",
+            Code::UnknownResult => "unknown_result",
+            Code::UnknownContent => "unknown_content",
+            Code::UnknownDimension => "unknown_dimension",
+            Code::DimensionWithoutResult => "dimension_without_result",
+            Code::NoChoices => "no_choices",
+            Code::UnknownRichMenu => "unknown_rich_menu",
+            Code::UnknownQuiz => "unknown_quiz",
+            Code::QuestionNotCurrent => "question_not_current",
+            Code::UnknownChoice => "unknown_choice",
+            Code::AnswerRequired => "answer_required",
+            Code::InvalidAnswer => "invalid_answer",
+            Code::StaleQuizState => "stale_quiz_state",
+            Code::QuizNotFinished => "quiz_not_finished",
         }
     }
 }

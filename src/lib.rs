@@ -32,6 +32,7 @@ mod hash;
 mod sort;
 pub mod tz;
 pub mod logic;
+pub mod quiz;
 pub mod template;
 pub mod value;
 /// The JavaScript bindings (the npm package `kizuna`).

@@ -29,6 +29,10 @@ pub struct Config {
     /// Personalized message contents: LINE message objects whose strings are Liquid templates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contents: Vec<Content>,
+    /// Diagnostic quizzes (skin type, product finder, …): questions with branching, results
+    /// chosen by score or rules, each result recommending contents and a rich menu.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quizzes: Vec<crate::quiz::Quiz>,
 }
 
 /// A message content: ordered variants, each a list of LINE message templates.
@@ -121,7 +125,7 @@ pub struct Segment {
 
 /// A rule is any JSON value (`true` is a rule); said explicitly so generated types say so.
 #[cfg(not(target_arch = "wasm32"))]
-fn rule_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+pub(crate) fn rule_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
         "type": ["object", "array", "string", "number", "boolean", "null"]
     })
@@ -169,10 +173,12 @@ impl Config {
         }
         let segments = o.opt_array("segments", p, Segment::read);
         let contents = o.opt_array("contents", p, Content::read);
+        let quizzes = o.opt_array("quizzes", p, crate::quiz::Quiz::read);
         o.finish(p);
         unique_ids(segments.iter().map(|s| s.id.as_str()), "/segments", "segment", p);
         unique_ids(contents.iter().map(|c| c.id.as_str()), "/contents", "content", p);
-        Some(Config { version, time_zone, segments, contents })
+        unique_ids(quizzes.iter().map(|q| q.id.as_str()), "/quizzes", "quiz", p);
+        Some(Config { version, time_zone, segments, contents, quizzes })
     }
 
     /// The config's time zone (validated by [`Config::read`]).
@@ -182,7 +188,7 @@ impl Config {
 }
 
 /// Reports every id that repeats an earlier one.
-fn unique_ids<'i>(ids: impl Iterator<Item = &'i str>, path: &str, what: &str, p: &mut Problems) {
+pub(crate) fn unique_ids<'i>(ids: impl Iterator<Item = &'i str>, path: &str, what: &str, p: &mut Problems) {
     let mut seen: Vec<&str> = Vec::new();
     for (i, id) in ids.enumerate() {
         if seen.contains(&id) {
@@ -192,7 +198,7 @@ fn unique_ids<'i>(ids: impl Iterator<Item = &'i str>, path: &str, what: &str, p:
     }
 }
 
-fn read_id(o: &mut ObjectReader<'_>, what: &str, p: &mut Problems) -> Option<String> {
+pub(crate) fn read_id(o: &mut ObjectReader<'_>, what: &str, p: &mut Problems) -> Option<String> {
     let id = o.req_str("id", p)?;
     if !valid_id(&id) {
         p.push(

@@ -1,6 +1,7 @@
 //! The engine: a config compiled once, deciding for one context at a time.
 
 mod contents;
+mod quiz;
 mod segments;
 
 use crate::contract::config::{parse_json, Config};
@@ -30,6 +31,7 @@ pub struct Engine {
     tz: FixedOffset,
     segments: Segments,
     contents: Contents,
+    quizzes: crate::quiz::Quizzes,
     /// The parts of a context any rule reads; everything else is only syntax-checked.
     projection: Projection,
 }
@@ -49,8 +51,10 @@ impl Engine {
         let opts = config.as_ref().map(|c| logic::Options { tz: c.tz(), segments: c.segments.iter().map(|s| s.id.clone()).collect() });
         let segments = config.as_ref().zip(opts.as_ref()).map(|(c, o)| Segments::compile(c, o, &mut p));
         let contents = config.as_ref().zip(opts.as_ref()).map(|(c, o)| Contents::compile(c, o, &mut p));
-        match (config, segments, contents) {
-            (Some(config), Some(segments), Some(contents)) if p.0.is_empty() => {
+        // Quiz rules read `answers`, `scores`, `user` and `now`, not segments.
+        let quizzes = config.as_ref().map(|c| crate::quiz::Quizzes::compile(c, &logic::Options { tz: c.tz(), segments: Vec::new() }, &mut p));
+        match (config, segments, contents, quizzes) {
+            (Some(config), Some(segments), Some(contents), Some(quizzes)) if p.0.is_empty() => {
                 let mut projection = Projection::none();
                 for path in [&["now"][..], &["version"], &["user", "userId"], &["event", "webhookEventId"], &["event", "type"]] {
                     projection.add(path.iter().copied());
@@ -61,7 +65,7 @@ impl Engine {
                 // whitespace of the source do not change the hash.
                 let canonical = doc.to_string();
                 let tz = config.tz();
-                Ok(Engine { config, config_hash: crate::hash::hex128(canonical.as_bytes()), tz, segments, contents, projection })
+                Ok(Engine { config, config_hash: crate::hash::hex128(canonical.as_bytes()), tz, segments, contents, quizzes, projection })
             }
             _ => {
                 // Keys computed once, then the crate's shared sort (see `sort::stable_order`).

@@ -1,0 +1,111 @@
+//! The quiz calls of the engine: the state machine lives in `crate::quiz`; here the outcome is
+//! assembled from the engine's own parts (contents rendered by `Engine::render`, the decision
+//! by `Engine::decide`), so a quiz result is rendered and decided like everything else.
+
+use super::{DecideOptions, Engine};
+use crate::contract::context;
+use crate::error::{Code, Error};
+use crate::logic::Env;
+use crate::quiz::{self, QuizAnswer, QuizChoice, QuizContent, QuizOutcome, QuizOutcomeResult, QuizQuestion, QuizState};
+use crate::template::RenderOptions;
+use crate::value::Value;
+use serde_json::{Map, Value as Json};
+
+impl Engine {
+    /// A new state for quiz `quiz_id`, at its first question.
+    pub fn quiz_start(&self, quiz_id: &str) -> Result<QuizState, Error> {
+        Ok(self.quizzes.get(quiz_id, "")?.start())
+    }
+
+    /// Answers a question: the current one, or one already answered (then the answers after it
+    /// that the new answer's branch no longer reaches are dropped). The same answer again gives
+    /// an equal state. Errors point into the state: `/answers/<question id>`.
+    pub fn quiz_answer(&self, state: &QuizState, question_id: &str, answer: impl Into<QuizAnswer>) -> Result<QuizState, Error> {
+        let q = self.quizzes.get(&state.quiz, "/quiz")?;
+        q.replay(state)?;
+        q.answer(state, question_id, &answer.into())
+    }
+
+    /// The question to show next, or `None` when the quiz is done.
+    pub fn quiz_question(&self, state: &QuizState) -> Result<Option<QuizQuestion>, Error> {
+        let q = self.quizzes.get(&state.quiz, "/quiz")?;
+        q.replay(state)?;
+        let Some((j, number, total)) = q.progress(state) else { return Ok(None) };
+        Ok(q.question(j).map(|question| QuizQuestion {
+            id: question.id.clone(),
+            kind: question.kind,
+            text: question.text.clone(),
+            optional: question.optional,
+            choices: question.choices.iter().map(|c| QuizChoice { id: c.id.clone(), label: c.label.clone() }).collect(),
+            number,
+            total,
+        }))
+    }
+
+    /// The outcome of a finished quiz for the user in `context_json` (a context, JSON text):
+    /// the selected result with its description and recommended contents rendered, the scores,
+    /// the tags and attributes it sets, the updated context and the decision for it.
+    pub fn quiz_result(&self, state: &QuizState, context_json: &str) -> Result<QuizOutcome, Error> {
+        let q = self.quizzes.get(&state.quiz, "/quiz")?;
+        q.replay(state)?;
+        if !state.done {
+            let at = state.current.as_deref().unwrap_or("");
+            return Err(Error::new(Code::QuizNotFinished, "/done", format!("quiz \"{}\" is not finished: question \"{at}\" comes next", state.quiz)));
+        }
+        let mut ctx: Json = serde_json::from_str(context_json).map_err(|e| {
+            let mut err = Error::new(Code::InvalidJson, "", format!("the context is not valid JSON: {e}"));
+            err.line = u32::try_from(e.line()).ok();
+            err.column = u32::try_from(e.column()).ok();
+            err
+        })?;
+        let (now, now_text, user_id) = {
+            let doc = Value::from_serde(&ctx);
+            let c = context::check(&doc)?;
+            (c.now, c.now_text.to_string(), c.user_id.to_string())
+        };
+        let (raw_scores, mut tags, mut attributes) = q.tally(state);
+        let scores: Map<String, Json> = q.quiz.dimensions.iter().cloned().zip(raw_scores.iter().map(|s| quiz::score_json(*s))).collect();
+        let answers: Map<String, Json> = state.answers.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+        let data = serde_json::json!({"answers": answers, "scores": scores, "user": ctx.get("user"), "now": now_text});
+        let env = Env { now, tz: self.tz, segments: &[], flag_key: None, targeting_key: Some(&user_id) };
+        let r = q.select(&raw_scores, &Value::from_serde(&data), &env)?;
+        let result = q.quiz.results.get(r).ok_or_else(|| Error::new(Code::UnknownResult, "", "internal: selected result out of range"))?;
+        for t in &result.tags {
+            if !tags.contains(t) {
+                tags.push(t.clone());
+            }
+        }
+        attributes.extend(result.attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
+        quiz::apply(&mut ctx, state, &result.id, &tags, &attributes);
+        let updated = ctx.to_string();
+        let description = {
+            let mut data = ctx.clone();
+            if let Json::Object(m) = &mut data {
+                m.insert("scores".to_string(), Json::Object(scores.clone()));
+            }
+            let opts = RenderOptions { now, tz: self.tz, limits: self.quizzes.limits() };
+            q.describe(r, &Value::from_serde(&data), &opts)?
+        };
+        let mut contents = Vec::with_capacity(result.contents.len());
+        for id in &result.contents {
+            let d = self.render(id, &updated, DecideOptions::default())?;
+            // A content that fails to render fails the outcome (nothing half-rendered is shown).
+            if let Some(e) = d.errors.iter().find(|e| e.path.starts_with("/contents/")) {
+                return Err(e.clone());
+            }
+            if let Some(c) = d.content {
+                contents.push(QuizContent { id: c.id, variant: c.variant, experiment: c.experiment, messages: d.messages });
+            }
+        }
+        let decision = self.decide(&updated, DecideOptions::default())?;
+        Ok(QuizOutcome {
+            quiz: state.quiz.clone(),
+            result: QuizOutcomeResult { id: result.id.clone(), title: result.title.clone(), description, contents, rich_menu: result.rich_menu.clone() },
+            scores,
+            tags,
+            attributes,
+            context: ctx,
+            decision,
+        })
+    }
+}

@@ -1,0 +1,70 @@
+//! Diagnostic quizzes: questions (single choice, multiple choice, free text), branching,
+//! scores by dimension, and results chosen by score or by rules.
+//!
+//! - [`config`]: the `quizzes` of a config, read with every problem at once.
+//! - [`compile`]: checks (unknown questions, loops, unreachable questions, unknown results,
+//!   contents, dimensions, rich menus) and the state machine.
+//! - [`state`]: the JSON the calls take and return (`QuizState`, `QuizQuestion`, `QuizOutcome`).
+//!
+//! The calls themselves are `Engine::quiz_start`, `quiz_answer`, `quiz_question` and
+//! `quiz_result` (in `engine/quiz.rs`), so the outcome's contents and decision come from the same
+//! engine as every other decision.
+//!
+//! Branching: a `single` choice's `next` wins over its question's `next`; the default is the
+//! next question in config order; `"$end"` finishes. A `multiple`, `text` or skipped question
+//! always follows its question's `next`.
+
+pub mod compile;
+pub mod config;
+pub mod state;
+
+pub use compile::Quizzes;
+pub use config::{Choice, Question, QuestionKind, Quiz, QuizResult, Select, SelectBy, SelectRule, END};
+pub use state::{QuizAnswer, QuizChoice, QuizContent, QuizOutcome, QuizOutcomeResult, QuizQuestion, QuizState};
+
+use serde_json::{Map, Value};
+
+/// A score as JSON: whole numbers as integers (`3`, not `3.0`), so every runtime writes the same.
+pub fn score_json(s: f64) -> Value {
+    if s.fract() == 0.0 && s.abs() < 1e15 {
+        Value::from(s as i64)
+    } else {
+        serde_json::Number::from_f64(s).map_or(Value::Null, Value::Number)
+    }
+}
+
+/// Applies a finished quiz to a context object (already checked to have a `user` object):
+/// `user.quizAnswers.<quiz>` = the answers plus `"result"`, the tags added (no duplicates), the
+/// attributes merged, and `event` = a `quiz` event unless the context has one.
+pub fn apply(context: &mut Value, state: &QuizState, result: &str, tags: &[String], attributes: &Map<String, Value>) {
+    let Value::Object(ctx) = context else { return };
+    if ctx.get("event").is_none_or(Value::is_null) {
+        let event = serde_json::json!({"type": "quiz", "quizId": state.quiz, "resultId": result});
+        ctx.insert("event".to_string(), event);
+    }
+    let Some(Value::Object(user)) = ctx.get_mut("user") else { return };
+    let mut answers: Map<String, Value> = state.answers.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+    answers.insert("result".to_string(), Value::String(result.to_string()));
+    if let Value::Object(q) = member(user, "quizAnswers", Value::Object(Map::new())) {
+        q.insert(state.quiz.clone(), Value::Object(answers));
+    }
+    if let Value::Array(have) = member(user, "tags", Value::Array(Vec::new())) {
+        for t in tags {
+            if !have.iter().any(|h| h.as_str() == Some(t)) {
+                have.push(Value::String(t.clone()));
+            }
+        }
+    }
+    if let Value::Object(have) = member(user, "attributes", Value::Object(Map::new())) {
+        have.extend(attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+}
+
+/// The member `key`, set to `empty` when missing or null (the context's documented defaults).
+fn member<'m>(object: &'m mut Map<String, Value>, key: &str, empty: Value) -> &'m mut Value {
+    let v = object.entry(key).or_insert(Value::Null);
+    if v.is_null() {
+        *v = empty;
+    }
+    v
+}
