@@ -6,12 +6,13 @@
 
 use crate::engine::{self, DecideOptions};
 use crate::error::{Code, Error};
+use crate::quiz::{QuizAnswer, QuizState};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
-import type { Config, Context, Decision } from "./contract.js";
-export type { Config, Context, Decision };
+import type { Config, Context, Decision, QuizState, QuizQuestion, QuizOutcome } from "./contract.js";
+export type { Config, Context, Decision, QuizState, QuizQuestion, QuizOutcome };
 
 /** One problem: a stable code, a message for people, and a JSON pointer. */
 export interface Problem {
@@ -71,6 +72,30 @@ fn parse_js(text: &str) -> Result<JsValue, JsValue> {
     js_sys::JSON::parse(text).map_err(|_| js_error(&[Error::new(Code::InvalidJson, "", "internal: output is not JSON")]))
 }
 
+/// A Rust value → JavaScript value, through JSON text (see [`parse_js`]).
+fn to_js(v: &impl serde::Serialize) -> Result<JsValue, JsValue> {
+    let text = serde_json::to_string(v).map_err(|e| js_error(&[Error::new(Code::InvalidValue, "", format!("internal: cannot write JSON: {e}"))]))?;
+    parse_js(&text)
+}
+
+/// A quiz state given as an object or JSON text.
+fn quiz_state(v: &JsValue) -> Result<QuizState, JsValue> {
+    let text = json_text(v, "quiz state")?;
+    serde_json::from_str(&text).map_err(|e| js_error(&[Error::new(Code::InvalidValue, "", format!("not a quiz state (start the quiz again): {e}"))]))
+}
+
+/// An answer: a string (choice id or text) or an array of choice ids.
+fn quiz_answer(v: &JsValue, question_id: &str) -> Result<QuizAnswer, JsValue> {
+    if let Some(s) = v.as_string() {
+        return Ok(QuizAnswer::One(s));
+    }
+    let ids = js_sys::Array::is_array(v).then(|| js_sys::Array::from(v).iter().map(|x| x.as_string()).collect::<Option<Vec<_>>>()).flatten();
+    ids.map(QuizAnswer::Many).ok_or_else(|| {
+        let path = crate::contract::read::join("/answers", question_id);
+        js_error(&[Error::new(Code::InvalidAnswer, path, "an answer is a string (a choice id or text) or an array of choice ids")])
+    })
+}
+
 /// A compiled config.
 #[wasm_bindgen]
 pub struct Engine {
@@ -127,6 +152,46 @@ impl Engine {
     ) -> Result<JsValue, JsValue> {
         let text = json_text(&context, "context")?;
         parse_js(&self.render_json(content_id, &text)?)
+    }
+
+    /// A new state for quiz `quizId`, at its first question. Keep it (e.g. in localStorage)
+    /// and pass it to the other quiz calls.
+    #[wasm_bindgen(js_name = quizStart, unchecked_return_type = "QuizState")]
+    pub fn quiz_start(&self, quiz_id: &str) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.quiz_start(quiz_id).map_err(|e| js_error(&[e]))?)
+    }
+
+    /// Answers a question (the current one, or one already answered); returns the new state.
+    /// The same answer again returns an equal state.
+    #[wasm_bindgen(js_name = quizAnswer, unchecked_return_type = "QuizState")]
+    pub fn quiz_answer(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "QuizState | string")] state: JsValue,
+        question_id: &str,
+        #[wasm_bindgen(unchecked_param_type = "string | string[]")] answer: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let state = quiz_state(&state)?;
+        let answer = quiz_answer(&answer, question_id)?;
+        to_js(&self.inner.quiz_answer(&state, question_id, answer).map_err(|e| js_error(&[e]))?)
+    }
+
+    /// The question to show, or `null` when the quiz is done.
+    #[wasm_bindgen(js_name = quizQuestion, unchecked_return_type = "QuizQuestion | null")]
+    pub fn quiz_question(&self, #[wasm_bindgen(unchecked_param_type = "QuizState | string")] state: JsValue) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.quiz_question(&quiz_state(&state)?).map_err(|e| js_error(&[e]))?)
+    }
+
+    /// The outcome of a finished quiz for the user in `context`: the result rendered, the
+    /// updated context and the decision for it.
+    #[wasm_bindgen(js_name = quizResult, unchecked_return_type = "QuizOutcome")]
+    pub fn quiz_result(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "QuizState | string")] state: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Context | string")] context: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let state = quiz_state(&state)?;
+        let context = json_text(&context, "context")?;
+        to_js(&self.inner.quiz_result(&state, &context).map_err(|e| js_error(&[e]))?)
     }
 
     /// Hash of the canonical config; every decision carries it.

@@ -2,6 +2,7 @@
 //! checked-in files are stale. `make schema` (KIZUNA_WRITE_SCHEMA=1) rewrites them.
 
 use kizuna::contract::SyncEnvelope;
+use kizuna::quiz::{QuizOutcome, QuizQuestion, QuizState};
 use kizuna::{Config, Context, Decision};
 use std::path::Path;
 
@@ -36,4 +37,11 @@ fn decision_schema_is_current() {
 #[test]
 fn sync_envelope_schema_is_current() {
     check::<SyncEnvelope>("sync", "sync:1");
+}
+
+#[test]
+fn quiz_schemas_are_current() {
+    check::<QuizState>("quiz-state", "quiz-state:1");
+    check::<QuizQuestion>("quiz-question", "quiz-question:1");
+    check::<QuizOutcome>("quiz-outcome", "quiz-outcome:1");
 }

@@ -1,4 +1,4 @@
-// Generates dist/contract.d.ts (Config, Context, Decision) from the checked-in JSON Schemas,
+// Generates dist/contract.d.ts (Config, Context, Decision, QuizState, QuizQuestion, QuizOutcome) from the checked-in JSON Schemas,
 // so the TypeScript types can never disagree with the Rust contract; touches up kizuna.d.ts.
 import { compile } from "json-schema-to-typescript";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -6,7 +6,7 @@ import { join } from "node:path";
 
 const [schemaDir, out] = process.argv.slice(2);
 let text = "// Generated from schema/*.json by pkg/scripts/contract-types.mjs. Do not edit.\n";
-for (const name of ["config", "context", "decision"]) {
+for (const name of ["config", "context", "decision", "quiz-state", "quiz-question", "quiz-outcome"]) {
   const schema = JSON.parse(readFileSync(join(schemaDir, `${name}.schema.json`), "utf8"));
   text += await compile(schema, schema.title, { bannerComment: "", additionalProperties: false, declareExternallyReferenced: true });
 }
