@@ -1,0 +1,437 @@
+//! Quizzes: the example skin-type quiz end to end, every compile check with its path,
+//! branching, idempotent answers, out-of-order and unknown answers, result selection (score
+//! tie-break, rules), the outcome's context and decision, and the state's JSON.
+
+use kizuna::quiz::{QuizAnswer, QuizState};
+use kizuna::{Code, DecideOptions, Engine};
+use serde_json::{json, Value};
+
+const CONFIG: &str = include_str!("../examples/skincare/config.json");
+const NOW: &str = "2026-11-27T10:30:00+09:00";
+
+/// Question ids and their answers, in order.
+type Steps<'a> = &'a [(&'a str, &'a [&'a str])];
+
+/// The five answer paths of the example quiz, one per skin type (the browser tests use them).
+/// Scores in the comments: the winning dimension's total.
+const PATHS: &[(&str, Steps)] = &[
+    // dry 6: つっぱる, 粉をふく, 乾燥・小じわ, いいえ (normal 1), しっとりさせたい, no text.
+    ("dry", &[("q1", &["tight"]), ("q3", &["flaky"]), ("q4", &["dryness"]), ("q5", &["no"]), ("q6", &["want_moist"]), ("q7", &[""])]),
+    // oily 7: すぐにテカる, 顔全体がベタつく, 毛穴 + ニキビ, いいえ, さっぱりさせたい.
+    ("oily", &[("q1", &["shiny"]), ("q3", &["oily_all"]), ("q4", &["pores", "acne"]), ("q5", &["no"]), ("q6", &["want_fresh"]), ("q7", &[""])]),
+    // combination 5 (oily 1, normal 1): Tゾーンだけテカる, Tゾーンだけベタつく, 毛穴, わからない, 満足, text.
+    ("combination", &[("q1", &["t_zone"]), ("q3", &["oily_t"]), ("q4", &["pores"]), ("q5", &["unsure"]), ("q6", &["satisfied"]), ("q7", &["Tゾーンのテカリが気になります"])]),
+    // sensitive 8 (normal 3): ヒリヒリ → branch q2 よくある, 朝と変わらない, 赤み, はい, 満足.
+    ("sensitive", &[("q1", &["sting"]), ("q2", &["often"]), ("q3", &["same"]), ("q4", &["redness"]), ("q5", &["yes"]), ("q6", &["satisfied"]), ("q7", &[""])]),
+    // normal 7: 特に気にならない, 朝と変わらない, 特にない, いいえ, 満足.
+    ("normal", &[("q1", &["fine"]), ("q3", &["same"]), ("q4", &["none"]), ("q5", &["no"]), ("q6", &["satisfied"]), ("q7", &[""])]),
+];
+
+fn example() -> Engine {
+    Engine::compile(CONFIG).unwrap()
+}
+
+/// A `single`/`text` answer is its one string; `q4` (multiple) takes the list.
+fn answer(q: &str, a: &[&str]) -> QuizAnswer {
+    match (q, a) {
+        ("q4", _) => QuizAnswer::Many(a.iter().map(|s| s.to_string()).collect()),
+        (_, [one]) => QuizAnswer::One(one.to_string()),
+        _ => QuizAnswer::Many(a.iter().map(|s| s.to_string()).collect()),
+    }
+}
+
+/// Answers `steps` in order from the start.
+fn walk(engine: &Engine, steps: Steps) -> QuizState {
+    let mut s = engine.quiz_start("skin_type").unwrap();
+    for (q, a) in steps {
+        assert_eq!(s.current.as_deref(), Some(*q), "path {steps:?}");
+        s = engine.quiz_answer(&s, q, answer(q, a)).unwrap_or_else(|e| panic!("{q}: {e}"));
+    }
+    s
+}
+
+/// [`walk`] to the end.
+fn run(engine: &Engine, steps: Steps) -> QuizState {
+    let s = walk(engine, steps);
+    assert!(s.done, "{s:?}");
+    s
+}
+
+fn user_ctx() -> String {
+    json!({"now": NOW, "user": {"userId": "U0123456789abcdef0123456789abcdef", "displayName": "佐藤 美咲", "tags": ["newsletter"], "attributes": {"prefecture": "東京都"}}}).to_string()
+}
+
+#[test]
+fn the_five_example_paths_yield_the_five_skin_types() {
+    let engine = example();
+    for (want, steps) in PATHS {
+        let s = run(&engine, steps);
+        let out = engine.quiz_result(&s, &user_ctx()).unwrap();
+        assert_eq!(out.result.id, *want);
+        assert_eq!(out.result.rich_menu.as_deref(), Some(format!("skin_{want}").as_str()));
+        assert!(out.result.description.as_deref().unwrap().starts_with("佐藤 美咲さんは"), "{:?}", out.result.description);
+        assert!(!out.result.contents.is_empty() && out.result.contents.iter().all(|c| !c.messages.is_empty()));
+        assert!(out.tags.contains(&format!("skin_{want}")));
+        assert_eq!(out.attributes["skinType"], *want);
+        assert_eq!(out.context["user"]["quizAnswers"]["skin_type"]["result"], *want);
+        // The example's segments read the result: the decision puts the user in skin_<type>.
+        assert!(out.decision.segments.contains(&format!("skin_{want}")), "{:?}", out.decision.segments);
+    }
+}
+
+#[test]
+fn outcome_of_the_dry_path_in_full() {
+    let engine = example();
+    let (_, steps) = PATHS[0];
+    let out = engine.quiz_result(&run(&engine, steps), &user_ctx()).unwrap();
+    assert_eq!(serde_json::to_value(&out.scores).unwrap(), json!({"dry": 6, "oily": 0, "combination": 0, "sensitive": 0, "normal": 1}));
+    assert_eq!(out.tags, ["concern_dryness", "skin_dry"]);
+    assert_eq!(serde_json::to_value(&out.attributes).unwrap(), json!({"skincarePreference": "moist", "skinType": "dry"}));
+    let ids: Vec<_> = out.result.contents.iter().map(|c| (c.id.as_str(), c.variant.as_str())).collect();
+    assert_eq!(ids, [("lotion_moist", "default"), ("cream_barrier", "default")]);
+    let flex: Value = serde_json::from_str(out.result.contents[0].messages[0].get()).unwrap();
+    assert_eq!(flex["altText"], "佐藤 美咲様へのおすすめ: モイストローション 150mL");
+    assert_eq!(flex["contents"]["body"]["contents"][3]["text"], "¥3,800（税込）");
+    let user = &out.context["user"];
+    assert_eq!(user["tags"], json!(["newsletter", "concern_dryness", "skin_dry"]));
+    assert_eq!(user["attributes"], json!({"prefecture": "東京都", "skincarePreference": "moist", "skinType": "dry"}));
+    assert_eq!(
+        user["quizAnswers"]["skin_type"],
+        json!({"q1": "tight", "q3": "flaky", "q4": ["dryness"], "q5": "no", "q6": "want_moist", "q7": "", "result": "dry"})
+    );
+    assert_eq!(out.context["event"], json!({"type": "quiz", "quizId": "skin_type", "resultId": "dry"}));
+    // The decision is Engine::decide on the updated context: the `quiz` event renders quiz_done.
+    let again = engine.decide(&out.context.to_string(), DecideOptions::default()).unwrap();
+    assert_eq!(out.decision, again);
+    assert_eq!(out.decision.content.as_ref().unwrap().id, "quiz_done");
+    // Same completion, same moment: same decision id (exactly-once delivery relies on it).
+    let twice = engine.quiz_result(&run(&engine, steps), &user_ctx()).unwrap();
+    assert_eq!(twice.decision.decision_id, out.decision.decision_id);
+    assert_eq!(twice, out);
+}
+
+#[test]
+fn a_context_event_is_kept_and_tags_are_not_duplicated() {
+    let engine = example();
+    let (_, steps) = PATHS[0];
+    let s = run(&engine, steps);
+    let ctx = json!({"now": NOW, "user": {"userId": "U1", "tags": ["skin_dry"]}, "event": {"type": "postback", "webhookEventId": "01J"}});
+    let out = engine.quiz_result(&s, &ctx.to_string()).unwrap();
+    assert_eq!(out.context["event"]["type"], "postback");
+    assert_eq!(out.context["user"]["tags"], json!(["skin_dry", "concern_dryness"]));
+    assert_eq!(out.decision.content, None);
+    let e = engine.quiz_result(&s, r#"{"now": "yesterday", "user": {"userId": "U1"}}"#).unwrap_err();
+    assert_eq!((e.code, e.path.as_str()), (Code::InvalidTimestamp, "/now"));
+    assert_eq!(engine.quiz_result(&s, "{").unwrap_err().code, Code::InvalidJson);
+}
+
+#[test]
+fn questions_carry_number_and_total_for_a_progress_bar() {
+    let engine = example();
+    let s = engine.quiz_start("skin_type").unwrap();
+    let q = engine.quiz_question(&s).unwrap().unwrap();
+    assert_eq!((q.id.as_str(), q.number, q.total), ("q1", 1, 7));
+    assert_eq!(q.choices[3].id, "sting");
+    assert_eq!(q.choices[3].label, "ヒリヒリしたり赤くなったりする");
+    // Not sensitive: q2 is skipped, so the longest remaining way is shorter.
+    let s1 = engine.quiz_answer(&s, "q1", "fine").unwrap();
+    let q = engine.quiz_question(&s1).unwrap().unwrap();
+    assert_eq!((q.id.as_str(), q.number, q.total), ("q3", 2, 6));
+    let s2 = engine.quiz_answer(&s, "q1", "sting").unwrap();
+    let q = engine.quiz_question(&s2).unwrap().unwrap();
+    assert_eq!((q.id.as_str(), q.number, q.total), ("q2", 2, 7));
+    let done = run(&engine, PATHS[0].1);
+    assert_eq!(engine.quiz_question(&done).unwrap(), None);
+    let q7 = serde_json::to_value(engine.quiz_question(&QuizState { current: Some("q7".into()), done: false, ..done.clone() }).err().unwrap()).unwrap();
+    assert_eq!(q7["code"], "stale_quiz_state");
+}
+
+#[test]
+fn the_state_is_plain_json_and_survives_a_reload() {
+    let engine = example();
+    let s = engine.quiz_start("skin_type").unwrap();
+    let s = engine.quiz_answer(&s, "q1", "sting").unwrap();
+    let s = engine.quiz_answer(&s, "q2", "often").unwrap();
+    let s = engine.quiz_answer(&s, "q3", "same").unwrap();
+    let s = engine.quiz_answer(&s, "q4", ["redness", "pores"]).unwrap();
+    let text = serde_json::to_string(&s).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        json!({"version": 1, "quiz": "skin_type", "answers": {"q1": "sting", "q2": "often", "q3": "same", "q4": ["pores", "redness"]},
+               "path": ["q1", "q2", "q3", "q4"], "current": "q5", "done": false})
+    );
+    let back: QuizState = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, s);
+    assert_eq!(engine.quiz_question(&back).unwrap().unwrap().id, "q5");
+    let fresh: QuizState = serde_json::from_str(&serde_json::to_string(&engine.quiz_start("skin_type").unwrap()).unwrap()).unwrap();
+    assert_eq!(serde_json::to_value(&fresh).unwrap()["current"], "q1");
+}
+
+#[test]
+fn answering_the_same_question_again_is_idempotent() {
+    let engine = example();
+    let s = engine.quiz_start("skin_type").unwrap();
+    let a = engine.quiz_answer(&s, "q1", "fine").unwrap();
+    assert_eq!(engine.quiz_answer(&a, "q1", "fine").unwrap(), a);
+    let b = engine.quiz_answer(&a, "q3", "same").unwrap();
+    let c = engine.quiz_answer(&b, "q4", ["pores", "acne", "pores"]).unwrap();
+    assert_eq!(c.answers["q4"], QuizAnswer::Many(vec!["pores".into(), "acne".into()]), "config order, no duplicates");
+    assert_eq!(engine.quiz_answer(&c, "q4", ["acne", "pores"]).unwrap(), c);
+    assert_eq!(engine.quiz_answer(&c, "q1", "fine").unwrap(), c);
+    let done = run(&engine, PATHS[4].1);
+    assert_eq!(engine.quiz_answer(&done, "q7", "").unwrap(), done);
+}
+
+#[test]
+fn changing_an_earlier_answer_drops_what_the_new_branch_no_longer_reaches() {
+    let engine = example();
+    let sensitive = run(&engine, PATHS[3].1);
+    assert_eq!(sensitive.path, ["q1", "q2", "q3", "q4", "q5", "q6", "q7"]);
+    // Leaving the branch: q2 goes, the answers after it stay (q3 … q7 are still on the way).
+    let s = engine.quiz_answer(&sensitive, "q1", "fine").unwrap();
+    assert_eq!(s.path, ["q1", "q3", "q4", "q5", "q6", "q7"]);
+    assert!(!s.answers.contains_key("q2"));
+    assert!(s.done && s.current.is_none());
+    // Entering the branch: q2 is new, so it becomes current and the later answers wait.
+    let back = engine.quiz_answer(&s, "q1", "sting").unwrap();
+    assert_eq!(back.path, ["q1"]);
+    assert_eq!(back.current.as_deref(), Some("q2"));
+    assert!(!back.done);
+    let back = engine.quiz_answer(&back, "q2", "never").unwrap();
+    assert_eq!(back.current.as_deref(), Some("q3"));
+    // A changed middle answer keeps the rest of the path.
+    let mid = engine.quiz_answer(&sensitive, "q5", "no").unwrap();
+    assert_eq!(mid.path, sensitive.path);
+    assert_eq!(mid.answers["q5"], QuizAnswer::One("no".into()));
+    assert!(mid.done);
+}
+
+fn err_of(r: Result<QuizState, kizuna::Error>) -> (Code, String) {
+    let e = r.unwrap_err();
+    assert!(!e.message.is_empty());
+    (e.code, e.path)
+}
+
+#[test]
+fn wrong_answers_are_structured_errors() {
+    let engine = example();
+    let s = engine.quiz_start("skin_type").unwrap();
+    assert_eq!(err_of(engine.quiz_answer(&s, "q5", "yes")), (Code::QuestionNotCurrent, "/answers/q5".into()));
+    assert_eq!(err_of(engine.quiz_answer(&s, "q1", "tite")), (Code::UnknownChoice, "/answers/q1".into()));
+    assert!(engine.quiz_answer(&s, "q1", "tigt").unwrap_err().message.contains("did you mean \"tight\""));
+    assert_eq!(err_of(engine.quiz_answer(&s, "q1", "")), (Code::AnswerRequired, "/answers/q1".into()));
+    assert_eq!(err_of(engine.quiz_answer(&s, "q1", ["tight"])), (Code::InvalidAnswer, "/answers/q1".into()));
+    assert_eq!(err_of(engine.quiz_answer(&s, "q99", "x")), (Code::UnknownQuestion, "/answers/q99".into()));
+    let s = walk(&engine, &PATHS[4].1[..2]);
+    assert_eq!(err_of(engine.quiz_answer(&s, "q4", ["none", "nope"])), (Code::UnknownChoice, "/answers/q4/1".into()));
+    assert_eq!(err_of(engine.quiz_answer(&s, "q4", "none")), (Code::InvalidAnswer, "/answers/q4".into()));
+    assert_eq!(err_of(engine.quiz_answer(&s, "q4", Vec::new())), (Code::AnswerRequired, "/answers/q4".into()));
+    let long = "あ".repeat(2_001);
+    let s = walk(&engine, &PATHS[4].1[..5]);
+    assert_eq!(err_of(engine.quiz_answer(&s, "q7", long.as_str())), (Code::InvalidAnswer, "/answers/q7".into()));
+    assert_eq!(engine.quiz_result(&s, &user_ctx()).unwrap_err().code, Code::QuizNotFinished);
+    assert_eq!(err_of(engine.quiz_start("skin")), (Code::UnknownQuiz, "".into()));
+}
+
+#[test]
+fn states_that_do_not_fit_the_config_are_errors_that_say_so() {
+    let engine = example();
+    let done = run(&engine, PATHS[0].1);
+    // Another quiz's state (or a quiz that was removed).
+    let other = QuizState { quiz: "hair_type".into(), ..done.clone() };
+    assert_eq!(err_of(engine.quiz_answer(&other, "q1", "tight")), (Code::UnknownQuiz, "/quiz".into()));
+    // Edited or from an older config: answers that no longer fit, a broken path.
+    let mut bad = done.clone();
+    bad.answers.insert("q3".into(), QuizAnswer::One("gone".into()));
+    let e = engine.quiz_answer(&bad, "q1", "tight").unwrap_err();
+    assert_eq!((e.code, e.path.as_str()), (Code::StaleQuizState, "/answers/q3"));
+    assert!(e.message.contains("start it again"), "{}", e.message);
+    let mut bad = done.clone();
+    bad.path.remove(1);
+    assert_eq!(err_of(engine.quiz_answer(&bad, "q1", "tight")), (Code::StaleQuizState, "/path/1".into()));
+    let bad = QuizState { done: false, ..done.clone() };
+    assert_eq!(err_of(engine.quiz_answer(&bad, "q1", "tight")), (Code::StaleQuizState, "/done".into()));
+    let bad = QuizState { version: 2, ..done.clone() };
+    assert_eq!(err_of(engine.quiz_answer(&bad, "q1", "tight")), (Code::UnsupportedVersion, "/version".into()));
+    // The config changed under a saved state: q3 lost its "flaky" choice.
+    let mut config: Value = serde_json::from_str(CONFIG).unwrap();
+    config["quizzes"][0]["questions"][2]["choices"].as_array_mut().unwrap().remove(0);
+    let changed = Engine::from_json(&config).unwrap();
+    let e = changed.quiz_result(&done, &user_ctx()).unwrap_err();
+    assert_eq!((e.code, e.path.as_str()), (Code::StaleQuizState, "/answers/q3"));
+}
+
+/// A minimal config around one quiz.
+fn quiz_config(quiz: Value) -> Value {
+    json!({"version": 1, "contents": [{"id": "c1", "variants": [{"id": "v", "messages": [{"type": "text", "text": "hi"}]}]}], "quizzes": [quiz]})
+}
+
+fn problems(quiz: Value) -> Vec<(String, String)> {
+    match Engine::from_json(&quiz_config(quiz)) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.into_iter().map(|e| (e.code.as_str().to_string(), e.path)).collect(),
+    }
+}
+
+fn has(problems: &[(String, String)], code: &str, path: &str) {
+    assert!(problems.iter().any(|(c, p)| c == code && p == path), "expected {code} at {path} in {problems:#?}");
+}
+
+fn base() -> Value {
+    json!({"id": "t", "title": "T", "dimensions": ["a", "b"],
+        "questions": [
+            {"id": "q1", "kind": "single", "text": "1", "choices": [{"id": "x", "label": "X", "scores": {"a": 1}}, {"id": "y", "label": "Y", "scores": {"b": 1}}]},
+            {"id": "q2", "kind": "single", "text": "2", "choices": [{"id": "x", "label": "X", "scores": {"a": 1}}, {"id": "y", "label": "Y", "scores": {"b": 1}}]}
+        ],
+        "results": [{"id": "a", "title": "A", "contents": ["c1"]}, {"id": "b", "title": "B"}]})
+}
+
+#[test]
+fn the_base_quiz_compiles() {
+    assert_eq!(problems(base()), Vec::<(String, String)>::new());
+}
+
+#[test]
+fn compile_checks_report_every_problem_with_its_path() {
+    let mut q = base();
+    q["questions"][0]["choices"][1]["next"] = json!("q9");
+    q["questions"][0]["choices"][0]["scores"] = json!({"aa": 1});
+    q["questions"][1]["choices"] = json!([]);
+    q["questions"][1]["nxt"] = json!("q1");
+    q["results"][0]["contents"] = json!(["c1", "c2"]);
+    q["dimensions"] = json!(["a", "b", "c"]);
+    q["questions"].as_array_mut().unwrap().push(json!({"id": "q1", "kind": "text", "text": "dup"}));
+    let p = problems(q);
+    has(&p, "unknown_question", "/quizzes/0/questions/0/choices/1/next");
+    has(&p, "unknown_dimension", "/quizzes/0/questions/0/choices/0/scores/aa");
+    has(&p, "no_choices", "/quizzes/0/questions/1");
+    has(&p, "unknown_field", "/quizzes/0/questions/1/nxt");
+    has(&p, "unknown_content", "/quizzes/0/results/0/contents/1");
+    has(&p, "dimension_without_result", "/quizzes/0/dimensions/2");
+    has(&p, "duplicate_id", "/quizzes/0/questions/2");
+    let unknown = Engine::from_json(&quiz_config({
+        let mut q = base();
+        q["questions"][0]["choices"][1]["next"] = json!("q3");
+        q
+    }))
+    .unwrap_err();
+    assert!(unknown[0].message.contains("did you mean \"q1\"") || unknown[0].message.contains("did you mean \"q2\""), "{}", unknown[0].message);
+}
+
+#[test]
+fn loops_and_unreachable_questions_are_found() {
+    let mut q = base();
+    q["questions"][1]["next"] = json!("q1");
+    has(&problems(q), "question_cycle", "/quizzes/0/questions/1/next");
+    let mut q = base();
+    q["questions"][0]["choices"][0]["next"] = json!("q1");
+    has(&problems(q), "question_cycle", "/quizzes/0/questions/0/choices/0/next");
+    let mut q = base();
+    q["questions"][0]["next"] = json!("$end");
+    let p = problems(q);
+    has(&p, "unreachable_question", "/quizzes/0/questions/1");
+    assert_eq!(p.len(), 1, "{p:?}");
+}
+
+#[test]
+fn selection_and_result_references_are_checked() {
+    let mut q = base();
+    q["select"] = json!({"rules": [{"when": {"==": [{"var": "answers.q1"}, "x"]}, "result": "c"}, {"when": {"equals": [1, 1]}, "result": "a"}], "fallback": "z"});
+    let p = problems(q);
+    has(&p, "unknown_result", "/quizzes/0/select/rules/0/result");
+    has(&p, "unknown_result", "/quizzes/0/select/fallback");
+    has(&p, "unknown_operator", "/quizzes/0/select/rules/1/when");
+    let mut q = base();
+    q["select"] = json!({"by": "rules", "rules": [{"when": true, "result": "a"}]});
+    has(&problems(q), "missing_field", "/quizzes/0/select");
+    let mut q = base();
+    q["results"][1]["description"] = json!("{% if %}");
+    has(&problems(q), "template_syntax", "/quizzes/0/results/1/description");
+    let mut q = base();
+    q["questions"][0]["id"] = json!("result");
+    has(&problems(q), "invalid_value", "/quizzes/0/questions/0/id");
+    let mut q = base();
+    q["questions"][1]["kind"] = json!("multiple");
+    q["questions"][1]["choices"][0]["next"] = json!("$end");
+    has(&problems(q), "invalid_value", "/quizzes/0/questions/1/choices/0/next");
+    let mut q = base();
+    q["questions"][1] = json!({"id": "q2", "kind": "text", "text": "t", "choices": [{"id": "x", "label": "X"}]});
+    has(&problems(q), "invalid_value", "/quizzes/0/questions/1/choices");
+}
+
+#[test]
+fn rich_menu_references_are_checked_against_the_known_menus() {
+    let mut p = kizuna::contract::read::Problems::default();
+    kizuna::quiz::compile::check_rich_menu("skin_dry", &["skin_dry", "skin_oily"], "/quizzes/0/results/0/richMenu", &mut p);
+    assert!(p.0.is_empty());
+    kizuna::quiz::compile::check_rich_menu("skin_dri", &["skin_dry", "skin_oily"], "/quizzes/0/results/0/richMenu", &mut p);
+    assert_eq!((p.0[0].code, p.0[0].path.as_str()), (Code::UnknownRichMenu, "/quizzes/0/results/0/richMenu"));
+    assert!(p.0[0].message.contains("did you mean \"skin_dry\""));
+}
+
+fn engine_for(quiz: Value) -> Engine {
+    Engine::from_json(&quiz_config(quiz)).unwrap_or_else(|e| panic!("{e:#?}"))
+}
+
+fn result_of(engine: &Engine, steps: &[(&str, QuizAnswer)]) -> String {
+    let mut s = engine.quiz_start("t").unwrap();
+    for (q, a) in steps {
+        s = engine.quiz_answer(&s, q, a.clone()).unwrap();
+    }
+    engine.quiz_result(&s, &json!({"now": NOW, "user": {"userId": "U1", "attributes": {"age": 34}}}).to_string()).unwrap().result.id
+}
+
+#[test]
+fn branching_choice_next_wins_then_question_next_then_config_order() {
+    let engine = engine_for(json!({"id": "t", "title": "T", "dimensions": ["a"],
+        "questions": [
+            {"id": "q1", "kind": "single", "text": "1", "next": "q3", "choices": [{"id": "x", "label": "X", "next": "q2"}, {"id": "y", "label": "Y"}, {"id": "z", "label": "Z", "next": "$end"}]},
+            {"id": "q2", "kind": "single", "text": "2", "choices": [{"id": "x", "label": "X"}]},
+            {"id": "q3", "kind": "multiple", "text": "3", "optional": true, "choices": [{"id": "x", "label": "X"}]},
+            {"id": "q4", "kind": "text", "text": "4"}
+        ],
+        "results": [{"id": "a", "title": "A"}]}));
+    let s0 = engine.quiz_start("t").unwrap();
+    let via = |a: &str| engine.quiz_answer(&s0, "q1", a).unwrap();
+    assert_eq!(via("x").current.as_deref(), Some("q2"));
+    assert_eq!(via("y").current.as_deref(), Some("q3"));
+    let end = via("z");
+    assert!(end.done && end.current.is_none());
+    let s = engine.quiz_answer(&via("x"), "q2", "x").unwrap();
+    assert_eq!(s.current.as_deref(), Some("q3"), "config order");
+    let s = engine.quiz_answer(&s, "q3", Vec::new()).unwrap();
+    assert_eq!(s.answers["q3"], QuizAnswer::Many(vec![]), "an optional question skipped");
+    assert_eq!(s.current.as_deref(), Some("q4"));
+    let s = engine.quiz_answer(&s, "q4", "自由記述").unwrap();
+    assert!(s.done);
+}
+
+#[test]
+fn score_ties_go_to_the_dimension_listed_first() {
+    let mut q = base();
+    q["dimensions"] = json!(["b", "a"]);
+    let engine = engine_for(q);
+    let one = |s: &str| QuizAnswer::One(s.into());
+    assert_eq!(result_of(&engine, &[("q1", one("x")), ("q2", one("y"))]), "b", "1:1, b is listed first");
+    assert_eq!(result_of(&engine, &[("q1", one("x")), ("q2", one("x"))]), "a");
+    let mut q = base();
+    q["questions"][0]["choices"][0]["scores"] = json!({});
+    q["questions"][1]["choices"][0]["scores"] = json!({});
+    q["select"] = json!({"fallback": "b"});
+    let engine = engine_for(q);
+    assert_eq!(result_of(&engine, &[("q1", one("x")), ("q2", one("x"))]), "b", "nothing scored: the fallback");
+}
+
+#[test]
+fn rules_select_on_answers_scores_and_the_user() {
+    let mut q = base();
+    q["select"] = json!({"rules": [
+        {"when": {"and": [{"==": [{"var": "answers.q1"}, "y"]}, {">=": [{"var": "user.attributes.age"}, 30]}]}, "result": "b"},
+        {"when": {">=": [{"var": "scores.a"}, 2]}, "result": "a"}
+    ], "fallback": "b"});
+    let engine = engine_for(q);
+    let one = |s: &str| QuizAnswer::One(s.into());
+    assert_eq!(result_of(&engine, &[("q1", one("y")), ("q2", one("x"))]), "b");
+    assert_eq!(result_of(&engine, &[("q1", one("x")), ("q2", one("x"))]), "a");
+    assert_eq!(result_of(&engine, &[("q1", one("x")), ("q2", one("y"))]), "b", "fallback");
+}
