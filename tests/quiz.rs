@@ -9,49 +9,43 @@ use serde_json::{json, Value};
 const CONFIG: &str = include_str!("../examples/skincare/config.json");
 const NOW: &str = "2026-11-27T10:30:00+09:00";
 
-/// Question ids and their answers, in order.
-type Steps<'a> = &'a [(&'a str, &'a [&'a str])];
+/// The five answer paths of the example quiz, one per skin type, shared with the Wasm and
+/// browser tests: `[{"result", "scores" (for people), "answers": [[questionId, answer], …]}]`.
+const PATHS: &str = include_str!("../examples/skincare/quiz-paths.json");
 
-/// The five answer paths of the example quiz, one per skin type (the browser tests use them).
-/// Scores in the comments: the winning dimension's total.
-const PATHS: &[(&str, Steps)] = &[
-    // dry 6: つっぱる, 粉をふく, 乾燥・小じわ, いいえ (normal 1), しっとりさせたい, no text.
-    ("dry", &[("q1", &["tight"]), ("q3", &["flaky"]), ("q4", &["dryness"]), ("q5", &["no"]), ("q6", &["want_moist"]), ("q7", &[""])]),
-    // oily 7: すぐにテカる, 顔全体がベタつく, 毛穴 + ニキビ, いいえ, さっぱりさせたい.
-    ("oily", &[("q1", &["shiny"]), ("q3", &["oily_all"]), ("q4", &["pores", "acne"]), ("q5", &["no"]), ("q6", &["want_fresh"]), ("q7", &[""])]),
-    // combination 5 (oily 1, normal 1): Tゾーンだけテカる, Tゾーンだけベタつく, 毛穴, わからない, 満足, text.
-    ("combination", &[("q1", &["t_zone"]), ("q3", &["oily_t"]), ("q4", &["pores"]), ("q5", &["unsure"]), ("q6", &["satisfied"]), ("q7", &["Tゾーンのテカリが気になります"])]),
-    // sensitive 8 (normal 3): ヒリヒリ → branch q2 よくある, 朝と変わらない, 赤み, はい, 満足.
-    ("sensitive", &[("q1", &["sting"]), ("q2", &["often"]), ("q3", &["same"]), ("q4", &["redness"]), ("q5", &["yes"]), ("q6", &["satisfied"]), ("q7", &[""])]),
-    // normal 7: 特に気にならない, 朝と変わらない, 特にない, いいえ, 満足.
-    ("normal", &[("q1", &["fine"]), ("q3", &["same"]), ("q4", &["none"]), ("q5", &["no"]), ("q6", &["satisfied"]), ("q7", &[""])]),
-];
+struct Path {
+    result: String,
+    scores: String,
+    steps: Vec<(String, QuizAnswer)>,
+}
+
+fn paths() -> Vec<Path> {
+    let all: Vec<Value> = serde_json::from_str(PATHS).unwrap();
+    all.iter()
+        .map(|p| Path {
+            result: p["result"].as_str().unwrap().to_string(),
+            scores: p["scores"].as_str().unwrap().to_string(),
+            steps: p["answers"].as_array().unwrap().iter().map(|qa| (qa[0].as_str().unwrap().to_string(), serde_json::from_value(qa[1].clone()).unwrap())).collect(),
+        })
+        .collect()
+}
 
 fn example() -> Engine {
     Engine::compile(CONFIG).unwrap()
 }
 
-/// A `single`/`text` answer is its one string; `q4` (multiple) takes the list.
-fn answer(q: &str, a: &[&str]) -> QuizAnswer {
-    match (q, a) {
-        ("q4", _) => QuizAnswer::Many(a.iter().map(|s| s.to_string()).collect()),
-        (_, [one]) => QuizAnswer::One(one.to_string()),
-        _ => QuizAnswer::Many(a.iter().map(|s| s.to_string()).collect()),
-    }
-}
-
 /// Answers `steps` in order from the start.
-fn walk(engine: &Engine, steps: Steps) -> QuizState {
+fn walk(engine: &Engine, steps: &[(String, QuizAnswer)]) -> QuizState {
     let mut s = engine.quiz_start("skin_type").unwrap();
     for (q, a) in steps {
-        assert_eq!(s.current.as_deref(), Some(*q), "path {steps:?}");
-        s = engine.quiz_answer(&s, q, answer(q, a)).unwrap_or_else(|e| panic!("{q}: {e}"));
+        assert_eq!(s.current.as_deref(), Some(q.as_str()), "path {steps:?}");
+        s = engine.quiz_answer(&s, q, a.clone()).unwrap_or_else(|e| panic!("{q}: {e}"));
     }
     s
 }
 
 /// [`walk`] to the end.
-fn run(engine: &Engine, steps: Steps) -> QuizState {
+fn run(engine: &Engine, steps: &[(String, QuizAnswer)]) -> QuizState {
     let s = walk(engine, steps);
     assert!(s.done, "{s:?}");
     s
@@ -64,25 +58,39 @@ fn user_ctx() -> String {
 #[test]
 fn the_five_example_paths_yield_the_five_skin_types() {
     let engine = example();
-    for (want, steps) in PATHS {
-        let s = run(&engine, steps);
+    let mut golden = String::new();
+    for path in paths() {
+        let want = path.result.as_str();
+        let s = run(&engine, &path.steps);
         let out = engine.quiz_result(&s, &user_ctx()).unwrap();
-        assert_eq!(out.result.id, *want);
+        assert_eq!(out.result.id, want);
+        for part in path.scores.split(" (").next().unwrap().split(", ") {
+            let (dim, n) = part.split_once(' ').unwrap();
+            assert_eq!(out.scores[dim], n.parse::<i64>().unwrap(), "{want}: {dim}");
+        }
         assert_eq!(out.result.rich_menu.as_deref(), Some(format!("skin_{want}").as_str()));
         assert!(out.result.description.as_deref().unwrap().starts_with("佐藤 美咲さんは"), "{:?}", out.result.description);
         assert!(!out.result.contents.is_empty() && out.result.contents.iter().all(|c| !c.messages.is_empty()));
         assert!(out.tags.contains(&format!("skin_{want}")));
-        assert_eq!(out.attributes["skinType"], *want);
-        assert_eq!(out.context["user"]["quizAnswers"]["skin_type"]["result"], *want);
+        assert_eq!(out.attributes["skinType"], want);
+        assert_eq!(out.context["user"]["quizAnswers"]["skin_type"]["result"], want);
         // The example's segments read the result: the decision puts the user in skin_<type>.
         assert!(out.decision.segments.contains(&format!("skin_{want}")), "{:?}", out.decision.segments);
+        golden.push_str(&serde_json::to_string(&out).unwrap());
+        golden.push('\n');
     }
+    // The outcomes are checked in, and compared byte for byte by the Wasm tests (Node, Chromium).
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/skincare.quiz.ndjson");
+    if std::env::var_os("KIZUNA_WRITE_GOLDEN").is_some() {
+        std::fs::write(&file, &golden).unwrap();
+    }
+    assert_eq!(golden, std::fs::read_to_string(&file).unwrap_or_default(), "outcomes changed; if intended, rerun with KIZUNA_WRITE_GOLDEN=1");
 }
 
 #[test]
 fn outcome_of_the_dry_path_in_full() {
     let engine = example();
-    let (_, steps) = PATHS[0];
+    let steps = &paths()[0].steps;
     let out = engine.quiz_result(&run(&engine, steps), &user_ctx()).unwrap();
     assert_eq!(serde_json::to_value(&out.scores).unwrap(), json!({"dry": 6, "oily": 0, "combination": 0, "sensitive": 0, "normal": 1}));
     assert_eq!(out.tags, ["concern_dryness", "skin_dry"]);
@@ -113,7 +121,7 @@ fn outcome_of_the_dry_path_in_full() {
 #[test]
 fn a_context_event_is_kept_and_tags_are_not_duplicated() {
     let engine = example();
-    let (_, steps) = PATHS[0];
+    let steps = &paths()[0].steps;
     let s = run(&engine, steps);
     let ctx = json!({"now": NOW, "user": {"userId": "U1", "tags": ["skin_dry"]}, "event": {"type": "postback", "webhookEventId": "01J"}});
     let out = engine.quiz_result(&s, &ctx.to_string()).unwrap();
@@ -140,7 +148,7 @@ fn questions_carry_number_and_total_for_a_progress_bar() {
     let s2 = engine.quiz_answer(&s, "q1", "sting").unwrap();
     let q = engine.quiz_question(&s2).unwrap().unwrap();
     assert_eq!((q.id.as_str(), q.number, q.total), ("q2", 2, 7));
-    let done = run(&engine, PATHS[0].1);
+    let done = run(&engine, &paths()[0].steps);
     assert_eq!(engine.quiz_question(&done).unwrap(), None);
     let q7 = serde_json::to_value(engine.quiz_question(&QuizState { current: Some("q7".into()), done: false, ..done.clone() }).err().unwrap()).unwrap();
     assert_eq!(q7["code"], "stale_quiz_state");
@@ -178,14 +186,14 @@ fn answering_the_same_question_again_is_idempotent() {
     assert_eq!(c.answers["q4"], QuizAnswer::Many(vec!["pores".into(), "acne".into()]), "config order, no duplicates");
     assert_eq!(engine.quiz_answer(&c, "q4", ["acne", "pores"]).unwrap(), c);
     assert_eq!(engine.quiz_answer(&c, "q1", "fine").unwrap(), c);
-    let done = run(&engine, PATHS[4].1);
+    let done = run(&engine, &paths()[4].steps);
     assert_eq!(engine.quiz_answer(&done, "q7", "").unwrap(), done);
 }
 
 #[test]
 fn changing_an_earlier_answer_drops_what_the_new_branch_no_longer_reaches() {
     let engine = example();
-    let sensitive = run(&engine, PATHS[3].1);
+    let sensitive = run(&engine, &paths()[3].steps);
     assert_eq!(sensitive.path, ["q1", "q2", "q3", "q4", "q5", "q6", "q7"]);
     // Leaving the branch: q2 goes, the answers after it stay (q3 … q7 are still on the way).
     let s = engine.quiz_answer(&sensitive, "q1", "fine").unwrap();
@@ -222,12 +230,12 @@ fn wrong_answers_are_structured_errors() {
     assert_eq!(err_of(engine.quiz_answer(&s, "q1", "")), (Code::AnswerRequired, "/answers/q1".into()));
     assert_eq!(err_of(engine.quiz_answer(&s, "q1", ["tight"])), (Code::InvalidAnswer, "/answers/q1".into()));
     assert_eq!(err_of(engine.quiz_answer(&s, "q99", "x")), (Code::UnknownQuestion, "/answers/q99".into()));
-    let s = walk(&engine, &PATHS[4].1[..2]);
+    let s = walk(&engine, &paths()[4].steps[..2]);
     assert_eq!(err_of(engine.quiz_answer(&s, "q4", ["none", "nope"])), (Code::UnknownChoice, "/answers/q4/1".into()));
     assert_eq!(err_of(engine.quiz_answer(&s, "q4", "none")), (Code::InvalidAnswer, "/answers/q4".into()));
     assert_eq!(err_of(engine.quiz_answer(&s, "q4", Vec::new())), (Code::AnswerRequired, "/answers/q4".into()));
     let long = "あ".repeat(2_001);
-    let s = walk(&engine, &PATHS[4].1[..5]);
+    let s = walk(&engine, &paths()[4].steps[..5]);
     assert_eq!(err_of(engine.quiz_answer(&s, "q7", long.as_str())), (Code::InvalidAnswer, "/answers/q7".into()));
     assert_eq!(engine.quiz_result(&s, &user_ctx()).unwrap_err().code, Code::QuizNotFinished);
     assert_eq!(err_of(engine.quiz_start("skin")), (Code::UnknownQuiz, "".into()));
@@ -236,7 +244,7 @@ fn wrong_answers_are_structured_errors() {
 #[test]
 fn states_that_do_not_fit_the_config_are_errors_that_say_so() {
     let engine = example();
-    let done = run(&engine, PATHS[0].1);
+    let done = run(&engine, &paths()[0].steps);
     // Another quiz's state (or a quiz that was removed).
     let other = QuizState { quiz: "hair_type".into(), ..done.clone() };
     assert_eq!(err_of(engine.quiz_answer(&other, "q1", "tight")), (Code::UnknownQuiz, "/quiz".into()));

@@ -63,3 +63,56 @@ fn evaluates_bare_rules_for_playgrounds() {
     let v = evaluate(rule, data, Some("2026-11-27T10:00:00+09:00".into())).unwrap();
     assert_eq!(v.as_f64(), Some(3.0));
 }
+
+const QUIZ_PATHS: &str = include_str!("../../examples/skincare/quiz-paths.json");
+const QUIZ_GOLDEN: &str = include_str!("../golden/skincare.quiz.ndjson");
+/// The user of tests/quiz.rs's golden outcomes.
+const QUIZ_USER: &str = r#"{"now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U0123456789abcdef0123456789abcdef", "displayName": "佐藤 美咲", "tags": ["newsletter"], "attributes": {"prefecture": "東京都"}}}"#;
+
+#[wasm_bindgen_test]
+fn quiz_outcomes_are_byte_identical_to_native() {
+    let engine = Engine::new(CONFIG.into()).unwrap();
+    let paths = js_sys::Array::from(&js_sys::JSON::parse(QUIZ_PATHS).unwrap());
+    let user = js_sys::JSON::parse(QUIZ_USER).unwrap();
+    assert_eq!(paths.length() as usize, QUIZ_GOLDEN.lines().count());
+    for (path, want) in paths.iter().zip(QUIZ_GOLDEN.lines()) {
+        let mut state = engine.quiz_start("skin_type").unwrap();
+        for step in js_sys::Array::from(&get(&path, "answers")).iter() {
+            let step = js_sys::Array::from(&step);
+            let q = step.get(0).as_string().unwrap();
+            let question = engine.quiz_question(state.clone()).unwrap();
+            assert_eq!(get(&question, "id").as_string().unwrap(), q);
+            // Plain objects in and out: string answers, and arrays for the multiple choice.
+            state = engine.quiz_answer(state, &q, step.get(1)).unwrap();
+        }
+        assert!(engine.quiz_question(state.clone()).unwrap().is_null());
+        assert_eq!(get(&state, "done").as_bool(), Some(true));
+        // A reload: the state comes back as JSON text from localStorage.
+        let saved = js_sys::JSON::stringify(&state).unwrap();
+        let out = engine.quiz_result(saved.into(), user.clone()).unwrap();
+        assert_eq!(js_sys::JSON::stringify(&out).unwrap().as_string().unwrap(), want);
+    }
+}
+
+#[wasm_bindgen_test]
+fn quiz_errors_are_structured_and_answers_idempotent() {
+    let engine = Engine::new(CONFIG.into()).unwrap();
+    let start = engine.quiz_start("skin_type").unwrap();
+    let code_path = |err: JsValue| {
+        assert_eq!(get(&err, "name").as_string().unwrap(), "KizunaError");
+        (get(&err, "code").as_string().unwrap(), get(&err, "path").as_string().unwrap())
+    };
+    let err = engine.quiz_answer(start.clone(), "q1", "tigt".into()).err().unwrap();
+    assert_eq!(code_path(err), ("unknown_choice".to_string(), "/answers/q1".to_string()));
+    let err = engine.quiz_answer(start.clone(), "q1", JsValue::from(3)).err().unwrap();
+    assert_eq!(code_path(err), ("invalid_answer".to_string(), "/answers/q1".to_string()));
+    let err = engine.quiz_answer(start.clone(), "q5", "yes".into()).err().unwrap();
+    assert_eq!(code_path(err).0, "question_not_current");
+    assert_eq!(code_path(engine.quiz_start("nope").err().unwrap()).0, "unknown_quiz");
+    assert_eq!(code_path(engine.quiz_question("{}".into()).err().unwrap()).0, "invalid_value");
+    let err = engine.quiz_result(start.clone(), js_sys::JSON::parse(QUIZ_USER).unwrap()).err().unwrap();
+    assert_eq!(code_path(err).0, "quiz_not_finished");
+    let once = engine.quiz_answer(start, "q1", "fine".into()).unwrap();
+    let twice = engine.quiz_answer(once.clone(), "q1", "fine".into()).unwrap();
+    assert_eq!(js_sys::JSON::stringify(&once).unwrap(), js_sys::JSON::stringify(&twice).unwrap());
+}
