@@ -12,7 +12,9 @@ for (const name of ["config", "context", "decision", "quiz-state", "quiz-questio
 }
 // Several schemas define the same helper types (Error, Code …): keep the first of each.
 const seen = new Set();
-text = text.replace(/^export (?:interface|type) (\w+)[\s\S]*?^}\n|^export type (\w+) =[^\n]*\n(?:^ +\|[^\n]*\n)*/gm, (decl, a, b) => {
+// A type alias is one line plus its `| …` lines; matched apart from interfaces, or a duplicate
+// alias would swallow the interface after it up to that interface's closing brace.
+text = text.replace(/^export interface (\w+)[\s\S]*?^}\n|^export type (\w+) =[^\n]*\n(?:^ +\|[^\n]*\n)*/gm, (decl, a, b) => {
   const name = a ?? b;
   if (seen.has(name)) return "";
   seen.add(name);
