@@ -46,8 +46,12 @@ pub enum Code {
     UnknownFilter,
     /// Rendering a template failed.
     TemplateRender,
-    /// A template went over a limit (output size, loop iterations, nesting depth).
+    /// A template went over a limit (output size, loop iterations, nesting depth), or a
+    /// config over one of LINE's limits (1,000 rich menus or aliases).
     LimitExceeded,
+    // -- rich menus --
+    /// A menu rule, the default or a tab names a menu or alias that does not exist.
+    UnknownMenu,
 }
 
 impl Code {
@@ -72,6 +76,7 @@ impl Code {
             Code::UnknownFilter => "unknown_filter",
             Code::TemplateRender => "template_render",
             Code::LimitExceeded => "limit_exceeded",
+            Code::UnknownMenu => "unknown_menu",
         }
     }
 }

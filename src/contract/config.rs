@@ -29,6 +29,10 @@ pub struct Config {
     /// Personalized message contents: LINE message objects whose strings are Liquid templates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contents: Vec<Content>,
+    /// Rich menus and the rules that pick one per user; decisions then say whether to link,
+    /// unlink or leave the user's menu.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rich_menus: Option<super::menus::RichMenus>,
 }
 
 /// A message content: ordered variants, each a list of LINE message templates.
@@ -169,10 +173,12 @@ impl Config {
         }
         let segments = o.opt_array("segments", p, Segment::read);
         let contents = o.opt_array("contents", p, Content::read);
+        let segment_ids: Vec<&str> = segments.iter().map(|s| s.id.as_str()).collect();
+        let rich_menus = o.opt("richMenus").and_then(|v| super::menus::RichMenus::read(v, &segment_ids, p));
         o.finish(p);
         unique_ids(segments.iter().map(|s| s.id.as_str()), "/segments", "segment", p);
         unique_ids(contents.iter().map(|c| c.id.as_str()), "/contents", "content", p);
-        Some(Config { version, time_zone, segments, contents })
+        Some(Config { version, time_zone, segments, contents, rich_menus })
     }
 
     /// The config's time zone (validated by [`Config::read`]).
@@ -182,7 +188,7 @@ impl Config {
 }
 
 /// Reports every id that repeats an earlier one.
-fn unique_ids<'i>(ids: impl Iterator<Item = &'i str>, path: &str, what: &str, p: &mut Problems) {
+pub(super) fn unique_ids<'i>(ids: impl Iterator<Item = &'i str>, path: &str, what: &str, p: &mut Problems) {
     let mut seen: Vec<&str> = Vec::new();
     for (i, id) in ids.enumerate() {
         if seen.contains(&id) {
@@ -192,7 +198,7 @@ fn unique_ids<'i>(ids: impl Iterator<Item = &'i str>, path: &str, what: &str, p:
     }
 }
 
-fn read_id(o: &mut ObjectReader<'_>, what: &str, p: &mut Problems) -> Option<String> {
+pub(super) fn read_id(o: &mut ObjectReader<'_>, what: &str, p: &mut Problems) -> Option<String> {
     let id = o.req_str("id", p)?;
     if !valid_id(&id) {
         p.push(
