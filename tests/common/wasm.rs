@@ -67,7 +67,7 @@ fn evaluates_bare_rules_for_playgrounds() {
 #[wasm_bindgen_test]
 fn bulk_requests_batch_rich_menu_links() {
     let requests = kizuna::wasm::bulk_requests(GOLDEN.into()).unwrap();
-    let list: js_sys::Array = requests.dyn_into().unwrap();
+    let list: js_sys::Array = requests.clone().dyn_into().unwrap();
     assert!(list.length() > 0);
     let first = list.get(0);
     assert_eq!(get(&first, "path").as_string().unwrap(), "/v2/bot/richmenu/bulk/link");
