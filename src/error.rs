@@ -46,8 +46,12 @@ pub enum Code {
     UnknownFilter,
     /// Rendering a template failed.
     TemplateRender,
-    /// A template went over a limit (output size, loop iterations, nesting depth).
+    /// A template went over a limit (output size, loop iterations, nesting depth), or a
+    /// config over one of LINE's limits (1,000 rich menus or aliases).
     LimitExceeded,
+    // -- rich menus --
+    /// A menu rule, the default or a tab names a menu or alias that does not exist.
+    UnknownMenu,
     // -- quizzes (config) --
     /// A `next` (or a call) names a question the quiz does not have.
     UnknownQuestion,
@@ -65,8 +69,6 @@ pub enum Code {
     DimensionWithoutResult,
     /// A `single` or `multiple` question has no choices.
     NoChoices,
-    /// A quiz result names a rich menu that is not in the config.
-    UnknownRichMenu,
     // -- quizzes (answering) --
     /// There is no quiz with this id.
     UnknownQuiz,
@@ -106,6 +108,7 @@ impl Code {
             Code::UnknownFilter => "unknown_filter",
             Code::TemplateRender => "template_render",
             Code::LimitExceeded => "limit_exceeded",
+            Code::UnknownMenu => "unknown_menu",
             Code::UnknownQuestion => "unknown_question",
             Code::UnreachableQuestion => "unreachable_question",
             Code::QuestionCycle => "question_cycle",
@@ -114,7 +117,6 @@ impl Code {
             Code::UnknownDimension => "unknown_dimension",
             Code::DimensionWithoutResult => "dimension_without_result",
             Code::NoChoices => "no_choices",
-            Code::UnknownRichMenu => "unknown_rich_menu",
             Code::UnknownQuiz => "unknown_quiz",
             Code::QuestionNotCurrent => "question_not_current",
             Code::UnknownChoice => "unknown_choice",

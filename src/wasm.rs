@@ -14,6 +14,13 @@ const TS_TYPES: &'static str = r#"
 import type { Config, Context, Decision, QuizState, QuizQuestion, QuizOutcome } from "./contract.js";
 export type { Config, Context, Decision, QuizState, QuizQuestion, QuizOutcome };
 
+/** One Messaging API call of a rich-menu batch (at most 500 userIds). */
+export interface BulkRequest {
+  method: "POST";
+  path: "/v2/bot/richmenu/bulk/link" | "/v2/bot/richmenu/bulk/unlink";
+  body: { richMenuId?: string; userIds: string[] };
+}
+
 /** One problem: a stable code, a message for people, and a JSON pointer. */
 export interface Problem {
   code: string;
@@ -199,6 +206,15 @@ impl Engine {
     pub fn config_hash(&self) -> String {
         self.inner.config_hash().to_string()
     }
+}
+
+/// Groups the rich-menu actions of many decisions (an array of Decision objects, or NDJSON /
+/// JSON text) into LINE's bulk link / unlink requests of at most 500 users:
+/// `[{method: "POST", path: "/v2/bot/richmenu/bulk/link", body: {richMenuId, userIds}}, …]`.
+#[wasm_bindgen(js_name = bulkRequests, unchecked_return_type = "BulkRequest[]")]
+pub fn bulk_requests(#[wasm_bindgen(unchecked_param_type = "Decision[] | string")] decisions: JsValue) -> Result<JsValue, JsValue> {
+    let text = json_text(&decisions, "decisions")?;
+    parse_js(&engine::bulk_requests_json(&text).map_err(|e| js_error(&[e]))?)
 }
 
 /// Evaluates a bare JsonLogic rule (with kizuna's operators) against data, for playgrounds.

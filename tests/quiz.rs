@@ -76,6 +76,8 @@ fn the_five_example_paths_yield_the_five_skin_types() {
         assert_eq!(out.context["user"]["quizAnswers"]["skin_type"]["result"], want);
         // The example's segments read the result: the decision puts the user in skin_<type>.
         assert!(out.decision.segments.contains(&format!("skin_{want}")), "{:?}", out.decision.segments);
+        // … and its rich-menu rules link the result's menu.
+        assert_eq!(serde_json::to_value(&out.decision).unwrap()["richMenu"]["menu"], format!("skin_{want}"));
         golden.push_str(&serde_json::to_string(&out).unwrap());
         golden.push('\n');
     }
@@ -369,11 +371,19 @@ fn selection_and_result_references_are_checked() {
 
 #[test]
 fn rich_menu_references_are_checked_against_the_known_menus() {
+    let mut q = base();
+    q["results"][1]["richMenu"] = json!("skin_dry");
+    has(&problems(q), "unknown_menu", "/quizzes/0/results/1/richMenu");
+    let mut config: Value = serde_json::from_str(CONFIG).unwrap();
+    config["quizzes"][0]["results"][0]["richMenu"] = json!("skin_dri");
+    let e = Engine::from_json(&config).unwrap_err();
+    assert_eq!((e[0].code, e[0].path.as_str()), (Code::UnknownMenu, "/quizzes/0/results/0/richMenu"));
+    assert!(e[0].message.contains("did you mean \"skin_dry\""), "{}", e[0].message);
     let mut p = kizuna::contract::read::Problems::default();
     kizuna::quiz::compile::check_rich_menu("skin_dry", &["skin_dry", "skin_oily"], "/quizzes/0/results/0/richMenu", &mut p);
     assert!(p.0.is_empty());
     kizuna::quiz::compile::check_rich_menu("skin_dri", &["skin_dry", "skin_oily"], "/quizzes/0/results/0/richMenu", &mut p);
-    assert_eq!((p.0[0].code, p.0[0].path.as_str()), (Code::UnknownRichMenu, "/quizzes/0/results/0/richMenu"));
+    assert_eq!((p.0[0].code, p.0[0].path.as_str()), (Code::UnknownMenu, "/quizzes/0/results/0/richMenu"));
     assert!(p.0[0].message.contains("did you mean \"skin_dry\""));
 }
 

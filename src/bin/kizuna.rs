@@ -1,4 +1,5 @@
-//! The native CLI: check a config, decide NDJSON contexts, evaluate one rule.
+//! The native CLI: check a config, decide NDJSON contexts, batch rich-menu links, evaluate one
+//! rule, render one template.
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
@@ -38,6 +39,9 @@ mod cli {
             #[arg(long)]
             explain: bool,
         },
+        /// Group the rich-menu actions of NDJSON decisions (a file, or -) into LINE's bulk
+        /// link / unlink requests of at most 500 users, one JSON request per line.
+        Menus { decisions: Option<String> },
         /// Render a Liquid template (file or -) against data (JSON file or -; default {}).
         Render {
             template: String,
@@ -184,6 +188,29 @@ mod cli {
                     return ExitCode::from(1);
                 }
                 ExitCode::SUCCESS
+            }
+            Command::Menus { decisions } => {
+                let text = match read_input(decisions.as_deref().unwrap_or("-")) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!("kizuna: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
+                match kizuna::engine::bulk_requests_json(&text).and_then(|json| {
+                    serde_json::from_str::<Vec<serde_json::Value>>(&json).map_err(|e| Error::new(kizuna::Code::InvalidJson, "", e.to_string()))
+                }) {
+                    Ok(requests) => {
+                        for r in requests {
+                            println!("{r}");
+                        }
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("kizuna: {e}");
+                        ExitCode::from(1)
+                    }
+                }
             }
             Command::Render { template, data, now } => {
                 playground(&template, data.as_deref(), "{}", now, kizuna::engine::render_template, |out| print!("{out}"))

@@ -29,6 +29,10 @@ pub struct Config {
     /// Personalized message contents: LINE message objects whose strings are Liquid templates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contents: Vec<Content>,
+    /// Rich menus and the rules that pick one per user; decisions then say whether to link,
+    /// unlink or leave the user's menu.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rich_menus: Option<super::menus::RichMenus>,
     /// Diagnostic quizzes (skin type, product finder, …): questions with branching, results
     /// chosen by score or rules, each result recommending contents and a rich menu.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -173,12 +177,14 @@ impl Config {
         }
         let segments = o.opt_array("segments", p, Segment::read);
         let contents = o.opt_array("contents", p, Content::read);
+        let segment_ids: Vec<&str> = segments.iter().map(|s| s.id.as_str()).collect();
+        let rich_menus = o.opt("richMenus").and_then(|v| super::menus::RichMenus::read(v, &segment_ids, p));
         let quizzes = o.opt_array("quizzes", p, crate::quiz::Quiz::read);
         o.finish(p);
         unique_ids(segments.iter().map(|s| s.id.as_str()), "/segments", "segment", p);
         unique_ids(contents.iter().map(|c| c.id.as_str()), "/contents", "content", p);
         unique_ids(quizzes.iter().map(|q| q.id.as_str()), "/quizzes", "quiz", p);
-        Some(Config { version, time_zone, segments, contents, quizzes })
+        Some(Config { version, time_zone, segments, contents, rich_menus, quizzes })
     }
 
     /// The config's time zone (validated by [`Config::read`]).

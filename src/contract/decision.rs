@@ -27,6 +27,9 @@ pub struct Decision {
     /// For each exclusive group, the segment the user is in (groups without a match are absent).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub groups: BTreeMap<String, String>,
+    /// What to do with the user's rich menu (present when the config has `richMenus`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rich_menu: Option<RichMenuChoice>,
     /// The content rendered for this decision (chosen by the event type, or asked for).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<ContentChoice>,
@@ -63,6 +66,65 @@ pub struct ContentChoice {
     /// The experiment the user was assigned in (the variant is the assignment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
+}
+
+/// The rich menu a user should see, compared with the one they have.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RichMenuChoice {
+    /// `link`: link `richMenuId` to the user; `unlink`: remove the per-user menu (no menu
+    /// applies, so the account's default shows); `none`: the user already has the right menu,
+    /// call nothing.
+    pub action: MenuAction,
+    /// The config's menu chosen (absent when no menu applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub menu: Option<String>,
+    /// The menu's LINE rich menu id (absent when no menu applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rich_menu_id: Option<String>,
+    /// The user's per-user menu as the engine saw it: the alias target of a `richmenuswitch`
+    /// postback event, else the context's `user.richMenuId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<String>,
+    /// Why this menu.
+    pub reason: MenuReason,
+}
+
+/// Link, unlink or nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum MenuAction {
+    Link,
+    Unlink,
+    None,
+}
+
+impl MenuAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MenuAction::Link => "link",
+            MenuAction::Unlink => "unlink",
+            MenuAction::None => "none",
+        }
+    }
+}
+
+/// Which rule picked the menu: `{"rule": 2, "segment": "dormant"}`, `{"rule": 3}` (a
+/// condition), `{"default": true}`, or `{}` when no rule matched and there is no default.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub struct MenuReason {
+    /// Index of the rule in `/richMenus/rules`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<usize>,
+    /// The rule's segment, for a segment rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+    /// The config's default menu applied.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub default: bool,
 }
 
 /// The explanation of one segment.

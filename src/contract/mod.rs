@@ -5,12 +5,14 @@
 pub mod config;
 pub mod context;
 pub mod decision;
+pub mod menus;
 pub mod read;
 pub mod sync;
 
 pub use config::{Config, Content, Experiment, Segment, Variant};
 pub use context::{Context, Purchase, User, UserEvent};
-pub use decision::{ContentChoice, Decision, SegmentExplain, Step};
+pub use decision::{ContentChoice, Decision, MenuAction, MenuReason, RichMenuChoice, SegmentExplain, Step};
+pub use menus::{Menu, MenuRule, RichMenus};
 pub use sync::{SyncEnvelope, SyncSource};
 
 /// The contract version this engine reads and writes.

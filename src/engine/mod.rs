@@ -1,8 +1,11 @@
 //! The engine: a config compiled once, deciding for one context at a time.
 
 mod contents;
+mod menus;
 mod quiz;
 mod segments;
+
+pub use menus::{bulk_requests, bulk_requests_json, BulkBody, BulkRequest, BULK_LIMIT};
 
 use crate::contract::config::{parse_json, Config};
 use crate::contract::context::{self, Checked};
@@ -31,6 +34,7 @@ pub struct Engine {
     tz: FixedOffset,
     segments: Segments,
     contents: Contents,
+    menus: Option<menus::Menus>,
     quizzes: crate::quiz::Quizzes,
     /// The parts of a context any rule reads; everything else is only syntax-checked.
     projection: Projection,
@@ -51,6 +55,7 @@ impl Engine {
         let opts = config.as_ref().map(|c| logic::Options { tz: c.tz(), segments: c.segments.iter().map(|s| s.id.clone()).collect() });
         let segments = config.as_ref().zip(opts.as_ref()).map(|(c, o)| Segments::compile(c, o, &mut p));
         let contents = config.as_ref().zip(opts.as_ref()).map(|(c, o)| Contents::compile(c, o, &mut p));
+        let menus = config.as_ref().zip(opts.as_ref()).and_then(|(c, o)| menus::Menus::compile(c, o, &mut p));
         // Quiz rules read `answers`, `scores`, `user` and `now`, not segments.
         let quizzes = config.as_ref().map(|c| crate::quiz::Quizzes::compile(c, &logic::Options { tz: c.tz(), segments: Vec::new() }, &mut p));
         match (config, segments, contents, quizzes) {
@@ -61,11 +66,14 @@ impl Engine {
                 }
                 segments.projection(&mut projection);
                 contents.projection(&mut projection);
+                if let Some(m) = &menus {
+                    m.projection(&mut projection);
+                }
                 // serde_json's map is sorted, so this text is canonical: key order and
                 // whitespace of the source do not change the hash.
                 let canonical = doc.to_string();
                 let tz = config.tz();
-                Ok(Engine { config, config_hash: crate::hash::hex128(canonical.as_bytes()), tz, segments, contents, quizzes, projection })
+                Ok(Engine { config, config_hash: crate::hash::hex128(canonical.as_bytes()), tz, segments, contents, menus, quizzes, projection })
             }
             _ => {
                 // Keys computed once, then the crate's shared sort (see `sort::stable_order`).
@@ -141,6 +149,10 @@ impl Engine {
         let checked = context::check(&doc)?;
         let tz = self.tz;
         let mut outcome = self.segments.decide(&doc, &checked, tz, opts.explain);
+        let rich_menu = self.menus.as_ref().map(|m| {
+            let env = Env { now: checked.now, tz, segments: &outcome.results, flag_key: None, targeting_key: Some(checked.user_id) };
+            m.decide(&self.config, &doc, &env, &mut outcome.errors)
+        });
         let content = content.or_else(|| {
             let event_type = doc.get("event").and_then(|e| e.get("type")).and_then(Value::as_str)?;
             self.contents.for_event(event_type)
@@ -164,7 +176,7 @@ impl Engine {
             }
             None => None,
         };
-        let mut draft = Draft { engine: self, checked, explain: None, decision_id: String::new(), outcome, rendered };
+        let mut draft = Draft { engine: self, checked, explain: None, decision_id: String::new(), outcome, rich_menu, rendered };
         draft.explain = draft.outcome.explain.take();
         draft.decision_id = draft.id();
         out(draft)
@@ -176,6 +188,7 @@ struct Draft<'d> {
     engine: &'d Engine,
     checked: Checked<'d>,
     outcome: segments::Outcome,
+    rich_menu: Option<crate::contract::RichMenuChoice>,
     rendered: Option<Rendered>,
     explain: Option<Vec<crate::contract::SegmentExplain>>,
     decision_id: String,
@@ -202,6 +215,12 @@ impl Draft<'_> {
             key.push_str(s);
             key.push('\u{1e}');
         }
+        if let Some(m) = &self.rich_menu {
+            for part in [m.action.as_str(), m.rich_menu_id.as_deref().unwrap_or("")] {
+                key.push_str(part);
+                key.push('\u{1e}');
+            }
+        }
         if let Some(r) = &self.rendered {
             for part in [r.choice.id.as_str(), r.choice.variant.as_str()] {
                 key.push_str(part);
@@ -225,6 +244,7 @@ impl Draft<'_> {
             now: self.checked.now_text.to_string(),
             segments: self.segment_ids().map(str::to_string).collect(),
             groups: self.group_pairs().map(|(g, s)| (g.to_string(), s.to_string())).collect(),
+            rich_menu: self.rich_menu.clone(),
             content: self.rendered.as_ref().map(|r| r.choice.clone()),
             messages: self.rendered.iter().flat_map(|r| &r.messages).filter_map(|m| serde_json::value::RawValue::from_string(m.clone()).ok()).collect(),
             errors: self.outcome.errors.clone(),
@@ -275,6 +295,11 @@ impl Draft<'_> {
                 s(id, &mut o);
             }
             o.push('}');
+        }
+        if let Some(m) = &self.rich_menu {
+            // Cold next to the rest: one small struct through serde.
+            o.push_str(",\"richMenu\":");
+            o.push_str(&serde_json::to_string(m).unwrap_or_else(|_| "null".to_string()));
         }
         if let Some(r) = &self.rendered {
             o.push_str(",\"content\":");

@@ -43,16 +43,14 @@ pub struct CompiledQuiz {
 }
 
 /// The rich-menu ids the config defines, for checking results' `richMenu`.
-// TODO(rich menus): main adds `config.rich_menus` (`menus: Vec<Menu>`, each with an `id`); once
-// merged, return `Some(those ids)` here. Until then results' `richMenu` is not checked.
-fn known_menus(_config: &Config) -> Option<Vec<&str>> {
-    None
+fn known_menus(config: &Config) -> Vec<&str> {
+    config.rich_menus.iter().flat_map(|r| &r.menus).map(|m| m.id.as_str()).collect()
 }
 
-/// Reports a result's `richMenu` that is not one of the config's menus.
+/// Reports a result's `richMenu` that is not one of the config's menus (`known`).
 pub fn check_rich_menu(menu: &str, known: &[&str], path: &str, p: &mut Problems) {
     if !known.contains(&menu) {
-        p.push(Code::UnknownRichMenu, path, format!("unknown rich menu \"{menu}\"{}", known_list(known, menu)));
+        p.push(Code::UnknownMenu, path, format!("there is no menu \"{menu}\" in /richMenus/menus{}", known_list(known, menu)));
     }
 }
 
@@ -74,7 +72,7 @@ impl Quizzes {
             .quizzes
             .iter()
             .enumerate()
-            .map(|(i, q)| CompiledQuiz::compile(q, &join("/quizzes", i), &contents, menus.as_deref(), opts, &limits, p))
+            .map(|(i, q)| CompiledQuiz::compile(q, &join("/quizzes", i), &contents, &menus, opts, &limits, p))
             .collect();
         Quizzes { items, limits }
     }
@@ -93,7 +91,7 @@ impl Quizzes {
 }
 
 impl CompiledQuiz {
-    fn compile(quiz: &Quiz, path: &str, contents: &[&str], menus: Option<&[&str]>, opts: &logic::Options, limits: &Limits, p: &mut Problems) -> CompiledQuiz {
+    fn compile(quiz: &Quiz, path: &str, contents: &[&str], menus: &[&str], opts: &logic::Options, limits: &Limits, p: &mut Problems) -> CompiledQuiz {
         let qpath = |j: usize| join(&join(path, "questions"), j);
         let ids: Vec<&str> = quiz.questions.iter().map(|q| q.id.as_str()).collect();
         // `None` when the target is unknown (reported).
@@ -168,8 +166,8 @@ impl CompiledQuiz {
                         p.push(Code::UnknownContent, &join(&join(&rp, "contents"), c), format!("quiz \"{}\", result \"{}\": unknown content \"{id}\"{}", quiz.id, res.id, known_list(contents, id)));
                     }
                 }
-                if let (Some(menu), Some(known)) = (&res.rich_menu, menus) {
-                    check_rich_menu(menu, known, &join(&rp, "richMenu"), p);
+                if let Some(menu) = &res.rich_menu {
+                    check_rich_menu(menu, menus, &join(&rp, "richMenu"), p);
                 }
                 let d = res.description.as_ref()?;
                 Template::parse(d, limits)

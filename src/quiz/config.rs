@@ -187,7 +187,7 @@ pub struct QuizResult {
     /// Attributes set on the user (win over the choices' attributes).
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub attributes: Map<String, Value>,
-    /// The rich menu (an id in `richMenus`) to link for this result.
+    /// The rich menu to link for this result: a menu id in `richMenus.menus`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rich_menu: Option<String>,
 }

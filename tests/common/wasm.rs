@@ -64,6 +64,20 @@ fn evaluates_bare_rules_for_playgrounds() {
     assert_eq!(v.as_f64(), Some(3.0));
 }
 
+#[wasm_bindgen_test]
+fn bulk_requests_batch_rich_menu_links() {
+    let requests = kizuna::wasm::bulk_requests(GOLDEN.into()).unwrap();
+    let list: js_sys::Array = requests.clone().dyn_into().unwrap();
+    assert!(list.length() > 0);
+    let first = list.get(0);
+    assert_eq!(get(&first, "path").as_string().unwrap(), "/v2/bot/richmenu/bulk/link");
+    let users: js_sys::Array = get(&get(&first, "body"), "userIds").dyn_into().unwrap();
+    assert!(users.length() >= 1);
+    // Objects work too, and a record that is not a decision is a structured error.
+    let objects = js_sys::JSON::parse(&format!("[{}]", GOLDEN.lines().collect::<Vec<_>>().join(","))).unwrap();
+    assert_eq!(js_sys::JSON::stringify(&kizuna::wasm::bulk_requests(objects).unwrap()).unwrap(), js_sys::JSON::stringify(&requests).unwrap());
+    let err = kizuna::wasm::bulk_requests("{\"nope\": 1}".into()).unwrap_err();
+    assert_eq!(get(&err, "path").as_string().unwrap(), "/0");
 const QUIZ_PATHS: &str = include_str!("../../examples/skincare/quiz-paths.json");
 const QUIZ_GOLDEN: &str = include_str!("../golden/skincare.quiz.ndjson");
 /// The user of tests/quiz.rs's golden outcomes.

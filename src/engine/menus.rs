@@ -1,0 +1,212 @@
+//! Rich menus: the menu rules compiled once, the per-user choice (link / unlink / none), and
+//! the bulk requests a batch job sends to LINE.
+
+use crate::contract::config::Config;
+use crate::contract::read::{join, Problems};
+use crate::contract::{Decision, MenuAction, MenuReason, RichMenuChoice};
+use crate::error::Error;
+use crate::logic::{self, Env, Rule};
+use crate::value::{Projection, Value};
+use serde::Serialize;
+
+#[derive(Debug, Clone)]
+enum Test {
+    Segment(usize),
+    When(Rule),
+}
+
+#[derive(Debug, Clone)]
+struct MenuRule {
+    test: Test,
+    menu: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Menus {
+    rules: Vec<MenuRule>,
+    default: Option<usize>,
+}
+
+impl Menus {
+    /// `None` when the config has no `richMenus`. Menu and segment names were checked when the
+    /// config was read; rules whose names did not resolve are dropped (the config has errors).
+    pub fn compile(config: &Config, opts: &logic::Options, p: &mut Problems) -> Option<Menus> {
+        let rm = config.rich_menus.as_ref()?;
+        let menu_index = |id: &str| rm.menus.iter().position(|m| m.id == id);
+        let mut rules = Vec::new();
+        for (i, r) in rm.rules.iter().enumerate() {
+            let test = match (&r.segment, &r.when) {
+                (Some(s), _) => config.segments.iter().position(|x| &x.id == s).map(Test::Segment),
+                (None, Some(when)) => match logic::compile(when, opts, &join(&join("/richMenus/rules", i), "when")) {
+                    Ok(rule) => Some(Test::When(rule)),
+                    Err(errors) => {
+                        p.0.extend(errors);
+                        None
+                    }
+                },
+                (None, None) => None,
+            };
+            if let (Some(test), Some(menu)) = (test, menu_index(&r.menu)) {
+                rules.push(MenuRule { test, menu });
+            }
+        }
+        Some(Menus { rules, default: rm.default.as_deref().and_then(menu_index) })
+    }
+
+    pub fn projection(&self, p: &mut Projection) {
+        p.add(["user", "richMenuId"]);
+        p.add(["event", "postback", "params", "newRichMenuAliasId"]);
+        for r in &self.rules {
+            if let Test::When(rule) = &r.test {
+                rule.projection(p);
+            }
+        }
+    }
+
+    /// Picks the user's menu and compares it with the current one. A rule that fails to
+    /// evaluate counts as not matching; its error joins the decision's errors.
+    pub fn decide(&self, config: &Config, doc: &Value<'_>, env: &Env<'_>, errors: &mut Vec<Error>) -> RichMenuChoice {
+        let menus = config.rich_menus.as_ref().map(|rm| rm.menus.as_slice()).unwrap_or_default();
+        let mut picked = None;
+        for (i, r) in self.rules.iter().enumerate() {
+            let holds = match &r.test {
+                Test::Segment(s) => env.segments.get(*s).copied().flatten().unwrap_or(false),
+                Test::When(rule) => rule.matches(doc, env).unwrap_or_else(|e| {
+                    errors.push(e);
+                    false
+                }),
+            };
+            if holds {
+                let segment = match r.test {
+                    Test::Segment(s) => config.segments.get(s).map(|s| s.id.clone()),
+                    Test::When(_) => None,
+                };
+                picked = Some((r.menu, MenuReason { rule: Some(i), segment, default: false }));
+                break;
+            }
+        }
+        let picked = picked.or_else(|| Some((self.default?, MenuReason { default: true, ..MenuReason::default() })));
+        let current = current_menu(menus, doc);
+        match picked.and_then(|(m, reason)| Some((menus.get(m)?, reason))) {
+            Some((menu, reason)) => {
+                let on_it = current.is_some_and(|c| c == menu.rich_menu_id || menu.aliases.values().any(|a| a == c));
+                RichMenuChoice {
+                    action: if on_it { MenuAction::None } else { MenuAction::Link },
+                    menu: Some(menu.id.clone()),
+                    rich_menu_id: Some(menu.rich_menu_id.clone()),
+                    current: current.map(str::to_string),
+                    reason,
+                }
+            }
+            None => RichMenuChoice {
+                action: if current.is_some() { MenuAction::Unlink } else { MenuAction::None },
+                menu: None,
+                rich_menu_id: None,
+                current: current.map(str::to_string),
+                reason: MenuReason::default(),
+            },
+        }
+    }
+}
+
+/// The user's per-user menu: a `richmenuswitch` tap has just linked its alias's menu (LINE
+/// did it before the webhook), else the context's `user.richMenuId`.
+fn current_menu<'d>(menus: &'d [crate::contract::Menu], doc: &'d Value<'_>) -> Option<&'d str> {
+    let alias = doc.get("event").and_then(|e| e.get("postback")).and_then(|p| p.get("params")).and_then(|p| p.get("newRichMenuAliasId")).and_then(Value::as_str);
+    let switched = alias.and_then(|a| menus.iter().find_map(|m| m.aliases.get(a))).map(String::as_str);
+    switched.or_else(|| doc.get("user").and_then(|u| u.get("richMenuId")).and_then(Value::as_str).filter(|s| !s.is_empty()))
+}
+
+/// LINE's most user ids per bulk link or unlink request.
+pub const BULK_LIMIT: usize = 500;
+
+/// One Messaging API call of a batch: `POST /v2/bot/richmenu/bulk/link` with
+/// `{richMenuId, userIds}` or `POST /v2/bot/richmenu/bulk/unlink` with `{userIds}`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BulkRequest {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub body: BulkBody,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rich_menu_id: Option<String>,
+    pub user_ids: Vec<String>,
+}
+
+/// Groups the link and unlink actions of many decisions into bulk requests of at most 500
+/// users each: one series per target menu (in order of first appearance), then unlinks. A
+/// user decided twice counts once, with their last decision.
+pub fn bulk_requests<'d>(decisions: impl IntoIterator<Item = &'d Decision>) -> Vec<BulkRequest> {
+    let mut last: Vec<(&str, Option<&str>)> = Vec::new();
+    let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for d in decisions {
+        let Some(choice) = &d.rich_menu else { continue };
+        let target = match choice.action {
+            MenuAction::Link => choice.rich_menu_id.as_deref(),
+            MenuAction::Unlink => None,
+            MenuAction::None => {
+                // A later "nothing to do" supersedes an earlier action for the same user.
+                if let Some(&i) = at.get(d.user_id.as_str()) {
+                    if let Some(slot) = last.get_mut(i) {
+                        slot.0 = "";
+                    }
+                }
+                continue;
+            }
+        };
+        match at.get(d.user_id.as_str()) {
+            Some(&i) => {
+                if let Some(slot) = last.get_mut(i) {
+                    *slot = (d.user_id.as_str(), target);
+                }
+            }
+            None => {
+                at.insert(d.user_id.as_str(), last.len());
+                last.push((d.user_id.as_str(), target));
+            }
+        }
+    }
+    let mut series: Vec<(Option<&str>, Vec<String>)> = Vec::new();
+    for &(user, target) in last.iter().filter(|(u, _)| !u.is_empty()) {
+        match series.iter_mut().find(|(t, _)| *t == target) {
+            Some((_, users)) => users.push(user.to_string()),
+            None => series.push((target, vec![user.to_string()])),
+        }
+    }
+    // Links first (in order of first appearance), unlinks last.
+    crate::sort::sort_stable_by(&mut series, &mut |a, b| a.0.is_some() && b.0.is_none());
+    let mut out = Vec::new();
+    for (target, users) in series {
+        for chunk in users.chunks(BULK_LIMIT) {
+            out.push(BulkRequest {
+                method: "POST",
+                path: if target.is_some() { "/v2/bot/richmenu/bulk/link" } else { "/v2/bot/richmenu/bulk/unlink" },
+                body: BulkBody { rich_menu_id: target.map(str::to_string), user_ids: chunk.to_vec() },
+            });
+        }
+    }
+    out
+}
+
+/// [`bulk_requests`] for decisions as JSON text (an array, or NDJSON as `kizuna decide`
+/// writes it); the requests as a JSON array. A record that is not a decision is an error
+/// with its index (`/3`) and nothing is sent.
+pub fn bulk_requests_json(text: &str) -> Result<String, Error> {
+    use crate::error::Code;
+    let decisions: Vec<Decision> = if text.trim_start().starts_with('[') {
+        serde_json::from_str(text).map_err(|e| Error::new(Code::InvalidValue, "", format!("the decisions are not a JSON array of decisions: {e}")))?
+    } else {
+        let mut out = Vec::new();
+        for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+            let d = serde_json::from_str(line)
+                .map_err(|e| Error::new(Code::InvalidValue, format!("/{i}"), format!("record {} is not a decision: {e}", i + 1)))?;
+            out.push(d);
+        }
+        out
+    };
+    serde_json::to_string(&bulk_requests(&decisions)).map_err(|e| Error::new(Code::InvalidValue, "", format!("cannot write the requests: {e}")))
+}

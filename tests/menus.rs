@@ -1,0 +1,259 @@
+//! Rich menus: config checks with their paths, link / unlink / none against the user's
+//! current menu (tabs and richmenuswitch taps included), and bulk batching for LINE.
+
+use kizuna::contract::{MenuAction, RichMenuChoice};
+use kizuna::engine::{bulk_requests, bulk_requests_json};
+use kizuna::{Code, DecideOptions, Decision, Engine};
+use serde_json::{json, Value};
+
+const NOW: &str = "2026-11-27T10:30:00+09:00";
+
+fn rid(n: u32) -> String {
+    format!("richmenu-{n:032x}")
+}
+
+fn config(rich_menus: Value) -> Value {
+    json!({
+        "version": 1,
+        "segments": [
+            {"id": "vip", "when": {"has_tag": "vip"}},
+            {"id": "buyer", "when": {"var": "user.purchases.0"}}
+        ],
+        "richMenus": rich_menus
+    })
+}
+
+fn menus() -> Value {
+    json!({
+        "menus": [
+            {"id": "vip", "richMenuId": rid(1), "aliases": {"vip-home": rid(1), "vip-perks": rid(2)},
+             "definition": {"size": {"width": 2500, "height": 1686}, "selected": false, "name": "vip", "chatBarText": "VIP",
+                "areas": [
+                    {"bounds": {"x": 0, "y": 0, "width": 1250, "height": 200}, "action": {"type": "richmenuswitch", "richMenuAliasId": "vip-home", "data": "home"}},
+                    {"bounds": {"x": 1250, "y": 0, "width": 1250, "height": 200}, "action": {"type": "richmenuswitch", "richMenuAliasId": "vip-perks", "data": "perks"}}
+                ]}},
+            {"id": "buyer", "richMenuId": rid(3)},
+            {"id": "night", "richMenuId": rid(4)},
+            {"id": "guest", "richMenuId": rid(5)}
+        ],
+        "rules": [
+            {"segment": "vip", "menu": "vip"},
+            {"when": {">=": [{"time_of_day": []}, "22:00"]}, "menu": "night"},
+            {"segment": "buyer", "menu": "buyer"}
+        ],
+        "default": "guest"
+    })
+}
+
+fn engine(rich_menus: Value) -> Engine {
+    Engine::compile(&config(rich_menus).to_string()).unwrap()
+}
+
+fn errors(rich_menus: Value) -> Vec<(Code, String)> {
+    Engine::compile(&config(rich_menus).to_string()).unwrap_err().into_iter().map(|e| (e.code, e.path)).collect()
+}
+
+fn choice(e: &Engine, user: Value, event: Option<Value>, now: &str) -> RichMenuChoice {
+    let mut ctx = json!({"now": now, "user": user});
+    if let Some(ev) = event {
+        ctx["event"] = ev;
+    }
+    let d = e.decide(&ctx.to_string(), DecideOptions::default()).unwrap();
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    d.rich_menu.expect("the config has rich menus")
+}
+
+#[test]
+fn first_matching_rule_links_its_menu_with_the_reason() {
+    let e = engine(menus());
+    let c = choice(&e, json!({"userId": "U1", "tags": ["vip"]}), None, NOW);
+    assert_eq!(c.action, MenuAction::Link);
+    assert_eq!(c.menu.as_deref(), Some("vip"));
+    assert_eq!(c.rich_menu_id, Some(rid(1)));
+    assert_eq!(c.reason.rule, Some(0));
+    assert_eq!(c.reason.segment.as_deref(), Some("vip"));
+    // A condition rule: no segment in the reason.
+    let c = choice(&e, json!({"userId": "U1"}), None, "2026-11-27T23:00:00+09:00");
+    assert_eq!((c.menu.as_deref(), c.reason.rule, c.reason.segment), (Some("night"), Some(1), None));
+    // Nothing matches: the default.
+    let c = choice(&e, json!({"userId": "U1"}), None, NOW);
+    assert_eq!((c.action, c.menu.as_deref(), c.reason.default), (MenuAction::Link, Some("guest"), true));
+}
+
+#[test]
+fn unchanged_menu_or_one_of_its_tabs_means_no_call() {
+    let e = engine(menus());
+    let buyer = json!({"userId": "U1", "purchases": [{"sku": "A", "amount": 1, "at": "2026-11-01T00:00:00Z"}], "richMenuId": rid(3)});
+    let c = choice(&e, buyer, None, NOW);
+    assert_eq!(c.action, MenuAction::None);
+    assert_eq!(c.current, Some(rid(3)));
+    // On the VIP menu's second tab: still the VIP menu.
+    let c = choice(&e, json!({"userId": "U1", "tags": ["vip"], "richMenuId": rid(2)}), None, NOW);
+    assert_eq!(c.action, MenuAction::None);
+    // A different menu: link.
+    let c = choice(&e, json!({"userId": "U1", "tags": ["vip"], "richMenuId": rid(3)}), None, NOW);
+    assert_eq!((c.action, c.current), (MenuAction::Link, Some(rid(3))));
+}
+
+#[test]
+fn a_richmenuswitch_tap_is_the_current_menu() {
+    let e = engine(menus());
+    let tap = |alias: &str| {
+        json!({"type": "postback", "timestamp": 1, "source": {"type": "user", "userId": "U1"}, "webhookEventId": "01X",
+               "postback": {"data": "perks", "params": {"newRichMenuAliasId": alias, "status": "SUCCESS"}}})
+    };
+    // The stored state still says tab 1; LINE already switched to the perks tab.
+    let c = choice(&e, json!({"userId": "U1", "tags": ["vip"], "richMenuId": rid(1)}), Some(tap("vip-perks")), NOW);
+    assert_eq!((c.action, c.current), (MenuAction::None, Some(rid(2))));
+    // A non-VIP tapping an old VIP tab is moved back to their menu.
+    let c = choice(&e, json!({"userId": "U1", "richMenuId": rid(5)}), Some(tap("vip-perks")), NOW);
+    assert_eq!((c.action, c.menu.as_deref(), c.current), (MenuAction::Link, Some("guest"), Some(rid(2))));
+    // An unknown alias falls back to the stored menu.
+    let c = choice(&e, json!({"userId": "U1", "richMenuId": rid(5)}), Some(tap("gone")), NOW);
+    assert_eq!(c.action, MenuAction::None);
+}
+
+#[test]
+fn no_rule_and_no_default_unlinks_a_linked_menu() {
+    let mut m = menus();
+    m.as_object_mut().unwrap().remove("default");
+    let e = engine(m);
+    let c = choice(&e, json!({"userId": "U1", "richMenuId": rid(3)}), None, NOW);
+    assert_eq!((c.action, c.menu, c.rich_menu_id), (MenuAction::Unlink, None, None));
+    assert_eq!(c.reason, Default::default());
+    let c = choice(&e, json!({"userId": "U1"}), None, NOW);
+    assert_eq!(c.action, MenuAction::None);
+}
+
+#[test]
+fn no_rich_menus_no_field() {
+    let e = Engine::compile(r#"{"version": 1, "segments": []}"#).unwrap();
+    let d = e.decide(&json!({"now": NOW, "user": {"userId": "U1"}}).to_string(), DecideOptions::default()).unwrap();
+    assert!(d.rich_menu.is_none());
+    let text = e.decide_to_string(&json!({"now": NOW, "user": {"userId": "U1"}}).to_string(), DecideOptions::default()).unwrap();
+    assert!(!text.contains("richMenu"));
+}
+
+#[test]
+fn the_menu_changes_the_decision_id() {
+    let e = engine(menus());
+    let id = |menu: String| {
+        let ctx = json!({"now": NOW, "user": {"userId": "U1", "richMenuId": menu}});
+        e.decide(&ctx.to_string(), DecideOptions::default()).unwrap().decision_id
+    };
+    assert_ne!(id(rid(5)), id(rid(3)), "link vs none must not share an id");
+}
+
+#[test]
+fn written_json_equals_serde() {
+    let e = engine(menus());
+    for user in [json!({"userId": "U1", "tags": ["vip"], "richMenuId": rid(2)}), json!({"userId": "U2"})] {
+        let ctx = json!({"now": NOW, "user": user}).to_string();
+        let fast = e.decide_to_string(&ctx, DecideOptions::default()).unwrap();
+        let slow = serde_json::to_string(&e.decide(&ctx, DecideOptions::default()).unwrap()).unwrap();
+        assert_eq!(fast, slow);
+        let back: Decision = serde_json::from_str(&fast).unwrap();
+        assert!(back.rich_menu.is_some());
+    }
+}
+
+#[test]
+fn config_problems_have_codes_and_paths() {
+    let mut m = menus();
+    m["rules"][0]["menu"] = json!("vipp");
+    m["rules"][2]["segment"] = json!("buyers");
+    m["default"] = json!("nobody");
+    m["menus"][1]["richMenuId"] = json!("rm-3");
+    m["menus"][2]["aliases"] = json!({"Night Tab": rid(4), "night": "nope"});
+    m["menus"][3]["richMenuId"] = json!(rid(4));
+    m["menus"][0]["definition"]["areas"][1]["action"]["richMenuAliasId"] = json!("night");
+    m["rules"].as_array_mut().unwrap().push(json!({"menu": "guest"}));
+    m["menus"].as_array_mut().unwrap().push(json!({"id": "vip", "richMenuId": rid(9), "colour": "red"}));
+    let errs = errors(m);
+    let expect = [
+        (Code::UnknownMenu, "/richMenus/menus/0/definition/areas/1/action/richMenuAliasId"),
+        (Code::InvalidValue, "/richMenus/menus/1/richMenuId"),
+        (Code::InvalidValue, "/richMenus/menus/2/aliases/Night Tab"),
+        (Code::InvalidValue, "/richMenus/menus/2/aliases/night"),
+        (Code::DuplicateId, "/richMenus/menus/3/richMenuId"),
+        (Code::DuplicateId, "/richMenus/menus/4"),
+        (Code::UnknownField, "/richMenus/menus/4/colour"),
+        (Code::UnknownMenu, "/richMenus/rules/0/menu"),
+        (Code::UnknownSegment, "/richMenus/rules/2/segment"),
+        (Code::InvalidValue, "/richMenus/rules/3"),
+        (Code::UnknownMenu, "/richMenus/default"),
+    ];
+    for (code, path) in expect {
+        assert!(errs.contains(&(code, path.to_string())), "missing {code:?} at {path}; got {errs:#?}");
+    }
+    assert_eq!(errs.len(), expect.len(), "{errs:#?}");
+    // The messages point the marketer at the fix.
+    let all = Engine::compile(&config(json!({"menus": [{"id": "a", "richMenuId": rid(1)}], "rules": [{"segment": "vipp", "menu": "a"}]})).to_string()).unwrap_err();
+    assert!(all[0].message.contains("did you mean \"vip\""), "{}", all[0].message);
+}
+
+#[test]
+fn line_limits_are_config_errors() {
+    let many: Vec<Value> = (0..1001).map(|i| json!({"id": format!("m{i}"), "richMenuId": rid(i)})).collect();
+    assert_eq!(errors(json!({"menus": many})), [(Code::LimitExceeded, "/richMenus/menus".to_string())]);
+    let aliases: serde_json::Map<String, Value> = (0..1001).map(|i| (format!("a{i}"), json!(rid(1)))).collect();
+    assert_eq!(errors(json!({"menus": [{"id": "m", "richMenuId": rid(1), "aliases": aliases}]})), [(Code::LimitExceeded, "/richMenus/menus".to_string())]);
+    // Exactly at the limit is fine; so is a 32-character alias.
+    let ok: Vec<Value> = (0..1000).map(|i| json!({"id": format!("m{i}"), "richMenuId": rid(i)})).collect();
+    engine(json!({"menus": ok}));
+    engine(json!({"menus": [{"id": "m", "richMenuId": rid(1), "aliases": {"a".repeat(32): rid(1)}}]}));
+    assert_eq!(
+        errors(json!({"menus": [{"id": "m", "richMenuId": rid(1), "aliases": {"a".repeat(33): rid(1)}}]})),
+        [(Code::InvalidValue, format!("/richMenus/menus/0/aliases/{}", "a".repeat(33)))]
+    );
+}
+
+fn decision(user: &str, action: MenuAction, menu: Option<u32>) -> Decision {
+    serde_json::from_value(json!({
+        "version": 1, "decisionId": format!("d-{user}"), "configHash": "h", "userId": user, "now": NOW, "segments": [],
+        "richMenu": {"action": action, "richMenuId": menu.map(rid), "reason": {}}
+    }))
+    .unwrap()
+}
+
+#[test]
+fn bulk_requests_group_by_menu_in_chunks_of_500() {
+    let mut ds: Vec<Decision> = (0..1201).map(|i| decision(&format!("U{i}"), MenuAction::Link, Some(1 + i % 2))).collect();
+    ds.push(decision("Ux", MenuAction::Unlink, None));
+    ds.push(decision("Uy", MenuAction::None, Some(1)));
+    // Decided twice: the last decision counts.
+    ds.push(decision("U4", MenuAction::Link, Some(2)));
+    ds.push(decision("U1", MenuAction::None, Some(2)));
+    let reqs = bulk_requests(&ds);
+    let shape: Vec<(&str, Option<String>, usize)> = reqs.iter().map(|r| (r.path, r.body.rich_menu_id.clone(), r.body.user_ids.len())).collect();
+    assert_eq!(
+        shape,
+        [
+            ("/v2/bot/richmenu/bulk/link", Some(rid(1)), 500),
+            ("/v2/bot/richmenu/bulk/link", Some(rid(1)), 100),
+            ("/v2/bot/richmenu/bulk/link", Some(rid(2)), 500),
+            ("/v2/bot/richmenu/bulk/link", Some(rid(2)), 100),
+            ("/v2/bot/richmenu/bulk/unlink", None, 1),
+        ]
+    );
+    assert!(reqs[2].body.user_ids.contains(&"U4".to_string()), "U4 moved to menu 2");
+    assert!(!reqs[0].body.user_ids.contains(&"U4".to_string()));
+    assert!(!reqs.iter().any(|r| r.body.user_ids.contains(&"U1".to_string())), "U1's last decision is none");
+    assert!(!reqs.iter().any(|r| r.body.user_ids.contains(&"Uy".to_string())));
+    let text = bulk_requests_json(&ds.iter().map(|d| serde_json::to_string(d).unwrap()).collect::<Vec<_>>().join("\n")).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), serde_json::to_value(&reqs).unwrap());
+    let err = bulk_requests_json("{\"version\": 1}\n").unwrap_err();
+    assert_eq!((err.code, err.path.as_str()), (Code::InvalidValue, "/0"));
+}
+
+#[test]
+fn the_example_config_links_by_lifecycle_and_skin_type() {
+    let e = Engine::compile(include_str!("../examples/skincare/config.json")).unwrap();
+    let lines: Vec<&str> = include_str!("../examples/skincare/contexts.ndjson").lines().collect();
+    let menu = |i: usize| e.decide(lines[i], DecideOptions::default()).unwrap().rich_menu.unwrap();
+    assert_eq!(menu(0).menu.as_deref(), Some("welcome"));
+    assert_eq!(menu(1).menu.as_deref(), Some("skin_dry"));
+    assert_eq!(menu(4).menu.as_deref(), Some("winback"));
+    let tab = menu(7);
+    assert_eq!((tab.action, tab.menu.as_deref()), (MenuAction::None, Some("loyal")), "a loyal user tapping the rewards tab stays");
+}
