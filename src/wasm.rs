@@ -86,13 +86,13 @@ fn to_js(v: &impl serde::Serialize) -> Result<JsValue, JsValue> {
 }
 
 /// A quiz state given as an object or JSON text.
-fn quiz_state(v: &JsValue) -> Result<QuizState, JsValue> {
+fn state_from_js(v: &JsValue) -> Result<QuizState, JsValue> {
     let text = json_text(v, "quiz state")?;
     serde_json::from_str(&text).map_err(|e| js_error(&[Error::new(Code::InvalidValue, "", format!("not a quiz state (start the quiz again): {e}"))]))
 }
 
 /// An answer: a string (choice id or text) or an array of choice ids.
-fn quiz_answer(v: &JsValue, question_id: &str) -> Result<QuizAnswer, JsValue> {
+fn answer_from_js(v: &JsValue, question_id: &str) -> Result<QuizAnswer, JsValue> {
     if let Some(s) = v.as_string() {
         return Ok(QuizAnswer::One(s));
     }
@@ -177,15 +177,15 @@ impl Engine {
         question_id: &str,
         #[wasm_bindgen(unchecked_param_type = "string | string[]")] answer: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let state = quiz_state(&state)?;
-        let answer = quiz_answer(&answer, question_id)?;
+        let state = state_from_js(&state)?;
+        let answer = answer_from_js(&answer, question_id)?;
         to_js(&self.inner.quiz_answer(&state, question_id, answer).map_err(|e| js_error(&[e]))?)
     }
 
     /// The question to show, or `null` when the quiz is done.
     #[wasm_bindgen(js_name = quizQuestion, unchecked_return_type = "QuizQuestion | null")]
     pub fn quiz_question(&self, #[wasm_bindgen(unchecked_param_type = "QuizState | string")] state: JsValue) -> Result<JsValue, JsValue> {
-        to_js(&self.inner.quiz_question(&quiz_state(&state)?).map_err(|e| js_error(&[e]))?)
+        to_js(&self.inner.quiz_question(&state_from_js(&state)?).map_err(|e| js_error(&[e]))?)
     }
 
     /// The outcome of a finished quiz for the user in `context`: the result rendered, the
@@ -196,7 +196,7 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "QuizState | string")] state: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Context | string")] context: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let state = quiz_state(&state)?;
+        let state = state_from_js(&state)?;
         let context = json_text(&context, "context")?;
         to_js(&self.inner.quiz_result(&state, &context).map_err(|e| js_error(&[e]))?)
     }

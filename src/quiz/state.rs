@@ -128,7 +128,7 @@ pub struct QuizOutcome {
     /// question id plus `"result"`, the tags added, the attributes merged, and (unless the
     /// context had one) `event` = `{"type": "quiz", "quizId", "resultId"}`. Store it as the
     /// user's new profile.
-    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "Map<String, Value>"))]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "crate::contract::Context"))]
     pub context: Value,
     /// `Engine::decide` on the updated context (deterministic id: the same completion at the
     /// same `now` gives the same `decisionId`).

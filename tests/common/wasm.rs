@@ -78,6 +78,8 @@ fn bulk_requests_batch_rich_menu_links() {
     assert_eq!(js_sys::JSON::stringify(&kizuna::wasm::bulk_requests(objects).unwrap()).unwrap(), js_sys::JSON::stringify(&requests).unwrap());
     let err = kizuna::wasm::bulk_requests("{\"nope\": 1}".into()).unwrap_err();
     assert_eq!(get(&err, "path").as_string().unwrap(), "/0");
+}
+
 const QUIZ_PATHS: &str = include_str!("../../examples/skincare/quiz-paths.json");
 const QUIZ_GOLDEN: &str = include_str!("../golden/skincare.quiz.ndjson");
 /// The user of tests/quiz.rs's golden outcomes.
