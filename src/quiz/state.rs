@@ -146,12 +146,14 @@ pub struct QuizOutcomeResult {
     pub title: String,
     /// The description template, rendered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "String"))]
     pub description: Option<String>,
     /// The recommended contents, rendered for the user (a content none of whose variants
     /// applies to the user is left out).
     pub contents: Vec<QuizContent>,
     /// The rich menu to link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "String"))]
     pub rich_menu: Option<String>,
 }
 

@@ -108,9 +108,34 @@ test("contents render to LINE messages; ad-hoc templates render for playgrounds"
   assert.deepEqual(err, { code: "unknown_filter", line: 1 });
 });
 
+test("a quiz runs from JavaScript: plain objects in and out, the same outcome as natively", () => {
+  const config = readFileSync(join(root, "examples/skincare/config.json"), "utf8");
+  const paths = readFileSync(join(root, "examples/skincare/quiz-paths.json"), "utf8");
+  const golden = readFileSync(join(root, "tests/golden/skincare.quiz.ndjson"), "utf8").split("\n")[3];
+  const out = run(`
+    import { Engine } from "kizuna";
+    const engine = new Engine(${JSON.stringify(config)});
+    const path = JSON.parse(${JSON.stringify(paths)})[3];
+    let state = engine.quizStart("skin_type");
+    const first = engine.quizQuestion(state);
+    for (const [q, a] of path.answers) state = JSON.parse(JSON.stringify(engine.quizAnswer(state, q, a)));
+    const user = { now: "2026-11-27T10:30:00+09:00", user: { userId: "U0123456789abcdef0123456789abcdef", displayName: "佐藤 美咲", tags: ["newsletter"], attributes: { prefecture: "東京都" } } };
+    const outcome = engine.quizResult(state, user);
+    let err;
+    try { engine.quizAnswer(engine.quizStart("skin_type"), "q1", "nope"); } catch (e) { err = { name: e.name, code: e.code, path: e.path }; }
+    console.log(JSON.stringify({ first, state, outcome: JSON.stringify(outcome), err }));
+  `);
+  const { first, state, outcome, err } = JSON.parse(out);
+  assert.deepEqual({ id: first.id, number: first.number, total: first.total }, { id: "q1", number: 1, total: 7 });
+  assert.equal(state.done, true);
+  assert.equal(state.current, null);
+  assert.equal(outcome, golden, "byte-identical to the native outcome");
+  assert.deepEqual(err, { name: "KizunaError", code: "unknown_choice", path: "/answers/q1" });
+});
+
 test("TypeScript consumers get the real contract types", () => {
   writeFileSync(join(project, "consumer.ts"), `
-    import { Engine, type Config, type Decision, type Context, type KizunaError } from "kizuna";
+    import { Engine, type Config, type Decision, type Context, type KizunaError, type QuizState, type QuizQuestion, type QuizOutcome } from "kizuna";
     const config: Config = { version: 1, segments: [{ id: "vip", when: { has_tag: "vip" } }] };
     const ctx: Context = { now: "2026-11-27T10:00:00+09:00", user: { userId: "U1", tags: ["vip"] } };
     const d: Decision = new Engine(config).decide(ctx);
@@ -119,7 +144,16 @@ test("TypeScript consumers get the real contract types", () => {
     function report(e: KizunaError): string { return e.code + e.path + e.errors.length; }
     // @ts-expect-error: a config must carry its version
     const bad: Config = { segments: [] };
-    export { ids, id, report, bad };
+    const engine = new Engine(config);
+    const state: QuizState = engine.quizAnswer(engine.quizStart("q"), "q1", ["a", "b"]);
+    const question: QuizQuestion | null = engine.quizQuestion(state);
+    const total: number | undefined = question?.total;
+    const outcome: QuizOutcome = engine.quizResult(state, ctx);
+    const menu: string | undefined = outcome.result.richMenu;
+    const next: Decision = outcome.decision;
+    // @ts-expect-error: an answer is a string or a list of strings
+    engine.quizAnswer(state, "q1", 3);
+    export { ids, id, report, bad, total, menu, next };
   `);
   writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", skipLibCheck: false }, files: ["consumer.ts"] }));
   const tsc = join(pkgDir, "node_modules/typescript/bin/tsc");
