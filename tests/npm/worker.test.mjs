@@ -1,0 +1,355 @@
+// The LINE webhook worker (www/worker) in Cloudflare's real runtime (the npm package `workerd`,
+// offline on 127.0.0.1), bundled as wrangler would, with the mock Messaging API and the mock
+// backend (www/mock/) on loopback. Webhook bodies are LINE's webhook event objects, signed
+// with the channel secret.
+//
+// WORKER_TEST_ENTRY=benches/worker/peer-worker.js runs the same tests against the load
+// bench's json-logic-js + liquidjs variant (it decides the same for these users).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { request } from "node:http";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildWorker, startWorkerd, removeBundle } from "../../www/worker/dev.mjs";
+import { startBackend } from "../../www/mock/backend.mjs";
+import { startLineApi } from "../../www/mock/line-api.mjs";
+import {
+  sendWebhook, signature, webhookBody, followEvent, unfollowEvent, messageEvent, postbackEvent,
+  richMenuSwitchEvent, userId as newUserId,
+} from "../../www/worker/send-webhook.mjs";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const config = JSON.parse(readFileSync(join(root, "examples/skincare/config.json"), "utf8"));
+const menuId = (id) => config.richMenus.menus.find((m) => m.id === id).richMenuId;
+const SECRET = "test-channel-secret-0123456789abcdef";
+const TOKEN = "test-channel-access-token";
+const BACKEND_TOKEN = "test-backend-token";
+
+let bundle;
+let worker;
+let line;
+let backend;
+
+before(async () => {
+  [line, backend] = await Promise.all([startLineApi({ token: TOKEN }), startBackend({ token: BACKEND_TOKEN })]);
+  bundle = await buildWorker(process.env.WORKER_TEST_ENTRY ? { entry: join(root, process.env.WORKER_TEST_ENTRY) } : {});
+  worker = await startWorkerd({
+    bundle,
+    env: {
+      LINE_CHANNEL_SECRET: SECRET,
+      LINE_CHANNEL_ACCESS_TOKEN: TOKEN,
+      BACKEND_TOKEN,
+      LINE_API_URL: line.url,
+      BACKEND_URL: backend.url,
+      // Short waits so the fault tests finish quickly.
+      LINE_RETRY_BASE_MS: "20",
+      SYNC_BASE_DELAY_MS: "50",
+      SYNC_MAX_DELAY_MS: "200",
+      SYNC_ALARM_MS: "150",
+      INBOX_RETRY_MS: "1000",
+    },
+  });
+});
+
+after(async () => {
+  await worker?.close();
+  await Promise.all([line?.close(), backend?.close()]);
+  if (bundle) removeBundle(bundle);
+});
+
+// ---- helpers -------------------------------------------------------------------------------
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what, predicate, timeoutMs = 8000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = predicate();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n--- workerd log ---\n${worker.log().slice(-3000)}`);
+    await sleep(20);
+  }
+}
+
+const callsFor = (user, filter = () => true) =>
+  line.calls.filter((c) => (c.path.includes(user) || c.body?.to === user || c.body?.userIds?.includes(user)) && filter(c));
+const replies = () => line.calls.filter((c) => c.path === "/v2/bot/message/reply");
+const replyFor = (event) => replies().filter((c) => c.body?.replyToken === event.replyToken);
+const links = (user) => callsFor(user, (c) => c.method === "POST" && c.path.startsWith(`/v2/bot/user/${user}/richmenu/`));
+const decisionsFor = (user) => [...backend.decisions.values()].filter((d) => d.userId === user);
+
+async function post(events, options) {
+  const res = await sendWebhook(worker.url, SECRET, events, options);
+  const text = await res.text();
+  return { status: res.status, text };
+}
+
+/** A user the backend knows: no purchases yet, quiz not taken. */
+function newFriend(extra = {}) {
+  const id = newUserId();
+  backend.users.set(id, { userId: id, displayName: "佐藤 美咲", language: "ja", tags: [], purchases: [], ...extra });
+  return id;
+}
+
+function purchase(daysAgo, amount = 3800) {
+  const at = new Date(Date.now() - daysAgo * 864e5).toISOString();
+  return { orderId: `O-${Math.random().toString(36).slice(2, 8)}`, sku: "LT-120", category: "lotion", amount, quantity: 1, at };
+}
+
+// ---- the HTTP contract -----------------------------------------------------------------------
+
+test("LINE's verify request (no events) is answered 200 and does nothing", async () => {
+  const before = line.calls.length + backend.requests.length;
+  const res = await post([]);
+  assert.equal(res.status, 200);
+  await sleep(200);
+  assert.equal(line.calls.length + backend.requests.length, before);
+});
+
+test("a missing or wrong signature is refused with 401 before any work", async () => {
+  const user = newFriend();
+  const body = webhookBody([followEvent(user)]);
+  const before = line.calls.length + backend.requests.length;
+  const unsigned = await fetch(worker.url, { method: "POST", headers: { "content-type": "application/json" }, body });
+  assert.equal(unsigned.status, 401);
+  const wrongSecret = await sendWebhook(worker.url, "not-the-secret", [], { body });
+  assert.equal(wrongSecret.status, 401);
+  // A valid signature of another body (a replayed header).
+  const replayed = await fetch(worker.url, { method: "POST", headers: { "x-line-signature": signature(SECRET, webhookBody([])) }, body });
+  assert.equal(replayed.status, 401);
+  const garbage = await fetch(worker.url, { method: "POST", headers: { "x-line-signature": "%%%not base64%%%" }, body });
+  assert.equal(garbage.status, 401);
+  await sleep(300);
+  assert.equal(line.calls.length + backend.requests.length, before, "no LINE or backend call for refused requests");
+  assert.equal(decisionsFor(user).length, 0);
+});
+
+test("the signature header name is case-insensitive", async () => {
+  const body = webhookBody([]);
+  const status = await new Promise((resolve, reject) => {
+    const req = request(worker.url, { method: "POST", headers: { "X-LINE-SIGNATURE": signature(SECRET, body), "Content-Type": "application/json" } }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+  assert.equal(status, 200);
+});
+
+test("a signed but malformed body is answered 400", async () => {
+  const before = line.calls.length + backend.requests.length;
+  for (const body of ['{"destination": "U0", "events": [', "not json", '{"destination": "U0"}', "[]"]) {
+    const res = await sendWebhook(worker.url, SECRET, null, { body });
+    assert.equal(res.status, 400, body);
+  }
+  await sleep(200);
+  assert.equal(line.calls.length + backend.requests.length, before);
+});
+
+// ---- decisions, menus and replies ----------------------------------------------------------
+
+test("follow ⇒ the segment's rich menu is linked and the personalized greeting replied", async () => {
+  const user = newFriend();
+  const event = followEvent(user);
+  const res = await post([event]);
+  assert.equal(res.status, 200);
+  const [reply] = await waitFor("the reply", () => replyFor(event).length && replyFor(event));
+  assert.match(reply.body.messages[0].text, /^佐藤 美咲様、友だち追加ありがとうございます！/);
+  assert.ok(reply.body.messages.length >= 1 && reply.body.messages.length <= 5);
+  const linked = links(user);
+  assert.equal(linked.length, 1);
+  assert.equal(linked[0].path, `/v2/bot/user/${user}/richmenu/${menuId("welcome")}`);
+  assert.equal(linked[0].headers.authorization, `Bearer ${TOKEN}`);
+  // Synced once, with the menu change, and applied by the backend.
+  const [decision] = await waitFor("the decision at the backend", () => decisionsFor(user).length && decisionsFor(user));
+  assert.equal(decision.richMenu.action, "link");
+  assert.equal(decision.richMenu.menu, "welcome");
+  assert.deepEqual(decision.messages, reply.body.messages);
+  assert.equal(backend.users.get(user).richMenuId, menuId("welcome"));
+  const envelope = backend.envelopes.find((e) => e.body.decisions.some((d) => d.userId === user));
+  assert.equal(envelope.headers.authorization, `Bearer ${BACKEND_TOKEN}`);
+  assert.equal(envelope.headers["idempotency-key"], envelope.body.batchId);
+  assert.deepEqual(envelope.body.source, { runtime: "workerd", app: "line-webhook" });
+});
+
+test("a purchase moves the user to another menu; an unchanged segment makes no link call", async () => {
+  const user = newFriend();
+  await post([followEvent(user)]);
+  await waitFor("the first decision", () => backend.users.get(user).richMenuId === menuId("welcome"));
+
+  // The backend records a purchase; the user's next message is decided on the new state.
+  backend.users.get(user).purchases.push(purchase(1));
+  const hello = messageEvent(user, "こんにちは");
+  await post([hello]);
+  await waitFor("the second decision", () => decisionsFor(user).length === 2);
+  assert.deepEqual(links(user).map((c) => c.path.split("/").pop()), [menuId("welcome"), menuId("standard")]);
+  const second = decisionsFor(user)[1];
+  assert.equal(second.richMenu.action, "link");
+  assert.equal(second.richMenu.menu, "standard");
+  assert.equal(second.richMenu.current, menuId("welcome"));
+  assert.ok(second.segments.includes("first_time"));
+  assert.equal(replyFor(hello).length, 0, "no content answers a plain message in this config");
+
+  // Same segment again: decided and synced, no Messaging API call.
+  const callsBefore = callsFor(user).length;
+  await post([messageEvent(user, "ありがとう")]);
+  await waitFor("the third decision", () => decisionsFor(user).length === 3);
+  assert.equal(decisionsFor(user)[2].richMenu.action, "none");
+  assert.equal(callsFor(user).length, callsBefore, "no LINE call when nothing changes");
+  assert.equal(backend.users.get(user).richMenuId, menuId("standard"));
+});
+
+test("a richmenuswitch tab tap within the user's own menu is left alone", async () => {
+  const user = newFriend({ purchases: [1, 2, 3, 4, 5].map((d) => purchase(d * 10, 9800)), richMenuId: menuId("loyal") });
+  const alias = Object.keys(config.richMenus.menus.find((m) => m.id === "loyal").aliases).find((a) => a !== "loyal-home");
+  await post([richMenuSwitchEvent(user, alias)]);
+  const [decision] = await waitFor("the decision", () => decisionsFor(user).length && decisionsFor(user));
+  assert.equal(decision.richMenu.action, "none");
+  assert.equal(decision.richMenu.menu, "loyal");
+  assert.equal(links(user).length, 0);
+});
+
+test("unfollow: decided and synced, no Messaging API call", async () => {
+  const user = newFriend({ richMenuId: menuId("welcome") });
+  await post([unfollowEvent(user)]);
+  await waitFor("the decision", () => decisionsFor(user).length === 1);
+  await sleep(100);
+  assert.equal(callsFor(user).length, 0);
+});
+
+test("unblock (follow with isUnblocked) greets again; a stale reply token falls back to push with a retry key", async () => {
+  const user = newFriend();
+  const event = followEvent(user, { unblocked: true, timestamp: Date.now() - 5 * 60e3 });
+  await post([event]);
+  const [push] = await waitFor("the push", () => callsFor(user, (c) => c.path === "/v2/bot/message/push").length && callsFor(user, (c) => c.path === "/v2/bot/message/push"));
+  assert.equal(replyFor(event).length, 0, "a 5-minute-old reply token is not used");
+  assert.equal(push.body.to, user);
+  assert.match(push.body.messages[0].text, /佐藤 美咲様/);
+  const key = push.headers["x-line-retry-key"];
+  assert.match(key, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  const [decision] = await waitFor("the decision", () => decisionsFor(user).length && decisionsFor(user));
+  // Derived from the decisionId: a retried push of this decision carries the same key.
+  const hex = key.replace(/-/g, "");
+  assert.equal(hex.slice(0, 12) + hex.slice(13, 16) + hex.slice(17), decision.decisionId.slice(0, 12) + decision.decisionId.slice(13, 16) + decision.decisionId.slice(17));
+});
+
+test("a push that fails with 5xx is retried with the same X-Line-Retry-Key", async () => {
+  const user = newFriend({ richMenuId: menuId("welcome") }); // menu unchanged: the push is the first LINE call
+  line.failNext(500, 1);
+  await post([followEvent(user, { timestamp: Date.now() - 10 * 60e3 })]);
+  const pushes = await waitFor("two push attempts", () => {
+    const p = callsFor(user, (c) => c.path === "/v2/bot/message/push");
+    return p.length === 2 && p;
+  });
+  assert.equal(pushes[0].headers["x-line-retry-key"], pushes[1].headers["x-line-retry-key"]);
+  assert.equal(links(user).length, 0);
+  await waitFor("the decision", () => decisionsFor(user).length === 1);
+});
+
+// ---- exactly once ---------------------------------------------------------------------------
+
+test("a redelivered event (same webhookEventId) is processed once", async () => {
+  const user = newFriend();
+  const event = followEvent(user);
+  assert.equal((await post([event])).status, 200);
+  const again = { ...event, deliveryContext: { isRedelivery: true } };
+  // Once after the first is done, and twice concurrently.
+  await waitFor("the first decision", () => decisionsFor(user).length === 1);
+  const results = await Promise.all([post([again]), post([again]), post([event])]);
+  assert.deepEqual(results.map((r) => r.status), [200, 200, 200]);
+  await sleep(500);
+  assert.equal(replyFor(event).length, 1);
+  assert.equal(links(user).length, 1);
+  assert.equal(decisionsFor(user).length, 1);
+  assert.equal(backend.deliveries.get(decisionsFor(user)[0].decisionId), 1);
+});
+
+test("backend down ⇒ the decision waits in the outbox and arrives exactly once when it is back", async () => {
+  const user = newUserId(); // unknown to the backend: the greeting uses the LINE profile
+  backend.setDown(true);
+  try {
+    const event = followEvent(user);
+    assert.equal((await post([event])).status, 200);
+    // LINE is still answered while the backend is down.
+    const [reply] = await waitFor("the reply", () => replyFor(event).length && replyFor(event));
+    assert.match(reply.body.messages[0].text, /^LINE ユーザー/);
+    const failedPosts = () => backend.requests.filter((r) => r.method === "POST" && r.path === "/decisions" && r.status === 503).length;
+    const before = failedPosts();
+    await waitFor("retries against the down backend", () => failedPosts() >= before + 2);
+    assert.equal(decisionsFor(user).length, 0);
+  } finally {
+    backend.setDown(false);
+  }
+  const [decision] = await waitFor("the decision once the backend is back", () => decisionsFor(user).length && decisionsFor(user));
+  await sleep(600); // further alarms must not send it again
+  assert.equal(backend.deliveries.get(decision.decisionId), 1);
+  assert.equal(backend.users.get(user).richMenuId, menuId("welcome"));
+});
+
+test("LINE API 429 ⇒ retried, honouring Retry-After", async () => {
+  const user = newFriend();
+  line.failNext(429, 2, 1); // the next two Messaging API calls: 429, Retry-After: 1 s
+  const event = followEvent(user);
+  await post([event]);
+  await waitFor("the reply", () => replyFor(event).length === 1, 10_000);
+  const linkCalls = links(user);
+  assert.equal(linkCalls.length, 3, "two 429s, then the link");
+  assert.ok(linkCalls[2].at - linkCalls[1].at >= 900, `waited ${linkCalls[2].at - linkCalls[1].at} ms, Retry-After asked for 1000`);
+  assert.equal(line.userMenus.get(user), menuId("welcome"));
+  await waitFor("the decision", () => decisionsFor(user).length === 1);
+});
+
+test("a LINE refusal (4xx) is not retried and blocks neither the reply nor the sync", async () => {
+  const user = newFriend();
+  line.failNext(400, 1); // the link call: e.g. a rich menu deleted in the LINE console
+  const event = followEvent(user);
+  await post([event]);
+  await waitFor("the reply", () => replyFor(event).length === 1);
+  const [decision] = await waitFor("the decision", () => decisionsFor(user).length && decisionsFor(user));
+  assert.equal(links(user).length, 1, "a 400 is not retried");
+  assert.equal(decision.richMenu.action, "link");
+  assert.equal(line.userMenus.get(user), undefined);
+});
+
+test("one body with 100 events from different users: all processed, each once", async () => {
+  const users = Array.from({ length: 100 }, () => newFriend());
+  const events = users.map((u) => followEvent(u));
+  const res = await post(events);
+  assert.equal(res.status, 200);
+  await waitFor("100 decisions", () => users.every((u) => decisionsFor(u).length === 1), 20_000);
+  await sleep(300);
+  for (const [i, u] of users.entries()) {
+    assert.equal(replyFor(events[i]).length, 1, `one reply for ${u}`);
+    assert.equal(links(u).length, 1, `one link for ${u}`);
+    assert.equal(backend.deliveries.get(decisionsFor(u)[0].decisionId), 1);
+  }
+});
+
+test("unknown event types are ignored without failing the others", async () => {
+  const user = newFriend();
+  const stranger = newUserId();
+  const event = followEvent(user);
+  const unknown = [
+    { type: "beacon", mode: "active", timestamp: Date.now(), source: { type: "user", userId: stranger }, webhookEventId: "01JUNKNOWNBEACON0000000000", deliveryContext: { isRedelivery: false }, replyToken: "0f3779fba3b349968c5d07db31eab56f", beacon: { hwid: "d41d8cd98f", type: "enter" } },
+    { type: "somethingNew", mode: "active", timestamp: Date.now(), source: { type: "user", userId: stranger }, webhookEventId: "01JUNKNOWNTYPE000000000000", deliveryContext: { isRedelivery: false } },
+    { type: "message", mode: "active", timestamp: Date.now(), source: { type: "group", groupId: "Ca56f94637c0000000000000000000000" }, webhookEventId: "01JGROUPNOUSER000000000000", deliveryContext: { isRedelivery: false }, message: { type: "text", id: "1", text: "hi" } },
+  ];
+  const res = await post([unknown[0], event, unknown[1], unknown[2]]);
+  assert.equal(res.status, 200);
+  await waitFor("the follow's reply", () => replyFor(event).length === 1);
+  await sleep(200);
+  assert.equal(callsFor(stranger).length, 0);
+  assert.equal(decisionsFor(stranger).length, 0);
+});
+
+test("a postback is decided and synced; logs carry no profile data", async () => {
+  const user = newFriend({ displayName: "山田 花子さん固有名" });
+  await post([postbackEvent(user, "action=coupon&secret-text=ひみつの言葉"), messageEvent(user, "私の電話番号は090-0000-0000")]);
+  await waitFor("two decisions", () => decisionsFor(user).length === 2);
+  const log = worker.log();
+  for (const leak of ["山田 花子さん固有名", "佐藤 美咲", "LINE ユーザー", "ひみつの言葉", "090-0000-0000"]) {
+    assert.ok(!log.includes(leak), `the log contains ${leak}`);
+  }
+});

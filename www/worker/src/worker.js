@@ -1,0 +1,398 @@
+// The LINE webhook worker, independent of the decision engine: `createWorker(loadDecide)` gives
+// the module's default export (the fetch handler) and the Durable Object class. src/index.js
+// plugs in kizuna; the load benchmark plugs in json-logic-js + liquidjs the same way.
+//
+// Flow of one webhook:
+//   fetch    verify x-line-signature on the raw bytes (401, no work) → parse (400) → group the
+//            events by userId → hand each user's events to that user's Durable Object, which
+//            de-duplicates them on webhookEventId and stores them durably → 200.
+//   object   one per userId, so one user's events run one at a time, in order: load the user
+//            (backend, else the last copy, else the LINE profile) → context → decide → link /
+//            unlink the rich menu → reply (push with X-Line-Retry-Key once the token is stale)
+//            → enqueue the decision in the sync outbox (in the object's storage) → flush; an
+//            alarm retries what is left (events, outbox) until it is done.
+//
+// Why the 200 waits for the hand-off and not for the work: work scheduled with ctx.waitUntil in
+// the stateless worker is lost if the isolate is evicted or crashes before it ends, and LINE
+// does not redeliver a webhook it got a 200 for. Handing the events to the Durable Object
+// first (one RPC per user, in parallel; the object only writes them to its storage and answers)
+// makes every event durable before LINE is told "received", keeps the answer fast (no LINE or
+// backend call before it), and lets a failed hand-off answer 500 so LINE redelivers.
+import { DurableObject } from "cloudflare:workers";
+import { SyncClient, DurableObjectStore } from "kizuna/sync";
+import { verifySignature } from "./signature.js";
+import { HTTPFetchError } from "@line/bot-sdk";
+import { LineApi, retryKeyFor } from "./line.js";
+
+const HANDLED = new Set(["follow", "unfollow", "message", "postback"]);
+const MAX_BODY = 1 << 20; // LINE webhook bodies are far smaller; refuse anything larger
+const SEEN_TTL_MS = 7 * 24 * 3600e3; // webhookEventIds remembered for redeliveries
+const INBOX = "inbox:";
+const SEEN = "seen:";
+
+/**
+ * @param {(env: object) => ((contextJson: string) => string)} loadDecide  given the env, returns
+ *   a function from Context JSON text to Decision JSON text (compiled once per isolate).
+ */
+export function createWorker(loadDecide) {
+  let decideFn;
+  const decider = (env) => (decideFn ??= loadDecide(env));
+
+  const handler = {
+    /** @param {Request} request */
+    async fetch(request, env) {
+      if (request.method !== "POST") {
+        return new Response("kizuna LINE webhook endpoint: LINE sends POST requests here.\n", { status: 405, headers: { allow: "POST" } });
+      }
+      const length = Number(request.headers.get("content-length") ?? 0);
+      if (length > MAX_BODY) return new Response("payload too large\n", { status: 413 });
+      const body = await request.arrayBuffer();
+      // Before anything else: an unsigned request does no work at all.
+      if (!(await verifySignature(env.LINE_CHANNEL_SECRET, body, request.headers.get("x-line-signature")))) {
+        return new Response("invalid signature\n", { status: 401 });
+      }
+      let payload;
+      try {
+        payload = JSON.parse(new TextDecoder().decode(body));
+      } catch {
+        return new Response("malformed JSON\n", { status: 400 });
+      }
+      if (!payload || typeof payload !== "object" || !Array.isArray(payload.events)) {
+        return new Response("expected {destination, events: [...]}\n", { status: 400 });
+      }
+
+      // Group per user, keeping LINE's order; skip what the worker does not handle.
+      const perUser = new Map();
+      let ignored = 0;
+      for (const event of payload.events) {
+        const userId = event?.source?.userId;
+        if (!event || !HANDLED.has(event.type) || typeof userId !== "string") {
+          ignored++;
+          continue;
+        }
+        if (!perUser.has(userId)) perUser.set(userId, []);
+        perUser.get(userId).push(event);
+      }
+      if (ignored > 0) console.log(`webhook: ${ignored} event(s) of unhandled types or without a user ignored`);
+      if (perUser.size === 0) return new Response(null, { status: 200 }); // LINE's "Verify" sends no events
+
+      const results = await Promise.allSettled(
+        [...perUser].map(([userId, events]) => env.USERS.get(env.USERS.idFromName(userId)).accept(events)),
+      );
+      const failed = results.filter((r) => r.status === "rejected");
+      if (failed.length > 0) {
+        console.error(`webhook: ${failed.length} of ${results.length} hand-offs failed: ${failed[0].reason?.message ?? failed[0].reason}`);
+        // LINE redelivers (when redelivery is on); events already accepted are de-duplicated.
+        return new Response("try again\n", { status: 500 });
+      }
+      return new Response(null, { status: 200 });
+    },
+  };
+
+  class KizunaUser extends DurableObject {
+    #chain = Promise.resolve();
+    #sincePrune = 63; // prune on the first quiet moment of a fresh instance, then every 64
+    #line;
+    #sync;
+
+    constructor(ctx, env) {
+      super(ctx, env);
+      this.storage = ctx.storage;
+      this.n = (name, dflt) => (env[name] === undefined || env[name] === "" ? dflt : Number(env[name]));
+    }
+
+    get line() {
+      return (this.#line ??= new LineApi({
+        channelAccessToken: this.env.LINE_CHANNEL_ACCESS_TOKEN,
+        baseURL: this.env.LINE_API_URL,
+        maxAttempts: this.n("LINE_MAX_ATTEMPTS", 5),
+        baseDelayMs: this.n("LINE_RETRY_BASE_MS", 200),
+      }));
+    }
+
+    get sync() {
+      return (this.#sync ??= new SyncClient({
+        endpoint: `${trimSlash(this.env.BACKEND_URL)}/decisions`,
+        store: new DurableObjectStore(this.storage),
+        headers: this.env.BACKEND_TOKEN ? { authorization: `Bearer ${this.env.BACKEND_TOKEN}` } : {},
+        source: { runtime: "workerd", app: "line-webhook" },
+        baseDelayMs: this.n("SYNC_BASE_DELAY_MS", 500),
+        maxDelayMs: this.n("SYNC_MAX_DELAY_MS", 60_000),
+        // One attempt per pass: a down backend must not hold up the next event's reply; the
+        // alarm comes back for what is left (the client keeps each decision's backoff).
+        maxFlushMs: this.n("SYNC_MAX_FLUSH_MS", 0),
+        timeoutMs: this.n("SYNC_TIMEOUT_MS", 5_000),
+        onError: (e) => console.warn(`sync: ${e.message}`),
+      }));
+    }
+
+    /**
+     * RPC from the fetch handler: store new events (de-duplicated on webhookEventId) and start
+     * processing them; resolves as soon as they are durable.
+     */
+    async accept(events) {
+      // No interleaving between the reads and writes below: a Durable Object's input gate holds
+      // other calls while a storage operation is pending, and only storage is awaited here.
+      const now = Date.now();
+      let seq = (await this.storage.get("seq")) ?? 0;
+      let fresh = 0;
+      for (const event of events) {
+        const id = eventId(event);
+        if ((await this.storage.get(SEEN + id)) !== undefined) {
+          console.log(`event ${id}: already received${event.deliveryContext?.isRedelivery ? " (redelivery)" : ""}, skipped`);
+          continue;
+        }
+        seq++;
+        // One atomic write: the event is in the inbox exactly when its id is marked seen.
+        await this.storage.put({ [SEEN + id]: now, [INBOX + String(seq).padStart(12, "0")]: { id, event, receivedAt: now }, seq });
+        fresh++;
+      }
+      if (fresh > 0) {
+        // Safety net: if this object dies mid-way, the alarm picks the inbox up again.
+        await this.#alarmAt(now + this.n("INBOX_RETRY_MS", 10_000));
+        this.#kick();
+      }
+      return { accepted: fresh, duplicates: events.length - fresh };
+    }
+
+    async alarm() {
+      await this.#kick();
+    }
+
+    // All work goes through one chain: one user's events never run concurrently.
+    #kick() {
+      const run = this.#chain.then(() => this.#work());
+      this.#chain = run.catch((e) => console.error(`user object: ${e?.stack ?? e}`));
+      return this.#chain;
+    }
+
+    async #work() {
+      const inbox = await this.storage.list({ prefix: INBOX });
+      let failedInbox = false;
+      for (const [key, record] of inbox) {
+        try {
+          await this.#process(key, record);
+          await this.storage.delete(key);
+        } catch (e) {
+          record.attempts = (record.attempts ?? 0) + 1;
+          const max = this.n("MAX_EVENT_ATTEMPTS", 5);
+          if (record.attempts < max) {
+            console.error(`event ${record.id}: ${describe(e)}; attempt ${record.attempts} of ${max}, will retry`);
+            await this.storage.put(key, record);
+            failedInbox = true;
+            break; // keep the user's order: later events wait for this one
+          }
+          // Give up on what is left of this event's LINE calls, keep its decision.
+          console.error(`event ${record.id}: ${describe(e)}; gave up after ${record.attempts} attempts`);
+          if (record.decision) await this.sync.enqueue(record.decision);
+          await this.storage.delete(key);
+        }
+      }
+      const flushed = await this.sync.flush();
+      const now = Date.now();
+      if (failedInbox) {
+        await this.#alarmAt(now + this.n("INBOX_RETRY_MS", 10_000), true);
+      } else if (flushed.pending > 0) {
+        // The backend is down: come back for the outbox (the client keeps its own backoff).
+        await this.#alarmAt(now + this.n("SYNC_ALARM_MS", 2_000), true);
+      } else {
+        await this.storage.deleteAlarm();
+        // Forget old webhookEventIds now and then (a list of up to 1,000 keys).
+        if (++this.#sincePrune >= 64) {
+          this.#sincePrune = 0;
+          await this.#pruneSeen(now);
+        }
+      }
+    }
+
+    async #alarmAt(at, replace = false) {
+      const current = await this.storage.getAlarm();
+      if (replace || current == null || current > at) await this.storage.setAlarm(at);
+    }
+
+    async #pruneSeen(now) {
+      const seen = await this.storage.list({ prefix: SEEN, limit: 1000 });
+      const old = [...seen].filter(([, t]) => now - t > SEEN_TTL_MS).map(([k]) => k);
+      if (old.length > 0) await this.storage.delete(old);
+    }
+
+    // One event. Progress is stored in the inbox record, so a retry after a crash neither
+    // decides again (state may have changed) nor repeats a LINE call that succeeded.
+    async #process(key, record) {
+      const { event } = record;
+      const userId = event.source.userId;
+      if (!record.decision) {
+        const user = await this.#loadUser(userId, event);
+        let text;
+        try {
+          text = decider(this.env)(JSON.stringify(contextFor(user, event)));
+        } catch (e) {
+          // A config or context problem (KizunaError: code + JSON pointer, no user data):
+          // deciding again will not help. The event is dropped, loudly.
+          console.error(`event ${record.id}: no decision: ${e?.code ?? e?.name ?? "error"} at ${e?.path ?? "?"}: ${e?.message ?? e}`);
+          return;
+        }
+        record.decision = JSON.parse(text);
+        record.done = {};
+        await this.storage.put(key, record);
+      }
+      const decision = record.decision;
+      const rm = decision.richMenu;
+      // unfollow: the user blocked the account, LINE refuses calls; standby: another channel
+      // (module) is active and answers. Both are decided and synced only.
+      const act = event.type !== "unfollow" && event.mode !== "standby";
+
+      if (act && rm && !record.done.menu && (rm.action === "link" || rm.action === "unlink")) {
+        record.done.menu = await this.#step(record.id, "rich menu", () =>
+          rm.action === "link" ? this.line.linkRichMenu(userId, rm.richMenuId) : this.line.unlinkRichMenu(userId));
+        await this.storage.put(key, record);
+      }
+      if (rm && record.done.menu !== "failed") {
+        // What LINE shows this user now, as far as this worker knows; used while the backend
+        // has not received the decision yet (outbox not empty).
+        const menu = rm.action === "link" ? rm.richMenuId : rm.action === "unlink" ? null : rm.current ?? rm.richMenuId;
+        await this.storage.put("menu", { richMenuId: menu ?? null });
+      }
+
+      const messages = decision.messages ?? [];
+      if (act && messages.length > 0 && !record.done.message) {
+        const ttl = this.n("REPLY_TOKEN_TTL_MS", 50_000);
+        const fresh = event.replyToken && Date.now() - event.timestamp < ttl;
+        record.done.message = await this.#step(record.id, "message", () =>
+          this.line.send(userId, messages, {
+            replyToken: fresh ? event.replyToken : undefined,
+            retryKey: retryKeyFor(decision.decisionId),
+          }));
+        await this.storage.put(key, record);
+      }
+
+      await this.sync.enqueue(decision);
+      console.log(`event ${record.id}: ${event.type} → decision ${decision.decisionId}` +
+        `${rm ? `, menu ${rm.action}${record.done.menu === "failed" ? " (failed)" : ""}` : ""}${record.done.message ? `, ${record.done.message}` : ""}`);
+    }
+
+    // One Messaging API step. LINE's refusals (4xx other than 429: a deleted rich menu, an
+    // invalid message) will not change on retry: logged and marked "failed". Anything else
+    // (429/5xx/network after LineApi's own retries) is thrown, so the event is retried later.
+    async #step(id, what, call) {
+      try {
+        const result = await call();
+        return typeof result === "string" ? result : "done";
+      } catch (e) {
+        if (e instanceof HTTPFetchError && e.status >= 400 && e.status < 500 && e.status !== 429) {
+          console.error(`event ${id}: LINE refused the ${what} call: ${e.status} ${lineMessage(e.body)}`);
+          return "failed";
+        }
+        throw e;
+      }
+    }
+
+    // The user as the backend knows it; while the backend is unreachable, the last copy this
+    // object saw; a user the backend does not know yet starts from the LINE profile.
+    async #loadUser(userId, event) {
+      let user;
+      let fromBackend = false;
+      try {
+        // A plain fetch: the backend is the business's own API, not LINE's.
+        const res = await fetch(`${trimSlash(this.env.BACKEND_URL)}/users/${encodeURIComponent(userId)}`, {
+          headers: this.env.BACKEND_TOKEN ? { authorization: `Bearer ${this.env.BACKEND_TOKEN}` } : {},
+        });
+        if (res.ok) {
+          user = await res.json();
+          fromBackend = true;
+        } else if (res.status === 404) {
+          await res.body?.cancel();
+        } else {
+          await res.body?.cancel();
+          throw new Error(`backend answered ${res.status}`);
+        }
+      } catch (e) {
+        console.warn(`backend: user not loaded (${e.message}); using the last known copy`);
+        user = await this.storage.get("user");
+      }
+      user = { ...(user ?? {}), userId };
+      if (fromBackend) await this.storage.put("user", user);
+
+      if (user.displayName === undefined && event.type !== "unfollow") {
+        const profile = await this.#profile(userId);
+        if (profile) {
+          user.displayName = profile.displayName;
+          if (profile.language && user.language === undefined) user.language = profile.language;
+        }
+      }
+      if (event.type === "follow" && user.followedAt === undefined && Number.isFinite(event.timestamp)) {
+        user.followedAt = new Date(event.timestamp).toISOString();
+      }
+      // Decisions not yet at the backend may have changed the menu: trust this object then.
+      if ((await this.sync.pending()) > 0) {
+        const menu = await this.storage.get("menu");
+        if (menu) {
+          if (menu.richMenuId) user.richMenuId = menu.richMenuId;
+          else delete user.richMenuId;
+        }
+      }
+      return user;
+    }
+
+    // Profiles are cached in KV for a day when a PROFILES namespace is bound (getProfile is
+    // rate limited); never logged.
+    async #profile(userId) {
+      const kv = this.env.PROFILES;
+      if (kv) {
+        const cached = await kv.get(userId, { type: "json" }).catch(() => null);
+        if (cached) return cached;
+      }
+      let profile;
+      try {
+        profile = await this.line.profile(userId);
+      } catch (e) {
+        console.warn(`LINE profile not loaded: ${e.status ?? e.message}`);
+        return undefined;
+      }
+      if (profile && kv) {
+        const slim = { displayName: profile.displayName, language: profile.language };
+        await kv.put(userId, JSON.stringify(slim), { expirationTtl: 86_400 }).catch(() => {});
+        return slim;
+      }
+      return profile;
+    }
+  }
+
+  return { handler, KizunaUser };
+}
+
+/**
+ * The kizuna Context for one event: `now` is the event's time (so a retry decides the same and
+ * gets the same decisionId), `event` is LINE's webhook event object as received.
+ */
+export function contextFor(user, event) {
+  return {
+    version: 1,
+    now: new Date(Number.isFinite(event.timestamp) ? event.timestamp : Date.now()).toISOString(),
+    user,
+    event,
+  };
+}
+
+// LINE's error text ({"message": …}); details are left out, they can quote message content.
+function lineMessage(body) {
+  try {
+    return String(JSON.parse(body).message ?? "").slice(0, 200);
+  } catch {
+    return "";
+  }
+}
+
+function describe(e) {
+  return e instanceof HTTPFetchError ? `LINE API ${e.status}` : (e?.message ?? String(e));
+}
+
+function trimSlash(url) {
+  return String(url ?? "").replace(/\/+$/, "");
+}
+
+// LINE's webhookEventId; older payloads without one fall back to a stable key of the event.
+function eventId(event) {
+  if (typeof event.webhookEventId === "string" && event.webhookEventId !== "") return event.webhookEventId;
+  return `${event.type}:${event.timestamp}:${event.replyToken ?? event.message?.id ?? ""}`;
+}
