@@ -141,37 +141,34 @@ pub struct BulkBody {
 /// users each: one series per target menu (in order of first appearance), then unlinks. A
 /// user decided twice counts once, with their last decision.
 pub fn bulk_requests<'d>(decisions: impl IntoIterator<Item = &'d Decision>) -> Vec<BulkRequest> {
-    let mut last: Vec<(&str, Option<&str>)> = Vec::new();
+    group(decisions.into_iter().filter_map(|d| {
+        let m = d.rich_menu.as_ref()?;
+        Some((d.user_id.as_str(), m.action, m.rich_menu_id.as_deref()))
+    }))
+}
+
+/// (user id, action, rich menu id) of each decision, in order.
+fn group<'d>(actions: impl Iterator<Item = (&'d str, MenuAction, Option<&'d str>)>) -> Vec<BulkRequest> {
+    // Per user, the target of their last decision: Some(menu) link, None unlink; removed by "none".
+    let mut last: Vec<(&str, Option<Option<&str>>)> = Vec::new();
     let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for d in decisions {
-        let Some(choice) = &d.rich_menu else { continue };
-        let target = match choice.action {
-            MenuAction::Link => choice.rich_menu_id.as_deref(),
-            MenuAction::Unlink => None,
-            MenuAction::None => {
-                // A later "nothing to do" supersedes an earlier action for the same user.
-                if let Some(&i) = at.get(d.user_id.as_str()) {
-                    if let Some(slot) = last.get_mut(i) {
-                        slot.0 = "";
-                    }
-                }
-                continue;
-            }
+    for (user, action, menu) in actions {
+        let target = match action {
+            MenuAction::Link => Some(menu),
+            MenuAction::Unlink => Some(None),
+            MenuAction::None => None,
         };
-        match at.get(d.user_id.as_str()) {
-            Some(&i) => {
-                if let Some(slot) = last.get_mut(i) {
-                    *slot = (d.user_id.as_str(), target);
-                }
-            }
+        match at.get(user).and_then(|&i| last.get_mut(i)) {
+            Some(slot) => slot.1 = target,
             None => {
-                at.insert(d.user_id.as_str(), last.len());
-                last.push((d.user_id.as_str(), target));
+                at.insert(user, last.len());
+                last.push((user, target));
             }
         }
     }
     let mut series: Vec<(Option<&str>, Vec<String>)> = Vec::new();
-    for &(user, target) in last.iter().filter(|(u, _)| !u.is_empty()) {
+    for &(user, target) in &last {
+        let Some(target) = target else { continue };
         match series.iter_mut().find(|(t, _)| *t == target) {
             Some((_, users)) => users.push(user.to_string()),
             None => series.push((target, vec![user.to_string()])),
@@ -193,20 +190,46 @@ pub fn bulk_requests<'d>(decisions: impl IntoIterator<Item = &'d Decision>) -> V
 }
 
 /// [`bulk_requests`] for decisions as JSON text (an array, or NDJSON as `kizuna decide`
-/// writes it); the requests as a JSON array. A record that is not a decision is an error
-/// with its index (`/3`) and nothing is sent.
+/// writes it); the requests as a JSON array. Only `userId` and `richMenu` are read (with the
+/// crate's own parser: no typed deserializer in the Wasm binary). A record without them is
+/// an error with its index (`/3`) and nothing is sent.
 pub fn bulk_requests_json(text: &str) -> Result<String, Error> {
     use crate::error::Code;
-    let decisions: Vec<Decision> = if text.trim_start().starts_with('[') {
-        serde_json::from_str(text).map_err(|e| Error::new(Code::InvalidValue, "", format!("the decisions are not a JSON array of decisions: {e}")))?
+    use crate::value::parse;
+    let bad = |i: usize, why: String| Error::new(Code::InvalidValue, format!("/{i}"), format!("record {} is not a decision: {why}", i + 1));
+    let docs: Vec<Value<'_>> = if text.trim_start().starts_with('[') {
+        match parse(text) {
+            Ok(Value::Array(items)) => items,
+            Ok(_) => Vec::new(),
+            Err(e) => return Err(Error::new(Code::InvalidJson, "", format!("the decisions are not valid JSON: {e}"))),
+        }
     } else {
         let mut out = Vec::new();
         for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
-            let d = serde_json::from_str(line)
-                .map_err(|e| Error::new(Code::InvalidValue, format!("/{i}"), format!("record {} is not a decision: {e}", i + 1)))?;
-            out.push(d);
+            out.push(parse(line).map_err(|e| bad(i, e.to_string()))?);
         }
         out
     };
-    serde_json::to_string(&bulk_requests(&decisions)).map_err(|e| Error::new(Code::InvalidValue, "", format!("cannot write the requests: {e}")))
+    let mut actions = Vec::with_capacity(docs.len());
+    for (i, d) in docs.iter().enumerate() {
+        let user = d.get("userId").and_then(Value::as_str).ok_or_else(|| bad(i, "no \"userId\"".to_string()))?;
+        let Some(m) = d.get("richMenu") else {
+            if d.get("decisionId").is_none() {
+                return Err(bad(i, "no \"decisionId\"".to_string()));
+            }
+            continue;
+        };
+        let action = match m.get("action").and_then(Value::as_str) {
+            Some("link") => MenuAction::Link,
+            Some("unlink") => MenuAction::Unlink,
+            Some("none") => MenuAction::None,
+            _ => return Err(bad(i, "\"richMenu.action\" must be link, unlink or none".to_string())),
+        };
+        let menu = m.get("richMenuId").and_then(Value::as_str);
+        if action == MenuAction::Link && menu.is_none() {
+            return Err(bad(i, "a link needs \"richMenu.richMenuId\"".to_string()));
+        }
+        actions.push((user, action, menu));
+    }
+    serde_json::to_string(&group(actions.into_iter())).map_err(|e| Error::new(Code::InvalidValue, "", format!("cannot write the requests: {e}")))
 }
