@@ -108,9 +108,14 @@ fn a_richmenuswitch_tap_is_the_current_menu() {
     // A non-VIP tapping an old VIP tab is moved back to their menu.
     let c = choice(&e, json!({"userId": "U1", "richMenuId": rid(5)}), Some(tap("vip-perks")), NOW);
     assert_eq!((c.action, c.menu.as_deref(), c.current), (MenuAction::Link, Some("guest"), Some(rid(2))));
-    // An unknown alias falls back to the stored menu.
+    // An alias kizuna does not manage: the user is on a menu of someone else's; link again.
     let c = choice(&e, json!({"userId": "U1", "richMenuId": rid(5)}), Some(tap("gone")), NOW);
-    assert_eq!(c.action, MenuAction::None);
+    assert_eq!((c.action, c.current), (MenuAction::Link, None));
+    // A switch LINE reports as failed changed nothing: the stored menu stands.
+    let mut failed = tap("vip-perks");
+    failed["postback"]["params"]["status"] = json!("RICHMENU_NOTFOUND");
+    let c = choice(&e, json!({"userId": "U1", "richMenuId": rid(5)}), Some(failed), NOW);
+    assert_eq!((c.action, c.current), (MenuAction::None, Some(rid(5))));
 }
 
 #[test]

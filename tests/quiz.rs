@@ -380,11 +380,37 @@ fn rich_menu_references_are_checked_against_the_known_menus() {
     assert_eq!((e[0].code, e[0].path.as_str()), (Code::UnknownMenu, "/quizzes/0/results/0/richMenu"));
     assert!(e[0].message.contains("did you mean \"skin_dry\""), "{}", e[0].message);
     let mut p = kizuna::contract::read::Problems::default();
-    kizuna::quiz::compile::check_rich_menu("skin_dry", &["skin_dry", "skin_oily"], "/quizzes/0/results/0/richMenu", &mut p);
+    let known = ["skin_dry", "skin_oily"];
+    kizuna::quiz::compile::check_rich_menu("skin_dry", &known, &known, "/quizzes/0/results/0/richMenu", &mut p);
     assert!(p.0.is_empty());
-    kizuna::quiz::compile::check_rich_menu("skin_dri", &["skin_dry", "skin_oily"], "/quizzes/0/results/0/richMenu", &mut p);
+    kizuna::quiz::compile::check_rich_menu("skin_dri", &known, &known, "/quizzes/0/results/0/richMenu", &mut p);
     assert_eq!((p.0[0].code, p.0[0].path.as_str()), (Code::UnknownMenu, "/quizzes/0/results/0/richMenu"));
     assert!(p.0[0].message.contains("did you mean \"skin_dry\""));
+}
+
+#[test]
+fn a_result_menu_no_rule_picks_is_an_error() {
+    // The decision links menus through the rules; a result's menu nobody picks would be shown
+    // as the result's menu and never linked.
+    let mut config: Value = serde_json::from_str(CONFIG).unwrap();
+    let rules = config["richMenus"]["rules"].as_array_mut().unwrap();
+    rules.retain(|r| r["menu"] != "skin_oily");
+    let e = Engine::from_json(&config).unwrap_err();
+    let oily = config["quizzes"][0]["results"].as_array().unwrap().iter().position(|r| r["id"] == "oily").unwrap();
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert_eq!((e[0].code, e[0].path.clone()), (Code::UnknownMenu, format!("/quizzes/0/results/{oily}/richMenu")));
+    assert!(e[0].message.contains("no rule in /richMenus/rules picks menu \"skin_oily\""), "{}", e[0].message);
+}
+
+#[test]
+fn in_segment_is_refused_in_result_rules_with_its_reason() {
+    let mut q = base();
+    q["select"] = json!({"rules": [{"when": {"in_segment": "vip"}, "result": "a"}], "fallback": "b"});
+    let mut config = quiz_config(q);
+    config["segments"] = json!([{"id": "vip", "when": {"has_tag": "vip"}}]);
+    let e = Engine::from_json(&config).unwrap_err();
+    assert_eq!((e[0].code, e[0].path.as_str()), (Code::InvalidArgument, "/quizzes/0/select/rules/0/when"));
+    assert!(e[0].message.contains("decided before segments"), "{}", e[0].message);
 }
 
 fn engine_for(quiz: Value) -> Engine {

@@ -56,6 +56,7 @@ impl Menus {
     pub fn projection(&self, p: &mut Projection) {
         p.add(["user", "richMenuId"]);
         p.add(["event", "postback", "params", "newRichMenuAliasId"]);
+        p.add(["event", "postback", "params", "status"]);
         for r in &self.rules {
             if let Test::When(rule) = &r.test {
                 rule.projection(p);
@@ -109,12 +110,19 @@ impl Menus {
     }
 }
 
-/// The user's per-user menu: a `richmenuswitch` tap has just linked its alias's menu (LINE
-/// did it before the webhook), else the context's `user.richMenuId`.
+/// The user's per-user menu: a successful `richmenuswitch` tap has just linked its alias's
+/// menu (LINE did it before the webhook), else the context's `user.richMenuId`. A switch to an
+/// alias the config does not know leaves the user on a menu kizuna does not manage: `None`, so
+/// the chosen menu is linked again.
 fn current_menu<'d>(menus: &'d [crate::contract::Menu], doc: &'d Value<'_>) -> Option<&'d str> {
-    let alias = doc.get("event").and_then(|e| e.get("postback")).and_then(|p| p.get("params")).and_then(|p| p.get("newRichMenuAliasId")).and_then(Value::as_str);
-    let switched = alias.and_then(|a| menus.iter().find_map(|m| m.aliases.get(a))).map(String::as_str);
-    switched.or_else(|| doc.get("user").and_then(|u| u.get("richMenuId")).and_then(Value::as_str).filter(|s| !s.is_empty()))
+    let params = doc.get("event").and_then(|e| e.get("postback")).and_then(|p| p.get("params"));
+    let alias = params.and_then(|p| p.get("newRichMenuAliasId")).and_then(Value::as_str);
+    // LINE reports a failed switch (`RICHMENU_ALIAS_ID_NOTFOUND`, `RICHMENU_NOTFOUND`, `FAILED`).
+    let switched = alias.filter(|_| params.and_then(|p| p.get("status")).and_then(Value::as_str).is_none_or(|s| s == "SUCCESS"));
+    match switched {
+        Some(a) => menus.iter().find_map(|m| m.aliases.get(a)).map(String::as_str),
+        None => doc.get("user").and_then(|u| u.get("richMenuId")).and_then(Value::as_str).filter(|s| !s.is_empty()),
+    }
 }
 
 /// LINE's most user ids per bulk link or unlink request.
@@ -143,7 +151,8 @@ pub struct BulkBody {
 pub fn bulk_requests<'d>(decisions: impl IntoIterator<Item = &'d Decision>) -> Vec<BulkRequest> {
     group(decisions.into_iter().filter_map(|d| {
         let m = d.rich_menu.as_ref()?;
-        Some((d.user_id.as_str(), m.action, m.rich_menu_id.as_deref()))
+        // A link needs its target (bulk_requests_json refuses one without it).
+        (m.action != MenuAction::Link || m.rich_menu_id.is_some()).then_some((d.user_id.as_str(), m.action, m.rich_menu_id.as_deref()))
     }))
 }
 

@@ -56,8 +56,9 @@ impl Engine {
         let segments = config.as_ref().zip(opts.as_ref()).map(|(c, o)| Segments::compile(c, o, &mut p));
         let contents = config.as_ref().zip(opts.as_ref()).map(|(c, o)| Contents::compile(c, o, &mut p));
         let menus = config.as_ref().zip(opts.as_ref()).and_then(|(c, o)| menus::Menus::compile(c, o, &mut p));
-        // Quiz rules read `answers`, `scores`, `user` and `now`, not segments.
-        let quizzes = config.as_ref().map(|c| crate::quiz::Quizzes::compile(c, &logic::Options { tz: c.tz(), segments: Vec::new() }, &mut p));
+        // Quiz rules read `answers`, `scores`, `user` and `now`; the quiz compiler refuses
+        // in_segment with a message of its own.
+        let quizzes = config.as_ref().zip(opts.as_ref()).map(|(c, o)| crate::quiz::Quizzes::compile(c, o, &mut p));
         match (config, segments, contents, quizzes) {
             (Some(config), Some(segments), Some(contents), Some(quizzes)) if p.0.is_empty() => {
                 let mut projection = Projection::none();

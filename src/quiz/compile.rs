@@ -47,10 +47,24 @@ fn known_menus(config: &Config) -> Vec<&str> {
     config.rich_menus.iter().flat_map(|r| &r.menus).map(|m| m.id.as_str()).collect()
 }
 
-/// Reports a result's `richMenu` that is not one of the config's menus (`known`).
-pub fn check_rich_menu(menu: &str, known: &[&str], path: &str, p: &mut Problems) {
+/// The menus rules or the default can pick: a result's menu reaches users only through them.
+fn picked_menus(config: &Config) -> Vec<&str> {
+    let rm = config.rich_menus.iter();
+    rm.clone().flat_map(|r| &r.rules).map(|r| r.menu.as_str()).chain(rm.filter_map(|r| r.default.as_deref())).collect()
+}
+
+/// Reports a result's `richMenu` that is not one of the config's menus (`known`), or that no
+/// menu rule picks (`picked`): the decision, not the result, links menus, so such a menu would
+/// be announced to the user and never linked.
+pub fn check_rich_menu(menu: &str, known: &[&str], picked: &[&str], path: &str, p: &mut Problems) {
     if !known.contains(&menu) {
         p.push(Code::UnknownMenu, path, format!("there is no menu \"{menu}\" in /richMenus/menus{}", known_list(known, menu)));
+    } else if !picked.contains(&menu) {
+        p.push(
+            Code::UnknownMenu,
+            path,
+            format!("no rule in /richMenus/rules picks menu \"{menu}\", so it would never be linked; add e.g. {{\"segment\": \"<the result's segment>\", \"menu\": \"{menu}\"}}"),
+        );
     }
 }
 
@@ -66,13 +80,14 @@ fn known_list(known: &[&str], word: &str) -> String {
 impl Quizzes {
     pub fn compile(config: &Config, opts: &logic::Options, p: &mut Problems) -> Quizzes {
         let limits = Limits::default();
-        let menus = known_menus(config);
+        let (known, picked) = (known_menus(config), picked_menus(config));
+        let menus = (known.as_slice(), picked.as_slice());
         let contents: Vec<&str> = config.contents.iter().map(|c| c.id.as_str()).collect();
         let items = config
             .quizzes
             .iter()
             .enumerate()
-            .map(|(i, q)| CompiledQuiz::compile(q, &join("/quizzes", i), &contents, &menus, opts, &limits, p))
+            .map(|(i, q)| CompiledQuiz::compile(q, &join("/quizzes", i), &contents, menus, opts, &limits, p))
             .collect();
         Quizzes { items, limits }
     }
@@ -91,7 +106,8 @@ impl Quizzes {
 }
 
 impl CompiledQuiz {
-    fn compile(quiz: &Quiz, path: &str, contents: &[&str], menus: &[&str], opts: &logic::Options, limits: &Limits, p: &mut Problems) -> CompiledQuiz {
+    /// `menus`: the config's menu ids, and those a menu rule or the default picks.
+    fn compile(quiz: &Quiz, path: &str, contents: &[&str], menus: (&[&str], &[&str]), opts: &logic::Options, limits: &Limits, p: &mut Problems) -> CompiledQuiz {
         let qpath = |j: usize| join(&join(path, "questions"), j);
         let ids: Vec<&str> = quiz.questions.iter().map(|q| q.id.as_str()).collect();
         // `None` when the target is unknown (reported).
@@ -167,7 +183,7 @@ impl CompiledQuiz {
                     }
                 }
                 if let Some(menu) = &res.rich_menu {
-                    check_rich_menu(menu, menus, &join(&rp, "richMenu"), p);
+                    check_rich_menu(menu, menus.0, menus.1, &join(&rp, "richMenu"), p);
                 }
                 let d = res.description.as_ref()?;
                 Template::parse(d, limits)
@@ -531,6 +547,12 @@ fn compile_select(quiz: &Quiz, path: &str, opts: &logic::Options, p: &mut Proble
                 let at = join(&rpath, i);
                 let target = result(&r.result, &join(&at, "result"), p);
                 match logic::compile(&r.when, opts, &join(&at, "when")) {
+                    // Results are chosen before the decision's segments exist.
+                    Ok(rule) if !rule.segment_refs().is_empty() => p.push(
+                        Code::InvalidArgument,
+                        &join(&at, "when"),
+                        format!("quiz \"{}\": in_segment is not available in result rules (they are decided before segments); test answers, scores or user fields instead", quiz.id),
+                    ),
                     Ok(rule) => rules.extend(target.map(|t| (rule, t))),
                     Err(e) => p.0.extend(e),
                 }

@@ -187,7 +187,10 @@ pub struct QuizResult {
     /// Attributes set on the user (win over the choices' attributes).
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub attributes: Map<String, Value>,
-    /// The rich menu to link for this result: a menu id in `richMenus.menus`.
+    /// This result's rich menu: a menu id in `richMenus.menus` that a menu rule picks (e.g.
+    /// `{"segment": "skin_dry", "menu": "skin_dry"}`). The outcome's decision links menus
+    /// through the rules, so a user an earlier rule matches (a loyal customer) keeps theirs;
+    /// follow `decision.richMenu`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rich_menu: Option<String>,
 }

@@ -151,7 +151,7 @@ pub struct QuizOutcomeResult {
     /// The recommended contents, rendered for the user (a content none of whose variants
     /// applies to the user is left out).
     pub contents: Vec<QuizContent>,
-    /// The rich menu to link.
+    /// The result's rich menu (what to link is `decision.richMenu`: rules come first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "String"))]
     pub rich_menu: Option<String>,

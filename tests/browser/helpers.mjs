@@ -1,0 +1,126 @@
+// Shared set-up of the browser tests: Debian's chromium through playwright-core (never a
+// downloaded browser), the built app (www/dist/app via www/app/serve.mjs), the mock backend
+// (www/mock/backend.mjs) and answer paths derived from the example config with the real engine.
+import { existsSync, readFileSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const ARTIFACTS = resolve(ROOT, "test-artifacts");
+export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+export const VIEWPORT = { width: 375, height: 667 };
+export const CONFIG_PATH = resolve(process.env.KIZUNA_CONFIG || resolve(ROOT, "examples/skincare/config.json"));
+export const QUIZ_ID = "skin_type";
+
+const { chromium } = await import(resolve(ROOT, "www/app/node_modules/playwright-core/index.mjs"));
+export { chromium };
+
+export function launch() {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: make deps-browser installs Debian's chromium`);
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+}
+
+export function artifact(name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return resolve(ARTIFACTS, name);
+}
+
+/** A new page at 375×667 that fails the test on uncaught page errors. */
+export async function newPage(browser, errors) {
+  const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, locale: "ja-JP" });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => errors.push(e));
+  return { context, page };
+}
+
+// ---- the engine in Node, through the app's own adapter ----------------------------------------
+const quizApi = await import(resolve(ROOT, "www/app/src/kizuna-quiz.js"));
+export { quizApi };
+
+export function loadEngine() {
+  return quizApi.createEngine(readFileSync(CONFIG_PATH, "utf8"));
+}
+
+function net(choice, target) {
+  const s = choice.scores || {};
+  const others = Object.entries(s).filter(([k]) => k !== target).map(([, v]) => v);
+  return (s[target] || 0) - (others.length ? Math.max(...others) : 0);
+}
+
+function walk(engine, pick) {
+  let state = quizApi.start(engine, QUIZ_ID);
+  const path = [];
+  for (let i = 0; i < 100; i++) {
+    const q = quizApi.question(engine, state);
+    if (!q) break;
+    const a = pick(q);
+    path.push({ id: q.id, kind: q.kind, answer: a });
+    state = quizApi.answer(engine, state, q.id, a);
+  }
+  const ctx = { version: 1, now: "2026-11-27T10:30:00+09:00", user: { userId: "Upathfinder" } };
+  return { path, result: quizApi.result(engine, state, ctx).result.id };
+}
+
+/**
+ * For every result of the quiz, an answer path that leads to it: greedily the choice that adds
+ * most to that result's dimension (read from the config), checked with the engine; a seeded
+ * random search where greedy does not reach it.
+ */
+export function derivePaths() {
+  const { engine, config } = loadEngine();
+  const quiz = (config.quizzes || []).find((q) => q.id === QUIZ_ID);
+  if (!quiz) throw new Error(`${CONFIG_PATH} has no quiz "${QUIZ_ID}"`);
+  const defs = new Map(quiz.questions.map((q) => [q.id, q]));
+  const paths = new Map();
+  for (const target of quiz.results.map((r) => r.id)) {
+    const greedy = walk(engine, (q) => {
+      const def = defs.get(q.id);
+      if (q.kind === "text") return q.optional ? "" : "特になし";
+      const ranked = [...def.choices].sort((a, b) => net(b, target) - net(a, target));
+      if (q.kind === "multiple") {
+        const good = ranked.filter((c) => net(c, target) > 0).map((c) => c.id);
+        return good.length || q.optional ? good : [ranked[0].id];
+      }
+      return ranked[0].id;
+    });
+    if (greedy.result === target) paths.set(target, greedy.path);
+  }
+  let seed = 42;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let i = 0; i < 20000 && paths.size < quiz.results.length; i++) {
+    const r = walk(engine, (q) => {
+      if (q.kind === "text") return q.optional ? "" : "特になし";
+      const c = q.choices[Math.floor(rnd() * q.choices.length)].id;
+      return q.kind === "multiple" ? (q.optional && rnd() < 0.3 ? [] : [c]) : c;
+    });
+    if (!paths.has(r.result)) paths.set(r.result, r.path);
+  }
+  engine.free();
+  return { quiz, paths };
+}
+
+/** Answers one question in the page, checking it is the expected one. */
+export async function answerQuestion(page, step) {
+  const heading = page.locator("form h2");
+  await heading.waitFor();
+  const id = await heading.getAttribute("id");
+  if (id !== `q-${step.id}`) throw new Error(`expected question ${step.id}, the page shows ${id}`);
+  if (step.kind === "text") {
+    await page.locator("textarea[name=answer]").fill(step.answer);
+  } else {
+    for (const v of [step.answer].flat()) await page.locator(`input[name=answer][value="${v}"]`).check();
+  }
+  await page.locator("form button[type=submit]").click();
+  await page.waitForFunction((prev) => document.querySelector("form h2")?.id !== prev, id);
+}
+
+/** Polls `fn` until it returns a truthy value (or throws after `ms`). */
+export async function until(fn, ms = 15000, what = "condition") {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

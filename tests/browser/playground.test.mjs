@@ -1,0 +1,98 @@
+// The playground in Debian's chromium: a decision with its explain trace and rich-menu preview;
+// config errors listed with their JSON pointer, selecting that place in the editor.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { startApp } from "../../www/app/serve.mjs";
+import { launch, newPage, artifact, CONFIG_PATH } from "./helpers.mjs";
+
+let browser, app;
+const errors = [];
+before(async () => {
+  [browser, app] = await Promise.all([launch(), startApp({ port: 0 })]);
+});
+after(async () => {
+  await Promise.all([browser?.close(), app?.close()]);
+});
+
+const selection = (page, id) =>
+  page.evaluate((id) => {
+    const t = document.getElementById(id);
+    return { active: document.activeElement?.id, text: t.value.slice(t.selectionStart, t.selectionEnd) };
+  }, id);
+
+test("the example decides: decision, explain trace, rich-menu preview", async () => {
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(app.playgroundUrl);
+  await page.waitForSelector("body[data-ready]");
+  assert.equal(await page.locator("#ok-box").isVisible(), true);
+  const decision = JSON.parse(await page.locator("#decision").textContent());
+  assert.match(decision.decisionId, /^[0-9a-f]{32}$/);
+  assert.ok(decision.segments.includes("skin_dry"));
+  const explain = JSON.parse(await page.locator("#explain").textContent());
+  assert.ok(explain && typeof explain === "object", "explain trace shown");
+  const config = JSON.parse(readFileSync(CONFIG_PATH, "utf8"));
+  if (config.richMenus) {
+    const areas = await page.locator("#richmenu .rm-area").count();
+    assert.ok(areas > 0, "the chosen rich menu's areas are drawn");
+  }
+  await page.screenshot({ path: artifact("playground-decision.png"), fullPage: true });
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test("a config error shows its path and selects that place in the editor", async () => {
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(app.playgroundUrl);
+  await page.waitForSelector("body[data-ready]");
+  // a typo in a field name of the third segment
+  const text = await page.locator("#config").inputValue();
+  const cfg = JSON.parse(text);
+  const seg = cfg.segments[2];
+  const typo = JSON.stringify({ ...Object.fromEntries(Object.entries(seg).map(([k, v]) => [k === "priority" ? "priorty" : k, v])) }, null, 2);
+  cfg.segments[2] = "__SEG__";
+  // (set through the DOM: Playwright's fill() types ~50 KB slowly)
+  await page.locator("#config").evaluate((t, v) => {
+    t.value = v;
+    t.dispatchEvent(new Event("input", { bubbles: true }));
+  }, JSON.stringify(cfg, null, 2).replace('"__SEG__"', typo));
+  await page.getByRole("button", { name: /実行/ }).click();
+  const first = page.locator("#errors button").first();
+  await first.waitFor();
+  assert.equal(await first.getAttribute("data-path"), "/segments/2/priorty");
+  assert.match(await first.textContent(), /\/segments\/2\/priorty/);
+  assert.match(await first.textContent(), /unknown_field/);
+  const sel = await selection(page, "config");
+  assert.equal(sel.active, "config", "the editor has the focus");
+  assert.match(sel.text, /^"priorty": \d+$/, "the first error is selected automatically");
+  await page.screenshot({ path: artifact("playground-error.png") });
+
+  // the broken example: five errors; clicking one selects its place
+  await page.getByRole("button", { name: "エラーの例" }).click();
+  await page.locator("#errors button").nth(4).waitFor();
+  assert.equal(await page.locator("#errors button").count(), 5);
+  assert.match((await selection(page, "config")).text, /^\{ "greater_than"/);
+  await page.locator('#errors button[data-path="/segments/1/descripton"]').click();
+  assert.equal((await selection(page, "config")).text, '"descripton": "added us this week"');
+  await page.locator('#errors button[data-path="/segments/3/when/after/1/ago"]').focus();
+  await page.keyboard.press("Enter"); // keyboard works too
+  assert.equal((await selection(page, "config")).text, '"ago": "90 days"');
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test("a context error points into the context editor", async () => {
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(app.playgroundUrl);
+  await page.waitForSelector("body[data-ready]");
+  await page.locator("#context").fill('{"version": 1, "now": "yesterday", "user": {"userId": "U1"}}');
+  await page.locator("#context").press("Control+Enter");
+  const first = page.locator("#errors button").first();
+  await first.waitFor();
+  assert.match(await first.textContent(), /コンテキスト/);
+  const sel = await selection(page, "context");
+  assert.equal(sel.active, "context");
+  assert.ok(sel.text.length > 0, "something selected in the context editor");
+  await context.close();
+  assert.deepEqual(errors, []);
+});

@@ -1,0 +1,220 @@
+// The LIFF quiz in Debian's chromium at 375×667, against the built app, the real kizuna
+// package and the mock backend. `make test-app` (builds the app first).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { copyFileSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { startApp } from "../../www/app/serve.mjs";
+import { startBackend } from "../../www/mock/backend.mjs";
+import { ROOT, launch, newPage, artifact, derivePaths, answerQuestion, until, loadEngine, quizApi } from "./helpers.mjs";
+
+const decisionSchema = JSON.parse(readFileSync(resolve(ROOT, "schema/decision.schema.json"), "utf8"));
+let browser, app, backend;
+const errors = [];
+
+before(async () => {
+  [browser, app, backend] = await Promise.all([launch(), startApp({ port: 0 }), startBackend({ port: 0 })]);
+});
+after(async () => {
+  await Promise.all([browser?.close(), app?.close(), backend?.close()]);
+});
+
+// decisions waiting in the app's outbox (kizuna/sync LocalStorageStore, prefix "kizuna-quiz:")
+const outboxSize = () => Object.keys(localStorage).filter((k) => k.startsWith("kizuna-quiz:kizuna:outbox:")).length;
+
+const quizUrl = (b = backend) => `${app.quizUrl}?backend=${encodeURIComponent(b.url)}`;
+
+test("five answer paths (derived from the example config) give the five skin types", async () => {
+  const { quiz, paths } = derivePaths();
+  assert.equal(quiz.results.length, 5, "the skin-type quiz has five results");
+  assert.deepEqual([...paths.keys()].sort(), quiz.results.map((r) => r.id).sort(), "every result is reachable");
+  const { context, page } = await newPage(browser, errors);
+  for (const r of quiz.results) {
+    await page.evaluate(() => localStorage.clear()).catch(() => {});
+    await page.goto(quizUrl());
+    for (const step of paths.get(r.id)) await answerQuestion(page, step);
+    const section = page.locator("section[data-result]");
+    await section.waitFor();
+    assert.equal(await section.getAttribute("data-result"), r.id);
+    assert.match(await page.locator("#result-title").textContent(), new RegExp(r.title));
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "result-title", "focus moves to the result heading");
+    await page.screenshot({ path: artifact(`quiz-result-${r.id}.png`), fullPage: true });
+  }
+  await context.close();
+  copyFileSync(artifact(`quiz-result-${quiz.results[0].id}.png`), resolve(ROOT, "www/app/screenshot-result.png"));
+  assert.deepEqual(errors, []);
+});
+
+test("a reload mid-quiz resumes at the same question; back shows the previous answer", async () => {
+  const { paths } = derivePaths();
+  const path = [...paths.values()][0];
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(quizUrl());
+  await page.screenshot({ path: artifact("quiz-question-1.png") });
+  for (const step of path.slice(0, 3)) await answerQuestion(page, step);
+  const before = await page.locator("form h2").getAttribute("id");
+  const progress = await page.locator(".progress span").textContent();
+  assert.equal(before, `q-${path[3].id}`);
+  await page.reload();
+  await page.locator("form h2").waitFor();
+  assert.equal(await page.locator("form h2").getAttribute("id"), before, "same question after the reload");
+  assert.equal(await page.locator(".progress span").textContent(), progress);
+  assert.equal(await page.evaluate(() => document.activeElement?.tagName), "H2", "focus on the question heading");
+  assert.match(await page.locator("#live").textContent(), /質問 4 \//, "progress announced in the aria-live region");
+  await page.screenshot({ path: artifact("quiz-question-4-after-reload.png") });
+  // back: the third question again, its answer still selected
+  await page.getByRole("button", { name: "戻る" }).click();
+  await until(async () => (await page.locator("form h2").getAttribute("id")) === `q-${path[2].id}`, 5000, "the previous question");
+  const prev = path[2];
+  if (prev.kind !== "text") {
+    for (const v of [prev.answer].flat()) assert.ok(await page.locator(`input[value="${v}"]`).isChecked(), "previous answer pre-selected");
+  }
+  // a reload while looking back stays there too
+  await page.reload();
+  await page.locator("form h2").waitFor();
+  assert.equal(await page.locator("form h2").getAttribute("id"), `q-${prev.id}`, "the earlier question after a reload");
+  // the same answer again is idempotent: on to the question that followed, state unchanged
+  const stateBefore = await page.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")).state);
+  await page.locator("form button[type=submit]").click();
+  await until(async () => (await page.locator("form h2").getAttribute("id")) === before, 5000, "the question after it");
+  const stateAfter = await page.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")).state);
+  assert.deepEqual(stateAfter, stateBefore, "answering the same again leaves the state unchanged");
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test("a different answer to an earlier question re-branches", async (t) => {
+  const { quiz } = derivePaths();
+  const first = quiz.questions[0];
+  const branching = first.kind === "single" && first.choices.find((c) => c.next && c.next !== "$end");
+  const plain = branching && first.choices.find((c) => !c.next);
+  if (!branching || !plain) return t.skip("the first question of the example does not branch");
+  const after = first.next ?? quiz.questions[1].id;
+  assert.notEqual(after, branching.next);
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(quizUrl());
+  await answerQuestion(page, { id: first.id, kind: "single", answer: plain.id });
+  assert.equal(await page.locator("form h2").getAttribute("id"), `q-${after}`);
+  await page.getByRole("button", { name: "戻る" }).click();
+  await until(async () => (await page.locator("form h2").getAttribute("id")) === `q-${first.id}`, 5000, "the first question");
+  assert.ok(await page.locator(`input[value="${plain.id}"]`).isChecked());
+  await answerQuestion(page, { id: first.id, kind: "single", answer: branching.id });
+  assert.equal(await page.locator("form h2").getAttribute("id"), `q-${branching.next}`, "the new branch");
+  const saved = await page.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")).state);
+  assert.deepEqual(saved.path, [first.id]);
+  assert.equal(saved.current, branching.next);
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test("inside LINE (mocked): the result offers liff.sendMessages with a summary", async () => {
+  const { paths } = derivePaths();
+  const [, path] = [...paths.entries()][2];
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(`${quizUrl()}&mock=client`);
+  for (const step of path) await answerQuestion(page, step);
+  const send = page.getByRole("button", { name: "結果をトークに送る" });
+  await send.waitFor();
+  await send.click();
+  await until(async () => (await page.locator("#live").textContent()) === "トークに結果を送りました", 5000, "the send confirmation");
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test("keyboard only: Tab to the choices, arrows to pick, Enter to go on; focus follows", async () => {
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(quizUrl());
+  const h2 = page.locator("form h2");
+  await h2.waitFor();
+  const first = await h2.getAttribute("id");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), first, "the question heading has the focus");
+  const kind = await page.locator("input[name=answer]").first().getAttribute("type");
+  assert.equal(kind, "radio", "the first question of the example is single choice");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.name), "answer");
+  await page.keyboard.press("ArrowDown");
+  const picked = await page.evaluate(() => document.activeElement.value);
+  await page.keyboard.press("Enter");
+  await page.waitForFunction((prev) => document.querySelector("form h2")?.id !== prev, first);
+  assert.equal(await page.evaluate(() => document.activeElement?.tagName), "H2", "focus moved to the new question");
+  const saved = await page.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")));
+  assert.equal(saved.state.answers[first.slice(2)], picked, "the answer picked with the keyboard was recorded");
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test("the backend gets exactly one decision per completed quiz, despite two failed posts and reloads", async () => {
+  const flaky = await startBackend({ port: 0, failFirst: 2 });
+  const served = await startApp({ port: 0, backendUrl: flaky.url }); // backend from the <meta> serve.mjs injects
+  try {
+    const { paths } = derivePaths();
+    const [type, path] = [...paths.entries()][1];
+    const { context, page } = await newPage(browser, errors);
+    await page.goto(served.quizUrl);
+    for (const step of path) await answerQuestion(page, step);
+    await page.locator("section[data-result]").waitFor();
+    const shownId = await page.locator("section[data-result]").getAttribute("data-decision-id");
+    // reload while the first posts fail: the outbox (localStorage) survives, the same completion
+    // gives the same decisionId, and it is not enqueued twice
+    await page.reload();
+    await page.locator("section[data-result]").waitFor();
+    assert.equal(await page.locator("section[data-result]").getAttribute("data-decision-id"), shownId, "same decisionId after a reload");
+    await until(() => flaky.decisions.size >= 1, 30000, "the decision to arrive");
+    await until(() => page.evaluate(outboxSize).then((n) => n === 0), 10000, "the outbox to empty");
+    // sent and out of the outbox: a reload sends nothing more
+    const postCount = () => flaky.requests.filter((r) => r.method === "POST" && r.path === "/decisions").length;
+    const before = postCount();
+    await page.reload();
+    await page.locator("section[data-result]").waitFor();
+    await new Promise((r) => setTimeout(r, 1500)); // room for a wrong second send
+    assert.equal(postCount(), before, "no post after the decision was delivered");
+    const posts = flaky.requests.filter((r) => r.method === "POST" && r.path === "/decisions");
+    assert.equal(posts.filter((r) => r.status === 503).length, 2, "the first two posts failed");
+    assert.equal(flaky.decisions.size, 1, "exactly one decision stored for the completed quiz");
+    // At least once on the wire: a post in flight when the page reloads can reach the backend
+    // with its answer lost, and is sent again; then it is the same batch (same Idempotency-Key),
+    // which the backend acknowledges without storing twice.
+    const keys = new Set(flaky.envelopes.filter((e) => e.body.decisions.some((d) => d.decisionId === shownId)).map((e) => e.headers["idempotency-key"]));
+    assert.equal(keys.size, 1, "every delivery of it is a retry of the same batch");
+    const decision = flaky.decisions.get(shownId);
+    assert.ok(decision, "stored under the decisionId the page shows");
+    // the decision's shape (schema/decision.schema.json)
+    for (const k of decisionSchema.required) assert.ok(k in decision, `decision has ${k}`);
+    assert.match(decision.decisionId, /^[0-9a-f]{32}$/);
+    assert.ok(decision.segments.includes(`skin_${type}`), `segments include skin_${type}`);
+    // the ID token, never the profile
+    const accepted = flaky.envelopes[0];
+    assert.match(accepted.headers.authorization, /^Bearer [\w-]+\.[\w-]+\.[\w-]*$/);
+    const claims = JSON.parse(Buffer.from(accepted.headers.authorization.split(".")[1], "base64url"));
+    assert.equal(claims.sub, decision.userId);
+    assert.ok(!/statusMessage|pictureUrl/.test(JSON.stringify(accepted.body)), "no raw profile in the envelope");
+    assert.equal(accepted.headers["idempotency-key"], accepted.body.batchId);
+    // deterministic: the same completion in Node gives the same decisionId
+    const saved = await page.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")));
+    const { engine } = loadEngine();
+    const again = quizApi.result(engine, saved.state, { version: 1, now: saved.completedAt, user: { userId: claims.sub, displayName: claims.name } });
+    assert.equal(again.decision.decisionId, shownId, "Node computes the same decisionId");
+    engine.free();
+    await page.screenshot({ path: artifact("quiz-result-sent.png"), fullPage: true });
+
+    // a second completion while the backend is down, with a reload in between: sent once it is back
+    flaky.setDown(true);
+    await page.getByRole("button", { name: "もう一度診断する" }).click();
+    for (const step of path) await answerQuestion(page, step);
+    await page.locator("section[data-result]").waitFor();
+    const secondId = await page.locator("section[data-result]").getAttribute("data-decision-id");
+    assert.notEqual(secondId, shownId, "a new completion is a new decision");
+    await page.reload();
+    await page.locator("section[data-result]").waitFor();
+    assert.equal(await page.evaluate(outboxSize), 1, "waiting in the outbox across the reload");
+    flaky.setDown(false);
+    // (the outbox's backoff with full jitter may have scheduled the next try some seconds out)
+    await until(() => flaky.decisions.has(secondId), 45000, "the second decision after the backend came back");
+    await until(() => page.evaluate(outboxSize).then((n) => n === 0), 10000, "the outbox to empty");
+    assert.equal(flaky.decisions.size, 2, "one stored decision per completed quiz");
+    await context.close();
+  } finally {
+    await Promise.all([served.close(), flaky.close()]);
+  }
+  assert.deepEqual(errors, []);
+});
