@@ -1,0 +1,35 @@
+# www/app — the LIFF quiz app and the playground (included by the Makefile).
+#   make app        build www/dist/app (Vite) from the npm package in pkg/
+#   make test-app   browser tests (playwright-core + Debian's chromium), part of `make test`
+#   make bench-app  page-load benchmark, part of `make bench`
+APP_DIR := www/app
+APP_DIST := www/dist/app
+APP_SOURCES := $(wildcard $(APP_DIR)/*.html $(APP_DIR)/src/*) $(APP_DIR)/vite.config.js \
+  pkg/browser.js pkg/sync.js $(wildcard pkg/sync/*.js) examples/skincare/config.json \
+  examples/skincare/contexts.ndjson examples/broken-config.json
+
+.PHONY: app test-app bench-app deps-app-fonts
+
+# npm install, not ci: `kizuna` is a file: link to pkg/, whose manifest may change under the lock.
+$(APP_DIR)/node_modules: $(APP_DIR)/package.json $(APP_DIR)/package-lock.json
+	cd $(APP_DIR) && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(APP_DIST)/index.html: $(APP_SOURCES) $(DIST)/kizuna_bg.wasm $(APP_DIR)/node_modules
+	cd $(APP_DIR) && node_modules/.bin/vite build --logLevel warn
+
+app: $(APP_DIST)/index.html
+
+# Japanese glyphs for the screenshots (Debian's IPA Gothic, ~3.5 MB), only when none is installed.
+deps-app-fonts:
+	if ! fc-list :lang=ja 2>/dev/null | grep -q .; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-ipafont-gothic; fi
+
+test-app: deps-browser deps-app-fonts app
+	node --test --test-concurrency=1 tests/browser/
+
+bench-app: deps-browser app
+	node benches/app/pageload.mjs
+
+WWW_TESTS += test-app
+WWW_BENCHES += bench-app

@@ -1,0 +1,185 @@
+// Locates a JSON pointer (RFC 6901) in JSON *text*, so an editor can select the exact place an
+// error names. No dependencies and no DOM: unit-tested in Node (tests/browser/json-pointer.test.mjs).
+//
+// locate(text, pointer) -> { start, end, found, pointer }
+//   start/end  UTF-16 offsets into `text` (for textarea.setSelectionRange)
+//   found      true when every token of the pointer exists in the text; false when the deepest
+//              existing ancestor is returned instead (e.g. a missing field: its parent object)
+//   pointer    the pointer of the place returned
+// An object member is selected from its key to the end of its value (`"descripton": "…"`), an
+// array element or the root as its value. Text that is not valid JSON is followed as far as it
+// parses. `offsetOf(text, line, column)` turns a 1-based line/column into an offset.
+
+export function parsePointer(pointer) {
+  if (pointer === "" || pointer === undefined || pointer === null) return [];
+  let p = String(pointer);
+  if (p.startsWith("#")) p = decodeURIComponent(p.slice(1)); // URI fragment form
+  if (p === "") return [];
+  if (!p.startsWith("/")) throw new SyntaxError(`a JSON pointer starts with "/": ${pointer}`);
+  return p.slice(1).split("/").map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
+}
+
+const escapeToken = (t) => String(t).replace(/~/g, "~0").replace(/\//g, "~1");
+
+class Scanner {
+  constructor(text) {
+    this.s = text;
+    this.i = 0;
+  }
+  ws() {
+    const s = this.s;
+    while (this.i < s.length) {
+      const c = s.charCodeAt(this.i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0xfeff) this.i++;
+      else break;
+    }
+  }
+  peek() {
+    return this.s[this.i];
+  }
+  /** Reads a string token at i (which is at `"`); returns its decoded value. */
+  string() {
+    const s = this.s;
+    let out = "";
+    this.i++; // opening quote
+    while (this.i < s.length) {
+      const c = s[this.i++];
+      if (c === '"') return out;
+      if (c === "\\") {
+        const e = s[this.i++];
+        if (e === "u") {
+          out += String.fromCharCode(parseInt(s.slice(this.i, this.i + 4), 16));
+          this.i += 4;
+        } else out += { b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" }[e] ?? e;
+      } else out += c;
+    }
+    throw new SyntaxError("unterminated string");
+  }
+  /** Skips one value starting at i; returns its end offset. */
+  skip() {
+    const s = this.s;
+    this.ws();
+    const c = s[this.i];
+    if (c === '"') {
+      this.string();
+      return this.i;
+    }
+    if (c === "{" || c === "[") {
+      let depth = 0;
+      while (this.i < s.length) {
+        const d = s[this.i];
+        if (d === '"') {
+          this.string();
+          continue;
+        }
+        this.i++;
+        if (d === "{" || d === "[") depth++;
+        else if (d === "}" || d === "]") {
+          depth--;
+          if (depth === 0) return this.i;
+        }
+      }
+      throw new SyntaxError("unterminated container");
+    }
+    const m = /^(?:-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(s.slice(this.i, this.i + 400));
+    if (!m) throw new SyntaxError(`unexpected ${c === undefined ? "end" : JSON.stringify(c)} at ${this.i}`);
+    this.i += m[0].length;
+    return this.i;
+  }
+}
+
+export function locate(text, pointer) {
+  const tokens = parsePointer(pointer);
+  const sc = new Scanner(String(text));
+  sc.ws();
+  const rootStart = sc.i;
+  // the root value's range (to the end of the text when it does not parse)
+  let best = { start: rootStart, end: text.length, found: tokens.length === 0, pointer: "" };
+  try {
+    best.end = sc.skip();
+  } catch {
+    // keep the end of the text
+  }
+  sc.i = rootStart;
+  try {
+    let valueStart = sc.i;
+    let at = "";
+    for (let depth = 0; depth < tokens.length; depth++) {
+      const token = tokens[depth];
+      sc.i = valueStart;
+      const open = sc.peek();
+      if (open === "{") {
+        sc.i++;
+        let hit = null;
+        for (;;) {
+          sc.ws();
+          if (sc.peek() === "}") break;
+          if (sc.peek() !== '"') throw new SyntaxError("expected a key");
+          const keyStart = sc.i;
+          const key = sc.string();
+          sc.ws();
+          if (sc.peek() !== ":") throw new SyntaxError("expected ':'");
+          sc.i++;
+          sc.ws();
+          const vStart = sc.i;
+          const vEnd = sc.skip();
+          if (key === token) hit = { keyStart, vStart, vEnd }; // the last duplicate wins, as in JSON.parse
+          sc.ws();
+          if (sc.peek() === ",") sc.i++;
+          else break;
+        }
+        if (!hit) return best;
+        at += "/" + escapeToken(token);
+        best = { start: hit.keyStart, end: hit.vEnd, found: depth === tokens.length - 1, pointer: at };
+        valueStart = hit.vStart;
+      } else if (open === "[") {
+        if (!/^(0|[1-9]\d*)$/.test(token)) return best;
+        const want = Number(token);
+        sc.i++;
+        let n = 0;
+        let hit = null;
+        for (;;) {
+          sc.ws();
+          if (sc.peek() === "]") break;
+          const vStart = sc.i;
+          const vEnd = sc.skip();
+          if (n === want) {
+            hit = { vStart, vEnd };
+            break;
+          }
+          n++;
+          sc.ws();
+          if (sc.peek() === ",") sc.i++;
+          else break;
+        }
+        if (!hit) return best;
+        at += "/" + token;
+        best = { start: hit.vStart, end: hit.vEnd, found: depth === tokens.length - 1, pointer: at };
+        valueStart = hit.vStart;
+      } else {
+        return best; // a scalar has no children
+      }
+    }
+  } catch {
+    // invalid JSON: keep the deepest place reached
+  }
+  return best;
+}
+
+/** 1-based line and column (in UTF-16 units, as JS counts) → offset; clamped to the text. */
+export function offsetOf(text, line, column) {
+  let offset = 0;
+  for (let l = 1; l < line; l++) {
+    const nl = text.indexOf("\n", offset);
+    if (nl < 0) return text.length;
+    offset = nl + 1;
+  }
+  return Math.min(offset + Math.max(0, (column || 1) - 1), text.length);
+}
+
+/** 1-based line number of an offset. */
+export function lineOf(text, offset) {
+  let line = 1;
+  for (let i = text.indexOf("\n"); i >= 0 && i < offset; i = text.indexOf("\n", i + 1)) line++;
+  return line;
+}

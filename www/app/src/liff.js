@@ -1,0 +1,74 @@
+// LIFF through the pluggable SDK: the core plus only the modules this app calls. Outside the
+// LINE app (or with ?mock=1, or without a LIFF id) @line/liff-mock stands in, loaded on demand
+// so that users inside LINE never download it.
+import liff from "@line/liff/core";
+import IsInClient from "@line/liff/is-in-client";
+import IsLoggedIn from "@line/liff/is-logged-in";
+import Login from "@line/liff/login";
+import GetIDToken from "@line/liff/get-id-token";
+import GetDecodedIDToken from "@line/liff/get-decoded-id-token";
+import SendMessages from "@line/liff/send-messages";
+import { settings } from "./settings.js";
+
+liff.use(new IsInClient()); // first: LiffMockPlugin reads liff.isInClient() when installed
+liff.use(new IsLoggedIn());
+liff.use(new Login());
+liff.use(new GetIDToken());
+liff.use(new GetDecodedIDToken());
+liff.use(new SendMessages());
+
+/**
+ * Whether the mock stands in: `?mock=1|0`, else outside the LINE app or without a LIFF id.
+ * `?mock=client` is the mock pretending to run inside LINE (to try 結果をトークに送る).
+ */
+export function useMock() {
+  if (settings.mock === "1" || settings.mock === "true" || settings.mock === "client") return true;
+  if (settings.mock === "0" || settings.mock === "false") return false;
+  return !settings.liffId || !liff.isInClient();
+}
+
+/** A stable fake user for mock mode (one per browser profile). */
+function mockUser() {
+  const key = "kizuna-quiz:mock-user";
+  let id = localStorage.getItem(key);
+  if (!id) {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    id = "U" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    localStorage.setItem(key, id);
+  }
+  return id;
+}
+
+function base64url(text) {
+  const bytes = new TextEncoder().encode(text);
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/**
+ * Initialises LIFF (real or mock). Resolves `{ liff, mock, inClient }`; the user is logged in
+ * afterwards (a real LIFF login outside LINE redirects and never resolves).
+ */
+export async function initLiff() {
+  const mock = useMock();
+  if (mock) {
+    const { LiffMockPlugin } = await import("./liff-mock.js");
+    liff.use(new LiffMockPlugin());
+    await liff.init({ liffId: settings.liffId || "0000000000-mockmock", mock: true });
+    const sub = mockUser();
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: "https://access.line.me", sub, aud: "0000000000", exp: now + 3600, iat: now, name: "テスト ユーザー", amr: ["linesso"] };
+    // An unsigned JWT with the claims a backend reads: mock backends can decode it; a real
+    // backend verifying with LINE rejects it, as it should.
+    const token = `${base64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${base64url(JSON.stringify(claims))}.`;
+    const inClient = settings.mock === "client";
+    liff.$mock.set((p) => ({ ...p, getIDToken: token, getDecodedIDToken: claims, isInClient: inClient }));
+    if (!liff.isLoggedIn()) liff.login();
+  } else {
+    await liff.init({ liffId: settings.liffId });
+    if (!liff.isLoggedIn()) {
+      liff.login({ redirectUri: location.href });
+      return new Promise(() => {}); // redirecting
+    }
+  }
+  return { liff, mock, inClient: liff.isInClient() };
+}

@@ -1,0 +1,118 @@
+// Playground: edit a config and a context, see the decision, its explain trace and the chosen
+// rich menu; every error lists its JSON pointer and selects that place in the editor.
+import exampleConfigText from "virtual:kizuna-config";
+import brokenConfig from "../../../examples/broken-config.json?raw";
+import contexts from "../../../examples/skincare/contexts.ndjson?raw";
+import { createEngine } from "./kizuna-quiz.js";
+import { locate, offsetOf, lineOf } from "./json-pointer.js";
+import { renderRichMenu } from "./richmenu.js";
+import { h } from "./dom.js";
+
+const $ = (id) => document.getElementById(id);
+const editors = { config: $("config"), context: $("context") };
+const status = $("pg-status");
+
+function exampleContext() {
+  const ctx = JSON.parse(contexts.split("\n").find((l) => l.trim()));
+  ctx.user.quizAnswers = { ...ctx.user.quizAnswers, skin_type: { result: "dry" } };
+  return JSON.stringify(ctx, null, 2);
+}
+
+function reset() {
+  editors.config.value = JSON.stringify(JSON.parse(exampleConfigText), null, 2);
+  editors.context.value = exampleContext();
+}
+
+/** Selects the place an error names in its editor (and scrolls it into view). */
+export function select(editorName, problem) {
+  const ta = editors[editorName];
+  const text = ta.value;
+  let start, end, found = true;
+  if (problem.line) {
+    start = offsetOf(text, problem.line, problem.column);
+    end = Math.min(text.length, start + 1);
+  } else {
+    ({ start, end, found } = locate(text, problem.path));
+  }
+  ta.focus({ preventScroll: true });
+  ta.setSelectionRange(start, end, "forward");
+  ta.scrollIntoView({ block: "nearest" });
+  const lh = parseFloat(getComputedStyle(ta).lineHeight) || 18;
+  ta.scrollTop = Math.max(0, (lineOf(text, start) - 3) * lh);
+  ta.dataset.selectedPath = problem.path ?? "";
+  status.textContent = `${editorName === "config" ? "設定" : "コンテキスト"}の ${problem.path || "/"} を選択しました${found ? "" : "（その場所はないため、最も近い親を選択）"}`;
+}
+
+function showErrors(editorName, error) {
+  const problems = error?.errors?.length ? error.errors : [{ code: error?.code || "error", message: error?.message || String(error), path: error?.path ?? "" }];
+  const list = $("errors");
+  const buttons = problems.map((p, i) => {
+    const b = h("button", { type: "button", "data-path": p.path ?? "", onclick: () => {
+      for (const x of list.querySelectorAll("button")) x.removeAttribute("aria-current");
+      b.setAttribute("aria-current", "true");
+      select(editorName, p);
+    } },
+      h("code", null, `${editorName === "config" ? "設定" : "コンテキスト"} ${p.path || "/"}`),
+      ` [${p.code}] ${p.message}`,
+      p.line ? ` (${p.line}行 ${p.column ?? 1}列)` : "");
+    if (i === 0) b.setAttribute("aria-current", "true");
+    return h("li", null, b);
+  });
+  list.replaceChildren(...buttons);
+  $("errors-box").hidden = false;
+  $("ok-box").hidden = true;
+  status.textContent = `${problems.length} 件のエラー`;
+  return problems;
+}
+
+function run({ focusError = true } = {}) {
+  $("errors-box").hidden = true;
+  let compiled;
+  try {
+    compiled = createEngine(editors.config.value);
+  } catch (e) {
+    const problems = showErrors("config", e instanceof SyntaxError ? jsonSyntax(editors.config.value, e) : e);
+    if (focusError) select("config", problems[0]);
+    return;
+  }
+  const { engine, config } = compiled;
+  try {
+    const decision = engine.decide(editors.context.value, true);
+    const { explain, ...rest } = decision;
+    $("decision").textContent = JSON.stringify(rest, null, 2);
+    $("explain").textContent = JSON.stringify(explain ?? null, null, 2);
+    $("richmenu").replaceChildren(renderRichMenu(decision.richMenu, config));
+    $("ok-box").hidden = false;
+    status.textContent = `判定しました（segments: ${(decision.segments || []).join(", ") || "なし"}）`;
+  } catch (e) {
+    const problems = showErrors("context", e);
+    if (focusError) select("context", problems[0]);
+  } finally {
+    engine.free();
+  }
+}
+
+/** JSON.parse's SyntaxError (thrown before the engine sees the text) as a problem. */
+function jsonSyntax(text, e) {
+  const m = /position (\d+)/.exec(e.message);
+  const pos = m ? Number(m[1]) : 0;
+  const line = lineOf(text, pos);
+  const column = pos - (text.lastIndexOf("\n", pos - 1) + 1) + 1;
+  return { code: "invalid_json", message: e.message, path: "", errors: [{ code: "invalid_json", message: e.message, path: "", line, column }] };
+}
+
+$("run").addEventListener("click", () => run());
+$("reset").addEventListener("click", () => { reset(); run(); });
+$("broken").addEventListener("click", () => { editors.config.value = brokenConfig; run(); });
+for (const ta of Object.values(editors)) {
+  ta.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
+      ev.preventDefault();
+      run();
+    }
+  });
+}
+
+reset();
+run({ focusError: false });
+document.body.dataset.ready = "1";

@@ -1,0 +1,258 @@
+// The LIFF skin-type quiz: one question per screen, resumable (the QuizState lives in
+// localStorage), the result rendered by kizuna, the decision delivered once through kizuna/sync.
+import configText from "virtual:kizuna-config";
+import { SyncClient, LocalStorageStore } from "kizuna/sync";
+import { createEngine, start, answer, questionAt, result, isState } from "./kizuna-quiz.js";
+import { initLiff } from "./liff.js";
+import { settings } from "./settings.js";
+import { h } from "./dom.js";
+import { renderMessage } from "./messages.js";
+
+const QUIZ = new URLSearchParams(location.search).get("quiz") || "skin_type";
+const KEY = `kizuna-quiz:state:${QUIZ}`;
+const app = document.getElementById("app");
+const live = document.getElementById("live");
+const syncStatus = document.getElementById("sync-status");
+
+performance.mark("kizuna:modules"); // every import evaluated: the .wasm is instantiated
+const liffReady = initLiff().catch((error) => ({ error }));
+const { engine, config } = createEngine(configText);
+const quizDef = config.quizzes?.find((q) => q.id === QUIZ);
+performance.mark("kizuna:engine"); // config compiled
+
+const sync = settings.backend
+  ? new SyncClient({
+      endpoint: `${settings.backend}/decisions`,
+      store: new LocalStorageStore(localStorage, "kizuna-quiz:"),
+      // The ID token, never the profile: the backend verifies it with LINE and reads the user from it.
+      getHeaders: async () => {
+        const { liff, error } = await liffReady;
+        if (error) throw error;
+        const token = liff.getIDToken();
+        if (!token) throw new Error("no LIFF ID token (is the openid scope on?)"); // retried later
+        return { authorization: `Bearer ${token}` };
+      },
+      source: { runtime: "browser", app: "liff-quiz" },
+      baseDelayMs: 400,
+      maxDelayMs: 30_000,
+    })
+  : null;
+
+// ---- the saved record ------------------------------------------------------------------------
+// {state: QuizState, view?: index into state.path of the answered question on screen (absent:
+//  the current question), completedAt?: when the result was first shown (the context's `now`),
+//  enqueued?: the decisionId put in the outbox}
+function load() {
+  try {
+    const r = JSON.parse(localStorage.getItem(KEY));
+    if (r && isState(r.state, QUIZ)) return r;
+  } catch {
+    // unreadable: start over
+  }
+  return null;
+}
+let record = load();
+if (record) {
+  try {
+    questionAt(engine, record.state, record.state.path.length); // the engine checks the saved state
+  } catch {
+    record = null; // stale_quiz_state (the quiz changed), unsupported_version …: start again
+  }
+}
+const save = () => localStorage.setItem(KEY, JSON.stringify(record));
+
+function show(...nodes) {
+  app.replaceChildren(...nodes);
+  app.removeAttribute("aria-busy");
+}
+
+function problem(e) {
+  return e?.message || String(e);
+}
+
+// ---- questions -----------------------------------------------------------------------------
+let firstRendered = false;
+
+function showQuestion() {
+  const index = record.view ?? record.state.path.length;
+  const q = questionAt(engine, record.state, index);
+  if (!q) return showResult();
+  const prior = record.state.answers?.[q.id];
+  const headingId = `q-${q.id}`;
+  const error = h("p.error", { role: "alert" });
+  let control;
+  if (q.kind === "text") {
+    control = h("textarea.free", { name: "answer", "aria-labelledby": headingId, maxLength: 500, value: typeof prior === "string" ? prior : "" });
+  } else {
+    const type = q.kind === "multiple" ? "checkbox" : "radio";
+    const chosen = new Set(Array.isArray(prior) ? prior : prior === undefined ? [] : [prior]);
+    control = h("fieldset", { "aria-labelledby": headingId },
+      q.kind === "multiple" ? h("p.hint", { id: `${headingId}-hint` }, "あてはまるものをすべて選んでください") : null,
+      q.choices.map((c) => h("label.choice", null,
+        h("input", { type, name: "answer", value: c.id, checked: chosen.has(c.id) }),
+        h("span", null, c.label))));
+  }
+  const next = h("button.primary", { type: "submit" }, q.number >= q.total ? "結果を見る" : "次へ");
+  const form = h("form", { novalidate: true, onsubmit: onSubmit, onchange: update, oninput: update },
+    q.number === 1 && quizDef?.description ? h("p.lead", null, quizDef.description) : null,
+    h("div.progress", null,
+      h("span", null, `質問 ${q.number} / ${q.total}`),
+      h("progress", { max: q.total, value: q.number - 1, "aria-label": "進捗" })),
+    h("h2", { id: headingId, tabIndex: -1 }, q.text, q.optional ? h("span.muted", null, "（任意）") : null),
+    control,
+    error,
+    h("div.actions", null,
+      index > 0 ? h("button.secondary", { type: "button", onclick: onBack }, "戻る") : null,
+      next));
+
+  function value() {
+    if (q.kind === "text") return form.elements.answer.value.trim();
+    const checked = [...form.querySelectorAll("input[name=answer]:checked")].map((i) => i.value);
+    return q.kind === "multiple" ? checked : checked[0] ?? "";
+  }
+  const empty = (v) => v === "" || (Array.isArray(v) && v.length === 0);
+  function update() {
+    if (!empty(value())) error.textContent = "";
+  }
+  function onSubmit(ev) {
+    ev.preventDefault();
+    if (!q.optional && empty(value())) {
+      error.textContent = q.kind === "text" ? "ご記入ください。" : "回答を選んでください。";
+      return;
+    }
+    try {
+      // the same answer again leaves the state as it is; a new one re-branches (later answers
+      // on the new branch are kept and shown again, pre-selected)
+      record.state = answer(engine, record.state, q.id, value());
+    } catch (e) {
+      error.textContent = problem(e);
+      return;
+    }
+    const next = index + 1;
+    record.view = next < record.state.path.length ? next : undefined;
+    save();
+    render();
+  }
+  function onBack() {
+    record.view = index - 1;
+    save();
+    render();
+  }
+  show(form);
+  live.textContent = `質問 ${q.number} / ${q.total}`;
+  form.querySelector("h2").focus();
+  if (!firstRendered) {
+    firstRendered = true;
+    performance.mark("kizuna:first-question");
+  }
+}
+
+// ---- result --------------------------------------------------------------------------------
+async function showResult() {
+  show(h("p.muted", null, "結果を計算しています…"));
+  app.setAttribute("aria-busy", "true");
+  const lf = await liffReady;
+  if (lf.error) {
+    show(h("p.error", { role: "alert" }, `LINE との接続に失敗しました: ${problem(lf.error)}`));
+    return;
+  }
+  const claims = lf.liff.getDecodedIDToken() || {};
+  // The same completion always gives the same context, hence the same decisionId after a reload.
+  const context = { version: 1, now: record.completedAt, user: { userId: claims.sub, displayName: claims.name } };
+  let outcome;
+  try {
+    outcome = result(engine, record.state, context);
+  } catch (e) {
+    show(h("p.error", { role: "alert" }, `結果を計算できませんでした: ${problem(e)}`));
+    return;
+  }
+  const r = outcome.result;
+  const decisionId = outcome.decision.decisionId;
+  const products = (r.contents || []).map((c) => h("li", { "data-content": c.id }, (c.messages || []).map(renderMessage)));
+  const summary = `【肌タイプ診断】わたしは「${r.title}」でした。\n${r.description || ""}`.slice(0, 4900);
+  const sendBtn = lf.inClient
+    ? h("button.primary", { type: "button", onclick: async () => {
+        sendBtn.disabled = true;
+        try {
+          await lf.liff.sendMessages([{ type: "text", text: summary }]);
+          live.textContent = "トークに結果を送りました";
+          sendBtn.textContent = "送信しました";
+        } catch (e) {
+          live.textContent = `送信できませんでした: ${problem(e)}`;
+          sendBtn.disabled = false;
+        }
+      } }, "結果をトークに送る")
+    : null;
+  const section = h("section", { "aria-labelledby": "result-title", "data-result": r.id, "data-decision-id": decisionId },
+    h("p", null, h("span.result-type", null, "診断結果")),
+    h("h2", { id: "result-title", tabIndex: -1 }, `あなたは「${r.title}」タイプです`),
+    r.description ? h("p.description", null, r.description) : null,
+    products.length ? [h("h3", null, "おすすめの商品"), h("ul.products", null, products)] : null,
+    h("div.actions", null, sendBtn, h("button.secondary", { type: "button", onclick: restart }, "もう一度診断する")));
+  show(section);
+  live.textContent = `診断結果: ${r.title}`;
+  section.querySelector("h2").focus();
+  await deliver(outcome.decision);
+}
+
+function restart() {
+  localStorage.removeItem(KEY);
+  record = { state: start(engine, QUIZ) };
+  save();
+  render();
+}
+
+// ---- delivery: enqueue once per completed quiz, flush until sent -----------------------------
+let retryTimer;
+async function deliver(decision) {
+  if (!sync) {
+    syncStatus.textContent = "送信先（backend）が設定されていないため、結果は送信されません。";
+    return;
+  }
+  if (decision && record.enqueued !== decision.decisionId) {
+    await sync.enqueue(decision); // a repeat of the same decisionId is skipped by the outbox
+    record.enqueued = decision.decisionId;
+    save();
+  }
+  await flush();
+}
+
+async function flush() {
+  if (!sync) return;
+  clearTimeout(retryTimer);
+  if ((await sync.pending()) === 0) return;
+  syncStatus.textContent = "診断結果を送信しています…";
+  const r = await sync.flush();
+  if (r.pending > 0) {
+    syncStatus.textContent = "通信できませんでした。自動的に再送します。";
+    retryTimer = setTimeout(flush, 15_000);
+  } else if (r.deadLettered > 0) {
+    syncStatus.textContent = "診断結果を送信できませんでした。";
+  } else if (r.sent > 0) {
+    syncStatus.textContent = "診断結果を送信しました。";
+  }
+}
+addEventListener("online", flush);
+
+function render() {
+  if (record.state.done && record.view === undefined) {
+    if (!record.completedAt) {
+      record.completedAt = new Date().toISOString(); // fixed from now on: same decisionId after reloads
+      save();
+    }
+    showResult();
+  } else {
+    showQuestion();
+  }
+}
+
+try {
+  record ??= { state: start(engine, QUIZ) };
+  if (record.view !== undefined && !(record.view >= 0 && record.view < record.state.path.length)) record.view = undefined;
+  save();
+  render();
+} catch (e) {
+  // e.g. ?quiz= names a quiz the config does not have
+  show(h("p.error", { role: "alert" }, `診断を開始できませんでした: ${problem(e)}`));
+}
+if (!record?.completedAt) flush(); // outbox left over from an earlier visit
