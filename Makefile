@@ -64,9 +64,12 @@ schema:
 	KIZUNA_WRITE_SCHEMA=1 cargo test --test schema
 
 # ---- the two commands --------------------------------------------------------------------
-demo: deps pkg
+# The example decisions, then the servers: worker in workerd, mock LINE API and backend, the
+# LIFF quiz app and the playground (Ctrl-C stops; DEMO_EXIT_AFTER=s exits after s seconds).
+demo: deps pkg app www/worker/node_modules
 	cargo build --release --bin kizuna
 	node examples/demo.mjs
+	node www/demo.mjs --app
 
 lint:
 	cargo clippy --all-targets -- -D warnings

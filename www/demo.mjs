@@ -1,10 +1,11 @@
 // The servers of `make demo`: the mock LINE Messaging API, the mock backend (seeded with the 20
-// example users of examples/skincare/contexts.ndjson) and kizuna's LINE webhook worker in
-// Cloudflare's workerd, all on 127.0.0.1. Prints the URLs and a command that sends a signed
-// follow webhook, then shows every Messaging API call and every synced decision as they happen.
+// example users of examples/skincare/contexts.ndjson), kizuna's LINE webhook worker in
+// Cloudflare's workerd and — with --app, once `make app` has built it — the LIFF quiz app and
+// the playground, all on 127.0.0.1. Prints the URLs and a command that sends a signed follow
+// webhook, then shows every Messaging API call and every synced decision as they happen.
 // Stays up until Ctrl-C, or exits after DEMO_EXIT_AFTER seconds (smoke tests).
 //
-//   node www/demo.mjs
+//   node www/demo.mjs [--app]
 //   import { startWorkerStack } from "./www/demo.mjs"   // to combine with other servers
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -84,6 +85,13 @@ async function portFree(port) {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const stack = await startWorkerStack({ quiet: false });
+  // The quiz app posts its decisions to the same mock backend (CORS allowed there).
+  let app = null;
+  if (process.argv.includes("--app")) {
+    const { startApp } = await import("./app/serve.mjs");
+    // Vite's usual port when it is free, else any.
+    app = await startApp({ port: 5173, backendUrl: stack.backendUrl }).catch(() => startApp({ port: 0, backendUrl: stack.backendUrl }));
+  }
   const users = exampleUsers();
   const env = stack.workerUrl === "http://127.0.0.1:8787/" ? "" : `WEBHOOK_URL=${stack.workerUrl} `;
   console.log(`
@@ -91,7 +99,9 @@ kizuna LINE webhook worker (workerd)  ${stack.workerUrl}
 mock LINE Messaging API               ${stack.lineUrl}
 mock backend                          ${stack.backendUrl}   (GET /users/:id, GET /decisions)
 channel secret (demo)                 ${stack.secret}
-
+${app ? `LIFF skin-type quiz (liff-mock)       ${app.quizUrl}
+playground                            ${app.playgroundUrl}
+` : ""}
 Send a signed follow webhook (${users[0].displayName}, a new friend; any of the 20 example userIds works):
   ${env}node www/worker/send-webhook.mjs follow ${users[0].userId}
 A message from a dormant customer (moves her to the win-back menu), and a loyal customer's
@@ -117,6 +127,7 @@ ${process.env.DEMO_EXIT_AFTER ? `(exiting after ${process.env.DEMO_EXIT_AFTER} s
   }, 100);
   const stop = async () => {
     clearInterval(show);
+    await app?.close();
     await stack.close();
     process.exit(0);
   };
