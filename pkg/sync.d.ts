@@ -171,6 +171,14 @@ export interface FlushResult {
   deadLettered: number;
   /** Decisions left in the outbox (waiting for a retry, or stored during the flush). */
   pending: number;
+  /**
+   * Present when `pending > 0`: the earliest time (epoch ms, on the client's `now` clock) at
+   * which a pending decision may be sent — its backoff, or the backend's Retry-After, whichever
+   * holds the outbox longer. A flush before then sends nothing: schedule the next one for it
+   * (e.g. a Durable Object alarm), not sooner. Can be the flush's own end time (a zero
+   * backoff), so bound the schedule below by a minimum interval of your own.
+   */
+  nextAttemptAt?: number;
 }
 
 export interface EnqueueResult {

@@ -327,6 +327,8 @@ export class SyncClient {
     const start = this.#clock();
     let waited = 0; // sum of waits, at least 1 ms each: bounds the loop even if the clock stands still
     let mustWait = false;
+    // The earliest time anything left may be sent: the records' backoff and the gate.
+    const nextOf = (records) => Math.max(this.#gate, records.reduce((m, r) => Math.min(m, r.nextAttemptAt ?? 0), Infinity));
     try {
       for (;;) {
         const records = (await this.#load(cache)).filter((r) => !settled.has(r.decision.decisionId));
@@ -341,10 +343,13 @@ export class SyncClient {
         }
         mustWait = false;
         // Nothing may be sent now: wait for the next due time if it is within the budget.
-        const next = Math.max(this.#gate, records.reduce((m, r) => Math.min(m, r.nextAttemptAt), Infinity));
+        const next = nextOf(records);
         const wait = Math.max(0, next - t);
         // A wait counts as at least 1 ms, so maxFlushMs = 0 never waits.
-        if (Math.max(t - start, waited) + Math.max(wait, 1) > budget) break;
+        if (Math.max(t - start, waited) + Math.max(wait, 1) > budget) {
+          totals.nextAttemptAt = next;
+          break;
+        }
         await this.#sleep(wait);
         waited += Math.max(wait, 1);
         this.#floor = Math.max(this.#floor, t + wait);
@@ -352,7 +357,9 @@ export class SyncClient {
     } catch (cause) {
       // The store failed (list/get). Keep what is stored; report; try again next flush.
       await this.#report(new SyncError(`kizuna sync: store failed: ${cause?.message ?? cause}`, { kind: "store", outcome: "kept", cause }));
-      totals.pending = [...cache.keys()].filter((k) => !settled.has(k.slice(OUTBOX_PREFIX.length))).length;
+      const left = [...cache].filter(([k]) => !settled.has(k.slice(OUTBOX_PREFIX.length))).map(([, r]) => r);
+      totals.pending = left.length;
+      if (left.length > 0) totals.nextAttemptAt = nextOf(left);
     }
     return totals;
   }

@@ -80,7 +80,8 @@ async function startBackend({ port = 0 } = {}) {
 }
 
 /** An injected clock and sleep: sleeping advances the clock, and every wait is recorded. */
-function fakeTime(start = Date.UTC(2025, 3, 1, 0, 0, 0)) {
+const T0 = Date.UTC(2025, 3, 1, 0, 0, 0);
+function fakeTime(start = T0) {
   const time = {
     t: start,
     sleeps: [],
@@ -433,10 +434,10 @@ describe("retries", () => {
       backend.script.push({ status: 429, headers: { "retry-after": "120" } });
       const { client, time } = makeClient(backend, new MemoryStore(), { client: { maxFlushMs: 20_000 } });
       await client.enqueue(decision(1));
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1 });
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 120_000 });
       assert.deepEqual(time.sleeps, []);
       time.t += 60_000;
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 1 }, "not due yet");
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 120_000 }, "not due yet");
       assert.equal(backend.requests.length, 1);
       time.t += 60_000;
       assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
@@ -485,11 +486,35 @@ describe("retries", () => {
       backend.script.push({ status: 503 });
       const { client, time } = makeClient(backend, new MemoryStore(), { client: { batchSize: 1, maxFlushMs: 0 } });
       await client.enqueue(decisions(0, 3));
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 3 });
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 3, nextAttemptAt: T0 + 250 });
       assert.equal(backend.requests.length, 1, "no request to a backend that just failed");
       time.t += 250; // 0.5 * 500
       assert.deepEqual(await client.flush(), { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
       assert.deepEqual(backend.requests.slice(1).map((r) => r.body.decisions[0].decisionId), decisions(0, 3).map((d) => d.decisionId));
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("flush() tells when the outbox may be sent next (nextAttemptAt: backoff or Retry-After), and only while something is pending", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 503 }, { status: 429, headers: { "retry-after": "7" } });
+      const { client, time } = makeClient(backend, new MemoryStore(), { client: { maxFlushMs: 0 } });
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+      await client.enqueue(decision(1));
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 250 }); // 0.5 * 500
+      time.t += 100;
+      await client.enqueue(decision(2)); // due at once, but the backend is backing off: it waits too
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 250 });
+      assert.equal(backend.requests.length, 1);
+      time.t = T0 + 250;
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 7250 }); // Retry-After: 7
+      time.t = T0 + 7249;
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 7250 });
+      assert.equal(backend.requests.length, 2, "nothing is sent before nextAttemptAt");
+      time.t = T0 + 7250;
+      assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
     } finally {
       await backend.close();
     }
@@ -592,7 +617,7 @@ describe("network failures", () => {
     const ds = decisions(0, 3);
     await first.client.enqueue(ds);
     const r1 = await first.client.flush();
-    assert.deepEqual(r1, { sent: 0, retried: 2, deadLettered: 0, pending: 3 });
+    assert.deepEqual(r1, { sent: 0, retried: 2, deadLettered: 0, pending: 3, nextAttemptAt: T0 + 250 });
     assert.equal(first.errors.length, 1);
     assert.equal(first.errors[0].kind, "network");
     assert.equal(first.errors[0].outcome, "retry");
@@ -637,7 +662,7 @@ describe("network failures", () => {
       await a.client.flush();
       const b = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
       await b.client.enqueue(decision(2)); // due now, but the backend asked for 30 s
-      assert.deepEqual(await b.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2 });
+      assert.deepEqual(await b.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 30_000 });
       assert.equal(backend.requests.length, 1);
       time.t += 30_000;
       assert.deepEqual(await b.client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
@@ -671,7 +696,7 @@ describe("network failures", () => {
       backend.script.push({ status: 500 });
       const { client, time } = makeClient(backend, new MemoryStore(), { client: { random: () => 0, maxFlushMs: 0 } });
       await client.enqueue(decision(1));
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1 });
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 });
       assert.deepEqual(time.sleeps, []);
       assert.equal(backend.requests.length, 1);
       assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
@@ -705,7 +730,7 @@ describe("network failures", () => {
       const store = new MemoryStore();
       const { client } = makeClient(backend, store, { client: { timeoutMs: 100, maxFlushMs: 0 } });
       await client.enqueue(decision(1));
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1 });
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 250 });
       assert.equal((await store.get(OUTBOX_PREFIX + decision(1).decisionId)).lastError.kind, "timeout");
     } finally {
       await backend.close();
@@ -717,7 +742,7 @@ describe("network failures", () => {
       client: { timeoutMs: 50, maxFlushMs: 0, fetch: () => new Promise(() => {}) },
     });
     await client.enqueue(decision(1));
-    assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1 });
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 250 });
     assert.equal(errors[0].kind, "timeout");
   });
 
@@ -944,12 +969,12 @@ for (const [name, make] of Object.entries(adapters)) {
         const ds = decisions(0, 5);
         assert.deepEqual(await a.client.enqueue([...ds, ds[0]]), { enqueued: 5, duplicates: 1 });
         assert.deepEqual(await a.client.enqueue(ds[1]), { enqueued: 0, duplicates: 1 });
-        assert.deepEqual(await a.client.flush(), { sent: 0, retried: 3, deadLettered: 0, pending: 5 });
+        assert.deepEqual(await a.client.flush(), { sent: 0, retried: 3, deadLettered: 0, pending: 5, nextAttemptAt: T0 + 250 });
 
         // A new instance continues where the last stopped: waits for the stored retry time…
         const b = makeClient(backend, store, { time, client: { maxFlushMs: 0, batchSize: 3 } });
         assert.equal(await b.client.pending(), 5);
-        assert.deepEqual(await b.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 5 });
+        assert.deepEqual(await b.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 5, nextAttemptAt: T0 + 250 });
         // …then sends the failed batch again (same key) and the rest.
         time.t += 10_000;
         backend.script.push({ status: 200 }, { status: 422, body: "bad decision" });
@@ -1113,7 +1138,9 @@ describe("package", () => {
       assert.equal(out.missing, undefined);
       assert.deepEqual(out.afterDelete, []);
       assert.deepEqual(out.enqueue, { enqueued: 3, duplicates: 0 });
-      assert.deepEqual(out.first, { sent: 0, retried: 3, deadLettered: 0, pending: 3 });
+      const { nextAttemptAt, ...first } = out.first;
+      assert.deepEqual(first, { sent: 0, retried: 3, deadLettered: 0, pending: 3 });
+      assert.equal(typeof nextAttemptAt, "number");
       assert.equal(out.pendingAfterReload, 3);
       assert.deepEqual(out.second, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
       assert.deepEqual(keys, [out.batchId, out.batchId]);
@@ -1210,9 +1237,12 @@ test("in workerd: DurableObjectStore outbox, default fetch, flushInBackground", 
     backend.requests.length = 0;
     backend.received.clear();
     backend.script.splice(0, Infinity, { status: 503 });
+    const before = Date.now();
     const a = await get("/enqueue");
-    assert.deepEqual(a, { enqueue: { enqueued: 3, duplicates: 0 }, flush: { sent: 0, retried: 3, deadLettered: 0, pending: 3 }, errors: [["http", 503, "retry"]] });
-    assert.deepEqual((await get("/flush")).flush, { sent: 0, retried: 0, deadLettered: 0, pending: 3 }, "backing off (stored in the Durable Object)");
+    const retryAt = a.flush.nextAttemptAt;
+    assert.ok(retryAt >= before && retryAt <= Date.now() + 500, `nextAttemptAt ${retryAt - before} ms after the request`);
+    assert.deepEqual(a, { enqueue: { enqueued: 3, duplicates: 0 }, flush: { sent: 0, retried: 3, deadLettered: 0, pending: 3, nextAttemptAt: retryAt }, errors: [["http", 503, "retry"]] });
+    assert.deepEqual((await get("/flush")).flush, { sent: 0, retried: 0, deadLettered: 0, pending: 3, nextAttemptAt: retryAt }, "backing off (stored in the Durable Object)");
     assert.deepEqual((await get("/flush?offset=120000")).flush, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
     assert.equal((await fetch(base + "/background")).status, 200);
     for (let i = 0; backend.requests.length < 3 && i < 100; i++) await new Promise((r) => setTimeout(r, 50));

@@ -8,8 +8,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { buildWorker, startWorkerd, removeBundle } from "../../www/worker/dev.mjs";
 import { startBackend } from "../../www/mock/backend.mjs";
@@ -26,36 +28,41 @@ const SECRET = "test-channel-secret-0123456789abcdef";
 const TOKEN = "test-channel-access-token";
 const BACKEND_TOKEN = "test-backend-token";
 
+const ENTRY = process.env.WORKER_TEST_ENTRY ? join(root, process.env.WORKER_TEST_ENTRY) : join(root, "www/worker/src/index.js");
 let bundle;
 let worker;
 let line;
 let backend;
+let scratch; // Durable Object storage (on disk, SQLite-backed as deployed: kept across restarts) and other files
+let probe; // the instrumented worker (see probeWorker), started by the tests that need it
+
+const env = () => ({
+  LINE_CHANNEL_SECRET: SECRET,
+  LINE_CHANNEL_ACCESS_TOKEN: TOKEN,
+  BACKEND_TOKEN,
+  LINE_API_URL: line.url,
+  BACKEND_URL: backend.url,
+  // Short waits so the fault tests finish quickly.
+  LINE_RETRY_BASE_MS: "20",
+  SYNC_BASE_DELAY_MS: "50",
+  SYNC_MAX_DELAY_MS: "200",
+  SYNC_ALARM_MS: "150",
+  INBOX_RETRY_MS: "1000",
+});
 
 before(async () => {
+  scratch = mkdtempSync(join(tmpdir(), "kizuna-worker-test-"));
   [line, backend] = await Promise.all([startLineApi({ token: TOKEN }), startBackend({ token: BACKEND_TOKEN })]);
-  bundle = await buildWorker(process.env.WORKER_TEST_ENTRY ? { entry: join(root, process.env.WORKER_TEST_ENTRY) } : {});
-  worker = await startWorkerd({
-    bundle,
-    env: {
-      LINE_CHANNEL_SECRET: SECRET,
-      LINE_CHANNEL_ACCESS_TOKEN: TOKEN,
-      BACKEND_TOKEN,
-      LINE_API_URL: line.url,
-      BACKEND_URL: backend.url,
-      // Short waits so the fault tests finish quickly.
-      LINE_RETRY_BASE_MS: "20",
-      SYNC_BASE_DELAY_MS: "50",
-      SYNC_MAX_DELAY_MS: "200",
-      SYNC_ALARM_MS: "150",
-      INBOX_RETRY_MS: "1000",
-    },
-  });
+  bundle = await buildWorker({ entry: ENTRY });
+  worker = await startWorkerd({ bundle, env: env(), storage: join(scratch, "do") });
 });
 
 after(async () => {
-  await worker?.close();
+  await Promise.all([worker?.close(), probe?.worker.close()]);
   await Promise.all([line?.close(), backend?.close()]);
   if (bundle) removeBundle(bundle);
+  if (probe) removeBundle(probe.bundle);
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 // ---- helpers -------------------------------------------------------------------------------
@@ -77,6 +84,7 @@ const callsFor = (user, filter = () => true) =>
 const replies = () => line.calls.filter((c) => c.path === "/v2/bot/message/reply");
 const replyFor = (event) => replies().filter((c) => c.body?.replyToken === event.replyToken);
 const links = (user) => callsFor(user, (c) => c.method === "POST" && c.path.startsWith(`/v2/bot/user/${user}/richmenu/`));
+const pushes = (user) => callsFor(user, (c) => c.path === "/v2/bot/message/push");
 const decisionsFor = (user) => [...backend.decisions.values()].filter((d) => d.userId === user);
 
 async function post(events, options) {
@@ -91,6 +99,9 @@ function newFriend(extra = {}) {
   backend.users.set(id, { userId: id, displayName: "佐藤 美咲", language: "ja", tags: [], purchases: [], ...extra });
   return id;
 }
+
+/** A LINE user id ending in `suffix` (hex). */
+const userIdEndingIn = (suffix) => `U${randomBytes(16).toString("hex").slice(0, 32 - suffix.length)}${suffix}`;
 
 function purchase(daysAgo, amount = 3800) {
   const at = new Date(Date.now() - daysAgo * 864e5).toISOString();
@@ -146,6 +157,25 @@ test("a signed but malformed body is answered 400", async () => {
   }
   await sleep(200);
   assert.equal(line.calls.length + backend.requests.length, before);
+});
+
+test("a body over 1 MiB is refused with 413, also when it comes chunked (no content-length)", async () => {
+  const big = webhookBody([{ type: "message", padding: "x".repeat(1 << 20) }]);
+  const withLength = await sendWebhook(worker.url, SECRET, null, { body: big });
+  assert.equal(withLength.status, 413);
+  const bytes = new TextEncoder().encode(big);
+  const chunked = await fetch(worker.url, {
+    method: "POST",
+    headers: { "x-line-signature": signature(SECRET, big), "content-type": "application/json" },
+    body: new ReadableStream({
+      start(c) {
+        for (let i = 0; i < bytes.length; i += 65536) c.enqueue(bytes.subarray(i, i + 65536));
+        c.close();
+      },
+    }),
+    duplex: "half",
+  });
+  assert.equal(chunked.status, 413);
 });
 
 // ---- decisions, menus and replies ----------------------------------------------------------
@@ -211,12 +241,46 @@ test("a richmenuswitch tab tap within the user's own menu is left alone", async 
   assert.equal(links(user).length, 0);
 });
 
-test("unfollow: decided and synced, no Messaging API call", async () => {
-  const user = newFriend({ richMenuId: menuId("welcome") });
+test("unfollow and standby: decided and synced, no call; the menu change they could not make is synced as not applied", async () => {
+  // A buyer still on the welcome menu: the decision says "link the standard menu".
+  const user = newFriend({ richMenuId: menuId("welcome"), purchases: [purchase(1)] });
+  line.userMenus.set(user, menuId("welcome"));
+  await post([messageEvent(user, "こんにちは", { mode: "standby" })]); // another channel answers
+  await waitFor("the standby decision", () => decisionsFor(user).length === 1);
   await post([unfollowEvent(user)]);
-  await waitFor("the decision", () => decisionsFor(user).length === 1);
+  await waitFor("the unfollow decision", () => decisionsFor(user).length === 2);
   await sleep(100);
   assert.equal(callsFor(user).length, 0);
+  for (const d of decisionsFor(user)) {
+    assert.equal(d.richMenu.action, "none");
+    assert.equal(d.richMenu.menu, "standard");
+    assert.equal(d.richMenu.current, menuId("welcome"), "current: the menu the user still has");
+  }
+  assert.equal(backend.users.get(user).richMenuId, menuId("welcome"), "the backend knows the menu LINE shows");
+  // Unblocked: now the link is made.
+  await post([followEvent(user, { unblocked: true })]);
+  await waitFor("the unblock decision", () => decisionsFor(user).length === 3);
+  assert.equal(decisionsFor(user)[2].richMenu.action, "link");
+  assert.equal(line.userMenus.get(user), menuId("standard"));
+  assert.equal(backend.users.get(user).richMenuId, menuId("standard"));
+});
+
+test("unfollow forgets the object's copy of the user", async () => {
+  const user = newFriend({ displayName: "高橋 さくら" });
+  await post([followEvent(user)]);
+  await waitFor("the follow decision", () => decisionsFor(user).length === 1);
+  await post([unfollowEvent(user)]);
+  await waitFor("the unfollow decision", () => decisionsFor(user).length === 2);
+  backend.setDown(true); // the object would fall back to its copy of the user, if it kept one
+  try {
+    const again = followEvent(user, { unblocked: true });
+    await post([again]);
+    const [reply] = await waitFor("the reply", () => replyFor(again).length && replyFor(again));
+    assert.match(reply.body.messages[0].text, /^LINE ユーザー/, "greeted from the LINE profile, not a kept copy");
+  } finally {
+    backend.setDown(false);
+  }
+  await waitFor("the unblock decision", () => decisionsFor(user).length === 3);
 });
 
 test("unblock (follow with isUnblocked) greets again; a stale reply token falls back to push with a retry key", async () => {
@@ -301,7 +365,7 @@ test("LINE API 429 ⇒ retried, honouring Retry-After", async () => {
   await waitFor("the decision", () => decisionsFor(user).length === 1);
 });
 
-test("a LINE refusal (4xx) is not retried and blocks neither the reply nor the sync", async () => {
+test("a LINE refusal (4xx) is not retried, blocks neither the reply nor the sync, and the menu it refused is synced as not applied", async () => {
   const user = newFriend();
   line.failNext(400, 1); // the link call: e.g. a rich menu deleted in the LINE console
   const event = followEvent(user);
@@ -309,8 +373,19 @@ test("a LINE refusal (4xx) is not retried and blocks neither the reply nor the s
   await waitFor("the reply", () => replyFor(event).length === 1);
   const [decision] = await waitFor("the decision", () => decisionsFor(user).length && decisionsFor(user));
   assert.equal(links(user).length, 1, "a 400 is not retried");
-  assert.equal(decision.richMenu.action, "link");
   assert.equal(line.userMenus.get(user), undefined);
+  // The backend is told what LINE shows: no menu change (the refused link is in the log only).
+  assert.equal(decision.richMenu.action, "none");
+  assert.equal(decision.richMenu.menu, "welcome");
+  assert.equal(decision.richMenu.current ?? null, null);
+  assert.equal(backend.users.get(user).richMenuId, undefined);
+  assert.match(worker.log(), new RegExp(`event ${event.webhookEventId}: follow → decision \\w+, menu link \\(failed, synced as none\\)`));
+  // So the user's next event links it again.
+  await post([messageEvent(user)]);
+  await waitFor("the second decision", () => decisionsFor(user).length === 2);
+  assert.equal(decisionsFor(user)[1].richMenu.action, "link");
+  assert.equal(line.userMenus.get(user), menuId("welcome"));
+  assert.equal(backend.users.get(user).richMenuId, menuId("welcome"));
 });
 
 test("one body with 100 events from different users: all processed, each once", async () => {
@@ -344,6 +419,19 @@ test("unknown event types are ignored without failing the others", async () => {
   assert.equal(decisionsFor(stranger).length, 0);
 });
 
+test("group and room events are ignored, also with the member's userId: no reply into the group, no menu", async () => {
+  const user = newFriend({ purchases: [purchase(3)] }); // would get the standard menu linked
+  const inGroup = { ...messageEvent(user, "ポイントは？"), source: { type: "group", groupId: `C${"1".repeat(32)}`, userId: user } };
+  const inRoom = { ...postbackEvent(user, "action=points"), source: { type: "room", roomId: `R${"2".repeat(32)}`, userId: user } };
+  const direct = messageEvent(user, "こんにちは");
+  assert.equal((await post([inGroup, inRoom, direct])).status, 200);
+  await waitFor("the 1:1 message's decision", () => decisionsFor(user).length === 1);
+  await sleep(200);
+  assert.equal(decisionsFor(user).length, 1, "only the 1:1 event is decided");
+  assert.equal(replyFor(inGroup).length + replyFor(inRoom).length, 0);
+  assert.equal(links(user).length, 1, "the 1:1 event's link only");
+});
+
 test("a postback is decided and synced; logs carry no profile data", async () => {
   const user = newFriend({ displayName: "山田 花子さん固有名" });
   await post([postbackEvent(user, "action=coupon&secret-text=ひみつの言葉"), messageEvent(user, "私の電話番号は090-0000-0000")]);
@@ -352,4 +440,203 @@ test("a postback is decided and synced; logs carry no profile data", async () =>
   for (const leak of ["山田 花子さん固有名", "佐藤 美咲", "LINE ユーザー", "ひみつの言葉", "090-0000-0000"]) {
     assert.ok(!log.includes(leak), `the log contains ${leak}`);
   }
+});
+
+// ---- faults: lost answers, timeouts, crashes, deploys -------------------------------------
+
+test("a reply LINE carried out but whose answer was lost (5xx, dropped connection) is not sent again by push", async () => {
+  for (const then of [502, "drop"]) {
+    const user = newFriend({ richMenuId: menuId("welcome") }); // menu unchanged: the reply is the only call
+    const event = followEvent(user);
+    line.processThen({ match: (c) => c.body?.replyToken === event.replyToken, then });
+    await post([event]);
+    await waitFor(`the decision (${then})`, () => decisionsFor(user).length === 1);
+    assert.equal(replyFor(event).length, 2, `${then}: the reply, and its retry refused as "Invalid reply token"`);
+    assert.equal(pushes(user).length, 0, `${then}: no push: the user has the message once`);
+  }
+  assert.match(worker.log(), /reply token is used: counted as delivered, not pushed/);
+});
+
+test("a reply token LINE refuses on the first attempt (nothing sent) ⇒ the message is pushed", async () => {
+  const user = newFriend({ richMenuId: menuId("welcome") });
+  const event = followEvent(user);
+  // The token is used up before the worker gets to it.
+  const used = await fetch(`${line.url}/v2/bot/message/reply`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ replyToken: event.replyToken, messages: [{ type: "text", text: "先に使われた" }] }),
+  });
+  assert.equal(used.status, 200);
+  await post([event]);
+  const [push] = await waitFor("the push", () => pushes(user).length && pushes(user));
+  assert.match(push.body.messages[0].text, /佐藤 美咲様/);
+  assert.equal(replyFor(event).length, 2);
+});
+
+test("LINE's 429 \"monthly limit\" is not retried: the push is marked failed and the decision synced", async () => {
+  const user = newFriend({ richMenuId: menuId("welcome") });
+  line.failNext(429, 1, undefined, "You have reached your monthly limit.");
+  await post([followEvent(user, { timestamp: Date.now() - 10 * 60e3 })]); // a stale token: pushed
+  await waitFor("the decision", () => decisionsFor(user).length === 1);
+  await sleep(100);
+  assert.equal(pushes(user).length, 1);
+  assert.match(worker.log(), /LINE refused the message call: 429 You have reached your monthly limit/);
+});
+
+test("a backend answer that is not JSON is not quoted in the logs", async () => {
+  const user = newFriend();
+  backend.answerNext({ path: `/users/${user}`, body: "鈴木 一郎 (090-1234-5678)", headers: { "content-type": "text/plain" } });
+  await post([followEvent(user)]);
+  await waitFor("the decision", () => decisionsFor(user).length === 1);
+  assert.match(worker.log(), /backend: user not loaded \(backend answered 200 with a body that is not JSON\)/);
+  assert.ok(!worker.log().includes("鈴木"), "the body is in the log");
+});
+
+test("crash: an event accepted during a pass keeps its alarm, and a reply cut off by the crash is not pushed again", async () => {
+  const user = newFriend();
+  // The first event's link is slow; the second event arrives meanwhile.
+  line.processThen({ path: `/v2/bot/user/${user}/richmenu/${menuId("welcome")}`, delayMs: 400 });
+  const first = followEvent(user);
+  await post([first]);
+  await waitFor("the first event's link call", () => links(user).length === 1);
+  const second = followEvent(user, { unblocked: true });
+  line.processThen({ match: (c) => c.body?.replyToken === second.replyToken, then: "hang" });
+  await post([second]);
+  // The first pass is over; the second event's reply reached LINE, and the object dies before
+  // it hears back (a deploy, an eviction, a crash).
+  await waitFor("the second event's reply", () => replyFor(second).length === 1);
+  assert.equal(decisionsFor(user).length, 1);
+  await worker.restart();
+  await waitFor("the second decision, after the restart", () => decisionsFor(user).length === 2, 8000);
+  assert.equal(replyFor(first).length, 1);
+  assert.equal(replyFor(second).length, 2, "retried after the restart and refused: the token was used");
+  assert.equal(pushes(user).length, 0, "not pushed: the cut-off reply was delivered");
+});
+
+test("a deploy whose config does not compile: webhooks answered 500, stored events kept until a config that compiles is out", {
+  skip: process.env.WORKER_TEST_ENTRY !== undefined && "the entry's decider does not check its config up front (json-logic-js compiles nothing)",
+}, async () => {
+  const brokenConfig = join(scratch, "broken-config.json");
+  writeFileSync(brokenConfig, JSON.stringify({ version: 1, segments: [{ id: "x", when: { nope: [] } }] }));
+  const broken = await buildWorker({ entry: ENTRY, config: brokenConfig });
+  try {
+    const user = newFriend();
+    const event = followEvent(user);
+    backend.answerNext({ path: `/users/${user}`, hang: true }); // still loading the user when the deploy happens
+    await post([event]);
+    await waitFor("the user request", () => backend.requests.some((r) => r.path === `/users/${user}`));
+    await worker.restart({ bundle: broken });
+    await waitFor("the stored event tried with the broken config", () =>
+      new RegExp(`event ${event.webhookEventId}: not decided: the config does not compile: unknown_operator at /segments/0/when`).test(worker.log()));
+    const message = messageEvent(user, "もしもし");
+    assert.equal((await post([message])).status, 500, "refused: LINE redelivers it");
+    assert.equal(decisionsFor(user).length, 0);
+    assert.equal(callsFor(user).length, 0);
+
+    await worker.restart({ bundle }); // the fixed config
+    assert.equal((await post([{ ...message, deliveryContext: { isRedelivery: true } }])).status, 200);
+    await waitFor("both decisions", () => decisionsFor(user).length === 2, 8000);
+    assert.equal(replyFor(event).length, 1);
+    assert.equal(links(user).length, 1);
+  } finally {
+    removeBundle(broken);
+  }
+});
+
+// An instrumented build of the same worker: logs each alarm of a user's object, and can make
+// one alarm's pass fail (a storage error) for users whose id ends in "0bad".
+async function probeWorker() {
+  if (probe) return probe;
+  const entry = join(scratch, "probe-entry.js");
+  writeFileSync(entry, `
+    import handler, { KizunaUser as Base } from ${JSON.stringify(ENTRY)};
+    export default handler;
+    export class KizunaUser extends Base {
+      constructor(ctx, env) {
+        super(ctx, env);
+        const real = this.storage;
+        this.storage = new Proxy(real, {
+          get: (target, name) => {
+            if (name === "list") {
+              return (options) => {
+                if (this.failAlarm && this.inAlarm && options?.prefix === "inbox:" && options.limit === undefined) {
+                  this.failAlarm = false;
+                  console.log("probe: alarm failure injected for " + this.user);
+                  return Promise.reject(new Error("injected storage failure"));
+                }
+                return target.list(options);
+              };
+            }
+            const value = Reflect.get(target, name);
+            return typeof value === "function" ? value.bind(target) : value;
+          },
+        });
+      }
+      async accept(events) {
+        this.user = events[0].source.userId;
+        if (this.user.endsWith("0bad")) this.failAlarm = true;
+        return super.accept(events);
+      }
+      async alarm(info) {
+        console.log("probe: alarm " + this.user);
+        this.inAlarm = true;
+        try {
+          return await super.alarm(info);
+        } finally {
+          this.inAlarm = false;
+        }
+      }
+    }
+  `);
+  const b = await buildWorker({ entry });
+  // Short timeouts here only: the main worker keeps the defaults, so a loaded machine does not
+  // make its calls time out.
+  probe = { bundle: b, worker: await startWorkerd({ bundle: b, env: { ...env(), SYNC_ALARM_MS: "100", LINE_TIMEOUT_MS: "600", BACKEND_TIMEOUT_MS: "400" } }) };
+  return probe;
+}
+const alarmsOf = (user) => probe.worker.log().split("\n").filter((l) => l.includes(`probe: alarm ${user}`)).length;
+
+test("a hung backend request or Messaging API call times out: the event goes on, and a hung reply is not pushed", async () => {
+  const { worker: w } = await probeWorker(); // LINE_TIMEOUT_MS 600, BACKEND_TIMEOUT_MS 400
+  const user = newFriend({ richMenuId: menuId("welcome") });
+  const event = followEvent(user);
+  backend.answerNext({ path: `/users/${user}`, hang: true });
+  line.processThen({ match: (c) => c.body?.replyToken === event.replyToken, then: "hang" });
+  assert.equal((await sendWebhook(w.url, SECRET, [event])).status, 200);
+  await waitFor("the decision", () => decisionsFor(user).length === 1, 6000);
+  assert.equal(replyFor(event).length, 2, "the hung reply, and its retry refused as used");
+  assert.equal(pushes(user).length, 0);
+  assert.match(w.log(), /backend: user not loaded \(no answer within 400 ms\)/);
+  assert.match(w.log(), /LINE reply: timeout, retry 2/);
+});
+
+test("backend down: the object sleeps until the sync client's next attempt (Retry-After), not every SYNC_ALARM_MS", async () => {
+  const { worker: w } = await probeWorker();
+  const user = newFriend();
+  backend.setDown(true, { retryAfter: 1 });
+  try {
+    assert.equal((await sendWebhook(w.url, SECRET, [followEvent(user)])).status, 200);
+    await sleep(1700);
+  } finally {
+    backend.setDown(false);
+  }
+  await waitFor("the decision once the backend is back", () => decisionsFor(user).length === 1, 5000);
+  const wakes = alarmsOf(user);
+  assert.ok(wakes >= 1 && wakes <= 3, `${wakes} alarms while the backend asked for 1 s between attempts (SYNC_ALARM_MS is 100)`);
+});
+
+test("a failing alarm fails: the runtime retries it, and the outbox is delivered", async () => {
+  const { worker: w } = await probeWorker();
+  const user = userIdEndingIn("0bad");
+  backend.users.set(user, { userId: user, displayName: "佐藤 美咲", tags: [], purchases: [] });
+  backend.setDown(true);
+  try {
+    assert.equal((await sendWebhook(w.url, SECRET, [followEvent(user)])).status, 200);
+    // The first pass leaves the decision in the outbox; the alarm that comes back for it fails.
+    await waitFor("the failing alarm", () => w.log().includes(`probe: alarm failure injected for ${user}`));
+  } finally {
+    backend.setDown(false);
+  }
+  await waitFor("the decision, sent by the retried alarm", () => decisionsFor(user).length === 1, 6000);
+  assert.ok(alarmsOf(user) >= 2);
 });

@@ -16,7 +16,12 @@
 //     deliveries: Map,     // decisionId → how many times it arrived in an accepted envelope
 //     users: Map,          // userId → user object (mutable by tests)
 //     requests: [],        // every request: {method, path, headers, status}
-//     setDown(bool),       // while down, every request but OPTIONS answers 503
+//     setDown(bool, { retryAfter = 0 }?), // while down, every request but OPTIONS answers 503
+//                          // with Retry-After: retryAfter (seconds)
+//     answerNext({ method = "GET", path, count = 1, status = 200, body = "", hang = false }),
+//                          // the next `count` requests matching method and path (exact string or
+//                          // RegExp) get this raw answer instead (a body that is not JSON, an
+//                          // error), or no answer at all (`hang`, until close())
 //     close(),
 //   }>
 // `failFirst`: the first N POST /decisions answer 503 (with Retry-After: 0).
@@ -24,7 +29,9 @@
 // BACKEND_TOKEN); POST /decisions accepts any Authorization (the LIFF app sends an ID token).
 //
 // Applying a decision: a `richMenu` with action "link" sets the stored user's `richMenuId`,
-// "unlink" removes it (a user not yet stored is created as {userId}).
+// "unlink" removes it (a user not yet stored is created as {userId}); "none" changes nothing.
+// (The edge worker syncs a link/unlink that LINE did not carry out as "none", so the stored
+// richMenuId is what LINE shows.)
 import { createServer } from "node:http";
 
 const CORS = {
@@ -42,7 +49,10 @@ export async function startBackend({ port = 0, failFirst = 0, users = {}, token 
     users: new Map(Object.entries(users).map(([id, u]) => [id, structuredClone({ userId: id, ...u })])),
     requests: [],
     down: false,
+    retryAfter: 0,
     posts: 0,
+    scripted: [],
+    hung: new Set(),
   };
 
   const server = createServer(async (req, res) => {
@@ -63,7 +73,15 @@ export async function startBackend({ port = 0, failFirst = 0, users = {}, token 
       return;
     }
     if (req.method === "OPTIONS") return send(204);
-    if (state.down) return send(503, { error: "backend down" }, { "retry-after": "0" });
+    const script = state.scripted.find((s) => s.method === req.method && (typeof s.path === "string" ? s.path === path : s.path.test(path)));
+    if (script) {
+      if (--script.count <= 0) state.scripted.splice(state.scripted.indexOf(script), 1);
+      if (script.hang) return state.hung.add(res);
+      record.status = script.status;
+      res.writeHead(script.status, script.headers);
+      return res.end(script.body);
+    }
+    if (state.down) return send(503, { error: "backend down" }, { "retry-after": String(state.retryAfter) });
 
     const userMatch = /^\/users\/([^/]+)$/.exec(path);
     if (userMatch) {
@@ -125,10 +143,15 @@ export async function startBackend({ port = 0, failFirst = 0, users = {}, token 
     deliveries: state.deliveries,
     users: state.users,
     requests: state.requests,
-    setDown(down) {
+    setDown(down, { retryAfter = 0 } = {}) {
       state.down = Boolean(down);
+      state.retryAfter = retryAfter;
+    },
+    answerNext({ method = "GET", path, count = 1, status = 200, body = "", headers = {}, hang = false }) {
+      state.scripted.push({ method, path, count, status, body, headers, hang });
     },
     close() {
+      for (const res of state.hung) res.socket?.destroy();
       server.closeAllConnections?.();
       return new Promise((resolve) => server.close(() => resolve()));
     },

@@ -14,10 +14,19 @@
 //
 // startLineApi({ port = 0, token = "test-channel-access-token", profiles = {} }) → Promise<{
 //   url, calls: [{ method, path, headers, body, at }], userMenus: Map<userId, richMenuId>,
-//   failNext(status, count = 1, retryAfter?), close() }>
+//   failNext(status, count = 1, retryAfter?, message?), processThen({...}), close() }>
 // `calls` records every request (failed ones too); `failNext` makes the next `count` requests
-// answer `status` (429 or 5xx…) with an optional Retry-After (seconds). Unknown users get a
-// generated profile (`profiles` overrides: userId → {displayName, …}).
+// answer `status` (429 or 5xx…) without processing them, with an optional Retry-After (seconds)
+// and error message (e.g. LINE's 429 "You have reached your monthly limit."). Unknown users get
+// a generated profile (`profiles` overrides: userId → {displayName, …}).
+//
+// processThen({ path?, match?, count = 1, delayMs = 0, then = "answer" }): the next `count`
+// requests to `path` (exact string or RegExp; any path when absent) for which `match(call)`
+// holds (a predicate on the recorded call; optional) are processed as usual — the reply
+// token is used, the menu linked, the retry key accepted — and then, after `delayMs`, `then`
+// decides what the caller gets: "answer" (the real answer, late), a status code (a 5xx error:
+// LINE did the work but the answer was lost on the way), "drop" (the connection is closed
+// without an answer) or "hang" (no answer until close()).
 import { createServer } from "node:http";
 import { randomUUID } from "node:crypto";
 
@@ -31,6 +40,8 @@ export async function startLineApi({ port = 0, token = "test-channel-access-toke
   const usedReplyTokens = new Set();
   const acceptedRetryKeys = new Map(); // retry key → request id
   const failures = [];
+  const tampers = [];
+  const hung = new Set();
   let seq = 0;
 
   const server = createServer(async (req, res) => {
@@ -51,17 +62,34 @@ export async function startLineApi({ port = 0, token = "test-channel-access-toke
     }
     calls.push({ method: req.method, path, headers: { ...req.headers }, body, at: Date.now() });
     const requestId = randomUUID();
-    const send = (status, obj, headers = {}) => {
+    const deliver = (status, obj, headers = {}) => {
       res.writeHead(status, { "content-type": "application/json", "x-line-request-id": requestId, ...headers });
       res.end(JSON.stringify(obj));
     };
+    let send = deliver;
     const bad = (message, details) => send(400, details ? { message, details } : { message });
 
     if (failures.length > 0) {
       const f = failures[0];
       if (--f.count <= 0) failures.shift();
-      const message = f.status === 429 ? "The API rate limit has been exceeded. Try again later." : "Internal server error";
+      const message = f.message ?? (f.status === 429 ? "The API rate limit has been exceeded. Try again later." : "Internal server error");
       return send(f.status, { message }, f.retryAfter === undefined ? {} : { "retry-after": String(f.retryAfter) });
+    }
+    const tamper = tampers.find((t) => (t.path === undefined || (typeof t.path === "string" ? t.path === path : t.path.test(path)))
+      && (t.match === undefined || t.match(calls.at(-1))));
+    if (tamper) {
+      if (--tamper.count <= 0) tampers.splice(tampers.indexOf(tamper), 1);
+      // Processed below as usual; only what the caller gets changes.
+      send = (status, obj, headers) => {
+        const then = () => {
+          if (tamper.then === "answer") return deliver(status, obj, headers);
+          if (tamper.then === "drop") return res.socket?.destroy();
+          if (tamper.then === "hang") return hung.add(res);
+          return deliver(tamper.then, { message: "Internal server error" });
+        };
+        if (tamper.delayMs > 0) setTimeout(then, tamper.delayMs);
+        else then();
+      };
     }
     if (req.headers.authorization !== `Bearer ${token}`) {
       return send(401, { message: "Authentication failed. Confirm that the access token in the authorization header is valid." });
@@ -146,10 +174,15 @@ export async function startLineApi({ port = 0, token = "test-channel-access-toke
     url: `http://127.0.0.1:${server.address().port}`,
     calls,
     userMenus,
-    failNext(status, count = 1, retryAfter) {
-      failures.push({ status, count, retryAfter });
+    failNext(status, count = 1, retryAfter, message) {
+      failures.push({ status, count, retryAfter, message });
+    },
+    processThen({ path, match, count = 1, delayMs = 0, then = "answer" } = {}) {
+      if (!(then === "answer" || then === "drop" || then === "hang" || Number.isInteger(then))) throw new TypeError(`processThen: unknown then ${then}`);
+      tampers.push({ path, match, count, delayMs, then });
     },
     close() {
+      for (const res of hung) res.socket?.destroy();
       server.closeAllConnections?.();
       return new Promise((resolve) => server.close(() => resolve()));
     },

@@ -76,69 +76,92 @@ export const freePort = () =>
 
 /**
  * Run a bundle from buildWorker in workerd. `env`: bindings given as text (vars and secrets
- * alike, as wrangler does locally). Resolves once the socket answers.
- * @returns {Promise<{url: string, port: number, pid: number, child: import("node:child_process").ChildProcess, log: () => string, close: () => Promise<void>}>}
+ * alike, as wrangler does locally). `storage`: a directory for the Durable Objects' storage
+ * (SQLite-backed, as deployed; kept across restarts), else in memory. Resolves once the socket
+ * answers. `restart({ bundle })` kills workerd (SIGKILL: a crash, an eviction or a deploy) and
+ * starts it again on the same port and storage, with the same or another bundle; `log()`
+ * keeps everything written since the first start.
+ * @returns {Promise<{url: string, port: number, pid: number, child: import("node:child_process").ChildProcess, log: () => string,
+ *   restart: (options?: { bundle?: object }) => Promise<void>, close: () => Promise<void>}>}
  */
-export async function startWorkerd({ bundle, env = {}, port = 0, compatibilityDate = "2026-11-01", quiet = true }) {
+export async function startWorkerd({ bundle, env = {}, port = 0, compatibilityDate = "2026-11-01", quiet = true, storage }) {
   port ||= await freePort();
-  const modules = [`(name = "worker.js", esModule = embed "worker.js")`, ...bundle.wasm.map((w) => `(name = ${JSON.stringify(w)}, wasm = embed ${JSON.stringify(w)})`)];
-  const bindings = [
-    ...Object.entries(env).map(([k, v]) => `(name = ${JSON.stringify(k)}, text = ${JSON.stringify(String(v))})`),
-    `(name = "USERS", durableObjectNamespace = "KizunaUser")`,
-  ];
-  writeFileSync(join(bundle.dir, "config.capnp"), `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .w),
-    (name = "net", network = (allow = ["public", "private", "local"], tlsOptions = (trustBrowserCas = true))),
-  ],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-const w :Workerd.Worker = (
-  modules = [${modules.join(", ")}],
-  bindings = [${bindings.join(", ")}],
-  durableObjectNamespaces = [(className = "KizunaUser", uniqueKey = "kizuna-users")],
-  durableObjectStorage = (inMemory = void),
-  globalOutbound = "net",
-  compatibilityDate = "${compatibilityDate}",
-);
-`);
-  const child = spawn(WORKERD_BIN, ["serve", join(bundle.dir, "config.capnp"), "--experimental"], { stdio: ["ignore", "pipe", "pipe"] });
+  const url = `http://127.0.0.1:${port}`;
   let log = "";
   const keep = (d) => {
     log += d;
     if (log.length > 1_000_000) log = log.slice(-500_000);
     if (!quiet) process.stderr.write(d);
   };
-  child.stdout.on("data", keep);
-  child.stderr.on("data", keep);
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`workerd exited (${child.exitCode}):\n${log}`);
-    try {
-      await (await fetch(url)).arrayBuffer();
-      break;
-    } catch {
-      if (i > 150) {
-        child.kill();
-        throw new Error(`workerd did not start:\n${log}`);
+  if (storage) mkdirSync(storage, { recursive: true });
+
+  const launch = async (b) => {
+    const modules = [`(name = "worker.js", esModule = embed "worker.js")`, ...b.wasm.map((w) => `(name = ${JSON.stringify(w)}, wasm = embed ${JSON.stringify(w)})`)];
+    const bindings = [
+      ...Object.entries(env).map(([k, v]) => `(name = ${JSON.stringify(k)}, text = ${JSON.stringify(String(v))})`),
+      `(name = "USERS", durableObjectNamespace = "KizunaUser")`,
+    ];
+    const services = [
+      `(name = "main", worker = .w)`,
+      `(name = "net", network = (allow = ["public", "private", "local"], tlsOptions = (trustBrowserCas = true)))`,
+      ...(storage ? [`(name = "disk", disk = (path = ${JSON.stringify(storage)}, writable = true))`] : []),
+    ];
+    writeFileSync(join(b.dir, "config.capnp"), `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [${services.join(", ")}],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+const w :Workerd.Worker = (
+  modules = [${modules.join(", ")}],
+  bindings = [${bindings.join(", ")}],
+  durableObjectNamespaces = [(className = "KizunaUser", uniqueKey = "kizuna-users"${storage ? ", enableSql = true" : ""})],
+  durableObjectStorage = ${storage ? `(localDisk = "disk")` : "(inMemory = void)"},
+  globalOutbound = "net",
+  compatibilityDate = "${compatibilityDate}",
+);
+`);
+    const child = spawn(WORKERD_BIN, ["serve", join(b.dir, "config.capnp"), "--experimental"], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    for (let i = 0; ; i++) {
+      if (child.exitCode !== null) throw new Error(`workerd exited (${child.exitCode}):\n${log}`);
+      try {
+        await (await fetch(url)).arrayBuffer();
+        break;
+      } catch {
+        if (i > 150) {
+          child.kill();
+          throw new Error(`workerd did not start:\n${log}`);
+        }
+        await new Promise((r) => setTimeout(r, i < 20 ? 25 : 100));
       }
-      await new Promise((r) => setTimeout(r, 100));
     }
-  }
+    return { child, exited };
+  };
+
+  let current = await launch(bundle);
+  const stop = async (signal) => {
+    if (current.child.exitCode === null && current.child.signalCode === null) {
+      current.child.kill(signal);
+      await current.exited;
+    }
+  };
   return {
     url,
     port,
-    pid: child.pid,
-    child,
-    log: () => log,
-    async close() {
-      if (child.exitCode === null) {
-        child.kill();
-        await exited;
-      }
+    get pid() {
+      return current.child.pid;
     },
+    get child() {
+      return current.child;
+    },
+    log: () => log,
+    async restart({ bundle: next = bundle } = {}) {
+      await stop("SIGKILL");
+      current = await launch(next);
+    },
+    close: () => stop("SIGTERM"),
   };
 }
 

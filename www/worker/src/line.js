@@ -1,40 +1,69 @@
 // The Messaging API calls the worker makes, through @line/bot-sdk's MessagingApiClient (v9+
 // uses the global fetch, so it runs in workerd; it imports node:buffer/node:stream, hence the
-// nodejs_compat flag). What the SDK does not do is added here: retries of 429/5xx/network
-// errors with backoff that honours Retry-After, a deterministic X-Line-Retry-Key per decision,
-// reply → push fallback when a reply token is no longer valid.
+// nodejs_compat flag). What the SDK does not do is added here: a timeout per call, retries of
+// 429/5xx/network errors/timeouts with backoff that honours Retry-After, a deterministic
+// X-Line-Retry-Key per decision, reply → push fallback when a reply token is not valid — without
+// sending a message twice when a reply's outcome is unknown.
 import { messagingApi, HTTPFetchError } from "@line/bot-sdk";
 
 /** @typedef {import("@line/bot-sdk").messagingApi.Message} Message */
 
+/** A Messaging API call that got no answer within the timeout (LINE may have carried it out). */
+export class LineTimeoutError extends Error {
+  constructor(what, ms) {
+    super(`LINE ${what}: no answer within ${ms} ms`);
+    this.name = "LineTimeoutError";
+  }
+}
+
 export class LineApi {
   /**
    * @param {{ channelAccessToken: string, baseURL?: string, maxAttempts?: number, baseDelayMs?: number,
-   *           maxDelayMs?: number, sleep?: (ms: number) => Promise<void> }} options
+   *           maxDelayMs?: number, timeoutMs?: number, sleep?: (ms: number) => Promise<void> }} options
    */
-  constructor({ channelAccessToken, baseURL, maxAttempts = 5, baseDelayMs = 200, maxDelayMs = 10_000, sleep }) {
+  constructor({ channelAccessToken, baseURL, maxAttempts = 5, baseDelayMs = 200, maxDelayMs = 10_000, timeoutMs = 10_000, sleep }) {
     this.client = new messagingApi.MessagingApiClient({ channelAccessToken, baseURL: baseURL || undefined });
     this.maxAttempts = maxAttempts;
     this.baseDelayMs = baseDelayMs;
     this.maxDelayMs = maxDelayMs;
+    this.timeoutMs = timeoutMs;
     this.sleep = sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
-  /** Runs `call`, retrying 429, 5xx and network errors; other errors are thrown at once. */
-  async retrying(what, call) {
+  /**
+   * Runs `call` with a timeout, retrying 429, 5xx, network errors and timeouts; other errors
+   * (and LINE's monthly message limit) are thrown at once. `onAttemptFailed(e)` sees every
+   * failed attempt.
+   */
+  async retrying(what, call, onAttemptFailed) {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await call();
+        return await this.#timed(what, call);
       } catch (e) {
+        onAttemptFailed?.(e);
         const status = e instanceof HTTPFetchError ? e.status : undefined;
-        const retryable = status === undefined ? e instanceof TypeError : status === 429 || status >= 500;
+        // No HTTP status: the request failed on the way (network, a dropped connection, the
+        // timeout) — retried, as a 5xx is.
+        const retryable = status === undefined || (status === 429 && !isMonthlyLimit(e)) || status >= 500;
         if (!retryable || attempt >= this.maxAttempts) throw e;
         const retryAfter = status === undefined ? undefined : parseRetryAfter(e.headers?.get?.("retry-after"));
         const delay = retryAfter ?? Math.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
-        console.warn(`LINE ${what}: ${status ?? "network error"}, retry ${attempt + 1}/${this.maxAttempts} in ${Math.round(delay)} ms`);
+        console.warn(`LINE ${what}: ${status ?? (e instanceof LineTimeoutError ? "timeout" : `network error (${e?.message ?? e})`)}, retry ${attempt + 1}/${this.maxAttempts} in ${Math.round(delay)} ms`);
         await this.sleep(Math.min(delay, this.maxDelayMs));
       }
     }
+  }
+
+  // The SDK's fetch takes no signal: the call is raced against a timer. A request still open
+  // when the timer fires is abandoned (its late answer ignored) and counts as an unknown outcome.
+  #timed(what, call) {
+    let timer;
+    const expired = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new LineTimeoutError(what, this.timeoutMs)), this.timeoutMs);
+    });
+    const running = call();
+    running.catch(() => {}); // its late failure, once abandoned, is nobody's business
+    return Promise.race([running, expired]).finally(() => clearTimeout(timer));
   }
 
   linkRichMenu(userId, richMenuId) {
@@ -64,17 +93,38 @@ export class LineApi {
   }
 
   /**
-   * Reply while the token is valid, else push with X-Line-Retry-Key = `retryKey`.
-   * Resolves "reply" or "push".
+   * Reply while the token is valid, else push with X-Line-Retry-Key = `retryKey`. Resolves
+   * "reply", "push", or "reply (unconfirmed)".
+   *
+   * A reply has no retry key: a reply LINE carried out but whose answer was lost (5xx, network
+   * error, timeout, a crash) looks like a failure, and its retry is refused with "Invalid reply
+   * token" — the message was delivered once already. So the push fallback is taken only when
+   * LINE refused the token on the very first attempt ever made with it. `replyAttempted`: an
+   * earlier pass already tried this token (its outcome is unknown); `beforeReply()` runs (and
+   * is awaited) before the first reply call, to record that. A rejection carries
+   * `replyUncertain`: whether any reply attempt so far may have been delivered.
    */
-  async send(userId, messages, { replyToken, retryKey }) {
+  async send(userId, messages, { replyToken, retryKey, replyAttempted = false, beforeReply }) {
     if (replyToken) {
+      let uncertain = replyAttempted;
+      if (!replyAttempted) await beforeReply?.();
       try {
-        await this.retrying("reply", () => this.client.replyMessage({ replyToken, messages }));
+        await this.retrying("reply", () => this.client.replyMessage({ replyToken, messages }), (e) => {
+          if (isUncertain(e)) uncertain = true;
+        });
         return "reply";
       } catch (e) {
-        // "Invalid reply token": expired or already used (e.g. a retry after a crash) → push.
-        if (!(e instanceof HTTPFetchError && e.status === 400 && /reply token/i.test(e.body ?? ""))) throw e;
+        if (!isInvalidReplyToken(e)) {
+          e.replyUncertain = uncertain;
+          throw e;
+        }
+        if (uncertain) {
+          // Used already: by the attempt whose answer was lost. (Or expired meanwhile: then the
+          // message is lost, which is the better failure than sending it twice.)
+          console.warn("LINE reply: an earlier attempt's outcome was unknown and LINE now says the reply token is used: counted as delivered, not pushed");
+          return "reply (unconfirmed)";
+        }
+        // Refused on the first attempt (expired, or used by someone else): nothing was sent.
       }
     }
     await this.retrying("push", async () => {
@@ -88,6 +138,28 @@ export class LineApi {
       }
     });
     return "push";
+  }
+}
+
+/** LINE's 429 for a channel out of its monthly message quota: retrying does not help this month. */
+export function isMonthlyLimit(e) {
+  return e instanceof HTTPFetchError && e.status === 429 && /monthly limit/i.test(errorMessage(e.body));
+}
+
+/** A failed attempt that LINE may nevertheless have carried out: a 5xx, or no HTTP answer at all. */
+function isUncertain(e) {
+  return e instanceof HTTPFetchError ? e.status >= 500 : true;
+}
+
+function isInvalidReplyToken(e) {
+  return e instanceof HTTPFetchError && e.status === 400 && /reply token/i.test(errorMessage(e.body));
+}
+
+function errorMessage(body) {
+  try {
+    return String(JSON.parse(body ?? "").message ?? "");
+  } catch {
+    return String(body ?? "");
   }
 }
 

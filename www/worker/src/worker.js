@@ -3,14 +3,17 @@
 // plugs in kizuna; the load benchmark plugs in json-logic-js + liquidjs the same way.
 //
 // Flow of one webhook:
-//   fetch    verify x-line-signature on the raw bytes (401, no work) → parse (400) → group the
-//            events by userId → hand each user's events to that user's Durable Object, which
-//            de-duplicates them on webhookEventId and stores them durably → 200.
+//   fetch    verify x-line-signature on the raw bytes (401, no work; 413 over 1 MiB) → parse
+//            (400) → group the 1:1 events by userId (group and room events are ignored) → the
+//            config must compile (else 500: LINE redelivers) → hand each user's events to that
+//            user's Durable Object, which de-duplicates them on webhookEventId and stores them
+//            durably → 200.
 //   object   one per userId, so one user's events run one at a time, in order: load the user
 //            (backend, else the last copy, else the LINE profile) → context → decide → link /
-//            unlink the rich menu → reply (push with X-Line-Retry-Key once the token is stale)
-//            → enqueue the decision in the sync outbox (in the object's storage) → flush; an
-//            alarm retries what is left (events, outbox) until it is done.
+//            unlink the rich menu → reply (push with X-Line-Retry-Key once the token is stale,
+//            never after a reply whose outcome is unknown) → enqueue the decision in the sync
+//            outbox (in the object's storage; its richMenu says what LINE carried out) → flush;
+//            an alarm retries what is left (events, outbox) until it is done.
 //
 // Why the 200 waits for the hand-off and not for the work: work scheduled with ctx.waitUntil in
 // the stateless worker is lost if the isolate is evicted or crashes before it ends, and LINE
@@ -22,13 +25,22 @@ import { DurableObject } from "cloudflare:workers";
 import { SyncClient, DurableObjectStore } from "kizuna/sync";
 import { verifySignature } from "./signature.js";
 import { HTTPFetchError } from "@line/bot-sdk";
-import { LineApi, retryKeyFor } from "./line.js";
+import { LineApi, retryKeyFor, isMonthlyLimit } from "./line.js";
 
 const HANDLED = new Set(["follow", "unfollow", "message", "postback"]);
 const MAX_BODY = 1 << 20; // LINE webhook bodies are far smaller; refuse anything larger
 const SEEN_TTL_MS = 7 * 24 * 3600e3; // webhookEventIds remembered for redeliveries
 const INBOX = "inbox:";
 const SEEN = "seen:";
+const CONFIG_RETRY_MAX_MS = 10 * 60e3; // longest wait between retries while the config does not compile
+
+/** The engine could not be made (the config does not compile): no event can be decided. */
+class ConfigError extends Error {
+  constructor(cause) {
+    super(`the config does not compile: ${problem(cause)}`, { cause });
+    this.name = "ConfigError";
+  }
+}
 
 /**
  * @param {(env: object) => ((contextJson: string) => string)} loadDecide  given the env, returns
@@ -36,7 +48,14 @@ const SEEN = "seen:";
  */
 export function createWorker(loadDecide) {
   let decideFn;
-  const decider = (env) => (decideFn ??= loadDecide(env));
+  // Compiled once per isolate; a failure is thrown (as ConfigError) and tried again next time.
+  const decider = (env) => {
+    try {
+      return (decideFn ??= loadDecide(env));
+    } catch (e) {
+      throw new ConfigError(e);
+    }
+  };
 
   const handler = {
     /** @param {Request} request */
@@ -46,7 +65,8 @@ export function createWorker(loadDecide) {
       }
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > MAX_BODY) return new Response("payload too large\n", { status: 413 });
-      const body = await request.arrayBuffer();
+      const body = await readCapped(request, MAX_BODY); // also caps a chunked body
+      if (body === undefined) return new Response("payload too large\n", { status: 413 });
       // Before anything else: an unsigned request does no work at all.
       if (!(await verifySignature(env.LINE_CHANNEL_SECRET, body, request.headers.get("x-line-signature")))) {
         return new Response("invalid signature\n", { status: 401 });
@@ -61,20 +81,31 @@ export function createWorker(loadDecide) {
         return new Response("expected {destination, events: [...]}\n", { status: 400 });
       }
 
-      // Group per user, keeping LINE's order; skip what the worker does not handle.
+      // Group per user, keeping LINE's order; skip what the worker does not handle. Only 1:1
+      // chats: in a group or room, the reply token answers the whole group (a member's
+      // personalized message would be shown to everyone) and no menu should follow a group chat.
       const perUser = new Map();
       let ignored = 0;
       for (const event of payload.events) {
         const userId = event?.source?.userId;
-        if (!event || !HANDLED.has(event.type) || typeof userId !== "string") {
+        if (!event || !HANDLED.has(event.type) || event.source?.type !== "user" || typeof userId !== "string") {
           ignored++;
           continue;
         }
         if (!perUser.has(userId)) perUser.set(userId, []);
         perUser.get(userId).push(event);
       }
-      if (ignored > 0) console.log(`webhook: ${ignored} event(s) of unhandled types or without a user ignored`);
+      if (ignored > 0) console.log(`webhook: ${ignored} event(s) of unhandled types, from groups or rooms, or without a user ignored`);
       if (perUser.size === 0) return new Response(null, { status: 200 }); // LINE's "Verify" sends no events
+
+      // A config that does not compile decides nothing: refuse before accepting, so LINE keeps
+      // the events and redelivers them (with "Webhook redelivery" on) once a fixed config is out.
+      try {
+        decider(env);
+      } catch (e) {
+        console.error(`webhook: ${e.message}; answering 500 (LINE redelivers)`);
+        return new Response("try again\n", { status: 500 });
+      }
 
       const results = await Promise.allSettled(
         [...perUser].map(([userId, events]) => env.USERS.get(env.USERS.idFromName(userId)).accept(events)),
@@ -107,6 +138,7 @@ export function createWorker(loadDecide) {
         baseURL: this.env.LINE_API_URL,
         maxAttempts: this.n("LINE_MAX_ATTEMPTS", 5),
         baseDelayMs: this.n("LINE_RETRY_BASE_MS", 200),
+        timeoutMs: this.n("LINE_TIMEOUT_MS", 10_000),
       }));
     }
 
@@ -150,51 +182,79 @@ export function createWorker(loadDecide) {
       if (fresh > 0) {
         // Safety net: if this object dies mid-way, the alarm picks the inbox up again.
         await this.#alarmAt(now + this.n("INBOX_RETRY_MS", 10_000));
-        this.#kick();
+        this.#kick().catch((e) => console.error(`user object: ${e?.stack ?? e}`));
       }
       return { accepted: fresh, duplicates: events.length - fresh };
     }
 
+    // A failing pass fails the alarm, so the runtime retries it (with backoff): the alarm may
+    // be the only thing that brings this object back.
     async alarm() {
-      await this.#kick();
+      try {
+        await this.#kick();
+      } catch (e) {
+        console.error(`user object (alarm; the runtime retries it): ${e?.stack ?? e}`);
+        throw e;
+      }
     }
 
-    // All work goes through one chain: one user's events never run concurrently.
+    // All work goes through one chain: one user's events never run concurrently. Returns this
+    // pass (it rejects if the pass fails; the chain goes on regardless).
     #kick() {
       const run = this.#chain.then(() => this.#work());
-      this.#chain = run.catch((e) => console.error(`user object: ${e?.stack ?? e}`));
-      return this.#chain;
+      this.#chain = run.catch(() => {});
+      return run;
     }
 
     async #work() {
       const inbox = await this.storage.list({ prefix: INBOX });
-      let failedInbox = false;
+      let retryInboxAt; // set when an event failed and waits for a retry
       for (const [key, record] of inbox) {
         try {
           await this.#process(key, record);
           await this.storage.delete(key);
         } catch (e) {
+          const now = Date.now();
+          if (e instanceof ConfigError) {
+            // Nothing can be decided until a config that compiles is deployed: keep the event
+            // (it is not its fault) and look again, less and less often.
+            record.configAttempts = (record.configAttempts ?? 0) + 1;
+            const wait = Math.min(this.n("INBOX_RETRY_MS", 10_000) * 2 ** Math.min(record.configAttempts - 1, 20), CONFIG_RETRY_MAX_MS);
+            console.error(`event ${record.id}: not decided: ${e.message}; kept, will retry in ${Math.round(wait / 1000)} s (deploy a config that compiles)`);
+            await this.storage.put(key, record);
+            retryInboxAt = now + wait;
+            break;
+          }
           record.attempts = (record.attempts ?? 0) + 1;
           const max = this.n("MAX_EVENT_ATTEMPTS", 5);
           if (record.attempts < max) {
             console.error(`event ${record.id}: ${describe(e)}; attempt ${record.attempts} of ${max}, will retry`);
             await this.storage.put(key, record);
-            failedInbox = true;
+            retryInboxAt = now + this.n("INBOX_RETRY_MS", 10_000);
             break; // keep the user's order: later events wait for this one
           }
-          // Give up on what is left of this event's LINE calls, keep its decision.
+          // Give up on what is left of this event's LINE calls, keep its decision (saying
+          // which menu change was not made).
           console.error(`event ${record.id}: ${describe(e)}; gave up after ${record.attempts} attempts`);
-          if (record.decision) await this.sync.enqueue(record.decision);
+          if (record.decision) await this.sync.enqueue(syncedDecision(record.decision, record.done));
           await this.storage.delete(key);
         }
       }
       const flushed = await this.sync.flush();
       const now = Date.now();
-      if (failedInbox) {
-        await this.#alarmAt(now + this.n("INBOX_RETRY_MS", 10_000), true);
-      } else if (flushed.pending > 0) {
-        // The backend is down: come back for the outbox (the client keeps its own backoff).
-        await this.#alarmAt(now + this.n("SYNC_ALARM_MS", 2_000), true);
+      // When to come back: the earliest of what is left. Checked after the flush, with no
+      // await but storage in between (the input gate holds accept() off meanwhile): an event
+      // accepted during this pass keeps a safety net even though a queued pass will take it.
+      const at = [];
+      if (retryInboxAt !== undefined) at.push(retryInboxAt);
+      else if ((await this.storage.list({ prefix: INBOX, limit: 1 })).size > 0) at.push(now + this.n("INBOX_RETRY_MS", 10_000));
+      if (flushed.pending > 0) {
+        // The backend is down: come back when the sync client will send again (its backoff,
+        // or the backend's Retry-After), not sooner than SYNC_ALARM_MS.
+        at.push(Math.max(now + this.n("SYNC_ALARM_MS", 2_000), flushed.nextAttemptAt ?? 0));
+      }
+      if (at.length > 0) {
+        await this.storage.setAlarm(Math.min(...at));
       } else {
         await this.storage.deleteAlarm();
         // Forget old webhookEventIds now and then (a list of up to 1,000 keys).
@@ -205,9 +265,9 @@ export function createWorker(loadDecide) {
       }
     }
 
-    async #alarmAt(at, replace = false) {
+    async #alarmAt(at) {
       const current = await this.storage.getAlarm();
-      if (replace || current == null || current > at) await this.storage.setAlarm(at);
+      if (current == null || current > at) await this.storage.setAlarm(at);
     }
 
     async #pruneSeen(now) {
@@ -222,15 +282,22 @@ export function createWorker(loadDecide) {
       const { event } = record;
       const userId = event.source.userId;
       if (!record.decision) {
+        const decide = decider(this.env); // ConfigError: the event is kept for a later deploy
         const user = await this.#loadUser(userId, event);
         let text;
         try {
-          text = decider(this.env)(JSON.stringify(contextFor(user, event)));
+          text = decide(JSON.stringify(contextFor(user, event)));
         } catch (e) {
-          // A config or context problem (KizunaError: code + JSON pointer, no user data):
-          // deciding again will not help. The event is dropped, loudly.
-          console.error(`event ${record.id}: no decision: ${e?.code ?? e?.name ?? "error"} at ${e?.path ?? "?"}: ${e?.message ?? e}`);
-          return;
+          if (e?.name === "KizunaError") {
+            // A problem of this context (e.g. a malformed user from the backend; code + JSON
+            // pointer, no user data): deciding again will not help. The event is dropped, loudly.
+            console.error(`event ${record.id}: no decision, event dropped: ${problem(e)}`);
+            return;
+          }
+          // Anything else (a Wasm trap, an engine bug) is not this event's fault: a fresh
+          // engine next time, and the event is retried like any failure.
+          decideFn = undefined;
+          throw e;
         }
         record.decision = JSON.parse(text);
         record.done = {};
@@ -247,39 +314,59 @@ export function createWorker(loadDecide) {
           rm.action === "link" ? this.line.linkRichMenu(userId, rm.richMenuId) : this.line.unlinkRichMenu(userId));
         await this.storage.put(key, record);
       }
-      if (rm && record.done.menu !== "failed") {
-        // What LINE shows this user now, as far as this worker knows; used while the backend
-        // has not received the decision yet (outbox not empty).
-        const menu = rm.action === "link" ? rm.richMenuId : rm.action === "unlink" ? null : rm.current ?? rm.richMenuId;
-        await this.storage.put("menu", { richMenuId: menu ?? null });
+      if (record.done.menu === "done") {
+        // What LINE shows this user now; used while the backend has not received the
+        // decision yet (outbox not empty). Only a change LINE carried out is recorded.
+        await this.storage.put("menu", { richMenuId: rm.action === "link" ? rm.richMenuId : null });
       }
 
       const messages = decision.messages ?? [];
       if (act && messages.length > 0 && !record.done.message) {
         const ttl = this.n("REPLY_TOKEN_TTL_MS", 50_000);
         const fresh = event.replyToken && Date.now() - event.timestamp < ttl;
-        record.done.message = await this.#step(record.id, "message", () =>
-          this.line.send(userId, messages, {
-            replyToken: fresh ? event.replyToken : undefined,
-            retryKey: retryKeyFor(decision.decisionId),
-          }));
+        // A token tried before is tried again even if stale: a push could send the message twice.
+        const attempted = record.done.replyAttempted === true;
+        record.done.message = await this.#step(record.id, "message", async () => {
+          try {
+            return await this.line.send(userId, messages, {
+              replyToken: fresh || attempted ? event.replyToken : undefined,
+              retryKey: retryKeyFor(decision.decisionId),
+              replyAttempted: attempted,
+              beforeReply: async () => {
+                record.done.replyAttempted = true;
+                await this.storage.put(key, record);
+              },
+            });
+          } catch (e) {
+            if (e.replyUncertain === false && record.done.replyAttempted) {
+              // Every attempt was refused before LINE did anything: not an unknown outcome.
+              record.done.replyAttempted = false;
+              await this.storage.put(key, record);
+            }
+            throw e;
+          }
+        });
         await this.storage.put(key, record);
       }
 
-      await this.sync.enqueue(decision);
+      if (event.type === "unfollow") await this.storage.delete("user"); // no copy of a user who left
+      await this.sync.enqueue(syncedDecision(decision, record.done));
+      const menuNote = !rm || rm.action === "none" || record.done.menu === "done" ? ""
+        : record.done.menu === "failed" ? " (failed, synced as none)" : " (not applied, synced as none)";
       console.log(`event ${record.id}: ${event.type} → decision ${decision.decisionId}` +
-        `${rm ? `, menu ${rm.action}${record.done.menu === "failed" ? " (failed)" : ""}` : ""}${record.done.message ? `, ${record.done.message}` : ""}`);
+        `${rm ? `, menu ${rm.action}${menuNote}` : ""}${record.done.message ? `, ${record.done.message}` : ""}`);
     }
 
     // One Messaging API step. LINE's refusals (4xx other than 429: a deleted rich menu, an
-    // invalid message) will not change on retry: logged and marked "failed". Anything else
-    // (429/5xx/network after LineApi's own retries) is thrown, so the event is retried later.
+    // invalid message; and the 429 of an exhausted monthly quota) will not change on retry:
+    // logged and marked "failed". Anything else (429/5xx/network/timeout after LineApi's own
+    // retries) is thrown, so the event is retried later.
     async #step(id, what, call) {
       try {
         const result = await call();
         return typeof result === "string" ? result : "done";
       } catch (e) {
-        if (e instanceof HTTPFetchError && e.status >= 400 && e.status < 500 && e.status !== 429) {
+        if (e instanceof HTTPFetchError && ((e.status >= 400 && e.status < 500 && e.status !== 429) || isMonthlyLimit(e))) {
           console.error(`event ${id}: LINE refused the ${what} call: ${e.status} ${lineMessage(e.body)}`);
           return "failed";
         }
@@ -293,12 +380,21 @@ export function createWorker(loadDecide) {
       let user;
       let fromBackend = false;
       try {
-        // A plain fetch: the backend is the business's own API, not LINE's.
+        // A plain fetch: the backend is the business's own API, not LINE's. The timeout
+        // covers the body too: a hung backend must not hold up the user's events.
         const res = await fetch(`${trimSlash(this.env.BACKEND_URL)}/users/${encodeURIComponent(userId)}`, {
           headers: this.env.BACKEND_TOKEN ? { authorization: `Bearer ${this.env.BACKEND_TOKEN}` } : {},
+          signal: AbortSignal.timeout(this.n("BACKEND_TIMEOUT_MS", 5_000)),
         });
         if (res.ok) {
-          user = await res.json();
+          const text = await res.text();
+          try {
+            user = JSON.parse(text);
+          } catch {
+            // Not the parser's message: it quotes the body, which is profile data.
+            throw new Error(`backend answered ${res.status} with a body that is not JSON`);
+          }
+          if (!user || typeof user !== "object" || Array.isArray(user)) throw new Error(`backend answered ${res.status} with JSON that is not a user object`);
           fromBackend = true;
         } else if (res.status === 404) {
           await res.body?.cancel();
@@ -307,7 +403,8 @@ export function createWorker(loadDecide) {
           throw new Error(`backend answered ${res.status}`);
         }
       } catch (e) {
-        console.warn(`backend: user not loaded (${e.message}); using the last known copy`);
+        const why = e?.name === "TimeoutError" ? `no answer within ${this.n("BACKEND_TIMEOUT_MS", 5_000)} ms` : e?.message;
+        console.warn(`backend: user not loaded (${why}); using the last known copy`);
         user = await this.storage.get("user");
       }
       user = { ...(user ?? {}), userId };
@@ -372,6 +469,51 @@ export function contextFor(user, event) {
     user,
     event,
   };
+}
+
+/**
+ * The decision as synced to the backend: its `richMenu` says what was applied. A link or
+ * unlink LINE did not carry out — refused ("failed"), given up, or not attempted (unfollow,
+ * standby) — is sent as `action: "none"` (the rest unchanged, `current` the menu the user
+ * still has), so the backend does not record a menu the user never got and the next decision
+ * links it again. The inbox record keeps the original for the logs.
+ */
+export function syncedDecision(decision, done = {}) {
+  const rm = decision.richMenu;
+  if (!rm || (rm.action !== "link" && rm.action !== "unlink") || done.menu === "done") return decision;
+  return { ...decision, richMenu: { ...rm, action: "none" } };
+}
+
+// Read a request body, at most `max` bytes (whatever content-length says, chunked or not);
+// undefined when it is longer.
+async function readCapped(request, max) {
+  if (!request.body) return new ArrayBuffer(0);
+  const reader = request.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out.buffer;
+}
+
+// A KizunaError's code, pointer and message (about the config or the context's shape, never
+// user data); anything else by name and message.
+function problem(e) {
+  return `${e?.code ?? e?.name ?? "error"} at ${e?.path ?? "?"}: ${e?.message ?? e}`;
 }
 
 // LINE's error text ({"message": …}); details are left out, they can quote message content.
