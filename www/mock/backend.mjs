@@ -33,6 +33,7 @@
 // (The edge worker syncs a link/unlink that LINE did not carry out as "none", so the stored
 // richMenuId is what LINE shows.)
 import { createServer } from "node:http";
+import { listen } from "./listen.mjs";
 
 const CORS = {
   "access-control-allow-origin": "*",
@@ -131,13 +132,9 @@ export async function startBackend({ port = 0, failFirst = 0, users = {}, token 
     return send(404, { error: "not found" });
   });
 
-  await new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", resolve);
-  });
-  server.keepAliveTimeout = 30_000;
+  const url = await listen(server, port);
   return {
-    url: `http://127.0.0.1:${server.address().port}`,
+    url,
     envelopes: state.envelopes,
     decisions: state.decisions,
     deliveries: state.deliveries,

@@ -28,6 +28,7 @@
 // LINE did the work but the answer was lost on the way), "drop" (the connection is closed
 // without an answer) or "hang" (no answer until close()).
 import { createServer } from "node:http";
+import { listen } from "./listen.mjs";
 import { randomUUID } from "node:crypto";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -165,13 +166,9 @@ export async function startLineApi({ port = 0, token = "test-channel-access-toke
     }
   });
 
-  await new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", resolve);
-  });
-  server.keepAliveTimeout = 30_000;
+  const url = await listen(server, port);
   return {
-    url: `http://127.0.0.1:${server.address().port}`,
+    url,
     calls,
     userMenus,
     failNext(status, count = 1, retryAfter, message) {
