@@ -19,7 +19,7 @@ const welcomes = contexts.map((c) => engine.render("welcome", c));
 const firstLine = (w) => {
   const m = w.messages?.[0];
   const text = m?.type === "flex" ? `[flex] ${m.altText}` : m?.text ?? "-";
-  return text.split("\n")[0].slice(0, 34);
+  return text.split("\n")[0].slice(0, 28);
 };
 
 const rows = decisions.map((d, i) => {
@@ -31,11 +31,12 @@ const rows = decisions.map((d, i) => {
     d.groups?.lifecycle ?? "-",
     (d.groups?.skin_type ?? "-").replace("skin_", ""),
     d.segments.filter((s) => !grouped.has(s)).join(", ") || "-",
+    d.richMenu ? `${d.richMenu.action} ${d.richMenu.menu ?? ""}`.trim() : "-",
     w ? `${w.variant}${w.experiment ? " (A/B)" : ""}` : "-",
     firstLine(welcomes[i]),
   ];
 });
-const head = ["user", "lifecycle", "skin", "other segments", "welcome variant", "first line of the welcome message"];
+const head = ["user", "lifecycle", "skin", "other segments", "rich menu", "welcome variant", "first line of the welcome message"];
 const widths = head.map((h, c) => Math.max(width(h), ...rows.map((r) => width(r[c]))));
 const line = (r) => r.map((x, c) => pad(x, widths[c])).join("  ");
 console.log(`kizuna demo — ${contexts.length} LINE friends of a skincare brand, now = ${JSON.parse(contexts[0]).now}`);
@@ -45,4 +46,17 @@ console.log(widths.map((w) => "─".repeat(w)).join("  "));
 for (const r of rows) console.log(line(r));
 console.log(`\nThe decision for ${rows[0][0]}'s follow event, in full (ready for the reply API):`);
 console.log(JSON.stringify(decisions[0], null, 2));
+
+// The skin-type quiz, answered along the sensitive path (q1 "sting" branches to q2), for the
+// first user: the outcome moves her into a skin-type segment and its rich menu.
+const path = JSON.parse(readFileSync(here("./skincare/quiz-paths.json"), "utf8")).find((p) => p.result === "sensitive");
+let state = engine.quizStart("skin_type");
+for (const [question, answer] of path.answers) state = engine.quizAnswer(state, question, answer);
+const outcome = engine.quizResult(state, contexts[0]);
+const rm = outcome.decision.richMenu;
+console.log(`\nThe skin-type quiz for ${rows[0][0]} (answers ${path.answers.map(([q, a]) => `${q}=${[].concat(a).join("+") || "-"}`).join(" ")}):`);
+console.log(`  result ${outcome.result.id} 「${outcome.result.title}」, scores ${JSON.stringify(outcome.scores)}`);
+console.log(`  ${outcome.result.description.split("\n")[0]}`);
+console.log(`  recommended: ${outcome.result.contents.map((c) => c.id).join(", ")}; tags added: ${outcome.tags.join(", ")}`);
+console.log(`  decision ${outcome.decision.decisionId}: segments ${outcome.decision.segments.join(", ")}; rich menu ${rm.action} ${rm.menu}`);
 console.log("\nTry the CLI too: target/release/kizuna decide --config examples/skincare/config.json examples/skincare/contexts.ndjson");
