@@ -236,6 +236,11 @@ impl Draft<'_> {
     }
 
     fn to_decision(&self) -> Decision {
+        // Filled by `insert`: collecting into a BTreeMap would instantiate std's sort once more.
+        let mut groups = std::collections::BTreeMap::new();
+        for (g, s) in self.group_pairs() {
+            groups.insert(g.to_string(), s.to_string());
+        }
         Decision {
             version: VERSION,
             decision_id: self.decision_id.clone(),
@@ -243,7 +248,7 @@ impl Draft<'_> {
             user_id: self.checked.user_id.to_string(),
             now: self.checked.now_text.to_string(),
             segments: self.segment_ids().map(str::to_string).collect(),
-            groups: self.group_pairs().map(|(g, s)| (g.to_string(), s.to_string())).collect(),
+            groups,
             rich_menu: self.rich_menu.clone(),
             content: self.rendered.as_ref().map(|r| r.choice.clone()),
             messages: self.rendered.iter().flat_map(|r| &r.messages).filter_map(|m| serde_json::value::RawValue::from_string(m.clone()).ok()).collect(),

@@ -33,6 +33,16 @@ pub fn score_json(s: f64) -> Value {
     }
 }
 
+/// The answers of a state by question id, as JSON (filled by `insert`: a `collect` into the
+/// map would instantiate std's sort once more).
+pub fn answers_json(state: &QuizState) -> Map<String, Value> {
+    let mut answers = Map::new();
+    for (k, v) in &state.answers {
+        answers.insert(k.clone(), v.to_json());
+    }
+    answers
+}
+
 /// Applies a finished quiz to a context object (already checked to have a `user` object):
 /// `user.quizAnswers.<quiz>` = the answers plus `"result"`, the tags added (no duplicates), the
 /// attributes merged, and `event` = a `quiz` event unless the context has one.
@@ -43,7 +53,7 @@ pub fn apply(context: &mut Value, state: &QuizState, result: &str, tags: &[Strin
         ctx.insert("event".to_string(), event);
     }
     let Some(Value::Object(user)) = ctx.get_mut("user") else { return };
-    let mut answers: Map<String, Value> = state.answers.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+    let mut answers = answers_json(state);
     answers.insert("result".to_string(), Value::String(result.to_string()));
     if let Value::Object(q) = member(user, "quizAnswers", Value::Object(Map::new())) {
         q.insert(state.quiz.clone(), Value::Object(answers));
