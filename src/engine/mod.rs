@@ -257,14 +257,9 @@ impl Draft<'_> {
         }
     }
 
-    /// The decision as JSON text. The explain trace is for people: that cold path goes through
-    /// serde; the hot one is written directly.
+    /// The decision as JSON text, written directly (explain trace included).
     fn write(self) -> Result<String, Error> {
-        match self.explain {
-            Some(_) => serde_json::to_string(&self.to_decision())
-                .map_err(|e| Error::new(Code::InvalidValue, "", format!("cannot write the decision: {e}"))),
-            None => Ok(self.to_json()),
-        }
+        Ok(self.to_json())
     }
 
     /// Writes the decision as serde would write [`Draft::to_decision`] (a test holds them equal).
@@ -301,25 +296,15 @@ impl Draft<'_> {
             }
             o.push('}');
         }
-        if let Some(m) = &self.rich_menu {
-            // Cold next to the rest: one small struct through serde.
-            o.push_str(",\"richMenu\":");
-            o.push_str(&serde_json::to_string(m).unwrap_or_else(|_| "null".to_string()));
-        }
-        if let Some(r) = &self.rendered {
-            o.push_str(",\"content\":");
-            o.push_str(&serde_json::to_string(&r.choice).unwrap_or_else(|_| "null".to_string()));
-            if !r.messages.is_empty() {
-                o.push_str(",\"messages\":[");
-                o.push_str(&r.messages.join(","));
-                o.push(']');
-            }
-        }
-        if !self.outcome.errors.is_empty() {
-            o.push_str(",\"errors\":");
-            o.push_str(&serde_json::to_string(&self.outcome.errors).unwrap_or_else(|_| "[]".to_string()));
-        }
-        o.push('}');
+        let rendered = self.rendered.as_ref();
+        crate::contract::decision::write_tail(
+            &mut o,
+            self.rich_menu.as_ref(),
+            rendered.map(|r| &r.choice),
+            &mut rendered.into_iter().flat_map(|r| &r.messages).map(String::as_str),
+            &self.outcome.errors,
+            self.explain.as_deref(),
+        );
         o
     }
 }
@@ -351,7 +336,15 @@ impl Engine {
     pub fn decide_line(&self, context: &str, line_no: usize, opts: DecideOptions) -> String {
         match self.decide_to_string(context, opts) {
             Ok(s) => s,
-            Err(e) => serde_json::json!({ "error": e, "line": line_no }).to_string(),
+            // As `serde_json::json!({"error": e, "line": line_no})` writes it (keys sorted).
+            Err(e) => {
+                let mut o = String::from("{\"error\":");
+                e.write_json(&mut o);
+                o.push_str(",\"line\":");
+                o.push_str(&line_no.to_string());
+                o.push('}');
+                o
+            }
         }
     }
 }
