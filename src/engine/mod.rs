@@ -98,7 +98,7 @@ impl Engine {
     /// Decides for a context given as JSON text: the fast path (only what rules read is built).
     pub fn decide(&self, context: &str, opts: DecideOptions) -> Result<Decision, Error> {
         let doc = self.parse_context(context)?;
-        self.decide_doc(doc, opts, None, |d| Ok(d.to_decision()))
+        self.decide_doc(doc, opts, None, false).and_then(Decided::owned)
     }
 
     /// Decides and renders content `content_id` (whatever the event), e.g. for a push
@@ -106,14 +106,14 @@ impl Engine {
     pub fn render(&self, content_id: &str, context: &str, opts: DecideOptions) -> Result<Decision, Error> {
         let index = self.content_index(content_id)?;
         let doc = self.parse_context(context)?;
-        self.decide_doc(doc, opts, Some(index), |d| Ok(d.to_decision()))
+        self.decide_doc(doc, opts, Some(index), false).and_then(Decided::owned)
     }
 
     /// [`Engine::render`] returning JSON text: the fast path of [`Engine::decide_to_string`].
     pub fn render_to_string(&self, content_id: &str, context: &str, opts: DecideOptions) -> Result<String, Error> {
         let index = self.content_index(content_id)?;
         let doc = self.parse_context(context)?;
-        self.decide_doc(doc, opts, Some(index), |d| d.write())
+        self.decide_doc(doc, opts, Some(index), true).map(Decided::json)
     }
 
     fn content_index(&self, content_id: &str) -> Result<usize, Error> {
@@ -124,27 +124,23 @@ impl Engine {
 
     /// Decides for an already parsed context.
     pub fn decide_json(&self, context: &serde_json::Value, opts: DecideOptions) -> Result<Decision, Error> {
-        self.decide_doc(Value::from_serde(context), opts, None, |d| Ok(d.to_decision()))
+        self.decide_doc(Value::from_serde(context), opts, None, false).and_then(Decided::owned)
     }
 
     /// Decides and returns the decision as JSON text: the same bytes as serializing
     /// [`Engine::decide`]'s result, written directly (no intermediate strings) on the hot path.
     pub fn decide_to_string(&self, context: &str, opts: DecideOptions) -> Result<String, Error> {
         let doc = self.parse_context(context)?;
-        self.decide_doc(doc, opts, None, |d| d.write())
+        self.decide_doc(doc, opts, None, true).map(Decided::json)
     }
 
     fn parse_context<'t>(&self, context: &'t str) -> Result<Value<'t>, Error> {
         value::parse_projected(context, &self.projection).map_err(|e| json_error("the context", &e))
     }
 
-    fn decide_doc<T>(
-        &self,
-        mut doc: Value<'_>,
-        opts: DecideOptions,
-        content: Option<usize>,
-        out: impl FnOnce(Draft<'_>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
+    /// One decision, as JSON text (`as_json`) or as a [`Decision`]. Not generic over the
+    /// output: it was inlined once per caller (five copies in the Wasm binary).
+    fn decide_doc(&self, mut doc: Value<'_>, opts: DecideOptions, content: Option<usize>, as_json: bool) -> Result<Decided, Error> {
         context::fill_defaults(&mut doc);
         let checked = context::check(&doc)?;
         let tz = self.tz;
@@ -179,7 +175,29 @@ impl Engine {
         let mut draft = Draft { engine: self, checked, explain: None, decision_id: String::new(), outcome, rich_menu, rendered };
         draft.explain = draft.outcome.explain.take();
         draft.decision_id = draft.id();
-        out(draft)
+        Ok(if as_json { Decided::Json(draft.to_json()) } else { Decided::Owned(draft.to_decision()) })
+    }
+}
+
+/// A decision as [`Engine::decide_doc`] produced it.
+enum Decided {
+    Json(String),
+    Owned(Decision),
+}
+
+impl Decided {
+    fn json(self) -> String {
+        match self {
+            Decided::Json(s) => s,
+            Decided::Owned(d) => d.to_json(),
+        }
+    }
+
+    fn owned(self) -> Result<Decision, Error> {
+        match self {
+            Decided::Owned(d) => Ok(d),
+            Decided::Json(_) => Err(Error::new(Code::InvalidValue, "", "internal: a decision was written as text")),
+        }
     }
 }
 
@@ -255,11 +273,6 @@ impl Draft<'_> {
             errors: self.outcome.errors.clone(),
             explain: self.explain.clone(),
         }
-    }
-
-    /// The decision as JSON text, written directly (explain trace included).
-    fn write(self) -> Result<String, Error> {
-        Ok(self.to_json())
     }
 
     /// Writes the decision as serde would write [`Draft::to_decision`] (a test holds them equal).
