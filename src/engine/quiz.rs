@@ -71,7 +71,14 @@ impl Engine {
             scores.insert(d.clone(), quiz::score_json(*s));
         }
         let answers = quiz::answers_json(state);
-        let data = serde_json::json!({"answers": answers, "scores": scores, "user": ctx.get("user"), "now": now_text});
+        // Built by `insert`, not `json!`: the macro goes through `serde_json::to_value`, a whole
+        // serializer instance in the Wasm binary.
+        let mut data = Map::new();
+        data.insert("answers".to_string(), Json::Object(answers));
+        data.insert("scores".to_string(), Json::Object(scores.clone()));
+        data.insert("user".to_string(), ctx.get("user").cloned().unwrap_or(Json::Null));
+        data.insert("now".to_string(), Json::String(now_text));
+        let data = Json::Object(data);
         let env = Env { now, tz: self.tz, segments: &[], flag_key: None, targeting_key: Some(&user_id) };
         let r = q.select(&raw_scores, &Value::from_serde(&data), &env)?;
         let result = q.quiz.results.get(r).ok_or_else(|| Error::new(Code::UnknownResult, "", "internal: selected result out of range"))?;
