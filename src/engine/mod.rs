@@ -175,14 +175,14 @@ impl Engine {
         let mut draft = Draft { engine: self, checked, explain: None, decision_id: String::new(), outcome, rich_menu, rendered };
         draft.explain = draft.outcome.explain.take();
         draft.decision_id = draft.id();
-        Ok(if as_json { Decided::Json(draft.to_json()) } else { Decided::Owned(draft.to_decision()) })
+        Ok(if as_json { Decided::Json(draft.to_json()) } else { Decided::Owned(Box::new(draft.to_decision())) })
     }
 }
 
 /// A decision as [`Engine::decide_doc`] produced it.
 enum Decided {
     Json(String),
-    Owned(Decision),
+    Owned(Box<Decision>),
 }
 
 impl Decided {
@@ -195,7 +195,7 @@ impl Decided {
 
     fn owned(self) -> Result<Decision, Error> {
         match self {
-            Decided::Owned(d) => Ok(d),
+            Decided::Owned(d) => Ok(*d),
             Decided::Json(_) => Err(Error::new(Code::InvalidValue, "", "internal: a decision was written as text")),
         }
     }
