@@ -149,6 +149,40 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Writes the error as JSON, exactly as its `Serialize` derive would (field order `code`,
+    /// `message`, `path`, then `line` and `column` when set), without serde's generic code in
+    /// the Wasm binary.
+    pub fn write_json(&self, out: &mut String) {
+        use crate::value::write_json_string as s;
+        out.push_str("{\"code\":");
+        s(self.code.as_str(), out);
+        out.push_str(",\"message\":");
+        s(&self.message, out);
+        out.push_str(",\"path\":");
+        s(&self.path, out);
+        for (key, n) in [(",\"line\":", self.line), (",\"column\":", self.column)] {
+            if let Some(n) = n {
+                out.push_str(key);
+                out.push_str(&n.to_string());
+            }
+        }
+        out.push('}');
+    }
+}
+
+/// Writes errors as a JSON array (see [`Error::write_json`]).
+pub fn write_errors_json(errors: &[Error], out: &mut String) {
+    out.push('[');
+    for (i, e) in errors.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        e.write_json(out);
+    }
+    out.push(']');
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = if self.path.is_empty() { "/" } else { &self.path };
@@ -206,4 +240,25 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev.last().copied().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_json_is_what_serde_writes() {
+        let mut with_pos = Error::new(Code::TemplateSyntax, "/a~1b/0", "bad \"x\"\n\u{1}");
+        with_pos.line = Some(3);
+        with_pos.column = Some(14);
+        let mut only_line = Error::new(Code::InvalidJson, "", "é");
+        only_line.line = Some(1);
+        let errors = [with_pos, only_line, Error::new(Code::QuizNotFinished, "/done", "")];
+        let mut ours = String::new();
+        write_errors_json(&errors, &mut ours);
+        assert_eq!(ours, serde_json::to_string(&errors).unwrap());
+        let mut none = String::new();
+        write_errors_json(&[], &mut none);
+        assert_eq!(none, "[]");
+    }
 }

@@ -50,7 +50,10 @@ fn js_error(errors: &[Error]) -> JsValue {
     let err = js_sys::Error::new(&message);
     err.set_name("KizunaError");
     let obj: &JsValue = err.as_ref();
-    let list = serde_wasm_bindgen::to_value(errors).unwrap_or(JsValue::NULL);
+    // One JSON.parse of the list: smaller than serde-wasm-bindgen's generic serializer.
+    let mut text = String::new();
+    crate::error::write_errors_json(errors, &mut text);
+    let list = js_sys::JSON::parse(&text).unwrap_or(JsValue::NULL);
     let _ = js_sys::Reflect::set(obj, &"code".into(), &first.code.as_str().into());
     let _ = js_sys::Reflect::set(obj, &"path".into(), &first.path.as_str().into());
     let _ = js_sys::Reflect::set(obj, &"errors".into(), &list);
@@ -79,16 +82,10 @@ fn parse_js(text: &str) -> Result<JsValue, JsValue> {
     js_sys::JSON::parse(text).map_err(|_| js_error(&[Error::new(Code::InvalidJson, "", "internal: output is not JSON")]))
 }
 
-/// A Rust value → JavaScript value, through JSON text (see [`parse_js`]).
-fn to_js(v: &impl serde::Serialize) -> Result<JsValue, JsValue> {
-    let text = serde_json::to_string(v).map_err(|e| js_error(&[Error::new(Code::InvalidValue, "", format!("internal: cannot write JSON: {e}"))]))?;
-    parse_js(&text)
-}
-
-/// A quiz state given as an object or JSON text.
+/// A quiz state given as an object or JSON text, read with the crate's own parser.
 fn state_from_js(v: &JsValue) -> Result<QuizState, JsValue> {
     let text = json_text(v, "quiz state")?;
-    serde_json::from_str(&text).map_err(|e| js_error(&[Error::new(Code::InvalidValue, "", format!("not a quiz state (start the quiz again): {e}"))]))
+    QuizState::from_json(&text).map_err(|e| js_error(&[Error::new(Code::InvalidValue, "", format!("not a quiz state (start the quiz again): {e}"))]))
 }
 
 /// An answer: a string (choice id or text) or an array of choice ids.
@@ -165,7 +162,7 @@ impl Engine {
     /// and pass it to the other quiz calls.
     #[wasm_bindgen(js_name = quizStart, unchecked_return_type = "QuizState")]
     pub fn quiz_start(&self, quiz_id: &str) -> Result<JsValue, JsValue> {
-        to_js(&self.inner.quiz_start(quiz_id).map_err(|e| js_error(&[e]))?)
+        parse_js(&self.inner.quiz_start(quiz_id).map_err(|e| js_error(&[e]))?.to_json())
     }
 
     /// Answers a question (the current one, or one already answered); returns the new state.
@@ -179,13 +176,16 @@ impl Engine {
     ) -> Result<JsValue, JsValue> {
         let state = state_from_js(&state)?;
         let answer = answer_from_js(&answer, question_id)?;
-        to_js(&self.inner.quiz_answer(&state, question_id, answer).map_err(|e| js_error(&[e]))?)
+        parse_js(&self.inner.quiz_answer(&state, question_id, answer).map_err(|e| js_error(&[e]))?.to_json())
     }
 
     /// The question to show, or `null` when the quiz is done.
     #[wasm_bindgen(js_name = quizQuestion, unchecked_return_type = "QuizQuestion | null")]
     pub fn quiz_question(&self, #[wasm_bindgen(unchecked_param_type = "QuizState | string")] state: JsValue) -> Result<JsValue, JsValue> {
-        to_js(&self.inner.quiz_question(&state_from_js(&state)?).map_err(|e| js_error(&[e]))?)
+        match self.inner.quiz_question(&state_from_js(&state)?).map_err(|e| js_error(&[e]))? {
+            Some(q) => parse_js(&q.to_json()),
+            None => Ok(JsValue::NULL),
+        }
     }
 
     /// The outcome of a finished quiz for the user in `context`: the result rendered, the
@@ -198,7 +198,7 @@ impl Engine {
     ) -> Result<JsValue, JsValue> {
         let state = state_from_js(&state)?;
         let context = json_text(&context, "context")?;
-        to_js(&self.inner.quiz_result(&state, &context).map_err(|e| js_error(&[e]))?)
+        parse_js(&self.inner.quiz_result(&state, &context).map_err(|e| js_error(&[e]))?.to_json())
     }
 
     /// Hash of the canonical config; every decision carries it.

@@ -221,4 +221,16 @@ fn direct_decision_writer_matches_serde() {
     }
     let with_errors = e.decide(contexts.last().unwrap(), DecideOptions::default()).unwrap();
     assert!(!with_errors.errors.is_empty());
+    // The explain trace is written by hand too, and so is an owned Decision.
+    for c in &contexts {
+        let opts = DecideOptions { explain: true };
+        let fast = e.decide_to_string(c, opts).unwrap();
+        let d = e.decide(c, opts).unwrap();
+        assert!(d.explain.is_some());
+        assert_eq!(fast, serde_json::to_string(&d).unwrap());
+        assert_eq!(d.to_json(), fast);
+        let r = e.render("welcome", c, opts).unwrap();
+        assert_eq!(r.to_json(), serde_json::to_string(&r).unwrap());
+        assert_eq!(e.render_to_string("welcome", c, opts).unwrap(), r.to_json());
+    }
 }

@@ -78,6 +78,10 @@ fn the_five_example_paths_yield_the_five_skin_types() {
         assert!(out.decision.segments.contains(&format!("skin_{want}")), "{:?}", out.decision.segments);
         // … and its rich-menu rules link the result's menu.
         assert_eq!(serde_json::to_value(&out.decision).unwrap()["richMenu"]["menu"], format!("skin_{want}"));
+        // The Wasm calls write outcomes (and states, questions) by hand: serde's bytes exactly.
+        assert_eq!(out.to_json(), serde_json::to_string(&out).unwrap());
+        assert_eq!(s.to_json(), serde_json::to_string(&s).unwrap());
+        assert_eq!(QuizState::from_json(&s.to_json()).unwrap(), s);
         golden.push_str(&serde_json::to_string(&out).unwrap());
         golden.push('\n');
     }
@@ -172,6 +176,17 @@ fn the_state_is_plain_json_and_survives_a_reload() {
     );
     let back: QuizState = serde_json::from_str(&text).unwrap();
     assert_eq!(back, s);
+    assert_eq!(s.to_json(), text);
+    assert_eq!(QuizState::from_json(&text).unwrap(), s);
+    let question = engine.quiz_question(&back).unwrap().unwrap();
+    assert_eq!(question.to_json(), serde_json::to_string(&question).unwrap());
+    // The hand-written reader takes what the derive takes, and refuses what it refuses.
+    for ok in [r#"{"version": 1, "quiz": "q", "current": null, "done": true, "extra": 1}"#, r#"{"done": false, "quiz": "q", "version": 1, "answers": {"a": ["x"], "b": "y"}, "path": ["b"]}"#] {
+        assert_eq!(QuizState::from_json(ok).unwrap(), serde_json::from_str::<QuizState>(ok).unwrap(), "{ok}");
+    }
+    for bad in ["[]", "{", r#"{"quiz": "q", "done": true}"#, r#"{"version": 1, "quiz": "q"}"#, r#"{"version": -1, "quiz": "q", "done": true}"#, r#"{"version": 1, "quiz": 3, "done": true}"#, r#"{"version": 1, "quiz": "q", "done": true, "answers": {"a": 3}}"#, r#"{"version": 1, "quiz": "q", "done": true, "path": [1]}"#, r#"{"version": 1, "quiz": "q", "done": "yes"}"#] {
+        assert!(QuizState::from_json(bad).is_err() && serde_json::from_str::<QuizState>(bad).is_err(), "{bad}");
+    }
     assert_eq!(engine.quiz_question(&back).unwrap().unwrap().id, "q5");
     let fresh: QuizState = serde_json::from_str(&serde_json::to_string(&engine.quiz_start("skin_type").unwrap()).unwrap()).unwrap();
     assert_eq!(serde_json::to_value(&fresh).unwrap()["current"], "q1");

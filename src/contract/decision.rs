@@ -50,7 +50,7 @@ pub struct Decision {
 impl PartialEq for Decision {
     /// Field by field; messages compare by their JSON text.
     fn eq(&self, other: &Self) -> bool {
-        serde_json::to_string(self).ok() == serde_json::to_string(other).ok()
+        self.to_json() == other.to_json()
     }
 }
 
@@ -158,4 +158,176 @@ pub struct Step {
     pub args: Vec<Value>,
     /// Its result.
     pub result: Value,
+}
+
+// ---- JSON by hand -------------------------------------------------------------------------
+// Decisions are written with the crate's own writer, byte-identical to serde's (tests hold
+// them equal): serde's derives for these structs cost several KiB of generic code each in the
+// Wasm binary. `Engine::decide_to_string` writes the head of a decision from borrowed parts
+// and shares [`write_tail`] with [`Decision::write_json`].
+
+use crate::value::write_json_string as s;
+
+impl RichMenuChoice {
+    pub fn write_json(&self, o: &mut String) {
+        o.push_str("{\"action\":");
+        s(self.action.as_str(), o);
+        for (k, v) in [(",\"menu\":", &self.menu), (",\"richMenuId\":", &self.rich_menu_id), (",\"current\":", &self.current)] {
+            if let Some(v) = v {
+                o.push_str(k);
+                s(v, o);
+            }
+        }
+        o.push_str(",\"reason\":{");
+        let r = &self.reason;
+        let mut first = true;
+        if let Some(rule) = r.rule {
+            o.push_str("\"rule\":");
+            o.push_str(&rule.to_string());
+            first = false;
+        }
+        if let Some(seg) = &r.segment {
+            o.push_str(if first { "\"segment\":" } else { ",\"segment\":" });
+            s(seg, o);
+            first = false;
+        }
+        if r.default {
+            o.push_str(if first { "\"default\":true" } else { ",\"default\":true" });
+        }
+        o.push_str("}}");
+    }
+}
+
+impl ContentChoice {
+    pub fn write_json(&self, o: &mut String) {
+        o.push_str("{\"id\":");
+        s(&self.id, o);
+        o.push_str(",\"variant\":");
+        s(&self.variant, o);
+        if let Some(x) = &self.experiment {
+            o.push_str(",\"experiment\":");
+            s(x, o);
+        }
+        o.push('}');
+    }
+}
+
+fn write_explain(explain: &[SegmentExplain], o: &mut String) {
+    o.push('[');
+    for (i, e) in explain.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        o.push_str("{\"segment\":");
+        s(&e.segment, o);
+        o.push_str(if e.matched { ",\"matched\":true" } else { ",\"matched\":false" });
+        o.push_str(if e.condition { ",\"condition\":true" } else { ",\"condition\":false" });
+        if let Some(t) = &e.taken_by {
+            o.push_str(",\"takenBy\":");
+            s(t, o);
+        }
+        o.push_str(",\"steps\":[");
+        for (j, step) in e.steps.iter().enumerate() {
+            if j > 0 {
+                o.push(',');
+            }
+            o.push_str("{\"path\":");
+            s(&step.path, o);
+            o.push_str(",\"op\":");
+            s(&step.op, o);
+            o.push_str(",\"args\":[");
+            for (k, a) in step.args.iter().enumerate() {
+                if k > 0 {
+                    o.push(',');
+                }
+                o.push_str(&a.to_string());
+            }
+            o.push_str("],\"result\":");
+            o.push_str(&step.result.to_string());
+            o.push('}');
+        }
+        o.push_str("]}");
+    }
+    o.push(']');
+}
+
+/// Writes the members after `groups`: `richMenu`, `content`, `messages`, `errors`, `explain`
+/// (each only when present), then closes the object.
+pub(crate) fn write_tail(
+    o: &mut String,
+    rich_menu: Option<&RichMenuChoice>,
+    content: Option<&ContentChoice>,
+    messages: &mut dyn Iterator<Item = &str>,
+    errors: &[Error],
+    explain: Option<&[SegmentExplain]>,
+) {
+    if let Some(m) = rich_menu {
+        o.push_str(",\"richMenu\":");
+        m.write_json(o);
+    }
+    if let Some(c) = content {
+        o.push_str(",\"content\":");
+        c.write_json(o);
+    }
+    let mut any = false;
+    for m in messages {
+        o.push_str(if any { "," } else { ",\"messages\":[" });
+        o.push_str(m);
+        any = true;
+    }
+    if any {
+        o.push(']');
+    }
+    if !errors.is_empty() {
+        o.push_str(",\"errors\":");
+        crate::error::write_errors_json(errors, o);
+    }
+    if let Some(x) = explain {
+        o.push_str(",\"explain\":");
+        write_explain(x, o);
+    }
+    o.push('}');
+}
+
+impl Decision {
+    /// The decision as JSON, the same bytes as `serde_json::to_string`.
+    pub fn write_json(&self, o: &mut String) {
+        o.push_str("{\"version\":");
+        o.push_str(&self.version.to_string());
+        o.push_str(",\"decisionId\":");
+        s(&self.decision_id, o);
+        o.push_str(",\"configHash\":");
+        s(&self.config_hash, o);
+        o.push_str(",\"userId\":");
+        s(&self.user_id, o);
+        o.push_str(",\"now\":");
+        s(&self.now, o);
+        o.push_str(",\"segments\":[");
+        for (i, id) in self.segments.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            s(id, o);
+        }
+        o.push(']');
+        if !self.groups.is_empty() {
+            o.push_str(",\"groups\":{");
+            for (i, (g, id)) in self.groups.iter().enumerate() {
+                if i > 0 {
+                    o.push(',');
+                }
+                s(g, o);
+                o.push(':');
+                s(id, o);
+            }
+            o.push('}');
+        }
+        write_tail(o, self.rich_menu.as_ref(), self.content.as_ref(), &mut self.messages.iter().map(|m| m.get()), &self.errors, self.explain.as_deref());
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut o = String::with_capacity(512);
+        self.write_json(&mut o);
+        o
+    }
 }

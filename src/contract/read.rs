@@ -111,14 +111,23 @@ impl<'v> ObjectReader<'v> {
         p: &mut Problems,
         mut item: impl FnMut(&'v Value, &str, &mut Problems) -> Option<T>,
     ) -> Vec<T> {
-        let Some(v) = self.opt(key) else { return Vec::new() };
+        let mut out = Vec::new();
+        self.each(key, p, &mut |v, path, p| out.extend(item(v, path, p)));
+        out
+    }
+
+    /// The loop of [`ObjectReader::opt_array`], compiled once behind a `dyn` callback: as a
+    /// generic iterator chain it was instantiated per element type (13 copies in the Wasm).
+    fn each(&mut self, key: &'static str, p: &mut Problems, item: &mut dyn FnMut(&'v Value, &str, &mut Problems)) {
+        let Some(v) = self.opt(key) else { return };
         let path = self.field_path(key);
         match v.as_array() {
-            Some(items) => items.iter().enumerate().filter_map(|(i, v)| item(v, &join(&path, i), p)).collect(),
-            None => {
-                p.push(Code::InvalidValue, &path, format!("\"{key}\" must be an array, found {}", kind(v)));
-                Vec::new()
+            Some(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    item(v, &join(&path, i), p);
+                }
             }
+            None => p.push(Code::InvalidValue, &path, format!("\"{key}\" must be an array, found {}", kind(v))),
         }
     }
 

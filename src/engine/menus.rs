@@ -158,23 +158,32 @@ pub fn bulk_requests<'d>(decisions: impl IntoIterator<Item = &'d Decision>) -> V
 
 /// (user id, action, rich menu id) of each decision, in order.
 fn group<'d>(actions: impl Iterator<Item = (&'d str, MenuAction, Option<&'d str>)>) -> Vec<BulkRequest> {
-    // Per user, the target of their last decision: Some(menu) link, None unlink; removed by "none".
-    let mut last: Vec<(&str, Option<Option<&str>>)> = Vec::new();
-    let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for (user, action, menu) in actions {
-        let target = match action {
-            MenuAction::Link => Some(menu),
-            MenuAction::Unlink => Some(None),
-            MenuAction::None => None,
-        };
-        match at.get(user).and_then(|&i| last.get_mut(i)) {
-            Some(slot) => slot.1 = target,
-            None => {
-                at.insert(user, last.len());
-                last.push((user, target));
-            }
+    // Per user, the target of their last decision: Some(menu) link, None unlink; removed by
+    // "none". Users are found by sorting indexes with the crate's shared sort (a HashMap
+    // brought SipHash and another hashbrown instance into the Wasm binary).
+    let all: Vec<(&str, Option<Option<&str>>)> = actions
+        .map(|(user, action, menu)| {
+            let target = match action {
+                MenuAction::Link => Some(menu),
+                MenuAction::Unlink => Some(None),
+                MenuAction::None => None,
+            };
+            (user, target)
+        })
+        .collect();
+    let user = |i: usize| all.get(i).map(|a| a.0);
+    let by_user = crate::sort::stable_order(all.len(), &mut |i, j| user(i) < user(j));
+    // (first index, user, last target) per user; stable, so a run starts at its first index.
+    let mut firsts: Vec<(usize, &str, Option<Option<&str>>)> = Vec::new();
+    for &i in &by_user {
+        let Some(&(u, target)) = all.get(i) else { continue };
+        match firsts.last_mut() {
+            Some(run) if run.1 == u => run.2 = target,
+            _ => firsts.push((i, u, target)),
         }
     }
+    crate::sort::sort_stable_by(&mut firsts, &mut |a, b| a.0 < b.0);
+    let last: Vec<(&str, Option<Option<&str>>)> = firsts.into_iter().map(|(_, u, t)| (u, t)).collect();
     let mut series: Vec<(Option<&str>, Vec<String>)> = Vec::new();
     for &(user, target) in &last {
         let Some(target) = target else { continue };
@@ -240,5 +249,51 @@ pub fn bulk_requests_json(text: &str) -> Result<String, Error> {
         }
         actions.push((user, action, menu));
     }
-    serde_json::to_string(&group(actions.into_iter())).map_err(|e| Error::new(Code::InvalidValue, "", format!("cannot write the requests: {e}")))
+    Ok(requests_json(&group(actions.into_iter())))
+}
+
+/// The requests as JSON, as their `Serialize` derives write them (a test holds both equal),
+/// without serde's generic code in the Wasm binary.
+fn requests_json(requests: &[BulkRequest]) -> String {
+    use crate::value::write_json_string as s;
+    let mut o = String::from("[");
+    for (i, r) in requests.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        o.push_str("{\"method\":");
+        s(r.method, &mut o);
+        o.push_str(",\"path\":");
+        s(r.path, &mut o);
+        o.push_str(",\"body\":{");
+        if let Some(m) = &r.body.rich_menu_id {
+            o.push_str("\"richMenuId\":");
+            s(m, &mut o);
+            o.push(',');
+        }
+        o.push_str("\"userIds\":[");
+        for (j, u) in r.body.user_ids.iter().enumerate() {
+            if j > 0 {
+                o.push(',');
+            }
+            s(u, &mut o);
+        }
+        o.push_str("]}}");
+    }
+    o.push(']');
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_json_is_what_serde_writes() {
+        let requests = group(
+            [("U1", MenuAction::Link, Some("richmenu-a\"b")), ("U2", MenuAction::Unlink, None), ("U3", MenuAction::Link, Some("richmenu-a\"b"))].into_iter(),
+        );
+        assert_eq!(requests_json(&requests), serde_json::to_string(&requests).unwrap());
+        assert_eq!(requests_json(&[]), "[]");
+    }
 }

@@ -99,7 +99,7 @@ impl Engine {
     /// Decides for a context given as JSON text: the fast path (only what rules read is built).
     pub fn decide(&self, context: &str, opts: DecideOptions) -> Result<Decision, Error> {
         let doc = self.parse_context(context)?;
-        self.decide_doc(doc, opts, None, |d| Ok(d.to_decision()))
+        self.decide_doc(doc, opts, None, false).and_then(Decided::owned)
     }
 
     /// Decides and renders content `content_id` (whatever the event), e.g. for a push
@@ -107,14 +107,14 @@ impl Engine {
     pub fn render(&self, content_id: &str, context: &str, opts: DecideOptions) -> Result<Decision, Error> {
         let index = self.content_index(content_id)?;
         let doc = self.parse_context(context)?;
-        self.decide_doc(doc, opts, Some(index), |d| Ok(d.to_decision()))
+        self.decide_doc(doc, opts, Some(index), false).and_then(Decided::owned)
     }
 
     /// [`Engine::render`] returning JSON text: the fast path of [`Engine::decide_to_string`].
     pub fn render_to_string(&self, content_id: &str, context: &str, opts: DecideOptions) -> Result<String, Error> {
         let index = self.content_index(content_id)?;
         let doc = self.parse_context(context)?;
-        self.decide_doc(doc, opts, Some(index), |d| d.write())
+        self.decide_doc(doc, opts, Some(index), true).map(Decided::json)
     }
 
     fn content_index(&self, content_id: &str) -> Result<usize, Error> {
@@ -125,27 +125,23 @@ impl Engine {
 
     /// Decides for an already parsed context.
     pub fn decide_json(&self, context: &serde_json::Value, opts: DecideOptions) -> Result<Decision, Error> {
-        self.decide_doc(Value::from_serde(context), opts, None, |d| Ok(d.to_decision()))
+        self.decide_doc(Value::from_serde(context), opts, None, false).and_then(Decided::owned)
     }
 
     /// Decides and returns the decision as JSON text: the same bytes as serializing
     /// [`Engine::decide`]'s result, written directly (no intermediate strings) on the hot path.
     pub fn decide_to_string(&self, context: &str, opts: DecideOptions) -> Result<String, Error> {
         let doc = self.parse_context(context)?;
-        self.decide_doc(doc, opts, None, |d| d.write())
+        self.decide_doc(doc, opts, None, true).map(Decided::json)
     }
 
     fn parse_context<'t>(&self, context: &'t str) -> Result<Value<'t>, Error> {
         value::parse_projected(context, &self.projection).map_err(|e| json_error("the context", &e))
     }
 
-    fn decide_doc<T>(
-        &self,
-        mut doc: Value<'_>,
-        opts: DecideOptions,
-        content: Option<usize>,
-        out: impl FnOnce(Draft<'_>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
+    /// One decision, as JSON text (`as_json`) or as a [`Decision`]. Not generic over the
+    /// output: it was inlined once per caller (five copies in the Wasm binary).
+    fn decide_doc(&self, mut doc: Value<'_>, opts: DecideOptions, content: Option<usize>, as_json: bool) -> Result<Decided, Error> {
         context::fill_defaults(&mut doc);
         let checked = context::check(&doc)?;
         let tz = self.tz;
@@ -180,7 +176,29 @@ impl Engine {
         let mut draft = Draft { engine: self, checked, explain: None, decision_id: String::new(), outcome, rich_menu, rendered };
         draft.explain = draft.outcome.explain.take();
         draft.decision_id = draft.id();
-        out(draft)
+        Ok(if as_json { Decided::Json(draft.to_json()) } else { Decided::Owned(Box::new(draft.to_decision())) })
+    }
+}
+
+/// A decision as [`Engine::decide_doc`] produced it.
+enum Decided {
+    Json(String),
+    Owned(Box<Decision>),
+}
+
+impl Decided {
+    fn json(self) -> String {
+        match self {
+            Decided::Json(s) => s,
+            Decided::Owned(d) => d.to_json(),
+        }
+    }
+
+    fn owned(self) -> Result<Decision, Error> {
+        match self {
+            Decided::Owned(d) => Ok(*d),
+            Decided::Json(_) => Err(Error::new(Code::InvalidValue, "", "internal: a decision was written as text")),
+        }
     }
 }
 
@@ -237,6 +255,11 @@ impl Draft<'_> {
     }
 
     fn to_decision(&self) -> Decision {
+        // Filled by `insert`: collecting into a BTreeMap would instantiate std's sort once more.
+        let mut groups = std::collections::BTreeMap::new();
+        for (g, s) in self.group_pairs() {
+            groups.insert(g.to_string(), s.to_string());
+        }
         Decision {
             version: VERSION,
             decision_id: self.decision_id.clone(),
@@ -244,22 +267,12 @@ impl Draft<'_> {
             user_id: self.checked.user_id.to_string(),
             now: self.checked.now_text.to_string(),
             segments: self.segment_ids().map(str::to_string).collect(),
-            groups: self.group_pairs().map(|(g, s)| (g.to_string(), s.to_string())).collect(),
+            groups,
             rich_menu: self.rich_menu.clone(),
             content: self.rendered.as_ref().map(|r| r.choice.clone()),
             messages: self.rendered.iter().flat_map(|r| &r.messages).filter_map(|m| serde_json::value::RawValue::from_string(m.clone()).ok()).collect(),
             errors: self.outcome.errors.clone(),
             explain: self.explain.clone(),
-        }
-    }
-
-    /// The decision as JSON text. The explain trace is for people: that cold path goes through
-    /// serde; the hot one is written directly.
-    fn write(self) -> Result<String, Error> {
-        match self.explain {
-            Some(_) => serde_json::to_string(&self.to_decision())
-                .map_err(|e| Error::new(Code::InvalidValue, "", format!("cannot write the decision: {e}"))),
-            None => Ok(self.to_json()),
         }
     }
 
@@ -297,25 +310,15 @@ impl Draft<'_> {
             }
             o.push('}');
         }
-        if let Some(m) = &self.rich_menu {
-            // Cold next to the rest: one small struct through serde.
-            o.push_str(",\"richMenu\":");
-            o.push_str(&serde_json::to_string(m).unwrap_or_else(|_| "null".to_string()));
-        }
-        if let Some(r) = &self.rendered {
-            o.push_str(",\"content\":");
-            o.push_str(&serde_json::to_string(&r.choice).unwrap_or_else(|_| "null".to_string()));
-            if !r.messages.is_empty() {
-                o.push_str(",\"messages\":[");
-                o.push_str(&r.messages.join(","));
-                o.push(']');
-            }
-        }
-        if !self.outcome.errors.is_empty() {
-            o.push_str(",\"errors\":");
-            o.push_str(&serde_json::to_string(&self.outcome.errors).unwrap_or_else(|_| "[]".to_string()));
-        }
-        o.push('}');
+        let rendered = self.rendered.as_ref();
+        crate::contract::decision::write_tail(
+            &mut o,
+            self.rich_menu.as_ref(),
+            rendered.map(|r| &r.choice),
+            &mut rendered.into_iter().flat_map(|r| &r.messages).map(String::as_str),
+            &self.outcome.errors,
+            self.explain.as_deref(),
+        );
         o
     }
 }
@@ -347,7 +350,15 @@ impl Engine {
     pub fn decide_line(&self, context: &str, line_no: usize, opts: DecideOptions) -> String {
         match self.decide_to_string(context, opts) {
             Ok(s) => s,
-            Err(e) => serde_json::json!({ "error": e, "line": line_no }).to_string(),
+            // As `serde_json::json!({"error": e, "line": line_no})` writes it (keys sorted).
+            Err(e) => {
+                let mut o = String::from("{\"error\":");
+                e.write_json(&mut o);
+                o.push_str(",\"line\":");
+                o.push_str(&line_no.to_string());
+                o.push('}');
+                o
+            }
         }
     }
 }

@@ -64,9 +64,21 @@ impl Engine {
             (c.now, c.now_text.to_string(), c.user_id.to_string())
         };
         let (raw_scores, mut tags, mut attributes) = q.tally(state);
-        let scores: Map<String, Json> = q.quiz.dimensions.iter().cloned().zip(raw_scores.iter().map(|s| quiz::score_json(*s))).collect();
-        let answers: Map<String, Json> = state.answers.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
-        let data = serde_json::json!({"answers": answers, "scores": scores, "user": ctx.get("user"), "now": now_text});
+        // Maps filled by `insert`: collecting into a BTreeMap sorts first, and each such
+        // collect instantiates std's stable sort again (~5 KiB of Wasm apiece).
+        let mut scores = Map::new();
+        for (d, s) in q.quiz.dimensions.iter().zip(&raw_scores) {
+            scores.insert(d.clone(), quiz::score_json(*s));
+        }
+        let answers = quiz::answers_json(state);
+        // Built by `insert`, not `json!`: the macro goes through `serde_json::to_value`, a whole
+        // serializer instance in the Wasm binary.
+        let mut data = Map::new();
+        data.insert("answers".to_string(), Json::Object(answers));
+        data.insert("scores".to_string(), Json::Object(scores.clone()));
+        data.insert("user".to_string(), ctx.get("user").cloned().unwrap_or(Json::Null));
+        data.insert("now".to_string(), Json::String(now_text));
+        let data = Json::Object(data);
         let env = Env { now, tz: self.tz, segments: &[], flag_key: None, targeting_key: Some(&user_id) };
         let r = q.select(&raw_scores, &Value::from_serde(&data), &env)?;
         let result = q.quiz.results.get(r).ok_or_else(|| Error::new(Code::UnknownResult, "", "internal: selected result out of range"))?;

@@ -33,38 +33,52 @@ pub fn score_json(s: f64) -> Value {
     }
 }
 
+/// The answers of a state by question id, as JSON (filled by `insert`: a `collect` into the
+/// map would instantiate std's sort once more).
+pub fn answers_json(state: &QuizState) -> Map<String, Value> {
+    let mut answers = Map::new();
+    for (k, v) in &state.answers {
+        answers.insert(k.clone(), v.to_json());
+    }
+    answers
+}
+
 /// Applies a finished quiz to a context object (already checked to have a `user` object):
 /// `user.quizAnswers.<quiz>` = the answers plus `"result"`, the tags added (no duplicates), the
 /// attributes merged, and `event` = a `quiz` event unless the context has one.
 pub fn apply(context: &mut Value, state: &QuizState, result: &str, tags: &[String], attributes: &Map<String, Value>) {
     let Value::Object(ctx) = context else { return };
     if ctx.get("event").is_none_or(Value::is_null) {
-        let event = serde_json::json!({"type": "quiz", "quizId": state.quiz, "resultId": result});
-        ctx.insert("event".to_string(), event);
+        // Built by `insert`, not `json!` (which goes through `serde_json::to_value`).
+        let mut event = Map::new();
+        event.insert("type".to_string(), Value::from("quiz"));
+        event.insert("quizId".to_string(), Value::String(state.quiz.clone()));
+        event.insert("resultId".to_string(), Value::from(result));
+        ctx.insert("event".to_string(), Value::Object(event));
     }
     let Some(Value::Object(user)) = ctx.get_mut("user") else { return };
-    let mut answers: Map<String, Value> = state.answers.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+    let mut answers = answers_json(state);
     answers.insert("result".to_string(), Value::String(result.to_string()));
-    if let Value::Object(q) = member(user, "quizAnswers", Value::Object(Map::new())) {
+    if let Some(Value::Object(q)) = member(user, "quizAnswers", Value::Object(Map::new())) {
         q.insert(state.quiz.clone(), Value::Object(answers));
     }
-    if let Value::Array(have) = member(user, "tags", Value::Array(Vec::new())) {
+    if let Some(Value::Array(have)) = member(user, "tags", Value::Array(Vec::new())) {
         for t in tags {
             if !have.iter().any(|h| h.as_str() == Some(t)) {
                 have.push(Value::String(t.clone()));
             }
         }
     }
-    if let Value::Object(have) = member(user, "attributes", Value::Object(Map::new())) {
+    if let Some(Value::Object(have)) = member(user, "attributes", Value::Object(Map::new())) {
         have.extend(attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
 }
 
 /// The member `key`, set to `empty` when missing or null (the context's documented defaults).
-fn member<'m>(object: &'m mut Map<String, Value>, key: &str, empty: Value) -> &'m mut Value {
-    let v = object.entry(key).or_insert(Value::Null);
-    if v.is_null() {
-        *v = empty;
+/// `get`/`insert` rather than the entry API: one more BTreeMap instance less in the Wasm binary.
+fn member<'m>(object: &'m mut Map<String, Value>, key: &str, empty: Value) -> Option<&'m mut Value> {
+    if object.get(key).is_none_or(Value::is_null) {
+        object.insert(key.to_string(), empty);
     }
-    v
+    object.get_mut(key)
 }

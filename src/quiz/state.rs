@@ -180,3 +180,223 @@ impl PartialEq for QuizContent {
             && self.messages.iter().map(|m| m.get()).eq(other.messages.iter().map(|m| m.get()))
     }
 }
+
+// ---- JSON by hand -------------------------------------------------------------------------
+// The Wasm calls read and write these documents with the crate's own JSON parser and writer:
+// serde's derives for them cost several KiB of generic code each in the Wasm binary. Tests
+// hold the output byte-identical to serde's (`serde_json::to_string`) and the reader to the
+// derive's on valid states.
+
+use crate::value::{self, write_json_string};
+
+fn write_strings(items: &[String], out: &mut String) {
+    out.push('[');
+    for (i, s) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_json_string(s, out);
+    }
+    out.push(']');
+}
+
+fn write_opt_string(s: Option<&str>, out: &mut String) {
+    match s {
+        Some(s) => write_json_string(s, out),
+        None => out.push_str("null"),
+    }
+}
+
+/// Writes a JSON object member `,"key":` (no comma before the first one).
+fn key(k: &str, first: bool, out: &mut String) {
+    if !first {
+        out.push(',');
+    }
+    write_json_string(k, out);
+    out.push(':');
+}
+
+/// Writes a `serde_json` map as serde does (its keys are sorted).
+pub(crate) fn write_map(map: &Map<String, Value>, out: &mut String) {
+    out.push('{');
+    for (i, (k, v)) in map.iter().enumerate() {
+        key(k, i == 0, out);
+        out.push_str(&v.to_string());
+    }
+    out.push('}');
+}
+
+impl QuizAnswer {
+    fn write_json(&self, out: &mut String) {
+        match self {
+            QuizAnswer::One(s) => write_json_string(s, out),
+            QuizAnswer::Many(v) => write_strings(v, out),
+        }
+    }
+}
+
+impl QuizState {
+    /// The state as JSON text (the same bytes as `serde_json::to_string`).
+    pub fn to_json(&self) -> String {
+        let mut o = String::with_capacity(128);
+        o.push_str("{\"version\":");
+        o.push_str(&self.version.to_string());
+        o.push_str(",\"quiz\":");
+        write_json_string(&self.quiz, &mut o);
+        o.push_str(",\"answers\":{");
+        for (i, (k, a)) in self.answers.iter().enumerate() {
+            key(k, i == 0, &mut o);
+            a.write_json(&mut o);
+        }
+        o.push_str("},\"path\":");
+        write_strings(&self.path, &mut o);
+        o.push_str(",\"current\":");
+        write_opt_string(self.current.as_deref(), &mut o);
+        o.push_str(",\"done\":");
+        o.push_str(if self.done { "true" } else { "false" });
+        o.push('}');
+        o
+    }
+
+    /// Reads a state from JSON text, as the `Deserialize` derive does for valid states
+    /// (unknown members are ignored; `answers` and `path` default to empty, `current` to
+    /// null). The error says what is wrong, for a message.
+    pub fn from_json(text: &str) -> Result<QuizState, String> {
+        use value::Value as V;
+        let doc = value::parse(text).map_err(|e| e.to_string())?;
+        if !matches!(doc, V::Object(_)) {
+            return Err(format!("expected an object, found {}", doc.kind()));
+        }
+        let field = |k: &str| doc.get(k);
+        let missing = |k: &str| format!("missing field `{k}`");
+        let invalid = |k: &str, want: &str| format!("invalid type for `{k}`: expected {want}");
+        let string = |v: &V<'_>, k: &str| v.as_str().map(str::to_string).ok_or_else(|| invalid(k, "a string"));
+        let strings = |v: &V<'_>, k: &str| -> Result<Vec<String>, String> {
+            v.as_array().ok_or_else(|| invalid(k, "an array of strings"))?.iter().map(|s| string(s, k)).collect()
+        };
+        let version = match field("version") {
+            Some(V::Int(n)) => u32::try_from(*n).map_err(|_| invalid("version", "a u32"))?,
+            Some(_) => return Err(invalid("version", "a u32")),
+            None => return Err(missing("version")),
+        };
+        let quiz = string(field("quiz").ok_or_else(|| missing("quiz"))?, "quiz")?;
+        let mut answers = BTreeMap::new();
+        match field("answers") {
+            None => {}
+            Some(V::Object(members)) => {
+                for (k, v) in members {
+                    let a = match v {
+                        V::String(s) => QuizAnswer::One(s.to_string()),
+                        V::Array(_) => QuizAnswer::Many(strings(v, "answers")?),
+                        _ => return Err(invalid("answers", "a string or an array of strings per question")),
+                    };
+                    answers.insert(k.to_string(), a);
+                }
+            }
+            Some(_) => return Err(invalid("answers", "an object")),
+        }
+        let path = match field("path") {
+            None => Vec::new(),
+            Some(v) => strings(v, "path")?,
+        };
+        let current = match field("current") {
+            None | Some(V::Null) => None,
+            Some(v) => Some(string(v, "current")?),
+        };
+        let done = match field("done") {
+            Some(V::Bool(b)) => *b,
+            Some(_) => return Err(invalid("done", "a boolean")),
+            None => return Err(missing("done")),
+        };
+        Ok(QuizState { version, quiz, answers, path, current, done })
+    }
+}
+
+impl QuizQuestion {
+    /// The question as JSON text (the same bytes as `serde_json::to_string`).
+    pub fn to_json(&self) -> String {
+        let mut o = String::with_capacity(256);
+        o.push_str("{\"id\":");
+        write_json_string(&self.id, &mut o);
+        o.push_str(",\"kind\":");
+        write_json_string(self.kind.as_str(), &mut o);
+        o.push_str(",\"text\":");
+        write_json_string(&self.text, &mut o);
+        o.push_str(",\"optional\":");
+        o.push_str(if self.optional { "true" } else { "false" });
+        o.push_str(",\"choices\":[");
+        for (i, c) in self.choices.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            o.push_str("{\"id\":");
+            write_json_string(&c.id, &mut o);
+            o.push_str(",\"label\":");
+            write_json_string(&c.label, &mut o);
+            o.push('}');
+        }
+        o.push_str("],\"number\":");
+        o.push_str(&self.number.to_string());
+        o.push_str(",\"total\":");
+        o.push_str(&self.total.to_string());
+        o.push('}');
+        o
+    }
+}
+
+impl QuizOutcome {
+    /// The outcome as JSON text (the same bytes as `serde_json::to_string`).
+    pub fn to_json(&self) -> String {
+        let mut o = String::with_capacity(4096);
+        o.push_str("{\"quiz\":");
+        write_json_string(&self.quiz, &mut o);
+        let r = &self.result;
+        o.push_str(",\"result\":{\"id\":");
+        write_json_string(&r.id, &mut o);
+        o.push_str(",\"title\":");
+        write_json_string(&r.title, &mut o);
+        if let Some(d) = &r.description {
+            o.push_str(",\"description\":");
+            write_json_string(d, &mut o);
+        }
+        o.push_str(",\"contents\":[");
+        for (i, c) in r.contents.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            o.push_str("{\"id\":");
+            write_json_string(&c.id, &mut o);
+            o.push_str(",\"variant\":");
+            write_json_string(&c.variant, &mut o);
+            if let Some(x) = &c.experiment {
+                o.push_str(",\"experiment\":");
+                write_json_string(x, &mut o);
+            }
+            o.push_str(",\"messages\":[");
+            for (j, m) in c.messages.iter().enumerate() {
+                if j > 0 {
+                    o.push(',');
+                }
+                o.push_str(m.get());
+            }
+            o.push_str("]}");
+        }
+        o.push(']');
+        if let Some(m) = &r.rich_menu {
+            o.push_str(",\"richMenu\":");
+            write_json_string(m, &mut o);
+        }
+        o.push_str("},\"scores\":");
+        write_map(&self.scores, &mut o);
+        o.push_str(",\"tags\":");
+        write_strings(&self.tags, &mut o);
+        o.push_str(",\"attributes\":");
+        write_map(&self.attributes, &mut o);
+        o.push_str(",\"context\":");
+        o.push_str(&self.context.to_string());
+        o.push_str(",\"decision\":");
+        self.decision.write_json(&mut o);
+        o.push('}');
+        o
+    }
+}
