@@ -42,7 +42,12 @@ fn js_error(errors: &[Error]) -> JsValue {
     let err = js_sys::Error::new(&message);
     err.set_name("KizunaError");
     let obj: &JsValue = err.as_ref();
-    let list = serde_wasm_bindgen::to_value(errors).unwrap_or(JsValue::NULL);
+    // JSON text and one `JSON.parse`: the same plain objects as serde-wasm-bindgen gave,
+    // without linking its serializer (smaller Wasm).
+    let list = serde_json::to_string(errors)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .unwrap_or(JsValue::NULL);
     let _ = js_sys::Reflect::set(obj, &"code".into(), &first.code.as_str().into());
     let _ = js_sys::Reflect::set(obj, &"path".into(), &first.path.as_str().into());
     let _ = js_sys::Reflect::set(obj, &"errors".into(), &list);
@@ -66,7 +71,7 @@ fn now_or_clock(now: Option<String>) -> String {
 }
 
 /// JSON text → JavaScript value. One `JSON.parse` beats building the object field by field
-/// across the boundary (serde-wasm-bindgen) several times over for a decision.
+/// across the boundary several times over for a decision.
 fn parse_js(text: &str) -> Result<JsValue, JsValue> {
     js_sys::JSON::parse(text).map_err(|_| js_error(&[Error::new(Code::InvalidJson, "", "internal: output is not JSON")]))
 }
