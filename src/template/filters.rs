@@ -5,6 +5,7 @@
 //! Filters are resolved to [`Filter`] at parse time and their argument counts checked there, so
 //! an unknown filter or a wrong number of arguments is a template error, never a silent blank.
 
+use super::case;
 use super::date;
 use super::number::{self, Num};
 use super::val::{ruby_eq, spaceship, strict_eq, Seq, Val};
@@ -284,13 +285,13 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             let mut chars = s.chars();
             let mut out = String::with_capacity(s.len());
             if let Some(c) = chars.next() {
-                out.extend(c.to_uppercase());
-                out.push_str(&chars.as_str().to_lowercase());
+                case::push_upper(c, &mut out);
+                out.push_str(&case::to_lower(chars.as_str()));
             }
             env.string(out)
         }
-        F::Downcase => keep_or(input, env, |s| s.to_lowercase()),
-        F::Upcase => keep_or(input, env, |s| s.to_uppercase()),
+        F::Downcase => keep_or(input, env, case::to_lower),
+        F::Upcase => keep_or(input, env, case::to_upper),
         F::Escape => {
             if input.is_nil() {
                 return Ok(Val::Nil);
@@ -723,9 +724,9 @@ pub(crate) fn apply_into<'r>(
                     out.push(if f == F::Upcase { b.to_ascii_uppercase() } else { b.to_ascii_lowercase() } as char);
                 }
             } else if f == F::Upcase {
-                out.push_str(&s.to_uppercase());
+                out.push_str(&case::to_upper(&s));
             } else {
-                out.push_str(&s.to_lowercase());
+                out.push_str(&case::to_lower(&s));
             }
         }
         F::Append => {
