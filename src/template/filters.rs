@@ -118,6 +118,7 @@ pub(crate) enum FErr {
 
 type R<'r> = Result<Val<'r>, FErr>;
 
+#[inline(never)]
 fn fail<T>(msg: impl Into<String>) -> Result<T, FErr> {
     Err(FErr::Render(msg.into()))
 }
@@ -145,6 +146,7 @@ impl Env {
         Ok(())
     }
 
+    #[inline(never)]
     fn string<'r>(&mut self, s: String) -> R<'r> {
         if s.len() > self.max_string {
             return Err(FErr::Limit(format!(
@@ -157,6 +159,7 @@ impl Env {
         Ok(Val::owned(s))
     }
 
+    #[inline(never)]
     fn list<'r>(&mut self, items: Vec<Val<'r>>) -> R<'r> {
         self.charge(items.len())?;
         Ok(Val::list(items))
@@ -198,6 +201,7 @@ impl<'r> Args<'r> {
         }
     }
 
+    #[inline(never)]
     fn arg(&self, i: usize) -> Val<'r> {
         self.get(i).cloned().unwrap_or(Val::Nil)
     }
@@ -213,6 +217,7 @@ impl<'r> Args<'r> {
     }
 }
 
+#[inline(never)]
 fn s_of<'a>(v: &'a Val<'_>) -> std::borrow::Cow<'a, str> {
     v.to_s()
 }
