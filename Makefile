@@ -43,7 +43,7 @@ deps-browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; fi
 
 # ---- build -------------------------------------------------------------------------------
-$(WASM): Cargo.toml $(shell find src -name '*.rs') .stamp/rust-wasm
+$(WASM): Cargo.toml .cargo/config.toml $(shell find src -name '*.rs') .stamp/rust-wasm
 	cargo build --lib --release --target wasm32-unknown-unknown
 
 # wasm-bindgen's `web` output, optimised by binaryen's wasm-opt (Debian's is too old), plus
