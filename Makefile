@@ -43,7 +43,7 @@ deps-browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; fi
 
 # ---- build -------------------------------------------------------------------------------
-$(WASM): Cargo.toml $(shell find src -name '*.rs') .stamp/rust-wasm
+$(WASM): Cargo.toml .cargo/config.toml $(shell find src -name '*.rs') .stamp/rust-wasm
 	cargo build --lib --release --target wasm32-unknown-unknown
 
 # wasm-bindgen's `web` output, optimised by binaryen's wasm-opt (Debian's is too old), plus
@@ -51,7 +51,7 @@ $(WASM): Cargo.toml $(shell find src -name '*.rs') .stamp/rust-wasm
 $(DIST)/kizuna_bg.wasm: $(WASM) .stamp/wasm-bindgen-$(WASM_BINDGEN_VERSION) pkg/node_modules $(wildcard schema/*.json)
 	rm -rf $(DIST) && mkdir -p $(DIST)
 	wasm-bindgen --target web --out-dir $(DIST) --out-name kizuna $(WASM)
-	$(WASM_OPT) -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+	$(WASM_OPT) -O3 --strip-producers --strip-target-features --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
 	  $(DIST)/kizuna_bg.wasm -o $(DIST)/kizuna_bg.wasm
 	node pkg/scripts/contract-types.mjs schema $(DIST)/contract.d.ts
 

@@ -214,12 +214,12 @@ pub fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) ->
     if n > LONGEST {
         return None;
     }
-    let lower = word.to_lowercase();
+    let lower = crate::template::case::to_lower(word);
     let limit = (n / 3).clamp(1, 2);
     candidates
         .into_iter()
         .filter(|c| c.chars().count() <= LONGEST)
-        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
+        .map(|c| (edit_distance(&lower, &crate::template::case::to_lower(c)), c))
         .filter(|(d, c)| *d <= limit && *d < c.chars().count().max(2))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)

@@ -77,7 +77,7 @@ fn now_or_clock(now: Option<String>) -> String {
 }
 
 /// JSON text → JavaScript value. One `JSON.parse` beats building the object field by field
-/// across the boundary (serde-wasm-bindgen) several times over for a decision.
+/// across the boundary several times over for a decision.
 fn parse_js(text: &str) -> Result<JsValue, JsValue> {
     js_sys::JSON::parse(text).map_err(|_| js_error(&[Error::new(Code::InvalidJson, "", "internal: output is not JSON")]))
 }

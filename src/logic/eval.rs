@@ -553,7 +553,7 @@ impl Node {
                 let l = t.local(cx.env.tz);
                 Ok(Cow::Owned(match field {
                     Calendar::Weekday => Value::Int(l.weekday()),
-                    Calendar::TimeOfDay => Value::String(Cow::Borrowed(l.time_of_day())),
+                    Calendar::TimeOfDay => Value::String(Cow::Owned(l.time_of_day())),
                     Calendar::Month => Value::Int(i64::from(l.month)),
                     Calendar::DayOfMonth => Value::Int(i64::from(l.day)),
                 }))

@@ -6,6 +6,7 @@
 //! `time_zone` moved it to another; text without an offset is read as local time in that zone.
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike};
+use super::case;
 use crate::tz::parse_offset;
 
 const MONTHS: [&str; 12] = [
@@ -465,12 +466,12 @@ fn pad_num(v: i64, default_width: usize, default_char: char, f: &Flags, width: O
 
 fn pad_text(s: &str, f: &Flags, width: Option<usize>, swap_lower: bool, out: &mut String) {
     let text = if f.upper {
-        s.to_uppercase()
+        case::to_upper(s)
     } else if f.swap {
         if swap_lower {
-            s.to_lowercase()
+            case::to_lower(s)
         } else {
-            s.to_uppercase()
+            case::to_upper(s)
         }
     } else {
         s.to_string()

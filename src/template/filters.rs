@@ -5,6 +5,7 @@
 //! Filters are resolved to [`Filter`] at parse time and their argument counts checked there, so
 //! an unknown filter or a wrong number of arguments is a template error, never a silent blank.
 
+use super::case;
 use super::date;
 use super::number::{self, Num};
 use super::val::{ruby_eq, spaceship, strict_eq, Seq, Val};
@@ -117,6 +118,7 @@ pub(crate) enum FErr {
 
 type R<'r> = Result<Val<'r>, FErr>;
 
+#[inline(never)]
 fn fail<T>(msg: impl Into<String>) -> Result<T, FErr> {
     Err(FErr::Render(msg.into()))
 }
@@ -144,6 +146,7 @@ impl Env {
         Ok(())
     }
 
+    #[inline(never)]
     fn string<'r>(&mut self, s: String) -> R<'r> {
         if s.len() > self.max_string {
             return Err(FErr::Limit(format!(
@@ -156,6 +159,7 @@ impl Env {
         Ok(Val::owned(s))
     }
 
+    #[inline(never)]
     fn list<'r>(&mut self, items: Vec<Val<'r>>) -> R<'r> {
         self.charge(items.len())?;
         Ok(Val::list(items))
@@ -197,6 +201,7 @@ impl<'r> Args<'r> {
         }
     }
 
+    #[inline(never)]
     fn arg(&self, i: usize) -> Val<'r> {
         self.get(i).cloned().unwrap_or(Val::Nil)
     }
@@ -212,6 +217,7 @@ impl<'r> Args<'r> {
     }
 }
 
+#[inline(never)]
 fn s_of<'a>(v: &'a Val<'_>) -> std::borrow::Cow<'a, str> {
     v.to_s()
 }
@@ -284,13 +290,13 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             let mut chars = s.chars();
             let mut out = String::with_capacity(s.len());
             if let Some(c) = chars.next() {
-                out.extend(c.to_uppercase());
-                out.push_str(&chars.as_str().to_lowercase());
+                case::push_upper(c, &mut out);
+                out.push_str(&case::to_lower(chars.as_str()));
             }
             env.string(out)
         }
-        F::Downcase => keep_or(input, env, |s| s.to_lowercase()),
-        F::Upcase => keep_or(input, env, |s| s.to_uppercase()),
+        F::Downcase => keep_or(input, env, case::to_lower),
+        F::Upcase => keep_or(input, env, case::to_upper),
         F::Escape => {
             if input.is_nil() {
                 return Ok(Val::Nil);
@@ -723,9 +729,9 @@ pub(crate) fn apply_into<'r>(
                     out.push(if f == F::Upcase { b.to_ascii_uppercase() } else { b.to_ascii_lowercase() } as char);
                 }
             } else if f == F::Upcase {
-                out.push_str(&s.to_uppercase());
+                out.push_str(&case::to_upper(&s));
             } else {
-                out.push_str(&s.to_lowercase());
+                out.push_str(&case::to_lower(&s));
             }
         }
         F::Append => {

@@ -31,6 +31,7 @@
 //! - identifiers may use non-ASCII letters (`{{ user.名前 }}`).
 
 mod ast;
+pub(crate) mod case;
 mod date;
 mod filters;
 mod lexer;
