@@ -197,3 +197,21 @@ fn content_config_mistakes_are_reported_with_paths() {
         assert!(got.contains(&want), "missing {want:?} in {got:?}");
     }
 }
+
+#[test]
+fn an_unblocked_non_purchaser_is_welcomed_back_without_the_coupon() {
+    let e = Engine::compile(CONFIG).unwrap();
+    let first = CONTEXTS.lines().next().unwrap();
+    let mut ctx: Value = serde_json::from_str(first).unwrap();
+    assert_eq!(ctx["event"]["type"], "follow");
+    ctx["event"]["follow"] = json!({"isUnblocked": true});
+    let d = e.decide(&ctx.to_string(), DecideOptions::default()).unwrap();
+    let c = d.content.expect("the welcome content");
+    assert_eq!((c.id.as_str(), c.variant.as_str(), c.experiment), ("welcome", "welcome_back", None), "no A/B coupon on an unblock");
+    let m: Value = serde_json::to_value(&d.messages[0]).unwrap();
+    assert!(m["text"].as_str().unwrap().starts_with("佐藤 美咲様、おかえりなさい！"), "{m}");
+    // A first follow still takes part in the experiment.
+    ctx["event"]["follow"] = json!({"isUnblocked": false});
+    let d = e.decide(&ctx.to_string(), DecideOptions::default()).unwrap();
+    assert!(d.content.unwrap().experiment.is_some());
+}
