@@ -248,7 +248,12 @@ fn bulk_requests_group_by_menu_in_chunks_of_500() {
     let text = bulk_requests_json(&ds.iter().map(|d| serde_json::to_string(d).unwrap()).collect::<Vec<_>>().join("\n")).unwrap();
     assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), serde_json::to_value(&reqs).unwrap());
     let err = bulk_requests_json("{\"version\": 1}\n").unwrap_err();
-    assert_eq!((err.code, err.path.as_str()), (Code::InvalidValue, "/0"));
+    assert_eq!((err.code, err.path.as_str(), err.line), (Code::InvalidValue, "/0", Some(1)));
+    // Blank lines count for the line number, not for the record index.
+    let good = serde_json::to_string(&ds[0]).unwrap();
+    let err = bulk_requests_json(&format!("{good}\n\n{{\"userId\": \"U9\"}}\n")).unwrap_err();
+    assert_eq!((err.path.as_str(), err.line), ("/1", Some(3)));
+    assert!(err.message.contains("record 2"), "{}", err.message);
 }
 
 #[test]

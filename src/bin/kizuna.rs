@@ -135,7 +135,17 @@ mod cli {
         match cli.command {
             Command::Check { config } => match compile(&config) {
                 Ok(engine) => {
-                    println!("{config}: ok ({} segments, config hash {})", engine.config().segments.len(), engine.config_hash());
+                    let c = engine.config();
+                    let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+                    let menus = c.rich_menus.as_ref().map_or(0, |m| m.menus.len());
+                    println!(
+                        "{config}: ok ({}, {}, {}, {}, config hash {})",
+                        count(c.segments.len(), "segment", "segments"),
+                        count(c.contents.len(), "content", "contents"),
+                        count(menus, "rich menu", "rich menus"),
+                        count(c.quizzes.len(), "quiz", "quizzes"),
+                        engine.config_hash()
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(code) => code,

@@ -210,11 +210,17 @@ fn group<'d>(actions: impl Iterator<Item = (&'d str, MenuAction, Option<&'d str>
 /// [`bulk_requests`] for decisions as JSON text (an array, or NDJSON as `kizuna decide`
 /// writes it); the requests as a JSON array. Only `userId` and `richMenu` are read (with the
 /// crate's own parser: no typed deserializer in the Wasm binary). A record without them is
-/// an error with its index (`/3`) and nothing is sent.
+/// an error with its index (`/3`; for NDJSON also its `line`) and nothing is sent.
 pub fn bulk_requests_json(text: &str) -> Result<String, Error> {
     use crate::error::Code;
     use crate::value::parse;
-    let bad = |i: usize, why: String| Error::new(Code::InvalidValue, format!("/{i}"), format!("record {} is not a decision: {why}", i + 1));
+    // NDJSON: the line of each record, so a batch job can point at it.
+    let mut lines: Vec<u32> = Vec::new();
+    let bad = |i: usize, lines: &[u32], why: String| {
+        let mut e = Error::new(Code::InvalidValue, format!("/{i}"), format!("record {} is not a decision: {why}", i + 1));
+        e.line = lines.get(i).copied();
+        e
+    };
     let docs: Vec<Value<'_>> = if text.trim_start().starts_with('[') {
         match parse(text) {
             Ok(Value::Array(items)) => items,
@@ -223,17 +229,18 @@ pub fn bulk_requests_json(text: &str) -> Result<String, Error> {
         }
     } else {
         let mut out = Vec::new();
-        for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
-            out.push(parse(line).map_err(|e| bad(i, e.to_string()))?);
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            lines.push(u32::try_from(n + 1).unwrap_or(u32::MAX));
+            out.push(parse(line).map_err(|e| bad(out.len(), &lines, e.to_string()))?);
         }
         out
     };
     let mut actions = Vec::with_capacity(docs.len());
     for (i, d) in docs.iter().enumerate() {
-        let user = d.get("userId").and_then(Value::as_str).ok_or_else(|| bad(i, "no \"userId\"".to_string()))?;
+        let user = d.get("userId").and_then(Value::as_str).ok_or_else(|| bad(i, &lines, "no \"userId\"".to_string()))?;
         let Some(m) = d.get("richMenu") else {
             if d.get("decisionId").is_none() {
-                return Err(bad(i, "no \"decisionId\"".to_string()));
+                return Err(bad(i, &lines, "no \"decisionId\"".to_string()));
             }
             continue;
         };
@@ -241,11 +248,11 @@ pub fn bulk_requests_json(text: &str) -> Result<String, Error> {
             Some("link") => MenuAction::Link,
             Some("unlink") => MenuAction::Unlink,
             Some("none") => MenuAction::None,
-            _ => return Err(bad(i, "\"richMenu.action\" must be link, unlink or none".to_string())),
+            _ => return Err(bad(i, &lines, "\"richMenu.action\" must be link, unlink or none".to_string())),
         };
         let menu = m.get("richMenuId").and_then(Value::as_str);
         if action == MenuAction::Link && menu.is_none() {
-            return Err(bad(i, "a link needs \"richMenu.richMenuId\"".to_string()));
+            return Err(bad(i, &lines, "a link needs \"richMenu.richMenuId\"".to_string()));
         }
         actions.push((user, action, menu));
     }
