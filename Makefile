@@ -51,6 +51,7 @@ $(WASM): Cargo.toml .cargo/config.toml $(shell find src -name '*.rs') .stamp/rus
 $(DIST)/kizuna_bg.wasm: $(WASM) .stamp/wasm-bindgen-$(WASM_BINDGEN_VERSION) pkg/node_modules $(wildcard schema/*.json)
 	rm -rf $(DIST) && mkdir -p $(DIST)
 	wasm-bindgen --target web --out-dir $(DIST) --out-name kizuna $(WASM)
+	node pkg/scripts/glue.mjs $(DIST)/kizuna.js
 	$(WASM_OPT) -O3 --strip-producers --strip-target-features --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
 	  $(DIST)/kizuna_bg.wasm -o $(DIST)/kizuna_bg.wasm
 	node pkg/scripts/contract-types.mjs schema $(DIST)/contract.d.ts

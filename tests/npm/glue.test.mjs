@@ -1,0 +1,24 @@
+// The patched string glue (pkg/scripts/glue.mjs): contexts longer than 64 UTF-16 units go into
+// Wasm memory through one encodeInto; the decision echoes the user id, so non-ASCII ids
+// (BMP and astral) must come back exactly, whatever the length and whether the input spells
+// them raw or as \u escapes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { Engine } from "../../pkg/node.js";
+
+const config = JSON.parse(readFileSync(new URL("../../benches/segments.config.json", import.meta.url), "utf8"));
+const engine = new Engine(config);
+const escaped = (s) => s.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
+test("decideJson round-trips non-ASCII user ids at every length around the glue's threshold", () => {
+  for (const id of ["U", "U渡辺", "U🎉é", "Uｱ🎉" + "渡".repeat(40)]) {
+    for (let pad = 0; pad < 80; pad += 7) {
+      const context = { version: 1, now: "2026-11-27T10:30:00+09:00", user: { userId: id + "x".repeat(pad) } };
+      const text = JSON.stringify(context);
+      const decision = JSON.parse(engine.decideJson(text));
+      assert.equal(decision.userId, context.user.userId);
+      assert.equal(engine.decideJson(escaped(text)), engine.decideJson(text));
+    }
+  }
+});
