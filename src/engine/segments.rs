@@ -117,9 +117,12 @@ impl Segments {
 
     pub fn decide(&self, doc: &Value<'_>, c: &Checked<'_>, tz: FixedOffset, explain: bool) -> Outcome {
         let mut results: Vec<Option<bool>> = vec![None; self.segs.len()];
-        let mut conditions: Vec<bool> = vec![false; self.segs.len()];
-        let mut steps: Vec<Vec<Step>> = if explain { vec![Vec::new(); self.segs.len()] } else { Vec::new() };
-        let mut taken_by: Vec<Option<usize>> = vec![None; self.segs.len()];
+        // Conditions, steps and `taken_by` are read only by `explain`: empty otherwise (`set`
+        // ignores indexes out of range), two allocations fewer per decision.
+        let traced = if explain { self.segs.len() } else { 0 };
+        let mut conditions: Vec<bool> = vec![false; traced];
+        let mut steps: Vec<Vec<Step>> = vec![Vec::new(); traced];
+        let mut taken_by: Vec<Option<usize>> = vec![None; traced];
         let mut errors = Vec::new();
         let mut won: Vec<(usize, usize)> = Vec::new();
         let memo = logic::Memo::new(self.memo_slots);
