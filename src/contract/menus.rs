@@ -140,38 +140,28 @@ impl RichMenus {
 /// Every LINE rich menu and alias belongs to one menu: otherwise the menu a user is on is
 /// ambiguous, and a tab tap could carry a user into another segment's menu.
 fn check_ownership(menus: &[Menu], p: &mut Problems) {
-    // Each rich menu id's first owner, and each alias's previous owner, per occurrence in
-    // config order: found with the crate's shared sort (two BTreeMaps of their own were
-    // another BTreeMap instance in the Wasm binary).
-    let rids: Vec<(&str, &str)> = menus
-        .iter()
-        .flat_map(|m| std::iter::once(m.rich_menu_id.as_str()).chain(m.aliases.values().map(String::as_str)).map(move |r| (r, m.id.as_str())))
-        .collect();
-    let first_owner = owners(&rids, true);
-    let aliases: Vec<(&str, &str)> = menus.iter().flat_map(|m| m.aliases.keys().map(move |a| (a.as_str(), m.id.as_str()))).collect();
-    let previous_owner = owners(&aliases, false);
-    let (mut r, mut a) = (0, 0);
+    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut alias_owner: BTreeMap<&str, &str> = BTreeMap::new();
     for (i, m) in menus.iter().enumerate() {
         let at = join("/richMenus/menus", i);
         for (rid, field) in std::iter::once((&m.rich_menu_id, join(&at, "richMenuId")))
             .chain(m.aliases.iter().map(|(a, rid)| (rid, join(&join(&at, "aliases"), a))))
         {
-            if let Some(&Some(other)) = first_owner.get(r) {
-                if other != m.id {
-                    p.push(
-                        Code::DuplicateId,
-                        &field,
-                        format!("rich menu \"{rid}\" belongs to menus \"{other}\" and \"{}\"; give each menu rich menus (and tabs) of its own", m.id),
-                    );
+            match owner.get(rid.as_str()) {
+                Some(&other) if other != m.id => p.push(
+                    Code::DuplicateId,
+                    &field,
+                    format!("rich menu \"{rid}\" belongs to menus \"{other}\" and \"{}\"; give each menu rich menus (and tabs) of its own", m.id),
+                ),
+                _ => {
+                    owner.insert(rid, &m.id);
                 }
             }
-            r += 1;
         }
-        for alias in m.aliases.keys() {
-            if let Some(&Some(other)) = previous_owner.get(a) {
-                p.push(Code::DuplicateId, &join(&join(&at, "aliases"), alias), format!("alias \"{alias}\" is used by menus \"{other}\" and \"{}\"", m.id));
+        for a in m.aliases.keys() {
+            if let Some(other) = alias_owner.insert(a, &m.id) {
+                p.push(Code::DuplicateId, &join(&join(&at, "aliases"), a), format!("alias \"{a}\" is used by menus \"{other}\" and \"{}\"", m.id));
             }
-            a += 1;
         }
         // A tab tap must stay inside the menu's own tabs.
         let areas = m.definition.as_ref().and_then(|d| d.get("areas")).and_then(Value::as_array);
@@ -191,29 +181,6 @@ fn check_ownership(menus: &[Menu], p: &mut Problems) {
             }
         }
     }
-}
-
-/// For each (key, owner) occurrence: the owner of the key's first occurrence (`first`), or of
-/// its previous occurrence; `None` for a key's first occurrence.
-fn owners<'a>(items: &[(&'a str, &'a str)], first: bool) -> Vec<Option<&'a str>> {
-    let key = |i: usize| items.get(i).map(|x| x.0);
-    let order = crate::sort::stable_order(items.len(), &mut |i, j| key(i) < key(j));
-    let mut out = vec![None; items.len()];
-    // Stable: within a run of equal keys, occurrences are in config order.
-    let mut run: Option<(&str, &str, &str)> = None; // (key, first owner, previous owner)
-    for i in order {
-        let Some(&(k, owner)) = items.get(i) else { continue };
-        match &mut run {
-            Some((rk, first_owner, prev)) if *rk == k => {
-                if let Some(slot) = out.get_mut(i) {
-                    *slot = Some(if first { *first_owner } else { *prev });
-                }
-                *prev = owner;
-            }
-            _ => run = Some((k, owner, owner)),
-        }
-    }
-    out
 }
 
 impl Menu {
@@ -307,38 +274,5 @@ impl MenuRule {
         }
         o.finish(p);
         Some(MenuRule { segment, when, menu: menu? })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::owners;
-    use std::collections::BTreeMap;
-
-    /// `owners` gives what the maps it replaced gave: a rich menu id's first owner (kept unless
-    /// the same menu takes it again), an alias's previous owner (`insert`'s old value).
-    #[test]
-    fn owners_match_the_btreemap_semantics() {
-        let keys = ["r1", "r2", "r3"];
-        let menus = ["a", "b", "c", "a"];
-        for seed in 0u32..500 {
-            let items: Vec<(&str, &str)> = (0..(seed % 9)).map(|i| {
-                let x = seed.wrapping_mul(2_654_435_761).rotate_left(i * 5);
-                (keys[(x % 3) as usize], menus[((x >> 8) % 4) as usize])
-            }).collect();
-            let mut first: BTreeMap<&str, &str> = BTreeMap::new();
-            let mut prev: BTreeMap<&str, &str> = BTreeMap::new();
-            let mut want_first = Vec::new();
-            let mut want_prev = Vec::new();
-            for &(k, m) in &items {
-                want_first.push(first.get(k).copied());
-                if first.get(k).is_none_or(|o| *o == m) {
-                    first.insert(k, m);
-                }
-                want_prev.push(prev.insert(k, m));
-            }
-            assert_eq!(owners(&items, true), want_first, "{items:?}");
-            assert_eq!(owners(&items, false), want_prev, "{items:?}");
-        }
     }
 }

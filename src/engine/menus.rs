@@ -158,32 +158,24 @@ pub fn bulk_requests<'d>(decisions: impl IntoIterator<Item = &'d Decision>) -> V
 
 /// (user id, action, rich menu id) of each decision, in order.
 fn group<'d>(actions: impl Iterator<Item = (&'d str, MenuAction, Option<&'d str>)>) -> Vec<BulkRequest> {
-    // Per user, the target of their last decision: Some(menu) link, None unlink; removed by
-    // "none". Users are found by sorting indexes with the crate's shared sort (a HashMap
-    // brought SipHash and another hashbrown instance into the Wasm binary).
-    let all: Vec<(&str, Option<Option<&str>>)> = actions
-        .map(|(user, action, menu)| {
-            let target = match action {
-                MenuAction::Link => Some(menu),
-                MenuAction::Unlink => Some(None),
-                MenuAction::None => None,
-            };
-            (user, target)
-        })
-        .collect();
-    let user = |i: usize| all.get(i).map(|a| a.0);
-    let by_user = crate::sort::stable_order(all.len(), &mut |i, j| user(i) < user(j));
-    // (first index, user, last target) per user; stable, so a run starts at its first index.
-    let mut firsts: Vec<(usize, &str, Option<Option<&str>>)> = Vec::new();
-    for &i in &by_user {
-        let Some(&(u, target)) = all.get(i) else { continue };
-        match firsts.last_mut() {
-            Some(run) if run.1 == u => run.2 = target,
-            _ => firsts.push((i, u, target)),
+    // Per user (in order of first appearance), the target of their last decision: Some(menu)
+    // link, None unlink; `None` after a "none".
+    let mut last: Vec<(&str, Option<Option<&str>>)> = Vec::new();
+    let mut at: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for (user, action, menu) in actions {
+        let target = match action {
+            MenuAction::Link => Some(menu),
+            MenuAction::Unlink => Some(None),
+            MenuAction::None => None,
+        };
+        match at.get(user).and_then(|&i| last.get_mut(i)) {
+            Some(slot) => slot.1 = target,
+            None => {
+                at.insert(user, last.len());
+                last.push((user, target));
+            }
         }
     }
-    crate::sort::sort_stable_by(&mut firsts, &mut |a, b| a.0 < b.0);
-    let last: Vec<(&str, Option<Option<&str>>)> = firsts.into_iter().map(|(_, u, t)| (u, t)).collect();
     let mut series: Vec<(Option<&str>, Vec<String>)> = Vec::new();
     for &(user, target) in &last {
         let Some(target) = target else { continue };
