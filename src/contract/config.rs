@@ -287,10 +287,10 @@ impl Segment {
     }
 }
 
-/// Parses config text into JSON, mapping a syntax error to a located problem.
-pub fn parse_json(text: &str) -> Result<Value, crate::Error> {
+/// Parses `what` (e.g. "the config") from JSON text, mapping a syntax error to a located problem.
+pub fn parse_json(text: &str, what: &str) -> Result<Value, crate::Error> {
     serde_json::from_str(text).map_err(|e| {
-        let mut err = crate::Error::new(Code::InvalidJson, "", format!("the config is not valid JSON: {e}"));
+        let mut err = crate::Error::new(Code::InvalidJson, "", format!("{what} is not valid JSON: {e}"));
         err.line = u32::try_from(e.line()).ok();
         err.column = u32::try_from(e.column()).ok();
         err

@@ -289,39 +289,63 @@ pub(crate) fn write_tail(
     o.push('}');
 }
 
+/// Opens a decision and writes its members up to `groups` (written only when there are any);
+/// [`write_tail`] writes the rest. One writer for [`Decision`] and the engine's hot path.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_head<'a>(
+    o: &mut String,
+    version: &str,
+    decision_id: &str,
+    config_hash: &str,
+    user_id: &str,
+    now: &str,
+    segments: &mut dyn Iterator<Item = &'a str>,
+    groups: &mut dyn Iterator<Item = (&'a str, &'a str)>,
+) {
+    o.push_str("{\"version\":");
+    o.push_str(version);
+    o.push_str(",\"decisionId\":");
+    s(decision_id, o);
+    o.push_str(",\"configHash\":");
+    s(config_hash, o);
+    o.push_str(",\"userId\":");
+    s(user_id, o);
+    o.push_str(",\"now\":");
+    s(now, o);
+    o.push_str(",\"segments\":[");
+    for (i, id) in segments.enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        s(id, o);
+    }
+    o.push(']');
+    let mut any = false;
+    for (g, id) in groups {
+        o.push_str(if any { "," } else { ",\"groups\":{" });
+        s(g, o);
+        o.push(':');
+        s(id, o);
+        any = true;
+    }
+    if any {
+        o.push('}');
+    }
+}
+
 impl Decision {
     /// The decision as JSON, the same bytes as `serde_json::to_string`.
     pub fn write_json(&self, o: &mut String) {
-        o.push_str("{\"version\":");
-        o.push_str(&self.version.to_string());
-        o.push_str(",\"decisionId\":");
-        s(&self.decision_id, o);
-        o.push_str(",\"configHash\":");
-        s(&self.config_hash, o);
-        o.push_str(",\"userId\":");
-        s(&self.user_id, o);
-        o.push_str(",\"now\":");
-        s(&self.now, o);
-        o.push_str(",\"segments\":[");
-        for (i, id) in self.segments.iter().enumerate() {
-            if i > 0 {
-                o.push(',');
-            }
-            s(id, o);
-        }
-        o.push(']');
-        if !self.groups.is_empty() {
-            o.push_str(",\"groups\":{");
-            for (i, (g, id)) in self.groups.iter().enumerate() {
-                if i > 0 {
-                    o.push(',');
-                }
-                s(g, o);
-                o.push(':');
-                s(id, o);
-            }
-            o.push('}');
-        }
+        write_head(
+            o,
+            &self.version.to_string(),
+            &self.decision_id,
+            &self.config_hash,
+            &self.user_id,
+            &self.now,
+            &mut self.segments.iter().map(String::as_str),
+            &mut self.groups.iter().map(|(g, id)| (g.as_str(), id.as_str())),
+        );
         write_tail(o, self.rich_menu.as_ref(), self.content.as_ref(), &mut self.messages.iter().map(|m| m.get()), &self.errors, self.explain.as_deref());
     }
 

@@ -11,16 +11,16 @@ use crate::contract::config::{parse_json, Config};
 use crate::contract::context::{self, Checked};
 use crate::contract::read::Problems;
 use crate::contract::{Decision, VERSION};
-
-/// [`VERSION`] as text, written into every decision without a formatting call (checked by a
-/// test).
-const VERSION_TEXT: &str = "1";
 use crate::error::{Code, Error};
 use crate::logic::{self, Env};
 use chrono::{DateTime, FixedOffset};
 use crate::value::{self, Projection, Value};
 use contents::{Contents, Rendered};
 use segments::Segments;
+
+/// [`VERSION`] as text, written into every decision without a formatting call (checked by a
+/// test).
+const VERSION_TEXT: &str = "1";
 
 /// Options of one decision.
 #[derive(Clone, Copy, Debug, Default)]
@@ -47,7 +47,7 @@ pub struct Engine {
 impl Engine {
     /// Compiles config JSON text, returning every problem at once.
     pub fn compile(text: &str) -> Result<Engine, Vec<Error>> {
-        let doc = parse_json(text).map_err(|e| vec![e])?;
+        let doc = parse_json(text, "the config").map_err(|e| vec![e])?;
         Engine::from_json(&doc)
     }
 
@@ -102,23 +102,23 @@ impl Engine {
 
     /// Decides for a context given as JSON text: the fast path (only what rules read is built).
     pub fn decide(&self, context: &str, opts: DecideOptions) -> Result<Decision, Error> {
-        let doc = self.parse_context(context)?;
-        self.decide_doc(doc, opts, None, false).and_then(Decided::owned)
+        let mut doc = self.parse_context(context)?;
+        Ok(self.decide_doc(&mut doc, opts, None)?.to_decision())
     }
 
     /// Decides and renders content `content_id` (whatever the event), e.g. for a push
     /// campaign: the decision's `content` and `messages` are that content's.
     pub fn render(&self, content_id: &str, context: &str, opts: DecideOptions) -> Result<Decision, Error> {
         let index = self.content_index(content_id)?;
-        let doc = self.parse_context(context)?;
-        self.decide_doc(doc, opts, Some(index), false).and_then(Decided::owned)
+        let mut doc = self.parse_context(context)?;
+        Ok(self.decide_doc(&mut doc, opts, Some(index))?.to_decision())
     }
 
     /// [`Engine::render`] returning JSON text: the fast path of [`Engine::decide_to_string`].
     pub fn render_to_string(&self, content_id: &str, context: &str, opts: DecideOptions) -> Result<String, Error> {
         let index = self.content_index(content_id)?;
-        let doc = self.parse_context(context)?;
-        self.decide_doc(doc, opts, Some(index), true).map(Decided::json)
+        let mut doc = self.parse_context(context)?;
+        Ok(self.decide_doc(&mut doc, opts, Some(index))?.to_json())
     }
 
     fn content_index(&self, content_id: &str) -> Result<usize, Error> {
@@ -129,38 +129,38 @@ impl Engine {
 
     /// Decides for an already parsed context.
     pub fn decide_json(&self, context: &serde_json::Value, opts: DecideOptions) -> Result<Decision, Error> {
-        self.decide_doc(Value::from_serde(context), opts, None, false).and_then(Decided::owned)
+        let mut doc = Value::from_serde(context);
+        Ok(self.decide_doc(&mut doc, opts, None)?.to_decision())
     }
 
     /// Decides and returns the decision as JSON text: the same bytes as serializing
     /// [`Engine::decide`]'s result, written directly (no intermediate strings) on the hot path.
     pub fn decide_to_string(&self, context: &str, opts: DecideOptions) -> Result<String, Error> {
-        let doc = self.parse_context(context)?;
-        self.decide_doc(doc, opts, None, true).map(Decided::json)
+        let mut doc = self.parse_context(context)?;
+        Ok(self.decide_doc(&mut doc, opts, None)?.to_json())
     }
 
     fn parse_context<'t>(&self, context: &'t str) -> Result<Value<'t>, Error> {
         value::parse_projected(context, &self.projection).map_err(|e| json_error("the context", &e))
     }
 
-    /// One decision, as JSON text (`as_json`) or as a [`Decision`]. Not generic over the
-    /// output: it was inlined once per caller (five copies in the Wasm binary).
-    fn decide_doc(&self, mut doc: Value<'_>, opts: DecideOptions, content: Option<usize>, as_json: bool) -> Result<Decided, Error> {
-        context::fill_defaults(&mut doc);
-        let checked = context::check(&doc)?;
+    /// One decision, before it is written out (as JSON text or as a [`Decision`]): it borrows
+    /// the context, so the caller keeps the parsed document.
+    fn decide_doc<'d>(&'d self, doc: &'d mut Value<'_>, opts: DecideOptions, content: Option<usize>) -> Result<Draft<'d>, Error> {
+        context::fill_defaults(doc);
+        let doc: &'d Value<'_> = doc;
+        let checked = context::check(doc)?;
         let tz = self.tz;
-        let mut outcome = self.segments.decide(&doc, &checked, tz, opts.explain);
-        let rich_menu = self.menus.as_ref().map(|m| {
-            let env = Env { now: checked.now, tz, segments: &outcome.results, flag_key: None, targeting_key: Some(checked.user_id) };
-            m.decide(&self.config, &doc, &env, &mut outcome.errors)
-        });
+        let mut outcome = self.segments.decide(doc, &checked, tz, opts.explain);
+        // Menu rules and content variants read the segments just decided.
+        let env = Env { now: checked.now, tz, segments: &outcome.results, flag_key: None, targeting_key: Some(checked.user_id) };
+        let rich_menu = self.menus.as_ref().map(|m| m.decide(&self.config, doc, &env, &mut outcome.errors));
         let content = content.or_else(|| {
             let event_type = doc.get("event").and_then(|e| e.get("type")).and_then(Value::as_str)?;
             self.contents.for_event(event_type)
         });
         let rendered = match content {
             Some(index) => {
-                let env = Env { now: checked.now, tz, segments: &outcome.results, flag_key: None, targeting_key: Some(checked.user_id) };
                 // Templates that read `segments` see the matched ids; only they pay for a copy.
                 let with_segments = self.contents.reads_segments(index).then(|| {
                     let mut doc = doc.clone();
@@ -170,7 +170,7 @@ impl Engine {
                     }
                     doc
                 });
-                self.contents.render(index, with_segments.as_ref().unwrap_or(&doc), &env, checked.user_id).unwrap_or_else(|e| {
+                self.contents.render(index, with_segments.as_ref().unwrap_or(doc), &env, checked.user_id).unwrap_or_else(|e| {
                     outcome.errors.push(e);
                     None
                 })
@@ -180,29 +180,7 @@ impl Engine {
         let mut draft = Draft { engine: self, checked, explain: None, decision_id: String::new(), outcome, rich_menu, rendered };
         draft.explain = draft.outcome.explain.take();
         draft.decision_id = draft.id();
-        Ok(if as_json { Decided::Json(draft.to_json()) } else { Decided::Owned(Box::new(draft.to_decision())) })
-    }
-}
-
-/// A decision as [`Engine::decide_doc`] produced it.
-enum Decided {
-    Json(String),
-    Owned(Box<Decision>),
-}
-
-impl Decided {
-    fn json(self) -> String {
-        match self {
-            Decided::Json(s) => s,
-            Decided::Owned(d) => d.to_json(),
-        }
-    }
-
-    fn owned(self) -> Result<Decision, Error> {
-        match self {
-            Decided::Owned(d) => Ok(*d),
-            Decided::Json(_) => Err(Error::new(Code::InvalidValue, "", "internal: a decision was written as text")),
-        }
+        Ok(draft)
     }
 }
 
@@ -282,39 +260,18 @@ impl Draft<'_> {
 
     /// Writes the decision as serde would write [`Draft::to_decision`] (a test holds them equal).
     fn to_json(&self) -> String {
-        use crate::value::write_json_string as s;
         // Room for a typical decision (~300 bytes with a handful of segments): no regrowth.
         let mut o = String::with_capacity(512);
-        o.push_str("{\"version\":");
-        o.push_str(VERSION_TEXT);
-        o.push_str(",\"decisionId\":");
-        s(&self.decision_id, &mut o);
-        o.push_str(",\"configHash\":");
-        s(&self.engine.config_hash, &mut o);
-        o.push_str(",\"userId\":");
-        s(self.checked.user_id, &mut o);
-        o.push_str(",\"now\":");
-        s(self.checked.now_text, &mut o);
-        o.push_str(",\"segments\":[");
-        for (i, id) in self.segment_ids().enumerate() {
-            if i > 0 {
-                o.push(',');
-            }
-            s(id, &mut o);
-        }
-        o.push(']');
-        if !self.outcome.groups.is_empty() {
-            o.push_str(",\"groups\":{");
-            for (i, (g, id)) in self.group_pairs().enumerate() {
-                if i > 0 {
-                    o.push(',');
-                }
-                s(g, &mut o);
-                o.push(':');
-                s(id, &mut o);
-            }
-            o.push('}');
-        }
+        crate::contract::decision::write_head(
+            &mut o,
+            VERSION_TEXT,
+            &self.decision_id,
+            &self.engine.config_hash,
+            self.checked.user_id,
+            self.checked.now_text,
+            &mut self.segment_ids(),
+            &mut self.group_pairs(),
+        );
         let rendered = self.rendered.as_ref();
         crate::contract::decision::write_tail(
             &mut o,

@@ -1,6 +1,7 @@
 //! The quiz calls of the engine: the state machine lives in `crate::quiz`; here the outcome is
-//! assembled from the engine's own parts (contents rendered by `Engine::render`, the decision
-//! by `Engine::decide`), so a quiz result is rendered and decided like everything else.
+//! assembled from the engine's own parts (contents rendered and the decision made by the same
+//! path as `Engine::render` and `Engine::decide`), so a quiz result is rendered and decided like
+//! everything else.
 
 use super::{DecideOptions, Engine};
 use crate::contract::context;
@@ -52,12 +53,7 @@ impl Engine {
             let at = state.current.as_deref().unwrap_or("");
             return Err(Error::new(Code::QuizNotFinished, "/done", format!("quiz \"{}\" is not finished: question \"{at}\" comes next", state.quiz)));
         }
-        let mut ctx: Json = serde_json::from_str(context_json).map_err(|e| {
-            let mut err = Error::new(Code::InvalidJson, "", format!("the context is not valid JSON: {e}"));
-            err.line = u32::try_from(e.line()).ok();
-            err.column = u32::try_from(e.column()).ok();
-            err
-        })?;
+        let mut ctx: Json = crate::contract::config::parse_json(context_json, "the context")?;
         let (now, now_text, user_id) = {
             let doc = Value::from_serde(&ctx);
             let c = context::check(&doc)?;
@@ -89,7 +85,6 @@ impl Engine {
         }
         attributes.extend(result.attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
         quiz::apply(&mut ctx, state, &result.id, &tags, &attributes);
-        let updated = ctx.to_string();
         let description = {
             let mut data = ctx.clone();
             if let Json::Object(m) = &mut data {
@@ -98,9 +93,12 @@ impl Engine {
             let opts = RenderOptions { now, tz: self.tz, limits: self.quizzes.limits() };
             q.describe(r, &Value::from_serde(&data), &opts)?
         };
+        // The updated context, built once for the contents and the decision (as `render` and
+        // `decide` would read its text).
+        let mut doc = Value::from_serde(&ctx);
         let mut contents = Vec::with_capacity(result.contents.len());
         for id in &result.contents {
-            let d = self.render(id, &updated, DecideOptions::default())?;
+            let d = self.decide_doc(&mut doc, DecideOptions::default(), Some(self.content_index(id)?))?.to_decision();
             // A content that fails to render fails the outcome (nothing half-rendered is shown).
             if let Some(e) = d.errors.iter().find(|e| e.path.starts_with("/contents/")) {
                 return Err(e.clone());
@@ -109,7 +107,7 @@ impl Engine {
                 contents.push(QuizContent { id: c.id, variant: c.variant, experiment: c.experiment, messages: d.messages });
             }
         }
-        let decision = self.decide(&updated, DecideOptions::default())?;
+        let decision = self.decide_doc(&mut doc, DecideOptions::default(), None)?.to_decision();
         Ok(QuizOutcome {
             quiz: state.quiz.clone(),
             result: QuizOutcomeResult { id: result.id.clone(), title: result.title.clone(), description, contents, rich_menu: result.rich_menu.clone() },
