@@ -121,6 +121,11 @@ async function cpuPerEvent(name) {
   }
 }
 
+/** autocannon POSTs to `url` for `seconds` over CONNECTIONS connections; `setupRequest` makes each. */
+function post(url, seconds, setupRequest) {
+  return autocannon({ url, method: "POST", connections: CONNECTIONS, duration: seconds, requests: [{ setupRequest }] });
+}
+
 // ---- 3a. load without I/O: the same signature + decision path, one event per request --------
 async function loadNoIo(name) {
   const w = await startWorkerd({ bundle: bundles[`cpu-${name}`], env });
@@ -130,17 +135,8 @@ async function loadNoIo(name) {
   });
   try {
     let i = 0;
-    const fire = (seconds) =>
-      autocannon({
-        url: w.url,
-        method: "POST",
-        connections: CONNECTIONS,
-        duration: seconds,
-        requests: [{
-          // Pre-built bodies: the load generator shares the machine, keep its work small.
-          setupRequest: (req) => ({ ...req, body: pool[i++ % pool.length] }),
-        }],
-      });
+    // Pre-built bodies: the load generator shares the machine, keep its work small.
+    const fire = (seconds) => post(w.url, seconds, (req) => ({ ...req, body: pool[i++ % pool.length] }));
     await fire(1);
     const c0 = cpuMs(w.pid);
     const r = await fire(Math.max(2, Math.round(SECONDS / 2)));
@@ -157,17 +153,9 @@ async function load(name) {
   try {
     let i = Math.floor(Math.random() * USERS);
     const fire = (seconds) =>
-      autocannon({
-        url: w.url,
-        method: "POST",
-        connections: CONNECTIONS,
-        duration: seconds,
-        requests: [{
-          setupRequest: (req) => {
-            const { body, signature } = signedFollow(i++);
-            return { ...req, body, headers: { "content-type": "application/json", "x-line-signature": signature } };
-          },
-        }],
+      post(w.url, seconds, (req) => {
+        const { body, signature } = signedFollow(i++);
+        return { ...req, body, headers: { "content-type": "application/json", "x-line-signature": signature } };
       });
     const drain = async (target) => {
       const end = Date.now() + 120_000;
