@@ -231,8 +231,10 @@ export class SyncError extends Error {
  * `Content-Type: application/json` and `Idempotency-Key: <batchId>`, oldest first, at most
  * `batchSize` decisions and `maxBatchBytes` bytes each. A decision leaves the outbox only after
  * a 2xx. 408, 429, 5xx, network errors and timeouts are retried with exponential backoff and
- * full jitter (Retry-After, in seconds or as an HTTP-date, is honoured exactly); any other 4xx
- * moves the batch's decisions to the dead letters. Attempt counts and retry times are stored,
+ * full jitter (Retry-After, in seconds or as an HTTP-date, is honoured exactly). A batch
+ * refused with 400, 413 or 422 is split in halves and sent again until the refused decisions
+ * are alone; those move to the dead letters. Any other 4xx (401, 403, 404, ...) moves the
+ * whole batch's decisions to the dead letters. Attempt counts and retry times are stored,
  * so a new instance on the same store continues where the last one stopped.
  *
  * **Backends must de-duplicate by `decisionId`.** Delivery is at least once: a response lost

@@ -7,6 +7,8 @@
 //   flush()           -> POST {version, type, batchId, sentAt, source, decisions} per batch
 //                        2xx        -> delete from the outbox
 //                        408/429/5xx, network error, timeout -> keep, back off, retry
+//                        400/413/422 -> split the batch in halves and send each, so
+//                                      only the refused decisions are dead-lettered
 //                        other 4xx  -> move to "kizuna:dead:<decisionId>"
 //
 // Delivery is at least once; backends make it exactly once by storing decisions by decisionId.
@@ -20,6 +22,10 @@ export const DEAD_PREFIX = "kizuna:dead:";
 const RECORD_VERSION = 1;
 const MAX_ERROR_BODY = 2048; // characters of a failed response kept for onError / dead letters
 const READ_CONCURRENCY = 32; // parallel store reads when loading the outbox
+// Statuses that refuse the request's content (malformed, too large, unprocessable): a batch
+// is split to find the decisions refused. Other 4xx (401, 403, 404, ...) concern the
+// endpoint or credentials, so the whole batch is dead-lettered as it is.
+const REJECTS_CONTENT = new Set([400, 413, 422]);
 
 /**
  * The batch id (and Idempotency-Key) of a batch: SHA-256, as 64 lowercase hex digits, of the
@@ -376,7 +382,9 @@ export class SyncClient {
       });
       totals.deadLettered++;
     }
-    for (const batch of batches) {
+    const queue = [...batches];
+    while (queue.length > 0) {
+      const batch = queue.shift();
       const ids = batch.records.map((r) => r.decision.decisionId);
       const result = await this.#send(batch);
       if (result.ok) {
@@ -386,6 +394,13 @@ export class SyncClient {
         continue;
       }
       const { attempt } = batch;
+      if (!result.retryable && REJECTS_CONTENT.has(result.status) && batch.records.length > 1) {
+        // The backend refused what was sent, maybe because of one decision: send each half
+        // on its own (new batches), so only the decisions it refuses end up as dead letters.
+        const half = Math.ceil(batch.records.length / 2);
+        queue.unshift(this.#batch(batch.records.slice(0, half)), this.#batch(batch.records.slice(half)));
+        continue;
+      }
       if (!result.retryable || attempt >= this.#maxAttempts) {
         for (const id of ids) settled.add(id);
         const message = result.retryable ? `${result.message}; gave up after ${attempt} attempts` : result.message;

@@ -39,6 +39,7 @@ const decisions = (from, to) => Array.from({ length: to - from }, (_, i) => deci
 /**
  * A mock backend that stores decisions by decisionId and counts receipts. `script` holds the
  * answers to the next requests in order ({status, headers, body} or "hang"); after that: 200.
+ * `judge(body)`, when set, answers first (a step, or undefined to fall through to the script).
  * Accepted (2xx) batches are stored; others only logged.
  */
 async function startBackend({ port = 0 } = {}) {
@@ -57,8 +58,9 @@ async function startBackend({ port = 0 } = {}) {
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
       const raw = Buffer.concat(chunks);
-      const step = backend.script.shift() ?? { status: 200 };
-      const entry = { method: req.method, headers: req.headers, raw, body: JSON.parse(raw.toString("utf8")), status: step === "hang" ? null : step.status };
+      const body = JSON.parse(raw.toString("utf8"));
+      const step = backend.judge?.(body) ?? backend.script.shift() ?? { status: 200 };
+      const entry = { method: req.method, headers: req.headers, raw, body, status: step === "hang" ? null : step.status };
       backend.requests.push(entry);
       if (step === "hang") { backend.hung.push(res); return; } // never answers
       if (step.status >= 200 && step.status < 300) {
@@ -525,25 +527,29 @@ describe("retries", () => {
 
 describe("dead letters", () => {
   for (const status of [400, 401, 422]) {
-    test(`${status} is dead-lettered, not retried; onError gets status and body; requeue works`, async () => {
+    // 400 and 422 refuse content: the batch is split until each refused decision is alone.
+    // 401 concerns the credentials: the whole batch is dead-lettered at once.
+    const splits = status !== 401;
+    test(`${status} is dead-lettered, not retried${splits ? " (split to single decisions)" : " (whole batch)"}; onError gets status and body; requeue works`, async () => {
       const backend = await startBackend();
       try {
-        backend.script.push({ status, body: `{"error":"rejected with ${status}"}` });
+        for (let i = 0; i < (splits ? 3 : 1); i++) backend.script.push({ status, body: `{"error":"rejected with ${status}"}` });
         const store = new MemoryStore();
         const { client, errors, time } = makeClient(backend, store);
         const ds = decisions(0, 2);
         await client.enqueue(ds);
         assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 2, pending: 0 });
-        assert.equal(backend.requests.length, 1, "not retried");
+        assert.equal(backend.requests.length, splits ? 3 : 1, "not retried");
+        if (splits) assert.deepEqual(backend.requests.slice(1).map((r) => r.body.decisions), [[ds[0]], [ds[1]]]);
         assert.deepEqual(time.sleeps, []);
-        assert.equal(errors.length, 1);
+        assert.equal(errors.length, splits ? 2 : 1);
         const e = errors[0];
         assert.ok(e instanceof SyncError);
         assert.equal(e.kind, "http");
         assert.equal(e.outcome, "dead");
         assert.equal(e.status, status);
         assert.equal(e.body, `{"error":"rejected with ${status}"}`);
-        assert.deepEqual(e.decisionIds, ds.map((d) => d.decisionId));
+        assert.deepEqual(errors.map((x) => x.decisionIds), splits ? [[ds[0].decisionId], [ds[1].decisionId]] : [ds.map((d) => d.decisionId)]);
 
         // Not lost: listed, kept out of the outbox, and not re-enqueued as a second copy.
         const dead = await client.deadLetters();
@@ -553,14 +559,14 @@ describe("dead letters", () => {
         assert.equal(await client.pending(), 0);
         assert.deepEqual(await client.enqueue(ds[0]), { enqueued: 0, duplicates: 1 });
         assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
-        assert.equal(backend.requests.length, 1);
+        assert.equal(backend.requests.length, splits ? 3 : 1);
 
         // Requeue (after the backend is fixed): delivered once, dead letters empty.
         assert.equal(await client.requeueDeadLetters(), 2);
         assert.equal(await client.pending(), 2);
         assert.deepEqual(await client.deadLetters(), []);
         assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
-        assert.deepEqual(backend.requests[1].body.decisions, ds, "original order kept");
+        assert.deepEqual(backend.requests.at(-1).body.decisions, ds, "original order kept");
         for (const d of ds) assert.equal(backend.count(d.decisionId), 1);
       } finally {
         await backend.close();
@@ -568,10 +574,50 @@ describe("dead letters", () => {
     });
   }
 
+  test("one refused decision in a batch: only it is dead-lettered, the others are delivered once", async () => {
+    const backend = await startBackend();
+    try {
+      const ds = decisions(0, 7);
+      const bad = ds[4].decisionId;
+      backend.judge = (body) => (body.decisions.some((d) => d.decisionId === bad) ? { status: 422, body: `{"error":"bad ${bad}"}` } : undefined);
+      const { client, errors } = makeClient(backend, new MemoryStore());
+      await client.enqueue(ds);
+      assert.deepEqual(await client.flush(), { sent: 6, retried: 0, deadLettered: 1, pending: 0 });
+      // 7 → 4 + 3 → (4 → 2 + 2 → 1 + 1): a handful of requests, not one per decision.
+      assert.equal(backend.requests.length, 7);
+      for (const d of ds) assert.equal(backend.count(d.decisionId), d.decisionId === bad ? 0 : 1);
+      assert.deepEqual((await client.deadLetters()).map((d) => d.decisionId), [bad]);
+      assert.deepEqual(errors.map((e) => [e.outcome, e.status, e.decisionIds]), [["dead", 422, [bad]]]);
+      // Every request is a well-formed batch whose batchId matches its decisions.
+      for (const r of backend.requests) assert.equal(r.body.batchId, batchIdFor(r.body.decisions.map((d) => d.decisionId)));
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("a 413 splits an oversized batch; a half that then fails with 5xx is retried as its own batch", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 413 }, { status: 200 }, { status: 503 });
+      const { client } = makeClient(backend, new MemoryStore());
+      const ds = decisions(0, 4);
+      await client.enqueue(ds);
+      const r = await client.flush();
+      assert.equal(r.deadLettered, 0);
+      assert.equal(r.pending, 0);
+      assert.deepEqual(backend.requests.slice(1, 3).map((q) => q.body.decisions), [ds.slice(0, 2), ds.slice(2)]);
+      // The retry of the second half is the same batch: same batchId as its failed attempt.
+      assert.equal(backend.requests[3].body.batchId, backend.requests[2].body.batchId);
+      for (const d of ds) assert.equal(backend.count(d.decisionId), 1);
+    } finally {
+      await backend.close();
+    }
+  });
+
   test("requeue and delete can pick decisionIds", async () => {
     const backend = await startBackend();
     try {
-      backend.script.push({ status: 400 });
+      backend.script.push({ status: 401 });
       const { client } = makeClient(backend, new MemoryStore());
       const ds = decisions(0, 3);
       await client.enqueue(ds);
@@ -977,7 +1023,9 @@ for (const [name, make] of Object.entries(adapters)) {
         assert.deepEqual(await b.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 5, nextAttemptAt: T0 + 250 });
         // …then sends the failed batch again (same key) and the rest.
         time.t += 10_000;
-        backend.script.push({ status: 200 }, { status: 422, body: "bad decision" });
+        // 422 refuses content: the batch of two is split, and each is refused on its own.
+        const refuse = { status: 422, body: "bad decision" };
+        backend.script.push({ status: 200 }, refuse, refuse, refuse);
         assert.deepEqual(await b.client.flush(), { sent: 3, retried: 0, deadLettered: 2, pending: 0 });
         assert.equal(backend.requests[1].headers["idempotency-key"], backend.requests[0].headers["idempotency-key"]);
         assert.deepEqual((await b.client.deadLetters()).map((d) => [d.decisionId, d.status, d.error]),
