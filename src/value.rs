@@ -216,6 +216,50 @@ impl<'a> Value<'a> {
     }
 }
 
+/// Writes a `serde_json::Value` exactly as `serde_json::to_string` does (keys sorted, floats in
+/// serde_json's shortest form, `1.0` stays `1.0`), without serde_json's serializer — which,
+/// through `Display`, brings a compact and a pretty instance into the Wasm binary.
+pub fn write_serde(v: &serde_json::Value, out: &mut String) {
+    match v {
+        serde_json::Value::Null => out.push_str("null"),
+        serde_json::Value::Bool(true) => out.push_str("true"),
+        serde_json::Value::Bool(false) => out.push_str("false"),
+        serde_json::Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        serde_json::Value::String(s) => write_json_string(s, out),
+        serde_json::Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_serde(item, out);
+            }
+            out.push(']');
+        }
+        serde_json::Value::Object(members) => {
+            out.push('{');
+            for (i, (k, v)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_string(k, out);
+                out.push(':');
+                write_serde(v, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// [`write_serde`] into a new string.
+pub fn serde_text(v: &serde_json::Value) -> String {
+    let mut out = String::new();
+    write_serde(v, &mut out);
+    out
+}
+
 /// Integral floats print as integers (`10`, as JavaScript does), others in serde_json's
 /// shortest round-trip form; non-finite ones as `null`.
 fn write_float(f: f64, out: &mut String) {
@@ -907,6 +951,17 @@ mod tests {
         let want = [Value::Int(123456789012345678), Value::Int(1234567890123456789), Value::Int(i64::MIN), Value::Int(0)];
         assert!(v.as_array().unwrap().iter().zip(&want).all(|(a, b)| matches!((a, b), (Value::Int(x), Value::Int(y)) if x == y)));
         assert!(matches!(v.as_array().unwrap()[4], Value::Float(f) if f == 9223372036854775808.0));
+    }
+
+    #[test]
+    fn serde_values_are_written_like_serde_json() {
+        for text in [
+            r#"{"b":[1,1.0,-0.0,1e21,1.5e-7,12345678901234567890,-9223372036854775808],"a":{"z":null,"y":true,"x":"\u0001é\"\\"},"":[]}"#,
+            r#"[0.1,100.0,3.0e10,"\ud83d\ude00",false,{}]"#,
+        ] {
+            let v: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(serde_text(&v), serde_json::to_string(&v).unwrap(), "{text}");
+        }
     }
 
     #[test]

@@ -159,7 +159,7 @@ impl Config {
                 p.push(
                     Code::UnsupportedVersion,
                     "/version",
-                    format!("this engine reads config version 1, found {v}"),
+                    format!("this engine reads config version 1, found {}", crate::value::serde_text(v)),
                 );
                 super::VERSION
             }
@@ -289,10 +289,15 @@ impl Segment {
 
 /// Parses `what` (e.g. "the config") from JSON text, mapping a syntax error to a located problem.
 pub fn parse_json(text: &str, what: &str) -> Result<Value, crate::Error> {
-    serde_json::from_str(text).map_err(|e| {
-        let mut err = crate::Error::new(Code::InvalidJson, "", format!("{what} is not valid JSON: {e}"));
-        err.line = u32::try_from(e.line()).ok();
-        err.column = u32::try_from(e.column()).ok();
-        err
-    })
+    // The crate's own parser (also the context's): serde_json's deserializer stays out of the
+    // Wasm binary. Duplicate keys: the last wins, as with serde_json.
+    match crate::value::parse(text) {
+        Ok(v) => Ok(v.to_serde()),
+        Err(e) => {
+            let mut err = crate::Error::new(Code::InvalidJson, "", format!("{what} is not valid JSON: {e}"));
+            err.line = Some(e.line);
+            err.column = Some(e.column);
+            Err(err)
+        }
+    }
 }

@@ -37,7 +37,7 @@ pub struct Decision {
     /// (kept as JSON text, so every runtime writes the same bytes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "Vec<serde_json::Map<String, Value>>"))]
-    pub messages: Vec<Box<serde_json::value::RawValue>>,
+    pub messages: Vec<MessageJson>,
     /// Rules that could not be evaluated for this context (the segment counts as not matched),
     /// e.g. a purchase with a malformed timestamp.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -51,6 +51,40 @@ impl PartialEq for Decision {
     /// Field by field; messages compare by their JSON text.
     fn eq(&self, other: &Self) -> bool {
         self.to_json() == other.to_json()
+    }
+}
+
+/// One rendered LINE message object, kept as the JSON text the engine wrote, so every runtime
+/// sends the same bytes. Serializes as that JSON (not as a string).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageJson(Box<str>);
+
+impl MessageJson {
+    /// Only the engine makes these, from JSON its own writer produced.
+    pub(crate) fn new(json: String) -> Self {
+        MessageJson(json.into_boxed_str())
+    }
+
+    /// The JSON text of the message object.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+}
+
+// Through serde_json's RawValue, so the JSON is embedded as is. Only serde users (native, tests)
+// reach these; the Wasm paths write decisions with the crate's own writers, which keeps
+// serde_json's deserializer out of the binary.
+impl Serialize for MessageJson {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let raw = serde_json::value::RawValue::from_string(self.0.to_string()).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        Ok(MessageJson(raw.get().into()))
     }
 }
 
@@ -240,10 +274,10 @@ fn write_explain(explain: &[SegmentExplain], o: &mut String) {
                 if k > 0 {
                     o.push(',');
                 }
-                o.push_str(&a.to_string());
+                crate::value::write_serde(a, o);
             }
             o.push_str("],\"result\":");
-            o.push_str(&step.result.to_string());
+            crate::value::write_serde(&step.result, o);
             o.push('}');
         }
         o.push_str("]}");

@@ -11,7 +11,7 @@ pub mod sync;
 
 pub use config::{Config, Content, Experiment, Segment, Variant};
 pub use context::{Context, Purchase, User, UserEvent};
-pub use decision::{ContentChoice, Decision, MenuAction, MenuReason, RichMenuChoice, SegmentExplain, Step};
+pub use decision::{ContentChoice, Decision, MenuAction, MessageJson, MenuReason, RichMenuChoice, SegmentExplain, Step};
 pub use menus::{Menu, MenuRule, RichMenus};
 pub use sync::{SyncEnvelope, SyncSource};
 

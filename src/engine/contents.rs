@@ -341,7 +341,7 @@ fn compile_node(v: &Json, path: &str, limits: &Limits, p: &mut Problems) -> Node
                 .map(|(k, x)| (k.clone(), compile_node(x, &join(path, k), limits, p)))
                 .collect(),
         ),
-        other => Node::Literal(other.to_string()),
+        other => Node::Literal(crate::value::serde_text(other)),
     }
 }
 

@@ -76,7 +76,7 @@ impl Engine {
                 }
                 // serde_json's map is sorted, so this text is canonical: key order and
                 // whitespace of the source do not change the hash.
-                let canonical = doc.to_string();
+                let canonical = value::serde_text(doc);
                 let tz = config.tz();
                 Ok(Engine { config, config_hash: crate::hash::hex128(canonical.as_bytes()), tz, segments, contents, menus, quizzes, projection })
             }
@@ -252,7 +252,7 @@ impl Draft<'_> {
             groups,
             rich_menu: self.rich_menu.clone(),
             content: self.rendered.as_ref().map(|r| r.choice.clone()),
-            messages: self.rendered.iter().flat_map(|r| &r.messages).filter_map(|m| serde_json::value::RawValue::from_string(m.clone()).ok()).collect(),
+            messages: self.rendered.iter().flat_map(|r| &r.messages).map(|m| crate::contract::MessageJson::new(m.clone())).collect(),
             errors: self.outcome.errors.clone(),
             explain: self.explain.clone(),
         }
@@ -341,8 +341,7 @@ pub fn decide_ndjson(engine: &Engine, ndjson: &str, opts: DecideOptions) -> Stri
 /// Evaluates one bare rule (JSON text) against data (JSON text) at `now` (RFC 3339), with the
 /// default time zone; the result as JSON text. For playgrounds and `kizuna eval`.
 pub fn evaluate(rule: &str, data: &str, now: &str) -> Result<String, Vec<Error>> {
-    let rule: serde_json::Value = serde_json::from_str(rule)
-        .map_err(|e| vec![Error::new(Code::InvalidJson, "", format!("the rule is not valid JSON: {e}"))])?;
+    let rule = parse_json(rule, "the rule").map_err(|e| vec![e])?;
     let (data, now) = playground_inputs(data, now)?;
     let tz = crate::contract::config::default_tz();
     let compiled = logic::compile(&rule, &logic::Options { tz, segments: Vec::new() }, "")?;

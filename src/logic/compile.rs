@@ -189,7 +189,7 @@ impl<'o> Compiler<'o> {
         let costly = matches!(op, Op::Reduce(..) | Op::Iter(Iter::All | Iter::Some | Iter::None, ..));
         let node = self.make(op);
         if costly {
-            self.texts.push((node.id, v.to_string()));
+            self.texts.push((node.id, crate::value::serde_text(v)));
         }
         node
     }

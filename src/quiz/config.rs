@@ -258,7 +258,7 @@ impl Question {
             Some("multiple") => Some(QuestionKind::Multiple),
             Some("text") => Some(QuestionKind::Text),
             _ => {
-                p.push(Code::InvalidValue, &join(path, "kind"), format!("\"kind\" must be \"single\", \"multiple\" or \"text\", found {v}"));
+                p.push(Code::InvalidValue, &join(path, "kind"), format!("\"kind\" must be \"single\", \"multiple\" or \"text\", found {}", crate::value::serde_text(v)));
                 None
             }
         });
@@ -315,7 +315,7 @@ impl Select {
             Some("score") => Some(SelectBy::Score),
             Some("rules") => Some(SelectBy::Rules),
             _ => {
-                p.push(Code::InvalidValue, &join(path, "by"), format!("\"by\" must be \"score\" or \"rules\", found {v}"));
+                p.push(Code::InvalidValue, &join(path, "by"), format!("\"by\" must be \"score\" or \"rules\", found {}", crate::value::serde_text(v)));
                 None
             }
         });

@@ -171,13 +171,13 @@ pub struct QuizContent {
     pub experiment: Option<String>,
     /// LINE message objects, ready for the Messaging API.
     #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "Vec<Map<String, Value>>"))]
-    pub messages: Vec<Box<serde_json::value::RawValue>>,
+    pub messages: Vec<crate::contract::MessageJson>,
 }
 
 impl PartialEq for QuizContent {
     fn eq(&self, other: &Self) -> bool {
         (&self.id, &self.variant, &self.experiment) == (&other.id, &other.variant, &other.experiment)
-            && self.messages.iter().map(|m| m.get()).eq(other.messages.iter().map(|m| m.get()))
+            && self.messages == other.messages
     }
 }
 
@@ -221,7 +221,7 @@ pub(crate) fn write_map(map: &Map<String, Value>, out: &mut String) {
     out.push('{');
     for (i, (k, v)) in map.iter().enumerate() {
         key(k, i == 0, out);
-        out.push_str(&v.to_string());
+        crate::value::write_serde(v, out);
     }
     out.push('}');
 }
@@ -393,7 +393,7 @@ impl QuizOutcome {
         o.push_str(",\"attributes\":");
         write_map(&self.attributes, &mut o);
         o.push_str(",\"context\":");
-        o.push_str(&self.context.to_string());
+        crate::value::write_serde(&self.context, &mut o);
         o.push_str(",\"decision\":");
         self.decision.write_json(&mut o);
         o.push('}');
