@@ -216,6 +216,26 @@ impl<'a> Value<'a> {
     }
 }
 
+/// Sign, shortest round-trip significant digits and decimal point position of a finite,
+/// non-zero `f`: `f = ±0.d1d2…dn × 10^decpt`. One shortest-digits algorithm for the crate:
+/// serde_json's float writer (already in the binary for JSON output), read back, instead of
+/// core's `{:e}` (whose Grisu + Dragon code would be a second copy in the Wasm).
+pub(crate) fn shortest_digits(f: f64) -> (bool, String, i64) {
+    let text = serde_json::Number::from_f64(f.abs()).map_or_else(|| "0".to_string(), |n| n.to_string());
+    let (mantissa, exp) = text.split_once(['e', 'E']).unwrap_or((text.as_str(), "0"));
+    let exp: i64 = exp.parse().unwrap_or(0);
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut decpt = int.len() as i64 + exp;
+    let all = format!("{int}{frac}");
+    let trimmed = all.trim_start_matches('0');
+    decpt -= (all.len() - trimmed.len()) as i64;
+    let digits = trimmed.trim_end_matches('0');
+    if digits.is_empty() {
+        return (f.is_sign_negative(), "0".to_string(), 1);
+    }
+    (f.is_sign_negative(), digits.to_string(), decpt)
+}
+
 /// Writes a `serde_json::Value` exactly as `serde_json::to_string` does (keys sorted, floats in
 /// serde_json's shortest form, `1.0` stays `1.0`), without serde_json's serializer — which,
 /// through `Display`, brings a compact and a pretty instance into the Wasm binary.
@@ -951,6 +971,26 @@ mod tests {
         let want = [Value::Int(123456789012345678), Value::Int(1234567890123456789), Value::Int(i64::MIN), Value::Int(0)];
         assert!(v.as_array().unwrap().iter().zip(&want).all(|(a, b)| matches!((a, b), (Value::Int(x), Value::Int(y)) if x == y)));
         assert!(matches!(v.as_array().unwrap()[4], Value::Float(f) if f == 9223372036854775808.0));
+    }
+
+    #[test]
+    fn shortest_digits_and_point() {
+        for (f, want) in [
+            (1.0, (false, "1", 1)),
+            (-0.5, (true, "5", 0)),
+            (1e21, (false, "1", 22)),
+            (1.5e-7, (false, "15", -6)),
+            (0.000123, (false, "123", -3)),
+            (123456.789, (false, "123456789", 6)),
+            (100.0, (false, "1", 3)),
+            (1152921504606846976.0, (false, "1152921504606847", 19)),
+            (0.30000000000000004, (false, "30000000000000004", 0)),
+            (5e-324, (false, "5", -323)),
+            (1.7976931348623157e308, (false, "17976931348623157", 309)),
+        ] {
+            let (neg, digits, decpt) = shortest_digits(f);
+            assert_eq!((neg, digits.as_str(), decpt), want, "{f:e}");
+        }
     }
 
     #[test]

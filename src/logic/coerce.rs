@@ -80,17 +80,11 @@ pub(crate) fn write_js_number(f: f64, out: &mut String) {
         out.push('0');
         return;
     }
-    if f.fract() == 0.0 && f.abs() < 1e21 {
-        let _ = write!(out, "{f:.0}");
-        return;
-    }
-    // Shortest round-trip digits and the decimal exponent, laid out as ECMAScript specifies.
-    let sci = format!("{:e}", f.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    // Shortest round-trip digits and the decimal exponent, laid out as ECMAScript specifies
+    // (integers too: 2^60 prints as 1152921504606847000, as in JavaScript).
+    let (_, digits, n) = crate::value::shortest_digits(f);
+    let n = i32::try_from(n).unwrap_or(0);
     let k = digits.len() as i32;
-    let n = exp + 1;
     if f < 0.0 {
         out.push('-');
     }
@@ -264,6 +258,12 @@ mod tests {
         assert_eq!(js(0.000001), "0.000001");
         assert_eq!(js(123456.789), "123456.789");
         assert_eq!(js(1e20), "100000000000000000000");
+        assert_eq!(js(1152921504606846976.0), "1152921504606847000");
+        assert_eq!(js(-1.5e300), "-1.5e+300");
+        assert_eq!(js(5e-324), "5e-324");
+        assert_eq!(js(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(js(1e-7), "1e-7");
+        assert_eq!(js(123e-20), "1.23e-18");
     }
 
     #[test]
