@@ -11,7 +11,6 @@ use super::number::{self, Num};
 use super::val::{ruby_eq, spaceship, strict_eq, Seq, Val};
 use chrono::{DateTime, FixedOffset};
 use std::cmp::Ordering;
-use std::fmt::Write as _;
 
 macro_rules! filters {
     ($( $variant:ident = $name:literal ($min:literal, $max:literal) ),* $(,)?) => {
@@ -226,55 +225,8 @@ fn s_of<'a>(v: &'a Val<'_>) -> std::borrow::Cow<'a, str> {
 pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut Env) -> R<'r> {
     use Filter as F;
     match f {
-        F::Abs => Ok(Val::from_num(input.to_num().abs())),
-        F::Plus => Ok(Val::from_num(input.to_num().add(args.arg(0).to_num()))),
-        F::Minus => Ok(Val::from_num(input.to_num().sub(args.arg(0).to_num()))),
-        F::Times => Ok(Val::from_num(input.to_num().mul(args.arg(0).to_num()))),
-        F::DividedBy => match input.to_num().div(args.arg(0).to_num()) {
-            Ok(n) => Ok(Val::from_num(n)),
-            Err(_) => fail("divided by 0"),
-        },
-        F::Modulo => match input.to_num().rem(args.arg(0).to_num()) {
-            Ok(n) => Ok(Val::from_num(n)),
-            Err(_) => fail("divided by 0 (modulo)"),
-        },
-        F::AtLeast | F::AtMost => {
-            let limit = args.arg(0).to_num();
-            let n = input.to_num();
-            let pick = match (f, limit.cmp(n)) {
-                (F::AtLeast, Ordering::Greater) | (F::AtMost, Ordering::Less) => limit,
-                _ => n,
-            };
-            Ok(Val::from_num(pick))
-        }
-        F::Ceil => match input.to_num().ceil() {
-            Some(n) => Ok(Val::from_num(n)),
-            None => fail("cannot take the ceiling of NaN or Infinity"),
-        },
-        F::Floor => match input.to_num().floor() {
-            Some(n) => Ok(Val::from_num(n)),
-            None => fail("cannot take the floor of NaN or Infinity"),
-        },
-        F::Round => {
-            let digits = match args.get(0) {
-                None => 0,
-                Some(d) => match d.to_num() {
-                    Num::Int(i) => i,
-                    other => {
-                        let f = other.to_f64();
-                        if f.is_finite() {
-                            f.trunc() as i64
-                        } else {
-                            0
-                        }
-                    }
-                },
-            };
-            match input.to_num().round(digits.clamp(-400, 400)) {
-                Some(n) => Ok(Val::from_num(n)),
-                None => fail("cannot round NaN or Infinity"),
-            }
-        }
+        F::Abs | F::Plus | F::Minus | F::Times | F::DividedBy | F::Modulo | F::AtLeast | F::AtMost | F::Ceil
+        | F::Floor | F::Round => math(f, &input, args),
         F::Append => {
             let mut s = s_of(&input).into_owned();
             s.push_str(&s_of(args.r(0)));
@@ -301,13 +253,7 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             if input.is_nil() {
                 return Ok(Val::Nil);
             }
-            keep_or(input, env, |s| {
-                let mut out = String::with_capacity(s.len() + 8);
-                for c in s.chars() {
-                    push_escaped(c, &mut out);
-                }
-                out
-            })
+            keep_or(input, env, escape)
         }
         F::EscapeOnce => keep_or(input, env, escape_once),
         F::UrlEncode => {
@@ -680,6 +626,54 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
     }
 }
 
+/// The numeric filters, out of line: one conversion of the operands and one exit (a number,
+/// or the message of the error Ruby raises) instead of a copy of both in every arm.
+#[inline(never)]
+fn math<'r>(f: Filter, input: &Val<'r>, args: &Args<'r>) -> R<'r> {
+    use Filter as F;
+    let n = input.to_num();
+    let arg = || args.r(0).to_num();
+    let (result, err) = match f {
+        F::Abs => (Some(n.abs()), ""),
+        F::Plus => (Some(n.add(arg())), ""),
+        F::Minus => (Some(n.sub(arg())), ""),
+        F::Times => (Some(n.mul(arg())), ""),
+        F::DividedBy => (n.div(arg()).ok(), "divided by 0"),
+        F::Modulo => (n.rem(arg()).ok(), "divided by 0 (modulo)"),
+        F::AtLeast | F::AtMost => {
+            let limit = arg();
+            let pick = match (f, limit.cmp(n)) {
+                (F::AtLeast, Ordering::Greater) | (F::AtMost, Ordering::Less) => limit,
+                _ => n,
+            };
+            (Some(pick), "")
+        }
+        F::Ceil => (n.ceil(), "cannot take the ceiling of NaN or Infinity"),
+        F::Floor => (n.floor(), "cannot take the floor of NaN or Infinity"),
+        _ => {
+            let digits = match args.get(0) {
+                None => 0,
+                Some(d) => match d.to_num() {
+                    Num::Int(i) => i,
+                    other => {
+                        let f = other.to_f64();
+                        if f.is_finite() {
+                            f.trunc() as i64
+                        } else {
+                            0
+                        }
+                    }
+                },
+            };
+            (n.round(digits.clamp(-400, 400)), "cannot round NaN or Infinity")
+        }
+    };
+    match result {
+        Some(n) => Ok(Val::from_num(n)),
+        None => fail(err),
+    }
+}
+
 /// Applies `f` as the last filter of an output, writing straight into `out` when the result is
 /// text (no intermediate string). Returns the value to write when it is not.
 pub(crate) fn apply_into<'r>(
@@ -754,8 +748,10 @@ pub(crate) fn apply_into<'r>(
     Ok(None)
 }
 
-/// Applies a string function to the text of a value.
-fn keep_or<'r>(input: Val<'r>, env: &mut Env, f: impl FnOnce(&str) -> String) -> R<'r> {
+/// Applies a string function to the text of a value. A plain `fn` pointer, not a generic
+/// closure: one copy of this (and of the drop of `input`) serves every string filter.
+#[inline(never)]
+fn keep_or<'r>(input: Val<'r>, env: &mut Env, f: fn(&str) -> String) -> R<'r> {
     let s = s_of(&input);
     let out = f(&s);
     env.string(out)
@@ -800,6 +796,14 @@ fn push_escaped(c: char, out: &mut String) {
     }
 }
 
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        push_escaped(c, &mut out);
+    }
+    out
+}
+
 /// `["><']|&(?!([a-zA-Z]+|(#\d+));)` → entity.
 fn escape_once(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
@@ -830,7 +834,8 @@ fn url_encode(s: &str) -> String {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => out.push(b as char),
             b' ' => out.push('+'),
             _ => {
-                let _ = write!(out, "%{b:02X}");
+                out.push('%');
+                number::write_hex_byte(b, &mut out);
             }
         }
     }
