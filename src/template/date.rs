@@ -519,7 +519,8 @@ fn directive(
         'S' => pad_num(i64::from(t.second()), 2, '0', f, width, out),
         'L' | 'N' => {
             let digits = width.unwrap_or(if c == 'L' { 3 } else { 9 });
-            let nanos = format!("{:09}", t.nanosecond() % 1_000_000_000);
+            let mut nanos = String::with_capacity(9);
+            super::number::write_zero_padded(u64::from(t.nanosecond() % 1_000_000_000), 9, &mut nanos);
             let s: String = nanos.chars().chain(std::iter::repeat('0')).take(digits).collect();
             out.push_str(&s);
         }
@@ -550,11 +551,13 @@ fn directive(
             let sign = if secs < 0 { '-' } else { '+' };
             let a = secs.unsigned_abs();
             let (h, m, s) = (a / 3600, (a % 3600) / 60, a % 60);
-            let body = match colons {
-                0 => format!("{h:02}{m:02}"),
-                1 => format!("{h:02}:{m:02}"),
-                _ => format!("{h:02}:{m:02}:{s:02}"),
-            };
+            let mut body = String::with_capacity(8);
+            for (i, v) in [h, m, s].into_iter().enumerate().take(if colons >= 2 { 3 } else { 2 }) {
+                if i > 0 && colons > 0 {
+                    body.push(':');
+                }
+                super::number::write_zero_padded(u64::from(v), 2, &mut body);
+            }
             let len = body.len() + 1;
             if let Some(w) = width {
                 if !f.no_pad && !f.space {

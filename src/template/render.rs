@@ -881,6 +881,5 @@ fn index<'r>(cur: &Val<'r>, i: i64) -> Val<'r> {
 }
 
 fn push_usize(out: &mut String, v: usize) {
-    use std::fmt::Write as _;
-    let _ = write!(out, "{v}");
+    super::number::write_int(i64::try_from(v).unwrap_or(i64::MAX), out);
 }

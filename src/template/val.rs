@@ -8,7 +8,6 @@ use crate::value::Value;
 use chrono::{DateTime, FixedOffset};
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::fmt::Write as _;
 use std::rc::Rc;
 
 pub(crate) type Members<'r> = [(Cow<'r, str>, Value<'r>)];
@@ -258,7 +257,9 @@ impl<'r> Val<'r> {
             Val::Str(s) => out.push_str(s),
             Val::Owned(s) => out.push_str(s),
             Val::Range(a, b) => {
-                let _ = write!(out, "{a}..{b}");
+                number::write_int(*a, out);
+                out.push_str("..");
+                number::write_int(*b, out);
             }
             Val::Time(t) => write_time(t, out),
             Val::Array(_) | Val::List(_) | Val::Object(_) => self.write_inspect(out),
@@ -364,7 +365,7 @@ impl<'r> Val<'r> {
                     if i > 0 {
                         out.push(',');
                     }
-                    let _ = write!(out, "{}", a.saturating_add(i as i64));
+                    number::write_int(a.saturating_add(i as i64), out);
                 }
                 out.push(']');
             }
@@ -415,7 +416,8 @@ pub(crate) fn inspect_str(s: &str, out: &mut String) {
             '\x1b' => out.push_str("\\e"),
             '#' if matches!(chars.peek(), Some('{' | '$' | '@')) => out.push_str("\\#"),
             c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\x{:02X}", c as u32);
+                out.push_str("\\x");
+                number::write_hex_byte(c as u8, out);
             }
             c => out.push(c),
         }
@@ -578,12 +580,21 @@ fn write_time(t: &DateTime<FixedOffset>, out: &mut String) {
     use chrono::{Datelike as _, Timelike as _};
     let local = t.naive_local();
     let year = local.year();
-    let _ = if (0..10_000).contains(&year) { write!(out, "{year:04}") } else { write!(out, "{year:+05}") };
+    if !(0..10_000).contains(&year) {
+        out.push(if year < 0 { '-' } else { '+' });
+    }
+    number::write_zero_padded(u64::from(year.unsigned_abs()), 4, out);
     let second = local.second() + local.nanosecond() / 1_000_000_000;
-    let _ = write!(out, "-{:02}-{:02} {:02}:{:02}:{second:02} ", local.month(), local.day(), local.hour(), local.minute());
+    for (sep, v) in [('-', local.month()), ('-', local.day()), (' ', local.hour()), (':', local.minute()), (':', second)] {
+        out.push(sep);
+        number::write_zero_padded(u64::from(v), 2, out);
+    }
     let off = t.offset().local_minus_utc();
     let minutes = (off.unsigned_abs() + 30) / 60;
-    let _ = write!(out, "{}{:02}{:02}", if off < 0 { '-' } else { '+' }, minutes / 60, minutes % 60);
+    out.push(' ');
+    out.push(if off < 0 { '-' } else { '+' });
+    number::write_zero_padded(u64::from(minutes / 60), 2, out);
+    number::write_zero_padded(u64::from(minutes % 60), 2, out);
 }
 
 #[cfg(test)]
