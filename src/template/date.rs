@@ -521,8 +521,10 @@ fn directive(
             let digits = width.unwrap_or(if c == 'L' { 3 } else { 9 });
             let mut nanos = String::with_capacity(9);
             super::number::write_zero_padded(u64::from(t.nanosecond() % 1_000_000_000), 9, &mut nanos);
-            let s: String = nanos.chars().chain(std::iter::repeat('0')).take(digits).collect();
-            out.push_str(&s);
+            // The first `digits` digits, zeros past the ninth.
+            for i in 0..digits {
+                out.push(nanos.as_bytes().get(i).map_or('0', |&b| char::from(b)));
+            }
         }
         's' => pad_num(t.timestamp(), 1, '0', f, width, out),
         'u' => pad_num(i64::from(t.weekday().number_from_monday()), 1, '0', f, width, out),

@@ -295,7 +295,7 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             let pat = s_of(args.r(0)).into_owned();
             let rep = if matches!(f, F::ReplaceFirst | F::ReplaceLast) { s_of(args.r(1)).into_owned() } else { String::new() };
             let s = s_of(&input);
-            let at = if matches!(f, F::ReplaceFirst | F::RemoveFirst) { s.find(pat.as_str()) } else { s.rfind(pat.as_str()) };
+            let at = if matches!(f, F::ReplaceFirst | F::RemoveFirst) { s.find(pat.as_str()) } else { rfind(&s, &pat) };
             let out = match at {
                 Some(i) => {
                     let mut o = String::with_capacity(s.len() + rep.len());
@@ -326,7 +326,8 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
                 return Ok(if input.is_string() { input.clone() } else { env.string(s.into_owned())? });
             }
             let keep = length.saturating_sub(i64::try_from(ellipsis.chars().count()).unwrap_or(0)).max(0);
-            let mut out: String = s.chars().take(usize::try_from(keep).unwrap_or(0)).collect();
+            let mut out = String::with_capacity(s.len());
+            out.push_str(char_slice(&s, 0, usize::try_from(keep).unwrap_or(0)));
             out.push_str(&ellipsis);
             env.string(out)
         }
@@ -348,7 +349,13 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             if list.len() <= words {
                 return Ok(if input.is_string() { input.clone() } else { env.string(s.into_owned())? });
             }
-            let mut out = list.iter().take(words).copied().collect::<Vec<_>>().join(" ");
+            let mut out = String::with_capacity(s.len());
+            for (i, w) in list.iter().take(words).enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(w);
+            }
             match args.get(1) {
                 None => out.push_str("..."),
                 Some(v) => out.push_str(&s_of(v)),
@@ -379,7 +386,7 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             let s = s_of(&input);
             let n = s.chars().count();
             match slice_bounds(n, offset, length) {
-                Some((a, b)) => env.string(s.chars().skip(a).take(b - a).collect()),
+                Some((a, b)) => env.string(char_slice(&s, a, b).to_string()),
                 None => Ok(Val::Str("")),
             }
         }
@@ -514,33 +521,31 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             }
             env.charge(items.len().saturating_mul(items.len().max(2).ilog2() as usize))?;
             let natural = f == F::SortNatural;
-            match args.get(0).filter(|p| !p.is_nil()) {
-                None => {
-                    let sorted =
-                        merge_sort(items, &mut |a, b| if natural { Ok(casecmp(a, b)) } else { nil_safe_compare(a, b) })?;
-                    env.list(sorted)
-                }
-                Some(prop) => {
-                    if !items.iter().all(responds_to_index) {
-                        return Ok(Val::Nil);
-                    }
-                    let mut keyed = Vec::with_capacity(items.len());
-                    for item in items {
-                        match ruby_index(&item, prop) {
-                            Prop::Val(k) => keyed.push((k, item)),
-                            _ => return property_error(prop),
-                        }
-                    }
-                    let sorted = merge_sort(keyed, &mut |a, b| {
-                        if natural {
-                            Ok(casecmp(&a.0, &b.0))
-                        } else {
-                            nil_safe_compare(&a.0, &b.0)
-                        }
-                    })?;
-                    env.list(sorted.into_iter().map(|(_, v)| v).collect())
-                }
+            let prop = args.get(0).filter(|p| !p.is_nil());
+            if prop.is_some() && !items.iter().all(responds_to_index) {
+                return Ok(Val::Nil);
             }
+            // Always (key, item) pairs, the key being the item itself without a property: one
+            // instance of the merge sort instead of two.
+            let mut keyed = Vec::with_capacity(items.len());
+            for item in items {
+                let key = match prop {
+                    None => item.clone(),
+                    Some(p) => match ruby_index(&item, p) {
+                        Prop::Val(k) => k,
+                        _ => return property_error(p),
+                    },
+                };
+                keyed.push((key, item));
+            }
+            let sorted = merge_sort(keyed, &mut |a, b| {
+                if natural {
+                    Ok(casecmp(&a.0, &b.0))
+                } else {
+                    nil_safe_compare(&a.0, &b.0)
+                }
+            })?;
+            env.list(sorted.into_iter().map(|(_, v)| v).collect())
         }
         F::Where | F::Reject | F::Has | F::Find | F::FindIndex => filter_array(f, &input, args, env),
         F::Default => {
@@ -986,6 +991,29 @@ fn strip_html(s: &str) -> String {
     out
 }
 
+/// The characters `a..b` of `s` (clamped to its length), as a slice of it.
+fn char_slice(s: &str, a: usize, b: usize) -> &str {
+    let mut start = s.len();
+    let mut end = s.len();
+    for (k, (i, _)) in s.char_indices().enumerate() {
+        if k == a {
+            start = i;
+        }
+        if k == b {
+            end = i;
+            break;
+        }
+    }
+    s.get(start..end.max(start)).unwrap_or("")
+}
+
+/// `s.rfind(pat)` by hand: std's reverse two-way searcher is a kilobyte of Wasm for the one
+/// rarely used `replace_last` / `remove_last`.
+fn rfind(s: &str, pat: &str) -> Option<usize> {
+    let last = s.len().checked_sub(pat.len())?;
+    (0..=last).rev().find(|&i| s.is_char_boundary(i) && s.as_bytes().get(i..).is_some_and(|b| b.starts_with(pat.as_bytes())))
+}
+
 /// Ruby's `gsub` with a literal pattern (an empty pattern matches between all characters).
 fn gsub(s: &str, pat: &str, rep: &str) -> String {
     if pat.is_empty() {
@@ -1186,7 +1214,12 @@ fn casecmp(a: &Val<'_>, b: &Val<'_>) -> Ordering {
 
 /// A stable sort with a fallible comparison (std's sort may panic on an inconsistent one): the
 /// crate's one shared merge sort; the first error stops the comparisons and is returned.
-fn merge_sort<T>(mut items: Vec<T>, cmp: &mut dyn FnMut(&T, &T) -> Result<Ordering, FErr>) -> Result<Vec<T>, FErr> {
+type Keyed<'r> = (Val<'r>, Val<'r>);
+
+fn merge_sort<'r>(
+    mut items: Vec<Keyed<'r>>,
+    cmp: &mut dyn FnMut(&Keyed<'r>, &Keyed<'r>) -> Result<Ordering, FErr>,
+) -> Result<Vec<Keyed<'r>>, FErr> {
     let mut failed = None;
     crate::sort::sort_stable_by(&mut items, &mut |a, b| {
         if failed.is_some() {
@@ -1278,6 +1311,13 @@ mod tests {
         assert_eq!(ruby_split("a,b,,", ","), vec!["a", "b"]);
         assert_eq!(ruby_split(",", ","), Vec::<&str>::new());
         assert_eq!(increment_digits("999"), "1000");
+        for (s, p) in [("aaa", "aa"), ("abcabc", "bc"), ("日本日本", "日"), ("x", ""), ("", ""), ("ab", "abc")] {
+            assert_eq!(rfind(s, p), s.rfind(p), "{s} {p}");
+        }
+        assert_eq!(char_slice("日本語テキスト", 1, 3), "本語");
+        assert_eq!(char_slice("abc", 2, 9), "c");
+        assert_eq!(char_slice("abc", 0, 0), "");
+        assert_eq!(char_slice("abc", 3, 9), "");
         assert_eq!(slice_bounds(6, -2, 99), Some((4, 6)));
         assert_eq!(slice_bounds(5, 99, 1), None);
     }
