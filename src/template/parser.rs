@@ -12,17 +12,17 @@ use crate::error::{Code, Error};
 /// then a pointer wide on the error side, instead of carrying (and copying at every `?` and
 /// return) the whole `Error`. Unboxed once, in [`compile`].
 type PErr = Box<Error>;
-use std::collections::HashMap;
 
 /// Partial templates for `include` / `render`, by name.
 pub(crate) type Partials<'a> = &'a [(&'a str, &'a str)];
 
 struct Builder<'a> {
     prog: Program,
-    syms: HashMap<Box<str>, Sym>,
+    /// Symbol ids sorted by name (binary search): a template has tens of names, and this
+    /// avoids a HashMap instance (~1.6 K of Wasm) used by nothing else.
+    syms: Vec<Sym>,
     limits: &'a Limits,
     partial_srcs: Option<Partials<'a>>,
-    partial_idx: HashMap<Box<str>, u32>,
     /// Partials being compiled inside one another (a chain of includes).
     partial_depth: usize,
     reads: Vec<Vec<Box<str>>>,
@@ -30,12 +30,14 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn sym(&mut self, name: &str) -> Sym {
-        if let Some(&s) = self.syms.get(name) {
-            return s;
-        }
+        let symbols = &self.prog.symbols;
+        let at = match self.syms.binary_search_by(|&s| symbols.get(s as usize).map_or("", |n| &**n).cmp(name)) {
+            Ok(i) => return self.syms.get(i).copied().unwrap_or(0),
+            Err(i) => i,
+        };
         let s = u32::try_from(self.prog.symbols.len()).unwrap_or(u32::MAX);
         self.prog.symbols.push(name.into());
-        self.syms.insert(name.into(), s);
+        self.syms.insert(at, s);
         s
     }
 }
@@ -47,10 +49,9 @@ pub(crate) fn compile(source: &str, limits: &Limits, partials: Option<Partials<'
 fn compile_boxed(source: &str, limits: &Limits, partials: Option<Partials<'_>>) -> Result<Program, PErr> {
     let mut b = Builder {
         prog: Program::default(),
-        syms: HashMap::new(),
+        syms: Vec::new(),
         limits,
         partial_srcs: partials,
-        partial_idx: HashMap::new(),
         partial_depth: 0,
         reads: Vec::new(),
     };
@@ -93,8 +94,9 @@ fn needs_all_partials(prog: &Program) -> bool {
 /// The index of partial `name`, compiling it on first use; `Ok(Err(message))` when there is no
 /// such partial.
 fn partial_index(b: &mut Builder<'_>, name: &str) -> Result<Result<u32, String>, PErr> {
-    if let Some(&i) = b.partial_idx.get(name) {
-        return Ok(Ok(i));
+    // Compiled (or being compiled) already: found by name among a handful.
+    if let Some(i) = b.prog.partials.iter().position(|p| &*p.name == name) {
+        return Ok(Ok(u32::try_from(i).unwrap_or(u32::MAX)));
     }
     let found = b.partial_srcs.and_then(|list| list.iter().find(|(n, _)| *n == name).map(|(_, s)| *s));
     let Some(src) = found else {
@@ -119,7 +121,6 @@ fn partial_index(b: &mut Builder<'_>, name: &str) -> Result<Result<u32, String>,
     let idx = u32::try_from(b.prog.partials.len()).unwrap_or(u32::MAX);
     let sym = Some(b.sym(name));
     b.prog.partials.push(Partial { name: name.into(), sym, body: Vec::new() });
-    b.partial_idx.insert(name.into(), idx);
     b.partial_depth += 1;
     let body = P::new(b, src, Some(name)).and_then(|p| p.document());
     b.partial_depth -= 1;
