@@ -369,6 +369,16 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         }
     }
 
+    /// A syntax error at `offset` saying what token `t` is between `before` and `after`: the one
+    /// place that formats a token into a message.
+    #[inline(never)]
+    fn found(&self, offset: usize, before: &str, t: T<'_>, after: &str) -> PErr {
+        let mut msg = String::from(before);
+        msg.push_str(&t.describe());
+        msg.push_str(after);
+        self.syntax(offset, msg)
+    }
+
     fn never_closed(&self, tag: &str, tok: Tok) -> PErr {
         self.syntax(tok.start, format!("'{tag}' tag was never closed (expected '{{% end{tag} %}}')"))
     }
@@ -489,13 +499,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                             }
                         }
                         t => {
-                            return Err(self.syntax(
-                                c.off(),
-                                format!(
-                                    "unexpected {} in 'for' (expected 'limit:', 'offset:' or 'reversed')",
-                                    t.describe()
-                                ),
-                            ))
+                            return Err(self.found(c.off(), "unexpected ", t, " in 'for' (expected 'limit:', 'offset:' or 'reversed')"))
                         }
                     }
                 }
@@ -560,13 +564,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                             }
                         }
                         t => {
-                            return Err(self.syntax(
-                                c.off(),
-                                format!(
-                                    "unexpected {} in 'tablerow' (expected 'cols:', 'limit:' or 'offset:')",
-                                    t.describe()
-                                ),
-                            ))
+                            return Err(self.found(c.off(), "unexpected ", t, " in 'tablerow' (expected 'cols:', 'limit:' or 'offset:')"))
                         }
                     }
                 }
@@ -728,7 +726,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         }
         if c.peek() == T::End {
             return Err(
-                self.syntax(c.off(), format!("expected a collection after 'in', found {}", c.peek().describe()))
+                self.found(c.off(), "expected a collection after 'in', found ", c.peek(), "")
             );
         }
         let (coll, text) = self.expr(c, 0)?;
@@ -850,7 +848,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
             }
             t => {
                 return Err(
-                    self.syntax(c.off(), format!("'render' needs a quoted partial name, found {}", t.describe()))
+                    self.found(c.off(), "'render' needs a quoted partial name, found ", t, "")
                 );
             }
         };
@@ -863,7 +861,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         if c.eat_ident("as") {
             match c.bump() {
                 T::Ident(a) => alias = Some(self.b.sym(a)),
-                t => return Err(self.syntax(c.off(), format!("expected a name after 'as', found {}", t.describe()))),
+                t => return Err(self.found(c.off(), "expected a name after 'as', found ", t, "")),
             }
         }
         let mut args = Vec::new();
@@ -940,7 +938,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         let at = c.off();
         let name = match c.bump() {
             T::Ident(n) => n,
-            t => return Err(self.syntax(at, format!("expected a filter name after '|', found {}", t.describe()))),
+            t => return Err(self.found(at, "expected a filter name after '|', found ", t, "")),
         };
         let Some(filter) = Filter::from_name(name) else {
             let hint = suggest(name, FILTER_NAMES).map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default();
@@ -1007,10 +1005,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         match c.peek() {
             T::End => Ok(cond),
             T::Assign => Err(self.syntax(c.off(), "'=' assigns; to compare use '==' (found '=' in a condition)")),
-            t => Err(self.syntax(
-                c.off(),
-                format!("unexpected {} in a condition (expected 'and', 'or', a comparison or the end)", t.describe()),
-            )),
+            t => Err(self.found(c.off(), "unexpected ", t, " in a condition (expected 'and', 'or', a comparison or the end)")),
         }
     }
 
@@ -1083,13 +1078,13 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                 let (a, ta) = self.expr(c, depth + 1)?;
                 if !c.eat(T::DotDot) {
                     return Err(
-                        self.syntax(c.off(), format!("expected '..' in a range, found {}", c.peek().describe()))
+                        self.found(c.off(), "expected '..' in a range, found ", c.peek(), "")
                     );
                 }
                 let (b, tb) = self.expr(c, depth + 1)?;
                 if !c.eat(T::RParen) {
                     return Err(
-                        self.syntax(c.off(), format!("expected ')' to close the range, found {}", c.peek().describe()))
+                        self.found(c.off(), "expected ')' to close the range, found ", c.peek(), "")
                     );
                 }
                 let text = format!("({ta}..{tb})");
@@ -1121,8 +1116,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                 }
             }
             T::Ident(_) | T::LBrack => self.path(c, depth),
-            t => Err(self
-                .syntax(at, format!("expected a value (a variable, string, number or range), found {}", t.describe()))),
+            t => Err(self.found(at, "expected a value (a variable, string, number or range), found ", t, "")),
         }
     }
 
@@ -1154,7 +1148,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                     Root::Dyn(other)
                 }
             },
-            t => return Err(self.syntax(c.off(), format!("expected a variable, found {}", t.describe()))),
+            t => return Err(self.found(c.off(), "expected a variable, found ", t, "")),
         };
         let mut segs = Vec::new();
         loop {
@@ -1179,10 +1173,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                             segs.push(Seg::Key(key.into(), cmd));
                         }
                         t => {
-                            return Err(self.syntax(
-                                c.off(),
-                                format!("expected a property name after '.', found {}", t.describe()),
-                            ))
+                            return Err(self.found(c.off(), "expected a property name after '.', found ", t, ""))
                         }
                     }
                 }
@@ -1217,7 +1208,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
     fn bracket(&mut self, c: &mut Cur<'s>, depth: usize, text: &mut String) -> Result<Expr, PErr> {
         let (e, t) = self.expr(c, depth + 1)?;
         if !c.eat(T::RBrack) {
-            return Err(self.syntax(c.off(), format!("expected ']', found {}", c.peek().describe())));
+            return Err(self.found(c.off(), "expected ']', found ", c.peek(), ""));
         }
         text.push('[');
         text.push_str(&t);
