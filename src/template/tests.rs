@@ -637,3 +637,11 @@ fn many_names_each_keep_their_own_symbol() {
     // v0 is names[0], v37 names[1], v199 names[27] (37 × 27 = 999), v5 names[65] (37 × 65 = 2405).
     assert_eq!(r(&src, "{}"), "0,1,27,12,65");
 }
+
+#[test]
+fn times_at_the_end_of_chrono_range_render() {
+    // The largest timestamps chrono accepts, shown in a zone that pushes the local time past
+    // NaiveDateTime::MAX: written, not a panic.
+    let out = render_with("{{ t | time_zone: '+09:00' }}|{{ t | time_zone: '+09:00' | json }}|{{ t | time_zone: '+09:00' | date: '%F %T %s' }}", r#"{"t":8210266876799}"#, &Limits::default());
+    assert!(out.is_ok(), "{out:?}");
+}
