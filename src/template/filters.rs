@@ -225,8 +225,17 @@ fn s_of<'a>(v: &'a Val<'_>) -> std::borrow::Cow<'a, str> {
 pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut Env) -> R<'r> {
     use Filter as F;
     match f {
-        F::Abs | F::Plus | F::Minus | F::Times | F::DividedBy | F::Modulo | F::AtLeast | F::AtMost | F::Ceil
-        | F::Floor | F::Round => math(f, &input, args),
+        F::Abs
+        | F::Plus
+        | F::Minus
+        | F::Times
+        | F::DividedBy
+        | F::Modulo
+        | F::AtLeast
+        | F::AtMost
+        | F::Ceil
+        | F::Floor
+        | F::Round => math(f, &input, args),
         F::Append => {
             let mut s = s_of(&input).into_owned();
             s.push_str(&s_of(args.r(0)));
@@ -1011,7 +1020,9 @@ fn char_slice(s: &str, a: usize, b: usize) -> &str {
 /// rarely used `replace_last` / `remove_last`.
 fn rfind(s: &str, pat: &str) -> Option<usize> {
     let last = s.len().checked_sub(pat.len())?;
-    (0..=last).rev().find(|&i| s.is_char_boundary(i) && s.as_bytes().get(i..).is_some_and(|b| b.starts_with(pat.as_bytes())))
+    (0..=last)
+        .rev()
+        .find(|&i| s.is_char_boundary(i) && s.as_bytes().get(i..).is_some_and(|b| b.starts_with(pat.as_bytes())))
 }
 
 /// Ruby's `gsub` with a literal pattern (an empty pattern matches between all characters).

@@ -499,7 +499,12 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                             }
                         }
                         t => {
-                            return Err(self.found(c.off(), "unexpected ", t, " in 'for' (expected 'limit:', 'offset:' or 'reversed')"))
+                            return Err(self.found(
+                                c.off(),
+                                "unexpected ",
+                                t,
+                                " in 'for' (expected 'limit:', 'offset:' or 'reversed')",
+                            ))
                         }
                     }
                 }
@@ -564,7 +569,12 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                             }
                         }
                         t => {
-                            return Err(self.found(c.off(), "unexpected ", t, " in 'tablerow' (expected 'cols:', 'limit:' or 'offset:')"))
+                            return Err(self.found(
+                                c.off(),
+                                "unexpected ",
+                                t,
+                                " in 'tablerow' (expected 'cols:', 'limit:' or 'offset:')",
+                            ))
                         }
                     }
                 }
@@ -725,9 +735,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
             return Err(self.syntax(c.off(), format!("expected 'in' in '{tag}', found {}", c.peek().describe())));
         }
         if c.peek() == T::End {
-            return Err(
-                self.found(c.off(), "expected a collection after 'in', found ", c.peek(), "")
-            );
+            return Err(self.found(c.off(), "expected a collection after 'in', found ", c.peek(), ""));
         }
         let (coll, text) = self.expr(c, 0)?;
         Ok((var, coll, text))
@@ -847,9 +855,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                 (PartialRef::Dynamic(self.expr(&mut c, 0)?.0), None)
             }
             t => {
-                return Err(
-                    self.found(c.off(), "'render' needs a quoted partial name, found ", t, "")
-                );
+                return Err(self.found(c.off(), "'render' needs a quoted partial name, found ", t, ""));
             }
         };
         let mut bind = None;
@@ -1005,7 +1011,12 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         match c.peek() {
             T::End => Ok(cond),
             T::Assign => Err(self.syntax(c.off(), "'=' assigns; to compare use '==' (found '=' in a condition)")),
-            t => Err(self.found(c.off(), "unexpected ", t, " in a condition (expected 'and', 'or', a comparison or the end)")),
+            t => Err(self.found(
+                c.off(),
+                "unexpected ",
+                t,
+                " in a condition (expected 'and', 'or', a comparison or the end)",
+            )),
         }
     }
 
@@ -1077,15 +1088,11 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                 c.bump();
                 let (a, ta) = self.expr(c, depth + 1)?;
                 if !c.eat(T::DotDot) {
-                    return Err(
-                        self.found(c.off(), "expected '..' in a range, found ", c.peek(), "")
-                    );
+                    return Err(self.found(c.off(), "expected '..' in a range, found ", c.peek(), ""));
                 }
                 let (b, tb) = self.expr(c, depth + 1)?;
                 if !c.eat(T::RParen) {
-                    return Err(
-                        self.found(c.off(), "expected ')' to close the range, found ", c.peek(), "")
-                    );
+                    return Err(self.found(c.off(), "expected ')' to close the range, found ", c.peek(), ""));
                 }
                 let text = format!("({ta}..{tb})");
                 let lit_int = |e: &Expr| match e {
@@ -1172,9 +1179,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                             }
                             segs.push(Seg::Key(key.into(), cmd));
                         }
-                        t => {
-                            return Err(self.found(c.off(), "expected a property name after '.', found ", t, ""))
-                        }
+                        t => return Err(self.found(c.off(), "expected a property name after '.', found ", t, "")),
                     }
                 }
                 T::LBrack => {
