@@ -162,11 +162,25 @@ fn is_weekday(word: &str) -> bool {
             .any(|d| d.len() >= word.len() && d.get(..word.len()).is_some_and(|p| p.eq_ignore_ascii_case(word)))
 }
 
-fn num<T: std::str::FromStr>(s: &str) -> Option<T> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+/// All-digit text as a number (None when empty, not digits, or too large). One non-generic
+/// reader for every field: `str::parse` per integer type is a parser instance each.
+fn num(s: &str) -> Option<i64> {
+    if s.is_empty() {
         return None;
     }
-    s.parse().ok()
+    let mut v: i64 = 0;
+    for b in s.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
+    }
+    Some(v)
+}
+
+/// `num` for fields that must fit a `u32` (hours, minutes, days).
+fn num_u32(s: &str) -> Option<u32> {
+    num(s).and_then(|v| u32::try_from(v).ok())
 }
 
 /// Splits the text into words and numbers and assigns them to fields. False when something is
@@ -239,26 +253,26 @@ fn scan_words(words: &[&str], p: &mut Fields) -> bool {
         }
         let lw = w.to_ascii_lowercase();
         if let Some(stripped) = lw.strip_suffix("am").or_else(|| lw.strip_suffix("pm")) {
-            if let Some(h) = num::<u32>(stripped) {
+            if let Some(h) = num_u32(stripped) {
                 p.hour = Some(h);
                 p.pm = Some(lw.ends_with("pm"));
                 continue;
             }
         }
         let digits = lw.trim_end_matches(['s', 't', 'n', 'd', 'r', 'h']);
-        if num::<u32>(digits).is_some() && digits.len() <= 2 && digits.len() < lw.len() {
+        if num_u32(digits).is_some() && digits.len() <= 2 && digits.len() < lw.len() {
             // 1st, 2nd, 14th
             bare_numbers.push(w.get(..digits.len()).unwrap_or(""));
             continue;
         }
-        if num::<i64>(w).is_some() {
+        if num(w).is_some() {
             bare_numbers.push(w);
             continue;
         }
         return false;
     }
     for n in bare_numbers {
-        let v: i64 = match num(n) {
+        let v = match num(n) {
             Some(v) => v,
             None => return false,
         };
@@ -295,11 +309,17 @@ fn split_date_time(w: &str) -> Option<(&str, Option<&str>)> {
 }
 
 fn set_dashed_date(d: &str, p: &mut Fields) -> bool {
-    let parts: Vec<&str> = d.split('-').filter(|s| !s.is_empty()).collect();
-    let nums: Option<Vec<i64>> = parts.iter().map(|s| num::<i64>(s)).collect();
-    let Some(nums) = nums else { return false };
-    let lens: Vec<usize> = parts.iter().map(|s| s.len()).collect();
-    match (nums.as_slice(), lens.as_slice()) {
+    // Up to three numbers and their lengths (more parts match no shape below).
+    let (mut nums, mut lens, mut n) = ([0i64; 3], [0usize; 3], 0);
+    for part in d.split('-').filter(|s| !s.is_empty()) {
+        let (Some(v), Some(slot), Some(len)) = (num(part), nums.get_mut(n), lens.get_mut(n)) else {
+            return false;
+        };
+        *slot = v;
+        *len = part.len();
+        n += 1;
+    }
+    match (nums.get(..n).unwrap_or(&[]), lens.get(..n).unwrap_or(&[])) {
         ([y, m, d], [ly, _, _]) if *ly >= 4 => {
             p.year = i32::try_from(*y).ok();
             p.month = u32::try_from(*m).ok();
@@ -341,12 +361,12 @@ fn set_time(t: &str, p: &mut Fields) -> bool {
         None => (clock, None),
     };
     let mut it = hms.split(':');
-    let h = it.next().and_then(num::<u32>);
+    let h = it.next().and_then(num_u32);
     let m = match it.next() {
         Some("") => Some(0),
-        other => other.and_then(num::<u32>),
+        other => other.and_then(num_u32),
     };
-    let s = it.next().map(num::<u32>);
+    let s = it.next().map(num_u32);
     if it.next().is_some() || h.is_none() || m.is_none() || matches!(s, Some(None)) {
         return false;
     }
@@ -357,8 +377,12 @@ fn set_time(t: &str, p: &mut Fields) -> bool {
         if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
             return false;
         }
-        let digits: String = f.chars().chain(std::iter::repeat('0')).take(9).collect();
-        p.nanos = digits.parse().unwrap_or(0);
+        // The first nine digits, zeros after the last.
+        let mut nanos = 0;
+        for i in 0..9 {
+            nanos = nanos * 10 + f.as_bytes().get(i).map_or(0, |&b| u32::from(b - b'0'));
+        }
+        p.nanos = nanos;
     }
     true
 }
@@ -519,9 +543,12 @@ fn directive(
         'S' => pad_num(i64::from(t.second()), 2, '0', f, width, out),
         'L' | 'N' => {
             let digits = width.unwrap_or(if c == 'L' { 3 } else { 9 });
-            let nanos = format!("{:09}", t.nanosecond() % 1_000_000_000);
-            let s: String = nanos.chars().chain(std::iter::repeat('0')).take(digits).collect();
-            out.push_str(&s);
+            let mut nanos = String::with_capacity(9);
+            super::number::write_zero_padded(u64::from(t.nanosecond() % 1_000_000_000), 9, &mut nanos);
+            // The first `digits` digits, zeros past the ninth.
+            for i in 0..digits {
+                out.push(nanos.as_bytes().get(i).map_or('0', |&b| char::from(b)));
+            }
         }
         's' => pad_num(t.timestamp(), 1, '0', f, width, out),
         'u' => pad_num(i64::from(t.weekday().number_from_monday()), 1, '0', f, width, out),
@@ -550,11 +577,13 @@ fn directive(
             let sign = if secs < 0 { '-' } else { '+' };
             let a = secs.unsigned_abs();
             let (h, m, s) = (a / 3600, (a % 3600) / 60, a % 60);
-            let body = match colons {
-                0 => format!("{h:02}{m:02}"),
-                1 => format!("{h:02}:{m:02}"),
-                _ => format!("{h:02}:{m:02}:{s:02}"),
-            };
+            let mut body = String::with_capacity(8);
+            for (i, v) in [h, m, s].into_iter().enumerate().take(if colons >= 2 { 3 } else { 2 }) {
+                if i > 0 && colons > 0 {
+                    body.push(':');
+                }
+                super::number::write_zero_padded(u64::from(v), 2, &mut body);
+            }
             let len = body.len() + 1;
             if let Some(w) = width {
                 if !f.no_pad && !f.space {
@@ -626,6 +655,14 @@ mod tests {
         assert!(parse_time("-1152098955", utc(), now()).is_none());
         assert!(parse_time("hello world", utc(), now()).is_none());
         assert!(parse_time("2016-13-45", utc(), now()).is_none());
+        // Through the word scanner (not the ISO fast path): fractions, day-first and short dates.
+        assert_eq!(fmt("2016/3/4 9:05:07.25", "%T.%N"), "09:05:07.250000000");
+        assert_eq!(fmt("2016/3/4 9:05:07.1234567891", "%N"), "123456789");
+        assert_eq!(fmt("14-03-2016", "%F"), "2016-03-14");
+        assert_eq!(fmt("March 3rd 2016 10:00:00.5", "%F %T.%L"), "2016-03-03 10:00:00.500");
+        assert_eq!(fmt("3-14 10am", "%F %R"), "2024-03-14 10:00");
+        assert!(parse_time("2016-03-14-05", utc(), now()).is_none());
+        assert!(parse_time("2016/3/4 99999999999:00", utc(), now()).is_none());
     }
 
     #[test]

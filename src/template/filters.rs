@@ -11,7 +11,6 @@ use super::number::{self, Num};
 use super::val::{ruby_eq, spaceship, strict_eq, Seq, Val};
 use chrono::{DateTime, FixedOffset};
 use std::cmp::Ordering;
-use std::fmt::Write as _;
 
 macro_rules! filters {
     ($( $variant:ident = $name:literal ($min:literal, $max:literal) ),* $(,)?) => {
@@ -226,55 +225,17 @@ fn s_of<'a>(v: &'a Val<'_>) -> std::borrow::Cow<'a, str> {
 pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut Env) -> R<'r> {
     use Filter as F;
     match f {
-        F::Abs => Ok(Val::from_num(input.to_num().abs())),
-        F::Plus => Ok(Val::from_num(input.to_num().add(args.arg(0).to_num()))),
-        F::Minus => Ok(Val::from_num(input.to_num().sub(args.arg(0).to_num()))),
-        F::Times => Ok(Val::from_num(input.to_num().mul(args.arg(0).to_num()))),
-        F::DividedBy => match input.to_num().div(args.arg(0).to_num()) {
-            Ok(n) => Ok(Val::from_num(n)),
-            Err(_) => fail("divided by 0"),
-        },
-        F::Modulo => match input.to_num().rem(args.arg(0).to_num()) {
-            Ok(n) => Ok(Val::from_num(n)),
-            Err(_) => fail("divided by 0 (modulo)"),
-        },
-        F::AtLeast | F::AtMost => {
-            let limit = args.arg(0).to_num();
-            let n = input.to_num();
-            let pick = match (f, limit.cmp(n)) {
-                (F::AtLeast, Ordering::Greater) | (F::AtMost, Ordering::Less) => limit,
-                _ => n,
-            };
-            Ok(Val::from_num(pick))
-        }
-        F::Ceil => match input.to_num().ceil() {
-            Some(n) => Ok(Val::from_num(n)),
-            None => fail("cannot take the ceiling of NaN or Infinity"),
-        },
-        F::Floor => match input.to_num().floor() {
-            Some(n) => Ok(Val::from_num(n)),
-            None => fail("cannot take the floor of NaN or Infinity"),
-        },
-        F::Round => {
-            let digits = match args.get(0) {
-                None => 0,
-                Some(d) => match d.to_num() {
-                    Num::Int(i) => i,
-                    other => {
-                        let f = other.to_f64();
-                        if f.is_finite() {
-                            f.trunc() as i64
-                        } else {
-                            0
-                        }
-                    }
-                },
-            };
-            match input.to_num().round(digits.clamp(-400, 400)) {
-                Some(n) => Ok(Val::from_num(n)),
-                None => fail("cannot round NaN or Infinity"),
-            }
-        }
+        F::Abs
+        | F::Plus
+        | F::Minus
+        | F::Times
+        | F::DividedBy
+        | F::Modulo
+        | F::AtLeast
+        | F::AtMost
+        | F::Ceil
+        | F::Floor
+        | F::Round => math(f, &input, args),
         F::Append => {
             let mut s = s_of(&input).into_owned();
             s.push_str(&s_of(args.r(0)));
@@ -301,13 +262,7 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             if input.is_nil() {
                 return Ok(Val::Nil);
             }
-            keep_or(input, env, |s| {
-                let mut out = String::with_capacity(s.len() + 8);
-                for c in s.chars() {
-                    push_escaped(c, &mut out);
-                }
-                out
-            })
+            keep_or(input, env, escape)
         }
         F::EscapeOnce => keep_or(input, env, escape_once),
         F::UrlEncode => {
@@ -349,7 +304,7 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             let pat = s_of(args.r(0)).into_owned();
             let rep = if matches!(f, F::ReplaceFirst | F::ReplaceLast) { s_of(args.r(1)).into_owned() } else { String::new() };
             let s = s_of(&input);
-            let at = if matches!(f, F::ReplaceFirst | F::RemoveFirst) { s.find(pat.as_str()) } else { s.rfind(pat.as_str()) };
+            let at = if matches!(f, F::ReplaceFirst | F::RemoveFirst) { s.find(pat.as_str()) } else { rfind(&s, &pat) };
             let out = match at {
                 Some(i) => {
                     let mut o = String::with_capacity(s.len() + rep.len());
@@ -380,7 +335,8 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
                 return Ok(if input.is_string() { input.clone() } else { env.string(s.into_owned())? });
             }
             let keep = length.saturating_sub(i64::try_from(ellipsis.chars().count()).unwrap_or(0)).max(0);
-            let mut out: String = s.chars().take(usize::try_from(keep).unwrap_or(0)).collect();
+            let mut out = String::with_capacity(s.len());
+            out.push_str(char_slice(&s, 0, usize::try_from(keep).unwrap_or(0)));
             out.push_str(&ellipsis);
             env.string(out)
         }
@@ -402,7 +358,13 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             if list.len() <= words {
                 return Ok(if input.is_string() { input.clone() } else { env.string(s.into_owned())? });
             }
-            let mut out = list.iter().take(words).copied().collect::<Vec<_>>().join(" ");
+            let mut out = String::with_capacity(s.len());
+            for (i, w) in list.iter().take(words).enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(w);
+            }
             match args.get(1) {
                 None => out.push_str("..."),
                 Some(v) => out.push_str(&s_of(v)),
@@ -433,7 +395,7 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             let s = s_of(&input);
             let n = s.chars().count();
             match slice_bounds(n, offset, length) {
-                Some((a, b)) => env.string(s.chars().skip(a).take(b - a).collect()),
+                Some((a, b)) => env.string(char_slice(&s, a, b).to_string()),
                 None => Ok(Val::Str("")),
             }
         }
@@ -568,33 +530,31 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             }
             env.charge(items.len().saturating_mul(items.len().max(2).ilog2() as usize))?;
             let natural = f == F::SortNatural;
-            match args.get(0).filter(|p| !p.is_nil()) {
-                None => {
-                    let sorted =
-                        merge_sort(items, &mut |a, b| if natural { Ok(casecmp(a, b)) } else { nil_safe_compare(a, b) })?;
-                    env.list(sorted)
-                }
-                Some(prop) => {
-                    if !items.iter().all(responds_to_index) {
-                        return Ok(Val::Nil);
-                    }
-                    let mut keyed = Vec::with_capacity(items.len());
-                    for item in items {
-                        match ruby_index(&item, prop) {
-                            Prop::Val(k) => keyed.push((k, item)),
-                            _ => return property_error(prop),
-                        }
-                    }
-                    let sorted = merge_sort(keyed, &mut |a, b| {
-                        if natural {
-                            Ok(casecmp(&a.0, &b.0))
-                        } else {
-                            nil_safe_compare(&a.0, &b.0)
-                        }
-                    })?;
-                    env.list(sorted.into_iter().map(|(_, v)| v).collect())
-                }
+            let prop = args.get(0).filter(|p| !p.is_nil());
+            if prop.is_some() && !items.iter().all(responds_to_index) {
+                return Ok(Val::Nil);
             }
+            // Always (key, item) pairs, the key being the item itself without a property: one
+            // instance of the merge sort instead of two.
+            let mut keyed = Vec::with_capacity(items.len());
+            for item in items {
+                let key = match prop {
+                    None => item.clone(),
+                    Some(p) => match ruby_index(&item, p) {
+                        Prop::Val(k) => k,
+                        _ => return property_error(p),
+                    },
+                };
+                keyed.push((key, item));
+            }
+            let sorted = merge_sort(keyed, &mut |a, b| {
+                if natural {
+                    Ok(casecmp(&a.0, &b.0))
+                } else {
+                    nil_safe_compare(&a.0, &b.0)
+                }
+            })?;
+            env.list(sorted.into_iter().map(|(_, v)| v).collect())
         }
         F::Where | F::Reject | F::Has | F::Find | F::FindIndex => filter_array(f, &input, args, env),
         F::Default => {
@@ -680,6 +640,54 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
     }
 }
 
+/// The numeric filters, out of line: one conversion of the operands and one exit (a number,
+/// or the message of the error Ruby raises) instead of a copy of both in every arm.
+#[inline(never)]
+fn math<'r>(f: Filter, input: &Val<'r>, args: &Args<'r>) -> R<'r> {
+    use Filter as F;
+    let n = input.to_num();
+    let arg = || args.r(0).to_num();
+    let (result, err) = match f {
+        F::Abs => (Some(n.abs()), ""),
+        F::Plus => (Some(n.add(arg())), ""),
+        F::Minus => (Some(n.sub(arg())), ""),
+        F::Times => (Some(n.mul(arg())), ""),
+        F::DividedBy => (n.div(arg()).ok(), "divided by 0"),
+        F::Modulo => (n.rem(arg()).ok(), "divided by 0 (modulo)"),
+        F::AtLeast | F::AtMost => {
+            let limit = arg();
+            let pick = match (f, limit.cmp(n)) {
+                (F::AtLeast, Ordering::Greater) | (F::AtMost, Ordering::Less) => limit,
+                _ => n,
+            };
+            (Some(pick), "")
+        }
+        F::Ceil => (n.ceil(), "cannot take the ceiling of NaN or Infinity"),
+        F::Floor => (n.floor(), "cannot take the floor of NaN or Infinity"),
+        _ => {
+            let digits = match args.get(0) {
+                None => 0,
+                Some(d) => match d.to_num() {
+                    Num::Int(i) => i,
+                    other => {
+                        let f = other.to_f64();
+                        if f.is_finite() {
+                            f.trunc() as i64
+                        } else {
+                            0
+                        }
+                    }
+                },
+            };
+            (n.round(digits.clamp(-400, 400)), "cannot round NaN or Infinity")
+        }
+    };
+    match result {
+        Some(n) => Ok(Val::from_num(n)),
+        None => fail(err),
+    }
+}
+
 /// Applies `f` as the last filter of an output, writing straight into `out` when the result is
 /// text (no intermediate string). Returns the value to write when it is not.
 pub(crate) fn apply_into<'r>(
@@ -754,8 +762,10 @@ pub(crate) fn apply_into<'r>(
     Ok(None)
 }
 
-/// Applies a string function to the text of a value.
-fn keep_or<'r>(input: Val<'r>, env: &mut Env, f: impl FnOnce(&str) -> String) -> R<'r> {
+/// Applies a string function to the text of a value. A plain `fn` pointer, not a generic
+/// closure: one copy of this (and of the drop of `input`) serves every string filter.
+#[inline(never)]
+fn keep_or<'r>(input: Val<'r>, env: &mut Env, f: fn(&str) -> String) -> R<'r> {
     let s = s_of(&input);
     let out = f(&s);
     env.string(out)
@@ -800,6 +810,14 @@ fn push_escaped(c: char, out: &mut String) {
     }
 }
 
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        push_escaped(c, &mut out);
+    }
+    out
+}
+
 /// `["><']|&(?!([a-zA-Z]+|(#\d+));)` → entity.
 fn escape_once(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
@@ -830,7 +848,8 @@ fn url_encode(s: &str) -> String {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => out.push(b as char),
             b' ' => out.push('+'),
             _ => {
-                let _ = write!(out, "%{b:02X}");
+                out.push('%');
+                number::write_hex_byte(b, &mut out);
             }
         }
     }
@@ -979,6 +998,31 @@ fn strip_html(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The characters `a..b` of `s` (clamped to its length), as a slice of it.
+fn char_slice(s: &str, a: usize, b: usize) -> &str {
+    let mut start = s.len();
+    let mut end = s.len();
+    for (k, (i, _)) in s.char_indices().enumerate() {
+        if k == a {
+            start = i;
+        }
+        if k == b {
+            end = i;
+            break;
+        }
+    }
+    s.get(start..end.max(start)).unwrap_or("")
+}
+
+/// `s.rfind(pat)` by hand: std's reverse two-way searcher is a kilobyte of Wasm for the one
+/// rarely used `replace_last` / `remove_last`.
+fn rfind(s: &str, pat: &str) -> Option<usize> {
+    let last = s.len().checked_sub(pat.len())?;
+    (0..=last)
+        .rev()
+        .find(|&i| s.is_char_boundary(i) && s.as_bytes().get(i..).is_some_and(|b| b.starts_with(pat.as_bytes())))
 }
 
 /// Ruby's `gsub` with a literal pattern (an empty pattern matches between all characters).
@@ -1181,7 +1225,12 @@ fn casecmp(a: &Val<'_>, b: &Val<'_>) -> Ordering {
 
 /// A stable sort with a fallible comparison (std's sort may panic on an inconsistent one): the
 /// crate's one shared merge sort; the first error stops the comparisons and is returned.
-fn merge_sort<T>(mut items: Vec<T>, cmp: &mut dyn FnMut(&T, &T) -> Result<Ordering, FErr>) -> Result<Vec<T>, FErr> {
+type Keyed<'r> = (Val<'r>, Val<'r>);
+
+fn merge_sort<'r>(
+    mut items: Vec<Keyed<'r>>,
+    cmp: &mut dyn FnMut(&Keyed<'r>, &Keyed<'r>) -> Result<Ordering, FErr>,
+) -> Result<Vec<Keyed<'r>>, FErr> {
     let mut failed = None;
     crate::sort::sort_stable_by(&mut items, &mut |a, b| {
         if failed.is_some() {
@@ -1273,6 +1322,13 @@ mod tests {
         assert_eq!(ruby_split("a,b,,", ","), vec!["a", "b"]);
         assert_eq!(ruby_split(",", ","), Vec::<&str>::new());
         assert_eq!(increment_digits("999"), "1000");
+        for (s, p) in [("aaa", "aa"), ("abcabc", "bc"), ("日本日本", "日"), ("x", ""), ("", ""), ("ab", "abc")] {
+            assert_eq!(rfind(s, p), s.rfind(p), "{s} {p}");
+        }
+        assert_eq!(char_slice("日本語テキスト", 1, 3), "本語");
+        assert_eq!(char_slice("abc", 2, 9), "c");
+        assert_eq!(char_slice("abc", 0, 0), "");
+        assert_eq!(char_slice("abc", 3, 9), "");
         assert_eq!(slice_bounds(6, -2, 99), Some((4, 6)));
         assert_eq!(slice_bounds(5, 99, 1), None);
     }

@@ -6,7 +6,6 @@
 //! `10 | divided_by: 3.0` is `3.3333333333333335`, `-7 | modulo: 2` is `1` (floored).
 
 use std::cmp::Ordering;
-use std::fmt::Write as _;
 
 /// A decimal `m / 10^s`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -98,7 +97,12 @@ impl Dec {
         }
         // Correctly rounded through the decimal string.
         let mut buf = String::with_capacity(48);
-        let _ = write!(buf, "{}e-{}", self.m, self.s);
+        if self.m < 0 {
+            buf.push('-');
+        }
+        write_u128(self.m.unsigned_abs(), &mut buf);
+        buf.push_str("e-");
+        write_zero_padded(u64::from(self.s), 1, &mut buf);
         buf.parse::<f64>().unwrap_or(self.m as f64 / 10f64.powi(self.s as i32))
     }
 
@@ -214,7 +218,9 @@ pub(crate) fn write_float(f: f64, out: &mut String) {
         out.push('.');
         out.push_str(if rest.is_empty() { "0" } else { rest });
         let e = decpt - 1;
-        let _ = write!(out, "e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+        out.push('e');
+        out.push(if e < 0 { '-' } else { '+' });
+        write_zero_padded(e.unsigned_abs(), 2, out);
     }
 }
 
@@ -458,11 +464,15 @@ fn dec_div(a: Dec, b: Dec) -> Option<f64> {
         s.push('-');
     }
     let exp = i64::from(b.s) - i64::from(a.s) - i64::from(k);
-    if r != 0 {
-        let _ = write!(s, "{q}1e{}", exp - 1);
+    write_u128(q, &mut s);
+    let exp = if r != 0 {
+        s.push('1');
+        exp - 1
     } else {
-        let _ = write!(s, "{q}e{exp}");
-    }
+        exp
+    };
+    s.push('e');
+    write_int(exp, &mut s);
     s.parse::<f64>().ok()
 }
 
@@ -580,6 +590,47 @@ pub(crate) fn write_int(v: i64, out: &mut String) {
     }
 }
 
+/// Writes a `u128` in decimal (`u128`'s `Display` is its own kilobyte of Wasm).
+fn write_u128(mut v: u128, out: &mut String) {
+    // At most 39 digits: two 19-digit chunks below 10^19 and a leading rest.
+    const CHUNK: u128 = 10_000_000_000_000_000_000;
+    let mut parts = [0u64; 3];
+    let mut n = 0;
+    while let Some(slot) = parts.get_mut(n) {
+        *slot = (v % CHUNK) as u64;
+        v /= CHUNK;
+        n += 1;
+        if v == 0 {
+            break;
+        }
+    }
+    let mut first = true;
+    for &p in parts.get(..n).unwrap_or(&[]).iter().rev() {
+        write_zero_padded(p, if first { 1 } else { 19 }, out);
+        first = false;
+    }
+}
+
+/// Writes `v` zero-padded to at least `width` digits (`format!("{v:0width$}")` without `fmt`).
+pub(crate) fn write_zero_padded(v: u64, width: usize, out: &mut String) {
+    let (buf, start) = digits_u64(v);
+    let digits = buf.get(start..).unwrap_or(b"0");
+    for _ in digits.len()..width {
+        out.push('0');
+    }
+    for &b in digits {
+        out.push(char::from(b));
+    }
+}
+
+/// Writes `b` as two upper-case hex digits.
+pub(crate) fn write_hex_byte(b: u8, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for d in [b >> 4, b & 15] {
+        out.push(char::from(HEX.get(usize::from(d)).copied().unwrap_or(b'0')));
+    }
+}
+
 /// Writes `|v|` with `delim` between groups of three digits.
 pub(crate) fn write_grouped(v: u64, delim: &str, out: &mut String) {
     let (buf, start) = digits_u64(v);
@@ -654,6 +705,30 @@ mod tests {
         assert_eq!(n(d("-5.4").floor().unwrap()), "-6");
         assert_eq!(n(d("-5.4").ceil().unwrap()), "-5");
         assert_eq!(n(Num::from_f64(0.1).add(Num::from_f64(0.2))), "0.3");
+    }
+
+    #[test]
+    fn digit_writers() {
+        let w = |v: u128| {
+            let mut s = String::new();
+            write_u128(v, &mut s);
+            s
+        };
+        for v in [
+            0,
+            7,
+            10_000_000_000_000_000_000,
+            9_999_999_999_999_999_999,
+            u128::MAX,
+            123_456_789_012_345_678_901_234_567,
+        ] {
+            assert_eq!(w(v), v.to_string());
+        }
+        let mut s = String::new();
+        write_zero_padded(42, 4, &mut s);
+        write_hex_byte(0x1f, &mut s);
+        assert_eq!(s, "00421F");
+        assert_eq!(Dec::parse("-12.5").unwrap().to_f64(), -12.5);
     }
 
     #[test]

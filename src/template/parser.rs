@@ -7,17 +7,22 @@ use super::filters::{Filter, FILTER_NAMES};
 use super::lexer::{self, lex_expr, LineIndex, Tok, TokKind, T};
 use super::Limits;
 use crate::error::{Code, Error};
-use std::collections::HashMap;
+
+/// Errors inside the parser are boxed: every `Result` the recursive descent passes around is
+/// then a pointer wide on the error side, instead of carrying (and copying at every `?` and
+/// return) the whole `Error`. Unboxed once, in [`compile`].
+type PErr = Box<Error>;
 
 /// Partial templates for `include` / `render`, by name.
 pub(crate) type Partials<'a> = &'a [(&'a str, &'a str)];
 
 struct Builder<'a> {
     prog: Program,
-    syms: HashMap<Box<str>, Sym>,
+    /// Symbol ids sorted by name (binary search): a template has tens of names, and this
+    /// avoids a HashMap instance (~1.6 K of Wasm) used by nothing else.
+    syms: Vec<Sym>,
     limits: &'a Limits,
     partial_srcs: Option<Partials<'a>>,
-    partial_idx: HashMap<Box<str>, u32>,
     /// Partials being compiled inside one another (a chain of includes).
     partial_depth: usize,
     reads: Vec<Vec<Box<str>>>,
@@ -25,23 +30,28 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn sym(&mut self, name: &str) -> Sym {
-        if let Some(&s) = self.syms.get(name) {
-            return s;
-        }
+        let symbols = &self.prog.symbols;
+        let at = match self.syms.binary_search_by(|&s| symbols.get(s as usize).map_or("", |n| &**n).cmp(name)) {
+            Ok(i) => return self.syms.get(i).copied().unwrap_or(0),
+            Err(i) => i,
+        };
         let s = u32::try_from(self.prog.symbols.len()).unwrap_or(u32::MAX);
         self.prog.symbols.push(name.into());
-        self.syms.insert(name.into(), s);
+        self.syms.insert(at, s);
         s
     }
 }
 
 pub(crate) fn compile(source: &str, limits: &Limits, partials: Option<Partials<'_>>) -> Result<Program, Error> {
+    compile_boxed(source, limits, partials).map_err(|e| *e)
+}
+
+fn compile_boxed(source: &str, limits: &Limits, partials: Option<Partials<'_>>) -> Result<Program, PErr> {
     let mut b = Builder {
         prog: Program::default(),
-        syms: HashMap::new(),
+        syms: Vec::new(),
         limits,
         partial_srcs: partials,
-        partial_idx: HashMap::new(),
         partial_depth: 0,
         reads: Vec::new(),
     };
@@ -54,7 +64,7 @@ pub(crate) fn compile(source: &str, limits: &Limits, partials: Option<Partials<'
         if let Some(list) = b.partial_srcs {
             for (name, _) in list {
                 if let Err(msg) = partial_index(&mut b, name)? {
-                    return Err(Error::new(Code::TemplateSyntax, "", msg));
+                    return Err(Box::new(Error::new(Code::TemplateSyntax, "", msg)));
                 }
             }
         }
@@ -83,9 +93,10 @@ fn needs_all_partials(prog: &Program) -> bool {
 
 /// The index of partial `name`, compiling it on first use; `Ok(Err(message))` when there is no
 /// such partial.
-fn partial_index(b: &mut Builder<'_>, name: &str) -> Result<Result<u32, String>, Error> {
-    if let Some(&i) = b.partial_idx.get(name) {
-        return Ok(Ok(i));
+fn partial_index(b: &mut Builder<'_>, name: &str) -> Result<Result<u32, String>, PErr> {
+    // Compiled (or being compiled) already: found by name among a handful.
+    if let Some(i) = b.prog.partials.iter().position(|p| &*p.name == name) {
+        return Ok(Ok(u32::try_from(i).unwrap_or(u32::MAX)));
     }
     let found = b.partial_srcs.and_then(|list| list.iter().find(|(n, _)| *n == name).map(|(_, s)| *s));
     let Some(src) = found else {
@@ -101,16 +112,15 @@ fn partial_index(b: &mut Builder<'_>, name: &str) -> Result<Result<u32, String>,
         }));
     };
     if b.partial_depth >= b.limits.max_nesting {
-        return Err(Error::new(
+        return Err(Box::new(Error::new(
             Code::LimitExceeded,
             "",
             format!("partial templates include one another more than {} deep (at '{name}')", b.limits.max_nesting),
-        ));
+        )));
     }
     let idx = u32::try_from(b.prog.partials.len()).unwrap_or(u32::MAX);
     let sym = Some(b.sym(name));
     b.prog.partials.push(Partial { name: name.into(), sym, body: Vec::new() });
-    b.partial_idx.insert(name.into(), idx);
     b.partial_depth += 1;
     let body = P::new(b, src, Some(name)).and_then(|p| p.document());
     b.partial_depth -= 1;
@@ -210,7 +220,7 @@ const BLOCK_TAGS: &[&str] = &[
 ];
 
 impl<'s, 'b, 'a> P<'s, 'b, 'a> {
-    fn new(b: &'b mut Builder<'a>, src: &'s str, origin: Option<&'s str>) -> Result<Self, Error> {
+    fn new(b: &'b mut Builder<'a>, src: &'s str, origin: Option<&'s str>) -> Result<Self, PErr> {
         let max = b.limits.max_source_bytes;
         let p =
             P { b, src, toks: Vec::new(), i: 0, lines: LineIndex::new(src), depth: 0, origin, loop_vars: Vec::new() };
@@ -224,7 +234,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         Ok(P { toks: lexer::tokenize(src), ..p })
     }
 
-    fn error(&self, code: Code, offset: usize, msg: impl Into<String>) -> Error {
+    fn error(&self, code: Code, offset: usize, msg: impl Into<String>) -> PErr {
         let pos = self.lines.pos(offset);
         let msg = msg.into();
         let message = match self.origin {
@@ -236,10 +246,10 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
             e.line = Some(pos.line);
             e.column = Some(pos.col);
         }
-        e
+        Box::new(e)
     }
 
-    fn syntax(&self, offset: usize, msg: impl Into<String>) -> Error {
+    fn syntax(&self, offset: usize, msg: impl Into<String>) -> PErr {
         self.error(Code::TemplateSyntax, offset, msg)
     }
 
@@ -247,7 +257,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         self.lines.pos(offset)
     }
 
-    fn document(mut self) -> Result<Block, Error> {
+    fn document(mut self) -> Result<Block, PErr> {
         let (body, _, end) = self.body(&[])?;
         if let Some(end) = end {
             return Err(self.syntax(end.start, format!("unexpected '{}' (no open block to close)", end.name)));
@@ -255,7 +265,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         Ok(body)
     }
 
-    fn enter(&mut self, offset: usize) -> Result<(), Error> {
+    fn enter(&mut self, offset: usize) -> Result<(), PErr> {
         self.depth += 1;
         if self.depth > self.b.limits.max_nesting {
             return Err(self.error(
@@ -267,7 +277,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         Ok(())
     }
 
-    fn text_node(&mut self, start: usize, end: usize) -> Result<Option<Node>, Error> {
+    fn text_node(&mut self, start: usize, end: usize) -> Result<Option<Node>, PErr> {
         if start >= end {
             return Ok(None);
         }
@@ -283,7 +293,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
 
     /// Parses nodes until one of `ends` (or the end of the tokens). Returns the nodes, whether
     /// they are blank (only whitespace and tags that output nothing), and the end tag met.
-    fn body(&mut self, ends: &[&str]) -> Result<(Block, bool, Option<EndTag<'s>>), Error> {
+    fn body(&mut self, ends: &[&str]) -> Result<(Block, bool, Option<EndTag<'s>>), PErr> {
         let mut nodes = Vec::new();
         let mut blank = true;
         while let Some(tok) = self.toks.get(self.i).copied() {
@@ -345,26 +355,36 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         self.src.get(m.0..m.1).unwrap_or("")
     }
 
-    fn cur(&self, m: (usize, usize)) -> Result<Cur<'s>, Error> {
+    fn cur(&self, m: (usize, usize)) -> Result<Cur<'s>, PErr> {
         match lex_expr(self.src, m.0, m.1) {
             Ok(toks) => Ok(Cur { toks, i: 0 }),
             Err(e) => Err(self.syntax(e.offset, e.message)),
         }
     }
 
-    fn expect_end(&self, c: &Cur<'s>, what: &str) -> Result<(), Error> {
+    fn expect_end(&self, c: &Cur<'s>, what: &str) -> Result<(), PErr> {
         match c.peek() {
             T::End => Ok(()),
             t => Err(self.syntax(c.off(), format!("unexpected {} {what}", t.describe()))),
         }
     }
 
-    fn never_closed(&self, tag: &str, tok: Tok) -> Error {
+    /// A syntax error at `offset` saying what token `t` is between `before` and `after`: the one
+    /// place that formats a token into a message.
+    #[inline(never)]
+    fn found(&self, offset: usize, before: &str, t: T<'_>, after: &str) -> PErr {
+        let mut msg = String::from(before);
+        msg.push_str(&t.describe());
+        msg.push_str(after);
+        self.syntax(offset, msg)
+    }
+
+    fn never_closed(&self, tag: &str, tok: Tok) -> PErr {
         self.syntax(tok.start, format!("'{tag}' tag was never closed (expected '{{% end{tag} %}}')"))
     }
 
     /// One tag. Returns the nodes it compiles to (none for comments) and whether it is blank.
-    fn tag(&mut self, name: &'s str, m: (usize, usize), tok: Tok) -> Result<(Vec<Node>, bool), Error> {
+    fn tag(&mut self, name: &'s str, m: (usize, usize), tok: Tok) -> Result<(Vec<Node>, bool), PErr> {
         let at = tok.start;
         match name {
             "if" | "unless" => {
@@ -479,12 +499,11 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                             }
                         }
                         t => {
-                            return Err(self.syntax(
+                            return Err(self.found(
                                 c.off(),
-                                format!(
-                                    "unexpected {} in 'for' (expected 'limit:', 'offset:' or 'reversed')",
-                                    t.describe()
-                                ),
+                                "unexpected ",
+                                t,
+                                " in 'for' (expected 'limit:', 'offset:' or 'reversed')",
                             ))
                         }
                     }
@@ -550,12 +569,11 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                             }
                         }
                         t => {
-                            return Err(self.syntax(
+                            return Err(self.found(
                                 c.off(),
-                                format!(
-                                    "unexpected {} in 'tablerow' (expected 'cols:', 'limit:' or 'offset:')",
-                                    t.describe()
-                                ),
+                                "unexpected ",
+                                t,
+                                " in 'tablerow' (expected 'cols:', 'limit:' or 'offset:')",
                             ))
                         }
                     }
@@ -704,7 +722,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
     }
 
     /// `var in collection`: the loop variable, the collection and the collection's text.
-    fn loop_head(&mut self, c: &mut Cur<'s>, tag: &str) -> Result<(Sym, Expr, String), Error> {
+    fn loop_head(&mut self, c: &mut Cur<'s>, tag: &str) -> Result<(Sym, Expr, String), PErr> {
         let var = match c.bump() {
             T::Ident(v) => self.b.sym(v),
             t => {
@@ -717,16 +735,14 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
             return Err(self.syntax(c.off(), format!("expected 'in' in '{tag}', found {}", c.peek().describe())));
         }
         if c.peek() == T::End {
-            return Err(
-                self.syntax(c.off(), format!("expected a collection after 'in', found {}", c.peek().describe()))
-            );
+            return Err(self.found(c.off(), "expected a collection after 'in', found ", c.peek(), ""));
         }
         let (coll, text) = self.expr(c, 0)?;
         Ok((var, coll, text))
     }
 
     /// The variable name of `assign`, `capture`, `increment`, `decrement`.
-    fn target(&mut self, m: (usize, usize), tag: &str, allow_quoted: bool) -> Result<Sym, Error> {
+    fn target(&mut self, m: (usize, usize), tag: &str, allow_quoted: bool) -> Result<Sym, PErr> {
         let raw = self.markup(m).trim_matches(|c: char| c.is_ascii_whitespace());
         let name = if allow_quoted
             && raw.len() >= 2
@@ -762,7 +778,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
     }
 
     /// Skips a comment body (tokens are not parsed, nested comments are counted).
-    fn skip_comment(&mut self, open: Tok) -> Result<(), Error> {
+    fn skip_comment(&mut self, open: Tok) -> Result<(), PErr> {
         let mut depth = 1;
         while let Some(tok) = self.toks.get(self.i).copied() {
             self.i += 1;
@@ -786,7 +802,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
     }
 
     /// `{% liquid %}`: one tag per line. Returns the nodes and whether they are blank.
-    fn liquid(&mut self, m: (usize, usize)) -> Result<(Vec<Node>, bool), Error> {
+    fn liquid(&mut self, m: (usize, usize)) -> Result<(Vec<Node>, bool), PErr> {
         self.enter(m.0)?;
         let mut line_toks = Vec::new();
         let mut start = m.0;
@@ -820,7 +836,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         Ok((nodes, blank))
     }
 
-    fn include(&mut self, tag: &str, m: (usize, usize), at: usize) -> Result<Node, Error> {
+    fn include(&mut self, tag: &str, m: (usize, usize), at: usize) -> Result<Node, PErr> {
         let mut c = self.cur(m)?;
         let (partial, default_name) = match c.peek() {
             T::Str(name) => {
@@ -839,9 +855,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                 (PartialRef::Dynamic(self.expr(&mut c, 0)?.0), None)
             }
             t => {
-                return Err(
-                    self.syntax(c.off(), format!("'render' needs a quoted partial name, found {}", t.describe()))
-                );
+                return Err(self.found(c.off(), "'render' needs a quoted partial name, found ", t, ""));
             }
         };
         let mut bind = None;
@@ -853,7 +867,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         if c.eat_ident("as") {
             match c.bump() {
                 T::Ident(a) => alias = Some(self.b.sym(a)),
-                t => return Err(self.syntax(c.off(), format!("expected a name after 'as', found {}", t.describe()))),
+                t => return Err(self.found(c.off(), "expected a name after 'as', found ", t, "")),
             }
         }
         let mut args = Vec::new();
@@ -894,7 +908,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
 
     // ---- expressions ----------------------------------------------------------------------
 
-    fn pipeline_markup(&mut self, start: usize, end: usize) -> Result<Pipeline, Error> {
+    fn pipeline_markup(&mut self, start: usize, end: usize) -> Result<Pipeline, PErr> {
         let mut c = self.cur((start, end))?;
         if c.peek() == T::End {
             return Ok(Pipeline { expr: Expr::Lit(Lit::Nil), filters: Box::new([]) });
@@ -926,11 +940,11 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         Ok(Pipeline { expr, filters: filters.into_boxed_slice() })
     }
 
-    fn filter(&mut self, c: &mut Cur<'s>) -> Result<FilterCall, Error> {
+    fn filter(&mut self, c: &mut Cur<'s>) -> Result<FilterCall, PErr> {
         let at = c.off();
         let name = match c.bump() {
             T::Ident(n) => n,
-            t => return Err(self.syntax(at, format!("expected a filter name after '|', found {}", t.describe()))),
+            t => return Err(self.found(at, "expected a filter name after '|', found ", t, "")),
         };
         let Some(filter) = Filter::from_name(name) else {
             let hint = suggest(name, FILTER_NAMES).map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default();
@@ -988,7 +1002,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         Ok(FilterCall { filter, args: args.into_boxed_slice(), allow_false, pos: self.pos(at) })
     }
 
-    fn cond_markup(&mut self, m: (usize, usize)) -> Result<Cond, Error> {
+    fn cond_markup(&mut self, m: (usize, usize)) -> Result<Cond, PErr> {
         let mut c = self.cur(m)?;
         if c.peek() == T::End {
             return Err(self.syntax(m.0, "expected a condition, found nothing"));
@@ -997,15 +1011,17 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         match c.peek() {
             T::End => Ok(cond),
             T::Assign => Err(self.syntax(c.off(), "'=' assigns; to compare use '==' (found '=' in a condition)")),
-            t => Err(self.syntax(
+            t => Err(self.found(
                 c.off(),
-                format!("unexpected {} in a condition (expected 'and', 'or', a comparison or the end)", t.describe()),
+                "unexpected ",
+                t,
+                " in a condition (expected 'and', 'or', a comparison or the end)",
             )),
         }
     }
 
     /// `cmp (and|or cond)?`, right-associative as Liquid evaluates it.
-    fn cond(&mut self, c: &mut Cur<'s>, depth: usize) -> Result<Cond, Error> {
+    fn cond(&mut self, c: &mut Cur<'s>, depth: usize) -> Result<Cond, PErr> {
         if depth > self.b.limits.max_nesting.max(8) * 4 {
             return Err(self.error(Code::LimitExceeded, c.off(), "the condition has too many 'and'/'or' parts"));
         }
@@ -1021,7 +1037,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         Ok(left)
     }
 
-    fn comparison(&mut self, c: &mut Cur<'s>) -> Result<Cond, Error> {
+    fn comparison(&mut self, c: &mut Cur<'s>) -> Result<Cond, PErr> {
         let a = self.expr(c, 0)?.0;
         let op = match c.peek() {
             T::Cmp(op) => match op {
@@ -1044,7 +1060,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
     }
 
     /// One expression and its normalized text.
-    fn expr(&mut self, c: &mut Cur<'s>, depth: usize) -> Result<(Expr, String), Error> {
+    fn expr(&mut self, c: &mut Cur<'s>, depth: usize) -> Result<(Expr, String), PErr> {
         if depth >= self.b.limits.max_nesting {
             return Err(self.error(
                 Code::LimitExceeded,
@@ -1072,15 +1088,11 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                 c.bump();
                 let (a, ta) = self.expr(c, depth + 1)?;
                 if !c.eat(T::DotDot) {
-                    return Err(
-                        self.syntax(c.off(), format!("expected '..' in a range, found {}", c.peek().describe()))
-                    );
+                    return Err(self.found(c.off(), "expected '..' in a range, found ", c.peek(), ""));
                 }
                 let (b, tb) = self.expr(c, depth + 1)?;
                 if !c.eat(T::RParen) {
-                    return Err(
-                        self.syntax(c.off(), format!("expected ')' to close the range, found {}", c.peek().describe()))
-                    );
+                    return Err(self.found(c.off(), "expected ')' to close the range, found ", c.peek(), ""));
                 }
                 let text = format!("({ta}..{tb})");
                 let lit_int = |e: &Expr| match e {
@@ -1111,12 +1123,11 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                 }
             }
             T::Ident(_) | T::LBrack => self.path(c, depth),
-            t => Err(self
-                .syntax(at, format!("expected a value (a variable, string, number or range), found {}", t.describe()))),
+            t => Err(self.found(at, "expected a value (a variable, string, number or range), found ", t, "")),
         }
     }
 
-    fn path(&mut self, c: &mut Cur<'s>, depth: usize) -> Result<(Expr, String), Error> {
+    fn path(&mut self, c: &mut Cur<'s>, depth: usize) -> Result<(Expr, String), PErr> {
         let mut text = String::new();
         let mut static_path: Option<Vec<Box<str>>> = Some(Vec::new());
         let mut local = false;
@@ -1144,7 +1155,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                     Root::Dyn(other)
                 }
             },
-            t => return Err(self.syntax(c.off(), format!("expected a variable, found {}", t.describe()))),
+            t => return Err(self.found(c.off(), "expected a variable, found ", t, "")),
         };
         let mut segs = Vec::new();
         loop {
@@ -1168,12 +1179,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                             }
                             segs.push(Seg::Key(key.into(), cmd));
                         }
-                        t => {
-                            return Err(self.syntax(
-                                c.off(),
-                                format!("expected a property name after '.', found {}", t.describe()),
-                            ))
-                        }
+                        t => return Err(self.found(c.off(), "expected a property name after '.', found ", t, "")),
                     }
                 }
                 T::LBrack => {
@@ -1204,10 +1210,10 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
     }
 
     /// The rest of a `[expr]` lookup after its `[`: the expression, with `[text]` added to `text`.
-    fn bracket(&mut self, c: &mut Cur<'s>, depth: usize, text: &mut String) -> Result<Expr, Error> {
+    fn bracket(&mut self, c: &mut Cur<'s>, depth: usize, text: &mut String) -> Result<Expr, PErr> {
         let (e, t) = self.expr(c, depth + 1)?;
         if !c.eat(T::RBrack) {
-            return Err(self.syntax(c.off(), format!("expected ']', found {}", c.peek().describe())));
+            return Err(self.found(c.off(), "expected ']', found ", c.peek(), ""));
         }
         text.push('[');
         text.push_str(&t);

@@ -11,6 +11,10 @@ use super::filters::{self, Args, Env, FErr};
 use super::val::{compare, contains, liquid_eq, Members, Rel, Seq, Val};
 use super::{Limits, RenderOptions};
 use crate::error::{Code, Error};
+
+/// Errors inside the renderer are boxed (as in the parser): the `Result`s passed up through
+/// every node and expression stay small on the error side. Unboxed once, in [`render`].
+type RErr = Box<Error>;
 use crate::value::Value;
 use std::cmp::Ordering;
 
@@ -167,21 +171,23 @@ pub(crate) fn render<'r>(
     };
     let mut scope = Scope::new(prog.symbols.len(), true);
     out.reserve(prog.text.len() + prog.text.len() / 2 + 128);
-    r.block(&mut scope, &prog.body, out)?;
-    Ok(())
+    match r.block(&mut scope, &prog.body, out) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(*e),
+    }
 }
 
 impl<'r> Renderer<'r> {
-    fn error(&self, code: Code, pos: Pos, msg: impl Into<String>) -> Error {
+    fn error(&self, code: Code, pos: Pos, msg: impl Into<String>) -> RErr {
         let mut e = Error::new(code, "", msg);
         if pos.line > 0 {
             e.line = Some(pos.line);
             e.column = Some(pos.col);
         }
-        e
+        Box::new(e)
     }
 
-    fn filter_error(&self, e: FErr, call: &FilterCall) -> Error {
+    fn filter_error(&self, e: FErr, call: &FilterCall) -> RErr {
         match e {
             FErr::Render(m) => {
                 self.error(Code::TemplateRender, call.pos, format!("filter '{}': {m}", call.filter.name()))
@@ -191,7 +197,7 @@ impl<'r> Renderer<'r> {
     }
 
     #[inline]
-    fn check_out(&self, out: &str, pos: Pos) -> Result<(), Error> {
+    fn check_out(&self, out: &str, pos: Pos) -> Result<(), RErr> {
         if out.len() > self.limits.max_output_bytes {
             return Err(self.error(
                 Code::LimitExceeded,
@@ -202,7 +208,7 @@ impl<'r> Renderer<'r> {
         Ok(())
     }
 
-    fn tick(&mut self, pos: Pos) -> Result<(), Error> {
+    fn tick(&mut self, pos: Pos) -> Result<(), RErr> {
         self.iterations += 1;
         if self.iterations > self.limits.max_iterations {
             return Err(self.error(
@@ -214,7 +220,7 @@ impl<'r> Renderer<'r> {
         Ok(())
     }
 
-    fn nested(&mut self, sc: &mut Scope<'r>, body: &'r [Node], out: &mut String, pos: Pos) -> Result<Flow, Error> {
+    fn nested(&mut self, sc: &mut Scope<'r>, body: &'r [Node], out: &mut String, pos: Pos) -> Result<Flow, RErr> {
         self.depth += 1;
         if self.depth > self.limits.max_nesting.saturating_mul(3) {
             return Err(self.error(
@@ -231,7 +237,7 @@ impl<'r> Renderer<'r> {
         r
     }
 
-    fn block(&mut self, sc: &mut Scope<'r>, nodes: &'r [Node], out: &mut String) -> Result<Flow, Error> {
+    fn block(&mut self, sc: &mut Scope<'r>, nodes: &'r [Node], out: &mut String) -> Result<Flow, RErr> {
         for node in nodes {
             let flow = self.node(sc, node, out)?;
             if flow != Flow::Normal {
@@ -241,7 +247,7 @@ impl<'r> Renderer<'r> {
         Ok(Flow::Normal)
     }
 
-    fn node(&mut self, sc: &mut Scope<'r>, node: &'r Node, out: &mut String) -> Result<Flow, Error> {
+    fn node(&mut self, sc: &mut Scope<'r>, node: &'r Node, out: &mut String) -> Result<Flow, RErr> {
         match node {
             Node::Text(a, z) => {
                 out.push_str(self.prog.text.get(*a as usize..*z as usize).unwrap_or(""));
@@ -365,7 +371,7 @@ impl<'r> Renderer<'r> {
         Ok(Flow::Normal)
     }
 
-    fn offset_value(&mut self, sc: &mut Scope<'r>, e: &'r Expr, what: &str, pos: Pos) -> Result<Option<i64>, Error> {
+    fn offset_value(&mut self, sc: &mut Scope<'r>, e: &'r Expr, what: &str, pos: Pos) -> Result<Option<i64>, RErr> {
         let v = self.eval(sc, e)?;
         if v.is_nil() {
             return Ok(None);
@@ -380,7 +386,7 @@ impl<'r> Renderer<'r> {
         }
     }
 
-    fn for_loop(&mut self, sc: &mut Scope<'r>, n: &'r ForNode, out: &mut String) -> Result<Flow, Error> {
+    fn for_loop(&mut self, sc: &mut Scope<'r>, n: &'r ForNode, out: &mut String) -> Result<Flow, RErr> {
         let from = match &n.offset {
             Offset::None => 0,
             Offset::Continue => sc.offsets.iter().rev().find(|(k, _)| *k == &*n.name).map_or(0, |(_, v)| *v),
@@ -442,13 +448,13 @@ impl<'r> Renderer<'r> {
         result.map(|_| Flow::Normal)
     }
 
-    fn tablerow(&mut self, sc: &mut Scope<'r>, n: &'r TableRowNode, out: &mut String) -> Result<Flow, Error> {
+    fn tablerow(&mut self, sc: &mut Scope<'r>, n: &'r TableRowNode, out: &mut String) -> Result<Flow, RErr> {
         let coll = self.eval(sc, &n.collection)?;
         if coll.is_nil() {
             return Ok(Flow::Normal);
         }
         let lenient =
-            |r: &mut Self, sc: &mut Scope<'r>, e: &'r Option<Expr>, what: &str| -> Result<Option<i64>, Error> {
+            |r: &mut Self, sc: &mut Scope<'r>, e: &'r Option<Expr>, what: &str| -> Result<Option<i64>, RErr> {
                 match e {
                     None => Ok(None),
                     Some(e) => {
@@ -533,7 +539,7 @@ impl<'r> Renderer<'r> {
         Ok(Flow::Normal)
     }
 
-    fn include(&mut self, sc: &mut Scope<'r>, n: &'r IncludeNode, out: &mut String) -> Result<Flow, Error> {
+    fn include(&mut self, sc: &mut Scope<'r>, n: &'r IncludeNode, out: &mut String) -> Result<Flow, RErr> {
         let idx = match &n.partial {
             PartialRef::Static(i) => *i as usize,
             PartialRef::Dynamic(e) => {
@@ -644,7 +650,7 @@ impl<'r> Renderer<'r> {
 
     // ---- expressions ----------------------------------------------------------------------
 
-    fn pipeline(&mut self, sc: &mut Scope<'r>, p: &'r Pipeline) -> Result<Val<'r>, Error> {
+    fn pipeline(&mut self, sc: &mut Scope<'r>, p: &'r Pipeline) -> Result<Val<'r>, RErr> {
         let mut v = self.eval(sc, &p.expr)?;
         for call in p.filters.iter() {
             let args = self.args(sc, call)?;
@@ -657,7 +663,7 @@ impl<'r> Renderer<'r> {
     }
 
     /// Evaluates an output's pipeline and writes it; the last filter writes straight into `out`.
-    fn output(&mut self, sc: &mut Scope<'r>, p: &'r Pipeline, out: &mut String) -> Result<(), Error> {
+    fn output(&mut self, sc: &mut Scope<'r>, p: &'r Pipeline, out: &mut String) -> Result<(), RErr> {
         let mut v = self.eval(sc, &p.expr)?;
         let Some((last, init)) = p.filters.split_last() else {
             v.write_output(out);
@@ -680,7 +686,7 @@ impl<'r> Renderer<'r> {
     }
 
     #[inline]
-    fn args(&mut self, sc: &mut Scope<'r>, call: &'r FilterCall) -> Result<Args<'r>, Error> {
+    fn args(&mut self, sc: &mut Scope<'r>, call: &'r FilterCall) -> Result<Args<'r>, RErr> {
         let mut args = Args { vals: [Val::Nil, Val::Nil], count: call.args.len(), allow_false: false };
         for (slot, e) in args.vals.iter_mut().zip(call.args.iter()) {
             *slot = self.eval(sc, e)?;
@@ -691,7 +697,7 @@ impl<'r> Renderer<'r> {
         Ok(args)
     }
 
-    fn cond(&mut self, sc: &mut Scope<'r>, c: &'r Cond, pos: Pos) -> Result<bool, Error> {
+    fn cond(&mut self, sc: &mut Scope<'r>, c: &'r Cond, pos: Pos) -> Result<bool, RErr> {
         match c {
             Cond::Test(e) => Ok(self.eval(sc, e)?.truthy()),
             Cond::And(ab) => Ok(self.cond(sc, &ab.0, pos)? && self.cond(sc, &ab.1, pos)?),
@@ -729,7 +735,7 @@ impl<'r> Renderer<'r> {
     }
 
     #[inline]
-    fn eval(&mut self, sc: &mut Scope<'r>, e: &'r Expr) -> Result<Val<'r>, Error> {
+    fn eval(&mut self, sc: &mut Scope<'r>, e: &'r Expr) -> Result<Val<'r>, RErr> {
         match e {
             Expr::Lit(l) => Ok(match l {
                 Lit::Nil => Val::Nil,
@@ -779,7 +785,7 @@ impl<'r> Renderer<'r> {
         }
     }
 
-    fn path(&mut self, sc: &mut Scope<'r>, p: &'r Path) -> Result<Val<'r>, Error> {
+    fn path(&mut self, sc: &mut Scope<'r>, p: &'r Path) -> Result<Val<'r>, RErr> {
         let mut cur = match &p.root {
             Root::Sym(s) => self.root(sc, *s),
             Root::Dyn(e) => {
@@ -881,6 +887,5 @@ fn index<'r>(cur: &Val<'r>, i: i64) -> Val<'r> {
 }
 
 fn push_usize(out: &mut String, v: usize) {
-    use std::fmt::Write as _;
-    let _ = write!(out, "{v}");
+    super::number::write_int(i64::try_from(v).unwrap_or(i64::MAX), out);
 }

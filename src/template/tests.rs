@@ -624,3 +624,24 @@ fn random_valid_templates_never_panic() {
     }
     assert!(failures_render < 2_500, "{failures_render} renders failed");
 }
+
+#[test]
+fn many_names_each_keep_their_own_symbol() {
+    // Names inserted out of order into the parser's sorted symbol table, reused and shadowed.
+    let names: Vec<String> = (0..200).map(|i| format!("v{}", (i * 37) % 200)).collect();
+    let mut src = String::new();
+    for (i, n) in names.iter().enumerate() {
+        src.push_str(&format!("{{% assign {n} = {i} %}}"));
+    }
+    src.push_str("{{ v0 }},{{ v37 }},{{ v199 }},{{ forloop }}{% for v5 in (1..2) %}{{ v5 }}{% endfor %},{{ v5 }}");
+    // v0 is names[0], v37 names[1], v199 names[27] (37 × 27 = 999), v5 names[65] (37 × 65 = 2405).
+    assert_eq!(r(&src, "{}"), "0,1,27,12,65");
+}
+
+#[test]
+fn times_at_the_end_of_chrono_range_render() {
+    // The largest timestamps chrono accepts, shown in a zone that pushes the local time past
+    // NaiveDateTime::MAX: written, not a panic.
+    let out = render_with("{{ t | time_zone: '+09:00' }}|{{ t | time_zone: '+09:00' | json }}|{{ t | time_zone: '+09:00' | date: '%F %T %s' }}", r#"{"t":8210266876799}"#, &Limits::default());
+    assert!(out.is_ok(), "{out:?}");
+}

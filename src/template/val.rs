@@ -8,7 +8,6 @@ use crate::value::Value;
 use chrono::{DateTime, FixedOffset};
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::fmt::Write as _;
 use std::rc::Rc;
 
 pub(crate) type Members<'r> = [(Cow<'r, str>, Value<'r>)];
@@ -258,7 +257,9 @@ impl<'r> Val<'r> {
             Val::Str(s) => out.push_str(s),
             Val::Owned(s) => out.push_str(s),
             Val::Range(a, b) => {
-                let _ = write!(out, "{a}..{b}");
+                number::write_int(*a, out);
+                out.push_str("..");
+                number::write_int(*b, out);
             }
             Val::Time(t) => write_time(t, out),
             Val::Array(_) | Val::List(_) | Val::Object(_) => self.write_inspect(out),
@@ -364,11 +365,16 @@ impl<'r> Val<'r> {
                     if i > 0 {
                         out.push(',');
                     }
-                    let _ = write!(out, "{}", a.saturating_add(i as i64));
+                    number::write_int(a.saturating_add(i as i64), out);
                 }
                 out.push(']');
             }
-            Val::Time(t) => crate::value::write_json_string(&t.to_rfc3339(), out),
+            Val::Time(t) => {
+                // RFC 3339 text needs no escaping.
+                out.push('"');
+                write_rfc3339(t, out);
+                out.push('"');
+            }
         }
     }
 
@@ -415,7 +421,8 @@ pub(crate) fn inspect_str(s: &str, out: &mut String) {
             '\x1b' => out.push_str("\\e"),
             '#' if matches!(chars.peek(), Some('{' | '$' | '@')) => out.push_str("\\#"),
             c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\x{:02X}", c as u32);
+                out.push_str("\\x");
+                number::write_hex_byte(c as u8, out);
             }
             c => out.push(c),
         }
@@ -572,18 +579,59 @@ pub(crate) fn contains(left: &Val<'_>, right: &Val<'_>) -> bool {
 
 /// Writes `t` as chrono's `t.format("%Y-%m-%d %H:%M:%S %z")` would (Ruby's `Time#to_s`), by
 /// hand: chrono's strftime interpreter costs about 12 KiB of Wasm for this one fixed format.
-/// Same rules as chrono: years outside 0..=9999 get a sign, a leap second prints as `60`, and the
-/// offset is rounded to the nearest minute.
 fn write_time(t: &DateTime<FixedOffset>, out: &mut String) {
+    write_time_as(t, false, out);
+}
+
+/// Writes `t` as chrono's `to_rfc3339` does (`2024-05-01T12:34:56.5+09:00`, what `json` shows),
+/// again without chrono's formatting code.
+fn write_rfc3339(t: &DateTime<FixedOffset>, out: &mut String) {
+    write_time_as(t, true, out);
+}
+
+/// The two shapes above. Same rules as chrono: years outside 0..=9999 get a sign, a leap
+/// second prints as `60`, the offset is rounded to the nearest minute; RFC 3339 adds the
+/// fraction in milli-, micro- or nanoseconds (the shortest that is exact). The fields come from
+/// `DateTime`'s own accessors: `naive_local()` panics when the local time passes
+/// `NaiveDateTime::MAX` (a timestamp near chrono's limit shown east of UTC).
+fn write_time_as(t: &DateTime<FixedOffset>, rfc3339: bool, out: &mut String) {
     use chrono::{Datelike as _, Timelike as _};
-    let local = t.naive_local();
-    let year = local.year();
-    let _ = if (0..10_000).contains(&year) { write!(out, "{year:04}") } else { write!(out, "{year:+05}") };
-    let second = local.second() + local.nanosecond() / 1_000_000_000;
-    let _ = write!(out, "-{:02}-{:02} {:02}:{:02}:{second:02} ", local.month(), local.day(), local.hour(), local.minute());
+    let year = t.year();
+    if !(0..10_000).contains(&year) {
+        out.push(if year < 0 { '-' } else { '+' });
+    }
+    number::write_zero_padded(u64::from(year.unsigned_abs()), 4, out);
+    let (second, nano) = match t.nanosecond() {
+        n if n >= 1_000_000_000 => (t.second() + 1, n - 1_000_000_000),
+        n => (t.second(), n),
+    };
+    let date_time = if rfc3339 { 'T' } else { ' ' };
+    for (sep, v) in [('-', t.month()), ('-', t.day()), (date_time, t.hour()), (':', t.minute()), (':', second)] {
+        out.push(sep);
+        number::write_zero_padded(u64::from(v), 2, out);
+    }
+    if rfc3339 && nano != 0 {
+        let (v, width) = if nano % 1_000_000 == 0 {
+            (nano / 1_000_000, 3)
+        } else if nano % 1_000 == 0 {
+            (nano / 1_000, 6)
+        } else {
+            (nano, 9)
+        };
+        out.push('.');
+        number::write_zero_padded(u64::from(v), width, out);
+    }
     let off = t.offset().local_minus_utc();
     let minutes = (off.unsigned_abs() + 30) / 60;
-    let _ = write!(out, "{}{:02}{:02}", if off < 0 { '-' } else { '+' }, minutes / 60, minutes % 60);
+    if !rfc3339 {
+        out.push(' ');
+    }
+    out.push(if off < 0 { '-' } else { '+' });
+    number::write_zero_padded(u64::from(minutes / 60), 2, out);
+    if rfc3339 {
+        out.push(':');
+    }
+    number::write_zero_padded(u64::from(minutes % 60), 2, out);
 }
 
 #[cfg(test)]
@@ -602,6 +650,13 @@ mod tests {
                     let mut out = String::new();
                     super::write_time(&t, &mut out);
                     assert_eq!(out, t.format("%Y-%m-%d %H:%M:%S %z").to_string());
+                    for ns in [ns, 1_000_000, 120_000, 123_456_789, 1_999_000_000, 1_000_000_001] {
+                        let Some(naive) = date.and_hms_nano_opt(h, mi, s, ns) else { continue };
+                        let t = FixedOffset::east_opt(off).unwrap().from_local_datetime(&naive).unwrap();
+                        let mut out = String::new();
+                        super::write_rfc3339(&t, &mut out);
+                        assert_eq!(out, t.to_rfc3339());
+                    }
                 }
             }
         }
