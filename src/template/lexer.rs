@@ -309,7 +309,11 @@ impl T<'_> {
             T::Ident(s) => format!("'{s}'"),
             T::Str(s) => format!("string '{s}'"),
             T::Int(i) => format!("number {i}"),
-            T::Float(f) => format!("number {f}"),
+            T::Float(f) => {
+                let mut s = "number ".to_string();
+                super::number::write_float(*f, &mut s);
+                s
+            }
             T::Dot => "'.'".into(),
             T::DotDot => "'..'".into(),
             T::LBrack => "'['".into(),

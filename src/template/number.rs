@@ -162,17 +162,7 @@ impl Dec {
     }
 }
 
-/// Sign, significant digits and decimal point position of the shortest representation:
-/// `f = ±0.d1d2…dn × 10^exp`.
-pub(crate) fn shortest_digits(f: f64) -> (bool, String, i64) {
-    let s = format!("{:e}", f.abs());
-    let (mant, exp) = s.split_once('e').unwrap_or((s.as_str(), "0"));
-    let exp: i64 = exp.parse().unwrap_or(0);
-    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
-    let digits = digits.trim_end_matches('0');
-    let digits = if digits.is_empty() { "0".to_string() } else { digits.to_string() };
-    (f.is_sign_negative(), digits, exp + 1)
-}
+pub(crate) use crate::value::shortest_digits;
 
 /// Writes `f` the way Ruby's `Float#to_s` does: `1.0`, `0.1`, `1.0e+20`, `1.0e-05`.
 pub(crate) fn write_float(f: f64, out: &mut String) {
