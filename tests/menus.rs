@@ -267,3 +267,30 @@ fn the_example_config_links_by_lifecycle_and_skin_type() {
     let tab = menu(7);
     assert_eq!((tab.action, tab.menu.as_deref()), (MenuAction::None, Some("loyal")), "a loyal user tapping the rewards tab stays");
 }
+
+#[test]
+fn shared_rich_menus_and_aliases_name_both_owners() {
+    let e = Engine::compile(
+        &config(json!({
+            "menus": [
+                {"id": "a", "richMenuId": rid(1), "aliases": {"x": rid(1), "y": rid(2)}},
+                {"id": "b", "richMenuId": rid(2), "aliases": {"x": rid(3)}},
+                {"id": "c", "richMenuId": rid(1), "aliases": {"x": rid(4)}}
+            ],
+            "default": "a"
+        }))
+        .to_string(),
+    )
+    .unwrap_err();
+    let got: Vec<(String, String)> = e.into_iter().filter(|e| e.code == Code::DuplicateId).map(|e| (e.path, e.message)).collect();
+    let r = |n| rid(n);
+    assert_eq!(
+        got,
+        [
+            ("/richMenus/menus/1/aliases/x".to_string(), "alias \"x\" is used by menus \"a\" and \"b\"".to_string()),
+            ("/richMenus/menus/1/richMenuId".to_string(), format!("rich menu \"{}\" belongs to menus \"a\" and \"b\"; give each menu rich menus (and tabs) of its own", r(2))),
+            ("/richMenus/menus/2/aliases/x".to_string(), "alias \"x\" is used by menus \"b\" and \"c\"".to_string()),
+            ("/richMenus/menus/2/richMenuId".to_string(), format!("rich menu \"{}\" belongs to menus \"a\" and \"c\"; give each menu rich menus (and tabs) of its own", r(1))),
+        ]
+    );
+}

@@ -140,26 +140,34 @@ impl RichMenus {
 /// Every LINE rich menu and alias belongs to one menu: otherwise the menu a user is on is
 /// ambiguous, and a tab tap could carry a user into another segment's menu.
 fn check_ownership(menus: &[Menu], p: &mut Problems) {
-    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut alias_owner: BTreeMap<&str, &str> = BTreeMap::new();
+    // (id, owning menu) pairs searched linearly: LINE caps a channel at 1,000 rich menus and
+    // aliases, and a `BTreeMap<&str, &str>` (insert, get, drop) cost ~2 KB in the Wasm binary.
+    let mut owner: Vec<(&str, &str)> = Vec::new();
+    let mut alias_owner: Vec<(&str, &str)> = Vec::new();
     for (i, m) in menus.iter().enumerate() {
         let at = join("/richMenus/menus", i);
         for (rid, field) in std::iter::once((&m.rich_menu_id, join(&at, "richMenuId")))
             .chain(m.aliases.iter().map(|(a, rid)| (rid, join(&join(&at, "aliases"), a))))
         {
-            match owner.get(rid.as_str()) {
-                Some(&other) if other != m.id => p.push(
+            match owner.iter().find(|(r, _)| r == rid) {
+                Some(&(_, other)) if other != m.id => p.push(
                     Code::DuplicateId,
                     &field,
                     format!("rich menu \"{rid}\" belongs to menus \"{other}\" and \"{}\"; give each menu rich menus (and tabs) of its own", m.id),
                 ),
-                _ => {
-                    owner.insert(rid, &m.id);
-                }
+                Some(_) => {}
+                None => owner.push((rid, &m.id)),
             }
         }
         for a in m.aliases.keys() {
-            if let Some(other) = alias_owner.insert(a, &m.id) {
+            let previous = match alias_owner.iter_mut().find(|(k, _)| k == a) {
+                Some(slot) => Some(std::mem::replace(&mut slot.1, &m.id)),
+                None => {
+                    alias_owner.push((a, &m.id));
+                    None
+                }
+            };
+            if let Some(other) = previous {
                 p.push(Code::DuplicateId, &join(&join(&at, "aliases"), a), format!("alias \"{a}\" is used by menus \"{other}\" and \"{}\"", m.id));
             }
         }
