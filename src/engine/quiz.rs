@@ -64,16 +64,16 @@ impl Engine {
         // collect instantiates std's stable sort again (~5 KiB of Wasm apiece).
         let mut scores = Map::new();
         for (d, s) in q.quiz.dimensions.iter().zip(&raw_scores) {
-            scores.insert(d.clone(), quiz::score_json(*s));
+            quiz::put(&mut scores, d.clone(), quiz::score_json(*s));
         }
         let answers = quiz::answers_json(state);
         // Built by `insert`, not `json!`: the macro goes through `serde_json::to_value`, a whole
         // serializer instance in the Wasm binary.
         let mut data = Map::new();
-        data.insert("answers".to_string(), Json::Object(answers));
-        data.insert("scores".to_string(), Json::Object(scores.clone()));
-        data.insert("user".to_string(), ctx.get("user").cloned().unwrap_or(Json::Null));
-        data.insert("now".to_string(), Json::String(now_text));
+        quiz::put_str(&mut data, "answers", Json::Object(answers));
+        quiz::put_str(&mut data, "scores", Json::Object(scores.clone()));
+        quiz::put_str(&mut data, "user", ctx.get("user").cloned().unwrap_or(Json::Null));
+        quiz::put_str(&mut data, "now", Json::String(now_text));
         let data = Json::Object(data);
         let env = Env { now, tz: self.tz, segments: &[], flag_key: None, targeting_key: Some(&user_id) };
         let r = q.select(&raw_scores, &Value::from_serde(&data), &env)?;
@@ -88,7 +88,7 @@ impl Engine {
         let description = {
             let mut data = ctx.clone();
             if let Json::Object(m) = &mut data {
-                m.insert("scores".to_string(), Json::Object(scores.clone()));
+                quiz::put_str(m, "scores", Json::Object(scores.clone()));
             }
             let opts = RenderOptions { now, tz: self.tz, limits: self.quizzes.limits() };
             q.describe(r, &Value::from_serde(&data), &opts)?

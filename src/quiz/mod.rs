@@ -38,7 +38,7 @@ pub fn score_json(s: f64) -> Value {
 pub fn answers_json(state: &QuizState) -> Map<String, Value> {
     let mut answers = Map::new();
     for (k, v) in &state.answers {
-        answers.insert(k.clone(), v.to_json());
+        put(&mut answers, k.clone(), v.to_json());
     }
     answers
 }
@@ -51,16 +51,16 @@ pub fn apply(context: &mut Value, state: &QuizState, result: &str, tags: &[Strin
     if ctx.get("event").is_none_or(Value::is_null) {
         // Built by `insert`, not `json!` (which goes through `serde_json::to_value`).
         let mut event = Map::new();
-        event.insert("type".to_string(), Value::from("quiz"));
-        event.insert("quizId".to_string(), Value::String(state.quiz.clone()));
-        event.insert("resultId".to_string(), Value::from(result));
-        ctx.insert("event".to_string(), Value::Object(event));
+        put_str(&mut event, "type", Value::from("quiz"));
+        put_str(&mut event, "quizId", Value::String(state.quiz.clone()));
+        put_str(&mut event, "resultId", Value::from(result));
+        put_str(ctx, "event", Value::Object(event));
     }
     let Some(Value::Object(user)) = ctx.get_mut("user") else { return };
     let mut answers = answers_json(state);
-    answers.insert("result".to_string(), Value::String(result.to_string()));
+    put_str(&mut answers, "result", Value::String(result.to_string()));
     if let Some(Value::Object(q)) = member(user, "quizAnswers", Value::Object(Map::new())) {
-        q.insert(state.quiz.clone(), Value::Object(answers));
+        put(q, state.quiz.clone(), Value::Object(answers));
     }
     if let Some(Value::Array(have)) = member(user, "tags", Value::Array(Vec::new())) {
         for t in tags {
@@ -74,11 +74,24 @@ pub fn apply(context: &mut Value, state: &QuizState, result: &str, tags: &[Strin
     }
 }
 
+/// `map[key] = value`: serde_json's insert (and the drop of the value it replaces) compiled
+/// once here instead of inlined at each of the quiz outcome's call sites.
+#[inline(never)]
+pub(crate) fn put(map: &mut Map<String, Value>, key: String, value: Value) {
+    map.insert(key, value);
+}
+
+/// [`put`] with a borrowed key.
+#[inline(never)]
+pub(crate) fn put_str(map: &mut Map<String, Value>, key: &str, value: Value) {
+    put(map, key.to_string(), value);
+}
+
 /// The member `key`, set to `empty` when missing or null (the context's documented defaults).
 /// `get`/`insert` rather than the entry API: one more BTreeMap instance less in the Wasm binary.
 fn member<'m>(object: &'m mut Map<String, Value>, key: &str, empty: Value) -> Option<&'m mut Value> {
     if object.get(key).is_none_or(Value::is_null) {
-        object.insert(key.to_string(), empty);
+        put_str(object, key, empty);
     }
     object.get_mut(key)
 }
