@@ -112,19 +112,21 @@ impl<'v> ObjectReader<'v> {
         mut item: impl FnMut(&'v Value, &str, &mut Problems) -> Option<T>,
     ) -> Vec<T> {
         let mut out = Vec::new();
-        self.each(key, p, &mut |v, path, p| out.extend(item(v, path, p)));
+        self.each(key, p, &mut |v, path: &str, p: &mut Problems| out.extend(item(v, path, p)));
         out
     }
 
     /// The loop of [`ObjectReader::opt_array`], compiled once behind a `dyn` callback: as a
     /// generic iterator chain it was instantiated per element type (13 copies in the Wasm).
-    fn each(&mut self, key: &'static str, p: &mut Problems, item: &mut dyn FnMut(&'v Value, &str, &mut Problems)) {
+    /// `dyn Each`, not `dyn FnMut`: the vtable of an `FnMut` also holds an unused `call_once`
+    /// shim per closure.
+    fn each(&mut self, key: &'static str, p: &mut Problems, item: &mut dyn Each<'v>) {
         let Some(v) = self.opt(key) else { return };
         let path = self.field_path(key);
         match v.as_array() {
             Some(items) => {
                 for (i, v) in items.iter().enumerate() {
-                    item(v, &join(&path, i), p);
+                    item.each(v, &join(&path, i), p);
                 }
             }
             None => p.push(Code::InvalidValue, &path, format!("\"{key}\" must be an array, found {}", kind(v))),
@@ -149,6 +151,17 @@ impl<'v> ObjectReader<'v> {
             }
             p.push(Code::UnknownField, &join(&self.path, key), message);
         }
+    }
+}
+
+/// The per-element callback of [`ObjectReader::each`].
+trait Each<'v> {
+    fn each(&mut self, v: &'v Value, path: &str, p: &mut Problems);
+}
+
+impl<'v, F: FnMut(&'v Value, &str, &mut Problems)> Each<'v> for F {
+    fn each(&mut self, v: &'v Value, path: &str, p: &mut Problems) {
+        self(v, path, p);
     }
 }
 
