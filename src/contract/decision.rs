@@ -285,13 +285,25 @@ fn write_explain(explain: &[SegmentExplain], o: &mut String) {
     o.push(']');
 }
 
+/// The one method the decision writers need of an iterator: a `dyn Iterator` vtable would also
+/// hold `size_hint`, `advance_by` and `nth` for each of the six iterator types passed in.
+pub(crate) trait Items<T> {
+    fn next_item(&mut self) -> Option<T>;
+}
+
+impl<T, I: Iterator<Item = T>> Items<T> for I {
+    fn next_item(&mut self) -> Option<T> {
+        self.next()
+    }
+}
+
 /// Writes the members after `groups`: `richMenu`, `content`, `messages`, `errors`, `explain`
 /// (each only when present), then closes the object.
 pub(crate) fn write_tail(
     o: &mut String,
     rich_menu: Option<&RichMenuChoice>,
     content: Option<&ContentChoice>,
-    messages: &mut dyn Iterator<Item = &str>,
+    messages: &mut dyn Items<&'_ str>,
     errors: &[Error],
     explain: Option<&[SegmentExplain]>,
 ) {
@@ -304,7 +316,7 @@ pub(crate) fn write_tail(
         c.write_json(o);
     }
     let mut any = false;
-    for m in messages {
+    while let Some(m) = messages.next_item() {
         o.push_str(if any { "," } else { ",\"messages\":[" });
         o.push_str(m);
         any = true;
@@ -333,8 +345,8 @@ pub(crate) fn write_head<'a>(
     config_hash: &str,
     user_id: &str,
     now: &str,
-    segments: &mut dyn Iterator<Item = &'a str>,
-    groups: &mut dyn Iterator<Item = (&'a str, &'a str)>,
+    segments: &mut dyn Items<&'a str>,
+    groups: &mut dyn Items<(&'a str, &'a str)>,
 ) {
     o.push_str("{\"version\":");
     o.push_str(version);
@@ -347,15 +359,17 @@ pub(crate) fn write_head<'a>(
     o.push_str(",\"now\":");
     s(now, o);
     o.push_str(",\"segments\":[");
-    for (i, id) in segments.enumerate() {
-        if i > 0 {
+    let mut first = true;
+    while let Some(id) = segments.next_item() {
+        if !first {
             o.push(',');
         }
         s(id, o);
+        first = false;
     }
     o.push(']');
     let mut any = false;
-    for (g, id) in groups {
+    while let Some((g, id)) = groups.next_item() {
         o.push_str(if any { "," } else { ",\"groups\":{" });
         s(g, o);
         o.push(':');
