@@ -216,6 +216,19 @@ impl<'a> Value<'a> {
     }
 }
 
+/// An iterator behind `&mut dyn Items<T>`: the one method the crate's non-generic loops need.
+/// A `dyn Iterator` vtable would also hold `size_hint`, `advance_by` and `nth` for each
+/// iterator type passed in (the decision writers, [`Projection::add`]).
+pub(crate) trait Items<T> {
+    fn next_item(&mut self) -> Option<T>;
+}
+
+impl<T, I: Iterator<Item = T>> Items<T> for I {
+    fn next_item(&mut self) -> Option<T> {
+        self.next()
+    }
+}
+
 /// Sign, shortest round-trip significant digits and decimal point position of a finite,
 /// non-zero `f`: `f = ±0.d1d2…dn × 10^decpt`. One shortest-digits algorithm for the crate:
 /// serde_json's float writer (already in the binary for JSON output), read back, instead of
@@ -373,8 +386,13 @@ impl Projection {
 
     /// Marks the whole subtree at `path` (object keys) as needed. An empty path means all.
     pub fn add<'p>(&mut self, path: impl IntoIterator<Item = &'p str>) {
+        self.add_path(&mut path.into_iter());
+    }
+
+    /// The body of [`Projection::add`], compiled once rather than per path type.
+    fn add_path(&mut self, path: &mut dyn Items<&str>) {
         let mut node = self;
-        for key in path {
+        while let Some(key) = path.next_item() {
             if node.all {
                 return;
             }

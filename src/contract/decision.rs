@@ -201,6 +201,7 @@ pub struct Step {
 // and shares [`write_tail`] with [`Decision::write_json`].
 
 use crate::value::write_json_string as s;
+use crate::value::Items;
 
 impl RichMenuChoice {
     pub fn write_json(&self, o: &mut String) {
@@ -283,18 +284,6 @@ fn write_explain(explain: &[SegmentExplain], o: &mut String) {
         o.push_str("]}");
     }
     o.push(']');
-}
-
-/// The one method the decision writers need of an iterator: a `dyn Iterator` vtable would also
-/// hold `size_hint`, `advance_by` and `nth` for each of the six iterator types passed in.
-pub(crate) trait Items<T> {
-    fn next_item(&mut self) -> Option<T>;
-}
-
-impl<T, I: Iterator<Item = T>> Items<T> for I {
-    fn next_item(&mut self) -> Option<T> {
-        self.next()
-    }
 }
 
 /// Writes the members after `groups`: `richMenu`, `content`, `messages`, `errors`, `explain`
