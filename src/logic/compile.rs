@@ -138,16 +138,27 @@ impl<'o> Compiler<'o> {
 
     /// Runs `f` with the pointer extended by `token`.
     fn at<R>(&mut self, token: &str, f: impl FnOnce(&mut Self) -> R) -> R {
-        let len = self.ptr.len();
-        self.ptr.push('/');
-        self.ptr.push_str(&pointer_token(token));
+        let len = self.enter(token);
         let r = f(self);
         self.ptr.truncate(len);
         r
     }
 
     fn at_index<R>(&mut self, i: usize, f: impl FnOnce(&mut Self) -> R) -> R {
-        self.at(&i.to_string(), f)
+        let len = self.enter(&i.to_string());
+        let r = f(self);
+        self.ptr.truncate(len);
+        r
+    }
+
+    /// Extends the pointer by `token`, returning its old length: out of line, so that the
+    /// many instances of `at` (one per result and closure type) share it.
+    #[inline(never)]
+    fn enter(&mut self, token: &str) -> usize {
+        let len = self.ptr.len();
+        self.ptr.push('/');
+        self.ptr.push_str(&pointer_token(token));
+        len
     }
 
     /// A node for `op` at the current pointer.
