@@ -156,13 +156,15 @@ impl Memo {
 /// evaluated with [`Rule::matches_with`] and one memo then compute such a result once.
 pub fn share_results<'r>(rules: impl IntoIterator<Item = &'r mut Rule>) -> usize {
     let mut rules: Vec<&mut Rule> = rules.into_iter().collect();
-    let mut count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    // Both maps are `HashMap<&str, u32>`: one instance of the hash table in the Wasm binary.
+    let mut count: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
     for r in &rules {
         for (_, text) in &r.shareable {
-            *count.entry(text.as_str()).or_default() += 1;
+            let n = count.entry(text.as_str()).or_default();
+            *n = n.saturating_add(1);
         }
     }
-    let mut slot_of: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    let mut slot_of: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
     let mut assign: Vec<Vec<(u32, u32)>> = Vec::with_capacity(rules.len());
     for r in &rules {
         let mut mine = Vec::new();
@@ -171,11 +173,12 @@ pub fn share_results<'r>(rules: impl IntoIterator<Item = &'r mut Rule>) -> usize
                 continue;
             }
             let next = u32::try_from(slot_of.len()).unwrap_or(u32::MAX);
-            let slot = *slot_of.entry(text.clone()).or_insert(next);
+            let slot = *slot_of.entry(text.as_str()).or_insert(next);
             mine.push((*id, slot));
         }
         assign.push(mine);
     }
+    let slots_used = slot_of.len();
     for (r, mine) in rules.iter_mut().zip(assign) {
         if mine.is_empty() {
             continue;
@@ -188,7 +191,7 @@ pub fn share_results<'r>(rules: impl IntoIterator<Item = &'r mut Rule>) -> usize
         }
         r.slots = slots.into_boxed_slice();
     }
-    slot_of.len()
+    slots_used
 }
 
 /// One sub-condition that decided an explained result, with the values it saw.
