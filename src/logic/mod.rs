@@ -66,6 +66,7 @@ use crate::Error;
 use chrono::{DateTime, FixedOffset, Offset as _};
 use serde::Serialize;
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 /// What a rule is compiled against.
 #[derive(Clone, Debug)]
@@ -156,15 +157,16 @@ impl Memo {
 /// evaluated with [`Rule::matches_with`] and one memo then compute such a result once.
 pub fn share_results<'r>(rules: impl IntoIterator<Item = &'r mut Rule>) -> usize {
     let mut rules: Vec<&mut Rule> = rules.into_iter().collect();
-    // Both maps are `HashMap<&str, u32>`: one instance of the hash table in the Wasm binary.
-    let mut count: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    // Both maps are `BTreeMap<&str, usize>` used through `get`/`insert`, the instance the
+    // rich-menu batching already has: no hash table (hashbrown, SipHash) in the Wasm binary.
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
     for r in &rules {
         for (_, text) in &r.shareable {
-            let n = count.entry(text.as_str()).or_default();
-            *n = n.saturating_add(1);
+            let n = count.get(text.as_str()).copied().unwrap_or(0);
+            count.insert(text.as_str(), n.saturating_add(1));
         }
     }
-    let mut slot_of: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    let mut slot_of: BTreeMap<&str, usize> = BTreeMap::new();
     let mut assign: Vec<Vec<(u32, u32)>> = Vec::with_capacity(rules.len());
     for r in &rules {
         let mut mine = Vec::new();
@@ -172,9 +174,15 @@ pub fn share_results<'r>(rules: impl IntoIterator<Item = &'r mut Rule>) -> usize
             if count.get(text.as_str()).copied().unwrap_or(0) < 2 {
                 continue;
             }
-            let next = u32::try_from(slot_of.len()).unwrap_or(u32::MAX);
-            let slot = *slot_of.entry(text.as_str()).or_insert(next);
-            mine.push((*id, slot));
+            let slot = match slot_of.get(text.as_str()) {
+                Some(&slot) => slot,
+                None => {
+                    let next = slot_of.len();
+                    slot_of.insert(text.as_str(), next);
+                    next
+                }
+            };
+            mine.push((*id, u32::try_from(slot).unwrap_or(u32::MAX)));
         }
         assign.push(mine);
     }
