@@ -249,6 +249,28 @@ pub(crate) fn shortest_digits(f: f64) -> (bool, String, i64) {
     (f.is_sign_negative(), digits.to_string(), decpt)
 }
 
+/// `f` in plain decimal notation, as core's `{f}` writes it (`1e21` → `1000000000000000000000`,
+/// `1.5e-7` → `0.00000015`), from [`shortest_digits`] instead of core's Grisu + Dragon code.
+pub(crate) fn plain_decimal(f: f64) -> String {
+    let (neg, digits, decpt) = shortest_digits(f);
+    let mut out = String::from(if neg { "-" } else { "" });
+    let n = digits.len() as i64;
+    if decpt <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', decpt.unsigned_abs() as usize));
+        out.push_str(&digits);
+    } else if decpt >= n {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', (decpt - n) as usize));
+    } else {
+        let (int, frac) = digits.split_at_checked(decpt as usize).unwrap_or((&digits, ""));
+        out.push_str(int);
+        out.push('.');
+        out.push_str(frac);
+    }
+    out
+}
+
 /// Writes a `serde_json::Value` exactly as `serde_json::to_string` does (keys sorted, floats in
 /// serde_json's shortest form, `1.0` stays `1.0`), without serde_json's serializer — which,
 /// through `Display`, brings a compact and a pretty instance into the Wasm binary.
@@ -1008,6 +1030,29 @@ mod tests {
         ] {
             let (neg, digits, decpt) = shortest_digits(f);
             assert_eq!((neg, digits.as_str(), decpt), want, "{f:e}");
+        }
+    }
+
+    #[test]
+    fn plain_decimal_matches_core_display_where_the_template_uses_it() {
+        // number_parts uses it for floats Ruby would print with an exponent: |f| >= 1e16 or
+        // < 1e-4. A deterministic sweep over that range, plus the edges.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut checked = 0;
+        for i in 0..200_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let f = if i % 2 == 0 { f64::from_bits(x) } else { (x >> 11) as f64 * 10f64.powi((i % 60) as i32 - 30) };
+            if !f.is_finite() || f == 0.0 || (f.abs() < 1e16 && f.abs() >= 1e-4) {
+                continue;
+            }
+            checked += 1;
+            assert_eq!(plain_decimal(f), format!("{f}"), "{f:e}");
+        }
+        assert!(checked > 50_000, "{checked}");
+        for f in [1e21, 1e16, 1.5e-7, -2.5e-9, 5e-324, 1.7976931348623157e308, 123e20, -1e-7, 9.99e-5] {
+            assert_eq!(plain_decimal(f), format!("{f}"));
         }
     }
 

@@ -1258,7 +1258,7 @@ fn number_parts(v: &Val<'_>) -> Option<(bool, String, String)> {
             let mut s = String::new();
             number::write_float(*f, &mut s);
             if s.contains('e') {
-                s = format!("{f:.}");
+                s = crate::value::plain_decimal(*f);
             }
             split_number_text(&s)
         }
