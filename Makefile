@@ -4,7 +4,7 @@ SHELL := /bin/bash
 WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
-WASM := target/wasm32-unknown-unknown/release/kizuna.wasm
+WASM := target/wasm32-unknown-unknown/wasm/kizuna.wasm
 DIST := pkg/dist
 WASM_OPT := pkg/node_modules/.bin/wasm-opt
 CHROMIUM := /usr/bin/chromium
@@ -44,7 +44,7 @@ deps-browser:
 
 # ---- build -------------------------------------------------------------------------------
 $(WASM): Cargo.toml .cargo/config.toml $(shell find src -name '*.rs') .stamp/rust-wasm
-	cargo build --lib --release --target wasm32-unknown-unknown
+	cargo build --lib --profile wasm --target wasm32-unknown-unknown
 
 # wasm-bindgen's `web` output, optimised by binaryen's wasm-opt (Debian's is too old), plus
 # TypeScript types of the contract generated from schema/.
@@ -92,9 +92,7 @@ test-native:
 test: deps deps-browser lint test-wasm test-npm $(WWW_TESTS) test-native
 
 bench: deps pkg
-	# The release profile aborts on panic (smaller Wasm); a bench harness must unwind, and
-	# cargo would otherwise link it against dependencies built to abort.
-	CARGO_PROFILE_RELEASE_PANIC=unwind cargo bench --bench decide
+	cargo bench --bench decide
 	node benches/segments.mjs
 	node benches/templates.mjs
 	node benches/coldstart.mjs
