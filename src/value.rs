@@ -254,21 +254,29 @@ pub(crate) fn shortest_digits(f: f64) -> (bool, String, i64) {
 pub(crate) fn plain_decimal(f: f64) -> String {
     let (neg, digits, decpt) = shortest_digits(f);
     let mut out = String::from(if neg { "-" } else { "" });
+    write_plain(&digits, decpt, &mut out);
+    out
+}
+
+/// Lays out [`shortest_digits`] without an exponent: the point `decpt` places from the left of
+/// `digits`, zeros filled in (`15`, 3 → `150`; `15`, 1 → `1.5`; `15`, -1 → `0.0015`). The plain
+/// notations of JavaScript, Ruby and core's `{f}` all agree on this; they differ only in the
+/// range where they switch to an exponent.
+pub(crate) fn write_plain(digits: &str, decpt: i64, out: &mut String) {
     let n = digits.len() as i64;
     if decpt <= 0 {
         out.push_str("0.");
         out.extend(std::iter::repeat_n('0', decpt.unsigned_abs() as usize));
-        out.push_str(&digits);
+        out.push_str(digits);
     } else if decpt >= n {
-        out.push_str(&digits);
+        out.push_str(digits);
         out.extend(std::iter::repeat_n('0', (decpt - n) as usize));
     } else {
-        let (int, frac) = digits.split_at_checked(decpt as usize).unwrap_or((&digits, ""));
+        let (int, frac) = digits.split_at_checked(decpt as usize).unwrap_or((digits, ""));
         out.push_str(int);
         out.push('.');
         out.push_str(frac);
     }
-    out
 }
 
 /// Writes a `serde_json::Value` exactly as `serde_json::to_string` does (keys sorted, floats in

@@ -83,23 +83,11 @@ pub(crate) fn write_js_number(f: f64, out: &mut String) {
     // Shortest round-trip digits and the decimal exponent, laid out as ECMAScript specifies
     // (integers too: 2^60 prints as 1152921504606847000, as in JavaScript).
     let (_, digits, n) = crate::value::shortest_digits(f);
-    let n = i32::try_from(n).unwrap_or(0);
-    let k = digits.len() as i32;
     if f < 0.0 {
         out.push('-');
     }
-    if k <= n && n <= 21 {
-        out.push_str(&digits);
-        out.extend(std::iter::repeat_n('0', (n - k) as usize));
-    } else if 0 < n && n <= 21 {
-        let (int, frac) = digits.split_at_checked(n as usize).unwrap_or((&digits, ""));
-        out.push_str(int);
-        out.push('.');
-        out.push_str(frac);
-    } else if -6 < n && n <= 0 {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', (-n) as usize));
-        out.push_str(&digits);
+    if -6 < n && n <= 21 {
+        crate::value::write_plain(&digits, n, out);
     } else {
         let (first, rest) = digits.split_at_checked(1).unwrap_or((&digits, ""));
         out.push_str(first);

@@ -182,26 +182,11 @@ pub(crate) fn write_float(f: f64, out: &mut String) {
     if neg {
         out.push('-');
     }
-    let n = digits.len() as i64;
-    if decpt > 0 && decpt <= 16 {
-        if decpt >= n {
-            out.push_str(&digits);
-            for _ in 0..(decpt - n) {
-                out.push('0');
-            }
-            out.push_str(".0");
-        } else {
-            let (a, b) = digits.split_at(decpt as usize);
-            out.push_str(a);
-            out.push('.');
-            out.push_str(b);
+    if decpt > -4 && decpt <= 16 {
+        crate::value::write_plain(&digits, decpt, out);
+        if decpt >= digits.len() as i64 {
+            out.push_str(".0"); // an integral float keeps its point: `100.0`
         }
-    } else if decpt <= 0 && decpt > -4 {
-        out.push_str("0.");
-        for _ in 0..(-decpt) {
-            out.push('0');
-        }
-        out.push_str(&digits);
     } else {
         let (first, rest) = digits.split_at(1);
         out.push_str(first);
