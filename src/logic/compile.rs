@@ -145,10 +145,7 @@ impl<'o> Compiler<'o> {
     }
 
     fn at_index<R>(&mut self, i: usize, f: impl FnOnce(&mut Self) -> R) -> R {
-        let len = self.enter(&i.to_string());
-        let r = f(self);
-        self.ptr.truncate(len);
-        r
+        self.at(&i.to_string(), f)
     }
 
     /// Extends the pointer by `token`, returning its old length: out of line, so that the
