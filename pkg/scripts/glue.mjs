@@ -1,24 +1,46 @@
-// Patches wasm-bindgen's JS glue (make pkg): strings of more than 64 UTF-16 units go into Wasm
-// memory with one `TextEncoder.encodeInto` over a worst-case buffer, then one shrinking
-// `realloc`, instead of the generated charCodeAt loop over the ASCII prefix. Contexts are
-// ~800 bytes: decideJson over the bench users is 3–5% faster (A/B in one Node process).
-// Fails loudly if the generated function is not there, so a wasm-bindgen upgrade cannot
-// silently drop the patch.
+// Patches wasm-bindgen's JS glue (make pkg). Fails loudly if a generated piece is not there, so
+// a wasm-bindgen upgrade cannot silently drop a patch.
+//
+// 1. Strings of more than 64 UTF-16 units go into Wasm memory with one encode over a
+//    worst-case buffer, then one shrinking `realloc`, instead of the generated charCodeAt loop
+//    over the ASCII prefix. Contexts are ~800 bytes: decideJson over the bench users is 3–5%
+//    faster (A/B in one Node process).
+// 2. Strings cross through `textCodec`, which an entry may set to faster codecs for its
+//    runtime: `initSync({ module, textCodec })` (node.js does). Its members, or null for the
+//    generated TextEncoder/TextDecoder code:
+//      decode(memory: Uint8Array, ptr, len) -> string, over valid UTF-8 (a Rust string);
+//      encodeInto(string, memory: Uint8Array, ptr, capacity) -> bytes written (it fits).
 import { readFileSync, writeFileSync } from "node:fs";
 
 const file = process.argv[2];
-const text = readFileSync(file, "utf8");
-const head = "function passStringToWasm0(arg, malloc, realloc) {\n";
-if (text.split(head).length !== 2 || !text.includes("cachedTextEncoder.encodeInto")) {
-  console.error(`glue.mjs: passStringToWasm0 not found once in ${file}; wasm-bindgen's output changed`);
-  process.exit(1);
+let text = readFileSync(file, "utf8");
+
+function patch(before, after) {
+  if (text.split(before).length !== 2) {
+    console.error(`glue.mjs: ${JSON.stringify(before.split("\n")[0])} not found once in ${file}; wasm-bindgen's output changed`);
+    process.exit(1);
+  }
+  text = text.replace(before, after);
 }
-const fast = `    if (realloc !== undefined && arg.length > 64) {
+
+patch("function passStringToWasm0(arg, malloc, realloc) {\n", `function passStringToWasm0(arg, malloc, realloc) {
+    if (realloc !== undefined && arg.length > 64) {
         const cap = arg.length * 3;
         const ptr = malloc(cap, 1) >>> 0;
-        const { written } = cachedTextEncoder.encodeInto(arg, getUint8ArrayMemory0().subarray(ptr, ptr + cap));
-        WASM_VECTOR_LEN = written;
-        return realloc(ptr, cap, written, 1) >>> 0;
+        WASM_VECTOR_LEN = textCodec.encodeInto !== null
+            ? textCodec.encodeInto(arg, getUint8ArrayMemory0(), ptr, cap)
+            : cachedTextEncoder.encodeInto(arg, getUint8ArrayMemory0().subarray(ptr, ptr + cap)).written;
+        return realloc(ptr, cap, WASM_VECTOR_LEN, 1) >>> 0;
     }
-`;
-writeFileSync(file, text.replace(head, head + fast));
+`);
+patch(`    ptr = ptr >>> 0;
+    return decodeText(getUint8ArrayMemory0().subarray(ptr, ptr + len));`, `    ptr = ptr >>> 0;
+    if (textCodec.decode !== null) return textCodec.decode(getUint8ArrayMemory0(), ptr, len);
+    return decodeText(getUint8ArrayMemory0().subarray(ptr, ptr + len));`);
+patch(`    if (module !== undefined) {
+        if (Object.getPrototypeOf(module) === Object.prototype) {
+            ({module} = module)`, `    if (module !== undefined) {
+        if (Object.getPrototypeOf(module) === Object.prototype) {
+            if (module.textCodec !== undefined) textCodec = module.textCodec;
+            ({module} = module)`);
+writeFileSync(file, `let textCodec = { decode: null, encodeInto: null };\n${text}`);
