@@ -964,42 +964,42 @@ fn compile_case(text: &str, contexts: &[String]) -> Result<(), String> {
 
 /// A config mutation aimed at what configs get wrong: ids, weights, variants, rules.
 fn mutate_config(rng: &mut Rng, doc: &mut Value) {
+    // One object of the array `section`, when there is one.
+    fn item<'d>(rng: &mut Rng, doc: &'d mut Value, section: &str) -> Option<&'d mut Map<String, Value>> {
+        let items = doc.get_mut(section)?.as_array_mut()?;
+        let n = items.len();
+        items.get_mut(rng.below(n))?.as_object_mut()
+    }
     match rng.below(6) {
         0 => {
             // A content's variants: empty, zero or huge weights.
-            let Some(contents) = doc["contents"].as_array_mut() else { return };
-            let n = contents.len();
-            let c = &mut contents[rng.below(n)];
-            match rng.below(4) {
-                0 => c["variants"] = json!([]),
-                _ => {
-                    if let Some(vs) = c["variants"].as_array_mut() {
-                        for v in vs.iter_mut() {
-                            if rng.chance(60) {
-                                v["weight"] = json!(*rng.pick(&[0, 1, u32::MAX as i64, u32::MAX as i64 + 1, -1, i64::MAX]));
-                            }
-                        }
-                    }
-                    if rng.chance(70) {
-                        c["experiment"] = json!({"id": "exp"});
-                    }
+            let Some(c) = item(rng, doc, "contents") else { return };
+            if rng.chance(25) {
+                c.insert("variants".into(), json!([]));
+                return;
+            }
+            for v in c.get_mut("variants").and_then(Value::as_array_mut).into_iter().flatten().filter_map(Value::as_object_mut) {
+                if rng.chance(60) {
+                    v.insert("weight".into(), json!(*rng.pick(&[0, 1, u32::MAX as i64, u32::MAX as i64 + 1, -1, i64::MAX])));
                 }
+            }
+            if rng.chance(70) {
+                c.insert("experiment".into(), json!({"id": "exp"}));
             }
         }
         1 => {
             // An extremely long id somewhere.
             let long = "x".repeat(1 + rng.below(100_000));
             let section = *rng.pick(&["segments", "contents", "quizzes"]);
-            if let Some(items) = doc[section].as_array_mut() {
-                let n = items.len();
-                items[rng.below(n)]["id"] = json!(long);
+            if let Some(x) = item(rng, doc, section) {
+                x.insert("id".into(), json!(long));
             }
         }
         2 => {
             // A random rule in place of a segment's condition.
-            if let Some(segs) = doc["segments"].as_array_mut() {
-                let n = segs.len();
-                segs[rng.below(n)]["when"] = rule(rng, 0);
+            let r = rule(rng, 0);
+            if let Some(x) = item(rng, doc, "segments") {
+                x.insert("when".into(), r);
             }
         }
         _ => mutate_tree(rng, doc),
@@ -1229,4 +1229,152 @@ fn explain_does_not_change_errors_or_the_decision_id() {
     assert_eq!(plain.segments, ["winner"]);
     assert_eq!(explained.errors, plain.errors);
     assert_eq!(explained.decision_id, plain.decision_id);
+}
+
+// ---- deep nesting --------------------------------------------------------------------------
+
+/// Wasm's stack (1 MiB). A stack overflow aborts the whole test binary (`catch_unwind` cannot
+/// catch it), so these cases run in a thread of that size, named after the case: the abort
+/// message names the culprit.
+const WASM_STACK: usize = 1 << 20;
+
+fn on_wasm_stack(name: &str, f: impl FnOnce() -> Result<(), String> + Send + 'static) -> Result<(), String> {
+    let handle = std::thread::Builder::new().name(format!("deep: {name}")).stack_size(WASM_STACK).spawn(f).map_err(|e| e.to_string())?;
+    handle.join().unwrap_or_else(|_| Err(format!("{name}: panicked")))
+}
+
+/// `open` × n, then `middle`, then `close` × n.
+fn nest(open: &str, middle: &str, close: &str, n: usize) -> String {
+    let mut s = String::with_capacity((open.len() + close.len()) * n + middle.len());
+    for _ in 0..n {
+        s.push_str(open);
+    }
+    s.push_str(middle);
+    for _ in 0..n {
+        s.push_str(close);
+    }
+    s
+}
+
+/// Must fail with a structured error (deep input is refused, not recursed into).
+fn refused<T>(what: &str, r: Result<T, Vec<Error>>) -> Result<(), String> {
+    match r {
+        Ok(_) => Err(format!("{what}: accepted")),
+        Err(errors) => check_errors(&errors),
+    }
+}
+
+/// Structured errors if it fails; success is fine too.
+fn no_crash<T>(r: Result<T, Vec<Error>>) -> Result<(), String> {
+    r.map(|_| ()).or_else(|errors| check_errors(&errors))
+}
+
+#[test]
+fn inputs_nested_100k_deep_are_refused_without_overflowing_the_stack() {
+    const N: usize = 100_000;
+    let ctx_head = format!(r#"{{"now": "{NOW}", "user": {{"userId": "U1", "attributes": {{"x": "#);
+    let mut cases: Vec<(&str, Box<dyn FnOnce() -> Result<(), String> + Send>)> = Vec::new();
+    let engine = std::sync::Arc::new(example_engine());
+    for (name, text) in [
+        ("context of arrays", nest("[", "1", "]", N)),
+        ("context of objects", nest(r#"{"a":"#, "1", "}", N)),
+        ("context, deep attribute", format!("{ctx_head}{}}}}}}}", nest("[", "", "]", N))),
+        ("context, unclosed", "[".repeat(N)),
+    ] {
+        let e = engine.clone();
+        cases.push((name, Box::new(move || {
+            refused("decide", e.decide(&text, DecideOptions::default()).map_err(|e| vec![e]))?;
+            refused("render", e.render("welcome", &text, DecideOptions::default()).map_err(|e| vec![e]))?;
+            let s = e.quiz_start("skin_type").map_err(|e| e.to_string())?;
+            refused("quiz_result", e.quiz_result(&s, &text).map_err(|e| vec![e]))
+        })));
+    }
+    let deep_rule = nest(r#"{"!":"#, "true", "}", N);
+    cases.push(("config with a deep rule", Box::new(move || {
+        refused("compile", Engine::compile(&format!(r#"{{"version": 1, "segments": [{{"id": "s", "when": {deep_rule}}}]}}"#)))
+    })));
+    cases.push(("bare rule", Box::new(|| refused("evaluate", kizuna::engine::evaluate(&nest("[", "", "]", N), "{}", NOW)))));
+    cases.push(("bare data", Box::new(|| refused("evaluate", kizuna::engine::evaluate(r#"{"var": ""}"#, &nest(r#"{"a":"#, "1", "}", N), NOW)))));
+    cases.push(("quiz state", Box::new(|| {
+        QuizState::from_json(&format!(r#"{{"version": 1, "quiz": "skin_type", "answers": {}, "done": false}}"#, nest("[", "", "]", N))).err().map(|_| ()).ok_or_else(|| "accepted".to_string())
+    })));
+    cases.push(("template, nested blocks", Box::new(|| {
+        refused("render_template", kizuna::engine::render_template(&nest("{% if true %}", "x", "{% endif %}", N / 10), "{}", NOW))
+    })));
+    cases.push(("template, nested brackets", Box::new(|| refused("render_template", kizuna::engine::render_template(&format!("{{{{ {} }}}}", nest("(", "1", ")", N)), "{}", NOW)))));
+    cases.push(("template, nested ranges", Box::new(|| refused("render_template", kizuna::engine::render_template(&format!("{{{{ {} }}}}", nest("(1..", "2", ")", N)), "{}", NOW)))));
+    let mut failures = Vec::new();
+    for (name, f) in cases {
+        if let Err(e) = on_wasm_stack(name, f) {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Inputs just inside the nesting limits (rules 64 levels, JSON 128, templates 32) are
+/// evaluated, explained and rendered within Wasm's stack.
+#[test]
+fn inputs_at_the_nesting_limits_fit_in_the_wasm_stack() {
+    let mut cases: Vec<(String, Box<dyn FnOnce() -> Result<(), String> + Send>)> = Vec::new();
+    // The deepest rule the compiler takes, for operators that recurse differently.
+    let wrappers: &[(&str, &str, &str)] = &[
+        (r#"{"!":"#, "true", "}"),
+        (r#"{"and":[true,"#, "true", "]}"),
+        (r#"{"or":[false,"#, "true", "]}"),
+        (r#"{"if":[true,"#, "true", ",false]}"),
+        (r#"{"+":[1,"#, "1", "]}"),
+        (r#"{"cat":["a","#, "\"b\"", "]}"),
+        (r#"{"max":["#, "1", "]}"),
+        (r#"{"try":["#, r#"{"throw":"x"}"#, ",1]}"),
+        (r#"{"??":[null,"#, "1", "]}"),
+        (r#"{"var":[{"cat":["user.",{"var":["x","#, r#""userId""#, "]}]},0]}"),
+        // One item each: with two, 64 levels are 2^64 steps (see `nested_iterators_are_bounded`).
+        (r#"{"map":[[1],"#, r#"{"var":""}"#, "]}"),
+        (r#"{"reduce":[[1],"#, r#"{"var":"current"}"#, ",0]}"),
+        (r#"{"some":[[1],"#, "true", "]}"),
+        (r#"{"filter":[{"var":"user.tags"},"#, "true", "]}"),
+        (r#"{"merge":["#, "[1]", "]}"),
+        (r#"{"==":[1,"#, "1", "]}"),
+        (r#"{"in":["a",["#, "\"a\"", "]]}"),
+        ("[", "1", "]"),
+    ];
+    for (open, middle, close) in wrappers {
+        for levels in [20usize, 31, 32, 33, 62, 63, 64, 65] {
+            let rule = nest(open, middle, close, levels);
+            let name = format!("{levels} × {open}");
+            cases.push((name, Box::new(move || {
+                no_crash(kizuna::engine::evaluate(&rule, r#"{"user": {"userId": "U1", "tags": ["a"]}, "x": null}"#, NOW))?;
+                let config = format!(r#"{{"version": 1, "segments": [{{"id": "s", "when": {rule}}}, {{"id": "t", "when": {rule}}}]}}"#);
+                if let Ok(engine) = Engine::compile(&config) {
+                    let ctx = json!({"now": NOW, "user": {"userId": "U1", "tags": ["a"]}}).to_string();
+                    for explain in [false, true] {
+                        let d = engine.decide(&ctx, DecideOptions { explain }).map_err(|e| e.to_string())?;
+                        d.errors.iter().try_for_each(check_error)?;
+                    }
+                }
+                Ok(())
+            })));
+        }
+    }
+    // Data at the JSON limit, read whole by rules that walk it.
+    for rule in [r#"{"===":[{"var":"a"},{"var":"a"}]}"#, r#"{"cat":[{"var":"a"}]}"#, r#"{"merge":[{"var":"a"},{"var":"a"}]}"#, r#"{"in":[{"var":"a"},[{"var":"a"}]]}"#, r#"{"var":""}"#] {
+        for depth in [125usize, 126, 127, 128, 129] {
+            let data = format!(r#"{{"a":{}}}"#, nest("[", "1", "]", depth));
+            cases.push((format!("data {depth} deep, {rule}"), Box::new(move || no_crash(kizuna::engine::evaluate(rule, &data, NOW)))));
+        }
+    }
+    for levels in [31usize, 32, 33] {
+        cases.push((format!("template {levels} blocks"), Box::new(move || {
+            no_crash(kizuna::engine::render_template(&nest("{% if true %}{% for i in (1..2) %}", "{{ i | plus: 1 }}", "{% endfor %}{% endif %}", levels / 2), "{}", NOW))?;
+            no_crash(kizuna::engine::render_template(&format!("{{{{ {} }}}}", nest("(", "1", ")", levels)), "{}", NOW))
+        })));
+    }
+    let mut failures = Vec::new();
+    for (name, f) in cases {
+        if let Err(e) = on_wasm_stack(&name, f) {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
