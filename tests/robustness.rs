@@ -1238,6 +1238,9 @@ fn explain_does_not_change_errors_or_the_decision_id() {
 /// message names the culprit.
 const WASM_STACK: usize = 1 << 20;
 
+/// One case of the deep tests, run on its own thread.
+type DeepCase = Box<dyn FnOnce() -> Result<(), String> + Send>;
+
 fn on_wasm_stack(name: &str, f: impl FnOnce() -> Result<(), String> + Send + 'static) -> Result<(), String> {
     let handle = std::thread::Builder::new().name(format!("deep: {name}")).stack_size(WASM_STACK).spawn(f).map_err(|e| e.to_string())?;
     handle.join().unwrap_or_else(|_| Err(format!("{name}: panicked")))
@@ -1273,7 +1276,7 @@ fn no_crash<T>(r: Result<T, Vec<Error>>) -> Result<(), String> {
 fn inputs_nested_100k_deep_are_refused_without_overflowing_the_stack() {
     const N: usize = 100_000;
     let ctx_head = format!(r#"{{"now": "{NOW}", "user": {{"userId": "U1", "attributes": {{"x": "#);
-    let mut cases: Vec<(&str, Box<dyn FnOnce() -> Result<(), String> + Send>)> = Vec::new();
+    let mut cases: Vec<(&str, DeepCase)> = Vec::new();
     let engine = std::sync::Arc::new(example_engine());
     for (name, text) in [
         ("context of arrays", nest("[", "1", "]", N)),
@@ -1316,7 +1319,7 @@ fn inputs_nested_100k_deep_are_refused_without_overflowing_the_stack() {
 /// evaluated, explained and rendered within Wasm's stack.
 #[test]
 fn inputs_at_the_nesting_limits_fit_in_the_wasm_stack() {
-    let mut cases: Vec<(String, Box<dyn FnOnce() -> Result<(), String> + Send>)> = Vec::new();
+    let mut cases: Vec<(String, DeepCase)> = Vec::new();
     // The deepest rule the compiler takes, for operators that recurse differently.
     let wrappers: &[(&str, &str, &str)] = &[
         (r#"{"!":"#, "true", "}"),
