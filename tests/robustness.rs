@@ -1381,3 +1381,43 @@ fn inputs_at_the_nesting_limits_fit_in_the_wasm_stack() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Found by `inputs_at_the_nesting_limits_fit_in_the_wasm_stack`: a rule's text is linear, but
+/// iterators multiply and `reduce` feeds its result back. Nested `map`s over two items took
+/// 2^depth steps (the test never finished and ran out of memory); a `reduce` that doubles its
+/// accumulator grew it to 2^items bytes; one that wraps it in an array built a value 10,000
+/// levels deep, whose copy and drop overflowed Wasm's stack (an abort, not an error).
+#[test]
+fn runaway_rules_stop_at_a_limit() {
+    let items = (0..10_000).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    let rules = [
+        ("nested maps", nest(r#"{"map":[[1,2],"#, "1", "]}", 60)),
+        ("nested some", nest(r#"{"some":[[1,2],"#, "false", "]}", 60)),
+        ("nested filters", nest(r#"{"filter":[[1,2],"#, "true", "]}", 60)),
+        ("doubling cat", format!(r#"{{"reduce":[[{items}],{{"cat":[{{"var":"accumulator"}},{{"var":"accumulator"}}]}},"x"]}}"#)),
+        ("doubling merge", format!(r#"{{"reduce":[[{items}],{{"merge":[{{"var":"accumulator"}},{{"var":"accumulator"}}]}},[1]]}}"#)),
+        ("doubling array", format!(r#"{{"reduce":[[{items}],[{{"var":"accumulator"}},{{"var":"accumulator"}}],0]}}"#)),
+        ("deepening array", format!(r#"{{"reduce":[[{items}],[{{"var":"accumulator"}}],0]}}"#)),
+        ("deepening, negated", format!(r#"{{"!":{{"reduce":[[{items}],[{{"var":"accumulator"}}],0]}}}}"#)),
+    ];
+    let mut failures = Vec::new();
+    for (name, rule) in rules {
+        let r = on_wasm_stack(name, move || match kizuna::engine::evaluate(&rule, "{}", NOW) {
+            Err(errors) if errors.iter().any(|e| e.code == kizuna::Code::LimitExceeded) => check_errors(&errors),
+            other => Err(format!("{:?}", other.map(|s| clip(&s, 100)))),
+        });
+        if let Err(e) = r {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    // In a decision: the segment fails with the pointer of the runaway node; others go on.
+    let engine = Engine::compile(&format!(
+        r#"{{"version": 1, "segments": [{{"id": "runaway", "when": {}}}, {{"id": "fine", "when": true}}]}}"#,
+        nest(r#"{"map":[[1,2],"#, "1", "]}", 60)
+    ))
+    .unwrap();
+    let d = engine.decide(&json!({"now": NOW, "user": {"userId": "U1"}}).to_string(), DecideOptions::default()).unwrap();
+    assert_eq!(d.segments, ["fine"]);
+    assert!(matches!(d.errors.as_slice(), [e] if e.code == kizuna::Code::LimitExceeded && e.path.starts_with("/segments/0/when/map/1")), "{:?}", d.errors);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
