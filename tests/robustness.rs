@@ -1254,28 +1254,6 @@ fn random_quiz_answers_never_panic() {
     report.finish();
 }
 
-// ---- reproducers ---------------------------------------------------------------------------
-
-/// Found by `mutated_configs_compile_or_fail_with_structured_errors`: with `explain`, the
-/// losers of an exclusive group are evaluated too (for the trace), and their evaluation errors
-/// land in `errors`, which changes `decisionId`: the same config and context give two ids.
-#[test]
-#[ignore = "bug in src/engine/segments.rs (Segments::decide pushes errors of group losers evaluated only for explain); not in this branch's scope"]
-fn explain_does_not_change_errors_or_the_decision_id() {
-    let engine = Engine::compile(
-        r#"{"version": 1, "segments": [
-            {"id": "winner", "group": "g", "priority": 2, "when": true},
-            {"id": "loser", "group": "g", "priority": 1, "when": {"throw": "boom"}}]}"#,
-    )
-    .unwrap();
-    let ctx = json!({"now": NOW, "user": {"userId": "U1"}}).to_string();
-    let plain = engine.decide(&ctx, DecideOptions::default()).unwrap();
-    let explained = engine.decide(&ctx, DecideOptions { explain: true }).unwrap();
-    assert_eq!(plain.segments, ["winner"]);
-    assert_eq!(explained.errors, plain.errors);
-    assert_eq!(explained.decision_id, plain.decision_id);
-}
-
 // ---- deep nesting --------------------------------------------------------------------------
 
 /// Wasm's stack (1 MiB). A stack overflow aborts the whole test binary (`catch_unwind` cannot
@@ -1427,6 +1405,28 @@ fn inputs_at_the_nesting_limits_fit_in_the_wasm_stack() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+// ---- reproducers ---------------------------------------------------------------------------
+
+/// Found by `mutated_configs_compile_or_fail_with_structured_errors`: with `explain`, the
+/// losers of an exclusive group are evaluated too (for the trace), and their evaluation errors
+/// land in `errors`, which changes `decisionId`: the same config and context give two ids.
+#[test]
+#[ignore = "bug in src/engine/segments.rs (Segments::decide pushes errors of group losers evaluated only for explain); not in this branch's scope"]
+fn explain_does_not_change_errors_or_the_decision_id() {
+    let engine = Engine::compile(
+        r#"{"version": 1, "segments": [
+            {"id": "winner", "group": "g", "priority": 2, "when": true},
+            {"id": "loser", "group": "g", "priority": 1, "when": {"throw": "boom"}}]}"#,
+    )
+    .unwrap();
+    let ctx = json!({"now": NOW, "user": {"userId": "U1"}}).to_string();
+    let plain = engine.decide(&ctx, DecideOptions::default()).unwrap();
+    let explained = engine.decide(&ctx, DecideOptions { explain: true }).unwrap();
+    assert_eq!(plain.segments, ["winner"]);
+    assert_eq!(explained.errors, plain.errors);
+    assert_eq!(explained.decision_id, plain.decision_id);
+}
+
 /// Found by `inputs_at_the_nesting_limits_fit_in_the_wasm_stack`: a rule's text is linear, but
 /// iterators multiply and `reduce` feeds its result back. Nested `map`s over two items took
 /// 2^depth steps (the test never finished and ran out of memory); a `reduce` that doubles its
@@ -1507,4 +1507,23 @@ fn out_of_range_number_decides_like_its_tree() {
     let tree = kizuna::value::parse(&ctx).unwrap().to_serde();
     let from_tree = serde_json::to_string(&engine.decide_json(&tree, DecideOptions::default()).unwrap()).unwrap();
     assert_eq!(from_text, from_tree);
+}
+
+/// Found by probing what `random_rules_never_panic_and_agree_with_bare_evaluation` generates:
+/// `from_now`/`ago` past the year 9999 (or before 0000) wrote `"11026-11-27T…"` or
+/// `"-974-11-27T…"`, which no time operator reads back, so `before` held when the shift was
+/// its direct operand and failed when it went through another operator. Now both fail alike.
+#[test]
+fn shifts_beyond_four_digit_years_fail_the_same_way_everywhere() {
+    for shift in [r#"{"from_now": "P9000Y"}"#, r#"{"ago": "P3000Y"}"#, r#"{"from_now": "PT300000000000S"}"#] {
+        let direct = format!(r#"{{"before": ["2026-01-01", {shift}]}}"#);
+        let through_if = format!(r#"{{"before": ["2026-01-01", {{"if": [true, {shift}, null]}}]}}"#);
+        for rule in [shift.to_string(), direct, through_if] {
+            let errors = kizuna::engine::evaluate(&rule, "{}", NOW).expect_err(&rule);
+            assert!(matches!(errors.as_slice(), [e] if e.code == kizuna::Code::InvalidTimestamp), "{rule}: {errors:?}");
+        }
+    }
+    // Inside the range nothing changes.
+    assert_eq!(kizuna::engine::evaluate(r#"{"from_now": "P7973Y"}"#, "{}", NOW).unwrap(), r#""9999-11-27T10:30:00+09:00""#);
+    assert_eq!(kizuna::engine::evaluate(r#"{"ago": "P2026Y"}"#, "{}", NOW).unwrap(), r#""0000-11-27T10:30:00+09:00""#);
 }
