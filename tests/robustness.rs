@@ -958,10 +958,35 @@ fn compile_case(text: &str, contexts: &[String]) -> Result<(), String> {
                     decide_every_way(&engine, ctx, Some(&id))?;
                 }
             }
-            for q in doc["quizzes"].as_array().into_iter().flatten() {
-                let id = q["id"].as_str().unwrap_or_default();
-                if let Err(e) = engine.quiz_start(id) {
-                    check_error(&e)?;
+            // Each quiz walked to its end (the first choice, every choice of a multiple-choice
+            // question, text for the others), then its outcome.
+            for info in quiz_infos(&doc) {
+                let mut state = match engine.quiz_start(&info.id) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        check_error(&e)?;
+                        continue;
+                    }
+                };
+                for _ in 0..64 {
+                    let Some(q) = state.current.clone() else { break };
+                    let answer = match info.questions.iter().find(|(id, ..)| *id == q) {
+                        Some((_, choices, kind)) if kind == "multiple" => QuizAnswer::Many(choices.clone()),
+                        Some((_, choices, _)) if !choices.is_empty() => QuizAnswer::One(choices[0].clone()),
+                        _ => QuizAnswer::One("text".to_string()),
+                    };
+                    match engine.quiz_answer(&state, &q, answer) {
+                        Ok(next) => state = next,
+                        Err(e) => {
+                            check_error(&e)?;
+                            break;
+                        }
+                    }
+                }
+                if let Some(ctx) = contexts.first() {
+                    if let Err(e) = engine.quiz_result(&state, ctx) {
+                        check_error(&e)?;
+                    }
                 }
             }
             Ok(())
@@ -1115,8 +1140,8 @@ fn bulk_requests_from_damaged_decisions() {
 
 struct QuizInfo {
     id: String,
-    /// (question id, choice ids)
-    questions: Vec<(String, Vec<String>)>,
+    /// (question id, choice ids, kind)
+    questions: Vec<(String, Vec<String>, String)>,
 }
 
 fn quiz_infos(config: &Value) -> Vec<QuizInfo> {
@@ -1128,7 +1153,7 @@ fn quiz_infos(config: &Value) -> Vec<QuizInfo> {
             .flatten()
             .map(|x| {
                 let choices = x["choices"].as_array().into_iter().flatten().filter_map(|c| c["id"].as_str().map(str::to_string)).collect();
-                (x["id"].as_str().unwrap_or_default().to_string(), choices)
+                (x["id"].as_str().unwrap_or_default().to_string(), choices, x["kind"].as_str().unwrap_or_default().to_string())
             })
             .collect();
         out.push(QuizInfo { id: q["id"].as_str().unwrap_or_default().to_string(), questions });
@@ -1137,8 +1162,8 @@ fn quiz_infos(config: &Value) -> Vec<QuizInfo> {
 }
 
 fn random_answer(rng: &mut Rng, info: &QuizInfo, question: &str) -> QuizAnswer {
-    let own: Vec<String> = info.questions.iter().find(|(q, _)| q == question).map(|(_, c)| c.clone()).unwrap_or_default();
-    let any: Vec<String> = info.questions.iter().flat_map(|(_, c)| c.clone()).collect();
+    let own: Vec<String> = info.questions.iter().find(|(q, ..)| q == question).map(|(_, c, _)| c.clone()).unwrap_or_default();
+    let any: Vec<String> = info.questions.iter().flat_map(|(_, c, _)| c.clone()).collect();
     let choice = |rng: &mut Rng| -> String {
         match rng.below(6) {
             0 if !any.is_empty() => rng.pick(&any).clone(),
@@ -1169,6 +1194,10 @@ fn check_state(engine: &Engine, s: &QuizState) -> Result<(), String> {
     Ok(())
 }
 
+/// How far random quiz runs get (printed, to see that they still reach results).
+static QUIZ_DONE: AtomicUsize = AtomicUsize::new(0);
+static QUIZ_OUTCOMES: AtomicUsize = AtomicUsize::new(0);
+
 #[test]
 fn random_quiz_answers_never_panic() {
     let engine = example_engine();
@@ -1190,11 +1219,11 @@ fn random_quiz_answers_never_panic() {
         }
         let ctx = serialize(&mut r, &c);
         let quiz_id = if r.chance(95) { info.id.clone() } else { r.pick(ODD_STRINGS).to_string() };
-        let steps: Vec<(u8, String, QuizAnswer)> = (0..r.below(14))
+        let steps: Vec<(u8, String, QuizAnswer)> = (0..r.below(20))
             .map(|_| {
                 let q = match r.below(10) {
                     0 => r.pick(ODD_STRINGS).to_string(),
-                    1..=3 => r.pick(&info.questions).0.clone(),
+                    1 | 2 => r.pick(&info.questions).0.clone(),
                     _ => String::new(), // the current question
                 };
                 let a = random_answer(&mut r, info, &q);
@@ -1211,10 +1240,13 @@ fn random_quiz_answers_never_panic() {
             let mut r = Rng::new(case_seed ^ 0xa5a5);
             for (kind, q, a) in &steps {
                 let q = if q.is_empty() { state.current.clone().unwrap_or_default() } else { q.clone() };
-                // With a valid choice most of the time, so that quizzes get finished.
-                let a = match (kind, info.questions.iter().find(|(id, _)| *id == q)) {
-                    (0..=5, Some((_, choices))) if !choices.is_empty() => QuizAnswer::One(r.pick(choices).clone()),
-                    (0..=5, Some(_)) => QuizAnswer::One("free text".to_string()),
+                // A valid answer most of the time, so that quizzes get finished.
+                let a = match (kind, info.questions.iter().find(|(id, ..)| *id == q)) {
+                    (0..=6, Some((_, choices, k))) if k == "multiple" => {
+                        QuizAnswer::Many(choices.iter().filter(|_| r.chance(40)).cloned().collect())
+                    }
+                    (0..=6, Some((_, choices, _))) if !choices.is_empty() => QuizAnswer::One(r.pick(choices).clone()),
+                    (0..=6, Some(_)) => QuizAnswer::One(if r.chance(80) { "free text".to_string() } else { long_string(&mut r) }),
                     _ => a.clone(),
                 };
                 match engine.quiz_answer(&state, &q, a.clone()) {
@@ -1242,8 +1274,12 @@ fn random_quiz_answers_never_panic() {
                     }
                 }
             }
+            if state.done {
+                QUIZ_DONE.fetch_add(1, Ordering::Relaxed);
+            }
             match engine.quiz_result(&state, &ctx) {
                 Ok(outcome) => {
+                    QUIZ_OUTCOMES.fetch_add(1, Ordering::Relaxed);
                     outcome.decision.errors.iter().try_for_each(check_error)?;
                     serde_json::to_string(&outcome).map_err(|e| e.to_string())?;
                 }
@@ -1258,6 +1294,7 @@ fn random_quiz_answers_never_panic() {
             Ok(())
         });
     }
+    eprintln!("quiz: {} runs finished the quiz, {} outcomes", QUIZ_DONE.load(Ordering::Relaxed), QUIZ_OUTCOMES.load(Ordering::Relaxed));
     report.finish();
 }
 
