@@ -46,8 +46,9 @@ pub enum Code {
     UnknownFilter,
     /// Rendering a template failed.
     TemplateRender,
-    /// A template went over a limit (output size, loop iterations, nesting depth), or a
-    /// config over one of LINE's limits (1,000 rich menus or aliases).
+    /// A template went over a limit (output size, loop iterations, nesting depth), a rule over
+    /// one (nesting depth, work per evaluation), or a config over one of LINE's limits (1,000
+    /// rich menus or aliases).
     LimitExceeded,
     // -- rich menus --
     /// A menu rule, the default or a tab names a menu or alias that does not exist.

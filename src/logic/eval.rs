@@ -28,6 +28,8 @@ pub enum FailKind {
     InvalidTimestamp,
     /// `{"throw": …}`: the error object (`{"type": …}`) that `try` hands to its fallback.
     Thrown(Value<'static>),
+    /// The evaluation went over [`MAX_WORK`] or built a value deeper than [`MAX_VALUE_DEPTH`].
+    LimitExceeded,
 }
 
 /// An evaluation error: its kind, a message for people, and the sub-rule that raised it.
@@ -63,6 +65,7 @@ impl EvalError {
             FailKind::NaN => "NaN",
             FailKind::InvalidArguments => "Invalid Arguments",
             FailKind::InvalidTimestamp => "Invalid Timestamp",
+            FailKind::LimitExceeded => "Limit Exceeded",
         };
         Value::Object(vec![(Cow::Borrowed("type"), Value::String(Cow::Borrowed(ty)))])
     }
@@ -79,6 +82,7 @@ impl EvalError {
     pub fn code(&self) -> Code {
         match self.0.kind {
             FailKind::InvalidTimestamp => Code::InvalidTimestamp,
+            FailKind::LimitExceeded => Code::LimitExceeded,
             _ => Code::EvaluationFailed,
         }
     }
@@ -110,15 +114,59 @@ pub(crate) struct Cx<'e> {
     shifted: std::cell::Cell<Option<(u32, Instant)>>,
     /// The rule's memo slots by node id, and the decision's memo (see `share_results`).
     memo: Option<(&'e [u32], &'e Memo)>,
+    /// Work done so far (see [`MAX_WORK`]).
+    work: std::cell::Cell<u64>,
 }
+
+/// The work one evaluation may do: items visited by iterators and `reduce`, plus the size of
+/// what `map` and `reduce` build. A rule's text is small, but iterators multiply (64 nested
+/// `map`s over two items are 2^64 steps) and `reduce` feeds its result back (an accumulator
+/// that doubles reaches 2^n bytes after n items): in Wasm either hangs or traps the instance.
+/// Real segment rules stay far below (a `reduce` over a few hundred purchases).
+pub(crate) const MAX_WORK: u64 = 1 << 20;
+
+/// The deepest value `reduce` may build. Data and literals nest at most
+/// [`crate::value::MAX_DEPTH`] levels; an accumulator wrapped in an array at every step would
+/// otherwise nest as deep as the list is long, and copying or dropping it recurses once per
+/// level (10,000 levels overflow Wasm's 1 MiB stack). Twice the parser's limit leaves room
+/// for rules that wrap data.
+pub(crate) const MAX_VALUE_DEPTH: usize = 2 * crate::value::MAX_DEPTH;
 
 impl<'e> Cx<'e> {
     pub fn new(env: &'e Env<'e>) -> Self {
-        Cx { env, now: std::cell::Cell::new(None), shifted: std::cell::Cell::new(None), memo: None }
+        Cx { env, now: std::cell::Cell::new(None), shifted: std::cell::Cell::new(None), memo: None, work: std::cell::Cell::new(0) }
     }
 
     pub fn with_memo(env: &'e Env<'e>, slots: &'e [u32], memo: &'e Memo) -> Self {
         Cx { memo: (!slots.is_empty()).then_some((slots, memo)), ..Cx::new(env) }
+    }
+
+    /// Counts `units` of work, failing once the evaluation has done more than [`MAX_WORK`]
+    /// (and at every later step, so `try` cannot restart the count).
+    fn spend(&self, units: u64) -> Result<(), Fault> {
+        let work = self.work.get().saturating_add(units);
+        self.work.set(work);
+        if work > MAX_WORK {
+            return Err(Fault::new(
+                FailKind::LimitExceeded,
+                format!("the rule does too much work (over {MAX_WORK} steps of map/filter/reduce/all/some/none, or as many bytes built); iterators nest or reduce grows its accumulator too much"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`Cx::spend`] for a value just built: its size, found without recursion; fails, too,
+    /// when it nests deeper than [`MAX_VALUE_DEPTH`].
+    fn spend_on(&self, v: &Value) -> Result<(), Fault> {
+        let (size, depth) = match v {
+            Value::String(s) => (s.len() as u64 + 1, 0),
+            Value::Array(_) | Value::Object(_) => measure(v),
+            _ => (1, 0),
+        };
+        if depth > MAX_VALUE_DEPTH {
+            return Err(Fault::new(FailKind::LimitExceeded, format!("the rule built a value nested more than {MAX_VALUE_DEPTH} levels deep")));
+        }
+        self.spend(size)
     }
 
     /// `node`'s memo slot in this evaluation, if its result is shared.
@@ -139,6 +187,34 @@ impl<'e> Cx<'e> {
             }
         }
     }
+}
+
+/// Size (values plus string bytes) and depth of a value, with an explicit stack: the value
+/// may be deeper than the call stack allows. Stops counting past [`MAX_VALUE_DEPTH`] (the
+/// caller refuses the value anyway).
+fn measure(v: &Value) -> (u64, usize) {
+    let mut size = 0u64;
+    let mut deepest = 0;
+    let mut stack = vec![(v, 0usize)];
+    while let Some((v, depth)) = stack.pop() {
+        size = size.saturating_add(1);
+        deepest = deepest.max(depth);
+        if depth > MAX_VALUE_DEPTH {
+            break;
+        }
+        match v {
+            Value::String(s) => size = size.saturating_add(s.len() as u64),
+            Value::Array(items) => stack.extend(items.iter().map(|i| (i, depth + 1))),
+            Value::Object(members) => {
+                for (k, m) in members {
+                    size = size.saturating_add(k.len() as u64);
+                    stack.push((m, depth + 1));
+                }
+            }
+            _ => {}
+        }
+    }
+    (size, deepest)
 }
 
 /// The data a scope reads: a document or array item, or `reduce`'s `{accumulator, current}`
@@ -331,6 +407,7 @@ fn list_items<'x, 'a>(list: &'x Node, sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Result
                 Value::Null => Vec::new(),
                 other => return Err(not_array(&other)),
             };
+            cx.spend(all.len() as u64).map_err(|f| f.at(list))?;
             let mut keep = Vec::with_capacity(all.len());
             for (i, item) in all.iter().enumerate() {
                 let s = Scope { here: Here::Data(item), index: Some(i), root: sc.root, parent: Some(sc) };
@@ -347,6 +424,7 @@ fn list_items<'x, 'a>(list: &'x Node, sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Result
         },
         Items::Kept(refs) => (&[], refs),
     };
+    cx.spend((values.len() + kept.len()) as u64).map_err(|f| f.at(list))?;
     let mut out = Vec::with_capacity(values.len() + kept.len());
     for (i, item) in values.iter().chain(kept).enumerate() {
         if body.truth(&scope(i, item), cx)? {
@@ -788,12 +866,15 @@ impl Node {
         // One of the two is empty.
         let items = || values.iter().chain(kept.iter().copied());
         let len = values.len() + kept.len();
+        cx.spend(len as u64).map_err(|f| f.at(self))?;
         let scope = |i: usize, item| Scope { here: Here::Data(item), index: Some(i), root: sc.root, parent: Some(sc) };
         Ok(match kind {
             Iter::Map => {
                 let mut out = Vec::with_capacity(len);
                 for (i, item) in items().enumerate() {
-                    out.push(body.eval(&scope(i, item), cx)?.into_owned());
+                    let v = body.eval(&scope(i, item), cx)?;
+                    cx.spend_on(&v).map_err(|f| f.at(self))?;
+                    out.push(v.into_owned());
                 }
                 Cow::Owned(Value::Array(out))
             }
@@ -847,8 +928,11 @@ impl Node {
         };
         for (i, item) in values.iter().chain(kept.iter().copied()).enumerate().skip(start) {
             let s = Scope { here: Here::Reduce { acc: &acc, cur: item }, index: Some(i), root: sc.root, parent: Some(sc) };
-            let next = body.eval(&s, cx)?.into_owned();
-            acc = next;
+            let next = body.eval(&s, cx)?;
+            // Checked before the copy: an accumulator too deep must not be copied (nor
+            // dropped later) by recursion.
+            cx.spend_on(&next).map_err(|f| f.at(self))?;
+            acc = next.into_owned();
         }
         Ok(Cow::Owned(acc))
     }

@@ -259,8 +259,15 @@ pub(crate) fn parse_duration(text: &str) -> Option<IsoDuration> {
 }
 
 /// `t` shifted by `sign` × `d`: calendar months first on the wall clock at `tz` (the day is
-/// clamped to the month's end: Jan 31 + P1M = Feb 28/29), then the fixed part.
+/// clamped to the month's end: Jan 31 + P1M = Feb 28/29), then the fixed part. `None` outside
+/// the years 0000–9999 (at `tz`): RFC 3339 has four-digit years, so `ago`/`from_now` would
+/// write a string (`"11026-11-27T…"`, `"-974-11-27T…"`) that no time operator reads back,
+/// and a rule would hold or fail depending on whether the shift went through a string.
 pub(crate) fn shift(t: Instant, d: IsoDuration, sign: i64, tz: FixedOffset) -> Option<Instant> {
+    shift_unchecked(t, d, sign, tz).filter(|t| (0..=9999).contains(&t.local(tz).year))
+}
+
+fn shift_unchecked(t: Instant, d: IsoDuration, sign: i64, tz: FixedOffset) -> Option<Instant> {
     let mut t = t;
     if d.months != 0 {
         let l = t.local(tz);
