@@ -150,7 +150,11 @@ impl Segments {
                     rule.matches_with(doc, &env, &memo)
                 };
                 let holds = outcome.unwrap_or_else(|e| {
-                    errors.push(e);
+                    // A group member after the winner is evaluated only for the explain trace
+                    // (its steps show the failure): explaining must not change the decision.
+                    if winner.is_none() {
+                        errors.push(e);
+                    }
                     false
                 });
                 set(&mut conditions, i, holds);
