@@ -283,10 +283,11 @@ fn fractional<'v>(experiment: &str, user_id: &str, weighted: &[(&'v CompiledVari
     let mut key = String::with_capacity(experiment.len() + user_id.len());
     key.push_str(experiment);
     key.push_str(user_id);
-    let bucket = (u64::from(logic::murmur3_32(key.as_bytes(), 0)) * total) >> 32;
-    let mut cumulative = 0u64;
+    // In u128, as flagd's `fractional` does: weights of several variants can total over 2^32.
+    let bucket = (u128::from(logic::murmur3_32(key.as_bytes(), 0)) * u128::from(total)) >> 32;
+    let mut cumulative = 0u128;
     for (v, w) in weighted {
-        cumulative += u64::from(*w);
+        cumulative += u128::from(*w);
         if cumulative > bucket {
             return Some(v);
         }
