@@ -419,12 +419,26 @@ impl Projection {
         self.add_path(&mut path.into_iter());
     }
 
+    /// Marks `path` as read for its type only: an object there is built without members, a
+    /// scalar is built, an array is checked and left out (it reads as absent).
+    pub fn add_shape(&mut self, path: &[&str]) {
+        self.node_at(&mut path.iter().copied());
+    }
+
     /// The body of [`Projection::add`], compiled once rather than per path type.
     fn add_path(&mut self, path: &mut dyn Items<&str>) {
+        if let Some(node) = self.node_at(path) {
+            node.all = true;
+            node.fields.clear();
+        }
+    }
+
+    /// The node at `path`, created as needed; `None` when a node on the way is already `all`.
+    fn node_at(&mut self, path: &mut dyn Items<&str>) -> Option<&mut Projection> {
         let mut node = self;
         while let Some(key) = path.next_item() {
             if node.all {
-                return;
+                return None;
             }
             let idx = match node.fields.iter().position(|(k, _)| k == key) {
                 Some(i) => i,
@@ -433,13 +447,9 @@ impl Projection {
                     node.fields.len() - 1
                 }
             };
-            node = match node.fields.get_mut(idx) {
-                Some((_, child)) => child,
-                None => return,
-            };
+            node = &mut node.fields.get_mut(idx)?.1;
         }
-        node.all = true;
-        node.fields.clear();
+        (!node.all).then_some(node)
     }
 
     /// Adds everything `other` needs.
@@ -546,7 +556,7 @@ impl<'a> Parser<'a> {
         if self.pos < self.bytes.len() {
             return Err(self.fail("unexpected trailing characters"));
         }
-        Ok(v.unwrap_or(Value::Null))
+        Ok(v)
     }
 
     #[inline]
@@ -591,18 +601,18 @@ impl<'a> Parser<'a> {
 
     /// Parses one value and builds what `proj` asks for: everything when it is `all`, else the
     /// projected members of an object (scalars are always built). An array that no path enters
-    /// is validated and skipped: `None`.
-    fn value(&mut self, proj: &Projection, depth: usize) -> Parsed<Option<Value<'a>>> {
+    /// is validated and built empty (its type is all that is read).
+    fn value(&mut self, proj: &Projection, depth: usize) -> Parsed<Value<'a>> {
         if depth > MAX_DEPTH {
             return Err(self.fail("JSON nested too deeply"));
         }
-        Ok(Some(match self.peek() {
+        Ok(match self.peek() {
             Some(b'{') => self.object(proj, depth)?,
             Some(b'[') => {
                 // An array is built whole once a path enters it (paths do not index arrays).
                 if !proj.all && proj.fields.is_empty() {
                     self.skip(depth)?;
-                    return Ok(None);
+                    return Ok(Value::Array(Vec::new()));
                 }
                 self.array(depth)?
             }
@@ -613,7 +623,7 @@ impl<'a> Parser<'a> {
             Some(b'-' | b'0'..=b'9') => self.number()?,
             Some(_) => return Err(self.fail("expected a JSON value")),
             None => return Err(self.fail("unexpected end of input")),
-        }))
+        })
     }
 
     fn object(&mut self, proj: &Projection, depth: usize) -> Parsed<Value<'a>> {
@@ -633,9 +643,8 @@ impl<'a> Parser<'a> {
             let child = if proj.all { Some(proj) } else { proj.child(&key) };
             match child {
                 Some(child) => {
-                    if let Some(v) = self.value(child, depth + 1)? {
-                        self.members.push((key, v));
-                    }
+                    let v = self.value(child, depth + 1)?;
+                    self.members.push((key, v));
                 }
                 None => self.skip(depth + 1)?,
             }
@@ -661,9 +670,8 @@ impl<'a> Parser<'a> {
         }
         loop {
             self.ws();
-            if let Some(v) = self.value(&all, depth + 1)? {
-                self.items.push(v);
-            }
+            let v = self.value(&all, depth + 1)?;
+            self.items.push(v);
             match self.next_token() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
@@ -729,7 +737,16 @@ impl<'a> Parser<'a> {
             Some(b't') => self.literal("true"),
             Some(b'f') => self.literal("false"),
             Some(b'n') => self.literal("null"),
-            Some(b'-' | b'0'..=b'9') => self.number_end().map(|_| ()),
+            Some(b'-' | b'0'..=b'9') => {
+                let start = self.pos;
+                // Short integers are always in range; anything else is read as `number` reads
+                // it, so a skipped `1e400` is refused as a built one is.
+                if self.number_end()? && self.pos - start <= 18 {
+                    return Ok(());
+                }
+                self.pos = start;
+                self.number().map(|_| ())
+            }
             Some(_) => Err(self.fail("expected a JSON value")),
             None => Err(self.fail("unexpected end of input")),
         }
@@ -788,7 +805,9 @@ impl<'a> Parser<'a> {
             }
         }
         match s.parse::<f64>() {
-            Ok(f) => Ok(Value::Float(f)),
+            Ok(f) if f.is_finite() => Ok(Value::Float(f)),
+            // `1e400`: no JSON tree holds infinity (serde_json refuses it too).
+            Ok(_) => Err(Fail { message: "number out of range", pos: start }),
             Err(_) => Err(Fail { message: "invalid number", pos: self.pos }),
         }
     }
@@ -962,6 +981,20 @@ mod tests {
     }
 
     #[test]
+    fn shapes_build_types_not_contents() {
+        let mut p = Projection::none();
+        for key in ["o", "a", "s", "deep"] {
+            p.add_shape(&[key]);
+        }
+        p.add(["deep", "x"]);
+        let v = parse_projected(r#"{"o":{"k":[1]},"a":[{"k":1}],"s":"x","deep":{"x":{"y":1},"z":2},"n":1}"#, &p).unwrap();
+        assert_eq!(v.to_json(), r#"{"o":{},"a":[],"s":"x","deep":{"x":{"y":1}}}"#);
+        // A shape under a path already built whole changes nothing.
+        p.add_shape(&["deep", "x", "y"]);
+        assert_eq!(parse_projected(r#"{"deep":{"x":{"y":[1]}}}"#, &p).unwrap().to_json(), r#"{"deep":{"x":{"y":[1]}}}"#);
+    }
+
+    #[test]
     fn rejects_bad_json_with_position() {
         for bad in ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"\\x\"", "\"a\nb\"", "[1] x", "\"\\ud800\""] {
             assert!(parse(bad).is_err(), "{bad:?} should fail");
@@ -1001,6 +1034,9 @@ mod tests {
             r#"{"a":tru}"#,
             r#"{"a" 1}"#,
             r#"{"a":{"b":1,}}"#,
+            r#"{"a":1e400}"#,
+            r#"{"a":[-1e400]}"#,
+            r#"{"a":1.5e308,"b":1e-400,"c":123456789012345678901234567890}"#,
         ];
         for doc in docs {
             let all = parse_projected(doc, &Projection::all());
@@ -1009,6 +1045,9 @@ mod tests {
             let serde: Result<serde_json::Value, _> = serde_json::from_str(doc);
             assert_eq!(all.is_ok(), serde.is_ok(), "{doc}");
         }
+        let huge = format!("[1{}]", "0".repeat(400));
+        assert_eq!(parse(&huge).err().map(|e| e.message), Some("number out of range".to_string()));
+        assert_eq!(parse_projected(&huge, &Projection::none()).err(), parse(&huge).err());
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert_eq!(parse_projected(&deep, &Projection::none()).err(), parse(&deep).err());
         assert!(parse(&deep).is_err());

@@ -66,8 +66,14 @@ impl Engine {
         match (config, segments, contents, quizzes) {
             (Some(config), Some(segments), Some(contents), Some(quizzes)) if p.0.is_empty() => {
                 let mut projection = Projection::none();
-                for path in [&["now"][..], &["version"], &["user", "userId"], &["event", "webhookEventId"], &["event", "type"]] {
+                // What `context::check` reads, so a context is refused alike whatever the
+                // config reads: the fields, `tags` whole (an array of strings), the others'
+                // types.
+                for path in [&["now"][..], &["version"], &["user", "userId"], &["user", "tags"], &["event", "webhookEventId"], &["event", "type"]] {
                     projection.add(path.iter().copied());
+                }
+                for key in ["attributes", "quizAnswers", "purchases", "events"] {
+                    projection.add_shape(&["user", key]);
                 }
                 segments.projection(&mut projection);
                 contents.projection(&mut projection);
