@@ -608,8 +608,17 @@ pub(crate) fn write_hex_byte(b: u8, out: &mut String) {
 
 /// Writes `|v|` with `delim` between groups of three digits.
 pub(crate) fn write_grouped(v: u64, delim: &str, out: &mut String) {
+    // Straight from the digit bytes: no UTF-8 check of them, no slicing into groups (`yen`).
     let (buf, start) = digits_u64(v);
-    group_digits(std::str::from_utf8(buf.get(start..).unwrap_or(b"0")).unwrap_or("0"), delim, out);
+    let digits = buf.get(start..).unwrap_or(b"0");
+    let n = digits.len();
+    out.reserve(n + n / 3 * delim.len());
+    for (i, &d) in digits.iter().enumerate() {
+        if i > 0 && (n - i) % 3 == 0 {
+            out.push_str(delim);
+        }
+        out.push(char::from(d));
+    }
 }
 
 /// Groups the digits of an integer text with `delim` every three digits.
@@ -704,6 +713,12 @@ mod tests {
         write_hex_byte(0x1f, &mut s);
         assert_eq!(s, "00421F");
         assert_eq!(Dec::parse("-12.5").unwrap().to_f64(), -12.5);
+        for v in [0, 7, 12, 123, 1_234, 12_345, 123_456, 1_234_567, u64::MAX] {
+            let (mut a, mut b) = (String::new(), String::new());
+            write_grouped(v, ", ", &mut a);
+            group_digits(&v.to_string(), ", ", &mut b);
+            assert_eq!(a, b);
+        }
     }
 
     #[test]
