@@ -1167,20 +1167,36 @@ fn ruby_index<'r>(item: &Val<'r>, prop: &Val<'r>) -> Prop<'r> {
 
 /// `where`, `reject`, `has`, `find`, `find_index`.
 fn filter_array<'r>(f: Filter, input: &Val<'r>, args: &Args<'r>, env: &mut Env) -> R<'r> {
-    let items = input_items(input, env)?;
+    // A flat array is read in place (charged as `input_items` would charge it): no copy of the
+    // items into a Vec first.
+    let flat;
+    let items = match input {
+        Val::Array(d) if !d.iter().any(|v| matches!(v, crate::value::Value::Array(_))) => {
+            env.charge(d.len())?;
+            Seq::Data(d)
+        }
+        Val::List(l) if !l.iter().any(Val::is_array) => {
+            env.charge(l.len())?;
+            Seq::List(l)
+        }
+        _ => {
+            flat = input_items(input, env)?;
+            Seq::List(&flat)
+        }
+    };
     let default = || match f {
         Filter::Where | Filter::Reject => Val::list(Vec::new()),
         Filter::Has => Val::Bool(false),
         _ => Val::Nil,
     };
     let prop = args.arg(0);
-    if items.is_empty() || prop.is_nil() {
+    if items.len() == 0 || prop.is_nil() {
         return Ok(default());
     }
     let target = args.arg(1);
     let mut kept = Vec::new();
     for (idx, item) in items.iter().enumerate() {
-        let v = match ruby_index(item, &prop) {
+        let v = match ruby_index(&item, &prop) {
             Prop::Val(v) => v,
             Prop::TypeError => return property_error(&prop),
             Prop::NoMethod => return Ok(Val::Nil),
@@ -1188,10 +1204,10 @@ fn filter_array<'r>(f: Filter, input: &Val<'r>, args: &Args<'r>, env: &mut Env) 
         let hit = if target.is_nil() { v.truthy() } else { ruby_eq(&v, &target) };
         match f {
             Filter::Has if hit => return Ok(Val::Bool(true)),
-            Filter::Find if hit => return Ok(item.clone()),
+            Filter::Find if hit => return Ok(item),
             Filter::FindIndex if hit => return Ok(Val::Int(i64::try_from(idx).unwrap_or(i64::MAX))),
-            Filter::Where if hit => kept.push(item.clone()),
-            Filter::Reject if !hit => kept.push(item.clone()),
+            Filter::Where if hit => kept.push(item),
+            Filter::Reject if !hit => kept.push(item),
             _ => {}
         }
     }
