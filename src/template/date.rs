@@ -502,6 +502,11 @@ struct Flags {
 }
 
 fn pad_num(v: i64, default_width: usize, default_char: char, f: &Flags, width: Option<usize>, out: &mut String) {
+    // The common case (`%m`, `%d`, `%H`…): zero padding to the directive's own width.
+    if let (Ok(u), None, '0', false, false, false) = (u64::try_from(v), width, default_char, f.no_pad, f.space, f.zero) {
+        super::number::write_zero_padded(u, default_width, out);
+        return;
+    }
     let (buf, start) = super::number::digits_u64(v.unsigned_abs());
     let digits = buf.get(start..).unwrap_or(b"0");
     let w = width.unwrap_or(default_width);

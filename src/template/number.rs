@@ -556,6 +556,11 @@ pub(crate) fn digits_u64(mut v: u64) -> ([u8; 20], usize) {
 /// Writes an integer without going through `fmt`.
 #[inline]
 pub(crate) fn write_int(v: i64, out: &mut String) {
+    // One digit (a `forloop.index`, a count) without the digit buffer.
+    if let Ok(d @ 0..=9) = u8::try_from(v) {
+        out.push(char::from(b'0' + d));
+        return;
+    }
     if v < 0 {
         out.push('-');
     }
@@ -588,6 +593,12 @@ fn write_u128(mut v: u128, out: &mut String) {
 
 /// Writes `v` zero-padded to at least `width` digits (`format!("{v:0width$}")` without `fmt`).
 pub(crate) fn write_zero_padded(v: u64, width: usize, out: &mut String) {
+    // Two digits (months, days, hours, minutes) without the digit buffer.
+    if let (Ok(d @ 0..=99), 2) = (u8::try_from(v), width) {
+        out.push(char::from(b'0' + d / 10));
+        out.push(char::from(b'0' + d % 10));
+        return;
+    }
     let (buf, start) = digits_u64(v);
     let digits = buf.get(start..).unwrap_or(b"0");
     for _ in digits.len()..width {
