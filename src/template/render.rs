@@ -170,7 +170,9 @@ pub(crate) fn render<'r>(
         depth: 0,
     };
     let mut scope = Scope::new(prog.symbols.len(), true);
-    out.reserve(prog.text.len() + prog.text.len() / 2 + 128);
+    // At least 1 KiB: a caller rendering several short templates into one reused buffer (a
+    // content's messages) then allocates it once instead of growing it template by template.
+    out.reserve((prog.text.len() + prog.text.len() / 2 + 128).max(1024));
     match r.block(&mut scope, &prog.body, out) {
         Ok(_) => Ok(()),
         Err(e) => Err(*e),
