@@ -558,8 +558,7 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
         }
         F::Where | F::Reject | F::Has | F::Find | F::FindIndex => filter_array(f, &input, args, env),
         F::Default => {
-            let missing = if args.allow_false { input.is_nil() } else { !input.truthy() };
-            if missing || input.is_empty_value() || matches!(input, Val::Empty | Val::Blank) {
+            if default_applies(&input, args) {
                 Ok(match args.get(0) {
                     Some(v) => v.clone(),
                     None => Val::Str(""),
@@ -750,6 +749,18 @@ pub(crate) fn apply_into<'r>(
             args.r(0).write_to_s(out);
             input.write_to_s(out);
         }
+        F::Default => {
+            // As `apply` decides, written here: no trip through `apply` and no clone of the
+            // fallback. Nothing is charged (`apply`'s result is not either).
+            if default_applies(&input, args) {
+                if let Some(v) = args.get(0) {
+                    v.write_output(out);
+                }
+            } else {
+                input.write_output(out);
+            }
+            return Ok(None);
+        }
         F::Escape if !input.is_nil() => {
             for c in s_of(&input).chars() {
                 push_escaped(c, out);
@@ -760,6 +771,12 @@ pub(crate) fn apply_into<'r>(
     let made = out.len() - start;
     env.charge(made)?;
     Ok(None)
+}
+
+/// Whether `default` replaces `input` (nil, false unless `allow_false`, empty or blank).
+fn default_applies(input: &Val<'_>, args: &Args<'_>) -> bool {
+    let missing = if args.allow_false { input.is_nil() } else { !input.truthy() };
+    missing || input.is_empty_value() || matches!(input, Val::Empty | Val::Blank)
 }
 
 /// Applies a string function to the text of a value. A plain `fn` pointer, not a generic
