@@ -129,7 +129,9 @@ fn parse_iso(t: &str, tz: FixedOffset) -> Option<DateTime<FixedOffset>> {
         _ => return None,
     };
     let naive = NaiveDateTime::new(date, NaiveTime::from_hms_nano_opt(h, m, sec, nanos)?);
-    Some(zone.from_local_datetime(&naive).single()?.with_timezone(&tz))
+    // What `zone.from_local_datetime(&naive).single()?.with_timezone(&tz)` computes for a fixed
+    // offset, without the LocalResult and the second conversion.
+    naive.checked_sub_offset(zone).map(|utc| DateTime::from_naive_utc_and_offset(utc, tz))
 }
 
 #[derive(Default)]
