@@ -547,7 +547,7 @@ fn pad_num(v: i64, default_width: usize, default_char: char, f: &Flags, width: O
         }
     }
     for &d in digits {
-        out.push(char::from(d));
+        out.push(super::number::digit_char(d));
     }
 }
 

@@ -705,7 +705,7 @@ pub(crate) fn apply_into<'r>(
                     out.push('-');
                 }
                 out.push('¥');
-                number::write_grouped(i.unsigned_abs(), ",", out);
+                number::write_grouped(i.unsigned_abs(), out);
             }
             _ => return apply(f, input, args, env).map(Some),
         },
@@ -714,7 +714,7 @@ pub(crate) fn apply_into<'r>(
                 if *i < 0 {
                     out.push('-');
                 }
-                number::write_grouped(i.unsigned_abs(), ",", out);
+                number::write_grouped(i.unsigned_abs(), out);
             }
             _ => return apply(f, input, args, env).map(Some),
         },
