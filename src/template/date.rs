@@ -129,7 +129,9 @@ fn parse_iso(t: &str, tz: FixedOffset) -> Option<DateTime<FixedOffset>> {
         _ => return None,
     };
     let naive = NaiveDateTime::new(date, NaiveTime::from_hms_nano_opt(h, m, sec, nanos)?);
-    Some(zone.from_local_datetime(&naive).single()?.with_timezone(&tz))
+    // What `zone.from_local_datetime(&naive).single()?.with_timezone(&tz)` computes for a fixed
+    // offset, without the LocalResult and the second conversion.
+    naive.checked_sub_offset(zone).map(|utc| DateTime::from_naive_utc_and_offset(utc, tz))
 }
 
 #[derive(Default)]
@@ -400,40 +402,94 @@ fn zone_word(w: &str) -> Option<FixedOffset> {
 
 /// Ruby's `Time#strftime` (directives, the `-_0^#` flags, widths, `%:z`).
 pub(crate) fn strftime(t: &DateTime<FixedOffset>, fmt: &str, out: &mut String) {
-    let mut chars = fmt.char_indices().peekable();
-    while let Some((start, c)) = chars.next() {
-        if c != '%' {
-            out.push(c);
+    // The local fields once per call: every `DateTime` accessor adds the offset again.
+    let tm = Tm::of(t);
+    let b = fmt.as_bytes();
+    // `lit` starts the literal text not yet written; it is copied a run at a time.
+    let (mut lit, mut i) = (0, 0);
+    while let Some(&c) = b.get(i) {
+        if c != b'%' {
+            i += 1;
             continue;
         }
+        out.push_str(fmt.get(lit..i).unwrap_or(""));
+        let start = i;
+        i += 1;
         let mut flags = Flags::default();
         let mut width: Option<usize> = None;
         let mut colons = 0;
         let mut conv = None;
-        while let Some(&(_, f)) = chars.peek() {
+        while let Some(&f) = b.get(i) {
             match f {
-                '-' => flags.no_pad = true,
-                '_' => flags.space = true,
-                '0' if width.is_none() => flags.zero = true,
-                '^' => flags.upper = true,
-                '#' => flags.swap = true,
-                ':' => colons += 1,
-                '0'..='9' => {
-                    let d = f as usize - '0' as usize;
+                b'-' => flags.no_pad = true,
+                b'_' => flags.space = true,
+                b'0' if width.is_none() => flags.zero = true,
+                b'^' => flags.upper = true,
+                b'#' => flags.swap = true,
+                b':' => colons += 1,
+                b'0'..=b'9' => {
+                    let d = usize::from(f - b'0');
                     width = Some(width.unwrap_or(0).saturating_mul(10).saturating_add(d).min(1024));
                 }
                 _ => {
-                    conv = Some(f);
-                    chars.next();
+                    // The conversion may be any character (then not a directive): step over all of it.
+                    let ch = fmt.get(i..).and_then(|r| r.chars().next()).unwrap_or('\0');
+                    conv = Some(ch);
+                    i += ch.len_utf8();
                     break;
                 }
             }
-            chars.next();
+            i += 1;
         }
-        let end = chars.peek().map_or(fmt.len(), |&(i, _)| i);
+        lit = i;
         match conv {
-            Some(conv) if directive(t, conv, &flags, width, colons, out) => {}
-            _ => out.push_str(fmt.get(start..end).unwrap_or("")),
+            Some(conv) if directive(t, &tm, conv, &flags, width, colons, out) => {}
+            _ => out.push_str(fmt.get(start..i).unwrap_or("")),
+        }
+    }
+    out.push_str(fmt.get(lit..).unwrap_or(""));
+}
+
+/// The local date and time fields of a `DateTime`.
+struct Tm {
+    year: i32,
+    month: u32,
+    day: u32,
+    ordinal: u32,
+    /// Days from Sunday.
+    wday: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    nanosecond: u32,
+}
+
+impl Tm {
+    fn of(t: &DateTime<FixedOffset>) -> Tm {
+        match t.naive_utc().checked_add_offset(*t.offset()) {
+            Some(n) => Tm {
+                year: n.year(),
+                month: n.month(),
+                day: n.day(),
+                ordinal: n.ordinal(),
+                wday: n.weekday().num_days_from_sunday(),
+                hour: n.hour(),
+                minute: n.minute(),
+                second: n.second(),
+                nanosecond: n.nanosecond(),
+            },
+            // Past NaiveDateTime's range: the accessors, which allow for that.
+            None => Tm {
+                year: t.year(),
+                month: t.month(),
+                day: t.day(),
+                ordinal: t.ordinal(),
+                wday: t.weekday().num_days_from_sunday(),
+                hour: t.hour(),
+                minute: t.minute(),
+                second: t.second(),
+                nanosecond: t.nanosecond(),
+            },
         }
     }
 }
@@ -448,8 +504,13 @@ struct Flags {
 }
 
 fn pad_num(v: i64, default_width: usize, default_char: char, f: &Flags, width: Option<usize>, out: &mut String) {
+    // The common case (`%m`, `%d`, `%H`…): zero padding to the directive's own width.
+    if let (Ok(u), None, '0', false, false, false) = (u64::try_from(v), width, default_char, f.no_pad, f.space, f.zero) {
+        super::number::write_zero_padded(u, default_width, out);
+        return;
+    }
     let (buf, start) = super::number::digits_u64(v.unsigned_abs());
-    let digits = std::str::from_utf8(buf.get(start..).unwrap_or(b"0")).unwrap_or("0");
+    let digits = buf.get(start..).unwrap_or(b"0");
     let w = width.unwrap_or(default_width);
     let neg = v < 0;
     let len = digits.len() + usize::from(neg);
@@ -485,7 +546,9 @@ fn pad_num(v: i64, default_width: usize, default_char: char, f: &Flags, width: O
             }
         }
     }
-    out.push_str(digits);
+    for &d in digits {
+        out.push(super::number::digit_char(d));
+    }
 }
 
 fn pad_text(s: &str, f: &Flags, width: Option<usize>, swap_lower: bool, out: &mut String) {
@@ -513,64 +576,64 @@ fn pad_text(s: &str, f: &Flags, width: Option<usize>, swap_lower: bool, out: &mu
 
 fn directive(
     t: &DateTime<FixedOffset>,
+    tm: &Tm,
     c: char,
     f: &Flags,
     width: Option<usize>,
     colons: usize,
     out: &mut String,
 ) -> bool {
-    let month0 = t.month0() as usize;
-    let wday = t.weekday().num_days_from_sunday() as usize;
-    let month_name = MONTHS.get(month0).copied().unwrap_or("");
-    let day_name = DAYS.get(wday).copied().unwrap_or("");
-    let hour12 = match t.hour() % 12 {
+    let wday = tm.wday as usize;
+    let hour12 = match tm.hour % 12 {
         0 => 12,
         h => h,
     };
+    let month_name = || MONTHS.get(tm.month.wrapping_sub(1) as usize).copied().unwrap_or("");
+    let day_name = || DAYS.get(wday).copied().unwrap_or("");
     match c {
-        'Y' => pad_num(i64::from(t.year()), if t.year() < 0 { 5 } else { 4 }, '0', f, width, out),
-        'C' => pad_num(i64::from(t.year().div_euclid(100)), 2, '0', f, width, out),
-        'y' => pad_num(i64::from(t.year().rem_euclid(100)), 2, '0', f, width, out),
-        'm' => pad_num(i64::from(t.month()), 2, '0', f, width, out),
-        'd' => pad_num(i64::from(t.day()), 2, '0', f, width, out),
-        'e' => pad_num(i64::from(t.day()), 2, ' ', f, width, out),
-        'j' => pad_num(i64::from(t.ordinal()), 3, '0', f, width, out),
-        'H' => pad_num(i64::from(t.hour()), 2, '0', f, width, out),
-        'k' => pad_num(i64::from(t.hour()), 2, ' ', f, width, out),
+        'Y' => pad_num(i64::from(tm.year), if tm.year < 0 { 5 } else { 4 }, '0', f, width, out),
+        'C' => pad_num(i64::from(tm.year.div_euclid(100)), 2, '0', f, width, out),
+        'y' => pad_num(i64::from(tm.year.rem_euclid(100)), 2, '0', f, width, out),
+        'm' => pad_num(i64::from(tm.month), 2, '0', f, width, out),
+        'd' => pad_num(i64::from(tm.day), 2, '0', f, width, out),
+        'e' => pad_num(i64::from(tm.day), 2, ' ', f, width, out),
+        'j' => pad_num(i64::from(tm.ordinal), 3, '0', f, width, out),
+        'H' => pad_num(i64::from(tm.hour), 2, '0', f, width, out),
+        'k' => pad_num(i64::from(tm.hour), 2, ' ', f, width, out),
         'I' => pad_num(i64::from(hour12), 2, '0', f, width, out),
         'l' => pad_num(i64::from(hour12), 2, ' ', f, width, out),
-        'M' => pad_num(i64::from(t.minute()), 2, '0', f, width, out),
-        'S' => pad_num(i64::from(t.second()), 2, '0', f, width, out),
+        'M' => pad_num(i64::from(tm.minute), 2, '0', f, width, out),
+        'S' => pad_num(i64::from(tm.second), 2, '0', f, width, out),
         'L' | 'N' => {
             let digits = width.unwrap_or(if c == 'L' { 3 } else { 9 });
             let mut nanos = String::with_capacity(9);
-            super::number::write_zero_padded(u64::from(t.nanosecond() % 1_000_000_000), 9, &mut nanos);
+            super::number::write_zero_padded(u64::from(tm.nanosecond % 1_000_000_000), 9, &mut nanos);
             // The first `digits` digits, zeros past the ninth.
             for i in 0..digits {
                 out.push(nanos.as_bytes().get(i).map_or('0', |&b| char::from(b)));
             }
         }
         's' => pad_num(t.timestamp(), 1, '0', f, width, out),
-        'u' => pad_num(i64::from(t.weekday().number_from_monday()), 1, '0', f, width, out),
+        'u' => pad_num(i64::from((tm.wday + 6) % 7 + 1), 1, '0', f, width, out),
         'w' => pad_num(wday as i64, 1, '0', f, width, out),
         'U' => {
-            let yday = i64::from(t.ordinal0());
+            let yday = i64::from(tm.ordinal.wrapping_sub(1));
             pad_num((yday + 7 - wday as i64) / 7, 2, '0', f, width, out);
         }
         'W' => {
-            let yday = i64::from(t.ordinal0());
+            let yday = i64::from(tm.ordinal.wrapping_sub(1));
             let mon_based = (wday as i64 + 6) % 7;
             pad_num((yday + 7 - mon_based) / 7, 2, '0', f, width, out);
         }
         'V' => pad_num(i64::from(t.iso_week().week()), 2, '0', f, width, out),
         'G' => pad_num(i64::from(t.iso_week().year()), 4, '0', f, width, out),
         'g' => pad_num(i64::from(t.iso_week().year().rem_euclid(100)), 2, '0', f, width, out),
-        'a' => pad_text(day_name.get(..3).unwrap_or(""), f, width, false, out),
-        'A' => pad_text(day_name, f, width, false, out),
-        'b' | 'h' => pad_text(month_name.get(..3).unwrap_or(""), f, width, false, out),
-        'B' => pad_text(month_name, f, width, false, out),
-        'p' => pad_text(if t.hour() < 12 { "AM" } else { "PM" }, f, width, true, out),
-        'P' => pad_text(if t.hour() < 12 { "am" } else { "pm" }, f, width, false, out),
+        'a' => pad_text(day_name().get(..3).unwrap_or(""), f, width, false, out),
+        'A' => pad_text(day_name(), f, width, false, out),
+        'b' | 'h' => pad_text(month_name().get(..3).unwrap_or(""), f, width, false, out),
+        'B' => pad_text(month_name(), f, width, false, out),
+        'p' => pad_text(if tm.hour < 12 { "AM" } else { "PM" }, f, width, true, out),
+        'P' => pad_text(if tm.hour < 12 { "am" } else { "pm" }, f, width, false, out),
         'Z' => pad_text(if t.offset().local_minus_utc() == 0 { "UTC" } else { "" }, f, width, true, out),
         'z' => {
             let secs = t.offset().local_minus_utc();

@@ -558,8 +558,7 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
         }
         F::Where | F::Reject | F::Has | F::Find | F::FindIndex => filter_array(f, &input, args, env),
         F::Default => {
-            let missing = if args.allow_false { input.is_nil() } else { !input.truthy() };
-            if missing || input.is_empty_value() || matches!(input, Val::Empty | Val::Blank) {
+            if default_applies(&input, args) {
                 Ok(match args.get(0) {
                     Some(v) => v.clone(),
                     None => Val::Str(""),
@@ -706,7 +705,7 @@ pub(crate) fn apply_into<'r>(
                     out.push('-');
                 }
                 out.push('¥');
-                number::write_grouped(i.unsigned_abs(), ",", out);
+                number::write_grouped(i.unsigned_abs(), out);
             }
             _ => return apply(f, input, args, env).map(Some),
         },
@@ -715,7 +714,7 @@ pub(crate) fn apply_into<'r>(
                 if *i < 0 {
                     out.push('-');
                 }
-                number::write_grouped(i.unsigned_abs(), ",", out);
+                number::write_grouped(i.unsigned_abs(), out);
             }
             _ => return apply(f, input, args, env).map(Some),
         },
@@ -750,6 +749,18 @@ pub(crate) fn apply_into<'r>(
             args.r(0).write_to_s(out);
             input.write_to_s(out);
         }
+        F::Default => {
+            // As `apply` decides, written here: no trip through `apply` and no clone of the
+            // fallback. Nothing is charged (`apply`'s result is not either).
+            if default_applies(&input, args) {
+                if let Some(v) = args.get(0) {
+                    v.write_output(out);
+                }
+            } else {
+                input.write_output(out);
+            }
+            return Ok(None);
+        }
         F::Escape if !input.is_nil() => {
             for c in s_of(&input).chars() {
                 push_escaped(c, out);
@@ -760,6 +771,12 @@ pub(crate) fn apply_into<'r>(
     let made = out.len() - start;
     env.charge(made)?;
     Ok(None)
+}
+
+/// Whether `default` replaces `input` (nil, false unless `allow_false`, empty or blank).
+fn default_applies(input: &Val<'_>, args: &Args<'_>) -> bool {
+    let missing = if args.allow_false { input.is_nil() } else { !input.truthy() };
+    missing || input.is_empty_value() || matches!(input, Val::Empty | Val::Blank)
 }
 
 /// Applies a string function to the text of a value. A plain `fn` pointer, not a generic
@@ -1167,20 +1184,36 @@ fn ruby_index<'r>(item: &Val<'r>, prop: &Val<'r>) -> Prop<'r> {
 
 /// `where`, `reject`, `has`, `find`, `find_index`.
 fn filter_array<'r>(f: Filter, input: &Val<'r>, args: &Args<'r>, env: &mut Env) -> R<'r> {
-    let items = input_items(input, env)?;
+    // A flat array is read in place (charged as `input_items` would charge it): no copy of the
+    // items into a Vec first.
+    let flat;
+    let items = match input {
+        Val::Array(d) if !d.iter().any(|v| matches!(v, crate::value::Value::Array(_))) => {
+            env.charge(d.len())?;
+            Seq::Data(d)
+        }
+        Val::List(l) if !l.iter().any(Val::is_array) => {
+            env.charge(l.len())?;
+            Seq::List(l)
+        }
+        _ => {
+            flat = input_items(input, env)?;
+            Seq::List(&flat)
+        }
+    };
     let default = || match f {
         Filter::Where | Filter::Reject => Val::list(Vec::new()),
         Filter::Has => Val::Bool(false),
         _ => Val::Nil,
     };
     let prop = args.arg(0);
-    if items.is_empty() || prop.is_nil() {
+    if items.len() == 0 || prop.is_nil() {
         return Ok(default());
     }
     let target = args.arg(1);
     let mut kept = Vec::new();
     for (idx, item) in items.iter().enumerate() {
-        let v = match ruby_index(item, &prop) {
+        let v = match ruby_index(&item, &prop) {
             Prop::Val(v) => v,
             Prop::TypeError => return property_error(&prop),
             Prop::NoMethod => return Ok(Val::Nil),
@@ -1188,10 +1221,10 @@ fn filter_array<'r>(f: Filter, input: &Val<'r>, args: &Args<'r>, env: &mut Env) 
         let hit = if target.is_nil() { v.truthy() } else { ruby_eq(&v, &target) };
         match f {
             Filter::Has if hit => return Ok(Val::Bool(true)),
-            Filter::Find if hit => return Ok(item.clone()),
+            Filter::Find if hit => return Ok(item),
             Filter::FindIndex if hit => return Ok(Val::Int(i64::try_from(idx).unwrap_or(i64::MAX))),
-            Filter::Where if hit => kept.push(item.clone()),
-            Filter::Reject if !hit => kept.push(item.clone()),
+            Filter::Where if hit => kept.push(item),
+            Filter::Reject if !hit => kept.push(item),
             _ => {}
         }
     }

@@ -553,15 +553,27 @@ pub(crate) fn digits_u64(mut v: u64) -> ([u8; 20], usize) {
     (buf, i)
 }
 
+/// A digit byte of [`digits_u64`] as a char. The mask (a no-op on `'0'..='9'`) lets the compiler
+/// see the char is ASCII, so `String::push` takes its one-byte path instead of UTF-8 encoding.
+#[inline]
+pub(crate) fn digit_char(b: u8) -> char {
+    char::from(b & 0x3F)
+}
+
 /// Writes an integer without going through `fmt`.
 #[inline]
 pub(crate) fn write_int(v: i64, out: &mut String) {
+    // One digit (a `forloop.index`, a count) without the digit buffer.
+    if let Ok(d @ 0..=9) = u8::try_from(v) {
+        out.push(char::from(b'0' + d));
+        return;
+    }
     if v < 0 {
         out.push('-');
     }
     let (buf, start) = digits_u64(v.unsigned_abs());
     for &b in buf.get(start..).unwrap_or(b"0") {
-        out.push(char::from(b));
+        out.push(digit_char(b));
     }
 }
 
@@ -588,13 +600,19 @@ fn write_u128(mut v: u128, out: &mut String) {
 
 /// Writes `v` zero-padded to at least `width` digits (`format!("{v:0width$}")` without `fmt`).
 pub(crate) fn write_zero_padded(v: u64, width: usize, out: &mut String) {
+    // Two digits (months, days, hours, minutes) without the digit buffer.
+    if let (Ok(d @ 0..=99), 2) = (u8::try_from(v), width) {
+        out.push(char::from(b'0' + d / 10));
+        out.push(char::from(b'0' + d % 10));
+        return;
+    }
     let (buf, start) = digits_u64(v);
     let digits = buf.get(start..).unwrap_or(b"0");
     for _ in digits.len()..width {
         out.push('0');
     }
     for &b in digits {
-        out.push(char::from(b));
+        out.push(digit_char(b));
     }
 }
 
@@ -606,10 +624,19 @@ pub(crate) fn write_hex_byte(b: u8, out: &mut String) {
     }
 }
 
-/// Writes `|v|` with `delim` between groups of three digits.
-pub(crate) fn write_grouped(v: u64, delim: &str, out: &mut String) {
+/// Writes `|v|` with commas between groups of three digits (`yen`, `number_with_delimiter`).
+pub(crate) fn write_grouped(v: u64, out: &mut String) {
+    // Straight from the digit bytes: no UTF-8 check of them, no slicing into groups.
     let (buf, start) = digits_u64(v);
-    group_digits(std::str::from_utf8(buf.get(start..).unwrap_or(b"0")).unwrap_or("0"), delim, out);
+    let digits = buf.get(start..).unwrap_or(b"0");
+    let n = digits.len();
+    out.reserve(n + n / 3);
+    for (i, &d) in digits.iter().enumerate() {
+        if i > 0 && (n - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit_char(d));
+    }
 }
 
 /// Groups the digits of an integer text with `delim` every three digits.
@@ -704,6 +731,12 @@ mod tests {
         write_hex_byte(0x1f, &mut s);
         assert_eq!(s, "00421F");
         assert_eq!(Dec::parse("-12.5").unwrap().to_f64(), -12.5);
+        for v in [0, 7, 12, 123, 1_234, 12_345, 123_456, 1_234_567, u64::MAX] {
+            let (mut a, mut b) = (String::new(), String::new());
+            write_grouped(v, &mut a);
+            group_digits(&v.to_string(), ",", &mut b);
+            assert_eq!(a, b);
+        }
     }
 
     #[test]

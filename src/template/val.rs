@@ -222,9 +222,10 @@ impl<'r> Val<'r> {
         }
     }
 
-    /// The member `key` of an object (last duplicate wins).
+    /// The member `key` of an object (last duplicate wins). `same_str`, not `==`: in Wasm `==`
+    /// calls a byte-loop `memcmp`, and this is the renderer's commonest comparison.
     pub(crate) fn get_key(members: &'r Members<'r>, key: &str) -> Option<Val<'r>> {
-        members.iter().rev().find(|(k, _)| k == key).map(|(_, v)| Val::from_data(v))
+        members.iter().rev().find(|(k, _)| crate::value::same_str(k, key)).map(|(_, v)| Val::from_data(v))
     }
 
     /// Writes the value as `{{ }}` shows it: arrays concatenated, nil as nothing.
