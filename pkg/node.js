@@ -2,7 +2,7 @@
 // package is ready as soon as it is imported.
 import { readFileSync } from "node:fs";
 import { Buffer } from "node:buffer";
-import { initSync } from "./dist/kizuna.js";
+import { initSync, Engine, __outPtr } from "./dist/kizuna.js";
 
 // Node's Buffer codecs beat TextEncoder/TextDecoder on the strings a decision moves: utf8Write
 // over encodeInto, and for all-ASCII text (decisions are mostly ids), found a word at a time,
@@ -36,6 +36,23 @@ const textCodec = {
   },
 };
 
-initSync({ module: readFileSync(new URL("./dist/kizuna_bg.wasm", import.meta.url)), textCodec });
+const { memory } = initSync({ module: readFileSync(new URL("./dist/kizuna_bg.wasm", import.meta.url)), textCodec });
+
+// The JSON-text fast paths leave their result in Wasm memory for Buffer to read: ASCII with
+// latin1Slice, anything else as UTF-16 with ucs2Slice (one copy, where decoding UTF-8 with
+// Japanese messages costs ~4 µs per KB). A negative length means ASCII bytes.
+let mem = null;
+function out(n) {
+  // A grown memory detaches the old buffer, and views of it then have length 0.
+  if (mem === null || mem.byteLength === 0) mem = Buffer.from(memory.buffer);
+  const ptr = __outPtr(n < 0);
+  return n < 0 ? mem.latin1Slice(ptr, ptr - n) : mem.ucs2Slice(ptr, ptr + 2 * n);
+}
+Engine.prototype.decideJson = function decideJson(context, explain) {
+  return out(this.__decideJsonOut(context, explain));
+};
+Engine.prototype.renderJson = function renderJson(contentId, context) {
+  return out(this.__renderJsonOut(contentId, context));
+};
 
 export * from "./dist/kizuna.js";

@@ -122,6 +122,12 @@ impl Engine {
         self.inner.decide_to_string(context, opts).map_err(|e| js_error(&[e]))
     }
 
+    /// `decideJson` for the Node entry: the decision kept for [`out_ptr`] (see [`keep_out`]).
+    #[wasm_bindgen(js_name = __decideJsonOut, skip_typescript)]
+    pub fn decide_json_out(&self, context: &str, explain: Option<bool>) -> Result<i32, JsValue> {
+        Ok(keep_out(self.decide_json(context, explain)?))
+    }
+
     /// Decides for a context object (or JSON text); returns a Decision object.
     #[wasm_bindgen(unchecked_return_type = "Decision")]
     pub fn decide(
@@ -145,6 +151,12 @@ impl Engine {
     #[wasm_bindgen(js_name = renderJson)]
     pub fn render_json(&self, content_id: &str, context: &str) -> Result<String, JsValue> {
         self.inner.render_to_string(content_id, context, DecideOptions::default()).map_err(|e| js_error(&[e]))
+    }
+
+    /// `renderJson` for the Node entry, as [`Engine::decide_json_out`].
+    #[wasm_bindgen(js_name = __renderJsonOut, skip_typescript)]
+    pub fn render_json_out(&self, content_id: &str, context: &str) -> Result<i32, JsValue> {
+        Ok(keep_out(self.render_json(content_id, context)?))
     }
 
     /// Like `renderJson`, for a context object (or JSON text); returns a Decision object.
@@ -241,4 +253,36 @@ pub fn render_template(
 ) -> Result<String, JsValue> {
     let data = if data.is_undefined() { "{}".to_string() } else { json_text(&data, "data")? };
     engine::render_template(template, &data, &now_or_clock(now)).map_err(|e| js_error(&e))
+}
+
+thread_local! {
+    /// The last `__*Utf16` result, for the Node entry to copy out with `Buffer`: an ASCII one
+    /// as is (`latin1Slice`), any other as UTF-16 (`ucs2Slice`, one copy, where decoding UTF-8
+    /// with Japanese messages costs ~4 µs per KB).
+    static OUT: std::cell::RefCell<(String, Vec<u16>)> = const { std::cell::RefCell::new((String::new(), Vec::new())) };
+}
+
+/// Keeps `s` for [`out_ptr`]: returns its length in bytes, negated, when it is ASCII, else
+/// its length in UTF-16 code units.
+fn keep_out(s: String) -> i32 {
+    OUT.with(|out| match out.try_borrow_mut() {
+        // Lengths saturate: a decision is bounded by LINE's message limits, far below 2^31.
+        Ok(mut out) if s.is_ascii() => {
+            let n = i32::try_from(s.len()).unwrap_or(i32::MAX);
+            out.0 = s;
+            -n
+        }
+        Ok(mut out) => {
+            out.1.clear();
+            out.1.extend(s.encode_utf16());
+            i32::try_from(out.1.len()).unwrap_or(i32::MAX)
+        }
+        Err(_) => 0,
+    })
+}
+
+/// Where the last `__*Utf16` result is in Wasm memory (`ascii`: the bytes, else the units).
+#[wasm_bindgen(js_name = __outPtr, skip_typescript)]
+pub fn out_ptr(ascii: bool) -> usize {
+    OUT.with(|out| out.try_borrow().map_or(0, |out| if ascii { out.0.as_ptr() as usize } else { out.1.as_ptr() as usize }))
 }

@@ -35,3 +35,18 @@ test("strings of every length, alignment and script cross into Wasm and back unc
     assert.equal(renderTemplate("{{ s }}", { s }), s);
   }
 });
+
+test("results read right after the Wasm memory grows", () => {
+  const engine = new Engine({
+    version: 1,
+    contents: [{ id: "echo", variants: [{ id: "v", messages: [{ type: "text", text: "{{ user.displayName | size }}" }] }] }],
+  });
+  const context = (name) => JSON.stringify({ now: "2026-11-27T10:00:00+09:00", user: { userId: "U渡辺", displayName: name } });
+  const before = engine.renderJson("echo", context("恵"));
+  // 24 MB of context text: more than the memory holds so far, so it grows (and detaches the
+  // buffer the previous results were read from).
+  const big = JSON.parse(engine.renderJson("echo", context("日本".repeat(4_000_000))));
+  assert.equal(big.messages[0].text, "8000000");
+  assert.equal(engine.renderJson("echo", context("恵")), before);
+  assert.equal(JSON.parse(engine.decideJson(context("a"))).userId, "U渡辺");
+});
