@@ -301,19 +301,22 @@ pub fn write_serde(v: &serde_json::Value, out: &mut String) {
             }
             out.push(']');
         }
-        serde_json::Value::Object(members) => {
-            out.push('{');
-            for (i, (k, v)) in members.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_json_string(k, out);
-                out.push(':');
-                write_serde(v, out);
-            }
-            out.push('}');
-        }
+        serde_json::Value::Object(members) => write_serde_map(members, out),
     }
+}
+
+/// [`write_serde`] of an object's members (serde_json's map keeps its keys sorted).
+pub fn write_serde_map(members: &serde_json::Map<String, serde_json::Value>, out: &mut String) {
+    out.push('{');
+    for (i, (k, v)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_json_string(k, out);
+        out.push(':');
+        write_serde(v, out);
+    }
+    out.push('}');
 }
 
 /// [`write_serde`] into a new string.
@@ -419,8 +422,8 @@ impl Projection {
         self.add_path(&mut path.into_iter());
     }
 
-    /// Marks `path` as read for its type only: an object there is built without members, a
-    /// scalar is built, an array is checked and left out (it reads as absent).
+    /// Marks `path` as read for its type only: an object there is built without members, an
+    /// array is checked and built empty, a scalar is built.
     pub fn add_shape(&mut self, path: &[&str]) {
         self.node_at(&mut path.iter().copied());
     }

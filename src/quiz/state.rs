@@ -216,16 +216,6 @@ fn key(k: &str, first: bool, out: &mut String) {
     out.push(':');
 }
 
-/// Writes a `serde_json` map as serde does (its keys are sorted).
-pub(crate) fn write_map(map: &Map<String, Value>, out: &mut String) {
-    out.push('{');
-    for (i, (k, v)) in map.iter().enumerate() {
-        key(k, i == 0, out);
-        crate::value::write_serde(v, out);
-    }
-    out.push('}');
-}
-
 impl QuizAnswer {
     fn write_json(&self, out: &mut String) {
         match self {
@@ -387,11 +377,11 @@ impl QuizOutcome {
             write_json_string(m, &mut o);
         }
         o.push_str("},\"scores\":");
-        write_map(&self.scores, &mut o);
+        value::write_serde_map(&self.scores, &mut o);
         o.push_str(",\"tags\":");
         write_strings(&self.tags, &mut o);
         o.push_str(",\"attributes\":");
-        write_map(&self.attributes, &mut o);
+        value::write_serde_map(&self.attributes, &mut o);
         o.push_str(",\"context\":");
         crate::value::write_serde(&self.context, &mut o);
         o.push_str(",\"decision\":");
