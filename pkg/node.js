@@ -7,21 +7,22 @@ import { initSync, Engine, __outPtr } from "./dist/kizuna.js";
 // Node's Buffer codecs beat TextEncoder/TextDecoder on the strings a decision moves: utf8Write
 // over encodeInto, and for all-ASCII text (decisions are mostly ids), found a word at a time,
 // latin1Slice is a plain copy at about half TextDecoder's cost (5–8% per decideJson).
-let bytes = null, buf = null, words = null;
-function views(memory) {
-  if (memory !== bytes) {
-    bytes = memory;
-    buf = Buffer.from(memory.buffer, memory.byteOffset, memory.byteLength);
-    words = new Uint32Array(memory.buffer, memory.byteOffset, memory.byteLength >>> 2);
-  }
+//
+// Views of Wasm memory, made again when it grows: that detaches the old buffer, and views of it
+// then have length 0.
+let buf = null, words = null;
+const stale = () => buf === null || buf.byteLength === 0;
+function views(buffer) {
+  buf = Buffer.from(buffer);
+  words = new Uint32Array(buffer);
 }
 const textCodec = {
   encodeInto(s, memory, ptr, cap) {
-    views(memory);
+    if (stale()) views(memory.buffer);
     return buf.utf8Write(s, ptr, cap);
   },
   decode(memory, ptr, len) {
-    views(memory);
+    if (stale()) views(memory.buffer);
     const end = ptr + len;
     let i = ptr;
     while (i < end && (i & 3) !== 0 && memory[i] < 0x80) i++;
@@ -41,12 +42,10 @@ const { memory } = initSync({ module: readFileSync(new URL("./dist/kizuna_bg.was
 // The JSON-text fast paths leave their result in Wasm memory for Buffer to read: ASCII with
 // latin1Slice, anything else as UTF-16 with ucs2Slice (one copy, where decoding UTF-8 with
 // Japanese messages costs ~4 µs per KB). A negative length means ASCII bytes.
-let mem = null;
 function out(n) {
-  // A grown memory detaches the old buffer, and views of it then have length 0.
-  if (mem === null || mem.byteLength === 0) mem = Buffer.from(memory.buffer);
   const ptr = __outPtr(n < 0);
-  return n < 0 ? mem.latin1Slice(ptr, ptr - n) : mem.ucs2Slice(ptr, ptr + 2 * n);
+  if (stale()) views(memory.buffer);
+  return n < 0 ? buf.latin1Slice(ptr, ptr - n) : buf.ucs2Slice(ptr, ptr + 2 * n);
 }
 Engine.prototype.decideJson = function decideJson(context, explain) {
   return out(this.__decideJsonOut(context, explain));

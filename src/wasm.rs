@@ -256,9 +256,9 @@ pub fn render_template(
 }
 
 thread_local! {
-    /// The last `__*Utf16` result, for the Node entry to copy out with `Buffer`: an ASCII one
-    /// as is (`latin1Slice`), any other as UTF-16 (`ucs2Slice`, one copy, where decoding UTF-8
-    /// with Japanese messages costs ~4 µs per KB).
+    /// The last `__*Out` result, for the Node entry to copy out with `Buffer`: an ASCII one as
+    /// is (`latin1Slice`), any other as UTF-16 (`ucs2Slice`, one copy, where decoding UTF-8 with
+    /// Japanese messages costs ~4 µs per KB).
     static OUT: std::cell::RefCell<(String, Vec<u16>)> = const { std::cell::RefCell::new((String::new(), Vec::new())) };
 }
 
@@ -277,11 +277,13 @@ fn keep_out(s: String) -> i32 {
             out.1.extend(s.encode_utf16());
             i32::try_from(out.1.len()).unwrap_or(i32::MAX)
         }
+        // Cannot happen: `OUT` is borrowed only in this function and `out_ptr`, which call
+        // nothing that could come back here.
         Err(_) => 0,
     })
 }
 
-/// Where the last `__*Utf16` result is in Wasm memory (`ascii`: the bytes, else the units).
+/// Where the last `__*Out` result is in Wasm memory (`ascii`: the bytes, else the units).
 #[wasm_bindgen(js_name = __outPtr, skip_typescript)]
 pub fn out_ptr(ascii: bool) -> usize {
     OUT.with(|out| out.try_borrow().map_or(0, |out| if ascii { out.0.as_ptr() as usize } else { out.1.as_ptr() as usize }))
