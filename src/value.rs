@@ -353,24 +353,30 @@ fn special_bytes(w: u64) -> u64 {
     ((quote.wrapping_sub(ONES) & !quote) | (slash.wrapping_sub(ONES) & !slash) | (w.wrapping_sub(ONES * 0x20) & !w)) & HIGH
 }
 
-/// Whether `bytes` holds a `"`, `\\` or control character, eight bytes at a time.
-fn has_special_byte(bytes: &[u8]) -> bool {
-    let mut words = bytes.chunks_exact(8);
-    let found = words.any(|c| special_bytes(u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))) != 0);
-    found || words.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+/// The first `"`, `\\` or control character in `bytes` at or after `from`, eight bytes at a
+/// time.
+fn next_special(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let flags = special_bytes(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+        if flags != 0 {
+            return Some(i + (flags.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let tail = bytes.get(i..)?;
+    tail.iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\').map(|p| i + p)
 }
 
-/// Writes `s` as a JSON string literal with serde_json's escaping.
+/// Writes `s` as a JSON string literal with serde_json's escaping. Runs between escapes (most
+/// strings are one run: ids, names, timestamps) are copied whole.
 pub fn write_json_string(s: &str, out: &mut String) {
     out.push('"');
-    // Most strings (ids, names, timestamps) need no escaping: copy them in one go.
-    if !has_special_byte(s.as_bytes()) {
-        out.push_str(s);
-        out.push('"');
-        return;
-    }
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
+    while let Some(i) = next_special(bytes, start) {
+        out.push_str(s.get(start..i).unwrap_or(""));
+        let b = bytes.get(i).copied().unwrap_or(0);
         let esc = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -379,10 +385,8 @@ pub fn write_json_string(s: &str, out: &mut String) {
             b'\t' => "\\t",
             0x08 => "\\b",
             0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
+            _ => "",
         };
-        out.push_str(s.get(start..i).unwrap_or(""));
         if esc.is_empty() {
             let _ = write!(out, "\\u{b:04x}");
         } else {
