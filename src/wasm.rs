@@ -272,38 +272,61 @@ fn keep_out(s: String) -> i32 {
             out.0 = s;
             -n
         }
-        Ok(mut out) => {
-            utf16_into(&s, &mut out.1);
-            i32::try_from(out.1.len()).unwrap_or(i32::MAX)
-        }
+        Ok(mut out) => i32::try_from(utf16_into(&s, &mut out.1)).unwrap_or(i32::MAX),
         // Cannot happen: `OUT` is borrowed only in this function and `out_ptr`, which call
         // nothing that could come back here.
         Err(_) => 0,
     })
 }
 
-/// `s` as UTF-16 code units into `out`. Writes into a sized buffer instead of pushing each unit
-/// (`extend(encode_utf16())` was a tenth of `renderJson`): UTF-16 never needs more units than
-/// UTF-8 has bytes.
-fn utf16_into(s: &str, out: &mut Vec<u16>) {
-    out.clear();
-    out.resize(s.len(), 0);
-    let mut dst = out.iter_mut();
-    for c in s.chars() {
-        let c = u32::from(c);
-        let Some(d) = dst.next() else { break };
-        if c < 0x1_0000 {
-            *d = c as u16;
-        } else {
-            // A surrogate pair (the casts keep the low 16 bits, which is all there is).
-            *d = (0xD7C0 + (c >> 10)) as u16;
-            if let Some(d) = dst.next() {
-                *d = (0xDC00 | (c & 0x3FF)) as u16;
-            }
-        }
+/// Writes `s` as UTF-16 code units into `out` and returns how many. `out` only grows (it never
+/// needs more units than `s` has bytes); the Node entry reads just the units written, so what
+/// lies beyond them is never cleared. ASCII runs, most of a decision, go eight bytes at a time,
+/// other characters are decoded in place: pushing each unit (`extend(encode_utf16())`) was a
+/// tenth of `renderJson`.
+fn utf16_into(s: &str, out: &mut Vec<u16>) -> usize {
+    if out.len() < s.len() {
+        out.resize(s.len(), 0);
     }
-    let unused = dst.len();
-    out.truncate(s.len() - unused);
+    let bytes = s.as_bytes();
+    let out = out.as_mut_slice();
+    // The continuation byte `k` places after `i` (valid UTF-8 has it), payload bits only.
+    let cont = |i: usize| u32::from(bytes.get(i).copied().unwrap_or(0) & 0x3F);
+    let (mut i, mut n) = (0, 0);
+    while let Some(&b) = bytes.get(i) {
+        let (unit, width) = match b {
+            0..=0x7F => {
+                if let (Some(src), Some(dst)) = (bytes.get(i..i + 8), out.get_mut(n..n + 8)) {
+                    if u64::from_le_bytes(src.try_into().unwrap_or([0x80; 8])) & 0x8080_8080_8080_8080 == 0 {
+                        for (d, b) in dst.iter_mut().zip(src) {
+                            *d = u16::from(*b);
+                        }
+                        i += 8;
+                        n += 8;
+                        continue;
+                    }
+                }
+                (u32::from(b), 1)
+            }
+            0x80..=0xDF => ((u32::from(b & 0x1F) << 6) | cont(i + 1), 2),
+            0xE0..=0xEF => ((u32::from(b & 0x0F) << 12) | (cont(i + 1) << 6) | cont(i + 2), 3),
+            _ => {
+                // Outside the BMP: a surrogate pair. The casts keep the 16 bits a unit has.
+                let c = (u32::from(b & 0x07) << 18) | (cont(i + 1) << 12) | (cont(i + 2) << 6) | cont(i + 3);
+                if let Some(d) = out.get_mut(n) {
+                    *d = (0xD7C0 + (c >> 10)) as u16;
+                }
+                n += 1;
+                (0xDC00 | (c & 0x3FF), 4)
+            }
+        };
+        if let Some(d) = out.get_mut(n) {
+            *d = unit as u16;
+        }
+        i += width;
+        n += 1;
+    }
+    n
 }
 
 /// Where the last `__*Out` result is in Wasm memory (`ascii`: the bytes, else the units).
