@@ -125,7 +125,8 @@ impl Engine {
     /// `decideJson` for the Node entry: the decision kept for [`out_ptr`] (see [`keep_out`]).
     #[wasm_bindgen(js_name = __decideJsonOut, skip_typescript)]
     pub fn decide_json_out(&self, context: &str, explain: Option<bool>) -> Result<i32, JsValue> {
-        Ok(keep_out(self.decide_json(context, explain)?))
+        let opts = DecideOptions { explain: explain.unwrap_or(false) };
+        keep_out(|out| self.inner.decide_into(context, opts, out))
     }
 
     /// Decides for a context object (or JSON text); returns a Decision object.
@@ -156,7 +157,7 @@ impl Engine {
     /// `renderJson` for the Node entry, as [`Engine::decide_json_out`].
     #[wasm_bindgen(js_name = __renderJsonOut, skip_typescript)]
     pub fn render_json_out(&self, content_id: &str, context: &str) -> Result<i32, JsValue> {
-        Ok(keep_out(self.render_json(content_id, context)?))
+        keep_out(|out| self.inner.render_into(content_id, context, DecideOptions::default(), out))
     }
 
     /// Like `renderJson`, for a context object (or JSON text); returns a Decision object.
@@ -258,24 +259,26 @@ pub fn render_template(
 thread_local! {
     /// The last `__*Out` result, for the Node entry to copy out with `Buffer`: an ASCII one as
     /// is (`latin1Slice`), any other as UTF-16 (`ucs2Slice`, one copy, where decoding UTF-8 with
-    /// Japanese messages costs ~4 µs per KB).
+    /// Japanese messages costs ~4 µs per KB). Both buffers are reused from call to call.
     static OUT: std::cell::RefCell<(String, Vec<u16>)> = const { std::cell::RefCell::new((String::new(), Vec::new())) };
 }
 
-/// Keeps `s` for [`out_ptr`]: returns its length in bytes, negated, when it is ASCII, else
-/// its length in UTF-16 code units.
-fn keep_out(s: String) -> i32 {
-    OUT.with(|out| match out.try_borrow_mut() {
+/// Runs `write` into the kept result buffer for [`out_ptr`]: returns the result's length in
+/// bytes, negated, when it is ASCII, else its length in UTF-16 code units.
+fn keep_out(write: impl FnOnce(&mut String) -> Result<(), Error>) -> Result<i32, JsValue> {
+    OUT.with(|out| {
+        // Cannot fail: `OUT` is borrowed only here and in `out_ptr`, and `write` (engine code)
+        // never calls back into either.
+        let Ok(mut out) = out.try_borrow_mut() else { return Ok(0) };
+        let (text, units) = &mut *out;
+        text.clear();
+        write(text).map_err(|e| js_error(&[e]))?;
         // Lengths saturate: a decision is bounded by LINE's message limits, far below 2^31.
-        Ok(mut out) if s.is_ascii() => {
-            let n = i32::try_from(s.len()).unwrap_or(i32::MAX);
-            out.0 = s;
-            -n
-        }
-        Ok(mut out) => i32::try_from(utf16_into(&s, &mut out.1)).unwrap_or(i32::MAX),
-        // Cannot happen: `OUT` is borrowed only in this function and `out_ptr`, which call
-        // nothing that could come back here.
-        Err(_) => 0,
+        Ok(if text.is_ascii() {
+            -i32::try_from(text.len()).unwrap_or(i32::MAX)
+        } else {
+            i32::try_from(utf16_into(text, units)).unwrap_or(i32::MAX)
+        })
     })
 }
 

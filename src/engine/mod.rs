@@ -122,9 +122,17 @@ impl Engine {
 
     /// [`Engine::render`] returning JSON text: the fast path of [`Engine::decide_to_string`].
     pub fn render_to_string(&self, content_id: &str, context: &str, opts: DecideOptions) -> Result<String, Error> {
+        let mut out = String::new();
+        self.render_into(content_id, context, opts, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Engine::render_to_string`] appending to `out` (a buffer reused across calls).
+    pub(crate) fn render_into(&self, content_id: &str, context: &str, opts: DecideOptions, out: &mut String) -> Result<(), Error> {
         let index = self.content_index(content_id)?;
         let mut doc = self.parse_context(context)?;
-        Ok(self.decide_doc(&mut doc, opts, Some(index))?.to_json())
+        self.decide_doc(&mut doc, opts, Some(index))?.write_json(out);
+        Ok(())
     }
 
     fn content_index(&self, content_id: &str) -> Result<usize, Error> {
@@ -142,8 +150,16 @@ impl Engine {
     /// Decides and returns the decision as JSON text: the same bytes as serializing
     /// [`Engine::decide`]'s result, written directly (no intermediate strings) on the hot path.
     pub fn decide_to_string(&self, context: &str, opts: DecideOptions) -> Result<String, Error> {
+        let mut out = String::new();
+        self.decide_into(context, opts, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Engine::decide_to_string`] appending to `out` (a buffer reused across calls).
+    pub(crate) fn decide_into(&self, context: &str, opts: DecideOptions, out: &mut String) -> Result<(), Error> {
         let mut doc = self.parse_context(context)?;
-        Ok(self.decide_doc(&mut doc, opts, None)?.to_json())
+        self.decide_doc(&mut doc, opts, None)?.write_json(out);
+        Ok(())
     }
 
     fn parse_context<'t>(&self, context: &'t str) -> Result<Value<'t>, Error> {
@@ -265,11 +281,12 @@ impl Draft<'_> {
     }
 
     /// Writes the decision as serde would write [`Draft::to_decision`] (a test holds them equal).
-    fn to_json(&self) -> String {
-        // Room for a typical decision (~300 bytes with a handful of segments): no regrowth.
-        let mut o = String::with_capacity(512);
+    fn write_json(&self, o: &mut String) {
+        // Room for a typical decision (~300 bytes with a handful of segments, plus the
+        // messages): no regrowth.
+        o.reserve(512 + self.rendered.as_ref().map_or(0, |r| r.messages.iter().map(String::len).sum()));
         crate::contract::decision::write_head(
-            &mut o,
+            o,
             VERSION_TEXT,
             &self.decision_id,
             &self.engine.config_hash,
@@ -280,14 +297,13 @@ impl Draft<'_> {
         );
         let rendered = self.rendered.as_ref();
         crate::contract::decision::write_tail(
-            &mut o,
+            o,
             self.rich_menu.as_ref(),
             rendered.map(|r| &r.choice),
             &mut rendered.into_iter().flat_map(|r| &r.messages).map(String::as_str),
             &self.outcome.errors,
             self.explain.as_deref(),
         );
-        o
     }
 }
 
