@@ -141,7 +141,9 @@ impl Engine {
             .ok_or_else(|| Error::new(Code::InvalidValue, "", format!("there is no content \"{content_id}\" in the config")))
     }
 
-    /// Decides for an already parsed context.
+    /// Decides for an already parsed context. serde_json's maps sort their keys, so a template
+    /// that prints a whole object (`{{ user.attributes | json }}`) lists its keys sorted here,
+    /// in document order from text; everything else is the same decision.
     pub fn decide_json(&self, context: &serde_json::Value, opts: DecideOptions) -> Result<Decision, Error> {
         let mut doc = Value::from_serde(context);
         Ok(self.decide_doc(&mut doc, opts, None)?.to_decision())

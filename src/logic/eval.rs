@@ -554,7 +554,9 @@ impl Node {
                 };
                 let message = match object.get("type") {
                     Some(Value::String(s)) => format!("the rule threw \"{s}\""),
-                    _ => format!("the rule threw {}", object.to_json()),
+                    // Keys sorted, so a context given as text or as a serde_json tree (whose
+                    // maps are sorted) gets the same message, and so the same decision.
+                    _ => format!("the rule threw {}", crate::value::serde_text(&object.to_serde())),
                 };
                 Err(Fault::new(FailKind::Thrown(object), message).at(self))
             }

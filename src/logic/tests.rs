@@ -301,3 +301,13 @@ fn shared_results_are_computed_once_per_memo_and_only_when_pure() {
         assert_eq!(plain, want);
     }
 }
+
+#[test]
+fn a_thrown_object_is_described_with_sorted_keys() {
+    // The same message whether the context was text (document order) or a serde_json tree
+    // (sorted maps): the robustness suite found the two decisions differing.
+    let r = compile(&json!({"throw": {"var": "x"}}), &opts(), "").unwrap();
+    let data = parse(r#"{"x":{"type":5,"b":[1,{"d":1,"c":2}],"a":"s"}}"#).unwrap();
+    let e = r.apply(&data, &env()).unwrap_err();
+    assert!(e.message().ends_with(r#"the rule threw {"a":"s","b":[1,{"c":2,"d":1}],"type":5}"#), "{}", e.message());
+}
