@@ -602,7 +602,15 @@ impl Node {
                 let (s, affix) = (js_string(&a), js_string(&b));
                 Ok(boolean(if matches!(self.op, Op::StartsWith(..)) { s.starts_with(affix.as_ref()) } else { s.ends_with(affix.as_ref()) }))
             }
-            Op::Now => Ok(Cow::Owned(Value::String(Cow::Owned(format_rfc3339(cx.now(), cx.env.tz))))),
+            Op::Now => {
+                // `now` itself can leave the four-digit years in the config's zone
+                // (9999-12-31T23:00:00-05:00 at +09:00), as a shift can.
+                let now = cx.now();
+                if !(0..=9999).contains(&now.local(cx.env.tz).year) {
+                    return Err(Fault::new(FailKind::InvalidTimestamp, "now is outside the supported calendar range in the config's time zone").at(self));
+                }
+                Ok(Cow::Owned(Value::String(Cow::Owned(format_rfc3339(now, cx.env.tz)))))
+            }
             Op::Shift(sign, d) => {
                 let t = shift(cx.now(), *d, *sign, cx.env.tz).ok_or_else(|| out_of_range().at(self))?;
                 Ok(Cow::Owned(Value::String(Cow::Owned(format_rfc3339(t, cx.env.tz)))))

@@ -311,3 +311,16 @@ fn a_thrown_object_is_described_with_sorted_keys() {
     let e = r.apply(&data, &env()).unwrap_err();
     assert!(e.message().ends_with(r#"the rule threw {"a":"s","b":[1,{"c":2,"d":1}],"type":5}"#), "{}", e.message());
 }
+
+#[test]
+fn now_outside_four_digit_years_in_the_config_zone_is_an_error() {
+    let r = compile(&json!({"now": []}), &opts(), "").unwrap();
+    let data = parse("{}").unwrap();
+    let mut late = Env::new(DateTime::parse_from_rfc3339("9999-12-31T23:00:00-05:00").unwrap());
+    late.tz = FixedOffset::east_opt(9 * 3600).unwrap();
+    let e = r.apply(&data, &late).unwrap_err();
+    assert_eq!(e.code(), Code::InvalidTimestamp, "{}", e.message());
+    let mut fine = Env::new(DateTime::parse_from_rfc3339("9999-12-31T14:00:00Z").unwrap());
+    fine.tz = late.tz;
+    assert_eq!(r.apply(&data, &fine).unwrap().to_serde(), json!("9999-12-31T23:00:00+09:00"));
+}
