@@ -126,8 +126,23 @@ pub struct Contents {
 /// A rendered content.
 pub struct Rendered {
     pub choice: ContentChoice,
+    /// The messages' JSON texts, one after the other in one buffer (one allocation per
+    /// render, not one per message); `ends` marks where each ends.
+    json: String,
+    ends: Vec<usize>,
+}
+
+impl Rendered {
     /// Each message as JSON text.
-    pub messages: Vec<String>,
+    pub fn messages(&self) -> impl Iterator<Item = &str> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(a, &z)| self.json.get(a..z).unwrap_or(""))
+    }
+
+    /// The bytes of all messages together.
+    pub fn len(&self) -> usize {
+        self.json.len()
+    }
 }
 
 impl Contents {
@@ -221,25 +236,26 @@ impl Contents {
         let Some(c) = self.items.get(index) else { return Ok(None) };
         let Some((variant, experiment)) = choose(c, doc, env, user_id)? else { return Ok(None) };
         let opts = RenderOptions { now: env.now, tz: env.tz, limits: &self.limits };
-        let mut messages = Vec::with_capacity(variant.messages.len());
+        let mut json = String::with_capacity(256 * variant.messages.len());
+        let mut ends = Vec::with_capacity(variant.messages.len());
         let mut scratch = String::new();
         for m in &variant.messages {
-            let mut json = String::with_capacity(256);
             let fail = |mut e: Error| {
                 e.message = format!("content \"{}\", variant \"{}\": {}", c.id, variant.id, e.message);
                 e
             };
+            let start = json.len();
             m.write(doc, &opts, &mut json, &mut scratch).map_err(fail)?;
             if m.flex_templated {
                 // A bubble's size is known only once written: read it back and measure.
-                let rendered = crate::value::parse(&json)
+                let rendered = crate::value::parse(json.get(start..).unwrap_or(""))
                     .map_err(|e| Error::new(Code::TemplateRender, m.path.as_str(), format!("rendered message is not JSON: {e}")))?;
                 check_sizes(&rendered, &m.path, &c.id, &variant.id)?;
             }
-            messages.push(json);
+            ends.push(json.len());
         }
         let choice = ContentChoice { id: c.id.clone(), variant: variant.id.clone(), experiment: experiment.map(str::to_string) };
-        Ok(Some(Rendered { choice, messages }))
+        Ok(Some(Rendered { choice, json, ends }))
     }
 }
 

@@ -276,7 +276,7 @@ impl Draft<'_> {
             groups,
             rich_menu: self.rich_menu.clone(),
             content: self.rendered.as_ref().map(|r| r.choice.clone()),
-            messages: self.rendered.iter().flat_map(|r| &r.messages).map(|m| crate::contract::MessageJson::new(m.clone())).collect(),
+            messages: self.rendered.iter().flat_map(Rendered::messages).map(|m| crate::contract::MessageJson::new(m.to_string())).collect(),
             errors: self.outcome.errors.clone(),
             explain: self.explain.clone(),
         }
@@ -286,7 +286,7 @@ impl Draft<'_> {
     fn write_json(&self, o: &mut String) {
         // Room for a typical decision (~300 bytes with a handful of segments, plus the
         // messages): no regrowth.
-        o.reserve(512 + self.rendered.as_ref().map_or(0, |r| r.messages.iter().map(String::len).sum()));
+        o.reserve(512 + self.rendered.as_ref().map_or(0, Rendered::len));
         crate::contract::decision::write_head(
             o,
             VERSION_TEXT,
@@ -302,7 +302,7 @@ impl Draft<'_> {
             o,
             self.rich_menu.as_ref(),
             rendered.map(|r| &r.choice),
-            &mut rendered.into_iter().flat_map(|r| &r.messages).map(String::as_str),
+            &mut rendered.into_iter().flat_map(Rendered::messages),
             &self.outcome.errors,
             self.explain.as_deref(),
         );
