@@ -293,7 +293,7 @@ fn utf16_into(s: &str, out: &mut Vec<u16>) -> usize {
     }
     let bytes = s.as_bytes();
     let out = out.as_mut_slice();
-    // The continuation byte `k` places after `i` (valid UTF-8 has it), payload bits only.
+    // The payload bits of the continuation byte at `i` (valid UTF-8 has one there).
     let cont = |i: usize| u32::from(bytes.get(i).copied().unwrap_or(0) & 0x3F);
     let (mut i, mut n) = (0, 0);
     while let Some(&b) = bytes.get(i) {
