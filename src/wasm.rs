@@ -293,13 +293,12 @@ fn utf16_into(s: &str, out: &mut Vec<u16>) -> usize {
     }
     let bytes = s.as_bytes();
     let out = out.as_mut_slice();
-    // The payload bits of the continuation byte at `i` (valid UTF-8 has one there).
-    let cont = |i: usize| u32::from(bytes.get(i).copied().unwrap_or(0) & 0x3F);
     let (mut i, mut n) = (0, 0);
-    while let Some(&b) = bytes.get(i) {
-        let (unit, width) = match b {
-            0..=0x7F => {
-                if let (Some(src), Some(dst)) = (bytes.get(i..i + 8), out.get_mut(n..n + 8)) {
+    // Slice patterns read a character's bytes with one length check (valid UTF-8 has them).
+    while let Some(rest) = bytes.get(i..) {
+        let (unit, width) = match *rest {
+            [b, ..] if b < 0x80 => {
+                if let (Some(src), Some(dst)) = (rest.get(..8), out.get_mut(n..n + 8)) {
                     if u64::from_le_bytes(src.try_into().unwrap_or([0x80; 8])) & 0x8080_8080_8080_8080 == 0 {
                         for (d, b) in dst.iter_mut().zip(src) {
                             *d = u16::from(*b);
@@ -311,17 +310,19 @@ fn utf16_into(s: &str, out: &mut Vec<u16>) -> usize {
                 }
                 (u32::from(b), 1)
             }
-            0x80..=0xDF => ((u32::from(b & 0x1F) << 6) | cont(i + 1), 2),
-            0xE0..=0xEF => ((u32::from(b & 0x0F) << 12) | (cont(i + 1) << 6) | cont(i + 2), 3),
-            _ => {
+            [b0 @ 0xE0..=0xEF, b1, b2, ..] => ((u32::from(b0 & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F), 3),
+            [b0 @ 0xC0..=0xDF, b1, ..] => ((u32::from(b0 & 0x1F) << 6) | u32::from(b1 & 0x3F), 2),
+            [b0, b1, b2, b3, ..] => {
                 // Outside the BMP: a surrogate pair. The casts keep the 16 bits a unit has.
-                let c = (u32::from(b & 0x07) << 18) | (cont(i + 1) << 12) | (cont(i + 2) << 6) | cont(i + 3);
+                let c = (u32::from(b0 & 0x07) << 18) | (u32::from(b1 & 0x3F) << 12) | (u32::from(b2 & 0x3F) << 6) | u32::from(b3 & 0x3F);
                 if let Some(d) = out.get_mut(n) {
                     *d = (0xD7C0 + (c >> 10)) as u16;
                 }
                 n += 1;
                 (0xDC00 | (c & 0x3FF), 4)
             }
+            // The end, or (never, in valid UTF-8) a truncated character.
+            _ => break,
         };
         if let Some(d) = out.get_mut(n) {
             *d = unit as u16;
