@@ -467,29 +467,23 @@ struct Tm {
 impl Tm {
     fn of(t: &DateTime<FixedOffset>) -> Tm {
         match t.naive_utc().checked_add_offset(*t.offset()) {
-            Some(n) => Tm {
-                year: n.year(),
-                month: n.month(),
-                day: n.day(),
-                ordinal: n.ordinal(),
-                wday: n.weekday().num_days_from_sunday(),
-                hour: n.hour(),
-                minute: n.minute(),
-                second: n.second(),
-                nanosecond: n.nanosecond(),
-            },
+            Some(local) => Tm::fields(&local),
             // Past NaiveDateTime's range: the accessors, which allow for that.
-            None => Tm {
-                year: t.year(),
-                month: t.month(),
-                day: t.day(),
-                ordinal: t.ordinal(),
-                wday: t.weekday().num_days_from_sunday(),
-                hour: t.hour(),
-                minute: t.minute(),
-                second: t.second(),
-                nanosecond: t.nanosecond(),
-            },
+            None => Tm::fields(t),
+        }
+    }
+
+    fn fields(d: &(impl Datelike + Timelike)) -> Tm {
+        Tm {
+            year: d.year(),
+            month: d.month(),
+            day: d.day(),
+            ordinal: d.ordinal(),
+            wday: d.weekday().num_days_from_sunday(),
+            hour: d.hour(),
+            minute: d.minute(),
+            second: d.second(),
+            nanosecond: d.nanosecond(),
         }
     }
 }
