@@ -6,7 +6,7 @@
 use super::coerce::{describe, js_string, loose_cmp, loose_eq, num_value, strict_eq, to_number, truthy, write_js_string};
 use super::flagd;
 use super::node::{array_index, Arith, Args, Calendar, Cmp, Iter, Key, Node, Op, PathSpec, Tags, TimeArg, TimeFast};
-use super::time::{format_rfc3339, parse_stamp, shift, Instant};
+use super::time::{format_rfc3339, in_rfc3339_years, parse_stamp, shift, Instant};
 use super::{Env, Memo};
 use crate::value::{same_str, Value};
 use crate::Code;
@@ -606,7 +606,7 @@ impl Node {
                 // `now` itself can leave the four-digit years in the config's zone
                 // (9999-12-31T23:00:00-05:00 at +09:00), as a shift can.
                 let now = cx.now();
-                if !(0..=9999).contains(&now.local(cx.env.tz).year) {
+                if !in_rfc3339_years(now, cx.env.tz) {
                     return Err(Fault::new(FailKind::InvalidTimestamp, "now is outside the supported calendar range in the config's time zone").at(self));
                 }
                 Ok(Cow::Owned(Value::String(Cow::Owned(format_rfc3339(now, cx.env.tz)))))

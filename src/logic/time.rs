@@ -264,7 +264,12 @@ pub(crate) fn parse_duration(text: &str) -> Option<IsoDuration> {
 /// write a string (`"11026-11-27T…"`, `"-974-11-27T…"`) that no time operator reads back,
 /// and a rule would hold or fail depending on whether the shift went through a string.
 pub(crate) fn shift(t: Instant, d: IsoDuration, sign: i64, tz: FixedOffset) -> Option<Instant> {
-    shift_unchecked(t, d, sign, tz).filter(|t| (0..=9999).contains(&t.local(tz).year))
+    shift_unchecked(t, d, sign, tz).filter(|t| in_rfc3339_years(*t, tz))
+}
+
+/// Whether `t` falls in the years 0000–9999 at `tz`, the four-digit years RFC 3339 writes.
+pub(crate) fn in_rfc3339_years(t: Instant, tz: FixedOffset) -> bool {
+    (0..=9999).contains(&t.local(tz).year)
 }
 
 fn shift_unchecked(t: Instant, d: IsoDuration, sign: i64, tz: FixedOffset) -> Option<Instant> {
