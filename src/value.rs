@@ -184,28 +184,8 @@ impl<'a> Value<'a> {
             }
             Value::Float(f) => write_float(*f, out),
             Value::String(s) => write_json_string(s, out),
-            Value::Array(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    item.write_json(out);
-                }
-                out.push(']');
-            }
-            Value::Object(members) => {
-                out.push('{');
-                for (i, (k, v)) in members.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write_json_string(k, out);
-                    out.push(':');
-                    v.write_json(out);
-                }
-                out.push('}');
-            }
+            Value::Array(items) => write_array(items, out, Value::write_json),
+            Value::Object(members) => write_object(members.iter().map(|(k, v)| (&**k, v)), out, Value::write_json),
         }
     }
 
@@ -291,30 +271,38 @@ pub fn write_serde(v: &serde_json::Value, out: &mut String) {
             let _ = write!(out, "{n}");
         }
         serde_json::Value::String(s) => write_json_string(s, out),
-        serde_json::Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_serde(item, out);
-            }
-            out.push(']');
-        }
+        serde_json::Value::Array(items) => write_array(items, out, write_serde),
         serde_json::Value::Object(members) => write_serde_map(members, out),
     }
 }
 
 /// [`write_serde`] of an object's members (serde_json's map keeps its keys sorted).
 pub fn write_serde_map(members: &serde_json::Map<String, serde_json::Value>, out: &mut String) {
+    write_object(members.iter().map(|(k, v)| (k.as_str(), v)), out, write_serde);
+}
+
+/// The JSON syntax of an array, shared by the writers of both value types: `write` writes an item.
+pub(crate) fn write_array<V>(items: &[V], out: &mut String, write: fn(&V, &mut String)) {
+    out.push('[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write(item, out);
+    }
+    out.push(']');
+}
+
+/// The JSON syntax of an object, as [`write_array`]: `write` writes a member's value.
+fn write_object<'v, V: 'v>(members: impl Iterator<Item = (&'v str, &'v V)>, out: &mut String, write: fn(&V, &mut String)) {
     out.push('{');
-    for (i, (k, v)) in members.iter().enumerate() {
+    for (i, (k, v)) in members.enumerate() {
         if i > 0 {
             out.push(',');
         }
         write_json_string(k, out);
         out.push(':');
-        write_serde(v, out);
+        write(v, out);
     }
     out.push('}');
 }

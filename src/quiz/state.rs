@@ -190,14 +190,7 @@ impl PartialEq for QuizContent {
 use crate::value::{self, write_json_string};
 
 fn write_strings(items: &[String], out: &mut String) {
-    out.push('[');
-    for (i, s) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        write_json_string(s, out);
-    }
-    out.push(']');
+    value::write_array(items, out, |s, out| write_json_string(s, out));
 }
 
 fn write_opt_string(s: Option<&str>, out: &mut String) {
