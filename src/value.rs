@@ -854,16 +854,23 @@ impl<'a> Parser<'a> {
     }
 
     /// Parses a string literal at `"`. Without escapes the result borrows the input.
+    #[inline]
     fn string(&mut self) -> Parsed<Cow<'a, str>> {
         self.pos += 1;
         let start = self.pos;
         self.scan_plain();
+        if self.peek() == Some(b'"') {
+            let s = self.text.get(start..self.pos).unwrap_or("");
+            self.pos += 1;
+            return Ok(Cow::Borrowed(s));
+        }
+        self.escaped(start)
+    }
+
+    /// The rest of [`Parser::string`] once it meets a byte other than the closing quote.
+    #[inline(never)]
+    fn escaped(&mut self, start: usize) -> Parsed<Cow<'a, str>> {
         match self.peek() {
-            Some(b'"') => {
-                let s = self.text.get(start..self.pos).unwrap_or("");
-                self.pos += 1;
-                return Ok(Cow::Borrowed(s));
-            }
             Some(b'\\') => {}
             Some(_) => return Err(self.fail("control character in a string")),
             None => return Err(self.fail("unterminated string")),
