@@ -603,12 +603,7 @@ impl Node {
                 Ok(boolean(if matches!(self.op, Op::StartsWith(..)) { s.starts_with(affix.as_ref()) } else { s.ends_with(affix.as_ref()) }))
             }
             Op::Now => {
-                // `now` itself can leave the four-digit years in the config's zone
-                // (9999-12-31T23:00:00-05:00 at +09:00), as a shift can.
-                let now = cx.now();
-                if !in_rfc3339_years(now, cx.env.tz) {
-                    return Err(Fault::new(FailKind::InvalidTimestamp, "now is outside the supported calendar range in the config's time zone").at(self));
-                }
+                let now = self.now_in_range(cx)?;
                 Ok(Cow::Owned(Value::String(Cow::Owned(format_rfc3339(now, cx.env.tz)))))
             }
             Op::Shift(sign, d) => {
@@ -997,11 +992,23 @@ impl Node {
         Ok(Cow::Owned(Value::String(Cow::Owned(text))))
     }
 
+    /// `now`, refused where it leaves the four-digit years in the config's zone
+    /// (9999-12-31T23:00:00-05:00 at +09:00), as a shift is: the same whether a rule prints it
+    /// or compares with it.
+    fn now_in_range(&self, cx: &Cx) -> Result<Instant, EvalError> {
+        let now = cx.now();
+        if in_rfc3339_years(now, cx.env.tz) {
+            Ok(now)
+        } else {
+            Err(Fault::new(FailKind::InvalidTimestamp, "now is outside the supported calendar range in the config's time zone").at(self))
+        }
+    }
+
     /// The instant a time operand denotes; `None` for `null` (the operator then yields null).
     fn instant<'x, 'a>(&'x self, t: &'x TimeArg, sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Result<Option<Instant>, EvalError> {
         match &t.fast {
             TimeFast::Stamp(s) => Ok(Some(s.instant(cx.env.tz))),
-            TimeFast::Now => Ok(Some(cx.now())),
+            TimeFast::Now => self.now_in_range(cx).map(Some),
             TimeFast::Shift(sign, d) => {
                 if let Some((_, at)) = cx.shifted.get().filter(|(id, _)| *id == t.node.id) {
                     return Ok(Some(at));

@@ -323,4 +323,8 @@ fn now_outside_four_digit_years_in_the_config_zone_is_an_error() {
     let mut fine = Env::new(DateTime::parse_from_rfc3339("9999-12-31T14:00:00Z").unwrap());
     fine.tz = late.tz;
     assert_eq!(r.apply(&data, &fine).unwrap().to_serde(), json!("9999-12-31T23:00:00+09:00"));
+    // Compared with rather than printed, `now` is refused alike.
+    let cmp = compile(&json!({"before": ["2026-11-27T00:00:00Z", {"now": []}]}), &opts(), "").unwrap();
+    assert_eq!(cmp.apply(&data, &late).unwrap_err().code(), Code::InvalidTimestamp);
+    assert_eq!(cmp.apply(&data, &fine).unwrap().to_serde(), json!(true));
 }
