@@ -106,6 +106,30 @@ fn cycles_and_unknown_segments_are_compile_errors() {
     assert!(own_group.iter().any(|e| e.code == Code::SegmentCycle), "{own_group:#?}");
 }
 
+/// Thousands of segments, each reading the next through in_segment and listed before it: the
+/// order still puts every segment after the one it reads, duplicates are each reported, and a
+/// circle through all of them names ten and counts the rest.
+#[test]
+fn thousands_of_segments_that_read_each_other() {
+    let n = 5000;
+    let chain = |last: serde_json::Value| -> Vec<serde_json::Value> {
+        (0..n).map(|i| if i + 1 < n { json!({"id": format!("s{i}"), "when": {"in_segment": format!("s{}", i + 1)}}) } else { json!({"id": format!("s{i}"), "when": last.clone()}) }).collect()
+    };
+    let e = engine(json!({"version": 1, "segments": chain(json!({"has_tag": "vip"}))}));
+    let d = e.decide(&ctx(json!({"userId": "U1", "tags": ["vip"]})), DecideOptions::default()).unwrap();
+    assert_eq!(d.segments.len(), n);
+    assert!(e.decide(&ctx(json!({"userId": "U1"})), DecideOptions::default()).unwrap().segments.is_empty());
+
+    let mut segs = chain(json!({"in_segment": "s0"}));
+    segs.push(json!({"id": "s7", "when": true}));
+    segs.push(json!({"id": "s7", "when": true}));
+    let errors = Engine::from_json(&json!({"version": 1, "segments": segs})).unwrap_err();
+    let cycle = errors.iter().find(|e| e.code == Code::SegmentCycle).expect("a cycle error");
+    assert!(cycle.message.contains("\"s9\", and 4990 more"), "{}", cycle.message);
+    let dups: Vec<&str> = errors.iter().filter(|e| e.code == Code::DuplicateId).map(|e| e.path.as_str()).collect();
+    assert_eq!(dups, [format!("/segments/{n}"), format!("/segments/{}", n + 1)]);
+}
+
 /// The acceptance check: five different mistakes, five errors with their paths.
 #[test]
 fn five_mistakes_give_five_errors_with_paths() {

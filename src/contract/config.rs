@@ -193,14 +193,23 @@ impl Config {
     }
 }
 
-/// Reports every id that repeats an earlier one.
+/// Reports every id that repeats an earlier one (sorted, so thousands of ids take O(n log n)).
 pub(crate) fn unique_ids<'i>(ids: impl Iterator<Item = &'i str>, path: &str, what: &str, p: &mut Problems) {
-    let mut seen: Vec<&str> = Vec::new();
-    for (i, id) in ids.enumerate() {
-        if seen.contains(&id) {
-            p.push(Code::DuplicateId, &join(path, i), format!("{what} id \"{id}\" is used twice"));
+    let ids: Vec<&str> = ids.collect();
+    let order = crate::sort::stable_order(ids.len(), &mut |i, j| ids.get(i) < ids.get(j));
+    // Equal ids are adjacent, the first in config order first: flag the others.
+    let mut repeat = vec![false; ids.len()];
+    for pair in order.windows(2) {
+        if let [a, b] = *pair {
+            if ids.get(a) == ids.get(b) {
+                if let Some(r) = repeat.get_mut(b) {
+                    *r = true;
+                }
+            }
         }
-        seen.push(id);
+    }
+    for (i, id) in ids.iter().enumerate().filter(|&(i, _)| repeat.get(i) == Some(&true)) {
+        p.push(Code::DuplicateId, &join(path, i), format!("{what} id \"{id}\" is used twice"));
     }
 }
 

@@ -56,7 +56,7 @@ impl Engine {
         let mut p = Problems::default();
         let config = Config::read(doc, &mut p);
         // Rules of segments and contents compile against the same options.
-        let opts = config.as_ref().map(|c| logic::Options { tz: c.tz(), segments: c.segments.iter().map(|s| s.id.clone()).collect() });
+        let opts = config.as_ref().map(|c| logic::Options::new(c.tz(), c.segments.iter().map(|s| s.id.clone()).collect()));
         let segments = config.as_ref().zip(opts.as_ref()).map(|(c, o)| Segments::compile(c, o, &mut p));
         let contents = config.as_ref().zip(opts.as_ref()).map(|(c, o)| Contents::compile(c, o, &mut p));
         let menus = config.as_ref().zip(opts.as_ref()).and_then(|(c, o)| menus::Menus::compile(c, o, &mut p));
@@ -368,7 +368,7 @@ pub fn evaluate(rule: &str, data: &str, now: &str) -> Result<String, Vec<Error>>
     let rule = parse_json(rule, "the rule").map_err(|e| vec![e])?;
     let (data, now) = playground_inputs(data, now)?;
     let tz = crate::contract::config::default_tz();
-    let compiled = logic::compile(&rule, &logic::Options { tz, segments: Vec::new() }, "")?;
+    let compiled = logic::compile(&rule, &logic::Options::new(tz, Vec::new()), "")?;
     let env = Env { now, tz, segments: &[], flag_key: None, targeting_key: None };
     match compiled.apply(&data, &env) {
         Ok(v) => Ok(v.to_json()),

@@ -9,6 +9,8 @@ use crate::error::{Code, Error};
 use crate::logic::{self, Env, Rule};
 use crate::value::{Projection, Value};
 use chrono::FixedOffset;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 #[derive(Debug, Clone)]
 struct Seg {
@@ -222,26 +224,43 @@ fn order_units(units: &[Unit], unit_of: &[usize], refs: &[Vec<usize>], config: &
             }
         }
     }
+    // Each unit waits for its dependencies; the ready one first in config order goes next.
+    let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
+    let mut readers: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (u, d) in deps.iter().enumerate() {
+        for &x in d {
+            if let Some(r) = readers.get_mut(x) {
+                r.push(u);
+            }
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..n).filter(|&u| waiting.get(u) == Some(&0)).map(Reverse).collect();
     let mut done = vec![false; n];
     let is_done = |done: &[bool], u: usize| done.get(u) == Some(&true);
     let mut order = Vec::with_capacity(n);
-    loop {
-        let ready = (0..n).find(|&u| !is_done(&done, u) && deps.get(u).is_some_and(|d| d.iter().all(|&x| is_done(&done, x))));
-        match ready {
-            Some(u) => {
-                set(&mut done, u, true);
-                if let Some(unit) = units.get(u) {
-                    order.push(unit.clone());
+    while let Some(Reverse(u)) = ready.pop() {
+        set(&mut done, u, true);
+        if let Some(unit) = units.get(u) {
+            order.push(unit.clone());
+        }
+        for &r in readers.get(u).map_or(&[][..], Vec::as_slice) {
+            if let Some(w) = waiting.get_mut(r) {
+                *w = w.saturating_sub(1);
+                if *w == 0 {
+                    ready.push(Reverse(r));
                 }
             }
-            None => break,
         }
     }
     if order.len() < n {
         // What is left contains cycles: name the segments involved.
         let stuck: Vec<usize> = (0..unit_of.len()).filter(|&s| unit_of.get(s).is_some_and(|&u| !is_done(&done, u))).collect();
         let first = stuck.first().copied().unwrap_or(0);
-        let names: Vec<String> = stuck.iter().filter_map(|&s| config.segments.get(s)).map(|s| format!("\"{}\"", s.id)).collect();
+        // Ten names are enough to find the circle; thousands would bury it.
+        let mut names: Vec<String> = stuck.iter().take(10).filter_map(|&s| config.segments.get(s)).map(|s| format!("\"{}\"", s.id)).collect();
+        if stuck.len() > names.len() {
+            names.push(format!("and {} more", stuck.len() - names.len()));
+        }
         p.push(
             Code::SegmentCycle,
             &join(&join("/segments", first), "when"),

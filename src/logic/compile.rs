@@ -568,7 +568,7 @@ impl<'o> Compiler<'o> {
             "has_all_tags" => Op::Tags(Tags::All, self.tag_list(name, args)?),
             "in_segment" => {
                 let (id, path) = self.literal_str(name, args, "a segment id")?;
-                match self.opts.segments.iter().position(|s| s == id) {
+                match self.opts.segment_index(id) {
                     Some(i) => Op::InSegment(i, id.into()),
                     None => {
                         let hint = match suggest(id, self.opts.segments.iter().map(String::as_str)) {

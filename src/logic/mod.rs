@@ -75,13 +75,35 @@ pub struct Options {
     /// is kept for callers that compile and evaluate with the same settings.
     pub tz: FixedOffset,
     /// Segment ids, in the order of [`Env::segments`]: `in_segment` compiles to an index.
-    pub segments: Vec<String>,
+    segments: Vec<String>,
+    /// Indexes into `segments`, sorted by id (the first of equal ids first): `in_segment` finds
+    /// its segment in O(log n), so a config of thousands of segments compiles in O(n log n).
+    by_id: Vec<usize>,
+}
+
+impl Options {
+    /// Compiling against `segments` (ids in the order of [`Env::segments`]).
+    pub fn new(tz: FixedOffset, segments: Vec<String>) -> Self {
+        let by_id = crate::sort::stable_order(segments.len(), &mut |i, j| segments.get(i) < segments.get(j));
+        Options { tz, segments, by_id }
+    }
+
+    pub fn segments(&self) -> &[String] {
+        &self.segments
+    }
+
+    /// The index of the first segment named `id`.
+    pub(crate) fn segment_index(&self, id: &str) -> Option<usize> {
+        let name = |i: &usize| self.segments.get(*i).map_or("", String::as_str);
+        let at = self.by_id.partition_point(|i| name(i) < id);
+        self.by_id.get(at).copied().filter(|i| name(i) == id)
+    }
 }
 
 impl Default for Options {
     /// `+09:00` (Japan) and no segments.
     fn default() -> Self {
-        Options { tz: FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| chrono::Utc.fix()), segments: Vec::new() }
+        Options::new(FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| chrono::Utc.fix()), Vec::new())
     }
 }
 

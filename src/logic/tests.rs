@@ -7,7 +7,7 @@ use crate::Code;
 use serde_json::json;
 
 fn opts() -> Options {
-    Options { segments: vec!["vip".into(), "repeat".into()], ..Options::default() }
+    Options::new(Options::default().tz, vec!["vip".into(), "repeat".into()])
 }
 
 const NOW: &str = "2026-11-27T20:00:00+09:00"; // a Friday
