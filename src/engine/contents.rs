@@ -23,23 +23,31 @@ const MAX_CAROUSEL_BYTES: usize = 50_000;
 const MAX_CAROUSEL_BUBBLES: usize = 12;
 const MAX_QUICK_REPLY_ITEMS: usize = 13;
 
-/// A LINE message object with its strings compiled as templates, rendered straight to JSON
-/// text (no intermediate `serde_json::Value`, no copies of literal subtrees).
+/// A piece of a message's JSON text: a literal run (keys, punctuation, values without a
+/// template) or a template, whose output is escaped into place.
 #[derive(Debug, Clone)]
-enum Node {
-    /// A subtree without any template, as JSON text.
-    Literal(String),
-    Template(Box<Template>),
-    Array(Vec<Node>),
-    Object(Vec<(String, Node)>),
+enum Piece {
+    Raw(String),
+    Hole(Box<Hole>),
 }
 
-/// One message. Templates only ever produce strings, so the JSON structure (and every count
-/// LINE limits: messages, bubbles, quick replies) is fixed at compile time; what rendering can
-/// change is string lengths, checked as they are written, and bubble sizes.
+#[derive(Debug, Clone)]
+struct Hole {
+    template: Template,
+    /// JSON pointer of the template string in the config, for errors.
+    path: String,
+    /// `text` or `altText` at the top of the message: LINE limits its length.
+    limited: Option<&'static str>,
+}
+
+/// One message, compiled to its JSON text with holes where templates go (no intermediate
+/// `serde_json::Value`, no walk of the object per render). Templates only ever produce strings,
+/// so the JSON structure (and every count LINE limits: messages, bubbles, quick replies) is
+/// fixed at compile time; what rendering can change is string lengths, checked as they are
+/// written, and bubble sizes.
 #[derive(Debug, Clone)]
 struct Message {
-    node: Node,
+    pieces: Vec<Piece>,
     /// JSON pointer of the message in the config, for errors.
     path: String,
     /// A flex message with templates inside: its bubble sizes are measured after rendering.
@@ -50,29 +58,32 @@ impl Message {
     /// Writes the message, checking `text` and `altText` lengths as they are rendered. Error
     /// paths are built only when there is an error, never on the way.
     fn write(&self, doc: &Value<'_>, opts: &RenderOptions<'_>, out: &mut String, scratch: &mut String) -> Result<(), Error> {
-        let at = |e: Error| under(&self.path, e);
-        let Node::Object(members) = &self.node else { return self.node.write(doc, opts, out, scratch).map_err(at) };
-        out.push('{');
-        for (i, (key, node)) in members.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            crate::value::write_json_string(key, out);
-            out.push(':');
-            node.write(doc, opts, out, scratch).map_err(|e| at(under(&join("", key), e)))?;
-            if let (Node::Template(_), Some(problem)) = (node, length_problem(key, scratch)) {
-                return Err(Error::new(Code::LimitExceeded, join(&self.path, key), problem));
+        for piece in &self.pieces {
+            match piece {
+                Piece::Raw(json) => out.push_str(json),
+                Piece::Hole(h) => {
+                    scratch.clear();
+                    h.template.render_into(doc, opts, scratch).map_err(|mut e| {
+                        e.path.clone_from(&h.path);
+                        e
+                    })?;
+                    if let Some(problem) = h.limited.and_then(|key| length_problem(key, scratch)) {
+                        return Err(Error::new(Code::LimitExceeded, h.path.as_str(), problem));
+                    }
+                    crate::value::write_json_string(scratch, out);
+                }
             }
         }
-        out.push('}');
         Ok(())
     }
-}
 
-/// Puts an error found inside a subtree under that subtree's pointer.
-fn under(prefix: &str, mut e: Error) -> Error {
-    e.path = format!("{prefix}{}", e.path);
-    e
+    fn projection(&self, p: &mut Projection) {
+        for piece in &self.pieces {
+            if let Piece::Hole(h) = piece {
+                h.template.projection(p);
+            }
+        }
+    }
 }
 
 /// LINE's length limit on a rendered top-level string of a message, if `s` breaks it.
@@ -175,7 +186,7 @@ impl Contents {
                             .enumerate()
                             .map(|(mi, m)| {
                                 let path = join(&mpath, mi);
-                                let node = compile_message(m, &path, c, &v.id, &limits, p);
+                                let pieces = compile_message(m, &path, c, &v.id, &limits, p);
                                 let templated = has_template(m);
                                 if !templated {
                                     if let Err(e) = check_sizes(&crate::value::Value::from_serde(m), &path, &c.id, &v.id) {
@@ -183,14 +194,14 @@ impl Contents {
                                     }
                                 }
                                 let flex_templated = templated && m.get("type").and_then(Json::as_str) == Some("flex");
-                                Message { node, path, flex_templated }
+                                Message { pieces, path, flex_templated }
                             })
                             .collect();
                         CompiledVariant { id: v.id.clone(), when: rule(&v.when, join(&vpath, "when"), p), weight: v.weight, messages }
                     })
                     .collect();
                 let mut reads = Projection::none();
-                variants.iter().flat_map(|v| &v.messages).for_each(|m| m.node.projection(&mut reads));
+                variants.iter().flat_map(|v| &v.messages).for_each(|m| m.projection(&mut reads));
                 let mut with_segments = reads.clone();
                 with_segments.add(["segments"]);
                 CompiledContent { id: c.id.clone(), on: c.on.clone(), experiment, variants, reads_segments: with_segments == reads }
@@ -209,7 +220,7 @@ impl Contents {
                     r.projection(p);
                 }
                 for m in &v.messages {
-                    m.node.projection(p);
+                    m.projection(p);
                 }
             }
         }
@@ -311,7 +322,7 @@ fn fractional<'v>(experiment: &str, user_id: &str, weighted: &[(&'v CompiledVari
     None
 }
 
-fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Limits, p: &mut Problems) -> Node {
+fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Limits, p: &mut Problems) -> Vec<Piece> {
     let who = format!("content \"{}\", variant \"{variant}\"", c.id);
     match m.get("type").and_then(Json::as_str) {
         Some(t) if MESSAGE_TYPES.contains(&t) => {
@@ -343,26 +354,63 @@ fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Li
         }
     }
     // (`get` twice, not `pointer`: the same result here, without JSON-pointer parsing code.)
-    compile_node(m, path, limits, p)
+    let mut b = Pieces { limits, pieces: Vec::new(), raw: String::new() };
+    b.value(m, path, None, true, p);
+    if !b.raw.is_empty() {
+        b.pieces.push(Piece::Raw(b.raw));
+    }
+    b.pieces
 }
 
-fn compile_node(v: &Json, path: &str, limits: &Limits, p: &mut Problems) -> Node {
-    match v {
-        Json::String(s) if s.contains("{{") || s.contains("{%") => match Template::parse(s, limits) {
-            Ok(t) => Node::Template(Box::new(t)),
-            Err(mut e) => {
-                e.path = path.to_string();
-                p.0.push(e);
-                Node::Literal("null".to_string())
+/// Builds a message's pieces: literal JSON collects in `raw` until a template needs a hole.
+struct Pieces<'l> {
+    limits: &'l Limits,
+    pieces: Vec<Piece>,
+    raw: String,
+}
+
+impl Pieces<'_> {
+    /// Appends `v` (at `path`; `key` is its member name, `top` whether it is the message).
+    fn value(&mut self, v: &Json, path: &str, key: Option<&str>, top: bool, p: &mut Problems) {
+        match v {
+            Json::String(s) if s.contains("{{") || s.contains("{%") => match Template::parse(s, self.limits) {
+                Ok(template) => {
+                    let limited = ["text", "altText"].into_iter().find(|k| Some(*k) == key);
+                    if !self.raw.is_empty() {
+                        self.pieces.push(Piece::Raw(std::mem::take(&mut self.raw)));
+                    }
+                    self.pieces.push(Piece::Hole(Box::new(Hole { template, path: path.to_string(), limited })));
+                }
+                Err(mut e) => {
+                    e.path = path.to_string();
+                    p.0.push(e);
+                    self.raw.push_str("null");
+                }
+            },
+            Json::Array(items) if has_template(v) => {
+                self.raw.push('[');
+                for (i, x) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.raw.push(',');
+                    }
+                    self.value(x, &join(path, i), None, false, p);
+                }
+                self.raw.push(']');
             }
-        },
-        Json::Array(items) if has_template(v) => Node::Array(items.iter().enumerate().map(|(i, x)| compile_node(x, &join(path, i), limits, p)).collect()),
-        Json::Object(m) if has_template(v) => Node::Object(
-            m.iter()
-                .map(|(k, x)| (k.clone(), compile_node(x, &join(path, k), limits, p)))
-                .collect(),
-        ),
-        other => Node::Literal(crate::value::serde_text(other)),
+            Json::Object(m) if has_template(v) => {
+                self.raw.push('{');
+                for (i, (k, x)) in m.iter().enumerate() {
+                    if i > 0 {
+                        self.raw.push(',');
+                    }
+                    crate::value::write_json_string(k, &mut self.raw);
+                    self.raw.push(':');
+                    self.value(x, &join(path, k), top.then_some(k.as_str()), false, p);
+                }
+                self.raw.push('}');
+            }
+            other => crate::value::write_serde(other, &mut self.raw),
+        }
     }
 }
 
@@ -372,56 +420,6 @@ fn has_template(v: &Json) -> bool {
         Json::Array(items) => items.iter().any(has_template),
         Json::Object(m) => m.values().any(has_template),
         _ => false,
-    }
-}
-
-impl Node {
-    fn projection(&self, p: &mut Projection) {
-        match self {
-            Node::Literal(_) => {}
-            Node::Template(t) => t.projection(p),
-            Node::Array(items) => items.iter().for_each(|n| n.projection(p)),
-            Node::Object(m) => m.iter().for_each(|(_, n)| n.projection(p)),
-        }
-    }
-
-    /// Writes the rendered JSON to `out`; `scratch` keeps the last template's output (the
-    /// caller checks lengths on it). An error's path is relative to this node.
-    fn write(&self, doc: &Value<'_>, opts: &RenderOptions<'_>, out: &mut String, scratch: &mut String) -> Result<(), Error> {
-        match self {
-            Node::Literal(json) => out.push_str(json),
-            Node::Template(t) => {
-                scratch.clear();
-                t.render_into(doc, opts, scratch).map_err(|mut e| {
-                    e.path = String::new();
-                    e
-                })?;
-                crate::value::write_json_string(scratch, out);
-            }
-            Node::Array(items) => {
-                out.push('[');
-                for (i, n) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    n.write(doc, opts, out, scratch).map_err(|e| under(&join("", i), e))?;
-                }
-                out.push(']');
-            }
-            Node::Object(members) => {
-                out.push('{');
-                for (i, (key, n)) in members.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    crate::value::write_json_string(key, out);
-                    out.push(':');
-                    n.write(doc, opts, out, scratch).map_err(|e| under(&join("", key), e))?;
-                }
-                out.push('}');
-            }
-        }
-        Ok(())
     }
 }
 
