@@ -226,6 +226,40 @@ fn config_problems_are_reported_together() {
     assert!(typo.message.contains("did you mean \"segments\""), "{}", typo.message);
 }
 
+/// An item that cannot be read (no id) is left out; problems in the items after it still point
+/// at those items, not at the one before.
+#[test]
+fn problems_after_an_unreadable_item_point_at_their_own_item() {
+    let errors = Engine::from_json(&json!({"version": 1,
+        "segments": [
+            {"id": "a", "when": true},
+            {"when": true},
+            {"id": "c", "when": {"Var": "x"}},
+            {"id": "c", "when": true}
+        ],
+        "contents": [
+            {"variants": [{"id": "v", "messages": [{"type": "text", "text": "hi"}]}]},
+            {"id": "k", "variants": [
+                {"messages": [{"type": "text", "text": "hi"}]},
+                {"id": "w", "messages": [{"type": "text", "text": "{{ x"}]}
+            ]}
+        ]
+    }))
+    .unwrap_err();
+    let paths: Vec<(&str, Code)> = errors.iter().map(|e| (e.path.as_str(), e.code)).collect();
+    for want in [
+        ("/segments/1", Code::MissingField),
+        ("/segments/2/when", Code::UnknownOperator),
+        ("/segments/3", Code::DuplicateId),
+        ("/contents/0", Code::MissingField),
+        ("/contents/1/variants/0", Code::MissingField),
+        ("/contents/1/variants/1/messages/0/text", Code::TemplateSyntax),
+    ] {
+        assert!(paths.contains(&want), "{want:?} not in {paths:#?}");
+    }
+    assert_eq!(paths.len(), 6, "{paths:#?}");
+}
+
 /// The hot path writes decisions by hand; it must give serde's bytes exactly.
 #[test]
 fn direct_decision_writer_matches_serde() {

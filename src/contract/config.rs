@@ -209,7 +209,8 @@ pub(crate) fn unique_ids<'i>(ids: impl Iterator<Item = &'i str>, path: &str, wha
         }
     }
     for (i, id) in ids.iter().enumerate().filter(|&(i, _)| repeat.get(i) == Some(&true)) {
-        p.push(Code::DuplicateId, &join(path, i), format!("{what} id \"{id}\" is used twice"));
+        let at = join(path, p.original_index(path, i));
+        p.push(Code::DuplicateId, &at, format!("{what} id \"{id}\" is used twice"));
     }
 }
 

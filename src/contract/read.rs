@@ -7,11 +7,40 @@ use serde_json::{Map, Value};
 
 /// Collects problems while a document is read.
 #[derive(Default, Debug)]
-pub struct Problems(pub Vec<Error>);
+pub struct Problems(pub Vec<Error>, Gaps);
+
+/// Lists that lost unreadable items (a segment without an id, say): each list's pointer and the
+/// config's index of every item kept. Compiling numbers the kept items 0, 1, …; without this a
+/// problem after the gap would point at the item before it.
+#[derive(Default, Debug)]
+struct Gaps(Vec<(String, Vec<usize>)>);
 
 impl Problems {
     pub fn push(&mut self, code: Code, path: &str, message: impl Into<String>) {
         self.0.push(Error::new(code, path, message));
+    }
+
+    /// The config's index of item `i` of the list at `list` as read (`i` itself without gaps).
+    pub fn original_index(&self, list: &str, i: usize) -> usize {
+        self.1 .0.iter().find(|(l, _)| l == list).and_then(|(_, kept)| kept.get(i).copied()).unwrap_or(i)
+    }
+
+    /// Puts the paths of the problems from `from` on (those found by compiling what was read)
+    /// back on the config's own indexes.
+    pub fn renumber_from(&mut self, from: usize) {
+        // Outer lists first: an inner list's pointer is in the config's indexes.
+        let mut lists: Vec<&(String, Vec<usize>)> = self.1 .0.iter().collect();
+        crate::sort::sort_stable_by(&mut lists, &mut |a, b| a.0.len() < b.0.len());
+        for e in self.0.iter_mut().skip(from) {
+            for (list, kept) in &lists {
+                let Some(rest) = e.path.strip_prefix(list.as_str()).and_then(|r| r.strip_prefix('/')) else { continue };
+                let (index, tail) = rest.split_once('/').map_or((rest, ""), |(i, t)| (i, t));
+                if let Some(original) = index.parse::<usize>().ok().and_then(|i| kept.get(i)) {
+                    let sep = if tail.is_empty() { "" } else { "/" };
+                    e.path = format!("{list}/{original}{sep}{tail}");
+                }
+            }
+        }
     }
 }
 
@@ -111,8 +140,18 @@ impl<'v> ObjectReader<'v> {
         p: &mut Problems,
         mut item: impl FnMut(&'v Value, &str, &mut Problems) -> Option<T>,
     ) -> Vec<T> {
-        let mut out = Vec::new();
-        self.each(key, p, &mut |v, path: &str, p: &mut Problems| out.extend(item(v, path, p)));
+        let (mut out, mut kept) = (Vec::new(), Vec::new());
+        let mut gap = false;
+        self.each(key, p, &mut |v, i, path: &str, p: &mut Problems| match item(v, path, p) {
+            Some(x) => {
+                out.push(x);
+                kept.push(i);
+            }
+            None => gap = true,
+        });
+        if gap {
+            p.1 .0.push((self.field_path(key), kept));
+        }
         out
     }
 
@@ -126,7 +165,7 @@ impl<'v> ObjectReader<'v> {
         match v.as_array() {
             Some(items) => {
                 for (i, v) in items.iter().enumerate() {
-                    item.each(v, &join(&path, i), p);
+                    item.each(v, i, &join(&path, i), p);
                 }
             }
             None => p.push(Code::InvalidValue, &path, format!("\"{key}\" must be an array, found {}", kind(v))),
@@ -156,12 +195,12 @@ impl<'v> ObjectReader<'v> {
 
 /// The per-element callback of [`ObjectReader::each`].
 trait Each<'v> {
-    fn each(&mut self, v: &'v Value, path: &str, p: &mut Problems);
+    fn each(&mut self, v: &'v Value, index: usize, path: &str, p: &mut Problems);
 }
 
-impl<'v, F: FnMut(&'v Value, &str, &mut Problems)> Each<'v> for F {
-    fn each(&mut self, v: &'v Value, path: &str, p: &mut Problems) {
-        self(v, path, p);
+impl<'v, F: FnMut(&'v Value, usize, &str, &mut Problems)> Each<'v> for F {
+    fn each(&mut self, v: &'v Value, index: usize, path: &str, p: &mut Problems) {
+        self(v, index, path, p);
     }
 }
 

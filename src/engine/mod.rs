@@ -55,6 +55,7 @@ impl Engine {
     pub fn from_json(doc: &serde_json::Value) -> Result<Engine, Vec<Error>> {
         let mut p = Problems::default();
         let config = Config::read(doc, &mut p);
+        let read_problems = p.0.len();
         // Rules of segments and contents compile against the same options.
         let opts = config.as_ref().map(|c| logic::Options::new(c.tz(), c.segments.iter().map(|s| s.id.clone()).collect()));
         let segments = config.as_ref().zip(opts.as_ref()).map(|(c, o)| Segments::compile(c, o, &mut p));
@@ -87,6 +88,7 @@ impl Engine {
                 Ok(Engine { config, config_hash: crate::hash::hex128(canonical.as_bytes()), tz, segments, contents, menus, quizzes, projection })
             }
             _ => {
+                p.renumber_from(read_problems);
                 // Keys computed once, then the crate's shared sort (see `sort::stable_order`).
                 let keys: Vec<_> = p.0.iter().map(|e| pointer_order(&e.path)).collect();
                 let order = crate::sort::stable_order(keys.len(), &mut |i, j| keys.get(i) < keys.get(j));
