@@ -760,9 +760,19 @@ impl Node {
     /// Chained comparison, evaluated lazily: `{"<": [a, b, c]}` is `a < b && b < c`.
     fn compare<'x, 'a>(&'x self, c: Cmp, args: &'x [Node], sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Result<bool, EvalError> {
         let Some((first, rest)) = args.split_first() else { return Ok(false) };
+        // JsonLogic orders `null` as 0: "fewer than 7 days since a follow" would hold for a user
+        // who never followed. A time operator's `null` (a missing timestamp) makes it false.
+        let ordering = matches!(c, Cmp::Lt | Cmp::Le | Cmp::Gt | Cmp::Ge);
+        let missing_time = |n: &Node, v: &Value| ordering && matches!(v, Value::Null) && matches!(n.op, Op::Since(..) | Op::Calendar(..));
         let mut prev = first.operand(sc, cx)?;
+        if missing_time(first, &prev) {
+            return Ok(false);
+        }
         for n in rest {
             let cur = n.operand(sc, cx)?;
+            if missing_time(n, &cur) {
+                return Ok(false);
+            }
             let ok = match c {
                 Cmp::StrictEq => strict_eq(&prev, &cur),
                 Cmp::StrictNe => !strict_eq(&prev, &cur),

@@ -328,3 +328,17 @@ fn now_outside_four_digit_years_in_the_config_zone_is_an_error() {
     assert_eq!(cmp.apply(&data, &late).unwrap_err().code(), Code::InvalidTimestamp);
     assert_eq!(cmp.apply(&data, &fine).unwrap().to_serde(), json!(true));
 }
+
+#[test]
+fn a_missing_timestamp_never_orders_as_zero() {
+    let none = r#"{"user":{}}"#;
+    let some = r#"{"user":{"followedAt":"2026-11-25T20:00:00+09:00","birthday":"1990-11-03"}}"#;
+    let recent = json!({"<": [{"days_since": [{"var": "user.followedAt"}]}, 7]});
+    assert_eq!(eval(recent.clone(), none), json!(false));
+    assert_eq!(eval(recent, some), json!(true));
+    assert_eq!(eval(json!({">=": [7, {"hours_since": [{"var": "user.followedAt"}]}]}), none), json!(false));
+    assert_eq!(eval(json!({"<=": [1, {"month": [{"var": "user.birthday"}]}, 12]}), none), json!(false));
+    assert_eq!(eval(json!({"<=": [1, {"month": [{"var": "user.birthday"}]}, 12]}), some), json!(true));
+    // Plain JsonLogic keeps its rule: null orders as 0.
+    assert_eq!(eval(json!({"<": [{"var": "user.followedAt"}, 7]}), none), json!(true));
+}
