@@ -131,6 +131,30 @@ fn line_limits_are_errors_that_name_content_variant_and_path() {
     assert_eq!(bad_type[0].path, "/contents/0/variants/0/messages/0/type");
 }
 
+/// What LINE refuses at send time (after a reply token is spent) is an error here: an empty
+/// text or altText, a text that is not a string, flex contents that are neither a bubble nor a
+/// carousel, a template message's altText over 400 characters.
+#[test]
+fn messages_line_would_refuse_are_errors() {
+    let empty = render_err(content_config(json!([{"type": "text", "text": "{{ user.attributes.nickname }}"}])), json!({"userId": "U1"}));
+    assert_eq!((empty.code, empty.path.as_str()), (Code::LimitExceeded, "/contents/0/variants/0/messages/0/text"));
+    assert!(empty.message.contains("empty"), "{}", empty.message);
+    let alt = render_err(content_config(json!([{"type": "flex", "altText": "{{ user.attributes.nickname }}", "contents": {"type": "bubble"}}])), json!({"userId": "U1"}));
+    assert_eq!(alt.path, "/contents/0/variants/0/messages/0/altText");
+
+    let static_empty = Engine::from_json(&content_config(json!([{"type": "text", "text": ""}]))).unwrap_err();
+    assert_eq!((static_empty[0].code, static_empty[0].path.as_str()), (Code::LimitExceeded, "/contents/0/variants/0/messages/0/text"));
+    let number = Engine::from_json(&content_config(json!([{"type": "text", "text": 123}]))).unwrap_err();
+    assert_eq!((number[0].code, number[0].path.as_str()), (Code::InvalidValue, "/contents/0/variants/0/messages/0/text"));
+    let typo = Engine::from_json(&content_config(json!([{"type": "flex", "altText": "a", "contents": {"type": "bubbel"}}]))).unwrap_err();
+    assert_eq!((typo[0].code, typo[0].path.as_str()), (Code::InvalidValue, "/contents/0/variants/0/messages/0/contents/type"));
+    let template = |alt: String| json!([{"type": "template", "altText": alt, "template": {"type": "confirm", "text": "ok?", "actions": [
+        {"type": "message", "label": "yes", "text": "yes"}, {"type": "message", "label": "no", "text": "no"}]}}]);
+    let long = Engine::from_json(&content_config(template("x".repeat(401)))).unwrap_err();
+    assert_eq!((long[0].code, long[0].path.as_str()), (Code::LimitExceeded, "/contents/0/variants/0/messages/0/altText"));
+    assert!(Engine::from_json(&content_config(template("x".repeat(400)))).is_ok());
+}
+
 #[test]
 fn template_errors_carry_line_column_and_the_pointer_of_the_template() {
     let errors = Engine::from_json(&content_config(json!([{"type": "text", "text": "こんにちは\n{{ user.displayName | upcase | nope }}"}]))).unwrap_err();

@@ -16,6 +16,8 @@ const MESSAGE_TYPES: &[&str] = &["text", "sticker", "image", "video", "audio", "
 const MAX_MESSAGES: usize = 5;
 const MAX_TEXT_CHARS: usize = 5_000;
 const MAX_ALT_TEXT_CHARS: usize = 1_500;
+/// A template message's `altText` is shorter than a flex or imagemap one.
+const MAX_TEMPLATE_ALT_TEXT_CHARS: usize = 400;
 /// "30 KB" per bubble and "50 KB" per carousel in LINE's reference; read as decimal kilobytes,
 /// the conservative side, so a message kizuna accepts is never refused by LINE.
 const MAX_BUBBLE_BYTES: usize = 30_000;
@@ -36,8 +38,8 @@ struct Hole {
     template: Template,
     /// JSON pointer of the template string in the config, for errors.
     path: String,
-    /// `text` or `altText` at the top of the message: LINE limits its length.
-    limited: Option<&'static str>,
+    /// `text` or `altText` at the top of the message, and the most characters LINE takes.
+    limited: Option<(&'static str, usize)>,
 }
 
 /// One message, compiled to its JSON text with holes where templates go (no intermediate
@@ -67,7 +69,7 @@ impl Message {
                         e.path.clone_from(&h.path);
                         e
                     })?;
-                    if let Some(problem) = h.limited.and_then(|key| length_problem(key, scratch)) {
+                    if let Some(problem) = h.limited.and_then(|(key, max)| length_problem(key, max, scratch)) {
                         return Err(Error::new(Code::LimitExceeded, h.path.as_str(), problem));
                     }
                     crate::value::write_json_string(scratch, out);
@@ -86,13 +88,22 @@ impl Message {
     }
 }
 
-/// LINE's length limit on a rendered top-level string of a message, if `s` breaks it.
-fn length_problem(key: &str, s: &str) -> Option<String> {
-    let max = match key {
-        "text" => MAX_TEXT_CHARS,
-        "altText" => MAX_ALT_TEXT_CHARS,
-        _ => return None,
-    };
+/// The most characters LINE takes in a top-level `text` or `altText` of a message of this type.
+fn max_chars(message_type: Option<&str>, key: &str) -> Option<usize> {
+    match (key, message_type) {
+        ("text", _) => Some(MAX_TEXT_CHARS),
+        ("altText", Some("template")) => Some(MAX_TEMPLATE_ALT_TEXT_CHARS),
+        ("altText", _) => Some(MAX_ALT_TEXT_CHARS),
+        _ => None,
+    }
+}
+
+/// What is wrong with a rendered top-level `text` or `altText`, if anything: LINE refuses an
+/// empty one (after the reply token is spent) and one over `max` characters.
+fn length_problem(key: &str, max: usize, s: &str) -> Option<String> {
+    if s.is_empty() {
+        return Some(format!("{key} is empty after rendering; LINE needs 1 to {max} characters (give the template a default)"));
+    }
     // UTF-16 never has more units than UTF-8 has bytes: most texts need no count.
     if s.len() <= max {
         return None;
@@ -331,11 +342,32 @@ fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Li
                     p.push(Code::MissingField, path, format!("{who}: a LINE {t} message needs \"{field}\""));
                 }
             };
+            // Strings LINE requires: a number or an object there is refused at send time.
+            let string = |field: &str, p: &mut Problems| {
+                if let Some(v) = m.get(field).filter(|v| !v.is_string()) {
+                    p.push(Code::InvalidValue, &join(path, field), format!("{who}: \"{field}\" of a LINE {t} message must be a string, found {}", crate::contract::read::kind(v)));
+                }
+            };
+            string("altText", p);
             match t {
-                "text" => need("text", p),
+                "text" => {
+                    need("text", p);
+                    string("text", p);
+                }
                 "flex" => {
                     need("altText", p);
                     need("contents", p);
+                    if let Some(contents) = m.get("contents") {
+                        match contents.get("type") {
+                            Some(Json::String(k)) if k == "bubble" || k == "carousel" => {}
+                            Some(other) => p.push(
+                                Code::InvalidValue,
+                                &join(&join(path, "contents"), "type"),
+                                format!("{who}: a flex message's contents are a \"bubble\" or a \"carousel\", found {other}"),
+                            ),
+                            None => p.push(Code::MissingField, &join(path, "contents"), format!("{who}: a flex message's contents need a \"type\" (\"bubble\" or \"carousel\")")),
+                        }
+                    }
                     if let Some(bubbles) = m.get("contents").and_then(|c| c.get("contents")).and_then(Json::as_array) {
                         if bubbles.len() > MAX_CAROUSEL_BUBBLES {
                             p.push(Code::LimitExceeded, &join(&join(path, "contents"), "contents"), format!("{who}: a carousel holds at most {MAX_CAROUSEL_BUBBLES} bubbles, found {}", bubbles.len()));
@@ -354,7 +386,7 @@ fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Li
         }
     }
     // (`get` twice, not `pointer`: the same result here, without JSON-pointer parsing code.)
-    let mut b = Pieces { limits, pieces: Vec::new(), raw: String::new() };
+    let mut b = Pieces { limits, message_type: m.get("type").and_then(Json::as_str), pieces: Vec::new(), raw: String::new() };
     b.value(m, path, None, true, p);
     if !b.raw.is_empty() {
         b.pieces.push(Piece::Raw(b.raw));
@@ -365,6 +397,7 @@ fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Li
 /// Builds a message's pieces: literal JSON collects in `raw` until a template needs a hole.
 struct Pieces<'l> {
     limits: &'l Limits,
+    message_type: Option<&'l str>,
     pieces: Vec<Piece>,
     raw: String,
 }
@@ -375,7 +408,7 @@ impl Pieces<'_> {
         match v {
             Json::String(s) if s.contains("{{") || s.contains("{%") => match Template::parse(s, self.limits) {
                 Ok(template) => {
-                    let limited = ["text", "altText"].into_iter().find(|k| Some(*k) == key);
+                    let limited = key.and_then(|k| ["text", "altText"].into_iter().find(|t| *t == k)).and_then(|k| Some((k, max_chars(self.message_type, k)?)));
                     if !self.raw.is_empty() {
                         self.pieces.push(Piece::Raw(std::mem::take(&mut self.raw)));
                     }
@@ -432,7 +465,8 @@ fn check_sizes(m: &Value<'_>, path: &str, content: &str, variant: &str) -> Resul
         Err(Error::new(Code::LimitExceeded, field, format!("content \"{content}\", variant \"{variant}\": {what}")))
     };
     for key in ["text", "altText"] {
-        if let Some(problem) = m.get(key).and_then(Value::as_str).and_then(|s| length_problem(key, s)) {
+        let max = max_chars(m.get("type").and_then(Value::as_str), key).unwrap_or(MAX_TEXT_CHARS);
+        if let Some(problem) = m.get(key).and_then(Value::as_str).and_then(|s| length_problem(key, max, s)) {
             return over(at(&[key]), problem);
         }
     }
