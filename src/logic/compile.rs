@@ -87,7 +87,7 @@ fn example(name: &str) -> String {
         "days_since" | "hours_since" => return format!(r#"{{"{name}": [{{"var": "user.attributes.lastPurchaseAt"}}]}}"#),
         "before" | "after" => return format!(r#"{{"{name}": [{{"var": "user.attributes.lastPurchaseAt"}}, {{"ago": "P30D"}}]}}"#),
         "time_between" => r#"{"time_between": [{"now": []}, "2026-12-01", "2026-12-25"]}"#,
-        "weekday" | "time_of_day" | "month" | "day_of_month" => return format!(r#"{{"{name}": []}} or {{"{name}": [{{"var": "event.timestamp"}}]}}"#),
+        "weekday" | "time_of_day" | "month" | "day_of_month" => return format!(r#"{{"{name}": []}} (now) or {{"{name}": [{{"var": "user.attributes.birthday"}}]}}"#),
         "has_tag" => r#"{"has_tag": "vip"}"#,
         "has_any_tag" | "has_all_tags" => return format!(r#"{{"{name}": ["vip", "repeat"]}}"#),
         "in_segment" => r#"{"in_segment": "repeat-buyers"}"#,
@@ -296,8 +296,9 @@ impl<'o> Compiler<'o> {
                 }
             },
             Op::Lit(Value::Null) | Op::Lit(Value::Object(_)) => TimeFast::Eval,
+            Op::Lit(n @ (Value::Int(_) | Value::Float(_))) if n.as_f64().and_then(super::time::Instant::from_millis).is_some() => TimeFast::Eval,
             Op::Lit(other) => {
-                self.err(Code::InvalidTimestamp, format!("a timestamp must be a string like \"2026-11-27T20:00:00+09:00\", got {}", other.kind()));
+                self.err(Code::InvalidTimestamp, format!("a timestamp must be a string like \"2026-11-27T20:00:00+09:00\" or epoch milliseconds, got {}", other.kind()));
                 TimeFast::Eval
             }
             Op::Now => TimeFast::Now,

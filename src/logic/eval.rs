@@ -1039,7 +1039,16 @@ impl Node {
                         )
                         .at(self)),
                     },
-                    other => Err(Fault::new(FailKind::InvalidTimestamp, format!("\"{}\" needs a timestamp string, got {}", self.name(), describe(other))).at(self)),
+                    // LINE's webhook `timestamp` is epoch milliseconds.
+                    Value::Int(_) | Value::Float(_) => match v.as_f64().and_then(Instant::from_millis) {
+                        Some(t) => Ok(Some(t)),
+                        None => Err(Fault::new(
+                            FailKind::InvalidTimestamp,
+                            format!("\"{}\" got {}, which is not epoch milliseconds in the years 0000–9999", self.name(), describe(&v)),
+                        )
+                        .at(self)),
+                    },
+                    other => Err(Fault::new(FailKind::InvalidTimestamp, format!("\"{}\" needs a timestamp (an RFC 3339 string or epoch milliseconds), got {}", self.name(), describe(other))).at(self)),
                 }
             }
         }

@@ -342,3 +342,19 @@ fn a_missing_timestamp_never_orders_as_zero() {
     // Plain JsonLogic keeps its rule: null orders as 0.
     assert_eq!(eval(json!({"<": [{"var": "user.followedAt"}, 7]}), none), json!(true));
 }
+
+#[test]
+fn line_webhook_timestamps_in_epoch_milliseconds_are_instants() {
+    // 1764241200000 ms = 2025-11-27T11:00:00Z = 20:00 at +09:00, a Thursday.
+    let event = r#"{"event":{"timestamp":1764241200000}}"#;
+    assert_eq!(eval(json!({"weekday": [{"var": "event.timestamp"}]}), event), json!(4));
+    assert_eq!(eval(json!({"time_of_day": [{"var": "event.timestamp"}]}), event), json!("20:00"));
+    assert_eq!(eval(json!({"days_since": [{"var": "event.timestamp"}]}), event), json!(365));
+    assert_eq!(eval(json!({"before": [1764241200000_i64, "2025-11-27T20:00:01+09:00"]}), "{}"), json!(true));
+    // Not a whole number of milliseconds, or outside the four-digit years: refused.
+    let r = compile(&json!({"weekday": [{"var": "t"}]}), &opts(), "").unwrap();
+    for bad in [r#"{"t":1.5}"#, r#"{"t":1e300}"#] {
+        assert_eq!(r.apply(&parse(bad).unwrap(), &env()).unwrap_err().code(), Code::InvalidTimestamp, "{bad}");
+    }
+    assert_eq!(errors(json!({"weekday": [true]}))[0].code, Code::InvalidTimestamp);
+}

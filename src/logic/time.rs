@@ -18,6 +18,19 @@ impl Instant {
         Instant { secs: dt.timestamp(), nanos: dt.timestamp_subsec_nanos() }
     }
 
+    /// An epoch time in milliseconds, as LINE writes webhook `timestamp`s; `None` outside the
+    /// years 0000–9999 (at any offset) or when not a whole number.
+    pub fn from_millis(ms: f64) -> Option<Instant> {
+        // 0000-01-02 to 9999-12-30 UTC: inside the four-digit years at every offset.
+        const MIN: f64 = -62_167_046_400_000.0;
+        const MAX: f64 = 253_402_041_600_000.0;
+        if !(MIN..=MAX).contains(&ms) || ms.fract() != 0.0 {
+            return None;
+        }
+        let ms = ms as i64;
+        Some(Instant { secs: ms.div_euclid(1000), nanos: (ms.rem_euclid(1000) * 1_000_000) as u32 })
+    }
+
     /// Seconds from `self` to `later` (negative when `later` is earlier).
     pub fn seconds_until(self, later: Instant) -> f64 {
         (later.secs - self.secs) as f64 + (f64::from(later.nanos) - f64::from(self.nanos)) / 1e9
