@@ -917,28 +917,29 @@ impl<'a> Parser<'a> {
     }
 
     fn hex4(&mut self) -> Parsed<u32> {
-        let s = self.text.get(self.pos..self.pos + 4).ok_or_else(|| self.fail("invalid \\u escape"))?;
-        let v = u32::from_str_radix(s, 16).map_err(|_| self.fail("invalid \\u escape"))?;
+        let digits = self.bytes.get(self.pos..self.pos + 4).filter(|d| d.iter().all(u8::is_ascii_hexdigit));
+        let v = digits.and_then(|d| std::str::from_utf8(d).ok()).and_then(|s| u32::from_str_radix(s, 16).ok());
+        let v = v.ok_or_else(|| self.fail("invalid \\u escape"))?;
         self.pos += 4;
         Ok(v)
     }
 
+    /// A `\u` escape, a surrogate pair included. A lone surrogate (a string JavaScript cut in
+    /// the middle of an emoji, which `JSON.stringify` writes and `JSON.parse` reads back) becomes
+    /// U+FFFD, as `TextEncoder` makes it: a display name should not fail a decision.
     fn unicode_escape(&mut self) -> Parsed<char> {
         let hi = self.hex4()?;
-        let code = if (0xD800..0xDC00).contains(&hi) {
-            if self.bytes.get(self.pos..self.pos + 2) != Some(b"\\u") {
-                return Err(self.fail("lone surrogate in \\u escape"));
-            }
+        if (0xD800..0xDC00).contains(&hi) && self.bytes.get(self.pos..self.pos + 2) == Some(b"\\u") {
+            let after_hi = self.pos;
             self.pos += 2;
             let lo = self.hex4()?;
-            if !(0xDC00..0xE000).contains(&lo) {
-                return Err(self.fail("lone surrogate in \\u escape"));
+            if (0xDC00..0xE000).contains(&lo) {
+                return Ok(char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)).unwrap_or(char::REPLACEMENT_CHARACTER));
             }
-            0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-        } else {
-            hi
-        };
-        char::from_u32(code).ok_or_else(|| self.fail("lone surrogate in \\u escape"))
+            // Not a low half: that escape stands on its own.
+            self.pos = after_hi;
+        }
+        Ok(char::from_u32(hi).unwrap_or(char::REPLACEMENT_CHARACTER))
     }
 }
 
@@ -998,13 +999,27 @@ mod tests {
 
     #[test]
     fn rejects_bad_json_with_position() {
-        for bad in ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"\\x\"", "\"a\nb\"", "[1] x", "\"\\ud800\""] {
+        for bad in ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"\\x\"", "\"a\nb\"", "[1] x", "\"\\u+123\"", "\"\\ud8\""] {
             assert!(parse(bad).is_err(), "{bad:?} should fail");
         }
         let e = parse("{\n  \"a\": tru }").unwrap_err();
         assert_eq!((e.line, e.column), (2, 8));
         let deep = "[".repeat(MAX_DEPTH + 2);
         assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn lone_surrogates_become_the_replacement_character() {
+        for (doc, want) in [
+            (r#""\ud800""#, "\u{fffd}"),
+            (r#""a\ud83d""#, "a\u{fffd}"),
+            (r#""\ud800\u0041""#, "\u{fffd}A"),
+            (r#""\udc00\ud800x""#, "\u{fffd}\u{fffd}x"),
+            (r#""\ud83d\ude00""#, "😀"),
+        ] {
+            assert_eq!(parse(doc).unwrap().as_str(), Some(want), "{doc}");
+            assert!(parse_projected(&format!("{{\"a\":{doc}}}"), &Projection::none()).is_ok(), "{doc}");
+        }
     }
 
     #[test]
@@ -1026,7 +1041,6 @@ mod tests {
         let docs = [
             r#"{"a":"x\"y\u00e9\ud83d\ude00","b":[1,-2.5e3,{"c":null}],"d":"日本語テキスト、長めの文字列"}"#,
             r#"{"a":"\x"}"#,
-            r#"{"a":"\ud800"}"#,
             "{\"a\":\"tab\tinside\"}",
             r#"{"a":[1,2,}"#,
             r#"{"a":01}"#,
