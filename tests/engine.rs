@@ -104,6 +104,19 @@ fn cycles_and_unknown_segments_are_compile_errors() {
     ]}))
     .unwrap_err();
     assert!(own_group.iter().any(|e| e.code == Code::SegmentCycle), "{own_group:#?}");
+    // One problem per circle, naming only the segments on it (not those reading one).
+    let two = Engine::from_json(&json!({"version": 1, "segments": [
+        {"id": "x", "when": {"in_segment": "y"}},
+        {"id": "y", "when": {"in_segment": "x"}},
+        {"id": "z", "when": {"in_segment": "x"}},
+        {"id": "w", "when": {"in_segment": "w"}}
+    ]}))
+    .unwrap_err();
+    let cycles: Vec<(&str, &str)> = two.iter().filter(|e| e.code == Code::SegmentCycle).map(|e| (e.path.as_str(), e.message.as_str())).collect();
+    assert_eq!(cycles.len(), 2, "{cycles:#?}");
+    assert_eq!(cycles[0].0, "/segments/0/when");
+    assert!(cycles[0].1.contains("\"x\", \"y\" (") && !cycles[0].1.contains("\"z\""), "{}", cycles[0].1);
+    assert_eq!(cycles[1].0, "/segments/3/when");
 }
 
 /// Thousands of segments, each reading the next through in_segment and listed before it: the

@@ -205,6 +205,65 @@ fn set<T>(v: &mut [T], i: usize, x: T) {
     }
 }
 
+/// Reports the circles among the units Kahn's order could not place, one problem per circle (or
+/// knot of circles) at its first segment, naming the segments in it — not those that merely read
+/// one.
+fn report_cycles(done: &[bool], deps: &[Vec<usize>], readers: &[Vec<usize>], unit_of: &[usize], config: &Config, p: &mut Problems) {
+    let n = deps.len();
+    let at = |v: &[bool], u: usize| v.get(u) == Some(&true);
+    // Peel off, from the reading end, units no other left-over unit reads: what stays is on a
+    // circle (or between two).
+    let mut knot: Vec<bool> = (0..n).map(|u| !at(done, u)).collect();
+    let edges = |v: &[Vec<usize>], u: usize| v.get(u).map_or(&[][..], Vec::as_slice).to_vec();
+    let mut read_by: Vec<usize> = (0..n).map(|u| edges(readers, u).iter().filter(|&&r| at(&knot, r)).count()).collect();
+    let mut free: Vec<usize> = (0..n).filter(|&u| at(&knot, u) && read_by.get(u) == Some(&0)).collect();
+    while let Some(u) = free.pop() {
+        set(&mut knot, u, false);
+        for x in edges(deps, u) {
+            if let (true, Some(count)) = (at(&knot, x), read_by.get_mut(x)) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    free.push(x);
+                }
+            }
+        }
+    }
+    // Knots connected by references are one report.
+    let mut seen = vec![false; n];
+    for start in 0..n {
+        if !at(&knot, start) || at(&seen, start) {
+            continue;
+        }
+        let mut members = Vec::new();
+        let mut todo = vec![start];
+        set(&mut seen, start, true);
+        while let Some(u) = todo.pop() {
+            members.push(u);
+            for x in edges(deps, u).into_iter().chain(edges(readers, u)) {
+                if at(&knot, x) && !at(&seen, x) {
+                    set(&mut seen, x, true);
+                    todo.push(x);
+                }
+            }
+        }
+        let segs: Vec<usize> = (0..unit_of.len()).filter(|&s| unit_of.get(s).is_some_and(|u| members.contains(u))).collect();
+        let first = segs.first().copied().unwrap_or(0);
+        // Ten names are enough to find the circle; thousands would bury it.
+        let mut names: Vec<String> = segs.iter().take(10).filter_map(|&s| config.segments.get(s)).map(|s| format!("\"{}\"", s.id)).collect();
+        if segs.len() > names.len() {
+            names.push(format!("and {} more", segs.len() - names.len()));
+        }
+        p.push(
+            Code::SegmentCycle,
+            &join(&join("/segments", first), "when"),
+            format!(
+                "segments refer to each other in a circle through in_segment: {} (a segment of an exclusive group cannot use a segment of its own group)",
+                names.join(", ")
+            ),
+        );
+    }
+}
+
 fn step(s: logic::Step) -> Step {
     Step { path: s.path, op: s.op, args: s.args, result: s.result }
 }
@@ -236,7 +295,6 @@ fn order_units(units: &[Unit], unit_of: &[usize], refs: &[Vec<usize>], config: &
     }
     let mut ready: BinaryHeap<Reverse<usize>> = (0..n).filter(|&u| waiting.get(u) == Some(&0)).map(Reverse).collect();
     let mut done = vec![false; n];
-    let is_done = |done: &[bool], u: usize| done.get(u) == Some(&true);
     let mut order = Vec::with_capacity(n);
     while let Some(Reverse(u)) = ready.pop() {
         set(&mut done, u, true);
@@ -253,22 +311,7 @@ fn order_units(units: &[Unit], unit_of: &[usize], refs: &[Vec<usize>], config: &
         }
     }
     if order.len() < n {
-        // What is left contains cycles: name the segments involved.
-        let stuck: Vec<usize> = (0..unit_of.len()).filter(|&s| unit_of.get(s).is_some_and(|&u| !is_done(&done, u))).collect();
-        let first = stuck.first().copied().unwrap_or(0);
-        // Ten names are enough to find the circle; thousands would bury it.
-        let mut names: Vec<String> = stuck.iter().take(10).filter_map(|&s| config.segments.get(s)).map(|s| format!("\"{}\"", s.id)).collect();
-        if stuck.len() > names.len() {
-            names.push(format!("and {} more", stuck.len() - names.len()));
-        }
-        p.push(
-            Code::SegmentCycle,
-            &join(&join("/segments", first), "when"),
-            format!(
-                "segments refer to each other in a circle through in_segment: {} (a segment of an exclusive group cannot use a segment of its own group)",
-                names.join(", ")
-            ),
-        );
+        report_cycles(&done, &deps, &readers, unit_of, config, p);
     }
     order
 }
