@@ -543,6 +543,27 @@ test("a deploy whose config does not compile: webhooks answered 500, stored even
   }
 });
 
+// ---- settings ----------------------------------------------------------------------------
+
+/** The same bundle in another workerd with other settings (in-memory storage); close it after. */
+const startWith = (overrides) => startWorkerd({ bundle, env: { ...env(), ...overrides } });
+
+test("a numeric setting that is not a valid number: webhooks answered 500 naming it, nothing done", async () => {
+  for (const [name, value] of [["LINE_MAX_ATTEMPTS", "five"], ["LINE_TIMEOUT_MS", "NaN"], ["MAX_EVENT_ATTEMPTS", "0"], ["INBOX_RETRY_MS", "-1"], ["LINE_MAX_ATTEMPTS", "2.5"]]) {
+    const w = await startWith({ [name]: value });
+    try {
+      const user = newFriend();
+      const res = await sendWebhook(w.url, SECRET, [followEvent(user)]);
+      assert.equal(res.status, 500, `${name}=${value}`);
+      const named = new RegExp(`webhook: invalid setting: ${name} must be .* got "${value}"; answering 500`);
+      await waitFor(`the error naming ${name}`, () => named.test(w.log()));
+      assert.equal(callsFor(user).length + backend.requests.filter((r) => r.path.includes(user)).length, 0);
+    } finally {
+      await w.close();
+    }
+  }
+});
+
 // An instrumented build of the same worker: logs each alarm of a user's object, and can make
 // one alarm's pass fail (a storage error) for users whose id ends in "0bad".
 async function probeWorker() {

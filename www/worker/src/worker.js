@@ -33,6 +33,63 @@ const SEEN_TTL_MS = 7 * 24 * 3600e3; // webhookEventIds remembered for redeliver
 const INBOX = "inbox:";
 const SEEN = "seen:";
 const CONFIG_RETRY_MAX_MS = 10 * 60e3; // longest wait between retries while the config does not compile
+const SETTINGS_RETRY_MS = 60e3; // how soon a pass looks again while the numeric settings are invalid
+
+// The numeric settings (wrangler [vars] and secrets are text): name → [default, minimum,
+// integer]. Parsed once per env; a typo must not become NaN (e.g. LINE_MAX_ATTEMPTS=NaN
+// retried a 5xx forever, LINE_TIMEOUT_MS=NaN timed every call out at once).
+const SETTINGS = {
+  LINE_MAX_ATTEMPTS: [5, 1, true],
+  LINE_RETRY_BASE_MS: [200, 0],
+  LINE_TIMEOUT_MS: [10_000, 1],
+  REPLY_TOKEN_TTL_MS: [50_000, 0],
+  BACKEND_TIMEOUT_MS: [5_000, 1],
+  SYNC_BASE_DELAY_MS: [500, 0],
+  SYNC_MAX_DELAY_MS: [60_000, 0],
+  SYNC_MAX_FLUSH_MS: [0, 0],
+  SYNC_TIMEOUT_MS: [5_000, 1],
+  SYNC_ALARM_MS: [2_000, 0],
+  INBOX_RETRY_MS: [10_000, 0],
+  MAX_EVENT_ATTEMPTS: [5, 1, true],
+};
+const parsedSettings = new WeakMap();
+
+/** The numeric settings of `env`, defaults filled in; throws a SettingsError naming a bad one. */
+export function settingsOf(env) {
+  let out = parsedSettings.get(env);
+  if (out) return out;
+  out = {};
+  for (const [name, [dflt, min, integer]] of Object.entries(SETTINGS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === null || String(raw).trim() === "") {
+      out[name] = dflt;
+      continue;
+    }
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
+      throw new SettingsError(`${name} must be ${integer ? "an integer" : "a number"} ≥ ${min}, got ${JSON.stringify(String(raw))}`);
+    }
+    out[name] = v;
+  }
+  parsedSettings.set(env, out);
+  return out;
+}
+
+settingsOf.safe = (env) => {
+  try {
+    return settingsOf(env);
+  } catch {
+    return undefined;
+  }
+};
+
+/** A numeric setting (env var) is not a valid number: nothing runs until it is fixed. */
+class SettingsError extends Error {
+  constructor(message) {
+    super(`invalid setting: ${message}`);
+    this.name = "SettingsError";
+  }
+}
 
 /** The engine could not be made (the config does not compile): no event can be decided. */
 class ConfigError extends Error {
@@ -98,9 +155,11 @@ export function createWorker(loadDecide) {
       if (ignored > 0) console.log(`webhook: ${ignored} event(s) of unhandled types, from groups or rooms, or without a user ignored`);
       if (perUser.size === 0) return new Response(null, { status: 200 }); // LINE's "Verify" sends no events
 
-      // A config that does not compile decides nothing: refuse before accepting, so LINE keeps
-      // the events and redelivers them (with "Webhook redelivery" on) once a fixed config is out.
+      // A config that does not compile (or a setting that is not a number) decides nothing:
+      // refuse before accepting, so LINE keeps the events and redelivers them (with "Webhook
+      // redelivery" on) once a fixed config is out.
       try {
+        settingsOf(env);
         decider(env);
       } catch (e) {
         console.error(`webhook: ${e.message}; answering 500 (LINE redelivers)`);
@@ -125,20 +184,25 @@ export function createWorker(loadDecide) {
     #sincePrune = 63; // prune on the first quiet moment of a fresh instance, then every 64
     #line;
     #sync;
+    #cfg;
 
     constructor(ctx, env) {
       super(ctx, env);
       this.storage = ctx.storage;
-      this.n = (name, dflt) => (env[name] === undefined || env[name] === "" ? dflt : Number(env[name]));
+    }
+
+    /** The numeric settings (throws a SettingsError while one is invalid). */
+    get cfg() {
+      return (this.#cfg ??= settingsOf(this.env));
     }
 
     get line() {
       return (this.#line ??= new LineApi({
         channelAccessToken: this.env.LINE_CHANNEL_ACCESS_TOKEN,
         baseURL: this.env.LINE_API_URL,
-        maxAttempts: this.n("LINE_MAX_ATTEMPTS", 5),
-        baseDelayMs: this.n("LINE_RETRY_BASE_MS", 200),
-        timeoutMs: this.n("LINE_TIMEOUT_MS", 10_000),
+        maxAttempts: this.cfg.LINE_MAX_ATTEMPTS,
+        baseDelayMs: this.cfg.LINE_RETRY_BASE_MS,
+        timeoutMs: this.cfg.LINE_TIMEOUT_MS,
       }));
     }
 
@@ -148,12 +212,12 @@ export function createWorker(loadDecide) {
         store: new DurableObjectStore(this.storage),
         headers: this.env.BACKEND_TOKEN ? { authorization: `Bearer ${this.env.BACKEND_TOKEN}` } : {},
         source: { runtime: "workerd", app: "line-webhook" },
-        baseDelayMs: this.n("SYNC_BASE_DELAY_MS", 500),
-        maxDelayMs: this.n("SYNC_MAX_DELAY_MS", 60_000),
+        baseDelayMs: this.cfg.SYNC_BASE_DELAY_MS,
+        maxDelayMs: this.cfg.SYNC_MAX_DELAY_MS,
         // One attempt per pass: a down backend must not hold up the next event's reply; the
         // alarm comes back for what is left (the client keeps each decision's backoff).
-        maxFlushMs: this.n("SYNC_MAX_FLUSH_MS", 0),
-        timeoutMs: this.n("SYNC_TIMEOUT_MS", 5_000),
+        maxFlushMs: this.cfg.SYNC_MAX_FLUSH_MS,
+        timeoutMs: this.cfg.SYNC_TIMEOUT_MS,
         onError: (e) => console.warn(`sync: ${e.message}`),
       }));
     }
@@ -180,8 +244,9 @@ export function createWorker(loadDecide) {
         fresh++;
       }
       if (fresh > 0) {
-        // Safety net: if this object dies mid-way, the alarm picks the inbox up again.
-        await this.#alarmAt(now + this.n("INBOX_RETRY_MS", 10_000));
+        // Safety net: if this object dies mid-way, the alarm picks the inbox up again. (The
+        // fetch handler refuses webhooks while a setting is invalid; a fallback all the same.)
+        await this.#alarmAt(now + (settingsOf.safe(this.env)?.INBOX_RETRY_MS ?? SETTINGS_RETRY_MS));
         this.#kick().catch((e) => console.error(`user object: ${e?.stack ?? e}`));
       }
       return { accepted: fresh, duplicates: events.length - fresh };
@@ -207,6 +272,14 @@ export function createWorker(loadDecide) {
     }
 
     async #work() {
+      try {
+        this.cfg;
+      } catch (e) {
+        // Nothing runs with a setting that is not a number; the events stay in the inbox.
+        console.error(`user object: ${e.message}; nothing processed, will look again in ${SETTINGS_RETRY_MS / 1000} s (fix the setting)`);
+        await this.storage.setAlarm(Date.now() + SETTINGS_RETRY_MS);
+        return;
+      }
       const inbox = await this.storage.list({ prefix: INBOX });
       let retryInboxAt; // set when an event failed and waits for a retry
       for (const [key, record] of inbox) {
@@ -219,18 +292,18 @@ export function createWorker(loadDecide) {
             // Nothing can be decided until a config that compiles is deployed: keep the event
             // (it is not its fault) and look again, less and less often.
             record.configAttempts = (record.configAttempts ?? 0) + 1;
-            const wait = Math.min(this.n("INBOX_RETRY_MS", 10_000) * 2 ** Math.min(record.configAttempts - 1, 20), CONFIG_RETRY_MAX_MS);
+            const wait = Math.min(this.cfg.INBOX_RETRY_MS * 2 ** Math.min(record.configAttempts - 1, 20), CONFIG_RETRY_MAX_MS);
             console.error(`event ${record.id}: not decided: ${e.message}; kept, will retry in ${Math.round(wait / 1000)} s (deploy a config that compiles)`);
             await this.storage.put(key, record);
             retryInboxAt = now + wait;
             break;
           }
           record.attempts = (record.attempts ?? 0) + 1;
-          const max = this.n("MAX_EVENT_ATTEMPTS", 5);
+          const max = this.cfg.MAX_EVENT_ATTEMPTS;
           if (record.attempts < max) {
             console.error(`event ${record.id}: ${describe(e)}; attempt ${record.attempts} of ${max}, will retry`);
             await this.storage.put(key, record);
-            retryInboxAt = now + this.n("INBOX_RETRY_MS", 10_000);
+            retryInboxAt = now + this.cfg.INBOX_RETRY_MS;
             break; // keep the user's order: later events wait for this one
           }
           // Give up on what is left of this event's LINE calls, keep its decision (saying
@@ -247,11 +320,11 @@ export function createWorker(loadDecide) {
       // accepted during this pass keeps a safety net even though a queued pass will take it.
       const at = [];
       if (retryInboxAt !== undefined) at.push(retryInboxAt);
-      else if ((await this.storage.list({ prefix: INBOX, limit: 1 })).size > 0) at.push(now + this.n("INBOX_RETRY_MS", 10_000));
+      else if ((await this.storage.list({ prefix: INBOX, limit: 1 })).size > 0) at.push(now + this.cfg.INBOX_RETRY_MS);
       if (flushed.pending > 0) {
         // The backend is down: come back when the sync client will send again (its backoff,
         // or the backend's Retry-After), not sooner than SYNC_ALARM_MS.
-        at.push(Math.max(now + this.n("SYNC_ALARM_MS", 2_000), flushed.nextAttemptAt ?? 0));
+        at.push(Math.max(now + this.cfg.SYNC_ALARM_MS, flushed.nextAttemptAt ?? 0));
       }
       if (at.length > 0) {
         await this.storage.setAlarm(Math.min(...at));
@@ -322,7 +395,7 @@ export function createWorker(loadDecide) {
 
       const messages = decision.messages ?? [];
       if (act && messages.length > 0 && !record.done.message) {
-        const ttl = this.n("REPLY_TOKEN_TTL_MS", 50_000);
+        const ttl = this.cfg.REPLY_TOKEN_TTL_MS;
         const fresh = event.replyToken && Date.now() - event.timestamp < ttl;
         // A token tried before is tried again even if stale: a push could send the message twice.
         const attempted = record.done.replyAttempted === true;
@@ -384,7 +457,7 @@ export function createWorker(loadDecide) {
         // covers the body too: a hung backend must not hold up the user's events.
         const res = await fetch(`${trimSlash(this.env.BACKEND_URL)}/users/${encodeURIComponent(userId)}`, {
           headers: this.env.BACKEND_TOKEN ? { authorization: `Bearer ${this.env.BACKEND_TOKEN}` } : {},
-          signal: AbortSignal.timeout(this.n("BACKEND_TIMEOUT_MS", 5_000)),
+          signal: AbortSignal.timeout(this.cfg.BACKEND_TIMEOUT_MS),
         });
         if (res.ok) {
           const text = await res.text();
@@ -403,7 +476,7 @@ export function createWorker(loadDecide) {
           throw new Error(`backend answered ${res.status}`);
         }
       } catch (e) {
-        const why = e?.name === "TimeoutError" ? `no answer within ${this.n("BACKEND_TIMEOUT_MS", 5_000)} ms` : e?.message;
+        const why = e?.name === "TimeoutError" ? `no answer within ${this.cfg.BACKEND_TIMEOUT_MS} ms` : e?.message;
         console.warn(`backend: user not loaded (${why}); using the last known copy`);
         user = await this.storage.get("user");
       }
