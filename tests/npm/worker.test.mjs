@@ -473,6 +473,27 @@ test("a reply token LINE refuses on the first attempt (nothing sent) ⇒ the mes
   assert.equal(replyFor(event).length, 2);
 });
 
+test("a reply token refused, then the push failing retryably: a later pass pushes again with the same retry key", async () => {
+  const user = newFriend({ richMenuId: menuId("welcome") }); // menu unchanged: the reply is the first call
+  const event = followEvent(user);
+  await fetch(`${line.url}/v2/bot/message/reply`, { // the token is used up before the worker gets to it
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ replyToken: event.replyToken, messages: [{ type: "text", text: "先に使われた" }] }),
+  });
+  // LINE's "Invalid reply token" comes late, so that the push's failures can be set up meanwhile.
+  line.processThen({ match: (c) => c.body?.replyToken === event.replyToken, delayMs: 300 });
+  await post([event]);
+  await waitFor("the worker's reply", () => replyFor(event).length === 2);
+  line.failNext(500, 5); // every push attempt of this pass (LINE_MAX_ATTEMPTS 5)
+  await waitFor("the decision", () => decisionsFor(user).length === 1, 10_000);
+  const sent = pushes(user);
+  assert.equal(sent.length, 6, "five failed push attempts, then the next pass's push");
+  assert.equal(new Set(sent.map((c) => c.headers["x-line-retry-key"])).size, 1, "one retry key");
+  assert.match(sent[5].body.messages[0].text, /佐藤 美咲様/);
+  assert.equal(replyFor(event).length, 2, "the refused token is not tried again");
+});
+
 test("LINE's 429 \"monthly limit\" is not retried: the push is marked failed and the decision synced", async () => {
   const user = newFriend({ richMenuId: menuId("welcome") });
   line.failNext(429, 1, undefined, "You have reached your monthly limit.");

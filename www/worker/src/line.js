@@ -101,10 +101,12 @@ export class LineApi {
    * token" — the message was delivered once already. So the push fallback is taken only when
    * LINE refused the token on the very first attempt ever made with it. `replyAttempted`: an
    * earlier pass already tried this token (its outcome is unknown); `beforeReply()` runs (and
-   * is awaited) before the first reply call, to record that. A rejection carries
+   * is awaited) before the first reply call, to record that. `onReplyRefused()` runs (and is
+   * awaited) once LINE refused the token for sure, before the push: a push that then fails is
+   * retried by a later pass as a push (same retry key), not as a reply. A rejection carries
    * `replyUncertain`: whether any reply attempt so far may have been delivered.
    */
-  async send(userId, messages, { replyToken, retryKey, replyAttempted = false, beforeReply }) {
+  async send(userId, messages, { replyToken, retryKey, replyAttempted = false, beforeReply, onReplyRefused }) {
     if (replyToken) {
       let uncertain = replyAttempted;
       if (!replyAttempted) await beforeReply?.();
@@ -125,6 +127,7 @@ export class LineApi {
           return "reply (unconfirmed)";
         }
         // Refused on the first attempt (expired, or used by someone else): nothing was sent.
+        await onReplyRefused?.();
       }
     }
     await this.retrying("push", async () => {

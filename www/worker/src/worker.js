@@ -398,15 +398,24 @@ export function createWorker(loadDecide) {
         const ttl = this.cfg.REPLY_TOKEN_TTL_MS;
         const fresh = event.replyToken && Date.now() - event.timestamp < ttl;
         // A token tried before is tried again even if stale: a push could send the message twice.
+        // One LINE refused for sure is not: the message is pushed (again, same retry key).
         const attempted = record.done.replyAttempted === true;
+        const refused = record.done.replyRefused === true;
         record.done.message = await this.#step(record.id, "message", async () => {
           try {
             return await this.line.send(userId, messages, {
-              replyToken: fresh || attempted ? event.replyToken : undefined,
+              replyToken: !refused && (fresh || attempted) ? event.replyToken : undefined,
               retryKey: retryKeyFor(decision.decisionId),
               replyAttempted: attempted,
               beforeReply: async () => {
                 record.done.replyAttempted = true;
+                await this.storage.put(key, record);
+              },
+              // Stored before the push: if the push fails, the next pass pushes, it does not
+              // retry the refused token (whose refusal would then count as "delivered").
+              onReplyRefused: async () => {
+                record.done.replyRefused = true;
+                record.done.replyAttempted = false;
                 await this.storage.put(key, record);
               },
             });
