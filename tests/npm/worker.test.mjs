@@ -272,15 +272,50 @@ test("unfollow forgets the object's copy of the user", async () => {
   await post([unfollowEvent(user)]);
   await waitFor("the unfollow decision", () => decisionsFor(user).length === 2);
   backend.setDown(true); // the object would fall back to its copy of the user, if it kept one
+  const again = followEvent(user, { unblocked: true });
   try {
-    const again = followEvent(user, { unblocked: true });
     await post([again]);
-    const [reply] = await waitFor("the reply", () => replyFor(again).length && replyFor(again));
-    assert.match(reply.body.messages[0].text, /^LINE ユーザー/, "greeted from the LINE profile, not a kept copy");
+    await waitFor("the event waiting for the backend", () =>
+      worker.log().includes(`event ${again.webhookEventId}: backend: user not loaded (backend answered 503) and no copy kept`));
+    assert.equal(replyFor(again).length, 0, "not answered from a kept copy");
   } finally {
     backend.setDown(false);
   }
+  const [reply] = await waitFor("the reply once the backend is back", () => replyFor(again).length && replyFor(again));
+  assert.match(reply.body.messages[0].text, /^高橋 さくら様/);
   await waitFor("the unblock decision", () => decisionsFor(user).length === 3);
+});
+
+test("backend failing and no copy of the user: the event waits for the backend, a known customer is not taken for a new friend", async () => {
+  const loyal = [1, 2, 3, 4, 5, 6].map((d) => purchase(d * 15, 9800));
+  const user = newFriend({ purchases: loyal, richMenuId: menuId("loyal") }); // no event yet: no copy in its object
+  line.userMenus.set(user, menuId("loyal"));
+  backend.answerNext({ path: `/users/${user}`, status: 503, body: "down" });
+  const event = messageEvent(user, "こんにちは");
+  await post([event]);
+  const [decision] = await waitFor("the decision", () => decisionsFor(user).length && decisionsFor(user));
+  assert.match(worker.log(), new RegExp(`event ${event.webhookEventId}: backend: user not loaded \\(backend answered 503\\) and no copy kept: the event waits for the backend; attempt 1 of 5, will retry`));
+  assert.ok(decision.segments.includes("loyal") && !decision.segments.includes("non_purchaser"), decision.segments.join());
+  assert.equal(decision.richMenu.action, "none");
+  assert.equal(links(user).length, 0, "the loyal menu is not replaced by the welcome menu");
+  assert.equal(backend.users.get(user).richMenuId, menuId("loyal"));
+});
+
+test("backend failing and no copy until the event gives up: no menu change, nothing sent or synced", async () => {
+  const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "200" });
+  try {
+    const user = newFriend({ purchases: [purchase(3)], richMenuId: menuId("standard") });
+    backend.answerNext({ path: `/users/${user}`, status: 500, count: 2 });
+    const event = followEvent(user, { unblocked: true });
+    assert.equal((await sendWebhook(w.url, SECRET, [event])).status, 200);
+    const gaveUp = `event ${event.webhookEventId}: backend: user not loaded (backend answered 500) and no copy kept: the event waits for the backend; gave up after 2 attempts (not decided: no menu change, nothing sent or synced)`;
+    await waitFor("the event given up", () => w.log().includes(gaveUp));
+    await sleep(300);
+    assert.equal(callsFor(user).length, 0);
+    assert.equal(decisionsFor(user).length, 0);
+  } finally {
+    await w.close();
+  }
 });
 
 test("unblock (follow with isUnblocked) greets again; a stale reply token falls back to push with a retry key", async () => {
@@ -332,21 +367,23 @@ test("a redelivered event (same webhookEventId) is processed once", async () => 
 
 test("backend down ⇒ the decision waits in the outbox and arrives exactly once when it is back", async () => {
   const user = newUserId(); // unknown to the backend: the greeting uses the LINE profile
+  await post([followEvent(user)]);
+  await waitFor("the first decision", () => decisionsFor(user).length === 1); // the object keeps a copy
   backend.setDown(true);
   try {
-    const event = followEvent(user);
+    const event = followEvent(user, { unblocked: true });
     assert.equal((await post([event])).status, 200);
-    // LINE is still answered while the backend is down.
+    // LINE is still answered while the backend is down, from the object's copy of the user.
     const [reply] = await waitFor("the reply", () => replyFor(event).length && replyFor(event));
     assert.match(reply.body.messages[0].text, /^LINE ユーザー/);
     const failedPosts = () => backend.requests.filter((r) => r.method === "POST" && r.path === "/decisions" && r.status === 503).length;
     const before = failedPosts();
     await waitFor("retries against the down backend", () => failedPosts() >= before + 2);
-    assert.equal(decisionsFor(user).length, 0);
+    assert.equal(decisionsFor(user).length, 1);
   } finally {
     backend.setDown(false);
   }
-  const [decision] = await waitFor("the decision once the backend is back", () => decisionsFor(user).length && decisionsFor(user));
+  const [, decision] = await waitFor("the decision once the backend is back", () => decisionsFor(user).length === 2 && decisionsFor(user));
   await sleep(600); // further alarms must not send it again
   assert.equal(backend.deliveries.get(decision.decisionId), 1);
   assert.equal(backend.users.get(user).richMenuId, menuId("welcome"));
@@ -655,14 +692,16 @@ test("a hung backend request or Messaging API call times out: the event goes on,
 test("backend down: the object sleeps until the sync client's next attempt (Retry-After), not every SYNC_ALARM_MS", async () => {
   const { worker: w } = await probeWorker();
   const user = newFriend();
+  await sendWebhook(w.url, SECRET, [followEvent(user)]);
+  await waitFor("the first decision", () => decisionsFor(user).length === 1); // the object keeps a copy
   backend.setDown(true, { retryAfter: 1 });
   try {
-    assert.equal((await sendWebhook(w.url, SECRET, [followEvent(user)])).status, 200);
+    assert.equal((await sendWebhook(w.url, SECRET, [messageEvent(user)])).status, 200);
     await sleep(1700);
   } finally {
     backend.setDown(false);
   }
-  await waitFor("the decision once the backend is back", () => decisionsFor(user).length === 1, 5000);
+  await waitFor("the decision once the backend is back", () => decisionsFor(user).length === 2, 5000);
   const wakes = alarmsOf(user);
   assert.ok(wakes >= 1 && wakes <= 3, `${wakes} alarms while the backend asked for 1 s between attempts (SYNC_ALARM_MS is 100)`);
 });
@@ -671,14 +710,16 @@ test("a failing alarm fails: the runtime retries it, and the outbox is delivered
   const { worker: w } = await probeWorker();
   const user = userIdEndingIn("0bad");
   backend.users.set(user, { userId: user, displayName: "佐藤 美咲", tags: [], purchases: [] });
+  await sendWebhook(w.url, SECRET, [followEvent(user)]);
+  await waitFor("the first decision", () => decisionsFor(user).length === 1); // the object keeps a copy
   backend.setDown(true);
   try {
-    assert.equal((await sendWebhook(w.url, SECRET, [followEvent(user)])).status, 200);
-    // The first pass leaves the decision in the outbox; the alarm that comes back for it fails.
+    assert.equal((await sendWebhook(w.url, SECRET, [messageEvent(user)])).status, 200);
+    // The pass leaves the decision in the outbox; the alarm that comes back for it fails.
     await waitFor("the failing alarm", () => w.log().includes(`probe: alarm failure injected for ${user}`));
   } finally {
     backend.setDown(false);
   }
-  await waitFor("the decision, sent by the retried alarm", () => decisionsFor(user).length === 1, 6000);
+  await waitFor("the decision, sent by the retried alarm", () => decisionsFor(user).length === 2, 6000);
   assert.ok(alarmsOf(user) >= 2);
 });

@@ -307,8 +307,10 @@ export function createWorker(loadDecide) {
             break; // keep the user's order: later events wait for this one
           }
           // Give up on what is left of this event's LINE calls, keep its decision (saying
-          // which menu change was not made).
-          console.error(`event ${record.id}: ${describe(e)}; gave up after ${record.attempts} attempts`);
+          // which menu change was not made). Not decided (the user never loaded): nothing is
+          // done nor synced — no menu change, no message.
+          console.error(`event ${record.id}: ${describe(e)}; gave up after ${record.attempts} attempts` +
+            `${record.decision ? "" : " (not decided: no menu change, nothing sent or synced)"}`);
           if (record.decision) await this.sync.enqueue(syncedDecision(record.decision, record.done));
           await this.storage.delete(key);
         }
@@ -480,14 +482,21 @@ export function createWorker(loadDecide) {
           fromBackend = true;
         } else if (res.status === 404) {
           await res.body?.cancel();
+          fromBackend = true; // a user the backend does not know: kept as such (an empty copy)
         } else {
           await res.body?.cancel();
           throw new Error(`backend answered ${res.status}`);
         }
       } catch (e) {
         const why = e?.name === "TimeoutError" ? `no answer within ${this.cfg.BACKEND_TIMEOUT_MS} ms` : e?.message;
-        console.warn(`backend: user not loaded (${why}); using the last known copy`);
         user = await this.storage.get("user");
+        if (user === undefined) {
+          // No copy (the first event since the deploy, or since an unfollow): the LINE profile
+          // alone would make a known customer look like a new friend (welcome menu, new-friend
+          // content, and that synced back). The event waits for the backend like a failed call.
+          throw new Error(`backend: user not loaded (${why}) and no copy kept: the event waits for the backend`);
+        }
+        console.warn(`backend: user not loaded (${why}); using the last known copy`);
       }
       user = { ...(user ?? {}), userId };
       if (fromBackend) await this.storage.put("user", user);
