@@ -531,6 +531,38 @@ test("a reply token refused, then the push failing retryably: a later pass pushe
   assert.equal(replyFor(event).length, 2, "the refused token is not tried again");
 });
 
+test("LINE 401 (an expired or reissued channel access token): the event is kept and retried less and less often, then done", async () => {
+  const user = newFriend();
+  line.failNext(401, 2, undefined, "Authentication failed. Confirm that the access token in the authorization header is valid.");
+  const event = followEvent(user);
+  await post([event]);
+  const [decision] = await waitFor("the decision", () => decisionsFor(user).length && decisionsFor(user), 10_000);
+  assert.equal(links(user).length, 3, "two refused, then made");
+  assert.equal(decision.richMenu.action, "link");
+  assert.equal(line.userMenus.get(user), menuId("welcome"));
+  assert.equal(replyFor(event).length, 1);
+  const loud = worker.log().split("\n").filter((l) => l.startsWith(`event ${event.webhookEventId}: not done: LINE refused the rich menu call with 401`));
+  assert.deepEqual(loud.map((l) => /will retry in (\d+) s/.exec(l)?.[1]), ["1", "2"], "once per pass, growing");
+});
+
+test("a failing event is not re-run by each new webhook before its retry time (INBOX_RETRY_MS)", async () => {
+  const w = await startWith({ INBOX_RETRY_MS: "60000", LINE_MAX_ATTEMPTS: "1" });
+  try {
+    const user = newFriend(); // no menu yet: each event links the welcome menu
+    line.failNext(503, 1);
+    const first = messageEvent(user, "m0");
+    await sendWebhook(w.url, SECRET, [first]);
+    await waitFor("the first failure", () => w.log().includes(`event ${first.webhookEventId}: LINE API 503; attempt 1 of 5, will retry`));
+    for (let i = 1; i <= 5; i++) assert.equal((await sendWebhook(w.url, SECRET, [messageEvent(user, `m${i}`)])).status, 200);
+    await sleep(300);
+    assert.equal(links(user).length, 1, "the head event waits for its retry time; later events wait behind it");
+    assert.ok(!w.log().includes("attempt 2 of"));
+    assert.equal(decisionsFor(user).length, 0);
+  } finally {
+    await w.close();
+  }
+});
+
 test("LINE's 429 \"monthly limit\" is not retried: the push is marked failed and the decision synced", async () => {
   const user = newFriend({ richMenuId: menuId("welcome") });
   line.failNext(429, 1, undefined, "You have reached your monthly limit.");

@@ -91,11 +91,33 @@ class SettingsError extends Error {
   }
 }
 
+/**
+ * A problem of the deployment, not of the event (no event can be done until a fixed deploy):
+ * events are kept, never given up, and retried less and less often. `fix` says what to do.
+ */
+class DeployError extends Error {}
+
 /** The engine could not be made (the config does not compile): no event can be decided. */
-class ConfigError extends Error {
+class ConfigError extends DeployError {
   constructor(cause) {
     super(`the config does not compile: ${problem(cause)}`, { cause });
+    this.outcome = "not decided";
     this.name = "ConfigError";
+    this.fix = "deploy a config that compiles";
+  }
+}
+
+/**
+ * LINE answered 401/403: the channel access token expired (v2.1 and stateless tokens do), was
+ * reissued, or lacks a permission. Every call fails alike; dropping the events would lose every
+ * message and menu change of the misconfiguration window.
+ */
+class LineAuthError extends DeployError {
+  constructor(what, cause) {
+    super(`LINE refused the ${what} call with ${cause.status}: the channel access token is expired, reissued or not allowed this call`, { cause });
+    this.name = "LineAuthError";
+    this.outcome = "not done";
+    this.fix = "put a valid LINE_CHANNEL_ACCESS_TOKEN";
   }
 }
 
@@ -185,6 +207,7 @@ export function createWorker(loadDecide) {
     #line;
     #sync;
     #cfg;
+    #startedAt = Date.now(); // this instance's start: a deploy starts new instances
 
     constructor(ctx, env) {
       super(ctx, env);
@@ -283,27 +306,39 @@ export function createWorker(loadDecide) {
       const inbox = await this.storage.list({ prefix: INBOX });
       let retryInboxAt; // set when an event failed and waits for a retry
       for (const [key, record] of inbox) {
+        // Not before its retry time, whatever woke this pass: a webhook per message would
+        // otherwise re-run a failing event at once and spend its attempts in seconds. An event
+        // waiting for a deploy is tried once by a new instance (the deploy may be the fix).
+        if (record.retryAt > Date.now() && !(record.waitsForDeploy && record.failedAt < this.#startedAt)) {
+          retryInboxAt = record.retryAt;
+          break; // keep the user's order: later events wait for this one
+        }
         try {
           await this.#process(key, record);
           await this.storage.delete(key);
         } catch (e) {
           const now = Date.now();
-          if (e instanceof ConfigError) {
-            // Nothing can be decided until a config that compiles is deployed: keep the event
-            // (it is not its fault) and look again, less and less often.
+          record.failedAt = now;
+          if (e instanceof DeployError) {
+            // Nothing can be done until a fixed deploy: keep the event (it is not its fault)
+            // and look again, less and less often. Logged once per pass: the pass stops here.
             record.configAttempts = (record.configAttempts ?? 0) + 1;
             const wait = Math.min(this.cfg.INBOX_RETRY_MS * 2 ** Math.min(record.configAttempts - 1, 20), CONFIG_RETRY_MAX_MS);
-            console.error(`event ${record.id}: not decided: ${e.message}; kept, will retry in ${Math.round(wait / 1000)} s (deploy a config that compiles)`);
+            console.error(`event ${record.id}: ${e.outcome}: ${e.message}; kept, will retry in ${Math.round(wait / 1000)} s (${e.fix})`);
+            record.retryAt = now + wait;
+            record.waitsForDeploy = true;
             await this.storage.put(key, record);
-            retryInboxAt = now + wait;
+            retryInboxAt = record.retryAt;
             break;
           }
           record.attempts = (record.attempts ?? 0) + 1;
+          record.waitsForDeploy = false;
           const max = this.cfg.MAX_EVENT_ATTEMPTS;
           if (record.attempts < max) {
             console.error(`event ${record.id}: ${describe(e)}; attempt ${record.attempts} of ${max}, will retry`);
+            record.retryAt = now + this.cfg.INBOX_RETRY_MS;
             await this.storage.put(key, record);
-            retryInboxAt = now + this.cfg.INBOX_RETRY_MS;
+            retryInboxAt = record.retryAt;
             break; // keep the user's order: later events wait for this one
           }
           // Give up on what is left of this event's LINE calls, keep its decision (saying
@@ -450,6 +485,7 @@ export function createWorker(loadDecide) {
         const result = await call();
         return typeof result === "string" ? result : "done";
       } catch (e) {
+        if (e instanceof HTTPFetchError && (e.status === 401 || e.status === 403)) throw new LineAuthError(what, e);
         if (e instanceof HTTPFetchError && ((e.status >= 400 && e.status < 500 && e.status !== 429) || isMonthlyLimit(e))) {
           console.error(`event ${id}: LINE refused the ${what} call: ${e.status} ${lineMessage(e.body)}`);
           return "failed";
