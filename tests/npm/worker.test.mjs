@@ -389,6 +389,17 @@ test("backend down ⇒ the decision waits in the outbox and arrives exactly once
   assert.equal(backend.users.get(user).richMenuId, menuId("welcome"));
 });
 
+test("backend 401, 403, 404 on POST /decisions (a token being rotated, a wrong route) ⇒ retried, the decision arrives exactly once", async () => {
+  const user = newFriend();
+  for (const status of [401, 403, 404]) backend.answerNext({ method: "POST", path: "/decisions", status, body: '{"error":"not now"}' });
+  await post([followEvent(user)]);
+  const [decision] = await waitFor("the decision", () => decisionsFor(user).length && decisionsFor(user));
+  await sleep(300);
+  assert.equal(backend.deliveries.get(decision.decisionId), 1);
+  assert.equal(backend.users.get(user).richMenuId, menuId("welcome"));
+  assert.ok(!worker.log().includes("moved to dead letters"));
+});
+
 test("LINE API 429 ⇒ retried, honouring Retry-After", async () => {
   const user = newFriend();
   line.failNext(429, 2, 1); // the next two Messaging API calls: 429, Retry-After: 1 s

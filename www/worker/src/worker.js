@@ -33,6 +33,7 @@ const SEEN_TTL_MS = 7 * 24 * 3600e3; // webhookEventIds remembered for redeliver
 const INBOX = "inbox:";
 const SEEN = "seen:";
 const CONFIG_RETRY_MAX_MS = 10 * 60e3; // longest wait between retries while the config does not compile
+const BACKEND_RETRY_STATUSES = [401, 403, 404]; // POST /decisions answers retried, not dead-lettered
 const SETTINGS_RETRY_MS = 60e3; // how soon a pass looks again while the numeric settings are invalid
 
 // The numeric settings (wrangler [vars] and secrets are text): name → [default, minimum,
@@ -207,6 +208,7 @@ export function createWorker(loadDecide) {
     #line;
     #sync;
     #cfg;
+    #redriven = false;
     #startedAt = Date.now(); // this instance's start: a deploy starts new instances
 
     constructor(ctx, env) {
@@ -241,7 +243,11 @@ export function createWorker(loadDecide) {
         // alarm comes back for what is left (the client keeps each decision's backoff).
         maxFlushMs: this.cfg.SYNC_MAX_FLUSH_MS,
         timeoutMs: this.cfg.SYNC_TIMEOUT_MS,
-        onError: (e) => console.warn(`sync: ${e.message}`),
+        // The backend is this deployment's own: a 401/403 (BACKEND_TOKEN being rotated, an auth
+        // proxy misconfigured) or a 404 (a wrong BACKEND_URL path) is fixed by a deploy, and
+        // nothing here would re-drive dead letters: retried with backoff, like a 5xx.
+        retryStatuses: BACKEND_RETRY_STATUSES,
+        onError: (e) => (e.outcome === "dead" ? console.error : console.warn)(`sync: ${e.message}`),
       }));
     }
 
@@ -349,6 +355,13 @@ export function createWorker(loadDecide) {
           if (record.decision) await this.sync.enqueue(syncedDecision(record.decision, record.done));
           await this.storage.delete(key);
         }
+      }
+      if (!this.#redriven) {
+        // Dead letters that older versions made of these answers: back to the outbox, once per
+        // instance (one list; none are made any more).
+        this.#redriven = true;
+        const ids = (await this.sync.deadLetters()).filter((d) => BACKEND_RETRY_STATUSES.includes(d.status)).map((d) => d.decisionId);
+        if (ids.length > 0) console.warn(`sync: ${await this.sync.requeueDeadLetters(ids)} dead letter(s) of a backend ${BACKEND_RETRY_STATUSES.join("/")} requeued`);
       }
       const flushed = await this.sync.flush();
       const now = Date.now();
