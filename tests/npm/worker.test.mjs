@@ -347,6 +347,25 @@ test("a push that fails with 5xx is retried with the same X-Line-Retry-Key", asy
   await waitFor("the decision", () => decisionsFor(user).length === 1);
 });
 
+test("the synced decision says what became of its messages: delivery reply, push, failed or not_sent", async () => {
+  const replied = newFriend();
+  const pushed = newFriend({ richMenuId: menuId("welcome") });
+  const refused = newFriend({ richMenuId: menuId("welcome") });
+  const standby = newFriend();
+  const quiet = newFriend();
+  await post([followEvent(replied)]);
+  await post([followEvent(pushed, { timestamp: Date.now() - 10 * 60e3 })]); // a stale token
+  await waitFor("the first two decisions", () => decisionsFor(replied).length + decisionsFor(pushed).length === 2);
+  line.failNext(400, 1, undefined, "The request body has 1 error(s)"); // the push: refused
+  await post([followEvent(refused, { timestamp: Date.now() - 10 * 60e3 })]);
+  await post([followEvent(standby, { mode: "standby" })]);
+  await post([messageEvent(quiet, "こんにちは")]); // no content for a plain message in this config
+  const all = [replied, pushed, refused, standby, quiet];
+  await waitFor("all decisions", () => all.every((u) => decisionsFor(u).length === 1));
+  assert.deepEqual(all.map((u) => decisionsFor(u)[0].delivery), ["reply", "push", "failed", "not_sent", "not_sent"]);
+  assert.ok(decisionsFor(standby)[0].messages.length > 0, "standby: decided with content, not sent");
+});
+
 // ---- exactly once ---------------------------------------------------------------------------
 
 test("a redelivered event (same webhookEventId) is processed once", async () => {

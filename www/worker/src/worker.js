@@ -352,7 +352,7 @@ export function createWorker(loadDecide) {
           // done nor synced — no menu change, no message.
           console.error(`event ${record.id}: ${describe(e)}; gave up after ${record.attempts} attempts` +
             `${record.decision ? "" : " (not decided: no menu change, nothing sent or synced)"}`);
-          if (record.decision) await this.sync.enqueue(syncedDecision(record.decision, record.done));
+          if (record.decision) await this.sync.enqueue(syncedDecision(record.decision, record.done, { gaveUp: true }));
           await this.storage.delete(key);
         }
       }
@@ -616,12 +616,18 @@ export function contextFor(user, event) {
  * unlink LINE did not carry out — refused ("failed"), given up, or not attempted (unfollow,
  * standby) — is sent as `action: "none"` (the rest unchanged, `current` the menu the user
  * still has), so the backend does not record a menu the user never got and the next decision
- * links it again. The inbox record keeps the original for the logs.
+ * links it again. `delivery` says what became of its messages, so a backend counting
+ * exposures or coupons sent counts only what the user got: "reply" (incl. a reply whose
+ * token was then found used: counted as delivered), "push", "failed" (LINE refused it, or the
+ * event gave up), "not_sent" (no messages, or not to be answered: unfollow, standby). The inbox
+ * record keeps the original for the logs.
  */
-export function syncedDecision(decision, done = {}) {
+export function syncedDecision(decision, done = {}, { gaveUp = false } = {}) {
   const rm = decision.richMenu;
-  if (!rm || (rm.action !== "link" && rm.action !== "unlink") || done.menu === "done") return decision;
-  return { ...decision, richMenu: { ...rm, action: "none" } };
+  const applied = !rm || (rm.action !== "link" && rm.action !== "unlink") || done.menu === "done";
+  const sent = done.message === "push" ? "push" : done.message?.startsWith("reply") ? "reply" : undefined;
+  const delivery = sent ?? (done.message === "failed" || (gaveUp && decision.messages?.length > 0) ? "failed" : "not_sent");
+  return { ...decision, ...(applied ? {} : { richMenu: { ...rm, action: "none" } }), delivery };
 }
 
 // Read a request body, at most `max` bytes (whatever content-length says, chunked or not);
