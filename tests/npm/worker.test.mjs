@@ -432,6 +432,23 @@ test("LINE API 429 ⇒ retried, honouring Retry-After", async () => {
   await waitFor("the decision", () => decisionsFor(user).length === 1);
 });
 
+test("LINE 429 with a Retry-After longer than a call waits (10 s): the event is retried by a later pass, not sooner", async () => {
+  const w = await startWith({});
+  try {
+    const user = newFriend();
+    line.failNext(429, 1, 60); // the link: Retry-After 60 s
+    const event = followEvent(user);
+    await sendWebhook(w.url, SECRET, [event]);
+    await waitFor("the event put off", () => w.log().includes(`event ${event.webhookEventId}: LINE API 429; attempt 1 of 5, will retry in 60 s`));
+    assert.match(w.log(), /LINE link rich menu: 429, Retry-After 60000 ms is longer than 10000 ms: left to a later pass/);
+    await sleep(200);
+    assert.equal(links(user).length, 1, "not retried within the pass");
+    assert.equal(replyFor(event).length, 0);
+  } finally {
+    await w.close();
+  }
+});
+
 test("a LINE refusal (4xx) is not retried, blocks neither the reply nor the sync, and the menu it refused is synced as not applied", async () => {
   const user = newFriend();
   line.failNext(400, 1); // the link call: e.g. a rich menu deleted in the LINE console

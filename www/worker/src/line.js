@@ -47,9 +47,16 @@ export class LineApi {
         const retryable = status === undefined || (status === 429 && !isMonthlyLimit(e)) || status >= 500;
         if (!retryable || attempt >= this.maxAttempts) throw e;
         const retryAfter = status === undefined ? undefined : parseRetryAfter(e.headers?.get?.("retry-after"));
+        if (retryAfter > this.maxDelayMs) {
+          // Longer than a call should hold the user's events up: given back to the caller,
+          // which retries later (`retryAfterMs`: not sooner than LINE asked).
+          console.warn(`LINE ${what}: ${status}, Retry-After ${Math.round(retryAfter)} ms is longer than ${this.maxDelayMs} ms: left to a later pass`);
+          e.retryAfterMs = retryAfter;
+          throw e;
+        }
         const delay = retryAfter ?? Math.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
         console.warn(`LINE ${what}: ${status ?? (e instanceof LineTimeoutError ? "timeout" : `network error (${e?.message ?? e})`)}, retry ${attempt + 1}/${this.maxAttempts} in ${Math.round(delay)} ms`);
-        await this.sleep(Math.min(delay, this.maxDelayMs));
+        await this.sleep(delay);
       }
     }
   }

@@ -341,8 +341,10 @@ export function createWorker(loadDecide) {
           record.waitsForDeploy = false;
           const max = this.cfg.MAX_EVENT_ATTEMPTS;
           if (record.attempts < max) {
-            console.error(`event ${record.id}: ${describe(e)}; attempt ${record.attempts} of ${max}, will retry`);
-            record.retryAt = now + this.cfg.INBOX_RETRY_MS;
+            // Not sooner than a Retry-After LINE asked for that was too long to wait for in the call.
+            const wait = Math.max(this.cfg.INBOX_RETRY_MS, e?.retryAfterMs ?? 0);
+            console.error(`event ${record.id}: ${describe(e)}; attempt ${record.attempts} of ${max}, will retry in ${Math.round(wait / 1000)} s`);
+            record.retryAt = now + wait;
             await this.storage.put(key, record);
             retryInboxAt = record.retryAt;
             break; // keep the user's order: later events wait for this one
