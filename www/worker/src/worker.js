@@ -9,7 +9,8 @@
 //            user's Durable Object, which de-duplicates them on webhookEventId and stores them
 //            durably → 200.
 //   object   one per userId, so one user's events run one at a time, in order: load the user
-//            (backend, else the last copy, else the LINE profile) → context → decide → link /
+//            (backend, else the last copy, else wait for the backend; a new user starts from
+//            the LINE profile) → context → decide → link /
 //            unlink the rich menu → reply (push with X-Line-Retry-Key once the token is stale,
 //            never after a reply whose outcome is unknown) → enqueue the decision in the sync
 //            outbox (in the object's storage; its richMenu says what LINE carried out) → flush;
@@ -510,7 +511,8 @@ export function createWorker(loadDecide) {
     }
 
     // The user as the backend knows it; while the backend is unreachable, the last copy this
-    // object saw; a user the backend does not know yet starts from the LINE profile.
+    // object saw (else the event waits); a user the backend does not know yet starts from the
+    // LINE profile.
     async #loadUser(userId, event) {
       let user;
       let fromBackend = false;
