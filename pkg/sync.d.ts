@@ -152,6 +152,12 @@ export interface SyncClientOptions {
   maxFlushMs?: number;
   /** Retryable failures of a decision before it is dead-lettered. Default Infinity (keep retrying). */
   maxAttempts?: number;
+  /**
+   * 4xx statuses retried with backoff (and Retry-After) like a 5xx instead of dead-lettered, for
+   * a backend whose 401/403/404 mean "not now" (a token being rotated, a route being deployed),
+   * e.g. `[401, 403, 404]`. 4xx only; 408 and 429 are always retried. Default `[]`.
+   */
+  retryStatuses?: number[];
   /** Default Math.random. */
   random?: () => number;
   /** Milliseconds since the epoch. Default Date.now. */

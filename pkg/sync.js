@@ -10,6 +10,7 @@
 //                        400/413/422 -> split the batch in halves and send each, so
 //                                      only the refused decisions are dead-lettered
 //                        other 4xx  -> move to "kizuna:dead:<decisionId>"
+//                                      (unless listed in options.retryStatuses: then retried)
 //
 // Delivery is at least once; backends make it exactly once by storing decisions by decisionId.
 import { sha256Hex } from "./sync/sha256.js";
@@ -67,6 +68,7 @@ export class SyncClient {
   #timeoutMs;
   #maxFlushMs;
   #maxAttempts;
+  #retryStatuses;
   #random;
   #now;
   #sleep;
@@ -140,6 +142,13 @@ export class SyncClient {
     const maxAttempts = o.maxAttempts ?? Infinity;
     if (maxAttempts !== Infinity) positive("maxAttempts", maxAttempts, true);
     this.#maxAttempts = maxAttempts;
+    // 4xx statuses that mean "not now" for this backend (e.g. 401/403 while a token is rotated,
+    // 404 while a route is deployed): retried with backoff instead of dead-lettered.
+    const retryStatuses = o.retryStatuses ?? [];
+    if (!Array.isArray(retryStatuses) || retryStatuses.some((s) => !Number.isInteger(s) || s < 400 || s > 499)) {
+      throw new TypeError("SyncClient: retryStatuses must be an array of HTTP 4xx status codes");
+    }
+    this.#retryStatuses = new Set(retryStatuses);
 
     for (const name of ["random", "now", "sleep", "onError"]) {
       if (o[name] !== undefined && typeof o[name] !== "function") throw new TypeError(`SyncClient: ${name} must be a function`);
@@ -616,7 +625,7 @@ export class SyncClient {
       const status = res.status;
       if (status >= 200 && status < 300) return { ok: true };
       const bodyText = text.length > MAX_ERROR_BODY ? `${text.slice(0, MAX_ERROR_BODY)}…` : text;
-      const retryable = status === 408 || status === 429 || status >= 500 || status < 400;
+      const retryable = status === 408 || status === 429 || status >= 500 || status < 400 || this.#retryStatuses.has(status);
       return {
         ok: false,
         retryable,

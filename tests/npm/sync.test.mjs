@@ -631,6 +631,32 @@ describe("dead letters", () => {
     }
   });
 
+  test("retryStatuses: a listed 4xx (401/403/404 while a token or route is fixed) is retried with backoff, not dead-lettered", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 401 }, { status: 403, headers: { "retry-after": "7" } }, { status: 404 }, { status: 410 });
+      const { client, errors, time } = makeClient(backend, new MemoryStore(), { client: { retryStatuses: [401, 403, 404], maxFlushMs: 0 } });
+      await client.enqueue(decision(1));
+      await client.enqueue(decision(2));
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 2, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 500 * 0.5 });
+      assert.equal(errors.at(-1).outcome, "retry");
+      assert.equal(errors.at(-1).status, 401);
+      time.t += 60_000;
+      assert.equal((await client.flush()).nextAttemptAt, time.t + 7_000, "Retry-After honoured");
+      time.t += 60_000;
+      assert.equal((await client.flush()).retried, 2);
+      assert.deepEqual(await client.deadLetters(), []);
+      time.t += 60_000;
+      // A 4xx not listed is still dead-lettered.
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 2, pending: 0 });
+      assert.equal((await client.deadLetters())[0].status, 410);
+      assert.equal(backend.requests.length, 4);
+      assert.ok(backend.requests.every((r) => r.body.batchId === backend.requests[0].body.batchId), "one batch, retried as is");
+    } finally {
+      await backend.close();
+    }
+  });
+
   test("a throwing onError does not stop delivery", async () => {
     const backend = await startBackend();
     try {
@@ -865,6 +891,9 @@ describe("construction", () => {
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, fetch: "nope" }), /fetch/);
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, source: { app: "x" } }), /runtime/);
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, onError: 1 }), /onError/);
+    for (const retryStatuses of [401, [500], [401.5], ["401"]]) {
+      assert.throws(() => new SyncClient({ endpoint: "https://x/", store, retryStatuses }), /retryStatuses/);
+    }
     assert.throws(() => new LocalStorageStore({}), TypeError);
     assert.throws(() => new KvStore({}), TypeError);
     assert.throws(() => new DurableObjectStore(undefined), TypeError);

@@ -272,15 +272,50 @@ test("unfollow forgets the object's copy of the user", async () => {
   await post([unfollowEvent(user)]);
   await waitFor("the unfollow decision", () => decisionsFor(user).length === 2);
   backend.setDown(true); // the object would fall back to its copy of the user, if it kept one
+  const again = followEvent(user, { unblocked: true });
   try {
-    const again = followEvent(user, { unblocked: true });
     await post([again]);
-    const [reply] = await waitFor("the reply", () => replyFor(again).length && replyFor(again));
-    assert.match(reply.body.messages[0].text, /^LINE ユーザー/, "greeted from the LINE profile, not a kept copy");
+    await waitFor("the event waiting for the backend", () =>
+      worker.log().includes(`event ${again.webhookEventId}: backend: user not loaded (backend answered 503) and no copy kept`));
+    assert.equal(replyFor(again).length, 0, "not answered from a kept copy");
   } finally {
     backend.setDown(false);
   }
+  const [reply] = await waitFor("the reply once the backend is back", () => replyFor(again).length && replyFor(again));
+  assert.match(reply.body.messages[0].text, /^高橋 さくら様/);
   await waitFor("the unblock decision", () => decisionsFor(user).length === 3);
+});
+
+test("backend failing and no copy of the user: the event waits for the backend, a known customer is not taken for a new friend", async () => {
+  const loyal = [1, 2, 3, 4, 5, 6].map((d) => purchase(d * 15, 9800));
+  const user = newFriend({ purchases: loyal, richMenuId: menuId("loyal") }); // no event yet: no copy in its object
+  line.userMenus.set(user, menuId("loyal"));
+  backend.answerNext({ path: `/users/${user}`, status: 503, body: "down" });
+  const event = messageEvent(user, "こんにちは");
+  await post([event]);
+  const [decision] = await waitFor("the decision", () => decisionsFor(user).length && decisionsFor(user));
+  assert.match(worker.log(), new RegExp(`event ${event.webhookEventId}: backend: user not loaded \\(backend answered 503\\) and no copy kept: the event waits for the backend; attempt 1 of 5, will retry`));
+  assert.ok(decision.segments.includes("loyal") && !decision.segments.includes("non_purchaser"), decision.segments.join());
+  assert.equal(decision.richMenu.action, "none");
+  assert.equal(links(user).length, 0, "the loyal menu is not replaced by the welcome menu");
+  assert.equal(backend.users.get(user).richMenuId, menuId("loyal"));
+});
+
+test("backend failing and no copy until the event gives up: no menu change, nothing sent or synced", async () => {
+  const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "200" });
+  try {
+    const user = newFriend({ purchases: [purchase(3)], richMenuId: menuId("standard") });
+    backend.answerNext({ path: `/users/${user}`, status: 500, count: 2 });
+    const event = followEvent(user, { unblocked: true });
+    assert.equal((await sendWebhook(w.url, SECRET, [event])).status, 200);
+    const gaveUp = `event ${event.webhookEventId}: backend: user not loaded (backend answered 500) and no copy kept: the event waits for the backend; gave up after 2 attempts (not decided: no menu change, nothing sent or synced)`;
+    await waitFor("the event given up", () => w.log().includes(gaveUp));
+    await sleep(300);
+    assert.equal(callsFor(user).length, 0);
+    assert.equal(decisionsFor(user).length, 0);
+  } finally {
+    await w.close();
+  }
 });
 
 test("unblock (follow with isUnblocked) greets again; a stale reply token falls back to push with a retry key", async () => {
@@ -312,6 +347,25 @@ test("a push that fails with 5xx is retried with the same X-Line-Retry-Key", asy
   await waitFor("the decision", () => decisionsFor(user).length === 1);
 });
 
+test("the synced decision says what became of its messages: delivery reply, push, failed or not_sent", async () => {
+  const replied = newFriend();
+  const pushed = newFriend({ richMenuId: menuId("welcome") });
+  const refused = newFriend({ richMenuId: menuId("welcome") });
+  const standby = newFriend();
+  const quiet = newFriend();
+  await post([followEvent(replied)]);
+  await post([followEvent(pushed, { timestamp: Date.now() - 10 * 60e3 })]); // a stale token
+  await waitFor("the first two decisions", () => decisionsFor(replied).length + decisionsFor(pushed).length === 2);
+  line.failNext(400, 1, undefined, "The request body has 1 error(s)"); // the push: refused
+  await post([followEvent(refused, { timestamp: Date.now() - 10 * 60e3 })]);
+  await post([followEvent(standby, { mode: "standby" })]);
+  await post([messageEvent(quiet, "こんにちは")]); // no content for a plain message in this config
+  const all = [replied, pushed, refused, standby, quiet];
+  await waitFor("all decisions", () => all.every((u) => decisionsFor(u).length === 1));
+  assert.deepEqual(all.map((u) => decisionsFor(u)[0].delivery), ["reply", "push", "failed", "not_sent", "not_sent"]);
+  assert.ok(decisionsFor(standby)[0].messages.length > 0, "standby: decided with content, not sent");
+});
+
 // ---- exactly once ---------------------------------------------------------------------------
 
 test("a redelivered event (same webhookEventId) is processed once", async () => {
@@ -332,24 +386,37 @@ test("a redelivered event (same webhookEventId) is processed once", async () => 
 
 test("backend down ⇒ the decision waits in the outbox and arrives exactly once when it is back", async () => {
   const user = newUserId(); // unknown to the backend: the greeting uses the LINE profile
+  await post([followEvent(user)]);
+  await waitFor("the first decision", () => decisionsFor(user).length === 1); // the object keeps a copy
   backend.setDown(true);
   try {
-    const event = followEvent(user);
+    const event = followEvent(user, { unblocked: true });
     assert.equal((await post([event])).status, 200);
-    // LINE is still answered while the backend is down.
+    // LINE is still answered while the backend is down, from the object's copy of the user.
     const [reply] = await waitFor("the reply", () => replyFor(event).length && replyFor(event));
     assert.match(reply.body.messages[0].text, /^LINE ユーザー/);
     const failedPosts = () => backend.requests.filter((r) => r.method === "POST" && r.path === "/decisions" && r.status === 503).length;
     const before = failedPosts();
     await waitFor("retries against the down backend", () => failedPosts() >= before + 2);
-    assert.equal(decisionsFor(user).length, 0);
+    assert.equal(decisionsFor(user).length, 1);
   } finally {
     backend.setDown(false);
   }
-  const [decision] = await waitFor("the decision once the backend is back", () => decisionsFor(user).length && decisionsFor(user));
+  const [, decision] = await waitFor("the decision once the backend is back", () => decisionsFor(user).length === 2 && decisionsFor(user));
   await sleep(600); // further alarms must not send it again
   assert.equal(backend.deliveries.get(decision.decisionId), 1);
   assert.equal(backend.users.get(user).richMenuId, menuId("welcome"));
+});
+
+test("backend 401, 403, 404 on POST /decisions (a token being rotated, a wrong route) ⇒ retried, the decision arrives exactly once", async () => {
+  const user = newFriend();
+  for (const status of [401, 403, 404]) backend.answerNext({ method: "POST", path: "/decisions", status, body: '{"error":"not now"}' });
+  await post([followEvent(user)]);
+  const [decision] = await waitFor("the decision", () => decisionsFor(user).length && decisionsFor(user));
+  await sleep(300);
+  assert.equal(backend.deliveries.get(decision.decisionId), 1);
+  assert.equal(backend.users.get(user).richMenuId, menuId("welcome"));
+  assert.ok(!worker.log().includes("moved to dead letters"));
 });
 
 test("LINE API 429 ⇒ retried, honouring Retry-After", async () => {
@@ -363,6 +430,23 @@ test("LINE API 429 ⇒ retried, honouring Retry-After", async () => {
   assert.ok(linkCalls[2].at - linkCalls[1].at >= 900, `waited ${linkCalls[2].at - linkCalls[1].at} ms, Retry-After asked for 1000`);
   assert.equal(line.userMenus.get(user), menuId("welcome"));
   await waitFor("the decision", () => decisionsFor(user).length === 1);
+});
+
+test("LINE 429 with a Retry-After longer than a call waits (10 s): the event is retried by a later pass, not sooner", async () => {
+  const w = await startWith({});
+  try {
+    const user = newFriend();
+    line.failNext(429, 1, 60); // the link: Retry-After 60 s
+    const event = followEvent(user);
+    await sendWebhook(w.url, SECRET, [event]);
+    await waitFor("the event put off", () => w.log().includes(`event ${event.webhookEventId}: LINE API 429; attempt 1 of 5, will retry in 60 s`));
+    assert.match(w.log(), /LINE link rich menu: 429, Retry-After 60000 ms is longer than 10000 ms: left to a later pass/);
+    await sleep(200);
+    assert.equal(links(user).length, 1, "not retried within the pass");
+    assert.equal(replyFor(event).length, 0);
+  } finally {
+    await w.close();
+  }
 });
 
 test("a LINE refusal (4xx) is not retried, blocks neither the reply nor the sync, and the menu it refused is synced as not applied", async () => {
@@ -473,6 +557,59 @@ test("a reply token LINE refuses on the first attempt (nothing sent) ⇒ the mes
   assert.equal(replyFor(event).length, 2);
 });
 
+test("a reply token refused, then the push failing retryably: a later pass pushes again with the same retry key", async () => {
+  const user = newFriend({ richMenuId: menuId("welcome") }); // menu unchanged: the reply is the first call
+  const event = followEvent(user);
+  await fetch(`${line.url}/v2/bot/message/reply`, { // the token is used up before the worker gets to it
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ replyToken: event.replyToken, messages: [{ type: "text", text: "先に使われた" }] }),
+  });
+  // LINE's "Invalid reply token" comes late, so that the push's failures can be set up meanwhile.
+  line.processThen({ match: (c) => c.body?.replyToken === event.replyToken, delayMs: 300 });
+  await post([event]);
+  await waitFor("the worker's reply", () => replyFor(event).length === 2);
+  line.failNext(500, 5); // every push attempt of this pass (LINE_MAX_ATTEMPTS 5)
+  await waitFor("the decision", () => decisionsFor(user).length === 1, 10_000);
+  const sent = pushes(user);
+  assert.equal(sent.length, 6, "five failed push attempts, then the next pass's push");
+  assert.equal(new Set(sent.map((c) => c.headers["x-line-retry-key"])).size, 1, "one retry key");
+  assert.match(sent[5].body.messages[0].text, /佐藤 美咲様/);
+  assert.equal(replyFor(event).length, 2, "the refused token is not tried again");
+});
+
+test("LINE 401 (an expired or reissued channel access token): the event is kept and retried less and less often, then done", async () => {
+  const user = newFriend();
+  line.failNext(401, 2, undefined, "Authentication failed. Confirm that the access token in the authorization header is valid.");
+  const event = followEvent(user);
+  await post([event]);
+  const [decision] = await waitFor("the decision", () => decisionsFor(user).length && decisionsFor(user), 10_000);
+  assert.equal(links(user).length, 3, "two refused, then made");
+  assert.equal(decision.richMenu.action, "link");
+  assert.equal(line.userMenus.get(user), menuId("welcome"));
+  assert.equal(replyFor(event).length, 1);
+  const loud = worker.log().split("\n").filter((l) => l.startsWith(`event ${event.webhookEventId}: not done: LINE refused the rich menu call with 401`));
+  assert.deepEqual(loud.map((l) => /will retry in (\d+) s/.exec(l)?.[1]), ["1", "2"], "once per pass, growing");
+});
+
+test("a failing event is not re-run by each new webhook before its retry time (INBOX_RETRY_MS)", async () => {
+  const w = await startWith({ INBOX_RETRY_MS: "60000", LINE_MAX_ATTEMPTS: "1" });
+  try {
+    const user = newFriend(); // no menu yet: each event links the welcome menu
+    line.failNext(503, 1);
+    const first = messageEvent(user, "m0");
+    await sendWebhook(w.url, SECRET, [first]);
+    await waitFor("the first failure", () => w.log().includes(`event ${first.webhookEventId}: LINE API 503; attempt 1 of 5, will retry`));
+    for (let i = 1; i <= 5; i++) assert.equal((await sendWebhook(w.url, SECRET, [messageEvent(user, `m${i}`)])).status, 200);
+    await sleep(300);
+    assert.equal(links(user).length, 1, "the head event waits for its retry time; later events wait behind it");
+    assert.ok(!w.log().includes("attempt 2 of"));
+    assert.equal(decisionsFor(user).length, 0);
+  } finally {
+    await w.close();
+  }
+});
+
 test("LINE's 429 \"monthly limit\" is not retried: the push is marked failed and the decision synced", async () => {
   const user = newFriend({ richMenuId: menuId("welcome") });
   line.failNext(429, 1, undefined, "You have reached your monthly limit.");
@@ -540,6 +677,27 @@ test("a deploy whose config does not compile: webhooks answered 500, stored even
     assert.equal(links(user).length, 1);
   } finally {
     removeBundle(broken);
+  }
+});
+
+// ---- settings ----------------------------------------------------------------------------
+
+/** The same bundle in another workerd with other settings (in-memory storage); close it after. */
+const startWith = (overrides) => startWorkerd({ bundle, env: { ...env(), ...overrides } });
+
+test("a numeric setting that is not a valid number: webhooks answered 500 naming it, nothing done", async () => {
+  for (const [name, value] of [["LINE_MAX_ATTEMPTS", "five"], ["LINE_TIMEOUT_MS", "NaN"], ["MAX_EVENT_ATTEMPTS", "0"], ["INBOX_RETRY_MS", "-1"], ["LINE_MAX_ATTEMPTS", "2.5"]]) {
+    const w = await startWith({ [name]: value });
+    try {
+      const user = newFriend();
+      const res = await sendWebhook(w.url, SECRET, [followEvent(user)]);
+      assert.equal(res.status, 500, `${name}=${value}`);
+      const named = new RegExp(`webhook: invalid setting: ${name} must be .* got "${value}"; answering 500`);
+      await waitFor(`the error naming ${name}`, () => named.test(w.log()));
+      assert.equal(callsFor(user).length + backend.requests.filter((r) => r.path.includes(user)).length, 0);
+    } finally {
+      await w.close();
+    }
   }
 });
 
@@ -613,14 +771,16 @@ test("a hung backend request or Messaging API call times out: the event goes on,
 test("backend down: the object sleeps until the sync client's next attempt (Retry-After), not every SYNC_ALARM_MS", async () => {
   const { worker: w } = await probeWorker();
   const user = newFriend();
+  await sendWebhook(w.url, SECRET, [followEvent(user)]);
+  await waitFor("the first decision", () => decisionsFor(user).length === 1); // the object keeps a copy
   backend.setDown(true, { retryAfter: 1 });
   try {
-    assert.equal((await sendWebhook(w.url, SECRET, [followEvent(user)])).status, 200);
+    assert.equal((await sendWebhook(w.url, SECRET, [messageEvent(user)])).status, 200);
     await sleep(1700);
   } finally {
     backend.setDown(false);
   }
-  await waitFor("the decision once the backend is back", () => decisionsFor(user).length === 1, 5000);
+  await waitFor("the decision once the backend is back", () => decisionsFor(user).length === 2, 5000);
   const wakes = alarmsOf(user);
   assert.ok(wakes >= 1 && wakes <= 3, `${wakes} alarms while the backend asked for 1 s between attempts (SYNC_ALARM_MS is 100)`);
 });
@@ -629,14 +789,16 @@ test("a failing alarm fails: the runtime retries it, and the outbox is delivered
   const { worker: w } = await probeWorker();
   const user = userIdEndingIn("0bad");
   backend.users.set(user, { userId: user, displayName: "佐藤 美咲", tags: [], purchases: [] });
+  await sendWebhook(w.url, SECRET, [followEvent(user)]);
+  await waitFor("the first decision", () => decisionsFor(user).length === 1); // the object keeps a copy
   backend.setDown(true);
   try {
-    assert.equal((await sendWebhook(w.url, SECRET, [followEvent(user)])).status, 200);
-    // The first pass leaves the decision in the outbox; the alarm that comes back for it fails.
+    assert.equal((await sendWebhook(w.url, SECRET, [messageEvent(user)])).status, 200);
+    // The pass leaves the decision in the outbox; the alarm that comes back for it fails.
     await waitFor("the failing alarm", () => w.log().includes(`probe: alarm failure injected for ${user}`));
   } finally {
     backend.setDown(false);
   }
-  await waitFor("the decision, sent by the retried alarm", () => decisionsFor(user).length === 1, 6000);
+  await waitFor("the decision, sent by the retried alarm", () => decisionsFor(user).length === 2, 6000);
   assert.ok(alarmsOf(user) >= 2);
 });

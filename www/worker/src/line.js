@@ -47,9 +47,16 @@ export class LineApi {
         const retryable = status === undefined || (status === 429 && !isMonthlyLimit(e)) || status >= 500;
         if (!retryable || attempt >= this.maxAttempts) throw e;
         const retryAfter = status === undefined ? undefined : parseRetryAfter(e.headers?.get?.("retry-after"));
+        if (retryAfter > this.maxDelayMs) {
+          // Longer than a call should hold the user's events up: given back to the caller,
+          // which retries later (`retryAfterMs`: not sooner than LINE asked).
+          console.warn(`LINE ${what}: ${status}, Retry-After ${Math.round(retryAfter)} ms is longer than ${this.maxDelayMs} ms: left to a later pass`);
+          e.retryAfterMs = retryAfter;
+          throw e;
+        }
         const delay = retryAfter ?? Math.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
         console.warn(`LINE ${what}: ${status ?? (e instanceof LineTimeoutError ? "timeout" : `network error (${e?.message ?? e})`)}, retry ${attempt + 1}/${this.maxAttempts} in ${Math.round(delay)} ms`);
-        await this.sleep(Math.min(delay, this.maxDelayMs));
+        await this.sleep(delay);
       }
     }
   }
@@ -101,10 +108,12 @@ export class LineApi {
    * token" — the message was delivered once already. So the push fallback is taken only when
    * LINE refused the token on the very first attempt ever made with it. `replyAttempted`: an
    * earlier pass already tried this token (its outcome is unknown); `beforeReply()` runs (and
-   * is awaited) before the first reply call, to record that. A rejection carries
+   * is awaited) before the first reply call, to record that. `onReplyRefused()` runs (and is
+   * awaited) once LINE refused the token for sure, before the push: a push that then fails is
+   * retried by a later pass as a push (same retry key), not as a reply. A rejection carries
    * `replyUncertain`: whether any reply attempt so far may have been delivered.
    */
-  async send(userId, messages, { replyToken, retryKey, replyAttempted = false, beforeReply }) {
+  async send(userId, messages, { replyToken, retryKey, replyAttempted = false, beforeReply, onReplyRefused }) {
     if (replyToken) {
       let uncertain = replyAttempted;
       if (!replyAttempted) await beforeReply?.();
@@ -125,6 +134,7 @@ export class LineApi {
           return "reply (unconfirmed)";
         }
         // Refused on the first attempt (expired, or used by someone else): nothing was sent.
+        await onReplyRefused?.();
       }
     }
     await this.retrying("push", async () => {

@@ -9,7 +9,8 @@
 //            user's Durable Object, which de-duplicates them on webhookEventId and stores them
 //            durably → 200.
 //   object   one per userId, so one user's events run one at a time, in order: load the user
-//            (backend, else the last copy, else the LINE profile) → context → decide → link /
+//            (backend, else the last copy, else wait for the backend; a new user starts from
+//            the LINE profile) → context → decide → link /
 //            unlink the rich menu → reply (push with X-Line-Retry-Key once the token is stale,
 //            never after a reply whose outcome is unknown) → enqueue the decision in the sync
 //            outbox (in the object's storage; its richMenu says what LINE carried out) → flush;
@@ -33,12 +34,92 @@ const SEEN_TTL_MS = 7 * 24 * 3600e3; // webhookEventIds remembered for redeliver
 const INBOX = "inbox:";
 const SEEN = "seen:";
 const CONFIG_RETRY_MAX_MS = 10 * 60e3; // longest wait between retries while the config does not compile
+const BACKEND_RETRY_STATUSES = [401, 403, 404]; // POST /decisions answers retried, not dead-lettered
+const SETTINGS_RETRY_MS = 60e3; // how soon a pass looks again while the numeric settings are invalid
+
+// The numeric settings (wrangler [vars] and secrets are text): name → [default, minimum,
+// integer]. Parsed once per env; a typo must not become NaN (e.g. LINE_MAX_ATTEMPTS=NaN
+// retried a 5xx forever, LINE_TIMEOUT_MS=NaN timed every call out at once).
+const SETTINGS = {
+  LINE_MAX_ATTEMPTS: [5, 1, true],
+  LINE_RETRY_BASE_MS: [200, 0],
+  LINE_TIMEOUT_MS: [10_000, 1],
+  REPLY_TOKEN_TTL_MS: [50_000, 0],
+  BACKEND_TIMEOUT_MS: [5_000, 1],
+  SYNC_BASE_DELAY_MS: [500, 0],
+  SYNC_MAX_DELAY_MS: [60_000, 0],
+  SYNC_MAX_FLUSH_MS: [0, 0],
+  SYNC_TIMEOUT_MS: [5_000, 1],
+  SYNC_ALARM_MS: [2_000, 0],
+  INBOX_RETRY_MS: [10_000, 0],
+  MAX_EVENT_ATTEMPTS: [5, 1, true],
+};
+const parsedSettings = new WeakMap();
+
+/** The numeric settings of `env`, defaults filled in; throws a SettingsError naming a bad one. */
+export function settingsOf(env) {
+  let out = parsedSettings.get(env);
+  if (out) return out;
+  out = {};
+  for (const [name, [dflt, min, integer]] of Object.entries(SETTINGS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === null || String(raw).trim() === "") {
+      out[name] = dflt;
+      continue;
+    }
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
+      throw new SettingsError(`${name} must be ${integer ? "an integer" : "a number"} ≥ ${min}, got ${JSON.stringify(String(raw))}`);
+    }
+    out[name] = v;
+  }
+  parsedSettings.set(env, out);
+  return out;
+}
+
+settingsOf.safe = (env) => {
+  try {
+    return settingsOf(env);
+  } catch {
+    return undefined;
+  }
+};
+
+/** A numeric setting (env var) is not a valid number: nothing runs until it is fixed. */
+class SettingsError extends Error {
+  constructor(message) {
+    super(`invalid setting: ${message}`);
+    this.name = "SettingsError";
+  }
+}
+
+/**
+ * A problem of the deployment, not of the event (no event can be done until a fixed deploy):
+ * events are kept, never given up, and retried less and less often. `fix` says what to do.
+ */
+class DeployError extends Error {}
 
 /** The engine could not be made (the config does not compile): no event can be decided. */
-class ConfigError extends Error {
+class ConfigError extends DeployError {
   constructor(cause) {
     super(`the config does not compile: ${problem(cause)}`, { cause });
+    this.outcome = "not decided";
     this.name = "ConfigError";
+    this.fix = "deploy a config that compiles";
+  }
+}
+
+/**
+ * LINE answered 401/403: the channel access token expired (v2.1 and stateless tokens do), was
+ * reissued, or lacks a permission. Every call fails alike; dropping the events would lose every
+ * message and menu change of the misconfiguration window.
+ */
+class LineAuthError extends DeployError {
+  constructor(what, cause) {
+    super(`LINE refused the ${what} call with ${cause.status}: the channel access token is expired, reissued or not allowed this call`, { cause });
+    this.name = "LineAuthError";
+    this.outcome = "not done";
+    this.fix = "put a valid LINE_CHANNEL_ACCESS_TOKEN";
   }
 }
 
@@ -98,9 +179,11 @@ export function createWorker(loadDecide) {
       if (ignored > 0) console.log(`webhook: ${ignored} event(s) of unhandled types, from groups or rooms, or without a user ignored`);
       if (perUser.size === 0) return new Response(null, { status: 200 }); // LINE's "Verify" sends no events
 
-      // A config that does not compile decides nothing: refuse before accepting, so LINE keeps
-      // the events and redelivers them (with "Webhook redelivery" on) once a fixed config is out.
+      // A config that does not compile (or a setting that is not a number) decides nothing:
+      // refuse before accepting, so LINE keeps the events and redelivers them (with "Webhook
+      // redelivery" on) once a fixed config is out.
       try {
+        settingsOf(env);
         decider(env);
       } catch (e) {
         console.error(`webhook: ${e.message}; answering 500 (LINE redelivers)`);
@@ -125,20 +208,27 @@ export function createWorker(loadDecide) {
     #sincePrune = 63; // prune on the first quiet moment of a fresh instance, then every 64
     #line;
     #sync;
+    #cfg;
+    #redriven = false;
+    #startedAt = Date.now(); // this instance's start: a deploy starts new instances
 
     constructor(ctx, env) {
       super(ctx, env);
       this.storage = ctx.storage;
-      this.n = (name, dflt) => (env[name] === undefined || env[name] === "" ? dflt : Number(env[name]));
+    }
+
+    /** The numeric settings (throws a SettingsError while one is invalid). */
+    get cfg() {
+      return (this.#cfg ??= settingsOf(this.env));
     }
 
     get line() {
       return (this.#line ??= new LineApi({
         channelAccessToken: this.env.LINE_CHANNEL_ACCESS_TOKEN,
         baseURL: this.env.LINE_API_URL,
-        maxAttempts: this.n("LINE_MAX_ATTEMPTS", 5),
-        baseDelayMs: this.n("LINE_RETRY_BASE_MS", 200),
-        timeoutMs: this.n("LINE_TIMEOUT_MS", 10_000),
+        maxAttempts: this.cfg.LINE_MAX_ATTEMPTS,
+        baseDelayMs: this.cfg.LINE_RETRY_BASE_MS,
+        timeoutMs: this.cfg.LINE_TIMEOUT_MS,
       }));
     }
 
@@ -148,13 +238,17 @@ export function createWorker(loadDecide) {
         store: new DurableObjectStore(this.storage),
         headers: this.env.BACKEND_TOKEN ? { authorization: `Bearer ${this.env.BACKEND_TOKEN}` } : {},
         source: { runtime: "workerd", app: "line-webhook" },
-        baseDelayMs: this.n("SYNC_BASE_DELAY_MS", 500),
-        maxDelayMs: this.n("SYNC_MAX_DELAY_MS", 60_000),
+        baseDelayMs: this.cfg.SYNC_BASE_DELAY_MS,
+        maxDelayMs: this.cfg.SYNC_MAX_DELAY_MS,
         // One attempt per pass: a down backend must not hold up the next event's reply; the
         // alarm comes back for what is left (the client keeps each decision's backoff).
-        maxFlushMs: this.n("SYNC_MAX_FLUSH_MS", 0),
-        timeoutMs: this.n("SYNC_TIMEOUT_MS", 5_000),
-        onError: (e) => console.warn(`sync: ${e.message}`),
+        maxFlushMs: this.cfg.SYNC_MAX_FLUSH_MS,
+        timeoutMs: this.cfg.SYNC_TIMEOUT_MS,
+        // The backend is this deployment's own: a 401/403 (BACKEND_TOKEN being rotated, an auth
+        // proxy misconfigured) or a 404 (a wrong BACKEND_URL path) is fixed by a deploy, and
+        // nothing here would re-drive dead letters: retried with backoff, like a 5xx.
+        retryStatuses: BACKEND_RETRY_STATUSES,
+        onError: (e) => (e.outcome === "dead" ? console.error : console.warn)(`sync: ${e.message}`),
       }));
     }
 
@@ -180,8 +274,9 @@ export function createWorker(loadDecide) {
         fresh++;
       }
       if (fresh > 0) {
-        // Safety net: if this object dies mid-way, the alarm picks the inbox up again.
-        await this.#alarmAt(now + this.n("INBOX_RETRY_MS", 10_000));
+        // Safety net: if this object dies mid-way, the alarm picks the inbox up again. (The
+        // fetch handler refuses webhooks while a setting is invalid; a fallback all the same.)
+        await this.#alarmAt(now + (settingsOf.safe(this.env)?.INBOX_RETRY_MS ?? SETTINGS_RETRY_MS));
         this.#kick().catch((e) => console.error(`user object: ${e?.stack ?? e}`));
       }
       return { accepted: fresh, duplicates: events.length - fresh };
@@ -207,38 +302,69 @@ export function createWorker(loadDecide) {
     }
 
     async #work() {
+      try {
+        this.cfg;
+      } catch (e) {
+        // Nothing runs with a setting that is not a number; the events stay in the inbox.
+        console.error(`user object: ${e.message}; nothing processed, will look again in ${SETTINGS_RETRY_MS / 1000} s (fix the setting)`);
+        await this.storage.setAlarm(Date.now() + SETTINGS_RETRY_MS);
+        return;
+      }
       const inbox = await this.storage.list({ prefix: INBOX });
       let retryInboxAt; // set when an event failed and waits for a retry
       for (const [key, record] of inbox) {
+        // Not before its retry time, whatever woke this pass: a webhook per message would
+        // otherwise re-run a failing event at once and spend its attempts in seconds. An event
+        // waiting for a deploy is tried once by a new instance (the deploy may be the fix).
+        if (record.retryAt > Date.now() && !(record.waitsForDeploy && record.failedAt < this.#startedAt)) {
+          retryInboxAt = record.retryAt;
+          break; // keep the user's order: later events wait for this one
+        }
         try {
           await this.#process(key, record);
           await this.storage.delete(key);
         } catch (e) {
           const now = Date.now();
-          if (e instanceof ConfigError) {
-            // Nothing can be decided until a config that compiles is deployed: keep the event
-            // (it is not its fault) and look again, less and less often.
+          record.failedAt = now;
+          if (e instanceof DeployError) {
+            // Nothing can be done until a fixed deploy: keep the event (it is not its fault)
+            // and look again, less and less often. Logged once per pass: the pass stops here.
             record.configAttempts = (record.configAttempts ?? 0) + 1;
-            const wait = Math.min(this.n("INBOX_RETRY_MS", 10_000) * 2 ** Math.min(record.configAttempts - 1, 20), CONFIG_RETRY_MAX_MS);
-            console.error(`event ${record.id}: not decided: ${e.message}; kept, will retry in ${Math.round(wait / 1000)} s (deploy a config that compiles)`);
+            const wait = Math.min(this.cfg.INBOX_RETRY_MS * 2 ** Math.min(record.configAttempts - 1, 20), CONFIG_RETRY_MAX_MS);
+            console.error(`event ${record.id}: ${e.outcome}: ${e.message}; kept, will retry in ${Math.round(wait / 1000)} s (${e.fix})`);
+            record.retryAt = now + wait;
+            record.waitsForDeploy = true;
             await this.storage.put(key, record);
-            retryInboxAt = now + wait;
+            retryInboxAt = record.retryAt;
             break;
           }
           record.attempts = (record.attempts ?? 0) + 1;
-          const max = this.n("MAX_EVENT_ATTEMPTS", 5);
+          record.waitsForDeploy = false;
+          const max = this.cfg.MAX_EVENT_ATTEMPTS;
           if (record.attempts < max) {
-            console.error(`event ${record.id}: ${describe(e)}; attempt ${record.attempts} of ${max}, will retry`);
+            // Not sooner than a Retry-After LINE asked for that was too long to wait for in the call.
+            const wait = Math.max(this.cfg.INBOX_RETRY_MS, e?.retryAfterMs ?? 0);
+            console.error(`event ${record.id}: ${describe(e)}; attempt ${record.attempts} of ${max}, will retry in ${Math.round(wait / 1000)} s`);
+            record.retryAt = now + wait;
             await this.storage.put(key, record);
-            retryInboxAt = now + this.n("INBOX_RETRY_MS", 10_000);
+            retryInboxAt = record.retryAt;
             break; // keep the user's order: later events wait for this one
           }
           // Give up on what is left of this event's LINE calls, keep its decision (saying
-          // which menu change was not made).
-          console.error(`event ${record.id}: ${describe(e)}; gave up after ${record.attempts} attempts`);
-          if (record.decision) await this.sync.enqueue(syncedDecision(record.decision, record.done));
+          // which menu change was not made). Not decided (the user never loaded): nothing is
+          // done nor synced — no menu change, no message.
+          console.error(`event ${record.id}: ${describe(e)}; gave up after ${record.attempts} attempts` +
+            `${record.decision ? "" : " (not decided: no menu change, nothing sent or synced)"}`);
+          if (record.decision) await this.sync.enqueue(syncedDecision(record.decision, record.done, { gaveUp: true }));
           await this.storage.delete(key);
         }
+      }
+      if (!this.#redriven) {
+        // Dead letters that older versions made of these answers: back to the outbox, once per
+        // instance (one list; none are made any more).
+        this.#redriven = true;
+        const ids = (await this.sync.deadLetters()).filter((d) => BACKEND_RETRY_STATUSES.includes(d.status)).map((d) => d.decisionId);
+        if (ids.length > 0) console.warn(`sync: ${await this.sync.requeueDeadLetters(ids)} dead letter(s) of a backend ${BACKEND_RETRY_STATUSES.join("/")} requeued`);
       }
       const flushed = await this.sync.flush();
       const now = Date.now();
@@ -247,11 +373,11 @@ export function createWorker(loadDecide) {
       // accepted during this pass keeps a safety net even though a queued pass will take it.
       const at = [];
       if (retryInboxAt !== undefined) at.push(retryInboxAt);
-      else if ((await this.storage.list({ prefix: INBOX, limit: 1 })).size > 0) at.push(now + this.n("INBOX_RETRY_MS", 10_000));
+      else if ((await this.storage.list({ prefix: INBOX, limit: 1 })).size > 0) at.push(now + this.cfg.INBOX_RETRY_MS);
       if (flushed.pending > 0) {
         // The backend is down: come back when the sync client will send again (its backoff,
         // or the backend's Retry-After), not sooner than SYNC_ALARM_MS.
-        at.push(Math.max(now + this.n("SYNC_ALARM_MS", 2_000), flushed.nextAttemptAt ?? 0));
+        at.push(Math.max(now + this.cfg.SYNC_ALARM_MS, flushed.nextAttemptAt ?? 0));
       }
       if (at.length > 0) {
         await this.storage.setAlarm(Math.min(...at));
@@ -322,18 +448,27 @@ export function createWorker(loadDecide) {
 
       const messages = decision.messages ?? [];
       if (act && messages.length > 0 && !record.done.message) {
-        const ttl = this.n("REPLY_TOKEN_TTL_MS", 50_000);
+        const ttl = this.cfg.REPLY_TOKEN_TTL_MS;
         const fresh = event.replyToken && Date.now() - event.timestamp < ttl;
         // A token tried before is tried again even if stale: a push could send the message twice.
+        // One LINE refused for sure is not: the message is pushed (again, same retry key).
         const attempted = record.done.replyAttempted === true;
+        const refused = record.done.replyRefused === true;
         record.done.message = await this.#step(record.id, "message", async () => {
           try {
             return await this.line.send(userId, messages, {
-              replyToken: fresh || attempted ? event.replyToken : undefined,
+              replyToken: !refused && (fresh || attempted) ? event.replyToken : undefined,
               retryKey: retryKeyFor(decision.decisionId),
               replyAttempted: attempted,
               beforeReply: async () => {
                 record.done.replyAttempted = true;
+                await this.storage.put(key, record);
+              },
+              // Stored before the push: if the push fails, the next pass pushes, it does not
+              // retry the refused token (whose refusal would then count as "delivered").
+              onReplyRefused: async () => {
+                record.done.replyRefused = true;
+                record.done.replyAttempted = false;
                 await this.storage.put(key, record);
               },
             });
@@ -366,6 +501,7 @@ export function createWorker(loadDecide) {
         const result = await call();
         return typeof result === "string" ? result : "done";
       } catch (e) {
+        if (e instanceof HTTPFetchError && (e.status === 401 || e.status === 403)) throw new LineAuthError(what, e);
         if (e instanceof HTTPFetchError && ((e.status >= 400 && e.status < 500 && e.status !== 429) || isMonthlyLimit(e))) {
           console.error(`event ${id}: LINE refused the ${what} call: ${e.status} ${lineMessage(e.body)}`);
           return "failed";
@@ -375,7 +511,8 @@ export function createWorker(loadDecide) {
     }
 
     // The user as the backend knows it; while the backend is unreachable, the last copy this
-    // object saw; a user the backend does not know yet starts from the LINE profile.
+    // object saw (else the event waits); a user the backend does not know yet starts from the
+    // LINE profile.
     async #loadUser(userId, event) {
       let user;
       let fromBackend = false;
@@ -384,7 +521,7 @@ export function createWorker(loadDecide) {
         // covers the body too: a hung backend must not hold up the user's events.
         const res = await fetch(`${trimSlash(this.env.BACKEND_URL)}/users/${encodeURIComponent(userId)}`, {
           headers: this.env.BACKEND_TOKEN ? { authorization: `Bearer ${this.env.BACKEND_TOKEN}` } : {},
-          signal: AbortSignal.timeout(this.n("BACKEND_TIMEOUT_MS", 5_000)),
+          signal: AbortSignal.timeout(this.cfg.BACKEND_TIMEOUT_MS),
         });
         if (res.ok) {
           const text = await res.text();
@@ -398,14 +535,21 @@ export function createWorker(loadDecide) {
           fromBackend = true;
         } else if (res.status === 404) {
           await res.body?.cancel();
+          fromBackend = true; // a user the backend does not know: kept as such (an empty copy)
         } else {
           await res.body?.cancel();
           throw new Error(`backend answered ${res.status}`);
         }
       } catch (e) {
-        const why = e?.name === "TimeoutError" ? `no answer within ${this.n("BACKEND_TIMEOUT_MS", 5_000)} ms` : e?.message;
-        console.warn(`backend: user not loaded (${why}); using the last known copy`);
+        const why = e?.name === "TimeoutError" ? `no answer within ${this.cfg.BACKEND_TIMEOUT_MS} ms` : e?.message;
         user = await this.storage.get("user");
+        if (user === undefined) {
+          // No copy (the first event since the deploy, or since an unfollow): the LINE profile
+          // alone would make a known customer look like a new friend (welcome menu, new-friend
+          // content, and that synced back). The event waits for the backend like a failed call.
+          throw new Error(`backend: user not loaded (${why}) and no copy kept: the event waits for the backend`);
+        }
+        console.warn(`backend: user not loaded (${why}); using the last known copy`);
       }
       user = { ...(user ?? {}), userId };
       if (fromBackend) await this.storage.put("user", user);
@@ -476,12 +620,18 @@ export function contextFor(user, event) {
  * unlink LINE did not carry out — refused ("failed"), given up, or not attempted (unfollow,
  * standby) — is sent as `action: "none"` (the rest unchanged, `current` the menu the user
  * still has), so the backend does not record a menu the user never got and the next decision
- * links it again. The inbox record keeps the original for the logs.
+ * links it again. `delivery` says what became of its messages, so a backend counting
+ * exposures or coupons sent counts only what the user got: "reply" (incl. a reply whose
+ * token was then found used: counted as delivered), "push", "failed" (LINE refused it, or the
+ * event gave up), "not_sent" (no messages, or not to be answered: unfollow, standby). The inbox
+ * record keeps the original for the logs.
  */
-export function syncedDecision(decision, done = {}) {
+export function syncedDecision(decision, done = {}, { gaveUp = false } = {}) {
   const rm = decision.richMenu;
-  if (!rm || (rm.action !== "link" && rm.action !== "unlink") || done.menu === "done") return decision;
-  return { ...decision, richMenu: { ...rm, action: "none" } };
+  const applied = !rm || (rm.action !== "link" && rm.action !== "unlink") || done.menu === "done";
+  const sent = done.message === "push" ? "push" : done.message?.startsWith("reply") ? "reply" : undefined;
+  const delivery = sent ?? (done.message === "failed" || (gaveUp && decision.messages?.length > 0) ? "failed" : "not_sent");
+  return { ...decision, ...(applied ? {} : { richMenu: { ...rm, action: "none" } }), delivery };
 }
 
 // Read a request body, at most `max` bytes (whatever content-length says, chunked or not);
