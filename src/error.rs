@@ -22,6 +22,9 @@ pub enum Code {
     UnsupportedVersion,
     /// Two items share an id.
     DuplicateId,
+    /// An object of the config has the same key twice (JSON keeps the last; the first would
+    /// be silently ignored).
+    DuplicateKey,
     // -- conditions (JsonLogic) --
     /// An operator name that is neither JsonLogic nor a kizuna operator.
     UnknownOperator,
@@ -97,6 +100,7 @@ impl Code {
             Code::InvalidValue => "invalid_value",
             Code::UnsupportedVersion => "unsupported_version",
             Code::DuplicateId => "duplicate_id",
+            Code::DuplicateKey => "duplicate_key",
             Code::UnknownOperator => "unknown_operator",
             Code::WrongArity => "wrong_arity",
             Code::InvalidArgument => "invalid_argument",

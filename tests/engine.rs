@@ -273,6 +273,18 @@ fn problems_after_an_unreadable_item_point_at_their_own_item() {
     assert_eq!(paths.len(), 6, "{paths:#?}");
 }
 
+/// A key written twice would silently lose its first value: an error at the later one.
+#[test]
+fn a_key_written_twice_in_the_config_is_an_error() {
+    let errors = Engine::compile(r#"{"version": 1, "segments": [{"id": "a", "when": true, "when": false}, {"id": "b", "when": {"has_tag": "x"}}]}"#).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!((errors[0].code, errors[0].path.as_str()), (Code::DuplicateKey, "/segments/0/when"));
+    // Alongside other problems, in pointer order.
+    let both = Engine::compile(r#"{"version": 1, "segments": [{"id": "a", "when": {"nope": 1}}, {"id": "b", "id": "c", "when": true}]}"#).unwrap_err();
+    let codes: Vec<(Code, &str)> = both.iter().map(|e| (e.code, e.path.as_str())).collect();
+    assert_eq!(codes, [(Code::UnknownOperator, "/segments/0/when"), (Code::DuplicateKey, "/segments/1/id")]);
+}
+
 /// The hot path writes decisions by hand; it must give serde's bytes exactly.
 #[test]
 fn direct_decision_writer_matches_serde() {

@@ -48,7 +48,19 @@ impl Engine {
     /// Compiles config JSON text, returning every problem at once.
     pub fn compile(text: &str) -> Result<Engine, Vec<Error>> {
         let doc = parse_json(text, "the config").map_err(|e| vec![e])?;
-        Engine::from_json(&doc)
+        // Only the text shows a key written twice: a parsed document kept the last one.
+        let mut twice = Vec::new();
+        if let Ok(v) = value::parse(text) {
+            duplicate_keys(&v, "", &mut twice);
+        }
+        match Engine::from_json(&doc) {
+            Ok(engine) if twice.is_empty() => Ok(engine),
+            Ok(_) => Err(twice),
+            Err(mut errors) => {
+                errors.extend(twice);
+                Err(sorted_by_pointer(errors))
+            }
+        }
     }
 
     /// Compiles an already parsed config.
@@ -89,12 +101,7 @@ impl Engine {
             }
             _ => {
                 p.renumber_from(read_problems);
-                // Keys computed once, then the crate's shared sort (see `sort::stable_order`).
-                let keys: Vec<_> = p.0.iter().map(|e| pointer_order(&e.path)).collect();
-                let order = crate::sort::stable_order(keys.len(), &mut |i, j| keys.get(i) < keys.get(j));
-                let mut errors = p.0;
-                crate::sort::permute(&mut errors, order);
-                Err(errors)
+                Err(sorted_by_pointer(p.0))
             }
         }
     }
@@ -328,6 +335,43 @@ fn playground_inputs<'d>(data: &'d str, now: &str) -> Result<(Value<'d>, DateTim
 }
 
 /// Sort key that puts problems in document order (`/segments/2` before `/segments/10`).
+/// Problems in document order of their pointers.
+fn sorted_by_pointer(mut errors: Vec<Error>) -> Vec<Error> {
+    // Keys computed once, then the crate's shared sort (see `sort::stable_order`).
+    let keys: Vec<_> = errors.iter().map(|e| pointer_order(&e.path)).collect();
+    let order = crate::sort::stable_order(keys.len(), &mut |i, j| keys.get(i) < keys.get(j));
+    crate::sort::permute(&mut errors, order);
+    errors
+}
+
+/// Every key an object of `v` (at pointer `at`) has more than once, at its later places.
+fn duplicate_keys(v: &Value<'_>, at: &str, out: &mut Vec<Error>) {
+    match v {
+        Value::Object(members) => {
+            // Sorted, equal keys are adjacent (in document order): O(n log n) for any object.
+            let key = |i: usize| members.get(i).map(|(k, _)| k.as_ref());
+            let order = crate::sort::stable_order(members.len(), &mut |i, j| key(i) < key(j));
+            for pair in order.windows(2) {
+                if let (Some(a), Some((k, _))) = (pair.first().and_then(|&i| key(i)), pair.get(1).and_then(|&j| members.get(j))) {
+                    if a == k.as_ref() {
+                        let path = crate::contract::read::join(at, k);
+                        out.push(Error::new(Code::DuplicateKey, path.as_str(), format!("\"{k}\" is written twice in this object; only the last would count, so remove one")));
+                    }
+                }
+            }
+            for (k, child) in members {
+                duplicate_keys(child, &crate::contract::read::join(at, k), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                duplicate_keys(item, &crate::contract::read::join(at, i), out);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn pointer_order(path: &str) -> Vec<(u64, &str)> {
     path.split('/').map(|t| (t.parse::<u64>().unwrap_or(u64::MAX), t)).collect()
 }
