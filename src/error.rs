@@ -192,8 +192,11 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = if self.path.is_empty() { "/" } else { &self.path };
         write!(f, "{} [{}]: {}", path, self.code.as_str(), self.message)?;
+        // A JSON syntax error's message already says where; a template's does not.
         if let (Some(l), Some(c)) = (self.line, self.column) {
-            write!(f, " (line {l}, column {c})")?;
+            if !self.message.contains(&format!("line {l}, column {c}")) {
+                write!(f, " (line {l}, column {c})")?;
+            }
         }
         Ok(())
     }

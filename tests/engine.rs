@@ -285,6 +285,16 @@ fn a_key_written_twice_in_the_config_is_an_error() {
     assert_eq!(codes, [(Code::UnknownOperator, "/segments/0/when"), (Code::DuplicateKey, "/segments/1/id")]);
 }
 
+/// A byte-order mark (some editors write one) is not a syntax error; a syntax error says where
+/// it is once.
+#[test]
+fn config_text_with_a_bom_compiles_and_syntax_errors_say_where_once() {
+    assert!(Engine::compile("\u{feff}{\"version\": 1}").is_ok());
+    let e = &Engine::compile("{\"version\": 1,").unwrap_err()[0];
+    assert_eq!((e.code, e.line, e.column), (Code::InvalidJson, Some(1), Some(15)));
+    assert_eq!(e.to_string().matches("column 15").count(), 1, "{e}");
+}
+
 /// The hot path writes decisions by hand; it must give serde's bytes exactly.
 #[test]
 fn direct_decision_writer_matches_serde() {

@@ -301,13 +301,19 @@ impl Segment {
 pub fn parse_json(text: &str, what: &str) -> Result<Value, crate::Error> {
     // The crate's own parser (also the context's): serde_json's deserializer stays out of the
     // Wasm binary. Duplicate keys: the last wins, as with serde_json.
-    match crate::value::parse(text) {
-        Ok(v) => Ok(v.to_serde()),
-        Err(e) => {
-            let mut err = crate::Error::new(Code::InvalidJson, "", format!("{what} is not valid JSON: {e}"));
-            err.line = Some(e.line);
-            err.column = Some(e.column);
-            Err(err)
-        }
-    }
+    parse_text(text, what).map(|v| v.to_serde())
+}
+
+/// [`parse_json`] before the conversion: the crate's own value, which still shows a key written
+/// twice. A leading byte-order mark (some Windows editors write one) is skipped.
+pub(crate) fn parse_text<'t>(text: &'t str, what: &str) -> Result<crate::value::Value<'t>, crate::Error> {
+    crate::value::parse(text.strip_prefix('\u{feff}').unwrap_or(text)).map_err(|e| json_error(what, &e))
+}
+
+/// A syntax error in `what` (e.g. "the context"), located by line and column.
+pub(crate) fn json_error(what: &str, e: &crate::value::ParseError) -> crate::Error {
+    let mut err = crate::Error::new(Code::InvalidJson, "", format!("{what} is not valid JSON: {e}"));
+    err.line = Some(e.line);
+    err.column = Some(e.column);
+    err
 }

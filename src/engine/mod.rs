@@ -7,7 +7,7 @@ mod segments;
 
 pub use menus::{bulk_requests, bulk_requests_json, BulkBody, BulkRequest, BULK_LIMIT};
 
-use crate::contract::config::{parse_json, Config};
+use crate::contract::config::{json_error, parse_json, parse_text, Config};
 use crate::contract::context::{self, Checked};
 use crate::contract::read::Problems;
 use crate::contract::{Decision, VERSION};
@@ -47,12 +47,11 @@ pub struct Engine {
 impl Engine {
     /// Compiles config JSON text, returning every problem at once.
     pub fn compile(text: &str) -> Result<Engine, Vec<Error>> {
-        let doc = parse_json(text, "the config").map_err(|e| vec![e])?;
-        // Only the text shows a key written twice: a parsed document kept the last one.
+        let v = parse_text(text, "the config").map_err(|e| vec![e])?;
+        // Only the text shows a key written twice: a serde_json document keeps the last one.
         let mut twice = Vec::new();
-        if let Ok(v) = value::parse(text) {
-            duplicate_keys(&v, "", &mut twice);
-        }
+        duplicate_keys(&v, "", &mut twice);
+        let doc = v.to_serde();
         match Engine::from_json(&doc) {
             Ok(engine) if twice.is_empty() => Ok(engine),
             Ok(_) => Err(twice),
@@ -316,14 +315,6 @@ impl Draft<'_> {
             self.explain.as_deref(),
         );
     }
-}
-
-/// A JSON syntax error in an input, located by line and column.
-fn json_error(what: &str, e: &value::ParseError) -> Error {
-    let mut err = Error::new(Code::InvalidJson, "", format!("{what} is not valid JSON: {e}"));
-    err.line = Some(e.line);
-    err.column = Some(e.column);
-    err
 }
 
 /// The data and the moment of a playground call ([`evaluate`], [`render_template`]).
