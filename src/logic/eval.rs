@@ -906,11 +906,24 @@ impl Node {
                 // `all` of nothing is false in JsonLogic; `none` of nothing is true.
                 let stop_on = !matches!(kind, Iter::All);
                 let mut hit = false;
+                // An item with bad data (a malformed timestamp in one purchase) does not decide:
+                // another item may, whatever their order; only if none does is it the error.
+                let mut undecided: Option<EvalError> = None;
                 for (i, item) in items().enumerate() {
-                    if body.truth(&scope(i, item), cx)? == stop_on {
-                        hit = true;
-                        break;
+                    match body.truth(&scope(i, item), cx) {
+                        Ok(t) if t == stop_on => {
+                            hit = true;
+                            break;
+                        }
+                        Ok(_) => {}
+                        Err(e) if matches!(e.kind(), FailKind::InvalidTimestamp | FailKind::NaN | FailKind::InvalidArguments) => {
+                            undecided.get_or_insert(e);
+                        }
+                        Err(e) => return Err(e),
                     }
+                }
+                if let (false, Some(e)) = (hit, undecided) {
+                    return Err(e);
                 }
                 boolean(match kind {
                     Iter::All => len != 0 && !hit,

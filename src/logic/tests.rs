@@ -358,3 +358,19 @@ fn line_webhook_timestamps_in_epoch_milliseconds_are_instants() {
     }
     assert_eq!(errors(json!({"weekday": [true]}))[0].code, Code::InvalidTimestamp);
 }
+
+#[test]
+fn one_malformed_item_does_not_decide_a_quantifier_whatever_the_order() {
+    let rule = json!({"some": [{"var": "p"}, {"after": [{"var": "at"}, "2026-01-01"]}]});
+    for data in [r#"{"p":[{"at":"2026-01-20"},{"at":"garbage"}]}"#, r#"{"p":[{"at":"garbage"},{"at":"2026-01-20"}]}"#] {
+        assert_eq!(eval(rule.clone(), data), json!(true), "{data}");
+    }
+    // When no item decides, the bad one is the error; `throw` is never skipped.
+    let r = compile(&rule, &opts(), "").unwrap();
+    let e = r.apply(&parse(r#"{"p":[{"at":"2025-01-20"},{"at":"garbage"}]}"#).unwrap(), &env()).unwrap_err();
+    assert_eq!(e.code(), Code::InvalidTimestamp);
+    let all = json!({"all": [{"var": "p"}, {"after": [{"var": "at"}, "2026-01-01"]}]});
+    assert_eq!(eval(all, r#"{"p":[{"at":"garbage"},{"at":"2025-01-20"}]}"#), json!(false));
+    let thrown = compile(&json!({"some": [[1, 2], {"throw": "stop"}]}), &opts(), "").unwrap();
+    assert!(thrown.apply(&parse("{}").unwrap(), &env()).is_err());
+}
