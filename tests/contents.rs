@@ -155,6 +155,17 @@ fn messages_line_would_refuse_are_errors() {
     assert!(Engine::from_json(&content_config(template("x".repeat(400)))).is_ok());
 }
 
+/// A typo in `on` would compile and then never answer.
+#[test]
+fn on_lists_line_webhook_event_types() {
+    let mut config = content_config(json!([{"type": "text", "text": "hi"}]));
+    config["contents"][0]["on"] = json!(["follow", "folow", "quiz"]);
+    let errors = Engine::from_json(&config).unwrap_err();
+    assert_eq!((errors[0].code, errors[0].path.as_str()), (Code::InvalidValue, "/contents/0/on/1"));
+    assert!(errors[0].message.contains("did you mean \"follow\""), "{}", errors[0].message);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+}
+
 #[test]
 fn template_errors_carry_line_column_and_the_pointer_of_the_template() {
     let errors = Engine::from_json(&content_config(json!([{"type": "text", "text": "こんにちは\n{{ user.displayName | upcase | nope }}"}]))).unwrap_err();

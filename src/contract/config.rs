@@ -214,6 +214,13 @@ pub(crate) fn unique_ids<'i>(ids: impl Iterator<Item = &'i str>, path: &str, wha
     }
 }
 
+/// The `type`s of LINE's webhook events (Messaging API reference, @line/bot-sdk 11), and
+/// kizuna's own `quiz` (a finished quiz, see `quizResult`), last.
+const EVENT_TYPES: &[&str] = &[
+    "message", "follow", "unfollow", "postback", "join", "leave", "memberJoined", "memberLeft", "unsend", "videoPlayComplete", "beacon",
+    "accountLink", "membership", "things", "module", "activated", "deactivated", "botSuspended", "botResumed", "delivery", "quiz",
+];
+
 pub(crate) fn read_id(o: &mut ObjectReader<'_>, what: &str, p: &mut Problems) -> Option<String> {
     let id = o.req_str("id", p)?;
     if !valid_id(&id) {
@@ -232,7 +239,13 @@ impl Content {
         let id = read_id(&mut o, "content", p);
         let description = o.opt_str("description", p);
         let on = o.opt_array("on", p, |v, path, p| match v.as_str() {
-            Some(s) => Some(s.to_string()),
+            Some(s) if EVENT_TYPES.contains(&s) => Some(s.to_string()),
+            Some(s) => {
+                // A typo would compile and then never answer: refuse it.
+                let hint = crate::error::suggest(s, EVENT_TYPES.iter().copied()).map_or(String::new(), |t| format!("; did you mean \"{t}\"?"));
+                p.push(Code::InvalidValue, path, format!("\"{s}\" is not a LINE webhook event type{hint} (one of {}, or \"quiz\" for a quiz result)", EVENT_TYPES.get(..EVENT_TYPES.len() - 1).unwrap_or_default().join(", ")));
+                None
+            }
             None => {
                 p.push(Code::InvalidValue, path, "an event type must be a string such as \"follow\" or \"message\"");
                 None
