@@ -466,7 +466,20 @@ impl<'o> Compiler<'o> {
                     ">" => Cmp::Gt,
                     _ => Cmp::Ge,
                 };
-                Op::Compare(c, self.nodes(name, args, arity(2, MANY, false), d)?)
+                let nodes = self.nodes(name, args, arity(2, MANY, false), d)?;
+                // `time_of_day` is "HH:MM", compared as text: "9:00" would sort after "18:00".
+                if nodes.iter().any(|n| matches!(n.op, Op::Calendar(Calendar::TimeOfDay, _))) {
+                    for n in &nodes {
+                        if let Op::Lit(Value::String(t)) = &n.op {
+                            let b = t.as_bytes();
+                            let hhmm = b.len() == 5 && b.get(2) == Some(&b':') && b.iter().enumerate().all(|(i, c)| i == 2 || c.is_ascii_digit());
+                            if !hhmm {
+                                self.err(Code::InvalidArgument, format!("\"{t}\" is compared with time_of_day, which is \"HH:MM\" (two digits each, e.g. \"09:00\")"));
+                            }
+                        }
+                    }
+                }
+                Op::Compare(c, nodes)
             }
             "+" | "-" | "*" | "/" | "%" | "max" | "min" => {
                 let (a, min) = match name {

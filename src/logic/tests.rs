@@ -374,3 +374,12 @@ fn one_malformed_item_does_not_decide_a_quantifier_whatever_the_order() {
     let thrown = compile(&json!({"some": [[1, 2], {"throw": "stop"}]}), &opts(), "").unwrap();
     assert!(thrown.apply(&parse("{}").unwrap(), &env()).is_err());
 }
+
+#[test]
+fn a_time_of_day_bound_must_be_two_digit_hours_and_minutes() {
+    let e = errors(json!({"<=": ["9:00", {"time_of_day": []}, "18:00"]}));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].code, Code::InvalidArgument);
+    assert!(e[0].message.contains("\"09:00\""), "{}", e[0].message);
+    assert!(errors(json!({"<=": ["09:00", {"time_of_day": []}, "18:00"]})).is_empty());
+}
