@@ -101,7 +101,7 @@ fn partial_index(b: &mut Builder<'_>, name: &str) -> Result<Result<u32, String>,
     let found = b.partial_srcs.and_then(|list| list.iter().find(|(n, _)| *n == name).map(|(_, s)| *s));
     let Some(src) = found else {
         return Ok(Err(match b.partial_srcs {
-            None => format!("'{name}' is a partial template, but this template was parsed without partials"),
+            None => format!("include and render of '{name}' are not available here: message templates have no partial templates (write the text in place)"),
             Some(list) => {
                 let names: Vec<&str> = list.iter().map(|(n, _)| *n).collect();
                 format!(
