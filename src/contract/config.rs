@@ -221,6 +221,14 @@ const EVENT_TYPES: &[&str] = &[
     "accountLink", "membership", "things", "module", "activated", "deactivated", "botSuspended", "botResumed", "delivery", "quiz",
 ];
 
+/// A typo in `on` would compile and then never answer: refused, with the type meant.
+#[cold]
+fn unknown_event_type(s: &str, path: &str) -> crate::Error {
+    let hint = crate::error::suggest(s, EVENT_TYPES.iter().copied()).map_or(String::new(), |t| format!("; did you mean \"{t}\"?"));
+    let line_types = EVENT_TYPES.get(..EVENT_TYPES.len() - 1).unwrap_or_default().join(", ");
+    crate::Error::new(Code::InvalidValue, path, format!("\"{s}\" is not a LINE webhook event type{hint} (one of {line_types}, or \"quiz\" for a quiz result)"))
+}
+
 pub(crate) fn read_id(o: &mut ObjectReader<'_>, what: &str, p: &mut Problems) -> Option<String> {
     let id = o.req_str("id", p)?;
     if !valid_id(&id) {
@@ -241,9 +249,7 @@ impl Content {
         let on = o.opt_array("on", p, |v, path, p| match v.as_str() {
             Some(s) if EVENT_TYPES.contains(&s) => Some(s.to_string()),
             Some(s) => {
-                // A typo would compile and then never answer: refuse it.
-                let hint = crate::error::suggest(s, EVENT_TYPES.iter().copied()).map_or(String::new(), |t| format!("; did you mean \"{t}\"?"));
-                p.push(Code::InvalidValue, path, format!("\"{s}\" is not a LINE webhook event type{hint} (one of {}, or \"quiz\" for a quiz result)", EVENT_TYPES.get(..EVENT_TYPES.len() - 1).unwrap_or_default().join(", ")));
+                p.0.push(unknown_event_type(s, path));
                 None
             }
             None => {

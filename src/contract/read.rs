@@ -27,6 +27,7 @@ impl Problems {
 
     /// Puts the paths of the problems from `from` on (those found by compiling what was read)
     /// back on the config's own indexes.
+    #[inline(never)]
     pub fn renumber_from(&mut self, from: usize) {
         // Outer lists first: an inner list's pointer is in the config's indexes.
         let mut lists: Vec<&(String, Vec<usize>)> = self.1 .0.iter().collect();

@@ -363,7 +363,7 @@ fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Li
                             Some(other) => p.push(
                                 Code::InvalidValue,
                                 &join(&join(path, "contents"), "type"),
-                                format!("{who}: a flex message's contents are a \"bubble\" or a \"carousel\", found {other}"),
+                                format!("{who}: a flex message's contents are a \"bubble\" or a \"carousel\", found {}", crate::value::serde_text(other)),
                             ),
                             None => p.push(Code::MissingField, &join(path, "contents"), format!("{who}: a flex message's contents need a \"type\" (\"bubble\" or \"carousel\")")),
                         }

@@ -327,6 +327,7 @@ fn playground_inputs<'d>(data: &'d str, now: &str) -> Result<(Value<'d>, DateTim
 
 /// Sort key that puts problems in document order (`/segments/2` before `/segments/10`).
 /// Problems in document order of their pointers.
+#[inline(never)]
 fn sorted_by_pointer(mut errors: Vec<Error>) -> Vec<Error> {
     // Keys computed once, then the crate's shared sort (see `sort::stable_order`).
     let keys: Vec<_> = errors.iter().map(|e| pointer_order(&e.path)).collect();
@@ -336,6 +337,7 @@ fn sorted_by_pointer(mut errors: Vec<Error>) -> Vec<Error> {
 }
 
 /// Every key an object of `v` (at pointer `at`) has more than once, at its later places.
+#[inline(never)]
 fn duplicate_keys(v: &Value<'_>, at: &str, out: &mut Vec<Error>) {
     match v {
         Value::Object(members) => {

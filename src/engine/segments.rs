@@ -208,6 +208,8 @@ fn set<T>(v: &mut [T], i: usize, x: T) {
 /// Reports the circles among the units Kahn's order could not place, one problem per circle (or
 /// knot of circles) at its first segment, naming the segments in it — not those that merely read
 /// one.
+#[cold]
+#[inline(never)]
 fn report_cycles(done: &[bool], deps: &[Vec<usize>], readers: &[Vec<usize>], unit_of: &[usize], config: &Config, p: &mut Problems) {
     let n = deps.len();
     let at = |v: &[bool], u: usize| v.get(u) == Some(&true);
