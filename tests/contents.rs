@@ -153,6 +153,20 @@ fn messages_line_would_refuse_are_errors() {
     let long = Engine::from_json(&content_config(template("x".repeat(401)))).unwrap_err();
     assert_eq!((long[0].code, long[0].path.as_str()), (Code::LimitExceeded, "/contents/0/variants/0/messages/0/altText"));
     assert!(Engine::from_json(&content_config(template("x".repeat(400)))).is_ok());
+
+    // A quick-reply button's label: 1–20 characters, written or rendered.
+    let button = |label: &str| json!([{"type": "text", "text": "どれにしますか？", "quickReply": {"items": [
+        {"type": "action", "action": {"type": "message", "label": "はい", "text": "はい"}},
+        {"type": "action", "action": {"type": "message", "label": label, "text": "商品"}}]}}]);
+    let label = "/contents/0/variants/0/messages/0/quickReply/items/1/action/label";
+    let long = Engine::from_json(&content_config(button("薬用美白ローション詰め替え用お徳用サイズ3本"))).unwrap_err();
+    assert_eq!((long[0].code, long[0].path.as_str()), (Code::LimitExceeded, label));
+    let rendered = render_err(content_config(button("{{ user.attributes.item }}")), json!({"userId": "U1", "attributes": {"item": "あ".repeat(21)}}));
+    assert_eq!((rendered.code, rendered.path.as_str()), (Code::LimitExceeded, label));
+    // A literal altText in a message with templates elsewhere is checked too.
+    let flex = json!([{"type": "flex", "altText": "", "contents": {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "{{ user.displayName }}"}]}}}]);
+    let empty_alt = Engine::from_json(&content_config(flex)).unwrap_err();
+    assert_eq!(empty_alt[0].path, "/contents/0/variants/0/messages/0/altText");
 }
 
 /// A typo in `on` would compile and then never answer.

@@ -24,6 +24,7 @@ const MAX_BUBBLE_BYTES: usize = 30_000;
 const MAX_CAROUSEL_BYTES: usize = 50_000;
 const MAX_CAROUSEL_BUBBLES: usize = 12;
 const MAX_QUICK_REPLY_ITEMS: usize = 13;
+const MAX_QUICK_REPLY_LABEL_CHARS: usize = 20;
 
 /// A piece of a message's JSON text: a literal run (keys, punctuation, values without a
 /// template) or a template, whose output is escaped into place.
@@ -38,7 +39,8 @@ struct Hole {
     template: Template,
     /// JSON pointer of the template string in the config, for errors.
     path: String,
-    /// `text` or `altText` at the top of the message, and the most characters LINE takes.
+    /// The limited string this is (`text`, `altText`, a quick-reply `label`) and the most
+    /// characters LINE takes there.
     limited: Option<(&'static str, usize)>,
 }
 
@@ -88,17 +90,20 @@ impl Message {
     }
 }
 
-/// The most characters LINE takes in a top-level `text` or `altText` of a message of this type.
-fn max_chars(message_type: Option<&str>, key: &str) -> Option<usize> {
-    match (key, message_type) {
-        ("text", _) => Some(MAX_TEXT_CHARS),
-        ("altText", Some("template")) => Some(MAX_TEMPLATE_ALT_TEXT_CHARS),
-        ("altText", _) => Some(MAX_ALT_TEXT_CHARS),
+/// The string LINE limits at pointer `at` inside a message of this type, and its most
+/// characters: the message's `text` and `altText`, a quick-reply button's `label`.
+fn max_chars_at(at: &str, message_type: Option<&str>) -> Option<(&'static str, usize)> {
+    let mut steps = at.split('/').skip(1);
+    match (steps.next(), steps.next(), steps.next(), steps.next(), steps.next(), steps.next()) {
+        (Some("text"), None, ..) => Some(("text", MAX_TEXT_CHARS)),
+        (Some("altText"), None, ..) if message_type == Some("template") => Some(("altText", MAX_TEMPLATE_ALT_TEXT_CHARS)),
+        (Some("altText"), None, ..) => Some(("altText", MAX_ALT_TEXT_CHARS)),
+        (Some("quickReply"), Some("items"), Some(_), Some("action"), Some("label"), None) => Some(("label", MAX_QUICK_REPLY_LABEL_CHARS)),
         _ => None,
     }
 }
 
-/// What is wrong with a rendered top-level `text` or `altText`, if anything: LINE refuses an
+/// What is wrong with a string LINE limits (see [`max_chars_at`]), if anything: LINE refuses an
 /// empty one (after the reply token is spent) and one over `max` characters.
 fn length_problem(key: &str, max: usize, s: &str) -> Option<String> {
     if s.is_empty() {
@@ -386,8 +391,8 @@ fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Li
         }
     }
     // (`get` twice, not `pointer`: the same result here, without JSON-pointer parsing code.)
-    let mut b = Pieces { limits, message_type: m.get("type").and_then(Json::as_str), pieces: Vec::new(), raw: String::new() };
-    b.value(m, path, None, true, p);
+    let mut b = Pieces { limits, who: &who, message: path, message_type: m.get("type").and_then(Json::as_str), pieces: Vec::new(), raw: String::new() };
+    b.value(m, path, p);
     if !b.raw.is_empty() {
         b.pieces.push(Piece::Raw(b.raw));
     }
@@ -397,22 +402,26 @@ fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Li
 /// Builds a message's pieces: literal JSON collects in `raw` until a template needs a hole.
 struct Pieces<'l> {
     limits: &'l Limits,
+    /// "content …, variant …", for errors.
+    who: &'l str,
+    /// The message's pointer: strings are limited by their place in it.
+    message: &'l str,
     message_type: Option<&'l str>,
     pieces: Vec<Piece>,
     raw: String,
 }
 
 impl Pieces<'_> {
-    /// Appends `v` (at `path`; `key` is its member name, `top` whether it is the message).
-    fn value(&mut self, v: &Json, path: &str, key: Option<&str>, top: bool, p: &mut Problems) {
+    /// Appends `v` (at `path`), checking the length of a literal string LINE limits there.
+    fn value(&mut self, v: &Json, path: &str, p: &mut Problems) {
+        let limited = || max_chars_at(path.get(self.message.len()..).unwrap_or(""), self.message_type);
         match v {
             Json::String(s) if s.contains("{{") || s.contains("{%") => match Template::parse(s, self.limits) {
                 Ok(template) => {
-                    let limited = key.and_then(|k| ["text", "altText"].into_iter().find(|t| *t == k)).and_then(|k| Some((k, max_chars(self.message_type, k)?)));
                     if !self.raw.is_empty() {
                         self.pieces.push(Piece::Raw(std::mem::take(&mut self.raw)));
                     }
-                    self.pieces.push(Piece::Hole(Box::new(Hole { template, path: path.to_string(), limited })));
+                    self.pieces.push(Piece::Hole(Box::new(Hole { template, path: path.to_string(), limited: limited() })));
                 }
                 Err(mut e) => {
                     e.path = path.to_string();
@@ -420,17 +429,24 @@ impl Pieces<'_> {
                     self.raw.push_str("null");
                 }
             },
-            Json::Array(items) if has_template(v) => {
+            Json::String(s) => {
+                if let Some(problem) = limited().and_then(|(key, max)| length_problem(key, max, s)) {
+                    p.push(Code::LimitExceeded, path, format!("{}: {problem}", self.who));
+                }
+                crate::value::write_json_string(s, &mut self.raw);
+            }
+            // Walked whole, templates or not: literal strings are checked on the way.
+            Json::Array(items) => {
                 self.raw.push('[');
                 for (i, x) in items.iter().enumerate() {
                     if i > 0 {
                         self.raw.push(',');
                     }
-                    self.value(x, &join(path, i), None, false, p);
+                    self.value(x, &join(path, i), p);
                 }
                 self.raw.push(']');
             }
-            Json::Object(m) if has_template(v) => {
+            Json::Object(m) => {
                 self.raw.push('{');
                 for (i, (k, x)) in m.iter().enumerate() {
                     if i > 0 {
@@ -438,7 +454,7 @@ impl Pieces<'_> {
                     }
                     crate::value::write_json_string(k, &mut self.raw);
                     self.raw.push(':');
-                    self.value(x, &join(path, k), top.then_some(k.as_str()), false, p);
+                    self.value(x, &join(path, k), p);
                 }
                 self.raw.push('}');
             }
@@ -456,20 +472,15 @@ fn has_template(v: &Json) -> bool {
     }
 }
 
-/// LINE's limits that depend on what the strings say: text lengths and bubble sizes. (Counts
-/// of messages, bubbles and quick replies are fixed by the JSON structure, which templates
-/// cannot change: [`compile_message`] checks them.) Going over is an error, never a cut message.
+/// LINE's limits on bubble sizes, which depend on what the strings say. (String lengths are
+/// checked as strings are compiled or rendered; counts of messages, bubbles and quick replies
+/// are fixed by the JSON structure, which templates cannot change: [`compile_message`] checks
+/// them.) Going over is an error, never a cut message.
 fn check_sizes(m: &Value<'_>, path: &str, content: &str, variant: &str) -> Result<(), Error> {
     let at = |fields: &[&str]| fields.iter().fold(path.to_string(), |p, f| join(&p, f));
     let over = |field: String, what: String| {
         Err(Error::new(Code::LimitExceeded, field, format!("content \"{content}\", variant \"{variant}\": {what}")))
     };
-    for key in ["text", "altText"] {
-        let max = max_chars(m.get("type").and_then(Value::as_str), key).unwrap_or(MAX_TEXT_CHARS);
-        if let Some(problem) = m.get(key).and_then(Value::as_str).and_then(|s| length_problem(key, max, s)) {
-            return over(at(&[key]), problem);
-        }
-    }
     if m.get("type").and_then(Value::as_str) == Some("flex") {
         if let Some(contents) = m.get("contents") {
             let size = |v: &Value<'_>| v.to_json().len();
