@@ -169,6 +169,26 @@ fn messages_line_would_refuse_are_errors() {
     assert_eq!(empty_alt[0].path, "/contents/0/variants/0/messages/0/altText");
 }
 
+/// Every problem of a content at once, not the first one only.
+#[test]
+fn every_render_problem_of_a_content_is_reported() {
+    let config = content_config(json!([
+        {"type": "text", "text": "{{ user.attributes.bio }}"},
+        {"type": "flex", "altText": "{{ user.attributes.bio | slice: 0, 1501 }}", "contents": {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [
+            {"type": "text", "text": "{{ 1 | divided_by: 0 }}"}]}}}
+    ]));
+    let e = Engine::from_json(&config).unwrap();
+    let ctx = json!({"now": NOW, "user": {"userId": "U1", "attributes": {"bio": "あ".repeat(6000)}}}).to_string();
+    let d = e.render("c", &ctx, DecideOptions::default()).unwrap();
+    let paths: Vec<&str> = d.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, [
+        "/contents/0/variants/0/messages/0/text",
+        "/contents/0/variants/0/messages/1/altText",
+        "/contents/0/variants/0/messages/1/contents/body/contents/0/text",
+    ]);
+    assert!(d.messages.is_empty() && d.content.is_none(), "nothing half-rendered is sent");
+}
+
 /// A typo in `on` would compile and then never answer.
 #[test]
 fn on_lists_line_webhook_event_types() {

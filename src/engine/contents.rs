@@ -59,26 +59,27 @@ struct Message {
 }
 
 impl Message {
-    /// Writes the message, checking `text` and `altText` lengths as they are rendered. Error
-    /// paths are built only when there is an error, never on the way.
-    fn write(&self, doc: &Value<'_>, opts: &RenderOptions<'_>, out: &mut String, scratch: &mut String) -> Result<(), Error> {
+    /// Writes the message, checking limited strings as they are rendered. A template that fails
+    /// adds its error to `errors` and the others still render, so every problem of a content
+    /// is reported at once. Error paths are built only when there is an error.
+    fn write(&self, doc: &Value<'_>, opts: &RenderOptions<'_>, out: &mut String, scratch: &mut String, errors: &mut Vec<Error>) {
         for piece in &self.pieces {
             match piece {
                 Piece::Raw(json) => out.push_str(json),
                 Piece::Hole(h) => {
                     scratch.clear();
-                    h.template.render_into(doc, opts, scratch).map_err(|mut e| {
-                        e.path.clone_from(&h.path);
-                        e
-                    })?;
-                    if let Some(problem) = h.limited.and_then(|(key, max)| length_problem(key, max, scratch)) {
-                        return Err(Error::new(Code::LimitExceeded, h.path.as_str(), problem));
-                    }
+                    let problem = match h.template.render_into(doc, opts, scratch) {
+                        Ok(()) => h.limited.and_then(|(key, max)| length_problem(key, max, scratch)).map(|p| Error::new(Code::LimitExceeded, h.path.as_str(), p)),
+                        Err(mut e) => {
+                            e.path.clone_from(&h.path);
+                            Some(e)
+                        }
+                    };
+                    errors.extend(problem);
                     crate::value::write_json_string(scratch, out);
                 }
             }
         }
-        Ok(())
     }
 
     fn projection(&self, p: &mut Projection) {
@@ -259,27 +260,33 @@ impl Contents {
     /// Picks the variant of content `index` for this user and renders its messages against
     /// `doc` (the context, plus `segments` when [`Contents::reads_segments`]). `None` when no
     /// variant applies.
-    pub fn render(&self, index: usize, doc: &Value<'_>, env: &Env<'_>, user_id: &str) -> Result<Option<Rendered>, Error> {
+    pub fn render(&self, index: usize, doc: &Value<'_>, env: &Env<'_>, user_id: &str) -> Result<Option<Rendered>, Vec<Error>> {
         let Some(c) = self.items.get(index) else { return Ok(None) };
-        let Some((variant, experiment)) = choose(c, doc, env, user_id)? else { return Ok(None) };
+        let Some((variant, experiment)) = choose(c, doc, env, user_id).map_err(|e| vec![e])? else { return Ok(None) };
         let opts = RenderOptions { now: env.now, tz: env.tz, limits: &self.limits };
         let mut json = String::with_capacity(256 * variant.messages.len());
         let mut ends = Vec::with_capacity(variant.messages.len());
         let mut scratch = String::new();
+        let mut errors = Vec::new();
         for m in &variant.messages {
-            let fail = |mut e: Error| {
-                e.message = format!("content \"{}\", variant \"{}\": {}", c.id, variant.id, e.message);
-                e
-            };
             let start = json.len();
-            m.write(doc, &opts, &mut json, &mut scratch).map_err(fail)?;
-            if m.flex_templated {
+            let before = errors.len();
+            m.write(doc, &opts, &mut json, &mut scratch, &mut errors);
+            for e in errors.iter_mut().skip(before) {
+                e.message = format!("content \"{}\", variant \"{}\": {}", c.id, variant.id, e.message);
+            }
+            if m.flex_templated && errors.len() == before {
                 // A bubble's size is known only once written: read it back and measure.
-                let rendered = crate::value::parse(json.get(start..).unwrap_or(""))
-                    .map_err(|e| Error::new(Code::TemplateRender, m.path.as_str(), format!("rendered message is not JSON: {e}")))?;
-                check_sizes(&rendered, &m.path, &c.id, &variant.id)?;
+                let size = match crate::value::parse(json.get(start..).unwrap_or("")) {
+                    Ok(rendered) => check_sizes(&rendered, &m.path, &c.id, &variant.id),
+                    Err(e) => Err(Error::new(Code::TemplateRender, m.path.as_str(), format!("rendered message is not JSON: {e}"))),
+                };
+                errors.extend(size.err());
             }
             ends.push(json.len());
+        }
+        if !errors.is_empty() {
+            return Err(errors);
         }
         let choice = ContentChoice { id: c.id.clone(), variant: variant.id.clone(), experiment: experiment.map(str::to_string) };
         Ok(Some(Rendered { choice, json, ends }))

@@ -203,7 +203,7 @@ impl Engine {
                     doc
                 });
                 self.contents.render(index, with_segments.as_ref().unwrap_or(doc), &env, checked.user_id).unwrap_or_else(|e| {
-                    outcome.errors.push(e);
+                    outcome.errors.extend(e);
                     None
                 })
             }
