@@ -133,6 +133,13 @@ fn thousands_of_segments_that_read_each_other() {
     assert_eq!(d.segments.len(), n);
     assert!(e.decide(&ctx(json!({"userId": "U1"})), DecideOptions::default()).unwrap().segments.is_empty());
 
+    // Thousands of exclusive groups: the first member of each holds.
+    let grouped: Vec<serde_json::Value> = (0..n).map(|i| json!({"id": format!("g{i}"), "group": format!("group{}", i / 2), "when": true})).collect();
+    let e = engine(json!({"version": 1, "segments": grouped}));
+    let d = e.decide(&ctx(json!({"userId": "U1"})), DecideOptions::default()).unwrap();
+    assert_eq!(d.segments.len(), n / 2);
+    assert_eq!(d.segments[1], "g2");
+
     let mut segs = chain(json!({"in_segment": "s0"}));
     segs.push(json!({"id": "s7", "when": true}));
     segs.push(json!({"id": "s7", "when": true}));
@@ -271,6 +278,20 @@ fn problems_after_an_unreadable_item_point_at_their_own_item() {
         assert!(paths.contains(&want), "{want:?} not in {paths:#?}");
     }
     assert_eq!(paths.len(), 6, "{paths:#?}");
+
+    // Checks made while reading (rich menus, quiz choices) also name the config's items.
+    let (r1, r2) = (format!("richmenu-{}", "a".repeat(32)), format!("richmenu-{}", "b".repeat(32)));
+    let menus = Engine::from_json(&json!({"version": 1, "segments": [{"id": "s", "when": true}],
+        "richMenus": {"menus": [{"richMenuId": r1}, {"id": "a", "richMenuId": r2}, {"id": "b", "richMenuId": r2}],
+                      "rules": [{"segment": "s"}, {"segment": "s", "menu": "zzz"}]}}))
+    .unwrap_err();
+    let paths: Vec<&str> = menus.iter().map(|e| e.path.as_str()).collect();
+    assert!(paths.contains(&"/richMenus/menus/2/richMenuId") && paths.contains(&"/richMenus/rules/1/menu"), "{paths:#?}");
+    let quiz = Engine::from_json(&json!({"version": 1, "quizzes": [{"id": "q", "title": "Q", "results": [{"id": "r", "title": "R"}],
+        "select": {"by": "rules", "rules": [], "fallback": "r"},
+        "questions": [{"id": "q1", "kind": "multiple", "text": "?", "choices": [{"label": "no id"}, {"id": "c1", "label": "C", "next": "q1"}]}]}]}))
+    .unwrap_err();
+    assert!(quiz.iter().any(|e| e.path == "/quizzes/0/questions/0/choices/1/next"), "{quiz:#?}");
 }
 
 /// A key written twice would silently lose its first value: an error at the later one.

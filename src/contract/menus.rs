@@ -118,7 +118,8 @@ impl RichMenus {
             }
         };
         for (i, r) in rules.iter().enumerate() {
-            let at = join("/richMenus/rules", i);
+            // The config's index: an unreadable rule before this one was left out.
+            let at = join("/richMenus/rules", p.original_index("/richMenus/rules", i));
             known(&r.menu, &join(&at, "menu"), p);
             if let Some(s) = &r.segment {
                 if !segments.contains(&s.as_str()) {
@@ -145,7 +146,7 @@ fn check_ownership(menus: &[Menu], p: &mut Problems) {
     let mut owner: Vec<(&str, &str)> = Vec::new();
     let mut alias_owner: Vec<(&str, &str)> = Vec::new();
     for (i, m) in menus.iter().enumerate() {
-        let at = join("/richMenus/menus", i);
+        let at = join("/richMenus/menus", p.original_index("/richMenus/menus", i));
         for (rid, field) in std::iter::once((&m.rich_menu_id, join(&at, "richMenuId")))
             .chain(m.aliases.iter().map(|(a, rid)| (rid, join(&join(&at, "aliases"), a))))
         {

@@ -69,7 +69,7 @@ impl Message {
                 Piece::Hole(h) => {
                     scratch.clear();
                     let problem = match h.template.render_into(doc, opts, scratch) {
-                        Ok(()) => h.limited.and_then(|(key, max)| length_problem(key, max, scratch)).map(|p| Error::new(Code::LimitExceeded, h.path.as_str(), p)),
+                        Ok(()) => h.limited.and_then(|(key, max)| length_problem(key, max, scratch, true)).map(|p| Error::new(Code::LimitExceeded, h.path.as_str(), p)),
                         Err(mut e) => {
                             e.path.clone_from(&h.path);
                             Some(e)
@@ -106,16 +106,19 @@ fn max_chars_at(at: &str, message_type: Option<&str>) -> Option<(&'static str, u
 
 /// What is wrong with a string LINE limits (see [`max_chars_at`]), if anything: LINE refuses an
 /// empty one (after the reply token is spent) and one over `max` characters.
-fn length_problem(key: &str, max: usize, s: &str) -> Option<String> {
+/// `rendered`: the string came from a template (else it is written in the config).
+fn length_problem(key: &str, max: usize, s: &str, rendered: bool) -> Option<String> {
+    let when = if rendered { " after rendering" } else { "" };
     if s.is_empty() {
-        return Some(format!("{key} is empty after rendering; LINE needs 1 to {max} characters (give the template a default)"));
+        let fix = if rendered { " (give the template a default)" } else { "" };
+        return Some(format!("{key} is empty{when}; LINE needs 1 to {max} characters{fix}"));
     }
     // UTF-16 never has more units than UTF-8 has bytes: most texts need no count.
     if s.len() <= max {
         return None;
     }
     let n = utf16_len(s);
-    (n > max).then(|| format!("{key} has {n} characters after rendering; LINE allows {max}"))
+    (n > max).then(|| format!("{key} has {n} characters{when}; LINE allows {max}"))
 }
 
 /// LINE counts characters in UTF-16 code units (an emoji outside the BMP counts as 2).
@@ -437,7 +440,7 @@ impl Pieces<'_> {
                 }
             },
             Json::String(s) => {
-                if let Some(problem) = limited().and_then(|(key, max)| length_problem(key, max, s)) {
+                if let Some(problem) = limited().and_then(|(key, max)| length_problem(key, max, s, false)) {
                     p.push(Code::LimitExceeded, path, format!("{}: {problem}", self.who));
                 }
                 crate::value::write_json_string(s, &mut self.raw);

@@ -54,7 +54,7 @@ impl Engine {
         let doc = v.to_serde();
         match Engine::from_json(&doc) {
             Ok(engine) if twice.is_empty() => Ok(engine),
-            Ok(_) => Err(twice),
+            Ok(_) => Err(sorted_by_pointer(twice)),
             Err(mut errors) => {
                 errors.extend(twice);
                 Err(sorted_by_pointer(errors))

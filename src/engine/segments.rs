@@ -10,7 +10,7 @@ use crate::logic::{self, Env, Rule};
 use crate::value::{Projection, Value};
 use chrono::FixedOffset;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 
 #[derive(Debug, Clone)]
 struct Seg {
@@ -54,13 +54,16 @@ pub struct Outcome {
 impl Segments {
     pub fn compile(config: &Config, opts: &logic::Options, p: &mut Problems) -> Segments {
         let mut groups: Vec<String> = Vec::new();
+        // Group name → index, so thousands of groups stay O(n log n).
+        let mut group_index: BTreeMap<&str, usize> = BTreeMap::new();
         let mut segs = Vec::new();
         let mut refs: Vec<Vec<usize>> = Vec::new();
         for (i, s) in config.segments.iter().enumerate() {
-            let group = s.group.as_ref().map(|g| match groups.iter().position(|x| x == g) {
-                Some(gi) => gi,
+            let group = s.group.as_deref().map(|g| match group_index.get(g) {
+                Some(&gi) => gi,
                 None => {
-                    groups.push(g.clone());
+                    group_index.insert(g, groups.len());
+                    groups.push(g.to_string());
                     groups.len() - 1
                 }
             });
@@ -79,13 +82,14 @@ impl Segments {
         // Units: one per ungrouped segment, one per group (at its first member's place).
         let mut units: Vec<Unit> = Vec::new();
         let mut unit_of = Vec::with_capacity(segs.len());
+        let mut unit_of_group: Vec<Option<usize>> = vec![None; groups.len()];
         for (i, s) in segs.iter().enumerate() {
             match s.group {
                 None => {
                     unit_of.push(units.len());
                     units.push(Unit::One(i));
                 }
-                Some(g) => match units.iter().position(|u| matches!(u, Unit::Group(x, _) if *x == g)) {
+                Some(g) => match unit_of_group.get(g).copied().flatten() {
                     Some(u) => {
                         unit_of.push(u);
                         if let Some(Unit::Group(_, members)) = units.get_mut(u) {
@@ -93,6 +97,9 @@ impl Segments {
                         }
                     }
                     None => {
+                        if let Some(slot) = unit_of_group.get_mut(g) {
+                            *slot = Some(units.len());
+                        }
                         unit_of.push(units.len());
                         units.push(Unit::Group(g, vec![i]));
                     }

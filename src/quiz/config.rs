@@ -276,7 +276,8 @@ impl Question {
             Some(QuestionKind::Multiple) => {
                 for (i, c) in choices.iter().enumerate() {
                     if c.next.is_some() {
-                        p.push(Code::InvalidValue, &join(&join(&cpath, i), "next"), "a choice of a \"multiple\" question cannot branch (several choices may be picked); put \"next\" on the question");
+                        let at = join(&join(&cpath, p.original_index(&cpath, i)), "next");
+                        p.push(Code::InvalidValue, &at, "a choice of a \"multiple\" question cannot branch (several choices may be picked); put \"next\" on the question");
                     }
                 }
             }
