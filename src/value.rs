@@ -342,7 +342,8 @@ fn special_bytes(w: u64) -> u64 {
 }
 
 /// The first `"`, `\\` or control character in `bytes` at or after `from`, eight bytes at a
-/// time.
+/// time (the JSON writer's escapes and the parser's string scan).
+#[inline]
 fn next_special(bytes: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while let Some(chunk) = bytes.get(i..i + 8) {
@@ -815,21 +816,10 @@ impl<'a> Parser<'a> {
     }
 
     /// Moves to the first byte at or after `pos` that is `"`, `\\` or a control character (or to
-    /// the end of the input).
+    /// the end of the input): most of a context's bytes are inside strings.
     #[inline]
     fn scan_plain(&mut self) {
-        // Eight bytes at a time: most of a context's bytes are inside strings.
-        while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
-            let special = special_bytes(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
-            if special != 0 {
-                self.pos += (special.trailing_zeros() / 8) as usize;
-                return;
-            }
-            self.pos += 8;
-        }
-        while self.peek().is_some_and(|b| b != b'"' && b != b'\\' && b >= 0x20) {
-            self.pos += 1;
-        }
+        self.pos = next_special(self.bytes, self.pos).unwrap_or(self.bytes.len());
     }
 
     /// Moves past a string literal at `"`, with the same checks as [`Parser::string`].
