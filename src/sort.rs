@@ -39,6 +39,24 @@ pub(crate) fn stable_order(n: usize, less: &mut dyn FnMut(usize, usize) -> bool)
     src
 }
 
+/// The indexes (ascending) of the items equal to an earlier one, `key(i)` being item `i`'s key:
+/// sorted once, so thousands of ids or keys take O(n log n), not a comparison of every pair.
+pub(crate) fn repeats<'k>(n: usize, key: &dyn Fn(usize) -> Option<&'k str>) -> Vec<usize> {
+    let order = stable_order(n, &mut |i, j| key(i) < key(j));
+    // Equal keys are adjacent, the first in document order first: flag the others.
+    let mut repeated = vec![false; n];
+    for pair in order.windows(2) {
+        if let [a, b] = *pair {
+            if key(a) == key(b) {
+                if let Some(r) = repeated.get_mut(b) {
+                    *r = true;
+                }
+            }
+        }
+    }
+    (0..n).filter(|&i| repeated.get(i) == Some(&true)).collect()
+}
+
 /// Stably sorts `items` by `less` through [`stable_order`] (one shared sort, see there).
 pub(crate) fn sort_stable_by<T>(items: &mut Vec<T>, less: &mut dyn FnMut(&T, &T) -> bool) {
     if items.len() < 2 {
@@ -69,5 +87,12 @@ mod tests {
             std.sort_by_key(|x| x.0);
             assert_eq!(ours, std);
         }
+    }
+
+    #[test]
+    fn repeats_are_the_later_copies_in_document_order() {
+        let keys = ["b", "a", "b", "c", "a", "b"];
+        assert_eq!(super::repeats(keys.len(), &|i| keys.get(i).copied()), [2, 4, 5]);
+        assert!(super::repeats(0, &|_| None).is_empty());
     }
 }

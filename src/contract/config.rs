@@ -196,20 +196,9 @@ impl Config {
 /// Reports every id that repeats an earlier one (sorted, so thousands of ids take O(n log n)).
 pub(crate) fn unique_ids<'i>(ids: impl Iterator<Item = &'i str>, path: &str, what: &str, p: &mut Problems) {
     let ids: Vec<&str> = ids.collect();
-    let order = crate::sort::stable_order(ids.len(), &mut |i, j| ids.get(i) < ids.get(j));
-    // Equal ids are adjacent, the first in config order first: flag the others.
-    let mut repeat = vec![false; ids.len()];
-    for pair in order.windows(2) {
-        if let [a, b] = *pair {
-            if ids.get(a) == ids.get(b) {
-                if let Some(r) = repeat.get_mut(b) {
-                    *r = true;
-                }
-            }
-        }
-    }
-    for (i, id) in ids.iter().enumerate().filter(|&(i, _)| repeat.get(i) == Some(&true)) {
+    for i in crate::sort::repeats(ids.len(), &|i| ids.get(i).copied()) {
         let at = join(path, p.original_index(path, i));
+        let id = ids.get(i).copied().unwrap_or_default();
         p.push(Code::DuplicateId, &at, format!("{what} id \"{id}\" is used twice"));
     }
 }

@@ -325,7 +325,6 @@ fn playground_inputs<'d>(data: &'d str, now: &str) -> Result<(Value<'d>, DateTim
     Ok((data, now))
 }
 
-/// Sort key that puts problems in document order (`/segments/2` before `/segments/10`).
 /// Problems in document order of their pointers.
 #[inline(never)]
 fn sorted_by_pointer(mut errors: Vec<Error>) -> Vec<Error> {
@@ -341,15 +340,10 @@ fn sorted_by_pointer(mut errors: Vec<Error>) -> Vec<Error> {
 fn duplicate_keys(v: &Value<'_>, at: &str, out: &mut Vec<Error>) {
     match v {
         Value::Object(members) => {
-            // Sorted, equal keys are adjacent (in document order): O(n log n) for any object.
-            let key = |i: usize| members.get(i).map(|(k, _)| k.as_ref());
-            let order = crate::sort::stable_order(members.len(), &mut |i, j| key(i) < key(j));
-            for pair in order.windows(2) {
-                if let (Some(a), Some((k, _))) = (pair.first().and_then(|&i| key(i)), pair.get(1).and_then(|&j| members.get(j))) {
-                    if a == k.as_ref() {
-                        let path = crate::contract::read::join(at, k);
-                        out.push(Error::new(Code::DuplicateKey, path.as_str(), format!("\"{k}\" is written twice in this object; only the last would count, so remove one")));
-                    }
+            for i in crate::sort::repeats(members.len(), &|i| members.get(i).map(|(k, _)| k.as_ref())) {
+                if let Some((k, _)) = members.get(i) {
+                    let path = crate::contract::read::join(at, k);
+                    out.push(Error::new(Code::DuplicateKey, path.as_str(), format!("\"{k}\" is written twice in this object; only the last would count, so remove one")));
                 }
             }
             for (k, child) in members {
@@ -365,6 +359,7 @@ fn duplicate_keys(v: &Value<'_>, at: &str, out: &mut Vec<Error>) {
     }
 }
 
+/// Sort key that puts problems in document order (`/segments/2` before `/segments/10`).
 fn pointer_order(path: &str) -> Vec<(u64, &str)> {
     path.split('/').map(|t| (t.parse::<u64>().unwrap_or(u64::MAX), t)).collect()
 }
