@@ -223,12 +223,11 @@ fn report_cycles(done: &[bool], deps: &[Vec<usize>], readers: &[Vec<usize>], uni
     // Peel off, from the reading end, units no other left-over unit reads: what stays is on a
     // circle (or between two).
     let mut knot: Vec<bool> = (0..n).map(|u| !at(done, u)).collect();
-    let edges = |v: &[Vec<usize>], u: usize| v.get(u).map_or(&[][..], Vec::as_slice).to_vec();
-    let mut read_by: Vec<usize> = (0..n).map(|u| edges(readers, u).iter().filter(|&&r| at(&knot, r)).count()).collect();
+    let mut read_by: Vec<usize> = (0..n).map(|u| row(readers, u).iter().filter(|&&r| at(&knot, r)).count()).collect();
     let mut free: Vec<usize> = (0..n).filter(|&u| at(&knot, u) && read_by.get(u) == Some(&0)).collect();
     while let Some(u) = free.pop() {
         set(&mut knot, u, false);
-        for x in edges(deps, u) {
+        for &x in row(deps, u) {
             if let (true, Some(count)) = (at(&knot, x), read_by.get_mut(x)) {
                 *count = count.saturating_sub(1);
                 if *count == 0 {
@@ -237,25 +236,32 @@ fn report_cycles(done: &[bool], deps: &[Vec<usize>], readers: &[Vec<usize>], uni
             }
         }
     }
-    // Knots connected by references are one report.
-    let mut seen = vec![false; n];
+    // Knots connected by references are one report: number them, then bucket the segments.
+    let mut knot_of: Vec<Option<usize>> = vec![None; n];
+    let mut knots = 0;
     for start in 0..n {
-        if !at(&knot, start) || at(&seen, start) {
+        if !at(&knot, start) || knot_of.get(start).copied().flatten().is_some() {
             continue;
         }
-        let mut members = Vec::new();
+        set(&mut knot_of, start, Some(knots));
         let mut todo = vec![start];
-        set(&mut seen, start, true);
         while let Some(u) = todo.pop() {
-            members.push(u);
-            for x in edges(deps, u).into_iter().chain(edges(readers, u)) {
-                if at(&knot, x) && !at(&seen, x) {
-                    set(&mut seen, x, true);
+            for &x in row(deps, u).iter().chain(row(readers, u)) {
+                if at(&knot, x) && knot_of.get(x).copied().flatten().is_none() {
+                    set(&mut knot_of, x, Some(knots));
                     todo.push(x);
                 }
             }
         }
-        let segs: Vec<usize> = (0..unit_of.len()).filter(|&s| unit_of.get(s).is_some_and(|u| members.contains(u))).collect();
+        knots += 1;
+    }
+    let mut segs: Vec<Vec<usize>> = vec![Vec::new(); knots];
+    for (s, &u) in unit_of.iter().enumerate() {
+        if let Some(list) = knot_of.get(u).copied().flatten().and_then(|k| segs.get_mut(k)) {
+            list.push(s);
+        }
+    }
+    for segs in segs {
         let first = segs.first().copied().unwrap_or(0);
         // Ten names are enough to find the circle; thousands would bury it.
         let mut names: Vec<String> = segs.iter().take(10).filter_map(|&s| config.segments.get(s)).map(|s| format!("\"{}\"", s.id)).collect();
@@ -271,6 +277,11 @@ fn report_cycles(done: &[bool], deps: &[Vec<usize>], readers: &[Vec<usize>], uni
             ),
         );
     }
+}
+
+/// Row `u` of an adjacency list (empty past its end).
+fn row(rows: &[Vec<usize>], u: usize) -> &[usize] {
+    rows.get(u).map_or(&[], Vec::as_slice)
 }
 
 fn step(s: logic::Step) -> Step {
@@ -310,7 +321,7 @@ fn order_units(units: &[Unit], unit_of: &[usize], refs: &[Vec<usize>], config: &
         if let Some(unit) = units.get(u) {
             order.push(unit.clone());
         }
-        for &r in readers.get(u).map_or(&[][..], Vec::as_slice) {
+        for &r in row(&readers, u) {
             if let Some(w) = waiting.get_mut(r) {
                 *w = w.saturating_sub(1);
                 if *w == 0 {
