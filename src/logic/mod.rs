@@ -88,10 +88,6 @@ impl Options {
         Options { tz, segments, by_id }
     }
 
-    pub fn segments(&self) -> &[String] {
-        &self.segments
-    }
-
     /// The index of the first segment named `id`.
     pub(crate) fn segment_index(&self, id: &str) -> Option<usize> {
         let name = |i: &usize| self.segments.get(*i).map_or("", String::as_str);
