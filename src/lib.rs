@@ -29,6 +29,7 @@ pub mod contract;
 pub mod engine;
 pub mod error;
 mod hash;
+mod line;
 mod sort;
 pub mod tz;
 pub mod logic;

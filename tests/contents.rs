@@ -169,6 +169,49 @@ fn messages_line_would_refuse_are_errors() {
     assert_eq!(empty_alt[0].path, "/contents/0/variants/0/messages/0/altText");
 }
 
+/// Action labels, postback data, URIs and template texts: the limits LINE puts on each place,
+/// counted the way LINE counts them (labels and template texts in grapheme clusters).
+#[test]
+fn action_and_template_strings_are_held_to_lines_limits() {
+    let m = "/contents/0/variants/0/messages/0";
+    let errs = |messages: Value| Engine::from_json(&content_config(messages)).err().unwrap_or_default();
+    let paths = |messages: Value| errs(messages).iter().map(|e| (e.code, e.path.clone())).collect::<Vec<_>>();
+    let buttons = |title: Option<&str>, text: &str, action: Value| {
+        let mut t = json!({"type": "buttons", "text": text, "actions": [action]});
+        if let Some(title) = title {
+            t["title"] = json!(title);
+        }
+        json!([{"type": "template", "altText": "お知らせ", "template": t}])
+    };
+    let message = |label: &str| json!({"type": "message", "label": label, "text": "はい"});
+    // Buttons text: 160 characters, 60 with a title or an image.
+    assert!(errs(buttons(None, &"あ".repeat(160), message("はい"))).is_empty());
+    assert_eq!(paths(buttons(Some("春の新作"), &"あ".repeat(61), message("はい"))), [(Code::LimitExceeded, format!("{m}/template/text"))]);
+    assert_eq!(paths(buttons(Some(&"春".repeat(41)), "x", message("はい"))), [(Code::LimitExceeded, format!("{m}/template/title"))]);
+    // A template button's label: 20; its postback data: 300; a URI: 1,000.
+    assert_eq!(paths(buttons(None, "x", message(&"a".repeat(21)))), [(Code::LimitExceeded, format!("{m}/template/actions/0/label"))]);
+    let postback = json!({"type": "postback", "label": "購入", "data": "x".repeat(301), "displayText": "購入します"});
+    assert_eq!(paths(buttons(None, "x", postback)), [(Code::LimitExceeded, format!("{m}/template/actions/0/data"))]);
+    let uri = json!({"type": "uri", "label": "見る", "uri": format!("https://example.com/{}", "a".repeat(990))});
+    assert_eq!(paths(buttons(None, "x", uri)), [(Code::LimitExceeded, format!("{m}/template/actions/0/uri"))]);
+    // Labels count grapheme clusters: 20 waving hands with a skin tone are 20, not 80.
+    assert!(errs(buttons(None, "x", message(&"👋🏻".repeat(20)))).is_empty());
+    assert_eq!(paths(buttons(None, "x", message(&"👋🏻".repeat(21)))).len(), 1);
+    // An image carousel's label: 12; a flex button's: 40.
+    let carousel = |label: &str| json!([{"type": "template", "altText": "a", "template": {"type": "image_carousel", "columns": [
+        {"imageUrl": "https://example.com/a.jpg", "action": {"type": "uri", "label": label, "uri": "https://example.com"}}]}}]);
+    assert!(errs(carousel(&"あ".repeat(12))).is_empty());
+    assert_eq!(paths(carousel(&"あ".repeat(13))), [(Code::LimitExceeded, format!("{m}/template/columns/0/action/label"))]);
+    let flex = |label: &str| json!([{"type": "flex", "altText": "a", "contents": {"type": "bubble", "footer": {"type": "box", "layout": "vertical", "contents": [
+        {"type": "button", "action": {"type": "uri", "label": label, "uri": "https://example.com"}}]}}}]);
+    assert!(errs(flex(&"あ".repeat(40))).is_empty());
+    assert_eq!(paths(flex(&"あ".repeat(41))), [(Code::LimitExceeded, format!("{m}/contents/footer/contents/0/action/label"))]);
+    // Rendered: a label from a template is checked after rendering.
+    let rendered = render_err(content_config(buttons(None, "x", message("{{ user.attributes.item }}を買う"))), json!({"userId": "U1", "attributes": {"item": "薬用美白ローション詰め替え用お徳用サイズ"}}));
+    assert_eq!((rendered.code, rendered.path.as_str()), (Code::LimitExceeded, format!("{m}/template/actions/0/label").as_str()));
+    assert!(rendered.message.contains("after rendering"), "{}", rendered.message);
+}
+
 /// Every problem of a content at once, not the first one only.
 #[test]
 fn every_render_problem_of_a_content_is_reported() {

@@ -172,11 +172,15 @@ fn config_problems_have_codes_and_paths() {
     m["menus"][2]["aliases"] = json!({"Night Tab": rid(4), "night": "nope"});
     m["menus"][3]["richMenuId"] = json!(rid(4));
     m["menus"][0]["definition"]["areas"][1]["action"]["richMenuAliasId"] = json!("night");
+    m["menus"][0]["definition"]["chatBarText"] = json!("VIP会員さま専用メニューはこちら");
+    m["menus"][0]["definition"]["areas"][0]["action"]["label"] = json!("a".repeat(21));
     m["rules"].as_array_mut().unwrap().push(json!({"menu": "guest"}));
     m["menus"].as_array_mut().unwrap().push(json!({"id": "vip", "richMenuId": rid(9), "colour": "red"}));
     let errs = errors(m);
     let expect = [
         (Code::UnknownMenu, "/richMenus/menus/0/definition/areas/1/action/richMenuAliasId"),
+        (Code::LimitExceeded, "/richMenus/menus/0/definition/chatBarText"),
+        (Code::LimitExceeded, "/richMenus/menus/0/definition/areas/0/action/label"),
         (Code::InvalidValue, "/richMenus/menus/1/richMenuId"),
         (Code::InvalidValue, "/richMenus/menus/2/aliases/Night Tab"),
         (Code::InvalidValue, "/richMenus/menus/2/aliases/night"),

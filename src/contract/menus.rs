@@ -270,6 +270,7 @@ fn check_definition(d: &Value, path: &str, p: &mut Problems) {
         }
         _ => p.push(Code::InvalidValue, &join(path, "areas"), "\"areas\" must be an array of at most 20 areas"),
     }
+    crate::line::check_object(obj, path, crate::line::Role::RichMenu, &mut |at, problem| p.push(Code::LimitExceeded, at, format!("rich menu: {problem}")));
 }
 
 impl MenuRule {

@@ -9,22 +9,18 @@ use crate::logic::{self, Env, Rule};
 use crate::template::{Limits, RenderOptions, Template};
 use crate::value::{Projection, Value};
 use serde_json::Value as Json;
+use crate::line::{length_problem, Limit, Role};
 
 /// Message types the Messaging API accepts in a reply or push.
 const MESSAGE_TYPES: &[&str] = &["text", "sticker", "image", "video", "audio", "location", "imagemap", "template", "flex"];
 /// At most this many messages per reply or push call.
 const MAX_MESSAGES: usize = 5;
-const MAX_TEXT_CHARS: usize = 5_000;
-const MAX_ALT_TEXT_CHARS: usize = 1_500;
-/// A template message's `altText` is shorter than a flex or imagemap one.
-const MAX_TEMPLATE_ALT_TEXT_CHARS: usize = 400;
 /// "30 KB" per bubble and "50 KB" per carousel in LINE's reference; read as decimal kilobytes,
 /// the conservative side, so a message kizuna accepts is never refused by LINE.
 const MAX_BUBBLE_BYTES: usize = 30_000;
 const MAX_CAROUSEL_BYTES: usize = 50_000;
 const MAX_CAROUSEL_BUBBLES: usize = 12;
 const MAX_QUICK_REPLY_ITEMS: usize = 13;
-const MAX_QUICK_REPLY_LABEL_CHARS: usize = 20;
 
 /// A piece of a message's JSON text: a literal run (keys, punctuation, values without a
 /// template) or a template, whose output is escaped into place.
@@ -39,9 +35,8 @@ struct Hole {
     template: Template,
     /// JSON pointer of the template string in the config, for errors.
     path: String,
-    /// The limited string this is (`text`, `altText`, a quick-reply `label`) and the most
-    /// characters LINE takes there.
-    limited: Option<(&'static str, usize)>,
+    /// LINE's limit on the string this is, if it has one.
+    limited: Option<Limit>,
 }
 
 /// One message, compiled to its JSON text with holes where templates go (no intermediate
@@ -69,7 +64,7 @@ impl Message {
                 Piece::Hole(h) => {
                     scratch.clear();
                     let problem = match h.template.render_into(doc, opts, scratch) {
-                        Ok(()) => h.limited.and_then(|(key, max)| length_problem(key, max, scratch, true)).map(|p| Error::new(Code::LimitExceeded, h.path.as_str(), p)),
+                        Ok(()) => h.limited.and_then(|limit| length_problem(limit, scratch, true)).map(|p| Error::new(Code::LimitExceeded, h.path.as_str(), p)),
                         Err(mut e) => {
                             e.path.clone_from(&h.path);
                             Some(e)
@@ -88,45 +83,6 @@ impl Message {
                 h.template.projection(p);
             }
         }
-    }
-}
-
-/// The string LINE limits at pointer `at` inside a message of this type, and its most
-/// characters: the message's `text` and `altText`, a quick-reply button's `label`.
-fn max_chars_at(at: &str, message_type: Option<&str>) -> Option<(&'static str, usize)> {
-    let mut steps = at.split('/').skip(1);
-    match (steps.next(), steps.next(), steps.next(), steps.next(), steps.next(), steps.next()) {
-        (Some("text"), None, ..) => Some(("text", MAX_TEXT_CHARS)),
-        (Some("altText"), None, ..) if message_type == Some("template") => Some(("altText", MAX_TEMPLATE_ALT_TEXT_CHARS)),
-        (Some("altText"), None, ..) => Some(("altText", MAX_ALT_TEXT_CHARS)),
-        (Some("quickReply"), Some("items"), Some(_), Some("action"), Some("label"), None) => Some(("label", MAX_QUICK_REPLY_LABEL_CHARS)),
-        _ => None,
-    }
-}
-
-/// What is wrong with a string LINE limits (see [`max_chars_at`]), if anything: LINE refuses an
-/// empty one (after the reply token is spent) and one over `max` characters.
-/// `rendered`: the string came from a template (else it is written in the config).
-fn length_problem(key: &str, max: usize, s: &str, rendered: bool) -> Option<String> {
-    let when = if rendered { " after rendering" } else { "" };
-    if s.is_empty() {
-        let fix = if rendered { " (give the template a default)" } else { "" };
-        return Some(format!("{key} is empty{when}; LINE needs 1 to {max} characters{fix}"));
-    }
-    // UTF-16 never has more units than UTF-8 has bytes: most texts need no count.
-    if s.len() <= max {
-        return None;
-    }
-    let n = utf16_len(s);
-    (n > max).then(|| format!("{key} has {n} characters{when}; LINE allows {max}"))
-}
-
-/// LINE counts characters in UTF-16 code units (an emoji outside the BMP counts as 2).
-fn utf16_len(s: &str) -> usize {
-    if s.is_ascii() {
-        s.len()
-    } else {
-        s.encode_utf16().count()
     }
 }
 
@@ -401,8 +357,11 @@ fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Li
         }
     }
     // (`get` twice, not `pointer`: the same result here, without JSON-pointer parsing code.)
-    let mut b = Pieces { limits, who: &who, message: path, message_type: m.get("type").and_then(Json::as_str), pieces: Vec::new(), raw: String::new() };
-    b.value(m, path, p);
+    let mut b = Pieces { limits, who: &who, pieces: Vec::new(), raw: String::new() };
+    match m {
+        Json::Object(fields) => b.object(fields, path, Role::message(m), p),
+        other => b.value(other, path, Role::Other, "", p),
+    }
     if !b.raw.is_empty() {
         b.pieces.push(Piece::Raw(b.raw));
     }
@@ -414,24 +373,23 @@ struct Pieces<'l> {
     limits: &'l Limits,
     /// "content …, variant …", for errors.
     who: &'l str,
-    /// The message's pointer: strings are limited by their place in it.
-    message: &'l str,
-    message_type: Option<&'l str>,
     pieces: Vec<Piece>,
     raw: String,
 }
 
 impl Pieces<'_> {
-    /// Appends `v` (at `path`), checking the length of a literal string LINE limits there.
-    fn value(&mut self, v: &Json, path: &str, p: &mut Problems) {
-        let limited = || max_chars_at(path.get(self.message.len()..).unwrap_or(""), self.message_type);
+    /// Appends `v` (at `path`), found under `key` of an object of role `parent` (an array's
+    /// items take the array's key). A string LINE limits there is checked now when literal, at
+    /// render time when a template.
+    fn value(&mut self, v: &Json, path: &str, parent: Role, key: &str, p: &mut Problems) {
+        let limited = parent.limit(key);
         match v {
             Json::String(s) if s.contains("{{") || s.contains("{%") => match Template::parse(s, self.limits) {
                 Ok(template) => {
                     if !self.raw.is_empty() {
                         self.pieces.push(Piece::Raw(std::mem::take(&mut self.raw)));
                     }
-                    self.pieces.push(Piece::Hole(Box::new(Hole { template, path: path.to_string(), limited: limited() })));
+                    self.pieces.push(Piece::Hole(Box::new(Hole { template, path: path.to_string(), limited })));
                 }
                 Err(mut e) => {
                     e.path = path.to_string();
@@ -440,7 +398,7 @@ impl Pieces<'_> {
                 }
             },
             Json::String(s) => {
-                if let Some(problem) = limited().and_then(|(key, max)| length_problem(key, max, s, false)) {
+                if let Some(problem) = limited.and_then(|limit| length_problem(limit, s, false)) {
                     p.push(Code::LimitExceeded, path, format!("{}: {problem}", self.who));
                 }
                 crate::value::write_json_string(s, &mut self.raw);
@@ -452,24 +410,26 @@ impl Pieces<'_> {
                     if i > 0 {
                         self.raw.push(',');
                     }
-                    self.value(x, &join(path, i), p);
+                    self.value(x, &join(path, i), parent, key, p);
                 }
                 self.raw.push(']');
             }
-            Json::Object(m) => {
-                self.raw.push('{');
-                for (i, (k, x)) in m.iter().enumerate() {
-                    if i > 0 {
-                        self.raw.push(',');
-                    }
-                    crate::value::write_json_string(k, &mut self.raw);
-                    self.raw.push(':');
-                    self.value(x, &join(path, k), p);
-                }
-                self.raw.push('}');
-            }
+            Json::Object(fields) => self.object(fields, path, parent.child(key, v), p),
             other => crate::value::write_serde(other, &mut self.raw),
         }
+    }
+
+    fn object(&mut self, fields: &serde_json::Map<String, Json>, path: &str, role: Role, p: &mut Problems) {
+        self.raw.push('{');
+        for (i, (k, x)) in fields.iter().enumerate() {
+            if i > 0 {
+                self.raw.push(',');
+            }
+            crate::value::write_json_string(k, &mut self.raw);
+            self.raw.push(':');
+            self.value(x, &join(path, k), role, k, p);
+        }
+        self.raw.push('}');
     }
 }
 

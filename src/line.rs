@@ -1,0 +1,278 @@
+//! What LINE's Messaging API accepts in the strings of a message: which strings are limited,
+//! to how many characters, and how LINE counts them. Going over is refused by LINE at send
+//! time, after the reply token is spent; kizuna refuses it first, at compile time for literal
+//! strings and at render time for templates.
+
+use serde_json::Value as Json;
+
+/// How LINE counts a string's characters ("Counting characters in a text"): in UTF-16 code
+/// units, except action labels and texts and template titles and texts, in grapheme clusters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Count {
+    Utf16,
+    Graphemes,
+}
+
+/// A limited string: its key (for messages), its most characters and how they are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limit {
+    pub key: &'static str,
+    pub max: usize,
+    pub count: Count,
+}
+
+const fn utf16(key: &'static str, max: usize) -> Option<Limit> {
+    Some(Limit { key, max, count: Count::Utf16 })
+}
+
+const fn graphemes(key: &'static str, max: usize) -> Option<Limit> {
+    Some(Limit { key, max, count: Count::Graphemes })
+}
+
+/// A template message's kind (`template.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Buttons,
+    Confirm,
+    Carousel,
+    ImageCarousel,
+    Unknown,
+}
+
+/// Where an object sits in a message, which decides what its strings are limited to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The message object, by its `type`.
+    Message(Option<Type>),
+    /// A template message's `template`; `pictured`: it has an image or a title (the text is
+    /// then shorter).
+    Template { kind: Kind, pictured: bool },
+    /// A column of a carousel or image carousel template.
+    Column { kind: Kind, pictured: bool },
+    /// An action object, and the most characters of its label there.
+    Action { label: usize },
+    /// An action's `altUri`.
+    AltUri,
+    /// An imagemap message's action (its own object, not an action object).
+    ImagemapAction,
+    Sender,
+    QuickReply,
+    QuickReplyItem,
+    /// Anything inside a flex message's `contents`.
+    Flex,
+    /// A rich menu object (a menu's `definition` in the config), and one of its areas.
+    RichMenu,
+    RichMenuArea,
+    Other,
+}
+
+/// Message types whose strings have limits of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Type {
+    Text,
+    Template,
+    Imagemap,
+    Flex,
+    Other,
+}
+
+impl Role {
+    /// The role of a message object.
+    pub fn message(m: &Json) -> Role {
+        Role::Message(m.get("type").and_then(Json::as_str).map(|t| match t {
+            "text" => Type::Text,
+            "template" => Type::Template,
+            "imagemap" => Type::Imagemap,
+            "flex" => Type::Flex,
+            _ => Type::Other,
+        }))
+    }
+
+    /// The role of `child`, found under `key` of an object of this role (an array's items take
+    /// the array's key).
+    pub fn child(self, key: &str, child: &Json) -> Role {
+        let pictured = || child.get("thumbnailImageUrl").is_some() || child.get("title").is_some();
+        match (self, key) {
+            (Role::Message(Some(Type::Template)), "template") => {
+                let kind = match child.get("type").and_then(Json::as_str) {
+                    Some("buttons") => Kind::Buttons,
+                    Some("confirm") => Kind::Confirm,
+                    Some("carousel") => Kind::Carousel,
+                    Some("image_carousel") => Kind::ImageCarousel,
+                    _ => Kind::Unknown,
+                };
+                Role::Template { kind, pictured: pictured() }
+            }
+            (Role::Message(Some(Type::Imagemap)), "actions") => Role::ImagemapAction,
+            (Role::Message(Some(Type::Flex)), "contents") => Role::Flex,
+            (Role::Message(_), "quickReply") => Role::QuickReply,
+            (Role::Message(_), "sender") => Role::Sender,
+            (Role::QuickReply, "items") => Role::QuickReplyItem,
+            (Role::QuickReplyItem, "action") => Role::Action { label: 20 },
+            (Role::Template { kind, .. }, "columns") => Role::Column { kind, pictured: pictured() },
+            (Role::Template { .. } | Role::Column { kind: Kind::Carousel, .. }, "actions" | "defaultAction") => Role::Action { label: 20 },
+            (Role::Column { kind: Kind::ImageCarousel, .. }, "action") => Role::Action { label: 12 },
+            (Role::Flex, "action") => Role::Action { label: 40 },
+            (Role::Flex, _) => Role::Flex,
+            (Role::Action { .. }, "altUri") => Role::AltUri,
+            (Role::RichMenu, "areas") => Role::RichMenuArea,
+            (Role::RichMenuArea, "action") => Role::Action { label: 20 },
+            _ => Role::Other,
+        }
+    }
+
+    /// The limit on the string under `key` of an object of this role, if LINE has one.
+    pub fn limit(self, key: &str) -> Option<Limit> {
+        match (self, key) {
+            (Role::Message(Some(Type::Text)), "text") => utf16("text", 5_000),
+            // A template message's alternative text is shorter than a flex or imagemap one.
+            (Role::Message(Some(Type::Template)), "altText") => utf16("altText", 400),
+            (Role::Message(_), "altText") => utf16("altText", 1_500),
+            (Role::Template { kind: Kind::Buttons, .. } | Role::Column { kind: Kind::Carousel, .. }, "title") => graphemes("title", 40),
+            (Role::Template { kind: Kind::Buttons, pictured }, "text") => graphemes("text", if pictured { 60 } else { 160 }),
+            (Role::Template { kind: Kind::Confirm, .. }, "text") => graphemes("text", 240),
+            (Role::Column { kind: Kind::Carousel, pictured }, "text") => graphemes("text", if pictured { 60 } else { 120 }),
+            (Role::Action { label }, "label") => graphemes("label", label),
+            (Role::Action { .. }, "data") => utf16("data", 300),
+            (Role::Action { .. }, "displayText") => graphemes("displayText", 300),
+            (Role::Action { .. }, "text") => graphemes("text", 300),
+            (Role::Action { .. }, "fillInText") => graphemes("fillInText", 300),
+            (Role::Action { .. }, "uri") => utf16("uri", 1_000),
+            (Role::Action { .. } | Role::ImagemapAction, "clipboardText") => utf16("clipboardText", 1_000),
+            (Role::AltUri, "desktop") => utf16("desktop", 1_000),
+            (Role::ImagemapAction, "linkUri") => utf16("linkUri", 1_000),
+            (Role::ImagemapAction, "text") => utf16("text", 400),
+            (Role::ImagemapAction, "label") => utf16("label", 50),
+            (Role::Sender, "name") => utf16("name", 20),
+            (Role::Sender, "iconUrl") => utf16("iconUrl", 1_000),
+            (Role::RichMenu, "chatBarText") => graphemes("chatBarText", 14),
+            (Role::RichMenu, "name") => graphemes("name", 300),
+            _ => None,
+        }
+    }
+}
+
+/// Checks every limited string of `fields`, an object of role `role` at `path`, written in the
+/// config (no templates): `report` gets the path and the problem of each.
+pub(crate) fn check_object(fields: &serde_json::Map<String, Json>, path: &str, role: Role, report: &mut dyn FnMut(&str, String)) {
+    for (k, v) in fields {
+        check_value(v, &crate::contract::read::join(path, k), role, k, report);
+    }
+}
+
+fn check_value(v: &Json, path: &str, parent: Role, key: &str, report: &mut dyn FnMut(&str, String)) {
+    match v {
+        Json::String(s) => {
+            if let Some(problem) = parent.limit(key).and_then(|limit| length_problem(limit, s, false)) {
+                report(path, problem);
+            }
+        }
+        Json::Array(items) => {
+            for (i, x) in items.iter().enumerate() {
+                check_value(x, &crate::contract::read::join(path, i), parent, key, report);
+            }
+        }
+        Json::Object(fields) => check_object(fields, path, parent.child(key, v), report),
+        _ => {}
+    }
+}
+
+/// What is wrong with a limited string, if anything: LINE refuses an empty one and one over
+/// the limit. `rendered`: the string came from a template (else it is written in the config).
+pub(crate) fn length_problem(limit: Limit, s: &str, rendered: bool) -> Option<String> {
+    let Limit { key, max, count } = limit;
+    let when = if rendered { " after rendering" } else { "" };
+    if s.is_empty() {
+        let fix = if rendered { " (give the template a default)" } else { "" };
+        return Some(format!("{key} is empty{when}; LINE needs 1 to {max} characters{fix}"));
+    }
+    // Neither count is ever more than the UTF-8 bytes: most strings need no count.
+    if s.len() <= max {
+        return None;
+    }
+    let n = match count {
+        Count::Utf16 => utf16_len(s),
+        Count::Graphemes => grapheme_len(s),
+    };
+    (n > max).then(|| format!("{key} has {n} characters{when}; LINE allows {max}"))
+}
+
+/// LINE counts most strings in UTF-16 code units (an emoji outside the BMP counts as 2).
+fn utf16_len(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.encode_utf16().count()
+    }
+}
+
+/// Grapheme clusters, counted without Unicode's segmentation tables: a character starts a new
+/// cluster unless it is one that always extends the one before (combining marks, the Japanese
+/// voiced-sound marks, variation selectors, emoji skin tones and tags, a joiner and the emoji it
+/// joins, the second flag letter of a pair). Clusters the tables would join otherwise (Hangul
+/// jamo, Indic spacing marks) count as more, so the count is never below LINE's: a string
+/// accepted here is never refused for its length there.
+pub(crate) fn grapheme_len(s: &str) -> usize {
+    let mut n = 0;
+    let mut after_joiner = false;
+    let mut open_flag = false;
+    for c in s.chars() {
+        let u = u32::from(c);
+        let extends = matches!(u,
+            0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F
+            | 0x3099..=0x309A | 0xFE00..=0xFE0F | 0xE0100..=0xE01EF | 0x1F3FB..=0x1F3FF
+            | 0xE0020..=0xE007F | 0x200D)
+            || (after_joiner && is_pictographic(u));
+        let flag = (0x1F1E6..=0x1F1FF).contains(&u);
+        if !(extends || (flag && open_flag)) {
+            n += 1;
+        }
+        open_flag = flag && !open_flag;
+        after_joiner = u == 0x200D;
+    }
+    n
+}
+
+/// Emoji that a zero-width joiner binds into one picture (👨‍👩‍👧).
+fn is_pictographic(u: u32) -> bool {
+    matches!(u, 0x2600..=0x27BF | 0x1F000..=0x1FAFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graphemes_never_fewer_than_unicode_counts() {
+        for (s, n) in [
+            ("abc", 3),
+            ("ありがとう", 5),
+            ("が", 1),             // precomposed
+            ("か\u{3099}", 1),      // か + combining voiced mark
+            ("👋🏻", 1),            // skin tone
+            ("👨\u{200D}👩\u{200D}👧", 1),
+            ("🇯🇵🇺🇸", 2),          // two flags
+            ("🇯", 1),              // a lone flag letter
+            ("❤\u{FE0F}", 1),
+            ("a\u{200D}b", 2),      // a joiner between letters joins nothing
+            ("e\u{301}", 1),
+        ] {
+            assert_eq!(grapheme_len(s), n, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn limits_follow_the_place_of_a_string() {
+        let buttons = serde_json::json!({"type": "buttons", "title": "t", "text": "x", "actions": []});
+        let msg = serde_json::json!({"type": "template", "altText": "a", "template": buttons});
+        let m = Role::message(&msg);
+        let t = m.child("template", &buttons);
+        assert_eq!(t.limit("text").map(|l| l.max), Some(60));
+        assert_eq!(t.child("actions", &serde_json::json!({})).limit("label").map(|l| l.max), Some(20));
+        assert_eq!(m.limit("altText").map(|l| l.max), Some(400));
+        let flex = serde_json::json!({"type": "flex"});
+        let f = Role::message(&flex).child("contents", &serde_json::json!({}));
+        assert_eq!(f.child("body", &serde_json::json!({})).child("action", &serde_json::json!({})).limit("label").map(|l| l.max), Some(40));
+        assert_eq!(f.limit("text"), None);
+    }
+}
