@@ -471,10 +471,8 @@ impl<'o> Compiler<'o> {
                 if nodes.iter().any(|n| matches!(n.op, Op::Calendar(Calendar::TimeOfDay, _))) {
                     for n in &nodes {
                         if let Op::Lit(Value::String(t)) = &n.op {
-                            let b = t.as_bytes();
-                            let hhmm = b.len() == 5 && b.get(2) == Some(&b':') && b.iter().enumerate().all(|(i, c)| i == 2 || c.is_ascii_digit());
-                            if !hhmm {
-                                self.err(Code::InvalidArgument, format!("\"{t}\" is compared with time_of_day, which is \"HH:MM\" (two digits each, e.g. \"09:00\")"));
+                            if !is_hhmm(t) {
+                                self.err(Code::InvalidArgument, format!("\"{t}\" is compared with time_of_day, which is \"HH:MM\" from \"00:00\" to \"24:00\" (two digits each, e.g. \"09:00\")"));
                             }
                         }
                     }
@@ -638,5 +636,15 @@ mod tests {
         assert_eq!(suggest("in_segmnet", OPERATORS.iter().copied()), Some("in_segment"));
         assert_eq!(suggest("xyzzy", OPERATORS.iter().copied()), None);
         assert_eq!(alias("equals"), Some("=="));
+    }
+}
+
+/// A time of day as `time_of_day` writes it, "00:00" to "23:59", or "24:00" as an upper bound.
+fn is_hhmm(t: &str) -> bool {
+    let b = t.as_bytes();
+    let two = |i: usize| Some(u32::from(b.get(i)?.checked_sub(b'0').filter(|d| *d <= 9)?) * 10 + u32::from(b.get(i + 1)?.checked_sub(b'0').filter(|d| *d <= 9)?));
+    match (b.len(), b.get(2), two(0), two(3)) {
+        (5, Some(b':'), Some(h), Some(m)) => (h < 24 && m < 60) || (h == 24 && m == 0),
+        _ => false,
     }
 }

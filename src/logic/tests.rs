@@ -382,4 +382,10 @@ fn a_time_of_day_bound_must_be_two_digit_hours_and_minutes() {
     assert_eq!(e[0].code, Code::InvalidArgument);
     assert!(e[0].message.contains("\"09:00\""), "{}", e[0].message);
     assert!(errors(json!({"<=": ["09:00", {"time_of_day": []}, "18:00"]})).is_empty());
+    // Hours 00–23 and minutes 00–59; "24:00" closes the day.
+    for bad in ["99:99", "24:01", "12:60", "1a:00", "12:3"] {
+        assert_eq!(errors(json!({"<": [{"time_of_day": []}, bad]})).len(), 1, "{bad}");
+    }
+    assert!(errors(json!({"<": ["22:00", {"time_of_day": []}, "24:00"]})).is_empty());
+    assert!(errors(json!({">=": [{"time_of_day": []}, "23:59"]})).is_empty());
 }
