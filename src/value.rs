@@ -487,6 +487,8 @@ impl std::fmt::Display for ParseError {
 
 /// Nesting deeper than this is refused instead of risking the (small) Wasm stack.
 pub const MAX_DEPTH: usize = 128;
+/// The message of a [`ParseError`] past [`MAX_DEPTH`] (a limit, not a syntax error).
+pub(crate) const TOO_DEEP: &str = "JSON nested too deeply";
 
 /// Parses a whole JSON document.
 pub fn parse(text: &str) -> Result<Value<'_>, ParseError> {
@@ -600,7 +602,7 @@ impl<'a> Parser<'a> {
     /// is validated and built empty (its type is all that is read).
     fn value(&mut self, proj: &Projection, depth: usize) -> Parsed<Value<'a>> {
         if depth > MAX_DEPTH {
-            return Err(self.fail("JSON nested too deeply"));
+            return Err(self.fail(TOO_DEEP));
         }
         Ok(match self.peek() {
             Some(b'{') => self.object(proj, depth)?,
@@ -683,7 +685,7 @@ impl<'a> Parser<'a> {
     /// Validates one value without building anything (the same checks as [`Parser::value`]).
     fn skip(&mut self, depth: usize) -> Parsed<()> {
         if depth > MAX_DEPTH {
-            return Err(self.fail("JSON nested too deeply"));
+            return Err(self.fail(TOO_DEEP));
         }
         match self.peek() {
             Some(b'"') => self.skip_string(),

@@ -348,3 +348,19 @@ fn direct_decision_writer_matches_serde() {
         assert_eq!(e.render_to_string("welcome", c, opts).unwrap(), r.to_json());
     }
 }
+
+/// JSON deeper than the parser's limit is a limit, not a syntax error, in a config and in a
+/// context alike.
+#[test]
+fn nesting_past_the_depth_limit_is_limit_exceeded() {
+    let deep = |n: usize| format!("{}true{}", "{\"!\": [".repeat(n), "]}".repeat(n));
+    let config = format!(r#"{{"version": 1, "segments": [{{"id": "deep", "when": {}}}]}}"#, deep(200));
+    let e = Engine::compile(&config).unwrap_err();
+    assert_eq!((e.len(), e[0].code), (1, Code::LimitExceeded), "{e:?}");
+    assert!(e[0].message.contains("128") && e[0].line == Some(1), "{}", e[0].message);
+    assert!(Engine::compile(&format!(r#"{{"version": 1, "segments": [{{"id": "ok", "when": {}}}]}}"#, deep(40))).is_ok());
+    let e = Engine::compile(CONFIG).unwrap();
+    let context = format!(r#"{{"now": "{NOW}", "user": {{"userId": "U1", "attributes": {{"a": {}1{}}}}}}}"#, "[".repeat(200), "]".repeat(200));
+    let err = e.decide(&context, DecideOptions::default()).unwrap_err();
+    assert_eq!(err.code, Code::LimitExceeded, "{err:?}");
+}

@@ -320,7 +320,13 @@ pub(crate) fn parse_text<'t>(text: &'t str, what: &str) -> Result<crate::value::
 
 /// A syntax error in `what` (e.g. "the context"), located by line and column.
 pub(crate) fn json_error(what: &str, e: &crate::value::ParseError) -> crate::Error {
-    let mut err = crate::Error::new(Code::InvalidJson, "", format!("{what} is not valid JSON: {e}"));
+    let mut err = if e.message == crate::value::TOO_DEEP {
+        let max = crate::value::MAX_DEPTH;
+        let at = format!("line {}, column {}", e.line, e.column);
+        crate::Error::new(Code::LimitExceeded, "", format!("{what} nests objects and arrays more than {max} deep (at {at}); no rule needs that many levels: write long chains of and/or as one list"))
+    } else {
+        crate::Error::new(Code::InvalidJson, "", format!("{what} is not valid JSON: {e}"))
+    };
     err.line = Some(e.line);
     err.column = Some(e.column);
     err
