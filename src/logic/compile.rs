@@ -626,6 +626,16 @@ impl<'o> Compiler<'o> {
     }
 }
 
+/// A time of day as `time_of_day` writes it, "00:00" to "23:59", or "24:00" as an upper bound.
+fn is_hhmm(t: &str) -> bool {
+    let b = t.as_bytes();
+    let two = |i: usize| Some(u32::from(b.get(i)?.checked_sub(b'0').filter(|d| *d <= 9)?) * 10 + u32::from(b.get(i + 1)?.checked_sub(b'0').filter(|d| *d <= 9)?));
+    match (b.len(), b.get(2), two(0), two(3)) {
+        (5, Some(b':'), Some(h), Some(m)) => (h < 24 && m < 60) || (h == 24 && m == 0),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -639,12 +649,3 @@ mod tests {
     }
 }
 
-/// A time of day as `time_of_day` writes it, "00:00" to "23:59", or "24:00" as an upper bound.
-fn is_hhmm(t: &str) -> bool {
-    let b = t.as_bytes();
-    let two = |i: usize| Some(u32::from(b.get(i)?.checked_sub(b'0').filter(|d| *d <= 9)?) * 10 + u32::from(b.get(i + 1)?.checked_sub(b'0').filter(|d| *d <= 9)?));
-    match (b.len(), b.get(2), two(0), two(3)) {
-        (5, Some(b':'), Some(h), Some(m)) => (h < 24 && m < 60) || (h == 24 && m == 0),
-        _ => false,
-    }
-}
