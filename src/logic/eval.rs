@@ -761,16 +761,24 @@ impl Node {
     fn compare<'x, 'a>(&'x self, c: Cmp, args: &'x [Node], sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Result<bool, EvalError> {
         let Some((first, rest)) = args.split_first() else { return Ok(false) };
         // JsonLogic orders `null` as 0: "fewer than 7 days since a follow" would hold for a user
-        // who never followed. A time operator's `null` (a missing timestamp) makes it false.
+        // who never followed. A time operator's `null` (a missing timestamp) makes it false,
+        // also through arithmetic (`{"+": [{"days_since": …}, 1]}`), where `null` counts as 0.
         let ordering = matches!(c, Cmp::Lt | Cmp::Le | Cmp::Gt | Cmp::Ge);
-        let missing_time = |n: &Node, v: &Value| ordering && matches!(v, Value::Null) && matches!(n.op, Op::Since(..) | Op::Calendar(..));
+        let missing_time = |n: &'x Node, v: &Value| -> Result<bool, EvalError> {
+            Ok(ordering
+                && match n.op {
+                    Op::Since(..) | Op::Calendar(..) => matches!(v, Value::Null),
+                    Op::Arith(..) => n.time_gap(sc, cx)?,
+                    _ => false,
+                })
+        };
         let mut prev = first.operand(sc, cx)?;
-        if missing_time(first, &prev) {
+        if missing_time(first, &prev)? {
             return Ok(false);
         }
         for n in rest {
             let cur = n.operand(sc, cx)?;
-            if missing_time(n, &cur) {
+            if missing_time(n, &cur)? {
                 return Ok(false);
             }
             let ok = match c {
@@ -795,6 +803,24 @@ impl Node {
             prev = cur;
         }
         Ok(true)
+    }
+
+    /// Whether this arithmetic reads a time operator that is `null` (a missing timestamp),
+    /// directly or through nested arithmetic. Evaluated again only for an ordering comparison
+    /// over arithmetic; time operators are pure, so the values are the ones just used.
+    fn time_gap<'x, 'a>(&'x self, sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Result<bool, EvalError> {
+        let Op::Arith(_, Args::List(args)) = &self.op else { return Ok(false) };
+        for n in args {
+            let gap = match n.op {
+                Op::Since(..) | Op::Calendar(..) => matches!(*n.operand(sc, cx)?, Value::Null),
+                Op::Arith(..) => n.time_gap(sc, cx)?,
+                _ => false,
+            };
+            if gap {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn arith<'x, 'a>(&'x self, a: Arith, args: &'x Args, sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Result<f64, EvalError> {

@@ -339,8 +339,19 @@ fn a_missing_timestamp_never_orders_as_zero() {
     assert_eq!(eval(json!({">=": [7, {"hours_since": [{"var": "user.followedAt"}]}]}), none), json!(false));
     assert_eq!(eval(json!({"<=": [1, {"month": [{"var": "user.birthday"}]}, 12]}), none), json!(false));
     assert_eq!(eval(json!({"<=": [1, {"month": [{"var": "user.birthday"}]}, 12]}), some), json!(true));
+    // Through arithmetic too: "within a week of the follow, counting the follow day".
+    let shifted = json!({"<": [{"+": [{"days_since": [{"var": "user.followedAt"}]}, 1]}, 7]});
+    assert_eq!(eval(shifted.clone(), none), json!(false));
+    assert_eq!(eval(shifted, some), json!(true));
+    let nested = json!({">": [14, {"*": [2, {"-": [{"days_since": [{"var": "user.followedAt"}]}, 1]}]}]});
+    assert_eq!(eval(nested.clone(), none), json!(false));
+    assert_eq!(eval(nested, some), json!(true));
+    // Arithmetic alone keeps JsonLogic's answer (null is 0); so does equality.
+    assert_eq!(eval(json!({"+": [{"days_since": [{"var": "user.followedAt"}]}, 1]}), none), json!(1));
+    assert_eq!(eval(json!({"==": [{"+": [{"days_since": [{"var": "user.followedAt"}]}, 1]}, 1]}), none), json!(true));
     // Plain JsonLogic keeps its rule: null orders as 0.
     assert_eq!(eval(json!({"<": [{"var": "user.followedAt"}, 7]}), none), json!(true));
+    assert_eq!(eval(json!({"<": [{"+": [{"var": "user.followedAt"}, 1]}, 7]}), none), json!(true));
 }
 
 #[test]
