@@ -294,25 +294,80 @@ test("backend failing and no copy of the user: the event waits for the backend, 
   const event = messageEvent(user, "こんにちは");
   await post([event]);
   const [decision] = await waitFor("the decision", () => decisionsFor(user).length && decisionsFor(user));
-  assert.match(worker.log(), new RegExp(`event ${event.webhookEventId}: backend: user not loaded \\(backend answered 503\\) and no copy kept: the event waits for the backend; attempt 1 of 5, will retry`));
+  assert.match(worker.log(), new RegExp(`event ${event.webhookEventId}: backend: user not loaded \\(backend answered 503\\) and no copy kept: the event waits for the backend \\(try 1, .*\\), will retry in `));
   assert.ok(decision.segments.includes("loyal") && !decision.segments.includes("non_purchaser"), decision.segments.join());
   assert.equal(decision.richMenu.action, "none");
   assert.equal(links(user).length, 0, "the loyal menu is not replaced by the welcome menu");
   assert.equal(backend.users.get(user).richMenuId, menuId("loyal"));
 });
 
-test("backend failing and no copy until the event gives up: no menu change, nothing sent or synced", async () => {
-  const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "200" });
+test("backend failing for longer than MAX_EVENT_ATTEMPTS tries and no copy: the event is kept, then decided once when the backend answers (menu linked, greeting pushed, synced once), and the user's later event after it", async () => {
+  // Every try fails until the 6th (more than MAX_EVENT_ATTEMPTS); the waits between them add up
+  // to more than REPLY_TOKEN_TTL_MS, so the greeting can only go out by push.
+  const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20", REPLY_TOKEN_TTL_MS: "300" });
   try {
-    const user = newFriend({ purchases: [purchase(3)], richMenuId: menuId("standard") });
-    backend.answerNext({ path: `/users/${user}`, status: 500, count: 2 });
+    const user = newFriend(); // known to the backend, no menu yet: the welcome menu and greeting
+    const getsFor = () => backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${user}`);
+    backend.answerNext({ path: `/users/${user}`, status: 503, body: "down", count: 5 });
+    const follow = followEvent(user);
+    const later = messageEvent(user, "こんにちは");
+    assert.equal((await sendWebhook(w.url, SECRET, [follow])).status, 200);
+    await waitFor("the first try", () => w.log().includes(`event ${follow.webhookEventId}: backend: user not loaded (backend answered 503) and no copy kept: the event waits for the backend (try 1,`));
+    assert.equal((await sendWebhook(w.url, SECRET, [later])).status, 200); // waits behind the follow
+    await waitFor("both decisions", () => decisionsFor(user).length === 2, 15_000);
+    await sleep(300);
+
+    const [first, second] = decisionsFor(user); // in the order the backend received them
+    assert.equal(first.now, new Date(follow.timestamp).toISOString(), "decided as of the event's time");
+    assert.equal(second.now, new Date(later.timestamp).toISOString(), "the later event synced after the follow");
+    const decided = (e) => w.log().indexOf(`event ${e.webhookEventId}: ${e.type} → decision`);
+    assert.ok(decided(follow) >= 0 && decided(later) > decided(follow), "the later event decided after the follow");
+    assert.equal(decisionsFor(user).length, 2);
+    assert.equal(backend.deliveries.get(first.decisionId), 1, "the follow's decision synced exactly once");
+    assert.equal(getsFor().length, 7, "five failed tries of the follow, its sixth, then the later event's one");
+    for (let i = 1; i <= 5; i++) {
+      assert.ok(w.log().includes(`event ${follow.webhookEventId}: backend: user not loaded (backend answered 503) and no copy kept: the event waits for the backend (try ${i},`), `try ${i}`);
+    }
+    assert.doesNotMatch(w.log(), /gave up|attempt \d+ of 2/);
+
+    assert.equal(first.richMenu.action, "link");
+    assert.equal(first.richMenu.menu, "welcome");
+    assert.equal(links(user).length, 1, "the menu linked once");
+    assert.equal(line.userMenus.get(user), menuId("welcome"));
+    assert.equal(backend.users.get(user).richMenuId, menuId("welcome"));
+    assert.equal(replyFor(follow).length, 0, "the reply token is stale by then");
+    const greetings = pushes(user).filter((c) => /^佐藤 美咲様、友だち追加ありがとうございます！/.test(c.body.messages[0].text));
+    assert.equal(greetings.length, 1, "the greeting pushed once");
+    assert.deepEqual(greetings[0].body.messages, first.messages);
+    assert.equal(first.delivery, "push");
+    const key = greetings[0].headers["x-line-retry-key"].replace(/-/g, "");
+    assert.equal(key.slice(0, 12) + key.slice(13, 16) + key.slice(17), first.decisionId.slice(0, 12) + first.decisionId.slice(13, 16) + first.decisionId.slice(17));
+  } finally {
+    await w.close();
+  }
+});
+
+test("backend failing and no copy until BACKEND_WAIT_MS has passed: the event is given up then, not after MAX_EVENT_ATTEMPTS; no menu change, nothing sent or synced", async () => {
+  const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20", BACKEND_WAIT_MS: "400" });
+  try {
+    const user = newFriend({ displayName: "山本 由美", purchases: [purchase(3)], richMenuId: menuId("standard") });
+    const getsFor = () => backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${user}`);
+    backend.answerNext({ path: `/users/${user}`, status: 500, count: 1_000_000 }); // never comes back for this user
     const event = followEvent(user, { unblocked: true });
     assert.equal((await sendWebhook(w.url, SECRET, [event])).status, 200);
-    const gaveUp = `event ${event.webhookEventId}: backend: user not loaded (backend answered 500) and no copy kept: the event waits for the backend; gave up after 2 attempts (not decided: no menu change, nothing sent or synced)`;
-    await waitFor("the event given up", () => w.log().includes(gaveUp));
+    const prefix = `event ${event.webhookEventId}: backend: user not loaded (backend answered 500) and no copy kept: `;
+    const line_ = await waitFor("the event given up", () => w.log().split("\n").find((l) => l.startsWith(`${prefix}gave up`)));
+    const [, waited, unit, tries] = /^gave up after waiting (\d+) (ms|s) for the backend \(BACKEND_WAIT_MS 400 ms, (\d+) tries\); not decided: no menu change, nothing sent or synced$/
+      .exec(line_.slice(prefix.length)) ?? assert.fail(line_);
+    assert.ok((unit === "s" ? waited * 1000 : Number(waited)) >= 400, `given up only past the horizon: ${line_}`);
+    assert.ok(Number(tries) > 2, "not given up after MAX_EVENT_ATTEMPTS");
+    assert.equal(getsFor().length, Number(tries));
+    for (let i = 1; i < Number(tries); i++) assert.ok(w.log().includes(`${prefix}the event waits for the backend (try ${i},`), `try ${i}`);
     await sleep(300);
-    assert.equal(callsFor(user).length, 0);
-    assert.equal(decisionsFor(user).length, 0);
+    assert.equal(getsFor().length, Number(tries), "not tried again once given up");
+    assert.equal(callsFor(user).length, 0, "no LINE call");
+    assert.equal(decisionsFor(user).length, 0, "nothing synced");
+    assert.ok(!w.log().includes("山本 由美"), "no profile data in the logs");
   } finally {
     await w.close();
   }
@@ -686,7 +741,7 @@ test("a deploy whose config does not compile: webhooks answered 500, stored even
 const startWith = (overrides) => startWorkerd({ bundle, env: { ...env(), ...overrides } });
 
 test("a numeric setting that is not a valid number: webhooks answered 500 naming it, nothing done", async () => {
-  for (const [name, value] of [["LINE_MAX_ATTEMPTS", "five"], ["LINE_TIMEOUT_MS", "NaN"], ["MAX_EVENT_ATTEMPTS", "0"], ["INBOX_RETRY_MS", "-1"], ["LINE_MAX_ATTEMPTS", "2.5"]]) {
+  for (const [name, value] of [["LINE_MAX_ATTEMPTS", "five"], ["LINE_TIMEOUT_MS", "NaN"], ["MAX_EVENT_ATTEMPTS", "0"], ["INBOX_RETRY_MS", "-1"], ["LINE_MAX_ATTEMPTS", "2.5"], ["BACKEND_WAIT_MS", "0"], ["BACKEND_WAIT_MS", "1.5"]]) {
     const w = await startWith({ [name]: value });
     try {
       const user = newFriend();

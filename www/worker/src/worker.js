@@ -9,8 +9,8 @@
 //            user's Durable Object, which de-duplicates them on webhookEventId and stores them
 //            durably → 200.
 //   object   one per userId, so one user's events run one at a time, in order: load the user
-//            (backend, else the last copy, else wait for the backend; a new user starts from
-//            the LINE profile) → context → decide → link /
+//            (backend, else the last copy, else wait for the backend, up to BACKEND_WAIT_MS; a
+//            new user starts from the LINE profile) → context → decide → link /
 //            unlink the rich menu → reply (push with X-Line-Retry-Key once the token is stale,
 //            never after a reply whose outcome is unknown) → enqueue the decision in the sync
 //            outbox (in the object's storage; its richMenu says what LINE carried out) → flush;
@@ -33,7 +33,7 @@ const MAX_BODY = 1 << 20; // LINE webhook bodies are far smaller; refuse anythin
 const SEEN_TTL_MS = 7 * 24 * 3600e3; // webhookEventIds remembered for redeliveries
 const INBOX = "inbox:";
 const SEEN = "seen:";
-const CONFIG_RETRY_MAX_MS = 10 * 60e3; // longest wait between retries while the config does not compile
+const CONFIG_RETRY_MAX_MS = 10 * 60e3; // longest wait between retries of an event kept for a deploy or the backend
 const BACKEND_RETRY_STATUSES = [401, 403, 404]; // POST /decisions answers retried, not dead-lettered
 const SETTINGS_RETRY_MS = 60e3; // how soon a pass looks again while the numeric settings are invalid
 
@@ -53,6 +53,7 @@ const SETTINGS = {
   SYNC_ALARM_MS: [2_000, 0],
   INBOX_RETRY_MS: [10_000, 0],
   MAX_EVENT_ATTEMPTS: [5, 1, true],
+  BACKEND_WAIT_MS: [24 * 3600e3, 1, true],
 };
 const parsedSettings = new WeakMap();
 
@@ -120,6 +121,20 @@ class LineAuthError extends DeployError {
     this.name = "LineAuthError";
     this.outcome = "not done";
     this.fix = "put a valid LINE_CHANNEL_ACCESS_TOKEN";
+  }
+}
+
+/**
+ * The backend did not say who the user is (down, slow, an error or a non-object answer) and the
+ * object has no copy: the event cannot be decided without taking a known customer for a new
+ * friend. Not the event's fault, and temporary (the backend is the deployment's own): the event
+ * is kept and retried with backoff for up to BACKEND_WAIT_MS, without spending
+ * MAX_EVENT_ATTEMPTS (those are for LINE's failures).
+ */
+class BackendWaitError extends Error {
+  constructor(why) {
+    super(`backend: user not loaded (${why}) and no copy kept`);
+    this.name = "BackendWaitError";
   }
 }
 
@@ -338,8 +353,33 @@ export function createWorker(loadDecide) {
             retryInboxAt = record.retryAt;
             break;
           }
-          record.attempts = (record.attempts ?? 0) + 1;
           record.waitsForDeploy = false;
+          if (e instanceof BackendWaitError) {
+            // The user could not be loaded and there is no copy: kept and retried less and less
+            // often (as for a deploy, up to 10 minutes apart) until BACKEND_WAIT_MS has passed
+            // since the first such failure; MAX_EVENT_ATTEMPTS is not spent. The last try falls
+            // on the horizon; only a failure there gives the event up. Later events of this
+            // user wait behind it (the pass stops here).
+            record.backendWaitSince ??= now;
+            record.backendTries = (record.backendTries ?? 0) + 1;
+            const waited = now - record.backendWaitSince;
+            const horizon = this.cfg.BACKEND_WAIT_MS;
+            if (waited < horizon) {
+              const backoff = Math.min(this.cfg.INBOX_RETRY_MS * 2 ** Math.min(record.backendTries - 1, 20), CONFIG_RETRY_MAX_MS);
+              const wait = Math.min(backoff, horizon - waited);
+              console.warn(`event ${record.id}: ${e.message}: the event waits for the backend (try ${record.backendTries}, ` +
+                `waiting ${duration(waited)} of BACKEND_WAIT_MS ${duration(horizon)}), will retry in ${duration(wait)}`);
+              record.retryAt = now + wait;
+              await this.storage.put(key, record);
+              retryInboxAt = record.retryAt;
+              break;
+            }
+            console.error(`event ${record.id}: ${e.message}: gave up after waiting ${duration(waited)} for the backend ` +
+              `(BACKEND_WAIT_MS ${duration(horizon)}, ${record.backendTries} tries); not decided: no menu change, nothing sent or synced`);
+            await this.storage.delete(key);
+            continue;
+          }
+          record.attempts = (record.attempts ?? 0) + 1;
           const max = this.cfg.MAX_EVENT_ATTEMPTS;
           if (record.attempts < max) {
             // Not sooner than a Retry-After LINE asked for that was too long to wait for in the call.
@@ -351,8 +391,8 @@ export function createWorker(loadDecide) {
             break; // keep the user's order: later events wait for this one
           }
           // Give up on what is left of this event's LINE calls, keep its decision (saying
-          // which menu change was not made). Not decided (the user never loaded): nothing is
-          // done nor synced — no menu change, no message.
+          // which menu change was not made). Not decided (e.g. an engine failure before the
+          // decision): nothing is done nor synced — no menu change, no message.
           console.error(`event ${record.id}: ${describe(e)}; gave up after ${record.attempts} attempts` +
             `${record.decision ? "" : " (not decided: no menu change, nothing sent or synced)"}`);
           if (record.decision) await this.sync.enqueue(syncedDecision(record.decision, record.done, { gaveUp: true }));
@@ -546,8 +586,8 @@ export function createWorker(loadDecide) {
         if (user === undefined) {
           // No copy (the first event since the deploy, or since an unfollow): the LINE profile
           // alone would make a known customer look like a new friend (welcome menu, new-friend
-          // content, and that synced back). The event waits for the backend like a failed call.
-          throw new Error(`backend: user not loaded (${why}) and no copy kept: the event waits for the backend`);
+          // content, and that synced back). The event waits for the backend (BACKEND_WAIT_MS).
+          throw new BackendWaitError(why);
         }
         console.warn(`backend: user not loaded (${why}); using the last known copy`);
       }
@@ -673,6 +713,14 @@ function lineMessage(body) {
   } catch {
     return "";
   }
+}
+
+// A wait for the logs: "350 ms", "40 s", "10 min", "24 h".
+function duration(ms) {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 120e3) return `${Math.round(ms / 1000)} s`;
+  if (ms < 2 * 3600e3) return `${Math.round(ms / 60e3)} min`;
+  return `${Math.round(ms / 3600e3)} h`;
 }
 
 function describe(e) {
