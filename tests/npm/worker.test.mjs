@@ -741,7 +741,7 @@ test("a deploy whose config does not compile: webhooks answered 500, stored even
 const startWith = (overrides) => startWorkerd({ bundle, env: { ...env(), ...overrides } });
 
 test("a numeric setting that is not a valid number: webhooks answered 500 naming it, nothing done", async () => {
-  for (const [name, value] of [["LINE_MAX_ATTEMPTS", "five"], ["LINE_TIMEOUT_MS", "NaN"], ["MAX_EVENT_ATTEMPTS", "0"], ["INBOX_RETRY_MS", "-1"], ["LINE_MAX_ATTEMPTS", "2.5"], ["BACKEND_WAIT_MS", "0"], ["BACKEND_WAIT_MS", "1.5"]]) {
+  for (const [name, value] of [["LINE_MAX_ATTEMPTS", "five"], ["LINE_TIMEOUT_MS", "NaN"], ["MAX_EVENT_ATTEMPTS", "0"], ["INBOX_RETRY_MS", "-1"], ["INBOX_RETRY_MS", "0"], ["LINE_MAX_ATTEMPTS", "2.5"], ["BACKEND_WAIT_MS", "0"], ["BACKEND_WAIT_MS", "1.5"]]) {
     const w = await startWith({ [name]: value });
     try {
       const user = newFriend();

@@ -51,7 +51,7 @@ const SETTINGS = {
   SYNC_MAX_FLUSH_MS: [0, 0],
   SYNC_TIMEOUT_MS: [5_000, 1],
   SYNC_ALARM_MS: [2_000, 0],
-  INBOX_RETRY_MS: [10_000, 0],
+  INBOX_RETRY_MS: [10_000, 1], // 0 would retry a waiting event in a tight loop
   MAX_EVENT_ATTEMPTS: [5, 1, true],
   BACKEND_WAIT_MS: [24 * 3600e3, 1, true],
 };
