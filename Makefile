@@ -44,7 +44,7 @@ deps-browser:
 
 # ---- build -------------------------------------------------------------------------------
 $(WASM): Cargo.toml .cargo/config.toml $(shell find src -name '*.rs') .stamp/rust-wasm
-	cargo build --lib --profile wasm --target wasm32-unknown-unknown
+	cargo build --lib --profile wasm --target wasm32-unknown-unknown --features arena
 
 # wasm-bindgen's `web` output, optimised by binaryen's wasm-opt (Debian's is too old), plus
 # TypeScript types of the contract generated from schema/.
@@ -74,7 +74,7 @@ demo: deps pkg app www/worker/node_modules
 
 lint:
 	cargo clippy --all-targets -- -D warnings
-	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown --features arena -- -D warnings
 
 test-wasm: deps deps-browser
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \

@@ -12,6 +12,8 @@
 //!     "user": {"userId": "U1", "tags": ["vip"]}}"#, Default::default()).unwrap();
 //! assert_eq!(d.segments, ["vip"]);
 //! ```
+// One exception, reasoned in its module: the npm package's allocator (`arena`).
+#![deny(unsafe_code)]
 #![cfg_attr(
     not(test),
     deny(
@@ -25,6 +27,8 @@
     )
 )]
 
+#[cfg(any(test, all(feature = "arena", target_arch = "wasm32", not(target_feature = "atomics"))))]
+mod arena;
 pub mod contract;
 pub mod engine;
 pub mod error;

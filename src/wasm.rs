@@ -119,6 +119,7 @@ impl Engine {
     #[wasm_bindgen(js_name = decideJson)]
     pub fn decide_json(&self, context: &str, explain: Option<bool>) -> Result<String, JsValue> {
         let opts = DecideOptions { explain: explain.unwrap_or(false) };
+        let _arena = arena();
         self.inner.decide_to_string(context, opts).map_err(|e| js_error(&[e]))
     }
 
@@ -151,6 +152,7 @@ impl Engine {
     /// event — e.g. for a push campaign. Returns the decision as JSON text.
     #[wasm_bindgen(js_name = renderJson)]
     pub fn render_json(&self, content_id: &str, context: &str) -> Result<String, JsValue> {
+        let _arena = arena();
         self.inner.render_to_string(content_id, context, DecideOptions::default()).map_err(|e| js_error(&[e]))
     }
 
@@ -256,6 +258,15 @@ pub fn render_template(
     engine::render_template(template, &data, &now_or_clock(now)).map_err(|e| js_error(&e))
 }
 
+/// One decision's allocation scope: its short-lived blocks come from the arena (`src/arena.rs`)
+/// when the package is built with it.
+fn arena() -> impl Sized {
+    #[cfg(all(feature = "arena", not(target_feature = "atomics")))]
+    return crate::arena::scope();
+    #[cfg(not(all(feature = "arena", not(target_feature = "atomics"))))]
+    ()
+}
+
 thread_local! {
     /// The last `__*Out` result, for the Node entry to copy out with `Buffer`: an ASCII one as
     /// is (`latin1Slice`), any other as UTF-16 (`ucs2Slice`, one copy, where decoding UTF-8 with
@@ -272,7 +283,13 @@ fn keep_out(write: impl FnOnce(&mut String) -> Result<(), Error>) -> Result<i32,
         let Ok(mut out) = out.try_borrow_mut() else { return Ok(0) };
         let (text, units) = &mut *out;
         text.clear();
-        write(text).map_err(|e| js_error(&[e]))?;
+        // The kept buffer is the system allocator's (a block of the arena kept across calls
+        // would keep the arena from being reused).
+        text.reserve(4096);
+        {
+            let _arena = arena();
+            write(text).map_err(|e| js_error(&[e]))?;
+        }
         // Lengths saturate: a decision is bounded by LINE's message limits, far below 2^31.
         Ok(if text.is_ascii() {
             -i32::try_from(text.len()).unwrap_or(i32::MAX)
