@@ -78,9 +78,9 @@ lint:
 
 test-wasm: deps deps-browser
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-	  cargo test --target wasm32-unknown-unknown --features wasm-tests --test wasm_node
+	  cargo test --target wasm32-unknown-unknown --features wasm-tests,arena --test wasm_node
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver \
-	  WASM_BINDGEN_USE_BROWSER=1 cargo test --target wasm32-unknown-unknown --features wasm-tests --test wasm_browser
+	  WASM_BINDGEN_USE_BROWSER=1 cargo test --target wasm32-unknown-unknown --features wasm-tests,arena --test wasm_browser
 
 test-npm: deps pkg
 	node --test tests/npm/

@@ -21,6 +21,27 @@ fn decisions_are_byte_identical_to_native() {
     assert_eq!(engine.decide_many(CONTEXTS), GOLDEN);
 }
 
+/// With the package's arena (`--features arena`): results kept alive while later decisions run,
+/// and results freed at once, both stay byte-identical to native ones, and rendering with
+/// errors in between changes nothing.
+#[wasm_bindgen_test]
+fn decisions_stay_identical_however_long_their_results_live() {
+    let engine = Engine::new(CONFIG.into()).unwrap();
+    let pairs: Vec<(&str, &str)> = CONTEXTS.lines().zip(GOLDEN.lines()).collect();
+    let kept: Vec<String> = (0..2_000).map(|i| engine.decide_json(pairs[i % pairs.len()].0, None).unwrap()).collect();
+    for (i, d) in kept.iter().enumerate() {
+        assert_eq!(d, pairs[i % pairs.len()].1);
+    }
+    drop(kept);
+    for round in 0..200 {
+        let (ctx, want) = pairs[round % pairs.len()];
+        assert_eq!(engine.decide_json(ctx, None).unwrap(), want);
+        assert!(engine.decide_json("{", None).is_err());
+        let rendered = engine.render_json("welcome", ctx).unwrap();
+        assert!(rendered.starts_with("{\"version\":1"), "{rendered}");
+    }
+}
+
 #[wasm_bindgen_test]
 fn object_api_matches_text_api() {
     let engine = Engine::new(CONFIG.into()).unwrap();
