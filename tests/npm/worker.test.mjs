@@ -286,6 +286,21 @@ test("unfollow forgets the object's copy of the user", async () => {
   await waitFor("the unblock decision", () => decisionsFor(user).length === 3);
 });
 
+test("a 404 from the backend that is not JSON (a wrong BACKEND_URL path) is a failure, not a new user: no welcome for a known customer", async () => {
+  const loyal = [1, 2, 3, 4, 5, 6].map((d) => purchase(d * 15, 9800));
+  const user = newFriend({ purchases: loyal, richMenuId: menuId("loyal") });
+  line.userMenus.set(user, menuId("loyal"));
+  backend.answerNext({ path: `/users/${user}`, status: 404, body: "<html><body>Not Found</body></html>", headers: { "content-type": "text/html" } });
+  const event = followEvent(user);
+  await post([event]);
+  const [decision] = await waitFor("the decision", () => decisionsFor(user).length && decisionsFor(user));
+  assert.match(worker.log(), new RegExp(`event ${event.webhookEventId}: backend: user not loaded \\(backend answered 404 without a JSON body \\(is BACKEND_URL right\\?\\)\\) and no copy kept: the event waits for the backend`));
+  assert.ok(decision.segments.includes("loyal") && !decision.segments.includes("non_purchaser"), decision.segments.join());
+  assert.equal(decision.richMenu.action, "none", "the loyal menu stays");
+  assert.equal(links(user).length, 0, "the loyal menu is not replaced by the welcome menu");
+  assert.equal(backend.users.get(user).richMenuId, menuId("loyal"));
+});
+
 test("backend failing and no copy of the user: the event waits for the backend, a known customer is not taken for a new friend", async () => {
   const loyal = [1, 2, 3, 4, 5, 6].map((d) => purchase(d * 15, 9800));
   const user = newFriend({ purchases: loyal, richMenuId: menuId("loyal") }); // no event yet: no copy in its object

@@ -573,9 +573,15 @@ export function createWorker(loadDecide) {
           }
           if (!user || typeof user !== "object" || Array.isArray(user)) throw new Error(`backend answered ${res.status} with JSON that is not a user object`);
           fromBackend = true;
-        } else if (res.status === 404) {
+        } else if (res.status === 404 && /\bjson\b/i.test(res.headers.get("content-type") ?? "")) {
           await res.body?.cancel();
           fromBackend = true; // a user the backend does not know: kept as such (an empty copy)
+        } else if (res.status === 404) {
+          // A 404 that is not the backend's JSON (a wrong BACKEND_URL path, a proxy's page):
+          // taken as "no such user" it would make every customer a new friend (welcome menu and
+          // message for all). It fails like a backend that is down.
+          await res.body?.cancel();
+          throw new Error("backend answered 404 without a JSON body (is BACKEND_URL right?)");
         } else {
           await res.body?.cancel();
           throw new Error(`backend answered ${res.status}`);
