@@ -5,8 +5,9 @@
 
 use serde_json::Value as Json;
 
-/// How LINE counts a string's characters ("Counting characters in a text"): in UTF-16 code
-/// units, except action labels and texts and template titles and texts, in grapheme clusters.
+/// How LINE counts a string's characters: in UTF-16 code units, except action labels and texts,
+/// template titles and texts and rich menus' `chatBarText` and `name`, in grapheme clusters
+/// (https://developers.line.biz/en/docs/messaging-api/text-character-count/).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Count {
     Utf16,
@@ -206,36 +207,89 @@ fn utf16_len(s: &str) -> usize {
     }
 }
 
-/// Grapheme clusters, counted without Unicode's segmentation tables: a character starts a new
-/// cluster unless it is one that always extends the one before (combining marks, the Japanese
-/// voiced-sound marks, variation selectors, emoji skin tones and tags, a joiner and the emoji it
-/// joins, the second flag letter of a pair). Clusters the tables would join otherwise (Hangul
-/// jamo, Indic spacing marks) count as more, so the count is never below LINE's: a string
-/// accepted here is never refused for its length there.
+/// Grapheme clusters, counted without Unicode's segmentation tables and never fewer than UAX #29
+/// finds (in any Unicode version since 11), so a string accepted here is never refused for its
+/// length by LINE. A character joins the cluster before it only when it always extends one:
+/// an assigned combining mark of the scripts LINE's markets write (Latin, Japanese voiced-sound
+/// marks, Thai, Lao, Devanagari), a variation selector, an emoji skin tone or tag, a zero-width
+/// joiner, the emoji a joiner binds to an emoji before it (👨‍👩‍👧), the second letter of a
+/// flag. Clusters the tables join otherwise (Hangul jamo, spacing marks, emoji outside the
+/// ranges below) count as more.
 pub(crate) fn grapheme_len(s: &str) -> usize {
     let mut n = 0;
-    let mut after_joiner = false;
-    let mut open_flag = false;
+    // The cluster so far: its last character other than an extender is an emoji (GB11's
+    // `ExtPict Extend*`); it ends in a joiner right after such a run; it is one flag letter.
+    let (mut emoji_run, mut after_joiner, mut open_flag) = (false, false, false);
+    // The character before was a control (CR, LF, …), or CR.
+    let (mut after_control, mut after_cr) = (false, false);
     for c in s.chars() {
         let u = u32::from(c);
-        let extends = matches!(u,
-            0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F
-            | 0x3099..=0x309A | 0xFE00..=0xFE0F | 0xE0100..=0xE01EF | 0x1F3FB..=0x1F3FF
-            | 0xE0020..=0xE007F | 0x200D)
-            || (after_joiner && is_pictographic(u));
+        let control = is_control(u);
         let flag = (0x1F1E6..=0x1F1FF).contains(&u);
-        if !(extends || (flag && open_flag)) {
+        let joins = if n == 0 {
+            false // GB1
+        } else if after_control {
+            after_cr && u == 0x0A // GB3, GB4
+        } else if control {
+            false // GB5
+        } else if is_extend(u) || u == 0x200D || (after_joiner && is_emoji(u)) {
+            true // GB9, GB11
+        } else {
+            flag && open_flag // GB12, GB13
+        };
+        if joins {
+            if u == 0x200D {
+                after_joiner = emoji_run;
+                emoji_run = false;
+            } else if is_extend(u) {
+                after_joiner = false;
+            } else if is_emoji(u) {
+                emoji_run = true;
+                after_joiner = false;
+            }
+            open_flag = false;
+        } else {
             n += 1;
+            emoji_run = is_emoji(u);
+            after_joiner = false;
+            open_flag = flag;
         }
-        open_flag = flag && !open_flag;
-        after_joiner = u == 0x200D;
+        after_control = control;
+        after_cr = u == 0x0D;
     }
     n
 }
 
-/// Emoji that a zero-width joiner binds into one picture (👨‍👩‍👧).
-fn is_pictographic(u: u32) -> bool {
-    matches!(u, 0x2600..=0x27BF | 0x1F000..=0x1FAFF)
+/// Grapheme_Cluster_Break=Control, CR or LF (Unicode 17).
+fn is_control(u: u32) -> bool {
+    matches!(u,
+        0x00..=0x1F | 0x7F..=0x9F | 0xAD | 0x061C | 0x180E | 0x200B | 0x200E..=0x200F | 0x2028..=0x202E
+        | 0x2060..=0x206F | 0xFEFF | 0xFFF0..=0xFFFB | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A | 0xE0000..=0xE001F | 0xE0080..=0xE00FF | 0xE01F0..=0xE0FFF)
+}
+
+/// Grapheme_Cluster_Break=Extend in every Unicode version since 11, assigned code points only.
+fn is_extend(u: u32) -> bool {
+    matches!(u,
+        0x0300..=0x036F            // combining diacritical marks
+        | 0x0E31 | 0x0E34..=0x0E3A | 0x0E47..=0x0E4E   // Thai
+        | 0x0EB1 | 0x0EB4..=0x0EB9 | 0x0EBB..=0x0EBC | 0x0EC8..=0x0ECD   // Lao
+        | 0x0900..=0x0902 | 0x093A | 0x093C | 0x0941..=0x0948 | 0x094D | 0x0951..=0x0957 | 0x0962..=0x0963   // Devanagari
+        | 0x1AB0..=0x1ABE | 0x1DC0..=0x1DF9 | 0x1DFB..=0x1DFF | 0x20D0..=0x20F0 | 0xFE20..=0xFE2F
+        | 0x3099..=0x309A          // Japanese voiced-sound marks
+        | 0xFE00..=0xFE0F | 0xE0100..=0xE01EF   // variation selectors
+        | 0x1F3FB..=0x1F3FF        // emoji skin tones
+        | 0xE0020..=0xE007F)       // tags (subdivision flags)
+}
+
+/// Emoji that are Extended_Pictographic in every Unicode version since 11 (the pictographs,
+/// emoticons, transport and supplemental symbols that emoji sequences use; the other symbols
+/// of those blocks left the property in Unicode 17): a joiner binds two of them.
+fn is_emoji(u: u32) -> bool {
+    matches!(u,
+        0x1F300..=0x1F321 | 0x1F324..=0x1F393 | 0x1F3A0..=0x1F3F0 | 0x1F400..=0x1F4FD | 0x1F4FF..=0x1F53D
+        | 0x1F550..=0x1F567 | 0x1F5FA..=0x1F64F | 0x1F680..=0x1F6C5 | 0x1F6CB..=0x1F6D2
+        | 0x1F90C..=0x1F93A | 0x1F93C..=0x1F945 | 0x1F947..=0x1F9FF | 0x1FA70..=0x1FAFF)
 }
 
 #[cfg(test)]
@@ -243,7 +297,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn graphemes_never_fewer_than_unicode_counts() {
+    fn graphemes_count_like_line() {
         for (s, n) in [
             ("abc", 3),
             ("ありがとう", 5),
@@ -251,13 +305,39 @@ mod tests {
             ("か\u{3099}", 1),      // か + combining voiced mark
             ("👋🏻", 1),            // skin tone
             ("👨\u{200D}👩\u{200D}👧", 1),
+            ("👩🏽\u{200D}💻", 1),  // skin tone, then a joiner
             ("🇯🇵🇺🇸", 2),          // two flags
             ("🇯", 1),              // a lone flag letter
             ("❤\u{FE0F}", 1),
             ("a\u{200D}b", 2),      // a joiner between letters joins nothing
             ("e\u{301}", 1),
+            ("สั่งซื้อที่นี่เลยครับ", 12), // Thai marks
+            // Found by review: never fewer than Unicode's count.
+            ("\u{301}", 1),         // a leading mark still starts a cluster
+            ("\u{200D}😀", 2),
+            ("a\u{200D}😀", 2),     // a joiner binds an emoji only to an emoji
+            ("😀\u{200D}🇯🇵", 2),
         ] {
             assert_eq!(grapheme_len(s), n, "{s:?}");
+        }
+    }
+
+    /// Random strings of the characters that make clusters hard, against a UAX #29 segmenter:
+    /// the count is never below Unicode's.
+    #[test]
+    fn graphemes_never_fewer_than_uax29() {
+        use unicode_segmentation::UnicodeSegmentation;
+        let alphabet: Vec<char> = "aあ가ก\u{1100}\u{1161}\u{11A8}\u{0E31}\u{0E48}\u{0915}\u{094D}\u{093F}\u{301}\u{3099}\u{200D}\u{FE0F}\u{E0067}\u{E007F}\r\n🏻👋😀👩💻🔥❤★✓🇯🇵🔾🄰\u{1F1E6}"
+            .chars()
+            .collect();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..100_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 8) as usize + 1;
+            let s: String = (0..len).map(|k| alphabet[((seed >> (8 + 6 * k)) % alphabet.len() as u64) as usize]).collect();
+            assert!(grapheme_len(&s) >= s.graphemes(true).count(), "{s:?}: {} < {}", grapheme_len(&s), s.graphemes(true).count());
         }
     }
 
