@@ -764,21 +764,13 @@ impl Node {
         // who never followed. A time operator's `null` (a missing timestamp) makes it false,
         // also through arithmetic (`{"+": [{"days_since": …}, 1]}`), where `null` counts as 0.
         let ordering = matches!(c, Cmp::Lt | Cmp::Le | Cmp::Gt | Cmp::Ge);
-        let missing_time = |n: &'x Node, v: &Value| -> Result<bool, EvalError> {
-            Ok(ordering
-                && match n.op {
-                    Op::Since(..) | Op::Calendar(..) => matches!(v, Value::Null),
-                    Op::Arith(..) => n.time_gap(sc, cx)?,
-                    _ => false,
-                })
-        };
         let mut prev = first.operand(sc, cx)?;
-        if missing_time(first, &prev)? {
+        if ordering && first.missing_time(&prev, sc, cx)? {
             return Ok(false);
         }
         for n in rest {
             let cur = n.operand(sc, cx)?;
-            if missing_time(n, &cur)? {
+            if ordering && n.missing_time(&cur, sc, cx)? {
                 return Ok(false);
             }
             let ok = match c {
@@ -805,11 +797,29 @@ impl Node {
         Ok(true)
     }
 
-    /// Whether this arithmetic reads a time operator that is `null` (a missing timestamp),
-    /// directly or through nested arithmetic. Evaluated again only for an ordering comparison
-    /// over arithmetic; time operators are pure, so the values are the ones just used.
+    /// Whether this operand of an ordering comparison, evaluated to `v`, stands for a missing
+    /// timestamp: a time operator's `null`, or arithmetic over one (where `null` counts as 0).
+    #[inline]
+    fn missing_time<'x, 'a>(&'x self, v: &Value, sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Result<bool, EvalError> {
+        match self.op {
+            Op::Since(..) | Op::Calendar(..) => Ok(matches!(v, Value::Null)),
+            Op::Arith(..) => self.time_gap(sc, cx),
+            _ => Ok(false),
+        }
+    }
+
+    /// Whether this arithmetic reads a time operator that is `null`, directly or through nested
+    /// arithmetic (the list form `{"+": [a, b]}` and the single operand `{"+": a}`). The time
+    /// operators are evaluated again (they are pure: the values just used); only this rare
+    /// shape of rule pays for it.
+    #[cold]
+    #[inline(never)]
     fn time_gap<'x, 'a>(&'x self, sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Result<bool, EvalError> {
-        let Op::Arith(_, Args::List(args)) = &self.op else { return Ok(false) };
+        let args = match &self.op {
+            Op::Arith(_, Args::List(args)) => args.as_slice(),
+            Op::Arith(_, Args::Spread(arg)) => std::slice::from_ref(&**arg),
+            _ => return Ok(false),
+        };
         for n in args {
             let gap = match n.op {
                 Op::Since(..) | Op::Calendar(..) => matches!(*n.operand(sc, cx)?, Value::Null),

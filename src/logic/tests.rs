@@ -346,6 +346,11 @@ fn a_missing_timestamp_never_orders_as_zero() {
     let nested = json!({">": [14, {"*": [2, {"-": [{"days_since": [{"var": "user.followedAt"}]}, 1]}]}]});
     assert_eq!(eval(nested.clone(), none), json!(false));
     assert_eq!(eval(nested, some), json!(true));
+    // The single-operand form, JsonLogic's numeric cast, too.
+    let cast = json!({"<": [{"+": {"days_since": [{"var": "user.followedAt"}]}}, 7]});
+    assert_eq!(eval(cast.clone(), none), json!(false));
+    assert_eq!(eval(cast, some), json!(true));
+    assert_eq!(eval(json!({">": [{"-": {"days_since": [{"var": "user.followedAt"}]}}, -7]}), none), json!(false));
     // Arithmetic alone keeps JsonLogic's answer (null is 0); so does equality.
     assert_eq!(eval(json!({"+": [{"days_since": [{"var": "user.followedAt"}]}, 1]}), none), json!(1));
     assert_eq!(eval(json!({"==": [{"+": [{"days_since": [{"var": "user.followedAt"}]}, 1]}, 1]}), none), json!(true));
