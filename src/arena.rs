@@ -65,6 +65,8 @@ impl Region {
 
 #[cfg(all(feature = "arena", target_arch = "wasm32", not(target_feature = "atomics")))]
 pub(crate) use global::scope;
+#[cfg(all(feature = "arena", feature = "wasm-tests", target_arch = "wasm32", not(target_feature = "atomics")))]
+pub use global::stats;
 
 #[cfg(all(feature = "arena", target_arch = "wasm32", not(target_feature = "atomics")))]
 #[allow(unsafe_code)]
@@ -160,6 +162,15 @@ mod global {
             }
             q
         }
+    }
+
+    /// Blocks live in the region and its top, for the wasm tests: both are 0 between calls unless
+    /// something allocated inside a scope outlives it (which would keep the region from reuse).
+    #[cfg(feature = "wasm-tests")]
+    pub fn stats() -> (usize, usize) {
+        // SAFETY: as in `scope`.
+        let s = unsafe { ARENA.state() };
+        (s.region.live, s.region.top)
     }
 
     /// Serves this thread's allocations from the region until the guard drops.

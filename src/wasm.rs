@@ -258,6 +258,13 @@ pub fn render_template(
     engine::render_template(template, &data, &now_or_clock(now)).map_err(|e| js_error(&e))
 }
 
+/// The arena's live blocks and top, for the wasm tests (see `src/arena.rs`).
+#[cfg(all(feature = "arena", feature = "wasm-tests", not(target_feature = "atomics")))]
+#[doc(hidden)]
+pub fn arena_stats() -> (usize, usize) {
+    crate::arena::stats()
+}
+
 /// One decision's allocation scope: its short-lived blocks come from the arena (`src/arena.rs`)
 /// when the package is built with it.
 fn arena() -> impl Sized {

@@ -37,8 +37,12 @@ fn decisions_stay_identical_however_long_their_results_live() {
         let (ctx, want) = pairs[round % pairs.len()];
         assert_eq!(engine.decide_json(ctx, None).unwrap(), want);
         assert!(engine.decide_json("{", None).is_err());
-        let rendered = engine.render_json("welcome", ctx).unwrap();
-        assert!(rendered.starts_with("{\"version\":1"), "{rendered}");
+        assert!(engine.render_json("welcome", ctx).unwrap().starts_with("{\"version\":1"));
+        assert!(engine.decide_json_out(ctx, None).is_ok());
+        assert!(engine.render_json_out("welcome", ctx).is_ok());
+        // Nothing made inside a call outlives it: the arena is whole again for the next one.
+        #[cfg(feature = "arena")]
+        assert_eq!(kizuna::wasm::arena_stats(), (0, 0), "a block from the arena outlived its call");
     }
 }
 
