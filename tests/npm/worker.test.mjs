@@ -388,6 +388,70 @@ test("backend failing and no copy until BACKEND_WAIT_MS has passed: the event is
   }
 });
 
+test("backend failing for one user with no copy: events behind a waiting one are given up by their own receipt + BACKEND_WAIT_MS, in order, the ones past it without another backend call", async () => {
+  const W = 400;
+  const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20", BACKEND_WAIT_MS: String(W) });
+  try {
+    const user = newFriend({ displayName: "山本 由美", purchases: [purchase(3)], richMenuId: menuId("standard") });
+    const getsFor = () => backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${user}`);
+    backend.answerNext({ path: `/users/${user}`, status: 500, count: 1_000_000 }); // never comes back for this user
+    const events = [followEvent(user, { unblocked: true }), messageEvent(user, "こんにちは"), postbackEvent(user, "action=quiz")];
+    const sentAt = Date.now();
+    assert.equal((await sendWebhook(w.url, SECRET, events)).status, 200); // one webhook: one receipt time
+    const prefix = (e) => `event ${e.webhookEventId}: backend: user not loaded (backend answered 500) and no copy kept: gave up after waiting `;
+    const gaveUp = (e) => w.log().split("\n").findIndex((l) => l.startsWith(prefix(e)));
+    await waitFor("the three events given up", () => events.every((e) => gaveUp(e) >= 0), 4 * W + 8000);
+    const elapsed = Date.now() - sentAt;
+    assert.ok(gaveUp(events[0]) < gaveUp(events[1]) && gaveUp(events[1]) < gaveUp(events[2]), "given up in the user's order");
+    const lines = w.log().split("\n");
+    const [, tries] = /, (\d+) tries\); not decided/.exec(lines[gaveUp(events[0])]) ?? assert.fail(lines[gaveUp(events[0])]);
+    assert.ok(Number(tries) > 2, "the first not given up after MAX_EVENT_ATTEMPTS");
+    for (const e of events.slice(1)) {
+      assert.match(lines[gaveUp(e)], new RegExp(`\\(BACKEND_WAIT_MS ${W} ms, 0 tries; not loaded again after event ${events[0].webhookEventId}\\); not decided: no menu change, nothing sent or synced$`));
+      assert.ok(!w.log().includes(`event ${e.webhookEventId}: backend: user not loaded (backend answered 500) and no copy kept: the event waits`), "never loaded on its own");
+    }
+    assert.equal(getsFor().length, Number(tries), "only the first event's loads: the others, past their horizon too, are given up without one");
+    assert.ok(elapsed < 2 * W + 1500, `all given up by about receipt + BACKEND_WAIT_MS (${elapsed} ms), not one BACKEND_WAIT_MS after another`);
+    await sleep(300);
+    assert.equal(getsFor().length, Number(tries), "not tried again once given up");
+    assert.equal(callsFor(user).length, 0, "no LINE call");
+    assert.equal(decisionsFor(user).length, 0, "nothing synced");
+    assert.ok(!w.log().includes("山本 由美"), "no profile data in the logs");
+  } finally {
+    await w.close();
+  }
+});
+
+test("backend failing for one user with no copy, events in separate webhooks: each is given up by its own receipt + BACKEND_WAIT_MS, in order", async () => {
+  const W = 800;
+  const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20", BACKEND_WAIT_MS: String(W) });
+  try {
+    const user = newFriend();
+    const getsFor = () => backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${user}`);
+    backend.answerNext({ path: `/users/${user}`, status: 503, count: 1_000_000 });
+    const events = [messageEvent(user, "1"), messageEvent(user, "2"), messageEvent(user, "3")];
+    let lastSentAt;
+    for (const e of events) {
+      lastSentAt = Date.now();
+      assert.equal((await sendWebhook(w.url, SECRET, [e])).status, 200);
+      await sleep(60);
+    }
+    const gaveUp = (e) => w.log().split("\n").findIndex((l) =>
+      l.startsWith(`event ${e.webhookEventId}: backend: user not loaded (backend answered 503) and no copy kept: gave up after waiting `));
+    await waitFor("the three events given up", () => events.every((e) => gaveUp(e) >= 0), 4 * W + 8000);
+    const elapsed = Date.now() - lastSentAt;
+    assert.ok(gaveUp(events[0]) < gaveUp(events[1]) && gaveUp(events[1]) < gaveUp(events[2]), "given up in the user's order");
+    assert.ok(elapsed < 2 * W, `the last given up by about its receipt + BACKEND_WAIT_MS (${elapsed} ms after it was sent), not one BACKEND_WAIT_MS after another`);
+    const gets = getsFor().length;
+    await sleep(300);
+    assert.equal(getsFor().length, gets, "not tried again once given up");
+    assert.equal(callsFor(user).length, 0, "no LINE call");
+    assert.equal(decisionsFor(user).length, 0, "nothing synced");
+  } finally {
+    await w.close();
+  }
+});
+
 test("unblock (follow with isUnblocked) greets again; a stale reply token falls back to push with a retry key", async () => {
   const user = newFriend();
   const event = followEvent(user, { unblocked: true, timestamp: Date.now() - 5 * 60e3 });

@@ -327,7 +327,20 @@ export function createWorker(loadDecide) {
       }
       const inbox = await this.storage.list({ prefix: INBOX });
       let retryInboxAt; // set when an event failed and waits for a retry
+      // The backend failure that just gave an event up in this pass (the user not loaded, no
+      // copy): the user's next events already past their own horizon are given up with it,
+      // without loading the user again.
+      let backendGaveUp;
       for (const [key, record] of inbox) {
+        if (backendGaveUp && !record.decision && Date.now() - (record.receivedAt ?? Infinity) >= this.cfg.BACKEND_WAIT_MS) {
+          const { error, id } = backendGaveUp;
+          console.error(`event ${record.id}: ${error.message}: gave up after waiting ${duration(Date.now() - record.receivedAt)} for the backend ` +
+            `(BACKEND_WAIT_MS ${duration(this.cfg.BACKEND_WAIT_MS)}, ${record.backendTries ?? 0} tries; not loaded again after event ${id}); ` +
+            "not decided: no menu change, nothing sent or synced");
+          await this.storage.delete(key);
+          continue;
+        }
+        backendGaveUp = undefined;
         // Not before its retry time, whatever woke this pass: a webhook per message would
         // otherwise re-run a failing event at once and spend its attempts in seconds. An event
         // waiting for a deploy is tried once by a new instance (the deploy may be the fix).
@@ -357,18 +370,20 @@ export function createWorker(loadDecide) {
           if (e instanceof BackendWaitError) {
             // The user could not be loaded and there is no copy: kept and retried less and less
             // often (as for a deploy, up to 10 minutes apart) until BACKEND_WAIT_MS has passed
-            // since the first such failure; MAX_EVENT_ATTEMPTS is not spent. The last try falls
-            // on the horizon; only a failure there gives the event up. Later events of this
-            // user wait behind it (the pass stops here).
-            record.backendWaitSince ??= now;
+            // since the event was received (also the time it spent behind the user's earlier
+            // events: a horizon per event, not per wait, so events queued behind a waiting one
+            // do not each wait BACKEND_WAIT_MS more); MAX_EVENT_ATTEMPTS is not spent. The last
+            // try falls on the horizon; only a failure there gives the event up. Later events
+            // of this user wait behind it (the pass stops here).
+            record.receivedAt ??= now; // records have it since the first version; never wait forever
             record.backendTries = (record.backendTries ?? 0) + 1;
-            const waited = now - record.backendWaitSince;
+            const waited = now - record.receivedAt;
             const horizon = this.cfg.BACKEND_WAIT_MS;
             if (waited < horizon) {
               const backoff = Math.min(this.cfg.INBOX_RETRY_MS * 2 ** Math.min(record.backendTries - 1, 20), CONFIG_RETRY_MAX_MS);
               const wait = Math.min(backoff, horizon - waited);
               console.warn(`event ${record.id}: ${e.message}: the event waits for the backend (try ${record.backendTries}, ` +
-                `waiting ${duration(waited)} of BACKEND_WAIT_MS ${duration(horizon)}), will retry in ${duration(wait)}`);
+                `received ${duration(waited)} ago, BACKEND_WAIT_MS ${duration(horizon)}), will retry in ${duration(wait)}`);
               record.retryAt = now + wait;
               await this.storage.put(key, record);
               retryInboxAt = record.retryAt;
@@ -377,6 +392,7 @@ export function createWorker(loadDecide) {
             console.error(`event ${record.id}: ${e.message}: gave up after waiting ${duration(waited)} for the backend ` +
               `(BACKEND_WAIT_MS ${duration(horizon)}, ${record.backendTries} tries); not decided: no menu change, nothing sent or synced`);
             await this.storage.delete(key);
+            backendGaveUp = { error: e, id: record.id };
             continue;
           }
           record.attempts = (record.attempts ?? 0) + 1;
