@@ -452,6 +452,63 @@ test("backend failing for one user with no copy, events in separate webhooks: ea
   }
 });
 
+test("a backend answer about one user that waiting will not change (2xx not a user object, 4xx other than 401/403/404/408/429) and no copy: the event spends MAX_EVENT_ATTEMPTS and is given up, it does not wait BACKEND_WAIT_MS", async () => {
+  const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20" }); // BACKEND_WAIT_MS: the default 24 h
+  try {
+    const json = { "content-type": "application/json" };
+    const answers = [
+      [200, "null", json, "backend answered 200 with JSON that is not a user object"],
+      [200, "[]", json, "backend answered 200 with JSON that is not a user object"],
+      [200, "<html>山本 由美</html>", { "content-type": "text/html" }, "backend answered 200 with a body that is not JSON"],
+      [400, '{"error": "bad user id 山本 由美"}', json, "backend answered 400"],
+      [410, "", {}, "backend answered 410"],
+      [422, "", {}, "backend answered 422"],
+    ];
+    for (const [status, body, headers, why] of answers) {
+      const user = newFriend({ displayName: "山本 由美" });
+      const getsFor = () => backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${user}`);
+      backend.answerNext({ path: `/users/${user}`, status, body, headers, count: 1_000_000 });
+      const event = followEvent(user);
+      assert.equal((await sendWebhook(w.url, SECRET, [event])).status, 200);
+      const prefix = `event ${event.webhookEventId}: backend: user not loaded (${why}) and no copy kept`;
+      await waitFor(`${status} ${body}: the event given up`, () => w.log().includes(`${prefix}; gave up after 2 attempts (not decided: no menu change, nothing sent or synced)`));
+      assert.ok(w.log().includes(`${prefix}; attempt 1 of 2, will retry in `), `${status} ${body}: attempt 1`);
+      assert.ok(!w.log().includes(`event ${event.webhookEventId}: backend: user not loaded (${why}) and no copy kept: the event waits`), `${status} ${body}: not kept for BACKEND_WAIT_MS`);
+      await sleep(100);
+      assert.equal(getsFor().length, 2, `${status} ${body}: one load per attempt`);
+      assert.equal(callsFor(user).length, 0, "no LINE call");
+      assert.equal(decisionsFor(user).length, 0, "nothing synced");
+    }
+    assert.ok(!w.log().includes("山本 由美"), "no profile data (or response body) in the logs");
+  } finally {
+    await w.close();
+  }
+});
+
+test("backend 401, 403, 408, 429, 5xx on GET /users and no copy (a token being rotated, a rate limit, an outage): the event waits past MAX_EVENT_ATTEMPTS, then is decided once", async () => {
+  const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20" });
+  try {
+    const statuses = [401, 403, 408, 429, 502];
+    const users = statuses.map((status) => {
+      const user = newFriend();
+      backend.answerNext({ path: `/users/${user}`, status, body: "", count: 3 });
+      return user;
+    });
+    const events = users.map((user) => messageEvent(user));
+    assert.equal((await sendWebhook(w.url, SECRET, events)).status, 200);
+    await waitFor("every decision", () => users.every((user) => decisionsFor(user).length === 1), 15_000);
+    statuses.forEach((status, i) => {
+      for (let t = 1; t <= 3; t++) {
+        assert.ok(w.log().includes(`event ${events[i].webhookEventId}: backend: user not loaded (backend answered ${status}) and no copy kept: the event waits for the backend (try ${t},`), `${status}: try ${t}`);
+      }
+      assert.equal(backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${users[i]}`).length, 4, `${status}: three failed loads, then one`);
+    });
+    assert.doesNotMatch(w.log(), /gave up|attempt \d+ of 2/);
+  } finally {
+    await w.close();
+  }
+});
+
 test("unblock (follow with isUnblocked) greets again; a stale reply token falls back to push with a retry key", async () => {
   const user = newFriend();
   const event = followEvent(user, { unblocked: true, timestamp: Date.now() - 5 * 60e3 });

@@ -9,12 +9,13 @@
 //            user's Durable Object, which de-duplicates them on webhookEventId and stores them
 //            durably → 200.
 //   object   one per userId, so one user's events run one at a time, in order: load the user
-//            (backend, else the last copy, else wait for the backend, up to BACKEND_WAIT_MS; a
-//            new user starts from the LINE profile) → context → decide → link /
-//            unlink the rich menu → reply (push with X-Line-Retry-Key once the token is stale,
-//            never after a reply whose outcome is unknown) → enqueue the decision in the sync
-//            outbox (in the object's storage; its richMenu says what LINE carried out) → flush;
-//            an alarm retries what is left (events, outbox) until it is done.
+//            (backend, else the last copy, else wait for the backend, up to BACKEND_WAIT_MS
+//            after the event was received, if waiting may help; a new user starts from the LINE
+//            profile) → context → decide → link / unlink the rich menu → reply (push with
+//            X-Line-Retry-Key once the token is stale, never after a reply whose outcome is
+//            unknown) → enqueue the decision in the sync outbox (in the object's storage; its
+//            richMenu says what LINE carried out) → flush; an alarm retries what is left
+//            (events, outbox) until it is done.
 //
 // Why the 200 waits for the hand-off and not for the work: work scheduled with ctx.waitUntil in
 // the stateless worker is lost if the isolate is evicted or crashes before it ends, and LINE
@@ -125,17 +126,40 @@ class LineAuthError extends DeployError {
 }
 
 /**
- * The backend did not say who the user is (down, slow, an error or a non-object answer) and the
- * object has no copy: the event cannot be decided without taking a known customer for a new
- * friend. Not the event's fault, and temporary (the backend is the deployment's own): the event
- * is kept and retried with backoff for up to BACKEND_WAIT_MS, without spending
- * MAX_EVENT_ATTEMPTS (those are for LINE's failures).
+ * The backend did not say who the user is, for a reason that passes or that a deploy fixes
+ * (unreachable, no answer within BACKEND_TIMEOUT_MS, a 5xx, 408, 429, a 401/403 while
+ * BACKEND_TOKEN is rotated, a 404 that is not JSON from a wrong BACKEND_URL path), and the object
+ * has no copy: the event cannot be decided without taking a known customer for a new friend. Not
+ * the event's fault: it is kept and retried with backoff until BACKEND_WAIT_MS after it was
+ * received, without spending MAX_EVENT_ATTEMPTS.
  */
 class BackendWaitError extends Error {
   constructor(why) {
     super(`backend: user not loaded (${why}) and no copy kept`);
     this.name = "BackendWaitError";
   }
+}
+
+/**
+ * The backend answered about this user with something waiting is not known to change (a 2xx
+ * that is not a JSON user object, e.g. `200 null` for an unknown user; a 4xx other than 401,
+ * 403, 404, 408 and 429, e.g. 400, 410, 422; any other status fetch returns), and the object has
+ * no copy: an ordinary failure of the event, which spends MAX_EVENT_ATTEMPTS (every
+ * INBOX_RETRY_MS) and is then given up undecided.
+ */
+class BackendAnswerError extends Error {
+  constructor(why) {
+    super(`backend: user not loaded (${why}) and no copy kept`);
+    this.name = "BackendAnswerError";
+  }
+}
+
+// GET /users answers that pass or that a deploy fixes: worth waiting for (BackendWaitError).
+const backendWaitsFor = (status) => status >= 500 || status === 401 || status === 403 || status === 408 || status === 429;
+
+// A failed GET /users: `waits` says whether waiting may help (see BackendWaitError).
+function loadFailure(message, waits) {
+  return Object.assign(new Error(message), { waits });
 }
 
 /**
@@ -585,9 +609,9 @@ export function createWorker(loadDecide) {
             user = JSON.parse(text);
           } catch {
             // Not the parser's message: it quotes the body, which is profile data.
-            throw new Error(`backend answered ${res.status} with a body that is not JSON`);
+            throw loadFailure(`backend answered ${res.status} with a body that is not JSON`, false);
           }
-          if (!user || typeof user !== "object" || Array.isArray(user)) throw new Error(`backend answered ${res.status} with JSON that is not a user object`);
+          if (!user || typeof user !== "object" || Array.isArray(user)) throw loadFailure(`backend answered ${res.status} with JSON that is not a user object`, false);
           fromBackend = true;
         } else if (res.status === 404 && /\bjson\b/i.test(res.headers.get("content-type") ?? "")) {
           await res.body?.cancel();
@@ -597,10 +621,10 @@ export function createWorker(loadDecide) {
           // taken as "no such user" it would make every customer a new friend (welcome menu and
           // message for all). It fails like a backend that is down.
           await res.body?.cancel();
-          throw new Error("backend answered 404 without a JSON body (is BACKEND_URL right?)");
+          throw loadFailure("backend answered 404 without a JSON body (is BACKEND_URL right?)", true);
         } else {
           await res.body?.cancel();
-          throw new Error(`backend answered ${res.status}`);
+          throw loadFailure(`backend answered ${res.status}`, backendWaitsFor(res.status));
         }
       } catch (e) {
         const why = e?.name === "TimeoutError" ? `no answer within ${this.cfg.BACKEND_TIMEOUT_MS} ms` : e?.message;
@@ -608,8 +632,10 @@ export function createWorker(loadDecide) {
         if (user === undefined) {
           // No copy (the first event since the deploy, or since an unfollow): the LINE profile
           // alone would make a known customer look like a new friend (welcome menu, new-friend
-          // content, and that synced back). The event waits for the backend (BACKEND_WAIT_MS).
-          throw new BackendWaitError(why);
+          // content, and that synced back). The event waits for the backend (BACKEND_WAIT_MS)
+          // if that may help: a network error or timeout (no `waits`), or an answer that
+          // passes; an answer about this user that will not change is an ordinary failure.
+          throw e?.waits === false ? new BackendAnswerError(why) : new BackendWaitError(why);
         }
         console.warn(`backend: user not loaded (${why}); using the last known copy`);
       }
