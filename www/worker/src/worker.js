@@ -34,6 +34,7 @@ const MAX_BODY = 1 << 20; // LINE webhook bodies are far smaller; refuse anythin
 const SEEN_TTL_MS = 7 * 24 * 3600e3; // webhookEventIds remembered for redeliveries
 const INBOX = "inbox:";
 const SEEN = "seen:";
+const INBOX_BATCH = 16; // inbox records a pass reads at a time
 const CONFIG_RETRY_MAX_MS = 10 * 60e3; // longest wait between retries of an event kept for a deploy or the backend
 const BACKEND_RETRY_STATUSES = [401, 403, 404]; // POST /decisions answers retried, not dead-lettered
 const SETTINGS_RETRY_MS = 60e3; // how soon a pass looks again while the numeric settings are invalid
@@ -349,13 +350,12 @@ export function createWorker(loadDecide) {
         await this.storage.setAlarm(Date.now() + SETTINGS_RETRY_MS);
         return;
       }
-      const inbox = await this.storage.list({ prefix: INBOX });
       let retryInboxAt; // set when an event failed and waits for a retry
       // The backend failure that just gave an event up in this pass (the user not loaded, no
       // copy): the user's next events already past their own horizon are given up with it,
       // without loading the user again.
       let backendGaveUp;
-      for (const [key, record] of inbox) {
+      for await (const [key, record] of this.#inbox()) {
         if (backendGaveUp && !record.decision && Date.now() - (record.receivedAt ?? Infinity) >= this.cfg.BACKEND_WAIT_MS) {
           const { error, id } = backendGaveUp;
           console.error(`event ${record.id}: ${error.message}: gave up after waiting ${duration(Date.now() - record.receivedAt)} for the backend ` +
@@ -468,6 +468,24 @@ export function createWorker(loadDecide) {
           this.#sincePrune = 0;
           await this.#pruneSeen(now);
         }
+      }
+    }
+
+    // The inbox in order, as it was when the pass started (events accepted meanwhile are left to
+    // the pass accept() queues), read INBOX_BATCH records at a time: a pass stops at the first
+    // event that must wait, so a long inbox (a user's events behind a waiting one) is not read
+    // whole on every pass.
+    async *#inbox() {
+      const last = INBOX + String((await this.storage.get("seq")) ?? 0).padStart(12, "0");
+      let startAfter;
+      for (;;) {
+        const batch = await this.storage.list({ prefix: INBOX, limit: INBOX_BATCH, ...(startAfter === undefined ? {} : { startAfter }) });
+        for (const [key, record] of batch) {
+          if (key > last) return;
+          startAfter = key;
+          yield [key, record];
+        }
+        if (batch.size < INBOX_BATCH) return;
       }
     }
 
