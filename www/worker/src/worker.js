@@ -608,9 +608,9 @@ export function createWorker(loadDecide) {
       }
     }
 
-    // The user as the backend knows it; while the backend is unreachable, the last copy this
-    // object saw (else the event waits); a user the backend does not know yet starts from the
-    // LINE profile.
+    // The user as the backend knows it; when it is not loaded, the last copy this object saw
+    // (else BackendWaitError: the event waits, or BackendAnswerError: it fails); a user the
+    // backend does not know yet starts from the LINE profile.
     async #loadUser(userId, event) {
       let user;
       let fromBackend = false;
