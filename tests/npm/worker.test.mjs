@@ -388,6 +388,128 @@ test("backend failing and no copy until BACKEND_WAIT_MS has passed: the event is
   }
 });
 
+test("backend failing for one user with no copy: events behind a waiting one (more than a pass reads at a time) are given up by their own receipt + BACKEND_WAIT_MS, in order, the ones past it without another backend call", async () => {
+  const W = 400;
+  const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20", BACKEND_WAIT_MS: String(W) });
+  try {
+    const user = newFriend({ displayName: "山本 由美", purchases: [purchase(3)], richMenuId: menuId("standard") });
+    const getsFor = () => backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${user}`);
+    backend.answerNext({ path: `/users/${user}`, status: 500, count: 1_000_000 }); // never comes back for this user
+    // More than a pass reads of the inbox at a time (16).
+    const events = [followEvent(user, { unblocked: true }), postbackEvent(user, "action=quiz"), ...Array.from({ length: 18 }, (_, i) => messageEvent(user, `${i}`))];
+    const sentAt = Date.now();
+    assert.equal((await sendWebhook(w.url, SECRET, events)).status, 200); // one webhook: one receipt time
+    const prefix = (e) => `event ${e.webhookEventId}: backend: user not loaded (backend answered 500) and no copy kept: gave up after waiting `;
+    const gaveUp = (e) => w.log().split("\n").findIndex((l) => l.startsWith(prefix(e)));
+    await waitFor("the events given up", () => events.every((e) => gaveUp(e) >= 0), 4 * W + 8000);
+    const elapsed = Date.now() - sentAt;
+    for (let i = 1; i < events.length; i++) assert.ok(gaveUp(events[i - 1]) < gaveUp(events[i]), `given up in the user's order (${i})`);
+    const lines = w.log().split("\n");
+    const [, tries] = /, (\d+) tries\); not decided/.exec(lines[gaveUp(events[0])]) ?? assert.fail(lines[gaveUp(events[0])]);
+    assert.ok(Number(tries) > 2, "the first not given up after MAX_EVENT_ATTEMPTS");
+    for (const e of events.slice(1)) {
+      assert.match(lines[gaveUp(e)], new RegExp(`\\(BACKEND_WAIT_MS ${W} ms, 0 tries; not loaded again after event ${events[0].webhookEventId}\\); not decided: no menu change, nothing sent or synced$`));
+      assert.ok(!w.log().includes(`event ${e.webhookEventId}: backend: user not loaded (backend answered 500) and no copy kept: the event waits`), "never loaded on its own");
+    }
+    assert.equal(getsFor().length, Number(tries), "only the first event's loads: the others, past their horizon too, are given up without one");
+    assert.ok(elapsed < 2 * W + 1500, `all given up by about receipt + BACKEND_WAIT_MS (${elapsed} ms), not one BACKEND_WAIT_MS after another`);
+    await sleep(300);
+    assert.equal(getsFor().length, Number(tries), "not tried again once given up");
+    assert.equal(callsFor(user).length, 0, "no LINE call");
+    assert.equal(decisionsFor(user).length, 0, "nothing synced");
+    assert.ok(!w.log().includes("山本 由美"), "no profile data in the logs");
+  } finally {
+    await w.close();
+  }
+});
+
+test("backend failing for one user with no copy, events in separate webhooks: each is given up by its own receipt + BACKEND_WAIT_MS, in order", async () => {
+  const W = 800;
+  const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20", BACKEND_WAIT_MS: String(W) });
+  try {
+    const user = newFriend();
+    const getsFor = () => backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${user}`);
+    backend.answerNext({ path: `/users/${user}`, status: 503, count: 1_000_000 });
+    const events = [messageEvent(user, "1"), messageEvent(user, "2"), messageEvent(user, "3")];
+    let lastSentAt;
+    for (const e of events) {
+      lastSentAt = Date.now();
+      assert.equal((await sendWebhook(w.url, SECRET, [e])).status, 200);
+      await sleep(60);
+    }
+    const gaveUp = (e) => w.log().split("\n").findIndex((l) =>
+      l.startsWith(`event ${e.webhookEventId}: backend: user not loaded (backend answered 503) and no copy kept: gave up after waiting `));
+    await waitFor("the three events given up", () => events.every((e) => gaveUp(e) >= 0), 4 * W + 8000);
+    const elapsed = Date.now() - lastSentAt;
+    assert.ok(gaveUp(events[0]) < gaveUp(events[1]) && gaveUp(events[1]) < gaveUp(events[2]), "given up in the user's order");
+    assert.ok(elapsed < 2 * W, `the last given up by about its receipt + BACKEND_WAIT_MS (${elapsed} ms after it was sent), not one BACKEND_WAIT_MS after another`);
+    const gets = getsFor().length;
+    await sleep(300);
+    assert.equal(getsFor().length, gets, "not tried again once given up");
+    assert.equal(callsFor(user).length, 0, "no LINE call");
+    assert.equal(decisionsFor(user).length, 0, "nothing synced");
+  } finally {
+    await w.close();
+  }
+});
+
+test("a backend answer about one user that waiting will not change (2xx not a user object, 4xx other than 401/403/404/408/429) and no copy: the event spends MAX_EVENT_ATTEMPTS and is given up, it does not wait BACKEND_WAIT_MS", async () => {
+  const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20" }); // BACKEND_WAIT_MS: the default 24 h
+  try {
+    const json = { "content-type": "application/json" };
+    const answers = [
+      [200, "null", json, "backend answered 200 with JSON that is not a user object"],
+      [200, "[]", json, "backend answered 200 with JSON that is not a user object"],
+      [200, "<html>山本 由美</html>", { "content-type": "text/html" }, "backend answered 200 with a body that is not JSON"],
+      [400, '{"error": "bad user id 山本 由美"}', json, "backend answered 400"],
+      [410, "", {}, "backend answered 410"],
+      [422, "", {}, "backend answered 422"],
+    ];
+    for (const [status, body, headers, why] of answers) {
+      const user = newFriend({ displayName: "山本 由美" });
+      const getsFor = () => backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${user}`);
+      backend.answerNext({ path: `/users/${user}`, status, body, headers, count: 1_000_000 });
+      const event = followEvent(user);
+      assert.equal((await sendWebhook(w.url, SECRET, [event])).status, 200);
+      const prefix = `event ${event.webhookEventId}: backend: user not loaded (${why}) and no copy kept`;
+      await waitFor(`${status} ${body}: the event given up`, () => w.log().includes(`${prefix}; gave up after 2 attempts (not decided: no menu change, nothing sent or synced)`));
+      assert.ok(w.log().includes(`${prefix}; attempt 1 of 2, will retry in `), `${status} ${body}: attempt 1`);
+      assert.ok(!w.log().includes(`event ${event.webhookEventId}: backend: user not loaded (${why}) and no copy kept: the event waits`), `${status} ${body}: not kept for BACKEND_WAIT_MS`);
+      await sleep(100);
+      assert.equal(getsFor().length, 2, `${status} ${body}: one load per attempt`);
+      assert.equal(callsFor(user).length, 0, "no LINE call");
+      assert.equal(decisionsFor(user).length, 0, "nothing synced");
+    }
+    assert.ok(!w.log().includes("山本 由美"), "no profile data (or response body) in the logs");
+  } finally {
+    await w.close();
+  }
+});
+
+test("backend 401, 403, 408, 429, 5xx on GET /users and no copy (a token being rotated, a rate limit, an outage): the event waits past MAX_EVENT_ATTEMPTS, then is decided once", async () => {
+  const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20" });
+  try {
+    const statuses = [401, 403, 408, 429, 502];
+    const users = statuses.map((status) => {
+      const user = newFriend();
+      backend.answerNext({ path: `/users/${user}`, status, body: "", count: 3 });
+      return user;
+    });
+    const events = users.map((user) => messageEvent(user));
+    assert.equal((await sendWebhook(w.url, SECRET, events)).status, 200);
+    await waitFor("every decision", () => users.every((user) => decisionsFor(user).length === 1), 15_000);
+    statuses.forEach((status, i) => {
+      for (let t = 1; t <= 3; t++) {
+        assert.ok(w.log().includes(`event ${events[i].webhookEventId}: backend: user not loaded (backend answered ${status}) and no copy kept: the event waits for the backend (try ${t},`), `${status}: try ${t}`);
+      }
+      assert.equal(backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${users[i]}`).length, 4, `${status}: three failed loads, then one`);
+    });
+    assert.doesNotMatch(w.log(), /gave up|attempt \d+ of 2/);
+  } finally {
+    await w.close();
+  }
+});
+
 test("unblock (follow with isUnblocked) greets again; a stale reply token falls back to push with a retry key", async () => {
   const user = newFriend();
   const event = followEvent(user, { unblocked: true, timestamp: Date.now() - 5 * 60e3 });
@@ -554,6 +676,20 @@ test("one body with 100 events from different users: all processed, each once", 
     assert.equal(links(u).length, 1, `one link for ${u}`);
     assert.equal(backend.deliveries.get(decisionsFor(u)[0].decisionId), 1);
   }
+});
+
+test("one user's 40 events in one body: each processed once, in order (more than a pass reads of the inbox at a time)", async () => {
+  const user = newFriend();
+  const events = Array.from({ length: 40 }, (_, i) => messageEvent(user, `${i}`));
+  assert.equal((await post(events)).status, 200);
+  await waitFor("40 decisions", () => decisionsFor(user).length === 40, 20_000);
+  const lines = worker.log().split("\n");
+  const decided = events.map((e) => lines.findIndex((l) => l.startsWith(`event ${e.webhookEventId}: message → decision`)));
+  for (let i = 0; i < events.length; i++) {
+    assert.ok(decided[i] >= 0 && (i === 0 || decided[i] > decided[i - 1]), `event ${i} decided after event ${i - 1}`);
+  }
+  assert.deepEqual(decisionsFor(user).map((d) => d.now), events.map((e) => new Date(e.timestamp).toISOString()), "synced in order");
+  assert.equal(backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${user}`).length, 40, "the user loaded once per event");
 });
 
 test("unknown event types are ignored without failing the others", async () => {
@@ -772,7 +908,8 @@ test("a numeric setting that is not a valid number: webhooks answered 500 naming
 });
 
 // An instrumented build of the same worker: logs each alarm of a user's object, and can make
-// one alarm's pass fail (a storage error) for users whose id ends in "0bad".
+// one alarm's pass fail (a storage error reading the inbox; not the one-key look at the end of
+// a pass) for users whose id ends in "0bad".
 async function probeWorker() {
   if (probe) return probe;
   const entry = join(scratch, "probe-entry.js");
@@ -787,7 +924,7 @@ async function probeWorker() {
           get: (target, name) => {
             if (name === "list") {
               return (options) => {
-                if (this.failAlarm && this.inAlarm && options?.prefix === "inbox:" && options.limit === undefined) {
+                if (this.failAlarm && this.inAlarm && options?.prefix === "inbox:" && options.limit !== 1) {
                   this.failAlarm = false;
                   console.log("probe: alarm failure injected for " + this.user);
                   return Promise.reject(new Error("injected storage failure"));

@@ -9,12 +9,13 @@
 //            user's Durable Object, which de-duplicates them on webhookEventId and stores them
 //            durably → 200.
 //   object   one per userId, so one user's events run one at a time, in order: load the user
-//            (backend, else the last copy, else wait for the backend, up to BACKEND_WAIT_MS; a
-//            new user starts from the LINE profile) → context → decide → link /
-//            unlink the rich menu → reply (push with X-Line-Retry-Key once the token is stale,
-//            never after a reply whose outcome is unknown) → enqueue the decision in the sync
-//            outbox (in the object's storage; its richMenu says what LINE carried out) → flush;
-//            an alarm retries what is left (events, outbox) until it is done.
+//            (backend, else the last copy, else wait for the backend, up to BACKEND_WAIT_MS
+//            after the event was received, if waiting may help; a new user starts from the LINE
+//            profile) → context → decide → link / unlink the rich menu → reply (push with
+//            X-Line-Retry-Key once the token is stale, never after a reply whose outcome is
+//            unknown) → enqueue the decision in the sync outbox (in the object's storage; its
+//            richMenu says what LINE carried out) → flush; an alarm retries what is left
+//            (events, outbox) until it is done.
 //
 // Why the 200 waits for the hand-off and not for the work: work scheduled with ctx.waitUntil in
 // the stateless worker is lost if the isolate is evicted or crashes before it ends, and LINE
@@ -33,6 +34,7 @@ const MAX_BODY = 1 << 20; // LINE webhook bodies are far smaller; refuse anythin
 const SEEN_TTL_MS = 7 * 24 * 3600e3; // webhookEventIds remembered for redeliveries
 const INBOX = "inbox:";
 const SEEN = "seen:";
+const INBOX_BATCH = 16; // inbox records a pass reads at a time
 const CONFIG_RETRY_MAX_MS = 10 * 60e3; // longest wait between retries of an event kept for a deploy or the backend
 const BACKEND_RETRY_STATUSES = [401, 403, 404]; // POST /decisions answers retried, not dead-lettered
 const SETTINGS_RETRY_MS = 60e3; // how soon a pass looks again while the numeric settings are invalid
@@ -125,17 +127,40 @@ class LineAuthError extends DeployError {
 }
 
 /**
- * The backend did not say who the user is (down, slow, an error or a non-object answer) and the
- * object has no copy: the event cannot be decided without taking a known customer for a new
- * friend. Not the event's fault, and temporary (the backend is the deployment's own): the event
- * is kept and retried with backoff for up to BACKEND_WAIT_MS, without spending
- * MAX_EVENT_ATTEMPTS (those are for LINE's failures).
+ * The backend did not say who the user is, for a reason that passes or that a deploy fixes
+ * (unreachable, no answer within BACKEND_TIMEOUT_MS, a 5xx, 408, 429, a 401/403 while
+ * BACKEND_TOKEN is rotated, a 404 that is not JSON from a wrong BACKEND_URL path), and the object
+ * has no copy: the event cannot be decided without taking a known customer for a new friend. Not
+ * the event's fault: it is kept and retried with backoff until BACKEND_WAIT_MS after it was
+ * received, without spending MAX_EVENT_ATTEMPTS.
  */
 class BackendWaitError extends Error {
   constructor(why) {
     super(`backend: user not loaded (${why}) and no copy kept`);
     this.name = "BackendWaitError";
   }
+}
+
+/**
+ * The backend answered about this user with something waiting is not known to change (a 2xx
+ * that is not a JSON user object, e.g. `200 null` for an unknown user; a 4xx other than 401,
+ * 403, 404, 408 and 429, e.g. 400, 410, 422; any other status fetch returns), and the object has
+ * no copy: an ordinary failure of the event, which spends MAX_EVENT_ATTEMPTS (every
+ * INBOX_RETRY_MS) and is then given up undecided.
+ */
+class BackendAnswerError extends Error {
+  constructor(why) {
+    super(`backend: user not loaded (${why}) and no copy kept`);
+    this.name = "BackendAnswerError";
+  }
+}
+
+// GET /users answers that pass or that a deploy fixes: worth waiting for (BackendWaitError).
+const backendWaitsFor = (status) => status >= 500 || status === 401 || status === 403 || status === 408 || status === 429;
+
+// A failed GET /users: `waits` says whether waiting may help (see BackendWaitError).
+function loadFailure(message, waits) {
+  return Object.assign(new Error(message), { waits });
 }
 
 /**
@@ -325,9 +350,21 @@ export function createWorker(loadDecide) {
         await this.storage.setAlarm(Date.now() + SETTINGS_RETRY_MS);
         return;
       }
-      const inbox = await this.storage.list({ prefix: INBOX });
       let retryInboxAt; // set when an event failed and waits for a retry
-      for (const [key, record] of inbox) {
+      // The backend failure that just gave an event up in this pass (the user not loaded, no
+      // copy): the user's next events already past their own horizon are given up with it,
+      // without loading the user again.
+      let backendGaveUp;
+      for await (const [key, record] of this.#inbox()) {
+        if (backendGaveUp && !record.decision && Date.now() - (record.receivedAt ?? Infinity) >= this.cfg.BACKEND_WAIT_MS) {
+          const { error, id } = backendGaveUp;
+          console.error(`event ${record.id}: ${error.message}: gave up after waiting ${duration(Date.now() - record.receivedAt)} for the backend ` +
+            `(BACKEND_WAIT_MS ${duration(this.cfg.BACKEND_WAIT_MS)}, ${record.backendTries ?? 0} tries; not loaded again after event ${id}); ` +
+            "not decided: no menu change, nothing sent or synced");
+          await this.storage.delete(key);
+          continue;
+        }
+        backendGaveUp = undefined;
         // Not before its retry time, whatever woke this pass: a webhook per message would
         // otherwise re-run a failing event at once and spend its attempts in seconds. An event
         // waiting for a deploy is tried once by a new instance (the deploy may be the fix).
@@ -357,18 +394,20 @@ export function createWorker(loadDecide) {
           if (e instanceof BackendWaitError) {
             // The user could not be loaded and there is no copy: kept and retried less and less
             // often (as for a deploy, up to 10 minutes apart) until BACKEND_WAIT_MS has passed
-            // since the first such failure; MAX_EVENT_ATTEMPTS is not spent. The last try falls
-            // on the horizon; only a failure there gives the event up. Later events of this
-            // user wait behind it (the pass stops here).
-            record.backendWaitSince ??= now;
+            // since the event was received (also the time it spent behind the user's earlier
+            // events: a horizon per event, not per wait, so events queued behind a waiting one
+            // do not each wait BACKEND_WAIT_MS more); MAX_EVENT_ATTEMPTS is not spent. The last
+            // try falls on the horizon; only a failure there gives the event up. Later events
+            // of this user wait behind it (the pass stops here).
+            record.receivedAt ??= now; // records have it since the first version; never wait forever
             record.backendTries = (record.backendTries ?? 0) + 1;
-            const waited = now - record.backendWaitSince;
+            const waited = now - record.receivedAt;
             const horizon = this.cfg.BACKEND_WAIT_MS;
             if (waited < horizon) {
               const backoff = Math.min(this.cfg.INBOX_RETRY_MS * 2 ** Math.min(record.backendTries - 1, 20), CONFIG_RETRY_MAX_MS);
               const wait = Math.min(backoff, horizon - waited);
               console.warn(`event ${record.id}: ${e.message}: the event waits for the backend (try ${record.backendTries}, ` +
-                `waiting ${duration(waited)} of BACKEND_WAIT_MS ${duration(horizon)}), will retry in ${duration(wait)}`);
+                `received ${duration(waited)} ago, BACKEND_WAIT_MS ${duration(horizon)}), will retry in ${duration(wait)}`);
               record.retryAt = now + wait;
               await this.storage.put(key, record);
               retryInboxAt = record.retryAt;
@@ -377,6 +416,7 @@ export function createWorker(loadDecide) {
             console.error(`event ${record.id}: ${e.message}: gave up after waiting ${duration(waited)} for the backend ` +
               `(BACKEND_WAIT_MS ${duration(horizon)}, ${record.backendTries} tries); not decided: no menu change, nothing sent or synced`);
             await this.storage.delete(key);
+            backendGaveUp = { error: e, id: record.id };
             continue;
           }
           record.attempts = (record.attempts ?? 0) + 1;
@@ -428,6 +468,24 @@ export function createWorker(loadDecide) {
           this.#sincePrune = 0;
           await this.#pruneSeen(now);
         }
+      }
+    }
+
+    // The inbox in order, as it was when the pass started (events accepted meanwhile are left to
+    // the pass accept() queues), read INBOX_BATCH records at a time: a pass stops at the first
+    // event that must wait, so a long inbox (a user's events behind a waiting one) is not read
+    // whole on every pass.
+    async *#inbox() {
+      const last = INBOX + String((await this.storage.get("seq")) ?? 0).padStart(12, "0");
+      let startAfter;
+      for (;;) {
+        const batch = await this.storage.list({ prefix: INBOX, limit: INBOX_BATCH, ...(startAfter === undefined ? {} : { startAfter }) });
+        for (const [key, record] of batch) {
+          if (key > last) return;
+          startAfter = key;
+          yield [key, record];
+        }
+        if (batch.size < INBOX_BATCH) return;
       }
     }
 
@@ -550,9 +608,9 @@ export function createWorker(loadDecide) {
       }
     }
 
-    // The user as the backend knows it; while the backend is unreachable, the last copy this
-    // object saw (else the event waits); a user the backend does not know yet starts from the
-    // LINE profile.
+    // The user as the backend knows it; when it is not loaded, the last copy this object saw
+    // (else BackendWaitError: the event waits, or BackendAnswerError: it fails); a user the
+    // backend does not know yet starts from the LINE profile.
     async #loadUser(userId, event) {
       let user;
       let fromBackend = false;
@@ -569,9 +627,9 @@ export function createWorker(loadDecide) {
             user = JSON.parse(text);
           } catch {
             // Not the parser's message: it quotes the body, which is profile data.
-            throw new Error(`backend answered ${res.status} with a body that is not JSON`);
+            throw loadFailure(`backend answered ${res.status} with a body that is not JSON`, false);
           }
-          if (!user || typeof user !== "object" || Array.isArray(user)) throw new Error(`backend answered ${res.status} with JSON that is not a user object`);
+          if (!user || typeof user !== "object" || Array.isArray(user)) throw loadFailure(`backend answered ${res.status} with JSON that is not a user object`, false);
           fromBackend = true;
         } else if (res.status === 404 && /\bjson\b/i.test(res.headers.get("content-type") ?? "")) {
           await res.body?.cancel();
@@ -581,10 +639,10 @@ export function createWorker(loadDecide) {
           // taken as "no such user" it would make every customer a new friend (welcome menu and
           // message for all). It fails like a backend that is down.
           await res.body?.cancel();
-          throw new Error("backend answered 404 without a JSON body (is BACKEND_URL right?)");
+          throw loadFailure("backend answered 404 without a JSON body (is BACKEND_URL right?)", true);
         } else {
           await res.body?.cancel();
-          throw new Error(`backend answered ${res.status}`);
+          throw loadFailure(`backend answered ${res.status}`, backendWaitsFor(res.status));
         }
       } catch (e) {
         const why = e?.name === "TimeoutError" ? `no answer within ${this.cfg.BACKEND_TIMEOUT_MS} ms` : e?.message;
@@ -592,8 +650,10 @@ export function createWorker(loadDecide) {
         if (user === undefined) {
           // No copy (the first event since the deploy, or since an unfollow): the LINE profile
           // alone would make a known customer look like a new friend (welcome menu, new-friend
-          // content, and that synced back). The event waits for the backend (BACKEND_WAIT_MS).
-          throw new BackendWaitError(why);
+          // content, and that synced back). The event waits for the backend (BACKEND_WAIT_MS)
+          // if that may help: a network error or timeout (no `waits`), or an answer that
+          // passes; an answer about this user that will not change is an ordinary failure.
+          throw e?.waits === false ? new BackendAnswerError(why) : new BackendWaitError(why);
         }
         console.warn(`backend: user not loaded (${why}); using the last known copy`);
       }
