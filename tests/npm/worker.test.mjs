@@ -856,6 +856,33 @@ test("crash: an event accepted during a pass keeps its alarm, and a reply cut of
   assert.equal(pushes(user).length, 0, "not pushed: the cut-off reply was delivered");
 });
 
+test("an answer decided more than MAX_PUSH_DELAY_MS after its event (held while the backend was down) is not pushed: synced with delivery late; a follow's welcome still goes out", async () => {
+  // A config that also answers messages (the example answers follows only).
+  const withAnswers = structuredClone(config);
+  withAnswers.contents.push({ id: "auto_answer", on: ["message"], variants: [{ id: "all", messages: [{ type: "text", text: "{{ user.displayName | default: 'お客様' }}様、お問い合わせありがとうございます。" }] }] });
+  const file = join(scratch, "answers-config.json");
+  writeFileSync(file, JSON.stringify(withAnswers));
+  const b = await buildWorker({ entry: ENTRY, config: file });
+  const w = await startWorkerd({ bundle: b, env: { ...env(), MAX_PUSH_DELAY_MS: "300", REPLY_TOKEN_TTL_MS: "100", INBOX_RETRY_MS: "100" } });
+  try {
+    const user = newFriend();
+    backend.answerNext({ path: `/users/${user}`, status: 503, body: "down", count: 4 });
+    const follow = followEvent(user);
+    const message = messageEvent(user, "こんにちは");
+    assert.equal((await sendWebhook(w.url, SECRET, [follow, message])).status, 200);
+    const [first, second] = await waitFor("both decisions", () => decisionsFor(user).length === 2 && decisionsFor(user), 15_000);
+    assert.equal(first.delivery, "push", "the welcome, late, still goes out");
+    assert.equal(second.messages.length, 1, "the answer was decided");
+    assert.equal(second.delivery, "late");
+    assert.equal(pushes(user).length, 1, "only the welcome is pushed");
+    assert.equal(replyFor(message).length, 0);
+    assert.match(w.log(), new RegExp(`event ${message.webhookEventId}: message decided \\d+ (ms|s) after it happened \\(MAX_PUSH_DELAY_MS 300 ms\\): its messages are not pushed`));
+  } finally {
+    await w.close();
+    removeBundle(b);
+  }
+});
+
 test("a deploy whose config does not compile: webhooks answered 500, stored events kept until a config that compiles is out", {
   skip: process.env.WORKER_TEST_ENTRY !== undefined && "the entry's decider does not check its config up front (json-logic-js compiles nothing)",
 }, async () => {

@@ -47,6 +47,7 @@ const SETTINGS = {
   LINE_RETRY_BASE_MS: [200, 0],
   LINE_TIMEOUT_MS: [10_000, 1],
   REPLY_TOKEN_TTL_MS: [50_000, 0],
+  MAX_PUSH_DELAY_MS: [3_600_000, 0],
   BACKEND_TIMEOUT_MS: [5_000, 1],
   SYNC_BASE_DELAY_MS: [500, 0],
   SYNC_MAX_DELAY_MS: [60_000, 0],
@@ -552,7 +553,15 @@ export function createWorker(loadDecide) {
         // One LINE refused for sure is not: the message is pushed (again, same retry key).
         const attempted = record.done.replyAttempted === true;
         const refused = record.done.replyRefused === true;
-        record.done.message = await this.#step(record.id, "message", async () => {
+        // An answer pushed long after the event (one held while the backend was down) would
+        // come out of the blue, and every push counts against the monthly message quota:
+        // past MAX_PUSH_DELAY_MS only a follow's welcome still goes out.
+        const age = Date.now() - event.timestamp;
+        if (!fresh && !attempted && event.type !== "follow" && age > this.cfg.MAX_PUSH_DELAY_MS) {
+          record.done.message = "late";
+          console.warn(`event ${record.id}: ${event.type} decided ${duration(age)} after it happened ` +
+            `(MAX_PUSH_DELAY_MS ${duration(this.cfg.MAX_PUSH_DELAY_MS)}): its messages are not pushed`);
+        } else record.done.message = await this.#step(record.id, "message", async () => {
           try {
             return await this.line.send(userId, messages, {
               replyToken: !refused && (fresh || attempted) ? event.replyToken : undefined,
@@ -729,13 +738,14 @@ export function contextFor(user, event) {
  * links it again. `delivery` says what became of its messages, so a backend counting
  * exposures or coupons sent counts only what the user got: "reply" (incl. a reply whose
  * token was then found used: counted as delivered), "push", "failed" (LINE refused it, or the
- * event gave up), "not_sent" (no messages, or not to be answered: unfollow, standby). The inbox
+ * event gave up), "late" (decided more than MAX_PUSH_DELAY_MS after the event, not a follow: not
+ * pushed), "not_sent" (no messages, or not to be answered: unfollow, standby). The inbox
  * record keeps the original for the logs.
  */
 export function syncedDecision(decision, done = {}, { gaveUp = false } = {}) {
   const rm = decision.richMenu;
   const applied = !rm || (rm.action !== "link" && rm.action !== "unlink") || done.menu === "done";
-  const sent = done.message === "push" ? "push" : done.message?.startsWith("reply") ? "reply" : undefined;
+  const sent = done.message === "push" ? "push" : done.message?.startsWith("reply") ? "reply" : done.message === "late" ? "late" : undefined;
   const delivery = sent ?? (done.message === "failed" || (gaveUp && decision.messages?.length > 0) ? "failed" : "not_sent");
   return { ...decision, ...(applied ? {} : { richMenu: { ...rm, action: "none" } }), delivery };
 }
