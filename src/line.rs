@@ -56,6 +56,9 @@ pub(crate) enum Role {
     AltUri,
     /// An imagemap message's action (its own object, not an action object).
     ImagemapAction,
+    /// An imagemap message's `video`, and its `externalLink`.
+    ImagemapVideo,
+    ExternalLink,
     Sender,
     QuickReply,
     QuickReplyItem,
@@ -105,6 +108,8 @@ impl Role {
                 Role::Template { kind, pictured: pictured() }
             }
             (Role::Message(Some(Type::Imagemap)), "actions") => Role::ImagemapAction,
+            (Role::Message(Some(Type::Imagemap)), "video") => Role::ImagemapVideo,
+            (Role::ImagemapVideo, "externalLink") => Role::ExternalLink,
             (Role::Message(Some(Type::Flex)), "contents") => Role::Flex,
             (Role::Message(_), "quickReply") => Role::QuickReply,
             (Role::Message(_), "sender") => Role::Sender,
@@ -144,6 +149,8 @@ impl Role {
             (Role::ImagemapAction, "linkUri") => utf16("linkUri", 1_000),
             (Role::ImagemapAction, "text") => utf16("text", 400),
             (Role::ImagemapAction, "label") => utf16("label", 50),
+            (Role::ExternalLink, "linkUri") => utf16("linkUri", 1_000),
+            (Role::ExternalLink, "label") => utf16("label", 30),
             (Role::Sender, "name") => utf16("name", 20),
             (Role::Sender, "iconUrl") => utf16("iconUrl", 1_000),
             (Role::RichMenu, "chatBarText") => graphemes("chatBarText", 14),
@@ -354,5 +361,8 @@ mod tests {
         let f = Role::message(&flex).child("contents", &serde_json::json!({}));
         assert_eq!(f.child("body", &serde_json::json!({})).child("action", &serde_json::json!({})).limit("label").map(|l| l.max), Some(40));
         assert_eq!(f.limit("text"), None);
+        let imagemap = serde_json::json!({"type": "imagemap"});
+        let link = Role::message(&imagemap).child("video", &serde_json::json!({})).child("externalLink", &serde_json::json!({}));
+        assert_eq!(link.limit("label").map(|l| l.max), Some(30));
     }
 }
