@@ -13,7 +13,10 @@ let browser, app, backend;
 const errors = [];
 
 before(async () => {
-  [browser, app, backend] = await Promise.all([launch(), startApp({ port: 0 }), startBackend({ port: 0 })]);
+  [browser, backend] = await Promise.all([launch(), startBackend({ port: 0 })]);
+  // the backend as a production page gets it: in the HTML (a <meta> serve.mjs injects), never
+  // from the query string (a production build ignores ?backend=, ?liffId= and ?mock=)
+  app = await startApp({ port: 0, backendUrl: backend.url });
 });
 after(async () => {
   await Promise.all([browser?.close(), app?.close(), backend?.close()]);
@@ -22,7 +25,7 @@ after(async () => {
 // decisions waiting in the app's outbox (kizuna/sync LocalStorageStore, prefix "kizuna-quiz:")
 const outboxSize = () => Object.keys(localStorage).filter((k) => k.startsWith("kizuna-quiz:kizuna:outbox:")).length;
 
-const quizUrl = (b = backend) => `${app.quizUrl}?backend=${encodeURIComponent(b.url)}`;
+const quizUrl = () => app.quizUrl;
 
 test("five answer paths (derived from the example config) give the five skin types", async () => {
   const { quiz, paths } = derivePaths();
@@ -110,14 +113,44 @@ test("a different answer to an earlier question re-branches", async (t) => {
 test("inside LINE (mocked): the result offers liff.sendMessages with a summary", async () => {
   const { paths } = derivePaths();
   const [, path] = [...paths.entries()][2];
-  const { context, page } = await newPage(browser, errors);
-  await page.goto(`${quizUrl()}&mock=client`);
-  for (const step of path) await answerQuestion(page, step);
-  const send = page.getByRole("button", { name: "結果をトークに送る" });
-  await send.waitFor();
-  await send.click();
-  await until(async () => (await page.locator("#live").textContent()) === "トークに結果を送りました", 5000, "the send confirmation");
-  await context.close();
+  const served = await startApp({ port: 0, backendUrl: backend.url, mock: "client" });
+  try {
+    const { context, page } = await newPage(browser, errors);
+    await page.goto(served.quizUrl);
+    for (const step of path) await answerQuestion(page, step);
+    const send = page.getByRole("button", { name: "結果をトークに送る" });
+    await send.waitFor();
+    await send.click();
+    await until(async () => (await page.locator("#live").textContent()) === "トークに結果を送りました", 5000, "the send confirmation");
+    await context.close();
+  } finally {
+    await served.close();
+  }
+  assert.deepEqual(errors, []);
+});
+
+test("a production build ignores ?backend=, ?mock= and ?liffId=: the ID token never goes to a host from the URL", async () => {
+  const evil = await startBackend({ port: 0 });
+  try {
+    const { paths } = derivePaths();
+    const [, path] = [...paths.entries()][0];
+    const { context, page } = await newPage(browser, errors);
+    const other = []; // every request the page makes to the other origin
+    page.on("request", (r) => { if (r.url().startsWith(evil.url)) other.push(r.url()); });
+    await page.goto(`${app.quizUrl}?backend=${encodeURIComponent(evil.url)}&mock=client&liffId=1234567890-Evil`);
+    for (const step of path) await answerQuestion(page, step);
+    const section = page.locator("section[data-result]");
+    await section.waitFor();
+    const id = await section.getAttribute("data-decision-id");
+    await until(() => backend.decisions.has(id), 15000, "the decision at the built-in backend");
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(other, [], "no request to the origin named in ?backend=");
+    assert.deepEqual(evil.requests, [], "the other backend got nothing");
+    assert.equal(await page.getByRole("button", { name: "結果をトークに送る" }).count(), 0, "?mock=client ignored");
+    await context.close();
+  } finally {
+    await evil.close();
+  }
   assert.deepEqual(errors, []);
 });
 

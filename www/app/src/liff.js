@@ -1,5 +1,5 @@
 // LIFF through the pluggable SDK: the core plus only the modules this app calls. Outside the
-// LINE app (or with ?mock=1, or without a LIFF id) @line/liff-mock stands in, loaded on demand
+// LINE app (or with the mock setting 1, or without a LIFF id) @line/liff-mock stands in, loaded on demand
 // so that users inside LINE never download it.
 import liff from "@line/liff/core";
 import IsInClient from "@line/liff/is-in-client";
@@ -18,8 +18,8 @@ liff.use(new GetDecodedIDToken());
 liff.use(new SendMessages());
 
 /**
- * Whether the mock stands in: `?mock=1|0`, else outside the LINE app or without a LIFF id.
- * `?mock=client` is the mock pretending to run inside LINE (to try 結果をトークに送る).
+ * Whether the mock stands in: the `mock` setting 1|0 (settings.js), else outside the LINE app or without a LIFF id.
+ * `client` is the mock pretending to run inside LINE (to try 結果をトークに送る).
  */
 export function useMock() {
   if (settings.mock === "1" || settings.mock === "true" || settings.mock === "client") return true;
