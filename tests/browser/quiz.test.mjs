@@ -154,6 +154,35 @@ test("a production build ignores ?backend=, ?mock= and ?liffId=: the ID token ne
   assert.deepEqual(errors, []);
 });
 
+test("a completed quiz is sent once even when its decisionId would change on a reload (config redeploy)", async () => {
+  const { paths } = derivePaths();
+  const [, path] = [...paths.entries()][3];
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(quizUrl());
+  for (const step of path) await answerQuestion(page, step);
+  const section = page.locator("section[data-result]");
+  await section.waitFor();
+  const id = await section.getAttribute("data-decision-id");
+  await until(() => backend.decisions.has(id), 15000, "the decision");
+  await until(() => page.evaluate(outboxSize).then((n) => n === 0), 10000, "the outbox to empty");
+  const posts = () => backend.requests.filter((r) => r.method === "POST" && r.path === "/decisions").length;
+  const before = posts();
+  // another input to the decisionId hash (a redeployed config changes configHash; here the
+  // mock user's id, which is as good): a recomputation gives a new decisionId
+  await page.evaluate(() => localStorage.setItem("kizuna-quiz:mock-user", "U" + "f".repeat(32)));
+  await page.reload();
+  await section.waitFor();
+  assert.equal(await section.getAttribute("data-decision-id"), id, "the saved decision is shown, not a recomputed one");
+  await new Promise((r) => setTimeout(r, 1500)); // room for a wrong second send
+  assert.equal(posts(), before, "nothing more sent");
+  assert.equal(await page.evaluate(outboxSize), 0, "nothing enqueued");
+  const saved = await page.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")));
+  assert.equal(saved.decision.decisionId, id, "the enqueued decision is kept in the record");
+  assert.equal(saved.enqueued, id);
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
 test("keyboard only: Tab to the choices, arrows to pick, Enter to go on; focus follows", async () => {
   const { context, page } = await newPage(browser, errors);
   await page.goto(quizUrl());

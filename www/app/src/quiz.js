@@ -41,7 +41,10 @@ const sync = settings.backend
 // ---- the saved record ------------------------------------------------------------------------
 // {state: QuizState, view?: index into state.path of the answered question on screen (absent:
 //  the current question), completedAt?: when the result was first shown (the context's `now`),
-//  enqueued?: the decisionId put in the outbox}
+//  decision?: the completion's decision, frozen when the result is first computed,
+//  enqueued?: its decisionId once it is in the outbox (from then on never enqueued again)}
+// The decision is kept rather than recomputed: its decisionId hashes the config too, so a
+// config redeploy (or another user id) would otherwise give the same completion a second one.
 function load() {
   try {
     const r = JSON.parse(localStorage.getItem(KEY));
@@ -167,7 +170,12 @@ async function showResult() {
     return;
   }
   const r = outcome.result;
-  const decisionId = outcome.decision.decisionId;
+  if (!record.decision && !record.enqueued) {
+    record.decision = outcome.decision; // frozen: a reload shows and sends this one
+    save();
+  }
+  const decision = record.decision ?? outcome.decision;
+  const decisionId = record.enqueued ?? decision.decisionId;
   const products = (r.contents || []).map((c) => h("li", { "data-content": c.id }, (c.messages || []).map(renderMessage)));
   const summary = `【肌タイプ診断】わたしは「${r.title}」でした。\n${r.description || ""}`.slice(0, 4900);
   const sendBtn = lf.inClient
@@ -192,7 +200,7 @@ async function showResult() {
   show(section);
   live.textContent = `診断結果: ${r.title}`;
   section.querySelector("h2").focus();
-  await deliver(outcome.decision);
+  await deliver(decision);
 }
 
 function restart() {
@@ -209,7 +217,7 @@ async function deliver(decision) {
     syncStatus.textContent = "送信先（backend）が設定されていないため、結果は送信されません。";
     return;
   }
-  if (decision && record.enqueued !== decision.decisionId) {
+  if (decision && !record.enqueued) { // once per completion, whatever a recomputation gives
     await sync.enqueue(decision); // a repeat of the same decisionId is skipped by the outbox
     record.enqueued = decision.decisionId;
     save();
