@@ -129,6 +129,29 @@ test("inside LINE (mocked): the result offers liff.sendMessages with a summary",
   assert.deepEqual(errors, []);
 });
 
+test("inside LINE (mocked): a failed liff.sendMessages is shown next to the button", async () => {
+  const { paths } = derivePaths();
+  const [, path] = [...paths.entries()][2];
+  const served = await startApp({ port: 0, backendUrl: backend.url, mock: "client-denied" });
+  try {
+    const { context, page } = await newPage(browser, errors);
+    await page.goto(served.quizUrl);
+    for (const step of path) await answerQuestion(page, step);
+    const send = page.getByRole("button", { name: "結果をトークに送る" });
+    await send.waitFor();
+    await send.click();
+    const alert = page.locator("section[data-result] .send-error[role=alert]");
+    await until(async () => /送信できませんでした/.test(await alert.textContent()), 5000, "the visible error");
+    assert.ok(await alert.isVisible(), "the error is visible, not only in the hidden live region");
+    assert.ok(await send.isEnabled(), "the button can be tried again");
+    await page.screenshot({ path: artifact("quiz-send-failed.png"), fullPage: true });
+    await context.close();
+  } finally {
+    await served.close();
+  }
+  assert.deepEqual(errors, []);
+});
+
 test("a production build ignores ?backend=, ?mock= and ?liffId=: the ID token never goes to a host from the URL", async () => {
   const evil = await startBackend({ port: 0 });
   try {

@@ -19,10 +19,11 @@ liff.use(new SendMessages());
 
 /**
  * Whether the mock stands in: the `mock` setting 1|0 (settings.js), else outside the LINE app or without a LIFF id.
- * `client` is the mock pretending to run inside LINE (to try 結果をトークに送る).
+ * `client` is the mock pretending to run inside LINE (to try 結果をトークに送る);
+ * `client-denied` the same with the `chat_message.write` permission refused (sendMessages fails).
  */
 export function useMock() {
-  if (settings.mock === "1" || settings.mock === "true" || settings.mock === "client") return true;
+  if (["1", "true", "client", "client-denied"].includes(settings.mock)) return true;
   if (settings.mock === "0" || settings.mock === "false") return false;
   return !settings.liffId || !liff.isInClient();
 }
@@ -60,8 +61,13 @@ export async function initLiff() {
     // An unsigned JWT with the claims a backend reads: mock backends can decode it; a real
     // backend verifying with LINE rejects it, as it should.
     const token = `${base64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${base64url(JSON.stringify(claims))}.`;
-    const inClient = settings.mock === "client";
+    const inClient = settings.mock === "client" || settings.mock === "client-denied";
     liff.$mock.set((p) => ({ ...p, getIDToken: token, getDecodedIDToken: claims, isInClient: inClient }));
+    if (settings.mock === "client-denied") {
+      liff.sendMessages = async () => {
+        throw Object.assign(new Error("chat_message.write の権限がありません"), { code: "403" });
+      };
+    }
     if (!liff.isLoggedIn()) liff.login();
   } else {
     await liff.init({ liffId: settings.liffId });

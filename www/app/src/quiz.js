@@ -178,15 +178,18 @@ async function showResult() {
   const decisionId = record.enqueued ?? decision.decisionId;
   const products = (r.contents || []).map((c) => h("li", { "data-content": c.id }, (c.messages || []).map(renderMessage)));
   const summary = `【肌タイプ診断】わたしは「${r.title}」でした。\n${r.description || ""}`.slice(0, 4900);
+  // a failed send is shown next to the button (role=alert announces it too), not only in #live
+  const sendError = lf.inClient ? h("p.error.send-error", { role: "alert" }) : null;
   const sendBtn = lf.inClient
     ? h("button.primary", { type: "button", onclick: async () => {
         sendBtn.disabled = true;
+        sendError.textContent = "";
         try {
           await lf.liff.sendMessages([{ type: "text", text: summary }]);
           live.textContent = "トークに結果を送りました";
           sendBtn.textContent = "送信しました";
         } catch (e) {
-          live.textContent = `送信できませんでした: ${problem(e)}`;
+          sendError.textContent = `トークに送信できませんでした: ${problem(e)}`;
           sendBtn.disabled = false;
         }
       } }, "結果をトークに送る")
@@ -196,7 +199,8 @@ async function showResult() {
     h("h2", { id: "result-title", tabIndex: -1 }, `あなたは「${r.title}」タイプです`),
     r.description ? h("p.description", null, r.description) : null,
     products.length ? [h("h3", null, "おすすめの商品"), h("ul.products", null, products)] : null,
-    h("div.actions", null, sendBtn, h("button.secondary", { type: "button", onclick: restart }, "もう一度診断する")));
+    h("div.actions", null, sendBtn, h("button.secondary", { type: "button", onclick: restart }, "もう一度診断する")),
+    sendError);
   show(section);
   live.textContent = `診断結果: ${r.title}`;
   section.querySelector("h2").focus();
