@@ -152,6 +152,39 @@ test("inside LINE (mocked): a failed liff.sendMessages is shown next to the butt
   assert.deepEqual(errors, []);
 });
 
+// localStorage full (setItem of the app's keys throws QuotaExceededError) or blocked (the getter throws)
+const FULL = () => {
+  const setItem = Storage.prototype.setItem;
+  Storage.prototype.setItem = function (k, v) {
+    if (String(k).startsWith("kizuna-quiz:state") || String(k).startsWith("kizuna-quiz:kizuna:")) throw new DOMException("full", "QuotaExceededError");
+    return setItem.call(this, k, v);
+  };
+};
+const BLOCKED = () => {
+  Object.defineProperty(window, "localStorage", { configurable: true, get() { throw new DOMException("blocked", "SecurityError"); } });
+};
+for (const [name, script] of [["full", FULL], ["blocked", BLOCKED]]) {
+  test(`localStorage ${name}: the quiz goes on in memory, says so, and the decision is still sent`, async () => {
+    const { paths } = derivePaths();
+    const [, path] = [...paths.entries()][4];
+    const { context, page } = await newPage(browser, errors);
+    await context.addInitScript(script);
+    await page.goto(quizUrl());
+    for (const step of path) await answerQuestion(page, step); // "次へ" works on every question
+    const notice = page.locator("#storage-notice");
+    assert.ok(await notice.isVisible(), "a visible notice");
+    assert.match(await notice.textContent(), name === "full" ? /いっぱい/ : /無効/);
+    const section = page.locator("section[data-result]");
+    await section.waitFor();
+    const id = await section.getAttribute("data-decision-id");
+    await until(() => backend.decisions.has(id), 15000, "the decision, sent from memory");
+    await until(async () => (await page.locator("#sync-status").textContent()) === "診断結果を送信しました。", 5000, "the sent status");
+    await page.screenshot({ path: artifact(`quiz-storage-${name}.png`), fullPage: true });
+    await context.close();
+    assert.deepEqual(errors, []);
+  });
+}
+
 test("a production build ignores ?backend=, ?mock= and ?liffId=: the ID token never goes to a host from the URL", async () => {
   const evil = await startBackend({ port: 0 });
   try {

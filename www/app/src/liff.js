@@ -31,11 +31,20 @@ export function useMock() {
 /** A stable fake user for mock mode (one per browser profile). */
 function mockUser() {
   const key = "kizuna-quiz:mock-user";
-  let id = localStorage.getItem(key);
+  let id;
+  try {
+    id = localStorage.getItem(key);
+  } catch {
+    // storage blocked: a new user per visit
+  }
   if (!id) {
     const bytes = crypto.getRandomValues(new Uint8Array(16));
     id = "U" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-    localStorage.setItem(key, id);
+    try {
+      localStorage.setItem(key, id);
+    } catch {
+      // storage blocked or full: this visit only
+    }
   }
   return id;
 }

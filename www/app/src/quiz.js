@@ -1,7 +1,7 @@
 // The LIFF skin-type quiz: one question per screen, resumable (the QuizState lives in
 // localStorage), the result rendered by kizuna, the decision delivered once through kizuna/sync.
 import configText from "virtual:kizuna-config";
-import { SyncClient, LocalStorageStore } from "kizuna/sync";
+import { SyncClient, LocalStorageStore, MemoryStore } from "kizuna/sync";
 import { createEngine, start, answer, questionAt, result, isState } from "./kizuna-quiz.js";
 import { initLiff } from "./liff.js";
 import { settings } from "./settings.js";
@@ -13,6 +13,24 @@ const KEY = `kizuna-quiz:state:${QUIZ}`;
 const app = document.getElementById("app");
 const live = document.getElementById("live");
 const syncStatus = document.getElementById("sync-status");
+const syncAction = document.getElementById("sync-action");
+const storageNotice = document.getElementById("storage-notice");
+
+// ---- storage: localStorage may be blocked (access throws) or full (setItem throws) ----------
+// Either way the quiz carries on in memory and says so once, visibly.
+function storageProblem(e) {
+  if (!storageNotice.hidden) return;
+  storageNotice.textContent = `この端末に回答を保存できません（${e?.name === "QuotaExceededError" ? "保存領域がいっぱいです" : "保存が無効になっています"}）。このまま続けられますが、ページを閉じると回答は失われます。`;
+  storageNotice.hidden = false;
+}
+function storage() {
+  try {
+    return localStorage; // the getter throws (SecurityError) when storage is blocked
+  } catch (e) {
+    storageProblem(e);
+    return null;
+  }
+}
 
 performance.mark("kizuna:modules"); // every import evaluated: the .wasm is instantiated
 const liffReady = initLiff().catch((error) => ({ error }));
@@ -20,10 +38,9 @@ const { engine, config } = createEngine(configText);
 const quizDef = config.quizzes?.find((q) => q.id === QUIZ);
 performance.mark("kizuna:engine"); // config compiled
 
-const sync = settings.backend
-  ? new SyncClient({
+const makeSync = (store) => new SyncClient({
       endpoint: `${settings.backend}/decisions`,
-      store: new LocalStorageStore(localStorage, "kizuna-quiz:"),
+      store,
       // The ID token, never the profile: the backend verifies it with LINE and reads the user from it.
       getHeaders: async () => {
         const { liff, error } = await liffReady;
@@ -35,8 +52,10 @@ const sync = settings.backend
       source: { runtime: "browser", app: "liff-quiz" },
       baseDelayMs: 400,
       maxDelayMs: 30_000,
-    })
-  : null;
+    });
+// The outbox in localStorage (it survives a reload); without storage, in memory for this visit.
+const durable = Boolean(storage());
+let sync = settings.backend ? makeSync(durable ? new LocalStorageStore(localStorage, "kizuna-quiz:") : new MemoryStore()) : null;
 
 // ---- the saved record ------------------------------------------------------------------------
 // {state: QuizState, view?: index into state.path of the answered question on screen (absent:
@@ -47,7 +66,7 @@ const sync = settings.backend
 // config redeploy (or another user id) would otherwise give the same completion a second one.
 function load() {
   try {
-    const r = JSON.parse(localStorage.getItem(KEY));
+    const r = JSON.parse(storage()?.getItem(KEY) ?? "null");
     if (r && isState(r.state, QUIZ)) return r;
   } catch {
     // unreadable: start over
@@ -62,7 +81,13 @@ if (record) {
     record = null; // stale_quiz_state (the quiz changed), unsupported_version …: start again
   }
 }
-const save = () => localStorage.setItem(KEY, JSON.stringify(record));
+function save() {
+  try {
+    storage()?.setItem(KEY, JSON.stringify(record));
+  } catch (e) {
+    storageProblem(e); // full: go on in memory ("次へ" must still work)
+  }
+}
 
 function show(...nodes) {
   app.replaceChildren(...nodes);
@@ -208,7 +233,11 @@ async function showResult() {
 }
 
 function restart() {
-  localStorage.removeItem(KEY);
+  try {
+    storage()?.removeItem(KEY);
+  } catch {
+    // overwritten by save() below, or kept in memory only
+  }
   record = { state: start(engine, QUIZ) };
   save();
   render();
@@ -221,19 +250,42 @@ async function deliver(decision) {
     syncStatus.textContent = "送信先（backend）が設定されていないため、結果は送信されません。";
     return;
   }
-  if (decision && !record.enqueued) { // once per completion, whatever a recomputation gives
-    await sync.enqueue(decision); // a repeat of the same decisionId is skipped by the outbox
-    record.enqueued = decision.decisionId;
-    save();
+  syncAction.replaceChildren();
+  if (decision && !record.enqueued && !inMemory.has(decision.decisionId)) { // once per completion, whatever a recomputation gives
+    try {
+      await sync.enqueue(decision); // a repeat of the same decisionId is skipped by the outbox
+      if (durable) {
+        record.enqueued = decision.decisionId;
+        save();
+      } else {
+        inMemory.add(decision.decisionId);
+      }
+    } catch (e) {
+      // the outbox could not store it (localStorage full): send it from memory during this
+      // visit; record.enqueued stays unset, so the next visit tries the outbox again
+      storageProblem(e);
+      syncStatus.className = "error";
+      syncStatus.textContent = `診断結果を端末に保存できませんでした（${problem(e)}）。`;
+      syncAction.replaceChildren(h("button.secondary", { type: "button", onclick: () => deliver(decision) }, "もう一度送信する"));
+      try {
+        sync = makeSync(new MemoryStore());
+        await sync.enqueue(decision);
+        inMemory.add(decision.decisionId);
+      } catch {
+        return; // the retry button stays
+      }
+    }
   }
   await flush();
 }
+const inMemory = new Set(); // decisionIds enqueued only in a memory outbox (this visit)
 
 async function flush() {
   if (!sync) return;
   clearTimeout(retryTimer);
-  if ((await sync.pending()) === 0) return;
+  if ((await sync.pending().catch(() => 0)) === 0) return;
   syncStatus.textContent = "診断結果を送信しています…";
+  syncStatus.className = "muted";
   const r = await sync.flush();
   if (r.pending > 0) {
     syncStatus.textContent = "通信できませんでした。自動的に再送します。";
@@ -242,6 +294,7 @@ async function flush() {
     syncStatus.textContent = "診断結果を送信できませんでした。";
   } else if (r.sent > 0) {
     syncStatus.textContent = "診断結果を送信しました。";
+    syncAction.replaceChildren();
   }
 }
 addEventListener("online", flush);
