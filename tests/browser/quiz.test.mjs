@@ -185,6 +185,59 @@ for (const [name, script] of [["full", FULL], ["blocked", BLOCKED]]) {
   });
 }
 
+test("ID token: an expired one is not sent (reopen, then sent); a 403 dead letter is sent again on the next visit", async () => {
+  const b = await startBackend({ port: 0 });
+  const served = await startApp({ port: 0, backendUrl: b.url });
+  try {
+    const { paths } = derivePaths();
+    const [, path] = [...paths.entries()][0];
+    const { context, page } = await newPage(browser, errors);
+    // Date.now() shifted by window.__skew (ms): a way to let an hour pass
+    await context.addInitScript(() => {
+      const now = Date.now;
+      Date.now = () => now() + (window.__skew || 0);
+    });
+    const posts = () => b.requests.filter((r) => r.method === "POST" && r.path === "/decisions");
+    const section = page.locator("section[data-result]");
+    const status = page.locator("#sync-status");
+
+    // a 403 dead-letters the decision; the next visit requeues it and it is sent
+    b.answerNext({ method: "POST", path: "/decisions", status: 403, body: "{}", headers: { "access-control-allow-origin": "*" } });
+    await page.goto(served.quizUrl);
+    for (const step of path) await answerQuestion(page, step);
+    await section.waitFor();
+    const first = await section.getAttribute("data-decision-id");
+    await until(async () => (await status.textContent()) === "診断結果を送信できませんでした。", 10000, "the dead letter");
+    assert.equal(posts().length, 1);
+    await page.reload();
+    await until(() => b.decisions.has(first), 15000, "the requeued decision");
+
+    // the token expires while the backend is down: nothing is sent with it, the user is told to
+    // reopen the page, and the reopened page sends it
+    b.setDown(true);
+    await page.getByRole("button", { name: "もう一度診断する" }).click();
+    for (const step of path) await answerQuestion(page, step);
+    await section.waitFor();
+    const second = await section.getAttribute("data-decision-id");
+    await until(() => posts().some((r) => r.status === 503), 10000, "a failed post");
+    await page.evaluate(() => { window.__skew = 2 * 3600 * 1000; });
+    b.setDown(false);
+    const before = posts().length;
+    await page.evaluate(() => dispatchEvent(new Event("online")));
+    await until(async () => /開き直してください/.test(await status.textContent()), 10000, "the reopen notice");
+    assert.ok(await status.isVisible());
+    assert.equal(posts().length, before, "no post with the expired token");
+    assert.ok(!b.decisions.has(second));
+    await page.reload(); // reopened: a fresh token
+    await until(() => b.decisions.has(second), 15000, "the decision after reopening");
+    assert.equal(b.decisions.size, 2);
+    await context.close();
+  } finally {
+    await Promise.all([served.close(), b.close()]);
+  }
+  assert.deepEqual(errors, []);
+});
+
 test("a production build ignores ?backend=, ?mock= and ?liffId=: the ID token never goes to a host from the URL", async () => {
   const evil = await startBackend({ port: 0 });
   try {

@@ -42,20 +42,40 @@ const makeSync = (store) => new SyncClient({
       endpoint: `${settings.backend}/decisions`,
       store,
       // The ID token, never the profile: the backend verifies it with LINE and reads the user from it.
+      // An ID token lasts 1 h and neither liff.init nor a reload refreshes it inside LINE: an
+      // expired one is not sent (the backend would answer 401 and the decision be dead-lettered);
+      // the throw is a retryable failure, and the user is asked to reopen the page.
       getHeaders: async () => {
         const { liff, error } = await liffReady;
         if (error) throw error;
         const token = liff.getIDToken();
         if (!token) throw new Error("no LIFF ID token (is the openid scope on?)"); // retried later
+        const exp = liff.getDecodedIDToken()?.exp;
+        if (typeof exp === "number" && exp * 1000 - TOKEN_MARGIN_MS <= Date.now()) {
+          tokenExpired = true;
+          throw new Error("the LIFF ID token has expired: reopen the page");
+        }
+        tokenExpired = false;
         return { authorization: `Bearer ${token}` };
       },
+      retryStatuses: [401], // an expired or not yet valid token: retried, not dead-lettered
       source: { runtime: "browser", app: "liff-quiz" },
       baseDelayMs: 400,
       maxDelayMs: 30_000,
     });
+const TOKEN_MARGIN_MS = 60_000; // a token this close to its exp is treated as expired (clock skew, transit)
+let tokenExpired = false;
 // The outbox in localStorage (it survives a reload); without storage, in memory for this visit.
 const durable = Boolean(storage());
 let sync = settings.backend ? makeSync(durable ? new LocalStorageStore(localStorage, "kizuna-quiz:") : new MemoryStore()) : null;
+// Decisions dead-lettered for 401/403 (an expired token, before the check above; a backend
+// misconfigured for a while) are sent again on this visit, with a fresh token.
+const requeued = sync
+  ? sync.deadLetters()
+      .then((dead) => dead.filter((d) => d.status === 401 || d.status === 403).map((d) => d.decisionId))
+      .then((ids) => (ids.length ? sync.requeueDeadLetters(ids) : 0))
+      .catch(() => 0)
+  : Promise.resolve(0);
 
 // ---- the saved record ------------------------------------------------------------------------
 // {state: QuizState, view?: index into state.path of the answered question on screen (absent:
@@ -283,11 +303,16 @@ const inMemory = new Set(); // decisionIds enqueued only in a memory outbox (thi
 async function flush() {
   if (!sync) return;
   clearTimeout(retryTimer);
+  await requeued;
   if ((await sync.pending().catch(() => 0)) === 0) return;
   syncStatus.textContent = "診断結果を送信しています…";
   syncStatus.className = "muted";
   const r = await sync.flush();
-  if (r.pending > 0) {
+  if (r.pending > 0 && tokenExpired) {
+    syncStatus.className = "error";
+    syncStatus.textContent = "LINE のログインの有効期限が切れたため、診断結果を送信できません。このページを LINE で開き直してください（結果は保存されていて、開き直すと送信されます）。";
+    retryTimer = setTimeout(flush, 15_000);
+  } else if (r.pending > 0) {
     syncStatus.textContent = "通信できませんでした。自動的に再送します。";
     retryTimer = setTimeout(flush, 15_000);
   } else if (r.deadLettered > 0) {
