@@ -122,6 +122,11 @@ test("inside LINE (mocked): the result offers liff.sendMessages with a summary",
     await send.waitFor();
     await send.click();
     await until(async () => (await page.locator("#live").textContent()) === "トークに結果を送りました", 5000, "the send confirmation");
+    await page.reload(); // not offered again after a reload
+    const done = page.getByRole("button", { name: "送信しました" });
+    await done.waitFor();
+    assert.ok(await done.isDisabled());
+    assert.equal(await send.count(), 0);
     await context.close();
   } finally {
     await served.close();
@@ -288,6 +293,28 @@ test("a completed quiz is sent once even when its decisionId would change on a r
   const saved = await page.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")));
   assert.equal(saved.decision.decisionId, id, "the enqueued decision is kept in the record");
   assert.equal(saved.enqueued, id);
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test("a double click on 次へ answers one question, it does not skip the next", async () => {
+  const { paths } = derivePaths();
+  const path = [...paths.values()][0];
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(quizUrl());
+  for (const step of path.slice(0, 3)) await answerQuestion(page, step);
+  // back to the second question: the third keeps its answer, so a stray submit would skip it
+  for (const q of [path[2], path[1]]) {
+    await page.getByRole("button", { name: "戻る" }).click();
+    await until(async () => (await page.locator("form h2").getAttribute("id")) === `q-${q.id}`, 5000, "the previous question");
+  }
+  // the first click answers; the second click of the double click (detail 2) lands on the next
+  // screen's button (where it sits at the same place)
+  await page.locator("form button[type=submit]").click();
+  await until(async () => (await page.locator("form h2").getAttribute("id")) === `q-${path[2].id}`, 5000, "the third question");
+  await page.evaluate(() => document.querySelector("form button[type=submit]").dispatchEvent(new MouseEvent("click", { detail: 2, bubbles: true, cancelable: true })));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await page.locator("form h2").getAttribute("id"), `q-${path[2].id}`, "on the third question, not past it");
   await context.close();
   assert.deepEqual(errors, []);
 });

@@ -81,7 +81,8 @@ const requeued = sync
 // {state: QuizState, view?: index into state.path of the answered question on screen (absent:
 //  the current question), completedAt?: when the result was first shown (the context's `now`),
 //  decision?: the completion's decision, frozen when the result is first computed,
-//  enqueued?: its decisionId once it is in the outbox (from then on never enqueued again)}
+//  enqueued?: its decisionId once it is in the outbox (from then on never enqueued again),
+//  sent?: true once liff.sendMessages sent the summary to the chat}
 // The decision is kept rather than recomputed: its decisionId hashes the config too, so a
 // config redeploy (or another user id) would otherwise give the same completion a second one.
 function load() {
@@ -140,7 +141,9 @@ function showQuestion() {
         h("input", { type, name: "answer", value: c.id, checked: chosen.has(c.id) }),
         h("span", null, c.label))));
   }
-  const next = h("button.primary", { type: "submit" }, q.number >= q.total ? "結果を見る" : "次へ");
+  // the second click of a double click lands on the next screen's button: ignored (it would
+  // skip a question that already has an answer selected)
+  const next = h("button.primary", { type: "submit", onclick: (ev) => { if (ev.detail > 1) ev.preventDefault(); } }, q.number >= q.total ? "結果を見る" : "次へ");
   const form = h("form", { novalidate: true, onsubmit: onSubmit, onchange: update, oninput: update },
     q.number === 1 && quizDef?.description ? h("p.lead", null, quizDef.description) : null,
     h("div.progress", null,
@@ -225,7 +228,9 @@ async function showResult() {
   const summary = `【肌タイプ診断】わたしは「${r.title}」でした。\n${r.description || ""}`.slice(0, 4900);
   // a failed send is shown next to the button (role=alert announces it too), not only in #live
   const sendError = lf.inClient ? h("p.error.send-error", { role: "alert" }) : null;
-  const sendBtn = lf.inClient
+  const sendBtn = lf.inClient && record.sent
+    ? h("button.primary", { type: "button", disabled: true }, "送信しました") // not offered again after a reload
+    : lf.inClient
     ? h("button.primary", { type: "button", onclick: async () => {
         sendBtn.disabled = true;
         sendError.textContent = "";
@@ -233,6 +238,8 @@ async function showResult() {
           await lf.liff.sendMessages([{ type: "text", text: summary }]);
           live.textContent = "トークに結果を送りました";
           sendBtn.textContent = "送信しました";
+          record.sent = true;
+          save();
         } catch (e) {
           sendError.textContent = `トークに送信できませんでした: ${problem(e)}`;
           sendBtn.disabled = false;
@@ -304,7 +311,13 @@ async function flush() {
   if (!sync) return;
   clearTimeout(retryTimer);
   await requeued;
-  if ((await sync.pending().catch(() => 0)) === 0) return;
+  if ((await sync.pending().catch(() => 0)) === 0) {
+    // nothing to send; a result refused earlier (a dead letter) still says so after a reload
+    if (record?.enqueued && (await sync.deadLetters().catch(() => [])).some((d) => d.decisionId === record.enqueued)) {
+      syncStatus.textContent = "診断結果を送信できませんでした。";
+    }
+    return;
+  }
   syncStatus.textContent = "診断結果を送信しています…";
   syncStatus.className = "muted";
   const r = await sync.flush();
