@@ -13,7 +13,10 @@ let browser, app, backend;
 const errors = [];
 
 before(async () => {
-  [browser, app, backend] = await Promise.all([launch(), startApp({ port: 0 }), startBackend({ port: 0 })]);
+  [browser, backend] = await Promise.all([launch(), startBackend({ port: 0 })]);
+  // the backend as a production page gets it: in the HTML (a <meta> serve.mjs injects), never
+  // from the query string (a production build ignores ?backend=, ?liffId= and ?mock=)
+  app = await startApp({ port: 0, backendUrl: backend.url });
 });
 after(async () => {
   await Promise.all([browser?.close(), app?.close(), backend?.close()]);
@@ -22,7 +25,7 @@ after(async () => {
 // decisions waiting in the app's outbox (kizuna/sync LocalStorageStore, prefix "kizuna-quiz:")
 const outboxSize = () => Object.keys(localStorage).filter((k) => k.startsWith("kizuna-quiz:kizuna:outbox:")).length;
 
-const quizUrl = (b = backend) => `${app.quizUrl}?backend=${encodeURIComponent(b.url)}`;
+const quizUrl = () => app.quizUrl;
 
 test("five answer paths (derived from the example config) give the five skin types", async () => {
   const { quiz, paths } = derivePaths();
@@ -110,13 +113,208 @@ test("a different answer to an earlier question re-branches", async (t) => {
 test("inside LINE (mocked): the result offers liff.sendMessages with a summary", async () => {
   const { paths } = derivePaths();
   const [, path] = [...paths.entries()][2];
+  const served = await startApp({ port: 0, backendUrl: backend.url, mock: "client" });
+  try {
+    const { context, page } = await newPage(browser, errors);
+    await page.goto(served.quizUrl);
+    for (const step of path) await answerQuestion(page, step);
+    const send = page.getByRole("button", { name: "結果をトークに送る" });
+    await send.waitFor();
+    await send.click();
+    await until(async () => (await page.locator("#live").textContent()) === "トークに結果を送りました", 5000, "the send confirmation");
+    await page.reload(); // not offered again after a reload
+    const done = page.getByRole("button", { name: "送信しました" });
+    await done.waitFor();
+    assert.ok(await done.isDisabled());
+    assert.equal(await send.count(), 0);
+    await context.close();
+  } finally {
+    await served.close();
+  }
+  assert.deepEqual(errors, []);
+});
+
+test("inside LINE (mocked): a failed liff.sendMessages is shown next to the button", async () => {
+  const { paths } = derivePaths();
+  const [, path] = [...paths.entries()][2];
+  const served = await startApp({ port: 0, backendUrl: backend.url, mock: "client-denied" });
+  try {
+    const { context, page } = await newPage(browser, errors);
+    await page.goto(served.quizUrl);
+    for (const step of path) await answerQuestion(page, step);
+    const send = page.getByRole("button", { name: "結果をトークに送る" });
+    await send.waitFor();
+    await send.click();
+    const alert = page.locator("section[data-result] .send-error[role=alert]");
+    await until(async () => /送信できませんでした/.test(await alert.textContent()), 5000, "the visible error");
+    assert.ok(await alert.isVisible(), "the error is visible, not only in the hidden live region");
+    assert.ok(await send.isEnabled(), "the button can be tried again");
+    await page.screenshot({ path: artifact("quiz-send-failed.png"), fullPage: true });
+    await context.close();
+  } finally {
+    await served.close();
+  }
+  assert.deepEqual(errors, []);
+});
+
+// localStorage full (setItem of the app's keys throws QuotaExceededError) or blocked (the getter throws)
+const FULL = () => {
+  const setItem = Storage.prototype.setItem;
+  Storage.prototype.setItem = function (k, v) {
+    if (String(k).startsWith("kizuna-quiz:state") || String(k).startsWith("kizuna-quiz:kizuna:")) throw new DOMException("full", "QuotaExceededError");
+    return setItem.call(this, k, v);
+  };
+};
+const BLOCKED = () => {
+  Object.defineProperty(window, "localStorage", { configurable: true, get() { throw new DOMException("blocked", "SecurityError"); } });
+};
+for (const [name, script] of [["full", FULL], ["blocked", BLOCKED]]) {
+  test(`localStorage ${name}: the quiz goes on in memory, says so, and the decision is still sent`, async () => {
+    const { paths } = derivePaths();
+    const [, path] = [...paths.entries()][4];
+    const { context, page } = await newPage(browser, errors);
+    await context.addInitScript(script);
+    await page.goto(quizUrl());
+    for (const step of path) await answerQuestion(page, step); // "次へ" works on every question
+    const notice = page.locator("#storage-notice");
+    assert.ok(await notice.isVisible(), "a visible notice");
+    assert.match(await notice.textContent(), name === "full" ? /いっぱい/ : /無効/);
+    const section = page.locator("section[data-result]");
+    await section.waitFor();
+    const id = await section.getAttribute("data-decision-id");
+    await until(() => backend.decisions.has(id), 15000, "the decision, sent from memory");
+    await until(async () => (await page.locator("#sync-status").textContent()) === "診断結果を送信しました。", 5000, "the sent status");
+    await page.screenshot({ path: artifact(`quiz-storage-${name}.png`), fullPage: true });
+    await context.close();
+    assert.deepEqual(errors, []);
+  });
+}
+
+test("ID token: an expired one is not sent (reopen, then sent); a 403 dead letter is sent again on the next visit", async () => {
+  const b = await startBackend({ port: 0 });
+  const served = await startApp({ port: 0, backendUrl: b.url });
+  try {
+    const { paths } = derivePaths();
+    const [, path] = [...paths.entries()][0];
+    const { context, page } = await newPage(browser, errors);
+    // Date.now() shifted by window.__skew (ms): a way to let an hour pass
+    await context.addInitScript(() => {
+      const now = Date.now;
+      Date.now = () => now() + (window.__skew || 0);
+    });
+    const posts = () => b.requests.filter((r) => r.method === "POST" && r.path === "/decisions");
+    const section = page.locator("section[data-result]");
+    const status = page.locator("#sync-status");
+
+    // a 403 dead-letters the decision; the next visit requeues it and it is sent
+    b.answerNext({ method: "POST", path: "/decisions", status: 403, body: "{}", headers: { "access-control-allow-origin": "*" } });
+    await page.goto(served.quizUrl);
+    for (const step of path) await answerQuestion(page, step);
+    await section.waitFor();
+    const first = await section.getAttribute("data-decision-id");
+    await until(async () => (await status.textContent()) === "診断結果を送信できませんでした。", 10000, "the dead letter");
+    assert.equal(posts().length, 1);
+    await page.reload();
+    await until(() => b.decisions.has(first), 15000, "the requeued decision");
+
+    // the token expires while the backend is down: nothing is sent with it, the user is told to
+    // reopen the page, and the reopened page sends it
+    b.setDown(true);
+    await page.getByRole("button", { name: "もう一度診断する" }).click();
+    for (const step of path) await answerQuestion(page, step);
+    await section.waitFor();
+    const second = await section.getAttribute("data-decision-id");
+    await until(() => posts().some((r) => r.status === 503), 10000, "a failed post");
+    await page.evaluate(() => { window.__skew = 2 * 3600 * 1000; });
+    b.setDown(false);
+    const before = posts().length;
+    await page.evaluate(() => dispatchEvent(new Event("online")));
+    await until(async () => /開き直してください/.test(await status.textContent()), 10000, "the reopen notice");
+    assert.ok(await status.isVisible());
+    assert.equal(posts().length, before, "no post with the expired token");
+    assert.ok(!b.decisions.has(second));
+    await page.reload(); // reopened: a fresh token
+    await until(() => b.decisions.has(second), 15000, "the decision after reopening");
+    assert.equal(b.decisions.size, 2);
+    await context.close();
+  } finally {
+    await Promise.all([served.close(), b.close()]);
+  }
+  assert.deepEqual(errors, []);
+});
+
+test("a production build ignores ?backend=, ?mock= and ?liffId=: the ID token never goes to a host from the URL", async () => {
+  const evil = await startBackend({ port: 0 });
+  try {
+    const { paths } = derivePaths();
+    const [, path] = [...paths.entries()][0];
+    const { context, page } = await newPage(browser, errors);
+    const other = []; // every request the page makes to the other origin
+    page.on("request", (r) => { if (r.url().startsWith(evil.url)) other.push(r.url()); });
+    await page.goto(`${app.quizUrl}?backend=${encodeURIComponent(evil.url)}&mock=client&liffId=1234567890-Evil`);
+    for (const step of path) await answerQuestion(page, step);
+    const section = page.locator("section[data-result]");
+    await section.waitFor();
+    const id = await section.getAttribute("data-decision-id");
+    await until(() => backend.decisions.has(id), 15000, "the decision at the built-in backend");
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(other, [], "no request to the origin named in ?backend=");
+    assert.deepEqual(evil.requests, [], "the other backend got nothing");
+    assert.equal(await page.getByRole("button", { name: "結果をトークに送る" }).count(), 0, "?mock=client ignored");
+    await context.close();
+  } finally {
+    await evil.close();
+  }
+  assert.deepEqual(errors, []);
+});
+
+test("a completed quiz is sent once even when its decisionId would change on a reload (config redeploy)", async () => {
+  const { paths } = derivePaths();
+  const [, path] = [...paths.entries()][3];
   const { context, page } = await newPage(browser, errors);
-  await page.goto(`${quizUrl()}&mock=client`);
+  await page.goto(quizUrl());
   for (const step of path) await answerQuestion(page, step);
-  const send = page.getByRole("button", { name: "結果をトークに送る" });
-  await send.waitFor();
-  await send.click();
-  await until(async () => (await page.locator("#live").textContent()) === "トークに結果を送りました", 5000, "the send confirmation");
+  const section = page.locator("section[data-result]");
+  await section.waitFor();
+  const id = await section.getAttribute("data-decision-id");
+  await until(() => backend.decisions.has(id), 15000, "the decision");
+  await until(() => page.evaluate(outboxSize).then((n) => n === 0), 10000, "the outbox to empty");
+  const posts = () => backend.requests.filter((r) => r.method === "POST" && r.path === "/decisions").length;
+  const before = posts();
+  // another input to the decisionId hash (a redeployed config changes configHash; here the
+  // mock user's id, which is as good): a recomputation gives a new decisionId
+  await page.evaluate(() => localStorage.setItem("kizuna-quiz:mock-user", "U" + "f".repeat(32)));
+  await page.reload();
+  await section.waitFor();
+  assert.equal(await section.getAttribute("data-decision-id"), id, "the saved decision is shown, not a recomputed one");
+  await new Promise((r) => setTimeout(r, 1500)); // room for a wrong second send
+  assert.equal(posts(), before, "nothing more sent");
+  assert.equal(await page.evaluate(outboxSize), 0, "nothing enqueued");
+  const saved = await page.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")));
+  assert.equal(saved.decision.decisionId, id, "the enqueued decision is kept in the record");
+  assert.equal(saved.enqueued, id);
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test("a double click on 次へ answers one question, it does not skip the next", async () => {
+  const { paths } = derivePaths();
+  const path = [...paths.values()][0];
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(quizUrl());
+  for (const step of path.slice(0, 3)) await answerQuestion(page, step);
+  // back to the second question: the third keeps its answer, so a stray submit would skip it
+  for (const q of [path[2], path[1]]) {
+    await page.getByRole("button", { name: "戻る" }).click();
+    await until(async () => (await page.locator("form h2").getAttribute("id")) === `q-${q.id}`, 5000, "the previous question");
+  }
+  // the first click answers; the second click of the double click (detail 2) lands on the next
+  // screen's button (where it sits at the same place)
+  await page.locator("form button[type=submit]").click();
+  await until(async () => (await page.locator("form h2").getAttribute("id")) === `q-${path[2].id}`, 5000, "the third question");
+  await page.evaluate(() => document.querySelector("form button[type=submit]").dispatchEvent(new MouseEvent("click", { detail: 2, bubbles: true, cancelable: true })));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await page.locator("form h2").getAttribute("id"), `q-${path[2].id}`, "on the third question, not past it");
   await context.close();
   assert.deepEqual(errors, []);
 });

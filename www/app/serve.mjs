@@ -8,7 +8,7 @@
 // it while it downloads), gzip when the client accepts it (compressed once, kept in memory),
 // `Cache-Control: immutable` for the hashed files under assets/ and `no-cache` for the HTML.
 // With `backendUrl` (and `liffId`, `mock`) the HTML pages get <meta name="kizuna-…"> tags that
-// the app reads (query parameters still win).
+// the app reads (query parameters are ignored by a production build).
 //
 // CLI: node www/app/serve.mjs [--port 5173] [--backend URL] [--liff-id ID] [--mock 1|0|auto]
 import { createServer } from "node:http";

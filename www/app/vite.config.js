@@ -1,10 +1,12 @@
 // Vite build of the LIFF quiz (index.html) and the playground (playground.html).
 //
-// Build-time settings (all optional; query parameters override them at run time, see README):
+// Build-time settings (all optional; see README):
 //   VITE_KIZUNA_BACKEND  backend base URL; decisions go to POST {backend}/decisions
 //   VITE_LIFF_ID         the LIFF app id from the LINE Developers console
 //   VITE_LIFF_MOCK       "auto" (default: @line/liff-mock outside the LINE app), "1" or "0"
 //   KIZUNA_CONFIG        the config the app compiles (default examples/skincare/config.json)
+//   VITE_KIZUNA_QUERY_SETTINGS  "1": ?backend= ?liffId= ?mock= override the settings at run
+//                        time (dev and test builds only; off by default, and never in production)
 import { defineConfig } from "vite";
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";

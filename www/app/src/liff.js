@@ -1,5 +1,5 @@
 // LIFF through the pluggable SDK: the core plus only the modules this app calls. Outside the
-// LINE app (or with ?mock=1, or without a LIFF id) @line/liff-mock stands in, loaded on demand
+// LINE app (or with the mock setting 1, or without a LIFF id) @line/liff-mock stands in, loaded on demand
 // so that users inside LINE never download it.
 import liff from "@line/liff/core";
 import IsInClient from "@line/liff/is-in-client";
@@ -18,11 +18,12 @@ liff.use(new GetDecodedIDToken());
 liff.use(new SendMessages());
 
 /**
- * Whether the mock stands in: `?mock=1|0`, else outside the LINE app or without a LIFF id.
- * `?mock=client` is the mock pretending to run inside LINE (to try 結果をトークに送る).
+ * Whether the mock stands in: the `mock` setting 1|0 (settings.js), else outside the LINE app or without a LIFF id.
+ * `client` is the mock pretending to run inside LINE (to try 結果をトークに送る);
+ * `client-denied` the same with the `chat_message.write` permission refused (sendMessages fails).
  */
 export function useMock() {
-  if (settings.mock === "1" || settings.mock === "true" || settings.mock === "client") return true;
+  if (["1", "true", "client", "client-denied"].includes(settings.mock)) return true;
   if (settings.mock === "0" || settings.mock === "false") return false;
   return !settings.liffId || !liff.isInClient();
 }
@@ -30,11 +31,20 @@ export function useMock() {
 /** A stable fake user for mock mode (one per browser profile). */
 function mockUser() {
   const key = "kizuna-quiz:mock-user";
-  let id = localStorage.getItem(key);
+  let id;
+  try {
+    id = localStorage.getItem(key);
+  } catch {
+    // storage blocked: a new user per visit
+  }
   if (!id) {
     const bytes = crypto.getRandomValues(new Uint8Array(16));
     id = "U" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-    localStorage.setItem(key, id);
+    try {
+      localStorage.setItem(key, id);
+    } catch {
+      // storage blocked or full: this visit only
+    }
   }
   return id;
 }
@@ -60,8 +70,13 @@ export async function initLiff() {
     // An unsigned JWT with the claims a backend reads: mock backends can decode it; a real
     // backend verifying with LINE rejects it, as it should.
     const token = `${base64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${base64url(JSON.stringify(claims))}.`;
-    const inClient = settings.mock === "client";
+    const inClient = settings.mock === "client" || settings.mock === "client-denied";
     liff.$mock.set((p) => ({ ...p, getIDToken: token, getDecodedIDToken: claims, isInClient: inClient }));
+    if (settings.mock === "client-denied") {
+      liff.sendMessages = async () => {
+        throw Object.assign(new Error("chat_message.write の権限がありません"), { code: "403" });
+      };
+    }
     if (!liff.isLoggedIn()) liff.login();
   } else {
     await liff.init({ liffId: settings.liffId });

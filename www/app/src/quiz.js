@@ -1,7 +1,7 @@
 // The LIFF skin-type quiz: one question per screen, resumable (the QuizState lives in
 // localStorage), the result rendered by kizuna, the decision delivered once through kizuna/sync.
 import configText from "virtual:kizuna-config";
-import { SyncClient, LocalStorageStore } from "kizuna/sync";
+import { SyncClient, LocalStorageStore, MemoryStore } from "kizuna/sync";
 import { createEngine, start, answer, questionAt, result, isState } from "./kizuna-quiz.js";
 import { initLiff } from "./liff.js";
 import { settings } from "./settings.js";
@@ -13,6 +13,24 @@ const KEY = `kizuna-quiz:state:${QUIZ}`;
 const app = document.getElementById("app");
 const live = document.getElementById("live");
 const syncStatus = document.getElementById("sync-status");
+const syncAction = document.getElementById("sync-action");
+const storageNotice = document.getElementById("storage-notice");
+
+// ---- storage: localStorage may be blocked (access throws) or full (setItem throws) ----------
+// Either way the quiz carries on in memory and says so once, visibly.
+function storageProblem(e) {
+  if (!storageNotice.hidden) return;
+  storageNotice.textContent = `この端末に回答を保存できません（${e?.name === "QuotaExceededError" ? "保存領域がいっぱいです" : "保存が無効になっています"}）。このまま続けられますが、ページを閉じると回答は失われます。`;
+  storageNotice.hidden = false;
+}
+function storage() {
+  try {
+    return localStorage; // the getter throws (SecurityError) when storage is blocked
+  } catch (e) {
+    storageProblem(e);
+    return null;
+  }
+}
 
 performance.mark("kizuna:modules"); // every import evaluated: the .wasm is instantiated
 const liffReady = initLiff().catch((error) => ({ error }));
@@ -20,31 +38,56 @@ const { engine, config } = createEngine(configText);
 const quizDef = config.quizzes?.find((q) => q.id === QUIZ);
 performance.mark("kizuna:engine"); // config compiled
 
-const sync = settings.backend
-  ? new SyncClient({
+const makeSync = (store) => new SyncClient({
       endpoint: `${settings.backend}/decisions`,
-      store: new LocalStorageStore(localStorage, "kizuna-quiz:"),
+      store,
       // The ID token, never the profile: the backend verifies it with LINE and reads the user from it.
+      // An ID token lasts 1 h and neither liff.init nor a reload refreshes it inside LINE: an
+      // expired one is not sent (the backend would answer 401 and the decision be dead-lettered);
+      // the throw is a retryable failure, and the user is asked to reopen the page.
       getHeaders: async () => {
         const { liff, error } = await liffReady;
         if (error) throw error;
         const token = liff.getIDToken();
         if (!token) throw new Error("no LIFF ID token (is the openid scope on?)"); // retried later
+        const exp = liff.getDecodedIDToken()?.exp;
+        if (typeof exp === "number" && exp * 1000 - TOKEN_MARGIN_MS <= Date.now()) {
+          tokenExpired = true;
+          throw new Error("the LIFF ID token has expired: reopen the page");
+        }
+        tokenExpired = false;
         return { authorization: `Bearer ${token}` };
       },
+      retryStatuses: [401], // an expired or not yet valid token: retried, not dead-lettered
       source: { runtime: "browser", app: "liff-quiz" },
       baseDelayMs: 400,
       maxDelayMs: 30_000,
-    })
-  : null;
+    });
+const TOKEN_MARGIN_MS = 60_000; // a token this close to its exp is treated as expired (clock skew, transit)
+let tokenExpired = false;
+// The outbox in localStorage (it survives a reload); without storage, in memory for this visit.
+const durable = Boolean(storage());
+let sync = settings.backend ? makeSync(durable ? new LocalStorageStore(localStorage, "kizuna-quiz:") : new MemoryStore()) : null;
+// Decisions dead-lettered for 401/403 (an expired token, before the check above; a backend
+// misconfigured for a while) are sent again on this visit, with a fresh token.
+const requeued = sync
+  ? sync.deadLetters()
+      .then((dead) => dead.filter((d) => d.status === 401 || d.status === 403).map((d) => d.decisionId))
+      .then((ids) => (ids.length ? sync.requeueDeadLetters(ids) : 0))
+      .catch(() => 0)
+  : Promise.resolve(0);
 
 // ---- the saved record ------------------------------------------------------------------------
 // {state: QuizState, view?: index into state.path of the answered question on screen (absent:
 //  the current question), completedAt?: when the result was first shown (the context's `now`),
-//  enqueued?: the decisionId put in the outbox}
+//  decision?: the completion's decision, frozen when the result is first computed,
+//  enqueued?: its decisionId once it is in the outbox (from then on never enqueued again),
+//  sent?: true once liff.sendMessages sent the summary to the chat}
+// The decision is kept rather than recomputed: its decisionId hashes the config too, so a
+// config redeploy (or another user id) would otherwise give the same completion a second one.
 function load() {
   try {
-    const r = JSON.parse(localStorage.getItem(KEY));
+    const r = JSON.parse(storage()?.getItem(KEY) ?? "null");
     if (r && isState(r.state, QUIZ)) return r;
   } catch {
     // unreadable: start over
@@ -59,7 +102,13 @@ if (record) {
     record = null; // stale_quiz_state (the quiz changed), unsupported_version …: start again
   }
 }
-const save = () => localStorage.setItem(KEY, JSON.stringify(record));
+function save() {
+  try {
+    storage()?.setItem(KEY, JSON.stringify(record));
+  } catch (e) {
+    storageProblem(e); // full: go on in memory ("次へ" must still work)
+  }
+}
 
 function show(...nodes) {
   app.replaceChildren(...nodes);
@@ -92,7 +141,9 @@ function showQuestion() {
         h("input", { type, name: "answer", value: c.id, checked: chosen.has(c.id) }),
         h("span", null, c.label))));
   }
-  const next = h("button.primary", { type: "submit" }, q.number >= q.total ? "結果を見る" : "次へ");
+  // the second click of a double click lands on the next screen's button: ignored (it would
+  // skip a question that already has an answer selected)
+  const next = h("button.primary", { type: "submit", onclick: (ev) => { if (ev.detail > 1) ev.preventDefault(); } }, q.number >= q.total ? "結果を見る" : "次へ");
   const form = h("form", { novalidate: true, onsubmit: onSubmit, onchange: update, oninput: update },
     q.number === 1 && quizDef?.description ? h("p.lead", null, quizDef.description) : null,
     h("div.progress", null,
@@ -167,18 +218,30 @@ async function showResult() {
     return;
   }
   const r = outcome.result;
-  const decisionId = outcome.decision.decisionId;
+  if (!record.decision && !record.enqueued) {
+    record.decision = outcome.decision; // frozen: a reload shows and sends this one
+    save();
+  }
+  const decision = record.decision ?? outcome.decision;
+  const decisionId = record.enqueued ?? decision.decisionId;
   const products = (r.contents || []).map((c) => h("li", { "data-content": c.id }, (c.messages || []).map(renderMessage)));
   const summary = `【肌タイプ診断】わたしは「${r.title}」でした。\n${r.description || ""}`.slice(0, 4900);
-  const sendBtn = lf.inClient
+  // a failed send is shown next to the button (role=alert announces it too), not only in #live
+  const sendError = lf.inClient ? h("p.error.send-error", { role: "alert" }) : null;
+  const sendBtn = lf.inClient && record.sent
+    ? h("button.primary", { type: "button", disabled: true }, "送信しました") // not offered again after a reload
+    : lf.inClient
     ? h("button.primary", { type: "button", onclick: async () => {
         sendBtn.disabled = true;
+        sendError.textContent = "";
         try {
           await lf.liff.sendMessages([{ type: "text", text: summary }]);
           live.textContent = "トークに結果を送りました";
           sendBtn.textContent = "送信しました";
+          record.sent = true;
+          save();
         } catch (e) {
-          live.textContent = `送信できませんでした: ${problem(e)}`;
+          sendError.textContent = `トークに送信できませんでした: ${problem(e)}`;
           sendBtn.disabled = false;
         }
       } }, "結果をトークに送る")
@@ -188,15 +251,20 @@ async function showResult() {
     h("h2", { id: "result-title", tabIndex: -1 }, `あなたは「${r.title}」タイプです`),
     r.description ? h("p.description", null, r.description) : null,
     products.length ? [h("h3", null, "おすすめの商品"), h("ul.products", null, products)] : null,
-    h("div.actions", null, sendBtn, h("button.secondary", { type: "button", onclick: restart }, "もう一度診断する")));
+    h("div.actions", null, sendBtn, h("button.secondary", { type: "button", onclick: restart }, "もう一度診断する")),
+    sendError);
   show(section);
   live.textContent = `診断結果: ${r.title}`;
   section.querySelector("h2").focus();
-  await deliver(outcome.decision);
+  await deliver(decision);
 }
 
 function restart() {
-  localStorage.removeItem(KEY);
+  try {
+    storage()?.removeItem(KEY);
+  } catch {
+    // overwritten by save() below, or kept in memory only
+  }
   record = { state: start(engine, QUIZ) };
   save();
   render();
@@ -209,27 +277,62 @@ async function deliver(decision) {
     syncStatus.textContent = "送信先（backend）が設定されていないため、結果は送信されません。";
     return;
   }
-  if (decision && record.enqueued !== decision.decisionId) {
-    await sync.enqueue(decision); // a repeat of the same decisionId is skipped by the outbox
-    record.enqueued = decision.decisionId;
-    save();
+  syncAction.replaceChildren();
+  if (decision && !record.enqueued && !inMemory.has(decision.decisionId)) { // once per completion, whatever a recomputation gives
+    try {
+      await sync.enqueue(decision); // a repeat of the same decisionId is skipped by the outbox
+      if (durable) {
+        record.enqueued = decision.decisionId;
+        save();
+      } else {
+        inMemory.add(decision.decisionId);
+      }
+    } catch (e) {
+      // the outbox could not store it (localStorage full): send it from memory during this
+      // visit; record.enqueued stays unset, so the next visit tries the outbox again
+      storageProblem(e);
+      syncStatus.className = "error";
+      syncStatus.textContent = `診断結果を端末に保存できませんでした（${problem(e)}）。`;
+      syncAction.replaceChildren(h("button.secondary", { type: "button", onclick: () => deliver(decision) }, "もう一度送信する"));
+      try {
+        sync = makeSync(new MemoryStore());
+        await sync.enqueue(decision);
+        inMemory.add(decision.decisionId);
+      } catch {
+        return; // the retry button stays
+      }
+    }
   }
   await flush();
 }
+const inMemory = new Set(); // decisionIds enqueued only in a memory outbox (this visit)
 
 async function flush() {
   if (!sync) return;
   clearTimeout(retryTimer);
-  if ((await sync.pending()) === 0) return;
+  await requeued;
+  if ((await sync.pending().catch(() => 0)) === 0) {
+    // nothing to send; a result refused earlier (a dead letter) still says so after a reload
+    if (record?.enqueued && (await sync.deadLetters().catch(() => [])).some((d) => d.decisionId === record.enqueued)) {
+      syncStatus.textContent = "診断結果を送信できませんでした。";
+    }
+    return;
+  }
   syncStatus.textContent = "診断結果を送信しています…";
+  syncStatus.className = "muted";
   const r = await sync.flush();
-  if (r.pending > 0) {
+  if (r.pending > 0 && tokenExpired) {
+    syncStatus.className = "error";
+    syncStatus.textContent = "LINE のログインの有効期限が切れたため、診断結果を送信できません。このページを LINE で開き直してください（結果は保存されていて、開き直すと送信されます）。";
+    retryTimer = setTimeout(flush, 15_000);
+  } else if (r.pending > 0) {
     syncStatus.textContent = "通信できませんでした。自動的に再送します。";
     retryTimer = setTimeout(flush, 15_000);
   } else if (r.deadLettered > 0) {
     syncStatus.textContent = "診断結果を送信できませんでした。";
   } else if (r.sent > 0) {
     syncStatus.textContent = "診断結果を送信しました。";
+    syncAction.replaceChildren();
   }
 }
 addEventListener("online", flush);
