@@ -237,7 +237,8 @@ export class SyncError extends Error {
  * `Content-Type: application/json` and `Idempotency-Key: <batchId>`, oldest first, at most
  * `batchSize` decisions and `maxBatchBytes` bytes each. A decision leaves the outbox only after
  * a 2xx. 408, 429, 5xx, network errors and timeouts are retried with exponential backoff and
- * full jitter (Retry-After, in seconds or as an HTTP-date, is honoured exactly). A batch
+ * full jitter; a Retry-After (delay-seconds or an IMF-fixdate) longer than the backoff is
+ * waited for instead, a shorter one (0, a date in the past) or an unreadable one is ignored. A batch
  * refused with 400, 413 or 422 is split in halves and sent again until the refused decisions
  * are alone; those move to the dead letters. Any other 4xx (401, 403, 404, ...) moves the
  * whole batch's decisions to the dead letters. Attempt counts and retry times are stored,
@@ -290,7 +291,10 @@ export class SyncClient {
  */
 export function batchIdFor(decisionIds: Iterable<string>): string;
 
-/** Retry-After (delay-seconds or HTTP-date) in milliseconds from `nowMs`; undefined if absent or invalid. */
+/**
+ * Retry-After in milliseconds from `nowMs` (0 for a date in the past); undefined if absent or
+ * not strictly delay-seconds (`^\d+$`) or an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT").
+ */
 export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined;
 
 export const OUTBOX_PREFIX: "kizuna:outbox:";

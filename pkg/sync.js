@@ -282,6 +282,11 @@ export class SyncClient {
     return moved;
   }
 
+  // Full jitter: random() * min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)).
+  #backoff(attempt) {
+    return Math.max(0, this.#random() * Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 1)));
+  }
+
   #clock() {
     this.#floor = Math.max(this.#floor, this.#now());
     return this.#floor;
@@ -417,9 +422,11 @@ export class SyncClient {
         totals.deadLettered += ids.length;
         continue;
       }
-      // Retry later: full jitter, or exactly what Retry-After asks for.
+      // Retry later: the jittered backoff, or Retry-After when that asks for longer. Never
+      // less than the backoff: a "Retry-After: 0" (or a date in the past, e.g. a server clock
+      // behind the device's) would otherwise make one flush resend as fast as it can.
       const t = this.#clock();
-      const delay = result.retryAfterMs ?? Math.max(0, this.#random() * Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 1)));
+      const delay = Math.max(result.retryAfterMs ?? 0, this.#backoff(attempt));
       const retryAt = t + delay;
       this.#gate = Math.max(this.#gate, retryAt);
       const lastError = { kind: result.kind, status: result.status, message: result.message };
@@ -680,13 +687,26 @@ function persistedGate(records) {
   return latest ? latest.nextAttemptAt : 0;
 }
 
-/** Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date; milliseconds, or undefined. */
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const IMF_FIXDATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/;
+
+/**
+ * Retry-After (RFC 9110 §10.2.3) in milliseconds from `nowMs` (0 for a date in the past), or
+ * undefined. Strict: only delay-seconds (`^\d+$`) or an IMF-fixdate
+ * ("Sun, 06 Nov 1994 08:49:37 GMT") with a real calendar date and time; anything else
+ * ("-5", "1.5", "soon", the obsolete date formats) is ignored, so the caller's backoff applies.
+ */
 export function parseRetryAfter(value, nowMs) {
-  if (value == null) return undefined;
+  if (typeof value !== "string") return undefined;
   const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const date = Date.parse(v);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+  if (/^\d+$/.test(v)) return Number(v) * 1000; // very long values are capped by the caller
+  const m = IMF_FIXDATE.exec(v);
+  if (!m) return undefined;
+  const [day, month, year, hour, minute, second] = [Number(m[1]), MONTHS.indexOf(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])];
+  if (hour > 23 || minute > 59 || second > 60) return undefined; // 60: a leap second
+  const date = Date.UTC(year, month, day, hour, minute, Math.min(second, 59));
+  if (new Date(date).getUTCDate() !== day) return undefined; // "31 Feb", "00 Jan"
+  return Math.max(0, date - nowMs);
 }
 
 function utf8Length(s) {

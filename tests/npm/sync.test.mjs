@@ -430,6 +430,38 @@ describe("retries", () => {
     }
   });
 
+  test("Retry-After 0, a past date or an unreadable value never waits less than the backoff (no request flood)", async () => {
+    const past = new Date(T0 - 60_000).toUTCString();
+    for (const retryAfter of [undefined, "0", past, "-5", "5, 10", "abc 1", "1.5", "Sun, 31 Feb 2025 00:00:00 GMT"]) {
+      const backend = await startBackend();
+      try {
+        backend.judge = () => ({ status: 503, headers: retryAfter === undefined ? {} : { "retry-after": retryAfter } });
+        const { client, time } = makeClient(backend, new MemoryStore(), { client: { maxFlushMs: 2000 } });
+        await client.enqueue(decision(1));
+        const result = await client.flush();
+        // 0.5 * 500 * 2^n: waits 250, 500, 1000; the next (2000) falls outside maxFlushMs.
+        assert.deepEqual(time.sleeps, [250, 500, 1000], `Retry-After: ${retryAfter}`);
+        assert.equal(backend.requests.length, 4, `Retry-After: ${retryAfter}`);
+        assert.deepEqual(result, { sent: 0, retried: 4, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 1750 + 2000 });
+      } finally {
+        await backend.close();
+      }
+    }
+  });
+
+  test("a Retry-After shorter than the backoff waits for the backoff", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 503 }, { status: 503 }, { status: 429, headers: { "retry-after": "1" } });
+      const { client, time } = makeClient(backend, new MemoryStore(), { client: { random: () => 1, baseDelayMs: 1000 } });
+      await client.enqueue(decision(1));
+      assert.equal((await client.flush()).sent, 1);
+      assert.deepEqual(time.sleeps, [1000, 2000, 4000], "the third wait is the backoff (4 s), not Retry-After (1 s)");
+    } finally {
+      await backend.close();
+    }
+  });
+
   test("a retry later than maxFlushMs is left for a later flush, and the next flush waits for it", async () => {
     const backend = await startBackend();
     try {
@@ -915,6 +947,13 @@ describe("construction", () => {
     assert.equal(parseRetryAfter("Tue, 31 Dec 2024 00:00:00 GMT", now), 0);
     assert.equal(parseRetryAfter("soon", now), undefined);
     assert.equal(parseRetryAfter(null, now), undefined);
+    // Strict: anything but delay-seconds or an IMF-fixdate is ignored (Date.parse accepts these).
+    for (const v of ["-5", "5, 10", "abc 1", "1.5", "", " ", "1e3", "Wed, 01 Jan 2025 00:00:30 UTC",
+      "Wednesday, 01-Jan-25 00:00:30 GMT", "Wed Jan  1 00:00:30 2025", "2025-01-01T00:00:30Z",
+      "Fri, 31 Feb 2025 00:00:00 GMT", "Wed, 01 Jan 2025 24:00:00 GMT"]) {
+      assert.equal(parseRetryAfter(v, now), undefined, v);
+    }
+    assert.equal(parseRetryAfter(" 7 ", now), 7000);
   });
 
   test("batchIdFor matches SHA-256 of sorted ids (also for non-ASCII and long input)", () => {
