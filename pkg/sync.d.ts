@@ -146,6 +146,13 @@ export interface SyncClientOptions {
   baseDelayMs?: number;
   /** Default 60000. */
   maxDelayMs?: number;
+  /**
+   * The longest Retry-After honoured, in ms: a longer one (a proxy bug, a misconfigured
+   * endpoint) waits this long instead. Stored retry times are cut to `lastAttemptAt +
+   * max(maxDelayMs, maxRetryAfterMs)` when read, so a new instance on the same store is not
+   * held longer either. 0 ignores Retry-After (backoff only). Default 3600000 (1 hour).
+   */
+  maxRetryAfterMs?: number;
   /** Per request (response headers and body), via AbortController. Default 10000. */
   timeoutMs?: number;
   /** flush() waits for a retry only if it falls within this many ms of the flush's start; 0 = never wait. Default 20000 (fits `ctx.waitUntil`'s 30 s). */
@@ -238,7 +245,8 @@ export class SyncError extends Error {
  * `batchSize` decisions and `maxBatchBytes` bytes each. A decision leaves the outbox only after
  * a 2xx. 408, 429, 5xx, network errors and timeouts are retried with exponential backoff and
  * full jitter; a Retry-After (delay-seconds or an IMF-fixdate) longer than the backoff is
- * waited for instead, a shorter one (0, a date in the past) or an unreadable one is ignored. A batch
+ * waited for instead (up to `maxRetryAfterMs`), a shorter one (0, a date in the past) or an
+ * unreadable one is ignored. A batch
  * refused with 400, 413 or 422 is split in halves and sent again until the refused decisions
  * are alone; those move to the dead letters. Any other 4xx (401, 403, 404, ...) moves the
  * whole batch's decisions to the dead letters. Attempt counts and retry times are stored,

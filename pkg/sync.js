@@ -65,6 +65,7 @@ export class SyncClient {
   #maxBatchBytes;
   #baseDelayMs;
   #maxDelayMs;
+  #maxRetryAfterMs;
   #timeoutMs;
   #maxFlushMs;
   #maxAttempts;
@@ -137,6 +138,8 @@ export class SyncClient {
     this.#maxBatchBytes = positive("maxBatchBytes", o.maxBatchBytes ?? 256 * 1024, true);
     this.#baseDelayMs = nonNegative("baseDelayMs", o.baseDelayMs ?? 500);
     this.#maxDelayMs = nonNegative("maxDelayMs", o.maxDelayMs ?? 60_000);
+    // A Retry-After longer than this (a proxy bug, a misconfigured endpoint) is cut to it.
+    this.#maxRetryAfterMs = nonNegative("maxRetryAfterMs", o.maxRetryAfterMs ?? 3_600_000);
     this.#timeoutMs = positive("timeoutMs", o.timeoutMs ?? 10_000, false);
     this.#maxFlushMs = nonNegative("maxFlushMs", o.maxFlushMs ?? 20_000);
     const maxAttempts = o.maxAttempts ?? Infinity;
@@ -323,6 +326,7 @@ export class SyncClient {
       if (!isRecord(values[i])) return;
       // Records from an older writer may lack the counters: default them.
       const r = { ...values[i], attempts: values[i].attempts ?? 0, nextAttemptAt: values[i].nextAttemptAt ?? 0 };
+      if (typeof r.nextAttemptAt !== "number" || Number.isNaN(r.nextAttemptAt)) r.nextAttemptAt = 0;
       // The failure lies in the future: the wall clock was set back since (a corrected device
       // clock). Count the intended delay from now instead of waiting for a far-off time, and
       // store that, so the next load does not push it again.
@@ -330,6 +334,14 @@ export class SyncClient {
         r.nextAttemptAt = t + Math.max(0, r.nextAttemptAt - r.lastAttemptAt);
         r.lastAttemptAt = t;
         corrected.push([k, r]);
+      }
+      // No stored retry time lies further ahead than this client would ever wait (the longest
+      // backoff or Retry-After): a huge Retry-After stored by an older version, or under a
+      // larger maxRetryAfterMs, must not hold the outbox (and its persisted gate) for years.
+      const latest = (typeof r.lastAttemptAt === "number" ? r.lastAttemptAt : t) + Math.max(this.#maxDelayMs, this.#maxRetryAfterMs);
+      if (!(r.nextAttemptAt <= latest)) {
+        r.nextAttemptAt = latest;
+        if (!corrected.some(([ck]) => ck === k)) corrected.push([k, r]);
       }
       cache.set(k, r);
     });
@@ -426,7 +438,7 @@ export class SyncClient {
       // less than the backoff: a "Retry-After: 0" (or a date in the past, e.g. a server clock
       // behind the device's) would otherwise make one flush resend as fast as it can.
       const t = this.#clock();
-      const delay = Math.max(result.retryAfterMs ?? 0, this.#backoff(attempt));
+      const delay = Math.max(Math.min(result.retryAfterMs ?? 0, this.#maxRetryAfterMs), this.#backoff(attempt));
       const retryAt = t + delay;
       this.#gate = Math.max(this.#gate, retryAt);
       const lastError = { kind: result.kind, status: result.status, message: result.message };

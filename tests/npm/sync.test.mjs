@@ -462,6 +462,48 @@ describe("retries", () => {
     }
   });
 
+  test("Retry-After is capped by maxRetryAfterMs (default 1 hour)", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 429, headers: { "retry-after": "99999999" } }, { status: 503, headers: { "retry-after": "99999999" } });
+      const { client, time } = makeClient(backend, new MemoryStore(), { client: { maxFlushMs: 0 } });
+      await client.enqueue(decision(1));
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 3_600_000 });
+      time.t = T0 + 3_600_000;
+      const capped = makeClient(backend, new MemoryStore(), { time, client: { maxRetryAfterMs: 10_000, maxFlushMs: 60_000 } });
+      await capped.client.enqueue(decision(2));
+      assert.equal((await capped.client.flush()).sent, 1);
+      assert.deepEqual(capped.time.sleeps, [10_000]);
+      assert.equal(backend.requests.length, 3);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("a stored retry time beyond maxRetryAfterMs (an older version, a larger cap) is cut to it by a new instance", async () => {
+    const backend = await startBackend();
+    try {
+      const store = new MemoryStore();
+      const time = fakeTime();
+      const old = decision(1);
+      await store.put(OUTBOX_PREFIX + old.decisionId, {
+        v: 1, decision: old, enqueuedAt: T0 - 1000, seq: 0, attempts: 1,
+        lastAttemptAt: T0, nextAttemptAt: T0 + 99_999_999_000, lastError: { kind: "http", status: 503 },
+      });
+      const { client } = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
+      await client.enqueue(decision(2));
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 3_600_000 });
+      assert.equal((await store.get(OUTBOX_PREFIX + old.decisionId)).nextAttemptAt, T0 + 3_600_000, "the correction is stored");
+      const small = makeClient(backend, store, { time, client: { maxFlushMs: 0, maxRetryAfterMs: 5000, maxDelayMs: 1000 } });
+      assert.deepEqual(await small.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 5000 });
+      time.t = T0 + 5000;
+      assert.deepEqual(await small.client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
+      assert.equal(backend.requests.length, 1);
+    } finally {
+      await backend.close();
+    }
+  });
+
   test("a retry later than maxFlushMs is left for a later flush, and the next flush waits for it", async () => {
     const backend = await startBackend();
     try {
@@ -923,6 +965,7 @@ describe("construction", () => {
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, fetch: "nope" }), /fetch/);
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, source: { app: "x" } }), /runtime/);
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, onError: 1 }), /onError/);
+    assert.throws(() => new SyncClient({ endpoint: "https://x/", store, maxRetryAfterMs: -1 }), /maxRetryAfterMs/);
     for (const retryStatuses of [401, [500], [401.5], ["401"]]) {
       assert.throws(() => new SyncClient({ endpoint: "https://x/", store, retryStatuses }), /retryStatuses/);
     }
