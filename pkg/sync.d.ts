@@ -182,10 +182,16 @@ export interface FlushResult {
   retried: number;
   /** Decisions moved to the dead letters by this flush. */
   deadLettered: number;
-  /** Decisions left in the outbox (waiting for a retry, or stored during the flush). */
-  pending: number;
   /**
-   * Present when `pending > 0`: the earliest time (epoch ms, on the client's `now` clock) at
+   * Decisions left in the outbox (waiting for a retry, or stored during the flush), counting
+   * only records this client can read. `undefined` when the store failed before this flush
+   * could list the outbox (the count is unknown; `nextAttemptAt` is then set): test
+   * `nextAttemptAt !== undefined` rather than `pending > 0` to decide whether to come back.
+   */
+  pending: number | undefined;
+  /**
+   * Present when `pending > 0`, and after a store failure (then now + a backoff that grows
+   * with each failing flush, so a caller that schedules from it keeps trying): the earliest time (epoch ms, on the client's `now` clock) at
    * which a pending decision may be sent — its backoff, or the backend's Retry-After, whichever
    * holds the outbox longer. A flush before then sends nothing: schedule the next one for it
    * (e.g. a Durable Object alarm), not sooner. Can be the flush's own end time (a zero
@@ -218,7 +224,12 @@ export interface DeadLetter {
 
 export type SyncErrorKind = "http" | "network" | "timeout" | "headers" | "too_large" | "store";
 
-/** Reported through `onError`; never thrown out of flush(). */
+/**
+ * Reported through `onError`; never thrown out of flush(). An outbox record that cannot be read
+ * (a truncated value, a record written by a newer version) is reported once per client
+ * instance as kind "store", outcome "kept", with its key's decisionId, left in the store as it
+ * is and skipped, so the other decisions are still sent.
+ */
 export class SyncError extends Error {
   readonly name: "SyncError";
   readonly kind: SyncErrorKind;
@@ -282,7 +293,10 @@ export class SyncClient {
   flush(options?: { maxFlushMs?: number }): Promise<FlushResult>;
   /** `ctx.waitUntil(client.flush())` for Workers; returns the flush promise. */
   flushInBackground(ctx?: { waitUntil(promise: Promise<unknown>): void }): Promise<FlushResult>;
-  /** Decisions in the outbox (due or waiting; dead letters excluded). */
+  /**
+   * Keys in the outbox (due or waiting; dead letters excluded), from one `list`. Unlike
+   * FlushResult.pending this also counts records flush() skips as unreadable.
+   */
   pending(): Promise<number>;
   /** The dead letters, oldest first. */
   deadLetters(): Promise<DeadLetter[]>;

@@ -79,6 +79,8 @@ export class SyncClient {
   #gate = 0; // no request before this time (ms): set by the last retryable failure
   #floor = 0; // the clock never goes below this (monotonic; a sleep of n ms means n ms passed)
   #seq = 0; // order of enqueues within one millisecond
+  #unreadable = new Set(); // outbox keys already reported as unreadable (reported once)
+  #storeFailures = 0; // flushes in a row that failed on the store: their backoff
 
   constructor(options) {
     if (!options || typeof options !== "object") throw new TypeError("SyncClient: an options object is required");
@@ -230,6 +232,7 @@ export class SyncClient {
   async deadLetters() {
     const records = await this.#readAll(await this.#store.list(DEAD_PREFIX));
     return records
+      .map((x) => x.value)
       .filter(isRecord)
       .sort((a, b) => a.deadAt - b.deadAt || order(a, b))
       .map((r) => ({
@@ -304,28 +307,58 @@ export class SyncClient {
     }
   }
 
+  // One {value} or {error} per key: a record that cannot be read (a truncated JSON value in
+  // localStorage) must not hide the others.
   async #readAll(keys) {
     const out = [];
+    const read = (k) => Promise.resolve().then(() => this.#store.get(k)).then((value) => ({ value }), (error) => ({ error }));
     for (let i = 0; i < keys.length; i += READ_CONCURRENCY) {
-      out.push(...await Promise.all(keys.slice(i, i + READ_CONCURRENCY).map((k) => this.#store.get(k))));
+      out.push(...await Promise.all(keys.slice(i, i + READ_CONCURRENCY).map(read)));
     }
     return out;
   }
 
+  // An outbox key whose value cannot be read or is not a record this version understands: left
+  // in the store as it is (it may be a newer version's, or readable again later), skipped, and
+  // reported once per instance.
+  async #skipUnreadable(key, reason, cause) {
+    if (this.#unreadable.has(key)) return;
+    this.#unreadable.add(key);
+    await this.#report(new SyncError(`kizuna sync: outbox record ${key} skipped: ${reason}`, {
+      kind: "store",
+      outcome: "kept",
+      decisionIds: [key.slice(OUTBOX_PREFIX.length)],
+      cause,
+    }));
+  }
+
   // Outbox records, oldest first. `cache` holds what this flush already read or wrote, so each
   // pass lists the keys once and reads only keys it has not seen (new enqueues).
-  async #load(cache) {
+  // Keys that could not be read are skipped for the rest of the flush (`skipped`).
+  async #load(cache, skipped) {
     const keys = await this.#store.list(OUTBOX_PREFIX);
     const present = new Set(keys);
     for (const k of cache.keys()) if (!present.has(k)) cache.delete(k);
-    const missing = keys.filter((k) => !cache.has(k));
+    const missing = keys.filter((k) => !cache.has(k) && !skipped.has(k));
     const values = await this.#readAll(missing);
     const t = this.#clock();
     const corrected = [];
-    missing.forEach((k, i) => {
-      if (!isRecord(values[i])) return;
+    for (const [i, k] of missing.entries()) {
+      const { value, error } = values[i];
+      if (error !== undefined || value == null || !isRecord(value)) {
+        if (error === undefined && value == null) continue; // deleted since the list
+        skipped.add(k);
+        const reason = error !== undefined
+          ? `unreadable (${error?.message ?? error})`
+          : value?.v > RECORD_VERSION
+            ? `written by a newer version of kizuna/sync (record version ${value.v})`
+            : "not an outbox record";
+        await this.#skipUnreadable(k, reason, error);
+        continue;
+      }
+      this.#unreadable.delete(k);
       // Records from an older writer may lack the counters: default them.
-      const r = { ...values[i], attempts: values[i].attempts ?? 0, nextAttemptAt: values[i].nextAttemptAt ?? 0 };
+      const r = { ...value, attempts: value.attempts ?? 0, nextAttemptAt: value.nextAttemptAt ?? 0 };
       if (typeof r.nextAttemptAt !== "number" || Number.isNaN(r.nextAttemptAt)) r.nextAttemptAt = 0;
       // The failure lies in the future: the wall clock was set back since (a corrected device
       // clock). Count the intended delay from now instead of waiting for a far-off time, and
@@ -344,7 +377,7 @@ export class SyncClient {
         if (!corrected.some(([ck]) => ck === k)) corrected.push([k, r]);
       }
       cache.set(k, r);
-    });
+    }
     // Best effort: if a write fails, the correction is simply made again next time.
     await Promise.all(corrected.map(([k, r]) => Promise.resolve().then(() => this.#store.put(k, r)).catch(() => {})));
     return [...cache.values()].sort(order);
@@ -353,6 +386,8 @@ export class SyncClient {
   async #flush(budget) {
     const totals = { sent: 0, retried: 0, deadLettered: 0, pending: 0 };
     const cache = new Map();
+    const skipped = new Set();
+    let loaded = false; // the outbox was listed and read at least once by this flush
     // Sent or dead-lettered during this flush: never sent twice by one flush, even when the
     // store failed to delete them.
     const settled = new Set();
@@ -363,7 +398,9 @@ export class SyncClient {
     const nextOf = (records) => Math.max(this.#gate, records.reduce((m, r) => Math.min(m, r.nextAttemptAt ?? 0), Infinity));
     try {
       for (;;) {
-        const records = (await this.#load(cache)).filter((r) => !settled.has(r.decision.decisionId));
+        const records = (await this.#load(cache, skipped)).filter((r) => !settled.has(r.decision.decisionId));
+        loaded = true;
+        this.#storeFailures = 0;
         totals.pending = records.length;
         if (records.length === 0) break;
         const t = this.#clock();
@@ -387,11 +424,13 @@ export class SyncClient {
         this.#floor = Math.max(this.#floor, t + wait);
       }
     } catch (cause) {
-      // The store failed (list/get). Keep what is stored; report; try again next flush.
+      // The store failed (list). Keep what is stored; report; try again after a backoff. The
+      // count is what this flush last read, or unknown (undefined) if it read nothing: never a
+      // made-up 0 that would tell a caller to stop.
       await this.#report(new SyncError(`kizuna sync: store failed: ${cause?.message ?? cause}`, { kind: "store", outcome: "kept", cause }));
       const left = [...cache].filter(([k]) => !settled.has(k.slice(OUTBOX_PREFIX.length))).map(([, r]) => r);
-      totals.pending = left.length;
-      if (left.length > 0) totals.nextAttemptAt = nextOf(left);
+      totals.pending = loaded ? left.length : undefined;
+      totals.nextAttemptAt = Math.max(left.length > 0 ? nextOf(left) : 0, this.#clock() + this.#backoff(++this.#storeFailures));
     }
     return totals;
   }

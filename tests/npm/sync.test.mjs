@@ -923,13 +923,70 @@ describe("network failures", () => {
     }
   });
 
-  test("a failing store is reported, never thrown out of flush()", async () => {
+  test("a failing store is reported, never thrown out of flush(); pending is unknown, not 0, and nextAttemptAt backs off", async () => {
     const store = new MemoryStore();
-    const broken = { get: (k) => store.get(k), put: (k, v) => store.put(k, v), delete: (k) => store.delete(k), list: async () => { throw new Error("store down"); } };
-    const { client, errors } = makeClient({ url: "http://127.0.0.1:9/" }, broken);
-    await client.enqueue(decision(1));
-    assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
-    assert.equal(errors[0].kind, "store");
+    let down = true;
+    const broken = { get: (k) => store.get(k), put: (k, v) => store.put(k, v), delete: (k) => store.delete(k), list: async (p) => { if (down) throw new Error("store down"); return store.list(p); } };
+    const backend = await startBackend();
+    try {
+      const { client, errors, time } = makeClient(backend, broken);
+      await client.enqueue(decision(1));
+      // A caller that schedules from nextAttemptAt keeps going: 0.5 * 500, then 0.5 * 1000.
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: undefined, nextAttemptAt: T0 + 250 });
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: undefined, nextAttemptAt: T0 + 500 });
+      assert.deepEqual(errors.map((e) => [e.kind, e.outcome]), [["store", "kept"], ["store", "kept"]]);
+      assert.equal(backend.requests.length, 0);
+      down = false;
+      time.t += 500;
+      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("an unreadable outbox record (truncated JSON in localStorage, a newer record version) is reported once and skipped; the others are sent", async () => {
+    const backend = await startBackend();
+    try {
+      const storage = new StorageShim();
+      const store = new LocalStorageStore(storage, "p:");
+      const { client, errors } = makeClient(backend, store);
+      await client.enqueue(decisions(0, 2));
+      storage.setItem("p:" + OUTBOX_PREFIX + "zz", "{truncated");
+      await store.put(OUTBOX_PREFIX + "zy", { v: 2, decision: { decisionId: "zy" }, enqueuedAt: 0, seq: 0, attempts: 0, nextAttemptAt: 0 });
+      assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [2]);
+      assert.deepEqual(errors.map((e) => [e.kind, e.outcome, e.decisionIds]), [["store", "kept", ["zy"]], ["store", "kept", ["zz"]]]);
+      assert.match(errors[0].message, /newer version/);
+      assert.ok(errors[1].cause instanceof SyntaxError);
+      // Reported once per instance; left in the store (pending() counts stored keys).
+      await client.enqueue(decision(3));
+      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+      assert.equal(errors.length, 2);
+      assert.equal(await client.pending(), 2);
+      assert.equal(storage.getItem("p:" + OUTBOX_PREFIX + "zz"), "{truncated");
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("a get() that fails for one key does not stop the others; the key is sent once it reads again", async () => {
+    const backend = await startBackend();
+    try {
+      const store = new MemoryStore();
+      const bad = OUTBOX_PREFIX + decision(1).decisionId;
+      let failing = false;
+      const flaky = { get: (k) => (failing && k === bad ? Promise.reject(new Error("read failed")) : store.get(k)), put: (k, v) => store.put(k, v), delete: (k) => store.delete(k), list: (p) => store.list(p) };
+      const { client, errors } = makeClient(backend, flaky);
+      await client.enqueue(decisions(0, 3));
+      failing = true;
+      assert.equal((await client.flush()).sent, 2);
+      assert.equal(errors.length, 1);
+      failing = false;
+      assert.equal((await client.flush()).sent, 1);
+      for (const d of decisions(0, 3)) assert.equal(backend.count(d.decisionId), 1);
+    } finally {
+      await backend.close();
+    }
   });
 
   test("a 2xx whose outbox delete fails is not sent again by the same flush", async () => {
