@@ -1270,7 +1270,7 @@ describe("package", () => {
         const d: Decision = { version: 1, decisionId: "0".repeat(32), configHash: "1".repeat(32), userId: "U1", now: "2025-01-01T00:00:00Z", segments: [] };
         async function main(): Promise<void> {
           await client.enqueue(d); await client.enqueue([d]);
-          const r: FlushResult = await client.flush(); const n: number = r.sent + r.retried + r.deadLettered + r.pending;
+          const r: FlushResult = await client.flush(); const n: number = r.sent + r.retried + r.deadLettered + (r.pending ?? 0); const next: number | undefined = r.nextAttemptAt; void next;
           const dead: DeadLetter[] = await client.deadLetters(); const moved: number = await client.requeueDeadLetters(dead.map((x) => x.decisionId));
           void client.flushInBackground(ctx); void n; void moved; void (await client.pending());
           void new MemoryStore(); void new LocalStorageStore(); void new DurableObjectStore({ storage: {} as any }); void new IndexedDbStore("db");
