@@ -134,7 +134,7 @@ export interface SyncClientOptions {
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
   /** Extra request headers (e.g. `authorization`). */
   headers?: HeadersLike;
-  /** Extra headers computed per request (e.g. a fresh LIFF access token); wins over `headers`. A throw counts as a retryable failure. */
+  /** Extra headers computed per request (e.g. a fresh LIFF access token); wins over `headers`. A throw, or not settling within `timeoutMs`, counts as a retryable failure (kind "headers"). */
   getHeaders?: () => HeadersLike | Promise<HeadersLike>;
   /** Default: `{ runtime: <detected> }`. */
   source?: SyncSource;
@@ -153,7 +153,10 @@ export interface SyncClientOptions {
    * held longer either. 0 ignores Retry-After (backoff only). Default 3600000 (1 hour).
    */
   maxRetryAfterMs?: number;
-  /** Per request (response headers and body), via AbortController. Default 10000. */
+  /**
+   * Per request, via AbortController: `getHeaders` (a promise that never settles counts as a
+   * retryable "headers" failure), the response headers and the body. Default 10000.
+   */
   timeoutMs?: number;
   /** flush() waits for a retry only if it falls within this many ms of the flush's start; 0 = never wait. Default 20000 (fits `ctx.waitUntil`'s 30 s). */
   maxFlushMs?: number;

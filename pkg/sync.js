@@ -632,22 +632,11 @@ export class SyncClient {
     const decisionIds = batch.records.map((r) => r.decision.decisionId);
     const body = this.#envelope(batch.batchId, batch.sentAt, batch.records.map((r) => JSON.stringify(r.decision)).join(","));
 
-    const headers = new Headers(this.#headers);
-    if (this.#getHeaders) {
-      try {
-        // e.g. a fresh LIFF access token per request
-        for (const [k, v] of new Headers(await this.#getHeaders())) headers.set(k, v);
-      } catch (cause) {
-        return { ok: false, retryable: true, kind: "headers", message: `getHeaders failed: ${cause?.message ?? cause}`, cause };
-      }
-    }
-    headers.set("content-type", "application/json");
-    headers.set("idempotency-key", batch.batchId);
-
     const controller = new AbortController();
     let timedOut = false;
     let onTimeout;
-    // Rejects on timeout even if a fetch implementation ignores the abort signal.
+    // Rejects on timeout even if a fetch implementation ignores the abort signal, or a
+    // getHeaders never settles (e.g. a LIFF login that never completes).
     const expired = new Promise((_, reject) => { onTimeout = reject; });
     expired.catch(() => {});
     const timer = setTimeout(() => {
@@ -655,6 +644,22 @@ export class SyncClient {
       controller.abort();
       onTimeout(new Error("timeout"));
     }, this.#timeoutMs);
+
+    const headers = new Headers(this.#headers);
+    if (this.#getHeaders) {
+      try {
+        // e.g. a fresh LIFF access token per request; timeoutMs covers it and the request.
+        const extra = await Promise.race([expired, Promise.resolve().then(() => this.#getHeaders())]);
+        for (const [k, v] of new Headers(extra)) headers.set(k, v);
+      } catch (cause) {
+        clearTimeout(timer);
+        const message = timedOut ? `getHeaders did not settle within ${this.#timeoutMs} ms` : `getHeaders failed: ${cause?.message ?? cause}`;
+        return { ok: false, retryable: true, kind: "headers", message, cause };
+      }
+    }
+    headers.set("content-type", "application/json");
+    headers.set("idempotency-key", batch.batchId);
+
     try {
       let res;
       try {

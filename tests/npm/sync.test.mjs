@@ -923,6 +923,26 @@ describe("network failures", () => {
     }
   });
 
+  test("timeoutMs covers a getHeaders that never settles: the flush ends, retries, and later flushes are not stuck", async () => {
+    const backend = await startBackend();
+    try {
+      let calls = 0;
+      const { client, errors } = makeClient(backend, new MemoryStore(), {
+        client: { timeoutMs: 50, maxFlushMs: 0, getHeaders: () => (++calls <= 2 ? new Promise(() => {}) : { authorization: "Bearer t" }) },
+      });
+      await client.enqueue(decision(1));
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 250 });
+      assert.equal(errors[0].kind, "headers");
+      assert.match(errors[0].message, /getHeaders did not settle within 50 ms/);
+      assert.equal(backend.requests.length, 0);
+      assert.equal((await client.flush({ maxFlushMs: 60_000 })).sent, 1, "a later flush is not stuck behind the first");
+      assert.equal(calls, 3);
+      assert.equal(backend.requests[0].headers.authorization, "Bearer t");
+    } finally {
+      await backend.close();
+    }
+  });
+
   test("a failing store is reported, never thrown out of flush(); pending is unknown, not 0, and nextAttemptAt backs off", async () => {
     const store = new MemoryStore();
     let down = true;
