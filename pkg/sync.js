@@ -288,9 +288,11 @@ export class SyncClient {
     return moved;
   }
 
-  // Full jitter: random() * min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)).
+  // Full jitter: random() * min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)). The exponent
+  // is capped so that a huge attempt count cannot make it 0 * Infinity = NaN (baseDelayMs 0).
   #backoff(attempt) {
-    return Math.max(0, this.#random() * Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 1)));
+    const delay = this.#random() * Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+    return delay > 0 ? delay : 0; // also 0 for a NaN from a custom random()
   }
 
   #clock() {

@@ -504,6 +504,26 @@ describe("retries", () => {
     }
   });
 
+  test("the backoff stays a number after very many attempts, also with baseDelayMs 0", async () => {
+    for (const baseDelayMs of [0, 500]) {
+      const backend = await startBackend();
+      try {
+        backend.script.push({ status: 503 });
+        const store = new MemoryStore();
+        const d = decision(1);
+        await store.put(OUTBOX_PREFIX + d.decisionId, { v: 1, decision: d, enqueuedAt: T0 - 1, seq: 0, attempts: 5000, nextAttemptAt: 0 });
+        const { client, errors } = makeClient(backend, store, { client: { baseDelayMs, maxDelayMs: 1000, maxFlushMs: 0 } });
+        const result = await client.flush();
+        assert.deepEqual(result, { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + (baseDelayMs ? 500 : 0) });
+        assert.equal(errors[0].retryAt, result.nextAttemptAt);
+        const later = makeClient(backend, store, { time: { now: () => T0 + 500, sleep: async () => {} }, client: { baseDelayMs, maxFlushMs: 0 } });
+        assert.equal((await later.client.flush()).sent, 1);
+      } finally {
+        await backend.close();
+      }
+    }
+  });
+
   test("a retry later than maxFlushMs is left for a later flush, and the next flush waits for it", async () => {
     const backend = await startBackend();
     try {
