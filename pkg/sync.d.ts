@@ -234,6 +234,17 @@ export type SyncErrorKind = "http" | "network" | "timeout" | "headers" | "too_la
  * is and skipped, so the other decisions are still sent.
  */
 export class SyncError extends Error {
+  constructor(message: string, fields?: {
+    kind?: SyncErrorKind;
+    outcome?: "retry" | "dead" | "kept";
+    status?: number;
+    body?: string;
+    batchId?: string;
+    decisionIds?: string[];
+    attempt?: number;
+    retryAt?: number;
+    cause?: unknown;
+  });
   readonly name: "SyncError";
   readonly kind: SyncErrorKind;
   /** "retry": scheduled again at `retryAt`; "dead": moved to the dead letters; "kept": left as stored (store problems). */
@@ -289,8 +300,9 @@ export class SyncClient {
   enqueue(decisions: Decision | Decision[]): Promise<EnqueueResult>;
   /**
    * Send what is due and retry failures while the retry falls within `maxFlushMs` (the option
-   * here overrides the client's for this call). Resolves
-   * (never rejects) with counts; problems go to `onError`. A call while a flush of this
+   * here overrides the client's for this call). Resolves with counts; delivery and storage
+   * problems go to `onError`, never to the promise. Rejects (TypeError) only on an invalid
+   * `maxFlushMs` here; it never throws synchronously. A call while a flush of this
    * instance runs returns that flush's promise (no double send).
    */
   flush(options?: { maxFlushMs?: number }): Promise<FlushResult>;

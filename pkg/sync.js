@@ -40,7 +40,7 @@ export function batchIdFor(decisionIds) {
 
 /** A delivery or storage problem, passed to `onError`. Never thrown out of flush(). */
 export class SyncError extends Error {
-  constructor(message, fields) {
+  constructor(message, fields = {}) {
     super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
     this.name = "SyncError";
     this.kind = fields.kind;
@@ -208,7 +208,12 @@ export class SyncClient {
    */
   flush(options) {
     if (this.#running) return this.#running;
-    const budget = options?.maxFlushMs === undefined ? this.#maxFlushMs : nonNegative("maxFlushMs", options.maxFlushMs);
+    let budget;
+    try {
+      budget = options?.maxFlushMs === undefined ? this.#maxFlushMs : nonNegative("maxFlushMs", options.maxFlushMs);
+    } catch (e) {
+      return Promise.reject(e); // a programming error: rejects (TypeError), never throws
+    }
     this.#running = this.#flush(budget).finally(() => { this.#running = undefined; });
     return this.#running;
   }

@@ -1072,6 +1072,18 @@ describe("construction", () => {
     assert.throws(() => new IndexedDbStore("kizuna", { indexedDB: undefined }), TypeError);
   });
 
+  test("flush() rejects (does not throw) on an invalid maxFlushMs; SyncError can be built with a message only", async () => {
+    const client = new SyncClient({ endpoint: "https://example.invalid/", store: new MemoryStore() });
+    let p;
+    assert.doesNotThrow(() => { p = client.flush({ maxFlushMs: -1 }); });
+    await assert.rejects(p, /maxFlushMs/);
+    const e = new SyncError("x");
+    assert.equal(e.message, "x");
+    assert.deepEqual(e.decisionIds, []);
+    assert.equal(e.kind, undefined);
+    assert.equal(new SyncError("y", { kind: "store", cause: 1 }).cause, 1);
+  });
+
   test("enqueue rejects malformed decisions before writing anything", async () => {
     const store = new MemoryStore();
     const client = new SyncClient({ endpoint: "https://example.invalid/", store });
@@ -1298,7 +1310,7 @@ describe("package", () => {
       writeFileSync(join(project, "package.json"), JSON.stringify({ name: "c", private: true, type: "module" }));
       writeFileSync(join(project, "consumer.ts"), `
         import { SyncClient, MemoryStore, KvStore, DurableObjectStore, LocalStorageStore, IndexedDbStore, batchIdFor,
-          type Decision, type FlushResult, type SyncError, type SyncStore, type DeadLetter } from "kizuna/sync";
+          type Decision, type FlushResult, type SyncError, type SyncStore, type DeadLetter, SyncError as SyncErrorClass } from "kizuna/sync";
         declare const kv: { get(k: string, o: { type: "json" }): Promise<unknown>; put(k: string, v: string): Promise<void>;
           delete(k: string): Promise<void>; list(o: { prefix?: string; cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }> };
         declare const ctx: { waitUntil(p: Promise<unknown>): void };
@@ -1314,7 +1326,7 @@ describe("package", () => {
           const dead: DeadLetter[] = await client.deadLetters(); const moved: number = await client.requeueDeadLetters(dead.map((x) => x.decisionId));
           void client.flushInBackground(ctx); void n; void moved; void (await client.pending());
           void new MemoryStore(); void new LocalStorageStore(); void new DurableObjectStore({ storage: {} as any }); void new IndexedDbStore("db");
-          const id: string = batchIdFor(["a"]); void id;
+          const id: string = batchIdFor(["a"]); void id; void new SyncErrorClass("x"); void new SyncErrorClass("y", { kind: "store" });
         }
         void main;
         // @ts-expect-error endpoint is required
