@@ -160,7 +160,11 @@ export interface SyncClientOptions {
   timeoutMs?: number;
   /** flush() waits for a retry only if it falls within this many ms of the flush's start; 0 = never wait. Default 20000 (fits `ctx.waitUntil`'s 30 s). */
   maxFlushMs?: number;
-  /** Retryable failures of a decision before it is dead-lettered. Default Infinity (keep retrying). */
+  /**
+   * Failed attempts of a decision before it is dead-lettered, counted per decision (a fresh
+   * decision sent in one batch with an old failing one keeps its own count). Default Infinity
+   * (keep retrying).
+   */
   maxAttempts?: number;
   /**
    * 4xx statuses retried with backoff (and Retry-After) like a 5xx instead of dead-lettered, for
@@ -255,7 +259,7 @@ export class SyncError extends Error {
   readonly body?: string;
   readonly batchId?: string;
   readonly decisionIds: string[];
-  /** 1-based number of the attempt that failed. */
+  /** 1-based number of the attempt that failed (for a batch, the highest of its decisions'). */
   readonly attempt?: number;
   /** Epoch ms of the next attempt, for outcome "retry". */
   readonly retryAt?: number;

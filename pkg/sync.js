@@ -473,13 +473,25 @@ export class SyncClient {
         queue.unshift(this.#batch(batch.records.slice(0, half)), this.#batch(batch.records.slice(half)));
         continue;
       }
-      if (!result.retryable || attempt >= this.#maxAttempts) {
+      if (!result.retryable) {
         for (const id of ids) settled.add(id);
-        const message = result.retryable ? `${result.message}; gave up after ${attempt} attempts` : result.message;
-        await this.#deadLetter(batch.records, cache, { ...result, message, batchId: batch.batchId, attempt });
+        await this.#deadLetter(batch.records, cache, { ...result, batchId: batch.batchId, attempt });
         totals.deadLettered += ids.length;
         continue;
       }
+      // Attempts are counted per decision: in a batch that mixes an old failing decision with
+      // a fresh one, only the decisions that used up maxAttempts are given up on.
+      const exhausted = batch.records.filter((r) => r.attempts + 1 >= this.#maxAttempts);
+      if (exhausted.length > 0) {
+        for (const r of exhausted) settled.add(r.decision.decisionId);
+        const most = exhausted.reduce((m, r) => Math.max(m, r.attempts + 1), 0);
+        const message = `${result.message}; gave up after ${most} attempts`;
+        await this.#deadLetter(exhausted, cache, { ...result, message, batchId: batch.batchId, attempt });
+        totals.deadLettered += exhausted.length;
+      }
+      const rest = batch.records.filter((r) => r.attempts + 1 < this.#maxAttempts);
+      if (rest.length === 0) continue;
+      const restIds = rest.map((r) => r.decision.decisionId);
       // Retry later: the jittered backoff, or Retry-After when that asks for longer. Never
       // less than the backoff: a "Retry-After: 0" (or a date in the past, e.g. a server clock
       // behind the device's) would otherwise make one flush resend as fast as it can.
@@ -488,20 +500,20 @@ export class SyncClient {
       const retryAt = t + delay;
       this.#gate = Math.max(this.#gate, retryAt);
       const lastError = { kind: result.kind, status: result.status, message: result.message };
-      await this.#settle(batch.records, cache, async (r) => {
+      await this.#settle(rest, cache, async (r) => {
         const key = OUTBOX_PREFIX + r.decision.decisionId;
-        const next = { ...r, attempts: attempt, nextAttemptAt: retryAt, lastAttemptAt: t, batchId: batch.batchId, sentAt: batch.sentAt, lastError };
+        const next = { ...r, attempts: r.attempts + 1, nextAttemptAt: retryAt, lastAttemptAt: t, batchId: batch.batchId, sentAt: batch.sentAt, lastError };
         cache.set(key, next); // this flush knows the new state even if the write fails
         await this.#store.put(key, next);
       }, false);
-      totals.retried += ids.length;
+      totals.retried += rest.length;
       await this.#report(new SyncError(`kizuna sync: ${result.message}; retry ${attempt + 1} in ${Math.round(delay)} ms`, {
         kind: result.kind,
         outcome: "retry",
         status: result.status,
         body: result.body,
         batchId: batch.batchId,
-        decisionIds: ids,
+        decisionIds: restIds,
         attempt,
         retryAt,
         cause: result.cause,
@@ -540,7 +552,7 @@ export class SyncClient {
         decision: r.decision,
         enqueuedAt: r.enqueuedAt,
         seq: r.seq,
-        attempts: info.attempt ?? r.attempts,
+        attempts: info.attempt === undefined ? r.attempts : r.attempts + 1, // per decision
         batchId: info.batchId,
         kind: info.kind,
         status: info.status,
@@ -619,7 +631,8 @@ export class SyncClient {
     const sentAt = first.batchId === batchId && typeof first.sentAt === "string"
       ? first.sentAt
       : new Date(this.#clock()).toISOString();
-    // Attempts belong to the decisions: a failed batch split differently still backs off.
+    // Attempts belong to the decisions (each record counts its own); the batch's backoff uses
+    // the highest, so a failed batch split differently still backs off.
     const attempt = records.reduce((m, r) => Math.max(m, r.attempts), 0) + 1;
     return { records, batchId, sentAt, attempt };
   }

@@ -557,6 +557,30 @@ describe("retries", () => {
     }
   });
 
+  test("attempts are counted per decision: a fresh decision batched with an old failing one is not dead-lettered with it", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 503 });
+      const store = new MemoryStore();
+      const old = decision(1);
+      // Failed twice before, in a batch that no longer exists (stale batchId).
+      await store.put(OUTBOX_PREFIX + old.decisionId, {
+        v: 1, decision: old, enqueuedAt: T0 - 1000, seq: 0, attempts: 2, nextAttemptAt: 0, lastAttemptAt: T0 - 1000, batchId: "0".repeat(64),
+      });
+      const { client, errors } = makeClient(backend, store, { client: { maxAttempts: 3, maxFlushMs: 0 } });
+      await client.enqueue(decision(2));
+      const result = await client.flush();
+      assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [2], "sent together");
+      assert.deepEqual(result, { sent: 0, retried: 1, deadLettered: 1, pending: 1, nextAttemptAt: T0 + 1000 }); // backoff of attempt 3: 0.5 * 500 * 4
+      assert.deepEqual((await client.deadLetters()).map((d) => [d.decisionId, d.attempts]), [[old.decisionId, 3]]);
+      assert.equal((await store.get(OUTBOX_PREFIX + decision(2).decisionId)).attempts, 1, "the fresh decision used one attempt");
+      assert.deepEqual(errors.map((e) => [e.outcome, e.decisionIds]), [["dead", [old.decisionId]], ["retry", [decision(2).decisionId]]]);
+      assert.match(errors[0].message, /gave up after 3 attempts/);
+    } finally {
+      await backend.close();
+    }
+  });
+
   test("a failed partial batch is retried as the same batch, ahead of decisions enqueued later", async () => {
     const backend = await startBackend();
     try {
