@@ -134,7 +134,7 @@ export interface SyncClientOptions {
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
   /** Extra request headers (e.g. `authorization`). */
   headers?: HeadersLike;
-  /** Extra headers computed per request (e.g. a fresh LIFF access token); wins over `headers`. A throw counts as a retryable failure. */
+  /** Extra headers computed per request (e.g. a fresh LIFF access token); wins over `headers`. A throw, or not settling within `timeoutMs`, counts as a retryable failure (kind "headers"). */
   getHeaders?: () => HeadersLike | Promise<HeadersLike>;
   /** Default: `{ runtime: <detected> }`. */
   source?: SyncSource;
@@ -146,11 +146,25 @@ export interface SyncClientOptions {
   baseDelayMs?: number;
   /** Default 60000. */
   maxDelayMs?: number;
-  /** Per request (response headers and body), via AbortController. Default 10000. */
+  /**
+   * The longest Retry-After honoured, in ms: a longer one (a proxy bug, a misconfigured
+   * endpoint) waits this long instead. Stored retry times are cut to `lastAttemptAt +
+   * max(maxDelayMs, maxRetryAfterMs)` when read, so a new instance on the same store is not
+   * held longer either. 0 ignores Retry-After (backoff only). Default 3600000 (1 hour).
+   */
+  maxRetryAfterMs?: number;
+  /**
+   * Per request, via AbortController: `getHeaders` (a promise that never settles counts as a
+   * retryable "headers" failure), the response headers and the body. Default 10000.
+   */
   timeoutMs?: number;
   /** flush() waits for a retry only if it falls within this many ms of the flush's start; 0 = never wait. Default 20000 (fits `ctx.waitUntil`'s 30 s). */
   maxFlushMs?: number;
-  /** Retryable failures of a decision before it is dead-lettered. Default Infinity (keep retrying). */
+  /**
+   * Failed attempts of a decision before it is dead-lettered, counted per decision (a fresh
+   * decision sent in one batch with an old failing one keeps its own count). Default Infinity
+   * (keep retrying).
+   */
   maxAttempts?: number;
   /**
    * 4xx statuses retried with backoff (and Retry-After) like a 5xx instead of dead-lettered, for
@@ -175,10 +189,16 @@ export interface FlushResult {
   retried: number;
   /** Decisions moved to the dead letters by this flush. */
   deadLettered: number;
-  /** Decisions left in the outbox (waiting for a retry, or stored during the flush). */
-  pending: number;
   /**
-   * Present when `pending > 0`: the earliest time (epoch ms, on the client's `now` clock) at
+   * Decisions left in the outbox (waiting for a retry, or stored during the flush), counting
+   * only records this client can read. `undefined` when the store failed before this flush
+   * could list the outbox (the count is unknown; `nextAttemptAt` is then set): test
+   * `nextAttemptAt !== undefined` rather than `pending > 0` to decide whether to come back.
+   */
+  pending: number | undefined;
+  /**
+   * Present when `pending > 0`, and after a store failure (then now + a backoff that grows
+   * with each failing flush, so a caller that schedules from it keeps trying): the earliest time (epoch ms, on the client's `now` clock) at
    * which a pending decision may be sent — its backoff, or the backend's Retry-After, whichever
    * holds the outbox longer. A flush before then sends nothing: schedule the next one for it
    * (e.g. a Durable Object alarm), not sooner. Can be the flush's own end time (a zero
@@ -211,8 +231,24 @@ export interface DeadLetter {
 
 export type SyncErrorKind = "http" | "network" | "timeout" | "headers" | "too_large" | "store";
 
-/** Reported through `onError`; never thrown out of flush(). */
+/**
+ * Reported through `onError`; never thrown out of flush(). An outbox record that cannot be read
+ * (a truncated value, a record written by a newer version) is reported once per client
+ * instance as kind "store", outcome "kept", with its key's decisionId, left in the store as it
+ * is and skipped, so the other decisions are still sent.
+ */
 export class SyncError extends Error {
+  constructor(message: string, fields?: {
+    kind?: SyncErrorKind;
+    outcome?: "retry" | "dead" | "kept";
+    status?: number;
+    body?: string;
+    batchId?: string;
+    decisionIds?: string[];
+    attempt?: number;
+    retryAt?: number;
+    cause?: unknown;
+  });
   readonly name: "SyncError";
   readonly kind: SyncErrorKind;
   /** "retry": scheduled again at `retryAt`; "dead": moved to the dead letters; "kept": left as stored (store problems). */
@@ -223,7 +259,7 @@ export class SyncError extends Error {
   readonly body?: string;
   readonly batchId?: string;
   readonly decisionIds: string[];
-  /** 1-based number of the attempt that failed. */
+  /** 1-based number of the attempt that failed (for a batch, the highest of its decisions'). */
   readonly attempt?: number;
   /** Epoch ms of the next attempt, for outcome "retry". */
   readonly retryAt?: number;
@@ -237,7 +273,9 @@ export class SyncError extends Error {
  * `Content-Type: application/json` and `Idempotency-Key: <batchId>`, oldest first, at most
  * `batchSize` decisions and `maxBatchBytes` bytes each. A decision leaves the outbox only after
  * a 2xx. 408, 429, 5xx, network errors and timeouts are retried with exponential backoff and
- * full jitter (Retry-After, in seconds or as an HTTP-date, is honoured exactly). A batch
+ * full jitter; a Retry-After (delay-seconds or an IMF-fixdate) longer than the backoff is
+ * waited for instead (up to `maxRetryAfterMs`), a shorter one (0, a date in the past) or an
+ * unreadable one is ignored. A batch
  * refused with 400, 413 or 422 is split in halves and sent again until the refused decisions
  * are alone; those move to the dead letters. Any other 4xx (401, 403, 404, ...) moves the
  * whole batch's decisions to the dead letters. Attempt counts and retry times are stored,
@@ -266,14 +304,18 @@ export class SyncClient {
   enqueue(decisions: Decision | Decision[]): Promise<EnqueueResult>;
   /**
    * Send what is due and retry failures while the retry falls within `maxFlushMs` (the option
-   * here overrides the client's for this call). Resolves
-   * (never rejects) with counts; problems go to `onError`. A call while a flush of this
+   * here overrides the client's for this call). Resolves with counts; delivery and storage
+   * problems go to `onError`, never to the promise. Rejects (TypeError) only on an invalid
+   * `maxFlushMs` here; it never throws synchronously. A call while a flush of this
    * instance runs returns that flush's promise (no double send).
    */
   flush(options?: { maxFlushMs?: number }): Promise<FlushResult>;
   /** `ctx.waitUntil(client.flush())` for Workers; returns the flush promise. */
   flushInBackground(ctx?: { waitUntil(promise: Promise<unknown>): void }): Promise<FlushResult>;
-  /** Decisions in the outbox (due or waiting; dead letters excluded). */
+  /**
+   * Keys in the outbox (due or waiting; dead letters excluded), from one `list`. Unlike
+   * FlushResult.pending this also counts records flush() skips as unreadable.
+   */
   pending(): Promise<number>;
   /** The dead letters, oldest first. */
   deadLetters(): Promise<DeadLetter[]>;
@@ -290,7 +332,10 @@ export class SyncClient {
  */
 export function batchIdFor(decisionIds: Iterable<string>): string;
 
-/** Retry-After (delay-seconds or HTTP-date) in milliseconds from `nowMs`; undefined if absent or invalid. */
+/**
+ * Retry-After in milliseconds from `nowMs` (0 for a date in the past); undefined if absent or
+ * not strictly delay-seconds (`^\d+$`) or an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT").
+ */
 export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined;
 
 export const OUTBOX_PREFIX: "kizuna:outbox:";

@@ -40,7 +40,7 @@ export function batchIdFor(decisionIds) {
 
 /** A delivery or storage problem, passed to `onError`. Never thrown out of flush(). */
 export class SyncError extends Error {
-  constructor(message, fields) {
+  constructor(message, fields = {}) {
     super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
     this.name = "SyncError";
     this.kind = fields.kind;
@@ -65,6 +65,7 @@ export class SyncClient {
   #maxBatchBytes;
   #baseDelayMs;
   #maxDelayMs;
+  #maxRetryAfterMs;
   #timeoutMs;
   #maxFlushMs;
   #maxAttempts;
@@ -78,6 +79,8 @@ export class SyncClient {
   #gate = 0; // no request before this time (ms): set by the last retryable failure
   #floor = 0; // the clock never goes below this (monotonic; a sleep of n ms means n ms passed)
   #seq = 0; // order of enqueues within one millisecond
+  #unreadable = new Set(); // outbox keys already reported as unreadable (reported once)
+  #storeFailures = 0; // flushes in a row that failed on the store: their backoff
 
   constructor(options) {
     if (!options || typeof options !== "object") throw new TypeError("SyncClient: an options object is required");
@@ -137,6 +140,8 @@ export class SyncClient {
     this.#maxBatchBytes = positive("maxBatchBytes", o.maxBatchBytes ?? 256 * 1024, true);
     this.#baseDelayMs = nonNegative("baseDelayMs", o.baseDelayMs ?? 500);
     this.#maxDelayMs = nonNegative("maxDelayMs", o.maxDelayMs ?? 60_000);
+    // A Retry-After longer than this (a proxy bug, a misconfigured endpoint) is cut to it.
+    this.#maxRetryAfterMs = nonNegative("maxRetryAfterMs", o.maxRetryAfterMs ?? 3_600_000);
     this.#timeoutMs = positive("timeoutMs", o.timeoutMs ?? 10_000, false);
     this.#maxFlushMs = nonNegative("maxFlushMs", o.maxFlushMs ?? 20_000);
     const maxAttempts = o.maxAttempts ?? Infinity;
@@ -203,7 +208,12 @@ export class SyncClient {
    */
   flush(options) {
     if (this.#running) return this.#running;
-    const budget = options?.maxFlushMs === undefined ? this.#maxFlushMs : nonNegative("maxFlushMs", options.maxFlushMs);
+    let budget;
+    try {
+      budget = options?.maxFlushMs === undefined ? this.#maxFlushMs : nonNegative("maxFlushMs", options.maxFlushMs);
+    } catch (e) {
+      return Promise.reject(e); // a programming error: rejects (TypeError), never throws
+    }
     this.#running = this.#flush(budget).finally(() => { this.#running = undefined; });
     return this.#running;
   }
@@ -227,6 +237,7 @@ export class SyncClient {
   async deadLetters() {
     const records = await this.#readAll(await this.#store.list(DEAD_PREFIX));
     return records
+      .map((x) => x.value)
       .filter(isRecord)
       .sort((a, b) => a.deadAt - b.deadAt || order(a, b))
       .map((r) => ({
@@ -282,6 +293,13 @@ export class SyncClient {
     return moved;
   }
 
+  // Full jitter: random() * min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)). The exponent
+  // is capped so that a huge attempt count cannot make it 0 * Infinity = NaN (baseDelayMs 0).
+  #backoff(attempt) {
+    const delay = this.#random() * Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+    return delay > 0 ? delay : 0; // also 0 for a NaN from a custom random()
+  }
+
   #clock() {
     this.#floor = Math.max(this.#floor, this.#now());
     return this.#floor;
@@ -296,28 +314,59 @@ export class SyncClient {
     }
   }
 
+  // One {value} or {error} per key: a record that cannot be read (a truncated JSON value in
+  // localStorage) must not hide the others.
   async #readAll(keys) {
     const out = [];
+    const read = (k) => Promise.resolve().then(() => this.#store.get(k)).then((value) => ({ value }), (error) => ({ error }));
     for (let i = 0; i < keys.length; i += READ_CONCURRENCY) {
-      out.push(...await Promise.all(keys.slice(i, i + READ_CONCURRENCY).map((k) => this.#store.get(k))));
+      out.push(...await Promise.all(keys.slice(i, i + READ_CONCURRENCY).map(read)));
     }
     return out;
   }
 
+  // An outbox key whose value cannot be read or is not a record this version understands: left
+  // in the store as it is (it may be a newer version's, or readable again later), skipped, and
+  // reported once per instance.
+  async #skipUnreadable(key, reason, cause) {
+    if (this.#unreadable.has(key)) return;
+    this.#unreadable.add(key);
+    await this.#report(new SyncError(`kizuna sync: outbox record ${key} skipped: ${reason}`, {
+      kind: "store",
+      outcome: "kept",
+      decisionIds: [key.slice(OUTBOX_PREFIX.length)],
+      cause,
+    }));
+  }
+
   // Outbox records, oldest first. `cache` holds what this flush already read or wrote, so each
   // pass lists the keys once and reads only keys it has not seen (new enqueues).
-  async #load(cache) {
+  // Keys that could not be read are skipped for the rest of the flush (`skipped`).
+  async #load(cache, skipped) {
     const keys = await this.#store.list(OUTBOX_PREFIX);
     const present = new Set(keys);
     for (const k of cache.keys()) if (!present.has(k)) cache.delete(k);
-    const missing = keys.filter((k) => !cache.has(k));
+    const missing = keys.filter((k) => !cache.has(k) && !skipped.has(k));
     const values = await this.#readAll(missing);
     const t = this.#clock();
     const corrected = [];
-    missing.forEach((k, i) => {
-      if (!isRecord(values[i])) return;
+    for (const [i, k] of missing.entries()) {
+      const { value, error } = values[i];
+      if (error !== undefined || value == null || !isRecord(value)) {
+        if (error === undefined && value == null) continue; // deleted since the list
+        skipped.add(k);
+        const reason = error !== undefined
+          ? `unreadable (${error?.message ?? error})`
+          : value?.v > RECORD_VERSION
+            ? `written by a newer version of kizuna/sync (record version ${value.v})`
+            : "not an outbox record";
+        await this.#skipUnreadable(k, reason, error);
+        continue;
+      }
+      this.#unreadable.delete(k);
       // Records from an older writer may lack the counters: default them.
-      const r = { ...values[i], attempts: values[i].attempts ?? 0, nextAttemptAt: values[i].nextAttemptAt ?? 0 };
+      const r = { ...value, attempts: value.attempts ?? 0, nextAttemptAt: value.nextAttemptAt ?? 0 };
+      if (typeof r.nextAttemptAt !== "number" || Number.isNaN(r.nextAttemptAt)) r.nextAttemptAt = 0;
       // The failure lies in the future: the wall clock was set back since (a corrected device
       // clock). Count the intended delay from now instead of waiting for a far-off time, and
       // store that, so the next load does not push it again.
@@ -326,8 +375,16 @@ export class SyncClient {
         r.lastAttemptAt = t;
         corrected.push([k, r]);
       }
+      // No stored retry time lies further ahead than this client would ever wait (the longest
+      // backoff or Retry-After): a huge Retry-After stored by an older version, or under a
+      // larger maxRetryAfterMs, must not hold the outbox (and its persisted gate) for years.
+      const latest = (typeof r.lastAttemptAt === "number" ? r.lastAttemptAt : t) + Math.max(this.#maxDelayMs, this.#maxRetryAfterMs);
+      if (!(r.nextAttemptAt <= latest)) {
+        r.nextAttemptAt = latest;
+        if (!corrected.some(([ck]) => ck === k)) corrected.push([k, r]);
+      }
       cache.set(k, r);
-    });
+    }
     // Best effort: if a write fails, the correction is simply made again next time.
     await Promise.all(corrected.map(([k, r]) => Promise.resolve().then(() => this.#store.put(k, r)).catch(() => {})));
     return [...cache.values()].sort(order);
@@ -336,6 +393,8 @@ export class SyncClient {
   async #flush(budget) {
     const totals = { sent: 0, retried: 0, deadLettered: 0, pending: 0 };
     const cache = new Map();
+    const skipped = new Set();
+    let loaded = false; // the outbox was listed and read at least once by this flush
     // Sent or dead-lettered during this flush: never sent twice by one flush, even when the
     // store failed to delete them.
     const settled = new Set();
@@ -346,7 +405,9 @@ export class SyncClient {
     const nextOf = (records) => Math.max(this.#gate, records.reduce((m, r) => Math.min(m, r.nextAttemptAt ?? 0), Infinity));
     try {
       for (;;) {
-        const records = (await this.#load(cache)).filter((r) => !settled.has(r.decision.decisionId));
+        const records = (await this.#load(cache, skipped)).filter((r) => !settled.has(r.decision.decisionId));
+        loaded = true;
+        this.#storeFailures = 0;
         totals.pending = records.length;
         if (records.length === 0) break;
         const t = this.#clock();
@@ -370,11 +431,13 @@ export class SyncClient {
         this.#floor = Math.max(this.#floor, t + wait);
       }
     } catch (cause) {
-      // The store failed (list/get). Keep what is stored; report; try again next flush.
+      // The store failed (list). Keep what is stored; report; try again after a backoff. The
+      // count is what this flush last read, or unknown (undefined) if it read nothing: never a
+      // made-up 0 that would tell a caller to stop.
       await this.#report(new SyncError(`kizuna sync: store failed: ${cause?.message ?? cause}`, { kind: "store", outcome: "kept", cause }));
       const left = [...cache].filter(([k]) => !settled.has(k.slice(OUTBOX_PREFIX.length))).map(([, r]) => r);
-      totals.pending = left.length;
-      if (left.length > 0) totals.nextAttemptAt = nextOf(left);
+      totals.pending = loaded ? left.length : undefined;
+      totals.nextAttemptAt = Math.max(left.length > 0 ? nextOf(left) : 0, this.#clock() + this.#backoff(++this.#storeFailures));
     }
     return totals;
   }
@@ -410,33 +473,47 @@ export class SyncClient {
         queue.unshift(this.#batch(batch.records.slice(0, half)), this.#batch(batch.records.slice(half)));
         continue;
       }
-      if (!result.retryable || attempt >= this.#maxAttempts) {
+      if (!result.retryable) {
         for (const id of ids) settled.add(id);
-        const message = result.retryable ? `${result.message}; gave up after ${attempt} attempts` : result.message;
-        await this.#deadLetter(batch.records, cache, { ...result, message, batchId: batch.batchId, attempt });
+        await this.#deadLetter(batch.records, cache, { ...result, batchId: batch.batchId, attempt });
         totals.deadLettered += ids.length;
         continue;
       }
-      // Retry later: full jitter, or exactly what Retry-After asks for.
+      // Attempts are counted per decision: in a batch that mixes an old failing decision with
+      // a fresh one, only the decisions that used up maxAttempts are given up on.
+      const exhausted = batch.records.filter((r) => r.attempts + 1 >= this.#maxAttempts);
+      if (exhausted.length > 0) {
+        for (const r of exhausted) settled.add(r.decision.decisionId);
+        const most = exhausted.reduce((m, r) => Math.max(m, r.attempts + 1), 0);
+        const message = `${result.message}; gave up after ${most} attempts`;
+        await this.#deadLetter(exhausted, cache, { ...result, message, batchId: batch.batchId, attempt });
+        totals.deadLettered += exhausted.length;
+      }
+      const rest = batch.records.filter((r) => r.attempts + 1 < this.#maxAttempts);
+      if (rest.length === 0) continue;
+      const restIds = rest.map((r) => r.decision.decisionId);
+      // Retry later: the jittered backoff, or Retry-After when that asks for longer. Never
+      // less than the backoff: a "Retry-After: 0" (or a date in the past, e.g. a server clock
+      // behind the device's) would otherwise make one flush resend as fast as it can.
       const t = this.#clock();
-      const delay = result.retryAfterMs ?? Math.max(0, this.#random() * Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 1)));
+      const delay = Math.max(Math.min(result.retryAfterMs ?? 0, this.#maxRetryAfterMs), this.#backoff(attempt));
       const retryAt = t + delay;
       this.#gate = Math.max(this.#gate, retryAt);
       const lastError = { kind: result.kind, status: result.status, message: result.message };
-      await this.#settle(batch.records, cache, async (r) => {
+      await this.#settle(rest, cache, async (r) => {
         const key = OUTBOX_PREFIX + r.decision.decisionId;
-        const next = { ...r, attempts: attempt, nextAttemptAt: retryAt, lastAttemptAt: t, batchId: batch.batchId, sentAt: batch.sentAt, lastError };
+        const next = { ...r, attempts: r.attempts + 1, nextAttemptAt: retryAt, lastAttemptAt: t, batchId: batch.batchId, sentAt: batch.sentAt, lastError };
         cache.set(key, next); // this flush knows the new state even if the write fails
         await this.#store.put(key, next);
       }, false);
-      totals.retried += ids.length;
+      totals.retried += rest.length;
       await this.#report(new SyncError(`kizuna sync: ${result.message}; retry ${attempt + 1} in ${Math.round(delay)} ms`, {
         kind: result.kind,
         outcome: "retry",
         status: result.status,
         body: result.body,
         batchId: batch.batchId,
-        decisionIds: ids,
+        decisionIds: restIds,
         attempt,
         retryAt,
         cause: result.cause,
@@ -475,7 +552,7 @@ export class SyncClient {
         decision: r.decision,
         enqueuedAt: r.enqueuedAt,
         seq: r.seq,
-        attempts: info.attempt ?? r.attempts,
+        attempts: info.attempt === undefined ? r.attempts : r.attempts + 1, // per decision
         batchId: info.batchId,
         kind: info.kind,
         status: info.status,
@@ -554,7 +631,8 @@ export class SyncClient {
     const sentAt = first.batchId === batchId && typeof first.sentAt === "string"
       ? first.sentAt
       : new Date(this.#clock()).toISOString();
-    // Attempts belong to the decisions: a failed batch split differently still backs off.
+    // Attempts belong to the decisions (each record counts its own); the batch's backoff uses
+    // the highest, so a failed batch split differently still backs off.
     const attempt = records.reduce((m, r) => Math.max(m, r.attempts), 0) + 1;
     return { records, batchId, sentAt, attempt };
   }
@@ -574,22 +652,11 @@ export class SyncClient {
     const decisionIds = batch.records.map((r) => r.decision.decisionId);
     const body = this.#envelope(batch.batchId, batch.sentAt, batch.records.map((r) => JSON.stringify(r.decision)).join(","));
 
-    const headers = new Headers(this.#headers);
-    if (this.#getHeaders) {
-      try {
-        // e.g. a fresh LIFF access token per request
-        for (const [k, v] of new Headers(await this.#getHeaders())) headers.set(k, v);
-      } catch (cause) {
-        return { ok: false, retryable: true, kind: "headers", message: `getHeaders failed: ${cause?.message ?? cause}`, cause };
-      }
-    }
-    headers.set("content-type", "application/json");
-    headers.set("idempotency-key", batch.batchId);
-
     const controller = new AbortController();
     let timedOut = false;
     let onTimeout;
-    // Rejects on timeout even if a fetch implementation ignores the abort signal.
+    // Rejects on timeout even if a fetch implementation ignores the abort signal, or a
+    // getHeaders never settles (e.g. a LIFF login that never completes).
     const expired = new Promise((_, reject) => { onTimeout = reject; });
     expired.catch(() => {});
     const timer = setTimeout(() => {
@@ -597,6 +664,22 @@ export class SyncClient {
       controller.abort();
       onTimeout(new Error("timeout"));
     }, this.#timeoutMs);
+
+    const headers = new Headers(this.#headers);
+    if (this.#getHeaders) {
+      try {
+        // e.g. a fresh LIFF access token per request; timeoutMs covers it and the request.
+        const extra = await Promise.race([expired, Promise.resolve().then(() => this.#getHeaders())]);
+        for (const [k, v] of new Headers(extra)) headers.set(k, v);
+      } catch (cause) {
+        clearTimeout(timer);
+        const message = timedOut ? `getHeaders did not settle within ${this.#timeoutMs} ms` : `getHeaders failed: ${cause?.message ?? cause}`;
+        return { ok: false, retryable: true, kind: "headers", message, cause };
+      }
+    }
+    headers.set("content-type", "application/json");
+    headers.set("idempotency-key", batch.batchId);
+
     try {
       let res;
       try {
@@ -680,13 +763,26 @@ function persistedGate(records) {
   return latest ? latest.nextAttemptAt : 0;
 }
 
-/** Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date; milliseconds, or undefined. */
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const IMF_FIXDATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/;
+
+/**
+ * Retry-After (RFC 9110 §10.2.3) in milliseconds from `nowMs` (0 for a date in the past), or
+ * undefined. Strict: only delay-seconds (`^\d+$`) or an IMF-fixdate
+ * ("Sun, 06 Nov 1994 08:49:37 GMT") with a real calendar date and time; anything else
+ * ("-5", "1.5", "soon", the obsolete date formats) is ignored, so the caller's backoff applies.
+ */
 export function parseRetryAfter(value, nowMs) {
-  if (value == null) return undefined;
+  if (typeof value !== "string") return undefined;
   const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const date = Date.parse(v);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+  if (/^\d+$/.test(v)) return Number(v) * 1000; // very long values are capped by the caller
+  const m = IMF_FIXDATE.exec(v);
+  if (!m) return undefined;
+  const [day, month, year, hour, minute, second] = [Number(m[1]), MONTHS.indexOf(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])];
+  if (hour > 23 || minute > 59 || second > 60) return undefined; // 60: a leap second
+  const date = Date.UTC(year, month, day, hour, minute, Math.min(second, 59));
+  if (new Date(date).getUTCDate() !== day) return undefined; // "31 Feb", "00 Jan"
+  return Math.max(0, date - nowMs);
 }
 
 function utf8Length(s) {

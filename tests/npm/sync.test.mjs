@@ -430,6 +430,100 @@ describe("retries", () => {
     }
   });
 
+  test("Retry-After 0, a past date or an unreadable value never waits less than the backoff (no request flood)", async () => {
+    const past = new Date(T0 - 60_000).toUTCString();
+    for (const retryAfter of [undefined, "0", past, "-5", "5, 10", "abc 1", "1.5", "Sun, 31 Feb 2025 00:00:00 GMT"]) {
+      const backend = await startBackend();
+      try {
+        backend.judge = () => ({ status: 503, headers: retryAfter === undefined ? {} : { "retry-after": retryAfter } });
+        const { client, time } = makeClient(backend, new MemoryStore(), { client: { maxFlushMs: 2000 } });
+        await client.enqueue(decision(1));
+        const result = await client.flush();
+        // 0.5 * 500 * 2^n: waits 250, 500, 1000; the next (2000) falls outside maxFlushMs.
+        assert.deepEqual(time.sleeps, [250, 500, 1000], `Retry-After: ${retryAfter}`);
+        assert.equal(backend.requests.length, 4, `Retry-After: ${retryAfter}`);
+        assert.deepEqual(result, { sent: 0, retried: 4, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 1750 + 2000 });
+      } finally {
+        await backend.close();
+      }
+    }
+  });
+
+  test("a Retry-After shorter than the backoff waits for the backoff", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 503 }, { status: 503 }, { status: 429, headers: { "retry-after": "1" } });
+      const { client, time } = makeClient(backend, new MemoryStore(), { client: { random: () => 1, baseDelayMs: 1000 } });
+      await client.enqueue(decision(1));
+      assert.equal((await client.flush()).sent, 1);
+      assert.deepEqual(time.sleeps, [1000, 2000, 4000], "the third wait is the backoff (4 s), not Retry-After (1 s)");
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("Retry-After is capped by maxRetryAfterMs (default 1 hour)", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 429, headers: { "retry-after": "99999999" } }, { status: 503, headers: { "retry-after": "99999999" } });
+      const { client, time } = makeClient(backend, new MemoryStore(), { client: { maxFlushMs: 0 } });
+      await client.enqueue(decision(1));
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 3_600_000 });
+      time.t = T0 + 3_600_000;
+      const capped = makeClient(backend, new MemoryStore(), { time, client: { maxRetryAfterMs: 10_000, maxFlushMs: 60_000 } });
+      await capped.client.enqueue(decision(2));
+      assert.equal((await capped.client.flush()).sent, 1);
+      assert.deepEqual(capped.time.sleeps, [10_000]);
+      assert.equal(backend.requests.length, 3);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("a stored retry time beyond maxRetryAfterMs (an older version, a larger cap) is cut to it by a new instance", async () => {
+    const backend = await startBackend();
+    try {
+      const store = new MemoryStore();
+      const time = fakeTime();
+      const old = decision(1);
+      await store.put(OUTBOX_PREFIX + old.decisionId, {
+        v: 1, decision: old, enqueuedAt: T0 - 1000, seq: 0, attempts: 1,
+        lastAttemptAt: T0, nextAttemptAt: T0 + 99_999_999_000, lastError: { kind: "http", status: 503 },
+      });
+      const { client } = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
+      await client.enqueue(decision(2));
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 3_600_000 });
+      assert.equal((await store.get(OUTBOX_PREFIX + old.decisionId)).nextAttemptAt, T0 + 3_600_000, "the correction is stored");
+      const small = makeClient(backend, store, { time, client: { maxFlushMs: 0, maxRetryAfterMs: 5000, maxDelayMs: 1000 } });
+      assert.deepEqual(await small.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 5000 });
+      time.t = T0 + 5000;
+      assert.deepEqual(await small.client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
+      assert.equal(backend.requests.length, 1);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("the backoff stays a number after very many attempts, also with baseDelayMs 0", async () => {
+    for (const baseDelayMs of [0, 500]) {
+      const backend = await startBackend();
+      try {
+        backend.script.push({ status: 503 });
+        const store = new MemoryStore();
+        const d = decision(1);
+        await store.put(OUTBOX_PREFIX + d.decisionId, { v: 1, decision: d, enqueuedAt: T0 - 1, seq: 0, attempts: 5000, nextAttemptAt: 0 });
+        const { client, errors } = makeClient(backend, store, { client: { baseDelayMs, maxDelayMs: 1000, maxFlushMs: 0 } });
+        const result = await client.flush();
+        assert.deepEqual(result, { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + (baseDelayMs ? 500 : 0) });
+        assert.equal(errors[0].retryAt, result.nextAttemptAt);
+        const later = makeClient(backend, store, { time: { now: () => T0 + 500, sleep: async () => {} }, client: { baseDelayMs, maxFlushMs: 0 } });
+        assert.equal((await later.client.flush()).sent, 1);
+      } finally {
+        await backend.close();
+      }
+    }
+  });
+
   test("a retry later than maxFlushMs is left for a later flush, and the next flush waits for it", async () => {
     const backend = await startBackend();
     try {
@@ -458,6 +552,30 @@ describe("retries", () => {
       assert.equal(backend.requests.length, 3);
       assert.equal(errors.at(-1).outcome, "dead");
       assert.equal((await client.deadLetters())[0].status, 500);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("attempts are counted per decision: a fresh decision batched with an old failing one is not dead-lettered with it", async () => {
+    const backend = await startBackend();
+    try {
+      backend.script.push({ status: 503 });
+      const store = new MemoryStore();
+      const old = decision(1);
+      // Failed twice before, in a batch that no longer exists (stale batchId).
+      await store.put(OUTBOX_PREFIX + old.decisionId, {
+        v: 1, decision: old, enqueuedAt: T0 - 1000, seq: 0, attempts: 2, nextAttemptAt: 0, lastAttemptAt: T0 - 1000, batchId: "0".repeat(64),
+      });
+      const { client, errors } = makeClient(backend, store, { client: { maxAttempts: 3, maxFlushMs: 0 } });
+      await client.enqueue(decision(2));
+      const result = await client.flush();
+      assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [2], "sent together");
+      assert.deepEqual(result, { sent: 0, retried: 1, deadLettered: 1, pending: 1, nextAttemptAt: T0 + 1000 }); // backoff of attempt 3: 0.5 * 500 * 4
+      assert.deepEqual((await client.deadLetters()).map((d) => [d.decisionId, d.attempts]), [[old.decisionId, 3]]);
+      assert.equal((await store.get(OUTBOX_PREFIX + decision(2).decisionId)).attempts, 1, "the fresh decision used one attempt");
+      assert.deepEqual(errors.map((e) => [e.outcome, e.decisionIds]), [["dead", [old.decisionId]], ["retry", [decision(2).decisionId]]]);
+      assert.match(errors[0].message, /gave up after 3 attempts/);
     } finally {
       await backend.close();
     }
@@ -849,13 +967,90 @@ describe("network failures", () => {
     }
   });
 
-  test("a failing store is reported, never thrown out of flush()", async () => {
+  test("timeoutMs covers a getHeaders that never settles: the flush ends, retries, and later flushes are not stuck", async () => {
+    const backend = await startBackend();
+    try {
+      let calls = 0;
+      const { client, errors } = makeClient(backend, new MemoryStore(), {
+        client: { timeoutMs: 50, maxFlushMs: 0, getHeaders: () => (++calls <= 2 ? new Promise(() => {}) : { authorization: "Bearer t" }) },
+      });
+      await client.enqueue(decision(1));
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 250 });
+      assert.equal(errors[0].kind, "headers");
+      assert.match(errors[0].message, /getHeaders did not settle within 50 ms/);
+      assert.equal(backend.requests.length, 0);
+      assert.equal((await client.flush({ maxFlushMs: 60_000 })).sent, 1, "a later flush is not stuck behind the first");
+      assert.equal(calls, 3);
+      assert.equal(backend.requests[0].headers.authorization, "Bearer t");
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("a failing store is reported, never thrown out of flush(); pending is unknown, not 0, and nextAttemptAt backs off", async () => {
     const store = new MemoryStore();
-    const broken = { get: (k) => store.get(k), put: (k, v) => store.put(k, v), delete: (k) => store.delete(k), list: async () => { throw new Error("store down"); } };
-    const { client, errors } = makeClient({ url: "http://127.0.0.1:9/" }, broken);
-    await client.enqueue(decision(1));
-    assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
-    assert.equal(errors[0].kind, "store");
+    let down = true;
+    const broken = { get: (k) => store.get(k), put: (k, v) => store.put(k, v), delete: (k) => store.delete(k), list: async (p) => { if (down) throw new Error("store down"); return store.list(p); } };
+    const backend = await startBackend();
+    try {
+      const { client, errors, time } = makeClient(backend, broken);
+      await client.enqueue(decision(1));
+      // A caller that schedules from nextAttemptAt keeps going: 0.5 * 500, then 0.5 * 1000.
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: undefined, nextAttemptAt: T0 + 250 });
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: undefined, nextAttemptAt: T0 + 500 });
+      assert.deepEqual(errors.map((e) => [e.kind, e.outcome]), [["store", "kept"], ["store", "kept"]]);
+      assert.equal(backend.requests.length, 0);
+      down = false;
+      time.t += 500;
+      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("an unreadable outbox record (truncated JSON in localStorage, a newer record version) is reported once and skipped; the others are sent", async () => {
+    const backend = await startBackend();
+    try {
+      const storage = new StorageShim();
+      const store = new LocalStorageStore(storage, "p:");
+      const { client, errors } = makeClient(backend, store);
+      await client.enqueue(decisions(0, 2));
+      storage.setItem("p:" + OUTBOX_PREFIX + "zz", "{truncated");
+      await store.put(OUTBOX_PREFIX + "zy", { v: 2, decision: { decisionId: "zy" }, enqueuedAt: 0, seq: 0, attempts: 0, nextAttemptAt: 0 });
+      assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [2]);
+      assert.deepEqual(errors.map((e) => [e.kind, e.outcome, e.decisionIds]), [["store", "kept", ["zy"]], ["store", "kept", ["zz"]]]);
+      assert.match(errors[0].message, /newer version/);
+      assert.ok(errors[1].cause instanceof SyntaxError);
+      // Reported once per instance; left in the store (pending() counts stored keys).
+      await client.enqueue(decision(3));
+      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+      assert.equal(errors.length, 2);
+      assert.equal(await client.pending(), 2);
+      assert.equal(storage.getItem("p:" + OUTBOX_PREFIX + "zz"), "{truncated");
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test("a get() that fails for one key does not stop the others; the key is sent once it reads again", async () => {
+    const backend = await startBackend();
+    try {
+      const store = new MemoryStore();
+      const bad = OUTBOX_PREFIX + decision(1).decisionId;
+      let failing = false;
+      const flaky = { get: (k) => (failing && k === bad ? Promise.reject(new Error("read failed")) : store.get(k)), put: (k, v) => store.put(k, v), delete: (k) => store.delete(k), list: (p) => store.list(p) };
+      const { client, errors } = makeClient(backend, flaky);
+      await client.enqueue(decisions(0, 3));
+      failing = true;
+      assert.equal((await client.flush()).sent, 2);
+      assert.equal(errors.length, 1);
+      failing = false;
+      assert.equal((await client.flush()).sent, 1);
+      for (const d of decisions(0, 3)) assert.equal(backend.count(d.decisionId), 1);
+    } finally {
+      await backend.close();
+    }
   });
 
   test("a 2xx whose outbox delete fails is not sent again by the same flush", async () => {
@@ -891,6 +1086,7 @@ describe("construction", () => {
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, fetch: "nope" }), /fetch/);
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, source: { app: "x" } }), /runtime/);
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, onError: 1 }), /onError/);
+    assert.throws(() => new SyncClient({ endpoint: "https://x/", store, maxRetryAfterMs: -1 }), /maxRetryAfterMs/);
     for (const retryStatuses of [401, [500], [401.5], ["401"]]) {
       assert.throws(() => new SyncClient({ endpoint: "https://x/", store, retryStatuses }), /retryStatuses/);
     }
@@ -898,6 +1094,18 @@ describe("construction", () => {
     assert.throws(() => new KvStore({}), TypeError);
     assert.throws(() => new DurableObjectStore(undefined), TypeError);
     assert.throws(() => new IndexedDbStore("kizuna", { indexedDB: undefined }), TypeError);
+  });
+
+  test("flush() rejects (does not throw) on an invalid maxFlushMs; SyncError can be built with a message only", async () => {
+    const client = new SyncClient({ endpoint: "https://example.invalid/", store: new MemoryStore() });
+    let p;
+    assert.doesNotThrow(() => { p = client.flush({ maxFlushMs: -1 }); });
+    await assert.rejects(p, /maxFlushMs/);
+    const e = new SyncError("x");
+    assert.equal(e.message, "x");
+    assert.deepEqual(e.decisionIds, []);
+    assert.equal(e.kind, undefined);
+    assert.equal(new SyncError("y", { kind: "store", cause: 1 }).cause, 1);
   });
 
   test("enqueue rejects malformed decisions before writing anything", async () => {
@@ -915,6 +1123,13 @@ describe("construction", () => {
     assert.equal(parseRetryAfter("Tue, 31 Dec 2024 00:00:00 GMT", now), 0);
     assert.equal(parseRetryAfter("soon", now), undefined);
     assert.equal(parseRetryAfter(null, now), undefined);
+    // Strict: anything but delay-seconds or an IMF-fixdate is ignored (Date.parse accepts these).
+    for (const v of ["-5", "5, 10", "abc 1", "1.5", "", " ", "1e3", "Wed, 01 Jan 2025 00:00:30 UTC",
+      "Wednesday, 01-Jan-25 00:00:30 GMT", "Wed Jan  1 00:00:30 2025", "2025-01-01T00:00:30Z",
+      "Fri, 31 Feb 2025 00:00:00 GMT", "Wed, 01 Jan 2025 24:00:00 GMT"]) {
+      assert.equal(parseRetryAfter(v, now), undefined, v);
+    }
+    assert.equal(parseRetryAfter(" 7 ", now), 7000);
   });
 
   test("batchIdFor matches SHA-256 of sorted ids (also for non-ASCII and long input)", () => {
@@ -1119,7 +1334,7 @@ describe("package", () => {
       writeFileSync(join(project, "package.json"), JSON.stringify({ name: "c", private: true, type: "module" }));
       writeFileSync(join(project, "consumer.ts"), `
         import { SyncClient, MemoryStore, KvStore, DurableObjectStore, LocalStorageStore, IndexedDbStore, batchIdFor,
-          type Decision, type FlushResult, type SyncError, type SyncStore, type DeadLetter } from "kizuna/sync";
+          type Decision, type FlushResult, type SyncError, type SyncStore, type DeadLetter, SyncError as SyncErrorClass } from "kizuna/sync";
         declare const kv: { get(k: string, o: { type: "json" }): Promise<unknown>; put(k: string, v: string): Promise<void>;
           delete(k: string): Promise<void>; list(o: { prefix?: string; cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }> };
         declare const ctx: { waitUntil(p: Promise<unknown>): void };
@@ -1131,11 +1346,11 @@ describe("package", () => {
         const d: Decision = { version: 1, decisionId: "0".repeat(32), configHash: "1".repeat(32), userId: "U1", now: "2025-01-01T00:00:00Z", segments: [] };
         async function main(): Promise<void> {
           await client.enqueue(d); await client.enqueue([d]);
-          const r: FlushResult = await client.flush(); const n: number = r.sent + r.retried + r.deadLettered + r.pending;
+          const r: FlushResult = await client.flush(); const n: number = r.sent + r.retried + r.deadLettered + (r.pending ?? 0); const next: number | undefined = r.nextAttemptAt; void next;
           const dead: DeadLetter[] = await client.deadLetters(); const moved: number = await client.requeueDeadLetters(dead.map((x) => x.decisionId));
           void client.flushInBackground(ctx); void n; void moved; void (await client.pending());
           void new MemoryStore(); void new LocalStorageStore(); void new DurableObjectStore({ storage: {} as any }); void new IndexedDbStore("db");
-          const id: string = batchIdFor(["a"]); void id;
+          const id: string = batchIdFor(["a"]); void id; void new SyncErrorClass("x"); void new SyncErrorClass("y", { kind: "store" });
         }
         void main;
         // @ts-expect-error endpoint is required
