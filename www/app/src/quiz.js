@@ -321,11 +321,13 @@ async function flush() {
   syncStatus.textContent = "診断結果を送信しています…";
   syncStatus.className = "muted";
   const r = await sync.flush();
-  if (r.pending > 0 && tokenExpired) {
+  // `pending` is undefined when the store failed before the outbox could be counted: retry.
+  const left = r.pending !== 0;
+  if (left && tokenExpired) {
     syncStatus.className = "error";
     syncStatus.textContent = "LINE のログインの有効期限が切れたため、診断結果を送信できません。このページを LINE で開き直してください（結果は保存されていて、開き直すと送信されます）。";
     retryTimer = setTimeout(flush, 15_000);
-  } else if (r.pending > 0) {
+  } else if (left) {
     syncStatus.textContent = "通信できませんでした。自動的に再送します。";
     retryTimer = setTimeout(flush, 15_000);
   } else if (r.deadLettered > 0) {

@@ -455,7 +455,9 @@ export function createWorker(loadDecide) {
       const at = [];
       if (retryInboxAt !== undefined) at.push(retryInboxAt);
       else if ((await this.storage.list({ prefix: INBOX, limit: 1 })).size > 0) at.push(now + this.cfg.INBOX_RETRY_MS);
-      if (flushed.pending > 0) {
+      // `pending` is undefined when the store failed before the outbox could be counted:
+      // something may be left, so come back then too.
+      if (flushed.pending !== 0) {
         // The backend is down: come back when the sync client will send again (its backoff,
         // or the backend's Retry-After), not sooner than SYNC_ALARM_MS.
         at.push(Math.max(now + this.cfg.SYNC_ALARM_MS, flushed.nextAttemptAt ?? 0));
