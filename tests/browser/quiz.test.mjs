@@ -268,6 +268,25 @@ test("a production build ignores ?backend=, ?mock= and ?liffId=: the ID token ne
   assert.deepEqual(errors, []);
 });
 
+test("with a LIFF id configured the real LIFF SDK runs, also outside LINE: the mock (and its unsigned token) never does", async () => {
+  const served = await startApp({ port: 0, backendUrl: backend.url, liffId: "1234567890-AbcdEfgh" });
+  const mine = []; // the real SDK cannot reach LINE here: its failures are expected
+  try {
+    const { context, page } = await newPage(browser, mine);
+    const requests = [];
+    page.on("request", (r) => requests.push(r.url()));
+    const posts = () => backend.requests.filter((r) => r.method === "POST" && r.path === "/decisions").length;
+    const before = posts();
+    await page.goto(served.quizUrl).catch(() => {}); // LINE Login's redirect may fail offline
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(requests.filter((u) => /liff-mock/.test(u)).length, 0, "the mock chunk is never loaded");
+    assert.equal(posts(), before, "nothing is posted with a mock token");
+    await context.close();
+  } finally {
+    await served.close();
+  }
+});
+
 test("a completed quiz is sent once even when its decisionId would change on a reload (config redeploy)", async () => {
   const { paths } = derivePaths();
   const [, path] = [...paths.entries()][3];

@@ -1,6 +1,6 @@
-// LIFF through the pluggable SDK: the core plus only the modules this app calls. Outside the
-// LINE app (or with the mock setting 1, or without a LIFF id) @line/liff-mock stands in, loaded on demand
-// so that users inside LINE never download it.
+// LIFF through the pluggable SDK: the core plus only the modules this app calls. Without a LIFF
+// id (or with the mock setting 1) @line/liff-mock stands in, loaded on demand so that users of
+// the real app never download it.
 import liff from "@line/liff/core";
 import IsInClient from "@line/liff/is-in-client";
 import IsLoggedIn from "@line/liff/is-logged-in";
@@ -18,14 +18,16 @@ liff.use(new GetDecodedIDToken());
 liff.use(new SendMessages());
 
 /**
- * Whether the mock stands in: the `mock` setting 1|0 (settings.js), else outside the LINE app or without a LIFF id.
+ * Whether the mock stands in: the `mock` setting 1|0 (settings.js), else only without a LIFF id
+ * (a demo or a test). With a LIFF id the real SDK runs, also in an external browser (LINE Login):
+ * the mock's unsigned token must never reach a production backend.
  * `client` is the mock pretending to run inside LINE (to try 結果をトークに送る);
  * `client-denied` the same with the `chat_message.write` permission refused (sendMessages fails).
  */
 export function useMock() {
   if (["1", "true", "client", "client-denied"].includes(settings.mock)) return true;
   if (settings.mock === "0" || settings.mock === "false") return false;
-  return !settings.liffId || !liff.isInClient();
+  return !settings.liffId;
 }
 
 /** A stable fake user for mock mode (one per browser profile). */
