@@ -50,6 +50,26 @@ test("a Node consumer decides for an example context", () => {
   assert.ok(obj.segments.includes("first_time") && obj.segments.includes("lotion_refill_due"));
 });
 
+test("decide and render take objects; an object JSON cannot hold is a structured error, a bad context too", () => {
+  const config = readFileSync(join(root, "examples/skincare/config.json"), "utf8");
+  const context = readFileSync(join(root, "examples/skincare/contexts.ndjson"), "utf8").split("\n")[0];
+  const out = run(`
+    import { Engine } from "kizuna";
+    const engine = new Engine(${JSON.stringify(config)});
+    const ctx = JSON.parse(${JSON.stringify(context)});
+    const code = (f) => { try { f(); return "no error"; } catch (e) { return e.name + ":" + e.code; } };
+    const cyclic = { ...ctx }; cyclic.self = cyclic;
+    console.log(JSON.stringify({
+      same: JSON.stringify(engine.decide(ctx)) === engine.decideJson(JSON.stringify(ctx)),
+      rendered: engine.render("welcome", ctx).messages.length,
+      cyclic: code(() => engine.decide(cyclic)),
+      big: code(() => engine.render("welcome", { ...ctx, n: 1n })),
+      bad: code(() => engine.decide({ now: "yesterday" })),
+    }));
+  `);
+  assert.deepEqual(JSON.parse(out), { same: true, rendered: 2, cyclic: "KizunaError:invalid_json", big: "KizunaError:invalid_json", bad: "KizunaError:invalid_timestamp" });
+});
+
 test("errors are structured KizunaError values with codes and JSON pointer paths", () => {
   const out = run(`
     import { Engine } from "kizuna";
