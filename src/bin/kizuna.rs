@@ -93,7 +93,7 @@ mod cli {
         empty: &str,
         now: Option<String>,
         f: fn(&str, &str, &str) -> Result<String, Vec<Error>>,
-        print: fn(&str),
+        newline: bool,
     ) -> ExitCode {
         let (input_text, data_text) = match read_pair(input, data, empty) {
             Ok(p) => p,
@@ -102,14 +102,28 @@ mod cli {
         let now = now.unwrap_or_else(|| chrono::Local::now().fixed_offset().to_rfc3339());
         match f(&input_text, &data_text, &now) {
             Ok(out) => {
-                print(&out);
-                ExitCode::SUCCESS
+                let mut stdout = std::io::stdout().lock();
+                let written = stdout.write_all(out.as_bytes()).and_then(|()| if newline { stdout.write_all(b"\n") } else { Ok(()) });
+                match written.and_then(|()| stdout.flush()) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => write_failed(&e),
+                }
             }
             Err(errors) => {
                 print_problems(input, &errors);
                 ExitCode::from(1)
             }
         }
+    }
+
+    /// A failed write to stdout: a reader that stopped reading (`| head`) ends the command
+    /// quietly and successfully; anything else (a full disk) is reported.
+    fn write_failed(e: &std::io::Error) -> ExitCode {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return ExitCode::SUCCESS;
+        }
+        eprintln!("kizuna: cannot write the output: {e}");
+        ExitCode::from(2)
     }
 
     fn print_problems(file: &str, errors: &[Error]) {
@@ -171,28 +185,42 @@ mod cli {
                 bar.set_style(ProgressStyle::with_template("{spinner} {pos} decisions ({per_sec}) {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
                 let mut out = BufWriter::new(std::io::stdout().lock());
                 let mut failed = 0usize;
-                for (i, line) in input.lines().enumerate() {
-                    let line = match line {
+                for (i, line) in input.split(b'\n').enumerate() {
+                    let mut line = match line {
                         Ok(l) => l,
                         Err(e) => {
                             eprintln!("kizuna: read error at line {}: {e}", i + 1);
                             return ExitCode::from(2);
                         }
                     };
-                    if line.trim().is_empty() {
-                        continue;
+                    if line.last() == Some(&b'\r') {
+                        line.pop();
                     }
-                    let result = engine.decide_line(&line, i + 1, opts);
+                    // A byte-order mark some editors write at the start of a file.
+                    let bytes = if i == 0 { line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&line) } else { &line[..] };
+                    let result = match std::str::from_utf8(bytes) {
+                        Ok(text) if text.trim().is_empty() => continue,
+                        Ok(text) => engine.decide_line(text, i + 1, opts),
+                        // One line that is not UTF-8 is that line's error; the others are decided.
+                        Err(_) => {
+                            let mut o = String::from("{\"error\":");
+                            Error::new(kizuna::Code::InvalidJson, "", "the context is not UTF-8 text").write_json(&mut o);
+                            o.push_str(&format!(",\"line\":{}}}", i + 1));
+                            o
+                        }
+                    };
                     if result.starts_with("{\"error\"") {
                         failed += 1;
                     }
-                    if writeln!(out, "{result}").is_err() {
-                        return ExitCode::from(2);
+                    if let Err(e) = writeln!(out, "{result}") {
+                        return write_failed(&e);
                     }
                     bar.inc(1);
                 }
                 bar.finish_and_clear();
-                let _ = out.flush();
+                if let Err(e) = out.flush() {
+                    return write_failed(&e);
+                }
                 if failed > 0 {
                     eprintln!("kizuna: {failed} context(s) could not be decided (see the \"error\" lines)");
                     return ExitCode::from(1);
@@ -211,10 +239,16 @@ mod cli {
                     serde_json::from_str::<Vec<serde_json::Value>>(&json).map_err(|e| Error::new(kizuna::Code::InvalidJson, "", e.to_string()))
                 }) {
                     Ok(requests) => {
+                        let mut out = BufWriter::new(std::io::stdout().lock());
                         for r in requests {
-                            println!("{r}");
+                            if let Err(e) = writeln!(out, "{r}") {
+                                return write_failed(&e);
+                            }
                         }
-                        ExitCode::SUCCESS
+                        match out.flush() {
+                            Ok(()) => ExitCode::SUCCESS,
+                            Err(e) => write_failed(&e),
+                        }
                     }
                     Err(e) => {
                         eprintln!("kizuna: {e}");
@@ -223,10 +257,10 @@ mod cli {
                 }
             }
             Command::Render { template, data, now } => {
-                playground(&template, data.as_deref(), "{}", now, kizuna::engine::render_template, |out| print!("{out}"))
+                playground(&template, data.as_deref(), "{}", now, kizuna::engine::render_template, false)
             }
             Command::Eval { rule, data, now } => {
-                playground(&rule, data.as_deref(), "null", now, kizuna::engine::evaluate, |v| println!("{v}"))
+                playground(&rule, data.as_deref(), "null", now, kizuna::engine::evaluate, true)
             }
         }
     }
