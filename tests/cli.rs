@@ -92,3 +92,82 @@ fn render_prints_a_template_against_data() {
     let err = String::from_utf8(bad.stderr).unwrap();
     assert!(err.contains("unknown_filter") && err.contains("line 1"), "{err}");
 }
+
+/// Raw bytes on stdin (a context line that is not UTF-8).
+fn kizuna_bytes(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kizuna"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn decide_takes_a_byte_order_mark_and_decides_past_a_line_that_is_not_utf8() {
+    let contexts = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/skincare/contexts.ndjson")).unwrap();
+    let mut input = "\u{feff}".as_bytes().to_vec();
+    let mut lines = contexts.lines();
+    input.extend_from_slice(lines.next().unwrap().as_bytes());
+    input.extend_from_slice(b"\r\n{\"now\":\"2026-11-27T10:00:00+09:00\",\"user\":{\"userId\":\"U1\",\"displayName\":\"\xff\"}}\n");
+    input.extend_from_slice(lines.next().unwrap().as_bytes());
+    let out = kizuna_bytes(&["decide", "--config", "examples/skincare/config.json", "-"], &input);
+    assert_eq!(out.status.code(), Some(1), "one context could not be decided");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let got: Vec<&str> = stdout.lines().map(|l| if l.starts_with("{\"error\"") { "error" } else { "decision" }).collect();
+    assert_eq!(got, ["decision", "error", "decision"], "{stdout}");
+    assert!(stdout.contains("not UTF-8 text\",\"path\":\"\"},\"line\":2}"), "{stdout}");
+}
+
+#[test]
+fn decide_then_menus_skips_the_contexts_that_could_not_be_decided() {
+    let contexts = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/skincare/contexts.ndjson")).unwrap();
+    let decided = kizuna(&["decide", "--config", "examples/skincare/config.json", "-"], Some(&format!("{{\"now\": \"soon\"}}\n{contexts}")));
+    let decisions = String::from_utf8(decided.stdout).unwrap();
+    assert!(decisions.starts_with("{\"error\""), "{decisions}");
+    let menus = kizuna(&["menus", "-"], Some(&decisions));
+    assert!(menus.status.success(), "{}", String::from_utf8_lossy(&menus.stderr));
+    assert!(String::from_utf8(menus.stdout).unwrap().contains("/v2/bot/richmenu/bulk/link"));
+}
+
+#[test]
+fn a_full_disk_is_reported_and_a_closed_pipe_ends_quietly() {
+    if std::path::Path::new("/dev/full").exists() {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_kizuna"))
+            .args(["decide", "--config", "examples/skincare/config.json", "examples/skincare/contexts.ndjson"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write the output"));
+    }
+    // A reader that stops after one line (`| head -1`): no panic, no error.
+    let contexts = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/skincare/contexts.ndjson")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kizuna"))
+        .args(["decide", "--config", "examples/skincare/config.json", "-"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    drop(child.stdout.take()); // the reader is gone before anything is written
+    let writer = std::thread::spawn(move || {
+        for _ in 0..500 {
+            if stdin.write_all(contexts.as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}

@@ -201,9 +201,12 @@ fn group<'d>(actions: impl Iterator<Item = (&'d str, MenuAction, Option<&'d str>
 
 /// [`bulk_requests`] for decisions as JSON text (an array, or NDJSON as `kizuna decide`
 /// writes it); the requests as a JSON array. Only `userId` and `richMenu` are read (with the
-/// crate's own parser: no typed deserializer in the Wasm binary). A record without them is
+/// crate's own parser: no typed deserializer in the Wasm binary). The error records `kizuna
+/// decide` and `decideMany` write for contexts they could not decide (`{"error": …}`) are
+/// skipped: nothing was decided for them. Any other record without `userId` or `richMenu` is
 /// an error with its index (`/3`; for NDJSON also its `line`) and nothing is sent.
 pub fn bulk_requests_json(text: &str) -> Result<String, Error> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     use crate::error::Code;
     use crate::value::parse;
     // NDJSON: the line of each record, so a batch job can point at it.
@@ -229,6 +232,9 @@ pub fn bulk_requests_json(text: &str) -> Result<String, Error> {
     };
     let mut actions = Vec::with_capacity(docs.len());
     for (i, d) in docs.iter().enumerate() {
+        if d.get("error").is_some() && d.get("decisionId").is_none() {
+            continue;
+        }
         let user = d.get("userId").and_then(Value::as_str).ok_or_else(|| bad(i, &lines, "no \"userId\"".to_string()))?;
         let Some(m) = d.get("richMenu") else {
             if d.get("decisionId").is_none() {
