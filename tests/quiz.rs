@@ -217,7 +217,8 @@ fn changing_an_earlier_answer_drops_what_the_new_branch_no_longer_reaches() {
     assert_eq!(s.path, ["q1", "q3", "q4", "q5", "q6", "q7"]);
     assert!(!s.answers.contains_key("q2"));
     assert!(s.done && s.current.is_none());
-    // Entering the branch: q2 is new, so it becomes current and the later answers wait.
+    // Entering the branch: q2 is new, so it becomes current; the later answers are dropped
+    // (a state holds only its path's answers) and asked again.
     let back = engine.quiz_answer(&s, "q1", "sting").unwrap();
     assert_eq!(back.path, ["q1"]);
     assert_eq!(back.current.as_deref(), Some("q2"));

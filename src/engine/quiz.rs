@@ -18,9 +18,11 @@ impl Engine {
         Ok(self.quizzes.get(quiz_id, "")?.start())
     }
 
-    /// Answers a question: the current one, or one already answered (then the answers after it
-    /// that the new answer's branch no longer reaches are dropped). The same answer again gives
-    /// an equal state. Errors point into the state: `/answers/<question id>`.
+    /// Answers a question: the current one, or one already answered. A changed answer keeps the
+    /// later answers as far as its branch runs through answered questions; from the first
+    /// question of the branch without an answer on, the later answers are dropped and asked
+    /// again (a state holds only the answers of its path). The same answer again gives an equal
+    /// state. Errors point into the state: `/answers/<question id>`.
     pub fn quiz_answer(&self, state: &QuizState, question_id: &str, answer: impl Into<QuizAnswer>) -> Result<QuizState, Error> {
         let q = self.quizzes.get(&state.quiz, "/quiz")?;
         q.replay(state)?;

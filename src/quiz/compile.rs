@@ -317,8 +317,9 @@ impl CompiledQuiz {
         Ok(())
     }
 
-    /// Answers `question` (the current one, or one on the path: then the answers after it that
-    /// are not on the new branch are dropped). `state` must have passed [`CompiledQuiz::replay`].
+    /// Answers `question` (the current one, or one on the path: then the later answers are kept
+    /// as far as the new branch runs through answered questions, and dropped from its first
+    /// unanswered question on). `state` must have passed [`CompiledQuiz::replay`].
     pub fn answer(&self, state: &QuizState, question: &str, answer: &QuizAnswer) -> Result<QuizState, Error> {
         let path = join("/answers", question);
         let Some(j) = self.index(question) else {
