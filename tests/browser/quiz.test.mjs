@@ -48,6 +48,33 @@ test("five answer paths (derived from the example config) give the five skin typ
   assert.deepEqual(errors, []);
 });
 
+test("an empty answer is refused with a message read with the choices (aria-invalid, aria-describedby); a multiple choice's hint is read too", async () => {
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(quizUrl());
+  const fieldset = page.locator("form fieldset");
+  await fieldset.waitFor();
+  await page.locator("form button[type=submit]").click();
+  const error = page.locator("form p.error");
+  assert.equal(await error.textContent(), "回答を選んでください。");
+  assert.equal(await fieldset.getAttribute("aria-invalid"), "true");
+  const described = (await fieldset.getAttribute("aria-describedby")).split(" ");
+  assert.ok(described.includes(await error.getAttribute("id")), "the message is the fieldset's description");
+  await page.locator("form input[name=answer]").first().check();
+  assert.equal(await fieldset.getAttribute("aria-invalid"), null, "cleared once answered");
+  assert.equal(await error.textContent(), "");
+  // the multiple-choice question: its hint describes the fieldset
+  const path = [...derivePaths().paths.values()].find((p) => p.some((step) => step.id === "q4"));
+  assert.ok(path, "a path through the multiple-choice question q4");
+  await page.evaluate(() => localStorage.clear());
+  await page.goto(quizUrl());
+  for (const step of path.slice(0, path.findIndex((step) => step.id === "q4"))) await answerQuestion(page, step);
+  await until(async () => (await page.locator("form h2").getAttribute("id")) === "q-q4", 5000, "the multiple-choice question");
+  const hint = page.locator("form p.hint");
+  assert.ok((await page.locator("form fieldset").getAttribute("aria-describedby")).split(" ").includes(await hint.getAttribute("id")));
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
 test("a reload mid-quiz resumes at the same question; back shows the previous answer", async () => {
   const { paths } = derivePaths();
   const path = [...paths.values()][0];

@@ -115,6 +115,13 @@ function show(...nodes) {
   app.removeAttribute("aria-busy");
 }
 
+/** An error screen: the message takes the focus, so a screen reader starts there. */
+function showError(text) {
+  const message = h("p.error", { role: "alert", tabIndex: -1 }, text);
+  show(message);
+  message.focus();
+}
+
 function problem(e) {
   return e?.message || String(e);
 }
@@ -127,16 +134,21 @@ function showQuestion() {
   const q = questionAt(engine, record.state, index);
   if (!q) return showResult();
   const prior = record.state.answers?.[q.id];
-  const headingId = `q-${q.id}`;
-  const error = h("p.error", { role: "alert" });
+  // an id reference list splits on spaces: a question id with one must not break the labels
+  const headingId = `q-${q.id.replace(/\s/g, "_")}`;
+  const hintId = `${headingId}-hint`;
+  const errorId = `${headingId}-error`;
+  const error = h("p.error", { role: "alert", id: errorId });
+  // the hint and the validation message are read with the control
+  const described = q.kind === "multiple" ? `${hintId} ${errorId}` : errorId;
   let control;
   if (q.kind === "text") {
-    control = h("textarea.free", { name: "answer", "aria-labelledby": headingId, maxLength: 500, value: typeof prior === "string" ? prior : "" });
+    control = h("textarea.free", { name: "answer", "aria-labelledby": headingId, "aria-describedby": described, maxLength: 500, value: typeof prior === "string" ? prior : "" });
   } else {
     const type = q.kind === "multiple" ? "checkbox" : "radio";
     const chosen = new Set(Array.isArray(prior) ? prior : prior === undefined ? [] : [prior]);
-    control = h("fieldset", { "aria-labelledby": headingId },
-      q.kind === "multiple" ? h("p.hint", { id: `${headingId}-hint` }, "あてはまるものをすべて選んでください") : null,
+    control = h("fieldset", { "aria-labelledby": headingId, "aria-describedby": described },
+      q.kind === "multiple" ? h("p.hint", { id: hintId }, "あてはまるものをすべて選んでください") : null,
       q.choices.map((c) => h("label.choice", null,
         h("input", { type, name: "answer", value: c.id, checked: chosen.has(c.id) }),
         h("span", null, c.label))));
@@ -163,12 +175,16 @@ function showQuestion() {
   }
   const empty = (v) => v === "" || (Array.isArray(v) && v.length === 0);
   function update() {
-    if (!empty(value())) error.textContent = "";
+    if (!empty(value())) {
+      error.textContent = "";
+      control.removeAttribute("aria-invalid");
+    }
   }
   function onSubmit(ev) {
     ev.preventDefault();
     if (!q.optional && empty(value())) {
       error.textContent = q.kind === "text" ? "ご記入ください。" : "回答を選んでください。";
+      control.setAttribute("aria-invalid", "true");
       return;
     }
     try {
@@ -204,7 +220,7 @@ async function showResult() {
   app.setAttribute("aria-busy", "true");
   const lf = await liffReady;
   if (lf.error) {
-    show(h("p.error", { role: "alert" }, `LINE との接続に失敗しました: ${problem(lf.error)}`));
+    showError(`LINE との接続に失敗しました: ${problem(lf.error)}`);
     return;
   }
   const claims = lf.liff.getDecodedIDToken() || {};
@@ -214,7 +230,7 @@ async function showResult() {
   try {
     outcome = result(engine, record.state, context);
   } catch (e) {
-    show(h("p.error", { role: "alert" }, `結果を計算できませんでした: ${problem(e)}`));
+    showError(`結果を計算できませんでした: ${problem(e)}`);
     return;
   }
   const r = outcome.result;
@@ -358,6 +374,6 @@ try {
   render();
 } catch (e) {
   // e.g. ?quiz= names a quiz the config does not have
-  show(h("p.error", { role: "alert" }, `診断を開始できませんでした: ${problem(e)}`));
+  showError(`診断を開始できませんでした: ${problem(e)}`);
 }
 if (!record?.completedAt) flush(); // outbox left over from an earlier visit
