@@ -128,38 +128,29 @@ class LineAuthError extends DeployError {
 }
 
 /**
- * The backend did not say who the user is, for a reason that passes or that a deploy fixes
- * (unreachable, no answer within BACKEND_TIMEOUT_MS, a 5xx, 408, 429, a 401/403 while
- * BACKEND_TOKEN is rotated, a 404 that is not JSON from a wrong BACKEND_URL path), and the object
- * has no copy: the event cannot be decided without taking a known customer for a new friend. Not
- * the event's fault: it is kept and retried with backoff until BACKEND_WAIT_MS after it was
- * received, without spending MAX_EVENT_ATTEMPTS.
+ * The backend did not say who the user is, and the object has no copy: the event cannot be
+ * decided without taking a known customer for a new friend. `waits`: the reason passes or a
+ * deploy fixes it (unreachable, no answer within BACKEND_TIMEOUT_MS, a 5xx, 408, 429, a 401/403
+ * while BACKEND_TOKEN is rotated, a 404 that is not JSON from a wrong BACKEND_URL path). Not the
+ * event's fault then: it is kept and retried with backoff until BACKEND_WAIT_MS after it was
+ * received, without spending MAX_EVENT_ATTEMPTS. Otherwise the backend answered about this user
+ * with something waiting is not known to change (a 2xx that is not a JSON user object, e.g.
+ * `200 null` for an unknown user; a 4xx other than 401, 403, 404, 408 and 429, e.g. 400, 410,
+ * 422; any other status fetch returns): an ordinary failure of the event, which spends
+ * MAX_EVENT_ATTEMPTS (every INBOX_RETRY_MS) and is then given up undecided.
  */
-class BackendWaitError extends Error {
-  constructor(why) {
+class UserNotLoaded extends Error {
+  constructor(why, waits) {
     super(`backend: user not loaded (${why}) and no copy kept`);
-    this.name = "BackendWaitError";
+    this.name = "UserNotLoaded";
+    this.waits = waits;
   }
 }
 
-/**
- * The backend answered about this user with something waiting is not known to change (a 2xx
- * that is not a JSON user object, e.g. `200 null` for an unknown user; a 4xx other than 401,
- * 403, 404, 408 and 429, e.g. 400, 410, 422; any other status fetch returns), and the object has
- * no copy: an ordinary failure of the event, which spends MAX_EVENT_ATTEMPTS (every
- * INBOX_RETRY_MS) and is then given up undecided.
- */
-class BackendAnswerError extends Error {
-  constructor(why) {
-    super(`backend: user not loaded (${why}) and no copy kept`);
-    this.name = "BackendAnswerError";
-  }
-}
-
-// GET /users answers that pass or that a deploy fixes: worth waiting for (BackendWaitError).
+// GET /users answers that pass or that a deploy fixes: worth waiting for (UserNotLoaded).
 const backendWaitsFor = (status) => status >= 500 || status === 401 || status === 403 || status === 408 || status === 429;
 
-// A failed GET /users: `waits` says whether waiting may help (see BackendWaitError).
+// A failed GET /users: `waits` says whether waiting may help (see UserNotLoaded).
 function loadFailure(message, waits) {
   return Object.assign(new Error(message), { waits });
 }
@@ -256,6 +247,12 @@ export function createWorker(loadDecide) {
     constructor(ctx, env) {
       super(ctx, env);
       this.storage = ctx.storage;
+    }
+
+    /** The wait before try `tries` + 1 of an event kept for a deploy or the backend: from
+     * INBOX_RETRY_MS, doubling, at most CONFIG_RETRY_MAX_MS. */
+    #keptBackoff(tries) {
+      return Math.min(this.cfg.INBOX_RETRY_MS * 2 ** Math.min(tries - 1, 20), CONFIG_RETRY_MAX_MS);
     }
 
     /** The numeric settings (throws a SettingsError while one is invalid). */
@@ -383,7 +380,7 @@ export function createWorker(loadDecide) {
             // Nothing can be done until a fixed deploy: keep the event (it is not its fault)
             // and look again, less and less often. Logged once per pass: the pass stops here.
             record.configAttempts = (record.configAttempts ?? 0) + 1;
-            const wait = Math.min(this.cfg.INBOX_RETRY_MS * 2 ** Math.min(record.configAttempts - 1, 20), CONFIG_RETRY_MAX_MS);
+            const wait = this.#keptBackoff(record.configAttempts);
             console.error(`event ${record.id}: ${e.outcome}: ${e.message}; kept, will retry in ${Math.round(wait / 1000)} s (${e.fix})`);
             record.retryAt = now + wait;
             record.waitsForDeploy = true;
@@ -392,7 +389,7 @@ export function createWorker(loadDecide) {
             break;
           }
           record.waitsForDeploy = false;
-          if (e instanceof BackendWaitError) {
+          if (e instanceof UserNotLoaded && e.waits) {
             // The user could not be loaded and there is no copy: kept and retried less and less
             // often (as for a deploy, up to 10 minutes apart) until BACKEND_WAIT_MS has passed
             // since the event was received (also the time it spent behind the user's earlier
@@ -405,7 +402,7 @@ export function createWorker(loadDecide) {
             const waited = now - record.receivedAt;
             const horizon = this.cfg.BACKEND_WAIT_MS;
             if (waited < horizon) {
-              const backoff = Math.min(this.cfg.INBOX_RETRY_MS * 2 ** Math.min(record.backendTries - 1, 20), CONFIG_RETRY_MAX_MS);
+              const backoff = this.#keptBackoff(record.backendTries);
               const wait = Math.min(backoff, horizon - waited);
               console.warn(`event ${record.id}: ${e.message}: the event waits for the backend (try ${record.backendTries}, ` +
                 `received ${duration(waited)} ago, BACKEND_WAIT_MS ${duration(horizon)}), will retry in ${duration(wait)}`);
@@ -620,7 +617,7 @@ export function createWorker(loadDecide) {
     }
 
     // The user as the backend knows it; when it is not loaded, the last copy this object saw
-    // (else BackendWaitError: the event waits, or BackendAnswerError: it fails); a user the
+    // (else UserNotLoaded: the event waits, or fails); a user the
     // backend does not know yet starts from the LINE profile.
     async #loadUser(userId, event) {
       let user;
@@ -664,7 +661,7 @@ export function createWorker(loadDecide) {
           // content, and that synced back). The event waits for the backend (BACKEND_WAIT_MS)
           // if that may help: a network error or timeout (no `waits`), or an answer that
           // passes; an answer about this user that will not change is an ordinary failure.
-          throw e?.waits === false ? new BackendAnswerError(why) : new BackendWaitError(why);
+          throw new UserNotLoaded(why, e?.waits !== false);
         }
         console.warn(`backend: user not loaded (${why}); using the last known copy`);
       }
