@@ -202,12 +202,7 @@ mod cli {
                         Ok(text) if text.trim().is_empty() => continue,
                         Ok(text) => engine.decide_line(text, i + 1, opts),
                         // One line that is not UTF-8 is that line's error; the others are decided.
-                        Err(_) => {
-                            let mut o = String::from("{\"error\":");
-                            Error::new(kizuna::Code::InvalidJson, "", "the context is not UTF-8 text").write_json(&mut o);
-                            o.push_str(&format!(",\"line\":{}}}", i + 1));
-                            o
-                        }
+                        Err(_) => kizuna::engine::error_line(&Error::new(kizuna::Code::InvalidJson, "", "the context is not UTF-8 text"), i + 1),
                     };
                     if result.starts_with("{\"error\"") {
                         failed += 1;

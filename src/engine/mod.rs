@@ -368,19 +368,19 @@ impl Engine {
     /// One NDJSON output line for one context line: the decision, or
     /// `{"error":{code,message,path},"line":n}` so a batch never stops at a bad record.
     pub fn decide_line(&self, context: &str, line_no: usize, opts: DecideOptions) -> String {
-        match self.decide_to_string(context, opts) {
-            Ok(s) => s,
-            // As `serde_json::json!({"error": e, "line": line_no})` writes it (keys sorted).
-            Err(e) => {
-                let mut o = String::from("{\"error\":");
-                e.write_json(&mut o);
-                o.push_str(",\"line\":");
-                o.push_str(&line_no.to_string());
-                o.push('}');
-                o
-            }
-        }
+        self.decide_to_string(context, opts).unwrap_or_else(|e| error_line(&e, line_no))
     }
+}
+
+/// The NDJSON record of a context that could not be decided, as
+/// `serde_json::json!({"error": e, "line": line_no})` writes it (keys sorted).
+pub fn error_line(e: &Error, line_no: usize) -> String {
+    let mut o = String::from("{\"error\":");
+    e.write_json(&mut o);
+    o.push_str(",\"line\":");
+    o.push_str(&line_no.to_string());
+    o.push('}');
+    o
 }
 
 /// Decides every non-blank line of an NDJSON text; one output line per input line.
