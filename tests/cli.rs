@@ -4,19 +4,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 fn kizuna(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kizuna"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
+    kizuna_bytes(args, stdin.unwrap_or("").as_bytes())
 }
 
 #[test]
@@ -93,7 +81,7 @@ fn render_prints_a_template_against_data() {
     assert!(err.contains("unknown_filter") && err.contains("line 1"), "{err}");
 }
 
-/// Raw bytes on stdin (a context line that is not UTF-8).
+/// Raw bytes on stdin (also a context line that is not UTF-8).
 fn kizuna_bytes(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kizuna"))
         .args(args)
