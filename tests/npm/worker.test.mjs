@@ -85,6 +85,8 @@ const replies = () => line.calls.filter((c) => c.path === "/v2/bot/message/reply
 const replyFor = (event) => replies().filter((c) => c.body?.replyToken === event.replyToken);
 const links = (user) => callsFor(user, (c) => c.method === "POST" && c.path.startsWith(`/v2/bot/user/${user}/richmenu/`));
 const pushes = (user) => callsFor(user, (c) => c.path === "/v2/bot/message/push");
+// The worker's GET /users/{user} requests to the backend.
+const loadsOf = (user) => backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${user}`);
 const decisionsFor = (user) => [...backend.decisions.values()].filter((d) => d.userId === user);
 
 async function post(events, options) {
@@ -322,7 +324,6 @@ test("backend failing for longer than MAX_EVENT_ATTEMPTS tries and no copy: the 
   const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20", REPLY_TOKEN_TTL_MS: "300" });
   try {
     const user = newFriend(); // known to the backend, no menu yet: the welcome menu and greeting
-    const getsFor = () => backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${user}`);
     backend.answerNext({ path: `/users/${user}`, status: 503, body: "down", count: 5 });
     const follow = followEvent(user);
     const later = messageEvent(user, "こんにちは");
@@ -339,7 +340,7 @@ test("backend failing for longer than MAX_EVENT_ATTEMPTS tries and no copy: the 
     assert.ok(decided(follow) >= 0 && decided(later) > decided(follow), "the later event decided after the follow");
     assert.equal(decisionsFor(user).length, 2);
     assert.equal(backend.deliveries.get(first.decisionId), 1, "the follow's decision synced exactly once");
-    assert.equal(getsFor().length, 7, "five failed tries of the follow, its sixth, then the later event's one");
+    assert.equal(loadsOf(user).length, 7, "five failed tries of the follow, its sixth, then the later event's one");
     for (let i = 1; i <= 5; i++) {
       assert.ok(w.log().includes(`event ${follow.webhookEventId}: backend: user not loaded (backend answered 503) and no copy kept: the event waits for the backend (try ${i},`), `try ${i}`);
     }
@@ -366,7 +367,6 @@ test("backend failing and no copy until BACKEND_WAIT_MS has passed: the event is
   const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20", BACKEND_WAIT_MS: "400" });
   try {
     const user = newFriend({ displayName: "山本 由美", purchases: [purchase(3)], richMenuId: menuId("standard") });
-    const getsFor = () => backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${user}`);
     backend.answerNext({ path: `/users/${user}`, status: 500, count: 1_000_000 }); // never comes back for this user
     const event = followEvent(user, { unblocked: true });
     assert.equal((await sendWebhook(w.url, SECRET, [event])).status, 200);
@@ -376,10 +376,10 @@ test("backend failing and no copy until BACKEND_WAIT_MS has passed: the event is
       .exec(line_.slice(prefix.length)) ?? assert.fail(line_);
     assert.ok((unit === "s" ? waited * 1000 : Number(waited)) >= 400, `given up only past the horizon: ${line_}`);
     assert.ok(Number(tries) > 2, "not given up after MAX_EVENT_ATTEMPTS");
-    assert.equal(getsFor().length, Number(tries));
+    assert.equal(loadsOf(user).length, Number(tries));
     for (let i = 1; i < Number(tries); i++) assert.ok(w.log().includes(`${prefix}the event waits for the backend (try ${i},`), `try ${i}`);
     await sleep(300);
-    assert.equal(getsFor().length, Number(tries), "not tried again once given up");
+    assert.equal(loadsOf(user).length, Number(tries), "not tried again once given up");
     assert.equal(callsFor(user).length, 0, "no LINE call");
     assert.equal(decisionsFor(user).length, 0, "nothing synced");
     assert.ok(!w.log().includes("山本 由美"), "no profile data in the logs");
@@ -393,7 +393,6 @@ test("backend failing for one user with no copy: events behind a waiting one (mo
   const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20", BACKEND_WAIT_MS: String(W) });
   try {
     const user = newFriend({ displayName: "山本 由美", purchases: [purchase(3)], richMenuId: menuId("standard") });
-    const getsFor = () => backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${user}`);
     backend.answerNext({ path: `/users/${user}`, status: 500, count: 1_000_000 }); // never comes back for this user
     // More than a pass reads of the inbox at a time (16).
     const events = [followEvent(user, { unblocked: true }), postbackEvent(user, "action=quiz"), ...Array.from({ length: 18 }, (_, i) => messageEvent(user, `${i}`))];
@@ -411,10 +410,10 @@ test("backend failing for one user with no copy: events behind a waiting one (mo
       assert.match(lines[gaveUp(e)], new RegExp(`\\(BACKEND_WAIT_MS ${W} ms, 0 tries; not loaded again after event ${events[0].webhookEventId}\\); not decided: no menu change, nothing sent or synced$`));
       assert.ok(!w.log().includes(`event ${e.webhookEventId}: backend: user not loaded (backend answered 500) and no copy kept: the event waits`), "never loaded on its own");
     }
-    assert.equal(getsFor().length, Number(tries), "only the first event's loads: the others, past their horizon too, are given up without one");
+    assert.equal(loadsOf(user).length, Number(tries), "only the first event's loads: the others, past their horizon too, are given up without one");
     assert.ok(elapsed < 2 * W + 1500, `all given up by about receipt + BACKEND_WAIT_MS (${elapsed} ms), not one BACKEND_WAIT_MS after another`);
     await sleep(300);
-    assert.equal(getsFor().length, Number(tries), "not tried again once given up");
+    assert.equal(loadsOf(user).length, Number(tries), "not tried again once given up");
     assert.equal(callsFor(user).length, 0, "no LINE call");
     assert.equal(decisionsFor(user).length, 0, "nothing synced");
     assert.ok(!w.log().includes("山本 由美"), "no profile data in the logs");
@@ -428,7 +427,6 @@ test("backend failing for one user with no copy, events in separate webhooks: ea
   const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20", BACKEND_WAIT_MS: String(W) });
   try {
     const user = newFriend();
-    const getsFor = () => backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${user}`);
     backend.answerNext({ path: `/users/${user}`, status: 503, count: 1_000_000 });
     const events = [messageEvent(user, "1"), messageEvent(user, "2"), messageEvent(user, "3")];
     let lastSentAt;
@@ -443,9 +441,9 @@ test("backend failing for one user with no copy, events in separate webhooks: ea
     const elapsed = Date.now() - lastSentAt;
     assert.ok(gaveUp(events[0]) < gaveUp(events[1]) && gaveUp(events[1]) < gaveUp(events[2]), "given up in the user's order");
     assert.ok(elapsed < 2 * W, `the last given up by about its receipt + BACKEND_WAIT_MS (${elapsed} ms after it was sent), not one BACKEND_WAIT_MS after another`);
-    const gets = getsFor().length;
+    const gets = loadsOf(user).length;
     await sleep(300);
-    assert.equal(getsFor().length, gets, "not tried again once given up");
+    assert.equal(loadsOf(user).length, gets, "not tried again once given up");
     assert.equal(callsFor(user).length, 0, "no LINE call");
     assert.equal(decisionsFor(user).length, 0, "nothing synced");
   } finally {
@@ -467,7 +465,6 @@ test("a backend answer about one user that waiting will not change (2xx not a us
     ];
     for (const [status, body, headers, why] of answers) {
       const user = newFriend({ displayName: "山本 由美" });
-      const getsFor = () => backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${user}`);
       backend.answerNext({ path: `/users/${user}`, status, body, headers, count: 1_000_000 });
       const event = followEvent(user);
       assert.equal((await sendWebhook(w.url, SECRET, [event])).status, 200);
@@ -476,7 +473,7 @@ test("a backend answer about one user that waiting will not change (2xx not a us
       assert.ok(w.log().includes(`${prefix}; attempt 1 of 2, will retry in `), `${status} ${body}: attempt 1`);
       assert.ok(!w.log().includes(`event ${event.webhookEventId}: backend: user not loaded (${why}) and no copy kept: the event waits`), `${status} ${body}: not kept for BACKEND_WAIT_MS`);
       await sleep(100);
-      assert.equal(getsFor().length, 2, `${status} ${body}: one load per attempt`);
+      assert.equal(loadsOf(user).length, 2, `${status} ${body}: one load per attempt`);
       assert.equal(callsFor(user).length, 0, "no LINE call");
       assert.equal(decisionsFor(user).length, 0, "nothing synced");
     }
