@@ -137,10 +137,12 @@ test("a different answer to an earlier question re-branches", async (t) => {
   assert.deepEqual(errors, []);
 });
 
-test("inside LINE (mocked): the result offers liff.sendMessages with a summary", async () => {
+// The app served with the LIFF mock `mock` (as if inside LINE), the quiz answered to a result,
+// 結果をトークに送る clicked; `check(page, send)` then looks at what happened.
+async function sendFromLine(mock, check) {
   const { paths } = derivePaths();
   const [, path] = [...paths.entries()][2];
-  const served = await startApp({ port: 0, backendUrl: backend.url, mock: "client" });
+  const served = await startApp({ port: 0, backendUrl: backend.url, mock });
   try {
     const { context, page } = await newPage(browser, errors);
     await page.goto(served.quizUrl);
@@ -148,41 +150,32 @@ test("inside LINE (mocked): the result offers liff.sendMessages with a summary",
     const send = page.getByRole("button", { name: "結果をトークに送る" });
     await send.waitFor();
     await send.click();
+    await check(page, send);
+    await context.close();
+  } finally {
+    await served.close();
+  }
+  assert.deepEqual(errors, []);
+}
+
+test("inside LINE (mocked): the result offers liff.sendMessages with a summary", () =>
+  sendFromLine("client", async (page, send) => {
     await until(async () => (await page.locator("#live").textContent()) === "トークに結果を送りました", 5000, "the send confirmation");
     await page.reload(); // not offered again after a reload
     const done = page.getByRole("button", { name: "送信しました" });
     await done.waitFor();
     assert.ok(await done.isDisabled());
     assert.equal(await send.count(), 0);
-    await context.close();
-  } finally {
-    await served.close();
-  }
-  assert.deepEqual(errors, []);
-});
+  }));
 
-test("inside LINE (mocked): a failed liff.sendMessages is shown next to the button", async () => {
-  const { paths } = derivePaths();
-  const [, path] = [...paths.entries()][2];
-  const served = await startApp({ port: 0, backendUrl: backend.url, mock: "client-denied" });
-  try {
-    const { context, page } = await newPage(browser, errors);
-    await page.goto(served.quizUrl);
-    for (const step of path) await answerQuestion(page, step);
-    const send = page.getByRole("button", { name: "結果をトークに送る" });
-    await send.waitFor();
-    await send.click();
+test("inside LINE (mocked): a failed liff.sendMessages is shown next to the button", () =>
+  sendFromLine("client-denied", async (page, send) => {
     const alert = page.locator("section[data-result] .send-error[role=alert]");
     await until(async () => /送信できませんでした/.test(await alert.textContent()), 5000, "the visible error");
     assert.ok(await alert.isVisible(), "the error is visible, not only in the hidden live region");
     assert.ok(await send.isEnabled(), "the button can be tried again");
     await page.screenshot({ path: artifact("quiz-send-failed.png"), fullPage: true });
-    await context.close();
-  } finally {
-    await served.close();
-  }
-  assert.deepEqual(errors, []);
-});
+  }));
 
 // localStorage full (setItem of the app's keys throws QuotaExceededError) or blocked (the getter throws)
 const FULL = () => {
