@@ -159,3 +159,52 @@ fn a_full_disk_is_reported_and_a_closed_pipe_ends_quietly() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+/// The CLI's limit on one NDJSON line (without its line break): 16 MiB.
+const MAX_LINE: usize = 16 << 20;
+
+/// A context padded with spaces to exactly `len` bytes.
+fn padded_context(user: &str, len: usize) -> Vec<u8> {
+    let mut line = format!("{{\"now\": \"2026-11-27T10:30:00+09:00\", \"user\": {{\"userId\": \"{user}\"}}}}").into_bytes();
+    line.resize(len, b' ');
+    line
+}
+
+#[test]
+fn decide_skips_a_line_over_16_mib_with_its_error_and_decides_the_next() {
+    // (The exact boundary, CRLF and a long last line are tested on the reader in kizuna.rs, at
+    // a small limit: deciding a 16 MiB context takes a second in a debug build.)
+    let mut input = padded_context("U1", 80);
+    input.push(b'\n');
+    input.extend_from_slice(&padded_context("U2", MAX_LINE + 1));
+    input.push(b'\n');
+    input.extend_from_slice(&padded_context("U3", 80));
+    let out = kizuna_bytes(&["decide", "--config", "examples/skincare/config.json", "-"], &input);
+    assert_eq!(out.status.code(), Some(1), "a bad line fails the run as every bad line does");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 context(s) could not be decided"), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0]["userId"], "U1");
+    assert_eq!(lines[1]["line"], 2);
+    let e = &lines[1]["error"];
+    assert_eq!((e["code"].as_str(), e["path"].as_str()), (Some("limit_exceeded"), Some("")), "{e}");
+    let message = e["message"].as_str().unwrap();
+    assert!(message.contains(&format!("{} bytes", MAX_LINE + 1)) && message.contains("16 MiB") && message.contains("line break"), "{message}");
+    assert_eq!(lines[2]["userId"], "U3", "the line after the long one is decided");
+}
+
+#[test]
+fn menus_refuses_a_decision_line_over_16_mib_with_its_line() {
+    let decided = kizuna(&["decide", "--config", "examples/skincare/config.json", "examples/skincare/contexts.ndjson"], None);
+    let decisions = String::from_utf8(decided.stdout).unwrap();
+    let mut input = decisions.lines().next().unwrap().as_bytes().to_vec();
+    input.extend_from_slice(b"\n\n");
+    input.resize(input.len() + MAX_LINE + 1, b' ');
+    input.push(b'\n');
+    input.extend_from_slice(decisions.as_bytes());
+    let out = kizuna_bytes(&["menus", "-"], &input);
+    assert_eq!(out.status.code(), Some(1), "a line that is not a decision fails the batch");
+    assert!(out.stdout.is_empty(), "nothing is sent");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("line 3: /1 [limit_exceeded]: the line has 16777217 bytes"), "{err}");
+}

@@ -70,6 +70,141 @@ mod cli {
         }
     }
 
+    /// The longest NDJSON line (one context or decision, without its line break) the CLI
+    /// reads. A context is a few KiB; the cap keeps a file without line breaks (a broken
+    /// export, a binary file) from taking all memory: a longer line is read past in bounded
+    /// memory, never kept, and becomes that line's `limit_exceeded` error.
+    const MAX_LINE_BYTES: usize = 16 << 20;
+
+    /// One line of NDJSON input.
+    enum Line<'a> {
+        /// Its bytes, without the line break (`\n` or `\r\n`) and, on line 1, a byte-order mark.
+        Text(&'a [u8]),
+        /// Longer than the limit: its `limit_exceeded` error.
+        TooLong(Error),
+    }
+
+    /// NDJSON input read line by line, keeping at most `max` bytes of any line.
+    struct Lines {
+        input: Box<dyn BufRead>,
+        buf: Vec<u8>,
+        max: usize,
+        /// What one line holds, for messages ("context").
+        what: &'static str,
+        /// 1-based number of the line last returned.
+        number: usize,
+    }
+
+    impl Lines {
+        /// The next line and its 1-based number; `None` at the end of the input.
+        fn next(&mut self) -> std::io::Result<Option<(usize, Line<'_>)>> {
+            self.buf.clear();
+            let (mut len, mut last, mut any) = (0u64, None, false);
+            // One byte of room past `max` for the `\r` of a CRLF line.
+            let keep = u64::try_from(self.max).unwrap_or(u64::MAX).saturating_add(1);
+            loop {
+                let chunk = match self.input.fill_buf() {
+                    Ok(c) => c,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                if chunk.is_empty() {
+                    break;
+                }
+                any = true;
+                let end = chunk.iter().position(|&b| b == b'\n');
+                let part = chunk.get(..end.unwrap_or(chunk.len())).unwrap_or_default();
+                len += part.len() as u64;
+                last = part.last().copied().or(last);
+                if len <= keep {
+                    self.buf.extend_from_slice(part);
+                } else {
+                    self.buf.clear();
+                }
+                let used = part.len() + usize::from(end.is_some());
+                self.input.consume(used);
+                if end.is_some() {
+                    break;
+                }
+            }
+            if !any {
+                return Ok(None);
+            }
+            self.number += 1;
+            if last == Some(b'\r') {
+                len -= 1;
+                self.buf.pop();
+            }
+            if len > self.max as u64 {
+                return Ok(Some((self.number, Line::TooLong(too_long(len, self.max, self.what)))));
+            }
+            // A byte-order mark some editors write at the start of a file.
+            let bom = self.number == 1 && self.buf.starts_with("\u{feff}".as_bytes());
+            Ok(Some((self.number, Line::Text(self.buf.get(if bom { 3 } else { 0 }..).unwrap_or_default()))))
+        }
+    }
+
+    /// NDJSON from a file, or stdin for `None` and `-`.
+    fn open_lines(name: Option<&str>, what: &'static str) -> Result<Lines, ExitCode> {
+        let input: Box<dyn BufRead> = match name {
+            None | Some("-") => Box::new(std::io::stdin().lock()),
+            Some(path) => match std::fs::File::open(path) {
+                Ok(f) => Box::new(std::io::BufReader::new(f)),
+                Err(e) => {
+                    eprintln!("kizuna: cannot read {path}: {e}");
+                    return Err(ExitCode::from(2));
+                }
+            },
+        };
+        Ok(Lines { input, buf: Vec::new(), max: MAX_LINE_BYTES, what, number: 0 })
+    }
+
+    /// The error of a line over the limit; `what` is what a line holds ("context").
+    fn too_long(len: u64, max: usize, what: &str) -> Error {
+        let message = format!(
+            "the line has {len} bytes, more than the {max} ({} MiB) kizuna reads as one {what}, so it was not read; \
+             a {what} is normally a few KiB: check that every {what} ends with a line break",
+            max >> 20
+        );
+        Error::new(kizuna::Code::LimitExceeded, "", message)
+    }
+
+    /// `kizuna menus`' input, whole (it groups every decision): NDJSON line by line under the
+    /// line limit, where a longer line fails the batch like any record that is not a decision;
+    /// a JSON array is one document, read as it is.
+    fn read_decisions(name: Option<&str>) -> Result<String, ExitCode> {
+        let label = name.filter(|n| *n != "-").unwrap_or("stdin");
+        let fail = |e: std::io::Error| {
+            eprintln!("kizuna: cannot read {label}: {e}");
+            ExitCode::from(2)
+        };
+        let mut lines = open_lines(name, "decision")?;
+        let mut text = Vec::new();
+        // Told apart as `bulk_requests_json` does; the buffered start of the input is enough.
+        let head = lines.input.fill_buf().map_err(fail)?;
+        let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(head);
+        if head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            lines.input.read_to_end(&mut text).map_err(fail)?;
+        } else {
+            let mut records = 0usize;
+            while let Some((n, line)) = lines.next().map_err(fail)? {
+                match line {
+                    Line::Text(bytes) => {
+                        records += usize::from(std::str::from_utf8(bytes).map_or(true, |t| !t.trim().is_empty()));
+                        text.extend_from_slice(bytes);
+                        text.push(b'\n');
+                    }
+                    Line::TooLong(mut e) => {
+                        e.path = format!("/{records}");
+                        eprintln!("kizuna: line {n}: {e}");
+                        return Err(ExitCode::from(1));
+                    }
+                }
+            }
+        }
+        String::from_utf8(text).map_err(|_| fail(std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8")))
+    }
+
     /// Reads a main input and optional data (each a file or -), the data defaulting to `empty`.
     fn read_pair(main: &str, data: Option<&str>, empty: &str) -> Result<(String, String), ExitCode> {
         if main == "-" && data == Some("-") {
@@ -170,39 +305,32 @@ mod cli {
                     Err(code) => return code,
                 };
                 let opts = DecideOptions { explain };
-                let input: Box<dyn BufRead> = match contexts.as_deref() {
-                    None | Some("-") => Box::new(std::io::stdin().lock()),
-                    Some(path) => match std::fs::File::open(path) {
-                        Ok(f) => Box::new(std::io::BufReader::new(f)),
-                        Err(e) => {
-                            eprintln!("kizuna: cannot read {path}: {e}");
-                            return ExitCode::from(2);
-                        }
-                    },
+                let mut input = match open_lines(contexts.as_deref(), "context") {
+                    Ok(r) => r,
+                    Err(code) => return code,
                 };
                 // indicatif draws nothing when stderr is not a terminal; say so explicitly anyway.
                 let bar = if std::io::stderr().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
                 bar.set_style(ProgressStyle::with_template("{spinner} {pos} decisions ({per_sec}) {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
                 let mut out = BufWriter::new(std::io::stdout().lock());
                 let mut failed = 0usize;
-                for (i, line) in input.split(b'\n').enumerate() {
-                    let mut line = match line {
-                        Ok(l) => l,
+                loop {
+                    let (n, line) = match input.next() {
+                        Ok(Some(l)) => l,
+                        Ok(None) => break,
                         Err(e) => {
-                            eprintln!("kizuna: read error at line {}: {e}", i + 1);
+                            eprintln!("kizuna: read error at line {}: {e}", input.number + 1);
                             return ExitCode::from(2);
                         }
                     };
-                    if line.last() == Some(&b'\r') {
-                        line.pop();
-                    }
-                    // A byte-order mark some editors write at the start of a file.
-                    let bytes = if i == 0 { line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&line) } else { &line[..] };
-                    let result = match std::str::from_utf8(bytes) {
-                        Ok(text) if text.trim().is_empty() => continue,
-                        Ok(text) => engine.decide_line(text, i + 1, opts),
-                        // One line that is not UTF-8 is that line's error; the others are decided.
-                        Err(_) => kizuna::engine::error_line(&Error::new(kizuna::Code::InvalidJson, "", "the context is not UTF-8 text"), i + 1),
+                    let result = match line {
+                        Line::Text(bytes) => match std::str::from_utf8(bytes) {
+                            Ok(text) if text.trim().is_empty() => continue,
+                            Ok(text) => engine.decide_line(text, n, opts),
+                            // One line that is not UTF-8 is that line's error; the others are decided.
+                            Err(_) => kizuna::engine::error_line(&Error::new(kizuna::Code::InvalidJson, "", "the context is not UTF-8 text"), n),
+                        },
+                        Line::TooLong(e) => kizuna::engine::error_line(&e, n),
                     };
                     if result.starts_with("{\"error\"") {
                         failed += 1;
@@ -223,12 +351,9 @@ mod cli {
                 ExitCode::SUCCESS
             }
             Command::Menus { decisions } => {
-                let text = match read_input(decisions.as_deref().unwrap_or("-")) {
+                let text = match read_decisions(decisions.as_deref()) {
                     Ok(t) => t,
-                    Err(e) => {
-                        eprintln!("kizuna: {e}");
-                        return ExitCode::from(2);
-                    }
+                    Err(code) => return code,
                 };
                 match kizuna::engine::bulk_requests_json(&text).and_then(|json| {
                     serde_json::from_str::<Vec<serde_json::Value>>(&json).map_err(|e| Error::new(kizuna::Code::InvalidJson, "", e.to_string()))
@@ -257,6 +382,43 @@ mod cli {
             Command::Eval { rule, data, now } => {
                 playground(&rule, data.as_deref(), "null", now, kizuna::engine::evaluate, true)
             }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::{Line, Lines};
+
+        /// Every line of `input` read with a limit of `max` bytes, the input coming in chunks of
+        /// `chunk` bytes: its number and its text, or `Err(length)` for a line over the limit.
+        fn read(input: &'static [u8], max: usize, chunk: usize) -> Vec<(usize, Result<String, u64>)> {
+            let input = Box::new(std::io::BufReader::with_capacity(chunk, input));
+            let mut lines = Lines { input, buf: Vec::new(), max, what: "context", number: 0 };
+            let mut out = Vec::new();
+            while let Some((n, line)) = lines.next().unwrap() {
+                out.push((n, match line {
+                    Line::Text(b) => Ok(String::from_utf8(b.to_vec()).unwrap()),
+                    Line::TooLong(e) => {
+                        assert_eq!((e.code, e.path.as_str()), (kizuna::Code::LimitExceeded, ""));
+                        Err(e.message.strip_prefix("the line has ").unwrap().split(' ').next().unwrap().parse().unwrap())
+                    }
+                }));
+            }
+            out
+        }
+
+        #[test]
+        fn a_line_over_the_limit_is_reported_with_its_length_and_the_next_line_is_read() {
+            // 5 bytes fit, 6 do not; the CR of a CRLF is not part of the line; a byte-order
+            // mark is dropped on line 1 only; the last line may lack its line break.
+            let input = b"\xef\xbb\xbfab\r\nabcdef\n\nabcde\nabcdefghij\r\n12345\r\n\xef\xbb\xbfx\nlast-one-too-long";
+            let want = [(1, Ok("ab")), (2, Err(6)), (3, Ok("")), (4, Ok("abcde")), (5, Err(10)), (6, Ok("12345")), (7, Ok("\u{feff}x")), (8, Err(17))];
+            let want: Vec<_> = want.iter().map(|(n, l)| (*n, l.map(str::to_string))).collect();
+            for chunk in [1, 3, 64] {
+                assert_eq!(read(input, 5, chunk), want, "chunks of {chunk} bytes");
+            }
+            assert_eq!(read(b"", 5, 64), []);
+            assert_eq!(read(b"abcdef", 5, 64), [(1, Err(6))], "a last line over the limit");
         }
     }
 }
