@@ -82,10 +82,18 @@ fn parse_js(text: &str) -> Result<JsValue, JsValue> {
     js_sys::JSON::parse(text).map_err(|_| js_error(&[Error::new(Code::InvalidJson, "", "internal: output is not JSON")]))
 }
 
-/// A quiz state given as an object or JSON text, read with the crate's own parser.
-fn state_from_js(v: &JsValue) -> Result<QuizState, JsValue> {
-    let text = json_text(v, "quiz state")?;
-    QuizState::from_json(&text).map_err(|e| js_error(&[Error::new(Code::InvalidValue, "", format!("not a quiz state (start the quiz again): {e}"))]))
+/// A quiz state given as an object or JSON text, read with the crate's own parser once its
+/// length has passed the engine's bound.
+fn state_from_js(engine: &engine::Engine, v: &JsValue) -> Result<QuizState, JsValue> {
+    let js = if v.is_string() { Some(v.clone()) } else { js_sys::JSON::stringify(v).ok().map(JsValue::from) };
+    let Some(js) = js.filter(JsValue::is_string) else {
+        return Err(js_error(&[Error::new(Code::InvalidJson, "", "the quiz state cannot be turned into JSON")]));
+    };
+    // Measured before the text is copied into Wasm memory (which never shrinks): a string's
+    // length in UTF-16 units is at most its length in UTF-8 bytes.
+    let units = js.unchecked_ref::<js_sys::JsString>().length();
+    engine.check_quiz_state_len(usize::try_from(units).unwrap_or(usize::MAX)).map_err(|e| js_error(&[e]))?;
+    engine.read_quiz_state(&js.as_string().unwrap_or_default()).map_err(|e| js_error(&[e]))
 }
 
 /// An answer: a string (choice id or text) or an array of choice ids.
@@ -189,7 +197,7 @@ impl Engine {
         question_id: &str,
         #[wasm_bindgen(unchecked_param_type = "string | string[]")] answer: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let state = state_from_js(&state)?;
+        let state = state_from_js(&self.inner, &state)?;
         let answer = answer_from_js(&answer, question_id)?;
         parse_js(&self.inner.quiz_answer(&state, question_id, answer).map_err(|e| js_error(&[e]))?.to_json())
     }
@@ -197,7 +205,7 @@ impl Engine {
     /// The question to show, or `null` when the quiz is done.
     #[wasm_bindgen(js_name = quizQuestion, unchecked_return_type = "QuizQuestion | null")]
     pub fn quiz_question(&self, #[wasm_bindgen(unchecked_param_type = "QuizState | string")] state: JsValue) -> Result<JsValue, JsValue> {
-        match self.inner.quiz_question(&state_from_js(&state)?).map_err(|e| js_error(&[e]))? {
+        match self.inner.quiz_question(&state_from_js(&self.inner, &state)?).map_err(|e| js_error(&[e]))? {
             Some(q) => parse_js(&q.to_json()),
             None => Ok(JsValue::NULL),
         }
@@ -211,7 +219,7 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "QuizState | string")] state: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Context | string")] context: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let state = state_from_js(&state)?;
+        let state = state_from_js(&self.inner, &state)?;
         let context = json_text(&context, "context")?;
         parse_js(&self.inner.quiz_result(&state, &context).map_err(|e| js_error(&[e]))?.to_json())
     }

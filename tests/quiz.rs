@@ -287,6 +287,66 @@ fn states_that_do_not_fit_the_config_are_errors_that_say_so() {
     assert_eq!((e.code, e.path.as_str()), (Code::StaleQuizState, "/answers/q3"));
 }
 
+/// The JSON text of a state of quiz `quiz` with `n` answers (to questions no quiz has).
+fn state_with_answers(quiz: &str, n: usize) -> String {
+    let mut text = format!(r#"{{"version":1,"quiz":"{quiz}","answers":{{"#);
+    for i in 0..n {
+        text.push_str(if i == 0 { "\"a" } else { ",\"a" });
+        text.push_str(&i.to_string());
+        text.push_str("\":\"x\"");
+    }
+    text + r#"},"path":[],"current":"q1","done":false}"#
+}
+
+#[test]
+fn oversized_states_are_refused_before_they_are_read() {
+    let engine = example();
+    // Posted text: a million answers are refused unread.
+    let text = state_with_answers("skin_type", 1_000_000);
+    let e = engine.read_quiz_state(&text).unwrap_err();
+    assert_eq!((e.code, e.path.as_str()), (Code::LimitExceeded, ""));
+    assert!(e.message.contains(&format!("{} bytes, more than the 65536", text.len())) && e.message.contains("start the quiz again"), "{}", e.message);
+    // A state built in memory: more answers, or steps, than the quiz has questions is stale
+    // before any of them is looked at.
+    let big = QuizState { answers: (0..1_000_000).map(|i| (format!("{i:07}"), QuizAnswer::Many(Vec::new()))).collect(), ..engine.quiz_start("skin_type").unwrap() };
+    let calls = [engine.quiz_question(&big).err(), engine.quiz_answer(&big, "q1", "tight").err(), engine.quiz_result(&big, &user_ctx()).err()];
+    for e in calls.map(Option::unwrap) {
+        assert_eq!((e.code, e.path.as_str()), (Code::StaleQuizState, "/answers"), "{e}");
+        assert!(e.message.contains("it has 1000000 answers, and the quiz has 7 questions"), "{}", e.message);
+    }
+    let done = run(&engine, &paths()[0].steps);
+    let long = QuizState { path: [done.path.clone(), vec!["q1".to_string(); 8]].concat(), ..done.clone() };
+    assert_eq!(err_of(engine.quiz_answer(&long, "q1", "tight")), (Code::StaleQuizState, "/path".into()));
+    // Normal states are read as written, pretty-printed, and padded up to the 64 KiB floor.
+    assert_eq!(engine.read_quiz_state(&done.to_json()).unwrap(), done);
+    assert_eq!(engine.read_quiz_state(&serde_json::to_string_pretty(&done).unwrap()).unwrap(), done);
+    let mut padded = done.to_json();
+    padded.push_str(&" ".repeat(64 * 1024 - padded.len()));
+    assert_eq!(engine.read_quiz_state(&padded).unwrap(), done);
+    padded.push(' ');
+    assert_eq!(err_of(engine.read_quiz_state(&padded)), (Code::LimitExceeded, "".into()));
+    assert_eq!(err_of(engine.read_quiz_state(r#"{"version": 1}"#)), (Code::InvalidValue, "".into()));
+}
+
+#[test]
+fn the_state_bound_grows_with_the_quiz_so_that_long_answers_still_fit() {
+    let questions: Vec<Value> = (0..10).map(|i| json!({"id": format!("q{i}"), "kind": "text", "text": "?"})).collect();
+    let engine = engine_for(json!({"id": "t", "title": "T", "dimensions": ["a"], "questions": questions, "results": [{"id": "a", "title": "A"}]}));
+    let mut s = engine.quiz_start("t").unwrap();
+    for i in 0..10 {
+        s = engine.quiz_answer(&s, &format!("q{i}"), "😀".repeat(2_000)).unwrap();
+    }
+    assert!(s.done);
+    // Ten answers at their longest, every character escaped as a surrogate pair (as an
+    // ASCII-only JSON writer does): far over the 64 KiB floor, and still read.
+    let escaped = s.to_json().replace('😀', "\\ud83d\\ude00");
+    assert!(escaped.len() > 240_000, "{}", escaped.len());
+    assert_eq!(engine.read_quiz_state(&escaped).unwrap(), s);
+    assert_eq!(engine.quiz_result(&s, &user_ctx()).unwrap().result.id, "a");
+    // … while a million answers stay refused unread.
+    assert_eq!(engine.read_quiz_state(&state_with_answers("t", 1_000_000)).unwrap_err().code, Code::LimitExceeded);
+}
+
 /// A minimal config around one quiz.
 fn quiz_config(quiz: Value) -> Value {
     json!({"version": 1, "contents": [{"id": "c1", "variants": [{"id": "v", "messages": [{"type": "text", "text": "hi"}]}]}], "quizzes": [quiz]})

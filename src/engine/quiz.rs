@@ -18,6 +18,22 @@ impl Engine {
         Ok(self.quizzes.get(quiz_id, "")?.start())
     }
 
+    /// Reads a quiz state from JSON text (as an app keeps it or a backend is posted it). Text
+    /// longer than any state of this config's quizzes can be is refused unread
+    /// (`limit_exceeded`), so an oversized post costs nothing: read untrusted states with this
+    /// rather than with serde. Text that is not a state is `invalid_value`.
+    pub fn read_quiz_state(&self, text: &str) -> Result<QuizState, Error> {
+        self.quizzes.check_state_len(text.len())?;
+        QuizState::from_json(text).map_err(|e| Error::new(Code::InvalidValue, "", format!("not a quiz state (start the quiz again): {e}")))
+    }
+
+    /// The length check of [`Engine::read_quiz_state`] alone, for text measured before it is
+    /// copied (a JavaScript string: its length in UTF-16 units is at most its UTF-8 length).
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn check_quiz_state_len(&self, len: usize) -> Result<(), Error> {
+        self.quizzes.check_state_len(len)
+    }
+
     /// Answers a question: the current one, or one already answered. A changed answer keeps the
     /// later answers as far as its branch runs through answered questions; from the first
     /// question of the branch without an answer on, the later answers are dropped and asked

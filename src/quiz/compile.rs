@@ -15,6 +15,12 @@ use serde_json::{Map, Value as Json};
 /// Longest free-text answer, in characters: answers come from users, so they are bounded.
 const MAX_TEXT_ANSWER_CHARS: usize = 2_000;
 
+/// Quiz state text up to this many bytes is always read; longer text only when a quiz of the
+/// config can have a state that long (see `state_bytes`). The floor leaves room for members
+/// an app adds and for pretty-printing; above it, a posted state of a million answers is
+/// refused before it is parsed.
+pub const MAX_STATE_BYTES: usize = 64 * 1024;
+
 /// Where a question leads: another question (by index) or the end.
 type Target = Option<usize>;
 
@@ -22,6 +28,8 @@ type Target = Option<usize>;
 pub struct Quizzes {
     items: Vec<CompiledQuiz>,
     limits: Limits,
+    /// The longest state text any of the quizzes can have (`state_bytes`).
+    state_bytes: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -88,8 +96,23 @@ impl Quizzes {
             .iter()
             .enumerate()
             .map(|(i, q)| CompiledQuiz::compile(q, &join("/quizzes", i), &contents, menus, opts, &limits, p))
-            .collect();
-        Quizzes { items, limits }
+            .collect::<Vec<_>>();
+        let state_bytes = items.iter().map(|q| state_bytes(&q.quiz)).max().unwrap_or(0);
+        Quizzes { items, limits, state_bytes }
+    }
+
+    /// Refuses quiz state text of `len` bytes, unread, when no state of these quizzes is that
+    /// long (`limit_exceeded`). `len` may be a lower bound (a JavaScript string's length).
+    pub fn check_state_len(&self, len: usize) -> Result<(), Error> {
+        let max = self.state_bytes.max(MAX_STATE_BYTES);
+        if len <= max {
+            return Ok(());
+        }
+        Err(Error::new(
+            Code::LimitExceeded,
+            "",
+            format!("the quiz state has at least {len} bytes, more than the {max} a state of this config's quizzes can have, so it was not read; kizuna never writes such a state: start the quiz again"),
+        ))
     }
 
     /// The quiz `id`, or `unknown_quiz` at `path`.
@@ -290,6 +313,13 @@ impl CompiledQuiz {
         let stale = |path: String, why: String| {
             Error::new(Code::StaleQuizState, path, format!("the saved state no longer fits quiz \"{}\" ({why}); the quiz changed: start it again", self.quiz.id))
         };
+        // No walk answers more questions than the quiz has: refused before any entry is read.
+        let n = self.quiz.questions.len();
+        for (field, k, what) in [("/answers", state.answers.len(), "answers"), ("/path", state.path.len(), "steps")] {
+            if k > n {
+                return Err(stale(field.to_string(), format!("it has {k} {what}, and the quiz has {n} questions")));
+            }
+        }
         let mut cur = if self.quiz.questions.is_empty() { None } else { Some(0) };
         for (i, id) in state.path.iter().enumerate() {
             let j = self.index(id).ok_or_else(|| stale(join("/path", i), format!("it has no question \"{id}\"")))?;
@@ -447,6 +477,25 @@ impl CompiledQuiz {
             e
         })
     }
+}
+
+/// The longest JSON text a state of `quiz` can have: every id and answer at its longest, every
+/// character escaped (`\u00XX` is 6 bytes for one byte, a surrogate pair 12 for one
+/// character) and room for whitespace around every item.
+fn state_bytes(quiz: &Quiz) -> usize {
+    /// Quotes, a separator, and a pretty-printer's line break and indent.
+    const ROOM: usize = 64;
+    let string = |bytes: usize| bytes.saturating_mul(6).saturating_add(ROOM);
+    let answer = |q: &Question| match q.kind {
+        QuestionKind::Text => MAX_TEXT_ANSWER_CHARS.saturating_mul(12).saturating_add(ROOM),
+        QuestionKind::Single => q.choices.iter().map(|c| string(c.id.len())).max().unwrap_or(ROOM),
+        QuestionKind::Multiple => q.choices.iter().fold(ROOM, |n, c| n.saturating_add(string(c.id.len()))),
+    };
+    let current = quiz.questions.iter().map(|q| string(q.id.len())).max().unwrap_or(ROOM);
+    // `version`, `done` and the member names.
+    let fixed = string(quiz.id.len()).saturating_add(current).saturating_add(16 * ROOM);
+    // A question's id in `path` and as a key of `answers`, and its answer.
+    quiz.questions.iter().fold(fixed, |n, q| n.saturating_add(string(q.id.len()).saturating_mul(2)).saturating_add(answer(q)))
 }
 
 /// Walks the question graph from the first question: reports loops (at the `next` that closes

@@ -6,8 +6,8 @@
 //!   contents, dimensions, rich menus) and the state machine.
 //! - [`state`]: the JSON the calls take and return (`QuizState`, `QuizQuestion`, `QuizOutcome`).
 //!
-//! The calls themselves are `Engine::quiz_start`, `quiz_answer`, `quiz_question` and
-//! `quiz_result` (in `engine/quiz.rs`), so the outcome's contents and decision come from the same
+//! The calls themselves are `Engine::quiz_start`, `quiz_answer`, `quiz_question`,
+//! `quiz_result` and `read_quiz_state` (in `engine/quiz.rs`), so the outcome's contents and decision come from the same
 //! engine as every other decision.
 //!
 //! Branching: a `single` choice's `next` wins over its question's `next`; the default is the

@@ -243,7 +243,8 @@ impl QuizState {
 
     /// Reads a state from JSON text, as the `Deserialize` derive does for valid states
     /// (unknown members are ignored; `answers` and `path` default to empty, `current` to
-    /// null). The error says what is wrong, for a message.
+    /// null). The error says what is wrong, for a message. Any length is parsed: read
+    /// untrusted text with `Engine::read_quiz_state`, which refuses oversized text unread.
     pub fn from_json(text: &str) -> Result<QuizState, String> {
         use value::Value as V;
         let doc = value::parse(text).map_err(|e| e.to_string())?;
