@@ -133,6 +133,7 @@ impl Rendered {
 }
 
 impl Contents {
+    #[inline(never)] // see Engine::from_json
     pub fn compile(config: &Config, opts: &logic::Options, p: &mut Problems) -> Contents {
         let limits = Limits::default();
         let rule = |v: &Option<Json>, path: String, p: &mut Problems| -> Option<Rule> {
@@ -219,6 +220,7 @@ impl Contents {
     /// Picks the variant of content `index` for this user and renders its messages against
     /// `doc` (the context, plus `segments` when [`Contents::reads_segments`]). `None` when no
     /// variant applies.
+    #[inline(never)] // only engines with contents compile it (see Engine::from_json)
     pub fn render(&self, index: usize, doc: &Value<'_>, env: &Env<'_>, user_id: &str) -> Result<Option<Rendered>, Vec<Error>> {
         let Some(c) = self.items.get(index) else { return Ok(None) };
         let Some((variant, experiment)) = choose(c, doc, env, user_id).map_err(|e| vec![e])? else { return Ok(None) };

@@ -30,6 +30,7 @@ pub struct Menus {
 impl Menus {
     /// `None` when the config has no `richMenus`. Menu and segment names were checked when the
     /// config was read; rules whose names did not resolve are dropped (the config has errors).
+    #[inline(never)] // see Engine::from_json
     pub fn compile(config: &Config, opts: &logic::Options, p: &mut Problems) -> Option<Menus> {
         let rm = config.rich_menus.as_ref()?;
         let menu_index = |id: &str| rm.menus.iter().position(|m| m.id == id);
@@ -66,6 +67,7 @@ impl Menus {
 
     /// Picks the user's menu and compares it with the current one. A rule that fails to
     /// evaluate counts as not matching; its error joins the decision's errors.
+    #[inline(never)] // only engines with menus compile it (see Engine::from_json)
     pub fn decide(&self, config: &Config, doc: &Value<'_>, env: &Env<'_>, errors: &mut Vec<Error>) -> RichMenuChoice {
         let menus = config.rich_menus.as_ref().map(|rm| rm.menus.as_slice()).unwrap_or_default();
         let mut picked = None;

@@ -457,13 +457,6 @@ impl Node {
     pub(crate) fn eval<'x, 'a>(&'x self, sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Out<'x, 'a> {
         match &self.op {
             Op::Lit(v) => Ok(Cow::Borrowed(v)),
-            Op::Array(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for n in items {
-                    out.push(n.eval(sc, cx)?.into_owned());
-                }
-                Ok(Cow::Owned(Value::Array(out)))
-            }
             Op::Var { path, default } => {
                 let found = match path {
                     PathSpec::Static { keys, .. } => lookup(sc.here, keys.iter().map(KeyRef::from)),
@@ -480,30 +473,6 @@ impl Node {
             }
             Op::Val(path) => Ok(self.val(path, sc, cx)?.unwrap_or_else(null)),
             Op::Exists(path) => Ok(boolean(self.val(path, sc, cx)?.is_some())),
-            Op::Missing(args) => {
-                let mut keys = Vec::new();
-                self.each_arg(args, sc, cx, |v| {
-                    keys.push(v.clone());
-                    Ok(())
-                })?;
-                // `{"missing": [["a", "b"]]}` and `{"missing": {"merge": …}}` pass one array.
-                if let [Value::Array(inner)] = keys.as_mut_slice() {
-                    keys = std::mem::take(inner);
-                }
-                keys.retain(|k| is_missing(sc.here, k));
-                Ok(Cow::Owned(Value::Array(keys)))
-            }
-            Op::MissingSome(need, keys) => {
-                let need = to_number(&*need.eval(sc, cx)?);
-                let keys = keys.eval(sc, cx)?;
-                let keys: &[Value] = match &*keys {
-                    Value::Array(items) => items,
-                    other => std::slice::from_ref(other),
-                };
-                let missing: Vec<Value> = keys.iter().filter(|k| is_missing(sc.here, k)).cloned().collect();
-                let found = (keys.len() - missing.len()) as f64;
-                Ok(Cow::Owned(Value::Array(if found >= need { Vec::new() } else { missing })))
-            }
             Op::If(args) => {
                 let mut i = 0;
                 while let (Some(cond), Some(then)) = (args.get(i), args.get(i + 1)) {
@@ -536,53 +505,11 @@ impl Node {
             }
             Op::Not(n) => Ok(boolean(!n.truth(sc, cx)?)),
             Op::Truthy(n) => Ok(boolean(n.truth(sc, cx)?)),
-            Op::Coalesce(args) => {
-                for n in args {
-                    let v = n.eval(sc, cx)?;
-                    if !v.is_null() {
-                        return Ok(v);
-                    }
-                }
-                Ok(null())
-            }
             Op::Try(args) => self.try_(args, sc, cx),
-            Op::Throw(n) => {
-                let v = n.eval(sc, cx)?.into_owned().into_owned();
-                let object = match v {
-                    obj @ Value::Object(_) => obj,
-                    other => Value::Object(vec![(Cow::Borrowed("type"), other)]),
-                };
-                let message = match object.get("type") {
-                    Some(Value::String(s)) => format!("the rule threw \"{s}\""),
-                    // Keys sorted, so a context given as text or as a serde_json tree (whose
-                    // maps are sorted) gets the same message, and so the same decision.
-                    _ => format!("the rule threw {}", crate::value::serde_text(&object.to_serde())),
-                };
-                Err(Fault::new(FailKind::Thrown(object), message).at(self))
-            }
             Op::Compare(c, args) => Ok(boolean(self.compare(*c, args, sc, cx)?)),
             Op::Arith(a, args) => self.arith(*a, args, sc, cx).map(|f| Cow::Owned(num_value(f))),
             Op::Iter(kind, list, body) => self.shared(cx, |n| n.iterate(*kind, list, body, sc, cx)),
             Op::Reduce(list, body, init) => self.shared(cx, |n| n.reduce(list, body, init.as_deref(), sc, cx)),
-            Op::Merge(args) => {
-                let mut out = Vec::new();
-                self.each_arg(args, sc, cx, |v| {
-                    match v {
-                        Value::Array(items) => out.extend(items.iter().cloned()),
-                        other => out.push(other.clone()),
-                    }
-                    Ok(())
-                })?;
-                Ok(Cow::Owned(Value::Array(out)))
-            }
-            Op::Cat(args) => {
-                let mut out = String::new();
-                self.each_arg(args, sc, cx, |v| {
-                    write_js_string(v, &mut out);
-                    Ok(())
-                })?;
-                Ok(Cow::Owned(Value::String(Cow::Owned(out))))
-            }
             Op::In(needle, hay) => {
                 let needle = needle.operand(sc, cx)?;
                 let hay = hay.operand(sc, cx)?;
@@ -593,23 +520,6 @@ impl Node {
                 }))
             }
             Op::Substr(args) => self.substr(args, sc, cx),
-            Op::StartsWith(a, b) | Op::EndsWith(a, b) => {
-                let (a, b) = (a.operand(sc, cx)?, b.operand(sc, cx)?);
-                let text = |v: &Value| !matches!(v, Value::Null | Value::Array(_) | Value::Object(_));
-                if !text(&a) || !text(&b) {
-                    return Ok(boolean(false));
-                }
-                let (s, affix) = (js_string(&a), js_string(&b));
-                Ok(boolean(if matches!(self.op, Op::StartsWith(..)) { s.starts_with(affix.as_ref()) } else { s.ends_with(affix.as_ref()) }))
-            }
-            Op::Now => {
-                let now = self.now_in_range(cx)?;
-                Ok(Cow::Owned(Value::String(Cow::Owned(format_rfc3339(now, cx.env.tz)))))
-            }
-            Op::Shift(sign, d) => {
-                let t = shift(cx.now(), *d, *sign, cx.env.tz).ok_or_else(|| out_of_range().at(self))?;
-                Ok(Cow::Owned(Value::String(Cow::Owned(format_rfc3339(t, cx.env.tz)))))
-            }
             Op::Since(unit, t) => Ok(match self.instant(t, sc, cx)? {
                 Some(t) => Cow::Owned(num_value(t.seconds_until(cx.now()) / unit)),
                 None => null(),
@@ -618,12 +528,9 @@ impl Node {
                 (Some(a), Some(b)) => boolean(if *before { a < b } else { a > b }),
                 _ => null(),
             }),
-            Op::TimeBetween(args) => {
-                let [t, from, to] = &**args;
-                Ok(match (self.instant(t, sc, cx)?, self.instant(from, sc, cx)?, self.instant(to, sc, cx)?) {
-                    (Some(t), Some(from), Some(to)) => boolean(from <= t && t <= to),
-                    _ => null(),
-                })
+            Op::Shift(sign, d) => {
+                let t = shift(cx.now(), *d, *sign, cx.env.tz).ok_or_else(|| out_of_range().at(self))?;
+                Ok(Cow::Owned(Value::String(Cow::Owned(format_rfc3339(t, cx.env.tz)))))
             }
             Op::Calendar(field, t) => {
                 let t = match t {
@@ -644,11 +551,117 @@ impl Node {
             Op::Duration(secs) => Ok(Cow::Owned(num_value(*secs))),
             Op::Tags(..) | Op::InSegment(..) => Ok(boolean(self.truth(sc, cx)?)),
             Op::Fractional(args) => self.fractional(args, sc, cx),
+            Op::Array(_) | Op::Missing(_) | Op::MissingSome(..) | Op::Coalesce(_) | Op::Throw(_) | Op::Merge(_) | Op::Cat(_) => self.eval_rare(sc, cx),
+            Op::StartsWith(..) | Op::EndsWith(..) | Op::Now | Op::TimeBetween(_) | Op::SemVer(_) => self.eval_rare(sc, cx),
+        }
+    }
+
+    /// The operators rules use less often, out of line: V8 compiles a Wasm function on its
+    /// first call, so an engine whose rules never use them starts without compiling them, and
+    /// `eval` stays small for V8's optimizing tier.
+    #[inline(never)]
+    fn eval_rare<'x, 'a>(&'x self, sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Out<'x, 'a> {
+        match &self.op {
+            Op::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for n in items {
+                    out.push(n.eval(sc, cx)?.into_owned());
+                }
+                Ok(Cow::Owned(Value::Array(out)))
+            }
+            Op::Missing(args) => {
+                let mut keys = Vec::new();
+                self.each_arg(args, sc, cx, |v| {
+                    keys.push(v.clone());
+                    Ok(())
+                })?;
+                // `{"missing": [["a", "b"]]}` and `{"missing": {"merge": …}}` pass one array.
+                if let [Value::Array(inner)] = keys.as_mut_slice() {
+                    keys = std::mem::take(inner);
+                }
+                keys.retain(|k| is_missing(sc.here, k));
+                Ok(Cow::Owned(Value::Array(keys)))
+            }
+            Op::MissingSome(need, keys) => {
+                let need = to_number(&*need.eval(sc, cx)?);
+                let keys = keys.eval(sc, cx)?;
+                let keys: &[Value] = match &*keys {
+                    Value::Array(items) => items,
+                    other => std::slice::from_ref(other),
+                };
+                let missing: Vec<Value> = keys.iter().filter(|k| is_missing(sc.here, k)).cloned().collect();
+                let found = (keys.len() - missing.len()) as f64;
+                Ok(Cow::Owned(Value::Array(if found >= need { Vec::new() } else { missing })))
+            }
+            Op::Coalesce(args) => {
+                for n in args {
+                    let v = n.eval(sc, cx)?;
+                    if !v.is_null() {
+                        return Ok(v);
+                    }
+                }
+                Ok(null())
+            }
+            Op::Throw(n) => {
+                let v = n.eval(sc, cx)?.into_owned().into_owned();
+                let object = match v {
+                    obj @ Value::Object(_) => obj,
+                    other => Value::Object(vec![(Cow::Borrowed("type"), other)]),
+                };
+                let message = match object.get("type") {
+                    Some(Value::String(s)) => format!("the rule threw \"{s}\""),
+                    // Keys sorted, so a context given as text or as a serde_json tree (whose
+                    // maps are sorted) gets the same message, and so the same decision.
+                    _ => format!("the rule threw {}", crate::value::serde_text(&object.to_serde())),
+                };
+                Err(Fault::new(FailKind::Thrown(object), message).at(self))
+            }
+            Op::Merge(args) => {
+                let mut out = Vec::new();
+                self.each_arg(args, sc, cx, |v| {
+                    match v {
+                        Value::Array(items) => out.extend(items.iter().cloned()),
+                        other => out.push(other.clone()),
+                    }
+                    Ok(())
+                })?;
+                Ok(Cow::Owned(Value::Array(out)))
+            }
+            Op::Cat(args) => {
+                let mut out = String::new();
+                self.each_arg(args, sc, cx, |v| {
+                    write_js_string(v, &mut out);
+                    Ok(())
+                })?;
+                Ok(Cow::Owned(Value::String(Cow::Owned(out))))
+            }
+            Op::StartsWith(a, b) | Op::EndsWith(a, b) => {
+                let (a, b) = (a.operand(sc, cx)?, b.operand(sc, cx)?);
+                let text = |v: &Value| !matches!(v, Value::Null | Value::Array(_) | Value::Object(_));
+                if !text(&a) || !text(&b) {
+                    return Ok(boolean(false));
+                }
+                let (s, affix) = (js_string(&a), js_string(&b));
+                Ok(boolean(if matches!(self.op, Op::StartsWith(..)) { s.starts_with(affix.as_ref()) } else { s.ends_with(affix.as_ref()) }))
+            }
+            Op::Now => {
+                let now = self.now_in_range(cx)?;
+                Ok(Cow::Owned(Value::String(Cow::Owned(format_rfc3339(now, cx.env.tz)))))
+            }
+            Op::TimeBetween(args) => {
+                let [t, from, to] = &**args;
+                Ok(match (self.instant(t, sc, cx)?, self.instant(from, sc, cx)?, self.instant(to, sc, cx)?) {
+                    (Some(t), Some(from), Some(to)) => boolean(from <= t && t <= to),
+                    _ => null(),
+                })
+            }
             Op::SemVer(args) => {
                 let [a, op, b] = args.as_slice() else { return Ok(null()) };
                 let (a, op, b) = (a.eval(sc, cx)?, op.eval(sc, cx)?, b.eval(sc, cx)?);
                 Ok(flagd::sem_ver(&a, &op, &b).map_or_else(null, boolean))
             }
+            // The others are `eval`'s own (it never sends them here).
+            _ => self.eval(sc, cx),
         }
     }
 
