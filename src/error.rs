@@ -50,8 +50,9 @@ pub enum Code {
     /// Rendering a template failed.
     TemplateRender,
     /// A template went over a limit (output size, loop iterations, nesting depth), a rule over
-    /// one (nesting depth, work per evaluation), or a config over one of LINE's limits (1,000
-    /// rich menus or aliases).
+    /// one (nesting depth, work per evaluation), a config over one of LINE's limits (1,000
+    /// rich menus or aliases), or an input over a size kizuna reads (a quiz state longer than
+    /// the config's quizzes allow, a CLI input line over 16 MiB).
     LimitExceeded,
     // -- rich menus --
     /// A menu rule, the default or a tab names a menu or alias that does not exist.
