@@ -5,15 +5,21 @@ export type { Decision };
 
 /**
  * The storage the outbox lives in: one small async interface, JSON-serializable values.
- * `get` resolves `undefined` (or `null`) for a missing key; `list` resolves every key that
- * starts with `prefix` (all pages). Keys used: `kizuna:outbox:<decisionId>`,
- * `kizuna:dead:<decisionId>`.
+ * `get` resolves `undefined` (or `null`) for a missing key; `list` resolves the keys that start
+ * with `prefix` (all pages), sorted; with `options.limit`, only the first `limit` of them. A
+ * flush lists with a limit, so it reads the oldest part of a long outbox without listing all of
+ * it; a store that ignores `limit` still works (the client cuts the list).
+ *
+ * Keys used: `kizuna:queue:<enqueuedAt, 15 digits>.<seq, 6 digits>:<decisionId>` (an outbox
+ * record; the key sorts by enqueue time), `kizuna:queued:<decisionId>` (index: that record's
+ * key), `kizuna:dead:<decisionId>`, and `kizuna:outbox:<decisionId>` (outbox records written
+ * before the queue keys: still read and sent, never written).
  */
 export interface SyncStore {
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
-  list(prefix: string): Promise<string[]>;
+  list(prefix: string, options?: { limit?: number }): Promise<string[]>;
 }
 
 /** In-memory store (tests, short-lived processes: lost when the process ends). */
@@ -22,7 +28,7 @@ export class MemoryStore implements SyncStore {
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
-  list(prefix?: string): Promise<string[]>;
+  list(prefix?: string, options?: { limit?: number }): Promise<string[]>;
 }
 
 /** The subset of Web Storage (`localStorage`) that LocalStorageStore uses. */
@@ -43,7 +49,7 @@ export class LocalStorageStore implements SyncStore {
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
-  list(prefix?: string): Promise<string[]>;
+  list(prefix?: string, options?: { limit?: number }): Promise<string[]>;
 }
 
 /** Browser IndexedDB: database `dbName` (default "kizuna"), object store `storeName` (default "kv"). */
@@ -52,7 +58,7 @@ export class IndexedDbStore implements SyncStore {
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
-  list(prefix?: string): Promise<string[]>;
+  list(prefix?: string, options?: { limit?: number }): Promise<string[]>;
 }
 
 /** `indexedDB` (typed loosely so the declarations do not need the DOM lib). */
@@ -74,15 +80,17 @@ export interface KVNamespaceLike {
 
 /**
  * Workers KV (`env.MY_KV`). Eventually consistent and about one write per second per key: a
- * decision can occasionally be sent twice (backends de-duplicate by decisionId). Prefer
- * DurableObjectStore for a strongly consistent outbox.
+ * decision can occasionally be sent twice (backends de-duplicate by decisionId). Each decision
+ * costs about eight KV operations (enqueue 3 reads + 2 writes; delivery 1 read + 2 deletes); a
+ * flush stays within about 3 × min(4 × batchSize, 200) + a few, however long the outbox is.
+ * Prefer DurableObjectStore for a strongly consistent outbox.
  */
 export class KvStore implements SyncStore {
   constructor(namespace: KVNamespaceLike);
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
-  list(prefix?: string): Promise<string[]>;
+  list(prefix?: string, options?: { limit?: number }): Promise<string[]>;
 }
 
 /** The subset of `DurableObjectState.storage` that DurableObjectStore uses. */
@@ -99,7 +107,7 @@ export class DurableObjectStore implements SyncStore {
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
-  list(prefix?: string): Promise<string[]>;
+  list(prefix?: string, options?: { limit?: number }): Promise<string[]>;
 }
 
 /** The `source` of every envelope. */
@@ -190,10 +198,13 @@ export interface FlushResult {
   /** Decisions moved to the dead letters by this flush. */
   deadLettered: number;
   /**
-   * Decisions left in the outbox (waiting for a retry, or stored during the flush), counting
-   * only records this client can read. `undefined` when the store failed before this flush
-   * could list the outbox (the count is unknown; `nextAttemptAt` is then set): test
-   * `nextAttemptAt !== undefined` rather than `pending > 0` to decide whether to come back.
+   * Decisions left in the outbox (waiting for a retry, stored during the flush, or beyond what
+   * this flush reads), counting only records this client can read. A flush reads at most
+   * min(4 × batchSize, 200) records, so with a longer outbox this is a lower bound: anything
+   * above 0 means "flush again" (at `nextAttemptAt`); 0 means the outbox is empty. `undefined`
+   * when the store failed before this flush could list the outbox (the count is unknown;
+   * `nextAttemptAt` is then set): test `nextAttemptAt !== undefined` rather than `pending > 0`
+   * to decide whether to come back.
    */
   pending: number | undefined;
   /**
@@ -271,7 +282,11 @@ export class SyncError extends Error {
  * `enqueue()` writes to the store first; `flush()` POSTs JSON envelopes
  * `{version: 1, type: "kizuna.decisions", batchId, sentAt, source, decisions}` with headers
  * `Content-Type: application/json` and `Idempotency-Key: <batchId>`, oldest first, at most
- * `batchSize` decisions and `maxBatchBytes` bytes each. A decision leaves the outbox only after
+ * `batchSize` decisions and `maxBatchBytes` bytes each. One flush reads at most
+ * min(4 × batchSize, 200) outbox records, the oldest, so its store operations are bounded
+ * however long the outbox grows (Workers KV allows about 1,000 per invocation); what is left
+ * goes on the next flush (`pending > 0`). (Records written before the queue keys hold no time
+ * in their key: they are sent first, in decisionId order from one flush to the next.) A decision leaves the outbox only after
  * a 2xx. 408, 429, 5xx, network errors and timeouts are retried with exponential backoff and
  * full jitter; a Retry-After (delay-seconds or an IMF-fixdate) longer than the backoff is
  * waited for instead (up to `maxRetryAfterMs`), a shorter one (0, a date in the past) or an
@@ -313,8 +328,9 @@ export class SyncClient {
   /** `ctx.waitUntil(client.flush())` for Workers; returns the flush promise. */
   flushInBackground(ctx?: { waitUntil(promise: Promise<unknown>): void }): Promise<FlushResult>;
   /**
-   * Keys in the outbox (due or waiting; dead letters excluded), from one `list`. Unlike
-   * FlushResult.pending this also counts records flush() skips as unreadable.
+   * Keys in the outbox (due or waiting; dead letters excluded), from a `list` of every outbox
+   * key (both formats). Unlike FlushResult.pending this also counts records flush() skips as
+   * unreadable, and it is exact however long the outbox is.
    */
   pending(): Promise<number>;
   /** The dead letters, oldest first. */
@@ -338,5 +354,10 @@ export function batchIdFor(decisionIds: Iterable<string>): string;
  */
 export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined;
 
+/** Outbox records: `kizuna:queue:<enqueuedAt>.<seq>:<decisionId>`. */
+export const QUEUE_PREFIX: "kizuna:queue:";
+/** The index of the outbox by decisionId: `kizuna:queued:<decisionId>` → the record's key. */
+export const QUEUED_PREFIX: "kizuna:queued:";
+/** Outbox records of the previous format (`kizuna:outbox:<decisionId>`): read and sent, not written. */
 export const OUTBOX_PREFIX: "kizuna:outbox:";
 export const DEAD_PREFIX: "kizuna:dead:";
