@@ -20,6 +20,12 @@ export interface SyncStore {
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
   list(prefix: string, options?: { limit?: number }): Promise<string[]>;
+  /**
+   * For a store that several instances in one browser share (tabs of one origin): the Web Lock
+   * a flush holds (`navigator.locks.request(lockName, …)`), so two tabs never send the same
+   * decisions at once. Set by LocalStorageStore and IndexedDbStore.
+   */
+  readonly lockName?: string;
 }
 
 /** In-memory store (tests, short-lived processes: lost when the process ends). */
@@ -46,6 +52,8 @@ export interface WebStorageLike {
  */
 export class LocalStorageStore implements SyncStore {
   constructor(storage?: WebStorageLike, prefix?: string);
+  /** `"kizuna-sync:" + prefix`. */
+  readonly lockName: string;
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
@@ -55,6 +63,8 @@ export class LocalStorageStore implements SyncStore {
 /** Browser IndexedDB: database `dbName` (default "kizuna"), object store `storeName` (default "kv"). */
 export class IndexedDbStore implements SyncStore {
   constructor(dbName?: string, options?: { storeName?: string; indexedDB?: IDBFactoryLike });
+  /** `"kizuna-sync:indexeddb:<dbName>/<storeName>"`. */
+  readonly lockName: string;
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
@@ -188,6 +198,18 @@ export interface SyncClientOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Every delivery or storage problem (retries included); awaited, and a throw is ignored. */
   onError?: (error: SyncError) => void | Promise<void>;
+  /**
+   * The Web Locks API a flush takes the store's lock (`store.lockName`) with. Default
+   * `navigator.locks` where it exists (browsers); without it, or for a store without a lock
+   * name, flushes are not serialized across instances (delivery stays at least once). A lock
+   * that cannot be taken (e.g. a SecurityError) leaves the flush unlocked.
+   */
+  locks?: LockManagerLike;
+}
+
+/** The part of the Web Locks API (`navigator.locks`) the client uses. */
+export interface LockManagerLike {
+  request<T>(name: string, callback: (lock: unknown) => Promise<T>): Promise<T>;
 }
 
 export interface FlushResult {
@@ -298,8 +320,13 @@ export class SyncError extends Error {
  *
  * **Backends must de-duplicate by `decisionId`.** Delivery is at least once: a response lost
  * after the backend stored a batch, a worker killed between the 2xx and the outbox delete,
- * two instances flushing one store, or the same decision enqueued again after it was sent all
- * resend decisions. Store each decision keyed by its `decisionId` (an upsert / INSERT … ON
+ * two instances flushing one store without a lock, or the same decision enqueued again after
+ * it was sent all resend decisions. In browsers, tabs sharing a LocalStorageStore or an
+ * IndexedDbStore flush one at a time under a Web Lock. Elsewhere (Workers KV read by several
+ * isolates, a browser without Web Locks) two instances can send the same decisions; a record
+ * is re-read before a failure writes it back (or dead-letters it), so one that another
+ * instance delivered meanwhile is not brought back, but the window between that read and the
+ * write remains. Store each decision keyed by its `decisionId` (an upsert / INSERT … ON
  * CONFLICT DO NOTHING) and answer 2xx for a repeat; the Idempotency-Key (the same for every
  * retry of the same batch) can short-cut whole repeated batches. Reply 2xx only once the batch
  * is stored. Browsers send a CORS preflight: allow `Content-Type` and `Idempotency-Key`.

@@ -90,6 +90,7 @@ export class SyncClient {
   #now;
   #sleep;
   #onError;
+  #locks;
   #window;
 
   #running; // the flush in progress, shared by concurrent callers
@@ -181,6 +182,10 @@ export class SyncClient {
     this.#now = o.now ?? Date.now;
     this.#sleep = o.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#onError = o.onError;
+    // Web Locks (browsers): held during a flush when the store names a lock (store.lockName).
+    const locks = o.locks === undefined ? globalThis.navigator?.locks : o.locks;
+    if (locks != null && typeof locks.request !== "function") throw new TypeError("SyncClient: locks must have request() (the Web Locks API)");
+    this.#locks = locks ?? undefined;
   }
 
   /**
@@ -237,7 +242,7 @@ export class SyncClient {
     } catch (e) {
       return Promise.reject(e); // a programming error: rejects (TypeError), never throws
     }
-    this.#running = this.#flush(budget).finally(() => { this.#running = undefined; });
+    this.#running = this.#locked(() => this.#flush(budget)).finally(() => { this.#running = undefined; });
     return this.#running;
   }
 
@@ -323,6 +328,33 @@ export class SyncClient {
   async #remove(r) {
     if (r.key.startsWith(QUEUE_PREFIX)) await this.#store.delete(QUEUED_PREFIX + r.decision.decisionId);
     await this.#store.delete(r.key);
+  }
+
+  // Another instance on the same store (a second tab without Web Locks, another isolate on one
+  // KV namespace) may have sent or dead-lettered the record since this flush read it: writing it
+  // back after a late failure here would send it again (or dead-letter a delivered decision).
+  async #stillQueued(r) {
+    return (await this.#store.get(r.key)) != null;
+  }
+
+  // Run a flush under the store's Web Lock (browsers: tabs sharing localStorage or IndexedDB),
+  // so one tab's flush never sends what another is sending. Without Web Locks (Node, workerd,
+  // older browsers) or a lock name, it runs as is: delivery is still at least once.
+  #locked(flush) {
+    const name = this.#store.lockName;
+    if (typeof name !== "string" || !this.#locks) return flush();
+    let ran = false;
+    return Promise.resolve()
+      .then(() => this.#locks.request(name, () => {
+        ran = true;
+        return flush();
+      }))
+      .catch((e) => {
+        if (ran) throw e;
+        // The lock could not be taken (e.g. a SecurityError in an opaque origin): flushing
+        // without it is what a browser without Web Locks does.
+        return flush();
+      });
   }
 
   async #takeDead(decisionIds, action) {
@@ -574,14 +606,21 @@ export class SyncClient {
       const retryAt = t + delay;
       this.#gate = Math.max(this.#gate, retryAt);
       const lastError = { kind: result.kind, status: result.status, message: result.message };
+      const gone = new Set();
       await this.#settle(rest, cache, async (r) => {
+        if (!(await this.#stillQueued(r))) {
+          gone.add(r);
+          cache.delete(r.key);
+          return;
+        }
         const next = { ...r, attempts: r.attempts + 1, nextAttemptAt: retryAt, lastAttemptAt: t, batchId: batch.batchId, sentAt: batch.sentAt, lastError };
         cache.set(r.key, next); // this flush knows the new state even if the write fails
         await this.#store.put(r.key, stored(next));
       }, false);
-      const restIds = rest.map((r) => r.decision.decisionId);
+      const restIds = rest.filter((r) => !gone.has(r)).map((r) => r.decision.decisionId);
+      for (const r of gone) settled.add(r.decision.decisionId);
       totals.retried += restIds.length;
-      await this.#report(new SyncError(`kizuna sync: ${result.message}; retry ${attempt + 1} in ${Math.round(delay)} ms`, {
+      if (restIds.length > 0) await this.#report(new SyncError(`kizuna sync: ${result.message}; retry ${attempt + 1} in ${Math.round(delay)} ms`, {
         kind: result.kind,
         outcome: "retry",
         status: result.status,
@@ -621,6 +660,7 @@ export class SyncClient {
     const moved = [];
     await this.#settle(records, cache, async (r) => {
       const id = r.decision.decisionId;
+      if (!(await this.#stillQueued(r))) return;
       // Dead letter first, then delete: a crash in between leaves a copy in both places.
       await this.#store.put(DEAD_PREFIX + id, {
         v: RECORD_VERSION,

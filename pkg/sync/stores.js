@@ -9,6 +9,9 @@
 // KV counts every call against a per-invocation limit). A store that ignores it still works:
 // the client cuts the list itself.
 //
+// A store that several instances in one browser share (tabs of one origin) names a Web Lock in
+// `lockName`; the client holds it while it flushes, so two tabs do not send the same decisions.
+//
 // The client keeps its keys prefixed (`kizuna:queue:…`, `kizuna:dead:<decisionId>` …), so a
 // store can share a namespace with other data.
 
@@ -68,6 +71,8 @@ export class LocalStorageStore {
     if (typeof prefix !== "string") throw new TypeError("LocalStorageStore: prefix must be a string");
     this.#storage = storage;
     this.#prefix = prefix;
+    // Every tab of the origin sees the same localStorage: they flush one at a time.
+    this.lockName = `kizuna-sync:${prefix}`;
   }
 
   async get(key) {
@@ -113,6 +118,8 @@ export class IndexedDbStore {
     this.#dbName = dbName;
     this.#storeName = storeName;
     this.#factory = indexedDB;
+    // Every tab of the origin opens the same database: they flush one at a time.
+    this.lockName = `kizuna-sync:indexeddb:${dbName}/${storeName}`;
   }
 
   #open() {

@@ -1094,6 +1094,7 @@ describe("construction", () => {
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, source: { app: "x" } }), /runtime/);
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, onError: 1 }), /onError/);
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, maxRetryAfterMs: -1 }), /maxRetryAfterMs/);
+    assert.throws(() => new SyncClient({ endpoint: "https://x/", store, locks: {} }), /locks/);
     for (const retryStatuses of [401, [500], [401.5], ["401"]]) {
       assert.throws(() => new SyncClient({ endpoint: "https://x/", store, retryStatuses }), /retryStatuses/);
     }
@@ -1450,6 +1451,123 @@ describe("a long outbox", () => {
   });
 });
 
+// ---- two instances on one store: tabs, isolates ------------------------------------------
+
+/** An array whose `reach(n)` resolves (to its n-th item) once it holds n items; add with `add`. */
+function watchedList() {
+  const items = [];
+  const waiters = [];
+  const check = () => {
+    for (const w of [...waiters]) {
+      if (items.length >= w.n) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(items[w.n - 1]);
+      }
+    }
+  };
+  items.reach = (n) => new Promise((resolve) => { waiters.push({ n, resolve }); check(); });
+  items.add = (x) => { items.push(x); check(); };
+  return items;
+}
+
+/** Web Locks (exclusive mode): callbacks for one name run one at a time, in request order. */
+function fakeLocks() {
+  const tails = new Map();
+  const requested = watchedList();
+  return {
+    requested,
+    request(name, callback) {
+      requested.add(name);
+      const run = (tails.get(name) ?? Promise.resolve()).then(() => callback({ name, mode: "exclusive" }));
+      tails.set(name, run.then(() => {}, () => {}));
+      return run;
+    },
+  };
+}
+
+/** A fetch that answers when the test says: `calls.reach(n)` gives the n-th call, `call.answer(status)` answers it. */
+function heldFetch() {
+  const calls = watchedList();
+  const fetch = (url, init) => new Promise((resolve) => {
+    calls.add({ decisionIds: JSON.parse(init.body).decisions.map((d) => d.decisionId), answer: (status) => resolve(new Response(status < 300 ? "ok" : "later", { status })) });
+  });
+  return { fetch, calls };
+}
+
+const nowhere = { url: "https://backend.example/decisions" }; // for clients whose fetch is held
+
+describe("two instances on one store", () => {
+  test("two tabs on one localStorage take navigator.locks in turn: the second finds the outbox sent, each decision goes once", async () => {
+    const locks = fakeLocks();
+    const saved = Object.getOwnPropertyDescriptor(globalThis, "navigator");
+    Object.defineProperty(globalThis, "navigator", { value: { locks }, configurable: true, writable: true });
+    try {
+      const storage = new StorageShim();
+      const a = heldFetch();
+      const b = heldFetch();
+      const tabA = makeClient(nowhere, new LocalStorageStore(storage, "quiz:"), { client: { fetch: a.fetch, maxFlushMs: 0 } });
+      const tabB = makeClient(nowhere, new LocalStorageStore(storage, "quiz:"), { client: { fetch: b.fetch, maxFlushMs: 0 } });
+      await tabA.client.enqueue(decisions(0, 3));
+      const flushA = tabA.client.flush();
+      const sending = await a.calls.reach(1);
+      const flushB = tabB.client.flush();
+      // Tab B either waits for the lock or (without one) sends the same decisions.
+      await Promise.race([locks.requested.reach(2), b.calls.reach(1)]);
+      sending.answer(200);
+      for (const c of b.calls) c.answer(200);
+      assert.deepEqual(await flushA, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual(await flushB, { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+      assert.equal(b.calls.length, 0, "tab B sent nothing");
+      assert.deepEqual([...locks.requested], ["kizuna-sync:quiz:", "kizuna-sync:quiz:"]);
+    } finally {
+      if (saved) Object.defineProperty(globalThis, "navigator", saved);
+      else delete globalThis.navigator;
+    }
+  });
+
+  test("a lock that cannot be taken does not stop a flush; stores without a lock name (memory, KV, Durable Object) take none", async () => {
+    const backend = await startBackend();
+    try {
+      const refused = { request: async () => { throw new DOMException("no locks here", "SecurityError"); } };
+      const tab = makeClient(backend, new LocalStorageStore(new StorageShim(), "q:"), { client: { locks: refused } });
+      await tab.client.enqueue(decision(1));
+      assert.deepEqual(await tab.client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+      const locks = fakeLocks();
+      const kv = makeClient(backend, new KvStore(new FakeKvNamespace()), { client: { locks } });
+      await kv.client.enqueue(decision(2));
+      assert.deepEqual(await kv.client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+      assert.equal(locks.requested.length, 0);
+      assert.equal(new IndexedDbStore("db", { indexedDB: { open() {} } }).lockName, "kizuna-sync:indexeddb:db/kv");
+    } finally {
+      await backend.close();
+    }
+  });
+
+  for (const status of [503, 401]) {
+    test(`without a lock (one KV namespace, two isolates), a late ${status} in one instance does not bring back or dead-letter what the other delivered meanwhile`, async () => {
+      const backend = await startBackend();
+      try {
+        const store = new KvStore(new FakeKvNamespace());
+        const a = heldFetch();
+        const first = makeClient(nowhere, store, { client: { fetch: a.fetch, maxFlushMs: 0 } });
+        const second = makeClient(backend, store, { client: { maxFlushMs: 0 } });
+        await first.client.enqueue(decisions(0, 3));
+        const late = first.client.flush();
+        const sending = await a.calls.reach(1);
+        assert.deepEqual(await second.client.flush(), { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+        sending.answer(status);
+        assert.deepEqual(await late, { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+        assert.deepEqual(await store.list("kizuna:"), [], "nothing written back, no dead letter");
+        assert.deepEqual(first.errors, []);
+        assert.deepEqual(await first.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+        for (const d of decisions(0, 3)) assert.equal(backend.count(d.decisionId), 1);
+      } finally {
+        await backend.close();
+      }
+    });
+  }
+});
+
 // ---- the package: exports, files, types, a real browser ---------------------------------
 
 describe("package", () => {
@@ -1498,6 +1616,8 @@ describe("package", () => {
           void new MemoryStore(); void new LocalStorageStore(); void new DurableObjectStore({ storage: {} as any }); void new IndexedDbStore("db");
           const id: string = batchIdFor(["a"]); void id; void new SyncErrorClass("x"); void new SyncErrorClass("y", { kind: "store" });
           const first: string[] = await store.list("kizuna:queue:", { limit: 10 }); void first;
+          const tabs = new LocalStorageStore(); const lock: string | undefined = tabs.lockName; void lock;
+          void new SyncClient({ endpoint: "/decisions", store: tabs, locks: navigator.locks });
         }
         void main;
         // @ts-expect-error endpoint is required
@@ -1539,6 +1659,12 @@ describe("package", () => {
         out.pendingAfterReload = await b.pending();
         out.second = await b.flush();
         out.batchId = batchIdFor(ds.map((d) => d.decisionId));
+        // Two tabs' clients on one database flushing at once: the Web Lock lets one send.
+        const more = [4, 5, 6].map((n) => ({ ...ds[0], decisionId: String(n).repeat(32) }));
+        const tab = () => new SyncClient({ endpoint: "/decisions", store: new IndexedDbStore("kizuna-test-2"), source: { runtime: "browser", app: "liff-test" }, maxFlushMs: 0 });
+        const [c, d] = [tab(), tab()];
+        await c.enqueue(more);
+        out.together = await Promise.all([c.flush(), d.flush()]);
       } catch (e) { out.error = String(e && e.stack || e); }
       await fetch("/report", { method: "POST", body: JSON.stringify(out) });
     </script>`;
@@ -1584,8 +1710,10 @@ describe("package", () => {
       assert.equal(typeof nextAttemptAt, "number");
       assert.equal(out.pendingAfterReload, 3);
       assert.deepEqual(out.second, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
-      assert.deepEqual(keys, [out.batchId, out.batchId]);
-      assert.deepEqual([...received.values()], [1, 1, 1]);
+      assert.deepEqual(keys.slice(0, 2), [out.batchId, out.batchId]);
+      assert.deepEqual(out.together, [{ sent: 3, retried: 0, deadLettered: 0, pending: 0 }, { sent: 0, retried: 0, deadLettered: 0, pending: 0 }]);
+      assert.equal(keys.length, 3, "one request for the two tabs");
+      assert.deepEqual([...received.values()], [1, 1, 1, 1, 1, 1]);
     } finally {
       if (browser.exitCode === null && browser.signalCode === null) process.kill(-browser.pid, "SIGTERM");
       await exited;
