@@ -87,6 +87,16 @@ async function startBackend({ port = 0 } = {}) {
   return backend;
 }
 
+/** Runs `fn(backend)` with a fresh mock backend, closed afterwards. */
+async function withBackend(fn) {
+  const backend = await startBackend();
+  try {
+    return await fn(backend);
+  } finally {
+    await backend.close();
+  }
+}
+
 /** An injected clock and sleep: sleeping advances the clock, and every wait is recorded. */
 const T0 = Date.UTC(2025, 3, 1, 0, 0, 0);
 function fakeTime(start = T0) {
@@ -1353,102 +1363,86 @@ describe("a long outbox", () => {
     assert.fail("the outbox did not drain in 100 flushes");
   }
 
-  test("2,000 decisions queued in an outage: each flush stays within KV's operation limit, and repeated flushes deliver all, oldest first, each once", async () => {
-    const backend = await startBackend();
-    try {
-      const kv = new FakeKvNamespace();
-      const store = new KvStore(kv);
-      const time = fakeTime();
-      const { client } = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
-      const ds = decisions(0, 2000);
-      for (let i = 0; i < ds.length; i += 100) {
-        await client.enqueue(ds.slice(i, i + 100));
-        time.t += 1; // enqueued over time: the order to keep
-      }
-
-      // The backend is down: one flush, one failed batch.
-      backend.script.push({ status: 503 });
-      let before = kv.operations;
-      const down = await client.flush();
-      const failedFlush = kv.operations - before;
-      assert.deepEqual({ ...down, nextAttemptAt: undefined }, { sent: 0, retried: 50, deadLettered: 0, pending: 200, nextAttemptAt: undefined });
-      assert.ok(failedFlush <= BOUND, `the failed flush used ${failedFlush} KV operations`);
-      assert.ok(kv.calls.get <= WINDOW + 50 + 3 * 2000, "reads: the window and one per retried decision (besides enqueue's)");
-
-      before = kv.operations;
-      const perFlush = await drain(client, kv, time);
-      assert.ok(perFlush.every((n) => n <= BOUND), `KV operations per flush: ${perFlush.join(", ")}`);
-      assert.ok(perFlush.length >= 2000 / WINDOW && perFlush.length <= 2000 / WINDOW + 2, `${perFlush.length} flushes`);
-      for (const d of ds) assert.equal(backend.count(d.decisionId), 1, d.decisionId);
-      const order = backend.accepted().flatMap((r) => r.body.decisions.map((d) => d.decisionId));
-      assert.deepEqual(order, ds.map((d) => d.decisionId), "oldest first");
-      assert.deepEqual(await store.list("kizuna:"), [], "no record or index entry left");
-      assert.equal(await client.pending(), 0);
-    } finally {
-      await backend.close();
+  test("2,000 decisions queued in an outage: each flush stays within KV's operation limit, and repeated flushes deliver all, oldest first, each once", () => withBackend(async (backend) => {
+    const kv = new FakeKvNamespace();
+    const store = new KvStore(kv);
+    const time = fakeTime();
+    const { client } = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
+    const ds = decisions(0, 2000);
+    for (let i = 0; i < ds.length; i += 100) {
+      await client.enqueue(ds.slice(i, i + 100));
+      time.t += 1; // enqueued over time: the order to keep
     }
-  });
 
-  test("a store that ignores list's limit still gets bounded reads", async () => {
-    const backend = await startBackend();
-    try {
-      const inner = new MemoryStore();
-      let gets = 0;
-      const plain = { get: (k) => { gets++; return inner.get(k); }, put: (k, v) => inner.put(k, v), delete: (k) => inner.delete(k), list: (p) => inner.list(p) };
-      const time = fakeTime();
-      const { client } = makeClient(backend, plain, { time, client: { maxFlushMs: 0, batchSize: 10 } });
-      await client.enqueue(decisions(0, 100));
-      gets = 0;
-      assert.deepEqual(await client.flush(), { sent: 40, retried: 0, deadLettered: 0, pending: 60, nextAttemptAt: T0 });
-      assert.equal(gets, 40, "4 × batchSize records read");
-      assert.equal(backend.requests.length, 4);
-      while ((await client.flush()).pending !== 0);
-      for (const d of decisions(0, 100)) assert.equal(backend.count(d.decisionId), 1);
-    } finally {
-      await backend.close();
+    // The backend is down: one flush, one failed batch.
+    backend.script.push({ status: 503 });
+    const before = kv.operations;
+    const down = await client.flush();
+    const failedFlush = kv.operations - before;
+    assert.deepEqual({ ...down, nextAttemptAt: undefined }, { sent: 0, retried: 50, deadLettered: 0, pending: 200, nextAttemptAt: undefined });
+    assert.ok(failedFlush <= BOUND, `the failed flush used ${failedFlush} KV operations`);
+    assert.ok(kv.calls.get <= WINDOW + 50 + 3 * 2000, "reads: the window and one per retried decision (besides enqueue's)");
+
+    const perFlush = await drain(client, kv, time);
+    assert.ok(perFlush.every((n) => n <= BOUND), `KV operations per flush: ${perFlush.join(", ")}`);
+    assert.ok(perFlush.length >= 2000 / WINDOW && perFlush.length <= 2000 / WINDOW + 2, `${perFlush.length} flushes`);
+    for (const d of ds) assert.equal(backend.count(d.decisionId), 1, d.decisionId);
+    const order = backend.accepted().flatMap((r) => r.body.decisions.map((d) => d.decisionId));
+    assert.deepEqual(order, ds.map((d) => d.decisionId), "oldest first");
+    assert.deepEqual(await store.list("kizuna:"), [], "no record or index entry left");
+    assert.equal(await client.pending(), 0);
+  }));
+
+  test("a store that ignores list's limit still gets bounded reads", () => withBackend(async (backend) => {
+    const inner = new MemoryStore();
+    let gets = 0;
+    const plain = { get: (k) => { gets++; return inner.get(k); }, put: (k, v) => inner.put(k, v), delete: (k) => inner.delete(k), list: (p) => inner.list(p) };
+    const time = fakeTime();
+    const { client } = makeClient(backend, plain, { time, client: { maxFlushMs: 0, batchSize: 10 } });
+    await client.enqueue(decisions(0, 100));
+    gets = 0;
+    assert.deepEqual(await client.flush(), { sent: 40, retried: 0, deadLettered: 0, pending: 60, nextAttemptAt: T0 });
+    assert.equal(gets, 40, "4 × batchSize records read");
+    assert.equal(backend.requests.length, 4);
+    while ((await client.flush()).pending !== 0);
+    for (const d of decisions(0, 100)) assert.equal(backend.count(d.decisionId), 1);
+  }));
+
+  test("an outbox written by the previous version (kizuna:outbox:<decisionId>) is sent after the upgrade, each decision once, before newer ones", () => withBackend(async (backend) => {
+    const kv = new FakeKvNamespace();
+    const store = new KvStore(kv);
+    const time = fakeTime();
+    // 300 records as the previous version stored them (more than one flush reads). Their keys
+    // hold no time, so flushes take them in key order (decisionId), each flush's share oldest
+    // first. Three of the first a flush reads are a batch that failed twice and waits to be
+    // retried as the same batch.
+    const old = decisions(0, 300);
+    const failed = [...old].sort((a, b) => (a.decisionId < b.decisionId ? -1 : 1)).slice(0, 3);
+    const failedBatch = batchIdFor(failed.map((d) => d.decisionId));
+    for (const [i, d] of old.entries()) {
+      const retry = failed.includes(d)
+        ? { attempts: 2, nextAttemptAt: T0 - 500, lastAttemptAt: T0 - 1000, batchId: failedBatch, sentAt: new Date(T0 - 5000).toISOString(), lastError: { kind: "http", status: 503, message: "HTTP 503" } }
+        : {};
+      await store.put(OUTBOX_PREFIX + d.decisionId, { v: 1, decision: d, enqueuedAt: T0 - 10_000 + i, seq: i, attempts: 0, nextAttemptAt: 0, ...retry });
     }
-  });
+    const { client, errors } = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
+    assert.equal(await client.pending(), 300);
+    const fresh = decisions(300, 400);
+    assert.deepEqual(await client.enqueue([...fresh, old[7]]), { enqueued: 100, duplicates: 1 }, "a decisionId in the old outbox is not queued again");
 
-  test("an outbox written by the previous version (kizuna:outbox:<decisionId>) is sent after the upgrade, each decision once, before newer ones", async () => {
-    const backend = await startBackend();
-    try {
-      const kv = new FakeKvNamespace();
-      const store = new KvStore(kv);
-      const time = fakeTime();
-      // 300 records as the previous version stored them (more than one flush reads). Their keys
-      // hold no time, so flushes take them in key order (decisionId), each flush's share oldest
-      // first. Three of the first a flush reads are a batch that failed twice and waits to be
-      // retried as the same batch.
-      const old = decisions(0, 300);
-      const failed = [...old].sort((a, b) => (a.decisionId < b.decisionId ? -1 : 1)).slice(0, 3);
-      const failedBatch = batchIdFor(failed.map((d) => d.decisionId));
-      for (const [i, d] of old.entries()) {
-        const retry = failed.includes(d)
-          ? { attempts: 2, nextAttemptAt: T0 - 500, lastAttemptAt: T0 - 1000, batchId: failedBatch, sentAt: new Date(T0 - 5000).toISOString(), lastError: { kind: "http", status: 503, message: "HTTP 503" } }
-          : {};
-        await store.put(OUTBOX_PREFIX + d.decisionId, { v: 1, decision: d, enqueuedAt: T0 - 10_000 + i, seq: i, attempts: 0, nextAttemptAt: 0, ...retry });
-      }
-      const { client, errors } = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
-      assert.equal(await client.pending(), 300);
-      const fresh = decisions(300, 400);
-      assert.deepEqual(await client.enqueue([...fresh, old[7]]), { enqueued: 100, duplicates: 1 }, "a decisionId in the old outbox is not queued again");
-
-      const perFlush = await drain(client, kv, time);
-      assert.ok(perFlush.every((n) => n <= BOUND), `KV operations per flush: ${perFlush.join(", ")}`);
-      for (const d of [...old, ...fresh]) assert.equal(backend.count(d.decisionId), 1, d.decisionId);
-      const again = backend.accepted().filter((r) => r.headers["idempotency-key"] === failedBatch);
-      assert.equal(again.length, 1, "the failed batch is sent again as the same batch");
-      assert.equal(again[0].body.sentAt, new Date(T0 - 5000).toISOString());
-      const order = backend.accepted().flatMap((r) => r.body.decisions.map((d) => d.decisionId));
-      const freshIds = new Set(fresh.map((d) => d.decisionId));
-      assert.ok(order.slice(0, 300).every((id) => !freshIds.has(id)), "the older outbox goes first");
-      assert.deepEqual(order.slice(300), fresh.map((d) => d.decisionId));
-      assert.deepEqual(await store.list("kizuna:"), []);
-      assert.equal(errors.length, 0);
-    } finally {
-      await backend.close();
-    }
-  });
+    const perFlush = await drain(client, kv, time);
+    assert.ok(perFlush.every((n) => n <= BOUND), `KV operations per flush: ${perFlush.join(", ")}`);
+    for (const d of [...old, ...fresh]) assert.equal(backend.count(d.decisionId), 1, d.decisionId);
+    const again = backend.accepted().filter((r) => r.headers["idempotency-key"] === failedBatch);
+    assert.equal(again.length, 1, "the failed batch is sent again as the same batch");
+    assert.equal(again[0].body.sentAt, new Date(T0 - 5000).toISOString());
+    const order = backend.accepted().flatMap((r) => r.body.decisions.map((d) => d.decisionId));
+    const freshIds = new Set(fresh.map((d) => d.decisionId));
+    assert.ok(order.slice(0, 300).every((id) => !freshIds.has(id)), "the older outbox goes first");
+    assert.deepEqual(order.slice(300), fresh.map((d) => d.decisionId));
+    assert.deepEqual(await store.list("kizuna:"), []);
+    assert.equal(errors.length, 0);
+  }));
 });
 
 // ---- two instances on one store: tabs, isolates ------------------------------------------
@@ -1525,46 +1519,36 @@ describe("two instances on one store", () => {
     }
   });
 
-  test("a lock that cannot be taken does not stop a flush; stores without a lock name (memory, KV, Durable Object) take none", async () => {
-    const backend = await startBackend();
-    try {
-      const refused = { request: async () => { throw new DOMException("no locks here", "SecurityError"); } };
-      const tab = makeClient(backend, new LocalStorageStore(new StorageShim(), "q:"), { client: { locks: refused } });
-      await tab.client.enqueue(decision(1));
-      assert.deepEqual(await tab.client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
-      const locks = fakeLocks();
-      const kv = makeClient(backend, new KvStore(new FakeKvNamespace()), { client: { locks } });
-      await kv.client.enqueue(decision(2));
-      assert.deepEqual(await kv.client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
-      assert.equal(locks.requested.length, 0);
-      assert.equal(new IndexedDbStore("db", { indexedDB: { open() {} } }).lockName, "kizuna-sync:indexeddb:db/kv");
-    } finally {
-      await backend.close();
-    }
-  });
+  test("a lock that cannot be taken does not stop a flush; stores without a lock name (memory, KV, Durable Object) take none", () => withBackend(async (backend) => {
+    const refused = { request: async () => { throw new DOMException("no locks here", "SecurityError"); } };
+    const tab = makeClient(backend, new LocalStorageStore(new StorageShim(), "q:"), { client: { locks: refused } });
+    await tab.client.enqueue(decision(1));
+    assert.deepEqual(await tab.client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    const locks = fakeLocks();
+    const kv = makeClient(backend, new KvStore(new FakeKvNamespace()), { client: { locks } });
+    await kv.client.enqueue(decision(2));
+    assert.deepEqual(await kv.client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    assert.equal(locks.requested.length, 0);
+    assert.equal(new IndexedDbStore("db", { indexedDB: { open() {} } }).lockName, "kizuna-sync:indexeddb:db/kv");
+  }));
 
   for (const status of [503, 401]) {
-    test(`without a lock (one KV namespace, two isolates), a late ${status} in one instance does not bring back or dead-letter what the other delivered meanwhile`, async () => {
-      const backend = await startBackend();
-      try {
-        const store = new KvStore(new FakeKvNamespace());
-        const a = heldFetch();
-        const first = makeClient(nowhere, store, { client: { fetch: a.fetch, maxFlushMs: 0 } });
-        const second = makeClient(backend, store, { client: { maxFlushMs: 0 } });
-        await first.client.enqueue(decisions(0, 3));
-        const late = first.client.flush();
-        const sending = await a.calls.reach(1);
-        assert.deepEqual(await second.client.flush(), { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
-        sending.answer(status);
-        assert.deepEqual(await late, { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
-        assert.deepEqual(await store.list("kizuna:"), [], "nothing written back, no dead letter");
-        assert.deepEqual(first.errors, []);
-        assert.deepEqual(await first.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
-        for (const d of decisions(0, 3)) assert.equal(backend.count(d.decisionId), 1);
-      } finally {
-        await backend.close();
-      }
-    });
+    test(`without a lock (one KV namespace, two isolates), a late ${status} in one instance does not bring back or dead-letter what the other delivered meanwhile`, () => withBackend(async (backend) => {
+      const store = new KvStore(new FakeKvNamespace());
+      const a = heldFetch();
+      const first = makeClient(nowhere, store, { client: { fetch: a.fetch, maxFlushMs: 0 } });
+      const second = makeClient(backend, store, { client: { maxFlushMs: 0 } });
+      await first.client.enqueue(decisions(0, 3));
+      const late = first.client.flush();
+      const sending = await a.calls.reach(1);
+      assert.deepEqual(await second.client.flush(), { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+      sending.answer(status);
+      assert.deepEqual(await late, { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual(await store.list("kizuna:"), [], "nothing written back, no dead letter");
+      assert.deepEqual(first.errors, []);
+      assert.deepEqual(await first.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+      for (const d of decisions(0, 3)) assert.equal(backend.count(d.decisionId), 1);
+    }));
   }
 });
 
