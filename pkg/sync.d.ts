@@ -5,15 +5,27 @@ export type { Decision };
 
 /**
  * The storage the outbox lives in: one small async interface, JSON-serializable values.
- * `get` resolves `undefined` (or `null`) for a missing key; `list` resolves every key that
- * starts with `prefix` (all pages). Keys used: `kizuna:outbox:<decisionId>`,
- * `kizuna:dead:<decisionId>`.
+ * `get` resolves `undefined` (or `null`) for a missing key; `list` resolves the keys that start
+ * with `prefix` (all pages), sorted; with `options.limit`, only the first `limit` of them. A
+ * flush lists with a limit, so it reads the oldest part of a long outbox without listing all of
+ * it; a store that ignores `limit` still works (the client cuts the list).
+ *
+ * Keys used: `kizuna:queue:<enqueuedAt, 15 digits>.<seq, 6 digits>:<decisionId>` (an outbox
+ * record; the key sorts by enqueue time), `kizuna:queued:<decisionId>` (index: that record's
+ * key), `kizuna:dead:<decisionId>`, and `kizuna:outbox:<decisionId>` (outbox records written
+ * before the queue keys: still read and sent, never written).
  */
 export interface SyncStore {
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
-  list(prefix: string): Promise<string[]>;
+  list(prefix: string, options?: { limit?: number }): Promise<string[]>;
+  /**
+   * For a store that several instances in one browser share (tabs of one origin): the Web Lock
+   * a flush holds (`navigator.locks.request(lockName, …)`), so two tabs never send the same
+   * decisions at once. Set by LocalStorageStore and IndexedDbStore.
+   */
+  readonly lockName?: string;
 }
 
 /** In-memory store (tests, short-lived processes: lost when the process ends). */
@@ -22,7 +34,7 @@ export class MemoryStore implements SyncStore {
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
-  list(prefix?: string): Promise<string[]>;
+  list(prefix?: string, options?: { limit?: number }): Promise<string[]>;
 }
 
 /** The subset of Web Storage (`localStorage`) that LocalStorageStore uses. */
@@ -40,19 +52,23 @@ export interface WebStorageLike {
  */
 export class LocalStorageStore implements SyncStore {
   constructor(storage?: WebStorageLike, prefix?: string);
+  /** `"kizuna-sync:" + prefix`. */
+  readonly lockName: string;
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
-  list(prefix?: string): Promise<string[]>;
+  list(prefix?: string, options?: { limit?: number }): Promise<string[]>;
 }
 
 /** Browser IndexedDB: database `dbName` (default "kizuna"), object store `storeName` (default "kv"). */
 export class IndexedDbStore implements SyncStore {
   constructor(dbName?: string, options?: { storeName?: string; indexedDB?: IDBFactoryLike });
+  /** `"kizuna-sync:indexeddb:<dbName>/<storeName>"`. */
+  readonly lockName: string;
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
-  list(prefix?: string): Promise<string[]>;
+  list(prefix?: string, options?: { limit?: number }): Promise<string[]>;
 }
 
 /** `indexedDB` (typed loosely so the declarations do not need the DOM lib). */
@@ -74,15 +90,17 @@ export interface KVNamespaceLike {
 
 /**
  * Workers KV (`env.MY_KV`). Eventually consistent and about one write per second per key: a
- * decision can occasionally be sent twice (backends de-duplicate by decisionId). Prefer
- * DurableObjectStore for a strongly consistent outbox.
+ * decision can occasionally be sent twice (backends de-duplicate by decisionId). Each decision
+ * costs about eight KV operations (enqueue 3 reads + 2 writes; delivery 1 read + 2 deletes); a
+ * flush stays within about 3 × min(4 × batchSize, 200) + a few, however long the outbox is.
+ * Prefer DurableObjectStore for a strongly consistent outbox.
  */
 export class KvStore implements SyncStore {
   constructor(namespace: KVNamespaceLike);
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
-  list(prefix?: string): Promise<string[]>;
+  list(prefix?: string, options?: { limit?: number }): Promise<string[]>;
 }
 
 /** The subset of `DurableObjectState.storage` that DurableObjectStore uses. */
@@ -99,7 +117,7 @@ export class DurableObjectStore implements SyncStore {
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
-  list(prefix?: string): Promise<string[]>;
+  list(prefix?: string, options?: { limit?: number }): Promise<string[]>;
 }
 
 /** The `source` of every envelope. */
@@ -180,6 +198,18 @@ export interface SyncClientOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Every delivery or storage problem (retries included); awaited, and a throw is ignored. */
   onError?: (error: SyncError) => void | Promise<void>;
+  /**
+   * The Web Locks API a flush takes the store's lock (`store.lockName`) with. Default
+   * `navigator.locks` where it exists (browsers); without it, or for a store without a lock
+   * name, flushes are not serialized across instances (delivery stays at least once). A lock
+   * that cannot be taken (e.g. a SecurityError) leaves the flush unlocked.
+   */
+  locks?: LockManagerLike;
+}
+
+/** The part of the Web Locks API (`navigator.locks`) the client uses. */
+export interface LockManagerLike {
+  request<T>(name: string, callback: (lock: unknown) => Promise<T>): Promise<T>;
 }
 
 export interface FlushResult {
@@ -190,10 +220,13 @@ export interface FlushResult {
   /** Decisions moved to the dead letters by this flush. */
   deadLettered: number;
   /**
-   * Decisions left in the outbox (waiting for a retry, or stored during the flush), counting
-   * only records this client can read. `undefined` when the store failed before this flush
-   * could list the outbox (the count is unknown; `nextAttemptAt` is then set): test
-   * `nextAttemptAt !== undefined` rather than `pending > 0` to decide whether to come back.
+   * Decisions left in the outbox (waiting for a retry, stored during the flush, or beyond what
+   * this flush reads), counting only records this client can read. A flush reads at most
+   * min(4 × batchSize, 200) records, so with a longer outbox this is a lower bound: anything
+   * above 0 means "flush again" (at `nextAttemptAt`); 0 means the outbox is empty. `undefined`
+   * when the store failed before this flush could list the outbox (the count is unknown;
+   * `nextAttemptAt` is then set): test `nextAttemptAt !== undefined` rather than `pending > 0`
+   * to decide whether to come back.
    */
   pending: number | undefined;
   /**
@@ -271,7 +304,11 @@ export class SyncError extends Error {
  * `enqueue()` writes to the store first; `flush()` POSTs JSON envelopes
  * `{version: 1, type: "kizuna.decisions", batchId, sentAt, source, decisions}` with headers
  * `Content-Type: application/json` and `Idempotency-Key: <batchId>`, oldest first, at most
- * `batchSize` decisions and `maxBatchBytes` bytes each. A decision leaves the outbox only after
+ * `batchSize` decisions and `maxBatchBytes` bytes each. One flush reads at most
+ * min(4 × batchSize, 200) outbox records, the oldest, so its store operations are bounded
+ * however long the outbox grows (Workers KV allows about 1,000 per invocation); what is left
+ * goes on the next flush (`pending > 0`). (Records written before the queue keys hold no time
+ * in their key: they are sent first, in decisionId order from one flush to the next.) A decision leaves the outbox only after
  * a 2xx. 408, 429, 5xx, network errors and timeouts are retried with exponential backoff and
  * full jitter; a Retry-After (delay-seconds or an IMF-fixdate) longer than the backoff is
  * waited for instead (up to `maxRetryAfterMs`), a shorter one (0, a date in the past) or an
@@ -283,8 +320,13 @@ export class SyncError extends Error {
  *
  * **Backends must de-duplicate by `decisionId`.** Delivery is at least once: a response lost
  * after the backend stored a batch, a worker killed between the 2xx and the outbox delete,
- * two instances flushing one store, or the same decision enqueued again after it was sent all
- * resend decisions. Store each decision keyed by its `decisionId` (an upsert / INSERT … ON
+ * two instances flushing one store without a lock, or the same decision enqueued again after
+ * it was sent all resend decisions. In browsers, tabs sharing a LocalStorageStore or an
+ * IndexedDbStore flush one at a time under a Web Lock. Elsewhere (Workers KV read by several
+ * isolates, a browser without Web Locks) two instances can send the same decisions; a record
+ * is re-read before a failure writes it back (or dead-letters it), so one that another
+ * instance delivered meanwhile is not brought back, but the window between that read and the
+ * write remains. Store each decision keyed by its `decisionId` (an upsert / INSERT … ON
  * CONFLICT DO NOTHING) and answer 2xx for a repeat; the Idempotency-Key (the same for every
  * retry of the same batch) can short-cut whole repeated batches. Reply 2xx only once the batch
  * is stored. Browsers send a CORS preflight: allow `Content-Type` and `Idempotency-Key`.
@@ -313,8 +355,9 @@ export class SyncClient {
   /** `ctx.waitUntil(client.flush())` for Workers; returns the flush promise. */
   flushInBackground(ctx?: { waitUntil(promise: Promise<unknown>): void }): Promise<FlushResult>;
   /**
-   * Keys in the outbox (due or waiting; dead letters excluded), from one `list`. Unlike
-   * FlushResult.pending this also counts records flush() skips as unreadable.
+   * Keys in the outbox (due or waiting; dead letters excluded), from a `list` of every outbox
+   * key (both formats). Unlike FlushResult.pending this also counts records flush() skips as
+   * unreadable, and it is exact however long the outbox is.
    */
   pending(): Promise<number>;
   /** The dead letters, oldest first. */
@@ -338,5 +381,10 @@ export function batchIdFor(decisionIds: Iterable<string>): string;
  */
 export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined;
 
+/** Outbox records: `kizuna:queue:<enqueuedAt>.<seq>:<decisionId>`. */
+export const QUEUE_PREFIX: "kizuna:queue:";
+/** The index of the outbox by decisionId: `kizuna:queued:<decisionId>` → the record's key. */
+export const QUEUED_PREFIX: "kizuna:queued:";
+/** Outbox records of the previous format (`kizuna:outbox:<decisionId>`): read and sent, not written. */
 export const OUTBOX_PREFIX: "kizuna:outbox:";
 export const DEAD_PREFIX: "kizuna:dead:";

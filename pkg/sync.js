@@ -3,8 +3,11 @@
 // Plain ES module with no dependencies and no Node-only imports: the same file runs in
 // Cloudflare workerd, browsers (LIFF) and Node >= 18. Flow:
 //
-//   enqueue(decision) -> store "kizuna:outbox:<decisionId>"      (durable first)
-//   flush()           -> POST {version, type, batchId, sentAt, source, decisions} per batch
+//   enqueue(decision) -> store "kizuna:queue:<enqueuedAt>.<seq>:<decisionId>" (durable first)
+//                        and the index "kizuna:queued:<decisionId>" (an enqueue of the same
+//                        decisionId is skipped)
+//   flush()           -> read the oldest min(4 × batchSize, 200) records (keys sort by enqueue
+//                        time), POST {version, type, batchId, sentAt, source, decisions} per batch
 //                        2xx        -> delete from the outbox
 //                        408/429/5xx, network error, timeout -> keep, back off, retry
 //                        400/413/422 -> split the batch in halves and send each, so
@@ -17,12 +20,25 @@ import { sha256Hex } from "./sync/sha256.js";
 
 export { MemoryStore, LocalStorageStore, IndexedDbStore, KvStore, DurableObjectStore } from "./sync/stores.js";
 
+// Outbox records: the key sorts by enqueue time, so a flush lists just the oldest few (a store
+// like Workers KV allows about 1,000 operations per invocation: reading a whole outbox of
+// thousands of decisions on every flush would never drain it).
+export const QUEUE_PREFIX = "kizuna:queue:";
+// decisionId → its record's key: lets enqueue skip a decision already queued.
+export const QUEUED_PREFIX = "kizuna:queued:";
+// Records of the previous format ("kizuna:outbox:<decisionId>", no enqueue time in the key,
+// kizuna/sync before the queue keys): still read and sent first, so an outbox written by an
+// older version is delivered after an upgrade. Nothing writes new ones.
 export const OUTBOX_PREFIX = "kizuna:outbox:";
 export const DEAD_PREFIX = "kizuna:dead:";
 
 const RECORD_VERSION = 1;
 const MAX_ERROR_BODY = 2048; // characters of a failed response kept for onError / dead letters
 const READ_CONCURRENCY = 32; // parallel store reads when loading the outbox
+// A flush reads at most min(4 × batchSize, 200) outbox records: a few requests' worth, and with
+// Workers KV (a read and two deletes per decision) well within ~1,000 operations per invocation.
+const WINDOW_BATCHES = 4;
+const WINDOW_MAX = 200;
 // Statuses that refuse the request's content (malformed, too large, unprocessable): a batch
 // is split to find the decisions refused. Other 4xx (401, 403, 404, ...) concern the
 // endpoint or credentials, so the whole batch is dead-lettered as it is.
@@ -74,11 +90,14 @@ export class SyncClient {
   #now;
   #sleep;
   #onError;
+  #locks;
+  #window;
 
   #running; // the flush in progress, shared by concurrent callers
   #gate = 0; // no request before this time (ms): set by the last retryable failure
   #floor = 0; // the clock never goes below this (monotonic; a sleep of n ms means n ms passed)
-  #seq = 0; // order of enqueues within one millisecond
+  #seq = 0; // order of enqueues within one millisecond (#seqAt)
+  #seqAt;
   #unreadable = new Set(); // outbox keys already reported as unreadable (reported once)
   #storeFailures = 0; // flushes in a row that failed on the store: their backoff
 
@@ -137,6 +156,7 @@ export class SyncClient {
     this.#source = source.app == null ? { runtime: source.runtime } : { runtime: source.runtime, app: source.app };
 
     this.#batchSize = positive("batchSize", o.batchSize ?? 50, true);
+    this.#window = Math.min(this.#batchSize * WINDOW_BATCHES, WINDOW_MAX);
     this.#maxBatchBytes = positive("maxBatchBytes", o.maxBatchBytes ?? 256 * 1024, true);
     this.#baseDelayMs = nonNegative("baseDelayMs", o.baseDelayMs ?? 500);
     this.#maxDelayMs = nonNegative("maxDelayMs", o.maxDelayMs ?? 60_000);
@@ -162,6 +182,10 @@ export class SyncClient {
     this.#now = o.now ?? Date.now;
     this.#sleep = o.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#onError = o.onError;
+    // Web Locks (browsers): held during a flush when the store names a lock (store.lockName).
+    const locks = o.locks === undefined ? globalThis.navigator?.locks : o.locks;
+    if (locks != null && typeof locks.request !== "function") throw new TypeError("SyncClient: locks must have request() (the Web Locks API)");
+    this.#locks = locks ?? undefined;
   }
 
   /**
@@ -182,6 +206,10 @@ export class SyncClient {
       if (!fresh.has(d.decisionId)) fresh.set(d.decisionId, JSON.parse(JSON.stringify(d)));
     }
     const t = this.#clock();
+    if (t !== this.#seqAt) {
+      this.#seqAt = t;
+      this.#seq = 0;
+    }
     const records = [...fresh.values()].map((decision) => ({
       v: RECORD_VERSION,
       decision,
@@ -192,9 +220,9 @@ export class SyncClient {
     }));
     const added = await Promise.all(records.map(async (r) => {
       const id = r.decision.decisionId;
-      const [queued, dead] = await Promise.all([this.#store.get(OUTBOX_PREFIX + id), this.#store.get(DEAD_PREFIX + id)]);
-      if (queued != null || dead != null) return false;
-      await this.#store.put(OUTBOX_PREFIX + id, r);
+      const [queued, dead] = await Promise.all([this.#queued(id), this.#store.get(DEAD_PREFIX + id)]);
+      if (queued || dead != null) return false;
+      await this.#write(r);
       return true;
     }));
     const enqueued = added.filter(Boolean).length;
@@ -214,7 +242,7 @@ export class SyncClient {
     } catch (e) {
       return Promise.reject(e); // a programming error: rejects (TypeError), never throws
     }
-    this.#running = this.#flush(budget).finally(() => { this.#running = undefined; });
+    this.#running = this.#locked(() => this.#flush(budget)).finally(() => { this.#running = undefined; });
     return this.#running;
   }
 
@@ -230,7 +258,8 @@ export class SyncClient {
 
   /** Number of decisions in the outbox (due or waiting for a retry; dead letters excluded). */
   async pending() {
-    return (await this.#store.list(OUTBOX_PREFIX)).length;
+    const [queued, old] = await Promise.all([this.#store.list(QUEUE_PREFIX), this.#store.list(OUTBOX_PREFIX)]);
+    return queued.length + old.length;
   }
 
   /** The dead letters, oldest first: decisions a backend rejected with a non-retryable status. */
@@ -259,8 +288,9 @@ export class SyncClient {
    */
   async requeueDeadLetters(decisionIds) {
     return this.#takeDead(decisionIds, async (r) => {
+      if (await this.#queued(r.decision.decisionId)) return; // already back in the outbox
       // Outbox first, then delete: a crash in between leaves a copy in both, never in neither.
-      await this.#store.put(OUTBOX_PREFIX + r.decision.decisionId, {
+      await this.#write({
         v: RECORD_VERSION,
         decision: r.decision,
         enqueuedAt: r.enqueuedAt ?? 0,
@@ -277,6 +307,55 @@ export class SyncClient {
   }
 
   // ---- internals ---------------------------------------------------------------------------
+
+  // Whether a decisionId is in the outbox, in either key format.
+  async #queued(id) {
+    const [indexed, old] = await Promise.all([this.#store.get(QUEUED_PREFIX + id), this.#store.get(OUTBOX_PREFIX + id)]);
+    return indexed != null || old != null;
+  }
+
+  // A new outbox record: the record, then its index entry. A crash in between leaves a record
+  // without an index entry, which is still sent (an enqueue of it again is not skipped then:
+  // at least once); never an index entry that would make an enqueue skip an unsent decision.
+  async #write(r) {
+    const key = queueKey(r);
+    await this.#store.put(key, r);
+    await this.#store.put(QUEUED_PREFIX + r.decision.decisionId, key);
+  }
+
+  // A record leaves the outbox: the index entry first, then the record (a crash in between
+  // leaves a record that is sent again, not an index entry without a record).
+  async #remove(r) {
+    if (r.key.startsWith(QUEUE_PREFIX)) await this.#store.delete(QUEUED_PREFIX + r.decision.decisionId);
+    await this.#store.delete(r.key);
+  }
+
+  // Another instance on the same store (a second tab without Web Locks, another isolate on one
+  // KV namespace) may have sent or dead-lettered the record since this flush read it: writing it
+  // back after a late failure here would send it again (or dead-letter a delivered decision).
+  async #stillQueued(r) {
+    return (await this.#store.get(r.key)) != null;
+  }
+
+  // Run a flush under the store's Web Lock (browsers: tabs sharing localStorage or IndexedDB),
+  // so one tab's flush never sends what another is sending. Without Web Locks (Node, workerd,
+  // older browsers) or a lock name, it runs as is: delivery is still at least once.
+  #locked(flush) {
+    const name = this.#store.lockName;
+    if (typeof name !== "string" || !this.#locks) return flush();
+    let ran = false;
+    return Promise.resolve()
+      .then(() => this.#locks.request(name, () => {
+        ran = true;
+        return flush();
+      }))
+      .catch((e) => {
+        if (ran) throw e;
+        // The lock could not be taken (e.g. a SecurityError in an opaque origin): flushing
+        // without it is what a browser without Web Locks does.
+        return flush();
+      });
+  }
 
   async #takeDead(decisionIds, action) {
     const keys = decisionIds === undefined
@@ -334,23 +413,40 @@ export class SyncClient {
     await this.#report(new SyncError(`kizuna sync: outbox record ${key} skipped: ${reason}`, {
       kind: "store",
       outcome: "kept",
-      decisionIds: [key.slice(OUTBOX_PREFIX.length)],
+      decisionIds: [decisionIdOfKey(key)],
       cause,
     }));
   }
 
-  // Outbox records, oldest first. `cache` holds what this flush already read or wrote, so each
-  // pass lists the keys once and reads only keys it has not seen (new enqueues).
-  // Keys that could not be read are skipped for the rest of the flush (`skipped`).
-  async #load(cache, skipped) {
-    const keys = await this.#store.list(OUTBOX_PREFIX);
+  // The oldest outbox keys: the previous format's first (written before the upgrade), then the
+  // queue. `limit` bounds both lists, so a flush's store operations do not grow with the outbox.
+  async #listOutbox(limit) {
+    const old = await this.#listFirst(OUTBOX_PREFIX, limit);
+    return old.length < limit ? [...old, ...await this.#listFirst(QUEUE_PREFIX, limit - old.length)] : old;
+  }
+
+  async #listFirst(prefix, limit) {
+    // A store that ignores `limit` lists everything: cut it here.
+    return (await this.#store.list(prefix, { limit })).sort().slice(0, limit);
+  }
+
+  // The oldest part of the outbox, oldest first: `records` (read), and `unread`, the number of
+  // listed keys this flush had no reads left for (`reads.left`, shared by the flush's passes).
+  // `cache` holds what this flush already read or wrote, so each pass lists the keys once and
+  // reads only keys it has not seen (new enqueues). Keys that could not be read are skipped for
+  // the rest of the flush (`skipped`). The list reaches past the skipped and settled keys still
+  // in the store, so they do not hide the records behind them.
+  async #load(cache, skipped, settled, reads) {
+    const keys = await this.#listOutbox(this.#window + skipped.size + settled.size);
     const present = new Set(keys);
     for (const k of cache.keys()) if (!present.has(k)) cache.delete(k);
     const missing = keys.filter((k) => !cache.has(k) && !skipped.has(k));
-    const values = await this.#readAll(missing);
+    const toRead = missing.slice(0, reads.left);
+    reads.left -= toRead.length;
+    const values = await this.#readAll(toRead);
     const t = this.#clock();
     const corrected = [];
-    for (const [i, k] of missing.entries()) {
+    for (const [i, k] of toRead.entries()) {
       const { value, error } = values[i];
       if (error !== undefined || value == null || !isRecord(value)) {
         if (error === undefined && value == null) continue; // deleted since the list
@@ -364,8 +460,9 @@ export class SyncClient {
         continue;
       }
       this.#unreadable.delete(k);
-      // Records from an older writer may lack the counters: default them.
-      const r = { ...value, attempts: value.attempts ?? 0, nextAttemptAt: value.nextAttemptAt ?? 0 };
+      // Records from an older writer may lack the counters: default them. `key` is where it
+      // is stored (kept in memory only).
+      const r = { ...value, attempts: value.attempts ?? 0, nextAttemptAt: value.nextAttemptAt ?? 0, key: k };
       if (typeof r.nextAttemptAt !== "number" || Number.isNaN(r.nextAttemptAt)) r.nextAttemptAt = 0;
       // The failure lies in the future: the wall clock was set back since (a corrected device
       // clock). Count the intended delay from now instead of waiting for a far-off time, and
@@ -373,7 +470,7 @@ export class SyncClient {
       if (typeof r.lastAttemptAt === "number" && r.lastAttemptAt > t) {
         r.nextAttemptAt = t + Math.max(0, r.nextAttemptAt - r.lastAttemptAt);
         r.lastAttemptAt = t;
-        corrected.push([k, r]);
+        corrected.push(r);
       }
       // No stored retry time lies further ahead than this client would ever wait (the longest
       // backoff or Retry-After): a huge Retry-After stored by an older version, or under a
@@ -381,20 +478,22 @@ export class SyncClient {
       const latest = (typeof r.lastAttemptAt === "number" ? r.lastAttemptAt : t) + Math.max(this.#maxDelayMs, this.#maxRetryAfterMs);
       if (!(r.nextAttemptAt <= latest)) {
         r.nextAttemptAt = latest;
-        if (!corrected.some(([ck]) => ck === k)) corrected.push([k, r]);
+        if (!corrected.includes(r)) corrected.push(r);
       }
       cache.set(k, r);
     }
     // Best effort: if a write fails, the correction is simply made again next time.
-    await Promise.all(corrected.map(([k, r]) => Promise.resolve().then(() => this.#store.put(k, r)).catch(() => {})));
-    return [...cache.values()].sort(order);
+    await Promise.all(corrected.map((r) => Promise.resolve().then(() => this.#store.put(r.key, stored(r))).catch(() => {})));
+    return { records: [...cache.values()].sort(order), unread: missing.length - toRead.length };
   }
 
   async #flush(budget) {
     const totals = { sent: 0, retried: 0, deadLettered: 0, pending: 0 };
     const cache = new Map();
     const skipped = new Set();
+    const reads = { left: this.#window }; // records this flush may read, over all its passes
     let loaded = false; // the outbox was listed and read at least once by this flush
+    let unread = 0; // keys of the last listing left unread (the outbox is longer than the window)
     // Sent or dead-lettered during this flush: never sent twice by one flush, even when the
     // store failed to delete them.
     const settled = new Set();
@@ -403,14 +502,25 @@ export class SyncClient {
     let mustWait = false;
     // The earliest time anything left may be sent: the records' backoff and the gate.
     const nextOf = (records) => Math.max(this.#gate, records.reduce((m, r) => Math.min(m, r.nextAttemptAt ?? 0), Infinity));
+    // Unread records were never seen by this flush: they may be due as soon as the gate allows.
+    const nextWith = (next, t) => (unread > 0 ? Math.min(next, Math.max(this.#gate, t)) : next);
     try {
       for (;;) {
-        const records = (await this.#load(cache, skipped)).filter((r) => !settled.has(r.decision.decisionId));
+        const load = await this.#load(cache, skipped, settled, reads);
+        // One record per decisionId (two can meet after an upgrade race or a crash between
+        // writes): a batch never carries a decision twice.
+        const ids = new Set();
+        const records = load.records.filter((r) => !settled.has(r.decision.decisionId) && !ids.has(r.decision.decisionId) && ids.add(r.decision.decisionId));
+        unread = load.unread;
         loaded = true;
         this.#storeFailures = 0;
-        totals.pending = records.length;
-        if (records.length === 0) break;
+        totals.pending = records.length + unread;
         const t = this.#clock();
+        if (records.length === 0) {
+          // What is left lies beyond this flush's reads: the next flush reads it.
+          if (unread > 0) totals.nextAttemptAt = Math.max(this.#gate, t);
+          break;
+        }
         this.#gate = Math.max(this.#gate, persistedGate(records));
         const due = t >= this.#gate ? records.filter((r) => r.nextAttemptAt <= t) : [];
         if (due.length > 0 && !mustWait) {
@@ -423,7 +533,7 @@ export class SyncClient {
         const wait = Math.max(0, next - t);
         // A wait counts as at least 1 ms, so maxFlushMs = 0 never waits.
         if (Math.max(t - start, waited) + Math.max(wait, 1) > budget) {
-          totals.nextAttemptAt = next;
+          totals.nextAttemptAt = nextWith(next, t);
           break;
         }
         await this.#sleep(wait);
@@ -435,8 +545,8 @@ export class SyncClient {
       // count is what this flush last read, or unknown (undefined) if it read nothing: never a
       // made-up 0 that would tell a caller to stop.
       await this.#report(new SyncError(`kizuna sync: store failed: ${cause?.message ?? cause}`, { kind: "store", outcome: "kept", cause }));
-      const left = [...cache].filter(([k]) => !settled.has(k.slice(OUTBOX_PREFIX.length))).map(([, r]) => r);
-      totals.pending = loaded ? left.length : undefined;
+      const left = [...cache.values()].filter((r) => !settled.has(r.decision.decisionId));
+      totals.pending = loaded ? left.length + unread : undefined;
       totals.nextAttemptAt = Math.max(left.length > 0 ? nextOf(left) : 0, this.#clock() + this.#backoff(++this.#storeFailures));
     }
     return totals;
@@ -448,11 +558,10 @@ export class SyncClient {
     const { batches, tooLarge } = this.#pack(due);
     for (const r of tooLarge) {
       settled.add(r.decision.decisionId);
-      await this.#deadLetter([r], cache, {
+      totals.deadLettered += await this.#deadLetter([r], cache, {
         kind: "too_large",
         message: `decision ${r.decision.decisionId} alone exceeds maxBatchBytes (${this.#maxBatchBytes})`,
       });
-      totals.deadLettered++;
     }
     const queue = [...batches];
     while (queue.length > 0) {
@@ -461,7 +570,7 @@ export class SyncClient {
       const result = await this.#send(batch);
       if (result.ok) {
         for (const id of ids) settled.add(id);
-        await this.#settle(batch.records, cache, (r) => this.#store.delete(OUTBOX_PREFIX + r.decision.decisionId), true);
+        await this.#settle(batch.records, cache, (r) => this.#remove(r), true);
         totals.sent += ids.length;
         continue;
       }
@@ -475,8 +584,7 @@ export class SyncClient {
       }
       if (!result.retryable) {
         for (const id of ids) settled.add(id);
-        await this.#deadLetter(batch.records, cache, { ...result, batchId: batch.batchId, attempt });
-        totals.deadLettered += ids.length;
+        totals.deadLettered += await this.#deadLetter(batch.records, cache, { ...result, batchId: batch.batchId, attempt });
         continue;
       }
       // Attempts are counted per decision: in a batch that mixes an old failing decision with
@@ -486,12 +594,10 @@ export class SyncClient {
         for (const r of exhausted) settled.add(r.decision.decisionId);
         const most = exhausted.reduce((m, r) => Math.max(m, r.attempts + 1), 0);
         const message = `${result.message}; gave up after ${most} attempts`;
-        await this.#deadLetter(exhausted, cache, { ...result, message, batchId: batch.batchId, attempt });
-        totals.deadLettered += exhausted.length;
+        totals.deadLettered += await this.#deadLetter(exhausted, cache, { ...result, message, batchId: batch.batchId, attempt });
       }
       const rest = batch.records.filter((r) => r.attempts + 1 < this.#maxAttempts);
       if (rest.length === 0) continue;
-      const restIds = rest.map((r) => r.decision.decisionId);
       // Retry later: the jittered backoff, or Retry-After when that asks for longer. Never
       // less than the backoff: a "Retry-After: 0" (or a date in the past, e.g. a server clock
       // behind the device's) would otherwise make one flush resend as fast as it can.
@@ -500,14 +606,21 @@ export class SyncClient {
       const retryAt = t + delay;
       this.#gate = Math.max(this.#gate, retryAt);
       const lastError = { kind: result.kind, status: result.status, message: result.message };
+      const gone = new Set();
       await this.#settle(rest, cache, async (r) => {
-        const key = OUTBOX_PREFIX + r.decision.decisionId;
+        if (!(await this.#stillQueued(r))) {
+          gone.add(r);
+          cache.delete(r.key);
+          return;
+        }
         const next = { ...r, attempts: r.attempts + 1, nextAttemptAt: retryAt, lastAttemptAt: t, batchId: batch.batchId, sentAt: batch.sentAt, lastError };
-        cache.set(key, next); // this flush knows the new state even if the write fails
-        await this.#store.put(key, next);
+        cache.set(r.key, next); // this flush knows the new state even if the write fails
+        await this.#store.put(r.key, stored(next));
       }, false);
-      totals.retried += rest.length;
-      await this.#report(new SyncError(`kizuna sync: ${result.message}; retry ${attempt + 1} in ${Math.round(delay)} ms`, {
+      const restIds = rest.filter((r) => !gone.has(r)).map((r) => r.decision.decisionId);
+      for (const r of gone) settled.add(r.decision.decisionId);
+      totals.retried += restIds.length;
+      if (restIds.length > 0) await this.#report(new SyncError(`kizuna sync: ${result.message}; retry ${attempt + 1} in ${Math.round(delay)} ms`, {
         kind: result.kind,
         outcome: "retry",
         status: result.status,
@@ -527,12 +640,11 @@ export class SyncClient {
   // bad key does not stop the batch (the record then simply stays as it was).
   async #settle(records, cache, op, remove) {
     await Promise.all(records.map(async (r) => {
-      const key = OUTBOX_PREFIX + r.decision.decisionId;
       try {
         await op(r);
-        if (remove) cache.delete(key);
+        if (remove) cache.delete(r.key);
       } catch (cause) {
-        await this.#report(new SyncError(`kizuna sync: store failed for ${key}: ${cause?.message ?? cause}`, {
+        await this.#report(new SyncError(`kizuna sync: store failed for ${r.key}: ${cause?.message ?? cause}`, {
           kind: "store",
           outcome: "kept",
           decisionIds: [r.decision.decisionId],
@@ -542,10 +654,13 @@ export class SyncClient {
     }));
   }
 
+  // Move records to the dead letters; resolves how many moved.
   async #deadLetter(records, cache, info) {
     const t = this.#clock();
+    const moved = [];
     await this.#settle(records, cache, async (r) => {
       const id = r.decision.decisionId;
+      if (!(await this.#stillQueued(r))) return;
       // Dead letter first, then delete: a crash in between leaves a copy in both places.
       await this.#store.put(DEAD_PREFIX + id, {
         v: RECORD_VERSION,
@@ -559,18 +674,21 @@ export class SyncClient {
         error: info.body || info.message,
         deadAt: t,
       });
-      await this.#store.delete(OUTBOX_PREFIX + id);
+      moved.push(id);
+      await this.#remove(r);
     }, true);
+    if (moved.length === 0) return 0;
     await this.#report(new SyncError(`kizuna sync: ${info.message}; moved to dead letters`, {
       kind: info.kind,
       outcome: "dead",
       status: info.status,
       body: info.body,
       batchId: info.batchId,
-      decisionIds: records.map((r) => r.decision.decisionId),
+      decisionIds: moved,
       attempt: info.attempt,
       cause: info.cause,
     }));
+    return moved.length;
   }
 
   // Group due records into batches, oldest first. A batch that failed before is sent again as
@@ -740,6 +858,25 @@ function nonNegative(name, value) {
     throw new TypeError(`SyncClient: ${name} must be a non-negative number`);
   }
   return value;
+}
+
+// The key of an outbox record: its enqueue time (ms, 15 digits) and order within that
+// millisecond (6 digits) first, so the store's key order is the outbox's order.
+function queueKey(r) {
+  const at = String(Math.max(0, Math.floor(Number(r.enqueuedAt) || 0))).padStart(15, "0");
+  const seq = String(Math.min(999_999, Math.max(0, Math.floor(Number(r.seq) || 0)))).padStart(6, "0");
+  return `${QUEUE_PREFIX}${at}.${seq}:${r.decision.decisionId}`;
+}
+
+function decisionIdOfKey(key) {
+  if (key.startsWith(OUTBOX_PREFIX)) return key.slice(OUTBOX_PREFIX.length);
+  return key.slice(key.indexOf(":", QUEUE_PREFIX.length) + 1); // the stamp has no ":"
+}
+
+// A record as stored: without the in-memory `key`.
+function stored(r) {
+  const { key, ...rest } = r;
+  return rest;
 }
 
 function isRecord(r) {

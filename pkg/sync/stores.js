@@ -2,10 +2,33 @@
 // interface, with JSON-serializable values and string keys:
 //
 //   get(key) -> value | undefined      put(key, value)      delete(key)
-//   list(prefix) -> keys[] (sorted; every key that starts with prefix, across all pages)
+//   list(prefix, {limit}?) -> keys[] (sorted; the keys that start with prefix, across all pages;
+//                             with `limit`, only the first `limit` of them)
 //
-// The client keeps its keys prefixed (`kizuna:outbox:<decisionId>`, `kizuna:dead:<decisionId>`),
-// so a store can share a namespace with other data.
+// `limit` lets a flush read the oldest part of a long outbox without listing all of it (Workers
+// KV counts every call against a per-invocation limit). A store that ignores it still works:
+// the client cuts the list itself.
+//
+// A store that several instances in one browser share (tabs of one origin) names a Web Lock in
+// `lockName`; the client holds it while it flushes, so two tabs do not send the same decisions.
+//
+// The client keeps its keys prefixed (`kizuna:queue:…`, `kizuna:dead:<decisionId>` …), so a
+// store can share a namespace with other data.
+
+// The `limit` of list(prefix, {limit}): undefined for "all", else a non-negative integer.
+function limitOf(options) {
+  const limit = options?.limit;
+  if (limit === undefined || limit === Infinity) return undefined;
+  if (!Number.isInteger(limit) || limit < 0) throw new TypeError(`list: limit must be a non-negative integer, got ${limit}`);
+  return limit;
+}
+
+// The first `limit` keys of an unsorted key list, in order.
+function firstKeys(keys, options) {
+  const limit = limitOf(options);
+  keys.sort();
+  return limit === undefined ? keys : keys.slice(0, limit);
+}
 
 /** In-memory store: for tests, and for short-lived processes that accept losing the outbox. */
 export class MemoryStore {
@@ -25,8 +48,8 @@ export class MemoryStore {
     this.#map.delete(key);
   }
 
-  async list(prefix = "") {
-    return [...this.#map.keys()].filter((k) => k.startsWith(prefix)).sort();
+  async list(prefix = "", options) {
+    return firstKeys([...this.#map.keys()].filter((k) => k.startsWith(prefix)), options);
   }
 }
 
@@ -48,6 +71,8 @@ export class LocalStorageStore {
     if (typeof prefix !== "string") throw new TypeError("LocalStorageStore: prefix must be a string");
     this.#storage = storage;
     this.#prefix = prefix;
+    // Every tab of the origin sees the same localStorage: they flush one at a time.
+    this.lockName = `kizuna-sync:${prefix}`;
   }
 
   async get(key) {
@@ -63,15 +88,16 @@ export class LocalStorageStore {
     this.#storage.removeItem(this.#prefix + key);
   }
 
-  async list(prefix = "") {
+  async list(prefix = "", options) {
     const full = this.#prefix + prefix;
     const keys = [];
-    // Collect first: the key order of Web Storage changes when items are removed.
+    // Collect first: the key order of Web Storage changes when items are removed. (Web Storage
+    // has no ordered listing: all keys are scanned, but that costs no I/O.)
     for (let i = 0; i < this.#storage.length; i++) {
       const k = this.#storage.key(i);
       if (k !== null && k.startsWith(full)) keys.push(k.slice(this.#prefix.length));
     }
-    return keys.sort();
+    return firstKeys(keys, options);
   }
 }
 
@@ -92,6 +118,8 @@ export class IndexedDbStore {
     this.#dbName = dbName;
     this.#storeName = storeName;
     this.#factory = indexedDB;
+    // Every tab of the origin opens the same database: they flush one at a time.
+    this.lockName = `kizuna-sync:indexeddb:${dbName}/${storeName}`;
   }
 
   #open() {
@@ -137,10 +165,17 @@ export class IndexedDbStore {
     await this.#run("readwrite", (s) => s.delete(key));
   }
 
-  async list(prefix = "") {
+  async list(prefix = "", options) {
+    const limit = limitOf(options);
+    if (limit === 0) return []; // getAllKeys takes a count of 0 as "no limit"
     const IDBKeyRange = globalThis.IDBKeyRange;
     const range = prefix === "" || !IDBKeyRange ? undefined : IDBKeyRange.bound(prefix, prefix + "\uffff");
-    const keys = await this.#run("readonly", (s) => s.getAllKeys(range));
+    if (range === undefined && prefix !== "") {
+      // No key range here: filter everything (the count cannot be given to getAllKeys).
+      return firstKeys((await this.#run("readonly", (s) => s.getAllKeys())).filter((k) => typeof k === "string" && k.startsWith(prefix)), options);
+    }
+    // Keys come in key order (strings by code unit, as JavaScript sorts them).
+    const keys = await this.#run("readonly", (s) => s.getAllKeys(range, limit));
     return keys.filter((k) => typeof k === "string" && k.startsWith(prefix));
   }
 }
@@ -149,8 +184,10 @@ export class IndexedDbStore {
  * Cloudflare Workers KV namespace binding (`env.MY_KV`). KV is eventually consistent (a write
  * can take up to 60 s to show in list() elsewhere) and allows about one write per second per
  * key, so a decision may occasionally be sent twice; backends de-duplicate by decisionId.
- * Each decision costs about five KV operations (enqueue: 2 reads + 1 write; flush: 1 read +
- * 1 delete, plus one list call per 1000 keys), counted against a Worker's per-invocation limit.
+ * Each decision costs about eight KV operations (enqueue: 3 reads + 2 writes, the record and its
+ * decisionId index; flush: 1 read + 2 deletes), counted against a Worker's per-invocation limit
+ * (about 1,000). A flush reads a bounded part of the outbox (the oldest `4 × batchSize`
+ * records, with two list calls), so it stays within that limit however long the outbox is.
  * Prefer DurableObjectStore when a strongly consistent outbox is needed.
  */
 export class KvStore {
@@ -178,17 +215,21 @@ export class KvStore {
     await this.#ns.delete(key);
   }
 
-  async list(prefix = "") {
+  async list(prefix = "", options) {
+    const limit = limitOf(options);
     const keys = [];
     let cursor;
-    // list() returns at most 1000 keys per call; follow the cursor until list_complete.
+    // list() returns at most 1000 keys per call, in lexicographic order; follow the cursor until
+    // list_complete or `limit` keys.
     for (;;) {
-      const page = await this.#ns.list(cursor === undefined ? { prefix } : { prefix, cursor });
+      const want = limit === undefined ? undefined : Math.min(1000, limit - keys.length);
+      if (want === 0) break;
+      const page = await this.#ns.list({ prefix, ...(want === undefined ? {} : { limit: want }), ...(cursor === undefined ? {} : { cursor }) });
       for (const k of page.keys) keys.push(k.name);
       if (page.list_complete || !page.cursor) break;
       cursor = page.cursor;
     }
-    return keys.sort();
+    return firstKeys(keys, options);
   }
 }
 
@@ -221,12 +262,13 @@ export class DurableObjectStore {
     await this.#storage.delete(key);
   }
 
-  async list(prefix = "") {
+  async list(prefix = "", options) {
+    const most = limitOf(options) ?? Infinity;
     const keys = [];
-    const limit = 1000;
     let startAfter;
     // Paged, because list() returns values too and an unbounded Map could be large.
-    for (;;) {
+    while (keys.length < most) {
+      const limit = Math.min(1000, most - keys.length);
       const opts = startAfter === undefined ? { prefix, limit } : { prefix, limit, startAfter };
       const page = await this.#storage.list(opts);
       for (const k of page.keys()) keys.push(k);

@@ -23,7 +23,8 @@ after(async () => {
 });
 
 // decisions waiting in the app's outbox (kizuna/sync LocalStorageStore, prefix "kizuna-quiz:")
-const outboxSize = () => Object.keys(localStorage).filter((k) => k.startsWith("kizuna-quiz:kizuna:outbox:")).length;
+// Outbox records (kizuna/sync's queue keys; kizuna:outbox: is the format before them).
+const outboxSize = () => Object.keys(localStorage).filter((k) => /^kizuna-quiz:kizuna:(queue|outbox):/.test(k)).length;
 
 const quizUrl = () => app.quizUrl;
 

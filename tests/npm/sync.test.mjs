@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   SyncClient, SyncError, MemoryStore, LocalStorageStore, KvStore, DurableObjectStore, IndexedDbStore,
-  batchIdFor, parseRetryAfter, OUTBOX_PREFIX, DEAD_PREFIX,
+  batchIdFor, parseRetryAfter, OUTBOX_PREFIX, QUEUE_PREFIX, QUEUED_PREFIX, DEAD_PREFIX,
 } from "../../pkg/sync.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -35,6 +35,12 @@ function decision(n, extra = {}) {
   };
 }
 const decisions = (from, to) => Array.from({ length: to - from }, (_, i) => decision(from + i));
+
+/** The store key of a decision's outbox record (`kizuna:queue:<stamp>:<decisionId>`), if any. */
+async function outboxKey(store, decisionId) {
+  return (await store.list(QUEUE_PREFIX)).find((k) => k.endsWith(`:${decisionId}`));
+}
+const outboxRecord = async (store, decisionId) => store.get(await outboxKey(store, decisionId));
 
 /**
  * A mock backend that stores decisions by decisionId and counts receipts. `script` holds the
@@ -79,6 +85,16 @@ async function startBackend({ port = 0 } = {}) {
     server.close(() => resolve());
   });
   return backend;
+}
+
+/** Runs `fn(backend)` with a fresh mock backend, closed afterwards. */
+async function withBackend(fn) {
+  const backend = await startBackend();
+  try {
+    return await fn(backend);
+  } finally {
+    await backend.close();
+  }
 }
 
 /** An injected clock and sleep: sleeping advances the clock, and every wait is recorded. */
@@ -573,7 +589,7 @@ describe("retries", () => {
       assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [2], "sent together");
       assert.deepEqual(result, { sent: 0, retried: 1, deadLettered: 1, pending: 1, nextAttemptAt: T0 + 1000 }); // backoff of attempt 3: 0.5 * 500 * 4
       assert.deepEqual((await client.deadLetters()).map((d) => [d.decisionId, d.attempts]), [[old.decisionId, 3]]);
-      assert.equal((await store.get(OUTBOX_PREFIX + decision(2).decisionId)).attempts, 1, "the fresh decision used one attempt");
+      assert.equal((await outboxRecord(store, decision(2).decisionId)).attempts, 1, "the fresh decision used one attempt");
       assert.deepEqual(errors.map((e) => [e.outcome, e.decisionIds]), [["dead", [old.decisionId]], ["retry", [decision(2).decisionId]]]);
       assert.match(errors[0].message, /gave up after 3 attempts/);
     } finally {
@@ -813,7 +829,7 @@ describe("network failures", () => {
     assert.equal(first.errors[0].outcome, "retry");
     const failedKey = first.errors[0].batchId;
     assert.equal(await first.client.pending(), 3);
-    const stored = await store.get(OUTBOX_PREFIX + ds[0].decisionId);
+    const stored = await outboxRecord(store, ds[0].decisionId);
     assert.equal(stored.attempts, 1, "attempts persist in the store");
     assert.equal(stored.nextAttemptAt, first.errors[0].retryAt);
 
@@ -822,7 +838,7 @@ describe("network failures", () => {
     const r2 = await first.client.flush();
     assert.equal(r2.sent, 0);
     assert.equal(r2.pending, 3);
-    assert.equal((await store.get(OUTBOX_PREFIX + ds[0].decisionId)).attempts, 2);
+    assert.equal((await outboxRecord(store, ds[0].decisionId)).attempts, 2);
 
     // Back up on the same port; a NEW instance (new worker invocation) on the same store.
     const backend = await startBackend({ port });
@@ -921,7 +937,7 @@ describe("network failures", () => {
       const { client } = makeClient(backend, store, { client: { timeoutMs: 100, maxFlushMs: 0 } });
       await client.enqueue(decision(1));
       assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 250 });
-      assert.equal((await store.get(OUTBOX_PREFIX + decision(1).decisionId)).lastError.kind, "timeout");
+      assert.equal((await outboxRecord(store, decision(1).decisionId)).lastError.kind, "timeout");
     } finally {
       await backend.close();
     }
@@ -1037,11 +1053,12 @@ describe("network failures", () => {
     const backend = await startBackend();
     try {
       const store = new MemoryStore();
-      const bad = OUTBOX_PREFIX + decision(1).decisionId;
+      let bad;
       let failing = false;
       const flaky = { get: (k) => (failing && k === bad ? Promise.reject(new Error("read failed")) : store.get(k)), put: (k, v) => store.put(k, v), delete: (k) => store.delete(k), list: (p) => store.list(p) };
       const { client, errors } = makeClient(backend, flaky);
       await client.enqueue(decisions(0, 3));
+      bad = await outboxKey(store, decision(1).decisionId);
       failing = true;
       assert.equal((await client.flush()).sent, 2);
       assert.equal(errors.length, 1);
@@ -1087,6 +1104,7 @@ describe("construction", () => {
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, source: { app: "x" } }), /runtime/);
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, onError: 1 }), /onError/);
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, maxRetryAfterMs: -1 }), /maxRetryAfterMs/);
+    assert.throws(() => new SyncClient({ endpoint: "https://x/", store, locks: {} }), /locks/);
     for (const retryStatuses of [401, [500], [401.5], ["401"]]) {
       assert.throws(() => new SyncClient({ endpoint: "https://x/", store, retryStatuses }), /retryStatuses/);
     }
@@ -1155,12 +1173,15 @@ class StorageShim {
 /**
  * Workers KV namespace fake, after Cloudflare's documented signatures: get(key, type | {type})
  * resolves null when missing; put(key, string); delete(key); list({prefix, limit = 1000,
- * cursor}) -> {keys: [{name}], list_complete, cursor} in lexicographic order.
+ * cursor}) -> {keys: [{name}], list_complete, cursor} in lexicographic order. `calls` counts
+ * every call, as KV counts operations against a Worker's per-invocation limit.
  */
 class FakeKvNamespace {
   #m = new Map();
-  calls = { list: 0 };
+  calls = { get: 0, put: 0, delete: 0, list: 0 };
+  get operations() { return this.calls.get + this.calls.put + this.calls.delete + this.calls.list; }
   async get(key, options) {
+    this.calls.get++;
     const type = typeof options === "string" ? options : options?.type ?? "text";
     if (!this.#m.has(key)) return null;
     const text = this.#m.get(key);
@@ -1169,10 +1190,11 @@ class FakeKvNamespace {
     throw new TypeError(`fake KV: unsupported type ${type}`);
   }
   async put(key, value) {
+    this.calls.put++;
     if (typeof value !== "string") throw new TypeError("fake KV: this fake stores strings only");
     this.#m.set(key, value);
   }
-  async delete(key) { this.#m.delete(key); }
+  async delete(key) { this.calls.delete++; this.#m.delete(key); }
   async list({ prefix = "", limit = 1000, cursor } = {}) {
     this.calls.list++;
     const all = [...this.#m.keys()].filter((k) => k.startsWith(prefix)).sort();
@@ -1249,6 +1271,19 @@ for (const [name, make] of Object.entries(adapters)) {
       assert.equal(new Set(keys).size, n);
     });
 
+    test("list with a limit gives the first keys in order, across pages", async () => {
+      const s = make();
+      const keys = Array.from({ length: 2500 }, (_, i) => `kizuna:queue:${String(2500 - i).padStart(5, "0")}`);
+      for (const k of keys) await s.put(k, 0);
+      await s.put("kizuna:queued:x", 0);
+      const sorted = [...keys].sort();
+      assert.deepEqual(await s.list("kizuna:queue:", { limit: 1500 }), sorted.slice(0, 1500));
+      assert.deepEqual(await s.list("kizuna:queue:", { limit: 3 }), sorted.slice(0, 3));
+      assert.deepEqual(await s.list("kizuna:queue:", { limit: 0 }), []);
+      assert.equal((await s.list("kizuna:queue:", { limit: 9999 })).length, 2500);
+      assert.equal((await s.list("kizuna:queue:")).length, 2500);
+    });
+
     test("outbox behaviour: idempotent enqueue, survives a failed flush, delivered once by a new instance, dead letters, requeue", async () => {
       const backend = await startBackend();
       try {
@@ -1304,6 +1339,219 @@ test("DurableObjectStore accepts the state object too", async () => {
   assert.equal(await storage.get("k"), 1);
 });
 
+// ---- a long outbox: bounded store operations per flush (Workers KV) -------------------------
+
+describe("a long outbox", () => {
+  // A flush reads at most min(4 × batchSize, 200) records: with the default batchSize (50), 200.
+  // Its KV operations: the reads, two deletes per delivered decision (record and index), a read
+  // and a write per retried one, and two list calls per pass (the previous format's keys, then
+  // the queue). Workers KV allows about 1,000 per invocation.
+  const WINDOW = 200;
+  const BOUND = 3 * WINDOW + 8;
+
+  /** Flush (as a Worker's alarm does) until nothing is pending; each flush's KV operations. */
+  async function drain(client, kv, time) {
+    const perFlush = [];
+    for (let i = 0; i < 100; i++) {
+      const before = kv.operations;
+      const r = await client.flush();
+      perFlush.push(kv.operations - before);
+      if (r.pending === 0) return perFlush;
+      assert.equal(typeof r.nextAttemptAt, "number", "told when to come back");
+      time.t = Math.max(time.t, r.nextAttemptAt);
+    }
+    assert.fail("the outbox did not drain in 100 flushes");
+  }
+
+  test("2,000 decisions queued in an outage: each flush stays within KV's operation limit, and repeated flushes deliver all, oldest first, each once", () => withBackend(async (backend) => {
+    const kv = new FakeKvNamespace();
+    const store = new KvStore(kv);
+    const time = fakeTime();
+    const { client } = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
+    const ds = decisions(0, 2000);
+    for (let i = 0; i < ds.length; i += 100) {
+      await client.enqueue(ds.slice(i, i + 100));
+      time.t += 1; // enqueued over time: the order to keep
+    }
+
+    // The backend is down: one flush, one failed batch.
+    backend.script.push({ status: 503 });
+    const before = kv.operations;
+    const down = await client.flush();
+    const failedFlush = kv.operations - before;
+    assert.deepEqual({ ...down, nextAttemptAt: undefined }, { sent: 0, retried: 50, deadLettered: 0, pending: 200, nextAttemptAt: undefined });
+    assert.ok(failedFlush <= BOUND, `the failed flush used ${failedFlush} KV operations`);
+    assert.ok(kv.calls.get <= WINDOW + 50 + 3 * 2000, "reads: the window and one per retried decision (besides enqueue's)");
+
+    const perFlush = await drain(client, kv, time);
+    assert.ok(perFlush.every((n) => n <= BOUND), `KV operations per flush: ${perFlush.join(", ")}`);
+    assert.ok(perFlush.length >= 2000 / WINDOW && perFlush.length <= 2000 / WINDOW + 2, `${perFlush.length} flushes`);
+    for (const d of ds) assert.equal(backend.count(d.decisionId), 1, d.decisionId);
+    const order = backend.accepted().flatMap((r) => r.body.decisions.map((d) => d.decisionId));
+    assert.deepEqual(order, ds.map((d) => d.decisionId), "oldest first");
+    assert.deepEqual(await store.list("kizuna:"), [], "no record or index entry left");
+    assert.equal(await client.pending(), 0);
+  }));
+
+  test("a store that ignores list's limit still gets bounded reads", () => withBackend(async (backend) => {
+    const inner = new MemoryStore();
+    let gets = 0;
+    const plain = { get: (k) => { gets++; return inner.get(k); }, put: (k, v) => inner.put(k, v), delete: (k) => inner.delete(k), list: (p) => inner.list(p) };
+    const time = fakeTime();
+    const { client } = makeClient(backend, plain, { time, client: { maxFlushMs: 0, batchSize: 10 } });
+    await client.enqueue(decisions(0, 100));
+    gets = 0;
+    assert.deepEqual(await client.flush(), { sent: 40, retried: 0, deadLettered: 0, pending: 60, nextAttemptAt: T0 });
+    assert.equal(gets, 40, "4 × batchSize records read");
+    assert.equal(backend.requests.length, 4);
+    while ((await client.flush()).pending !== 0);
+    for (const d of decisions(0, 100)) assert.equal(backend.count(d.decisionId), 1);
+  }));
+
+  test("an outbox written by the previous version (kizuna:outbox:<decisionId>) is sent after the upgrade, each decision once, before newer ones", () => withBackend(async (backend) => {
+    const kv = new FakeKvNamespace();
+    const store = new KvStore(kv);
+    const time = fakeTime();
+    // 300 records as the previous version stored them (more than one flush reads). Their keys
+    // hold no time, so flushes take them in key order (decisionId), each flush's share oldest
+    // first. Three of the first a flush reads are a batch that failed twice and waits to be
+    // retried as the same batch.
+    const old = decisions(0, 300);
+    const failed = [...old].sort((a, b) => (a.decisionId < b.decisionId ? -1 : 1)).slice(0, 3);
+    const failedBatch = batchIdFor(failed.map((d) => d.decisionId));
+    for (const [i, d] of old.entries()) {
+      const retry = failed.includes(d)
+        ? { attempts: 2, nextAttemptAt: T0 - 500, lastAttemptAt: T0 - 1000, batchId: failedBatch, sentAt: new Date(T0 - 5000).toISOString(), lastError: { kind: "http", status: 503, message: "HTTP 503" } }
+        : {};
+      await store.put(OUTBOX_PREFIX + d.decisionId, { v: 1, decision: d, enqueuedAt: T0 - 10_000 + i, seq: i, attempts: 0, nextAttemptAt: 0, ...retry });
+    }
+    const { client, errors } = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
+    assert.equal(await client.pending(), 300);
+    const fresh = decisions(300, 400);
+    assert.deepEqual(await client.enqueue([...fresh, old[7]]), { enqueued: 100, duplicates: 1 }, "a decisionId in the old outbox is not queued again");
+
+    const perFlush = await drain(client, kv, time);
+    assert.ok(perFlush.every((n) => n <= BOUND), `KV operations per flush: ${perFlush.join(", ")}`);
+    for (const d of [...old, ...fresh]) assert.equal(backend.count(d.decisionId), 1, d.decisionId);
+    const again = backend.accepted().filter((r) => r.headers["idempotency-key"] === failedBatch);
+    assert.equal(again.length, 1, "the failed batch is sent again as the same batch");
+    assert.equal(again[0].body.sentAt, new Date(T0 - 5000).toISOString());
+    const order = backend.accepted().flatMap((r) => r.body.decisions.map((d) => d.decisionId));
+    const freshIds = new Set(fresh.map((d) => d.decisionId));
+    assert.ok(order.slice(0, 300).every((id) => !freshIds.has(id)), "the older outbox goes first");
+    assert.deepEqual(order.slice(300), fresh.map((d) => d.decisionId));
+    assert.deepEqual(await store.list("kizuna:"), []);
+    assert.equal(errors.length, 0);
+  }));
+});
+
+// ---- two instances on one store: tabs, isolates ------------------------------------------
+
+/** An array whose `reach(n)` resolves (to its n-th item) once it holds n items; add with `add`. */
+function watchedList() {
+  const items = [];
+  const waiters = [];
+  const check = () => {
+    for (const w of [...waiters]) {
+      if (items.length >= w.n) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(items[w.n - 1]);
+      }
+    }
+  };
+  items.reach = (n) => new Promise((resolve) => { waiters.push({ n, resolve }); check(); });
+  items.add = (x) => { items.push(x); check(); };
+  return items;
+}
+
+/** Web Locks (exclusive mode): callbacks for one name run one at a time, in request order. */
+function fakeLocks() {
+  const tails = new Map();
+  const requested = watchedList();
+  return {
+    requested,
+    request(name, callback) {
+      requested.add(name);
+      const run = (tails.get(name) ?? Promise.resolve()).then(() => callback({ name, mode: "exclusive" }));
+      tails.set(name, run.then(() => {}, () => {}));
+      return run;
+    },
+  };
+}
+
+/** A fetch that answers when the test says: `calls.reach(n)` gives the n-th call, `call.answer(status)` answers it. */
+function heldFetch() {
+  const calls = watchedList();
+  const fetch = (url, init) => new Promise((resolve) => {
+    calls.add({ decisionIds: JSON.parse(init.body).decisions.map((d) => d.decisionId), answer: (status) => resolve(new Response(status < 300 ? "ok" : "later", { status })) });
+  });
+  return { fetch, calls };
+}
+
+const nowhere = { url: "https://backend.example/decisions" }; // for clients whose fetch is held
+
+describe("two instances on one store", () => {
+  test("two tabs on one localStorage take navigator.locks in turn: the second finds the outbox sent, each decision goes once", async () => {
+    const locks = fakeLocks();
+    const saved = Object.getOwnPropertyDescriptor(globalThis, "navigator");
+    Object.defineProperty(globalThis, "navigator", { value: { locks }, configurable: true, writable: true });
+    try {
+      const storage = new StorageShim();
+      const a = heldFetch();
+      const b = heldFetch();
+      const tabA = makeClient(nowhere, new LocalStorageStore(storage, "quiz:"), { client: { fetch: a.fetch, maxFlushMs: 0 } });
+      const tabB = makeClient(nowhere, new LocalStorageStore(storage, "quiz:"), { client: { fetch: b.fetch, maxFlushMs: 0 } });
+      await tabA.client.enqueue(decisions(0, 3));
+      const flushA = tabA.client.flush();
+      const sending = await a.calls.reach(1);
+      const flushB = tabB.client.flush();
+      // Tab B either waits for the lock or (without one) sends the same decisions.
+      await Promise.race([locks.requested.reach(2), b.calls.reach(1)]);
+      sending.answer(200);
+      for (const c of b.calls) c.answer(200);
+      assert.deepEqual(await flushA, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual(await flushB, { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+      assert.equal(b.calls.length, 0, "tab B sent nothing");
+      assert.deepEqual([...locks.requested], ["kizuna-sync:quiz:", "kizuna-sync:quiz:"]);
+    } finally {
+      if (saved) Object.defineProperty(globalThis, "navigator", saved);
+      else delete globalThis.navigator;
+    }
+  });
+
+  test("a lock that cannot be taken does not stop a flush; stores without a lock name (memory, KV, Durable Object) take none", () => withBackend(async (backend) => {
+    const refused = { request: async () => { throw new DOMException("no locks here", "SecurityError"); } };
+    const tab = makeClient(backend, new LocalStorageStore(new StorageShim(), "q:"), { client: { locks: refused } });
+    await tab.client.enqueue(decision(1));
+    assert.deepEqual(await tab.client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    const locks = fakeLocks();
+    const kv = makeClient(backend, new KvStore(new FakeKvNamespace()), { client: { locks } });
+    await kv.client.enqueue(decision(2));
+    assert.deepEqual(await kv.client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    assert.equal(locks.requested.length, 0);
+    assert.equal(new IndexedDbStore("db", { indexedDB: { open() {} } }).lockName, "kizuna-sync:indexeddb:db/kv");
+  }));
+
+  for (const status of [503, 401]) {
+    test(`without a lock (one KV namespace, two isolates), a late ${status} in one instance does not bring back or dead-letter what the other delivered meanwhile`, () => withBackend(async (backend) => {
+      const store = new KvStore(new FakeKvNamespace());
+      const a = heldFetch();
+      const first = makeClient(nowhere, store, { client: { fetch: a.fetch, maxFlushMs: 0 } });
+      const second = makeClient(backend, store, { client: { maxFlushMs: 0 } });
+      await first.client.enqueue(decisions(0, 3));
+      const late = first.client.flush();
+      const sending = await a.calls.reach(1);
+      assert.deepEqual(await second.client.flush(), { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+      sending.answer(status);
+      assert.deepEqual(await late, { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual(await store.list("kizuna:"), [], "nothing written back, no dead letter");
+      assert.deepEqual(first.errors, []);
+      assert.deepEqual(await first.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+      for (const d of decisions(0, 3)) assert.equal(backend.count(d.decisionId), 1);
+    }));
+  }
+});
+
 // ---- the package: exports, files, types, a real browser ---------------------------------
 
 describe("package", () => {
@@ -1351,6 +1599,9 @@ describe("package", () => {
           void client.flushInBackground(ctx); void n; void moved; void (await client.pending());
           void new MemoryStore(); void new LocalStorageStore(); void new DurableObjectStore({ storage: {} as any }); void new IndexedDbStore("db");
           const id: string = batchIdFor(["a"]); void id; void new SyncErrorClass("x"); void new SyncErrorClass("y", { kind: "store" });
+          const first: string[] = await store.list("kizuna:queue:", { limit: 10 }); void first;
+          const tabs = new LocalStorageStore(); const lock: string | undefined = tabs.lockName; void lock;
+          void new SyncClient({ endpoint: "/decisions", store: tabs, locks: navigator.locks });
         }
         void main;
         // @ts-expect-error endpoint is required
@@ -1378,6 +1629,7 @@ describe("package", () => {
         const s = new IndexedDbStore("kizuna-test");
         await s.put("kizuna:outbox:b", { n: 1 }); await s.put("kizuna:outbox:a", { n: 2 }); await s.put("kizuna:dead:a", { n: 3 });
         out.list = await s.list("kizuna:outbox:");
+        out.limited = await s.list("kizuna:outbox:", { limit: 1 });
         out.get = await s.get("kizuna:outbox:b");
         out.missing = await s.get("nope");
         await s.delete("kizuna:outbox:a"); await s.delete("kizuna:outbox:b"); await s.delete("kizuna:dead:a");
@@ -1391,6 +1643,12 @@ describe("package", () => {
         out.pendingAfterReload = await b.pending();
         out.second = await b.flush();
         out.batchId = batchIdFor(ds.map((d) => d.decisionId));
+        // Two tabs' clients on one database flushing at once: the Web Lock lets one send.
+        const more = [4, 5, 6].map((n) => ({ ...ds[0], decisionId: String(n).repeat(32) }));
+        const tab = () => new SyncClient({ endpoint: "/decisions", store: new IndexedDbStore("kizuna-test-2"), source: { runtime: "browser", app: "liff-test" }, maxFlushMs: 0 });
+        const [c, d] = [tab(), tab()];
+        await c.enqueue(more);
+        out.together = await Promise.all([c.flush(), d.flush()]);
       } catch (e) { out.error = String(e && e.stack || e); }
       await fetch("/report", { method: "POST", body: JSON.stringify(out) });
     </script>`;
@@ -1426,6 +1684,7 @@ describe("package", () => {
       const out = await Promise.race([gotReport, exited.then((code) => { throw new Error(`chromium exited (${code}) before reporting`); })]);
       assert.equal(out.error, undefined, out.error);
       assert.deepEqual(out.list, ["kizuna:outbox:a", "kizuna:outbox:b"]);
+      assert.deepEqual(out.limited, ["kizuna:outbox:a"]);
       assert.deepEqual(out.get, { n: 1 });
       assert.equal(out.missing, undefined);
       assert.deepEqual(out.afterDelete, []);
@@ -1435,8 +1694,10 @@ describe("package", () => {
       assert.equal(typeof nextAttemptAt, "number");
       assert.equal(out.pendingAfterReload, 3);
       assert.deepEqual(out.second, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
-      assert.deepEqual(keys, [out.batchId, out.batchId]);
-      assert.deepEqual([...received.values()], [1, 1, 1]);
+      assert.deepEqual(keys.slice(0, 2), [out.batchId, out.batchId]);
+      assert.deepEqual(out.together, [{ sent: 3, retried: 0, deadLettered: 0, pending: 0 }, { sent: 0, retried: 0, deadLettered: 0, pending: 0 }]);
+      assert.equal(keys.length, 3, "one request for the two tabs");
+      assert.deepEqual([...received.values()], [1, 1, 1, 1, 1, 1]);
     } finally {
       if (browser.exitCode === null && browser.signalCode === null) process.kill(-browser.pid, "SIGTERM");
       await exited;

@@ -451,14 +451,13 @@ test("backend failing for one user with no copy, events in separate webhooks: ea
   }
 });
 
-test("a backend answer about one user that waiting will not change (2xx not a user object, 4xx other than 401/403/404/408/429) and no copy: the event spends MAX_EVENT_ATTEMPTS and is given up, it does not wait BACKEND_WAIT_MS", async () => {
+test("a backend answer about one user that waiting will not change (2xx JSON that is not a user object, 4xx other than 401/403/404/408/429) and no copy: the event spends MAX_EVENT_ATTEMPTS and is given up, it does not wait BACKEND_WAIT_MS", async () => {
   const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20" }); // BACKEND_WAIT_MS: the default 24 h
   try {
     const json = { "content-type": "application/json" };
     const answers = [
       [200, "null", json, "backend answered 200 with JSON that is not a user object"],
       [200, "[]", json, "backend answered 200 with JSON that is not a user object"],
-      [200, "<html>山本 由美</html>", { "content-type": "text/html" }, "backend answered 200 with a body that is not JSON"],
       [400, '{"error": "bad user id 山本 由美"}', json, "backend answered 400"],
       [410, "", {}, "backend answered 410"],
       [422, "", {}, "backend answered 422"],
@@ -823,13 +822,41 @@ test("LINE's 429 \"monthly limit\" is not retried: the push is marked failed and
   assert.match(worker.log(), /LINE refused the message call: 429 You have reached your monthly limit/);
 });
 
-test("a backend answer that is not JSON is not quoted in the logs", async () => {
+test("a backend answer that is not JSON is not quoted in the logs: the event waits for the backend, then is decided", async () => {
   const user = newFriend();
-  backend.answerNext({ path: `/users/${user}`, body: "鈴木 一郎 (090-1234-5678)", headers: { "content-type": "text/plain" } });
+  backend.answerNext({ path: `/users/${user}`, body: "鈴木 一郎 (090-1234-5678)", headers: { "content-type": "application/json" } });
   await post([followEvent(user)]);
-  await waitFor("the decision", () => decisionsFor(user).length === 1);
-  assert.match(worker.log(), /backend: user not loaded \(backend answered 200 with a body that is not JSON\)/);
+  await waitFor("the decision", () => decisionsFor(user).length === 1, 15_000);
+  assert.match(worker.log(), /backend: user not loaded \(backend answered 200 with a body that is not JSON\) and no copy kept: the event waits for the backend \(try 1,/);
   assert.ok(!worker.log().includes("鈴木"), "the body is in the log");
+});
+
+test("a backend answering 200 with HTML (a BACKEND_URL that points at a web page) and no copy: the event waits past MAX_EVENT_ATTEMPTS, named in the log, then is decided once when the backend answers", async () => {
+  const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20" });
+  try {
+    const user = newFriend({ displayName: "松本 理恵" }); // known to the backend, no menu yet
+    const page = "<!doctype html><html><body>松本 理恵 — Welcome to our shop</body></html>";
+    backend.answerNext({ path: `/users/${user}`, status: 200, body: page, headers: { "content-type": "text/html; charset=utf-8" }, count: 3 });
+    const follow = followEvent(user);
+    assert.equal((await sendWebhook(w.url, SECRET, [follow])).status, 200);
+    await waitFor("the decision", () => decisionsFor(user).length === 1, 15_000);
+    await sleep(300);
+
+    const prefix = `event ${follow.webhookEventId}: backend: user not loaded (backend answered 200 with content-type text/html, not JSON (is BACKEND_URL right?)) and no copy kept: `;
+    for (let t = 1; t <= 3; t++) assert.ok(w.log().includes(`${prefix}the event waits for the backend (try ${t},`), `try ${t}: ${w.log().slice(-2000)}`);
+    assert.doesNotMatch(w.log(), /gave up|attempt \d+ of 2/, "not given up after MAX_EVENT_ATTEMPTS");
+    assert.equal(loadsOf(user).length, 4, "three HTML answers, then the user");
+    const [decision] = decisionsFor(user);
+    assert.equal(backend.deliveries.get(decision.decisionId), 1, "synced exactly once");
+    assert.equal(decision.richMenu.menu, "welcome");
+    assert.equal(links(user).length, 1, "the menu linked once");
+    const greetings = [...replyFor(follow), ...pushes(user)];
+    assert.equal(greetings.length, 1, "the greeting sent once");
+    assert.match(greetings[0].body.messages[0].text, /^松本 理恵様/, "decided from the backend's user");
+    assert.ok(!w.log().includes("松本") && !w.log().includes("Welcome"), "no profile data or response body in the logs");
+  } finally {
+    await w.close();
+  }
 });
 
 test("crash: an event accepted during a pass keeps its alarm, and a reply cut off by the crash is not pushed again", async () => {

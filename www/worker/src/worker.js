@@ -131,10 +131,11 @@ class LineAuthError extends DeployError {
  * The backend did not say who the user is, and the object has no copy: the event cannot be
  * decided without taking a known customer for a new friend. `waits`: the reason passes or a
  * deploy fixes it (unreachable, no answer within BACKEND_TIMEOUT_MS, a 5xx, 408, 429, a 401/403
- * while BACKEND_TOKEN is rotated, a 404 that is not JSON from a wrong BACKEND_URL path). Not the
- * event's fault then: it is kept and retried with backoff until BACKEND_WAIT_MS after it was
- * received, without spending MAX_EVENT_ATTEMPTS. Otherwise the backend answered about this user
- * with something waiting is not known to change (a 2xx that is not a JSON user object, e.g.
+ * while BACKEND_TOKEN is rotated, a 404 that is not JSON or a 2xx that is not JSON — not a JSON
+ * content-type, or a body that does not parse — from a wrong BACKEND_URL). Not the event's
+ * fault then: it is kept and retried with backoff until BACKEND_WAIT_MS after it was received,
+ * without spending MAX_EVENT_ATTEMPTS. Otherwise the backend answered about this user with
+ * something waiting is not known to change (a 2xx JSON that is not a user object, e.g.
  * `200 null` for an unknown user; a 4xx other than 401, 403, 404, 408 and 429, e.g. 400, 410,
  * 422; any other status fetch returns): an ordinary failure of the event, which spends
  * MAX_EVENT_ATTEMPTS (every INBOX_RETRY_MS) and is then given up undecided.
@@ -153,6 +154,16 @@ const backendWaitsFor = (status) => status >= 500 || status === 401 || status ==
 // A failed GET /users: `waits` says whether waiting may help (see UserNotLoaded).
 function loadFailure(message, waits) {
   return Object.assign(new Error(message), { waits });
+}
+
+// A JSON media type: application/json, application/problem+json, ….
+const isJson = (res) => /\bjson\b/i.test(res.headers.get("content-type") ?? "");
+
+// The media type of an answer, for a log line (no parameters; only token characters, so a
+// header cannot write into the log).
+function contentTypeOf(res) {
+  const type = (res.headers.get("content-type") ?? "").split(";")[0].trim().slice(0, 100).replace(/[^\w.+\/-]/g, "?");
+  return type ? `content-type ${type}` : "no content-type";
 }
 
 /**
@@ -630,16 +641,23 @@ export function createWorker(loadDecide) {
           signal: AbortSignal.timeout(this.cfg.BACKEND_TIMEOUT_MS),
         });
         if (res.ok) {
+          // A 2xx that is not JSON is not the backend's answer about this user: a BACKEND_URL
+          // pointing at a web page or a proxy answers 200 with HTML for every path. It fails
+          // like a backend that is down (the event waits for a fixed deploy), not like the event.
+          if (!isJson(res)) {
+            await res.body?.cancel();
+            throw loadFailure(`backend answered ${res.status} with ${contentTypeOf(res)}, not JSON (is BACKEND_URL right?)`, true);
+          }
           const text = await res.text();
           try {
             user = JSON.parse(text);
           } catch {
             // Not the parser's message: it quotes the body, which is profile data.
-            throw loadFailure(`backend answered ${res.status} with a body that is not JSON`, false);
+            throw loadFailure(`backend answered ${res.status} with a body that is not JSON`, true);
           }
           if (!user || typeof user !== "object" || Array.isArray(user)) throw loadFailure(`backend answered ${res.status} with JSON that is not a user object`, false);
           fromBackend = true;
-        } else if (res.status === 404 && /\bjson\b/i.test(res.headers.get("content-type") ?? "")) {
+        } else if (res.status === 404 && isJson(res)) {
           await res.body?.cancel();
           fromBackend = true; // a user the backend does not know: kept as such (an empty copy)
         } else if (res.status === 404) {
