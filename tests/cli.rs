@@ -208,3 +208,37 @@ fn menus_refuses_a_decision_line_over_16_mib_with_its_line() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("line 3: /1 [limit_exceeded]: the line has 16777217 bytes"), "{err}");
 }
+
+#[test]
+fn menus_tells_an_array_from_ndjson_past_leading_blank_lines_even_in_a_later_read() {
+    let decided = kizuna(&["decide", "--config", "examples/skincare/config.json", "examples/skincare/contexts.ndjson"], None);
+    let decisions = String::from_utf8(decided.stdout).unwrap();
+    // One line, longer than an NDJSON line may be (padded inside the array).
+    let array = format!("[{}{}]", " ".repeat(MAX_LINE), decisions.lines().collect::<Vec<_>>().join(","));
+    // The blank line arrives alone (its own read of the pipe), then the array.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kizuna"))
+        .args(["menus", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b" \n").unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    stdin.write_all(array.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), String::from_utf8(kizuna(&["menus", "-"], Some(&array)).stdout).unwrap());
+
+    // NDJSON after blank lines: a line's number in a message counts the skipped lines.
+    let mut input = b"\r\n\n".to_vec();
+    input.resize(input.len() + MAX_LINE + 1, b'x');
+    input.push(b'\n');
+    let out = kizuna_bytes(&["menus", "-"], &input);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("line 3: /0 [limit_exceeded]"), "{err}");
+}

@@ -180,10 +180,28 @@ mod cli {
         };
         let mut lines = open_lines(name, "decision")?;
         let mut text = Vec::new();
-        // Told apart as `bulk_requests_json` does; the buffered start of the input is enough.
-        let head = lines.input.fill_buf().map_err(fail)?;
-        let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(head);
-        if head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        // Told apart as `bulk_requests_json` does, by the first byte that is not whitespace.
+        // Leading whitespace means nothing in either format, and a pipe's first read may hold
+        // nothing else (a line break): it is skipped, its line breaks counted for messages.
+        let mut start = true;
+        let first = loop {
+            let head = lines.input.fill_buf().map_err(fail)?;
+            if head.is_empty() {
+                break None;
+            }
+            let bom = if start && head.starts_with("\u{feff}".as_bytes()) { 3 } else { 0 };
+            start = false;
+            let rest = head.get(bom..).unwrap_or_default();
+            let ws = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+            let breaks = rest.iter().take(ws).filter(|&&b| b == b'\n').count();
+            let first = rest.get(ws).copied();
+            lines.input.consume(bom + ws);
+            lines.number += breaks;
+            if first.is_some() {
+                break first;
+            }
+        };
+        if first == Some(b'[') {
             lines.input.read_to_end(&mut text).map_err(fail)?;
         } else {
             let mut records = 0usize;

@@ -73,17 +73,11 @@ impl Engine {
         // A section the config does not have is not compiled at all: in Wasm, V8 compiles a
         // function on its first call, so a segments-only engine starts without compiling the
         // content, menu and quiz compilers (LLVM keeps them out of line: `#[inline(never)]`).
-        let contents = config.as_ref().zip(opts.as_ref()).map(|(c, o)| match c.contents.is_empty() {
-            true => Contents::default(),
-            false => Contents::compile(c, o, &mut p),
-        });
+        let contents = config.as_ref().zip(opts.as_ref()).map(|(c, o)| if c.contents.is_empty() { Contents::default() } else { Contents::compile(c, o, &mut p) });
         let menus = config.as_ref().zip(opts.as_ref()).and_then(|(c, o)| c.rich_menus.as_ref().and_then(|_| menus::Menus::compile(c, o, &mut p)));
         // Quiz rules read `answers`, `scores`, `user` and `now`; the quiz compiler refuses
         // in_segment with a message of its own.
-        let quizzes = config.as_ref().zip(opts.as_ref()).map(|(c, o)| match c.quizzes.is_empty() {
-            true => crate::quiz::Quizzes::default(),
-            false => crate::quiz::Quizzes::compile(c, o, &mut p),
-        });
+        let quizzes = config.as_ref().zip(opts.as_ref()).map(|(c, o)| if c.quizzes.is_empty() { crate::quiz::Quizzes::default() } else { crate::quiz::Quizzes::compile(c, o, &mut p) });
         match (config, segments, contents, quizzes) {
             (Some(config), Some(segments), Some(contents), Some(quizzes)) if p.0.is_empty() => {
                 let mut projection = Projection::none();

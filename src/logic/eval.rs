@@ -660,8 +660,10 @@ impl Node {
                 let (a, op, b) = (a.eval(sc, cx)?, op.eval(sc, cx)?, b.eval(sc, cx)?);
                 Ok(flagd::sem_ver(&a, &op, &b).map_or_else(null, boolean))
             }
-            // The others are `eval`'s own (it never sends them here).
-            _ => self.eval(sc, cx),
+            // `eval` evaluates the others itself and never sends them here. An error, not a
+            // call back to `eval`: an operator forwarded by mistake fails its rule (and the
+            // conformance suites) instead of recursing until the stack runs out.
+            _ => Err(Fault::new(FailKind::InvalidArguments, "internal: an operator reached eval_rare that it does not evaluate").at(self)),
         }
     }
 
