@@ -177,6 +177,19 @@ test("inside LINE (mocked): a failed liff.sendMessages is shown next to the butt
     await page.screenshot({ path: artifact("quiz-send-failed.png"), fullPage: true });
   }));
 
+// A mock backend of the test's own (its counts start at zero; `options` as startBackend's) and
+// the app served against it (the backend in the <meta> serve.mjs injects); both closed after `run`.
+async function withOwnBackend(options, run) {
+  const b = await startBackend({ port: 0, ...options });
+  const served = await startApp({ port: 0, backendUrl: b.url });
+  try {
+    await run(b, served);
+  } finally {
+    await Promise.all([served.close(), b.close()]);
+  }
+  assert.deepEqual(errors, []);
+}
+
 // localStorage full (setItem of the app's keys throws QuotaExceededError) or blocked (the getter throws)
 const FULL = () => {
   const setItem = Storage.prototype.setItem;
@@ -210,10 +223,8 @@ for (const [name, script] of [["full", FULL], ["blocked", BLOCKED]]) {
   });
 }
 
-test("ID token: an expired one is not sent (reopen, then sent); a 403 dead letter is sent again on the next visit", async () => {
-  const b = await startBackend({ port: 0 });
-  const served = await startApp({ port: 0, backendUrl: b.url });
-  try {
+test("ID token: an expired one is not sent (reopen, then sent); a 403 dead letter is sent again on the next visit", () =>
+  withOwnBackend({}, async (b, served) => {
     const { paths } = derivePaths();
     const [, path] = [...paths.entries()][0];
     const { context, page } = await newPage(browser, errors);
@@ -257,11 +268,7 @@ test("ID token: an expired one is not sent (reopen, then sent); a 403 dead lette
     await until(() => b.decisions.has(second), 15000, "the decision after reopening");
     assert.equal(b.decisions.size, 2);
     await context.close();
-  } finally {
-    await Promise.all([served.close(), b.close()]);
-  }
-  assert.deepEqual(errors, []);
-});
+  }));
 
 test("a production build ignores ?backend=, ?mock= and ?liffId=: the ID token never goes to a host from the URL", async () => {
   const evil = await startBackend({ port: 0 });
@@ -380,10 +387,8 @@ test("keyboard only: Tab to the choices, arrows to pick, Enter to go on; focus f
   assert.deepEqual(errors, []);
 });
 
-test("the backend gets exactly one decision per completed quiz, despite two failed posts and reloads", async () => {
-  const flaky = await startBackend({ port: 0, failFirst: 2 });
-  const served = await startApp({ port: 0, backendUrl: flaky.url }); // backend from the <meta> serve.mjs injects
-  try {
+test("the backend gets exactly one decision per completed quiz, despite two failed posts and reloads", () =>
+  withOwnBackend({ failFirst: 2 }, async (flaky, served) => {
     const { paths } = derivePaths();
     const [type, path] = [...paths.entries()][1];
     const { context, page } = await newPage(browser, errors);
@@ -450,8 +455,4 @@ test("the backend gets exactly one decision per completed quiz, despite two fail
     await until(() => page.evaluate(outboxSize).then((n) => n === 0), 10000, "the outbox to empty");
     assert.equal(flaky.decisions.size, 2, "one stored decision per completed quiz");
     await context.close();
-  } finally {
-    await Promise.all([served.close(), flaky.close()]);
-  }
-  assert.deepEqual(errors, []);
-});
+  }));
