@@ -33,6 +33,13 @@ export async function newPage(browser, errors) {
   return { context, page };
 }
 
+/** Another page (a second tab) in the same context: same origin, same localStorage. */
+export async function newTab(context, errors) {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => errors.push(e));
+  return page;
+}
+
 // ---- the engine in Node, through the app's own adapter ----------------------------------------
 const quizApi = await import(resolve(ROOT, "www/app/src/kizuna-quiz.js"));
 export { quizApi };

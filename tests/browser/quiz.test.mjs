@@ -6,7 +6,7 @@ import { copyFileSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { startApp } from "../../www/app/serve.mjs";
 import { startBackend } from "../../www/mock/backend.mjs";
-import { ROOT, launch, newPage, artifact, derivePaths, answerQuestion, until, loadEngine, quizApi } from "./helpers.mjs";
+import { ROOT, launch, newPage, newTab, artifact, derivePaths, answerQuestion, until, loadEngine, quizApi } from "./helpers.mjs";
 
 const decisionSchema = JSON.parse(readFileSync(resolve(ROOT, "schema/decision.schema.json"), "utf8"));
 let browser, app, backend;
@@ -456,3 +456,44 @@ test("the backend gets exactly one decision per completed quiz, despite two fail
     assert.equal(flaky.decisions.size, 2, "one stored decision per completed quiz");
     await context.close();
   }));
+
+// ---- two tabs of the app in one browser: one localStorage, one record --------------------------
+const shownId = (page) => page.evaluate(() => document.querySelector("section[data-result]")?.dataset.decisionId ?? document.querySelector("form h2")?.id ?? null);
+
+test("two tabs: progress made in one is shown in the other, and a tab that missed it does not save over it", async () => {
+  const { quiz, paths } = derivePaths();
+  const path = [...paths.values()][0];
+  const { context, page: one } = await newPage(browser, errors);
+  await one.goto(quizUrl());
+  await one.locator("form h2").waitFor();
+  const two = await newTab(context, errors);
+  await two.goto(quizUrl());
+  // a tab that gets no storage events: as one frozen in the background, or restored from the
+  // back-forward cache, still showing what it showed before
+  const stale = await newTab(context, errors);
+  await stale.addInitScript(() => addEventListener("storage", (e) => e.stopImmediatePropagation(), true));
+  await stale.goto(quizUrl());
+  await Promise.all([two, stale].map((page) => page.locator("form h2").waitFor()));
+  for (const step of path.slice(0, 3)) await answerQuestion(one, step);
+  await until(async () => (await shownId(two)) === `q-${path[3].id}`, 5000, "the second tab at the first tab's question");
+  assert.equal(await two.evaluate(() => document.activeElement?.tagName), "H2", "focus on its question heading");
+  assert.match(await two.locator("#live").textContent(), /別のタブ.*質問 4 \//, "the change announced");
+  // the stale tab still shows the first question; its answer (another choice) is not saved
+  // over three answers: it shows the first tab's progress instead, and says why
+  assert.equal(await shownId(stale), `q-${path[0].id}`);
+  const other = quiz.questions[0].choices.find((c) => c.id !== path[0].answer);
+  await answerQuestion(stale, { ...path[0], answer: other.id });
+  assert.equal(await shownId(stale), `q-${path[3].id}`, "the stale tab shows the progress made in the other tab");
+  assert.match(await stale.locator("form").textContent(), /別のタブでの回答に合わせて表示を更新しました/);
+  const saved = await one.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")).state);
+  assert.deepEqual(saved.path, path.slice(0, 3).map((s) => s.id), "the three answers are kept");
+  assert.equal(saved.answers[path[0].id], path[0].answer, "the first answer is the first tab's");
+  // the second tab goes on; the first follows; a reload resumes there
+  await answerQuestion(two, path[3]);
+  await until(async () => (await shownId(one)) === `q-${path[4].id}`, 5000, "the first tab at the next question");
+  await one.reload();
+  await one.locator("form h2").waitFor();
+  assert.equal(await shownId(one), `q-${path[4].id}`);
+  await context.close();
+  assert.deepEqual(errors, []);
+});
