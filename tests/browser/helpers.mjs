@@ -121,6 +121,22 @@ export async function answerQuestion(page, step) {
   await page.waitForFunction((prev) => document.querySelector("form h2")?.id !== prev, id);
 }
 
+/**
+ * Answers whichever question of `path` the page shows and submits it, in one task of the page
+ * (another tab's update cannot come between reading the question and answering it). Returns
+ * the question's id, or null when the page shows no question of the path.
+ */
+export function answerShown(page, path) {
+  return page.evaluate((steps) => {
+    const step = steps.find((s) => document.querySelector("form h2")?.id === `q-${s.id}`);
+    if (!step) return null;
+    if (step.kind === "text") document.querySelector("textarea[name=answer]").value = step.answer;
+    for (const v of step.kind === "text" ? [] : [step.answer].flat()) document.querySelector(`input[name=answer][value="${v}"]`).checked = true;
+    document.querySelector("form").requestSubmit();
+    return step.id;
+  }, path);
+}
+
 /** Polls `fn` until it returns a truthy value (or throws after `ms`). */
 export async function until(fn, ms = 15000, what = "condition") {
   const end = Date.now() + ms;

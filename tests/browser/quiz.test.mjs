@@ -6,7 +6,7 @@ import { copyFileSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { startApp } from "../../www/app/serve.mjs";
 import { startBackend } from "../../www/mock/backend.mjs";
-import { ROOT, launch, newPage, newTab, artifact, derivePaths, answerQuestion, until, loadEngine, quizApi } from "./helpers.mjs";
+import { ROOT, launch, newPage, newTab, artifact, derivePaths, answerQuestion, answerShown, until, loadEngine, quizApi } from "./helpers.mjs";
 
 const decisionSchema = JSON.parse(readFileSync(resolve(ROOT, "schema/decision.schema.json"), "utf8"));
 let browser, app, backend;
@@ -459,6 +459,47 @@ test("the backend gets exactly one decision per completed quiz, despite two fail
 
 // ---- two tabs of the app in one browser: one localStorage, one record --------------------------
 const shownId = (page) => page.evaluate(() => document.querySelector("section[data-result]")?.dataset.decisionId ?? document.querySelector("form h2")?.id ?? null);
+
+test("two tabs that both answer to the end give one completion: the backend gets one decision and both tabs show it", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { paths } = derivePaths();
+    const [, path] = [...paths.entries()][2];
+    const { context, page: one } = await newPage(browser, errors);
+    await one.goto(served.quizUrl);
+    await one.locator("form h2").waitFor();
+    await until(() => one.evaluate(() => localStorage.getItem("kizuna-quiz:mock-user")), 5000, "the mock user"); // the same user in both tabs
+    const two = await newTab(context, errors);
+    await two.goto(served.quizUrl);
+    await two.locator("form h2").waitFor();
+    // both answer what they show, in turns, up to the last question
+    const last = `q-${path.at(-1).id}`;
+    await until(async () => {
+      for (const page of [one, two]) if ((await shownId(page)) !== last) await answerShown(page, path);
+      return (await shownId(one)) === last && (await shownId(two)) === last;
+    }, 15000, "both tabs at the last question");
+    // and both send the last answer at the same moment
+    await Promise.all([one, two].map((page) => answerShown(page, path)));
+    const sections = [one, two].map((page) => page.locator("section[data-result]"));
+    await Promise.all(sections.map((s) => s.waitFor()));
+    const ids = await Promise.all(sections.map((s) => s.getAttribute("data-decision-id")));
+    await until(() => ids.every((id) => b.decisions.has(id)), 15000, "the shown decisions at the backend");
+    await until(() => one.evaluate(outboxSize).then((n) => n === 0), 10000, "the outbox to empty");
+    assert.equal(ids[1], ids[0], "both tabs show the same decision");
+    assert.equal(b.decisions.size, 1, "one decision for one completion");
+    const sent = new Set(b.envelopes.flatMap((e) => e.body.decisions.map((d) => d.decisionId)));
+    assert.deepEqual([...sent], [ids[0]], "no other decision was posted");
+    const keys = new Set(b.envelopes.map((e) => e.headers["idempotency-key"]));
+    assert.equal(keys.size, 1, "every delivery of it is a retry of the same batch");
+    // the record says so, for the next visit (a tab's write may arrive after the other's note)
+    const saved = () => one.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")));
+    await until(async () => (await saved()).enqueued === ids[0], 5000, "the record to note the enqueued decision");
+    assert.equal((await saved()).decision.decisionId, ids[0]);
+    assert.equal(await two.evaluate(() => document.activeElement?.id), "result-title", "focus on the result heading");
+    // starting over in one tab starts over in the other
+    await one.getByRole("button", { name: "もう一度診断する" }).click();
+    await until(async () => (await shownId(two)) === `q-${path[0].id}`, 5000, "the other tab at the first question");
+    await context.close();
+  }));
 
 test("two tabs: progress made in one is shown in the other, and a tab that missed it does not save over it", async () => {
   const { quiz, paths } = derivePaths();

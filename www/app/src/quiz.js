@@ -275,6 +275,44 @@ function showQuestion(token) {
 }
 
 // ---- result --------------------------------------------------------------------------------
+// Tabs share the record but not memory, and two can finish the same run at the same moment,
+// each with its own completedAt (so its own decision), or both enqueue it. localStorage cannot
+// tell which came first (each tab reads its own copy, updated later, and a write can undo
+// another's), an IndexedDB transaction can. The quiz's entry there, {run, state, completedAt,
+// decision, enqueued?}, decides: the first completion stored for a run is the one every tab
+// shows, and the tab that marks it enqueued is the one that puts it in the outbox.
+/** Runs `change(entry)` in one transaction; stores what it returns if that is a new entry. */
+function completion(change) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open("kizuna-quiz", 1);
+    open.onupgradeneeded = () => open.result.createObjectStore("completions");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      const tx = db.transaction("completions", "readwrite");
+      const store = tx.objectStore("completions");
+      let entry;
+      store.get(QUIZ).onsuccess = (e) => {
+        entry = change(e.target.result);
+        if (entry !== e.target.result) store.put(entry, QUIZ); // one entry a quiz: the latest run's
+      };
+      tx.oncomplete = () => resolve(entry);
+      tx.onabort = () => reject(tx.error);
+      db.close(); // once the transaction is done
+    };
+  });
+}
+/** Whether this tab puts run `run`'s decision in the outbox; if so, marks it as enqueued. */
+async function takeEnqueue(run, decisionId) {
+  let mine = true; // also without IndexedDB, or without an entry for the run (an older version's)
+  await completion((e) => {
+    if (e?.run !== run) return e;
+    if (e.enqueued) mine = false;
+    return mine ? { ...e, enqueued: decisionId } : e;
+  }).catch(() => {});
+  return mine;
+}
+
 async function showResult(token) {
   show(h("p.muted", null, "結果を計算しています…"));
   app.setAttribute("aria-busy", "true");
@@ -286,18 +324,22 @@ async function showResult(token) {
   }
   const claims = lf.liff.getDecodedIDToken() || {};
   // The same completion always gives the same context, hence the same decisionId after a reload.
-  const context = { version: 1, now: record.completedAt, user: { userId: claims.sub, displayName: claims.name } };
+  const compute = () => result(engine, record.state, { version: 1, now: record.completedAt, user: { userId: claims.sub, displayName: claims.name } });
   let outcome;
   try {
-    outcome = result(engine, record.state, context);
+    outcome = compute();
   } catch (e) {
     showError(`結果を計算できませんでした: ${problem(e)}`);
     return;
   }
   const run = record.run;
   if (!record.decision && !record.enqueued) {
-    patch(run, (rec) => { rec.decision = outcome.decision; }); // frozen: a reload shows and sends this one
+    // frozen: a reload, and every other tab, shows and sends this one
+    const mine = { run, state: record.state, completedAt: record.completedAt, decision: outcome.decision };
+    const first = await completion((e) => (e?.run === run ? e : mine)).catch(() => mine); // without IndexedDB: this tab's
+    patch(run, (rec) => Object.assign(rec, { state: first.state, completedAt: first.completedAt, decision: first.decision, view: undefined }));
     if (token !== renders || record.run !== run) return;
+    if (first !== mine) outcome = compute(); // another tab's completion: its result on screen
   }
   const r = outcome.result;
   const decision = record.decision ?? outcome.decision;
@@ -359,8 +401,14 @@ async function deliver(decision, run) {
     return;
   }
   syncAction.replaceChildren();
-  // once per completion, whatever a recomputation gives
+  // once per completion, whatever a recomputation gives, and by one tab
   if (decision && !record.enqueued && !inMemory.has(decision.decisionId)) {
+    if (!(await takeEnqueue(run, decision.decisionId))) {
+      // another tab enqueued it; its note in the record may have been written over by a tab
+      // that had not seen it yet
+      patch(run, (rec) => { rec.enqueued = decision.decisionId; });
+      return flush();
+    }
     try {
       await sync.enqueue(decision); // a repeat of the same decisionId is skipped by the outbox
       if (durable) {
@@ -371,6 +419,7 @@ async function deliver(decision, run) {
     } catch (e) {
       // the outbox could not store it (localStorage full): send it from memory during this
       // visit; record.enqueued stays unset, so the next visit tries the outbox again
+      completion((c) => (c?.run === run ? { ...c, enqueued: undefined } : c)).catch(() => {});
       storageProblem(e);
       syncStatus.className = "error";
       syncStatus.textContent = `診断結果を端末に保存できませんでした（${problem(e)}）。`;
@@ -392,6 +441,15 @@ async function flush() {
   if (!sync) return;
   clearTimeout(retryTimer);
   await requeued;
+  // One tab sends at a time: two tabs flushing one outbox post the same decisions twice. A tab
+  // that finds another one sending looks again later (that one may have been closed).
+  if (!navigator.locks) return flushOutbox();
+  await navigator.locks.request("kizuna-quiz:flush", { ifAvailable: true }, (lock) => {
+    if (lock) return flushOutbox();
+    retryTimer = setTimeout(flush, 15_000);
+  });
+}
+async function flushOutbox() {
   if ((await sync.pending().catch(() => 0)) === 0) {
     // nothing to send; a result refused earlier (a dead letter) still says so after a reload
     if (record?.enqueued && (await sync.deadLetters().catch(() => [])).some((d) => d.decisionId === record.enqueued)) {
