@@ -33,6 +33,13 @@ export async function newPage(browser, errors) {
   return { context, page };
 }
 
+/** Another page (a second tab) in the same context: same origin, same localStorage. */
+export async function newTab(context, errors) {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => errors.push(e));
+  return page;
+}
+
 // ---- the engine in Node, through the app's own adapter ----------------------------------------
 const quizApi = await import(resolve(ROOT, "www/app/src/kizuna-quiz.js"));
 export { quizApi };
@@ -112,6 +119,22 @@ export async function answerQuestion(page, step) {
   }
   await page.locator("form button[type=submit]").click();
   await page.waitForFunction((prev) => document.querySelector("form h2")?.id !== prev, id);
+}
+
+/**
+ * Answers whichever question of `path` the page shows and submits it, in one task of the page
+ * (another tab's update cannot come between reading the question and answering it). Returns
+ * the question's id, or null when the page shows no question of the path.
+ */
+export function answerShown(page, path) {
+  return page.evaluate((steps) => {
+    const step = steps.find((s) => document.querySelector("form h2")?.id === `q-${s.id}`);
+    if (!step) return null;
+    if (step.kind === "text") document.querySelector("textarea[name=answer]").value = step.answer;
+    for (const v of step.kind === "text" ? [] : [step.answer].flat()) document.querySelector(`input[name=answer][value="${v}"]`).checked = true;
+    document.querySelector("form").requestSubmit();
+    return step.id;
+  }, path);
 }
 
 /** Polls `fn` until it returns a truthy value (or throws after `ms`). */

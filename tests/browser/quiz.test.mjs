@@ -6,7 +6,7 @@ import { copyFileSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { startApp } from "../../www/app/serve.mjs";
 import { startBackend } from "../../www/mock/backend.mjs";
-import { ROOT, launch, newPage, artifact, derivePaths, answerQuestion, until, loadEngine, quizApi } from "./helpers.mjs";
+import { ROOT, launch, newPage, newTab, artifact, derivePaths, answerQuestion, answerShown, until, loadEngine, quizApi } from "./helpers.mjs";
 
 const decisionSchema = JSON.parse(readFileSync(resolve(ROOT, "schema/decision.schema.json"), "utf8"));
 let browser, app, backend;
@@ -178,6 +178,19 @@ test("inside LINE (mocked): a failed liff.sendMessages is shown next to the butt
     await page.screenshot({ path: artifact("quiz-send-failed.png"), fullPage: true });
   }));
 
+// A mock backend of the test's own (its counts start at zero; `options` as startBackend's) and
+// the app served against it (the backend in the <meta> serve.mjs injects); both closed after `run`.
+async function withOwnBackend(options, run) {
+  const b = await startBackend({ port: 0, ...options });
+  const served = await startApp({ port: 0, backendUrl: b.url });
+  try {
+    await run(b, served);
+  } finally {
+    await Promise.all([served.close(), b.close()]);
+  }
+  assert.deepEqual(errors, []);
+}
+
 // localStorage full (setItem of the app's keys throws QuotaExceededError) or blocked (the getter throws)
 const FULL = () => {
   const setItem = Storage.prototype.setItem;
@@ -211,10 +224,8 @@ for (const [name, script] of [["full", FULL], ["blocked", BLOCKED]]) {
   });
 }
 
-test("ID token: an expired one is not sent (reopen, then sent); a 403 dead letter is sent again on the next visit", async () => {
-  const b = await startBackend({ port: 0 });
-  const served = await startApp({ port: 0, backendUrl: b.url });
-  try {
+test("ID token: an expired one is not sent (reopen, then sent); a 403 dead letter is sent again on the next visit", () =>
+  withOwnBackend({}, async (b, served) => {
     const { paths } = derivePaths();
     const [, path] = [...paths.entries()][0];
     const { context, page } = await newPage(browser, errors);
@@ -258,11 +269,7 @@ test("ID token: an expired one is not sent (reopen, then sent); a 403 dead lette
     await until(() => b.decisions.has(second), 15000, "the decision after reopening");
     assert.equal(b.decisions.size, 2);
     await context.close();
-  } finally {
-    await Promise.all([served.close(), b.close()]);
-  }
-  assert.deepEqual(errors, []);
-});
+  }));
 
 test("a production build ignores ?backend=, ?mock= and ?liffId=: the ID token never goes to a host from the URL", async () => {
   const evil = await startBackend({ port: 0 });
@@ -381,10 +388,8 @@ test("keyboard only: Tab to the choices, arrows to pick, Enter to go on; focus f
   assert.deepEqual(errors, []);
 });
 
-test("the backend gets exactly one decision per completed quiz, despite two failed posts and reloads", async () => {
-  const flaky = await startBackend({ port: 0, failFirst: 2 });
-  const served = await startApp({ port: 0, backendUrl: flaky.url }); // backend from the <meta> serve.mjs injects
-  try {
+test("the backend gets exactly one decision per completed quiz, despite two failed posts and reloads", () =>
+  withOwnBackend({ failFirst: 2 }, async (flaky, served) => {
     const { paths } = derivePaths();
     const [type, path] = [...paths.entries()][1];
     const { context, page } = await newPage(browser, errors);
@@ -451,8 +456,86 @@ test("the backend gets exactly one decision per completed quiz, despite two fail
     await until(() => page.evaluate(outboxSize).then((n) => n === 0), 10000, "the outbox to empty");
     assert.equal(flaky.decisions.size, 2, "one stored decision per completed quiz");
     await context.close();
-  } finally {
-    await Promise.all([served.close(), flaky.close()]);
-  }
+  }));
+
+// ---- two tabs of the app in one browser: one localStorage, one record --------------------------
+const shownId = (page) => page.evaluate(() => document.querySelector("section[data-result]")?.dataset.decisionId ?? document.querySelector("form h2")?.id ?? null);
+
+test("two tabs that both answer to the end give one completion: the backend gets one decision and both tabs show it", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { paths } = derivePaths();
+    const [, path] = [...paths.entries()][2];
+    const { context, page: one } = await newPage(browser, errors);
+    await one.goto(served.quizUrl);
+    await one.locator("form h2").waitFor();
+    await until(() => one.evaluate(() => localStorage.getItem("kizuna-quiz:mock-user")), 5000, "the mock user"); // the same user in both tabs
+    const two = await newTab(context, errors);
+    await two.goto(served.quizUrl);
+    await two.locator("form h2").waitFor();
+    // both answer what they show, in turns, up to the last question
+    const last = `q-${path.at(-1).id}`;
+    await until(async () => {
+      for (const page of [one, two]) if ((await shownId(page)) !== last) await answerShown(page, path);
+      return (await shownId(one)) === last && (await shownId(two)) === last;
+    }, 15000, "both tabs at the last question");
+    // and both send the last answer at the same moment
+    await Promise.all([one, two].map((page) => answerShown(page, path)));
+    const sections = [one, two].map((page) => page.locator("section[data-result]"));
+    await Promise.all(sections.map((s) => s.waitFor()));
+    const ids = await Promise.all(sections.map((s) => s.getAttribute("data-decision-id")));
+    await until(() => ids.every((id) => b.decisions.has(id)), 15000, "the shown decisions at the backend");
+    await until(() => one.evaluate(outboxSize).then((n) => n === 0), 10000, "the outbox to empty");
+    assert.equal(ids[1], ids[0], "both tabs show the same decision");
+    assert.equal(b.decisions.size, 1, "one decision for one completion");
+    const sent = new Set(b.envelopes.flatMap((e) => e.body.decisions.map((d) => d.decisionId)));
+    assert.deepEqual([...sent], [ids[0]], "no other decision was posted");
+    const keys = new Set(b.envelopes.map((e) => e.headers["idempotency-key"]));
+    assert.equal(keys.size, 1, "every delivery of it is a retry of the same batch");
+    // the record says so, for the next visit (a tab's write may arrive after the other's note)
+    const saved = () => one.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")));
+    await until(async () => (await saved()).enqueued === ids[0], 5000, "the record to note the enqueued decision");
+    assert.equal((await saved()).decision.decisionId, ids[0]);
+    assert.equal(await two.evaluate(() => document.activeElement?.id), "result-title", "focus on the result heading");
+    // starting over in one tab starts over in the other
+    await one.getByRole("button", { name: "もう一度診断する" }).click();
+    await until(async () => (await shownId(two)) === `q-${path[0].id}`, 5000, "the other tab at the first question");
+    await context.close();
+  }));
+
+test("two tabs: progress made in one is shown in the other, and a tab that missed it does not save over it", async () => {
+  const { quiz, paths } = derivePaths();
+  const path = [...paths.values()][0];
+  const { context, page: one } = await newPage(browser, errors);
+  await one.goto(quizUrl());
+  await one.locator("form h2").waitFor();
+  const two = await newTab(context, errors);
+  await two.goto(quizUrl());
+  // a tab that gets no storage events: as one frozen in the background, or restored from the
+  // back-forward cache, still showing what it showed before
+  const stale = await newTab(context, errors);
+  await stale.addInitScript(() => addEventListener("storage", (e) => e.stopImmediatePropagation(), true));
+  await stale.goto(quizUrl());
+  await Promise.all([two, stale].map((page) => page.locator("form h2").waitFor()));
+  for (const step of path.slice(0, 3)) await answerQuestion(one, step);
+  await until(async () => (await shownId(two)) === `q-${path[3].id}`, 5000, "the second tab at the first tab's question");
+  assert.equal(await two.evaluate(() => document.activeElement?.tagName), "H2", "focus on its question heading");
+  assert.match(await two.locator("#live").textContent(), /別のタブ.*質問 4 \//, "the change announced");
+  // the stale tab still shows the first question; its answer (another choice) is not saved
+  // over three answers: it shows the first tab's progress instead, and says why
+  assert.equal(await shownId(stale), `q-${path[0].id}`);
+  const other = quiz.questions[0].choices.find((c) => c.id !== path[0].answer);
+  await answerQuestion(stale, { ...path[0], answer: other.id });
+  assert.equal(await shownId(stale), `q-${path[3].id}`, "the stale tab shows the progress made in the other tab");
+  assert.match(await stale.locator("form").textContent(), /別のタブでの回答に合わせて表示を更新しました/);
+  const saved = await one.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")).state);
+  assert.deepEqual(saved.path, path.slice(0, 3).map((s) => s.id), "the three answers are kept");
+  assert.equal(saved.answers[path[0].id], path[0].answer, "the first answer is the first tab's");
+  // the second tab goes on; the first follows; a reload resumes there
+  await answerQuestion(two, path[3]);
+  await until(async () => (await shownId(one)) === `q-${path[4].id}`, 5000, "the first tab at the next question");
+  await one.reload();
+  await one.locator("form h2").waitFor();
+  assert.equal(await shownId(one), `q-${path[4].id}`);
+  await context.close();
   assert.deepEqual(errors, []);
 });

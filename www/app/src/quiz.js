@@ -78,36 +78,84 @@ const requeued = sync
   : Promise.resolve(0);
 
 // ---- the saved record ------------------------------------------------------------------------
-// {state: QuizState, view?: index into state.path of the answered question on screen (absent:
+// {run: an id for this run of the quiz (new at start and restart; one completion per run),
+//  state: QuizState, view?: index into state.path of the answered question on screen (absent:
 //  the current question), completedAt?: when the result was first shown (the context's `now`),
 //  decision?: the completion's decision, frozen when the result is first computed,
 //  enqueued?: its decisionId once it is in the outbox (from then on never enqueued again),
 //  sent?: true once liff.sendMessages sent the summary to the chat}
 // The decision is kept rather than recomputed: its decisionId hashes the config too, so a
 // config redeploy (or another user id) would otherwise give the same completion a second one.
-function load() {
+//
+// Every tab of the origin shares the record (two tabs, two windows): a tab never saves over
+// what another tab wrote since it read it, it takes that record and shows it instead.
+let seen = null; // the stored text this tab's record was last read from or written as
+function read() {
   try {
-    const r = JSON.parse(storage()?.getItem(KEY) ?? "null");
-    if (r && isState(r.state, QUIZ)) return r;
+    return storage()?.getItem(KEY) ?? null;
   } catch {
-    // unreadable: start over
-  }
-  return null;
-}
-let record = load();
-if (record) {
-  try {
-    questionAt(engine, record.state, record.state.path.length); // the engine checks the saved state
-  } catch {
-    record = null; // stale_quiz_state (the quiz changed), unsupported_version …: start again
+    return null;
   }
 }
+/** The record in `text`, or null when absent, unreadable or not valid for this quiz and config. */
+function parse(text) {
+  try {
+    const r = JSON.parse(text ?? "null");
+    if (!r || !isState(r.state, QUIZ)) return null;
+    questionAt(engine, r.state, r.state.path.length); // the engine checks the saved state
+    if (r.view !== undefined && !(r.view >= 0 && r.view < r.state.path.length)) r.view = undefined;
+    r.run ??= newRun(); // saved by an older version
+    return r;
+  } catch {
+    return null; // unreadable, stale_quiz_state (the quiz changed), unsupported_version …: start again
+  }
+}
+const newRun = () => `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+let record = parse((seen = read()));
 function save() {
+  const text = JSON.stringify(record);
   try {
-    storage()?.setItem(KEY, JSON.stringify(record));
+    const s = storage();
+    if (s) {
+      s.setItem(KEY, text);
+      seen = text;
+    }
   } catch (e) {
     storageProblem(e); // full: go on in memory ("次へ" must still work)
   }
+}
+
+// What is on screen for a record: another tab's write that changes it is shown at once.
+const screenOf = (r) => JSON.stringify([r?.run, r?.state, r?.view, r?.completedAt, r?.sent]);
+let moved = false; // the next screen says that it follows another tab
+/**
+ * Takes the stored record when another tab wrote it since this tab read it (this tab's own is
+ * never saved over it) and shows it if the screen changes. Returns whether it re-rendered: an
+ * action on the screen that was replaced is dropped (it was made on what the user saw before).
+ */
+function adopt() {
+  const text = read();
+  if (text === seen) return false;
+  const r = parse(text);
+  if (!r) return false; // removed or unreadable: this tab's record stays and is saved again
+  seen = text;
+  const before = screenOf(record);
+  record = r;
+  if (screenOf(r) === before) return false;
+  moved = true;
+  render();
+  return true;
+}
+addEventListener("storage", (e) => {
+  if (e.key === KEY || e.key === null) adopt();
+});
+/** A step that ends after an await: applied to the freshest record, if it is still run `run`. */
+function patch(run, change) {
+  adopt();
+  if (record?.run !== run) return false;
+  change(record);
+  save();
+  return true;
 }
 
 function show(...nodes) {
@@ -129,10 +177,19 @@ function problem(e) {
 // ---- questions -----------------------------------------------------------------------------
 let firstRendered = false;
 
-function showQuestion() {
+/** Says once, on the screen and to screen readers, that the screen follows another tab. */
+function movedNote() {
+  if (!moved) return [null, ""];
+  moved = false;
+  const text = "別のタブでの回答に合わせて表示を更新しました。";
+  return [h("p.muted", null, text), `${text} `];
+}
+
+function showQuestion(token) {
   const index = record.view ?? record.state.path.length;
   const q = questionAt(engine, record.state, index);
-  if (!q) return showResult();
+  if (!q) return showResult(token);
+  const [note, noteText] = movedNote();
   const prior = record.state.answers?.[q.id];
   // an id reference list splits on spaces: a question id with one must not break the labels
   const headingId = `q-${q.id.replace(/\s/g, "_")}`;
@@ -157,6 +214,7 @@ function showQuestion() {
   // skip a question that already has an answer selected)
   const next = h("button.primary", { type: "submit", onclick: (ev) => { if (ev.detail > 1) ev.preventDefault(); } }, q.number >= q.total ? "結果を見る" : "次へ");
   const form = h("form", { novalidate: true, onsubmit: onSubmit, onchange: update, oninput: update },
+    note,
     q.number === 1 && quizDef?.description ? h("p.lead", null, quizDef.description) : null,
     h("div.progress", null,
       h("span", null, `質問 ${q.number} / ${q.total}`),
@@ -182,6 +240,7 @@ function showQuestion() {
   }
   function onSubmit(ev) {
     ev.preventDefault();
+    if (adopt()) return; // another tab moved on: this answer was given to a screen now gone
     if (!q.optional && empty(value())) {
       error.textContent = q.kind === "text" ? "ご記入ください。" : "回答を選んでください。";
       control.setAttribute("aria-invalid", "true");
@@ -201,12 +260,13 @@ function showQuestion() {
     render();
   }
   function onBack() {
+    if (adopt()) return;
     record.view = index - 1;
     save();
     render();
   }
   show(form);
-  live.textContent = `質問 ${q.number} / ${q.total}`;
+  live.textContent = `${noteText}質問 ${q.number} / ${q.total}`;
   form.querySelector("h2").focus();
   if (!firstRendered) {
     firstRendered = true;
@@ -215,29 +275,73 @@ function showQuestion() {
 }
 
 // ---- result --------------------------------------------------------------------------------
-async function showResult() {
+// Tabs share the record but not memory, and two can finish the same run at the same moment,
+// each with its own completedAt (so its own decision), or both enqueue it. localStorage cannot
+// tell which came first (each tab reads its own copy, updated later, and a write can undo
+// another's), an IndexedDB transaction can. The quiz's entry there, {run, state, completedAt,
+// decision, enqueued?}, decides: the first completion stored for a run is the one every tab
+// shows, and the tab that marks it enqueued is the one that puts it in the outbox.
+/** Runs `change(entry)` in one transaction; stores what it returns if that is a new entry. */
+function completion(change) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open("kizuna-quiz", 1);
+    open.onupgradeneeded = () => open.result.createObjectStore("completions");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      const tx = db.transaction("completions", "readwrite");
+      const store = tx.objectStore("completions");
+      let entry;
+      store.get(QUIZ).onsuccess = (e) => {
+        entry = change(e.target.result);
+        if (entry !== e.target.result) store.put(entry, QUIZ); // one entry a quiz: the latest run's
+      };
+      tx.oncomplete = () => resolve(entry);
+      tx.onabort = () => reject(tx.error);
+      db.close(); // once the transaction is done
+    };
+  });
+}
+/** Whether this tab puts run `run`'s decision in the outbox; if so, marks it as enqueued. */
+async function takeEnqueue(run, decisionId) {
+  let mine = true; // also without IndexedDB, or without an entry for the run (an older version's)
+  await completion((e) => {
+    if (e?.run !== run) return e;
+    if (e.enqueued) mine = false;
+    return mine ? { ...e, enqueued: decisionId } : e;
+  }).catch(() => {});
+  return mine;
+}
+
+async function showResult(token) {
   show(h("p.muted", null, "結果を計算しています…"));
   app.setAttribute("aria-busy", "true");
   const lf = await liffReady;
+  if (token !== renders) return; // another tab's record went on screen meanwhile
   if (lf.error) {
     showError(`LINE との接続に失敗しました: ${problem(lf.error)}`);
     return;
   }
   const claims = lf.liff.getDecodedIDToken() || {};
   // The same completion always gives the same context, hence the same decisionId after a reload.
-  const context = { version: 1, now: record.completedAt, user: { userId: claims.sub, displayName: claims.name } };
+  const compute = () => result(engine, record.state, { version: 1, now: record.completedAt, user: { userId: claims.sub, displayName: claims.name } });
   let outcome;
   try {
-    outcome = result(engine, record.state, context);
+    outcome = compute();
   } catch (e) {
     showError(`結果を計算できませんでした: ${problem(e)}`);
     return;
   }
-  const r = outcome.result;
+  const run = record.run;
   if (!record.decision && !record.enqueued) {
-    record.decision = outcome.decision; // frozen: a reload shows and sends this one
-    save();
+    // frozen: a reload, and every other tab, shows and sends this one
+    const mine = { run, state: record.state, completedAt: record.completedAt, decision: outcome.decision };
+    const first = await completion((e) => (e?.run === run ? e : mine)).catch(() => mine); // without IndexedDB: this tab's
+    patch(run, (rec) => Object.assign(rec, { state: first.state, completedAt: first.completedAt, decision: first.decision, view: undefined }));
+    if (token !== renders || record.run !== run) return;
+    if (first !== mine) outcome = compute(); // another tab's completion: its result on screen
   }
+  const r = outcome.result;
   const decision = record.decision ?? outcome.decision;
   const decisionId = record.enqueued ?? decision.decisionId;
   const products = (r.contents || []).map((c) => h("li", { "data-content": c.id }, (c.messages || []).map(renderMessage)));
@@ -248,21 +352,23 @@ async function showResult() {
     ? h("button.primary", { type: "button", disabled: true }, "送信しました") // not offered again after a reload
     : lf.inClient
     ? h("button.primary", { type: "button", onclick: async () => {
+        if (adopt()) return; // another tab changed the record (it may have sent it already)
         sendBtn.disabled = true;
         sendError.textContent = "";
         try {
           await lf.liff.sendMessages([{ type: "text", text: summary }]);
           live.textContent = "トークに結果を送りました";
           sendBtn.textContent = "送信しました";
-          record.sent = true;
-          save();
+          patch(run, (rec) => { rec.sent = true; });
         } catch (e) {
           sendError.textContent = `トークに送信できませんでした: ${problem(e)}`;
           sendBtn.disabled = false;
         }
       } }, "結果をトークに送る")
     : null;
+  const [note, noteText] = movedNote();
   const section = h("section", { "aria-labelledby": "result-title", "data-result": r.id, "data-decision-id": decisionId },
+    note,
     h("p", null, h("span.result-type", null, "診断結果")),
     h("h2", { id: "result-title", tabIndex: -1 }, `あなたは「${r.title}」タイプです`),
     r.description ? h("p.description", null, r.description) : null,
@@ -270,46 +376,54 @@ async function showResult() {
     h("div.actions", null, sendBtn, h("button.secondary", { type: "button", onclick: restart }, "もう一度診断する")),
     sendError);
   show(section);
-  live.textContent = `診断結果: ${r.title}`;
+  live.textContent = `${noteText}診断結果: ${r.title}`;
   section.querySelector("h2").focus();
-  await deliver(decision);
+  await deliver(decision, run);
 }
 
 function restart() {
+  if (adopt()) return; // another tab started over or went on: that is kept
   try {
     storage()?.removeItem(KEY);
   } catch {
     // overwritten by save() below, or kept in memory only
   }
-  record = { state: start(engine, QUIZ) };
+  record = { run: newRun(), state: start(engine, QUIZ) };
   save();
   render();
 }
 
 // ---- delivery: enqueue once per completed quiz, flush until sent -----------------------------
 let retryTimer;
-async function deliver(decision) {
+async function deliver(decision, run) {
   if (!sync) {
     syncStatus.textContent = "送信先（backend）が設定されていないため、結果は送信されません。";
     return;
   }
   syncAction.replaceChildren();
-  if (decision && !record.enqueued && !inMemory.has(decision.decisionId)) { // once per completion, whatever a recomputation gives
+  // once per completion, whatever a recomputation gives, and by one tab
+  if (decision && !record.enqueued && !inMemory.has(decision.decisionId)) {
+    if (!(await takeEnqueue(run, decision.decisionId))) {
+      // another tab enqueued it; its note in the record may have been written over by a tab
+      // that had not seen it yet
+      patch(run, (rec) => { rec.enqueued = decision.decisionId; });
+      return flush();
+    }
     try {
       await sync.enqueue(decision); // a repeat of the same decisionId is skipped by the outbox
       if (durable) {
-        record.enqueued = decision.decisionId;
-        save();
+        patch(run, (rec) => { rec.enqueued = decision.decisionId; });
       } else {
         inMemory.add(decision.decisionId);
       }
     } catch (e) {
       // the outbox could not store it (localStorage full): send it from memory during this
       // visit; record.enqueued stays unset, so the next visit tries the outbox again
+      completion((c) => (c?.run === run ? { ...c, enqueued: undefined } : c)).catch(() => {});
       storageProblem(e);
       syncStatus.className = "error";
       syncStatus.textContent = `診断結果を端末に保存できませんでした（${problem(e)}）。`;
-      syncAction.replaceChildren(h("button.secondary", { type: "button", onclick: () => deliver(decision) }, "もう一度送信する"));
+      syncAction.replaceChildren(h("button.secondary", { type: "button", onclick: () => deliver(decision, run) }, "もう一度送信する"));
       try {
         sync = makeSync(new MemoryStore());
         await sync.enqueue(decision);
@@ -327,6 +441,15 @@ async function flush() {
   if (!sync) return;
   clearTimeout(retryTimer);
   await requeued;
+  // One tab sends at a time: two tabs flushing one outbox post the same decisions twice. A tab
+  // that finds another one sending looks again later (that one may have been closed).
+  if (!navigator.locks) return flushOutbox();
+  await navigator.locks.request("kizuna-quiz:flush", { ifAvailable: true }, (lock) => {
+    if (lock) return flushOutbox();
+    retryTimer = setTimeout(flush, 15_000);
+  });
+}
+async function flushOutbox() {
   if ((await sync.pending().catch(() => 0)) === 0) {
     // nothing to send; a result refused earlier (a dead letter) still says so after a reload
     if (record?.enqueued && (await sync.deadLetters().catch(() => [])).some((d) => d.decisionId === record.enqueued)) {
@@ -355,22 +478,23 @@ async function flush() {
 }
 addEventListener("online", flush);
 
+let renders = 0; // counts renders: a result screen still computing gives way to a later one
 function render() {
+  const token = ++renders;
   if (record.state.done && record.view === undefined) {
     if (!record.completedAt) {
       record.completedAt = new Date().toISOString(); // fixed from now on: same decisionId after reloads
       save();
     }
-    showResult();
+    showResult(token);
   } else {
-    showQuestion();
+    showQuestion(token);
   }
 }
 
 try {
-  record ??= { state: start(engine, QUIZ) };
-  if (record.view !== undefined && !(record.view >= 0 && record.view < record.state.path.length)) record.view = undefined;
-  save();
+  record ??= { run: newRun(), state: start(engine, QUIZ) };
+  if (JSON.stringify(record) !== seen) save(); // new or normalised (the same text is not written back over another tab's)
   render();
 } catch (e) {
   // e.g. ?quiz= names a quiz the config does not have
