@@ -12,8 +12,11 @@ export type { Decision };
  *
  * Keys used: `kizuna:queue:<enqueuedAt, 15 digits>.<seq, 6 digits>:<decisionId>` (an outbox
  * record; the key sorts by enqueue time), `kizuna:queued:<decisionId>` (index: that record's
- * key), `kizuna:dead:<decisionId>`, and `kizuna:outbox:<decisionId>` (outbox records written
- * before the queue keys: still read and sent, never written).
+ * key), `kizuna:dead:<decisionId>`, `kizuna:outbox:<decisionId>` (outbox records written
+ * before the queue keys: still read and sent, never written), and `kizuna:held:<the outbox
+ * key after "kizuna:">` (an outbox value this version cannot send — a newer record version, a
+ * value that is not a record — moved there as it was, so it does not hold up the outbox;
+ * nothing reads it back: it is for the version that wrote it, or an operator).
  */
 export interface SyncStore {
   get(key: string): Promise<unknown>;
@@ -220,20 +223,23 @@ export interface FlushResult {
   /** Decisions moved to the dead letters by this flush. */
   deadLettered: number;
   /**
-   * Decisions left in the outbox (waiting for a retry, stored during the flush, or beyond what
-   * this flush reads), counting only records this client can read. A flush reads at most
-   * min(4 × batchSize, 200) records, so with a longer outbox this is a lower bound: anything
-   * above 0 means "flush again" (at `nextAttemptAt`); 0 means the outbox is empty. `undefined`
-   * when the store failed before this flush could list the outbox (the count is unknown;
-   * `nextAttemptAt` is then set): test `nextAttemptAt !== undefined` rather than `pending > 0`
-   * to decide whether to come back.
+   * Outbox records left (waiting for a retry, stored during the flush, beyond what this flush
+   * read, or whose read failed: those stay in the outbox and are tried again). A flush reads at
+   * most min(4 × batchSize, 200) records and twice as many keys, so with a longer outbox this is
+   * a lower bound: anything above 0 means "flush again" (at `nextAttemptAt`); 0 means the outbox
+   * is empty — never said while a record is left in it. Keys that read as nothing (deleted
+   * meanwhile, e.g. still shown by Workers KV's lagging list) and values moved aside
+   * (`kizuna:held:`) are not records left. `undefined` when the store failed before this flush
+   * could list the outbox (the count is unknown; `nextAttemptAt` is then set): test
+   * `nextAttemptAt !== undefined` rather than `pending > 0` to decide whether to come back.
    */
   pending: number | undefined;
   /**
    * Present when `pending > 0`, and after a store failure (then now + a backoff that grows
-   * with each failing flush, so a caller that schedules from it keeps trying): the earliest time (epoch ms, on the client's `now` clock) at
-   * which a pending decision may be sent — its backoff, or the backend's Retry-After, whichever
-   * holds the outbox longer. A flush before then sends nothing: schedule the next one for it
+   * with each failing flush, so a caller that schedules from it keeps trying; also when only
+   * records whose read failed are left): the earliest time (epoch ms, on the client's `now`
+   * clock) at which a pending decision may be sent — its backoff, or the backend's Retry-After,
+   * whichever holds the outbox longer; now for records this flush did not read. A flush before then sends nothing: schedule the next one for it
    * (e.g. a Durable Object alarm), not sooner. Can be the flush's own end time (a zero
    * backoff), so bound the schedule below by a minimum interval of your own.
    */
@@ -266,9 +272,11 @@ export type SyncErrorKind = "http" | "network" | "timeout" | "headers" | "too_la
 
 /**
  * Reported through `onError`; never thrown out of flush(). An outbox record that cannot be read
- * (a truncated value, a record written by a newer version) is reported once per client
- * instance as kind "store", outcome "kept", with its key's decisionId, left in the store as it
- * is and skipped, so the other decisions are still sent.
+ * is reported as kind "store", outcome "kept", with its key's decisionId, and does not stop
+ * the records behind it: a read that fails (e.g. a truncated value in localStorage) leaves it
+ * in place, counted in `pending` and tried again by later flushes (reported once per client
+ * instance); a value this version cannot send (a newer record version, not a record) is moved
+ * as it is to `kizuna:held:…` (see SyncStore), reported when moved.
  */
 export class SyncError extends Error {
   constructor(message: string, fields?: {
@@ -284,7 +292,7 @@ export class SyncError extends Error {
   });
   readonly name: "SyncError";
   readonly kind: SyncErrorKind;
-  /** "retry": scheduled again at `retryAt`; "dead": moved to the dead letters; "kept": left as stored (store problems). */
+  /** "retry": scheduled again at `retryAt`; "dead": moved to the dead letters; "kept": kept in the store (store problems; an unreadable outbox record, left in place or moved to `kizuna:held:`). */
   readonly outcome: "retry" | "dead" | "kept";
   /** HTTP status, for kind "http". */
   readonly status?: number;
@@ -355,9 +363,8 @@ export class SyncClient {
   /** `ctx.waitUntil(client.flush())` for Workers; returns the flush promise. */
   flushInBackground(ctx?: { waitUntil(promise: Promise<unknown>): void }): Promise<FlushResult>;
   /**
-   * Keys in the outbox (due or waiting; dead letters excluded), from a `list` of every outbox
-   * key (both formats). Unlike FlushResult.pending this also counts records flush() skips as
-   * unreadable, and it is exact however long the outbox is.
+   * Keys in the outbox (due or waiting; dead letters and `kizuna:held:` excluded), from a
+   * `list` of every outbox key (both formats): exact however long the outbox is.
    */
   pending(): Promise<number>;
   /** The dead letters, oldest first. */

@@ -1024,7 +1024,7 @@ describe("network failures", () => {
     }
   });
 
-  test("an unreadable outbox record (truncated JSON in localStorage, a newer record version) is reported once and skipped; the others are sent", async () => {
+  test("an unreadable outbox record (truncated JSON in localStorage, a newer record version) is reported once and does not stop the others; one is moved aside, the other stays and keeps pending above 0", async () => {
     const backend = await startBackend();
     try {
       const storage = new StorageShim();
@@ -1032,22 +1032,108 @@ describe("network failures", () => {
       const { client, errors } = makeClient(backend, store);
       await client.enqueue(decisions(0, 2));
       storage.setItem("p:" + OUTBOX_PREFIX + "zz", "{truncated");
-      await store.put(OUTBOX_PREFIX + "zy", { v: 2, decision: { decisionId: "zy" }, enqueuedAt: 0, seq: 0, attempts: 0, nextAttemptAt: 0 });
-      assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
+      const newer = { v: 2, decision: { decisionId: "zy" }, enqueuedAt: 0, seq: 0, attempts: 0, nextAttemptAt: 0 };
+      await store.put(OUTBOX_PREFIX + "zy", newer);
+      // The value that does not parse may read another time: it stays, counted, and the next
+      // flush is due after a backoff (0.5 * 500 ms). The newer version's record is moved aside
+      // as it is.
+      assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 250 });
       assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [2]);
       assert.deepEqual(errors.map((e) => [e.kind, e.outcome, e.decisionIds]), [["store", "kept", ["zy"]], ["store", "kept", ["zz"]]]);
-      assert.match(errors[0].message, /newer version/);
+      assert.match(errors[0].message, /^kizuna sync: outbox record kizuna:outbox:zy moved to kizuna:held:: written by a newer version of kizuna\/sync \(record version 2\)$/);
+      assert.match(errors[1].message, /zz skipped: unreadable .*; left in the outbox$/);
       assert.ok(errors[1].cause instanceof SyntaxError);
-      // Reported once per instance; left in the store (pending() counts stored keys).
+      assert.deepEqual(await store.get("kizuna:held:outbox:zy"), newer);
+      assert.equal(await store.get(OUTBOX_PREFIX + "zy"), undefined);
+      // Reported once per instance; the unreadable one left in the store (pending() counts stored keys).
       await client.enqueue(decision(3));
-      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 500 });
       assert.equal(errors.length, 2);
-      assert.equal(await client.pending(), 2);
+      assert.equal(await client.pending(), 1);
       assert.equal(storage.getItem("p:" + OUTBOX_PREFIX + "zz"), "{truncated");
+      storage.removeItem("p:" + OUTBOX_PREFIX + "zz");
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
     } finally {
       await backend.close();
     }
   });
+
+  test("unreadable records filling a flush's window at the head of the outbox do not hide the ones behind: never pending 0 while records are left, and a fresh instance gets through in a bounded number of flushes", () => withBackend(async (backend) => {
+    const store = new MemoryStore();
+    const time = fakeTime();
+    // batchSize 1: a window of 4 records, 8 reads. 20 records a newer version wrote, and 4
+    // keys whose reads fail, are older than this client's 2.
+    for (let i = 0; i < 20; i++) {
+      await store.put(`${QUEUE_PREFIX}${String(T0 - 1000 + i).padStart(15, "0")}.000000:newer-${i}`, { v: 2, decision: { decisionId: `newer-${i}` }, fields: [i] });
+    }
+    const failing = new Set();
+    for (let i = 0; i < 4; i++) {
+      const key = `${QUEUE_PREFIX}${String(T0 - 500 + i).padStart(15, "0")}.000000:failing-${i}`;
+      await store.put(key, { v: 1, decision: { decisionId: `failing-${i}` }, attempts: 0, nextAttemptAt: 0 });
+      failing.add(key);
+    }
+    const flaky = { get: (k) => (failing.has(k) ? Promise.reject(new Error("read failed")) : store.get(k)), put: (k, v) => store.put(k, v), delete: (k) => store.delete(k), list: (p, o) => store.list(p, o) };
+    const fresh = () => makeClient(backend, flaky, { time, client: { batchSize: 1, maxFlushMs: 0 } });
+    await fresh().client.enqueue(decisions(0, 2));
+
+    const results = [];
+    for (let i = 0; i < 10 && backend.accepted().length < 2; i++) {
+      const r = await fresh().client.flush(); // a new instance every time (a Worker's request)
+      results.push(r);
+      assert.ok(r.pending > 0 && typeof r.nextAttemptAt === "number", `flush ${i + 1}: ${JSON.stringify(r)}`);
+      time.t = Math.max(time.t, r.nextAttemptAt);
+    }
+    // 8 reads a flush: 8 moved aside, 8 more, then the last 4 and the 4 failing ones (read again
+    // by each new instance), then the failing ones and both records.
+    assert.deepEqual(results.map((r) => [r.sent, r.pending]), [[0, 1], [0, 1], [0, 5], [2, 4]]);
+    assert.equal(results[3].nextAttemptAt, results[2].nextAttemptAt + 250, "the failing reads: come back after a backoff");
+    for (const d of decisions(0, 2)) assert.equal(backend.count(d.decisionId), 1);
+    // Nothing lost: the newer records moved aside as they were, the failing ones left in place.
+    const held = await store.list("kizuna:held:");
+    assert.equal(held.length, 20);
+    assert.deepEqual(await store.get(held[7]), { v: 2, decision: { decisionId: "newer-7" }, fields: [7] });
+    assert.deepEqual(await store.list(QUEUE_PREFIX), [...failing]);
+    assert.deepEqual(await store.list("kizuna:queued:"), []);
+    // Once they read again they are sent.
+    failing.clear();
+    assert.deepEqual(await fresh().client.flush(), { sent: 4, retried: 0, deadLettered: 0, pending: 0 });
+  }));
+
+  test("keys a list still shows after they were deleted (Workers KV's list lags up to a minute; another instance) do not use the window: the records behind them are sent, and pending is never 0 while some are left", () => withBackend(async (backend) => {
+    const time = fakeTime();
+    // A store whose list() shows deleted keys for 60 s more, as Workers KV may.
+    const inner = new MemoryStore();
+    const deletedAt = new Map();
+    const lagging = {
+      get: (k) => inner.get(k),
+      put: (k, v) => inner.put(k, v),
+      delete: (k) => { deletedAt.set(k, time.t); return inner.delete(k); },
+      async list(prefix, options) {
+        const ghosts = [...deletedAt].filter(([k, at]) => k.startsWith(prefix) && time.t - at < 60_000).map(([k]) => k);
+        const keys = [...new Set([...await inner.list(prefix), ...ghosts])].sort();
+        return options?.limit === undefined ? keys : keys.slice(0, options.limit);
+      },
+    };
+    const { client } = makeClient(backend, lagging, { time, client: { maxFlushMs: 0 } });
+    await client.enqueue(decisions(0, 250));
+    time.t += 1000;
+    assert.deepEqual(await client.flush(), { sent: 200, retried: 0, deadLettered: 0, pending: 50, nextAttemptAt: T0 + 1000 });
+    time.t += 1000;
+    // 200 listed keys are gone: read as nothing, they leave the window to the 50 behind them.
+    assert.deepEqual(await client.flush(), { sent: 50, retried: 0, deadLettered: 0, pending: 0 });
+    for (const d of decisions(0, 250)) assert.equal(backend.count(d.decisionId), 1);
+    // A fresh instance within the minute, on an outbox of 300 more behind 250 such keys.
+    const other = makeClient(backend, lagging, { time, client: { maxFlushMs: 0 } }).client;
+    await other.enqueue(decisions(250, 550));
+    time.t += 1000;
+    const first = await other.flush();
+    // 400 reads: 250 of them gone, 150 records sent; more is listed (pending is a lower bound).
+    assert.deepEqual(first, { sent: 150, retried: 0, deadLettered: 0, pending: 1, nextAttemptAt: time.t });
+    // Its next flush passes over the keys it deleted itself without reading them.
+    time.t += 1000;
+    assert.deepEqual(await other.flush(), { sent: 150, retried: 0, deadLettered: 0, pending: 0 });
+    for (const d of decisions(250, 550)) assert.equal(backend.count(d.decisionId), 1);
+  }));
 
   test("a get() that fails for one key does not stop the others; the key is sent once it reads again", async () => {
     const backend = await startBackend();
@@ -1379,7 +1465,7 @@ describe("a long outbox", () => {
     const before = kv.operations;
     const down = await client.flush();
     const failedFlush = kv.operations - before;
-    assert.deepEqual({ ...down, nextAttemptAt: undefined }, { sent: 0, retried: 50, deadLettered: 0, pending: 200, nextAttemptAt: undefined });
+    assert.deepEqual({ ...down, nextAttemptAt: undefined }, { sent: 0, retried: 50, deadLettered: 0, pending: 401, nextAttemptAt: undefined });
     assert.ok(failedFlush <= BOUND, `the failed flush used ${failedFlush} KV operations`);
     assert.ok(kv.calls.get <= WINDOW + 50 + 3 * 2000, "reads: the window and one per retried decision (besides enqueue's)");
 
