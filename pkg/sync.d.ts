@@ -29,6 +29,12 @@ export interface SyncStore {
    * decisions at once. Set by LocalStorageStore and IndexedDbStore.
    */
   readonly lockName?: string;
+  /**
+   * For a store whose calls count against a limit per invocation: the most calls (each get,
+   * put, delete and list counts one) one flush may make; the client's `maxFlushOps` option wins
+   * over it. KvStore: 900. Default: no limit.
+   */
+  readonly maxFlushOps?: number;
 }
 
 /** In-memory store (tests, short-lived processes: lost when the process ends). */
@@ -94,12 +100,16 @@ export interface KVNamespaceLike {
 /**
  * Workers KV (`env.MY_KV`). Eventually consistent and about one write per second per key: a
  * decision can occasionally be sent twice (backends de-duplicate by decisionId). Each decision
- * costs about eight KV operations (enqueue 3 reads + 2 writes; delivery 1 read + 2 deletes); a
- * flush stays within about 3 × min(4 × batchSize, 200) + a few, however long the outbox is.
- * Prefer DurableObjectStore for a strongly consistent outbox.
+ * costs about eight KV operations (enqueue 3 reads + 2 writes; delivery 1 read + 2 deletes; a
+ * dead letter 1 read + 1 write more, a failed attempt 1 read + 1 write). A flush makes at most
+ * `maxFlushOps` (900) of them whatever becomes of the decisions and however long the outbox
+ * is (about 600 when everything is delivered), leaving 100 of the 1,000 a Worker invocation
+ * may make for its own calls. Prefer DurableObjectStore for a strongly consistent outbox.
  */
 export class KvStore implements SyncStore {
   constructor(namespace: KVNamespaceLike);
+  /** 900: see {@link SyncStore.maxFlushOps}. Lower it (before making the client) if the Worker makes more KV calls of its own. */
+  maxFlushOps: number;
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
@@ -181,6 +191,16 @@ export interface SyncClientOptions {
   timeoutMs?: number;
   /** flush() waits for a retry only if it falls within this many ms of the flush's start; 0 = never wait. Default 20000 (fits `ctx.waitUntil`'s 30 s). */
   maxFlushMs?: number;
+  /**
+   * The most store operations (each get, put, delete and list call) one flush makes, an
+   * integer of at least 16: it reads only what leaves room to settle a batch of it, sends a
+   * batch (or waits for a retry) only when what is left covers the worst case — 4 per decision,
+   * a dead letter — plus the next listing, and otherwise stops with `pending > 0` and
+   * `nextAttemptAt` now, for the next flush to go on. Default `store.maxFlushOps` (KvStore:
+   * 900), else no limit. (A store call that makes several calls underneath, like KV's list
+   * following a cursor after a short page, counts one.)
+   */
+  maxFlushOps?: number;
   /**
    * Failed attempts of a decision before it is dead-lettered, counted per decision (a fresh
    * decision sent in one batch with an old failing one keeps its own count). Default Infinity
@@ -313,8 +333,12 @@ export class SyncError extends Error {
  * `{version: 1, type: "kizuna.decisions", batchId, sentAt, source, decisions}` with headers
  * `Content-Type: application/json` and `Idempotency-Key: <batchId>`, oldest first, at most
  * `batchSize` decisions and `maxBatchBytes` bytes each. One flush reads at most
- * min(4 × batchSize, 200) outbox records, the oldest, so its store operations are bounded
- * however long the outbox grows (Workers KV allows about 1,000 per invocation); what is left
+ * min(4 × batchSize, 200) outbox records, the oldest, and twice as many keys (keys found
+ * deleted, unreadable or moved aside do not count as records), so its store operations are
+ * bounded however long the outbox grows: at most 2 list calls per pass, 2 reads per record of
+ * the window, 4 operations per decision settled (2 when delivered), 3 per value moved aside,
+ * and 2 per failed decision per retry (retries within `maxFlushMs`); with `maxFlushOps`
+ * (Workers KV: 900 of the 1,000 an invocation may make) never more than that. What is left
  * goes on the next flush (`pending > 0`). (Records written before the queue keys hold no time
  * in their key: they are sent first, in decisionId order from one flush to the next.) A decision leaves the outbox only after
  * a 2xx. 408, 429, 5xx, network errors and timeouts are retried with exponential backoff and

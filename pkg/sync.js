@@ -40,8 +40,8 @@ const KEY_ROOT = "kizuna:";
 const RECORD_VERSION = 1;
 const MAX_ERROR_BODY = 2048; // characters of a failed response kept for onError / dead letters
 const READ_CONCURRENCY = 32; // parallel store reads when loading the outbox
-// A flush reads at most min(4 × batchSize, 200) outbox records: a few requests' worth, and with
-// Workers KV (a read and two deletes per decision) well within ~1,000 operations per invocation.
+// A flush reads at most min(4 × batchSize, 200) outbox records: a few requests' worth. (Its
+// store operations are bounded by maxFlushOps, see SETTLE_OPS.)
 const WINDOW_BATCHES = 4;
 const WINDOW_MAX = 200;
 // Reads per flush, in records of its window: keys that turn out deleted, unreadable or moved
@@ -51,6 +51,15 @@ const READS_PER_WINDOW = 2;
 // How long a list may still show a deleted key (Workers KV: up to 60 s): an instance passes
 // over the keys it removed itself for this long without reading them again.
 const LIST_LAG_MS = 60_000;
+// The most keys a flush lists at once: one call of Workers KV's list.
+const MAX_LIST = 1000;
+// With a budget of store operations per flush (maxFlushOps), the most one decision can cost
+// once read: a dead letter (the re-read, the dead letter's put, the index's and the record's
+// deletes). A flush starts a batch only when what is left covers this for each of its
+// decisions, and the next listing (two list calls).
+const SETTLE_OPS = 4;
+const LIST_OPS = 2;
+const MIN_FLUSH_OPS = 16;
 // Statuses that refuse the request's content (malformed, too large, unprocessable): a batch
 // is split to find the decisions refused. Other 4xx (401, 403, 404, ...) concern the
 // endpoint or credentials, so the whole batch is dead-lettered as it is.
@@ -85,6 +94,9 @@ export class SyncError extends Error {
 export class SyncClient {
   #endpoint;
   #store;
+  #io; // the store, counting operations (#ops)
+  #maxOps; // store operations one flush may make
+  #ops = 0; // store operations since the current flush began
   #fetch;
   #headers;
   #getHeaders;
@@ -135,6 +147,19 @@ export class SyncClient {
       }
     }
     this.#store = o.store;
+    const store = o.store;
+    this.#io = {
+      get: (k) => { this.#ops++; return store.get(k); },
+      put: (k, v) => { this.#ops++; return store.put(k, v); },
+      delete: (k) => { this.#ops++; return store.delete(k); },
+      list: (p, options) => { this.#ops++; return store.list(p, options); },
+    };
+    // A store with a per-invocation operation limit (Workers KV) names a budget for a flush.
+    const maxOps = o.maxFlushOps ?? store.maxFlushOps ?? Infinity;
+    if (maxOps !== Infinity && (!Number.isInteger(maxOps) || maxOps < MIN_FLUSH_OPS)) {
+      throw new TypeError(`SyncClient: maxFlushOps must be an integer of at least ${MIN_FLUSH_OPS}`);
+    }
+    this.#maxOps = maxOps;
 
     if (o.fetch !== undefined) {
       if (typeof o.fetch !== "function") throw new TypeError("SyncClient: fetch must be a function");
@@ -233,7 +258,7 @@ export class SyncClient {
     }));
     const added = await Promise.all(records.map(async (r) => {
       const id = r.decision.decisionId;
-      const [queued, dead] = await Promise.all([this.#queued(id), this.#store.get(DEAD_PREFIX + id)]);
+      const [queued, dead] = await Promise.all([this.#queued(id), this.#io.get(DEAD_PREFIX + id)]);
       if (queued || dead != null) return false;
       await this.#write(r);
       return true;
@@ -271,13 +296,13 @@ export class SyncClient {
 
   /** Number of decisions in the outbox (due or waiting for a retry; dead letters excluded). */
   async pending() {
-    const [queued, old] = await Promise.all([this.#store.list(QUEUE_PREFIX), this.#store.list(OUTBOX_PREFIX)]);
+    const [queued, old] = await Promise.all([this.#io.list(QUEUE_PREFIX), this.#io.list(OUTBOX_PREFIX)]);
     return queued.length + old.length;
   }
 
   /** The dead letters, oldest first: decisions a backend rejected with a non-retryable status. */
   async deadLetters() {
-    const records = await this.#readAll(await this.#store.list(DEAD_PREFIX));
+    const records = await this.#readAll(await this.#io.list(DEAD_PREFIX));
     return records
       .map((x) => x.value)
       .filter(isRecord)
@@ -323,7 +348,7 @@ export class SyncClient {
 
   // Whether a decisionId is in the outbox, in either key format.
   async #queued(id) {
-    const [indexed, old] = await Promise.all([this.#store.get(QUEUED_PREFIX + id), this.#store.get(OUTBOX_PREFIX + id)]);
+    const [indexed, old] = await Promise.all([this.#io.get(QUEUED_PREFIX + id), this.#io.get(OUTBOX_PREFIX + id)]);
     return indexed != null || old != null;
   }
 
@@ -333,15 +358,15 @@ export class SyncClient {
   async #write(r) {
     const key = queueKey(r);
     this.#removed.delete(key); // written again (requeueDeadLetters): to be read
-    await this.#store.put(key, r);
-    await this.#store.put(QUEUED_PREFIX + r.decision.decisionId, key);
+    await this.#io.put(key, r);
+    await this.#io.put(QUEUED_PREFIX + r.decision.decisionId, key);
   }
 
   // A record leaves the outbox: the index entry first, then the record (a crash in between
   // leaves a record that is sent again, not an index entry without a record).
   async #remove(key) {
-    if (key.startsWith(QUEUE_PREFIX)) await this.#store.delete(QUEUED_PREFIX + decisionIdOfKey(key));
-    await this.#store.delete(key);
+    if (key.startsWith(QUEUE_PREFIX)) await this.#io.delete(QUEUED_PREFIX + decisionIdOfKey(key));
+    await this.#io.delete(key);
     this.#removed.set(key, this.#clock());
   }
 
@@ -349,7 +374,7 @@ export class SyncClient {
   // KV namespace) may have sent or dead-lettered the record since this flush read it: writing it
   // back after a late failure here would send it again (or dead-letter a delivered decision).
   async #stillQueued(r) {
-    return (await this.#store.get(r.key)) != null;
+    return (await this.#io.get(r.key)) != null;
   }
 
   // Run a flush under the store's Web Lock (browsers: tabs sharing localStorage or IndexedDB),
@@ -374,14 +399,14 @@ export class SyncClient {
 
   async #takeDead(decisionIds, action) {
     const keys = decisionIds === undefined
-      ? await this.#store.list(DEAD_PREFIX)
+      ? await this.#io.list(DEAD_PREFIX)
       : [...new Set(decisionIds)].map((id) => DEAD_PREFIX + id);
     let moved = 0;
     for (const key of keys) {
-      const r = await this.#store.get(key);
+      const r = await this.#io.get(key);
       if (!isRecord(r)) continue;
       await action(r);
-      await this.#store.delete(key);
+      await this.#io.delete(key);
       moved++;
     }
     return moved;
@@ -412,7 +437,7 @@ export class SyncClient {
   // localStorage) must not hide the others.
   async #readAll(keys) {
     const out = [];
-    const read = (k) => Promise.resolve().then(() => this.#store.get(k)).then((value) => ({ value }), (error) => ({ error }));
+    const read = (k) => Promise.resolve().then(() => this.#io.get(k)).then((value) => ({ value }), (error) => ({ error }));
     for (let i = 0; i < keys.length; i += READ_CONCURRENCY) {
       out.push(...await Promise.all(keys.slice(i, i + READ_CONCURRENCY).map(read)));
     }
@@ -440,7 +465,7 @@ export class SyncClient {
   // value stays where it is (f.failing: tried again later).
   async #holdAside(f, key, value, reason) {
     try {
-      await this.#store.put(HELD_PREFIX + key.slice(KEY_ROOT.length), value);
+      await this.#io.put(HELD_PREFIX + key.slice(KEY_ROOT.length), value);
       await this.#remove(key);
     } catch (cause) {
       f.failing.add(key);
@@ -464,7 +489,7 @@ export class SyncClient {
 
   async #listFirst(prefix, limit) {
     // A store that ignores `limit` lists everything: cut it here.
-    return (await this.#store.list(prefix, { limit })).sort().slice(0, limit);
+    return (await this.#io.list(prefix, { limit })).sort().slice(0, limit);
   }
 
   // Read the oldest outbox keys this flush has not seen into f.cache, oldest first, while its
@@ -481,15 +506,18 @@ export class SyncClient {
       if (now - at < LIST_LAG_MS) f.passed.add(k);
       else this.#removed.delete(k);
     }
-    const keys = await this.#listOutbox(f.cache.size + f.passed.size + f.reads + 1);
+    const limit = Math.min(MAX_LIST, f.cache.size + f.passed.size + this.#readCap(f) + 1);
+    const keys = await this.#listOutbox(limit);
     const present = new Set(keys);
     for (const k of f.cache.keys()) if (!present.has(k)) f.cache.delete(k);
     const fresh = keys.filter((k) => !f.cache.has(k) && !f.passed.has(k));
     const t = now;
     const corrected = [];
     let next = 0;
-    while (next < fresh.length && f.records > 0 && f.reads > 0) {
-      const chunk = fresh.slice(next, next + Math.min(READ_CONCURRENCY, f.records, f.reads));
+    for (;;) {
+      const n = Math.min(READ_CONCURRENCY, f.records, this.#readCap(f), fresh.length - next);
+      if (n <= 0) break;
+      const chunk = fresh.slice(next, next + n);
       next += chunk.length;
       f.reads -= chunk.length;
       const values = await this.#readAll(chunk);
@@ -503,6 +531,10 @@ export class SyncClient {
         }
         if (value == null) continue; // deleted since the list
         if (!isRecord(value)) {
+          if (!this.#affordsWithBatch(f, 3)) {
+            f.later.add(k); // no budget left to move it: the next flush does
+            continue;
+          }
           await this.#holdAside(f, k, value, value?.v > RECORD_VERSION
             ? `written by a newer version of kizuna/sync (record version ${value.v})`
             : "not an outbox record");
@@ -533,14 +565,39 @@ export class SyncClient {
         f.cache.set(k, r);
       }
     }
-    f.unread = fresh.length - next;
-    // Best effort: if a write fails, the correction is simply made again next time.
-    await Promise.all(corrected.map((r) => Promise.resolve().then(() => this.#store.put(r.key, stored(r))).catch(() => {})));
+    // A full listing may go on beyond what it shows (MAX_LIST): never taken for the end.
+    f.unread = Math.max(fresh.length - next, keys.length >= limit ? 1 : 0);
+    // Best effort: if a write fails (or the budget is spent), the correction is made next time.
+    const affordable = corrected.filter((_, i) => this.#affordsWithBatch(f, i + 1));
+    await Promise.all(affordable.map((r) => Promise.resolve().then(() => this.#io.put(r.key, stored(r))).catch(() => {})));
   }
 
   // What this flush leaves in the outbox: the records it read and did not settle, oldest first.
   #open(f) {
     return [...f.cache.values()].filter((r) => !f.settled.has(r.decision.decisionId)).sort(order);
+  }
+
+  // Whether `n` more store operations leave room for the next listing (maxFlushOps).
+  #affords(n) {
+    return this.#ops + n + LIST_OPS <= this.#maxOps;
+  }
+
+  // Whether the records read so far (f.cache), or the first batch of them, can still be
+  // settled after `n` more operations: what a flush keeps in hand before reads and moves.
+  #affordsWithBatch(f, n) {
+    return this.#affords(n + SETTLE_OPS * Math.min(this.#batchSize, f.cache.size));
+  }
+
+  // How many more keys this flush may read now: within its reads (f.reads) and, with a
+  // budget, leaving room for a first batch of what it then holds, that is the largest k with
+  // k + SETTLE_OPS × min(batchSize, cached + k) ≤ what is left (the first term for k within a
+  // batch, the second beyond it).
+  #readCap(f) {
+    const left = this.#maxOps - this.#ops - LIST_OPS;
+    const c = f.cache.size;
+    const b = this.#batchSize;
+    const k = Math.max(Math.min(Math.floor((left - SETTLE_OPS * c) / (SETTLE_OPS + 1)), b - c), left - SETTLE_OPS * b);
+    return Math.max(0, Math.min(f.reads, k));
   }
 
   async #flush(budget) {
@@ -555,7 +612,9 @@ export class SyncClient {
       records: this.#window, // outbox records this flush may still read, over all its passes
       reads: READS_PER_WINDOW * this.#window, // reads it may still make (records or not)
       unread: 0, // keys of the last listing left unread (or unlisted: the outbox goes on)
+      later: new Set(), // unreadable keys this flush had no budget to move aside
     };
+    this.#ops = 0;
     let loaded = false; // the outbox was listed and read at least once by this flush
     const start = this.#clock();
     let waited = 0; // sum of waits, at least 1 ms each: bounds the loop even if the clock stands still
@@ -575,27 +634,32 @@ export class SyncClient {
         this.#gate = Math.max(this.#gate, persistedGate(records));
         const due = t >= this.#gate ? records.filter((r) => r.nextAttemptAt <= t) : [];
         if (due.length > 0 && !mustWait) {
-          mustWait = await this.#pass(due, f, totals);
+          const outcome = await this.#pass(due, f, totals);
+          if (outcome === "spent") break; // maxFlushOps: the next flush goes on
+          mustWait = outcome === "retry";
           continue;
         }
         mustWait = false;
-        // Nothing may be sent now: wait for the next due time if it is within the budget.
+        // Nothing may be sent now: wait for the next due time if it is within the budget (of
+        // time, and of store operations for a batch then).
         const wait = Math.max(0, nextOf(records) - t);
         // A wait counts as at least 1 ms, so maxFlushMs = 0 never waits.
         if (Math.max(t - start, waited) + Math.max(wait, 1) > budget) break;
+        if (!this.#affords(LIST_OPS + SETTLE_OPS * Math.min(this.#batchSize, records.length))) break;
         await this.#sleep(wait);
         waited += Math.max(wait, 1);
         this.#floor = Math.max(this.#floor, t + wait);
       }
-      // What is left, and when to come back: the records' retry time; now for what this flush
-      // did not read (the next flush reads it); after a backoff that grows with each such
-      // flush for records whose read failed. Never 0 while something is left.
+      // What is left, and when to come back: the records' retry time (not before now: a
+      // flush that spent its operations leaves due records); now for what this flush did not
+      // read (the next flush reads it); after a backoff that grows with each such flush for
+      // records whose read failed. Never 0 while something is left.
       const open = this.#open(f);
       const t = this.#clock();
-      totals.pending = open.length + f.unread + f.failing.size;
+      totals.pending = open.length + f.unread + f.later.size + f.failing.size;
       const next = [];
-      if (open.length > 0) next.push(nextOf(open));
-      if (f.unread > 0) next.push(Math.max(this.#gate, t));
+      if (open.length > 0) next.push(Math.max(nextOf(open), t));
+      if (f.unread + f.later.size > 0) next.push(Math.max(this.#gate, t));
       if (f.failing.size > 0) next.push(Math.max(this.#gate, t + this.#backoff(++this.#storeFailures)));
       else this.#storeFailures = 0;
       if (next.length > 0) totals.nextAttemptAt = Math.min(...next);
@@ -605,17 +669,19 @@ export class SyncClient {
       // made-up 0 that would tell a caller to stop.
       await this.#report(new SyncError(`kizuna sync: store failed: ${cause?.message ?? cause}`, { kind: "store", outcome: "kept", cause }));
       const left = this.#open(f);
-      totals.pending = loaded ? left.length + f.unread + f.failing.size : undefined;
+      totals.pending = loaded ? left.length + f.unread + f.later.size + f.failing.size : undefined;
       totals.nextAttemptAt = Math.max(left.length > 0 ? nextOf(left) : 0, this.#clock() + this.#backoff(++this.#storeFailures));
     }
     return totals;
   }
 
-  // Send the due records in batches. Returns true after a retryable failure (the rest wait for
-  // the gate: a backend that just failed is not sent the next batch right away).
+  // Send the due records in batches. Returns "retry" after a retryable failure (the rest wait
+  // for the gate: a backend that just failed is not sent the next batch right away), "spent"
+  // when the store operations left (maxFlushOps) do not cover the next batch's worst case.
   async #pass(due, f, totals) {
     const { batches, tooLarge } = this.#pack(due);
     for (const r of tooLarge) {
+      if (!this.#affords(SETTLE_OPS)) return "spent";
       f.settled.add(r.decision.decisionId);
       totals.deadLettered += await this.#deadLetter([r], f, {
         kind: "too_large",
@@ -626,6 +692,7 @@ export class SyncClient {
     while (queue.length > 0) {
       const batch = queue.shift();
       const ids = batch.records.map((r) => r.decision.decisionId);
+      if (!this.#affords(SETTLE_OPS * batch.records.length)) return "spent";
       const result = await this.#send(batch);
       if (result.ok) {
         for (const id of ids) f.settled.add(id);
@@ -674,7 +741,7 @@ export class SyncClient {
         }
         const next = { ...r, attempts: r.attempts + 1, nextAttemptAt: retryAt, lastAttemptAt: t, batchId: batch.batchId, sentAt: batch.sentAt, lastError };
         f.cache.set(r.key, next); // this flush knows the new state even if the write fails
-        await this.#store.put(r.key, stored(next));
+        await this.#io.put(r.key, stored(next));
       }, false);
       const restIds = rest.filter((r) => !gone.has(r)).map((r) => r.decision.decisionId);
       for (const r of gone) f.settled.add(r.decision.decisionId);
@@ -690,9 +757,9 @@ export class SyncClient {
         retryAt,
         cause: result.cause,
       }));
-      return true;
+      return "retry";
     }
-    return false;
+    return undefined;
   }
 
   // Apply a store operation to each record; a failing write is reported, not thrown, so one
@@ -721,7 +788,7 @@ export class SyncClient {
       const id = r.decision.decisionId;
       if (!(await this.#stillQueued(r))) return;
       // Dead letter first, then delete: a crash in between leaves a copy in both places.
-      await this.#store.put(DEAD_PREFIX + id, {
+      await this.#io.put(DEAD_PREFIX + id, {
         v: RECORD_VERSION,
         decision: r.decision,
         enqueuedAt: r.enqueuedAt,

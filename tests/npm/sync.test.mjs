@@ -1191,6 +1191,10 @@ describe("construction", () => {
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, onError: 1 }), /onError/);
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, maxRetryAfterMs: -1 }), /maxRetryAfterMs/);
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, locks: {} }), /locks/);
+    for (const maxFlushOps of [15, 100.5, "900", NaN]) {
+      assert.throws(() => new SyncClient({ endpoint: "https://x/", store, maxFlushOps }), /maxFlushOps/);
+    }
+    assert.throws(() => new SyncClient({ endpoint: "https://x/", store: Object.assign(new MemoryStore(), { maxFlushOps: 0 }) }), /maxFlushOps/);
     for (const retryStatuses of [401, [500], [401.5], ["401"]]) {
       assert.throws(() => new SyncClient({ endpoint: "https://x/", store, retryStatuses }), /retryStatuses/);
     }
@@ -1435,14 +1439,14 @@ describe("a long outbox", () => {
   const WINDOW = 200;
   const BOUND = 3 * WINDOW + 8;
 
-  /** Flush (as a Worker's alarm does) until nothing is pending; each flush's KV operations. */
-  async function drain(client, kv, time) {
+  /** Flush (as a Worker's alarm does) until nothing is pending (or `done`); each flush's KV operations. */
+  async function drain(client, kv, time, done = (r) => r.pending === 0) {
     const perFlush = [];
     for (let i = 0; i < 100; i++) {
       const before = kv.operations;
       const r = await client.flush();
       perFlush.push(kv.operations - before);
-      if (r.pending === 0) return perFlush;
+      if (done(r)) return perFlush;
       assert.equal(typeof r.nextAttemptAt, "number", "told when to come back");
       time.t = Math.max(time.t, r.nextAttemptAt);
     }
@@ -1477,6 +1481,74 @@ describe("a long outbox", () => {
     assert.deepEqual(order, ds.map((d) => d.decisionId), "oldest first");
     assert.deepEqual(await store.list("kizuna:"), [], "no record or index entry left");
     assert.equal(await client.pending(), 0);
+  }));
+
+  // KvStore gives a flush 900 of the 1,000 operations KV allows an invocation, whatever becomes
+  // of the decisions: a dead letter costs four (a re-read, its put, two deletes), a failed
+  // attempt two (a re-read, a put) per retry within maxFlushMs, a value moved aside three.
+  const KV_FLUSH_OPS = 900;
+  const refuse = (status) => () => ({ status });
+  const kvCases = [
+    ["403: every decision dead-lettered", { judge: refuse(403) }],
+    ["422: batches split down to single decisions, each refused", { judge: refuse(422) }],
+    ["403 with batchSize 200 (a batch is the whole window)", { judge: refuse(403), client: { batchSize: 200 } }],
+    ["503 to 60 requests, retried within maxFlushMs 20 s with little jitter", { down: 60, client: { random: () => 0.05, maxFlushMs: 20_000 } }],
+    ["503 to 60 requests, retried at once (baseDelayMs 0)", { down: 60, client: { baseDelayMs: 0, maxFlushMs: 20_000 } }],
+    ["503 with maxAttempts 2: dead-lettered after two tries", { judge: refuse(503), client: { maxAttempts: 2, maxFlushMs: 20_000 } }],
+    ["300 values of a newer version (moved aside) and 100 that do not parse (left) at the head", { head: true }],
+  ];
+  for (const [name, { judge, down, client: options, head }] of kvCases) {
+    test(`Workers KV, ${name}: no flush makes more than ${KV_FLUSH_OPS} KV operations, and repeated flushes settle every decision once`, () => withBackend(async (backend) => {
+      const kv = new FakeKvNamespace();
+      const store = new KvStore(kv);
+      assert.equal(store.maxFlushOps, KV_FLUSH_OPS);
+      const time = fakeTime();
+      if (head) {
+        for (let i = 0; i < 300; i++) await store.put(`${QUEUE_PREFIX}${String(T0 - 9000 + i).padStart(15, "0")}.000000:newer-${i}`, { v: 2, decision: { decisionId: `newer-${i}` } });
+        for (let i = 0; i < 100; i++) await kv.put(`${QUEUE_PREFIX}${String(T0 - 5000 + i).padStart(15, "0")}.000000:broken-${i}`, "{broken");
+      }
+      backend.judge = judge ?? (down ? () => (backend.requests.length < down ? { status: 503 } : undefined) : undefined);
+      const { client } = makeClient(backend, store, { time, client: { maxFlushMs: 0, ...options } });
+      const ds = decisions(0, 300);
+      await client.enqueue(ds);
+      const perFlush = await drain(client, kv, time, head ? () => ds.every((d) => backend.count(d.decisionId) === 1) : undefined);
+      assert.ok(Math.max(...perFlush) <= KV_FLUSH_OPS, `KV operations per flush: ${perFlush.join(", ")}`);
+      if (judge) {
+        assert.deepEqual((await client.deadLetters()).map((d) => d.decisionId).sort(), ds.map((d) => d.decisionId).sort());
+        assert.equal(backend.accepted().length, 0);
+      } else {
+        for (const d of ds) assert.equal(backend.count(d.decisionId), 1, d.decisionId);
+      }
+      if (head) {
+        assert.equal((await store.list("kizuna:held:")).length, 300);
+        assert.equal(await client.pending(), 100, "the values that do not parse are left");
+      } else {
+        assert.deepEqual(await store.list(QUEUE_PREFIX), []);
+      }
+    }));
+  }
+
+  test("a small maxFlushOps (the client's option wins over the store's) still delivers: every flush within it, each decision once", () => withBackend(async (backend) => {
+    const inner = new MemoryStore();
+    let ops = 0;
+    const counted = { maxFlushOps: 900 };
+    for (const m of ["get", "put", "delete", "list"]) counted[m] = (...args) => { ops++; return inner[m](...args); };
+    const time = fakeTime();
+    backend.script.push({ status: 503 }, { status: 503 });
+    const { client } = makeClient(backend, counted, { time, client: { maxFlushOps: 16, maxFlushMs: 20_000 } });
+    const ds = decisions(0, 20);
+    await client.enqueue(ds);
+    const perFlush = [];
+    for (let i = 0; i < 40; i++) {
+      ops = 0;
+      const r = await client.flush();
+      perFlush.push(ops);
+      if (r.pending === 0) break;
+      time.t = Math.max(time.t, r.nextAttemptAt);
+    }
+    assert.ok(Math.max(...perFlush) <= 16, `operations per flush: ${perFlush.join(", ")}`);
+    for (const d of ds) assert.equal(backend.count(d.decisionId), 1, d.decisionId);
+    assert.deepEqual(await inner.list("kizuna:"), []);
   }));
 
   test("a store that ignores list's limit still gets bounded reads", () => withBackend(async (backend) => {
