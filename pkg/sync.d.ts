@@ -372,8 +372,11 @@ export class SyncClient {
   constructor(options: SyncClientOptions);
   /**
    * Write decisions to the outbox (durable once this resolves). A decisionId already in the
-   * outbox or in the dead letters is kept once. Rejects with TypeError on a decision without a
-   * string `decisionId` (before writing anything) and with the store's error if it fails.
+   * outbox or in the dead letters is kept once. (Two enqueues of one decisionId at the same
+   * time — two tabs — can each write a record: the flush that sends or dead-letters the
+   * decision removes both, and counts both in `pending` until then.) Rejects with TypeError on
+   * a decision without a string `decisionId` (before writing anything) and with the store's
+   * error if it fails.
    */
   enqueue(decisions: Decision | Decision[]): Promise<EnqueueResult>;
   /**

@@ -577,6 +577,21 @@ export class SyncClient {
     return [...f.cache.values()].filter((r) => !f.settled.has(r.decision.decisionId)).sort(order);
   }
 
+  // The other records of decisions this flush settled: enqueue is not under a lock, so two tabs
+  // enqueuing one decision at the same time each write a record. They are removed with it (a
+  // dead letter holds the decision, a delivered one is not sent again); one there is no budget
+  // left to remove is left counted (f.later). Tried once per flush.
+  async #dropSettled(f) {
+    const drop = [];
+    for (const r of f.cache.values()) {
+      if (!f.settled.has(r.decision.decisionId) || f.passed.has(r.key)) continue;
+      f.passed.add(r.key);
+      if (this.#affords(2 * (drop.length + 1))) drop.push(r);
+      else f.later.add(r.key);
+    }
+    await this.#settle(drop, f, (r) => this.#remove(r.key), true);
+  }
+
   // Whether `n` more store operations leave room for the next listing (maxFlushOps).
   #affords(n) {
     return this.#ops + n + LIST_OPS <= this.#maxOps;
@@ -625,6 +640,7 @@ export class SyncClient {
       for (;;) {
         await this.#load(f);
         loaded = true;
+        await this.#dropSettled(f); // records of a decision settled earlier in this flush
         // One record per decisionId (two can meet after an upgrade race or a crash between
         // writes): a batch never carries a decision twice.
         const ids = new Set();
@@ -635,6 +651,7 @@ export class SyncClient {
         const due = t >= this.#gate ? records.filter((r) => r.nextAttemptAt <= t) : [];
         if (due.length > 0 && !mustWait) {
           const outcome = await this.#pass(due, f, totals);
+          await this.#dropSettled(f);
           if (outcome === "spent") break; // maxFlushOps: the next flush goes on
           mustWait = outcome === "retry";
           continue;
@@ -690,9 +707,12 @@ export class SyncClient {
     }
     const queue = [...batches];
     while (queue.length > 0) {
+      await this.#dropSettled(f);
       const batch = queue.shift();
       const ids = batch.records.map((r) => r.decision.decisionId);
-      if (!this.#affords(SETTLE_OPS * batch.records.length)) return "spent";
+      // The batch's worst case, and the removal of other records of its decisions.
+      const others = [...f.cache.values()].filter((r) => ids.includes(r.decision.decisionId) && !batch.records.includes(r)).length;
+      if (!this.#affords(SETTLE_OPS * batch.records.length + 2 * others)) return "spent";
       const result = await this.#send(batch);
       if (result.ok) {
         for (const id of ids) f.settled.add(id);
@@ -770,6 +790,7 @@ export class SyncClient {
         await op(r);
         if (remove) f.cache.delete(r.key);
       } catch (cause) {
+        f.passed.add(r.key); // not tried again by this flush
         await this.#report(new SyncError(`kizuna sync: store failed for ${r.key}: ${cause?.message ?? cause}`, {
           kind: "store",
           outcome: "kept",

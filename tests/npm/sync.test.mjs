@@ -257,6 +257,37 @@ describe("delivery", () => {
     }
   });
 
+  for (const outcome of ["delivered", "retried, then delivered", "dead-lettered"]) {
+    test(`one decisionId enqueued by two tabs at once (two records): ${outcome} once, and every record of it settled with it; pending is not 0 while one is left`, () => withBackend(async (backend) => {
+      const store = new MemoryStore();
+      const time = fakeTime();
+      // Two clients (tabs) enqueue the same decision at the same time, a millisecond apart:
+      // both find no index entry, each writes its record.
+      const tab = (at) => makeClient(backend, store, { time: { ...fakeTime(at), sleep: time.sleep }, client: { maxFlushMs: 0 } }).client;
+      const d = decision(42);
+      await Promise.all([tab(T0).enqueue([decision(41), d]), tab(T0 + 1).enqueue([d, decision(43)])]);
+      assert.equal((await store.list(QUEUE_PREFIX)).filter((k) => k.endsWith(d.decisionId)).length, 2);
+      const { client } = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
+      if (outcome === "retried, then delivered") {
+        backend.script.push({ status: 503 });
+        assert.deepEqual(await client.flush(), { sent: 0, retried: 3, deadLettered: 0, pending: 4, nextAttemptAt: T0 + 250 });
+        time.t += 250;
+      }
+      if (outcome === "dead-lettered") backend.script.push({ status: 403 });
+      const r = await client.flush();
+      assert.deepEqual(r, outcome === "dead-lettered"
+        ? { sent: 0, retried: 0, deadLettered: 3, pending: 0 }
+        : { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual(await store.list(QUEUE_PREFIX), [], "no record of the decision left");
+      assert.deepEqual(await store.list("kizuna:queued:"), []);
+      assert.equal(await client.pending(), 0);
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+      const sent = backend.requests.flatMap((q) => q.body.decisions.map((x) => x.decisionId));
+      assert.equal(sent.filter((id) => id === d.decisionId).length, outcome === "retried, then delivered" ? 2 : 1, "one record per request");
+      assert.equal(backend.requests.length, outcome === "retried, then delivered" ? 2 : 1);
+    }));
+  }
+
   test("concurrent flush() calls share one flush: no double send", async () => {
     const backend = await startBackend();
     try {
