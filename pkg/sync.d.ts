@@ -222,17 +222,22 @@ export interface SyncClientOptions {
   /** Every delivery or storage problem (retries included); awaited, and a throw is ignored. */
   onError?: (error: SyncError) => void | Promise<void>;
   /**
-   * The Web Locks API a flush takes the store's lock (`store.lockName`) with. Default
-   * `navigator.locks` where it exists (browsers); without it, or for a store without a lock
-   * name, flushes are not serialized across instances (delivery stays at least once). A lock
-   * that cannot be taken (e.g. a SecurityError) leaves the flush unlocked.
+   * The Web Locks API a flush takes the store's lock (`store.lockName`) with, asked for with
+   * `ifAvailable`: a flush never waits for it. While another instance (tab) holds it — that
+   * tab is flushing this store — a flush sends nothing and resolves at once with the outbox
+   * counted (`pending`, a lower bound) and, if that is above 0, `nextAttemptAt` a second later.
+   * Default `navigator.locks` where it exists (browsers); without it, or for a store without a
+   * lock name, flushes are not serialized across instances (delivery stays at least once). A
+   * lock that cannot be asked for (e.g. a SecurityError) leaves the flush unlocked; one stolen
+   * during a flush (`steal: true` elsewhere) lets it finish unlocked.
    */
   locks?: LockManagerLike;
 }
 
 /** The part of the Web Locks API (`navigator.locks`) the client uses. */
 export interface LockManagerLike {
-  request<T>(name: string, callback: (lock: unknown) => Promise<T>): Promise<T>;
+  /** The callback gets `null` when `ifAvailable` is set and the lock is held or asked for. */
+  request<T>(name: string, options: { ifAvailable?: boolean }, callback: (lock: unknown) => T | Promise<T>): Promise<T>;
 }
 
 export interface FlushResult {
@@ -384,7 +389,8 @@ export class SyncClient {
    * here overrides the client's for this call). Resolves with counts; delivery and storage
    * problems go to `onError`, never to the promise. Rejects (TypeError) only on an invalid
    * `maxFlushMs` here; it never throws synchronously. A call while a flush of this
-   * instance runs returns that flush's promise (no double send).
+   * instance runs returns that flush's promise (no double send); one while another instance
+   * holds the store's Web Lock returns at once (see `locks`).
    */
   flush(options?: { maxFlushMs?: number }): Promise<FlushResult>;
   /** `ctx.waitUntil(client.flush())` for Workers; returns the flush promise. */

@@ -60,6 +60,8 @@ const MAX_LIST = 1000;
 const SETTLE_OPS = 4;
 const LIST_OPS = 2;
 const MIN_FLUSH_OPS = 16;
+// How soon to come back when another instance (tab) holds the store's lock: it is flushing.
+const LOCK_BUSY_MS = 1000;
 // Statuses that refuse the request's content (malformed, too large, unprocessable): a batch
 // is split to find the decisions refused. Other 4xx (401, 403, 404, ...) concern the
 // endpoint or credentials, so the whole batch is dead-lettered as it is.
@@ -379,22 +381,38 @@ export class SyncClient {
 
   // Run a flush under the store's Web Lock (browsers: tabs sharing localStorage or IndexedDB),
   // so one tab's flush never sends what another is sending. Without Web Locks (Node, workerd,
-  // older browsers) or a lock name, it runs as is: delivery is still at least once.
+  // older browsers) or a lock name, it runs as is: delivery is still at least once. The lock
+  // is asked for only if available: a tab that holds it is flushing this store, maybe for long
+  // (a background tab's timers are throttled, a frozen page, a store call that never settles),
+  // and a flush must not wait for it beyond maxFlushMs, nor leave later flush() calls waiting
+  // on it. It says what is waiting instead (#busy), so the caller comes back.
   #locked(flush) {
     const name = this.#store.lockName;
     if (typeof name !== "string" || !this.#locks) return flush();
-    let ran = false;
+    let run;
     return Promise.resolve()
-      .then(() => this.#locks.request(name, () => {
-        ran = true;
-        return flush();
+      .then(() => this.#locks.request(name, { ifAvailable: true }, (lock) => {
+        if (lock === null) return undefined;
+        run = flush();
+        return run; // the lock is held until the flush ends
       }))
-      .catch((e) => {
-        if (ran) throw e;
-        // The lock could not be taken (e.g. a SecurityError in an opaque origin): flushing
-        // without it is what a browser without Web Locks does.
-        return flush();
-      });
+      // The flush's own result also when its lock was stolen (request() then rejects while the
+      // flush runs on). A lock that could not be asked for (e.g. a SecurityError in an opaque
+      // origin): flushing without it is what a browser without Web Locks does.
+      .then(() => run ?? this.#busy(), () => run ?? flush());
+  }
+
+  // Another instance holds the store's lock: nothing is sent. What is waiting is counted (a
+  // lower bound, like a flush's), so that a caller comes back rather than stops.
+  async #busy() {
+    const at = Math.max(this.#gate, this.#clock() + LOCK_BUSY_MS);
+    try {
+      const pending = (await this.#listOutbox(this.#window)).length;
+      return { sent: 0, retried: 0, deadLettered: 0, pending, ...(pending > 0 ? { nextAttemptAt: at } : {}) };
+    } catch (cause) {
+      await this.#report(new SyncError(`kizuna sync: store failed: ${cause?.message ?? cause}`, { kind: "store", outcome: "kept", cause }));
+      return { sent: 0, retried: 0, deadLettered: 0, pending: undefined, nextAttemptAt: at };
+    }
   }
 
   async #takeDead(decisionIds, action) {

@@ -1653,19 +1653,59 @@ function watchedList() {
   return items;
 }
 
-/** Web Locks (exclusive mode): callbacks for one name run one at a time, in request order. */
+/**
+ * Web Locks (`navigator.locks`, exclusive mode): callbacks for one name run one at a time, in
+ * request order. `ifAvailable`: the callback gets null at once while the lock is held or asked
+ * for. `steal`: the holder's request rejects with an AbortError (its callback runs on) and the
+ * stealer gets the lock at once. `requested` lists the names asked for.
+ */
 function fakeLocks() {
-  const tails = new Map();
+  const names = new Map();
   const requested = watchedList();
+  const grant = (s) => {
+    if (s.holder || s.queue.length === 0) return;
+    const next = s.queue.shift();
+    s.holder = next;
+    Promise.resolve().then(() => next.callback({ name: next.name, mode: "exclusive" })).then(next.resolve, next.reject).finally(() => {
+      if (s.holder !== next) return; // stolen
+      s.holder = undefined;
+      grant(s);
+    });
+  };
   return {
     requested,
-    request(name, callback) {
+    request(name, options, callback) {
+      if (typeof options === "function") [options, callback] = [{}, options];
       requested.add(name);
-      const run = (tails.get(name) ?? Promise.resolve()).then(() => callback({ name, mode: "exclusive" }));
-      tails.set(name, run.then(() => {}, () => {}));
-      return run;
+      if (!names.has(name)) names.set(name, { holder: undefined, queue: [] });
+      const s = names.get(name);
+      if (options.ifAvailable && (s.holder || s.queue.length > 0)) return Promise.resolve().then(() => callback(null));
+      return new Promise((resolve, reject) => {
+        const entry = { name, callback, resolve, reject };
+        if (options.steal && s.holder) {
+          s.holder.reject(new DOMException("the lock was stolen", "AbortError"));
+          s.holder = undefined;
+          s.queue.unshift(entry);
+        } else {
+          s.queue.push(entry);
+        }
+        grant(s);
+      });
     },
   };
+}
+
+/** Runs `fn(locks)` with `globalThis.navigator.locks` set to a fakeLocks(). */
+async function withLocks(fn) {
+  const locks = fakeLocks();
+  const saved = Object.getOwnPropertyDescriptor(globalThis, "navigator");
+  Object.defineProperty(globalThis, "navigator", { value: { locks }, configurable: true, writable: true });
+  try {
+    return await fn(locks);
+  } finally {
+    if (saved) Object.defineProperty(globalThis, "navigator", saved);
+    else delete globalThis.navigator;
+  }
 }
 
 /** A fetch that answers when the test says: `calls.reach(n)` gives the n-th call, `call.answer(status)` answers it. */
@@ -1680,33 +1720,57 @@ function heldFetch() {
 const nowhere = { url: "https://backend.example/decisions" }; // for clients whose fetch is held
 
 describe("two instances on one store", () => {
-  test("two tabs on one localStorage take navigator.locks in turn: the second finds the outbox sent, each decision goes once", async () => {
-    const locks = fakeLocks();
-    const saved = Object.getOwnPropertyDescriptor(globalThis, "navigator");
-    Object.defineProperty(globalThis, "navigator", { value: { locks }, configurable: true, writable: true });
-    try {
-      const storage = new StorageShim();
-      const a = heldFetch();
-      const b = heldFetch();
-      const tabA = makeClient(nowhere, new LocalStorageStore(storage, "quiz:"), { client: { fetch: a.fetch, maxFlushMs: 0 } });
-      const tabB = makeClient(nowhere, new LocalStorageStore(storage, "quiz:"), { client: { fetch: b.fetch, maxFlushMs: 0 } });
-      await tabA.client.enqueue(decisions(0, 3));
-      const flushA = tabA.client.flush();
-      const sending = await a.calls.reach(1);
-      const flushB = tabB.client.flush();
-      // Tab B either waits for the lock or (without one) sends the same decisions.
-      await Promise.race([locks.requested.reach(2), b.calls.reach(1)]);
-      sending.answer(200);
-      for (const c of b.calls) c.answer(200);
-      assert.deepEqual(await flushA, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
-      assert.deepEqual(await flushB, { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
-      assert.equal(b.calls.length, 0, "tab B sent nothing");
-      assert.deepEqual([...locks.requested], ["kizuna-sync:quiz:", "kizuna-sync:quiz:"]);
-    } finally {
-      if (saved) Object.defineProperty(globalThis, "navigator", saved);
-      else delete globalThis.navigator;
-    }
-  });
+  test("two tabs on one localStorage flush under navigator.locks: while one sends, the other sends nothing and comes back (pending > 0, nextAttemptAt); each decision goes once", () => withLocks(async (locks) => {
+    const storage = new StorageShim();
+    const a = heldFetch();
+    const b = heldFetch();
+    const tabA = makeClient(nowhere, new LocalStorageStore(storage, "quiz:"), { client: { fetch: a.fetch, maxFlushMs: 0 } });
+    const tabB = makeClient(nowhere, new LocalStorageStore(storage, "quiz:"), { client: { fetch: b.fetch, maxFlushMs: 0 } });
+    await tabA.client.enqueue(decisions(0, 3));
+    const flushA = tabA.client.flush();
+    const sending = await a.calls.reach(1);
+    // Tab B does not wait for the lock (nor, without one, send the same decisions).
+    const busy = await Promise.race([tabB.client.flush(), b.calls.reach(1).then(() => "sent")]);
+    assert.deepEqual(busy, { sent: 0, retried: 0, deadLettered: 0, pending: 3, nextAttemptAt: T0 + 1000 });
+    sending.answer(200);
+    assert.deepEqual(await flushA, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+    assert.deepEqual(await tabB.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 }, "back later: nothing left");
+    assert.equal(b.calls.length, 0, "tab B sent nothing");
+    assert.deepEqual([...locks.requested], ["kizuna-sync:quiz:", "kizuna-sync:quiz:", "kizuna-sync:quiz:"]);
+  }));
+
+  test("a tab holding the lock for long (a stuck or throttled background tab): flush() does not wait for it, whatever maxFlushMs; later calls are not stuck either, and once it is free the flush sends", () => withLocks(async (locks) => withBackend(async (backend) => {
+    const store = new LocalStorageStore(new StorageShim(), "app:");
+    let release;
+    locks.request(store.lockName, () => new Promise((resolve) => { release = resolve; })); // the other tab
+    const { client, time } = makeClient(backend, store, { client: { maxFlushMs: 20_000 } });
+    await client.enqueue(decision(1));
+    const come = { sent: 0, retried: 0, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 1000 };
+    assert.deepEqual(await client.flush({ maxFlushMs: 0 }), come);
+    assert.deepEqual(await client.flush(), come, "not a promise stuck on the other tab");
+    assert.equal(backend.requests.length, 0);
+    release();
+    await new Promise((resolve) => setImmediate(resolve)); // the other tab lets go
+    time.t += 1000;
+    assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    // An empty outbox while another tab holds the lock: nothing is left to come back for.
+    locks.request(store.lockName, () => new Promise((resolve) => { release = resolve; }));
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+    release();
+  })));
+
+  test("a lock stolen during a flush (steal: true in another tab): flush() still resolves with what it did, it never rejects", () => withLocks(async (locks) => {
+    const store = new LocalStorageStore(new StorageShim(), "app:");
+    const a = heldFetch();
+    const { client } = makeClient(nowhere, store, { client: { fetch: a.fetch, maxFlushMs: 0 } });
+    await client.enqueue(decision(1));
+    const flushing = client.flush();
+    const sending = await a.calls.reach(1);
+    const stolen = locks.request(store.lockName, { steal: true }, async () => "stolen");
+    assert.equal(await stolen, "stolen");
+    sending.answer(200);
+    assert.deepEqual(await flushing, { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+  }));
 
   test("a lock that cannot be taken does not stop a flush; stores without a lock name (memory, KV, Durable Object) take none", () => withBackend(async (backend) => {
     const refused = { request: async () => { throw new DOMException("no locks here", "SecurityError"); } };
@@ -1884,7 +1948,12 @@ describe("package", () => {
       assert.equal(out.pendingAfterReload, 3);
       assert.deepEqual(out.second, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
       assert.deepEqual(keys.slice(0, 2), [out.batchId, out.batchId]);
-      assert.deepEqual(out.together, [{ sent: 3, retried: 0, deadLettered: 0, pending: 0 }, { sent: 0, retried: 0, deadLettered: 0, pending: 0 }]);
+      // The second tab does not wait for the lock: it sends nothing, and says to come back
+      // while the first still had the decisions (pending > 0 then comes with nextAttemptAt).
+      const [firstTab, second] = out.together;
+      assert.deepEqual(firstTab, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual({ ...second, pending: undefined, nextAttemptAt: undefined }, { sent: 0, retried: 0, deadLettered: 0, pending: undefined, nextAttemptAt: undefined });
+      assert.ok(second.pending === 0 || (second.pending > 0 && typeof second.nextAttemptAt === "number"), JSON.stringify(second));
       assert.equal(keys.length, 3, "one request for the two tabs");
       assert.deepEqual([...received.values()], [1, 1, 1, 1, 1, 1]);
     } finally {
