@@ -61,7 +61,11 @@ export interface WebStorageLike {
  */
 export class LocalStorageStore implements SyncStore {
   constructor(storage?: WebStorageLike, prefix?: string);
-  /** `"kizuna-sync:" + prefix`. */
+  /**
+   * `"kizuna-sync:" + prefix`, shared by the origin's tabs like localStorage (and any other
+   * Web Storage object given). For `sessionStorage`, which is the tab's own,
+   * `"kizuna-sync:sessionStorage:<an id of this page>:" + prefix`: other tabs do not share it.
+   */
   readonly lockName: string;
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
@@ -397,9 +401,12 @@ export class SyncClient {
   flushInBackground(ctx?: { waitUntil(promise: Promise<unknown>): void }): Promise<FlushResult>;
   /**
    * Keys in the outbox (due or waiting; dead letters and `kizuna:held:` excluded), from a
-   * `list` of every outbox key (both formats): exact however long the outbox is.
+   * `list` of every outbox key (both formats): exact however long the outbox is. With `limit`
+   * (a non-negative integer; otherwise it rejects with TypeError), at most that many, from lists
+   * of at most that many keys: `(await client.pending({ limit: 1 })) > 0` tells whether anything
+   * waits without listing a long outbox.
    */
-  pending(): Promise<number>;
+  pending(options?: { limit?: number }): Promise<number>;
   /** The dead letters, oldest first. */
   deadLetters(): Promise<DeadLetter[]>;
   /** Move dead letters (all, or the given decisionIds) back to the outbox with fresh attempt counts; resolves how many moved. */
@@ -423,8 +430,6 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number)
 
 /** Outbox records: `kizuna:queue:<enqueuedAt>.<seq>:<decisionId>`. */
 export const QUEUE_PREFIX: "kizuna:queue:";
-/** The index of the outbox by decisionId: `kizuna:queued:<decisionId>` → the record's key. */
-export const QUEUED_PREFIX: "kizuna:queued:";
 /** Outbox records of the previous format (`kizuna:outbox:<decisionId>`): read and sent, not written. */
 export const OUTBOX_PREFIX: "kizuna:outbox:";
 export const DEAD_PREFIX: "kizuna:dead:";

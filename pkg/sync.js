@@ -24,8 +24,8 @@ export { MemoryStore, LocalStorageStore, IndexedDbStore, KvStore, DurableObjectS
 // like Workers KV allows about 1,000 operations per invocation: reading a whole outbox of
 // thousands of decisions on every flush would never drain it).
 export const QUEUE_PREFIX = "kizuna:queue:";
-// decisionId → its record's key: lets enqueue skip a decision already queued.
-export const QUEUED_PREFIX = "kizuna:queued:";
+// decisionId → its record's key: lets enqueue skip a decision already queued (internal).
+const QUEUED_PREFIX = "kizuna:queued:";
 // Records of the previous format ("kizuna:outbox:<decisionId>", no enqueue time in the key,
 // kizuna/sync before the queue keys): still read and sent first, so an outbox written by an
 // older version is delivered after an upgrade. Nothing writes new ones.
@@ -296,10 +296,17 @@ export class SyncClient {
     return p;
   }
 
-  /** Number of decisions in the outbox (due or waiting for a retry; dead letters excluded). */
-  async pending() {
-    const [queued, old] = await Promise.all([this.#io.list(QUEUE_PREFIX), this.#io.list(OUTBOX_PREFIX)]);
-    return queued.length + old.length;
+  /**
+   * Number of decisions in the outbox (due or waiting for a retry; dead letters excluded). With
+   * `limit`, at most that many, from lists of at most that many keys: `pending({limit: 1}) > 0`
+   * tells whether anything waits without listing a long outbox.
+   */
+  async pending(options) {
+    const limit = options?.limit;
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new TypeError("SyncClient.pending: limit must be a non-negative integer");
+    const list = (prefix) => (limit === undefined ? this.#io.list(prefix) : this.#listFirst(prefix, limit));
+    const [queued, old] = await Promise.all([list(QUEUE_PREFIX), list(OUTBOX_PREFIX)]);
+    return Math.min(queued.length + old.length, limit ?? Infinity);
   }
 
   /** The dead letters, oldest first: decisions a backend rejected with a non-retryable status. */

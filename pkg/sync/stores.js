@@ -57,6 +57,10 @@ export class MemoryStore {
   }
 }
 
+// A name for this page (JavaScript realm), made when first needed: the lock of a store on
+// sessionStorage, which is the tab's own.
+let pageId;
+
 /**
  * Web Storage (`localStorage`, or any object with getItem/setItem/removeItem/key/length).
  * Synchronous underneath, survives reloads; about 5 MB per origin in browsers, and setItem
@@ -75,8 +79,17 @@ export class LocalStorageStore {
     if (typeof prefix !== "string") throw new TypeError("LocalStorageStore: prefix must be a string");
     this.#storage = storage;
     this.#prefix = prefix;
-    // Every tab of the origin sees the same localStorage: they flush one at a time.
-    this.lockName = `kizuna-sync:${prefix}`;
+    // Every tab of the origin sees the same localStorage: they flush one at a time. A tab's
+    // sessionStorage is its own: a lock shared with other tabs would only make a flush of it
+    // wait for theirs (or, asked for if available, come back later).
+    let session = false;
+    try {
+      session = storage === globalThis.sessionStorage;
+    } catch {
+      // sessionStorage refused here (an opaque origin): not this storage then
+    }
+    if (session) pageId ??= globalThis.crypto?.randomUUID?.() ?? Math.random().toString(36).slice(2);
+    this.lockName = session ? `kizuna-sync:sessionStorage:${pageId}:${prefix}` : `kizuna-sync:${prefix}`;
   }
 
   async get(key) {

@@ -13,8 +13,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   SyncClient, SyncError, MemoryStore, LocalStorageStore, KvStore, DurableObjectStore, IndexedDbStore,
-  batchIdFor, parseRetryAfter, OUTBOX_PREFIX, QUEUE_PREFIX, QUEUED_PREFIX, DEAD_PREFIX,
+  batchIdFor, parseRetryAfter, OUTBOX_PREFIX, QUEUE_PREFIX, DEAD_PREFIX,
 } from "../../pkg/sync.js";
+import * as syncModule from "../../pkg/sync.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const pkgDir = join(root, "pkg");
@@ -1441,6 +1442,51 @@ for (const [name, make] of Object.entries(adapters)) {
     });
   });
 }
+
+test("pending({limit}) counts at most `limit` outbox keys with one bounded list per key format; pending() counts them all", () => withBackend(async (backend) => {
+  const kv = new FakeKvNamespace();
+  const { client } = makeClient(backend, new KvStore(kv));
+  await client.enqueue(decisions(0, 2500));
+  let before = kv.calls.list;
+  assert.equal(await client.pending(), 2500);
+  assert.equal(kv.calls.list - before, 4, "three pages of the queue, one of the old format");
+  before = kv.calls.list;
+  assert.equal(await client.pending({ limit: 1 }), 1);
+  assert.equal(kv.calls.list - before, 2);
+  assert.equal(await client.pending({ limit: 0 }), 0);
+  const plain = new MemoryStore(); // a store that ignores limit
+  const other = makeClient(backend, { get: (k) => plain.get(k), put: (k, v) => plain.put(k, v), delete: (k) => plain.delete(k), list: (p) => plain.list(p) }).client;
+  await other.enqueue(decisions(0, 3));
+  assert.equal(await other.pending({ limit: 2 }), 2);
+  await assert.rejects(client.pending({ limit: -1 }), TypeError);
+  await assert.rejects(client.pending({ limit: 1.5 }), TypeError);
+}));
+
+test("the index of the outbox by decisionId is internal: not exported", () => {
+  assert.ok(!("QUEUED_PREFIX" in syncModule));
+  assert.deepEqual([syncModule.QUEUE_PREFIX, syncModule.OUTBOX_PREFIX, syncModule.DEAD_PREFIX], ["kizuna:queue:", "kizuna:outbox:", "kizuna:dead:"]);
+});
+
+test("LocalStorageStore's lock is the origin's for localStorage (shared by its tabs), and this page's own for sessionStorage (one per tab)", () => {
+  const saved = Object.getOwnPropertyDescriptors(globalThis);
+  const local = new StorageShim();
+  const session = new StorageShim();
+  Object.defineProperty(globalThis, "localStorage", { value: local, configurable: true });
+  Object.defineProperty(globalThis, "sessionStorage", { value: session, configurable: true });
+  try {
+    assert.equal(new LocalStorageStore().lockName, "kizuna-sync:");
+    assert.equal(new LocalStorageStore(local, "quiz:").lockName, "kizuna-sync:quiz:");
+    const tab = new LocalStorageStore(session, "quiz:").lockName;
+    assert.match(tab, /^kizuna-sync:sessionStorage:[\w-]+:quiz:$/);
+    assert.equal(new LocalStorageStore(session, "quiz:").lockName, tab, "the same for every store of this page");
+    assert.equal(new LocalStorageStore(new StorageShim(), "quiz:").lockName, "kizuna-sync:quiz:", "another Web Storage object: as localStorage");
+  } finally {
+    for (const name of ["localStorage", "sessionStorage"]) {
+      if (saved[name]) Object.defineProperty(globalThis, name, saved[name]);
+      else delete globalThis[name];
+    }
+  }
+});
 
 test("LocalStorageStore prefixes keys and leaves other keys alone", async () => {
   const storage = new StorageShim();
