@@ -982,9 +982,10 @@ test("a numeric setting that is not a valid number: webhooks answered 500 naming
   }
 });
 
-// An instrumented build of the same worker: logs each alarm of a user's object, and can make
-// one alarm's pass fail (a storage error reading the inbox; not the one-key look at the end of
-// a pass) for users whose id ends in "0bad".
+// An instrumented build of the same worker: logs each alarm of a user's object and the limit of
+// each list of its outbox (kizuna/sync's keys), and can make one alarm's pass fail (a storage
+// error reading the inbox; not the one-key look at the end of a pass) for users whose id ends
+// in "0bad".
 async function probeWorker() {
   if (probe) return probe;
   const entry = join(scratch, "probe-entry.js");
@@ -999,6 +1000,7 @@ async function probeWorker() {
           get: (target, name) => {
             if (name === "list") {
               return (options) => {
+                if (/^kizuna:(queue|outbox):$/.test(options?.prefix ?? "")) console.log("probe: outbox list " + this.user + " limit " + options.limit);
                 if (this.failAlarm && this.inAlarm && options?.prefix === "inbox:" && options.limit !== 1) {
                   this.failAlarm = false;
                   console.log("probe: alarm failure injected for " + this.user);
@@ -1065,6 +1067,27 @@ test("backend down: the object sleeps until the sync client's next attempt (Retr
   await waitFor("the decision once the backend is back", () => decisionsFor(user).length === 2, 5000);
   const wakes = alarmsOf(user);
   assert.ok(wakes >= 1 && wakes <= 3, `${wakes} alarms while the backend asked for 1 s between attempts (SYNC_ALARM_MS is 100)`);
+});
+
+test("with decisions waiting in the outbox, each event's user load asks only whether any waits (lists of one key), not for the whole outbox", async () => {
+  const { worker: w } = await probeWorker();
+  const user = newFriend();
+  await sendWebhook(w.url, SECRET, [followEvent(user)]);
+  await waitFor("the first decision", () => decisionsFor(user).length === 1); // the object keeps a copy
+  backend.setDown(true);
+  const events = [messageEvent(user), messageEvent(user), messageEvent(user)];
+  try {
+    for (const event of events) {
+      assert.equal((await sendWebhook(w.url, SECRET, [event])).status, 200);
+      await waitFor("the event decided", () => w.log().includes(`event ${event.webhookEventId}: message → decision`));
+    }
+  } finally {
+    backend.setDown(false);
+  }
+  await waitFor("the decisions once the backend is back", () => decisionsFor(user).length === 4, 8000);
+  const limits = w.log().split("\n").filter((l) => l.includes(`probe: outbox list ${user} limit `)).map((l) => Number(l.split(" limit ")[1]));
+  assert.ok(limits.filter((n) => n === 1).length >= 2 * events.length, `one-key lists: ${limits.join(", ")}`);
+  assert.ok(limits.every((n) => n < 1000), `no list of the whole outbox: ${limits.join(", ")}`);
 });
 
 test("a failing alarm fails: the runtime retries it, and the outbox is delivered", async () => {

@@ -698,7 +698,8 @@ export function createWorker(loadDecide) {
         user.followedAt = new Date(event.timestamp).toISOString();
       }
       // Decisions not yet at the backend may have changed the menu: trust this object then.
-      if ((await this.sync.pending()) > 0) {
+      // (Whether any waits: a list of one key, not the whole outbox a long outage leaves.)
+      if ((await this.sync.pending({ limit: 1 })) > 0) {
         const menu = await this.storage.get("menu");
         if (menu) {
           if (menu.richMenuId) user.richMenuId = menu.richMenuId;
