@@ -12,8 +12,11 @@ export type { Decision };
  *
  * Keys used: `kizuna:queue:<enqueuedAt, 15 digits>.<seq, 6 digits>:<decisionId>` (an outbox
  * record; the key sorts by enqueue time), `kizuna:queued:<decisionId>` (index: that record's
- * key), `kizuna:dead:<decisionId>`, and `kizuna:outbox:<decisionId>` (outbox records written
- * before the queue keys: still read and sent, never written).
+ * key), `kizuna:dead:<decisionId>`, `kizuna:outbox:<decisionId>` (outbox records written
+ * before the queue keys: still read and sent, never written), and `kizuna:held:<the outbox
+ * key after "kizuna:">` (an outbox value this version cannot send — a newer record version, a
+ * value that is not a record — moved there as it was, so it does not hold up the outbox;
+ * nothing reads it back: it is for the version that wrote it, or an operator).
  */
 export interface SyncStore {
   get(key: string): Promise<unknown>;
@@ -26,6 +29,12 @@ export interface SyncStore {
    * decisions at once. Set by LocalStorageStore and IndexedDbStore.
    */
   readonly lockName?: string;
+  /**
+   * For a store whose calls count against a limit per invocation: the most calls (each get,
+   * put, delete and list counts one) one flush may make; the client's `maxFlushOps` option wins
+   * over it. KvStore: 900. Default: no limit.
+   */
+  readonly maxFlushOps?: number;
 }
 
 /** In-memory store (tests, short-lived processes: lost when the process ends). */
@@ -52,7 +61,11 @@ export interface WebStorageLike {
  */
 export class LocalStorageStore implements SyncStore {
   constructor(storage?: WebStorageLike, prefix?: string);
-  /** `"kizuna-sync:" + prefix`. */
+  /**
+   * `"kizuna-sync:" + prefix`, shared by the origin's tabs like localStorage (and any other
+   * Web Storage object given). For `sessionStorage`, which is the tab's own,
+   * `"kizuna-sync:sessionStorage:<an id of this page>:" + prefix`: other tabs do not share it.
+   */
   readonly lockName: string;
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
@@ -91,12 +104,16 @@ export interface KVNamespaceLike {
 /**
  * Workers KV (`env.MY_KV`). Eventually consistent and about one write per second per key: a
  * decision can occasionally be sent twice (backends de-duplicate by decisionId). Each decision
- * costs about eight KV operations (enqueue 3 reads + 2 writes; delivery 1 read + 2 deletes); a
- * flush stays within about 3 × min(4 × batchSize, 200) + a few, however long the outbox is.
- * Prefer DurableObjectStore for a strongly consistent outbox.
+ * costs about eight KV operations (enqueue 3 reads + 2 writes; delivery 1 read + 2 deletes; a
+ * dead letter 1 read + 1 write more, a failed attempt 1 read + 1 write). A flush makes at most
+ * `maxFlushOps` (900) of them whatever becomes of the decisions and however long the outbox
+ * is (about 600 when everything is delivered), leaving 100 of the 1,000 a Worker invocation
+ * may make for its own calls. Prefer DurableObjectStore for a strongly consistent outbox.
  */
 export class KvStore implements SyncStore {
   constructor(namespace: KVNamespaceLike);
+  /** 900: see {@link SyncStore.maxFlushOps}. Lower it (before making the client) if the Worker makes more KV calls of its own. */
+  maxFlushOps: number;
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
@@ -179,6 +196,16 @@ export interface SyncClientOptions {
   /** flush() waits for a retry only if it falls within this many ms of the flush's start; 0 = never wait. Default 20000 (fits `ctx.waitUntil`'s 30 s). */
   maxFlushMs?: number;
   /**
+   * The most store operations (each get, put, delete and list call) one flush makes, an
+   * integer of at least 16: it reads only what leaves room to settle a batch of it, sends a
+   * batch (or waits for a retry) only when what is left covers the worst case — 4 per decision,
+   * a dead letter — plus the next listing, and otherwise stops with `pending > 0` and
+   * `nextAttemptAt` now, for the next flush to go on. Default `store.maxFlushOps` (KvStore:
+   * 900), else no limit. (A store call that makes several calls underneath, like KV's list
+   * following a cursor after a short page, counts one.)
+   */
+  maxFlushOps?: number;
+  /**
    * Failed attempts of a decision before it is dead-lettered, counted per decision (a fresh
    * decision sent in one batch with an old failing one keeps its own count). Default Infinity
    * (keep retrying).
@@ -199,17 +226,22 @@ export interface SyncClientOptions {
   /** Every delivery or storage problem (retries included); awaited, and a throw is ignored. */
   onError?: (error: SyncError) => void | Promise<void>;
   /**
-   * The Web Locks API a flush takes the store's lock (`store.lockName`) with. Default
-   * `navigator.locks` where it exists (browsers); without it, or for a store without a lock
-   * name, flushes are not serialized across instances (delivery stays at least once). A lock
-   * that cannot be taken (e.g. a SecurityError) leaves the flush unlocked.
+   * The Web Locks API a flush takes the store's lock (`store.lockName`) with, asked for with
+   * `ifAvailable`: a flush never waits for it. While another instance (tab) holds it — that
+   * tab is flushing this store — a flush sends nothing and resolves at once with the outbox
+   * counted (`pending`, a lower bound) and, if that is above 0, `nextAttemptAt` a second later.
+   * Default `navigator.locks` where it exists (browsers); without it, or for a store without a
+   * lock name, flushes are not serialized across instances (delivery stays at least once). A
+   * lock that cannot be asked for (e.g. a SecurityError) leaves the flush unlocked; one stolen
+   * during a flush (`steal: true` elsewhere) lets it finish unlocked.
    */
   locks?: LockManagerLike;
 }
 
 /** The part of the Web Locks API (`navigator.locks`) the client uses. */
 export interface LockManagerLike {
-  request<T>(name: string, callback: (lock: unknown) => Promise<T>): Promise<T>;
+  /** The callback gets `null` when `ifAvailable` is set and the lock is held or asked for. */
+  request<T>(name: string, options: { ifAvailable?: boolean }, callback: (lock: unknown) => T | Promise<T>): Promise<T>;
 }
 
 export interface FlushResult {
@@ -220,20 +252,23 @@ export interface FlushResult {
   /** Decisions moved to the dead letters by this flush. */
   deadLettered: number;
   /**
-   * Decisions left in the outbox (waiting for a retry, stored during the flush, or beyond what
-   * this flush reads), counting only records this client can read. A flush reads at most
-   * min(4 × batchSize, 200) records, so with a longer outbox this is a lower bound: anything
-   * above 0 means "flush again" (at `nextAttemptAt`); 0 means the outbox is empty. `undefined`
-   * when the store failed before this flush could list the outbox (the count is unknown;
-   * `nextAttemptAt` is then set): test `nextAttemptAt !== undefined` rather than `pending > 0`
-   * to decide whether to come back.
+   * Outbox records left (waiting for a retry, stored during the flush, beyond what this flush
+   * read, or whose read failed: those stay in the outbox and are tried again). A flush reads at
+   * most min(4 × batchSize, 200) records and twice as many keys, so with a longer outbox this is
+   * a lower bound: anything above 0 means "flush again" (at `nextAttemptAt`); 0 means the outbox
+   * is empty — never said while a record is left in it. Keys that read as nothing (deleted
+   * meanwhile, e.g. still shown by Workers KV's lagging list) and values moved aside
+   * (`kizuna:held:`) are not records left. `undefined` when the store failed before this flush
+   * could list the outbox (the count is unknown; `nextAttemptAt` is then set): test
+   * `nextAttemptAt !== undefined` rather than `pending > 0` to decide whether to come back.
    */
   pending: number | undefined;
   /**
    * Present when `pending > 0`, and after a store failure (then now + a backoff that grows
-   * with each failing flush, so a caller that schedules from it keeps trying): the earliest time (epoch ms, on the client's `now` clock) at
-   * which a pending decision may be sent — its backoff, or the backend's Retry-After, whichever
-   * holds the outbox longer. A flush before then sends nothing: schedule the next one for it
+   * with each failing flush, so a caller that schedules from it keeps trying; also when only
+   * records whose read failed are left): the earliest time (epoch ms, on the client's `now`
+   * clock) at which a pending decision may be sent — its backoff, or the backend's Retry-After,
+   * whichever holds the outbox longer; now for records this flush did not read. A flush before then sends nothing: schedule the next one for it
    * (e.g. a Durable Object alarm), not sooner. Can be the flush's own end time (a zero
    * backoff), so bound the schedule below by a minimum interval of your own.
    */
@@ -266,9 +301,11 @@ export type SyncErrorKind = "http" | "network" | "timeout" | "headers" | "too_la
 
 /**
  * Reported through `onError`; never thrown out of flush(). An outbox record that cannot be read
- * (a truncated value, a record written by a newer version) is reported once per client
- * instance as kind "store", outcome "kept", with its key's decisionId, left in the store as it
- * is and skipped, so the other decisions are still sent.
+ * is reported as kind "store", outcome "kept", with its key's decisionId, and does not stop
+ * the records behind it: a read that fails (e.g. a truncated value in localStorage) leaves it
+ * in place, counted in `pending` and tried again by later flushes (reported once per client
+ * instance); a value this version cannot send (a newer record version, not a record) is moved
+ * as it is to `kizuna:held:…` (see SyncStore), reported when moved.
  */
 export class SyncError extends Error {
   constructor(message: string, fields?: {
@@ -284,7 +321,7 @@ export class SyncError extends Error {
   });
   readonly name: "SyncError";
   readonly kind: SyncErrorKind;
-  /** "retry": scheduled again at `retryAt`; "dead": moved to the dead letters; "kept": left as stored (store problems). */
+  /** "retry": scheduled again at `retryAt`; "dead": moved to the dead letters; "kept": kept in the store (store problems; an unreadable outbox record, left in place or moved to `kizuna:held:`). */
   readonly outcome: "retry" | "dead" | "kept";
   /** HTTP status, for kind "http". */
   readonly status?: number;
@@ -305,8 +342,12 @@ export class SyncError extends Error {
  * `{version: 1, type: "kizuna.decisions", batchId, sentAt, source, decisions}` with headers
  * `Content-Type: application/json` and `Idempotency-Key: <batchId>`, oldest first, at most
  * `batchSize` decisions and `maxBatchBytes` bytes each. One flush reads at most
- * min(4 × batchSize, 200) outbox records, the oldest, so its store operations are bounded
- * however long the outbox grows (Workers KV allows about 1,000 per invocation); what is left
+ * min(4 × batchSize, 200) outbox records, the oldest, and twice as many keys (keys found
+ * deleted, unreadable or moved aside do not count as records), so its store operations are
+ * bounded however long the outbox grows: at most 2 list calls per pass, 2 reads per record of
+ * the window, 4 operations per decision settled (2 when delivered), 3 per value moved aside,
+ * and 2 per failed decision per retry (retries within `maxFlushMs`); with `maxFlushOps`
+ * (Workers KV: 900 of the 1,000 an invocation may make) never more than that. What is left
  * goes on the next flush (`pending > 0`). (Records written before the queue keys hold no time
  * in their key: they are sent first, in decisionId order from one flush to the next.) A decision leaves the outbox only after
  * a 2xx. 408, 429, 5xx, network errors and timeouts are retried with exponential backoff and
@@ -340,8 +381,11 @@ export class SyncClient {
   constructor(options: SyncClientOptions);
   /**
    * Write decisions to the outbox (durable once this resolves). A decisionId already in the
-   * outbox or in the dead letters is kept once. Rejects with TypeError on a decision without a
-   * string `decisionId` (before writing anything) and with the store's error if it fails.
+   * outbox or in the dead letters is kept once. (Two enqueues of one decisionId at the same
+   * time — two tabs — can each write a record: the flush that sends or dead-letters the
+   * decision removes both, and counts both in `pending` until then.) Rejects with TypeError on
+   * a decision without a string `decisionId` (before writing anything) and with the store's
+   * error if it fails.
    */
   enqueue(decisions: Decision | Decision[]): Promise<EnqueueResult>;
   /**
@@ -349,17 +393,20 @@ export class SyncClient {
    * here overrides the client's for this call). Resolves with counts; delivery and storage
    * problems go to `onError`, never to the promise. Rejects (TypeError) only on an invalid
    * `maxFlushMs` here; it never throws synchronously. A call while a flush of this
-   * instance runs returns that flush's promise (no double send).
+   * instance runs returns that flush's promise (no double send); one while another instance
+   * holds the store's Web Lock returns at once (see `locks`).
    */
   flush(options?: { maxFlushMs?: number }): Promise<FlushResult>;
   /** `ctx.waitUntil(client.flush())` for Workers; returns the flush promise. */
   flushInBackground(ctx?: { waitUntil(promise: Promise<unknown>): void }): Promise<FlushResult>;
   /**
-   * Keys in the outbox (due or waiting; dead letters excluded), from a `list` of every outbox
-   * key (both formats). Unlike FlushResult.pending this also counts records flush() skips as
-   * unreadable, and it is exact however long the outbox is.
+   * Keys in the outbox (due or waiting; dead letters and `kizuna:held:` excluded), from a
+   * `list` of every outbox key (both formats): exact however long the outbox is. With `limit`
+   * (a non-negative integer; otherwise it rejects with TypeError), at most that many, from lists
+   * of at most that many keys: `(await client.pending({ limit: 1 })) > 0` tells whether anything
+   * waits without listing a long outbox.
    */
-  pending(): Promise<number>;
+  pending(options?: { limit?: number }): Promise<number>;
   /** The dead letters, oldest first. */
   deadLetters(): Promise<DeadLetter[]>;
   /** Move dead letters (all, or the given decisionIds) back to the outbox with fresh attempt counts; resolves how many moved. */
@@ -383,8 +430,6 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number)
 
 /** Outbox records: `kizuna:queue:<enqueuedAt>.<seq>:<decisionId>`. */
 export const QUEUE_PREFIX: "kizuna:queue:";
-/** The index of the outbox by decisionId: `kizuna:queued:<decisionId>` → the record's key. */
-export const QUEUED_PREFIX: "kizuna:queued:";
 /** Outbox records of the previous format (`kizuna:outbox:<decisionId>`): read and sent, not written. */
 export const OUTBOX_PREFIX: "kizuna:outbox:";
 export const DEAD_PREFIX: "kizuna:dead:";

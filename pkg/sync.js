@@ -24,21 +24,44 @@ export { MemoryStore, LocalStorageStore, IndexedDbStore, KvStore, DurableObjectS
 // like Workers KV allows about 1,000 operations per invocation: reading a whole outbox of
 // thousands of decisions on every flush would never drain it).
 export const QUEUE_PREFIX = "kizuna:queue:";
-// decisionId → its record's key: lets enqueue skip a decision already queued.
-export const QUEUED_PREFIX = "kizuna:queued:";
+// decisionId → its record's key: lets enqueue skip a decision already queued (internal).
+const QUEUED_PREFIX = "kizuna:queued:";
 // Records of the previous format ("kizuna:outbox:<decisionId>", no enqueue time in the key,
 // kizuna/sync before the queue keys): still read and sent first, so an outbox written by an
 // older version is delivered after an upgrade. Nothing writes new ones.
 export const OUTBOX_PREFIX = "kizuna:outbox:";
 export const DEAD_PREFIX = "kizuna:dead:";
+// Outbox records this version cannot send (a newer record version, a value that is not a
+// record), moved out of the queue so they do not hold it up: "kizuna:held:" + the key after
+// "kizuna:" (e.g. kizuna:held:queue:<stamp>:<decisionId>). Nothing here reads them back.
+const HELD_PREFIX = "kizuna:held:";
+const KEY_ROOT = "kizuna:";
 
 const RECORD_VERSION = 1;
 const MAX_ERROR_BODY = 2048; // characters of a failed response kept for onError / dead letters
 const READ_CONCURRENCY = 32; // parallel store reads when loading the outbox
-// A flush reads at most min(4 × batchSize, 200) outbox records: a few requests' worth, and with
-// Workers KV (a read and two deletes per decision) well within ~1,000 operations per invocation.
+// A flush reads at most min(4 × batchSize, 200) outbox records: a few requests' worth. (Its
+// store operations are bounded by maxFlushOps, see SETTLE_OPS.)
 const WINDOW_BATCHES = 4;
 const WINDOW_MAX = 200;
+// Reads per flush, in records of its window: keys that turn out deleted, unreadable or moved
+// aside use reads but not the window, so up to this many times the window of them at the head
+// of the outbox still lets a flush through to the records behind.
+const READS_PER_WINDOW = 2;
+// How long a list may still show a deleted key (Workers KV: up to 60 s): an instance passes
+// over the keys it removed itself for this long without reading them again.
+const LIST_LAG_MS = 60_000;
+// The most keys a flush lists at once: one call of Workers KV's list.
+const MAX_LIST = 1000;
+// With a budget of store operations per flush (maxFlushOps), the most one decision can cost
+// once read: a dead letter (the re-read, the dead letter's put, the index's and the record's
+// deletes). A flush starts a batch only when what is left covers this for each of its
+// decisions, and the next listing (two list calls).
+const SETTLE_OPS = 4;
+const LIST_OPS = 2;
+const MIN_FLUSH_OPS = 16;
+// How soon to come back when another instance (tab) holds the store's lock: it is flushing.
+const LOCK_BUSY_MS = 1000;
 // Statuses that refuse the request's content (malformed, too large, unprocessable): a batch
 // is split to find the decisions refused. Other 4xx (401, 403, 404, ...) concern the
 // endpoint or credentials, so the whole batch is dead-lettered as it is.
@@ -73,6 +96,9 @@ export class SyncError extends Error {
 export class SyncClient {
   #endpoint;
   #store;
+  #io; // the store, counting operations (#ops)
+  #maxOps; // store operations one flush may make
+  #ops = 0; // store operations since the current flush began
   #fetch;
   #headers;
   #getHeaders;
@@ -99,6 +125,7 @@ export class SyncClient {
   #seq = 0; // order of enqueues within one millisecond (#seqAt)
   #seqAt;
   #unreadable = new Set(); // outbox keys already reported as unreadable (reported once)
+  #removed = new Map(); // outbox key → when this instance removed it (for LIST_LAG_MS)
   #storeFailures = 0; // flushes in a row that failed on the store: their backoff
 
   constructor(options) {
@@ -122,6 +149,19 @@ export class SyncClient {
       }
     }
     this.#store = o.store;
+    const store = o.store;
+    this.#io = {
+      get: (k) => { this.#ops++; return store.get(k); },
+      put: (k, v) => { this.#ops++; return store.put(k, v); },
+      delete: (k) => { this.#ops++; return store.delete(k); },
+      list: (p, options) => { this.#ops++; return store.list(p, options); },
+    };
+    // A store with a per-invocation operation limit (Workers KV) names a budget for a flush.
+    const maxOps = o.maxFlushOps ?? store.maxFlushOps ?? Infinity;
+    if (maxOps !== Infinity && (!Number.isInteger(maxOps) || maxOps < MIN_FLUSH_OPS)) {
+      throw new TypeError(`SyncClient: maxFlushOps must be an integer of at least ${MIN_FLUSH_OPS}`);
+    }
+    this.#maxOps = maxOps;
 
     if (o.fetch !== undefined) {
       if (typeof o.fetch !== "function") throw new TypeError("SyncClient: fetch must be a function");
@@ -220,7 +260,7 @@ export class SyncClient {
     }));
     const added = await Promise.all(records.map(async (r) => {
       const id = r.decision.decisionId;
-      const [queued, dead] = await Promise.all([this.#queued(id), this.#store.get(DEAD_PREFIX + id)]);
+      const [queued, dead] = await Promise.all([this.#queued(id), this.#io.get(DEAD_PREFIX + id)]);
       if (queued || dead != null) return false;
       await this.#write(r);
       return true;
@@ -256,15 +296,22 @@ export class SyncClient {
     return p;
   }
 
-  /** Number of decisions in the outbox (due or waiting for a retry; dead letters excluded). */
-  async pending() {
-    const [queued, old] = await Promise.all([this.#store.list(QUEUE_PREFIX), this.#store.list(OUTBOX_PREFIX)]);
-    return queued.length + old.length;
+  /**
+   * Number of decisions in the outbox (due or waiting for a retry; dead letters excluded). With
+   * `limit`, at most that many, from lists of at most that many keys: `pending({limit: 1}) > 0`
+   * tells whether anything waits without listing a long outbox.
+   */
+  async pending(options) {
+    const limit = options?.limit;
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new TypeError("SyncClient.pending: limit must be a non-negative integer");
+    const list = (prefix) => (limit === undefined ? this.#io.list(prefix) : this.#listFirst(prefix, limit));
+    const [queued, old] = await Promise.all([list(QUEUE_PREFIX), list(OUTBOX_PREFIX)]);
+    return Math.min(queued.length + old.length, limit ?? Infinity);
   }
 
   /** The dead letters, oldest first: decisions a backend rejected with a non-retryable status. */
   async deadLetters() {
-    const records = await this.#readAll(await this.#store.list(DEAD_PREFIX));
+    const records = await this.#readAll(await this.#io.list(DEAD_PREFIX));
     return records
       .map((x) => x.value)
       .filter(isRecord)
@@ -310,7 +357,7 @@ export class SyncClient {
 
   // Whether a decisionId is in the outbox, in either key format.
   async #queued(id) {
-    const [indexed, old] = await Promise.all([this.#store.get(QUEUED_PREFIX + id), this.#store.get(OUTBOX_PREFIX + id)]);
+    const [indexed, old] = await Promise.all([this.#io.get(QUEUED_PREFIX + id), this.#io.get(OUTBOX_PREFIX + id)]);
     return indexed != null || old != null;
   }
 
@@ -319,54 +366,72 @@ export class SyncClient {
   // at least once); never an index entry that would make an enqueue skip an unsent decision.
   async #write(r) {
     const key = queueKey(r);
-    await this.#store.put(key, r);
-    await this.#store.put(QUEUED_PREFIX + r.decision.decisionId, key);
+    this.#removed.delete(key); // written again (requeueDeadLetters): to be read
+    await this.#io.put(key, r);
+    await this.#io.put(QUEUED_PREFIX + r.decision.decisionId, key);
   }
 
   // A record leaves the outbox: the index entry first, then the record (a crash in between
   // leaves a record that is sent again, not an index entry without a record).
-  async #remove(r) {
-    if (r.key.startsWith(QUEUE_PREFIX)) await this.#store.delete(QUEUED_PREFIX + r.decision.decisionId);
-    await this.#store.delete(r.key);
+  async #remove(key) {
+    if (key.startsWith(QUEUE_PREFIX)) await this.#io.delete(QUEUED_PREFIX + decisionIdOfKey(key));
+    await this.#io.delete(key);
+    this.#removed.set(key, this.#clock());
   }
 
   // Another instance on the same store (a second tab without Web Locks, another isolate on one
   // KV namespace) may have sent or dead-lettered the record since this flush read it: writing it
   // back after a late failure here would send it again (or dead-letter a delivered decision).
   async #stillQueued(r) {
-    return (await this.#store.get(r.key)) != null;
+    return (await this.#io.get(r.key)) != null;
   }
 
   // Run a flush under the store's Web Lock (browsers: tabs sharing localStorage or IndexedDB),
   // so one tab's flush never sends what another is sending. Without Web Locks (Node, workerd,
-  // older browsers) or a lock name, it runs as is: delivery is still at least once.
+  // older browsers) or a lock name, it runs as is: delivery is still at least once. The lock
+  // is asked for only if available: a tab that holds it is flushing this store, maybe for long
+  // (a background tab's timers are throttled, a frozen page, a store call that never settles),
+  // and a flush must not wait for it beyond maxFlushMs, nor leave later flush() calls waiting
+  // on it. It says what is waiting instead (#busy), so the caller comes back.
   #locked(flush) {
     const name = this.#store.lockName;
     if (typeof name !== "string" || !this.#locks) return flush();
-    let ran = false;
+    let run;
     return Promise.resolve()
-      .then(() => this.#locks.request(name, () => {
-        ran = true;
-        return flush();
+      .then(() => this.#locks.request(name, { ifAvailable: true }, (lock) => {
+        if (lock === null) return undefined;
+        run = flush();
+        return run; // the lock is held until the flush ends
       }))
-      .catch((e) => {
-        if (ran) throw e;
-        // The lock could not be taken (e.g. a SecurityError in an opaque origin): flushing
-        // without it is what a browser without Web Locks does.
-        return flush();
-      });
+      // The flush's own result also when its lock was stolen (request() then rejects while the
+      // flush runs on). A lock that could not be asked for (e.g. a SecurityError in an opaque
+      // origin): flushing without it is what a browser without Web Locks does.
+      .then(() => run ?? this.#busy(), () => run ?? flush());
+  }
+
+  // Another instance holds the store's lock: nothing is sent. What is waiting is counted (a
+  // lower bound, like a flush's), so that a caller comes back rather than stops.
+  async #busy() {
+    const at = Math.max(this.#gate, this.#clock() + LOCK_BUSY_MS);
+    try {
+      const pending = (await this.#listOutbox(this.#window)).length;
+      return { sent: 0, retried: 0, deadLettered: 0, pending, ...(pending > 0 ? { nextAttemptAt: at } : {}) };
+    } catch (cause) {
+      await this.#report(new SyncError(`kizuna sync: store failed: ${cause?.message ?? cause}`, { kind: "store", outcome: "kept", cause }));
+      return { sent: 0, retried: 0, deadLettered: 0, pending: undefined, nextAttemptAt: at };
+    }
   }
 
   async #takeDead(decisionIds, action) {
     const keys = decisionIds === undefined
-      ? await this.#store.list(DEAD_PREFIX)
+      ? await this.#io.list(DEAD_PREFIX)
       : [...new Set(decisionIds)].map((id) => DEAD_PREFIX + id);
     let moved = 0;
     for (const key of keys) {
-      const r = await this.#store.get(key);
+      const r = await this.#io.get(key);
       if (!isRecord(r)) continue;
       await action(r);
-      await this.#store.delete(key);
+      await this.#io.delete(key);
       moved++;
     }
     return moved;
@@ -397,24 +462,46 @@ export class SyncClient {
   // localStorage) must not hide the others.
   async #readAll(keys) {
     const out = [];
-    const read = (k) => Promise.resolve().then(() => this.#store.get(k)).then((value) => ({ value }), (error) => ({ error }));
+    const read = (k) => Promise.resolve().then(() => this.#io.get(k)).then((value) => ({ value }), (error) => ({ error }));
     for (let i = 0; i < keys.length; i += READ_CONCURRENCY) {
       out.push(...await Promise.all(keys.slice(i, i + READ_CONCURRENCY).map(read)));
     }
     return out;
   }
 
-  // An outbox key whose value cannot be read or is not a record this version understands: left
-  // in the store as it is (it may be a newer version's, or readable again later), skipped, and
-  // reported once per instance.
-  async #skipUnreadable(key, reason, cause) {
+  // Reported once per instance: an outbox key that cannot be read (left in place, tried again by
+  // later flushes), or one moved aside.
+  async #reportUnreadable(key, message, cause) {
     if (this.#unreadable.has(key)) return;
     this.#unreadable.add(key);
-    await this.#report(new SyncError(`kizuna sync: outbox record ${key} skipped: ${reason}`, {
+    await this.#report(new SyncError(`kizuna sync: outbox record ${key} ${message}`, {
       kind: "store",
       outcome: "kept",
       decisionIds: [decisionIdOfKey(key)],
       cause,
+    }));
+  }
+
+  // An outbox value this version cannot send (a newer record version, a value that is not a
+  // record) is moved to "kizuna:held:<the key after kizuna:>": left in the queue, every flush
+  // of every new instance would read it again, and enough of them would hide the records
+  // behind them. Kept there as it was, for the version that wrote it (or an operator); its
+  // index entry goes, so enqueuing that decision again is not skipped. If the move fails the
+  // value stays where it is (f.failing: tried again later).
+  async #holdAside(f, key, value, reason) {
+    try {
+      await this.#io.put(HELD_PREFIX + key.slice(KEY_ROOT.length), value);
+      await this.#remove(key);
+    } catch (cause) {
+      f.failing.add(key);
+      await this.#reportUnreadable(key, `skipped: ${reason}; could not be moved aside: ${cause?.message ?? cause}`, cause);
+      return;
+    }
+    this.#unreadable.delete(key);
+    await this.#report(new SyncError(`kizuna sync: outbox record ${key} moved to ${HELD_PREFIX}: ${reason}`, {
+      kind: "store",
+      outcome: "kept",
+      decisionIds: [decisionIdOfKey(key)],
     }));
   }
 
@@ -427,150 +514,234 @@ export class SyncClient {
 
   async #listFirst(prefix, limit) {
     // A store that ignores `limit` lists everything: cut it here.
-    return (await this.#store.list(prefix, { limit })).sort().slice(0, limit);
+    return (await this.#io.list(prefix, { limit })).sort().slice(0, limit);
   }
 
-  // The oldest part of the outbox, oldest first: `records` (read), and `unread`, the number of
-  // listed keys this flush had no reads left for (`reads.left`, shared by the flush's passes).
-  // `cache` holds what this flush already read or wrote, so each pass lists the keys once and
-  // reads only keys it has not seen (new enqueues). Keys that could not be read are skipped for
-  // the rest of the flush (`skipped`). The list reaches past the skipped and settled keys still
-  // in the store, so they do not hide the records behind them.
-  async #load(cache, skipped, settled, reads) {
-    const keys = await this.#listOutbox(this.#window + skipped.size + settled.size);
-    const present = new Set(keys);
-    for (const k of cache.keys()) if (!present.has(k)) cache.delete(k);
-    const missing = keys.filter((k) => !cache.has(k) && !skipped.has(k));
-    const toRead = missing.slice(0, reads.left);
-    reads.left -= toRead.length;
-    const values = await this.#readAll(toRead);
-    const t = this.#clock();
-    const corrected = [];
-    for (const [i, k] of toRead.entries()) {
-      const { value, error } = values[i];
-      if (error !== undefined || value == null || !isRecord(value)) {
-        if (error === undefined && value == null) continue; // deleted since the list
-        skipped.add(k);
-        const reason = error !== undefined
-          ? `unreadable (${error?.message ?? error})`
-          : value?.v > RECORD_VERSION
-            ? `written by a newer version of kizuna/sync (record version ${value.v})`
-            : "not an outbox record";
-        await this.#skipUnreadable(k, reason, error);
-        continue;
-      }
-      this.#unreadable.delete(k);
-      // Records from an older writer may lack the counters: default them. `key` is where it
-      // is stored (kept in memory only).
-      const r = { ...value, attempts: value.attempts ?? 0, nextAttemptAt: value.nextAttemptAt ?? 0, key: k };
-      if (typeof r.nextAttemptAt !== "number" || Number.isNaN(r.nextAttemptAt)) r.nextAttemptAt = 0;
-      // The failure lies in the future: the wall clock was set back since (a corrected device
-      // clock). Count the intended delay from now instead of waiting for a far-off time, and
-      // store that, so the next load does not push it again.
-      if (typeof r.lastAttemptAt === "number" && r.lastAttemptAt > t) {
-        r.nextAttemptAt = t + Math.max(0, r.nextAttemptAt - r.lastAttemptAt);
-        r.lastAttemptAt = t;
-        corrected.push(r);
-      }
-      // No stored retry time lies further ahead than this client would ever wait (the longest
-      // backoff or Retry-After): a huge Retry-After stored by an older version, or under a
-      // larger maxRetryAfterMs, must not hold the outbox (and its persisted gate) for years.
-      const latest = (typeof r.lastAttemptAt === "number" ? r.lastAttemptAt : t) + Math.max(this.#maxDelayMs, this.#maxRetryAfterMs);
-      if (!(r.nextAttemptAt <= latest)) {
-        r.nextAttemptAt = latest;
-        if (!corrected.includes(r)) corrected.push(r);
-      }
-      cache.set(k, r);
+  // Read the oldest outbox keys this flush has not seen into f.cache, oldest first, while its
+  // window (f.records: records) and its reads (f.reads: gets) last. A key that reads as no
+  // record does not use the window: deleted since the list (a list that lags behind deletes,
+  // as Workers KV's does for up to a minute; another instance), moved aside (#holdAside) or a
+  // failing read (f.failing: left in place) — so such keys cannot hide what is behind them. The
+  // list asks for one key more than this flush may read: when some are left unlisted or
+  // unread, f.unread is above 0, and the flush never says the outbox is empty.
+  async #load(f) {
+    // Keys this instance removed lately that a lagging list may still show: passed, unread.
+    const now = this.#clock();
+    for (const [k, at] of this.#removed) {
+      if (now - at < LIST_LAG_MS) f.passed.add(k);
+      else this.#removed.delete(k);
     }
-    // Best effort: if a write fails, the correction is simply made again next time.
-    await Promise.all(corrected.map((r) => Promise.resolve().then(() => this.#store.put(r.key, stored(r))).catch(() => {})));
-    return { records: [...cache.values()].sort(order), unread: missing.length - toRead.length };
+    const limit = Math.min(MAX_LIST, f.cache.size + f.passed.size + this.#readCap(f) + 1);
+    const keys = await this.#listOutbox(limit);
+    const present = new Set(keys);
+    for (const k of f.cache.keys()) if (!present.has(k)) f.cache.delete(k);
+    const fresh = keys.filter((k) => !f.cache.has(k) && !f.passed.has(k));
+    const t = now;
+    const corrected = [];
+    let next = 0;
+    for (;;) {
+      const n = Math.min(READ_CONCURRENCY, f.records, this.#readCap(f), fresh.length - next);
+      if (n <= 0) break;
+      const chunk = fresh.slice(next, next + n);
+      next += chunk.length;
+      f.reads -= chunk.length;
+      const values = await this.#readAll(chunk);
+      for (const [i, k] of chunk.entries()) {
+        const { value, error } = values[i];
+        if (error !== undefined || !isRecord(value)) f.passed.add(k); // not read again by this flush
+        if (error !== undefined) {
+          f.failing.add(k);
+          await this.#reportUnreadable(k, `skipped: unreadable (${error?.message ?? error}); left in the outbox`, error);
+          continue;
+        }
+        if (value == null) continue; // deleted since the list
+        if (!isRecord(value)) {
+          if (!this.#affordsWithBatch(f, 3)) {
+            f.later.add(k); // no budget left to move it: the next flush does
+            continue;
+          }
+          await this.#holdAside(f, k, value, value?.v > RECORD_VERSION
+            ? `written by a newer version of kizuna/sync (record version ${value.v})`
+            : "not an outbox record");
+          continue;
+        }
+        f.records--;
+        this.#unreadable.delete(k);
+        // Records from an older writer may lack the counters: default them. `key` is where it
+        // is stored (kept in memory only).
+        const r = { ...value, attempts: value.attempts ?? 0, nextAttemptAt: value.nextAttemptAt ?? 0, key: k };
+        if (typeof r.nextAttemptAt !== "number" || Number.isNaN(r.nextAttemptAt)) r.nextAttemptAt = 0;
+        // The failure lies in the future: the wall clock was set back since (a corrected device
+        // clock). Count the intended delay from now instead of waiting for a far-off time, and
+        // store that, so the next load does not push it again.
+        if (typeof r.lastAttemptAt === "number" && r.lastAttemptAt > t) {
+          r.nextAttemptAt = t + Math.max(0, r.nextAttemptAt - r.lastAttemptAt);
+          r.lastAttemptAt = t;
+          corrected.push(r);
+        }
+        // No stored retry time lies further ahead than this client would ever wait (the longest
+        // backoff or Retry-After): a huge Retry-After stored by an older version, or under a
+        // larger maxRetryAfterMs, must not hold the outbox (and its persisted gate) for years.
+        const latest = (typeof r.lastAttemptAt === "number" ? r.lastAttemptAt : t) + Math.max(this.#maxDelayMs, this.#maxRetryAfterMs);
+        if (!(r.nextAttemptAt <= latest)) {
+          r.nextAttemptAt = latest;
+          if (!corrected.includes(r)) corrected.push(r);
+        }
+        f.cache.set(k, r);
+      }
+    }
+    // A full listing may go on beyond what it shows (MAX_LIST): never taken for the end.
+    f.unread = Math.max(fresh.length - next, keys.length >= limit ? 1 : 0);
+    // Best effort: if a write fails (or the budget is spent), the correction is made next time.
+    const affordable = corrected.filter((_, i) => this.#affordsWithBatch(f, i + 1));
+    await Promise.all(affordable.map((r) => Promise.resolve().then(() => this.#io.put(r.key, stored(r))).catch(() => {})));
+  }
+
+  // What this flush leaves in the outbox: the records it read and did not settle, oldest first.
+  #open(f) {
+    return [...f.cache.values()].filter((r) => !f.settled.has(r.decision.decisionId)).sort(order);
+  }
+
+  // The other records of decisions this flush settled: enqueue is not under a lock, so two tabs
+  // enqueuing one decision at the same time each write a record. They are removed with it (a
+  // dead letter holds the decision, a delivered one is not sent again); one there is no budget
+  // left to remove is left counted (f.later). Tried once per flush.
+  async #dropSettled(f) {
+    const drop = [];
+    for (const r of f.cache.values()) {
+      if (!f.settled.has(r.decision.decisionId) || f.passed.has(r.key)) continue;
+      f.passed.add(r.key);
+      if (this.#affords(2 * (drop.length + 1))) drop.push(r);
+      else f.later.add(r.key);
+    }
+    await this.#settle(drop, f, (r) => this.#remove(r.key), true);
+  }
+
+  // Whether `n` more store operations leave room for the next listing (maxFlushOps).
+  #affords(n) {
+    return this.#ops + n + LIST_OPS <= this.#maxOps;
+  }
+
+  // Whether the records read so far (f.cache), or the first batch of them, can still be
+  // settled after `n` more operations: what a flush keeps in hand before reads and moves.
+  #affordsWithBatch(f, n) {
+    return this.#affords(n + SETTLE_OPS * Math.min(this.#batchSize, f.cache.size));
+  }
+
+  // How many more keys this flush may read now: within its reads (f.reads) and, with a
+  // budget, leaving room for a first batch of what it then holds, that is the largest k with
+  // k + SETTLE_OPS × min(batchSize, cached + k) ≤ what is left (the first term for k within a
+  // batch, the second beyond it).
+  #readCap(f) {
+    const left = this.#maxOps - this.#ops - LIST_OPS;
+    const c = f.cache.size;
+    const b = this.#batchSize;
+    const k = Math.max(Math.min(Math.floor((left - SETTLE_OPS * c) / (SETTLE_OPS + 1)), b - c), left - SETTLE_OPS * b);
+    return Math.max(0, Math.min(f.reads, k));
   }
 
   async #flush(budget) {
     const totals = { sent: 0, retried: 0, deadLettered: 0, pending: 0 };
-    const cache = new Map();
-    const skipped = new Set();
-    const reads = { left: this.#window }; // records this flush may read, over all its passes
+    const f = {
+      cache: new Map(), // key → record, read by this flush and still in the outbox
+      passed: new Set(), // keys not to read (again): read as no record, or removed lately
+      failing: new Set(), // keys whose read failed: left in the outbox, tried by the next flush
+      // Sent or dead-lettered during this flush: never sent twice by one flush, even when the
+      // store failed to delete them.
+      settled: new Set(),
+      records: this.#window, // outbox records this flush may still read, over all its passes
+      reads: READS_PER_WINDOW * this.#window, // reads it may still make (records or not)
+      unread: 0, // keys of the last listing left unread (or unlisted: the outbox goes on)
+      later: new Set(), // unreadable keys this flush had no budget to move aside
+    };
+    this.#ops = 0;
     let loaded = false; // the outbox was listed and read at least once by this flush
-    let unread = 0; // keys of the last listing left unread (the outbox is longer than the window)
-    // Sent or dead-lettered during this flush: never sent twice by one flush, even when the
-    // store failed to delete them.
-    const settled = new Set();
     const start = this.#clock();
     let waited = 0; // sum of waits, at least 1 ms each: bounds the loop even if the clock stands still
     let mustWait = false;
     // The earliest time anything left may be sent: the records' backoff and the gate.
     const nextOf = (records) => Math.max(this.#gate, records.reduce((m, r) => Math.min(m, r.nextAttemptAt ?? 0), Infinity));
-    // Unread records were never seen by this flush: they may be due as soon as the gate allows.
-    const nextWith = (next, t) => (unread > 0 ? Math.min(next, Math.max(this.#gate, t)) : next);
     try {
       for (;;) {
-        const load = await this.#load(cache, skipped, settled, reads);
+        await this.#load(f);
+        loaded = true;
+        await this.#dropSettled(f); // records of a decision settled earlier in this flush
         // One record per decisionId (two can meet after an upgrade race or a crash between
         // writes): a batch never carries a decision twice.
         const ids = new Set();
-        const records = load.records.filter((r) => !settled.has(r.decision.decisionId) && !ids.has(r.decision.decisionId) && ids.add(r.decision.decisionId));
-        unread = load.unread;
-        loaded = true;
-        this.#storeFailures = 0;
-        totals.pending = records.length + unread;
+        const records = this.#open(f).filter((r) => !ids.has(r.decision.decisionId) && ids.add(r.decision.decisionId));
         const t = this.#clock();
-        if (records.length === 0) {
-          // What is left lies beyond this flush's reads: the next flush reads it.
-          if (unread > 0) totals.nextAttemptAt = Math.max(this.#gate, t);
-          break;
-        }
+        if (records.length === 0) break;
         this.#gate = Math.max(this.#gate, persistedGate(records));
         const due = t >= this.#gate ? records.filter((r) => r.nextAttemptAt <= t) : [];
         if (due.length > 0 && !mustWait) {
-          mustWait = await this.#pass(due, cache, totals, settled);
+          const outcome = await this.#pass(due, f, totals);
+          await this.#dropSettled(f);
+          if (outcome === "spent") break; // maxFlushOps: the next flush goes on
+          mustWait = outcome === "retry";
           continue;
         }
         mustWait = false;
-        // Nothing may be sent now: wait for the next due time if it is within the budget.
-        const next = nextOf(records);
-        const wait = Math.max(0, next - t);
+        // Nothing may be sent now: wait for the next due time if it is within the budget (of
+        // time, and of store operations for a batch then).
+        const wait = Math.max(0, nextOf(records) - t);
         // A wait counts as at least 1 ms, so maxFlushMs = 0 never waits.
-        if (Math.max(t - start, waited) + Math.max(wait, 1) > budget) {
-          totals.nextAttemptAt = nextWith(next, t);
-          break;
-        }
+        if (Math.max(t - start, waited) + Math.max(wait, 1) > budget) break;
+        if (!this.#affords(LIST_OPS + SETTLE_OPS * Math.min(this.#batchSize, records.length))) break;
         await this.#sleep(wait);
         waited += Math.max(wait, 1);
         this.#floor = Math.max(this.#floor, t + wait);
       }
+      // What is left, and when to come back: the records' retry time (not before now: a
+      // flush that spent its operations leaves due records); now for what this flush did not
+      // read (the next flush reads it); after a backoff that grows with each such flush for
+      // records whose read failed. Never 0 while something is left.
+      const open = this.#open(f);
+      const t = this.#clock();
+      totals.pending = open.length + f.unread + f.later.size + f.failing.size;
+      const next = [];
+      if (open.length > 0) next.push(Math.max(nextOf(open), t));
+      if (f.unread + f.later.size > 0) next.push(Math.max(this.#gate, t));
+      if (f.failing.size > 0) next.push(Math.max(this.#gate, t + this.#backoff(++this.#storeFailures)));
+      else this.#storeFailures = 0;
+      if (next.length > 0) totals.nextAttemptAt = Math.min(...next);
     } catch (cause) {
       // The store failed (list). Keep what is stored; report; try again after a backoff. The
       // count is what this flush last read, or unknown (undefined) if it read nothing: never a
       // made-up 0 that would tell a caller to stop.
       await this.#report(new SyncError(`kizuna sync: store failed: ${cause?.message ?? cause}`, { kind: "store", outcome: "kept", cause }));
-      const left = [...cache.values()].filter((r) => !settled.has(r.decision.decisionId));
-      totals.pending = loaded ? left.length + unread : undefined;
+      const left = this.#open(f);
+      totals.pending = loaded ? left.length + f.unread + f.later.size + f.failing.size : undefined;
       totals.nextAttemptAt = Math.max(left.length > 0 ? nextOf(left) : 0, this.#clock() + this.#backoff(++this.#storeFailures));
     }
     return totals;
   }
 
-  // Send the due records in batches. Returns true after a retryable failure (the rest wait for
-  // the gate: a backend that just failed is not sent the next batch right away).
-  async #pass(due, cache, totals, settled) {
+  // Send the due records in batches. Returns "retry" after a retryable failure (the rest wait
+  // for the gate: a backend that just failed is not sent the next batch right away), "spent"
+  // when the store operations left (maxFlushOps) do not cover the next batch's worst case.
+  async #pass(due, f, totals) {
     const { batches, tooLarge } = this.#pack(due);
     for (const r of tooLarge) {
-      settled.add(r.decision.decisionId);
-      totals.deadLettered += await this.#deadLetter([r], cache, {
+      if (!this.#affords(SETTLE_OPS)) return "spent";
+      f.settled.add(r.decision.decisionId);
+      totals.deadLettered += await this.#deadLetter([r], f, {
         kind: "too_large",
         message: `decision ${r.decision.decisionId} alone exceeds maxBatchBytes (${this.#maxBatchBytes})`,
       });
     }
     const queue = [...batches];
     while (queue.length > 0) {
+      await this.#dropSettled(f);
       const batch = queue.shift();
       const ids = batch.records.map((r) => r.decision.decisionId);
+      // The batch's worst case, and the removal of other records of its decisions.
+      const others = [...f.cache.values()].filter((r) => ids.includes(r.decision.decisionId) && !batch.records.includes(r)).length;
+      if (!this.#affords(SETTLE_OPS * batch.records.length + 2 * others)) return "spent";
       const result = await this.#send(batch);
       if (result.ok) {
-        for (const id of ids) settled.add(id);
-        await this.#settle(batch.records, cache, (r) => this.#remove(r), true);
+        for (const id of ids) f.settled.add(id);
+        await this.#settle(batch.records, f, (r) => this.#remove(r.key), true);
         totals.sent += ids.length;
         continue;
       }
@@ -583,18 +754,18 @@ export class SyncClient {
         continue;
       }
       if (!result.retryable) {
-        for (const id of ids) settled.add(id);
-        totals.deadLettered += await this.#deadLetter(batch.records, cache, { ...result, batchId: batch.batchId, attempt });
+        for (const id of ids) f.settled.add(id);
+        totals.deadLettered += await this.#deadLetter(batch.records, f, { ...result, batchId: batch.batchId, attempt });
         continue;
       }
       // Attempts are counted per decision: in a batch that mixes an old failing decision with
       // a fresh one, only the decisions that used up maxAttempts are given up on.
       const exhausted = batch.records.filter((r) => r.attempts + 1 >= this.#maxAttempts);
       if (exhausted.length > 0) {
-        for (const r of exhausted) settled.add(r.decision.decisionId);
+        for (const r of exhausted) f.settled.add(r.decision.decisionId);
         const most = exhausted.reduce((m, r) => Math.max(m, r.attempts + 1), 0);
         const message = `${result.message}; gave up after ${most} attempts`;
-        totals.deadLettered += await this.#deadLetter(exhausted, cache, { ...result, message, batchId: batch.batchId, attempt });
+        totals.deadLettered += await this.#deadLetter(exhausted, f, { ...result, message, batchId: batch.batchId, attempt });
       }
       const rest = batch.records.filter((r) => r.attempts + 1 < this.#maxAttempts);
       if (rest.length === 0) continue;
@@ -607,18 +778,18 @@ export class SyncClient {
       this.#gate = Math.max(this.#gate, retryAt);
       const lastError = { kind: result.kind, status: result.status, message: result.message };
       const gone = new Set();
-      await this.#settle(rest, cache, async (r) => {
+      await this.#settle(rest, f, async (r) => {
         if (!(await this.#stillQueued(r))) {
           gone.add(r);
-          cache.delete(r.key);
+          f.cache.delete(r.key);
           return;
         }
         const next = { ...r, attempts: r.attempts + 1, nextAttemptAt: retryAt, lastAttemptAt: t, batchId: batch.batchId, sentAt: batch.sentAt, lastError };
-        cache.set(r.key, next); // this flush knows the new state even if the write fails
-        await this.#store.put(r.key, stored(next));
+        f.cache.set(r.key, next); // this flush knows the new state even if the write fails
+        await this.#io.put(r.key, stored(next));
       }, false);
       const restIds = rest.filter((r) => !gone.has(r)).map((r) => r.decision.decisionId);
-      for (const r of gone) settled.add(r.decision.decisionId);
+      for (const r of gone) f.settled.add(r.decision.decisionId);
       totals.retried += restIds.length;
       if (restIds.length > 0) await this.#report(new SyncError(`kizuna sync: ${result.message}; retry ${attempt + 1} in ${Math.round(delay)} ms`, {
         kind: result.kind,
@@ -631,19 +802,20 @@ export class SyncClient {
         retryAt,
         cause: result.cause,
       }));
-      return true;
+      return "retry";
     }
-    return false;
+    return undefined;
   }
 
   // Apply a store operation to each record; a failing write is reported, not thrown, so one
   // bad key does not stop the batch (the record then simply stays as it was).
-  async #settle(records, cache, op, remove) {
+  async #settle(records, f, op, remove) {
     await Promise.all(records.map(async (r) => {
       try {
         await op(r);
-        if (remove) cache.delete(r.key);
+        if (remove) f.cache.delete(r.key);
       } catch (cause) {
+        f.passed.add(r.key); // not tried again by this flush
         await this.#report(new SyncError(`kizuna sync: store failed for ${r.key}: ${cause?.message ?? cause}`, {
           kind: "store",
           outcome: "kept",
@@ -655,14 +827,14 @@ export class SyncClient {
   }
 
   // Move records to the dead letters; resolves how many moved.
-  async #deadLetter(records, cache, info) {
+  async #deadLetter(records, f, info) {
     const t = this.#clock();
     const moved = [];
-    await this.#settle(records, cache, async (r) => {
+    await this.#settle(records, f, async (r) => {
       const id = r.decision.decisionId;
       if (!(await this.#stillQueued(r))) return;
       // Dead letter first, then delete: a crash in between leaves a copy in both places.
-      await this.#store.put(DEAD_PREFIX + id, {
+      await this.#io.put(DEAD_PREFIX + id, {
         v: RECORD_VERSION,
         decision: r.decision,
         enqueuedAt: r.enqueuedAt,
@@ -675,7 +847,7 @@ export class SyncClient {
         deadAt: t,
       });
       moved.push(id);
-      await this.#remove(r);
+      await this.#remove(r.key);
     }, true);
     if (moved.length === 0) return 0;
     await this.#report(new SyncError(`kizuna sync: ${info.message}; moved to dead letters`, {

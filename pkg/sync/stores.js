@@ -12,6 +12,10 @@
 // A store that several instances in one browser share (tabs of one origin) names a Web Lock in
 // `lockName`; the client holds it while it flushes, so two tabs do not send the same decisions.
 //
+// A store whose calls count against a limit per invocation (Workers KV) names the most calls a
+// flush may make in `maxFlushOps`; a flush stops sending before it would go past them and
+// leaves the rest to the next (pending > 0).
+//
 // The client keeps its keys prefixed (`kizuna:queue:…`, `kizuna:dead:<decisionId>` …), so a
 // store can share a namespace with other data.
 
@@ -53,6 +57,10 @@ export class MemoryStore {
   }
 }
 
+// A name for this page (JavaScript realm), made when first needed: the lock of a store on
+// sessionStorage, which is the tab's own.
+let pageId;
+
 /**
  * Web Storage (`localStorage`, or any object with getItem/setItem/removeItem/key/length).
  * Synchronous underneath, survives reloads; about 5 MB per origin in browsers, and setItem
@@ -71,8 +79,17 @@ export class LocalStorageStore {
     if (typeof prefix !== "string") throw new TypeError("LocalStorageStore: prefix must be a string");
     this.#storage = storage;
     this.#prefix = prefix;
-    // Every tab of the origin sees the same localStorage: they flush one at a time.
-    this.lockName = `kizuna-sync:${prefix}`;
+    // Every tab of the origin sees the same localStorage: they flush one at a time. A tab's
+    // sessionStorage is its own: a lock shared with other tabs would only make a flush of it
+    // wait for theirs (or, asked for if available, come back later).
+    let session = false;
+    try {
+      session = storage === globalThis.sessionStorage;
+    } catch {
+      // sessionStorage refused here (an opaque origin): not this storage then
+    }
+    if (session) pageId ??= globalThis.crypto?.randomUUID?.() ?? Math.random().toString(36).slice(2);
+    this.lockName = session ? `kizuna-sync:sessionStorage:${pageId}:${prefix}` : `kizuna-sync:${prefix}`;
   }
 
   async get(key) {
@@ -185,9 +202,11 @@ export class IndexedDbStore {
  * can take up to 60 s to show in list() elsewhere) and allows about one write per second per
  * key, so a decision may occasionally be sent twice; backends de-duplicate by decisionId.
  * Each decision costs about eight KV operations (enqueue: 3 reads + 2 writes, the record and its
- * decisionId index; flush: 1 read + 2 deletes), counted against a Worker's per-invocation limit
- * (about 1,000). A flush reads a bounded part of the outbox (the oldest `4 × batchSize`
- * records, with two list calls), so it stays within that limit however long the outbox is.
+ * decisionId index; delivery: 1 read + 2 deletes; a dead letter or a failed attempt costs more),
+ * counted against a Worker's per-invocation limit (1,000). A flush makes at most `maxFlushOps`
+ * (900) of them, whatever the outcome and however long the outbox is: it stops sending before
+ * it would go past them, and the next flush goes on. The remaining 100 are for the
+ * invocation's own calls (enqueues): lower it if the Worker makes more.
  * Prefer DurableObjectStore when a strongly consistent outbox is needed.
  */
 export class KvStore {
@@ -200,6 +219,7 @@ export class KvStore {
       }
     }
     this.#ns = namespace;
+    this.maxFlushOps = 900;
   }
 
   async get(key) {

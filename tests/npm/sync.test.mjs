@@ -13,8 +13,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   SyncClient, SyncError, MemoryStore, LocalStorageStore, KvStore, DurableObjectStore, IndexedDbStore,
-  batchIdFor, parseRetryAfter, OUTBOX_PREFIX, QUEUE_PREFIX, QUEUED_PREFIX, DEAD_PREFIX,
+  batchIdFor, parseRetryAfter, OUTBOX_PREFIX, QUEUE_PREFIX, DEAD_PREFIX,
 } from "../../pkg/sync.js";
+import * as syncModule from "../../pkg/sync.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const pkgDir = join(root, "pkg");
@@ -256,6 +257,37 @@ describe("delivery", () => {
       await backend.close();
     }
   });
+
+  for (const outcome of ["delivered", "retried, then delivered", "dead-lettered"]) {
+    test(`one decisionId enqueued by two tabs at once (two records): ${outcome} once, and every record of it settled with it; pending is not 0 while one is left`, () => withBackend(async (backend) => {
+      const store = new MemoryStore();
+      const time = fakeTime();
+      // Two clients (tabs) enqueue the same decision at the same time, a millisecond apart:
+      // both find no index entry, each writes its record.
+      const tab = (at) => makeClient(backend, store, { time: { ...fakeTime(at), sleep: time.sleep }, client: { maxFlushMs: 0 } }).client;
+      const d = decision(42);
+      await Promise.all([tab(T0).enqueue([decision(41), d]), tab(T0 + 1).enqueue([d, decision(43)])]);
+      assert.equal((await store.list(QUEUE_PREFIX)).filter((k) => k.endsWith(d.decisionId)).length, 2);
+      const { client } = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
+      if (outcome === "retried, then delivered") {
+        backend.script.push({ status: 503 });
+        assert.deepEqual(await client.flush(), { sent: 0, retried: 3, deadLettered: 0, pending: 4, nextAttemptAt: T0 + 250 });
+        time.t += 250;
+      }
+      if (outcome === "dead-lettered") backend.script.push({ status: 403 });
+      const r = await client.flush();
+      assert.deepEqual(r, outcome === "dead-lettered"
+        ? { sent: 0, retried: 0, deadLettered: 3, pending: 0 }
+        : { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual(await store.list(QUEUE_PREFIX), [], "no record of the decision left");
+      assert.deepEqual(await store.list("kizuna:queued:"), []);
+      assert.equal(await client.pending(), 0);
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+      const sent = backend.requests.flatMap((q) => q.body.decisions.map((x) => x.decisionId));
+      assert.equal(sent.filter((id) => id === d.decisionId).length, outcome === "retried, then delivered" ? 2 : 1, "one record per request");
+      assert.equal(backend.requests.length, outcome === "retried, then delivered" ? 2 : 1);
+    }));
+  }
 
   test("concurrent flush() calls share one flush: no double send", async () => {
     const backend = await startBackend();
@@ -1024,7 +1056,7 @@ describe("network failures", () => {
     }
   });
 
-  test("an unreadable outbox record (truncated JSON in localStorage, a newer record version) is reported once and skipped; the others are sent", async () => {
+  test("an unreadable outbox record (truncated JSON in localStorage, a newer record version) is reported once and does not stop the others; one is moved aside, the other stays and keeps pending above 0", async () => {
     const backend = await startBackend();
     try {
       const storage = new StorageShim();
@@ -1032,22 +1064,108 @@ describe("network failures", () => {
       const { client, errors } = makeClient(backend, store);
       await client.enqueue(decisions(0, 2));
       storage.setItem("p:" + OUTBOX_PREFIX + "zz", "{truncated");
-      await store.put(OUTBOX_PREFIX + "zy", { v: 2, decision: { decisionId: "zy" }, enqueuedAt: 0, seq: 0, attempts: 0, nextAttemptAt: 0 });
-      assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
+      const newer = { v: 2, decision: { decisionId: "zy" }, enqueuedAt: 0, seq: 0, attempts: 0, nextAttemptAt: 0 };
+      await store.put(OUTBOX_PREFIX + "zy", newer);
+      // The value that does not parse may read another time: it stays, counted, and the next
+      // flush is due after a backoff (0.5 * 500 ms). The newer version's record is moved aside
+      // as it is.
+      assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 250 });
       assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [2]);
       assert.deepEqual(errors.map((e) => [e.kind, e.outcome, e.decisionIds]), [["store", "kept", ["zy"]], ["store", "kept", ["zz"]]]);
-      assert.match(errors[0].message, /newer version/);
+      assert.match(errors[0].message, /^kizuna sync: outbox record kizuna:outbox:zy moved to kizuna:held:: written by a newer version of kizuna\/sync \(record version 2\)$/);
+      assert.match(errors[1].message, /zz skipped: unreadable .*; left in the outbox$/);
       assert.ok(errors[1].cause instanceof SyntaxError);
-      // Reported once per instance; left in the store (pending() counts stored keys).
+      assert.deepEqual(await store.get("kizuna:held:outbox:zy"), newer);
+      assert.equal(await store.get(OUTBOX_PREFIX + "zy"), undefined);
+      // Reported once per instance; the unreadable one left in the store (pending() counts stored keys).
       await client.enqueue(decision(3));
-      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 500 });
       assert.equal(errors.length, 2);
-      assert.equal(await client.pending(), 2);
+      assert.equal(await client.pending(), 1);
       assert.equal(storage.getItem("p:" + OUTBOX_PREFIX + "zz"), "{truncated");
+      storage.removeItem("p:" + OUTBOX_PREFIX + "zz");
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
     } finally {
       await backend.close();
     }
   });
+
+  test("unreadable records filling a flush's window at the head of the outbox do not hide the ones behind: never pending 0 while records are left, and a fresh instance gets through in a bounded number of flushes", () => withBackend(async (backend) => {
+    const store = new MemoryStore();
+    const time = fakeTime();
+    // batchSize 1: a window of 4 records, 8 reads. 20 records a newer version wrote, and 4
+    // keys whose reads fail, are older than this client's 2.
+    for (let i = 0; i < 20; i++) {
+      await store.put(`${QUEUE_PREFIX}${String(T0 - 1000 + i).padStart(15, "0")}.000000:newer-${i}`, { v: 2, decision: { decisionId: `newer-${i}` }, fields: [i] });
+    }
+    const failing = new Set();
+    for (let i = 0; i < 4; i++) {
+      const key = `${QUEUE_PREFIX}${String(T0 - 500 + i).padStart(15, "0")}.000000:failing-${i}`;
+      await store.put(key, { v: 1, decision: { decisionId: `failing-${i}` }, attempts: 0, nextAttemptAt: 0 });
+      failing.add(key);
+    }
+    const flaky = { get: (k) => (failing.has(k) ? Promise.reject(new Error("read failed")) : store.get(k)), put: (k, v) => store.put(k, v), delete: (k) => store.delete(k), list: (p, o) => store.list(p, o) };
+    const fresh = () => makeClient(backend, flaky, { time, client: { batchSize: 1, maxFlushMs: 0 } });
+    await fresh().client.enqueue(decisions(0, 2));
+
+    const results = [];
+    for (let i = 0; i < 10 && backend.accepted().length < 2; i++) {
+      const r = await fresh().client.flush(); // a new instance every time (a Worker's request)
+      results.push(r);
+      assert.ok(r.pending > 0 && typeof r.nextAttemptAt === "number", `flush ${i + 1}: ${JSON.stringify(r)}`);
+      time.t = Math.max(time.t, r.nextAttemptAt);
+    }
+    // 8 reads a flush: 8 moved aside, 8 more, then the last 4 and the 4 failing ones (read again
+    // by each new instance), then the failing ones and both records.
+    assert.deepEqual(results.map((r) => [r.sent, r.pending]), [[0, 1], [0, 1], [0, 5], [2, 4]]);
+    assert.equal(results[3].nextAttemptAt, results[2].nextAttemptAt + 250, "the failing reads: come back after a backoff");
+    for (const d of decisions(0, 2)) assert.equal(backend.count(d.decisionId), 1);
+    // Nothing lost: the newer records moved aside as they were, the failing ones left in place.
+    const held = await store.list("kizuna:held:");
+    assert.equal(held.length, 20);
+    assert.deepEqual(await store.get(held[7]), { v: 2, decision: { decisionId: "newer-7" }, fields: [7] });
+    assert.deepEqual(await store.list(QUEUE_PREFIX), [...failing]);
+    assert.deepEqual(await store.list("kizuna:queued:"), []);
+    // Once they read again they are sent.
+    failing.clear();
+    assert.deepEqual(await fresh().client.flush(), { sent: 4, retried: 0, deadLettered: 0, pending: 0 });
+  }));
+
+  test("keys a list still shows after they were deleted (Workers KV's list lags up to a minute; another instance) do not use the window: the records behind them are sent, and pending is never 0 while some are left", () => withBackend(async (backend) => {
+    const time = fakeTime();
+    // A store whose list() shows deleted keys for 60 s more, as Workers KV may.
+    const inner = new MemoryStore();
+    const deletedAt = new Map();
+    const lagging = {
+      get: (k) => inner.get(k),
+      put: (k, v) => inner.put(k, v),
+      delete: (k) => { deletedAt.set(k, time.t); return inner.delete(k); },
+      async list(prefix, options) {
+        const ghosts = [...deletedAt].filter(([k, at]) => k.startsWith(prefix) && time.t - at < 60_000).map(([k]) => k);
+        const keys = [...new Set([...await inner.list(prefix), ...ghosts])].sort();
+        return options?.limit === undefined ? keys : keys.slice(0, options.limit);
+      },
+    };
+    const { client } = makeClient(backend, lagging, { time, client: { maxFlushMs: 0 } });
+    await client.enqueue(decisions(0, 250));
+    time.t += 1000;
+    assert.deepEqual(await client.flush(), { sent: 200, retried: 0, deadLettered: 0, pending: 50, nextAttemptAt: T0 + 1000 });
+    time.t += 1000;
+    // 200 listed keys are gone: read as nothing, they leave the window to the 50 behind them.
+    assert.deepEqual(await client.flush(), { sent: 50, retried: 0, deadLettered: 0, pending: 0 });
+    for (const d of decisions(0, 250)) assert.equal(backend.count(d.decisionId), 1);
+    // A fresh instance within the minute, on an outbox of 300 more behind 250 such keys.
+    const other = makeClient(backend, lagging, { time, client: { maxFlushMs: 0 } }).client;
+    await other.enqueue(decisions(250, 550));
+    time.t += 1000;
+    const first = await other.flush();
+    // 400 reads: 250 of them gone, 150 records sent; more is listed (pending is a lower bound).
+    assert.deepEqual(first, { sent: 150, retried: 0, deadLettered: 0, pending: 1, nextAttemptAt: time.t });
+    // Its next flush passes over the keys it deleted itself without reading them.
+    time.t += 1000;
+    assert.deepEqual(await other.flush(), { sent: 150, retried: 0, deadLettered: 0, pending: 0 });
+    for (const d of decisions(250, 550)) assert.equal(backend.count(d.decisionId), 1);
+  }));
 
   test("a get() that fails for one key does not stop the others; the key is sent once it reads again", async () => {
     const backend = await startBackend();
@@ -1105,6 +1223,10 @@ describe("construction", () => {
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, onError: 1 }), /onError/);
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, maxRetryAfterMs: -1 }), /maxRetryAfterMs/);
     assert.throws(() => new SyncClient({ endpoint: "https://x/", store, locks: {} }), /locks/);
+    for (const maxFlushOps of [15, 100.5, "900", NaN]) {
+      assert.throws(() => new SyncClient({ endpoint: "https://x/", store, maxFlushOps }), /maxFlushOps/);
+    }
+    assert.throws(() => new SyncClient({ endpoint: "https://x/", store: Object.assign(new MemoryStore(), { maxFlushOps: 0 }) }), /maxFlushOps/);
     for (const retryStatuses of [401, [500], [401.5], ["401"]]) {
       assert.throws(() => new SyncClient({ endpoint: "https://x/", store, retryStatuses }), /retryStatuses/);
     }
@@ -1321,6 +1443,51 @@ for (const [name, make] of Object.entries(adapters)) {
   });
 }
 
+test("pending({limit}) counts at most `limit` outbox keys with one bounded list per key format; pending() counts them all", () => withBackend(async (backend) => {
+  const kv = new FakeKvNamespace();
+  const { client } = makeClient(backend, new KvStore(kv));
+  await client.enqueue(decisions(0, 2500));
+  let before = kv.calls.list;
+  assert.equal(await client.pending(), 2500);
+  assert.equal(kv.calls.list - before, 4, "three pages of the queue, one of the old format");
+  before = kv.calls.list;
+  assert.equal(await client.pending({ limit: 1 }), 1);
+  assert.equal(kv.calls.list - before, 2);
+  assert.equal(await client.pending({ limit: 0 }), 0);
+  const plain = new MemoryStore(); // a store that ignores limit
+  const other = makeClient(backend, { get: (k) => plain.get(k), put: (k, v) => plain.put(k, v), delete: (k) => plain.delete(k), list: (p) => plain.list(p) }).client;
+  await other.enqueue(decisions(0, 3));
+  assert.equal(await other.pending({ limit: 2 }), 2);
+  await assert.rejects(client.pending({ limit: -1 }), TypeError);
+  await assert.rejects(client.pending({ limit: 1.5 }), TypeError);
+}));
+
+test("the index of the outbox by decisionId is internal: not exported", () => {
+  assert.ok(!("QUEUED_PREFIX" in syncModule));
+  assert.deepEqual([syncModule.QUEUE_PREFIX, syncModule.OUTBOX_PREFIX, syncModule.DEAD_PREFIX], ["kizuna:queue:", "kizuna:outbox:", "kizuna:dead:"]);
+});
+
+test("LocalStorageStore's lock is the origin's for localStorage (shared by its tabs), and this page's own for sessionStorage (one per tab)", () => {
+  const saved = Object.getOwnPropertyDescriptors(globalThis);
+  const local = new StorageShim();
+  const session = new StorageShim();
+  Object.defineProperty(globalThis, "localStorage", { value: local, configurable: true });
+  Object.defineProperty(globalThis, "sessionStorage", { value: session, configurable: true });
+  try {
+    assert.equal(new LocalStorageStore().lockName, "kizuna-sync:");
+    assert.equal(new LocalStorageStore(local, "quiz:").lockName, "kizuna-sync:quiz:");
+    const tab = new LocalStorageStore(session, "quiz:").lockName;
+    assert.match(tab, /^kizuna-sync:sessionStorage:[\w-]+:quiz:$/);
+    assert.equal(new LocalStorageStore(session, "quiz:").lockName, tab, "the same for every store of this page");
+    assert.equal(new LocalStorageStore(new StorageShim(), "quiz:").lockName, "kizuna-sync:quiz:", "another Web Storage object: as localStorage");
+  } finally {
+    for (const name of ["localStorage", "sessionStorage"]) {
+      if (saved[name]) Object.defineProperty(globalThis, name, saved[name]);
+      else delete globalThis[name];
+    }
+  }
+});
+
 test("LocalStorageStore prefixes keys and leaves other keys alone", async () => {
   const storage = new StorageShim();
   storage.setItem("unrelated", "1");
@@ -1349,14 +1516,14 @@ describe("a long outbox", () => {
   const WINDOW = 200;
   const BOUND = 3 * WINDOW + 8;
 
-  /** Flush (as a Worker's alarm does) until nothing is pending; each flush's KV operations. */
-  async function drain(client, kv, time) {
+  /** Flush (as a Worker's alarm does) until nothing is pending (or `done`); each flush's KV operations. */
+  async function drain(client, kv, time, done = (r) => r.pending === 0) {
     const perFlush = [];
     for (let i = 0; i < 100; i++) {
       const before = kv.operations;
       const r = await client.flush();
       perFlush.push(kv.operations - before);
-      if (r.pending === 0) return perFlush;
+      if (done(r)) return perFlush;
       assert.equal(typeof r.nextAttemptAt, "number", "told when to come back");
       time.t = Math.max(time.t, r.nextAttemptAt);
     }
@@ -1379,7 +1546,7 @@ describe("a long outbox", () => {
     const before = kv.operations;
     const down = await client.flush();
     const failedFlush = kv.operations - before;
-    assert.deepEqual({ ...down, nextAttemptAt: undefined }, { sent: 0, retried: 50, deadLettered: 0, pending: 200, nextAttemptAt: undefined });
+    assert.deepEqual({ ...down, nextAttemptAt: undefined }, { sent: 0, retried: 50, deadLettered: 0, pending: 401, nextAttemptAt: undefined });
     assert.ok(failedFlush <= BOUND, `the failed flush used ${failedFlush} KV operations`);
     assert.ok(kv.calls.get <= WINDOW + 50 + 3 * 2000, "reads: the window and one per retried decision (besides enqueue's)");
 
@@ -1391,6 +1558,74 @@ describe("a long outbox", () => {
     assert.deepEqual(order, ds.map((d) => d.decisionId), "oldest first");
     assert.deepEqual(await store.list("kizuna:"), [], "no record or index entry left");
     assert.equal(await client.pending(), 0);
+  }));
+
+  // KvStore gives a flush 900 of the 1,000 operations KV allows an invocation, whatever becomes
+  // of the decisions: a dead letter costs four (a re-read, its put, two deletes), a failed
+  // attempt two (a re-read, a put) per retry within maxFlushMs, a value moved aside three.
+  const KV_FLUSH_OPS = 900;
+  const refuse = (status) => () => ({ status });
+  const kvCases = [
+    ["403: every decision dead-lettered", { judge: refuse(403) }],
+    ["422: batches split down to single decisions, each refused", { judge: refuse(422) }],
+    ["403 with batchSize 200 (a batch is the whole window)", { judge: refuse(403), client: { batchSize: 200 } }],
+    ["503 to 60 requests, retried within maxFlushMs 20 s with little jitter", { down: 60, client: { random: () => 0.05, maxFlushMs: 20_000 } }],
+    ["503 to 60 requests, retried at once (baseDelayMs 0)", { down: 60, client: { baseDelayMs: 0, maxFlushMs: 20_000 } }],
+    ["503 with maxAttempts 2: dead-lettered after two tries", { judge: refuse(503), client: { maxAttempts: 2, maxFlushMs: 20_000 } }],
+    ["300 values of a newer version (moved aside) and 100 that do not parse (left) at the head", { head: true }],
+  ];
+  for (const [name, { judge, down, client: options, head }] of kvCases) {
+    test(`Workers KV, ${name}: no flush makes more than ${KV_FLUSH_OPS} KV operations, and repeated flushes settle every decision once`, () => withBackend(async (backend) => {
+      const kv = new FakeKvNamespace();
+      const store = new KvStore(kv);
+      assert.equal(store.maxFlushOps, KV_FLUSH_OPS);
+      const time = fakeTime();
+      if (head) {
+        for (let i = 0; i < 300; i++) await store.put(`${QUEUE_PREFIX}${String(T0 - 9000 + i).padStart(15, "0")}.000000:newer-${i}`, { v: 2, decision: { decisionId: `newer-${i}` } });
+        for (let i = 0; i < 100; i++) await kv.put(`${QUEUE_PREFIX}${String(T0 - 5000 + i).padStart(15, "0")}.000000:broken-${i}`, "{broken");
+      }
+      backend.judge = judge ?? (down ? () => (backend.requests.length < down ? { status: 503 } : undefined) : undefined);
+      const { client } = makeClient(backend, store, { time, client: { maxFlushMs: 0, ...options } });
+      const ds = decisions(0, 300);
+      await client.enqueue(ds);
+      const perFlush = await drain(client, kv, time, head ? () => ds.every((d) => backend.count(d.decisionId) === 1) : undefined);
+      assert.ok(Math.max(...perFlush) <= KV_FLUSH_OPS, `KV operations per flush: ${perFlush.join(", ")}`);
+      if (judge) {
+        assert.deepEqual((await client.deadLetters()).map((d) => d.decisionId).sort(), ds.map((d) => d.decisionId).sort());
+        assert.equal(backend.accepted().length, 0);
+      } else {
+        for (const d of ds) assert.equal(backend.count(d.decisionId), 1, d.decisionId);
+      }
+      if (head) {
+        assert.equal((await store.list("kizuna:held:")).length, 300);
+        assert.equal(await client.pending(), 100, "the values that do not parse are left");
+      } else {
+        assert.deepEqual(await store.list(QUEUE_PREFIX), []);
+      }
+    }));
+  }
+
+  test("a small maxFlushOps (the client's option wins over the store's) still delivers: every flush within it, each decision once", () => withBackend(async (backend) => {
+    const inner = new MemoryStore();
+    let ops = 0;
+    const counted = { maxFlushOps: 900 };
+    for (const m of ["get", "put", "delete", "list"]) counted[m] = (...args) => { ops++; return inner[m](...args); };
+    const time = fakeTime();
+    backend.script.push({ status: 503 }, { status: 503 });
+    const { client } = makeClient(backend, counted, { time, client: { maxFlushOps: 16, maxFlushMs: 20_000 } });
+    const ds = decisions(0, 20);
+    await client.enqueue(ds);
+    const perFlush = [];
+    for (let i = 0; i < 40; i++) {
+      ops = 0;
+      const r = await client.flush();
+      perFlush.push(ops);
+      if (r.pending === 0) break;
+      time.t = Math.max(time.t, r.nextAttemptAt);
+    }
+    assert.ok(Math.max(...perFlush) <= 16, `operations per flush: ${perFlush.join(", ")}`);
+    for (const d of ds) assert.equal(backend.count(d.decisionId), 1, d.decisionId);
+    assert.deepEqual(await inner.list("kizuna:"), []);
   }));
 
   test("a store that ignores list's limit still gets bounded reads", () => withBackend(async (backend) => {
@@ -1464,19 +1699,59 @@ function watchedList() {
   return items;
 }
 
-/** Web Locks (exclusive mode): callbacks for one name run one at a time, in request order. */
+/**
+ * Web Locks (`navigator.locks`, exclusive mode): callbacks for one name run one at a time, in
+ * request order. `ifAvailable`: the callback gets null at once while the lock is held or asked
+ * for. `steal`: the holder's request rejects with an AbortError (its callback runs on) and the
+ * stealer gets the lock at once. `requested` lists the names asked for.
+ */
 function fakeLocks() {
-  const tails = new Map();
+  const names = new Map();
   const requested = watchedList();
+  const grant = (s) => {
+    if (s.holder || s.queue.length === 0) return;
+    const next = s.queue.shift();
+    s.holder = next;
+    Promise.resolve().then(() => next.callback({ name: next.name, mode: "exclusive" })).then(next.resolve, next.reject).finally(() => {
+      if (s.holder !== next) return; // stolen
+      s.holder = undefined;
+      grant(s);
+    });
+  };
   return {
     requested,
-    request(name, callback) {
+    request(name, options, callback) {
+      if (typeof options === "function") [options, callback] = [{}, options];
       requested.add(name);
-      const run = (tails.get(name) ?? Promise.resolve()).then(() => callback({ name, mode: "exclusive" }));
-      tails.set(name, run.then(() => {}, () => {}));
-      return run;
+      if (!names.has(name)) names.set(name, { holder: undefined, queue: [] });
+      const s = names.get(name);
+      if (options.ifAvailable && (s.holder || s.queue.length > 0)) return Promise.resolve().then(() => callback(null));
+      return new Promise((resolve, reject) => {
+        const entry = { name, callback, resolve, reject };
+        if (options.steal && s.holder) {
+          s.holder.reject(new DOMException("the lock was stolen", "AbortError"));
+          s.holder = undefined;
+          s.queue.unshift(entry);
+        } else {
+          s.queue.push(entry);
+        }
+        grant(s);
+      });
     },
   };
+}
+
+/** Runs `fn(locks)` with `globalThis.navigator.locks` set to a fakeLocks(). */
+async function withLocks(fn) {
+  const locks = fakeLocks();
+  const saved = Object.getOwnPropertyDescriptor(globalThis, "navigator");
+  Object.defineProperty(globalThis, "navigator", { value: { locks }, configurable: true, writable: true });
+  try {
+    return await fn(locks);
+  } finally {
+    if (saved) Object.defineProperty(globalThis, "navigator", saved);
+    else delete globalThis.navigator;
+  }
 }
 
 /** A fetch that answers when the test says: `calls.reach(n)` gives the n-th call, `call.answer(status)` answers it. */
@@ -1491,33 +1766,57 @@ function heldFetch() {
 const nowhere = { url: "https://backend.example/decisions" }; // for clients whose fetch is held
 
 describe("two instances on one store", () => {
-  test("two tabs on one localStorage take navigator.locks in turn: the second finds the outbox sent, each decision goes once", async () => {
-    const locks = fakeLocks();
-    const saved = Object.getOwnPropertyDescriptor(globalThis, "navigator");
-    Object.defineProperty(globalThis, "navigator", { value: { locks }, configurable: true, writable: true });
-    try {
-      const storage = new StorageShim();
-      const a = heldFetch();
-      const b = heldFetch();
-      const tabA = makeClient(nowhere, new LocalStorageStore(storage, "quiz:"), { client: { fetch: a.fetch, maxFlushMs: 0 } });
-      const tabB = makeClient(nowhere, new LocalStorageStore(storage, "quiz:"), { client: { fetch: b.fetch, maxFlushMs: 0 } });
-      await tabA.client.enqueue(decisions(0, 3));
-      const flushA = tabA.client.flush();
-      const sending = await a.calls.reach(1);
-      const flushB = tabB.client.flush();
-      // Tab B either waits for the lock or (without one) sends the same decisions.
-      await Promise.race([locks.requested.reach(2), b.calls.reach(1)]);
-      sending.answer(200);
-      for (const c of b.calls) c.answer(200);
-      assert.deepEqual(await flushA, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
-      assert.deepEqual(await flushB, { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
-      assert.equal(b.calls.length, 0, "tab B sent nothing");
-      assert.deepEqual([...locks.requested], ["kizuna-sync:quiz:", "kizuna-sync:quiz:"]);
-    } finally {
-      if (saved) Object.defineProperty(globalThis, "navigator", saved);
-      else delete globalThis.navigator;
-    }
-  });
+  test("two tabs on one localStorage flush under navigator.locks: while one sends, the other sends nothing and comes back (pending > 0, nextAttemptAt); each decision goes once", () => withLocks(async (locks) => {
+    const storage = new StorageShim();
+    const a = heldFetch();
+    const b = heldFetch();
+    const tabA = makeClient(nowhere, new LocalStorageStore(storage, "quiz:"), { client: { fetch: a.fetch, maxFlushMs: 0 } });
+    const tabB = makeClient(nowhere, new LocalStorageStore(storage, "quiz:"), { client: { fetch: b.fetch, maxFlushMs: 0 } });
+    await tabA.client.enqueue(decisions(0, 3));
+    const flushA = tabA.client.flush();
+    const sending = await a.calls.reach(1);
+    // Tab B does not wait for the lock (nor, without one, send the same decisions).
+    const busy = await Promise.race([tabB.client.flush(), b.calls.reach(1).then(() => "sent")]);
+    assert.deepEqual(busy, { sent: 0, retried: 0, deadLettered: 0, pending: 3, nextAttemptAt: T0 + 1000 });
+    sending.answer(200);
+    assert.deepEqual(await flushA, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+    assert.deepEqual(await tabB.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 }, "back later: nothing left");
+    assert.equal(b.calls.length, 0, "tab B sent nothing");
+    assert.deepEqual([...locks.requested], ["kizuna-sync:quiz:", "kizuna-sync:quiz:", "kizuna-sync:quiz:"]);
+  }));
+
+  test("a tab holding the lock for long (a stuck or throttled background tab): flush() does not wait for it, whatever maxFlushMs; later calls are not stuck either, and once it is free the flush sends", () => withLocks(async (locks) => withBackend(async (backend) => {
+    const store = new LocalStorageStore(new StorageShim(), "app:");
+    let release;
+    locks.request(store.lockName, () => new Promise((resolve) => { release = resolve; })); // the other tab
+    const { client, time } = makeClient(backend, store, { client: { maxFlushMs: 20_000 } });
+    await client.enqueue(decision(1));
+    const come = { sent: 0, retried: 0, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 1000 };
+    assert.deepEqual(await client.flush({ maxFlushMs: 0 }), come);
+    assert.deepEqual(await client.flush(), come, "not a promise stuck on the other tab");
+    assert.equal(backend.requests.length, 0);
+    release();
+    await new Promise((resolve) => setImmediate(resolve)); // the other tab lets go
+    time.t += 1000;
+    assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    // An empty outbox while another tab holds the lock: nothing is left to come back for.
+    locks.request(store.lockName, () => new Promise((resolve) => { release = resolve; }));
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+    release();
+  })));
+
+  test("a lock stolen during a flush (steal: true in another tab): flush() still resolves with what it did, it never rejects", () => withLocks(async (locks) => {
+    const store = new LocalStorageStore(new StorageShim(), "app:");
+    const a = heldFetch();
+    const { client } = makeClient(nowhere, store, { client: { fetch: a.fetch, maxFlushMs: 0 } });
+    await client.enqueue(decision(1));
+    const flushing = client.flush();
+    const sending = await a.calls.reach(1);
+    const stolen = locks.request(store.lockName, { steal: true }, async () => "stolen");
+    assert.equal(await stolen, "stolen");
+    sending.answer(200);
+    assert.deepEqual(await flushing, { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+  }));
 
   test("a lock that cannot be taken does not stop a flush; stores without a lock name (memory, KV, Durable Object) take none", () => withBackend(async (backend) => {
     const refused = { request: async () => { throw new DOMException("no locks here", "SecurityError"); } };
@@ -1695,7 +1994,12 @@ describe("package", () => {
       assert.equal(out.pendingAfterReload, 3);
       assert.deepEqual(out.second, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
       assert.deepEqual(keys.slice(0, 2), [out.batchId, out.batchId]);
-      assert.deepEqual(out.together, [{ sent: 3, retried: 0, deadLettered: 0, pending: 0 }, { sent: 0, retried: 0, deadLettered: 0, pending: 0 }]);
+      // The second tab does not wait for the lock: it sends nothing, and says to come back
+      // while the first still had the decisions (pending > 0 then comes with nextAttemptAt).
+      const [firstTab, second] = out.together;
+      assert.deepEqual(firstTab, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual({ ...second, pending: undefined, nextAttemptAt: undefined }, { sent: 0, retried: 0, deadLettered: 0, pending: undefined, nextAttemptAt: undefined });
+      assert.ok(second.pending === 0 || (second.pending > 0 && typeof second.nextAttemptAt === "number"), JSON.stringify(second));
       assert.equal(keys.length, 3, "one request for the two tabs");
       assert.deepEqual([...received.values()], [1, 1, 1, 1, 1, 1]);
     } finally {

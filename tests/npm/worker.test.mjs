@@ -296,11 +296,35 @@ test("a 404 from the backend that is not JSON (a wrong BACKEND_URL path) is a fa
   const event = followEvent(user);
   await post([event]);
   const [decision] = await waitFor("the decision", () => decisionsFor(user).length && decisionsFor(user));
-  assert.match(worker.log(), new RegExp(`event ${event.webhookEventId}: backend: user not loaded \\(backend answered 404 without a JSON body \\(is BACKEND_URL right\\?\\)\\) and no copy kept: the event waits for the backend`));
+  assert.match(worker.log(), new RegExp(`event ${event.webhookEventId}: backend: user not loaded \\(backend answered 404 with content-type text/html and a body that is not JSON \\(is BACKEND_URL right\\?\\)\\) and no copy kept: the event waits for the backend`));
   assert.ok(decision.segments.includes("loyal") && !decision.segments.includes("non_purchaser"), decision.segments.join());
   assert.equal(decision.richMenu.action, "none", "the loyal menu stays");
   assert.equal(links(user).length, 0, "the loyal menu is not replaced by the welcome menu");
   assert.equal(backend.users.get(user).richMenuId, menuId("loyal"));
+});
+
+test("the user as JSON under another Content-Type (a Cloudflare Worker's new Response(JSON.stringify(user)) is text/plain, Express's res.send text/html, or none) is the user: decided from it at once; a 404 whose body is JSON so is a new user", async () => {
+  const loyal = [1, 2, 3, 4, 5, 6].map((d) => purchase(d * 15, 9800));
+  const types = [{ "content-type": "text/plain;charset=UTF-8" }, { "content-type": "text/html; charset=utf-8" }, {}];
+  const users = types.map((headers) => {
+    const user = newFriend({ purchases: loyal, richMenuId: menuId("loyal") });
+    line.userMenus.set(user, menuId("loyal"));
+    backend.answerNext({ path: `/users/${user}`, status: 200, body: JSON.stringify(backend.users.get(user)), headers });
+    return user;
+  });
+  const stranger = newUserId(); // not known to the backend
+  backend.answerNext({ path: `/users/${stranger}`, status: 404, body: '{"error": "no such user"}', headers: { "content-type": "text/plain;charset=UTF-8" } });
+  const events = [...users, stranger].map((user) => followEvent(user));
+  assert.equal((await post(events)).status, 200);
+  await waitFor("every decision", () => [...users, stranger].every((user) => decisionsFor(user).length === 1));
+  for (const user of users) {
+    const [decision] = decisionsFor(user);
+    assert.ok(decision.segments.includes("loyal"), `decided from the backend's user: ${decision.segments.join()}`);
+    assert.equal(decision.richMenu.action, "none", "the loyal menu stays");
+  }
+  assert.equal(decisionsFor(stranger)[0].richMenu.menu, "welcome", "a new friend");
+  for (const user of [...users, stranger]) assert.equal(loadsOf(user).length, 1, "loaded once: no wait");
+  for (const event of events) assert.ok(!worker.log().includes(`event ${event.webhookEventId}: backend: user not loaded`));
 });
 
 test("backend failing and no copy of the user: the event waits for the backend, a known customer is not taken for a new friend", async () => {
@@ -822,12 +846,12 @@ test("LINE's 429 \"monthly limit\" is not retried: the push is marked failed and
   assert.match(worker.log(), /LINE refused the message call: 429 You have reached your monthly limit/);
 });
 
-test("a backend answer that is not JSON is not quoted in the logs: the event waits for the backend, then is decided", async () => {
+test("a backend answer that is not JSON is not quoted in the logs: the event waits for the backend, then is decided (also with a JSON Content-Type: a backend fault a fix cures)", async () => {
   const user = newFriend();
   backend.answerNext({ path: `/users/${user}`, body: "鈴木 一郎 (090-1234-5678)", headers: { "content-type": "application/json" } });
   await post([followEvent(user)]);
   await waitFor("the decision", () => decisionsFor(user).length === 1, 15_000);
-  assert.match(worker.log(), /backend: user not loaded \(backend answered 200 with a body that is not JSON\) and no copy kept: the event waits for the backend \(try 1,/);
+  assert.match(worker.log(), /backend: user not loaded \(backend answered 200 with content-type application\/json and a body that is not JSON\) and no copy kept: the event waits for the backend \(try 1,/);
   assert.ok(!worker.log().includes("鈴木"), "the body is in the log");
 });
 
@@ -842,7 +866,7 @@ test("a backend answering 200 with HTML (a BACKEND_URL that points at a web page
     await waitFor("the decision", () => decisionsFor(user).length === 1, 15_000);
     await sleep(300);
 
-    const prefix = `event ${follow.webhookEventId}: backend: user not loaded (backend answered 200 with content-type text/html, not JSON (is BACKEND_URL right?)) and no copy kept: `;
+    const prefix = `event ${follow.webhookEventId}: backend: user not loaded (backend answered 200 with content-type text/html and a body that is not JSON (is BACKEND_URL right?)) and no copy kept: `;
     for (let t = 1; t <= 3; t++) assert.ok(w.log().includes(`${prefix}the event waits for the backend (try ${t},`), `try ${t}: ${w.log().slice(-2000)}`);
     assert.doesNotMatch(w.log(), /gave up|attempt \d+ of 2/, "not given up after MAX_EVENT_ATTEMPTS");
     assert.equal(loadsOf(user).length, 4, "three HTML answers, then the user");
@@ -958,9 +982,10 @@ test("a numeric setting that is not a valid number: webhooks answered 500 naming
   }
 });
 
-// An instrumented build of the same worker: logs each alarm of a user's object, and can make
-// one alarm's pass fail (a storage error reading the inbox; not the one-key look at the end of
-// a pass) for users whose id ends in "0bad".
+// An instrumented build of the same worker: logs each alarm of a user's object and the limit of
+// each list of its outbox (kizuna/sync's keys), and can make one alarm's pass fail (a storage
+// error reading the inbox; not the one-key look at the end of a pass) for users whose id ends
+// in "0bad".
 async function probeWorker() {
   if (probe) return probe;
   const entry = join(scratch, "probe-entry.js");
@@ -975,6 +1000,7 @@ async function probeWorker() {
           get: (target, name) => {
             if (name === "list") {
               return (options) => {
+                if (/^kizuna:(queue|outbox):$/.test(options?.prefix ?? "")) console.log("probe: outbox list " + this.user + " limit " + options.limit);
                 if (this.failAlarm && this.inAlarm && options?.prefix === "inbox:" && options.limit !== 1) {
                   this.failAlarm = false;
                   console.log("probe: alarm failure injected for " + this.user);
@@ -1041,6 +1067,27 @@ test("backend down: the object sleeps until the sync client's next attempt (Retr
   await waitFor("the decision once the backend is back", () => decisionsFor(user).length === 2, 5000);
   const wakes = alarmsOf(user);
   assert.ok(wakes >= 1 && wakes <= 3, `${wakes} alarms while the backend asked for 1 s between attempts (SYNC_ALARM_MS is 100)`);
+});
+
+test("with decisions waiting in the outbox, each event's user load asks only whether any waits (lists of one key), not for the whole outbox", async () => {
+  const { worker: w } = await probeWorker();
+  const user = newFriend();
+  await sendWebhook(w.url, SECRET, [followEvent(user)]);
+  await waitFor("the first decision", () => decisionsFor(user).length === 1); // the object keeps a copy
+  backend.setDown(true);
+  const events = [messageEvent(user), messageEvent(user), messageEvent(user)];
+  try {
+    for (const event of events) {
+      assert.equal((await sendWebhook(w.url, SECRET, [event])).status, 200);
+      await waitFor("the event decided", () => w.log().includes(`event ${event.webhookEventId}: message → decision`));
+    }
+  } finally {
+    backend.setDown(false);
+  }
+  await waitFor("the decisions once the backend is back", () => decisionsFor(user).length === 4, 8000);
+  const limits = w.log().split("\n").filter((l) => l.includes(`probe: outbox list ${user} limit `)).map((l) => Number(l.split(" limit ")[1]));
+  assert.ok(limits.filter((n) => n === 1).length >= 2 * events.length, `one-key lists: ${limits.join(", ")}`);
+  assert.ok(limits.every((n) => n < 1000), `no list of the whole outbox: ${limits.join(", ")}`);
 });
 
 test("a failing alarm fails: the runtime retries it, and the outbox is delivered", async () => {

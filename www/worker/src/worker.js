@@ -131,8 +131,8 @@ class LineAuthError extends DeployError {
  * The backend did not say who the user is, and the object has no copy: the event cannot be
  * decided without taking a known customer for a new friend. `waits`: the reason passes or a
  * deploy fixes it (unreachable, no answer within BACKEND_TIMEOUT_MS, a 5xx, 408, 429, a 401/403
- * while BACKEND_TOKEN is rotated, a 404 that is not JSON or a 2xx that is not JSON — not a JSON
- * content-type, or a body that does not parse — from a wrong BACKEND_URL). Not the event's
+ * while BACKEND_TOKEN is rotated, a 404 that is not JSON or a 2xx whose body does not parse —
+ * a wrong BACKEND_URL's page, or with a JSON content-type a backend fault). Not the event's
  * fault then: it is kept and retried with backoff until BACKEND_WAIT_MS after it was received,
  * without spending MAX_EVENT_ATTEMPTS. Otherwise the backend answered about this user with
  * something waiting is not known to change (a 2xx JSON that is not a user object, e.g.
@@ -156,7 +156,8 @@ function loadFailure(message, waits) {
   return Object.assign(new Error(message), { waits });
 }
 
-// A JSON media type: application/json, application/problem+json, ….
+// A JSON media type (application/json, application/problem+json, …): a hint for log lines, and
+// a 404 with one is the backend's even with an empty body.
 const isJson = (res) => /\bjson\b/i.test(res.headers.get("content-type") ?? "");
 
 // The media type of an answer, for a log line (no parameters; only token characters, so a
@@ -640,32 +641,32 @@ export function createWorker(loadDecide) {
           headers: this.env.BACKEND_TOKEN ? { authorization: `Bearer ${this.env.BACKEND_TOKEN}` } : {},
           signal: AbortSignal.timeout(this.cfg.BACKEND_TIMEOUT_MS),
         });
-        if (res.ok) {
-          // A 2xx that is not JSON is not the backend's answer about this user: a BACKEND_URL
-          // pointing at a web page or a proxy answers 200 with HTML for every path. It fails
-          // like a backend that is down (the event waits for a fixed deploy), not like the event.
-          if (!isJson(res)) {
-            await res.body?.cancel();
-            throw loadFailure(`backend answered ${res.status} with ${contentTypeOf(res)}, not JSON (is BACKEND_URL right?)`, true);
+        if (res.ok || res.status === 404) {
+          // The body decides, not the Content-Type: JSON is often sent under another (a
+          // Cloudflare Worker's new Response(JSON.stringify(x)) is text/plain, Express's
+          // res.send(string) text/html, some send none).
+          const body = parseJson(await res.text());
+          // Not the parser's message: it quotes the body, which is profile data. The type is a
+          // hint: a web page's is not JSON.
+          const unparsed = `backend answered ${res.status} with ${contentTypeOf(res)} and a body that is not JSON${isJson(res) ? "" : " (is BACKEND_URL right?)"}`;
+          if (res.status === 404) {
+            // A 404 that is not the backend's JSON (a wrong BACKEND_URL path, a proxy's page):
+            // taken as "no such user" it would make every customer a new friend (welcome menu
+            // and message for all). It fails like a backend that is down.
+            if (body === undefined && !isJson(res)) throw loadFailure(unparsed, true);
+            // else a user the backend does not know: kept as such (an empty copy)
+          } else {
+            // A 2xx whose body does not parse is not an answer about this user: a BACKEND_URL
+            // pointing at a web page or a proxy answers 200 with HTML for every path; under a
+            // JSON type it is a backend fault (or a body cut short). A fix (or the next try)
+            // cures either: it fails like a backend that is down — the event waits, it is not
+            // given up after MAX_EVENT_ATTEMPTS, which would lose the events of every user it
+            // hits until the fix.
+            if (body === undefined) throw loadFailure(unparsed, true);
+            if (!body || typeof body !== "object" || Array.isArray(body)) throw loadFailure(`backend answered ${res.status} with JSON that is not a user object`, false);
+            user = body;
           }
-          const text = await res.text();
-          try {
-            user = JSON.parse(text);
-          } catch {
-            // Not the parser's message: it quotes the body, which is profile data.
-            throw loadFailure(`backend answered ${res.status} with a body that is not JSON`, true);
-          }
-          if (!user || typeof user !== "object" || Array.isArray(user)) throw loadFailure(`backend answered ${res.status} with JSON that is not a user object`, false);
           fromBackend = true;
-        } else if (res.status === 404 && isJson(res)) {
-          await res.body?.cancel();
-          fromBackend = true; // a user the backend does not know: kept as such (an empty copy)
-        } else if (res.status === 404) {
-          // A 404 that is not the backend's JSON (a wrong BACKEND_URL path, a proxy's page):
-          // taken as "no such user" it would make every customer a new friend (welcome menu and
-          // message for all). It fails like a backend that is down.
-          await res.body?.cancel();
-          throw loadFailure("backend answered 404 without a JSON body (is BACKEND_URL right?)", true);
         } else {
           await res.body?.cancel();
           throw loadFailure(`backend answered ${res.status}`, backendWaitsFor(res.status));
@@ -697,7 +698,8 @@ export function createWorker(loadDecide) {
         user.followedAt = new Date(event.timestamp).toISOString();
       }
       // Decisions not yet at the backend may have changed the menu: trust this object then.
-      if ((await this.sync.pending()) > 0) {
+      // (Whether any waits: a list of one key, not the whole outbox a long outage leaves.)
+      if ((await this.sync.pending({ limit: 1 })) > 0) {
         const menu = await this.storage.get("menu");
         if (menu) {
           if (menu.richMenuId) user.richMenuId = menu.richMenuId;
@@ -799,13 +801,18 @@ function problem(e) {
   return `${e?.code ?? e?.name ?? "error"} at ${e?.path ?? "?"}: ${e?.message ?? e}`;
 }
 
+// The value of a JSON text, or undefined when it does not parse.
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 // LINE's error text ({"message": …}); details are left out, they can quote message content.
 function lineMessage(body) {
-  try {
-    return String(JSON.parse(body).message ?? "").slice(0, 200);
-  } catch {
-    return "";
-  }
+  return String(parseJson(body)?.message ?? "").slice(0, 200);
 }
 
 // A wait for the logs: "350 ms", "40 s", "10 min", "24 h".
