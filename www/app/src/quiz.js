@@ -450,7 +450,7 @@ async function flush() {
   });
 }
 async function flushOutbox() {
-  if ((await sync.pending().catch(() => 0)) === 0) {
+  if ((await sync.pending({ limit: 1 }).catch(() => 0)) === 0) {
     // nothing to send; a result refused earlier (a dead letter) still says so after a reload
     if (record?.enqueued && (await sync.deadLetters().catch(() => [])).some((d) => d.decisionId === record.enqueued)) {
       syncStatus.textContent = "診断結果を送信できませんでした。";
