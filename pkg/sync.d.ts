@@ -256,7 +256,9 @@ export interface FlushResult {
    * read, or whose read failed: those stay in the outbox and are tried again). A flush reads at
    * most min(4 × batchSize, 200) records and twice as many keys, so with a longer outbox this is
    * a lower bound: anything above 0 means "flush again" (at `nextAttemptAt`); 0 means the outbox
-   * is empty — never said while a record is left in it. Keys that read as nothing (deleted
+   * the flush found nothing left to send. (A record whose dead-letter write or delete failed,
+   * and a record another instance wrote back under a key this client deleted in the last
+   * minute, can remain behind a 0: they are sent by a later flush.) Keys that read as nothing (deleted
    * meanwhile, e.g. still shown by Workers KV's lagging list) and values moved aside
    * (`kizuna:held:`) are not records left. `undefined` when the store failed before this flush
    * could list the outbox (the count is unknown; `nextAttemptAt` is then set): test
@@ -383,7 +385,8 @@ export class SyncClient {
    * Write decisions to the outbox (durable once this resolves). A decisionId already in the
    * outbox or in the dead letters is kept once. (Two enqueues of one decisionId at the same
    * time — two tabs — can each write a record: the flush that sends or dead-letters the
-   * decision removes both, and counts both in `pending` until then.) Rejects with TypeError on
+   * decision removes the other record when it has read it, and counts both in `pending` until
+   * then; one beyond the flush's window is sent again by a later flush: at least once.) Rejects with TypeError on
    * a decision without a string `decisionId` (before writing anything) and with the store's
    * error if it fails.
    */

@@ -1628,6 +1628,40 @@ describe("a long outbox", () => {
     assert.deepEqual(await inner.list("kizuna:"), []);
   }));
 
+  test("an index entry left without its record (another instance settled it between enqueue's two writes) does not make requeueDeadLetters drop the decision", () => withBackend(async (backend) => {
+    const store = new MemoryStore();
+    let release;
+    const gate = new Promise((resolve) => { release = resolve; });
+    // Client A's index write waits until client B has flushed (and dead-lettered) the record.
+    const slowIndex = { get: (k) => store.get(k), delete: (k) => store.delete(k), list: (p, o) => store.list(p, o), put: async (k, v) => { if (k.startsWith("kizuna:queued:")) await gate; return store.put(k, v); } };
+    const a = makeClient(backend, slowIndex).client;
+    const b = makeClient(backend, store, { client: { maxFlushMs: 0 } }).client;
+    const d = decision(1);
+    backend.script.push({ status: 403 });
+    const enqueued = a.enqueue(d);
+    while ((await store.list(QUEUE_PREFIX)).length === 0) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal((await b.flush()).deadLettered, 1);
+    release();
+    await enqueued;
+    assert.equal(await b.requeueDeadLetters([d.decisionId]), 1);
+    assert.ok(await outboxKey(store, d.decisionId), "the decision is back in the outbox");
+    assert.equal((await b.flush()).sent, 1);
+    assert.equal(backend.count(d.decisionId), 1);
+  }));
+
+  test("a small maxFlushOps with a decision recorded twice still sends: the other record does not count against the first batch", () => withBackend(async (backend) => {
+    const store = new MemoryStore();
+    const time = fakeTime();
+    const a = makeClient(backend, store, { time }).client;
+    const b = makeClient(backend, store, { time: { ...fakeTime(T0 + 80) } }).client;
+    const ds = decisions(0, 121);
+    await Promise.all([a.enqueue(ds[0]), b.enqueue(ds[0])]); // two tabs at once: two records
+    for (const d of ds.slice(1)) { time.t++; await a.enqueue(d); }
+    const { client } = makeClient(backend, store, { time, client: { maxFlushOps: 300, maxFlushMs: 0 } });
+    const r = await client.flush();
+    assert.ok(r.sent > 0, JSON.stringify(r));
+  }));
+
   test("a store that ignores list's limit still gets bounded reads", () => withBackend(async (backend) => {
     const inner = new MemoryStore();
     let gets = 0;
