@@ -91,7 +91,7 @@ export interface IDBFactoryLike {
 
 /** The subset of a Workers KV namespace binding that KvStore uses (Cloudflare's signatures). */
 export interface KVNamespaceLike {
-  get(key: string, options: { type: "json" }): Promise<unknown>;
+  get(key: string, options: { type: "text" }): Promise<string | null>;
   put(key: string, value: string): Promise<void>;
   delete(key: string): Promise<void>;
   list(options: { prefix?: string; cursor?: string; limit?: number }): Promise<{
@@ -304,10 +304,11 @@ export type SyncErrorKind = "http" | "network" | "timeout" | "headers" | "too_la
 /**
  * Reported through `onError`; never thrown out of flush(). An outbox record that cannot be read
  * is reported as kind "store", outcome "kept", with its key's decisionId, and does not stop
- * the records behind it: a read that fails (e.g. a truncated value in localStorage) leaves it
- * in place, counted in `pending` and tried again by later flushes (reported once per client
- * instance); a value this version cannot send (a newer record version, not a record) is moved
- * as it is to `kizuna:held:…` (see SyncStore), reported when moved.
+ * the records behind it: a read that fails (the store threw) leaves it in place, counted in
+ * `pending` and tried again by later flushes (reported once per client instance); a value this
+ * version cannot send (a newer record version, not a record, or text that does not parse as
+ * JSON, e.g. a truncated write: the built-in stores return it as a string) is moved as it is to
+ * `kizuna:held:…` (see SyncStore), reported when moved.
  */
 export class SyncError extends Error {
   constructor(message: string, fields?: {

@@ -463,8 +463,8 @@ export class SyncClient {
     }
   }
 
-  // One {value} or {error} per key: a record that cannot be read (a truncated JSON value in
-  // localStorage) must not hide the others.
+  // One {value} or {error} per key: a record that cannot be read (the store threw) must not hide
+  // the others.
   async #readAll(keys) {
     const out = [];
     const read = (k) => Promise.resolve().then(() => this.#io.get(k)).then((value) => ({ value }), (error) => ({ error }));

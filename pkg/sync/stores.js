@@ -20,6 +20,19 @@
 // store can share a namespace with other data.
 
 // The `limit` of list(prefix, {limit}): undefined for "all", else a non-negative integer.
+// A stored value as the client reads it back: `undefined` when missing, else the parsed JSON, or
+// the text itself when it does not parse (a truncated write). A string is never an outbox record,
+// so the client moves it aside (`kizuna:held:`) and reports it, where a throwing get would make
+// every flush read it again and keep `pending` above 0 for ever.
+function parseStored(text) {
+  if (text === null || text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 function limitOf(options) {
   const limit = options?.limit;
   if (limit === undefined || limit === Infinity) return undefined;
@@ -93,8 +106,7 @@ export class LocalStorageStore {
   }
 
   async get(key) {
-    const text = this.#storage.getItem(this.#prefix + key);
-    return text === null ? undefined : JSON.parse(text);
+    return parseStored(this.#storage.getItem(this.#prefix + key));
   }
 
   async put(key, value) {
@@ -223,8 +235,7 @@ export class KvStore {
   }
 
   async get(key) {
-    const value = await this.#ns.get(key, { type: "json" });
-    return value === null ? undefined : value;
+    return parseStored(await this.#ns.get(key, { type: "text" }));
   }
 
   async put(key, value) {

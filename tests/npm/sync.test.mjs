@@ -1056,7 +1056,7 @@ describe("network failures", () => {
     }
   });
 
-  test("an unreadable outbox record (truncated JSON in localStorage, a newer record version) is reported once and does not stop the others; one is moved aside, the other stays and keeps pending above 0", async () => {
+  test("outbox values this version cannot send (truncated JSON in localStorage, a newer record version) are moved aside as they are, reported once, and do not stop the others", async () => {
     const backend = await startBackend();
     try {
       const storage = new StorageShim();
@@ -1066,25 +1066,19 @@ describe("network failures", () => {
       storage.setItem("p:" + OUTBOX_PREFIX + "zz", "{truncated");
       const newer = { v: 2, decision: { decisionId: "zy" }, enqueuedAt: 0, seq: 0, attempts: 0, nextAttemptAt: 0 };
       await store.put(OUTBOX_PREFIX + "zy", newer);
-      // The value that does not parse may read another time: it stays, counted, and the next
-      // flush is due after a backoff (0.5 * 500 ms). The newer version's record is moved aside
-      // as it is.
-      assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 250 });
+      assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
       assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [2]);
       assert.deepEqual(errors.map((e) => [e.kind, e.outcome, e.decisionIds]), [["store", "kept", ["zy"]], ["store", "kept", ["zz"]]]);
       assert.match(errors[0].message, /^kizuna sync: outbox record kizuna:outbox:zy moved to kizuna:held:: written by a newer version of kizuna\/sync \(record version 2\)$/);
-      assert.match(errors[1].message, /zz skipped: unreadable .*; left in the outbox$/);
-      assert.ok(errors[1].cause instanceof SyntaxError);
+      assert.match(errors[1].message, /^kizuna sync: outbox record kizuna:outbox:zz moved to kizuna:held:: /);
       assert.deepEqual(await store.get("kizuna:held:outbox:zy"), newer);
+      assert.equal(await store.get("kizuna:held:outbox:zz"), "{truncated", "the text is kept as it was");
       assert.equal(await store.get(OUTBOX_PREFIX + "zy"), undefined);
-      // Reported once per instance; the unreadable one left in the store (pending() counts stored keys).
+      assert.equal(storage.getItem("p:" + OUTBOX_PREFIX + "zz"), null);
+      assert.equal(await client.pending(), 0);
       await client.enqueue(decision(3));
-      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 500 });
+      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
       assert.equal(errors.length, 2);
-      assert.equal(await client.pending(), 1);
-      assert.equal(storage.getItem("p:" + OUTBOX_PREFIX + "zz"), "{truncated");
-      storage.removeItem("p:" + OUTBOX_PREFIX + "zz");
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
     } finally {
       await backend.close();
     }
@@ -1572,7 +1566,7 @@ describe("a long outbox", () => {
     ["503 to 60 requests, retried within maxFlushMs 20 s with little jitter", { down: 60, client: { random: () => 0.05, maxFlushMs: 20_000 } }],
     ["503 to 60 requests, retried at once (baseDelayMs 0)", { down: 60, client: { baseDelayMs: 0, maxFlushMs: 20_000 } }],
     ["503 with maxAttempts 2: dead-lettered after two tries", { judge: refuse(503), client: { maxAttempts: 2, maxFlushMs: 20_000 } }],
-    ["300 values of a newer version (moved aside) and 100 that do not parse (left) at the head", { head: true }],
+    ["300 values of a newer version and 100 that do not parse at the head (all moved aside)", { head: true }],
   ];
   for (const [name, { judge, down, client: options, head }] of kvCases) {
     test(`Workers KV, ${name}: no flush makes more than ${KV_FLUSH_OPS} KV operations, and repeated flushes settle every decision once`, () => withBackend(async (backend) => {
@@ -1597,8 +1591,9 @@ describe("a long outbox", () => {
         for (const d of ds) assert.equal(backend.count(d.decisionId), 1, d.decisionId);
       }
       if (head) {
-        assert.equal((await store.list("kizuna:held:")).length, 300);
-        assert.equal(await client.pending(), 100, "the values that do not parse are left");
+        assert.equal((await store.list("kizuna:held:")).length, 400);
+        assert.equal(await kv.get("kizuna:held:queue:" + String(T0 - 5000).padStart(15, "0") + ".000000:broken-0", "text"), JSON.stringify("{broken"), "kept as it was, as text");
+        assert.equal(await client.pending(), 0, "nothing sendable is left");
       } else {
         assert.deepEqual(await store.list(QUEUE_PREFIX), []);
       }
@@ -1916,7 +1911,7 @@ describe("package", () => {
       writeFileSync(join(project, "consumer.ts"), `
         import { SyncClient, MemoryStore, KvStore, DurableObjectStore, LocalStorageStore, IndexedDbStore, batchIdFor,
           type Decision, type FlushResult, type SyncError, type SyncStore, type DeadLetter, SyncError as SyncErrorClass } from "kizuna/sync";
-        declare const kv: { get(k: string, o: { type: "json" }): Promise<unknown>; put(k: string, v: string): Promise<void>;
+        declare const kv: { get(k: string, o: { type: "text" }): Promise<string | null>; put(k: string, v: string): Promise<void>;
           delete(k: string): Promise<void>; list(o: { prefix?: string; cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }> };
         declare const ctx: { waitUntil(p: Promise<unknown>): void };
         const store: SyncStore = new KvStore(kv);
