@@ -161,102 +161,82 @@ const sha256 = (s) => createHash("sha256").update(s, "utf8").digest("hex");
 // ---- delivery ----------------------------------------------------------------------------
 
 describe("delivery", () => {
-  test("delivers a batch whose body validates against the sync envelope schema", async () => {
-    const backend = await startBackend();
-    try {
-      const store = new MemoryStore();
-      const { client, errors } = makeClient(backend, store);
-      const ds = decisions(0, 3);
-      assert.deepEqual(await client.enqueue(ds), { enqueued: 3, duplicates: 0 });
-      assert.equal(await client.pending(), 3);
+  test("delivers a batch whose body validates against the sync envelope schema", () => withBackend(async (backend) => {
+    const store = new MemoryStore();
+    const { client, errors } = makeClient(backend, store);
+    const ds = decisions(0, 3);
+    assert.deepEqual(await client.enqueue(ds), { enqueued: 3, duplicates: 0 });
+    assert.equal(await client.pending(), 3);
 
-      const result = await client.flush();
-      assert.deepEqual(result, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
-      assert.equal(await client.pending(), 0);
-      assert.deepEqual(errors, []);
+    const result = await client.flush();
+    assert.deepEqual(result, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+    assert.equal(await client.pending(), 0);
+    assert.deepEqual(errors, []);
 
-      assert.equal(backend.requests.length, 1);
-      const req = backend.requests[0];
-      assert.equal(req.method, "POST");
-      assert.match(req.headers["content-type"], /^application\/json/);
-      const body = req.body;
-      // The schema's required fields and types, then the values the contract fixes.
-      assert.deepEqual(syncSchema.required, ["version", "type", "batchId", "sentAt", "source", "decisions"]);
-      assert.deepEqual(validate(syncSchema, body), []);
-      assert.equal(body.version, 1);
-      assert.equal(body.type, "kizuna.decisions");
-      assert.deepEqual(body.source, { runtime: "node", app: "sync-test" });
-      assert.equal(body.sentAt, new Date(Date.UTC(2025, 3, 1)).toISOString());
-      assert.deepEqual(body.decisions, ds, "all decisions, oldest first, unchanged");
-      // Idempotency-Key = batchId = SHA-256 of the sorted decisionIds joined by "\n".
-      const ids = ds.map((d) => d.decisionId);
-      assert.equal(req.headers["idempotency-key"], body.batchId);
-      assert.equal(body.batchId, sha256([...ids].sort().join("\n")));
-      assert.equal(body.batchId, batchIdFor([...ids].reverse()), "independent of order");
-      for (const id of ids) assert.equal(backend.count(id), 1);
+    assert.equal(backend.requests.length, 1);
+    const req = backend.requests[0];
+    assert.equal(req.method, "POST");
+    assert.match(req.headers["content-type"], /^application\/json/);
+    const body = req.body;
+    // The schema's required fields and types, then the values the contract fixes.
+    assert.deepEqual(syncSchema.required, ["version", "type", "batchId", "sentAt", "source", "decisions"]);
+    assert.deepEqual(validate(syncSchema, body), []);
+    assert.equal(body.version, 1);
+    assert.equal(body.type, "kizuna.decisions");
+    assert.deepEqual(body.source, { runtime: "node", app: "sync-test" });
+    assert.equal(body.sentAt, new Date(Date.UTC(2025, 3, 1)).toISOString());
+    assert.deepEqual(body.decisions, ds, "all decisions, oldest first, unchanged");
+    // Idempotency-Key = batchId = SHA-256 of the sorted decisionIds joined by "\n".
+    const ids = ds.map((d) => d.decisionId);
+    assert.equal(req.headers["idempotency-key"], body.batchId);
+    assert.equal(body.batchId, sha256([...ids].sort().join("\n")));
+    assert.equal(body.batchId, batchIdFor([...ids].reverse()), "independent of order");
+    for (const id of ids) assert.equal(backend.count(id), 1);
 
-      // Nothing left: a second flush sends nothing.
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
-      assert.equal(backend.requests.length, 1);
-    } finally {
-      await backend.close();
-    }
-  });
+    // Nothing left: a second flush sends nothing.
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+    assert.equal(backend.requests.length, 1);
+  }));
 
-  test("the source defaults to the detected runtime; headers and getHeaders are sent", async () => {
-    const backend = await startBackend();
-    try {
-      let n = 0;
-      const client = new SyncClient({
-        endpoint: new URL(backend.url),
-        store: new MemoryStore(),
-        headers: { authorization: "Bearer static", "x-static": "1" },
-        getHeaders: async () => ({ authorization: `Bearer fresh-${++n}` }),
-        random: () => 0,
-      });
-      await client.enqueue(decision(1));
-      await client.flush();
-      const req = backend.requests[0];
-      assert.deepEqual(req.body.source, { runtime: "node" });
-      assert.equal(req.headers.authorization, "Bearer fresh-1");
-      assert.equal(req.headers["x-static"], "1");
-      assert.deepEqual(validate(syncSchema, req.body), []);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("the source defaults to the detected runtime; headers and getHeaders are sent", () => withBackend(async (backend) => {
+    let n = 0;
+    const client = new SyncClient({
+      endpoint: new URL(backend.url),
+      store: new MemoryStore(),
+      headers: { authorization: "Bearer static", "x-static": "1" },
+      getHeaders: async () => ({ authorization: `Bearer fresh-${++n}` }),
+      random: () => 0,
+    });
+    await client.enqueue(decision(1));
+    await client.flush();
+    const req = backend.requests[0];
+    assert.deepEqual(req.body.source, { runtime: "node" });
+    assert.equal(req.headers.authorization, "Bearer fresh-1");
+    assert.equal(req.headers["x-static"], "1");
+    assert.deepEqual(validate(syncSchema, req.body), []);
+  }));
 
-  test("enqueue keeps a copy: later changes to the caller's object are not sent", async () => {
-    const backend = await startBackend();
-    try {
-      const { client } = makeClient(backend, new MemoryStore());
-      const d = decision(1);
-      await client.enqueue(d);
-      d.segments.push("mutated");
-      await client.flush();
-      assert.deepEqual(backend.requests[0].body.decisions[0].segments, ["first_time", "lotion_refill_due"]);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("enqueue keeps a copy: later changes to the caller's object are not sent", () => withBackend(async (backend) => {
+    const { client } = makeClient(backend, new MemoryStore());
+    const d = decision(1);
+    await client.enqueue(d);
+    d.segments.push("mutated");
+    await client.flush();
+    assert.deepEqual(backend.requests[0].body.decisions[0].segments, ["first_time", "lotion_refill_due"]);
+  }));
 
-  test("the same decisionId enqueued twice (or repeated in one call) is sent once", async () => {
-    const backend = await startBackend();
-    try {
-      const { client } = makeClient(backend, new MemoryStore());
-      const d = decision(7);
-      assert.deepEqual(await client.enqueue(d), { enqueued: 1, duplicates: 0 });
-      assert.deepEqual(await client.enqueue(d), { enqueued: 0, duplicates: 1 });
-      assert.deepEqual(await client.enqueue([d, decision(8), decision(8)]), { enqueued: 1, duplicates: 2 });
-      assert.equal(await client.pending(), 2);
-      assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
-      assert.equal(backend.requests.length, 1);
-      assert.deepEqual(backend.requests[0].body.decisions.map((x) => x.decisionId), [d.decisionId, decision(8).decisionId]);
-      assert.equal(backend.count(d.decisionId), 1);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("the same decisionId enqueued twice (or repeated in one call) is sent once", () => withBackend(async (backend) => {
+    const { client } = makeClient(backend, new MemoryStore());
+    const d = decision(7);
+    assert.deepEqual(await client.enqueue(d), { enqueued: 1, duplicates: 0 });
+    assert.deepEqual(await client.enqueue(d), { enqueued: 0, duplicates: 1 });
+    assert.deepEqual(await client.enqueue([d, decision(8), decision(8)]), { enqueued: 1, duplicates: 2 });
+    assert.equal(await client.pending(), 2);
+    assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
+    assert.equal(backend.requests.length, 1);
+    assert.deepEqual(backend.requests[0].body.decisions.map((x) => x.decisionId), [d.decisionId, decision(8).decisionId]);
+    assert.equal(backend.count(d.decisionId), 1);
+  }));
 
   for (const outcome of ["delivered", "retried, then delivered", "dead-lettered"]) {
     test(`one decisionId enqueued by two tabs at once (two records): ${outcome} once, and every record of it settled with it; pending is not 0 while one is left`, () => withBackend(async (backend) => {
@@ -289,194 +269,149 @@ describe("delivery", () => {
     }));
   }
 
-  test("concurrent flush() calls share one flush: no double send", async () => {
-    const backend = await startBackend();
-    try {
-      const { client } = makeClient(backend, new MemoryStore());
-      await client.enqueue(decisions(0, 5));
-      const [a, b] = await Promise.all([client.flush(), client.flush()]);
-      assert.deepEqual(a, { sent: 5, retried: 0, deadLettered: 0, pending: 0 });
-      assert.deepEqual(b, a);
-      assert.equal(backend.requests.length, 1);
-      for (const d of decisions(0, 5)) assert.equal(backend.count(d.decisionId), 1);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("concurrent flush() calls share one flush: no double send", () => withBackend(async (backend) => {
+    const { client } = makeClient(backend, new MemoryStore());
+    await client.enqueue(decisions(0, 5));
+    const [a, b] = await Promise.all([client.flush(), client.flush()]);
+    assert.deepEqual(a, { sent: 5, retried: 0, deadLettered: 0, pending: 0 });
+    assert.deepEqual(b, a);
+    assert.equal(backend.requests.length, 1);
+    for (const d of decisions(0, 5)) assert.equal(backend.count(d.decisionId), 1);
+  }));
 
-  test("decisions enqueued while a flush runs go out in the same flush", async () => {
-    const backend = await startBackend();
-    try {
-      const { client } = makeClient(backend, new MemoryStore(), { client: { batchSize: 2 } });
-      await client.enqueue(decisions(0, 2));
-      const flushing = client.flush();
-      await client.enqueue(decision(2));
-      const result = await flushing;
-      assert.equal(result.sent, 3);
-      assert.equal(result.pending, 0);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("decisions enqueued while a flush runs go out in the same flush", () => withBackend(async (backend) => {
+    const { client } = makeClient(backend, new MemoryStore(), { client: { batchSize: 2 } });
+    await client.enqueue(decisions(0, 2));
+    const flushing = client.flush();
+    await client.enqueue(decision(2));
+    const result = await flushing;
+    assert.equal(result.sent, 3);
+    assert.equal(result.pending, 0);
+  }));
 
-  test("flushInBackground hands the flush to ctx.waitUntil", async () => {
-    const backend = await startBackend();
-    try {
-      const { client } = makeClient(backend, new MemoryStore());
-      await client.enqueue(decision(1));
-      const waited = [];
-      const p = client.flushInBackground({ waitUntil: (promise) => waited.push(promise) });
-      assert.equal(waited.length, 1);
-      assert.equal(waited[0], p);
-      assert.equal((await p).sent, 1);
-      assert.throws(() => client.flushInBackground({}), TypeError);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("flushInBackground hands the flush to ctx.waitUntil", () => withBackend(async (backend) => {
+    const { client } = makeClient(backend, new MemoryStore());
+    await client.enqueue(decision(1));
+    const waited = [];
+    const p = client.flushInBackground({ waitUntil: (promise) => waited.push(promise) });
+    assert.equal(waited.length, 1);
+    assert.equal(waited[0], p);
+    assert.equal((await p).sent, 1);
+    assert.throws(() => client.flushInBackground({}), TypeError);
+  }));
 });
 
 // ---- batching ----------------------------------------------------------------------------
 
 describe("batching", () => {
-  test("splits by batchSize, oldest first", async () => {
-    const backend = await startBackend();
+  test("splits by batchSize, oldest first", () => withBackend(async (backend) => {
+    const { client } = makeClient(backend, new MemoryStore(), { client: { batchSize: 3 } });
+    const ds = decisions(0, 7);
+    for (const d of ds) await client.enqueue(d); // separate calls: order by enqueue time
+    assert.deepEqual(await client.flush(), { sent: 7, retried: 0, deadLettered: 0, pending: 0 });
+    assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [3, 3, 1]);
+    assert.deepEqual(backend.requests.flatMap((r) => r.body.decisions.map((d) => d.decisionId)), ds.map((d) => d.decisionId));
+    assert.equal(new Set(backend.requests.map((r) => r.body.batchId)).size, 3);
+    for (const r of backend.requests) assert.equal(r.headers["idempotency-key"], batchIdFor(r.body.decisions.map((d) => d.decisionId)));
+  }));
+
+  test("splits by maxBatchBytes, counting UTF-8 bytes of the whole body", () => withBackend(async (backend) => {
+    // Multi-byte text (Japanese, an emoji) so characters and bytes differ.
+    const ds = Array.from({ length: 5 }, (_, i) => decision(i, { userId: `ユーザー${i}🎌`.repeat(40) }));
+    // Measure a one-decision body, then allow exactly two decisions per body.
+    const probe = await startBackend();
+    const { client: p } = makeClient(probe, new MemoryStore());
+    await p.enqueue(ds[0]);
+    await p.flush();
+    const one = probe.requests[0].raw.length;
+    await probe.close();
+    const perDecision = Buffer.byteLength(JSON.stringify(ds[0]));
+    const limit = one + 1 + perDecision; // envelope + d + "," + d
+
+    const { client } = makeClient(backend, new MemoryStore(), { client: { maxBatchBytes: limit } });
+    await client.enqueue(ds);
+    assert.deepEqual(await client.flush(), { sent: 5, retried: 0, deadLettered: 0, pending: 0 });
+    assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [2, 2, 1]);
+    assert.equal(backend.requests[0].raw.length, limit, "a body may be exactly maxBatchBytes");
+    for (const r of backend.requests) assert.ok(r.raw.length <= limit);
+
+    // One byte less and only one decision fits per body.
+    const backend2 = await startBackend();
     try {
-      const { client } = makeClient(backend, new MemoryStore(), { client: { batchSize: 3 } });
-      const ds = decisions(0, 7);
-      for (const d of ds) await client.enqueue(d); // separate calls: order by enqueue time
-      assert.deepEqual(await client.flush(), { sent: 7, retried: 0, deadLettered: 0, pending: 0 });
-      assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [3, 3, 1]);
-      assert.deepEqual(backend.requests.flatMap((r) => r.body.decisions.map((d) => d.decisionId)), ds.map((d) => d.decisionId));
-      assert.equal(new Set(backend.requests.map((r) => r.body.batchId)).size, 3);
-      for (const r of backend.requests) assert.equal(r.headers["idempotency-key"], batchIdFor(r.body.decisions.map((d) => d.decisionId)));
+      const { client: c2 } = makeClient(backend2, new MemoryStore(), { client: { maxBatchBytes: limit - 1 } });
+      await c2.enqueue(ds);
+      await c2.flush();
+      assert.deepEqual(backend2.requests.map((r) => r.body.decisions.length), [1, 1, 1, 1, 1]);
     } finally {
-      await backend.close();
+      await backend2.close();
     }
-  });
+  }));
 
-  test("splits by maxBatchBytes, counting UTF-8 bytes of the whole body", async () => {
-    const backend = await startBackend();
-    try {
-      // Multi-byte text (Japanese, an emoji) so characters and bytes differ.
-      const ds = Array.from({ length: 5 }, (_, i) => decision(i, { userId: `ユーザー${i}🎌`.repeat(40) }));
-      // Measure a one-decision body, then allow exactly two decisions per body.
-      const probe = await startBackend();
-      const { client: p } = makeClient(probe, new MemoryStore());
-      await p.enqueue(ds[0]);
-      await p.flush();
-      const one = probe.requests[0].raw.length;
-      await probe.close();
-      const perDecision = Buffer.byteLength(JSON.stringify(ds[0]));
-      const limit = one + 1 + perDecision; // envelope + d + "," + d
-
-      const { client } = makeClient(backend, new MemoryStore(), { client: { maxBatchBytes: limit } });
-      await client.enqueue(ds);
-      assert.deepEqual(await client.flush(), { sent: 5, retried: 0, deadLettered: 0, pending: 0 });
-      assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [2, 2, 1]);
-      assert.equal(backend.requests[0].raw.length, limit, "a body may be exactly maxBatchBytes");
-      for (const r of backend.requests) assert.ok(r.raw.length <= limit);
-
-      // One byte less and only one decision fits per body.
-      const backend2 = await startBackend();
-      try {
-        const { client: c2 } = makeClient(backend2, new MemoryStore(), { client: { maxBatchBytes: limit - 1 } });
-        await c2.enqueue(ds);
-        await c2.flush();
-        assert.deepEqual(backend2.requests.map((r) => r.body.decisions.length), [1, 1, 1, 1, 1]);
-      } finally {
-        await backend2.close();
-      }
-    } finally {
-      await backend.close();
-    }
-  });
-
-  test("a decision larger than maxBatchBytes on its own is dead-lettered, not sent", async () => {
-    const backend = await startBackend();
-    try {
-      const { client, errors } = makeClient(backend, new MemoryStore(), { client: { maxBatchBytes: 2000 } });
-      const big = decision(1, { userId: "x".repeat(5000) });
-      await client.enqueue([big, decision(2)]);
-      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 1, pending: 0 });
-      assert.equal(backend.requests.length, 1);
-      assert.equal(backend.count(big.decisionId), 0);
-      const dead = await client.deadLetters();
-      assert.equal(dead.length, 1);
-      assert.equal(dead[0].kind, "too_large");
-      assert.deepEqual(dead[0].decision, big);
-      assert.equal(errors.length, 1);
-      assert.equal(errors[0].kind, "too_large");
-      assert.equal(errors[0].outcome, "dead");
-    } finally {
-      await backend.close();
-    }
-  });
+  test("a decision larger than maxBatchBytes on its own is dead-lettered, not sent", () => withBackend(async (backend) => {
+    const { client, errors } = makeClient(backend, new MemoryStore(), { client: { maxBatchBytes: 2000 } });
+    const big = decision(1, { userId: "x".repeat(5000) });
+    await client.enqueue([big, decision(2)]);
+    assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 1, pending: 0 });
+    assert.equal(backend.requests.length, 1);
+    assert.equal(backend.count(big.decisionId), 0);
+    const dead = await client.deadLetters();
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0].kind, "too_large");
+    assert.deepEqual(dead[0].decision, big);
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0].kind, "too_large");
+    assert.equal(errors[0].outcome, "dead");
+  }));
 });
 
 // ---- retries -----------------------------------------------------------------------------
 
 describe("retries", () => {
-  test("500, 500, 200: delivered once; backoff follows random() * min(maxDelay, base * 2^n); same Idempotency-Key and body", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push({ status: 500 }, { status: 500 });
-      const randoms = [0.25, 0.75];
-      const { client, time, errors } = makeClient(backend, new MemoryStore(), {
-        client: { random: () => randoms.shift(), baseDelayMs: 400, maxDelayMs: 60_000 },
-      });
-      await client.enqueue(decisions(0, 2));
-      assert.deepEqual(await client.flush(), { sent: 2, retried: 4, deadLettered: 0, pending: 0 });
-      assert.deepEqual(time.sleeps, [0.25 * 400, 0.75 * 800]);
-      assert.equal(backend.requests.length, 3);
-      const keys = backend.requests.map((r) => r.headers["idempotency-key"]);
-      assert.equal(new Set(keys).size, 1, "same Idempotency-Key on every retry");
-      assert.equal(new Set(backend.requests.map((r) => r.raw.toString())).size, 1, "byte-identical bodies (sentAt kept)");
-      for (const d of decisions(0, 2)) assert.equal(backend.count(d.decisionId), 1);
-      assert.deepEqual(errors.map((e) => [e.kind, e.status, e.outcome, e.attempt]), [["http", 500, "retry", 1], ["http", 500, "retry", 2]]);
-      assert.ok(errors.every((e) => e instanceof SyncError && e.batchId === keys[0] && e.body === "error 500"));
-    } finally {
-      await backend.close();
-    }
-  });
+  test("500, 500, 200: delivered once; backoff follows random() * min(maxDelay, base * 2^n); same Idempotency-Key and body", () => withBackend(async (backend) => {
+    backend.script.push({ status: 500 }, { status: 500 });
+    const randoms = [0.25, 0.75];
+    const { client, time, errors } = makeClient(backend, new MemoryStore(), {
+      client: { random: () => randoms.shift(), baseDelayMs: 400, maxDelayMs: 60_000 },
+    });
+    await client.enqueue(decisions(0, 2));
+    assert.deepEqual(await client.flush(), { sent: 2, retried: 4, deadLettered: 0, pending: 0 });
+    assert.deepEqual(time.sleeps, [0.25 * 400, 0.75 * 800]);
+    assert.equal(backend.requests.length, 3);
+    const keys = backend.requests.map((r) => r.headers["idempotency-key"]);
+    assert.equal(new Set(keys).size, 1, "same Idempotency-Key on every retry");
+    assert.equal(new Set(backend.requests.map((r) => r.raw.toString())).size, 1, "byte-identical bodies (sentAt kept)");
+    for (const d of decisions(0, 2)) assert.equal(backend.count(d.decisionId), 1);
+    assert.deepEqual(errors.map((e) => [e.kind, e.status, e.outcome, e.attempt]), [["http", 500, "retry", 1], ["http", 500, "retry", 2]]);
+    assert.ok(errors.every((e) => e instanceof SyncError && e.batchId === keys[0] && e.body === "error 500"));
+  }));
 
-  test("backoff is capped by maxDelayMs", async () => {
-    const backend = await startBackend();
-    try {
-      for (let i = 0; i < 6; i++) backend.script.push({ status: 503 });
-      const { client, time } = makeClient(backend, new MemoryStore(), {
-        client: { random: () => 0.5, baseDelayMs: 100, maxDelayMs: 1000, maxFlushMs: 60_000 },
-      });
-      await client.enqueue(decision(1));
-      const result = await client.flush();
-      assert.equal(result.sent, 1);
-      assert.equal(result.retried, 6);
-      assert.deepEqual(time.sleeps, [50, 100, 200, 400, 500, 500]);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("backoff is capped by maxDelayMs", () => withBackend(async (backend) => {
+    for (let i = 0; i < 6; i++) backend.script.push({ status: 503 });
+    const { client, time } = makeClient(backend, new MemoryStore(), {
+      client: { random: () => 0.5, baseDelayMs: 100, maxDelayMs: 1000, maxFlushMs: 60_000 },
+    });
+    await client.enqueue(decision(1));
+    const result = await client.flush();
+    assert.equal(result.sent, 1);
+    assert.equal(result.retried, 6);
+    assert.deepEqual(time.sleeps, [50, 100, 200, 400, 500, 500]);
+  }));
 
-  test("429 honours Retry-After in seconds and as an HTTP-date; 408 is retried", async () => {
-    const backend = await startBackend();
-    try {
-      const time = fakeTime(Date.UTC(2025, 3, 1, 0, 0, 0));
-      backend.script.push(
-        { status: 429, headers: { "retry-after": "7" } },
-        { status: 429, headers: { "retry-after": new Date(time.t + 7000 + 5000).toUTCString() } },
-        { status: 408 },
-      );
-      const { client, errors } = makeClient(backend, new MemoryStore(), { time, client: { random: () => 0.5 } });
-      await client.enqueue(decision(1));
-      assert.deepEqual(await client.flush(), { sent: 1, retried: 3, deadLettered: 0, pending: 0 });
-      // Retry-After exactly (no jitter), then the backoff formula for the 408 (third attempt: 0.5 * 500 * 2^2).
-      assert.deepEqual(time.sleeps, [7000, 5000, 1000]);
-      assert.deepEqual(errors.map((e) => e.status), [429, 429, 408]);
-      assert.equal(backend.count(decision(1).decisionId), 1);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("429 honours Retry-After in seconds and as an HTTP-date; 408 is retried", () => withBackend(async (backend) => {
+    const time = fakeTime(Date.UTC(2025, 3, 1, 0, 0, 0));
+    backend.script.push(
+      { status: 429, headers: { "retry-after": "7" } },
+      { status: 429, headers: { "retry-after": new Date(time.t + 7000 + 5000).toUTCString() } },
+      { status: 408 },
+    );
+    const { client, errors } = makeClient(backend, new MemoryStore(), { time, client: { random: () => 0.5 } });
+    await client.enqueue(decision(1));
+    assert.deepEqual(await client.flush(), { sent: 1, retried: 3, deadLettered: 0, pending: 0 });
+    // Retry-After exactly (no jitter), then the backoff formula for the 408 (third attempt: 0.5 * 500 * 2^2).
+    assert.deepEqual(time.sleeps, [7000, 5000, 1000]);
+    assert.deepEqual(errors.map((e) => e.status), [429, 429, 408]);
+    assert.equal(backend.count(decision(1).decisionId), 1);
+  }));
 
   test("Retry-After 0, a past date or an unreadable value never waits less than the backoff (no request flood)", async () => {
     const past = new Date(T0 - 60_000).toUTCString();
@@ -497,60 +432,45 @@ describe("retries", () => {
     }
   });
 
-  test("a Retry-After shorter than the backoff waits for the backoff", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push({ status: 503 }, { status: 503 }, { status: 429, headers: { "retry-after": "1" } });
-      const { client, time } = makeClient(backend, new MemoryStore(), { client: { random: () => 1, baseDelayMs: 1000 } });
-      await client.enqueue(decision(1));
-      assert.equal((await client.flush()).sent, 1);
-      assert.deepEqual(time.sleeps, [1000, 2000, 4000], "the third wait is the backoff (4 s), not Retry-After (1 s)");
-    } finally {
-      await backend.close();
-    }
-  });
+  test("a Retry-After shorter than the backoff waits for the backoff", () => withBackend(async (backend) => {
+    backend.script.push({ status: 503 }, { status: 503 }, { status: 429, headers: { "retry-after": "1" } });
+    const { client, time } = makeClient(backend, new MemoryStore(), { client: { random: () => 1, baseDelayMs: 1000 } });
+    await client.enqueue(decision(1));
+    assert.equal((await client.flush()).sent, 1);
+    assert.deepEqual(time.sleeps, [1000, 2000, 4000], "the third wait is the backoff (4 s), not Retry-After (1 s)");
+  }));
 
-  test("Retry-After is capped by maxRetryAfterMs (default 1 hour)", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push({ status: 429, headers: { "retry-after": "99999999" } }, { status: 503, headers: { "retry-after": "99999999" } });
-      const { client, time } = makeClient(backend, new MemoryStore(), { client: { maxFlushMs: 0 } });
-      await client.enqueue(decision(1));
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 3_600_000 });
-      time.t = T0 + 3_600_000;
-      const capped = makeClient(backend, new MemoryStore(), { time, client: { maxRetryAfterMs: 10_000, maxFlushMs: 60_000 } });
-      await capped.client.enqueue(decision(2));
-      assert.equal((await capped.client.flush()).sent, 1);
-      assert.deepEqual(capped.time.sleeps, [10_000]);
-      assert.equal(backend.requests.length, 3);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("Retry-After is capped by maxRetryAfterMs (default 1 hour)", () => withBackend(async (backend) => {
+    backend.script.push({ status: 429, headers: { "retry-after": "99999999" } }, { status: 503, headers: { "retry-after": "99999999" } });
+    const { client, time } = makeClient(backend, new MemoryStore(), { client: { maxFlushMs: 0 } });
+    await client.enqueue(decision(1));
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 3_600_000 });
+    time.t = T0 + 3_600_000;
+    const capped = makeClient(backend, new MemoryStore(), { time, client: { maxRetryAfterMs: 10_000, maxFlushMs: 60_000 } });
+    await capped.client.enqueue(decision(2));
+    assert.equal((await capped.client.flush()).sent, 1);
+    assert.deepEqual(capped.time.sleeps, [10_000]);
+    assert.equal(backend.requests.length, 3);
+  }));
 
-  test("a stored retry time beyond maxRetryAfterMs (an older version, a larger cap) is cut to it by a new instance", async () => {
-    const backend = await startBackend();
-    try {
-      const store = new MemoryStore();
-      const time = fakeTime();
-      const old = decision(1);
-      await store.put(OUTBOX_PREFIX + old.decisionId, {
-        v: 1, decision: old, enqueuedAt: T0 - 1000, seq: 0, attempts: 1,
-        lastAttemptAt: T0, nextAttemptAt: T0 + 99_999_999_000, lastError: { kind: "http", status: 503 },
-      });
-      const { client } = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
-      await client.enqueue(decision(2));
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 3_600_000 });
-      assert.equal((await store.get(OUTBOX_PREFIX + old.decisionId)).nextAttemptAt, T0 + 3_600_000, "the correction is stored");
-      const small = makeClient(backend, store, { time, client: { maxFlushMs: 0, maxRetryAfterMs: 5000, maxDelayMs: 1000 } });
-      assert.deepEqual(await small.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 5000 });
-      time.t = T0 + 5000;
-      assert.deepEqual(await small.client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
-      assert.equal(backend.requests.length, 1);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("a stored retry time beyond maxRetryAfterMs (an older version, a larger cap) is cut to it by a new instance", () => withBackend(async (backend) => {
+    const store = new MemoryStore();
+    const time = fakeTime();
+    const old = decision(1);
+    await store.put(OUTBOX_PREFIX + old.decisionId, {
+      v: 1, decision: old, enqueuedAt: T0 - 1000, seq: 0, attempts: 1,
+      lastAttemptAt: T0, nextAttemptAt: T0 + 99_999_999_000, lastError: { kind: "http", status: 503 },
+    });
+    const { client } = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
+    await client.enqueue(decision(2));
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 3_600_000 });
+    assert.equal((await store.get(OUTBOX_PREFIX + old.decisionId)).nextAttemptAt, T0 + 3_600_000, "the correction is stored");
+    const small = makeClient(backend, store, { time, client: { maxFlushMs: 0, maxRetryAfterMs: 5000, maxDelayMs: 1000 } });
+    assert.deepEqual(await small.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 5000 });
+    time.t = T0 + 5000;
+    assert.deepEqual(await small.client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
+    assert.equal(backend.requests.length, 1);
+  }));
 
   test("the backoff stays a number after very many attempts, also with baseDelayMs 0", async () => {
     for (const baseDelayMs of [0, 500]) {
@@ -572,121 +492,91 @@ describe("retries", () => {
     }
   });
 
-  test("a retry later than maxFlushMs is left for a later flush, and the next flush waits for it", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push({ status: 429, headers: { "retry-after": "120" } });
-      const { client, time } = makeClient(backend, new MemoryStore(), { client: { maxFlushMs: 20_000 } });
-      await client.enqueue(decision(1));
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 120_000 });
-      assert.deepEqual(time.sleeps, []);
-      time.t += 60_000;
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 120_000 }, "not due yet");
-      assert.equal(backend.requests.length, 1);
-      time.t += 60_000;
-      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
-    } finally {
-      await backend.close();
-    }
-  });
+  test("a retry later than maxFlushMs is left for a later flush, and the next flush waits for it", () => withBackend(async (backend) => {
+    backend.script.push({ status: 429, headers: { "retry-after": "120" } });
+    const { client, time } = makeClient(backend, new MemoryStore(), { client: { maxFlushMs: 20_000 } });
+    await client.enqueue(decision(1));
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 120_000 });
+    assert.deepEqual(time.sleeps, []);
+    time.t += 60_000;
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 120_000 }, "not due yet");
+    assert.equal(backend.requests.length, 1);
+    time.t += 60_000;
+    assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+  }));
 
-  test("maxAttempts moves a batch that keeps failing to the dead letters", async () => {
-    const backend = await startBackend();
-    try {
-      for (let i = 0; i < 5; i++) backend.script.push({ status: 500 });
-      const { client, errors } = makeClient(backend, new MemoryStore(), { client: { maxAttempts: 3 } });
-      await client.enqueue(decision(1));
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 2, deadLettered: 1, pending: 0 });
-      assert.equal(backend.requests.length, 3);
-      assert.equal(errors.at(-1).outcome, "dead");
-      assert.equal((await client.deadLetters())[0].status, 500);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("maxAttempts moves a batch that keeps failing to the dead letters", () => withBackend(async (backend) => {
+    for (let i = 0; i < 5; i++) backend.script.push({ status: 500 });
+    const { client, errors } = makeClient(backend, new MemoryStore(), { client: { maxAttempts: 3 } });
+    await client.enqueue(decision(1));
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 2, deadLettered: 1, pending: 0 });
+    assert.equal(backend.requests.length, 3);
+    assert.equal(errors.at(-1).outcome, "dead");
+    assert.equal((await client.deadLetters())[0].status, 500);
+  }));
 
-  test("attempts are counted per decision: a fresh decision batched with an old failing one is not dead-lettered with it", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push({ status: 503 });
-      const store = new MemoryStore();
-      const old = decision(1);
-      // Failed twice before, in a batch that no longer exists (stale batchId).
-      await store.put(OUTBOX_PREFIX + old.decisionId, {
-        v: 1, decision: old, enqueuedAt: T0 - 1000, seq: 0, attempts: 2, nextAttemptAt: 0, lastAttemptAt: T0 - 1000, batchId: "0".repeat(64),
-      });
-      const { client, errors } = makeClient(backend, store, { client: { maxAttempts: 3, maxFlushMs: 0 } });
-      await client.enqueue(decision(2));
-      const result = await client.flush();
-      assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [2], "sent together");
-      assert.deepEqual(result, { sent: 0, retried: 1, deadLettered: 1, pending: 1, nextAttemptAt: T0 + 1000 }); // backoff of attempt 3: 0.5 * 500 * 4
-      assert.deepEqual((await client.deadLetters()).map((d) => [d.decisionId, d.attempts]), [[old.decisionId, 3]]);
-      assert.equal((await outboxRecord(store, decision(2).decisionId)).attempts, 1, "the fresh decision used one attempt");
-      assert.deepEqual(errors.map((e) => [e.outcome, e.decisionIds]), [["dead", [old.decisionId]], ["retry", [decision(2).decisionId]]]);
-      assert.match(errors[0].message, /gave up after 3 attempts/);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("attempts are counted per decision: a fresh decision batched with an old failing one is not dead-lettered with it", () => withBackend(async (backend) => {
+    backend.script.push({ status: 503 });
+    const store = new MemoryStore();
+    const old = decision(1);
+    // Failed twice before, in a batch that no longer exists (stale batchId).
+    await store.put(OUTBOX_PREFIX + old.decisionId, {
+      v: 1, decision: old, enqueuedAt: T0 - 1000, seq: 0, attempts: 2, nextAttemptAt: 0, lastAttemptAt: T0 - 1000, batchId: "0".repeat(64),
+    });
+    const { client, errors } = makeClient(backend, store, { client: { maxAttempts: 3, maxFlushMs: 0 } });
+    await client.enqueue(decision(2));
+    const result = await client.flush();
+    assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [2], "sent together");
+    assert.deepEqual(result, { sent: 0, retried: 1, deadLettered: 1, pending: 1, nextAttemptAt: T0 + 1000 }); // backoff of attempt 3: 0.5 * 500 * 4
+    assert.deepEqual((await client.deadLetters()).map((d) => [d.decisionId, d.attempts]), [[old.decisionId, 3]]);
+    assert.equal((await outboxRecord(store, decision(2).decisionId)).attempts, 1, "the fresh decision used one attempt");
+    assert.deepEqual(errors.map((e) => [e.outcome, e.decisionIds]), [["dead", [old.decisionId]], ["retry", [decision(2).decisionId]]]);
+    assert.match(errors[0].message, /gave up after 3 attempts/);
+  }));
 
-  test("a failed partial batch is retried as the same batch, ahead of decisions enqueued later", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push({ status: 502 });
-      const { client } = makeClient(backend, new MemoryStore(), { client: { maxFlushMs: 0 } });
-      await client.enqueue(decision(1));
-      await client.flush();
-      const firstKey = backend.requests[0].headers["idempotency-key"];
-      await client.enqueue([decision(2), decision(3)]);
-      const result = await client.flush({ maxFlushMs: 60_000 });
-      assert.equal(result.sent, 3);
-      assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [1, 1, 2]);
-      assert.equal(backend.requests[1].headers["idempotency-key"], firstKey);
-      assert.equal(backend.requests[1].raw.toString(), backend.requests[0].raw.toString());
-    } finally {
-      await backend.close();
-    }
-  });
+  test("a failed partial batch is retried as the same batch, ahead of decisions enqueued later", () => withBackend(async (backend) => {
+    backend.script.push({ status: 502 });
+    const { client } = makeClient(backend, new MemoryStore(), { client: { maxFlushMs: 0 } });
+    await client.enqueue(decision(1));
+    await client.flush();
+    const firstKey = backend.requests[0].headers["idempotency-key"];
+    await client.enqueue([decision(2), decision(3)]);
+    const result = await client.flush({ maxFlushMs: 60_000 });
+    assert.equal(result.sent, 3);
+    assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [1, 1, 2]);
+    assert.equal(backend.requests[1].headers["idempotency-key"], firstKey);
+    assert.equal(backend.requests[1].raw.toString(), backend.requests[0].raw.toString());
+  }));
 
-  test("after a retryable failure the next batch waits for the backoff too", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push({ status: 503 });
-      const { client, time } = makeClient(backend, new MemoryStore(), { client: { batchSize: 1, maxFlushMs: 0 } });
-      await client.enqueue(decisions(0, 3));
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 3, nextAttemptAt: T0 + 250 });
-      assert.equal(backend.requests.length, 1, "no request to a backend that just failed");
-      time.t += 250; // 0.5 * 500
-      assert.deepEqual(await client.flush(), { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
-      assert.deepEqual(backend.requests.slice(1).map((r) => r.body.decisions[0].decisionId), decisions(0, 3).map((d) => d.decisionId));
-    } finally {
-      await backend.close();
-    }
-  });
+  test("after a retryable failure the next batch waits for the backoff too", () => withBackend(async (backend) => {
+    backend.script.push({ status: 503 });
+    const { client, time } = makeClient(backend, new MemoryStore(), { client: { batchSize: 1, maxFlushMs: 0 } });
+    await client.enqueue(decisions(0, 3));
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 3, nextAttemptAt: T0 + 250 });
+    assert.equal(backend.requests.length, 1, "no request to a backend that just failed");
+    time.t += 250; // 0.5 * 500
+    assert.deepEqual(await client.flush(), { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
+    assert.deepEqual(backend.requests.slice(1).map((r) => r.body.decisions[0].decisionId), decisions(0, 3).map((d) => d.decisionId));
+  }));
 
-  test("flush() tells when the outbox may be sent next (nextAttemptAt: backoff or Retry-After), and only while something is pending", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push({ status: 503 }, { status: 429, headers: { "retry-after": "7" } });
-      const { client, time } = makeClient(backend, new MemoryStore(), { client: { maxFlushMs: 0 } });
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
-      await client.enqueue(decision(1));
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 250 }); // 0.5 * 500
-      time.t += 100;
-      await client.enqueue(decision(2)); // due at once, but the backend is backing off: it waits too
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 250 });
-      assert.equal(backend.requests.length, 1);
-      time.t = T0 + 250;
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 7250 }); // Retry-After: 7
-      time.t = T0 + 7249;
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 7250 });
-      assert.equal(backend.requests.length, 2, "nothing is sent before nextAttemptAt");
-      time.t = T0 + 7250;
-      assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
-    } finally {
-      await backend.close();
-    }
-  });
+  test("flush() tells when the outbox may be sent next (nextAttemptAt: backoff or Retry-After), and only while something is pending", () => withBackend(async (backend) => {
+    backend.script.push({ status: 503 }, { status: 429, headers: { "retry-after": "7" } });
+    const { client, time } = makeClient(backend, new MemoryStore(), { client: { maxFlushMs: 0 } });
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+    await client.enqueue(decision(1));
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 250 }); // 0.5 * 500
+    time.t += 100;
+    await client.enqueue(decision(2)); // due at once, but the backend is backing off: it waits too
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 250 });
+    assert.equal(backend.requests.length, 1);
+    time.t = T0 + 250;
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 7250 }); // Retry-After: 7
+    time.t = T0 + 7249;
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 7250 });
+    assert.equal(backend.requests.length, 2, "nothing is sent before nextAttemptAt");
+    time.t = T0 + 7250;
+    assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
+  }));
 });
 
 // ---- dead letters ------------------------------------------------------------------------
@@ -696,146 +586,116 @@ describe("dead letters", () => {
     // 400 and 422 refuse content: the batch is split until each refused decision is alone.
     // 401 concerns the credentials: the whole batch is dead-lettered at once.
     const splits = status !== 401;
-    test(`${status} is dead-lettered, not retried${splits ? " (split to single decisions)" : " (whole batch)"}; onError gets status and body; requeue works`, async () => {
-      const backend = await startBackend();
-      try {
-        for (let i = 0; i < (splits ? 3 : 1); i++) backend.script.push({ status, body: `{"error":"rejected with ${status}"}` });
-        const store = new MemoryStore();
-        const { client, errors, time } = makeClient(backend, store);
-        const ds = decisions(0, 2);
-        await client.enqueue(ds);
-        assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 2, pending: 0 });
-        assert.equal(backend.requests.length, splits ? 3 : 1, "not retried");
-        if (splits) assert.deepEqual(backend.requests.slice(1).map((r) => r.body.decisions), [[ds[0]], [ds[1]]]);
-        assert.deepEqual(time.sleeps, []);
-        assert.equal(errors.length, splits ? 2 : 1);
-        const e = errors[0];
-        assert.ok(e instanceof SyncError);
-        assert.equal(e.kind, "http");
-        assert.equal(e.outcome, "dead");
-        assert.equal(e.status, status);
-        assert.equal(e.body, `{"error":"rejected with ${status}"}`);
-        assert.deepEqual(errors.map((x) => x.decisionIds), splits ? [[ds[0].decisionId], [ds[1].decisionId]] : [ds.map((d) => d.decisionId)]);
+    test(`${status} is dead-lettered, not retried${splits ? " (split to single decisions)" : " (whole batch)"}; onError gets status and body; requeue works`, () => withBackend(async (backend) => {
+      for (let i = 0; i < (splits ? 3 : 1); i++) backend.script.push({ status, body: `{"error":"rejected with ${status}"}` });
+      const store = new MemoryStore();
+      const { client, errors, time } = makeClient(backend, store);
+      const ds = decisions(0, 2);
+      await client.enqueue(ds);
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 2, pending: 0 });
+      assert.equal(backend.requests.length, splits ? 3 : 1, "not retried");
+      if (splits) assert.deepEqual(backend.requests.slice(1).map((r) => r.body.decisions), [[ds[0]], [ds[1]]]);
+      assert.deepEqual(time.sleeps, []);
+      assert.equal(errors.length, splits ? 2 : 1);
+      const e = errors[0];
+      assert.ok(e instanceof SyncError);
+      assert.equal(e.kind, "http");
+      assert.equal(e.outcome, "dead");
+      assert.equal(e.status, status);
+      assert.equal(e.body, `{"error":"rejected with ${status}"}`);
+      assert.deepEqual(errors.map((x) => x.decisionIds), splits ? [[ds[0].decisionId], [ds[1].decisionId]] : [ds.map((d) => d.decisionId)]);
 
-        // Not lost: listed, kept out of the outbox, and not re-enqueued as a second copy.
-        const dead = await client.deadLetters();
-        assert.deepEqual(dead.map((d) => d.decision), ds);
-        assert.ok(dead.every((d) => d.status === status && d.error.includes(String(status)) && d.attempts === 1));
-        assert.deepEqual((await store.list(DEAD_PREFIX)).length, 2);
-        assert.equal(await client.pending(), 0);
-        assert.deepEqual(await client.enqueue(ds[0]), { enqueued: 0, duplicates: 1 });
-        assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
-        assert.equal(backend.requests.length, splits ? 3 : 1);
+      // Not lost: listed, kept out of the outbox, and not re-enqueued as a second copy.
+      const dead = await client.deadLetters();
+      assert.deepEqual(dead.map((d) => d.decision), ds);
+      assert.ok(dead.every((d) => d.status === status && d.error.includes(String(status)) && d.attempts === 1));
+      assert.deepEqual((await store.list(DEAD_PREFIX)).length, 2);
+      assert.equal(await client.pending(), 0);
+      assert.deepEqual(await client.enqueue(ds[0]), { enqueued: 0, duplicates: 1 });
+      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 0 });
+      assert.equal(backend.requests.length, splits ? 3 : 1);
 
-        // Requeue (after the backend is fixed): delivered once, dead letters empty.
-        assert.equal(await client.requeueDeadLetters(), 2);
-        assert.equal(await client.pending(), 2);
-        assert.deepEqual(await client.deadLetters(), []);
-        assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
-        assert.deepEqual(backend.requests.at(-1).body.decisions, ds, "original order kept");
-        for (const d of ds) assert.equal(backend.count(d.decisionId), 1);
-      } finally {
-        await backend.close();
-      }
-    });
+      // Requeue (after the backend is fixed): delivered once, dead letters empty.
+      assert.equal(await client.requeueDeadLetters(), 2);
+      assert.equal(await client.pending(), 2);
+      assert.deepEqual(await client.deadLetters(), []);
+      assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
+      assert.deepEqual(backend.requests.at(-1).body.decisions, ds, "original order kept");
+      for (const d of ds) assert.equal(backend.count(d.decisionId), 1);
+    }));
   }
 
-  test("one refused decision in a batch: only it is dead-lettered, the others are delivered once", async () => {
-    const backend = await startBackend();
-    try {
-      const ds = decisions(0, 7);
-      const bad = ds[4].decisionId;
-      backend.judge = (body) => (body.decisions.some((d) => d.decisionId === bad) ? { status: 422, body: `{"error":"bad ${bad}"}` } : undefined);
-      const { client, errors } = makeClient(backend, new MemoryStore());
-      await client.enqueue(ds);
-      assert.deepEqual(await client.flush(), { sent: 6, retried: 0, deadLettered: 1, pending: 0 });
-      // 7 → 4 + 3 → (4 → 2 + 2 → 1 + 1): a handful of requests, not one per decision.
-      assert.equal(backend.requests.length, 7);
-      for (const d of ds) assert.equal(backend.count(d.decisionId), d.decisionId === bad ? 0 : 1);
-      assert.deepEqual((await client.deadLetters()).map((d) => d.decisionId), [bad]);
-      assert.deepEqual(errors.map((e) => [e.outcome, e.status, e.decisionIds]), [["dead", 422, [bad]]]);
-      // Every request is a well-formed batch whose batchId matches its decisions.
-      for (const r of backend.requests) assert.equal(r.body.batchId, batchIdFor(r.body.decisions.map((d) => d.decisionId)));
-    } finally {
-      await backend.close();
-    }
-  });
+  test("one refused decision in a batch: only it is dead-lettered, the others are delivered once", () => withBackend(async (backend) => {
+    const ds = decisions(0, 7);
+    const bad = ds[4].decisionId;
+    backend.judge = (body) => (body.decisions.some((d) => d.decisionId === bad) ? { status: 422, body: `{"error":"bad ${bad}"}` } : undefined);
+    const { client, errors } = makeClient(backend, new MemoryStore());
+    await client.enqueue(ds);
+    assert.deepEqual(await client.flush(), { sent: 6, retried: 0, deadLettered: 1, pending: 0 });
+    // 7 → 4 + 3 → (4 → 2 + 2 → 1 + 1): a handful of requests, not one per decision.
+    assert.equal(backend.requests.length, 7);
+    for (const d of ds) assert.equal(backend.count(d.decisionId), d.decisionId === bad ? 0 : 1);
+    assert.deepEqual((await client.deadLetters()).map((d) => d.decisionId), [bad]);
+    assert.deepEqual(errors.map((e) => [e.outcome, e.status, e.decisionIds]), [["dead", 422, [bad]]]);
+    // Every request is a well-formed batch whose batchId matches its decisions.
+    for (const r of backend.requests) assert.equal(r.body.batchId, batchIdFor(r.body.decisions.map((d) => d.decisionId)));
+  }));
 
-  test("a 413 splits an oversized batch; a half that then fails with 5xx is retried as its own batch", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push({ status: 413 }, { status: 200 }, { status: 503 });
-      const { client } = makeClient(backend, new MemoryStore());
-      const ds = decisions(0, 4);
-      await client.enqueue(ds);
-      const r = await client.flush();
-      assert.equal(r.deadLettered, 0);
-      assert.equal(r.pending, 0);
-      assert.deepEqual(backend.requests.slice(1, 3).map((q) => q.body.decisions), [ds.slice(0, 2), ds.slice(2)]);
-      // The retry of the second half is the same batch: same batchId as its failed attempt.
-      assert.equal(backend.requests[3].body.batchId, backend.requests[2].body.batchId);
-      for (const d of ds) assert.equal(backend.count(d.decisionId), 1);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("a 413 splits an oversized batch; a half that then fails with 5xx is retried as its own batch", () => withBackend(async (backend) => {
+    backend.script.push({ status: 413 }, { status: 200 }, { status: 503 });
+    const { client } = makeClient(backend, new MemoryStore());
+    const ds = decisions(0, 4);
+    await client.enqueue(ds);
+    const r = await client.flush();
+    assert.equal(r.deadLettered, 0);
+    assert.equal(r.pending, 0);
+    assert.deepEqual(backend.requests.slice(1, 3).map((q) => q.body.decisions), [ds.slice(0, 2), ds.slice(2)]);
+    // The retry of the second half is the same batch: same batchId as its failed attempt.
+    assert.equal(backend.requests[3].body.batchId, backend.requests[2].body.batchId);
+    for (const d of ds) assert.equal(backend.count(d.decisionId), 1);
+  }));
 
-  test("requeue and delete can pick decisionIds", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push({ status: 401 });
-      const { client } = makeClient(backend, new MemoryStore());
-      const ds = decisions(0, 3);
-      await client.enqueue(ds);
-      await client.flush();
-      assert.equal(await client.requeueDeadLetters([ds[1].decisionId, "unknown"]), 1);
-      assert.equal(await client.deleteDeadLetters([ds[0].decisionId]), 1);
-      assert.deepEqual((await client.deadLetters()).map((d) => d.decisionId), [ds[2].decisionId]);
-      assert.equal(await client.pending(), 1);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("requeue and delete can pick decisionIds", () => withBackend(async (backend) => {
+    backend.script.push({ status: 401 });
+    const { client } = makeClient(backend, new MemoryStore());
+    const ds = decisions(0, 3);
+    await client.enqueue(ds);
+    await client.flush();
+    assert.equal(await client.requeueDeadLetters([ds[1].decisionId, "unknown"]), 1);
+    assert.equal(await client.deleteDeadLetters([ds[0].decisionId]), 1);
+    assert.deepEqual((await client.deadLetters()).map((d) => d.decisionId), [ds[2].decisionId]);
+    assert.equal(await client.pending(), 1);
+  }));
 
-  test("retryStatuses: a listed 4xx (401/403/404 while a token or route is fixed) is retried with backoff, not dead-lettered", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push({ status: 401 }, { status: 403, headers: { "retry-after": "7" } }, { status: 404 }, { status: 410 });
-      const { client, errors, time } = makeClient(backend, new MemoryStore(), { client: { retryStatuses: [401, 403, 404], maxFlushMs: 0 } });
-      await client.enqueue(decision(1));
-      await client.enqueue(decision(2));
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 2, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 500 * 0.5 });
-      assert.equal(errors.at(-1).outcome, "retry");
-      assert.equal(errors.at(-1).status, 401);
-      time.t += 60_000;
-      assert.equal((await client.flush()).nextAttemptAt, time.t + 7_000, "Retry-After honoured");
-      time.t += 60_000;
-      assert.equal((await client.flush()).retried, 2);
-      assert.deepEqual(await client.deadLetters(), []);
-      time.t += 60_000;
-      // A 4xx not listed is still dead-lettered.
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 2, pending: 0 });
-      assert.equal((await client.deadLetters())[0].status, 410);
-      assert.equal(backend.requests.length, 4);
-      assert.ok(backend.requests.every((r) => r.body.batchId === backend.requests[0].body.batchId), "one batch, retried as is");
-    } finally {
-      await backend.close();
-    }
-  });
+  test("retryStatuses: a listed 4xx (401/403/404 while a token or route is fixed) is retried with backoff, not dead-lettered", () => withBackend(async (backend) => {
+    backend.script.push({ status: 401 }, { status: 403, headers: { "retry-after": "7" } }, { status: 404 }, { status: 410 });
+    const { client, errors, time } = makeClient(backend, new MemoryStore(), { client: { retryStatuses: [401, 403, 404], maxFlushMs: 0 } });
+    await client.enqueue(decision(1));
+    await client.enqueue(decision(2));
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 2, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 500 * 0.5 });
+    assert.equal(errors.at(-1).outcome, "retry");
+    assert.equal(errors.at(-1).status, 401);
+    time.t += 60_000;
+    assert.equal((await client.flush()).nextAttemptAt, time.t + 7_000, "Retry-After honoured");
+    time.t += 60_000;
+    assert.equal((await client.flush()).retried, 2);
+    assert.deepEqual(await client.deadLetters(), []);
+    time.t += 60_000;
+    // A 4xx not listed is still dead-lettered.
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 0, deadLettered: 2, pending: 0 });
+    assert.equal((await client.deadLetters())[0].status, 410);
+    assert.equal(backend.requests.length, 4);
+    assert.ok(backend.requests.every((r) => r.body.batchId === backend.requests[0].body.batchId), "one batch, retried as is");
+  }));
 
-  test("a throwing onError does not stop delivery", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push({ status: 500 }, { status: 400 });
-      const { client } = makeClient(backend, new MemoryStore(), {
-        client: { batchSize: 1, onError: () => { throw new Error("handler bug"); } },
-      });
-      await client.enqueue(decisions(0, 3));
-      assert.deepEqual(await client.flush(), { sent: 2, retried: 1, deadLettered: 1, pending: 0 });
-    } finally {
-      await backend.close();
-    }
-  });
+  test("a throwing onError does not stop delivery", () => withBackend(async (backend) => {
+    backend.script.push({ status: 500 }, { status: 400 });
+    const { client } = makeClient(backend, new MemoryStore(), {
+      client: { batchSize: 1, onError: () => { throw new Error("handler bug"); } },
+    });
+    await client.enqueue(decisions(0, 3));
+    assert.deepEqual(await client.flush(), { sent: 2, retried: 1, deadLettered: 1, pending: 0 });
+  }));
 });
 
 // ---- network failures --------------------------------------------------------------------
@@ -889,91 +749,66 @@ describe("network failures", () => {
     }
   });
 
-  test("a new instance honours the stored retry time instead of sending at once", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push({ status: 503, headers: { "retry-after": "30" } });
-      const store = new MemoryStore();
-      const time = fakeTime();
-      const a = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
-      await a.client.enqueue(decision(1));
-      await a.client.flush();
-      const b = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
-      await b.client.enqueue(decision(2)); // due now, but the backend asked for 30 s
-      assert.deepEqual(await b.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 30_000 });
-      assert.equal(backend.requests.length, 1);
-      time.t += 30_000;
-      assert.deepEqual(await b.client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
-    } finally {
-      await backend.close();
-    }
-  });
+  test("a new instance honours the stored retry time instead of sending at once", () => withBackend(async (backend) => {
+    backend.script.push({ status: 503, headers: { "retry-after": "30" } });
+    const store = new MemoryStore();
+    const time = fakeTime();
+    const a = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
+    await a.client.enqueue(decision(1));
+    await a.client.flush();
+    const b = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
+    await b.client.enqueue(decision(2)); // due now, but the backend asked for 30 s
+    assert.deepEqual(await b.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 2, nextAttemptAt: T0 + 30_000 });
+    assert.equal(backend.requests.length, 1);
+    time.t += 30_000;
+    assert.deepEqual(await b.client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
+  }));
 
-  test("a stored retry time from a clock that was ahead is counted from now", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push({ status: 500 });
-      const store = new MemoryStore();
-      const ahead = fakeTime(Date.UTC(2025, 3, 2)); // a device clock one day ahead
-      const a = makeClient(backend, store, { time: ahead, client: { maxFlushMs: 0 } });
-      await a.client.enqueue(decision(1));
-      await a.client.flush();
-      const right = fakeTime(Date.UTC(2025, 3, 1)); // after the clock was corrected (page reload)
-      const b = makeClient(backend, store, { time: right, client: { maxFlushMs: 0 } });
-      assert.equal((await b.client.flush()).sent, 0, "still backing off");
-      right.t += 250; // the intended delay: 0.5 * 500
-      assert.equal((await b.client.flush()).sent, 1);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("a stored retry time from a clock that was ahead is counted from now", () => withBackend(async (backend) => {
+    backend.script.push({ status: 500 });
+    const store = new MemoryStore();
+    const ahead = fakeTime(Date.UTC(2025, 3, 2)); // a device clock one day ahead
+    const a = makeClient(backend, store, { time: ahead, client: { maxFlushMs: 0 } });
+    await a.client.enqueue(decision(1));
+    await a.client.flush();
+    const right = fakeTime(Date.UTC(2025, 3, 1)); // after the clock was corrected (page reload)
+    const b = makeClient(backend, store, { time: right, client: { maxFlushMs: 0 } });
+    assert.equal((await b.client.flush()).sent, 0, "still backing off");
+    right.t += 250; // the intended delay: 0.5 * 500
+    assert.equal((await b.client.flush()).sent, 1);
+  }));
 
-  test("maxFlushMs 0 never waits, even for a zero-length backoff", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push({ status: 500 });
-      const { client, time } = makeClient(backend, new MemoryStore(), { client: { random: () => 0, maxFlushMs: 0 } });
-      await client.enqueue(decision(1));
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 });
-      assert.deepEqual(time.sleeps, []);
-      assert.equal(backend.requests.length, 1);
-      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
-    } finally {
-      await backend.close();
-    }
-  });
+  test("maxFlushMs 0 never waits, even for a zero-length backoff", () => withBackend(async (backend) => {
+    backend.script.push({ status: 500 });
+    const { client, time } = makeClient(backend, new MemoryStore(), { client: { random: () => 0, maxFlushMs: 0 } });
+    await client.enqueue(decision(1));
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 });
+    assert.deepEqual(time.sleeps, []);
+    assert.equal(backend.requests.length, 1);
+    assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+  }));
 
-  test("timeout (a server that never answers): aborted, retried, not lost", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push("hang");
-      const { client, errors, time } = makeClient(backend, new MemoryStore(), { client: { timeoutMs: 100 } });
-      await client.enqueue(decision(1));
-      assert.deepEqual(await client.flush(), { sent: 1, retried: 1, deadLettered: 0, pending: 0 });
-      assert.equal(errors.length, 1);
-      assert.equal(errors[0].kind, "timeout");
-      assert.equal(errors[0].outcome, "retry");
-      assert.deepEqual(time.sleeps, [250]);
-      assert.equal(backend.requests.length, 2);
-      assert.equal(backend.count(decision(1).decisionId), 1);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("timeout (a server that never answers): aborted, retried, not lost", () => withBackend(async (backend) => {
+    backend.script.push("hang");
+    const { client, errors, time } = makeClient(backend, new MemoryStore(), { client: { timeoutMs: 100 } });
+    await client.enqueue(decision(1));
+    assert.deepEqual(await client.flush(), { sent: 1, retried: 1, deadLettered: 0, pending: 0 });
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0].kind, "timeout");
+    assert.equal(errors[0].outcome, "retry");
+    assert.deepEqual(time.sleeps, [250]);
+    assert.equal(backend.requests.length, 2);
+    assert.equal(backend.count(decision(1).decisionId), 1);
+  }));
 
-  test("timeout while the server keeps hanging: the decision stays in the outbox", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push("hang");
-      const store = new MemoryStore();
-      const { client } = makeClient(backend, store, { client: { timeoutMs: 100, maxFlushMs: 0 } });
-      await client.enqueue(decision(1));
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 250 });
-      assert.equal((await outboxRecord(store, decision(1).decisionId)).lastError.kind, "timeout");
-    } finally {
-      await backend.close();
-    }
-  });
+  test("timeout while the server keeps hanging: the decision stays in the outbox", () => withBackend(async (backend) => {
+    backend.script.push("hang");
+    const store = new MemoryStore();
+    const { client } = makeClient(backend, store, { client: { timeoutMs: 100, maxFlushMs: 0 } });
+    await client.enqueue(decision(1));
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 250 });
+    assert.equal((await outboxRecord(store, decision(1).decisionId)).lastError.kind, "timeout");
+  }));
 
   test("timeout also applies to a fetch that ignores the abort signal", async () => {
     const { client, errors } = makeClient({ url: "http://127.0.0.1:9/never" }, new MemoryStore(), {
@@ -984,56 +819,41 @@ describe("network failures", () => {
     assert.equal(errors[0].kind, "timeout");
   });
 
-  test("a redirect is not followed (it would turn the POST into a GET) and is retried", async () => {
-    const backend = await startBackend();
-    try {
-      backend.script.push({ status: 301, headers: { location: "/elsewhere" } });
-      const { client, errors } = makeClient(backend, new MemoryStore());
-      await client.enqueue(decision(1));
-      assert.deepEqual(await client.flush(), { sent: 1, retried: 1, deadLettered: 0, pending: 0 });
-      assert.equal(errors[0].status, 301);
-      assert.ok(backend.requests.every((r) => r.method === "POST"));
-    } finally {
-      await backend.close();
-    }
-  });
+  test("a redirect is not followed (it would turn the POST into a GET) and is retried", () => withBackend(async (backend) => {
+    backend.script.push({ status: 301, headers: { location: "/elsewhere" } });
+    const { client, errors } = makeClient(backend, new MemoryStore());
+    await client.enqueue(decision(1));
+    assert.deepEqual(await client.flush(), { sent: 1, retried: 1, deadLettered: 0, pending: 0 });
+    assert.equal(errors[0].status, 301);
+    assert.ok(backend.requests.every((r) => r.method === "POST"));
+  }));
 
-  test("getHeaders failing counts as a retryable failure", async () => {
-    const backend = await startBackend();
-    try {
-      let calls = 0;
-      const { client, errors } = makeClient(backend, new MemoryStore(), {
-        client: { getHeaders: () => { if (++calls === 1) throw new Error("token refresh failed"); return { authorization: "Bearer t" }; } },
-      });
-      await client.enqueue(decision(1));
-      assert.deepEqual(await client.flush(), { sent: 1, retried: 1, deadLettered: 0, pending: 0 });
-      assert.equal(errors[0].kind, "headers");
-      assert.equal(backend.requests.length, 1);
-      assert.equal(backend.requests[0].headers.authorization, "Bearer t");
-    } finally {
-      await backend.close();
-    }
-  });
+  test("getHeaders failing counts as a retryable failure", () => withBackend(async (backend) => {
+    let calls = 0;
+    const { client, errors } = makeClient(backend, new MemoryStore(), {
+      client: { getHeaders: () => { if (++calls === 1) throw new Error("token refresh failed"); return { authorization: "Bearer t" }; } },
+    });
+    await client.enqueue(decision(1));
+    assert.deepEqual(await client.flush(), { sent: 1, retried: 1, deadLettered: 0, pending: 0 });
+    assert.equal(errors[0].kind, "headers");
+    assert.equal(backend.requests.length, 1);
+    assert.equal(backend.requests[0].headers.authorization, "Bearer t");
+  }));
 
-  test("timeoutMs covers a getHeaders that never settles: the flush ends, retries, and later flushes are not stuck", async () => {
-    const backend = await startBackend();
-    try {
-      let calls = 0;
-      const { client, errors } = makeClient(backend, new MemoryStore(), {
-        client: { timeoutMs: 50, maxFlushMs: 0, getHeaders: () => (++calls <= 2 ? new Promise(() => {}) : { authorization: "Bearer t" }) },
-      });
-      await client.enqueue(decision(1));
-      assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 250 });
-      assert.equal(errors[0].kind, "headers");
-      assert.match(errors[0].message, /getHeaders did not settle within 50 ms/);
-      assert.equal(backend.requests.length, 0);
-      assert.equal((await client.flush({ maxFlushMs: 60_000 })).sent, 1, "a later flush is not stuck behind the first");
-      assert.equal(calls, 3);
-      assert.equal(backend.requests[0].headers.authorization, "Bearer t");
-    } finally {
-      await backend.close();
-    }
-  });
+  test("timeoutMs covers a getHeaders that never settles: the flush ends, retries, and later flushes are not stuck", () => withBackend(async (backend) => {
+    let calls = 0;
+    const { client, errors } = makeClient(backend, new MemoryStore(), {
+      client: { timeoutMs: 50, maxFlushMs: 0, getHeaders: () => (++calls <= 2 ? new Promise(() => {}) : { authorization: "Bearer t" }) },
+    });
+    await client.enqueue(decision(1));
+    assert.deepEqual(await client.flush(), { sent: 0, retried: 1, deadLettered: 0, pending: 1, nextAttemptAt: T0 + 250 });
+    assert.equal(errors[0].kind, "headers");
+    assert.match(errors[0].message, /getHeaders did not settle within 50 ms/);
+    assert.equal(backend.requests.length, 0);
+    assert.equal((await client.flush({ maxFlushMs: 60_000 })).sent, 1, "a later flush is not stuck behind the first");
+    assert.equal(calls, 3);
+    assert.equal(backend.requests[0].headers.authorization, "Bearer t");
+  }));
 
   test("a failing store is reported, never thrown out of flush(); pending is unknown, not 0, and nextAttemptAt backs off", async () => {
     const store = new MemoryStore();
@@ -1056,33 +876,28 @@ describe("network failures", () => {
     }
   });
 
-  test("outbox values this version cannot send (truncated JSON in localStorage, a newer record version) are moved aside as they are, reported once, and do not stop the others", async () => {
-    const backend = await startBackend();
-    try {
-      const storage = new StorageShim();
-      const store = new LocalStorageStore(storage, "p:");
-      const { client, errors } = makeClient(backend, store);
-      await client.enqueue(decisions(0, 2));
-      storage.setItem("p:" + OUTBOX_PREFIX + "zz", "{truncated");
-      const newer = { v: 2, decision: { decisionId: "zy" }, enqueuedAt: 0, seq: 0, attempts: 0, nextAttemptAt: 0 };
-      await store.put(OUTBOX_PREFIX + "zy", newer);
-      assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
-      assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [2]);
-      assert.deepEqual(errors.map((e) => [e.kind, e.outcome, e.decisionIds]), [["store", "kept", ["zy"]], ["store", "kept", ["zz"]]]);
-      assert.match(errors[0].message, /^kizuna sync: outbox record kizuna:outbox:zy moved to kizuna:held:: written by a newer version of kizuna\/sync \(record version 2\)$/);
-      assert.match(errors[1].message, /^kizuna sync: outbox record kizuna:outbox:zz moved to kizuna:held:: /);
-      assert.deepEqual(await store.get("kizuna:held:outbox:zy"), newer);
-      assert.equal(await store.get("kizuna:held:outbox:zz"), "{truncated", "the text is kept as it was");
-      assert.equal(await store.get(OUTBOX_PREFIX + "zy"), undefined);
-      assert.equal(storage.getItem("p:" + OUTBOX_PREFIX + "zz"), null);
-      assert.equal(await client.pending(), 0);
-      await client.enqueue(decision(3));
-      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
-      assert.equal(errors.length, 2);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("outbox values this version cannot send (truncated JSON in localStorage, a newer record version) are moved aside as they are, reported once, and do not stop the others", () => withBackend(async (backend) => {
+    const storage = new StorageShim();
+    const store = new LocalStorageStore(storage, "p:");
+    const { client, errors } = makeClient(backend, store);
+    await client.enqueue(decisions(0, 2));
+    storage.setItem("p:" + OUTBOX_PREFIX + "zz", "{truncated");
+    const newer = { v: 2, decision: { decisionId: "zy" }, enqueuedAt: 0, seq: 0, attempts: 0, nextAttemptAt: 0 };
+    await store.put(OUTBOX_PREFIX + "zy", newer);
+    assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
+    assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [2]);
+    assert.deepEqual(errors.map((e) => [e.kind, e.outcome, e.decisionIds]), [["store", "kept", ["zy"]], ["store", "kept", ["zz"]]]);
+    assert.match(errors[0].message, /^kizuna sync: outbox record kizuna:outbox:zy moved to kizuna:held:: written by a newer version of kizuna\/sync \(record version 2\)$/);
+    assert.match(errors[1].message, /^kizuna sync: outbox record kizuna:outbox:zz moved to kizuna:held:: /);
+    assert.deepEqual(await store.get("kizuna:held:outbox:zy"), newer);
+    assert.equal(await store.get("kizuna:held:outbox:zz"), "{truncated", "the text is kept as it was");
+    assert.equal(await store.get(OUTBOX_PREFIX + "zy"), undefined);
+    assert.equal(storage.getItem("p:" + OUTBOX_PREFIX + "zz"), null);
+    assert.equal(await client.pending(), 0);
+    await client.enqueue(decision(3));
+    assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    assert.equal(errors.length, 2);
+  }));
 
   test("unreadable records filling a flush's window at the head of the outbox do not hide the ones behind: never pending 0 while records are left, and a fresh instance gets through in a bounded number of flushes", () => withBackend(async (backend) => {
     const store = new MemoryStore();
@@ -1161,42 +976,32 @@ describe("network failures", () => {
     for (const d of decisions(250, 550)) assert.equal(backend.count(d.decisionId), 1);
   }));
 
-  test("a get() that fails for one key does not stop the others; the key is sent once it reads again", async () => {
-    const backend = await startBackend();
-    try {
-      const store = new MemoryStore();
-      let bad;
-      let failing = false;
-      const flaky = { get: (k) => (failing && k === bad ? Promise.reject(new Error("read failed")) : store.get(k)), put: (k, v) => store.put(k, v), delete: (k) => store.delete(k), list: (p) => store.list(p) };
-      const { client, errors } = makeClient(backend, flaky);
-      await client.enqueue(decisions(0, 3));
-      bad = await outboxKey(store, decision(1).decisionId);
-      failing = true;
-      assert.equal((await client.flush()).sent, 2);
-      assert.equal(errors.length, 1);
-      failing = false;
-      assert.equal((await client.flush()).sent, 1);
-      for (const d of decisions(0, 3)) assert.equal(backend.count(d.decisionId), 1);
-    } finally {
-      await backend.close();
-    }
-  });
+  test("a get() that fails for one key does not stop the others; the key is sent once it reads again", () => withBackend(async (backend) => {
+    const store = new MemoryStore();
+    let bad;
+    let failing = false;
+    const flaky = { get: (k) => (failing && k === bad ? Promise.reject(new Error("read failed")) : store.get(k)), put: (k, v) => store.put(k, v), delete: (k) => store.delete(k), list: (p) => store.list(p) };
+    const { client, errors } = makeClient(backend, flaky);
+    await client.enqueue(decisions(0, 3));
+    bad = await outboxKey(store, decision(1).decisionId);
+    failing = true;
+    assert.equal((await client.flush()).sent, 2);
+    assert.equal(errors.length, 1);
+    failing = false;
+    assert.equal((await client.flush()).sent, 1);
+    for (const d of decisions(0, 3)) assert.equal(backend.count(d.decisionId), 1);
+  }));
 
-  test("a 2xx whose outbox delete fails is not sent again by the same flush", async () => {
-    const backend = await startBackend();
-    try {
-      const store = new MemoryStore();
-      const flaky = { get: (k) => store.get(k), put: (k, v) => store.put(k, v), delete: async () => { throw new Error("delete failed"); }, list: (p) => store.list(p) };
-      const { client, errors } = makeClient(backend, flaky);
-      await client.enqueue(decision(1));
-      const result = await client.flush();
-      assert.equal(result.sent, 1);
-      assert.equal(backend.requests.length, 1);
-      assert.equal(errors[0].kind, "store");
-    } finally {
-      await backend.close();
-    }
-  });
+  test("a 2xx whose outbox delete fails is not sent again by the same flush", () => withBackend(async (backend) => {
+    const store = new MemoryStore();
+    const flaky = { get: (k) => store.get(k), put: (k, v) => store.put(k, v), delete: async () => { throw new Error("delete failed"); }, list: (p) => store.list(p) };
+    const { client, errors } = makeClient(backend, flaky);
+    await client.enqueue(decision(1));
+    const result = await client.flush();
+    assert.equal(result.sent, 1);
+    assert.equal(backend.requests.length, 1);
+    assert.equal(errors[0].kind, "store");
+  }));
 });
 
 // ---- construction and helpers ------------------------------------------------------------
@@ -1400,40 +1205,35 @@ for (const [name, make] of Object.entries(adapters)) {
       assert.equal((await s.list("kizuna:queue:")).length, 2500);
     });
 
-    test("outbox behaviour: idempotent enqueue, survives a failed flush, delivered once by a new instance, dead letters, requeue", async () => {
-      const backend = await startBackend();
-      try {
-        const store = make();
-        const time = fakeTime();
-        backend.script.push({ status: 500 });
-        const a = makeClient(backend, store, { time, client: { maxFlushMs: 0, batchSize: 3 } });
-        const ds = decisions(0, 5);
-        assert.deepEqual(await a.client.enqueue([...ds, ds[0]]), { enqueued: 5, duplicates: 1 });
-        assert.deepEqual(await a.client.enqueue(ds[1]), { enqueued: 0, duplicates: 1 });
-        assert.deepEqual(await a.client.flush(), { sent: 0, retried: 3, deadLettered: 0, pending: 5, nextAttemptAt: T0 + 250 });
+    test("outbox behaviour: idempotent enqueue, survives a failed flush, delivered once by a new instance, dead letters, requeue", () => withBackend(async (backend) => {
+      const store = make();
+      const time = fakeTime();
+      backend.script.push({ status: 500 });
+      const a = makeClient(backend, store, { time, client: { maxFlushMs: 0, batchSize: 3 } });
+      const ds = decisions(0, 5);
+      assert.deepEqual(await a.client.enqueue([...ds, ds[0]]), { enqueued: 5, duplicates: 1 });
+      assert.deepEqual(await a.client.enqueue(ds[1]), { enqueued: 0, duplicates: 1 });
+      assert.deepEqual(await a.client.flush(), { sent: 0, retried: 3, deadLettered: 0, pending: 5, nextAttemptAt: T0 + 250 });
 
-        // A new instance continues where the last stopped: waits for the stored retry time…
-        const b = makeClient(backend, store, { time, client: { maxFlushMs: 0, batchSize: 3 } });
-        assert.equal(await b.client.pending(), 5);
-        assert.deepEqual(await b.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 5, nextAttemptAt: T0 + 250 });
-        // …then sends the failed batch again (same key) and the rest.
-        time.t += 10_000;
-        // 422 refuses content: the batch of two is split, and each is refused on its own.
-        const refuse = { status: 422, body: "bad decision" };
-        backend.script.push({ status: 200 }, refuse, refuse, refuse);
-        assert.deepEqual(await b.client.flush(), { sent: 3, retried: 0, deadLettered: 2, pending: 0 });
-        assert.equal(backend.requests[1].headers["idempotency-key"], backend.requests[0].headers["idempotency-key"]);
-        assert.deepEqual((await b.client.deadLetters()).map((d) => [d.decisionId, d.status, d.error]),
-          ds.slice(3).map((d) => [d.decisionId, 422, "bad decision"]));
+      // A new instance continues where the last stopped: waits for the stored retry time…
+      const b = makeClient(backend, store, { time, client: { maxFlushMs: 0, batchSize: 3 } });
+      assert.equal(await b.client.pending(), 5);
+      assert.deepEqual(await b.client.flush(), { sent: 0, retried: 0, deadLettered: 0, pending: 5, nextAttemptAt: T0 + 250 });
+      // …then sends the failed batch again (same key) and the rest.
+      time.t += 10_000;
+      // 422 refuses content: the batch of two is split, and each is refused on its own.
+      const refuse = { status: 422, body: "bad decision" };
+      backend.script.push({ status: 200 }, refuse, refuse, refuse);
+      assert.deepEqual(await b.client.flush(), { sent: 3, retried: 0, deadLettered: 2, pending: 0 });
+      assert.equal(backend.requests[1].headers["idempotency-key"], backend.requests[0].headers["idempotency-key"]);
+      assert.deepEqual((await b.client.deadLetters()).map((d) => [d.decisionId, d.status, d.error]),
+        ds.slice(3).map((d) => [d.decisionId, 422, "bad decision"]));
 
-        assert.equal(await b.client.requeueDeadLetters(), 2);
-        assert.deepEqual(await b.client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
-        for (const d of ds) assert.equal(backend.count(d.decisionId), 1);
-        assert.deepEqual(await store.list("kizuna:"), []);
-      } finally {
-        await backend.close();
-      }
-    });
+      assert.equal(await b.client.requeueDeadLetters(), 2);
+      assert.deepEqual(await b.client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
+      for (const d of ds) assert.equal(backend.count(d.decisionId), 1);
+      assert.deepEqual(await store.list("kizuna:"), []);
+    }));
   });
 }
 
