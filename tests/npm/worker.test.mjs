@@ -89,6 +89,15 @@ const pushes = (user) => callsFor(user, (c) => c.path === "/v2/bot/message/push"
 const loadsOf = (user) => backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${user}`);
 const decisionsFor = (user) => [...backend.decisions.values()].filter((d) => d.userId === user);
 
+/** A user's given-up events stay given up: a while later still `loads` backend loads, and no
+ *  LINE call and no decision synced for the user. */
+async function assertStaysGivenUp(user, loads) {
+  await sleep(300);
+  assert.equal(loadsOf(user).length, loads, "not tried again once given up");
+  assert.equal(callsFor(user).length, 0, "no LINE call");
+  assert.equal(decisionsFor(user).length, 0, "nothing synced");
+}
+
 async function post(events, options) {
   const res = await sendWebhook(worker.url, SECRET, events, options);
   const text = await res.text();
@@ -402,10 +411,7 @@ test("backend failing and no copy until BACKEND_WAIT_MS has passed: the event is
     assert.ok(Number(tries) > 2, "not given up after MAX_EVENT_ATTEMPTS");
     assert.equal(loadsOf(user).length, Number(tries));
     for (let i = 1; i < Number(tries); i++) assert.ok(w.log().includes(`${prefix}the event waits for the backend (try ${i},`), `try ${i}`);
-    await sleep(300);
-    assert.equal(loadsOf(user).length, Number(tries), "not tried again once given up");
-    assert.equal(callsFor(user).length, 0, "no LINE call");
-    assert.equal(decisionsFor(user).length, 0, "nothing synced");
+    await assertStaysGivenUp(user, Number(tries));
     assert.ok(!w.log().includes("山本 由美"), "no profile data in the logs");
   } finally {
     await w.close();
@@ -436,10 +442,7 @@ test("backend failing for one user with no copy: events behind a waiting one (mo
     }
     assert.equal(loadsOf(user).length, Number(tries), "only the first event's loads: the others, past their horizon too, are given up without one");
     assert.ok(elapsed < 2 * W + 1500, `all given up by about receipt + BACKEND_WAIT_MS (${elapsed} ms), not one BACKEND_WAIT_MS after another`);
-    await sleep(300);
-    assert.equal(loadsOf(user).length, Number(tries), "not tried again once given up");
-    assert.equal(callsFor(user).length, 0, "no LINE call");
-    assert.equal(decisionsFor(user).length, 0, "nothing synced");
+    await assertStaysGivenUp(user, Number(tries));
     assert.ok(!w.log().includes("山本 由美"), "no profile data in the logs");
   } finally {
     await w.close();
@@ -465,11 +468,7 @@ test("backend failing for one user with no copy, events in separate webhooks: ea
     const elapsed = Date.now() - lastSentAt;
     assert.ok(gaveUp(events[0]) < gaveUp(events[1]) && gaveUp(events[1]) < gaveUp(events[2]), "given up in the user's order");
     assert.ok(elapsed < 2 * W, `the last given up by about its receipt + BACKEND_WAIT_MS (${elapsed} ms after it was sent), not one BACKEND_WAIT_MS after another`);
-    const gets = loadsOf(user).length;
-    await sleep(300);
-    assert.equal(loadsOf(user).length, gets, "not tried again once given up");
-    assert.equal(callsFor(user).length, 0, "no LINE call");
-    assert.equal(decisionsFor(user).length, 0, "nothing synced");
+    await assertStaysGivenUp(user, loadsOf(user).length);
   } finally {
     await w.close();
   }
