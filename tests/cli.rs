@@ -1,7 +1,7 @@
 //! The native CLI, run as a user would.
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 fn kizuna(args: &[&str], stdin: Option<&str>) -> Output {
     kizuna_bytes(args, stdin.unwrap_or("").as_bytes())
@@ -81,16 +81,21 @@ fn render_prints_a_template_against_data() {
     assert!(err.contains("unknown_filter") && err.contains("line 1"), "{err}");
 }
 
-/// Raw bytes on stdin (also a context line that is not UTF-8).
-fn kizuna_bytes(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kizuna"))
+/// The CLI started in the repository with piped stdin, stdout and stderr.
+fn spawn_kizuna(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_kizuna"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Raw bytes on stdin (also a context line that is not UTF-8).
+fn kizuna_bytes(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = spawn_kizuna(args);
     child.stdin.take().unwrap().write_all(stdin).unwrap();
     child.wait_with_output().unwrap()
 }
@@ -137,14 +142,7 @@ fn a_full_disk_is_reported_and_a_closed_pipe_ends_quietly() {
     }
     // A reader that stops after one line (`| head -1`): no panic, no error.
     let contexts = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/skincare/contexts.ndjson")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kizuna"))
-        .args(["decide", "--config", "examples/skincare/config.json", "-"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_kizuna(&["decide", "--config", "examples/skincare/config.json", "-"]);
     let mut stdin = child.stdin.take().unwrap();
     drop(child.stdout.take()); // the reader is gone before anything is written
     let writer = std::thread::spawn(move || {
@@ -216,13 +214,7 @@ fn menus_tells_an_array_from_ndjson_past_leading_blank_lines_even_in_a_later_rea
     // One line, longer than an NDJSON line may be (padded inside the array).
     let array = format!("[{}{}]", " ".repeat(MAX_LINE), decisions.lines().collect::<Vec<_>>().join(","));
     // The blank line arrives alone (its own read of the pipe), then the array.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kizuna"))
-        .args(["menus", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_kizuna(&["menus", "-"]);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b" \n").unwrap();
     stdin.flush().unwrap();
