@@ -161,7 +161,11 @@ export interface SyncEnvelope {
 export type HeadersLike = Record<string, string> | [string, string][] | Headers;
 
 export interface SyncClientOptions {
-  /** The backend URL that receives `POST` envelopes. Redirects are not followed: give the final URL. */
+  /**
+   * The backend URL that receives `POST` envelopes and answers 2xx with an empty or JSON body
+   * once it stored them (another 2xx body is retried, see {@link SyncClient}). Redirects are not
+   * followed: give the final URL.
+   */
   endpoint: string | URL;
   /** Where the outbox and the dead letters live. */
   store: SyncStore;
@@ -245,7 +249,7 @@ export interface LockManagerLike {
 }
 
 export interface FlushResult {
-  /** Decisions delivered (2xx) by this flush. */
+  /** Decisions delivered (a 2xx with an empty or JSON body) by this flush. */
   sent: number;
   /** Failed attempts that will be retried, counted per decision (a decision that failed twice counts 2). */
   retried: number;
@@ -328,7 +332,7 @@ export class SyncError extends Error {
   readonly outcome: "retry" | "dead" | "kept";
   /** HTTP status, for kind "http". */
   readonly status?: number;
-  /** Response text (first 2048 characters), for kind "http". */
+  /** Response text (first 2048 characters), for kind "http" with a non-2xx status (a 2xx whose body is not JSON is not quoted). */
   readonly body?: string;
   readonly batchId?: string;
   readonly decisionIds: string[];
@@ -352,9 +356,13 @@ export class SyncError extends Error {
  * and 2 per failed decision per retry (retries within `maxFlushMs`); with `maxFlushOps`
  * (Workers KV: 900 of the 1,000 an invocation may make) never more than that. What is left
  * goes on the next flush (`pending > 0`). (Records written before the queue keys hold no time
- * in their key: they are sent first, in decisionId order from one flush to the next.) A decision leaves the outbox only after
- * a 2xx. 408, 429, 5xx, network errors and timeouts are retried with exponential backoff and
- * full jitter; a Retry-After (delay-seconds or an IMF-fixdate) longer than the backoff is
+ * in their key: they are sent first, in decisionId order from one flush to the next.) A decision
+ * leaves the outbox only after a 2xx whose body is empty (e.g. 204) or parses as JSON (any
+ * Content-Type). A 2xx with another body — an HTML page, a proxy's login page: an endpoint that
+ * is not the backend — is not delivery: it is retried like a 5xx and reported through `onError`
+ * (kind "http", its status, the message naming the content type; the body is not quoted), as
+ * is a 2xx whose body cannot be read (kind "network" or "timeout"). 408, 429, 5xx, network
+ * errors and timeouts are retried with exponential backoff and full jitter; a Retry-After (delay-seconds or an IMF-fixdate) longer than the backoff is
  * waited for instead (up to `maxRetryAfterMs`), a shorter one (0, a date in the past) or an
  * unreadable one is ignored. A batch
  * refused with 400, 413 or 422 is split in halves and sent again until the refused decisions
@@ -373,7 +381,7 @@ export class SyncError extends Error {
  * write remains. Store each decision keyed by its `decisionId` (an upsert / INSERT … ON
  * CONFLICT DO NOTHING) and answer 2xx for a repeat; the Idempotency-Key (the same for every
  * retry of the same batch) can short-cut whole repeated batches. Reply 2xx only once the batch
- * is stored. Browsers send a CORS preflight: allow `Content-Type` and `Idempotency-Key`.
+ * is stored, with an empty body (204) or a JSON one (e.g. `{"stored": 3}`). Browsers send a CORS preflight: allow `Content-Type` and `Idempotency-Key`.
  *
  * In Workers, create a client per request (or per Durable Object) and hand the flush to
  * `flushInBackground(ctx)`: all state lives in the store, and a promise of one request must

@@ -8,8 +8,9 @@
 //                        decisionId is skipped)
 //   flush()           -> read the oldest min(4 × batchSize, 200) records (keys sort by enqueue
 //                        time), POST {version, type, batchId, sentAt, source, decisions} per batch
-//                        2xx        -> delete from the outbox
-//                        408/429/5xx, network error, timeout -> keep, back off, retry
+//                        2xx with an empty or JSON body -> delete from the outbox
+//                        408/429/5xx, network error, timeout, a 2xx whose body is not JSON
+//                                   -> keep, back off, retry
 //                        400/413/422 -> split the batch in halves and send each, so
 //                                      only the refused decisions are dead-lettered
 //                        other 4xx  -> move to "kizuna:dead:<decisionId>"
@@ -993,16 +994,38 @@ export class SyncClient {
           ? { ok: false, retryable: true, kind: "timeout", message: `no response within ${this.#timeoutMs} ms (${decisionIds.length} decisions)`, cause }
           : { ok: false, retryable: true, kind: "network", message: `network error: ${cause?.message ?? cause}`, cause };
       }
-      // Read the body (frees the connection; kept for the error report). For a 2xx the
-      // backend has accepted the batch, so a failure while reading it does not matter.
+      // Read the body (frees the connection; kept for the error report; for a 2xx it decides
+      // whether the batch was delivered).
       let text = "";
+      let unread;
       try {
         text = await Promise.race([expired, res.text()]);
-      } catch {
-        // ignored: status decides
+      } catch (cause) {
+        unread = { cause };
       }
       const status = res.status;
-      if (status >= 200 && status < 300) return { ok: true };
+      if (status >= 200 && status < 300) {
+        // Delivered only when the answer is the backend's: an empty body (204) or JSON. A 2xx
+        // with another body (an HTML page, a proxy's login page: a BACKEND_URL that is not the
+        // backend) stored nothing, so it is kept and retried like a 5xx, and reported. The body
+        // is not quoted (it can be anything); its type is named. A body cut short is retried
+        // too (the backend de-duplicates: at least once).
+        if (unread !== undefined) {
+          return timedOut
+            ? { ok: false, retryable: true, kind: "timeout", message: `HTTP ${status} but its body did not arrive within ${this.#timeoutMs} ms: not taken as delivered`, cause: unread.cause }
+            : { ok: false, retryable: true, kind: "network", message: `HTTP ${status} but its body could not be read (${unread.cause?.message ?? unread.cause}): not taken as delivered`, cause: unread.cause };
+        }
+        if (text.trim() === "" || parsesAsJson(text)) return { ok: true };
+        return {
+          ok: false,
+          retryable: true,
+          kind: "http",
+          status,
+          message: `HTTP ${status} with ${contentTypeOf(res)} and a body that is not JSON: not taken as delivered`
+            + " (is the endpoint the backend's URL? a web page or a proxy's login page answers 200 with HTML;"
+            + " a backend answers 2xx with an empty or a JSON body)",
+        };
+      }
       const bodyText = text.length > MAX_ERROR_BODY ? `${text.slice(0, MAX_ERROR_BODY)}…` : text;
       const retryable = status === 408 || status === 429 || status >= 500 || status < 400 || this.#retryStatuses.has(status);
       return {
@@ -1044,6 +1067,23 @@ function queueKey(r) {
   const at = String(Math.max(0, Math.floor(Number(r.enqueuedAt) || 0))).padStart(15, "0");
   const seq = String(Math.min(999_999, Math.max(0, Math.floor(Number(r.seq) || 0)))).padStart(6, "0");
   return `${QUEUE_PREFIX}${at}.${seq}:${r.decision.decisionId}`;
+}
+
+// Whether a response body is JSON text (JSON.parse's message is not kept: it quotes the body).
+function parsesAsJson(text) {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// The media type of a response, for a message: without parameters, only token characters (a
+// header cannot write into a log line), at most 100 of them.
+function contentTypeOf(res) {
+  const type = (res.headers?.get?.("content-type") ?? "").split(";")[0].trim().slice(0, 100).replace(/[^\w.+\/-]/g, "?");
+  return type ? `content-type ${type}` : "no content-type";
 }
 
 function decisionIdOfKey(key) {

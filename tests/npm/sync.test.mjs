@@ -385,6 +385,67 @@ describe("retries", () => {
     assert.ok(errors.every((e) => e instanceof SyncError && e.batchId === keys[0] && e.body === "error 500"));
   }));
 
+  test("a 2xx whose body is not JSON (a BACKEND_URL that is a web page, a proxy's login page) is not delivery: kept, retried like a 5xx, reported with status and content type but never the body", () => withBackend(async (backend) => {
+    const page = "<!doctype html><title>Sign in</title><p>鈴木 一郎様</p>";
+    backend.script.push(
+      { status: 200, body: page, headers: { "content-type": "text/html; charset=utf-8" } },
+      { status: 201, body: '{"stored": 1', headers: { "content-type": "application/json" } }, // a JSON type, cut short
+    );
+    const { client, time, errors } = makeClient(backend, new MemoryStore(), { client: { baseDelayMs: 400 } });
+    await client.enqueue(decision(1));
+    assert.deepEqual(await client.flush(), { sent: 1, retried: 2, deadLettered: 0, pending: 0 });
+    assert.deepEqual(time.sleeps, [0.5 * 400, 0.5 * 800], "the backoff of a 5xx");
+    assert.equal(backend.requests.length, 3);
+    assert.equal(new Set(backend.requests.map((r) => r.headers["idempotency-key"])).size, 1, "the same batch each time");
+    assert.deepEqual(errors.map((e) => [e.kind, e.status, e.outcome, e.attempt, e.body]), [["http", 200, "retry", 1, undefined], ["http", 201, "retry", 2, undefined]]);
+    assert.match(errors[0].message, /^kizuna sync: HTTP 200 with content-type text\/html and a body that is not JSON: not taken as delivered \(is the endpoint the backend's URL\?/);
+    assert.match(errors[1].message, /HTTP 201 with content-type application\/json and a body that is not JSON/);
+    for (const e of errors) assert.ok(!e.message.includes("鈴木") && !e.message.includes("Sign in") && !e.message.includes("stored"), e.message);
+
+    // With maxAttempts, it ends as a dead letter whose error is the message, not the page.
+    backend.script.push({ status: 200, body: page, headers: { "content-type": "text/html" } });
+    const once = makeClient(backend, new MemoryStore(), { client: { maxAttempts: 1 } });
+    await once.client.enqueue(decision(2));
+    assert.deepEqual(await once.client.flush(), { sent: 0, retried: 0, deadLettered: 1, pending: 0 });
+    const [dead] = await once.client.deadLetters();
+    assert.equal(dead.status, 200);
+    assert.match(dead.error, /^HTTP 200 with content-type text\/html and a body that is not JSON: .*gave up after 1 attempts$/);
+  }));
+
+  test("a 2xx is delivery when its body is empty (204, 200 with no body, only whitespace) or JSON under any content type", () => withBackend(async (backend) => {
+    const answers = [
+      { status: 204 },
+      { status: 200 },
+      { status: 200, body: " \r\n" },
+      { status: 202, body: '{"stored": 1, "duplicates": 0}', headers: { "content-type": "text/plain;charset=UTF-8" } }, // new Response(JSON.stringify(x))
+      { status: 200, body: "null", headers: { "content-type": "text/html" } },
+      { status: 200, body: '"ok"' },
+    ];
+    for (const [i, answer] of answers.entries()) {
+      backend.script.push(answer);
+      const { client, errors } = makeClient(backend, new MemoryStore());
+      await client.enqueue(decision(i));
+      assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 }, JSON.stringify(answer));
+      assert.deepEqual(errors, []);
+    }
+    assert.equal(backend.requests.length, answers.length);
+  }));
+
+  test("a 2xx whose body cannot be read (the connection drops, the body does not arrive in timeoutMs) is kept and retried, not taken as delivered", async () => {
+    let sends = 0;
+    const answers = [
+      () => ({ status: 200, headers: new Headers(), text: async () => { throw new TypeError("terminated"); } }),
+      () => ({ status: 200, headers: new Headers(), text: () => new Promise(() => {}) }),
+      () => new Response(null, { status: 204 }),
+    ];
+    const { client, errors } = makeClient(nowhere, new MemoryStore(), { client: { timeoutMs: 50, fetch: async () => answers[sends++]() } });
+    await client.enqueue(decision(1));
+    assert.deepEqual(await client.flush(), { sent: 1, retried: 2, deadLettered: 0, pending: 0 });
+    assert.deepEqual(errors.map((e) => [e.kind, e.outcome]), [["network", "retry"], ["timeout", "retry"]]);
+    assert.match(errors[0].message, /HTTP 200 but its body could not be read \(terminated\): not taken as delivered/);
+    assert.match(errors[1].message, /HTTP 200 but its body did not arrive within 50 ms: not taken as delivered/);
+  });
+
   test("backoff is capped by maxDelayMs", () => withBackend(async (backend) => {
     for (let i = 0; i < 6; i++) backend.script.push({ status: 503 });
     const { client, time } = makeClient(backend, new MemoryStore(), {
@@ -1587,7 +1648,7 @@ async function withLocks(fn) {
 function heldFetch() {
   const calls = watchedList();
   const fetch = (url, init) => new Promise((resolve) => {
-    calls.add({ decisionIds: JSON.parse(init.body).decisions.map((d) => d.decisionId), answer: (status) => resolve(new Response(status < 300 ? "ok" : "later", { status })) });
+    calls.add({ decisionIds: JSON.parse(init.body).decisions.map((d) => d.decisionId), answer: (status) => resolve(new Response(status < 300 ? null : "later", { status })) });
   });
   return { fetch, calls };
 }
@@ -1795,7 +1856,7 @@ describe("package", () => {
           keys.push(req.headers["idempotency-key"]);
           if (failFirst) { failFirst = false; res.writeHead(503); res.end("later"); return; }
           for (const d of JSON.parse(Buffer.concat(chunks)).decisions) received.set(d.decisionId, (received.get(d.decisionId) ?? 0) + 1);
-          res.writeHead(200); res.end("ok"); return;
+          res.writeHead(204); res.end(); return;
         }
         if (url.pathname === "/report") { report(JSON.parse(Buffer.concat(chunks))); res.writeHead(204); res.end(); return; }
         res.writeHead(404); res.end();

@@ -630,6 +630,20 @@ test("backend 401, 403, 404 on POST /decisions (a token being rotated, a wrong r
   assert.ok(!worker.log().includes("moved to dead letters"));
 });
 
+test("backend 200 with an HTML page on POST /decisions (a BACKEND_URL that points at a web page) ⇒ not taken as delivered: retried, logged without the page, then arrives exactly once", async () => {
+  const user = newFriend();
+  const page = "<!doctype html><html><body>Welcome to our shop — please sign in</body></html>";
+  backend.answerNext({ method: "POST", path: "/decisions", status: 200, body: page, headers: { "content-type": "text/html; charset=utf-8" }, count: 2 });
+  await post([followEvent(user)]);
+  const [decision] = await waitFor("the decision", () => decisionsFor(user).length && decisionsFor(user));
+  await sleep(300);
+  assert.equal(backend.deliveries.get(decision.decisionId), 1);
+  const posts = backend.requests.filter((r) => r.method === "POST" && r.path === "/decisions" && r.status === 200);
+  assert.ok(posts.length >= 3, `two HTML answers, then the backend: ${posts.length}`);
+  assert.match(worker.log(), /sync: kizuna sync: HTTP 200 with content-type text\/html and a body that is not JSON: not taken as delivered/);
+  assert.ok(!worker.log().includes("Welcome") && !worker.log().includes("sign in"), "the page is not in the log");
+});
+
 test("LINE API 429 ⇒ retried, honouring Retry-After", async () => {
   const user = newFriend();
   line.failNext(429, 2, 1); // the next two Messaging API calls: 429, Retry-After: 1 s

@@ -4,7 +4,9 @@
 //   GET  /users/:userId   -> the stored user (the Context `user` object) or 404
 //   PUT  /users/:userId   -> store/replace a user (demo convenience; body = the user object)
 //   POST /decisions       -> a sync envelope (schema/sync.schema.json); decisions are stored by
-//                            decisionId, so a repeat is acknowledged but not stored twice
+//                            decisionId, so a repeat is acknowledged but not stored twice; the
+//                            answer is JSON ({stored, duplicates}): kizuna/sync takes a 2xx for
+//                            delivery only with an empty or a JSON body
 //   GET  /decisions       -> every stored decision, as JSON array (debugging, demo)
 //   OPTIONS *             -> CORS preflight (Content-Type, Idempotency-Key, Authorization)
 //
