@@ -236,13 +236,23 @@ export interface SyncClientOptions {
    * counted (`pending`, a lower bound) and, if that is above 0, `nextAttemptAt` a second later.
    * Default `navigator.locks` where it exists (browsers); without it, or for a store without a
    * lock name, flushes are not serialized across instances (delivery stays at least once). A
-   * lock that cannot be asked for (e.g. a SecurityError) leaves the flush unlocked; one stolen
-   * during a flush (`steal: true` elsewhere) lets it finish unlocked.
+   * lock that cannot be asked for leaves the flush unlocked — `request()` rejects before calling
+   * back (e.g. a SecurityError), or resolves without calling back — and is reported once per
+   * client through `onError` (kind "store", outcome "kept"; the cause attached). A custom
+   * object with the older two-argument `request(name, callback)` is such a case: it takes the
+   * options for its callback and throws a TypeError; this client then stops asking it (it may
+   * have waited for the lock before failing) and every flush runs unlocked. One stolen during a
+   * flush (`steal: true` elsewhere) lets it finish unlocked.
    */
   locks?: LockManagerLike;
 }
 
-/** The part of the Web Locks API (`navigator.locks`) the client uses. */
+/**
+ * The part of the Web Locks API (`navigator.locks`) the client uses: the three-argument
+ * `request(name, options, callback)`, which `navigator.locks` has. An object with only the
+ * older `request(name, callback)` is not waited on: flushes run unlocked, reported once (see
+ * {@link SyncClientOptions.locks}).
+ */
 export interface LockManagerLike {
   /** The callback gets `null` when `ifAvailable` is set and the lock is held or asked for. */
   request<T>(name: string, options: { ifAvailable?: boolean }, callback: (lock: unknown) => T | Promise<T>): Promise<T>;
@@ -328,7 +338,7 @@ export class SyncError extends Error {
   });
   readonly name: "SyncError";
   readonly kind: SyncErrorKind;
-  /** "retry": scheduled again at `retryAt`; "dead": moved to the dead letters; "kept": kept in the store (store problems; an unreadable outbox record, left in place or moved to `kizuna:held:`). */
+  /** "retry": scheduled again at `retryAt`; "dead": moved to the dead letters; "kept": kept in the store (store problems; an unreadable outbox record, left in place or moved to `kizuna:held:`; a store lock that could not be asked for, see `locks`). */
   readonly outcome: "retry" | "dead" | "kept";
   /** HTTP status, for kind "http". */
   readonly status?: number;

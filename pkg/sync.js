@@ -129,6 +129,8 @@ export class SyncClient {
   #seqAt;
   #unreadable = new Set(); // outbox keys already reported as unreadable (reported once)
   #removed = new Map(); // outbox key → when this instance removed it (for LIST_LAG_MS)
+  #unlockedReported = false; // a flush ran without the store's lock: reported once
+  #locksUnusable = false; // options.locks does not take request(name, options, callback)
   #storeFailures = 0; // flushes in a row that failed on the store: their backoff
 
   constructor(options) {
@@ -399,20 +401,49 @@ export class SyncClient {
   // (a background tab's timers are throttled, a frozen page, a store call that never settles),
   // and a flush must not wait for it beyond maxFlushMs, nor leave later flush() calls waiting
   // on it. It says what is waiting instead (#busy), so the caller comes back.
+  //
+  // A lock that cannot be asked for (a SecurityError in an opaque origin; a custom `locks` with
+  // the older two-argument request(name, callback), which takes the options for its callback
+  // and throws) leaves the flush unlocked: flushing without it is what a browser without Web
+  // Locks does, and waiting for a lock without `ifAvailable` could hold the flush for good. It
+  // is reported once per instance, so the unlocked flushes are not silent. A locks object that
+  // does not take the options is not asked again by this instance: an old request(name, cb)
+  // waits for the lock before it fails, and later flushes must not wait on it.
   #locked(flush) {
     const name = this.#store.lockName;
-    if (typeof name !== "string" || !this.#locks) return flush();
+    if (typeof name !== "string" || !this.#locks || this.#locksUnusable) return flush();
     let run;
+    let answered = false; // the callback was called (with a lock, or null: held elsewhere)
+    const unlocked = async (cause) => {
+      await this.#reportUnlocked(name, cause);
+      return flush();
+    };
     return Promise.resolve()
       .then(() => this.#locks.request(name, { ifAvailable: true }, (lock) => {
+        answered = true;
         if (lock === null) return undefined;
         run = flush();
         return run; // the lock is held until the flush ends
       }))
       // The flush's own result also when its lock was stolen (request() then rejects while the
-      // flush runs on). A lock that could not be asked for (e.g. a SecurityError in an opaque
-      // origin): flushing without it is what a browser without Web Locks does.
-      .then(() => run ?? this.#busy(), () => run ?? flush());
+      // flush runs on). A request() that resolved without calling back (not the Web Locks API)
+      // tells nothing about the lock: unlocked too.
+      .then(() => run ?? (answered ? this.#busy() : unlocked(undefined)), (cause) => run ?? unlocked(cause));
+  }
+
+  async #reportUnlocked(name, cause) {
+    // A TypeError (or no callback) is what a locks object without the options argument gives.
+    const signature = cause === undefined || cause instanceof TypeError;
+    if (signature) this.#locksUnusable = true;
+    if (this.#unlockedReported) return;
+    this.#unlockedReported = true;
+    const why = cause === undefined ? "resolved without calling its callback" : `failed (${cause?.name ?? "error"}: ${cause?.message ?? cause})`;
+    const hint = signature ? "; a custom locks object must take request(name, options, callback) like navigator.locks" : "";
+    await this.#report(new SyncError(
+      `kizuna sync: flushing without the store's lock ${JSON.stringify(name)}: locks.request(name, {ifAvailable: true}, callback) ${why};`
+        + ` another tab can send the same decisions (delivery stays at least once)${hint}`,
+      { kind: "store", outcome: "kept", cause },
+    ));
   }
 
   // Another instance holds the store's lock: nothing is sent. What is waiting is counted (a

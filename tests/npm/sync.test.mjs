@@ -1708,17 +1708,49 @@ describe("two instances on one store", () => {
     assert.deepEqual(await flushing, { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
   }));
 
-  test("a lock that cannot be taken does not stop a flush; stores without a lock name (memory, KV, Durable Object) take none", () => withBackend(async (backend) => {
-    const refused = { request: async () => { throw new DOMException("no locks here", "SecurityError"); } };
+  test("a lock that cannot be taken does not stop a flush, and says so once; stores without a lock name (memory, KV, Durable Object) take none", () => withBackend(async (backend) => {
+    let asked = 0;
+    const refused = { request: async () => { asked++; throw new DOMException("no locks here", "SecurityError"); } };
     const tab = makeClient(backend, new LocalStorageStore(new StorageShim(), "q:"), { client: { locks: refused } });
     await tab.client.enqueue(decision(1));
     assert.deepEqual(await tab.client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    await tab.client.enqueue(decision(3));
+    assert.deepEqual(await tab.client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    assert.equal(asked, 2, "asked again: a SecurityError is not about the locks object");
+    assert.deepEqual(tab.errors.map((e) => [e.kind, e.outcome]), [["store", "kept"]], "reported once");
+    assert.match(tab.errors[0].message, /^kizuna sync: flushing without the store's lock "kizuna-sync:q:": locks\.request\(name, \{ifAvailable: true\}, callback\) failed \(SecurityError: no locks here\); another tab can send the same decisions \(delivery stays at least once\)$/);
     const locks = fakeLocks();
     const kv = makeClient(backend, new KvStore(new FakeKvNamespace()), { client: { locks } });
     await kv.client.enqueue(decision(2));
     assert.deepEqual(await kv.client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
     assert.equal(locks.requested.length, 0);
     assert.equal(new IndexedDbStore("db", { indexedDB: { open() {} } }).lockName, "kizuna-sync:indexeddb:db/kv");
+  }));
+
+  test("a custom locks object with the older request(name, callback) (it takes the options for its callback and throws): flushes still send, unlocked, reported once with what to change, and it is not asked again", () => withBackend(async (backend) => {
+    let held = 0;
+    let asked = 0;
+    const oldLocks = { request: async (name, callback) => { asked++; held++; try { return await callback({ name }); } finally { held--; } } };
+    const store = new LocalStorageStore(new StorageShim(), "q:");
+    let heldDuringSend;
+    const fetch = (url, init) => { heldDuringSend = held; return globalThis.fetch(url, init); };
+    const tab = makeClient(backend, store, { client: { locks: oldLocks, fetch } });
+    await tab.client.enqueue(decision(1));
+    assert.deepEqual(await tab.client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    assert.equal(heldDuringSend, 0, "sent without the lock");
+    await tab.client.enqueue(decision(2));
+    assert.deepEqual(await tab.client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    assert.equal(asked, 1, "not asked again: an old request() waits for the lock before it fails");
+    assert.deepEqual(tab.errors.map((e) => [e.kind, e.outcome]), [["store", "kept"]], "reported once");
+    assert.match(tab.errors[0].message, /^kizuna sync: flushing without the store's lock "kizuna-sync:q:": locks\.request\(name, \{ifAvailable: true\}, callback\) failed \(TypeError: .*\); another tab can send the same decisions \(delivery stays at least once\); a custom locks object must take request\(name, options, callback\) like navigator\.locks$/);
+    assert.ok(tab.errors[0].cause instanceof TypeError);
+
+    // One that resolves without ever calling back (not the Web Locks API) is not taken for a
+    // lock held elsewhere, which would make every flush send nothing.
+    const silent = makeClient(backend, new LocalStorageStore(new StorageShim(), "s:"), { client: { locks: { request: async () => undefined } } });
+    await silent.client.enqueue(decision(3));
+    assert.deepEqual(await silent.client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    assert.match(silent.errors[0].message, /locks\.request\(name, \{ifAvailable: true\}, callback\) resolved without calling its callback; .* like navigator\.locks$/);
   }));
 
   for (const status of [503, 401]) {
