@@ -269,10 +269,12 @@ export interface FlushResult {
    * Outbox records left (waiting for a retry, stored during the flush, beyond what this flush
    * read, or whose read failed: those stay in the outbox and are tried again). A flush reads at
    * most min(4 × batchSize, 200) records and twice as many keys, so with a longer outbox this is
-   * a lower bound: anything above 0 means "flush again" (at `nextAttemptAt`); 0 means the outbox
+   * a lower bound: anything above 0 means "flush again" (at `nextAttemptAt`); 0 means
    * the flush found nothing left to send. (A record whose dead-letter write or delete failed,
    * and a record another instance wrote back under a key this client deleted in the last
-   * minute, can remain behind a 0: they are sent by a later flush.) Keys that read as nothing (deleted
+   * minute — a late retry write of an unlocked instance, or a requeue by a version before
+   * `requeueDeadLetters` wrote new keys — can remain behind a 0: they are sent by a later
+   * flush.) Keys that read as nothing (deleted
    * meanwhile, e.g. still shown by Workers KV's lagging list) and values moved aside
    * (`kizuna:held:`) are not records left. `undefined` when the store failed before this flush
    * could list the outbox (the count is unknown; `nextAttemptAt` is then set): test
@@ -310,6 +312,7 @@ export interface DeadLetter {
   batchId?: string;
   /** Epoch ms. */
   deadAt: number;
+  /** Epoch ms it entered the outbox: its enqueue, or its last `requeueDeadLetters`. */
   enqueuedAt: number;
 }
 
@@ -431,7 +434,15 @@ export class SyncClient {
   pending(options?: { limit?: number }): Promise<number>;
   /** The dead letters, oldest first. */
   deadLetters(): Promise<DeadLetter[]>;
-  /** Move dead letters (all, or the given decisionIds) back to the outbox with fresh attempt counts; resolves how many moved. */
+  /**
+   * Move dead letters (all, or the given decisionIds) back to the outbox with fresh attempt
+   * counts; resolves how many moved. Each goes in as if enqueued now — at the end of the outbox,
+   * the requeued ones in their original order among themselves — under a new key (the index
+   * `kizuna:queued:<decisionId>` names it), never the key it left the outbox from: another
+   * instance that removed that key lately (it passes over keys it removed for a minute, for
+   * Workers KV's lagging list) sends and counts it at once. A dead letter whose decision is
+   * already back in the outbox is deleted (and counted) without a second record.
+   */
   requeueDeadLetters(decisionIds?: string[]): Promise<number>;
   /** Delete dead letters for good (all, or the given decisionIds); resolves how many. */
   deleteDeadLetters(decisionIds?: string[]): Promise<number>;

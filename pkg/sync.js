@@ -250,16 +250,10 @@ export class SyncClient {
       // A JSON copy: later changes to the caller's object must not change what is sent.
       if (!fresh.has(d.decisionId)) fresh.set(d.decisionId, JSON.parse(JSON.stringify(d)));
     }
-    const t = this.#clock();
-    if (t !== this.#seqAt) {
-      this.#seqAt = t;
-      this.#seq = 0;
-    }
     const records = [...fresh.values()].map((decision) => ({
       v: RECORD_VERSION,
       decision,
-      enqueuedAt: t,
-      seq: this.#seq++,
+      ...this.#stamp(),
       attempts: 0,
       nextAttemptAt: 0,
     }));
@@ -336,17 +330,20 @@ export class SyncClient {
 
   /**
    * Move dead letters (all, or those with the given decisionIds) back into the outbox with
-   * fresh attempt counts, in their original order. Resolves to how many moved.
+   * fresh attempt counts: at its end, like decisions enqueued now, in their original order
+   * among themselves. Resolves to how many moved.
    */
   async requeueDeadLetters(decisionIds) {
     return this.#takeDead(decisionIds, async (r) => {
       if (await this.#queued(r.decision.decisionId)) return; // already back in the outbox
-      // Outbox first, then delete: a crash in between leaves a copy in both, never in neither.
+      // Under a new key (enqueued now), never the one it left the outbox from: an instance
+      // that removed that key passes over it for LIST_LAG_MS (#removed), and would not send it
+      // nor count it meanwhile. #write points the index at the new key. Outbox first, then
+      // delete: a crash in between leaves a copy in both, never in neither.
       await this.#write({
         v: RECORD_VERSION,
         decision: r.decision,
-        enqueuedAt: r.enqueuedAt ?? 0,
-        seq: r.seq ?? 0,
+        ...this.#stamp(),
         attempts: 0,
         nextAttemptAt: 0,
       });
@@ -374,7 +371,7 @@ export class SyncClient {
   // at least once); never an index entry that would make an enqueue skip an unsent decision.
   async #write(r) {
     const key = queueKey(r);
-    this.#removed.delete(key); // written again (requeueDeadLetters): to be read
+    this.#removed.delete(key); // a new key is never one removed lately; should it be, it is to be read
     await this.#io.put(key, r);
     await this.#io.put(QUEUED_PREFIX + r.decision.decisionId, key);
   }
@@ -459,19 +456,36 @@ export class SyncClient {
     }
   }
 
+  // Dead letters (all, or those of the given decisionIds) in their original outbox order; for
+  // each, `action` then the dead letter's delete.
   async #takeDead(decisionIds, action) {
     const keys = decisionIds === undefined
       ? await this.#io.list(DEAD_PREFIX)
       : [...new Set(decisionIds)].map((id) => DEAD_PREFIX + id);
+    const found = [];
+    for (const [i, { value, error }] of (await this.#readAll(keys)).entries()) {
+      if (error !== undefined) throw error;
+      if (isRecord(value)) found.push({ key: keys[i], r: value });
+    }
+    found.sort((a, b) => order(a.r, b.r));
     let moved = 0;
-    for (const key of keys) {
-      const r = await this.#io.get(key);
-      if (!isRecord(r)) continue;
+    for (const { key, r } of found) {
       await action(r);
       await this.#io.delete(key);
       moved++;
     }
     return moved;
+  }
+
+  // When a record enters the outbox (its key's stamp): now, and its order within this
+  // millisecond.
+  #stamp() {
+    const t = this.#clock();
+    if (t !== this.#seqAt) {
+      this.#seqAt = t;
+      this.#seq = 0;
+    }
+    return { enqueuedAt: t, seq: this.#seq++ };
   }
 
   // Full jitter: random() * min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)). The exponent

@@ -1505,6 +1505,33 @@ describe("a long outbox", () => {
     assert.equal(backend.count(d.decisionId), 1);
   }));
 
+  test("requeueDeadLetters writes a new outbox key (enqueued now; decisionId and index kept), so an instance that removed the old key in the last minute sends it at once instead of passing over it with pending 0; requeued decisions keep their order, behind those enqueued meanwhile", () => withBackend(async (backend) => {
+    const store = new MemoryStore();
+    const time = fakeTime();
+    const a = makeClient(backend, store, { time, client: { maxFlushMs: 0 } }).client; // tab A
+    const ds = decisions(0, 3);
+    await a.enqueue(ds);
+    const oldKeys = await store.list(QUEUE_PREFIX);
+    backend.script.push({ status: 403 });
+    assert.equal((await a.flush()).deadLettered, 3);
+    time.t += 5_000;
+    const later = decision(3);
+    await a.enqueue(later);
+    time.t += 1;
+    const b = makeClient(backend, store, { time }).client; // tab B loads the page: requeues the 403s
+    assert.equal(await b.requeueDeadLetters(), 3);
+    const keys = await store.list(QUEUE_PREFIX);
+    assert.deepEqual(keys.map((k) => k.slice(k.lastIndexOf(":") + 1)), [later, ...ds].map((d) => d.decisionId), "behind the later one, in their own order");
+    assert.ok(keys.every((k) => !oldKeys.includes(k)), "no old key reused");
+    for (const k of keys) assert.equal(await store.get(`kizuna:queued:${k.slice(k.lastIndexOf(":") + 1)}`), k, "the index names the new key");
+    assert.deepEqual(await store.list(DEAD_PREFIX), []);
+    time.t += 5_000; // within a minute of A's removals
+    assert.deepEqual(await a.flush(), { sent: 4, retried: 0, deadLettered: 0, pending: 0 });
+    assert.deepEqual(backend.requests.at(-1).body.decisions.map((d) => d.decisionId), [later, ...ds].map((d) => d.decisionId));
+    for (const d of [...ds, later]) assert.equal(backend.count(d.decisionId), 1);
+    assert.deepEqual(await store.list("kizuna:"), []);
+  }));
+
   test("a small maxFlushOps with a decision recorded twice still sends: the other record does not count against the first batch", () => withBackend(async (backend) => {
     const store = new MemoryStore();
     const time = fakeTime();
