@@ -1061,14 +1061,18 @@ export class SyncClient {
             : { ok: false, retryable: true, kind: "network", message: `HTTP ${status} but its body could not be read (${unread.cause?.message ?? unread.cause}): not taken as delivered`, cause: unread.cause };
         }
         if (text.trim() === "" || parsesAsJson(text)) return { ok: true };
+        // The type is a hint: under a JSON type it is the backend's fault (or a body cut short).
+        const type = contentTypeOf(res);
         return {
           ok: false,
           retryable: true,
           kind: "http",
           status,
-          message: `HTTP ${status} with ${contentTypeOf(res)} and a body that is not JSON: not taken as delivered`
-            + " (is the endpoint the backend's URL? a web page or a proxy's login page answers 200 with HTML;"
-            + " a backend answers 2xx with an empty or a JSON body)",
+          message: `HTTP ${status} with ${type} and a body that is not JSON: not taken as delivered`
+            + (/\bjson\b/i.test(type)
+              ? " (a backend answers 2xx with an empty or a JSON body)"
+              : " (is the endpoint the backend's URL? a web page or a proxy's login page answers 200 with HTML;"
+                + " a backend answers 2xx with an empty or a JSON body)"),
         };
       }
       const bodyText = text.length > MAX_ERROR_BODY ? `${text.slice(0, MAX_ERROR_BODY)}…` : text;

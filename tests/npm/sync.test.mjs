@@ -399,7 +399,7 @@ describe("retries", () => {
     assert.equal(new Set(backend.requests.map((r) => r.headers["idempotency-key"])).size, 1, "the same batch each time");
     assert.deepEqual(errors.map((e) => [e.kind, e.status, e.outcome, e.attempt, e.body]), [["http", 200, "retry", 1, undefined], ["http", 201, "retry", 2, undefined]]);
     assert.match(errors[0].message, /^kizuna sync: HTTP 200 with content-type text\/html and a body that is not JSON: not taken as delivered \(is the endpoint the backend's URL\?/);
-    assert.match(errors[1].message, /HTTP 201 with content-type application\/json and a body that is not JSON/);
+    assert.match(errors[1].message, /HTTP 201 with content-type application\/json and a body that is not JSON: not taken as delivered \(a backend answers 2xx with an empty or a JSON body\); retry 3 in 400 ms$/);
     for (const e of errors) assert.ok(!e.message.includes("鈴木") && !e.message.includes("Sign in") && !e.message.includes("stored"), e.message);
 
     // With maxAttempts, it ends as a dead letter whose error is the message, not the page.
