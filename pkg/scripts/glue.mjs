@@ -10,6 +10,10 @@
 //    generated TextEncoder/TextDecoder code:
 //      decode(memory: Uint8Array, ptr, len) -> string, over valid UTF-8 (a Rust string);
 //      encodeInto(string, memory: Uint8Array, ptr, capacity) -> bytes written (it fits).
+// 3. A string parameter given anything else (an object to decideJson, a number as a template)
+//    throws a KizunaError like the engine's own before Wasm sees it. The generated code reads
+//    `arg.length` of whatever it gets and hands malloc undefined: a trap inside the allocator.
+//    (A call with two strings has then copied the first: a few bytes, once per such mistake.)
 import { readFileSync, writeFileSync } from "node:fs";
 
 const file = process.argv[2];
@@ -24,6 +28,7 @@ function patch(before, after) {
 }
 
 patch("function passStringToWasm0(arg, malloc, realloc) {\n", `function passStringToWasm0(arg, malloc, realloc) {
+    if (typeof arg !== "string") throw notText(arg);
     if (realloc !== undefined && arg.length > 64) {
         const cap = arg.length * 3;
         const ptr = malloc(cap, 1) >>> 0;
@@ -43,4 +48,13 @@ patch(`    if (module !== undefined) {
         if (Object.getPrototypeOf(module) === Object.prototype) {
             if (module.textCodec !== undefined) textCodec = module.textCodec;
             ({module} = module)`);
-writeFileSync(file, `let textCodec = { decode: null, encodeInto: null };\n${text}`);
+const NOT_TEXT = `function notText(arg) {
+    const kind = arg === null || arg === undefined ? String(arg) : Array.isArray(arg) ? "an array" : \`a\${typeof arg === "object" ? "n" : ""} \${typeof arg}\`;
+    const problem = { code: "invalid_value", path: "", message: \`expected a string, got \${kind}: JSON text, ids and templates are strings (for a context object, call decide() or render() instead of decideJson() or renderJson())\` };
+    const err = new Error(\`/ [\${problem.code}]: \${problem.message}\`);
+    err.name = "KizunaError";
+    return Object.assign(err, { code: problem.code, path: problem.path, errors: [problem] });
+}`;
+writeFileSync(file, `let textCodec = { decode: null, encodeInto: null };
+${NOT_TEXT}
+${text}`);

@@ -22,3 +22,32 @@ test("decideJson round-trips non-ASCII user ids at every length around the glue'
     }
   }
 });
+
+// A JS caller (or TypeScript through `any`) can hand a string parameter anything. Before the
+// guard an object reached malloc as `undefined` and trapped inside Wasm ("memory access out of
+// bounds"); now every such call throws the package's structured error, and the engine is intact.
+test("a non-string where text is expected throws a KizunaError, not a Wasm trap", async () => {
+  const { renderTemplate } = await import("../../pkg/node.js");
+  const context = { version: 1, now: "2026-11-27T10:30:00+09:00", user: { userId: "U1" } };
+  const before = engine.decideJson(JSON.stringify(context));
+  const calls = {
+    "decideJson(object)": [() => engine.decideJson(context), "an object"],
+    "decideJson(null)": [() => engine.decideJson(null), "null"],
+    "decideMany(number)": [() => engine.decideMany(42), "a number"],
+    "decideMany(array)": [() => engine.decideMany(["{}"]), "an array"],
+    "renderJson(id, object)": [() => engine.renderJson("x", context), "an object"],
+    "renderTemplate(number)": [() => renderTemplate(5, {}), "a number"],
+    "quizStart(undefined)": [() => engine.quizStart(undefined), "undefined"],
+  };
+  for (const [name, [call, kind]] of Object.entries(calls)) {
+    assert.throws(call, (err) => {
+      assert.equal(err.name, "KizunaError", name);
+      assert.equal(err.code, "invalid_value", name);
+      assert.equal(err.path, "", name);
+      assert.deepEqual(err.errors.map((e) => e.code), ["invalid_value"], name);
+      assert.match(err.message, new RegExp(`got ${kind}:`), name);
+      return true;
+    });
+  }
+  assert.equal(engine.decideJson(JSON.stringify(context)), before);
+});
