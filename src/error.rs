@@ -234,6 +234,15 @@ pub fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) ->
         .map(|(_, c)| c)
 }
 
+/// "; did you mean …" or "; known …: …" for an unknown id.
+pub(crate) fn known_list(known: &[&str], word: &str) -> String {
+    match suggest(word, known.iter().copied()) {
+        Some(s) => format!("; did you mean \"{s}\"?"),
+        None if known.is_empty() => "; there are none".to_string(),
+        None => format!("; known: {}", known.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ")),
+    }
+}
+
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();

@@ -327,3 +327,14 @@ fn an_unblocked_non_purchaser_is_welcomed_back_without_the_coupon() {
     let d = e.decide(&ctx.to_string(), DecideOptions::default()).unwrap();
     assert!(d.content.unwrap().experiment.is_some());
 }
+
+#[test]
+fn rendering_an_unknown_content_names_it_and_suggests_the_nearest_id() {
+    let e = Engine::compile(CONFIG).unwrap();
+    let context = CONTEXTS.lines().next().unwrap();
+    let err = e.render("welcom", context, DecideOptions::default()).unwrap_err();
+    assert_eq!((err.code, err.path.as_str()), (Code::UnknownContent, ""));
+    assert!(err.message.contains("did you mean \"welcome\"?"), "{}", err.message);
+    let err = e.render("zzz", context, DecideOptions::default()).unwrap_err();
+    assert!(err.message.contains("known: \"welcome\""), "{}", err.message);
+}

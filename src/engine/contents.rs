@@ -203,6 +203,10 @@ impl Contents {
         }
     }
 
+    pub fn ids(&self) -> Vec<&str> {
+        self.items.iter().map(|c| c.id.as_str()).collect()
+    }
+
     pub fn index_of(&self, id: &str) -> Option<usize> {
         self.items.iter().position(|c| c.id == id)
     }

@@ -149,7 +149,10 @@ impl Engine {
     fn content_index(&self, content_id: &str) -> Result<usize, Error> {
         self.contents
             .index_of(content_id)
-            .ok_or_else(|| Error::new(Code::InvalidValue, "", format!("there is no content \"{content_id}\" in the config")))
+            .ok_or_else(|| {
+                let ids = self.contents.ids();
+                Error::new(Code::UnknownContent, "", format!("there is no content \"{content_id}\" in the config{}", crate::error::known_list(&ids, content_id)))
+            })
     }
 
     /// Decides for an already parsed context. serde_json's maps sort their keys, so a template

@@ -6,7 +6,7 @@ use super::config::{Question, QuestionKind, Quiz, SelectBy, END};
 use super::state::{QuizAnswer, QuizState};
 use crate::contract::config::Config;
 use crate::contract::read::{join, Problems};
-use crate::error::{suggest, Code, Error};
+use crate::error::{known_list, suggest, Code, Error};
 use crate::logic::{self, Env, Rule};
 use crate::template::{Limits, RenderOptions, Template};
 use crate::value::Value;
@@ -73,15 +73,6 @@ pub fn check_rich_menu(menu: &str, known: &[&str], picked: &[&str], path: &str, 
             path,
             format!("no rule in /richMenus/rules picks menu \"{menu}\", so it would never be linked; add e.g. {{\"segment\": \"<the result's segment>\", \"menu\": \"{menu}\"}}"),
         );
-    }
-}
-
-/// "; did you mean …" or "; known …: …" for an unknown id.
-fn known_list(known: &[&str], word: &str) -> String {
-    match suggest(word, known.iter().copied()) {
-        Some(s) => format!("; did you mean \"{s}\"?"),
-        None if known.is_empty() => "; there are none".to_string(),
-        None => format!("; known: {}", known.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ")),
     }
 }
 
