@@ -31,6 +31,22 @@ fn example_decisions_match_golden_file() {
     assert_eq!(out, golden, "decisions changed; if intended, rerun with KIZUNA_WRITE_GOLDEN=1 and review the diff");
 }
 
+/// Text from Excel or Windows tools starts with a byte-order mark; it is not content, for one
+/// context as for NDJSON. Blank lines are skipped; an error line carries its input line number.
+#[test]
+fn a_byte_order_mark_and_blank_lines_do_not_change_decisions() {
+    let engine = Engine::compile(CONFIG).unwrap();
+    let first = CONTEXTS.lines().next().unwrap();
+    let plain = engine.decide_to_string(first, DecideOptions::default()).unwrap();
+    assert_eq!(engine.decide_to_string(&format!("\u{feff}{first}"), DecideOptions::default()).unwrap(), plain);
+    let out = kizuna::engine::decide_ndjson(&engine, &format!("\u{feff}{first}\n\nnot json\n{first}\n"), DecideOptions::default());
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!((lines[0], lines[2]), (plain.as_str(), plain.as_str()));
+    let error: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+    assert_eq!((error["error"]["code"].as_str(), error["line"].as_u64()), (Some("invalid_json"), Some(3)));
+}
+
 #[test]
 fn example_contexts_land_in_the_expected_segments() {
     let engine = Engine::compile(CONFIG).unwrap();
