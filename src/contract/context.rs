@@ -76,16 +76,19 @@ pub struct Purchase {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// Product SKU.
-    pub sku: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
     /// Product category (`lotion`, `serum`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     /// Amount paid, in yen (tax included).
-    pub amount: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
     /// Units bought.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity: Option<u32>,
-    /// Time of purchase, RFC 3339.
+    /// Time of purchase, RFC 3339. The one field a purchase needs: the time operators read it
+    /// (`days_since`, `after`, …); the others are there for the rules that read them.
     pub at: String,
 }
 
