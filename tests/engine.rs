@@ -166,6 +166,26 @@ fn thousands_of_segments_that_read_each_other() {
     assert_eq!(dups, [format!("/segments/{n}"), format!("/segments/{}", n + 1)]);
 }
 
+/// flagd evaluates a malformed `sem_ver` to null (its suite holds bare rules to that); in a
+/// config that is a segment that never matches, so the typos are compile errors there.
+#[test]
+fn sem_ver_typos_in_a_config_are_errors_not_segments_that_never_match() {
+    let v = |op: serde_json::Value| json!({"sem_ver": [{"var": "event.appVersion"}, op, "14.2.0"]});
+    let config = json!({"version": 1, "segments": [
+        {"id": "two", "when": {"sem_ver": [{"var": "event.appVersion"}, ">=14.2.0"]}},
+        {"id": "typo", "when": v(json!("=>"))},
+        {"id": "number", "when": v(json!(1))},
+        {"id": "ok", "when": v(json!("^"))},
+        {"id": "computed", "when": v(json!({"var": "event.op"}))},
+    ]});
+    let errors = Engine::from_json(&config).unwrap_err();
+    let got: Vec<(Code, &str)> = errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+    assert_eq!(got, [(Code::WrongArity, "/segments/0/when"), (Code::InvalidArgument, "/segments/1/when/sem_ver/1"), (Code::InvalidArgument, "/segments/2/when/sem_ver/1")]);
+    assert!(errors[1].message.contains("did you mean \">=\"?"), "{}", errors[1].message);
+    // A bare rule keeps flagd's null (the playground, the conformance suite).
+    assert_eq!(kizuna::engine::evaluate(r#"{"sem_ver": ["1.0.0", "=>", "1.0.0"]}"#, "{}", NOW).unwrap(), "null");
+}
+
 /// The issue's acceptance check: five different mistakes, five errors with their paths.
 #[test]
 fn five_mistakes_give_five_errors_with_paths() {

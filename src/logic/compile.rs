@@ -91,6 +91,7 @@ fn example(name: &str) -> String {
         "has_tag" => r#"{"has_tag": "vip"}"#,
         "has_any_tag" | "has_all_tags" => return format!(r#"{{"{name}": ["vip", "repeat"]}}"#),
         "in_segment" => r#"{"in_segment": "repeat-buyers"}"#,
+        "sem_ver" => r#"{"sem_ver": [{"var": "event.appVersion"}, ">=", "14.2.0"]}"#,
         "throw" => r#"{"throw": "not eligible"}"#,
         "var" => r#"{"var": "user.attributes.plan"}"#,
         _ => return format!(r#"{{"{name}": [...]}}"#),
@@ -253,6 +254,32 @@ impl<'o> Compiler<'o> {
                 Some(Args::List(nodes))
             }
         }
+    }
+
+    /// `sem_ver` in a config: exactly `[version, operator, version]`, and a literal operator
+    /// one that flagd knows (a typo such as `"=>"` or `">=14.2.0"` as one argument would
+    /// otherwise never match, silently).
+    fn sem_ver(&mut self, name: &str, args: &Json, d: usize) -> Option<Vec<Node>> {
+        const OPS: [&str; 8] = ["=", "!=", "<", "<=", ">", ">=", "^", "~"];
+        let nodes = self.nodes(name, args, arity(3, 3, false), d)?;
+        let op = if let Json::Array(items) = args { items.get(1) } else { None };
+        let known = match op {
+            Some(Json::String(op)) => OPS.contains(&op.as_str()),
+            Some(Json::Object(_)) | None => true,
+            Some(_) => false,
+        };
+        if !known {
+            let got = op.map(crate::value::serde_text).unwrap_or_default();
+            let hint = match op.and_then(Json::as_str).and_then(alias).filter(|h| OPS.contains(h)) {
+                Some(h) => format!("did you mean \"{h}\"? "),
+                None => String::new(),
+            };
+            self.at(name, |c| {
+                c.at_index(1, |c| c.err(Code::InvalidArgument, format!("\"sem_ver\" has no operator {got}; {hint}it takes one of {}", OPS.map(|o| format!("\"{o}\"")).join(", "))))
+            });
+            return None;
+        }
+        Some(nodes)
     }
 
     /// A literal string argument (`{"op": "x"}` or `{"op": ["x"]}`) and its pointer.
@@ -604,6 +631,7 @@ impl<'o> Compiler<'o> {
             }
             // flagd's operators validate nothing up front: malformed input yields null, as in flagd.
             "fractional" => Op::Fractional(self.nodes(name, args, arity(0, MANY, true), d)?),
+            "sem_ver" if self.opts.config => Op::SemVer(self.sem_ver(name, args, d)?),
             "sem_ver" => Op::SemVer(self.nodes(name, args, arity(0, MANY, true), d)?),
             _ => {
                 let hint = alias(name).or_else(|| suggest(name, OPERATORS.iter().copied()));

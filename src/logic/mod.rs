@@ -79,13 +79,23 @@ pub struct Options {
     /// Indexes into `segments`, sorted by id (the first of equal ids first): `in_segment` finds
     /// its segment in O(log n), so a config of thousands of segments compiles in O(n log n).
     by_id: Vec<usize>,
+    /// Rules of a config: a `sem_ver` with other than 3 arguments or an unknown literal
+    /// operator is a compile error. flagd (and a bare rule, as its suite requires) evaluates it
+    /// to null, which in a config is a segment that silently never matches.
+    config: bool,
 }
 
 impl Options {
     /// Compiling against `segments` (ids in the order of [`Env::segments`]).
     pub fn new(tz: FixedOffset, segments: Vec<String>) -> Self {
         let by_id = crate::sort::stable_order(segments.len(), &mut |i, j| segments.get(i) < segments.get(j));
-        Options { tz, segments, by_id }
+        Options { tz, segments, by_id, config: false }
+    }
+
+    /// The options for a config's rules: [`Options::new`], with the checks a config gets on
+    /// top of flagd's semantics.
+    pub fn for_config(tz: FixedOffset, segments: Vec<String>) -> Self {
+        Options { config: true, ..Options::new(tz, segments) }
     }
 
     /// The index of the first segment named `id`.
