@@ -32,6 +32,10 @@ const ZONES: &[(&str, i32)] = &[
     ("asia/dubai", 4 * 3600),
 ];
 
+/// What to write instead of a zone kizuna does not know, for every such error message.
+pub const ZONE_HELP: &str = "use a UTC offset such as \"+09:00\" or a zone without daylight saving time such as \"Asia/Tokyo\" or \"UTC\"; \
+     zones with daylight saving time (\"America/New_York\", \"Europe/Paris\") are not supported, their offset changes during the year";
+
 /// A zone name (`"Asia/Tokyo"`, `"UTC"`) or offset (`"+09:00"`, `"+0900"`, `"-5"`, `"UTC+9"`).
 pub fn parse_zone(name: &str) -> Option<FixedOffset> {
     let t = name.trim();

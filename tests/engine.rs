@@ -400,3 +400,13 @@ fn nesting_past_the_depth_limit_is_limit_exceeded() {
     let err = e.decide(&context, DecideOptions::default()).unwrap_err();
     assert_eq!(err.code, Code::LimitExceeded, "{err:?}");
 }
+
+/// Only fixed offsets exist here; a zone with daylight saving time is refused with the reason,
+/// not as if it were a typo.
+#[test]
+fn a_zone_with_daylight_saving_time_is_refused_with_the_reason() {
+    let errors = Engine::from_json(&json!({"version": 1, "timeZone": "America/New_York"})).unwrap_err();
+    assert_eq!((errors[0].code, errors[0].path.as_str()), (Code::InvalidValue, "/timeZone"));
+    assert!(errors[0].message.contains("daylight saving time"), "{}", errors[0].message);
+    assert!(Engine::from_json(&json!({"version": 1, "timeZone": "Asia/Seoul"})).is_ok());
+}

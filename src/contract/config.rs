@@ -171,7 +171,7 @@ impl Config {
                 p.push(
                     Code::InvalidValue,
                     "/timeZone",
-                    format!("unknown time zone \"{tz}\"; write a UTC offset such as \"+09:00\" or a name such as \"Asia/Tokyo\""),
+                    format!("unknown time zone \"{tz}\": {}", crate::tz::ZONE_HELP),
                 );
             }
         }

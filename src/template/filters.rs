@@ -584,7 +584,7 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
         F::TimeZone => {
             let name = s_of(args.r(0));
             let Some(zone) = crate::tz::parse_zone(&name) else {
-                return fail(format!("time_zone: unknown time zone '{name}' (use an offset like \"+09:00\" or a zone like \"Asia/Tokyo\")"));
+                return fail(format!("time_zone: unknown time zone '{name}': {}", crate::tz::ZONE_HELP));
             };
             match env.to_date(&input) {
                 Some(t) => Ok(Val::Time(t.with_timezone(&zone))),

@@ -994,7 +994,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                 if crate::tz::parse_zone(z).is_none() {
                     return Err(self.syntax(
                         at,
-                        format!("time_zone: unknown time zone '{z}' (use an offset like \"+09:00\" or a zone like \"Asia/Tokyo\", \"UTC\")"),
+                        format!("time_zone: unknown time zone '{z}': {}", crate::tz::ZONE_HELP),
                     ));
                 }
             }
