@@ -11,8 +11,8 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
-import type { Config, Context, Decision, QuizState, QuizQuestion, QuizOutcome } from "./contract.js";
-export type { Config, Context, Decision, QuizState, QuizQuestion, QuizOutcome };
+import type { Code, Config, Context, Decision, QuizState, QuizQuestion, QuizOutcome } from "./contract.js";
+export type { Code, Config, Context, Decision, QuizState, QuizQuestion, QuizOutcome };
 
 /** One Messaging API call of a rich-menu batch (at most 500 userIds). */
 export interface BulkRequest {
@@ -23,7 +23,8 @@ export interface BulkRequest {
 
 /** One problem: a stable code, a message for people, and a JSON pointer. */
 export interface Problem {
-  code: string;
+  /** Stable: codes are added, never renamed. */
+  code: Code;
   message: string;
   /** JSON pointer (RFC 6901) of the offending place; "" is the whole document. */
   path: string;
@@ -31,10 +32,14 @@ export interface Problem {
   column?: number;
 }
 
-/** What every kizuna call throws: an Error with the first problem's code and path, and all problems. */
+/**
+ * What every kizuna call throws: an Error with the first problem's code and path, and all
+ * problems. It is a plain `Error` named "KizunaError" (no class of its own): test
+ * `err.name === "KizunaError"`.
+ */
 export interface KizunaError extends Error {
   name: "KizunaError";
-  code: string;
+  code: Code;
   path: string;
   errors: Problem[];
 }

@@ -29,7 +29,18 @@ test("the tarball ships one .wasm and the per-runtime entries", () => {
   const files = execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: pkgDir, encoding: "utf8" });
   const paths = JSON.parse(files)[0].files.map((f) => f.path).sort();
   assert.deepEqual(paths.filter((p) => p.endsWith(".wasm")), ["dist/kizuna_bg.wasm"]);
-  for (const entry of ["node.js", "browser.js", "workerd.js", "dist/kizuna.d.ts", "dist/contract.d.ts"]) assert.ok(paths.includes(entry), entry);
+  for (const entry of ["node.js", "browser.js", "workerd.js", "dist/kizuna.d.ts", "dist/contract.d.ts", "README.md", "LICENSE-MIT", "LICENSE-APACHE"]) assert.ok(paths.includes(entry), entry);
+});
+
+// The package's README (its npm page) shows one example with its results in comments: it runs
+// as written in a consumer project and gives those results.
+test("the package README's example runs as written and gives the results it states", () => {
+  const readme = readFileSync(join(pkgDir, "README.md"), "utf8");
+  const example = readme.match(/```js\n([\s\S]*?)```/)[1];
+  const stated = [...example.matchAll(/^(.*?); \/\/ (.+)$/gm)].map(([, expr, result]) => ({ expr, result }));
+  assert.equal(stated.length, 2, "the example states two results");
+  const out = run(`${example}\nconsole.log(JSON.stringify([${stated.map((s) => s.expr).join(", ")}]));`);
+  assert.deepEqual(JSON.parse(out.trim().split("\n").pop()), stated.map((s) => JSON.parse(s.result)));
 });
 
 test("a Node consumer decides for an example context", () => {
