@@ -323,7 +323,7 @@ pub(crate) fn json_error(what: &str, e: &crate::value::ParseError) -> crate::Err
     let mut err = if e.message == crate::value::TOO_DEEP {
         let max = crate::value::MAX_DEPTH;
         let at = format!("line {}, column {}", e.line, e.column);
-        crate::Error::new(Code::LimitExceeded, "", format!("{what} nests objects and arrays more than {max} deep (at {at}); no rule needs that many levels: write long chains of and/or as one list"))
+        crate::Error::new(Code::LimitExceeded, "", format!("{what} nests objects and arrays more than {max} deep (at {at}){}", if what == "the config" || what == "the rule" { "; no rule needs that many levels: write long chains of and/or as one list" } else { "" }))
     } else {
         crate::Error::new(Code::InvalidJson, "", format!("{what} is not valid JSON: {e}"))
     };

@@ -169,6 +169,7 @@ pub fn check<'d>(doc: &'d V<'_>) -> Result<Checked<'d>, Error> {
     };
     let user_id = match user.get("userId") {
         Some(V::String(s)) if !s.is_empty() => s.as_ref(),
+        Some(V::String(_)) => return Err(invalid("/user/userId", "\"userId\" must be a non-empty string (LINE's user ID, \"U\" and 32 hex digits), found an empty string".to_string())),
         Some(other) => return Err(invalid("/user/userId", format!("\"userId\" must be a non-empty string, found {}", other.kind()))),
         None => return Err(Error::new(Code::MissingField, "/user", "the required field \"userId\" is missing")),
     };
