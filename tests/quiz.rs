@@ -243,6 +243,8 @@ fn wrong_answers_are_structured_errors() {
     let engine = example();
     let s = engine.quiz_start("skin_type").unwrap();
     assert_eq!(err_of(engine.quiz_answer(&s, "q5", "yes")), (Code::QuestionNotCurrent, "/answers/q5".into()));
+    // Not reached yet is the problem, whatever the answer (not that "x" is no choice of q3).
+    assert_eq!(err_of(engine.quiz_answer(&s, "q3", "x")), (Code::QuestionNotCurrent, "/answers/q3".into()));
     assert_eq!(err_of(engine.quiz_answer(&s, "q1", "tite")), (Code::UnknownChoice, "/answers/q1".into()));
     assert!(engine.quiz_answer(&s, "q1", "tigt").unwrap_err().message.contains("did you mean \"tight\""));
     assert_eq!(err_of(engine.quiz_answer(&s, "q1", "")), (Code::AnswerRequired, "/answers/q1".into()));

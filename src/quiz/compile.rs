@@ -347,12 +347,15 @@ impl CompiledQuiz {
             let ids: Vec<&str> = self.quiz.questions.iter().map(|q| q.id.as_str()).collect();
             return Err(Error::new(Code::UnknownQuestion, path, format!("quiz \"{}\" has no question \"{question}\"{}", self.quiz.id, known_list(&ids, question))));
         };
+        // Whether the question can be answered now comes first: an answer to a question the
+        // user has not reached is refused as such, whatever the answer.
+        let on_path = state.path.iter().position(|id| id == question);
+        if on_path.is_none() && state.current.as_deref() != Some(question) {
+            let now = state.current.as_deref().map_or("the quiz is finished".to_string(), |c| format!("the current question is \"{c}\""));
+            return Err(Error::new(Code::QuestionNotCurrent, path, format!("question \"{question}\" is not on the way the user took ({now})")));
+        }
         let answer = self.check_answer(j, answer)?;
-        let Some(at) = state.path.iter().position(|id| id == question) else {
-            if state.current.as_deref() != Some(question) {
-                let now = state.current.as_deref().map_or("the quiz is finished".to_string(), |c| format!("the current question is \"{c}\""));
-                return Err(Error::new(Code::QuestionNotCurrent, path, format!("question \"{question}\" is not on the way the user took ({now})")));
-            }
+        let Some(at) = on_path else {
             let mut next = state.clone();
             next.path.push(question.to_string());
             next.answers.insert(question.to_string(), answer.clone());
