@@ -18,6 +18,24 @@ fn check_prints_every_error_with_its_path_and_exits_1() {
     assert!(err.contains("5 problems"), "{err}");
 }
 
+/// `check --json`: one JSON object on stdout, for CI and editors; the same problems and exit codes.
+#[test]
+fn check_json_gives_the_problems_as_one_json_object() {
+    let out = kizuna(&["check", "--json", "examples/broken-config.json"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    let paths: Vec<&str> = report["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["/segments/0/when/and/1", "/segments/1/descripton", "/segments/2", "/segments/3/when/after/1/ago", "/segments/4/when/in_segment"]);
+    assert_eq!(report["errors"][0]["code"], "unknown_operator");
+
+    let out = kizuna(&["check", "--json", "examples/skincare/config.json"], None);
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((report["ok"].as_bool(), report["segments"].as_u64(), report["configHash"].as_str().map(str::len)), (Some(true), Some(20), Some(32)));
+}
+
 #[test]
 fn check_accepts_the_example_config() {
     let out = kizuna(&["check", "examples/skincare/config.json"], None);

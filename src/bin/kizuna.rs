@@ -28,7 +28,13 @@ mod cli {
     #[derive(Subcommand)]
     enum Command {
         /// Check a config; print every problem with its JSON pointer; exit 1 if there are any.
-        Check { config: String },
+        Check {
+            config: String,
+            /// One JSON object on stdout instead of text, for CI and editors:
+            /// {"ok": true, "configHash", counts} or {"ok": false, "errors": [{code, message, path, line?, column?}]}.
+            #[arg(long)]
+            json: bool,
+        },
         /// Decide for NDJSON contexts (a file, or - for stdin); NDJSON decisions to stdout.
         Decide {
             #[arg(long)]
@@ -286,13 +292,25 @@ mod cli {
     }
 
     fn compile(path: &str) -> Result<Engine, ExitCode> {
+        compile_as(path, false)
+    }
+
+    /// Compiles the config at `path`; its problems go to stderr as text, or to stdout as the
+    /// JSON of `check --json`.
+    fn compile_as(path: &str, json: bool) -> Result<Engine, ExitCode> {
         let text = read_input(path).map_err(|e| {
             eprintln!("kizuna: {e}");
             ExitCode::from(2)
         })?;
         Engine::compile(&text).map_err(|errors| {
-            print_problems(path, &errors);
-            eprintln!("{} problem{} in {path}", errors.len(), if errors.len() == 1 { "" } else { "s" });
+            if json {
+                let mut list = String::new();
+                kizuna::error::write_errors_json(&errors, &mut list);
+                println!("{{\"ok\":false,\"errors\":{list}}}");
+            } else {
+                print_problems(path, &errors);
+                eprintln!("{} problem{} in {path}", errors.len(), if errors.len() == 1 { "" } else { "s" });
+            }
             ExitCode::from(1)
         })
     }
@@ -300,11 +318,19 @@ mod cli {
     pub fn main() -> ExitCode {
         let cli = Cli::parse();
         match cli.command {
-            Command::Check { config } => match compile(&config) {
+            Command::Check { config, json } => match compile_as(&config, json) {
                 Ok(engine) => {
                     let c = engine.config();
                     let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
                     let menus = c.rich_menus.as_ref().map_or(0, |m| m.menus.len());
+                    if json {
+                        let summary = serde_json::json!({
+                            "ok": true, "configHash": engine.config_hash(), "segments": c.segments.len(),
+                            "contents": c.contents.len(), "richMenus": menus, "quizzes": c.quizzes.len(),
+                        });
+                        println!("{summary}");
+                        return ExitCode::SUCCESS;
+                    }
                     println!(
                         "{config}: ok ({}, {}, {}, {}, config hash {})",
                         count(c.segments.len(), "segment", "segments"),
