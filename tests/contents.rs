@@ -338,3 +338,16 @@ fn rendering_an_unknown_content_names_it_and_suggests_the_nearest_id() {
     let err = e.render("zzz", context, DecideOptions::default()).unwrap_err();
     assert!(err.message.contains("known: \"welcome\""), "{}", err.message);
 }
+
+/// LINE's `event.timestamp` is epoch milliseconds; `date` reads seconds (Shopify). Printed as
+/// seconds it is a date ~50,000 years ahead in a customer's message: refused with the fix.
+#[test]
+fn a_millisecond_timestamp_given_to_date_is_an_error_with_the_fix() {
+    let config = content_config(json!([{"type": "text", "text": "{{ user.attributes.at | date: \"%H:%M\" }}"}]));
+    let err = render_err(config, json!({"userId": "U1", "attributes": {"at": 1_764_208_200_000_i64}}));
+    assert_eq!(err.code, Code::TemplateRender);
+    assert!(err.message.contains("divided_by: 1000"), "{}", err.message);
+    let seconds = kizuna::engine::render_template("{{ t | divided_by: 1000 | date: \"%H:%M\" }}", r#"{"t": 1764208200000}"#, NOW).unwrap();
+    assert_eq!(seconds, "10:50");
+    assert!(kizuna::engine::render_template("{{ t | time_zone: \"UTC\" }}", r#"{"t": "1764208200000"}"#, NOW).is_err());
+}

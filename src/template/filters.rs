@@ -122,6 +122,25 @@ fn fail<T>(msg: impl Into<String>) -> Result<T, FErr> {
     Err(FErr::Render(msg.into()))
 }
 
+/// `date` reads a number as epoch seconds (Shopify, liquidjs), but LINE's `event.timestamp`
+/// is in milliseconds: printed as seconds it is a date some 50,000 years ahead, in a message to
+/// a customer. Numbers from 10^11 on (the year 5138 in seconds, 1973 in milliseconds) are
+/// refused with the fix instead.
+fn not_millis(v: &Val<'_>) -> Result<(), FErr> {
+    let n = match v {
+        Val::Int(i) => i.unsigned_abs(),
+        Val::Str(_) | Val::Owned(_) => match v.as_str() {
+            Some(s) if s.len() >= 12 && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().unwrap_or(u64::MAX),
+            _ => return Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    if n >= 100_000_000_000 {
+        return fail("date: this number looks like epoch milliseconds (LINE's event.timestamp is one); date and time_zone read seconds: write {{ event.timestamp | divided_by: 1000 | date: \"%H:%M\" }}");
+    }
+    Ok(())
+}
+
 /// What filters may use of the render: the clock, the zone and the work budget.
 pub(crate) struct Env {
     pub now: DateTime<FixedOffset>,
@@ -572,6 +591,7 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             if fmt.is_empty() {
                 return Ok(input);
             }
+            not_millis(&input)?;
             match env.to_date(&input) {
                 Some(t) => {
                     let mut out = String::new();
@@ -586,6 +606,7 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             let Some(zone) = crate::tz::parse_zone(&name) else {
                 return fail(format!("time_zone: unknown time zone '{name}': {}", crate::tz::ZONE_HELP));
             };
+            not_millis(&input)?;
             match env.to_date(&input) {
                 Some(t) => Ok(Val::Time(t.with_timezone(&zone))),
                 None => Ok(input),
@@ -723,6 +744,7 @@ pub(crate) fn apply_into<'r>(
             if fmt.is_empty() {
                 return Ok(Some(input));
             }
+            not_millis(&input)?;
             match env.to_date(&input) {
                 Some(t) => date::strftime(&t, &fmt, out),
                 None => return Ok(Some(input)),
