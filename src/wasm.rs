@@ -247,7 +247,9 @@ pub fn bulk_requests(#[wasm_bindgen(unchecked_param_type = "Decision[] | string"
 }
 
 /// Evaluates a bare JsonLogic rule (with kizuna's operators) against data, for playgrounds.
-/// `now` (RFC 3339) is the moment time operators see; default: the host clock, read once.
+/// The rule and the data are each a value or JSON text: a string is read as JSON, so a bare
+/// string datum is passed as `JSON.stringify("abc")`. `now` (RFC 3339) is the moment time
+/// operators see; default: the host clock, read once. Times are in `+09:00`.
 #[wasm_bindgen(unchecked_return_type = "unknown")]
 pub fn evaluate(
     #[wasm_bindgen(unchecked_param_type = "unknown")] rule: JsValue,
@@ -262,6 +264,7 @@ pub fn evaluate(
 
 /// Renders an ad-hoc Liquid template against data (an object or JSON text), for playgrounds.
 /// `now` (RFC 3339) is what `"now"` means in the template; default: the host clock, read once.
+/// Dates print in `+09:00` (a config's `timeZone` applies to an Engine's contents).
 #[wasm_bindgen(js_name = renderTemplate)]
 pub fn render_template(
     template: &str,
