@@ -344,6 +344,70 @@ test("a completed quiz is sent once even when its decisionId would change on a r
   assert.deepEqual(errors, []);
 });
 
+test("the browser's back button steps back a question (the answer kept), forward re-shows the next; back on the result shows the last question", async () => {
+  const { paths } = derivePaths();
+  const [expected, path] = [...paths.entries()][0];
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(quizUrl());
+  const entries = await page.evaluate(() => history.length); // the first question's entry is the last
+  const shown = () => page.locator("form h2").getAttribute("id");
+  const at = (step, what) => until(async () => (await shown()) === `q-${step.id}`, 5000, what);
+  async function selected(step) {
+    if (step.kind === "text") return assert.equal(await page.locator("textarea[name=answer]").inputValue(), step.answer);
+    for (const v of [step.answer].flat()) assert.ok(await page.locator(`input[name=answer][value="${v}"]`).isChecked(), `${step.id}: ${v} still selected`);
+  }
+  for (const step of path.slice(0, 3)) await answerQuestion(page, step);
+  await at(path[3], "the fourth question");
+  // back twice: the second question, then the first, each with its saved answer
+  await page.goBack();
+  await at(path[2], "the third question");
+  await page.goBack();
+  await at(path[1], "the second question");
+  await selected(path[1]);
+  await page.goBack();
+  await at(path[0], "the first question");
+  await selected(path[0]);
+  assert.equal(await page.evaluate(() => document.activeElement?.tagName), "H2", "focus on the question heading");
+  assert.match(await page.locator("#live").textContent(), /質問 1 \//, "announced in the aria-live region");
+  assert.ok(page.url().startsWith(quizUrl()), "still in the app");
+  // forward re-shows the next question with its answer; a reload there adds no entry
+  await page.goForward();
+  await at(path[1], "the second question again");
+  await selected(path[1]);
+  // 戻る is the same step: forward comes back to where it was
+  await page.getByRole("button", { name: "戻る" }).click();
+  await at(path[0], "the first question (戻る)");
+  await page.goForward();
+  await at(path[1], "the second question (forward after 戻る)");
+  await page.reload();
+  await at(path[1], "the second question after a reload");
+  assert.equal(await page.evaluate(() => history.length), entries + 3, "the reload added no entry");
+  // answering onward reaches the path's result
+  for (const step of path.slice(1)) await answerQuestion(page, step);
+  const section = page.locator("section[data-result]");
+  await section.waitFor();
+  assert.equal(await section.getAttribute("data-result"), expected);
+  const decisionId = await section.getAttribute("data-decision-id");
+  assert.equal(await page.evaluate(() => history.length), entries + path.length, "one entry a question answered, none twice");
+  // back on the result: the last question, its answer selected; forward: the same result again
+  await page.goBack();
+  const last = path[path.length - 1];
+  await at(last, "the last question");
+  await selected(last);
+  await page.goForward();
+  await section.waitFor();
+  assert.equal(await section.getAttribute("data-decision-id"), decisionId, "the same completion");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "result-title");
+  // もう一度診断する starts again at the first entry: back from its first question leaves the app
+  await page.getByRole("button", { name: "もう一度診断する" }).click();
+  await at(path[0], "the first question of a new run");
+  await until(async () => (await page.evaluate(() => history.state?.depth)) === 0, 5000, "the first entry");
+  await page.goBack();
+  await until(async () => !page.url().startsWith(quizUrl()), 5000, "leaving the app");
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
 test("a double click on 次へ answers one question, it does not skip the next", async () => {
   const { paths } = derivePaths();
   const path = [...paths.values()][0];

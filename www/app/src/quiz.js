@@ -143,7 +143,7 @@ function adopt() {
   record = r;
   if (screenOf(r) === before) return false;
   moved = true;
-  render();
+  render(); // this tab's history entry now names the screen shown
   return true;
 }
 addEventListener("storage", (e) => {
@@ -257,11 +257,13 @@ function showQuestion(token) {
     const next = index + 1;
     record.view = next < record.state.path.length ? next : undefined;
     save();
-    render();
+    render("push");
   }
   function onBack() {
     if (adopt()) return;
-    record.view = index - 1;
+    // the entry behind this one is the previous question: the same step as the browser's back
+    if (depth > 0 && history.state?.from === index - 1 && history.state.run === record.run) return history.back();
+    record.view = index - 1; // none (a resumed visit, another tab's move): in place
     save();
     render();
   }
@@ -390,7 +392,15 @@ function restart() {
   }
   record = { run: newRun(), state: start(engine, QUIZ) };
   save();
-  render();
+  // the new run starts at the app's first entry (its back leaves the app, as on a first visit);
+  // the old run's entries after it are neutralised (see onPopState)
+  if (depth > 0) {
+    rewinding = true;
+    history.go(-depth);
+    render("none"); // the first entry is given the new run when the browser gets there
+  } else {
+    render();
+  }
 }
 
 // ---- delivery: enqueue once per completed quiz, flush until sent -----------------------------
@@ -478,9 +488,71 @@ async function flushOutbox() {
 }
 addEventListener("online", flush);
 
+// ---- browser history: one entry per screen --------------------------------------------------
+// The browser's (Android's) back button steps back a question like 戻る, instead of leaving the
+// app mid-quiz (inside LINE that closes the LIFF app). Each entry's state is {kizunaQuiz, run,
+// index: the screen (an index into state.path; path.length is the current question or the
+// result), depth: how many of the app's entries lie before it, from?: the index of the entry
+// behind it, when it is the same run's (what 戻る steps back to)}. Answering pushes an entry; every
+// other render (start-up, a reload, another tab's update, a popstate) replaces the current one,
+// so a reload adds none. The first entry is the first screen shown on this visit: its back
+// leaves the app, as before. Forward after back re-shows the next screen (its answer kept);
+// answering differently drops the entries ahead (pushState does).
+let depth = 0; // the current entry's
+let rewinding = false; // もう一度診断する went back to the first entry
+const isEntry = (s) => s?.kizunaQuiz === QUIZ && Number.isInteger(s.index) && Number.isInteger(s.depth);
+if (isEntry(history.state)) depth = history.state.depth; // a reload: the same entry
+
+/** Makes the current history entry name the screen on show ("replace") or adds one ("push"). */
+function remember(how) {
+  if (how === "none") return;
+  const entry = { kizunaQuiz: QUIZ, run: record.run, index: record.view ?? record.state.path.length };
+  const now = isEntry(history.state) && history.state.run === entry.run ? history.state : null;
+  try {
+    if (how === "push") history.pushState({ ...entry, depth: ++depth, from: now?.index }, "");
+    else history.replaceState({ ...entry, depth, from: now?.index === entry.index ? now.from : undefined }, "");
+  } catch {
+    // history is unavailable (a sandboxed frame): the app's own 戻る still works
+  }
+}
+
+function onPopState(e) {
+  adopt(); // another tab's progress first: the entry is applied to the freshest record
+  const s = e.state;
+  if (!isEntry(s) || s.run !== record?.run) {
+    // an entry of an earlier run (before もう一度診断する or another tab's restart): back goes to
+    // the first entry (it takes the current screen, its back leaves the app); forward is undone
+    const at = isEntry(s) ? s.depth : 0;
+    if (rewinding || at < depth) {
+      if (at > 0 && !rewinding) {
+        rewinding = true;
+        return history.go(-at);
+      }
+      rewinding = false;
+      depth = at;
+      if (record) remember("replace");
+    } else if (at > depth) {
+      history.go(depth - at);
+    } else if (record) {
+      remember("replace");
+    }
+    return;
+  }
+  rewinding = false;
+  depth = s.depth;
+  const index = Math.min(s.index, record.state.path.length); // another tab may have re-branched
+  const view = index < record.state.path.length ? index : undefined;
+  if (view === record.view) return remember("replace");
+  record.view = view;
+  save();
+  render();
+}
+addEventListener("popstate", onPopState);
+
 let renders = 0; // counts renders: a result screen still computing gives way to a later one
-function render() {
+function render(how = "replace") {
   const token = ++renders;
+  remember(how);
   if (record.state.done && record.view === undefined) {
     if (!record.completedAt) {
       record.completedAt = new Date().toISOString(); // fixed from now on: same decisionId after reloads
