@@ -408,6 +408,65 @@ test("the browser's back button steps back a question (the answer kept), forward
   assert.deepEqual(errors, []);
 });
 
+// Answers `step` exactly (other choices unchecked: a kept answer of another branch is pre-selected)
+// and submits it, in one task of the page.
+function answerExactly(page, step) {
+  return page.evaluate((step) => {
+    if (document.querySelector("form h2")?.id !== `q-${step.id}`) throw new Error(`not at ${step.id}: ${document.querySelector("h2")?.id}`);
+    if (step.kind === "text") document.querySelector("textarea[name=answer]").value = step.answer;
+    else for (const i of document.querySelectorAll("input[name=answer]")) i.checked = [step.answer].flat().includes(i.value);
+    document.querySelector("form").requestSubmit();
+  }, step);
+}
+const savedRecord = (page) => page.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")));
+const atQuestion = (page, step, what) => until(async () => (await page.locator("form h2").getAttribute("id").catch(() => null)) === `q-${step.id}`, 5000, what);
+
+test("back from the result, a changed answer is a new completion: the screen agrees with the decision sent, and each decision is sent once", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { paths } = derivePaths();
+    const [first, second] = [paths.get("dry"), paths.get("oily")];
+    assert.ok(first && second, "paths to dry and oily");
+    const { context, page } = await newPage(browser, errors);
+    const section = page.locator("section[data-result]");
+    await page.goto(served.quizUrl);
+    for (const step of first) await answerQuestion(page, step);
+    await section.waitFor();
+    const oldId = await section.getAttribute("data-decision-id");
+    assert.equal(await section.getAttribute("data-result"), "dry");
+    await until(() => b.decisions.has(oldId), 15000, "the first decision");
+    const oldRun = (await savedRecord(page)).run;
+    // back to the last question and the same answer again: the same completion, nothing new
+    await page.goBack();
+    await atQuestion(page, first.at(-1), "the last question");
+    await answerExactly(page, first.at(-1));
+    await until(async () => (await section.getAttribute("data-decision-id").catch(() => null)) === oldId, 5000, "the same result again");
+    assert.equal((await savedRecord(page)).run, oldRun, "the same answer does not start a new run");
+    // back to the first question and the other path: a new run, a new decision
+    for (let i = first.length - 1; i >= 0; i--) {
+      await page.goBack();
+      await atQuestion(page, first[i], `question ${first[i].id}`);
+    }
+    for (const step of second) {
+      await atQuestion(page, step, `question ${step.id} of the new answers`);
+      await answerExactly(page, step);
+    }
+    await until(async () => (await section.count()) > 0 && (await section.getAttribute("data-result")) === "oily", 5000, "the new result");
+    const result = await section.getAttribute("data-result");
+    const newId = await section.getAttribute("data-decision-id");
+    assert.notEqual(newId, oldId, "a new decision for the new answers");
+    const saved = await savedRecord(page);
+    assert.notEqual(saved.run, oldRun, "a changed answer after completion starts a new run");
+    assert.equal(saved.decision.decisionId, newId);
+    assert.equal(saved.decision.groups.skin_type, `skin_${result}`, "the saved decision is the result on screen");
+    await until(() => b.decisions.has(newId), 15000, "the new decision at the backend");
+    await until(() => page.evaluate(outboxSize).then((n) => n === 0), 10000, "the outbox to empty");
+    await new Promise((r) => setTimeout(r, 1000)); // room for a wrong extra send
+    assert.equal(b.decisions.get(newId).groups.skin_type, `skin_${result}`, "the backend segments the user as the screen says");
+    assert.equal(b.decisions.get(oldId).groups.skin_type, "skin_dry", "the first completion stays sent");
+    assert.deepEqual([...b.deliveries.entries()].sort(), [[newId, 1], [oldId, 1]].sort(), "each decision arrived once");
+    await context.close();
+  }));
+
 test("a double click on 次へ answers one question, it does not skip the next", async () => {
   const { paths } = derivePaths();
   const path = [...paths.values()][0];

@@ -78,7 +78,9 @@ const requeued = sync
   : Promise.resolve(0);
 
 // ---- the saved record ------------------------------------------------------------------------
-// {run: an id for this run of the quiz (new at start and restart; one completion per run),
+// {run: an id for this run of the quiz (new at start, at restart and when an answer of a
+//  completed run changes; one completion per run), line: the run's history line (new at start
+//  and restart only: a run started by a changed answer keeps its history entries),
 //  state: QuizState, view?: index into state.path of the answered question on screen (absent:
 //  the current question), completedAt?: when the result was first shown (the context's `now`),
 //  decision?: the completion's decision, frozen when the result is first computed,
@@ -105,6 +107,7 @@ function parse(text) {
     questionAt(engine, r.state, r.state.path.length); // the engine checks the saved state
     if (r.view !== undefined && !(r.view >= 0 && r.view < r.state.path.length)) r.view = undefined;
     r.run ??= newRun(); // saved by an older version
+    r.line ??= r.run;
     return r;
   } catch {
     return null; // unreadable, stale_quiz_state (the quiz changed), unsupported_version …: start again
@@ -246,23 +249,30 @@ function showQuestion(token) {
       control.setAttribute("aria-invalid", "true");
       return;
     }
+    let state;
     try {
       // the same answer again leaves the state as it is; a new one re-branches (later answers
       // on the new branch are kept and shown again, pre-selected)
-      record.state = answer(engine, record.state, q.id, value());
+      state = answer(engine, record.state, q.id, value());
     } catch (e) {
       error.textContent = problem(e);
       return;
     }
+    // A changed answer of a completed run (back from the result) is a new diagnosis: a new run,
+    // without the old one's completion, decision and sends (that one was shown and stays sent).
+    if (record.completedAt && JSON.stringify(state) !== JSON.stringify(record.state)) {
+      record = { run: newRun(), line: record.line, state };
+    }
+    record.state = state;
     const next = index + 1;
-    record.view = next < record.state.path.length ? next : undefined;
+    record.view = next < state.path.length ? next : undefined;
     save();
     render("push");
   }
   function onBack() {
     if (adopt()) return;
     // the entry behind this one is the previous question: the same step as the browser's back
-    if (depth > 0 && history.state?.from === index - 1 && history.state.run === record.run) return history.back();
+    if (depth > 0 && history.state?.from === index - 1 && history.state.line === record.line) return history.back();
     record.view = index - 1; // none (a resumed visit, another tab's move): in place
     save();
     render();
@@ -390,7 +400,8 @@ function restart() {
   } catch {
     // overwritten by save() below, or kept in memory only
   }
-  record = { run: newRun(), state: start(engine, QUIZ) };
+  const run = newRun();
+  record = { run, line: run, state: start(engine, QUIZ) };
   save();
   // the new run starts at the app's first entry (its back leaves the app, as on a first visit);
   // the old run's entries after it are neutralised (see onPopState)
@@ -506,8 +517,8 @@ if (isEntry(history.state)) depth = history.state.depth; // a reload: the same e
 /** Makes the current history entry name the screen on show ("replace") or adds one ("push"). */
 function remember(how) {
   if (how === "none") return;
-  const entry = { kizunaQuiz: QUIZ, run: record.run, index: record.view ?? record.state.path.length };
-  const now = isEntry(history.state) && history.state.run === entry.run ? history.state : null;
+  const entry = { kizunaQuiz: QUIZ, line: record.line, index: record.view ?? record.state.path.length };
+  const now = isEntry(history.state) && history.state.line === entry.line ? history.state : null;
   try {
     if (how === "push") history.pushState({ ...entry, depth: ++depth, from: now?.index }, "");
     else history.replaceState({ ...entry, depth, from: now?.index === entry.index ? now.from : undefined }, "");
@@ -519,8 +530,8 @@ function remember(how) {
 function onPopState(e) {
   adopt(); // another tab's progress first: the entry is applied to the freshest record
   const s = e.state;
-  if (!isEntry(s) || s.run !== record?.run) {
-    // an entry of an earlier run (before もう一度診断する or another tab's restart): back goes to
+  if (!isEntry(s) || s.line !== record?.line) {
+    // an entry of an earlier line (before もう一度診断する or another tab's restart): back goes to
     // the first entry (it takes the current screen, its back leaves the app); forward is undone
     const at = isEntry(s) ? s.depth : 0;
     if (rewinding || at < depth) {
@@ -565,7 +576,10 @@ function render(how = "replace") {
 }
 
 try {
-  record ??= { run: newRun(), state: start(engine, QUIZ) };
+  if (!record) {
+    const run = newRun();
+    record = { run, line: run, state: start(engine, QUIZ) };
+  }
   if (JSON.stringify(record) !== seen) save(); // new or normalised (the same text is not written back over another tab's)
   render();
 } catch (e) {
