@@ -53,6 +53,7 @@ const makeSync = (store) => new SyncClient({
         const exp = liff.getDecodedIDToken()?.exp;
         if (typeof exp === "number" && exp * 1000 - TOKEN_MARGIN_MS <= Date.now()) {
           tokenExpired = true;
+          expiredNotice(); // at once, not when the flush gives up
           throw new Error("the LIFF ID token has expired: reopen the page");
         }
         tokenExpired = false;
@@ -63,6 +64,10 @@ const makeSync = (store) => new SyncClient({
       baseDelayMs: 400,
       maxDelayMs: 30_000,
     });
+function expiredNotice() {
+  syncStatus.className = "error";
+  syncStatus.textContent = "LINE のログインの有効期限が切れたため、診断結果を送信できません。このページを LINE で開き直してください（結果は保存されていて、開き直すと送信されます）。";
+}
 const TOKEN_MARGIN_MS = 60_000; // a token this close to its exp is treated as expired (clock skew, transit)
 let tokenExpired = false;
 // The outbox in localStorage (it survives a reload); without storage, in memory for this visit.
@@ -478,14 +483,16 @@ async function flushOutbox() {
     }
     return;
   }
-  syncStatus.textContent = "診断結果を送信しています…";
-  syncStatus.className = "muted";
+  if (!tokenExpired) {
+    // (a flush with an expired token sends nothing: the notice to reopen the page stays)
+    syncStatus.textContent = "診断結果を送信しています…";
+    syncStatus.className = "muted";
+  }
   const r = await sync.flush();
   // `pending` is undefined when the store failed before the outbox could be counted: retry.
   const left = r.pending !== 0;
   if (left && tokenExpired) {
-    syncStatus.className = "error";
-    syncStatus.textContent = "LINE のログインの有効期限が切れたため、診断結果を送信できません。このページを LINE で開き直してください（結果は保存されていて、開き直すと送信されます）。";
+    expiredNotice();
     retryTimer = setTimeout(flush, 15_000);
   } else if (left) {
     syncStatus.textContent = "通信できませんでした。自動的に再送します。";
