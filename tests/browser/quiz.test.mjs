@@ -467,6 +467,32 @@ test("back from the result, a changed answer is a new completion: the screen agr
     await context.close();
   }));
 
+test("back from the result, then a reload: the outbox is flushed at start-up and the decision arrives", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { paths } = derivePaths();
+    const [, path] = [...paths.entries()][0];
+    const { context, page } = await newPage(browser, errors);
+    // posts of the first page load get no answer (a dead network: the flush waits on them)
+    const held = [];
+    let blocked = true;
+    await context.route(`${b.url}/**`, (r) => (blocked ? held.push(r) : r.continue()));
+    await page.goto(served.quizUrl);
+    for (const step of path) await answerQuestion(page, step);
+    const section = page.locator("section[data-result]");
+    await section.waitFor();
+    const id = await section.getAttribute("data-decision-id");
+    await until(() => held.length > 0, 10000, "a post on its way");
+    assert.equal(await page.evaluate(outboxSize), 1);
+    await page.goBack();
+    await atQuestion(page, path.at(-1), "the last question");
+    blocked = false;
+    await page.reload(); // the held post dies with the page
+    await atQuestion(page, path.at(-1), "the last question after the reload");
+    await until(() => b.decisions.has(id), 10000, "the decision after the reload");
+    await until(() => page.evaluate(outboxSize).then((n) => n === 0), 10000, "the outbox to empty");
+    await context.close();
+  }));
+
 test("a double click on 次へ answers one question, it does not skip the next", async () => {
   const { paths } = derivePaths();
   const path = [...paths.values()][0];

@@ -433,7 +433,7 @@ async function deliver(decision, run) {
       // another tab enqueued it; its note in the record may have been written over by a tab
       // that had not seen it yet
       patch(run, (rec) => { rec.enqueued = decision.decisionId; });
-      return flush();
+      return flush(true);
     }
     try {
       await sync.enqueue(decision); // a repeat of the same decisionId is skipped by the outbox
@@ -459,11 +459,25 @@ async function deliver(decision, run) {
       }
     }
   }
-  await flush();
+  await flush(true);
 }
 const inMemory = new Set(); // decisionIds enqueued only in a memory outbox (this visit)
 
-async function flush() {
+// One flush at a time in this tab: a call while one runs waits for it, and a call for a decision
+// just enqueued (`enqueued`) runs again after it: a flush that had already looked at the outbox
+// would miss it, and the tab's own lock would put it off by 15 s.
+let flushing, flushAgain;
+function flush(enqueued) {
+  if (flushing) return (flushAgain ||= enqueued === true), flushing;
+  flushing = (async () => {
+    do {
+      flushAgain = false;
+      await flushOnce();
+    } while (flushAgain);
+  })().finally(() => (flushing = undefined));
+  return flushing;
+}
+async function flushOnce() {
   if (!sync) return;
   clearTimeout(retryTimer);
   await requeued;
@@ -504,7 +518,7 @@ async function flushOutbox() {
     syncAction.replaceChildren();
   }
 }
-addEventListener("online", flush);
+addEventListener("online", () => flush());
 
 // ---- browser history: one entry per screen --------------------------------------------------
 // The browser's (Android's) back button steps back a question like 戻る, instead of leaving the
@@ -593,4 +607,8 @@ try {
   // e.g. ?quiz= names a quiz the config does not have
   showError(`診断を開始できませんでした: ${problem(e)}`);
 }
-if (!record?.completedAt) flush(); // outbox left over from an earlier visit
+// The outbox left over from an earlier visit, whatever is on screen (a completed run can be left
+// on a question by the browser's back). A completion frozen but not enqueued (the page closed in
+// between) is enqueued here unless its result is on screen, which does that itself.
+if (record?.decision && !record.enqueued && record.view !== undefined) deliver(record.decision, record.run);
+else flush();
