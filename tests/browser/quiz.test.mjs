@@ -493,6 +493,35 @@ test("back from the result, then a reload: the outbox is flushed at start-up and
     await context.close();
   }));
 
+test("back while the result is being computed: the completion is still sent, the question stays on screen and in the record", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { paths } = derivePaths();
+    const [, path] = [...paths.entries()][0];
+    const { context, page } = await newPage(browser, errors);
+    await page.goto(served.quizUrl);
+    for (const step of path.slice(0, -1)) await answerQuestion(page, step);
+    const last = path.at(-1);
+    await atQuestion(page, last, "the last question");
+    if (last.kind === "text") await page.locator("textarea[name=answer]").fill(last.answer);
+    else for (const v of [last.answer].flat()) await page.locator(`input[name=answer][value="${v}"]`).check();
+    // 結果を見る and back in one task: back lands while the result is still computing
+    await page.evaluate(() => { document.querySelector("form").requestSubmit(); history.back(); });
+    await until(async () => (await savedRecord(page)).enqueued, 10000, "the completion enqueued");
+    const saved = await savedRecord(page);
+    assert.equal(saved.enqueued, saved.decision.decisionId);
+    await until(() => b.decisions.has(saved.decision.decisionId), 10000, "the decision at the backend");
+    assert.equal(await page.locator("form h2").getAttribute("id"), `q-${last.id}`, "the last question is on screen");
+    assert.equal(saved.view, path.length - 1, "the record names the question on screen, not the result");
+    await page.reload();
+    await atQuestion(page, last, "the last question after a reload");
+    // forward: the result, the same completion
+    await page.goForward();
+    await page.locator("section[data-result]").waitFor();
+    assert.equal(await page.locator("section[data-result]").getAttribute("data-decision-id"), saved.decision.decisionId);
+    assert.equal(b.deliveries.get(saved.decision.decisionId), 1);
+    await context.close();
+  }));
+
 test("a double click on 次へ answers one question, it does not skip the next", async () => {
   const { paths } = derivePaths();
   const path = [...paths.values()][0];

@@ -330,36 +330,40 @@ async function takeEnqueue(run, decisionId) {
   return mine;
 }
 
+// The completion is frozen and delivered whatever is on screen by then (the browser's back, another
+// tab's update): only drawing the result waits for this render to be the latest one.
 async function showResult(token) {
   show(h("p.muted", null, "結果を計算しています…"));
   app.setAttribute("aria-busy", "true");
+  const run = record.run;
   const lf = await liffReady;
-  if (token !== renders) return; // another tab's record went on screen meanwhile
+  const shown = () => token === renders; // no later render (another screen) came meanwhile
   if (lf.error) {
-    showError(`LINE との接続に失敗しました: ${problem(lf.error)}`);
+    if (shown()) showError(`LINE との接続に失敗しました: ${problem(lf.error)}`);
     return;
   }
+  if (record.run !== run) return; // started over (here or in another tab): not this completion
   const claims = lf.liff.getDecodedIDToken() || {};
   // The same completion always gives the same context, hence the same decisionId after a reload.
   const compute = () => result(engine, record.state, { version: 1, now: record.completedAt, user: { userId: claims.sub, displayName: claims.name } });
   let outcome;
   try {
     outcome = compute();
+    if (!record.decision && !record.enqueued) {
+      // frozen: a reload, and every other tab, shows and sends this one
+      const mine = { run, state: record.state, completedAt: record.completedAt, decision: outcome.decision };
+      const first = await completion((e) => (e?.run === run ? e : mine)).catch(() => mine); // without IndexedDB: this tab's
+      // (the view is left as it is: the screen may have moved on meanwhile)
+      if (!patch(run, (rec) => Object.assign(rec, { state: first.state, completedAt: first.completedAt, decision: first.decision }))) return;
+      if (first !== mine) outcome = compute(); // another tab's completion: its result on screen
+    }
   } catch (e) {
-    showError(`結果を計算できませんでした: ${problem(e)}`);
+    if (shown()) showError(`結果を計算できませんでした: ${problem(e)}`);
     return;
   }
-  const run = record.run;
-  if (!record.decision && !record.enqueued) {
-    // frozen: a reload, and every other tab, shows and sends this one
-    const mine = { run, state: record.state, completedAt: record.completedAt, decision: outcome.decision };
-    const first = await completion((e) => (e?.run === run ? e : mine)).catch(() => mine); // without IndexedDB: this tab's
-    patch(run, (rec) => Object.assign(rec, { state: first.state, completedAt: first.completedAt, decision: first.decision, view: undefined }));
-    if (token !== renders || record.run !== run) return;
-    if (first !== mine) outcome = compute(); // another tab's completion: its result on screen
-  }
-  const r = outcome.result;
   const decision = record.decision ?? outcome.decision;
+  if (!shown()) return deliver(decision, run);
+  const r = outcome.result;
   const decisionId = record.enqueued ?? decision.decisionId;
   const products = (r.contents || []).map((c) => h("li", { "data-content": c.id }, (c.messages || []).map(renderMessage)));
   const summary = `【肌タイプ診断】わたしは「${r.title}」でした。\n${r.description || ""}`.slice(0, 4900);
@@ -428,7 +432,7 @@ async function deliver(decision, run) {
   }
   syncAction.replaceChildren();
   // once per completion, whatever a recomputation gives, and by one tab
-  if (decision && !record.enqueued && !inMemory.has(decision.decisionId)) {
+  if (decision && !(record.run === run && record.enqueued) && !inMemory.has(decision.decisionId)) {
     if (!(await takeEnqueue(run, decision.decisionId))) {
       // another tab enqueued it; its note in the record may have been written over by a tab
       // that had not seen it yet
