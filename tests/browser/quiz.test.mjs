@@ -522,6 +522,32 @@ test("back while the result is being computed: the completion is still sent, the
     await context.close();
   }));
 
+test("もう一度診断する answered at once: the new run still starts at the app's first entry, so back reaches its first question", async () => {
+  const { paths } = derivePaths();
+  const [, path] = [...paths.entries()][0];
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(quizUrl());
+  for (const step of path) await answerQuestion(page, step);
+  await page.locator("section[data-result]").waitFor();
+  // the restart and an answer in one task, before the browser has gone back to the first entry
+  await page.evaluate((step) => {
+    [...document.querySelectorAll("button")].find((b) => b.textContent === "もう一度診断する").click();
+    const input = document.querySelector(`input[name=answer][value="${step.answer}"]`);
+    if (input) {
+      input.checked = true;
+      document.querySelector("form").requestSubmit();
+    }
+  }, path[0]);
+  await atQuestion(page, path[0], "the first question of the new run");
+  await until(async () => (await page.evaluate(() => history.state?.depth)) === 0, 5000, "on the first entry");
+  await answerQuestion(page, path[0]);
+  await page.goBack();
+  await atQuestion(page, path[0], "back to the first question");
+  assert.equal(await page.evaluate(() => history.state?.depth), 0);
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
 test("a double click on 次へ answers one question, it does not skip the next", async () => {
   const { paths } = derivePaths();
   const path = [...paths.values()][0];

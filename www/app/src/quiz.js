@@ -413,11 +413,18 @@ function restart() {
   record = { run, line: run, state: start(engine, QUIZ) };
   save();
   // the new run starts at the app's first entry (its back leaves the app, as on a first visit);
-  // the old run's entries after it are neutralised (see onPopState)
+  // the old run's entries after it are neutralised (see onPopState). Until the browser gets
+  // there nothing can be answered: an answer would be pushed after the old entries.
   if (depth > 0) {
-    rewinding = true;
+    rewinding = "restart";
+    show(h("p.muted", null, "読み込んでいます…"));
+    app.setAttribute("aria-busy", "true");
     history.go(-depth);
-    render("none"); // the first entry is given the new run when the browser gets there
+    setTimeout(() => {
+      if (rewinding !== "restart") return;
+      rewinding = true; // slow to get there: the first entry takes whatever is on screen then
+      render("none");
+    }, 2000);
   } else {
     render();
   }
@@ -564,9 +571,11 @@ function onPopState(e) {
         rewinding = true;
         return history.go(-at);
       }
+      const restarted = rewinding === "restart";
       rewinding = false;
       depth = at;
-      if (record) remember("replace");
+      if (restarted) render(); // the new run's first question, now that it can be answered
+      else if (record) remember("replace");
     } else if (at > depth) {
       history.go(depth - at);
     } else if (record) {
