@@ -548,6 +548,27 @@ test("もう一度診断する answered at once: the new run still starts at the
   assert.deepEqual(errors, []);
 });
 
+test("two tabs on the result: the browser's back in one leaves the other on the result", async () => {
+  const { paths } = derivePaths();
+  const [, path] = [...paths.entries()][0];
+  const { context, page: one } = await newPage(browser, errors);
+  await one.goto(quizUrl());
+  for (const step of path) await answerQuestion(one, step);
+  const id = await one.locator("section[data-result]").getAttribute("data-decision-id");
+  const two = await newTab(context, errors);
+  await two.goto(quizUrl());
+  await two.locator("section[data-result]").waitFor();
+  await one.goBack();
+  await atQuestion(one, path.at(-1), "the last question in the tab that went back");
+  await new Promise((r) => setTimeout(r, 500)); // room for a wrong move of the other tab
+  assert.equal(await shownId(two), id, "the other tab still shows the result");
+  await one.goForward();
+  await one.locator("section[data-result]").waitFor();
+  assert.equal(await shownId(one), id);
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
 test("a double click on 次へ answers one question, it does not skip the next", async () => {
   const { paths } = derivePaths();
   const path = [...paths.values()][0];

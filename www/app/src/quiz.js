@@ -148,6 +148,8 @@ function adopt() {
   if (!r) return false; // removed or unreadable: this tab's record stays and is saved again
   seen = text;
   const before = screenOf(record);
+  // only the view changed (another tab went back or forward): this tab stays on its own screen
+  if (record && screenOf({ ...r, view: record.view }) === before) r.view = record.view;
   record = r;
   if (screenOf(r) === before) return false;
   moved = true;
