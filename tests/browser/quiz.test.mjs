@@ -344,6 +344,231 @@ test("a completed quiz is sent once even when its decisionId would change on a r
   assert.deepEqual(errors, []);
 });
 
+test("the browser's back button steps back a question (the answer kept), forward re-shows the next; back on the result shows the last question", async () => {
+  const { paths } = derivePaths();
+  const [expected, path] = [...paths.entries()][0];
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(quizUrl());
+  const entries = await page.evaluate(() => history.length); // the first question's entry is the last
+  const shown = () => page.locator("form h2").getAttribute("id");
+  const at = (step, what) => until(async () => (await shown()) === `q-${step.id}`, 5000, what);
+  async function selected(step) {
+    if (step.kind === "text") return assert.equal(await page.locator("textarea[name=answer]").inputValue(), step.answer);
+    for (const v of [step.answer].flat()) assert.ok(await page.locator(`input[name=answer][value="${v}"]`).isChecked(), `${step.id}: ${v} still selected`);
+  }
+  for (const step of path.slice(0, 3)) await answerQuestion(page, step);
+  await at(path[3], "the fourth question");
+  // back twice: the second question, then the first, each with its saved answer
+  await page.goBack();
+  await at(path[2], "the third question");
+  await page.goBack();
+  await at(path[1], "the second question");
+  await selected(path[1]);
+  await page.goBack();
+  await at(path[0], "the first question");
+  await selected(path[0]);
+  assert.equal(await page.evaluate(() => document.activeElement?.tagName), "H2", "focus on the question heading");
+  assert.match(await page.locator("#live").textContent(), /質問 1 \//, "announced in the aria-live region");
+  assert.ok(page.url().startsWith(quizUrl()), "still in the app");
+  // forward re-shows the next question with its answer; a reload there adds no entry
+  await page.goForward();
+  await at(path[1], "the second question again");
+  await selected(path[1]);
+  // 戻る is the same step: forward comes back to where it was
+  await page.getByRole("button", { name: "戻る" }).click();
+  await at(path[0], "the first question (戻る)");
+  await page.goForward();
+  await at(path[1], "the second question (forward after 戻る)");
+  await page.reload();
+  await at(path[1], "the second question after a reload");
+  assert.equal(await page.evaluate(() => history.length), entries + 3, "the reload added no entry");
+  // answering onward reaches the path's result
+  for (const step of path.slice(1)) await answerQuestion(page, step);
+  const section = page.locator("section[data-result]");
+  await section.waitFor();
+  assert.equal(await section.getAttribute("data-result"), expected);
+  const decisionId = await section.getAttribute("data-decision-id");
+  assert.equal(await page.evaluate(() => history.length), entries + path.length, "one entry a question answered, none twice");
+  // back on the result: the last question, its answer selected; forward: the same result again
+  await page.goBack();
+  const last = path[path.length - 1];
+  await at(last, "the last question");
+  await selected(last);
+  await page.goForward();
+  await section.waitFor();
+  assert.equal(await section.getAttribute("data-decision-id"), decisionId, "the same completion");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "result-title");
+  // もう一度診断する starts again at the first entry: back from its first question leaves the app
+  await page.getByRole("button", { name: "もう一度診断する" }).click();
+  await at(path[0], "the first question of a new run");
+  await until(async () => (await page.evaluate(() => history.state?.depth)) === 0, 5000, "the first entry");
+  await page.goBack();
+  await until(async () => !page.url().startsWith(quizUrl()), 5000, "leaving the app");
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+// Answers `step` exactly (other choices unchecked: a kept answer of another branch is pre-selected)
+// and submits it, in one task of the page.
+function answerExactly(page, step) {
+  return page.evaluate((step) => {
+    if (document.querySelector("form h2")?.id !== `q-${step.id}`) throw new Error(`not at ${step.id}: ${document.querySelector("h2")?.id}`);
+    if (step.kind === "text") document.querySelector("textarea[name=answer]").value = step.answer;
+    else for (const i of document.querySelectorAll("input[name=answer]")) i.checked = [step.answer].flat().includes(i.value);
+    document.querySelector("form").requestSubmit();
+  }, step);
+}
+const savedRecord = (page) => page.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")));
+const atQuestion = (page, step, what) => until(async () => (await page.locator("form h2").getAttribute("id").catch(() => null)) === `q-${step.id}`, 5000, what);
+
+test("back from the result, a changed answer is a new completion: the screen agrees with the decision sent, and each decision is sent once", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { paths } = derivePaths();
+    const [first, second] = [paths.get("dry"), paths.get("oily")];
+    assert.ok(first && second, "paths to dry and oily");
+    const { context, page } = await newPage(browser, errors);
+    const section = page.locator("section[data-result]");
+    await page.goto(served.quizUrl);
+    for (const step of first) await answerQuestion(page, step);
+    await section.waitFor();
+    const oldId = await section.getAttribute("data-decision-id");
+    assert.equal(await section.getAttribute("data-result"), "dry");
+    await until(() => b.decisions.has(oldId), 15000, "the first decision");
+    const oldRun = (await savedRecord(page)).run;
+    // back to the last question and the same answer again: the same completion, nothing new
+    await page.goBack();
+    await atQuestion(page, first.at(-1), "the last question");
+    await answerExactly(page, first.at(-1));
+    await until(async () => (await section.getAttribute("data-decision-id").catch(() => null)) === oldId, 5000, "the same result again");
+    assert.equal((await savedRecord(page)).run, oldRun, "the same answer does not start a new run");
+    // back to the first question and the other path: a new run, a new decision
+    for (let i = first.length - 1; i >= 0; i--) {
+      await page.goBack();
+      await atQuestion(page, first[i], `question ${first[i].id}`);
+    }
+    for (const step of second) {
+      await atQuestion(page, step, `question ${step.id} of the new answers`);
+      await answerExactly(page, step);
+    }
+    await until(async () => (await section.count()) > 0 && (await section.getAttribute("data-result")) === "oily", 5000, "the new result");
+    const result = await section.getAttribute("data-result");
+    const newId = await section.getAttribute("data-decision-id");
+    assert.notEqual(newId, oldId, "a new decision for the new answers");
+    const saved = await savedRecord(page);
+    assert.notEqual(saved.run, oldRun, "a changed answer after completion starts a new run");
+    assert.equal(saved.decision.decisionId, newId);
+    assert.equal(saved.decision.groups.skin_type, `skin_${result}`, "the saved decision is the result on screen");
+    await until(() => b.decisions.has(newId), 15000, "the new decision at the backend");
+    await until(() => page.evaluate(outboxSize).then((n) => n === 0), 10000, "the outbox to empty");
+    await new Promise((r) => setTimeout(r, 1000)); // room for a wrong extra send
+    assert.equal(b.decisions.get(newId).groups.skin_type, `skin_${result}`, "the backend segments the user as the screen says");
+    assert.equal(b.decisions.get(oldId).groups.skin_type, "skin_dry", "the first completion stays sent");
+    assert.deepEqual([...b.deliveries.entries()].sort(), [[newId, 1], [oldId, 1]].sort(), "each decision arrived once");
+    await context.close();
+  }));
+
+test("back from the result, then a reload: the outbox is flushed at start-up and the decision arrives", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { paths } = derivePaths();
+    const [, path] = [...paths.entries()][0];
+    const { context, page } = await newPage(browser, errors);
+    // posts of the first page load get no answer (a dead network: the flush waits on them)
+    const held = [];
+    let blocked = true;
+    await context.route(`${b.url}/**`, (r) => (blocked ? held.push(r) : r.continue()));
+    await page.goto(served.quizUrl);
+    for (const step of path) await answerQuestion(page, step);
+    const section = page.locator("section[data-result]");
+    await section.waitFor();
+    const id = await section.getAttribute("data-decision-id");
+    await until(() => held.length > 0, 10000, "a post on its way");
+    assert.equal(await page.evaluate(outboxSize), 1);
+    await page.goBack();
+    await atQuestion(page, path.at(-1), "the last question");
+    blocked = false;
+    await page.reload(); // the held post dies with the page
+    await atQuestion(page, path.at(-1), "the last question after the reload");
+    await until(() => b.decisions.has(id), 10000, "the decision after the reload");
+    await until(() => page.evaluate(outboxSize).then((n) => n === 0), 10000, "the outbox to empty");
+    await context.close();
+  }));
+
+test("back while the result is being computed: the completion is still sent, the question stays on screen and in the record", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { paths } = derivePaths();
+    const [, path] = [...paths.entries()][0];
+    const { context, page } = await newPage(browser, errors);
+    await page.goto(served.quizUrl);
+    for (const step of path.slice(0, -1)) await answerQuestion(page, step);
+    const last = path.at(-1);
+    await atQuestion(page, last, "the last question");
+    if (last.kind === "text") await page.locator("textarea[name=answer]").fill(last.answer);
+    else for (const v of [last.answer].flat()) await page.locator(`input[name=answer][value="${v}"]`).check();
+    // 結果を見る and back in one task: back lands while the result is still computing
+    await page.evaluate(() => { document.querySelector("form").requestSubmit(); history.back(); });
+    await until(async () => (await savedRecord(page)).enqueued, 10000, "the completion enqueued");
+    const saved = await savedRecord(page);
+    assert.equal(saved.enqueued, saved.decision.decisionId);
+    await until(() => b.decisions.has(saved.decision.decisionId), 10000, "the decision at the backend");
+    assert.equal(await page.locator("form h2").getAttribute("id"), `q-${last.id}`, "the last question is on screen");
+    assert.equal(saved.view, path.length - 1, "the record names the question on screen, not the result");
+    await page.reload();
+    await atQuestion(page, last, "the last question after a reload");
+    // forward: the result, the same completion
+    await page.goForward();
+    await page.locator("section[data-result]").waitFor();
+    assert.equal(await page.locator("section[data-result]").getAttribute("data-decision-id"), saved.decision.decisionId);
+    assert.equal(b.deliveries.get(saved.decision.decisionId), 1);
+    await context.close();
+  }));
+
+test("もう一度診断する answered at once: the new run still starts at the app's first entry, so back reaches its first question", async () => {
+  const { paths } = derivePaths();
+  const [, path] = [...paths.entries()][0];
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(quizUrl());
+  for (const step of path) await answerQuestion(page, step);
+  await page.locator("section[data-result]").waitFor();
+  // the restart and an answer in one task, before the browser has gone back to the first entry
+  await page.evaluate((step) => {
+    [...document.querySelectorAll("button")].find((b) => b.textContent === "もう一度診断する").click();
+    const input = document.querySelector(`input[name=answer][value="${step.answer}"]`);
+    if (input) {
+      input.checked = true;
+      document.querySelector("form").requestSubmit();
+    }
+  }, path[0]);
+  await atQuestion(page, path[0], "the first question of the new run");
+  await until(async () => (await page.evaluate(() => history.state?.depth)) === 0, 5000, "on the first entry");
+  await answerQuestion(page, path[0]);
+  await page.goBack();
+  await atQuestion(page, path[0], "back to the first question");
+  assert.equal(await page.evaluate(() => history.state?.depth), 0);
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test("two tabs on the result: the browser's back in one leaves the other on the result", async () => {
+  const { paths } = derivePaths();
+  const [, path] = [...paths.entries()][0];
+  const { context, page: one } = await newPage(browser, errors);
+  await one.goto(quizUrl());
+  for (const step of path) await answerQuestion(one, step);
+  const id = await one.locator("section[data-result]").getAttribute("data-decision-id");
+  const two = await newTab(context, errors);
+  await two.goto(quizUrl());
+  await two.locator("section[data-result]").waitFor();
+  await one.goBack();
+  await atQuestion(one, path.at(-1), "the last question in the tab that went back");
+  await new Promise((r) => setTimeout(r, 500)); // room for a wrong move of the other tab
+  assert.equal(await shownId(two), id, "the other tab still shows the result");
+  await one.goForward();
+  await one.locator("section[data-result]").waitFor();
+  assert.equal(await shownId(one), id);
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
 test("a double click on 次へ answers one question, it does not skip the next", async () => {
   const { paths } = derivePaths();
   const path = [...paths.values()][0];

@@ -53,6 +53,7 @@ const makeSync = (store) => new SyncClient({
         const exp = liff.getDecodedIDToken()?.exp;
         if (typeof exp === "number" && exp * 1000 - TOKEN_MARGIN_MS <= Date.now()) {
           tokenExpired = true;
+          expiredNotice(); // at once, not when the flush gives up
           throw new Error("the LIFF ID token has expired: reopen the page");
         }
         tokenExpired = false;
@@ -63,6 +64,10 @@ const makeSync = (store) => new SyncClient({
       baseDelayMs: 400,
       maxDelayMs: 30_000,
     });
+function expiredNotice() {
+  syncStatus.className = "error";
+  syncStatus.textContent = "LINE のログインの有効期限が切れたため、診断結果を送信できません。このページを LINE で開き直してください（結果は保存されていて、開き直すと送信されます）。";
+}
 const TOKEN_MARGIN_MS = 60_000; // a token this close to its exp is treated as expired (clock skew, transit)
 let tokenExpired = false;
 // The outbox in localStorage (it survives a reload); without storage, in memory for this visit.
@@ -78,7 +83,9 @@ const requeued = sync
   : Promise.resolve(0);
 
 // ---- the saved record ------------------------------------------------------------------------
-// {run: an id for this run of the quiz (new at start and restart; one completion per run),
+// {run: an id for this run of the quiz (new at start, at restart and when an answer of a
+//  completed run changes; one completion per run), line: the run's history line (new at start
+//  and restart only: a run started by a changed answer keeps its history entries),
 //  state: QuizState, view?: index into state.path of the answered question on screen (absent:
 //  the current question), completedAt?: when the result was first shown (the context's `now`),
 //  decision?: the completion's decision, frozen when the result is first computed,
@@ -105,6 +112,7 @@ function parse(text) {
     questionAt(engine, r.state, r.state.path.length); // the engine checks the saved state
     if (r.view !== undefined && !(r.view >= 0 && r.view < r.state.path.length)) r.view = undefined;
     r.run ??= newRun(); // saved by an older version
+    r.line ??= r.run;
     return r;
   } catch {
     return null; // unreadable, stale_quiz_state (the quiz changed), unsupported_version …: start again
@@ -140,10 +148,12 @@ function adopt() {
   if (!r) return false; // removed or unreadable: this tab's record stays and is saved again
   seen = text;
   const before = screenOf(record);
+  // only the view changed (another tab went back or forward): this tab stays on its own screen
+  if (record && screenOf({ ...r, view: record.view }) === before) r.view = record.view;
   record = r;
   if (screenOf(r) === before) return false;
   moved = true;
-  render();
+  render(); // this tab's history entry now names the screen shown
   return true;
 }
 addEventListener("storage", (e) => {
@@ -246,22 +256,31 @@ function showQuestion(token) {
       control.setAttribute("aria-invalid", "true");
       return;
     }
+    let state;
     try {
       // the same answer again leaves the state as it is; a new one re-branches (later answers
       // on the new branch are kept and shown again, pre-selected)
-      record.state = answer(engine, record.state, q.id, value());
+      state = answer(engine, record.state, q.id, value());
     } catch (e) {
       error.textContent = problem(e);
       return;
     }
+    // A changed answer of a completed run (back from the result) is a new diagnosis: a new run,
+    // without the old one's completion, decision and sends (that one was shown and stays sent).
+    if (record.completedAt && JSON.stringify(state) !== JSON.stringify(record.state)) {
+      record = { run: newRun(), line: record.line, state };
+    }
+    record.state = state;
     const next = index + 1;
-    record.view = next < record.state.path.length ? next : undefined;
+    record.view = next < state.path.length ? next : undefined;
     save();
-    render();
+    render("push");
   }
   function onBack() {
     if (adopt()) return;
-    record.view = index - 1;
+    // the entry behind this one is the previous question: the same step as the browser's back
+    if (depth > 0 && history.state?.from === index - 1 && history.state.line === record.line) return history.back();
+    record.view = index - 1; // none (a resumed visit, another tab's move): in place
     save();
     render();
   }
@@ -313,36 +332,40 @@ async function takeEnqueue(run, decisionId) {
   return mine;
 }
 
+// The completion is frozen and delivered whatever is on screen by then (the browser's back, another
+// tab's update): only drawing the result waits for this render to be the latest one.
 async function showResult(token) {
   show(h("p.muted", null, "結果を計算しています…"));
   app.setAttribute("aria-busy", "true");
+  const run = record.run;
   const lf = await liffReady;
-  if (token !== renders) return; // another tab's record went on screen meanwhile
+  const shown = () => token === renders; // no later render (another screen) came meanwhile
   if (lf.error) {
-    showError(`LINE との接続に失敗しました: ${problem(lf.error)}`);
+    if (shown()) showError(`LINE との接続に失敗しました: ${problem(lf.error)}`);
     return;
   }
+  if (record.run !== run) return; // started over (here or in another tab): not this completion
   const claims = lf.liff.getDecodedIDToken() || {};
   // The same completion always gives the same context, hence the same decisionId after a reload.
   const compute = () => result(engine, record.state, { version: 1, now: record.completedAt, user: { userId: claims.sub, displayName: claims.name } });
   let outcome;
   try {
     outcome = compute();
+    if (!record.decision && !record.enqueued) {
+      // frozen: a reload, and every other tab, shows and sends this one
+      const mine = { run, state: record.state, completedAt: record.completedAt, decision: outcome.decision };
+      const first = await completion((e) => (e?.run === run ? e : mine)).catch(() => mine); // without IndexedDB: this tab's
+      // (the view is left as it is: the screen may have moved on meanwhile)
+      if (!patch(run, (rec) => Object.assign(rec, { state: first.state, completedAt: first.completedAt, decision: first.decision }))) return;
+      if (first !== mine) outcome = compute(); // another tab's completion: its result on screen
+    }
   } catch (e) {
-    showError(`結果を計算できませんでした: ${problem(e)}`);
+    if (shown()) showError(`結果を計算できませんでした: ${problem(e)}`);
     return;
   }
-  const run = record.run;
-  if (!record.decision && !record.enqueued) {
-    // frozen: a reload, and every other tab, shows and sends this one
-    const mine = { run, state: record.state, completedAt: record.completedAt, decision: outcome.decision };
-    const first = await completion((e) => (e?.run === run ? e : mine)).catch(() => mine); // without IndexedDB: this tab's
-    patch(run, (rec) => Object.assign(rec, { state: first.state, completedAt: first.completedAt, decision: first.decision, view: undefined }));
-    if (token !== renders || record.run !== run) return;
-    if (first !== mine) outcome = compute(); // another tab's completion: its result on screen
-  }
-  const r = outcome.result;
   const decision = record.decision ?? outcome.decision;
+  if (!shown()) return deliver(decision, run);
+  const r = outcome.result;
   const decisionId = record.enqueued ?? decision.decisionId;
   const products = (r.contents || []).map((c) => h("li", { "data-content": c.id }, (c.messages || []).map(renderMessage)));
   const summary = `【肌タイプ診断】わたしは「${r.title}」でした。\n${r.description || ""}`.slice(0, 4900);
@@ -388,9 +411,25 @@ function restart() {
   } catch {
     // overwritten by save() below, or kept in memory only
   }
-  record = { run: newRun(), state: start(engine, QUIZ) };
+  const run = newRun();
+  record = { run, line: run, state: start(engine, QUIZ) };
   save();
-  render();
+  // the new run starts at the app's first entry (its back leaves the app, as on a first visit);
+  // the old run's entries after it are neutralised (see onPopState). Until the browser gets
+  // there nothing can be answered: an answer would be pushed after the old entries.
+  if (depth > 0) {
+    rewinding = "restart";
+    show(h("p.muted", null, "読み込んでいます…"));
+    app.setAttribute("aria-busy", "true");
+    history.go(-depth);
+    setTimeout(() => {
+      if (rewinding !== "restart") return;
+      rewinding = true; // slow to get there: the first entry takes whatever is on screen then
+      render("none");
+    }, 2000);
+  } else {
+    render();
+  }
 }
 
 // ---- delivery: enqueue once per completed quiz, flush until sent -----------------------------
@@ -402,12 +441,12 @@ async function deliver(decision, run) {
   }
   syncAction.replaceChildren();
   // once per completion, whatever a recomputation gives, and by one tab
-  if (decision && !record.enqueued && !inMemory.has(decision.decisionId)) {
+  if (decision && !(record.run === run && record.enqueued) && !inMemory.has(decision.decisionId)) {
     if (!(await takeEnqueue(run, decision.decisionId))) {
       // another tab enqueued it; its note in the record may have been written over by a tab
       // that had not seen it yet
       patch(run, (rec) => { rec.enqueued = decision.decisionId; });
-      return flush();
+      return flush(true);
     }
     try {
       await sync.enqueue(decision); // a repeat of the same decisionId is skipped by the outbox
@@ -433,11 +472,25 @@ async function deliver(decision, run) {
       }
     }
   }
-  await flush();
+  await flush(true);
 }
 const inMemory = new Set(); // decisionIds enqueued only in a memory outbox (this visit)
 
-async function flush() {
+// One flush at a time in this tab: a call while one runs waits for it, and a call for a decision
+// just enqueued (`enqueued`) runs again after it: a flush that had already looked at the outbox
+// would miss it, and the tab's own lock would put it off by 15 s.
+let flushing, flushAgain;
+function flush(enqueued) {
+  if (flushing) return (flushAgain ||= enqueued === true), flushing;
+  flushing = (async () => {
+    do {
+      flushAgain = false;
+      await flushOnce();
+    } while (flushAgain);
+  })().finally(() => (flushing = undefined));
+  return flushing;
+}
+async function flushOnce() {
   if (!sync) return;
   clearTimeout(retryTimer);
   await requeued;
@@ -457,14 +510,16 @@ async function flushOutbox() {
     }
     return;
   }
-  syncStatus.textContent = "診断結果を送信しています…";
-  syncStatus.className = "muted";
+  if (!tokenExpired) {
+    // (a flush with an expired token sends nothing: the notice to reopen the page stays)
+    syncStatus.textContent = "診断結果を送信しています…";
+    syncStatus.className = "muted";
+  }
   const r = await sync.flush();
   // `pending` is undefined when the store failed before the outbox could be counted: retry.
   const left = r.pending !== 0;
   if (left && tokenExpired) {
-    syncStatus.className = "error";
-    syncStatus.textContent = "LINE のログインの有効期限が切れたため、診断結果を送信できません。このページを LINE で開き直してください（結果は保存されていて、開き直すと送信されます）。";
+    expiredNotice();
     retryTimer = setTimeout(flush, 15_000);
   } else if (left) {
     syncStatus.textContent = "通信できませんでした。自動的に再送します。";
@@ -476,11 +531,75 @@ async function flushOutbox() {
     syncAction.replaceChildren();
   }
 }
-addEventListener("online", flush);
+addEventListener("online", () => flush());
+
+// ---- browser history: one entry per screen --------------------------------------------------
+// The browser's (Android's) back button steps back a question like 戻る, instead of leaving the
+// app mid-quiz (inside LINE that closes the LIFF app). Each entry's state is {kizunaQuiz, run,
+// index: the screen (an index into state.path; path.length is the current question or the
+// result), depth: how many of the app's entries lie before it, from?: the index of the entry
+// behind it, when it is the same run's (what 戻る steps back to)}. Answering pushes an entry; every
+// other render (start-up, a reload, another tab's update, a popstate) replaces the current one,
+// so a reload adds none. The first entry is the first screen shown on this visit: its back
+// leaves the app, as before. Forward after back re-shows the next screen (its answer kept);
+// answering differently drops the entries ahead (pushState does).
+let depth = 0; // the current entry's
+let rewinding = false; // もう一度診断する went back to the first entry
+const isEntry = (s) => s?.kizunaQuiz === QUIZ && Number.isInteger(s.index) && Number.isInteger(s.depth);
+if (isEntry(history.state)) depth = history.state.depth; // a reload: the same entry
+
+/** Makes the current history entry name the screen on show ("replace") or adds one ("push"). */
+function remember(how) {
+  if (how === "none") return;
+  const entry = { kizunaQuiz: QUIZ, line: record.line, index: record.view ?? record.state.path.length };
+  const now = isEntry(history.state) && history.state.line === entry.line ? history.state : null;
+  try {
+    if (how === "push") history.pushState({ ...entry, depth: ++depth, from: now?.index }, "");
+    else history.replaceState({ ...entry, depth, from: now?.index === entry.index ? now.from : undefined }, "");
+  } catch {
+    // history is unavailable (a sandboxed frame): the app's own 戻る still works
+  }
+}
+
+function onPopState(e) {
+  adopt(); // another tab's progress first: the entry is applied to the freshest record
+  const s = e.state;
+  if (!isEntry(s) || s.line !== record?.line) {
+    // an entry of an earlier line (before もう一度診断する or another tab's restart): back goes to
+    // the first entry (it takes the current screen, its back leaves the app); forward is undone
+    const at = isEntry(s) ? s.depth : 0;
+    if (rewinding || at < depth) {
+      if (at > 0 && !rewinding) {
+        rewinding = true;
+        return history.go(-at);
+      }
+      const restarted = rewinding === "restart";
+      rewinding = false;
+      depth = at;
+      if (restarted) render(); // the new run's first question, now that it can be answered
+      else if (record) remember("replace");
+    } else if (at > depth) {
+      history.go(depth - at);
+    } else if (record) {
+      remember("replace");
+    }
+    return;
+  }
+  rewinding = false;
+  depth = s.depth;
+  const index = Math.min(s.index, record.state.path.length); // another tab may have re-branched
+  const view = index < record.state.path.length ? index : undefined;
+  if (view === record.view) return remember("replace");
+  record.view = view;
+  save();
+  render();
+}
+addEventListener("popstate", onPopState);
 
 let renders = 0; // counts renders: a result screen still computing gives way to a later one
-function render() {
+function render(how = "replace") {
   const token = ++renders;
+  remember(how);
   if (record.state.done && record.view === undefined) {
     if (!record.completedAt) {
       record.completedAt = new Date().toISOString(); // fixed from now on: same decisionId after reloads
@@ -493,11 +612,18 @@ function render() {
 }
 
 try {
-  record ??= { run: newRun(), state: start(engine, QUIZ) };
+  if (!record) {
+    const run = newRun();
+    record = { run, line: run, state: start(engine, QUIZ) };
+  }
   if (JSON.stringify(record) !== seen) save(); // new or normalised (the same text is not written back over another tab's)
   render();
 } catch (e) {
   // e.g. ?quiz= names a quiz the config does not have
   showError(`診断を開始できませんでした: ${problem(e)}`);
 }
-if (!record?.completedAt) flush(); // outbox left over from an earlier visit
+// The outbox left over from an earlier visit, whatever is on screen (a completed run can be left
+// on a question by the browser's back). A completion frozen but not enqueued (the page closed in
+// between) is enqueued here unless its result is on screen, which does that itself.
+if (record?.decision && !record.enqueued && record.view !== undefined) deliver(record.decision, record.run);
+else flush();
