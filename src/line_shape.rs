@@ -259,18 +259,18 @@ pub(crate) fn url_rule(key: &str) -> Option<Url> {
 /// scheme (`http://…{{ id }}`).
 pub(crate) fn url_problem(rule: Url, s: &str, rendered: bool) -> Option<String> {
     let when = if rendered { " after rendering" } else { "" };
-    let shown: String = s.chars().take(60).collect();
+    let shown = s.char_indices().nth(60).map_or(s, |(i, _)| s.get(..i).unwrap_or(s));
     let scheme = s.split_once(':').map(|(scheme, _)| scheme.to_ascii_lowercase());
     if rule.https {
         let ok = scheme.as_deref() == Some("https") && s.get(6..8) == Some("//");
-        (!ok).then(|| format!("{} is \"{shown}\"{when}; LINE fetches media only from https:// URLs", rule.key))
+        (!ok).then(|| [rule.key, " is \"", shown, "\"", when, "; LINE fetches media only from https:// URLs"].concat())
     } else {
         let ok = match scheme.as_deref() {
             Some("http" | "https") => s.split_once(':').is_some_and(|(_, rest)| rest.starts_with("//")),
             Some("line" | "tel") => true,
             _ => false,
         };
-        (!ok).then(|| format!("{} is \"{shown}\"{when}; LINE opens only absolute http, https, line and tel URIs", rule.key))
+        (!ok).then(|| [rule.key, " is \"", shown, "\"", when, "; LINE opens only absolute http, https, line and tel URIs"].concat())
     }
 }
 
@@ -280,92 +280,101 @@ pub(crate) fn check_message(m: &Json, path: &str, report: &mut dyn FnMut(Code, &
     check(m, path, F::Message, &[], report);
 }
 
+/// `; did you mean "x"?` for a word close to one of `known`, else ` (one of a, b, c{more})`
+/// (`; known fields: a, b, c` when `more` is `None`).
+fn hint(word: &str, known: &[&str], more: Option<&str>) -> String {
+    match (suggest(word, known.iter().copied()), more) {
+        (Some(s), _) => ["; did you mean \"", s, "\"?"].concat(),
+        (None, Some(more)) => [" (one of ", &known.join(", "), more, ")"].concat(),
+        (None, None) => ["; known fields: ", &known.join(", ")].concat(),
+    }
+}
+
 fn check(v: &Json, path: &str, f: F, only: &[&str], report: &mut dyn FnMut(Code, &str, String)) {
+    let family_name = family_name(f);
     let Json::Object(o) = v else {
-        report(Code::InvalidValue, path, format!("{} {} must be a JSON object, found {}", a(family_name(f)), family_name(f), kind(v)));
+        report(Code::InvalidValue, path, [a(family_name), " ", family_name, " must be a JSON object, found ", kind(v)].concat());
         return;
     };
-    let mut family = OBJECTS.iter().filter(|e| e.0 == f);
-    let typed = family.clone().any(|e| !e.1.is_empty());
+    let family: Vec<&(F, &str, &str, &str)> = OBJECTS.iter().filter(|e| e.0 == f).collect();
+    let typed = family.iter().any(|e| !e.1.is_empty());
     let allowed = |t: &str| only.is_empty() || only.contains(&t);
     let entry = if typed {
-        let types = || family.clone().map(|e| e.1).filter(|t| allowed(t));
-        let list = || types().collect::<Vec<_>>().join(", ");
+        let types: Vec<&str> = family.iter().map(|e| e.1).filter(|t| allowed(t)).collect();
         let Some(t) = o.get("type").filter(|t| !t.is_null()) else {
-            report(Code::MissingField, path, format!("{} {} needs a \"type\" (one of {})", a(family_name(f)), family_name(f), list()));
+            report(Code::MissingField, path, [a(family_name), " ", family_name, " needs a \"type\" (one of ", &types.join(", "), ")"].concat());
             return;
         };
         let t = t.as_str().unwrap_or("");
-        match family.clone().find(|e| e.1 == t) {
-            Some(e) if allowed(t) => e,
+        match family.iter().find(|e| e.1 == t) {
+            Some(e) if allowed(t) => *e,
             Some(e) => {
-                report(Code::InvalidValue, &join(path, "type"), format!("{} {} cannot go here; this place takes one of {}", a(e.2), e.2, list()));
+                report(Code::InvalidValue, &join(path, "type"), [a(e.2), " ", e.2, " cannot go here; this place takes one of ", &types.join(", ")].concat());
                 return;
             }
             None => {
-                let hint = suggest(t, types()).map_or_else(|| format!(" (one of {})", list()), |s| format!("; did you mean \"{s}\"?"));
-                report(Code::InvalidValue, &join(path, "type"), format!("\"{t}\" is not {} {} type{hint}", a(family_name(f)), family_name(f)));
+                report(Code::InvalidValue, &join(path, "type"), ["\"", t, "\" is not ", a(family_name), " ", family_name, " type", &hint(t, &types, Some(""))].concat());
                 return;
             }
         }
     } else {
-        match family.next() {
-            Some(e) => e,
+        match family.first() {
+            Some(e) => *e,
             None => return,
         }
     };
     let &(_, t, name, keys) = entry;
-    let specs = || keys.split_whitespace().chain(common(f).split_whitespace());
-    let bare = |s: &'static str| s.trim_end_matches(['!', '{', '[', '#', '?']);
-    for s in specs().filter(|s| s.contains('!')) {
-        if o.get(bare(s)).is_none_or(Json::is_null) {
-            report(Code::MissingField, path, format!("{} {name} needs \"{}\"", a(name), bare(s)));
+    let specs: Vec<&str> = keys.split_whitespace().chain(common(f).split_whitespace()).collect();
+    let mut names: Vec<&str> = specs.iter().map(|s| s.trim_end_matches(['!', '{', '[', '#', '?'])).collect();
+    for (s, k) in specs.iter().zip(&names) {
+        if s.contains('!') && o.get(*k).is_none_or(Json::is_null) {
+            report(Code::MissingField, path, [a(name), " ", name, " needs \"", k, "\""].concat());
         }
     }
     if (f, t) == (F::Component, "text") && o.get("text").is_none() && o.get("contents").is_none() {
-        report(Code::MissingField, path, format!("{} {name} needs \"text\" (or \"contents\", a list of spans)", a(name)));
+        report(Code::MissingField, path, [a(name), " ", name, " needs \"text\" (or \"contents\", a list of spans)"].concat());
+    }
+    if typed {
+        names.push("type");
     }
     for (k, x) in o {
         let at = join(path, k);
-        if typed && k == "type" {
-            continue;
-        }
-        let Some(spec) = specs().find(|s| bare(s) == k) else {
-            let hint = match suggest(k, specs().map(bare).chain(typed.then_some("type"))) {
-                Some(s) => format!("; did you mean \"{s}\"?"),
-                None => format!("; known fields: {}", specs().map(bare).chain(typed.then_some("type")).collect::<Vec<_>>().join(", ")),
-            };
-            report(Code::UnknownField, &at, format!("unknown field \"{k}\" in {} {name}{hint}", a(name)));
+        let Some(i) = names.iter().position(|n| n == k) else {
+            report(Code::UnknownField, &at, ["unknown field \"", k, "\" in ", a(name), " ", name, &hint(k, &names, None)].concat());
             continue;
         };
+        let Some(spec) = specs.get(i) else { continue }; // `type`
         if x.is_null() {
             continue;
         }
-        if spec.ends_with('{') {
-            match child(f, t, k, o) {
-                Some((cf, only)) => check(x, &at, cf, only, report),
-                None if !x.is_object() => report(Code::InvalidValue, &at, format!("\"{k}\" of {} {name} must be an object, found {}", a(name), kind(x))),
-                None => {}
-            }
-        } else if spec.ends_with('[') {
-            match (x.as_array(), child(f, t, k, o)) {
-                (Some(items), Some((cf, only))) => items.iter().enumerate().for_each(|(i, item)| check(item, &join(&at, i), cf, only, report)),
-                (Some(_), None) => {}
-                (None, _) => report(Code::InvalidValue, &at, format!("\"{k}\" of {} {name} must be an array, found {}", a(name), kind(x))),
-            }
-        } else {
-            let want = match spec.as_bytes().last() {
-                Some(b'#') => "a number",
-                Some(b'?') => "true or false",
-                _ => "a string",
-            };
+        let want = match spec.as_bytes().last() {
+            Some(b'{') => "an object",
+            Some(b'[') => "an array",
+            Some(b'#') => "a number",
+            Some(b'?') => "true or false",
+            _ => "a string",
+        };
+        let items = match (spec.as_bytes().last(), x) {
+            (Some(b'['), Json::Array(items)) => items.iter().collect(),
+            (Some(b'{'), Json::Object(_)) => vec![x],
+            (Some(b'[' | b'{'), _) => Vec::new(),
             // LINE reads a number for a string and the reverse; objects and lists it refuses.
             // `text` and `altText` were always held to strings.
-            let strict = f == F::Message && (k == "text" || k == "altText") && !x.is_string();
-            if x.is_object() || x.is_array() || strict {
-                report(Code::InvalidValue, &at, format!("\"{k}\" of {} {name} must be {want}, found {}", a(name), kind(x)));
-            } else if let Some(s) = x.as_str() {
+            (_, Json::Object(_) | Json::Array(_)) => Vec::new(),
+            (_, Json::String(s)) => {
                 check_string(t, k, s, &at, report);
+                continue;
+            }
+            _ if f == F::Message && (k == "text" || k == "altText") => Vec::new(),
+            _ => continue,
+        };
+        if items.is_empty() && !(x.is_array() && want == "an array") {
+            report(Code::InvalidValue, &at, ["\"", k, "\" of ", a(name), " ", name, " must be ", want, ", found ", kind(x)].concat());
+            continue;
+        }
+        if let Some((cf, only)) = child(f, t, k, o) {
+            for (i, item) in items.into_iter().enumerate() {
+                check(item, &if x.is_array() { join(&at, i) } else { at.clone() }, cf, only, report);
             }
         }
     }
@@ -378,7 +387,7 @@ fn check_string(t: &str, key: &str, s: &str, at: &str, report: &mut dyn FnMut(Co
     if let Some(rule) = url_rule(key) {
         let literal = s.find("{{").into_iter().chain(s.find("{%")).min().map_or(s, |i| s.get(..i).unwrap_or(""));
         if literal.len() == s.len() || literal.contains(':') {
-            if let Some(problem) = url_problem(rule, if literal.len() == s.len() { s } else { literal }, false) {
+            if let Some(problem) = url_problem(rule, literal, false) {
                 report(Code::InvalidValue, at, problem);
             }
         }
@@ -388,19 +397,13 @@ fn check_string(t: &str, key: &str, s: &str, at: &str, report: &mut dyn FnMut(Co
         return;
     }
     let Some(&(_, _, values)) = VALUES.iter().find(|v| v.0 == key && (v.1 == t || v.1.is_empty())) else { return };
-    if values.split_whitespace().any(|v| v == s) || (values.ends_with("px") && is_length(s)) {
+    let lengths = values.ends_with("px");
+    if values.split_whitespace().any(|v| v == s) || (lengths && is_length(s)) {
         return;
     }
-    let words = || values.split_whitespace().filter(|v| *v != "px");
-    let mut message = format!("\"{s}\" is not a value of \"{key}\"");
-    match suggest(s, words()) {
-        Some(w) => message.push_str(&format!("; did you mean \"{w}\"?")),
-        None => {
-            message.push_str(&format!(" (one of {}", words().collect::<Vec<_>>().join(", ")));
-            message.push_str(if values.ends_with("px") { ", or a length such as \"10px\")" } else { ")" });
-        }
-    }
-    report(Code::InvalidValue, at, message);
+    let words: Vec<&str> = values.split_whitespace().filter(|v| *v != "px").collect();
+    let more = if lengths { ", or a length such as \"10px\"" } else { "" };
+    report(Code::InvalidValue, at, ["\"", s, "\" is not a value of \"", key, "\"", &hint(s, &words, Some(more))].concat());
 }
 
 #[cfg(test)]
