@@ -143,6 +143,7 @@ fn a(name: &str) -> &'static str {
 /// Actions outside quick replies: camera, camera roll and location work only in quick reply
 /// buttons, rich menu switches only in rich menus.
 const IN_MESSAGES: &[&str] = &["postback", "message", "uri", "datetimepicker", "clipboard"];
+const IN_RICH_MENU: &[&str] = &["postback", "message", "uri", "datetimepicker", "richmenuswitch", "clipboard"];
 const IN_QUICK_REPLY: &[&str] = &["postback", "message", "uri", "datetimepicker", "camera", "cameraRoll", "location", "clipboard"];
 /// What a horizontal or vertical box holds, and what a baseline box holds (flex-message-layout).
 const IN_BOX: &[&str] = &["box", "button", "image", "text", "separator", "filler", "spacer"];
@@ -288,6 +289,11 @@ fn hint(word: &str, known: &[&str], more: Option<&str>) -> String {
         (None, Some(more)) => [" (one of ", &known.join(", "), more, ")"].concat(),
         (None, None) => ["; known fields: ", &known.join(", ")].concat(),
     }
+}
+
+/// Reports every problem of a rich menu area's action object at `path`.
+pub(crate) fn check_rich_menu_action(action: &Json, path: &str, report: &mut dyn FnMut(Code, &str, String)) {
+    check(action, path, F::Action, IN_RICH_MENU, report);
 }
 
 fn check(v: &Json, path: &str, f: F, only: &[&str], report: &mut dyn FnMut(Code, &str, String)) {
@@ -436,7 +442,7 @@ mod tests {
     /// Every family's child slots name types that exist in the table.
     #[test]
     fn allowed_type_lists_name_real_types() {
-        for list in [IN_MESSAGES, IN_QUICK_REPLY, IN_BOX, IN_BASELINE] {
+        for list in [IN_MESSAGES, IN_QUICK_REPLY, IN_RICH_MENU, IN_BOX, IN_BASELINE] {
             for t in list {
                 assert!(OBJECTS.iter().any(|e| e.1 == *t), "{t}");
             }
