@@ -34,6 +34,7 @@ pub mod engine;
 pub mod error;
 mod hash;
 mod line;
+mod line_shape;
 mod sort;
 pub mod tz;
 pub mod logic;

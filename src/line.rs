@@ -84,7 +84,7 @@ impl Role {
     /// The role of a message object.
     pub fn message(m: &Json) -> Role {
         Role::Message(m.get("type").and_then(Json::as_str).map(|t| match t {
-            "text" => Type::Text,
+            "text" | "textV2" => Type::Text,
             "template" => Type::Template,
             "imagemap" => Type::Imagemap,
             "flex" => Type::Flex,

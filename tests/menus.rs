@@ -201,6 +201,43 @@ fn config_problems_have_codes_and_paths() {
     assert!(all[0].message.contains("did you mean \"vip\""), "{}", all[0].message);
 }
 
+/// A rich menu area's action is held to LINE's action objects, as a message's is: its type
+/// (rich menus take `richmenuswitch`, not quick-reply-only camera actions), required and known
+/// keys, and a link's scheme.
+#[test]
+fn rich_menu_actions_are_checked_like_message_actions() {
+    let area = |action: Value| json!({"bounds": {"x": 0, "y": 0, "width": 2500, "height": 843}, "action": action});
+    let with = |actions: Vec<Value>| {
+        let mut m = menus();
+        m["menus"][1]["definition"] = json!({"size": {"width": 2500, "height": 843}, "selected": false, "name": "buyer", "chatBarText": "Menu",
+            "areas": actions.into_iter().map(area).collect::<Vec<_>>()});
+        m
+    };
+    engine(with(vec![
+        json!({"type": "postback", "label": "Buy", "data": "buy", "displayText": "Buy", "inputOption": "openKeyboard"}),
+        json!({"type": "datetimepicker", "label": "Date", "data": "d", "mode": "date"}),
+        json!({"type": "uri", "label": "Shop", "uri": "https://example.com", "altUri": {"desktop": "https://example.com/pc"}}),
+        json!({"type": "clipboard", "label": "Copy", "clipboardText": "CODE"}),
+        json!({"type": "message", "text": "hi"}),
+    ]));
+    let at = |i: usize, tail: &str| format!("/richMenus/menus/1/definition/areas/{i}/action{tail}");
+    let errs = errors(with(vec![
+        json!({"type": "mesage", "label": "a", "text": "b"}),
+        json!({"type": "camera", "label": "c"}),
+        json!({"type": "postback", "label": "p"}),
+        json!({"type": "uri", "label": "u", "uri": "javascript:alert(1)"}),
+        json!({"type": "message", "label": "m", "txt": "x"}),
+    ]));
+    assert_eq!(errs, [
+        (Code::InvalidValue, at(0, "/type")),
+        (Code::InvalidValue, at(1, "/type")),
+        (Code::MissingField, at(2, "")),
+        (Code::InvalidValue, at(3, "/uri")),
+        (Code::MissingField, at(4, "")),
+        (Code::UnknownField, at(4, "/txt")),
+    ]);
+}
+
 #[test]
 fn line_limits_are_config_errors() {
     let many: Vec<Value> = (0..1001).map(|i| json!({"id": format!("m{i}"), "richMenuId": rid(i)})).collect();

@@ -263,8 +263,10 @@ fn check_definition(d: &Value, path: &str, p: &mut Problems) {
             for (i, a) in areas.iter().enumerate() {
                 let b = a.get("bounds");
                 let ok = ["x", "y", "width", "height"].iter().all(|k| b.and_then(|b| b.get(*k)).and_then(Value::as_f64).is_some());
-                if !ok || a.get("action").and_then(Value::as_object).is_none() {
-                    p.push(Code::InvalidValue, &join(&join(path, "areas"), i), "an area needs \"bounds\" {x, y, width, height} and an \"action\" object");
+                let at = join(&join(path, "areas"), i);
+                match a.get("action").filter(|a| a.is_object()) {
+                    Some(action) if ok => crate::line_shape::check_rich_menu_action(action, &join(&at, "action"), &mut |code, at, problem| p.push(code, at, format!("rich menu: {problem}"))),
+                    _ => p.push(Code::InvalidValue, &at, "an area needs \"bounds\" {x, y, width, height} and an \"action\" object"),
                 }
             }
         }

@@ -10,9 +10,8 @@ use crate::template::{Limits, RenderOptions, Template};
 use crate::value::{Projection, Value};
 use serde_json::Value as Json;
 use crate::line::{length_problem, Limit, Role};
+use crate::line_shape::{is_template, url_problem, url_rule, Url};
 
-/// Message types the Messaging API accepts in a reply or push.
-const MESSAGE_TYPES: &[&str] = &["text", "sticker", "image", "video", "audio", "location", "imagemap", "template", "flex"];
 /// At most this many messages per reply or push call.
 const MAX_MESSAGES: usize = 5;
 /// "30 KB" per bubble and "50 KB" per carousel in LINE's reference; read as decimal kilobytes,
@@ -37,6 +36,8 @@ struct Hole {
     path: String,
     /// LINE's limit on the string this is, if it has one.
     limited: Option<Limit>,
+    /// What LINE takes there if the string is a URL.
+    url: Option<Url>,
 }
 
 /// One message, compiled to its JSON text with holes where templates go (no intermediate
@@ -64,7 +65,10 @@ impl Message {
                 Piece::Hole(h) => {
                     scratch.clear();
                     let problem = match h.template.render_into(doc, opts, scratch) {
-                        Ok(()) => h.limited.and_then(|limit| length_problem(limit, scratch, true)).map(|p| Error::new(Code::LimitExceeded, h.path.as_str(), p)),
+                        Ok(()) => match h.limited.and_then(|limit| length_problem(limit, scratch, true)) {
+                            Some(p) => Some(Error::new(Code::LimitExceeded, h.path.as_str(), p)),
+                            None => h.url.and_then(|url| url_problem(url, scratch, true)).map(|p| Error::new(Code::InvalidValue, h.path.as_str(), p)),
+                        },
                         Err(mut e) => {
                             e.path.clone_from(&h.path);
                             Some(e)
@@ -312,50 +316,14 @@ fn fractional<'v>(experiment: &str, user_id: &str, weighted: &[(&'v CompiledVari
 
 fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Limits, p: &mut Problems) -> Vec<Piece> {
     let who = format!("content \"{}\", variant \"{variant}\"", c.id);
-    match m.get("type").and_then(Json::as_str) {
-        Some(t) if MESSAGE_TYPES.contains(&t) => {
-            let need = |field: &str, p: &mut Problems| {
-                if m.get(field).is_none() {
-                    p.push(Code::MissingField, path, format!("{who}: a LINE {t} message needs \"{field}\""));
-                }
-            };
-            // Strings LINE requires: a number or an object there is refused at send time.
-            let string = |field: &str, p: &mut Problems| {
-                if let Some(v) = m.get(field).filter(|v| !v.is_string()) {
-                    p.push(Code::InvalidValue, &join(path, field), format!("{who}: \"{field}\" of a LINE {t} message must be a string, found {}", crate::contract::read::kind(v)));
-                }
-            };
-            string("altText", p);
-            match t {
-                "text" => {
-                    need("text", p);
-                    string("text", p);
-                }
-                "flex" => {
-                    need("altText", p);
-                    need("contents", p);
-                    if let Some(contents) = m.get("contents") {
-                        match contents.get("type") {
-                            Some(Json::String(k)) if k == "bubble" || k == "carousel" => {}
-                            Some(other) => p.push(
-                                Code::InvalidValue,
-                                &join(&join(path, "contents"), "type"),
-                                format!("{who}: a flex message's contents are a \"bubble\" or a \"carousel\", found {}", crate::value::serde_text(other)),
-                            ),
-                            None => p.push(Code::MissingField, &join(path, "contents"), format!("{who}: a flex message's contents need a \"type\" (\"bubble\" or \"carousel\")")),
-                        }
-                    }
-                    if let Some(bubbles) = m.get("contents").and_then(|c| c.get("contents")).and_then(Json::as_array) {
-                        if bubbles.len() > MAX_CAROUSEL_BUBBLES {
-                            p.push(Code::LimitExceeded, &join(&join(path, "contents"), "contents"), format!("{who}: a carousel holds at most {MAX_CAROUSEL_BUBBLES} bubbles, found {}", bubbles.len()));
-                        }
-                    }
-                }
-                _ => {}
+    // Types, required and known keys, enumerated values and URLs of every object inside.
+    crate::line_shape::check_message(m, path, &mut |code, at, problem| p.push(code, at, format!("{who}: {problem}")));
+    if m.get("type").and_then(Json::as_str) == Some("flex") {
+        if let Some(bubbles) = m.get("contents").and_then(|c| c.get("contents")).and_then(Json::as_array) {
+            if bubbles.len() > MAX_CAROUSEL_BUBBLES {
+                p.push(Code::LimitExceeded, &join(&join(path, "contents"), "contents"), format!("{who}: a carousel holds at most {MAX_CAROUSEL_BUBBLES} bubbles, found {}", bubbles.len()));
             }
         }
-        Some(t) => p.push(Code::InvalidValue, &join(path, "type"), format!("{who}: \"{t}\" is not a LINE message type (one of {})", MESSAGE_TYPES.join(", "))),
-        None => p.push(Code::MissingField, path, format!("{who}: a LINE message object needs a \"type\"")),
     }
     if let Some(items) = m.get("quickReply").and_then(|q| q.get("items")).and_then(Json::as_array) {
         if items.len() > MAX_QUICK_REPLY_ITEMS {
@@ -390,12 +358,12 @@ impl Pieces<'_> {
     fn value(&mut self, v: &Json, path: &str, parent: Role, key: &str, p: &mut Problems) {
         let limited = parent.limit(key);
         match v {
-            Json::String(s) if s.contains("{{") || s.contains("{%") => match Template::parse(s, self.limits) {
+            Json::String(s) if is_template(s) => match Template::parse(s, self.limits) {
                 Ok(template) => {
                     if !self.raw.is_empty() {
                         self.pieces.push(Piece::Raw(std::mem::take(&mut self.raw)));
                     }
-                    self.pieces.push(Piece::Hole(Box::new(Hole { template, path: path.to_string(), limited })));
+                    self.pieces.push(Piece::Hole(Box::new(Hole { template, path: path.to_string(), limited, url: url_rule(key) })));
                 }
                 Err(mut e) => {
                     e.path = path.to_string();
@@ -441,7 +409,7 @@ impl Pieces<'_> {
 
 fn has_template(v: &Json) -> bool {
     match v {
-        Json::String(s) => s.contains("{{") || s.contains("{%"),
+        Json::String(s) => is_template(s),
         Json::Array(items) => items.iter().any(has_template),
         Json::Object(m) => m.values().any(has_template),
         _ => false,

@@ -1,0 +1,451 @@
+//! The shape of LINE message objects: for each object, the `type`s it may have where it sits,
+//! the keys it takes (and which are required), the values of keys LINE enumerates, and the
+//! URLs LINE fetches or opens. LINE refuses a message that breaks any of these with HTTP 400
+//! at send time, after the reply token is spent; kizuna refuses it when the config compiles.
+//!
+//! Followed: the Messaging API reference, https://developers.line.biz/en/reference/messaging-api/
+//! (#message-objects, #quick-reply, #text-message, #sticker-message, #image-message,
+//! #video-message, #audio-message, #location-message, #imagemap-message, #template-messages,
+//! #flex-message, #action-objects), the Flex Message pages
+//! https://developers.line.biz/en/docs/messaging-api/flex-message-elements/ and
+//! https://developers.line.biz/en/docs/messaging-api/flex-message-layout/ (which components a
+//! baseline box holds), and LINE's own OpenAPI description of the same objects
+//! (https://github.com/line/line-openapi, `messaging-api.yml`, schemas `Message` to `AltUri`).
+//! Where LINE's pages and its OpenAPI file disagree or are silent, the looser reading wins: a
+//! valid message refused here would be worse than a typo let through.
+
+use crate::contract::read::{join, kind};
+use crate::error::{suggest, Code};
+use serde_json::{Map, Value as Json};
+
+/// A family of objects: where an object sits decides its family, and the family which `type`s
+/// (if any) and keys it may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum F {
+    Message,
+    QuickReply,
+    QuickReplyItem,
+    Sender,
+    Emoji,
+    Action,
+    AltUri,
+    ImagemapAction,
+    Area,
+    BaseSize,
+    ImagemapVideo,
+    ExternalLink,
+    Template,
+    Column,
+    ImageColumn,
+    Container,
+    Styles,
+    BlockStyle,
+    Component,
+    Background,
+}
+
+/// Every object: its family, its `type` (`""`: the object has none), its name in messages and
+/// its keys besides `type`. A key ending in `!` is required; `{` holds an object, `[` an array
+/// of objects, `#` a number, `?` true or false; any other key a string.
+const OBJECTS: &[(F, &str, &str, &str)] = &[
+    (F::Message, "text", "text message", "text! emojis[ quoteToken"),
+    (F::Message, "textV2", "textV2 message", "text! substitution{ quoteToken"),
+    (F::Message, "sticker", "sticker message", "packageId! stickerId! quoteToken"),
+    (F::Message, "image", "image message", "originalContentUrl! previewImageUrl!"),
+    (F::Message, "video", "video message", "originalContentUrl! previewImageUrl! trackingId"),
+    (F::Message, "audio", "audio message", "originalContentUrl! duration!#"),
+    (F::Message, "location", "location message", "title! address! latitude!# longitude!#"),
+    (F::Message, "imagemap", "imagemap message", "baseUrl! altText! baseSize!{ actions![ video{"),
+    (F::Message, "template", "template message", "altText! template!{"),
+    (F::Message, "flex", "flex message", "altText! contents!{"),
+    (F::Message, "coupon", "coupon message", "couponId! deliveryTag"),
+    (F::QuickReply, "", "quick reply", "items!["),
+    (F::QuickReplyItem, "action", "quick reply button", "action!{ imageUrl"),
+    (F::Sender, "", "sender", "name iconUrl"),
+    (F::Emoji, "", "LINE emoji", "index!# productId! emojiId!"),
+    (F::Action, "postback", "postback action", "data! displayText text inputOption fillInText"),
+    (F::Action, "message", "message action", "text!"),
+    (F::Action, "uri", "uri action", "uri! altUri{"),
+    (F::Action, "datetimepicker", "datetimepicker action", "data! mode! initial max min"),
+    (F::Action, "camera", "camera action", ""),
+    (F::Action, "cameraRoll", "cameraRoll action", ""),
+    (F::Action, "location", "location action", ""),
+    (F::Action, "richmenuswitch", "richmenuswitch action", "richMenuAliasId! data!"),
+    (F::Action, "clipboard", "clipboard action", "clipboardText!"),
+    (F::AltUri, "", "altUri", "desktop!"),
+    (F::ImagemapAction, "uri", "imagemap uri action", "area!{ linkUri! label"),
+    (F::ImagemapAction, "message", "imagemap message action", "area!{ text! label"),
+    (F::ImagemapAction, "clipboard", "imagemap clipboard action", "area!{ clipboardText! label"),
+    (F::Area, "", "imagemap area", "x!# y!# width!# height!#"),
+    (F::BaseSize, "", "imagemap baseSize", "width!# height!#"),
+    (F::ImagemapVideo, "", "imagemap video", "originalContentUrl! previewImageUrl! area!{ externalLink{"),
+    (F::ExternalLink, "", "imagemap video externalLink", "linkUri! label!"),
+    (F::Template, "buttons", "buttons template", "text! actions![ thumbnailImageUrl imageAspectRatio imageSize imageBackgroundColor title defaultAction{"),
+    (F::Template, "confirm", "confirm template", "text! actions!["),
+    (F::Template, "carousel", "carousel template", "columns![ imageAspectRatio imageSize"),
+    (F::Template, "image_carousel", "image_carousel template", "columns!["),
+    (F::Column, "", "carousel column", "text! actions![ thumbnailImageUrl imageBackgroundColor title defaultAction{"),
+    (F::ImageColumn, "", "image carousel column", "imageUrl! action!{"),
+    (F::Container, "bubble", "flex bubble", "size direction header{ hero{ body{ footer{ styles{ action{"),
+    (F::Container, "carousel", "flex carousel", "contents!["),
+    (F::Styles, "", "bubble styles", "header{ hero{ body{ footer{"),
+    (F::BlockStyle, "", "block style", "backgroundColor separator? separatorColor"),
+    (F::Component, "box", "flex box", "layout! contents![ flex# spacing margin position offsetTop offsetBottom offsetStart offsetEnd \
+        backgroundColor borderColor borderWidth cornerRadius width maxWidth height maxHeight paddingAll paddingTop paddingBottom \
+        paddingStart paddingEnd action{ justifyContent alignItems background{"),
+    (F::Component, "button", "flex button", "action!{ flex# color style gravity margin position offsetTop offsetBottom offsetStart offsetEnd height adjustMode scaling?"),
+    (F::Component, "image", "flex image", "url! flex# margin position offsetTop offsetBottom offsetStart offsetEnd align gravity size aspectRatio aspectMode backgroundColor action{ animated?"),
+    (F::Component, "video", "flex video", "url! previewUrl! altContent!{ aspectRatio action{"),
+    (F::Component, "icon", "flex icon", "url! size aspectRatio margin position offsetTop offsetBottom offsetStart offsetEnd scaling?"),
+    (F::Component, "text", "flex text", "text contents[ flex# size align gravity color weight style decoration wrap? lineSpacing margin position \
+        offsetTop offsetBottom offsetStart offsetEnd action{ maxLines# adjustMode scaling?"),
+    (F::Component, "span", "flex span", "text! size color weight style decoration"),
+    (F::Component, "separator", "flex separator", "margin color"),
+    (F::Component, "filler", "flex filler", "flex#"),
+    // Deprecated, gone from the reference; kept so an old message is not refused here first.
+    (F::Component, "spacer", "flex spacer", "size"),
+    (F::Background, "linearGradient", "linearGradient background", "angle! startColor! endColor! centerColor centerPosition"),
+];
+
+/// Keys every object of a family takes besides its own.
+fn common(f: F) -> &'static str {
+    match f {
+        F::Message => "quickReply{ sender{",
+        F::Action => "label",
+        _ => "",
+    }
+}
+
+/// What a family is called when its `type` is wrong.
+fn family_name(f: F) -> &'static str {
+    match f {
+        F::Message => "LINE message",
+        F::Action => "action",
+        F::ImagemapAction => "imagemap action",
+        F::Template => "template",
+        F::Container => "flex container",
+        F::Component => "flex component",
+        F::Background => "background",
+        F::QuickReplyItem => "quick reply button",
+        _ => "object",
+    }
+}
+
+/// "a" or "an" before a name.
+fn a(name: &str) -> &'static str {
+    if name.starts_with(['a', 'e', 'i', 'o']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// Actions outside quick replies: camera, camera roll and location work only in quick reply
+/// buttons, rich menu switches only in rich menus.
+const IN_MESSAGES: &[&str] = &["postback", "message", "uri", "datetimepicker", "clipboard"];
+const IN_RICH_MENU: &[&str] = &["postback", "message", "uri", "datetimepicker", "richmenuswitch", "clipboard"];
+const IN_QUICK_REPLY: &[&str] = &["postback", "message", "uri", "datetimepicker", "camera", "cameraRoll", "location", "clipboard"];
+/// What a horizontal or vertical box holds, and what a baseline box holds (flex-message-layout).
+const IN_BOX: &[&str] = &["box", "button", "image", "text", "separator", "filler", "spacer"];
+const IN_BASELINE: &[&str] = &["icon", "text", "filler", "spacer"];
+
+/// The family (and the `type`s allowed, `[]`: any of the family) of the object(s) under `key`
+/// of an object of family `f` and type `t`; `None`: not checked inside (`textV2` substitutions).
+fn child(f: F, t: &str, key: &str, parent: &Map<String, Json>) -> Option<(F, &'static [&'static str])> {
+    Some(match (f, key) {
+        (F::Message, "quickReply") => (F::QuickReply, &[]),
+        (F::Message, "sender") => (F::Sender, &[]),
+        (F::Message, "emojis") => (F::Emoji, &[]),
+        (F::Message, "baseSize") => (F::BaseSize, &[]),
+        (F::Message, "actions") => (F::ImagemapAction, &[]),
+        (F::Message, "video") => (F::ImagemapVideo, &[]),
+        (F::Message, "template") => (F::Template, &[]),
+        (F::Message, "contents") => (F::Container, &[]),
+        (F::QuickReply, _) => (F::QuickReplyItem, &[]),
+        (F::QuickReplyItem, _) => (F::Action, IN_QUICK_REPLY),
+        (F::ImagemapAction | F::ImagemapVideo, "area") => (F::Area, &[]),
+        (F::ImagemapVideo, _) => (F::ExternalLink, &[]),
+        (F::Template, "columns") if t == "image_carousel" => (F::ImageColumn, &[]),
+        (F::Template, "columns") => (F::Column, &[]),
+        (F::Template | F::Column | F::ImageColumn | F::Container | F::Component, "action" | "actions" | "defaultAction") => (F::Action, IN_MESSAGES),
+        (F::Container, "contents") => (F::Container, &["bubble"]),
+        (F::Container, "hero") => (F::Component, &["box", "image", "video"]),
+        (F::Container, "styles") => (F::Styles, &[]),
+        (F::Container, _) => (F::Component, &["box"]),
+        (F::Styles, _) => (F::BlockStyle, &[]),
+        (F::Component, "contents") if t == "text" => (F::Component, &["span"]),
+        (F::Component, "contents") if parent.get("layout").and_then(Json::as_str) == Some("baseline") => (F::Component, IN_BASELINE),
+        (F::Component, "contents") => (F::Component, IN_BOX),
+        (F::Component, "altContent") => (F::Component, &["box", "image"]),
+        (F::Component, "background") => (F::Background, &[]),
+        (F::Action, _) => (F::AltUri, &[]),
+        _ => return None,
+    })
+}
+
+/// Keys whose values LINE enumerates: key, the object `type` it applies to (`""`: any), the
+/// values. `px` among the values: also a length such as `12px` or `-4.5px`, or a percentage.
+const VALUES: &[(&str, &str, &str)] = &[
+    ("layout", "", "horizontal vertical baseline"),
+    ("position", "", "relative absolute"),
+    ("justifyContent", "", "center flex-start flex-end space-between space-around space-evenly"),
+    ("alignItems", "", "center flex-start flex-end"),
+    ("align", "", "start end center"),
+    ("gravity", "", "top bottom center"),
+    ("weight", "", "regular bold"),
+    ("style", "button", "primary secondary link"),
+    ("style", "", "normal italic"),
+    ("decoration", "", "none underline line-through"),
+    ("adjustMode", "", "shrink-to-fit"),
+    ("aspectMode", "", "fit cover"),
+    ("direction", "", "ltr rtl"),
+    ("size", "bubble", "nano micro deca hecto kilo mega giga"),
+    ("size", "", "xxs xs sm md lg xl xxl 3xl 4xl 5xl full px"),
+    ("height", "button", "sm md"),
+    ("mode", "datetimepicker", "date time datetime"),
+    ("inputOption", "", "closeRichMenu openRichMenu openKeyboard openVoice"),
+    ("imageAspectRatio", "", "rectangle square"),
+    ("imageSize", "", "cover contain"),
+    ("margin", "", "none xs sm md lg xl xxl px"),
+    ("spacing", "", "none xs sm md lg xl xxl px"),
+    ("offsetTop", "", "none xs sm md lg xl xxl px"),
+    ("offsetBottom", "", "none xs sm md lg xl xxl px"),
+    ("offsetStart", "", "none xs sm md lg xl xxl px"),
+    ("offsetEnd", "", "none xs sm md lg xl xxl px"),
+    ("paddingAll", "", "none xs sm md lg xl xxl px"),
+    ("paddingTop", "", "none xs sm md lg xl xxl px"),
+    ("paddingBottom", "", "none xs sm md lg xl xxl px"),
+    ("paddingStart", "", "none xs sm md lg xl xxl px"),
+    ("paddingEnd", "", "none xs sm md lg xl xxl px"),
+    ("cornerRadius", "", "none xs sm md lg xl xxl px"),
+    ("borderWidth", "", "none light normal medium semi-bold bold px"),
+    ("width", "box", "px"),
+    ("maxWidth", "", "px"),
+    ("height", "box", "px"),
+    ("maxHeight", "", "px"),
+    ("lineSpacing", "", "px"),
+];
+
+/// `12px`, `-4.5px`, `50%`.
+fn is_length(s: &str) -> bool {
+    let n = s.strip_suffix("px").or_else(|| s.strip_suffix('%')).unwrap_or("");
+    let n = n.strip_prefix('-').unwrap_or(n);
+    let (int, frac) = n.split_once('.').unwrap_or((n, "0"));
+    !int.is_empty() && !frac.is_empty() && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+}
+
+/// A string that is a Liquid template: its value is known only once rendered.
+pub(crate) fn is_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%")
+}
+
+/// What LINE takes in a URL field: media it fetches must be HTTPS; a link it opens an absolute
+/// http, https, line or tel URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Url {
+    key: &'static str,
+    https: bool,
+}
+
+/// The rule on the URL under `key` of a message object, if it is one.
+pub(crate) fn url_rule(key: &str) -> Option<Url> {
+    const HTTPS: &[&str] = &["originalContentUrl", "previewImageUrl", "baseUrl", "thumbnailImageUrl", "imageUrl", "iconUrl", "url", "previewUrl"];
+    const LINK: &[&str] = &["uri", "linkUri", "desktop"];
+    let https = HTTPS.iter().find(|k| **k == key).map(|k| Url { key: k, https: true });
+    https.or_else(|| LINK.iter().find(|k| **k == key).map(|k| Url { key: k, https: false }))
+}
+
+/// What is wrong with `s` as the URL `rule` describes, if anything. `rendered`: it came from a
+/// template. A template's literal start is checked before rendering when it already holds the
+/// scheme (`http://…{{ id }}`).
+pub(crate) fn url_problem(rule: Url, s: &str, rendered: bool) -> Option<String> {
+    let when = if rendered { " after rendering" } else { "" };
+    let shown = s.char_indices().nth(60).map_or(s, |(i, _)| s.get(..i).unwrap_or(s));
+    let scheme = s.split_once(':').map(|(scheme, _)| scheme.to_ascii_lowercase());
+    if rule.https {
+        let ok = scheme.as_deref() == Some("https") && s.get(6..8) == Some("//");
+        (!ok).then(|| [rule.key, " is \"", shown, "\"", when, "; LINE fetches media only from https:// URLs"].concat())
+    } else {
+        let ok = match scheme.as_deref() {
+            Some("http" | "https") => s.split_once(':').is_some_and(|(_, rest)| rest.starts_with("//")),
+            Some("line" | "tel") => true,
+            _ => false,
+        };
+        (!ok).then(|| [rule.key, " is \"", shown, "\"", when, "; LINE opens only absolute http, https, line and tel URIs"].concat())
+    }
+}
+
+/// Reports every problem of the message object `m` at `path`: a code, the pointer and what is
+/// wrong (without the content and variant, which the caller prefixes).
+pub(crate) fn check_message(m: &Json, path: &str, report: &mut dyn FnMut(Code, &str, String)) {
+    check(m, path, F::Message, &[], report);
+}
+
+/// `; did you mean "x"?` for a word close to one of `known`, else ` (one of a, b, c{more})`
+/// (`; known fields: a, b, c` when `more` is `None`).
+fn hint(word: &str, known: &[&str], more: Option<&str>) -> String {
+    match (suggest(word, known.iter().copied()), more) {
+        (Some(s), _) => ["; did you mean \"", s, "\"?"].concat(),
+        (None, Some(more)) => [" (one of ", &known.join(", "), more, ")"].concat(),
+        (None, None) => ["; known fields: ", &known.join(", ")].concat(),
+    }
+}
+
+/// Reports every problem of a rich menu area's action object at `path`.
+pub(crate) fn check_rich_menu_action(action: &Json, path: &str, report: &mut dyn FnMut(Code, &str, String)) {
+    check(action, path, F::Action, IN_RICH_MENU, report);
+}
+
+fn check(v: &Json, path: &str, f: F, only: &[&str], report: &mut dyn FnMut(Code, &str, String)) {
+    let family_name = family_name(f);
+    let Json::Object(o) = v else {
+        report(Code::InvalidValue, path, [a(family_name), " ", family_name, " must be a JSON object, found ", kind(v)].concat());
+        return;
+    };
+    let family: Vec<&(F, &str, &str, &str)> = OBJECTS.iter().filter(|e| e.0 == f).collect();
+    let typed = family.iter().any(|e| !e.1.is_empty());
+    let allowed = |t: &str| only.is_empty() || only.contains(&t);
+    let entry = if typed {
+        let types: Vec<&str> = family.iter().map(|e| e.1).filter(|t| allowed(t)).collect();
+        let Some(t) = o.get("type").filter(|t| !t.is_null()) else {
+            report(Code::MissingField, path, [a(family_name), " ", family_name, " needs a \"type\" (one of ", &types.join(", "), ")"].concat());
+            return;
+        };
+        let t = t.as_str().unwrap_or("");
+        match family.iter().find(|e| e.1 == t) {
+            Some(e) if allowed(t) => *e,
+            Some(e) => {
+                report(Code::InvalidValue, &join(path, "type"), [a(e.2), " ", e.2, " cannot go here; this place takes one of ", &types.join(", ")].concat());
+                return;
+            }
+            None => {
+                report(Code::InvalidValue, &join(path, "type"), ["\"", t, "\" is not ", a(family_name), " ", family_name, " type", &hint(t, &types, Some(""))].concat());
+                return;
+            }
+        }
+    } else {
+        match family.first() {
+            Some(e) => *e,
+            None => return,
+        }
+    };
+    let &(_, t, name, keys) = entry;
+    let specs: Vec<&str> = keys.split_whitespace().chain(common(f).split_whitespace()).collect();
+    let mut names: Vec<&str> = specs.iter().map(|s| s.trim_end_matches(['!', '{', '[', '#', '?'])).collect();
+    for (s, k) in specs.iter().zip(&names) {
+        if s.contains('!') && o.get(*k).is_none_or(Json::is_null) {
+            report(Code::MissingField, path, [a(name), " ", name, " needs \"", k, "\""].concat());
+        }
+    }
+    if (f, t) == (F::Component, "text") && o.get("text").is_none() && o.get("contents").is_none() {
+        report(Code::MissingField, path, [a(name), " ", name, " needs \"text\" (or \"contents\", a list of spans)"].concat());
+    }
+    if typed {
+        names.push("type");
+    }
+    for (k, x) in o {
+        let at = join(path, k);
+        let Some(i) = names.iter().position(|n| n == k) else {
+            report(Code::UnknownField, &at, ["unknown field \"", k, "\" in ", a(name), " ", name, &hint(k, &names, None)].concat());
+            continue;
+        };
+        let Some(spec) = specs.get(i) else { continue }; // `type`
+        if x.is_null() {
+            continue;
+        }
+        let want = match spec.as_bytes().last() {
+            Some(b'{') => "an object",
+            Some(b'[') => "an array",
+            Some(b'#') => "a number",
+            Some(b'?') => "true or false",
+            _ => "a string",
+        };
+        let items = match (spec.as_bytes().last(), x) {
+            (Some(b'['), Json::Array(items)) => items.iter().collect(),
+            (Some(b'{'), Json::Object(_)) => vec![x],
+            (Some(b'[' | b'{'), _) => Vec::new(),
+            // LINE reads a number for a string and the reverse; objects and lists it refuses.
+            // `text` and `altText` were always held to strings.
+            (_, Json::Object(_) | Json::Array(_)) => Vec::new(),
+            (_, Json::String(s)) => {
+                check_string(t, k, s, &at, report);
+                continue;
+            }
+            _ if f == F::Message && (k == "text" || k == "altText") => Vec::new(),
+            _ => continue,
+        };
+        if items.is_empty() && !(x.is_array() && want == "an array") {
+            report(Code::InvalidValue, &at, ["\"", k, "\" of ", a(name), " ", name, " must be ", want, ", found ", kind(x)].concat());
+            continue;
+        }
+        if let Some((cf, only)) = child(f, t, k, o) {
+            for (i, item) in items.into_iter().enumerate() {
+                check(item, &if x.is_array() { join(&at, i) } else { at.clone() }, cf, only, report);
+            }
+        }
+    }
+}
+
+/// Checks a string written in the config: an enumerated value, a URL. A template is checked
+/// once rendered (URLs) or not at all (enumerated values), except a URL whose literal start
+/// already holds its scheme.
+fn check_string(t: &str, key: &str, s: &str, at: &str, report: &mut dyn FnMut(Code, &str, String)) {
+    if let Some(rule) = url_rule(key) {
+        let literal = s.find("{{").into_iter().chain(s.find("{%")).min().map_or(s, |i| s.get(..i).unwrap_or(""));
+        if literal.len() == s.len() || literal.contains(':') {
+            if let Some(problem) = url_problem(rule, literal, false) {
+                report(Code::InvalidValue, at, problem);
+            }
+        }
+        return;
+    }
+    if is_template(s) {
+        return;
+    }
+    let Some(&(_, _, values)) = VALUES.iter().find(|v| v.0 == key && (v.1 == t || v.1.is_empty())) else { return };
+    let lengths = values.ends_with("px");
+    if values.split_whitespace().any(|v| v == s) || (lengths && is_length(s)) {
+        return;
+    }
+    let words: Vec<&str> = values.split_whitespace().filter(|v| *v != "px").collect();
+    let more = if lengths { ", or a length such as \"10px\"" } else { "" };
+    report(Code::InvalidValue, at, ["\"", s, "\" is not a value of \"", key, "\"", &hint(s, &words, Some(more))].concat());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_and_urls() {
+        for s in ["10px", "-4.5px", "50%", "0px"] {
+            assert!(is_length(s), "{s}");
+        }
+        for s in ["px", "10", "1.px", "huge", "10 px", "%"] {
+            assert!(!is_length(s), "{s}");
+        }
+        let https = url_rule("previewImageUrl").unwrap();
+        assert!(url_problem(https, "https://example.com/a.png", false).is_none());
+        assert!(url_problem(https, "HTTPS://example.com/a.png", false).is_none());
+        assert!(url_problem(https, "http://example.com/a.png", false).is_some());
+        assert!(url_problem(https, "https:/x", false).is_some());
+        let link = url_rule("uri").unwrap();
+        for ok in ["https://example.com", "http://example.com", "line://ti/p/@abc", "tel:0312345678", "LINE://nv/camera/"] {
+            assert!(url_problem(link, ok, false).is_none(), "{ok}");
+        }
+        for bad in ["javascript:alert(1)", "/path", "example.com", "", "mailto:a@b.c", "http:/x"] {
+            assert!(url_problem(link, bad, false).is_some(), "{bad}");
+        }
+        assert_eq!(url_rule("text"), None);
+    }
+
+    /// Every family's child slots name types that exist in the table.
+    #[test]
+    fn allowed_type_lists_name_real_types() {
+        for list in [IN_MESSAGES, IN_QUICK_REPLY, IN_RICH_MENU, IN_BOX, IN_BASELINE] {
+            for t in list {
+                assert!(OBJECTS.iter().any(|e| e.1 == *t), "{t}");
+            }
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! The shape of LINE message objects in contents: valid messages of every type (the examples
+//! of LINE's Messaging API reference) compile; each kind of mistake LINE would refuse with
+//! HTTP 400 at send time is a compile error (or, for a template, a render error) with its code,
+//! its JSON pointer and a message naming the fix.
+
+#![recursion_limit = "512"]
+
+use kizuna::{Code, DecideOptions, Engine};
+use serde_json::{json, Value};
+
+const M: &str = "/contents/0/variants/0/messages/0";
+
+fn config(messages: Value) -> Value {
+    json!({"version": 1, "contents": [{"id": "c", "variants": [{"id": "v", "messages": messages}]}]})
+}
+
+/// The problems of one message: (code, path, message).
+fn problems(message: Value) -> Vec<(Code, String, String)> {
+    match Engine::from_json(&config(json!([message]))) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.into_iter().map(|e| (e.code, e.path, e.message)).collect(),
+    }
+}
+
+/// Exactly one problem, of this code at this path (relative to the message); its message.
+fn one(message: Value, code: Code, path: &str) -> String {
+    let p = problems(message);
+    assert_eq!(p.iter().map(|(c, at, _)| (*c, at.as_str())).collect::<Vec<_>>(), [(code, format!("{M}{path}").as_str())], "{p:#?}");
+    let text = p.into_iter().next().map(|(_, _, m)| m).unwrap_or_default();
+    assert!(text.starts_with("content \"c\", variant \"v\": "), "{text}");
+    text
+}
+
+fn flex(bubble: Value) -> Value {
+    json!({"type": "flex", "altText": "alt", "contents": bubble})
+}
+
+fn body(contents: Value) -> Value {
+    flex(json!({"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": contents}}))
+}
+
+/// The examples of LINE's reference, one per message type, action and flex element.
+fn valid_messages() -> Vec<Value> {
+    let area = |x: u32| json!({"x": x, "y": 586, "width": 520, "height": 454});
+    vec![
+        json!({"type": "text", "text": "$ LINE emoji $", "emojis": [
+            {"index": 0, "productId": "5ac1bfd5040ab15980c9b435", "emojiId": "001"},
+            {"index": 13, "productId": "5ac1bfd5040ab15980c9b435", "emojiId": "002"}]}),
+        json!({"type": "text", "text": "Hello, I am Cony!!", "sender": {"name": "Cony", "iconUrl": "https://line.me/conyprof"}}),
+        json!({"type": "textV2", "text": "Welcome, {user1}! {laugh}\n{everyone} There is a newcomer!", "substitution": {
+            "user1": {"type": "mention", "mentionee": {"type": "user", "userId": "U49585cd0d5e5b4e9c3b8b8e0a5a5a5a5"}},
+            "laugh": {"type": "emoji", "productId": "5a8555cfe6256cc92ea23c1a", "emojiId": "002"},
+            "everyone": {"type": "mention", "mentionee": {"type": "all"}}}}),
+        json!({"type": "sticker", "packageId": "446", "stickerId": "1988"}),
+        json!({"type": "image", "originalContentUrl": "https://example.com/original.jpg", "previewImageUrl": "https://example.com/preview.jpg"}),
+        json!({"type": "video", "originalContentUrl": "https://example.com/original.mp4", "previewImageUrl": "https://example.com/preview.jpg", "trackingId": "track-id"}),
+        json!({"type": "audio", "originalContentUrl": "https://example.com/original.m4a", "duration": 60000}),
+        json!({"type": "location", "title": "my location", "address": "1-3 Kioicho, Chiyoda-ku, Tokyo, 102-8282, Japan", "latitude": 35.67966, "longitude": 139.73669}),
+        json!({"type": "imagemap", "baseUrl": "https://example.com/bot/images/rm001", "altText": "This is an imagemap", "baseSize": {"width": 1040, "height": 1040},
+            "video": {"originalContentUrl": "https://example.com/video.mp4", "previewImageUrl": "https://example.com/video_preview.jpg",
+                "area": {"x": 0, "y": 0, "width": 1040, "height": 585}, "externalLink": {"linkUri": "https://example.com/see_more.html", "label": "See More"}},
+            "actions": [
+                {"type": "uri", "linkUri": "https://example.com/", "area": area(0)},
+                {"type": "message", "text": "Hello", "area": area(520)},
+                {"type": "clipboard", "clipboardText": "3B48740B", "label": "Copy", "area": {"x": 0, "y": 0, "width": 1040, "height": 100}}]}),
+        json!({"type": "template", "altText": "This is a buttons template", "template": {"type": "buttons",
+            "thumbnailImageUrl": "https://example.com/bot/images/image.jpg", "imageAspectRatio": "rectangle", "imageSize": "cover",
+            "imageBackgroundColor": "#FFFFFF", "title": "Menu", "text": "Please select",
+            "defaultAction": {"type": "uri", "label": "View detail", "uri": "http://example.com/page/123"},
+            "actions": [
+                {"type": "postback", "label": "Buy", "data": "action=buy&itemid=123"},
+                {"type": "postback", "label": "Add to cart", "data": "action=add&itemid=123"},
+                {"type": "uri", "label": "View detail", "uri": "http://example.com/page/123"}]}}),
+        json!({"type": "template", "altText": "this is a confirm template", "template": {"type": "confirm", "text": "Are you sure?", "actions": [
+            {"type": "message", "label": "Yes", "text": "yes"}, {"type": "message", "label": "No", "text": "no"}]}}),
+        json!({"type": "template", "altText": "this is a carousel template", "template": {"type": "carousel", "imageAspectRatio": "rectangle", "imageSize": "cover", "columns": [
+            {"thumbnailImageUrl": "https://example.com/bot/images/item1.jpg", "imageBackgroundColor": "#FFFFFF", "title": "this is menu", "text": "description",
+             "defaultAction": {"type": "uri", "label": "View detail", "uri": "http://example.com/page/123"},
+             "actions": [{"type": "postback", "label": "Buy", "data": "action=buy&itemid=111"}, {"type": "message", "label": "Add to cart", "text": "add"},
+                         {"type": "uri", "label": "View detail", "uri": "http://example.com/page/111"}]},
+            {"thumbnailImageUrl": "https://example.com/bot/images/item2.jpg", "imageBackgroundColor": "#000000", "title": "this is menu", "text": "description",
+             "actions": [{"type": "postback", "label": "Buy", "data": "action=buy&itemid=222"}, {"type": "clipboard", "label": "Copy", "clipboardText": "3B48740B"},
+                         {"type": "uri", "label": "Call", "uri": "tel:09001234567"}]}]}}),
+        json!({"type": "template", "altText": "this is an image carousel template", "template": {"type": "image_carousel", "columns": [
+            {"imageUrl": "https://example.com/bot/images/item1.jpg", "action": {"type": "postback", "label": "Buy", "data": "action=buy&itemid=111"}},
+            {"imageUrl": "https://example.com/bot/images/item2.jpg", "action": {"type": "message", "label": "Yes", "text": "yes"}},
+            {"imageUrl": "https://example.com/bot/images/item3.jpg", "action": {"type": "uri", "label": "View detail", "uri": "line://nv/profile"}},
+            {"imageUrl": "https://example.com/bot/images/item4.jpg", "action": {"type": "datetimepicker", "label": "Select date", "data": "storeId=12345",
+                "mode": "datetime", "initial": "2017-12-25t00:00", "max": "2018-01-24t23:59", "min": "2017-12-25t00:00"}}]}}),
+        json!({"type": "flex", "altText": "This is a Flex Message", "contents": {"type": "bubble", "body": {"type": "box", "layout": "horizontal", "contents": [
+            {"type": "text", "text": "Hello,"}, {"type": "text", "text": "World!"}]}}}),
+        // Every flex element and most of their properties (LINE's showcase bubbles).
+        json!({"type": "flex", "altText": "Brown Cafe", "contents": {"type": "carousel", "contents": [
+            {"type": "bubble", "size": "mega", "direction": "ltr",
+             "hero": {"type": "image", "url": "https://example.com/01_1_cafe.png", "size": "full", "aspectRatio": "20:13", "aspectMode": "cover",
+                      "action": {"type": "uri", "uri": "https://line.me/", "altUri": {"desktop": "https://line.me/desktop"}}, "animated": false},
+             "header": {"type": "box", "layout": "vertical", "paddingAll": "12px", "backgroundColor": "#27ACB2",
+                        "background": {"type": "linearGradient", "angle": "90deg", "startColor": "#FFFF00", "endColor": "#0080FF", "centerColor": "#00FF00", "centerPosition": "40%"},
+                        "contents": [{"type": "text", "text": "Brown Cafe", "weight": "bold", "size": "xl", "color": "#ffffff", "align": "start", "gravity": "center", "adjustMode": "shrink-to-fit", "scaling": true}]},
+             "body": {"type": "box", "layout": "vertical", "spacing": "sm", "paddingTop": "10%", "justifyContent": "space-between", "alignItems": "center", "cornerRadius": "md",
+                      "borderWidth": "light", "borderColor": "#cccccc", "width": "100%", "maxWidth": "300px", "height": "200px", "maxHeight": "250px",
+                      "contents": [
+                {"type": "box", "layout": "baseline", "margin": "md", "contents": [
+                    {"type": "icon", "size": "sm", "url": "https://example.com/review_gold_star_28.png"},
+                    {"type": "icon", "size": "sm", "url": "https://example.com/review_gray_star_28.png", "aspectRatio": "1:1", "margin": "xs", "scaling": true},
+                    {"type": "text", "text": "4.0", "size": "sm", "color": "#999999", "margin": "md", "flex": 0},
+                    {"type": "filler"}]},
+                {"type": "text", "wrap": true, "maxLines": 3, "lineSpacing": "4px", "contents": [
+                    {"type": "span", "text": "hello, ", "size": "md"},
+                    {"type": "span", "text": "world", "color": "#ff0000", "weight": "bold", "style": "italic", "decoration": "underline"}]},
+                {"type": "separator", "margin": "xxl", "color": "#dddddd"},
+                {"type": "text", "text": "Miraina Tower, 4-1-6 Shinjuku, Tokyo", "position": "absolute", "offsetTop": "4px", "offsetStart": "-2px", "offsetBottom": "none", "offsetEnd": "md",
+                 "decoration": "line-through", "style": "normal", "action": {"type": "message", "label": "address", "text": "address"}},
+                {"type": "image", "url": "https://example.com/map.png", "size": "40px", "align": "end", "margin": "sm", "backgroundColor": "#eeeeee",
+                 "action": {"type": "postback", "label": "map", "data": "map", "displayText": "Map", "inputOption": "openKeyboard", "fillInText": "---\nName: "}}]},
+             "footer": {"type": "box", "layout": "vertical", "spacing": "sm", "flex": 0, "action": {"type": "uri", "label": "open", "uri": "https://example.com"}, "contents": [
+                 {"type": "button", "style": "link", "height": "sm", "action": {"type": "uri", "label": "CALL", "uri": "tel:0312345678"}},
+                 {"type": "button", "style": "primary", "color": "#905c44", "gravity": "bottom", "adjustMode": "shrink-to-fit",
+                  "action": {"type": "datetimepicker", "label": "予約する", "data": "reserve", "mode": "date"}},
+                 {"type": "button", "style": "secondary", "action": {"type": "clipboard", "label": "Copy", "clipboardText": "CAFE2026"}}]},
+             "styles": {"header": {"backgroundColor": "#00ff00"}, "footer": {"separator": true, "separatorColor": "#000000"}},
+             "action": {"type": "uri", "label": "cafe", "uri": "https://example.com/cafe"}},
+            {"type": "bubble", "size": "kilo",
+             "hero": {"type": "video", "url": "https://example.com/video.mp4", "previewUrl": "https://example.com/video_preview.jpg",
+                      "altContent": {"type": "image", "size": "full", "aspectRatio": "20:13", "aspectMode": "cover", "url": "https://example.com/image.jpg"},
+                      "aspectRatio": "20:13", "action": {"type": "uri", "label": "More", "uri": "https://example.com/more"}},
+             "body": {"type": "box", "layout": "vertical", "contents": []}}]}}),
+        json!({"type": "text", "text": "Select your favorite food category or send me your location!", "quickReply": {"items": [
+            {"type": "action", "imageUrl": "https://example.com/sushi.png", "action": {"type": "message", "label": "Sushi", "text": "Sushi"}},
+            {"type": "action", "imageUrl": "https://example.com/tempura.png", "action": {"type": "message", "label": "Tempura", "text": "Tempura"}},
+            {"type": "action", "action": {"type": "location", "label": "Send location"}},
+            {"type": "action", "action": {"type": "camera", "label": "Camera"}},
+            {"type": "action", "action": {"type": "cameraRoll", "label": "Camera roll"}},
+            {"type": "action", "action": {"type": "postback", "label": "Buy", "data": "action=buy&itemid=111", "text": "Buy"}},
+            {"type": "action", "action": {"type": "datetimepicker", "label": "Time", "data": "t", "mode": "time", "initial": "10:00"}},
+            {"type": "action", "action": {"type": "uri", "label": "Menu", "uri": "https://example.com/menu"}},
+            {"type": "action", "action": {"type": "clipboard", "label": "Copy", "clipboardText": "3B48740B"}}]}}),
+        json!({"type": "coupon", "couponId": "01JYNW8JMQVFBNPSQZ7Q5CRGSR"}),
+    ]
+}
+
+#[test]
+fn valid_messages_of_every_type_compile_and_render_unchanged() {
+    for m in valid_messages() {
+        assert_eq!(problems(m.clone()), [], "{m}");
+        let e = Engine::from_json(&config(json!([m]))).unwrap();
+        let d = e.render("c", r#"{"now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U1"}}"#, DecideOptions::default()).unwrap();
+        assert!(d.errors.is_empty(), "{:?}", d.errors);
+        assert_eq!(serde_json::to_value(&d.messages[0]).unwrap(), m);
+    }
+    // The example config too.
+    assert!(Engine::compile(include_str!("../examples/skincare/config.json")).is_ok());
+}
+
+#[test]
+fn missing_required_fields() {
+    let m = one(json!({"type": "sticker", "packageId": "446"}), Code::MissingField, "");
+    assert!(m.contains("a sticker message needs \"stickerId\""), "{m}");
+    let m = one(json!({"type": "image", "originalContentUrl": "https://example.com/a.png"}), Code::MissingField, "");
+    assert!(m.contains("an image message needs \"previewImageUrl\""), "{m}");
+    let m = one(json!({"type": "text", "text": "hi", "emojis": [{"index": 0, "productId": "5ac1bfd5040ab15980c9b435"}]}), Code::MissingField, "/emojis/0");
+    assert!(m.contains("\"emojiId\""), "{m}");
+    assert_eq!(problems(json!({"type": "text", "text": "hi", "emojis": [{"index": 0}]})).len(), 2, "productId and emojiId");
+    one(json!({"type": "text", "text": "hi", "quickReply": {}}), Code::MissingField, "/quickReply");
+    // A box without layout and contents: two problems, one per field.
+    let p = problems(flex(json!({"type": "bubble", "body": {"type": "box"}})));
+    let at = format!("{M}/contents/body");
+    assert_eq!(p.iter().map(|(c, at, _)| (*c, at.as_str())).collect::<Vec<_>>(), [(Code::MissingField, at.as_str()); 2]);
+    let m = one(body(json!([{"type": "button"}])), Code::MissingField, "/contents/body/contents/0");
+    assert!(m.contains("a flex button needs \"action\""), "{m}");
+    let m = one(body(json!([{"type": "text"}])), Code::MissingField, "/contents/body/contents/0");
+    assert!(m.contains("\"text\" (or \"contents\""), "{m}");
+    one(json!({"type": "flex", "contents": {"type": "bubble"}}), Code::MissingField, "");
+    one(json!({"type": "location", "title": "t", "address": "a", "latitude": 35.6}), Code::MissingField, "");
+    let uri = json!({"type": "template", "altText": "a", "template": {"type": "confirm", "text": "ok?", "actions": [
+        {"type": "uri", "label": "yes"}, {"type": "message", "label": "no", "text": "no"}]}});
+    one(uri, Code::MissingField, "/template/actions/0");
+    one(json!({"type": "text", "text": "hi", "quickReply": {"items": [{"action": {"type": "camera", "label": "c"}}]}}), Code::MissingField, "/quickReply/items/0");
+}
+
+#[test]
+fn unknown_keys_are_typos_with_a_suggestion() {
+    let m = one(flex(json!({"type": "bubble", "bdy": {}})), Code::UnknownField, "/contents/bdy");
+    assert!(m.contains("unknown field \"bdy\" in a flex bubble; did you mean \"body\"?"), "{m}");
+    let m = one(json!({"type": "text", "text": "hi", "quickReplay": {"items": []}}), Code::UnknownField, "/quickReplay");
+    assert!(m.contains("did you mean \"quickReply\"?"), "{m}");
+    let m = one(body(json!([{"type": "text", "text": "a", "colour": "#ffffff"}])), Code::UnknownField, "/contents/body/contents/0/colour");
+    assert!(m.contains("did you mean \"color\"?"), "{m}");
+    // Far from every key: the known keys are listed.
+    let m = one(json!({"type": "sticker", "packageId": "446", "stickerId": "1988", "zzz": 1}), Code::UnknownField, "/zzz");
+    assert!(m.contains("known fields: packageId, stickerId, quoteToken, quickReply, sender, type"), "{m}");
+    // A key that belongs to another message type.
+    one(json!({"type": "text", "text": "hi", "altText": "x"}), Code::UnknownField, "/altText");
+}
+
+#[test]
+fn wrong_type_values_with_a_suggestion() {
+    let m = one(json!({"type": "txt", "text": "hi"}), Code::InvalidValue, "/type");
+    assert!(m.contains("\"txt\" is not a LINE message type; did you mean \"text\"?"), "{m}");
+    let m = one(body(json!([{"type": "txt", "text": "a"}])), Code::InvalidValue, "/contents/body/contents/0/type");
+    assert!(m.contains("did you mean \"text\"?"), "{m}");
+    let m = one(
+        json!({"type": "text", "text": "hi", "quickReply": {"items": [{"type": "action", "action": {"type": "mesage", "label": "a", "text": "b"}}]}}),
+        Code::InvalidValue,
+        "/quickReply/items/0/action/type",
+    );
+    assert!(m.contains("did you mean \"message\"?"), "{m}");
+    one(json!({"type": "text", "text": "hi", "quickReply": {"items": [{"type": "button", "action": {"type": "camera", "label": "c"}}]}}), Code::InvalidValue, "/quickReply/items/0/type");
+    let m = one(flex(json!({"type": "bubble", "body": {"type": "box", "layout": "diagonal", "contents": []}})), Code::InvalidValue, "/contents/body/layout");
+    assert!(m.contains("\"diagonal\" is not a value of \"layout\" (one of horizontal, vertical, baseline)"), "{m}");
+    let m = one(body(json!([{"type": "text", "text": "a", "size": "huge"}])), Code::InvalidValue, "/contents/body/contents/0/size");
+    assert!(m.contains("a length such as"), "{m}");
+    let m = one(body(json!([{"type": "text", "text": "a", "weight": "bld"}])), Code::InvalidValue, "/contents/body/contents/0/weight");
+    assert!(m.contains("did you mean \"bold\"?"), "{m}");
+    one(body(json!([{"type": "button", "style": "italic", "action": {"type": "message", "label": "a", "text": "a"}}])), Code::InvalidValue, "/contents/body/contents/0/style");
+    one(flex(json!({"type": "bubble", "size": "huge"})), Code::InvalidValue, "/contents/size");
+    one(flex(json!({"type": "bubbles"})), Code::InvalidValue, "/contents/type");
+    // A component where LINE does not take it: icons only in baseline boxes, boxes only
+    // in the bubble's blocks, a video only as the hero, spans only inside a text.
+    let m = one(body(json!([{"type": "icon", "url": "https://example.com/i.png"}])), Code::InvalidValue, "/contents/body/contents/0/type");
+    assert!(m.contains("a flex icon cannot go here"), "{m}");
+    one(body(json!([{"type": "box", "layout": "baseline", "contents": [{"type": "button", "action": {"type": "message", "label": "a", "text": "a"}}]}])), Code::InvalidValue, "/contents/body/contents/0/contents/0/type");
+    one(flex(json!({"type": "bubble", "body": {"type": "text", "text": "a"}})), Code::InvalidValue, "/contents/body/type");
+    one(body(json!([{"type": "span", "text": "a"}])), Code::InvalidValue, "/contents/body/contents/0/type");
+    one(flex(json!({"type": "carousel", "contents": [{"type": "box", "layout": "vertical", "contents": []}]})), Code::InvalidValue, "/contents/contents/0/type");
+    // Camera, camera roll and location actions only in quick replies; rich menu switches never in messages.
+    one(body(json!([{"type": "button", "action": {"type": "camera", "label": "c"}}])), Code::InvalidValue, "/contents/body/contents/0/action/type");
+    one(body(json!([{"type": "button", "action": {"type": "richmenuswitch", "label": "c", "richMenuAliasId": "a", "data": "d"}}])), Code::InvalidValue, "/contents/body/contents/0/action/type");
+    // The wrong JSON kind.
+    one(json!({"type": "text", "text": "hi", "quickReply": {"items": {}}}), Code::InvalidValue, "/quickReply/items");
+    one(json!({"type": "text", "text": "hi", "quickReply": []}), Code::InvalidValue, "/quickReply");
+    one(json!({"type": "sticker", "packageId": {"id": 446}, "stickerId": "1988"}), Code::InvalidValue, "/packageId");
+    one(json!("hello"), Code::InvalidValue, "");
+}
+
+#[test]
+fn urls_must_be_https_media_and_absolute_links() {
+    let m = one(json!({"type": "image", "originalContentUrl": "http://example.com/a.png", "previewImageUrl": "https://example.com/p.png"}), Code::InvalidValue, "/originalContentUrl");
+    assert!(m.contains("https://"), "{m}");
+    one(body(json!([{"type": "image", "url": "//example.com/a.png"}])), Code::InvalidValue, "/contents/body/contents/0/url");
+    let uri = |uri: &str| body(json!([{"type": "button", "action": {"type": "uri", "label": "open", "uri": uri}}]));
+    let m = one(uri("javascript:alert(1)"), Code::InvalidValue, "/contents/body/contents/0/action/uri");
+    assert!(m.contains("http, https, line and tel"), "{m}");
+    one(uri("/path"), Code::InvalidValue, "/contents/body/contents/0/action/uri");
+    for ok in ["https://example.com", "http://example.com", "tel:0312345678", "line://ti/p/@linedevelopers", "https://example.com/?uid={{ user.userId }}"] {
+        assert_eq!(problems(uri(ok)), [], "{ok}");
+    }
+    // A template whose literal start already holds the scheme is checked before rendering.
+    one(uri("ftp://example.com/{{ user.userId }}"), Code::InvalidValue, "/contents/body/contents/0/action/uri");
+    one(json!({"type": "text", "text": "hi", "sender": {"iconUrl": "http://example.com/{{ user.userId }}.png"}}), Code::InvalidValue, "/sender/iconUrl");
+}
+
+#[test]
+fn rendered_urls_are_checked_after_rendering() {
+    let e = Engine::from_json(&config(json!([body(json!([
+        {"type": "button", "action": {"type": "uri", "label": "open", "uri": "{{ user.attributes.url }}"}},
+        {"type": "image", "url": "{{ user.attributes.img }}"}]))]))).unwrap();
+    let render = |url: &str, img: &str| {
+        let ctx = json!({"now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U1", "attributes": {"url": url, "img": img}}});
+        e.render("c", &ctx.to_string(), DecideOptions::default()).unwrap()
+    };
+    let ok = render("https://example.com/a", "https://example.com/a.png");
+    assert!(ok.errors.is_empty() && ok.messages.len() == 1, "{:?}", ok.errors);
+    let bad = render("javascript:alert(1)", "http://example.com/a.png");
+    assert!(bad.messages.is_empty(), "nothing is sent");
+    let got: Vec<(Code, &str)> = bad.errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+    let button = format!("{M}/contents/body/contents/0/action/uri");
+    let image = format!("{M}/contents/body/contents/1/url");
+    assert_eq!(got, [(Code::InvalidValue, button.as_str()), (Code::InvalidValue, image.as_str())]);
+    assert!(bad.errors[0].message.contains("after rendering") && bad.errors[0].message.starts_with("content \"c\", variant \"v\": "), "{}", bad.errors[0].message);
+    let relative = render("/path", "https://example.com/a.png");
+    assert_eq!(relative.errors.len(), 1);
+    // An empty URL is one problem (empty), not two.
+    let empty = render("", "https://example.com/a.png");
+    assert_eq!(empty.errors.iter().map(|e| e.code).collect::<Vec<_>>(), [Code::LimitExceeded]);
+}
+
+/// The reviewer's configs: every planted mistake in a message is found, each once.
+#[test]
+fn every_mistake_of_a_content_is_reported_at_once() {
+    let errors = Engine::from_json(&json!({"version": 1, "contents": [
+        {"id": "a", "variants": [{"id": "v", "messages": [
+            {"type": "sticker", "packageId": "446"},
+            {"type": "flex", "altText": "x", "contents": {"type": "bubble", "bdy": {}, "body": {"type": "box", "layout": "diagonal", "contents": [
+                {"type": "txt", "text": "a"}, {"type": "button"}]}}},
+            {"type": "text", "text": "hi", "quickReplay": {}}]}]}]}))
+    .unwrap_err();
+    let got: Vec<(Code, &str)> = errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+    let m = "/contents/0/variants/0/messages";
+    assert_eq!(got, [
+        (Code::MissingField, format!("{m}/0").as_str()),
+        (Code::UnknownField, format!("{m}/1/contents/bdy").as_str()),
+        (Code::InvalidValue, format!("{m}/1/contents/body/contents/0/type").as_str()),
+        (Code::MissingField, format!("{m}/1/contents/body/contents/1").as_str()),
+        (Code::InvalidValue, format!("{m}/1/contents/body/layout").as_str()),
+        (Code::UnknownField, format!("{m}/2/quickReplay").as_str()),
+    ]);
+}
