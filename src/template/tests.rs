@@ -624,7 +624,13 @@ fn many_names_each_keep_their_own_symbol() {
 #[test]
 fn times_at_the_end_of_chrono_range_render() {
     // The largest timestamps chrono accepts, shown in a zone that pushes the local time past
-    // NaiveDateTime::MAX: written, not a panic.
+    // NaiveDateTime::MAX: no panic. Numbers that large are refused before chrono sees them
+    // (from 10^11 on they read as milliseconds), so the edge is reached through the largest
+    // seconds value the guard lets through and a date string at the calendar's end.
     let out = render_with("{{ t | time_zone: '+09:00' }}|{{ t | time_zone: '+09:00' | json }}|{{ t | time_zone: '+09:00' | date: '%F %T %s' }}", r#"{"t":8210266876799}"#, &Limits::default());
-    assert!(out.is_ok(), "{out:?}");
+    assert!(out.as_ref().is_err_and(|e| e.message.contains("milliseconds")), "{out:?}");
+    for t in ["99999999999", "\"9999-12-31T23:59:59-14:00\""] {
+        let out = render_with("{{ t | time_zone: '+14:00' }}|{{ t | time_zone: '+14:00' | json }}|{{ t | time_zone: '+14:00' | date: '%F %T %s' }}", &format!(r#"{{"t":{t}}}"#), &Limits::default());
+        assert!(out.is_ok(), "{t}: {out:?}");
+    }
 }
