@@ -202,7 +202,12 @@ pub(crate) fn length_problem(limit: Limit, s: &str, rendered: bool) -> Option<St
         Count::Utf16 => utf16_len(s),
         Count::Graphemes => grapheme_len(s),
     };
-    (n > max).then(|| format!("{key} has {n} characters{when}; LINE allows {max}"))
+    // Say how LINE counts, or 2,501 emoji "having 5,002 characters" reads as a miscount.
+    let unit = match count {
+        Count::Utf16 => "characters as LINE counts them (UTF-16 units: most emoji count 2)",
+        Count::Graphemes => "characters (emoji and their modifiers count as one)",
+    };
+    (n > max).then(|| format!("{key} has {n} {unit}{when}; LINE allows {max}"))
 }
 
 /// LINE counts most strings in UTF-16 code units (an emoji outside the BMP counts as 2).
