@@ -162,8 +162,8 @@ export type HeadersLike = Record<string, string> | [string, string][] | Headers;
 
 export interface SyncClientOptions {
   /**
-   * The backend URL that receives `POST` envelopes and answers 2xx with an empty or JSON body
-   * once it stored them (another 2xx body is retried, see {@link SyncClient}). Redirects are not
+   * The backend URL that receives `POST` envelopes and answers 2xx once it stored them (a 2xx
+   * that is an HTML page is retried, see {@link SyncClient}). Redirects are not
    * followed: give the final URL.
    */
   endpoint: string | URL;
@@ -259,7 +259,7 @@ export interface LockManagerLike {
 }
 
 export interface FlushResult {
-  /** Decisions delivered (a 2xx with an empty or JSON body) by this flush. */
+  /** Decisions delivered (a 2xx that is not a web page) by this flush. */
   sent: number;
   /** Failed attempts that will be retried, counted per decision (a decision that failed twice counts 2). */
   retried: number;
@@ -345,7 +345,7 @@ export class SyncError extends Error {
   readonly outcome: "retry" | "dead" | "kept";
   /** HTTP status, for kind "http". */
   readonly status?: number;
-  /** Response text (first 2048 characters), for kind "http" with a non-2xx status (a 2xx whose body is not JSON is not quoted). */
+  /** Response text (first 2048 characters), for kind "http" with a non-2xx status (a 2xx that is a web page is not quoted). */
   readonly body?: string;
   readonly batchId?: string;
   readonly decisionIds: string[];
@@ -370,9 +370,10 @@ export class SyncError extends Error {
  * (Workers KV: 900 of the 1,000 an invocation may make) never more than that. What is left
  * goes on the next flush (`pending > 0`). (Records written before the queue keys hold no time
  * in their key: they are sent first, in decisionId order from one flush to the next.) A decision
- * leaves the outbox only after a 2xx whose body is empty (e.g. 204) or parses as JSON (any
- * Content-Type). A 2xx with another body — an HTML page, a proxy's login page: an endpoint that
- * is not the backend — is not delivery: it is retried like a 5xx and reported through `onError`
+ * leaves the outbox only after a 2xx: empty (204), JSON, plain text ("OK"), anything but a web
+ * page. A 2xx that is an HTML page (served as `text/html` or `application/xhtml+xml` and not
+ * JSON, or a body that starts as an HTML document) — a proxy's login page, an endpoint that is
+ * not the backend — is not delivery: it is retried like a 5xx and reported through `onError`
  * (kind "http", its status, the message naming the content type; the body is not quoted), as
  * is a 2xx whose body cannot be read (kind "network" or "timeout"). 408, 429, 5xx, network
  * errors and timeouts are retried with exponential backoff and full jitter; a Retry-After (delay-seconds or an IMF-fixdate) longer than the backoff is

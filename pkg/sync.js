@@ -8,8 +8,8 @@
 //                        decisionId is skipped)
 //   flush()           -> read the oldest min(4 × batchSize, 200) records (keys sort by enqueue
 //                        time), POST {version, type, batchId, sentAt, source, decisions} per batch
-//                        2xx with an empty or JSON body -> delete from the outbox
-//                        408/429/5xx, network error, timeout, a 2xx whose body is not JSON
+//                        2xx        -> delete from the outbox
+//                        408/429/5xx, network error, timeout, a 2xx that is a web page (HTML)
 //                                   -> keep, back off, retry
 //                        400/413/422 -> split the batch in halves and send each, so
 //                                      only the refused decisions are dead-lettered
@@ -1050,29 +1050,25 @@ export class SyncClient {
       }
       const status = res.status;
       if (status >= 200 && status < 300) {
-        // Delivered only when the answer is the backend's: an empty body (204) or JSON. A 2xx
-        // with another body (an HTML page, a proxy's login page: a BACKEND_URL that is not the
-        // backend) stored nothing, so it is kept and retried like a 5xx, and reported. The body
-        // is not quoted (it can be anything); its type is named. A body cut short is retried
-        // too (the backend de-duplicates: at least once).
+        // A 2xx is delivery, unless it is a web page: an HTML page or a proxy's login page
+        // answering 200 for a BACKEND_URL that is not the backend stored nothing, so it is kept,
+        // retried like a 5xx and reported, the body never quoted (it can be anything). Any other
+        // body is the backend's answer, JSON or not (Express's sendStatus(200) says "OK" in
+        // text/plain). A body cut short is retried too (the backend de-duplicates).
         if (unread !== undefined) {
           return timedOut
             ? { ok: false, retryable: true, kind: "timeout", message: `HTTP ${status} but its body did not arrive within ${this.#timeoutMs} ms: not taken as delivered`, cause: unread.cause }
             : { ok: false, retryable: true, kind: "network", message: `HTTP ${status} but its body could not be read (${unread.cause?.message ?? unread.cause}): not taken as delivered`, cause: unread.cause };
         }
-        if (text.trim() === "" || parsesAsJson(text)) return { ok: true };
-        // The type is a hint: under a JSON type it is the backend's fault (or a body cut short).
-        const type = contentTypeOf(res);
+        if (!isWebPage(res, text)) return { ok: true };
         return {
           ok: false,
           retryable: true,
           kind: "http",
           status,
-          message: `HTTP ${status} with ${type} and a body that is not JSON: not taken as delivered`
-            + (/\bjson\b/i.test(type)
-              ? " (a backend answers 2xx with an empty or a JSON body)"
-              : " (is the endpoint the backend's URL? a web page or a proxy's login page answers 200 with HTML;"
-                + " a backend answers 2xx with an empty or a JSON body)"),
+          message: `HTTP ${status} with ${contentTypeOf(res)} and a web page for a body: not taken as delivered`
+            + " (is the endpoint the backend's URL? a web page or a proxy's login page answers 200 with HTML;"
+            + " a backend answers 2xx with an empty, JSON or plain-text body)",
         };
       }
       const bodyText = text.length > MAX_ERROR_BODY ? `${text.slice(0, MAX_ERROR_BODY)}…` : text;
@@ -1116,6 +1112,14 @@ function queueKey(r) {
   const at = String(Math.max(0, Math.floor(Number(r.enqueuedAt) || 0))).padStart(15, "0");
   const seq = String(Math.min(999_999, Math.max(0, Math.floor(Number(r.seq) || 0)))).padStart(6, "0");
   return `${QUEUE_PREFIX}${at}.${seq}:${r.decision.decisionId}`;
+}
+
+// Whether a 2xx answer is a web page rather than the backend's: served as HTML, or an HTML
+// document under another type (or none). JSON is never one, whatever its type.
+function isWebPage(res, text) {
+  const type = (res.headers?.get?.("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  if (type === "text/html" || type === "application/xhtml+xml") return !parsesAsJson(text);
+  return /^\s*<(!doctype\s+html|html[\s>])/i.test(text);
 }
 
 // Whether a response body is JSON text (JSON.parse's message is not kept: it quotes the body).

@@ -640,7 +640,7 @@ test("backend 200 with an HTML page on POST /decisions (a BACKEND_URL that point
   assert.equal(backend.deliveries.get(decision.decisionId), 1);
   const posts = backend.requests.filter((r) => r.method === "POST" && r.path === "/decisions" && r.status === 200);
   assert.ok(posts.length >= 3, `two HTML answers, then the backend: ${posts.length}`);
-  assert.match(worker.log(), /sync: kizuna sync: HTTP 200 with content-type text\/html and a body that is not JSON: not taken as delivered/);
+  assert.match(worker.log(), /sync: kizuna sync: HTTP 200 with content-type text\/html and a web page for a body: not taken as delivered/);
   assert.ok(!worker.log().includes("Welcome") && !worker.log().includes("sign in"), "the page is not in the log");
 });
 

@@ -5,8 +5,8 @@
 //   PUT  /users/:userId   -> store/replace a user (demo convenience; body = the user object)
 //   POST /decisions       -> a sync envelope (schema/sync.schema.json); decisions are stored by
 //                            decisionId, so a repeat is acknowledged but not stored twice; the
-//                            answer is JSON ({stored, duplicates}): kizuna/sync takes a 2xx for
-//                            delivery only with an empty or a JSON body
+//                            answer is JSON ({stored, duplicates}); kizuna/sync takes any 2xx
+//                            but an HTML page for delivery
 //   GET  /decisions       -> every stored decision, as JSON array (debugging, demo)
 //   OPTIONS *             -> CORS preflight (Content-Type, Idempotency-Key, Authorization)
 //
