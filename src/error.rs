@@ -239,7 +239,11 @@ pub(crate) fn known_list(known: &[&str], word: &str) -> String {
     match suggest(word, known.iter().copied()) {
         Some(s) => format!("; did you mean \"{s}\"?"),
         None if known.is_empty() => "; there are none".to_string(),
-        None => format!("; known: {}", known.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ")),
+        // At most 20: a config can hold thousands of ids.
+        None => {
+            let more = if known.len() > 20 { ", …" } else { "" };
+            format!("; known: {}{more}", known.iter().take(20).map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", "))
+        }
     }
 }
 

@@ -34,6 +34,12 @@ fn check_json_gives_the_problems_as_one_json_object() {
     assert!(out.status.success());
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((report["ok"].as_bool(), report["segments"].as_u64(), report["configHash"].as_str().map(str::len)), (Some(true), Some(20), Some(32)));
+
+    // A file that cannot be read: still one JSON object on stdout, exit 2.
+    let out = kizuna(&["check", "--json", "examples/no-such-config.json"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((report["ok"].as_bool(), report["errors"][0]["code"].as_str()), (Some(false), Some("io")));
 }
 
 #[test]

@@ -350,4 +350,6 @@ fn a_millisecond_timestamp_given_to_date_is_an_error_with_the_fix() {
     let seconds = kizuna::engine::render_template("{{ t | divided_by: 1000 | date: \"%H:%M\" }}", r#"{"t": 1764208200000}"#, NOW).unwrap();
     assert_eq!(seconds, "10:50");
     assert!(kizuna::engine::render_template("{{ t | time_zone: \"UTC\" }}", r#"{"t": "1764208200000"}"#, NOW).is_err());
+    let float = kizuna::engine::render_template("{{ t | date: \"%Y\" }}", r#"{"t": 1764208200000.5}"#, NOW).unwrap_err();
+    assert!(float[0].message.starts_with("filter 'date': this number looks like epoch milliseconds"), "{}", float[0].message);
 }

@@ -28,7 +28,10 @@ function patch(before, after) {
 }
 
 patch("function passStringToWasm0(arg, malloc, realloc) {\n", `function passStringToWasm0(arg, malloc, realloc) {
-    if (typeof arg !== "string") throw notText(arg);
+    if (typeof arg !== "string") {
+        if (!(arg instanceof String)) throw notText(arg);
+        arg = String(arg);
+    }
     if (realloc !== undefined && arg.length > 64) {
         const cap = arg.length * 3;
         const ptr = malloc(cap, 1) >>> 0;
@@ -50,7 +53,8 @@ patch(`    if (module !== undefined) {
             ({module} = module)`);
 const NOT_TEXT = `function notText(arg) {
     const kind = arg === null || arg === undefined ? String(arg) : Array.isArray(arg) ? "an array" : \`a\${typeof arg === "object" ? "n" : ""} \${typeof arg}\`;
-    const problem = { code: "invalid_value", path: "", message: \`expected a string, got \${kind}: JSON text, ids and templates are strings (for a context object, call decide() or render() instead of decideJson() or renderJson())\` };
+    const hint = typeof arg === "object" && arg !== null ? " (for a context object, call decide() or render() instead of decideJson() or renderJson())" : "";
+    const problem = { code: "invalid_value", path: "", message: \`expected a string, got \${kind}: JSON text, ids and templates are strings\${hint}\` };
     const err = new Error(\`/ [\${problem.code}]: \${problem.message}\`);
     err.name = "KizunaError";
     return Object.assign(err, { code: problem.code, path: problem.path, errors: [problem] });

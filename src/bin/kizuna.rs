@@ -300,6 +300,11 @@ mod cli {
     fn compile_as(path: &str, json: bool) -> Result<Engine, ExitCode> {
         let text = read_input(path).map_err(|e| {
             eprintln!("kizuna: {e}");
+            if json {
+                // stdout holds the one JSON object whatever happened; the code "io" is the CLI's.
+                let message = serde_json::Value::String(format!("cannot read the config: {e}"));
+                println!("{{\"ok\":false,\"errors\":[{{\"code\":\"io\",\"message\":{message},\"path\":\"\"}}]}}");
+            }
             ExitCode::from(2)
         })?;
         Engine::compile(&text).map_err(|errors| {
@@ -324,11 +329,14 @@ mod cli {
                     let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
                     let menus = c.rich_menus.as_ref().map_or(0, |m| m.menus.len());
                     if json {
-                        let summary = serde_json::json!({
-                            "ok": true, "configHash": engine.config_hash(), "segments": c.segments.len(),
-                            "contents": c.contents.len(), "richMenus": menus, "quizzes": c.quizzes.len(),
-                        });
-                        println!("{summary}");
+                        // Written in order ("ok" first), as the help shows it.
+                        println!(
+                            "{{\"ok\":true,\"configHash\":\"{}\",\"segments\":{},\"contents\":{},\"richMenus\":{menus},\"quizzes\":{}}}",
+                            engine.config_hash(),
+                            c.segments.len(),
+                            c.contents.len(),
+                            c.quizzes.len()
+                        );
                         return ExitCode::SUCCESS;
                     }
                     println!(

@@ -129,6 +129,8 @@ fn fail<T>(msg: impl Into<String>) -> Result<T, FErr> {
 fn not_millis(v: &Val<'_>) -> Result<(), FErr> {
     let n = match v {
         Val::Int(i) => i.unsigned_abs(),
+        // Saturating: a float ≥ 2^64 is over the line too.
+        Val::Float(f) => f.abs() as u64,
         Val::Str(_) | Val::Owned(_) => match v.as_str() {
             Some(s) if s.len() >= 12 && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().unwrap_or(u64::MAX),
             _ => return Ok(()),
@@ -136,7 +138,7 @@ fn not_millis(v: &Val<'_>) -> Result<(), FErr> {
         _ => return Ok(()),
     };
     if n >= 100_000_000_000 {
-        return fail("date: this number looks like epoch milliseconds (LINE's event.timestamp is one); date and time_zone read seconds: write {{ event.timestamp | divided_by: 1000 | date: \"%H:%M\" }}");
+        return fail("this number looks like epoch milliseconds (LINE's event.timestamp is one), and date and time_zone read seconds: write {{ event.timestamp | divided_by: 1000 | date: \"%H:%M\" }}");
     }
     Ok(())
 }
@@ -604,7 +606,7 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
         F::TimeZone => {
             let name = s_of(args.r(0));
             let Some(zone) = crate::tz::parse_zone(&name) else {
-                return fail(format!("time_zone: unknown time zone '{name}': {}", crate::tz::ZONE_HELP));
+                return fail(format!("unknown time zone '{name}': {}", crate::tz::ZONE_HELP));
             };
             not_millis(&input)?;
             match env.to_date(&input) {

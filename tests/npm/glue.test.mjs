@@ -50,4 +50,6 @@ test("a non-string where text is expected throws a KizunaError, not a Wasm trap"
     });
   }
   assert.equal(engine.decideJson(JSON.stringify(context)), before);
+  // A String object is text, as it was before the guard.
+  assert.equal(engine.decideJson(new String(JSON.stringify(context))), before);
 });
