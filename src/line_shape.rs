@@ -102,8 +102,6 @@ const OBJECTS: &[(F, &str, &str, &str)] = &[
     (F::Component, "span", "flex span", "text! size color weight style decoration"),
     (F::Component, "separator", "flex separator", "margin color"),
     (F::Component, "filler", "flex filler", "flex#"),
-    // Deprecated, gone from the reference; kept so an old message is not refused here first.
-    (F::Component, "spacer", "flex spacer", "size"),
     (F::Background, "linearGradient", "linearGradient background", "angle! startColor! endColor! centerColor centerPosition"),
 ];
 
@@ -146,8 +144,10 @@ const IN_MESSAGES: &[&str] = &["postback", "message", "uri", "datetimepicker", "
 const IN_RICH_MENU: &[&str] = &["postback", "message", "uri", "datetimepicker", "richmenuswitch", "clipboard"];
 const IN_QUICK_REPLY: &[&str] = &["postback", "message", "uri", "datetimepicker", "camera", "cameraRoll", "location", "clipboard"];
 /// What a horizontal or vertical box holds, and what a baseline box holds (flex-message-layout).
-const IN_BOX: &[&str] = &["box", "button", "image", "text", "separator", "filler", "spacer"];
-const IN_BASELINE: &[&str] = &["icon", "text", "filler", "spacer"];
+const IN_BOX: &[&str] = &["box", "button", "image", "text", "separator", "filler"];
+const IN_BASELINE: &[&str] = &["icon", "text", "filler"];
+/// A box whose `layout` is a template: either, known once rendered.
+const IN_ANY_BOX: &[&str] = &["box", "button", "image", "text", "separator", "filler", "icon"];
 
 /// The family (and the `type`s allowed, `[]`: any of the family) of the object(s) under `key`
 /// of an object of family `f` and type `t`; `None`: not checked inside (`textV2` substitutions).
@@ -174,8 +174,11 @@ fn child(f: F, t: &str, key: &str, parent: &Map<String, Json>) -> Option<(F, &'s
         (F::Container, _) => (F::Component, &["box"]),
         (F::Styles, _) => (F::BlockStyle, &[]),
         (F::Component, "contents") if t == "text" => (F::Component, &["span"]),
-        (F::Component, "contents") if parent.get("layout").and_then(Json::as_str) == Some("baseline") => (F::Component, IN_BASELINE),
-        (F::Component, "contents") => (F::Component, IN_BOX),
+        (F::Component, "contents") => match parent.get("layout").and_then(Json::as_str) {
+            Some("baseline") => (F::Component, IN_BASELINE),
+            Some(l) if is_template(l) => (F::Component, IN_ANY_BOX),
+            _ => (F::Component, IN_BOX),
+        },
         (F::Component, "altContent") => (F::Component, &["box", "image"]),
         (F::Component, "background") => (F::Background, &[]),
         (F::Action, _) => (F::AltUri, &[]),
@@ -312,10 +315,19 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], report: &mut dyn FnMut(Code,
             return;
         };
         let t = t.as_str().unwrap_or("");
+        // A templated type is known only once rendered: nothing about the object can be said.
+        if is_template(t) {
+            return;
+        }
         match family.iter().find(|e| e.1 == t) {
             Some(e) if allowed(t) => *e,
             Some(e) => {
                 report(Code::InvalidValue, &join(path, "type"), [a(e.2), " ", e.2, " cannot go here; this place takes one of ", &types.join(", ")].concat());
+                return;
+            }
+            None if (f, t) == (F::Component, "spacer") => {
+                // Discontinued in Flex Message update 2 (2020); LINE answers 400 "invalid property".
+                report(Code::InvalidValue, &join(path, "type"), "LINE discontinued the flex spacer (it refuses it with HTTP 400): use a filler, or a margin on the next component".to_string());
                 return;
             }
             None => {
@@ -330,6 +342,9 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], report: &mut dyn FnMut(Code,
         }
     };
     let &(_, t, name, keys) = entry;
+    if f == F::Container {
+        video_hero(o, t, path, report);
+    }
     let specs: Vec<&str> = keys.split_whitespace().chain(common(f).split_whitespace()).collect();
     let mut names: Vec<&str> = specs.iter().map(|s| s.trim_end_matches(['!', '{', '[', '#', '?'])).collect();
     for (s, k) in specs.iter().zip(&names) {
@@ -383,6 +398,27 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], report: &mut dyn FnMut(Code,
                 check(item, &if x.is_array() { join(&at, i) } else { at.clone() }, cf, only, report);
             }
         }
+    }
+}
+
+/// A video hero needs a bubble of size kilo, mega (the default) or giga, and no carousel
+/// (LINE's "Create a Flex Message including a video").
+fn video_hero(o: &Map<String, Json>, t: &str, path: &str, report: &mut dyn FnMut(Code, &str, String)) {
+    let video = |hero: Option<&Json>| hero.and_then(|h| h.get("type")).and_then(Json::as_str) == Some("video");
+    match t {
+        "bubble" if video(o.get("hero")) => {
+            if let Some(size) = o.get("size").and_then(Json::as_str).filter(|s| matches!(*s, "nano" | "micro" | "deca" | "hecto")) {
+                report(Code::InvalidValue, &join(path, "size"), ["a bubble with a video hero must be kilo, mega or giga, not \"", size, "\""].concat());
+            }
+        }
+        "carousel" => {
+            for (i, b) in o.get("contents").and_then(Json::as_array).into_iter().flatten().enumerate() {
+                if video(b.get("hero")) {
+                    report(Code::InvalidValue, &join(&join(&join(path, "contents"), i), "hero"), "a video hero cannot go in a carousel; send the bubble on its own".to_string());
+                }
+            }
+        }
+        _ => {}
     }
 }
 

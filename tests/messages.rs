@@ -119,12 +119,13 @@ fn valid_messages() -> Vec<Value> {
                   "action": {"type": "datetimepicker", "label": "予約する", "data": "reserve", "mode": "date"}},
                  {"type": "button", "style": "secondary", "action": {"type": "clipboard", "label": "Copy", "clipboardText": "CAFE2026"}}]},
              "styles": {"header": {"backgroundColor": "#00ff00"}, "footer": {"separator": true, "separatorColor": "#000000"}},
-             "action": {"type": "uri", "label": "cafe", "uri": "https://example.com/cafe"}},
-            {"type": "bubble", "size": "kilo",
+             "action": {"type": "uri", "label": "cafe", "uri": "https://example.com/cafe"}}]}}),
+        // A video hero: in a bubble of its own (never in a carousel), kilo or larger.
+        json!({"type": "flex", "altText": "video", "contents": {"type": "bubble", "size": "kilo",
              "hero": {"type": "video", "url": "https://example.com/video.mp4", "previewUrl": "https://example.com/video_preview.jpg",
                       "altContent": {"type": "image", "size": "full", "aspectRatio": "20:13", "aspectMode": "cover", "url": "https://example.com/image.jpg"},
                       "aspectRatio": "20:13", "action": {"type": "uri", "label": "More", "uri": "https://example.com/more"}},
-             "body": {"type": "box", "layout": "vertical", "contents": []}}]}}),
+             "body": {"type": "box", "layout": "vertical", "contents": []}}}),
         json!({"type": "text", "text": "Select your favorite food category or send me your location!", "quickReply": {"items": [
             {"type": "action", "imageUrl": "https://example.com/sushi.png", "action": {"type": "message", "label": "Sushi", "text": "Sushi"}},
             {"type": "action", "imageUrl": "https://example.com/tempura.png", "action": {"type": "message", "label": "Tempura", "text": "Tempura"}},
@@ -223,6 +224,19 @@ fn wrong_type_values_with_a_suggestion() {
     one(flex(json!({"type": "bubble", "body": {"type": "text", "text": "a"}})), Code::InvalidValue, "/contents/body/type");
     one(body(json!([{"type": "span", "text": "a"}])), Code::InvalidValue, "/contents/body/contents/0/type");
     one(flex(json!({"type": "carousel", "contents": [{"type": "box", "layout": "vertical", "contents": []}]})), Code::InvalidValue, "/contents/contents/0/type");
+    // LINE's video rules: no video hero in a carousel, nor in a bubble below kilo.
+    let video = json!({"type": "video", "url": "https://example.com/v.mp4", "previewUrl": "https://example.com/p.jpg",
+                       "altContent": {"type": "image", "url": "https://example.com/a.jpg"}});
+    one(flex(json!({"type": "carousel", "contents": [{"type": "bubble", "hero": video}]})), Code::InvalidValue, "/contents/contents/0/hero");
+    one(flex(json!({"type": "bubble", "size": "micro", "hero": video})), Code::InvalidValue, "/contents/size");
+    // The spacer was discontinued (LINE answers 400 "invalid property"): refused with what to use.
+    let m = one(body(json!([{"type": "spacer", "size": "sm"}])), Code::InvalidValue, "/contents/body/contents/0/type");
+    assert!(m.contains("filler"), "{m}");
+    // What a template decides is known once rendered: a templated type or layout is not refused.
+    assert_eq!(problems(flex(json!({"type": "bubble", "body": {"type": "box", "layout": "{{ l }}", "contents": [{"type": "icon", "url": "https://example.com/i.png"}]}}))), []);
+    assert_eq!(problems(body(json!([{"type": "{{ t }}", "text": "a"}]))), []);
+    // A postback's data may be empty.
+    assert_eq!(problems(body(json!([{"type": "button", "action": {"type": "postback", "label": "a", "data": ""}}]))), []);
     // Camera, camera roll and location actions only in quick replies; rich menu switches never in messages.
     one(body(json!([{"type": "button", "action": {"type": "camera", "label": "c"}}])), Code::InvalidValue, "/contents/body/contents/0/action/type");
     one(body(json!([{"type": "button", "action": {"type": "richmenuswitch", "label": "c", "richMenuAliasId": "a", "data": "d"}}])), Code::InvalidValue, "/contents/body/contents/0/action/type");
