@@ -764,3 +764,47 @@ test("two tabs: progress made in one is shown in the other, and a tab that misse
   await context.close();
   assert.deepEqual(errors, []);
 });
+
+test("two tabs: 結果をトークに送る in one leaves another tab on the question it went back to (its entry too), and only turns the send button of a tab on the result", async () => {
+  const { paths } = derivePaths();
+  const path = paths.get("dry");
+  const served = await startApp({ port: 0, backendUrl: backend.url, mock: "client" });
+  try {
+    const { context, page: one } = await newPage(browser, errors);
+    await one.goto(served.quizUrl);
+    for (const step of path) await answerQuestion(one, step);
+    await one.locator("section[data-result]").waitFor();
+    const [two, three] = [await newTab(context, errors), await newTab(context, errors)];
+    for (const page of [two, three]) {
+      await page.goto(served.quizUrl);
+      await page.locator("section[data-result]").waitFor();
+    }
+    await one.goBack();
+    await atQuestion(one, path.at(-1), "the last question in the tab that went back");
+    const entry = await one.evaluate(() => history.state);
+    const live = await one.locator("#live").textContent();
+    await two.getByRole("button", { name: "結果をトークに送る" }).click();
+    await until(async () => (await savedRecord(two)).sent === true, 5000, "the send in the record");
+    // the third tab (on the result) shows it as sent, in place: no note, the focus where it was
+    const done = three.getByRole("button", { name: "送信しました" });
+    await done.waitFor({ timeout: 5000 });
+    assert.ok(await done.isDisabled());
+    assert.equal(await three.evaluate(() => document.activeElement?.id), "result-title", "the focus stays");
+    assert.doesNotMatch(await three.locator("#app").textContent(), /別のタブ/);
+    await new Promise((r) => setTimeout(r, 500)); // room for a wrong move of the first tab
+    assert.equal(await shownId(one), `q-${path.at(-1).id}`, "the first tab stays on its question");
+    assert.deepEqual(await one.evaluate(() => history.state), entry, "its history entry is not rewritten");
+    assert.equal(await one.locator("#live").textContent(), live, "nothing announced there");
+    assert.doesNotMatch(await one.locator("#app").textContent(), /別のタブ/);
+    // its back goes on to the question before, its forward to the result, shown as sent
+    await one.goBack();
+    await atQuestion(one, path.at(-2), "the question before");
+    await one.goForward();
+    await one.goForward();
+    await one.getByRole("button", { name: "送信しました" }).waitFor({ timeout: 5000 });
+    await context.close();
+  } finally {
+    await served.close();
+  }
+  assert.deepEqual(errors, []);
+});

@@ -133,13 +133,16 @@ function save() {
   }
 }
 
-// What is on screen for a record: another tab's write that changes it is shown at once.
-const screenOf = (r) => JSON.stringify([r?.run, r?.state, r?.view, r?.completedAt, r?.sent]);
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 let moved = false; // the next screen says that it follows another tab
 /**
  * Takes the stored record when another tab wrote it since this tab read it (this tab's own is
- * never saved over it) and shows it if the screen changes. Returns whether it re-rendered: an
- * action on the screen that was replaced is dropped (it was made on what the user saw before).
+ * never saved over it) and shows it if this tab's screen changes. Returns whether it re-rendered:
+ * an action on the screen that was replaced is dropped (it was made on what the user saw before).
+ * The screen is per tab: while the run and its answers are the same, another tab's back or
+ * forward (`view`), send (`sent`) or enqueue leaves this tab where it is, its history entry
+ * untouched; only what changed on its own screen is redrawn (the result of a completion another
+ * tab froze first, the send button once sent).
  */
 function adopt() {
   const text = read();
@@ -147,14 +150,26 @@ function adopt() {
   const r = parse(text);
   if (!r) return false; // removed or unreadable: this tab's record stays and is saved again
   seen = text;
-  const before = screenOf(record);
-  // only the view changed (another tab went back or forward): this tab stays on its own screen
-  if (record && screenOf({ ...r, view: record.view }) === before) r.view = record.view;
+  const old = record;
   record = r;
-  if (screenOf(r) === before) return false;
+  if (old && r.run === old.run && same(r.state, old.state)) {
+    r.view = old.view;
+    const onResult = r.view === undefined && r.state.done;
+    if (!onResult || (r.completedAt === old.completedAt && r.decision?.decisionId === old.decision?.decisionId)) {
+      if (onResult && r.sent && !old.sent) sentButton();
+      return false;
+    }
+  }
   moved = true;
   render(); // this tab's history entry now names the screen shown
   return true;
+}
+/** The result's send button once the summary is in the chat (sent here or in another tab). */
+function sentButton() {
+  const button = app.querySelector("button[data-send]");
+  if (!button) return;
+  button.textContent = "送信しました";
+  button.disabled = true;
 }
 addEventListener("storage", (e) => {
   if (e.key === KEY || e.key === null) adopt();
@@ -374,8 +389,8 @@ async function showResult(token) {
   const sendBtn = lf.inClient && record.sent
     ? h("button.primary", { type: "button", disabled: true }, "送信しました") // not offered again after a reload
     : lf.inClient
-    ? h("button.primary", { type: "button", onclick: async () => {
-        if (adopt()) return; // another tab changed the record (it may have sent it already)
+    ? h("button.primary", { type: "button", "data-send": "", onclick: async () => {
+        if (adopt() || record.sent) return; // another tab changed the record, or sent it already
         sendBtn.disabled = true;
         sendError.textContent = "";
         try {
