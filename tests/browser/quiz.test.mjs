@@ -808,3 +808,35 @@ test("two tabs: 結果をトークに送る in one leaves another tab on the que
   }
   assert.deepEqual(errors, []);
 });
+
+test("a new document on one of the app's entries (back from another page, a reload) shows that entry's screen, and keeps the entry's label", async () => {
+  const { paths } = derivePaths();
+  const path = paths.get("dry");
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(quizUrl());
+  for (const step of path.slice(0, 3)) await answerQuestion(page, step);
+  await atQuestion(page, path[3], "the fourth question");
+  // another page in the tab, then two entries back: the app's entry of the third question
+  await page.goto(`${backend.url}/`);
+  await page.evaluate(() => history.go(-2)).catch(() => {});
+  await atQuestion(page, path[2], "the third question (the entry's, not the saved screen)");
+  assert.deepEqual(await page.evaluate(() => [history.state.index, history.state.depth]), [2, 2], "the entry keeps its screen");
+  await page.goBack();
+  await atQuestion(page, path[1], "the second question, none skipped");
+  // two tabs on the result; one goes back to the last question (the saved screen), the other
+  // reloads: it opens on its own entry, the result, which stays a result entry
+  for (const step of path.slice(1)) await answerQuestion(page, step);
+  await page.locator("section[data-result]").waitFor();
+  const two = await newTab(context, errors);
+  await two.goto(quizUrl());
+  await two.locator("section[data-result]").waitFor();
+  const entry = await two.evaluate(() => history.state);
+  await page.goBack();
+  await atQuestion(page, path.at(-1), "the last question in the tab that went back");
+  await until(async () => (await savedRecord(page)).view === path.length - 1, 5000, "the saved screen");
+  await two.reload();
+  await two.locator("section[data-result]").waitFor();
+  assert.deepEqual(await two.evaluate(() => history.state), entry, "the reloaded tab's entry still names the result");
+  await context.close();
+  assert.deepEqual(errors, []);
+});

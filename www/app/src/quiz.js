@@ -602,14 +602,18 @@ function onPopState(e) {
   }
   rewinding = false;
   depth = s.depth;
-  const index = Math.min(s.index, record.state.path.length); // another tab may have re-branched
-  const view = index < record.state.path.length ? index : undefined;
+  const view = viewOf(s);
   if (view === record.view) return remember("replace");
   record.view = view;
   save();
   render();
 }
 addEventListener("popstate", onPopState);
+/** The record's view for entry `s` of its line (another tab may have re-branched since). */
+function viewOf(s) {
+  const index = Math.min(s.index, record.state.path.length);
+  return index < record.state.path.length ? index : undefined;
+}
 
 let renders = 0; // counts renders: a result screen still computing gives way to a later one
 function render(how = "replace") {
@@ -630,6 +634,10 @@ try {
   if (!record) {
     const run = newRun();
     record = { run, line: run, state: start(engine, QUIZ) };
+  } else if (isEntry(history.state) && history.state.line === record.line) {
+    // a reload, or a traversal from another document, on one of this line's entries: that
+    // entry's screen (this tab's own), not the saved one (another tab's, maybe)
+    record.view = viewOf(history.state);
   }
   if (JSON.stringify(record) !== seen) save(); // new or normalised (the same text is not written back over another tab's)
   render();
