@@ -840,3 +840,47 @@ test("a new document on one of the app's entries (back from another page, a relo
   await context.close();
   assert.deepEqual(errors, []);
 });
+
+test("back from the result, an answer changed and then changed back: the same completion again (same run and decision), nothing sent twice", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { paths } = derivePaths();
+    const path = paths.get("dry");
+    const at = path.length - 2; // the question before the last: another choice there, then the original
+    const { context, page } = await newPage(browser, errors);
+    const section = page.locator("section[data-result]");
+    await page.goto(served.quizUrl);
+    for (const step of path) await answerQuestion(page, step);
+    await section.waitFor();
+    const id = await section.getAttribute("data-decision-id");
+    await until(() => b.decisions.has(id), 15000, "the decision at the backend");
+    const { run, completedAt } = await savedRecord(page);
+    await page.goBack();
+    await page.goBack();
+    await atQuestion(page, path[at], "the question before the last");
+    const other = derivePaths().quiz.questions.find((q) => q.id === path[at].id).choices.find((c) => c.id !== path[at].answer);
+    await answerExactly(page, { ...path[at], answer: other.id });
+    await atQuestion(page, path.at(-1), "the last question, in a new run");
+    assert.notEqual((await savedRecord(page)).run, run, "a changed answer leaves the completed run");
+    await page.goBack();
+    await atQuestion(page, path[at], "the question before the last again");
+    await answerExactly(page, path[at]);
+    await answerExactly(page, path.at(-1));
+    await section.waitFor();
+    assert.equal(await section.getAttribute("data-decision-id"), id, "the same decision on screen");
+    const saved = await savedRecord(page);
+    assert.deepEqual([saved.run, saved.completedAt, saved.decision.decisionId, saved.enqueued], [run, completedAt, id, id], "the first completion restored");
+    await new Promise((r) => setTimeout(r, 1500)); // room for a wrong second send
+    assert.deepEqual([...b.deliveries.entries()], [[id, 1]], "one decision, delivered once");
+    // other answers to the end: a new completion, sent once
+    await page.goBack();
+    await page.goBack();
+    await atQuestion(page, path[at], "the question before the last, once more");
+    await answerExactly(page, { ...path[at], answer: other.id });
+    await answerExactly(page, path.at(-1));
+    await until(async () => (await section.count()) > 0 && (await section.getAttribute("data-decision-id")) !== id, 5000, "a new result");
+    const newId = await section.getAttribute("data-decision-id");
+    await until(() => b.decisions.has(newId), 15000, "the new decision at the backend");
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual([...b.deliveries.entries()].sort(), [[id, 1], [newId, 1]].sort(), "each decision delivered once");
+    await context.close();
+  }));

@@ -86,6 +86,10 @@ const requeued = sync
 // {run: an id for this run of the quiz (new at start, at restart and when an answer of a
 //  completed run changes; one completion per run), line: the run's history line (new at start
 //  and restart only: a run started by a changed answer keeps its history entries),
+//  last?: the completion a changed answer left ({run, state, completedAt, decision, enqueued,
+//  sent}): a run that completes with the same answers is that completion again, restored rather
+//  than frozen anew (same run, same decision, nothing sent twice); dropped once a run completes
+//  with other answers (a new completion) and at restart,
 //  state: QuizState, view?: index into state.path of the answered question on screen (absent:
 //  the current question), completedAt?: when the result was first shown (the context's `now`),
 //  decision?: the completion's decision, frozen when the result is first computed,
@@ -179,6 +183,17 @@ function patch(run, change) {
   adopt();
   if (record?.run !== run) return false;
   change(record);
+  save();
+  return true;
+}
+/** The completion of run `run` in the record: its own, or the one a changed answer left (last). */
+const completionOf = (run) => (record?.run === run ? record : record?.last?.run === run ? record.last : null);
+/** As patch(), for a note on run `run`'s completion, also once a changed answer left it (last). */
+function patchCompletion(run, change) {
+  adopt();
+  const c = completionOf(run);
+  if (!c) return false;
+  change(c);
   save();
   return true;
 }
@@ -280,10 +295,12 @@ function showQuestion(token) {
       error.textContent = problem(e);
       return;
     }
-    // A changed answer of a completed run (back from the result) is a new diagnosis: a new run,
-    // without the old one's completion, decision and sends (that one was shown and stays sent).
-    if (record.completedAt && JSON.stringify(state) !== JSON.stringify(record.state)) {
-      record = { run: newRun(), line: record.line, state };
+    // A changed answer of a completed run (back from the result) starts a new run, without the
+    // completion, decision and sends; the completion is kept as `last`: whether the new run is a
+    // new diagnosis is decided when it completes (see render).
+    if (record.completedAt && !same(state, record.state)) {
+      const { run, state: done, completedAt, decision, enqueued, sent } = record;
+      record = { run: newRun(), line: record.line, state, last: { run, state: done, completedAt, decision, enqueued, sent } };
     }
     record.state = state;
     const next = index + 1;
@@ -397,7 +414,7 @@ async function showResult(token) {
           await lf.liff.sendMessages([{ type: "text", text: summary }]);
           live.textContent = "トークに結果を送りました";
           sendBtn.textContent = "送信しました";
-          patch(run, (rec) => { rec.sent = true; });
+          patchCompletion(run, (rec) => { rec.sent = true; });
         } catch (e) {
           sendError.textContent = `トークに送信できませんでした: ${problem(e)}`;
           sendBtn.disabled = false;
@@ -456,17 +473,17 @@ async function deliver(decision, run) {
   }
   syncAction.replaceChildren();
   // once per completion, whatever a recomputation gives, and by one tab
-  if (decision && !(record.run === run && record.enqueued) && !inMemory.has(decision.decisionId)) {
+  if (decision && !completionOf(run)?.enqueued && !inMemory.has(decision.decisionId)) {
     if (!(await takeEnqueue(run, decision.decisionId))) {
       // another tab enqueued it; its note in the record may have been written over by a tab
       // that had not seen it yet
-      patch(run, (rec) => { rec.enqueued = decision.decisionId; });
+      patchCompletion(run, (rec) => { rec.enqueued = decision.decisionId; });
       return flush(true);
     }
     try {
       await sync.enqueue(decision); // a repeat of the same decisionId is skipped by the outbox
       if (durable) {
-        patch(run, (rec) => { rec.enqueued = decision.decisionId; });
+        patchCompletion(run, (rec) => { rec.enqueued = decision.decisionId; });
       } else {
         inMemory.add(decision.decisionId);
       }
@@ -621,7 +638,14 @@ function render(how = "replace") {
   remember(how);
   if (record.state.done && record.view === undefined) {
     if (!record.completedAt) {
-      record.completedAt = new Date().toISOString(); // fixed from now on: same decisionId after reloads
+      // Completed. With the answers of the last completion (changed after its result, then changed
+      // back) it is that completion again; otherwise a new one, which replaces it.
+      const { last, line } = record;
+      if (last && same(last.state, record.state)) record = { ...last, line };
+      else {
+        record.completedAt = new Date().toISOString(); // fixed from now on: same decisionId after reloads
+        delete record.last;
+      }
       save();
     }
     showResult(token);
@@ -648,5 +672,7 @@ try {
 // The outbox left over from an earlier visit, whatever is on screen (a completed run can be left
 // on a question by the browser's back). A completion frozen but not enqueued (the page closed in
 // between) is enqueued here unless its result is on screen, which does that itself.
-if (record?.decision && !record.enqueued && record.view !== undefined) deliver(record.decision, record.run);
-else flush();
+// The same for the completion a changed answer left (last).
+const leftOver = [record?.view !== undefined && record, record?.last].filter((c) => c?.decision && !c.enqueued);
+for (const c of leftOver) deliver(c.decision, c.run);
+if (!leftOver.length) flush();
