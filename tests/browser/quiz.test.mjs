@@ -493,7 +493,7 @@ test("back from the result, then a reload: the outbox is flushed at start-up and
     await context.close();
   }));
 
-test("back while the result is being computed: the completion is still sent, the question stays on screen and in the record", () =>
+test("back while the result is being computed: the completion is frozen but not sent until its result is shown; the question stays on screen and in the record", () =>
   withOwnBackend({}, async (b, served) => {
     const { paths } = derivePaths();
     const [, path] = [...paths.entries()][0];
@@ -506,20 +506,57 @@ test("back while the result is being computed: the completion is still sent, the
     else for (const v of [last.answer].flat()) await page.locator(`input[name=answer][value="${v}"]`).check();
     // 結果を見る and back in one task: back lands while the result is still computing
     await page.evaluate(() => { document.querySelector("form").requestSubmit(); history.back(); });
-    await until(async () => (await savedRecord(page)).enqueued, 10000, "the completion enqueued");
+    await until(async () => (await savedRecord(page)).decision, 10000, "the completion frozen");
+    await new Promise((r) => setTimeout(r, 1000)); // room for a wrong send
     const saved = await savedRecord(page);
-    assert.equal(saved.enqueued, saved.decision.decisionId);
-    await until(() => b.decisions.has(saved.decision.decisionId), 10000, "the decision at the backend");
+    assert.equal(saved.enqueued, undefined, "not enqueued: its result was never shown");
+    assert.equal(b.deliveries.size, 0, "nothing sent");
     assert.equal(await page.locator("form h2").getAttribute("id"), `q-${last.id}`, "the last question is on screen");
     assert.equal(saved.view, path.length - 1, "the record names the question on screen, not the result");
     await page.reload();
     await atQuestion(page, last, "the last question after a reload");
-    // forward: the result, the same completion
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(b.deliveries.size, 0, "nor at start-up");
+    // forward: the result, the same completion, sent now, once
     await page.goForward();
     await page.locator("section[data-result]").waitFor();
     assert.equal(await page.locator("section[data-result]").getAttribute("data-decision-id"), saved.decision.decisionId);
-    assert.equal(b.deliveries.get(saved.decision.decisionId), 1);
+    await until(() => b.decisions.has(saved.decision.decisionId), 10000, "the decision at the backend");
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual([...b.deliveries.entries()], [[saved.decision.decisionId, 1]]);
     await context.close();
+  }));
+
+test("back while the result is being computed, then the last answer changed: the completion never shown is never sent, whatever the timing", () =>
+  withOwnBackend({}, async (b, served) => {
+    const path = derivePaths().paths.get("dry");
+    const last = path.at(-1);
+    assert.equal(last.kind, "text", "the dry path ends with the free-text question");
+    for (const delay of [0, 20, 300]) {
+      const earlier = new Set(b.deliveries.keys());
+      const { context, page } = await newPage(browser, errors);
+      await page.goto(served.quizUrl);
+      for (const step of path.slice(0, -1)) await answerQuestion(page, step);
+      await atQuestion(page, last, "the last question");
+      // 結果を見る and back in one task; `delay` ms after the back lands, another answer
+      await page.evaluate((delay) => new Promise((done) => {
+        addEventListener("popstate", () => setTimeout(() => {
+          document.querySelector("textarea").value = "かゆい";
+          document.querySelector("form").requestSubmit();
+          done();
+        }, delay), { once: true });
+        document.querySelector("form").requestSubmit();
+        history.back();
+      }), delay);
+      const section = page.locator("section[data-result]");
+      await section.waitFor();
+      const id = await section.getAttribute("data-decision-id");
+      await until(() => b.decisions.has(id), 10000, "the shown completion at the backend");
+      await new Promise((r) => setTimeout(r, 1000)); // room for a wrong send
+      assert.deepEqual([...b.deliveries].filter(([k]) => !earlier.has(k)), [[id, 1]], `only the completion shown is sent, once (delay ${delay} ms)`);
+      assert.equal((await savedRecord(page)).state.answers[last.id], "かゆい");
+      await context.close();
+    }
   }));
 
 test("もう一度診断する answered at once: the new run still starts at the app's first entry, so back reaches its first question", async () => {

@@ -86,13 +86,16 @@ const requeued = sync
 // {run: an id for this run of the quiz (new at start, at restart and when an answer of a
 //  completed run changes; one completion per run), line: the run's history line (new at start
 //  and restart only: a run started by a changed answer keeps its history entries),
-//  last?: the completion a changed answer left ({run, state, completedAt, decision, enqueued,
-//  sent}): a run that completes with the same answers is that completion again, restored rather
+//  last?: the completion a changed answer left ({run, state, completedAt, decision, shown,
+//  enqueued, sent}): a run that completes with the same answers is that completion again, restored rather
 //  than frozen anew (same run, same decision, nothing sent twice); dropped once a run completes
 //  with other answers (a new completion) and at restart,
 //  state: QuizState, view?: index into state.path of the answered question on screen (absent:
 //  the current question), completedAt?: when the result was first shown (the context's `now`),
 //  decision?: the completion's decision, frozen when the result is first computed,
+//  shown?: true once its result was on screen (in some tab): a completion is sent only then, so
+//  one left before its result was drawn (back while computing) is never sent unless its answers
+//  come back to it,
 //  enqueued?: its decisionId once it is in the outbox (from then on never enqueued again),
 //  sent?: true once liff.sendMessages sent the summary to the chat}
 // The decision is kept rather than recomputed: its decisionId hashes the config too, so a
@@ -299,8 +302,8 @@ function showQuestion(token) {
     // completion, decision and sends; the completion is kept as `last`: whether the new run is a
     // new diagnosis is decided when it completes (see render).
     if (record.completedAt && !same(state, record.state)) {
-      const { run, state: done, completedAt, decision, enqueued, sent } = record;
-      record = { run: newRun(), line: record.line, state, last: { run, state: done, completedAt, decision, enqueued, sent } };
+      const { run, state: done, completedAt, decision, shown, enqueued, sent } = record;
+      record = { run: newRun(), line: record.line, state, last: { run, state: done, completedAt, decision, shown, enqueued, sent } };
     }
     record.state = state;
     const next = index + 1;
@@ -364,8 +367,11 @@ async function takeEnqueue(run, decisionId) {
   return mine;
 }
 
-// The completion is frozen and delivered whatever is on screen by then (the browser's back, another
-// tab's update): only drawing the result waits for this render to be the latest one.
+// The completion is frozen whatever is on screen by then (the browser's back, another tab's
+// update), so every tab and a reload show the same one; it is sent once its result is drawn
+// (here or in another tab). One whose result was never drawn (back while computing) is not
+// sent: going on with the same answers draws it and sends it then; other answers make a new
+// completion, and it is dropped.
 async function showResult(token) {
   show(h("p.muted", null, "結果を計算しています…"));
   app.setAttribute("aria-busy", "true");
@@ -396,7 +402,7 @@ async function showResult(token) {
     return;
   }
   const decision = record.decision ?? outcome.decision;
-  if (!shown()) return deliver(decision, run);
+  if (!shown()) return;
   const r = outcome.result;
   const decisionId = record.enqueued ?? decision.decisionId;
   const products = (r.contents || []).map((c) => h("li", { "data-content": c.id }, (c.messages || []).map(renderMessage)));
@@ -433,6 +439,7 @@ async function showResult(token) {
   show(section);
   live.textContent = `${noteText}診断結果: ${r.title}`;
   section.querySelector("h2").focus();
+  if (!record.shown) patch(run, (rec) => { rec.shown = true; });
   await deliver(decision, run);
 }
 
@@ -670,9 +677,9 @@ try {
   showError(`診断を開始できませんでした: ${problem(e)}`);
 }
 // The outbox left over from an earlier visit, whatever is on screen (a completed run can be left
-// on a question by the browser's back). A completion frozen but not enqueued (the page closed in
-// between) is enqueued here unless its result is on screen, which does that itself.
-// The same for the completion a changed answer left (last).
-const leftOver = [record?.view !== undefined && record, record?.last].filter((c) => c?.decision && !c.enqueued);
+// on a question by the browser's back). A completion shown but not enqueued (the page closed in
+// between) is enqueued here unless its result is on screen, which does that itself; the same for
+// the completion a changed answer left (last).
+const leftOver = [record?.view !== undefined && record, record?.last].filter((c) => c?.decision && c.shown && !c.enqueued);
 for (const c of leftOver) deliver(c.decision, c.run);
 if (!leftOver.length) flush();
