@@ -921,3 +921,38 @@ test("back from the result, an answer changed and then changed back: the same co
     assert.deepEqual([...b.deliveries.entries()].sort(), [[id, 1], [newId, 1]].sort(), "each decision delivered once");
     await context.close();
   }));
+
+test("もう一度診断する: 読み込んでいます… is announced and focused; when the browser is slow to go back, the new run starts on the current entry and back still reaches its first question", async () => {
+  const { paths } = derivePaths();
+  const [dry, oily] = [paths.get("dry"), paths.get("oily")];
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(quizUrl());
+  for (const step of dry) await answerQuestion(page, step);
+  await page.locator("section[data-result]").waitFor();
+  // the traversal of もう一度診断する lands 2.5 s late (a slow in-app browser), after the 2 s fallback
+  await page.evaluate(() => {
+    const go = history.go.bind(history);
+    history.go = (n) => { history.go = go; setTimeout(() => go(n), 2500); };
+  });
+  await page.getByRole("button", { name: "もう一度診断する" }).click();
+  assert.equal(await page.locator("#live").textContent(), "読み込んでいます…", "announced");
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "読み込んでいます…", "the busy message has the focus");
+  await atQuestion(page, oily[0], "the first question after the fallback");
+  const record = await savedRecord(page);
+  assert.deepEqual(await page.evaluate(() => [history.state.line, history.state.index, history.state.depth]), [record.line, 0, dry.length], "the current entry is the new run's, with its real depth");
+  await answerQuestion(page, oily[0]);
+  await new Promise((r) => setTimeout(r, 1500)); // the late traversal lands (and is undone)
+  await atQuestion(page, oily[1], "the second question of the new run");
+  assert.equal(await page.evaluate(() => history.state.line), record.line);
+  await page.goBack();
+  await atQuestion(page, oily[0], "back: the first question of the new run");
+  assert.equal(await page.evaluate(() => history.state.line), record.line);
+  // further back leaves the app (the old run's entries are neutralised on the way)
+  await until(async () => {
+    if (!page.url().startsWith(quizUrl())) return true;
+    await page.goBack();
+    return false;
+  }, 10000, "leaving the app");
+  await context.close();
+  assert.deepEqual(errors, []);
+});

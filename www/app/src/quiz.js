@@ -458,13 +458,19 @@ function restart() {
   // there nothing can be answered: an answer would be pushed after the old entries.
   if (depth > 0) {
     rewinding = "restart";
-    show(h("p.muted", null, "読み込んでいます…"));
+    const busy = h("p.muted", { tabIndex: -1 }, "読み込んでいます…");
+    show(busy);
     app.setAttribute("aria-busy", "true");
+    live.textContent = "読み込んでいます…"; // not the result's announcement any more
+    busy.focus(); // the result's button that had it is gone
     history.go(-depth);
     setTimeout(() => {
       if (rewinding !== "restart") return;
-      rewinding = true; // slow to get there: the first entry takes whatever is on screen then
-      render("none");
+      // slow to get there (or never): the new run starts on the current entry, with the depth that
+      // entry has; a traversal that lands later is undone (see onPopState)
+      rewinding = "late";
+      if (isEntry(history.state)) depth = history.state.depth;
+      render();
     }, 2000);
   } else {
     render();
@@ -583,7 +589,7 @@ addEventListener("online", () => flush());
 // leaves the app, as before. Forward after back re-shows the next screen (its answer kept);
 // answering differently drops the entries ahead (pushState does).
 let depth = 0; // the current entry's
-let rewinding = false; // もう一度診断する went back to the first entry
+let rewinding = false; // もう一度診断する went back to the first entry ("restart": on the way; "late": it gave up waiting)
 const isEntry = (s) => s?.kizunaQuiz === QUIZ && Number.isInteger(s.index) && Number.isInteger(s.depth);
 if (isEntry(history.state)) depth = history.state.depth; // a reload: the same entry
 
@@ -607,6 +613,12 @@ function onPopState(e) {
     // an entry of an earlier line (before もう一度診断する or another tab's restart): back goes to
     // the first entry (it takes the current screen, its back leaves the app); forward is undone
     const at = isEntry(s) ? s.depth : 0;
+    if (rewinding === "late") {
+      rewinding = false;
+      // the restart's traversal, landing after the new run started where the tab was: back to
+      // the tab's entry (one step back is the user's, handled below)
+      if (at < depth - 1) return history.go(depth - at);
+    }
     if (rewinding || at < depth) {
       if (at > 0 && !rewinding) {
         rewinding = true;
