@@ -956,3 +956,37 @@ test("もう一度診断する: 読み込んでいます… is announced and foc
   await context.close();
   assert.deepEqual(errors, []);
 });
+
+test("an answer changed after the result, that run's result left while computing, then the answer changed back: the shown completion again, nothing else sent", () =>
+  withOwnBackend({}, async (b, served) => {
+    const path = derivePaths().paths.get("dry");
+    const at = path.length - 2;
+    const { context, page } = await newPage(browser, errors);
+    const section = page.locator("section[data-result]");
+    await page.goto(served.quizUrl);
+    for (const step of path) await answerQuestion(page, step);
+    await section.waitFor();
+    const id = await section.getAttribute("data-decision-id");
+    await until(() => b.decisions.has(id), 15000, "the decision at the backend");
+    const { run } = await savedRecord(page);
+    await page.goBack();
+    await page.goBack();
+    await atQuestion(page, path[at], "the question before the last");
+    const other = derivePaths().quiz.questions.find((q) => q.id === path[at].id).choices.find((c) => c.id !== path[at].answer);
+    await answerExactly(page, { ...path[at], answer: other.id });
+    await atQuestion(page, path.at(-1), "the last question, in a new run");
+    // 結果を見る and back in one task: the new run's completion is frozen, never shown
+    await page.evaluate(() => { document.querySelector("form").requestSubmit(); history.back(); });
+    await until(async () => { const r = await savedRecord(page); return r.run !== run && r.decision; }, 10000, "the new run's completion frozen");
+    await atQuestion(page, path.at(-1), "the last question again");
+    await page.goBack();
+    await atQuestion(page, path[at], "the question before the last again");
+    await answerExactly(page, path[at]);
+    await answerExactly(page, path.at(-1));
+    await section.waitFor();
+    assert.equal(await section.getAttribute("data-decision-id"), id, "the first completion on screen");
+    assert.equal((await savedRecord(page)).run, run);
+    await new Promise((r) => setTimeout(r, 1500)); // room for a wrong send
+    assert.deepEqual([...b.deliveries.entries()], [[id, 1]], "one decision, delivered once");
+    await context.close();
+  }));

@@ -87,9 +87,10 @@ const requeued = sync
 //  completed run changes; one completion per run), line: the run's history line (new at start
 //  and restart only: a run started by a changed answer keeps its history entries),
 //  last?: the completion a changed answer left ({run, state, completedAt, decision, shown,
-//  enqueued, sent}): a run that completes with the same answers is that completion again, restored rather
-//  than frozen anew (same run, same decision, nothing sent twice); dropped once a run completes
-//  with other answers (a new completion) and at restart,
+//  enqueued, sent}): a run that completes with the same answers is that completion again,
+//  restored rather than frozen anew (same run, same decision, nothing sent twice); dropped once
+//  a run with other answers has its result shown (a new completion), and at restart; a
+//  completion never shown does not displace a shown one,
 //  state: QuizState, view?: index into state.path of the answered question on screen (absent:
 //  the current question), completedAt?: when the result was first shown (the context's `now`),
 //  decision?: the completion's decision, frozen when the result is first computed,
@@ -302,8 +303,10 @@ function showQuestion(token) {
     // completion, decision and sends; the completion is kept as `last`: whether the new run is a
     // new diagnosis is decided when it completes (see render).
     if (record.completedAt && !same(state, record.state)) {
-      const { run, state: done, completedAt, decision, shown, enqueued, sent } = record;
-      record = { run: newRun(), line: record.line, state, last: { run, state: done, completedAt, decision, shown, enqueued, sent } };
+      const { run, state: done, completedAt, decision, shown, enqueued, sent, last } = record;
+      // (one never shown does not displace a shown one: that is the last the user saw)
+      const left = shown || !last?.shown ? { run, state: done, completedAt, decision, shown, enqueued, sent } : last;
+      record = { run: newRun(), line: record.line, state, last: left };
     }
     record.state = state;
     const next = index + 1;
@@ -439,7 +442,7 @@ async function showResult(token) {
   show(section);
   live.textContent = `${noteText}診断結果: ${r.title}`;
   section.querySelector("h2").focus();
-  if (!record.shown) patch(run, (rec) => { rec.shown = true; });
+  if (!record.shown || record.last) patch(run, (rec) => { rec.shown = true; delete rec.last; });
   await deliver(decision, run);
 }
 
@@ -658,13 +661,10 @@ function render(how = "replace") {
   if (record.state.done && record.view === undefined) {
     if (!record.completedAt) {
       // Completed. With the answers of the last completion (changed after its result, then changed
-      // back) it is that completion again; otherwise a new one, which replaces it.
+      // back) it is that completion again; otherwise a new one, which replaces it once shown.
       const { last, line } = record;
       if (last && same(last.state, record.state)) record = { ...last, line };
-      else {
-        record.completedAt = new Date().toISOString(); // fixed from now on: same decisionId after reloads
-        delete record.last;
-      }
+      else record.completedAt = new Date().toISOString(); // fixed from now on: same decisionId after reloads
       save();
     }
     showResult(token);
