@@ -419,6 +419,25 @@ function answerExactly(page, step) {
   }, step);
 }
 const savedRecord = (page) => page.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")));
+// Keeps the app's IndexedDB store busy (a readwrite transaction of the page's own) until 50 ms
+// after the next popstate: a result computed meanwhile waits for it to be frozen, so the
+// browser's back surely lands before the result could be drawn (otherwise a slow popstate
+// lets it be shown for a moment, which counts as shown).
+const holdCompletions = (page) => page.evaluate(() => new Promise((held, fail) => {
+  const open = indexedDB.open("kizuna-quiz", 1);
+  open.onupgradeneeded = () => open.result.createObjectStore("completions");
+  open.onerror = () => fail(open.error);
+  open.onsuccess = () => {
+    const db = open.result;
+    const store = db.transaction("completions", "readwrite").objectStore("completions");
+    let release = false;
+    addEventListener("popstate", () => setTimeout(() => (release = true), 50), { once: true });
+    const spin = () => { if (!release) store.get("held").onsuccess = spin; };
+    spin();
+    db.close(); // once the transaction is done
+    held();
+  };
+}));
 const atQuestion = (page, step, what) => until(async () => (await page.locator("form h2").getAttribute("id").catch(() => null)) === `q-${step.id}`, 5000, what);
 
 test("back from the result, a changed answer is a new completion: the screen agrees with the decision sent, and each decision is sent once", () =>
@@ -505,6 +524,7 @@ test("back while the result is being computed: the completion is frozen but not 
     if (last.kind === "text") await page.locator("textarea[name=answer]").fill(last.answer);
     else for (const v of [last.answer].flat()) await page.locator(`input[name=answer][value="${v}"]`).check();
     // 結果を見る and back in one task: back lands while the result is still computing
+    await holdCompletions(page);
     await page.evaluate(() => { document.querySelector("form").requestSubmit(); history.back(); });
     await until(async () => (await savedRecord(page)).decision, 10000, "the completion frozen");
     await new Promise((r) => setTimeout(r, 1000)); // room for a wrong send
@@ -539,6 +559,7 @@ test("back while the result is being computed, then the last answer changed: the
       for (const step of path.slice(0, -1)) await answerQuestion(page, step);
       await atQuestion(page, last, "the last question");
       // 結果を見る and back in one task; `delay` ms after the back lands, another answer
+      await holdCompletions(page);
       await page.evaluate((delay) => new Promise((done) => {
         addEventListener("popstate", () => setTimeout(() => {
           document.querySelector("textarea").value = "かゆい";
@@ -976,6 +997,7 @@ test("an answer changed after the result, that run's result left while computing
     await answerExactly(page, { ...path[at], answer: other.id });
     await atQuestion(page, path.at(-1), "the last question, in a new run");
     // 結果を見る and back in one task: the new run's completion is frozen, never shown
+    await holdCompletions(page);
     await page.evaluate(() => { document.querySelector("form").requestSubmit(); history.back(); });
     await until(async () => { const r = await savedRecord(page); return r.run !== run && r.decision; }, 10000, "the new run's completion frozen");
     await atQuestion(page, path.at(-1), "the last question again");
