@@ -419,6 +419,25 @@ function answerExactly(page, step) {
   }, step);
 }
 const savedRecord = (page) => page.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")));
+// Keeps the app's IndexedDB store busy (a readwrite transaction of the page's own) until 50 ms
+// after the next popstate: a result computed meanwhile waits for it to be frozen, so the
+// browser's back surely lands before the result could be drawn (otherwise a slow popstate
+// lets it be shown for a moment, which counts as shown).
+const holdCompletions = (page) => page.evaluate(() => new Promise((held, fail) => {
+  const open = indexedDB.open("kizuna-quiz", 1);
+  open.onupgradeneeded = () => open.result.createObjectStore("completions");
+  open.onerror = () => fail(open.error);
+  open.onsuccess = () => {
+    const db = open.result;
+    const store = db.transaction("completions", "readwrite").objectStore("completions");
+    let release = false;
+    addEventListener("popstate", () => setTimeout(() => (release = true), 50), { once: true });
+    const spin = () => { if (!release) store.get("held").onsuccess = spin; };
+    spin();
+    db.close(); // once the transaction is done
+    held();
+  };
+}));
 const atQuestion = (page, step, what) => until(async () => (await page.locator("form h2").getAttribute("id").catch(() => null)) === `q-${step.id}`, 5000, what);
 
 test("back from the result, a changed answer is a new completion: the screen agrees with the decision sent, and each decision is sent once", () =>
@@ -493,7 +512,7 @@ test("back from the result, then a reload: the outbox is flushed at start-up and
     await context.close();
   }));
 
-test("back while the result is being computed: the completion is still sent, the question stays on screen and in the record", () =>
+test("back while the result is being computed: the completion is frozen but not sent until its result is shown; the question stays on screen and in the record", () =>
   withOwnBackend({}, async (b, served) => {
     const { paths } = derivePaths();
     const [, path] = [...paths.entries()][0];
@@ -505,21 +524,60 @@ test("back while the result is being computed: the completion is still sent, the
     if (last.kind === "text") await page.locator("textarea[name=answer]").fill(last.answer);
     else for (const v of [last.answer].flat()) await page.locator(`input[name=answer][value="${v}"]`).check();
     // 結果を見る and back in one task: back lands while the result is still computing
+    await holdCompletions(page);
     await page.evaluate(() => { document.querySelector("form").requestSubmit(); history.back(); });
-    await until(async () => (await savedRecord(page)).enqueued, 10000, "the completion enqueued");
+    await until(async () => (await savedRecord(page)).decision, 10000, "the completion frozen");
+    await new Promise((r) => setTimeout(r, 1000)); // room for a wrong send
     const saved = await savedRecord(page);
-    assert.equal(saved.enqueued, saved.decision.decisionId);
-    await until(() => b.decisions.has(saved.decision.decisionId), 10000, "the decision at the backend");
+    assert.equal(saved.enqueued, undefined, "not enqueued: its result was never shown");
+    assert.equal(b.deliveries.size, 0, "nothing sent");
     assert.equal(await page.locator("form h2").getAttribute("id"), `q-${last.id}`, "the last question is on screen");
     assert.equal(saved.view, path.length - 1, "the record names the question on screen, not the result");
     await page.reload();
     await atQuestion(page, last, "the last question after a reload");
-    // forward: the result, the same completion
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(b.deliveries.size, 0, "nor at start-up");
+    // forward: the result, the same completion, sent now, once
     await page.goForward();
     await page.locator("section[data-result]").waitFor();
     assert.equal(await page.locator("section[data-result]").getAttribute("data-decision-id"), saved.decision.decisionId);
-    assert.equal(b.deliveries.get(saved.decision.decisionId), 1);
+    await until(() => b.decisions.has(saved.decision.decisionId), 10000, "the decision at the backend");
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual([...b.deliveries.entries()], [[saved.decision.decisionId, 1]]);
     await context.close();
+  }));
+
+test("back while the result is being computed, then the last answer changed: the completion never shown is never sent, whatever the timing", () =>
+  withOwnBackend({}, async (b, served) => {
+    const path = derivePaths().paths.get("dry");
+    const last = path.at(-1);
+    assert.equal(last.kind, "text", "the dry path ends with the free-text question");
+    for (const delay of [0, 20, 300]) {
+      const earlier = new Set(b.deliveries.keys());
+      const { context, page } = await newPage(browser, errors);
+      await page.goto(served.quizUrl);
+      for (const step of path.slice(0, -1)) await answerQuestion(page, step);
+      await atQuestion(page, last, "the last question");
+      // 結果を見る and back in one task; `delay` ms after the back lands, another answer
+      await holdCompletions(page);
+      await page.evaluate((delay) => new Promise((done) => {
+        addEventListener("popstate", () => setTimeout(() => {
+          document.querySelector("textarea").value = "かゆい";
+          document.querySelector("form").requestSubmit();
+          done();
+        }, delay), { once: true });
+        document.querySelector("form").requestSubmit();
+        history.back();
+      }), delay);
+      const section = page.locator("section[data-result]");
+      await section.waitFor();
+      const id = await section.getAttribute("data-decision-id");
+      await until(() => b.decisions.has(id), 10000, "the shown completion at the backend");
+      await new Promise((r) => setTimeout(r, 1000)); // room for a wrong send
+      assert.deepEqual([...b.deliveries].filter(([k]) => !earlier.has(k)), [[id, 1]], `only the completion shown is sent, once (delay ${delay} ms)`);
+      assert.equal((await savedRecord(page)).state.answers[last.id], "かゆい");
+      await context.close();
+    }
   }));
 
 test("もう一度診断する answered at once: the new run still starts at the app's first entry, so back reaches its first question", async () => {
@@ -764,3 +822,193 @@ test("two tabs: progress made in one is shown in the other, and a tab that misse
   await context.close();
   assert.deepEqual(errors, []);
 });
+
+test("two tabs: 結果をトークに送る in one leaves another tab on the question it went back to (its entry too), and only turns the send button of a tab on the result", async () => {
+  const { paths } = derivePaths();
+  const path = paths.get("dry");
+  const served = await startApp({ port: 0, backendUrl: backend.url, mock: "client" });
+  try {
+    const { context, page: one } = await newPage(browser, errors);
+    await one.goto(served.quizUrl);
+    for (const step of path) await answerQuestion(one, step);
+    await one.locator("section[data-result]").waitFor();
+    const [two, three] = [await newTab(context, errors), await newTab(context, errors)];
+    for (const page of [two, three]) {
+      await page.goto(served.quizUrl);
+      await page.locator("section[data-result]").waitFor();
+    }
+    await one.goBack();
+    await atQuestion(one, path.at(-1), "the last question in the tab that went back");
+    const entry = await one.evaluate(() => history.state);
+    const live = await one.locator("#live").textContent();
+    await two.getByRole("button", { name: "結果をトークに送る" }).click();
+    await until(async () => (await savedRecord(two)).sent === true, 5000, "the send in the record");
+    // the third tab (on the result) shows it as sent, in place: no note, the focus where it was
+    const done = three.getByRole("button", { name: "送信しました" });
+    await done.waitFor({ timeout: 5000 });
+    assert.ok(await done.isDisabled());
+    assert.equal(await three.evaluate(() => document.activeElement?.id), "result-title", "the focus stays");
+    assert.doesNotMatch(await three.locator("#app").textContent(), /別のタブ/);
+    await new Promise((r) => setTimeout(r, 500)); // room for a wrong move of the first tab
+    assert.equal(await shownId(one), `q-${path.at(-1).id}`, "the first tab stays on its question");
+    assert.deepEqual(await one.evaluate(() => history.state), entry, "its history entry is not rewritten");
+    assert.equal(await one.locator("#live").textContent(), live, "nothing announced there");
+    assert.doesNotMatch(await one.locator("#app").textContent(), /別のタブ/);
+    // its back goes on to the question before, its forward to the result, shown as sent
+    await one.goBack();
+    await atQuestion(one, path.at(-2), "the question before");
+    await one.goForward();
+    await one.goForward();
+    await one.getByRole("button", { name: "送信しました" }).waitFor({ timeout: 5000 });
+    await context.close();
+  } finally {
+    await served.close();
+  }
+  assert.deepEqual(errors, []);
+});
+
+test("a new document on one of the app's entries (back from another page, a reload) shows that entry's screen, and keeps the entry's label", async () => {
+  const { paths } = derivePaths();
+  const path = paths.get("dry");
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(quizUrl());
+  for (const step of path.slice(0, 3)) await answerQuestion(page, step);
+  await atQuestion(page, path[3], "the fourth question");
+  // another page in the tab, then two entries back: the app's entry of the third question
+  await page.goto(`${backend.url}/`);
+  await page.evaluate(() => history.go(-2)).catch(() => {});
+  await atQuestion(page, path[2], "the third question (the entry's, not the saved screen)");
+  assert.deepEqual(await page.evaluate(() => [history.state.index, history.state.depth]), [2, 2], "the entry keeps its screen");
+  await page.goBack();
+  await atQuestion(page, path[1], "the second question, none skipped");
+  // two tabs on the result; one goes back to the last question (the saved screen), the other
+  // reloads: it opens on its own entry, the result, which stays a result entry
+  for (const step of path.slice(1)) await answerQuestion(page, step);
+  await page.locator("section[data-result]").waitFor();
+  const two = await newTab(context, errors);
+  await two.goto(quizUrl());
+  await two.locator("section[data-result]").waitFor();
+  const entry = await two.evaluate(() => history.state);
+  await page.goBack();
+  await atQuestion(page, path.at(-1), "the last question in the tab that went back");
+  await until(async () => (await savedRecord(page)).view === path.length - 1, 5000, "the saved screen");
+  await two.reload();
+  await two.locator("section[data-result]").waitFor();
+  assert.deepEqual(await two.evaluate(() => history.state), entry, "the reloaded tab's entry still names the result");
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test("back from the result, an answer changed and then changed back: the same completion again (same run and decision), nothing sent twice", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { paths } = derivePaths();
+    const path = paths.get("dry");
+    const at = path.length - 2; // the question before the last: another choice there, then the original
+    const { context, page } = await newPage(browser, errors);
+    const section = page.locator("section[data-result]");
+    await page.goto(served.quizUrl);
+    for (const step of path) await answerQuestion(page, step);
+    await section.waitFor();
+    const id = await section.getAttribute("data-decision-id");
+    await until(() => b.decisions.has(id), 15000, "the decision at the backend");
+    const { run, completedAt } = await savedRecord(page);
+    await page.goBack();
+    await page.goBack();
+    await atQuestion(page, path[at], "the question before the last");
+    const other = derivePaths().quiz.questions.find((q) => q.id === path[at].id).choices.find((c) => c.id !== path[at].answer);
+    await answerExactly(page, { ...path[at], answer: other.id });
+    await atQuestion(page, path.at(-1), "the last question, in a new run");
+    assert.notEqual((await savedRecord(page)).run, run, "a changed answer leaves the completed run");
+    await page.goBack();
+    await atQuestion(page, path[at], "the question before the last again");
+    await answerExactly(page, path[at]);
+    await answerExactly(page, path.at(-1));
+    await section.waitFor();
+    assert.equal(await section.getAttribute("data-decision-id"), id, "the same decision on screen");
+    const saved = await savedRecord(page);
+    assert.deepEqual([saved.run, saved.completedAt, saved.decision.decisionId, saved.enqueued], [run, completedAt, id, id], "the first completion restored");
+    await new Promise((r) => setTimeout(r, 1500)); // room for a wrong second send
+    assert.deepEqual([...b.deliveries.entries()], [[id, 1]], "one decision, delivered once");
+    // other answers to the end: a new completion, sent once
+    await page.goBack();
+    await page.goBack();
+    await atQuestion(page, path[at], "the question before the last, once more");
+    await answerExactly(page, { ...path[at], answer: other.id });
+    await answerExactly(page, path.at(-1));
+    await until(async () => (await section.count()) > 0 && (await section.getAttribute("data-decision-id")) !== id, 5000, "a new result");
+    const newId = await section.getAttribute("data-decision-id");
+    await until(() => b.decisions.has(newId), 15000, "the new decision at the backend");
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual([...b.deliveries.entries()].sort(), [[id, 1], [newId, 1]].sort(), "each decision delivered once");
+    await context.close();
+  }));
+
+test("もう一度診断する: 読み込んでいます… is announced and focused; when the browser is slow to go back, the new run starts on the current entry and back still reaches its first question", async () => {
+  const { paths } = derivePaths();
+  const [dry, oily] = [paths.get("dry"), paths.get("oily")];
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(quizUrl());
+  for (const step of dry) await answerQuestion(page, step);
+  await page.locator("section[data-result]").waitFor();
+  // the traversal of もう一度診断する lands 2.5 s late (a slow in-app browser), after the 2 s fallback
+  await page.evaluate(() => {
+    const go = history.go.bind(history);
+    history.go = (n) => { history.go = go; setTimeout(() => go(n), 2500); };
+  });
+  await page.getByRole("button", { name: "もう一度診断する" }).click();
+  assert.equal(await page.locator("#live").textContent(), "読み込んでいます…", "announced");
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "読み込んでいます…", "the busy message has the focus");
+  await atQuestion(page, oily[0], "the first question after the fallback");
+  const record = await savedRecord(page);
+  assert.deepEqual(await page.evaluate(() => [history.state.line, history.state.index, history.state.depth]), [record.line, 0, dry.length], "the current entry is the new run's, with its real depth");
+  await answerQuestion(page, oily[0]);
+  await new Promise((r) => setTimeout(r, 1500)); // the late traversal lands (and is undone)
+  await atQuestion(page, oily[1], "the second question of the new run");
+  assert.equal(await page.evaluate(() => history.state.line), record.line);
+  await page.goBack();
+  await atQuestion(page, oily[0], "back: the first question of the new run");
+  assert.equal(await page.evaluate(() => history.state.line), record.line);
+  // further back leaves the app (the old run's entries are neutralised on the way)
+  await until(async () => {
+    if (!page.url().startsWith(quizUrl())) return true;
+    await page.goBack();
+    return false;
+  }, 10000, "leaving the app");
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test("an answer changed after the result, that run's result left while computing, then the answer changed back: the shown completion again, nothing else sent", () =>
+  withOwnBackend({}, async (b, served) => {
+    const path = derivePaths().paths.get("dry");
+    const at = path.length - 2;
+    const { context, page } = await newPage(browser, errors);
+    const section = page.locator("section[data-result]");
+    await page.goto(served.quizUrl);
+    for (const step of path) await answerQuestion(page, step);
+    await section.waitFor();
+    const id = await section.getAttribute("data-decision-id");
+    await until(() => b.decisions.has(id), 15000, "the decision at the backend");
+    const { run } = await savedRecord(page);
+    await page.goBack();
+    await page.goBack();
+    await atQuestion(page, path[at], "the question before the last");
+    const other = derivePaths().quiz.questions.find((q) => q.id === path[at].id).choices.find((c) => c.id !== path[at].answer);
+    await answerExactly(page, { ...path[at], answer: other.id });
+    await atQuestion(page, path.at(-1), "the last question, in a new run");
+    // 結果を見る and back in one task: the new run's completion is frozen, never shown
+    await holdCompletions(page);
+    await page.evaluate(() => { document.querySelector("form").requestSubmit(); history.back(); });
+    await until(async () => { const r = await savedRecord(page); return r.run !== run && r.decision; }, 10000, "the new run's completion frozen");
+    await atQuestion(page, path.at(-1), "the last question again");
+    await page.goBack();
+    await atQuestion(page, path[at], "the question before the last again");
+    await answerExactly(page, path[at]);
+    await answerExactly(page, path.at(-1));
+    await section.waitFor();
+    assert.equal(await section.getAttribute("data-decision-id"), id, "the first completion on screen");
+    assert.equal((await savedRecord(page)).run, run);
+    await new Promise((r) => setTimeout(r, 1500)); // room for a wrong send
+    assert.deepEqual([...b.deliveries.entries()], [[id, 1]], "one decision, delivered once");
+    await context.close();
+  }));

@@ -86,9 +86,17 @@ const requeued = sync
 // {run: an id for this run of the quiz (new at start, at restart and when an answer of a
 //  completed run changes; one completion per run), line: the run's history line (new at start
 //  and restart only: a run started by a changed answer keeps its history entries),
+//  last?: the completion a changed answer left ({run, state, completedAt, decision, shown,
+//  enqueued, sent}): a run that completes with the same answers is that completion again,
+//  restored rather than frozen anew (same run, same decision, nothing sent twice); dropped once
+//  a run with other answers has its result shown (a new completion), and at restart; a
+//  completion never shown does not displace a shown one,
 //  state: QuizState, view?: index into state.path of the answered question on screen (absent:
 //  the current question), completedAt?: when the result was first shown (the context's `now`),
 //  decision?: the completion's decision, frozen when the result is first computed,
+//  shown?: true once its result was on screen (in some tab): a completion is sent only then, so
+//  one left before its result was drawn (back while computing) is never sent unless its answers
+//  come back to it,
 //  enqueued?: its decisionId once it is in the outbox (from then on never enqueued again),
 //  sent?: true once liff.sendMessages sent the summary to the chat}
 // The decision is kept rather than recomputed: its decisionId hashes the config too, so a
@@ -133,13 +141,16 @@ function save() {
   }
 }
 
-// What is on screen for a record: another tab's write that changes it is shown at once.
-const screenOf = (r) => JSON.stringify([r?.run, r?.state, r?.view, r?.completedAt, r?.sent]);
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 let moved = false; // the next screen says that it follows another tab
 /**
  * Takes the stored record when another tab wrote it since this tab read it (this tab's own is
- * never saved over it) and shows it if the screen changes. Returns whether it re-rendered: an
- * action on the screen that was replaced is dropped (it was made on what the user saw before).
+ * never saved over it) and shows it if this tab's screen changes. Returns whether it re-rendered:
+ * an action on the screen that was replaced is dropped (it was made on what the user saw before).
+ * The screen is per tab: while the run and its answers are the same, another tab's back or
+ * forward (`view`), send (`sent`) or enqueue leaves this tab where it is, its history entry
+ * untouched; only what changed on its own screen is redrawn (the result of a completion another
+ * tab froze first, the send button once sent).
  */
 function adopt() {
   const text = read();
@@ -147,14 +158,26 @@ function adopt() {
   const r = parse(text);
   if (!r) return false; // removed or unreadable: this tab's record stays and is saved again
   seen = text;
-  const before = screenOf(record);
-  // only the view changed (another tab went back or forward): this tab stays on its own screen
-  if (record && screenOf({ ...r, view: record.view }) === before) r.view = record.view;
+  const old = record;
   record = r;
-  if (screenOf(r) === before) return false;
+  if (old && r.run === old.run && same(r.state, old.state)) {
+    r.view = old.view;
+    const onResult = r.view === undefined && r.state.done;
+    if (!onResult || (r.completedAt === old.completedAt && r.decision?.decisionId === old.decision?.decisionId)) {
+      if (onResult && r.sent && !old.sent) sentButton();
+      return false;
+    }
+  }
   moved = true;
   render(); // this tab's history entry now names the screen shown
   return true;
+}
+/** The result's send button once the summary is in the chat (sent here or in another tab). */
+function sentButton() {
+  const button = app.querySelector("button[data-send]");
+  if (!button) return;
+  button.textContent = "送信しました";
+  button.disabled = true;
 }
 addEventListener("storage", (e) => {
   if (e.key === KEY || e.key === null) adopt();
@@ -164,6 +187,17 @@ function patch(run, change) {
   adopt();
   if (record?.run !== run) return false;
   change(record);
+  save();
+  return true;
+}
+/** The completion of run `run` in the record: its own, or the one a changed answer left (last). */
+const completionOf = (run) => (record?.run === run ? record : record?.last?.run === run ? record.last : null);
+/** As patch(), for a note on run `run`'s completion, also once a changed answer left it (last). */
+function patchCompletion(run, change) {
+  adopt();
+  const c = completionOf(run);
+  if (!c) return false;
+  change(c);
   save();
   return true;
 }
@@ -265,10 +299,14 @@ function showQuestion(token) {
       error.textContent = problem(e);
       return;
     }
-    // A changed answer of a completed run (back from the result) is a new diagnosis: a new run,
-    // without the old one's completion, decision and sends (that one was shown and stays sent).
-    if (record.completedAt && JSON.stringify(state) !== JSON.stringify(record.state)) {
-      record = { run: newRun(), line: record.line, state };
+    // A changed answer of a completed run (back from the result) starts a new run, without the
+    // completion, decision and sends; the completion is kept as `last`: whether the new run is a
+    // new diagnosis is decided when it completes (see render).
+    if (record.completedAt && !same(state, record.state)) {
+      const { run, state: done, completedAt, decision, shown, enqueued, sent, last } = record;
+      // (one never shown does not displace a shown one: that is the last the user saw)
+      const left = shown || !last?.shown ? { run, state: done, completedAt, decision, shown, enqueued, sent } : last;
+      record = { run: newRun(), line: record.line, state, last: left };
     }
     record.state = state;
     const next = index + 1;
@@ -332,8 +370,11 @@ async function takeEnqueue(run, decisionId) {
   return mine;
 }
 
-// The completion is frozen and delivered whatever is on screen by then (the browser's back, another
-// tab's update): only drawing the result waits for this render to be the latest one.
+// The completion is frozen whatever is on screen by then (the browser's back, another tab's
+// update), so every tab and a reload show the same one; it is sent once its result is drawn
+// (here or in another tab). One whose result was never drawn (back while computing) is not
+// sent: going on with the same answers draws it and sends it then; other answers make a new
+// completion, and it is dropped.
 async function showResult(token) {
   show(h("p.muted", null, "結果を計算しています…"));
   app.setAttribute("aria-busy", "true");
@@ -364,7 +405,7 @@ async function showResult(token) {
     return;
   }
   const decision = record.decision ?? outcome.decision;
-  if (!shown()) return deliver(decision, run);
+  if (!shown()) return;
   const r = outcome.result;
   const decisionId = record.enqueued ?? decision.decisionId;
   const products = (r.contents || []).map((c) => h("li", { "data-content": c.id }, (c.messages || []).map(renderMessage)));
@@ -374,15 +415,15 @@ async function showResult(token) {
   const sendBtn = lf.inClient && record.sent
     ? h("button.primary", { type: "button", disabled: true }, "送信しました") // not offered again after a reload
     : lf.inClient
-    ? h("button.primary", { type: "button", onclick: async () => {
-        if (adopt()) return; // another tab changed the record (it may have sent it already)
+    ? h("button.primary", { type: "button", "data-send": "", onclick: async () => {
+        if (adopt() || record.sent) return; // another tab changed the record, or sent it already
         sendBtn.disabled = true;
         sendError.textContent = "";
         try {
           await lf.liff.sendMessages([{ type: "text", text: summary }]);
           live.textContent = "トークに結果を送りました";
           sendBtn.textContent = "送信しました";
-          patch(run, (rec) => { rec.sent = true; });
+          patchCompletion(run, (rec) => { rec.sent = true; });
         } catch (e) {
           sendError.textContent = `トークに送信できませんでした: ${problem(e)}`;
           sendBtn.disabled = false;
@@ -401,6 +442,7 @@ async function showResult(token) {
   show(section);
   live.textContent = `${noteText}診断結果: ${r.title}`;
   section.querySelector("h2").focus();
+  if (!record.shown || record.last) patch(run, (rec) => { rec.shown = true; delete rec.last; });
   await deliver(decision, run);
 }
 
@@ -419,13 +461,19 @@ function restart() {
   // there nothing can be answered: an answer would be pushed after the old entries.
   if (depth > 0) {
     rewinding = "restart";
-    show(h("p.muted", null, "読み込んでいます…"));
+    const busy = h("p.muted", { tabIndex: -1 }, "読み込んでいます…");
+    show(busy);
     app.setAttribute("aria-busy", "true");
+    live.textContent = "読み込んでいます…"; // not the result's announcement any more
+    busy.focus(); // the result's button that had it is gone
     history.go(-depth);
     setTimeout(() => {
       if (rewinding !== "restart") return;
-      rewinding = true; // slow to get there: the first entry takes whatever is on screen then
-      render("none");
+      // slow to get there (or never): the new run starts on the current entry, with the depth that
+      // entry has; a traversal that lands later is undone (see onPopState)
+      rewinding = "late";
+      if (isEntry(history.state)) depth = history.state.depth;
+      render();
     }, 2000);
   } else {
     render();
@@ -441,17 +489,17 @@ async function deliver(decision, run) {
   }
   syncAction.replaceChildren();
   // once per completion, whatever a recomputation gives, and by one tab
-  if (decision && !(record.run === run && record.enqueued) && !inMemory.has(decision.decisionId)) {
+  if (decision && !completionOf(run)?.enqueued && !inMemory.has(decision.decisionId)) {
     if (!(await takeEnqueue(run, decision.decisionId))) {
       // another tab enqueued it; its note in the record may have been written over by a tab
       // that had not seen it yet
-      patch(run, (rec) => { rec.enqueued = decision.decisionId; });
+      patchCompletion(run, (rec) => { rec.enqueued = decision.decisionId; });
       return flush(true);
     }
     try {
       await sync.enqueue(decision); // a repeat of the same decisionId is skipped by the outbox
       if (durable) {
-        patch(run, (rec) => { rec.enqueued = decision.decisionId; });
+        patchCompletion(run, (rec) => { rec.enqueued = decision.decisionId; });
       } else {
         inMemory.add(decision.decisionId);
       }
@@ -544,7 +592,7 @@ addEventListener("online", () => flush());
 // leaves the app, as before. Forward after back re-shows the next screen (its answer kept);
 // answering differently drops the entries ahead (pushState does).
 let depth = 0; // the current entry's
-let rewinding = false; // もう一度診断する went back to the first entry
+let rewinding = false; // もう一度診断する went back to the first entry ("restart": on the way; "late": it gave up waiting)
 const isEntry = (s) => s?.kizunaQuiz === QUIZ && Number.isInteger(s.index) && Number.isInteger(s.depth);
 if (isEntry(history.state)) depth = history.state.depth; // a reload: the same entry
 
@@ -568,6 +616,12 @@ function onPopState(e) {
     // an entry of an earlier line (before もう一度診断する or another tab's restart): back goes to
     // the first entry (it takes the current screen, its back leaves the app); forward is undone
     const at = isEntry(s) ? s.depth : 0;
+    if (rewinding === "late") {
+      rewinding = false;
+      // the restart's traversal, landing after the new run started where the tab was: back to
+      // the tab's entry (one step back is the user's, handled below)
+      if (at < depth - 1) return history.go(depth - at);
+    }
     if (rewinding || at < depth) {
       if (at > 0 && !rewinding) {
         rewinding = true;
@@ -587,14 +641,18 @@ function onPopState(e) {
   }
   rewinding = false;
   depth = s.depth;
-  const index = Math.min(s.index, record.state.path.length); // another tab may have re-branched
-  const view = index < record.state.path.length ? index : undefined;
+  const view = viewOf(s);
   if (view === record.view) return remember("replace");
   record.view = view;
   save();
   render();
 }
 addEventListener("popstate", onPopState);
+/** The record's view for entry `s` of its line (another tab may have re-branched since). */
+function viewOf(s) {
+  const index = Math.min(s.index, record.state.path.length);
+  return index < record.state.path.length ? index : undefined;
+}
 
 let renders = 0; // counts renders: a result screen still computing gives way to a later one
 function render(how = "replace") {
@@ -602,7 +660,11 @@ function render(how = "replace") {
   remember(how);
   if (record.state.done && record.view === undefined) {
     if (!record.completedAt) {
-      record.completedAt = new Date().toISOString(); // fixed from now on: same decisionId after reloads
+      // Completed. With the answers of the last completion (changed after its result, then changed
+      // back) it is that completion again; otherwise a new one, which replaces it once shown.
+      const { last, line } = record;
+      if (last && same(last.state, record.state)) record = { ...last, line };
+      else record.completedAt = new Date().toISOString(); // fixed from now on: same decisionId after reloads
       save();
     }
     showResult(token);
@@ -615,6 +677,10 @@ try {
   if (!record) {
     const run = newRun();
     record = { run, line: run, state: start(engine, QUIZ) };
+  } else if (isEntry(history.state) && history.state.line === record.line) {
+    // a reload, or a traversal from another document, on one of this line's entries: that
+    // entry's screen (this tab's own), not the saved one (another tab's, maybe)
+    record.view = viewOf(history.state);
   }
   if (JSON.stringify(record) !== seen) save(); // new or normalised (the same text is not written back over another tab's)
   render();
@@ -623,7 +689,9 @@ try {
   showError(`診断を開始できませんでした: ${problem(e)}`);
 }
 // The outbox left over from an earlier visit, whatever is on screen (a completed run can be left
-// on a question by the browser's back). A completion frozen but not enqueued (the page closed in
-// between) is enqueued here unless its result is on screen, which does that itself.
-if (record?.decision && !record.enqueued && record.view !== undefined) deliver(record.decision, record.run);
-else flush();
+// on a question by the browser's back). A completion shown but not enqueued (the page closed in
+// between) is enqueued here unless its result is on screen, which does that itself; the same for
+// the completion a changed answer left (last).
+const leftOver = [record?.view !== undefined && record, record?.last].filter((c) => c?.decision && c.shown && !c.enqueued);
+for (const c of leftOver) deliver(c.decision, c.run);
+if (!leftOver.length) flush();
