@@ -187,7 +187,9 @@ fn child(f: F, t: &str, key: &str, parent: &Map<String, Json>) -> Option<(F, &'s
 }
 
 /// Keys whose values LINE enumerates: key, the object `type` it applies to (`""`: any), the
-/// values. `px` among the values: also a length such as `12px` or `-4.5px`, or a percentage.
+/// values. `px` last: also a length in pixels such as `12px` or `-4.5px`; `%` last: a length in
+/// pixels or a percentage such as `50%` (flex-message-layout: margins, spacing, corner radii,
+/// borders, line spacing and text sizes take pixels only).
 const VALUES: &[(&str, &str, &str)] = &[
     ("layout", "", "horizontal vertical baseline"),
     ("position", "", "relative absolute"),
@@ -203,7 +205,8 @@ const VALUES: &[(&str, &str, &str)] = &[
     ("aspectMode", "", "fit cover"),
     ("direction", "", "ltr rtl"),
     ("size", "bubble", "nano micro deca hecto kilo mega giga"),
-    ("size", "", "xxs xs sm md lg xl xxl 3xl 4xl 5xl full px"),
+    ("size", "image", "xxs xs sm md lg xl xxl 3xl 4xl 5xl full %"),
+    ("size", "", "xxs xs sm md lg xl xxl 3xl 4xl 5xl px"),
     ("height", "button", "sm md"),
     ("mode", "datetimepicker", "date time datetime"),
     ("inputOption", "", "closeRichMenu openRichMenu openKeyboard openVoice"),
@@ -211,27 +214,27 @@ const VALUES: &[(&str, &str, &str)] = &[
     ("imageSize", "", "cover contain"),
     ("margin", "", "none xs sm md lg xl xxl px"),
     ("spacing", "", "none xs sm md lg xl xxl px"),
-    ("offsetTop", "", "none xs sm md lg xl xxl px"),
-    ("offsetBottom", "", "none xs sm md lg xl xxl px"),
-    ("offsetStart", "", "none xs sm md lg xl xxl px"),
-    ("offsetEnd", "", "none xs sm md lg xl xxl px"),
-    ("paddingAll", "", "none xs sm md lg xl xxl px"),
-    ("paddingTop", "", "none xs sm md lg xl xxl px"),
-    ("paddingBottom", "", "none xs sm md lg xl xxl px"),
-    ("paddingStart", "", "none xs sm md lg xl xxl px"),
-    ("paddingEnd", "", "none xs sm md lg xl xxl px"),
+    ("offsetTop", "", "none xs sm md lg xl xxl %"),
+    ("offsetBottom", "", "none xs sm md lg xl xxl %"),
+    ("offsetStart", "", "none xs sm md lg xl xxl %"),
+    ("offsetEnd", "", "none xs sm md lg xl xxl %"),
+    ("paddingAll", "", "none xs sm md lg xl xxl %"),
+    ("paddingTop", "", "none xs sm md lg xl xxl %"),
+    ("paddingBottom", "", "none xs sm md lg xl xxl %"),
+    ("paddingStart", "", "none xs sm md lg xl xxl %"),
+    ("paddingEnd", "", "none xs sm md lg xl xxl %"),
     ("cornerRadius", "", "none xs sm md lg xl xxl px"),
     ("borderWidth", "", "none light normal medium semi-bold bold px"),
-    ("width", "box", "px"),
-    ("maxWidth", "", "px"),
-    ("height", "box", "px"),
-    ("maxHeight", "", "px"),
+    ("width", "box", "%"),
+    ("maxWidth", "", "%"),
+    ("height", "box", "%"),
+    ("maxHeight", "", "%"),
     ("lineSpacing", "", "px"),
 ];
 
 /// `12px`, `-4.5px`, `50%`.
-fn is_length(s: &str) -> bool {
-    let n = s.strip_suffix("px").or_else(|| s.strip_suffix('%')).unwrap_or("");
+fn is_length(s: &str, percent: bool) -> bool {
+    let n = s.strip_suffix("px").or_else(|| s.strip_suffix('%').filter(|_| percent)).unwrap_or("");
     let n = n.strip_prefix('-').unwrap_or(n);
     let (int, frac) = n.split_once('.').unwrap_or((n, "0"));
     !int.is_empty() && !frac.is_empty() && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
@@ -439,12 +442,17 @@ fn check_string(t: &str, key: &str, s: &str, at: &str, report: &mut dyn FnMut(Co
         return;
     }
     let Some(&(_, _, values)) = VALUES.iter().find(|v| v.0 == key && (v.1 == t || v.1.is_empty())) else { return };
-    let lengths = values.ends_with("px");
-    if values.split_whitespace().any(|v| v == s) || (lengths && is_length(s)) {
+    let percent = values.ends_with('%');
+    let lengths = percent || values.ends_with("px");
+    if values.split_whitespace().any(|v| v == s) || (lengths && is_length(s, percent)) {
         return;
     }
-    let words: Vec<&str> = values.split_whitespace().filter(|v| *v != "px").collect();
-    let more = if lengths { ", or a length such as \"10px\"" } else { "" };
+    let words: Vec<&str> = values.split_whitespace().filter(|v| *v != "px" && *v != "%").collect();
+    let more = match (lengths, percent) {
+        (true, true) => ", or a length such as \"10px\" or \"50%\"",
+        (true, false) => ", or a length in pixels such as \"10px\"",
+        _ => "",
+    };
     report(Code::InvalidValue, at, ["\"", s, "\" is not a value of \"", key, "\"", &hint(s, &words, Some(more))].concat());
 }
 
@@ -455,11 +463,12 @@ mod tests {
     #[test]
     fn lengths_and_urls() {
         for s in ["10px", "-4.5px", "50%", "0px"] {
-            assert!(is_length(s), "{s}");
+            assert!(is_length(s, true), "{s}");
         }
         for s in ["px", "10", "1.px", "huge", "10 px", "%"] {
-            assert!(!is_length(s), "{s}");
+            assert!(!is_length(s, true), "{s}");
         }
+        assert!(is_length("10px", false) && !is_length("50%", false));
         let https = url_rule("previewImageUrl").unwrap();
         assert!(url_problem(https, "https://example.com/a.png", false).is_none());
         assert!(url_problem(https, "HTTPS://example.com/a.png", false).is_none());

@@ -210,7 +210,13 @@ fn wrong_type_values_with_a_suggestion() {
     let m = one(flex(json!({"type": "bubble", "body": {"type": "box", "layout": "diagonal", "contents": []}})), Code::InvalidValue, "/contents/body/layout");
     assert!(m.contains("\"diagonal\" is not a value of \"layout\" (one of horizontal, vertical, baseline)"), "{m}");
     let m = one(body(json!([{"type": "text", "text": "a", "size": "huge"}])), Code::InvalidValue, "/contents/body/contents/0/size");
-    assert!(m.contains("a length such as"), "{m}");
+    assert!(m.contains("a length in pixels such as"), "{m}");
+    // Percentages where LINE takes them (image sizes, offsets, paddings, box widths), not elsewhere.
+    one(body(json!([{"type": "text", "text": "a", "size": "50%"}])), Code::InvalidValue, "/contents/body/contents/0/size");
+    one(body(json!([{"type": "text", "text": "a", "margin": "10%"}])), Code::InvalidValue, "/contents/body/contents/0/margin");
+    one(body(json!([{"type": "text", "text": "a", "size": "full"}])), Code::InvalidValue, "/contents/body/contents/0/size");
+    assert_eq!(problems(body(json!([{"type": "image", "url": "https://example.com/a.png", "size": "50%", "offsetTop": "10%"},
+        {"type": "box", "layout": "vertical", "contents": [], "width": "40%", "paddingAll": "5%", "margin": "4px"}]))), []);
     let m = one(body(json!([{"type": "text", "text": "a", "weight": "bld"}])), Code::InvalidValue, "/contents/body/contents/0/weight");
     assert!(m.contains("did you mean \"bold\"?"), "{m}");
     one(body(json!([{"type": "button", "style": "italic", "action": {"type": "message", "label": "a", "text": "a"}}])), Code::InvalidValue, "/contents/body/contents/0/style");
