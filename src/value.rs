@@ -9,6 +9,12 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+/// `text` without a leading byte-order mark (files from Excel and Windows tools, read as text):
+/// it is not content, in a config, a context or NDJSON.
+pub(crate) fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 /// A JSON value. Integers that fit `i64` stay integers (Liquid tells `1` from `1.0`); every
 /// other number is a `Float`. JsonLogic treats both as numbers.
 #[derive(Clone, Debug, Default)]

@@ -315,7 +315,7 @@ pub fn parse_json(text: &str, what: &str) -> Result<Value, crate::Error> {
 /// [`parse_json`] before the conversion: the crate's own value, which still shows a key written
 /// twice. A leading byte-order mark (some Windows editors write one) is skipped.
 pub(crate) fn parse_text<'t>(text: &'t str, what: &str) -> Result<crate::value::Value<'t>, crate::Error> {
-    crate::value::parse(text.strip_prefix('\u{feff}').unwrap_or(text)).map_err(|e| json_error(what, &e))
+    crate::value::parse(crate::value::without_bom(text)).map_err(|e| json_error(what, &e))
 }
 
 /// A syntax error in `what` (e.g. "the context"), located by line and column.

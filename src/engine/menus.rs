@@ -208,7 +208,7 @@ fn group<'d>(actions: impl Iterator<Item = (&'d str, MenuAction, Option<&'d str>
 /// skipped: nothing was decided for them. Any other record without `userId` or `richMenu` is
 /// an error with its index (`/3`; for NDJSON also its `line`) and nothing is sent.
 pub fn bulk_requests_json(text: &str) -> Result<String, Error> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = crate::value::without_bom(text);
     use crate::error::Code;
     use crate::value::parse;
     // NDJSON: the line of each record, so a batch job can point at it.

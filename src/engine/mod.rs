@@ -179,9 +179,7 @@ impl Engine {
     }
 
     fn parse_context<'t>(&self, context: &'t str) -> Result<Value<'t>, Error> {
-        // A byte-order mark (files from Excel or Windows tools, read as text) is not content.
-        let context = context.strip_prefix('\u{feff}').unwrap_or(context);
-        value::parse_projected(context, &self.projection).map_err(|e| json_error("the context", &e))
+        value::parse_projected(value::without_bom(context), &self.projection).map_err(|e| json_error("the context", &e))
     }
 
     /// One decision, before it is written out (as JSON text or as a [`Decision`]): it borrows
@@ -394,7 +392,7 @@ pub fn error_line(e: &Error, line_no: usize) -> String {
 /// Decides every non-blank line of an NDJSON text; one output line per input line.
 pub fn decide_ndjson(engine: &Engine, ndjson: &str, opts: DecideOptions) -> String {
     let mut out = String::with_capacity(ndjson.len() / 2);
-    let ndjson = ndjson.strip_prefix('\u{feff}').unwrap_or(ndjson);
+    let ndjson = value::without_bom(ndjson);
     for (i, line) in ndjson.lines().enumerate() {
         if line.trim().is_empty() {
             continue;

@@ -260,7 +260,7 @@ impl<'o> Compiler<'o> {
     /// one that flagd knows (a typo such as `"=>"` or `">=14.2.0"` as one argument would
     /// otherwise never match, silently).
     fn sem_ver(&mut self, name: &str, args: &Json, d: usize) -> Option<Vec<Node>> {
-        const OPS: [&str; 8] = ["=", "!=", "<", "<=", ">", ">=", "^", "~"];
+        use super::flagd::SEM_VER_OPS as OPS;
         let nodes = self.nodes(name, args, arity(3, 3, false), d)?;
         let op = if let Json::Array(items) = args { items.get(1) } else { None };
         let known = match op {

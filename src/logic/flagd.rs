@@ -182,6 +182,10 @@ fn version_text<'v>(v: &'v Value) -> Option<std::borrow::Cow<'v, str>> {
     }
 }
 
+/// The operators `sem_ver` takes, as [`sem_ver`] matches them (a config's literal operator is
+/// checked against this list when it compiles).
+pub(crate) const SEM_VER_OPS: [&str; 8] = ["=", "!=", "<", "<=", ">", ">=", "^", "~"];
+
 /// `sem_ver(a, op, b)`: `None` (→ null) when a version does not parse or `op` is unknown.
 pub(crate) fn sem_ver(a: &Value, op: &Value, b: &Value) -> Option<bool> {
     let (ta, tb) = (version_text(a)?, version_text(b)?);
@@ -205,6 +209,16 @@ pub(crate) fn sem_ver(a: &Value, op: &Value, b: &Value) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The list a config's operator is checked against is the one `sem_ver` evaluates.
+    #[test]
+    fn every_listed_sem_ver_operator_is_evaluated() {
+        let v = Value::str("1.2.3");
+        for op in SEM_VER_OPS {
+            assert!(sem_ver(&v, &Value::str(op), &v).is_some(), "{op}");
+        }
+        assert_eq!(sem_ver(&v, &Value::str("=>"), &v), None);
+    }
 
     #[test]
     fn murmur3_reference_vectors() {
