@@ -1117,9 +1117,14 @@ function queueKey(r) {
 // Whether a 2xx answer is a web page rather than the backend's: served as HTML, or an HTML
 // document under another type (or none). JSON is never one, whatever its type.
 function isWebPage(res, text) {
-  const type = (res.headers?.get?.("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  const type = mediaType(res).toLowerCase();
   if (type === "text/html" || type === "application/xhtml+xml") return !parsesAsJson(text);
   return /^\s*<(!doctype\s+html|html[\s>])/i.test(text);
+}
+
+// A response's Content-Type without its parameters ("" when there is none).
+function mediaType(res) {
+  return (res.headers?.get?.("content-type") ?? "").split(";")[0].trim();
 }
 
 // Whether a response body is JSON text (JSON.parse's message is not kept: it quotes the body).
@@ -1135,7 +1140,7 @@ function parsesAsJson(text) {
 // The media type of a response, for a message: without parameters, only token characters (a
 // header cannot write into a log line), at most 100 of them.
 function contentTypeOf(res) {
-  const type = (res.headers?.get?.("content-type") ?? "").split(";")[0].trim().slice(0, 100).replace(/[^\w.+\/-]/g, "?");
+  const type = mediaType(res).slice(0, 100).replace(/[^\w.+\/-]/g, "?");
   return type ? `content-type ${type}` : "no content-type";
 }
 
