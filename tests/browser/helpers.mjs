@@ -121,6 +121,14 @@ export async function answerQuestion(page, step) {
   await page.waitForFunction((prev) => document.querySelector("form h2")?.id !== prev, id);
 }
 
+/** Answers every question of `path` and waits for the result; returns the decisionId it shows. */
+export async function completeQuiz(page, path) {
+  for (const step of path) await answerQuestion(page, step);
+  const section = page.locator("section[data-result]");
+  await section.waitFor();
+  return section.getAttribute("data-decision-id");
+}
+
 /**
  * Answers whichever question of `path` the page shows and submits it, in one task of the page
  * (another tab's update cannot come between reading the question and answering it). Returns

@@ -6,7 +6,7 @@ import { copyFileSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { startApp } from "../../www/app/serve.mjs";
 import { startBackend } from "../../www/mock/backend.mjs";
-import { ROOT, launch, newPage, newTab, artifact, derivePaths, answerQuestion, answerShown, until, loadEngine, quizApi } from "./helpers.mjs";
+import { ROOT, launch, newPage, newTab, artifact, derivePaths, answerQuestion, answerShown, completeQuiz, until, loadEngine, quizApi } from "./helpers.mjs";
 
 const decisionSchema = JSON.parse(readFileSync(resolve(ROOT, "schema/decision.schema.json"), "utf8"));
 let browser, app, backend;
@@ -241,9 +241,7 @@ test("ID token: an expired one is not sent (reopen, then sent); a 403 dead lette
     // a 403 dead-letters the decision; the next visit requeues it and it is sent
     b.answerNext({ method: "POST", path: "/decisions", status: 403, body: "{}", headers: { "access-control-allow-origin": "*" } });
     await page.goto(served.quizUrl);
-    for (const step of path) await answerQuestion(page, step);
-    await section.waitFor();
-    const first = await section.getAttribute("data-decision-id");
+    const first = await completeQuiz(page, path);
     await until(async () => (await status.textContent()) === "診断結果を送信できませんでした。", 10000, "the dead letter");
     assert.equal(posts().length, 1);
     await page.reload();
@@ -253,9 +251,7 @@ test("ID token: an expired one is not sent (reopen, then sent); a 403 dead lette
     // reopen the page, and the reopened page sends it
     b.setDown(true);
     await page.getByRole("button", { name: "もう一度診断する" }).click();
-    for (const step of path) await answerQuestion(page, step);
-    await section.waitFor();
-    const second = await section.getAttribute("data-decision-id");
+    const second = await completeQuiz(page, path);
     await until(() => posts().some((r) => r.status === 503), 10000, "a failed post");
     await page.evaluate(() => { window.__skew = 2 * 3600 * 1000; });
     b.setDown(false);
@@ -280,10 +276,7 @@ test("a production build ignores ?backend=, ?mock= and ?liffId=: the ID token ne
     const other = []; // every request the page makes to the other origin
     page.on("request", (r) => { if (r.url().startsWith(evil.url)) other.push(r.url()); });
     await page.goto(`${app.quizUrl}?backend=${encodeURIComponent(evil.url)}&mock=client&liffId=1234567890-Evil`);
-    for (const step of path) await answerQuestion(page, step);
-    const section = page.locator("section[data-result]");
-    await section.waitFor();
-    const id = await section.getAttribute("data-decision-id");
+    const id = await completeQuiz(page, path);
     await until(() => backend.decisions.has(id), 15000, "the decision at the built-in backend");
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(other, [], "no request to the origin named in ?backend=");
@@ -320,10 +313,8 @@ test("a completed quiz is sent once even when its decisionId would change on a r
   const [, path] = [...paths.entries()][3];
   const { context, page } = await newPage(browser, errors);
   await page.goto(quizUrl());
-  for (const step of path) await answerQuestion(page, step);
+  const id = await completeQuiz(page, path);
   const section = page.locator("section[data-result]");
-  await section.waitFor();
-  const id = await section.getAttribute("data-decision-id");
   await until(() => backend.decisions.has(id), 15000, "the decision");
   await until(() => page.evaluate(outboxSize).then((n) => n === 0), 10000, "the outbox to empty");
   const posts = () => backend.requests.filter((r) => r.method === "POST" && r.path === "/decisions").length;
@@ -496,10 +487,7 @@ test("back from the result, then a reload: the outbox is flushed at start-up and
     let blocked = true;
     await context.route(`${b.url}/**`, (r) => (blocked ? held.push(r) : r.continue()));
     await page.goto(served.quizUrl);
-    for (const step of path) await answerQuestion(page, step);
-    const section = page.locator("section[data-result]");
-    await section.waitFor();
-    const id = await section.getAttribute("data-decision-id");
+    const id = await completeQuiz(page, path);
     await until(() => held.length > 0, 10000, "a post on its way");
     assert.equal(await page.evaluate(outboxSize), 1);
     await page.goBack();
@@ -585,8 +573,7 @@ test("もう一度診断する answered at once: the new run still starts at the
   const [, path] = [...paths.entries()][0];
   const { context, page } = await newPage(browser, errors);
   await page.goto(quizUrl());
-  for (const step of path) await answerQuestion(page, step);
-  await page.locator("section[data-result]").waitFor();
+  await completeQuiz(page, path);
   // the restart and an answer in one task, before the browser has gone back to the first entry
   await page.evaluate((step) => {
     [...document.querySelectorAll("button")].find((b) => b.textContent === "もう一度診断する").click();
@@ -677,9 +664,7 @@ test("the backend gets exactly one decision per completed quiz, despite two fail
     const [type, path] = [...paths.entries()][1];
     const { context, page } = await newPage(browser, errors);
     await page.goto(served.quizUrl);
-    for (const step of path) await answerQuestion(page, step);
-    await page.locator("section[data-result]").waitFor();
-    const shownId = await page.locator("section[data-result]").getAttribute("data-decision-id");
+    const shownId = await completeQuiz(page, path);
     // reload while the first posts fail: the outbox (localStorage) survives, the same completion
     // gives the same decisionId, and it is not enqueued twice
     await page.reload();
@@ -726,9 +711,7 @@ test("the backend gets exactly one decision per completed quiz, despite two fail
     // a second completion while the backend is down, with a reload in between: sent once it is back
     flaky.setDown(true);
     await page.getByRole("button", { name: "もう一度診断する" }).click();
-    for (const step of path) await answerQuestion(page, step);
-    await page.locator("section[data-result]").waitFor();
-    const secondId = await page.locator("section[data-result]").getAttribute("data-decision-id");
+    const secondId = await completeQuiz(page, path);
     assert.notEqual(secondId, shownId, "a new completion is a new decision");
     await page.reload();
     await page.locator("section[data-result]").waitFor();
@@ -907,9 +890,7 @@ test("back from the result, an answer changed and then changed back: the same co
     const { context, page } = await newPage(browser, errors);
     const section = page.locator("section[data-result]");
     await page.goto(served.quizUrl);
-    for (const step of path) await answerQuestion(page, step);
-    await section.waitFor();
-    const id = await section.getAttribute("data-decision-id");
+    const id = await completeQuiz(page, path);
     await until(() => b.decisions.has(id), 15000, "the decision at the backend");
     const { run, completedAt } = await savedRecord(page);
     await page.goBack();
@@ -985,9 +966,7 @@ test("an answer changed after the result, that run's result left while computing
     const { context, page } = await newPage(browser, errors);
     const section = page.locator("section[data-result]");
     await page.goto(served.quizUrl);
-    for (const step of path) await answerQuestion(page, step);
-    await section.waitFor();
-    const id = await section.getAttribute("data-decision-id");
+    const id = await completeQuiz(page, path);
     await until(() => b.decisions.has(id), 15000, "the decision at the backend");
     const { run } = await savedRecord(page);
     await page.goBack();
