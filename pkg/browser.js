@@ -3,4 +3,6 @@ import init from "./dist/kizuna.js";
 
 await init({ module_or_path: new URL("./dist/kizuna_bg.wasm", import.meta.url) });
 
-export * from "./dist/kizuna.js";
+// The public API only: each entry instantiates the Wasm itself, so wasm-bindgen's init
+// functions and the internal `__outPtr` stay private (tests/npm/consumer.test.mjs checks the list).
+export { Engine, bulkRequests, evaluate, renderTemplate } from "./dist/kizuna.js";

@@ -77,4 +77,6 @@ Engine.prototype.render = function render(contentId, context) {
   return text === undefined ? renderValue.call(this, contentId, context) : JSON.parse(this.renderJson(contentId, text));
 };
 
-export * from "./dist/kizuna.js";
+// The public API only: each entry instantiates the Wasm itself, so wasm-bindgen's init
+// functions and the internal `__outPtr` stay private (tests/npm/consumer.test.mjs checks the list).
+export { Engine, bulkRequests, evaluate, renderTemplate } from "./dist/kizuna.js";

@@ -5,4 +5,6 @@ import { initSync } from "./dist/kizuna.js";
 
 initSync({ module: wasmModule });
 
-export * from "./dist/kizuna.js";
+// The public API only: each entry instantiates the Wasm itself, so wasm-bindgen's init
+// functions and the internal `__outPtr` stay private (tests/npm/consumer.test.mjs checks the list).
+export { Engine, bulkRequests, evaluate, renderTemplate } from "./dist/kizuna.js";

@@ -24,6 +24,17 @@ writeFileSync(out, text);
 
 // wasm-bindgen's declarations use Symbol.dispose; name the lib so consumers compiling for
 // ES2022 (and without skipLibCheck) type-check too.
+//
+// The entries instantiate the Wasm themselves and do not export wasm-bindgen's init functions:
+// their declarations go, and with them the DOM types (RequestInfo, BufferSource) that a Node
+// project compiling with `lib: ["es2022"]` does not have.
 const dts = join(out, "..", "kizuna.d.ts");
-const decl = readFileSync(dts, "utf8");
-if (!decl.startsWith("/// <reference lib")) writeFileSync(dts, `/// <reference lib="esnext.disposable" />\n${decl}`);
+let decl = readFileSync(dts, "utf8");
+const init = decl.indexOf("export type InitInput = ");
+if (init < 0) {
+  console.error("contract-types.mjs: no InitInput in kizuna.d.ts; wasm-bindgen's output changed");
+  process.exit(1);
+}
+decl = decl.slice(0, init).trimEnd() + "\n";
+if (!decl.startsWith("/// <reference lib")) decl = `/// <reference lib="esnext.disposable" />\n${decl}`;
+writeFileSync(dts, decl);

@@ -43,6 +43,21 @@ test("the package README's example runs as written and gives the results it stat
   assert.deepEqual(JSON.parse(out.trim().split("\n").pop()), stated.map((s) => JSON.parse(s.result)));
 });
 
+// Every entry exports the same public API: the entries instantiate the Wasm themselves, so
+// wasm-bindgen's init functions and internal helpers are not part of it.
+test("each runtime entry exports the public API and nothing else", async () => {
+  const exported = [];
+  for (const entry of ["node.js", "browser.js", "workerd.js"]) {
+    const text = readFileSync(join(pkgDir, entry), "utf8");
+    exported.push([entry, [...text.matchAll(/^export \{([^}]*)\} from "\.\/dist\/kizuna\.js";$/gm)].flatMap((m) => m[1].split(",").map((s) => s.trim())).sort()]);
+    assert.doesNotMatch(text, /^export \*/m, `${entry} re-exports everything`);
+  }
+  const api = ["Engine", "bulkRequests", "evaluate", "renderTemplate"];
+  assert.deepEqual(exported, exported.map(([entry]) => [entry, api]));
+  const out = run(`import * as kizuna from "kizuna"; console.log(JSON.stringify(Object.keys(kizuna).sort()));`);
+  assert.deepEqual(JSON.parse(out), api);
+});
+
 test("a Node consumer decides for an example context", () => {
   const config = readFileSync(join(root, "examples/skincare/config.json"), "utf8");
   const context = readFileSync(join(root, "examples/skincare/contexts.ndjson"), "utf8").split("\n")[1];
@@ -186,7 +201,11 @@ test("TypeScript consumers get the real contract types", () => {
     engine.quizAnswer(state, "q1", 3);
     export { ids, id, report, bad, total, menu, next };
   `);
-  writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", skipLibCheck: false }, files: ["consumer.ts"] }));
   const tsc = join(pkgDir, "node_modules/typescript/bin/tsc");
-  execFileSync(process.execPath, [tsc, "-p", project], { cwd: project, encoding: "utf8" });
+  // With the DOM's types (TypeScript's default lib) and without them, as a Node project
+  // compiling for ES2022 has it: the declarations name no browser type.
+  for (const lib of [undefined, ["es2022"]]) {
+    writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", lib, types: [], skipLibCheck: false }, files: ["consumer.ts"] }));
+    execFileSync(process.execPath, [tsc, "-p", project], { cwd: project, encoding: "utf8" });
+  }
 });
