@@ -240,6 +240,20 @@ fn is_length(s: &str, percent: bool) -> bool {
     !int.is_empty() && !frac.is_empty() && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
 }
 
+/// Whether a template in `m` decides something [`check_message`] checks beyond URLs: an object's
+/// `type` (or a box's `layout`), an enumerated value. Such a message is checked again once
+/// rendered; the others never need it (templates write strings, so the structure is fixed).
+pub(crate) fn templated_shape(m: &Json) -> bool {
+    match m {
+        Json::Object(o) => o.iter().any(|(k, v)| match v {
+            Json::String(s) => is_template(s) && (k == "type" || VALUES.iter().any(|e| e.0 == k)),
+            other => templated_shape(other),
+        }),
+        Json::Array(items) => items.iter().any(templated_shape),
+        _ => false,
+    }
+}
+
 /// A string that is a Liquid template: its value is known only once rendered.
 pub(crate) fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%")

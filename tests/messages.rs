@@ -295,6 +295,32 @@ fn rendered_urls_are_checked_after_rendering() {
     assert_eq!(empty.errors.iter().map(|e| e.code).collect::<Vec<_>>(), [Code::LimitExceeded]);
 }
 
+/// A template that decides a type, a layout or an enumerated value is checked once rendered:
+/// what LINE would refuse (HTTP 400, the whole reply lost) is a render error at its config path.
+#[test]
+fn rendered_types_and_enumerated_values_are_checked_after_rendering() {
+    let e = Engine::from_json(&config(json!([flex(json!({"type": "bubble", "size": "{{ user.attributes.size }}", "body": {
+        "type": "box", "layout": "{{ user.attributes.layout }}", "contents": [
+            {"type": "{{ user.attributes.kind }}", "text": "こんにちは", "weight": "{% if user.tags contains 'vip' %}bold{% else %}regular{% endif %}"}]}}))]))).unwrap();
+    let render = |attributes: Value| {
+        let ctx = json!({"now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U1", "tags": ["vip"], "attributes": attributes}});
+        e.render("c", &ctx.to_string(), DecideOptions::default()).unwrap()
+    };
+    let ok = render(json!({"size": "kilo", "layout": "vertical", "kind": "text"}));
+    assert!(ok.errors.is_empty() && ok.messages.len() == 1, "{:?}", ok.errors);
+    let bad = render(json!({"size": "huge", "layout": "diagonal", "kind": "text"}));
+    assert!(bad.messages.is_empty(), "nothing is sent");
+    let got: Vec<(Code, &str)> = bad.errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+    let (size, layout) = (format!("{M}/contents/size"), format!("{M}/contents/body/layout"));
+    assert_eq!(got, [(Code::InvalidValue, layout.as_str()), (Code::InvalidValue, size.as_str())]);
+    assert!(bad.errors[1].message.starts_with("content \"c\", variant \"v\": after rendering, \"huge\" is not a value of \"size\""), "{}", bad.errors[1].message);
+    // A templated type is checked with everything that depends on it.
+    let button = render(json!({"size": "kilo", "layout": "vertical", "kind": "button"}));
+    let got: Vec<(Code, String)> = button.errors.iter().map(|e| (e.code, e.path.clone())).collect();
+    let at = format!("{M}/contents/body/contents/0");
+    assert_eq!(got, [(Code::MissingField, at.clone()), (Code::UnknownField, format!("{at}/text")), (Code::UnknownField, format!("{at}/weight"))], "{:?}", button.errors);
+}
+
 /// The reviewer's configs: every planted mistake in a message is found, each once.
 #[test]
 fn every_mistake_of_a_content_is_reported_at_once() {

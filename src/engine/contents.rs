@@ -52,6 +52,8 @@ struct Message {
     path: String,
     /// A flex message with templates inside: its bubble sizes are measured after rendering.
     flex_templated: bool,
+    /// A template decides a `type` or an enumerated value: the shape is checked after rendering.
+    shape_templated: bool,
 }
 
 impl Message {
@@ -175,7 +177,8 @@ impl Contents {
                                     }
                                 }
                                 let flex_templated = templated && m.get("type").and_then(Json::as_str) == Some("flex");
-                                Message { pieces, path, flex_templated }
+                                let shape_templated = crate::line_shape::templated_shape(m);
+                                Message { pieces, path, flex_templated, shape_templated }
                             })
                             .collect();
                         CompiledVariant { id: v.id.clone(), when: rule(&v.when, join(&vpath, "when"), p), weight: v.weight, messages }
@@ -251,6 +254,17 @@ impl Contents {
                     Err(e) => Err(Error::new(Code::TemplateRender, m.path.as_str(), format!("rendered message is not JSON: {e}"))),
                 };
                 errors.extend(size.err());
+            }
+            if m.shape_templated && errors.len() == before {
+                // What LINE would refuse with HTTP 400 for the whole reply: refused here, with the
+                // place in the config (the rendered message has the config's structure).
+                let who = format!("content \"{}\", variant \"{}\"", c.id, variant.id);
+                match serde_json::from_str::<Json>(json.get(start..).unwrap_or("")) {
+                    Ok(rendered) => crate::line_shape::check_message(&rendered, &m.path, &mut |code, at, problem| {
+                        errors.push(Error::new(code, at, format!("{who}: after rendering, {problem}")));
+                    }),
+                    Err(e) => errors.push(Error::new(Code::TemplateRender, m.path.as_str(), format!("{who}: rendered message is not JSON: {e}"))),
+                }
             }
             ends.push(json.len());
         }
