@@ -259,8 +259,9 @@ impl Contents {
                 // What LINE would refuse with HTTP 400 for the whole reply: refused here, with the
                 // place in the config (the rendered message has the config's structure).
                 let who = format!("content \"{}\", variant \"{}\"", c.id, variant.id);
-                match serde_json::from_str::<Json>(json.get(start..).unwrap_or("")) {
-                    Ok(rendered) => crate::line_shape::check_message(&rendered, &m.path, &mut |code, at, problem| {
+                // (The crate's parser, then serde's value: serde_json's own parser is not in the Wasm.)
+                match crate::value::parse(json.get(start..).unwrap_or("")) {
+                    Ok(rendered) => crate::line_shape::check_message(&rendered.to_serde(), &m.path, &mut |code, at, problem| {
                         errors.push(Error::new(code, at, format!("{who}: after rendering, {problem}")));
                     }),
                     Err(e) => errors.push(Error::new(Code::TemplateRender, m.path.as_str(), format!("{who}: rendered message is not JSON: {e}"))),
