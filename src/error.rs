@@ -45,8 +45,10 @@ pub enum Code {
     // -- templates (Liquid) --
     /// A template does not parse.
     TemplateSyntax,
-    /// A template used a filter or tag kizuna does not know.
+    /// A template used a filter kizuna does not know.
     UnknownFilter,
+    /// A template used a tag kizuna does not know (`{% endfi %}`).
+    UnknownTag,
     /// Rendering a template failed.
     TemplateRender,
     /// A template went over a limit (output size, loop iterations, nesting depth), a rule over
@@ -112,6 +114,7 @@ impl Code {
             Code::EvaluationFailed => "evaluation_failed",
             Code::TemplateSyntax => "template_syntax",
             Code::UnknownFilter => "unknown_filter",
+            Code::UnknownTag => "unknown_tag",
             Code::TemplateRender => "template_render",
             Code::LimitExceeded => "limit_exceeded",
             Code::UnknownMenu => "unknown_menu",
@@ -191,12 +194,16 @@ pub fn write_errors_json(errors: &[Error], out: &mut String) {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() { "/" } else { &self.path };
-        write!(f, "{} [{}]: {}", path, self.code.as_str(), self.message)?;
-        // A JSON syntax error's message already says where; a template's does not.
+        // The whole document (pointer "") has no path to show ("/" would be the member named "").
+        if !self.path.is_empty() {
+            write!(f, "{} ", self.path)?;
+        }
+        write!(f, "[{}]: {}", self.code.as_str(), self.message)?;
+        // A JSON syntax error's message already says where in the document; a template's
+        // position is inside the template text (the string at `path`), not the file.
         if let (Some(l), Some(c)) = (self.line, self.column) {
             if !self.message.contains(&format!("line {l}, column {c}")) {
-                write!(f, " (line {l}, column {c})")?;
+                write!(f, " (line {l}, column {c} of the template)")?;
             }
         }
         Ok(())
@@ -247,19 +254,27 @@ pub(crate) fn known_list(known: &[&str], word: &str) -> String {
     }
 }
 
+/// Edits from `a` to `b`, a swap of two neighbours counting as one (`fro` → `for`, `endfi` →
+/// `endif`: the commonest typos), each other insertion, deletion or substitution as one.
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let at = |row: &[usize], j: usize| row.get(j).copied().unwrap_or(usize::MAX);
+    let (mut before, mut prev): (Vec<usize>, Vec<usize>) = (Vec::new(), (0..=b.len()).collect());
+    for (i, ca) in a.iter().enumerate() {
         let mut cur = Vec::with_capacity(b.len() + 1);
         cur.push(i + 1);
         for (j, cb) in b.iter().enumerate() {
-            let sub = prev.get(j).copied().unwrap_or(usize::MAX).saturating_add(usize::from(ca != *cb));
-            let del = prev.get(j + 1).copied().unwrap_or(usize::MAX).saturating_add(1);
-            let ins = cur.get(j).copied().unwrap_or(usize::MAX).saturating_add(1);
-            cur.push(sub.min(del).min(ins));
+            let sub = at(&prev, j).saturating_add(usize::from(ca != cb));
+            let del = at(&prev, j + 1).saturating_add(1);
+            let ins = at(&cur, j).saturating_add(1);
+            let mut d = sub.min(del).min(ins);
+            let swapped = i > 0 && j > 0 && a.get(i - 1) == Some(cb) && b.get(j - 1) == Some(ca);
+            if swapped && ca != cb {
+                d = d.min(at(&before, j - 1).saturating_add(1));
+            }
+            cur.push(d);
         }
-        prev = cur;
+        before = std::mem::replace(&mut prev, cur);
     }
     prev.last().copied().unwrap_or(0)
 }
@@ -267,6 +282,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_swap_of_neighbours_is_one_edit() {
+        for (a, b, d) in [("fro", "for", 1), ("endfi", "endif", 1), ("abc", "abc", 0), ("", "ab", 2), ("ca", "abc", 3), ("kitten", "sitting", 3)] {
+            assert_eq!(edit_distance(a, b), d, "{a} → {b}");
+        }
+        assert_eq!(suggest("endfi", ["endif", "endfor"]), Some("endif"));
+        assert_eq!(suggest("fro", ["for", "if"]), Some("for"));
+    }
 
     #[test]
     fn write_json_is_what_serde_writes() {

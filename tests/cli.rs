@@ -258,3 +258,99 @@ fn menus_tells_an_array_from_ndjson_past_leading_blank_lines_even_in_a_later_rea
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("line 3: /0 [limit_exceeded]"), "{err}");
 }
+
+/// A file under the system's temp dir, for inputs the repository has no example of.
+fn temp_file(name: &str, bytes: &[u8]) -> String {
+    let path = std::env::temp_dir().join(format!("kizuna-cli-{}-{name}", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// `check` whose readers are gone (`check … 2>&1 | head -1`): the exit code still says
+/// whether the config has problems; no panic (exit 101).
+#[test]
+fn check_with_closed_pipes_keeps_its_exit_code() {
+    for (args, want) in [(&["check", "examples/broken-config.json"][..], 1), (&["check", "--json", "examples/broken-config.json"][..], 1), (&["check", "examples/skincare/config.json"][..], 0)] {
+        let mut child = spawn_kizuna(args);
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        drop(child.stdin.take());
+        assert_eq!(child.wait().unwrap().code(), Some(want), "{args:?}");
+    }
+}
+
+#[test]
+fn decide_refuses_a_config_and_contexts_both_from_stdin() {
+    let config = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/skincare/config.json")).unwrap();
+    for args in [&["decide", "--config", "-"][..], &["decide", "--config", "-", "-"][..]] {
+        let mut child = spawn_kizuna(args);
+        // It refuses before reading: the write may find the pipe closed.
+        let _ = child.stdin.take().unwrap().write_all(config.as_bytes());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("only one input can be read from stdin"));
+    }
+}
+
+/// A decision whose content failed to render (nothing is sent for it) is counted on stderr.
+#[test]
+fn decide_counts_the_decisions_that_carry_errors() {
+    let config = temp_file("render-error.json", br#"{"version": 1, "contents": [{"id": "welcome", "on": ["follow"], "variants": [{"id": "a", "messages": [{"type": "text", "text": "{{ 10 | divided_by: user.attributes.n }}"}]}]}]}"#);
+    let line = |n: u32| format!("{{\"now\": \"2026-11-27T10:30:00+09:00\", \"event\": {{\"type\": \"follow\"}}, \"user\": {{\"userId\": \"U{n}\", \"attributes\": {{\"n\": {n}}}}}}}\n");
+    let out = kizuna(&["decide", "--config", &config, "-"], Some(&format!("{}{}{}", line(2), line(0), line(0))));
+    assert_eq!(out.status.code(), Some(0), "every context was decided");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().filter(|l| l.contains("\"errors\":[")).count(), 2, "{stdout}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("2 decision(s) carry errors, the first for line 2"), "{stderr}");
+}
+
+/// Pretty-printed JSON given as NDJSON: the errors end with how to convert it.
+#[test]
+fn decide_says_how_to_convert_pretty_printed_contexts() {
+    let out = kizuna(&["decide", "--config", "examples/skincare/config.json", "-"], Some("{\n  \"now\": \"2026-11-27T10:30:00+09:00\",\n  \"user\": {\"userId\": \"U1\"}\n}\n"));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("the first on line 1") && stderr.contains("jq -c ."), "{stderr}");
+}
+
+/// Files that are not UTF-8 (Shift_JIS from Excel, UTF-16 from Notepad) are a problem of the
+/// input with its place and the fix, exit 1, not an I/O failure.
+#[test]
+fn a_config_that_is_not_utf8_is_a_problem_with_its_place() {
+    let sjis = temp_file("sjis.json", b"{\"version\": 1,\n  \"segments\": [{\"id\": \"a\", \"description\": \"\x83\x65\x83\x58\x83\x67\"}]}");
+    let out = kizuna(&["check", &sjis], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("[invalid_json]: the file is not UTF-8 text (byte 0x83 at line 2, column 44); save it as UTF-8"), "{stderr}");
+    let utf16 = temp_file("utf16.json", b"\xff\xfe{\x00}\x00");
+    let out = kizuna(&["check", "--json", &utf16], None);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((report["errors"][0]["code"].as_str(), report["errors"][0]["message"].as_str()), (Some("invalid_json"), Some("the file is UTF-16 text; save it as UTF-8")));
+}
+
+/// `render` and `eval` name the input at fault, and a template's position is in the template.
+#[test]
+fn render_and_eval_name_the_input_at_fault() {
+    let template = temp_file("t.liquid", b"{{ user.name }}\n{% if x %}a{% endfi %}");
+    let out = kizuna(&["render", &template, "-"], Some("{\"user\": "));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with("stdin: [invalid_json]: the data is not valid JSON"), "{stderr}");
+    let out = kizuna(&["render", &template, "--now", "soon"], None);
+    assert!(String::from_utf8(out.stderr).unwrap().starts_with("--now: [invalid_timestamp]"));
+    let out = kizuna(&["render", &template], None);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with(&format!("{template}: [unknown_tag]: unknown tag 'endfi' (did you mean 'endif'?) (line 2, column 12 of the template)")), "{stderr}");
+    let rule = temp_file("rule.json", b"{\"var\": \"a\"}");
+    let out = kizuna(&["eval", &rule, "-"], Some("{\"a\":"));
+    assert!(String::from_utf8(out.stderr).unwrap().starts_with("stdin: [invalid_json]"));
+}
+
+/// A required field given as null is said to be null, not missing.
+#[test]
+fn a_null_required_field_is_called_null() {
+    let config = temp_file("null-when.json", br#"{"version": 1, "segments": [{"id": "a", "when": null}]}"#);
+    let out = kizuna(&["check", &config], None);
+    assert!(String::from_utf8(out.stderr).unwrap().contains("/segments/0 [missing_field]: the required field \"when\" is null"));
+}

@@ -55,7 +55,7 @@ const NOT_TEXT = `function notText(arg) {
     const kind = arg === null || arg === undefined ? String(arg) : Array.isArray(arg) ? "an array" : \`a\${typeof arg === "object" ? "n" : ""} \${typeof arg}\`;
     const hint = typeof arg === "object" && arg !== null ? " (for a context object, call decide() or render() instead of decideJson() or renderJson())" : "";
     const problem = { code: "invalid_value", path: "", message: \`expected a string, got \${kind}: JSON text, ids and templates are strings\${hint}\` };
-    const err = new Error(\`/ [\${problem.code}]: \${problem.message}\`);
+    const err = new Error(\`[\${problem.code}]: \${problem.message}\`); // as the engine writes a problem of the whole input
     err.name = "KizunaError";
     return Object.assign(err, { code: problem.code, path: problem.path, errors: [problem] });
 }`;

@@ -11,6 +11,14 @@ fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
+    /// A line on stderr. Unlike `eprintln!`, it does not panic when stderr is a closed pipe
+    /// (`kizuna check … 2>&1 | head -1`): the message is lost, the exit code still says it.
+    macro_rules! say {
+        ($($arg:tt)*) => {{
+            let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+        }};
+    }
+
     use clap::{Parser, Subcommand};
     use indicatif::{ProgressBar, ProgressStyle};
     use kizuna::engine::{DecideOptions, Engine};
@@ -19,7 +27,14 @@ mod cli {
     use std::process::ExitCode;
 
     #[derive(Parser)]
-    #[command(name = "kizuna", version, about = "Rule engine for LINE Official Account marketing")]
+    #[command(
+        name = "kizuna",
+        version,
+        about = "Rule engine for LINE Official Account marketing",
+        after_help = "Exit codes: 0 done; 1 the input has problems (each printed with its JSON pointer); \
+                      2 a file cannot be read or written, or the command line is wrong.\n\
+                      Wherever a file is named, - reads stdin (one input per command)."
+    )]
     struct Cli {
         #[command(subcommand)]
         command: Command,
@@ -27,8 +42,9 @@ mod cli {
 
     #[derive(Subcommand)]
     enum Command {
-        /// Check a config; print every problem with its JSON pointer; exit 1 if there are any.
+        /// Check a config; print every problem with its JSON pointer (on stderr); exit 1 if there are any.
         Check {
+            /// The config (JSON file, or - for stdin).
             config: String,
             /// One JSON object on stdout instead of text, for CI and editors:
             /// {"ok": true, "configHash", counts} or {"ok": false, "errors": [{code, message, path, line?, column?}]}.
@@ -36,7 +52,9 @@ mod cli {
             json: bool,
         },
         /// Decide for NDJSON contexts (a file, or - for stdin); NDJSON decisions to stdout.
+        /// Decisions that carry errors (a template that failed: nothing to send) are counted on stderr.
         Decide {
+            /// The config (JSON file, or - for stdin when the contexts come from a file).
             #[arg(long)]
             config: String,
             /// Contexts, one JSON object per line ("-" or nothing: stdin).
@@ -50,7 +68,9 @@ mod cli {
         Menus { decisions: Option<String> },
         /// Render a Liquid template (file or -) against data (JSON file or -; default {}).
         Render {
+            /// The template (file, or -).
             template: String,
+            /// The data the template reads (JSON file, or -).
             data: Option<String>,
             /// What "now" means in the template (RFC 3339); default: now.
             #[arg(long)]
@@ -58,7 +78,9 @@ mod cli {
         },
         /// Evaluate one JsonLogic rule (file or -) against data (file or -; default null).
         Eval {
+            /// The rule (JSON file, or -).
             rule: String,
+            /// The data the rule reads (JSON file, or -).
             data: Option<String>,
             /// The moment time operators see (RFC 3339); default: now.
             #[arg(long)]
@@ -66,13 +88,40 @@ mod cli {
         },
     }
 
-    fn read_input(name: &str) -> Result<String, String> {
-        let mut s = String::new();
-        if name == "-" {
-            std::io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read stdin: {e}"))?;
-            Ok(s)
+    /// Why an input was not taken.
+    enum ReadError {
+        /// The file (or stdin) could not be read: exit 2.
+        Io(String),
+        /// It was read but is not UTF-8 text: a problem of the input, exit 1.
+        NotText(Error),
+    }
+
+    /// A whole input (a file, or - for stdin) as text.
+    fn read_input(name: &str) -> Result<String, ReadError> {
+        let mut bytes = Vec::new();
+        let read = if name == "-" { std::io::stdin().read_to_end(&mut bytes).map(|_| ()) } else { std::fs::File::open(name).and_then(|mut f| f.read_to_end(&mut bytes)).map(|_| ()) };
+        read.map_err(|e| ReadError::Io(format!("cannot read {}: {e}", if name == "-" { "stdin" } else { name })))?;
+        String::from_utf8(bytes).map_err(|e| ReadError::NotText(not_text(e.as_bytes(), e.utf8_error().valid_up_to())))
+    }
+
+    /// The problem of an input that is not UTF-8, where its first bad byte is. Japanese
+    /// marketers meet it from Excel or Notepad (Shift_JIS, UTF-16), so the message names them.
+    fn not_text(bytes: &[u8], valid_up_to: usize) -> Error {
+        if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+            Error::new(kizuna::Code::InvalidJson, "", "the file is UTF-16 text; save it as UTF-8")
         } else {
-            std::fs::read_to_string(name).map_err(|e| format!("cannot read {name}: {e}"))
+            let before = bytes.get(..valid_up_to).unwrap_or_default();
+            let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let column = String::from_utf8_lossy(before.get(line_start..).unwrap_or_default()).chars().count() + 1;
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let byte = bytes.get(valid_up_to).copied().unwrap_or(0);
+            let mut e = Error::new(
+                kizuna::Code::InvalidJson,
+                "",
+                format!("the file is not UTF-8 text (byte 0x{byte:02x} at line {line}, column {column}); save it as UTF-8: kizuna does not read Shift_JIS or UTF-16"),
+            );
+            (e.line, e.column) = (u32::try_from(line).ok(), u32::try_from(column).ok());
+            e
         }
     }
 
@@ -157,7 +206,7 @@ mod cli {
             Some(path) => match std::fs::File::open(path) {
                 Ok(f) => Box::new(std::io::BufReader::new(f)),
                 Err(e) => {
-                    eprintln!("kizuna: cannot read {path}: {e}");
+                    say!("kizuna: cannot read {path}: {e}");
                     return Err(ExitCode::from(2));
                 }
             },
@@ -181,7 +230,7 @@ mod cli {
     fn read_decisions(name: Option<&str>) -> Result<String, ExitCode> {
         let label = name.filter(|n| *n != "-").unwrap_or("stdin");
         let fail = |e: std::io::Error| {
-            eprintln!("kizuna: cannot read {label}: {e}");
+            say!("kizuna: cannot read {label}: {e}");
             ExitCode::from(2)
         };
         let mut lines = open_lines(name, "decision")?;
@@ -220,7 +269,7 @@ mod cli {
                     }
                     Line::TooLong(mut e) => {
                         e.path = format!("/{records}");
-                        eprintln!("kizuna: line {n}: {e}");
+                        say!("kizuna: line {n}: {e}");
                         return Err(ExitCode::from(1));
                     }
                 }
@@ -232,16 +281,33 @@ mod cli {
     /// Reads a main input and optional data (each a file or -), the data defaulting to `empty`.
     fn read_pair(main: &str, data: Option<&str>, empty: &str) -> Result<(String, String), ExitCode> {
         if main == "-" && data == Some("-") {
-            eprintln!("kizuna: only one input can be read from stdin");
+            say!("kizuna: only one input can be read from stdin");
             return Err(ExitCode::from(2));
         }
-        let fail = |e: String| {
-            eprintln!("kizuna: {e}");
-            ExitCode::from(2)
+        let read = |name: &str| {
+            read_input(name).map_err(|e| match e {
+                ReadError::Io(e) => {
+                    say!("kizuna: {e}");
+                    ExitCode::from(2)
+                }
+                ReadError::NotText(e) => {
+                    print_problems(label(name), &[e]);
+                    ExitCode::from(1)
+                }
+            })
         };
-        let main = read_input(main).map_err(fail)?;
-        let data = data.map(read_input).transpose().map_err(fail)?.unwrap_or_else(|| empty.to_string());
+        let main = read(main)?;
+        let data = data.map(read).transpose()?.unwrap_or_else(|| empty.to_string());
         Ok((main, data))
+    }
+
+    /// How messages name an input: its path, or "stdin" for -.
+    fn label(name: &str) -> &str {
+        if name == "-" {
+            "stdin"
+        } else {
+            name
+        }
     }
 
     /// `kizuna render` and `kizuna eval`: read the input and its data, run `f` at `now`
@@ -259,6 +325,15 @@ mod cli {
             Err(code) => return code,
         };
         let now = now.unwrap_or_else(|| chrono::Local::now().fixed_offset().to_rfc3339());
+        // The problems name the input at fault: the data when it is not JSON, --now when it is
+        // not a timestamp (the engine checks both first), else the template or rule.
+        let at_fault = if kizuna::value::parse(&data_text).is_err() {
+            label(data.unwrap_or("-"))
+        } else if chrono::DateTime::parse_from_rfc3339(&now).is_err() {
+            "--now"
+        } else {
+            label(input)
+        };
         match f(&input_text, &data_text, &now) {
             Ok(out) => {
                 let mut stdout = std::io::stdout().lock();
@@ -269,7 +344,7 @@ mod cli {
                 }
             }
             Err(errors) => {
-                print_problems(input, &errors);
+                print_problems(at_fault, &errors);
                 ExitCode::from(1)
             }
         }
@@ -281,13 +356,13 @@ mod cli {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return ExitCode::SUCCESS;
         }
-        eprintln!("kizuna: cannot write the output: {e}");
+        say!("kizuna: cannot write the output: {e}");
         ExitCode::from(2)
     }
 
     fn print_problems(file: &str, errors: &[Error]) {
         for e in errors {
-            eprintln!("{file}: {e}");
+            say!("{file}: {e}");
         }
     }
 
@@ -298,26 +373,43 @@ mod cli {
     /// Compiles the config at `path`; its problems go to stderr as text, or to stdout as the
     /// JSON of `check --json`.
     fn compile_as(path: &str, json: bool) -> Result<Engine, ExitCode> {
-        let text = read_input(path).map_err(|e| {
-            eprintln!("kizuna: {e}");
-            if json {
-                // stdout holds the one JSON object whatever happened; the code "io" is the CLI's.
-                let message = serde_json::Value::String(format!("cannot read the config: {e}"));
-                println!("{{\"ok\":false,\"errors\":[{{\"code\":\"io\",\"message\":{message},\"path\":\"\"}}]}}");
+        let text = match read_input(path) {
+            Ok(text) => text,
+            Err(ReadError::Io(e)) => {
+                say!("kizuna: {e}");
+                if json {
+                    // stdout holds the one JSON object whatever happened; the code "io" is the CLI's.
+                    let message = serde_json::Value::String(e);
+                    let _ = print_out(&format!("{{\"ok\":false,\"errors\":[{{\"code\":\"io\",\"message\":{message},\"path\":\"\"}}]}}\n"));
+                }
+                return Err(ExitCode::from(2));
             }
-            ExitCode::from(2)
-        })?;
-        Engine::compile(&text).map_err(|errors| {
-            if json {
-                let mut list = String::new();
-                kizuna::error::write_errors_json(&errors, &mut list);
-                println!("{{\"ok\":false,\"errors\":{list}}}");
-            } else {
-                print_problems(path, &errors);
-                eprintln!("{} problem{} in {path}", errors.len(), if errors.len() == 1 { "" } else { "s" });
+            Err(ReadError::NotText(e)) => return Err(report_problems(path, &[e], json)),
+        };
+        Engine::compile(&text).map_err(|errors| report_problems(path, &errors, json))
+    }
+
+    /// A config's problems: as text on stderr, or as `check --json`'s object on stdout; exit 1.
+    fn report_problems(path: &str, errors: &[Error], json: bool) -> ExitCode {
+        if json {
+            let mut list = String::new();
+            kizuna::error::write_errors_json(errors, &mut list);
+            // A reader gone (`| head -c1`) still leaves exit 1: the config has problems.
+            match print_out(&format!("{{\"ok\":false,\"errors\":{list}}}\n")) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return write_failed(&e),
+                _ => {}
             }
-            ExitCode::from(1)
-        })
+        } else {
+            print_problems(label(path), errors);
+            say!("{} problem{} in {}", errors.len(), if errors.len() == 1 { "" } else { "s" }, label(path));
+        }
+        ExitCode::from(1)
+    }
+
+    /// Writes `text` to stdout (a closed pipe is an error the caller gives to [`write_failed`]).
+    fn print_out(text: &str) -> std::io::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush())
     }
 
     pub fn main() -> ExitCode {
@@ -328,30 +420,38 @@ mod cli {
                     let c = engine.config();
                     let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
                     let menus = c.rich_menus.as_ref().map_or(0, |m| m.menus.len());
-                    if json {
+                    let report = if json {
                         // Written in order ("ok" first), as the help shows it.
-                        println!(
-                            "{{\"ok\":true,\"configHash\":\"{}\",\"segments\":{},\"contents\":{},\"richMenus\":{menus},\"quizzes\":{}}}",
+                        format!(
+                            "{{\"ok\":true,\"configHash\":\"{}\",\"segments\":{},\"contents\":{},\"richMenus\":{menus},\"quizzes\":{}}}\n",
                             engine.config_hash(),
                             c.segments.len(),
                             c.contents.len(),
                             c.quizzes.len()
-                        );
-                        return ExitCode::SUCCESS;
+                        )
+                    } else {
+                        format!(
+                            "{}: ok ({}, {}, {}, {}, config hash {})\n",
+                            label(&config),
+                            count(c.segments.len(), "segment", "segments"),
+                            count(c.contents.len(), "content", "contents"),
+                            count(menus, "rich menu", "rich menus"),
+                            count(c.quizzes.len(), "quiz", "quizzes"),
+                            engine.config_hash()
+                        )
+                    };
+                    match print_out(&report) {
+                        Ok(()) => ExitCode::SUCCESS,
+                        Err(e) => write_failed(&e),
                     }
-                    println!(
-                        "{config}: ok ({}, {}, {}, {}, config hash {})",
-                        count(c.segments.len(), "segment", "segments"),
-                        count(c.contents.len(), "content", "contents"),
-                        count(menus, "rich menu", "rich menus"),
-                        count(c.quizzes.len(), "quiz", "quizzes"),
-                        engine.config_hash()
-                    );
-                    ExitCode::SUCCESS
                 }
                 Err(code) => code,
             },
             Command::Decide { config, contexts, explain } => {
+                if config == "-" && contexts.as_deref().is_none_or(|c| c == "-") {
+                    say!("kizuna: only one input can be read from stdin: give the contexts as a file, or the config");
+                    return ExitCode::from(2);
+                }
                 let engine = match compile(&config) {
                     Ok(e) => e,
                     Err(code) => return code,
@@ -363,21 +463,30 @@ mod cli {
                 };
                 // indicatif draws nothing when stderr is not a terminal; say so explicitly anyway.
                 let bar = if std::io::stderr().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
-                bar.set_style(ProgressStyle::with_template("{spinner} {pos} decisions ({per_sec}) {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                bar.set_style(ProgressStyle::with_template("{spinner} {human_pos} contexts {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
                 let mut out = BufWriter::new(std::io::stdout().lock());
-                let mut failed = 0usize;
+                // Lines that could not be decided, decisions that carry errors (a content whose
+                // template failed sends nothing): counted, with the first line of each.
+                let (mut failed, mut first_failed) = (0usize, 0usize);
+                let (mut with_errors, mut first_with_errors) = (0usize, 0usize);
+                // Line 1 a lone `{` or `[`: pretty-printed JSON, not one context per line.
+                let mut pretty = false;
                 loop {
                     let (n, line) = match input.next() {
                         Ok(Some(l)) => l,
                         Ok(None) => break,
                         Err(e) => {
-                            eprintln!("kizuna: read error at line {}: {e}", input.number + 1);
+                            say!("kizuna: read error at line {}: {e}", input.number + 1);
                             return ExitCode::from(2);
                         }
                     };
                     let result = match line {
                         Line::Text(bytes) => match std::str::from_utf8(bytes) {
                             Ok(text) if text.trim().is_empty() => continue,
+                            Ok(text) if n == 1 && matches!(text.trim(), "{" | "[") => {
+                                pretty = true;
+                                engine.decide_line(text, n, opts)
+                            }
                             Ok(text) => engine.decide_line(text, n, opts),
                             // One line that is not UTF-8 is that line's error; the others are decided.
                             Err(_) => kizuna::engine::error_line(&Error::new(kizuna::Code::InvalidJson, "", "the context is not UTF-8 text"), n),
@@ -386,6 +495,11 @@ mod cli {
                     };
                     if result.starts_with("{\"error\"") {
                         failed += 1;
+                        first_failed = if first_failed == 0 { n } else { first_failed };
+                    } else if result.contains(",\"errors\":[") {
+                        // Only the decision's own key: strings inside it are escaped (`\"`).
+                        with_errors += 1;
+                        first_with_errors = if first_with_errors == 0 { n } else { first_with_errors };
                     }
                     if let Err(e) = writeln!(out, "{result}") {
                         return write_failed(&e);
@@ -396,8 +510,14 @@ mod cli {
                 if let Err(e) = out.flush() {
                     return write_failed(&e);
                 }
+                if with_errors > 0 {
+                    say!("kizuna: {with_errors} decision(s) carry errors, the first for line {first_with_errors} (see their \"errors\"; a content with an error is not sent)");
+                }
                 if failed > 0 {
-                    eprintln!("kizuna: {failed} context(s) could not be decided (see the \"error\" lines)");
+                    say!("kizuna: {failed} context(s) could not be decided, the first on line {first_failed} (see the \"error\" lines)");
+                    if pretty {
+                        say!("kizuna: each context must be one line of JSON (NDJSON); convert pretty-printed JSON with `jq -c .`, a JSON array with `jq -c '.[]'`");
+                    }
                     return ExitCode::from(1);
                 }
                 ExitCode::SUCCESS
@@ -423,7 +543,7 @@ mod cli {
                         }
                     }
                     Err(e) => {
-                        eprintln!("kizuna: {e}");
+                        say!("kizuna: {e}");
                         ExitCode::from(1)
                     }
                 }

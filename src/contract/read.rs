@@ -87,9 +87,19 @@ impl<'v> ObjectReader<'v> {
     pub fn req(&mut self, key: &'static str, p: &mut Problems) -> Option<&'v Value> {
         let v = self.opt(key);
         if v.is_none() {
-            p.push(Code::MissingField, &self.path, format!("the required field \"{key}\" is missing"));
+            self.missing(key, p);
         }
         v
+    }
+
+    /// A required field absent, or present as `null` (said so: the field is there).
+    fn missing(&self, key: &str, p: &mut Problems) {
+        let message = if self.map.contains_key(key) {
+            format!("the required field \"{key}\" is null; it needs a value")
+        } else {
+            format!("the required field \"{key}\" is missing")
+        };
+        p.push(Code::MissingField, &self.path, message);
     }
 
     pub fn opt_str(&mut self, key: &'static str, p: &mut Problems) -> Option<String> {
@@ -106,7 +116,7 @@ impl<'v> ObjectReader<'v> {
     pub fn req_str(&mut self, key: &'static str, p: &mut Problems) -> Option<String> {
         if self.map.get(key).is_none_or(Value::is_null) {
             self.taken.push(key);
-            p.push(Code::MissingField, &self.path, format!("the required field \"{key}\" is missing"));
+            self.missing(key, p);
             return None;
         }
         self.opt_str(key, p)

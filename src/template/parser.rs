@@ -195,6 +195,9 @@ struct P<'s, 'b, 'a> {
     loop_vars: Vec<Sym>,
 }
 
+/// Tags that close or continue a block, for did-you-mean (`endfi` → `endif`).
+const END_TAGS: &[&str] = &["else", "elsif", "when", "endif", "endunless", "endcase", "endfor", "endtablerow", "endcapture", "endcomment", "endraw"];
+
 const BLOCK_TAGS: &[&str] = &[
     "if",
     "unless",
@@ -715,8 +718,8 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                 Err(self.syntax(at, format!("unexpected '{name}' (it does not close or continue any open block here)")))
             }
             _ => {
-                let hint = suggest(name, BLOCK_TAGS).map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default();
-                Err(self.error(Code::UnknownFilter, at, format!("unknown tag '{name}'{hint}")))
+                let hint = crate::error::suggest(name, BLOCK_TAGS.iter().chain(END_TAGS).copied()).map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default();
+                Err(self.error(Code::UnknownTag, at, format!("unknown tag '{name}'{hint}")))
             }
         }
     }

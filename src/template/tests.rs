@@ -158,7 +158,7 @@ fn parse_errors_have_positions_and_say_what_was_found() {
     assert!(e.message.contains("upcse") && e.message.contains("upcase"), "{}", e.message);
 
     let e = Template::parse("a\n  {% nosuchtag x %}", &limits).unwrap_err();
-    assert_eq!((e.code, e.line, e.column), (Code::UnknownFilter, Some(2), Some(3)));
+    assert_eq!((e.code, e.line, e.column), (Code::UnknownTag, Some(2), Some(3)));
     assert!(e.message.contains("nosuchtag"), "{}", e.message);
 
     let e = Template::parse("{% if a %}\n{% for x in y %}{% endif %}", &limits).unwrap_err();
