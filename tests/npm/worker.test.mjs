@@ -974,13 +974,38 @@ test("a deploy whose config does not compile: webhooks answered 500, stored even
   }
 });
 
+test("a pass takes at most MAX_EVENTS_PER_PASS events (Workers Free: 50 requests per invocation); the rest follow at once, each once", async () => {
+  const w = await startWith({ MAX_EVENTS_PER_PASS: "2" });
+  try {
+    const user = newFriend();
+    const events = Array.from({ length: 7 }, (_, i) => messageEvent(user, `${i}`));
+    const posts = () => backend.requests.filter((r) => r.method === "POST" && r.path === "/decisions").length;
+    const postsBefore = posts();
+    assert.equal((await sendWebhook(w.url, SECRET, events)).status, 200);
+    const decided = (e) => `event ${e.webhookEventId}: message → decision`;
+    await waitFor("every message decided", () => events.every((e) => w.log().includes(decided(e))), 8000);
+    await waitFor("every decision synced", () => decisionsFor(user).length === 7, 8000);
+    await sleep(300);
+    for (const e of events) assert.equal(w.log().split(decided(e)).length - 1, 1, "decided once");
+    const lines = w.log().split("\n");
+    const decidedAt = events.map((e) => lines.findIndex((l) => l.includes(decided(e))));
+    for (let i = 1; i < events.length; i++) assert.ok(decidedAt[i - 1] < decidedAt[i], "in the user's order");
+    // Each pass syncs what it decided: four passes at least (one pass would send one batch).
+    assert.ok(posts() - postsBefore >= 4, `${posts() - postsBefore} POST /decisions`);
+  } finally {
+    await w.close();
+  }
+});
+
 // ---- settings ----------------------------------------------------------------------------
 
 /** The same bundle in another workerd with other settings (in-memory storage); close it after. */
 const startWith = (overrides) => startWorkerd({ bundle, env: { ...env(), ...overrides } });
 
 test("a numeric setting that is not a valid number: webhooks answered 500 naming it, nothing done", async () => {
-  for (const [name, value] of [["LINE_MAX_ATTEMPTS", "five"], ["LINE_TIMEOUT_MS", "NaN"], ["MAX_EVENT_ATTEMPTS", "0"], ["INBOX_RETRY_MS", "-1"], ["INBOX_RETRY_MS", "0"], ["LINE_MAX_ATTEMPTS", "2.5"], ["BACKEND_WAIT_MS", "0"], ["BACKEND_WAIT_MS", "1.5"]]) {
+  for (const [name, value] of [["LINE_MAX_ATTEMPTS", "five"], ["LINE_TIMEOUT_MS", "NaN"], ["MAX_EVENT_ATTEMPTS", "0"], ["INBOX_RETRY_MS", "-1"], ["INBOX_RETRY_MS", "0"], ["LINE_MAX_ATTEMPTS", "2.5"], ["BACKEND_WAIT_MS", "0"], ["BACKEND_WAIT_MS", "1.5"], ["MAX_EVENTS_PER_PASS", "0"],
+    // Not a number, but checked with them: without a scheme every pass failed after its events.
+    ["BACKEND_URL", "backend.example.jp/kizuna"], ["BACKEND_URL", "ftp://backend.example.jp"]]) {
     const w = await startWith({ [name]: value });
     try {
       const user = newFriend();

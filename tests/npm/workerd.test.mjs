@@ -61,7 +61,7 @@ const w :Workerd.Worker = (
     (name = "kizuna/dist/kizuna.js", esModule = embed ${embed("dist/kizuna.js")}),
     (name = "kizuna/dist/kizuna_bg.wasm", wasm = embed ${embed("dist/kizuna_bg.wasm")}),
   ],
-  compatibilityDate = "2026-11-01",
+  compatibilityDate = "2026-05-01",
 );
 `,
   );

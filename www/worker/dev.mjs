@@ -84,7 +84,7 @@ export const freePort = () =>
  * @returns {Promise<{url: string, port: number, pid: number, child: import("node:child_process").ChildProcess, log: () => string,
  *   restart: (options?: { bundle?: object }) => Promise<void>, close: () => Promise<void>}>}
  */
-export async function startWorkerd({ bundle, env = {}, port = 0, compatibilityDate = "2026-11-01", quiet = true, storage }) {
+export async function startWorkerd({ bundle, env = {}, port = 0, compatibilityDate = "2026-05-01", quiet = true, storage }) {
   port ||= await freePort();
   const url = `http://127.0.0.1:${port}`;
   let log = "";
@@ -118,6 +118,7 @@ const w :Workerd.Worker = (
   durableObjectStorage = ${storage ? `(localDisk = "disk")` : "(inMemory = void)"},
   globalOutbound = "net",
   compatibilityDate = "${compatibilityDate}",
+  compatibilityFlags = ["nodejs_compat"], # as in wrangler.toml
 );
 `);
     const child = spawn(WORKERD_BIN, ["serve", join(b.dir, "config.capnp"), "--experimental"], { stdio: ["ignore", "pipe", "pipe"] });

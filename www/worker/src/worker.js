@@ -57,6 +57,10 @@ const SETTINGS = {
   INBOX_RETRY_MS: [10_000, 1], // 0 would retry a waiting event in a tight loop
   MAX_EVENT_ATTEMPTS: [5, 1, true],
   BACKEND_WAIT_MS: [24 * 3600e3, 1, true],
+  // Workers Free allows 50 outbound requests per invocation; an event costs 2–4 (the user, the
+  // menu, the message) and a pass one more (sync). A pass stops after this many events and the
+  // next one runs at once, in a new invocation with a new allowance.
+  MAX_EVENTS_PER_PASS: [8, 1, true],
 };
 const parsedSettings = new WeakMap();
 
@@ -77,6 +81,15 @@ export function settingsOf(env) {
     }
     out[name] = v;
   }
+  // Checked with the numbers: a URL without a scheme would fail every pass after its events,
+  // before it sets its next alarm, while webhooks are still answered 200.
+  let url;
+  try {
+    url = new URL(String(env.BACKEND_URL ?? ""));
+  } catch {}
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
+    throw new SettingsError(`BACKEND_URL must be an absolute http(s) URL such as "https://backend.example.jp/kizuna", got ${JSON.stringify(String(env.BACKEND_URL ?? ""))}`);
+  }
   parsedSettings.set(env, out);
   return out;
 }
@@ -89,7 +102,7 @@ settingsOf.safe = (env) => {
   }
 };
 
-/** A numeric setting (env var) is not a valid number: nothing runs until it is fixed. */
+/** A setting (env var) is not valid: nothing runs until it is fixed. */
 class SettingsError extends Error {
   constructor(message) {
     super(`invalid setting: ${message}`);
@@ -312,22 +325,27 @@ export function createWorker(loadDecide) {
       const now = Date.now();
       let seq = (await this.storage.get("seq")) ?? 0;
       let fresh = 0;
-      for (const event of events) {
-        const id = eventId(event);
-        if ((await this.storage.get(SEEN + id)) !== undefined) {
-          console.log(`event ${id}: already received${event.deliveryContext?.isRedelivery ? " (redelivery)" : ""}, skipped`);
-          continue;
+      try {
+        for (const event of events) {
+          const id = eventId(event);
+          if ((await this.storage.get(SEEN + id)) !== undefined) {
+            console.log(`event ${id}: already received${event.deliveryContext?.isRedelivery ? " (redelivery)" : ""}, skipped`);
+            continue;
+          }
+          seq++;
+          // One atomic write: the event is in the inbox exactly when its id is marked seen.
+          await this.storage.put({ [SEEN + id]: now, [INBOX + String(seq).padStart(12, "0")]: { id, event, receivedAt: now }, seq });
+          fresh++;
         }
-        seq++;
-        // One atomic write: the event is in the inbox exactly when its id is marked seen.
-        await this.storage.put({ [SEEN + id]: now, [INBOX + String(seq).padStart(12, "0")]: { id, event, receivedAt: now }, seq });
-        fresh++;
-      }
-      if (fresh > 0) {
-        // Safety net: if this object dies mid-way, the alarm picks the inbox up again. (The
-        // fetch handler refuses webhooks while a setting is invalid; a fallback all the same.)
-        await this.#alarmAt(now + (settingsOf.safe(this.env)?.INBOX_RETRY_MS ?? SETTINGS_RETRY_MS));
-        this.#kick().catch((e) => console.error(`user object: ${e?.stack ?? e}`));
+      } finally {
+        // Also when a write failed part-way (the webhook gets a 500): the events stored before
+        // it are processed, not left until the user's next webhook.
+        if (fresh > 0) {
+          // Safety net: if this object dies mid-way, the alarm picks the inbox up again. (The
+          // fetch handler refuses webhooks while a setting is invalid; a fallback all the same.)
+          await this.#alarmAt(now + (settingsOf.safe(this.env)?.INBOX_RETRY_MS ?? SETTINGS_RETRY_MS));
+          this.#kick().catch((e) => console.error(`user object: ${e?.stack ?? e}`));
+        }
       }
       return { accepted: fresh, duplicates: events.length - fresh };
     }
@@ -365,6 +383,8 @@ export function createWorker(loadDecide) {
       // copy): the user's next events already past their own horizon are given up with it,
       // without loading the user again.
       let backendGaveUp;
+      let processed = 0; // events this pass took through to the end (MAX_EVENTS_PER_PASS)
+      let capped = false;
       for await (const [key, record] of this.#inbox()) {
         if (backendGaveUp && !record.decision && Date.now() - (record.receivedAt ?? Infinity) >= this.cfg.BACKEND_WAIT_MS) {
           const { error, id } = backendGaveUp;
@@ -382,7 +402,12 @@ export function createWorker(loadDecide) {
           retryInboxAt = record.retryAt;
           break; // keep the user's order: later events wait for this one
         }
+        if (processed === this.cfg.MAX_EVENTS_PER_PASS) {
+          capped = true; // the rest in a new invocation, at once (below)
+          break;
+        }
         try {
+          processed++;
           await this.#process(key, record);
           await this.storage.delete(key);
         } catch (e) {
@@ -463,6 +488,7 @@ export function createWorker(loadDecide) {
       // accepted during this pass keeps a safety net even though a queued pass will take it.
       const at = [];
       if (retryInboxAt !== undefined) at.push(retryInboxAt);
+      else if (capped) at.push(now);
       else if ((await this.storage.list({ prefix: INBOX, limit: 1 })).size > 0) at.push(now + this.cfg.INBOX_RETRY_MS);
       // `pending` is undefined when the store failed before the outbox could be counted:
       // something may be left, so come back then too.
