@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { locate, parsePointer, offsetOf, lineOf } from "../../www/app/src/json-pointer.js";
+import { locate, parsePointer, offsetOf, lineOf, columnOf } from "../../www/app/src/json-pointer.js";
 
 const slice = (text, p) => {
   const r = locate(text, p);
@@ -68,4 +68,14 @@ test("offsetOf and lineOf", () => {
   assert.equal(lineOf(t, 0), 1);
   assert.equal(lineOf(t, 4), 2);
   assert.equal(lineOf(t, 8), 4);
+});
+
+test("offsetOf counts columns in code points, as the engine's JSON errors do; columnOf inverts it", () => {
+  const t = '{\n  "a": "😀😀 x" "b"\n}';
+  const at = t.indexOf('"b"');
+  // the engine's column of "b": 14 code points before it on its line (the emoji count 1 each)
+  assert.equal(offsetOf(t, 2, 15), at);
+  assert.equal(columnOf(t, at), 15);
+  assert.equal(offsetOf(t, 2, 99), t.indexOf("\n", at), "a column past the line's end stays on the line");
+  assert.equal(columnOf(t, 0), 1);
 });

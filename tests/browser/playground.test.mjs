@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { startApp } from "../../www/app/serve.mjs";
 import { launch, newPage, artifact, CONFIG_PATH } from "./helpers.mjs";
+import { locate } from "../../www/app/src/json-pointer.js";
 
 let browser, app;
 const errors = [];
@@ -18,8 +19,32 @@ after(async () => {
 const selection = (page, id) =>
   page.evaluate((id) => {
     const t = document.getElementById(id);
-    return { active: document.activeElement?.id, text: t.value.slice(t.selectionStart, t.selectionEnd) };
+    return { active: document.activeElement?.id, text: t.value.slice(t.selectionStart, t.selectionEnd), start: t.selectionStart, end: t.selectionEnd };
   }, id);
+
+/** A new page at 375×667 (or `viewport`) with the playground loaded and its example decided. */
+async function openPlayground(viewport) {
+  const { context, page } = await newPage(browser, errors);
+  if (viewport) await page.setViewportSize(viewport);
+  await page.goto(app.playgroundUrl);
+  await page.waitForSelector("body[data-ready]");
+  return { context, page };
+}
+
+/** Sets an editor's text through the DOM (Playwright's fill() types ~50 KB slowly). */
+const setEditor = (page, id, value) =>
+  page.locator(`#${id}`).evaluate((t, v) => {
+    t.value = v;
+    t.dispatchEvent(new Event("input", { bubbles: true }));
+  }, value);
+
+/** Presses 実行 and waits until the run is over. */
+async function run(page) {
+  await page.getByRole("button", { name: /実行/ }).click();
+  await page.waitForFunction(() => document.getElementById("pg-status").textContent !== "実行中…");
+}
+
+const statusText = (page) => page.locator("#pg-status").textContent();
 
 test("the example decides: decision, explain trace, rich-menu preview", async () => {
   const { context, page } = await newPage(browser, errors);
@@ -93,6 +118,24 @@ test("a context error points into the context editor", async () => {
   const sel = await selection(page, "context");
   assert.equal(sel.active, "context");
   assert.ok(sel.text.length > 0, "something selected in the context editor");
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test("JSON errors count columns in code points: emoji before the error do not shift the selection", async () => {
+  const { context, page } = await openPlayground();
+  // the engine's column (context editor)
+  const ctx = (await page.locator("#context").inputValue()).replace('"displayName": "佐藤 美咲",', '"displayName": "😀😀😀😀 美咲" "x": 1,');
+  assert.ok(ctx.includes('"x": 1'));
+  await setEditor(page, "context", ctx);
+  await run(page);
+  assert.match(await page.locator("#errors button").first().textContent(), /invalid_json/);
+  assert.equal((await selection(page, "context")).start, ctx.indexOf('"x"'));
+  // V8's position (config editor, parsed before the engine sees it)
+  const cfg = '{\n  "version": 1, "a": "😀😀" "b": 1\n}';
+  await setEditor(page, "config", cfg);
+  await run(page);
+  assert.equal((await selection(page, "config")).start, cfg.indexOf('"b"'));
   await context.close();
   assert.deepEqual(errors, []);
 });

@@ -166,7 +166,11 @@ export function locate(text, pointer) {
   return best;
 }
 
-/** 1-based line and column (in UTF-16 units, as JS counts) → offset; clamped to the text. */
+/**
+ * 1-based line and column → offset (UTF-16, for setSelectionRange); clamped to the line and the
+ * text. The column counts code points, as kizuna's engine does in its JSON errors: an emoji
+ * before the error is one column there but two UTF-16 units here.
+ */
 export function offsetOf(text, line, column) {
   let offset = 0;
   for (let l = 1; l < line; l++) {
@@ -174,8 +178,22 @@ export function offsetOf(text, line, column) {
     if (nl < 0) return text.length;
     offset = nl + 1;
   }
-  return Math.min(offset + Math.max(0, (column || 1) - 1), text.length);
+  for (let c = 1; c < (column || 1) && offset < text.length && text[offset] !== "\n"; c++) {
+    offset += isPair(text, offset) ? 2 : 1;
+  }
+  return offset;
 }
+
+/** 1-based column, in code points, of an offset (the inverse of offsetOf on its line). */
+export function columnOf(text, offset) {
+  let column = 1;
+  for (let i = text.lastIndexOf("\n", offset - 1) + 1; i < offset; i += isPair(text, i) ? 2 : 1) column++;
+  return column;
+}
+
+const isHigh = (c) => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c) => c >= 0xdc00 && c <= 0xdfff;
+const isPair = (s, i) => isHigh(s.charCodeAt(i)) && isLow(s.charCodeAt(i + 1));
 
 /** 1-based line number of an offset. */
 export function lineOf(text, offset) {

@@ -4,7 +4,7 @@ import exampleConfigText from "virtual:kizuna-config";
 import brokenConfig from "../../../examples/broken-config.json?raw";
 import contexts from "../../../examples/skincare/contexts.ndjson?raw";
 import { createEngine } from "./kizuna-quiz.js";
-import { locate, offsetOf, lineOf } from "./json-pointer.js";
+import { locate, offsetOf, lineOf, columnOf } from "./json-pointer.js";
 import { renderRichMenu } from "./richmenu.js";
 import { h } from "./dom.js";
 
@@ -30,7 +30,7 @@ export function select(editorName, problem) {
   let start, end, found = true;
   if (problem.line) {
     start = offsetOf(text, problem.line, problem.column);
-    end = Math.min(text.length, start + 1);
+    end = Math.min(text.length, start + (/[\ud800-\udbff]/.test(text[start]) ? 2 : 1));
   } else {
     ({ start, end, found } = locate(text, problem.path));
   }
@@ -96,8 +96,9 @@ function run({ focusError = true } = {}) {
 function jsonSyntax(text, e) {
   const m = /position (\d+)/.exec(e.message);
   const pos = m ? Number(m[1]) : 0;
+  // V8 counts UTF-16 units; the problem says code points, as the engine's JSON errors do.
   const line = lineOf(text, pos);
-  const column = pos - (text.lastIndexOf("\n", pos - 1) + 1) + 1;
+  const column = columnOf(text, pos);
   return { code: "invalid_json", message: e.message, path: "", errors: [{ code: "invalid_json", message: e.message, path: "", line, column }] };
 }
 
