@@ -139,3 +139,41 @@ test("JSON errors count columns in code points: emoji before the error do not sh
   await context.close();
   assert.deepEqual(errors, []);
 });
+
+test("a template error selects its character inside the template's string, not a place in the config", async () => {
+  const { context, page } = await openPlayground();
+  const cfg = JSON.parse(await page.locator("#config").inputValue());
+  const message = cfg.contents[0].variants[0].messages[0];
+  assert.equal(message.type, "text");
+  message.text = "こんにちは\n{{ user.displayName }}様\n{% if x %}未完";
+  const text = JSON.stringify(cfg, null, 2);
+  await setEditor(page, "config", text);
+  await run(page);
+  const first = page.locator("#errors button").first();
+  let sel = await selection(page, "config");
+  assert.equal(sel.start, text.indexOf("{% if x %}"), "template line 3, column 1: after the second \\n of the string");
+  assert.equal(sel.text, "{");
+  assert.equal(sel.active, "config");
+  // the list says whose line and column they are
+  assert.match(await first.textContent(), /\[template_syntax\].*テンプレートの 3行 1列/);
+
+  // an unknown tag, after \u00e9, an escaped surrogate pair and a raw emoji (one column each)
+  const raw = text.replace(JSON.stringify(message.text), '"\\u00e9\\ud83d\\ude00😀 {% if a %}x{% endfi %}"');
+  await setEditor(page, "config", raw);
+  await run(page);
+  assert.match(await first.textContent(), /unknown tag 'endfi'/);
+  sel = await selection(page, "config");
+  assert.equal(sel.start, raw.indexOf("{% endfi"));
+
+  // line/column of the whole document (path ""), as the nesting limit gives them, stay places in
+  // the editor's text
+  await setEditor(page, "config", JSON.stringify(JSON.parse(readFileSync(CONFIG_PATH, "utf8")), null, 2));
+  const deep = `{"version": 1, "now": "2026-11-27T10:00:00+09:00", "user": {"userId": "U1", "attributes": {"x": ${"[".repeat(200)}${"]".repeat(200)}}}}`;
+  await setEditor(page, "context", deep);
+  await run(page);
+  assert.match(await first.textContent(), /limit_exceeded/);
+  const column = Number(/(\d+)列/.exec(await first.textContent())[1]);
+  assert.equal((await selection(page, "context")).start, column - 1);
+  await context.close();
+  assert.deepEqual(errors, []);
+});

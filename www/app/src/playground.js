@@ -4,7 +4,7 @@ import exampleConfigText from "virtual:kizuna-config";
 import brokenConfig from "../../../examples/broken-config.json?raw";
 import contexts from "../../../examples/skincare/contexts.ndjson?raw";
 import { createEngine } from "./kizuna-quiz.js";
-import { locate, offsetOf, lineOf, columnOf } from "./json-pointer.js";
+import { locate, offsetOf, lineOf, columnOf, templateRange } from "./json-pointer.js";
 import { renderRichMenu } from "./richmenu.js";
 import { h } from "./dom.js";
 
@@ -23,17 +23,32 @@ function reset() {
   editors.context.value = exampleContext();
 }
 
+/**
+ * Where in the editor's text a problem is. `line`/`column` mean two things (see the schema):
+ * for `invalid_json` (and the nesting limit, which names the whole document, path "") they are a
+ * place in the JSON text, columns counted in code points; for any other error (template_syntax,
+ * template_render, unknown_filter, unknown_tag …) they are a place inside the template text of
+ * the string at `path`.
+ */
+function place(text, problem) {
+  if (problem.line && (problem.code === "invalid_json" || !problem.path)) {
+    const start = offsetOf(text, problem.line, problem.column);
+    return { start, end: Math.min(text.length, start + (/[\ud800-\udbff]/.test(text[start]) ? 2 : 1)), found: true };
+  }
+  const at = locate(text, problem.path);
+  if (problem.line && at.found) {
+    const r = templateRange(text, at.valueStart, problem.line, problem.column);
+    if (r) return { ...r, found: true };
+    return { start: at.valueStart, end: at.end, found: true }; // the whole string
+  }
+  return at;
+}
+
 /** Selects the place an error names in its editor (and scrolls it into view). */
 export function select(editorName, problem) {
   const ta = editors[editorName];
   const text = ta.value;
-  let start, end, found = true;
-  if (problem.line) {
-    start = offsetOf(text, problem.line, problem.column);
-    end = Math.min(text.length, start + (/[\ud800-\udbff]/.test(text[start]) ? 2 : 1));
-  } else {
-    ({ start, end, found } = locate(text, problem.path));
-  }
+  const { start, end, found } = place(text, problem);
   ta.focus({ preventScroll: true });
   ta.setSelectionRange(start, end, "forward");
   ta.scrollIntoView({ block: "nearest" });
@@ -41,6 +56,13 @@ export function select(editorName, problem) {
   ta.scrollTop = Math.max(0, (lineOf(text, start) - 3) * lh);
   ta.dataset.selectedPath = problem.path ?? "";
   status.textContent = `${editorName === "config" ? "設定" : "コンテキスト"}の ${problem.path || "/"} を選択しました${found ? "" : "（その場所はないため、最も近い親を選択）"}`;
+}
+
+/** "(3行 1列)" after a problem; a template's line and column are said to be the template's. */
+function position(p) {
+  if (!p.line) return "";
+  const inTemplate = p.code !== "invalid_json" && p.path;
+  return ` (${inTemplate ? "テンプレートの " : ""}${p.line}行 ${p.column ?? 1}列)`;
 }
 
 function showErrors(editorName, error) {
@@ -54,7 +76,7 @@ function showErrors(editorName, error) {
     } },
       h("code", null, `${editorName === "config" ? "設定" : "コンテキスト"} ${p.path || "/"}`),
       ` [${p.code}] ${p.message}`,
-      p.line ? ` (${p.line}行 ${p.column ?? 1}列)` : "");
+      position(p));
     if (i === 0) b.setAttribute("aria-current", "true");
     return h("li", null, b);
   });
