@@ -177,3 +177,47 @@ test("a template error selects its character inside the template's string, not a
   await context.close();
   assert.deepEqual(errors, []);
 });
+
+/**
+ * Where the selection's highlight (playground.css: ::selection #ffd54f) is drawn in a screenshot
+ * of the editor: the pixel columns it spans and the editor's width (n = 0: not in view).
+ */
+async function highlight(page, id) {
+  const png = await page.locator(`#${id}`).screenshot();
+  return page.evaluate(async (b64) => {
+    const bmp = await createImageBitmap(await (await fetch(`data:image/png;base64,${b64}`)).blob());
+    const c = new OffscreenCanvas(bmp.width, bmp.height).getContext("2d");
+    c.drawImage(bmp, 0, 0);
+    const d = c.getImageData(0, 0, bmp.width, bmp.height).data;
+    let n = 0, minX = Infinity, maxX = -1;
+    for (let i = 0; i < d.length; i += 4) {
+      if (Math.abs(d[i] - 0xff) < 10 && Math.abs(d[i + 1] - 0xd5) < 14 && Math.abs(d[i + 2] - 0x4f) < 20) {
+        const x = (i / 4) % bmp.width;
+        n++;
+        minX = Math.min(minX, x);
+        maxX = Math.max(maxX, x);
+      }
+    }
+    return { n, minX, maxX, width: bmp.width };
+  }, png.toString("base64"));
+}
+
+test("a selected error far right on its line is scrolled into view sideways (1280 px and 375×667)", async () => {
+  for (const viewport of [{ width: 1280, height: 800 }, { width: 375, height: 667 }]) {
+    const { context, page } = await openPlayground(viewport);
+    await page.getByRole("button", { name: "エラーの例" }).click();
+    await page.locator("#errors button").nth(4).waitFor();
+    for (const path of ["/segments/3/when/after/1/ago", "/segments/4/when/in_segment"]) {
+      await page.locator(`#errors button[data-path="${path}"]`).click();
+      const sel = await selection(page, "config");
+      assert.match(sel.text, /^"(ago|in_segment)"/);
+      const hl = await highlight(page, "config");
+      await page.screenshot({ path: artifact(`playground-scroll-${viewport.width}.png`) });
+      assert.ok(hl.n > 100, `${viewport.width}px ${path}: the highlight is in view (${JSON.stringify(hl)})`);
+      // the whole selection is seen: it touches neither edge (border 2 px + padding 8 px)
+      assert.ok(hl.minX > 10 && hl.maxX < hl.width - 10, `${viewport.width}px ${path}: not cut at an edge (${JSON.stringify(hl)})`);
+    }
+    await context.close();
+  }
+  assert.deepEqual(errors, []);
+});

@@ -44,6 +44,36 @@ function place(text, problem) {
   return at;
 }
 
+// A canvas measures the width of a line's start in the editor's font, for the horizontal scroll.
+let measurer;
+function textWidth(ta, s) {
+  measurer ??= document.createElement("canvas").getContext("2d");
+  const cs = getComputedStyle(ta);
+  measurer.font = cs.font || `${cs.fontSize} ${cs.fontFamily}`;
+  const tab = " ".repeat(parseInt(cs.tabSize, 10) || 8);
+  return measurer.measureText(s.replace(/\t/g, tab)).width;
+}
+
+/**
+ * Scrolls the editor so that the selection's first line is near the top and, as the editors do
+ * not wrap lines, its start is in view horizontally (neither focus() nor setSelectionRange()
+ * scroll a textarea sideways in Chrome when the selection is set from a script).
+ */
+function reveal(ta, start, end) {
+  const text = ta.value;
+  const cs = getComputedStyle(ta);
+  const lh = parseFloat(cs.lineHeight) || 18;
+  ta.scrollTop = Math.max(0, (lineOf(text, start) - 3) * lh);
+  const lineStart = text.lastIndexOf("\n", start - 1) + 1;
+  const lineEnd = text.indexOf("\n", start);
+  const x = textWidth(ta, text.slice(lineStart, start));
+  // the part of the selection to bring into view: to its line's end, at most 60% of the width
+  const w = Math.min(textWidth(ta, text.slice(start, Math.min(end, lineEnd < 0 ? text.length : lineEnd))), ta.clientWidth * 0.6);
+  const view = ta.clientWidth - (parseFloat(cs.paddingLeft) || 0) - (parseFloat(cs.paddingRight) || 0);
+  const margin = 4 * textWidth(ta, "0"); // a few characters of context left of the selection
+  if (x < ta.scrollLeft || x + w > ta.scrollLeft + view) ta.scrollLeft = Math.max(0, x - margin);
+}
+
 /** Selects the place an error names in its editor (and scrolls it into view). */
 export function select(editorName, problem) {
   const ta = editors[editorName];
@@ -52,8 +82,7 @@ export function select(editorName, problem) {
   ta.focus({ preventScroll: true });
   ta.setSelectionRange(start, end, "forward");
   ta.scrollIntoView({ block: "nearest" });
-  const lh = parseFloat(getComputedStyle(ta).lineHeight) || 18;
-  ta.scrollTop = Math.max(0, (lineOf(text, start) - 3) * lh);
+  reveal(ta, start, end);
   ta.dataset.selectedPath = problem.path ?? "";
   status.textContent = `${editorName === "config" ? "設定" : "コンテキスト"}の ${problem.path || "/"} を選択しました${found ? "" : "（その場所はないため、最も近い親を選択）"}`;
 }
