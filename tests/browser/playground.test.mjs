@@ -221,3 +221,20 @@ test("a selected error far right on its line is scrolled into view sideways (128
   }
   assert.deepEqual(errors, []);
 });
+
+test("the live status says how many errors and the first one's message, not only its place", async () => {
+  const { context, page } = await openPlayground();
+  await page.getByRole("button", { name: "エラーの例" }).click();
+  await page.locator("#errors button").nth(4).waitFor();
+  const first = await page.locator("#errors button").first().textContent();
+  const message = first.slice(first.indexOf("] ") + 2);
+  const status = await statusText(page);
+  assert.match(status, /^5 件のエラー。/);
+  assert.ok(status.includes("/segments/0/when/and/1"), status);
+  assert.ok(status.includes(message), `the status says the message: ${status}`);
+  // clicking another error says its message too
+  await page.locator('#errors button[data-path="/segments/1/descripton"]').click();
+  assert.match(await statusText(page), /\/segments\/1\/descripton.*descripton/);
+  await context.close();
+  assert.deepEqual(errors, []);
+});

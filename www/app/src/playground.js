@@ -11,6 +11,7 @@ import { h } from "./dom.js";
 const $ = (id) => document.getElementById(id);
 const editors = { config: $("config"), context: $("context") };
 const status = $("pg-status");
+const EDITOR_LABEL = { config: "設定", context: "コンテキスト" };
 
 function exampleContext() {
   const ctx = JSON.parse(contexts.split("\n").find((l) => l.trim()));
@@ -74,17 +75,19 @@ function reveal(ta, start, end) {
   if (x < ta.scrollLeft || x + w > ta.scrollLeft + view) ta.scrollLeft = Math.max(0, x - margin);
 }
 
-/** Selects the place an error names in its editor (and scrolls it into view). */
+/**
+ * Selects the place a problem names in its editor (and scrolls it into view); returns a short
+ * description of what was selected, for the live status.
+ */
 export function select(editorName, problem) {
   const ta = editors[editorName];
-  const text = ta.value;
-  const { start, end, found } = place(text, problem);
+  const { start, end, found } = place(ta.value, problem);
   ta.focus({ preventScroll: true });
   ta.setSelectionRange(start, end, "forward");
   ta.scrollIntoView({ block: "nearest" });
   reveal(ta, start, end);
   ta.dataset.selectedPath = problem.path ?? "";
-  status.textContent = `${editorName === "config" ? "設定" : "コンテキスト"}の ${problem.path || "/"} を選択しました${found ? "" : "（その場所はないため、最も近い親を選択）"}`;
+  return `${EDITOR_LABEL[editorName]}の ${problem.path || "/"} を選択しました${found ? "" : "（その場所はないため、最も近い親を選択）"}`;
 }
 
 /** "(3行 1列)" after a problem; a template's line and column are said to be the template's. */
@@ -94,16 +97,18 @@ function position(p) {
   return ` (${inTemplate ? "テンプレートの " : ""}${p.line}行 ${p.column ?? 1}列)`;
 }
 
-function showErrors(editorName, error) {
-  const problems = error?.errors?.length ? error.errors : [{ code: error?.code || "error", message: error?.message || String(error), path: error?.path ?? "" }];
+const describe = (p, editorName) => `${EDITOR_LABEL[editorName]} ${p.path || "/"}: ${p.message}${position(p)}`;
+
+/** Lists problems in the error box, each a button that selects its place in `editorName`. */
+function showProblems(problems, editorName) {
   const list = $("errors");
   const buttons = problems.map((p, i) => {
     const b = h("button", { type: "button", "data-path": p.path ?? "", onclick: () => {
       for (const x of list.querySelectorAll("button")) x.removeAttribute("aria-current");
       b.setAttribute("aria-current", "true");
-      select(editorName, p);
+      status.textContent = `${select(editorName, p)}: ${p.message}${position(p)}`;
     } },
-      h("code", null, `${editorName === "config" ? "設定" : "コンテキスト"} ${p.path || "/"}`),
+      h("code", null, `${EDITOR_LABEL[editorName]} ${p.path || "/"}`),
       ` [${p.code}] ${p.message}`,
       position(p));
     if (i === 0) b.setAttribute("aria-current", "true");
@@ -111,9 +116,23 @@ function showErrors(editorName, error) {
   });
   list.replaceChildren(...buttons);
   $("errors-box").hidden = false;
+}
+
+function problemsOf(error) {
+  return error?.errors?.length ? error.errors : [{ code: error?.code || "error", message: error?.message || String(error), path: error?.path ?? "" }];
+}
+
+/** A compile or context error: listed, the first one selected (unless on page load). */
+function fail(editorName, error, focusError) {
+  const problems = problemsOf(error);
+  showProblems(problems, editorName);
   $("ok-box").hidden = true;
-  status.textContent = `${problems.length} 件のエラー`;
-  return problems;
+  // One announcement (a second one in the same task would replace it): the count, then the
+  // first problem and that it was selected.
+  const first = `1 件目: ${describe(problems[0], editorName)}`;
+  status.textContent = focusError
+    ? `${problems.length} 件のエラー。${first}（${select(editorName, problems[0])}）`
+    : `${problems.length} 件のエラー。${first}`;
 }
 
 function run({ focusError = true } = {}) {
@@ -122,8 +141,7 @@ function run({ focusError = true } = {}) {
   try {
     compiled = createEngine(editors.config.value);
   } catch (e) {
-    const problems = showErrors("config", e instanceof SyntaxError ? jsonSyntax(editors.config.value, e) : e);
-    if (focusError) select("config", problems[0]);
+    fail("config", e instanceof SyntaxError ? jsonSyntax(editors.config.value, e) : e, focusError);
     return;
   }
   const { engine, config } = compiled;
@@ -136,8 +154,7 @@ function run({ focusError = true } = {}) {
     $("ok-box").hidden = false;
     status.textContent = `判定しました（segments: ${(decision.segments || []).join(", ") || "なし"}）`;
   } catch (e) {
-    const problems = showErrors("context", e);
-    if (focusError) select("context", problems[0]);
+    fail("context", e, focusError);
   } finally {
     engine.free();
   }
