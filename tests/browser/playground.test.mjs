@@ -238,3 +238,46 @@ test("the live status says how many errors and the first one's message, not only
   await context.close();
   assert.deepEqual(errors, []);
 });
+
+/** The value at a JSON pointer (plain keys and indexes: enough for the engine's paths here). */
+const at = (doc, pointer) => pointer.split("/").slice(1).map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~")).reduce((v, k) => v[k], doc);
+
+test("errors inside a decision are listed as warnings next to the decision, and select their place", async () => {
+  const { context, page } = await openPlayground();
+  // a malformed timestamp in the context: the rule that reads it fails, the rest is decided
+  const ctx = (await page.locator("#context").inputValue()).replace(/"followedAt": "[^"]*"/, '"followedAt": "昨日"');
+  await setEditor(page, "context", ctx);
+  await run(page);
+  const decision = JSON.parse(await page.locator("#decision").textContent());
+  assert.ok(decision.errors?.length >= 1, "the engine reports the bad timestamp in the decision");
+  assert.equal(await page.locator("#ok-box").isVisible(), true, "the decision is shown");
+  assert.equal(await page.locator("#errors-box").isVisible(), true, "and its errors");
+  assert.match(await statusText(page), new RegExp(`^判定しました（警告 ${decision.errors.length} 件）`));
+  const buttons = page.locator("#errors button");
+  assert.equal(await buttons.count(), decision.errors.length);
+  const w = decision.errors.find((e) => e.code === "invalid_timestamp");
+  assert.ok(w.path.startsWith("/segments/"), "a config path: the operation that read the value");
+  await page.locator(`#errors button[data-path="${w.path}"]`).click();
+  const sel = await selection(page, "config");
+  assert.equal(sel.active, "config");
+  const config = JSON.parse(await page.locator("#config").inputValue());
+  assert.deepEqual(JSON.parse(sel.text), at(config, w.path));
+
+  // a template that fails to render: a warning at the template's character
+  for (const v of config.contents[0].variants) if (v.messages[0].type === "text") v.messages[0].text = "a\n😀{{ user.attributes.price | divided_by: 0 }}";
+  const text = JSON.stringify(config, null, 2);
+  const withPrice = JSON.parse(ctx);
+  withPrice.user.followedAt = "2026-11-25T10:30:00+09:00";
+  withPrice.user.attributes = { ...withPrice.user.attributes, price: 5 };
+  await setEditor(page, "config", text);
+  await setEditor(page, "context", JSON.stringify(withPrice, null, 2));
+  await run(page);
+  assert.match(await statusText(page), /^判定しました（警告 1 件）/);
+  const render = JSON.parse(await page.locator("#decision").textContent()).errors[0];
+  assert.equal(render.code, "template_render");
+  await page.locator("#errors button").first().click();
+  const s2 = await selection(page, "config");
+  assert.equal(s2.start, text.indexOf("divided_by", locate(text, render.path).valueStart), "the filter, inside the string at the warning's path");
+  await context.close();
+  assert.deepEqual(errors, []);
+});

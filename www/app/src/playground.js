@@ -99,22 +99,29 @@ function position(p) {
 
 const describe = (p, editorName) => `${EDITOR_LABEL[editorName]} ${p.path || "/"}: ${p.message}${position(p)}`;
 
-/** Lists problems in the error box, each a button that selects its place in `editorName`. */
-function showProblems(problems, editorName) {
+/**
+ * Lists problems in the error box, each a button that selects its place. `warning`: problems of
+ * a decision that was made (the decision is shown too). `editorOf(p)` names each one's editor.
+ */
+function showProblems(problems, editorOf, { warning = false } = {}) {
   const list = $("errors");
   const buttons = problems.map((p, i) => {
-    const b = h("button", { type: "button", "data-path": p.path ?? "", onclick: () => {
+    const name = editorOf(p);
+    const b = h("button", { type: "button", "data-path": p.path ?? "", "data-editor": name, onclick: () => {
       for (const x of list.querySelectorAll("button")) x.removeAttribute("aria-current");
       b.setAttribute("aria-current", "true");
-      status.textContent = `${select(editorName, p)}: ${p.message}${position(p)}`;
+      status.textContent = `${select(name, p)}: ${p.message}${position(p)}`;
     } },
-      h("code", null, `${EDITOR_LABEL[editorName]} ${p.path || "/"}`),
+      h("code", null, `${EDITOR_LABEL[name]} ${p.path || "/"}`),
       ` [${p.code}] ${p.message}`,
       position(p));
-    if (i === 0) b.setAttribute("aria-current", "true");
+    if (i === 0 && !warning) b.setAttribute("aria-current", "true");
     return h("li", null, b);
   });
   list.replaceChildren(...buttons);
+  list.classList.toggle("warn", warning);
+  $("errors-box").classList.toggle("warn", warning);
+  $("errors-title").textContent = warning ? "警告（判定は行われました）" : "エラー";
   $("errors-box").hidden = false;
 }
 
@@ -125,7 +132,7 @@ function problemsOf(error) {
 /** A compile or context error: listed, the first one selected (unless on page load). */
 function fail(editorName, error, focusError) {
   const problems = problemsOf(error);
-  showProblems(problems, editorName);
+  showProblems(problems, () => editorName);
   $("ok-box").hidden = true;
   // One announcement (a second one in the same task would replace it): the count, then the
   // first problem and that it was selected.
@@ -134,6 +141,14 @@ function fail(editorName, error, focusError) {
     ? `${problems.length} 件のエラー。${first}（${select(editorName, problems[0])}）`
     : `${problems.length} 件のエラー。${first}`;
 }
+
+/**
+ * The editor a decision's error points into. The engine names config places for all of them
+ * (the operation that met a bad value, e.g. /segments/14/when/</0 for a context's malformed
+ * followedAt; a template's string; a menu rule); a path under one of the context's own members
+ * would be the context's.
+ */
+const editorOfDecisionError = (p) => (/^\/(user|event|now)(\/|$)/.test(p.path ?? "") ? "context" : "config");
 
 function run({ focusError = true } = {}) {
   $("errors-box").hidden = true;
@@ -152,7 +167,15 @@ function run({ focusError = true } = {}) {
     $("explain").textContent = JSON.stringify(explain ?? null, null, 2);
     $("richmenu").replaceChildren(renderRichMenu(decision.richMenu, config));
     $("ok-box").hidden = false;
-    status.textContent = `判定しました（segments: ${(decision.segments || []).join(", ") || "なし"}）`;
+    const segments = `segments: ${(decision.segments || []).join(", ") || "なし"}`;
+    const warnings = decision.errors || [];
+    if (warnings.length) {
+      // Errors inside a decision: the decision was made without those rules or messages.
+      showProblems(warnings, editorOfDecisionError, { warning: true });
+      status.textContent = `判定しました（警告 ${warnings.length} 件）。1 件目: ${describe(warnings[0], editorOfDecisionError(warnings[0]))}。${segments}`;
+    } else {
+      status.textContent = `判定しました（${segments}）`;
+    }
   } catch (e) {
     fail("context", e, focusError);
   } finally {
