@@ -92,7 +92,9 @@ test("a config error shows its path and selects that place in the editor", async
   assert.match(sel.text, /^"priorty": \d+$/, "the first error is selected automatically");
   await page.screenshot({ path: artifact("playground-error.png") });
 
-  // the broken example: five errors; clicking one selects its place
+  // the broken example (replacing the edited config, once confirmed): five errors; clicking one
+  // selects its place
+  page.once("dialog", (d) => d.accept());
   await page.getByRole("button", { name: "エラーの例" }).click();
   await page.locator("#errors button").nth(4).waitFor();
   assert.equal(await page.locator("#errors button").count(), 5);
@@ -224,6 +226,7 @@ test("a selected error far right on its line is scrolled into view sideways (128
 
 test("the live status says how many errors and the first one's message, not only its place", async () => {
   const { context, page } = await openPlayground();
+  page.on("dialog", (d) => d.accept());
   await page.getByRole("button", { name: "エラーの例" }).click();
   await page.locator("#errors button").nth(4).waitFor();
   const first = await page.locator("#errors button").first().textContent();
@@ -278,6 +281,57 @@ test("errors inside a decision are listed as warnings next to the decision, and 
   await page.locator("#errors button").first().click();
   const s2 = await selection(page, "config");
   assert.equal(s2.start, text.indexOf("divided_by", locate(text, render.path).valueStart), "the filter, inside the string at the warning's path");
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test("edits are kept across a reload, and the example buttons ask before replacing them", async () => {
+  const { context, page } = await openPlayground();
+  const dialogs = [];
+  let answer = false;
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    return answer ? d.accept() : d.dismiss();
+  });
+  // unedited: the example buttons replace without asking
+  await page.getByRole("button", { name: "エラーの例" }).click();
+  await page.locator("#errors button").nth(4).waitFor();
+  await page.getByRole("button", { name: "例に戻す" }).click();
+  await page.locator("#ok-box").waitFor();
+  assert.deepEqual(dialogs, []);
+  const example = await page.locator("#config").inputValue();
+
+  // typed text survives a reload (saved on input, restored on load)
+  await page.locator("#config").focus();
+  await page.keyboard.press("Control+End");
+  await page.keyboard.type("\n");
+  await page.locator("#context").focus();
+  await page.keyboard.press("Control+End");
+  await page.keyboard.type(" ");
+  await page.reload();
+  await page.waitForSelector("body[data-ready]");
+  assert.equal(await page.locator("#config").inputValue(), `${example}\n`);
+  assert.match(await page.locator("#context").inputValue(), / $/);
+
+  // エラーの例 asks; cancelled, nothing changes
+  await page.getByRole("button", { name: "エラーの例" }).click();
+  assert.equal(dialogs.length, 1);
+  assert.equal(await page.locator("#config").inputValue(), `${example}\n`);
+  // accepted, the config is replaced (the context is left as it is)
+  answer = true;
+  await page.getByRole("button", { name: "エラーの例" }).click();
+  await page.locator("#errors button").nth(4).waitFor();
+  assert.equal(dialogs.length, 2);
+  assert.match(await page.locator("#context").inputValue(), / $/);
+  // 例に戻す asks because of the context's edit; accepted, both are the example again
+  await page.getByRole("button", { name: "例に戻す" }).click();
+  await page.locator("#ok-box").waitFor();
+  assert.equal(dialogs.length, 3);
+  assert.equal(await page.locator("#config").inputValue(), example);
+  await page.reload();
+  await page.waitForSelector("body[data-ready]");
+  assert.equal(await page.locator("#config").inputValue(), example);
+  assert.doesNotMatch(await page.locator("#context").inputValue(), / $/);
   await context.close();
   assert.deepEqual(errors, []);
 });

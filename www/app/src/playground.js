@@ -19,10 +19,76 @@ function exampleContext() {
   return JSON.stringify(ctx, null, 2);
 }
 
-function reset() {
-  editors.config.value = JSON.stringify(JSON.parse(exampleConfigText), null, 2);
-  editors.context.value = exampleContext();
+const EXAMPLE = { config: JSON.stringify(JSON.parse(exampleConfigText), null, 2), context: exampleContext() };
+
+// ---- keeping the user's text ----------------------------------------------------------------
+// Both editors are saved to localStorage as they are typed in and restored on load; an example
+// button replaces edited text only after confirm(). `loaded` is what a button (or the page load)
+// last put in each editor: text that differs from it has been edited by the user.
+const STORE = { config: "kizuna-playground:config", context: "kizuna-playground:context" };
+const loaded = { ...EXAMPLE };
+
+function save(name) {
+  const value = editors[name].value;
+  try {
+    // The example itself is not stored, so that a new version of the page brings its new example.
+    if (value === EXAMPLE[name]) localStorage.removeItem(STORE[name]);
+    else localStorage.setItem(STORE[name], value);
+  } catch {
+    // Over the quota (a config of several MB) or storage disabled: drop the older copy, which
+    // would otherwise come back on reload as if it were the latest text.
+    try {
+      localStorage.removeItem(STORE[name]);
+    } catch {
+      // storage disabled
+    }
+  }
 }
+
+function restore() {
+  for (const name of Object.keys(editors)) {
+    let saved = null;
+    try {
+      saved = localStorage.getItem(STORE[name]);
+    } catch {
+      // storage disabled: start from the example
+    }
+    editors[name].value = saved ?? EXAMPLE[name];
+  }
+}
+
+const edited = (name) => editors[name].value !== loaded[name];
+
+/** Puts example texts in the editors, after asking when that would discard edits. */
+function replace(texts, question) {
+  if (Object.keys(texts).some(edited) && !confirm(question)) return false;
+  for (const [name, value] of Object.entries(texts)) {
+    editors[name].value = value;
+    loaded[name] = value;
+    save(name);
+  }
+  return true;
+}
+
+// Saving ~50 KB on every key press is cheap but not free for a config of several MB: save a
+// moment after typing stops, and at once when the page goes away.
+const pending = new Map();
+for (const [name, ta] of Object.entries(editors)) {
+  ta.addEventListener("input", () => {
+    clearTimeout(pending.get(name));
+    pending.set(name, setTimeout(() => {
+      pending.delete(name);
+      save(name);
+    }, 300));
+  });
+}
+addEventListener("pagehide", () => {
+  for (const [name, timer] of pending) {
+    clearTimeout(timer);
+    save(name);
+  }
+  pending.clear();
+});
 
 /**
  * Where in the editor's text a problem is. `line`/`column` mean two things (see the schema):
@@ -194,8 +260,12 @@ function jsonSyntax(text, e) {
 }
 
 $("run").addEventListener("click", () => run());
-$("reset").addEventListener("click", () => { reset(); run(); });
-$("broken").addEventListener("click", () => { editors.config.value = brokenConfig; run(); });
+$("reset").addEventListener("click", () => {
+  if (replace(EXAMPLE, "編集した内容を破棄して、例に戻しますか？")) run();
+});
+$("broken").addEventListener("click", () => {
+  if (replace({ config: brokenConfig }, "編集した設定を破棄して、エラーの例に置き換えますか？")) run();
+});
 for (const ta of Object.values(editors)) {
   ta.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
@@ -205,6 +275,6 @@ for (const ta of Object.values(editors)) {
   });
 }
 
-reset();
+restore();
 run({ focusError: false });
 document.body.dataset.ready = "1";
