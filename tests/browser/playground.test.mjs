@@ -335,3 +335,31 @@ test("edits are kept across a reload, and the example buttons ask before replaci
   await context.close();
   assert.deepEqual(errors, []);
 });
+
+test("a run says 実行中… and lets the page paint first; a huge explain is cut, with a button to show all", async () => {
+  const { context, page } = await openPlayground();
+  // the status is set, and the work not done yet, when the click returns
+  const during = await page.evaluate(() => {
+    document.getElementById("run").click();
+    return { status: document.getElementById("pg-status").textContent, busy: document.querySelector(".pg-output").getAttribute("aria-busy") };
+  });
+  assert.deepEqual(during, { status: "実行中…", busy: "true" });
+  await page.waitForFunction(() => document.getElementById("pg-status").textContent.startsWith("判定しました"));
+
+  // ~2,000 more segments: an explain trace of several hundred KB
+  const cfg = JSON.parse(await page.locator("#config").inputValue());
+  for (let i = 0; i < 2000; i++) cfg.segments.push({ id: `extra_${i}`, when: { and: [{ has_tag: `tag_${i}` }, { ">": [{ var: "user.attributes.spend" }, i] }] } });
+  await setEditor(page, "config", JSON.stringify(cfg, null, 2));
+  await run(page);
+  const shown = await page.locator("#explain").textContent();
+  assert.ok(shown.length <= 200_010, `cut to ~200 KB (${shown.length})`);
+  assert.ok(shown.endsWith("…"));
+  const more = page.getByRole("button", { name: /全部表示/ });
+  assert.equal(await more.isVisible(), true);
+  await more.click();
+  const full = JSON.parse(await page.locator("#explain").textContent());
+  assert.ok(full.length >= 2000, "all of it once asked for");
+  assert.equal(await more.isVisible(), false);
+  await context.close();
+  assert.deepEqual(errors, []);
+});

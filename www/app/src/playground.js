@@ -13,6 +13,9 @@ const editors = { config: $("config"), context: $("context") };
 const status = $("pg-status");
 const EDITOR_LABEL = { config: "設定", context: "コンテキスト" };
 
+/** Explain output longer than this (UTF-16 units, ~200 KB) is cut until 全部表示 is pressed. */
+const EXPLAIN_LIMIT = 200_000;
+
 function exampleContext() {
   const ctx = JSON.parse(contexts.split("\n").find((l) => l.trim()));
   ctx.user.quizAnswers = { ...ctx.user.quizAnswers, skin_type: { result: "dry" } };
@@ -89,6 +92,8 @@ addEventListener("pagehide", () => {
   }
   pending.clear();
 });
+
+// ---- selecting the place of a problem -------------------------------------------------------
 
 /**
  * Where in the editor's text a problem is. `line`/`column` mean two things (see the schema):
@@ -208,6 +213,32 @@ function fail(editorName, error, focusError) {
     : `${problems.length} 件のエラー。${first}`;
 }
 
+// The explain text in full, when the <pre> shows only its start.
+let fullExplain = "";
+
+function showExplain(text) {
+  const more = $("explain-more");
+  if (text.length > EXPLAIN_LIMIT) {
+    // Cut at a line end: setting megabytes of text in the <pre> freezes the page for seconds.
+    fullExplain = text;
+    const cut = text.lastIndexOf("\n", EXPLAIN_LIMIT);
+    $("explain").textContent = `${text.slice(0, cut > 0 ? cut : EXPLAIN_LIMIT)}\n…`;
+    more.textContent = `全部表示（${Math.round(text.length / 1024).toLocaleString("ja-JP")} KB）`;
+    more.hidden = false;
+  } else {
+    fullExplain = "";
+    $("explain").textContent = text;
+    more.hidden = true;
+  }
+}
+
+$("explain-more").addEventListener("click", () => {
+  $("explain").textContent = fullExplain;
+  fullExplain = "";
+  $("explain-more").hidden = true;
+  $("explain").focus();
+});
+
 /**
  * The editor a decision's error points into. The engine names config places for all of them
  * (the operation that met a bad value, e.g. /segments/14/when/</0 for a context's malformed
@@ -216,7 +247,7 @@ function fail(editorName, error, focusError) {
  */
 const editorOfDecisionError = (p) => (/^\/(user|event|now)(\/|$)/.test(p.path ?? "") ? "context" : "config");
 
-function run({ focusError = true } = {}) {
+function decide(focusError) {
   $("errors-box").hidden = true;
   let compiled;
   try {
@@ -230,7 +261,7 @@ function run({ focusError = true } = {}) {
     const decision = engine.decide(editors.context.value, true);
     const { explain, ...rest } = decision;
     $("decision").textContent = JSON.stringify(rest, null, 2);
-    $("explain").textContent = JSON.stringify(explain ?? null, null, 2);
+    showExplain(JSON.stringify(explain ?? null, null, 2));
     $("richmenu").replaceChildren(renderRichMenu(decision.richMenu, config));
     $("ok-box").hidden = false;
     const segments = `segments: ${(decision.segments || []).join(", ") || "なし"}`;
@@ -246,6 +277,31 @@ function run({ focusError = true } = {}) {
     fail("context", e, focusError);
   } finally {
     engine.free();
+  }
+}
+
+const nextFrame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+// A run asked for while one waits for its frame is dropped: that run reads the editors only
+// after the frame, so it already sees whatever changed meanwhile.
+let running = false;
+
+/**
+ * Runs the config on the context. Says 実行中… and lets the page paint it before the work
+ * (which blocks the page: seconds for a config of several MB).
+ */
+async function run({ focusError = true } = {}) {
+  if (running) return;
+  running = true;
+  const output = document.querySelector(".pg-output");
+  output.setAttribute("aria-busy", "true");
+  status.textContent = "実行中…";
+  try {
+    // requestAnimationFrame runs before the paint; the timeout after it, once painted.
+    await nextFrame();
+    decide(focusError);
+  } finally {
+    output.setAttribute("aria-busy", "false");
+    running = false;
   }
 }
 
@@ -276,5 +332,5 @@ for (const ta of Object.values(editors)) {
 }
 
 restore();
-run({ focusError: false });
+await run({ focusError: false });
 document.body.dataset.ready = "1";
