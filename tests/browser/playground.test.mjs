@@ -363,3 +363,26 @@ test("a run says 実行中… and lets the page paint first; a huge explain is c
   await context.close();
   assert.deepEqual(errors, []);
 });
+
+test("the run button's label has a space before (Ctrl+Enter); Ctrl+Enter during IME composition does not run", async () => {
+  const { context, page } = await openPlayground();
+  const gap = await page.locator("#run").evaluate((b) => {
+    const r = document.createRange();
+    r.selectNodeContents(b.firstChild); // the text 実行
+    return b.querySelector("span").getBoundingClientRect().left - r.getBoundingClientRect().right;
+  });
+  assert.ok(gap >= 3, `a visible space (${gap} px)`);
+
+  await setEditor(page, "context", "{");
+  const before = await statusText(page);
+  await page.locator("#context").evaluate((t) => {
+    t.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", ctrlKey: true, isComposing: true, bubbles: true, cancelable: true }));
+  });
+  await page.waitForTimeout(300);
+  assert.equal(await page.locator("#errors-box").isVisible(), false, "not run while composing");
+  assert.equal(await statusText(page), before);
+  await page.locator("#context").press("Control+Enter");
+  await page.locator("#errors button").first().waitFor();
+  await context.close();
+  assert.deepEqual(errors, []);
+});

@@ -324,6 +324,8 @@ $("broken").addEventListener("click", () => {
 });
 for (const ta of Object.values(editors)) {
   ta.addEventListener("keydown", (ev) => {
+    // Enter that confirms a Japanese IME conversion is not a request to run.
+    if (ev.isComposing || ev.keyCode === 229) return;
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
       ev.preventDefault();
       run();
