@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { locate, parsePointer, offsetOf, lineOf } from "../../www/app/src/json-pointer.js";
+import { locate, parsePointer, offsetOf, lineOf, columnOf, templateRange } from "../../www/app/src/json-pointer.js";
 
 const slice = (text, p) => {
   const r = locate(text, p);
@@ -68,4 +68,49 @@ test("offsetOf and lineOf", () => {
   assert.equal(lineOf(t, 0), 1);
   assert.equal(lineOf(t, 4), 2);
   assert.equal(lineOf(t, 8), 4);
+});
+
+test("offsetOf counts columns in code points, as the engine's JSON errors do; columnOf inverts it", () => {
+  const t = '{\n  "a": "😀😀 x" "b"\n}';
+  const at = t.indexOf('"b"');
+  // the engine's column of "b": 14 code points before it on its line (the emoji count 1 each)
+  assert.equal(offsetOf(t, 2, 15), at);
+  assert.equal(columnOf(t, at), 15);
+  assert.equal(offsetOf(t, 2, 99), t.indexOf("\n", at), "a column past the line's end stays on the line");
+  assert.equal(columnOf(t, 0), 1);
+});
+
+test("locate gives the start of the value of a member", () => {
+  const t = '{"a": {"b": "xy"}, "c": [1, "z"]}';
+  assert.equal(locate(t, "/a/b").valueStart, t.indexOf('"xy"'));
+  assert.equal(locate(t, "/c/1").valueStart, t.indexOf('"z"'));
+  assert.equal(locate(t, "").valueStart, 0);
+});
+
+test("templateRange: a line and column of the template → its character in the JSON string literal", () => {
+  const at = (raw, line, column) => {
+    const text = `{"text": ${raw}}`;
+    const r = templateRange(text, text.indexOf('"', 8), line, column);
+    return r && text.slice(r.start, r.end);
+  };
+  const tpl = '"こんにちは\\n{{ user.displayName }}様\\n{% if x %}未完"';
+  assert.equal(at(tpl, 1, 1), "こ");
+  assert.equal(at(tpl, 2, 1), "{", "\\n in the literal starts a template line");
+  assert.equal(at(tpl, 2, 23), "様");
+  assert.equal(at(tpl, 3, 1), "{");
+  assert.equal(at(tpl, 3, 11), "未");
+  assert.equal(at(tpl, 3, 13), '"', "the end of the template: the closing quote");
+  assert.equal(at(tpl, 1, 40), "\\n", "past the line's end: the line break");
+  assert.equal(at(tpl, 4, 1), null, "no such line");
+  // \uXXXX is one character, an escaped surrogate pair and a raw emoji are one code point each
+  assert.equal(at('"\\u00e9\\ud83d\\ude00😀 {{ x | nofilter }}"', 1, 1), "\\u00e9");
+  assert.equal(at('"\\u00e9\\ud83d\\ude00😀 {{ x | nofilter }}"', 1, 2), "\\ud83d\\ude00");
+  assert.equal(at('"\\u00e9\\ud83d\\ude00😀 {{ x | nofilter }}"', 1, 3), "😀");
+  assert.equal(at('"\\u00e9\\ud83d\\ude00😀 {{ x | nofilter }}"', 1, 12), "n");
+  // other escapes are one character; \r is not a line break for the engine; \u000a is
+  assert.equal(at('"a\\"b\\\\c\\td"', 1, 7), "d");
+  assert.equal(at('"a\\r\\nb"', 2, 1), "b");
+  assert.equal(at('"a\\u000ab"', 2, 1), "b");
+  // not a string literal
+  assert.equal(templateRange('{"text": 12}', 9, 1, 1), null);
 });

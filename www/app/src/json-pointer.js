@@ -6,9 +6,12 @@
 //   found      true when every token of the pointer exists in the text; false when the deepest
 //              existing ancestor is returned instead (e.g. a missing field: its parent object)
 //   pointer    the pointer of the place returned
+//   valueStart offset of the returned place's value (after the key of a member)
 // An object member is selected from its key to the end of its value (`"descripton": "…"`), an
 // array element or the root as its value. Text that is not valid JSON is followed as far as it
-// parses. `offsetOf(text, line, column)` turns a 1-based line/column into an offset.
+// parses. `offsetOf(text, line, column)` turns a 1-based line/column into an offset, and
+// `templateRange(text, valueStart, line, column)` a line/column inside a template (a JSON string
+// value) into the range of that character in the text.
 
 export function parsePointer(pointer) {
   if (pointer === "" || pointer === undefined || pointer === null) return [];
@@ -94,7 +97,7 @@ export function locate(text, pointer) {
   sc.ws();
   const rootStart = sc.i;
   // the root value's range (to the end of the text when it does not parse)
-  let best = { start: rootStart, end: text.length, found: tokens.length === 0, pointer: "" };
+  let best = { start: rootStart, end: text.length, found: tokens.length === 0, pointer: "", valueStart: rootStart };
   try {
     best.end = sc.skip();
   } catch {
@@ -130,7 +133,7 @@ export function locate(text, pointer) {
         }
         if (!hit) return best;
         at += "/" + escapeToken(token);
-        best = { start: hit.keyStart, end: hit.vEnd, found: depth === tokens.length - 1, pointer: at };
+        best = { start: hit.keyStart, end: hit.vEnd, found: depth === tokens.length - 1, pointer: at, valueStart: hit.vStart };
         valueStart = hit.vStart;
       } else if (open === "[") {
         if (!/^(0|[1-9]\d*)$/.test(token)) return best;
@@ -154,7 +157,7 @@ export function locate(text, pointer) {
         }
         if (!hit) return best;
         at += "/" + token;
-        best = { start: hit.vStart, end: hit.vEnd, found: depth === tokens.length - 1, pointer: at };
+        best = { start: hit.vStart, end: hit.vEnd, found: depth === tokens.length - 1, pointer: at, valueStart: hit.vStart };
         valueStart = hit.vStart;
       } else {
         return best; // a scalar has no children
@@ -166,7 +169,11 @@ export function locate(text, pointer) {
   return best;
 }
 
-/** 1-based line and column (in UTF-16 units, as JS counts) → offset; clamped to the text. */
+/**
+ * 1-based line and column → offset (UTF-16, for setSelectionRange); clamped to the line and the
+ * text. The column counts code points, as kizuna's engine does in its JSON errors: an emoji
+ * before the error is one column there but two UTF-16 units here.
+ */
 export function offsetOf(text, line, column) {
   let offset = 0;
   for (let l = 1; l < line; l++) {
@@ -174,7 +181,70 @@ export function offsetOf(text, line, column) {
     if (nl < 0) return text.length;
     offset = nl + 1;
   }
-  return Math.min(offset + Math.max(0, (column || 1) - 1), text.length);
+  for (let c = 1; c < (column || 1) && offset < text.length && text[offset] !== "\n"; c++) {
+    offset += isPair(text, offset) ? 2 : 1;
+  }
+  return offset;
+}
+
+/** 1-based column, in code points, of an offset (the inverse of offsetOf on its line). */
+export function columnOf(text, offset) {
+  let column = 1;
+  for (let i = text.lastIndexOf("\n", offset - 1) + 1; i < offset; i += isPair(text, i) ? 2 : 1) column++;
+  return column;
+}
+
+const isHigh = (c) => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c) => c >= 0xdc00 && c <= 0xdfff;
+const isPair = (s, i) => isHigh(s.charCodeAt(i)) && isLow(s.charCodeAt(i + 1));
+
+/**
+ * The range in `text` of the character at 1-based `line`/`column` of the template held by the
+ * JSON string literal that starts at `valueStart` (its opening quote); null when there is no
+ * string literal there or the template has no such line.
+ *
+ * The engine counts in the template's decoded text: lines end at "\n" (so the two characters
+ * `\n` of the literal start a new line), and columns count code points (`\u00e9` is one, an
+ * emoji written raw or as a `\ud83d\ude00` pair is one). The range covers the character's raw
+ * spelling (2 to 12 UTF-16 units). A column past the end of its line gives the line's end (the
+ * `\n` escape or the closing quote).
+ */
+export function templateRange(text, valueStart, line, column) {
+  if (text[valueStart] !== '"') return null;
+  const want = { line: line || 1, column: column || 1 };
+  let l = 1;
+  let c = 1;
+  let i = valueStart + 1;
+  while (i < text.length) {
+    const start = i;
+    let ch; // the decoded character (one code point; for escapes only "\n" matters)
+    const raw = text[i];
+    if (raw === '"') {
+      return l === want.line ? { start, end: start + 1 } : null; // the end of the template
+    }
+    if (raw === "\\") {
+      const e = text[i + 1];
+      if (e === "u") {
+        const unit = parseInt(text.slice(i + 2, i + 6), 16);
+        i += 6;
+        // an escaped surrogate pair is one code point
+        if (isHigh(unit) && text[i] === "\\" && text[i + 1] === "u" && isLow(parseInt(text.slice(i + 2, i + 6), 16))) i += 6;
+        ch = String.fromCharCode(unit);
+      } else {
+        ch = e === "n" ? "\n" : e;
+        i += 2;
+      }
+    } else {
+      ch = raw;
+      i += isPair(text, i) ? 2 : 1;
+    }
+    if (l === want.line && (c === want.column || ch === "\n")) return { start, end: i };
+    if (ch === "\n") {
+      l++;
+      c = 1;
+    } else c++;
+  }
+  return null; // unterminated literal
 }
 
 /** 1-based line number of an offset. */
