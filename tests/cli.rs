@@ -16,6 +16,9 @@ fn check_prints_every_error_with_its_path_and_exits_1() {
         assert!(err.contains(path), "missing {path} in:\n{err}");
     }
     assert!(err.contains("5 problems"), "{err}");
+    // Each with its place in the file, as editors link it.
+    assert!(err.starts_with("examples/broken-config.json:4:71: /segments/0/when/and/1 [unknown_operator]"), "{err}");
+    assert!(err.contains("examples/broken-config.json:8:51: /segments/4/when/in_segment [unknown_segment]"), "{err}");
 }
 
 /// `check --json`: one JSON object on stdout, for CI and editors; the same problems and exit codes.
@@ -29,6 +32,7 @@ fn check_json_gives_the_problems_as_one_json_object() {
     let paths: Vec<&str> = report["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
     assert_eq!(paths, ["/segments/0/when/and/1", "/segments/1/descripton", "/segments/2", "/segments/3/when/after/1/ago", "/segments/4/when/in_segment"]);
     assert_eq!(report["errors"][0]["code"], "unknown_operator");
+    assert_eq!(report["errors"][0]["at"], serde_json::json!({"line": 4, "column": 71}));
 
     let out = kizuna(&["check", "--json", "examples/skincare/config.json"], None);
     assert!(out.status.success());

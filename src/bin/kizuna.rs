@@ -47,7 +47,8 @@ mod cli {
             /// The config (JSON file, or - for stdin).
             config: String,
             /// One JSON object on stdout instead of text, for CI and editors:
-            /// {"ok": true, "configHash", counts} or {"ok": false, "errors": [{code, message, path, line?, column?}]}.
+            /// {"ok": true, "configHash", counts} or {"ok": false, "errors": [{code, message, path, line?, column?, at?}]}
+            /// (line/column: inside a template, or the JSON syntax error's; at: {line, column} in the file).
             #[arg(long)]
             json: bool,
         },
@@ -366,6 +367,189 @@ mod cli {
         }
     }
 
+    /// A config's problems as `file:line:column: …` (the form editors and terminals link), the
+    /// place found from each problem's JSON pointer in the config's text.
+    fn print_config_problems(file: &str, text: &str, errors: &[Error]) {
+        for e in errors {
+            match locate::position(text, e) {
+                Some((line, column)) => say!("{file}:{line}:{column}: {e}"),
+                None => say!("{file}: {e}"),
+            }
+        }
+    }
+
+    /// Where a problem is in the text of the document it was found in.
+    mod locate {
+        use kizuna::{Code, Error};
+
+        /// 1-based line and column (in characters) of problem `e` in `text`: a JSON syntax
+        /// error's own, else the start of the value at its pointer or, for a template's
+        /// position, that character inside the template's string.
+        pub fn position(text: &str, e: &Error) -> Option<(usize, usize)> {
+            if e.code == Code::InvalidJson {
+                return Some((e.line? as usize, e.column? as usize));
+            }
+            if e.path.is_empty() {
+                return None;
+            }
+            let mut at = value_at(text, &e.path)?;
+            if let (Some(line), Some(column)) = (e.line, e.column) {
+                at = in_string(text, at, line as usize, column as usize).unwrap_or(at);
+            }
+            let before = text.get(..at)?;
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            Some((before.matches('\n').count() + 1, before.get(line_start..)?.chars().count() + 1))
+        }
+
+        /// The byte offset where the value at JSON pointer `path` starts (for a repeated key,
+        /// the last: the one JSON keeps).
+        fn value_at(text: &str, path: &str) -> Option<usize> {
+            let b = text.as_bytes();
+            let mut i = ws(b, 0);
+            for token in path.split('/').skip(1) {
+                let token = token.replace("~1", "/").replace("~0", "~");
+                match b.get(i)? {
+                    b'{' => {
+                        let mut found = None;
+                        i = ws(b, i + 1);
+                        while b.get(i) == Some(&b'"') {
+                            let end = skip_string(b, i)?;
+                            let key: String = serde_json::from_str(text.get(i..end)?).ok()?;
+                            i = ws(b, end);
+                            if b.get(i) != Some(&b':') {
+                                return None;
+                            }
+                            i = ws(b, i + 1);
+                            if key == token {
+                                found = Some(i);
+                            }
+                            i = ws(b, skip_value(b, i)?);
+                            if b.get(i) == Some(&b',') {
+                                i = ws(b, i + 1);
+                            }
+                        }
+                        i = found?;
+                    }
+                    b'[' => {
+                        let index: usize = token.parse().ok()?;
+                        i = ws(b, i + 1);
+                        for _ in 0..index {
+                            i = ws(b, skip_value(b, i)?);
+                            if b.get(i) != Some(&b',') {
+                                return None;
+                            }
+                            i = ws(b, i + 1);
+                        }
+                    }
+                    _ => return None,
+                }
+            }
+            Some(i)
+        }
+
+        fn ws(b: &[u8], mut i: usize) -> usize {
+            while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
+                i += 1;
+            }
+            i
+        }
+
+        /// Past the string literal starting at `i` (its opening quote).
+        fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
+            i += 1;
+            loop {
+                match b.get(i)? {
+                    b'\\' => i += 2,
+                    b'"' => return Some(i + 1),
+                    _ => i += 1,
+                }
+            }
+        }
+
+        /// Past the value starting at `i`.
+        fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
+            let mut depth = 0usize;
+            loop {
+                match b.get(i) {
+                    Some(b'"') => i = skip_string(b, i)?,
+                    Some(b'{' | b'[') => {
+                        depth += 1;
+                        i += 1;
+                    }
+                    Some(b'}' | b']') if depth > 0 => {
+                        depth -= 1;
+                        i += 1;
+                    }
+                    Some(b',' | b'}' | b']') | None if depth == 0 => return Some(i),
+                    Some(_) => i += 1,
+                    None => return None,
+                }
+                if depth == 0 && b.get(i.wrapping_sub(1)).is_some_and(|c| matches!(c, b'"' | b'}' | b']')) {
+                    return Some(i);
+                }
+            }
+        }
+
+        /// The byte offset in `text` of the template character at `line`:`column` (1-based, in
+        /// characters; `\n` escapes end lines) of the string literal starting at `quote`.
+        fn in_string(text: &str, quote: usize, line: usize, column: usize) -> Option<usize> {
+            let raw = text.get(quote + 1..)?;
+            let (mut l, mut c) = (1, 1);
+            let mut chars = raw.char_indices();
+            while let Some((at, ch)) = chars.next() {
+                if (l, c) == (line, column) {
+                    return Some(quote + 1 + at);
+                }
+                let decoded = match ch {
+                    '"' => return None,
+                    '\\' => match chars.next()?.1 {
+                        'u' => {
+                            let hex: String = (0..4).filter_map(|_| chars.next().map(|(_, h)| h)).collect();
+                            let unit = u32::from_str_radix(&hex, 16).ok()?;
+                            if (0xD800..0xDC00).contains(&unit) {
+                                // A surrogate pair (`\ud83d\ude00`) is one character.
+                                for _ in 0..6 {
+                                    chars.next();
+                                }
+                            }
+                            char::from_u32(unit).unwrap_or(' ')
+                        }
+                        'n' => '\n',
+                        other => other,
+                    },
+                    other => other,
+                };
+                if decoded == '\n' {
+                    (l, c) = (l + 1, 1);
+                } else {
+                    c += 1;
+                }
+            }
+            None
+        }
+
+        #[cfg(test)]
+        mod tests {
+            use super::*;
+
+            #[test]
+            fn pointers_and_template_places_are_found_in_the_text() {
+                let text = "{\n  \"a\": [1, {\"b~/c\": \"x\\n\\u00e9{{ y }\"}],\n  \"a\": [{\"k\": [true, \"v\"]}]\n}";
+                let at = |path: &str| value_at(text, path).map(|i| &text[i..i + 3]);
+                assert_eq!(at("/a/0/k/1"), Some("\"v\""), "the last of a repeated key");
+                assert_eq!(at("/a/1"), None);
+                assert_eq!(at(""), Some("{\n "));
+                let mut e = Error::new(Code::TemplateSyntax, "/a/0/k/1", "x");
+                assert_eq!(position(text, &e), Some((3, 22)));
+                let two = "{\"t\": [0, {\"m\": \"ab\\n\\u00e9\\ud83d\\ude00{{ y }\"}]}";
+                (e.path, e.line, e.column) = ("/t/1/m".into(), Some(2), Some(3));
+                let i = in_string(two, value_at(two, "/t/1/m").unwrap(), 2, 3).unwrap();
+                assert!(two[i..].starts_with("{{ y"), "{}", &two[i..]);
+                assert_eq!(position(two, &e).map(|(l, _)| l), Some(1));
+            }
+        }
+    }
+
     fn compile(path: &str) -> Result<Engine, ExitCode> {
         compile_as(path, false)
     }
@@ -384,23 +568,33 @@ mod cli {
                 }
                 return Err(ExitCode::from(2));
             }
-            Err(ReadError::NotText(e)) => return Err(report_problems(path, &[e], json)),
+            Err(ReadError::NotText(e)) => return Err(report_problems(path, "", &[e], json)),
         };
-        Engine::compile(&text).map_err(|errors| report_problems(path, &errors, json))
+        Engine::compile(&text).map_err(|errors| report_problems(path, &text, &errors, json))
     }
 
     /// A config's problems: as text on stderr, or as `check --json`'s object on stdout; exit 1.
-    fn report_problems(path: &str, errors: &[Error], json: bool) -> ExitCode {
+    fn report_problems(path: &str, text: &str, errors: &[Error], json: bool) -> ExitCode {
         if json {
-            let mut list = String::new();
-            kizuna::error::write_errors_json(errors, &mut list);
+            // Each problem as the engine gives it, plus `at`: its place in the file.
+            let list: Vec<serde_json::Value> = errors
+                .iter()
+                .map(|e| {
+                    let mut v = serde_json::to_value(e).unwrap_or_default();
+                    if let (Some((line, column)), Some(o)) = (locate::position(text, e), v.as_object_mut()) {
+                        o.insert("at".into(), serde_json::json!({ "line": line, "column": column }));
+                    }
+                    v
+                })
+                .collect();
+            let list = serde_json::Value::Array(list);
             // A reader gone (`| head -c1`) still leaves exit 1: the config has problems.
             match print_out(&format!("{{\"ok\":false,\"errors\":{list}}}\n")) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return write_failed(&e),
                 _ => {}
             }
         } else {
-            print_problems(label(path), errors);
+            print_config_problems(label(path), text, errors);
             say!("{} problem{} in {}", errors.len(), if errors.len() == 1 { "" } else { "s" }, label(path));
         }
         ExitCode::from(1)
