@@ -392,8 +392,11 @@ mod cli {
             if e.path.is_empty() {
                 return None;
             }
-            let mut at = value_at(text, &e.path)?;
-            if let (Some(line), Some(column)) = (e.line, e.column) {
+            let (key, mut at) = value_at(text, &e.path)?;
+            // A field that should not be there, or is there twice: its key, where the eye looks.
+            if matches!(e.code, Code::UnknownField | Code::DuplicateKey) {
+                at = key.unwrap_or(at);
+            } else if let (Some(line), Some(column)) = (e.line, e.column) {
                 at = in_string(text, at, line as usize, column as usize).unwrap_or(at);
             }
             let before = text.get(..at)?;
@@ -401,18 +404,22 @@ mod cli {
             Some((before.matches('\n').count() + 1, before.get(line_start..)?.chars().count() + 1))
         }
 
-        /// The byte offset where the value at JSON pointer `path` starts (for a repeated key,
-        /// the last: the one JSON keeps).
-        fn value_at(text: &str, path: &str) -> Option<usize> {
+        /// The byte offsets where the value at JSON pointer `path` starts and, when it is an
+        /// object's member, where its key starts (for a repeated key, the last: the one JSON
+        /// keeps).
+        fn value_at(text: &str, path: &str) -> Option<(Option<usize>, usize)> {
             let b = text.as_bytes();
             let mut i = ws(b, 0);
+            let mut key_at = None;
             for token in path.split('/').skip(1) {
+                key_at = None;
                 let token = token.replace("~1", "/").replace("~0", "~");
                 match b.get(i)? {
                     b'{' => {
                         let mut found = None;
                         i = ws(b, i + 1);
                         while b.get(i) == Some(&b'"') {
+                            let start = i;
                             let end = skip_string(b, i)?;
                             let key: String = serde_json::from_str(text.get(i..end)?).ok()?;
                             i = ws(b, end);
@@ -421,14 +428,15 @@ mod cli {
                             }
                             i = ws(b, i + 1);
                             if key == token {
-                                found = Some(i);
+                                found = Some((start, i));
                             }
                             i = ws(b, skip_value(b, i)?);
                             if b.get(i) == Some(&b',') {
                                 i = ws(b, i + 1);
                             }
                         }
-                        i = found?;
+                        let (key, value) = found?;
+                        (key_at, i) = (Some(key), value);
                     }
                     b'[' => {
                         let index: usize = token.parse().ok()?;
@@ -444,7 +452,7 @@ mod cli {
                     _ => return None,
                 }
             }
-            Some(i)
+            Some((key_at, i))
         }
 
         fn ws(b: &[u8], mut i: usize) -> usize {
@@ -535,7 +543,7 @@ mod cli {
             #[test]
             fn pointers_and_template_places_are_found_in_the_text() {
                 let text = "{\n  \"a\": [1, {\"b~/c\": \"x\\n\\u00e9{{ y }\"}],\n  \"a\": [{\"k\": [true, \"v\"]}]\n}";
-                let at = |path: &str| value_at(text, path).map(|i| &text[i..i + 3]);
+                let at = |path: &str| value_at(text, path).map(|(_, i)| &text[i..i + 3]);
                 assert_eq!(at("/a/0/k/1"), Some("\"v\""), "the last of a repeated key");
                 assert_eq!(at("/a/1"), None);
                 assert_eq!(at(""), Some("{\n "));
@@ -543,7 +551,7 @@ mod cli {
                 assert_eq!(position(text, &e), Some((3, 22)));
                 let two = "{\"t\": [0, {\"m\": \"ab\\n\\u00e9\\ud83d\\ude00{{ y }\"}]}";
                 (e.path, e.line, e.column) = ("/t/1/m".into(), Some(2), Some(3));
-                let i = in_string(two, value_at(two, "/t/1/m").unwrap(), 2, 3).unwrap();
+                let i = in_string(two, value_at(two, "/t/1/m").unwrap().1, 2, 3).unwrap();
                 assert!(two[i..].starts_with("{{ y"), "{}", &two[i..]);
                 assert_eq!(position(two, &e).map(|(l, _)| l), Some(1));
             }

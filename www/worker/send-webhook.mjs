@@ -79,7 +79,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     unfollow: () => [unfollowEvent(user)],
     message: () => [messageEvent(user, arg ?? "こんにちは")],
     postback: () => [postbackEvent(user, arg ?? "action=menu")],
-    switch: () => [richMenuSwitchEvent(user, arg ?? "skincare-tab-b")],
+    switch: () => [richMenuSwitchEvent(user, arg ?? "loyal-rewards")], // a tab of the example's loyal menu
     verify: () => [],
   }[kind];
   if (!make) {
