@@ -351,6 +351,15 @@ fn render_and_eval_name_the_input_at_fault() {
     assert!(String::from_utf8(out.stderr).unwrap().starts_with("stdin: [invalid_json]"));
 }
 
+/// An empty input decides nothing, exit 0, and says so (a wrong path, an empty export).
+#[test]
+fn decide_says_when_there_were_no_contexts() {
+    let out = kizuna(&["decide", "--config", "examples/skincare/config.json", "-"], Some("\n\n"));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    assert_eq!(String::from_utf8(out.stderr).unwrap(), "kizuna: no contexts in stdin\n");
+}
+
 /// A required field given as null is said to be null, not missing.
 #[test]
 fn a_null_required_field_is_called_null() {

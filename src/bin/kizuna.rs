@@ -673,6 +673,7 @@ mod cli {
                 let (mut with_errors, mut first_with_errors) = (0usize, 0usize);
                 // Line 1 a lone `{` or `[`: pretty-printed JSON, not one context per line.
                 let mut pretty = false;
+                let mut read = 0usize; // contexts (non-blank lines) read
                 loop {
                     let (n, line) = match input.next() {
                         Ok(Some(l)) => l,
@@ -707,10 +708,15 @@ mod cli {
                         return write_failed(&e);
                     }
                     bar.inc(1);
+                    read += 1;
                 }
                 bar.finish_and_clear();
                 if let Err(e) = out.flush() {
                     return write_failed(&e);
+                }
+                if read == 0 {
+                    // Most likely a wrong path or an empty export: say so rather than nothing.
+                    say!("kizuna: no contexts in {}", label(contexts.as_deref().unwrap_or("-")));
                 }
                 if with_errors > 0 {
                     say!("kizuna: {with_errors} decision(s) carry errors, the first for line {first_with_errors} (see their \"errors\"; a content with an error is not sent)");

@@ -345,6 +345,10 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                     if ends.contains(&name) {
                         return Ok((nodes, blank, Some(EndTag { name, markup, start: tok.start })));
                     }
+                    // Inside a block, another block's end names the one expected (`endfor` in an `if`).
+                    if let Some(expected) = ends.last().filter(|_| END_TAGS.contains(&name) || name == "enddoc" || name == "endifchanged") {
+                        return Err(self.syntax(tok.start, format!("unexpected '{name}': the open block here is closed with '{{% {expected} %}}' first")));
+                    }
                     let (node, node_blank) = self.tag(name, markup, tok)?;
                     blank &= node_blank;
                     nodes.extend(node);

@@ -163,7 +163,10 @@ fn parse_errors_have_positions_and_say_what_was_found() {
 
     let e = Template::parse("{% if a %}\n{% for x in y %}{% endif %}", &limits).unwrap_err();
     assert_eq!((e.code, e.line, e.column), (Code::TemplateSyntax, Some(2), Some(17)));
-    assert!(e.message.contains("endif"), "{}", e.message);
+    assert_eq!(e.message, "unexpected 'endif': the open block here is closed with '{% endfor %}' first");
+    // An end tag with no block open says that instead.
+    let e = Template::parse("a {% endfor %}", &limits).unwrap_err();
+    assert!(e.message.contains("does not close or continue any open block"), "{}", e.message);
 
     let e = Template::parse("x {% if a %}never closed", &limits).unwrap_err();
     assert_eq!((e.code, e.line, e.column), (Code::TemplateSyntax, Some(1), Some(3)));
