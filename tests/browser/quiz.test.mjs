@@ -6,7 +6,7 @@ import { copyFileSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { startApp } from "../../www/app/serve.mjs";
 import { startBackend } from "../../www/mock/backend.mjs";
-import { ROOT, launch, newPage, newTab, artifact, derivePaths, answerQuestion, answerShown, completeQuiz, until, loadEngine, quizApi } from "./helpers.mjs";
+import { ROOT, launch, newPage, newTab, artifact, derivePaths, answerQuestion, answerShown, completeQuiz, until, loadEngine, quizApi, fakeLine, FAKE_LIFF_ID, FAKE_SUB } from "./helpers.mjs";
 
 const decisionSchema = JSON.parse(readFileSync(resolve(ROOT, "schema/decision.schema.json"), "utf8"));
 let browser, app, backend;
@@ -179,10 +179,11 @@ test("inside LINE (mocked): a failed liff.sendMessages is shown next to the butt
   }));
 
 // A mock backend of the test's own (its counts start at zero; `options` as startBackend's) and
-// the app served against it (the backend in the <meta> serve.mjs injects); both closed after `run`.
-async function withOwnBackend(options, run) {
+// the app served against it (the backend in the <meta> serve.mjs injects; `appOptions` as
+// startApp's); both closed after `run`.
+async function withOwnBackend(options, run, appOptions = {}) {
   const b = await startBackend({ port: 0, ...options });
-  const served = await startApp({ port: 0, backendUrl: b.url });
+  const served = await startApp({ port: 0, backendUrl: b.url, ...appOptions });
   try {
     await run(b, served);
   } finally {
@@ -224,7 +225,7 @@ for (const [name, script] of [["full", FULL], ["blocked", BLOCKED]]) {
   });
 }
 
-test("ID token: an expired one is not sent (reopen, then sent); a 403 dead letter is sent again on the next visit", () =>
+test("ID token inside LINE (mocked): an expired one is not sent (reopen, then sent); a 403 dead letter is sent again on the next visit", () =>
   withOwnBackend({}, async (b, served) => {
     const { paths } = derivePaths();
     const [, path] = [...paths.entries()][0];
@@ -248,7 +249,7 @@ test("ID token: an expired one is not sent (reopen, then sent); a 403 dead lette
     await until(() => b.decisions.has(first), 15000, "the requeued decision");
 
     // the token expires while the backend is down: nothing is sent with it, the user is told to
-    // reopen the page, and the reopened page sends it
+    // reopen the page (inside LINE that gives a fresh token), and the reopened page sends it
     b.setDown(true);
     await page.getByRole("button", { name: "もう一度診断する" }).click();
     const second = await completeQuiz(page, path);
@@ -265,7 +266,60 @@ test("ID token: an expired one is not sent (reopen, then sent); a 403 dead lette
     await until(() => b.decisions.has(second), 15000, "the decision after reopening");
     assert.equal(b.decisions.size, 2);
     await context.close();
-  }));
+  }, { mock: "client" }));
+
+// The real LIFF SDK (a LIFF id configured) in an external browser, LINE's servers faked
+// (helpers.mjs fakeLine). Date.now() is shifted by sessionStorage "test-skew" (ms), which
+// survives the LINE Login round trips of the tab.
+async function realSdkPage(served, lineOptions = {}) {
+  const { context, page } = await newPage(browser, errors);
+  let skew = 0;
+  await context.addInitScript(() => {
+    const now = Date.now;
+    Date.now = () => now() + Number(sessionStorage.getItem("test-skew") || 0);
+  });
+  const line = await fakeLine(context, { endpoint: served.quizUrl, now: () => Date.now() + skew, ...lineOptions });
+  const setSkew = async (ms) => {
+    skew = ms;
+    await page.evaluate((s) => sessionStorage.setItem("test-skew", String(s)), ms);
+  };
+  return { context, page, line, setSkew };
+}
+
+test("outside LINE (real SDK): an expired ID token is replaced by a new LINE Login, and the result is sent after the round trip", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { paths } = derivePaths();
+    const [, path] = [...paths.entries()][0];
+    const { context, page, line, setSkew } = await realSdkPage(served);
+    const posts = () => b.requests.filter((r) => r.method === "POST" && r.path === "/decisions");
+    b.setDown(true);
+    await page.goto(served.quizUrl); // not logged in: LINE Login, back with a code
+    await until(() => line.tokens.length === 1, 10000, "the first login");
+    const id = await completeQuiz(page, path);
+    await until(() => posts().some((r) => r.status === 503), 10000, "a failed post");
+    // two hours later the backend is back: the ID token (1 h) has expired, and the SDK keeps it
+    await setSkew(2 * 3600 * 1000);
+    b.setDown(false);
+    await page.evaluate(() => dispatchEvent(new Event("online")));
+    await until(() => b.decisions.has(id), 20000, "the decision, after a new LINE Login");
+    assert.equal(line.logins.length, 2, "one more LINE Login");
+    assert.equal(b.decisions.size, 1);
+    assert.ok(b.envelopes.every((e) => e.headers.authorization === `Bearer ${line.tokens[1]}`), "sent with the new token only");
+    assert.equal(b.decisions.get(id).userId, FAKE_SUB);
+    // the round trip came back to the result (the completed quiz is in localStorage)
+    const section = page.locator("section[data-result]");
+    await section.waitFor();
+    assert.equal(await section.getAttribute("data-decision-id"), id);
+    await until(async () => (await page.locator("#sync-status").textContent()) === "診断結果を送信しました。", 10000, "the sent status");
+    assert.doesNotMatch(page.url(), /[?&](code|state|liffClientId)=/, "LINE Login's parameters are gone from the address bar");
+    // a new visit hours later, with the token kept from before: a new login at once, at start-up
+    await setSkew(5 * 3600 * 1000);
+    await page.reload();
+    await until(() => line.logins.length === 3, 10000, "a login at start-up");
+    await section.waitFor();
+    assert.equal(b.decisions.size, 1, "nothing more sent");
+    await context.close();
+  }, { liffId: FAKE_LIFF_ID }));
 
 test("a production build ignores ?backend=, ?mock= and ?liffId=: the ID token never goes to a host from the URL", async () => {
   const evil = await startBackend({ port: 0 });

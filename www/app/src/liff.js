@@ -5,6 +5,7 @@ import liff from "@line/liff/core";
 import IsInClient from "@line/liff/is-in-client";
 import IsLoggedIn from "@line/liff/is-logged-in";
 import Login from "@line/liff/login";
+import Logout from "@line/liff/logout";
 import GetIDToken from "@line/liff/get-id-token";
 import GetDecodedIDToken from "@line/liff/get-decoded-id-token";
 import SendMessages from "@line/liff/send-messages";
@@ -13,6 +14,7 @@ import { settings } from "./settings.js";
 liff.use(new IsInClient()); // first: LiffMockPlugin reads liff.isInClient() when installed
 liff.use(new IsLoggedIn());
 liff.use(new Login());
+liff.use(new Logout());
 liff.use(new GetIDToken());
 liff.use(new GetDecodedIDToken());
 liff.use(new SendMessages());
@@ -56,9 +58,62 @@ function base64url(text) {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/** A token this close to its `exp` is treated as expired (clock skew, transit). */
+export const TOKEN_MARGIN_MS = 60_000;
+
+/** Whether the ID token has expired, or expires within TOKEN_MARGIN_MS (by its `exp` claim). */
+export function idTokenExpiring(liff) {
+  const exp = liff.getDecodedIDToken()?.exp;
+  return typeof exp === "number" && exp * 1000 - TOKEN_MARGIN_MS <= Date.now();
+}
+
+// LINE Login's parameters in the URL it sends the user back to. The SDK removes only the
+// credentials; the rest would stay in the address bar, and a second login would append them again.
+const LOGIN_PARAMS = ["code", "state", "liffClientId", "liffRedirectUri", "error", "error_description", "liffOAuth2Error"];
+
+/** Removes LINE Login's parameters from the address bar (history.state kept), once liff.init has read them. */
+function cleanUrl() {
+  const url = new URL(location.href);
+  if (!LOGIN_PARAMS.some((p) => url.searchParams.has(p))) return;
+  for (const p of LOGIN_PARAMS) url.searchParams.delete(p);
+  try {
+    history.replaceState(history.state, "", url);
+  } catch {
+    // history unavailable (a sandboxed frame): the parameters stay
+  }
+}
+
+const RELOGIN_KEY = "kizuna-quiz:relogin"; // sessionStorage: when this tab last started one
+const RELOGIN_PAUSE_MS = 5 * 60_000;
+
+/**
+ * Outside LINE, a new ID token takes a new LINE Login: the SDK keeps the token in localStorage
+ * and never refreshes it (liff.init logs out only once the access token, valid for weeks, has
+ * expired), so neither a reload nor reopening the page replaces it. Logs out and redirects to
+ * LINE Login, back to this page (the quiz and the outbox are in localStorage and survive).
+ * Returns false, doing nothing, when this tab started one less than 5 minutes ago: its token came
+ * back missing (the openid scope off) or already expired (the device's clock is wrong), and
+ * another round trip would only loop.
+ */
+export function relogin(liff) {
+  try {
+    const last = Number(sessionStorage.getItem(RELOGIN_KEY));
+    if (last && Math.abs(Date.now() - last) < RELOGIN_PAUSE_MS) return false;
+    sessionStorage.setItem(RELOGIN_KEY, String(Date.now()));
+  } catch {
+    return false; // no way to tell a loop
+  }
+  liff.logout();
+  liff.login({ redirectUri: location.href });
+  return true;
+}
+
+const never = () => new Promise(() => {}); // the page is redirecting
+
 /**
  * Initialises LIFF (real or mock). Resolves `{ liff, mock, inClient }`; the user is logged in
- * afterwards (a real LIFF login outside LINE redirects and never resolves).
+ * afterwards (a real LIFF login outside LINE redirects and never resolves; so does a new login
+ * replacing an expired or missing ID token there).
  */
 export async function initLiff() {
   const mock = useMock();
@@ -73,19 +128,25 @@ export async function initLiff() {
     // backend verifying with LINE rejects it, as it should.
     const token = `${base64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${base64url(JSON.stringify(claims))}.`;
     const inClient = settings.mock === "client" || settings.mock === "client-denied";
-    liff.$mock.set((p) => ({ ...p, getIDToken: token, getDecodedIDToken: claims, isInClient: inClient }));
+    // Logged in from the start; a login (relogin()) is the round trip to LINE Login and back,
+    // which here is a reload: the next visit's token is a fresh one.
+    liff.$mock.set((p) => ({ ...p, getIDToken: token, getDecodedIDToken: claims, isInClient: inClient, isLoggedIn: true }));
+    liff.login = ({ redirectUri } = {}) => location.assign(redirectUri ?? location.href);
     if (settings.mock === "client-denied") {
       liff.sendMessages = async () => {
         throw Object.assign(new Error("chat_message.write の権限がありません"), { code: "403" });
       };
     }
-    if (!liff.isLoggedIn()) liff.login();
   } else {
     await liff.init({ liffId: settings.liffId });
+    cleanUrl();
     if (!liff.isLoggedIn()) {
       liff.login({ redirectUri: location.href });
-      return new Promise(() => {}); // redirecting
+      return never();
     }
+    // an expired ID token kept from an earlier visit (or none while logged in): a new login now,
+    // before the user answers anything
+    if (!liff.isInClient() && (!liff.getIDToken() || idTokenExpiring(liff)) && relogin(liff)) return never();
   }
   return { liff, mock, inClient: liff.isInClient() };
 }

@@ -3,7 +3,7 @@
 import configText from "virtual:kizuna-config";
 import { SyncClient, LocalStorageStore, MemoryStore } from "kizuna/sync";
 import { createEngine, start, answer, questionAt, result, isState } from "./kizuna-quiz.js";
-import { initLiff } from "./liff.js";
+import { initLiff, idTokenExpiring, relogin } from "./liff.js";
 import { settings } from "./settings.js";
 import { h } from "./dom.js";
 import { renderMessage } from "./messages.js";
@@ -42,19 +42,24 @@ const makeSync = (store) => new SyncClient({
       endpoint: `${settings.backend}/decisions`,
       store,
       // The ID token, never the profile: the backend verifies it with LINE and reads the user from it.
-      // An ID token lasts 1 h and neither liff.init nor a reload refreshes it inside LINE: an
-      // expired one is not sent (the backend would answer 401 and the decision be dead-lettered);
-      // the throw is a retryable failure, and the user is asked to reopen the page.
+      // An ID token lasts 1 h and neither liff.init nor a reload refreshes it: an expired one is
+      // not sent (the backend would answer 401 and the decision be dead-lettered). Outside LINE
+      // a new LINE Login replaces it (a redirect: the outbox is sent when the page is back);
+      // inside LINE the throw is a retryable failure, and the user is asked to reopen the page.
       getHeaders: async () => {
-        const { liff, error } = await liffReady;
+        const { liff, error, inClient } = await liffReady;
         if (error) throw error;
         const token = liff.getIDToken();
         if (!token) throw new Error("no LIFF ID token (is the openid scope on?)"); // retried later
-        const exp = liff.getDecodedIDToken()?.exp;
-        if (typeof exp === "number" && exp * 1000 - TOKEN_MARGIN_MS <= Date.now()) {
+        if (idTokenExpiring(liff)) {
+          if (!inClient && relogin(liff)) {
+            syncStatus.className = "muted";
+            syncStatus.textContent = "LINE のログインを更新しています…";
+            await new Promise(() => {}); // redirecting to LINE Login
+          }
           tokenExpired = true;
-          expiredNotice(); // at once, not when the flush gives up
-          throw new Error("the LIFF ID token has expired: reopen the page");
+          expiredNotice(inClient); // at once, not when the flush gives up
+          throw new Error("the LIFF ID token has expired");
         }
         tokenExpired = false;
         return { authorization: `Bearer ${token}` };
@@ -64,11 +69,14 @@ const makeSync = (store) => new SyncClient({
       baseDelayMs: 400,
       maxDelayMs: 30_000,
     });
-function expiredNotice() {
+/** Says the result waits for a valid ID token: inside LINE, reopening the page gets one. */
+function expiredNotice(inClient = true) {
   syncStatus.className = "error";
-  syncStatus.textContent = "LINE のログインの有効期限が切れたため、診断結果を送信できません。このページを LINE で開き直してください（結果は保存されていて、開き直すと送信されます）。";
+  syncStatus.textContent = inClient
+    ? "LINE のログインの有効期限が切れたため、診断結果を送信できません。このページを LINE で開き直してください（結果は保存されていて、開き直すと送信されます）。"
+    // outside LINE a new login was tried just now and its token still looks expired: the clock
+    : "LINE のログインの有効期限を確認できないため、診断結果を送信できません。端末の日時の設定を確認してから、数分後にページを再読み込みしてください（結果は保存されています）。";
 }
-const TOKEN_MARGIN_MS = 60_000; // a token this close to its exp is treated as expired (clock skew, transit)
 let tokenExpired = false;
 // The outbox in localStorage (it survives a reload); without storage, in memory for this visit.
 const durable = Boolean(storage());
@@ -559,7 +567,7 @@ async function flushOutbox() {
     return;
   }
   if (!tokenExpired) {
-    // (a flush with an expired token sends nothing: the notice to reopen the page stays)
+    // (a flush with an expired token sends nothing: the notice about it stays)
     syncStatus.textContent = "診断結果を送信しています…";
     syncStatus.className = "muted";
   }
@@ -567,7 +575,7 @@ async function flushOutbox() {
   // `pending` is undefined when the store failed before the outbox could be counted: retry.
   const left = r.pending !== 0;
   if (left && tokenExpired) {
-    expiredNotice();
+    expiredNotice((await liffReady).inClient);
     retryTimer = setTimeout(flush, 15_000);
   } else if (left) {
     syncStatus.textContent = "通信できませんでした。自動的に再送します。";
