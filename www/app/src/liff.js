@@ -131,6 +131,7 @@ export async function initLiff() {
     // Logged in from the start; a login (relogin()) is the round trip to LINE Login and back,
     // which here is a reload: the next visit's token is a fresh one.
     liff.$mock.set((p) => ({ ...p, getIDToken: token, getDecodedIDToken: claims, isInClient: inClient, isLoggedIn: true }));
+    liff.login(); // the mock's own, once: its sendMessages refuses to work without it
     liff.login = ({ redirectUri } = {}) => location.assign(redirectUri ?? location.href);
     if (settings.mock === "client-denied") {
       liff.sendMessages = async () => {
