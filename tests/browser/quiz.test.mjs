@@ -178,6 +178,24 @@ test("inside LINE (mocked): a failed liff.sendMessages is shown next to the butt
     await page.screenshot({ path: artifact("quiz-send-failed.png"), fullPage: true });
   }));
 
+test("inside LINE but not opened from a chat (mocked: a QR code, the home tab): 結果をトークに送る is not offered", async () => {
+  const { paths } = derivePaths();
+  const [, path] = [...paths.entries()][2];
+  const served = await startApp({ port: 0, backendUrl: backend.url, mock: "client-nochat" });
+  try {
+    const { context, page } = await newPage(browser, errors);
+    await page.goto(served.quizUrl);
+    const id = await completeQuiz(page, path);
+    await until(() => backend.decisions.has(id), 15000, "the decision"); // the rest works as in a chat
+    assert.equal(await page.locator("button[data-send]").count(), 0, "no send button: liff.sendMessages can only fail there");
+    assert.equal(await page.locator(".send-error").count(), 0);
+    await context.close();
+  } finally {
+    await served.close();
+  }
+  assert.deepEqual(errors, []);
+});
+
 // A mock backend of the test's own (its counts start at zero; `options` as startBackend's) and
 // the app served against it (the backend in the <meta> serve.mjs injects; `appOptions` as
 // startApp's); both closed after `run`.

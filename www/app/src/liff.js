@@ -9,6 +9,7 @@ import Logout from "@line/liff/logout";
 import GetIDToken from "@line/liff/get-id-token";
 import GetDecodedIDToken from "@line/liff/get-decoded-id-token";
 import SendMessages from "@line/liff/send-messages";
+import GetContext from "@line/liff/get-context";
 import { settings } from "./settings.js";
 
 liff.use(new IsInClient()); // first: LiffMockPlugin reads liff.isInClient() when installed
@@ -18,16 +19,20 @@ liff.use(new Logout());
 liff.use(new GetIDToken());
 liff.use(new GetDecodedIDToken());
 liff.use(new SendMessages());
+liff.use(new GetContext());
 
 /**
  * Whether the mock stands in: the `mock` setting 1|0 (settings.js), else only without a LIFF id
  * (a demo or a test). With a LIFF id the real SDK runs, also in an external browser (LINE Login):
  * the mock's unsigned token must never reach a production backend.
- * `client` is the mock pretending to run inside LINE (to try 結果をトークに送る);
- * `client-denied` the same with the `chat_message.write` permission refused (sendMessages fails).
+ * `client` is the mock pretending to run inside LINE, opened in a one-to-one chat (to try
+ * 結果をトークに送る); `client-denied` the same with the `chat_message.write` permission refused
+ * (sendMessages fails); `client-nochat` inside LINE but not from a chat (a QR code, the home
+ * tab, a link from another app: context type `none`).
  */
+const CLIENT_MOCKS = { client: "utou", "client-denied": "utou", "client-nochat": "none" };
 export function useMock() {
-  if (["1", "true", "client", "client-denied"].includes(settings.mock)) return true;
+  if (["1", "true"].includes(settings.mock) || Object.hasOwn(CLIENT_MOCKS, settings.mock)) return true;
   if (settings.mock === "0" || settings.mock === "false") return false;
   return !settings.liffId;
 }
@@ -110,10 +115,18 @@ export function relogin(liff) {
 
 const never = () => new Promise(() => {}); // the page is redirecting
 
+// liff.sendMessages posts into the chat the LIFF app was opened from: it works only when the
+// context is a one-to-one chat, a group or a multi-person chat. Opened from a QR code, the home
+// tab or a link from another app the context is `none`, outside LINE `external`, in OpenChat
+// `square_chat` (not supported by LIFF). (liff.isApiAvailable cannot tell: it throws for
+// "sendMessages".)
+const CHAT_CONTEXTS = ["utou", "group", "room"];
+
 /**
- * Initialises LIFF (real or mock). Resolves `{ liff, mock, inClient }`; the user is logged in
- * afterwards (a real LIFF login outside LINE redirects and never resolves; so does a new login
- * replacing an expired or missing ID token there).
+ * Initialises LIFF (real or mock). Resolves `{ liff, mock, inClient, canSend }` (`canSend`:
+ * liff.sendMessages can work here); the user is logged in afterwards (a real LIFF login outside
+ * LINE redirects and never resolves; so does a new login replacing an expired or missing ID
+ * token there).
  */
 export async function initLiff() {
   const mock = useMock();
@@ -127,10 +140,11 @@ export async function initLiff() {
     // An unsigned JWT with the claims a backend reads: mock backends can decode it; a real
     // backend verifying with LINE rejects it, as it should.
     const token = `${base64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${base64url(JSON.stringify(claims))}.`;
-    const inClient = settings.mock === "client" || settings.mock === "client-denied";
+    const inClient = Object.hasOwn(CLIENT_MOCKS, settings.mock);
+    const context = { type: CLIENT_MOCKS[settings.mock] ?? "external", liffId: settings.liffId || "0000000000-mockmock", viewType: "full", endpointUrl: location.origin + location.pathname };
     // Logged in from the start; a login (relogin()) is the round trip to LINE Login and back,
     // which here is a reload: the next visit's token is a fresh one.
-    liff.$mock.set((p) => ({ ...p, getIDToken: token, getDecodedIDToken: claims, isInClient: inClient, isLoggedIn: true }));
+    liff.$mock.set((p) => ({ ...p, getIDToken: token, getDecodedIDToken: claims, isInClient: inClient, isLoggedIn: true, getContext: context }));
     liff.login(); // the mock's own, once: its sendMessages refuses to work without it
     liff.login = ({ redirectUri } = {}) => location.assign(redirectUri ?? location.href);
     if (settings.mock === "client-denied") {
@@ -149,5 +163,6 @@ export async function initLiff() {
     // before the user answers anything
     if (!liff.isInClient() && (!liff.getIDToken() || idTokenExpiring(liff)) && relogin(liff)) return never();
   }
-  return { liff, mock, inClient: liff.isInClient() };
+  const inClient = liff.isInClient();
+  return { liff, mock, inClient, canSend: inClient && CHAT_CONTEXTS.includes(liff.getContext()?.type) };
 }

@@ -419,10 +419,11 @@ async function showResult(token) {
   const products = (r.contents || []).map((c) => h("li", { "data-content": c.id }, (c.messages || []).map(renderMessage)));
   const summary = `【肌タイプ診断】わたしは「${r.title}」でした。\n${r.description || ""}`.slice(0, 4900);
   // a failed send is shown next to the button (role=alert announces it too), not only in #live
-  const sendError = lf.inClient ? h("p.error.send-error", { role: "alert" }) : null;
-  const sendBtn = lf.inClient && record.sent
+  // (offered only where liff.sendMessages can work: opened from a chat; see liff.js)
+  const sendError = lf.canSend ? h("p.error.send-error", { role: "alert" }) : null;
+  const sendBtn = lf.canSend && record.sent
     ? h("button.primary", { type: "button", disabled: true }, "送信しました") // not offered again after a reload
-    : lf.inClient
+    : lf.canSend
     ? h("button.primary", { type: "button", "data-send": "", onclick: async () => {
         if (adopt() || record.sent) return; // another tab changed the record, or sent it already
         sendBtn.disabled = true;
