@@ -339,6 +339,35 @@ test("outside LINE (real SDK): an expired ID token is replaced by a new LINE Log
     await context.close();
   }, { liffId: FAKE_LIFF_ID }));
 
+test("outside LINE (real SDK): a declined LINE Login is said at start with a button that logs in; the error leaves the URL; the quiz goes on, its result is sent once logged in", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { paths } = derivePaths();
+    const [, path] = [...paths.entries()][1];
+    const { context, page, line } = await realSdkPage(served, { login: (n) => (n === 0 ? { deny: true } : {}) });
+    await page.goto(served.quizUrl); // LINE Login, consent refused: back with error=access_denied
+    await until(() => line.logins.length === 1, 10000, "the first login");
+    const notice = page.locator("#liff-notice");
+    await until(async () => /キャンセル/.test(await notice.textContent()), 10000, "the notice, at start");
+    assert.ok(await notice.isVisible());
+    assert.match(await notice.textContent(), /保存されません/, "the user knows before the end");
+    assert.doesNotMatch(page.url(), /[?&](error|error_description|liffOAuth2Error|state)=/, "the error is gone from the URL");
+    // the quiz can be answered; the result is shown, not sent
+    await completeQuiz(page, path);
+    const section = page.locator("section[data-result]");
+    assert.match(await page.locator("#result-title").textContent(), /タイプです/);
+    assert.ok(await notice.isVisible(), "still said on the result");
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(b.requests.filter((r) => r.method === "POST").length, 0, "nothing sent");
+    // 「LINE でログイン」: logged in this time, back on the result, which is sent
+    await page.getByRole("button", { name: "LINE でログイン" }).click();
+    await until(() => b.decisions.size === 1, 20000, "the decision, once logged in");
+    assert.equal(line.logins.length, 2);
+    await section.waitFor();
+    assert.equal(await section.getAttribute("data-decision-id"), [...b.decisions.keys()][0]);
+    assert.ok(await notice.isHidden(), "no notice once logged in");
+    await context.close();
+  }, { liffId: FAKE_LIFF_ID }));
+
 test("a production build ignores ?backend=, ?mock= and ?liffId=: the ID token never goes to a host from the URL", async () => {
   const evil = await startBackend({ port: 0 });
   try {

@@ -153,8 +153,11 @@ export async function initLiff() {
       };
     }
   } else {
-    await liff.init({ liffId: settings.liffId });
-    cleanUrl();
+    try {
+      await liff.init({ liffId: settings.liffId });
+    } finally {
+      cleanUrl(); // also after a failed or declined login: a reload must not throw its error again
+    }
     if (!liff.isLoggedIn()) {
       liff.login({ redirectUri: location.href });
       return never();

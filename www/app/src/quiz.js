@@ -15,6 +15,7 @@ const live = document.getElementById("live");
 const syncStatus = document.getElementById("sync-status");
 const syncAction = document.getElementById("sync-action");
 const storageNotice = document.getElementById("storage-notice");
+const liffNotice = document.getElementById("liff-notice");
 
 // ---- storage: localStorage may be blocked (access throws) or full (setItem throws) ----------
 // Either way the quiz carries on in memory and says so once, visibly.
@@ -34,6 +35,26 @@ function storage() {
 
 performance.mark("kizuna:modules"); // every import evaluated: the .wasm is instantiated
 const liffReady = initLiff().catch((error) => ({ error }));
+/** The LINE user of this visit (the ID token's claims), or null: LINE Login failed or was declined. */
+const claimsOf = (lf) => (lf.error ? null : lf.liff.getDecodedIDToken() ?? null);
+
+// ---- LINE Login failed or declined: said at once, not at the end ----------------------------
+// The quiz can still be answered and its result is shown, but it is not saved (not sent); the
+// notice stays on every screen until a login succeeds. liff.init removed the error from the URL
+// (liff.js), so 「LINE でログイン」 is a reload: a new liff.init, which starts LINE Login again
+// outside LINE (inside LINE the login is part of liff.init).
+function notSavedNotice(text, retry) {
+  liffNotice.replaceChildren(
+    h("p.error", { role: "alert" }, text),
+    retry ? h("button.secondary", { type: "button", onclick: retry }, "LINE でログイン") : null);
+  liffNotice.hidden = false;
+}
+liffReady.then((lf) => {
+  if (!lf.error) return;
+  console.warn("kizuna-quiz: LIFF init or LINE Login failed:", lf.error); // the details, for whoever looks
+  const cause = /access_denied/.test(lf.error?.message) ? "LINE ログインがキャンセルされました。" : "LINE との接続に失敗しました。";
+  notSavedNotice(`${cause}このまま診断できますが、結果は保存されません。保存するには LINE でログインしてください。`, () => location.reload());
+});
 const { engine, config } = createEngine(configText);
 const quizDef = config.quizzes?.find((q) => q.id === QUIZ);
 performance.mark("kizuna:engine"); // config compiled
@@ -389,18 +410,18 @@ async function showResult(token) {
   const run = record.run;
   const lf = await liffReady;
   const shown = () => token === renders; // no later render (another screen) came meanwhile
-  if (lf.error) {
-    if (shown()) showError(`LINE との接続に失敗しました: ${problem(lf.error)}`);
-    return;
-  }
   if (record.run !== run) return; // started over (here or in another tab): not this completion
-  const claims = lf.liff.getDecodedIDToken() || {};
+  const claims = claimsOf(lf);
+  // Without a LINE user (see notSavedNotice) the result is computed for the screen with a
+  // stand-in user id, and neither frozen nor sent: a later visit that is logged in freezes and
+  // sends this completion (its completedAt is saved).
+  const saving = Boolean(claims?.sub);
   // The same completion always gives the same context, hence the same decisionId after a reload.
-  const compute = () => result(engine, record.state, { version: 1, now: record.completedAt, user: { userId: claims.sub, displayName: claims.name } });
+  const compute = () => result(engine, record.state, { version: 1, now: record.completedAt, user: { userId: claims?.sub ?? NO_USER, displayName: claims?.name } });
   let outcome;
   try {
     outcome = compute();
-    if (!record.decision && !record.enqueued) {
+    if (saving && !record.decision && !record.enqueued) {
       // frozen: a reload, and every other tab, shows and sends this one
       const mine = { run, state: record.state, completedAt: record.completedAt, decision: outcome.decision };
       const first = await completion((e) => (e?.run === run ? e : mine)).catch(() => mine); // without IndexedDB: this tab's
@@ -412,10 +433,10 @@ async function showResult(token) {
     if (shown()) showError(`結果を計算できませんでした: ${problem(e)}`);
     return;
   }
-  const decision = record.decision ?? outcome.decision;
+  const decision = saving ? record.decision ?? outcome.decision : null;
   if (!shown()) return;
   const r = outcome.result;
-  const decisionId = record.enqueued ?? decision.decisionId;
+  const decisionId = record.enqueued ?? decision?.decisionId; // none: not saved
   const products = (r.contents || []).map((c) => h("li", { "data-content": c.id }, (c.messages || []).map(renderMessage)));
   const summary = `【肌タイプ診断】わたしは「${r.title}」でした。\n${r.description || ""}`.slice(0, 4900);
   // a failed send is shown next to the button (role=alert announces it too), not only in #live
@@ -452,8 +473,14 @@ async function showResult(token) {
   live.textContent = `${noteText}診断結果: ${r.title}`;
   section.querySelector("h2").focus();
   if (!record.shown || record.last) patch(run, (rec) => { rec.shown = true; delete rec.last; });
+  if (!saving) {
+    syncStatus.className = "error";
+    syncStatus.textContent = "この診断結果は保存されていません（LINE にログインしていません）。";
+    return;
+  }
   await deliver(decision, run);
 }
+const NO_USER = `U${"0".repeat(32)}`; // the stand-in user of a result that is not saved
 
 function restart() {
   if (adopt()) return; // another tab started over or went on: that is kept
@@ -549,6 +576,7 @@ function flush(enqueued) {
 }
 async function flushOnce() {
   if (!sync) return;
+  if (!claimsOf(await liffReady)?.sub) return; // no LINE user: an outbox left from before waits for a visit with one
   clearTimeout(retryTimer);
   await requeued;
   // One tab sends at a time: two tabs flushing one outbox post the same decisions twice. A tab
