@@ -368,6 +368,25 @@ test("outside LINE (real SDK): a declined LINE Login is said at start with a but
     await context.close();
   }, { liffId: FAKE_LIFF_ID }));
 
+test("real SDK, no ID token (the openid scope off): one more login at most, then said at start; the result is shown, not sent", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { paths } = derivePaths();
+    const [type, path] = [...paths.entries()][3];
+    const { context, page, line } = await realSdkPage(served, { login: () => ({ idToken: false }) });
+    await page.goto(served.quizUrl);
+    const notice = page.locator("#liff-notice");
+    await until(async () => /保存されません/.test(await notice.textContent()), 15000, "the notice, at start");
+    assert.equal(line.logins.length, 2, "a missing token is tried once more, then not again (no loop)");
+    assert.ok(await notice.isVisible());
+    await completeQuiz(page, path);
+    assert.equal(await page.locator("section[data-result]").getAttribute("data-result"), type, "the result is shown");
+    assert.doesNotMatch(await page.locator("#app").textContent(), /[a-z]{4,}/, "no English engine error");
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(b.requests.filter((r) => r.method === "POST").length, 0, "nothing sent");
+    assert.equal(line.logins.length, 2);
+    await context.close();
+  }, { liffId: FAKE_LIFF_ID }));
+
 test("a production build ignores ?backend=, ?mock= and ?liffId=: the ID token never goes to a host from the URL", async () => {
   const evil = await startBackend({ port: 0 });
   try {

@@ -35,7 +35,10 @@ function storage() {
 
 performance.mark("kizuna:modules"); // every import evaluated: the .wasm is instantiated
 const liffReady = initLiff().catch((error) => ({ error }));
-/** The LINE user of this visit (the ID token's claims), or null: LINE Login failed or was declined. */
+/**
+ * The LINE user of this visit (the ID token's claims), or null: LINE Login failed or was
+ * declined, or there is no ID token (the LIFF app's openid scope is off; OpenChat).
+ */
 const claimsOf = (lf) => (lf.error ? null : lf.liff.getDecodedIDToken() ?? null);
 
 // ---- LINE Login failed or declined: said at once, not at the end ----------------------------
@@ -50,10 +53,15 @@ function notSavedNotice(text, retry) {
   liffNotice.hidden = false;
 }
 liffReady.then((lf) => {
-  if (!lf.error) return;
-  console.warn("kizuna-quiz: LIFF init or LINE Login failed:", lf.error); // the details, for whoever looks
-  const cause = /access_denied/.test(lf.error?.message) ? "LINE ログインがキャンセルされました。" : "LINE との接続に失敗しました。";
-  notSavedNotice(`${cause}このまま診断できますが、結果は保存されません。保存するには LINE でログインしてください。`, () => location.reload());
+  if (lf.error) {
+    console.warn("kizuna-quiz: LIFF init or LINE Login failed:", lf.error); // the details, for whoever looks
+    const cause = /access_denied/.test(lf.error?.message) ? "LINE ログインがキャンセルされました。" : "LINE との接続に失敗しました。";
+    notSavedNotice(`${cause}このまま診断できますが、結果は保存されません。保存するには LINE でログインしてください。`, () => location.reload());
+  } else if (!claimsOf(lf)?.sub) {
+    // logged in without an ID token: another login would not help (liff.js tried one outside LINE)
+    console.warn("kizuna-quiz: no LIFF ID token: is the openid scope on for this LIFF app? (OpenChat gives none)");
+    notSavedNotice("LINE のユーザー情報を受け取れないため、診断結果は保存されません。診断と結果の表示はこのままできます。");
+  }
 });
 const { engine, config } = createEngine(configText);
 const quizDef = config.quizzes?.find((q) => q.id === QUIZ);
@@ -430,7 +438,8 @@ async function showResult(token) {
       if (first !== mine) outcome = compute(); // another tab's completion: its result on screen
     }
   } catch (e) {
-    if (shown()) showError(`結果を計算できませんでした: ${problem(e)}`);
+    console.error("kizuna-quiz: quizResult failed:", e); // the engine's (English) details
+    if (shown()) showError("結果を計算できませんでした。時間をおいて、もう一度お試しください。");
     return;
   }
   const decision = saving ? record.decision ?? outcome.decision : null;
@@ -475,7 +484,7 @@ async function showResult(token) {
   if (!record.shown || record.last) patch(run, (rec) => { rec.shown = true; delete rec.last; });
   if (!saving) {
     syncStatus.className = "error";
-    syncStatus.textContent = "この診断結果は保存されていません（LINE にログインしていません）。";
+    syncStatus.textContent = "この診断結果は保存されていません。"; // (why: in #liff-notice)
     return;
   }
   await deliver(decision, run);
