@@ -823,8 +823,12 @@ test("the backend gets exactly one decision per completed quiz, despite two fail
     // deterministic: the same completion in Node gives the same decisionId
     const saved = await page.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")));
     const { engine } = loadEngine();
-    const again = quizApi.result(engine, saved.state, { version: 1, now: saved.completedAt, user: { userId: claims.sub, displayName: claims.name } });
+    // (from the user id alone, as the app computes what it sends; the display name is no input
+    // of the decisionId, so the screen's context, with the name, gives the same one)
+    const again = quizApi.result(engine, saved.state, { version: 1, now: saved.completedAt, user: { userId: claims.sub } });
     assert.equal(again.decision.decisionId, shownId, "Node computes the same decisionId");
+    const named = quizApi.result(engine, saved.state, { version: 1, now: saved.completedAt, user: { userId: claims.sub, displayName: claims.name } });
+    assert.equal(named.decision.decisionId, shownId, "the display name does not change it");
     engine.free();
     await page.screenshot({ path: artifact("quiz-result-sent.png"), fullPage: true });
 
@@ -843,6 +847,39 @@ test("the backend gets exactly one decision per completed quiz, despite two fail
     assert.equal(flaky.decisions.size, 2, "one stored decision per completed quiz");
     await context.close();
   }));
+
+test("the backend never receives the display name decoded in the browser; the screen greets by it, and the chat summary does not name the user", async () => {
+  const { paths } = derivePaths();
+  const [, path] = [...paths.entries()][0];
+  const b = await startBackend({ port: 0 });
+  const served = await startApp({ port: 0, backendUrl: b.url, mock: "client" });
+  try {
+    const { context, page } = await newPage(browser, errors);
+    await page.goto(served.quizUrl);
+    const id = await completeQuiz(page, path);
+    const name = "テスト ユーザー"; // the mock ID token's name claim
+    assert.match(await page.locator("section[data-result]").textContent(), new RegExp(name), "the result on screen greets by name");
+    await until(() => b.decisions.has(id), 15000, "the decision");
+    const posted = JSON.stringify(b.envelopes.map((e) => e.body));
+    assert.ok(!posted.includes(name) && !posted.includes("テスト"), "no display name in what the backend gets");
+    assert.equal(b.decisions.get(id).userId, JSON.parse(Buffer.from(b.envelopes[0].headers.authorization.split(".")[1], "base64url")).sub);
+    await page.getByRole("button", { name: "結果をトークに送る" }).click();
+    await until(async () => (await page.locator("#live").textContent()) === "トークに結果を送りました", 5000, "the send");
+    const sent = await page.evaluate(() => window.kizunaMockSent);
+    assert.equal(sent.length, 1);
+    assert.ok(!JSON.stringify(sent).includes("テスト"), "the chat summary does not name the user in the third person");
+    assert.match(sent[0][0].text, /タイプ/);
+    // a reload shows the same decision, still without the name
+    await page.reload();
+    await page.locator("section[data-result]").waitFor();
+    assert.equal(await page.locator("section[data-result]").getAttribute("data-decision-id"), id);
+    assert.ok(!(await page.evaluate(() => localStorage.getItem("kizuna-quiz:state:skin_type"))).includes("テスト"), "nor in the saved record");
+    await context.close();
+  } finally {
+    await Promise.all([served.close(), b.close()]);
+  }
+  assert.deepEqual(errors, []);
+});
 
 // ---- two tabs of the app in one browser: one localStorage, one record --------------------------
 const shownId = (page) => page.evaluate(() => document.querySelector("section[data-result]")?.dataset.decisionId ?? document.querySelector("form h2")?.id ?? null);

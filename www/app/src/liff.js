@@ -147,6 +147,9 @@ export async function initLiff() {
     liff.$mock.set((p) => ({ ...p, getIDToken: token, getDecodedIDToken: claims, isInClient: inClient, isLoggedIn: true, getContext: context }));
     liff.login(); // the mock's own, once: its sendMessages refuses to work without it
     liff.login = ({ redirectUri } = {}) => location.assign(redirectUri ?? location.href);
+    // what the app sends to the chat, for tests (window.kizunaMockSent: one array per call)
+    const send = liff.sendMessages;
+    liff.sendMessages = (messages) => ((window.kizunaMockSent ??= []).push(messages), send(messages));
     if (settings.mock === "client-denied") {
       liff.sendMessages = async () => {
         throw Object.assign(new Error("chat_message.write の権限がありません"), { code: "403" });

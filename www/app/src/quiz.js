@@ -424,30 +424,40 @@ async function showResult(token) {
   // stand-in user id, and neither frozen nor sent: a later visit that is logged in freezes and
   // sends this completion (its completedAt is saved).
   const saving = Boolean(claims?.sub);
-  // The same completion always gives the same context, hence the same decisionId after a reload.
-  const compute = () => result(engine, record.state, { version: 1, now: record.completedAt, user: { userId: claims?.sub ?? NO_USER, displayName: claims?.name } });
+  // Two contexts of one completion. What is saved and sent is computed from the user id alone:
+  // LINE asks apps not to send profile data decoded in the browser (the ID token's name) to a
+  // server, and the backend recomputes with the profile it reads itself (README). Only the
+  // screen greets the user by name. The display name is no input of the decisionId (the engine
+  // hashes config, user id, now, segments, rich menu, chosen content and errors), so the screen's
+  // context gives the same one, unless a config's segment reads user.displayName. The same
+  // completion always gives the same contexts, hence the same decisionId after a reload.
+  const context = (user) => ({ version: 1, now: record.completedAt, user });
   let outcome;
   try {
-    outcome = compute();
     if (saving && !record.decision && !record.enqueued) {
       // frozen: a reload, and every other tab, shows and sends this one
-      const mine = { run, state: record.state, completedAt: record.completedAt, decision: outcome.decision };
+      const decision = result(engine, record.state, context({ userId: claims.sub })).decision;
+      const mine = { run, state: record.state, completedAt: record.completedAt, decision };
       const first = await completion((e) => (e?.run === run ? e : mine)).catch(() => mine); // without IndexedDB: this tab's
       // (the view is left as it is: the screen may have moved on meanwhile)
       if (!patch(run, (rec) => Object.assign(rec, { state: first.state, completedAt: first.completedAt, decision: first.decision }))) return;
-      if (first !== mine) outcome = compute(); // another tab's completion: its result on screen
     }
+    // on screen (another tab's completion, if it froze first)
+    outcome = result(engine, record.state, context({ userId: claims?.sub ?? NO_USER, displayName: claims?.name }));
   } catch (e) {
     console.error("kizuna-quiz: quizResult failed:", e); // the engine's (English) details
     if (shown()) showError("結果を計算できませんでした。時間をおいて、もう一度お試しください。");
     return;
   }
-  const decision = saving ? record.decision ?? outcome.decision : null;
+  // (an older version's record may be enqueued without its decision: never enqueued again)
+  const decision = saving ? record.decision ?? null : null;
   if (!shown()) return;
   const r = outcome.result;
   const decisionId = record.enqueued ?? decision?.decisionId; // none: not saved
   const products = (r.contents || []).map((c) => h("li", { "data-content": c.id }, (c.messages || []).map(renderMessage)));
-  const summary = `【肌タイプ診断】わたしは「${r.title}」でした。\n${r.description || ""}`.slice(0, 4900);
+  // to the chat, posted as the user: the type alone (the description is personalised, in the
+  // third person: 「山田 花子さんは…」)
+  const summary = `【肌タイプ診断】わたしは「${r.title}」タイプでした。`.slice(0, 4900);
   // a failed send is shown next to the button (role=alert announces it too), not only in #live
   // (offered only where liff.sendMessages can work: opened from a chat; see liff.js)
   const sendError = lf.canSend ? h("p.error.send-error", { role: "alert" }) : null;
