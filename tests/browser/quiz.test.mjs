@@ -881,6 +881,21 @@ test("the backend never receives the display name decoded in the browser; the sc
   assert.deepEqual(errors, []);
 });
 
+test("?quiz= carried in liff.state (a LIFF URL's query, before the SDK restores it) is the quiz asked, not the default", async () => {
+  const { context, page } = await newPage(browser, errors);
+  const record = () => page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("kizuna-quiz:state:")));
+  // https://liff.line.me/{liffId}?quiz=nope opens the endpoint as ?liff.state=%3Fquiz%3Dnope
+  await page.goto(`${quizUrl()}?liff.state=${encodeURIComponent("?quiz=nope")}`);
+  await until(async () => /診断を開始できませんでした/.test(await page.locator("#app").textContent()), 5000, "the unknown quiz refused");
+  assert.deepEqual(await record(), [], "no record of the default quiz touched");
+  // a path in liff.state too, and the quiz the config has
+  await page.goto(`${quizUrl()}?liff.state=${encodeURIComponent("/campaign?quiz=skin_type&utm_source=qr")}`);
+  await page.locator("form h2").waitFor();
+  assert.deepEqual(await record(), ["kizuna-quiz:state:skin_type"]);
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
 // ---- two tabs of the app in one browser: one localStorage, one record --------------------------
 const shownId = (page) => page.evaluate(() => document.querySelector("section[data-result]")?.dataset.decisionId ?? document.querySelector("form h2")?.id ?? null);
 

@@ -8,7 +8,26 @@ import { settings } from "./settings.js";
 import { h } from "./dom.js";
 import { renderMessage } from "./messages.js";
 
-const QUIZ = new URLSearchParams(location.search).get("quiz") || "skin_type";
+/**
+ * The quiz asked: `?quiz=`. Opened through a LIFF URL (https://liff.line.me/{liffId}?quiz=…)
+ * the page is first loaded as the endpoint URL with the URL's path and query in `liff.state`,
+ * which liff.init then restores (a reload). The first question is drawn before that, so the
+ * query is read from liff.state too, the way the SDK combines them (the endpoint's own query
+ * first), rather than falling back to the default quiz (LINE's "bad example": reading the query
+ * before liff.init).
+ */
+function quizParam() {
+  const query = new URLSearchParams(location.search);
+  const state = query.get("liff.state");
+  let fromState = null;
+  try {
+    if (state) fromState = new URL(state.replace(/^\/?/, "/"), location.origin).searchParams.get("quiz");
+  } catch {
+    // not a path and query: ignored, as the SDK would fail on it
+  }
+  return query.get("quiz") || fromState || "skin_type";
+}
+const QUIZ = quizParam();
 const KEY = `kizuna-quiz:state:${QUIZ}`;
 const app = document.getElementById("app");
 const live = document.getElementById("live");
