@@ -896,6 +896,48 @@ test("?quiz= carried in liff.state (a LIFF URL's query, before the SDK restores 
   assert.deepEqual(errors, []);
 });
 
+// WCAG contrast of each visible element matching `selector` (text colour against the first
+// opaque background behind it): [{text, ratio}].
+const contrasts = (page, selector) => page.evaluate((sel) => {
+  const rgb = (c) => c.match(/[\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length < 4 || c[3] === 1) return c;
+    }
+    return [255, 255, 255];
+  };
+  return [...document.querySelectorAll(sel)].filter((el) => el.offsetParent && el.textContent.trim()).map((el) => {
+    const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))].sort((x, y) => y - x);
+    return { text: `${sel}: ${el.textContent.trim().slice(0, 20)}`, ratio: Math.round(((a + 0.05) / (b + 0.05)) * 100) / 100 };
+  });
+}, selector);
+
+test("text meets WCAG AA contrast (4.5:1): the header, the buttons, the result's label, the notes", async () => {
+  const { paths } = derivePaths();
+  const [, path] = [...paths.entries()][0];
+  const served = await startApp({ port: 0, backendUrl: backend.url, mock: "client" });
+  try {
+    const { context, page } = await newPage(browser, errors);
+    await page.goto(served.quizUrl);
+    await answerQuestion(page, path[0]);
+    const found = [];
+    for (const sel of [".bar h1", "form button.primary", "form button.secondary", ".progress span", ".lead"]) found.push(...(await contrasts(page, sel)));
+    await completeQuiz(page, path.slice(1));
+    for (const sel of [".result-type", "section button.primary", "section button.secondary", "section a.button", "#sync-status"]) found.push(...(await contrasts(page, sel)));
+    for (const sel of ["form button.primary", "form button.secondary", ".result-type", "section button.primary"]) {
+      assert.ok(found.some((f) => f.text.startsWith(sel)), `${sel} was checked`);
+    }
+    const low = found.filter((f) => f.ratio < 4.5);
+    assert.deepEqual(low, [], "every pair at 4.5:1 or more");
+    await context.close();
+  } finally {
+    await served.close();
+  }
+  assert.deepEqual(errors, []);
+});
+
 // ---- two tabs of the app in one browser: one localStorage, one record --------------------------
 const shownId = (page) => page.evaluate(() => document.querySelector("section[data-result]")?.dataset.decisionId ?? document.querySelector("form h2")?.id ?? null);
 
