@@ -76,6 +76,22 @@ test("an empty answer is refused with a message read with the choices (aria-inva
   assert.deepEqual(errors, []);
 });
 
+test("an optional question says （任意） once, also when its text already says it", async (t) => {
+  const { quiz, paths } = derivePaths();
+  const path = [...paths.values()].find((p) => p.some((step) => quiz.questions.find((q) => q.id === step.id)?.optional));
+  if (!path) return t.skip("the example has no optional question");
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(quizUrl());
+  for (const step of path) {
+    const heading = page.locator("form h2");
+    await heading.waitFor();
+    if (quiz.questions.find((q) => q.id === step.id).optional) assert.equal((await heading.textContent()).split("任意").length - 1, 1, `${step.id}: ${await heading.textContent()}`);
+    await answerQuestion(page, step);
+  }
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
 test("a reload mid-quiz resumes at the same question; back shows the previous answer", async () => {
   const { paths } = derivePaths();
   const path = [...paths.values()][0];
@@ -162,6 +178,11 @@ async function sendFromLine(mock, check) {
 test("inside LINE (mocked): the result offers liff.sendMessages with a summary", () =>
   sendFromLine("client", async (page, send) => {
     await until(async () => (await page.locator("#live").textContent()) === "トークに結果を送りました", 5000, "the send confirmation");
+    // the focus stays on the button, now 送信しました (aria-disabled: a disabled button drops it to <body>)
+    assert.deepEqual(await page.evaluate(() => [document.activeElement?.textContent, document.activeElement?.getAttribute("aria-disabled")]), ["送信しました", "true"]);
+    await page.keyboard.press("Enter"); // inert
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await page.evaluate(() => window.kizunaMockSent)).length, 1, "sent once");
     await page.reload(); // not offered again after a reload
     const done = page.getByRole("button", { name: "送信しました" });
     await done.waitFor();
@@ -174,7 +195,9 @@ test("inside LINE (mocked): a failed liff.sendMessages is shown next to the butt
     const alert = page.locator("section[data-result] .send-error[role=alert]");
     await until(async () => /送信できませんでした/.test(await alert.textContent()), 5000, "the visible error");
     assert.ok(await alert.isVisible(), "the error is visible, not only in the hidden live region");
+    assert.doesNotMatch(await alert.textContent(), /[A-Za-z]/, "in Japanese (the SDK's message goes to the console)");
     assert.ok(await send.isEnabled(), "the button can be tried again");
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.send), "", "the focus is still on it");
     await page.screenshot({ path: artifact("quiz-send-failed.png"), fullPage: true });
   }));
 

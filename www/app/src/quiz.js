@@ -228,12 +228,15 @@ function adopt() {
   render(); // this tab's history entry now names the screen shown
   return true;
 }
-/** The result's send button once the summary is in the chat (sent here or in another tab). */
-function sentButton() {
-  const button = app.querySelector("button[data-send]");
+/**
+ * The result's send button once the summary is in the chat (sent here or in another tab).
+ * aria-disabled, not disabled: a disabled button loses the focus (to <body>); this one keeps it
+ * and is read as 送信しました, dimmed (its click does nothing once `sent`).
+ */
+function sentButton(button = app.querySelector("button[data-send]")) {
   if (!button) return;
   button.textContent = "送信しました";
-  button.disabled = true;
+  button.setAttribute("aria-disabled", "true");
 }
 addEventListener("storage", (e) => {
   if (e.key === KEY || e.key === null) adopt();
@@ -272,6 +275,15 @@ function showError(text) {
 
 function problem(e) {
   return e?.message || String(e);
+}
+
+/** Why liff.sendMessages failed, in Japanese (the SDK's English message goes to the console). */
+function sendProblem(e) {
+  console.warn("kizuna-quiz: liff.sendMessages failed:", e);
+  const code = String(e?.code ?? "");
+  if (code === "FORBIDDEN" || code === "403") return "トークへの送信が許可されていません。";
+  if (code === "UNAUTHORIZED" || code === "401") return "LINE のログインの有効期限が切れています。LINE で開き直してください。";
+  return "時間をおいて、もう一度お試しください。";
 }
 
 // ---- questions -----------------------------------------------------------------------------
@@ -319,7 +331,8 @@ function showQuestion(token) {
     h("div.progress", null,
       h("span", null, `質問 ${q.number} / ${q.total}`),
       h("progress", { max: q.total, value: q.number - 1, "aria-label": "進捗" })),
-    h("h2", { id: headingId, tabIndex: -1 }, q.text, q.optional ? h("span.muted", null, "（任意）") : null),
+    // （任意） unless the question's text says it already
+    h("h2", { id: headingId, tabIndex: -1 }, q.text, q.optional && !q.text.includes("任意") ? h("span.muted", null, "（任意）") : null),
     control,
     error,
     h("div.actions", null,
@@ -481,20 +494,21 @@ async function showResult(token) {
   // (offered only where liff.sendMessages can work: opened from a chat; see liff.js)
   const sendError = lf.canSend ? h("p.error.send-error", { role: "alert" }) : null;
   const sendBtn = lf.canSend && record.sent
-    ? h("button.primary", { type: "button", disabled: true }, "送信しました") // not offered again after a reload
+    ? h("button.primary", { type: "button", "aria-disabled": "true" }, "送信しました") // not offered again after a reload
     : lf.canSend
     ? h("button.primary", { type: "button", "data-send": "", onclick: async () => {
+        if (sendBtn.getAttribute("aria-disabled") === "true") return; // sending, or sent
         if (adopt() || record.sent) return; // another tab changed the record, or sent it already
-        sendBtn.disabled = true;
+        sendBtn.setAttribute("aria-disabled", "true"); // (keeps the focus, unlike disabled)
         sendError.textContent = "";
         try {
           await lf.liff.sendMessages([{ type: "text", text: summary }]);
           live.textContent = "トークに結果を送りました";
-          sendBtn.textContent = "送信しました";
+          sentButton(sendBtn);
           patchCompletion(run, (rec) => { rec.sent = true; });
         } catch (e) {
-          sendError.textContent = `トークに送信できませんでした: ${problem(e)}`;
-          sendBtn.disabled = false;
+          sendError.textContent = `トークに送信できませんでした。${sendProblem(e)}`;
+          sendBtn.removeAttribute("aria-disabled");
         }
       } }, "結果をトークに送る")
     : null;
