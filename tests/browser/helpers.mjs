@@ -199,12 +199,12 @@ export async function fakeLine(context, { endpoint, login = () => ({}), now = Da
       const redirect = u.searchParams.get("redirect_uri");
       current = login(line.logins.length) || {};
       line.logins.push(redirect);
-      const sep = redirect.includes("?") ? "&" : "?";
-      const state = u.searchParams.get("state");
-      const to = current.deny
-        ? `${redirect}${sep}error=access_denied&error_description=The+user+has+not+granted+consent&liffOAuth2Error=true&state=${state}`
-        : `${redirect}${sep}code=C0DE${line.logins.length}&state=${state}&liffClientId=${FAKE_CHANNEL}&liffRedirectUri=${encodeURIComponent(redirect)}`;
-      return route.fulfill({ status: 302, headers: { location: to } });
+      const to = new URL(redirect); // the parameters go in its query, before any #fragment
+      const add = current.deny
+        ? { error: "access_denied", error_description: "The user has not granted consent", liffOAuth2Error: "true" }
+        : { code: `C0DE${line.logins.length}`, liffClientId: FAKE_CHANNEL, liffRedirectUri: redirect };
+      for (const [k, v] of Object.entries({ ...add, state: u.searchParams.get("state") })) to.searchParams.append(k, v);
+      return route.fulfill({ status: 302, headers: { location: to.href } });
     }
     if (u.pathname === "/oauth2/v2.1/token") {
       const id = current.idToken === false ? undefined : idToken(current.expIn ?? 3600);

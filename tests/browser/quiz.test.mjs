@@ -410,6 +410,24 @@ test("real SDK, no ID token (the openid scope off): one more login at most, then
     await context.close();
   }, { liffId: FAKE_LIFF_ID }));
 
+test("real SDK, a LIFF URL with nested path segments (…/{liffId}/campaign/summer/?quiz=…): the app loads, at the endpoint, with the query", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { context, page, line } = await realSdkPage(served);
+    // a host with an SPA fallback (Cloudflare Pages without a 404.html, Firebase rewrites): every
+    // unknown path gets index.html, so a relative ./assets/… under /campaign/summer/ is HTML too
+    const html = await (await fetch(served.quizUrl)).text();
+    await context.route((url) => url.pathname.startsWith("/campaign/"), (route) => route.fulfill({ status: 200, contentType: "text/html", body: html }));
+    // https://liff.line.me/{liffId}/campaign/summer/?quiz=skin_type reaches the endpoint as
+    await page.goto(`${served.quizUrl}?liff.state=${encodeURIComponent("/campaign/summer/?quiz=skin_type&utm_source=qr#top")}`);
+    await until(() => line.tokens.length === 1, 10000, "the login");
+    await page.locator("form h2").waitFor({ timeout: 10000 });
+    const url = new URL(page.url());
+    assert.equal(url.pathname, "/", "at the endpoint, not under the LIFF URL's path");
+    assert.equal(url.searchParams.get("quiz"), "skin_type");
+    assert.equal(url.searchParams.get("utm_source"), "qr", "the query kept");
+    await context.close();
+  }, { liffId: FAKE_LIFF_ID }));
+
 test("a production build ignores ?backend=, ?mock= and ?liffId=: the ID token never goes to a host from the URL", async () => {
   const evil = await startBackend({ port: 0 });
   try {

@@ -88,6 +88,36 @@ function cleanUrl() {
   }
 }
 
+/**
+ * A LIFF URL may carry a path after the LIFF id (https://liff.line.me/{liffId}/campaign/summer/
+ * ?quiz=…). LINE opens the endpoint with it in `liff.state`, and liff.init then reloads the page
+ * at {endpoint}/campaign/summer/. There the build's relative asset URLs (./assets/…, Vite base
+ * "./", so that the app works under any directory) point into /campaign/summer/assets/, which a
+ * host without those files answers with 404 or, with an SPA fallback, index.html: the app never
+ * loads. The app has no routes, so the path is dropped from liff.state before liff.init reads
+ * it; its query (?quiz=, utm_*) and hash are kept.
+ */
+function dropStatePath() {
+  const url = new URL(location.href);
+  const state = url.searchParams.get("liff.state");
+  if (!state) return;
+  let kept;
+  try {
+    const target = new URL(state.replace(/^\/?/, "/"), location.origin); // as the SDK reads it
+    kept = target.search + target.hash;
+  } catch {
+    return; // not a path: left to the SDK
+  }
+  if (kept === state) return;
+  if (kept) url.searchParams.set("liff.state", kept);
+  else url.searchParams.delete("liff.state"); // a path alone: nothing to restore
+  try {
+    history.replaceState(history.state, "", url);
+  } catch {
+    // history unavailable: the SDK goes to the path
+  }
+}
+
 const RELOGIN_KEY = "kizuna-quiz:relogin"; // sessionStorage: when this tab last started one
 const RELOGIN_PAUSE_MS = 5 * 60_000;
 
@@ -156,6 +186,7 @@ export async function initLiff() {
       };
     }
   } else {
+    dropStatePath();
     try {
       await liff.init({ liffId: settings.liffId });
     } finally {
