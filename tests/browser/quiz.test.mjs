@@ -388,6 +388,13 @@ test("outside LINE (real SDK): a declined LINE Login is said at start with a but
     await section.waitFor();
     assert.equal(await section.getAttribute("data-decision-id"), [...b.decisions.keys()][0]);
     assert.ok(await notice.isHidden(), "no notice once logged in");
+    // a later visit whose liff.init fails (here: an OAuth error of another kind in the URL):
+    // said so, and the result it shows is still the one saved and sent, not "not saved"
+    await page.goto(`${served.quizUrl}?error=server_error&error_description=x&liffOAuth2Error=true`);
+    await until(async () => /接続に失敗/.test(await notice.textContent()), 10000, "the notice");
+    await section.waitFor();
+    assert.equal(await section.getAttribute("data-decision-id"), [...b.decisions.keys()][0]);
+    assert.doesNotMatch(await page.locator("#sync-status").textContent(), /保存されていません/);
     await context.close();
   }, { liffId: FAKE_LIFF_ID }));
 

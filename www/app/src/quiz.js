@@ -481,8 +481,9 @@ async function showResult(token) {
     if (shown()) showError("結果を計算できませんでした。時間をおいて、もう一度お試しください。");
     return;
   }
-  // (an older version's record may be enqueued without its decision: never enqueued again)
-  const decision = saving ? record.decision ?? null : null;
+  // (frozen by this visit or an earlier one with a LINE user; an older version's record may be
+  // enqueued without its decision: never enqueued again)
+  const decision = record.decision ?? null;
   if (!shown()) return;
   const r = outcome.result;
   const decisionId = record.enqueued ?? decision?.decisionId; // none: not saved
@@ -525,7 +526,7 @@ async function showResult(token) {
   live.textContent = `${noteText}診断結果: ${r.title}`;
   section.querySelector("h2").focus();
   if (!record.shown || record.last) patch(run, (rec) => { rec.shown = true; delete rec.last; });
-  if (!saving) {
+  if (!decisionId) {
     syncStatus.className = "error";
     syncStatus.textContent = "この診断結果は保存されていません。"; // (why: in #liff-notice)
     return;
