@@ -164,9 +164,9 @@ export const FAKE_SUB = "U0123456789abcdef0123456789abcdef";
 /**
  * Answers every request to LINE (liff.line.me, api.line.me, access.line.me, *.line-scdn.net) on
  * `context` with Playwright routes, so the real @line/liff SDK runs its external-browser path:
- * the LIFF context (type `contextType`, the app at `endpoint`), LINE Login's authorize redirect back to the app, the
- * code exchange, and ID tokens signed ES256 with a key of the test's (the SDK verifies them
- * against /oauth2/v2.1/certs). `login(n)` decides the n-th login (from 0): `{deny: true}` sends
+ * the LIFF context (type `contextType`, the app at `endpoint`), LINE Login's authorize redirect
+ * back to the app, the code exchange, and ID tokens signed ES256 with a key of the test's (the
+ * SDK verifies them against /oauth2/v2.1/certs). After the reviewer's scripts (review-liff15). `login(n)` decides the n-th login (from 0): `{deny: true}` sends
  * the user back with access_denied (as when consent is refused); `{expIn}` the ID token's
  * lifetime in s (default 3600); `{idToken: false}` no ID token (the openid scope off).
  * `now()` is the browser's clock in ms (for a test that shifts it): `exp` and `iat` are on it.
