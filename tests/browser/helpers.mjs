@@ -155,3 +155,65 @@ export async function until(fn, ms = 15000, what = "condition") {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+// ---- LINE's servers for the real LIFF SDK ------------------------------------------------------
+export const FAKE_LIFF_ID = "1234567890-AbcdEfgh";
+const FAKE_CHANNEL = FAKE_LIFF_ID.split("-")[0];
+export const FAKE_SUB = "U0123456789abcdef0123456789abcdef";
+
+/**
+ * Answers every request to LINE (liff.line.me, api.line.me, access.line.me, *.line-scdn.net) on
+ * `context` with Playwright routes, so the real @line/liff SDK runs its external-browser path:
+ * the LIFF context (type `contextType`, the app at `endpoint`), LINE Login's authorize redirect
+ * back to the app, the code exchange, and ID tokens signed ES256 with a key of the test's (the
+ * SDK verifies them against /oauth2/v2.1/certs). After the reviewer's scripts (review-liff15). `login(n)` decides the n-th login (from 0): `{deny: true}` sends
+ * the user back with access_denied (as when consent is refused); `{expIn}` the ID token's
+ * lifetime in s (default 3600); `{idToken: false}` no ID token (the openid scope off).
+ * `now()` is the browser's clock in ms (for a test that shifts it): `exp` and `iat` are on it.
+ * Returns {logins: the redirect_uri of every authorize request, tokens: every ID token issued}.
+ */
+export async function fakeLine(context, { endpoint, login = () => ({}), now = Date.now, contextType = "external", name = "山田 花子", sub = FAKE_SUB }) {
+  const { generateKeyPairSync, sign } = await import("node:crypto");
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = { ...publicKey.export({ format: "jwk" }), kid: "k1", alg: "ES256", use: "sig" };
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const line = { logins: [], tokens: [] };
+  let current = {}; // the answer of the login in progress
+  const idToken = (expIn) => {
+    const t = Math.floor(now() / 1000);
+    const head = b64({ typ: "JWT", alg: "ES256", kid: "k1" });
+    const body = b64({ iss: "https://access.line.me", sub, aud: FAKE_CHANNEL, exp: t + expIn, iat: t, amr: ["linesso"], name });
+    return `${head}.${body}.${sign("sha256", Buffer.from(`${head}.${body}`), { key: privateKey, dsaEncoding: "ieee-p1363" }).toString("base64url")}`;
+  };
+  const cors = { "access-control-allow-origin": "*", "access-control-allow-headers": "*", "access-control-allow-methods": "GET,POST,OPTIONS", "content-type": "application/json" };
+  const json = (route, body) => route.fulfill({ headers: cors, body: JSON.stringify(body) });
+  await context.route(/^https:\/\/[a-z0-9.-]*line(-scdn)?\.(me|net)\//, async (route) => {
+    const r = route.request();
+    const u = new URL(r.url());
+    if (r.method() === "OPTIONS") return route.fulfill({ status: 204, headers: cors });
+    if (u.pathname.endsWith("/contextToken")) {
+      const liffContext = { type: contextType, liffId: FAKE_LIFF_ID, endpointUrl: endpoint, viewType: "full", scope: ["openid", "profile", "chat_message.write"], availability: {}, permanentLinkPattern: "concat" };
+      return json(route, { contextToken: `x.${b64(liffContext)}.y` });
+    }
+    if (u.pathname === "/liff/v1/authorize") {
+      const redirect = u.searchParams.get("redirect_uri");
+      current = login(line.logins.length) || {};
+      line.logins.push(redirect);
+      const to = new URL(redirect); // the parameters go in its query, before any #fragment
+      const add = current.deny
+        ? { error: "access_denied", error_description: "The user has not granted consent", liffOAuth2Error: "true" }
+        : { code: `C0DE${line.logins.length}`, liffClientId: FAKE_CHANNEL, liffRedirectUri: redirect };
+      for (const [k, v] of Object.entries({ ...add, state: u.searchParams.get("state") })) to.searchParams.append(k, v);
+      return route.fulfill({ status: 302, headers: { location: to.href } });
+    }
+    if (u.pathname === "/oauth2/v2.1/token") {
+      const id = current.idToken === false ? undefined : idToken(current.expIn ?? 3600);
+      if (id) line.tokens.push(id);
+      return json(route, { access_token: `AT-${line.logins.length}`, id_token: id, expires_in: 2592000, token_type: "Bearer", scope: "openid profile chat_message.write" });
+    }
+    if (u.pathname === "/oauth2/v2.1/certs") return json(route, { keys: [jwk] });
+    if (u.pathname === "/oauth2/v2.1/verify") return json(route, { scope: "openid profile chat_message.write", client_id: FAKE_CHANNEL, expires_in: 2500000 });
+    return json(route, {});
+  });
+  return line;
+}

@@ -6,7 +6,7 @@ import { copyFileSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { startApp } from "../../www/app/serve.mjs";
 import { startBackend } from "../../www/mock/backend.mjs";
-import { ROOT, launch, newPage, newTab, artifact, derivePaths, answerQuestion, answerShown, completeQuiz, until, loadEngine, quizApi } from "./helpers.mjs";
+import { ROOT, launch, newPage, newTab, artifact, derivePaths, answerQuestion, answerShown, completeQuiz, until, loadEngine, quizApi, fakeLine, FAKE_LIFF_ID, FAKE_SUB } from "./helpers.mjs";
 
 const decisionSchema = JSON.parse(readFileSync(resolve(ROOT, "schema/decision.schema.json"), "utf8"));
 let browser, app, backend;
@@ -72,6 +72,22 @@ test("an empty answer is refused with a message read with the choices (aria-inva
   await until(async () => (await page.locator("form h2").getAttribute("id")) === "q-q4", 5000, "the multiple-choice question");
   const hint = page.locator("form p.hint");
   assert.ok((await page.locator("form fieldset").getAttribute("aria-describedby")).split(" ").includes(await hint.getAttribute("id")));
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test("an optional question says （任意） once, also when its text already says it", async (t) => {
+  const { quiz, paths } = derivePaths();
+  const path = [...paths.values()].find((p) => p.some((step) => quiz.questions.find((q) => q.id === step.id)?.optional));
+  if (!path) return t.skip("the example has no optional question");
+  const { context, page } = await newPage(browser, errors);
+  await page.goto(quizUrl());
+  for (const step of path) {
+    const heading = page.locator("form h2");
+    await heading.waitFor();
+    if (quiz.questions.find((q) => q.id === step.id).optional) assert.equal((await heading.textContent()).split("任意").length - 1, 1, `${step.id}: ${await heading.textContent()}`);
+    await answerQuestion(page, step);
+  }
   await context.close();
   assert.deepEqual(errors, []);
 });
@@ -162,6 +178,11 @@ async function sendFromLine(mock, check) {
 test("inside LINE (mocked): the result offers liff.sendMessages with a summary", () =>
   sendFromLine("client", async (page, send) => {
     await until(async () => (await page.locator("#live").textContent()) === "トークに結果を送りました", 5000, "the send confirmation");
+    // the focus stays on the button, now 送信しました (aria-disabled: a disabled button drops it to <body>)
+    assert.deepEqual(await page.evaluate(() => [document.activeElement?.textContent, document.activeElement?.getAttribute("aria-disabled")]), ["送信しました", "true"]);
+    await page.keyboard.press("Enter"); // inert
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await page.evaluate(() => window.kizunaMockSent)).length, 1, "sent once");
     await page.reload(); // not offered again after a reload
     const done = page.getByRole("button", { name: "送信しました" });
     await done.waitFor();
@@ -174,15 +195,36 @@ test("inside LINE (mocked): a failed liff.sendMessages is shown next to the butt
     const alert = page.locator("section[data-result] .send-error[role=alert]");
     await until(async () => /送信できませんでした/.test(await alert.textContent()), 5000, "the visible error");
     assert.ok(await alert.isVisible(), "the error is visible, not only in the hidden live region");
+    assert.doesNotMatch(await alert.textContent(), /[A-Za-z]/, "in Japanese (the SDK's message goes to the console)");
     assert.ok(await send.isEnabled(), "the button can be tried again");
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.send), "", "the focus is still on it");
     await page.screenshot({ path: artifact("quiz-send-failed.png"), fullPage: true });
   }));
 
+test("inside LINE but not opened from a chat (mocked: a QR code, the home tab): 結果をトークに送る is not offered", async () => {
+  const { paths } = derivePaths();
+  const [, path] = [...paths.entries()][2];
+  const served = await startApp({ port: 0, backendUrl: backend.url, mock: "client-nochat" });
+  try {
+    const { context, page } = await newPage(browser, errors);
+    await page.goto(served.quizUrl);
+    const id = await completeQuiz(page, path);
+    await until(() => backend.decisions.has(id), 15000, "the decision"); // the rest works as in a chat
+    assert.equal(await page.locator("button[data-send]").count(), 0, "no send button: liff.sendMessages can only fail there");
+    assert.equal(await page.locator(".send-error").count(), 0);
+    await context.close();
+  } finally {
+    await served.close();
+  }
+  assert.deepEqual(errors, []);
+});
+
 // A mock backend of the test's own (its counts start at zero; `options` as startBackend's) and
-// the app served against it (the backend in the <meta> serve.mjs injects); both closed after `run`.
-async function withOwnBackend(options, run) {
+// the app served against it (the backend in the <meta> serve.mjs injects; `appOptions` as
+// startApp's); both closed after `run`.
+async function withOwnBackend(options, run, appOptions = {}) {
   const b = await startBackend({ port: 0, ...options });
-  const served = await startApp({ port: 0, backendUrl: b.url });
+  const served = await startApp({ port: 0, backendUrl: b.url, ...appOptions });
   try {
     await run(b, served);
   } finally {
@@ -224,7 +266,7 @@ for (const [name, script] of [["full", FULL], ["blocked", BLOCKED]]) {
   });
 }
 
-test("ID token: an expired one is not sent (reopen, then sent); a 403 dead letter is sent again on the next visit", () =>
+test("ID token inside LINE (mocked): an expired one is not sent (reopen, then sent); a 403 dead letter is sent again on the next visit", () =>
   withOwnBackend({}, async (b, served) => {
     const { paths } = derivePaths();
     const [, path] = [...paths.entries()][0];
@@ -248,7 +290,7 @@ test("ID token: an expired one is not sent (reopen, then sent); a 403 dead lette
     await until(() => b.decisions.has(first), 15000, "the requeued decision");
 
     // the token expires while the backend is down: nothing is sent with it, the user is told to
-    // reopen the page, and the reopened page sends it
+    // reopen the page (inside LINE that gives a fresh token), and the reopened page sends it
     b.setDown(true);
     await page.getByRole("button", { name: "もう一度診断する" }).click();
     const second = await completeQuiz(page, path);
@@ -265,7 +307,133 @@ test("ID token: an expired one is not sent (reopen, then sent); a 403 dead lette
     await until(() => b.decisions.has(second), 15000, "the decision after reopening");
     assert.equal(b.decisions.size, 2);
     await context.close();
-  }));
+  }, { mock: "client" }));
+
+// The real LIFF SDK (a LIFF id configured) in an external browser, LINE's servers faked
+// (helpers.mjs fakeLine). Date.now() is shifted by sessionStorage "test-skew" (ms), which
+// survives the LINE Login round trips of the tab.
+async function realSdkPage(served, lineOptions = {}) {
+  const { context, page } = await newPage(browser, errors);
+  let skew = 0;
+  await context.addInitScript(() => {
+    const now = Date.now;
+    Date.now = () => now() + Number(sessionStorage.getItem("test-skew") || 0);
+  });
+  const line = await fakeLine(context, { endpoint: served.quizUrl, now: () => Date.now() + skew, ...lineOptions });
+  const setSkew = async (ms) => {
+    skew = ms;
+    await page.evaluate((s) => sessionStorage.setItem("test-skew", String(s)), ms);
+  };
+  return { context, page, line, setSkew };
+}
+
+test("outside LINE (real SDK): an expired ID token is replaced by a new LINE Login, and the result is sent after the round trip", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { paths } = derivePaths();
+    const [, path] = [...paths.entries()][0];
+    const { context, page, line, setSkew } = await realSdkPage(served);
+    const posts = () => b.requests.filter((r) => r.method === "POST" && r.path === "/decisions");
+    b.setDown(true);
+    await page.goto(served.quizUrl); // not logged in: LINE Login, back with a code
+    await until(() => line.tokens.length === 1, 10000, "the first login");
+    const id = await completeQuiz(page, path);
+    await until(() => posts().some((r) => r.status === 503), 10000, "a failed post");
+    // two hours later the backend is back: the ID token (1 h) has expired, and the SDK keeps it
+    await setSkew(2 * 3600 * 1000);
+    b.setDown(false);
+    await page.evaluate(() => dispatchEvent(new Event("online")));
+    await until(() => b.decisions.has(id), 20000, "the decision, after a new LINE Login");
+    assert.equal(line.logins.length, 2, "one more LINE Login");
+    assert.equal(b.decisions.size, 1);
+    assert.ok(b.envelopes.every((e) => e.headers.authorization === `Bearer ${line.tokens[1]}`), "sent with the new token only");
+    assert.equal(b.decisions.get(id).userId, FAKE_SUB);
+    // the round trip came back to the result (the completed quiz is in localStorage)
+    const section = page.locator("section[data-result]");
+    await section.waitFor();
+    assert.equal(await section.getAttribute("data-decision-id"), id);
+    await until(async () => (await page.locator("#sync-status").textContent()) === "診断結果を送信しました。", 10000, "the sent status");
+    assert.doesNotMatch(page.url(), /[?&](code|state|liffClientId)=/, "LINE Login's parameters are gone from the address bar");
+    // a new visit hours later, with the token kept from before: a new login at once, at start-up
+    await setSkew(5 * 3600 * 1000);
+    await page.reload();
+    await until(() => line.logins.length === 3, 10000, "a login at start-up");
+    await section.waitFor();
+    assert.equal(b.decisions.size, 1, "nothing more sent");
+    await context.close();
+  }, { liffId: FAKE_LIFF_ID }));
+
+test("outside LINE (real SDK): a declined LINE Login is said at start with a button that logs in; the error leaves the URL; the quiz goes on, its result is sent once logged in", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { paths } = derivePaths();
+    const [, path] = [...paths.entries()][1];
+    const { context, page, line } = await realSdkPage(served, { login: (n) => (n === 0 ? { deny: true } : {}) });
+    await page.goto(served.quizUrl); // LINE Login, consent refused: back with error=access_denied
+    await until(() => line.logins.length === 1, 10000, "the first login");
+    const notice = page.locator("#liff-notice");
+    await until(async () => /キャンセル/.test(await notice.textContent()), 10000, "the notice, at start");
+    assert.ok(await notice.isVisible());
+    assert.match(await notice.textContent(), /保存されません/, "the user knows before the end");
+    assert.doesNotMatch(page.url(), /[?&](error|error_description|liffOAuth2Error|state)=/, "the error is gone from the URL");
+    // the quiz can be answered; the result is shown, not sent
+    await completeQuiz(page, path);
+    const section = page.locator("section[data-result]");
+    assert.match(await page.locator("#result-title").textContent(), /タイプです/);
+    assert.ok(await notice.isVisible(), "still said on the result");
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(b.requests.filter((r) => r.method === "POST").length, 0, "nothing sent");
+    // 「LINE でログイン」: logged in this time, back on the result, which is sent
+    await page.getByRole("button", { name: "LINE でログイン" }).click();
+    await until(() => b.decisions.size === 1, 20000, "the decision, once logged in");
+    assert.equal(line.logins.length, 2);
+    await section.waitFor();
+    assert.equal(await section.getAttribute("data-decision-id"), [...b.decisions.keys()][0]);
+    assert.ok(await notice.isHidden(), "no notice once logged in");
+    // a later visit whose liff.init fails (here: an OAuth error of another kind in the URL):
+    // said so, and the result it shows is still the one saved and sent, not "not saved"
+    await page.goto(`${served.quizUrl}?error=server_error&error_description=x&liffOAuth2Error=true`);
+    await until(async () => /接続に失敗/.test(await notice.textContent()), 10000, "the notice");
+    await section.waitFor();
+    assert.equal(await section.getAttribute("data-decision-id"), [...b.decisions.keys()][0]);
+    assert.doesNotMatch(await page.locator("#sync-status").textContent(), /保存されていません/);
+    await context.close();
+  }, { liffId: FAKE_LIFF_ID }));
+
+test("real SDK, no ID token (the openid scope off): one more login at most, then said at start; the result is shown, not sent", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { paths } = derivePaths();
+    const [type, path] = [...paths.entries()][3];
+    const { context, page, line } = await realSdkPage(served, { login: () => ({ idToken: false }) });
+    await page.goto(served.quizUrl);
+    const notice = page.locator("#liff-notice");
+    await until(async () => /保存されません/.test(await notice.textContent()), 15000, "the notice, at start");
+    assert.equal(line.logins.length, 2, "a missing token is tried once more, then not again (no loop)");
+    assert.ok(await notice.isVisible());
+    await completeQuiz(page, path);
+    assert.equal(await page.locator("section[data-result]").getAttribute("data-result"), type, "the result is shown");
+    assert.doesNotMatch(await page.locator("#app").textContent(), /[a-z]{4,}/, "no English engine error");
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(b.requests.filter((r) => r.method === "POST").length, 0, "nothing sent");
+    assert.equal(line.logins.length, 2);
+    await context.close();
+  }, { liffId: FAKE_LIFF_ID }));
+
+test("real SDK, a LIFF URL with nested path segments (…/{liffId}/campaign/summer/?quiz=…): the app loads, at the endpoint, with the query", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { context, page, line } = await realSdkPage(served);
+    // a host with an SPA fallback (Cloudflare Pages without a 404.html, Firebase rewrites): every
+    // unknown path gets index.html, so a relative ./assets/… under /campaign/summer/ is HTML too
+    const html = await (await fetch(served.quizUrl)).text();
+    await context.route((url) => url.pathname.startsWith("/campaign/"), (route) => route.fulfill({ status: 200, contentType: "text/html", body: html }));
+    // https://liff.line.me/{liffId}/campaign/summer/?quiz=skin_type reaches the endpoint as
+    await page.goto(`${served.quizUrl}?liff.state=${encodeURIComponent("/campaign/summer/?quiz=skin_type&utm_source=qr#top")}`);
+    await until(() => line.tokens.length === 1, 10000, "the login");
+    await page.locator("form h2").waitFor({ timeout: 10000 });
+    const url = new URL(page.url());
+    assert.equal(url.pathname, "/", "at the endpoint, not under the LIFF URL's path");
+    assert.equal(url.searchParams.get("quiz"), "skin_type");
+    assert.equal(url.searchParams.get("utm_source"), "qr", "the query kept");
+    await context.close();
+  }, { liffId: FAKE_LIFF_ID }));
 
 test("a production build ignores ?backend=, ?mock= and ?liffId=: the ID token never goes to a host from the URL", async () => {
   const evil = await startBackend({ port: 0 });
@@ -703,8 +871,12 @@ test("the backend gets exactly one decision per completed quiz, despite two fail
     // deterministic: the same completion in Node gives the same decisionId
     const saved = await page.evaluate(() => JSON.parse(localStorage.getItem("kizuna-quiz:state:skin_type")));
     const { engine } = loadEngine();
-    const again = quizApi.result(engine, saved.state, { version: 1, now: saved.completedAt, user: { userId: claims.sub, displayName: claims.name } });
+    // (from the user id alone, as the app computes what it sends; the display name is no input
+    // of the decisionId, so the screen's context, with the name, gives the same one)
+    const again = quizApi.result(engine, saved.state, { version: 1, now: saved.completedAt, user: { userId: claims.sub } });
     assert.equal(again.decision.decisionId, shownId, "Node computes the same decisionId");
+    const named = quizApi.result(engine, saved.state, { version: 1, now: saved.completedAt, user: { userId: claims.sub, displayName: claims.name } });
+    assert.equal(named.decision.decisionId, shownId, "the display name does not change it");
     engine.free();
     await page.screenshot({ path: artifact("quiz-result-sent.png"), fullPage: true });
 
@@ -723,6 +895,96 @@ test("the backend gets exactly one decision per completed quiz, despite two fail
     assert.equal(flaky.decisions.size, 2, "one stored decision per completed quiz");
     await context.close();
   }));
+
+test("the backend never receives the display name decoded in the browser; the screen greets by it, and the chat summary does not name the user", async () => {
+  const { paths } = derivePaths();
+  const [, path] = [...paths.entries()][0];
+  const b = await startBackend({ port: 0 });
+  const served = await startApp({ port: 0, backendUrl: b.url, mock: "client" });
+  try {
+    const { context, page } = await newPage(browser, errors);
+    await page.goto(served.quizUrl);
+    const id = await completeQuiz(page, path);
+    const name = "テスト ユーザー"; // the mock ID token's name claim
+    assert.match(await page.locator("section[data-result]").textContent(), new RegExp(name), "the result on screen greets by name");
+    await until(() => b.decisions.has(id), 15000, "the decision");
+    const posted = JSON.stringify(b.envelopes.map((e) => e.body));
+    assert.ok(!posted.includes(name) && !posted.includes("テスト"), "no display name in what the backend gets");
+    assert.equal(b.decisions.get(id).userId, JSON.parse(Buffer.from(b.envelopes[0].headers.authorization.split(".")[1], "base64url")).sub);
+    await page.getByRole("button", { name: "結果をトークに送る" }).click();
+    await until(async () => (await page.locator("#live").textContent()) === "トークに結果を送りました", 5000, "the send");
+    const sent = await page.evaluate(() => window.kizunaMockSent);
+    assert.equal(sent.length, 1);
+    assert.ok(!JSON.stringify(sent).includes("テスト"), "the chat summary does not name the user in the third person");
+    assert.match(sent[0][0].text, /タイプ/);
+    // a reload shows the same decision, still without the name
+    await page.reload();
+    await page.locator("section[data-result]").waitFor();
+    assert.equal(await page.locator("section[data-result]").getAttribute("data-decision-id"), id);
+    assert.ok(!(await page.evaluate(() => localStorage.getItem("kizuna-quiz:state:skin_type"))).includes("テスト"), "nor in the saved record");
+    await context.close();
+  } finally {
+    await Promise.all([served.close(), b.close()]);
+  }
+  assert.deepEqual(errors, []);
+});
+
+test("?quiz= carried in liff.state (a LIFF URL's query, before the SDK restores it) is the quiz asked, not the default", async () => {
+  const { context, page } = await newPage(browser, errors);
+  const record = () => page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("kizuna-quiz:state:")));
+  // https://liff.line.me/{liffId}?quiz=nope opens the endpoint as ?liff.state=%3Fquiz%3Dnope
+  await page.goto(`${quizUrl()}?liff.state=${encodeURIComponent("?quiz=nope")}`);
+  await until(async () => /診断を開始できませんでした/.test(await page.locator("#app").textContent()), 5000, "the unknown quiz refused");
+  assert.deepEqual(await record(), [], "no record of the default quiz touched");
+  // a path in liff.state too, and the quiz the config has
+  await page.goto(`${quizUrl()}?liff.state=${encodeURIComponent("/campaign?quiz=skin_type&utm_source=qr")}`);
+  await page.locator("form h2").waitFor();
+  assert.deepEqual(await record(), ["kizuna-quiz:state:skin_type"]);
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+// WCAG contrast of each visible element matching `selector` (text colour against the first
+// opaque background behind it): [{text, ratio}].
+const contrasts = (page, selector) => page.evaluate((sel) => {
+  const rgb = (c) => c.match(/[\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length < 4 || c[3] === 1) return c;
+    }
+    return [255, 255, 255];
+  };
+  return [...document.querySelectorAll(sel)].filter((el) => el.offsetParent && el.textContent.trim()).map((el) => {
+    const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))].sort((x, y) => y - x);
+    return { text: `${sel}: ${el.textContent.trim().slice(0, 20)}`, ratio: Math.round(((a + 0.05) / (b + 0.05)) * 100) / 100 };
+  });
+}, selector);
+
+test("text meets WCAG AA contrast (4.5:1): the header, the buttons, the result's label, the notes", async () => {
+  const { paths } = derivePaths();
+  const [, path] = [...paths.entries()][0];
+  const served = await startApp({ port: 0, backendUrl: backend.url, mock: "client" });
+  try {
+    const { context, page } = await newPage(browser, errors);
+    await page.goto(served.quizUrl);
+    await answerQuestion(page, path[0]);
+    const found = [];
+    for (const sel of [".bar h1", "form button.primary", "form button.secondary", ".progress span", ".lead"]) found.push(...(await contrasts(page, sel)));
+    await completeQuiz(page, path.slice(1));
+    for (const sel of [".result-type", "section button.primary", "section button.secondary", "section a.button", "#sync-status"]) found.push(...(await contrasts(page, sel)));
+    for (const sel of ["form button.primary", "form button.secondary", ".result-type", "section button.primary"]) {
+      assert.ok(found.some((f) => f.text.startsWith(sel)), `${sel} was checked`);
+    }
+    const low = found.filter((f) => f.ratio < 4.5);
+    assert.deepEqual(low, [], "every pair at 4.5:1 or more");
+    await context.close();
+  } finally {
+    await served.close();
+  }
+  assert.deepEqual(errors, []);
+});
 
 // ---- two tabs of the app in one browser: one localStorage, one record --------------------------
 const shownId = (page) => page.evaluate(() => document.querySelector("section[data-result]")?.dataset.decisionId ?? document.querySelector("form h2")?.id ?? null);

@@ -3,18 +3,38 @@
 import configText from "virtual:kizuna-config";
 import { SyncClient, LocalStorageStore, MemoryStore } from "kizuna/sync";
 import { createEngine, start, answer, questionAt, result, isState } from "./kizuna-quiz.js";
-import { initLiff } from "./liff.js";
+import { initLiff, idTokenExpiring, relogin } from "./liff.js";
 import { settings } from "./settings.js";
 import { h } from "./dom.js";
 import { renderMessage } from "./messages.js";
 
-const QUIZ = new URLSearchParams(location.search).get("quiz") || "skin_type";
+/**
+ * The quiz asked: `?quiz=`. Opened through a LIFF URL (https://liff.line.me/{liffId}?quiz=…)
+ * the page is first loaded as the endpoint URL with the URL's path and query in `liff.state`,
+ * which liff.init then restores (a reload). The first question is drawn before that, so the
+ * query is read from liff.state too, the way the SDK combines them (the endpoint's own query
+ * first), rather than falling back to the default quiz (LINE's "bad example": reading the query
+ * before liff.init).
+ */
+function quizParam() {
+  const query = new URLSearchParams(location.search);
+  const state = query.get("liff.state");
+  let fromState = null;
+  try {
+    if (state) fromState = new URL(state.replace(/^\/?/, "/"), location.origin).searchParams.get("quiz");
+  } catch {
+    // not a path and query: ignored, as the SDK would fail on it
+  }
+  return query.get("quiz") || fromState || "skin_type";
+}
+const QUIZ = quizParam();
 const KEY = `kizuna-quiz:state:${QUIZ}`;
 const app = document.getElementById("app");
 const live = document.getElementById("live");
 const syncStatus = document.getElementById("sync-status");
 const syncAction = document.getElementById("sync-action");
 const storageNotice = document.getElementById("storage-notice");
+const liffNotice = document.getElementById("liff-notice");
 
 // ---- storage: localStorage may be blocked (access throws) or full (setItem throws) ----------
 // Either way the quiz carries on in memory and says so once, visibly.
@@ -34,6 +54,34 @@ function storage() {
 
 performance.mark("kizuna:modules"); // every import evaluated: the .wasm is instantiated
 const liffReady = initLiff().catch((error) => ({ error }));
+/**
+ * The LINE user of this visit (the ID token's claims), or null: LINE Login failed or was
+ * declined, or there is no ID token (the LIFF app's openid scope is off; OpenChat).
+ */
+const claimsOf = (lf) => (lf.error ? null : lf.liff.getDecodedIDToken() ?? null);
+
+// ---- LINE Login failed or declined: said at once, not at the end ----------------------------
+// The quiz can still be answered and its result is shown, but it is not saved (not sent); the
+// notice stays on every screen until a login succeeds. liff.init removed the error from the URL
+// (liff.js), so 「LINE でログイン」 is a reload: a new liff.init, which starts LINE Login again
+// outside LINE (inside LINE the login is part of liff.init).
+function notSavedNotice(text, retry) {
+  liffNotice.replaceChildren(
+    h("p.error", { role: "alert" }, text),
+    retry ? h("button.secondary", { type: "button", onclick: retry }, "LINE でログイン") : null);
+  liffNotice.hidden = false;
+}
+liffReady.then((lf) => {
+  if (lf.error) {
+    console.warn("kizuna-quiz: LIFF init or LINE Login failed:", lf.error); // the details, for whoever looks
+    const cause = /access_denied/.test(lf.error?.message) ? "LINE ログインがキャンセルされました。" : "LINE との接続に失敗しました。";
+    notSavedNotice(`${cause}このまま診断できますが、結果は保存されません。保存するには LINE でログインしてください。`, () => location.reload());
+  } else if (!claimsOf(lf)?.sub) {
+    // logged in without an ID token: another login would not help (liff.js tried one outside LINE)
+    console.warn("kizuna-quiz: no LIFF ID token: is the openid scope on for this LIFF app? (OpenChat gives none)");
+    notSavedNotice("LINE のユーザー情報を受け取れないため、診断結果は保存されません。診断と結果の表示はこのままできます。");
+  }
+});
 const { engine, config } = createEngine(configText);
 const quizDef = config.quizzes?.find((q) => q.id === QUIZ);
 performance.mark("kizuna:engine"); // config compiled
@@ -42,19 +90,24 @@ const makeSync = (store) => new SyncClient({
       endpoint: `${settings.backend}/decisions`,
       store,
       // The ID token, never the profile: the backend verifies it with LINE and reads the user from it.
-      // An ID token lasts 1 h and neither liff.init nor a reload refreshes it inside LINE: an
-      // expired one is not sent (the backend would answer 401 and the decision be dead-lettered);
-      // the throw is a retryable failure, and the user is asked to reopen the page.
+      // An ID token lasts 1 h and neither liff.init nor a reload refreshes it: an expired one is
+      // not sent (the backend would answer 401 and the decision be dead-lettered). Outside LINE
+      // a new LINE Login replaces it (a redirect: the outbox is sent when the page is back);
+      // inside LINE the throw is a retryable failure, and the user is asked to reopen the page.
       getHeaders: async () => {
-        const { liff, error } = await liffReady;
+        const { liff, error, inClient } = await liffReady;
         if (error) throw error;
         const token = liff.getIDToken();
         if (!token) throw new Error("no LIFF ID token (is the openid scope on?)"); // retried later
-        const exp = liff.getDecodedIDToken()?.exp;
-        if (typeof exp === "number" && exp * 1000 - TOKEN_MARGIN_MS <= Date.now()) {
+        if (idTokenExpiring(liff)) {
+          if (!inClient && relogin(liff)) {
+            syncStatus.className = "muted";
+            syncStatus.textContent = "LINE のログインを更新しています…";
+            await new Promise(() => {}); // redirecting to LINE Login
+          }
           tokenExpired = true;
-          expiredNotice(); // at once, not when the flush gives up
-          throw new Error("the LIFF ID token has expired: reopen the page");
+          expiredNotice(inClient); // at once, not when the flush gives up
+          throw new Error("the LIFF ID token has expired");
         }
         tokenExpired = false;
         return { authorization: `Bearer ${token}` };
@@ -64,11 +117,14 @@ const makeSync = (store) => new SyncClient({
       baseDelayMs: 400,
       maxDelayMs: 30_000,
     });
-function expiredNotice() {
+/** Says the result waits for a valid ID token: inside LINE, reopening the page gets one. */
+function expiredNotice(inClient = true) {
   syncStatus.className = "error";
-  syncStatus.textContent = "LINE のログインの有効期限が切れたため、診断結果を送信できません。このページを LINE で開き直してください（結果は保存されていて、開き直すと送信されます）。";
+  syncStatus.textContent = inClient
+    ? "LINE のログインの有効期限が切れたため、診断結果を送信できません。このページを LINE で開き直してください（結果は保存されていて、開き直すと送信されます）。"
+    // outside LINE a new login was tried just now and its token still looks expired: the clock
+    : "LINE のログインの有効期限を確認できないため、診断結果を送信できません。端末の日時の設定を確認してから、数分後にページを再読み込みしてください（結果は保存されています）。";
 }
-const TOKEN_MARGIN_MS = 60_000; // a token this close to its exp is treated as expired (clock skew, transit)
 let tokenExpired = false;
 // The outbox in localStorage (it survives a reload); without storage, in memory for this visit.
 const durable = Boolean(storage());
@@ -172,12 +228,15 @@ function adopt() {
   render(); // this tab's history entry now names the screen shown
   return true;
 }
-/** The result's send button once the summary is in the chat (sent here or in another tab). */
-function sentButton() {
-  const button = app.querySelector("button[data-send]");
+/**
+ * The result's send button once the summary is in the chat (sent here or in another tab).
+ * aria-disabled, not disabled: a disabled button loses the focus (to <body>); this one keeps it
+ * and is read as 送信しました, dimmed (its click does nothing once `sent`).
+ */
+function sentButton(button = app.querySelector("button[data-send]")) {
   if (!button) return;
   button.textContent = "送信しました";
-  button.disabled = true;
+  button.setAttribute("aria-disabled", "true");
 }
 addEventListener("storage", (e) => {
   if (e.key === KEY || e.key === null) adopt();
@@ -216,6 +275,15 @@ function showError(text) {
 
 function problem(e) {
   return e?.message || String(e);
+}
+
+/** Why liff.sendMessages failed, in Japanese (the SDK's English message goes to the console). */
+function sendProblem(e) {
+  console.warn("kizuna-quiz: liff.sendMessages failed:", e);
+  const code = String(e?.code ?? "");
+  if (code === "FORBIDDEN" || code === "403") return "トークへの送信が許可されていません。";
+  if (code === "UNAUTHORIZED" || code === "401") return "LINE のログインの有効期限が切れています。LINE で開き直してください。";
+  return "時間をおいて、もう一度お試しください。";
 }
 
 // ---- questions -----------------------------------------------------------------------------
@@ -263,7 +331,8 @@ function showQuestion(token) {
     h("div.progress", null,
       h("span", null, `質問 ${q.number} / ${q.total}`),
       h("progress", { max: q.total, value: q.number - 1, "aria-label": "進捗" })),
-    h("h2", { id: headingId, tabIndex: -1 }, q.text, q.optional ? h("span.muted", null, "（任意）") : null),
+    // （任意） unless the question's text says it already
+    h("h2", { id: headingId, tabIndex: -1 }, q.text, q.optional && !q.text.includes("任意") ? h("span.muted", null, "（任意）") : null),
     control,
     error,
     h("div.actions", null,
@@ -381,52 +450,66 @@ async function showResult(token) {
   const run = record.run;
   const lf = await liffReady;
   const shown = () => token === renders; // no later render (another screen) came meanwhile
-  if (lf.error) {
-    if (shown()) showError(`LINE との接続に失敗しました: ${problem(lf.error)}`);
-    return;
-  }
   if (record.run !== run) return; // started over (here or in another tab): not this completion
-  const claims = lf.liff.getDecodedIDToken() || {};
-  // The same completion always gives the same context, hence the same decisionId after a reload.
-  const compute = () => result(engine, record.state, { version: 1, now: record.completedAt, user: { userId: claims.sub, displayName: claims.name } });
+  const claims = claimsOf(lf);
+  // Without a LINE user (see notSavedNotice) the result is computed for the screen with a
+  // stand-in user id, and neither frozen nor sent: a later visit that is logged in freezes and
+  // sends this completion (its completedAt is saved).
+  const saving = Boolean(claims?.sub);
+  // Two contexts of one completion. What is saved and sent is computed from the user id alone:
+  // LINE asks apps not to send profile data decoded in the browser (the ID token's name) to a
+  // server, and the backend recomputes with the profile it reads itself (README). Only the
+  // screen greets the user by name. The display name is no input of the decisionId (the engine
+  // hashes config, user id, now, segments, rich menu, chosen content and errors), so the screen's
+  // context gives the same one, unless a config's segment reads user.displayName. The same
+  // completion always gives the same contexts, hence the same decisionId after a reload.
+  const context = (user) => ({ version: 1, now: record.completedAt, user });
   let outcome;
   try {
-    outcome = compute();
-    if (!record.decision && !record.enqueued) {
+    if (saving && !record.decision && !record.enqueued) {
       // frozen: a reload, and every other tab, shows and sends this one
-      const mine = { run, state: record.state, completedAt: record.completedAt, decision: outcome.decision };
+      const decision = result(engine, record.state, context({ userId: claims.sub })).decision;
+      const mine = { run, state: record.state, completedAt: record.completedAt, decision };
       const first = await completion((e) => (e?.run === run ? e : mine)).catch(() => mine); // without IndexedDB: this tab's
       // (the view is left as it is: the screen may have moved on meanwhile)
       if (!patch(run, (rec) => Object.assign(rec, { state: first.state, completedAt: first.completedAt, decision: first.decision }))) return;
-      if (first !== mine) outcome = compute(); // another tab's completion: its result on screen
     }
+    // on screen (another tab's completion, if it froze first)
+    outcome = result(engine, record.state, context({ userId: claims?.sub ?? NO_USER, displayName: claims?.name }));
   } catch (e) {
-    if (shown()) showError(`結果を計算できませんでした: ${problem(e)}`);
+    console.error("kizuna-quiz: quizResult failed:", e); // the engine's (English) details
+    if (shown()) showError("結果を計算できませんでした。時間をおいて、もう一度お試しください。");
     return;
   }
-  const decision = record.decision ?? outcome.decision;
+  // (frozen by this visit or an earlier one with a LINE user; an older version's record may be
+  // enqueued without its decision: never enqueued again)
+  const decision = record.decision ?? null;
   if (!shown()) return;
   const r = outcome.result;
-  const decisionId = record.enqueued ?? decision.decisionId;
+  const decisionId = record.enqueued ?? decision?.decisionId; // none: not saved
   const products = (r.contents || []).map((c) => h("li", { "data-content": c.id }, (c.messages || []).map(renderMessage)));
-  const summary = `【肌タイプ診断】わたしは「${r.title}」でした。\n${r.description || ""}`.slice(0, 4900);
+  // to the chat, posted as the user: the type alone (the description is personalised, in the
+  // third person: 「山田 花子さんは…」)
+  const summary = `【肌タイプ診断】わたしは「${r.title}」タイプでした。`.slice(0, 4900);
   // a failed send is shown next to the button (role=alert announces it too), not only in #live
-  const sendError = lf.inClient ? h("p.error.send-error", { role: "alert" }) : null;
-  const sendBtn = lf.inClient && record.sent
-    ? h("button.primary", { type: "button", disabled: true }, "送信しました") // not offered again after a reload
-    : lf.inClient
+  // (offered only where liff.sendMessages can work: opened from a chat; see liff.js)
+  const sendError = lf.canSend ? h("p.error.send-error", { role: "alert" }) : null;
+  const sendBtn = lf.canSend && record.sent
+    ? h("button.primary", { type: "button", "aria-disabled": "true" }, "送信しました") // not offered again after a reload
+    : lf.canSend
     ? h("button.primary", { type: "button", "data-send": "", onclick: async () => {
+        if (sendBtn.getAttribute("aria-disabled") === "true") return; // sending, or sent
         if (adopt() || record.sent) return; // another tab changed the record, or sent it already
-        sendBtn.disabled = true;
+        sendBtn.setAttribute("aria-disabled", "true"); // (keeps the focus, unlike disabled)
         sendError.textContent = "";
         try {
           await lf.liff.sendMessages([{ type: "text", text: summary }]);
           live.textContent = "トークに結果を送りました";
-          sendBtn.textContent = "送信しました";
+          sentButton(sendBtn);
           patchCompletion(run, (rec) => { rec.sent = true; });
         } catch (e) {
-          sendError.textContent = `トークに送信できませんでした: ${problem(e)}`;
-          sendBtn.disabled = false;
+          sendError.textContent = `トークに送信できませんでした。${sendProblem(e)}`;
+          sendBtn.removeAttribute("aria-disabled");
         }
       } }, "結果をトークに送る")
     : null;
@@ -443,8 +526,14 @@ async function showResult(token) {
   live.textContent = `${noteText}診断結果: ${r.title}`;
   section.querySelector("h2").focus();
   if (!record.shown || record.last) patch(run, (rec) => { rec.shown = true; delete rec.last; });
+  if (!decisionId) {
+    syncStatus.className = "error";
+    syncStatus.textContent = "この診断結果は保存されていません。"; // (why: in #liff-notice)
+    return;
+  }
   await deliver(decision, run);
 }
+const NO_USER = `U${"0".repeat(32)}`; // the stand-in user of a result that is not saved
 
 function restart() {
   if (adopt()) return; // another tab started over or went on: that is kept
@@ -540,6 +629,7 @@ function flush(enqueued) {
 }
 async function flushOnce() {
   if (!sync) return;
+  if (!claimsOf(await liffReady)?.sub) return; // no LINE user: an outbox left from before waits for a visit with one
   clearTimeout(retryTimer);
   await requeued;
   // One tab sends at a time: two tabs flushing one outbox post the same decisions twice. A tab
@@ -559,7 +649,7 @@ async function flushOutbox() {
     return;
   }
   if (!tokenExpired) {
-    // (a flush with an expired token sends nothing: the notice to reopen the page stays)
+    // (a flush with an expired token sends nothing: the notice about it stays)
     syncStatus.textContent = "診断結果を送信しています…";
     syncStatus.className = "muted";
   }
@@ -567,7 +657,7 @@ async function flushOutbox() {
   // `pending` is undefined when the store failed before the outbox could be counted: retry.
   const left = r.pending !== 0;
   if (left && tokenExpired) {
-    expiredNotice();
+    expiredNotice((await liffReady).inClient);
     retryTimer = setTimeout(flush, 15_000);
   } else if (left) {
     syncStatus.textContent = "通信できませんでした。自動的に再送します。";

@@ -9,7 +9,8 @@
 //   ?backend=URL   backend base URL; decisions are POSTed to {backend}/decisions
 //   ?liffId=ID     LIFF app id
 //   ?mock=1|0      force @line/liff-mock on (1) or off (0); default: on only when no LIFF id
-//                  is configured; `client`: the mock as if inside LINE
+//                  is configured; `client`, `client-denied`, `client-nochat`: the mock as if
+//                  inside LINE (see liff.js useMock)
 export const queryOverrides = Boolean(import.meta.env.DEV) || import.meta.env.VITE_KIZUNA_QUERY_SETTINGS === "1";
 const query = new URLSearchParams(queryOverrides ? location.search : "");
 
