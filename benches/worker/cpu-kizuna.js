@@ -1,9 +1,8 @@
-import { Engine, initSync } from "kizuna";
-import wasmModule from "kizuna/kizuna_bg.wasm";
+// The package's workerd entry instantiates the .wasm module itself (as www/worker/src/index.js relies on).
+import { Engine } from "kizuna";
 import config from "../../www/worker/src/config.js";
 import { cpuHandler } from "./cpu-handler.js";
 
-initSync({ module: wasmModule }); // see www/worker/src/index.js
 export default cpuHandler(() => {
   const engine = new Engine(config);
   return (text) => engine.decideJson(text);

@@ -56,6 +56,14 @@ test("each runtime entry exports the public API and nothing else", async () => {
   assert.deepEqual(exported, exported.map(([entry]) => [entry, api]));
   const out = run(`import * as kizuna from "kizuna"; console.log(JSON.stringify(Object.keys(kizuna).sort()));`);
   assert.deepEqual(JSON.parse(out), api);
+  // The repository's own consumers (the worker, its bench, the app) import only that API: a
+  // bundler refuses a name the entry does not export (the worker bench once imported initSync).
+  for (const file of ["www/worker/src/index.js", "benches/worker/cpu-kizuna.js", "www/app/src/kizuna-quiz.js"]) {
+    const text = readFileSync(join(root, file), "utf8");
+    for (const [, names] of text.matchAll(/import \{([^}]*)\} from "kizuna";/g)) {
+      for (const name of names.split(",").map((n) => n.trim().replace(/^type /, "")).filter(Boolean)) assert.ok(api.includes(name), `${file} imports ${name} from "kizuna"`);
+    }
+  }
 });
 
 test("a Node consumer decides for an example context", () => {
