@@ -551,11 +551,12 @@ impl<'o> Compiler<'o> {
             "ago" | "from_now" | "duration" => {
                 let (text, path) = self.literal_str(name, args, "an ISO 8601 duration")?;
                 let Some(dur) = parse_duration(text) else {
-                    self.errors.push(Error::new(
-                        Code::InvalidDuration,
-                        path,
-                        format!("\"{text}\" is not an ISO 8601 duration; write e.g. \"P30D\" (30 days), \"PT12H\" (12 hours), \"P2W\" (2 weeks) or \"P1Y2M10DT2H30M\""),
-                    ));
+                    let message = if super::time::duration_out_of_range(text) {
+                        format!("\"{text}\" is longer than a duration kizuna takes (at most 10,000 years)")
+                    } else {
+                        format!("\"{text}\" is not an ISO 8601 duration; write e.g. \"P30D\" (30 days), \"PT12H\" (12 hours), \"P2W\" (2 weeks) or \"P1Y2M10DT2H30M\"")
+                    };
+                    self.errors.push(Error::new(Code::InvalidDuration, path, message));
                     return None;
                 };
                 match name {

@@ -271,6 +271,25 @@ pub(crate) fn parse_duration(text: &str) -> Option<IsoDuration> {
     (any && months <= MAX_YEARS * 12 && nanos <= max_nanos).then_some(IsoDuration { months, nanos })
 }
 
+/// Whether `text` is an ISO 8601 duration that [`parse_duration`] refuses only for its size
+/// (`P99999999Y`): it parses with every number written as 1.
+pub(crate) fn duration_out_of_range(text: &str) -> bool {
+    let mut small = String::with_capacity(text.len());
+    let mut digits = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !digits {
+                small.push('1');
+            }
+            digits = true;
+        } else {
+            small.push(c);
+            digits = false;
+        }
+    }
+    parse_duration(text).is_none() && parse_duration(&small).is_some()
+}
+
 /// `t` shifted by `sign` × `d`: calendar months first on the wall clock at `tz` (the day is
 /// clamped to the month's end: Jan 31 + P1M = Feb 28/29), then the fixed part. `None` outside
 /// the years 0000–9999 (at `tz`): RFC 3339 has four-digit years, so `ago`/`from_now` would
@@ -361,8 +380,13 @@ mod tests {
         assert_eq!(parse_duration("P1Y2M10DT2H30M").unwrap().months, 14);
         assert_eq!(parse_duration("P2W").unwrap().nanos, 14 * 86_400 * 1_000_000_000);
         assert_eq!(parse_duration("PT1.5S").unwrap().nanos, 1_500_000_000);
+        for huge in ["P99999999999999999D", "P10001Y", "PT9999999999999H"] {
+            assert!(duration_out_of_range(huge), "{huge}");
+        }
+        assert!(!duration_out_of_range("P30D"));
         for bad in ["P", "PT", "30D", "P1D2Y", "P1.5Y", "P1.5DT1H", "PT1H1H", "P-1D", "P99999999999999D"] {
             assert!(parse_duration(bad).is_none(), "{bad}");
+            assert_eq!(duration_out_of_range(bad), bad == "P99999999999999D", "{bad}: only the last is too long rather than malformed");
         }
         let jan31 = parse_stamp("2024-01-31T10:00:00+09:00").unwrap().instant(tz(9));
         let feb = shift(jan31, parse_duration("P1M").unwrap(), 1, tz(9)).unwrap();
