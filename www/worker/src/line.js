@@ -101,7 +101,7 @@ export class LineApi {
 
   /**
    * Reply while the token is valid, else push with X-Line-Retry-Key = `retryKey`. Resolves
-   * "reply", "push", or "reply (unconfirmed)".
+   * "reply", "push", "reply (unconfirmed)" or "push (unconfirmed)".
    *
    * A reply has no retry key: a reply LINE carried out but whose answer was lost (5xx, network
    * error, timeout, a crash) looks like a failure, and its retry is refused with "Invalid reply
@@ -112,8 +112,14 @@ export class LineApi {
    * awaited) once LINE refused the token for sure, before the push: a push that then fails is
    * retried by a later pass as a push (same retry key), not as a reply. A rejection carries
    * `replyUncertain`: whether any reply attempt so far may have been delivered.
+   *
+   * A push's retry key holds for 24 hours after its first attempt: past that, LINE would carry
+   * out a retry as a new push. `pushUncertainAt`: when a push attempt (this pass's or an earlier
+   * one's) first had an unknown outcome; `onPushUncertain(at)` (not awaited) records it. A push whose outcome
+   * has been unknown since longer than the key lives is not retried: "push (unconfirmed)",
+   * counted as delivered, as a reply in the same case.
    */
-  async send(userId, messages, { replyToken, retryKey, replyAttempted = false, beforeReply, onReplyRefused }) {
+  async send(userId, messages, { replyToken, retryKey, replyAttempted = false, beforeReply, onReplyRefused, pushUncertainAt, onPushUncertain, now = Date.now }) {
     if (replyToken) {
       let uncertain = replyAttempted;
       if (!replyAttempted) await beforeReply?.();
@@ -137,6 +143,12 @@ export class LineApi {
         await onReplyRefused?.();
       }
     }
+    // Kept a margin short of the key's 24 hours: the retry must reach LINE while it holds.
+    if (pushUncertainAt !== undefined && now() - pushUncertainAt > RETRY_KEY_TTL_MS - 3600e3) {
+      console.warn("LINE push: an earlier attempt's outcome is unknown and its X-Line-Retry-Key has (nearly) expired: counted as delivered, not pushed again");
+      return "push (unconfirmed)";
+    }
+    let firstUncertain = pushUncertainAt;
     await this.retrying("push", async () => {
       try {
         return await this.client.pushMessage({ to: userId, messages }, retryKey);
@@ -146,10 +158,19 @@ export class LineApi {
         if (e instanceof HTTPFetchError && e.status === 409) return {};
         throw e;
       }
+    }, (e) => {
+      // Also a timeout, which `retrying` raises while the call itself is still under way.
+      if (isUncertain(e) && firstUncertain === undefined) {
+        firstUncertain = now();
+        onPushUncertain?.(firstUncertain);
+      }
     });
     return "push";
   }
 }
+
+/** How long LINE honours an X-Line-Retry-Key after the first request with it (retrying-api-request). */
+const RETRY_KEY_TTL_MS = 24 * 3600e3;
 
 /** LINE's 429 for a channel out of its monthly message quota: retrying does not help this month. */
 export function isMonthlyLimit(e) {

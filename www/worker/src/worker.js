@@ -615,6 +615,12 @@ export function createWorker(loadDecide) {
                 record.done.replyAttempted = false;
                 await this.storage.put(key, record);
               },
+              // Kept with the record (stored when the pass fails or ends): a later pass must
+              // know how old the retry key is.
+              pushUncertainAt: record.done.pushUncertainAt,
+              onPushUncertain: (at) => {
+                record.done.pushUncertainAt = at;
+              },
             });
           } catch (e) {
             if (e.replyUncertain === false && record.done.replyAttempted) {
@@ -782,7 +788,8 @@ export function contextFor(user, event) {
  * still has), so the backend does not record a menu the user never got and the next decision
  * links it again. `delivery` says what became of its messages, so a backend counting
  * exposures or coupons sent counts only what the user got: "reply" (incl. a reply whose
- * token was then found used: counted as delivered), "push", "failed" (LINE refused it, or the
+ * token was then found used: counted as delivered), "push" (incl. one whose outcome stayed
+ * unknown until its retry key expired: counted as delivered), "failed" (LINE refused it, or the
  * event gave up), "late" (decided more than MAX_PUSH_DELAY_MS after the event, not a follow: not
  * pushed), "not_sent" (no messages, or not to be answered: unfollow, standby). The inbox
  * record keeps the original for the logs.
@@ -790,7 +797,7 @@ export function contextFor(user, event) {
 export function syncedDecision(decision, done = {}, { gaveUp = false } = {}) {
   const rm = decision.richMenu;
   const applied = !rm || (rm.action !== "link" && rm.action !== "unlink") || done.menu === "done";
-  const sent = done.message === "push" ? "push" : done.message?.startsWith("reply") ? "reply" : done.message === "late" ? "late" : undefined;
+  const sent = done.message?.startsWith("push") ? "push" : done.message?.startsWith("reply") ? "reply" : done.message === "late" ? "late" : undefined;
   const delivery = sent ?? (done.message === "failed" || (gaveUp && decision.messages?.length > 0) ? "failed" : "not_sent");
   return { ...decision, ...(applied ? {} : { richMenu: { ...rm, action: "none" } }), delivery };
 }

@@ -1,0 +1,35 @@
+// The worker's Messaging API client (www/worker/src/line.js) in Node against the mock LINE API:
+// what a retry key's lifetime means for a push whose outcome is unknown.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { startLineApi } from "../../www/mock/line-api.mjs";
+import { LineApi } from "../../www/worker/src/line.js";
+
+test("a push whose outcome stays unknown is retried under its key for 23 h, then counted as delivered, not pushed again", async () => {
+  const line = await startLineApi({ token: "t" });
+  try {
+    const api = new LineApi({ channelAccessToken: "t", baseURL: line.url, maxAttempts: 2, baseDelayMs: 0, sleep: async () => {} });
+    const user = `U${"a".repeat(32)}`;
+    const messages = [{ type: "text", text: "こんにちは" }];
+    const retryKey = randomUUID();
+    const pushes = () => line.calls.filter((c) => c.path === "/v2/bot/message/push").length;
+    // LINE carries the push out but the answers are lost (5xx): the outcome is unknown.
+    line.processThen({ path: "/v2/bot/message/push", count: 2, then: 500 });
+    let at;
+    await assert.rejects(api.send(user, messages, { retryKey, onPushUncertain: (t) => (at = t) }));
+    assert.ok(at > 0, "the first unknown outcome is reported with its time");
+    const tried = pushes();
+    // Within the key's lifetime: retried under the same key (LINE answers 409: sent once).
+    assert.equal(await api.send(user, messages, { retryKey, pushUncertainAt: at }), "push");
+    assert.equal(pushes(), tried + 1);
+    // Past it (less a margin): LINE would send again; not pushed, counted as delivered.
+    const later = () => at + 23.5 * 3600e3;
+    assert.equal(await api.send(user, messages, { retryKey, pushUncertainAt: at, now: later }), "push (unconfirmed)");
+    assert.equal(pushes(), tried + 1, "no push call");
+    // A push whose earlier attempts were refused outright (no unknown outcome) is still pushed.
+    assert.equal(await api.send(user, messages, { retryKey: randomUUID(), now: later }), "push");
+  } finally {
+    await line.close();
+  }
+});
