@@ -386,3 +386,31 @@ test("the run button's label has a space before (Ctrl+Enter); Ctrl+Enter during 
   await context.close();
   assert.deepEqual(errors, []);
 });
+
+/** The value in a selection: an array element's text, or an object member's ("key": value). */
+const selectedValue = (text) => {
+  const member = /^"(?:[^"\\]|\\.)*":/.test(text) ? JSON.parse(`{${text}}`) : null;
+  return member ? Object.values(member)[0] : JSON.parse(text);
+};
+
+test("the explain trace's paths are buttons that select that place in the config", async () => {
+  const { context, page } = await openPlayground();
+  const explain = JSON.parse(await page.locator("#explain").textContent()); // still the JSON text
+  const path = explain[1].steps[0].path;
+  assert.match(path, /^\/segments\/1\//);
+  const button = page.locator(`#explain button[data-path="${path}"]`);
+  assert.equal(await button.count(), 1, "the step's path is a button");
+  await button.click();
+  const sel = await selection(page, "config");
+  assert.equal(sel.active, "config");
+  const config = JSON.parse(await page.locator("#config").inputValue());
+  assert.deepEqual(selectedValue(sel.text), at(config, path));
+  assert.ok((await statusText(page)).includes(path), "the status says what was selected");
+  // the keyboard works too
+  const other = explain[3].steps[0].path;
+  await page.locator(`#explain button[data-path="${other}"]`).focus();
+  await page.keyboard.press("Enter");
+  assert.deepEqual(selectedValue((await selection(page, "config")).text), at(config, other));
+  await context.close();
+  assert.deepEqual(errors, []);
+});

@@ -216,24 +216,48 @@ function fail(editorName, error, focusError) {
 // The explain text in full, when the <pre> shows only its start.
 let fullExplain = "";
 
+/**
+ * Puts the explain JSON text in its <pre>, each `"path": "…"` value (a JSON pointer into the
+ * config) a button that selects that place in the config editor. The <pre>'s text stays the
+ * JSON text.
+ */
+function setExplainText(text) {
+  const pre = $("explain");
+  const parts = [];
+  const re = /"path": ("(?:[^"\\]|\\.)*")/g;
+  let last = 0;
+  for (let m; (m = re.exec(text)); ) {
+    const quoted = m[1];
+    const path = JSON.parse(quoted);
+    const start = m.index + m[0].length - quoted.length;
+    parts.push(text.slice(last, start));
+    parts.push(h("button.pg-path", { type: "button", "data-path": path, title: "設定のこの場所を選択", onclick: () => {
+      status.textContent = select("config", { path });
+    } }, quoted));
+    last = start + quoted.length;
+  }
+  parts.push(text.slice(last));
+  pre.replaceChildren(...parts);
+}
+
 function showExplain(text) {
   const more = $("explain-more");
   if (text.length > EXPLAIN_LIMIT) {
     // Cut at a line end: setting megabytes of text in the <pre> freezes the page for seconds.
     fullExplain = text;
     const cut = text.lastIndexOf("\n", EXPLAIN_LIMIT);
-    $("explain").textContent = `${text.slice(0, cut > 0 ? cut : EXPLAIN_LIMIT)}\n…`;
+    setExplainText(`${text.slice(0, cut > 0 ? cut : EXPLAIN_LIMIT)}\n…`);
     more.textContent = `全部表示（${Math.round(text.length / 1024).toLocaleString("ja-JP")} KB）`;
     more.hidden = false;
   } else {
     fullExplain = "";
-    $("explain").textContent = text;
+    setExplainText(text);
     more.hidden = true;
   }
 }
 
 $("explain-more").addEventListener("click", () => {
-  $("explain").textContent = fullExplain;
+  setExplainText(fullExplain);
   fullExplain = "";
   $("explain-more").hidden = true;
   $("explain").focus();
