@@ -414,3 +414,46 @@ test("the explain trace's paths are buttons that select that place in the config
   await context.close();
   assert.deepEqual(errors, []);
 });
+
+test("the rich-menu note is Japanese: action, reason, the user's current menu; the preview says which menu it draws", async () => {
+  const { context, page } = await openPlayground();
+  const note = () => page.locator("#richmenu .rm-note").textContent();
+  const decided = async () => JSON.parse(await page.locator("#decision").textContent()).richMenu;
+  // the example: linked by a segment rule, no current menu
+  let choice = await decided();
+  assert.equal(choice.action, "link");
+  let text = await note();
+  assert.match(text, /操作: リンク(?!解除)/);
+  assert.ok(text.includes(`ルール ${choice.reason.rule}（セグメント ${choice.reason.segment}）`), text);
+  assert.doesNotMatch(text, /\b(none|link|rule|segment)\b/, "no English words of the engine");
+  assert.match(await page.locator("#richmenu .rm-preview-of").textContent(), new RegExp(`メニュー ${choice.menu}.*${choice.richMenuId}`));
+
+  // a loyal customer on the loyal-rewards tab (contexts.ndjson line 4): nothing to change
+  const line4 = readFileSync(new URL("../../examples/skincare/contexts.ndjson", import.meta.url), "utf8").split("\n")[3];
+  await setEditor(page, "context", line4);
+  await run(page);
+  choice = await decided();
+  assert.equal(choice.action, "none");
+  text = await note();
+  assert.match(text, /操作: 変更なし（すでにこのメニューかそのタブ）/);
+  assert.match(text, /ルール 1（セグメント loyal）/);
+  assert.ok(text.includes(choice.current), `the current menu: ${text}`);
+  assert.match(text, /loyal のタブ loyal-rewards/);
+  const previewOf = await page.locator("#richmenu .rm-preview-of").textContent();
+  assert.match(previewOf, /メニュー loyal/);
+  assert.match(previewOf, /loyal-rewards/, "says that the user is on another tab than the one drawn");
+
+  // no rule (without the loyal one) and no default menu, the user has a menu: unlink
+  const cfg = JSON.parse(await page.locator("#config").inputValue());
+  delete cfg.richMenus.default;
+  cfg.richMenus.rules = cfg.richMenus.rules.filter((r) => r.segment !== "loyal");
+  await setEditor(page, "config", JSON.stringify(cfg, null, 2));
+  await run(page);
+  assert.equal(await page.locator("#errors-box").isVisible(), false);
+  assert.equal((await decided()).action, "unlink");
+  text = await note();
+  assert.match(text, /操作: リンク解除/);
+  assert.match(text, /既定のメニューもありません/);
+  await context.close();
+  assert.deepEqual(errors, []);
+});
