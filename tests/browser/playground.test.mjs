@@ -457,3 +457,38 @@ test("the rich-menu note is Japanese: action, reason, the user's current menu; t
   await context.close();
   assert.deepEqual(errors, []);
 });
+
+test("the decision's messages are drawn as chat bubbles (text and Flex), the raw JSON kept", async () => {
+  const { context, page } = await openPlayground();
+  const heading = page.getByRole("heading", { name: /メッセージ/ });
+  assert.equal(await heading.isVisible(), true);
+  let decision = JSON.parse(await page.locator("#decision").textContent());
+  assert.ok(decision.messages.length >= 2);
+  const bubbles = page.locator("#messages .pg-bubble");
+  assert.equal(await bubbles.count(), decision.messages.length);
+  assert.equal(await bubbles.first().locator(".msg-text").textContent(), decision.messages[0].text);
+  // a quick reply's buttons are shown under its message
+  const quick = decision.messages.find((m) => m.quickReply);
+  if (quick) assert.ok((await page.locator("#messages").textContent()).includes(quick.quickReply.items[0].action.label));
+
+  // a Flex bubble: a loyal customer's follow (contexts.ndjson line 4 with line 1's event)
+  const lines = readFileSync(new URL("../../examples/skincare/contexts.ndjson", import.meta.url), "utf8").split("\n");
+  const ctx = { ...JSON.parse(lines[3]), event: JSON.parse(lines[0]).event };
+  await setEditor(page, "context", JSON.stringify(ctx, null, 2));
+  await run(page);
+  decision = JSON.parse(await page.locator("#decision").textContent());
+  assert.equal(decision.messages[0].type, "flex");
+  assert.equal(await bubbles.count(), 1);
+  assert.ok(await bubbles.first().locator(".flex-box").count() > 0, "drawn by messages.js as a Flex box");
+  assert.match(await bubbles.first().textContent(), /ロイヤル会員特典/);
+  await page.locator("#messages").screenshot({ path: artifact("playground-messages.png") });
+
+  // no content for this event: said so
+  delete ctx.event;
+  await setEditor(page, "context", JSON.stringify(ctx, null, 2));
+  await run(page);
+  assert.equal(await bubbles.count(), 0);
+  assert.match(await page.locator("#messages").textContent(), /メッセージはありません/);
+  await context.close();
+  assert.deepEqual(errors, []);
+});

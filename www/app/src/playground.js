@@ -6,6 +6,7 @@ import contexts from "../../../examples/skincare/contexts.ndjson?raw";
 import { createEngine } from "./kizuna-quiz.js";
 import { locate, offsetOf, lineOf, columnOf, templateRange } from "./json-pointer.js";
 import { renderRichMenu } from "./richmenu.js";
+import { renderMessage } from "./messages.js";
 import { h } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
@@ -264,6 +265,20 @@ $("explain-more").addEventListener("click", () => {
 });
 
 /**
+ * The decision's rendered messages as chat bubbles (drawn by messages.js, as the quiz does),
+ * each with its quick-reply buttons under it.
+ */
+function showMessages(messages = []) {
+  const bubbles = messages.map((m) => {
+    const items = m?.quickReply?.items || [];
+    return h("div.pg-message", { role: "listitem" },
+      h("div.pg-bubble", null, renderMessage(m) ?? h("p.msg-text.muted", null, `（${m?.type ?? "?"}: プレビューなし）`)),
+      items.length ? h("div.pg-quick", { "aria-label": "クイックリプライ" }, items.map((i) => h("span.pg-chip", null, i.action?.label ?? i.action?.type ?? ""))) : null);
+  });
+  $("messages").replaceChildren(...(bubbles.length ? bubbles : [h("p.muted", null, "送るメッセージはありません（このイベントに当てはまるコンテンツなし）。")]));
+}
+
+/**
  * The editor a decision's error points into. The engine names config places for all of them
  * (the operation that met a bad value, e.g. /segments/14/when/</0 for a context's malformed
  * followedAt; a template's string; a menu rule); a path under one of the context's own members
@@ -287,6 +302,7 @@ function decide(focusError) {
     $("decision").textContent = JSON.stringify(rest, null, 2);
     showExplain(JSON.stringify(explain ?? null, null, 2));
     $("richmenu").replaceChildren(renderRichMenu(decision.richMenu, config));
+    showMessages(decision.messages);
     $("ok-box").hidden = false;
     const segments = `segments: ${(decision.segments || []).join(", ") || "なし"}`;
     const warnings = decision.errors || [];
