@@ -386,3 +386,109 @@ test("the run button's label has a space before (Ctrl+Enter); Ctrl+Enter during 
   await context.close();
   assert.deepEqual(errors, []);
 });
+
+/** The value in a selection: an array element's text, or an object member's ("key": value). */
+const selectedValue = (text) => {
+  const member = /^"(?:[^"\\]|\\.)*":/.test(text) ? JSON.parse(`{${text}}`) : null;
+  return member ? Object.values(member)[0] : JSON.parse(text);
+};
+
+test("the explain trace's paths are buttons that select that place in the config", async () => {
+  const { context, page } = await openPlayground();
+  const explain = JSON.parse(await page.locator("#explain").textContent()); // still the JSON text
+  const path = explain[1].steps[0].path;
+  assert.match(path, /^\/segments\/1\//);
+  const button = page.locator(`#explain button[data-path="${path}"]`);
+  assert.equal(await button.count(), 1, "the step's path is a button");
+  await button.click();
+  const sel = await selection(page, "config");
+  assert.equal(sel.active, "config");
+  const config = JSON.parse(await page.locator("#config").inputValue());
+  assert.deepEqual(selectedValue(sel.text), at(config, path));
+  assert.ok((await statusText(page)).includes(path), "the status says what was selected");
+  // the keyboard works too
+  const other = explain[3].steps[0].path;
+  await page.locator(`#explain button[data-path="${other}"]`).focus();
+  await page.keyboard.press("Enter");
+  assert.deepEqual(selectedValue((await selection(page, "config")).text), at(config, other));
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test("the rich-menu note is Japanese: action, reason, the user's current menu; the preview says which menu it draws", async () => {
+  const { context, page } = await openPlayground();
+  const note = () => page.locator("#richmenu .rm-note").textContent();
+  const decided = async () => JSON.parse(await page.locator("#decision").textContent()).richMenu;
+  // the example: linked by a segment rule, no current menu
+  let choice = await decided();
+  assert.equal(choice.action, "link");
+  let text = await note();
+  assert.match(text, /操作: リンク(?!解除)/);
+  assert.ok(text.includes(`ルール ${choice.reason.rule}（セグメント ${choice.reason.segment}）`), text);
+  assert.doesNotMatch(text, /\b(none|link|rule|segment)\b/, "no English words of the engine");
+  assert.match(await page.locator("#richmenu .rm-preview-of").textContent(), new RegExp(`メニュー ${choice.menu}.*${choice.richMenuId}`));
+
+  // a loyal customer on the loyal-rewards tab (contexts.ndjson line 4): nothing to change
+  const line4 = readFileSync(new URL("../../examples/skincare/contexts.ndjson", import.meta.url), "utf8").split("\n")[3];
+  await setEditor(page, "context", line4);
+  await run(page);
+  choice = await decided();
+  assert.equal(choice.action, "none");
+  text = await note();
+  assert.match(text, /操作: 変更なし（すでにこのメニューかそのタブ）/);
+  assert.match(text, /ルール 1（セグメント loyal）/);
+  assert.ok(text.includes(choice.current), `the current menu: ${text}`);
+  assert.match(text, /loyal のタブ loyal-rewards/);
+  const previewOf = await page.locator("#richmenu .rm-preview-of").textContent();
+  assert.match(previewOf, /メニュー loyal/);
+  assert.match(previewOf, /loyal-rewards/, "says that the user is on another tab than the one drawn");
+
+  // no rule (without the loyal one) and no default menu, the user has a menu: unlink
+  const cfg = JSON.parse(await page.locator("#config").inputValue());
+  delete cfg.richMenus.default;
+  cfg.richMenus.rules = cfg.richMenus.rules.filter((r) => r.segment !== "loyal");
+  await setEditor(page, "config", JSON.stringify(cfg, null, 2));
+  await run(page);
+  assert.equal(await page.locator("#errors-box").isVisible(), false);
+  assert.equal((await decided()).action, "unlink");
+  text = await note();
+  assert.match(text, /操作: リンク解除/);
+  assert.match(text, /既定のメニューもありません/);
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test("the decision's messages are drawn as chat bubbles (text and Flex), the raw JSON kept", async () => {
+  const { context, page } = await openPlayground();
+  const heading = page.getByRole("heading", { name: /メッセージ/ });
+  assert.equal(await heading.isVisible(), true);
+  let decision = JSON.parse(await page.locator("#decision").textContent());
+  assert.ok(decision.messages.length >= 2);
+  const bubbles = page.locator("#messages .pg-bubble");
+  assert.equal(await bubbles.count(), decision.messages.length);
+  assert.equal(await bubbles.first().locator(".msg-text").textContent(), decision.messages[0].text);
+  // a quick reply's buttons are shown under its message
+  const quick = decision.messages.find((m) => m.quickReply);
+  if (quick) assert.ok((await page.locator("#messages").textContent()).includes(quick.quickReply.items[0].action.label));
+
+  // a Flex bubble: a loyal customer's follow (contexts.ndjson line 4 with line 1's event)
+  const lines = readFileSync(new URL("../../examples/skincare/contexts.ndjson", import.meta.url), "utf8").split("\n");
+  const ctx = { ...JSON.parse(lines[3]), event: JSON.parse(lines[0]).event };
+  await setEditor(page, "context", JSON.stringify(ctx, null, 2));
+  await run(page);
+  decision = JSON.parse(await page.locator("#decision").textContent());
+  assert.equal(decision.messages[0].type, "flex");
+  assert.equal(await bubbles.count(), 1);
+  assert.ok(await bubbles.first().locator(".flex-box").count() > 0, "drawn by messages.js as a Flex box");
+  assert.match(await bubbles.first().textContent(), /ロイヤル会員特典/);
+  await page.locator("#messages").screenshot({ path: artifact("playground-messages.png") });
+
+  // no content for this event: said so
+  delete ctx.event;
+  await setEditor(page, "context", JSON.stringify(ctx, null, 2));
+  await run(page);
+  assert.equal(await bubbles.count(), 0);
+  assert.match(await page.locator("#messages").textContent(), /メッセージはありません/);
+  await context.close();
+  assert.deepEqual(errors, []);
+});

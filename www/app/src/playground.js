@@ -6,6 +6,7 @@ import contexts from "../../../examples/skincare/contexts.ndjson?raw";
 import { createEngine } from "./kizuna-quiz.js";
 import { locate, offsetOf, lineOf, columnOf, templateRange } from "./json-pointer.js";
 import { renderRichMenu } from "./richmenu.js";
+import { renderMessage } from "./messages.js";
 import { h } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
@@ -216,28 +217,66 @@ function fail(editorName, error, focusError) {
 // The explain text in full, when the <pre> shows only its start.
 let fullExplain = "";
 
+/**
+ * Puts the explain JSON text in its <pre>, each `"path": "…"` value (a JSON pointer into the
+ * config) a button that selects that place in the config editor. The <pre>'s text stays the
+ * JSON text.
+ */
+function setExplainText(text) {
+  const pre = $("explain");
+  const parts = [];
+  const re = /"path": ("(?:[^"\\]|\\.)*")/g;
+  let last = 0;
+  for (let m; (m = re.exec(text)); ) {
+    const quoted = m[1];
+    const path = JSON.parse(quoted);
+    const start = m.index + m[0].length - quoted.length;
+    parts.push(text.slice(last, start));
+    parts.push(h("button.pg-path", { type: "button", "data-path": path, title: "設定のこの場所を選択", onclick: () => {
+      status.textContent = select("config", { path });
+    } }, quoted));
+    last = start + quoted.length;
+  }
+  parts.push(text.slice(last));
+  pre.replaceChildren(...parts);
+}
+
 function showExplain(text) {
   const more = $("explain-more");
   if (text.length > EXPLAIN_LIMIT) {
     // Cut at a line end: setting megabytes of text in the <pre> freezes the page for seconds.
     fullExplain = text;
     const cut = text.lastIndexOf("\n", EXPLAIN_LIMIT);
-    $("explain").textContent = `${text.slice(0, cut > 0 ? cut : EXPLAIN_LIMIT)}\n…`;
+    setExplainText(`${text.slice(0, cut > 0 ? cut : EXPLAIN_LIMIT)}\n…`);
     more.textContent = `全部表示（${Math.round(text.length / 1024).toLocaleString("ja-JP")} KB）`;
     more.hidden = false;
   } else {
     fullExplain = "";
-    $("explain").textContent = text;
+    setExplainText(text);
     more.hidden = true;
   }
 }
 
 $("explain-more").addEventListener("click", () => {
-  $("explain").textContent = fullExplain;
+  setExplainText(fullExplain);
   fullExplain = "";
   $("explain-more").hidden = true;
   $("explain").focus();
 });
+
+/**
+ * The decision's rendered messages as chat bubbles (drawn by messages.js, as the quiz does),
+ * each with its quick-reply buttons under it.
+ */
+function showMessages(messages = []) {
+  const bubbles = messages.map((m) => {
+    const items = m?.quickReply?.items || [];
+    return h("div.pg-message", { role: "listitem" },
+      h("div.pg-bubble", null, renderMessage(m) ?? h("p.msg-text.muted", null, `（${m?.type ?? "?"}: プレビューなし）`)),
+      items.length ? h("div.pg-quick", { "aria-label": "クイックリプライ" }, items.map((i) => h("span.pg-chip", null, i.action?.label ?? i.action?.type ?? ""))) : null);
+  });
+  $("messages").replaceChildren(...(bubbles.length ? bubbles : [h("p.muted", null, "送るメッセージはありません（このイベントに当てはまるコンテンツなし）。")]));
+}
 
 /**
  * The editor a decision's error points into. The engine names config places for all of them
@@ -263,6 +302,7 @@ function decide(focusError) {
     $("decision").textContent = JSON.stringify(rest, null, 2);
     showExplain(JSON.stringify(explain ?? null, null, 2));
     $("richmenu").replaceChildren(renderRichMenu(decision.richMenu, config));
+    showMessages(decision.messages);
     $("ok-box").hidden = false;
     const segments = `segments: ${(decision.segments || []).join(", ") || "なし"}`;
     const warnings = decision.errors || [];

@@ -8,19 +8,43 @@ function describe(action = {}) {
   return action.label || action.text || action.data || action.uri || action.richMenuAliasId || action.type || "";
 }
 
-function reasonText(r) {
-  if (typeof r !== "object" || r === null) return String(r);
-  return Object.entries(r).map(([k, v]) => `${k} ${typeof v === "object" ? JSON.stringify(v) : v}`).join(", ");
+const ACTION = {
+  link: "リンク",
+  unlink: "リンク解除",
+  none: "変更なし（すでにこのメニューかそのタブ）",
+};
+
+/** Why this menu, from decision.richMenu.reason ({rule, segment} | {rule} | {default} | {}). */
+function reasonText(r = {}) {
+  if (r.rule !== undefined) return `ルール ${r.rule}（${r.segment !== undefined ? `セグメント ${r.segment}` : "条件 when"}）`;
+  if (r.default) return "どのルールにも当てはまらないため、既定のメニュー（default）";
+  return "どのルールにも当てはまらず、既定のメニューもありません";
+}
+
+/** A rich menu id as the config knows it: {menu, tab} (tab: the alias naming it), or null. */
+function findMenu(config, id) {
+  for (const m of config?.richMenus?.menus || []) {
+    const tab = Object.entries(m.aliases || {}).find(([, v]) => v === id)?.[0];
+    if (tab !== undefined) return { menu: m, tab };
+    if (m.richMenuId === id) return { menu: m, tab: null };
+  }
+  return null;
+}
+
+function currentText(config, id) {
+  const known = findMenu(config, id);
+  const where = !known ? "設定にないメニュー" : known.tab !== null ? `${known.menu.id} のタブ ${known.tab}` : `メニュー ${known.menu.id}`;
+  return `${id}（${where}）`;
 }
 
 /** `choice` is decision.richMenu ({action, menu, richMenuId, current, reason}); `config` the parsed config. */
 export function renderRichMenu(choice, config) {
   if (!choice) return h("p.rm-note.muted", null, "この設定にはリッチメニューがありません（richMenus なし）。");
-  const note = h("p.rm-note", null,
-    `操作: ${choice.action}`,
-    choice.menu ? ` / メニュー: ${choice.menu}` : "",
-    choice.richMenuId ? ` (${choice.richMenuId})` : "",
-    choice.reason ? ` — 理由: ${reasonText(choice.reason)}` : "");
+  const note = h("ul.rm-note", null,
+    h("li", null, `操作: ${ACTION[choice.action] ?? choice.action}`),
+    choice.menu ? h("li", null, `メニュー: ${choice.menu}${choice.richMenuId ? `（${choice.richMenuId}）` : ""}`) : null,
+    h("li", null, `理由: ${reasonText(choice.reason)}`),
+    h("li", null, `現在のメニュー: ${choice.current ? currentText(config, choice.current) : "なし（コンテキストに user.richMenuId なし）"}`));
   const menu = choice.menu ? (config?.richMenus?.menus || []).find((m) => m.id === choice.menu) : null;
   const def = menu?.definition;
   if (!def?.size?.width || !def?.size?.height) {
@@ -42,5 +66,10 @@ export function renderRichMenu(choice, config) {
     el.style.height = pct(b.height, height);
     return el;
   }));
-  return h("figure", { style: "margin:0" }, note, board, h("figcaption.rm-bar", null, `${def.chatBarText || "メニュー"} ▾`));
+  // The preview draws the menu's definition; the user may be on another tab (alias) of it.
+  const tab = choice.current && choice.current !== choice.richMenuId ? findMenu(config, choice.current) : null;
+  const previewOf = h("p.rm-preview-of.muted", null,
+    `プレビュー: メニュー ${menu.id} の definition（${choice.richMenuId || menu.richMenuId || ""}）`,
+    tab?.menu === menu && tab.tab !== null ? `。ユーザーは今このメニューのタブ ${tab.tab}（${choice.current}）にいます` : "");
+  return h("figure", { style: "margin:0" }, note, previewOf, board, h("figcaption.rm-bar", null, `${def.chatBarText || "メニュー"} ▾`));
 }
