@@ -386,6 +386,8 @@ mod cli {
         /// error's own, else the start of the value at its pointer or, for a template's
         /// position, that character inside the template's string.
         pub fn position(text: &str, e: &Error) -> Option<(usize, usize)> {
+            // A byte-order mark is not a column (editors do not show it; the engine skips it).
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
             if e.code == Code::InvalidJson {
                 return Some((e.line? as usize, e.column? as usize));
             }
@@ -554,6 +556,8 @@ mod cli {
                 let i = in_string(two, value_at(two, "/t/1/m").unwrap().1, 2, 3).unwrap();
                 assert!(two[i..].starts_with("{{ y"), "{}", &two[i..]);
                 assert_eq!(position(two, &e).map(|(l, _)| l), Some(1));
+                let bom = format!("\u{feff}{two}");
+                assert_eq!(position(&bom, &e), position(two, &e), "a byte-order mark is not a column");
             }
         }
     }
