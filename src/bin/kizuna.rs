@@ -111,7 +111,9 @@ mod cli {
         if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
             Error::new(kizuna::Code::InvalidJson, "", "the file is UTF-16 text; save it as UTF-8")
         } else {
-            let before = bytes.get(..valid_up_to).unwrap_or_default();
+            // A byte-order mark is not a column (as everywhere else).
+            let skip = if bytes.starts_with("\u{feff}".as_bytes()) { 3 } else { 0 };
+            let before = bytes.get(skip.min(valid_up_to)..valid_up_to).unwrap_or_default();
             let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
             let column = String::from_utf8_lossy(before.get(line_start..).unwrap_or_default()).chars().count() + 1;
             let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -703,8 +705,9 @@ mod cli {
                     if result.starts_with("{\"error\"") {
                         failed += 1;
                         first_failed = if first_failed == 0 { n } else { first_failed };
-                    } else if result.contains(",\"errors\":[") {
-                        // Only the decision's own key: strings inside it are escaped (`\"`).
+                    } else if result.split(",\"explain\":").next().is_some_and(|d| d.contains(",\"errors\":[")) {
+                        // Only the decision's own key (before its explain trace, which quotes
+                        // context values): strings inside it are escaped (`\"`).
                         with_errors += 1;
                         first_with_errors = if first_with_errors == 0 { n } else { first_with_errors };
                     }

@@ -272,22 +272,26 @@ pub(crate) fn parse_duration(text: &str) -> Option<IsoDuration> {
 }
 
 /// Whether `text` is an ISO 8601 duration that [`parse_duration`] refuses only for its size
-/// (`P99999999Y`): it parses with every number written as 1.
+/// (`P99999999Y`): it parses with each whole number written as 1 (fractions kept as written,
+/// so a fraction kizuna does not take is not called a size).
 pub(crate) fn duration_out_of_range(text: &str) -> bool {
     let mut small = String::with_capacity(text.len());
-    let mut digits = false;
+    let (mut digits, mut fraction) = (false, false);
     for c in text.chars() {
-        if c.is_ascii_digit() {
+        if c.is_ascii_digit() && !fraction {
             if !digits {
                 small.push('1');
             }
             digits = true;
         } else {
+            fraction = c == '.' || c == ',' || (fraction && c.is_ascii_digit());
             small.push(c);
             digits = false;
         }
     }
-    parse_duration(text).is_none() && parse_duration(&small).is_some()
+    // Leading zeros are not a size: `P0000000000001D` is refused for its width alone.
+    let leading_zeros = text.split(|c: char| !c.is_ascii_digit()).any(|run| run.len() > 1 && run.starts_with('0'));
+    !leading_zeros && parse_duration(text).is_none() && parse_duration(&small).is_some()
 }
 
 /// `t` shifted by `sign` × `d`: calendar months first on the wall clock at `tz` (the day is
@@ -382,6 +386,9 @@ mod tests {
         assert_eq!(parse_duration("PT1.5S").unwrap().nanos, 1_500_000_000);
         for huge in ["P99999999999999999D", "P10001Y", "PT9999999999999H"] {
             assert!(duration_out_of_range(huge), "{huge}");
+        }
+        for other in ["PT1.1234567891S", "P00000000000000000000001D", "P1.5M"] {
+            assert!(parse_duration(other).is_none() && !duration_out_of_range(other), "{other}: refused, but not for its size");
         }
         assert!(!duration_out_of_range("P30D"));
         for bad in ["P", "PT", "30D", "P1D2Y", "P1.5Y", "P1.5DT1H", "PT1H1H", "P-1D", "P99999999999999D"] {

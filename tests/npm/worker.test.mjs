@@ -1005,7 +1005,7 @@ const startWith = (overrides) => startWorkerd({ bundle, env: { ...env(), ...over
 test("a numeric setting that is not a valid number: webhooks answered 500 naming it, nothing done", async () => {
   for (const [name, value] of [["LINE_MAX_ATTEMPTS", "five"], ["LINE_TIMEOUT_MS", "NaN"], ["MAX_EVENT_ATTEMPTS", "0"], ["INBOX_RETRY_MS", "-1"], ["INBOX_RETRY_MS", "0"], ["LINE_MAX_ATTEMPTS", "2.5"], ["BACKEND_WAIT_MS", "0"], ["BACKEND_WAIT_MS", "1.5"], ["MAX_EVENTS_PER_PASS", "0"],
     // Not a number, but checked with them: without a scheme every pass failed after its events.
-    ["BACKEND_URL", "backend.example.jp/kizuna"], ["BACKEND_URL", "ftp://backend.example.jp"]]) {
+    ["BACKEND_URL", "backend.example.jp/kizuna"], ["BACKEND_URL", "ftp://backend.example.jp"], ["BACKEND_URL", "https://backend.example.jp/kizuna "]]) {
     const w = await startWith({ [name]: value });
     try {
       const user = newFriend();

@@ -83,11 +83,13 @@ export function settingsOf(env) {
   }
   // Checked with the numbers: a URL without a scheme would fail every pass after its events,
   // before it sets its next alarm, while webhooks are still answered 200.
+  // (URL() trims spaces the requests would keep: " https://…" or "…/kizuna " is refused too.)
+  const raw = String(env.BACKEND_URL ?? "");
   let url;
   try {
-    url = new URL(String(env.BACKEND_URL ?? ""));
+    url = new URL(raw);
   } catch {}
-  if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:") || raw !== raw.trim()) {
     throw new SettingsError(`BACKEND_URL must be an absolute http(s) URL such as "https://backend.example.jp/kizuna", got ${JSON.stringify(String(env.BACKEND_URL ?? ""))}`);
   }
   parsedSettings.set(env, out);
