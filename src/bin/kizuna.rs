@@ -677,7 +677,7 @@ mod cli {
                 // template failed sends nothing): counted, with the first line of each.
                 let (mut failed, mut first_failed) = (0usize, 0usize);
                 let (mut with_errors, mut first_with_errors) = (0usize, 0usize);
-                // Line 1 a lone `{` or `[`: pretty-printed JSON, not one context per line.
+                // The first line a lone `{` or `[`: pretty-printed JSON, not one context per line.
                 let mut pretty = false;
                 let mut read = 0usize; // contexts (non-blank lines) read
                 loop {
@@ -692,7 +692,7 @@ mod cli {
                     let result = match line {
                         Line::Text(bytes) => match std::str::from_utf8(bytes) {
                             Ok(text) if text.trim().is_empty() => continue,
-                            Ok(text) if n == 1 && matches!(text.trim(), "{" | "[") => {
+                            Ok(text) if read == 0 && matches!(text.trim(), "{" | "[") => {
                                 pretty = true;
                                 engine.decide_line(text, n, opts)
                             }

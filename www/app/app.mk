@@ -8,8 +8,7 @@ APP_SOURCES := $(wildcard $(APP_DIR)/*.html $(APP_DIR)/src/*) $(APP_DIR)/vite.co
   pkg/browser.js pkg/sync.js $(wildcard pkg/sync/*.js) examples/skincare/config.json \
   examples/skincare/contexts.ndjson examples/broken-config.json
 
-.PHONY: app test-app bench-app deps-app-fonts FORCE
-FORCE:
+.PHONY: app test-app bench-app deps-app-fonts
 
 # npm install, not ci: `kizuna` is a file: link to pkg/, whose manifest may change under the lock.
 $(APP_DIR)/node_modules: $(APP_DIR)/package.json $(APP_DIR)/package-lock.json
@@ -18,9 +17,12 @@ $(APP_DIR)/node_modules: $(APP_DIR)/package.json $(APP_DIR)/package-lock.json
 
 # The build-time settings are part of the build: `VITE_LIFF_ID=… make app` after a build
 # without them rebuilds (the stamp changes only when they do).
+# (Compared and written by make itself, not a shell: any character in a value is safe.)
 APP_SETTINGS := VITE_KIZUNA_BACKEND=$(VITE_KIZUNA_BACKEND) VITE_LIFF_ID=$(VITE_LIFF_ID) VITE_LIFF_MOCK=$(VITE_LIFF_MOCK) VITE_KIZUNA_QUERY_SETTINGS=$(VITE_KIZUNA_QUERY_SETTINGS) KIZUNA_CONFIG=$(KIZUNA_CONFIG)
-.stamp/app-settings: FORCE
-	@mkdir -p $(@D); if [ "$$(cat $@ 2>/dev/null)" != '$(APP_SETTINGS)' ]; then echo '$(APP_SETTINGS)' > $@; fi
+ifneq ($(file < .stamp/app-settings),$(APP_SETTINGS))
+$(shell mkdir -p .stamp)
+$(file > .stamp/app-settings,$(APP_SETTINGS))
+endif
 
 $(APP_DIST)/index.html: $(APP_SOURCES) $(DIST)/kizuna_bg.wasm $(APP_DIR)/node_modules .stamp/app-settings
 	cd $(APP_DIR) && node_modules/.bin/vite build --logLevel warn
