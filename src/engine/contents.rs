@@ -247,23 +247,24 @@ impl Contents {
             for e in errors.iter_mut().skip(before) {
                 e.message = format!("content \"{}\", variant \"{}\": {}", c.id, variant.id, e.message);
             }
-            if m.flex_templated && errors.len() == before {
-                // A bubble's size is known only once written: read it back and measure.
-                let size = match crate::value::parse(json.get(start..).unwrap_or("")) {
-                    Ok(rendered) => check_sizes(&rendered, &m.path, &c.id, &variant.id),
-                    Err(e) => Err(Error::new(Code::TemplateRender, m.path.as_str(), format!("rendered message is not JSON: {e}"))),
-                };
-                errors.extend(size.err());
-            }
-            if m.shape_templated && errors.len() == before {
-                // What LINE would refuse with HTTP 400 for the whole reply: refused here, with the
-                // place in the config (the rendered message has the config's structure).
+            if (m.flex_templated || m.shape_templated) && errors.len() == before {
+                // Read the rendered message back, once: a bubble's size is known only once
+                // written, and a template that wrote a type or enumerated value is checked as
+                // LINE would (a 400 for the whole reply), at its place in the config (the
+                // rendered message has the config's structure). The crate's parser, then serde's
+                // value: serde_json's own parser is not in the Wasm.
                 let who = format!("content \"{}\", variant \"{}\"", c.id, variant.id);
-                // (The crate's parser, then serde's value: serde_json's own parser is not in the Wasm.)
                 match crate::value::parse(json.get(start..).unwrap_or("")) {
-                    Ok(rendered) => crate::line_shape::check_message(&rendered.to_serde(), &m.path, &mut |code, at, problem| {
-                        errors.push(Error::new(code, at, format!("{who}: after rendering, {problem}")));
-                    }),
+                    Ok(rendered) => {
+                        if m.flex_templated {
+                            errors.extend(check_sizes(&rendered, &m.path, &c.id, &variant.id).err());
+                        }
+                        if m.shape_templated && errors.len() == before {
+                            crate::line_shape::check_message(&rendered.to_serde(), &m.path, &mut |code, at, problem| {
+                                errors.push(Error::new(code, at, format!("{who}: after rendering, {problem}")));
+                            });
+                        }
+                    }
                     Err(e) => errors.push(Error::new(Code::TemplateRender, m.path.as_str(), format!("{who}: rendered message is not JSON: {e}"))),
                 }
             }
