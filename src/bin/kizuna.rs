@@ -101,7 +101,7 @@ mod cli {
     fn read_input(name: &str) -> Result<String, ReadError> {
         let mut bytes = Vec::new();
         let read = if name == "-" { std::io::stdin().read_to_end(&mut bytes).map(|_| ()) } else { std::fs::File::open(name).and_then(|mut f| f.read_to_end(&mut bytes)).map(|_| ()) };
-        read.map_err(|e| ReadError::Io(format!("cannot read {}: {e}", if name == "-" { "stdin" } else { name })))?;
+        read.map_err(|e| ReadError::Io(format!("cannot read {}: {e}", label(name))))?;
         String::from_utf8(bytes).map_err(|e| ReadError::NotText(not_text(e.as_bytes(), e.utf8_error().valid_up_to())))
     }
 
@@ -111,12 +111,9 @@ mod cli {
         if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
             Error::new(kizuna::Code::InvalidJson, "", "the file is UTF-16 text; save it as UTF-8")
         } else {
-            // A byte-order mark is not a column (as everywhere else).
-            let skip = if bytes.starts_with("\u{feff}".as_bytes()) { 3 } else { 0 };
-            let before = bytes.get(skip.min(valid_up_to)..valid_up_to).unwrap_or_default();
-            let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-            let column = String::from_utf8_lossy(before.get(line_start..).unwrap_or_default()).chars().count() + 1;
-            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            // The text before the first bad byte is UTF-8 by definition.
+            let before = std::str::from_utf8(bytes.get(..valid_up_to).unwrap_or_default()).unwrap_or_default();
+            let (line, column) = locate::line_column(before);
             let byte = bytes.get(valid_up_to).copied().unwrap_or(0);
             let mut e = Error::new(
                 kizuna::Code::InvalidJson,
@@ -231,7 +228,7 @@ mod cli {
     /// line limit, where a longer line fails the batch like any record that is not a decision;
     /// a JSON array is one document, read as it is.
     fn read_decisions(name: Option<&str>) -> Result<String, ExitCode> {
-        let label = name.filter(|n| *n != "-").unwrap_or("stdin");
+        let label = label(name.unwrap_or("-"));
         let fail = |e: std::io::Error| {
             say!("kizuna: cannot read {label}: {e}");
             ExitCode::from(2)
@@ -388,7 +385,7 @@ mod cli {
         /// error's own, else the start of the value at its pointer or, for a template's
         /// position, that character inside the template's string.
         pub fn position(text: &str, e: &Error) -> Option<(usize, usize)> {
-            // A byte-order mark is not a column (editors do not show it; the engine skips it).
+            // Pointers are found past a byte-order mark (the engine skips it too).
             let text = text.strip_prefix('\u{feff}').unwrap_or(text);
             if e.code == Code::InvalidJson {
                 return Some((e.line? as usize, e.column? as usize));
@@ -403,9 +400,15 @@ mod cli {
             } else if let (Some(line), Some(column)) = (e.line, e.column) {
                 at = in_string(text, at, line as usize, column as usize).unwrap_or(at);
             }
-            let before = text.get(..at)?;
+            Some(line_column(text.get(..at)?))
+        }
+
+        /// 1-based line and column (in characters) of the place right after `before`, a
+        /// document's text up to it. A byte-order mark is not a column (editors do not show it).
+        pub fn line_column(before: &str) -> (usize, usize) {
+            let before = before.strip_prefix('\u{feff}').unwrap_or(before);
             let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-            Some((before.matches('\n').count() + 1, before.get(line_start..)?.chars().count() + 1))
+            (before.matches('\n').count() + 1, before.get(line_start..).map_or(0, |l| l.chars().count()) + 1)
         }
 
         /// The byte offsets where the value at JSON pointer `path` starts and, when it is an
