@@ -195,8 +195,11 @@ struct P<'s, 'b, 'a> {
     loop_vars: Vec<Sym>,
 }
 
-/// Tags that close or continue a block, for did-you-mean (`endfi` → `endif`).
-const END_TAGS: &[&str] = &["else", "elsif", "when", "endif", "endunless", "endcase", "endfor", "endtablerow", "endcapture", "endcomment", "endraw"];
+/// Tags that close or continue a block: never a tag of their own, and did-you-mean candidates
+/// (`endfi` → `endif`).
+const END_TAGS: &[&str] = &[
+    "else", "elsif", "when", "endif", "endunless", "endcase", "endfor", "endtablerow", "endcapture", "endcomment", "endraw", "enddoc", "endifchanged",
+];
 
 const BLOCK_TAGS: &[&str] = &[
     "if",
@@ -346,7 +349,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                         return Ok((nodes, blank, Some(EndTag { name, markup, start: tok.start })));
                     }
                     // Inside a block, another block's end names the one expected (`endfor` in an `if`).
-                    if let Some(expected) = ends.last().filter(|_| END_TAGS.contains(&name) || name == "enddoc" || name == "endifchanged") {
+                    if let Some(expected) = ends.last().filter(|_| END_TAGS.contains(&name)) {
                         return Err(self.syntax(tok.start, format!("unexpected '{name}': the open block here is closed with '{{% {expected} %}}' first")));
                     }
                     let (node, node_blank) = self.tag(name, markup, tok)?;
@@ -717,8 +720,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
             }
             "liquid" => self.liquid(m),
             "include" | "render" => Ok((vec![self.include(name, m, at)?], false)),
-            "else" | "elsif" | "when" | "endif" | "endunless" | "endcase" | "endfor" | "endtablerow" | "endcapture"
-            | "endcomment" | "endraw" | "enddoc" | "endifchanged" => {
+            _ if END_TAGS.contains(&name) => {
                 Err(self.syntax(at, format!("unexpected '{name}' (it does not close or continue any open block here)")))
             }
             _ => {
