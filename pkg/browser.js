@@ -5,4 +5,4 @@ await init({ module_or_path: new URL("./dist/kizuna_bg.wasm", import.meta.url) }
 
 // The public API only: each entry instantiates the Wasm itself, so wasm-bindgen's init
 // functions and the internal `__outPtr` stay private (tests/npm/consumer.test.mjs checks the list).
-export { Engine, bulkRequests, evaluate, renderTemplate } from "./dist/kizuna.js";
+export { Engine, KizunaError, bulkRequests, evaluate, renderTemplate } from "./dist/kizuna.js";

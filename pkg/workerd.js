@@ -7,4 +7,4 @@ initSync({ module: wasmModule });
 
 // The public API only: each entry instantiates the Wasm itself, so wasm-bindgen's init
 // functions and the internal `__outPtr` stay private (tests/npm/consumer.test.mjs checks the list).
-export { Engine, bulkRequests, evaluate, renderTemplate } from "./dist/kizuna.js";
+export { Engine, KizunaError, bulkRequests, evaluate, renderTemplate } from "./dist/kizuna.js";

@@ -34,8 +34,8 @@ export interface Problem {
 
 /**
  * What every kizuna call throws: an Error with the first problem's code and path, and all
- * problems. It is a plain `Error` named "KizunaError" (no class of its own): test
- * `err.name === "KizunaError"`.
+ * problems. It is a plain `Error` named "KizunaError": test it with `err instanceof KizunaError`
+ * (the value exported beside this type) or `err.name === "KizunaError"`.
  */
 export interface KizunaError extends Error {
   name: "KizunaError";

@@ -36,5 +36,11 @@ if (init < 0) {
   process.exit(1);
 }
 decl = decl.slice(0, init).trimEnd() + "\n";
+// The glue's `KizunaError` (glue.mjs, 4): the interface above names the thrown errors' type,
+// this value lets `err instanceof KizunaError` test for one and narrow to it.
+decl += `
+/** \`err instanceof KizunaError\` is true for what kizuna throws (and narrows \`err\`). Not a constructor. */
+export declare const KizunaError: { readonly [Symbol.hasInstance]: (value: unknown) => value is KizunaError };
+`;
 if (!decl.startsWith("/// <reference lib")) decl = `/// <reference lib="esnext.disposable" />\n${decl}`;
 writeFileSync(dts, decl);

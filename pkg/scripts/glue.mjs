@@ -14,6 +14,9 @@
 //    throws a KizunaError like the engine's own before Wasm sees it. The generated code reads
 //    `arg.length` of whatever it gets and hands malloc undefined: a trap inside the allocator.
 //    (A call with two strings has then copied the first: a few bytes, once per such mistake.)
+// 4. `KizunaError`, for `err instanceof KizunaError`. The engine throws plain `Error`s named
+//    "KizunaError" (made in Rust, which cannot subclass a JS class without more glue), so the
+//    export is no constructor but an object whose `Symbol.hasInstance` tells them apart.
 import { readFileSync, writeFileSync } from "node:fs";
 
 const file = process.argv[2];
@@ -59,6 +62,11 @@ const NOT_TEXT = `function notText(arg) {
     err.name = "KizunaError";
     return Object.assign(err, { code: problem.code, path: problem.path, errors: [problem] });
 }`;
+const KIZUNA_ERROR = `export const KizunaError = Object.freeze({
+    [Symbol.hasInstance]: (value) => value instanceof Error && value.name === "KizunaError" && typeof value.code === "string",
+});`;
 writeFileSync(file, `let textCodec = { decode: null, encodeInto: null };
 ${NOT_TEXT}
-${text}`);
+${text}
+${KIZUNA_ERROR}
+`);

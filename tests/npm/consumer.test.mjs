@@ -52,7 +52,7 @@ test("each runtime entry exports the public API and nothing else", async () => {
     exported.push([entry, [...text.matchAll(/^export \{([^}]*)\} from "\.\/dist\/kizuna\.js";$/gm)].flatMap((m) => m[1].split(",").map((s) => s.trim())).sort()]);
     assert.doesNotMatch(text, /^export \*/m, `${entry} re-exports everything`);
   }
-  const api = ["Engine", "bulkRequests", "evaluate", "renderTemplate"];
+  const api = ["Engine", "KizunaError", "bulkRequests", "evaluate", "renderTemplate"];
   assert.deepEqual(exported, exported.map(([entry]) => [entry, api]));
   const out = run(`import * as kizuna from "kizuna"; console.log(JSON.stringify(Object.keys(kizuna).sort()));`);
   assert.deepEqual(JSON.parse(out), api);
@@ -106,16 +106,19 @@ test("decide and render take objects; an object JSON cannot hold is a structured
 
 test("errors are structured KizunaError values with codes and JSON pointer paths", () => {
   const out = run(`
-    import { Engine } from "kizuna";
+    import { Engine, KizunaError } from "kizuna";
+    const others = [new Error("x"), Object.assign(new Error("x"), { name: "KizunaError" }), { name: "KizunaError", code: "x" }, null, "KizunaError"];
     try {
       new Engine({ version: 1, segments: [{ id: "x", when: { "equals": [1, 1] } }, { id: "y", whn: true }] });
       console.log("no error");
     } catch (e) {
-      console.log(JSON.stringify({ isError: e instanceof Error, name: e.name, code: e.code, path: e.path, errors: e.errors }));
+      console.log(JSON.stringify({ isError: e instanceof Error, isKizuna: e instanceof KizunaError, others: others.map((o) => o instanceof KizunaError), name: e.name, code: e.code, path: e.path, errors: e.errors }));
     }
   `);
   const e = JSON.parse(out);
   assert.equal(e.isError, true);
+  assert.equal(e.isKizuna, true, "instanceof KizunaError");
+  assert.deepEqual(e.others, [false, false, false, false, false], "only kizuna's errors are instanceof KizunaError");
   assert.equal(e.name, "KizunaError");
   assert.equal(e.code, "unknown_operator");
   assert.ok(e.path.startsWith("/segments/0/when"));
@@ -189,13 +192,14 @@ test("a quiz runs from JavaScript: plain objects in and out, the same outcome as
 
 test("TypeScript consumers get the real contract types", () => {
   writeFileSync(join(project, "consumer.ts"), `
-    import { Engine, type Config, type Decision, type Context, type KizunaError, type QuizState, type QuizQuestion, type QuizOutcome } from "kizuna";
+    import { Engine, KizunaError, type Config, type Decision, type Context, type QuizState, type QuizQuestion, type QuizOutcome } from "kizuna";
     const config: Config = { version: 1, segments: [{ id: "vip", when: { has_tag: "vip" } }] };
     const ctx: Context = { now: "2026-11-27T10:00:00+09:00", user: { userId: "U1", tags: ["vip"] } };
     const d: Decision = new Engine(config).decide(ctx);
     const ids: string[] = d.segments;
     const id: string = d.decisionId;
     function report(e: KizunaError): string { return e.code + e.path + e.errors.length; }
+    function caught(e: unknown): string { return e instanceof KizunaError ? report(e) : "other"; }
     // @ts-expect-error: a config must carry its version
     const bad: Config = { segments: [] };
     const engine = new Engine(config);
@@ -207,7 +211,7 @@ test("TypeScript consumers get the real contract types", () => {
     const next: Decision = outcome.decision;
     // @ts-expect-error: an answer is a string or a list of strings
     engine.quizAnswer(state, "q1", 3);
-    export { ids, id, report, bad, total, menu, next };
+    export { ids, id, report, caught, bad, total, menu, next };
   `);
   const tsc = join(pkgDir, "node_modules/typescript/bin/tsc");
   // With the DOM's types (TypeScript's default lib) and without them, as a Node project

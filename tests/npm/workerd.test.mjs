@@ -30,14 +30,14 @@ before(async () => {
   const config = readFileSync(join(root, "examples/skincare/config.json"), "utf8");
   writeFileSync(
     join(dir, "worker.js"),
-    `import { Engine } from "kizuna/workerd.js";
+    `import { Engine, KizunaError } from "kizuna/workerd.js";
      const engine = new Engine(${JSON.stringify(config)});
      export default {
        async fetch(request) {
          try {
            return new Response(engine.decideJson(await request.text()), { headers: { "content-type": "application/json" } });
          } catch (e) {
-           return Response.json({ name: e.name, code: e.code, path: e.path }, { status: 400 });
+           return Response.json({ name: e.name, isKizuna: e instanceof KizunaError, code: e.code, path: e.path }, { status: 400 });
          }
        },
      };`,
@@ -94,5 +94,5 @@ test("a worker decides with the workerd entry, byte-identical to native", async 
 test("errors reach worker code as KizunaError values", async () => {
   const res = await fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: '{"now": "tomorrow", "user": {"userId": "U1"}}' });
   assert.equal(res.status, 400);
-  assert.deepEqual(await res.json(), { name: "KizunaError", code: "invalid_timestamp", path: "/now" });
+  assert.deepEqual(await res.json(), { name: "KizunaError", isKizuna: true, code: "invalid_timestamp", path: "/now" });
 });
