@@ -944,12 +944,55 @@ test("an answer decided more than MAX_PUSH_DELAY_MS after its event (held while 
   }
 });
 
-test("a deploy whose config does not compile: webhooks answered 500, stored events kept until a config that compiles is out", {
+// The same worker deciding with kizuna, built from createWorker with a loadDecide that logs where
+// it runs: inside the fetch handler (an AsyncLocalStorage context set around it, which does not
+// reach the Durable Object's calls) or not.
+async function compileProbe() {
+  const entry = join(scratch, "compile-probe-entry.js");
+  writeFileSync(entry, `
+    import { AsyncLocalStorage } from "node:async_hooks";
+    import { Engine } from "kizuna";
+    import config from ${JSON.stringify(join(root, "www/worker/src/config.js"))};
+    import { createWorker } from ${JSON.stringify(join(root, "www/worker/src/worker.js"))};
+    const inHandler = new AsyncLocalStorage();
+    const { handler, KizunaUser } = createWorker(() => {
+      console.log("probe: config compiled " + (inHandler.getStore() ? "in the fetch handler" : "outside the fetch handler"));
+      const engine = new Engine(config);
+      return (text) => engine.decideJson(text);
+    });
+    export default { fetch: (request, env, ctx) => inHandler.run(true, () => handler.fetch(request, env, ctx)) };
+    export { KizunaUser };
+  `);
+  return buildWorker({ entry });
+}
+
+test("the fetch handler answers a webhook without compiling the config: the user's object compiles it, once per isolate", {
+  skip: process.env.WORKER_TEST_ENTRY !== undefined && "about kizuna's entry (src/index.js)",
+}, async () => {
+  const b = await compileProbe();
+  const w = await startWorkerd({ bundle: b, env: env() });
+  try {
+    const compiles = () => w.log().split("\n").filter((l) => l.includes("probe: config compiled"));
+    const first = newFriend();
+    assert.equal((await sendWebhook(w.url, SECRET, [followEvent(first)])).status, 200);
+    await waitFor("the first decision", () => decisionsFor(first).length === 1);
+    const second = newFriend();
+    assert.equal((await sendWebhook(w.url, SECRET, [followEvent(second)])).status, 200);
+    await waitFor("the second decision", () => decisionsFor(second).length === 1);
+    assert.deepEqual(compiles().map((l) => l.replace(/^.*probe: /, "")), ["config compiled outside the fetch handler"], "compiled once, by an object");
+  } finally {
+    await w.close();
+    removeBundle(b);
+  }
+});
+
+test("a deploy whose config does not compile: webhooks still answered 200, the objects keep the events and log why, and process them once a config that compiles is out", {
   skip: process.env.WORKER_TEST_ENTRY !== undefined && "the entry's decider does not check its config up front (json-logic-js compiles nothing)",
 }, async () => {
   const brokenConfig = join(scratch, "broken-config.json");
   writeFileSync(brokenConfig, JSON.stringify({ version: 1, segments: [{ id: "x", when: { nope: [] } }] }));
   const broken = await buildWorker({ entry: ENTRY, config: brokenConfig });
+  const notDecided = (e) => new RegExp(`event ${e.webhookEventId}: not decided: the config does not compile: unknown_operator at /segments/0/when: .*; kept, will retry in \\d+ s \\(deploy a config that compiles\\)`);
   try {
     const user = newFriend();
     const event = followEvent(user);
@@ -957,18 +1000,28 @@ test("a deploy whose config does not compile: webhooks answered 500, stored even
     await post([event]);
     await waitFor("the user request", () => backend.requests.some((r) => r.path === `/users/${user}`));
     await worker.restart({ bundle: broken });
-    await waitFor("the stored event tried with the broken config", () =>
-      new RegExp(`event ${event.webhookEventId}: not decided: the config does not compile: unknown_operator at /segments/0/when`).test(worker.log()));
+    await waitFor("the stored event tried with the broken config", () => notDecided(event).test(worker.log()));
+    // Accepted and kept, for the user waiting already and for a user seen first now.
     const message = messageEvent(user, "もしもし");
-    assert.equal((await post([message])).status, 500, "refused: LINE redelivers it");
-    assert.equal(decisionsFor(user).length, 0);
-    assert.equal(callsFor(user).length, 0);
+    assert.equal((await post([message])).status, 200, "accepted: the user's object keeps it");
+    const other = newFriend();
+    const otherFollow = followEvent(other);
+    assert.equal((await post([otherFollow])).status, 200, "accepted: the new user's object keeps it");
+    await waitFor("the new user's event tried with the broken config", () => notDecided(otherFollow).test(worker.log()));
+    assert.doesNotMatch(worker.log(), /webhook: .*answering 500/);
+    assert.equal(decisionsFor(user).length + decisionsFor(other).length, 0);
+    assert.equal(callsFor(user).length + callsFor(other).length, 0);
 
-    await worker.restart({ bundle }); // the fixed config
-    assert.equal((await post([{ ...message, deliveryContext: { isRedelivery: true } }])).status, 200);
-    await waitFor("both decisions", () => decisionsFor(user).length === 2, 8000);
+    await worker.restart({ bundle }); // the fixed config; no redelivery: the objects still hold the events
+    await waitFor("the three decisions", () => decisionsFor(user).length === 2 && decisionsFor(other).length === 1, 10000);
+    await sleep(300);
+    assert.equal(decisionsFor(user).length, 2, "each once");
     assert.equal(replyFor(event).length, 1);
     assert.equal(links(user).length, 1);
+    assert.equal(replyFor(otherFollow).length + pushes(other).length, 1, "the new user greeted once");
+    const lines = worker.log().split("\n");
+    assert.ok(lines.findIndex((l) => l.includes(`event ${event.webhookEventId}: follow → decision`)) <
+      lines.findIndex((l) => l.includes(`event ${message.webhookEventId}: message → decision`)), "in the user's order");
   } finally {
     removeBundle(broken);
   }

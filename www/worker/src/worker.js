@@ -5,9 +5,9 @@
 // Flow of one webhook:
 //   fetch    verify x-line-signature on the raw bytes (401, no work; 413 over 1 MiB) → parse
 //            (400) → group the 1:1 events by userId (group and room events are ignored) → the
-//            config must compile (else 500: LINE redelivers) → hand each user's events to that
-//            user's Durable Object, which de-duplicates them on webhookEventId and stores them
-//            durably → 200.
+//            settings must be valid (else 500: LINE redelivers) → hand each user's events to
+//            that user's Durable Object, which de-duplicates them on webhookEventId and stores
+//            them durably → 200. The config is not compiled here (see createWorker).
 //   object   one per userId, so one user's events run one at a time, in order: load the user
 //            (backend, else the last copy, else wait for the backend, up to BACKEND_WAIT_MS
 //            after the event was received, if waiting may help; a new user starts from the LINE
@@ -188,7 +188,12 @@ function contentTypeOf(res) {
  */
 export function createWorker(loadDecide) {
   let decideFn;
-  // Compiled once per isolate; a failure is thrown (as ConfigError) and tried again next time.
+  // Compiled once per isolate, lazily, by the first user object that decides an event — never
+  // by the fetch handler: kizuna's `new Engine(config)` takes 3–17 ms of CPU on a cold isolate,
+  // Workers Free allows 10 ms of CPU per request ("CPU time", 10 ms on Workers Free:
+  // https://developers.cloudflare.com/workers/platform/limits/), and the hand-off does not need
+  // a decision. A failure is thrown (as ConfigError: the object keeps the event and logs why,
+  // see #work) and tried again next time.
   const decider = (env) => {
     try {
       return (decideFn ??= loadDecide(env));
@@ -238,12 +243,15 @@ export function createWorker(loadDecide) {
       if (ignored > 0) console.log(`webhook: ${ignored} event(s) of unhandled types, from groups or rooms, or without a user ignored`);
       if (perUser.size === 0) return new Response(null, { status: 200 }); // LINE's "Verify" sends no events
 
-      // A config that does not compile (or a setting that is not a number) decides nothing:
-      // refuse before accepting, so LINE keeps the events and redelivers them (with "Webhook
-      // redelivery" on) once a fixed config is out.
+      // A setting that is not a number (or a BACKEND_URL that is not a URL) makes every pass
+      // fail: refuse before accepting, so LINE keeps the events and redelivers them (with
+      // "Webhook redelivery" on) once the setting is fixed. Parsing them is cheap. The config is
+      // not compiled here: the objects compile it, and while it does not compile they keep the
+      // events (durably, unlike LINE's redelivery, which gives up) and log why at error level
+      // (`event …: not decided: the config does not compile: <code> at <pointer>: …`) until a
+      // config that compiles is deployed.
       try {
         settingsOf(env);
-        decider(env);
       } catch (e) {
         console.error(`webhook: ${e.message}; answering 500 (LINE redelivers)`);
         return new Response("try again\n", { status: 500 });
