@@ -33,3 +33,32 @@ test("a push whose outcome stays unknown is retried under its key for 23 h, then
     await line.close();
   }
 });
+
+test("beforeRequest runs before each attempt: when it throws, no request is made and the call ends with its error, not retried", async () => {
+  const line = await startLineApi({ token: "t" });
+  try {
+    let allowed = 0;
+    const spent = new Error("no requests left");
+    const api = new LineApi({
+      channelAccessToken: "t", baseURL: line.url, maxAttempts: 5, baseDelayMs: 0, sleep: async () => {},
+      beforeRequest: () => {
+        if (allowed-- <= 0) throw spent;
+      },
+    });
+    const user = `U${"b".repeat(32)}`;
+    line.failNext(500, 100); // every attempt would be retried
+    allowed = 2;
+    const failed = [];
+    await assert.rejects(api.retrying("link rich menu", () => api.client.linkRichMenuIdToUser(user, "richmenu-x"), (e) => failed.push(e)), (e) => e === spent);
+    assert.equal(line.calls.length, 2, "two requests, then none");
+    assert.equal(failed.length, 2, "only the requests made count as failed attempts");
+    // A reply stopped this way after an attempt with an unknown outcome (a 5xx) says so.
+    allowed = 1;
+    const e = await api.send(user, [{ type: "text", text: "こんにちは" }], { replyToken: "r".repeat(32), retryKey: "00000000-0000-4000-8000-000000000000" }).catch((x) => x);
+    assert.equal(e, spent);
+    assert.equal(e.replyUncertain, true);
+    assert.equal(line.calls.length, 3);
+  } finally {
+    await line.close();
+  }
+});

@@ -944,12 +944,55 @@ test("an answer decided more than MAX_PUSH_DELAY_MS after its event (held while 
   }
 });
 
-test("a deploy whose config does not compile: webhooks answered 500, stored events kept until a config that compiles is out", {
+// The same worker deciding with kizuna, built from createWorker with a loadDecide that logs where
+// it runs: inside the fetch handler (an AsyncLocalStorage context set around it, which does not
+// reach the Durable Object's calls) or not.
+async function compileProbe() {
+  const entry = join(scratch, "compile-probe-entry.js");
+  writeFileSync(entry, `
+    import { AsyncLocalStorage } from "node:async_hooks";
+    import { Engine } from "kizuna";
+    import config from ${JSON.stringify(join(root, "www/worker/src/config.js"))};
+    import { createWorker } from ${JSON.stringify(join(root, "www/worker/src/worker.js"))};
+    const inHandler = new AsyncLocalStorage();
+    const { handler, KizunaUser } = createWorker(() => {
+      console.log("probe: config compiled " + (inHandler.getStore() ? "in the fetch handler" : "outside the fetch handler"));
+      const engine = new Engine(config);
+      return (text) => engine.decideJson(text);
+    });
+    export default { fetch: (request, env, ctx) => inHandler.run(true, () => handler.fetch(request, env, ctx)) };
+    export { KizunaUser };
+  `);
+  return buildWorker({ entry });
+}
+
+test("the fetch handler answers a webhook without compiling the config: the user's object compiles it, once per isolate", {
+  skip: process.env.WORKER_TEST_ENTRY !== undefined && "about kizuna's entry (src/index.js)",
+}, async () => {
+  const b = await compileProbe();
+  const w = await startWorkerd({ bundle: b, env: env() });
+  try {
+    const compiles = () => w.log().split("\n").filter((l) => l.includes("probe: config compiled"));
+    const first = newFriend();
+    assert.equal((await sendWebhook(w.url, SECRET, [followEvent(first)])).status, 200);
+    await waitFor("the first decision", () => decisionsFor(first).length === 1);
+    const second = newFriend();
+    assert.equal((await sendWebhook(w.url, SECRET, [followEvent(second)])).status, 200);
+    await waitFor("the second decision", () => decisionsFor(second).length === 1);
+    assert.deepEqual(compiles().map((l) => l.replace(/^.*probe: /, "")), ["config compiled outside the fetch handler"], "compiled once, by an object");
+  } finally {
+    await w.close();
+    removeBundle(b);
+  }
+});
+
+test("a deploy whose config does not compile: webhooks still answered 200, the objects keep the events and log why, and process them once a config that compiles is out", {
   skip: process.env.WORKER_TEST_ENTRY !== undefined && "the entry's decider does not check its config up front (json-logic-js compiles nothing)",
 }, async () => {
   const brokenConfig = join(scratch, "broken-config.json");
   writeFileSync(brokenConfig, JSON.stringify({ version: 1, segments: [{ id: "x", when: { nope: [] } }] }));
   const broken = await buildWorker({ entry: ENTRY, config: brokenConfig });
+  const notDecided = (e) => new RegExp(`event ${e.webhookEventId}: not decided: the config does not compile: unknown_operator at /segments/0/when: .*; kept, will retry in \\d+ s \\(deploy a config that compiles\\)`);
   try {
     const user = newFriend();
     const event = followEvent(user);
@@ -957,43 +1000,119 @@ test("a deploy whose config does not compile: webhooks answered 500, stored even
     await post([event]);
     await waitFor("the user request", () => backend.requests.some((r) => r.path === `/users/${user}`));
     await worker.restart({ bundle: broken });
-    await waitFor("the stored event tried with the broken config", () =>
-      new RegExp(`event ${event.webhookEventId}: not decided: the config does not compile: unknown_operator at /segments/0/when`).test(worker.log()));
+    await waitFor("the stored event tried with the broken config", () => notDecided(event).test(worker.log()));
+    // Accepted and kept, for the user waiting already and for a user seen first now.
     const message = messageEvent(user, "もしもし");
-    assert.equal((await post([message])).status, 500, "refused: LINE redelivers it");
-    assert.equal(decisionsFor(user).length, 0);
-    assert.equal(callsFor(user).length, 0);
+    assert.equal((await post([message])).status, 200, "accepted: the user's object keeps it");
+    const other = newFriend();
+    const otherFollow = followEvent(other);
+    assert.equal((await post([otherFollow])).status, 200, "accepted: the new user's object keeps it");
+    await waitFor("the new user's event tried with the broken config", () => notDecided(otherFollow).test(worker.log()));
+    assert.doesNotMatch(worker.log(), /webhook: .*answering 500/);
+    assert.equal(decisionsFor(user).length + decisionsFor(other).length, 0);
+    assert.equal(callsFor(user).length + callsFor(other).length, 0);
 
-    await worker.restart({ bundle }); // the fixed config
-    assert.equal((await post([{ ...message, deliveryContext: { isRedelivery: true } }])).status, 200);
-    await waitFor("both decisions", () => decisionsFor(user).length === 2, 8000);
+    await worker.restart({ bundle }); // the fixed config; no redelivery: the objects still hold the events
+    await waitFor("the three decisions", () => decisionsFor(user).length === 2 && decisionsFor(other).length === 1, 10000);
+    await sleep(300);
+    assert.equal(decisionsFor(user).length, 2, "each once");
     assert.equal(replyFor(event).length, 1);
     assert.equal(links(user).length, 1);
+    assert.equal(replyFor(otherFollow).length + pushes(other).length, 1, "the new user greeted once");
+    const lines = worker.log().split("\n");
+    assert.ok(lines.findIndex((l) => l.includes(`event ${event.webhookEventId}: follow → decision`)) <
+      lines.findIndex((l) => l.includes(`event ${message.webhookEventId}: message → decision`)), "in the user's order");
   } finally {
     removeBundle(broken);
   }
 });
 
-test("a pass takes at most MAX_EVENTS_PER_PASS events (Workers Free: 50 requests per invocation); the rest follow at once, each once", async () => {
-  const w = await startWith({ MAX_EVENTS_PER_PASS: "2" });
+// The same worker, counting its outgoing requests the way the runtime attributes them: global
+// fetch (the backend, kizuna/sync and @line/bot-sdk all call it) logs each request, and the user
+// object logs the start of each incoming request (accept() or alarm()), the newest of which the
+// runtime charges for every subrequest the object makes. Per invocation: the requests logged
+// between one start and the next. Its own workerd (in-memory storage), one user at a time.
+async function countingWorker(overrides) {
+  const entry = join(scratch, "counting-entry.js");
+  writeFileSync(entry, `
+    import handler, { KizunaUser as Base } from ${JSON.stringify(ENTRY)};
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (input, init) => {
+      console.log("probe: request " + new URL(input.url ?? input).pathname);
+      return realFetch(input, init);
+    };
+    export default handler;
+    export class KizunaUser extends Base {
+      async accept(events) {
+        console.log("probe: invocation accept");
+        return super.accept(events);
+      }
+      async alarm(info) {
+        console.log("probe: invocation alarm");
+        return super.alarm(info);
+      }
+    }
+  `);
+  const b = await buildWorker({ entry });
+  const w = await startWorkerd({ bundle: b, env: { ...env(), ...overrides } });
+  const invocations = () => {
+    const counts = [];
+    for (const l of w.log().split("\n")) {
+      if (l.includes("probe: invocation ")) counts.push(0);
+      else if (l.includes("probe: request ")) counts[counts.length - 1]++;
+    }
+    return counts;
+  };
+  return { w, invocations, close: async () => { await w.close(); removeBundle(b); } };
+}
+
+test("outgoing requests are counted per invocation, LINE retries included: an event starts only if what is left covers its worst case, the rest go on in the alarm, each event handled once", async () => {
+  // LINE_MAX_ATTEMPTS 3: a follow may make 1 + 4 × 3 = 13 requests, a sync flush 4: 17 is the
+  // least MAX_SUBREQUESTS this allows. (Counting events, a pass took all four: 20 requests.)
+  const c = await countingWorker({ LINE_MAX_ATTEMPTS: "3", MAX_SUBREQUESTS: "17" });
   try {
-    const user = newFriend();
-    const events = Array.from({ length: 7 }, (_, i) => messageEvent(user, `${i}`));
-    const posts = () => backend.requests.filter((r) => r.method === "POST" && r.path === "/decisions").length;
-    const postsBefore = posts();
-    assert.equal((await sendWebhook(w.url, SECRET, events)).status, 200);
-    const decided = (e) => `event ${e.webhookEventId}: message → decision`;
-    await waitFor("every message decided", () => events.every((e) => w.log().includes(decided(e))), 8000);
-    await waitFor("every decision synced", () => decisionsFor(user).length === 7, 8000);
+    const user = newFriend(); // with a displayName: no profile call
+    const events = Array.from({ length: 4 }, () => followEvent(user));
+    const tokens = new Set(events.map((e) => e.replyToken));
+    // Every Messaging API call for this user (one menu link, four replies) fails twice with a
+    // 5xx before LINE does anything, then goes through: each costs its three attempts.
+    const tried = new Map(); // call (path and reply token) → attempts so far
+    line.failNext({
+      status: 500,
+      count: 2 * (1 + events.length),
+      match: (call) => {
+        if (!call.path.includes(user) && !tokens.has(call.body?.replyToken)) return false;
+        const key = `${call.path} ${call.body?.replyToken ?? ""}`;
+        tried.set(key, (tried.get(key) ?? 0) + 1);
+        return tried.get(key) <= 2;
+      },
+    });
+    assert.equal((await sendWebhook(c.w.url, SECRET, events)).status, 200);
+    await waitFor("every decision synced", () => decisionsFor(user).length === events.length, 10000);
     await sleep(300);
-    for (const e of events) assert.equal(w.log().split(decided(e)).length - 1, 1, "decided once");
-    const lines = w.log().split("\n");
+
+    // Each event handled once, in order: one reply each (two 5xx, then the reply), no push.
+    const decided = (e) => `event ${e.webhookEventId}: follow → decision`;
+    const lines = c.w.log().split("\n");
+    for (const e of events) {
+      assert.equal(lines.filter((l) => l.includes(decided(e))).length, 1, "decided once");
+      assert.equal(replyFor(e).length, 3, "two 5xx, then the reply");
+    }
     const decidedAt = events.map((e) => lines.findIndex((l) => l.includes(decided(e))));
     for (let i = 1; i < events.length; i++) assert.ok(decidedAt[i - 1] < decidedAt[i], "in the user's order");
-    // Each pass syncs what it decided: four passes at least (one pass would send one batch).
-    assert.ok(posts() - postsBefore >= 4, `${posts() - postsBefore} POST /decisions`);
+    assert.equal(links(user).length, 3, "the welcome menu linked once (two 5xx, then the link)");
+    assert.equal(pushes(user).length, 0);
+    assert.deepEqual(decisionsFor(user).map((d) => d.delivery), events.map(() => "reply"));
+    assert.equal(decisionsFor(user).filter((d) => d.richMenu.action === "link").length, 1);
+
+    // No invocation over the allowance; the pass stopped before it and went on in alarms.
+    const counts = c.invocations().filter((n) => n > 0);
+    assert.ok(Math.max(...counts) <= 17, `requests per invocation: ${counts.join(", ")}`);
+    assert.ok(counts.length >= events.length, `one event per invocation here: ${counts.join(", ")}`);
+    assert.match(c.w.log(), /user object: \d+ of MAX_SUBREQUESTS 17 requests made in this invocation; event \S+ may make 13 and the sync 4: it goes on in a new invocation/);
+    assert.doesNotMatch(c.w.log(), /not sent: this invocation has made its MAX_SUBREQUESTS/, "no request refused: the admission kept within the allowance");
   } finally {
-    await w.close();
+    await c.close();
   }
 });
 
@@ -1003,7 +1122,9 @@ test("a pass takes at most MAX_EVENTS_PER_PASS events (Workers Free: 50 requests
 const startWith = (overrides) => startWorkerd({ bundle, env: { ...env(), ...overrides } });
 
 test("a numeric setting that is not a valid number: webhooks answered 500 naming it, nothing done", async () => {
-  for (const [name, value] of [["LINE_MAX_ATTEMPTS", "five"], ["LINE_TIMEOUT_MS", "NaN"], ["MAX_EVENT_ATTEMPTS", "0"], ["INBOX_RETRY_MS", "-1"], ["INBOX_RETRY_MS", "0"], ["LINE_MAX_ATTEMPTS", "2.5"], ["BACKEND_WAIT_MS", "0"], ["BACKEND_WAIT_MS", "1.5"], ["MAX_EVENTS_PER_PASS", "0"],
+  for (const [name, value] of [["LINE_MAX_ATTEMPTS", "five"], ["LINE_TIMEOUT_MS", "NaN"], ["MAX_EVENT_ATTEMPTS", "0"], ["INBOX_RETRY_MS", "-1"], ["INBOX_RETRY_MS", "0"], ["LINE_MAX_ATTEMPTS", "2.5"], ["BACKEND_WAIT_MS", "0"], ["BACKEND_WAIT_MS", "1.5"], ["MAX_SUBREQUESTS", "0"],
+    // Less than one event's worst case (1 + 4 × LINE_MAX_ATTEMPTS 5) and a sync flush (4).
+    ["MAX_SUBREQUESTS", "24"],
     // Not a number, but checked with them: without a scheme every pass failed after its events.
     ["BACKEND_URL", "backend.example.jp/kizuna"], ["BACKEND_URL", "ftp://backend.example.jp"], ["BACKEND_URL", "https://backend.example.jp/kizuna "]]) {
     const w = await startWith({ [name]: value });

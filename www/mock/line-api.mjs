@@ -18,7 +18,9 @@
 // `calls` records every request (failed ones too); `failNext` makes the next `count` requests
 // answer `status` (429 or 5xx…) without processing them, with an optional Retry-After (seconds)
 // and error message (e.g. LINE's 429 "You have reached your monthly limit."). Unknown users get
-// a generated profile (`profiles` overrides: userId → {displayName, …}).
+// a generated profile (`profiles` overrides: userId → {displayName, …}). `failNext({ status,
+// count, retryAfter, message, match })` does the same for the requests for which `match(call)`
+// holds (a predicate on the recorded call), leaving the others alone.
 //
 // processThen({ path?, match?, count = 1, delayMs = 0, then = "answer" }): the next `count`
 // requests to `path` (exact string or RegExp; any path when absent) for which `match(call)`
@@ -70,9 +72,9 @@ export async function startLineApi({ port = 0, token = "test-channel-access-toke
     let send = deliver;
     const bad = (message, details) => send(400, details ? { message, details } : { message });
 
-    if (failures.length > 0) {
-      const f = failures[0];
-      if (--f.count <= 0) failures.shift();
+    const f = failures.find((x) => x.match === undefined || x.match(calls.at(-1)));
+    if (f) {
+      if (--f.count <= 0) failures.splice(failures.indexOf(f), 1);
       const message = f.message ?? (f.status === 429 ? "The API rate limit has been exceeded. Try again later." : "Internal server error");
       return send(f.status, { message }, f.retryAfter === undefined ? {} : { "retry-after": String(f.retryAfter) });
     }
@@ -172,7 +174,7 @@ export async function startLineApi({ port = 0, token = "test-channel-access-toke
     calls,
     userMenus,
     failNext(status, count = 1, retryAfter, message) {
-      failures.push({ status, count, retryAfter, message });
+      failures.push(typeof status === "object" ? { count: 1, ...status } : { status, count, retryAfter, message });
     },
     processThen({ path, match, count = 1, delayMs = 0, then = "answer" } = {}) {
       if (!(then === "answer" || then === "drop" || then === "hang" || Number.isInteger(then))) throw new TypeError(`processThen: unknown then ${then}`);

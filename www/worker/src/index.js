@@ -4,7 +4,8 @@ import config from "./config.js";
 import { createWorker } from "./worker.js";
 
 const { handler, KizunaUser } = createWorker(() => {
-  // Compiled once per isolate, on the first event: the fast JSON-text path from then on.
+  // Compiled once per isolate, by the first user object with an event to decide (never by the
+  // fetch handler, see createWorker): the fast JSON-text path from then on.
   const engine = new Engine(config);
   return (contextJson) => engine.decideJson(contextJson);
 });

@@ -19,24 +19,30 @@ export class LineTimeoutError extends Error {
 export class LineApi {
   /**
    * @param {{ channelAccessToken: string, baseURL?: string, maxAttempts?: number, baseDelayMs?: number,
-   *           maxDelayMs?: number, timeoutMs?: number, sleep?: (ms: number) => Promise<void> }} options
+   *           maxDelayMs?: number, timeoutMs?: number, sleep?: (ms: number) => Promise<void>,
+   *           beforeRequest?: (what: string) => void }} options
+   *   `beforeRequest` runs before every request (each attempt is one request); if it throws,
+   *   the request is not made and the error is thrown out of the call as it is (not retried,
+   *   not seen by `onAttemptFailed`): the worker counts its outgoing requests with it.
    */
-  constructor({ channelAccessToken, baseURL, maxAttempts = 5, baseDelayMs = 200, maxDelayMs = 10_000, timeoutMs = 10_000, sleep }) {
+  constructor({ channelAccessToken, baseURL, maxAttempts = 5, baseDelayMs = 200, maxDelayMs = 10_000, timeoutMs = 10_000, sleep, beforeRequest }) {
     this.client = new messagingApi.MessagingApiClient({ channelAccessToken, baseURL: baseURL || undefined });
     this.maxAttempts = maxAttempts;
     this.baseDelayMs = baseDelayMs;
     this.maxDelayMs = maxDelayMs;
     this.timeoutMs = timeoutMs;
     this.sleep = sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.beforeRequest = beforeRequest;
   }
 
   /**
    * Runs `call` with a timeout, retrying 429, 5xx, network errors and timeouts; other errors
    * (and LINE's monthly message limit) are thrown at once. `onAttemptFailed(e)` sees every
-   * failed attempt.
+   * failed attempt. At most `maxAttempts` requests (`call` makes one request per attempt).
    */
   async retrying(what, call, onAttemptFailed) {
     for (let attempt = 1; ; attempt++) {
+      this.beforeRequest?.(what); // may throw: no request, no retry
       try {
         return await this.#timed(what, call);
       } catch (e) {

@@ -5,9 +5,9 @@
 // Flow of one webhook:
 //   fetch    verify x-line-signature on the raw bytes (401, no work; 413 over 1 MiB) → parse
 //            (400) → group the 1:1 events by userId (group and room events are ignored) → the
-//            config must compile (else 500: LINE redelivers) → hand each user's events to that
-//            user's Durable Object, which de-duplicates them on webhookEventId and stores them
-//            durably → 200.
+//            settings must be valid (else 500: LINE redelivers) → hand each user's events to
+//            that user's Durable Object, which de-duplicates them on webhookEventId and stores
+//            them durably → 200. The config is not compiled here (see createWorker).
 //   object   one per userId, so one user's events run one at a time, in order: load the user
 //            (backend, else the last copy, else wait for the backend, up to BACKEND_WAIT_MS
 //            after the event was received, if waiting may help; a new user starts from the LINE
@@ -15,7 +15,9 @@
 //            X-Line-Retry-Key once the token is stale, never after a reply whose outcome is
 //            unknown) → enqueue the decision in the sync outbox (in the object's storage; its
 //            richMenu says what LINE carried out) → flush; an alarm retries what is left
-//            (events, outbox) until it is done.
+//            (events, outbox) until it is done. An event is started only if the outgoing
+//            requests its invocation has left cover the most it can make (MAX_SUBREQUESTS);
+//            the rest go on at once in a new invocation (an alarm).
 //
 // Why the 200 waits for the hand-off and not for the work: work scheduled with ctx.waitUntil in
 // the stateless worker is lost if the isolate is evicted or crashes before it ends, and LINE
@@ -39,6 +41,55 @@ const CONFIG_RETRY_MAX_MS = 10 * 60e3; // longest wait between retries of an eve
 const BACKEND_RETRY_STATUSES = [401, 403, 404]; // POST /decisions answers retried, not dead-lettered
 const SETTINGS_RETRY_MS = 60e3; // how soon a pass looks again while the numeric settings are invalid
 
+// Outgoing requests ("subrequests") per invocation. Workers Free allows 50 per request, Workers
+// Paid 10,000 (https://developers.cloudflare.com/workers/platform/limits/#subrequests: "Subrequests
+// | 50/request | 10,000/request"; earlier versions of the page said 1,000 for Paid), and Durable
+// Objects "are a special kind of Worker, so Workers limits also apply"
+// (https://developers.cloudflare.com/durable-objects/platform/limits/). A subrequest is "any
+// request that a Worker makes to either Internet resources using the Fetch API or requests to
+// other Cloudflare services"; "each subrequest in a redirect chain counts". Here: every attempt
+// of a Messaging API call (a call retried 5 times is 5), GET {BACKEND_URL}/users/… and each
+// POST {BACKEND_URL}/decisions. KV (the optional PROFILES cache, ≤ 2 operations per event) and
+// Durable Object calls count against another limit, "1,000 per request, regardless of the
+// usage model" (same page), far from reach here; Durable Object storage is no subrequest. A
+// request past the limit throws, and the worker would take it for a failed call whose outcome
+// is unknown (a reply then not sent, never pushed).
+//
+// Whose allowance: a Durable Object handles all its requests (accept() calls, alarms) in one
+// I/O context, and workerd attributes each subrequest "to the 'current' incoming request, which
+// is defined as the newest request that hasn't already completed" (src/workerd/io/io-context.h);
+// an object's request completes only once all its tasks are done or a newer request has come.
+// So the object counts the requests made since its newest accept() or alarm() began, whichever
+// pass makes them (#subrequests), starts an event only if what is left covers the most that
+// event can make (eventWorstCase) plus a sync flush (SYNC_FLUSH_REQUESTS), and refuses any
+// request past MAX_SUBREQUESTS without making it (BudgetSpent): the event keeps its progress and
+// goes on in a new invocation.
+//
+// A flush of kizuna/sync sends at most 4 batches (it reads min(4 × batchSize, 200) outbox
+// records, 50 decisions a batch by default) — more only when the backend refuses a batch's
+// content (400/413/422) and it is split in halves: those extra requests are refused, not sent,
+// and the next flush sends them after its backoff.
+const SYNC_FLUSH_REQUESTS = 4;
+
+/**
+ * The most outgoing requests one inbox record can still make with `lineAttempts` attempts per
+ * Messaging API call: not decided yet — the backend's GET /users (1) and the LINE profile
+ * (`lineAttempts`; not for an unfollow); then, for an event that is answered (not unfollow or
+ * standby), the rich menu call unless done (an undecided event may need one) and the message
+ * unless done — a reply and, if LINE refuses its token on the first attempt, a push: twice
+ * `lineAttempts` while a reply token may still be tried. A new follow: 1 + 4 × lineAttempts.
+ */
+export function eventWorstCase(record, lineAttempts) {
+  const { event, decision } = record;
+  const done = record.done ?? {};
+  let worst = decision ? 0 : 1 + (event.type === "unfollow" ? 0 : lineAttempts);
+  if (event.type === "unfollow" || event.mode === "standby") return worst;
+  const rm = decision?.richMenu;
+  if (!done.menu && (!decision || rm?.action === "link" || rm?.action === "unlink")) worst += lineAttempts;
+  if (!done.message && (!decision || decision.messages?.length > 0)) worst += (event.replyToken && !done.replyRefused ? 2 : 1) * lineAttempts;
+  return worst;
+}
+
 // The numeric settings (wrangler [vars] and secrets are text): name → [default, minimum,
 // integer]. Parsed once per env; a typo must not become NaN (e.g. LINE_MAX_ATTEMPTS=NaN
 // retried a 5xx forever, LINE_TIMEOUT_MS=NaN timed every call out at once).
@@ -57,10 +108,10 @@ const SETTINGS = {
   INBOX_RETRY_MS: [10_000, 1], // 0 would retry a waiting event in a tight loop
   MAX_EVENT_ATTEMPTS: [5, 1, true],
   BACKEND_WAIT_MS: [24 * 3600e3, 1, true],
-  // Workers Free allows 50 outbound requests per invocation; an event costs 2–4 (the user, the
-  // menu, the message) and a pass one more (sync). A pass stops after this many events and the
-  // next one runs at once, in a new invocation with a new allowance.
-  MAX_EVENTS_PER_PASS: [8, 1, true],
+  // Outgoing requests one invocation of a user's object may make: Workers Free's 50 (see
+  // SYNC_FLUSH_REQUESTS above); on Workers Paid up to its limit (10,000, or `limits.subrequests`).
+  // At least one event's worst case and a flush (checked below).
+  MAX_SUBREQUESTS: [50, 1, true],
 };
 const parsedSettings = new WeakMap();
 
@@ -81,6 +132,14 @@ export function settingsOf(env) {
     }
     out[name] = v;
   }
+  // Every event must fit in one invocation, or the first one that could not would wait forever.
+  const need = eventWorstCase({ event: { type: "follow", replyToken: "-" } }, out.LINE_MAX_ATTEMPTS) + SYNC_FLUSH_REQUESTS;
+  if (out.MAX_SUBREQUESTS < need) {
+    throw new SettingsError(`MAX_SUBREQUESTS must be an integer ≥ ${need} with LINE_MAX_ATTEMPTS ${out.LINE_MAX_ATTEMPTS} (an event may make ` +
+      `1 + 4 × ${out.LINE_MAX_ATTEMPTS} requests, a sync flush ${SYNC_FLUSH_REQUESTS}; lower LINE_MAX_ATTEMPTS or, on Workers Paid, raise ` +
+      `MAX_SUBREQUESTS), got ${JSON.stringify(String(env.MAX_SUBREQUESTS ?? ""))}${env.MAX_SUBREQUESTS == null ? ` (the default, ${out.MAX_SUBREQUESTS})` : ""}`);
+  }
+  if (env.MAX_EVENTS_PER_PASS != null) console.warn("settings: MAX_EVENTS_PER_PASS is no longer read: a pass is bounded by its outgoing requests (MAX_SUBREQUESTS)");
   // Checked with the numbers: a URL without a scheme would fail every pass after its events,
   // before it sets its next alarm, while webhooks are still answered 200.
   // (URL() trims spaces the requests would keep: " https://…" or "…/kizuna " is refused too.)
@@ -143,6 +202,17 @@ class LineAuthError extends DeployError {
 }
 
 /**
+ * A request the invocation has no allowance left for (MAX_SUBREQUESTS): not made. The event
+ * keeps its progress and goes on in a new invocation; it is no attempt, nothing was sent.
+ */
+class BudgetSpent extends Error {
+  constructor(what, max) {
+    super(`${what} not sent: this invocation has made its MAX_SUBREQUESTS (${max}) outgoing requests`);
+    this.name = "BudgetSpent";
+  }
+}
+
+/**
  * The backend did not say who the user is, and the object has no copy: the event cannot be
  * decided without taking a known customer for a new friend. `waits`: the reason passes or a
  * deploy fixes it (unreachable, no answer within BACKEND_TIMEOUT_MS, a 5xx, 408, 429, a 401/403
@@ -188,7 +258,12 @@ function contentTypeOf(res) {
  */
 export function createWorker(loadDecide) {
   let decideFn;
-  // Compiled once per isolate; a failure is thrown (as ConfigError) and tried again next time.
+  // Compiled once per isolate, lazily, by the first user object that decides an event — never
+  // by the fetch handler: kizuna's `new Engine(config)` takes 3–17 ms of CPU on a cold isolate,
+  // Workers Free allows 10 ms of CPU per request ("CPU time", 10 ms on Workers Free:
+  // https://developers.cloudflare.com/workers/platform/limits/), and the hand-off does not need
+  // a decision. A failure is thrown (as ConfigError: the object keeps the event and logs why,
+  // see #work) and tried again next time.
   const decider = (env) => {
     try {
       return (decideFn ??= loadDecide(env));
@@ -238,12 +313,15 @@ export function createWorker(loadDecide) {
       if (ignored > 0) console.log(`webhook: ${ignored} event(s) of unhandled types, from groups or rooms, or without a user ignored`);
       if (perUser.size === 0) return new Response(null, { status: 200 }); // LINE's "Verify" sends no events
 
-      // A config that does not compile (or a setting that is not a number) decides nothing:
-      // refuse before accepting, so LINE keeps the events and redelivers them (with "Webhook
-      // redelivery" on) once a fixed config is out.
+      // A setting that is not a number (or a BACKEND_URL that is not a URL) makes every pass
+      // fail: refuse before accepting, so LINE keeps the events and redelivers them (with
+      // "Webhook redelivery" on) once the setting is fixed. Parsing them is cheap. The config is
+      // not compiled here: the objects compile it, and while it does not compile they keep the
+      // events (durably, unlike LINE's redelivery, which gives up) and log why at error level
+      // (`event …: not decided: the config does not compile: <code> at <pointer>: …`) until a
+      // config that compiles is deployed.
       try {
         settingsOf(env);
-        decider(env);
       } catch (e) {
         console.error(`webhook: ${e.message}; answering 500 (LINE redelivers)`);
         return new Response("try again\n", { status: 500 });
@@ -270,6 +348,9 @@ export function createWorker(loadDecide) {
     #cfg;
     #redriven = false;
     #startedAt = Date.now(); // this instance's start: a deploy starts new instances
+    // Outgoing requests since the newest incoming request (accept() or alarm()) began: what the
+    // runtime counts against that request's allowance (see SYNC_FLUSH_REQUESTS).
+    #subrequests = 0;
 
     constructor(ctx, env) {
       super(ctx, env);
@@ -294,13 +375,27 @@ export function createWorker(loadDecide) {
         maxAttempts: this.cfg.LINE_MAX_ATTEMPTS,
         baseDelayMs: this.cfg.LINE_RETRY_BASE_MS,
         timeoutMs: this.cfg.LINE_TIMEOUT_MS,
+        beforeRequest: (what) => this.#spend(`LINE ${what}`),
       }));
+    }
+
+    /** Count one outgoing request, or throw BudgetSpent (the request is not to be made). */
+    #spend(what) {
+      const max = this.cfg.MAX_SUBREQUESTS;
+      if (this.#subrequests >= max) throw new BudgetSpent(what, max);
+      this.#subrequests++;
     }
 
     get sync() {
       return (this.#sync ??= new SyncClient({
         endpoint: `${trimSlash(this.env.BACKEND_URL)}/decisions`,
         store: new DurableObjectStore(this.storage),
+        // Counted; past MAX_SUBREQUESTS not sent: a network error to the client, which keeps
+        // the batch and retries it after its backoff. (It sends with redirect: "manual".)
+        fetch: (url, init) => {
+          this.#spend("POST /decisions");
+          return fetch(url, init);
+        },
         headers: this.env.BACKEND_TOKEN ? { authorization: `Bearer ${this.env.BACKEND_TOKEN}` } : {},
         source: { runtime: "workerd", app: "line-webhook" },
         baseDelayMs: this.cfg.SYNC_BASE_DELAY_MS,
@@ -322,6 +417,7 @@ export function createWorker(loadDecide) {
      * processing them; resolves as soon as they are durable.
      */
     async accept(events) {
+      this.#subrequests = 0; // a new incoming request: the runtime counts from here (see #subrequests)
       // No interleaving between the reads and writes below: a Durable Object's input gate holds
       // other calls while a storage operation is pending, and only storage is awaited here.
       const now = Date.now();
@@ -355,6 +451,7 @@ export function createWorker(loadDecide) {
     // A failing pass fails the alarm, so the runtime retries it (with backoff): the alarm may
     // be the only thing that brings this object back.
     async alarm() {
+      this.#subrequests = 0; // a new incoming request, a new allowance
       try {
         await this.#kick();
       } catch (e) {
@@ -385,8 +482,7 @@ export function createWorker(loadDecide) {
       // copy): the user's next events already past their own horizon are given up with it,
       // without loading the user again.
       let backendGaveUp;
-      let processed = 0; // events this pass took through to the end (MAX_EVENTS_PER_PASS)
-      let capped = false;
+      let capped = false; // stopped for the invocation's outgoing requests: goes on at once, in a new one
       for await (const [key, record] of this.#inbox()) {
         if (backendGaveUp && !record.decision && Date.now() - (record.receivedAt ?? Infinity) >= this.cfg.BACKEND_WAIT_MS) {
           const { error, id } = backendGaveUp;
@@ -404,15 +500,29 @@ export function createWorker(loadDecide) {
           retryInboxAt = record.retryAt;
           break; // keep the user's order: later events wait for this one
         }
-        if (processed === this.cfg.MAX_EVENTS_PER_PASS) {
-          capped = true; // the rest in a new invocation, at once (below)
+        // Started only if what the invocation has left covers the most this event can make
+        // (every LINE call retried to the end) and the flush after it. The first event of an
+        // invocation always fits (settingsOf); the rest go on in a new invocation, at once.
+        const need = eventWorstCase(record, this.cfg.LINE_MAX_ATTEMPTS);
+        if (this.#subrequests + need + SYNC_FLUSH_REQUESTS > this.cfg.MAX_SUBREQUESTS) {
+          console.log(`user object: ${this.#subrequests} of MAX_SUBREQUESTS ${this.cfg.MAX_SUBREQUESTS} requests made in this invocation; ` +
+            `event ${record.id} may make ${need} and the sync ${SYNC_FLUSH_REQUESTS}: it goes on in a new invocation`);
+          capped = true;
           break;
         }
         try {
-          processed++;
           await this.#process(key, record);
           await this.storage.delete(key);
         } catch (e) {
+          if (e instanceof BudgetSpent) {
+            // A request refused before it was made (eventWorstCase fell short: should not
+            // happen): not the event's fault and nothing sent for it. Kept with its progress,
+            // no attempt spent; it goes on in a new invocation.
+            console.warn(`event ${record.id}: ${e.message}; goes on in a new invocation`);
+            await this.storage.put(key, record);
+            capped = true;
+            break;
+          }
           const now = Date.now();
           record.failedAt = now;
           if (e instanceof DeployError) {
@@ -483,15 +593,19 @@ export function createWorker(loadDecide) {
         const ids = (await this.sync.deadLetters()).filter((d) => BACKEND_RETRY_STATUSES.includes(d.status)).map((d) => d.decisionId);
         if (ids.length > 0) console.warn(`sync: ${await this.sync.requeueDeadLetters(ids)} dead letter(s) of a backend ${BACKEND_RETRY_STATUSES.join("/")} requeued`);
       }
-      const flushed = await this.sync.flush();
+      // Not without the requests a flush may make (a pass that began with the invocation's
+      // allowance mostly spent by the pass before it): then it goes on at once, in a new one.
+      const flushable = this.cfg.MAX_SUBREQUESTS - this.#subrequests >= SYNC_FLUSH_REQUESTS;
+      const flushed = flushable ? await this.sync.flush() : { pending: undefined };
+      if (!flushable) capped = true;
       const now = Date.now();
       // When to come back: the earliest of what is left. Checked after the flush, with no
       // await but storage in between (the input gate holds accept() off meanwhile): an event
       // accepted during this pass keeps a safety net even though a queued pass will take it.
       const at = [];
+      if (capped) at.push(now); // a new invocation, with a new allowance
       if (retryInboxAt !== undefined) at.push(retryInboxAt);
-      else if (capped) at.push(now);
-      else if ((await this.storage.list({ prefix: INBOX, limit: 1 })).size > 0) at.push(now + this.cfg.INBOX_RETRY_MS);
+      else if (!capped && (await this.storage.list({ prefix: INBOX, limit: 1 })).size > 0) at.push(now + this.cfg.INBOX_RETRY_MS);
       // `pending` is undefined when the store failed before the outbox could be counted:
       // something may be left, so come back then too.
       if (flushed.pending !== 0) {
@@ -668,6 +782,7 @@ export function createWorker(loadDecide) {
     async #loadUser(userId, event) {
       let user;
       let fromBackend = false;
+      this.#spend("GET /users"); // outside the try: a request not made is no backend failure
       try {
         // A plain fetch: the backend is the business's own API, not LINE's. The timeout
         // covers the body too: a hung backend must not hold up the user's events.
@@ -755,6 +870,7 @@ export function createWorker(loadDecide) {
       try {
         profile = await this.line.profile(userId);
       } catch (e) {
+        if (e instanceof BudgetSpent) throw e; // not made: the event must not be decided without it
         console.warn(`LINE profile not loaded: ${e.status ?? e.message}`);
         return undefined;
       }
