@@ -104,11 +104,12 @@ export interface KVNamespaceLike {
 /**
  * Workers KV (`env.MY_KV`). Eventually consistent and about one write per second per key: a
  * decision can occasionally be sent twice (backends de-duplicate by decisionId). Each decision
- * costs about eight KV operations (enqueue 3 reads + 2 writes; delivery 1 read + 2 deletes; a
+ * costs about nine KV operations (enqueue 3 reads + 2 writes; delivery 2 reads + 2 deletes; a
  * dead letter 1 read + 1 write more, a failed attempt 1 read + 1 write). A flush makes at most
  * `maxFlushOps` (900) of them whatever becomes of the decisions and however long the outbox
- * is (about 600 when everything is delivered), leaving 100 of the 1,000 a Worker invocation
- * may make for its own calls. Prefer DurableObjectStore for a strongly consistent outbox.
+ * is (about 650 when everything is delivered, 150 decisions), leaving 100 of the 1,000 a Worker
+ * invocation may make for its own calls. Prefer DurableObjectStore for a strongly consistent
+ * outbox.
  */
 export class KvStore implements SyncStore {
   constructor(namespace: KVNamespaceLike);
@@ -202,7 +203,7 @@ export interface SyncClientOptions {
   /**
    * The most store operations (each get, put, delete and list call) one flush makes, an
    * integer of at least 16: it reads only what leaves room to settle a batch of it, sends a
-   * batch (or waits for a retry) only when what is left covers the worst case — 4 per decision,
+   * batch (or waits for a retry) only when what is left covers the worst case — 5 per decision,
    * a dead letter — plus the next listing, and otherwise stops with `pending > 0` and
    * `nextAttemptAt` now, for the next flush to go on. Default `store.maxFlushOps` (KvStore:
    * 900), else no limit. (A store call that makes several calls underneath, like KV's list
@@ -365,7 +366,7 @@ export class SyncError extends Error {
  * min(4 × batchSize, 200) outbox records, the oldest, and twice as many keys (keys found
  * deleted, unreadable or moved aside do not count as records), so its store operations are
  * bounded however long the outbox grows: at most 2 list calls per pass, 2 reads per record of
- * the window, 4 operations per decision settled (2 when delivered), 3 per value moved aside,
+ * the window, 5 operations per decision settled (3 when delivered), 4 per value moved aside,
  * and 2 per failed decision per retry (retries within `maxFlushMs`); with `maxFlushOps`
  * (Workers KV: 900 of the 1,000 an invocation may make) never more than that. What is left
  * goes on the next flush (`pending > 0`). (Records written before the queue keys hold no time

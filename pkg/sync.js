@@ -56,11 +56,13 @@ const READS_PER_WINDOW = 2;
 const LIST_LAG_MS = 60_000;
 // The most keys a flush lists at once: one call of Workers KV's list.
 const MAX_LIST = 1000;
+// Store operations of #remove: the index entry's read and delete, the record's delete.
+const REMOVE_OPS = 3;
 // With a budget of store operations per flush (maxFlushOps), the most one decision can cost
-// once read: a dead letter (the re-read, the dead letter's put, the index's and the record's
-// deletes). A flush starts a batch only when what is left covers this for each of its
-// decisions, and the next listing (two list calls).
-const SETTLE_OPS = 4;
+// once read: a dead letter (the re-read, the dead letter's put, #remove). A flush starts a
+// batch only when what is left covers this for each of its decisions, and the next listing
+// (two list calls).
+const SETTLE_OPS = 2 + REMOVE_OPS;
 const LIST_OPS = 2;
 const MIN_FLUSH_OPS = 16;
 // How soon to come back when another instance (tab) holds the store's lock: it is flushing.
@@ -377,9 +379,14 @@ export class SyncClient {
   }
 
   // A record leaves the outbox: the index entry first, then the record (a crash in between
-  // leaves a record that is sent again, not an index entry without a record).
+  // leaves a record that is sent again, not an index entry without a record). The entry goes
+  // only if it names this record: when a decision has two (two tabs enqueued or requeued it at
+  // once), the index names the later one, which must keep making enqueue skip the decision.
   async #remove(key) {
-    if (key.startsWith(QUEUE_PREFIX)) await this.#io.delete(QUEUED_PREFIX + decisionIdOfKey(key));
+    if (key.startsWith(QUEUE_PREFIX)) {
+      const index = QUEUED_PREFIX + decisionIdOfKey(key);
+      if ((await this.#io.get(index)) === key) await this.#io.delete(index);
+    }
     await this.#io.delete(key);
     this.#removed.set(key, this.#clock());
   }
@@ -607,7 +614,7 @@ export class SyncClient {
         }
         if (value == null) continue; // deleted since the list
         if (!isRecord(value)) {
-          if (!this.#affordsWithBatch(f, 3)) {
+          if (!this.#affordsWithBatch(f, 1 + REMOVE_OPS)) {
             f.later.add(k); // no budget left to move it: the next flush does
             continue;
           }
@@ -662,7 +669,7 @@ export class SyncClient {
     for (const r of f.cache.values()) {
       if (!f.settled.has(r.decision.decisionId) || f.passed.has(r.key)) continue;
       f.passed.add(r.key);
-      if (this.#affords(2 * (drop.length + 1))) drop.push(r);
+      if (this.#affords(REMOVE_OPS * (drop.length + 1))) drop.push(r);
       else f.later.add(r.key);
     }
     await this.#settle(drop, f, (r) => this.#remove(r.key), true);
