@@ -228,7 +228,11 @@ export interface SyncClientOptions {
   now?: () => number;
   /** Waits between retries inside flush(). Default setTimeout. */
   sleep?: (ms: number) => Promise<void>;
-  /** Every delivery or storage problem (retries included); awaited, and a throw is ignored. */
+  /**
+   * Every delivery or storage problem (retries included); awaited, and a throw is ignored. The
+   * flush that reports waits for it: awaiting this client's `flush()`, `requeueDeadLetters()` or
+   * `deleteDeadLetters()` in it would wait for ever (call them without awaiting).
+   */
   onError?: (error: SyncError) => void | Promise<void>;
   /**
    * The Web Locks API a flush takes the store's lock (`store.lockName`) with, asked for with
@@ -443,10 +447,12 @@ export class SyncClient {
    * `kizuna:queued:<decisionId>` names it), never the key it left the outbox from: another
    * instance that removed that key lately (it passes over keys it removed for a minute, for
    * Workers KV's lagging list) sends and counts it at once. A dead letter whose decision is
-   * already back in the outbox is deleted (and counted) without a second record.
+   * already back in the outbox is deleted (and counted) without a second record. Runs after
+   * this instance's flush, requeue or delete in progress, never alongside one (nor does a flush
+   * run alongside it), so two requeues of a dead letter leave one record of it.
    */
   requeueDeadLetters(decisionIds?: string[]): Promise<number>;
-  /** Delete dead letters for good (all, or the given decisionIds); resolves how many. */
+  /** Delete dead letters for good (all, or the given decisionIds); resolves how many. One at a time with this instance's flushes, like `requeueDeadLetters`. */
   deleteDeadLetters(decisionIds?: string[]): Promise<number>;
 }
 

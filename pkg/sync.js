@@ -125,6 +125,9 @@ export class SyncClient {
   #window;
 
   #running; // the flush in progress, shared by concurrent callers
+  // The last flush or dead-letter move (requeue, delete) of this instance: they run one at a
+  // time, so one never acts on records another is moving (see #exclusive).
+  #tail = Promise.resolve();
   #gate = 0; // no request before this time (ms): set by the last retryable failure
   #floor = 0; // the clock never goes below this (monotonic; a sleep of n ms means n ms passed)
   #seq = 0; // order of enqueues within one millisecond (#seqAt)
@@ -283,7 +286,7 @@ export class SyncClient {
     } catch (e) {
       return Promise.reject(e); // a programming error: rejects (TypeError), never throws
     }
-    this.#running = this.#locked(() => this.#flush(budget)).finally(() => { this.#running = undefined; });
+    this.#running = this.#exclusive(() => this.#locked(() => this.#flush(budget))).finally(() => { this.#running = undefined; });
     return this.#running;
   }
 
@@ -335,7 +338,7 @@ export class SyncClient {
    * fresh attempt counts: at its end, like decisions enqueued now, in their original order
    * among themselves. Resolves to how many moved.
    */
-  async requeueDeadLetters(decisionIds) {
+  requeueDeadLetters(decisionIds) {
     return this.#takeDead(decisionIds, async (r) => {
       if (await this.#queued(r.decision.decisionId)) return; // already back in the outbox
       // Under a new key (enqueued now), never the one it left the outbox from: an instance
@@ -353,7 +356,7 @@ export class SyncClient {
   }
 
   /** Delete dead letters for good (all, or those with the given decisionIds). */
-  async deleteDeadLetters(decisionIds) {
+  deleteDeadLetters(decisionIds) {
     return this.#takeDead(decisionIds, async () => {});
   }
 
@@ -463,9 +466,24 @@ export class SyncClient {
     }
   }
 
+  // Runs `run` once this instance's flush or dead-letter move in progress has ended. Without it
+  // a requeue could find a decision's dead letter and its record both there while a flush moves
+  // one to the other (the dead letter is written before the record is removed), take the
+  // decision for already back in the outbox and delete the dead letter: the decision gone.
+  // Two requeues of one dead letter would each write a record.
+  #exclusive(run) {
+    const done = this.#tail.then(run);
+    this.#tail = done.catch(() => {});
+    return done;
+  }
+
   // Dead letters (all, or those of the given decisionIds) in their original outbox order; for
   // each, `action` then the dead letter's delete.
-  async #takeDead(decisionIds, action) {
+  #takeDead(decisionIds, action) {
+    return this.#exclusive(() => this.#moveDead(decisionIds, action));
+  }
+
+  async #moveDead(decisionIds, action) {
     const keys = decisionIds === undefined
       ? await this.#io.list(DEAD_PREFIX)
       : [...new Set(decisionIds)].map((id) => DEAD_PREFIX + id);

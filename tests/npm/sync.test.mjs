@@ -723,6 +723,40 @@ describe("dead letters", () => {
     for (const d of ds) assert.equal(backend.count(d.decisionId), 1);
   }));
 
+  test("two requeues of one dead letter at once leave one record of it", () => withBackend(async (backend) => {
+    const store = new MemoryStore();
+    const { client } = makeClient(backend, store, { client: { maxFlushMs: 0 } });
+    const x = decision(0);
+    await client.enqueue(x);
+    backend.script.push({ status: 401 });
+    assert.equal((await client.flush()).deadLettered, 1);
+    await Promise.all([client.requeueDeadLetters(), client.requeueDeadLetters([x.decisionId])]);
+    assert.equal((await recordsOf(store, x.decisionId)).length, 1, "one record");
+    assert.deepEqual(await client.deadLetters(), []);
+    assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    assert.deepEqual(await store.list("kizuna:"), []);
+  }));
+
+  test("a requeue while this instance's flush dead-letters the decision (its dead letter written, its record not yet removed) does not lose it", () => withBackend(async (backend) => {
+    const inner = new MemoryStore();
+    const held = heldDeadLetter(inner);
+    const { client } = makeClient(backend, held.store, { client: { maxFlushMs: 0 } });
+    const x = decision(0);
+    await client.enqueue(x);
+    backend.script.push({ status: 401 });
+    const flushing = client.flush();
+    await held.written;
+    const requeued = client.requeueDeadLetters();
+    await ticks();
+    held.release();
+    assert.equal((await flushing).deadLettered, 1);
+    await requeued;
+    assert.equal((await recordsOf(inner, x.decisionId)).length, 1, "in the outbox, once");
+    assert.deepEqual(await client.deadLetters(), []);
+    assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    assert.deepEqual(await inner.list("kizuna:"), []);
+  }));
+
   test("requeue and delete can pick decisionIds", () => withBackend(async (backend) => {
     backend.script.push({ status: 401 });
     const { client } = makeClient(backend, new MemoryStore());
@@ -1692,6 +1726,40 @@ function heldFetch() {
 }
 
 const nowhere = { url: "https://backend.example/decisions" }; // for clients whose fetch is held
+
+/**
+ * A store over `inner` whose first dead-letter put, once written, does not return until
+ * `release()`: a flush held between the dead letter's put and the removal of its record.
+ * `written` resolves when it is written.
+ */
+function heldDeadLetter(inner) {
+  let reached;
+  let release;
+  const written = new Promise((resolve) => { reached = resolve; });
+  const gate = new Promise((resolve) => { release = resolve; });
+  let held = false;
+  const store = {
+    get: (k) => inner.get(k),
+    delete: (k) => inner.delete(k),
+    list: (p, o) => inner.list(p, o),
+    put: async (k, v) => {
+      await inner.put(k, v);
+      if (k.startsWith(DEAD_PREFIX) && !held) {
+        held = true;
+        reached();
+        await gate;
+      }
+    },
+  };
+  return { store, written, release };
+}
+
+/** The outbox keys of one decision. */
+async function recordsOf(store, decisionId) {
+  return (await store.list(QUEUE_PREFIX)).filter((k) => k.endsWith(`:${decisionId}`));
+}
+
+const ticks = async (n = 20) => { for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve)); };
 
 describe("two instances on one store", () => {
   test("two tabs on one localStorage flush under navigator.locks: while one sends, the other sends nothing and comes back (pending > 0, nextAttemptAt); each decision goes once", () => withLocks(async (locks) => {
