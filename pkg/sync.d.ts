@@ -207,7 +207,9 @@ export interface SyncClientOptions {
    * a dead letter — plus the next listing, and otherwise stops with `pending > 0` and
    * `nextAttemptAt` now, for the next flush to go on. Default `store.maxFlushOps` (KvStore:
    * 900), else no limit. (A store call that makes several calls underneath, like KV's list
-   * following a cursor after a short page, counts one.)
+   * following a cursor after a short page, counts one.) It bounds each call of
+   * `requeueDeadLetters` and `deleteDeadLetters` too (see their `pending`). Every call has a
+   * budget of its own: an invocation that requeues and then flushes can make twice as many.
    */
   maxFlushOps?: number;
   /**
@@ -303,6 +305,26 @@ export interface EnqueueResult {
   enqueued: number;
   /** Decisions skipped because their decisionId was already in the outbox or the dead letters (or repeated in the input). */
   duplicates: number;
+}
+
+export interface RequeueResult {
+  /** Dead letters moved back to the outbox (or deleted, their decision being back there already). */
+  requeued: number;
+  /**
+   * Dead letters asked for that this call did not get to (`maxFlushOps` ran out, see
+   * {@link SyncClient.requeueDeadLetters}): call again while above 0. With decisionIds, how
+   * many of them, at the end of the list, it did not look at: pass `decisionIds.slice(-pending)`
+   * next (the whole list again would spend the call reading the ones done). Without, a lower
+   * bound of the dead letters left. 0: all done.
+   */
+  pending: number;
+}
+
+export interface DeleteResult {
+  /** Dead letters deleted. */
+  deleted: number;
+  /** As {@link RequeueResult.pending}. */
+  pending: number;
 }
 
 export interface DeadLetter {
@@ -442,8 +464,11 @@ export class SyncClient {
   deadLetters(): Promise<DeadLetter[]>;
   /**
    * Move dead letters (all, or the given decisionIds) back to the outbox with fresh attempt
-   * counts; resolves how many moved. Each goes in as if enqueued now — at the end of the outbox,
-   * the requeued ones in their original order among themselves — under a new key (the index
+   * counts; resolves how many moved and how many it left. Like a flush, a call makes at most
+   * `maxFlushOps` store operations (up to 7 per dead letter: its read, the outbox check, two
+   * puts, its delete): it reads only the dead letters it can then move, and says what it did
+   * not get to (`pending`). Each goes in as if enqueued now — at the end of the outbox, the
+   * ones one call requeues in their original order among themselves — under a new key (the index
    * `kizuna:queued:<decisionId>` names it), never the key it left the outbox from: another
    * instance that removed that key lately (it passes over keys it removed for a minute, for
    * Workers KV's lagging list) sends and counts it at once. A dead letter whose decision is
@@ -451,9 +476,13 @@ export class SyncClient {
    * this instance's flush, requeue or delete in progress, never alongside one (nor does a flush
    * run alongside it), so two requeues of a dead letter leave one record of it.
    */
-  requeueDeadLetters(decisionIds?: string[]): Promise<number>;
-  /** Delete dead letters for good (all, or the given decisionIds); resolves how many. One at a time with this instance's flushes, like `requeueDeadLetters`. */
-  deleteDeadLetters(decisionIds?: string[]): Promise<number>;
+  requeueDeadLetters(decisionIds?: string[]): Promise<RequeueResult>;
+  /**
+   * Delete dead letters for good (all, or the given decisionIds); resolves how many, and how
+   * many it left within `maxFlushOps` (2 operations per dead letter), as `requeueDeadLetters`
+   * does. One at a time with this instance's flushes, like it.
+   */
+  deleteDeadLetters(decisionIds?: string[]): Promise<DeleteResult>;
 }
 
 /**

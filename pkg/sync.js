@@ -65,6 +65,11 @@ const REMOVE_OPS = 3;
 const SETTLE_OPS = 2 + REMOVE_OPS;
 const LIST_OPS = 2;
 const MIN_FLUSH_OPS = 16;
+// requeueDeadLetters and deleteDeadLetters are bounded by maxFlushOps too. Their operations per
+// dead letter once read, its delete included: a requeue's outbox check (the index entry, the
+// previous format's key, the record the entry names) and #write's two puts; a delete's delete.
+const REQUEUE_OPS = 6;
+const DELETE_OPS = 1;
 // How soon to come back when another instance (tab) holds the store's lock: it is flushing.
 const LOCK_BUSY_MS = 1000;
 // Statuses that refuse the request's content (malformed, too large, unprocessable): a batch
@@ -336,10 +341,10 @@ export class SyncClient {
   /**
    * Move dead letters (all, or those with the given decisionIds) back into the outbox with
    * fresh attempt counts: at its end, like decisions enqueued now, in their original order
-   * among themselves. Resolves to how many moved.
+   * among themselves. Resolves to how many moved and how many it left (see #moveDead).
    */
-  requeueDeadLetters(decisionIds) {
-    return this.#takeDead(decisionIds, async (r) => {
+  async requeueDeadLetters(decisionIds) {
+    const { moved, pending } = await this.#takeDead(decisionIds, REQUEUE_OPS, async (r) => {
       if (await this.#queued(r.decision.decisionId)) return; // already back in the outbox
       // Under a new key (enqueued now), never the one it left the outbox from: an instance
       // that removed that key passes over it for LIST_LAG_MS (#removed), and would not send it
@@ -353,11 +358,13 @@ export class SyncClient {
         nextAttemptAt: 0,
       });
     });
+    return { requeued: moved, pending };
   }
 
   /** Delete dead letters for good (all, or those with the given decisionIds). */
-  deleteDeadLetters(decisionIds) {
-    return this.#takeDead(decisionIds, async () => {});
+  async deleteDeadLetters(decisionIds) {
+    const { moved, pending } = await this.#takeDead(decisionIds, DELETE_OPS, async () => {});
+    return { deleted: moved, pending };
   }
 
   // ---- internals ---------------------------------------------------------------------------
@@ -478,28 +485,43 @@ export class SyncClient {
   }
 
   // Dead letters (all, or those of the given decisionIds) in their original outbox order; for
-  // each, `action` then the dead letter's delete.
-  #takeDead(decisionIds, action) {
-    return this.#exclusive(() => this.#moveDead(decisionIds, action));
+  // each, `action` then the dead letter's delete: `cost` store operations at most. Within
+  // maxFlushOps, like a flush (the same counter): it reads only the dead letters it can then
+  // move, and says how many it left (`pending`): of the given decisionIds, how many at their
+  // end it did not look at (so decisionIds.slice(-pending) goes on: passing them all again
+  // would spend the budget on reading the ones done); of all, the listed keys it did not read
+  // (a lower bound, above 0 while any are left).
+  #takeDead(decisionIds, cost, action) {
+    return this.#exclusive(() => this.#moveDead(decisionIds, cost, action));
   }
 
-  async #moveDead(decisionIds, action) {
-    const keys = decisionIds === undefined
-      ? await this.#io.list(DEAD_PREFIX)
-      : [...new Set(decisionIds)].map((id) => DEAD_PREFIX + id);
+  async #moveDead(decisionIds, cost, action) {
+    this.#ops = 0;
+    const limit = Math.min(MAX_LIST, this.#maxOps); // with a budget, one list call of Workers KV
+    const keys = decisionIds !== undefined
+      ? Array.from(decisionIds, (id) => DEAD_PREFIX + id)
+      : limit === Infinity ? await this.#io.list(DEAD_PREFIX) : await this.#listFirst(DEAD_PREFIX, limit);
+    const seen = new Set(); // a decisionId given twice is read once
     const found = [];
-    for (const [i, { value, error }] of (await this.#readAll(keys)).entries()) {
-      if (error !== undefined) throw error;
-      if (isRecord(value)) found.push({ key: keys[i], r: value });
+    let next = 0;
+    for (;;) {
+      // The next reads, while what is left covers acting on every dead letter read.
+      let n = Math.min(READ_CONCURRENCY, keys.length - next);
+      while (n > 0 && !this.#affords(n + cost * (found.length + n))) n--;
+      if (n === 0) break;
+      const chunk = keys.slice(next, next += n).filter((k) => !seen.has(k) && seen.add(k));
+      for (const [i, { value, error }] of (await this.#readAll(chunk)).entries()) {
+        if (error !== undefined) throw error;
+        if (isRecord(value)) found.push({ key: chunk[i], r: value });
+      }
     }
     found.sort((a, b) => order(a.r, b.r));
-    let moved = 0;
     for (const { key, r } of found) {
       await action(r);
       await this.#io.delete(key);
-      moved++;
     }
-    return moved;
+    const more = decisionIds === undefined && keys.length >= limit ? 1 : 0; // a full listing may go on
+    return { moved: found.length, pending: Math.max(keys.length - next, more) };
   }
 
   // When a record enters the outbox (its key's stamp): now, and its order within this

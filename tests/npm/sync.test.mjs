@@ -684,7 +684,7 @@ describe("dead letters", () => {
       assert.equal(backend.requests.length, splits ? 3 : 1);
 
       // Requeue (after the backend is fixed): delivered once, dead letters empty.
-      assert.equal(await client.requeueDeadLetters(), 2);
+      assert.deepEqual(await client.requeueDeadLetters(), { requeued: 2, pending: 0 });
       assert.equal(await client.pending(), 2);
       assert.deepEqual(await client.deadLetters(), []);
       assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
@@ -730,7 +730,8 @@ describe("dead letters", () => {
     await client.enqueue(x);
     backend.script.push({ status: 401 });
     assert.equal((await client.flush()).deadLettered, 1);
-    await Promise.all([client.requeueDeadLetters(), client.requeueDeadLetters([x.decisionId])]);
+    assert.deepEqual(await Promise.all([client.requeueDeadLetters(), client.requeueDeadLetters([x.decisionId])]),
+      [{ requeued: 1, pending: 0 }, { requeued: 0, pending: 0 }]);
     assert.equal((await recordsOf(store, x.decisionId)).length, 1, "one record");
     assert.deepEqual(await client.deadLetters(), []);
     assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
@@ -763,8 +764,8 @@ describe("dead letters", () => {
     const ds = decisions(0, 3);
     await client.enqueue(ds);
     await client.flush();
-    assert.equal(await client.requeueDeadLetters([ds[1].decisionId, "unknown"]), 1);
-    assert.equal(await client.deleteDeadLetters([ds[0].decisionId]), 1);
+    assert.deepEqual(await client.requeueDeadLetters([ds[1].decisionId, "unknown"]), { requeued: 1, pending: 0 });
+    assert.deepEqual(await client.deleteDeadLetters([ds[0].decisionId]), { deleted: 1, pending: 0 });
     assert.deepEqual((await client.deadLetters()).map((d) => d.decisionId), [ds[2].decisionId]);
     assert.equal(await client.pending(), 1);
   }));
@@ -1331,7 +1332,7 @@ for (const [name, make] of Object.entries(adapters)) {
       assert.deepEqual((await b.client.deadLetters()).map((d) => [d.decisionId, d.status, d.error]),
         ds.slice(3).map((d) => [d.decisionId, 422, "bad decision"]));
 
-      assert.equal(await b.client.requeueDeadLetters(), 2);
+      assert.deepEqual(await b.client.requeueDeadLetters(), { requeued: 2, pending: 0 });
       assert.deepEqual(await b.client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
       for (const d of ds) assert.equal(backend.count(d.decisionId), 1);
       assert.deepEqual(await store.list("kizuna:"), []);
@@ -1529,6 +1530,76 @@ describe("a long outbox", () => {
     assert.deepEqual(await inner.list("kizuna:"), []);
   }));
 
+  test("requeueDeadLetters and deleteDeadLetters make at most maxFlushOps store operations a call, say what they left (pending), and go on where they stopped", () => withBackend(async (backend) => {
+    const inner = new MemoryStore();
+    let ops = 0;
+    const counted = {};
+    for (const m of ["get", "put", "delete", "list"]) counted[m] = (...args) => { ops++; return inner[m](...args); };
+    const time = fakeTime();
+    const ds = decisions(0, 30);
+    const unbounded = makeClient(backend, inner, { time, client: { maxFlushMs: 0 } }).client;
+    await unbounded.enqueue(ds);
+    backend.script.push({ status: 401 });
+    assert.equal((await unbounded.flush()).deadLettered, 30);
+    const { client } = makeClient(backend, counted, { time, client: { maxFlushOps: 16, maxFlushMs: 0 } });
+    const perCall = [];
+    const repeat = async (call, field) => {
+      let done = 0;
+      for (let i = 0; i < 100; i++) {
+        ops = 0;
+        const r = await call();
+        perCall.push(ops);
+        assert.deepEqual(Object.keys(r).sort(), [field, "pending"].sort());
+        done += r[field];
+        if (r.pending === 0) return done;
+        assert.ok(r[field] > 0, "each call gets on");
+      }
+      assert.fail("never done");
+    };
+    const some = ds.slice(0, 12).map((d) => d.decisionId);
+    let ids = [...some, some[0], "unknown", some[11]];
+    const requeueSome = async () => {
+      const r = await client.requeueDeadLetters(ids);
+      ids = ids.slice(ids.length - r.pending); // the ones it did not get to
+      return r;
+    };
+    assert.equal(await repeat(requeueSome, "requeued"), 12);
+    assert.equal(await repeat(() => client.deleteDeadLetters(), "deleted"), 18);
+    assert.ok(Math.max(...perCall) <= 16, `operations per call: ${perCall.join(", ")}`);
+    assert.ok(perCall.length > 2, "the budget cut the calls short");
+    assert.deepEqual(await inner.list(DEAD_PREFIX), []);
+    assert.deepEqual((await inner.list(QUEUE_PREFIX)).map((k) => k.slice(k.lastIndexOf(":") + 1)).sort(), [...some].sort());
+    while ((await client.flush()).pending !== 0);
+    for (const d of ds) assert.equal(backend.count(d.decisionId), some.includes(d.decisionId) ? 1 : 0);
+  }));
+
+  test(`Workers KV: requeueDeadLetters() of 300 dead letters makes at most ${900} KV operations a call, and repeated calls requeue each once`, () => withBackend(async (backend) => {
+    const kv = new FakeKvNamespace();
+    const store = new KvStore(kv);
+    const time = fakeTime();
+    backend.judge = () => ({ status: 403 });
+    const { client } = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
+    const ds = decisions(0, 300);
+    await client.enqueue(ds);
+    await drain(client, kv, time);
+    assert.equal((await store.list(DEAD_PREFIX)).length, 300);
+    backend.judge = undefined;
+    const perCall = [];
+    let requeued = 0;
+    for (let i = 0; i < 20; i++) {
+      const before = kv.operations;
+      const r = await client.requeueDeadLetters();
+      perCall.push(kv.operations - before);
+      requeued += r.requeued;
+      if (r.pending === 0) break;
+    }
+    assert.ok(Math.max(...perCall) <= 900, `KV operations per call: ${perCall.join(", ")}`);
+    assert.equal(requeued, 300);
+    assert.deepEqual(await store.list(DEAD_PREFIX), []);
+    await drain(client, kv, time);
+    for (const d of ds) assert.equal(backend.count(d.decisionId), 1, d.decisionId);
+  }));
+
   test("an index entry left without its record (another instance settled it between enqueue's two writes) does not make requeueDeadLetters drop the decision", () => withBackend(async (backend) => {
     const store = new MemoryStore();
     let release;
@@ -1544,7 +1615,7 @@ describe("a long outbox", () => {
     assert.equal((await b.flush()).deadLettered, 1);
     release();
     await enqueued;
-    assert.equal(await b.requeueDeadLetters([d.decisionId]), 1);
+    assert.deepEqual(await b.requeueDeadLetters([d.decisionId]), { requeued: 1, pending: 0 });
     assert.ok(await outboxKey(store, d.decisionId), "the decision is back in the outbox");
     assert.equal((await b.flush()).sent, 1);
     assert.equal(backend.count(d.decisionId), 1);
@@ -1564,7 +1635,7 @@ describe("a long outbox", () => {
     await a.enqueue(later);
     time.t += 1;
     const b = makeClient(backend, store, { time }).client; // tab B loads the page: requeues the 403s
-    assert.equal(await b.requeueDeadLetters(), 3);
+    assert.deepEqual(await b.requeueDeadLetters(), { requeued: 3, pending: 0 });
     const keys = await store.list(QUEUE_PREFIX);
     assert.deepEqual(keys.map((k) => k.slice(k.lastIndexOf(":") + 1)), [later, ...ds].map((d) => d.decisionId), "behind the later one, in their own order");
     assert.ok(keys.every((k) => !oldKeys.includes(k)), "no old key reused");
@@ -1929,7 +2000,7 @@ describe("package", () => {
       writeFileSync(join(project, "package.json"), JSON.stringify({ name: "c", private: true, type: "module" }));
       writeFileSync(join(project, "consumer.ts"), `
         import { SyncClient, MemoryStore, KvStore, DurableObjectStore, LocalStorageStore, IndexedDbStore, batchIdFor,
-          type Decision, type FlushResult, type SyncError, type SyncStore, type DeadLetter, SyncError as SyncErrorClass } from "kizuna/sync";
+          type Decision, type FlushResult, type SyncError, type SyncStore, type DeadLetter, type RequeueResult, type DeleteResult, SyncError as SyncErrorClass } from "kizuna/sync";
         declare const kv: { get(k: string, o: { type: "text" }): Promise<string | null>; put(k: string, v: string): Promise<void>;
           delete(k: string): Promise<void>; list(o: { prefix?: string; cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }> };
         declare const ctx: { waitUntil(p: Promise<unknown>): void };
@@ -1942,7 +2013,8 @@ describe("package", () => {
         async function main(): Promise<void> {
           await client.enqueue(d); await client.enqueue([d]);
           const r: FlushResult = await client.flush(); const n: number = r.sent + r.retried + r.deadLettered + (r.pending ?? 0); const next: number | undefined = r.nextAttemptAt; void next;
-          const dead: DeadLetter[] = await client.deadLetters(); const moved: number = await client.requeueDeadLetters(dead.map((x) => x.decisionId));
+          const dead: DeadLetter[] = await client.deadLetters(); const moved: RequeueResult = await client.requeueDeadLetters(dead.map((x) => x.decisionId));
+          const left: number = moved.requeued + moved.pending; const gone: DeleteResult = await client.deleteDeadLetters(); void left; void (gone.deleted + gone.pending);
           void client.flushInBackground(ctx); void n; void moved; void (await client.pending());
           void new MemoryStore(); void new LocalStorageStore(); void new DurableObjectStore({ storage: {} as any }); void new IndexedDbStore("db");
           const id: string = batchIdFor(["a"]); void id; void new SyncErrorClass("x"); void new SyncErrorClass("y", { kind: "store" });

@@ -481,7 +481,7 @@ export function createWorker(loadDecide) {
         // instance (one list; none are made any more).
         this.#redriven = true;
         const ids = (await this.sync.deadLetters()).filter((d) => BACKEND_RETRY_STATUSES.includes(d.status)).map((d) => d.decisionId);
-        if (ids.length > 0) console.warn(`sync: ${await this.sync.requeueDeadLetters(ids)} dead letter(s) of a backend ${BACKEND_RETRY_STATUSES.join("/")} requeued`);
+        if (ids.length > 0) console.warn(`sync: ${(await this.sync.requeueDeadLetters(ids)).requeued} dead letter(s) of a backend ${BACKEND_RETRY_STATUSES.join("/")} requeued`);
       }
       const flushed = await this.sync.flush();
       const now = Date.now();
