@@ -249,7 +249,9 @@ export interface SyncClientOptions {
    * object with the older two-argument `request(name, callback)` is such a case: it takes the
    * options for its callback and throws a TypeError; this client then stops asking it (it may
    * have waited for the lock before failing) and every flush runs unlocked. One stolen during a
-   * flush (`steal: true` elsewhere) lets it finish unlocked.
+   * flush (`steal: true` elsewhere) lets it finish unlocked. `requeueDeadLetters` and
+   * `deleteDeadLetters` take the same lock the same way: while another tab holds it they move
+   * nothing and resolve with everything asked for left (`pending`).
    */
   locks?: LockManagerLike;
 }
@@ -312,7 +314,8 @@ export interface RequeueResult {
   requeued: number;
   /**
    * Dead letters asked for that this call did not get to (`maxFlushOps` ran out, see
-   * {@link SyncClient.requeueDeadLetters}): call again while above 0. With decisionIds, how
+   * {@link SyncClient.requeueDeadLetters}, or another tab held the store's lock, see
+   * {@link SyncClientOptions.locks}): call again while above 0. With decisionIds, how
    * many of them, at the end of the list, it did not look at: pass `decisionIds.slice(-pending)`
    * next (the whole list again would spend the call reading the ones done). Without, a lower
    * bound of the dead letters left. 0: all done.
@@ -474,13 +477,16 @@ export class SyncClient {
    * Workers KV's lagging list) sends and counts it at once. A dead letter whose decision is
    * already back in the outbox is deleted (and counted) without a second record. Runs after
    * this instance's flush, requeue or delete in progress, never alongside one (nor does a flush
-   * run alongside it), so two requeues of a dead letter leave one record of it.
+   * run alongside it), and under the store's Web Lock like a flush (tabs: see `locks`), so two
+   * requeues of a dead letter leave one record of it. (Instances that share no lock — isolates
+   * on one KV namespace, a browser without Web Locks — can each write one, like two enqueues at
+   * once: the flush that settles the decision removes the other record it reads.)
    */
   requeueDeadLetters(decisionIds?: string[]): Promise<RequeueResult>;
   /**
    * Delete dead letters for good (all, or the given decisionIds); resolves how many, and how
    * many it left within `maxFlushOps` (2 operations per dead letter), as `requeueDeadLetters`
-   * does. One at a time with this instance's flushes, like it.
+   * does. One at a time with this instance's flushes and under the store's lock, like it.
    */
   deleteDeadLetters(decisionIds?: string[]): Promise<DeleteResult>;
 }

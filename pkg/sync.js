@@ -291,7 +291,7 @@ export class SyncClient {
     } catch (e) {
       return Promise.reject(e); // a programming error: rejects (TypeError), never throws
     }
-    this.#running = this.#exclusive(() => this.#locked(() => this.#flush(budget))).finally(() => { this.#running = undefined; });
+    this.#running = this.#exclusive(() => this.#locked(() => this.#flush(budget), () => this.#busy())).finally(() => { this.#running = undefined; });
     return this.#running;
   }
 
@@ -408,13 +408,15 @@ export class SyncClient {
     return (await this.#io.get(r.key)) != null;
   }
 
-  // Run a flush under the store's Web Lock (browsers: tabs sharing localStorage or IndexedDB),
-  // so one tab's flush never sends what another is sending. Without Web Locks (Node, workerd,
-  // older browsers) or a lock name, it runs as is: delivery is still at least once. The lock
-  // is asked for only if available: a tab that holds it is flushing this store, maybe for long
-  // (a background tab's timers are throttled, a frozen page, a store call that never settles),
-  // and a flush must not wait for it beyond maxFlushMs, nor leave later flush() calls waiting
-  // on it. It says what is waiting instead (#busy), so the caller comes back.
+  // Run a flush, or a dead-letter move, under the store's Web Lock (browsers: tabs sharing
+  // localStorage or IndexedDB), so one tab's flush never sends what another is sending, and a
+  // requeue never meets another tab's requeue or flush of the same decision (see #exclusive).
+  // Without Web Locks (Node, workerd, older browsers) or a lock name, it runs as is: delivery
+  // is still at least once. The lock is asked for only if available: a tab that holds it is
+  // flushing this store, maybe for long (a background tab's timers are throttled, a frozen
+  // page, a store call that never settles), and a flush must not wait for it beyond
+  // maxFlushMs, nor leave later calls waiting on it. `busy` says what is waiting instead, so
+  // the caller comes back.
   //
   // A lock that cannot be asked for (a SecurityError in an opaque origin; a custom `locks` with
   // the older two-argument request(name, callback), which takes the options for its callback
@@ -423,26 +425,26 @@ export class SyncClient {
   // is reported once per instance, so the unlocked flushes are not silent. A locks object that
   // does not take the options is not asked again by this instance: an old request(name, cb)
   // waits for the lock before it fails, and later flushes must not wait on it.
-  #locked(flush) {
+  #locked(work, busy) {
     const name = this.#store.lockName;
-    if (typeof name !== "string" || !this.#locks || this.#locksUnusable) return flush();
+    if (typeof name !== "string" || !this.#locks || this.#locksUnusable) return work();
     let run;
     let answered = false; // the callback was called (with a lock, or null: held elsewhere)
     const unlocked = async (cause) => {
       await this.#reportUnlocked(name, cause);
-      return flush();
+      return work();
     };
     return Promise.resolve()
       .then(() => this.#locks.request(name, { ifAvailable: true }, (lock) => {
         answered = true;
         if (lock === null) return undefined;
-        run = flush();
-        return run; // the lock is held until the flush ends
+        run = work();
+        return run; // the lock is held until the work ends
       }))
-      // The flush's own result also when its lock was stolen (request() then rejects while the
-      // flush runs on). A request() that resolved without calling back (not the Web Locks API)
+      // The work's own result also when its lock was stolen (request() then rejects while the
+      // work runs on). A request() that resolved without calling back (not the Web Locks API)
       // tells nothing about the lock: unlocked too.
-      .then(() => run ?? (answered ? this.#busy() : unlocked(undefined)), (cause) => run ?? unlocked(cause));
+      .then(() => run ?? (answered ? busy() : unlocked(undefined)), (cause) => run ?? unlocked(cause));
   }
 
   async #reportUnlocked(name, cause) {
@@ -492,7 +494,11 @@ export class SyncClient {
   // would spend the budget on reading the ones done); of all, the listed keys it did not read
   // (a lower bound, above 0 while any are left).
   #takeDead(decisionIds, cost, action) {
-    return this.#exclusive(() => this.#moveDead(decisionIds, cost, action));
+    return this.#exclusive(() => this.#locked(() => this.#moveDead(decisionIds, cost, action), async () => ({
+      // Another tab holds the store's lock: nothing moved, all left (of all, a lower bound).
+      moved: 0,
+      pending: decisionIds !== undefined ? Array.from(decisionIds).length : (await this.#listFirst(DEAD_PREFIX, MAX_LIST)).length,
+    })));
   }
 
   async #moveDead(decisionIds, cost, action) {

@@ -1950,6 +1950,23 @@ describe("two instances on one store", () => {
     assert.deepEqual(await store.list("kizuna:"), [], "no record or index entry left");
   }));
 
+  test("two tabs requeueing one dead letter at once (both at start-up) leave one record of it: the store's lock lets one requeue at a time", () => withLocks(async () => withBackend(async (backend) => {
+    const storage = new StorageShim();
+    const tabA = makeClient(backend, new LocalStorageStore(storage, "quiz:"), { client: { maxFlushMs: 0 } });
+    const tabB = makeClient(backend, new LocalStorageStore(storage, "quiz:"), { client: { maxFlushMs: 0 } });
+    const x = decision(0);
+    await tabA.client.enqueue(x);
+    backend.script.push({ status: 401 });
+    assert.equal((await tabA.client.flush()).deadLettered, 1);
+    const results = await Promise.all([tabA.client.requeueDeadLetters(), tabB.client.requeueDeadLetters([x.decisionId])]);
+    assert.deepEqual(results, [{ requeued: 1, pending: 0 }, { requeued: 0, pending: 1 }], "tab B moved nothing while tab A held the lock, and says so");
+    assert.equal((await recordsOf(new LocalStorageStore(storage, "quiz:"), x.decisionId)).length, 1, "one record");
+    assert.deepEqual(await tabB.client.requeueDeadLetters([x.decisionId]), { requeued: 0, pending: 0 }, "once free: nothing left to requeue");
+    assert.deepEqual(await tabA.client.deadLetters(), []);
+    while ((await tabB.client.flush()).pending !== 0);
+    assert.equal(backend.count(x.decisionId), 1);
+  })));
+
   for (const status of [503, 401]) {
     test(`without a lock (one KV namespace, two isolates), a late ${status} in one instance does not bring back or dead-letter what the other delivered meanwhile`, () => withBackend(async (backend) => {
       const store = new KvStore(new FakeKvNamespace());
