@@ -468,19 +468,25 @@ export class SyncClient {
   /**
    * Move dead letters (all, or the given decisionIds) back to the outbox with fresh attempt
    * counts; resolves how many moved and how many it left. Like a flush, a call makes at most
-   * `maxFlushOps` store operations (up to 7 per dead letter: its read, the outbox check, two
-   * puts, its delete): it reads only the dead letters it can then move, and says what it did
-   * not get to (`pending`). Each goes in as if enqueued now — at the end of the outbox, the
-   * ones one call requeues in their original order among themselves — under a new key (the index
+   * `maxFlushOps` store operations (up to 10 per dead letter: its read, the outbox check, two
+   * puts, the removal of the record it was made from if that is still there, its delete): it
+   * reads only the dead letters it can then move, and says what it did not get to (`pending`).
+   * Each goes in as if enqueued now — at the end of the outbox, the ones one call requeues in
+   * their original order among themselves — under a new key (the index
    * `kizuna:queued:<decisionId>` names it), never the key it left the outbox from: another
    * instance that removed that key lately (it passes over keys it removed for a minute, for
    * Workers KV's lagging list) sends and counts it at once. A dead letter whose decision is
-   * already back in the outbox is deleted (and counted) without a second record. Runs after
-   * this instance's flush, requeue or delete in progress, never alongside one (nor does a flush
-   * run alongside it), and under the store's Web Lock like a flush (tabs: see `locks`), so two
+   * already back in the outbox is deleted (and counted) without a second record; the record it
+   * was made from, still there (a crash between the dead letter's write and the record's
+   * removal, or another instance dead-lettering it right then), is not such a one: it is
+   * replaced by the new record, so the decision is neither lost nor in twice. Runs after this
+   * instance's flush, requeue or delete in progress, never alongside one (nor does a flush run
+   * alongside it), and under the store's Web Lock like a flush (tabs: see `locks`), so two
    * requeues of a dead letter leave one record of it. (Instances that share no lock — isolates
    * on one KV namespace, a browser without Web Locks — can each write one, like two enqueues at
-   * once: the flush that settles the decision removes the other record it reads.)
+   * once: the flush that settles the decision removes the other record it reads. A flush there
+   * that dead-lettered a decision keeps a record of it it reads afterwards, the decision
+   * requeued meanwhile, for the next flush: `pending` counts it.)
    */
   requeueDeadLetters(decisionIds?: string[]): Promise<RequeueResult>;
   /**

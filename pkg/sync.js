@@ -67,8 +67,9 @@ const LIST_OPS = 2;
 const MIN_FLUSH_OPS = 16;
 // requeueDeadLetters and deleteDeadLetters are bounded by maxFlushOps too. Their operations per
 // dead letter once read, its delete included: a requeue's outbox check (the index entry, the
-// previous format's key, the record the entry names) and #write's two puts; a delete's delete.
-const REQUEUE_OPS = 6;
+// previous format's key, the record the entry names), #write's two puts and the removal of
+// the record it was made from, if still there; a delete's delete.
+const REQUEUE_OPS = 6 + REMOVE_OPS;
 const DELETE_OPS = 1;
 // How soon to come back when another instance (tab) holds the store's lock: it is flushing.
 const LOCK_BUSY_MS = 1000;
@@ -345,7 +346,14 @@ export class SyncClient {
    */
   async requeueDeadLetters(decisionIds) {
     const { moved, pending } = await this.#takeDead(decisionIds, REQUEUE_OPS, async (r) => {
-      if (await this.#queued(r.decision.decisionId)) return; // already back in the outbox
+      const queued = await this.#queued(r.decision.decisionId);
+      // The record this dead letter was made from (its key; or the previous format's, which
+      // nothing writes any more) is not the decision back in the outbox: the removal that
+      // follows the dead letter's put did not happen (a crash) or is under way in an instance
+      // sharing no lock. Taken for one, the dead letter would be deleted here and the record
+      // there: the decision gone. It is replaced by the new record instead.
+      const source = queued !== undefined && (queued === queueKey(r) || queued.startsWith(OUTBOX_PREFIX));
+      if (queued !== undefined && !source) return; // already back in the outbox
       // Under a new key (enqueued now), never the one it left the outbox from: an instance
       // that removed that key passes over it for LIST_LAG_MS (#removed), and would not send it
       // nor count it meanwhile. #write points the index at the new key. Outbox first, then
@@ -357,6 +365,7 @@ export class SyncClient {
         attempts: 0,
         nextAttemptAt: 0,
       });
+      if (source) await this.#remove(queued); // the index now names the new record: it stays
     });
     return { requeued: moved, pending };
   }
@@ -369,13 +378,14 @@ export class SyncClient {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  // Whether a decisionId is in the outbox, in either key format. An index entry counts only
-  // while the record it names exists: another instance can settle a record between #write's
-  // two puts and leave the entry behind (it is overwritten by the next #write of the id).
+  // The key of a decisionId's outbox record, in either key format, if it has one. An index
+  // entry counts only while the record it names exists: another instance can settle a record
+  // between #write's two puts and leave the entry behind (overwritten by the next #write of
+  // the id).
   async #queued(id) {
     const [indexed, old] = await Promise.all([this.#io.get(QUEUED_PREFIX + id), this.#io.get(OUTBOX_PREFIX + id)]);
-    if (old != null) return true;
-    return typeof indexed === "string" && indexed.startsWith(QUEUE_PREFIX) && (await this.#io.get(indexed)) != null;
+    if (old != null) return OUTBOX_PREFIX + id;
+    return typeof indexed === "string" && indexed.startsWith(QUEUE_PREFIX) && (await this.#io.get(indexed)) != null ? indexed : undefined;
   }
 
   // A new outbox record: the record, then its index entry. A crash in between leaves a record
@@ -709,13 +719,17 @@ export class SyncClient {
   // The other records of decisions this flush settled: enqueue is not under a lock, so two tabs
   // enqueuing one decision at the same time each write a record. They are removed with it (a
   // dead letter holds the decision, a delivered one is not sent again); one there is no budget
-  // left to remove is left counted (f.later). Tried once per flush.
+  // left to remove is left counted (f.later). Tried once per flush. A record of a dead-lettered
+  // decision first read after its dead letter was written may be that dead letter requeued by
+  // an instance sharing no lock (under a new key): it holds the decision now, so it is left
+  // counted too, for the next flush to send.
   async #dropSettled(f) {
     const drop = [];
     for (const r of f.cache.values()) {
       if (!f.settled.has(r.decision.decisionId) || f.passed.has(r.key)) continue;
       f.passed.add(r.key);
-      if (this.#affords(REMOVE_OPS * (drop.length + 1))) drop.push(r);
+      if (f.dead.get(r.decision.decisionId)?.has(r.key) === false) f.later.add(r.key);
+      else if (this.#affords(REMOVE_OPS * (drop.length + 1))) drop.push(r);
       else f.later.add(r.key);
     }
     await this.#settle(drop, f, (r) => this.#remove(r.key), true);
@@ -756,7 +770,8 @@ export class SyncClient {
       records: this.#window, // outbox records this flush may still read, over all its passes
       reads: READS_PER_WINDOW * this.#window, // reads it may still make (records or not)
       unread: 0, // keys of the last listing left unread (or unlisted: the outbox goes on)
-      later: new Set(), // unreadable keys this flush had no budget to move aside
+      later: new Set(), // keys left counted for the next flush (no budget to move aside or remove; a requeue)
+      dead: new Map(), // decisionId dead-lettered → the keys of its records read before (#dropSettled)
     };
     this.#ops = 0;
     let loaded = false; // the outbox was listed and read at least once by this flush
@@ -934,6 +949,10 @@ export class SyncClient {
   // Move records to the dead letters; resolves how many moved.
   async #deadLetter(records, f, info) {
     const t = this.#clock();
+    // The records of these decisions read so far were written before their dead letters: none
+    // is one of them requeued (#dropSettled).
+    for (const r of records) f.dead.set(r.decision.decisionId, new Set());
+    for (const r of f.cache.values()) f.dead.get(r.decision.decisionId)?.add(r.key);
     const moved = [];
     await this.#settle(records, f, async (r) => {
       const id = r.decision.decisionId;

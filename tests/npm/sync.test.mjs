@@ -1967,6 +1967,46 @@ describe("two instances on one store", () => {
     assert.equal(backend.count(x.decisionId), 1);
   })));
 
+  test("without a lock (two isolates on one store), a requeue while another instance dead-letters the decision (its dead letter written, its record not yet removed) does not lose it: one record of it is left", () => withBackend(async (backend) => {
+    const inner = new MemoryStore();
+    const held = heldDeadLetter(inner);
+    const a = makeClient(backend, held.store, { client: { maxFlushMs: 0 } }).client;
+    const b = makeClient(backend, inner, { time: fakeTime(T0 + 5) }).client;
+    const x = decision(0);
+    await a.enqueue(x);
+    backend.script.push({ status: 401 });
+    const flushing = a.flush();
+    await held.written;
+    assert.deepEqual(await b.requeueDeadLetters(), { requeued: 1, pending: 0 });
+    held.release();
+    assert.equal((await flushing).deadLettered, 1);
+    assert.equal((await recordsOf(inner, x.decisionId)).length, 1, "in the outbox, once");
+    assert.deepEqual(await b.deadLetters(), []);
+    assert.equal(await inner.get(`kizuna:queued:${x.decisionId}`), (await recordsOf(inner, x.decisionId))[0], "indexed");
+    while ((await b.flush()).pending !== 0);
+    assert.equal(backend.count(x.decisionId), 1);
+    assert.deepEqual(await inner.list("kizuna:"), []);
+  }));
+
+  test("without a lock (two isolates on one store), a decision requeued while the flush that dead-lettered it goes on is not taken for another copy of it: kept, counted, sent by the next flush", () => withBackend(async (backend) => {
+    const store = new MemoryStore();
+    const a = heldFetch();
+    const first = makeClient(nowhere, store, { client: { fetch: a.fetch, batchSize: 1, maxFlushMs: 0 } });
+    const second = makeClient(backend, store, { time: fakeTime(T0 + 5) }).client;
+    const [x, y] = decisions(0, 2);
+    await first.client.enqueue([x, y]);
+    const flushing = first.client.flush();
+    (await a.calls.reach(1)).answer(401); // x: dead-lettered
+    const sendingY = await a.calls.reach(2);
+    assert.deepEqual(await second.requeueDeadLetters(), { requeued: 1, pending: 0 });
+    sendingY.answer(200);
+    assert.deepEqual(await flushing, { sent: 1, retried: 0, deadLettered: 1, pending: 1, nextAttemptAt: T0 });
+    assert.equal((await recordsOf(store, x.decisionId)).length, 1, "x is in the outbox");
+    assert.deepEqual(await second.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    assert.equal(backend.count(x.decisionId), 1);
+    assert.deepEqual(await store.list("kizuna:"), []);
+  }));
+
   for (const status of [503, 401]) {
     test(`without a lock (one KV namespace, two isolates), a late ${status} in one instance does not bring back or dead-letter what the other delivered meanwhile`, () => withBackend(async (backend) => {
       const store = new KvStore(new FakeKvNamespace());
