@@ -484,9 +484,9 @@ export class SyncClient {
    * alongside it), and under the store's Web Lock like a flush (tabs: see `locks`), so two
    * requeues of a dead letter leave one record of it. (Instances that share no lock — isolates
    * on one KV namespace, a browser without Web Locks — can each write one, like two enqueues at
-   * once: the flush that settles the decision removes the other record it reads. A flush there
-   * that dead-lettered a decision keeps a record of it it reads afterwards, the decision
-   * requeued meanwhile, for the next flush: `pending` counts it.)
+   * once: the flush that settles the decision removes the other record it reads. A record of a
+   * decision a flush dead-lettered that it reads only afterwards — the decision requeued
+   * meanwhile — is left to the next flush, counted in `pending`.)
    */
   requeueDeadLetters(decisionIds?: string[]): Promise<RequeueResult>;
   /**

@@ -341,8 +341,9 @@ export class SyncClient {
 
   /**
    * Move dead letters (all, or those with the given decisionIds) back into the outbox with
-   * fresh attempt counts: at its end, like decisions enqueued now, in their original order
-   * among themselves. Resolves to how many moved and how many it left (see #moveDead).
+   * fresh attempt counts: at its end, like decisions enqueued now, those of one call in their
+   * original order among themselves. Resolves to how many moved and how many it left (see
+   * #takeDead).
    */
   async requeueDeadLetters(decisionIds) {
     const { moved, pending } = await this.#takeDead(decisionIds, REQUEUE_OPS, async (r) => {
