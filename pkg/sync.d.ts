@@ -104,11 +104,12 @@ export interface KVNamespaceLike {
 /**
  * Workers KV (`env.MY_KV`). Eventually consistent and about one write per second per key: a
  * decision can occasionally be sent twice (backends de-duplicate by decisionId). Each decision
- * costs about eight KV operations (enqueue 3 reads + 2 writes; delivery 1 read + 2 deletes; a
+ * costs about nine KV operations (enqueue 3 reads + 2 writes; delivery 2 reads + 2 deletes; a
  * dead letter 1 read + 1 write more, a failed attempt 1 read + 1 write). A flush makes at most
  * `maxFlushOps` (900) of them whatever becomes of the decisions and however long the outbox
- * is (about 600 when everything is delivered), leaving 100 of the 1,000 a Worker invocation
- * may make for its own calls. Prefer DurableObjectStore for a strongly consistent outbox.
+ * is (about 650 when everything is delivered, 150 decisions), leaving 100 of the 1,000 a Worker
+ * invocation may make for its own calls. Prefer DurableObjectStore for a strongly consistent
+ * outbox.
  */
 export class KvStore implements SyncStore {
   constructor(namespace: KVNamespaceLike);
@@ -202,11 +203,13 @@ export interface SyncClientOptions {
   /**
    * The most store operations (each get, put, delete and list call) one flush makes, an
    * integer of at least 16: it reads only what leaves room to settle a batch of it, sends a
-   * batch (or waits for a retry) only when what is left covers the worst case — 4 per decision,
+   * batch (or waits for a retry) only when what is left covers the worst case — 5 per decision,
    * a dead letter — plus the next listing, and otherwise stops with `pending > 0` and
    * `nextAttemptAt` now, for the next flush to go on. Default `store.maxFlushOps` (KvStore:
    * 900), else no limit. (A store call that makes several calls underneath, like KV's list
-   * following a cursor after a short page, counts one.)
+   * following a cursor after a short page, counts one.) It bounds each call of
+   * `requeueDeadLetters` and `deleteDeadLetters` too (see their `pending`). Every call has a
+   * budget of its own: an invocation that requeues and then flushes can make twice as many.
    */
   maxFlushOps?: number;
   /**
@@ -227,7 +230,11 @@ export interface SyncClientOptions {
   now?: () => number;
   /** Waits between retries inside flush(). Default setTimeout. */
   sleep?: (ms: number) => Promise<void>;
-  /** Every delivery or storage problem (retries included); awaited, and a throw is ignored. */
+  /**
+   * Every delivery or storage problem (retries included); awaited, and a throw is ignored. The
+   * flush that reports waits for it: awaiting this client's `flush()`, `requeueDeadLetters()` or
+   * `deleteDeadLetters()` in it would wait for ever (call them without awaiting).
+   */
   onError?: (error: SyncError) => void | Promise<void>;
   /**
    * The Web Locks API a flush takes the store's lock (`store.lockName`) with, asked for with
@@ -242,7 +249,9 @@ export interface SyncClientOptions {
    * object with the older two-argument `request(name, callback)` is such a case: it takes the
    * options for its callback and throws a TypeError; this client then stops asking it (it may
    * have waited for the lock before failing) and every flush runs unlocked. One stolen during a
-   * flush (`steal: true` elsewhere) lets it finish unlocked.
+   * flush (`steal: true` elsewhere) lets it finish unlocked. `requeueDeadLetters` and
+   * `deleteDeadLetters` take the same lock the same way: while another tab holds it they move
+   * nothing and resolve with everything asked for left (`pending`).
    */
   locks?: LockManagerLike;
 }
@@ -298,6 +307,27 @@ export interface EnqueueResult {
   enqueued: number;
   /** Decisions skipped because their decisionId was already in the outbox or the dead letters (or repeated in the input). */
   duplicates: number;
+}
+
+export interface RequeueResult {
+  /** Dead letters moved back to the outbox (or deleted, their decision being back there already). */
+  requeued: number;
+  /**
+   * Dead letters asked for that this call did not get to (`maxFlushOps` ran out, see
+   * {@link SyncClient.requeueDeadLetters}, or another tab held the store's lock, see
+   * {@link SyncClientOptions.locks}): call again while above 0. With decisionIds, how
+   * many of them, at the end of the list, it did not look at: pass `decisionIds.slice(-pending)`
+   * next (the whole list again would spend the call reading the ones done). Without, a lower
+   * bound of the dead letters left. 0: all done.
+   */
+  pending: number;
+}
+
+export interface DeleteResult {
+  /** Dead letters deleted. */
+  deleted: number;
+  /** As {@link RequeueResult.pending}. */
+  pending: number;
 }
 
 export interface DeadLetter {
@@ -365,7 +395,7 @@ export class SyncError extends Error {
  * min(4 × batchSize, 200) outbox records, the oldest, and twice as many keys (keys found
  * deleted, unreadable or moved aside do not count as records), so its store operations are
  * bounded however long the outbox grows: at most 2 list calls per pass, 2 reads per record of
- * the window, 4 operations per decision settled (2 when delivered), 3 per value moved aside,
+ * the window, 5 operations per decision settled (3 when delivered), 4 per value moved aside,
  * and 2 per failed decision per retry (retries within `maxFlushMs`); with `maxFlushOps`
  * (Workers KV: 900 of the 1,000 an invocation may make) never more than that. What is left
  * goes on the next flush (`pending > 0`). (Records written before the queue keys hold no time
@@ -437,16 +467,34 @@ export class SyncClient {
   deadLetters(): Promise<DeadLetter[]>;
   /**
    * Move dead letters (all, or the given decisionIds) back to the outbox with fresh attempt
-   * counts; resolves how many moved. Each goes in as if enqueued now — at the end of the outbox,
-   * the requeued ones in their original order among themselves — under a new key (the index
+   * counts; resolves how many moved and how many it left. Like a flush, a call makes at most
+   * `maxFlushOps` store operations (up to 10 per dead letter: its read, the outbox check, two
+   * puts, the removal of the record it was made from if that is still there, its delete): it
+   * reads only the dead letters it can then move, and says what it did not get to (`pending`).
+   * Each goes in as if enqueued now — at the end of the outbox, the ones one call requeues in
+   * their original order among themselves — under a new key (the index
    * `kizuna:queued:<decisionId>` names it), never the key it left the outbox from: another
    * instance that removed that key lately (it passes over keys it removed for a minute, for
    * Workers KV's lagging list) sends and counts it at once. A dead letter whose decision is
-   * already back in the outbox is deleted (and counted) without a second record.
+   * already back in the outbox is deleted (and counted) without a second record; the record it
+   * was made from, still there (a crash between the dead letter's write and the record's
+   * removal, or another instance dead-lettering it right then), is not such a one: it is
+   * replaced by the new record, so the decision is neither lost nor in twice. Runs after this
+   * instance's flush, requeue or delete in progress, never alongside one (nor does a flush run
+   * alongside it), and under the store's Web Lock like a flush (tabs: see `locks`), so two
+   * requeues of a dead letter leave one record of it. (Instances that share no lock — isolates
+   * on one KV namespace, a browser without Web Locks — can each write one, like two enqueues at
+   * once: the flush that settles the decision removes the other record it reads. A record of a
+   * decision a flush dead-lettered that it reads only afterwards — the decision requeued
+   * meanwhile — is left to the next flush, counted in `pending`.)
    */
-  requeueDeadLetters(decisionIds?: string[]): Promise<number>;
-  /** Delete dead letters for good (all, or the given decisionIds); resolves how many. */
-  deleteDeadLetters(decisionIds?: string[]): Promise<number>;
+  requeueDeadLetters(decisionIds?: string[]): Promise<RequeueResult>;
+  /**
+   * Delete dead letters for good (all, or the given decisionIds); resolves how many, and how
+   * many it left within `maxFlushOps` (2 operations per dead letter), as `requeueDeadLetters`
+   * does. One at a time with this instance's flushes and under the store's lock, like it.
+   */
+  deleteDeadLetters(decisionIds?: string[]): Promise<DeleteResult>;
 }
 
 /**

@@ -56,13 +56,21 @@ const READS_PER_WINDOW = 2;
 const LIST_LAG_MS = 60_000;
 // The most keys a flush lists at once: one call of Workers KV's list.
 const MAX_LIST = 1000;
+// Store operations of #remove: the index entry's read and delete, the record's delete.
+const REMOVE_OPS = 3;
 // With a budget of store operations per flush (maxFlushOps), the most one decision can cost
-// once read: a dead letter (the re-read, the dead letter's put, the index's and the record's
-// deletes). A flush starts a batch only when what is left covers this for each of its
-// decisions, and the next listing (two list calls).
-const SETTLE_OPS = 4;
+// once read: a dead letter (the re-read, the dead letter's put, #remove). A flush starts a
+// batch only when what is left covers this for each of its decisions, and the next listing
+// (two list calls).
+const SETTLE_OPS = 2 + REMOVE_OPS;
 const LIST_OPS = 2;
 const MIN_FLUSH_OPS = 16;
+// requeueDeadLetters and deleteDeadLetters are bounded by maxFlushOps too. Their operations per
+// dead letter once read, its delete included: a requeue's outbox check (the index entry, the
+// previous format's key, the record the entry names), #write's two puts and the removal of
+// the record it was made from, if still there; a delete's delete.
+const REQUEUE_OPS = 6 + REMOVE_OPS;
+const DELETE_OPS = 1;
 // How soon to come back when another instance (tab) holds the store's lock: it is flushing.
 const LOCK_BUSY_MS = 1000;
 // Statuses that refuse the request's content (malformed, too large, unprocessable): a batch
@@ -123,6 +131,9 @@ export class SyncClient {
   #window;
 
   #running; // the flush in progress, shared by concurrent callers
+  // The last flush or dead-letter move (requeue, delete) of this instance: they run one at a
+  // time, so one never acts on records another is moving (see #exclusive).
+  #tail = Promise.resolve();
   #gate = 0; // no request before this time (ms): set by the last retryable failure
   #floor = 0; // the clock never goes below this (monotonic; a sleep of n ms means n ms passed)
   #seq = 0; // order of enqueues within one millisecond (#seqAt)
@@ -281,7 +292,7 @@ export class SyncClient {
     } catch (e) {
       return Promise.reject(e); // a programming error: rejects (TypeError), never throws
     }
-    this.#running = this.#locked(() => this.#flush(budget)).finally(() => { this.#running = undefined; });
+    this.#running = this.#exclusive(() => this.#locked(() => this.#flush(budget), () => this.#busy())).finally(() => { this.#running = undefined; });
     return this.#running;
   }
 
@@ -330,12 +341,20 @@ export class SyncClient {
 
   /**
    * Move dead letters (all, or those with the given decisionIds) back into the outbox with
-   * fresh attempt counts: at its end, like decisions enqueued now, in their original order
-   * among themselves. Resolves to how many moved.
+   * fresh attempt counts: at its end, like decisions enqueued now, those of one call in their
+   * original order among themselves. Resolves to how many moved and how many it left (see
+   * #takeDead).
    */
   async requeueDeadLetters(decisionIds) {
-    return this.#takeDead(decisionIds, async (r) => {
-      if (await this.#queued(r.decision.decisionId)) return; // already back in the outbox
+    const { moved, pending } = await this.#takeDead(decisionIds, REQUEUE_OPS, async (r) => {
+      const queued = await this.#queued(r.decision.decisionId);
+      // The record this dead letter was made from (its key; or the previous format's, which
+      // nothing writes any more) is not the decision back in the outbox: the removal that
+      // follows the dead letter's put did not happen (a crash) or is under way in an instance
+      // sharing no lock. Taken for one, the dead letter would be deleted here and the record
+      // there: the decision gone. It is replaced by the new record instead.
+      const source = queued !== undefined && (queued === queueKey(r) || queued.startsWith(OUTBOX_PREFIX));
+      if (queued !== undefined && !source) return; // already back in the outbox
       // Under a new key (enqueued now), never the one it left the outbox from: an instance
       // that removed that key passes over it for LIST_LAG_MS (#removed), and would not send it
       // nor count it meanwhile. #write points the index at the new key. Outbox first, then
@@ -347,23 +366,27 @@ export class SyncClient {
         attempts: 0,
         nextAttemptAt: 0,
       });
+      if (source) await this.#remove(queued); // the index now names the new record: it stays
     });
+    return { requeued: moved, pending };
   }
 
   /** Delete dead letters for good (all, or those with the given decisionIds). */
   async deleteDeadLetters(decisionIds) {
-    return this.#takeDead(decisionIds, async () => {});
+    const { moved, pending } = await this.#takeDead(decisionIds, DELETE_OPS, async () => {});
+    return { deleted: moved, pending };
   }
 
   // ---- internals ---------------------------------------------------------------------------
 
-  // Whether a decisionId is in the outbox, in either key format. An index entry counts only
-  // while the record it names exists: another instance can settle a record between #write's
-  // two puts and leave the entry behind (it is overwritten by the next #write of the id).
+  // The key of a decisionId's outbox record, in either key format, if it has one. An index
+  // entry counts only while the record it names exists: another instance can settle a record
+  // between #write's two puts and leave the entry behind (overwritten by the next #write of
+  // the id).
   async #queued(id) {
     const [indexed, old] = await Promise.all([this.#io.get(QUEUED_PREFIX + id), this.#io.get(OUTBOX_PREFIX + id)]);
-    if (old != null) return true;
-    return typeof indexed === "string" && indexed.startsWith(QUEUE_PREFIX) && (await this.#io.get(indexed)) != null;
+    if (old != null) return OUTBOX_PREFIX + id;
+    return typeof indexed === "string" && indexed.startsWith(QUEUE_PREFIX) && (await this.#io.get(indexed)) != null ? indexed : undefined;
   }
 
   // A new outbox record: the record, then its index entry. A crash in between leaves a record
@@ -377,9 +400,14 @@ export class SyncClient {
   }
 
   // A record leaves the outbox: the index entry first, then the record (a crash in between
-  // leaves a record that is sent again, not an index entry without a record).
+  // leaves a record that is sent again, not an index entry without a record). The entry goes
+  // only if it names this record: when a decision has two (two tabs enqueued or requeued it at
+  // once), the index names the later one, which must keep making enqueue skip the decision.
   async #remove(key) {
-    if (key.startsWith(QUEUE_PREFIX)) await this.#io.delete(QUEUED_PREFIX + decisionIdOfKey(key));
+    if (key.startsWith(QUEUE_PREFIX)) {
+      const index = QUEUED_PREFIX + decisionIdOfKey(key);
+      if ((await this.#io.get(index)) === key) await this.#io.delete(index);
+    }
     await this.#io.delete(key);
     this.#removed.set(key, this.#clock());
   }
@@ -391,13 +419,15 @@ export class SyncClient {
     return (await this.#io.get(r.key)) != null;
   }
 
-  // Run a flush under the store's Web Lock (browsers: tabs sharing localStorage or IndexedDB),
-  // so one tab's flush never sends what another is sending. Without Web Locks (Node, workerd,
-  // older browsers) or a lock name, it runs as is: delivery is still at least once. The lock
-  // is asked for only if available: a tab that holds it is flushing this store, maybe for long
-  // (a background tab's timers are throttled, a frozen page, a store call that never settles),
-  // and a flush must not wait for it beyond maxFlushMs, nor leave later flush() calls waiting
-  // on it. It says what is waiting instead (#busy), so the caller comes back.
+  // Run a flush, or a dead-letter move, under the store's Web Lock (browsers: tabs sharing
+  // localStorage or IndexedDB), so one tab's flush never sends what another is sending, and a
+  // requeue never meets another tab's requeue or flush of the same decision (see #exclusive).
+  // Without Web Locks (Node, workerd, older browsers) or a lock name, it runs as is: delivery
+  // is still at least once. The lock is asked for only if available: a tab that holds it is
+  // flushing this store, maybe for long (a background tab's timers are throttled, a frozen
+  // page, a store call that never settles), and a flush must not wait for it beyond
+  // maxFlushMs, nor leave later calls waiting on it. `busy` says what is waiting instead, so
+  // the caller comes back.
   //
   // A lock that cannot be asked for (a SecurityError in an opaque origin; a custom `locks` with
   // the older two-argument request(name, callback), which takes the options for its callback
@@ -406,26 +436,26 @@ export class SyncClient {
   // is reported once per instance, so the unlocked flushes are not silent. A locks object that
   // does not take the options is not asked again by this instance: an old request(name, cb)
   // waits for the lock before it fails, and later flushes must not wait on it.
-  #locked(flush) {
+  #locked(work, busy) {
     const name = this.#store.lockName;
-    if (typeof name !== "string" || !this.#locks || this.#locksUnusable) return flush();
+    if (typeof name !== "string" || !this.#locks || this.#locksUnusable) return work();
     let run;
     let answered = false; // the callback was called (with a lock, or null: held elsewhere)
     const unlocked = async (cause) => {
       await this.#reportUnlocked(name, cause);
-      return flush();
+      return work();
     };
     return Promise.resolve()
       .then(() => this.#locks.request(name, { ifAvailable: true }, (lock) => {
         answered = true;
         if (lock === null) return undefined;
-        run = flush();
-        return run; // the lock is held until the flush ends
+        run = work();
+        return run; // the lock is held until the work ends
       }))
-      // The flush's own result also when its lock was stolen (request() then rejects while the
-      // flush runs on). A request() that resolved without calling back (not the Web Locks API)
+      // The work's own result also when its lock was stolen (request() then rejects while the
+      // work runs on). A request() that resolved without calling back (not the Web Locks API)
       // tells nothing about the lock: unlocked too.
-      .then(() => run ?? (answered ? this.#busy() : unlocked(undefined)), (cause) => run ?? unlocked(cause));
+      .then(() => run ?? (answered ? busy() : unlocked(undefined)), (cause) => run ?? unlocked(cause));
   }
 
   async #reportUnlocked(name, cause) {
@@ -456,25 +486,59 @@ export class SyncClient {
     }
   }
 
+  // Runs `run` once this instance's flush or dead-letter move in progress has ended. Without it
+  // a requeue could find a decision's dead letter and its record both there while a flush moves
+  // one to the other (the dead letter is written before the record is removed), take the
+  // decision for already back in the outbox and delete the dead letter: the decision gone.
+  // Two requeues of one dead letter would each write a record.
+  #exclusive(run) {
+    const done = this.#tail.then(run);
+    this.#tail = done.catch(() => {});
+    return done;
+  }
+
   // Dead letters (all, or those of the given decisionIds) in their original outbox order; for
-  // each, `action` then the dead letter's delete.
-  async #takeDead(decisionIds, action) {
-    const keys = decisionIds === undefined
-      ? await this.#io.list(DEAD_PREFIX)
-      : [...new Set(decisionIds)].map((id) => DEAD_PREFIX + id);
+  // each, `action` then the dead letter's delete: `cost` store operations at most. Within
+  // maxFlushOps, like a flush (the same counter): it reads only the dead letters it can then
+  // move, and says how many it left (`pending`): of the given decisionIds, how many at their
+  // end it did not look at (so decisionIds.slice(-pending) goes on: passing them all again
+  // would spend the budget on reading the ones done); of all, the listed keys it did not read
+  // (a lower bound, above 0 while any are left).
+  #takeDead(decisionIds, cost, action) {
+    return this.#exclusive(() => this.#locked(() => this.#moveDead(decisionIds, cost, action), async () => ({
+      // Another tab holds the store's lock: nothing moved, all left (of all, a lower bound).
+      moved: 0,
+      pending: decisionIds !== undefined ? Array.from(decisionIds).length : (await this.#listFirst(DEAD_PREFIX, MAX_LIST)).length,
+    })));
+  }
+
+  async #moveDead(decisionIds, cost, action) {
+    this.#ops = 0;
+    const limit = Math.min(MAX_LIST, this.#maxOps); // with a budget, one list call of Workers KV
+    const keys = decisionIds !== undefined
+      ? Array.from(decisionIds, (id) => DEAD_PREFIX + id)
+      : limit === Infinity ? await this.#io.list(DEAD_PREFIX) : await this.#listFirst(DEAD_PREFIX, limit);
+    const seen = new Set(); // a decisionId given twice is read once
     const found = [];
-    for (const [i, { value, error }] of (await this.#readAll(keys)).entries()) {
-      if (error !== undefined) throw error;
-      if (isRecord(value)) found.push({ key: keys[i], r: value });
+    let next = 0;
+    for (;;) {
+      // The next reads, while what is left covers acting on every dead letter read.
+      let n = Math.min(READ_CONCURRENCY, keys.length - next);
+      while (n > 0 && !this.#affords(n + cost * (found.length + n))) n--;
+      if (n === 0) break;
+      const chunk = keys.slice(next, next += n).filter((k) => !seen.has(k) && seen.add(k));
+      for (const [i, { value, error }] of (await this.#readAll(chunk)).entries()) {
+        if (error !== undefined) throw error;
+        if (isRecord(value)) found.push({ key: chunk[i], r: value });
+      }
     }
     found.sort((a, b) => order(a.r, b.r));
-    let moved = 0;
     for (const { key, r } of found) {
       await action(r);
       await this.#io.delete(key);
-      moved++;
     }
-    return moved;
+    const more = decisionIds === undefined && keys.length >= limit ? 1 : 0; // a full listing may go on
+    return { moved: found.length, pending: Math.max(keys.length - next, more) };
   }
 
   // When a record enters the outbox (its key's stamp): now, and its order within this
@@ -607,7 +671,7 @@ export class SyncClient {
         }
         if (value == null) continue; // deleted since the list
         if (!isRecord(value)) {
-          if (!this.#affordsWithBatch(f, 3)) {
+          if (!this.#affordsWithBatch(f, 1 + REMOVE_OPS)) {
             f.later.add(k); // no budget left to move it: the next flush does
             continue;
           }
@@ -656,13 +720,17 @@ export class SyncClient {
   // The other records of decisions this flush settled: enqueue is not under a lock, so two tabs
   // enqueuing one decision at the same time each write a record. They are removed with it (a
   // dead letter holds the decision, a delivered one is not sent again); one there is no budget
-  // left to remove is left counted (f.later). Tried once per flush.
+  // left to remove is left counted (f.later). Tried once per flush. A record of a dead-lettered
+  // decision first read after its dead letter was written may be that dead letter requeued by
+  // an instance sharing no lock (under a new key): it holds the decision now, so it is left
+  // counted too, for the next flush to send.
   async #dropSettled(f) {
     const drop = [];
     for (const r of f.cache.values()) {
       if (!f.settled.has(r.decision.decisionId) || f.passed.has(r.key)) continue;
       f.passed.add(r.key);
-      if (this.#affords(2 * (drop.length + 1))) drop.push(r);
+      if (f.dead.get(r.decision.decisionId)?.has(r.key) === false) f.later.add(r.key);
+      else if (this.#affords(REMOVE_OPS * (drop.length + 1))) drop.push(r);
       else f.later.add(r.key);
     }
     await this.#settle(drop, f, (r) => this.#remove(r.key), true);
@@ -703,7 +771,8 @@ export class SyncClient {
       records: this.#window, // outbox records this flush may still read, over all its passes
       reads: READS_PER_WINDOW * this.#window, // reads it may still make (records or not)
       unread: 0, // keys of the last listing left unread (or unlisted: the outbox goes on)
-      later: new Set(), // unreadable keys this flush had no budget to move aside
+      later: new Set(), // keys left counted for the next flush (no budget to move aside or remove; a requeue)
+      dead: new Map(), // decisionId dead-lettered → the keys of its records read before (#dropSettled)
     };
     this.#ops = 0;
     let loaded = false; // the outbox was listed and read at least once by this flush
@@ -881,6 +950,10 @@ export class SyncClient {
   // Move records to the dead letters; resolves how many moved.
   async #deadLetter(records, f, info) {
     const t = this.#clock();
+    // The records of these decisions read so far were written before their dead letters: none
+    // is one of them requeued (#dropSettled).
+    for (const r of records) f.dead.set(r.decision.decisionId, new Set());
+    for (const r of f.cache.values()) f.dead.get(r.decision.decisionId)?.add(r.key);
     const moved = [];
     await this.#settle(records, f, async (r) => {
       const id = r.decision.decisionId;

@@ -213,8 +213,8 @@ export class IndexedDbStore {
  * Cloudflare Workers KV namespace binding (`env.MY_KV`). KV is eventually consistent (a write
  * can take up to 60 s to show in list() elsewhere) and allows about one write per second per
  * key, so a decision may occasionally be sent twice; backends de-duplicate by decisionId.
- * Each decision costs about eight KV operations (enqueue: 3 reads + 2 writes, the record and its
- * decisionId index; delivery: 1 read + 2 deletes; a dead letter or a failed attempt costs more),
+ * Each decision costs about nine KV operations (enqueue: 3 reads + 2 writes, the record and its
+ * decisionId index; delivery: 2 reads + 2 deletes; a dead letter or a failed attempt costs more),
  * counted against a Worker's per-invocation limit (1,000). A flush makes at most `maxFlushOps`
  * (900) of them, whatever the outcome and however long the outbox is: it stops sending before
  * it would go past them, and the next flush goes on. The remaining 100 are for the

@@ -684,7 +684,7 @@ describe("dead letters", () => {
       assert.equal(backend.requests.length, splits ? 3 : 1);
 
       // Requeue (after the backend is fixed): delivered once, dead letters empty.
-      assert.equal(await client.requeueDeadLetters(), 2);
+      assert.deepEqual(await client.requeueDeadLetters(), { requeued: 2, pending: 0 });
       assert.equal(await client.pending(), 2);
       assert.deepEqual(await client.deadLetters(), []);
       assert.deepEqual(await client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
@@ -723,14 +723,49 @@ describe("dead letters", () => {
     for (const d of ds) assert.equal(backend.count(d.decisionId), 1);
   }));
 
+  test("two requeues of one dead letter at once leave one record of it", () => withBackend(async (backend) => {
+    const store = new MemoryStore();
+    const { client } = makeClient(backend, store, { client: { maxFlushMs: 0 } });
+    const x = decision(0);
+    await client.enqueue(x);
+    backend.script.push({ status: 401 });
+    assert.equal((await client.flush()).deadLettered, 1);
+    assert.deepEqual(await Promise.all([client.requeueDeadLetters(), client.requeueDeadLetters([x.decisionId])]),
+      [{ requeued: 1, pending: 0 }, { requeued: 0, pending: 0 }]);
+    assert.equal((await recordsOf(store, x.decisionId)).length, 1, "one record");
+    assert.deepEqual(await client.deadLetters(), []);
+    assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    assert.deepEqual(await store.list("kizuna:"), []);
+  }));
+
+  test("a requeue while this instance's flush dead-letters the decision (its dead letter written, its record not yet removed) does not lose it", () => withBackend(async (backend) => {
+    const inner = new MemoryStore();
+    const held = heldDeadLetter(inner);
+    const { client } = makeClient(backend, held.store, { client: { maxFlushMs: 0 } });
+    const x = decision(0);
+    await client.enqueue(x);
+    backend.script.push({ status: 401 });
+    const flushing = client.flush();
+    await held.written;
+    const requeued = client.requeueDeadLetters();
+    await ticks();
+    held.release();
+    assert.equal((await flushing).deadLettered, 1);
+    await requeued;
+    assert.equal((await recordsOf(inner, x.decisionId)).length, 1, "in the outbox, once");
+    assert.deepEqual(await client.deadLetters(), []);
+    assert.deepEqual(await client.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    assert.deepEqual(await inner.list("kizuna:"), []);
+  }));
+
   test("requeue and delete can pick decisionIds", () => withBackend(async (backend) => {
     backend.script.push({ status: 401 });
     const { client } = makeClient(backend, new MemoryStore());
     const ds = decisions(0, 3);
     await client.enqueue(ds);
     await client.flush();
-    assert.equal(await client.requeueDeadLetters([ds[1].decisionId, "unknown"]), 1);
-    assert.equal(await client.deleteDeadLetters([ds[0].decisionId]), 1);
+    assert.deepEqual(await client.requeueDeadLetters([ds[1].decisionId, "unknown"]), { requeued: 1, pending: 0 });
+    assert.deepEqual(await client.deleteDeadLetters([ds[0].decisionId]), { deleted: 1, pending: 0 });
     assert.deepEqual((await client.deadLetters()).map((d) => d.decisionId), [ds[2].decisionId]);
     assert.equal(await client.pending(), 1);
   }));
@@ -1297,7 +1332,7 @@ for (const [name, make] of Object.entries(adapters)) {
       assert.deepEqual((await b.client.deadLetters()).map((d) => [d.decisionId, d.status, d.error]),
         ds.slice(3).map((d) => [d.decisionId, 422, "bad decision"]));
 
-      assert.equal(await b.client.requeueDeadLetters(), 2);
+      assert.deepEqual(await b.client.requeueDeadLetters(), { requeued: 2, pending: 0 });
       assert.deepEqual(await b.client.flush(), { sent: 2, retried: 0, deadLettered: 0, pending: 0 });
       for (const d of ds) assert.equal(backend.count(d.decisionId), 1);
       assert.deepEqual(await store.list("kizuna:"), []);
@@ -1372,11 +1407,14 @@ test("DurableObjectStore accepts the state object too", async () => {
 
 describe("a long outbox", () => {
   // A flush reads at most min(4 × batchSize, 200) records: with the default batchSize (50), 200.
-  // Its KV operations: the reads, two deletes per delivered decision (record and index), a read
-  // and a write per retried one, and two list calls per pass (the previous format's keys, then
-  // the queue). Workers KV allows about 1,000 per invocation.
+  // Its KV operations: the reads, three per delivered decision (the index entry's read and
+  // delete, the record's delete), a read and a write per retried one, and two list calls per
+  // pass (the previous format's keys, then the queue). Workers KV allows about 1,000 per
+  // invocation. Of the window KvStore's 900 send three batches of 50: a fourth must leave room
+  // to dead-letter it (5 × 50) and does not.
   const WINDOW = 200;
-  const BOUND = 3 * WINDOW + 8;
+  const BOUND = 4 * WINDOW + 8;
+  const SENT_PER_FLUSH = 150;
 
   /** Flush (as a Worker's alarm does) until nothing is pending (or `done`); each flush's KV operations. */
   async function drain(client, kv, time, done = (r) => r.pending === 0) {
@@ -1414,7 +1452,7 @@ describe("a long outbox", () => {
 
     const perFlush = await drain(client, kv, time);
     assert.ok(perFlush.every((n) => n <= BOUND), `KV operations per flush: ${perFlush.join(", ")}`);
-    assert.ok(perFlush.length >= 2000 / WINDOW && perFlush.length <= 2000 / WINDOW + 2, `${perFlush.length} flushes`);
+    assert.ok(perFlush.length >= 2000 / WINDOW && perFlush.length <= 2000 / SENT_PER_FLUSH + 2, `${perFlush.length} flushes`);
     for (const d of ds) assert.equal(backend.count(d.decisionId), 1, d.decisionId);
     const order = backend.accepted().flatMap((r) => r.body.decisions.map((d) => d.decisionId));
     assert.deepEqual(order, ds.map((d) => d.decisionId), "oldest first");
@@ -1423,8 +1461,9 @@ describe("a long outbox", () => {
   }));
 
   // KvStore gives a flush 900 of the 1,000 operations KV allows an invocation, whatever becomes
-  // of the decisions: a dead letter costs four (a re-read, its put, two deletes), a failed
-  // attempt two (a re-read, a put) per retry within maxFlushMs, a value moved aside three.
+  // of the decisions: a dead letter costs five (a re-read, its put, the index entry's read and
+  // delete, the record's delete), a failed attempt two (a re-read, a put) per retry within
+  // maxFlushMs, a value moved aside four.
   const KV_FLUSH_OPS = 900;
   const refuse = (status) => () => ({ status });
   const kvCases = [
@@ -1491,6 +1530,76 @@ describe("a long outbox", () => {
     assert.deepEqual(await inner.list("kizuna:"), []);
   }));
 
+  test("requeueDeadLetters and deleteDeadLetters make at most maxFlushOps store operations a call, say what they left (pending), and go on where they stopped", () => withBackend(async (backend) => {
+    const inner = new MemoryStore();
+    let ops = 0;
+    const counted = {};
+    for (const m of ["get", "put", "delete", "list"]) counted[m] = (...args) => { ops++; return inner[m](...args); };
+    const time = fakeTime();
+    const ds = decisions(0, 30);
+    const unbounded = makeClient(backend, inner, { time, client: { maxFlushMs: 0 } }).client;
+    await unbounded.enqueue(ds);
+    backend.script.push({ status: 401 });
+    assert.equal((await unbounded.flush()).deadLettered, 30);
+    const { client } = makeClient(backend, counted, { time, client: { maxFlushOps: 16, maxFlushMs: 0 } });
+    const perCall = [];
+    const repeat = async (call, field) => {
+      let done = 0;
+      for (let i = 0; i < 100; i++) {
+        ops = 0;
+        const r = await call();
+        perCall.push(ops);
+        assert.deepEqual(Object.keys(r).sort(), [field, "pending"].sort());
+        done += r[field];
+        if (r.pending === 0) return done;
+        assert.ok(r[field] > 0, "each call gets on");
+      }
+      assert.fail("never done");
+    };
+    const some = ds.slice(0, 12).map((d) => d.decisionId);
+    let ids = [...some, some[0], "unknown", some[11]];
+    const requeueSome = async () => {
+      const r = await client.requeueDeadLetters(ids);
+      ids = ids.slice(ids.length - r.pending); // the ones it did not get to
+      return r;
+    };
+    assert.equal(await repeat(requeueSome, "requeued"), 12);
+    assert.equal(await repeat(() => client.deleteDeadLetters(), "deleted"), 18);
+    assert.ok(Math.max(...perCall) <= 16, `operations per call: ${perCall.join(", ")}`);
+    assert.ok(perCall.length > 2, "the budget cut the calls short");
+    assert.deepEqual(await inner.list(DEAD_PREFIX), []);
+    assert.deepEqual((await inner.list(QUEUE_PREFIX)).map((k) => k.slice(k.lastIndexOf(":") + 1)).sort(), [...some].sort());
+    while ((await client.flush()).pending !== 0);
+    for (const d of ds) assert.equal(backend.count(d.decisionId), some.includes(d.decisionId) ? 1 : 0);
+  }));
+
+  test(`Workers KV: requeueDeadLetters() of 300 dead letters makes at most ${900} KV operations a call, and repeated calls requeue each once`, () => withBackend(async (backend) => {
+    const kv = new FakeKvNamespace();
+    const store = new KvStore(kv);
+    const time = fakeTime();
+    backend.judge = () => ({ status: 403 });
+    const { client } = makeClient(backend, store, { time, client: { maxFlushMs: 0 } });
+    const ds = decisions(0, 300);
+    await client.enqueue(ds);
+    await drain(client, kv, time);
+    assert.equal((await store.list(DEAD_PREFIX)).length, 300);
+    backend.judge = undefined;
+    const perCall = [];
+    let requeued = 0;
+    for (let i = 0; i < 20; i++) {
+      const before = kv.operations;
+      const r = await client.requeueDeadLetters();
+      perCall.push(kv.operations - before);
+      requeued += r.requeued;
+      if (r.pending === 0) break;
+    }
+    assert.ok(Math.max(...perCall) <= 900, `KV operations per call: ${perCall.join(", ")}`);
+    assert.equal(requeued, 300);
+    assert.deepEqual(await store.list(DEAD_PREFIX), []);
+    await drain(client, kv, time);
+    for (const d of ds) assert.equal(backend.count(d.decisionId), 1, d.decisionId);
+  }));
+
   test("an index entry left without its record (another instance settled it between enqueue's two writes) does not make requeueDeadLetters drop the decision", () => withBackend(async (backend) => {
     const store = new MemoryStore();
     let release;
@@ -1506,7 +1615,7 @@ describe("a long outbox", () => {
     assert.equal((await b.flush()).deadLettered, 1);
     release();
     await enqueued;
-    assert.equal(await b.requeueDeadLetters([d.decisionId]), 1);
+    assert.deepEqual(await b.requeueDeadLetters([d.decisionId]), { requeued: 1, pending: 0 });
     assert.ok(await outboxKey(store, d.decisionId), "the decision is back in the outbox");
     assert.equal((await b.flush()).sent, 1);
     assert.equal(backend.count(d.decisionId), 1);
@@ -1526,7 +1635,7 @@ describe("a long outbox", () => {
     await a.enqueue(later);
     time.t += 1;
     const b = makeClient(backend, store, { time }).client; // tab B loads the page: requeues the 403s
-    assert.equal(await b.requeueDeadLetters(), 3);
+    assert.deepEqual(await b.requeueDeadLetters(), { requeued: 3, pending: 0 });
     const keys = await store.list(QUEUE_PREFIX);
     assert.deepEqual(keys.map((k) => k.slice(k.lastIndexOf(":") + 1)), [later, ...ds].map((d) => d.decisionId), "behind the later one, in their own order");
     assert.ok(keys.every((k) => !oldKeys.includes(k)), "no old key reused");
@@ -1554,8 +1663,8 @@ describe("a long outbox", () => {
 
   test("a store that ignores list's limit still gets bounded reads", () => withBackend(async (backend) => {
     const inner = new MemoryStore();
-    let gets = 0;
-    const plain = { get: (k) => { gets++; return inner.get(k); }, put: (k, v) => inner.put(k, v), delete: (k) => inner.delete(k), list: (p) => inner.list(p) };
+    let gets = 0; // of records (a delivered one's index entry is read too)
+    const plain = { get: (k) => { if (k.startsWith(QUEUE_PREFIX)) gets++; return inner.get(k); }, put: (k, v) => inner.put(k, v), delete: (k) => inner.delete(k), list: (p) => inner.list(p) };
     const time = fakeTime();
     const { client } = makeClient(backend, plain, { time, client: { maxFlushMs: 0, batchSize: 10 } });
     await client.enqueue(decisions(0, 100));
@@ -1689,6 +1798,40 @@ function heldFetch() {
 
 const nowhere = { url: "https://backend.example/decisions" }; // for clients whose fetch is held
 
+/**
+ * A store over `inner` whose first dead-letter put, once written, does not return until
+ * `release()`: a flush held between the dead letter's put and the removal of its record.
+ * `written` resolves when it is written.
+ */
+function heldDeadLetter(inner) {
+  let reached;
+  let release;
+  const written = new Promise((resolve) => { reached = resolve; });
+  const gate = new Promise((resolve) => { release = resolve; });
+  let held = false;
+  const store = {
+    get: (k) => inner.get(k),
+    delete: (k) => inner.delete(k),
+    list: (p, o) => inner.list(p, o),
+    put: async (k, v) => {
+      await inner.put(k, v);
+      if (k.startsWith(DEAD_PREFIX) && !held) {
+        held = true;
+        reached();
+        await gate;
+      }
+    },
+  };
+  return { store, written, release };
+}
+
+/** The outbox keys of one decision. */
+async function recordsOf(store, decisionId) {
+  return (await store.list(QUEUE_PREFIX)).filter((k) => k.endsWith(`:${decisionId}`));
+}
+
+const ticks = async (n = 20) => { for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve)); };
+
 describe("two instances on one store", () => {
   test("two tabs on one localStorage flush under navigator.locks: while one sends, the other sends nothing and comes back (pending > 0, nextAttemptAt); each decision goes once", () => withLocks(async (locks) => {
     const storage = new StorageShim();
@@ -1787,6 +1930,83 @@ describe("two instances on one store", () => {
     assert.match(silent.errors[0].message, /locks\.request\(name, \{ifAvailable: true\}, callback\) resolved without calling its callback; .* like navigator\.locks$/);
   }));
 
+  test("a decision recorded twice (two tabs enqueuing at once): removing the record the index does not name keeps the index, so the other record still makes an enqueue of it a duplicate", () => withBackend(async (backend) => {
+    const store = new MemoryStore();
+    const time = fakeTime();
+    const a = makeClient(backend, store, { time }).client;
+    const b = makeClient(backend, store, { time: fakeTime(T0 + 80) }).client;
+    const x = decision(0);
+    await Promise.all([a.enqueue(x), b.enqueue(x)]);
+    const [first, second] = (await store.list(QUEUE_PREFIX)).filter((k) => k.endsWith(`:${x.decisionId}`));
+    assert.equal(await store.get(`kizuna:queued:${x.decisionId}`), second, "the index names tab B's record");
+    for (const d of decisions(1, 6)) { time.t++; await a.enqueue(d); } // between the two records
+    // A window of 4 records (batchSize 1) holds the first record of x, not the second.
+    const { client } = makeClient(backend, store, { time, client: { batchSize: 1, maxFlushMs: 0 } });
+    assert.equal((await client.flush()).sent, 4);
+    assert.equal(await store.get(first), undefined, "the record sent is removed");
+    assert.equal(await store.get(`kizuna:queued:${x.decisionId}`), second, "the index still names the record left");
+    assert.deepEqual(await client.enqueue(x), { enqueued: 0, duplicates: 1 }, "not a third record");
+    while ((await client.flush()).pending !== 0);
+    assert.deepEqual(await store.list("kizuna:"), [], "no record or index entry left");
+  }));
+
+  test("two tabs requeueing one dead letter at once (both at start-up) leave one record of it: the store's lock lets one requeue at a time", () => withLocks(async () => withBackend(async (backend) => {
+    const storage = new StorageShim();
+    const tabA = makeClient(backend, new LocalStorageStore(storage, "quiz:"), { client: { maxFlushMs: 0 } });
+    const tabB = makeClient(backend, new LocalStorageStore(storage, "quiz:"), { client: { maxFlushMs: 0 } });
+    const x = decision(0);
+    await tabA.client.enqueue(x);
+    backend.script.push({ status: 401 });
+    assert.equal((await tabA.client.flush()).deadLettered, 1);
+    const results = await Promise.all([tabA.client.requeueDeadLetters(), tabB.client.requeueDeadLetters([x.decisionId])]);
+    assert.deepEqual(results, [{ requeued: 1, pending: 0 }, { requeued: 0, pending: 1 }], "tab B moved nothing while tab A held the lock, and says so");
+    assert.equal((await recordsOf(new LocalStorageStore(storage, "quiz:"), x.decisionId)).length, 1, "one record");
+    assert.deepEqual(await tabB.client.requeueDeadLetters([x.decisionId]), { requeued: 0, pending: 0 }, "once free: nothing left to requeue");
+    assert.deepEqual(await tabA.client.deadLetters(), []);
+    while ((await tabB.client.flush()).pending !== 0);
+    assert.equal(backend.count(x.decisionId), 1);
+  })));
+
+  test("without a lock (two isolates on one store), a requeue while another instance dead-letters the decision (its dead letter written, its record not yet removed) does not lose it: one record of it is left", () => withBackend(async (backend) => {
+    const inner = new MemoryStore();
+    const held = heldDeadLetter(inner);
+    const a = makeClient(backend, held.store, { client: { maxFlushMs: 0 } }).client;
+    const b = makeClient(backend, inner, { time: fakeTime(T0 + 5) }).client;
+    const x = decision(0);
+    await a.enqueue(x);
+    backend.script.push({ status: 401 });
+    const flushing = a.flush();
+    await held.written;
+    assert.deepEqual(await b.requeueDeadLetters(), { requeued: 1, pending: 0 });
+    held.release();
+    assert.equal((await flushing).deadLettered, 1);
+    assert.equal((await recordsOf(inner, x.decisionId)).length, 1, "in the outbox, once");
+    assert.deepEqual(await b.deadLetters(), []);
+    assert.equal(await inner.get(`kizuna:queued:${x.decisionId}`), (await recordsOf(inner, x.decisionId))[0], "indexed");
+    while ((await b.flush()).pending !== 0);
+    assert.equal(backend.count(x.decisionId), 1);
+    assert.deepEqual(await inner.list("kizuna:"), []);
+  }));
+
+  test("without a lock (two isolates on one store), a decision requeued while the flush that dead-lettered it goes on is not taken for another copy of it: kept, counted, sent by the next flush", () => withBackend(async (backend) => {
+    const store = new MemoryStore();
+    const a = heldFetch();
+    const first = makeClient(nowhere, store, { client: { fetch: a.fetch, batchSize: 1, maxFlushMs: 0 } });
+    const second = makeClient(backend, store, { time: fakeTime(T0 + 5) }).client;
+    const [x, y] = decisions(0, 2);
+    await first.client.enqueue([x, y]);
+    const flushing = first.client.flush();
+    (await a.calls.reach(1)).answer(401); // x: dead-lettered
+    const sendingY = await a.calls.reach(2);
+    assert.deepEqual(await second.requeueDeadLetters(), { requeued: 1, pending: 0 });
+    sendingY.answer(200);
+    assert.deepEqual(await flushing, { sent: 1, retried: 0, deadLettered: 1, pending: 1, nextAttemptAt: T0 });
+    assert.equal((await recordsOf(store, x.decisionId)).length, 1, "x is in the outbox");
+    assert.deepEqual(await second.flush(), { sent: 1, retried: 0, deadLettered: 0, pending: 0 });
+    assert.equal(backend.count(x.decisionId), 1);
+    assert.deepEqual(await store.list("kizuna:"), []);
+  }));
+
   for (const status of [503, 401]) {
     test(`without a lock (one KV namespace, two isolates), a late ${status} in one instance does not bring back or dead-letter what the other delivered meanwhile`, () => withBackend(async (backend) => {
       const store = new KvStore(new FakeKvNamespace());
@@ -1837,7 +2057,7 @@ describe("package", () => {
       writeFileSync(join(project, "package.json"), JSON.stringify({ name: "c", private: true, type: "module" }));
       writeFileSync(join(project, "consumer.ts"), `
         import { SyncClient, MemoryStore, KvStore, DurableObjectStore, LocalStorageStore, IndexedDbStore, batchIdFor,
-          type Decision, type FlushResult, type SyncError, type SyncStore, type DeadLetter, SyncError as SyncErrorClass } from "kizuna/sync";
+          type Decision, type FlushResult, type SyncError, type SyncStore, type DeadLetter, type RequeueResult, type DeleteResult, SyncError as SyncErrorClass } from "kizuna/sync";
         declare const kv: { get(k: string, o: { type: "text" }): Promise<string | null>; put(k: string, v: string): Promise<void>;
           delete(k: string): Promise<void>; list(o: { prefix?: string; cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }> };
         declare const ctx: { waitUntil(p: Promise<unknown>): void };
@@ -1850,7 +2070,8 @@ describe("package", () => {
         async function main(): Promise<void> {
           await client.enqueue(d); await client.enqueue([d]);
           const r: FlushResult = await client.flush(); const n: number = r.sent + r.retried + r.deadLettered + (r.pending ?? 0); const next: number | undefined = r.nextAttemptAt; void next;
-          const dead: DeadLetter[] = await client.deadLetters(); const moved: number = await client.requeueDeadLetters(dead.map((x) => x.decisionId));
+          const dead: DeadLetter[] = await client.deadLetters(); const moved: RequeueResult = await client.requeueDeadLetters(dead.map((x) => x.decisionId));
+          const left: number = moved.requeued + moved.pending; const gone: DeleteResult = await client.deleteDeadLetters(); void left; void (gone.deleted + gone.pending);
           void client.flushInBackground(ctx); void n; void moved; void (await client.pending());
           void new MemoryStore(); void new LocalStorageStore(); void new DurableObjectStore({ storage: {} as any }); void new IndexedDbStore("db");
           const id: string = batchIdFor(["a"]); void id; void new SyncErrorClass("x"); void new SyncErrorClass("y", { kind: "store" });

@@ -591,7 +591,7 @@ export function createWorker(loadDecide) {
         // instance (one list; none are made any more).
         this.#redriven = true;
         const ids = (await this.sync.deadLetters()).filter((d) => BACKEND_RETRY_STATUSES.includes(d.status)).map((d) => d.decisionId);
-        if (ids.length > 0) console.warn(`sync: ${await this.sync.requeueDeadLetters(ids)} dead letter(s) of a backend ${BACKEND_RETRY_STATUSES.join("/")} requeued`);
+        if (ids.length > 0) console.warn(`sync: ${(await this.sync.requeueDeadLetters(ids)).requeued} dead letter(s) of a backend ${BACKEND_RETRY_STATUSES.join("/")} requeued`);
       }
       // Not without the requests a flush may make (a pass that began with the invocation's
       // allowance mostly spent by the pass before it): then it goes on at once, in a new one.
