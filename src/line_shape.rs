@@ -42,14 +42,17 @@ enum F {
     BlockStyle,
     Component,
     Background,
+    Substitution,
+    Mentionee,
 }
 
 /// Every object: its family, its `type` (`""`: the object has none), its name in messages and
 /// its keys besides `type`. A key ending in `!` is required; `{` holds an object, `[` an array
-/// of objects, `#` a number, `?` true or false; any other key a string.
+/// of objects, `*` an object of objects (one per key), `#` a number, `?` true or false; any
+/// other key a string.
 const OBJECTS: &[(F, &str, &str, &str)] = &[
     (F::Message, "text", "text message", "text! emojis[ quoteToken"),
-    (F::Message, "textV2", "textV2 message", "text! substitution{ quoteToken"),
+    (F::Message, "textV2", "textV2 message", "text! substitution* quoteToken"),
     (F::Message, "sticker", "sticker message", "packageId! stickerId! quoteToken"),
     (F::Message, "image", "image message", "originalContentUrl! previewImageUrl!"),
     (F::Message, "video", "video message", "originalContentUrl! previewImageUrl! trackingId"),
@@ -103,6 +106,14 @@ const OBJECTS: &[(F, &str, &str, &str)] = &[
     (F::Component, "separator", "flex separator", "margin color"),
     (F::Component, "filler", "flex filler", "flex#"),
     (F::Background, "linearGradient", "linearGradient background", "angle! startColor! endColor! centerColor centerPosition"),
+    // textV2 substitutions (LINE's OpenAPI description, schemas `SubstitutionObject` to
+    // `AllMentionTarget`). The `{key}` placeholders of the text are not matched against the
+    // substitution's keys: what LINE does with a placeholder no key fills, or a key no
+    // placeholder uses, is not written down where this was checked.
+    (F::Substitution, "mention", "mention substitution", "mentionee!{"),
+    (F::Substitution, "emoji", "emoji substitution", "productId! emojiId!"),
+    (F::Mentionee, "user", "user mentionee", "userId!"),
+    (F::Mentionee, "all", "all mentionee", ""),
 ];
 
 /// Keys every object of a family takes besides its own.
@@ -124,6 +135,8 @@ fn family_name(f: F) -> &'static str {
         F::Container => "flex container",
         F::Component => "flex component",
         F::Background => "background",
+        F::Substitution => "substitution",
+        F::Mentionee => "mentionee",
         F::QuickReplyItem => "quick reply button",
         _ => "object",
     }
@@ -150,7 +163,7 @@ const IN_BASELINE: &[&str] = &["icon", "text", "filler"];
 const IN_ANY_BOX: &[&str] = &["box", "button", "image", "text", "separator", "filler", "icon"];
 
 /// The family (and the `type`s allowed, `[]`: any of the family) of the object(s) under `key`
-/// of an object of family `f` and type `t`; `None`: not checked inside (`textV2` substitutions).
+/// of an object of family `f` and type `t`; `None`: not checked inside.
 fn child(f: F, t: &str, key: &str, parent: &Map<String, Json>) -> Option<(F, &'static [&'static str])> {
     Some(match (f, key) {
         (F::Message, "quickReply") => (F::QuickReply, &[]),
@@ -161,6 +174,8 @@ fn child(f: F, t: &str, key: &str, parent: &Map<String, Json>) -> Option<(F, &'s
         (F::Message, "video") => (F::ImagemapVideo, &[]),
         (F::Message, "template") => (F::Template, &[]),
         (F::Message, "contents") => (F::Container, &[]),
+        (F::Message, "substitution") => (F::Substitution, &[]),
+        (F::Substitution, _) => (F::Mentionee, &[]),
         (F::QuickReply, _) => (F::QuickReplyItem, &[]),
         (F::QuickReplyItem, _) => (F::Action, IN_QUICK_REPLY),
         (F::ImagemapAction | F::ImagemapVideo, "area") => (F::Area, &[]),
@@ -363,7 +378,7 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], report: &mut dyn FnMut(Code,
         video_hero(o, t, path, report);
     }
     let specs: Vec<&str> = keys.split_whitespace().chain(common(f).split_whitespace()).collect();
-    let mut names: Vec<&str> = specs.iter().map(|s| s.trim_end_matches(['!', '{', '[', '#', '?'])).collect();
+    let mut names: Vec<&str> = specs.iter().map(|s| s.trim_end_matches(['!', '{', '[', '*', '#', '?'])).collect();
     for (s, k) in specs.iter().zip(&names) {
         if s.contains('!') && o.get(*k).is_none_or(Json::is_null) {
             report(Code::MissingField, path, [a(name), " ", name, " needs \"", k, "\""].concat());
@@ -386,34 +401,33 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], report: &mut dyn FnMut(Code,
             continue;
         }
         let want = match spec.as_bytes().last() {
-            Some(b'{') => "an object",
+            Some(b'{' | b'*') => "an object",
             Some(b'[') => "an array",
             Some(b'#') => "a number",
             Some(b'?') => "true or false",
             _ => "a string",
         };
-        let items = match (spec.as_bytes().last(), x) {
-            (Some(b'['), Json::Array(items)) => items.iter().collect(),
-            (Some(b'{'), Json::Object(_)) => vec![x],
-            (Some(b'[' | b'{'), _) => Vec::new(),
+        let fits = match (spec.as_bytes().last(), x) {
+            (Some(b'['), Json::Array(_)) | (Some(b'{' | b'*'), Json::Object(_)) => true,
+            (Some(b'[' | b'{' | b'*'), _) => false,
             // LINE reads a number for a string and the reverse; objects and lists it refuses.
             // `text` and `altText` were always held to strings.
-            (_, Json::Object(_) | Json::Array(_)) => Vec::new(),
+            (_, Json::Object(_) | Json::Array(_)) => false,
             (_, Json::String(s)) => {
                 check_string(t, k, s, &at, report);
                 continue;
             }
-            _ if f == F::Message && (k == "text" || k == "altText") => Vec::new(),
-            _ => continue,
+            _ => !(f == F::Message && (k == "text" || k == "altText")),
         };
-        if items.is_empty() && !(x.is_array() && want == "an array") {
+        if !fits {
             report(Code::InvalidValue, &at, ["\"", k, "\" of ", a(name), " ", name, " must be ", want, ", found ", kind(x)].concat());
             continue;
         }
-        if let Some((cf, only)) = child(f, t, k, o) {
-            for (i, item) in items.into_iter().enumerate() {
-                check(item, &if x.is_array() { join(&at, i) } else { at.clone() }, cf, only, report);
-            }
+        match (child(f, t, k, o), x) {
+            (Some((cf, only)), Json::Array(items)) => items.iter().enumerate().for_each(|(i, item)| check(item, &join(&at, i), cf, only, report)),
+            (Some((cf, only)), Json::Object(m)) if spec.ends_with('*') => m.iter().for_each(|(key, item)| check(item, &join(&at, key), cf, only, report)),
+            (Some((cf, only)), Json::Object(_)) => check(x, &at, cf, only, report),
+            _ => {}
         }
     }
 }
@@ -440,8 +454,9 @@ fn video_hero(o: &Map<String, Json>, t: &str, path: &str, report: &mut dyn FnMut
 }
 
 /// Checks a string written in the config: an enumerated value, a URL. A template is checked
-/// once rendered (URLs) or not at all (enumerated values), except a URL whose literal start
-/// already holds its scheme.
+/// once rendered (URLs as they are written, enumerated values when the message is checked
+/// again, see [`templated_shape`]), a URL before too when its literal start already holds its
+/// scheme.
 fn check_string(t: &str, key: &str, s: &str, at: &str, report: &mut dyn FnMut(Code, &str, String)) {
     if let Some(rule) = url_rule(key) {
         let literal = s.find("{{").into_iter().chain(s.find("{%")).min().map_or(s, |i| s.get(..i).unwrap_or(""));

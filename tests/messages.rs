@@ -342,3 +342,28 @@ fn every_mistake_of_a_content_is_reported_at_once() {
         (Code::UnknownField, format!("{m}/2/quickReplay").as_str()),
     ]);
 }
+
+/// A textV2 message's substitutions, as LINE's OpenAPI description has them: a mention of a user
+/// (with a userId) or of all, or a LINE emoji (productId and emojiId).
+#[test]
+fn textv2_substitutions_are_mentions_or_emoji() {
+    let v2 = |substitution: Value| json!({"type": "textV2", "text": "Hi {x}!", "substitution": substitution});
+    let m = one(v2(json!({"x": {"type": "mention"}})), Code::MissingField, "/substitution/x");
+    assert!(m.contains("a mention substitution needs \"mentionee\""), "{m}");
+    let m = one(v2(json!({"x": {"type": "mention", "mentionee": {"type": "group"}}})), Code::InvalidValue, "/substitution/x/mentionee/type");
+    assert!(m.contains("\"group\" is not a mentionee type (one of user, all)"), "{m}");
+    one(v2(json!({"x": {"type": "mention", "mentionee": {"type": "user"}}})), Code::MissingField, "/substitution/x/mentionee");
+    one(v2(json!({"x": {"type": "mention", "mentionee": {"type": "all", "userId": "U1"}}})), Code::UnknownField, "/substitution/x/mentionee/userId");
+    let m = one(v2(json!({"x": {"type": "emoji", "productId": "5a8555cfe6256cc92ea23c1a"}})), Code::MissingField, "/substitution/x");
+    assert!(m.contains("an emoji substitution needs \"emojiId\""), "{m}");
+    let m = one(v2(json!({"x": {"type": "emoj", "productId": "p", "emojiId": "001"}})), Code::InvalidValue, "/substitution/x/type");
+    assert!(m.contains("did you mean \"emoji\"?"), "{m}");
+    one(v2(json!({"x": {"productId": "p", "emojiId": "001"}})), Code::MissingField, "/substitution/x");
+    one(v2(json!({"x": "@everyone"})), Code::InvalidValue, "/substitution/x");
+    one(v2(json!([{"type": "mention", "mentionee": {"type": "all"}}])), Code::InvalidValue, "/substitution");
+    // A key is any string; the mentioned user is usually the one the message goes to.
+    assert_eq!(problems(v2(json!({"a/b~c": {"type": "mention", "mentionee": {"type": "user", "userId": "{{ user.userId }}"}}}))), []);
+    assert_eq!(problems(v2(json!({}))), []);
+    let p = problems(v2(json!({"x": {"type": "mention"}, "y": {"type": "emoji"}})));
+    assert_eq!(p.len(), 3, "{p:#?}");
+}
