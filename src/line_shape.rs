@@ -201,6 +201,25 @@ fn child(f: F, t: &str, key: &str, parent: &Map<String, Json>) -> Option<(F, &'s
     })
 }
 
+/// How many items LINE takes in an array: family, `type` (`""`: the family has none), key, the
+/// fewest and most, what the items are called. The Messaging API reference
+/// (https://developers.line.biz/en/reference/messaging-api/), as LINE's own SDK mirrors it
+/// (https://github.com/line/line-bot-sdk-nodejs, `lib/types.ts`): at most 20 LINE emoji in a
+/// text, 50 imagemap actions, 13 quick reply buttons, 4 actions in a buttons template, "2
+/// actions for the 2 buttons" of a confirm template, 10 columns in a carousel or image carousel
+/// template, 3 actions in a carousel column, 12 bubbles in a flex carousel.
+const COUNTS: &[(F, &str, &str, usize, usize, &str)] = &[
+    (F::Message, "text", "emojis", 0, 20, "LINE emoji"),
+    (F::Message, "imagemap", "actions", 0, 50, "actions"),
+    (F::QuickReply, "", "items", 0, 13, "buttons"),
+    (F::Template, "buttons", "actions", 0, 4, "actions"),
+    (F::Template, "confirm", "actions", 2, 2, "actions"),
+    (F::Template, "carousel", "columns", 0, 10, "columns"),
+    (F::Template, "image_carousel", "columns", 0, 10, "columns"),
+    (F::Column, "", "actions", 0, 3, "actions"),
+    (F::Container, "carousel", "contents", 0, 12, "bubbles"),
+];
+
 /// Keys whose values LINE enumerates: key, the object `type` it applies to (`""`: any), the
 /// values. `px` last: also a length in pixels such as `12px` or `-4.5px`; `%` last: a length in
 /// pixels or a percentage such as `50%` (flex-message-layout: margins, spacing, corner radii,
@@ -257,7 +276,8 @@ fn is_length(s: &str, percent: bool) -> bool {
 
 /// Whether a template in `m` decides something [`check_message`] checks beyond URLs: an object's
 /// `type` (or a box's `layout`), an enumerated value. Such a message is checked again once
-/// rendered; the others never need it (templates write strings, so the structure is fixed).
+/// rendered; the others never need it (templates write strings, so the structure, and every
+/// array's length, is fixed).
 pub(crate) fn templated_shape(m: &Json) -> bool {
     match m {
         Json::Object(o) => o.iter().any(|(k, v)| match v {
@@ -314,6 +334,21 @@ pub(crate) fn url_problem(rule: Url, s: &str, rendered: bool) -> Option<String> 
 /// wrong (without the content and variant, which the caller prefixes).
 pub(crate) fn check_message(m: &Json, path: &str, report: &mut dyn FnMut(Code, &str, String)) {
     check(m, path, F::Message, &[], report);
+    // "You can specify a value of true up to 10 images in a single message. You can't send
+    // messages that exceed this limit." (LINE's OpenAPI, `FlexImage.animated`; older pages say 3.)
+    let animated = animated(m);
+    if animated > 10 {
+        report(Code::LimitExceeded, path, format!("a message plays at most 10 animated images (\"animated\": true), found {animated}"));
+    }
+}
+
+/// How many images in `v` are `"animated": true`.
+fn animated(v: &Json) -> usize {
+    match v {
+        Json::Object(o) => o.iter().map(|(k, x)| usize::from(k == "animated" && *x == Json::Bool(true)) + animated(x)).sum(),
+        Json::Array(items) => items.iter().map(animated).sum(),
+        _ => 0,
+    }
 }
 
 /// `; did you mean "x"?` for a word close to one of `known`, else ` (one of a, b, c{more})`
@@ -423,6 +458,12 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], report: &mut dyn FnMut(Code,
             report(Code::InvalidValue, &at, ["\"", k, "\" of ", a(name), " ", name, " must be ", want, ", found ", kind(x)].concat());
             continue;
         }
+        if let (Json::Array(v), Some(&(.., min, max, noun))) = (x, COUNTS.iter().find(|c| (c.0, c.1, c.2) == (f, t, k.as_str()))) {
+            if v.len() < min || v.len() > max {
+                let most = if min == max { "exactly" } else { "at most" };
+                report(Code::LimitExceeded, &at, format!("{} {name} takes {most} {max} {noun}, found {}", a(name), v.len()));
+            }
+        }
         match (child(f, t, k, o), x) {
             (Some((cf, only)), Json::Array(items)) => items.iter().enumerate().for_each(|(i, item)| check(item, &join(&at, i), cf, only, report)),
             (Some((cf, only)), Json::Object(m)) if spec.ends_with('*') => m.iter().for_each(|(key, item)| check(item, &join(&at, key), cf, only, report)),
@@ -520,6 +561,16 @@ mod tests {
             for t in list {
                 assert!(OBJECTS.iter().any(|e| e.1 == *t), "{t}");
             }
+        }
+    }
+
+    /// Every counted array is an array of the object the table names.
+    #[test]
+    fn counted_arrays_exist() {
+        for &(f, t, key, min, max, _) in COUNTS {
+            let keys = OBJECTS.iter().find(|e| (e.0, e.1) == (f, t)).map(|e| e.3).unwrap_or("");
+            assert!(keys.split_whitespace().any(|k| k.ends_with('[') && k.trim_end_matches(['!', '[']) == key), "{f:?} {t} {key}");
+            assert!(min <= max && max > 0, "{key}");
         }
     }
 }

@@ -367,3 +367,47 @@ fn textv2_substitutions_are_mentions_or_emoji() {
     let p = problems(v2(json!({"x": {"type": "mention"}, "y": {"type": "emoji"}})));
     assert_eq!(p.len(), 3, "{p:#?}");
 }
+
+/// How many actions, columns, bubbles, quick reply buttons and LINE emoji LINE takes.
+#[test]
+fn arrays_hold_as_many_items_as_line_takes() {
+    let action = |i: usize| json!({"type": "message", "label": format!("a{i}"), "text": "a"});
+    let actions = |n: usize| (0..n).map(action).collect::<Vec<_>>();
+    let buttons = |n: usize| json!({"type": "template", "altText": "a", "template": {"type": "buttons", "text": "t", "actions": actions(n)}});
+    assert_eq!(problems(buttons(4)), []);
+    let m = one(buttons(5), Code::LimitExceeded, "/template/actions");
+    assert!(m.contains("a buttons template takes at most 4 actions, found 5"), "{m}");
+    let confirm = |n: usize| json!({"type": "template", "altText": "a", "template": {"type": "confirm", "text": "t", "actions": actions(n)}});
+    let m = one(confirm(1), Code::LimitExceeded, "/template/actions");
+    assert!(m.contains("a confirm template takes exactly 2 actions, found 1"), "{m}");
+    one(confirm(3), Code::LimitExceeded, "/template/actions");
+    let column = |n: usize| json!({"text": "t", "actions": actions(n)});
+    let carousel = |columns: Vec<Value>| json!({"type": "template", "altText": "a", "template": {"type": "carousel", "columns": columns}});
+    assert_eq!(problems(carousel(vec![column(3); 10])), []);
+    one(carousel(vec![column(1); 11]), Code::LimitExceeded, "/template/columns");
+    let m = one(carousel(vec![column(1), column(4)]), Code::LimitExceeded, "/template/columns/1/actions");
+    assert!(m.contains("a carousel column takes at most 3 actions, found 4"), "{m}");
+    let image_column = json!({"imageUrl": "https://example.com/a.png", "action": action(0)});
+    let image_carousel = |n: usize| json!({"type": "template", "altText": "a", "template": {"type": "image_carousel", "columns": vec![image_column.clone(); n]}});
+    assert_eq!(problems(image_carousel(10)), []);
+    one(image_carousel(11), Code::LimitExceeded, "/template/columns");
+    let imagemap = |n: usize| json!({"type": "imagemap", "baseUrl": "https://example.com/rm", "altText": "a", "baseSize": {"width": 1040, "height": 1040},
+        "actions": vec![json!({"type": "message", "text": "a", "area": {"x": 0, "y": 0, "width": 10, "height": 10}}); n]});
+    assert_eq!(problems(imagemap(50)), []);
+    one(imagemap(51), Code::LimitExceeded, "/actions");
+    let emoji = json!({"index": 0, "productId": "5ac1bfd5040ab15980c9b435", "emojiId": "001"});
+    assert_eq!(problems(json!({"type": "text", "text": "$", "emojis": vec![emoji.clone(); 20]})), []);
+    let m = one(json!({"type": "text", "text": "$", "emojis": vec![emoji; 21]}), Code::LimitExceeded, "/emojis");
+    assert!(m.contains("a text message takes at most 20 LINE emoji, found 21"), "{m}");
+    // Flex carousels (12 bubbles) and quick replies (13 buttons) too.
+    let m = one(flex(json!({"type": "carousel", "contents": vec![json!({"type": "bubble"}); 13]})), Code::LimitExceeded, "/contents/contents");
+    assert!(m.contains("a flex carousel takes at most 12 bubbles, found 13"), "{m}");
+    let item = json!({"type": "action", "action": {"type": "camera", "label": "c"}});
+    let m = one(json!({"type": "text", "text": "hi", "quickReply": {"items": vec![item; 14]}}), Code::LimitExceeded, "/quickReply/items");
+    assert!(m.contains("a quick reply takes at most 13 buttons, found 14"), "{m}");
+    // At most 10 animated images in a message.
+    let animated = |n: usize| body(json!(vec![json!({"type": "image", "url": "https://example.com/a.png", "animated": true}); n]));
+    assert_eq!(problems(animated(10)), []);
+    let m = one(animated(11), Code::LimitExceeded, "");
+    assert!(m.contains("at most 10 animated images"), "{m}");
+}
