@@ -269,19 +269,49 @@ const VALUES: &[(&str, &str, &str)] = &[
 /// `12px`, `-4.5px`, `50%`.
 fn is_length(s: &str, percent: bool) -> bool {
     let n = s.strip_suffix("px").or_else(|| s.strip_suffix('%').filter(|_| percent)).unwrap_or("");
-    let n = n.strip_prefix('-').unwrap_or(n);
+    is_decimal(n.strip_prefix('-').unwrap_or(n))
+}
+
+/// `12`, `4.5`.
+fn is_decimal(n: &str) -> bool {
     let (int, frac) = n.split_once('.').unwrap_or((n, "0"));
     !int.is_empty() && !frac.is_empty() && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
 }
 
+/// A colour: `#RRGGBB`, or `#RRGGBBAA` with transparency. The reference asks for "a hexadecimal
+/// color code" in every colour of flex and templates, `#RRGGBBAA` spelled out for box
+/// backgrounds and gradients (https://developers.line.biz/en/reference/messaging-api/#box,
+/// #linear-gradient-bg; LINE's SDK, `lib/types.ts`); the looser reading: either, everywhere.
+fn is_colour(s: &str) -> bool {
+    let hex = s.strip_prefix('#').unwrap_or("");
+    matches!(hex.len(), 6 | 8) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A flex image's, video's or icon's aspect ratio: `{width}:{height}`, each from 1 to 100000, the
+/// height at most three times the width (https://developers.line.biz/en/reference/messaging-api/#f-image,
+/// #f-video, #icon; LINE's OpenAPI, `FlexImage.aspectRatio`). Decimals such as `1.91:1` pass.
+fn is_ratio(s: &str) -> bool {
+    let term = |n: &str| Some(n).filter(|n| is_decimal(n)).and_then(|n| n.parse::<f64>().ok()).filter(|n| (1.0..=100_000.0).contains(n));
+    match s.split_once(':').map(|(w, h)| (term(w), term(h))) {
+        Some((Some(w), Some(h))) => h <= 3.0 * w,
+        _ => false,
+    }
+}
+
+/// Whether [`check_string`] checks the string under `key` beyond URLs: a `type`, an enumerated
+/// value, a colour, an aspect ratio.
+fn checked(key: &str) -> bool {
+    key == "type" || key == "color" || key.ends_with("Color") || key == "aspectRatio" || VALUES.iter().any(|e| e.0 == key)
+}
+
 /// Whether a template in `m` decides something [`check_message`] checks beyond URLs: an object's
-/// `type` (or a box's `layout`), an enumerated value. Such a message is checked again once
-/// rendered; the others never need it (templates write strings, so the structure, and every
-/// array's length, is fixed).
+/// `type` (or a box's `layout`), an enumerated value, a colour, an aspect ratio. Such a message
+/// is checked again once rendered; the others never need it (templates write strings, so the
+/// structure, and every array's length, is fixed).
 pub(crate) fn templated_shape(m: &Json) -> bool {
     match m {
         Json::Object(o) => o.iter().any(|(k, v)| match v {
-            Json::String(s) => is_template(s) && (k == "type" || VALUES.iter().any(|e| e.0 == k)),
+            Json::String(s) => is_template(s) && checked(k),
             other => templated_shape(other),
         }),
         Json::Array(items) => items.iter().any(templated_shape),
@@ -494,10 +524,10 @@ fn video_hero(o: &Map<String, Json>, t: &str, path: &str, report: &mut dyn FnMut
     }
 }
 
-/// Checks a string written in the config: an enumerated value, a URL. A template is checked
-/// once rendered (URLs as they are written, enumerated values when the message is checked
-/// again, see [`templated_shape`]), a URL before too when its literal start already holds its
-/// scheme.
+/// Checks a string written in the config: an enumerated value, a colour, an aspect ratio, a URL.
+/// A template is checked once rendered (URLs as they are written, the others when the message
+/// is checked again, see [`templated_shape`]), a URL before too when its literal start already
+/// holds its scheme.
 fn check_string(t: &str, key: &str, s: &str, at: &str, report: &mut dyn FnMut(Code, &str, String)) {
     if let Some(rule) = url_rule(key) {
         let literal = s.find("{{").into_iter().chain(s.find("{%")).min().map_or(s, |i| s.get(..i).unwrap_or(""));
@@ -509,6 +539,18 @@ fn check_string(t: &str, key: &str, s: &str, at: &str, report: &mut dyn FnMut(Co
         return;
     }
     if is_template(s) {
+        return;
+    }
+    if key == "aspectRatio" {
+        if !is_ratio(s) {
+            report(Code::InvalidValue, at, ["aspectRatio must be width:height like \"20:13\", each from 1 to 100000 and the height at most 3 times the width (got \"", s, "\")"].concat());
+        }
+        return;
+    }
+    if key == "color" || key.ends_with("Color") {
+        if !is_colour(s) {
+            report(Code::InvalidValue, at, [key, " must be a hex colour like #1DB446 (or #1DB44680 with transparency), got \"", s, "\""].concat());
+        }
         return;
     }
     let Some(&(_, _, values)) = VALUES.iter().find(|v| v.0 == key && (v.1 == t || v.1.is_empty())) else { return };

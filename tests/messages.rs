@@ -368,6 +368,67 @@ fn textv2_substitutions_are_mentions_or_emoji() {
     assert_eq!(p.len(), 3, "{p:#?}");
 }
 
+/// Colours are `#RRGGBB` or `#RRGGBBAA`, wherever flex and templates take one.
+#[test]
+fn colours_are_hex() {
+    let m = one(body(json!([{"type": "text", "text": "a", "color": "red"}])), Code::InvalidValue, "/contents/body/contents/0/color");
+    assert!(m.contains("color must be a hex colour like #1DB446 (or #1DB44680 with transparency), got \"red\""), "{m}");
+    for bad in ["#FFF", "#GGGGGG", "1DB446", "#1DB4460", "#1DB446800", "", "rgb(0,0,0)"] {
+        one(body(json!([{"type": "separator", "color": bad}])), Code::InvalidValue, "/contents/body/contents/0/color");
+    }
+    for ok in ["#1DB446", "#1db446", "#1DB44680", "#00000000"] {
+        assert_eq!(problems(body(json!([{"type": "separator", "color": ok}]))), [], "{ok}");
+    }
+    let box_ = |k: &str| flex(json!({"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [], k: "white"}}));
+    one(box_("backgroundColor"), Code::InvalidValue, "/contents/body/backgroundColor");
+    one(box_("borderColor"), Code::InvalidValue, "/contents/body/borderColor");
+    one(flex(json!({"type": "bubble", "styles": {"footer": {"separatorColor": "black"}}})), Code::InvalidValue, "/contents/styles/footer/separatorColor");
+    let gradient = json!({"type": "linearGradient", "angle": "90deg", "startColor": "#FFFF00", "endColor": "blue"});
+    one(flex(json!({"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [], "background": gradient}})), Code::InvalidValue, "/contents/body/background/endColor");
+    let buttons = json!({"type": "template", "altText": "a", "template": {"type": "buttons", "text": "t", "imageBackgroundColor": "#FFFFF",
+        "actions": [{"type": "message", "label": "a", "text": "a"}]}});
+    one(buttons, Code::InvalidValue, "/template/imageBackgroundColor");
+}
+
+/// A flex image's, video's or icon's aspectRatio: width:height, each 1 to 100000, the height
+/// at most three times the width.
+#[test]
+fn aspect_ratios_are_width_colon_height() {
+    let image = |r: &str| body(json!([{"type": "image", "url": "https://example.com/a.png", "aspectRatio": r}]));
+    for ok in ["20:13", "1:1", "1:3", "1.91:1", "100000:1", "100000:100000"] {
+        assert_eq!(problems(image(ok)), [], "{ok}");
+    }
+    for bad in ["1:4", "1:3.01", "0:1", "100001:1", "16x9", "16/9", "a:b", "1:", ":1", "-1:1", "1:1:1", "1e3:1", ""] {
+        let m = one(image(bad), Code::InvalidValue, "/contents/body/contents/0/aspectRatio");
+        assert!(m.contains("aspectRatio must be width:height like \"20:13\""), "{bad}: {m}");
+    }
+    let icon = json!({"type": "box", "layout": "baseline", "contents": [{"type": "icon", "url": "https://example.com/i.png", "aspectRatio": "2:7"}]});
+    one(body(json!([icon])), Code::InvalidValue, "/contents/body/contents/0/contents/0/aspectRatio");
+    let video = json!({"type": "video", "url": "https://example.com/v.mp4", "previewUrl": "https://example.com/p.jpg", "aspectRatio": "9:28",
+                       "altContent": {"type": "image", "url": "https://example.com/a.jpg"}});
+    one(flex(json!({"type": "bubble", "hero": video})), Code::InvalidValue, "/contents/hero/aspectRatio");
+}
+
+/// A templated colour or aspect ratio is checked once rendered.
+#[test]
+fn rendered_colours_and_aspect_ratios_are_checked_after_rendering() {
+    let e = Engine::from_json(&config(json!([body(json!([
+        {"type": "text", "text": "a", "color": "{{ user.attributes.colour }}"},
+        {"type": "image", "url": "https://example.com/a.png", "aspectRatio": "{{ user.attributes.ratio | default: '1:1' }}"}]))]))).unwrap();
+    let render = |attributes: Value| {
+        let ctx = json!({"now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U1", "attributes": attributes}});
+        e.render("c", &ctx.to_string(), DecideOptions::default()).unwrap()
+    };
+    let ok = render(json!({"colour": "#06C755", "ratio": "3:1"}));
+    assert!(ok.errors.is_empty() && ok.messages.len() == 1, "{:?}", ok.errors);
+    let bad = render(json!({"colour": "green", "ratio": "1:5"}));
+    assert!(bad.messages.is_empty(), "nothing is sent");
+    let got: Vec<(Code, &str)> = bad.errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+    let (colour, ratio) = (format!("{M}/contents/body/contents/0/color"), format!("{M}/contents/body/contents/1/aspectRatio"));
+    assert_eq!(got, [(Code::InvalidValue, colour.as_str()), (Code::InvalidValue, ratio.as_str())]);
+    assert!(bad.errors[0].message.starts_with("content \"c\", variant \"v\": after rendering, color must be a hex colour"), "{}", bad.errors[0].message);
+}
+
 /// How many actions, columns, bubbles, quick reply buttons and LINE emoji LINE takes.
 #[test]
 fn arrays_hold_as_many_items_as_line_takes() {

@@ -330,8 +330,8 @@ fn fractional<'v>(experiment: &str, user_id: &str, weighted: &[(&'v CompiledVari
 
 fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Limits, p: &mut Problems) -> Vec<Piece> {
     let who = format!("content \"{}\", variant \"{variant}\"", c.id);
-    // Types, required and known keys, enumerated values, URLs and array lengths of every object
-    // inside.
+    // Types, required and known keys, enumerated values, colours, aspect ratios, URLs and
+    // array lengths of every object inside.
     crate::line_shape::check_message(m, path, &mut |code, at, problem| p.push(code, at, format!("{who}: {problem}")));
     let mut b = Pieces { limits, who: &who, pieces: Vec::new(), raw: String::new() };
     match m {
