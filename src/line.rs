@@ -156,7 +156,9 @@ impl Role {
             (Role::ExternalLink, "linkUri") => utf16("linkUri", 1_000),
             (Role::ExternalLink, "label") => utf16("label", 30),
             (Role::Sender, "name") => utf16("name", 20),
-            (Role::Sender, "iconUrl") => utf16("iconUrl", 1_000),
+            // 2,000 in LINE's OpenAPI description (`Sender.iconUrl`), 1,000 on older pages: the
+            // looser reading.
+            (Role::Sender, "iconUrl") => utf16("iconUrl", 2_000),
             (Role::RichMenu, "chatBarText") => graphemes("chatBarText", 14),
             (Role::RichMenu, "name") => graphemes("name", 300),
             _ => None,

@@ -268,6 +268,10 @@ fn urls_must_be_https_media_and_absolute_links() {
     // A template whose literal start already holds the scheme is checked before rendering.
     one(uri("ftp://example.com/{{ user.userId }}"), Code::InvalidValue, "/contents/body/contents/0/action/uri");
     one(json!({"type": "text", "text": "hi", "sender": {"iconUrl": "http://example.com/{{ user.userId }}.png"}}), Code::InvalidValue, "/sender/iconUrl");
+    // A sender's icon URL: 2,000 characters (LINE's OpenAPI description).
+    let icon = |n: usize| json!({"type": "text", "text": "hi", "sender": {"iconUrl": format!("https://example.com/{}", "a".repeat(n))}});
+    assert_eq!(problems(icon(1_980)), []);
+    one(icon(1_981), Code::LimitExceeded, "/sender/iconUrl");
 }
 
 #[test]
