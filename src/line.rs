@@ -143,16 +143,22 @@ impl Role {
             (Role::Action { .. }, "displayText") => graphemes("displayText", 300),
             (Role::Action { .. }, "text") => graphemes("text", 300),
             (Role::Action { .. }, "fillInText") => graphemes("fillInText", 300),
-            (Role::Action { .. }, "uri") => utf16("uri", 1_000),
+            // 10,000 since LINE's news of 2026-10-27 (https://developers.line.biz/en/news/2026/10/27/uri-action/:
+            // "URI action URLs up to 10,000 characters", `altUri.desktop` from 1,000 to 10,000;
+            // line/line-openapi#133). The reference said 1,000 before; imagemap and external
+            // links (`linkUri`) keep 1,000.
+            (Role::Action { .. }, "uri") => utf16("uri", 10_000),
             (Role::Action { .. } | Role::ImagemapAction, "clipboardText") => utf16("clipboardText", 1_000),
-            (Role::AltUri, "desktop") => utf16("desktop", 1_000),
+            (Role::AltUri, "desktop") => utf16("desktop", 10_000),
             (Role::ImagemapAction, "linkUri") => utf16("linkUri", 1_000),
             (Role::ImagemapAction, "text") => utf16("text", 400),
             (Role::ImagemapAction, "label") => utf16("label", 50),
             (Role::ExternalLink, "linkUri") => utf16("linkUri", 1_000),
             (Role::ExternalLink, "label") => utf16("label", 30),
             (Role::Sender, "name") => utf16("name", 20),
-            (Role::Sender, "iconUrl") => utf16("iconUrl", 1_000),
+            // 2,000 in LINE's OpenAPI description (`Sender.iconUrl`), 1,000 on older pages: the
+            // looser reading.
+            (Role::Sender, "iconUrl") => utf16("iconUrl", 2_000),
             (Role::RichMenu, "chatBarText") => graphemes("chatBarText", 14),
             (Role::RichMenu, "name") => graphemes("name", 300),
             _ => None,

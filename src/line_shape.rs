@@ -42,14 +42,17 @@ enum F {
     BlockStyle,
     Component,
     Background,
+    Substitution,
+    Mentionee,
 }
 
 /// Every object: its family, its `type` (`""`: the object has none), its name in messages and
 /// its keys besides `type`. A key ending in `!` is required; `{` holds an object, `[` an array
-/// of objects, `#` a number, `?` true or false; any other key a string.
+/// of objects, `*` an object of objects (one per key), `#` a number, `?` true or false; any
+/// other key a string.
 const OBJECTS: &[(F, &str, &str, &str)] = &[
     (F::Message, "text", "text message", "text! emojis[ quoteToken"),
-    (F::Message, "textV2", "textV2 message", "text! substitution{ quoteToken"),
+    (F::Message, "textV2", "textV2 message", "text! substitution* quoteToken"),
     (F::Message, "sticker", "sticker message", "packageId! stickerId! quoteToken"),
     (F::Message, "image", "image message", "originalContentUrl! previewImageUrl!"),
     (F::Message, "video", "video message", "originalContentUrl! previewImageUrl! trackingId"),
@@ -103,6 +106,14 @@ const OBJECTS: &[(F, &str, &str, &str)] = &[
     (F::Component, "separator", "flex separator", "margin color"),
     (F::Component, "filler", "flex filler", "flex#"),
     (F::Background, "linearGradient", "linearGradient background", "angle! startColor! endColor! centerColor centerPosition"),
+    // textV2 substitutions (LINE's OpenAPI description, schemas `SubstitutionObject` to
+    // `AllMentionTarget`). The `{key}` placeholders of the text are not matched against the
+    // substitution's keys: what LINE does with a placeholder no key fills, or a key no
+    // placeholder uses, is not written down where this was checked.
+    (F::Substitution, "mention", "mention substitution", "mentionee!{"),
+    (F::Substitution, "emoji", "emoji substitution", "productId! emojiId!"),
+    (F::Mentionee, "user", "user mentionee", "userId!"),
+    (F::Mentionee, "all", "all mentionee", ""),
 ];
 
 /// Keys every object of a family takes besides its own.
@@ -124,6 +135,8 @@ fn family_name(f: F) -> &'static str {
         F::Container => "flex container",
         F::Component => "flex component",
         F::Background => "background",
+        F::Substitution => "substitution",
+        F::Mentionee => "mentionee",
         F::QuickReplyItem => "quick reply button",
         _ => "object",
     }
@@ -150,7 +163,7 @@ const IN_BASELINE: &[&str] = &["icon", "text", "filler"];
 const IN_ANY_BOX: &[&str] = &["box", "button", "image", "text", "separator", "filler", "icon"];
 
 /// The family (and the `type`s allowed, `[]`: any of the family) of the object(s) under `key`
-/// of an object of family `f` and type `t`; `None`: not checked inside (`textV2` substitutions).
+/// of an object of family `f` and type `t`; `None`: not checked inside.
 fn child(f: F, t: &str, key: &str, parent: &Map<String, Json>) -> Option<(F, &'static [&'static str])> {
     Some(match (f, key) {
         (F::Message, "quickReply") => (F::QuickReply, &[]),
@@ -161,6 +174,8 @@ fn child(f: F, t: &str, key: &str, parent: &Map<String, Json>) -> Option<(F, &'s
         (F::Message, "video") => (F::ImagemapVideo, &[]),
         (F::Message, "template") => (F::Template, &[]),
         (F::Message, "contents") => (F::Container, &[]),
+        (F::Message, "substitution") => (F::Substitution, &[]),
+        (F::Substitution, _) => (F::Mentionee, &[]),
         (F::QuickReply, _) => (F::QuickReplyItem, &[]),
         (F::QuickReplyItem, _) => (F::Action, IN_QUICK_REPLY),
         (F::ImagemapAction | F::ImagemapVideo, "area") => (F::Area, &[]),
@@ -185,6 +200,25 @@ fn child(f: F, t: &str, key: &str, parent: &Map<String, Json>) -> Option<(F, &'s
         _ => return None,
     })
 }
+
+/// How many items LINE takes in an array: family, `type` (`""`: the family has none), key, the
+/// fewest and most, what the items are called. The Messaging API reference
+/// (https://developers.line.biz/en/reference/messaging-api/), as LINE's own SDK mirrors it
+/// (https://github.com/line/line-bot-sdk-nodejs, `lib/types.ts`): at most 20 LINE emoji in a
+/// text, 50 imagemap actions, 13 quick reply buttons, 4 actions in a buttons template, "2
+/// actions for the 2 buttons" of a confirm template, 10 columns in a carousel or image carousel
+/// template, 3 actions in a carousel column, 12 bubbles in a flex carousel.
+const COUNTS: &[(F, &str, &str, usize, usize, &str)] = &[
+    (F::Message, "text", "emojis", 0, 20, "LINE emoji"),
+    (F::Message, "imagemap", "actions", 0, 50, "actions"),
+    (F::QuickReply, "", "items", 0, 13, "buttons"),
+    (F::Template, "buttons", "actions", 0, 4, "actions"),
+    (F::Template, "confirm", "actions", 2, 2, "actions"),
+    (F::Template, "carousel", "columns", 0, 10, "columns"),
+    (F::Template, "image_carousel", "columns", 0, 10, "columns"),
+    (F::Column, "", "actions", 0, 3, "actions"),
+    (F::Container, "carousel", "contents", 0, 12, "bubbles"),
+];
 
 /// Keys whose values LINE enumerates: key, the object `type` it applies to (`""`: any), the
 /// values. `px` last: also a length in pixels such as `12px` or `-4.5px`; `%` last: a length in
@@ -235,18 +269,49 @@ const VALUES: &[(&str, &str, &str)] = &[
 /// `12px`, `-4.5px`, `50%`.
 fn is_length(s: &str, percent: bool) -> bool {
     let n = s.strip_suffix("px").or_else(|| s.strip_suffix('%').filter(|_| percent)).unwrap_or("");
-    let n = n.strip_prefix('-').unwrap_or(n);
+    is_decimal(n.strip_prefix('-').unwrap_or(n))
+}
+
+/// `12`, `4.5`.
+fn is_decimal(n: &str) -> bool {
     let (int, frac) = n.split_once('.').unwrap_or((n, "0"));
     !int.is_empty() && !frac.is_empty() && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
 }
 
+/// A colour: `#RRGGBB`, or `#RRGGBBAA` with transparency. The reference asks for "a hexadecimal
+/// color code" in every colour of flex and templates, `#RRGGBBAA` spelled out for box
+/// backgrounds and gradients (https://developers.line.biz/en/reference/messaging-api/#box,
+/// #linear-gradient-bg; LINE's SDK, `lib/types.ts`); the looser reading: either, everywhere.
+fn is_colour(s: &str) -> bool {
+    let hex = s.strip_prefix('#').unwrap_or("");
+    matches!(hex.len(), 6 | 8) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A flex image's, video's or icon's aspect ratio: `{width}:{height}`, each from 1 to 100000, the
+/// height at most three times the width (https://developers.line.biz/en/reference/messaging-api/#f-image,
+/// #f-video, #icon; LINE's OpenAPI, `FlexImage.aspectRatio`). Decimals such as `1.91:1` pass.
+fn is_ratio(s: &str) -> bool {
+    let term = |n: &str| Some(n).filter(|n| is_decimal(n)).and_then(|n| n.parse::<f64>().ok()).filter(|n| (1.0..=100_000.0).contains(n));
+    match s.split_once(':').map(|(w, h)| (term(w), term(h))) {
+        Some((Some(w), Some(h))) => h <= 3.0 * w,
+        _ => false,
+    }
+}
+
+/// Whether [`check_string`] checks the string under `key` beyond URLs: a `type`, an enumerated
+/// value, a colour, an aspect ratio.
+fn checked(key: &str) -> bool {
+    key == "type" || key == "color" || key.ends_with("Color") || key == "aspectRatio" || VALUES.iter().any(|e| e.0 == key)
+}
+
 /// Whether a template in `m` decides something [`check_message`] checks beyond URLs: an object's
-/// `type` (or a box's `layout`), an enumerated value. Such a message is checked again once
-/// rendered; the others never need it (templates write strings, so the structure is fixed).
+/// `type` (or a box's `layout`), an enumerated value, a colour, an aspect ratio. Such a message
+/// is checked again once rendered; the others never need it (templates write strings, so the
+/// structure, and every array's length, is fixed).
 pub(crate) fn templated_shape(m: &Json) -> bool {
     match m {
         Json::Object(o) => o.iter().any(|(k, v)| match v {
-            Json::String(s) => is_template(s) && (k == "type" || VALUES.iter().any(|e| e.0 == k)),
+            Json::String(s) => is_template(s) && checked(k),
             other => templated_shape(other),
         }),
         Json::Array(items) => items.iter().any(templated_shape),
@@ -299,6 +364,21 @@ pub(crate) fn url_problem(rule: Url, s: &str, rendered: bool) -> Option<String> 
 /// wrong (without the content and variant, which the caller prefixes).
 pub(crate) fn check_message(m: &Json, path: &str, report: &mut dyn FnMut(Code, &str, String)) {
     check(m, path, F::Message, &[], report);
+    // "You can specify a value of true up to 10 images in a single message. You can't send
+    // messages that exceed this limit." (LINE's OpenAPI, `FlexImage.animated`; older pages say 3.)
+    let animated = animated(m);
+    if animated > 10 {
+        report(Code::LimitExceeded, path, format!("a message plays at most 10 animated images (\"animated\": true), found {animated}"));
+    }
+}
+
+/// How many images in `v` are `"animated": true`.
+fn animated(v: &Json) -> usize {
+    match v {
+        Json::Object(o) => o.iter().map(|(k, x)| usize::from(k == "animated" && *x == Json::Bool(true)) + animated(x)).sum(),
+        Json::Array(items) => items.iter().map(animated).sum(),
+        _ => 0,
+    }
 }
 
 /// `; did you mean "x"?` for a word close to one of `known`, else ` (one of a, b, c{more})`
@@ -363,7 +443,7 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], report: &mut dyn FnMut(Code,
         video_hero(o, t, path, report);
     }
     let specs: Vec<&str> = keys.split_whitespace().chain(common(f).split_whitespace()).collect();
-    let mut names: Vec<&str> = specs.iter().map(|s| s.trim_end_matches(['!', '{', '[', '#', '?'])).collect();
+    let mut names: Vec<&str> = specs.iter().map(|s| s.trim_end_matches(['!', '{', '[', '*', '#', '?'])).collect();
     for (s, k) in specs.iter().zip(&names) {
         if s.contains('!') && o.get(*k).is_none_or(Json::is_null) {
             report(Code::MissingField, path, [a(name), " ", name, " needs \"", k, "\""].concat());
@@ -386,34 +466,39 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], report: &mut dyn FnMut(Code,
             continue;
         }
         let want = match spec.as_bytes().last() {
-            Some(b'{') => "an object",
+            Some(b'{' | b'*') => "an object",
             Some(b'[') => "an array",
             Some(b'#') => "a number",
             Some(b'?') => "true or false",
             _ => "a string",
         };
-        let items = match (spec.as_bytes().last(), x) {
-            (Some(b'['), Json::Array(items)) => items.iter().collect(),
-            (Some(b'{'), Json::Object(_)) => vec![x],
-            (Some(b'[' | b'{'), _) => Vec::new(),
+        let fits = match (spec.as_bytes().last(), x) {
+            (Some(b'['), Json::Array(_)) | (Some(b'{' | b'*'), Json::Object(_)) => true,
+            (Some(b'[' | b'{' | b'*'), _) => false,
             // LINE reads a number for a string and the reverse; objects and lists it refuses.
             // `text` and `altText` were always held to strings.
-            (_, Json::Object(_) | Json::Array(_)) => Vec::new(),
+            (_, Json::Object(_) | Json::Array(_)) => false,
             (_, Json::String(s)) => {
                 check_string(t, k, s, &at, report);
                 continue;
             }
-            _ if f == F::Message && (k == "text" || k == "altText") => Vec::new(),
-            _ => continue,
+            _ => !(f == F::Message && (k == "text" || k == "altText")),
         };
-        if items.is_empty() && !(x.is_array() && want == "an array") {
+        if !fits {
             report(Code::InvalidValue, &at, ["\"", k, "\" of ", a(name), " ", name, " must be ", want, ", found ", kind(x)].concat());
             continue;
         }
-        if let Some((cf, only)) = child(f, t, k, o) {
-            for (i, item) in items.into_iter().enumerate() {
-                check(item, &if x.is_array() { join(&at, i) } else { at.clone() }, cf, only, report);
+        if let (Json::Array(v), Some(&(.., min, max, noun))) = (x, COUNTS.iter().find(|c| (c.0, c.1, c.2) == (f, t, k.as_str()))) {
+            if v.len() < min || v.len() > max {
+                let most = if min == max { "exactly" } else { "at most" };
+                report(Code::LimitExceeded, &at, format!("{} {name} takes {most} {max} {noun}, found {}", a(name), v.len()));
             }
+        }
+        match (child(f, t, k, o), x) {
+            (Some((cf, only)), Json::Array(items)) => items.iter().enumerate().for_each(|(i, item)| check(item, &join(&at, i), cf, only, report)),
+            (Some((cf, only)), Json::Object(m)) if spec.ends_with('*') => m.iter().for_each(|(key, item)| check(item, &join(&at, key), cf, only, report)),
+            (Some((cf, only)), Json::Object(_)) => check(x, &at, cf, only, report),
+            _ => {}
         }
     }
 }
@@ -439,9 +524,10 @@ fn video_hero(o: &Map<String, Json>, t: &str, path: &str, report: &mut dyn FnMut
     }
 }
 
-/// Checks a string written in the config: an enumerated value, a URL. A template is checked
-/// once rendered (URLs) or not at all (enumerated values), except a URL whose literal start
-/// already holds its scheme.
+/// Checks a string written in the config: an enumerated value, a colour, an aspect ratio, a URL.
+/// A template is checked once rendered (URLs as they are written, the others when the message
+/// is checked again, see [`templated_shape`]), a URL before too when its literal start already
+/// holds its scheme.
 fn check_string(t: &str, key: &str, s: &str, at: &str, report: &mut dyn FnMut(Code, &str, String)) {
     if let Some(rule) = url_rule(key) {
         let literal = s.find("{{").into_iter().chain(s.find("{%")).min().map_or(s, |i| s.get(..i).unwrap_or(""));
@@ -453,6 +539,18 @@ fn check_string(t: &str, key: &str, s: &str, at: &str, report: &mut dyn FnMut(Co
         return;
     }
     if is_template(s) {
+        return;
+    }
+    if key == "aspectRatio" {
+        if !is_ratio(s) {
+            report(Code::InvalidValue, at, ["aspectRatio must be width:height like \"20:13\", each from 1 to 100000 and the height at most 3 times the width (got \"", s, "\")"].concat());
+        }
+        return;
+    }
+    if key == "color" || key.ends_with("Color") {
+        if !is_colour(s) {
+            report(Code::InvalidValue, at, [key, " must be a hex colour like #1DB446 (or #1DB44680 with transparency), got \"", s, "\""].concat());
+        }
         return;
     }
     let Some(&(_, _, values)) = VALUES.iter().find(|v| v.0 == key && (v.1 == t || v.1.is_empty())) else { return };
@@ -505,6 +603,16 @@ mod tests {
             for t in list {
                 assert!(OBJECTS.iter().any(|e| e.1 == *t), "{t}");
             }
+        }
+    }
+
+    /// Every counted array is an array of the object the table names.
+    #[test]
+    fn counted_arrays_exist() {
+        for &(f, t, key, min, max, _) in COUNTS {
+            let keys = OBJECTS.iter().find(|e| (e.0, e.1) == (f, t)).map(|e| e.3).unwrap_or("");
+            assert!(keys.split_whitespace().any(|k| k.ends_with('[') && k.trim_end_matches(['!', '[']) == key), "{f:?} {t} {key}");
+            assert!(min <= max && max > 0, "{key}");
         }
     }
 }

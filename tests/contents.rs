@@ -188,12 +188,14 @@ fn action_and_template_strings_are_held_to_lines_limits() {
     assert!(errs(buttons(None, &"あ".repeat(160), message("はい"))).is_empty());
     assert_eq!(paths(buttons(Some("春の新作"), &"あ".repeat(61), message("はい"))), [(Code::LimitExceeded, format!("{m}/template/text"))]);
     assert_eq!(paths(buttons(Some(&"春".repeat(41)), "x", message("はい"))), [(Code::LimitExceeded, format!("{m}/template/title"))]);
-    // A template button's label: 20; its postback data: 300; a URI: 1,000.
+    // A template button's label: 20; its postback data: 300; a URI: 10,000 (1,000 until LINE's
+    // news of 2026-10-27).
     assert_eq!(paths(buttons(None, "x", message(&"a".repeat(21)))), [(Code::LimitExceeded, format!("{m}/template/actions/0/label"))]);
     let postback = json!({"type": "postback", "label": "購入", "data": "x".repeat(301), "displayText": "購入します"});
     assert_eq!(paths(buttons(None, "x", postback)), [(Code::LimitExceeded, format!("{m}/template/actions/0/data"))]);
-    let uri = json!({"type": "uri", "label": "見る", "uri": format!("https://example.com/{}", "a".repeat(990))});
-    assert_eq!(paths(buttons(None, "x", uri)), [(Code::LimitExceeded, format!("{m}/template/actions/0/uri"))]);
+    let uri = |n: usize| json!({"type": "uri", "label": "見る", "uri": format!("https://example.com/{}", "a".repeat(n))});
+    assert!(errs(buttons(None, "x", uri(9_980))).is_empty());
+    assert_eq!(paths(buttons(None, "x", uri(9_990))), [(Code::LimitExceeded, format!("{m}/template/actions/0/uri"))]);
     // Labels count grapheme clusters: 20 waving hands with a skin tone are 20, not 80.
     assert!(errs(buttons(None, "x", message(&"👋🏻".repeat(20)))).is_empty());
     assert_eq!(paths(buttons(None, "x", message(&"👋🏻".repeat(21)))).len(), 1);

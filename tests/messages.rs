@@ -268,6 +268,10 @@ fn urls_must_be_https_media_and_absolute_links() {
     // A template whose literal start already holds the scheme is checked before rendering.
     one(uri("ftp://example.com/{{ user.userId }}"), Code::InvalidValue, "/contents/body/contents/0/action/uri");
     one(json!({"type": "text", "text": "hi", "sender": {"iconUrl": "http://example.com/{{ user.userId }}.png"}}), Code::InvalidValue, "/sender/iconUrl");
+    // A sender's icon URL: 2,000 characters (LINE's OpenAPI description).
+    let icon = |n: usize| json!({"type": "text", "text": "hi", "sender": {"iconUrl": format!("https://example.com/{}", "a".repeat(n))}});
+    assert_eq!(problems(icon(1_980)), []);
+    one(icon(1_981), Code::LimitExceeded, "/sender/iconUrl");
 }
 
 #[test]
@@ -341,4 +345,134 @@ fn every_mistake_of_a_content_is_reported_at_once() {
         (Code::InvalidValue, format!("{m}/1/contents/body/layout").as_str()),
         (Code::UnknownField, format!("{m}/2/quickReplay").as_str()),
     ]);
+}
+
+/// A textV2 message's substitutions, as LINE's OpenAPI description has them: a mention of a user
+/// (with a userId) or of all, or a LINE emoji (productId and emojiId).
+#[test]
+fn textv2_substitutions_are_mentions_or_emoji() {
+    let v2 = |substitution: Value| json!({"type": "textV2", "text": "Hi {x}!", "substitution": substitution});
+    let m = one(v2(json!({"x": {"type": "mention"}})), Code::MissingField, "/substitution/x");
+    assert!(m.contains("a mention substitution needs \"mentionee\""), "{m}");
+    let m = one(v2(json!({"x": {"type": "mention", "mentionee": {"type": "group"}}})), Code::InvalidValue, "/substitution/x/mentionee/type");
+    assert!(m.contains("\"group\" is not a mentionee type (one of user, all)"), "{m}");
+    one(v2(json!({"x": {"type": "mention", "mentionee": {"type": "user"}}})), Code::MissingField, "/substitution/x/mentionee");
+    one(v2(json!({"x": {"type": "mention", "mentionee": {"type": "all", "userId": "U1"}}})), Code::UnknownField, "/substitution/x/mentionee/userId");
+    let m = one(v2(json!({"x": {"type": "emoji", "productId": "5a8555cfe6256cc92ea23c1a"}})), Code::MissingField, "/substitution/x");
+    assert!(m.contains("an emoji substitution needs \"emojiId\""), "{m}");
+    let m = one(v2(json!({"x": {"type": "emoj", "productId": "p", "emojiId": "001"}})), Code::InvalidValue, "/substitution/x/type");
+    assert!(m.contains("did you mean \"emoji\"?"), "{m}");
+    one(v2(json!({"x": {"productId": "p", "emojiId": "001"}})), Code::MissingField, "/substitution/x");
+    one(v2(json!({"x": "@everyone"})), Code::InvalidValue, "/substitution/x");
+    one(v2(json!([{"type": "mention", "mentionee": {"type": "all"}}])), Code::InvalidValue, "/substitution");
+    // A key is any string; the mentioned user is usually the one the message goes to.
+    assert_eq!(problems(v2(json!({"a/b~c": {"type": "mention", "mentionee": {"type": "user", "userId": "{{ user.userId }}"}}}))), []);
+    assert_eq!(problems(v2(json!({}))), []);
+    let p = problems(v2(json!({"x": {"type": "mention"}, "y": {"type": "emoji"}})));
+    assert_eq!(p.len(), 3, "{p:#?}");
+}
+
+/// Colours are `#RRGGBB` or `#RRGGBBAA`, wherever flex and templates take one.
+#[test]
+fn colours_are_hex() {
+    let m = one(body(json!([{"type": "text", "text": "a", "color": "red"}])), Code::InvalidValue, "/contents/body/contents/0/color");
+    assert!(m.contains("color must be a hex colour like #1DB446 (or #1DB44680 with transparency), got \"red\""), "{m}");
+    for bad in ["#FFF", "#GGGGGG", "1DB446", "#1DB4460", "#1DB446800", "", "rgb(0,0,0)"] {
+        one(body(json!([{"type": "separator", "color": bad}])), Code::InvalidValue, "/contents/body/contents/0/color");
+    }
+    for ok in ["#1DB446", "#1db446", "#1DB44680", "#00000000"] {
+        assert_eq!(problems(body(json!([{"type": "separator", "color": ok}]))), [], "{ok}");
+    }
+    let box_ = |k: &str| flex(json!({"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [], k: "white"}}));
+    one(box_("backgroundColor"), Code::InvalidValue, "/contents/body/backgroundColor");
+    one(box_("borderColor"), Code::InvalidValue, "/contents/body/borderColor");
+    one(flex(json!({"type": "bubble", "styles": {"footer": {"separatorColor": "black"}}})), Code::InvalidValue, "/contents/styles/footer/separatorColor");
+    let gradient = json!({"type": "linearGradient", "angle": "90deg", "startColor": "#FFFF00", "endColor": "blue"});
+    one(flex(json!({"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [], "background": gradient}})), Code::InvalidValue, "/contents/body/background/endColor");
+    let buttons = json!({"type": "template", "altText": "a", "template": {"type": "buttons", "text": "t", "imageBackgroundColor": "#FFFFF",
+        "actions": [{"type": "message", "label": "a", "text": "a"}]}});
+    one(buttons, Code::InvalidValue, "/template/imageBackgroundColor");
+}
+
+/// A flex image's, video's or icon's aspectRatio: width:height, each 1 to 100000, the height
+/// at most three times the width.
+#[test]
+fn aspect_ratios_are_width_colon_height() {
+    let image = |r: &str| body(json!([{"type": "image", "url": "https://example.com/a.png", "aspectRatio": r}]));
+    for ok in ["20:13", "1:1", "1:3", "1.91:1", "100000:1", "100000:100000"] {
+        assert_eq!(problems(image(ok)), [], "{ok}");
+    }
+    for bad in ["1:4", "1:3.01", "0:1", "100001:1", "16x9", "16/9", "a:b", "1:", ":1", "-1:1", "1:1:1", "1e3:1", ""] {
+        let m = one(image(bad), Code::InvalidValue, "/contents/body/contents/0/aspectRatio");
+        assert!(m.contains("aspectRatio must be width:height like \"20:13\""), "{bad}: {m}");
+    }
+    let icon = json!({"type": "box", "layout": "baseline", "contents": [{"type": "icon", "url": "https://example.com/i.png", "aspectRatio": "2:7"}]});
+    one(body(json!([icon])), Code::InvalidValue, "/contents/body/contents/0/contents/0/aspectRatio");
+    let video = json!({"type": "video", "url": "https://example.com/v.mp4", "previewUrl": "https://example.com/p.jpg", "aspectRatio": "9:28",
+                       "altContent": {"type": "image", "url": "https://example.com/a.jpg"}});
+    one(flex(json!({"type": "bubble", "hero": video})), Code::InvalidValue, "/contents/hero/aspectRatio");
+}
+
+/// A templated colour or aspect ratio is checked once rendered.
+#[test]
+fn rendered_colours_and_aspect_ratios_are_checked_after_rendering() {
+    let e = Engine::from_json(&config(json!([body(json!([
+        {"type": "text", "text": "a", "color": "{{ user.attributes.colour }}"},
+        {"type": "image", "url": "https://example.com/a.png", "aspectRatio": "{{ user.attributes.ratio | default: '1:1' }}"}]))]))).unwrap();
+    let render = |attributes: Value| {
+        let ctx = json!({"now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U1", "attributes": attributes}});
+        e.render("c", &ctx.to_string(), DecideOptions::default()).unwrap()
+    };
+    let ok = render(json!({"colour": "#06C755", "ratio": "3:1"}));
+    assert!(ok.errors.is_empty() && ok.messages.len() == 1, "{:?}", ok.errors);
+    let bad = render(json!({"colour": "green", "ratio": "1:5"}));
+    assert!(bad.messages.is_empty(), "nothing is sent");
+    let got: Vec<(Code, &str)> = bad.errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+    let (colour, ratio) = (format!("{M}/contents/body/contents/0/color"), format!("{M}/contents/body/contents/1/aspectRatio"));
+    assert_eq!(got, [(Code::InvalidValue, colour.as_str()), (Code::InvalidValue, ratio.as_str())]);
+    assert!(bad.errors[0].message.starts_with("content \"c\", variant \"v\": after rendering, color must be a hex colour"), "{}", bad.errors[0].message);
+}
+
+/// How many actions, columns, bubbles, quick reply buttons and LINE emoji LINE takes.
+#[test]
+fn arrays_hold_as_many_items_as_line_takes() {
+    let action = |i: usize| json!({"type": "message", "label": format!("a{i}"), "text": "a"});
+    let actions = |n: usize| (0..n).map(action).collect::<Vec<_>>();
+    let buttons = |n: usize| json!({"type": "template", "altText": "a", "template": {"type": "buttons", "text": "t", "actions": actions(n)}});
+    assert_eq!(problems(buttons(4)), []);
+    let m = one(buttons(5), Code::LimitExceeded, "/template/actions");
+    assert!(m.contains("a buttons template takes at most 4 actions, found 5"), "{m}");
+    let confirm = |n: usize| json!({"type": "template", "altText": "a", "template": {"type": "confirm", "text": "t", "actions": actions(n)}});
+    let m = one(confirm(1), Code::LimitExceeded, "/template/actions");
+    assert!(m.contains("a confirm template takes exactly 2 actions, found 1"), "{m}");
+    one(confirm(3), Code::LimitExceeded, "/template/actions");
+    let column = |n: usize| json!({"text": "t", "actions": actions(n)});
+    let carousel = |columns: Vec<Value>| json!({"type": "template", "altText": "a", "template": {"type": "carousel", "columns": columns}});
+    assert_eq!(problems(carousel(vec![column(3); 10])), []);
+    one(carousel(vec![column(1); 11]), Code::LimitExceeded, "/template/columns");
+    let m = one(carousel(vec![column(1), column(4)]), Code::LimitExceeded, "/template/columns/1/actions");
+    assert!(m.contains("a carousel column takes at most 3 actions, found 4"), "{m}");
+    let image_column = json!({"imageUrl": "https://example.com/a.png", "action": action(0)});
+    let image_carousel = |n: usize| json!({"type": "template", "altText": "a", "template": {"type": "image_carousel", "columns": vec![image_column.clone(); n]}});
+    assert_eq!(problems(image_carousel(10)), []);
+    one(image_carousel(11), Code::LimitExceeded, "/template/columns");
+    let imagemap = |n: usize| json!({"type": "imagemap", "baseUrl": "https://example.com/rm", "altText": "a", "baseSize": {"width": 1040, "height": 1040},
+        "actions": vec![json!({"type": "message", "text": "a", "area": {"x": 0, "y": 0, "width": 10, "height": 10}}); n]});
+    assert_eq!(problems(imagemap(50)), []);
+    one(imagemap(51), Code::LimitExceeded, "/actions");
+    let emoji = json!({"index": 0, "productId": "5ac1bfd5040ab15980c9b435", "emojiId": "001"});
+    assert_eq!(problems(json!({"type": "text", "text": "$", "emojis": vec![emoji.clone(); 20]})), []);
+    let m = one(json!({"type": "text", "text": "$", "emojis": vec![emoji; 21]}), Code::LimitExceeded, "/emojis");
+    assert!(m.contains("a text message takes at most 20 LINE emoji, found 21"), "{m}");
+    // Flex carousels (12 bubbles) and quick replies (13 buttons) too.
+    let m = one(flex(json!({"type": "carousel", "contents": vec![json!({"type": "bubble"}); 13]})), Code::LimitExceeded, "/contents/contents");
+    assert!(m.contains("a flex carousel takes at most 12 bubbles, found 13"), "{m}");
+    let item = json!({"type": "action", "action": {"type": "camera", "label": "c"}});
+    let m = one(json!({"type": "text", "text": "hi", "quickReply": {"items": vec![item; 14]}}), Code::LimitExceeded, "/quickReply/items");
+    assert!(m.contains("a quick reply takes at most 13 buttons, found 14"), "{m}");
+    // At most 10 animated images in a message.
+    let animated = |n: usize| body(json!(vec![json!({"type": "image", "url": "https://example.com/a.png", "animated": true}); n]));
+    assert_eq!(problems(animated(10)), []);
+    let m = one(animated(11), Code::LimitExceeded, "");
+    assert!(m.contains("at most 10 animated images"), "{m}");
 }

@@ -18,8 +18,6 @@ const MAX_MESSAGES: usize = 5;
 /// the conservative side, so a message kizuna accepts is never refused by LINE.
 const MAX_BUBBLE_BYTES: usize = 30_000;
 const MAX_CAROUSEL_BYTES: usize = 50_000;
-const MAX_CAROUSEL_BUBBLES: usize = 12;
-const MAX_QUICK_REPLY_ITEMS: usize = 13;
 
 /// A piece of a message's JSON text: a literal run (keys, punctuation, values without a
 /// template) or a template, whose output is escaped into place.
@@ -332,21 +330,9 @@ fn fractional<'v>(experiment: &str, user_id: &str, weighted: &[(&'v CompiledVari
 
 fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Limits, p: &mut Problems) -> Vec<Piece> {
     let who = format!("content \"{}\", variant \"{variant}\"", c.id);
-    // Types, required and known keys, enumerated values and URLs of every object inside.
+    // Types, required and known keys, enumerated values, colours, aspect ratios, URLs and
+    // array lengths of every object inside.
     crate::line_shape::check_message(m, path, &mut |code, at, problem| p.push(code, at, format!("{who}: {problem}")));
-    if m.get("type").and_then(Json::as_str) == Some("flex") {
-        if let Some(bubbles) = m.get("contents").and_then(|c| c.get("contents")).and_then(Json::as_array) {
-            if bubbles.len() > MAX_CAROUSEL_BUBBLES {
-                p.push(Code::LimitExceeded, &join(&join(path, "contents"), "contents"), format!("{who}: a carousel holds at most {MAX_CAROUSEL_BUBBLES} bubbles, found {}", bubbles.len()));
-            }
-        }
-    }
-    if let Some(items) = m.get("quickReply").and_then(|q| q.get("items")).and_then(Json::as_array) {
-        if items.len() > MAX_QUICK_REPLY_ITEMS {
-            p.push(Code::LimitExceeded, &join(&join(path, "quickReply"), "items"), format!("{who}: LINE allows at most {MAX_QUICK_REPLY_ITEMS} quick reply items, found {}", items.len()));
-        }
-    }
-    // (`get` twice, not `pointer`: the same result here, without JSON-pointer parsing code.)
     let mut b = Pieces { limits, who: &who, pieces: Vec::new(), raw: String::new() };
     match m {
         Json::Object(fields) => b.object(fields, path, Role::message(m), p),
