@@ -15,6 +15,9 @@ pub(crate) fn global_paths(prog: &Program) -> Vec<Read<'_>> {
     // they are read, and so are `forloop` and `tablerowloop`.
     let mut bound = vec![prog.forloop, prog.tablerowloop];
     bindings(&prog.body, &mut bound);
+    // Looked up once per path read: sorted, so a template of many names stays fast.
+    bound.sort_unstable();
+    bound.dedup();
     let mut w = Walker { prog, bound, out: Vec::new() };
     w.block(&prog.body);
     w.out
@@ -158,7 +161,7 @@ impl<'p> Walker<'p> {
 
     fn path(&mut self, p: &'p Path, pos: Option<Pos>) {
         let mut steps = match &p.root {
-            Root::Sym(s) if !self.bound.contains(s) => {
+            Root::Sym(s) if self.bound.binary_search(s).is_err() => {
                 self.prog.symbols.get(*s as usize).map(|name| vec![Step { name: Cow::Borrowed(&**name), item: false, builtin: false }])
             }
             Root::Sym(_) => None,
@@ -183,5 +186,40 @@ impl<'p> Walker<'p> {
             }
         }
         self.out.extend(steps.map(|s| (s, pos)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::template::{Limits, Template};
+
+    /// Each path read from the globals, dotted, with its line and column.
+    fn reads(source: &str) -> Vec<(String, Option<(u32, u32)>)> {
+        let t = Template::parse(source, &Limits::default()).unwrap();
+        t.global_paths().into_iter().map(|(steps, at)| (steps.iter().map(|s| &*s.name).collect::<Vec<_>>().join("."), at)).collect()
+    }
+
+    #[test]
+    fn paths_are_read_where_they_are_written_and_bound_names_are_left_out() {
+        let got = reads(
+            "{{ user.displayName | default: user.attributes.nick }}\n\
+             {% if event.type == 'follow' %}{% for p in user.purchases limit: n %}{{ p.sku }}{{ forloop.index }}{% endfor %}{% endif %}\n\
+             {% assign u = x %}{{ u.anything }}{% capture c %}{{ y[user.k].z }}{% endcapture %}{{ c.d }}{{ a.b[0].c }}",
+        );
+        let want = [
+            ("user.displayName", Some((1, 3))),
+            ("user.attributes.nick", Some((1, 23))), // its filter
+            ("event.type", Some((2, 1))),
+            ("user.purchases", Some((2, 32))),
+            ("n", Some((2, 32))),
+            ("x", None),
+            ("user.k", Some((3, 52))),
+            ("y", Some((3, 52))),
+            ("a.b.0.c", Some((3, 94))),
+        ];
+        let want: Vec<_> = want.iter().map(|(p, at)| (p.to_string(), *at)).collect();
+        assert_eq!(got, want);
+        // A global the template assigns may be read before or after: never checked.
+        assert_eq!(reads("{{ user.a }}{% assign user = x %}{{ user.b }}"), [("x".to_string(), None)]);
     }
 }
