@@ -91,6 +91,11 @@ pub enum Code {
     StaleQuizState,
     /// A result was asked for before the quiz was finished.
     QuizNotFinished,
+    // -- warnings (`kizuna check`; they never fail a compilation) --
+    /// A rule or template reads a field kizuna's Context does not define (`user.tgas`), where
+    /// the Context is not free-form (`user.attributes`, `quizAnswers` and the event are). Only
+    /// ever a warning of `kizuna check`: never an error, never in a decision.
+    UnknownContextField,
 }
 
 impl Code {
@@ -133,6 +138,7 @@ impl Code {
             Code::InvalidAnswer => "invalid_answer",
             Code::StaleQuizState => "stale_quiz_state",
             Code::QuizNotFinished => "quiz_not_finished",
+            Code::UnknownContextField => "unknown_context_field",
         }
     }
 }
@@ -290,6 +296,12 @@ mod tests {
         }
         assert_eq!(suggest("endfi", ["endif", "endfor"]), Some("endif"));
         assert_eq!(suggest("fro", ["for", "if"]), Some("for"));
+    }
+
+    #[test]
+    fn the_warning_code_is_written_as_serde_writes_it() {
+        let code = Code::UnknownContextField;
+        assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
     }
 
     #[test]

@@ -46,6 +46,77 @@ fn check_json_gives_the_problems_as_one_json_object() {
     assert_eq!((report["ok"].as_bool(), report["errors"][0]["code"].as_str()), (Some(false), Some("io")));
 }
 
+/// A config with typos in context paths, and paths that are fine: into free-form attributes,
+/// and relative to each item of a `some`.
+const TYPOS: &str = r#"{
+  "version": 1,
+  "segments": [
+    {"id": "vip", "when": {"in": ["vip", {"var": "user.tgas"}]}},
+    {"id": "tokyo", "when": {"==": [{"var": "user.attributes.prefecure"}, "東京都"]}},
+    {"id": "big", "when": {"some": [{"var": "user.purchases"}, {">": [{"var": "amout"}, 10000]}]}}
+  ],
+  "contents": [
+    {"id": "hello", "on": ["follow"], "variants": [{"id": "a", "messages": [
+      {"type": "text", "text": "ようこそ\n{{ user.dispalyName | default: 'お客様' }}様"}]}]}
+  ]
+}
+"#;
+
+/// Warnings never fail `check`: printed on stderr as `file:line:column: warning: …` with the
+/// pointer and the field meant, exit 0.
+#[test]
+fn check_warns_of_a_context_field_typo_and_still_exits_0() {
+    let out = kizuna(&["check", "-"], Some(TYPOS));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "one warning per typo, none for attributes or the item's fields:\n{err}");
+    assert_eq!(lines[0], "stdin:10:41: warning: /contents/0/variants/0/messages/0/text [unknown_context_field]: kizuna's Context has no field \"user.dispalyName\"; did you mean \"user.displayName\"? (line 2, column 3 of the template)");
+    assert_eq!(lines[1], "stdin:4:42: warning: /segments/0/when/in/1 [unknown_context_field]: kizuna's Context has no field \"user.tgas\"; did you mean \"user.tags\"?");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.starts_with("stdin: ok with 2 warnings (3 segments, 1 content, "), "{stdout}");
+
+    // `--json`: the same in a `warnings` array, each shaped like an error.
+    let out = kizuna(&["check", "--json", "-"], Some(TYPOS));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report.get("errors"), None);
+    let warnings = report["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2);
+    assert_eq!(
+        warnings[1],
+        serde_json::json!({
+            "code": "unknown_context_field",
+            "message": "kizuna's Context has no field \"user.tgas\"; did you mean \"user.tags\"?",
+            "path": "/segments/0/when/in/1",
+            "at": {"line": 4, "column": 42}
+        })
+    );
+    assert_eq!((warnings[0]["line"].as_u64(), warnings[0]["column"].as_u64()), (Some(2), Some(3)));
+
+    // A config without warnings says so with an empty list.
+    let out = kizuna(&["check", "--json", "examples/skincare/config.json"], None);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["warnings"], serde_json::json!([]));
+}
+
+/// A field the Context does not define and that is close to none still warns, saying where
+/// custom fields go and that a backend sending it may ignore the warning.
+#[test]
+fn check_warns_of_a_field_the_context_does_not_define() {
+    let config = r#"{"version": 1, "segments": [{"id": "gold", "when": {"==": [{"var": "user.rank"}, "gold"]}}]}"#;
+    let out = kizuna(&["check", "-"], Some(config));
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        err.trim_end(),
+        "stdin:1:60: warning: /segments/0/when/==/0 [unknown_context_field]: kizuna's Context has no field \"user.rank\": it reads null unless your backend \
+         sends one (if it does, ignore this warning); custom fields go in user.attributes: \"user.attributes.rank\""
+    );
+}
+
 #[test]
 fn check_accepts_the_example_config() {
     let out = kizuna(&["check", "examples/skincare/config.json"], None);

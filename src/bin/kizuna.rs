@@ -43,12 +43,15 @@ mod cli {
     #[derive(Subcommand)]
     enum Command {
         /// Check a config; print every problem with its JSON pointer (on stderr); exit 1 if there are any.
+        /// A config that compiles may still get warnings (on stderr, "warning:"), which never fail the check:
+        /// a rule or template reading a field kizuna's Context does not define (unknown_context_field).
         Check {
             /// The config (JSON file, or - for stdin).
             config: String,
             /// One JSON object on stdout instead of text, for CI and editors:
-            /// {"ok": true, "configHash", counts} or {"ok": false, "errors": [{code, message, path, line?, column?, at?}]}
-            /// (line/column: inside a template, or the JSON syntax error's; at: {line, column} in the file).
+            /// {"ok": true, "configHash", counts, "warnings": [...]} or {"ok": false, "errors": [{code, message, path, line?, column?, at?}]}
+            /// (line/column: inside a template, or the JSON syntax error's; at: {line, column} in the file;
+            /// warnings have the shape of errors).
             #[arg(long)]
             json: bool,
         },
@@ -369,10 +372,20 @@ mod cli {
     /// A config's problems as `file:line:column: …` (the form editors and terminals link), the
     /// place found from each problem's JSON pointer in the config's text.
     fn print_config_problems(file: &str, text: &str, errors: &[Error]) {
+        print_located(file, text, errors, "");
+    }
+
+    /// [`print_config_problems`] for warnings: `file:line:column: warning: …`, as compilers
+    /// write them (editors' problem matchers tell them from errors by the word).
+    fn print_config_warnings(file: &str, text: &str, warnings: &[Error]) {
+        print_located(file, text, warnings, "warning: ");
+    }
+
+    fn print_located(file: &str, text: &str, errors: &[Error], kind: &str) {
         for e in errors {
             match locate::position(text, e) {
-                Some((line, column)) => say!("{file}:{line}:{column}: {e}"),
-                None => say!("{file}: {e}"),
+                Some((line, column)) => say!("{file}:{line}:{column}: {kind}{e}"),
+                None => say!("{file}: {kind}{e}"),
             }
         }
     }
@@ -568,12 +581,12 @@ mod cli {
     }
 
     fn compile(path: &str) -> Result<Engine, ExitCode> {
-        compile_as(path, false)
+        compile_as(path, false).map(|(engine, _)| engine)
     }
 
-    /// Compiles the config at `path`; its problems go to stderr as text, or to stdout as the
-    /// JSON of `check --json`.
-    fn compile_as(path: &str, json: bool) -> Result<Engine, ExitCode> {
+    /// Compiles the config at `path`, returning it with its text; its problems go to stderr as
+    /// text, or to stdout as the JSON of `check --json`.
+    fn compile_as(path: &str, json: bool) -> Result<(Engine, String), ExitCode> {
         let text = match read_input(path) {
             Ok(text) => text,
             Err(ReadError::Io(e)) => {
@@ -587,24 +600,32 @@ mod cli {
             }
             Err(ReadError::NotText(e)) => return Err(report_problems(path, "", &[e], json)),
         };
-        Engine::compile(&text).map_err(|errors| report_problems(path, &text, &errors, json))
+        match Engine::compile(&text) {
+            Ok(engine) => Ok((engine, text)),
+            Err(errors) => Err(report_problems(path, &text, &errors, json)),
+        }
+    }
+
+    /// Problems (or warnings) as `check --json` lists them: each as the engine gives it, plus
+    /// `at`, its place in the file.
+    fn json_problems(text: &str, errors: &[Error]) -> serde_json::Value {
+        let list = errors
+            .iter()
+            .map(|e| {
+                let mut v = serde_json::to_value(e).unwrap_or_default();
+                if let (Some((line, column)), Some(o)) = (locate::position(text, e), v.as_object_mut()) {
+                    o.insert("at".into(), serde_json::json!({ "line": line, "column": column }));
+                }
+                v
+            })
+            .collect();
+        serde_json::Value::Array(list)
     }
 
     /// A config's problems: as text on stderr, or as `check --json`'s object on stdout; exit 1.
     fn report_problems(path: &str, text: &str, errors: &[Error], json: bool) -> ExitCode {
         if json {
-            // Each problem as the engine gives it, plus `at`: its place in the file.
-            let list: Vec<serde_json::Value> = errors
-                .iter()
-                .map(|e| {
-                    let mut v = serde_json::to_value(e).unwrap_or_default();
-                    if let (Some((line, column)), Some(o)) = (locate::position(text, e), v.as_object_mut()) {
-                        o.insert("at".into(), serde_json::json!({ "line": line, "column": column }));
-                    }
-                    v
-                })
-                .collect();
-            let list = serde_json::Value::Array(list);
+            let list = json_problems(text, errors);
             // A reader gone (`| head -c1`) still leaves exit 1: the config has problems.
             match print_out(&format!("{{\"ok\":false,\"errors\":{list}}}\n")) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return write_failed(&e),
@@ -627,22 +648,26 @@ mod cli {
         let cli = Cli::parse();
         match cli.command {
             Command::Check { config, json } => match compile_as(&config, json) {
-                Ok(engine) => {
+                Ok((engine, text)) => {
                     let c = engine.config();
                     let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
                     let menus = c.rich_menus.as_ref().map_or(0, |m| m.menus.len());
+                    let warnings = engine.warnings();
                     let report = if json {
                         // Written in order ("ok" first), as the help shows it.
                         format!(
-                            "{{\"ok\":true,\"configHash\":\"{}\",\"segments\":{},\"contents\":{},\"richMenus\":{menus},\"quizzes\":{}}}\n",
+                            "{{\"ok\":true,\"configHash\":\"{}\",\"segments\":{},\"contents\":{},\"richMenus\":{menus},\"quizzes\":{},\"warnings\":{}}}\n",
                             engine.config_hash(),
                             c.segments.len(),
                             c.contents.len(),
-                            c.quizzes.len()
+                            c.quizzes.len(),
+                            json_problems(&text, &warnings)
                         )
                     } else {
+                        print_config_warnings(label(&config), &text, &warnings);
+                        let with = if warnings.is_empty() { String::new() } else { format!(" with {}", count(warnings.len(), "warning", "warnings")) };
                         format!(
-                            "{}: ok ({}, {}, {}, {}, config hash {})\n",
+                            "{}: ok{with} ({}, {}, {}, {}, config hash {})\n",
                             label(&config),
                             count(c.segments.len(), "segment", "segments"),
                             count(c.contents.len(), "content", "contents"),

@@ -208,6 +208,28 @@ impl Contents {
         }
     }
 
+    /// Every rule (experiments' and variants' `when`) and every template with its JSON pointer
+    /// (for `Engine::warnings`).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn rules_and_templates(&self) -> (Vec<&Rule>, Vec<(&str, &Template)>) {
+        let mut rules = Vec::new();
+        let mut templates = Vec::new();
+        for c in &self.items {
+            if let Some((_, Some(r))) = &c.experiment {
+                rules.push(r);
+            }
+            for v in &c.variants {
+                rules.extend(v.when.as_ref());
+                for piece in v.messages.iter().flat_map(|m| &m.pieces) {
+                    if let Piece::Hole(h) = piece {
+                        templates.push((h.path.as_str(), &h.template));
+                    }
+                }
+            }
+        }
+        (rules, templates)
+    }
+
     pub fn ids(&self) -> Vec<&str> {
         self.items.iter().map(|c| c.id.as_str()).collect()
     }

@@ -65,6 +65,15 @@ impl Menus {
         }
     }
 
+    /// The rules written as `when` (for `Engine::warnings`).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().filter_map(|r| match &r.test {
+            Test::When(rule) => Some(rule),
+            Test::Segment(_) => None,
+        })
+    }
+
     /// Picks the user's menu and compares it with the current one. A rule that fails to
     /// evaluate counts as not matching; its error joins the decision's errors.
     #[inline(never)] // only engines with menus compile it (see Engine::from_json)

@@ -1,6 +1,8 @@
 //! The engine: a config compiled once, deciding for one context at a time.
 
 mod contents;
+#[cfg(not(target_arch = "wasm32"))]
+mod lint;
 mod menus;
 mod quiz;
 mod segments;

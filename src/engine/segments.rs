@@ -124,6 +124,12 @@ impl Segments {
         }
     }
 
+    /// Every segment's rule (for `Engine::warnings`).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.segs.iter().filter_map(|s| s.rule.as_ref())
+    }
+
     pub fn decide(&self, doc: &Value<'_>, c: &Checked<'_>, tz: FixedOffset, explain: bool) -> Outcome {
         let mut results: Vec<Option<bool>> = vec![None; self.segs.len()];
         // Conditions, steps and `taken_by` are read only by `explain`: empty otherwise (`set`

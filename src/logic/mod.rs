@@ -311,6 +311,60 @@ impl Rule {
         let path = self.paths.get(e.node() as usize).map_or("", |p| p);
         Error::new(e.code(), path, e.message())
     }
+
+    /// The data paths written in the rule that are read from the data it is given (its root
+    /// scope), each with the JSON pointer of its `var`, `val` or `exists`, or of its key of
+    /// `missing`/`missing_some`: what `kizuna check` compares with the Context. Paths inside
+    /// iterator bodies (`some`, `all`, `none`, `filter`, `map`, `reduce`) and `try` fallbacks
+    /// read an item or an error instead and are left out, and so are computed paths and
+    /// `val`'s paths into outer scopes.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn root_paths(&self) -> Vec<(String, Vec<crate::contract::fields::Step<'_>>)> {
+        use crate::contract::fields::Step;
+        use node::{Args, Op, PathSpec};
+        let mut nodes = Vec::new();
+        self.root.root_scope_nodes(&mut nodes);
+        let pointer = |id: u32| self.paths.get(id as usize).map_or("", |p| p).to_string();
+        let mut out = Vec::new();
+        for n in nodes {
+            match &n.op {
+                Op::Var { path: PathSpec::Static { climb: 0, keys }, .. } | Op::Val(PathSpec::Static { climb: 0, keys }) | Op::Exists(PathSpec::Static { climb: 0, keys }) => {
+                    out.push((pointer(n.id), keys.iter().map(|k| Step::key(&k.name, k.index.is_some())).collect()));
+                }
+                Op::Missing(Args::List(keys)) => {
+                    for k in keys {
+                        if let Op::Lit(v) = &k.op {
+                            missing_keys(v, pointer(k.id), &mut out);
+                        }
+                    }
+                }
+                Op::MissingSome(_, keys) => {
+                    if let Op::Lit(v) = &keys.op {
+                        missing_keys(v, pointer(keys.id), &mut out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// The dotted paths a literal key of `missing` names (a string, or an array of them), each
+/// with its pointer (`at`, then the index in an array).
+#[cfg(not(target_arch = "wasm32"))]
+fn missing_keys<'r>(v: &'r Value<'static>, at: String, out: &mut Vec<(String, Vec<crate::contract::fields::Step<'r>>)>) {
+    match v {
+        Value::String(s) if !s.is_empty() => {
+            out.push((at, s.split('.').map(|k| crate::contract::fields::Step::key(k, node::array_index(k).is_some())).collect()));
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                missing_keys(item, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
 }
 
 #[cfg(test)]

@@ -92,6 +92,23 @@ impl Quizzes {
         Quizzes { items, limits, state_bytes }
     }
 
+    /// Every result rule, and every result description with its JSON pointer (for
+    /// `Engine::warnings`).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn rules_and_descriptions(&self) -> (Vec<&Rule>, Vec<(String, &Template)>) {
+        let mut rules = Vec::new();
+        let mut descriptions = Vec::new();
+        for q in &self.items {
+            rules.extend(q.rules.iter().map(|(r, _)| r));
+            for (r, d) in q.descriptions.iter().enumerate() {
+                if let Some(t) = d {
+                    descriptions.push((join(&join(&join(&q.path, "results"), r), "description"), t));
+                }
+            }
+        }
+        (rules, descriptions)
+    }
+
     /// Refuses quiz state text of `len` bytes, unread, when no state of these quizzes is that
     /// long (`limit_exceeded`). `len` may be a lower bound (a JavaScript string's length).
     pub fn check_state_len(&self, len: usize) -> Result<(), Error> {

@@ -37,6 +37,8 @@ mod filters;
 mod lexer;
 mod number;
 mod parser;
+#[cfg(not(target_arch = "wasm32"))]
+mod reads;
 mod render;
 mod val;
 
@@ -135,7 +137,22 @@ impl Template {
             p.add(path.iter().map(|s| &**s));
         }
     }
+
+    /// The variable paths the template reads from its globals, each as written up to its first
+    /// part computed at render time (`user.attributes[key]` → `user.attributes`), with the line
+    /// and column of its output or tag when known: what `kizuna check` compares with the
+    /// Context. Names the template binds itself (loop variables, `assign`, `capture`, …) are
+    /// left out wherever they are read, and so is what partials read.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn global_paths(&self) -> Vec<GlobalPath<'_>> {
+        reads::global_paths(&self.program).into_iter().map(|(steps, pos)| (steps, pos.map(|p| (p.line, p.col)))).collect()
+    }
 }
+
+/// A path a template reads from its globals, and the line and column of its output or tag
+/// when known (see [`Template::global_paths`]).
+#[cfg(not(target_arch = "wasm32"))]
+pub type GlobalPath<'t> = (Vec<crate::contract::fields::Step<'t>>, Option<(u32, u32)>);
 
 /// Liquid truthiness: only `null` (nil) and `false` are falsy; `0`, `""` and `[]` are truthy.
 pub fn truthy(v: &Value<'_>) -> bool {

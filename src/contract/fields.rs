@@ -1,0 +1,249 @@
+//! The fields kizuna's Context defines, read from its JSON Schema (the one `schema/` holds), so
+//! that `kizuna check` can tell a path that reads a field the Context does not have
+//! (`user.tgas`, `user.dispalyName`) from a path into free-form data (`user.attributes.*`,
+//! `user.quizAnswers.*`, the LINE event). A context tolerates unknown fields, so such a path
+//! is valid and reads null: a warning, never an error.
+//!
+//! Native only: the npm package leaves warnings out for size (see `Engine::warnings`).
+
+use crate::error::suggest;
+use serde_json::Value as Json;
+use std::borrow::Cow;
+
+/// What the data holds at some place.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Shape {
+    /// Anything: free-form objects (`user.attributes`, `user.quizAnswers`, the event) and
+    /// values. Any key may be there.
+    Free,
+    /// A string, number or boolean: no fields.
+    Scalar,
+    /// A list of items of one shape.
+    List(Box<Shape>),
+    /// An object with the fields the Context defines, in schema order. Others are tolerated in
+    /// a context, but kizuna neither defines nor documents them.
+    Object(Vec<(String, Shape)>),
+}
+
+/// One step of a data path, as written in a rule or template.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step<'a> {
+    pub name: Cow<'a, str>,
+    /// On a list, the step takes an item (an index, or Liquid's `first`/`last`).
+    pub item: bool,
+    /// The name means something of its own where the object has no such field (Liquid's
+    /// `size`, `first`, `last`, an index): never a misspelt field.
+    pub builtin: bool,
+}
+
+impl<'a> Step<'a> {
+    /// A key of a JsonLogic path (`"user.purchases.0.sku"` split at its dots): an item on a
+    /// list when it is an array index.
+    pub fn key(name: &'a str, index: bool) -> Step<'a> {
+        Step { name: Cow::Borrowed(name), item: index, builtin: false }
+    }
+}
+
+/// How messages name the data of decisions.
+pub const CONTEXT: &str = "kizuna's Context";
+
+/// Schemas nested deeper than this are read as free-form (the Context is 3 levels deep).
+const MAX_DEPTH: usize = 16;
+
+impl Shape {
+    /// The Context, from its JSON Schema.
+    pub fn context() -> Shape {
+        let schema = schemars::schema_for!(crate::Context);
+        let doc = schema.as_value();
+        Shape::from_schema(doc, doc, 0)
+    }
+
+    fn from_schema(s: &Json, doc: &Json, depth: usize) -> Shape {
+        if depth > MAX_DEPTH {
+            return Shape::Free;
+        }
+        if let Some(r) = s.get("$ref").and_then(Json::as_str) {
+            return match r.strip_prefix('#').and_then(|p| doc.pointer(p)) {
+                Some(def) => Shape::from_schema(def, doc, depth + 1),
+                None => Shape::Free,
+            };
+        }
+        // `Option<T>` of a struct: its one branch that is not null.
+        for key in ["anyOf", "oneOf"] {
+            if let Some(branches) = s.get(key).and_then(Json::as_array) {
+                let mut shapes = branches.iter().filter(|b| b.get("type").and_then(Json::as_str) != Some("null")).map(|b| Shape::from_schema(b, doc, depth + 1));
+                return match (shapes.next(), shapes.next()) {
+                    (Some(one), None) => one,
+                    _ => Shape::Free,
+                };
+            }
+        }
+        if let Some(Json::Object(props)) = s.get("properties") {
+            return Shape::Object(props.iter().map(|(k, v)| (k.clone(), Shape::from_schema(v, doc, depth + 1))).collect());
+        }
+        let types: Vec<&str> = match s.get("type") {
+            Some(Json::String(t)) => vec![t.as_str()],
+            Some(Json::Array(ts)) => ts.iter().filter_map(Json::as_str).filter(|t| *t != "null").collect(),
+            _ => Vec::new(),
+        };
+        if types.contains(&"array") {
+            Shape::List(Box::new(s.get("items").map_or(Shape::Free, |i| Shape::from_schema(i, doc, depth + 1))))
+        } else if types.is_empty() || types.len() > 1 || types.contains(&"object") {
+            // `{}` (any value), an object without listed fields (a map), or a mix of types.
+            Shape::Free
+        } else {
+            Shape::Scalar
+        }
+    }
+
+    /// The shape of field `name` of an object.
+    pub fn field(&self, name: &str) -> Option<&Shape> {
+        match self {
+            Shape::Object(fields) => fields.iter().find(|(k, _)| k == name).map(|(_, s)| s),
+            _ => None,
+        }
+    }
+
+    /// This object with field `name` added (or replaced): the data beside the context that
+    /// some rules and templates see (`segments`, a quiz's `scores`).
+    pub fn with(mut self, name: &str, shape: Shape) -> Shape {
+        if let Shape::Object(fields) = &mut self {
+            match fields.iter_mut().find(|(k, _)| k == name) {
+                Some((_, s)) => *s = shape,
+                None => fields.push((name.to_string(), shape)),
+            }
+        }
+        self
+    }
+
+    /// The warning for `path` read from data of this shape, if a step names a field the data
+    /// does not define where it is not free-form: the message says what was written, and
+    /// suggests the field meant when one is close (`user.tgas` → `user.tags`; `displayName` at
+    /// the top → `user.displayName`). `data` names the data in messages ("kizuna's Context");
+    /// `sent` says whether its top level comes from the backend (which may add fields) rather
+    /// than from kizuna. Below the top, the data is always the context's.
+    pub fn unknown_field(&self, path: &[Step<'_>], data: &str, sent: bool) -> Option<String> {
+        let mut cur = self;
+        for (i, step) in path.iter().enumerate() {
+            cur = match cur {
+                Shape::Free | Shape::Scalar => return None,
+                Shape::List(item) if step.item => item,
+                Shape::List(_) => return None,
+                Shape::Object(fields) => match fields.iter().find(|(k, _)| *k == step.name) {
+                    Some((_, s)) => s,
+                    None if step.builtin => return None,
+                    None => return Some(message(fields, path.get(..i).unwrap_or_default(), &step.name, data, sent || i > 0)),
+                },
+            };
+        }
+        None
+    }
+}
+
+/// The dotted text of a path.
+fn dotted(path: &[Step<'_>]) -> String {
+    path.iter().map(|s| &*s.name).collect::<Vec<_>>().join(".")
+}
+
+/// The message for `name`, unknown in an object with `fields`, reached by `before` in `data`;
+/// `sent`: the object comes from the backend.
+fn message(fields: &[(String, Shape)], before: &[Step<'_>], name: &str, data: &str, sent: bool) -> String {
+    let top = before.is_empty();
+    let prefix = if before.is_empty() { String::new() } else { format!("{}.", dotted(before)) };
+    let written = format!("{prefix}{name}");
+    let close = suggest(name, fields.iter().map(|(k, _)| k.as_str())).map(|f| format!("{prefix}{f}"));
+    // At the top, a field of one of the objects there, its object forgotten (`tags` for
+    // `user.tags`).
+    let nested = || {
+        fields.iter().find_map(|(k, s)| match s {
+            Shape::Object(inner) => suggest(name, inner.iter().map(|(f, _)| f.as_str())).map(|f| format!("{k}.{f}")),
+            _ => None,
+        })
+    };
+    if let Some(meant) = close.or_else(|| if top { nested() } else { None }) {
+        return format!("{data} has no field \"{written}\"; did you mean \"{meant}\"?");
+    }
+    // Custom data has its place: a field the user object does not define most likely belongs
+    // there.
+    let hint = if matches!(fields.iter().find(|(k, _)| k == "attributes"), Some((_, Shape::Free))) {
+        format!("custom fields go in {prefix}attributes: \"{prefix}attributes.{name}\"")
+    } else {
+        let known: Vec<String> = fields.iter().map(|(k, _)| format!("\"{prefix}{k}\"")).collect();
+        format!("the fields there are {}", known.join(", "))
+    };
+    let unless = if sent { " unless your backend sends one (if it does, ignore this warning)" } else { "" };
+    format!("{data} has no field \"{written}\": it reads null{unless}; {hint}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(text: &str) -> Vec<Step<'_>> {
+        let keys = if text.is_empty() { Vec::new() } else { text.split('.').collect() };
+        keys.into_iter().map(|k| Step::key(k, k.bytes().all(|b| b.is_ascii_digit()))).collect()
+    }
+
+    #[test]
+    fn the_context_shape_is_read_from_its_schema() {
+        let c = Shape::context();
+        let user = c.field("user").unwrap();
+        for f in ["userId", "displayName", "language", "tags", "followedAt", "lastActiveAt", "richMenuId"] {
+            assert!(user.field(f).is_some(), "{f}");
+        }
+        assert_eq!(user.field("attributes"), Some(&Shape::Free));
+        assert_eq!(user.field("quizAnswers"), Some(&Shape::Free));
+        assert_eq!(user.field("tags"), Some(&Shape::List(Box::new(Shape::Scalar))));
+        assert_eq!(c.field("event"), Some(&Shape::Free));
+        assert_eq!(c.field("now"), Some(&Shape::Scalar));
+        let Some(Shape::List(purchase)) = user.field("purchases") else { panic!("purchases") };
+        assert!(purchase.field("amount").is_some() && purchase.field("at").is_some());
+        let Some(Shape::List(event)) = user.field("events") else { panic!("events") };
+        assert_eq!(event.field("data"), Some(&Shape::Free));
+    }
+
+    #[test]
+    fn misspelt_fields_are_found_with_the_field_meant() {
+        let c = Shape::context();
+        let warn = |p: &str| c.unknown_field(&path(p), CONTEXT, true);
+        assert_eq!(warn("user.tgas").unwrap(), "kizuna's Context has no field \"user.tgas\"; did you mean \"user.tags\"?");
+        assert!(warn("user.dispalyName").unwrap().ends_with("did you mean \"user.displayName\"?"));
+        assert!(warn("user.display_name").unwrap().ends_with("did you mean \"user.displayName\"?"));
+        assert!(warn("usr.tags").unwrap().ends_with("did you mean \"user\"?"));
+        assert!(warn("displayName").unwrap().ends_with("did you mean \"user.displayName\"?"), "the user forgotten");
+        assert!(warn("user.purchases.0.amout").unwrap().ends_with("did you mean \"user.purchases.0.amount\"?"));
+        assert!(warn("user.events.3.tpye").unwrap().ends_with("did you mean \"user.events.3.type\"?"));
+        let far = warn("user.prefecture").unwrap();
+        assert!(far.contains("no field \"user.prefecture\"") && far.ends_with("custom fields go in user.attributes: \"user.attributes.prefecture\""), "{far}");
+        let top = warn("plan").unwrap();
+        assert!(top.ends_with("the fields there are \"event\", \"now\", \"user\", \"version\""), "{top}");
+    }
+
+    #[test]
+    fn free_form_data_and_known_fields_never_warn() {
+        let c = Shape::context();
+        for p in ["user", "user.tags", "user.tags.0", "user.attributes.prefecture", "user.attributes.a.b.c", "user.quizAnswers.skin.q1", "event.postback.data", "event.anything", "user.events.0.data.x", "now", "", "user.purchases.0.sku", "user.displayName.x", "user.tags.length"] {
+            assert_eq!(c.unknown_field(&path(p), CONTEXT, true), None, "{p}");
+        }
+        // Liquid's `size` on an object is its number of fields.
+        let size = [Step::key("user", false), Step { name: "size".into(), item: false, builtin: true }];
+        assert_eq!(c.unknown_field(&size, CONTEXT, true), None);
+        let first = [Step::key("user", false), Step::key("purchases", false), Step { name: "first".into(), item: true, builtin: true }, Step::key("skuu", false)];
+        assert!(c.unknown_field(&first, CONTEXT, true).unwrap().contains("did you mean \"user.purchases.first.sku\"?"));
+    }
+
+    #[test]
+    fn other_data_roots_are_built_from_the_context() {
+        let c = Shape::context();
+        let quiz = Shape::Object(vec![("answers".into(), Shape::Free), ("user".into(), c.field("user").unwrap().clone())]);
+        assert!(quiz.unknown_field(&path("answer.q1"), "the quiz's data", false).unwrap().ends_with("did you mean \"answers\"?"));
+        assert_eq!(quiz.unknown_field(&path("answers.q1"), "the quiz's data", false), None);
+        let built = quiz.unknown_field(&path("plan"), "the quiz's data", false).unwrap();
+        assert_eq!(built, "the quiz's data has no field \"plan\": it reads null; the fields there are \"answers\", \"user\"");
+        let sent = quiz.unknown_field(&path("user.plan"), "the quiz's data", false).unwrap();
+        assert!(sent.contains("reads null unless your backend sends one"), "{sent}");
+        let with = c.with("segments", Shape::List(Box::new(Shape::Scalar)));
+        assert_eq!(with.unknown_field(&path("segments.0"), CONTEXT, true), None);
+        assert!(with.unknown_field(&path("segmnets"), CONTEXT, true).unwrap().ends_with("did you mean \"segments\"?"));
+    }
+}

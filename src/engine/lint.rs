@@ -1,0 +1,193 @@
+//! Warnings: what a config that compiles may still get wrong, for `kizuna check`. Native only:
+//! the npm package is over its size budget and its users (LIFF apps, edge workers) never check
+//! configs, so the pass stays out of the Wasm binary.
+//!
+//! One warning so far, `unknown_context_field`: a rule or template reads a field kizuna's
+//! Context does not define (`{"var": "user.tgas"}`, `{{ user.dispalyName }}`). A context
+//! tolerates unknown fields, so the path reads null and the segment silently never matches.
+
+use super::Engine;
+use crate::contract::fields::{Shape, CONTEXT};
+use crate::error::{Code, Error};
+use crate::logic::Rule;
+use crate::template::Template;
+
+impl Engine {
+    /// Warnings about the config, in document order: each an [`Error`] (code, message, JSON
+    /// pointer; a template's line and column) that never failed the compilation.
+    ///
+    /// `unknown_context_field`: a data path, read from the data a rule or template is given,
+    /// names a field the Context does not define, inside an object that is not free-form
+    /// (`user.attributes`, `user.quizAnswers`, a tracked event's `data` and the LINE event are
+    /// free-form, and never warn). Paths inside `some`, `all`, `none`, `filter`, `map` and
+    /// `reduce` bodies are relative to an item and not checked, nor are computed paths or, in
+    /// templates, names the template binds itself. The message suggests the field meant when
+    /// one is close (`user.tgas` → `user.tags`).
+    pub fn warnings(&self) -> Vec<Error> {
+        let context = Shape::context();
+        // Content templates also see the matched segment ids.
+        let for_contents = context.clone().with("segments", Shape::List(Box::new(Shape::Scalar)));
+        // Quiz result rules read the answers, the scores, the user and now; their
+        // descriptions the context with the scores.
+        let user = context.field("user").cloned().unwrap_or(Shape::Free);
+        let for_quiz_rules = Shape::Object(vec![("answers".into(), Shape::Free), ("scores".into(), Shape::Free), ("user".into(), user), ("now".into(), Shape::Scalar)]);
+        let for_descriptions = context.clone().with("scores", Shape::Free);
+
+        let context = Data { shape: &context, name: CONTEXT, sent: true };
+        let for_contents = Data { shape: &for_contents, ..context };
+        let for_descriptions = Data { shape: &for_descriptions, ..context };
+        // Built by kizuna: no other field at its top.
+        let for_quiz_rules = Data { shape: &for_quiz_rules, name: "a quiz result rule's data", sent: false };
+
+        let mut out = Vec::new();
+        let (content_rules, templates) = self.contents.rules_and_templates();
+        let menu_rules = self.menus.iter().flat_map(|m| m.rules());
+        for rule in self.segments.rules().chain(content_rules).chain(menu_rules) {
+            rule_warnings(rule, context, &mut out);
+        }
+        for (path, t) in templates {
+            template_warnings(t, path, for_contents, &mut out);
+        }
+        let (quiz_rules, descriptions) = self.quizzes.rules_and_descriptions();
+        for rule in quiz_rules {
+            rule_warnings(rule, for_quiz_rules, &mut out);
+        }
+        for (path, t) in &descriptions {
+            template_warnings(t, path, for_descriptions, &mut out);
+        }
+        super::sorted_by_pointer(out)
+    }
+}
+
+/// The data rules or templates read: its shape, its name in messages, and whether its top
+/// level comes from the backend (see [`Shape::unknown_field`]).
+#[derive(Clone, Copy)]
+struct Data<'s> {
+    shape: &'s Shape,
+    name: &'static str,
+    sent: bool,
+}
+
+impl Data<'_> {
+    fn unknown_field(&self, path: &[crate::contract::fields::Step<'_>]) -> Option<String> {
+        self.shape.unknown_field(path, self.name, self.sent)
+    }
+}
+
+fn rule_warnings(rule: &Rule, data: Data<'_>, out: &mut Vec<Error>) {
+    for (pointer, path) in rule.root_paths() {
+        if let Some(message) = data.unknown_field(&path) {
+            out.push(Error::new(Code::UnknownContextField, pointer, message));
+        }
+    }
+}
+
+fn template_warnings(t: &Template, pointer: &str, data: Data<'_>, out: &mut Vec<Error>) {
+    for (path, pos) in t.global_paths() {
+        if let Some(message) = data.unknown_field(&path) {
+            let mut e = Error::new(Code::UnknownContextField, pointer, message);
+            (e.line, e.column) = (pos.map(|p| p.0), pos.map(|p| p.1));
+            out.push(e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A warning: its pointer, its line and column in a template, its message.
+    type Warning<S> = (S, Option<(u32, u32)>, S);
+
+    /// The warnings of a config.
+    fn warnings(config: serde_json::Value) -> Vec<Warning<String>> {
+        let engine = Engine::from_json(&config).unwrap_or_else(|e| panic!("{e:?}"));
+        let w = engine.warnings();
+        assert!(w.iter().all(|e| e.code == Code::UnknownContextField));
+        w.into_iter().map(|e| (e.path, e.line.zip(e.column), e.message)).collect()
+    }
+
+    fn segments(rules: &[serde_json::Value]) -> serde_json::Value {
+        let segs: Vec<_> = rules.iter().enumerate().map(|(i, r)| json!({"id": format!("s{i}"), "when": r})).collect();
+        json!({"version": 1, "segments": segs})
+    }
+
+    #[test]
+    fn rules_read_from_the_context_are_checked_where_they_are() {
+        let w = warnings(segments(&[
+            json!({"in": ["vip", {"var": "user.tgas"}]}),
+            json!({"==": [{"var": ["user.dispalyName", "x"]}, "x"]}),
+            json!({"exists": ["user", "lastActiveAtt"]}),
+            json!({"val": ["user", "language"]}),
+            json!({"missing_some": [1, ["user.attributes.email", "user.followAt"]]}),
+            // The list a `some` goes through is read from the context; its body from each item.
+            json!({"some": [{"var": "user.purchse"}, {">": [{"var": "amout"}, 1]}]}),
+            json!({"if": [{"try": [{"var": "user.tags.0"}, {"var": "type"}]}, {"days_since": [{"var": "user.followedAt"}]}, false]}),
+        ]));
+        let got: Vec<(&str, &str)> = w.iter().map(|(p, _, m)| (p.as_str(), m.rsplit("did you mean ").next().unwrap_or(""))).collect();
+        assert_eq!(
+            got,
+            [
+                ("/segments/0/when/in/1", "\"user.tags\"?"),
+                ("/segments/1/when/==/0", "\"user.displayName\"?"),
+                ("/segments/2/when", "\"user.lastActiveAt\"?"),
+                ("/segments/4/when/missing_some/1/1", "\"user.followedAt\"?"),
+                ("/segments/5/when/some/0", "\"user.purchases\"?"),
+            ]
+        );
+    }
+
+    #[test]
+    fn item_relative_computed_and_free_form_paths_never_warn() {
+        let w = warnings(segments(&[
+            json!({"some": [{"var": "user.purchases"}, {"==": [{"var": "categry"}, "serum"]}]}),
+            json!({"all": [{"var": "user.events"}, {"filter": [{"var": "data.items"}, {"var": "nme"}]}]}),
+            json!({"reduce": [{"var": "user.purchases"}, {"+": [{"var": "accumulator"}, {"var": "current.amout"}]}, 0]}),
+            json!({"map": [{"var": "user.tags"}, {"cat": [{"var": ""}, "!"]}]}),
+            json!({"==": [{"var": "user.attributes.prefecure"}, "Tokyo"]}),
+            json!({"==": [{"var": "user.quizAnswers.skin.q1"}, "a"]}),
+            json!({"==": [{"var": "event.postback.dta"}, "a"]}),
+            json!({"==": [{"var": {"cat": ["user.", {"var": "user.attributes.field"}]}}, "a"]}),
+            json!({"==": [{"var": "user.events.0.data.anything"}, "a"]}),
+            json!({"has_tag": "vip"}),
+        ]));
+        assert_eq!(w, []);
+    }
+
+    #[test]
+    fn templates_menus_and_quizzes_are_checked_against_the_data_they_see() {
+        let text = "{{ user.dispalyName | default: 'お客様' }}様\n{% for p in user.purchases %}{{ p.amout }}{% endfor %}{% assign user2 = user %}{{ user2.tgas }}{{ segments | join: ',' }}{{ user.purchases.first.skuu }}{{ user.tags.size }}{{ user.attributes[user.attributes.key] }}";
+        let config = json!({
+            "version": 1,
+            "segments": [{"id": "s", "when": true}],
+            "contents": [{"id": "c", "on": ["follow"], "variants": [{"id": "v", "when": {"var": "user.richMenu"}, "messages": [{"type": "text", "text": text}]}]}],
+            "richMenus": {
+                "menus": [{"id": "m", "richMenuId": "richmenu-0123456789abcdef0123456789abcdef"}],
+                "rules": [{"when": {"!": [{"var": "user.purchases.0.a"}]}, "menu": "m"}, {"segment": "s", "menu": "m"}]
+            },
+            "quizzes": [{
+                "id": "q", "title": "Q",
+                "questions": [{"id": "q1", "kind": "single", "text": "?", "choices": [{"id": "a", "label": "A"}]}],
+                "select": {"by": "rules", "rules": [{"when": {"and": [{"==": [{"var": "answers.q1"}, "a"]}, {"var": "answer.q1"}, {"var": "user.tags"}, {"var": "event.type"}]}, "result": "r"}], "fallback": "r"},
+                "results": [{"id": "r", "title": "R", "description": "{{ scores.r }} {{ user.displayName }} {{ scors.r }}"}]
+            }]
+        });
+        let w = warnings(config);
+        let got: Vec<Warning<&str>> = w.iter().map(|(p, at, m)| (p.as_str(), *at, m.rsplit("did you mean ").next().unwrap_or(""))).collect();
+        assert_eq!(
+            got,
+            [
+                // Line and column of the output's expression in the template.
+                ("/contents/0/variants/0/messages/0/text", Some((1, 3)), "\"user.displayName\"?"),
+                ("/contents/0/variants/0/messages/0/text", Some((2, 124)), "\"user.purchases.first.sku\"?"),
+                ("/contents/0/variants/0/when", None, "\"user.richMenuId\"?"),
+                ("/quizzes/0/results/0/description", Some((1, 41)), "\"scores\"?"),
+                ("/quizzes/0/select/rules/0/when/and/1", None, "\"answers\"?"),
+                // A quiz rule sees no event (its closest: the user's tracked events).
+                ("/quizzes/0/select/rules/0/when/and/3", None, "\"user.events\"?"),
+                ("/richMenus/rules/0/when/!/0", None, "\"user.purchases.0.at\"?"),
+            ]
+        );
+    }
+}
