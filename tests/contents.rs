@@ -355,3 +355,39 @@ fn a_millisecond_timestamp_given_to_date_is_an_error_with_the_fix() {
     let float = kizuna::engine::render_template("{{ t | date: \"%Y\" }}", r#"{"t": 1764208200000.5}"#, NOW).unwrap_err();
     assert!(float[0].message.starts_with("filter 'date': this number looks like epoch milliseconds"), "{}", float[0].message);
 }
+
+#[test]
+fn locale_ja_writes_japanese_weekday_and_month_names() {
+    let template = "{{ d | date: \"%-m月%-d日(%a) %A %b %B %h %^a\" }}|{{ d | date: \"%Y-%m-%d %H:%M %p\" }}";
+    let config = |locale: Value| {
+        let mut c = json!({"version": 1, "contents": [{"id": "c", "variants": [{"id": "v", "messages": [{"type": "text", "text": template}]}]}]});
+        if !locale.is_null() {
+            c["locale"] = locale;
+        }
+        c.to_string()
+    };
+    let ctx = json!({"now": NOW, "user": {"userId": "U1"}, "d": "2026-11-28T01:00:00Z"}).to_string();
+    let text = |cfg: &str| {
+        let d = Engine::compile(cfg).unwrap().render("c", &ctx, DecideOptions::default()).unwrap();
+        assert!(d.errors.is_empty(), "{:?}", d.errors);
+        serde_json::to_value(&d.messages[0]).unwrap()["text"].as_str().unwrap().to_string()
+    };
+    // liquidjs 10 with `locale: "ja-JP"` writes the same (2026-11-28 is a Saturday, 10:00 in +09:00).
+    assert_eq!(text(&config(json!("ja"))), "11月28日(土) 土曜日 11月 11月 11月 土|2026-11-28 10:00 AM");
+    // The default and "en" are Shopify's English names; the rest of the format is the same.
+    for locale in [Value::Null, json!("en")] {
+        assert_eq!(text(&config(locale)), "11月28日(Sat) Saturday Nov November Nov SAT|2026-11-28 10:00 AM");
+    }
+    // A single-digit month, and widths pad the Japanese names like any other.
+    let d = Engine::compile(&config(json!("ja")).replace("%-m月%-d日(%a) %A %b %B %h %^a", "%b %5a|%-5B|"))
+        .unwrap()
+        .render("c", &json!({"now": NOW, "user": {"userId": "U1"}, "d": "2026-03-01T12:00:00+09:00"}).to_string(), DecideOptions::default())
+        .unwrap();
+    assert_eq!(serde_json::to_value(&d.messages[0]).unwrap()["text"], "3月     日|3月||2026-03-01 12:00 PM");
+    // A locale kizuna does not know is refused with a hint; a region tag names its language.
+    for (locale, hint) in [("ja-JP", "write \"ja\""), ("fr", "write \"ja\" (Japanese weekday and month names) or \"en\"")] {
+        let errors = Engine::compile(&config(json!(locale))).unwrap_err();
+        assert_eq!((errors[0].code, errors[0].path.as_str()), (Code::InvalidValue, "/locale"), "{errors:?}");
+        assert!(errors[0].message.ends_with(hint), "{}", errors[0].message);
+    }
+}

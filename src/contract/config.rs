@@ -22,6 +22,12 @@ pub struct Config {
     /// Default `+09:00`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// The language of weekday and month names in templates' `date` filter: `ja` writes
+    /// `%a` `土`, `%A` `土曜日`, `%b`/`%B` `11月` (as liquidjs with `locale: "ja-JP"`), so
+    /// `{{ d | date: "%-m月%-d日(%a)" }}` gives `11月28日(土)`. Default `en` (`Sat`, `Saturday`,
+    /// `Nov`, `November`, as Shopify's Liquid). Other directives are the same in both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<crate::template::Locale>,
     /// Segments, evaluated for every decision. Order matters only for the order of
     /// `segments` in a decision and for ties of `priority` inside a group.
     #[serde(default)]
@@ -175,6 +181,18 @@ impl Config {
                 );
             }
         }
+        let locale = o.opt_str("locale", p).and_then(|l| match l.as_str() {
+            "en" => Some(crate::template::Locale::En),
+            "ja" => Some(crate::template::Locale::Ja),
+            _ => {
+                let hint = match l.get(..2) {
+                    Some(lang @ ("en" | "ja")) => format!("write \"{lang}\""),
+                    _ => "write \"ja\" (Japanese weekday and month names) or \"en\"".to_string(),
+                };
+                p.push(Code::InvalidValue, "/locale", format!("unknown locale \"{l}\": {hint}"));
+                None
+            }
+        });
         let segments = o.opt_array("segments", p, Segment::read);
         let contents = o.opt_array("contents", p, Content::read);
         let segment_ids: Vec<&str> = segments.iter().map(|s| s.id.as_str()).collect();
@@ -184,7 +202,12 @@ impl Config {
         unique_ids(segments.iter().map(|s| s.id.as_str()), "/segments", "segment", p);
         unique_ids(contents.iter().map(|c| c.id.as_str()), "/contents", "content", p);
         unique_ids(quizzes.iter().map(|q| q.id.as_str()), "/quizzes", "quiz", p);
-        Some(Config { version, time_zone, segments, contents, rich_menus, quizzes })
+        Some(Config { version, time_zone, locale, segments, contents, rich_menus, quizzes })
+    }
+
+    /// The language of names in templates' dates (validated by [`Config::read`]).
+    pub fn locale(&self) -> crate::template::Locale {
+        self.locale.unwrap_or_default()
     }
 
     /// The config's time zone (validated by [`Config::read`]).

@@ -6,7 +6,7 @@ use crate::contract::read::{join, Problems};
 use crate::contract::ContentChoice;
 use crate::error::{Code, Error};
 use crate::logic::{self, Env, Rule};
-use crate::template::{Limits, RenderOptions, Template};
+use crate::template::{Limits, Locale, RenderOptions, Template};
 use crate::value::{Projection, Value};
 use serde_json::Value as Json;
 use crate::line::{length_problem, Limit, Role};
@@ -112,6 +112,7 @@ struct CompiledContent {
 pub struct Contents {
     items: Vec<CompiledContent>,
     limits: Limits,
+    locale: Locale,
 }
 
 /// A rendered content.
@@ -189,7 +190,7 @@ impl Contents {
                 CompiledContent { id: c.id.clone(), on: c.on.clone(), experiment, variants, reads_segments: with_segments == reads }
             })
             .collect();
-        Contents { items, limits }
+        Contents { items, limits, locale: config.locale() }
     }
 
     pub fn projection(&self, p: &mut Projection) {
@@ -255,7 +256,7 @@ impl Contents {
     pub fn render(&self, index: usize, doc: &Value<'_>, env: &Env<'_>, user_id: &str) -> Result<Option<Rendered>, Vec<Error>> {
         let Some(c) = self.items.get(index) else { return Ok(None) };
         let Some((variant, experiment)) = choose(c, doc, env, user_id).map_err(|e| vec![e])? else { return Ok(None) };
-        let opts = RenderOptions { now: env.now, tz: env.tz, limits: &self.limits };
+        let opts = RenderOptions { now: env.now, tz: env.tz, locale: self.locale, limits: &self.limits };
         let mut json = String::with_capacity(256 * variant.messages.len());
         let mut ends = Vec::with_capacity(variant.messages.len());
         let mut scratch = String::new();

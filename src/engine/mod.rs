@@ -426,7 +426,7 @@ pub fn render_template(template: &str, data: &str, now: &str) -> Result<String, 
     let (data, now) = playground_inputs(data, now)?;
     let limits = Limits::default();
     let t = Template::parse(template, &limits).map_err(|e| vec![e])?;
-    let opts = RenderOptions { now, tz: crate::contract::config::default_tz(), limits: &limits };
+    let opts = RenderOptions { now, tz: crate::contract::config::default_tz(), locale: Default::default(), limits: &limits };
     t.render(&data, &opts).map_err(|e| vec![e])
 }
 

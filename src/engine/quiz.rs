@@ -108,7 +108,7 @@ impl Engine {
             if let Json::Object(m) = &mut data {
                 quiz::put_str(m, "scores", Json::Object(scores.clone()));
             }
-            let opts = RenderOptions { now, tz: self.tz, limits: self.quizzes.limits() };
+            let opts = RenderOptions { now, tz: self.tz, locale: self.config.locale(), limits: self.quizzes.limits() };
             q.describe(r, &Value::from_serde(&data), &opts)?
         };
         // The updated context, built once for the contents and the decision (as `render` and

@@ -24,6 +24,21 @@ const MONTHS: [&str; 12] = [
     "December",
 ];
 const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const DAYS_JA: [&str; 7] = ["日", "月", "火", "水", "木", "金", "土"];
+
+/// The language of the names `%a %A %b %h %B` write: a config's `locale`. Japanese writes what
+/// liquidjs writes with `locale: "ja-JP"` (`土`, `土曜日`, `11月`), so that `%m月%d日(%a)` gives
+/// `11月28日(土)`; every other directive is the same in both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Locale {
+    /// English names, as Shopify's Liquid: `Sat`, `Saturday`, `Nov`, `November`.
+    #[default]
+    En,
+    /// Japanese names, as liquidjs with `locale: "ja-JP"`: `土`, `土曜日`, `11月`.
+    Ja,
+}
 
 /// Unix seconds shown in `tz`.
 pub(crate) fn from_timestamp(secs: i64, tz: FixedOffset) -> Option<DateTime<FixedOffset>> {
@@ -400,8 +415,8 @@ fn zone_word(w: &str) -> Option<FixedOffset> {
     }
 }
 
-/// Ruby's `Time#strftime` (directives, the `-_0^#` flags, widths, `%:z`).
-pub(crate) fn strftime(t: &DateTime<FixedOffset>, fmt: &str, out: &mut String) {
+/// Ruby's `Time#strftime` (directives, the `-_0^#` flags, widths, `%:z`), with names in `locale`.
+pub(crate) fn strftime(t: &DateTime<FixedOffset>, fmt: &str, locale: Locale, out: &mut String) {
     // The local fields once per call: every `DateTime` accessor adds the offset again.
     let tm = Tm::of(t);
     let b = fmt.as_bytes();
@@ -443,7 +458,7 @@ pub(crate) fn strftime(t: &DateTime<FixedOffset>, fmt: &str, out: &mut String) {
         }
         lit = i;
         match conv {
-            Some(conv) if directive(t, &tm, conv, &flags, width, colons, out) => {}
+            Some(conv) if directive(t, &tm, conv, &flags, width, colons, locale, out) => {}
             _ => out.push_str(fmt.get(start..i).unwrap_or("")),
         }
     }
@@ -568,6 +583,7 @@ fn pad_text(s: &str, f: &Flags, width: Option<usize>, swap_lower: bool, out: &mu
     out.push_str(&text);
 }
 
+#[allow(clippy::too_many_arguments)]
 fn directive(
     t: &DateTime<FixedOffset>,
     tm: &Tm,
@@ -575,6 +591,7 @@ fn directive(
     f: &Flags,
     width: Option<usize>,
     colons: usize,
+    locale: Locale,
     out: &mut String,
 ) -> bool {
     let wday = tm.wday as usize;
@@ -584,6 +601,20 @@ fn directive(
     };
     let month_name = || MONTHS.get(tm.month.wrapping_sub(1) as usize).copied().unwrap_or("");
     let day_name = || DAYS.get(wday).copied().unwrap_or("");
+    if locale == Locale::Ja && matches!(c, 'a' | 'A' | 'b' | 'h' | 'B') {
+        let mut name = String::with_capacity(12);
+        if matches!(c, 'a' | 'A') {
+            name.push_str(DAYS_JA.get(wday).copied().unwrap_or(""));
+            if c == 'A' {
+                name.push_str("曜日");
+            }
+        } else {
+            super::number::write_zero_padded(u64::from(tm.month), 1, &mut name);
+            name.push('月');
+        }
+        pad_text(&name, f, width, false, out);
+        return true;
+    }
     match c {
         'Y' => pad_num(i64::from(tm.year), if tm.year < 0 { 5 } else { 4 }, '0', f, width, out),
         'C' => pad_num(i64::from(tm.year.div_euclid(100)), 2, '0', f, width, out),
@@ -673,7 +704,7 @@ fn directive(
 
 fn compose(t: &DateTime<FixedOffset>, fmt: &str, f: &Flags, width: Option<usize>, out: &mut String) {
     let mut s = String::new();
-    strftime(t, fmt, &mut s);
+    strftime(t, fmt, Locale::En, &mut s);
     pad_text(&s, f, width, false, out);
 }
 
@@ -692,7 +723,7 @@ mod tests {
     fn fmt(s: &str, f: &str) -> String {
         let t = parse_time(s, utc(), now()).unwrap_or_else(|| panic!("{s}"));
         let mut out = String::new();
-        strftime(&t, f, &mut out);
+        strftime(&t, f, Locale::En, &mut out);
         out
     }
 
@@ -727,7 +758,7 @@ mod tests {
         let t = DateTime::parse_from_rfc3339("2016-03-04T05:06:07.123456789+09:00").unwrap();
         let f = |p: &str| {
             let mut s = String::new();
-            strftime(&t, p, &mut s);
+            strftime(&t, p, Locale::En, &mut s);
             s
         };
         assert_eq!(f("%Y/%m/%d %H:%M:%S"), "2016/03/04 05:06:07");

@@ -147,6 +147,7 @@ fn not_millis(v: &Val<'_>) -> Result<(), FErr> {
 pub(crate) struct Env {
     pub now: DateTime<FixedOffset>,
     pub tz: FixedOffset,
+    pub locale: date::Locale,
     /// The longest string a filter may make (the output limit).
     pub max_string: usize,
     /// Elements and bytes made by filters so far, and the budget for them.
@@ -597,7 +598,7 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             match env.to_date(&input) {
                 Some(t) => {
                     let mut out = String::new();
-                    date::strftime(&t, &fmt, &mut out);
+                    date::strftime(&t, &fmt, env.locale, &mut out);
                     env.string(out)
                 }
                 None => Ok(input),
@@ -748,7 +749,7 @@ pub(crate) fn apply_into<'r>(
             }
             not_millis(&input)?;
             match env.to_date(&input) {
-                Some(t) => date::strftime(&t, &fmt, out),
+                Some(t) => date::strftime(&t, &fmt, env.locale, out),
                 None => return Ok(Some(input)),
             }
         }

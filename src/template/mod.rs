@@ -45,6 +45,7 @@ mod val;
 use crate::error::Error;
 use crate::value::{Projection, Value};
 use chrono::{DateTime, FixedOffset};
+pub use date::Locale;
 
 /// Bounds for untrusted templates. Each one fails with [`LimitExceeded`](crate::Code::LimitExceeded).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +74,8 @@ pub struct RenderOptions<'a> {
     pub now: DateTime<FixedOffset>,
     /// The zone dates are shown in (the account's; `date` and `time_zone` use it).
     pub tz: FixedOffset,
+    /// The language of weekday and month names in `date` (the config's `locale`).
+    pub locale: Locale,
     pub limits: &'a Limits,
 }
 
@@ -80,7 +83,7 @@ impl<'a> RenderOptions<'a> {
     /// Options in Japan Standard Time (`+09:00`), the default zone of a LINE account.
     pub fn new(now: DateTime<FixedOffset>, limits: &'a Limits) -> Self {
         let tz = FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| *now.offset());
-        RenderOptions { now, tz, limits }
+        RenderOptions { now, tz, locale: Locale::En, limits }
     }
 }
 

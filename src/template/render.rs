@@ -174,7 +174,7 @@ pub(crate) fn render<'r>(
     let mut r = Renderer {
         prog,
         globals: members,
-        env: Env { now: opts.now, tz: opts.tz, max_string: limits.max_output_bytes, work: 0, max_work },
+        env: Env { now: opts.now, tz: opts.tz, locale: opts.locale, max_string: limits.max_output_bytes, work: 0, max_work },
         limits,
         iterations: 0,
         depth: 0,
