@@ -301,7 +301,12 @@ fn is_ratio(s: &str) -> bool {
 /// Whether [`check_string`] checks the string under `key` beyond URLs: a `type`, an enumerated
 /// value, a colour, an aspect ratio.
 fn checked(key: &str) -> bool {
-    key == "type" || key == "color" || key.ends_with("Color") || key == "aspectRatio" || VALUES.iter().any(|e| e.0 == key)
+    key == "type" || is_colour_key(key) || key == "aspectRatio" || VALUES.iter().any(|e| e.0 == key)
+}
+
+/// Whether `key` holds a colour: `color`, `backgroundColor`, `separatorColor`, ….
+fn is_colour_key(key: &str) -> bool {
+    key == "color" || key.ends_with("Color")
 }
 
 /// Whether a template in `m` decides something [`check_message`] checks beyond URLs: an object's
@@ -547,7 +552,7 @@ fn check_string(t: &str, key: &str, s: &str, at: &str, report: &mut dyn FnMut(Co
         }
         return;
     }
-    if key == "color" || key.ends_with("Color") {
+    if is_colour_key(key) {
         if !is_colour(s) {
             report(Code::InvalidValue, at, [key, " must be a hex colour like #1DB446 (or #1DB44680 with transparency), got \"", s, "\""].concat());
         }

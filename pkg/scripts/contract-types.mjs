@@ -37,10 +37,12 @@ if (init < 0) {
 }
 decl = decl.slice(0, init).trimEnd() + "\n";
 // The glue's `KizunaError` (glue.mjs, 4): the interface above names the thrown errors' type,
-// this value lets `err instanceof KizunaError` test for one and narrow to it.
+// this value lets `err instanceof KizunaError` test for one and narrow to it. The abstract
+// construct signature (never callable: `new KizunaError()` is a type error) is what TypeScript
+// before 5.3 needs on the right of `instanceof`; 5.3 and later read Symbol.hasInstance too.
 decl += `
 /** \`err instanceof KizunaError\` is true for what kizuna throws (and narrows \`err\`). Not a constructor. */
-export declare const KizunaError: { readonly [Symbol.hasInstance]: (value: unknown) => value is KizunaError };
+export declare const KizunaError: (abstract new (never: never) => KizunaError) & { readonly [Symbol.hasInstance]: (value: unknown) => value is KizunaError };
 `;
 if (!decl.startsWith("/// <reference lib")) decl = `/// <reference lib="esnext.disposable" />\n${decl}`;
 writeFileSync(dts, decl);

@@ -200,6 +200,8 @@ test("TypeScript consumers get the real contract types", () => {
     const id: string = d.decisionId;
     function report(e: KizunaError): string { return e.code + e.path + e.errors.length; }
     function caught(e: unknown): string { return e instanceof KizunaError ? report(e) : "other"; }
+    // @ts-expect-error: KizunaError tests errors, it makes none
+    new KizunaError();
     // @ts-expect-error: a config must carry its version
     const bad: Config = { segments: [] };
     const engine = new Engine(config);
