@@ -251,7 +251,8 @@ export interface SyncClientOptions {
    * have waited for the lock before failing) and every flush runs unlocked. One stolen during a
    * flush (`steal: true` elsewhere) lets it finish unlocked. `requeueDeadLetters` and
    * `deleteDeadLetters` take the same lock the same way: while another tab holds it they move
-   * nothing and resolve with everything asked for left (`pending`).
+   * nothing and resolve with everything asked for left (`pending`) and, if that is above 0,
+   * `nextAttemptAt` a second later.
    */
   locks?: LockManagerLike;
 }
@@ -315,12 +316,20 @@ export interface RequeueResult {
   /**
    * Dead letters asked for that this call did not get to (`maxFlushOps` ran out, see
    * {@link SyncClient.requeueDeadLetters}, or another tab held the store's lock, see
-   * {@link SyncClientOptions.locks}): call again while above 0. With decisionIds, how
-   * many of them, at the end of the list, it did not look at: pass `decisionIds.slice(-pending)`
-   * next (the whole list again would spend the call reading the ones done). Without, a lower
-   * bound of the dead letters left. 0: all done.
+   * {@link SyncClientOptions.locks}): call again while above 0, at `nextAttemptAt`. With
+   * decisionIds, how many of them, at the end of the list, it did not look at: pass
+   * `decisionIds.slice(-pending)` next (the whole list again would spend the call reading the
+   * ones done). Without, a lower bound of the dead letters left. 0: all done.
    */
   pending: number;
+  /**
+   * Present when `pending > 0`: when to call again (epoch ms, on the client's `now` clock), as
+   * a flush's {@link FlushResult.nextAttemptAt}. Now when `maxFlushOps` ran out (with Workers
+   * KV, that is the next invocation: see {@link SyncClientOptions.maxFlushOps}); a second
+   * later when another tab held the store's lock, so that a loop on `pending` waits for it
+   * instead of spinning.
+   */
+  nextAttemptAt?: number;
 }
 
 export interface DeleteResult {
@@ -328,6 +337,8 @@ export interface DeleteResult {
   deleted: number;
   /** As {@link RequeueResult.pending}. */
   pending: number;
+  /** As {@link RequeueResult.nextAttemptAt}. */
+  nextAttemptAt?: number;
 }
 
 export interface DeadLetter {
