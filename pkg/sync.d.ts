@@ -478,10 +478,13 @@ export class SyncClient {
   deadLetters(): Promise<DeadLetter[]>;
   /**
    * Move dead letters (all, or the given decisionIds) back to the outbox with fresh attempt
-   * counts; resolves how many moved and how many it left. Like a flush, a call makes at most
+   * counts; resolves how many moved and how many it left. Without `maxFlushOps` (nor a store's),
+   * one call takes every one asked for. With it, like a flush, a call makes at most
    * `maxFlushOps` store operations (up to 10 per dead letter: its read, the outbox check, two
    * puts, the removal of the record it was made from if that is still there, its delete): it
-   * reads only the dead letters it can then move, and says what it did not get to (`pending`).
+   * reads only the dead letters it can then move, and says what it did not get to (`pending`,
+   * `nextAttemptAt`); of all, a call lists at most 1,000 and takes them in key order, that is
+   * by decisionId, not the oldest first.
    * Each goes in as if enqueued now — at the end of the outbox, the ones one call requeues in
    * their original order among themselves — under a new key (the index
    * `kizuna:queued:<decisionId>` names it), never the key it left the outbox from: another

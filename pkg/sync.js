@@ -514,19 +514,23 @@ export class SyncClient {
       busy = true;
       return {
         moved: 0,
-        pending: decisionIds !== undefined ? Array.from(decisionIds).length : (await this.#listFirst(DEAD_PREFIX, MAX_LIST)).length,
+        pending: decisionIds !== undefined ? Array.from(decisionIds).length : (await this.#listDead()).length,
       };
     }));
     if (pending === 0) return { moved, pending };
     return { moved, pending, nextAttemptAt: this.#clock() + (busy ? LOCK_BUSY_MS : 0) };
   }
 
+  // The dead letters' keys, in key (decisionId) order: all of them without a budget; with one
+  // (maxFlushOps), the first of them, as many as one list call of Workers KV gives (MAX_LIST)
+  // and the budget could read.
+  #listDead() {
+    return this.#maxOps === Infinity ? this.#io.list(DEAD_PREFIX) : this.#listFirst(DEAD_PREFIX, Math.min(MAX_LIST, this.#maxOps));
+  }
+
   async #moveDead(decisionIds, cost, action) {
     this.#ops = 0;
-    const limit = Math.min(MAX_LIST, this.#maxOps); // with a budget, one list call of Workers KV
-    const keys = decisionIds !== undefined
-      ? Array.from(decisionIds, (id) => DEAD_PREFIX + id)
-      : limit === Infinity ? await this.#io.list(DEAD_PREFIX) : await this.#listFirst(DEAD_PREFIX, limit);
+    const keys = decisionIds !== undefined ? Array.from(decisionIds, (id) => DEAD_PREFIX + id) : await this.#listDead();
     const seen = new Set(); // a decisionId given twice is read once
     const found = [];
     let next = 0;
@@ -546,7 +550,8 @@ export class SyncClient {
       await action(r);
       await this.#io.delete(key);
     }
-    const more = decisionIds === undefined && keys.length >= limit ? 1 : 0; // a full listing may go on
+    // A listing cut at its limit may go on.
+    const more = decisionIds === undefined && this.#maxOps !== Infinity && keys.length >= Math.min(MAX_LIST, this.#maxOps) ? 1 : 0;
     return { moved: found.length, pending: Math.max(keys.length - next, more) };
   }
 

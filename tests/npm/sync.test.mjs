@@ -1574,6 +1574,25 @@ describe("a long outbox", () => {
     for (const d of ds) assert.equal(backend.count(d.decisionId), some.includes(d.decisionId) ? 1 : 0);
   }));
 
+  test("without maxFlushOps, requeueDeadLetters() and deleteDeadLetters() of all take every dead letter in one call, more than one list's 1,000 too", () => withBackend(async (backend) => {
+    const store = new MemoryStore();
+    const ds = decisions(0, 1005);
+    // Dead letters as a flush writes them, oldest first by deadAt.
+    for (const [i, d] of ds.entries()) {
+      await store.put(DEAD_PREFIX + d.decisionId, { v: 1, decision: d, enqueuedAt: T0 + i, seq: 0, attempts: 1, kind: "http", status: 401, error: "no", deadAt: T0 + i });
+    }
+    const { client } = makeClient(backend, store, { client: { maxFlushMs: 0 } });
+    assert.deepEqual(await client.requeueDeadLetters(ds.slice(0, 5).map((d) => d.decisionId)), { requeued: 5, pending: 0 });
+    assert.deepEqual(await client.requeueDeadLetters(), { requeued: 1000, pending: 0 });
+    assert.deepEqual(await store.list(DEAD_PREFIX), []);
+    assert.equal(await client.pending(), 1005);
+    for (const [i, d] of ds.entries()) {
+      await store.put(DEAD_PREFIX + d.decisionId, { v: 1, decision: d, enqueuedAt: T0 + i, seq: 0, attempts: 1, kind: "http", status: 401, error: "no", deadAt: T0 + i });
+    }
+    assert.deepEqual(await client.deleteDeadLetters(), { deleted: 1005, pending: 0 });
+    assert.deepEqual(await store.list(DEAD_PREFIX), []);
+  }));
+
   test(`Workers KV: requeueDeadLetters() of 300 dead letters makes at most ${900} KV operations a call, and repeated calls requeue each once`, () => withBackend(async (backend) => {
     const kv = new FakeKvNamespace();
     const store = new KvStore(kv);
