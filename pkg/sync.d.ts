@@ -108,8 +108,10 @@ export interface KVNamespaceLike {
  * dead letter 1 read + 1 write more, a failed attempt 1 read + 1 write). A flush makes at most
  * `maxFlushOps` (900) of them whatever becomes of the decisions and however long the outbox
  * is (about 650 when everything is delivered, 150 decisions), leaving 100 of the 1,000 a Worker
- * invocation may make for its own calls. Prefer DurableObjectStore for a strongly consistent
- * outbox.
+ * invocation may make for its own calls; so does each call of `requeueDeadLetters` and
+ * `deleteDeadLetters`. That is per call: two of these calls in one invocation (a requeue then a
+ * flush) can pass 1,000 (see {@link SyncClientOptions.maxFlushOps}). Prefer DurableObjectStore
+ * for a strongly consistent outbox.
  */
 export class KvStore implements SyncStore {
   constructor(namespace: KVNamespaceLike);
@@ -209,7 +211,11 @@ export interface SyncClientOptions {
    * 900), else no limit. (A store call that makes several calls underneath, like KV's list
    * following a cursor after a short page, counts one.) It bounds each call of
    * `requeueDeadLetters` and `deleteDeadLetters` too (see their `pending`). Every call has a
-   * budget of its own: an invocation that requeues and then flushes can make twice as many.
+   * budget of its own, not the invocation: an invocation that requeues and then flushes (or
+   * flushes twice, or calls again "while `pending > 0`") can make twice as many or more, and
+   * with KvStore that passes Workers KV's 1,000 operations per invocation, which then throws.
+   * With KvStore make one such call per invocation (what is pending goes on in the next), or
+   * give each call its share (e.g. 450 for a requeue then a flush).
    */
   maxFlushOps?: number;
   /**
