@@ -73,10 +73,17 @@ const SETTINGS_RETRY_MS = 60e3; // how soon a pass looks again while the numeric
 // request past MAX_SUBREQUESTS without making it (BudgetSpent): the event keeps its progress and
 // goes on in a new invocation.
 //
-// A flush of kizuna/sync sends at most 4 batches (it reads min(4 × batchSize, 200) outbox
-// records, 50 decisions a batch by default) — more only when the backend refuses a batch's
-// content (400/413/422) and it is split in halves: those extra requests are refused, not sent,
-// and the next flush sends them after its backoff.
+// The requests kept for a flush of kizuna/sync: an allowance, not a bound. A flush reads at
+// most min(4 × batchSize, 200) outbox records and sends a POST per batch of up to 50 decisions:
+// usually one (a pass syncs the few events it decided), four for a backlog of small decisions.
+// It can send more: a batch also closes at maxBatchBytes (256 KiB) and a decision carries its
+// messages, so large ones make more, smaller batches (up to one per decision read); a batch
+// whose content the backend refuses (400/413/422) is split in halves and each half sent; with
+// SYNC_MAX_FLUSH_MS > 0 a flush retries within itself. A POST past
+// MAX_SUBREQUESTS is refused by #spend, not sent: the sync client takes it for a network error
+// (a "retry" warning in the log, one attempt counted on those decisions — the worker sets no
+// maxAttempts, so none is dead-lettered for it — and its backoff), and a later invocation sends
+// it. Nothing is lost; the allowance is never passed.
 const SYNC_FLUSH_REQUESTS = 4;
 
 /**
@@ -625,7 +632,7 @@ export function createWorker(loadDecide) {
         const ids = (await this.sync.deadLetters()).filter((d) => BACKEND_RETRY_STATUSES.includes(d.status)).map((d) => d.decisionId);
         if (ids.length > 0) console.warn(`sync: ${(await this.sync.requeueDeadLetters(ids)).requeued} dead letter(s) of a backend ${BACKEND_RETRY_STATUSES.join("/")} requeued`);
       }
-      // Not without the requests a flush may make (a pass that began with the invocation's
+      // Not without the requests kept for a flush (a pass that began with the invocation's
       // allowance mostly spent by the pass before it): then it goes on at once, in a new one.
       const flushable = this.cfg.MAX_SUBREQUESTS - this.#subrequests >= SYNC_FLUSH_REQUESTS;
       const flushed = flushable ? await this.sync.flush() : { pending: undefined };
