@@ -507,12 +507,19 @@ export class SyncClient {
    * once: the flush that settles the decision removes the other record it reads. A record of a
    * decision a flush dead-lettered that it reads only afterwards — the decision requeued
    * meanwhile — is left to the next flush, counted in `pending`.)
+   *
+   * Changed: earlier builds resolved to a number (how many moved); this resolves to a
+   * {@link RequeueResult} (its `requeued` is that number).
    */
   requeueDeadLetters(decisionIds?: string[]): Promise<RequeueResult>;
   /**
    * Delete dead letters for good (all, or the given decisionIds); resolves how many, and how
    * many it left within `maxFlushOps` (2 operations per dead letter), as `requeueDeadLetters`
-   * does. One at a time with this instance's flushes and under the store's lock, like it.
+   * does (without `maxFlushOps`, all in one call). One at a time with this instance's flushes
+   * and under the store's lock, like it.
+   *
+   * Changed: earlier builds resolved to a number (how many were deleted); this resolves to a
+   * {@link DeleteResult} (its `deleted` is that number).
    */
   deleteDeadLetters(decisionIds?: string[]): Promise<DeleteResult>;
 }
