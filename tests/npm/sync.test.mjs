@@ -2117,6 +2117,7 @@ describe("package", () => {
           const r: FlushResult = await client.flush(); const n: number = r.sent + r.retried + r.deadLettered + (r.pending ?? 0); const next: number | undefined = r.nextAttemptAt; void next;
           const dead: DeadLetter[] = await client.deadLetters(); const moved: RequeueResult = await client.requeueDeadLetters(dead.map((x) => x.decisionId));
           const left: number = moved.requeued + moved.pending; const gone: DeleteResult = await client.deleteDeadLetters(); void left; void (gone.deleted + gone.pending);
+          const again: number | undefined = moved.nextAttemptAt ?? gone.nextAttemptAt; void again;
           void client.flushInBackground(ctx); void n; void moved; void (await client.pending());
           void new MemoryStore(); void new LocalStorageStore(); void new DurableObjectStore({ storage: {} as any }); void new IndexedDbStore("db");
           const id: string = batchIdFor(["a"]); void id; void new SyncErrorClass("x"); void new SyncErrorClass("y", { kind: "store" });
