@@ -108,8 +108,10 @@ export interface KVNamespaceLike {
  * dead letter 1 read + 1 write more, a failed attempt 1 read + 1 write). A flush makes at most
  * `maxFlushOps` (900) of them whatever becomes of the decisions and however long the outbox
  * is (about 650 when everything is delivered, 150 decisions), leaving 100 of the 1,000 a Worker
- * invocation may make for its own calls. Prefer DurableObjectStore for a strongly consistent
- * outbox.
+ * invocation may make for its own calls; so does each call of `requeueDeadLetters` and
+ * `deleteDeadLetters`. That is per call: two of these calls in one invocation (a requeue then a
+ * flush) can pass 1,000 (see {@link SyncClientOptions.maxFlushOps}). Prefer DurableObjectStore
+ * for a strongly consistent outbox.
  */
 export class KvStore implements SyncStore {
   constructor(namespace: KVNamespaceLike);
@@ -209,7 +211,11 @@ export interface SyncClientOptions {
    * 900), else no limit. (A store call that makes several calls underneath, like KV's list
    * following a cursor after a short page, counts one.) It bounds each call of
    * `requeueDeadLetters` and `deleteDeadLetters` too (see their `pending`). Every call has a
-   * budget of its own: an invocation that requeues and then flushes can make twice as many.
+   * budget of its own, not the invocation: an invocation that requeues and then flushes (or
+   * flushes twice, or calls again "while `pending > 0`") can make twice as many or more, and
+   * with KvStore that passes Workers KV's 1,000 operations per invocation, which then throws.
+   * With KvStore make one such call per invocation (what is pending goes on in the next), or
+   * give each call its share (e.g. 450 for a requeue then a flush).
    */
   maxFlushOps?: number;
   /**
@@ -251,7 +257,8 @@ export interface SyncClientOptions {
    * have waited for the lock before failing) and every flush runs unlocked. One stolen during a
    * flush (`steal: true` elsewhere) lets it finish unlocked. `requeueDeadLetters` and
    * `deleteDeadLetters` take the same lock the same way: while another tab holds it they move
-   * nothing and resolve with everything asked for left (`pending`).
+   * nothing and resolve with everything asked for left (`pending`) and, if that is above 0,
+   * `nextAttemptAt` a second later.
    */
   locks?: LockManagerLike;
 }
@@ -315,12 +322,20 @@ export interface RequeueResult {
   /**
    * Dead letters asked for that this call did not get to (`maxFlushOps` ran out, see
    * {@link SyncClient.requeueDeadLetters}, or another tab held the store's lock, see
-   * {@link SyncClientOptions.locks}): call again while above 0. With decisionIds, how
-   * many of them, at the end of the list, it did not look at: pass `decisionIds.slice(-pending)`
-   * next (the whole list again would spend the call reading the ones done). Without, a lower
-   * bound of the dead letters left. 0: all done.
+   * {@link SyncClientOptions.locks}): call again while above 0, at `nextAttemptAt`. With
+   * decisionIds, how many of them, at the end of the list, it did not look at: pass
+   * `decisionIds.slice(-pending)` next (the whole list again would spend the call reading the
+   * ones done). Without, a lower bound of the dead letters left. 0: all done.
    */
   pending: number;
+  /**
+   * Present when `pending > 0`: when to call again (epoch ms, on the client's `now` clock), as
+   * a flush's {@link FlushResult.nextAttemptAt}. Now when `maxFlushOps` ran out (with Workers
+   * KV, that is the next invocation: see {@link SyncClientOptions.maxFlushOps}); a second
+   * later when another tab held the store's lock, so that a loop on `pending` waits for it
+   * instead of spinning.
+   */
+  nextAttemptAt?: number;
 }
 
 export interface DeleteResult {
@@ -328,6 +343,8 @@ export interface DeleteResult {
   deleted: number;
   /** As {@link RequeueResult.pending}. */
   pending: number;
+  /** As {@link RequeueResult.nextAttemptAt}. */
+  nextAttemptAt?: number;
 }
 
 export interface DeadLetter {
@@ -467,10 +484,13 @@ export class SyncClient {
   deadLetters(): Promise<DeadLetter[]>;
   /**
    * Move dead letters (all, or the given decisionIds) back to the outbox with fresh attempt
-   * counts; resolves how many moved and how many it left. Like a flush, a call makes at most
+   * counts; resolves how many moved and how many it left. Without `maxFlushOps` (nor a store's),
+   * one call takes every one asked for. With it, like a flush, a call makes at most
    * `maxFlushOps` store operations (up to 10 per dead letter: its read, the outbox check, two
    * puts, the removal of the record it was made from if that is still there, its delete): it
-   * reads only the dead letters it can then move, and says what it did not get to (`pending`).
+   * reads only the dead letters it can then move, and says what it did not get to (`pending`,
+   * `nextAttemptAt`); of all, a call lists at most 1,000 and takes them in key order, that is
+   * by decisionId, not the oldest first.
    * Each goes in as if enqueued now — at the end of the outbox, the ones one call requeues in
    * their original order among themselves — under a new key (the index
    * `kizuna:queued:<decisionId>` names it), never the key it left the outbox from: another
@@ -487,12 +507,19 @@ export class SyncClient {
    * once: the flush that settles the decision removes the other record it reads. A record of a
    * decision a flush dead-lettered that it reads only afterwards — the decision requeued
    * meanwhile — is left to the next flush, counted in `pending`.)
+   *
+   * Changed: earlier builds resolved to a number (how many moved); this resolves to a
+   * {@link RequeueResult} (its `requeued` is that number).
    */
   requeueDeadLetters(decisionIds?: string[]): Promise<RequeueResult>;
   /**
    * Delete dead letters for good (all, or the given decisionIds); resolves how many, and how
    * many it left within `maxFlushOps` (2 operations per dead letter), as `requeueDeadLetters`
-   * does. One at a time with this instance's flushes and under the store's lock, like it.
+   * does (without `maxFlushOps`, all in one call). One at a time with this instance's flushes
+   * and under the store's lock, like it.
+   *
+   * Changed: earlier builds resolved to a number (how many were deleted); this resolves to a
+   * {@link DeleteResult} (its `deleted` is that number).
    */
   deleteDeadLetters(decisionIds?: string[]): Promise<DeleteResult>;
 }

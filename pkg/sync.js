@@ -346,7 +346,7 @@ export class SyncClient {
    * #takeDead).
    */
   async requeueDeadLetters(decisionIds) {
-    const { moved, pending } = await this.#takeDead(decisionIds, REQUEUE_OPS, async (r) => {
+    const { moved, ...left } = await this.#takeDead(decisionIds, REQUEUE_OPS, async (r) => {
       const queued = await this.#queued(r.decision.decisionId);
       // The record this dead letter was made from (its key; or the previous format's, which
       // nothing writes any more) is not the decision back in the outbox: the removal that
@@ -368,13 +368,13 @@ export class SyncClient {
       });
       if (source) await this.#remove(queued); // the index now names the new record: it stays
     });
-    return { requeued: moved, pending };
+    return { requeued: moved, ...left };
   }
 
   /** Delete dead letters for good (all, or those with the given decisionIds). */
   async deleteDeadLetters(decisionIds) {
-    const { moved, pending } = await this.#takeDead(decisionIds, DELETE_OPS, async () => {});
-    return { deleted: moved, pending };
+    const { moved, ...left } = await this.#takeDead(decisionIds, DELETE_OPS, async () => {});
+    return { deleted: moved, ...left };
   }
 
   // ---- internals ---------------------------------------------------------------------------
@@ -503,21 +503,34 @@ export class SyncClient {
   // move, and says how many it left (`pending`): of the given decisionIds, how many at their
   // end it did not look at (so decisionIds.slice(-pending) goes on: passing them all again
   // would spend the budget on reading the ones done); of all, the listed keys it did not read
-  // (a lower bound, above 0 while any are left).
-  #takeDead(decisionIds, cost, action) {
-    return this.#exclusive(() => this.#locked(() => this.#moveDead(decisionIds, cost, action), async () => ({
+  // (a lower bound, above 0 while any are left). While something is left, `nextAttemptAt`
+  // says when to call again, as a flush's does: now when the budget ran out, a second later
+  // (LOCK_BUSY_MS) when another tab held the store's lock — a caller looping while
+  // `pending > 0` would otherwise spin on a tab that holds it for long.
+  async #takeDead(decisionIds, cost, action) {
+    let busy = false;
+    const { moved, pending } = await this.#exclusive(() => this.#locked(() => this.#moveDead(decisionIds, cost, action), async () => {
       // Another tab holds the store's lock: nothing moved, all left (of all, a lower bound).
-      moved: 0,
-      pending: decisionIds !== undefined ? Array.from(decisionIds).length : (await this.#listFirst(DEAD_PREFIX, MAX_LIST)).length,
-    })));
+      busy = true;
+      return {
+        moved: 0,
+        pending: decisionIds !== undefined ? Array.from(decisionIds).length : (await this.#listDead()).length,
+      };
+    }));
+    if (pending === 0) return { moved, pending };
+    return { moved, pending, nextAttemptAt: this.#clock() + (busy ? LOCK_BUSY_MS : 0) };
+  }
+
+  // The dead letters' keys, in key (decisionId) order: all of them without a budget; with one
+  // (maxFlushOps), the first of them, as many as one list call of Workers KV gives (MAX_LIST)
+  // and the budget could read.
+  #listDead() {
+    return this.#maxOps === Infinity ? this.#io.list(DEAD_PREFIX) : this.#listFirst(DEAD_PREFIX, Math.min(MAX_LIST, this.#maxOps));
   }
 
   async #moveDead(decisionIds, cost, action) {
     this.#ops = 0;
-    const limit = Math.min(MAX_LIST, this.#maxOps); // with a budget, one list call of Workers KV
-    const keys = decisionIds !== undefined
-      ? Array.from(decisionIds, (id) => DEAD_PREFIX + id)
-      : limit === Infinity ? await this.#io.list(DEAD_PREFIX) : await this.#listFirst(DEAD_PREFIX, limit);
+    const keys = decisionIds !== undefined ? Array.from(decisionIds, (id) => DEAD_PREFIX + id) : await this.#listDead();
     const seen = new Set(); // a decisionId given twice is read once
     const found = [];
     let next = 0;
@@ -537,7 +550,8 @@ export class SyncClient {
       await action(r);
       await this.#io.delete(key);
     }
-    const more = decisionIds === undefined && keys.length >= limit ? 1 : 0; // a full listing may go on
+    // A listing cut at its limit may go on.
+    const more = decisionIds === undefined && this.#maxOps !== Infinity && keys.length >= Math.min(MAX_LIST, this.#maxOps) ? 1 : 0;
     return { moved: found.length, pending: Math.max(keys.length - next, more) };
   }
 

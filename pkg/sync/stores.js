@@ -218,7 +218,9 @@ export class IndexedDbStore {
  * counted against a Worker's per-invocation limit (1,000). A flush makes at most `maxFlushOps`
  * (900) of them, whatever the outcome and however long the outbox is: it stops sending before
  * it would go past them, and the next flush goes on. The remaining 100 are for the
- * invocation's own calls (enqueues): lower it if the Worker makes more.
+ * invocation's own calls (enqueues): lower it if the Worker makes more. The 900 are per call of
+ * the client (a flush, a requeue or delete of dead letters), not per invocation: an invocation
+ * that makes two such calls must give each its share (maxFlushOps) or it can pass 1,000.
  * Prefer DurableObjectStore when a strongly consistent outbox is needed.
  */
 export class KvStore {

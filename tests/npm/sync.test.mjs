@@ -1549,7 +1549,8 @@ describe("a long outbox", () => {
         ops = 0;
         const r = await call();
         perCall.push(ops);
-        assert.deepEqual(Object.keys(r).sort(), [field, "pending"].sort());
+        // Cut short by the budget: come back at once (nextAttemptAt now), as a flush says.
+        assert.deepEqual(r, { [field]: r[field], pending: r.pending, ...(r.pending > 0 ? { nextAttemptAt: time.t } : {}) });
         done += r[field];
         if (r.pending === 0) return done;
         assert.ok(r[field] > 0, "each call gets on");
@@ -1571,6 +1572,25 @@ describe("a long outbox", () => {
     assert.deepEqual((await inner.list(QUEUE_PREFIX)).map((k) => k.slice(k.lastIndexOf(":") + 1)).sort(), [...some].sort());
     while ((await client.flush()).pending !== 0);
     for (const d of ds) assert.equal(backend.count(d.decisionId), some.includes(d.decisionId) ? 1 : 0);
+  }));
+
+  test("without maxFlushOps, requeueDeadLetters() and deleteDeadLetters() of all take every dead letter in one call, more than one list's 1,000 too", () => withBackend(async (backend) => {
+    const store = new MemoryStore();
+    const ds = decisions(0, 1005);
+    // Dead letters as a flush writes them, oldest first by deadAt.
+    for (const [i, d] of ds.entries()) {
+      await store.put(DEAD_PREFIX + d.decisionId, { v: 1, decision: d, enqueuedAt: T0 + i, seq: 0, attempts: 1, kind: "http", status: 401, error: "no", deadAt: T0 + i });
+    }
+    const { client } = makeClient(backend, store, { client: { maxFlushMs: 0 } });
+    assert.deepEqual(await client.requeueDeadLetters(ds.slice(0, 5).map((d) => d.decisionId)), { requeued: 5, pending: 0 });
+    assert.deepEqual(await client.requeueDeadLetters(), { requeued: 1000, pending: 0 });
+    assert.deepEqual(await store.list(DEAD_PREFIX), []);
+    assert.equal(await client.pending(), 1005);
+    for (const [i, d] of ds.entries()) {
+      await store.put(DEAD_PREFIX + d.decisionId, { v: 1, decision: d, enqueuedAt: T0 + i, seq: 0, attempts: 1, kind: "http", status: 401, error: "no", deadAt: T0 + i });
+    }
+    assert.deepEqual(await client.deleteDeadLetters(), { deleted: 1005, pending: 0 });
+    assert.deepEqual(await store.list(DEAD_PREFIX), []);
   }));
 
   test(`Workers KV: requeueDeadLetters() of 300 dead letters makes at most ${900} KV operations a call, and repeated calls requeue each once`, () => withBackend(async (backend) => {
@@ -1872,6 +1892,31 @@ describe("two instances on one store", () => {
     release();
   })));
 
+  test("while another tab holds the store's lock, requeueDeadLetters and deleteDeadLetters move nothing and say when to come back (nextAttemptAt a second later), as a flush does: a loop on pending does not spin", () => withLocks(async (locks) => withBackend(async (backend) => {
+    const store = new LocalStorageStore(new StorageShim(), "app:");
+    const { client, time } = makeClient(backend, store, { client: { maxFlushMs: 0 } });
+    const ds = decisions(0, 3);
+    await client.enqueue(ds);
+    backend.script.push({ status: 401 });
+    assert.equal((await client.flush()).deadLettered, 3);
+    let release;
+    locks.request(store.lockName, () => new Promise((resolve) => { release = resolve; })); // the other tab
+    time.t += 5;
+    assert.deepEqual(await client.requeueDeadLetters(), { requeued: 0, pending: 3, nextAttemptAt: T0 + 1005 });
+    assert.deepEqual(await client.requeueDeadLetters([ds[0].decisionId]), { requeued: 0, pending: 1, nextAttemptAt: T0 + 1005 });
+    assert.deepEqual(await client.deleteDeadLetters(), { deleted: 0, pending: 3, nextAttemptAt: T0 + 1005 });
+    assert.equal((await client.deadLetters()).length, 3, "nothing moved");
+    release();
+    await new Promise((resolve) => setImmediate(resolve)); // the other tab lets go
+    assert.deepEqual(await client.requeueDeadLetters([ds[0].decisionId]), { requeued: 1, pending: 0 }, "done: no nextAttemptAt");
+    assert.deepEqual(await client.deleteDeadLetters(), { deleted: 2, pending: 0 });
+    // Nothing asked for while the lock is held elsewhere: nothing to come back for.
+    locks.request(store.lockName, () => new Promise((resolve) => { release = resolve; }));
+    assert.deepEqual(await client.deleteDeadLetters(), { deleted: 0, pending: 0 });
+    assert.deepEqual(await client.requeueDeadLetters([]), { requeued: 0, pending: 0 });
+    release();
+  })));
+
   test("a lock stolen during a flush (steal: true in another tab): flush() still resolves with what it did, it never rejects", () => withLocks(async (locks) => {
     const store = new LocalStorageStore(new StorageShim(), "app:");
     const a = heldFetch();
@@ -1959,7 +2004,7 @@ describe("two instances on one store", () => {
     backend.script.push({ status: 401 });
     assert.equal((await tabA.client.flush()).deadLettered, 1);
     const results = await Promise.all([tabA.client.requeueDeadLetters(), tabB.client.requeueDeadLetters([x.decisionId])]);
-    assert.deepEqual(results, [{ requeued: 1, pending: 0 }, { requeued: 0, pending: 1 }], "tab B moved nothing while tab A held the lock, and says so");
+    assert.deepEqual(results, [{ requeued: 1, pending: 0 }, { requeued: 0, pending: 1, nextAttemptAt: T0 + 1000 }], "tab B moved nothing while tab A held the lock, and says so");
     assert.equal((await recordsOf(new LocalStorageStore(storage, "quiz:"), x.decisionId)).length, 1, "one record");
     assert.deepEqual(await tabB.client.requeueDeadLetters([x.decisionId]), { requeued: 0, pending: 0 }, "once free: nothing left to requeue");
     assert.deepEqual(await tabA.client.deadLetters(), []);
@@ -2072,6 +2117,7 @@ describe("package", () => {
           const r: FlushResult = await client.flush(); const n: number = r.sent + r.retried + r.deadLettered + (r.pending ?? 0); const next: number | undefined = r.nextAttemptAt; void next;
           const dead: DeadLetter[] = await client.deadLetters(); const moved: RequeueResult = await client.requeueDeadLetters(dead.map((x) => x.decisionId));
           const left: number = moved.requeued + moved.pending; const gone: DeleteResult = await client.deleteDeadLetters(); void left; void (gone.deleted + gone.pending);
+          const again: number | undefined = moved.nextAttemptAt ?? gone.nextAttemptAt; void again;
           void client.flushInBackground(ctx); void n; void moved; void (await client.pending());
           void new MemoryStore(); void new LocalStorageStore(); void new DurableObjectStore({ storage: {} as any }); void new IndexedDbStore("db");
           const id: string = batchIdFor(["a"]); void id; void new SyncErrorClass("x"); void new SyncErrorClass("y", { kind: "store" });

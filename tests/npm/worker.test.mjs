@@ -1049,7 +1049,11 @@ async function countingWorker(overrides) {
       }
       async alarm(info) {
         console.log("probe: invocation alarm");
-        return super.alarm(info);
+        try {
+          return await super.alarm(info);
+        } finally {
+          console.log("probe: alarm end");
+        }
       }
     }
   `);
@@ -1111,6 +1115,48 @@ test("outgoing requests are counted per invocation, LINE retries included: an ev
     assert.ok(counts.length >= events.length, `one event per invocation here: ${counts.join(", ")}`);
     assert.match(c.w.log(), /user object: \d+ of MAX_SUBREQUESTS 17 requests made in this invocation; event \S+ may make 13 and the sync 4: it goes on in a new invocation/);
     assert.doesNotMatch(c.w.log(), /not sent: this invocation has made its MAX_SUBREQUESTS/, "no request refused: the admission kept within the allowance");
+  } finally {
+    await c.close();
+  }
+});
+
+test("a webhook that arrives while an alarm's pass runs gives that pass no new allowance: the requests since the alarm began are still counted", async () => {
+  // The runtime charges the newest request that has not completed. accept() returns before the
+  // pass it starts ends, so it can complete while an older alarm() is still running, and the
+  // charging falls back to the alarm, which had spent requests before the webhook came. So the
+  // webhook must not reset the count while a pass is in flight.
+  // LINE_MAX_ATTEMPTS 1: a follow may make 1 + 4 = 5 requests, a flush 4: with
+  // MAX_SUBREQUESTS 9 an invocation starts one follow only, unless nothing was spent before it.
+  const c = await countingWorker({ LINE_MAX_ATTEMPTS: "1", MAX_SUBREQUESTS: "9" });
+  try {
+    const user = newFriend(); // with a displayName: no profile call
+    const [e1, e2, e3] = Array.from({ length: 3 }, () => followEvent(user));
+    // The accept's pass does e1 and leaves e2 and e3 to the alarm; the alarm's pass does e2,
+    // whose reply answers late: the second webhook comes meanwhile.
+    line.processThen({ match: (call) => call.body?.replyToken === e2.replyToken, delayMs: 1500 });
+    assert.equal((await sendWebhook(c.w.url, SECRET, [e1, e2, e3])).status, 200);
+    await waitFor("e2's reply sent", () => replyFor(e2).length === 1, 10000);
+    const e4 = followEvent(user);
+    assert.equal((await sendWebhook(c.w.url, SECRET, [e4])).status, 200);
+    await waitFor("every decision synced", () => decisionsFor(user).length === 4, 15000);
+    await sleep(300);
+
+    const lines = c.w.log().split("\n");
+    const decided = (e) => lines.findIndex((l) => l.includes(`event ${e.webhookEventId}: follow → decision`));
+    for (const e of [e1, e2, e3, e4]) {
+      assert.equal(lines.filter((l) => l.includes(`event ${e.webhookEventId}: follow → decision`)).length, 1, "decided once");
+    }
+    // The first alarm (the accept's pass stopped after e1): it did e2, and the second webhook's
+    // accept() came while it ran (so did the alarm that accept set: workerd runs an alarm while
+    // an older one's pass still runs, and it must not reset the count either).
+    const start = lines.findIndex((l) => l.includes("probe: invocation alarm"));
+    const end = lines.findIndex((l, i) => i > start && l.includes("probe: alarm end"));
+    assert.ok(start >= 0 && end > start && decided(e2) > start && decided(e2) < end, "e2 was done in the first alarm");
+    assert.ok(lines.slice(start, end).some((l) => l.includes("probe: invocation accept")), "the second webhook came during that alarm");
+    assert.ok(!(decided(e3) > start && decided(e3) < end), "e3 not started by that alarm's pass: its requests so far and e3's worst case exceed the allowance");
+    const requests = lines.slice(start, end).filter((l) => l.includes("probe: request ")).length;
+    assert.ok(requests <= 9, `requests while the alarm ran: ${requests}`);
+    assert.match(lines.slice(start, end).join("\n"), new RegExp(`user object: [1-9]\\d* of MAX_SUBREQUESTS 9 requests made in this invocation; event ${e3.webhookEventId} may make 5`));
   } finally {
     await c.close();
   }

@@ -57,18 +57,33 @@ const SETTINGS_RETRY_MS = 60e3; // how soon a pass looks again while the numeric
 //
 // Whose allowance: a Durable Object handles all its requests (accept() calls, alarms) in one
 // I/O context, and workerd attributes each subrequest "to the 'current' incoming request, which
-// is defined as the newest request that hasn't already completed" (src/workerd/io/io-context.h);
-// an object's request completes only once all its tasks are done or a newer request has come.
-// So the object counts the requests made since its newest accept() or alarm() began, whichever
-// pass makes them (#subrequests), starts an event only if what is left covers the most that
+// is defined as the newest request that hasn't already completed" (src/workerd/io/io-context.h).
+// The newest is not always the one charged: accept() returns before the pass it starts ends,
+// and its request can complete while that pass still runs (in actors, IncomingRequest::drain()
+// ends once the waitUntil tasks are done, and a pass sleeping in a retry backoff need not be
+// one); the charging then falls back to an older request still running — an alarm() whose pass
+// is in flight, which spent requests before the webhook came. (workerd also starts an alarm
+// while an older alarm's pass still runs.) So the object counts from the start of a request
+// that finds nothing in flight — no pass queued or running, no accept() under way — and a
+// request that starts while something is keeps counting from there (#subrequests, see
+// #newRequest): the count is then at least what any request still running has been charged,
+// whichever it is. That can under-use an allowance (a webhook during a pass gets none of its
+// own), never over-use one. The object starts an event only if what is left covers the most that
 // event can make (eventWorstCase) plus a sync flush (SYNC_FLUSH_REQUESTS), and refuses any
 // request past MAX_SUBREQUESTS without making it (BudgetSpent): the event keeps its progress and
 // goes on in a new invocation.
 //
-// A flush of kizuna/sync sends at most 4 batches (it reads min(4 × batchSize, 200) outbox
-// records, 50 decisions a batch by default) — more only when the backend refuses a batch's
-// content (400/413/422) and it is split in halves: those extra requests are refused, not sent,
-// and the next flush sends them after its backoff.
+// The requests kept for a flush of kizuna/sync: an allowance, not a bound. A flush reads at
+// most min(4 × batchSize, 200) outbox records and sends a POST per batch of up to 50 decisions:
+// usually one (a pass syncs the few events it decided), four for a backlog of small decisions.
+// It can send more: a batch also closes at maxBatchBytes (256 KiB) and a decision carries its
+// messages, so large ones make more, smaller batches (up to one per decision read); a batch
+// whose content the backend refuses (400/413/422) is split in halves and each half sent; with
+// SYNC_MAX_FLUSH_MS > 0 a flush retries within itself. A POST past
+// MAX_SUBREQUESTS is refused by #spend, not sent: the sync client takes it for a network error
+// (a "retry" warning in the log, one attempt counted on those decisions — the worker sets no
+// maxAttempts, so none is dead-lettered for it — and its backoff), and a later invocation sends
+// it. Nothing is lost; the allowance is never passed.
 const SYNC_FLUSH_REQUESTS = 4;
 
 /**
@@ -348,9 +363,12 @@ export function createWorker(loadDecide) {
     #cfg;
     #redriven = false;
     #startedAt = Date.now(); // this instance's start: a deploy starts new instances
-    // Outgoing requests since the newest incoming request (accept() or alarm()) began: what the
-    // runtime counts against that request's allowance (see SYNC_FLUSH_REQUESTS).
+    // Outgoing requests since the last incoming request (accept() or alarm()) that began with
+    // nothing in flight: at least what the runtime has charged any request still running (see
+    // SYNC_FLUSH_REQUESTS and #newRequest).
     #subrequests = 0;
+    // accept() calls under way and passes queued or running (#kick).
+    #inFlight = 0;
 
     constructor(ctx, env) {
       super(ctx, env);
@@ -417,7 +435,27 @@ export function createWorker(loadDecide) {
      * processing them; resolves as soon as they are durable.
      */
     async accept(events) {
-      this.#subrequests = 0; // a new incoming request: the runtime counts from here (see #subrequests)
+      this.#newRequest();
+      this.#inFlight++;
+      try {
+        return await this.#accept(events);
+      } finally {
+        this.#inFlight--;
+      }
+    }
+
+    // A new incoming request (accept() or alarm()). The count starts again only when nothing is
+    // in flight. Otherwise an older request may still be charged for what comes next — an
+    // alarm() whose pass runs, once the newer request has completed — and it has spent requests
+    // already: the count goes on (under-use, never over-use; see SYNC_FLUSH_REQUESTS). With
+    // nothing in flight every older handler has returned (alarm() awaits its pass) and no pass
+    // of theirs is left, and workerd completes a superseded request once its handler has
+    // returned (drain() leaves waiting for background work to the newest): none is charged again.
+    #newRequest() {
+      if (this.#inFlight === 0) this.#subrequests = 0;
+    }
+
+    async #accept(events) {
       // No interleaving between the reads and writes below: a Durable Object's input gate holds
       // other calls while a storage operation is pending, and only storage is awaited here.
       const now = Date.now();
@@ -451,7 +489,7 @@ export function createWorker(loadDecide) {
     // A failing pass fails the alarm, so the runtime retries it (with backoff): the alarm may
     // be the only thing that brings this object back.
     async alarm() {
-      this.#subrequests = 0; // a new incoming request, a new allowance
+      this.#newRequest(); // a new allowance, unless a pass is in flight (see #newRequest)
       try {
         await this.#kick();
       } catch (e) {
@@ -463,7 +501,8 @@ export function createWorker(loadDecide) {
     // All work goes through one chain: one user's events never run concurrently. Returns this
     // pass (it rejects if the pass fails; the chain goes on regardless).
     #kick() {
-      const run = this.#chain.then(() => this.#work());
+      this.#inFlight++;
+      const run = this.#chain.then(() => this.#work()).finally(() => { this.#inFlight--; });
       this.#chain = run.catch(() => {});
       return run;
     }
@@ -593,7 +632,7 @@ export function createWorker(loadDecide) {
         const ids = (await this.sync.deadLetters()).filter((d) => BACKEND_RETRY_STATUSES.includes(d.status)).map((d) => d.decisionId);
         if (ids.length > 0) console.warn(`sync: ${(await this.sync.requeueDeadLetters(ids)).requeued} dead letter(s) of a backend ${BACKEND_RETRY_STATUSES.join("/")} requeued`);
       }
-      // Not without the requests a flush may make (a pass that began with the invocation's
+      // Not without the requests kept for a flush (a pass that began with the invocation's
       // allowance mostly spent by the pass before it): then it goes on at once, in a new one.
       const flushable = this.cfg.MAX_SUBREQUESTS - this.#subrequests >= SYNC_FLUSH_REQUESTS;
       const flushed = flushable ? await this.sync.flush() : { pending: undefined };
