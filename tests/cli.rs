@@ -47,13 +47,13 @@ fn check_json_gives_the_problems_as_one_json_object() {
 }
 
 /// A config with typos in context paths, and paths that are fine: into free-form attributes,
-/// and relative to each item of a `some`.
+/// and a field of each item of a `some`.
 const TYPOS: &str = r#"{
   "version": 1,
   "segments": [
     {"id": "vip", "when": {"in": ["vip", {"var": "user.tgas"}]}},
     {"id": "tokyo", "when": {"==": [{"var": "user.attributes.prefecure"}, "東京都"]}},
-    {"id": "big", "when": {"some": [{"var": "user.purchases"}, {">": [{"var": "amout"}, 10000]}]}}
+    {"id": "big", "when": {"some": [{"var": "user.purchases"}, {">": [{"var": "amount"}, 10000]}]}}
   ],
   "contents": [
     {"id": "hello", "on": ["follow"], "variants": [{"id": "a", "messages": [
