@@ -117,6 +117,40 @@ fn check_warns_of_a_field_the_context_does_not_define() {
     );
 }
 
+/// Paths read from each item of a list the Context defines (`user.purchases`), in a `some`
+/// or a template's `for` loop, are checked against its items' fields; `reduce`'s `accumulator`
+/// is anything, and the items of lists the Context does not define too.
+#[test]
+fn check_warns_of_an_item_field_typo_in_an_iterator_or_a_loop() {
+    let config = r#"{
+  "version": 1,
+  "segments": [
+    {"id": "lotion", "when": {"some": [{"var": "user.purchases"}, {"==": [{"var": "catgory"}, "lotion"]}]}},
+    {"id": "spent", "when": {">=": [{"reduce": [{"var": "user.purchases"}, {"+": [{"var": "accumulator"}, {"var": "current.amount"}]}, 0]}, 10000]}},
+    {"id": "orders", "when": {"some": [{"var": "user.attributes.orders"}, {"==": [{"var": "status"}, "shipped"]}]}}
+  ],
+  "contents": [
+    {"id": "thanks", "on": ["follow"], "variants": [{"id": "a", "messages": [
+      {"type": "text", "text": "ご購入履歴\n{% for p in user.purchases %}{{ p.sku }}: {{ p.amout }}円\n{% endfor %}"}]}]}
+  ]
+}
+"#;
+    let out = kizuna(&["check", "-"], Some(config));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "stdin:10:84: warning: /contents/0/variants/0/messages/0/text [unknown_context_field]: \"p\" (an item of user.purchases) has no field \"amout\"; did you mean \"amount\"? (line 2, column 45 of the template)",
+            "stdin:4:75: warning: /segments/0/when/some/1/==/0 [unknown_context_field]: an item of user.purchases has no field \"catgory\"; did you mean \"category\"?",
+        ],
+        "{err}"
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.starts_with("stdin: ok with 2 warnings (3 segments, 1 content, "), "{stdout}");
+}
+
 #[test]
 fn check_accepts_the_example_config() {
     let out = kizuna(&["check", "examples/skincare/config.json"], None);

@@ -3,8 +3,8 @@
 //! configs, so the pass stays out of the Wasm binary.
 //!
 //! One warning so far, `unknown_context_field`: a rule or template reads a field kizuna's
-//! Context does not define (`{"var": "user.tgas"}`, `{{ user.dispalyName }}`, `{"var": "amout"}`
-//! in a `some` over `user.purchases`). A context tolerates unknown fields, so the path reads null
+//! Context does not define (`{"var": "user.tgas"}`, `{{ user.dispalyName }}`, `{{ p.amout }}`
+//! in a loop over `user.purchases`). A context tolerates unknown fields, so the path reads null
 //! and the segment silently never matches.
 
 use super::Engine;
@@ -21,12 +21,13 @@ impl Engine {
     /// names a field the Context does not define, inside an object that is not free-form
     /// (`user.attributes`, `user.quizAnswers`, a tracked event's `data` and the LINE event are
     /// free-form, and never warn). So does a path read from an item of a list the Context
-    /// defines (`user.purchases`, `user.events`), where the rule says which list
+    /// defines (`user.purchases`, `user.events`), where the rule or template says which list
     /// that is: in a `some`, `all`, `none`, `filter` or `map` body over a `var` path (or a
-    /// `filter` of one) and as `current.*` in a `reduce` over one (see [`Rule::data_paths`]);
-    /// a `reduce`'s own fields (`accumulator`, `current`) are checked whatever it walks. Items
-    /// of other lists are anything, and computed paths and, in templates, names the template
-    /// binds itself are not checked. The message suggests the field meant when
+    /// `filter` of one), as `current.*` in a `reduce` over one, and from a template's `for`
+    /// variable or a name it assigns once at its top level (see [`Rule::data_paths`],
+    /// [`Template::data_paths`]); a `reduce`'s own fields (`accumulator`, `current`) are
+    /// checked whatever it walks. Items of other lists are anything, and computed paths and
+    /// the template's other names are not checked. The message suggests the field meant when
     /// one is close (`user.tgas` → `user.tags`).
     pub fn warnings(&self) -> Vec<Error> {
         let context = Shape::context();
@@ -88,8 +89,8 @@ fn rule_warnings(rule: &Rule, data: Data<'_>, out: &mut Vec<Error>) {
 }
 
 fn template_warnings(t: &Template, pointer: &str, data: Data<'_>, out: &mut Vec<Error>) {
-    for (path, pos) in t.global_paths() {
-        if let Some(message) = data.unknown_field(&Base::Data, &path) {
+    for (path, pos, base) in t.data_paths() {
+        if let Some(message) = data.unknown_field(&base, &path) {
             let mut e = Error::new(Code::UnknownContextField, pointer, message);
             (e.line, e.column) = (pos.map(|p| p.0), pos.map(|p| p.1));
             out.push(e);
@@ -240,6 +241,9 @@ mod tests {
             [
                 // Line and column of the output's expression in the template.
                 ("/contents/0/variants/0/messages/0/text", Some((1, 3)), "\"user.displayName\"?"),
+                // A loop variable is an item; a name assigned once at the top, what it was.
+                ("/contents/0/variants/0/messages/0/text", Some((2, 32)), "\"amount\"?"),
+                ("/contents/0/variants/0/messages/0/text", Some((2, 82)), "\"tags\"?"),
                 ("/contents/0/variants/0/messages/0/text", Some((2, 124)), "\"user.purchases.first.sku\"?"),
                 ("/contents/0/variants/0/when", None, "\"user.richMenuId\"?"),
                 ("/quizzes/0/results/0/description", Some((1, 41)), "\"scores\"?"),
