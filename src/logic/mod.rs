@@ -61,6 +61,8 @@ pub use coerce::truthy;
 pub use eval::{EvalError, FailKind};
 pub use flagd::murmur3_32;
 
+#[cfg(not(target_arch = "wasm32"))]
+use crate::contract::fields::Base;
 use crate::value::{Projection, Value};
 use crate::Error;
 use chrono::{DateTime, FixedOffset, Offset as _};
@@ -370,9 +372,6 @@ impl Rule {
 /// starts (see [`Rule::data_paths`]).
 #[cfg(not(target_arch = "wasm32"))]
 pub type DataPath<'r> = (String, Vec<crate::contract::fields::Step<'r>>, Base<'r>);
-
-#[cfg(not(target_arch = "wasm32"))]
-use crate::contract::fields::Base;
 
 /// The path from the data of the list that `list`, evaluated in a scope starting at `base`,
 /// iterates, when it is one: a static `var` or `val` path (`{"var": "user.purchases"}`, with
