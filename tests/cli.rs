@@ -47,13 +47,13 @@ fn check_json_gives_the_problems_as_one_json_object() {
 }
 
 /// A config with typos in context paths, and paths that are fine: into free-form attributes,
-/// and relative to each item of a `some`.
+/// and a field of each item of a `some`.
 const TYPOS: &str = r#"{
   "version": 1,
   "segments": [
     {"id": "vip", "when": {"in": ["vip", {"var": "user.tgas"}]}},
     {"id": "tokyo", "when": {"==": [{"var": "user.attributes.prefecure"}, "東京都"]}},
-    {"id": "big", "when": {"some": [{"var": "user.purchases"}, {">": [{"var": "amout"}, 10000]}]}}
+    {"id": "big", "when": {"some": [{"var": "user.purchases"}, {">": [{"var": "amount"}, 10000]}]}}
   ],
   "contents": [
     {"id": "hello", "on": ["follow"], "variants": [{"id": "a", "messages": [
@@ -115,6 +115,40 @@ fn check_warns_of_a_field_the_context_does_not_define() {
         "stdin:1:60: warning: /segments/0/when/==/0 [unknown_context_field]: kizuna's Context has no field \"user.rank\": it reads null unless your backend \
          sends one (if it does, ignore this warning); custom fields go in user.attributes: \"user.attributes.rank\""
     );
+}
+
+/// Paths read from each item of a list the Context defines (`user.purchases`), in a `some`
+/// or a template's `for` loop, are checked against its items' fields; `reduce`'s `accumulator`
+/// is anything, and the items of lists the Context does not define too.
+#[test]
+fn check_warns_of_an_item_field_typo_in_an_iterator_or_a_loop() {
+    let config = r#"{
+  "version": 1,
+  "segments": [
+    {"id": "lotion", "when": {"some": [{"var": "user.purchases"}, {"==": [{"var": "catgory"}, "lotion"]}]}},
+    {"id": "spent", "when": {">=": [{"reduce": [{"var": "user.purchases"}, {"+": [{"var": "accumulator"}, {"var": "current.amount"}]}, 0]}, 10000]}},
+    {"id": "orders", "when": {"some": [{"var": "user.attributes.orders"}, {"==": [{"var": "status"}, "shipped"]}]}}
+  ],
+  "contents": [
+    {"id": "thanks", "on": ["follow"], "variants": [{"id": "a", "messages": [
+      {"type": "text", "text": "ご購入履歴\n{% for p in user.purchases %}{{ p.sku }}: {{ p.amout }}円\n{% endfor %}"}]}]}
+  ]
+}
+"#;
+    let out = kizuna(&["check", "-"], Some(config));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "stdin:10:84: warning: /contents/0/variants/0/messages/0/text [unknown_context_field]: \"p\" (an item of user.purchases) has no field \"amout\"; did you mean \"amount\"? (line 2, column 45 of the template)",
+            "stdin:4:75: warning: /segments/0/when/some/1/==/0 [unknown_context_field]: an item of user.purchases has no field \"catgory\"; did you mean \"category\"?",
+        ],
+        "{err}"
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.starts_with("stdin: ok with 2 warnings (3 segments, 1 content, "), "{stdout}");
 }
 
 #[test]

@@ -44,6 +44,30 @@ impl<'a> Step<'a> {
     }
 }
 
+impl Step<'static> {
+    /// An item of a list that the rule or template iterates (`some`, `reduce`, a `for` loop,
+    /// Liquid's `first` filter): any one of them. Named `*` in messages.
+    pub fn any_item() -> Step<'static> {
+        Step { name: Cow::Borrowed("*"), item: true, builtin: true }
+    }
+}
+
+/// Where a path that a rule or template reads starts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Base<'a> {
+    /// The data the rule or template is given.
+    Data,
+    /// Each item of the list at this path of the data, in a `some`, `all`, `none`, `filter` or
+    /// `map` body (through the items of outer iterators: [`Step::any_item`] each).
+    Item(Vec<Step<'a>>),
+    /// `reduce`'s `{accumulator, current}`, `current` an item of the list at this path when
+    /// kizuna can tell which.
+    Reduce(Option<Vec<Step<'a>>>),
+    /// A name a template binds to this path of the data (a `for` variable, an `assign`): the
+    /// path read starts with the name.
+    Name(Vec<Step<'a>>),
+}
+
 /// How messages name the data of decisions.
 pub const CONTEXT: &str = "kizuna's Context";
 
@@ -114,6 +138,84 @@ impl Shape {
             }
         }
         self
+    }
+
+    /// The shape at `path`, when the data of this shape defines each step (a free-form object
+    /// or a field it does not define: `None`).
+    pub fn at(&self, path: &[Step<'_>]) -> Option<&Shape> {
+        let mut cur = self;
+        for step in path {
+            cur = match cur {
+                Shape::List(item) if step.item => item,
+                Shape::Object(_) => cur.field(&step.name)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    /// The items of the list at `path`, when it is a list the data defines.
+    fn items(&self, path: &[Step<'_>]) -> Option<&Shape> {
+        match self.at(path) {
+            Some(Shape::List(item)) => Some(item),
+            _ => None,
+        }
+    }
+
+    /// [`Shape::unknown_field`] for `path` read from `base` in data of this shape. An item of a
+    /// list the data defines is checked against its fields (`amount`, `at`, … of
+    /// `user.purchases`): like the data's own objects, it comes from the backend. `reduce`'s
+    /// `accumulator` is anything, and so is every item of a list the data does not define.
+    pub fn unknown_field_from(&self, base: &Base<'_>, path: &[Step<'_>], data: &str, sent: bool) -> Option<String> {
+        match base {
+            Base::Data => self.unknown_field(path, data, sent),
+            Base::Item(list) => {
+                let item = self.items(list)?;
+                let name = format!("an item of {}", dotted(list));
+                let message = item.unknown_field(path, &name, true)?;
+                Some(self.outside(item, path, list, &name, "each item", data).unwrap_or(message))
+            }
+            Base::Reduce(list) => {
+                let current = list.as_deref().and_then(|l| self.items(l)).cloned().unwrap_or(Shape::Free);
+                let scope = Shape::Object(vec![("accumulator".into(), Shape::Free), ("current".into(), current)]);
+                let name = match list {
+                    Some(l) => format!("the data of a reduce over {}", dotted(l)),
+                    None => "the data of a reduce".to_string(),
+                };
+                // Built by kizuna: no other field at its top.
+                let message = scope.unknown_field(path, &name, false)?;
+                let outside = list.as_deref().and_then(|l| self.outside(&scope, path, l, &name, "its accumulator and current item", data));
+                Some(outside.unwrap_or(message))
+            }
+            Base::Name(to) => {
+                let (name, rest) = path.split_first()?;
+                let what = match to.split_last() {
+                    Some((last, list)) if last.item => format!("an item of {}", dotted(list)),
+                    _ => dotted(to),
+                };
+                self.at(to)?.unknown_field(rest, &format!("\"{}\" ({what})", name.name), true)
+            }
+        }
+    }
+
+    /// The message for `path`, read in an iterator's body (its data `scope`, named `name`, which
+    /// reads `what`) over the items of `list`, when its first field is not the scope's but the
+    /// whole path is one of this data (`user.tags` inside a `some` over `user.purchases`): the
+    /// `val` that reads it from there.
+    fn outside(&self, scope: &Shape, path: &[Step<'_>], list: &[Step<'_>], name: &str, what: &str, data: &str) -> Option<String> {
+        let first = path.first()?;
+        if !matches!(scope, Shape::Object(_)) || scope.field(&first.name).is_some() || self.at(path).is_none() {
+            return None;
+        }
+        // `val` climbs two levels (the item, the iteration) per iterator.
+        let levels = 2 * (1 + list.iter().filter(|s| **s == Step::any_item()).count());
+        let keys: Vec<String> = path.iter().map(|s| Json::from(&*s.name).to_string()).collect();
+        Some(format!(
+            "{name} has no field \"{}\": here \"var\" reads {what}, not {data}; to read its \"{}\", write {{\"val\": [[{levels}], {}]}}",
+            first.name,
+            dotted(path),
+            keys.join(", ")
+        ))
     }
 
     /// The warning for `path` read from data of this shape, if a step names a field the data
@@ -245,5 +347,59 @@ mod tests {
         let with = c.with("segments", Shape::List(Box::new(Shape::Scalar)));
         assert_eq!(with.unknown_field(&path("segments.0"), CONTEXT, true), None);
         assert!(with.unknown_field(&path("segmnets"), CONTEXT, true).unwrap().ends_with("did you mean \"segments\"?"));
+    }
+
+    #[test]
+    fn paths_from_an_item_are_checked_against_the_items_of_a_list_the_context_defines() {
+        let c = Shape::context();
+        let item = |list: &'static str| Base::Item(path(list));
+        let warn = |base: &Base<'_>, p: &str| c.unknown_field_from(base, &path(p), CONTEXT, true);
+        assert_eq!(warn(&item("user.purchases"), "catgory").unwrap(), "an item of user.purchases has no field \"catgory\"; did you mean \"category\"?");
+        assert_eq!(warn(&item("user.events"), "tpye").unwrap(), "an item of user.events has no field \"tpye\"; did you mean \"type\"?");
+        let far = warn(&item("user.purchases"), "color").unwrap();
+        assert!(far.contains("it reads null unless your backend sends one") && far.ends_with("the fields there are \"amount\", \"at\", \"category\", \"orderId\", \"quantity\", \"sku\""), "{far}");
+        for (list, p) in [("user.purchases", "sku"), ("user.purchases", ""), ("user.events", "data.x.y"), ("user.tags", "anything"), ("user.attributes.orders", "amout"), ("user.purchse", "amout"), ("user", "x"), ("user.displayName", "x")] {
+            assert_eq!(warn(&item(list), p), None, "{list}: {p}");
+        }
+        // Nested: an item's list, when the Context defines one there (it defines none).
+        let nested = Base::Item(vec![Step::key("user", false), Step::key("purchases", false), Step::any_item(), Step::key("items", false)]);
+        assert_eq!(warn(&nested, "x"), None);
+
+        // `reduce`: `accumulator` is anything, `current` an item when the list is known.
+        let over = |list: Option<&'static str>| Base::Reduce(list.map(path));
+        assert_eq!(warn(&over(Some("user.purchases")), "current.amout").unwrap(), "the data of a reduce over user.purchases has no field \"current.amout\"; did you mean \"current.amount\"?");
+        assert_eq!(warn(&over(None), "curent.amount").unwrap(), "the data of a reduce has no field \"curent\"; did you mean \"current\"?");
+        let top = warn(&over(None), "total").unwrap();
+        assert_eq!(top, "the data of a reduce has no field \"total\": it reads null; the fields there are \"accumulator\", \"current\"");
+        for p in ["accumulator.x", "current", "current.amount", "", "accumulator"] {
+            assert_eq!(warn(&over(Some("user.purchases")), p), None, "{p}");
+        }
+        assert_eq!(warn(&over(None), "current.amout"), None);
+
+        // A path of the Context, read from an item: how to read it there.
+        let outer = warn(&item("user.purchases"), "user.tags").unwrap();
+        assert!(outer.ends_with("here \"var\" reads each item, not kizuna's Context; to read its \"user.tags\", write {\"val\": [[2], \"user\", \"tags\"]}"), "{outer}");
+        assert!(warn(&nested, "now").is_none(), "an item of a list the Context does not define");
+
+        // A template's name bound to a path of the data.
+        let name = |to: Vec<Step<'static>>| Base::Name(to);
+        let p_item = name(vec![Step::key("user", false), Step::key("purchases", false), Step::any_item()]);
+        assert_eq!(warn(&p_item, "p.amout").unwrap(), "\"p\" (an item of user.purchases) has no field \"amout\"; did you mean \"amount\"?");
+        assert_eq!(warn(&p_item, "p"), None);
+        assert_eq!(warn(&name(path("user")), "u.tgas").unwrap(), "\"u\" (user) has no field \"tgas\"; did you mean \"tags\"?");
+        assert_eq!(warn(&name(path("user.attributes")), "a.anything"), None);
+        assert_eq!(warn(&name(path("usr")), "u.x"), None, "a path the Context does not define");
+    }
+
+    #[test]
+    fn shapes_are_found_at_paths_the_context_defines() {
+        let c = Shape::context();
+        assert_eq!(c.at(&path("user.tags")), Some(&Shape::List(Box::new(Shape::Scalar))));
+        assert_eq!(c.at(&path("user.tags.0")), Some(&Shape::Scalar));
+        assert!(matches!(c.at(&[Step::key("user", false), Step::key("purchases", false), Step::any_item()]), Some(Shape::Object(_))));
+        assert_eq!(c.at(&path("user.attributes")), Some(&Shape::Free));
+        for p in ["user.attributes.x", "user.tgas", "user.tags.x", "now.x", "user.purchases.first"] {
+            assert_eq!(c.at(&path(p)), None, "{p}");
+        }
     }
 }

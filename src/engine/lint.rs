@@ -3,11 +3,12 @@
 //! configs, so the pass stays out of the Wasm binary.
 //!
 //! One warning so far, `unknown_context_field`: a rule or template reads a field kizuna's
-//! Context does not define (`{"var": "user.tgas"}`, `{{ user.dispalyName }}`). A context
-//! tolerates unknown fields, so the path reads null and the segment silently never matches.
+//! Context does not define (`{"var": "user.tgas"}`, `{{ user.dispalyName }}`, `{{ p.amout }}`
+//! in a loop over `user.purchases`). A context tolerates unknown fields, so the path reads null
+//! and the segment silently never matches.
 
 use super::Engine;
-use crate::contract::fields::{Shape, CONTEXT};
+use crate::contract::fields::{Base, Shape, Step, CONTEXT};
 use crate::error::{Code, Error};
 use crate::logic::Rule;
 use crate::template::Template;
@@ -19,9 +20,14 @@ impl Engine {
     /// `unknown_context_field`: a data path, read from the data a rule or template is given,
     /// names a field the Context does not define, inside an object that is not free-form
     /// (`user.attributes`, `user.quizAnswers`, a tracked event's `data` and the LINE event are
-    /// free-form, and never warn). Paths inside `some`, `all`, `none`, `filter`, `map` and
-    /// `reduce` bodies are relative to an item and not checked, nor are computed paths or, in
-    /// templates, names the template binds itself. The message suggests the field meant when
+    /// free-form, and never warn). So does a path read from an item of a list the Context
+    /// defines (`user.purchases`, `user.events`), where the rule or template says which list
+    /// that is: in a `some`, `all`, `none`, `filter` or `map` body over a `var` path (or a
+    /// `filter` of one), as `current.*` in a `reduce` over one, and from a template's `for`
+    /// variable or a name it assigns once at its top level (see [`Rule::data_paths`],
+    /// [`Template::data_paths`]); a `reduce`'s own fields (`accumulator`, `current`) are
+    /// checked whatever it walks. Items of other lists are anything, and computed paths and
+    /// the template's other names are not checked. The message suggests the field meant when
     /// one is close (`user.tgas` → `user.tags`).
     pub fn warnings(&self) -> Vec<Error> {
         let context = Shape::context();
@@ -69,22 +75,22 @@ struct Data<'s> {
 }
 
 impl Data<'_> {
-    fn unknown_field(&self, path: &[crate::contract::fields::Step<'_>]) -> Option<String> {
-        self.shape.unknown_field(path, self.name, self.sent)
+    fn unknown_field(&self, base: &Base<'_>, path: &[Step<'_>]) -> Option<String> {
+        self.shape.unknown_field_from(base, path, self.name, self.sent)
     }
 }
 
 fn rule_warnings(rule: &Rule, data: Data<'_>, out: &mut Vec<Error>) {
-    for (pointer, path) in rule.root_paths() {
-        if let Some(message) = data.unknown_field(&path) {
+    for (pointer, path, base) in rule.data_paths() {
+        if let Some(message) = data.unknown_field(&base, &path) {
             out.push(Error::new(Code::UnknownContextField, pointer, message));
         }
     }
 }
 
 fn template_warnings(t: &Template, pointer: &str, data: Data<'_>, out: &mut Vec<Error>) {
-    for (path, pos) in t.global_paths() {
-        if let Some(message) = data.unknown_field(&path) {
+    for (path, pos, base) in t.data_paths() {
+        if let Some(message) = data.unknown_field(&base, &path) {
             let mut e = Error::new(Code::UnknownContextField, pointer, message);
             (e.line, e.column) = (pos.map(|p| p.0), pos.map(|p| p.1));
             out.push(e);
@@ -139,12 +145,67 @@ mod tests {
     }
 
     #[test]
-    fn item_relative_computed_and_free_form_paths_never_warn() {
+    fn item_paths_are_checked_against_the_items_of_a_list_the_context_defines() {
         let w = warnings(segments(&[
-            json!({"some": [{"var": "user.purchases"}, {"==": [{"var": "categry"}, "serum"]}]}),
+            json!({"some": [{"var": "user.purchases"}, {"==": [{"var": "catgory"}, "lotion"]}]}),
+            // Through `filter` (the same items), in its body too; `val`, `exists`, `missing`.
+            json!({"all": [{"filter": [{"var": "user.events"}, {"==": [{"val": "tpye"}, "x"]}]}, {"exists": "att"}]}),
+            json!({"none": [{"var": ["user.purchases", []]}, {"missing": ["amount", "skuu"]}]}),
+            // `reduce`: its `current`, an item; `accumulator` is anything.
+            json!({">": [{"reduce": [{"var": "user.purchases"}, {"+": [{"var": "accumulator.x.y"}, {"var": "current.amout"}]}, 0]}, 1]}),
+            json!({"reduce": [{"var": "user.attributes.orders"}, {"+": [{"var": "accumulator"}, {"var": "curent.amount"}]}, 0]}),
+            // Nested: a list read from an item is one of its fields.
+            json!({"some": [{"var": "user.purchases"}, {"some": [{"var": "itemz"}, {"var": "x"}]}]}),
+            // Far from any field: the fields there; one of the Context's: how to read it.
+            json!({"some": [{"var": "user.purchases"}, {"==": [{"var": "color"}, "red"]}]}),
+            json!({"some": [{"var": "user.purchases"}, {"in": ["vip", {"var": "user.tags"}]}]}),
+            json!({"reduce": [{"var": "user.purchases"}, {"cat": [{"var": "accumulator"}, {"var": "now"}]}, ""]}),
+        ]));
+        let got: Vec<(&str, &str)> = w.iter().map(|(p, _, m)| (p.as_str(), m.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("/segments/0/when/some/1/==/0", "an item of user.purchases has no field \"catgory\"; did you mean \"category\"?"),
+                ("/segments/1/when/all/0/filter/1/==/0", "an item of user.events has no field \"tpye\"; did you mean \"type\"?"),
+                ("/segments/1/when/all/1", "an item of user.events has no field \"att\"; did you mean \"at\"?"),
+                ("/segments/2/when/none/1/missing/1", "an item of user.purchases has no field \"skuu\"; did you mean \"sku\"?"),
+                ("/segments/3/when/>/0/reduce/1/+/1", "the data of a reduce over user.purchases has no field \"current.amout\"; did you mean \"current.amount\"?"),
+                ("/segments/4/when/reduce/1/+/1", "the data of a reduce over user.attributes.orders has no field \"curent\"; did you mean \"current\"?"),
+                (
+                    "/segments/5/when/some/1/some/0",
+                    "an item of user.purchases has no field \"itemz\": it reads null unless your backend sends one (if it does, ignore this warning); the fields there are \"amount\", \"at\", \"category\", \"orderId\", \"quantity\", \"sku\""
+                ),
+                (
+                    "/segments/6/when/some/1/==/0",
+                    "an item of user.purchases has no field \"color\": it reads null unless your backend sends one (if it does, ignore this warning); the fields there are \"amount\", \"at\", \"category\", \"orderId\", \"quantity\", \"sku\""
+                ),
+                (
+                    "/segments/7/when/some/1/in/1",
+                    "an item of user.purchases has no field \"user\": here \"var\" reads each item, not kizuna's Context; to read its \"user.tags\", write {\"val\": [[2], \"user\", \"tags\"]}"
+                ),
+                (
+                    "/segments/8/when/reduce/1/cat/1",
+                    "the data of a reduce over user.purchases has no field \"now\": here \"var\" reads its accumulator and current item, not kizuna's Context; to read its \"now\", write {\"val\": [[2], \"now\"]}"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn computed_free_form_and_unknown_list_paths_never_warn() {
+        let w = warnings(segments(&[
+            json!({"some": [{"var": "user.purchases"}, {"==": [{"var": "category"}, "serum"]}]}),
             json!({"all": [{"var": "user.events"}, {"filter": [{"var": "data.items"}, {"var": "nme"}]}]}),
-            json!({"reduce": [{"var": "user.purchases"}, {"+": [{"var": "accumulator"}, {"var": "current.amout"}]}, 0]}),
-            json!({"map": [{"var": "user.tags"}, {"cat": [{"var": ""}, "!"]}]}),
+            json!({"reduce": [{"var": "user.purchases"}, {"+": [{"var": "accumulator.total"}, {"var": "current.amount"}]}, 0]}),
+            json!({"reduce": [{"var": "user.attributes.orders"}, {"+": [{"var": "accumulator"}, {"var": "current.amout"}]}, 0]}),
+            json!({"map": [{"var": "user.tags"}, {"cat": [{"var": ""}, {"var": "x"}, "!"]}]}),
+            // Lists the Context does not define, or that are computed: anything may be there.
+            json!({"some": [{"var": "user.attributes.orders"}, {"var": "amout"}]}),
+            json!({"some": [{"map": [{"var": "user.purchases"}, {"var": "sku"}]}, {"var": "x"}]}),
+            json!({"some": [{"var": ["user.purchases", ["x"]]}, {"var": "x"}]}),
+            json!({"some": [{"merge": [{"var": "user.purchases"}, {"var": "user.events"}]}, {"var": "x"}]}),
+            json!({"some": [{"var": "user.purchases"}, {"==": [{"val": [[2], "user", "tags"]}, {"try": [{"throw": "x"}, {"var": "tpye"}]}]}]}),
+            json!({"some": [{"var": "user.events"}, {"some": [{"var": "data.items"}, {"var": "anything"}]}]}),
             json!({"==": [{"var": "user.attributes.prefecure"}, "Tokyo"]}),
             json!({"==": [{"var": "user.quizAnswers.skin.q1"}, "a"]}),
             json!({"==": [{"var": "event.postback.dta"}, "a"]}),
@@ -180,6 +241,9 @@ mod tests {
             [
                 // Line and column of the output's expression in the template.
                 ("/contents/0/variants/0/messages/0/text", Some((1, 3)), "\"user.displayName\"?"),
+                // A loop variable is an item; a name assigned once at the top, what it was.
+                ("/contents/0/variants/0/messages/0/text", Some((2, 32)), "\"amount\"?"),
+                ("/contents/0/variants/0/messages/0/text", Some((2, 82)), "\"tags\"?"),
                 ("/contents/0/variants/0/messages/0/text", Some((2, 124)), "\"user.purchases.first.sku\"?"),
                 ("/contents/0/variants/0/when", None, "\"user.richMenuId\"?"),
                 ("/quizzes/0/results/0/description", Some((1, 41)), "\"scores\"?"),

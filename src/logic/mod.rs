@@ -61,6 +61,8 @@ pub use coerce::truthy;
 pub use eval::{EvalError, FailKind};
 pub use flagd::murmur3_32;
 
+#[cfg(not(target_arch = "wasm32"))]
+use crate::contract::fields::Base;
 use crate::value::{Projection, Value};
 use crate::Error;
 use chrono::{DateTime, FixedOffset, Offset as _};
@@ -312,55 +314,101 @@ impl Rule {
         Error::new(e.code(), path, e.message())
     }
 
-    /// The data paths written in the rule that are read from the data it is given (its root
-    /// scope), each with the JSON pointer of its `var`, `val` or `exists`, or of its key of
-    /// `missing`/`missing_some`: what `kizuna check` compares with the Context. Paths inside
-    /// iterator bodies (`some`, `all`, `none`, `filter`, `map`, `reduce`) and `try` fallbacks
-    /// read an item or an error instead and are left out, and so are computed paths and
-    /// `val`'s paths into outer scopes.
+    /// The data paths written in the rule, each with the JSON pointer of its `var`, `val` or
+    /// `exists`, or of its key of `missing`/`missing_some`, and where it starts: what `kizuna
+    /// check` compares with the Context. A path in a `some`, `all`, `none`, `filter` or `map`
+    /// body reads an item of the list iterated, one in a `reduce` body its `{accumulator,
+    /// current}`: when that list is a data path written in the rule (`{"var":
+    /// "user.purchases"}`, a `filter` of one, or `current.x` in a `reduce` over one), the path
+    /// comes with it; bodies over other lists are left out (but a `reduce`'s `accumulator` and
+    /// `current` are always its fields). So are `try` fallbacks (they read an error), computed
+    /// paths and `val`'s paths into outer scopes.
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn root_paths(&self) -> Vec<(String, Vec<crate::contract::fields::Step<'_>>)> {
+    pub fn data_paths(&self) -> Vec<DataPath<'_>> {
+        let mut out = Vec::new();
+        self.scope_paths(&self.root, &Base::Data, &mut out);
+        out
+    }
+
+    /// [`Rule::data_paths`] of `node` and the nodes evaluated in its scope, which starts at
+    /// `base`, and of the iterator bodies among them.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn scope_paths<'r>(&'r self, node: &'r node::Node, base: &Base<'r>, out: &mut Vec<DataPath<'r>>) {
         use crate::contract::fields::Step;
         use node::{Args, Op, PathSpec};
         let mut nodes = Vec::new();
-        self.root.root_scope_nodes(&mut nodes);
+        node.root_scope_nodes(&mut nodes);
         let pointer = |id: u32| self.paths.get(id as usize).map_or("", |p| p).to_string();
-        let mut out = Vec::new();
         for n in nodes {
             match &n.op {
                 Op::Var { path: PathSpec::Static { climb: 0, keys }, .. } | Op::Val(PathSpec::Static { climb: 0, keys }) | Op::Exists(PathSpec::Static { climb: 0, keys }) => {
-                    out.push((pointer(n.id), keys.iter().map(|k| Step::key(&k.name, k.index.is_some())).collect()));
+                    out.push((pointer(n.id), keys.iter().map(|k| Step::key(&k.name, k.index.is_some())).collect(), base.clone()));
                 }
                 Op::Missing(Args::List(keys)) => {
                     for k in keys {
                         if let Op::Lit(v) = &k.op {
-                            missing_keys(v, pointer(k.id), &mut out);
+                            missing_keys(v, pointer(k.id), base, out);
                         }
                     }
                 }
                 Op::MissingSome(_, keys) => {
                     if let Op::Lit(v) = &keys.op {
-                        missing_keys(v, pointer(keys.id), &mut out);
+                        missing_keys(v, pointer(keys.id), base, out);
                     }
                 }
+                Op::Iter(_, list, body) => {
+                    if let Some(items) = items_of(list, base) {
+                        self.scope_paths(body, &Base::Item(items), out);
+                    }
+                }
+                Op::Reduce(list, body, _) => self.scope_paths(body, &Base::Reduce(items_of(list, base)), out),
                 _ => {}
             }
         }
-        out
+    }
+}
+
+/// A data path a rule reads: the JSON pointer of where it is written, its steps and where it
+/// starts (see [`Rule::data_paths`]).
+#[cfg(not(target_arch = "wasm32"))]
+pub type DataPath<'r> = (String, Vec<crate::contract::fields::Step<'r>>, Base<'r>);
+
+/// The path from the data of the list that `list`, evaluated in a scope starting at `base`,
+/// iterates, when it is one: a static `var` or `val` path (`{"var": "user.purchases"}`, with
+/// no default or an empty list), or a `filter` of one (the same items).
+#[cfg(not(target_arch = "wasm32"))]
+fn items_of<'r>(list: &'r node::Node, base: &Base<'r>) -> Option<Vec<crate::contract::fields::Step<'r>>> {
+    use crate::contract::fields::Step;
+    use node::{Op, PathSpec};
+    let keys = match &list.op {
+        Op::Iter(node::Iter::Filter, source, _) => return items_of(source, base),
+        Op::Var { path: PathSpec::Static { climb: 0, keys }, default: None } | Op::Val(PathSpec::Static { climb: 0, keys }) => keys,
+        Op::Var { path: PathSpec::Static { climb: 0, keys }, default: Some(d) } if matches!(&d.op, Op::Lit(Value::Array(a)) if a.is_empty()) || matches!(&d.op, Op::Lit(Value::Null)) => keys,
+        _ => return None,
+    };
+    let steps = keys.iter().map(|k| Step::key(&k.name, k.index.is_some()));
+    match base {
+        Base::Data => Some(steps.collect()),
+        Base::Item(outer) => Some(outer.iter().cloned().chain([Step::any_item()]).chain(steps).collect()),
+        // `current.x`: `x` of the item; `accumulator.x` is anything.
+        Base::Reduce(Some(outer)) if keys.first().is_some_and(|k| &*k.name == "current") => {
+            Some(outer.iter().cloned().chain([Step::any_item()]).chain(steps.skip(1)).collect())
+        }
+        Base::Reduce(_) | Base::Name(_) => None,
     }
 }
 
 /// The dotted paths a literal key of `missing` names (a string, or an array of them), each
 /// with its pointer (`at`, then the index in an array).
 #[cfg(not(target_arch = "wasm32"))]
-fn missing_keys<'r>(v: &'r Value<'static>, at: String, out: &mut Vec<(String, Vec<crate::contract::fields::Step<'r>>)>) {
+fn missing_keys<'r>(v: &'r Value<'static>, at: String, base: &Base<'r>, out: &mut Vec<DataPath<'r>>) {
     match v {
         Value::String(s) if !s.is_empty() => {
-            out.push((at, s.split('.').map(|k| crate::contract::fields::Step::key(k, node::array_index(k).is_some())).collect()));
+            out.push((at, s.split('.').map(|k| crate::contract::fields::Step::key(k, node::array_index(k).is_some())).collect(), base.clone()));
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                missing_keys(item, format!("{at}/{i}"), out);
+                missing_keys(item, format!("{at}/{i}"), base, out);
             }
         }
         _ => {}

@@ -141,21 +141,25 @@ impl Template {
         }
     }
 
-    /// The variable paths the template reads from its globals, each as written up to its first
-    /// part computed at render time (`user.attributes[key]` → `user.attributes`), with the line
-    /// and column of its output or tag when known: what `kizuna check` compares with the
-    /// Context. Names the template binds itself (loop variables, `assign`, `capture`, …) are
-    /// left out wherever they are read, and so is what partials read.
+    /// The variable paths the template reads, each as written up to its first part computed
+    /// at render time (`user.attributes[key]` → `user.attributes`), with the line and column
+    /// of its output or tag when known, and where it starts: what `kizuna check` compares with
+    /// the Context. A path from the globals starts at the data; one from a name the template
+    /// binds to a path of the globals at that path: a `for` (or `tablerow`) variable in its
+    /// loop's body, when the collection is one (`for p in user.purchases`: an item of it), and
+    /// a name bound once, by an `assign` at the top level, from there on (`assign p =
+    /// user.purchases | where: … | first`). Other names the template binds are left out
+    /// wherever they are read, and so is what partials read.
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn global_paths(&self) -> Vec<GlobalPath<'_>> {
-        reads::global_paths(&self.program).into_iter().map(|(steps, pos)| (steps, pos.map(|p| (p.line, p.col)))).collect()
+    pub fn data_paths(&self) -> Vec<DataPath<'_>> {
+        reads::data_paths(&self.program).into_iter().map(|(steps, pos, base)| (steps, pos.map(|p| (p.line, p.col)), base)).collect()
     }
 }
 
-/// A path a template reads from its globals, and the line and column of its output or tag
-/// when known (see [`Template::global_paths`]).
+/// A path a template reads, the line and column of its output or tag when known, and where it
+/// starts (see [`Template::data_paths`]).
 #[cfg(not(target_arch = "wasm32"))]
-pub type GlobalPath<'t> = (Vec<crate::contract::fields::Step<'t>>, Option<(u32, u32)>);
+pub type DataPath<'t> = (Vec<crate::contract::fields::Step<'t>>, Option<(u32, u32)>, crate::contract::fields::Base<'t>);
 
 /// Liquid truthiness: only `null` (nil) and `false` are falsy; `0`, `""` and `[]` are truthy.
 pub fn truthy(v: &Value<'_>) -> bool {
