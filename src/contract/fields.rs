@@ -68,6 +68,14 @@ pub enum Base<'a> {
     Name(Vec<Step<'a>>),
 }
 
+/// The language a path is written in: a rule's JsonLogic or a template's Liquid. Some messages
+/// suggest what to write instead, which differs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Syntax {
+    JsonLogic,
+    Liquid,
+}
+
 /// How messages name the data of decisions.
 pub const CONTEXT: &str = "kizuna's Context";
 
@@ -166,13 +174,13 @@ impl Shape {
     /// list the data defines is checked against its fields (`amount`, `at`, … of
     /// `user.purchases`): like the data's own objects, it comes from the backend. `reduce`'s
     /// `accumulator` is anything, and so is every item of a list the data does not define.
-    pub fn unknown_field_from(&self, base: &Base<'_>, path: &[Step<'_>], data: &str, sent: bool) -> Option<String> {
+    pub fn unknown_field_from(&self, base: &Base<'_>, path: &[Step<'_>], data: &str, sent: bool, syntax: Syntax) -> Option<String> {
         match base {
-            Base::Data => self.unknown_field(path, data, sent),
+            Base::Data => self.unknown_field(path, data, sent, syntax),
             Base::Item(list) => {
                 let item = self.items(list)?;
                 let name = format!("an item of {}", dotted(list));
-                let message = item.unknown_field(path, &name, true)?;
+                let message = item.unknown_field(path, &name, true, syntax)?;
                 Some(self.outside(item, path, list, &name, "each item", data).unwrap_or(message))
             }
             Base::Reduce(list) => {
@@ -183,7 +191,7 @@ impl Shape {
                     None => "the data of a reduce".to_string(),
                 };
                 // Built by kizuna: no other field at its top.
-                let message = scope.unknown_field(path, &name, false)?;
+                let message = scope.unknown_field(path, &name, false, syntax)?;
                 let outside = list.as_deref().and_then(|l| self.outside(&scope, path, l, &name, "its accumulator and current item", data));
                 Some(outside.unwrap_or(message))
             }
@@ -193,7 +201,7 @@ impl Shape {
                     Some((last, list)) if last.item => format!("an item of {}", dotted(list)),
                     _ => dotted(to),
                 };
-                self.at(to)?.unknown_field(rest, &format!("\"{}\" ({what})", name.name), true)
+                self.at(to)?.unknown_field(rest, &format!("\"{}\" ({what})", name.name), true, syntax)
             }
         }
     }
@@ -223,14 +231,18 @@ impl Shape {
     /// suggests the field meant when one is close (`user.tgas` → `user.tags`; `displayName` at
     /// the top → `user.displayName`). `data` names the data in messages ("kizuna's Context");
     /// `sent` says whether its top level comes from the backend (which may add fields) rather
-    /// than from kizuna. Below the top, the data is always the context's.
-    pub fn unknown_field(&self, path: &[Step<'_>], data: &str, sent: bool) -> Option<String> {
+    /// than from kizuna. Below the top, the data is always the context's. A key on a list the
+    /// data defines that is not an index (`user.tags.length`, `user.purchases.amount`) reads
+    /// null too, and warns, except Liquid's own `size`, `first` and `last`; the message says
+    /// what to write in `syntax`.
+    pub fn unknown_field(&self, path: &[Step<'_>], data: &str, sent: bool, syntax: Syntax) -> Option<String> {
         let mut cur = self;
         for (i, step) in path.iter().enumerate() {
             cur = match cur {
                 Shape::Free | Shape::Scalar => return None,
                 Shape::List(item) if step.item => item,
-                Shape::List(_) => return None,
+                Shape::List(_) if step.builtin => return None,
+                Shape::List(item) => return Some(list_key(item, path.get(..i).unwrap_or_default(), &step.name, data, syntax)),
                 Shape::Object(fields) => match fields.iter().find(|(k, _)| *k == step.name) {
                     Some((_, s)) => s,
                     None if step.builtin => return None,
@@ -245,6 +257,26 @@ impl Shape {
 /// The dotted text of a path.
 fn dotted(path: &[Step<'_>]) -> String {
     path.iter().map(|s| &*s.name).collect::<Vec<_>>().join(".")
+}
+
+/// The message for key `name`, not an index, on the list (of `item`s) reached by `before` in
+/// `data`: what to write instead in `syntax`.
+fn list_key(item: &Shape, before: &[Step<'_>], name: &str, data: &str, syntax: Syntax) -> String {
+    let list = dotted(before);
+    let of_item = item.field(name).is_some();
+    let hint = match (syntax, of_item) {
+        (Syntax::JsonLogic, true) => format!(
+            "for the first item's, write \"{list}.0.{name}\"; for their total, {{\"reduce\": [{{\"var\": \"{list}\"}}, {{\"+\": [{{\"var\": \"accumulator\"}}, {{\"var\": \"current.{name}\"}}]}}, 0]}}"
+        ),
+        (Syntax::JsonLogic, false) => format!("to count its items, write {{\"reduce\": [{{\"var\": \"{list}\"}}, {{\"+\": [{{\"var\": \"accumulator\"}}, 1]}}, 0]}}"),
+        (Syntax::Liquid, true) => format!("for the first item's, write \"{list}.first.{name}\", or go through them with a for loop"),
+        (Syntax::Liquid, false) => format!("for the number of its items, write \"{list}.size\""),
+    };
+    let keys = match syntax {
+        Syntax::JsonLogic => "indexes (\"0\", \"1\", …)",
+        Syntax::Liquid => "indexes, size, first and last",
+    };
+    format!("{data} has no field \"{list}.{name}\": {list} is a list, whose keys are {keys}, so it reads null; {hint}")
 }
 
 /// The message for `name`, unknown in an object with `fields`, reached by `before` in `data`;
@@ -307,7 +339,7 @@ mod tests {
     #[test]
     fn misspelt_fields_are_found_with_the_field_meant() {
         let c = Shape::context();
-        let warn = |p: &str| c.unknown_field(&path(p), CONTEXT, true);
+        let warn = |p: &str| c.unknown_field(&path(p), CONTEXT, true, Syntax::JsonLogic);
         assert_eq!(warn("user.tgas").unwrap(), "kizuna's Context has no field \"user.tgas\"; did you mean \"user.tags\"?");
         assert!(warn("user.dispalyName").unwrap().ends_with("did you mean \"user.displayName\"?"));
         assert!(warn("user.display_name").unwrap().ends_with("did you mean \"user.displayName\"?"));
@@ -324,36 +356,71 @@ mod tests {
     #[test]
     fn free_form_data_and_known_fields_never_warn() {
         let c = Shape::context();
-        for p in ["user", "user.tags", "user.tags.0", "user.attributes.prefecture", "user.attributes.a.b.c", "user.quizAnswers.skin.q1", "event.postback.data", "event.anything", "user.events.0.data.x", "now", "", "user.purchases.0.sku", "user.displayName.x", "user.tags.length"] {
-            assert_eq!(c.unknown_field(&path(p), CONTEXT, true), None, "{p}");
+        for p in ["user", "user.tags", "user.tags.0", "user.attributes.prefecture", "user.attributes.a.b.c", "user.quizAnswers.skin.q1", "event.postback.data", "event.anything", "user.events.0.data.x", "now", "", "user.purchases.0.sku", "user.displayName.x"] {
+            assert_eq!(c.unknown_field(&path(p), CONTEXT, true, Syntax::JsonLogic), None, "{p}");
         }
         // Liquid's `size` on an object is its number of fields.
         let size = [Step::key("user", false), Step { name: "size".into(), item: false, builtin: true }];
-        assert_eq!(c.unknown_field(&size, CONTEXT, true), None);
+        assert_eq!(c.unknown_field(&size, CONTEXT, true, Syntax::JsonLogic), None);
         let first = [Step::key("user", false), Step::key("purchases", false), Step { name: "first".into(), item: true, builtin: true }, Step::key("skuu", false)];
-        assert!(c.unknown_field(&first, CONTEXT, true).unwrap().contains("did you mean \"user.purchases.first.sku\"?"));
+        assert!(c.unknown_field(&first, CONTEXT, true, Syntax::JsonLogic).unwrap().contains("did you mean \"user.purchases.first.sku\"?"));
+    }
+
+    #[test]
+    fn keys_on_a_list_warn_but_indexes_and_liquids_own_never_do() {
+        let c = Shape::context();
+        let rule = |p: &str| c.unknown_field(&path(p), CONTEXT, true, Syntax::JsonLogic);
+        assert_eq!(
+            rule("user.tags.length").unwrap(),
+            "kizuna's Context has no field \"user.tags.length\": user.tags is a list, whose keys are indexes (\"0\", \"1\", …), so it reads null; to count its items, write {\"reduce\": [{\"var\": \"user.tags\"}, {\"+\": [{\"var\": \"accumulator\"}, 1]}, 0]}"
+        );
+        assert_eq!(
+            rule("user.purchases.amount").unwrap(),
+            "kizuna's Context has no field \"user.purchases.amount\": user.purchases is a list, whose keys are indexes (\"0\", \"1\", …), so it reads null; for the first item's, write \"user.purchases.0.amount\"; for their total, {\"reduce\": [{\"var\": \"user.purchases\"}, {\"+\": [{\"var\": \"accumulator\"}, {\"var\": \"current.amount\"}]}, 0]}"
+        );
+        assert!(rule("user.purchases.first.sku").unwrap().contains("no field \"user.purchases.first\": user.purchases is a list"), "JsonLogic has no first");
+        for p in ["user.tags.0", "user.purchases.1.amount", "user.events.0.data.x"] {
+            assert_eq!(rule(p), None, "{p}");
+        }
+        // Liquid: `size`, `first`, `last` and indexes are its own; any other key warns.
+        let liquid = |steps: &[Step<'_>]| c.unknown_field(steps, CONTEXT, true, Syntax::Liquid);
+        let cmd = |name: &'static str, item: bool| Step { name: name.into(), item, builtin: true };
+        let tags = [Step::key("user", false), Step::key("tags", false)];
+        for last in [cmd("size", false), cmd("first", true), cmd("last", true), cmd("0", true)] {
+            let p: Vec<Step<'_>> = tags.iter().cloned().chain([last]).collect();
+            assert_eq!(liquid(&p), None, "{}", dotted(&p));
+        }
+        let length: Vec<Step<'_>> = tags.iter().cloned().chain([Step::key("length", false)]).collect();
+        assert!(liquid(&length).unwrap().ends_with("whose keys are indexes, size, first and last, so it reads null; for the number of its items, write \"user.tags.size\""));
+        let amount = [Step::key("user", false), Step::key("purchases", false), Step::key("amount", false)];
+        assert!(liquid(&amount).unwrap().ends_with("for the first item's, write \"user.purchases.first.amount\", or go through them with a for loop"));
+        // From an item, a name, or a reduce's current: the same.
+        let item = Base::Item(path("user.events"));
+        assert_eq!(c.unknown_field_from(&item, &path("data.x"), CONTEXT, true, Syntax::JsonLogic), None);
+        let u = Base::Name(path("user"));
+        assert!(c.unknown_field_from(&u, &path("u.tags.length"), CONTEXT, true, Syntax::Liquid).unwrap().starts_with("\"u\" (user) has no field \"tags.length\": tags is a list"));
     }
 
     #[test]
     fn other_data_roots_are_built_from_the_context() {
         let c = Shape::context();
         let quiz = Shape::Object(vec![("answers".into(), Shape::Free), ("user".into(), c.field("user").unwrap().clone())]);
-        assert!(quiz.unknown_field(&path("answer.q1"), "the quiz's data", false).unwrap().ends_with("did you mean \"answers\"?"));
-        assert_eq!(quiz.unknown_field(&path("answers.q1"), "the quiz's data", false), None);
-        let built = quiz.unknown_field(&path("plan"), "the quiz's data", false).unwrap();
+        assert!(quiz.unknown_field(&path("answer.q1"), "the quiz's data", false, Syntax::JsonLogic).unwrap().ends_with("did you mean \"answers\"?"));
+        assert_eq!(quiz.unknown_field(&path("answers.q1"), "the quiz's data", false, Syntax::JsonLogic), None);
+        let built = quiz.unknown_field(&path("plan"), "the quiz's data", false, Syntax::JsonLogic).unwrap();
         assert_eq!(built, "the quiz's data has no field \"plan\": it reads null; the fields there are \"answers\", \"user\"");
-        let sent = quiz.unknown_field(&path("user.plan"), "the quiz's data", false).unwrap();
+        let sent = quiz.unknown_field(&path("user.plan"), "the quiz's data", false, Syntax::JsonLogic).unwrap();
         assert!(sent.contains("reads null unless your backend sends one"), "{sent}");
         let with = c.with("segments", Shape::List(Box::new(Shape::Scalar)));
-        assert_eq!(with.unknown_field(&path("segments.0"), CONTEXT, true), None);
-        assert!(with.unknown_field(&path("segmnets"), CONTEXT, true).unwrap().ends_with("did you mean \"segments\"?"));
+        assert_eq!(with.unknown_field(&path("segments.0"), CONTEXT, true, Syntax::JsonLogic), None);
+        assert!(with.unknown_field(&path("segmnets"), CONTEXT, true, Syntax::JsonLogic).unwrap().ends_with("did you mean \"segments\"?"));
     }
 
     #[test]
     fn paths_from_an_item_are_checked_against_the_items_of_a_list_the_context_defines() {
         let c = Shape::context();
         let item = |list: &'static str| Base::Item(path(list));
-        let warn = |base: &Base<'_>, p: &str| c.unknown_field_from(base, &path(p), CONTEXT, true);
+        let warn = |base: &Base<'_>, p: &str| c.unknown_field_from(base, &path(p), CONTEXT, true, Syntax::JsonLogic);
         assert_eq!(warn(&item("user.purchases"), "catgory").unwrap(), "an item of user.purchases has no field \"catgory\"; did you mean \"category\"?");
         assert_eq!(warn(&item("user.events"), "tpye").unwrap(), "an item of user.events has no field \"tpye\"; did you mean \"type\"?");
         let far = warn(&item("user.purchases"), "color").unwrap();

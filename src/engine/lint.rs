@@ -8,7 +8,7 @@
 //! and the segment silently never matches.
 
 use super::Engine;
-use crate::contract::fields::{Base, Shape, Step, CONTEXT};
+use crate::contract::fields::{Base, Shape, Step, Syntax, CONTEXT};
 use crate::error::{Code, Error};
 use crate::logic::Rule;
 use crate::template::Template;
@@ -75,14 +75,14 @@ struct Data<'s> {
 }
 
 impl Data<'_> {
-    fn unknown_field(&self, base: &Base<'_>, path: &[Step<'_>]) -> Option<String> {
-        self.shape.unknown_field_from(base, path, self.name, self.sent)
+    fn unknown_field(&self, base: &Base<'_>, path: &[Step<'_>], syntax: Syntax) -> Option<String> {
+        self.shape.unknown_field_from(base, path, self.name, self.sent, syntax)
     }
 }
 
 fn rule_warnings(rule: &Rule, data: Data<'_>, out: &mut Vec<Error>) {
     for (pointer, path, base) in rule.data_paths() {
-        if let Some(message) = data.unknown_field(&base, &path) {
+        if let Some(message) = data.unknown_field(&base, &path, Syntax::JsonLogic) {
             out.push(Error::new(Code::UnknownContextField, pointer, message));
         }
     }
@@ -90,7 +90,7 @@ fn rule_warnings(rule: &Rule, data: Data<'_>, out: &mut Vec<Error>) {
 
 fn template_warnings(t: &Template, pointer: &str, data: Data<'_>, out: &mut Vec<Error>) {
     for (path, pos, base) in t.data_paths() {
-        if let Some(message) = data.unknown_field(&base, &path) {
+        if let Some(message) = data.unknown_field(&base, &path, Syntax::Liquid) {
             let mut e = Error::new(Code::UnknownContextField, pointer, message);
             (e.line, e.column) = (pos.map(|p| p.0), pos.map(|p| p.1));
             out.push(e);
@@ -214,6 +214,38 @@ mod tests {
             json!({"has_tag": "vip"}),
         ]));
         assert_eq!(w, []);
+    }
+
+    #[test]
+    fn keys_on_a_list_warn_where_they_are_read_and_say_what_to_write() {
+        let text = "{{ user.tags.length }}{{ user.tags.size }}{{ user.purchases.first.amount }}{{ user.purchases[0].sku }}{{ user.purchases.last.at }}\
+                    {% for p in user.purchases %}{{ p.amount }}{% endfor %}{% assign u = user %}{{ u.purchases.amount }}\
+                    {% assign ls = user.purchases | where: 'category', 'lotion' %}{{ ls.size }}{% for t in user.tags.all %}{{ t.x }}{% endfor %}";
+        let mut config = segments(&[
+            json!({"==": [{"var": "user.tags.length"}, 0]}),
+            json!({">": [{"var": "user.purchases.amount"}, 1000]}),
+            // The list a `some` walks warns; its body, over nothing the Context defines, never.
+            json!({"some": [{"var": "user.purchases.amount"}, {"var": "x"}]}),
+            json!({"some": [{"var": "user.purchases"}, {">": [{"var": "amount"}, 1]}]}),
+            json!({"reduce": [{"var": "user.purchases"}, {"+": [{"var": "accumulator"}, {"var": "current.amount"}]}, 0]}),
+            json!({"in": ["vip", {"var": "user.tags"}]}),
+            json!({"==": [{"var": "user.purchases.0.amount"}, 1]}),
+        ]);
+        config["contents"] = json!([{"id": "c", "on": ["follow"], "variants": [{"id": "v", "messages": [{"type": "text", "text": text}]}]}]);
+        let w = warnings(config);
+        let got: Vec<(&str, Option<(u32, u32)>, &str)> = w.iter().map(|(p, at, m)| (p.as_str(), *at, m.split(": ").nth(1).unwrap_or(""))).collect();
+        let t = "/contents/0/variants/0/messages/0/text";
+        assert_eq!(
+            got,
+            [
+                (t, Some((1, 3)), "user.tags is a list, whose keys are indexes, size, first and last, so it reads null; for the number of its items, write \"user.tags.size\""),
+                (t, Some((1, 209)), "purchases is a list, whose keys are indexes, size, first and last, so it reads null; for the first item's, write \"purchases.first.amount\", or go through them with a for loop"),
+                (t, Some((1, 306)), "user.tags is a list, whose keys are indexes, size, first and last, so it reads null; for the number of its items, write \"user.tags.size\""),
+                ("/segments/0/when/==/0", None, "user.tags is a list, whose keys are indexes (\"0\", \"1\", …), so it reads null; to count its items, write {\"reduce\""),
+                ("/segments/1/when/>/0", None, "user.purchases is a list, whose keys are indexes (\"0\", \"1\", …), so it reads null; for the first item's, write \"user.purchases.0.amount\"; for their total, {\"reduce\""),
+                ("/segments/2/when/some/0", None, "user.purchases is a list, whose keys are indexes (\"0\", \"1\", …), so it reads null; for the first item's, write \"user.purchases.0.amount\"; for their total, {\"reduce\""),
+            ]
+        );
     }
 
     #[test]
