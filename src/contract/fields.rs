@@ -255,7 +255,7 @@ impl Shape {
 }
 
 /// The dotted text of a path.
-fn dotted(path: &[Step<'_>]) -> String {
+pub fn dotted(path: &[Step<'_>]) -> String {
     path.iter().map(|s| &*s.name).collect::<Vec<_>>().join(".")
 }
 

@@ -8,7 +8,7 @@
 //! and the segment silently never matches.
 
 use super::Engine;
-use crate::contract::fields::{Base, Shape, Step, Syntax, CONTEXT};
+use crate::contract::fields::{dotted, Base, Shape, Step, Syntax, CONTEXT};
 use crate::error::{Code, Error};
 use crate::logic::Rule;
 use crate::template::Template;
@@ -81,11 +81,40 @@ impl Data<'_> {
 }
 
 fn rule_warnings(rule: &Rule, data: Data<'_>, out: &mut Vec<Error>) {
-    for (pointer, path, base) in rule.data_paths() {
+    for (pointer, path, base, one_key_per_step) in rule.data_paths() {
         if let Some(message) = data.unknown_field(&base, &path, Syntax::JsonLogic) {
+            let message = one_key_per_step.and_then(|op| dotted_key(op, &path, &base, data)).unwrap_or(message);
             out.push(Error::new(Code::UnknownContextField, pointer, message));
         }
     }
+}
+
+/// The message for `path`, read by `op` (`val`, `exists`: one key per step), when a key has a
+/// dot in it (`{"val": "user.tags"}`): the whole key is one field, so the path most likely
+/// meant its parts.
+fn dotted_key(op: &str, path: &[Step<'_>], base: &Base<'_>, data: Data<'_>) -> Option<String> {
+    let key = path.iter().find(|s| s.name.contains('.'))?;
+    let split: Vec<Step<'_>> = path.iter().flat_map(|s| s.name.split('.')).map(|k| Step::key(k, !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))).collect();
+    let keys: Vec<String> = split.iter().map(|s| serde_json::Value::from(&*s.name).to_string()).collect();
+    let written = format!("{{\"{op}\": [{}]}}", keys.join(", "));
+    let start = format!("\"{op}\" takes one key per step: it reads \"{}\" as one key", key.name);
+    Some(match data.unknown_field(base, &split, Syntax::JsonLogic) {
+        Some(message) => format!("{start}; written {written}, {message}"),
+        None => {
+            let name = match base {
+                Base::Data => data.name.to_string(),
+                Base::Item(list) => format!("an item of {}", dotted(list)),
+                Base::Reduce(Some(list)) => format!("the data of a reduce over {}", dotted(list)),
+                Base::Reduce(None) => "the data of a reduce".to_string(),
+                Base::Name(_) => "the data".to_string(),
+            };
+            let (reads, or) = match op {
+                "val" => ("reads null", format!(" (or {{\"var\": \"{}\"}})", dotted(&split))),
+                _ => ("is false", String::new()),
+            };
+            format!("{start}, which {name} does not have (so it {reads}); write {written}{or}")
+        }
+    })
 }
 
 fn template_warnings(t: &Template, pointer: &str, data: Data<'_>, out: &mut Vec<Error>) {
@@ -214,6 +243,33 @@ mod tests {
             json!({"has_tag": "vip"}),
         ]));
         assert_eq!(w, []);
+    }
+
+    #[test]
+    fn val_and_exists_with_a_dotted_key_say_they_take_one_key_per_step() {
+        let w = warnings(segments(&[
+            json!({"in": ["vip", {"val": "user.tags"}]}),
+            json!({"val": ["user.tags"]}),
+            json!({"exists": "user.tags"}),
+            json!({"exists": ["user", "purchases.0.amount"]}),
+            json!({"some": [{"var": "user.purchases"}, {"val": "user.tags"}]}),
+            // Split, still no path of the Context (or read from the item): what is wrong with the parts.
+            json!({"val": "user.tgas"}),
+            json!({"reduce": [{"var": "user.purchases"}, {"+": [{"var": "accumulator"}, {"val": "current.amount"}]}, 0]}),
+        ]));
+        let got: Vec<(&str, &str)> = w.iter().map(|(p, _, m)| (p.as_str(), m.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("/segments/0/when/in/1", "\"val\" takes one key per step: it reads \"user.tags\" as one key, which kizuna's Context does not have (so it reads null); write {\"val\": [\"user\", \"tags\"]} (or {\"var\": \"user.tags\"})"),
+                ("/segments/1/when", "\"val\" takes one key per step: it reads \"user.tags\" as one key, which kizuna's Context does not have (so it reads null); write {\"val\": [\"user\", \"tags\"]} (or {\"var\": \"user.tags\"})"),
+                ("/segments/2/when", "\"exists\" takes one key per step: it reads \"user.tags\" as one key, which kizuna's Context does not have (so it is false); write {\"exists\": [\"user\", \"tags\"]}"),
+                ("/segments/3/when", "\"exists\" takes one key per step: it reads \"purchases.0.amount\" as one key, which kizuna's Context does not have (so it is false); write {\"exists\": [\"user\", \"purchases\", \"0\", \"amount\"]}"),
+                ("/segments/4/when/some/1", "\"val\" takes one key per step: it reads \"user.tags\" as one key; written {\"val\": [\"user\", \"tags\"]}, an item of user.purchases has no field \"user\": here \"var\" reads each item, not kizuna's Context; to read its \"user.tags\", write {\"val\": [[2], \"user\", \"tags\"]}"),
+                ("/segments/5/when", "\"val\" takes one key per step: it reads \"user.tgas\" as one key; written {\"val\": [\"user\", \"tgas\"]}, kizuna's Context has no field \"user.tgas\"; did you mean \"user.tags\"?"),
+                ("/segments/6/when/reduce/1/+/1", "\"val\" takes one key per step: it reads \"current.amount\" as one key, which the data of a reduce over user.purchases does not have (so it reads null); write {\"val\": [\"current\", \"amount\"]} (or {\"var\": \"current.amount\"})"),
+            ]
+        );
     }
 
     #[test]

@@ -341,8 +341,12 @@ impl Rule {
         let pointer = |id: u32| self.paths.get(id as usize).map_or("", |p| p).to_string();
         for n in nodes {
             match &n.op {
-                Op::Var { path: PathSpec::Static { climb: 0, keys }, .. } | Op::Val(PathSpec::Static { climb: 0, keys }) | Op::Exists(PathSpec::Static { climb: 0, keys }) => {
-                    out.push((pointer(n.id), keys.iter().map(|k| Step::key(&k.name, k.index.is_some())).collect(), base.clone()));
+                Op::Var { path: PathSpec::Static { climb: 0, keys }, .. } => {
+                    out.push((pointer(n.id), keys.iter().map(|k| Step::key(&k.name, k.index.is_some())).collect(), base.clone(), None));
+                }
+                Op::Val(PathSpec::Static { climb: 0, keys }) | Op::Exists(PathSpec::Static { climb: 0, keys }) => {
+                    let op = if matches!(n.op, Op::Val(_)) { "val" } else { "exists" };
+                    out.push((pointer(n.id), keys.iter().map(|k| Step::key(&k.name, k.index.is_some())).collect(), base.clone(), Some(op)));
                 }
                 Op::Missing(Args::List(keys)) => {
                     for k in keys {
@@ -368,10 +372,12 @@ impl Rule {
     }
 }
 
-/// A data path a rule reads: the JSON pointer of where it is written, its steps and where it
-/// starts (see [`Rule::data_paths`]).
+/// A data path a rule reads: the JSON pointer of where it is written, its steps, where it
+/// starts (see [`Rule::data_paths`]) and, when it is written one key per step (a key may then
+/// hold a dot: `{"val": "user.tags"}` reads one key, `user.tags`), the operator (`val`,
+/// `exists`).
 #[cfg(not(target_arch = "wasm32"))]
-pub type DataPath<'r> = (String, Vec<crate::contract::fields::Step<'r>>, Base<'r>);
+pub type DataPath<'r> = (String, Vec<crate::contract::fields::Step<'r>>, Base<'r>, Option<&'static str>);
 
 /// The path from the data of the list that `list`, evaluated in a scope starting at `base`,
 /// iterates, when it is one: a static `var` or `val` path (`{"var": "user.purchases"}`, with
@@ -404,7 +410,7 @@ fn items_of<'r>(list: &'r node::Node, base: &Base<'r>) -> Option<Vec<crate::cont
 fn missing_keys<'r>(v: &'r Value<'static>, at: String, base: &Base<'r>, out: &mut Vec<DataPath<'r>>) {
     match v {
         Value::String(s) if !s.is_empty() => {
-            out.push((at, s.split('.').map(|k| crate::contract::fields::Step::key(k, node::array_index(k).is_some())).collect(), base.clone()));
+            out.push((at, s.split('.').map(|k| crate::contract::fields::Step::key(k, node::array_index(k).is_some())).collect(), base.clone(), None));
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
