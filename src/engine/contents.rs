@@ -186,7 +186,7 @@ impl Contents {
                 let mut reads = Projection::none();
                 variants.iter().flat_map(|v| &v.messages).for_each(|m| m.projection(&mut reads));
                 let mut with_segments = reads.clone();
-                with_segments.add(["segments"]);
+                with_segments.add([super::CONTENT_EXTRA.0]);
                 CompiledContent { id: c.id.clone(), on: c.on.clone(), experiment, variants, reads_segments: with_segments == reads }
             })
             .collect();

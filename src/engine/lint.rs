@@ -7,7 +7,8 @@
 //! in a loop over `user.purchases`). A context tolerates unknown fields, so the path reads null
 //! and the segment silently never matches.
 
-use super::Engine;
+use super::quiz::{DESCRIPTION_EXTRA, RULE_DATA};
+use super::{Engine, Part, CONTENT_EXTRA};
 use crate::contract::fields::{dotted, Base, Shape, Step, Syntax, CONTEXT};
 use crate::error::{Code, Error};
 use crate::logic::Rule;
@@ -31,25 +32,21 @@ impl Engine {
     /// one is close (`user.tgas` → `user.tags`).
     pub fn warnings(&self) -> Vec<Error> {
         let context = Shape::context();
-        // Content templates also see the matched segment ids.
-        let for_contents = context.clone().with("segments", Shape::List(Box::new(Shape::Scalar)));
-        // Quiz result rules read the answers, the scores, the user and now; their
-        // descriptions the context with the scores.
-        let user = context.field("user").cloned().unwrap_or(Shape::Free);
-        let for_quiz_rules = Shape::Object(vec![("answers".into(), Shape::Free), ("scores".into(), Shape::Free), ("user".into(), user), ("now".into(), Shape::Scalar)]);
-        let for_descriptions = context.clone().with("scores", Shape::Free);
+        // Each data as it is built (see `Part`).
+        let for_contents = with_part(context.clone(), CONTENT_EXTRA, &context);
+        let for_quiz_rules = Shape::Object(RULE_DATA.iter().map(|&(name, part)| (name.to_string(), part_shape(name, part, &context))).collect());
+        let for_descriptions = with_part(context.clone(), DESCRIPTION_EXTRA, &context);
 
-        let context = Data { shape: &context, name: CONTEXT, sent: true };
-        let for_contents = Data { shape: &for_contents, ..context };
-        let for_descriptions = Data { shape: &for_descriptions, ..context };
+        let data = Data { shape: &context, name: CONTEXT, sent: true, left_out: LeftOut::Nothing };
+        let for_contents = Data { shape: &for_contents, ..data };
         // Built by kizuna: no other field at its top.
-        let for_quiz_rules = Data { shape: &for_quiz_rules, name: "a quiz result rule's data", sent: false };
+        let for_quiz_rules = Data { shape: &for_quiz_rules, name: "a quiz result rule's data", sent: false, left_out: LeftOut::QuizRule(&context) };
 
         let mut out = Vec::new();
         let (content_rules, templates) = self.contents.rules_and_templates();
         let menu_rules = self.menus.iter().flat_map(|m| m.rules());
         for rule in self.segments.rules().chain(content_rules).chain(menu_rules) {
-            rule_warnings(rule, context, &mut out);
+            rule_warnings(rule, data, &mut out);
         }
         for (path, t) in templates {
             template_warnings(t, path, for_contents, &mut out);
@@ -58,25 +55,90 @@ impl Engine {
         for rule in quiz_rules {
             rule_warnings(rule, for_quiz_rules, &mut out);
         }
-        for (path, t) in &descriptions {
+        for (path, quiz, t) in &descriptions {
+            let for_descriptions = Data { shape: &for_descriptions, left_out: LeftOut::Description(quiz), ..data };
             template_warnings(t, path, for_descriptions, &mut out);
         }
         super::sorted_by_pointer(out)
     }
 }
 
-/// The data rules or templates read: its shape, its name in messages, and whether its top
-/// level comes from the backend (see [`Shape::unknown_field`]).
+/// The shape of `part` of some data, named `name` there.
+fn part_shape(name: &str, part: Part, context: &Shape) -> Shape {
+    match part {
+        Part::Context => context.field(name).cloned().unwrap_or(Shape::Free),
+        Part::Now => context.field("now").cloned().unwrap_or(Shape::Scalar),
+        Part::Segments => Shape::List(Box::new(Shape::Scalar)),
+        Part::Answers | Part::Scores => Shape::Free,
+    }
+}
+
+/// `data` with `(name, part)` added.
+fn with_part(data: Shape, (name, part): (&str, Part), context: &Shape) -> Shape {
+    data.with(name, part_shape(name, part, context))
+}
+
+/// `names` as text: `"a", "b" and "c"` without the quotes.
+fn listed<'n>(names: impl IntoIterator<Item = &'n str>) -> String {
+    let names: Vec<&str> = names.into_iter().collect();
+    match names.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// The data rules or templates read: its shape, its name in messages, whether its top level
+/// comes from the backend (see [`Shape::unknown_field`]), and what it leaves out on purpose.
 #[derive(Clone, Copy)]
 struct Data<'s> {
     shape: &'s Shape,
     name: &'static str,
     sent: bool,
+    left_out: LeftOut<'s>,
+}
+
+/// Roots that other data has and this one leaves out on purpose: a path from one of them gets
+/// a message that says what this data has and where to read what was meant, rather than a
+/// field of this data that looks like it.
+#[derive(Clone, Copy)]
+enum LeftOut<'s> {
+    Nothing,
+    /// A quiz result rule's data: the context's other fields (this `Shape`'s; `event`).
+    QuizRule(&'s Shape),
+    /// A result description of this quiz: the rules' `answers` (the context has them).
+    Description(&'s str),
 }
 
 impl Data<'_> {
     fn unknown_field(&self, base: &Base<'_>, path: &[Step<'_>], syntax: Syntax) -> Option<String> {
-        self.shape.unknown_field_from(base, path, self.name, self.sent, syntax)
+        let message = self.shape.unknown_field_from(base, path, self.name, self.sent, syntax)?;
+        Some(match (base, path.first()) {
+            (Base::Data, Some(root)) if self.shape.field(&root.name).is_none() => self.left_out(&root.name, path).unwrap_or(message),
+            _ => message,
+        })
+    }
+
+    /// The message for `path`, from `root`, when this data leaves it out on purpose.
+    fn left_out(&self, root: &str, path: &[Step<'_>]) -> Option<String> {
+        match self.left_out {
+            LeftOut::Nothing => None,
+            LeftOut::QuizRule(context) => {
+                context.field(root)?;
+                let what = if root == "event" { "the LINE event".to_string() } else { format!("the context's \"{root}\"") };
+                let sees = listed(RULE_DATA.iter().map(|(n, _)| *n));
+                Some(format!("{} has no field \"{root}\": quiz result rules see {sees}, not {what}", self.name))
+            }
+            LeftOut::Description(quiz) => {
+                RULE_DATA.iter().find(|(n, part)| *n == root && *part != Part::Context && *part != DESCRIPTION_EXTRA.1)?;
+                let rest: Vec<&str> = path.iter().skip(1).map(|s| &*s.name).collect();
+                let at = if rest.is_empty() { format!("user.quizAnswers.{quiz} (by question id)") } else { format!("user.quizAnswers.{quiz}.{}", rest.join(".")) };
+                Some(format!(
+                    "{} has no field \"{root}\": result descriptions see the context and {}, not the rules' {root}; this quiz's answers are in {at}",
+                    self.name, DESCRIPTION_EXTRA.0
+                ))
+            }
+        }
     }
 }
 
@@ -319,7 +381,7 @@ mod tests {
                 "id": "q", "title": "Q",
                 "questions": [{"id": "q1", "kind": "single", "text": "?", "choices": [{"id": "a", "label": "A"}]}],
                 "select": {"by": "rules", "rules": [{"when": {"and": [{"==": [{"var": "answers.q1"}, "a"]}, {"var": "answer.q1"}, {"var": "user.tags"}, {"var": "event.type"}]}, "result": "r"}], "fallback": "r"},
-                "results": [{"id": "r", "title": "R", "description": "{{ scores.r }} {{ user.displayName }} {{ scors.r }}"}]
+                "results": [{"id": "r", "title": "R", "description": "{{ scores.r }} {{ user.displayName }} {{ scors.r }}{{ answers.q1 }}{{ user.quizAnswers.q.q1 }}"}]
             }]
         });
         let w = warnings(config);
@@ -335,9 +397,15 @@ mod tests {
                 ("/contents/0/variants/0/messages/0/text", Some((2, 124)), "\"user.purchases.first.sku\"?"),
                 ("/contents/0/variants/0/when", None, "\"user.richMenuId\"?"),
                 ("/quizzes/0/results/0/description", Some((1, 41)), "\"scores\"?"),
+                // The rules' answers, read in a description: where the answers are there.
+                (
+                    "/quizzes/0/results/0/description",
+                    Some((1, 54)),
+                    "kizuna's Context has no field \"answers\": result descriptions see the context and scores, not the rules' answers; this quiz's answers are in user.quizAnswers.q.q1"
+                ),
                 ("/quizzes/0/select/rules/0/when/and/1", None, "\"answers\"?"),
-                // A quiz rule sees no event (its closest: the user's tracked events).
-                ("/quizzes/0/select/rules/0/when/and/3", None, "\"user.events\"?"),
+                // A quiz rule sees no LINE event: it says so (not "did you mean user.events").
+                ("/quizzes/0/select/rules/0/when/and/3", None, "a quiz result rule's data has no field \"event\": quiz result rules see answers, scores, user and now, not the LINE event"),
                 ("/richMenus/rules/0/when/!/0", None, "\"user.purchases.0.at\"?"),
             ]
         );

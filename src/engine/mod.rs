@@ -206,7 +206,7 @@ impl Engine {
                     let mut doc = doc.clone();
                     if let Value::Object(members) = &mut doc {
                         let ids = outcome.matched.iter().map(|&i| Value::String(self.segments.id(i).to_string().into())).collect();
-                        members.push(("segments".into(), Value::Array(ids)));
+                        members.push((CONTENT_EXTRA.0.into(), Value::Array(ids)));
                     }
                     doc
                 });
@@ -223,6 +223,27 @@ impl Engine {
         Ok(draft)
     }
 }
+
+/// A part of the data that a rule or template is given, beside the context's fields or
+/// instead of them. Where that data is built, a list of `(name, Part)` says what it holds
+/// ([`CONTENT_EXTRA`], [`quiz::RULE_DATA`], [`quiz::DESCRIPTION_EXTRA`]), and `kizuna check`
+/// reads the same lists to check rules and templates against it (see `Engine::warnings`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Part {
+    /// The context's field of that name (`user`).
+    Context,
+    /// The moment of the decision, as RFC 3339 text (the context's `now`).
+    Now,
+    /// The ids of the segments matched (strings).
+    Segments,
+    /// A quiz's answers, by question id.
+    Answers,
+    /// A quiz's scores, by dimension.
+    Scores,
+}
+
+/// What a content's templates see beside the context (only templates that read it pay for it).
+pub(crate) const CONTENT_EXTRA: (&str, Part) = ("segments", Part::Segments);
 
 /// A decision before it is written out: names are borrowed from the engine and the context.
 struct Draft<'d> {

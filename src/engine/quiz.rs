@@ -3,7 +3,7 @@
 //! path as `Engine::render` and `Engine::decide`), so a quiz result is rendered and decided like
 //! everything else.
 
-use super::{DecideOptions, Engine};
+use super::{DecideOptions, Engine, Part};
 use crate::contract::context;
 use crate::error::{Code, Error};
 use crate::logic::Env;
@@ -11,6 +11,13 @@ use crate::quiz::{self, QuizAnswer, QuizChoice, QuizContent, QuizOutcome, QuizOu
 use crate::template::RenderOptions;
 use crate::value::Value;
 use serde_json::{Map, Value as Json};
+
+/// The data a quiz result rule reads: these fields, no others, built in `quiz_outcome`
+/// (`kizuna check` checks the rules against them).
+pub(crate) const RULE_DATA: [(&str, Part); 4] = [("answers", Part::Answers), ("scores", Part::Scores), ("user", Part::Context), ("now", Part::Now)];
+
+/// What a result description sees beside the context (its `user` updated by the quiz).
+pub(crate) const DESCRIPTION_EXTRA: (&str, Part) = ("scores", Part::Scores);
 
 impl Engine {
     /// A new state for quiz `quiz_id`, at its first question.
@@ -84,14 +91,20 @@ impl Engine {
         for (d, s) in q.quiz.dimensions.iter().zip(&raw_scores) {
             quiz::put(&mut scores, d.clone(), quiz::score_json(*s));
         }
-        let answers = quiz::answers_json(state);
+        let mut answers = quiz::answers_json(state);
         // Built by `insert`, not `json!`: the macro goes through `serde_json::to_value`, a whole
         // serializer instance in the Wasm binary.
         let mut data = Map::new();
-        quiz::put_str(&mut data, "answers", Json::Object(answers));
-        quiz::put_str(&mut data, "scores", Json::Object(scores.clone()));
-        quiz::put_str(&mut data, "user", ctx.get("user").cloned().unwrap_or(Json::Null));
-        quiz::put_str(&mut data, "now", Json::String(now_text));
+        for (name, part) in RULE_DATA {
+            let value = match part {
+                Part::Answers => Json::Object(std::mem::take(&mut answers)),
+                Part::Scores => Json::Object(scores.clone()),
+                Part::Context => ctx.get(name).cloned().unwrap_or(Json::Null),
+                Part::Now => Json::String(now_text.clone()),
+                Part::Segments => Json::Array(Vec::new()),
+            };
+            quiz::put_str(&mut data, name, value);
+        }
         let data = Json::Object(data);
         let env = Env { now, tz: self.tz, segments: &[], flag_key: None, targeting_key: Some(&user_id) };
         let r = q.select(&raw_scores, &Value::from_serde(&data), &env)?;
@@ -106,7 +119,7 @@ impl Engine {
         let description = {
             let mut data = ctx.clone();
             if let Json::Object(m) = &mut data {
-                quiz::put_str(m, "scores", Json::Object(scores.clone()));
+                quiz::put_str(m, DESCRIPTION_EXTRA.0, Json::Object(scores.clone()));
             }
             let opts = RenderOptions { now, tz: self.tz, locale: self.config.locale(), limits: self.quizzes.limits() };
             q.describe(r, &Value::from_serde(&data), &opts)?

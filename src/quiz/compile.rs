@@ -92,17 +92,17 @@ impl Quizzes {
         Quizzes { items, limits, state_bytes }
     }
 
-    /// Every result rule, and every result description with its JSON pointer (for
-    /// `Engine::warnings`).
+    /// Every result rule, and every result description with its JSON pointer and its quiz's
+    /// id (for `Engine::warnings`).
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn rules_and_descriptions(&self) -> (Vec<&Rule>, Vec<(String, &Template)>) {
+    pub fn rules_and_descriptions(&self) -> (Vec<&Rule>, Vec<(String, &str, &Template)>) {
         let mut rules = Vec::new();
         let mut descriptions = Vec::new();
         for q in &self.items {
             rules.extend(q.rules.iter().map(|(r, _)| r));
             for (r, d) in q.descriptions.iter().enumerate() {
                 if let Some(t) = d {
-                    descriptions.push((join(&join(&join(&q.path, "results"), r), "description"), t));
+                    descriptions.push((join(&join(&join(&q.path, "results"), r), "description"), q.quiz.id.as_str(), t));
                 }
             }
         }
