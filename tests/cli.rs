@@ -100,6 +100,15 @@ fn check_warns_of_a_context_field_typo_and_still_exits_0() {
     let out = kizuna(&["check", "--json", "examples/skincare/config.json"], None);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["warnings"], serde_json::json!([]));
+
+    // A config with errors has no `warnings` key: they are looked for only once it compiles,
+    // and `[]` would say none were found.
+    let broken = TYPOS.replacen("\"in\"", "\"inn\"", 1);
+    let out = kizuna(&["check", "--json", "-"], Some(&broken));
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((report["ok"].as_bool(), report["errors"][0]["code"].as_str()), (Some(false), Some("unknown_operator")));
+    assert_eq!(report.get("warnings"), None, "{report}");
 }
 
 /// A field the Context does not define and that is close to none still warns, saying where

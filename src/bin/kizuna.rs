@@ -51,7 +51,8 @@ mod cli {
             /// One JSON object on stdout instead of text, for CI and editors:
             /// {"ok": true, "configHash", counts, "warnings": [...]} or {"ok": false, "errors": [{code, message, path, line?, column?, at?}]}
             /// (line/column: inside a template, or the JSON syntax error's; at: {line, column} in the file;
-            /// warnings have the shape of errors).
+            /// warnings have the shape of errors, and are looked for only once the config compiles: no
+            /// "warnings" key when ok is false).
             #[arg(long)]
             json: bool,
         },

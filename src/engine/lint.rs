@@ -15,8 +15,10 @@ use crate::logic::Rule;
 use crate::template::Template;
 
 impl Engine {
-    /// Warnings about the config, in document order: each an [`Error`] (code, message, JSON
-    /// pointer; a template's line and column) that never failed the compilation.
+    /// Warnings about the config, ordered by JSON pointer as errors are (`/contents` before
+    /// `/segments`, `/segments/2` before `/segments/10`; not by where they are in the file):
+    /// each an [`Error`] (code, message, JSON pointer; a template's line and column) that never
+    /// failed the compilation.
     ///
     /// `unknown_context_field`: a data path, read from the data a rule or template is given,
     /// names a field the Context does not define, inside an object that is not free-form

@@ -354,7 +354,7 @@ fn playground_inputs<'d>(data: &'d str, now: &str) -> Result<(Value<'d>, DateTim
     Ok((data, now))
 }
 
-/// Problems in document order of their pointers.
+/// Problems ordered by JSON pointer (its numbers as numbers), not by where they are in the text.
 #[inline(never)]
 fn sorted_by_pointer(mut errors: Vec<Error>) -> Vec<Error> {
     // Keys computed once, then the crate's shared sort (see `sort::stable_order`).
