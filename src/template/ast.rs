@@ -110,7 +110,8 @@ pub(crate) enum Node {
     Case(Box<CaseNode>),
     For(Box<ForNode>),
     TableRow(Box<TableRowNode>),
-    Assign(Sym, Box<Pipeline>),
+    /// With the position of its tag.
+    Assign(Sym, Box<Pipeline>, Pos),
     Capture(Sym, Block),
     Increment(Sym),
     Decrement(Sym),

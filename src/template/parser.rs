@@ -669,7 +669,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                 };
                 let target = self.target((m.0, m.0 + eq), "assign", false)?;
                 let value = self.pipeline_markup(m.0 + eq + 1, m.1)?;
-                Ok((vec![Node::Assign(target, Box::new(value))], true))
+                Ok((vec![Node::Assign(target, Box::new(value), self.pos(at))], true))
             }
             "increment" | "decrement" => {
                 let target = self.target(m, name, false)?;

@@ -44,7 +44,7 @@ pub(crate) fn data_paths(prog: &Program) -> Vec<Read<'_>> {
 fn bindings(block: &[Node], out: &mut Vec<Sym>, includes: &mut bool) {
     for node in block {
         match node {
-            Node::Assign(s, _) | Node::Increment(s) | Node::Decrement(s) => out.push(*s),
+            Node::Assign(s, ..) | Node::Increment(s) | Node::Decrement(s) => out.push(*s),
             Node::Capture(s, body) => {
                 out.push(*s);
                 bindings(body, out, includes);
@@ -127,8 +127,8 @@ impl<'p> Walker<'p> {
     fn node(&mut self, node: &'p Node) {
         match node {
             Node::Output(p, pos) => self.pipeline(p, Some(*pos)),
-            Node::Assign(s, p) => {
-                self.pipeline(p, None);
+            Node::Assign(s, p, pos) => {
+                self.pipeline(p, Some(*pos));
                 if self.depth == 0 && self.once.binary_search(s).is_ok() {
                     if let Some(b) = self.assigned_value(p) {
                         self.assigned.push((*s, b));
@@ -353,7 +353,7 @@ mod tests {
             ("user.purchases", Some((2, 32))),
             ("n", Some((2, 32))),
             ("p.sku < user.purchases.*", Some((2, 72))),
-            ("x", None),
+            ("x", Some((3, 1))), // its `assign` tag
             ("u.anything < x", Some((3, 21))),
             ("user.k", Some((3, 52))),
             ("y", Some((3, 52))),

@@ -312,7 +312,7 @@ impl<'r> Renderer<'r> {
             }
             Node::For(n) => return self.for_loop(sc, n, out),
             Node::TableRow(n) => return self.tablerow(sc, n, out),
-            Node::Assign(sym, p) => {
+            Node::Assign(sym, p, _) => {
                 let v = self.pipeline(sc, p)?;
                 sc.set_var(*sym, v);
             }
