@@ -65,6 +65,13 @@ pub(crate) enum Seg {
     Dyn(Expr),
 }
 
+/// Where a tag is that only `kizuna check` needs to know (its warnings): a [`Pos`] natively,
+/// nothing on wasm32 (the npm package has no warnings, and a position per tag costs bytes).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) type CheckPos = Pos;
+#[cfg(target_arch = "wasm32")]
+pub(crate) type CheckPos = ();
+
 #[derive(Clone, Debug)]
 pub(crate) struct FilterCall {
     pub filter: Filter,
@@ -110,8 +117,8 @@ pub(crate) enum Node {
     Case(Box<CaseNode>),
     For(Box<ForNode>),
     TableRow(Box<TableRowNode>),
-    /// With the position of its tag.
-    Assign(Sym, Box<Pipeline>, Pos),
+    /// With the position of its tag (for `kizuna check`).
+    Assign(Sym, Box<Pipeline>, CheckPos),
     Capture(Sym, Block),
     Increment(Sym),
     Decrement(Sym),

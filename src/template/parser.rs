@@ -263,6 +263,15 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         self.lines.pos(offset)
     }
 
+    /// [`Parser::pos`] where only `kizuna check` reads it (see [`CheckPos`]).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn check_pos(&self, offset: usize) -> CheckPos {
+        self.pos(offset)
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn check_pos(&self, _offset: usize) -> CheckPos {}
+
     fn document(mut self) -> Result<Block, PErr> {
         let (body, _, end) = self.body(&[])?;
         if let Some(end) = end {
@@ -669,7 +678,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                 };
                 let target = self.target((m.0, m.0 + eq), "assign", false)?;
                 let value = self.pipeline_markup(m.0 + eq + 1, m.1)?;
-                Ok((vec![Node::Assign(target, Box::new(value), self.pos(at))], true))
+                Ok((vec![Node::Assign(target, Box::new(value), self.check_pos(at))], true))
             }
             "increment" | "decrement" => {
                 let target = self.target(m, name, false)?;
