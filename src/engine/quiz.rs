@@ -15,6 +15,8 @@ use serde_json::{Map, Value as Json};
 /// The data a quiz result rule reads: these fields, no others, built in `quiz_outcome`
 /// (`kizuna check` checks the rules against them).
 pub(crate) const RULE_DATA: [(&str, Part); 4] = [("answers", Part::Answers), ("scores", Part::Scores), ("user", Part::Context), ("now", Part::Now)];
+// What `quiz_outcome` puts in each field, in this order.
+const _: () = assert!(matches!(RULE_DATA, [(_, Part::Answers), (_, Part::Scores), (_, Part::Context), (_, Part::Now)]));
 
 /// What a result description sees beside the context (its `user` updated by the quiz).
 pub(crate) const DESCRIPTION_EXTRA: (&str, Part) = ("scores", Part::Scores);
@@ -91,20 +93,16 @@ impl Engine {
         for (d, s) in q.quiz.dimensions.iter().zip(&raw_scores) {
             quiz::put(&mut scores, d.clone(), quiz::score_json(*s));
         }
-        let mut answers = quiz::answers_json(state);
+        let answers = quiz::answers_json(state);
         // Built by `insert`, not `json!`: the macro goes through `serde_json::to_value`, a whole
-        // serializer instance in the Wasm binary.
+        // serializer instance in the Wasm binary. Field by field, in the order of `RULE_DATA`
+        // (a loop over it costs Wasm bytes): a field added there fails to compile here.
+        let [(answers_at, _), (scores_at, _), (user_at, _), (now_at, _)] = RULE_DATA;
         let mut data = Map::new();
-        for (name, part) in RULE_DATA {
-            let value = match part {
-                Part::Answers => Json::Object(std::mem::take(&mut answers)),
-                Part::Scores => Json::Object(scores.clone()),
-                Part::Context => ctx.get(name).cloned().unwrap_or(Json::Null),
-                Part::Now => Json::String(now_text.clone()),
-                Part::Segments => Json::Array(Vec::new()),
-            };
-            quiz::put_str(&mut data, name, value);
-        }
+        quiz::put_str(&mut data, answers_at, Json::Object(answers));
+        quiz::put_str(&mut data, scores_at, Json::Object(scores.clone()));
+        quiz::put_str(&mut data, user_at, ctx.get(user_at).cloned().unwrap_or(Json::Null));
+        quiz::put_str(&mut data, now_at, Json::String(now_text));
         let data = Json::Object(data);
         let env = Env { now, tz: self.tz, segments: &[], flag_key: None, targeting_key: Some(&user_id) };
         let r = q.select(&raw_scores, &Value::from_serde(&data), &env)?;
