@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Stable error codes. They are part of the contract: add, never rename.
+/// Stable error codes. They are part of the contract: add, never rename. The codes of
+/// `kizuna check`'s warnings (`unknown_context_field`) are not listed: no decision, quiz
+/// outcome or sync envelope carries one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
@@ -94,7 +96,9 @@ pub enum Code {
     // -- warnings (`kizuna check`; they never fail a compilation) --
     /// A rule or template reads a field kizuna's Context does not define (`user.tgas`), where
     /// the Context is not free-form (`user.attributes`, `quizAnswers` and the event are). Only
-    /// ever a warning of `kizuna check`: never an error, never in a decision.
+    /// ever a warning of `kizuna check`: never an error, never in a decision, an outcome or a
+    /// sync envelope, so left out of the JSON Schemas (and the TypeScript types) of those.
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(skip))]
     UnknownContextField,
 }
 
