@@ -353,7 +353,7 @@ mod tests {
         ]);
         config["contents"] = json!([{"id": "c", "on": ["follow"], "variants": [{"id": "v", "messages": [{"type": "text", "text": text}]}]}]);
         let w = warnings(config);
-        let got: Vec<(&str, Option<(u32, u32)>, &str)> = w.iter().map(|(p, at, m)| (p.as_str(), *at, m.split(": ").nth(1).unwrap_or(""))).collect();
+        let got: Vec<Warning<&str>> = w.iter().map(|(p, at, m)| (p.as_str(), *at, m.split(": ").nth(1).unwrap_or(""))).collect();
         let t = "/contents/0/variants/0/messages/0/text";
         assert_eq!(
             got,

@@ -70,7 +70,12 @@ pub(crate) enum Seg {
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) type CheckPos = Pos;
 #[cfg(target_arch = "wasm32")]
-pub(crate) type CheckPos = ();
+pub(crate) type CheckPos = NoPos;
+
+/// [`CheckPos`] on wasm32: no position.
+#[cfg(target_arch = "wasm32")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NoPos;
 
 #[derive(Clone, Debug)]
 pub(crate) struct FilterCall {

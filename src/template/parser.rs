@@ -270,7 +270,9 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
     }
 
     #[cfg(target_arch = "wasm32")]
-    fn check_pos(&self, _offset: usize) -> CheckPos {}
+    fn check_pos(&self, _offset: usize) -> CheckPos {
+        NoPos
+    }
 
     fn document(mut self) -> Result<Block, PErr> {
         let (body, _, end) = self.body(&[])?;
