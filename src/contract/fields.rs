@@ -264,7 +264,13 @@ pub fn dotted(path: &[Step<'_>]) -> String {
 fn list_key(item: &Shape, before: &[Step<'_>], name: &str, data: &str, syntax: Syntax) -> String {
     let list = dotted(before);
     let of_item = item.field(name).is_some();
+    // Not an index, though it looks like one: JsonLogic's `-1`, `03`; Liquid's quoted `['0']`,
+    // `['size']` (keys; Liquid's own are `[0]` and `.size`).
+    let number = name.parse::<i64>().is_ok();
     let hint = match (syntax, of_item) {
+        (Syntax::JsonLogic, _) if number => format!("indexes count from 0 (\"{list}.0\" is the first item), never from the end, and have no sign or leading zero"),
+        (Syntax::Liquid, _) if number => format!("a quoted number is a key, not an index: write {list}[{name}]"),
+        (Syntax::Liquid, _) if matches!(name, "size" | "first" | "last") => format!("['{name}'] is a key, not Liquid's own {name}: write {list}.{name}"),
         (Syntax::JsonLogic, true) => format!(
             "for the first item's, write \"{list}.0.{name}\"; for their total, {{\"reduce\": [{{\"var\": \"{list}\"}}, {{\"+\": [{{\"var\": \"accumulator\"}}, {{\"var\": \"current.{name}\"}}]}}, 0]}}"
         ),
@@ -379,6 +385,7 @@ mod tests {
             "kizuna's Context has no field \"user.purchases.amount\": user.purchases is a list, whose keys are indexes (\"0\", \"1\", …), so it reads null; for the first item's, write \"user.purchases.0.amount\"; for their total, {\"reduce\": [{\"var\": \"user.purchases\"}, {\"+\": [{\"var\": \"accumulator\"}, {\"var\": \"current.amount\"}]}, 0]}"
         );
         assert!(rule("user.purchases.first.sku").unwrap().contains("no field \"user.purchases.first\": user.purchases is a list"), "JsonLogic has no first");
+        assert!(rule("user.purchases.-1.at").unwrap().ends_with("so it reads null; indexes count from 0 (\"user.purchases.0\" is the first item), never from the end, and have no sign or leading zero"));
         for p in ["user.tags.0", "user.purchases.1.amount", "user.events.0.data.x"] {
             assert_eq!(rule(p), None, "{p}");
         }
@@ -392,6 +399,11 @@ mod tests {
         }
         let length: Vec<Step<'_>> = tags.iter().cloned().chain([Step::key("length", false)]).collect();
         assert!(liquid(&length).unwrap().ends_with("whose keys are indexes, size, first and last, so it reads null; for the number of its items, write \"user.tags.size\""));
+        // Quoted, a number or Liquid's own name is a key.
+        for (key, hint) in [("0", "a quoted number is a key, not an index: write user.tags[0]"), ("size", "['size'] is a key, not Liquid's own size: write user.tags.size")] {
+            let p: Vec<Step<'_>> = tags.iter().cloned().chain([Step::key(key, false)]).collect();
+            assert!(liquid(&p).unwrap().ends_with(hint), "{key}");
+        }
         let amount = [Step::key("user", false), Step::key("purchases", false), Step::key("amount", false)];
         assert!(liquid(&amount).unwrap().ends_with("for the first item's, write \"user.purchases.first.amount\", or go through them with a for loop"));
         // From an item, a name, or a reduce's current: the same.

@@ -153,12 +153,17 @@ fn rule_warnings(rule: &Rule, data: Data<'_>, out: &mut Vec<Error>) {
     }
 }
 
+/// Whether a rule's key is an array index (`"3"`; as in JavaScript, not `"03"` or `"+3"`).
+fn is_index(key: &str) -> bool {
+    !key.is_empty() && !(key.len() > 1 && key.starts_with('0')) && key.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// The message for `path`, read by `op` (`val`, `exists`: one key per step), when a key has a
 /// dot in it (`{"val": "user.tags"}`): the whole key is one field, so the path most likely
 /// meant its parts.
 fn dotted_key(op: &str, path: &[Step<'_>], base: &Base<'_>, data: Data<'_>) -> Option<String> {
     let key = path.iter().find(|s| s.name.contains('.'))?;
-    let split: Vec<Step<'_>> = path.iter().flat_map(|s| s.name.split('.')).map(|k| Step::key(k, !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))).collect();
+    let split: Vec<Step<'_>> = path.iter().flat_map(|s| s.name.split('.')).map(|k| Step::key(k, is_index(k))).collect();
     let keys: Vec<String> = split.iter().map(|s| serde_json::Value::from(&*s.name).to_string()).collect();
     let written = format!("{{\"{op}\": [{}]}}", keys.join(", "));
     let start = format!("\"{op}\" takes one key per step: it reads \"{}\" as one key", key.name);
@@ -340,7 +345,7 @@ mod tests {
     fn keys_on_a_list_warn_where_they_are_read_and_say_what_to_write() {
         let text = "{{ user.tags.length }}{{ user.tags.size }}{{ user.purchases.first.amount }}{{ user.purchases[0].sku }}{{ user.purchases.last.at }}\
                     {% for p in user.purchases %}{{ p.amount }}{% endfor %}{% assign u = user %}{{ u.purchases.amount }}\
-                    {% assign ls = user.purchases | where: 'category', 'lotion' %}{{ ls.size }}{% for t in user.tags.all %}{{ t.x }}{% endfor %}";
+                    {% assign ls = user.purchases | where: 'category', 'lotion' %}{{ ls.size }}{% for t in user.tags.all %}{{ t.x }}{% endfor %}{{ user.tags['size'] }}";
         let mut config = segments(&[
             json!({"==": [{"var": "user.tags.length"}, 0]}),
             json!({">": [{"var": "user.purchases.amount"}, 1000]}),
@@ -361,6 +366,7 @@ mod tests {
                 (t, Some((1, 3)), "user.tags is a list, whose keys are indexes, size, first and last, so it reads null; for the number of its items, write \"user.tags.size\""),
                 (t, Some((1, 209)), "purchases is a list, whose keys are indexes, size, first and last, so it reads null; for the first item's, write \"purchases.first.amount\", or go through them with a for loop"),
                 (t, Some((1, 306)), "user.tags is a list, whose keys are indexes, size, first and last, so it reads null; for the number of its items, write \"user.tags.size\""),
+                (t, Some((1, 357)), "user.tags is a list, whose keys are indexes, size, first and last, so it reads null; ['size'] is a key, not Liquid's own size"), // (: write user.tags.size)
                 ("/segments/0/when/==/0", None, "user.tags is a list, whose keys are indexes (\"0\", \"1\", …), so it reads null; to count its items, write {\"reduce\""),
                 ("/segments/1/when/>/0", None, "user.purchases is a list, whose keys are indexes (\"0\", \"1\", …), so it reads null; for the first item's, write \"user.purchases.0.amount\"; for their total, {\"reduce\""),
                 ("/segments/2/when/some/0", None, "user.purchases is a list, whose keys are indexes (\"0\", \"1\", …), so it reads null; for the first item's, write \"user.purchases.0.amount\"; for their total, {\"reduce\""),
