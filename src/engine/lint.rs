@@ -155,7 +155,7 @@ fn rule_warnings(rule: &Rule, data: Data<'_>, out: &mut Vec<Error>) {
 
 /// Whether a rule's key is an array index (`"3"`; as in JavaScript, not `"03"` or `"+3"`).
 fn is_index(key: &str) -> bool {
-    !key.is_empty() && !(key.len() > 1 && key.starts_with('0')) && key.bytes().all(|b| b.is_ascii_digit())
+    matches!(key.as_bytes(), [b'0'] | [b'1'..=b'9', ..]) && key.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The message for `path`, read by `op` (`val`, `exists`: one key per step), when a key has a
