@@ -447,8 +447,7 @@ pub fn render_template(template: &str, data: &str, now: &str) -> Result<String, 
     let (data, now) = playground_inputs(data, now)?;
     let limits = Limits::default();
     let t = Template::parse(template, &limits).map_err(|e| vec![e])?;
-    let opts = RenderOptions { now, tz: crate::contract::config::default_tz(), locale: Default::default(), limits: &limits };
-    t.render(&data, &opts).map_err(|e| vec![e])
+    t.render(&data, &RenderOptions::new(now, &limits)).map_err(|e| vec![e])
 }
 
 #[cfg(test)]

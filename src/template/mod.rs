@@ -82,8 +82,7 @@ pub struct RenderOptions<'a> {
 impl<'a> RenderOptions<'a> {
     /// Options in Japan Standard Time (`+09:00`), the default zone of a LINE account.
     pub fn new(now: DateTime<FixedOffset>, limits: &'a Limits) -> Self {
-        let tz = FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| *now.offset());
-        RenderOptions { now, tz, locale: Locale::En, limits }
+        RenderOptions { now, tz: crate::contract::config::default_tz(), locale: Locale::En, limits }
     }
 }
 
