@@ -418,4 +418,22 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn property_arguments_of_filters_are_checked_against_the_items() {
+        // A misspelt property makes `where` find nothing: the refill reminder would never go out.
+        let text = "{% assign due = user.purchases | where: 'catgory', 'lotion' | sort: 'at' | last %}{{ due.sku }}{{ user.purchases | map: 'amount' | sum }}";
+        let mut config = segments(&[json!(true)]);
+        config["contents"] = json!([{"id": "c", "on": ["follow"], "variants": [{"id": "v", "messages": [{"type": "text", "text": text}]}]}]);
+        let w = warnings(config);
+        let got: Vec<Warning<&str>> = w.iter().map(|(p, at, m)| (p.as_str(), *at, m.as_str())).collect();
+        assert_eq!(
+            got,
+            [(
+                "/contents/0/variants/0/messages/0/text",
+                Some((1, 34)),
+                "an item of user.purchases has no field \"catgory\"; did you mean \"category\"?"
+            )]
+        );
+    }
 }

@@ -195,8 +195,24 @@ impl<'p> Walker<'p> {
 
     fn pipeline(&mut self, p: &'p Pipeline, pos: Option<Pos>) {
         self.expr(&p.expr, pos);
+        // The list whose items flow through the filters, while the walker can tell which:
+        // a filter's property argument (`where: "category"`) is a field of those items.
+        let mut items = self.binding(&p.expr).map(|(path, _)| path);
         for f in p.filters.iter() {
             f.args.iter().chain(&f.allow_false).for_each(|e| self.expr(e, Some(f.pos)));
+            let Some(list) = items.take() else { continue };
+            let property = matches!(
+                f.filter,
+                Filter::Where | Filter::Reject | Filter::Has | Filter::Find | Filter::FindIndex | Filter::Map | Filter::Sort | Filter::SortNatural | Filter::Sum | Filter::Uniq | Filter::Compact
+            );
+            if let (true, Some(Expr::Lit(Lit::Str(name)))) = (property, f.args.first()) {
+                let step = Step { name: Cow::Borrowed(&**name), item: false, builtin: false };
+                self.out.push((vec![step], Some(f.pos), Base::Item(list.clone())));
+            }
+            // These keep the items (a subset, or in another order); any other makes something else.
+            if matches!(f.filter, Filter::Where | Filter::Reject | Filter::Sort | Filter::SortNatural | Filter::Reverse | Filter::Uniq | Filter::Compact | Filter::Slice) {
+                items = Some(list);
+            }
         }
     }
 
@@ -330,6 +346,7 @@ mod tests {
         let t = Template::parse(source, &Limits::default()).unwrap();
         let read = |steps: &[Step<'_>], base: &Base<'_>| match base {
             Base::Name(to) => format!("{} < {}", dotted(steps), dotted(to)),
+            Base::Item(list) => format!("{} of {}.*", dotted(steps), dotted(list)),
             _ => dotted(steps),
         };
         t.data_paths().into_iter().map(|(steps, at, base)| (read(&steps, &base), at)).collect()
@@ -404,16 +421,20 @@ mod tests {
         );
         let want = [
             "user.purchases",
+            "category of user.purchases.*",
+            "at of user.purchases.*",
             "l.sku < user.purchases.*",
             "user.purchases",
+            "category of user.purchases.*",
             "i.at < user.purchases.*",
             "f.amount < user.purchases.*",
             "user",
             "u.tags < user",
             "user.purchases",
+            "sku of user.purchases.*",
             "user.purchases",
         ];
-        // The filters' own arguments are literals here; `ls` read whole is a list of items,
+        // The filters' property arguments are fields of the items; `ls` read whole is a list of items,
         // not checked; `map` and filters after `first` make something else.
         assert_eq!(got, want);
         // Assigned twice, inside a tag, or with partials that may assign: never checked.
@@ -424,5 +445,37 @@ mod tests {
         ] {
             assert!(!dotted_reads(source).iter().any(|r| r.starts_with("p.")), "{source}");
         }
+    }
+
+    #[test]
+    fn property_arguments_of_filters_are_fields_of_the_items_they_select() {
+        let got = dotted_reads(
+            "{{ user.purchases | where: 'catgory', 'lotion' | sort_natural: 'sku' | map: 'amount' | sum: 'x' }}\
+             {% assign ls = user.purchases | reject: 'at' %}{{ ls | find: 'sku', 'LT' }}{{ ls | first | map: 'y' }}\
+             {% for p in user.purchases %}{{ p.items | uniq: 'name' }}{% endfor %}{{ user.tags | where: 'z' }}\
+             {{ user.purchases | where: prop }}{{ user.purchases | join: 'sku' | map: 'w' }}",
+        );
+        let want = [
+            "user.purchases",
+            "catgory of user.purchases.*",
+            "sku of user.purchases.*",
+            // `map` makes a list of something else: `sum`'s argument is not checked.
+            "amount of user.purchases.*",
+            "user.purchases",
+            "at of user.purchases.*",
+            "sku of user.purchases.*",
+            // `first` takes one item: its `map` is not checked.
+            "user.purchases",
+            "p.items < user.purchases.*",
+            "name of user.purchases.*.items.*",
+            // A list of strings has no fields: the shape says so, not the walker.
+            "user.tags",
+            "z of user.tags.*",
+            // A property computed at render time is not checked.
+            "user.purchases",
+            "prop",
+            "user.purchases",
+        ];
+        assert_eq!(got, want);
     }
 }
