@@ -480,8 +480,12 @@ export class SyncClient {
    * waits without listing a long outbox.
    */
   pending(options?: { limit?: number }): Promise<number>;
-  /** The dead letters, oldest first. */
-  deadLetters(): Promise<DeadLetter[]>;
+  /**
+   * The dead letters, oldest first. With `limit` (a non-negative integer; otherwise it rejects
+   * with TypeError), at most that many, from one bounded list: the first by decisionId, then
+   * oldest first among them. Without it, every dead letter is read (one store read each).
+   */
+  deadLetters(options?: { limit?: number }): Promise<DeadLetter[]>;
   /**
    * Move dead letters (all, or the given decisionIds) back to the outbox with fresh attempt
    * counts; resolves how many moved and how many it left. Without `maxFlushOps` (nor a store's),

@@ -319,9 +319,17 @@ export class SyncClient {
     return Math.min(queued.length + old.length, limit ?? Infinity);
   }
 
-  /** The dead letters, oldest first: decisions a backend rejected with a non-retryable status. */
-  async deadLetters() {
-    const records = await this.#readAll(await this.#io.list(DEAD_PREFIX));
+  /**
+   * The dead letters, oldest first: decisions a backend rejected with a non-retryable status.
+   * With `limit`, at most that many, read from one bounded list (the first keys, by
+   * decisionId), so a page of a Worker or an admin screen never reads a long dead-letter list
+   * whole (Workers KV: one operation per read).
+   */
+  async deadLetters(options) {
+    const limit = options?.limit;
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new TypeError("SyncClient.deadLetters: limit must be a non-negative integer");
+    const keys = limit === undefined ? await this.#io.list(DEAD_PREFIX) : await this.#listFirst(DEAD_PREFIX, limit);
+    const records = await this.#readAll(keys);
     return records
       .map((x) => x.value)
       .filter(isRecord)

@@ -1359,6 +1359,25 @@ test("pending({limit}) counts at most `limit` outbox keys with one bounded list 
   await assert.rejects(client.pending({ limit: 1.5 }), TypeError);
 }));
 
+test("deadLetters({limit}) reads at most `limit` dead letters from one bounded list; deadLetters() reads them all", () => withBackend(async (backend) => {
+  backend.judge = () => ({ status: 422, body: "{}" });
+  const kv = new FakeKvNamespace();
+  const { client } = makeClient(backend, new KvStore(kv));
+  const ds = decisions(0, 5);
+  await client.enqueue(ds);
+  await client.flush();
+  assert.equal((await client.deadLetters()).length, 5);
+  let [lists, gets] = [kv.calls.list, kv.calls.get];
+  const some = await client.deadLetters({ limit: 2 });
+  assert.equal(kv.calls.list - lists, 1);
+  assert.equal(kv.calls.get - gets, 2, "one read per dead letter returned");
+  const firstKeys = ds.map((d) => d.decisionId).sort().slice(0, 2);
+  assert.deepEqual(some.map((d) => d.decisionId).sort(), firstKeys);
+  assert.deepEqual(await client.deadLetters({ limit: 0 }), []);
+  await assert.rejects(client.deadLetters({ limit: -1 }), TypeError);
+  await assert.rejects(client.deadLetters({ limit: "2" }), TypeError);
+}));
+
 test("the index of the outbox by decisionId is internal: not exported", () => {
   assert.ok(!("QUEUED_PREFIX" in syncModule));
   assert.deepEqual([syncModule.QUEUE_PREFIX, syncModule.OUTBOX_PREFIX, syncModule.DEAD_PREFIX], ["kizuna:queue:", "kizuna:outbox:", "kizuna:dead:"]);
