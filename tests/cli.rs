@@ -223,6 +223,26 @@ fn render_prints_a_template_against_data() {
     assert!(err.contains("unknown_filter") && err.contains("line 1"), "{err}");
 }
 
+#[test]
+fn eval_and_render_take_the_datas_now_and_a_template_reads_now_as_a_content_does() {
+    // A context line taken from `decide`'s input: its `now`, not the clock, unless --now says.
+    let context = r#"{"now": "2026-01-10T09:00:00+09:00", "user": {"purchases": [{"at": "2026-01-01T09:00:00+09:00"}]}}"#;
+    let dir = std::env::temp_dir().join(format!("kizuna-cli-now-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rule = dir.join("rule.json");
+    std::fs::write(&rule, r#"{"days_since": [{"var": "user.purchases.0.at"}]}"#).unwrap();
+    let out = kizuna(&["eval", rule.to_str().unwrap(), "-"], Some(context));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "9");
+    let out = kizuna(&["eval", rule.to_str().unwrap(), "-", "--now", "2026-01-02T09:00:00+09:00"], Some(context));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "1");
+    let t = dir.join("t.liquid");
+    std::fs::write(&t, "{{ now | date: '%-m/%-d' }} {{ 'now' | date: '%-m/%-d' }}").unwrap();
+    let out = kizuna(&["render", t.to_str().unwrap(), "-", "--now", "2026-12-10T09:00:00+09:00"], Some("{}"));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "12/10 12/10");
+    let out = kizuna(&["render", t.to_str().unwrap(), "-"], Some(context));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "1/10 1/10");
+}
+
 /// The CLI started in the repository with piped stdin, stdout and stderr.
 fn spawn_kizuna(args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_kizuna"))

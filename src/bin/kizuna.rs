@@ -77,7 +77,8 @@ mod cli {
             template: String,
             /// The data the template reads (JSON file, or -).
             data: Option<String>,
-            /// What "now" means in the template (RFC 3339); default: now.
+            /// What "now" means in the template (RFC 3339): `'now' | date`, and the `now` variable
+            /// when the data (an object) has none; default: the data's `now`, else the clock.
             #[arg(long)]
             now: Option<String>,
         },
@@ -87,7 +88,8 @@ mod cli {
             rule: String,
             /// The data the rule reads (JSON file, or -).
             data: Option<String>,
-            /// The moment time operators see (RFC 3339); default: now.
+            /// The moment time operators see (RFC 3339); default: the data's `now` (a context's),
+            /// else the clock.
             #[arg(long)]
             now: Option<String>,
         },
@@ -323,12 +325,30 @@ mod cli {
         now: Option<String>,
         f: fn(&str, &str, &str) -> Result<String, Vec<Error>>,
         newline: bool,
+        add_now: bool,
     ) -> ExitCode {
         let (input_text, data_text) = match read_pair(input, data, empty) {
             Ok(p) => p,
             Err(code) => return code,
         };
-        let now = now.unwrap_or_else(|| chrono::Local::now().fixed_offset().to_rfc3339());
+        // Without --now, the data's own `now` (a context line taken from `decide`'s input gives
+        // the answer `decide` gave), else the clock.
+        let data_json = serde_json::from_str::<serde_json::Value>(&data_text).ok();
+        let data_now = data_json
+            .as_ref()
+            .and_then(|d| d.get("now")?.as_str())
+            .filter(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok())
+            .map(str::to_string);
+        let now = now.or(data_now).unwrap_or_else(|| chrono::Local::now().fixed_offset().to_rfc3339());
+        // A template reads `now` as a content template does (a Context always has one): data
+        // without it gets this moment.
+        let data_text = match data_json {
+            Some(serde_json::Value::Object(mut m)) if add_now && !m.contains_key("now") => {
+                m.insert("now".to_string(), serde_json::Value::String(now.clone()));
+                serde_json::Value::Object(m).to_string()
+            }
+            _ => data_text,
+        };
         // The problems name the input at fault: the data when it is not JSON, --now when it is
         // not a timestamp (the engine checks both first), else the template or rule.
         let at_fault = if kizuna::value::parse(&data_text).is_err() {
@@ -793,10 +813,10 @@ mod cli {
                 }
             }
             Command::Render { template, data, now } => {
-                playground(&template, data.as_deref(), "{}", now, kizuna::engine::render_template, false)
+                playground(&template, data.as_deref(), "{}", now, kizuna::engine::render_template, false, true)
             }
             Command::Eval { rule, data, now } => {
-                playground(&rule, data.as_deref(), "null", now, kizuna::engine::evaluate, true)
+                playground(&rule, data.as_deref(), "null", now, kizuna::engine::evaluate, true, false)
             }
         }
     }
