@@ -76,6 +76,16 @@ fn example_contexts_land_in_the_expected_segments() {
 }
 
 #[test]
+fn a_lotion_bought_again_since_ends_the_refill_reminder() {
+    let engine = Engine::compile(CONFIG).unwrap();
+    let user = |purchases: serde_json::Value| json!({"version": 1, "now": "2026-12-10T09:00:00+09:00", "user": {"userId": "U1", "purchases": purchases}}).to_string();
+    let due = |context: String| engine.decide(&context, DecideOptions::default()).unwrap().segments.iter().any(|s| s == "lotion_refill_due");
+    let lotion = |at: &str| json!({"orderId": at, "sku": "LT-120", "category": "lotion", "amount": 3800, "quantity": 1, "at": at});
+    assert!(due(user(json!([lotion("2026-11-07T10:00:00+09:00")]))), "33 days ago: due");
+    assert!(!due(user(json!([lotion("2026-11-07T10:00:00+09:00"), lotion("2026-12-08T10:00:00+09:00")]))), "bought again 2 days ago: not due");
+}
+
+#[test]
 fn exclusive_group_first_match_by_priority_wins() {
     let e = engine(json!({"version": 1, "segments": [
         {"id": "low", "group": "g", "priority": 1, "when": true},
