@@ -113,7 +113,9 @@ fn alias(word: &str) -> Option<&'static str> {
         "||" | "any_of" => "or",
         "contains" | "includes" | "one_of" => "in",
         "concat" | "join" => "cat",
-        "add" | "sum" | "plus" => "+",
+        "add" | "plus" => "+",
+        "any" | "some_of" => "some",
+        "every" | "each" => "all",
         "tag" | "hastag" | "tagged" => "has_tag",
         "segment" | "insegment" => "in_segment",
         "startswith" => "starts_with",
@@ -122,6 +124,20 @@ fn alias(word: &str) -> Option<&'static str> {
         "dayssince" => "days_since",
         "hourssince" => "hours_since",
         "fromnow" => "from_now",
+        _ => return None,
+    })
+}
+
+/// What to write for an operator marketers reach for that JsonLogic spells as an idiom.
+fn idiom(word: &str) -> Option<&'static str> {
+    Some(match word.to_ascii_lowercase().as_str() {
+        "count" | "length" | "len" | "size" => {
+            "to count a list's items, write {\"reduce\": [{\"var\": \"user.purchases\"}, {\"+\": [{\"var\": \"accumulator\"}, 1]}, 0]} (only some of them: a \"filter\" as its list)"
+        }
+        "sum" | "total" => {
+            "to add up a field of a list's items, write {\"reduce\": [{\"var\": \"user.purchases\"}, {\"+\": [{\"var\": \"accumulator\"}, {\"var\": \"current.amount\"}]}, 0]}; \"+\" adds its own arguments"
+        }
+        "between" | "range" => "for a range, \"<\" and \"<=\" take three arguments: {\"<=\": [25, {\"days_since\": [{\"var\": \"at\"}]}, 35]}",
         _ => return None,
     })
 }
@@ -638,9 +654,10 @@ impl<'o> Compiler<'o> {
                 let hint = alias(name).or_else(|| suggest(name, OPERATORS.iter().copied()));
                 self.err(
                     Code::UnknownOperator,
-                    match hint {
-                        Some(h) => format!("unknown operator \"{name}\"; did you mean \"{h}\"?"),
-                        None => format!("unknown operator \"{name}\"; see the list of operators in the README (e.g. \"==\", \"and\", \"in\", \"has_tag\", \"days_since\")"),
+                    match (idiom(name), hint) {
+                        (Some(write), _) => format!("unknown operator \"{name}\"; {write}"),
+                        (None, Some(h)) => format!("unknown operator \"{name}\"; did you mean \"{h}\"?"),
+                        (None, None) => format!("unknown operator \"{name}\"; see the list of operators in the README (e.g. \"==\", \"and\", \"in\", \"has_tag\", \"days_since\")"),
                     },
                 );
                 // Still look inside, so that every problem is reported at once.

@@ -126,6 +126,18 @@ fn compile_reports_every_problem_with_its_path() {
     let messages: Vec<&str> = e.iter().map(|e| e.message.as_str()).collect();
     assert_eq!(messages.first().copied(), Some(r#"unknown operator "equals"; did you mean "=="?"#));
     assert!(messages.get(1).is_some_and(|m| m.contains(r#"did you mean "repeat"?"#)), "{messages:?}");
+    // Operators marketers reach for that JsonLogic spells otherwise: what to write, not a near name.
+    for (op, says) in [
+        ("any", r#"did you mean "some"?"#),
+        ("every", r#"did you mean "all"?"#),
+        ("count", r#"to count a list's items, write {"reduce": [{"var": "user.purchases"}, {"+": [{"var": "accumulator"}, 1]}, 0]}"#),
+        ("length", "to count a list's items"),
+        ("sum", r#"{"var": "current.amount"}]}, 0]}; "+" adds its own arguments"#),
+        ("between", r#""<" and "<=" take three arguments"#),
+    ] {
+        let e = errors(json!({op: [{"var": "user.purchases"}, 1]}));
+        assert!(e.first().is_some_and(|e| e.code == Code::UnknownOperator && e.message.contains(says)), "{op}: {e:?}");
+    }
 
     let mut deep = json!(true);
     for _ in 0..100 {
