@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Stable error codes. They are part of the contract: add, never rename. The codes of
-/// `kizuna check`'s warnings (`unknown_context_field`) are not listed: no decision, quiz
+/// `kizuna check`'s warnings (`unknown_context_field`, `unreachable`) are not listed: no decision, quiz
 /// outcome or sync envelope carries one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
@@ -100,6 +100,11 @@ pub enum Code {
     /// sync envelope, so left out of the JSON Schemas (and the TypeScript types) of those.
     #[cfg_attr(not(target_arch = "wasm32"), schemars(skip))]
     UnknownContextField,
+    /// A variant, rich-menu rule, default menu or content that is never used: something before
+    /// it always applies (a variant without `when`, a rule whose `when` is `true`). A warning,
+    /// like `unknown_context_field`.
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(skip))]
+    Unreachable,
 }
 
 impl Code {
@@ -143,6 +148,7 @@ impl Code {
             Code::StaleQuizState => "stale_quiz_state",
             Code::QuizNotFinished => "quiz_not_finished",
             Code::UnknownContextField => "unknown_context_field",
+            Code::Unreachable => "unreachable",
         }
     }
 }

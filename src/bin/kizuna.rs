@@ -44,7 +44,8 @@ mod cli {
     enum Command {
         /// Check a config; print every problem with its JSON pointer (on stderr); exit 1 if there are any.
         /// A config that compiles may still get warnings (on stderr, "warning:"), which never fail the check:
-        /// a rule or template reading a field kizuna's Context does not define (unknown_context_field).
+        /// a rule or template reading a field kizuna's Context does not define (unknown_context_field),
+        /// a variant, rich-menu rule, default menu or content never used (unreachable).
         Check {
             /// The config (JSON file, or - for stdin).
             config: String,

@@ -2,10 +2,13 @@
 //! the npm package is over its size budget and its users (LIFF apps, edge workers) never check
 //! configs, so the pass stays out of the Wasm binary.
 //!
-//! One warning so far, `unknown_context_field`: a rule or template reads a field kizuna's
-//! Context does not define (`{"var": "user.tgas"}`, `{{ user.dispalyName }}`, `{{ p.amout }}`
-//! in a loop over `user.purchases`). A context tolerates unknown fields, so the path reads null
-//! and the segment silently never matches.
+//! `unknown_context_field`: a rule or template reads a field kizuna's Context does not define
+//! (`{"var": "user.tgas"}`, `{{ user.dispalyName }}`, `{{ p.amout }}` in a loop over
+//! `user.purchases`). A context tolerates unknown fields, so the path reads null and the
+//! segment silently never matches.
+//!
+//! `unreachable`: a variant, rich-menu rule, default menu or content that is never used,
+//! because something before it always applies.
 
 use super::quiz::{DESCRIPTION_EXTRA, RULE_DATA};
 use super::{Engine, Part, CONTENT_EXTRA};
@@ -61,7 +64,21 @@ impl Engine {
             let for_descriptions = Data { shape: &for_descriptions, left_out: LeftOut::Description(quiz), ..data };
             template_warnings(t, path, for_descriptions, &mut out);
         }
+        self.unreachable(&mut out);
         super::sorted_by_pointer(out)
+    }
+
+    /// `unreachable`: what comes after something that always applies.
+    fn unreachable(&self, out: &mut Vec<Error>) {
+        if let Some((Some(first), rules, default)) = self.menus.as_ref().map(|m| m.catch_all()) {
+            let why = format!("rich-menu rule {first} before it always matches (its \"when\" is true)");
+            for i in first + 1..rules {
+                out.push(Error::new(Code::Unreachable, format!("/richMenus/rules/{i}"), format!("this rule is never used: {why}")));
+            }
+            if default {
+                out.push(Error::new(Code::Unreachable, "/richMenus/default", format!("the default menu is never used: {why}")));
+            }
+        }
     }
 }
 
@@ -208,7 +225,8 @@ mod tests {
     fn warnings(config: serde_json::Value) -> Vec<Warning<String>> {
         let engine = Engine::from_json(&config).unwrap_or_else(|e| panic!("{e:?}"));
         let w = engine.warnings();
-        assert!(w.iter().all(|e| e.code == Code::UnknownContextField));
+        // Each kind of warning has its own words: "never used" is `unreachable`'s.
+        assert!(w.iter().all(|e| e.code == if e.message.contains("never used") { Code::Unreachable } else { Code::UnknownContextField }));
         w.into_iter().map(|e| (e.path, e.line.zip(e.column), e.message)).collect()
     }
 
@@ -435,5 +453,29 @@ mod tests {
                 "an item of user.purchases has no field \"catgory\"; did you mean \"category\"?"
             )]
         );
+    }
+
+    #[test]
+    fn what_comes_after_a_rule_that_always_matches_is_unreachable() {
+        let id = |n: u32| format!("richmenu-{n:032x}");
+        let mut config = segments(&[json!(true)]);
+        config["richMenus"] = json!({
+            "menus": [{"id": "a", "richMenuId": id(1)}, {"id": "b", "richMenuId": id(2)}],
+            "rules": [{"segment": "s0", "menu": "a"}, {"when": true, "menu": "b"}, {"when": {"var": "user.tags"}, "menu": "a"}],
+            "default": "a"
+        });
+        let w = warnings(config.clone());
+        let got: Vec<Warning<&str>> = w.iter().map(|(p, at, m)| (p.as_str(), *at, m.as_str())).collect();
+        let why = "rich-menu rule 1 before it always matches (its \"when\" is true)";
+        assert_eq!(
+            got,
+            [
+                ("/richMenus/default", None, format!("the default menu is never used: {why}").as_str()),
+                ("/richMenus/rules/2", None, format!("this rule is never used: {why}").as_str()),
+            ]
+        );
+        // A condition that may fail, last: nothing is unreachable.
+        config["richMenus"]["rules"] = json!([{"when": {"var": "user.tags"}, "menu": "b"}]);
+        assert_eq!(warnings(config), []);
     }
 }

@@ -324,6 +324,12 @@ impl Rule {
     /// `current` are always its fields). So are `try` fallbacks (they read an error), computed
     /// paths and `val`'s paths into outer scopes.
     #[cfg(not(target_arch = "wasm32"))]
+    /// Whether the rule is a truthy literal (`true`, `1`): it holds for every user.
+    pub fn always_true(&self) -> bool {
+        matches!(&self.root.op, node::Op::Lit(v) if coerce::truthy(v))
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn data_paths(&self) -> Vec<DataPath<'_>> {
         let mut out = Vec::new();
         self.scope_paths(&self.root, &Base::Data, &mut out);
