@@ -314,6 +314,8 @@ impl Contents {
 
 /// The first variant that applies, and the experiment if the user was assigned in one. With
 /// `trace`, each try is recorded (conditions explained: the same outcomes, plus their steps).
+/// One copy for both callers (no inlined duplicate in the Wasm).
+#[inline(never)]
 fn choose<'c>(
     c: &'c CompiledContent,
     index: usize,
@@ -331,13 +333,13 @@ fn choose<'c>(
             split_done = true;
             let Some((exp_id, exp_when)) = &c.experiment else { continue };
             let weighted: Vec<(&CompiledVariant, u32)> = c.variants.iter().filter_map(|v| Some((v, v.weight?))).collect();
-            let taking_part = holds(exp_when.as_ref(), None, doc, env, trace.as_deref_mut(), || join(&join("/contents", index), "experiment"));
+            let taking_part = holds(exp_when.as_ref(), None, doc, env, trace.as_deref_mut(), &|| join(&join("/contents", index), "experiment"));
             let chosen = match taking_part {
                 Ok(true) => fractional(exp_id, user_id, &weighted),
                 _ => None,
             };
             if let Some(t) = trace.as_deref_mut().and_then(|t| t.last_mut()) {
-                let key = format!("{exp_id}{user_id}");
+                let key = [exp_id.as_str(), user_id].concat();
                 let weights = weighted.iter().map(|(v, w)| VariantWeight { variant: v.id.clone(), weight: *w }).collect();
                 t.variant = chosen.map(|(v, _)| v.id.clone());
                 t.experiment = Some(ExperimentExplain { id: exp_id.clone(), key, weights, bucket: chosen.map(|(_, b)| b) });
@@ -349,7 +351,7 @@ fn choose<'c>(
             continue;
         }
         let path = || join(&join(&join("/contents", index), "variants"), i);
-        if holds(v.when.as_ref(), Some(&v.id), doc, env, trace.as_deref_mut(), path)? {
+        if holds(v.when.as_ref(), Some(&v.id), doc, env, trace.as_deref_mut(), &path)? {
             return Ok(Some((v, None)));
         }
     }
@@ -358,7 +360,7 @@ fn choose<'c>(
 
 /// Whether a condition holds (none: it does). With `trace`, it is explained and a try (of
 /// `variant`, at `path`) is recorded, also when it fails to evaluate.
-fn holds(when: Option<&Rule>, variant: Option<&str>, doc: &Value<'_>, env: &Env<'_>, trace: Option<&mut Vec<VariantExplain>>, path: impl Fn() -> String) -> Result<bool, Error> {
+fn holds(when: Option<&Rule>, variant: Option<&str>, doc: &Value<'_>, env: &Env<'_>, trace: Option<&mut Vec<VariantExplain>>, path: &dyn Fn() -> String) -> Result<bool, Error> {
     let Some(trace) = trace else { return when.map_or(Ok(true), |r| r.matches(doc, env)) };
     let (result, steps) = match when {
         Some(r) => r.explain(doc, env),
