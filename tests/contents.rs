@@ -391,3 +391,70 @@ fn locale_ja_writes_japanese_weekday_and_month_names() {
         assert!(errors[0].message.ends_with(hint), "{}", errors[0].message);
     }
 }
+
+/// `explain` says why a content got its variant: each variant tried, its condition's steps (at
+/// their place in the config), and the experiment's bucketing key, weights and bucket.
+#[test]
+fn explain_names_each_variant_tried_and_the_experiment_assignment() {
+    let msg = |t: &str| json!([{"type": "text", "text": t}]);
+    let e = Engine::from_json(&json!({"version": 1,
+        "segments": [{"id": "member", "when": {"has_tag": "member"}}],
+        "contents": [{"id": "welcome", "on": ["follow"], "experiment": {"id": "wx", "when": {"in_segment": "member"}}, "variants": [
+            {"id": "big", "when": {">=": [{"var": "user.attributes.spend"}, 10000]}, "messages": msg("big")},
+            {"id": "a", "weight": 30, "messages": msg("a")},
+            {"id": "b", "weight": 70, "messages": msg("b")},
+            {"id": "default", "messages": msg("default")}
+        ]}]}))
+    .unwrap();
+    let ctx = |tags: Value| json!({"now": NOW, "user": {"userId": "U7", "tags": tags, "attributes": {"spend": 4200}}, "event": {"type": "follow"}}).to_string();
+    let opts = DecideOptions { explain: true };
+
+    // A member: the condition fails with the value it saw, then the experiment assigns.
+    let member = ctx(json!(["member"]));
+    let d = e.decide(&member, opts).unwrap();
+    let x = d.explain_content.clone().expect("explainContent with explain on");
+    let c = d.content.clone().unwrap();
+    assert_eq!((x.content.as_str(), x.variant.as_deref()), ("welcome", Some(c.variant.as_str())));
+    assert_eq!(x.tried.len(), 2, "{x:#?}");
+    let big = &x.tried[0];
+    assert_eq!((big.variant.as_deref(), big.path.as_str(), big.condition), (Some("big"), "/contents/0/variants/0", false));
+    let step = big.steps.iter().find(|s| s.op == ">=").unwrap_or_else(|| panic!("{:#?}", big.steps));
+    assert_eq!((step.path.as_str(), &step.args, &step.result), ("/contents/0/variants/0/when", &vec![json!(4200), json!(10000)], &json!(false)));
+    let split = &x.tried[1];
+    assert_eq!((split.path.as_str(), split.condition, split.variant.as_deref()), ("/contents/0/experiment", true, Some(c.variant.as_str())));
+    assert_eq!(split.steps[0].path, "/contents/0/experiment/when");
+    assert_eq!((split.steps[0].op.as_str(), &split.steps[0].result), ("in_segment", &json!(true)));
+    let exp = split.experiment.as_ref().unwrap();
+    assert_eq!((exp.id.as_str(), exp.key.as_str()), ("wx", "wxU7"));
+    assert_eq!(exp.weights.iter().map(|w| (w.variant.as_str(), w.weight)).collect::<Vec<_>>(), [("a", 30), ("b", 70)]);
+    // The bucket is flagd's: murmur3(key) × total >> 32, and picks the variant by weight.
+    let bucket = (u64::from(kizuna::logic::murmur3_32(b"wxU7", 0)) * 100) >> 32;
+    assert_eq!(exp.bucket, Some(bucket));
+    assert_eq!(c.variant, if bucket < 30 { "a" } else { "b" });
+    assert_eq!(c.experiment.as_deref(), Some("wx"));
+    // Written by hand like the rest of the decision, byte for byte as serde writes it.
+    let text = e.decide_to_string(&member, opts).unwrap();
+    assert_eq!(text, serde_json::to_string(&d).unwrap());
+    assert!(text.contains(",\"explainContent\":{\"content\":\"welcome\",\"variant\":"), "{text}");
+
+    // Not a member: the experiment's condition fails (no assignment), the next variant applies.
+    let d = e.decide(&ctx(json!([])), opts).unwrap();
+    let x = d.explain_content.unwrap();
+    assert_eq!(x.variant.as_deref(), Some("default"));
+    let split = &x.tried[1];
+    assert_eq!((split.condition, split.variant.as_deref()), (false, None));
+    let exp = split.experiment.as_ref().unwrap();
+    assert_eq!((exp.key.as_str(), exp.bucket), ("wxU7", None));
+    let last = &x.tried[2];
+    assert_eq!((last.variant.as_deref(), last.path.as_str(), last.condition, last.steps.len()), (Some("default"), "/contents/0/variants/3", true, 0));
+
+    // Explain off: no trace, and the rest of the decision is the same.
+    let plain = e.decide(&member, DecideOptions::default()).unwrap();
+    assert!(plain.explain_content.is_none() && plain.explain.is_none());
+    let mut explained = e.decide(&member, opts).unwrap();
+    (explained.explain, explained.explain_content) = (None, None);
+    assert_eq!(explained, plain);
+    // No content for the event: no content explanation either.
+    let message = member.replace("\"follow\"", "\"message\"");
+    assert!(e.decide(&message, opts).unwrap().explain_content.is_none());
+}

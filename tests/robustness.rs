@@ -511,6 +511,15 @@ fn decide_every_way(engine: &Engine, ctx: &str, content: Option<&str>) -> Result
                     return Err(format!("explain trace matches {in_trace:?}, decision {:?}", d.segments));
                 }
             }
+            // The content's explanation names the variant rendered (a failed render has none).
+            if let (Some(c), Some(xc)) = (&x.content, &x.explain_content) {
+                if (xc.content.as_str(), xc.variant.as_deref()) != (c.id.as_str(), Some(c.variant.as_str())) {
+                    return Err(format!("content explanation says {:?}/{:?}, decision {c:?}", xc.content, xc.variant));
+                }
+            }
+            if x.content != d.content || (x.content.is_some() && x.explain_content.is_none()) {
+                return Err(format!("explain changed the content: {:?} vs {:?}", x.content, d.content));
+            }
             // The same context parsed whole (not projected) and decided from the tree. The
             // crate's parser, not serde_json's: without `float_roundtrip` serde_json may round
             // the last digit of a float differently.

@@ -45,6 +45,11 @@ pub struct Decision {
     /// Why each segment matched or not; present when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explain: Option<Vec<SegmentExplain>>,
+    /// Why the content got its variant: present when asked for (with `explain`) and the
+    /// decision tried a content (its event type has one, or one was asked for), also when no
+    /// variant applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explain_content: Option<ContentExplain>,
 }
 
 impl PartialEq for Decision {
@@ -180,6 +185,76 @@ pub struct SegmentExplain {
     pub steps: Vec<Step>,
 }
 
+/// The explanation of a content's variant choice: the variants tried in order, each with its
+/// condition's outcome, until one applied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ContentExplain {
+    /// Content id.
+    pub content: String,
+    /// The variant chosen (the decision's `content.variant`); absent when no variant applies,
+    /// or when a condition could not be evaluated (the decision's `errors` say why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// The tries, in config order, up to the chosen variant (the last try then). The weighted
+    /// variants are one try, at the first of them: the experiment's.
+    pub tried: Vec<VariantExplain>,
+}
+
+/// One try of a content's variant choice: a variant's condition, or the experiment's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct VariantExplain {
+    /// The variant tried; for the experiment's try, the variant the user was assigned (absent
+    /// when the experiment's condition does not hold).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// JSON pointer of what was tried: the variant (`/contents/0/variants/1`), or the
+    /// experiment (`/contents/0/experiment`).
+    pub path: String,
+    /// Whether its condition (`when`) held; `true` when it has none. For the experiment, its
+    /// own `when` (who takes part).
+    pub condition: bool,
+    /// The experiment's assignment: present on the experiment's try.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<ExperimentExplain>,
+    /// The sub-conditions of `when` that decided, with the values they saw (as in a segment's
+    /// explanation); empty without `when`.
+    pub steps: Vec<Step>,
+}
+
+/// How an experiment assigned the user: flagd's `fractional` over the weighted variants.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ExperimentExplain {
+    /// Experiment id.
+    pub id: String,
+    /// The bucketing key: the experiment id followed by the user id, hashed with murmur3
+    /// (x86, 32-bit, seed 0).
+    pub key: String,
+    /// The weighted variants in config order, each with its weight: each takes the next
+    /// `weight` buckets.
+    pub weights: Vec<VariantWeight>,
+    /// The user's bucket, from 0 to the total weight (excluded): `murmur3(key) × total >> 32`.
+    /// The first variant whose cumulative weight exceeds it is assigned. Absent when the
+    /// experiment's condition does not hold (the user takes no part).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<u64>,
+}
+
+/// A weighted variant of an experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub struct VariantWeight {
+    /// Variant id.
+    pub variant: String,
+    /// Its weight (`/contents/…/variants/…/weight`).
+    pub weight: u32,
+}
+
 /// One deciding sub-condition.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
@@ -247,6 +322,30 @@ impl ContentChoice {
     }
 }
 
+fn write_steps(steps: &[Step], o: &mut String) {
+    o.push('[');
+    for (j, step) in steps.iter().enumerate() {
+        if j > 0 {
+            o.push(',');
+        }
+        o.push_str("{\"path\":");
+        s(&step.path, o);
+        o.push_str(",\"op\":");
+        s(&step.op, o);
+        o.push_str(",\"args\":[");
+        for (k, a) in step.args.iter().enumerate() {
+            if k > 0 {
+                o.push(',');
+            }
+            crate::value::write_serde(a, o);
+        }
+        o.push_str("],\"result\":");
+        crate::value::write_serde(&step.result, o);
+        o.push('}');
+    }
+    o.push(']');
+}
+
 fn write_explain(explain: &[SegmentExplain], o: &mut String) {
     o.push('[');
     for (i, e) in explain.iter().enumerate() {
@@ -261,33 +360,65 @@ fn write_explain(explain: &[SegmentExplain], o: &mut String) {
             o.push_str(",\"takenBy\":");
             s(t, o);
         }
-        o.push_str(",\"steps\":[");
-        for (j, step) in e.steps.iter().enumerate() {
-            if j > 0 {
-                o.push(',');
-            }
-            o.push_str("{\"path\":");
-            s(&step.path, o);
-            o.push_str(",\"op\":");
-            s(&step.op, o);
-            o.push_str(",\"args\":[");
-            for (k, a) in step.args.iter().enumerate() {
-                if k > 0 {
-                    o.push(',');
-                }
-                crate::value::write_serde(a, o);
-            }
-            o.push_str("],\"result\":");
-            crate::value::write_serde(&step.result, o);
-            o.push('}');
-        }
-        o.push_str("]}");
+        o.push_str(",\"steps\":");
+        write_steps(&e.steps, o);
+        o.push('}');
     }
     o.push(']');
 }
 
-/// Writes the members after `groups`: `richMenu`, `content`, `messages`, `errors`, `explain`
-/// (each only when present), then closes the object.
+impl ContentExplain {
+    pub fn write_json(&self, o: &mut String) {
+        o.push_str("{\"content\":");
+        s(&self.content, o);
+        if let Some(v) = &self.variant {
+            o.push_str(",\"variant\":");
+            s(v, o);
+        }
+        o.push_str(",\"tried\":[");
+        for (i, t) in self.tried.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            o.push('{');
+            if let Some(v) = &t.variant {
+                o.push_str("\"variant\":");
+                s(v, o);
+                o.push(',');
+            }
+            o.push_str("\"path\":");
+            s(&t.path, o);
+            o.push_str(if t.condition { ",\"condition\":true" } else { ",\"condition\":false" });
+            if let Some(x) = &t.experiment {
+                o.push_str(",\"experiment\":{\"id\":");
+                s(&x.id, o);
+                o.push_str(",\"key\":");
+                s(&x.key, o);
+                o.push_str(",\"weights\":[");
+                for (j, w) in x.weights.iter().enumerate() {
+                    o.push_str(if j > 0 { ",{\"variant\":" } else { "{\"variant\":" });
+                    s(&w.variant, o);
+                    o.push_str(",\"weight\":");
+                    o.push_str(&w.weight.to_string());
+                    o.push('}');
+                }
+                o.push(']');
+                if let Some(b) = x.bucket {
+                    o.push_str(",\"bucket\":");
+                    o.push_str(&b.to_string());
+                }
+                o.push('}');
+            }
+            o.push_str(",\"steps\":");
+            write_steps(&t.steps, o);
+            o.push('}');
+        }
+        o.push_str("]}");
+    }
+}
+
+/// Writes the members after `groups`: `richMenu`, `content`, `messages`, `errors`, `explain`,
+/// `explainContent` (each only when present), then closes the object.
 pub(crate) fn write_tail(
     o: &mut String,
     rich_menu: Option<&RichMenuChoice>,
@@ -295,6 +426,7 @@ pub(crate) fn write_tail(
     messages: &mut dyn Items<&'_ str>,
     errors: &[Error],
     explain: Option<&[SegmentExplain]>,
+    explain_content: Option<&ContentExplain>,
 ) {
     if let Some(m) = rich_menu {
         o.push_str(",\"richMenu\":");
@@ -320,6 +452,10 @@ pub(crate) fn write_tail(
     if let Some(x) = explain {
         o.push_str(",\"explain\":");
         write_explain(x, o);
+    }
+    if let Some(x) = explain_content {
+        o.push_str(",\"explainContent\":");
+        x.write_json(o);
     }
     o.push('}');
 }
@@ -383,7 +519,7 @@ impl Decision {
             &mut self.segments.iter().map(String::as_str),
             &mut self.groups.iter().map(|(g, id)| (g.as_str(), id.as_str())),
         );
-        write_tail(o, self.rich_menu.as_ref(), self.content.as_ref(), &mut self.messages.iter().map(|m| m.get()), &self.errors, self.explain.as_deref());
+        write_tail(o, self.rich_menu.as_ref(), self.content.as_ref(), &mut self.messages.iter().map(|m| m.get()), &self.errors, self.explain.as_deref(), self.explain_content.as_ref());
     }
 
     pub fn to_json(&self) -> String {

@@ -3,7 +3,7 @@
 
 use crate::contract::config::{Config, Content};
 use crate::contract::read::{join, Problems};
-use crate::contract::ContentChoice;
+use crate::contract::{ContentChoice, ContentExplain, ExperimentExplain, VariantExplain, VariantWeight};
 use crate::error::{Code, Error};
 use crate::logic::{self, Env, Rule};
 use crate::template::{Limits, Locale, RenderOptions, Template};
@@ -255,7 +255,7 @@ impl Contents {
     #[inline(never)] // only engines with contents compile it (see Engine::from_json)
     pub fn render(&self, index: usize, doc: &Value<'_>, env: &Env<'_>, user_id: &str) -> Result<Option<Rendered>, Vec<Error>> {
         let Some(c) = self.items.get(index) else { return Ok(None) };
-        let Some((variant, experiment)) = choose(c, doc, env, user_id).map_err(|e| vec![e])? else { return Ok(None) };
+        let Some((variant, experiment)) = choose(c, index, doc, env, user_id, None).map_err(|e| vec![e])? else { return Ok(None) };
         let opts = RenderOptions { now: env.now, tz: env.tz, locale: self.locale, limits: &self.limits };
         let mut json = String::with_capacity(256 * variant.messages.len());
         let mut ends = Vec::with_capacity(variant.messages.len());
@@ -299,42 +299,83 @@ impl Contents {
     }
 }
 
-/// The first variant that applies, and the experiment if the user was assigned in one.
-fn choose<'c>(c: &'c CompiledContent, doc: &Value<'_>, env: &Env<'_>, user_id: &str) -> Result<Option<(&'c CompiledVariant, Option<&'c str>)>, Error> {
+impl Contents {
+    /// Why content `index` gets the variant [`Contents::render`] renders (the same data): its
+    /// tries, each condition explained. A condition that fails to evaluate ends the tries
+    /// (render reports its error).
+    #[inline(never)]
+    pub fn explain(&self, index: usize, doc: &Value<'_>, env: &Env<'_>, user_id: &str) -> Option<ContentExplain> {
+        let c = self.items.get(index)?;
+        let mut tried = Vec::new();
+        let variant = choose(c, index, doc, env, user_id, Some(&mut tried)).ok().flatten().map(|(v, _)| v.id.clone());
+        Some(ContentExplain { content: c.id.clone(), variant, tried })
+    }
+}
+
+/// The first variant that applies, and the experiment if the user was assigned in one. With
+/// `trace`, each try is recorded (conditions explained: the same outcomes, plus their steps).
+/// One copy for both callers (no inlined duplicate in the Wasm).
+#[inline(never)]
+fn choose<'c>(
+    c: &'c CompiledContent,
+    index: usize,
+    doc: &Value<'_>,
+    env: &Env<'_>,
+    user_id: &str,
+    mut trace: Option<&mut Vec<VariantExplain>>,
+) -> Result<Option<(&'c CompiledVariant, Option<&'c str>)>, Error> {
     let mut split_done = false;
-    for v in &c.variants {
+    for (i, v) in c.variants.iter().enumerate() {
         if v.weight.is_some() {
             if split_done {
                 continue;
             }
             split_done = true;
             let Some((exp_id, exp_when)) = &c.experiment else { continue };
-            if let Some(r) = exp_when {
-                if !r.matches(doc, env)? {
-                    continue;
-                }
-            }
             let weighted: Vec<(&CompiledVariant, u32)> = c.variants.iter().filter_map(|v| Some((v, v.weight?))).collect();
-            if let Some(chosen) = fractional(exp_id, user_id, &weighted) {
+            let taking_part = holds(exp_when.as_ref(), None, doc, env, trace.as_deref_mut(), &|| join(&join("/contents", index), "experiment"));
+            let chosen = match taking_part {
+                Ok(true) => fractional(exp_id, user_id, &weighted),
+                _ => None,
+            };
+            if let Some(t) = trace.as_deref_mut().and_then(|t| t.last_mut()) {
+                let key = [exp_id.as_str(), user_id].concat();
+                let weights = weighted.iter().map(|(v, w)| VariantWeight { variant: v.id.clone(), weight: *w }).collect();
+                t.variant = chosen.map(|(v, _)| v.id.clone());
+                t.experiment = Some(ExperimentExplain { id: exp_id.clone(), key, weights, bucket: chosen.map(|(_, b)| b) });
+            }
+            taking_part?;
+            if let Some((chosen, _)) = chosen {
                 return Ok(Some((chosen, Some(exp_id))));
             }
             continue;
         }
-        let eligible = match &v.when {
-            Some(r) => r.matches(doc, env)?,
-            None => true,
-        };
-        if eligible {
+        let path = || join(&join(&join("/contents", index), "variants"), i);
+        if holds(v.when.as_ref(), Some(&v.id), doc, env, trace.as_deref_mut(), &path)? {
             return Ok(Some((v, None)));
         }
     }
     Ok(None)
 }
 
+/// Whether a condition holds (none: it does). With `trace`, it is explained and a try (of
+/// `variant`, at `path`) is recorded, also when it fails to evaluate.
+fn holds(when: Option<&Rule>, variant: Option<&str>, doc: &Value<'_>, env: &Env<'_>, trace: Option<&mut Vec<VariantExplain>>, path: &dyn Fn() -> String) -> Result<bool, Error> {
+    let Some(trace) = trace else { return when.map_or(Ok(true), |r| r.matches(doc, env)) };
+    let (result, steps) = match when {
+        Some(r) => r.explain(doc, env),
+        None => (Ok(true), Vec::new()),
+    };
+    let steps = steps.into_iter().map(super::segments::step).collect();
+    trace.push(VariantExplain { variant: variant.map(str::to_string), path: path(), condition: result.as_ref().is_ok_and(|h| *h), experiment: None, steps });
+    result
+}
+
 /// OpenFeature flagd's `fractional` bucketing: murmur3 (x86, 32-bit, seed 0) of experiment id +
 /// user id, scaled to the total weight; the first variant whose cumulative weight exceeds the
-/// bucket wins. A backend can reproduce it with any flagd implementation.
-fn fractional<'v>(experiment: &str, user_id: &str, weighted: &[(&'v CompiledVariant, u32)]) -> Option<&'v CompiledVariant> {
+/// bucket wins. A backend can reproduce it with any flagd implementation. Returns the variant
+/// and the bucket.
+fn fractional<'v>(experiment: &str, user_id: &str, weighted: &[(&'v CompiledVariant, u32)]) -> Option<(&'v CompiledVariant, u64)> {
     let total: u64 = weighted.iter().map(|(_, w)| u64::from(*w)).sum();
     let mut key = String::with_capacity(experiment.len() + user_id.len());
     key.push_str(experiment);
@@ -345,7 +386,8 @@ fn fractional<'v>(experiment: &str, user_id: &str, weighted: &[(&'v CompiledVari
     for (v, w) in weighted {
         cumulative += u128::from(*w);
         if cumulative > bucket {
-            return Some(v);
+            // Below `total`, a u64.
+            return Some((v, u64::try_from(bucket).unwrap_or(u64::MAX)));
         }
     }
     None

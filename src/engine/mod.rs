@@ -199,6 +199,7 @@ impl Engine {
             let event_type = doc.get("event").and_then(|e| e.get("type")).and_then(Value::as_str)?;
             self.contents.for_event(event_type)
         });
+        let mut explain_content = None;
         let rendered = match content {
             Some(index) => {
                 // Templates that read `segments` see the matched ids; only they pay for a copy.
@@ -210,14 +211,18 @@ impl Engine {
                     }
                     doc
                 });
-                self.contents.render(index, with_segments.as_ref().unwrap_or(doc), &env, checked.user_id).unwrap_or_else(|e| {
+                let data = with_segments.as_ref().unwrap_or(doc);
+                if opts.explain {
+                    explain_content = self.contents.explain(index, data, &env, checked.user_id);
+                }
+                self.contents.render(index, data, &env, checked.user_id).unwrap_or_else(|e| {
                     outcome.errors.extend(e);
                     None
                 })
             }
             None => None,
         };
-        let mut draft = Draft { engine: self, checked, explain: None, decision_id: String::new(), outcome, rich_menu, rendered };
+        let mut draft = Draft { engine: self, checked, explain: None, explain_content, decision_id: String::new(), outcome, rich_menu, rendered };
         draft.explain = draft.outcome.explain.take();
         draft.decision_id = draft.id();
         Ok(draft)
@@ -253,6 +258,7 @@ struct Draft<'d> {
     rich_menu: Option<crate::contract::RichMenuChoice>,
     rendered: Option<Rendered>,
     explain: Option<Vec<crate::contract::SegmentExplain>>,
+    explain_content: Option<crate::contract::ContentExplain>,
     decision_id: String,
 }
 
@@ -316,6 +322,7 @@ impl Draft<'_> {
             messages: self.rendered.iter().flat_map(Rendered::messages).map(|m| crate::contract::MessageJson::new(m.to_string())).collect(),
             errors: self.outcome.errors.clone(),
             explain: self.explain.clone(),
+            explain_content: self.explain_content.clone(),
         }
     }
 
@@ -342,6 +349,7 @@ impl Draft<'_> {
             &mut rendered.into_iter().flat_map(Rendered::messages),
             &self.outcome.errors,
             self.explain.as_deref(),
+            self.explain_content.as_ref(),
         );
     }
 }

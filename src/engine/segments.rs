@@ -290,7 +290,7 @@ fn row(rows: &[Vec<usize>], u: usize) -> &[usize] {
     rows.get(u).map_or(&[], Vec::as_slice)
 }
 
-fn step(s: logic::Step) -> Step {
+pub(super) fn step(s: logic::Step) -> Step {
     Step { path: s.path, op: s.op, args: s.args, result: s.result }
 }
 

@@ -1,4 +1,4 @@
-// The playground in Debian's chromium: a decision with its explain trace and rich-menu preview;
+// The playground in Debian's chromium: a decision with its explain traces and rich-menu preview;
 // config errors listed with their JSON pointer, selecting that place in the editor.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -411,6 +411,29 @@ test("the explain trace's paths are buttons that select that place in the config
   await page.locator(`#explain button[data-path="${other}"]`).focus();
   await page.keyboard.press("Enter");
   assert.deepEqual(selectedValue((await selection(page, "config")).text), at(config, other));
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test("the content's explanation lists each variant tried and the experiment's bucket; its paths select the config", async () => {
+  const { context, page } = await openPlayground();
+  const decision = JSON.parse(await page.locator("#decision").textContent());
+  assert.equal(decision.explainContent, undefined, "shown apart, not in the decision JSON");
+  const x = JSON.parse(await page.locator("#explain-content").textContent()); // the JSON text
+  assert.equal(x.variant, decision.content.variant);
+  const tries = page.locator("#explain-content-tries > li");
+  assert.equal(await tries.count(), x.tried.length);
+  assert.equal(await tries.last().getAttribute("data-chosen"), "true");
+  const last = x.tried.at(-1);
+  if (last.experiment) assert.ok((await tries.last().textContent()).includes(`バケット ${last.experiment.bucket}`));
+  // a step's path is a button that selects that condition in the config
+  const path = x.tried[0].steps[0].path;
+  assert.match(path, /^\/contents\/\d+\/variants\/0\/when/);
+  await page.locator(`#explain-content-tries button[data-path="${path}"]`).click();
+  const sel = await selection(page, "config");
+  assert.equal(sel.active, "config");
+  const config = JSON.parse(await page.locator("#config").inputValue());
+  assert.deepEqual(selectedValue(sel.text), at(config, path));
   await context.close();
   assert.deepEqual(errors, []);
 });

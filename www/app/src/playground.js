@@ -1,5 +1,6 @@
-// Playground: edit a config and a context, see the decision, its explain trace and the chosen
-// rich menu; every error lists its JSON pointer and selects that place in the editor.
+// Playground: edit a config and a context, see the decision, its explain traces (segments, and
+// the content's variant choice) and the chosen rich menu; every error lists its JSON pointer and
+// selects that place in the editor.
 import exampleConfigText from "virtual:kizuna-config";
 import brokenConfig from "../../../examples/broken-config.json?raw";
 import contexts from "../../../examples/skincare/contexts.ndjson?raw";
@@ -217,28 +218,67 @@ function fail(editorName, error, focusError) {
 // The explain text in full, when the <pre> shows only its start.
 let fullExplain = "";
 
+/** A button showing a JSON pointer into the config (as `label`) that selects that place. */
+const pathButton = (path, label = JSON.stringify(path)) =>
+  h("button.pg-path", { type: "button", "data-path": path, title: "設定のこの場所を選択", onclick: () => {
+    status.textContent = select("config", { path });
+  } }, label);
+
 /**
- * Puts the explain JSON text in its <pre>, each `"path": "…"` value (a JSON pointer into the
- * config) a button that selects that place in the config editor. The <pre>'s text stays the
- * JSON text.
+ * Puts explain JSON text in a <pre> (the segments' trace by default), each `"path": "…"` value
+ * (a JSON pointer into the config) a button that selects that place in the config editor. The
+ * <pre>'s text stays the JSON text.
  */
-function setExplainText(text) {
-  const pre = $("explain");
+function setExplainText(text, pre = $("explain")) {
   const parts = [];
   const re = /"path": ("(?:[^"\\]|\\.)*")/g;
   let last = 0;
   for (let m; (m = re.exec(text)); ) {
     const quoted = m[1];
-    const path = JSON.parse(quoted);
     const start = m.index + m[0].length - quoted.length;
     parts.push(text.slice(last, start));
-    parts.push(h("button.pg-path", { type: "button", "data-path": path, title: "設定のこの場所を選択", onclick: () => {
-      status.textContent = select("config", { path });
-    } }, quoted));
+    parts.push(pathButton(JSON.parse(quoted), quoted));
     last = start + quoted.length;
   }
   parts.push(text.slice(last));
   pre.replaceChildren(...parts);
+}
+
+/** One sub-condition of a try: its path (a button), operator, arguments and result. */
+const stepItem = (s) => h("li", null, pathButton(s.path), ` ${s.op} ${(s.args || []).map((a) => JSON.stringify(a)).join(", ")} → ${JSON.stringify(s.result)}`);
+
+/** What a try of the content's variant choice found, in words. */
+function tryText(t) {
+  const x = t.experiment;
+  if (!x) return `バリアント「${t.variant}」: ${t.steps.length ? (t.condition ? "条件が成立" : "条件が不成立") : "条件なし（常に対象）"}`;
+  if (!t.condition) return `実験「${x.id}」: 参加条件が不成立のため割り当てなし`;
+  let from = 0;
+  const ranges = x.weights.map((w) => {
+    const range = `${w.variant} ${from}–${from + w.weight - 1}`;
+    from += w.weight;
+    return range;
+  });
+  return `実験「${x.id}」: キー「${x.key}」のバケット ${x.bucket}（${ranges.join("、")}）→ バリアント「${t.variant}」`;
+}
+
+/**
+ * The content's explanation (`explainContent`): which variant was chosen, each try in order
+ * (the variant's or the experiment's condition, with its steps), and the JSON, every path a
+ * button that selects that place in the config.
+ */
+function showContentExplain(x) {
+  $("explain-content-box").hidden = !x;
+  if (!x) return;
+  $("explain-content-summary").textContent = x.variant
+    ? `コンテンツ「${x.content}」はバリアント「${x.variant}」に決まりました（上から順に試した結果）。`
+    : `コンテンツ「${x.content}」に当てはまるバリアントはありません。`;
+  $("explain-content-tries").replaceChildren(...x.tried.map((t, i) => {
+    const chosen = Boolean(x.variant) && i === x.tried.length - 1;
+    return h("li", { "data-chosen": chosen ? "true" : null },
+      `${chosen ? "✓" : "✗"} `, pathButton(t.path), ` ${tryText(t)}`,
+      t.steps.length ? h("ul", null, t.steps.map(stepItem)) : null);
+  }));
+  setExplainText(JSON.stringify(x, null, 2), $("explain-content"));
 }
 
 function showExplain(text) {
@@ -298,8 +338,9 @@ function decide(focusError) {
   const { engine, config } = compiled;
   try {
     const decision = engine.decide(editors.context.value, true);
-    const { explain, ...rest } = decision;
+    const { explain, explainContent, ...rest } = decision;
     $("decision").textContent = JSON.stringify(rest, null, 2);
+    showContentExplain(explainContent);
     showExplain(JSON.stringify(explain ?? null, null, 2));
     $("richmenu").replaceChildren(renderRichMenu(decision.richMenu, config));
     showMessages(decision.messages);
