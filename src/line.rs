@@ -134,6 +134,8 @@ impl Role {
             // A template message's alternative text is shorter than a flex or imagemap one.
             (Role::Message(Some(Type::Template)), "altText") => utf16("altText", 400),
             (Role::Message(_), "altText") => utf16("altText", 1_500),
+            // "Image base URL (Max character limit: 2000)" (the reference, #imagemap-message).
+            (Role::Message(Some(Type::Imagemap)), "baseUrl") => utf16("baseUrl", 2_000),
             (Role::Template { kind: Kind::Buttons, .. } | Role::Column { kind: Kind::Carousel, .. }, "title") => graphemes("title", 40),
             (Role::Template { kind: Kind::Buttons, pictured }, "text") => graphemes("text", if pictured { 60 } else { 160 }),
             (Role::Template { kind: Kind::Confirm, .. }, "text") => graphemes("text", 240),

@@ -107,9 +107,8 @@ const OBJECTS: &[(F, &str, &str, &str)] = &[
     (F::Component, "filler", "flex filler", "flex#"),
     (F::Background, "linearGradient", "linearGradient background", "angle! startColor! endColor! centerColor centerPosition"),
     // textV2 substitutions (LINE's OpenAPI description, schemas `SubstitutionObject` to
-    // `AllMentionTarget`). The `{key}` placeholders of the text are not matched against the
-    // substitution's keys: what LINE does with a placeholder no key fills, or a key no
-    // placeholder uses, is not written down where this was checked.
+    // `AllMentionTarget`). The text's `{key}` placeholders and the substitution's keys: see
+    // [`text_v2`]. A key no placeholder uses is let through (the reference is silent on it).
     (F::Substitution, "mention", "mention substitution", "mentionee!{"),
     (F::Substitution, "emoji", "emoji substitution", "productId! emojiId!"),
     (F::Mentionee, "user", "user mentionee", "userId!"),
@@ -298,10 +297,11 @@ fn is_ratio(s: &str) -> bool {
     }
 }
 
-/// Whether [`check_string`] checks the string under `key` beyond URLs: a `type`, an enumerated
-/// value, a colour, an aspect ratio.
+/// Whether the string under `key` is checked beyond URLs: a `type`, an enumerated value, a
+/// colour, an aspect ratio ([`check_string`]), an imagemap's pixels ([`imagemap`]: `x`, `y`,
+/// and `width` and `height`, which boxes enumerate).
 fn checked(key: &str) -> bool {
-    key == "type" || is_colour_key(key) || key == "aspectRatio" || VALUES.iter().any(|e| e.0 == key)
+    key == "type" || key == "x" || key == "y" || is_colour_key(key) || key == "aspectRatio" || VALUES.iter().any(|e| e.0 == key)
 }
 
 /// Whether `key` holds a colour: `color`, `backgroundColor`, `separatorColor`, ….
@@ -310,16 +310,23 @@ fn is_colour_key(key: &str) -> bool {
 }
 
 /// Whether a template in `m` decides something [`check_message`] checks beyond URLs: an object's
-/// `type` (or a box's `layout`), an enumerated value, a colour, an aspect ratio. Such a message
+/// `type` (or a box's `layout`), an enumerated value, a colour, an aspect ratio, a pixel count
+/// of an imagemap. Such a message
 /// is checked again once rendered; the others never need it (templates write strings, so the
 /// structure, and every array's length, is fixed).
+/// A textV2 message's templated text too (its placeholders are known once rendered).
 pub(crate) fn templated_shape(m: &Json) -> bool {
+    let v2 = m.get("type").and_then(Json::as_str) == Some("textV2") && m.get("text").and_then(Json::as_str).is_some_and(is_template);
+    v2 || templated(m)
+}
+
+fn templated(m: &Json) -> bool {
     match m {
         Json::Object(o) => o.iter().any(|(k, v)| match v {
             Json::String(s) => is_template(s) && checked(k),
-            other => templated_shape(other),
+            other => templated(other),
         }),
-        Json::Array(items) => items.iter().any(templated_shape),
+        Json::Array(items) => items.iter().any(templated),
         _ => false,
     }
 }
@@ -444,8 +451,12 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], report: &mut dyn FnMut(Code,
         }
     };
     let &(_, t, name, keys) = entry;
-    if f == F::Container {
-        video_hero(o, t, path, report);
+    match (f, t) {
+        (F::Container, _) => video_hero(o, t, path, report),
+        (F::Message, "imagemap") => imagemap(o, path, report),
+        (F::Message, "textV2") => text_v2(o, path, report),
+        (F::Template, "carousel") => same_columns(o, path, report),
+        _ => {}
     }
     let specs: Vec<&str> = keys.split_whitespace().chain(common(f).split_whitespace()).collect();
     let mut names: Vec<&str> = specs.iter().map(|s| s.trim_end_matches(['!', '{', '[', '*', '#', '?'])).collect();
@@ -526,6 +537,147 @@ fn video_hero(o: &Map<String, Json>, t: &str, path: &str, report: &mut dyn FnMut
             }
         }
         _ => {}
+    }
+}
+
+/// An imagemap's base image is 1040 pixels wide ("Width of base image in pixels. Set to 1040.")
+/// and a whole number of pixels high; its areas', and its video area's, positions and sizes
+/// are whole numbers, x and y "0 or higher" (the reference, #imagemap-message and
+/// #imagemap-area-object; LINE's OpenAPI, `ImagemapBaseSize` and `ImagemapArea`: integers).
+/// Neither says an area must lie within the base image, nor that its size be at least 1: not
+/// checked. A template is checked once rendered ([`templated_shape`]).
+fn imagemap(o: &Map<String, Json>, path: &str, report: &mut dyn FnMut(Code, &str, String)) {
+    let at = join(path, "baseSize");
+    let size = o.get("baseSize");
+    pixels(size, &at, "width", "an imagemap baseSize", (1040.0, 1040.0), "1040, the width of LINE's imagemap base image", report);
+    pixels(size, &at, "height", "an imagemap baseSize", (1.0, f64::MAX), "a whole number of pixels from 1", report);
+    let mut areas = Vec::new();
+    for (i, a) in o.get("actions").and_then(Json::as_array).map_or(&[][..], Vec::as_slice).iter().enumerate() {
+        areas.push((join(&join(path, "actions"), i), a));
+    }
+    if let Some(v) = o.get("video") {
+        areas.push((join(path, "video"), v));
+    }
+    for (at, holder) in &areas {
+        let (area, at) = (holder.get("area"), join(at, "area"));
+        for key in ["x", "y"] {
+            pixels(area, &at, key, "an imagemap area", (0.0, f64::MAX), "a whole number of pixels from 0", report);
+        }
+        for key in ["width", "height"] {
+            pixels(area, &at, key, "an imagemap area", (f64::MIN, f64::MAX), "a whole number of pixels", report);
+        }
+    }
+}
+
+/// Reports the number under `key` of `object` (at `at`) unless it is a whole number within
+/// `range`. Absent, null and templated values are not checked here; a string holding a number
+/// is read as that number, as LINE does.
+#[allow(clippy::too_many_arguments)]
+fn pixels(object: Option<&Json>, at: &str, key: &str, name: &str, range: (f64, f64), rule: &str, report: &mut dyn FnMut(Code, &str, String)) {
+    let Some(v) = object.and_then(|o| o.get(key)).filter(|v| !v.is_null()) else { return };
+    let n = match v {
+        Json::Number(n) => n.as_f64(),
+        Json::String(s) if is_template(s) => return,
+        Json::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    if n.is_some_and(|n| n.fract() == 0.0 && n >= range.0 && n <= range.1) {
+        return;
+    }
+    let found = match v {
+        // Integers only: formatting a float would bring float printing into the Wasm.
+        Json::Number(n) => n.as_i64().map_or_else(|| "a fraction".to_string(), |n| n.to_string()),
+        Json::String(s) => ["\"", s, "\""].concat(),
+        other => kind(other).to_string(),
+    };
+    report(Code::InvalidValue, &join(at, key), ["\"", key, "\" of ", name, " must be ", rule, ", found ", &found].concat());
+}
+
+/// A textV2 message's text and substitution (the reference, #text-message-v2): "`{` and `}`
+/// must be used in pairs", `{{` and `}}` writing a brace; "The substitution content of the
+/// string enclosed in `{` and `}` must be specified using the `substitution` property"; its
+/// keys hold "half-width alphanumeric characters (`0-9a-zA-Z`) and underscore (`_`)", at most
+/// 20 of them; at most 100 substitutions. A templated text is checked once rendered.
+fn text_v2(o: &Map<String, Json>, path: &str, report: &mut dyn FnMut(Code, &str, String)) {
+    let substitution = o.get("substitution").and_then(Json::as_object);
+    let at = join(path, "substitution");
+    if let Some(s) = substitution {
+        if s.len() > 100 {
+            report(Code::LimitExceeded, &at, format!("a textV2 message takes at most 100 substitutions, found {}", s.len()));
+        }
+        for key in s.keys() {
+            if key.len() > 20 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                report(Code::InvalidValue, &join(&at, key), ["substitution key \"", key, "\" must be at most 20 of a-z, A-Z, 0-9 and _ (LINE's rule)"].concat());
+            }
+        }
+    }
+    // A substitution that is not an object was reported as such.
+    let wrong = o.get("substitution").is_some_and(|s| !s.is_null() && substitution.is_none());
+    let Some(text) = o.get("text").and_then(Json::as_str).filter(|t| !wrong && !is_template(t)) else { return };
+    let keys = match placeholders(text) {
+        Ok(keys) => keys,
+        Err(i) => {
+            let c = text.get(..i).map_or(0, |s| s.chars().count()) + 1;
+            report(Code::InvalidValue, &join(path, "text"), format!("text has a lone brace at character {c}; LINE takes {{ and }} only in pairs around a substitution key, like {{name}}"));
+            return;
+        }
+    };
+    let at = if substitution.is_some() { at } else { path.to_string() };
+    for (i, k) in keys.iter().enumerate() {
+        let again = keys.get(..i).is_some_and(|before| before.contains(k));
+        if !again && !substitution.is_some_and(|s| s.contains_key(*k)) {
+            report(Code::MissingField, &at, ["text uses {", k, "} but substitution has no \"", k, "\"; LINE needs a mention or emoji for every {key}"].concat());
+        }
+    }
+}
+
+/// The keys of a textV2 text's `{key}` placeholders, or the byte offset of a brace without its
+/// pair (`{{` and `}}` are braces written as text).
+fn placeholders(text: &str) -> Result<Vec<&str>, usize> {
+    let b = text.as_bytes();
+    let (mut keys, mut i) = (Vec::new(), 0);
+    while let Some(&c) = b.get(i) {
+        let next = b.get(i + 1).copied();
+        match c {
+            b'{' | b'}' if next == Some(c) => i += 2,
+            b'}' => return Err(i),
+            b'{' => {
+                let rest = text.get(i + 1..).unwrap_or("");
+                match rest.bytes().position(|b| b == b'{' || b == b'}').filter(|j| rest.as_bytes().get(*j) == Some(&b'}')) {
+                    Some(j) => {
+                        keys.push(rest.get(..j).unwrap_or(""));
+                        i += j + 2;
+                    }
+                    None => return Err(i),
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(keys)
+}
+
+/// "Keep the number of actions consistent for all columns. If you use an image or title for a
+/// column, make sure to do the same for all other columns." (the reference, #column-object-for-carousel;
+/// LINE answers 400 otherwise.) Each column is held to the first.
+fn same_columns(o: &Map<String, Json>, path: &str, report: &mut dyn FnMut(Code, &str, String)) {
+    let columns = o.get("columns").and_then(Json::as_array).map_or(&[][..], Vec::as_slice);
+    let Some((first, rest)) = columns.split_first() else { return };
+    let actions = |c: &Json| c.get("actions").and_then(Json::as_array).map(Vec::len);
+    let has = |c: &Json, k: &str| c.get(k).is_some_and(|v| !v.is_null());
+    for (i, c) in rest.iter().enumerate() {
+        let at = join(&join(path, "columns"), i + 1);
+        if let (Some(a), Some(n)) = (actions(first), actions(c)) {
+            if a != n {
+                report(Code::InvalidValue, &join(&at, "actions"), format!("column {} has {n} actions and column 0 has {a}; LINE needs the same number of actions in every column", i + 1));
+            }
+        }
+        for k in ["thumbnailImageUrl", "title"] {
+            if has(first, k) != has(c, k) {
+                let (yes, no) = if has(c, k) { (i + 1, 0) } else { (0, i + 1) };
+                report(Code::InvalidValue, &at, format!("column {yes} has a {k} and column {no} has none; LINE needs it in every column or in none"));
+            }
+        }
     }
 }
 

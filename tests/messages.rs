@@ -365,9 +365,8 @@ fn textv2_substitutions_are_mentions_or_emoji() {
     one(v2(json!({"x": {"productId": "p", "emojiId": "001"}})), Code::MissingField, "/substitution/x");
     one(v2(json!({"x": "@everyone"})), Code::InvalidValue, "/substitution/x");
     one(v2(json!([{"type": "mention", "mentionee": {"type": "all"}}])), Code::InvalidValue, "/substitution");
-    // A key is any string; the mentioned user is usually the one the message goes to.
-    assert_eq!(problems(v2(json!({"a/b~c": {"type": "mention", "mentionee": {"type": "user", "userId": "{{ user.userId }}"}}}))), []);
-    assert_eq!(problems(v2(json!({}))), []);
+    // The mentioned user is usually the one the message goes to.
+    assert_eq!(problems(v2(json!({"x": {"type": "mention", "mentionee": {"type": "user", "userId": "{{ user.userId }}"}}}))), []);
     let p = problems(v2(json!({"x": {"type": "mention"}, "y": {"type": "emoji"}})));
     assert_eq!(p.len(), 3, "{p:#?}");
 }
@@ -450,8 +449,10 @@ fn arrays_hold_as_many_items_as_line_takes() {
     let carousel = |columns: Vec<Value>| json!({"type": "template", "altText": "a", "template": {"type": "carousel", "columns": columns}});
     assert_eq!(problems(carousel(vec![column(3); 10])), []);
     one(carousel(vec![column(1); 11]), Code::LimitExceeded, "/template/columns");
-    let m = one(carousel(vec![column(1), column(4)]), Code::LimitExceeded, "/template/columns/1/actions");
-    assert!(m.contains("a carousel column takes at most 3 actions, found 4"), "{m}");
+    let p = problems(carousel(vec![column(4), column(4)]));
+    let at = |i: usize| format!("{M}/template/columns/{i}/actions");
+    assert_eq!(p.iter().map(|(c, at, _)| (*c, at.clone())).collect::<Vec<_>>(), [(Code::LimitExceeded, at(0)), (Code::LimitExceeded, at(1))], "{p:#?}");
+    assert!(p[0].2.contains("a carousel column takes at most 3 actions, found 4"), "{}", p[0].2);
     let image_column = json!({"imageUrl": "https://example.com/a.png", "action": action(0)});
     let image_carousel = |n: usize| json!({"type": "template", "altText": "a", "template": {"type": "image_carousel", "columns": vec![image_column.clone(); n]}});
     assert_eq!(problems(image_carousel(10)), []);
@@ -475,4 +476,115 @@ fn arrays_hold_as_many_items_as_line_takes() {
     assert_eq!(problems(animated(10)), []);
     let m = one(animated(11), Code::LimitExceeded, "");
     assert!(m.contains("at most 10 animated images"), "{m}");
+}
+
+/// An imagemap's base image is 1040 pixels wide and a whole number of pixels high; its areas'
+/// positions are whole numbers from 0 (the reference, #imagemap-message, #imagemap-area-object;
+/// LINE's OpenAPI: integers). An area is not held inside the base image: LINE does not say so.
+#[test]
+fn imagemap_sizes_and_areas_are_whole_pixels() {
+    let imagemap = |base: Value, area: Value, video: Value| {
+        let mut m = json!({"type": "imagemap", "baseUrl": "https://example.com/rm", "altText": "a", "baseSize": base,
+            "actions": [{"type": "message", "text": "a", "area": area}]});
+        if !video.is_null() {
+            m["video"] = json!({"originalContentUrl": "https://example.com/v.mp4", "previewImageUrl": "https://example.com/p.jpg", "area": video});
+        }
+        m
+    };
+    let base = json!({"width": 1040, "height": 700});
+    let area = json!({"x": 0, "y": 0, "width": 520, "height": 700});
+    assert_eq!(problems(imagemap(base.clone(), area.clone(), area.clone())), []);
+    // LINE reads a number written as a string; an area past the base image is not refused.
+    assert_eq!(problems(imagemap(json!({"width": "1040", "height": "700"}), json!({"x": 1000, "y": 650, "width": 520, "height": 100}), Value::Null)), []);
+    let m = one(imagemap(json!({"width": 700, "height": 700}), area.clone(), Value::Null), Code::InvalidValue, "/baseSize/width");
+    assert!(m.contains("\"width\" of an imagemap baseSize must be 1040, the width of LINE's imagemap base image, found 700"), "{m}");
+    for bad in [json!(0), json!(-1), json!(700.5), json!("tall"), json!(true)] {
+        one(imagemap(json!({"width": 1040, "height": bad}), area.clone(), Value::Null), Code::InvalidValue, "/baseSize/height");
+    }
+    let m = one(imagemap(base.clone(), json!({"x": -1, "y": 0, "width": 520, "height": 700}), Value::Null), Code::InvalidValue, "/actions/0/area/x");
+    assert!(m.contains("\"x\" of an imagemap area must be a whole number of pixels from 0, found -1"), "{m}");
+    one(imagemap(base.clone(), json!({"x": 0, "y": 0, "width": 10.5, "height": 700}), Value::Null), Code::InvalidValue, "/actions/0/area/width");
+    one(imagemap(base.clone(), area.clone(), json!({"x": 0, "y": -5, "width": 1040, "height": 585})), Code::InvalidValue, "/video/area/y");
+    // baseUrl: at most 2,000 characters.
+    let mut long = imagemap(base.clone(), area.clone(), Value::Null);
+    long["baseUrl"] = json!(format!("https://example.com/{}", "a".repeat(1_981)));
+    one(long, Code::LimitExceeded, "/baseUrl");
+    // A templated size is checked once rendered.
+    let e = Engine::from_json(&config(json!([imagemap(json!({"width": 1040, "height": "{{ user.attributes.h }}"}), area, Value::Null)]))).unwrap();
+    let render = |h: &str| {
+        let ctx = json!({"now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U1", "attributes": {"h": h}}});
+        e.render("c", &ctx.to_string(), DecideOptions::default()).unwrap()
+    };
+    let ok = render("700");
+    assert!(ok.errors.is_empty() && ok.messages.len() == 1, "{:?}", ok.errors);
+    let bad = render("0");
+    assert!(bad.messages.is_empty(), "nothing is sent");
+    assert_eq!(bad.errors.iter().map(|e| (e.code, e.path.clone())).collect::<Vec<_>>(), [(Code::InvalidValue, format!("{M}/baseSize/height"))]);
+    assert!(bad.errors[0].message.contains("after rendering"), "{}", bad.errors[0].message);
+}
+
+/// "Keep the number of actions consistent for all columns. If you use an image or title for a
+/// column, make sure to do the same for all other columns." (the reference, carousel template)
+#[test]
+fn carousel_columns_are_alike() {
+    let action = json!({"type": "message", "label": "a", "text": "a"});
+    let column = |n: usize, extra: Value| {
+        let mut c = json!({"text": "t", "actions": vec![action.clone(); n]});
+        if let (Some(c), Some(extra)) = (c.as_object_mut(), extra.as_object()) {
+            c.extend(extra.clone());
+        }
+        c
+    };
+    let carousel = |columns: Vec<Value>| json!({"type": "template", "altText": "a", "template": {"type": "carousel", "columns": columns}});
+    let titled = json!({"title": "t", "thumbnailImageUrl": "https://example.com/a.jpg"});
+    assert_eq!(problems(carousel(vec![column(2, titled.clone()), column(2, titled.clone())])), []);
+    let m = one(carousel(vec![column(3, json!({})), column(3, json!({})), column(2, json!({}))]), Code::InvalidValue, "/template/columns/2/actions");
+    assert!(m.contains("column 2 has 2 actions and column 0 has 3; LINE needs the same number of actions in every column"), "{m}");
+    let m = one(carousel(vec![column(1, json!({"title": "t"})), column(1, json!({}))]), Code::InvalidValue, "/template/columns/1");
+    assert!(m.contains("column 0 has a title and column 1 has none"), "{m}");
+    let m = one(carousel(vec![column(1, json!({})), column(1, json!({"thumbnailImageUrl": "https://example.com/a.jpg"}))]), Code::InvalidValue, "/template/columns/1");
+    assert!(m.contains("column 1 has a thumbnailImageUrl and column 0 has none"), "{m}");
+}
+
+/// A textV2 text's `{key}`s each need a substitution; braces come in pairs; keys are 0-9a-zA-Z
+/// and _, at most 20 characters; at most 100 substitutions (the reference, #text-message-v2).
+#[test]
+fn textv2_placeholders_have_substitutions() {
+    let mention = json!({"type": "mention", "mentionee": {"type": "all"}});
+    let v2 = |text: &str, substitution: Value| {
+        let mut m = json!({"type": "textV2", "text": text});
+        if !substitution.is_null() {
+            m["substitution"] = substitution;
+        }
+        m
+    };
+    assert_eq!(problems(v2("no placeholders", Value::Null)), []);
+    assert_eq!(problems(v2("{a} and {a_2}", json!({"a": mention, "a_2": mention, "unused": mention}))), []);
+    let m = one(v2("Hi {name}!", Value::Null), Code::MissingField, "");
+    assert!(m.contains("text uses {name} but substitution has no \"name\"; LINE needs a mention or emoji for every {key}"), "{m}");
+    // Each missing key once, at the substitution.
+    one(v2("{a} {b} {b}", json!({"a": mention})), Code::MissingField, "/substitution");
+    for lone in ["Hi {name", "Hi name}", "{a {b}", "}{"] {
+        let m = one(v2(lone, json!({"b": mention, "name": mention})), Code::InvalidValue, "/text");
+        assert!(m.contains("lone brace"), "{lone}: {m}");
+    }
+    let m = one(v2("{user-1}", json!({"user-1": mention})), Code::InvalidValue, "/substitution/user-1");
+    assert!(m.contains("substitution key \"user-1\" must be at most 20 of a-z, A-Z, 0-9 and _"), "{m}");
+    let long = "k".repeat(21);
+    one(v2(&format!("{{{long}}}"), json!({long.clone(): mention})), Code::InvalidValue, &format!("/substitution/{long}"));
+    assert_eq!(problems(v2(&format!("{{{}}}", &long[1..]), json!({&long[1..]: mention}))), []);
+    let many: serde_json::Map<String, Value> = (0..101).map(|i| (format!("k{i}"), mention.clone())).collect();
+    one(v2("hi", Value::Object(many)), Code::LimitExceeded, "/substitution");
+    // A templated text is checked once rendered.
+    let e = Engine::from_json(&config(json!([v2("{{ user.attributes.greeting }} {x}", json!({"x": mention}))]))).unwrap();
+    let render = |greeting: &str| {
+        let ctx = json!({"now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U1", "attributes": {"greeting": greeting}}});
+        e.render("c", &ctx.to_string(), DecideOptions::default()).unwrap()
+    };
+    let ok = render("Hello");
+    assert!(ok.errors.is_empty() && ok.messages.len() == 1, "{:?}", ok.errors);
+    let bad = render("{oops}");
+    assert!(bad.messages.is_empty(), "nothing is sent");
+    assert_eq!(bad.errors.iter().map(|e| (e.code, e.path.clone())).collect::<Vec<_>>(), [(Code::MissingField, format!("{M}/substitution"))]);
+    assert!(bad.errors[0].message.contains("after rendering, text uses {oops}"), "{}", bad.errors[0].message);
 }
