@@ -91,7 +91,9 @@ fn content_config(messages: Value) -> Value {
 fn render_err(config: Value, user: Value) -> kizuna::Error {
     let e = Engine::from_json(&config).unwrap();
     let d = e.render("c", &json!({"now": NOW, "user": user}).to_string(), DecideOptions::default()).unwrap();
-    assert!(d.messages.is_empty() && d.content.is_none(), "nothing is sent when a limit is hit");
+    assert!(d.messages.is_empty(), "nothing is sent when a limit is hit");
+    // The decision still says which variant the user got (an A/B arm stays measurable).
+    assert_eq!(d.content.as_ref().map(|c| (c.id.as_str(), c.variant.as_str())), Some(("c", "v")));
     d.errors.into_iter().next().expect("an error")
 }
 
@@ -231,7 +233,7 @@ fn every_render_problem_of_a_content_is_reported() {
         "/contents/0/variants/0/messages/1/altText",
         "/contents/0/variants/0/messages/1/contents/body/contents/0/text",
     ]);
-    assert!(d.messages.is_empty() && d.content.is_none(), "nothing half-rendered is sent");
+    assert!(d.messages.is_empty() && d.content.is_some(), "nothing half-rendered is sent; the variant chosen is kept");
 }
 
 /// A typo in `on` would compile and then never answer.
@@ -412,7 +414,9 @@ fn explain_names_each_variant_tried_and_the_experiment_assignment() {
     // A member: the condition fails with the value it saw, then the experiment assigns.
     let member = ctx(json!(["member"]));
     let d = e.decide(&member, opts).unwrap();
-    let x = d.explain_content.clone().expect("explainContent with explain on");
+    let xs = d.explain_content.clone().expect("explainContent with explain on");
+    assert_eq!(xs.len(), 1, "one content tried");
+    let x = &xs[0];
     let c = d.content.clone().unwrap();
     assert_eq!((x.content.as_str(), x.variant.as_deref()), ("welcome", Some(c.variant.as_str())));
     assert_eq!(x.tried.len(), 2, "{x:#?}");
@@ -435,11 +439,11 @@ fn explain_names_each_variant_tried_and_the_experiment_assignment() {
     // Written by hand like the rest of the decision, byte for byte as serde writes it.
     let text = e.decide_to_string(&member, opts).unwrap();
     assert_eq!(text, serde_json::to_string(&d).unwrap());
-    assert!(text.contains(",\"explainContent\":{\"content\":\"welcome\",\"variant\":"), "{text}");
+    assert!(text.contains(",\"explainContent\":[{\"content\":\"welcome\",\"variant\":"), "{text}");
 
     // Not a member: the experiment's condition fails (no assignment), the next variant applies.
     let d = e.decide(&ctx(json!([])), opts).unwrap();
-    let x = d.explain_content.unwrap();
+    let x = d.explain_content.unwrap().remove(0);
     assert_eq!(x.variant.as_deref(), Some("default"));
     let split = &x.tried[1];
     assert_eq!((split.condition, split.variant.as_deref()), (false, None));
@@ -457,4 +461,52 @@ fn explain_names_each_variant_tried_and_the_experiment_assignment() {
     // No content for the event: no content explanation either.
     let message = member.replace("\"follow\"", "\"message\"");
     assert!(e.decide(&message, opts).unwrap().explain_content.is_none());
+}
+
+/// Keyword replies: an event's contents are tried in config order until one has a variant
+/// that applies, so a catch-all after them answers whatever no keyword matched.
+#[test]
+fn an_events_contents_fall_through_to_the_next_until_a_variant_applies() {
+    let text = |t: &str| json!([{"type": "text", "text": t}]);
+    let e = Engine::from_json(&json!({"version": 1, "segments": [], "contents": [
+        {"id": "kw_order", "on": ["message"], "variants": [{"id": "order", "when": {"==": [{"var": "event.message.text"}, "豆を注文"]}, "messages": text("ご注文はこちら")}]},
+        {"id": "kw_sub", "on": ["message"], "variants": [{"id": "sub", "when": {"starts_with": [{"var": "event.message.text"}, "定期"]}, "messages": text("定期便のご案内")}]},
+        {"id": "fallback", "on": ["message"], "variants": [{"id": "thanks", "messages": text("メッセージありがとうございます")}]}
+    ]}))
+    .unwrap();
+    let said = |t: &str| json!({"now": NOW, "user": {"userId": "U1"}, "event": {"type": "message", "message": {"type": "text", "text": t}}}).to_string();
+    let got = |t: &str| {
+        let d = e.decide(&said(t), DecideOptions { explain: true }).unwrap();
+        let tried: Vec<String> = d.explain_content.unwrap_or_default().iter().map(|x| format!("{}:{}", x.content, x.variant.as_deref().unwrap_or("-"))).collect();
+        (d.content.map(|c| c.id), tried)
+    };
+    assert_eq!(got("豆を注文"), (Some("kw_order".into()), vec!["kw_order:order".to_string()]));
+    assert_eq!(got("定期便を確認"), (Some("kw_sub".into()), vec!["kw_order:-".to_string(), "kw_sub:sub".into()]));
+    assert_eq!(got("こんにちは"), (Some("fallback".into()), vec!["kw_order:-".to_string(), "kw_sub:-".into(), "fallback:thanks".into()]));
+    // A content asked for by id is the only one tried.
+    let d = e.render("kw_order", &said("こんにちは"), DecideOptions::default()).unwrap();
+    assert!(d.content.is_none() && d.messages.is_empty());
+}
+
+/// Weight 0 pauses an arm: nobody is assigned to it; all 0, the next variant answers.
+#[test]
+fn a_weight_of_zero_pauses_an_arm() {
+    let text = |t: &str| json!([{"type": "text", "text": t}]);
+    let config = |a: u32, b: u32| json!({"version": 1, "segments": [], "contents": [{"id": "c", "on": ["follow"], "experiment": {"id": "x"}, "variants": [
+        {"id": "a", "weight": a, "messages": text("a")},
+        {"id": "b", "weight": b, "messages": text("b")},
+        {"id": "default", "messages": text("d")}
+    ]}]});
+    let variants = |a: u32, b: u32| {
+        let e = Engine::from_json(&config(a, b)).unwrap();
+        let mut seen: Vec<String> = (0..200)
+            .map(|i| e.decide(&json!({"now": NOW, "user": {"userId": format!("U{i}")}, "event": {"type": "follow"}}).to_string(), DecideOptions::default()).unwrap().content.unwrap().variant)
+            .collect();
+        seen.sort();
+        seen.dedup();
+        seen
+    };
+    assert_eq!(variants(50, 50), ["a", "b"]);
+    assert_eq!(variants(0, 50), ["b"]);
+    assert_eq!(variants(0, 0), ["default"]);
 }

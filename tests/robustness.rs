@@ -511,8 +511,8 @@ fn decide_every_way(engine: &Engine, ctx: &str, content: Option<&str>) -> Result
                     return Err(format!("explain trace matches {in_trace:?}, decision {:?}", d.segments));
                 }
             }
-            // The content's explanation names the variant rendered (a failed render has none).
-            if let (Some(c), Some(xc)) = (&x.content, &x.explain_content) {
+            // The last content explained names the variant chosen (rendered, or failed to).
+            if let (Some(c), Some(xc)) = (&x.content, x.explain_content.as_ref().and_then(|xs| xs.last())) {
                 if (xc.content.as_str(), xc.variant.as_deref()) != (c.id.as_str(), Some(c.variant.as_str())) {
                     return Err(format!("content explanation says {:?}/{:?}, decision {c:?}", xc.content, xc.variant));
                 }

@@ -57,9 +57,10 @@ pub struct Content {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// LINE webhook event types that make a decision reply with this content (`follow`,
-    /// `message`, `postback`, …). The first content (in config order) whose `on` lists the
-    /// context's event type is rendered into the decision. Any content can also be rendered
-    /// on request (`Engine::render`), e.g. for a push campaign.
+    /// `message`, `postback`, …). The contents whose `on` lists the context's event type are
+    /// tried in config order, and the first with a variant that applies is rendered into the
+    /// decision (keyword replies, then a catch-all). Any content can also be rendered on
+    /// request (`Engine::render`), e.g. for a push campaign.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub on: Vec<String>,
     /// An A/B test among the variants that have a `weight`.
@@ -99,7 +100,9 @@ pub struct Variant {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(not(target_arch = "wasm32"), schemars(schema_with = "rule_schema"))]
     pub when: Option<Value>,
-    /// Share of the experiment (needs the content's `experiment`).
+    /// Share of the experiment (needs the content's `experiment`); 0 pauses the arm: nobody is
+    /// assigned to it (the users are bucketed over the other weights), and it stays in the
+    /// config and in explanations. All 0: nobody takes part, the next variants are tried.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<u32>,
     /// 1–5 LINE message objects (`text`, `flex`, `image`, `sticker`, …) as the Messaging API
@@ -300,9 +303,9 @@ impl Variant {
         let id = read_id(&mut o, "variant", p);
         let when = o.opt("when").cloned();
         let weight = o.opt_i64("weight", p).and_then(|w| match u32::try_from(w) {
-            Ok(w) if w > 0 => Some(w),
+            Ok(w) => Some(w),
             _ => {
-                p.push(Code::InvalidValue, &o.field_path("weight"), format!("\"weight\" must be a positive integer, found {w}"));
+                p.push(Code::InvalidValue, &o.field_path("weight"), format!("\"weight\" must be an integer from 0 (a paused arm), found {w}"));
                 None
             }
         });

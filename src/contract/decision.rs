@@ -45,11 +45,12 @@ pub struct Decision {
     /// Why each segment matched or not; present when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explain: Option<Vec<SegmentExplain>>,
-    /// Why the content got its variant: present when asked for (with `explain`) and the
-    /// decision tried a content (its event type has one, or one was asked for), also when no
-    /// variant applies.
+    /// Why the decision got its content and variant: each content tried, in order, with its
+    /// variants' tries (present when asked for with `explain` and the decision tried a
+    /// content, also when no variant applies). An event's contents are tried in config order
+    /// until one has a variant that applies; a content asked for by id is the only one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub explain_content: Option<ContentExplain>,
+    pub explain_content: Option<Vec<ContentExplain>>,
 }
 
 impl PartialEq for Decision {
@@ -426,7 +427,7 @@ pub(crate) fn write_tail(
     messages: &mut dyn Items<&'_ str>,
     errors: &[Error],
     explain: Option<&[SegmentExplain]>,
-    explain_content: Option<&ContentExplain>,
+    explain_content: Option<&[ContentExplain]>,
 ) {
     if let Some(m) = rich_menu {
         o.push_str(",\"richMenu\":");
@@ -453,9 +454,15 @@ pub(crate) fn write_tail(
         o.push_str(",\"explain\":");
         write_explain(x, o);
     }
-    if let Some(x) = explain_content {
-        o.push_str(",\"explainContent\":");
-        x.write_json(o);
+    if let Some(xs) = explain_content {
+        o.push_str(",\"explainContent\":[");
+        for (i, x) in xs.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            x.write_json(o);
+        }
+        o.push(']');
     }
     o.push('}');
 }
@@ -519,7 +526,7 @@ impl Decision {
             &mut self.segments.iter().map(String::as_str),
             &mut self.groups.iter().map(|(g, id)| (g.as_str(), id.as_str())),
         );
-        write_tail(o, self.rich_menu.as_ref(), self.content.as_ref(), &mut self.messages.iter().map(|m| m.get()), &self.errors, self.explain.as_deref(), self.explain_content.as_ref());
+        write_tail(o, self.rich_menu.as_ref(), self.content.as_ref(), &mut self.messages.iter().map(|m| m.get()), &self.errors, self.explain.as_deref(), self.explain_content.as_deref());
     }
 
     pub fn to_json(&self) -> String {

@@ -239,9 +239,10 @@ impl Contents {
         self.items.iter().position(|c| c.id == id)
     }
 
-    /// The first content that answers events of this type.
-    pub fn for_event(&self, event_type: &str) -> Option<usize> {
-        self.items.iter().position(|c| c.on.iter().any(|t| t == event_type))
+    /// The contents that answer events of this type, in config order: the first with a
+    /// variant that applies renders (keyword replies, then a catch-all).
+    pub fn for_event<'a>(&'a self, event_type: &'a str) -> impl Iterator<Item = usize> + 'a {
+        self.items.iter().enumerate().filter(move |(_, c)| c.on.iter().any(|t| t == event_type)).map(|(i, _)| i)
     }
 
     /// Whether content `index`'s templates read `segments` (the caller then adds them).
@@ -250,12 +251,14 @@ impl Contents {
     }
 
     /// Picks the variant of content `index` for this user and renders its messages against
-    /// `doc` (the context, plus `segments` when [`Contents::reads_segments`]). `None` when no
-    /// variant applies.
+    /// `doc` (the context, plus `segments` when [`Contents::reads_segments`]). `Ok(None)` when
+    /// no variant applies. A render that fails keeps the choice (the decision still says which
+    /// variant, and which experiment, the user got) with no messages: nothing is sent.
     #[inline(never)] // only engines with contents compile it (see Engine::from_json)
-    pub fn render(&self, index: usize, doc: &Value<'_>, env: &Env<'_>, user_id: &str) -> Result<Option<Rendered>, Vec<Error>> {
+    pub fn render(&self, index: usize, doc: &Value<'_>, env: &Env<'_>, user_id: &str) -> Result<Option<Rendered>, (Option<Rendered>, Vec<Error>)> {
         let Some(c) = self.items.get(index) else { return Ok(None) };
-        let Some((variant, experiment)) = choose(c, index, doc, env, user_id, None).map_err(|e| vec![e])? else { return Ok(None) };
+        let Some((variant, experiment)) = choose(c, index, doc, env, user_id, None).map_err(|e| (None, vec![e]))? else { return Ok(None) };
+        let choice = ContentChoice { id: c.id.clone(), variant: variant.id.clone(), experiment: experiment.map(str::to_string) };
         let opts = RenderOptions { now: env.now, tz: env.tz, locale: self.locale, limits: &self.limits };
         let mut json = String::with_capacity(256 * variant.messages.len());
         let mut ends = Vec::with_capacity(variant.messages.len());
@@ -292,9 +295,8 @@ impl Contents {
             ends.push(json.len());
         }
         if !errors.is_empty() {
-            return Err(errors);
+            return Err((Some(Rendered { choice, json: String::new(), ends: Vec::new() }), errors));
         }
-        let choice = ContentChoice { id: c.id.clone(), variant: variant.id.clone(), experiment: experiment.map(str::to_string) };
         Ok(Some(Rendered { choice, json, ends }))
     }
 }

@@ -195,33 +195,37 @@ impl Engine {
         // Menu rules and content variants read the segments just decided.
         let env = Env { now: checked.now, tz, segments: &outcome.results, flag_key: None, targeting_key: Some(checked.user_id) };
         let rich_menu = self.menus.as_ref().map(|m| m.decide(&self.config, doc, &env, &mut outcome.errors));
-        let content = content.or_else(|| {
-            let event_type = doc.get("event").and_then(|e| e.get("type")).and_then(Value::as_str)?;
-            self.contents.for_event(event_type)
-        });
-        let mut explain_content = None;
-        let rendered = match content {
-            Some(index) => {
-                // Templates that read `segments` see the matched ids; only they pay for a copy.
-                let with_segments = self.contents.reads_segments(index).then(|| {
-                    let mut doc = doc.clone();
-                    if let Value::Object(members) = &mut doc {
-                        let ids = outcome.matched.iter().map(|&i| Value::String(self.segments.id(i).to_string().into())).collect();
-                        members.push((CONTENT_EXTRA.0.into(), Value::Array(ids)));
-                    }
-                    doc
-                });
-                let data = with_segments.as_ref().unwrap_or(doc);
-                if opts.explain {
-                    explain_content = self.contents.explain(index, data, &env, checked.user_id);
+        // The content asked for, else the event's: each content that answers its type in turn,
+        // until one has a variant that applies.
+        let event_type = if content.is_none() { doc.get("event").and_then(|e| e.get("type")).and_then(Value::as_str) } else { None };
+        let candidates = content.into_iter().chain(event_type.into_iter().flat_map(|t| self.contents.for_event(t)));
+        let mut explain_content = Vec::new();
+        let mut rendered = None;
+        for index in candidates {
+            // Templates that read `segments` see the matched ids; only they pay for a copy.
+            let with_segments = self.contents.reads_segments(index).then(|| {
+                let mut doc = doc.clone();
+                if let Value::Object(members) = &mut doc {
+                    let ids = outcome.matched.iter().map(|&i| Value::String(self.segments.id(i).to_string().into())).collect();
+                    members.push((CONTENT_EXTRA.0.into(), Value::Array(ids)));
                 }
-                self.contents.render(index, data, &env, checked.user_id).unwrap_or_else(|e| {
-                    outcome.errors.extend(e);
-                    None
-                })
+                doc
+            });
+            let data = with_segments.as_ref().unwrap_or(doc);
+            if opts.explain {
+                explain_content.extend(self.contents.explain(index, data, &env, checked.user_id));
             }
-            None => None,
-        };
+            match self.contents.render(index, data, &env, checked.user_id) {
+                Ok(None) => continue,
+                Ok(r) => rendered = r,
+                Err((r, e)) => {
+                    rendered = r;
+                    outcome.errors.extend(e);
+                }
+            }
+            break;
+        }
+        let explain_content = opts.explain.then_some(explain_content).filter(|x| !x.is_empty());
         let mut draft = Draft { engine: self, checked, explain: None, explain_content, decision_id: String::new(), outcome, rich_menu, rendered };
         draft.explain = draft.outcome.explain.take();
         draft.decision_id = draft.id();
@@ -258,7 +262,7 @@ struct Draft<'d> {
     rich_menu: Option<crate::contract::RichMenuChoice>,
     rendered: Option<Rendered>,
     explain: Option<Vec<crate::contract::SegmentExplain>>,
-    explain_content: Option<crate::contract::ContentExplain>,
+    explain_content: Option<Vec<crate::contract::ContentExplain>>,
     decision_id: String,
 }
 
@@ -349,7 +353,7 @@ impl Draft<'_> {
             &mut rendered.into_iter().flat_map(Rendered::messages),
             &self.outcome.errors,
             self.explain.as_deref(),
-            self.explain_content.as_ref(),
+            self.explain_content.as_deref(),
         );
     }
 }

@@ -419,7 +419,9 @@ test("the content's explanation lists each variant tried and the experiment's bu
   const { context, page } = await openPlayground();
   const decision = JSON.parse(await page.locator("#decision").textContent());
   assert.equal(decision.explainContent, undefined, "shown apart, not in the decision JSON");
-  const x = JSON.parse(await page.locator("#explain-content").textContent()); // the JSON text
+  const xs = JSON.parse(await page.locator("#explain-content").textContent()); // the JSON text
+  assert.equal(xs.length, 1, "the welcome content answers the follow");
+  const [x] = xs;
   assert.equal(x.variant, decision.content.variant);
   const tries = page.locator("#explain-content-tries > li");
   assert.equal(await tries.count(), x.tried.length);

@@ -254,7 +254,7 @@ function tryText(t) {
   if (!t.condition) return `実験「${x.id}」: 参加条件が不成立のため割り当てなし`;
   let from = 0;
   const ranges = x.weights.map((w) => {
-    const range = `${w.variant} ${from}–${from + w.weight - 1}`;
+    const range = w.weight > 0 ? `${w.variant} ${from}–${from + w.weight - 1}` : `${w.variant} 停止中`;
     from += w.weight;
     return range;
   });
@@ -262,23 +262,28 @@ function tryText(t) {
 }
 
 /**
- * The content's explanation (`explainContent`): which variant was chosen, each try in order
- * (the variant's or the experiment's condition, with its steps), and the JSON, every path a
- * button that selects that place in the config.
+ * The content's explanation (`explainContent`): each content tried in order (an event's
+ * contents fall through while none of a content's variants applies), which variant was chosen,
+ * each try (the variant's or the experiment's condition, with its steps), and the JSON, every
+ * path a button that selects that place in the config.
  */
-function showContentExplain(x) {
-  $("explain-content-box").hidden = !x;
-  if (!x) return;
-  $("explain-content-summary").textContent = x.variant
-    ? `コンテンツ「${x.content}」はバリアント「${x.variant}」に決まりました（上から順に試した結果）。`
-    : `コンテンツ「${x.content}」に当てはまるバリアントはありません。`;
-  $("explain-content-tries").replaceChildren(...x.tried.map((t, i) => {
-    const chosen = Boolean(x.variant) && i === x.tried.length - 1;
-    return h("li", { "data-chosen": chosen ? "true" : null },
-      `${chosen ? "✓" : "✗"} `, pathButton(t.path), ` ${tryText(t)}`,
+function showContentExplain(xs) {
+  $("explain-content-box").hidden = !xs?.length;
+  if (!xs?.length) return;
+  const chosen = xs.at(-1).variant ? xs.at(-1) : null;
+  const skipped = xs.filter((x) => x !== chosen).map((x) => `「${x.content}」`);
+  $("explain-content-summary").textContent = [
+    skipped.length ? `コンテンツ${skipped.join("")}には当てはまるバリアントがありません。` : "",
+    chosen ? `コンテンツ「${chosen.content}」はバリアント「${chosen.variant}」に決まりました（上から順に試した結果）。` : "",
+  ].join("");
+  const many = xs.length > 1;
+  $("explain-content-tries").replaceChildren(...xs.flatMap((x) => x.tried.map((t, i) => {
+    const won = x === chosen && i === x.tried.length - 1;
+    return h("li", { "data-chosen": won ? "true" : null },
+      `${won ? "✓" : "✗"} `, pathButton(t.path), ` ${many ? `「${x.content}」` : ""}${tryText(t)}`,
       t.steps.length ? h("ul", null, t.steps.map(stepItem)) : null);
-  }));
-  setExplainText(JSON.stringify(x, null, 2), $("explain-content"));
+  })));
+  setExplainText(JSON.stringify(xs, null, 2), $("explain-content"));
 }
 
 function showExplain(text) {
