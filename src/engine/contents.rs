@@ -209,6 +209,49 @@ impl Contents {
         }
     }
 
+    /// What is never used because something before it always applies, as (JSON pointer,
+    /// message): a variant after one without a condition (the experiment's variants count
+    /// where the first of them stands), and an event type in a content's `on` after a content
+    /// for that type that always answers (for `Engine::warnings`).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn unreachable(&self) -> Vec<(String, String)> {
+        let always = |w: &Option<Rule>| w.as_ref().is_none_or(Rule::always_true);
+        let mut out = Vec::new();
+        // The variant that always applies in each content, if any.
+        let mut answers = Vec::with_capacity(self.items.len());
+        for (i, c) in self.items.iter().enumerate() {
+            let first_weighted = c.variants.iter().position(|v| v.weight.is_some());
+            let split_always = c.experiment.as_ref().is_some_and(|(_, w)| always(w)) && c.variants.iter().any(|v| v.weight.is_some_and(|w| w > 0));
+            let catch_all = c.variants.iter().enumerate().position(|(j, v)| match v.weight {
+                None => always(&v.when),
+                Some(_) => split_always && first_weighted == Some(j),
+            });
+            if let (Some(k), Some(by)) = (catch_all, catch_all.and_then(|k| c.variants.get(k))) {
+                let why = if by.weight.is_some() { "the experiment before it always assigns a variant (its \"when\" is true or absent)".to_string() } else { format!("variant \"{}\" before it always applies (it has no condition)", by.id) };
+                for (j, v) in c.variants.iter().enumerate().skip(k + 1) {
+                    // Weighted variants are reached where the first of them stands.
+                    if v.weight.is_some() && first_weighted.is_some_and(|f| f <= k) {
+                        continue;
+                    }
+                    out.push((format!("/contents/{i}/variants/{j}"), format!("this variant is never used: {why}")));
+                }
+            }
+            answers.push(catch_all.and_then(|k| c.variants.get(k)).map(|v| v.id.as_str()));
+        }
+        for (i, c) in self.items.iter().enumerate() {
+            for (n, t) in c.on.iter().enumerate() {
+                let before = self.items.iter().zip(&answers).take(i).find(|(b, a)| a.is_some() && b.on.contains(t));
+                if let Some((b, _)) = before {
+                    out.push((
+                        format!("/contents/{i}/on/{n}"),
+                        format!("content \"{}\" never answers \"{t}\" events: content \"{}\" before it always does (a variant without a condition); it can still be rendered by id", c.id, b.id),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
     /// Every rule (experiments' and variants' `when`) and every template with its JSON pointer
     /// (for `Engine::warnings`).
     #[cfg(not(target_arch = "wasm32"))]

@@ -70,6 +70,7 @@ impl Engine {
 
     /// `unreachable`: what comes after something that always applies.
     fn unreachable(&self, out: &mut Vec<Error>) {
+        out.extend(self.contents.unreachable().into_iter().map(|(path, message)| Error::new(Code::Unreachable, path, message)));
         if let Some((Some(first), rules, default)) = self.menus.as_ref().map(|m| m.catch_all()) {
             let why = format!("rich-menu rule {first} before it always matches (its \"when\" is true)");
             for i in first + 1..rules {
@@ -225,8 +226,9 @@ mod tests {
     fn warnings(config: serde_json::Value) -> Vec<Warning<String>> {
         let engine = Engine::from_json(&config).unwrap_or_else(|e| panic!("{e:?}"));
         let w = engine.warnings();
-        // Each kind of warning has its own words: "never used" is `unreachable`'s.
-        assert!(w.iter().all(|e| e.code == if e.message.contains("never used") { Code::Unreachable } else { Code::UnknownContextField }));
+        // Each kind of warning has its own words: "never used"/"never answers" are `unreachable`'s.
+        let unreachable = |m: &str| m.contains("never used") || m.contains("never answers");
+        assert!(w.iter().all(|e| e.code == if unreachable(&e.message) { Code::Unreachable } else { Code::UnknownContextField }));
         w.into_iter().map(|e| (e.path, e.line.zip(e.column), e.message)).collect()
     }
 
@@ -477,5 +479,36 @@ mod tests {
         // A condition that may fail, last: nothing is unreachable.
         config["richMenus"]["rules"] = json!([{"when": {"var": "user.tags"}, "menu": "b"}]);
         assert_eq!(warnings(config), []);
+    }
+
+    #[test]
+    fn variants_and_event_types_after_a_catch_all_are_unreachable() {
+        let m = json!([{"type": "text", "text": "hi"}]);
+        let mut config = segments(&[json!(true)]);
+        config["contents"] = json!([
+            {"id": "a", "on": ["message", "follow"], "variants": [
+                {"id": "vip", "when": {"in_segment": "s0"}, "messages": m},
+                {"id": "default", "messages": m},
+                {"id": "late", "when": {"in_segment": "s0"}, "messages": m}
+            ]},
+            {"id": "b", "on": ["postback", "message"], "experiment": {"id": "x"}, "variants": [
+                {"id": "p", "weight": 1, "messages": m},
+                {"id": "q", "weight": 1, "messages": m},
+                {"id": "after", "messages": m}
+            ]},
+            // After a content whose experiment always assigns a variant to postbacks.
+            {"id": "kw", "on": ["postback"], "variants": [{"id": "k", "when": {"in_segment": "s0"}, "messages": m}]}
+        ]);
+        let w = warnings(config);
+        let got: Vec<(&str, &str)> = w.iter().map(|(p, _, m)| (p.as_str(), m.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("/contents/0/variants/2", "this variant is never used: variant \"default\" before it always applies (it has no condition)"),
+                ("/contents/1/on/1", "content \"b\" never answers \"message\" events: content \"a\" before it always does (a variant without a condition); it can still be rendered by id"),
+                ("/contents/1/variants/2", "this variant is never used: the experiment before it always assigns a variant (its \"when\" is true or absent)"),
+                ("/contents/2/on/0", "content \"kw\" never answers \"postback\" events: content \"b\" before it always does (a variant without a condition); it can still be rendered by id"),
+            ]
+        );
     }
 }
