@@ -17,7 +17,7 @@ pub(crate) const MAX_NESTING: usize = 64;
 pub(crate) const OPERATORS: &[&str] = &[
     "var", "val", "exists", "missing", "missing_some", "if", "?:", "and", "or", "!", "!!", "??", "try", "throw", "==", "!=", "===", "!==", "<",
     "<=", ">", ">=", "+", "-", "*", "/", "%", "max", "min", "map", "filter", "reduce", "all", "some", "none", "merge", "cat", "in", "substr",
-    "preserve", "starts_with", "ends_with", "now", "ago", "from_now", "days_since", "hours_since", "before", "after", "time_between", "weekday",
+    "preserve", "starts_with", "ends_with", "now", "ago", "from_now", "days_since", "hours_since", "calendar_days_since", "before", "after", "time_between", "weekday",
     "time_of_day", "month", "day_of_month", "duration", "has_tag", "has_any_tag", "has_all_tags", "in_segment", "fractional", "sem_ver",
 ];
 
@@ -84,7 +84,7 @@ fn example(name: &str) -> String {
         "missing_some" => r#"{"missing_some": [1, ["user.attributes.email", "user.attributes.phone"]]}"#,
         "ago" | "from_now" => return format!(r#"{{"{name}": "P30D"}}"#),
         "duration" => r#"{"duration": "PT12H"}"#,
-        "days_since" | "hours_since" => return format!(r#"{{"{name}": [{{"var": "user.attributes.lastPurchaseAt"}}]}}"#),
+        "days_since" | "hours_since" | "calendar_days_since" => return format!(r#"{{"{name}": [{{"var": "user.attributes.lastPurchaseAt"}}]}}"#),
         "before" | "after" => return format!(r#"{{"{name}": [{{"var": "user.attributes.lastPurchaseAt"}}, {{"ago": "P30D"}}]}}"#),
         "time_between" => r#"{"time_between": [{"now": []}, "2026-12-01", "2026-12-25"]}"#,
         "weekday" | "time_of_day" | "month" | "day_of_month" => return format!(r#"{{"{name}": []}} (now) or {{"{name}": [{{"var": "user.attributes.birthday"}}]}}"#),
@@ -592,6 +592,10 @@ impl<'o> Compiler<'o> {
             "days_since" | "hours_since" => {
                 let t = self.fixed(name, args, arity(1, 1, true), |c, j| c.time_arg(j, d))?.into_iter().next()?;
                 Op::Since(if name == "days_since" { 86_400.0 } else { 3_600.0 }, Box::new(t))
+            }
+            "calendar_days_since" => {
+                let t = self.fixed(name, args, arity(1, 1, true), |c, j| c.time_arg(j, d))?.into_iter().next()?;
+                Op::CalendarDays(Box::new(t))
             }
             "before" | "after" => {
                 let mut it = self.fixed(name, args, arity(2, 2, false), |c, j| c.time_arg(j, d))?.into_iter().map(Box::new);

@@ -524,6 +524,10 @@ impl Node {
                 Some(t) => Cow::Owned(num_value(t.seconds_until(cx.now()) / unit)),
                 None => null(),
             }),
+            Op::CalendarDays(t) => Ok(match self.instant(t, sc, cx)? {
+                Some(t) => Cow::Owned(Value::Int(cx.now().local(cx.env.tz).days - t.local(cx.env.tz).days)),
+                None => null(),
+            }),
             Op::Before(before, a, b) => Ok(match (self.instant(a, sc, cx)?, self.instant(b, sc, cx)?) {
                 (Some(a), Some(b)) => boolean(if *before { a < b } else { a > b }),
                 _ => null(),
@@ -817,7 +821,7 @@ impl Node {
     #[inline]
     fn missing_time<'x, 'a>(&'x self, v: &Value, sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Result<bool, EvalError> {
         match self.op {
-            Op::Since(..) | Op::Calendar(..) => Ok(matches!(v, Value::Null)),
+            Op::Since(..) | Op::CalendarDays(_) | Op::Calendar(..) => Ok(matches!(v, Value::Null)),
             Op::Arith(..) => self.time_gap(sc, cx),
             _ => Ok(false),
         }
@@ -837,7 +841,7 @@ impl Node {
         };
         for n in args {
             let gap = match n.op {
-                Op::Since(..) | Op::Calendar(..) => matches!(*n.operand(sc, cx)?, Value::Null),
+                Op::Since(..) | Op::CalendarDays(_) | Op::Calendar(..) => matches!(*n.operand(sc, cx)?, Value::Null),
                 Op::Arith(..) => n.time_gap(sc, cx)?,
                 _ => false,
             };

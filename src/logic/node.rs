@@ -151,6 +151,8 @@ pub(crate) enum Op {
     Shift(i64, IsoDuration),
     /// `days_since` (86,400) / `hours_since` (3,600): seconds per unit.
     Since(f64, Box<TimeArg>),
+    /// `calendar_days_since`: how many dates apart in the config's zone (whole days).
+    CalendarDays(Box<TimeArg>),
     /// `before` (true) / `after` (false).
     Before(bool, Box<TimeArg>, Box<TimeArg>),
     TimeBetween(Box<[TimeArg; 3]>),
@@ -231,6 +233,7 @@ impl Node {
                     "days_since"
                 }
             }
+            Op::CalendarDays(_) => "calendar_days_since",
             Op::Before(b, ..) => {
                 if *b {
                     "before"
@@ -292,7 +295,7 @@ impl Node {
                 out.extend(init.as_deref());
                 out
             }
-            Op::Since(_, t) => vec![&t.node],
+            Op::Since(_, t) | Op::CalendarDays(t) => vec![&t.node],
             Op::Before(_, a, b) => vec![&a.node, &b.node],
             Op::TimeBetween(t) => t.iter().map(|a| &a.node).collect(),
             Op::Calendar(_, t) => t.iter().map(|a| &a.node).collect(),

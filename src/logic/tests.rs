@@ -41,6 +41,14 @@ fn time_operators() {
     assert_eq!(eval(json!({"hours_since": {"var": "user.attributes.last"}}), user), json!(240));
     assert_eq!(eval(json!({"days_since": "2026-11-28T08:00:00+09:00"}), "{}"), json!(-0.5));
     assert_eq!(eval(json!({"days_since": [{"var": "user.attributes.missing"}]}), user), json!(null));
+    // Dates apart in the config's zone (+09:00), whatever the hours: 11-27 20:00 is one date
+    // after 11-26 23:59 JST, and 11-26 15:30 UTC is 11-27 00:30 JST, the same date.
+    assert_eq!(eval(json!({"calendar_days_since": "2026-11-26T23:59:00+09:00"}), "{}"), json!(1));
+    assert_eq!(eval(json!({"days_since": "2026-11-26T23:59:00+09:00"}), "{}"), json!(0.8340277777777778));
+    assert_eq!(eval(json!({"calendar_days_since": "2026-11-26T15:30:00Z"}), "{}"), json!(0));
+    assert_eq!(eval(json!({"calendar_days_since": [{"var": "user.attributes.last"}]}), user), json!(10));
+    assert_eq!(eval(json!({"calendar_days_since": "2026-12-01"}), "{}"), json!(-4));
+    assert_eq!(eval(json!({"<": [{"calendar_days_since": [{"var": "user.attributes.missing"}]}, 3]}), user), json!(false));
     assert_eq!(eval(json!({"after": [{"var": "user.attributes.last"}, {"ago": "P30D"}]}), user), json!(true));
     assert_eq!(eval(json!({"before": [{"var": "user.attributes.last"}, "2026-11-17"]}), user), json!(false));
     assert_eq!(eval(json!({"before": [{"var": "nope"}, "2026-11-17"]}), user), json!(null));
