@@ -243,6 +243,29 @@ fn eval_and_render_take_the_datas_now_and_a_template_reads_now_as_a_content_does
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "1/10 1/10");
 }
 
+#[test]
+fn decide_renders_one_content_for_a_segments_users_for_a_push_campaign() {
+    let contexts = std::fs::read_to_string("examples/skincare/contexts.ndjson").unwrap();
+    let out = kizuna(&["decide", "--config", "examples/skincare/config.json", "--content", "birthday", "--segment", "birthday_month", "-"], Some(&contexts));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let decisions: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // Only the segment's users, each with the content rendered, whatever their event.
+    assert!(!decisions.is_empty() && decisions.len() < contexts.lines().count());
+    for d in &decisions {
+        assert!(d["segments"].as_array().unwrap().iter().any(|s| s == "birthday_month"), "{d}");
+        assert_eq!(d["content"]["id"], "birthday");
+        assert!(d["messages"][0]["text"].as_str().unwrap().contains("誕生月"), "{d}");
+    }
+    let skipped = contexts.lines().count() - decisions.len();
+    assert!(String::from_utf8(out.stderr).unwrap().contains(&format!("{skipped} of 20 contexts are not in segment \"birthday_month\"")));
+    // Names that are not in the config: the command line is wrong (exit 2), with what is.
+    for (flag, id) in [("--content", "birthdya"), ("--segment", "bday")] {
+        let bad = kizuna(&["decide", "--config", "examples/skincare/config.json", flag, id, "-"], Some(&contexts));
+        assert_eq!(bad.status.code(), Some(2));
+        assert!(String::from_utf8(bad.stderr).unwrap().contains("\"birthday"), "{flag}");
+    }
+}
+
 /// The CLI started in the repository with piped stdin, stdout and stderr.
 fn spawn_kizuna(args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_kizuna"))

@@ -68,6 +68,14 @@ mod cli {
             /// Add the explain trace to each decision.
             #[arg(long)]
             explain: bool,
+            /// Render this content for every context (a push campaign), whatever their event:
+            /// its first variant that applies (none: no messages).
+            #[arg(long, value_name = "ID")]
+            content: Option<String>,
+            /// Write the decisions of the users in this segment only (a campaign's audience); the
+            /// others are counted on stderr.
+            #[arg(long, value_name = "ID")]
+            segment: Option<String>,
         },
         /// Group the rich-menu actions of NDJSON decisions (a file, or -) into LINE's bulk
         /// link / unlink requests of at most 500 users, one JSON request per line.
@@ -705,7 +713,7 @@ mod cli {
                 }
                 Err(code) => code,
             },
-            Command::Decide { config, contexts, explain } => {
+            Command::Decide { config, contexts, explain, content, segment } => {
                 if config == "-" && contexts.as_deref().is_none_or(|c| c == "-") {
                     say!("kizuna: only one input can be read from stdin: give the contexts as a file, or the config");
                     return ExitCode::from(2);
@@ -714,7 +722,28 @@ mod cli {
                     Ok(e) => e,
                     Err(code) => return code,
                 };
+                if let Some(Err(e)) = content.as_deref().map(|id| engine.check_content(id)) {
+                    say!("kizuna: --content: {}", e.message);
+                    return ExitCode::from(2);
+                }
+                if let Some(id) = segment.as_deref().filter(|id| !engine.config().segments.iter().any(|s| s.id == *id)) {
+                    let ids: Vec<String> = engine.config().segments.iter().map(|s| format!("\"{}\"", s.id)).collect();
+                    say!("kizuna: --segment: there is no segment \"{id}\" in the config; known: {}", ids.join(", "));
+                    return ExitCode::from(2);
+                }
+                // Whether a decision line is one of the audience's (an error line always is).
+                let in_audience = |line: &str| {
+                    segment.as_deref().is_none_or(|id| {
+                        let d = serde_json::from_str::<serde_json::Value>(line).unwrap_or_default();
+                        d.get("error").is_some() || d.get("segments").and_then(|s| s.as_array()).is_some_and(|s| s.iter().any(|x| x == id))
+                    })
+                };
+                let mut outside = 0usize;
                 let opts = DecideOptions { explain };
+                let decide = |text: &str, n: usize| match content.as_deref() {
+                    Some(id) => engine.render_to_string(id, text, opts).unwrap_or_else(|e| kizuna::engine::error_line(&e, n)),
+                    None => engine.decide_line(text, n, opts),
+                };
                 let mut input = match open_lines(contexts.as_deref(), "context") {
                     Ok(r) => r,
                     Err(code) => return code,
@@ -744,14 +773,20 @@ mod cli {
                             Ok(text) if text.trim().is_empty() => continue,
                             Ok(text) if read == 0 && matches!(text.trim(), "{" | "[") => {
                                 pretty = true;
-                                engine.decide_line(text, n, opts)
+                                decide(text, n)
                             }
-                            Ok(text) => engine.decide_line(text, n, opts),
+                            Ok(text) => decide(text, n),
                             // One line that is not UTF-8 is that line's error; the others are decided.
                             Err(_) => kizuna::engine::error_line(&Error::new(kizuna::Code::InvalidJson, "", "the context is not UTF-8 text"), n),
                         },
                         Line::TooLong(e) => kizuna::engine::error_line(&e, n),
                     };
+                    if !in_audience(&result) {
+                        outside += 1;
+                        bar.inc(1);
+                        read += 1;
+                        continue;
+                    }
                     if result.starts_with("{\"error\"") {
                         failed += 1;
                         first_failed = if first_failed == 0 { n } else { first_failed };
@@ -774,6 +809,9 @@ mod cli {
                 if read == 0 {
                     // Most likely a wrong path or an empty export: say so rather than nothing.
                     say!("kizuna: no contexts in {}", label(contexts.as_deref().unwrap_or("-")));
+                }
+                if let (Some(id), true) = (segment.as_deref(), outside > 0) {
+                    say!("kizuna: {outside} of {read} contexts are not in segment \"{id}\": no decision written for them");
                 }
                 if with_errors > 0 {
                     say!("kizuna: {with_errors} decision(s) carry errors, the first for line {first_with_errors} (see their \"errors\"; a content with an error is not sent)");

@@ -148,6 +148,12 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether the config has this content: an `unknown_content` error (with the ids it has)
+    /// otherwise. For a batch job that renders one content for every context.
+    pub fn check_content(&self, content_id: &str) -> Result<(), Error> {
+        self.content_index(content_id).map(|_| ())
+    }
+
     fn content_index(&self, content_id: &str) -> Result<usize, Error> {
         self.contents
             .index_of(content_id)
