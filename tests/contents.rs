@@ -510,3 +510,19 @@ fn a_weight_of_zero_pauses_an_arm() {
     assert_eq!(variants(0, 50), ["b"]);
     assert_eq!(variants(0, 0), ["default"]);
 }
+
+/// A template whose fixed text is already over LINE's limit fails for every user: a compile
+/// error, not a render error for each.
+#[test]
+fn a_templates_fixed_text_over_a_limit_is_a_compile_error() {
+    let long = "あ".repeat(5001);
+    let errors = Engine::from_json(&content_config(json!([{"type": "text", "text": format!("{{{{ user.displayName }}}}様 {long}")}]))).unwrap_err();
+    assert_eq!((errors[0].code, errors[0].path.as_str()), (kizuna::Code::LimitExceeded, "/contents/0/variants/0/messages/0/text"));
+    assert!(errors[0].message.contains("fixed text alone") && errors[0].message.contains("text has 5003 characters"), "{}", errors[0].message);
+    // Text inside a tag may not be written (an if, a loop's body): only the top level counts.
+    let inside = format!("{{% if user.displayName %}}{long}{{% endif %}}");
+    assert!(Engine::from_json(&content_config(json!([{"type": "text", "text": inside}]))).is_ok());
+    let alt = format!("{{{{ user.displayName }}}}{}", "x".repeat(1501));
+    let flex = json!([{"type": "flex", "altText": alt, "contents": {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "hi"}]}}}]);
+    assert_eq!(Engine::from_json(&content_config(flex)).unwrap_err()[0].path, "/contents/0/variants/0/messages/0/altText");
+}

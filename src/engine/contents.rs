@@ -472,6 +472,11 @@ impl Pieces<'_> {
         match v {
             Json::String(s) if is_template(s) => match Template::parse(s, self.limits) {
                 Ok(template) => {
+                    // Its fixed text alone over the limit: every render would fail.
+                    let fixed = limited.map(|_| template.fixed_text()).filter(|t| !t.is_empty());
+                    if let Some(problem) = limited.zip(fixed).and_then(|(limit, t)| length_problem(limit, &t, false)) {
+                        p.push(Code::LimitExceeded, path, format!("{}: the template's fixed text alone, before any variable is filled in, is too long: {problem}", self.who));
+                    }
                     if !self.raw.is_empty() {
                         self.pieces.push(Piece::Raw(std::mem::take(&mut self.raw)));
                     }

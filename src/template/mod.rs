@@ -128,6 +128,21 @@ impl Template {
         Ok(())
     }
 
+    /// The text every render writes whatever the data: the literal text at the template's
+    /// top level, up to a `break` or `continue` there. A lower bound of the output, so a
+    /// string limit it already exceeds is an error at compile time.
+    pub fn fixed_text(&self) -> String {
+        let mut out = String::new();
+        for node in self.program.body.iter() {
+            match node {
+                ast::Node::Text(a, z) => out.push_str(self.program.text.get(*a as usize..*z as usize).unwrap_or("")),
+                ast::Node::Break | ast::Node::Continue => break,
+                _ => {}
+            }
+        }
+        out
+    }
+
     /// Adds the root data paths the template reads to `p` (`[]`, everything, when a path is
     /// computed at render time), so the caller can build only those parts of the data.
     pub fn projection(&self, p: &mut Projection) {
