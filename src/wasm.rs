@@ -156,7 +156,8 @@ impl Engine {
 
     /// Decides for many contexts in one call: NDJSON in (one context per line), NDJSON out, one
     /// line per non-blank input line, in order: a decision, or `{"error": {code, message, path},
-    /// "line": n}` with the input's line number (1-based). Blank lines are skipped.
+    /// "line": n, "userId"?}` with the input's line number (1-based) and the context's
+    /// `user.userId` when it can be read. Blank lines are skipped.
     #[wasm_bindgen(js_name = decideMany)]
     pub fn decide_many(&self, ndjson: &str) -> String {
         engine::decide_ndjson(&self.inner, ndjson, DecideOptions::default())

@@ -45,6 +45,11 @@ fn a_byte_order_mark_and_blank_lines_do_not_change_decisions() {
     assert_eq!((lines[0], lines[2]), (plain.as_str(), plain.as_str()));
     let error: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
     assert_eq!((error["error"]["code"].as_str(), error["line"].as_u64()), (Some("invalid_json"), Some(3)));
+    assert!(error.get("userId").is_none(), "no user id in text that is not JSON");
+    // A context that parses but cannot be decided: its line names the user.
+    let bad = r#"{"now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U9", "purchases": {}}}"#;
+    let error: serde_json::Value = serde_json::from_str(&engine.decide_line(bad, 7, DecideOptions::default())).unwrap();
+    assert_eq!((error["error"]["path"].as_str(), error["line"].as_u64(), error["userId"].as_str()), (Some("/user/purchases"), Some(7), Some("U9")));
 }
 
 #[test]

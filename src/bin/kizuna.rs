@@ -741,7 +741,7 @@ mod cli {
                 let mut outside = 0usize;
                 let opts = DecideOptions { explain };
                 let decide = |text: &str, n: usize| match content.as_deref() {
-                    Some(id) => engine.render_to_string(id, text, opts).unwrap_or_else(|e| kizuna::engine::error_line(&e, n)),
+                    Some(id) => engine.render_line(id, text, n, opts),
                     None => engine.decide_line(text, n, opts),
                 };
                 let mut input = match open_lines(contexts.as_deref(), "context") {

@@ -413,19 +413,41 @@ fn pointer_order(path: &str) -> Vec<(u64, &str)> {
 
 impl Engine {
     /// One NDJSON output line for one context line: the decision, or
-    /// `{"error":{code,message,path},"line":n}` so a batch never stops at a bad record.
+    /// `{"error":{code,message,path},"line":n,"userId"}` so a batch never stops at a bad
+    /// record (`userId` when the context has a readable one).
     pub fn decide_line(&self, context: &str, line_no: usize, opts: DecideOptions) -> String {
-        self.decide_to_string(context, opts).unwrap_or_else(|e| error_line(&e, line_no))
+        self.decide_to_string(context, opts).unwrap_or_else(|e| error_line_of(&e, line_no, context))
+    }
+
+    /// [`Engine::decide_line`] rendering content `content_id` (see [`Engine::render`]).
+    pub fn render_line(&self, content_id: &str, context: &str, line_no: usize, opts: DecideOptions) -> String {
+        self.render_to_string(content_id, context, opts).unwrap_or_else(|e| error_line_of(&e, line_no, context))
     }
 }
 
 /// The NDJSON record of a context that could not be decided, as
 /// `serde_json::json!({"error": e, "line": line_no})` writes it (keys sorted).
 pub fn error_line(e: &Error, line_no: usize) -> String {
+    error_line_with(e, line_no, None)
+}
+
+/// [`error_line`] with the context's `user.userId` when it can be read (a record of a 100,000
+/// line export is found by user, not only by line).
+fn error_line_of(e: &Error, line_no: usize, context: &str) -> String {
+    let doc = value::parse(value::without_bom(context)).ok();
+    let user_id = doc.as_ref().and_then(|d| d.get("user")?.get("userId")?.as_str());
+    error_line_with(e, line_no, user_id)
+}
+
+fn error_line_with(e: &Error, line_no: usize, user_id: Option<&str>) -> String {
     let mut o = String::from("{\"error\":");
     e.write_json(&mut o);
     o.push_str(",\"line\":");
     o.push_str(&line_no.to_string());
+    if let Some(id) = user_id {
+        o.push_str(",\"userId\":");
+        value::write_json_string(id, &mut o);
+    }
     o.push('}');
     o
 }
