@@ -294,23 +294,24 @@ impl Contents {
     }
 
     /// Picks the variant of content `index` for this user and renders its messages against
-    /// `doc` (the context, plus `segments` when [`Contents::reads_segments`]). `Ok(None)` when
-    /// no variant applies. A render that fails keeps the choice (the decision still says which
-    /// variant, and which experiment, the user got) with no messages: nothing is sent.
+    /// `doc` (the context, plus `segments` when [`Contents::reads_segments`]). `None` when no
+    /// variant applies, or when a condition fails to evaluate (its error joins `errors`). A
+    /// render that fails keeps the choice (the decision still says which variant, and which
+    /// experiment, the user got) with no messages, its errors in `errors`: nothing is sent.
     #[inline(never)] // only engines with contents compile it (see Engine::from_json)
-    pub fn render(&self, index: usize, doc: &Value<'_>, env: &Env<'_>, user_id: &str) -> Result<Option<Rendered>, (Option<Rendered>, Vec<Error>)> {
-        let Some(c) = self.items.get(index) else { return Ok(None) };
-        let Some((variant, experiment)) = choose(c, index, doc, env, user_id, None).map_err(|e| (None, vec![e]))? else { return Ok(None) };
+    pub fn render(&self, index: usize, doc: &Value<'_>, env: &Env<'_>, user_id: &str, errors: &mut Vec<Error>) -> Option<Rendered> {
+        let c = self.items.get(index)?;
+        let (variant, experiment) = choose(c, index, doc, env, user_id, None).map_err(|e| errors.push(e)).ok()??;
         let choice = ContentChoice { id: c.id.clone(), variant: variant.id.clone(), experiment: experiment.map(str::to_string) };
         let opts = RenderOptions { now: env.now, tz: env.tz, locale: self.locale, limits: &self.limits };
         let mut json = String::with_capacity(256 * variant.messages.len());
         let mut ends = Vec::with_capacity(variant.messages.len());
         let mut scratch = String::new();
-        let mut errors = Vec::new();
+        let failed = errors.len();
         for m in &variant.messages {
             let start = json.len();
             let before = errors.len();
-            m.write(doc, &opts, &mut json, &mut scratch, &mut errors);
+            m.write(doc, &opts, &mut json, &mut scratch, errors);
             for e in errors.iter_mut().skip(before) {
                 e.message = format!("content \"{}\", variant \"{}\": {}", c.id, variant.id, e.message);
             }
@@ -337,10 +338,10 @@ impl Contents {
             }
             ends.push(json.len());
         }
-        if !errors.is_empty() {
-            return Err((Some(Rendered { choice, json: String::new(), ends: Vec::new() }), errors));
+        if errors.len() > failed {
+            return Some(Rendered { choice, json: String::new(), ends: Vec::new() });
         }
-        Ok(Some(Rendered { choice, json, ends }))
+        Some(Rendered { choice, json, ends })
     }
 }
 

@@ -221,15 +221,12 @@ impl Engine {
             if opts.explain {
                 explain_content.extend(self.contents.explain(index, data, &env, checked.user_id));
             }
-            match self.contents.render(index, data, &env, checked.user_id) {
-                Ok(None) => continue,
-                Ok(r) => rendered = r,
-                Err((r, e)) => {
-                    rendered = r;
-                    outcome.errors.extend(e);
-                }
+            let before = outcome.errors.len();
+            rendered = self.contents.render(index, data, &env, checked.user_id, &mut outcome.errors);
+            // No variant applies: the next content (a condition that failed to evaluate stops).
+            if rendered.is_some() || outcome.errors.len() > before {
+                break;
             }
-            break;
         }
         let explain_content = opts.explain.then_some(explain_content).filter(|x| !x.is_empty());
         let mut draft = Draft { engine: self, checked, explain: None, explain_content, decision_id: String::new(), outcome, rich_menu, rendered };
