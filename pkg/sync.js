@@ -328,6 +328,7 @@ export class SyncClient {
   async deadLetters(options) {
     const limit = options?.limit;
     if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new TypeError("SyncClient.deadLetters: limit must be a non-negative integer");
+    if (limit === 0) return [];
     const keys = limit === undefined ? await this.#io.list(DEAD_PREFIX) : await this.#listFirst(DEAD_PREFIX, limit);
     const records = await this.#readAll(keys);
     return records

@@ -522,6 +522,9 @@ fn a_templates_fixed_text_over_a_limit_is_a_compile_error() {
     // Text inside a tag may not be written (an if, a loop's body): only the top level counts.
     let inside = format!("{{% if user.displayName %}}{long}{{% endif %}}");
     assert!(Engine::from_json(&content_config(json!([{"type": "text", "text": inside}]))).is_ok());
+    // A `break` outside a loop ends the render, also inside an `if`: the text after it may not be written.
+    let stops = format!("{{% if user.vip %}}{{% break %}}{{% endif %}}{long}");
+    assert!(Engine::from_json(&content_config(json!([{"type": "text", "text": stops}]))).is_ok());
     let alt = format!("{{{{ user.displayName }}}}{}", "x".repeat(1501));
     let flex = json!([{"type": "flex", "altText": alt, "contents": {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "hi"}]}}}]);
     assert_eq!(Engine::from_json(&content_config(flex)).unwrap_err()[0].path, "/contents/0/variants/0/messages/0/altText");

@@ -625,7 +625,7 @@ fn odd_timestamps_in_contexts() {
 const OPERATORS: &[&str] = &[
     "var", "val", "exists", "missing", "missing_some", "if", "?:", "and", "or", "!", "!!", "??", "try", "throw", "==", "!=", "===", "!==", "<",
     "<=", ">", ">=", "+", "-", "*", "/", "%", "max", "min", "map", "filter", "reduce", "all", "some", "none", "merge", "cat", "in", "substr",
-    "preserve", "starts_with", "ends_with", "now", "ago", "from_now", "days_since", "hours_since", "before", "after", "time_between", "weekday",
+    "preserve", "starts_with", "ends_with", "now", "ago", "from_now", "days_since", "hours_since", "calendar_days_since", "before", "after", "time_between", "weekday",
     "time_of_day", "month", "day_of_month", "duration", "has_tag", "has_any_tag", "has_all_tags", "in_segment", "fractional", "sem_ver",
 ];
 const NEAR_MISSES: &[&str] = &["equals", "has_tags", "", "VAR", "in_segmnet", "$ref", "🎉", "a/b~c"];
@@ -699,7 +699,7 @@ fn rule_args(rng: &mut Rng, op: &str, depth: usize) -> Value {
                 json!([*rng.pick(ODD_DURATIONS)])
             }
         }
-        "days_since" | "hours_since" | "weekday" | "time_of_day" | "month" | "day_of_month" => match rng.below(4) {
+        "days_since" | "hours_since" | "calendar_days_since" | "weekday" | "time_of_day" | "month" | "day_of_month" => match rng.below(4) {
             0 => json!([]),
             1 => json!([*rng.pick(ODD_STAMPS)]),
             2 => json!([{"var": *rng.pick(&["user.followedAt", "user.attributes.birthday", "event.timestamp", "now", "user.purchases.0.at"])}]),

@@ -72,8 +72,8 @@ mod cli {
             /// its first variant that applies (none: no messages).
             #[arg(long, value_name = "ID")]
             content: Option<String>,
-            /// Write the decisions of the users in this segment only (a campaign's audience); the
-            /// others are counted on stderr.
+            /// Write only the decisions whose segments list this one (a campaign's audience; in an
+            /// exclusive group, the users it won for); the others are counted on stderr.
             #[arg(long, value_name = "ID")]
             segment: Option<String>,
         },
@@ -350,11 +350,13 @@ mod cli {
             .map(str::to_string);
         let now = now.or(data_now).unwrap_or_else(|| chrono::Local::now().fixed_offset().to_rfc3339());
         // A template reads `now` as a content template does (a Context always has one): data
-        // without it gets this moment.
+        // without it gets this moment, written into the text (a serde round trip would sort the
+        // keys a `for` walks and round big numbers).
         let data_text = match data_json {
-            Some(serde_json::Value::Object(mut m)) if add_now && !m.contains_key("now") => {
-                m.insert("now".to_string(), serde_json::Value::String(now.clone()));
-                serde_json::Value::Object(m).to_string()
+            Some(serde_json::Value::Object(m)) if add_now && !m.contains_key("now") => {
+                let rest = data_text.trim_start().trim_start_matches('\u{feff}').trim_start().strip_prefix('{').unwrap_or("}");
+                let sep = if m.is_empty() { "" } else { "," };
+                format!("{{\"now\":{}{sep}{rest}", serde_json::Value::String(now.clone()))
             }
             _ => data_text,
         };

@@ -101,8 +101,10 @@ pub struct Variant {
     #[cfg_attr(not(target_arch = "wasm32"), schemars(schema_with = "rule_schema"))]
     pub when: Option<Value>,
     /// Share of the experiment (needs the content's `experiment`); 0 pauses the arm: nobody is
-    /// assigned to it (the users are bucketed over the other weights), and it stays in the
-    /// config and in explanations. All 0: nobody takes part, the next variants are tried.
+    /// assigned to it, and it stays in the config and in explanations. All 0: nobody takes
+    /// part, the next variants are tried. Any change of the weights, 0 included, buckets users
+    /// anew over the total: some users of the arms still running move between them, so start
+    /// a new experiment id rather than pause an arm of a running test whose data you compare.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<u32>,
     /// 1–5 LINE message objects (`text`, `flex`, `image`, `sticker`, …) as the Messaging API

@@ -36,6 +36,7 @@
 //! | `now` | `{"now": []}` | now in the account's time zone: `"2026-11-27T20:00:00+09:00"` |
 //! | `ago`, `from_now` | `{"ago": "P90D"}` | now − / + the duration, as an RFC 3339 string |
 //! | `days_since`, `hours_since` | `{"days_since": [{"var": "user.attributes.lastPurchaseAt"}]}` | days (hours) from the timestamp to now, fractional, negative for the future |
+//! | `calendar_days_since` | `{"calendar_days_since": [{"var": "at"}]}` | whole dates from the timestamp's to today's in the config's zone |
 //! | `before`, `after` | `{"after": [{"var": "user.attributes.lastPurchaseAt"}, {"ago": "P30D"}]}` | compares instants (not strings) |
 //! | `time_between` | `{"time_between": [{"now": []}, "2026-12-01", "2026-12-25T23:59:59+09:00"]}` | from ≤ t ≤ to |
 //! | `weekday` | `{"in": [{"weekday": []}, [6, 7]]}` | ISO weekday of now (or of the argument): 1 = Monday … 7 = Sunday |
@@ -314,6 +315,12 @@ impl Rule {
         Error::new(e.code(), path, e.message())
     }
 
+    /// Whether the rule is a truthy literal (`true`, `1`): it holds for every user.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn always_true(&self) -> bool {
+        matches!(&self.root.op, node::Op::Lit(v) if coerce::truthy(v))
+    }
+
     /// The data paths written in the rule, each with the JSON pointer of its `var`, `val` or
     /// `exists`, or of its key of `missing`/`missing_some`, and where it starts: what `kizuna
     /// check` compares with the Context. A path in a `some`, `all`, `none`, `filter` or `map`
@@ -323,12 +330,6 @@ impl Rule {
     /// comes with it; bodies over other lists are left out (but a `reduce`'s `accumulator` and
     /// `current` are always its fields). So are `try` fallbacks (they read an error), computed
     /// paths and `val`'s paths into outer scopes.
-    #[cfg(not(target_arch = "wasm32"))]
-    /// Whether the rule is a truthy literal (`true`, `1`): it holds for every user.
-    pub fn always_true(&self) -> bool {
-        matches!(&self.root.op, node::Op::Lit(v) if coerce::truthy(v))
-    }
-
     #[cfg(not(target_arch = "wasm32"))]
     pub fn data_paths(&self) -> Vec<DataPath<'_>> {
         let mut out = Vec::new();

@@ -129,15 +129,29 @@ impl Template {
     }
 
     /// The text every render writes whatever the data: the literal text at the template's
-    /// top level, up to a `break` or `continue` there. A lower bound of the output, so a
-    /// string limit it already exceeds is an error at compile time.
+    /// top level, up to the first place the render may stop (a `break` or `continue` outside
+    /// a loop, also inside an `if`; an `include`, which may hold one). A lower bound of the
+    /// output, so a string limit it already exceeds is an error at compile time.
     pub fn fixed_text(&self) -> String {
+        use ast::Node;
+        /// Whether running `block` may stop the render: a `break` or `continue` outside a loop.
+        fn may_stop(block: &[Node]) -> bool {
+            block.iter().any(|n| match n {
+                Node::Break | Node::Continue | Node::Include(_) => true,
+                Node::If(i) => i.branches.iter().any(|(_, b)| may_stop(b)),
+                Node::Case(c) => c.bodies.iter().any(|b| may_stop(b)),
+                Node::Capture(_, b) | Node::IfChanged(b) => may_stop(b),
+                // A loop's `else` runs outside it.
+                Node::For(f) => may_stop(&f.else_body),
+                _ => false,
+            })
+        }
         let mut out = String::new();
         for node in self.program.body.iter() {
-            match node {
-                ast::Node::Text(a, z) => out.push_str(self.program.text.get(*a as usize..*z as usize).unwrap_or("")),
-                ast::Node::Break | ast::Node::Continue => break,
-                _ => {}
+            if let Node::Text(a, z) = node {
+                out.push_str(self.program.text.get(*a as usize..*z as usize).unwrap_or(""));
+            } else if may_stop(std::slice::from_ref(node)) {
+                break;
             }
         }
         out

@@ -252,6 +252,7 @@ function tryText(t) {
   const x = t.experiment;
   if (!x) return `バリアント「${t.variant}」: ${t.steps.length ? (t.condition ? "条件が成立" : "条件が不成立") : "条件なし（常に対象）"}`;
   if (!t.condition) return `実験「${x.id}」: 参加条件が不成立のため割り当てなし`;
+  if (x.bucket === undefined) return `実験「${x.id}」: 重みがすべて 0（停止中）のため割り当てなし`;
   let from = 0;
   const ranges = x.weights.map((w) => {
     const range = w.weight > 0 ? `${w.variant} ${from}–${from + w.weight - 1}` : `${w.variant} 停止中`;
