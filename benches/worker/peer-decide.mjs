@@ -60,6 +60,9 @@ export class PeerDecider {
     const self = this;
     const local = (ms) => new Date(ms + self.tzMs);
     jsonLogic.add_operation("days_since", (ts) => (ts == null ? null : (self.state.nowMs - self.#toMs(ts)) / 864e5));
+    // Whole dates apart in the account's zone (local midnight to local midnight).
+    const day = (ms) => Math.floor((ms + self.tzMs) / 864e5);
+    jsonLogic.add_operation("calendar_days_since", (ts) => (ts == null ? null : day(self.state.nowMs) - day(self.#toMs(ts))));
     jsonLogic.add_operation("ago", (d) => self.state.nowMs - self.#durationMs(d));
     jsonLogic.add_operation("after", (x, y) => x != null && y != null && self.#toMs(x) > self.#toMs(y));
     jsonLogic.add_operation("before", (x, y) => x != null && y != null && self.#toMs(x) < self.#toMs(y));
