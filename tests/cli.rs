@@ -266,6 +266,31 @@ fn decide_renders_one_content_for_a_segments_users_for_a_push_campaign() {
     }
 }
 
+#[test]
+fn eval_and_render_with_a_config_see_its_time_zone_and_locale() {
+    let dir = std::env::temp_dir().join(format!("kizuna-cli-zone-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.json");
+    std::fs::write(&config, r#"{"version": 1, "timeZone": "+08:00", "locale": "ja", "segments": []}"#).unwrap();
+    let config = config.to_str().unwrap();
+    // 15:30 UTC on Sunday: Monday 00:30 in +09:00, still Sunday 23:30 in the config's +08:00.
+    let now = "2026-11-29T15:30:00Z";
+    let weekday = |extra: &[&str]| {
+        let out = kizuna(&[&["eval", "-", "--now", now], extra].concat(), Some(r#"{"weekday": []}"#));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    assert_eq!(weekday(&[]), "1");
+    assert_eq!(weekday(&["--config", config]), "7");
+    let t = dir.join("t.liquid");
+    std::fs::write(&t, "{{ now | date: '%-m/%-d(%a)' }}").unwrap();
+    let out = kizuna(&["render", t.to_str().unwrap(), "--now", now, "--config", config], None);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "11/29(日)");
+    // A config with problems: printed as check prints them, exit 1.
+    let bad = kizuna(&["eval", "-", "--config", "examples/broken-config.json"], Some("true"));
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8(bad.stderr).unwrap().contains("[unknown_operator]"));
+}
+
 /// The CLI started in the repository with piped stdin, stdout and stderr.
 fn spawn_kizuna(args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_kizuna"))

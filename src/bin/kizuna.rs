@@ -90,6 +90,10 @@ mod cli {
             /// when the data (an object) has none; default: the data's `now`, else the clock.
             #[arg(long)]
             now: Option<String>,
+            /// Render in this config's time zone and locale, as its contents print dates
+            /// (default: +09:00, English names).
+            #[arg(long)]
+            config: Option<String>,
         },
         /// Evaluate one JsonLogic rule (file or -) against data (file or -; default null).
         Eval {
@@ -101,6 +105,9 @@ mod cli {
             /// else the clock.
             #[arg(long)]
             now: Option<String>,
+            /// Evaluate in this config's time zone, as `decide` does (default: +09:00).
+            #[arg(long)]
+            config: Option<String>,
         },
     }
 
@@ -332,7 +339,7 @@ mod cli {
         data: Option<&str>,
         empty: &str,
         now: Option<String>,
-        f: fn(&str, &str, &str) -> Result<String, Vec<Error>>,
+        f: &dyn Fn(&str, &str, &str) -> Result<String, Vec<Error>>,
         newline: bool,
         add_now: bool,
     ) -> ExitCode {
@@ -383,6 +390,17 @@ mod cli {
                 ExitCode::from(1)
             }
         }
+    }
+
+    /// The engine of `--config`, if given, for `eval` and `render`: its problems are printed as
+    /// `check` prints them (exit 1). Only one input may come from stdin.
+    fn with_config(config: Option<&str>, inputs: &[Option<&str>]) -> Result<Option<Engine>, ExitCode> {
+        let Some(config) = config else { return Ok(None) };
+        if config == "-" && inputs.iter().any(|i| *i == Some("-")) {
+            say!("kizuna: only one input can be read from stdin: give the config as a file");
+            return Err(ExitCode::from(2));
+        }
+        compile(config).map(Some)
     }
 
     /// A failed write to stdout: a reader that stopped reading (`| head`) ends the command
@@ -853,12 +871,16 @@ mod cli {
                     }
                 }
             }
-            Command::Render { template, data, now } => {
-                playground(&template, data.as_deref(), "{}", now, kizuna::engine::render_template, false, true)
-            }
-            Command::Eval { rule, data, now } => {
-                playground(&rule, data.as_deref(), "null", now, kizuna::engine::evaluate, true, false)
-            }
+            Command::Render { template, data, now, config } => match with_config(config.as_deref(), &[Some(&template), data.as_deref()]) {
+                Ok(Some(engine)) => playground(&template, data.as_deref(), "{}", now, &|t, d, n| engine.render_template(t, d, n), false, true),
+                Ok(None) => playground(&template, data.as_deref(), "{}", now, &kizuna::engine::render_template, false, true),
+                Err(code) => code,
+            },
+            Command::Eval { rule, data, now, config } => match with_config(config.as_deref(), &[Some(&rule), data.as_deref()]) {
+                Ok(Some(engine)) => playground(&rule, data.as_deref(), "null", now, &|r, d, n| engine.evaluate(r, d, n), true, false),
+                Ok(None) => playground(&rule, data.as_deref(), "null", now, &kizuna::engine::evaluate, true, false),
+                Err(code) => code,
+            },
         }
     }
 

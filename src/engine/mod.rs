@@ -466,9 +466,33 @@ pub fn decide_ndjson(engine: &Engine, ndjson: &str, opts: DecideOptions) -> Stri
 /// Evaluates one bare rule (JSON text) against data (JSON text) at `now` (RFC 3339), with the
 /// default time zone; the result as JSON text. For playgrounds and `kizuna eval`.
 pub fn evaluate(rule: &str, data: &str, now: &str) -> Result<String, Vec<Error>> {
+    evaluate_in(rule, data, now, crate::contract::config::default_tz())
+}
+
+/// Renders one ad-hoc Liquid template against data (JSON text) at `now` (RFC 3339), in the
+/// default time zone and limits. For playgrounds and `kizuna render`.
+pub fn render_template(template: &str, data: &str, now: &str) -> Result<String, Vec<Error>> {
+    render_in(template, data, now, crate::contract::config::default_tz(), crate::template::Locale::default())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Engine {
+    /// [`evaluate`] in this config's time zone (`kizuna eval --config`): weekdays, times of
+    /// day and calendar days as `decide` sees them.
+    pub fn evaluate(&self, rule: &str, data: &str, now: &str) -> Result<String, Vec<Error>> {
+        evaluate_in(rule, data, now, self.tz)
+    }
+
+    /// [`render_template`] in this config's time zone and locale (`kizuna render --config`):
+    /// dates as its contents print them.
+    pub fn render_template(&self, template: &str, data: &str, now: &str) -> Result<String, Vec<Error>> {
+        render_in(template, data, now, self.tz, self.config.locale())
+    }
+}
+
+fn evaluate_in(rule: &str, data: &str, now: &str, tz: FixedOffset) -> Result<String, Vec<Error>> {
     let rule = parse_json(rule, "the rule").map_err(|e| vec![e])?;
     let (data, now) = playground_inputs(data, now)?;
-    let tz = crate::contract::config::default_tz();
     let compiled = logic::compile(&rule, &logic::Options::new(tz, Vec::new()), "")?;
     let env = Env { now, tz, segments: &[], flag_key: None, targeting_key: None };
     match compiled.apply(&data, &env) {
@@ -477,14 +501,12 @@ pub fn evaluate(rule: &str, data: &str, now: &str) -> Result<String, Vec<Error>>
     }
 }
 
-/// Renders one ad-hoc Liquid template against data (JSON text) at `now` (RFC 3339), in the
-/// default time zone and limits. For playgrounds and `kizuna render`.
-pub fn render_template(template: &str, data: &str, now: &str) -> Result<String, Vec<Error>> {
+fn render_in(template: &str, data: &str, now: &str, tz: FixedOffset, locale: crate::template::Locale) -> Result<String, Vec<Error>> {
     use crate::template::{Limits, RenderOptions, Template};
     let (data, now) = playground_inputs(data, now)?;
     let limits = Limits::default();
     let t = Template::parse(template, &limits).map_err(|e| vec![e])?;
-    t.render(&data, &RenderOptions::new(now, &limits)).map_err(|e| vec![e])
+    t.render(&data, &RenderOptions { tz, locale, ..RenderOptions::new(now, &limits) }).map_err(|e| vec![e])
 }
 
 #[cfg(test)]
