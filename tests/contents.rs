@@ -529,3 +529,24 @@ fn a_templates_fixed_text_over_a_limit_is_a_compile_error() {
     let flex = json!([{"type": "flex", "altText": alt, "contents": {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "hi"}]}}}]);
     assert_eq!(Engine::from_json(&content_config(flex)).unwrap_err()[0].path, "/contents/0/variants/0/messages/0/altText");
 }
+
+/// In a textV2 text `{key}` is a placeholder and `{{` a brace: what a template outputs there is
+/// data, so its braces are doubled. A display name holding a brace neither breaks the message
+/// nor opens a placeholder (a mention of everyone); the literal placeholders stay.
+#[test]
+fn braces_a_template_writes_in_a_textv2_text_are_data() {
+    let text = "{% capture hi %}こんにちは{% endcapture %}{{ hi }}、{{ user.displayName }}さん {everyone}";
+    let config = content_config(json!([{"type": "textV2", "text": text, "substitution": {"everyone": {"type": "mention", "mentionee": {"type": "all"}}}}]));
+    let e = Engine::from_json(&config).unwrap();
+    let text_for = |name: &str| {
+        let d = e.render("c", &json!({"now": NOW, "user": {"userId": "U1", "displayName": name}}).to_string(), DecideOptions::default()).unwrap();
+        assert!(d.errors.is_empty(), "{:?}", d.errors);
+        d.messages[0].get().to_string()
+    };
+    assert!(text_for("{everyone}").contains(r#""text":"こんにちは、{{everyone}}さん {everyone}""#), "{}", text_for("{everyone}"));
+    assert!(text_for("a{b").contains(r#""text":"こんにちは、a{{bさん {everyone}""#));
+    // Other messages' text is written as rendered.
+    let plain = Engine::from_json(&content_config(json!([{"type": "text", "text": "{{ user.displayName }}"}]))).unwrap();
+    let d = plain.render("c", &json!({"now": NOW, "user": {"userId": "U1", "displayName": "a{b}"}}).to_string(), DecideOptions::default()).unwrap();
+    assert!(d.messages[0].get().contains(r#""text":"a{b}""#));
+}

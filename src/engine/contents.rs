@@ -452,6 +452,17 @@ fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Li
     if !b.raw.is_empty() {
         b.pieces.push(Piece::Raw(b.raw));
     }
+    // A textV2 text: what its templates output is data, never a placeholder.
+    if m.get("type").and_then(Json::as_str) == Some("textV2") {
+        let text = join(path, "text");
+        for piece in &mut b.pieces {
+            if let Piece::Hole(h) = piece {
+                if h.path == text {
+                    h.template.escape_braces();
+                }
+            }
+        }
+    }
     b.pieces
 }
 

@@ -239,6 +239,9 @@ pub(crate) struct Program {
     pub reads_all: bool,
     /// Some `for` uses `offset: continue` (loops then remember where they stopped).
     pub uses_continue: bool,
+    /// Output writes `{` and `}` doubled (`{{`, `}}`): a LINE textV2 text, whose single braces
+    /// are placeholders that data must not open.
+    pub escape_braces: bool,
     /// The symbols of `forloop` and `tablerowloop`.
     pub forloop: Sym,
     pub tablerowloop: Sym,

@@ -128,6 +128,13 @@ impl Template {
         Ok(())
     }
 
+    /// Doubles the braces its outputs write (`{` → `{{`): for a LINE textV2 text, where
+    /// `{key}` is a placeholder and `{{` a brace, so a display name holding a brace neither
+    /// breaks the message nor opens a placeholder (a mention). Literal text is kept as written.
+    pub(crate) fn escape_braces(&mut self) {
+        self.program.escape_braces = true;
+    }
+
     /// The text every render writes whatever the data: the literal text at the template's
     /// top level, up to the first place the render may stop (a `break` or `continue` outside
     /// a loop, also inside an `if`; an `include`, which may hold one). A lower bound of the

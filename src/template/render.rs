@@ -99,6 +99,9 @@ pub(crate) struct Renderer<'r> {
     limits: &'r Limits,
     iterations: u64,
     depth: usize,
+    /// Outputs double their braces (see [`Program::escape_braces`]); off inside `capture`, whose
+    /// text is escaped when it is output.
+    escape_braces: bool,
 }
 
 /// One item sequence a loop walks.
@@ -178,6 +181,7 @@ pub(crate) fn render<'r>(
         limits,
         iterations: 0,
         depth: 0,
+        escape_braces: prog.escape_braces,
     };
     let mut scope = Scope::new(prog.symbols.len(), true);
     // At least 1 KiB: a caller rendering several short templates into one reused buffer (a
@@ -318,9 +322,11 @@ impl<'r> Renderer<'r> {
             }
             Node::Capture(sym, body) => {
                 let mut buf = String::new();
-                let flow = self.nested(sc, body, &mut buf, Pos::default())?;
+                let escape = std::mem::replace(&mut self.escape_braces, false);
+                let flow = self.nested(sc, body, &mut buf, Pos::default());
+                self.escape_braces = escape;
                 sc.set_var(*sym, Val::owned(buf));
-                return Ok(flow);
+                return flow;
             }
             Node::Increment(sym) | Node::Decrement(sym) => {
                 let inc = matches!(node, Node::Increment(_));
@@ -687,6 +693,16 @@ impl<'r> Renderer<'r> {
 
     /// Evaluates an output's pipeline and writes it; the last filter writes straight into `out`.
     fn output(&mut self, sc: &mut Scope<'r>, p: &'r Pipeline, out: &mut String) -> Result<(), RErr> {
+        if self.escape_braces {
+            let start = out.len();
+            self.output_raw(sc, p, out)?;
+            double_braces(out, start);
+            return Ok(());
+        }
+        self.output_raw(sc, p, out)
+    }
+
+    fn output_raw(&mut self, sc: &mut Scope<'r>, p: &'r Pipeline, out: &mut String) -> Result<(), RErr> {
         let mut v = self.eval(sc, &p.expr)?;
         let Some((last, init)) = p.filters.split_last() else {
             v.write_output(out);
@@ -907,6 +923,18 @@ fn index<'r>(cur: &Val<'r>, i: i64) -> Val<'r> {
     let n = i64::try_from(seq.len()).unwrap_or(i64::MAX);
     let idx = if i < 0 { i + n } else { i };
     usize::try_from(idx).ok().and_then(|k| seq.get(k)).unwrap_or(Val::Nil)
+}
+
+/// Doubles each brace `out` has from byte `start` on.
+fn double_braces(out: &mut String, start: usize) {
+    let Some(tail) = out.get(start..).filter(|t| t.contains(['{', '}'])).map(str::to_owned) else { return };
+    out.truncate(start);
+    for c in tail.chars() {
+        if c == '{' || c == '}' {
+            out.push(c);
+        }
+        out.push(c);
+    }
 }
 
 fn push_usize(out: &mut String, v: usize) {
