@@ -583,8 +583,14 @@ fn textv2_placeholders_have_substitutions() {
     };
     let ok = render("Hello");
     assert!(ok.errors.is_empty() && ok.messages.len() == 1, "{:?}", ok.errors);
-    let bad = render("{oops}");
+    // What the template outputs is data: its braces are doubled, never a placeholder.
+    let data = render("{oops}");
+    assert!(data.errors.is_empty() && data.messages[0].get().contains(r#""text":"{{oops}} {x}""#), "{:?}", data.errors);
+    // A placeholder written in a templated text without its substitution: found once rendered.
+    let e = Engine::from_json(&config(json!([v2("{{ user.attributes.greeting }} {x} {y}", json!({"x": mention}))]))).unwrap();
+    let ctx = json!({"now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U1", "attributes": {"greeting": "Hi"}}});
+    let bad = e.render("c", &ctx.to_string(), DecideOptions::default()).unwrap();
     assert!(bad.messages.is_empty(), "nothing is sent");
     assert_eq!(bad.errors.iter().map(|e| (e.code, e.path.clone())).collect::<Vec<_>>(), [(Code::MissingField, format!("{M}/substitution"))]);
-    assert!(bad.errors[0].message.contains("after rendering, text uses {oops}"), "{}", bad.errors[0].message);
+    assert!(bad.errors[0].message.contains("after rendering, text uses {y}"), "{}", bad.errors[0].message);
 }

@@ -332,6 +332,9 @@ mod cli {
         }
     }
 
+    /// What `kizuna render` and `kizuna eval` run: (input, data, now) → output.
+    type Playground<'a> = dyn Fn(&str, &str, &str) -> Result<String, Vec<Error>> + 'a;
+
     /// `kizuna render` and `kizuna eval`: read the input and its data, run `f` at `now`
     /// (default: the clock), print the result or the problems.
     fn playground(
@@ -339,7 +342,7 @@ mod cli {
         data: Option<&str>,
         empty: &str,
         now: Option<String>,
-        f: &dyn Fn(&str, &str, &str) -> Result<String, Vec<Error>>,
+        f: &Playground<'_>,
         newline: bool,
         add_now: bool,
     ) -> ExitCode {
@@ -396,7 +399,7 @@ mod cli {
     /// `check` prints them (exit 1). Only one input may come from stdin.
     fn with_config(config: Option<&str>, inputs: &[Option<&str>]) -> Result<Option<Engine>, ExitCode> {
         let Some(config) = config else { return Ok(None) };
-        if config == "-" && inputs.iter().any(|i| *i == Some("-")) {
+        if config == "-" && inputs.contains(&Some("-")) {
             say!("kizuna: only one input can be read from stdin: give the config as a file");
             return Err(ExitCode::from(2));
         }
