@@ -198,14 +198,7 @@ impl Error {
 
 /// Writes errors as a JSON array (see [`Error::write_json`]).
 pub fn write_errors_json(errors: &[Error], out: &mut String) {
-    out.push('[');
-    for (i, e) in errors.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        e.write_json(out);
-    }
-    out.push(']');
+    crate::value::write_array(errors, out, Error::write_json);
 }
 
 impl fmt::Display for Error {

@@ -14,6 +14,12 @@ fn config(messages: Value) -> Value {
     json!({"version": 1, "contents": [{"id": "c", "variants": [{"id": "v", "messages": messages}]}]})
 }
 
+/// Content "c" rendered for a user with these attributes.
+fn render_for(e: &Engine, attributes: Value) -> kizuna::Decision {
+    let ctx = json!({"now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U1", "attributes": attributes}});
+    e.render("c", &ctx.to_string(), DecideOptions::default()).unwrap()
+}
+
 /// The problems of one message: (code, path, message).
 fn problems(message: Value) -> Vec<(Code, String, String)> {
     match Engine::from_json(&config(json!([message]))) {
@@ -279,10 +285,7 @@ fn rendered_urls_are_checked_after_rendering() {
     let e = Engine::from_json(&config(json!([body(json!([
         {"type": "button", "action": {"type": "uri", "label": "open", "uri": "{{ user.attributes.url }}"}},
         {"type": "image", "url": "{{ user.attributes.img }}"}]))]))).unwrap();
-    let render = |url: &str, img: &str| {
-        let ctx = json!({"now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U1", "attributes": {"url": url, "img": img}}});
-        e.render("c", &ctx.to_string(), DecideOptions::default()).unwrap()
-    };
+    let render = |url: &str, img: &str| render_for(&e, json!({"url": url, "img": img}));
     let ok = render("https://example.com/a", "https://example.com/a.png");
     assert!(ok.errors.is_empty() && ok.messages.len() == 1, "{:?}", ok.errors);
     let bad = render("javascript:alert(1)", "http://example.com/a.png");
@@ -418,10 +421,7 @@ fn rendered_colours_and_aspect_ratios_are_checked_after_rendering() {
     let e = Engine::from_json(&config(json!([body(json!([
         {"type": "text", "text": "a", "color": "{{ user.attributes.colour }}"},
         {"type": "image", "url": "https://example.com/a.png", "aspectRatio": "{{ user.attributes.ratio | default: '1:1' }}"}]))]))).unwrap();
-    let render = |attributes: Value| {
-        let ctx = json!({"now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U1", "attributes": attributes}});
-        e.render("c", &ctx.to_string(), DecideOptions::default()).unwrap()
-    };
+    let render = |attributes: Value| render_for(&e, attributes);
     let ok = render(json!({"colour": "#06C755", "ratio": "3:1"}));
     assert!(ok.errors.is_empty() && ok.messages.len() == 1, "{:?}", ok.errors);
     let bad = render(json!({"colour": "green", "ratio": "1:5"}));
@@ -511,10 +511,7 @@ fn imagemap_sizes_and_areas_are_whole_pixels() {
     one(long, Code::LimitExceeded, "/baseUrl");
     // A templated size is checked once rendered.
     let e = Engine::from_json(&config(json!([imagemap(json!({"width": 1040, "height": "{{ user.attributes.h }}"}), area, Value::Null)]))).unwrap();
-    let render = |h: &str| {
-        let ctx = json!({"now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U1", "attributes": {"h": h}}});
-        e.render("c", &ctx.to_string(), DecideOptions::default()).unwrap()
-    };
+    let render = |h: &str| render_for(&e, json!({"h": h}));
     let ok = render("700");
     assert!(ok.errors.is_empty() && ok.messages.len() == 1, "{:?}", ok.errors);
     let bad = render("0");
@@ -577,10 +574,7 @@ fn textv2_placeholders_have_substitutions() {
     one(v2("hi", Value::Object(many)), Code::LimitExceeded, "/substitution");
     // A templated text is checked once rendered.
     let e = Engine::from_json(&config(json!([v2("{{ user.attributes.greeting }} {x}", json!({"x": mention}))]))).unwrap();
-    let render = |greeting: &str| {
-        let ctx = json!({"now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U1", "attributes": {"greeting": greeting}}});
-        e.render("c", &ctx.to_string(), DecideOptions::default()).unwrap()
-    };
+    let render = |greeting: &str| render_for(&e, json!({"greeting": greeting}));
     let ok = render("Hello");
     assert!(ok.errors.is_empty() && ok.messages.len() == 1, "{:?}", ok.errors);
     // What the template outputs is data: its braces are doubled, never a placeholder.
@@ -588,8 +582,7 @@ fn textv2_placeholders_have_substitutions() {
     assert!(data.errors.is_empty() && data.messages[0].get().contains(r#""text":"{{oops}} {x}""#), "{:?}", data.errors);
     // A placeholder written in a templated text without its substitution: found once rendered.
     let e = Engine::from_json(&config(json!([v2("{{ user.attributes.greeting }} {x} {y}", json!({"x": mention}))]))).unwrap();
-    let ctx = json!({"now": "2026-11-27T10:30:00+09:00", "user": {"userId": "U1", "attributes": {"greeting": "Hi"}}});
-    let bad = e.render("c", &ctx.to_string(), DecideOptions::default()).unwrap();
+    let bad = render_for(&e, json!({"greeting": "Hi"}));
     assert!(bad.messages.is_empty(), "nothing is sent");
     assert_eq!(bad.errors.iter().map(|e| (e.code, e.path.clone())).collect::<Vec<_>>(), [(Code::MissingField, format!("{M}/substitution"))]);
     assert!(bad.errors[0].message.contains("after rendering, text uses {y}"), "{}", bad.errors[0].message);

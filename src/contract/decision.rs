@@ -277,7 +277,7 @@ pub struct Step {
 // and shares [`write_tail`] with [`Decision::write_json`].
 
 use crate::value::write_json_string as s;
-use crate::value::Items;
+use crate::value::{write_array, Items};
 
 impl RichMenuChoice {
     pub fn write_json(&self, o: &mut String) {
@@ -323,49 +323,30 @@ impl ContentChoice {
     }
 }
 
-fn write_steps(steps: &[Step], o: &mut String) {
-    o.push('[');
-    for (j, step) in steps.iter().enumerate() {
-        if j > 0 {
-            o.push(',');
-        }
-        o.push_str("{\"path\":");
-        s(&step.path, o);
-        o.push_str(",\"op\":");
-        s(&step.op, o);
-        o.push_str(",\"args\":[");
-        for (k, a) in step.args.iter().enumerate() {
-            if k > 0 {
-                o.push(',');
-            }
-            crate::value::write_serde(a, o);
-        }
-        o.push_str("],\"result\":");
-        crate::value::write_serde(&step.result, o);
-        o.push('}');
-    }
-    o.push(']');
+fn write_step(step: &Step, o: &mut String) {
+    o.push_str("{\"path\":");
+    s(&step.path, o);
+    o.push_str(",\"op\":");
+    s(&step.op, o);
+    o.push_str(",\"args\":");
+    write_array(&step.args, o, crate::value::write_serde);
+    o.push_str(",\"result\":");
+    crate::value::write_serde(&step.result, o);
+    o.push('}');
 }
 
-fn write_explain(explain: &[SegmentExplain], o: &mut String) {
-    o.push('[');
-    for (i, e) in explain.iter().enumerate() {
-        if i > 0 {
-            o.push(',');
-        }
-        o.push_str("{\"segment\":");
-        s(&e.segment, o);
-        o.push_str(if e.matched { ",\"matched\":true" } else { ",\"matched\":false" });
-        o.push_str(if e.condition { ",\"condition\":true" } else { ",\"condition\":false" });
-        if let Some(t) = &e.taken_by {
-            o.push_str(",\"takenBy\":");
-            s(t, o);
-        }
-        o.push_str(",\"steps\":");
-        write_steps(&e.steps, o);
-        o.push('}');
+fn write_segment_explain(e: &SegmentExplain, o: &mut String) {
+    o.push_str("{\"segment\":");
+    s(&e.segment, o);
+    o.push_str(if e.matched { ",\"matched\":true" } else { ",\"matched\":false" });
+    o.push_str(if e.condition { ",\"condition\":true" } else { ",\"condition\":false" });
+    if let Some(t) = &e.taken_by {
+        o.push_str(",\"takenBy\":");
+        s(t, o);
     }
-    o.push(']');
+    o.push_str(",\"steps\":");
+    write_array(&e.steps, o, write_step);
+    o.push('}');
 }
 
 impl ContentExplain {
@@ -376,45 +357,45 @@ impl ContentExplain {
             o.push_str(",\"variant\":");
             s(v, o);
         }
-        o.push_str(",\"tried\":[");
-        for (i, t) in self.tried.iter().enumerate() {
-            if i > 0 {
-                o.push(',');
-            }
-            o.push('{');
-            if let Some(v) = &t.variant {
-                o.push_str("\"variant\":");
-                s(v, o);
-                o.push(',');
-            }
-            o.push_str("\"path\":");
-            s(&t.path, o);
-            o.push_str(if t.condition { ",\"condition\":true" } else { ",\"condition\":false" });
-            if let Some(x) = &t.experiment {
-                o.push_str(",\"experiment\":{\"id\":");
-                s(&x.id, o);
-                o.push_str(",\"key\":");
-                s(&x.key, o);
-                o.push_str(",\"weights\":[");
-                for (j, w) in x.weights.iter().enumerate() {
-                    o.push_str(if j > 0 { ",{\"variant\":" } else { "{\"variant\":" });
-                    s(&w.variant, o);
-                    o.push_str(",\"weight\":");
-                    o.push_str(&w.weight.to_string());
-                    o.push('}');
-                }
-                o.push(']');
-                if let Some(b) = x.bucket {
-                    o.push_str(",\"bucket\":");
-                    o.push_str(&b.to_string());
-                }
+        o.push_str(",\"tried\":");
+        write_array(&self.tried, o, VariantExplain::write_json);
+        o.push('}');
+    }
+}
+
+impl VariantExplain {
+    fn write_json(&self, o: &mut String) {
+        o.push('{');
+        if let Some(v) = &self.variant {
+            o.push_str("\"variant\":");
+            s(v, o);
+            o.push(',');
+        }
+        o.push_str("\"path\":");
+        s(&self.path, o);
+        o.push_str(if self.condition { ",\"condition\":true" } else { ",\"condition\":false" });
+        if let Some(x) = &self.experiment {
+            o.push_str(",\"experiment\":{\"id\":");
+            s(&x.id, o);
+            o.push_str(",\"key\":");
+            s(&x.key, o);
+            o.push_str(",\"weights\":");
+            write_array(&x.weights, o, |w, o| {
+                o.push_str("{\"variant\":");
+                s(&w.variant, o);
+                o.push_str(",\"weight\":");
+                o.push_str(&w.weight.to_string());
                 o.push('}');
+            });
+            if let Some(b) = x.bucket {
+                o.push_str(",\"bucket\":");
+                o.push_str(&b.to_string());
             }
-            o.push_str(",\"steps\":");
-            write_steps(&t.steps, o);
             o.push('}');
         }
-        o.push_str("]}");
+        o.push_str(",\"steps\":");
+        write_array(&self.steps, o, write_step);
+        o.push('}');
     }
 }
 
@@ -452,17 +433,11 @@ pub(crate) fn write_tail(
     }
     if let Some(x) = explain {
         o.push_str(",\"explain\":");
-        write_explain(x, o);
+        write_array(x, o, write_segment_explain);
     }
     if let Some(xs) = explain_content {
-        o.push_str(",\"explainContent\":[");
-        for (i, x) in xs.iter().enumerate() {
-            if i > 0 {
-                o.push(',');
-            }
-            x.write_json(o);
-        }
-        o.push(']');
+        o.push_str(",\"explainContent\":");
+        write_array(xs, o, ContentExplain::write_json);
     }
     o.push('}');
 }

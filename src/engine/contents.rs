@@ -217,16 +217,17 @@ impl Contents {
     pub fn unreachable(&self) -> Vec<(String, String)> {
         let always = |w: &Option<Rule>| w.as_ref().is_none_or(Rule::always_true);
         let mut out = Vec::new();
-        // The variant that always applies in each content, if any.
+        // Whether each content always answers: a variant of it always applies.
         let mut answers = Vec::with_capacity(self.items.len());
         for (i, c) in self.items.iter().enumerate() {
             let first_weighted = c.variants.iter().position(|v| v.weight.is_some());
             let split_always = c.experiment.as_ref().is_some_and(|(_, w)| always(w)) && c.variants.iter().any(|v| v.weight.is_some_and(|w| w > 0));
-            let catch_all = c.variants.iter().enumerate().position(|(j, v)| match v.weight {
+            let catch_all = c.variants.iter().enumerate().find(|&(j, v)| match v.weight {
                 None => always(&v.when),
                 Some(_) => split_always && first_weighted == Some(j),
             });
-            if let (Some(k), Some(by)) = (catch_all, catch_all.and_then(|k| c.variants.get(k))) {
+            answers.push(catch_all.is_some());
+            if let Some((k, by)) = catch_all {
                 let why = if by.weight.is_some() { "the experiment before it always assigns a variant (its \"when\" is true or absent)".to_string() } else { format!("variant \"{}\" before it always applies (it has no condition)", by.id) };
                 for (j, v) in c.variants.iter().enumerate().skip(k + 1) {
                     // Weighted variants are reached where the first of them stands.
@@ -236,11 +237,10 @@ impl Contents {
                     out.push((format!("/contents/{i}/variants/{j}"), format!("this variant is never used: {why}")));
                 }
             }
-            answers.push(catch_all.and_then(|k| c.variants.get(k)).map(|v| v.id.as_str()));
         }
         for (i, c) in self.items.iter().enumerate() {
             for (n, t) in c.on.iter().enumerate() {
-                let before = self.items.iter().zip(&answers).take(i).find(|(b, a)| a.is_some() && b.on.contains(t));
+                let before = self.items.iter().zip(&answers).take(i).find(|(b, always)| **always && b.on.contains(t));
                 if let Some((b, _)) = before {
                     out.push((
                         format!("/contents/{i}/on/{n}"),

@@ -207,17 +207,22 @@ impl Engine {
         let candidates = content.into_iter().chain(event_type.into_iter().flat_map(|t| self.contents.for_event(t)));
         let mut explain_content = Vec::new();
         let mut rendered = None;
+        // Templates that read `segments` see the matched ids; only they pay for a copy, made
+        // once for all the contents tried.
+        let mut with_segments = None;
         for index in candidates {
-            // Templates that read `segments` see the matched ids; only they pay for a copy.
-            let with_segments = self.contents.reads_segments(index).then(|| {
-                let mut doc = doc.clone();
-                if let Value::Object(members) = &mut doc {
-                    let ids = outcome.matched.iter().map(|&i| Value::String(self.segments.id(i).to_string().into())).collect();
-                    members.push((CONTENT_EXTRA.0.into(), Value::Array(ids)));
-                }
+            let data = if self.contents.reads_segments(index) {
+                &*with_segments.get_or_insert_with(|| {
+                    let mut doc = doc.clone();
+                    if let Value::Object(members) = &mut doc {
+                        let ids = outcome.matched.iter().map(|&i| Value::String(self.segments.id(i).to_string().into())).collect();
+                        members.push((CONTENT_EXTRA.0.into(), Value::Array(ids)));
+                    }
+                    doc
+                })
+            } else {
                 doc
-            });
-            let data = with_segments.as_ref().unwrap_or(doc);
+            };
             if opts.explain {
                 explain_content.extend(self.contents.explain(index, data, &env, checked.user_id));
             }
