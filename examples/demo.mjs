@@ -44,6 +44,19 @@ console.log(`config hash ${engine.configHash}\n`);
 console.log(line(head));
 console.log(widths.map((w) => "─".repeat(w)).join("  "));
 for (const r of rows) console.log(line(r));
+// A push campaign: a flex carousel with one bubble per product the backend recommends
+// (a "$for" over user.attributes.recommended); users without recommendations get a text.
+const pushes = contexts.map((c) => engine.render("recommendations", c));
+console.log(`\nPush campaign "recommendations" (one carousel bubble per product in user.attributes.recommended):`);
+pushes.forEach((p, i) => {
+  const bubbles = p.messages?.[0]?.contents?.contents;
+  if (p.content?.variant === "carousel" && bubbles) {
+    const names = bubbles.map((b) => b.body.contents.map((t) => t.text).join(" "));
+    console.log(`  ${pad(rows[i][0], 12)} ${bubbles.length} bubble(s): ${names.join(" / ")}`);
+  }
+});
+console.log(`  ${pushes.filter((p) => p.content?.variant === "bestsellers").length} other users get the bestseller text`);
+
 console.log(`\nThe decision for ${rows[0][0]}'s follow event, in full (ready for the reply API):`);
 console.log(JSON.stringify(decisions[0], null, 2));
 

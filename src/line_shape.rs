@@ -206,17 +206,20 @@ fn child(f: F, t: &str, key: &str, parent: &Map<String, Json>) -> Option<(F, &'s
 /// (https://github.com/line/line-bot-sdk-nodejs, `lib/types.ts`): at most 20 LINE emoji in a
 /// text, 50 imagemap actions, 13 quick reply buttons, 4 actions in a buttons template, "2
 /// actions for the 2 buttons" of a confirm template, 10 columns in a carousel or image carousel
-/// template, 3 actions in a carousel column, 12 bubbles in a flex carousel.
+/// template, 3 actions in a carousel column, 12 bubbles in a flex carousel. A carousel with
+/// nothing in it is refused too (the reference names no minimum; LINE's SDK builders require a
+/// bubble, and an empty carousel is answered 400: github.com/openclaw/openclaw/issues/113365):
+/// what a `$for` over an empty list leaves.
 const COUNTS: &[(F, &str, &str, usize, usize, &str)] = &[
     (F::Message, "text", "emojis", 0, 20, "LINE emoji"),
     (F::Message, "imagemap", "actions", 0, 50, "actions"),
     (F::QuickReply, "", "items", 0, 13, "buttons"),
     (F::Template, "buttons", "actions", 0, 4, "actions"),
     (F::Template, "confirm", "actions", 2, 2, "actions"),
-    (F::Template, "carousel", "columns", 0, 10, "columns"),
-    (F::Template, "image_carousel", "columns", 0, 10, "columns"),
+    (F::Template, "carousel", "columns", 1, 10, "columns"),
+    (F::Template, "image_carousel", "columns", 1, 10, "columns"),
     (F::Column, "", "actions", 0, 3, "actions"),
-    (F::Container, "carousel", "contents", 0, 12, "bubbles"),
+    (F::Container, "carousel", "contents", 1, 12, "bubbles"),
 ];
 
 /// Keys whose values LINE enumerates: key, the object `type` it applies to (`""`: any), the
@@ -372,10 +375,130 @@ pub(crate) fn url_problem(rule: Url, s: &str, rendered: bool) -> Option<String> 
     }
 }
 
+/// kizuna's two elements for the lists (and `$if` for the members) of a message, replaced when
+/// it renders: `{"$for": "item in user.attributes.recommended limit: 10", "$each": {…}}` writes
+/// its element once per item of a list in the data, `{"$if": <JsonLogic>, "$then": {…}}` once
+/// when the condition holds (a member: the member, else nothing).
+pub(crate) enum Element<'j> {
+    For { header: &'j str, each: &'j Json },
+    If { rule: &'j Json, then: &'j Json },
+}
+
+impl<'j> Element<'j> {
+    /// The object it writes.
+    pub(crate) fn inner(&self) -> &'j Json {
+        match self {
+            Element::For { each, .. } => each,
+            Element::If { then, .. } => then,
+        }
+    }
+
+    /// Where that object is, under the element.
+    pub(crate) fn key(&self) -> &'static str {
+        match self {
+            Element::For { .. } => "$each",
+            Element::If { .. } => "$then",
+        }
+    }
+}
+
+/// `v` as a `$for` or `$if` element (`None`: an ordinary value); `Err`: what is wrong with it.
+pub(crate) fn element(v: &Json) -> Option<Result<Element<'_>, String>> {
+    let o = v.as_object()?;
+    let (word, inner) = if o.contains_key("$for") { ("$for", "$each") } else if o.contains_key("$if") { ("$if", "$then") } else { return None };
+    let example = if word == "$for" { "{\"$for\": \"item in user.attributes.recommended limit: 10\", \"$each\": {…}}" } else { "{\"$if\": {\"var\": \"user.attributes.coupon\"}, \"$then\": {…}}" };
+    if let Some(k) = o.keys().find(|k| *k != word && *k != inner) {
+        return Some(Err(["unknown field \"", k, "\" in a \"", word, "\" element, which takes only \"", word, "\" and \"", inner, "\": ", example].concat()));
+    }
+    let (Some(x), Some(then)) = (o.get(word), o.get(inner)) else {
+        return Some(Err(["a \"", word, "\" element needs \"", inner, "\", the object it writes: ", example].concat()));
+    };
+    Some(match (word, x) {
+        ("$for", Json::String(header)) => Ok(Element::For { header, each: then }),
+        ("$for", other) => Err(["\"$for\" must be a string like \"item in user.attributes.recommended limit: 10\", found ", kind(other)].concat()),
+        _ => Ok(Element::If { rule: x, then }),
+    })
+}
+
+/// What a `$for` element writes: `name in list.path [limit: N] [offset: N] [reversed]`, Liquid's
+/// `for` over a path of the data.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Loop {
+    pub name: String,
+    /// The list's path, split at its dots (`user.attributes.recommended`).
+    pub list: Vec<String>,
+    pub limit: Option<usize>,
+    pub offset: usize,
+    pub reversed: bool,
+}
+
+/// Parses a `$for` header; `Err`: what is wrong, for a marketer.
+pub(crate) fn parse_loop(header: &str) -> Result<Loop, String> {
+    let usage = "; write it as Liquid's for: \"item in user.attributes.recommended limit: 10\" (also offset: N, reversed)";
+    let mut words = header.split_whitespace();
+    let ident = |w: &str| w.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') && w.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    let (Some(name), Some("in"), Some(list)) = (words.next(), words.next(), words.next()) else {
+        return Err(["\"", header, "\" is not a loop", usage].concat());
+    };
+    if !ident(name) || name == "forloop" {
+        return Err(["\"", name, "\" cannot name the item", usage].concat());
+    }
+    let steps: Vec<String> = list.split('.').map(str::to_string).collect();
+    if !steps.iter().all(|s| ident(s) || (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))) {
+        return Err(["\"", list, "\" is not a path of the data (dotted names such as user.attributes.recommended; filters belong in templates)"].concat());
+    }
+    let mut lp = Loop { name: name.to_string(), list: steps, limit: None, offset: 0, reversed: false };
+    let rest: Vec<&str> = words.collect();
+    let rest = rest.join(" ");
+    let mut rest = rest.as_str().trim();
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("reversed") {
+            lp.reversed = true;
+            rest = r.trim_start();
+            continue;
+        }
+        let (key, r) = rest.split_once(':').unwrap_or((rest, ""));
+        let r = r.trim_start();
+        let end = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
+        let (n, r) = r.split_at(end);
+        let n = n.parse::<usize>().map_err(|_| ["\"", key.trim(), "\" needs a whole number (\"", header, "\")", usage].concat())?;
+        match key.trim() {
+            "limit" => lp.limit = Some(n),
+            "offset" => lp.offset = n,
+            other => return Err(["\"", other, "\" is not an option of a loop", usage].concat()),
+        }
+        rest = r.trim_start().trim_start_matches(',').trim_start();
+    }
+    Ok(lp)
+}
+
+/// The object a list element writes (a `$for`'s or `$if`'s, else the element itself).
+fn written(v: &Json) -> &Json {
+    match element(v) {
+        Some(Ok(e)) => written(e.inner()),
+        _ => v,
+    }
+}
+
+/// The most elements a list can write (`None`: a `$for` without a limit).
+fn count(items: &[Json]) -> Option<usize> {
+    items.iter().try_fold(0usize, |n, x| {
+        let most = match element(x) {
+            Some(Ok(Element::For { header, each })) => match parse_loop(header) {
+                Ok(lp) => lp.limit?.saturating_mul(count(std::slice::from_ref(each))?),
+                Err(_) => 0, // its own error
+            },
+            Some(Ok(Element::If { then, .. })) => count(std::slice::from_ref(then))?,
+            _ => 1,
+        };
+        Some(n.saturating_add(most))
+    })
+}
+
 /// Reports every problem of the message object `m` at `path`: a code, the pointer and what is
 /// wrong (without the content and variant, which the caller prefixes).
 pub(crate) fn check_message(m: &Json, path: &str, report: &mut dyn FnMut(Code, &str, String)) {
-    check(m, path, F::Message, &[], report);
+    check(m, path, F::Message, &[], true, report);
     // "You can specify a value of true up to 10 images in a single message. You can't send
     // messages that exceed this limit." (LINE's OpenAPI, `FlexImage.animated`; older pages say 3.)
     let animated = animated(m);
@@ -405,10 +528,11 @@ fn hint(word: &str, known: &[&str], more: Option<&str>) -> String {
 
 /// Reports every problem of a rich menu area's action object at `path`.
 pub(crate) fn check_rich_menu_action(action: &Json, path: &str, report: &mut dyn FnMut(Code, &str, String)) {
-    check(action, path, F::Action, IN_RICH_MENU, report);
+    check(action, path, F::Action, IN_RICH_MENU, false, report);
 }
 
-fn check(v: &Json, path: &str, f: F, only: &[&str], report: &mut dyn FnMut(Code, &str, String)) {
+/// `dynamic`: `$for` and `$if` elements may stand for objects (in a message, not a rich menu).
+fn check(v: &Json, path: &str, f: F, only: &[&str], dynamic: bool, report: &mut dyn FnMut(Code, &str, String)) {
     let family_name = family_name(f);
     let Json::Object(o) = v else {
         report(Code::InvalidValue, path, [a(family_name), " ", family_name, " must be a JSON object, found ", kind(v)].concat());
@@ -472,7 +596,17 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], report: &mut dyn FnMut(Code,
         names.push("type");
     }
     for (k, x) in o {
-        let at = join(path, k);
+        let mut at = join(path, k);
+        // An optional member is checked as the object it writes (the `$if`'s own problems are
+        // the contents compiler's to report).
+        let x = match dynamic.then(|| element(x)).flatten() {
+            Some(Ok(e @ Element::If { .. })) => {
+                at = join(&at, e.key());
+                e.inner()
+            }
+            Some(_) => continue,
+            None => x,
+        };
         let Some(i) = names.iter().position(|n| n == k) else {
             report(Code::UnknownField, &at, ["unknown field \"", k, "\" in ", a(name), " ", name, &hint(k, &names, None)].concat());
             continue;
@@ -505,15 +639,33 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], report: &mut dyn FnMut(Code,
             continue;
         }
         if let (Json::Array(v), Some(&(.., min, max, noun))) = (x, COUNTS.iter().find(|c| (c.0, c.1, c.2) == (f, t, k.as_str()))) {
-            if v.len() < min || v.len() > max {
-                let most = if min == max { "exactly" } else { "at most" };
-                report(Code::LimitExceeded, &at, format!("{} {name} takes {most} {max} {noun}, found {}", a(name), v.len()));
+            let most = if min == max { "exactly" } else { "at most" };
+            match (v.iter().any(|x| dynamic && element(x).is_some()), count(v)) {
+                // Data-driven: the most it can write is checked now, the count once rendered.
+                (true, Some(n)) if n > max => report(Code::LimitExceeded, &at, format!("{} {name} takes {most} {max} {noun}, and this list can write {n} (each \"$for\" counts its limit)", a(name))),
+                (true, None) => report(Code::LimitExceeded, &at, format!("{} {name} takes {most} {max} {noun}: give each \"$for\" in this list a limit (\"… limit: {max}\")", a(name))),
+                (true, _) => {}
+                (false, _) if v.len() < min && min < max => report(Code::LimitExceeded, &at, format!("{} {name} needs at least {min} {}, found {}", a(name), if min == 1 { noun.trim_end_matches('s') } else { noun }, v.len())),
+                (false, _) if v.len() < min || v.len() > max => report(Code::LimitExceeded, &at, format!("{} {name} takes {most} {max} {noun}, found {}", a(name), v.len())),
+                (false, _) => {}
             }
         }
         match (child(f, t, k, o), x) {
-            (Some((cf, only)), Json::Array(items)) => items.iter().enumerate().for_each(|(i, item)| check(item, &join(&at, i), cf, only, report)),
-            (Some((cf, only)), Json::Object(m)) if spec.ends_with('*') => m.iter().for_each(|(key, item)| check(item, &join(&at, key), cf, only, report)),
-            (Some((cf, only)), Json::Object(_)) => check(x, &at, cf, only, report),
+            (Some((cf, only)), Json::Array(items)) => {
+                // A `$for` or `$if` element is checked as the element it writes.
+                for (i, x) in items.iter().enumerate() {
+                    let (mut x, mut at) = (x, join(&at, i));
+                    while let Some(e) = dynamic.then(|| element(x)).flatten() {
+                        let Ok(e) = e else { break };
+                        (x, at) = (e.inner(), join(&at, e.key()));
+                    }
+                    if !(dynamic && element(x).is_some()) {
+                        check(x, &at, cf, only, dynamic, report);
+                    }
+                }
+            }
+            (Some((cf, only)), Json::Object(m)) if spec.ends_with('*') => m.iter().for_each(|(key, item)| check(item, &join(&at, key), cf, only, dynamic, report)),
+            (Some((cf, only)), Json::Object(_)) => check(x, &at, cf, only, dynamic, report),
             _ => {}
         }
     }
@@ -531,7 +683,7 @@ fn video_hero(o: &Map<String, Json>, t: &str, path: &str, report: &mut dyn FnMut
         }
         "carousel" => {
             for (i, b) in o.get("contents").and_then(Json::as_array).into_iter().flatten().enumerate() {
-                if video(b.get("hero")) {
+                if video(written(b).get("hero")) {
                     report(Code::InvalidValue, &join(&join(&join(path, "contents"), i), "hero"), "a video hero cannot go in a carousel; send the bubble on its own".to_string());
                 }
             }
@@ -661,7 +813,7 @@ fn placeholders(text: &str) -> Result<Vec<&str>, usize> {
 /// column, make sure to do the same for all other columns." (the reference, #column-object-for-carousel;
 /// LINE answers 400 otherwise.) Each column is held to the first.
 fn same_columns(o: &Map<String, Json>, path: &str, report: &mut dyn FnMut(Code, &str, String)) {
-    let columns = o.get("columns").and_then(Json::as_array).map_or(&[][..], Vec::as_slice);
+    let columns: Vec<&Json> = o.get("columns").and_then(Json::as_array).into_iter().flatten().map(written).collect();
     let Some((first, rest)) = columns.split_first() else { return };
     let actions = |c: &Json| c.get("actions").and_then(Json::as_array).map(Vec::len);
     let has = |c: &Json, k: &str| c.get(k).is_some_and(|v| !v.is_null());

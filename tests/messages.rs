@@ -587,3 +587,142 @@ fn textv2_placeholders_have_substitutions() {
     assert_eq!(bad.errors.iter().map(|e| (e.code, e.path.clone())).collect::<Vec<_>>(), [(Code::MissingField, format!("{M}/substitution"))]);
     assert!(bad.errors[0].message.contains("after rendering, text uses {y}"), "{}", bad.errors[0].message);
 }
+
+// ---- Data-driven lists: `$for` and `$if` elements ----------------------------------------
+
+/// A product carousel: one bubble per recommended item, at most 10, with the item's fields,
+/// `forloop` and the user's own data in each.
+fn product_carousel() -> Value {
+    json!({"type": "flex", "altText": "{{ user.displayName }}様へのおすすめ", "contents": {"type": "carousel", "contents": [
+        {"$for": "item in user.attributes.recommended limit: 10", "$each": {"type": "bubble",
+            "hero": {"$if": {"var": "item.image"}, "$then": {"type": "image", "url": "{{ item.image }}", "size": "full"}},
+            "body": {"type": "box", "layout": "vertical", "contents": [
+                {"type": "text", "text": "{{ forloop.index }}/{{ forloop.length }} {{ item.name }}", "weight": "bold"},
+                {"type": "text", "text": "{{ item.price | yen }}"},
+                {"$if": {">": [{"var": "item.discount"}, 0]}, "$then": {"type": "text", "text": "{{ item.discount }}%OFF", "color": "#ff0000"}}]},
+            "footer": {"type": "box", "layout": "vertical", "contents": [
+                {"type": "button", "action": {"type": "uri", "label": "見る", "uri": "https://example.com/p/{{ item.sku }}?u={{ user.userId }}"}}]}}},
+        {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "もっと見る"}]}}]}})
+}
+
+/// The first rendered message, parsed (so its JSON is valid).
+fn first(d: &kizuna::Decision) -> Value {
+    serde_json::from_str(d.messages.first().unwrap_or_else(|| panic!("no message: {:?}", d.errors)).get()).unwrap()
+}
+
+fn item(i: usize) -> Value {
+    let mut it = json!({"sku": format!("P{i}"), "name": format!("商品{i}"), "price": 1000 * (i + 1)});
+    if i % 2 == 0 {
+        it["discount"] = json!(10);
+        it["image"] = json!(format!("https://example.com/p{i}.png"));
+    }
+    it
+}
+
+#[test]
+fn a_for_writes_one_element_per_item_of_a_list() {
+    let e = Engine::from_json(&config(json!([product_carousel()]))).unwrap();
+    let d = render_for(&e, json!({"recommended": (0..3).map(item).collect::<Vec<_>>()}));
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    let m = first(&d);
+    let bubbles = m["contents"]["contents"].as_array().unwrap();
+    assert_eq!(bubbles.len(), 4, "three items and the fixed last bubble");
+    let texts = |b: &Value| b["body"]["contents"].as_array().unwrap().iter().map(|t| t["text"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(texts(&bubbles[0]), ["1/3 商品0", "¥1,000", "10%OFF"]);
+    assert_eq!(texts(&bubbles[1]), ["2/3 商品1", "¥2,000"], "no discount, no badge");
+    assert_eq!(bubbles[0]["hero"]["url"], "https://example.com/p0.png");
+    assert!(bubbles[1].get("hero").is_none(), "an $if member that fails leaves the member out");
+    assert_eq!(bubbles[2]["footer"]["contents"][0]["action"]["uri"], "https://example.com/p/P2?u=U1");
+    assert_eq!(texts(&bubbles[3]), ["もっと見る"]);
+    // The limit cuts the list (LINE's 12 bubbles: 10 + the fixed one); offset and reversed.
+    let d = render_for(&e, json!({"recommended": (0..15).map(item).collect::<Vec<_>>()}));
+    assert_eq!(first(&d)["contents"]["contents"].as_array().unwrap().len(), 11, "{:?}", d.errors);
+    let e2 = Engine::from_json(&config(json!([{"type": "text", "text": "x", "quickReply": {"items": [
+        {"$for": "p in user.attributes.recommended offset: 1 limit: 2 reversed", "$each": {"type": "action", "action": {"type": "message", "label": "{{ p.name }}", "text": "{{ p.sku }}"}}}]}}]))).unwrap();
+    let d = render_for(&e2, json!({"recommended": (0..5).map(item).collect::<Vec<_>>()}));
+    let m = first(&d);
+    let labels: Vec<&str> = m["quickReply"]["items"].as_array().unwrap().iter().map(|i| i["action"]["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["商品2", "商品1"]);
+}
+
+#[test]
+fn a_carousel_left_empty_by_its_data_is_an_error_not_a_refused_message() {
+    let e = Engine::from_json(&config(json!([{"type": "flex", "altText": "alt", "contents": {"type": "carousel", "contents": [
+        {"$for": "item in user.attributes.recommended limit: 12", "$each": {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "{{ item.name }}"}]}}}]}}]))).unwrap();
+    for attributes in [json!({}), json!({"recommended": []}), json!({"recommended": null})] {
+        let d = render_for(&e, attributes);
+        assert!(d.messages.is_empty(), "nothing is sent");
+        let got: Vec<(Code, &str)> = d.errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+        let at = format!("{M}/contents/contents");
+        assert_eq!(got, [(Code::LimitExceeded, at.as_str())]);
+        assert!(d.errors[0].message.contains("after rendering, a flex carousel needs at least 1 bubble, found 0"), "{}", d.errors[0].message);
+    }
+    // Not a list: said, with the path.
+    let d = render_for(&e, json!({"recommended": "lotion"}));
+    assert_eq!(d.errors.iter().map(|e| (e.code, e.path.clone())).collect::<Vec<_>>(), [(Code::TemplateRender, format!("{M}/contents/contents/0/$for"))]);
+    assert!(d.errors[0].message.contains("user.attributes.recommended is not one for this user (found JSON string)"), "{}", d.errors[0].message);
+}
+
+#[test]
+fn if_elements_keep_the_json_valid_wherever_they_fall() {
+    // First, middle and last elements and members optional: commas are written as needed.
+    let e = Engine::from_json(&config(json!([body(json!([
+        {"$if": {"var": "user.attributes.a"}, "$then": {"type": "text", "text": "a"}},
+        {"type": "text", "text": "b"},
+        {"$if": {"var": "user.attributes.c"}, "$then": {"type": "text", "text": "c"}},
+        {"$if": {"var": "user.attributes.d"}, "$then": {"type": "text", "text": "d", "color": {"$if": {"var": "user.attributes.red"}, "$then": "#ff0000"}}}]))]))).unwrap();
+    for (a, c, d, red) in [(false, false, false, false), (true, true, true, true), (true, false, true, false), (false, true, false, true)] {
+        let out = render_for(&e, json!({"a": a, "c": c, "d": d, "red": red}));
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let m = first(&out);
+        let contents = m["contents"]["body"]["contents"].as_array().unwrap();
+        let want: Vec<&str> = [(a, "a"), (true, "b"), (c, "c"), (d, "d")].iter().filter(|(on, _)| *on).map(|(_, t)| *t).collect();
+        assert_eq!(contents.iter().map(|t| t["text"].as_str().unwrap()).collect::<Vec<_>>(), want);
+        if d {
+            assert_eq!(contents.last().unwrap().get("color").is_some(), red);
+        }
+    }
+}
+
+#[test]
+fn for_and_if_mistakes_are_compile_errors_at_their_paths() {
+    let carousel = |elements: Value| json!({"type": "flex", "altText": "alt", "contents": {"type": "carousel", "contents": elements}});
+    let bubble = json!({"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "{{ item.name }}"}]}});
+    // LINE's count, with each $for counted at its limit.
+    let m = one(carousel(json!([{"$for": "item in user.attributes.recommended", "$each": bubble}])), Code::LimitExceeded, "/contents/contents");
+    assert!(m.contains("give each \"$for\" in this list a limit (\"… limit: 12\")"), "{m}");
+    let m = one(carousel(json!([{"$for": "item in user.attributes.recommended limit: 10", "$each": bubble}, bubble, bubble, bubble])), Code::LimitExceeded, "/contents/contents");
+    assert!(m.contains("takes at most 12 bubbles, and this list can write 13"), "{m}");
+    // The header, the element's fields, its place.
+    let m = one(carousel(json!([{"$for": "item of user.attributes.recommended limit: 3", "$each": bubble}])), Code::InvalidValue, "/contents/contents/0/$for");
+    assert!(m.contains("is not a loop; write it as Liquid's for"), "{m}");
+    let m = one(carousel(json!([{"$for": "item in user.attributes.recommended | sort limit: 3", "$each": bubble}])), Code::InvalidValue, "/contents/contents/0/$for");
+    assert!(m.contains("limit: 3") || m.contains("not an option"), "{m}");
+    let m = one(carousel(json!([{"$for": "item in user.attributes.recommended limit: 3", "$eachh": bubble}])), Code::InvalidValue, "/contents/contents/0");
+    assert!(m.contains("unknown field \"$eachh\" in a \"$for\" element"), "{m}");
+    let m = one(json!({"type": "text", "text": "x", "quickReply": {"$for": "i in user.tags limit: 3", "$each": {}}}), Code::InvalidValue, "/quickReply");
+    assert!(m.contains("goes inside a list"), "{m}");
+    // The element written is checked as LINE's object it is, at its path under the element.
+    let p = problems(carousel(json!([{"$for": "item in user.attributes.recommended limit: 3", "$each": {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "txet": "{{ item.name }}"}]}}}])));
+    let at = format!("{M}/contents/contents/0/$each/body/contents/0");
+    assert_eq!(p.iter().map(|(c, at, _)| (*c, at.clone())).collect::<Vec<_>>(), [(Code::MissingField, at.clone()), (Code::UnknownField, format!("{at}/txet"))], "{p:#?}");
+    assert!(p[1].2.contains("did you mean \"text\""), "{}", p[1].2);
+    // An $if condition is JsonLogic, compiled with the config.
+    let p = problems(body(json!([{"$if": {"frobnicate": [1]}, "$then": {"type": "text", "text": "a"}}])));
+    assert_eq!(p.iter().map(|(c, at, _)| (*c, at.clone())).collect::<Vec<_>>(), [(Code::UnknownOperator, format!("{M}/contents/body/contents/0/$if"))], "{p:?}");
+}
+
+#[test]
+fn check_reads_paths_inside_for_elements_from_the_list_items() {
+    let e = Engine::from_json(&config(json!([body(json!([
+        {"$for": "p in user.purchases limit: 5", "$each": {"type": "text", "text": "{{ forloop.index }}. {{ p.skuu }} {{ p.amount }} {{ user.displayName }}"}},
+        {"$for": "x in user.purchase limit: 5", "$each": {"type": "text", "text": "{{ x.anything }}"}},
+        {"$for": "p in user.purchases limit: 5", "$each": {"$if": {"==": [{"var": "p.categroy"}, "lotion"]}, "$then": {"type": "text", "text": "refill"}}}]))]))).unwrap();
+    let w: Vec<(String, String)> = e.warnings().into_iter().map(|w| (w.path, w.message)).collect();
+    let at = |s: &str| format!("{M}/contents/body/contents/{s}");
+    let paths: Vec<&str> = w.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, [at("0/$each/text"), at("1/$for"), at("2/$each/$if/==/0")], "{w:#?}");
+    assert!(w[0].1.contains("skuu") && w[0].1.contains("\"sku\""), "{}", w[0].1);
+    assert!(w[1].1.contains("purchase"), "{}", w[1].1);
+    assert!(w[2].1.contains("categroy"), "{}", w[2].1);
+}

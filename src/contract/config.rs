@@ -109,7 +109,11 @@ pub struct Variant {
     pub weight: Option<u32>,
     /// 1–5 LINE message objects (`text`, `flex`, `image`, `sticker`, …) as the Messaging API
     /// takes them; every string inside is a Liquid template rendered against the context
-    /// (`user`, `now`, `event`) plus `segments` (the matched segment ids).
+    /// (`user`, `now`, `event`) plus `segments` (the matched segment ids). In a list inside a
+    /// message, `{"$for": "item in user.attributes.recommended limit: 10", "$each": {…}}`
+    /// writes `$each` once per item of that list (with `item` and `forloop` in its templates);
+    /// an element or member `{"$if": <JsonLogic>, "$then": …}` is written when the condition
+    /// holds.
     #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "Vec<serde_json::Map<String, Value>>"))]
     pub messages: Vec<Value>,
 }

@@ -10,7 +10,7 @@ use crate::template::{Limits, Locale, RenderOptions, Template};
 use crate::value::{Projection, Value};
 use serde_json::Value as Json;
 use crate::line::{length_problem, Limit, Role};
-use crate::line_shape::{is_template, url_problem, url_rule, Url};
+use crate::line_shape::{element, is_template, parse_loop, url_problem, url_rule, Element, Loop, Url};
 
 /// At most this many messages per reply or push call.
 const MAX_MESSAGES: usize = 5;
@@ -20,11 +20,15 @@ const MAX_BUBBLE_BYTES: usize = 30_000;
 const MAX_CAROUSEL_BYTES: usize = 50_000;
 
 /// A piece of a message's JSON text: a literal run (keys, punctuation, values without a
-/// template) or a template, whose output is escaped into place.
+/// template), a template, whose output is escaped into place, or a `$for`/`$if` element.
 #[derive(Debug, Clone)]
 enum Piece {
     Raw(String),
     Hole(Box<Hole>),
+    /// Before an element (or member) of a list (or object) where some are written only for some
+    /// data: a comma, unless it is the first written.
+    Comma,
+    Dynamic(Box<Dynamic>),
 }
 
 #[derive(Debug, Clone)]
@@ -38,11 +42,28 @@ struct Hole {
     url: Option<Url>,
 }
 
+/// A `$for` element, written once per item of a list of the data, or an `$if` element (or
+/// member), written when its condition holds (see [`crate::line_shape::Element`]).
+#[derive(Debug, Clone)]
+struct Dynamic {
+    kind: Kind,
+    /// The element as written each time, its comma first.
+    body: Vec<Piece>,
+    /// JSON pointer of the element in the config, for errors.
+    path: String,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    For(Loop),
+    If(Rule),
+}
+
 /// One message, compiled to its JSON text with holes where templates go (no intermediate
-/// `serde_json::Value`, no walk of the object per render). Templates only ever produce strings,
-/// so the JSON structure (and every count LINE limits: messages, bubbles, quick replies) is
-/// fixed at compile time; what rendering can change is string lengths, checked as they are
-/// written, and bubble sizes.
+/// `serde_json::Value`, no walk of the object per render). Templates only ever produce strings;
+/// only `$for` and `$if` elements change the JSON structure, so without them every count LINE
+/// limits (messages, bubbles, quick replies) is fixed at compile time. What rendering can change
+/// is string lengths, checked as they are written, and bubble sizes.
 #[derive(Debug, Clone)]
 struct Message {
     pieces: Vec<Piece>,
@@ -50,42 +71,134 @@ struct Message {
     path: String,
     /// A flex message with templates inside: its bubble sizes are measured after rendering.
     flex_templated: bool,
-    /// A template decides a `type` or an enumerated value: the shape is checked after rendering.
+    /// A template decides a `type` or an enumerated value, or a `$for`/`$if` the structure:
+    /// the shape is checked after rendering.
     shape_templated: bool,
 }
 
-impl Message {
-    /// Writes the message, checking limited strings as they are rendered. A template that fails
-    /// adds its error to `errors` and the others still render, so every problem of a content
-    /// is reported at once. Error paths are built only when there is an error.
-    fn write(&self, doc: &Value<'_>, opts: &RenderOptions<'_>, out: &mut String, scratch: &mut String, errors: &mut Vec<Error>) {
-        for piece in &self.pieces {
+/// What a message's pieces are written with: the data, the conditions' environment, the
+/// template options, and where errors go.
+struct Writer<'w> {
+    env: &'w Env<'w>,
+    opts: &'w RenderOptions<'w>,
+    scratch: String,
+    errors: &'w mut Vec<Error>,
+}
+
+impl Writer<'_> {
+    /// Writes `pieces`, checking limited strings as they are rendered. A template that fails
+    /// adds its error and the others still render, so every problem of a content is reported
+    /// at once. Error paths are built only when there is an error.
+    fn write(&mut self, pieces: &[Piece], doc: &Value<'_>, out: &mut String) {
+        for piece in pieces {
             match piece {
                 Piece::Raw(json) => out.push_str(json),
                 Piece::Hole(h) => {
-                    scratch.clear();
-                    let problem = match h.template.render_into(doc, opts, scratch) {
-                        Ok(()) => match h.limited.and_then(|limit| length_problem(limit, scratch, true)) {
+                    self.scratch.clear();
+                    let problem = match h.template.render_into(doc, self.opts, &mut self.scratch) {
+                        Ok(()) => match h.limited.and_then(|limit| length_problem(limit, &self.scratch, true)) {
                             Some(p) => Some(Error::new(Code::LimitExceeded, h.path.as_str(), p)),
-                            None => h.url.and_then(|url| url_problem(url, scratch, true)).map(|p| Error::new(Code::InvalidValue, h.path.as_str(), p)),
+                            None => h.url.and_then(|url| url_problem(url, &self.scratch, true)).map(|p| Error::new(Code::InvalidValue, h.path.as_str(), p)),
                         },
                         Err(mut e) => {
                             e.path.clone_from(&h.path);
                             Some(e)
                         }
                     };
-                    errors.extend(problem);
-                    crate::value::write_json_string(scratch, out);
+                    self.errors.extend(problem);
+                    crate::value::write_json_string(&self.scratch, out);
                 }
+                Piece::Comma => {
+                    if !matches!(out.as_bytes().last(), Some(b'[' | b'{')) {
+                        out.push(',');
+                    }
+                }
+                Piece::Dynamic(d) => self.dynamic(d, doc, out),
             }
         }
     }
 
-    fn projection(&self, p: &mut Projection) {
-        for piece in &self.pieces {
-            if let Piece::Hole(h) = piece {
-                h.template.projection(p);
+    #[inline(never)]
+    fn dynamic(&mut self, d: &Dynamic, doc: &Value<'_>, out: &mut String) {
+        let lp = match &d.kind {
+            Kind::If(rule) => {
+                match rule.matches(doc, self.env) {
+                    Ok(true) => self.write(&d.body, doc, out),
+                    Ok(false) => {}
+                    Err(e) => self.errors.push(e),
+                }
+                return;
             }
+            Kind::For(lp) => lp,
+        };
+        let items = match doc.lookup(lp.list.iter().map(String::as_str)) {
+            None | Some(Value::Null) => &[][..],
+            Some(Value::Array(items)) => items.as_slice(),
+            Some(other) => {
+                let list = lp.list.join(".");
+                self.errors.push(Error::new(Code::TemplateRender, join(&d.path, "$for"), format!("\"$for\" walks a list, and {list} is not one for this user (found JSON {})", other.kind())));
+                return;
+            }
+        };
+        let from = lp.offset.min(items.len());
+        let to = lp.limit.map_or(items.len(), |n| from.saturating_add(n).min(items.len()));
+        let items = items.get(from..to).unwrap_or(&[]);
+        // The item and `forloop` join the data, after its fields, so they win a lookup.
+        let mut data = match doc {
+            Value::Object(members) => members.clone(),
+            _ => Vec::new(),
+        };
+        data.push((lp.name.clone().into(), Value::Null));
+        data.push(("forloop".into(), Value::Null));
+        let mut data = Value::Object(data);
+        let length = items.len();
+        let order: Box<dyn Iterator<Item = &Value<'_>>> = if lp.reversed { Box::new(items.iter().rev()) } else { Box::new(items.iter()) };
+        for (i, item) in order.enumerate() {
+            if let Value::Object(members) = &mut data {
+                if let [.., (_, slot), (_, forloop)] = members.as_mut_slice() {
+                    *slot = item.clone();
+                    *forloop = forloop_of(i, length);
+                }
+            }
+            self.write(&d.body, &data, out);
+        }
+    }
+}
+
+/// Liquid's `forloop` for item `i` of `length`.
+fn forloop_of(i: usize, length: usize) -> Value<'static> {
+    let int = |n: usize| Value::Int(i64::try_from(n).unwrap_or(i64::MAX));
+    let rest = length.saturating_sub(i);
+    Value::Object(vec![
+        ("index".into(), int(i.saturating_add(1))),
+        ("index0".into(), int(i)),
+        ("rindex".into(), int(rest)),
+        ("rindex0".into(), int(rest.saturating_sub(1))),
+        ("first".into(), Value::Bool(i == 0)),
+        ("last".into(), Value::Bool(rest == 1)),
+        ("length".into(), int(length)),
+    ])
+}
+
+impl Message {
+    fn projection(&self, p: &mut Projection) {
+        pieces_projection(&self.pieces, p);
+    }
+}
+
+/// The data paths `pieces` read.
+fn pieces_projection(pieces: &[Piece], p: &mut Projection) {
+    for piece in pieces {
+        match piece {
+            Piece::Hole(h) => h.template.projection(p),
+            Piece::Dynamic(d) => {
+                match &d.kind {
+                    Kind::For(lp) => p.add(lp.list.iter().map(String::as_str)),
+                    Kind::If(rule) => rule.projection(p),
+                }
+                pieces_projection(&d.body, p);
+            }
+            Piece::Raw(_) | Piece::Comma => {}
         }
     }
 }
@@ -113,6 +226,15 @@ pub struct Contents {
     items: Vec<CompiledContent>,
     limits: Limits,
     locale: Locale,
+}
+
+/// What [`Contents::reads`] finds.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Default)]
+pub struct Reads<'c> {
+    pub rules: Vec<(&'c Rule, Vec<&'c Loop>)>,
+    pub templates: Vec<(&'c str, &'c Template, Vec<&'c Loop>)>,
+    pub lists: Vec<(String, &'c Loop, Vec<&'c Loop>)>,
 }
 
 /// A rendered content.
@@ -168,15 +290,16 @@ impl Contents {
                             .enumerate()
                             .map(|(mi, m)| {
                                 let path = join(&mpath, mi);
-                                let pieces = compile_message(m, &path, c, &v.id, &limits, p);
-                                let templated = has_template(m);
+                                let pieces = compile_message(m, &path, c, &v.id, &limits, opts, p);
+                                let dynamic = has_dynamic(m);
+                                let templated = dynamic || has_template(m);
                                 if !templated {
                                     if let Err(e) = check_sizes(&crate::value::Value::from_serde(m), &path, &c.id, &v.id) {
                                         p.0.push(e);
                                     }
                                 }
                                 let flex_templated = templated && m.get("type").and_then(Json::as_str) == Some("flex");
-                                let shape_templated = crate::line_shape::templated_shape(m);
+                                let shape_templated = dynamic || crate::line_shape::templated_shape(m);
                                 Message { pieces, path, flex_templated, shape_templated }
                             })
                             .collect();
@@ -252,26 +375,43 @@ impl Contents {
         out
     }
 
-    /// Every rule (experiments' and variants' `when`) and every template with its JSON pointer
-    /// (for `Engine::warnings`).
+    /// What the contents read, for `Engine::warnings`: every rule (experiments', variants' and
+    /// `$if`s' `when`), every template with its JSON pointer, and every `$for` list with the
+    /// pointer of its `$for`; each with the `$for` loops around it, outermost first.
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn rules_and_templates(&self) -> (Vec<&Rule>, Vec<(&str, &Template)>) {
-        let mut rules = Vec::new();
-        let mut templates = Vec::new();
-        for c in &self.items {
-            if let Some((_, Some(r))) = &c.experiment {
-                rules.push(r);
-            }
-            for v in &c.variants {
-                rules.extend(v.when.as_ref());
-                for piece in v.messages.iter().flat_map(|m| &m.pieces) {
-                    if let Piece::Hole(h) = piece {
-                        templates.push((h.path.as_str(), &h.template));
-                    }
+    pub fn reads(&self) -> Reads<'_> {
+        fn walk<'c>(pieces: &'c [Piece], loops: &[&'c Loop], r: &mut Reads<'c>) {
+            for piece in pieces {
+                match piece {
+                    Piece::Hole(h) => r.templates.push((h.path.as_str(), &h.template, loops.to_vec())),
+                    Piece::Dynamic(d) => match &d.kind {
+                        Kind::If(rule) => {
+                            r.rules.push((rule, loops.to_vec()));
+                            walk(&d.body, loops, r);
+                        }
+                        Kind::For(lp) => {
+                            r.lists.push((join(&d.path, "$for"), lp, loops.to_vec()));
+                            let inner: Vec<&Loop> = loops.iter().copied().chain([lp]).collect();
+                            walk(&d.body, &inner, r);
+                        }
+                    },
+                    Piece::Raw(_) | Piece::Comma => {}
                 }
             }
         }
-        (rules, templates)
+        let mut r = Reads::default();
+        for c in &self.items {
+            if let Some((_, Some(rule))) = &c.experiment {
+                r.rules.push((rule, Vec::new()));
+            }
+            for v in &c.variants {
+                r.rules.extend(v.when.as_ref().map(|rule| (rule, Vec::new())));
+                for m in &v.messages {
+                    walk(&m.pieces, &[], &mut r);
+                }
+            }
+        }
+        r
     }
 
     pub fn ids(&self) -> Vec<&str> {
@@ -311,7 +451,9 @@ impl Contents {
         for m in &variant.messages {
             let start = json.len();
             let before = errors.len();
-            m.write(doc, &opts, &mut json, &mut scratch, errors);
+            let mut w = Writer { env, opts: &opts, scratch: std::mem::take(&mut scratch), errors: &mut *errors };
+            w.write(&m.pieces, doc, &mut json);
+            scratch = w.scratch;
             for e in errors.iter_mut().skip(before) {
                 e.message = format!("content \"{}\", variant \"{}\": {}", c.id, variant.id, e.message);
             }
@@ -439,19 +581,17 @@ fn fractional<'v>(experiment: &str, user_id: &str, weighted: &[(&'v CompiledVari
     None
 }
 
-fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Limits, p: &mut Problems) -> Vec<Piece> {
+fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Limits, rules: &logic::Options, p: &mut Problems) -> Vec<Piece> {
     let who = format!("content \"{}\", variant \"{variant}\"", c.id);
     // Types, required and known keys, enumerated values, colours, aspect ratios, URLs and
     // array lengths of every object inside.
     crate::line_shape::check_message(m, path, &mut |code, at, problem| p.push(code, at, format!("{who}: {problem}")));
-    let mut b = Pieces { limits, who: &who, pieces: Vec::new(), raw: String::new() };
+    let mut b = Pieces { limits, rules, who: &who, pieces: Vec::new(), raw: String::new() };
     match m {
         Json::Object(fields) => b.object(fields, path, Role::message(m), p),
         other => b.value(other, path, Role::Other, "", p),
     }
-    if !b.raw.is_empty() {
-        b.pieces.push(Piece::Raw(b.raw));
-    }
+    b.flush();
     // A textV2 text: what its templates output is data, never a placeholder.
     if m.get("type").and_then(Json::as_str) == Some("textV2") {
         let text = join(path, "text");
@@ -469,6 +609,8 @@ fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Li
 /// Builds a message's pieces: literal JSON collects in `raw` until a template needs a hole.
 struct Pieces<'l> {
     limits: &'l Limits,
+    /// For `$if` conditions.
+    rules: &'l logic::Options,
     /// "content …, variant …", for errors.
     who: &'l str,
     pieces: Vec<Piece>,
@@ -489,9 +631,7 @@ impl Pieces<'_> {
                     if let Some(problem) = limited.zip(fixed).and_then(|(limit, t)| length_problem(limit, &t, false)) {
                         p.push(Code::LimitExceeded, path, format!("{}: the template's fixed text alone, before any variable is filled in, is too long: {problem}", self.who));
                     }
-                    if !self.raw.is_empty() {
-                        self.pieces.push(Piece::Raw(std::mem::take(&mut self.raw)));
-                    }
+                    self.flush();
                     self.pieces.push(Piece::Hole(Box::new(Hole { template, path: path.to_string(), limited, url: url_rule(key) })));
                 }
                 Err(mut e) => {
@@ -509,7 +649,12 @@ impl Pieces<'_> {
             // Walked whole, templates or not: literal strings are checked on the way.
             Json::Array(items) => {
                 self.raw.push('[');
+                let dynamic = items.iter().any(|x| element(x).is_some());
                 for (i, x) in items.iter().enumerate() {
+                    if dynamic {
+                        self.element(x, &join(path, i), |b, x, at, p| b.value(x, at, parent, key, p), p);
+                        continue;
+                    }
                     if i > 0 {
                         self.raw.push(',');
                     }
@@ -524,15 +669,82 @@ impl Pieces<'_> {
 
     fn object(&mut self, fields: &serde_json::Map<String, Json>, path: &str, role: Role, p: &mut Problems) {
         self.raw.push('{');
+        let dynamic = fields.values().any(|x| element(x).is_some());
         for (i, (k, x)) in fields.iter().enumerate() {
+            let at = join(path, k);
+            let member = |b: &mut Self, x: &Json, at: &str, p: &mut Problems| {
+                crate::value::write_json_string(k, &mut b.raw);
+                b.raw.push(':');
+                b.value(x, at, role, k, p);
+            };
+            if dynamic {
+                if writes_many(x) {
+                    p.push(Code::InvalidValue, &at, format!("{}: a \"$for\" writes elements of a list, so it goes inside a list (\"{k}\": [{{\"$for\": …}}])", self.who));
+                    continue;
+                }
+                self.element(x, &at, member, p);
+                continue;
+            }
             if i > 0 {
                 self.raw.push(',');
             }
-            crate::value::write_json_string(k, &mut self.raw);
-            self.raw.push(':');
-            self.value(x, &join(path, k), role, k, p);
+            member(self, x, &at, p);
         }
         self.raw.push('}');
+    }
+
+    /// Appends an element of a list, or a member of an object, where some are `$for` or `$if`
+    /// elements: its comma is written at render time. `write` appends the element (the member)
+    /// for a value.
+    fn element(&mut self, x: &Json, path: &str, write: impl Fn(&mut Self, &Json, &str, &mut Problems) + Copy, p: &mut Problems) {
+        let e = match element(x) {
+            None => {
+                self.flush();
+                self.pieces.push(Piece::Comma);
+                return write(self, x, path, p);
+            }
+            Some(Err(problem)) => return p.push(Code::InvalidValue, path, format!("{}: {problem}", self.who)),
+            Some(Ok(e)) => e,
+        };
+        let kind = match &e {
+            Element::For { header, .. } => match parse_loop(header) {
+                Ok(lp) => Kind::For(lp),
+                Err(problem) => return p.push(Code::InvalidValue, &join(path, "$for"), format!("{}: {problem}", self.who)),
+            },
+            Element::If { rule, .. } => match logic::compile(rule, self.rules, &join(path, "$if")) {
+                Ok(rule) => Kind::If(rule),
+                Err(errors) => return p.0.extend(errors),
+            },
+        };
+        let mut body = Pieces { limits: self.limits, rules: self.rules, who: self.who, pieces: Vec::new(), raw: String::new() };
+        body.element(e.inner(), &join(path, e.key()), write, p);
+        body.flush();
+        self.flush();
+        self.pieces.push(Piece::Dynamic(Box::new(Dynamic { kind, body: body.pieces, path: path.to_string() })));
+    }
+
+    fn flush(&mut self) {
+        if !self.raw.is_empty() {
+            self.pieces.push(Piece::Raw(std::mem::take(&mut self.raw)));
+        }
+    }
+}
+
+/// Whether `x` is a `$for` element (or an `$if` of one): its place is a list.
+fn writes_many(x: &Json) -> bool {
+    match element(x) {
+        Some(Ok(Element::For { .. })) => true,
+        Some(Ok(Element::If { then, .. })) => writes_many(then),
+        _ => false,
+    }
+}
+
+/// Whether `v` holds a `$for` or `$if` element.
+fn has_dynamic(v: &Json) -> bool {
+    match v {
+        Json::Array(items) => items.iter().any(|x| element(x).is_some() || has_dynamic(x)),
+        Json::Object(m) => m.values().any(|x| element(x).is_some() || has_dynamic(x)),
+        _ => false,
     }
 }
 

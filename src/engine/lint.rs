@@ -16,6 +16,7 @@ use crate::contract::fields::{dotted, Base, Shape, Step, Syntax, CONTEXT};
 use crate::error::{Code, Error};
 use crate::logic::Rule;
 use crate::template::Template;
+use crate::line_shape::Loop;
 
 impl Engine {
     /// Warnings about the config, ordered by JSON pointer as errors are (`/contents` before
@@ -48,21 +49,30 @@ impl Engine {
         let for_quiz_rules = Data { shape: &for_quiz_rules, name: "a quiz result rule's data", sent: false, left_out: LeftOut::QuizRule(&context) };
 
         let mut out = Vec::new();
-        let (content_rules, templates) = self.contents.rules_and_templates();
+        let reads = self.contents.reads();
         let menu_rules = self.menus.iter().flat_map(|m| m.rules());
-        for rule in self.segments.rules().chain(content_rules).chain(menu_rules) {
-            rule_warnings(rule, data, &mut out);
+        for rule in self.segments.rules().chain(menu_rules) {
+            rule_warnings(rule, data, &[], &mut out);
         }
-        for (path, t) in templates {
-            template_warnings(t, path, for_contents, &mut out);
+        for (rule, loops) in &reads.rules {
+            rule_warnings(rule, data, loops, &mut out);
+        }
+        for (path, t, loops) in &reads.templates {
+            template_warnings(t, path, for_contents, loops, &mut out);
+        }
+        for (pointer, lp, loops) in &reads.lists {
+            let path = lp.list.iter().map(|k| Step::key(k, is_index(k))).collect();
+            if let Some((base, path)) = in_loops(Base::Data, path, loops) {
+                out.extend(for_contents.unknown_field(&base, &path, Syntax::JsonLogic).map(|m| Error::new(Code::UnknownContextField, pointer.as_str(), m)));
+            }
         }
         let (quiz_rules, descriptions) = self.quizzes.rules_and_descriptions();
         for rule in quiz_rules {
-            rule_warnings(rule, for_quiz_rules, &mut out);
+            rule_warnings(rule, for_quiz_rules, &[], &mut out);
         }
         for (path, quiz, t) in &descriptions {
             let for_descriptions = Data { shape: &for_descriptions, left_out: LeftOut::Description(quiz), ..data };
-            template_warnings(t, path, for_descriptions, &mut out);
+            template_warnings(t, path, for_descriptions, &[], &mut out);
         }
         self.unreachable(&mut out);
         super::sorted_by_pointer(out)
@@ -162,8 +172,32 @@ impl Data<'_> {
     }
 }
 
-fn rule_warnings(rule: &Rule, data: Data<'_>, out: &mut Vec<Error>) {
+/// A path read inside a message's `$for` elements (`loops`, outermost first): one from a
+/// loop's item is read from an item of its list; `forloop` is the loop's own, never data.
+/// `None`: not checked (`forloop`, or the item of a list that is itself an item's).
+fn in_loops<'p>(base: Base<'p>, path: Vec<Step<'p>>, loops: &[&'p Loop]) -> Option<(Base<'p>, Vec<Step<'p>>)> {
+    let (Base::Data, Some(root)) = (&base, path.first()) else { return Some((base, path)) };
+    if loops.is_empty() {
+        return Some((base, path));
+    }
+    if root.name == "forloop" {
+        return None;
+    }
+    let at = loops.iter().rposition(|lp| lp.name == root.name);
+    let Some(at) = at else { return Some((base, path)) };
+    let lp = loops.get(at)?;
+    let list: Vec<Step<'p>> = lp.list.iter().map(|k| Step::key(k, is_index(k))).collect();
+    // The list itself read from an outer loop's item: left alone.
+    let outer = loops.get(..at).unwrap_or(&[]);
+    if list.first().is_some_and(|s| s.name == "forloop" || outer.iter().any(|o| o.name == s.name)) {
+        return None;
+    }
+    Some((Base::Item(list), path.into_iter().skip(1).collect()))
+}
+
+fn rule_warnings(rule: &Rule, data: Data<'_>, loops: &[&Loop], out: &mut Vec<Error>) {
     for (pointer, path, base, one_key_per_step) in rule.data_paths() {
+        let Some((base, path)) = in_loops(base, path, loops) else { continue };
         if let Some(message) = data.unknown_field(&base, &path, Syntax::JsonLogic) {
             let message = one_key_per_step.and_then(|op| dotted_key(op, &path, &base, data)).unwrap_or(message);
             out.push(Error::new(Code::UnknownContextField, pointer, message));
@@ -204,8 +238,9 @@ fn dotted_key(op: &str, path: &[Step<'_>], base: &Base<'_>, data: Data<'_>) -> O
     })
 }
 
-fn template_warnings(t: &Template, pointer: &str, data: Data<'_>, out: &mut Vec<Error>) {
+fn template_warnings(t: &Template, pointer: &str, data: Data<'_>, loops: &[&Loop], out: &mut Vec<Error>) {
     for (path, pos, base) in t.data_paths() {
+        let Some((base, path)) = in_loops(base, path, loops) else { continue };
         if let Some(message) = data.unknown_field(&base, &path, Syntax::Liquid) {
             let mut e = Error::new(Code::UnknownContextField, pointer, message);
             (e.line, e.column) = (pos.map(|p| p.0), pos.map(|p| p.1));
