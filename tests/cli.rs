@@ -164,7 +164,7 @@ fn check_warns_of_an_item_field_typo_in_an_iterator_or_a_loop() {
 fn check_accepts_the_example_config() {
     let out = kizuna(&["check", "examples/skincare/config.json"], None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8(out.stdout).unwrap().contains("ok (20 segments, 9 contents, 9 rich menus, 1 quiz, config hash "));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("ok (20 segments, 10 contents, 9 rich menus, 1 quiz, config hash "));
 }
 
 #[test]

@@ -477,7 +477,8 @@ mod tests {
     #[test]
     fn property_arguments_of_filters_are_checked_against_the_items() {
         // A misspelt property makes `where` find nothing: the refill reminder would never go out.
-        let text = "{% assign due = user.purchases | where: 'catgory', 'lotion' | sort: 'at' | last %}{{ due.sku }}{{ user.purchases | map: 'amount' | sum }}";
+        // `map: 'to_liquid'` is Liquid's own: the items themselves, never a misspelt field.
+        let text = "{% assign due = user.purchases | where: 'catgory', 'lotion' | sort: 'at' | last %}{{ due.sku }}{{ user.purchases | map: 'amount' | sum }}{{ user.purchases | map: 'to_liquid' | size }}";
         let mut config = segments(&[json!(true)]);
         config["contents"] = json!([{"id": "c", "on": ["follow"], "variants": [{"id": "v", "messages": [{"type": "text", "text": text}]}]}]);
         let w = warnings(config);

@@ -206,7 +206,9 @@ impl<'p> Walker<'p> {
                 Filter::Where | Filter::Reject | Filter::Has | Filter::Find | Filter::FindIndex | Filter::Map | Filter::Sort | Filter::SortNatural | Filter::Sum | Filter::Uniq | Filter::Compact
             );
             if let (true, Some(Expr::Lit(Lit::Str(name)))) = (property, f.args.first()) {
-                let step = Step { name: Cow::Borrowed(&**name), item: false, builtin: false };
+                // `map: "to_liquid"` is the item itself (Shopify's drop protocol), not a field.
+                let builtin = f.filter == Filter::Map && &**name == "to_liquid";
+                let step = Step { name: Cow::Borrowed(&**name), item: false, builtin };
                 self.out.push((vec![step], Some(f.pos), Base::Item(list.clone())));
             }
             // These keep the items (a subset, or in another order); any other makes something else.
