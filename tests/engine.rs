@@ -31,6 +31,23 @@ fn example_decisions_match_golden_file() {
     assert_eq!(out, golden, "decisions changed; if intended, rerun with KIZUNA_WRITE_GOLDEN=1 and review the diff");
 }
 
+/// The push campaign of the example (content `recommendations`: a flex carousel with a bubble
+/// per recommended product, `$for`) for every example context, checked in like the decisions
+/// and compared byte for byte by the wasm tests.
+#[test]
+fn example_push_campaign_matches_golden_file() {
+    let engine = Engine::compile(CONFIG).unwrap();
+    let out: String = CONTEXTS.lines().enumerate().map(|(i, c)| engine.render_line("recommendations", c, i + 1, DecideOptions::default()) + "\n").collect();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/skincare.push.ndjson");
+    if std::env::var_os("KIZUNA_WRITE_GOLDEN").is_some() {
+        std::fs::write(&path, &out).unwrap();
+    }
+    let golden = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(out, golden, "push decisions changed; if intended, rerun with KIZUNA_WRITE_GOLDEN=1 and review the diff");
+    let carousels: Vec<usize> = golden.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).filter(|d| d["content"]["variant"] == "carousel").map(|d| d["messages"][0]["contents"]["contents"].as_array().unwrap().len()).collect();
+    assert_eq!(carousels, [3, 1, 2], "one bubble per recommended product");
+}
+
 /// Text from Excel or Windows tools starts with a byte-order mark; it is not content, for one
 /// context as for NDJSON. Blank lines are skipped; an error line carries its input line number.
 #[test]

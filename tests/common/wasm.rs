@@ -7,6 +7,7 @@ use wasm_bindgen_test::wasm_bindgen_test;
 const CONFIG: &str = include_str!("../../examples/skincare/config.json");
 const CONTEXTS: &str = include_str!("../../examples/skincare/contexts.ndjson");
 const GOLDEN: &str = include_str!("../golden/skincare.decisions.ndjson");
+const PUSH_GOLDEN: &str = include_str!("../golden/skincare.push.ndjson");
 
 fn get(v: &JsValue, key: &str) -> JsValue {
     js_sys::Reflect::get(v, &key.into()).unwrap()
@@ -19,6 +20,15 @@ fn decisions_are_byte_identical_to_native() {
         assert_eq!(engine.decide_json(ctx, None).unwrap(), want);
     }
     assert_eq!(engine.decide_many(CONTEXTS), GOLDEN);
+}
+
+/// Renders with `$for` carousels (the example's push campaign) too.
+#[wasm_bindgen_test]
+fn push_renders_are_byte_identical_to_native() {
+    let engine = Engine::new(CONFIG.into()).unwrap();
+    for (ctx, want) in CONTEXTS.lines().zip(PUSH_GOLDEN.lines()) {
+        assert_eq!(engine.render_json("recommendations", ctx).unwrap(), want);
+    }
 }
 
 /// With the package's arena (`--features arena`): results kept alive while later decisions run,
