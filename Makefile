@@ -43,7 +43,7 @@ deps-browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; fi
 
 # ---- build -------------------------------------------------------------------------------
-$(WASM): Cargo.toml .cargo/config.toml $(shell find src -name '*.rs') .stamp/rust-wasm
+$(WASM): Cargo.toml build.rs .cargo/config.toml $(shell find src -name '*.rs') .stamp/rust-wasm
 	cargo build --lib --profile wasm --target wasm32-unknown-unknown --features arena
 
 # wasm-bindgen's `web` output, optimised by binaryen's wasm-opt (Debian's is too old), plus
@@ -78,6 +78,7 @@ demo: deps pkg app www/worker/node_modules
 lint:
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown --features arena -- -D warnings
+	CARGO_TARGET_DIR=target/lint cargo clippy --lib --target wasm32-unknown-unknown --features arena,lint -- -D warnings
 
 test-wasm: deps deps-browser
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \

@@ -119,6 +119,20 @@ pub struct Engine {
     inner: engine::Engine,
 }
 
+/// `kizuna check`'s warnings, in a build with the `lint` feature only (the playground's; the npm
+/// package's Wasm has none).
+#[cfg(lint)]
+#[wasm_bindgen]
+impl Engine {
+    /// What `kizuna check` warns about (`unknown_context_field`, `unreachable`), each
+    /// `{code, message, path, line?, column?}`, ordered by path.
+    pub fn warnings(&self) -> JsValue {
+        let mut text = String::new();
+        crate::error::write_errors_json(&self.inner.warnings(), &mut text);
+        js_sys::JSON::parse(&text).unwrap_or(JsValue::NULL)
+    }
+}
+
 #[wasm_bindgen]
 impl Engine {
     /// Compiles a config (JSON text or object). Throws a KizunaError listing every problem.

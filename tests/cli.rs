@@ -71,7 +71,7 @@ fn check_warns_of_a_context_field_typo_and_still_exits_0() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 2, "one warning per typo, none for attributes or the item's fields:\n{err}");
-    assert_eq!(lines[0], "stdin:10:41: warning: /contents/0/variants/0/messages/0/text [unknown_context_field]: kizuna's Context has no field \"user.dispalyName\"; did you mean \"user.displayName\"? (line 2, column 3 of the template)");
+    assert_eq!(lines[0], "stdin:10:42: warning: /contents/0/variants/0/messages/0/text [unknown_context_field]: kizuna's Context has no field \"user.dispalyName\"; did you mean \"user.displayName\"? (line 2, column 4 of the template)");
     assert_eq!(lines[1], "stdin:4:42: warning: /segments/0/when/in/1 [unknown_context_field]: kizuna's Context has no field \"user.tgas\"; did you mean \"user.tags\"?");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.starts_with("stdin: ok with 2 warnings (3 segments, 1 content, "), "{stdout}");
@@ -94,7 +94,7 @@ fn check_warns_of_a_context_field_typo_and_still_exits_0() {
             "at": {"line": 4, "column": 42}
         })
     );
-    assert_eq!((warnings[0]["line"].as_u64(), warnings[0]["column"].as_u64()), (Some(2), Some(3)));
+    assert_eq!((warnings[0]["line"].as_u64(), warnings[0]["column"].as_u64()), (Some(2), Some(4)));
 
     // A config without warnings says so with an empty list.
     let out = kizuna(&["check", "--json", "examples/skincare/config.json"], None);
@@ -151,7 +151,7 @@ fn check_warns_of_an_item_field_typo_in_an_iterator_or_a_loop() {
     assert_eq!(
         lines,
         [
-            "stdin:10:84: warning: /contents/0/variants/0/messages/0/text [unknown_context_field]: \"p\" (an item of user.purchases) has no field \"amout\"; did you mean \"amount\"? (line 2, column 45 of the template)",
+            "stdin:10:85: warning: /contents/0/variants/0/messages/0/text [unknown_context_field]: \"p\" (an item of user.purchases) has no field \"amout\"; did you mean \"amount\"? (line 2, column 46 of the template)",
             "stdin:4:75: warning: /segments/0/when/some/1/==/0 [unknown_context_field]: an item of user.purchases has no field \"catgory\"; did you mean \"category\"?",
         ],
         "{err}"

@@ -6,7 +6,7 @@ pub mod config;
 pub mod context;
 pub mod decision;
 /// The fields the Context defines, for `kizuna check`'s warnings (native only).
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(lint)]
 pub mod fields;
 pub mod menus;
 pub mod read;

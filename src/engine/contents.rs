@@ -229,7 +229,7 @@ pub struct Contents {
 }
 
 /// What [`Contents::reads`] finds.
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(lint)]
 #[derive(Default)]
 pub struct Reads<'c> {
     pub rules: Vec<(&'c Rule, Vec<&'c Loop>)>,
@@ -336,7 +336,7 @@ impl Contents {
     /// message): a variant after one without a condition (the experiment's variants count
     /// where the first of them stands), and an event type in a content's `on` after a content
     /// for that type that always answers (for `Engine::warnings`).
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(lint)]
     pub fn unreachable(&self) -> Vec<(String, String)> {
         let always = |w: &Option<Rule>| w.as_ref().is_none_or(Rule::always_true);
         let mut out = Vec::new();
@@ -378,7 +378,7 @@ impl Contents {
     /// What the contents read, for `Engine::warnings`: every rule (experiments', variants' and
     /// `$if`s' `when`), every template with its JSON pointer, and every `$for` list with the
     /// pointer of its `$for`; each with the `$for` loops around it, outermost first.
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(lint)]
     pub fn reads(&self) -> Reads<'_> {
         fn walk<'c>(pieces: &'c [Piece], loops: &[&'c Loop], r: &mut Reads<'c>) {
             for piece in pieces {

@@ -418,10 +418,10 @@ mod tests {
         assert_eq!(
             got,
             [
-                (t, Some((1, 3)), "user.tags is a list, whose keys are indexes, size, first and last, so it reads null; for the number of its items, write \"user.tags.size\""),
-                (t, Some((1, 209)), "purchases is a list, whose keys are indexes, size, first and last, so it reads null; for the first item's, write \"purchases.first.amount\", or go through them with a for loop"),
+                (t, Some((1, 4)), "user.tags is a list, whose keys are indexes, size, first and last, so it reads null; for the number of its items, write \"user.tags.size\""),
+                (t, Some((1, 210)), "purchases is a list, whose keys are indexes, size, first and last, so it reads null; for the first item's, write \"purchases.first.amount\", or go through them with a for loop"),
                 (t, Some((1, 306)), "user.tags is a list, whose keys are indexes, size, first and last, so it reads null; for the number of its items, write \"user.tags.size\""),
-                (t, Some((1, 357)), "user.tags is a list, whose keys are indexes, size, first and last, so it reads null; ['size'] is a key, not Liquid's own size"), // (: write user.tags.size)
+                (t, Some((1, 358)), "user.tags is a list, whose keys are indexes, size, first and last, so it reads null; ['size'] is a key, not Liquid's own size"), // (: write user.tags.size)
                 ("/segments/0/when/==/0", None, "user.tags is a list, whose keys are indexes (\"0\", \"1\", …), so it reads null; to count its items, write {\"reduce\""),
                 ("/segments/1/when/>/0", None, "user.purchases is a list, whose keys are indexes (\"0\", \"1\", …), so it reads null; for the first item's, write \"user.purchases.0.amount\"; for their total, {\"reduce\""),
                 ("/segments/2/when/some/0", None, "user.purchases is a list, whose keys are indexes (\"0\", \"1\", …), so it reads null; for the first item's, write \"user.purchases.0.amount\"; for their total, {\"reduce\""),
@@ -453,17 +453,17 @@ mod tests {
             got,
             [
                 // Line and column of the output's expression in the template.
-                ("/contents/0/variants/0/messages/0/text", Some((1, 3)), "\"user.displayName\"?"),
+                ("/contents/0/variants/0/messages/0/text", Some((1, 4)), "\"user.displayName\"?"),
                 // A loop variable is an item; a name assigned once at the top, what it was.
-                ("/contents/0/variants/0/messages/0/text", Some((2, 32)), "\"amount\"?"),
-                ("/contents/0/variants/0/messages/0/text", Some((2, 82)), "\"tags\"?"),
-                ("/contents/0/variants/0/messages/0/text", Some((2, 124)), "\"user.purchases.first.sku\"?"),
+                ("/contents/0/variants/0/messages/0/text", Some((2, 33)), "\"amount\"?"),
+                ("/contents/0/variants/0/messages/0/text", Some((2, 83)), "\"tags\"?"),
+                ("/contents/0/variants/0/messages/0/text", Some((2, 125)), "\"user.purchases.first.sku\"?"),
                 ("/contents/0/variants/0/when", None, "\"user.richMenuId\"?"),
-                ("/quizzes/0/results/0/description", Some((1, 41)), "\"scores\"?"),
+                ("/quizzes/0/results/0/description", Some((1, 42)), "\"scores\"?"),
                 // The rules' answers, read in a description: where the answers are there.
                 (
                     "/quizzes/0/results/0/description",
-                    Some((1, 54)),
+                    Some((1, 55)),
                     "kizuna's Context has no field \"answers\": result descriptions see the context and scores, not the rules' answers; this quiz's answers are in user.quizAnswers.q.q1"
                 ),
                 ("/quizzes/0/select/rules/0/when/and/1", None, "\"answers\"?"),

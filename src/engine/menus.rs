@@ -67,14 +67,14 @@ impl Menus {
 
     /// The first rule that holds for every user (a `when` of `true`), the number of rules and
     /// whether there is a default: what comes after it is never used (for `Engine::warnings`).
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(lint)]
     pub fn catch_all(&self) -> (Option<usize>, usize, bool) {
         let first = self.rules.iter().position(|r| matches!(&r.test, Test::When(rule) if rule.always_true()));
         (first, self.rules.len(), self.default.is_some())
     }
 
     /// The rules written as `when` (for `Engine::warnings`).
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(lint)]
     pub fn rules(&self) -> impl Iterator<Item = &Rule> {
         self.rules.iter().filter_map(|r| match &r.test {
             Test::When(rule) => Some(rule),

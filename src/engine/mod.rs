@@ -1,7 +1,7 @@
 //! The engine: a config compiled once, deciding for one context at a time.
 
 mod contents;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(lint)]
 mod lint;
 mod menus;
 mod quiz;

@@ -125,7 +125,7 @@ impl Segments {
     }
 
     /// Every segment's rule (for `Engine::warnings`).
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(lint)]
     pub fn rules(&self) -> impl Iterator<Item = &Rule> {
         self.segs.iter().filter_map(|s| s.rule.as_ref())
     }

@@ -62,7 +62,7 @@ pub use coerce::truthy;
 pub use eval::{EvalError, FailKind};
 pub use flagd::murmur3_32;
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(lint)]
 use crate::contract::fields::Base;
 use crate::value::{Projection, Value};
 use crate::Error;
@@ -316,7 +316,7 @@ impl Rule {
     }
 
     /// Whether the rule is a truthy literal (`true`, `1`): it holds for every user.
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(lint)]
     pub fn always_true(&self) -> bool {
         matches!(&self.root.op, node::Op::Lit(v) if coerce::truthy(v))
     }
@@ -330,7 +330,7 @@ impl Rule {
     /// comes with it; bodies over other lists are left out (but a `reduce`'s `accumulator` and
     /// `current` are always its fields). So are `try` fallbacks (they read an error), computed
     /// paths and `val`'s paths into outer scopes.
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(lint)]
     pub fn data_paths(&self) -> Vec<DataPath<'_>> {
         let mut out = Vec::new();
         self.scope_paths(&self.root, &Base::Data, &mut out);
@@ -339,7 +339,7 @@ impl Rule {
 
     /// [`Rule::data_paths`] of `node` and the nodes evaluated in its scope, which starts at
     /// `base`, and of the iterator bodies among them.
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(lint)]
     fn scope_paths<'r>(&'r self, node: &'r node::Node, base: &Base<'r>, out: &mut Vec<DataPath<'r>>) {
         use crate::contract::fields::Step;
         use node::{Args, Op, PathSpec};
@@ -383,13 +383,13 @@ impl Rule {
 /// starts (see [`Rule::data_paths`]) and, when it is written one key per step (a key may then
 /// hold a dot: `{"val": "user.tags"}` reads one key, `user.tags`), the operator (`val`,
 /// `exists`).
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(lint)]
 pub type DataPath<'r> = (String, Vec<crate::contract::fields::Step<'r>>, Base<'r>, Option<&'static str>);
 
 /// The path from the data of the list that `list`, evaluated in a scope starting at `base`,
 /// iterates, when it is one: a static `var` or `val` path (`{"var": "user.purchases"}`, with
 /// no default or an empty list), or a `filter` of one (the same items).
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(lint)]
 fn items_of<'r>(list: &'r node::Node, base: &Base<'r>) -> Option<Vec<crate::contract::fields::Step<'r>>> {
     use crate::contract::fields::Step;
     use node::{Op, PathSpec};
@@ -413,7 +413,7 @@ fn items_of<'r>(list: &'r node::Node, base: &Base<'r>) -> Option<Vec<crate::cont
 
 /// The dotted paths a literal key of `missing` names (a string, or an array of them), each
 /// with its pointer (`at`, then the index in an array).
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(lint)]
 fn missing_keys<'r>(v: &'r Value<'static>, at: String, base: &Base<'r>, out: &mut Vec<DataPath<'r>>) {
     match v {
         Value::String(s) if !s.is_empty() => {

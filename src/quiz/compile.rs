@@ -94,7 +94,7 @@ impl Quizzes {
 
     /// Every result rule, and every result description with its JSON pointer and its quiz's
     /// id (for `Engine::warnings`).
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(lint)]
     pub fn rules_and_descriptions(&self) -> (Vec<&Rule>, Vec<(String, &str, &Template)>) {
         let mut rules = Vec::new();
         let mut descriptions = Vec::new();

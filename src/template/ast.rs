@@ -66,14 +66,14 @@ pub(crate) enum Seg {
 }
 
 /// Where a tag is that only `kizuna check` needs to know (its warnings): a [`Pos`] natively,
-/// nothing on wasm32 (the npm package has no warnings, and a position per tag costs bytes).
-#[cfg(not(target_arch = "wasm32"))]
+/// nothing on the npm package's wasm32 (it has no warnings, and a position per tag costs bytes).
+#[cfg(lint)]
 pub(crate) type CheckPos = Pos;
-#[cfg(target_arch = "wasm32")]
+#[cfg(not(lint))]
 pub(crate) type CheckPos = NoPos;
 
-/// [`CheckPos`] on wasm32: no position.
-#[cfg(target_arch = "wasm32")]
+/// [`CheckPos`] without `cfg(lint)`: no position.
+#[cfg(not(lint))]
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct NoPos;
 

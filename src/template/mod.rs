@@ -37,7 +37,7 @@ mod filters;
 mod lexer;
 mod number;
 mod parser;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(lint)]
 mod reads;
 mod render;
 mod val;
@@ -185,7 +185,7 @@ impl Template {
     /// a name bound once, by an `assign` at the top level, from there on (`assign p =
     /// user.purchases | where: … | first`). Other names the template binds are left out
     /// wherever they are read, and so is what partials read.
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(lint)]
     pub fn data_paths(&self) -> Vec<DataPath<'_>> {
         reads::data_paths(&self.program).into_iter().map(|(steps, pos, base)| (steps, pos.map(|p| (p.line, p.col)), base)).collect()
     }
@@ -193,7 +193,7 @@ impl Template {
 
 /// A path a template reads, the line and column of its output or tag when known, and where it
 /// starts (see [`Template::data_paths`]).
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(lint)]
 pub type DataPath<'t> = (Vec<crate::contract::fields::Step<'t>>, Option<(u32, u32)>, crate::contract::fields::Base<'t>);
 
 /// Liquid truthiness: only `null` (nil) and `false` are falsy; `0`, `""` and `[]` are truthy.

@@ -264,12 +264,12 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
     }
 
     /// [`Parser::pos`] where only `kizuna check` reads it (see [`CheckPos`]).
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(lint)]
     fn check_pos(&self, offset: usize) -> CheckPos {
         self.pos(offset)
     }
 
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(not(lint))]
     fn check_pos(&self, _offset: usize) -> CheckPos {
         NoPos
     }
@@ -325,7 +325,9 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                 }
                 TokKind::Output => {
                     let pipeline = self.pipeline_markup(tok.inner_start, tok.inner_end)?;
-                    nodes.push(Node::Output(Box::new(pipeline), self.pos(tok.inner_start)));
+                    // At its expression, not at the space before it: what an error selects.
+                    let at = self.src.get(tok.inner_start..tok.inner_end).map_or(0, |m| m.len() - m.trim_start_matches(|c: char| c.is_ascii() && lexer::is_ruby_space(c as u8)).len());
+                    nodes.push(Node::Output(Box::new(pipeline), self.pos(tok.inner_start + at)));
                     blank = false;
                 }
                 TokKind::Bad => {

@@ -366,17 +366,17 @@ mod tests {
              {% assign u = x %}{{ u.anything }}{% capture c %}{{ y[user.k].z }}{% endcapture %}{{ c.d }}{{ a.b[0].c }}",
         );
         let want = [
-            ("user.displayName", Some((1, 3))),
+            ("user.displayName", Some((1, 4))),
             ("user.attributes.nick", Some((1, 23))), // its filter
             ("event.type", Some((2, 1))),
             ("user.purchases", Some((2, 32))),
             ("n", Some((2, 32))),
-            ("p.sku < user.purchases.*", Some((2, 72))),
+            ("p.sku < user.purchases.*", Some((2, 73))),
             ("x", Some((3, 1))), // its `assign` tag
-            ("u.anything < x", Some((3, 21))),
-            ("user.k", Some((3, 52))),
-            ("y", Some((3, 52))),
-            ("a.b.0.c", Some((3, 94))),
+            ("u.anything < x", Some((3, 22))),
+            ("user.k", Some((3, 53))),
+            ("y", Some((3, 53))),
+            ("a.b.0.c", Some((3, 95))),
         ];
         let want: Vec<_> = want.iter().map(|(p, at)| (p.to_string(), *at)).collect();
         assert_eq!(got, want);

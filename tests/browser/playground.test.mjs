@@ -285,6 +285,31 @@ test("errors inside a decision are listed as warnings next to the decision, and 
   assert.deepEqual(errors, []);
 });
 
+test("kizuna check's warnings of the config are listed with the decision's, and select their place in the template", async () => {
+  const { context, page } = await openPlayground();
+  assert.equal(await page.locator("#errors-box").isVisible(), false, "the example has nothing to warn about");
+  const config = JSON.parse(await page.locator("#config").inputValue());
+  const v = config.contents[0].variants.findIndex((x) => x.messages[0].type === "text");
+  config.contents[0].variants[v].messages[0].text = "こんにちは {{ user.displayNmae }} 様";
+  const text = JSON.stringify(config, null, 2);
+  await setEditor(page, "config", text);
+  await run(page);
+  assert.equal(await page.locator("#ok-box").isVisible(), true, "a warning does not stop the decision");
+  assert.match(await statusText(page), /^判定しました（警告 1 件）/);
+  const path = `/contents/0/variants/${v}/messages/0/text`;
+  const button = page.locator(`#errors button[data-path="${path}"]`);
+  const said = await button.textContent();
+  assert.match(said, /\[unknown_context_field\].*"user\.displayNmae".*did you mean "user\.displayName"/, said);
+  await button.click();
+  const sel = await selection(page, "config");
+  assert.equal(sel.active, "config");
+  const string = locate(text, path);
+  assert.ok(sel.start > string.valueStart && sel.end <= string.end, "inside the template's string");
+  assert.equal(sel.start, text.indexOf("user.displayNmae", string.valueStart), "at the path the output reads");
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
 test("edits are kept across a reload, and the example buttons ask before replacing them", async () => {
   const { context, page } = await openPlayground();
   const dialogs = [];

@@ -10,6 +10,21 @@ APP_SOURCES := $(wildcard $(APP_DIR)/*.html $(APP_DIR)/src/*) $(APP_DIR)/vite.co
 
 .PHONY: app test-app bench-app deps-app-fonts
 
+# The playground's engine: the package's plus `kizuna check`'s warnings (the `lint` feature:
+# +26 KB gzipped, so never in the npm package). Its own target dir, so that neither build
+# replaces the other's artifacts; wasm-bindgen's output as is (a dev tool: no wasm-opt pass).
+CHECK_WASM := target/lint/wasm32-unknown-unknown/wasm/kizuna.wasm
+CHECK_PKG := target/check-pkg
+$(CHECK_WASM): Cargo.toml build.rs .cargo/config.toml $(shell find src -name '*.rs') .stamp/rust-wasm
+	CARGO_TARGET_DIR=target/lint cargo build --lib --profile wasm --target wasm32-unknown-unknown --features arena,lint
+
+$(CHECK_PKG)/browser.js: $(CHECK_WASM) .stamp/wasm-bindgen-$(WASM_BINDGEN_VERSION) pkg/browser.js pkg/scripts/glue.mjs
+	rm -rf $(CHECK_PKG) && mkdir -p $(CHECK_PKG)/dist
+	wasm-bindgen --target web --out-dir $(CHECK_PKG)/dist --out-name kizuna_check $(CHECK_WASM)
+	node pkg/scripts/glue.mjs $(CHECK_PKG)/dist/kizuna_check.js
+	sed 's|/kizuna\.js|/kizuna_check.js|; s|/kizuna_bg\.wasm|/kizuna_check_bg.wasm|' pkg/browser.js > $@
+	grep -q kizuna_check_bg.wasm $@
+
 # npm install, not ci: `kizuna` is a file: link to pkg/, whose manifest may change under the lock.
 $(APP_DIR)/node_modules: $(APP_DIR)/package.json $(APP_DIR)/package-lock.json
 	cd $(APP_DIR) && npm install --no-audit --no-fund --loglevel=error
@@ -24,7 +39,7 @@ $(shell mkdir -p .stamp)
 $(file > .stamp/app-settings,$(APP_SETTINGS))
 endif
 
-$(APP_DIST)/index.html: $(APP_SOURCES) $(DIST)/kizuna_bg.wasm $(APP_DIR)/node_modules .stamp/app-settings
+$(APP_DIST)/index.html: $(APP_SOURCES) $(DIST)/kizuna_bg.wasm $(CHECK_PKG)/browser.js $(APP_DIR)/node_modules .stamp/app-settings
 	cd $(APP_DIR) && node_modules/.bin/vite build --logLevel warn
 
 app: $(APP_DIST)/index.html

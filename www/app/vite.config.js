@@ -31,8 +31,9 @@ function kizunaConfig() {
   };
 }
 
-// <link rel="preload"> of the .wasm in every page: the download starts with the HTML instead
-// of after the JS modules (the browser entry fetches it when it is evaluated).
+// <link rel="preload"> of the page's .wasm: the download starts with the HTML instead of after
+// the JS modules (the browser entry fetches it when it is evaluated). Each page preloads the
+// .wasm its own chunks import (the quiz the package's, the playground kizuna-check's).
 function preloadWasm() {
   return {
     name: "kizuna-preload-wasm",
@@ -40,7 +41,17 @@ function preloadWasm() {
     transformIndexHtml: {
       order: "post",
       handler(html, ctx) {
-        const wasm = Object.keys(ctx.bundle || {}).filter((f) => f.endsWith(".wasm"));
+        const seen = new Set();
+        const assets = new Set();
+        const walk = (name) => {
+          const chunk = ctx.bundle?.[name];
+          if (!chunk || seen.has(name) || chunk.type !== "chunk") return;
+          seen.add(name);
+          for (const a of chunk.viteMetadata?.importedAssets ?? []) assets.add(a);
+          chunk.imports.forEach(walk);
+        };
+        if (ctx.chunk) walk(ctx.chunk.fileName);
+        const wasm = [...assets].filter((f) => f.endsWith(".wasm"));
         return wasm.map((f) => ({ tag: "link", attrs: { rel: "preload", href: `./${f}`, as: "fetch", type: "application/wasm", crossorigin: "anonymous" }, injectTo: "head-prepend" }));
       },
     },
@@ -49,6 +60,8 @@ function preloadWasm() {
 
 export default defineConfig({
   plugins: [kizunaConfig(), preloadWasm()],
+  // The playground's engine: the package's with `kizuna check`'s warnings (make app builds it).
+  resolve: { alias: { "kizuna-check": resolve(repo, "target/check-pkg/browser.js") } },
   root: here,
   base: "./", // relative URLs: the build can be deployed under any path (LIFF endpoint URL)
   build: {
@@ -64,8 +77,9 @@ export default defineConfig({
       output: {
         manualChunks(id) {
           if (/[\\/]pkg[\\/](browser\.js|dist[\\/])/.test(id)) return "kizuna";
+          if (/[\\/]target[\\/]check-pkg[\\/]/.test(id)) return "kizuna-check";
           if (/@line[\\/]liff[\\/]|@liff[\\/]/.test(id)) return "liff";
-          if (id.includes("virtual:kizuna-config") || /www[\\/]app[\\/]src[\\/](dom|kizuna-quiz)\.js$/.test(id)) return "shared";
+          if (id.includes("virtual:kizuna-config") || /www[\\/]app[\\/]src[\\/]dom\.js$/.test(id)) return "shared";
           return undefined;
         },
       },

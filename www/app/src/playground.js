@@ -4,7 +4,8 @@
 import exampleConfigText from "virtual:kizuna-config";
 import brokenConfig from "../../../examples/broken-config.json?raw";
 import contexts from "../../../examples/skincare/contexts.ndjson?raw";
-import { createEngine } from "./kizuna-quiz.js";
+// The package's engine with `kizuna check`'s warnings (a build of its own: see app.mk).
+import { Engine } from "kizuna-check";
 import { locate, offsetOf, lineOf, columnOf, templateRange } from "./json-pointer.js";
 import { renderRichMenu } from "./richmenu.js";
 import { renderMessage } from "./messages.js";
@@ -336,7 +337,8 @@ function decide(focusError) {
   $("errors-box").hidden = true;
   let compiled;
   try {
-    compiled = createEngine(editors.config.value);
+    const text = editors.config.value;
+    compiled = { config: JSON.parse(text), engine: new Engine(text) };
   } catch (e) {
     fail("config", e instanceof SyntaxError ? jsonSyntax(editors.config.value, e) : e, focusError);
     return;
@@ -352,7 +354,9 @@ function decide(focusError) {
     showMessages(decision.messages);
     $("ok-box").hidden = false;
     const segments = `segments: ${(decision.segments || []).join(", ") || "なし"}`;
-    const warnings = decision.errors || [];
+    // The decision's own errors (rules or messages it went without), then what `kizuna check`
+    // says of the config (a field the context does not have, a variant never used).
+    const warnings = [...(decision.errors || []), ...engine.warnings()];
     if (warnings.length) {
       // Errors inside a decision: the decision was made without those rules or messages.
       showProblems(warnings, editorOfDecisionError, { warning: true });
