@@ -435,41 +435,58 @@ pub(crate) struct Loop {
 /// Parses a `$for` header; `Err`: what is wrong, for a marketer.
 pub(crate) fn parse_loop(header: &str) -> Result<Loop, String> {
     let usage = "; write it as Liquid's for: \"item in user.attributes.recommended limit: 10\" (also offset: N, reversed)";
-    let mut words = header.split_whitespace();
     let ident = |w: &str| w.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') && w.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    // Words, with `limit:3` and `limit: 3` alike: a colon ends a word, commas separate.
+    let spaced = header.replace(':', ": ").replace(',', " ");
+    let mut words = spaced.split_whitespace();
     let (Some(name), Some("in"), Some(list)) = (words.next(), words.next(), words.next()) else {
         return Err(["\"", header, "\" is not a loop", usage].concat());
     };
-    if !ident(name) || name == "forloop" {
-        return Err(["\"", name, "\" cannot name the item", usage].concat());
+    // The item joins the data beside its roots: a root's name would hide it.
+    if !ident(name) || matches!(name, "forloop" | "user" | "now" | "event" | "segments" | "version") {
+        return Err(["\"", name, "\" cannot name the item (it would hide the data's own \"", name, "\"; call it item, p, product, …)", usage].concat());
     }
     let steps: Vec<String> = list.split('.').map(str::to_string).collect();
     if !steps.iter().all(|s| ident(s) || (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))) {
         return Err(["\"", list, "\" is not a path of the data (dotted names such as user.attributes.recommended; filters belong in templates)"].concat());
     }
     let mut lp = Loop { name: name.to_string(), list: steps, limit: None, offset: 0, reversed: false };
-    let rest: Vec<&str> = words.collect();
-    let rest = rest.join(" ");
-    let mut rest = rest.as_str().trim();
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix("reversed") {
+    while let Some(word) = words.next() {
+        if word == "reversed" {
             lp.reversed = true;
-            rest = r.trim_start();
             continue;
         }
-        let (key, r) = rest.split_once(':').unwrap_or((rest, ""));
-        let r = r.trim_start();
-        let end = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
-        let (n, r) = r.split_at(end);
-        let n = n.parse::<usize>().map_err(|_| ["\"", key.trim(), "\" needs a whole number (\"", header, "\")", usage].concat())?;
-        match key.trim() {
-            "limit" => lp.limit = Some(n),
-            "offset" => lp.offset = n,
-            other => return Err(["\"", other, "\" is not an option of a loop", usage].concat()),
+        let Some(key) = word.strip_suffix(':').filter(|k| matches!(*k, "limit" | "offset")) else {
+            return Err(["\"", word.trim_end_matches(':'), "\" is not an option of a loop", usage].concat());
+        };
+        let value = words.next().unwrap_or("");
+        let n = value.parse::<usize>().map_err(|_| ["\"", key, "\" needs a whole number, found \"", value, "\"", usage].concat())?;
+        if key == "limit" {
+            if n == 0 {
+                return Err(format!("\"limit: 0\" writes nothing{usage}"));
+            }
+            lp.limit = Some(n);
+        } else {
+            lp.offset = n;
         }
-        rest = r.trim_start().trim_start_matches(',').trim_start();
     }
     Ok(lp)
+}
+
+/// What a member writes, as checked (`at` follows it): through `$if` members (`$then`, to any
+/// depth) when `dynamic`. `None`: nothing to check here (a `$for`, or a malformed element: the
+/// contents compiler reports those).
+fn optional<'j>(mut x: &'j Json, at: &mut String, dynamic: bool) -> Option<&'j Json> {
+    while let Some(e) = dynamic.then(|| element(x)).flatten() {
+        match e {
+            Ok(e @ Element::If { .. }) => {
+                *at = join(at, e.key());
+                x = e.inner();
+            }
+            _ => return None,
+        }
+    }
+    Some(x)
 }
 
 /// The object a list element writes (a `$for`'s or `$if`'s, else the element itself).
@@ -599,14 +616,7 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], dynamic: bool, report: &mut 
         let mut at = join(path, k);
         // An optional member is checked as the object it writes (the `$if`'s own problems are
         // the contents compiler's to report).
-        let x = match dynamic.then(|| element(x)).flatten() {
-            Some(Ok(e @ Element::If { .. })) => {
-                at = join(&at, e.key());
-                e.inner()
-            }
-            Some(_) => continue,
-            None => x,
-        };
+        let Some(x) = optional(x, &mut at, dynamic) else { continue };
         let Some(i) = names.iter().position(|n| n == k) else {
             report(Code::UnknownField, &at, ["unknown field \"", k, "\" in ", a(name), " ", name, &hint(k, &names, None)].concat());
             continue;
@@ -664,7 +674,14 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], dynamic: bool, report: &mut 
                     }
                 }
             }
-            (Some((cf, only)), Json::Object(m)) if spec.ends_with('*') => m.iter().for_each(|(key, item)| check(item, &join(&at, key), cf, only, dynamic, report)),
+            (Some((cf, only)), Json::Object(m)) if spec.ends_with('*') => {
+                for (key, item) in m {
+                    let mut at = join(&at, key);
+                    if let Some(item) = optional(item, &mut at, dynamic) {
+                        check(item, &at, cf, only, dynamic, report);
+                    }
+                }
+            }
             (Some((cf, only)), Json::Object(_)) => check(x, &at, cf, only, dynamic, report),
             _ => {}
         }

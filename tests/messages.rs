@@ -726,3 +726,78 @@ fn check_reads_paths_inside_for_elements_from_the_list_items() {
     assert!(w[1].1.contains("purchase"), "{}", w[1].1);
     assert!(w[2].1.contains("categroy"), "{}", w[2].1);
 }
+
+#[test]
+fn errors_found_once_rendered_point_into_the_config_through_for_and_if() {
+    let at = |d: &kizuna::Decision| d.errors.iter().map(|e| (e.path.clone(), e.message.clone())).collect::<Vec<_>>();
+    // Item 3 of a list whose only element is a $for: its $each.
+    let e = Engine::from_json(&config(json!([flex(json!({"type": "carousel", "contents": [
+        {"$for": "item in user.attributes.recs limit: 5", "$each": {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [
+            {"type": "text", "text": "x", "size": "{{ item.size }}"}]}}}]}))]))).unwrap();
+    let got = at(&render_for(&e, json!({"recs": [{"size": "md"}, {"size": "md"}, {"size": "huge"}]})));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, format!("{M}/contents/contents/0/$each/body/contents/0/size"));
+    assert!(got[0].1.contains("\"huge\"") && got[0].1.ends_with("(item 3 written by the \"$for\")"), "{}", got[0].1);
+    // Beside other elements the rendered index says nothing of the config's: the list, and where.
+    let e = Engine::from_json(&config(json!([body(json!([
+        {"$if": {"var": "user.attributes.a"}, "$then": {"type": "text", "text": "a"}},
+        {"type": "text", "text": "b", "size": "{{ user.attributes.s }}"}]))]))).unwrap();
+    let got = at(&render_for(&e, json!({"a": false, "s": "huge"})));
+    assert_eq!(got[0].0, format!("{M}/contents/body/contents"));
+    assert!(got[0].1.contains("(at /0/size of the list as rendered"), "{}", got[0].1);
+    // An $if member is its $then.
+    let e = Engine::from_json(&config(json!([flex(json!({"type": "bubble",
+        "hero": {"$if": true, "$then": {"type": "image", "url": "https://example.com/a.png", "size": "{{ user.attributes.s }}"}}}))]))).unwrap();
+    let got = at(&render_for(&e, json!({"s": "huge"})));
+    assert_eq!(got[0].0, format!("{M}/contents/hero/$then/size"), "{got:?}");
+}
+
+#[test]
+fn if_members_nest_and_go_wherever_a_member_does() {
+    // In a textV2 substitution (an optional mention), and an $if in an $if.
+    let mention = json!({"type": "mention", "mentionee": {"type": "user", "userId": "U49585cd0d5e5b4e9c3b8b8e0a5a5a5a5"}});
+    let e = Engine::from_json(&config(json!([{"type": "textV2", "text": "Hi {me}", "substitution": {"me": {"$if": {"var": "user.attributes.on"}, "$then": mention}}}]))).unwrap();
+    assert_eq!(first(&render_for(&e, json!({"on": true})))["substitution"]["me"]["type"], "mention");
+    let off = render_for(&e, json!({"on": false}));
+    assert!(off.messages.is_empty() && off.errors[0].message.contains("after rendering"), "a placeholder without its substitution: {:?}", off.errors);
+    let e = Engine::from_json(&config(json!([body(json!([{"type": "text", "text": "a",
+        "color": {"$if": {"var": "user.attributes.a"}, "$then": {"$if": {"var": "user.attributes.b"}, "$then": "#ff0000"}}}]))]))).unwrap();
+    for (a, b) in [(true, true), (true, false), (false, true)] {
+        let m = first(&render_for(&e, json!({"a": a, "b": b})));
+        assert_eq!(m["contents"]["body"]["contents"][0].get("color").is_some(), a && b);
+    }
+}
+
+#[test]
+fn a_textv2_text_written_by_an_if_keeps_user_data_out_of_its_placeholders() {
+    let mention = json!({"type": "mention", "mentionee": {"type": "user", "userId": "U49585cd0d5e5b4e9c3b8b8e0a5a5a5a5"}});
+    for text in [json!("Hi {{ user.attributes.name }} {me}"), json!({"$if": true, "$then": "Hi {{ user.attributes.name }} {me}"})] {
+        let e = Engine::from_json(&config(json!([{"type": "textV2", "text": text, "substitution": {"me": mention}}]))).unwrap();
+        assert_eq!(first(&render_for(&e, json!({"name": "{me}"})))["text"], "Hi {{me}} {me}", "a name holding braces is text, never a mention");
+    }
+}
+
+#[test]
+fn a_message_the_data_would_make_huge_stops_early_with_an_error() {
+    // Loops in loops over a long list: no limit is needed in a box, but the message stops
+    // growing past what LINE takes, fast.
+    let e = Engine::from_json(&config(json!([body(json!([{"$for": "i in user.attributes.l", "$each": {"type": "box", "layout": "vertical", "contents": [
+        {"$for": "j in user.attributes.l", "$each": {"type": "text", "text": "{{ i }}-{{ j }}"}}]}}]))]))).unwrap();
+    let d = render_for(&e, json!({"l": (0..3000).collect::<Vec<_>>()}));
+    assert!(d.messages.is_empty());
+    assert_eq!(d.errors.iter().map(|e| (e.code, e.path.as_str())).collect::<Vec<_>>()[..1], [(Code::LimitExceeded, format!("{M}/contents/body/contents/0/$each/contents/0/$for").as_str())], "{:?}", d.errors);
+    assert!(d.errors[0].message.contains("past 64 KB of JSON"), "{}", d.errors[0].message);
+}
+
+#[test]
+fn loop_headers_say_what_is_wrong_with_the_word_at_fault() {
+    let header = |h: &str| problems(body(json!([{"$for": h, "$each": {"type": "text", "text": "x"}}]))).into_iter().map(|(_, _, m)| m).collect::<Vec<_>>().join("\n");
+    assert_eq!(header("i in user.tags limit:3 offset: 1, reversed"), "");
+    assert!(header("i in user.tags reversedoffset: 1").contains("\"reversedoffset\" is not an option"), "{}", header("i in user.tags reversedoffset: 1"));
+    assert!(header("i in user.tags limit: 1.5").contains("\"limit\" needs a whole number, found \"1.5\""));
+    assert!(header("i in user.tags limit: 0").contains("\"limit: 0\" writes nothing"));
+    assert!(header("user in user.tags").contains("\"user\" cannot name the item (it would hide the data's own \"user\""));
+    // A message is not an element.
+    let m = one(json!({"$for": "i in user.tags limit: 2", "$each": {"type": "text", "text": "x"}}), Code::InvalidValue, "");
+    assert!(m.contains("goes inside a message"), "{m}");
+}

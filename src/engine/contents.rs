@@ -12,6 +12,8 @@ use serde_json::Value as Json;
 use crate::line::{length_problem, Limit, Role};
 use crate::line_shape::{element, is_template, parse_loop, url_problem, url_rule, Element, Loop, Url};
 
+/// A message's JSON is never written past this: LINE's largest (a carousel, 50 KB) fits.
+const MAX_WRITTEN: usize = 64_000;
 /// At most this many messages per reply or push call.
 const MAX_MESSAGES: usize = 5;
 /// "30 KB" per bubble and "50 KB" per carousel in LINE's reference; read as decimal kilobytes,
@@ -74,6 +76,9 @@ struct Message {
     /// A template decides a `type` or an enumerated value, or a `$for`/`$if` the structure:
     /// the shape is checked after rendering.
     shape_templated: bool,
+    /// The message as the config writes it, when it has `$for`/`$if` elements: to point
+    /// errors found in the rendered message at their place in the config.
+    dynamic: Option<Box<Json>>,
 }
 
 /// What a message's pieces are written with: the data, the conditions' environment, the
@@ -83,6 +88,10 @@ struct Writer<'w> {
     opts: &'w RenderOptions<'w>,
     scratch: String,
     errors: &'w mut Vec<Error>,
+    /// Where the message starts in the output, and whether it outgrew [`MAX_WRITTEN`] (then
+    /// nothing more is written: it is lost anyway).
+    start: usize,
+    over: bool,
 }
 
 impl Writer<'_> {
@@ -91,6 +100,9 @@ impl Writer<'_> {
     /// at once. Error paths are built only when there is an error.
     fn write(&mut self, pieces: &[Piece], doc: &Value<'_>, out: &mut String) {
         for piece in pieces {
+            if self.over {
+                return;
+            }
             match piece {
                 Piece::Raw(json) => out.push_str(json),
                 Piece::Hole(h) => {
@@ -125,6 +137,8 @@ impl Writer<'_> {
                 match rule.matches(doc, self.env) {
                     Ok(true) => self.write(&d.body, doc, out),
                     Ok(false) => {}
+                    // Once, not once per item of a loop around it.
+                    Err(e) if self.errors.iter().any(|x| x.path == e.path && x.message == e.message) => {}
                     Err(e) => self.errors.push(e),
                 }
                 return;
@@ -154,6 +168,18 @@ impl Writer<'_> {
         let length = items.len();
         let order: Box<dyn Iterator<Item = &Value<'_>>> = if lp.reversed { Box::new(items.iter().rev()) } else { Box::new(items.iter()) };
         for (i, item) in order.enumerate() {
+            // Data-driven, a message can grow without bound (loops in loops over long lists):
+            // stop once it is past anything LINE takes.
+            if out.len().saturating_sub(self.start) > MAX_WRITTEN {
+                self.over = true;
+                let list = lp.list.join(".");
+                self.errors.push(Error::new(
+                    Code::LimitExceeded,
+                    join(&d.path, "$for"),
+                    format!("writing the items of {list} took the message past {} KB of JSON, more than LINE takes (a carousel: 50 KB); give the \"$for\" a smaller limit", MAX_WRITTEN / 1000),
+                ));
+                return;
+            }
             if let Value::Object(members) = &mut data {
                 if let [.., (_, slot), (_, forloop)] = members.as_mut_slice() {
                     *slot = item.clone();
@@ -300,7 +326,7 @@ impl Contents {
                                 }
                                 let flex_templated = templated && m.get("type").and_then(Json::as_str) == Some("flex");
                                 let shape_templated = dynamic || crate::line_shape::templated_shape(m);
-                                Message { pieces, path, flex_templated, shape_templated }
+                                Message { pieces, path, flex_templated, shape_templated, dynamic: dynamic.then(|| Box::new(m.clone())) }
                             })
                             .collect();
                         CompiledVariant { id: v.id.clone(), when: rule(&v.when, join(&vpath, "when"), p), weight: v.weight, messages }
@@ -451,7 +477,7 @@ impl Contents {
         for m in &variant.messages {
             let start = json.len();
             let before = errors.len();
-            let mut w = Writer { env, opts: &opts, scratch: std::mem::take(&mut scratch), errors: &mut *errors };
+            let mut w = Writer { env, opts: &opts, scratch: std::mem::take(&mut scratch), errors: &mut *errors, start, over: false };
             w.write(&m.pieces, doc, &mut json);
             scratch = w.scratch;
             for e in errors.iter_mut().skip(before) {
@@ -461,17 +487,28 @@ impl Contents {
                 // Read the rendered message back, once: a bubble's size is known only once
                 // written, and a template that wrote a type or enumerated value is checked as
                 // LINE would (a 400 for the whole reply), at its place in the config (the
-                // rendered message has the config's structure). The crate's parser, then serde's
-                // value: serde_json's own parser is not in the Wasm.
+                // rendered message has the config's structure, but for what `$for` and `$if`
+                // elements wrote: see `in_config`). The crate's parser, then serde's value:
+                // serde_json's own parser is not in the Wasm.
                 let who = format!("content \"{}\", variant \"{}\"", c.id, variant.id);
+                let place = |at: &str| match &m.dynamic {
+                    Some(config) => in_config(config, &m.path, at),
+                    None => (at.to_string(), String::new()),
+                };
                 match crate::value::parse(json.get(start..).unwrap_or("")) {
                     Ok(rendered) => {
                         if m.flex_templated {
-                            errors.extend(check_sizes(&rendered, &m.path, &c.id, &variant.id).err());
+                            errors.extend(check_sizes(&rendered, &m.path, &c.id, &variant.id).err().map(|mut e| {
+                                let (at, note) = place(&e.path);
+                                e.path = at;
+                                e.message.push_str(&note);
+                                e
+                            }));
                         }
                         if m.shape_templated && errors.len() == before {
                             crate::line_shape::check_message(&rendered.to_serde(), &m.path, &mut |code, at, problem| {
-                                errors.push(Error::new(code, at, format!("{who}: after rendering, {problem}")));
+                                let (at, note) = place(at);
+                                errors.push(Error::new(code, at, format!("{who}: after rendering, {problem}{note}")));
                             });
                         }
                     }
@@ -583,6 +620,10 @@ fn fractional<'v>(experiment: &str, user_id: &str, weighted: &[(&'v CompiledVari
 
 fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Limits, rules: &logic::Options, p: &mut Problems) -> Vec<Piece> {
     let who = format!("content \"{}\", variant \"{variant}\"", c.id);
+    if let Some(word) = element(m).map(|e| if matches!(e, Ok(Element::For { .. })) { "$for" } else { "$if" }) {
+        p.push(Code::InvalidValue, path, format!("{who}: a \"{word}\" element goes inside a message, in its lists and members; a variant's messages are fixed (choose between variants with \"when\")"));
+        return Vec::new();
+    }
     // Types, required and known keys, enumerated values, colours, aspect ratios, URLs and
     // array lengths of every object inside.
     crate::line_shape::check_message(m, path, &mut |code, at, problem| p.push(code, at, format!("{who}: {problem}")));
@@ -592,16 +633,19 @@ fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Li
         other => b.value(other, path, Role::Other, "", p),
     }
     b.flush();
-    // A textV2 text: what its templates output is data, never a placeholder.
+    // A textV2 text: what its templates output is data, never a placeholder (also a text
+    // written by an `$if`).
     if m.get("type").and_then(Json::as_str) == Some("textV2") {
-        let text = join(path, "text");
-        for piece in &mut b.pieces {
-            if let Piece::Hole(h) = piece {
-                if h.path == text {
-                    h.template.escape_braces();
+        fn escape(pieces: &mut [Piece], text: &str) {
+            for piece in pieces {
+                match piece {
+                    Piece::Hole(h) if h.path == text || h.path.strip_prefix(text).is_some_and(|rest| rest.starts_with("/$then")) => h.template.escape_braces(),
+                    Piece::Dynamic(d) => escape(&mut d.body, text),
+                    _ => {}
                 }
             }
         }
+        escape(&mut b.pieces, &join(path, "text"));
     }
     b.pieces
 }
@@ -728,6 +772,50 @@ impl Pieces<'_> {
             self.pieces.push(Piece::Raw(std::mem::take(&mut self.raw)));
         }
     }
+}
+
+/// The config's pointer for the place `at` (under the message's `path`) of a rendered message
+/// whose config (`message`) has `$for`/`$if` elements, and a note on where in what they wrote
+/// (`""` when the pointer is exact). An `$if` member is its `$then`; item k of a list whose
+/// only element is a `$for` is that `$for`'s `$each`. Where the rendered index says nothing of
+/// the config's (a list with other elements besides), the pointer stops at the list.
+fn in_config(message: &Json, path: &str, at: &str) -> (String, String) {
+    let Some(rest) = at.strip_prefix(path) else { return (at.to_string(), String::new()) };
+    let tokens: Vec<String> = rest.split('/').skip(1).map(|t| t.replace("~1", "/").replace("~0", "~")).collect();
+    let mut node = message;
+    let mut out = path.to_string();
+    let mut note = String::new();
+    let through_ifs = |node: &mut &Json, out: &mut String| {
+        while let Some(Ok(e @ Element::If { .. })) = element(node) {
+            *out = join(out, e.key());
+            *node = e.inner();
+        }
+    };
+    for (i, t) in tokens.iter().enumerate() {
+        let next = match node {
+            Json::Object(o) => o.get(t).map(|next| (join(&out, t), next)),
+            Json::Array(items) => match (items.as_slice(), t.parse::<usize>()) {
+                ([only], Ok(k)) if matches!(element(only), Some(Ok(Element::For { .. }))) => match element(only) {
+                    Some(Ok(e)) => {
+                        note = format!(" (item {} written by the \"$for\")", k.saturating_add(1));
+                        Some((join(&join(&out, 0), e.key()), e.inner()))
+                    }
+                    _ => None,
+                },
+                (all, Ok(k)) if !all.iter().any(|x| element(x).is_some()) => all.get(k).map(|next| (join(&out, t), next)),
+                _ => {
+                    let rendered: Vec<&str> = tokens.iter().skip(i).map(String::as_str).collect();
+                    return (out, format!(" (at /{} of the list as rendered, where \"$for\" and \"$if\" elements wrote theirs)", rendered.join("/")));
+                }
+            },
+            _ => None,
+        };
+        let Some((at, next)) = next else { return (out, note) };
+        out = at;
+        node = next;
+        through_ifs(&mut node, &mut out);
+    }
+    (out, note)
 }
 
 /// Whether `x` is a `$for` element (or an `$if` of one): its place is a list.
