@@ -717,11 +717,15 @@ fn check_reads_paths_inside_for_elements_from_the_list_items() {
     let e = Engine::from_json(&config(json!([body(json!([
         {"$for": "p in user.purchases limit: 5", "$each": {"type": "text", "text": "{{ forloop.index }}. {{ p.skuu }} {{ p.amount }} {{ user.displayName }}"}},
         {"$for": "x in user.purchase limit: 5", "$each": {"type": "text", "text": "{{ x.anything }}"}},
-        {"$for": "p in user.purchases limit: 5", "$each": {"$if": {"==": [{"var": "p.categroy"}, "lotion"]}, "$then": {"type": "text", "text": "refill"}}}]))]))).unwrap();
+        {"$for": "p in user.purchases limit: 5", "$each": {"$if": {"==": [{"var": "p.categroy"}, "lotion"]}, "$then": {"type": "text", "text": "refill"}}},
+        // A list in an outer loop's item: its path is checked through that item.
+        {"$for": "p in user.purchases limit: 2", "$each": {"type": "box", "layout": "vertical", "contents": [
+            {"$for": "line in p.lines limit: 2", "$each": {"type": "text", "text": "{{ line.name }} {{ p.sku }}"}}]}}]))]))).unwrap();
     let w: Vec<(String, String)> = e.warnings().into_iter().map(|w| (w.path, w.message)).collect();
     let at = |s: &str| format!("{M}/contents/body/contents/{s}");
     let paths: Vec<&str> = w.iter().map(|(p, _)| p.as_str()).collect();
-    assert_eq!(paths, [at("0/$each/text"), at("1/$for"), at("2/$each/$if/==/0")], "{w:#?}");
+    assert_eq!(paths, [at("0/$each/text"), at("1/$for"), at("2/$each/$if/==/0"), at("3/$each/contents/0/$for")], "{w:#?}");
+    assert!(w[3].1.contains("an item of user.purchases has no field \"lines\""), "{}", w[3].1);
     assert!(w[0].1.contains("skuu") && w[0].1.contains("\"sku\""), "{}", w[0].1);
     assert!(w[1].1.contains("purchase"), "{}", w[1].1);
     assert!(w[2].1.contains("categroy"), "{}", w[2].1);

@@ -174,7 +174,7 @@ impl Data<'_> {
 
 /// A path read inside a message's `$for` elements (`loops`, outermost first): one from a
 /// loop's item is read from an item of its list; `forloop` is the loop's own, never data.
-/// `None`: not checked (`forloop`, or the item of a list that is itself an item's).
+/// `None`: not checked (`forloop`).
 fn in_loops<'p>(base: Base<'p>, path: Vec<Step<'p>>, loops: &[&'p Loop]) -> Option<(Base<'p>, Vec<Step<'p>>)> {
     let (Base::Data, Some(root)) = (&base, path.first()) else { return Some((base, path)) };
     if loops.is_empty() {
@@ -183,16 +183,30 @@ fn in_loops<'p>(base: Base<'p>, path: Vec<Step<'p>>, loops: &[&'p Loop]) -> Opti
     if root.name == "forloop" {
         return None;
     }
-    let at = loops.iter().rposition(|lp| lp.name == root.name);
-    let Some(at) = at else { return Some((base, path)) };
+    let Some(at) = loops.iter().rposition(|lp| lp.name == root.name) else { return Some((base, path)) };
+    Some((Base::Item(list_path(loops, at)?), path.into_iter().skip(1).collect()))
+}
+
+/// The path from the data of loop `at`'s list, through the item of an outer loop it starts
+/// from (`b in a.children`, `a` over `user.purchases`: `user.purchases.*.children`). `None`:
+/// a list in `forloop`.
+fn list_path<'p>(loops: &[&'p Loop], at: usize) -> Option<Vec<Step<'p>>> {
     let lp = loops.get(at)?;
-    let list: Vec<Step<'p>> = lp.list.iter().map(|k| Step::key(k, is_index(k))).collect();
-    // The list itself read from an outer loop's item: left alone.
-    let outer = loops.get(..at).unwrap_or(&[]);
-    if list.first().is_some_and(|s| s.name == "forloop" || outer.iter().any(|o| o.name == s.name)) {
+    let first = lp.list.first()?;
+    if first == "forloop" {
         return None;
     }
-    Some((Base::Item(list), path.into_iter().skip(1).collect()))
+    let steps = lp.list.iter().map(|k| Step::key(k, is_index(k)));
+    let outer = loops.get(..at).unwrap_or(&[]);
+    Some(match outer.iter().rposition(|o| &o.name == first) {
+        Some(o) => {
+            let mut path = list_path(loops, o)?;
+            path.push(Step::any_item());
+            path.extend(steps.skip(1));
+            path
+        }
+        None => steps.collect(),
+    })
 }
 
 fn rule_warnings(rule: &Rule, data: Data<'_>, loops: &[&Loop], out: &mut Vec<Error>) {
