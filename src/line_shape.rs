@@ -524,8 +524,13 @@ pub(crate) fn check_message(m: &Json, path: &str, report: &mut dyn FnMut(Code, &
     }
 }
 
-/// How many images in `v` are `"animated": true`.
+/// How many images in `v` are `"animated": true`, at most (a `$for`'s element times its limit;
+/// without one, once: the rendered message is counted again).
 fn animated(v: &Json) -> usize {
+    if let Some(Ok(Element::For { header, each })) = element(v) {
+        let times = parse_loop(header).ok().and_then(|lp| lp.limit).unwrap_or(1);
+        return animated(each).saturating_mul(times);
+    }
     match v {
         Json::Object(o) => o.iter().map(|(k, x)| usize::from(k == "animated" && *x == Json::Bool(true)) + animated(x)).sum(),
         Json::Array(items) => items.iter().map(animated).sum(),

@@ -693,6 +693,10 @@ fn for_and_if_mistakes_are_compile_errors_at_their_paths() {
     assert!(m.contains("give each \"$for\" in this list a limit (\"… limit: 12\")"), "{m}");
     let m = one(carousel(json!([{"$for": "item in user.attributes.recommended limit: 10", "$each": bubble}, bubble, bubble, bubble])), Code::LimitExceeded, "/contents/contents");
     assert!(m.contains("takes at most 12 bubbles, and this list can write 13"), "{m}");
+    // Animated images count at the most a $for writes too.
+    let animated = json!({"type": "bubble", "hero": {"type": "image", "url": "https://example.com/a.png", "animated": true}});
+    let m = one(carousel(json!([{"$for": "item in user.attributes.recommended limit: 11", "$each": animated}])), Code::LimitExceeded, "");
+    assert!(m.contains("at most 10 animated images (\"animated\": true), found 11"), "{m}");
     // The header, the element's fields, its place.
     let m = one(carousel(json!([{"$for": "item of user.attributes.recommended limit: 3", "$each": bubble}])), Code::InvalidValue, "/contents/contents/0/$for");
     assert!(m.contains("is not a loop; write it as Liquid's for"), "{m}");
