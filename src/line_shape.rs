@@ -436,9 +436,10 @@ pub(crate) struct Loop {
 pub(crate) fn parse_loop(header: &str) -> Result<Loop, String> {
     let usage = "; write it as Liquid's for: \"item in user.attributes.recommended limit: 10\" (also offset: N, reversed)";
     let ident = |w: &str| w.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') && w.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
-    // Words, with `limit:3` and `limit: 3` alike: a colon ends a word, commas separate.
-    let spaced = header.replace(':', ": ").replace(',', " ");
-    let mut words = spaced.split_whitespace();
+    // Words, with `limit:3`, `limit: 3` and `limit : 3` alike: a colon is a word of its own;
+    // commas separate options, as spaces do.
+    let spaced = header.replace(':', " : ").replace(',', " ");
+    let mut words = spaced.split_whitespace().peekable();
     let (Some(name), Some("in"), Some(list)) = (words.next(), words.next(), words.next()) else {
         return Err(["\"", header, "\" is not a loop", usage].concat());
     };
@@ -451,24 +452,29 @@ pub(crate) fn parse_loop(header: &str) -> Result<Loop, String> {
         return Err(["\"", list, "\" is not a path of the data (dotted names such as user.attributes.recommended; filters belong in templates)"].concat());
     }
     let mut lp = Loop { name: name.to_string(), list: steps, limit: None, offset: 0, reversed: false };
+    let mut seen: Vec<&str> = Vec::new();
     while let Some(word) = words.next() {
-        if word == "reversed" {
-            lp.reversed = true;
-            continue;
+        let colon = words.peek() == Some(&":");
+        if seen.contains(&word) {
+            return Err(["\"", word, "\" is given twice", usage].concat());
         }
-        let Some(key) = word.strip_suffix(':').filter(|k| matches!(*k, "limit" | "offset")) else {
-            return Err(["\"", word.trim_end_matches(':'), "\" is not an option of a loop", usage].concat());
-        };
-        let value = words.next().unwrap_or("");
-        let n = value.parse::<usize>().map_err(|_| ["\"", key, "\" needs a whole number, found \"", value, "\"", usage].concat())?;
-        if key == "limit" {
-            if n == 0 {
-                return Err(format!("\"limit: 0\" writes nothing{usage}"));
+        match (word, colon) {
+            ("reversed", false) => lp.reversed = true,
+            ("reversed", true) => return Err(["\"reversed\" takes no value", usage].concat()),
+            ("limit" | "offset", true) => {
+                words.next();
+                let value = words.next().unwrap_or("");
+                let n = value.parse::<usize>().map_err(|_| ["\"", word, "\" needs a whole number, found \"", value, "\"", usage].concat())?;
+                match word {
+                    "limit" if n == 0 => return Err(format!("\"limit: 0\" writes nothing{usage}")),
+                    "limit" => lp.limit = Some(n),
+                    _ => lp.offset = n,
+                }
             }
-            lp.limit = Some(n);
-        } else {
-            lp.offset = n;
+            ("limit" | "offset", false) => return Err(["\"", word, "\" needs a colon and a whole number (\"", word, ": 10\")", usage].concat()),
+            _ => return Err(["\"", word, "\" is not an option of a loop", usage].concat()),
         }
+        seen.push(word);
     }
     Ok(lp)
 }

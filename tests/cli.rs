@@ -306,7 +306,11 @@ fn spawn_kizuna(args: &[&str]) -> Child {
 /// Raw bytes on stdin (also a context line that is not UTF-8).
 fn kizuna_bytes(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = spawn_kizuna(args);
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    // A command that fails on its arguments exits without reading stdin: writing may then
+    // meet a closed pipe, which is not the test's failure (its exit code and stderr are).
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
     child.wait_with_output().unwrap()
 }
 

@@ -745,7 +745,7 @@ fn errors_found_once_rendered_point_into_the_config_through_for_and_if() {
     let got = at(&render_for(&e, json!({"recs": [{"size": "md"}, {"size": "md"}, {"size": "huge"}]})));
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].0, format!("{M}/contents/contents/0/$each/body/contents/0/size"));
-    assert!(got[0].1.contains("\"huge\"") && got[0].1.ends_with("(item 3 written by the \"$for\")"), "{}", got[0].1);
+    assert!(got[0].1.contains("\"huge\"") && got[0].1.ends_with("(element 3 of the list as rendered, written by its \"$for\")"), "{}", got[0].1);
     // Beside other elements the rendered index says nothing of the config's: the list, and where.
     let e = Engine::from_json(&config(json!([body(json!([
         {"$if": {"var": "user.attributes.a"}, "$then": {"type": "text", "text": "a"}},
@@ -794,13 +794,22 @@ fn a_message_the_data_would_make_huge_stops_early_with_an_error() {
     let d = render_for(&e, json!({"l": (0..3000).collect::<Vec<_>>()}));
     assert!(d.messages.is_empty());
     assert_eq!(d.errors.iter().map(|e| (e.code, e.path.as_str())).collect::<Vec<_>>()[..1], [(Code::LimitExceeded, format!("{M}/contents/body/contents/0/$each/contents/0/$for").as_str())], "{:?}", d.errors);
-    assert!(d.errors[0].message.contains("past 64 KB of JSON"), "{}", d.errors[0].message);
+    assert!(d.errors[0].message.contains("past 256 KB of JSON"), "{}", d.errors[0].message);
+    // A long message LINE takes is written whole: an imagemap of 50 long texts from a $for.
+    let e = Engine::from_json(&config(json!([{"type": "imagemap", "baseUrl": "https://example.com/im", "altText": "alt", "baseSize": {"width": 1040, "height": 1040}, "actions": [
+        {"$for": "t in user.attributes.texts limit: 50", "$each": {"type": "message", "text": "{{ t }}", "area": {"x": 0, "y": 0, "width": 10, "height": 10}}}]}]))).unwrap();
+    let d = render_for(&e, json!({"texts": vec!["あ\u{1}".repeat(199); 50]}));
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert!(d.messages[0].get().len() > 64_000, "{}", d.messages[0].get().len());
 }
 
 #[test]
 fn loop_headers_say_what_is_wrong_with_the_word_at_fault() {
     let header = |h: &str| problems(body(json!([{"$for": h, "$each": {"type": "text", "text": "x"}}]))).into_iter().map(|(_, _, m)| m).collect::<Vec<_>>().join("\n");
     assert_eq!(header("i in user.tags limit:3 offset: 1, reversed"), "");
+    assert_eq!(header("i in user.tags limit : 3"), "");
+    assert!(header("i in user.tags limit: 3 limit: 4").contains("\"limit\" is given twice"));
+    assert!(header("i in user.tags reversed: 1").contains("\"reversed\" takes no value"));
     assert!(header("i in user.tags reversedoffset: 1").contains("\"reversedoffset\" is not an option"), "{}", header("i in user.tags reversedoffset: 1"));
     assert!(header("i in user.tags limit: 1.5").contains("\"limit\" needs a whole number, found \"1.5\""));
     assert!(header("i in user.tags limit: 0").contains("\"limit: 0\" writes nothing"));

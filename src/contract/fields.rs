@@ -327,6 +327,14 @@ mod tests {
         keys.into_iter().map(|k| Step::key(k, k.bytes().all(|b| b.is_ascii_digit()))).collect()
     }
 
+    /// The Wasm (the playground's) reads the checked-in schema, having no schemars: it must
+    /// give the shape schemars gives natively.
+    #[test]
+    fn the_checked_in_context_schema_gives_the_same_shape() {
+        let doc = crate::value::parse(include_str!("../../schema/context.schema.json")).map(|v| v.to_serde()).unwrap();
+        assert_eq!(Shape::from_schema(&doc, &doc, 0), Shape::context());
+    }
+
     #[test]
     fn the_context_shape_is_read_from_its_schema() {
         let c = Shape::context();

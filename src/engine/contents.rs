@@ -12,8 +12,9 @@ use serde_json::Value as Json;
 use crate::line::{length_problem, Limit, Role};
 use crate::line_shape::{element, is_template, parse_loop, url_problem, url_rule, Element, Loop, Url};
 
-/// A message's JSON is never written past this: LINE's largest (a carousel, 50 KB) fits.
-const MAX_WRITTEN: usize = 64_000;
+/// A message's JSON is never written past this. LINE's largest fits: an imagemap of 50
+/// actions with 400-character texts, every character escaped (`\uXXXX`), is about 160 KB.
+const MAX_WRITTEN: usize = 256_000;
 /// At most this many messages per reply or push call.
 const MAX_MESSAGES: usize = 5;
 /// "30 KB" per bubble and "50 KB" per carousel in LINE's reference; read as decimal kilobytes,
@@ -176,7 +177,7 @@ impl Writer<'_> {
                 self.errors.push(Error::new(
                     Code::LimitExceeded,
                     join(&d.path, "$for"),
-                    format!("writing the items of {list} took the message past {} KB of JSON, more than LINE takes (a carousel: 50 KB); give the \"$for\" a smaller limit", MAX_WRITTEN / 1000),
+                    format!("writing the items of {list} took the message past {} KB of JSON, more than LINE takes for any message; give the \"$for\" a smaller limit", MAX_WRITTEN / 1000),
                 ));
                 return;
             }
@@ -797,7 +798,7 @@ fn in_config(message: &Json, path: &str, at: &str) -> (String, String) {
             Json::Array(items) => match (items.as_slice(), t.parse::<usize>()) {
                 ([only], Ok(k)) if matches!(element(only), Some(Ok(Element::For { .. }))) => match element(only) {
                     Some(Ok(e)) => {
-                        note = format!(" (item {} written by the \"$for\")", k.saturating_add(1));
+                        note = format!(" (element {} of the list as rendered, written by its \"$for\")", k.saturating_add(1));
                         Some((join(&join(&out, 0), e.key()), e.inner()))
                     }
                     _ => None,

@@ -263,6 +263,13 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
         self.lines.pos(offset)
     }
 
+    /// Where the expression in `start..end` begins: past the spaces before it (an output's or
+    /// `echo`'s position, what an error or a warning selects).
+    fn expr_pos(&self, start: usize, end: usize) -> Pos {
+        let skip = self.src.get(start..end).map_or(0, |m| m.len() - m.trim_start_matches(|c: char| c.is_ascii() && lexer::is_ruby_space(c as u8)).len());
+        self.pos(start + skip)
+    }
+
     /// [`Parser::pos`] where only `kizuna check` reads it (see [`CheckPos`]).
     #[cfg(lint)]
     fn check_pos(&self, offset: usize) -> CheckPos {
@@ -325,9 +332,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                 }
                 TokKind::Output => {
                     let pipeline = self.pipeline_markup(tok.inner_start, tok.inner_end)?;
-                    // At its expression, not at the space before it: what an error selects.
-                    let at = self.src.get(tok.inner_start..tok.inner_end).map_or(0, |m| m.len() - m.trim_start_matches(|c: char| c.is_ascii() && lexer::is_ruby_space(c as u8)).len());
-                    nodes.push(Node::Output(Box::new(pipeline), self.pos(tok.inner_start + at)));
+                    nodes.push(Node::Output(Box::new(pipeline), self.expr_pos(tok.inner_start, tok.inner_end)));
                     blank = false;
                 }
                 TokKind::Bad => {
@@ -725,7 +730,7 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
                 } else {
                     self.pipeline_markup(m.0, m.1)?
                 };
-                Ok((vec![Node::Output(Box::new(pipeline), self.pos(m.0))], false))
+                Ok((vec![Node::Output(Box::new(pipeline), self.expr_pos(m.0, m.1))], false))
             }
             "break" | "continue" => {
                 let node = if name == "break" { Node::Break } else { Node::Continue };

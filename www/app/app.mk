@@ -15,7 +15,7 @@ APP_SOURCES := $(wildcard $(APP_DIR)/*.html $(APP_DIR)/src/*) $(APP_DIR)/vite.co
 # replaces the other's artifacts; wasm-bindgen's output as is (a dev tool: no wasm-opt pass).
 CHECK_WASM := target/lint/wasm32-unknown-unknown/wasm/kizuna.wasm
 CHECK_PKG := target/check-pkg
-$(CHECK_WASM): Cargo.toml build.rs .cargo/config.toml $(shell find src -name '*.rs') .stamp/rust-wasm
+$(CHECK_WASM): Cargo.toml build.rs .cargo/config.toml $(shell find src -name '*.rs') schema/context.schema.json .stamp/rust-wasm
 	CARGO_TARGET_DIR=target/lint cargo build --lib --profile wasm --target wasm32-unknown-unknown --features arena,lint
 
 $(CHECK_PKG)/browser.js: $(CHECK_WASM) .stamp/wasm-bindgen-$(WASM_BINDGEN_VERSION) pkg/browser.js pkg/scripts/glue.mjs
