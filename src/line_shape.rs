@@ -479,13 +479,13 @@ pub(crate) fn parse_loop(header: &str) -> Result<Loop, String> {
     Ok(lp)
 }
 
-/// What a member writes, as checked (`at` follows it): through `$if` members (`$then`, to any
-/// depth) when `dynamic`. `None`: nothing to check here (a `$for`, or a malformed element: the
-/// contents compiler reports those).
-fn optional<'j>(mut x: &'j Json, at: &mut String, dynamic: bool) -> Option<&'j Json> {
-    while let Some(e) = dynamic.then(|| element(x)).flatten() {
+/// What `x` writes, `at` following it: through `$if` elements (`$then`) and, in a list, `$for`
+/// elements (`$each`), to any depth. `None`: a `$for` outside a list, or a malformed element
+/// (the contents compiler reports those).
+pub(crate) fn written_at<'j>(mut x: &'j Json, at: &mut String, in_list: bool) -> Option<&'j Json> {
+    while let Some(e) = element(x) {
         match e {
-            Ok(e @ Element::If { .. }) => {
+            Ok(e) if in_list || matches!(e, Element::If { .. }) => {
                 *at = join(at, e.key());
                 x = e.inner();
             }
@@ -497,10 +497,7 @@ fn optional<'j>(mut x: &'j Json, at: &mut String, dynamic: bool) -> Option<&'j J
 
 /// The object a list element writes (a `$for`'s or `$if`'s, else the element itself).
 fn written(v: &Json) -> &Json {
-    match element(v) {
-        Some(Ok(e)) => written(e.inner()),
-        _ => v,
-    }
+    written_at(v, &mut String::new(), true).unwrap_or(v)
 }
 
 /// The most elements a list can write (`None`: a `$for` without a limit).
@@ -627,7 +624,7 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], dynamic: bool, report: &mut 
         let mut at = join(path, k);
         // An optional member is checked as the object it writes (the `$if`'s own problems are
         // the contents compiler's to report).
-        let Some(x) = optional(x, &mut at, dynamic) else { continue };
+        let Some(x) = (if dynamic { written_at(x, &mut at, false) } else { Some(x) }) else { continue };
         let Some(i) = names.iter().position(|n| n == k) else {
             report(Code::UnknownField, &at, ["unknown field \"", k, "\" in ", a(name), " ", name, &hint(k, &names, None)].concat());
             continue;
@@ -675,12 +672,8 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], dynamic: bool, report: &mut 
             (Some((cf, only)), Json::Array(items)) => {
                 // A `$for` or `$if` element is checked as the element it writes.
                 for (i, x) in items.iter().enumerate() {
-                    let (mut x, mut at) = (x, join(&at, i));
-                    while let Some(e) = dynamic.then(|| element(x)).flatten() {
-                        let Ok(e) = e else { break };
-                        (x, at) = (e.inner(), join(&at, e.key()));
-                    }
-                    if !(dynamic && element(x).is_some()) {
+                    let mut at = join(&at, i);
+                    if let Some(x) = if dynamic { written_at(x, &mut at, true) } else { Some(x) } {
                         check(x, &at, cf, only, dynamic, report);
                     }
                 }
@@ -688,7 +681,7 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], dynamic: bool, report: &mut 
             (Some((cf, only)), Json::Object(m)) if spec.ends_with('*') => {
                 for (key, item) in m {
                     let mut at = join(&at, key);
-                    if let Some(item) = optional(item, &mut at, dynamic) {
+                    if let Some(item) = if dynamic { written_at(item, &mut at, false) } else { Some(item) } {
                         check(item, &at, cf, only, dynamic, report);
                     }
                 }

@@ -10,7 +10,7 @@ use crate::template::{Limits, Locale, RenderOptions, Template};
 use crate::value::{Projection, Value};
 use serde_json::Value as Json;
 use crate::line::{length_problem, Limit, Role};
-use crate::line_shape::{element, is_template, parse_loop, url_problem, url_rule, Element, Loop, Url};
+use crate::line_shape::{element, is_template, parse_loop, url_problem, url_rule, written_at, Element, Loop, Url};
 
 /// A message's JSON is never written past this. LINE's largest fits: an imagemap of 50
 /// actions with 400-character texts, every character escaped (`\uXXXX`), is about 160 KB.
@@ -318,7 +318,7 @@ impl Contents {
                             .map(|(mi, m)| {
                                 let path = join(&mpath, mi);
                                 let pieces = compile_message(m, &path, c, &v.id, &limits, opts, p);
-                                let dynamic = has_dynamic(m);
+                                let dynamic = pieces.iter().any(|p| matches!(p, Piece::Dynamic(_)));
                                 let templated = dynamic || has_template(m);
                                 if !templated {
                                     if let Err(e) = check_sizes(&crate::value::Value::from_serde(m), &path, &c.id, &v.id) {
@@ -786,24 +786,15 @@ fn in_config(message: &Json, path: &str, at: &str) -> (String, String) {
     let mut node = message;
     let mut out = path.to_string();
     let mut note = String::new();
-    let through_ifs = |node: &mut &Json, out: &mut String| {
-        while let Some(Ok(e @ Element::If { .. })) = element(node) {
-            *out = join(out, e.key());
-            *node = e.inner();
-        }
-    };
     for (i, t) in tokens.iter().enumerate() {
         let next = match node {
             Json::Object(o) => o.get(t).map(|next| (join(&out, t), next)),
             Json::Array(items) => match (items.as_slice(), t.parse::<usize>()) {
-                ([only], Ok(k)) if matches!(element(only), Some(Ok(Element::For { .. }))) => match element(only) {
-                    Some(Ok(e)) => {
-                        note = format!(" (element {} of the list as rendered, written by its \"$for\")", k.saturating_add(1));
-                        Some((join(&join(&out, 0), e.key()), e.inner()))
-                    }
-                    _ => None,
-                },
                 (all, Ok(k)) if !all.iter().any(|x| element(x).is_some()) => all.get(k).map(|next| (join(&out, t), next)),
+                ([only @ Json::Object(o)], Ok(k)) if o.contains_key("$for") => {
+                    note = format!(" (element {} of the list as rendered, written by its \"$for\")", k.saturating_add(1));
+                    Some((join(&out, 0), only))
+                }
                 _ => {
                     let rendered: Vec<&str> = tokens.iter().skip(i).map(String::as_str).collect();
                     return (out, format!(" (at /{} of the list as rendered, where \"$for\" and \"$if\" elements wrote theirs)", rendered.join("/")));
@@ -811,10 +802,11 @@ fn in_config(message: &Json, path: &str, at: &str) -> (String, String) {
             },
             _ => None,
         };
-        let Some((at, next)) = next else { return (out, note) };
+        // Into what an `$if` member, or the `$for`, writes.
+        let Some((mut at, next)) = next else { return (out, note) };
+        let Some(next) = written_at(next, &mut at, true) else { return (out, note) };
         out = at;
         node = next;
-        through_ifs(&mut node, &mut out);
     }
     (out, note)
 }
@@ -824,15 +816,6 @@ fn writes_many(x: &Json) -> bool {
     match element(x) {
         Some(Ok(Element::For { .. })) => true,
         Some(Ok(Element::If { then, .. })) => writes_many(then),
-        _ => false,
-    }
-}
-
-/// Whether `v` holds a `$for` or `$if` element.
-fn has_dynamic(v: &Json) -> bool {
-    match v {
-        Json::Array(items) => items.iter().any(|x| element(x).is_some() || has_dynamic(x)),
-        Json::Object(m) => m.values().any(|x| element(x).is_some() || has_dynamic(x)),
         _ => false,
     }
 }
