@@ -664,6 +664,41 @@ fn a_carousel_left_empty_by_its_data_is_an_error_not_a_refused_message() {
 }
 
 #[test]
+fn a_quick_reply_left_empty_by_its_data_is_left_out() {
+    let button = json!({"$for": "p in user.attributes.recommended limit: 12", "$each": {"type": "action", "action": {"type": "message", "label": "{{ p.name }}", "text": "{{ p.sku }}"}}});
+    let optional = json!({"$if": {"var": "user.attributes.vip"}, "$then": {"type": "action", "action": {"type": "message", "label": "VIP", "text": "vip"}}});
+    // The quick reply first, last and alone among the message's members.
+    for message in [
+        json!({"quickReply": {"items": [button, optional]}, "type": "text", "text": "x"}),
+        json!({"type": "text", "text": "x", "quickReply": {"items": [button, optional]}}),
+        json!({"type": "text", "quickReply": {"items": [button, optional]}, "text": "x"}),
+    ] {
+        let e = Engine::from_json(&config(json!([message]))).unwrap();
+        for attributes in [json!({}), json!({"recommended": []}), json!({"vip": false})] {
+            let d = render_for(&e, attributes);
+            assert!(d.errors.is_empty(), "{:?}", d.errors);
+            assert_eq!(first(&d), json!({"type": "text", "text": "x"}));
+        }
+        let d = render_for(&e, json!({"recommended": [item(1)], "vip": true}));
+        let labels: Vec<String> = first(&d)["quickReply"]["items"].as_array().unwrap().iter().map(|i| i["action"]["label"].as_str().unwrap().to_string()).collect();
+        assert_eq!(labels, ["商品1", "VIP"]);
+    }
+    // Text that reads like an empty quick reply stays as written.
+    let e = Engine::from_json(&config(json!([{"type": "text", "text": "\"quickReply\":{\"items\":[]}{{ user.attributes.x }}", "quickReply": {"items": [button]}}]))).unwrap();
+    let d = render_for(&e, json!({"x": 1}));
+    assert_eq!(first(&d), json!({"type": "text", "text": "\"quickReply\":{\"items\":[]}1"}));
+}
+
+#[test]
+fn a_template_error_inside_a_for_is_reported_once() {
+    let e = Engine::from_json(&config(json!([body(json!([
+        {"$for": "p in user.attributes.recommended limit: 5", "$each": {"type": "text", "text": "{{ p.price | divided_by: 0 }}"}}]))]))).unwrap();
+    let d = render_for(&e, json!({"recommended": (0..5).map(item).collect::<Vec<_>>()}));
+    assert_eq!(d.errors.len(), 1, "{:?}", d.errors);
+    assert_eq!(d.errors[0].path, format!("{M}/contents/body/contents/0/$each/text"));
+}
+
+#[test]
 fn if_elements_keep_the_json_valid_wherever_they_fall() {
     // First, middle and last elements and members optional: commas are written as needed.
     let e = Engine::from_json(&config(json!([body(json!([

@@ -118,7 +118,9 @@ impl Writer<'_> {
                             Some(e)
                         }
                     };
-                    self.errors.extend(problem);
+                    if let Some(e) = problem {
+                        self.report(e);
+                    }
                     crate::value::write_json_string(&self.scratch, out);
                 }
                 Piece::Comma => {
@@ -131,6 +133,14 @@ impl Writer<'_> {
         }
     }
 
+    /// Adds `e` once, not once per item of a loop around its template or condition.
+    #[inline(never)]
+    fn report(&mut self, e: Error) {
+        if !self.errors.iter().any(|x| x.path == e.path && x.message == e.message) {
+            self.errors.push(e);
+        }
+    }
+
     #[inline(never)]
     fn dynamic(&mut self, d: &Dynamic, doc: &Value<'_>, out: &mut String) {
         let lp = match &d.kind {
@@ -138,9 +148,7 @@ impl Writer<'_> {
                 match rule.matches(doc, self.env) {
                     Ok(true) => self.write(&d.body, doc, out),
                     Ok(false) => {}
-                    // Once, not once per item of a loop around it.
-                    Err(e) if self.errors.iter().any(|x| x.path == e.path && x.message == e.message) => {}
-                    Err(e) => self.errors.push(e),
+                    Err(e) => self.report(e),
                 }
                 return;
             }
@@ -481,6 +489,9 @@ impl Contents {
             let mut w = Writer { env, opts: &opts, scratch: std::mem::take(&mut scratch), errors: &mut *errors, start, over: false };
             w.write(&m.pieces, doc, &mut json);
             scratch = w.scratch;
+            if m.dynamic.is_some() {
+                drop_empty_quick_reply(&mut json, start);
+            }
             for e in errors.iter_mut().skip(before) {
                 e.message = format!("content \"{}\", variant \"{}\": {}", c.id, variant.id, e.message);
             }
@@ -833,6 +844,23 @@ fn has_template(v: &Json) -> bool {
 /// checked as strings are compiled or rendered; counts of messages, bubbles and quick replies
 /// are fixed by the JSON structure, which templates cannot change: [`compile_message`] checks
 /// them.) Going over is an error, never a cut message.
+/// Leaves out the quick reply of the message written from `start` when its `$for` and `$if`
+/// items all came out empty: a message without one is what such a user should get, where
+/// LINE's reference names no minimum for `items` and gives an empty one no meaning. (Written
+/// compactly by the writer; inside a string the quotes would be escaped.)
+fn drop_empty_quick_reply(json: &mut String, start: usize) {
+    const EMPTY: &str = r#""quickReply":{"items":[]}"#;
+    let Some(at) = json.get(start..).and_then(|m| m.find(EMPTY)).map(|i| start + i) else { return };
+    let end = at + EMPTY.len();
+    // With the comma before it, or (first member) the one after it.
+    let range = match (json.get(..at).is_some_and(|s| s.ends_with(',')), json.get(end..).is_some_and(|s| s.starts_with(','))) {
+        (true, _) => at - 1..end,
+        (false, true) => at..end + 1,
+        (false, false) => at..end,
+    };
+    json.replace_range(range, "");
+}
+
 fn check_sizes(m: &Value<'_>, path: &str, content: &str, variant: &str) -> Result<(), Error> {
     let at = |fields: &[&str]| fields.iter().fold(path.to_string(), |p, f| join(&p, f));
     let over = |field: String, what: String| {
