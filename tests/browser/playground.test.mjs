@@ -306,6 +306,21 @@ test("kizuna check's warnings of the config are listed with the decision's, and 
   const string = locate(text, path);
   assert.ok(sel.start > string.valueStart && sel.end <= string.end, "inside the template's string");
   assert.equal(sel.start, text.indexOf("user.displayNmae", string.valueStart), "at the path the output reads");
+
+  // A context the engine refuses: its error first, the config's warning still listed after it.
+  const ctx = JSON.parse(await page.locator("#context").inputValue());
+  delete ctx.user.userId;
+  await setEditor(page, "context", JSON.stringify(ctx, null, 2));
+  await run(page);
+  assert.equal(await page.locator("#ok-box").isVisible(), false, "no decision");
+  const listed = page.locator("#errors button");
+  assert.equal(await listed.count(), 2);
+  assert.equal(await listed.nth(0).getAttribute("data-editor"), "context");
+  assert.match(await listed.nth(0).textContent(), /\[missing_field\]/);
+  assert.equal(await listed.nth(1).getAttribute("data-path"), path);
+  assert.equal(await listed.nth(1).getAttribute("data-editor"), "config");
+  assert.match(await listed.nth(1).textContent(), / 警告 \[unknown_context_field\]/);
+  assert.match(await statusText(page), /^1 件のエラー。/, "the count is the context's errors");
   await context.close();
   assert.deepEqual(errors, []);
 });

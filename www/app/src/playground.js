@@ -187,7 +187,7 @@ function showProblems(problems, editorOf, { warning = false } = {}) {
       status.textContent = `${select(name, p)}: ${p.message}${position(p)}`;
     } },
       h("code", null, `${EDITOR_LABEL[name]} ${p.path || "/"}`),
-      ` [${p.code}] ${p.message}`,
+      `${p.warning && !warning ? " 警告" : ""} [${p.code}] ${p.message}`,
       position(p));
     if (i === 0 && !warning) b.setAttribute("aria-current", "true");
     return h("li", null, b);
@@ -203,17 +203,22 @@ function problemsOf(error) {
   return error?.errors?.length ? error.errors : [{ code: error?.code || "error", message: error?.message || String(error), path: error?.path ?? "" }];
 }
 
-/** A compile or context error: listed, the first one selected (unless on page load). */
-function fail(editorName, error, focusError) {
+/**
+ * A compile or context error: listed, the first one selected (unless on page load). After a
+ * context error, the config (which compiled) still has its `kizuna check` warnings listed.
+ */
+function fail(editorName, error, focusError, warnings = []) {
   const problems = problemsOf(error);
-  showProblems(problems, () => editorName);
+  const marked = warnings.map((w) => ({ ...w, warning: true }));
+  showProblems([...problems, ...marked], (p) => (p.warning ? "config" : editorName));
   $("ok-box").hidden = true;
   // One announcement (a second one in the same task would replace it): the count, then the
   // first problem and that it was selected.
   const first = `1 件目: ${describe(problems[0], editorName)}`;
+  const also = marked.length ? `設定の警告 ${marked.length} 件も一覧にあります。` : "";
   status.textContent = focusError
-    ? `${problems.length} 件のエラー。${first}（${select(editorName, problems[0])}）`
-    : `${problems.length} 件のエラー。${first}`;
+    ? `${problems.length} 件のエラー。${first}（${select(editorName, problems[0])}）。${also}`
+    : `${problems.length} 件のエラー。${first}。${also}`;
 }
 
 // The explain text in full, when the <pre> shows only its start.
@@ -365,7 +370,7 @@ function decide(focusError) {
       status.textContent = `判定しました（${segments}）`;
     }
   } catch (e) {
-    fail("context", e, focusError);
+    fail("context", e, focusError, engine.warnings());
   } finally {
     engine.free();
   }
