@@ -146,6 +146,15 @@ fn cycles_and_unknown_segments_are_compile_errors() {
     .unwrap_err();
     assert!(errors.iter().any(|e| e.code == Code::SegmentCycle && e.message.contains("\"a\"") && e.message.contains("\"b\"")), "{errors:#?}");
     assert!(errors.iter().any(|e| e.code == Code::UnknownSegment && e.path.starts_with("/segments/2/when")), "{errors:#?}");
+    // A reference to a segment renamed to an id that is refused points at that id's error.
+    let renamed = Engine::from_json(&json!({"version": 1, "segments": [
+        {"id": "uses", "when": {"in_segment": "no_marketing"}},
+        {"id": "配信停止", "when": true}
+    ]}))
+    .unwrap_err();
+    let got: Vec<(Code, &str)> = renamed.iter().map(|e| (e.code, e.path.as_str())).collect();
+    assert_eq!(got, [(Code::UnknownSegment, "/segments/0/when/in_segment"), (Code::InvalidValue, "/segments/1/id")]);
+    assert!(renamed[0].message.ends_with("(the id \"配信停止\" is not valid: see its own error)"), "{}", renamed[0].message);
     let own_group = Engine::from_json(&json!({"version": 1, "segments": [
         {"id": "a", "group": "g", "when": {"in_segment": "b"}},
         {"id": "b", "group": "g", "when": true}

@@ -160,7 +160,7 @@ pub fn parse_tz(s: &str) -> Option<FixedOffset> {
     crate::tz::parse_zone(s)
 }
 
-fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 

@@ -645,7 +645,11 @@ impl<'o> Compiler<'o> {
                                 format!("; known segments: {}{}", known.join(", "), if self.opts.segments.len() > 10 { ", ..." } else { "" })
                             }
                         };
-                        self.errors.push(Error::new(Code::UnknownSegment, path, format!("unknown segment \"{id}\"{hint}")));
+                        // A segment whose own id is refused is likely the one meant: say so, as
+                        // this error may be listed before that one (errors go by path).
+                        let invalid = self.opts.segments.iter().find(|s| !crate::contract::config::valid_id(s));
+                        let root = invalid.map_or(String::new(), |s| format!(" (the id \"{s}\" is not valid: see its own error)"));
+                        self.errors.push(Error::new(Code::UnknownSegment, path, format!("unknown segment \"{id}\"{hint}{root}")));
                         return None;
                     }
                 }
