@@ -372,12 +372,11 @@ pub(crate) fn apply<'r>(f: Filter, input: Val<'r>, args: &Args<'r>, env: &mut En
             };
             let words = usize::try_from(words.max(1)).unwrap_or(usize::MAX);
             let s = s_of(&input);
-            let list: Vec<&str> = s
-                .split(|c: char| c.is_ascii() && is_ruby_space_char(c))
-                .filter(|w| !w.is_empty())
-                .take(words.saturating_add(1))
-                .collect();
-            if list.len() <= words {
+            let list: Vec<&str> = s.split(|c: char| c.is_ascii() && is_ruby_space_char(c)).filter(|w| !w.is_empty()).take(words).collect();
+            // Shopify's `split(" ", words + 1)` has a field past the last word kept whenever
+            // anything follows it, trailing space too: `"a b " | truncatewords: 2` is `a b...`.
+            let end = list.last().map_or(0, |w| (w.as_ptr() as usize).saturating_sub(s.as_ptr() as usize).saturating_add(w.len()));
+            if list.len() < words || end >= s.len() {
                 return Ok(if input.is_string() { input.clone() } else { env.string(s.into_owned())? });
             }
             let mut out = String::with_capacity(s.len());
@@ -998,7 +997,10 @@ fn base64_decode(s: &str, url_safe: bool) -> Option<Vec<u8>> {
 }
 
 /// Removes `<script…</script>`, `<!--…-->`, `<style…</style>`, then any `<…>`.
+/// Linear: once a closer is not found to the end, no later opener of its kind can be closed.
 fn strip_html(s: &str) -> String {
+    const BLOCKS: [(&str, &str); 3] = [("<script", "</script>"), ("<!--", "-->"), ("<style", "</style>")];
+    let mut closed = [true; 3];
     let mut first = String::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
@@ -1009,14 +1011,15 @@ fn strip_html(s: &str) -> String {
         };
         first.push_str(rest.get(..lt).unwrap_or(""));
         let at = rest.get(lt..).unwrap_or("");
-        let block_end =
-            [("<script", "</script>"), ("<!--", "-->"), ("<style", "</style>")].iter().find_map(|(open, close)| {
-                if at.starts_with(open) {
-                    at.get(open.len()..)?.find(close).map(|p| open.len() + p + close.len())
-                } else {
-                    None
-                }
-            });
+        let block_end = BLOCKS.iter().zip(&mut closed).find_map(|((open, close), can)| {
+            if *can && at.starts_with(open) {
+                let end = at.get(open.len()..)?.find(close).map(|p| open.len() + p + close.len());
+                *can = end.is_some();
+                end
+            } else {
+                None
+            }
+        });
         match block_end {
             Some(len) => i += lt + len,
             None => {
@@ -1033,8 +1036,10 @@ fn strip_html(s: &str) -> String {
         match after.find('>') {
             Some(gt) => rest = after.get(gt + 1..).unwrap_or(""),
             None => {
+                // No `>` to the end: every `<` left stays.
                 out.push('<');
-                rest = after;
+                out.push_str(after);
+                return out;
             }
         }
     }

@@ -201,9 +201,12 @@ pub(crate) fn tokenize(src: &str) -> Vec<Tok> {
             let mut done = false;
             while k < n {
                 match bytes.get(k) {
+                    // One `}` ends the token as in Shopify's tokenizer, which then refuses
+                    // it as not closed: `{{ x } b` is an error, not an output.
                     Some(b'}') => {
-                        let end = if bytes.get(k + 1) == Some(&b'}') { k + 2 } else { k + 1 };
-                        toks.push(markup_tok(TokKind::Output, bytes, j, k, end));
+                        let closed = bytes.get(k + 1) == Some(&b'}');
+                        let end = if closed { k + 2 } else { k + 1 };
+                        toks.push(if closed { markup_tok(TokKind::Output, bytes, j, k, end) } else { bad_tok(j, end) });
                         i = end;
                         done = true;
                         break;

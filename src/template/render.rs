@@ -330,14 +330,31 @@ impl<'r> Renderer<'r> {
             }
             Node::Increment(sym) | Node::Decrement(sym) => {
                 let inc = matches!(node, Node::Increment(_));
-                let counters = &mut sc.rare().counters;
-                let idx = match counters.iter().position(|(s, _)| s == sym) {
+                let idx = match sc.rare().counters.iter().position(|(s, _)| s == sym) {
                     Some(i) => i,
                     None => {
-                        counters.push((*sym, 0));
+                        // As Shopify: a counter starts from the data's value of that name.
+                        let start = match self.global(sc, *sym) {
+                            Val::Nil => 0,
+                            Val::Int(i) => i,
+                            other => {
+                                let name = self.prog.symbols.get(*sym as usize).map_or("", |n| &**n);
+                                let held = match other {
+                                    Val::Array(_) | Val::List(_) | Val::Range(..) => "a list",
+                                    Val::Object(_) => "an object",
+                                    Val::Str(_) | Val::Owned(_) => "text",
+                                    _ => "a value",
+                                };
+                                let msg = format!("'{}' counts from the data's \"{name}\", which holds {held}, not a whole number: give the counter another name", if inc { "increment" } else { "decrement" });
+                                return Err(self.error(Code::TemplateRender, Pos::default(), &msg));
+                            }
+                        };
+                        let counters = &mut sc.rare().counters;
+                        counters.push((*sym, start));
                         counters.len() - 1
                     }
                 };
+                let counters = &mut sc.rare().counters;
                 if let Some((_, c)) = counters.get_mut(idx) {
                     let shown = if inc {
                         let v = *c;
@@ -808,12 +825,15 @@ impl<'r> Renderer<'r> {
         if let Some((_, c)) = sc.rare.as_ref().and_then(|r| r.counters.iter().find(|(s, _)| *s == sym)) {
             return Val::Int(*c);
         }
-        if sc.globals {
-            if let Some(name) = self.prog.symbols.get(sym as usize) {
-                return Val::get_key(self.globals, name).unwrap_or(Val::Nil);
-            }
+        self.global(sc, sym)
+    }
+
+    /// The data's field named `sym`, where the scope sees the data.
+    fn global(&self, sc: &Scope<'r>, sym: Sym) -> Val<'r> {
+        match self.prog.symbols.get(sym as usize) {
+            Some(name) if sc.globals => Val::get_key(self.globals, name).unwrap_or(Val::Nil),
+            _ => Val::Nil,
         }
-        Val::Nil
     }
 
     fn root_by_name(&self, sc: &Scope<'r>, name: &str) -> Val<'r> {

@@ -89,6 +89,12 @@ fn marketing_filters() {
     assert_eq!(r("{{ 'こんにちは世界' | truncate: 7 }}", "{}"), "こんにちは世界");
     assert_eq!(r("{{ 'こんにちは世界' | truncate: 4, '…' }}", "{}"), "こんに…");
     assert_eq!(r("{{ '春の セール 開催中 です' | truncatewords: 2 }}", "{}"), "春の セール...");
+    // Shopify's split(" ", n + 1): space after the n-th word makes a field, so it truncates.
+    assert_eq!(r("{{ 'Hello World ' | truncatewords: 2 }}", "{}"), "Hello World...");
+    assert_eq!(r("{{ s | truncatewords: 2 }}", r#"{"s":"  pad  more\n"}"#), "pad more...");
+    assert_eq!(r("{{ 'Hello World' | truncatewords: 2 }}", "{}"), "Hello World");
+    assert_eq!(r("{{ 'Hello' | truncatewords: 2 }}", "{}"), "Hello");
+    assert_eq!(r("{{ '' | truncatewords: 1 }}", "{}"), "");
     assert_eq!(r("{{ 'ｱｲｳ' | size }}", "{}"), "3");
     assert_eq!(r("{{ o | json }}", r#"{"o":{"a":[1,"x",null],"b":1.5}}"#), r#"{"a":[1,"x",null],"b":1.5}"#);
 }
@@ -635,5 +641,37 @@ fn times_at_the_end_of_chrono_range_render() {
     for t in ["99999999999", "\"9999-12-31T23:59:59-14:00\""] {
         let out = render_with("{{ t | time_zone: '+14:00' }}|{{ t | time_zone: '+14:00' | json }}|{{ t | time_zone: '+14:00' | date: '%F %T %s' }}", &format!(r#"{{"t":{t}}}"#), &Limits::default());
         assert!(out.is_ok(), "{t}: {out:?}");
+    }
+}
+
+#[test]
+fn counters_start_from_the_data_and_outputs_close_with_two_braces() {
+    // As Shopify: a counter named like a field of the data counts on from its value.
+    assert_eq!(r("{% increment k %}{% increment k %}{{ k }}", r#"{"k":7}"#), "789");
+    assert_eq!(r("{% decrement k %}{{ k }}", r#"{"k":7}"#), "66");
+    assert_eq!(r("{% assign k = 3 %}{% increment k %}{{ k }}", r#"{"k":7}"#), "73");
+    assert_eq!(r("{% increment k %}{% decrement k %}", r#"{"k":null}"#), "00");
+    let e = err("{% increment user %}", r#"{"user":{"userId":"U1"}}"#);
+    assert_eq!(e.code, Code::TemplateRender);
+    assert!(e.message.contains("counts from the data's \"user\", which holds an object"), "{}", e.message);
+    // One `}` does not close an output (Shopify and liquidjs refuse it too).
+    let e = Template::parse("a {{ x } b", &Limits::default()).unwrap_err();
+    assert_eq!(e.code, Code::TemplateSyntax);
+    assert!(e.message.contains("'{{' is not closed with '}}'"), "{}", e.message);
+}
+
+#[test]
+fn strip_html_keeps_unclosed_openers_and_strips_the_rest() {
+    let cases = [
+        ("a<b>c</b>d", "acd"),
+        ("x<!-- c -->y<script>s</script>z<style>t</style>!", "xyz!"),
+        ("<!-- open <b>bold</b>", "bold"),
+        ("<script>never closed <i>i</i><!--c-->ok", "never closed iok"),
+        ("a < b and c > d", "a  d"),
+        ("1 < 2, 3 < 4", "1 < 2, 3 < 4"),
+        ("<<<b>>", ">"),
+    ];
+    for (input, want) in cases {
+        assert_eq!(r("{{ s | strip_html }}", &format!("{{\"s\":{input:?}}}")), want, "{input}");
     }
 }
