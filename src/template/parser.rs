@@ -691,6 +691,9 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
             }
             "increment" | "decrement" => {
                 let target = self.target(m, name, false)?;
+                // The counter starts from the data's value of its name: read it.
+                let counter = self.markup(m).trim_matches(|c: char| c.is_ascii_whitespace()).into();
+                self.record(Some(vec![counter]), false);
                 Ok((vec![if name == "increment" { Node::Increment(target) } else { Node::Decrement(target) }], false))
             }
             "cycle" => {

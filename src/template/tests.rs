@@ -332,6 +332,12 @@ fn projection_lists_the_data_a_template_reads() {
     let mut p = crate::value::Projection::none();
     t.projection(&mut p);
     assert!(p.is_all());
+    // A counter reads the data's value of its name, where it starts.
+    let t = Template::parse("{% increment k %}{{ k }}", &limits).unwrap();
+    let mut p = crate::value::Projection::none();
+    t.projection(&mut p);
+    let v = crate::value::parse_projected(r#"{"k":7,"other":1}"#, &p).unwrap();
+    assert_eq!(t.render(&v, &RenderOptions::new(now(), &limits)).unwrap(), "78");
 }
 
 #[test]
