@@ -234,6 +234,7 @@ test("the live status says how many errors and the first one's message, not only
   const status = await statusText(page);
   assert.match(status, /^5 件のエラー。/);
   assert.ok(status.includes("/segments/0/when/and/1"), status);
+  assert.match(message, /^不明な演算子: /, "the code's Japanese title before the engine's message");
   assert.ok(status.includes(message), `the status says the message: ${status}`);
   // clicking another error says its message too
   await page.locator('#errors button[data-path="/segments/1/descripton"]').click();

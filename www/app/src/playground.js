@@ -10,6 +10,7 @@ import { locate, offsetOf, lineOf, columnOf, templateRange } from "./json-pointe
 import { renderRichMenu } from "./richmenu.js";
 import { renderMessage } from "./messages.js";
 import { h } from "./dom.js";
+import { CODE_TITLE, codeLabel } from "./codes.js";
 
 const $ = (id) => document.getElementById(id);
 const editors = { config: $("config"), context: $("context") };
@@ -171,7 +172,7 @@ function position(p) {
   return ` (${inTemplate ? "テンプレートの " : ""}${p.line}行 ${p.column ?? 1}列)`;
 }
 
-const describe = (p, editorName) => `${EDITOR_LABEL[editorName]} ${p.path || "/"}: ${p.message}${position(p)}`;
+const describe = (p, editorName) => `${EDITOR_LABEL[editorName]} ${p.path || "/"}: ${CODE_TITLE[p.code] ? `${CODE_TITLE[p.code]}: ` : ""}${p.message}${position(p)}`;
 
 /**
  * Lists problems in the error box, each a button that selects its place. `warning`: problems of
@@ -184,10 +185,10 @@ function showProblems(problems, editorOf, { warning = false } = {}) {
     const b = h("button", { type: "button", "data-path": p.path ?? "", "data-editor": name, onclick: () => {
       for (const x of list.querySelectorAll("button")) x.removeAttribute("aria-current");
       b.setAttribute("aria-current", "true");
-      status.textContent = `${select(name, p)}: ${p.message}${position(p)}`;
+      status.textContent = `${select(name, p)}: ${codeLabel(p.code)}${p.message}${position(p)}`;
     } },
       h("code", null, `${EDITOR_LABEL[name]} ${p.path || "/"}`),
-      `${p.warning && !warning ? " 警告" : ""} [${p.code}] ${p.message}`,
+      `${p.warning && !warning ? " 警告" : ""} ${codeLabel(p.code)}${p.message}`,
       position(p));
     if (i === 0 && !warning) b.setAttribute("aria-current", "true");
     return h("li", null, b);
