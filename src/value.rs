@@ -471,6 +471,21 @@ impl Projection {
         }
     }
 
+    /// Whether anything inside the value at `path` is built (for an array: its items).
+    pub(crate) fn reads_items(&self, path: &[&str]) -> bool {
+        let mut node = self;
+        for key in path {
+            if node.all {
+                return true;
+            }
+            match node.child(key) {
+                Some(child) => node = child,
+                None => return false,
+            }
+        }
+        node.all || !node.fields.is_empty()
+    }
+
     fn child(&self, key: &str) -> Option<&Projection> {
         self.fields.iter().find(|(k, _)| same_str(k, key)).map(|(_, p)| p)
     }

@@ -301,6 +301,35 @@ fn malformed_contexts_get_structured_errors() {
 }
 
 #[test]
+fn purchases_and_events_the_config_reads_need_their_at_and_type() {
+    // The README's refill rule: a purchase without `at` must not read as "not recent".
+    let refill = engine(json!({"version": 1, "segments": [{"id": "lotion_refill_due", "when": {"some": [{"var": "user.purchases"}, {"and": [
+        {"==": [{"var": "category"}, "lotion"]}, {">=": [{"days_since": [{"var": "at"}]}, 25]}]}]}},
+        {"id": "coupon", "when": {"some": [{"var": "user.events"}, {"==": [{"var": "type"}, "coupon_used"]}]}}]}));
+    let cases = [
+        (json!({"purchases": [{"category": "lotion", "at": "2026-10-27"}, {"category": "lotion", "purchasedAt": "2026-11-26"}]}), Code::MissingField, "/user/purchases/1"),
+        (json!({"purchases": [{"category": "lotion", "at": null}]}), Code::InvalidValue, "/user/purchases/0/at"),
+        (json!({"purchases": ["2026-11-20"]}), Code::InvalidValue, "/user/purchases/0"),
+        (json!({"events": [{"at": "2026-11-20T10:00:00+09:00"}]}), Code::MissingField, "/user/events/0"),
+        (json!({"events": [{"type": 3, "at": "2026-11-20T10:00:00+09:00"}]}), Code::InvalidValue, "/user/events/0/type"),
+        // Times the rules read as instants: a number would be epoch milliseconds.
+        (json!({"lastActiveAt": 1764207000}), Code::InvalidValue, "/user/lastActiveAt"),
+        (json!({"richMenuId": false}), Code::InvalidValue, "/user/richMenuId"),
+    ];
+    for (user, code, path) in cases {
+        let mut u = user.clone();
+        u["userId"] = json!("U1");
+        let err = refill.decide(&ctx(u), DecideOptions::default()).unwrap_err();
+        assert_eq!((err.code, err.path.as_str()), (code, path), "{user}: {err}");
+    }
+    let err = refill.decide(&ctx(json!({"userId": "U1", "purchases": [{"at": null}]})), DecideOptions::default()).unwrap_err();
+    assert!(err.message.contains("\"at\" must be an RFC 3339 timestamp string, found null"), "{}", err.message);
+    // A config that reads neither list leaves their items unread and unchecked.
+    let other = engine(json!({"version": 1, "segments": [{"id": "vip", "when": {"has_tag": "vip"}}]}));
+    assert!(other.decide(&ctx(json!({"userId": "U1", "purchases": [{"sku": "x"}], "events": [1]})), DecideOptions::default()).is_ok());
+}
+
+#[test]
 fn a_bad_timestamp_in_user_data_is_reported_not_fatal() {
     let e = engine(json!({"version": 1, "segments": [
         {"id": "recent", "when": {"<": [{"days_since": [{"var": "user.lastActiveAt"}]}, 7]}},

@@ -143,9 +143,49 @@ fn invalid(path: &str, message: String) -> Error {
     Error::new(Code::InvalidValue, path, message)
 }
 
+/// The JSON type of a Context field that rules read with a meaning of its own: times (a number
+/// would read as epoch milliseconds, a missing `at` as "not recent") and the current menu.
+/// Other fields are coerced as JsonLogic and Liquid do (an `amount` of `"3800"` adds up).
+#[derive(Clone, Copy)]
+pub(crate) enum Ty {
+    /// A string or null.
+    Text,
+    /// A string that must be there (a purchase's `at`, an event's `type` and `at`).
+    Required,
+}
+
+/// The user's lists whose items have required fields: checked when the config reads them.
+pub(crate) const LISTS: [(&str, &[(&str, Ty)]); 2] = [("purchases", &[("at", Ty::Required)]), ("events", &[("type", Ty::Required), ("at", Ty::Required)])];
+
+/// Checks the fields of `object` (at pointer `at`) against the Context's types.
+/// (`at` is made only for an error: this runs for every item of every decision.)
+fn fields(object: &V<'_>, at: &dyn Fn() -> String, spec: &[(&str, Ty)]) -> Result<(), Error> {
+    for &(key, ty) in spec {
+        let v = object.get(key);
+        let ok = match (ty, v) {
+            (Ty::Required, Some(V::String(_))) => true,
+            (Ty::Required, None) => return Err(Error::new(Code::MissingField, at(), format!("the required field \"{key}\" is missing"))),
+            (Ty::Required, Some(_)) => false,
+            (Ty::Text, None | Some(V::Null | V::String(_))) => true,
+            (Ty::Text, Some(_)) => false,
+        };
+        if !ok {
+            let want = match ty {
+                Ty::Text if key.ends_with("At") => "an RFC 3339 timestamp string or null",
+                Ty::Text => "a string or null",
+                Ty::Required if key == "at" => "an RFC 3339 timestamp string",
+                Ty::Required => "a string",
+            };
+            let found = v.map_or("nothing", V::kind);
+            return Err(invalid(&format!("{}/{key}", at()), format!("\"{key}\" must be {want}, found {found}")));
+        }
+    }
+    Ok(())
+}
+
 /// Checks the parts of a (possibly partially built) context that are present. `None` fields
 /// that are optional are fine; wrong types are errors with the field's pointer.
-pub fn check<'d>(doc: &'d V<'_>) -> Result<Checked<'d>, Error> {
+pub fn check<'d>(doc: &'d V<'_>, lists: [bool; 2]) -> Result<Checked<'d>, Error> {
     if !matches!(doc, V::Object(_)) {
         return Err(invalid("", format!("a context must be a JSON object, found {}", doc.kind())));
     }
@@ -187,6 +227,18 @@ pub fn check<'d>(doc: &'d V<'_>) -> Result<Checked<'d>, Error> {
     for key in ["purchases", "events"] {
         if let Some(v) = user.get(key).filter(|v| !matches!(v, V::Array(_))) {
             return Err(invalid(&format!("/user/{key}"), format!("\"{key}\" must be an array, found {}", v.kind())));
+        }
+    }
+    fields(user, &|| "/user".to_string(), &[("followedAt", Ty::Text), ("lastActiveAt", Ty::Text), ("richMenuId", Ty::Text)])?;
+    // Items of the lists the config reads: a purchase without its `at` would read as "not
+    // recent" in every rule. (Lists it does not read are not built, so not checked.)
+    for ((key, spec), _) in LISTS.iter().zip(lists).filter(|(_, read)| *read) {
+        for (i, item) in user.get(key).and_then(V::as_array).unwrap_or_default().iter().enumerate() {
+            let at = || format!("/user/{key}/{i}");
+            if !matches!(item, V::Object(_)) {
+                return Err(invalid(&at(), format!("an item of \"{key}\" must be an object, found {}", item.kind())));
+            }
+            fields(item, &at, spec)?;
         }
     }
     let event_id = match doc.get("event") {

@@ -44,6 +44,8 @@ pub struct Engine {
     quizzes: crate::quiz::Quizzes,
     /// The parts of a context any rule reads; everything else is only syntax-checked.
     projection: Projection,
+    /// Whether the items of each of [`context::LISTS`] are read, and so checked.
+    lists: [bool; 2],
 }
 
 impl Engine {
@@ -86,7 +88,7 @@ impl Engine {
                 // What `context::check` reads, so a context is refused alike whatever the
                 // config reads: the fields, `tags` whole (an array of strings), the others'
                 // types.
-                for path in [&["now"][..], &["version"], &["user", "userId"], &["user", "tags"], &["event", "webhookEventId"], &["event", "type"]] {
+                for path in [&["now"][..], &["version"], &["user", "userId"], &["user", "tags"], &["user", "followedAt"], &["user", "lastActiveAt"], &["user", "richMenuId"], &["event", "webhookEventId"], &["event", "type"]] {
                     projection.add(path.iter().copied());
                 }
                 for key in ["attributes", "quizAnswers", "purchases", "events"] {
@@ -97,11 +99,14 @@ impl Engine {
                 if let Some(m) = &menus {
                     m.projection(&mut projection);
                 }
+                // The items of a list that something reads (then built whole) are checked; a
+                // list nothing reads is skipped unbuilt, and need not be (see `context::check`).
+                let lists = context::LISTS.map(|(key, _)| projection.reads_items(&["user", key]));
                 // serde_json's map is sorted, so this text is canonical: key order and
                 // whitespace of the source do not change the hash.
                 let canonical = value::serde_text(doc);
                 let tz = config.tz();
-                Ok(Engine { config, config_hash: crate::hash::hex128(canonical.as_bytes()), tz, segments, contents, menus, quizzes, projection })
+                Ok(Engine { config, config_hash: crate::hash::hex128(canonical.as_bytes()), tz, segments, contents, menus, quizzes, projection, lists })
             }
             _ => {
                 p.renumber_from(read_problems);
@@ -195,7 +200,7 @@ impl Engine {
     fn decide_doc<'d>(&'d self, doc: &'d mut Value<'_>, opts: DecideOptions, content: Option<usize>) -> Result<Draft<'d>, Error> {
         context::fill_defaults(doc);
         let doc: &'d Value<'_> = doc;
-        let checked = context::check(doc)?;
+        let checked = context::check(doc, self.lists)?;
         let tz = self.tz;
         let mut outcome = self.segments.decide(doc, &checked, tz, opts.explain);
         // Menu rules and content variants read the segments just decided.

@@ -83,7 +83,7 @@ impl Engine {
         let mut ctx: Json = crate::contract::config::parse_json(context_json, "the context")?;
         let (now, now_text, user_id) = {
             let doc = Value::from_serde(&ctx);
-            let c = context::check(&doc)?;
+            let c = context::check(&doc, self.lists)?;
             (c.now, c.now_text.to_string(), c.user_id.to_string())
         };
         let (raw_scores, mut tags, mut attributes) = q.tally(state);
