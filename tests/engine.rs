@@ -480,3 +480,17 @@ fn a_zone_with_daylight_saving_time_is_refused_with_the_reason() {
     assert!(errors[0].message.contains("daylight saving time"), "{}", errors[0].message);
     assert!(Engine::from_json(&json!({"version": 1, "timeZone": "Asia/Seoul"})).is_ok());
 }
+
+#[test]
+fn a_now_written_with_second_60_is_the_next_second() {
+    // chrono reads `:60` (a leap second, or a typo) as second 59 and a billion nanoseconds.
+    let eval = |rule: &str, now: &str| kizuna::engine::evaluate(rule, "{}", now).unwrap();
+    assert_eq!(eval(r#"{"now": []}"#, "2026-11-27T10:30:60+09:00"), r#""2026-11-27T10:31:00+09:00""#);
+    assert_eq!(eval(r#"{"now": []}"#, "2016-12-31T23:59:60Z"), r#""2017-01-01T09:00:00+09:00""#);
+    assert_eq!(eval(r#"{"==": [{"now": []}, {"ago": "PT0S"}]}"#, "2026-11-27T10:30:60+09:00"), "true");
+    assert_eq!(eval(r#"{"before": [{"now": []}, "2026-11-27T10:31:00+09:00"]}"#, "2026-11-27T10:30:60+09:00"), "false");
+    // A context's `now` alike: the decision says the instant it decided at.
+    let e = Engine::from_json(&json!({"version": 1, "segments": [{"id": "at_1031", "when": {"!": {"before": [{"now": []}, "2026-11-27T10:31:00+09:00"]}}}]})).unwrap();
+    let d = e.decide(r#"{"now": "2026-11-27T10:30:60+09:00", "user": {"userId": "U1"}}"#, DecideOptions::default()).unwrap();
+    assert_eq!(d.segments, ["at_1031"]);
+}

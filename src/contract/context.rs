@@ -199,7 +199,7 @@ pub fn check<'d>(doc: &'d V<'_>, lists: [bool; 2]) -> Result<Checked<'d>, Error>
         Some(other) => return Err(invalid("/now", format!("\"now\" must be an RFC 3339 timestamp string, found {}", other.kind()))),
         None => return Err(Error::new(Code::MissingField, "", "the required field \"now\" is missing (the moment of the decision, RFC 3339)")),
     };
-    let now = DateTime::parse_from_rfc3339(now_text).map_err(|_| {
+    let now = crate::logic::time::rfc3339(now_text).ok_or_else(|| {
         Error::new(Code::InvalidTimestamp, "/now", format!("\"now\" is not an RFC 3339 timestamp: \"{now_text}\" (write e.g. \"2026-11-27T10:00:00+09:00\")"))
     })?;
     let user = match doc.get("user") {

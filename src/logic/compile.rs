@@ -86,7 +86,7 @@ fn example(name: &str) -> String {
         "duration" => r#"{"duration": "PT12H"}"#,
         "days_since" | "hours_since" | "calendar_days_since" => return format!(r#"{{"{name}": [{{"var": "user.attributes.lastPurchaseAt"}}]}}"#),
         "before" | "after" => return format!(r#"{{"{name}": [{{"var": "user.attributes.lastPurchaseAt"}}, {{"ago": "P30D"}}]}}"#),
-        "time_between" => r#"{"time_between": [{"now": []}, "2026-12-01", "2026-12-25"]}"#,
+        "time_between" => r#"{"time_between": [{"now": []}, "2026-12-01", "2026-12-26"]}"#,
         "weekday" | "time_of_day" | "month" | "day_of_month" => return format!(r#"{{"{name}": []}} (now) or {{"{name}": [{{"var": "user.attributes.birthday"}}]}}"#),
         "has_tag" => r#"{"has_tag": "vip"}"#,
         "has_any_tag" | "has_all_tags" => return format!(r#"{{"{name}": ["vip", "repeat"]}}"#),

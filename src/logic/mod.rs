@@ -56,7 +56,7 @@ mod eval;
 mod explain;
 mod flagd;
 mod node;
-mod time;
+pub(crate) mod time;
 
 pub use coerce::truthy;
 pub use eval::{EvalError, FailKind};

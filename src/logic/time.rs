@@ -13,9 +13,24 @@ pub(crate) struct Instant {
     pub nanos: u32,
 }
 
+/// An RFC 3339 timestamp, a second written `:60` (a leap second, or a typo) read as the next
+/// second's start: chrono keeps it as second 59 with more than a billion nanoseconds, which
+/// prints as `:59.1000` and sorts before the instant it is.
+pub(crate) fn rfc3339(s: &str) -> Option<DateTime<FixedOffset>> {
+    let dt = DateTime::parse_from_rfc3339(s).ok()?;
+    let nanos = dt.timestamp_subsec_nanos();
+    if nanos < 1_000_000_000 {
+        return Some(dt);
+    }
+    DateTime::from_timestamp(dt.timestamp().checked_add(1)?, nanos - 1_000_000_000).map(|utc| utc.with_timezone(dt.offset()))
+}
+
 impl Instant {
     pub fn of(dt: &DateTime<FixedOffset>) -> Instant {
-        Instant { secs: dt.timestamp(), nanos: dt.timestamp_subsec_nanos() }
+        // chrono keeps a leap second (`:60`) as second 59 with a billion nanoseconds or more.
+        let nanos = dt.timestamp_subsec_nanos();
+        let leap = u32::from(nanos >= 1_000_000_000);
+        Instant { secs: dt.timestamp() + i64::from(leap), nanos: nanos - leap * 1_000_000_000 }
     }
 
     /// An epoch time in milliseconds, as LINE writes webhook `timestamp`s; `None` outside the

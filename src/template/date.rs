@@ -59,7 +59,7 @@ pub(crate) fn parse_time(s: &str, tz: FixedOffset, now: DateTime<FixedOffset>) -
     if let Some(dt) = parse_iso(t, tz) {
         return Some(dt);
     }
-    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+    if let Some(dt) = crate::logic::time::rfc3339(t) {
         return Some(dt.with_timezone(&tz));
     }
     let mut p = Fields::default();
