@@ -423,7 +423,8 @@ export class SyncError extends Error {
  * not the backend — is not delivery: it is retried like a 5xx and reported through `onError`
  * (kind "http", its status, the message naming the content type; the body is not quoted), as
  * is a 2xx whose body cannot be read (kind "network" or "timeout"). 408, 429, 5xx, network
- * errors and timeouts are retried with exponential backoff and full jitter; a Retry-After (delay-seconds or an IMF-fixdate) longer than the backoff is
+ * errors and timeouts are retried with exponential backoff and full jitter, and so is 409 (the
+ * Idempotency-Key draft's "a request with this key is still being processed"); a Retry-After (delay-seconds or an IMF-fixdate) longer than the backoff is
  * waited for instead (up to `maxRetryAfterMs`), a shorter one (0, a date in the past) or an
  * unreadable one is ignored. A batch
  * refused with 400, 413 or 422 is split in halves and sent again until the refused decisions
@@ -441,7 +442,8 @@ export class SyncError extends Error {
  * instance delivered meanwhile is not brought back, but the window between that read and the
  * write remains. Store each decision keyed by its `decisionId` (an upsert / INSERT … ON
  * CONFLICT DO NOTHING) and answer 2xx for a repeat; the Idempotency-Key (the same for every
- * retry of the same batch) can short-cut whole repeated batches. Reply 2xx only once the batch
+ * retry of the same batch, new when the same decisions are sent again as a new request: requeued
+ * from the dead letters or enqueued again) can short-cut whole repeated batches. Reply 2xx only once the batch
  * is stored, with an empty body (204) or a JSON one (e.g. `{"stored": 3}`). Browsers send a CORS preflight: allow `Content-Type` and `Idempotency-Key`.
  *
  * In Workers, create a client per request (or per Durable Object) and hand the flush to
@@ -529,11 +531,14 @@ export class SyncClient {
 }
 
 /**
- * The batchId / Idempotency-Key of a set of decisions: SHA-256 (64 lowercase hex digits) of the
- * UTF-8 text of the decisionIds sorted by UTF-16 code unit and joined with "\n". For the hex
- * decisionIds the engine makes, in Python: `hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()`.
+ * The batchId / Idempotency-Key of a batch: SHA-256 (64 lowercase hex digits) of the UTF-8 text
+ * of its decisionIds sorted by UTF-16 code unit and joined with "\n", then "\n" and the batch's
+ * `sentAt` (without `sentAt`: of the ids alone). One key is one body: retries of a batch keep its
+ * `sentAt`; the same decisions sent again as a new request get a new one. For the hex decisionIds
+ * the engine makes, in Python:
+ * `hashlib.sha256(("\n".join(sorted(ids)) + "\n" + sent_at).encode()).hexdigest()`.
  */
-export function batchIdFor(decisionIds: Iterable<string>): string;
+export function batchIdFor(decisionIds: Iterable<string>, sentAt?: string): string;
 
 /**
  * Retry-After in milliseconds from `nowMs` (0 for a date in the past); undefined if absent or

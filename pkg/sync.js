@@ -80,12 +80,15 @@ const REJECTS_CONTENT = new Set([400, 413, 422]);
 
 /**
  * The batch id (and Idempotency-Key) of a batch: SHA-256, as 64 lowercase hex digits, of the
- * UTF-8 text of the batch's decisionIds sorted by code unit and joined with "\n". It depends
- * only on which decisions are in the batch, so any retry of the batch carries the same key, and
- * a backend can recompute it.
+ * UTF-8 text of the batch's decisionIds sorted by code unit and joined with "\n", then "\n"
+ * and the batch's `sentAt`. A retry of the batch keeps its `sentAt`, so it carries the same key
+ * and a byte-identical body; the same decisions sent again as a new request (requeued from the
+ * dead letters, enqueued again) get a new `sentAt` and so a new key, as the Idempotency-Key
+ * draft asks (one key, one body). A backend can recompute it from the envelope.
  */
-export function batchIdFor(decisionIds) {
-  return sha256Hex([...decisionIds].sort().join("\n"));
+export function batchIdFor(decisionIds, sentAt) {
+  const ids = [...decisionIds].sort().join("\n");
+  return sha256Hex(sentAt === undefined ? ids : `${ids}\n${sentAt}`);
 }
 
 /** A delivery or storage problem, passed to `onError`. Never thrown out of flush(). */
@@ -1028,7 +1031,8 @@ export class SyncClient {
     const kept = new Set();
     for (const [batchId, rs] of groups) {
       const ids = rs.map((r) => r.decision.decisionId);
-      if (batchIdFor(ids) === batchId && rs.length <= this.#batchSize && bytesOf(rs) <= this.#maxBatchBytes) kept.add(batchId);
+      const sentAt = rs[0].sentAt;
+      if (typeof sentAt === "string" && batchIdFor(ids, sentAt) === batchId && rs.length <= this.#batchSize && bytesOf(rs) <= this.#maxBatchBytes) kept.add(batchId);
     }
 
     const batches = [];
@@ -1063,12 +1067,13 @@ export class SyncClient {
   }
 
   #batch(records) {
-    const batchId = batchIdFor(records.map((r) => r.decision.decisionId));
+    const ids = records.map((r) => r.decision.decisionId);
     const first = records[0];
-    // sentAt is when the batch was first sent: kept for retries of the same batch.
-    const sentAt = first.batchId === batchId && typeof first.sentAt === "string"
-      ? first.sentAt
-      : new Date(this.#clock()).toISOString();
+    // sentAt is when the batch was first sent: kept for retries of the same batch (and with it
+    // the key), new for a new batch.
+    const again = typeof first.sentAt === "string" && first.batchId === batchIdFor(ids, first.sentAt);
+    const sentAt = again ? first.sentAt : new Date(this.#clock()).toISOString();
+    const batchId = again ? first.batchId : batchIdFor(ids, sentAt);
     // Attempts belong to the decisions (each record counts its own); the batch's backoff uses
     // the highest, so a failed batch split differently still backs off.
     const attempt = records.reduce((m, r) => Math.max(m, r.attempts), 0) + 1;
@@ -1168,7 +1173,9 @@ export class SyncClient {
         };
       }
       const bodyText = text.length > MAX_ERROR_BODY ? `${text.slice(0, MAX_ERROR_BODY)}…` : text;
-      const retryable = status === 408 || status === 429 || status >= 500 || status < 400 || this.#retryStatuses.has(status);
+      // 409: under the Idempotency-Key draft (and most idempotency middleware), the first
+      // request with this key is still being processed; ask again later.
+      const retryable = status === 408 || status === 409 || status === 429 || status >= 500 || status < 400 || this.#retryStatuses.has(status);
       return {
         ok: false,
         retryable,

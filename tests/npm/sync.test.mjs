@@ -186,11 +186,11 @@ describe("delivery", () => {
     assert.deepEqual(body.source, { runtime: "node", app: "sync-test" });
     assert.equal(body.sentAt, new Date(Date.UTC(2025, 3, 1)).toISOString());
     assert.deepEqual(body.decisions, ds, "all decisions, oldest first, unchanged");
-    // Idempotency-Key = batchId = SHA-256 of the sorted decisionIds joined by "\n".
+    // Idempotency-Key = batchId = SHA-256 of the sorted decisionIds joined by "\n", then sentAt.
     const ids = ds.map((d) => d.decisionId);
     assert.equal(req.headers["idempotency-key"], body.batchId);
-    assert.equal(body.batchId, sha256([...ids].sort().join("\n")));
-    assert.equal(body.batchId, batchIdFor([...ids].reverse()), "independent of order");
+    assert.equal(body.batchId, sha256([...ids].sort().join("\n") + "\n" + body.sentAt));
+    assert.equal(body.batchId, batchIdFor([...ids].reverse(), body.sentAt), "independent of order");
     for (const id of ids) assert.equal(backend.count(id), 1);
 
     // Nothing left: a second flush sends nothing.
@@ -312,7 +312,7 @@ describe("batching", () => {
     assert.deepEqual(backend.requests.map((r) => r.body.decisions.length), [3, 3, 1]);
     assert.deepEqual(backend.requests.flatMap((r) => r.body.decisions.map((d) => d.decisionId)), ds.map((d) => d.decisionId));
     assert.equal(new Set(backend.requests.map((r) => r.body.batchId)).size, 3);
-    for (const r of backend.requests) assert.equal(r.headers["idempotency-key"], batchIdFor(r.body.decisions.map((d) => d.decisionId)));
+    for (const r of backend.requests) assert.equal(r.headers["idempotency-key"], batchIdFor(r.body.decisions.map((d) => d.decisionId), r.body.sentAt));
   }));
 
   test("splits by maxBatchBytes, counting UTF-8 bytes of the whole body", () => withBackend(async (backend) => {
@@ -706,7 +706,7 @@ describe("dead letters", () => {
     assert.deepEqual((await client.deadLetters()).map((d) => d.decisionId), [bad]);
     assert.deepEqual(errors.map((e) => [e.outcome, e.status, e.decisionIds]), [["dead", 422, [bad]]]);
     // Every request is a well-formed batch whose batchId matches its decisions.
-    for (const r of backend.requests) assert.equal(r.body.batchId, batchIdFor(r.body.decisions.map((d) => d.decisionId)));
+    for (const r of backend.requests) assert.equal(r.body.batchId, batchIdFor(r.body.decisions.map((d) => d.decisionId), r.body.sentAt));
   }));
 
   test("a 413 splits an oversized batch; a half that then fails with 5xx is retried as its own batch", () => withBackend(async (backend) => {
@@ -721,6 +721,33 @@ describe("dead letters", () => {
     // The retry of the second half is the same batch: same batchId as its failed attempt.
     assert.equal(backend.requests[3].body.batchId, backend.requests[2].body.batchId);
     for (const d of ds) assert.equal(backend.count(d.decisionId), 1);
+  }));
+
+  test("a 409 (key in progress) is retried as the same batch; a requeued dead letter goes out under a new key", () => withBackend(async (backend) => {
+    backend.script.push({ status: 409 }, { status: 200 });
+    const { client, time } = makeClient(backend, new MemoryStore());
+    const ds = decisions(0, 2);
+    await client.enqueue(ds);
+    assert.deepEqual(await client.flush(), { sent: 2, retried: 2, deadLettered: 0, pending: 0 });
+    const [refused, retried] = backend.requests;
+    assert.equal(refused.status, 409);
+    assert.equal(retried.headers["idempotency-key"], refused.headers["idempotency-key"]);
+    assert.equal(retried.raw.toString(), refused.raw.toString(), "one key, one body");
+
+    // Dead-lettered (401), then requeued later: the same decision in a new request, new key.
+    backend.script.push({ status: 401 });
+    const x = decision(9);
+    await client.enqueue(x);
+    assert.equal((await client.flush()).deadLettered, 1);
+    const dead = backend.requests.at(-1);
+    time.t += 60_000;
+    await client.requeueDeadLetters();
+    assert.equal((await client.flush()).sent, 1);
+    const again = backend.requests.at(-1);
+    assert.deepEqual(again.body.decisions, [x]);
+    assert.notEqual(again.body.sentAt, dead.body.sentAt);
+    assert.notEqual(again.headers["idempotency-key"], dead.headers["idempotency-key"]);
+    assert.equal(again.body.batchId, batchIdFor([x.decisionId], again.body.sentAt));
   }));
 
   test("two requeues of one dead letter at once leave one record of it", () => withBackend(async (backend) => {
@@ -1174,8 +1201,10 @@ describe("construction", () => {
     assert.equal(parseRetryAfter(" 7 ", now), 7000);
   });
 
-  test("batchIdFor matches SHA-256 of sorted ids (also for non-ASCII and long input)", () => {
+  test("batchIdFor matches SHA-256 of sorted ids and sentAt (also for non-ASCII and long input)", () => {
     const ids = ["b", "a", "日本", "x".repeat(300)];
+    const sentAt = "2025-04-01T00:00:00.000Z";
+    assert.equal(batchIdFor(ids, sentAt), sha256([...ids].sort().join("\n") + "\n" + sentAt));
     assert.equal(batchIdFor(ids), sha256([...ids].sort().join("\n")));
     assert.equal(batchIdFor([]), sha256(""));
   });
@@ -1725,10 +1754,11 @@ describe("a long outbox", () => {
     // retried as the same batch.
     const old = decisions(0, 300);
     const failed = [...old].sort((a, b) => (a.decisionId < b.decisionId ? -1 : 1)).slice(0, 3);
-    const failedBatch = batchIdFor(failed.map((d) => d.decisionId));
+    const failedSentAt = new Date(T0 - 5000).toISOString();
+    const failedBatch = batchIdFor(failed.map((d) => d.decisionId), failedSentAt);
     for (const [i, d] of old.entries()) {
       const retry = failed.includes(d)
-        ? { attempts: 2, nextAttemptAt: T0 - 500, lastAttemptAt: T0 - 1000, batchId: failedBatch, sentAt: new Date(T0 - 5000).toISOString(), lastError: { kind: "http", status: 503, message: "HTTP 503" } }
+        ? { attempts: 2, nextAttemptAt: T0 - 500, lastAttemptAt: T0 - 1000, batchId: failedBatch, sentAt: failedSentAt, lastError: { kind: "http", status: 503, message: "HTTP 503" } }
         : {};
       await store.put(OUTBOX_PREFIX + d.decisionId, { v: 1, decision: d, enqueuedAt: T0 - 10_000 + i, seq: i, attempts: 0, nextAttemptAt: 0, ...retry });
     }
@@ -2183,7 +2213,6 @@ describe("package", () => {
         const b = new SyncClient({ endpoint: "/decisions", store: new IndexedDbStore("kizuna-test"), source: { runtime: "browser", app: "liff-test" }, now: () => Date.now() + 120000 });
         out.pendingAfterReload = await b.pending();
         out.second = await b.flush();
-        out.batchId = batchIdFor(ds.map((d) => d.decisionId));
         // Two tabs' clients on one database flushing at once: the Web Lock lets one send.
         const more = [4, 5, 6].map((n) => ({ ...ds[0], decisionId: String(n).repeat(32) }));
         const tab = () => new SyncClient({ endpoint: "/decisions", store: new IndexedDbStore("kizuna-test-2"), source: { runtime: "browser", app: "liff-test" }, maxFlushMs: 0 });
@@ -2235,7 +2264,8 @@ describe("package", () => {
       assert.equal(typeof nextAttemptAt, "number");
       assert.equal(out.pendingAfterReload, 3);
       assert.deepEqual(out.second, { sent: 3, retried: 0, deadLettered: 0, pending: 0 });
-      assert.deepEqual(keys.slice(0, 2), [out.batchId, out.batchId]);
+      assert.equal(keys[1], keys[0], "the retry after the reload keeps the batch's key");
+      assert.match(keys[0], /^[0-9a-f]{64}$/);
       // The second tab does not wait for the lock: it sends nothing, and says to come back
       // while the first still had the decisions (pending > 0 then comes with nextAttemptAt).
       const [firstTab, second] = out.together;

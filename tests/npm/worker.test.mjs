@@ -242,6 +242,21 @@ test("a purchase moves the user to another menu; an unchanged segment makes no l
   assert.equal(backend.users.get(user).richMenuId, menuId("standard"));
 });
 
+test("backend failing after the object linked a menu: the next event is decided against that menu, not the copy's older one", async () => {
+  const user = newFriend();
+  await post([followEvent(user)]);
+  // Synced: the outbox is empty, so only the copy of the user says what LINE shows.
+  await waitFor("the follow's decision at the backend", () => backend.users.get(user).richMenuId === menuId("welcome"));
+  backend.answerNext({ path: `/users/${user}`, status: 503, body: "down" });
+  await post([messageEvent(user, "こんにちは")]);
+  await waitFor("the second decision", () => decisionsFor(user).length === 2);
+  assert.ok(worker.log().includes("using the last known copy"), "decided from the copy");
+  const second = decisionsFor(user)[1];
+  assert.equal(second.richMenu.current, menuId("welcome"));
+  assert.equal(second.richMenu.action, "none");
+  assert.deepEqual(links(user).map((c) => c.path.split("/").pop()), [menuId("welcome")], "no second link of the menu LINE shows");
+});
+
 test("a richmenuswitch tab tap within the user's own menu is left alone", async () => {
   const user = newFriend({ purchases: [1, 2, 3, 4, 5].map((d) => purchase(d * 10, 9800)), richMenuId: menuId("loyal") });
   const alias = Object.keys(config.richMenus.menus.find((m) => m.id === "loyal").aliases).find((a) => a !== "loyal-home");

@@ -733,8 +733,17 @@ export function createWorker(loadDecide) {
       }
       if (record.done.menu === "done") {
         // What LINE shows this user now; used while the backend has not received the
-        // decision yet (outbox not empty). Only a change LINE carried out is recorded.
-        await this.storage.put("menu", { richMenuId: rm.action === "link" ? rm.richMenuId : null });
+        // decision yet (outbox not empty). Only a change LINE carried out is recorded. The
+        // last known copy of the user follows it: a later event decided from the copy (the
+        // backend unreachable, this decision long synced) must not compare against the menu
+        // the user had before.
+        const richMenuId = rm.action === "link" ? rm.richMenuId : null;
+        const copy = await this.storage.get("user");
+        if (copy) {
+          if (richMenuId) copy.richMenuId = richMenuId;
+          else delete copy.richMenuId;
+        }
+        await this.storage.put(copy ? { menu: { richMenuId }, user: copy } : { menu: { richMenuId } });
       }
 
       const messages = decision.messages ?? [];
