@@ -846,6 +846,18 @@ test("LINE 401 (an expired or reissued channel access token): the event is kept 
   assert.deepEqual(loud.map((l) => /will retry in (\d+) s/.exec(l)?.[1]), ["1", "2"], "once per pass, growing");
 });
 
+test("LINE 401 on the profile lookup: the event is kept, then decided with the user's name", async () => {
+  const user = newFriend({ displayName: undefined });
+  line.failNext(401, 1, undefined, "Authentication failed. Confirm that the access token in the authorization header is valid.");
+  const event = followEvent(user);
+  await post([event]);
+  await waitFor("the decision", () => decisionsFor(user).length === 1, 10_000);
+  const profileCalls = callsFor(user, (c) => c.path === `/v2/bot/profile/${user}`);
+  assert.equal(profileCalls.length, 2, "refused, then made on the next pass");
+  assert.ok(worker.log().includes(`event ${event.webhookEventId}: not done: LINE refused the get profile call with 401`));
+  assert.doesNotMatch(replyFor(event)[0].body.messages[0].text, /お客様/, "greeted by name, not as お客様");
+});
+
 test("a failing event is not re-run by each new webhook before its retry time (INBOX_RETRY_MS)", async () => {
   const w = await startWith({ INBOX_RETRY_MS: "60000", LINE_MAX_ATTEMPTS: "1" });
   try {

@@ -919,6 +919,9 @@ export function createWorker(loadDecide) {
         profile = await this.line.profile(userId);
       } catch (e) {
         if (e instanceof BudgetSpent) throw e; // not made: the event must not be decided without it
+        // An expired or reissued token: the event is kept, as for every other call (decided
+        // now, it would be stored and later sent without the user's name).
+        if (e instanceof HTTPFetchError && (e.status === 401 || e.status === 403)) throw new LineAuthError("get profile", e);
         console.warn(`LINE profile not loaded: ${e.status ?? e.message}`);
         return undefined;
       }
