@@ -335,3 +335,45 @@ fn shared_rich_menus_and_aliases_name_both_owners() {
         ]
     );
 }
+
+#[test]
+fn a_rule_that_cannot_be_judged_leaves_the_menu_alone() {
+    // "active" fails on a malformed lastActiveAt: counted as not matched, the user would go to
+    // the default, off the menu they may belong on.
+    let e = Engine::compile(
+        &json!({"version": 1, "segments": [
+            {"id": "active", "when": {"<": [{"days_since": [{"var": "user.lastActiveAt"}]}, 30]}},
+            {"id": "loyal", "group": "stage", "when": {"<": [{"days_since": [{"var": "user.lastActiveAt"}]}, 90]}},
+            {"id": "repeat", "group": "stage", "when": {"var": "user.purchases.0"}}
+        ], "richMenus": {"menus": [{"id": "active", "richMenuId": rid(1)}, {"id": "repeat", "richMenuId": rid(2)}, {"id": "guest", "richMenuId": rid(3)}],
+            "rules": [{"segment": "active", "menu": "active"}, {"segment": "repeat", "menu": "repeat"}], "default": "guest"}})
+        .to_string(),
+    )
+    .unwrap();
+    let user = |last: &str| json!({"userId": "U1", "richMenuId": rid(1), "lastActiveAt": last, "purchases": [{"at": "2026-11-01T10:00:00+09:00"}]});
+    let d = e.decide(&json!({"now": NOW, "user": user("2026/11/20")}).to_string(), DecideOptions::default()).unwrap();
+    assert_eq!(d.errors.iter().map(|e| e.code).collect::<Vec<_>>(), [Code::InvalidTimestamp, Code::InvalidTimestamp], "{:?}", d.errors);
+    let c = d.rich_menu.unwrap();
+    assert_eq!(c.action, MenuAction::None);
+    assert_eq!((c.menu, c.reason.rule, c.reason.segment.as_deref(), c.reason.undetermined), (None, Some(0), Some("active"), true));
+    assert_eq!(c.current.as_deref(), Some(rid(1).as_str()));
+    // A group member after one that failed is not sure either: the failed one might have won.
+    let only_repeat = Engine::compile(
+        &json!({"version": 1, "segments": [
+            {"id": "loyal", "group": "stage", "when": {"<": [{"days_since": [{"var": "user.lastActiveAt"}]}, 90]}},
+            {"id": "repeat", "group": "stage", "when": {"var": "user.purchases.0"}}
+        ], "richMenus": {"menus": [{"id": "repeat", "richMenuId": rid(2)}, {"id": "guest", "richMenuId": rid(3)}],
+            "rules": [{"segment": "repeat", "menu": "repeat"}], "default": "guest"}})
+        .to_string(),
+    )
+    .unwrap();
+    let d = only_repeat.decide(&json!({"now": NOW, "user": user("2026/11/20")}).to_string(), DecideOptions::default()).unwrap();
+    assert_eq!(d.segments, ["repeat"], "the segments are decided as before");
+    let c = d.rich_menu.unwrap();
+    assert_eq!((c.action, c.reason.undetermined), (MenuAction::None, true));
+    // Judged: as before.
+    let c = choice(&e, user("2026-11-20T10:00:00+09:00"), None, NOW);
+    assert_eq!((c.action, c.menu.as_deref(), c.reason.undetermined), (MenuAction::None, Some("active"), false));
+    let c = choice(&e, user("2026-01-20T10:00:00+09:00"), None, NOW);
+    assert_eq!((c.action, c.menu.as_deref()), (MenuAction::Link, Some("repeat")));
+}

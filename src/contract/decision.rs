@@ -152,7 +152,8 @@ impl MenuAction {
 }
 
 /// Which rule picked the menu: `{"rule": 2, "segment": "dormant"}`, `{"rule": 3}` (a
-/// condition), `{"default": true}`, or `{}` when no rule matched and there is no default.
+/// condition), `{"default": true}`, `{}` when no rule matched and there is no default, or
+/// `{"rule": 1, "undetermined": true}` when a rule could not be judged.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct MenuReason {
@@ -165,6 +166,12 @@ pub struct MenuReason {
     /// The config's default menu applied.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub default: bool,
+    /// Rule `rule` could not be judged (its segment's or its own condition failed to evaluate:
+    /// see the decision's `errors`) and no rule before it held, so which menu fits is not
+    /// known: the user's menu is left as it is (`action` "none", no `menu`), not changed on a
+    /// guess.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub undetermined: bool,
 }
 
 /// The explanation of one segment.
@@ -304,6 +311,10 @@ impl RichMenuChoice {
         }
         if r.default {
             o.push_str(if first { "\"default\":true" } else { ",\"default\":true" });
+            first = false;
+        }
+        if r.undetermined {
+            o.push_str(if first { "\"undetermined\":true" } else { ",\"undetermined\":true" });
         }
         o.push_str("}}");
     }

@@ -85,28 +85,39 @@ impl Menus {
     /// Picks the user's menu and compares it with the current one. A rule that fails to
     /// evaluate counts as not matching; its error joins the decision's errors.
     #[inline(never)] // only engines with menus compile it (see Engine::from_json)
-    pub fn decide(&self, config: &Config, doc: &Value<'_>, env: &Env<'_>, errors: &mut Vec<Error>) -> RichMenuChoice {
+    pub fn decide(&self, config: &Config, doc: &Value<'_>, env: &Env<'_>, unsure: &[usize], errors: &mut Vec<Error>) -> RichMenuChoice {
         let menus = config.rich_menus.as_ref().map(|rm| rm.menus.as_slice()).unwrap_or_default();
         let mut picked = None;
+        let current = current_menu(menus, doc);
         for (i, r) in self.rules.iter().enumerate() {
             let holds = match &r.test {
-                Test::Segment(s) => env.segments.get(*s).copied().flatten().unwrap_or(false),
-                Test::When(rule) => rule.matches(doc, env).unwrap_or_else(|e| {
-                    errors.push(e);
-                    false
-                }),
+                Test::Segment(s) if unsure.contains(s) => None,
+                Test::Segment(s) => env.segments.get(*s).copied().flatten(),
+                Test::When(rule) => rule.matches(doc, env).map_err(|e| errors.push(e)).ok(),
             };
-            if holds {
-                let segment = match r.test {
-                    Test::Segment(s) => config.segments.get(s).map(|s| s.id.clone()),
-                    Test::When(_) => None,
-                };
-                picked = Some((r.menu, MenuReason { rule: Some(i), segment, default: false }));
-                break;
+            let segment = || match r.test {
+                Test::Segment(s) => config.segments.get(s).map(|s| s.id.clone()),
+                Test::When(_) => None,
+            };
+            match holds {
+                Some(false) => continue,
+                Some(true) => picked = Some((r.menu, MenuReason { rule: Some(i), segment: segment(), ..MenuReason::default() })),
+                // Not known whether this rule holds, so neither is which menu fits: a rule or
+                // the default further down would be a guess, and relinking on it would move a
+                // user off the menu they may belong on. Left as it is.
+                None => {
+                    return RichMenuChoice {
+                        action: MenuAction::None,
+                        menu: None,
+                        rich_menu_id: None,
+                        current: current.map(str::to_string),
+                        reason: MenuReason { rule: Some(i), segment: segment(), undetermined: true, ..MenuReason::default() },
+                    }
+                }
             }
+            break;
         }
         let picked = picked.or_else(|| Some((self.default?, MenuReason { default: true, ..MenuReason::default() })));
-        let current = current_menu(menus, doc);
         match picked.and_then(|(m, reason)| Some((menus.get(m)?, reason))) {
             Some((menu, reason)) => {
                 let on_it = current.is_some_and(|c| c == menu.rich_menu_id || menu.aliases.values().any(|a| a == c));

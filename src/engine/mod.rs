@@ -88,7 +88,7 @@ impl Engine {
                 // What `context::check` reads, so a context is refused alike whatever the
                 // config reads: the fields, `tags` whole (an array of strings), the others'
                 // types.
-                for path in [&["now"][..], &["version"], &["user", "userId"], &["user", "tags"], &["user", "followedAt"], &["user", "lastActiveAt"], &["user", "richMenuId"], &["event", "webhookEventId"], &["event", "type"]] {
+                for path in [&["now"][..], &["version"], &["user", "userId"], &["user", "tags"], &["user", "richMenuId"], &["event", "webhookEventId"], &["event", "type"]] {
                     projection.add(path.iter().copied());
                 }
                 for key in ["attributes", "quizAnswers", "purchases", "events"] {
@@ -205,7 +205,7 @@ impl Engine {
         let mut outcome = self.segments.decide(doc, &checked, tz, opts.explain);
         // Menu rules and content variants read the segments just decided.
         let env = Env { now: checked.now, tz, segments: &outcome.results, flag_key: None, targeting_key: Some(checked.user_id) };
-        let rich_menu = self.menus.as_ref().map(|m| m.decide(&self.config, doc, &env, &mut outcome.errors));
+        let rich_menu = self.menus.as_ref().map(|m| m.decide(&self.config, doc, &env, &outcome.unsure, &mut outcome.errors));
         // The content asked for, else the event's: each content that answers its type in turn,
         // until one has a variant that applies.
         let event_type = if content.is_none() { doc.get("event").and_then(|e| e.get("type")).and_then(Value::as_str) } else { None };

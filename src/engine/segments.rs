@@ -47,6 +47,10 @@ pub struct Outcome {
     pub groups: Vec<(usize, usize)>,
     /// Every segment's result by index, for rules evaluated later (content variants).
     pub results: Vec<Option<bool>>,
+    /// The segments whose result is not known for sure: their condition failed to evaluate
+    /// (counted as not matched), or a group member before them did (it might have won). Rich
+    /// menus leave a user's menu alone rather than act on them.
+    pub unsure: Vec<usize>,
     pub errors: Vec<Error>,
     pub explain: Option<Vec<SegmentExplain>>,
 }
@@ -139,6 +143,7 @@ impl Segments {
         let mut steps: Vec<Vec<Step>> = vec![Vec::new(); traced];
         let mut taken_by: Vec<Option<usize>> = vec![None; traced];
         let mut errors = Vec::new();
+        let mut unsure = Vec::new();
         let mut won: Vec<(usize, usize)> = Vec::new();
         let memo = logic::Memo::new(self.memo_slots);
         for unit in &self.order {
@@ -147,6 +152,7 @@ impl Segments {
                 Unit::Group(_, m) => m,
             };
             let mut winner: Option<usize> = None;
+            let mut failed = false;
             for &i in members {
                 let Some((seg, rule)) = self.segs.get(i).and_then(|s| Some((s, s.rule.as_ref()?))) else { continue };
                 if winner.is_some() && !explain {
@@ -169,9 +175,14 @@ impl Segments {
                     // (its steps show the failure): explaining must not change the decision.
                     if winner.is_none() {
                         errors.push(e);
+                        failed = true;
+                        unsure.push(i);
                     }
                     false
                 });
+                if holds && failed && winner.is_none() {
+                    unsure.push(i);
+                }
                 set(&mut conditions, i, holds);
                 let member = holds && winner.is_none();
                 if member && seg.group.is_some() {
@@ -200,7 +211,7 @@ impl Segments {
                 })
                 .collect()
         });
-        Outcome { matched, groups: won, results, errors, explain }
+        Outcome { matched, groups: won, results, unsure, errors, explain }
     }
 
     pub fn id(&self, seg: usize) -> &str {
