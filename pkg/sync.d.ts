@@ -424,7 +424,8 @@ export class SyncError extends Error {
  * (kind "http", its status, the message naming the content type; the body is not quoted), as
  * is a 2xx whose body cannot be read (kind "network" or "timeout"). 408, 429, 5xx, network
  * errors and timeouts are retried with exponential backoff and full jitter, and so is 409 (the
- * Idempotency-Key draft's "a request with this key is still being processed"); a Retry-After (delay-seconds or an IMF-fixdate) longer than the backoff is
+ * Idempotency-Key draft's "a request with this key is still being processed") for a batch's
+ * first 5 attempts, then its decisions are dead letters; a Retry-After (delay-seconds or an IMF-fixdate) longer than the backoff is
  * waited for instead (up to `maxRetryAfterMs`), a shorter one (0, a date in the past) or an
  * unreadable one is ignored. A batch
  * refused with 400, 413 or 422 is split in halves and sent again until the refused decisions

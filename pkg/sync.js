@@ -86,6 +86,9 @@ const REJECTS_CONTENT = new Set([400, 413, 422]);
  * dead letters, enqueued again) get a new `sentAt` and so a new key, as the Idempotency-Key
  * draft asks (one key, one body). A backend can recompute it from the envelope.
  */
+/** How many attempts a batch answered 409 gets before its decisions are dead letters. */
+const CONFLICT_ATTEMPTS = 5;
+
 export function batchIdFor(decisionIds, sentAt) {
   const ids = [...decisionIds].sort().join("\n");
   return sha256Hex(sentAt === undefined ? ids : `${ids}\n${sentAt}`);
@@ -1174,8 +1177,10 @@ export class SyncClient {
       }
       const bodyText = text.length > MAX_ERROR_BODY ? `${text.slice(0, MAX_ERROR_BODY)}…` : text;
       // 409: under the Idempotency-Key draft (and most idempotency middleware), the first
-      // request with this key is still being processed; ask again later.
-      const retryable = status === 408 || status === 409 || status === 429 || status >= 500 || status < 400 || this.#retryStatuses.has(status);
+      // request with this key is still being processed; asked again, a few times (a backend
+      // that answers 409 for good would otherwise hold the queue).
+      const inProgress = status === 409 && batch.attempt < CONFLICT_ATTEMPTS;
+      const retryable = status === 408 || inProgress || status === 429 || status >= 500 || status < 400 || this.#retryStatuses.has(status);
       return {
         ok: false,
         retryable,

@@ -143,19 +143,22 @@ fn invalid(path: &str, message: String) -> Error {
     Error::new(Code::InvalidValue, path, message)
 }
 
-/// The JSON type of a Context field that rules read with a meaning of its own: times (a number
-/// would read as epoch milliseconds, a missing `at` as "not recent") and the current menu.
-/// Other fields are coerced as JsonLogic and Liquid do (an `amount` of `"3800"` adds up).
+/// The JSON type of a Context field that rules read with a meaning of its own: an item's time
+/// and type (a missing `at` would read as "not recent") and the current menu. Other fields are
+/// coerced as JsonLogic and Liquid do (an `amount` of `"3800"` adds up).
 #[derive(Clone, Copy)]
 pub(crate) enum Ty {
     /// A string or null.
     Text,
-    /// A string that must be there (a purchase's `at`, an event's `type` and `at`).
+    /// A string that must be there (an event's `type`).
     Required,
+    /// A time that must be there: RFC 3339 text, or epoch milliseconds as the time operators
+    /// take them (a purchase's or an event's `at`).
+    Time,
 }
 
 /// The user's lists whose items have required fields: checked when the config reads them.
-pub(crate) const LISTS: [(&str, &[(&str, Ty)]); 2] = [("purchases", &[("at", Ty::Required)]), ("events", &[("type", Ty::Required), ("at", Ty::Required)])];
+pub(crate) const LISTS: [(&str, &[(&str, Ty)]); 2] = [("purchases", &[("at", Ty::Time)]), ("events", &[("type", Ty::Required), ("at", Ty::Time)])];
 
 /// Checks the fields of `object` (at pointer `at`) against the Context's types.
 /// (`at` is made only for an error: this runs for every item of every decision.)
@@ -163,17 +166,16 @@ fn fields(object: &V<'_>, at: &dyn Fn() -> String, spec: &[(&str, Ty)]) -> Resul
     for &(key, ty) in spec {
         let v = object.get(key);
         let ok = match (ty, v) {
-            (Ty::Required, Some(V::String(_))) => true,
-            (Ty::Required, None) => return Err(Error::new(Code::MissingField, at(), format!("the required field \"{key}\" is missing"))),
-            (Ty::Required, Some(_)) => false,
+            (Ty::Required | Ty::Time, Some(V::String(_))) | (Ty::Time, Some(V::Int(_) | V::Float(_))) => true,
+            (Ty::Required | Ty::Time, None) => return Err(Error::new(Code::MissingField, at(), format!("the required field \"{key}\" is missing"))),
+            (Ty::Required | Ty::Time, Some(_)) => false,
             (Ty::Text, None | Some(V::Null | V::String(_))) => true,
             (Ty::Text, Some(_)) => false,
         };
         if !ok {
             let want = match ty {
-                Ty::Text if key.ends_with("At") => "an RFC 3339 timestamp string or null",
                 Ty::Text => "a string or null",
-                Ty::Required if key == "at" => "an RFC 3339 timestamp string",
+                Ty::Time => "an RFC 3339 timestamp (or epoch milliseconds)",
                 Ty::Required => "a string",
             };
             let found = v.map_or("nothing", V::kind);
@@ -229,7 +231,7 @@ pub fn check<'d>(doc: &'d V<'_>, lists: [bool; 2]) -> Result<Checked<'d>, Error>
             return Err(invalid(&format!("/user/{key}"), format!("\"{key}\" must be an array, found {}", v.kind())));
         }
     }
-    fields(user, &|| "/user".to_string(), &[("followedAt", Ty::Text), ("lastActiveAt", Ty::Text), ("richMenuId", Ty::Text)])?;
+    fields(user, &|| "/user".to_string(), &[("richMenuId", Ty::Text)])?;
     // Items of the lists the config reads: a purchase without its `at` would read as "not
     // recent" in every rule. (Lists it does not read are not built, so not checked.)
     for ((key, spec), _) in LISTS.iter().zip(lists).filter(|(_, read)| *read) {

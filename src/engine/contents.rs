@@ -840,10 +840,6 @@ fn has_template(v: &Json) -> bool {
     }
 }
 
-/// LINE's limits on bubble sizes, which depend on what the strings say. (String lengths are
-/// checked as strings are compiled or rendered; counts of messages, bubbles and quick replies
-/// are fixed by the JSON structure, which templates cannot change: [`compile_message`] checks
-/// them.) Going over is an error, never a cut message.
 /// Leaves out the quick reply of the message written from `start` when its `$for` and `$if`
 /// items all came out empty: a message without one is what such a user should get, where
 /// LINE's reference names no minimum for `items` and gives an empty one no meaning. (Written
@@ -861,6 +857,10 @@ fn drop_empty_quick_reply(json: &mut String, start: usize) {
     json.replace_range(range, "");
 }
 
+/// LINE's limits on bubble sizes, which depend on what the strings say. (String lengths are
+/// checked as strings are compiled or rendered; counts of messages, bubbles and quick replies
+/// are fixed by the JSON structure, which templates cannot change: [`compile_message`] checks
+/// them.) Going over is an error, never a cut message.
 fn check_sizes(m: &Value<'_>, path: &str, content: &str, variant: &str) -> Result<(), Error> {
     let at = |fields: &[&str]| fields.iter().fold(path.to_string(), |p, f| join(&p, f));
     let over = |field: String, what: String| {

@@ -13,4 +13,5 @@ test("every engine error code has a Japanese title in the playground, and no oth
   for (const [code, title] of Object.entries(CODE_TITLE)) assert.match(title, /[\u3040-\u30ff\u4e00-\u9fff]/, code);
   assert.equal(codeLabel("unknown_segment"), "[unknown_segment] 存在しないセグメント: ");
   assert.equal(codeLabel("from_a_newer_engine"), "[from_a_newer_engine] ");
+  assert.equal(codeLabel("constructor"), "[constructor] ", "not an inherited name");
 });

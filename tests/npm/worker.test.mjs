@@ -244,16 +244,18 @@ test("a purchase moves the user to another menu; an unchanged segment makes no l
 
 test("backend failing after the object linked a menu: the next event is decided against that menu, not the copy's older one", async () => {
   const user = newFriend();
-  await post([followEvent(user)]);
+  // Two events in one pass: the second loads the user while the first's decision (the link)
+  // is not synced yet, and keeps that copy.
+  await post([followEvent(user), messageEvent(user, "はじめまして")]);
   // Synced: the outbox is empty, so only the copy of the user says what LINE shows.
-  await waitFor("the follow's decision at the backend", () => backend.users.get(user).richMenuId === menuId("welcome"));
+  await waitFor("both decisions at the backend", () => decisionsFor(user).length === 2 && backend.users.get(user).richMenuId === menuId("welcome"));
   backend.answerNext({ path: `/users/${user}`, status: 503, body: "down" });
   await post([messageEvent(user, "こんにちは")]);
-  await waitFor("the second decision", () => decisionsFor(user).length === 2);
+  await waitFor("the third decision", () => decisionsFor(user).length === 3);
   assert.ok(worker.log().includes("using the last known copy"), "decided from the copy");
-  const second = decisionsFor(user)[1];
-  assert.equal(second.richMenu.current, menuId("welcome"));
-  assert.equal(second.richMenu.action, "none");
+  const third = decisionsFor(user)[2];
+  assert.equal(third.richMenu.current, menuId("welcome"));
+  assert.equal(third.richMenu.action, "none");
   assert.deepEqual(links(user).map((c) => c.path.split("/").pop()), [menuId("welcome")], "no second link of the menu LINE shows");
 });
 

@@ -43,4 +43,7 @@ export const CODE_TITLE = {
 };
 
 /** `[code] タイトル: ` for a problem, or `[code] ` for a code without one (a future engine's). */
-export const codeLabel = (code) => (CODE_TITLE[code] ? `[${code}] ${CODE_TITLE[code]}: ` : `[${code}] `);
+export const codeLabel = (code) => (codeTitle(code) ? `[${code}] ${codeTitle(code)}: ` : `[${code}] `);
+
+/** The title of `code`, or undefined (not one of the object's inherited names). */
+export const codeTitle = (code) => (Object.hasOwn(CODE_TITLE, code) ? CODE_TITLE[code] : undefined);

@@ -10,7 +10,7 @@ import { locate, offsetOf, lineOf, columnOf, templateRange } from "./json-pointe
 import { renderRichMenu } from "./richmenu.js";
 import { renderMessage } from "./messages.js";
 import { h } from "./dom.js";
-import { CODE_TITLE, codeLabel } from "./codes.js";
+import { codeLabel, codeTitle } from "./codes.js";
 
 const $ = (id) => document.getElementById(id);
 const editors = { config: $("config"), context: $("context") };
@@ -172,7 +172,7 @@ function position(p) {
   return ` (${inTemplate ? "テンプレートの " : ""}${p.line}行 ${p.column ?? 1}列)`;
 }
 
-const describe = (p, editorName) => `${EDITOR_LABEL[editorName]} ${p.path || "/"}: ${CODE_TITLE[p.code] ? `${CODE_TITLE[p.code]}: ` : ""}${p.message}${position(p)}`;
+const describe = (p, editorName) => `${EDITOR_LABEL[editorName]} ${p.path || "/"}: ${codeTitle(p.code) ? `${codeTitle(p.code)}: ` : ""}${p.message}${position(p)}`;
 
 /**
  * Lists problems in the error box, each a button that selects its place. `warning`: problems of
@@ -371,7 +371,13 @@ function decide(focusError) {
       status.textContent = `判定しました（${segments}）`;
     }
   } catch (e) {
-    fail("context", e, focusError, engine.warnings());
+    let warnings = [];
+    try {
+      warnings = engine.warnings();
+    } catch {
+      // (the engine failed outright: its error says why)
+    }
+    fail("context", e, focusError, warnings);
   } finally {
     engine.free();
   }

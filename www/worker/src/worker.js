@@ -882,6 +882,16 @@ export function createWorker(loadDecide) {
         console.warn(`backend: user not loaded (${why}); using the last known copy`);
       }
       user = { ...(user ?? {}), userId };
+      // Decisions not yet at the backend may have changed the menu: trust this object then,
+      // in the copy kept too (a later event may be decided from it once they are synced).
+      // (Whether any waits: a list of one key, not the whole outbox a long outage leaves.)
+      if ((await this.sync.pending({ limit: 1 })) > 0) {
+        const menu = await this.storage.get("menu");
+        if (menu) {
+          if (menu.richMenuId) user.richMenuId = menu.richMenuId;
+          else delete user.richMenuId;
+        }
+      }
       if (fromBackend) await this.storage.put("user", user);
 
       if (user.displayName === undefined && event.type !== "unfollow") {
@@ -893,15 +903,6 @@ export function createWorker(loadDecide) {
       }
       if (event.type === "follow" && user.followedAt === undefined && Number.isFinite(event.timestamp)) {
         user.followedAt = new Date(event.timestamp).toISOString();
-      }
-      // Decisions not yet at the backend may have changed the menu: trust this object then.
-      // (Whether any waits: a list of one key, not the whole outbox a long outage leaves.)
-      if ((await this.sync.pending({ limit: 1 })) > 0) {
-        const menu = await this.storage.get("menu");
-        if (menu) {
-          if (menu.richMenuId) user.richMenuId = menu.richMenuId;
-          else delete user.richMenuId;
-        }
       }
       return user;
     }
