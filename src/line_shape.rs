@@ -209,11 +209,13 @@ fn child(f: F, t: &str, key: &str, parent: &Map<String, Json>) -> Option<(F, &'s
 /// template, 3 actions in a carousel column, 12 bubbles in a flex carousel. A carousel with
 /// nothing in it is refused too (the reference names no minimum; LINE's SDK builders require a
 /// bubble, and an empty carousel is answered 400: github.com/openclaw/openclaw/issues/113365):
-/// what a `$for` over an empty list leaves.
+/// what a `$for` over an empty list leaves. A quick reply with no button means nothing (one
+/// that `$for`/`$if` items leave empty is left out of the message, see `engine::contents`);
+/// written empty in the config, it is refused.
 const COUNTS: &[(F, &str, &str, usize, usize, &str)] = &[
     (F::Message, "text", "emojis", 0, 20, "LINE emoji"),
     (F::Message, "imagemap", "actions", 0, 50, "actions"),
-    (F::QuickReply, "", "items", 0, 13, "buttons"),
+    (F::QuickReply, "", "items", 1, 13, "buttons"),
     (F::Template, "buttons", "actions", 0, 4, "actions"),
     (F::Template, "confirm", "actions", 2, 2, "actions"),
     (F::Template, "carousel", "columns", 1, 10, "columns"),

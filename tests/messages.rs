@@ -683,6 +683,9 @@ fn a_quick_reply_left_empty_by_its_data_is_left_out() {
         let labels: Vec<String> = first(&d)["quickReply"]["items"].as_array().unwrap().iter().map(|i| i["action"]["label"].as_str().unwrap().to_string()).collect();
         assert_eq!(labels, ["商品1", "VIP"]);
     }
+    // Written empty in the config, a quick reply is refused (leave it out instead).
+    let m = one(json!({"type": "text", "text": "x", "quickReply": {"items": []}}), Code::LimitExceeded, "/quickReply/items");
+    assert!(m.contains("needs at least 1 button, found 0"), "{m}");
     // Text that reads like an empty quick reply stays as written.
     let e = Engine::from_json(&config(json!([{"type": "text", "text": "\"quickReply\":{\"items\":[]}{{ user.attributes.x }}", "quickReply": {"items": [button]}}]))).unwrap();
     let d = render_for(&e, json!({"x": 1}));
