@@ -78,6 +78,9 @@ const LOCK_BUSY_MS = 1000;
 // endpoint or credentials, so the whole batch is dead-lettered as it is.
 const REJECTS_CONTENT = new Set([400, 413, 422]);
 
+/** How many attempts a batch answered 409 gets before its decisions are dead letters. */
+const CONFLICT_ATTEMPTS = 5;
+
 /**
  * The batch id (and Idempotency-Key) of a batch: SHA-256, as 64 lowercase hex digits, of the
  * UTF-8 text of the batch's decisionIds sorted by code unit and joined with "\n", then "\n"
@@ -86,9 +89,6 @@ const REJECTS_CONTENT = new Set([400, 413, 422]);
  * dead letters, enqueued again) get a new `sentAt` and so a new key, as the Idempotency-Key
  * draft asks (one key, one body). A backend can recompute it from the envelope.
  */
-/** How many attempts a batch answered 409 gets before its decisions are dead letters. */
-const CONFLICT_ATTEMPTS = 5;
-
 export function batchIdFor(decisionIds, sentAt) {
   const ids = [...decisionIds].sort().join("\n");
   return sha256Hex(sentAt === undefined ? ids : `${ids}\n${sentAt}`);

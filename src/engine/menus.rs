@@ -100,8 +100,11 @@ impl Menus {
                 Test::When(_) => None,
             };
             match holds {
-                Some(false) => continue,
-                Some(true) => picked = Some((r.menu, MenuReason { rule: Some(i), segment: segment(), ..MenuReason::default() })),
+                Some(false) => {}
+                Some(true) => {
+                    picked = Some((r.menu, MenuReason { rule: Some(i), segment: segment(), ..MenuReason::default() }));
+                    break;
+                }
                 // Not known whether this rule holds, so neither is which menu fits: a rule or
                 // the default further down would be a guess, and relinking on it would move a
                 // user off the menu they may belong on. Left as it is.
@@ -115,7 +118,6 @@ impl Menus {
                     }
                 }
             }
-            break;
         }
         let picked = picked.or_else(|| Some((self.default?, MenuReason { default: true, ..MenuReason::default() })));
         match picked.and_then(|(m, reason)| Some((menus.get(m)?, reason))) {

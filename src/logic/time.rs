@@ -18,11 +18,11 @@ pub(crate) struct Instant {
 /// prints as `:59.1000` and sorts before the instant it is.
 pub(crate) fn rfc3339(s: &str) -> Option<DateTime<FixedOffset>> {
     let dt = DateTime::parse_from_rfc3339(s).ok()?;
-    let nanos = dt.timestamp_subsec_nanos();
-    if nanos < 1_000_000_000 {
+    if dt.timestamp_subsec_nanos() < 1_000_000_000 {
         return Some(dt);
     }
-    DateTime::from_timestamp(dt.timestamp().checked_add(1)?, nanos - 1_000_000_000).map(|utc| utc.with_timezone(dt.offset()))
+    let t = Instant::of(&dt);
+    DateTime::from_timestamp(t.secs, t.nanos).map(|utc| utc.with_timezone(dt.offset()))
 }
 
 impl Instant {

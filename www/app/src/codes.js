@@ -43,7 +43,7 @@ export const CODE_TITLE = {
 };
 
 /** `[code] タイトル: ` for a problem, or `[code] ` for a code without one (a future engine's). */
-export const codeLabel = (code) => (codeTitle(code) ? `[${code}] ${codeTitle(code)}: ` : `[${code}] `);
+export const codeLabel = (code) => `[${code}] ${titled(code)}`;
 
-/** The title of `code`, or undefined (not one of the object's inherited names). */
-export const codeTitle = (code) => (Object.hasOwn(CODE_TITLE, code) ? CODE_TITLE[code] : undefined);
+/** `タイトル: ` for a code with a title (not one of the object's inherited names), else "". */
+export const titled = (code) => (Object.hasOwn(CODE_TITLE, code) ? `${CODE_TITLE[code]}: ` : "");

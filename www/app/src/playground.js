@@ -10,7 +10,7 @@ import { locate, offsetOf, lineOf, columnOf, templateRange } from "./json-pointe
 import { renderRichMenu } from "./richmenu.js";
 import { renderMessage } from "./messages.js";
 import { h } from "./dom.js";
-import { codeLabel, codeTitle } from "./codes.js";
+import { codeLabel, titled } from "./codes.js";
 
 const $ = (id) => document.getElementById(id);
 const editors = { config: $("config"), context: $("context") };
@@ -172,7 +172,7 @@ function position(p) {
   return ` (${inTemplate ? "テンプレートの " : ""}${p.line}行 ${p.column ?? 1}列)`;
 }
 
-const describe = (p, editorName) => `${EDITOR_LABEL[editorName]} ${p.path || "/"}: ${codeTitle(p.code) ? `${codeTitle(p.code)}: ` : ""}${p.message}${position(p)}`;
+const describe = (p, editorName) => `${EDITOR_LABEL[editorName]} ${p.path || "/"}: ${titled(p.code)}${p.message}${position(p)}`;
 
 /**
  * Lists problems in the error box, each a button that selects its place. `warning`: problems of

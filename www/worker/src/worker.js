@@ -271,6 +271,13 @@ function contentTypeOf(res) {
  * @param {(env: object) => ((contextJson: string) => string)} loadDecide  given the env, returns
  *   a function from Context JSON text to Decision JSON text (compiled once per isolate).
  */
+/** `user` (changed in place) on the per-user menu `richMenuId`, or on none (`null`). */
+function onMenu(user, richMenuId) {
+  if (richMenuId) user.richMenuId = richMenuId;
+  else delete user.richMenuId;
+  return user;
+}
+
 export function createWorker(loadDecide) {
   let decideFn;
   // Compiled once per isolate, lazily, by the first user object that decides an event — never
@@ -739,11 +746,7 @@ export function createWorker(loadDecide) {
         // the user had before.
         const richMenuId = rm.action === "link" ? rm.richMenuId : null;
         const copy = await this.storage.get("user");
-        if (copy) {
-          if (richMenuId) copy.richMenuId = richMenuId;
-          else delete copy.richMenuId;
-        }
-        await this.storage.put(copy ? { menu: { richMenuId }, user: copy } : { menu: { richMenuId } });
+        await this.storage.put(copy ? { menu: { richMenuId }, user: onMenu(copy, richMenuId) } : { menu: { richMenuId } });
       }
 
       const messages = decision.messages ?? [];
@@ -887,10 +890,7 @@ export function createWorker(loadDecide) {
       // (Whether any waits: a list of one key, not the whole outbox a long outage leaves.)
       if ((await this.sync.pending({ limit: 1 })) > 0) {
         const menu = await this.storage.get("menu");
-        if (menu) {
-          if (menu.richMenuId) user.richMenuId = menu.richMenuId;
-          else delete user.richMenuId;
-        }
+        if (menu) onMenu(user, menu.richMenuId);
       }
       if (fromBackend) await this.storage.put("user", user);
 
