@@ -575,6 +575,49 @@ test("a push that fails with 5xx is retried with the same X-Line-Retry-Key", asy
   await waitFor("the decision", () => decisionsFor(user).length === 1);
 });
 
+test("LINE unavailable (5xx) through more passes than MAX_EVENT_ATTEMPTS: the event is kept, retried less and less often, then pushed once with one retry key", async () => {
+  const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20", LINE_MAX_ATTEMPTS: "1" });
+  try {
+    const user = newFriend({ richMenuId: menuId("welcome") }); // menu unchanged: the push is the only call
+    line.failNext({ status: 503, count: 6, match: (c) => c.body?.to === user });
+    const event = followEvent(user, { timestamp: Date.now() - 10 * 60e3 }); // a stale token: pushed
+    await sendWebhook(w.url, SECRET, [event]);
+    const [decision] = await waitFor("the decision", () => decisionsFor(user).length && decisionsFor(user), 10_000);
+    const sent = pushes(user);
+    assert.equal(sent.length, 7, "six refused, then pushed");
+    assert.equal(new Set(sent.map((c) => c.headers["x-line-retry-key"])).size, 1, "one retry key");
+    assert.equal(decision.delivery, "push");
+    const waits = w.log().split("\n").filter((l) => l.startsWith(`event ${event.webhookEventId}: LINE API 503: LINE unavailable, the event is kept (try `))
+      .map((l) => Number(/will retry in (\d+) ms$/.exec(l)?.[1]));
+    assert.deepEqual(waits, [20, 40, 80, 160, 320, 640], "doubling from INBOX_RETRY_MS");
+    assert.doesNotMatch(w.log(), /gave up|attempt \d+ of 2/, "no attempt spent");
+  } finally {
+    await w.close();
+  }
+});
+
+test("LINE unavailable past MAX_PUSH_DELAY_MS after the event: the event then spends MAX_EVENT_ATTEMPTS and is given up, its menu change synced as not applied", async () => {
+  const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20", LINE_MAX_ATTEMPTS: "1", MAX_PUSH_DELAY_MS: "400" });
+  try {
+    const user = newFriend(); // no menu yet: the link is the first call
+    line.failNext({ status: 503, count: 1000, match: (c) => c.path.includes(user) });
+    const event = followEvent(user);
+    await sendWebhook(w.url, SECRET, [event]);
+    const [decision] = await waitFor("the decision", () => decisionsFor(user).length && decisionsFor(user), 10_000);
+    const lines = w.log().split("\n").filter((l) => l.startsWith(`event ${event.webhookEventId}: `));
+    const kept = lines.filter((l) => l.includes(": LINE API 503: LINE unavailable, the event is kept (try "));
+    assert.ok(kept.length >= 3, `kept while younger than MAX_PUSH_DELAY_MS (${kept.length} tries)`);
+    assert.ok(lines.some((l) => l.endsWith(": LINE API 503; attempt 1 of 2, will retry in 0 s")));
+    assert.ok(lines.some((l) => l.endsWith(": LINE API 503; gave up after 2 attempts")));
+    assert.ok(links(user).at(-1).at - event.timestamp >= 400, "the last try after MAX_PUSH_DELAY_MS");
+    assert.equal(decision.richMenu.action, "none");
+    assert.equal(decision.delivery, "failed");
+    assert.equal(pushes(user).length + replyFor(event).length, 0);
+  } finally {
+    await w.close();
+  }
+});
+
 test("the synced decision says what became of its messages: delivery reply, push, failed or not_sent", async () => {
   const replied = newFriend();
   const pushed = newFriend({ richMenuId: menuId("welcome") });
@@ -595,6 +638,25 @@ test("the synced decision says what became of its messages: delivery reply, push
 });
 
 // ---- exactly once ---------------------------------------------------------------------------
+
+test("an event given up after a push whose outcome is unknown (5xx) is synced with delivery unknown; after pushes refused with 429, failed", async () => {
+  const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20", LINE_MAX_ATTEMPTS: "1", MAX_PUSH_DELAY_MS: "0" });
+  try {
+    const maybe = newFriend({ richMenuId: menuId("welcome") }); // menu unchanged: the push is the only call
+    const refused = newFriend({ richMenuId: menuId("welcome") });
+    line.failNext({ status: 503, count: 2, match: (c) => c.body?.to === maybe });
+    line.failNext({ status: 429, count: 2, match: (c) => c.body?.to === refused });
+    const stale = { timestamp: Date.now() - 10 * 60e3 }; // pushed (a follow's welcome goes out past MAX_PUSH_DELAY_MS)
+    await sendWebhook(w.url, SECRET, [followEvent(maybe, stale), followEvent(refused, stale)]);
+    await waitFor("both decisions", () => decisionsFor(maybe).length + decisionsFor(refused).length === 2, 10_000);
+    assert.equal(pushes(maybe).length, 2);
+    assert.equal(pushes(refused).length, 2);
+    assert.equal(decisionsFor(maybe)[0].delivery, "unknown", "LINE may have carried out a push answered 503");
+    assert.equal(decisionsFor(refused)[0].delivery, "failed", "a 429 is LINE not taking the push");
+  } finally {
+    await w.close();
+  }
+});
 
 test("a redelivered event (same webhookEventId) is processed once", async () => {
   const user = newFriend();
@@ -681,7 +743,8 @@ test("LINE 429 with a Retry-After longer than a call waits (10 s): the event is 
     line.failNext(429, 1, 60); // the link: Retry-After 60 s
     const event = followEvent(user);
     await sendWebhook(w.url, SECRET, [event]);
-    await waitFor("the event put off", () => w.log().includes(`event ${event.webhookEventId}: LINE API 429; attempt 1 of 5, will retry in 60 s`));
+    await waitFor("the event put off", () => w.log().includes(`event ${event.webhookEventId}: LINE API 429: LINE unavailable, the event is kept (try 1, `) &&
+      w.log().includes(", MAX_PUSH_DELAY_MS 60 min), will retry in 60 s"));
     assert.match(w.log(), /LINE link rich menu: 429, Retry-After 60000 ms is longer than 10000 ms: left to a later pass/);
     await sleep(200);
     assert.equal(links(user).length, 1, "not retried within the pass");
@@ -867,11 +930,11 @@ test("a failing event is not re-run by each new webhook before its retry time (I
     line.failNext(503, 1);
     const first = messageEvent(user, "m0");
     await sendWebhook(w.url, SECRET, [first]);
-    await waitFor("the first failure", () => w.log().includes(`event ${first.webhookEventId}: LINE API 503; attempt 1 of 5, will retry`));
+    await waitFor("the first failure", () => w.log().includes(`event ${first.webhookEventId}: LINE API 503: LINE unavailable, the event is kept (try 1, `));
     for (let i = 1; i <= 5; i++) assert.equal((await sendWebhook(w.url, SECRET, [messageEvent(user, `m${i}`)])).status, 200);
     await sleep(300);
     assert.equal(links(user).length, 1, "the head event waits for its retry time; later events wait behind it");
-    assert.ok(!w.log().includes("attempt 2 of"));
+    assert.ok(!w.log().includes("(try 2, "));
     assert.equal(decisionsFor(user).length, 0);
   } finally {
     await w.close();

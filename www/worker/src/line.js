@@ -38,7 +38,9 @@ export class LineApi {
   /**
    * Runs `call` with a timeout, retrying 429, 5xx, network errors and timeouts; other errors
    * (and LINE's monthly message limit) are thrown at once. `onAttemptFailed(e)` sees every
-   * failed attempt. At most `maxAttempts` requests (`call` makes one request per attempt).
+   * failed attempt. At most `maxAttempts` requests (`call` makes one request per attempt). An
+   * error thrown after retries (or with a Retry-After too long to wait for) has
+   * `lineUnavailable: true`.
    */
   async retrying(what, call, onAttemptFailed) {
     for (let attempt = 1; ; attempt++) {
@@ -51,6 +53,8 @@ export class LineApi {
         // No HTTP status: the request failed on the way (network, a dropped connection, the
         // timeout) — retried, as a 5xx is.
         const retryable = status === undefined || (status === 429 && !isMonthlyLimit(e)) || status >= 500;
+        // `lineUnavailable`: LINE could not take the call now (the caller may wait and try again).
+        if (retryable) e.lineUnavailable = true;
         if (!retryable || attempt >= this.maxAttempts) throw e;
         const retryAfter = status === undefined ? undefined : parseRetryAfter(e.headers?.get?.("retry-after"));
         if (retryAfter > this.maxDelayMs) {

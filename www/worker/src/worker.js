@@ -612,6 +612,23 @@ export function createWorker(loadDecide) {
             backendGaveUp = { error: e, id: record.id };
             continue;
           }
+          const age = now - record.event.timestamp;
+          const horizon = this.cfg.MAX_PUSH_DELAY_MS;
+          if (e?.lineUnavailable && age < horizon) {
+            // LINE unavailable (5xx, 429, timeouts, network) after LineApi's own retries: an
+            // outage, not the event's fault. Until MAX_PUSH_DELAY_MS after the event (past it,
+            // its answer would not be pushed anyway) it is kept and retried less and less often,
+            // MAX_EVENT_ATTEMPTS not spent: a push's retry key makes a retry safe for 23 h, a
+            // menu link is idempotent. Later events of this user wait behind it.
+            record.lineTries = (record.lineTries ?? 0) + 1;
+            const wait = Math.max(Math.min(this.#keptBackoff(record.lineTries), horizon - age), e.retryAfterMs ?? 0);
+            console.error(`event ${record.id}: ${describe(e)}: LINE unavailable, the event is kept (try ${record.lineTries}, ` +
+              `${duration(age)} after the event, MAX_PUSH_DELAY_MS ${duration(horizon)}), will retry in ${duration(wait)}`);
+            record.retryAt = now + wait;
+            await this.storage.put(key, record);
+            retryInboxAt = record.retryAt;
+            break;
+          }
           record.attempts = (record.attempts ?? 0) + 1;
           const max = this.cfg.MAX_EVENT_ATTEMPTS;
           if (record.attempts < max) {
@@ -960,7 +977,8 @@ export function contextFor(user, event) {
  * exposures or coupons sent counts only what the user got: "reply" (incl. a reply whose
  * token was then found used: counted as delivered), "push" (incl. one whose outcome stayed
  * unknown until its retry key expired: counted as delivered), "failed" (LINE refused it, or the
- * event gave up), "late" (decided more than MAX_PUSH_DELAY_MS after the event, not a follow: not
+ * event gave up with nothing sent), "unknown" (the event gave up after a reply or push attempt
+ * whose outcome is unknown: a 5xx, a timeout, a dropped connection), "late" (decided more than MAX_PUSH_DELAY_MS after the event, not a follow: not
  * pushed), "not_sent" (no messages, or not to be answered: unfollow, standby). The inbox
  * record keeps the original for the logs.
  */
@@ -968,7 +986,9 @@ export function syncedDecision(decision, done = {}, { gaveUp = false } = {}) {
   const rm = decision.richMenu;
   const applied = !rm || (rm.action !== "link" && rm.action !== "unlink") || done.menu === "done";
   const sent = done.message?.startsWith("push") ? "push" : done.message?.startsWith("reply") ? "reply" : done.message === "late" ? "late" : undefined;
-  const delivery = sent ?? (done.message === "failed" || (gaveUp && decision.messages?.length > 0) ? "failed" : "not_sent");
+  const maybeSent = gaveUp && (done.replyAttempted === true || done.pushUncertainAt !== undefined);
+  const delivery = sent ?? (maybeSent ? "unknown"
+    : done.message === "failed" || (gaveUp && decision.messages?.length > 0) ? "failed" : "not_sent");
   return { ...decision, ...(applied ? {} : { richMenu: { ...rm, action: "none" } }), delivery };
 }
 
