@@ -377,3 +377,47 @@ fn a_rule_that_cannot_be_judged_leaves_the_menu_alone() {
     let c = choice(&e, user("2026-01-20T10:00:00+09:00"), None, NOW);
     assert_eq!((c.action, c.menu.as_deref()), (MenuAction::Link, Some("repeat")));
 }
+
+#[test]
+fn a_segment_reading_one_that_cannot_be_judged_cannot_be_judged_either() {
+    // "dormant" fails on a malformed lastActiveAt. "vip_active" reads it through `in_segment`:
+    // it holds only because "dormant" counted as not matched, so it is no ground for a link.
+    let config = |rules: serde_json::Value| {
+        Engine::compile(
+            &json!({"version": 1, "segments": [
+                {"id": "dormant", "when": {">": [{"days_since": [{"var": "user.lastActiveAt"}]}, 90]}},
+                {"id": "vip", "when": {">=": [{"var": "user.yearlySpend"}, 50000]}},
+                {"id": "vip_active", "when": {"and": [{"in_segment": "vip"}, {"!": {"in_segment": "dormant"}}]}},
+                {"id": "winback", "group": "stage", "when": {"in_segment": "dormant"}},
+                {"id": "loyal", "group": "stage", "when": {"!": {"in_segment": "dormant"}}},
+                {"id": "repeat", "group": "stage", "when": {"var": "user.purchases.0"}}
+            ], "richMenus": {"menus": [{"id": "vip", "richMenuId": rid(1)}, {"id": "repeat", "richMenuId": rid(2)}, {"id": "guest", "richMenuId": rid(3)}],
+                "rules": rules, "default": "guest"}})
+            .to_string(),
+        )
+        .unwrap()
+    };
+    let user = |last: &str| json!({"userId": "U1", "richMenuId": rid(3), "lastActiveAt": last, "yearlySpend": 80000, "purchases": [{"at": "2026-11-01T10:00:00+09:00"}]});
+    let cases = [
+        json!([{"segment": "vip_active", "menu": "vip"}]),
+        json!([{"when": {"and": [{"in_segment": "vip"}, {"!": {"in_segment": "dormant"}}]}, "menu": "vip"}]),
+        // "loyal" wins its group only if "dormant" does not hold: "repeat" after it might have won.
+        json!([{"segment": "repeat", "menu": "repeat"}]),
+    ];
+    for rules in cases {
+        let e = config(rules.clone());
+        let d = e.decide(&json!({"now": NOW, "user": user("2026/11/20")}).to_string(), DecideOptions::default()).unwrap();
+        assert_eq!(d.segments, ["vip", "vip_active", "loyal"], "the segments are decided as before ({rules})");
+        let c = d.rich_menu.unwrap();
+        assert_eq!((c.action, c.menu, c.reason.undetermined), (MenuAction::None, None, true), "{rules}");
+        // Judged: a menu is chosen ("loyal" wins the group, so "repeat" goes to the default).
+        let c = choice(&e, user("2026-11-20T10:00:00+09:00"), None, NOW);
+        let want = if rules[0]["segment"] == "repeat" { "guest" } else { "vip" };
+        assert_eq!((c.menu.as_deref(), c.reason.undetermined), (Some(want), false), "{rules}");
+    }
+    // A rule on a segment that reads only segments judged is judged.
+    let e = config(json!([{"segment": "vip", "menu": "vip"}]));
+    let d = e.decide(&json!({"now": NOW, "user": user("2026/11/20")}).to_string(), DecideOptions::default()).unwrap();
+    let c = d.rich_menu.unwrap();
+    assert_eq!((c.action, c.menu.as_deref(), c.reason.undetermined), (MenuAction::Link, Some("vip"), false));
+}

@@ -93,6 +93,8 @@ impl Menus {
             let holds = match &r.test {
                 Test::Segment(s) if unsure.contains(s) => None,
                 Test::Segment(s) => env.segments.get(*s).copied().flatten(),
+                // A rule reading a segment not known for sure is not known for sure either.
+                Test::When(rule) if !unsure.is_empty() && rule.segment_refs().iter().any(|r| unsure.contains(r)) => None,
                 Test::When(rule) => rule.matches(doc, env).map_err(|e| errors.push(e)).ok(),
             };
             let segment = || match r.test {

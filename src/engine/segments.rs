@@ -48,8 +48,9 @@ pub struct Outcome {
     /// Every segment's result by index, for rules evaluated later (content variants).
     pub results: Vec<Option<bool>>,
     /// The segments whose result is not known for sure: their condition failed to evaluate
-    /// (counted as not matched), or a group member before them did (it might have won). Rich
-    /// menus leave a user's menu alone rather than act on them.
+    /// (counted as not matched), it reads (`in_segment`) a segment not known for sure, or a
+    /// group member before them is not known for sure (it might have won, or not). Rich menus
+    /// leave a user's menu alone rather than act on them.
     pub unsure: Vec<usize>,
     pub errors: Vec<Error>,
     pub explain: Option<Vec<SegmentExplain>>,
@@ -153,8 +154,13 @@ impl Segments {
             };
             let mut winner: Option<usize> = None;
             let mut failed = false;
+            // The winner is not known for sure: the members after it might have won instead.
+            let mut doubtful = false;
             for &i in members {
                 let Some((seg, rule)) = self.segs.get(i).and_then(|s| Some((s, s.rule.as_ref()?))) else { continue };
+                if winner.is_some() && doubtful {
+                    unsure.push(i);
+                }
                 if winner.is_some() && !explain {
                     set(&mut results, i, Some(false));
                     set(&mut taken_by, i, winner);
@@ -180,8 +186,14 @@ impl Segments {
                     }
                     false
                 });
-                if holds && failed && winner.is_none() {
+                // Read only when something failed already: nothing to look up otherwise.
+                let reads_unsure = !unsure.is_empty() && rule.segment_refs().iter().any(|r| unsure.contains(r));
+                if winner.is_none() && !unsure.contains(&i) && ((holds && failed) || reads_unsure) {
                     unsure.push(i);
+                    // Reading an unsure segment, this member might hold when it does not
+                    // (later members may hold after it) or not hold when it does (they may win).
+                    failed |= !holds;
+                    doubtful = holds && reads_unsure;
                 }
                 set(&mut conditions, i, holds);
                 let member = holds && winner.is_none();
