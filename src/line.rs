@@ -15,19 +15,30 @@ pub(crate) enum Count {
 }
 
 /// A limited string: its key (for messages), its most characters and how they are counted.
+/// `empty_ok`: an empty one is not refused for its length (a postback's data may be empty; a URL
+/// is refused by its own rule, which says why).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Limit {
     pub key: &'static str,
     pub max: usize,
     pub count: Count,
+    pub empty_ok: bool,
 }
 
+/// The `max` of a string LINE only needs not to be empty.
+const NO_MOST: usize = usize::MAX;
+
 const fn utf16(key: &'static str, max: usize) -> Option<Limit> {
-    Some(Limit { key, max, count: Count::Utf16 })
+    Some(Limit { key, max, count: Count::Utf16, empty_ok: false })
 }
 
 const fn graphemes(key: &'static str, max: usize) -> Option<Limit> {
-    Some(Limit { key, max, count: Count::Graphemes })
+    Some(Limit { key, max, count: Count::Graphemes, empty_ok: false })
+}
+
+/// A URL (UTF-16 units), or a postback's data: empty is not a length problem.
+const fn may_be_empty(key: &'static str, max: usize) -> Option<Limit> {
+    Some(Limit { key, max, count: Count::Utf16, empty_ok: true })
 }
 
 /// A template message's kind (`template.type`).
@@ -135,13 +146,13 @@ impl Role {
             (Role::Message(Some(Type::Template)), "altText") => utf16("altText", 400),
             (Role::Message(_), "altText") => utf16("altText", 1_500),
             // "Image base URL (Max character limit: 2000)" (the reference, #imagemap-message).
-            (Role::Message(Some(Type::Imagemap)), "baseUrl") => utf16("baseUrl", 2_000),
+            (Role::Message(Some(Type::Imagemap)), "baseUrl") => may_be_empty("baseUrl", 2_000),
             (Role::Template { kind: Kind::Buttons, .. } | Role::Column { kind: Kind::Carousel, .. }, "title") => graphemes("title", 40),
             (Role::Template { kind: Kind::Buttons, pictured }, "text") => graphemes("text", if pictured { 60 } else { 160 }),
             (Role::Template { kind: Kind::Confirm, .. }, "text") => graphemes("text", 240),
             (Role::Column { kind: Kind::Carousel, pictured }, "text") => graphemes("text", if pictured { 60 } else { 120 }),
             (Role::Action { label }, "label") => graphemes("label", label),
-            (Role::Action { .. }, "data") => utf16("data", 300),
+            (Role::Action { .. }, "data") => may_be_empty("data", 300),
             (Role::Action { .. }, "displayText") => graphemes("displayText", 300),
             (Role::Action { .. }, "text") => graphemes("text", 300),
             (Role::Action { .. }, "fillInText") => graphemes("fillInText", 300),
@@ -149,18 +160,32 @@ impl Role {
             // "URI action URLs up to 10,000 characters", `altUri.desktop` from 1,000 to 10,000;
             // line/line-openapi#133). The reference said 1,000 before; imagemap and external
             // links (`linkUri`) keep 1,000.
-            (Role::Action { .. }, "uri") => utf16("uri", 10_000),
+            (Role::Action { .. }, "uri") => may_be_empty("uri", 10_000),
             (Role::Action { .. } | Role::ImagemapAction, "clipboardText") => utf16("clipboardText", 1_000),
-            (Role::AltUri, "desktop") => utf16("desktop", 10_000),
-            (Role::ImagemapAction, "linkUri") => utf16("linkUri", 1_000),
+            (Role::AltUri, "desktop") => may_be_empty("desktop", 10_000),
+            (Role::ImagemapAction, "linkUri") => may_be_empty("linkUri", 1_000),
             (Role::ImagemapAction, "text") => utf16("text", 400),
             (Role::ImagemapAction, "label") => utf16("label", 50),
-            (Role::ExternalLink, "linkUri") => utf16("linkUri", 1_000),
+            (Role::ExternalLink, "linkUri") => may_be_empty("linkUri", 1_000),
             (Role::ExternalLink, "label") => utf16("label", 30),
             (Role::Sender, "name") => utf16("name", 20),
             // 2,000 in LINE's OpenAPI description (`Sender.iconUrl`), 1,000 on older pages: the
             // looser reading.
-            (Role::Sender, "iconUrl") => utf16("iconUrl", 2_000),
+            (Role::Sender, "iconUrl") => may_be_empty("iconUrl", 2_000),
+            // No documented most, but LINE refuses an empty one ("must be non-empty text"): the
+            // usual failure of `{{ item.name }}` in a `$for` carousel with an item without one.
+            (Role::Flex, "text") => utf16("text", NO_MOST),
+            // A location's.
+            (Role::Message(Some(Type::Other)), "title") => utf16("title", 100),
+            (Role::Message(Some(Type::Other)), "address") => utf16("address", 100),
+            (Role::Message(Some(Type::Other)), "trackingId") => utf16("trackingId", 100),
+            // Media URLs: "Max character limit: 2000" (images, videos, audio, thumbnails, icons).
+            (Role::Message(_), "originalContentUrl") => may_be_empty("originalContentUrl", 2_000),
+            (Role::Message(_), "previewImageUrl") => may_be_empty("previewImageUrl", 2_000),
+            (Role::Template { .. } | Role::Column { .. }, "thumbnailImageUrl") => may_be_empty("thumbnailImageUrl", 2_000),
+            (Role::Column { kind: Kind::ImageCarousel, .. } | Role::QuickReplyItem, "imageUrl") => may_be_empty("imageUrl", 2_000),
+            (Role::Flex, "url") => may_be_empty("url", 2_000),
+            (Role::Flex, "previewUrl") => may_be_empty("previewUrl", 2_000),
             (Role::RichMenu, "chatBarText") => graphemes("chatBarText", 14),
             (Role::RichMenu, "name") => graphemes("name", 300),
             _ => None,
@@ -196,12 +221,13 @@ fn check_value(v: &Json, path: &str, parent: Role, key: &str, report: &mut dyn F
 /// What is wrong with a limited string, if anything: LINE refuses an empty one and one over
 /// the limit. `rendered`: the string came from a template (else it is written in the config).
 pub(crate) fn length_problem(limit: Limit, s: &str, rendered: bool) -> Option<String> {
-    let Limit { key, max, count } = limit;
+    let Limit { key, max, count, empty_ok } = limit;
     let when = if rendered { " after rendering" } else { "" };
     // A postback's data may be empty (LINE's OpenAPI description: 0 to 300 characters).
-    if s.is_empty() && key != "data" {
+    if s.is_empty() && !empty_ok {
         let fix = if rendered { " (give the template a default)" } else { "" };
-        return Some(format!("{key} is empty{when}; LINE needs 1 to {max} characters{fix}"));
+        let needs = if max == NO_MOST { "some text".to_string() } else { format!("1 to {max} characters") };
+        return Some(format!("{key} is empty{when}; LINE needs {needs}{fix}"));
     }
     // Neither count is ever more than the UTF-8 bytes: most strings need no count.
     if s.len() <= max {
@@ -253,8 +279,8 @@ pub(crate) fn grapheme_len(s: &str) -> usize {
             after_cr && u == 0x0A // GB3, GB4
         } else if control {
             false // GB5
-        } else if is_extend(u) || u == 0x200D || (after_joiner && is_emoji(u)) {
-            true // GB9, GB11
+        } else if is_extend(u) || u == 0x200D || (after_joiner && is_emoji(u)) || is_spacing_mark(u) {
+            true // GB9, GB11, GB9a
         } else {
             flag && open_flag // GB12, GB13
         };
@@ -266,6 +292,9 @@ pub(crate) fn grapheme_len(s: &str) -> usize {
                 after_joiner = false;
             } else if is_emoji(u) {
                 emoji_run = true;
+                after_joiner = false;
+            } else {
+                emoji_run = false; // a spacing mark ends GB11's `ExtPict Extend*`
                 after_joiner = false;
             }
             open_flag = false;
@@ -303,6 +332,13 @@ fn is_extend(u: u32) -> bool {
         | 0xE0020..=0xE007F)       // tags (subdivision flags)
 }
 
+/// Grapheme_Cluster_Break=SpacingMark in every Unicode version since 11, of the scripts above:
+/// Thai SARA AM and Lao AM (ทำ is one character to LINE). Vowels that are SpacingMark in one
+/// version and not in another (Thai SARA AA) count as characters.
+fn is_spacing_mark(u: u32) -> bool {
+    matches!(u, 0x0E33 | 0x0EB3)
+}
+
 /// Emoji that are Extended_Pictographic in every Unicode version since 11 (the pictographs,
 /// emoticons, transport and supplemental symbols that emoji sequences use; the other symbols
 /// of those blocks left the property in Unicode 17): a joiner binds two of them.
@@ -333,6 +369,9 @@ mod tests {
             ("a\u{200D}b", 2),      // a joiner between letters joins nothing
             ("e\u{301}", 1),
             ("สั่งซื้อที่นี่เลยครับ", 12), // Thai marks
+            ("สำหรับคุณ", 6),      // SARA AM joins the consonant before it
+            ("ทำ", 1),
+            ("😀\u{0E33}\u{200D}😀", 2), // … and ends an emoji run
             // Found by review: never fewer than Unicode's count.
             ("\u{301}", 1),         // a leading mark still starts a cluster
             ("\u{200D}😀", 2),
@@ -348,7 +387,7 @@ mod tests {
     #[test]
     fn graphemes_never_fewer_than_uax29() {
         use unicode_segmentation::UnicodeSegmentation;
-        let alphabet: Vec<char> = "aあ가ก\u{1100}\u{1161}\u{11A8}\u{0E31}\u{0E48}\u{0915}\u{094D}\u{093F}\u{301}\u{3099}\u{200D}\u{FE0F}\u{E0067}\u{E007F}\r\n🏻👋😀👩💻🔥❤★✓🇯🇵🔾🄰\u{1F1E6}"
+        let alphabet: Vec<char> = "aあ가ก\u{1100}\u{1161}\u{11A8}\u{0E31}\u{0E33}\u{0EB3}\u{0E48}\u{0915}\u{094D}\u{093F}\u{301}\u{3099}\u{200D}\u{FE0F}\u{E0067}\u{E007F}\r\n🏻👋😀👩💻🔥❤★✓🇯🇵🔾🄰\u{1F1E6}"
             .chars()
             .collect();
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
@@ -374,7 +413,8 @@ mod tests {
         let flex = serde_json::json!({"type": "flex"});
         let f = Role::message(&flex).child("contents", &serde_json::json!({}));
         assert_eq!(f.child("body", &serde_json::json!({})).child("action", &serde_json::json!({})).limit("label").map(|l| l.max), Some(40));
-        assert_eq!(f.limit("text"), None);
+        // A flex text has no documented most, but may not be empty.
+        assert_eq!(f.limit("text").map(|l| (l.max, l.empty_ok)), Some((NO_MOST, false)));
         let imagemap = serde_json::json!({"type": "imagemap"});
         let link = Role::message(&imagemap).child("video", &serde_json::json!({})).child("externalLink", &serde_json::json!({}));
         assert_eq!(link.limit("label").map(|l| l.max), Some(30));

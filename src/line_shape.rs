@@ -200,6 +200,15 @@ fn child(f: F, t: &str, key: &str, parent: &Map<String, Json>) -> Option<(F, &'s
     })
 }
 
+/// Whether an action under `key` of an object of family `f` and type `t` needs a `label`: LINE
+/// shows it on a button ("Required for templates other than image carousel", "for quick reply
+/// buttons", "for the button of Flex Message": the reference, #action-objects). Elsewhere (a
+/// default action, a tappable box or image, an image carousel column, a rich menu area) it
+/// is optional.
+fn needs_label(f: F, t: &str, key: &str) -> bool {
+    matches!((f, key), (F::QuickReplyItem, "action") | (F::Template | F::Column, "actions")) || (f, t, key) == (F::Component, "button", "action")
+}
+
 /// How many items LINE takes in an array: family, `type` (`""`: the family has none), key, the
 /// fewest and most, what the items are called. The Messaging API reference
 /// (https://developers.line.biz/en/reference/messaging-api/), as LINE's own SDK mirrors it
@@ -320,9 +329,15 @@ fn is_colour_key(key: &str) -> bool {
 /// is checked again once rendered; the others never need it (templates write strings, so the
 /// structure, and every array's length, is fixed).
 /// A textV2 message's templated text too (its placeholders are known once rendered).
+/// A text message's templated text with LINE emoji too (the `$` they stand at may move).
 pub(crate) fn templated_shape(m: &Json) -> bool {
-    let v2 = m.get("type").and_then(Json::as_str) == Some("textV2") && m.get("text").and_then(Json::as_str).is_some_and(is_template);
-    v2 || templated(m)
+    let text = || m.get("text").and_then(Json::as_str).is_some_and(is_template);
+    let moves = match m.get("type").and_then(Json::as_str) {
+        Some("textV2") => text(),
+        Some("text") => m.get("emojis").is_some() && text(),
+        _ => false,
+    };
+    moves || templated(m)
 }
 
 fn templated(m: &Json) -> bool {
@@ -362,6 +377,11 @@ pub(crate) fn url_rule(key: &str) -> Option<Url> {
 /// scheme (`http://…{{ id }}`).
 pub(crate) fn url_problem(rule: Url, s: &str, rendered: bool) -> Option<String> {
     let when = if rendered { " after rendering" } else { "" };
+    if s.is_empty() {
+        let fix = if rendered { " (give the template a default)" } else { "" };
+        let what = if rule.https { "an https:// URL" } else { "an absolute http, https, line or tel URI" };
+        return Some([rule.key, " is empty", when, "; LINE needs ", what, fix].concat());
+    }
     let shown = s.char_indices().nth(60).map_or(s, |(i, _)| s.get(..i).unwrap_or(s));
     let scheme = s.split_once(':').map(|(scheme, _)| scheme.to_ascii_lowercase());
     if rule.https {
@@ -520,7 +540,7 @@ fn count(items: &[Json]) -> Option<usize> {
 /// Reports every problem of the message object `m` at `path`: a code, the pointer and what is
 /// wrong (without the content and variant, which the caller prefixes).
 pub(crate) fn check_message(m: &Json, path: &str, report: &mut dyn FnMut(Code, &str, String)) {
-    check(m, path, F::Message, &[], true, report);
+    check(m, path, F::Message, &[], false, true, report);
     // "You can specify a value of true up to 10 images in a single message. You can't send
     // messages that exceed this limit." (LINE's OpenAPI, `FlexImage.animated`; older pages say 3.)
     let animated = animated(m);
@@ -555,11 +575,12 @@ fn hint(word: &str, known: &[&str], more: Option<&str>) -> String {
 
 /// Reports every problem of a rich menu area's action object at `path`.
 pub(crate) fn check_rich_menu_action(action: &Json, path: &str, report: &mut dyn FnMut(Code, &str, String)) {
-    check(action, path, F::Action, IN_RICH_MENU, false, report);
+    check(action, path, F::Action, IN_RICH_MENU, false, false, report);
 }
 
-/// `dynamic`: `$for` and `$if` elements may stand for objects (in a message, not a rich menu).
-fn check(v: &Json, path: &str, f: F, only: &[&str], dynamic: bool, report: &mut dyn FnMut(Code, &str, String)) {
+/// `labelled`: an action that needs a `label` here ([`needs_label`]). `dynamic`: `$for` and
+/// `$if` elements may stand for objects (in a message, not a rich menu).
+fn check(v: &Json, path: &str, f: F, only: &[&str], labelled: bool, dynamic: bool, report: &mut dyn FnMut(Code, &str, String)) {
     let family_name = family_name(f);
     let Json::Object(o) = v else {
         report(Code::InvalidValue, path, [a(family_name), " ", family_name, " must be a JSON object, found ", kind(v)].concat());
@@ -606,6 +627,7 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], dynamic: bool, report: &mut 
         (F::Container, _) => video_hero(o, t, path, report),
         (F::Message, "imagemap") => imagemap(o, path, report),
         (F::Message, "textV2") => text_v2(o, path, report),
+        (F::Message, "text") => emojis(o, path, report),
         (F::Template, "carousel") => same_columns(o, path, report),
         _ => {}
     }
@@ -615,6 +637,9 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], dynamic: bool, report: &mut 
         if s.contains('!') && o.get(*k).is_none_or(Json::is_null) {
             report(Code::MissingField, path, [a(name), " ", name, " needs \"", k, "\""].concat());
         }
+    }
+    if labelled && o.get("label").is_none_or(Json::is_null) {
+        report(Code::MissingField, path, [a(name), " ", name, " here needs \"label\": LINE shows it on the button"].concat());
     }
     if (f, t) == (F::Component, "text") && o.get("text").is_none() && o.get("contents").is_none() {
         report(Code::MissingField, path, [a(name), " ", name, " needs \"text\" (or \"contents\", a list of spans)"].concat());
@@ -670,13 +695,14 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], dynamic: bool, report: &mut 
                 (false, _) => {}
             }
         }
+        let labelled = needs_label(f, t, k);
         match (child(f, t, k, o), x) {
             (Some((cf, only)), Json::Array(items)) => {
                 // A `$for` or `$if` element is checked as the element it writes.
                 for (i, x) in items.iter().enumerate() {
                     let mut at = join(&at, i);
                     if let Some(x) = if dynamic { written_at(x, &mut at, true) } else { Some(x) } {
-                        check(x, &at, cf, only, dynamic, report);
+                        check(x, &at, cf, only, labelled, dynamic, report);
                     }
                 }
             }
@@ -684,11 +710,11 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], dynamic: bool, report: &mut 
                 for (key, item) in m {
                     let mut at = join(&at, key);
                     if let Some(item) = if dynamic { written_at(item, &mut at, false) } else { Some(item) } {
-                        check(item, &at, cf, only, dynamic, report);
+                        check(item, &at, cf, only, labelled, dynamic, report);
                     }
                 }
             }
-            (Some((cf, only)), Json::Object(_)) => check(x, &at, cf, only, dynamic, report),
+            (Some((cf, only)), Json::Object(_)) => check(x, &at, cf, only, labelled, dynamic, report),
             _ => {}
         }
     }
@@ -802,6 +828,24 @@ fn text_v2(o: &Map<String, Json>, path: &str, report: &mut dyn FnMut(Code, &str,
         let again = keys.get(..i).is_some_and(|before| before.contains(k));
         if !again && !substitution.is_some_and(|s| s.contains_key(*k)) {
             report(Code::MissingField, &at, ["text uses {", k, "} but substitution has no \"", k, "\"; LINE needs a mention or emoji for every {key}"].concat());
+        }
+    }
+}
+
+/// A text message's LINE emoji each stand at a `$` of the text: `index` counts UTF-16 units
+/// (the reference, #text-message; any other position is refused with HTTP 400). A templated
+/// text is checked once rendered.
+fn emojis(o: &Map<String, Json>, path: &str, report: &mut dyn FnMut(Code, &str, String)) {
+    let (Some(text), Some(Json::Array(emojis))) = (o.get("text").and_then(Json::as_str), o.get("emojis")) else { return };
+    if is_template(text) {
+        return;
+    }
+    let units: Vec<u16> = text.encode_utf16().collect();
+    for (i, e) in emojis.iter().enumerate() {
+        let Some(index) = e.get("index").and_then(Json::as_u64) else { continue };
+        if usize::try_from(index).ok().and_then(|at| units.get(at)) != Some(&u16::from(b'$')) {
+            let at = join(&join(&join(path, "emojis"), i), "index");
+            report(Code::InvalidValue, &at, format!("index {index} is not a $ in the text; LINE puts each emoji at a $ of the text, counting UTF-16 units from 0 (a templated text moves the $: a textV2 message with an emoji substitution keeps its place)"));
         }
     }
 }

@@ -299,11 +299,18 @@ fn content_config_mistakes_are_reported_with_paths() {
         {"id": "a", "variants": [{"id": "x", "weight": 50, "messages": [{"type": "text", "text": "a"}]}]},
         {"id": "b", "experiment": {"id": "e"}, "variants": [{"id": "y", "messages": [{"type": "text", "text": "b"}]}]},
         {"id": "c", "variants": [{"id": "z", "when": {"in_segment": "nope"}, "messages": []}]},
-        {"id": "c", "variants": []}
+        {"id": "c", "variants": []},
+        // An arm's own condition would not be flagd's split; nor would weights over its limit.
+        {"id": "d", "experiment": {"id": "e2"}, "variants": [
+            {"id": "vip", "weight": 50, "when": {"in": ["vip", {"var": "user.tags"}]}, "messages": [{"type": "text", "text": "VIP"}]},
+            {"id": "b", "weight": 2_147_483_600_u32, "messages": [{"type": "text", "text": "b"}]}
+        ]}
     ]}))
     .unwrap_err();
     let got: Vec<(Code, &str)> = errors.iter().map(|e| (e.code, e.path.as_str())).collect();
     for want in [
+        (Code::InvalidValue, "/contents/4/variants/0/when"),
+        (Code::InvalidValue, "/contents/4/variants"),
         (Code::MissingField, "/contents/0"),
         (Code::InvalidValue, "/contents/1/experiment"),
         (Code::UnknownSegment, "/contents/2/variants/0/when/in_segment"),

@@ -165,9 +165,9 @@ fn missing_required_fields() {
     assert!(m.contains("a sticker message needs \"stickerId\""), "{m}");
     let m = one(json!({"type": "image", "originalContentUrl": "https://example.com/a.png"}), Code::MissingField, "");
     assert!(m.contains("an image message needs \"previewImageUrl\""), "{m}");
-    let m = one(json!({"type": "text", "text": "hi", "emojis": [{"index": 0, "productId": "5ac1bfd5040ab15980c9b435"}]}), Code::MissingField, "/emojis/0");
+    let m = one(json!({"type": "text", "text": "$hi", "emojis": [{"index": 0, "productId": "5ac1bfd5040ab15980c9b435"}]}), Code::MissingField, "/emojis/0");
     assert!(m.contains("\"emojiId\""), "{m}");
-    assert_eq!(problems(json!({"type": "text", "text": "hi", "emojis": [{"index": 0}]})).len(), 2, "productId and emojiId");
+    assert_eq!(problems(json!({"type": "text", "text": "$hi", "emojis": [{"index": 0}]})).len(), 2, "productId and emojiId");
     one(json!({"type": "text", "text": "hi", "quickReply": {}}), Code::MissingField, "/quickReply");
     // A box without layout and contents: two problems, one per field.
     let p = problems(flex(json!({"type": "bubble", "body": {"type": "box"}})));
@@ -299,7 +299,8 @@ fn rendered_urls_are_checked_after_rendering() {
     assert_eq!(relative.errors.len(), 1);
     // An empty URL is one problem (empty), not two.
     let empty = render("", "https://example.com/a.png");
-    assert_eq!(empty.errors.iter().map(|e| e.code).collect::<Vec<_>>(), [Code::LimitExceeded]);
+    assert_eq!(empty.errors.iter().map(|e| e.code).collect::<Vec<_>>(), [Code::InvalidValue]);
+    assert!(empty.errors[0].message.ends_with("uri is empty after rendering; LINE needs an absolute http, https, line or tel URI (give the template a default)"), "{}", empty.errors[0].message);
 }
 
 /// A template that decides a type, a layout or an enumerated value is checked once rendered:
@@ -855,4 +856,65 @@ fn loop_headers_say_what_is_wrong_with_the_word_at_fault() {
     // A message is not an element.
     let m = one(json!({"$for": "i in user.tags limit: 2", "$each": {"type": "text", "text": "x"}}), Code::InvalidValue, "");
     assert!(m.contains("goes inside a message"), "{m}");
+}
+
+/// Found by review (review-content20): what LINE refuses with 400 that the shapes let through.
+#[test]
+fn labels_where_line_shows_them() {
+    let uri = json!({"type": "uri", "uri": "https://example.com"});
+    let m = one(body(json!([{"type": "button", "action": uri}])), Code::MissingField, "/contents/body/contents/0/action");
+    assert!(m.ends_with("a uri action here needs \"label\": LINE shows it on the button"), "{m}");
+    one(json!({"type": "text", "text": "a", "quickReply": {"items": [{"type": "action", "action": {"type": "message", "text": "hi"}}]}}), Code::MissingField, "/quickReply/items/0/action");
+    one(json!({"type": "template", "altText": "a", "template": {"type": "confirm", "text": "ok?", "actions": [
+        {"type": "message", "text": "yes"}, {"type": "message", "label": "no", "text": "no"}]}}), Code::MissingField, "/template/actions/0");
+    // Optional where nothing shows it: a tappable box, a default action, an image carousel column.
+    assert_eq!(problems(body(json!([{"type": "box", "layout": "vertical", "action": uri, "contents": [{"type": "text", "text": "x"}]}]))), []);
+    assert_eq!(problems(json!({"type": "template", "altText": "a", "template": {"type": "buttons", "text": "t", "defaultAction": uri,
+        "actions": [{"type": "uri", "label": "open", "uri": "https://example.com"}]}})), []);
+    assert_eq!(problems(json!({"type": "template", "altText": "a", "template": {"type": "image_carousel", "columns": [
+        {"imageUrl": "https://example.com/a.png", "action": uri}]}})), []);
+}
+
+#[test]
+fn each_line_emoji_stands_at_a_dollar_of_the_text() {
+    let emoji = |index: u32| json!({"index": index, "productId": "5ac1bfd5040ab15980c9b435", "emojiId": "001"});
+    // UTF-16 units: 😀 counts 2, so the last $ is at 10.
+    assert_eq!(problems(json!({"type": "text", "text": "hello $ 😀$", "emojis": [emoji(6), emoji(10)]})), []);
+    let m = one(json!({"type": "text", "text": "hello $ 😀$", "emojis": [emoji(6), emoji(9)]}), Code::InvalidValue, "/emojis/1/index");
+    assert!(m.contains("index 9 is not a $ in the text"), "{m}");
+    // A templated text: the $ moves with the name, checked once rendered.
+    let e = Engine::from_json(&config(json!([{"type": "text", "text": "{{ user.attributes.name }}さん$", "emojis": [emoji(4)]}]))).unwrap();
+    assert!(render_for(&e, json!({"name": "美咲"})).errors.is_empty());
+    let d = render_for(&e, json!({"name": "お客様"}));
+    assert_eq!(d.errors.iter().map(|e| (e.code, e.path.as_str())).collect::<Vec<_>>(), [(Code::InvalidValue, format!("{M}/emojis/0/index").as_str())]);
+    assert!(d.messages.is_empty() && d.errors[0].message.contains("after rendering, index 4 is not a $") && d.errors[0].message.contains("textV2"), "{}", d.errors[0].message);
+}
+
+#[test]
+fn a_flex_text_is_never_empty() {
+    let m = one(body(json!([{"type": "text", "text": ""}])), Code::LimitExceeded, "/contents/body/contents/0/text");
+    assert!(m.ends_with("text is empty; LINE needs some text"), "{m}");
+    one(body(json!([{"type": "text", "contents": [{"type": "span", "text": ""}]}])), Code::LimitExceeded, "/contents/body/contents/0/contents/0/text");
+    let e = Engine::from_json(&config(json!([body(json!([{"type": "text", "text": "{{ user.attributes.coupon }}"}]))]))).unwrap();
+    let d = render_for(&e, json!({}));
+    assert!(d.messages.is_empty(), "nothing is sent");
+    assert!(d.errors.iter().any(|e| e.message.ends_with("text is empty after rendering; LINE needs some text (give the template a default)")), "{:?}", d.errors);
+    assert!(render_for(&e, json!({"coupon": "WELCOME10"})).errors.is_empty());
+}
+
+#[test]
+fn location_texts_and_media_urls_have_lines_limits() {
+    let m = one(json!({"type": "location", "title": "あ".repeat(101), "address": "x", "latitude": 35.6, "longitude": 139.7}), Code::LimitExceeded, "/title");
+    assert!(m.contains("title has 101 characters") && m.ends_with("LINE allows 100"), "{m}");
+    one(json!({"type": "location", "title": "t", "address": "あ".repeat(101), "latitude": 35.6, "longitude": 139.7}), Code::LimitExceeded, "/address");
+    let long = format!("https://example.com/a.png?u={}", "x".repeat(2000));
+    one(json!({"type": "image", "originalContentUrl": long, "previewImageUrl": "https://example.com/p.png"}), Code::LimitExceeded, "/originalContentUrl");
+    one(body(json!([{"type": "image", "url": long}])), Code::LimitExceeded, "/contents/body/contents/0/url");
+    // A templated URL carrying tracking parameters: after rendering.
+    let e = Engine::from_json(&config(json!([{"type": "image", "originalContentUrl": "https://example.com/a.png?u={{ user.attributes.t }}", "previewImageUrl": "https://example.com/p.png"}]))).unwrap();
+    let d = render_for(&e, json!({"t": "x".repeat(2000)}));
+    assert_eq!(d.errors.iter().map(|e| (e.code, e.path.as_str())).collect::<Vec<_>>(), [(Code::LimitExceeded, format!("{M}/originalContentUrl").as_str())]);
+    // An empty URL is one problem, the URL's.
+    let p = problems(json!({"type": "image", "originalContentUrl": "", "previewImageUrl": "https://example.com/p.png"}));
+    assert_eq!(p.iter().map(|(c, at, _)| (*c, at.as_str())).collect::<Vec<_>>(), [(Code::InvalidValue, format!("{M}/originalContentUrl").as_str())]);
 }

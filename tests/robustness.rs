@@ -1646,13 +1646,19 @@ fn runaway_rules_stop_at_a_limit() {
 /// computes the same in `u128`.
 #[test]
 fn huge_experiment_weights_bucket_like_flagd() {
-    let w = u32::MAX;
-    let engine = Engine::from_json(&json!({"version": 1, "contents": [{"id": "c", "on": ["message"], "experiment": {"id": "e"}, "variants": [
-        {"id": "a", "weight": w, "messages": [{"type": "text", "text": "a"}]},
-        {"id": "b", "weight": w, "messages": [{"type": "text", "text": "b"}]},
-        {"id": "c", "weight": w, "messages": [{"type": "text", "text": "c"}]},
-    ]}]}))
-    .unwrap();
+    let config = |w: u32| {
+        Engine::from_json(&json!({"version": 1, "contents": [{"id": "c", "on": ["message"], "experiment": {"id": "e"}, "variants": [
+            {"id": "a", "weight": w, "messages": [{"type": "text", "text": "a"}]},
+            {"id": "b", "weight": w, "messages": [{"type": "text", "text": "b"}]},
+            {"id": "c", "weight": w, "messages": [{"type": "text", "text": "c"}]},
+        ]}]}))
+    };
+    // Over flagd's limit (a total above i32::MAX: flagd-core assigns no variant): refused.
+    let errors = config(u32::MAX).unwrap_err();
+    assert_eq!(errors.iter().map(|e| (e.code, e.path.as_str())).collect::<Vec<_>>(), [(kizuna::Code::InvalidValue, "/contents/0/variants")]);
+    // Up to it, as flagd buckets.
+    let w = 715_827_882; // × 3 = 2,147,483,646
+    let engine = config(w).unwrap();
     for n in 0..64 {
         let user = format!("U{n}");
         let ctx = json!({"now": NOW, "user": {"userId": user}, "event": {"type": "message"}}).to_string();

@@ -294,6 +294,11 @@ impl Content {
         o.finish(p);
         unique_ids(variants.iter().map(|v| v.id.as_str()), &variants_path, "variant", p);
         let weighted = variants.iter().filter(|v| v.weight.is_some()).count();
+        let total: u64 = variants.iter().filter_map(|v| v.weight).map(u64::from).sum();
+        if total > FLAGD_MAX_WEIGHT {
+            // flagd's `fractional` refuses such a split (no variant): a backend could not reproduce it.
+            p.push(Code::InvalidValue, &variants_path, format!("the variants' weights total {total}; flagd allows at most {FLAGD_MAX_WEIGHT} (weights are proportions: 50 and 50 split as 1 and 1 do)"));
+        }
         match (&experiment, weighted) {
             (Some(_), 0) => p.push(Code::InvalidValue, &join(path, "experiment"), "an experiment needs variants with a \"weight\""),
             (None, n) if n > 0 => p.push(Code::MissingField, path, "variants have a \"weight\" but the content has no \"experiment\""),
@@ -302,6 +307,9 @@ impl Content {
         Some(Content { id: id?, description, on, experiment, variants })
     }
 }
+
+/// The largest total of an experiment's weights flagd's `fractional` accepts (`math.MaxInt32`).
+const FLAGD_MAX_WEIGHT: u64 = 2_147_483_647;
 
 impl Variant {
     fn read(v: &Value, path: &str, p: &mut Problems) -> Option<Variant> {
@@ -315,6 +323,14 @@ impl Variant {
                 None
             }
         });
+        if when.is_some() && weight.is_some() {
+            // The experiment's split is flagd's: a condition per arm would not be reproducible.
+            p.push(
+                Code::InvalidValue,
+                &o.field_path("when"),
+                "a variant with a \"weight\" is one arm of the experiment and has no \"when\" of its own: put the condition in the experiment's \"when\" (who takes part), or in a variant without a weight placed before the weighted ones",
+            );
+        }
         let messages = o.opt_array("messages", p, |v, _, _| Some(v.clone()));
         if messages.is_empty() {
             p.push(Code::MissingField, path, "a variant needs 1 to 5 LINE message objects in \"messages\"");

@@ -386,7 +386,7 @@ impl Contents {
             });
             answers.push(catch_all.is_some());
             if let Some((k, by)) = catch_all {
-                let why = if by.weight.is_some() { "the experiment before it always assigns a variant (its \"when\" is true or absent)".to_string() } else { format!("variant \"{}\" before it always applies (it has no condition)", by.id) };
+                let why = if by.weight.is_some() { "the experiment before it always assigns a variant (its \"when\" is true or absent)".to_string() } else { format!("variant \"{}\" before it always applies ({})", by.id, if by.when.is_some() { "its condition is always true" } else { "it has no condition" }) };
                 for (j, v) in c.variants.iter().enumerate().skip(k + 1) {
                     // Weighted variants are reached where the first of them stands.
                     if v.weight.is_some() && first_weighted.is_some_and(|f| f <= k) {
