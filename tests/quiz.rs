@@ -114,9 +114,16 @@ fn outcome_of_the_dry_path_in_full() {
         json!({"q1": "tight", "q3": "flaky", "q4": ["dryness"], "q5": "no", "q6": "want_moist", "q7": "", "result": "dry"})
     );
     assert_eq!(out.context["event"], json!({"type": "quiz", "quizId": "skin_type", "resultId": "dry"}));
-    // The decision is Engine::decide on the updated context: the `quiz` event renders quiz_done.
-    let again = engine.decide(&out.context.to_string(), DecideOptions::default()).unwrap();
+    // The decision is Engine::decide on the updated context (the `quiz` event renders
+    // quiz_done), plus the completion a backend stores.
+    let mut again = engine.decide(&out.context.to_string(), DecideOptions::default()).unwrap();
+    again.quiz = out.decision.quiz.clone();
     assert_eq!(out.decision, again);
+    let q = out.decision.quiz.as_ref().unwrap();
+    assert_eq!((q.id.as_str(), q.result.as_str(), &q.tags), ("skin_type", "dry", &out.tags));
+    assert_eq!(serde_json::to_value(&q.answers).unwrap(), json!({"q1": "tight", "q3": "flaky", "q4": ["dryness"], "q5": "no", "q6": "want_moist", "q7": ""}));
+    assert_eq!(q.attributes, out.attributes);
+    assert!(q.remove_tags.contains(&"skin_oily".to_string()) && !q.remove_tags.contains(&"skin_dry".to_string()), "{:?}", q.remove_tags);
     assert_eq!(out.decision.content.as_ref().unwrap().id, "quiz_done");
     // Same completion, same moment: same decision id (exactly-once delivery relies on it).
     let twice = engine.quiz_result(&run(&engine, steps), &user_ctx()).unwrap();
@@ -556,4 +563,88 @@ fn rules_select_on_answers_scores_and_the_user() {
     assert_eq!(result_of(&engine, &[("q1", one("y")), ("q2", one("x"))]), "b");
     assert_eq!(result_of(&engine, &[("q1", one("x")), ("q2", one("x"))]), "a");
     assert_eq!(result_of(&engine, &[("q1", one("x")), ("q2", one("y"))]), "b", "fallback");
+}
+
+/// What a backend does with a quiz decision (review-quiz20 BUG 1): the LIFF app sends only the
+/// decision, computed from the user id alone. Its `quiz` member, applied to the stored user as
+/// documented, keeps the result: the user's next message decides them still as dry skin, on
+/// the result's menu. Without it the first message moved them back to the welcome menu.
+#[test]
+fn a_backend_keeps_the_result_from_the_decision_alone() {
+    let engine = example();
+    let state = run(&engine, &paths()[0].steps);
+    let app = json!({"now": NOW, "user": {"userId": "U0123456789abcdef0123456789abcdef"}}).to_string();
+    let decision = engine.quiz_result(&state, &app).unwrap().decision;
+    let menu = decision.rich_menu.as_ref().and_then(|m| m.rich_menu_id.clone()).unwrap();
+    // The backend's user: what it knew (a tag of its own), then the decision applied.
+    let mut user = json!({"userId": "U0123456789abcdef0123456789abcdef", "tags": ["newsletter", "skin_oily"], "richMenuId": menu});
+    let q = decision.quiz.as_ref().unwrap();
+    let mut answers = q.answers.clone();
+    answers.insert("result".into(), json!(q.result));
+    user["quizAnswers"] = json!({ q.id.clone(): answers });
+    let tags: Vec<Value> = user["tags"].as_array().unwrap().iter().filter(|t| !q.remove_tags.iter().any(|r| Some(r.as_str()) == t.as_str())).cloned()
+        .chain(q.tags.iter().map(|t| json!(t))).collect();
+    user["tags"] = json!(tags);
+    user["attributes"] = json!(q.attributes);
+    assert_eq!(user["tags"], json!(["newsletter", "concern_dryness", "skin_dry"]), "an earlier result's tag is taken off");
+    let next = json!({"now": "2026-11-27T11:00:00+09:00", "user": user, "event": {"type": "message", "message": {"type": "text", "text": "こんにちは"}}});
+    let d = engine.decide(&next.to_string(), DecideOptions::default()).unwrap();
+    assert!(d.segments.contains(&"skin_dry".to_string()), "{:?}", d.segments);
+    let rm = d.rich_menu.unwrap();
+    assert_eq!((rm.action, rm.menu.as_deref()), (kizuna::contract::MenuAction::None, Some("skin_dry")));
+    assert!(d.quiz.is_none(), "only a quiz outcome's decision carries a completion");
+}
+
+/// A retake replaces the earlier result's tags (review-quiz20 RISK 1): the outcome's context,
+/// stored as the profile, no longer says dry after an oily result.
+#[test]
+fn a_retake_takes_the_earlier_results_tags_off() {
+    let engine = example();
+    let dry = engine.quiz_result(&run(&engine, &paths()[0].steps), &user_ctx()).unwrap();
+    let ctx = json!({"now": NOW, "user": dry.context["user"]}).to_string();
+    let oily = engine.quiz_result(&run(&engine, &paths()[1].steps), &ctx).unwrap();
+    assert_eq!(oily.context["user"]["tags"], json!(["newsletter", "concern_pores", "concern_acne", "skin_oily"]));
+    assert_eq!(oily.context["user"]["attributes"]["skinType"], "oily");
+    assert!(!oily.decision.segments.contains(&"skin_dry".to_string()));
+}
+
+/// Quiz, question and dimension names are parts of the paths rules read (review-quiz20 BUG 2).
+#[test]
+fn names_rules_read_as_path_parts_have_no_dot() {
+    let config = json!({"version": 1, "quizzes": [{"id": "skin.type", "title": "t", "dimensions": ["a.b", ""],
+        "questions": [{"id": "q.1", "kind": "single", "text": "?", "choices": [{"id": "y", "label": "y"}]}],
+        "results": [{"id": "r", "title": "r"}]}]});
+    let errors = Engine::from_json(&config).unwrap_err();
+    let got: Vec<(kizuna::Code, &str)> = errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+    for want in ["/quizzes/0/id", "/quizzes/0/dimensions/0", "/quizzes/0/dimensions/1", "/quizzes/0/questions/0/id"] {
+        assert!(got.contains(&(kizuna::Code::InvalidValue, want)), "{want} in {got:?}");
+    }
+    assert!(errors.iter().any(|e| e.message.contains("rules read it as answers.<question>, where '.' separates the parts")), "{errors:?}");
+}
+
+/// A recommended content or the description that fails to render for a user is left out and
+/// said in the outcome's errors: the diagnosis stands (review-quiz20 RISK 2; before, the whole
+/// result failed, and the LIFF page showed 「結果を計算できませんでした」 on every reload).
+#[test]
+fn a_part_that_fails_to_render_is_left_out_not_the_result() {
+    let mut q = base();
+    q["results"][0]["contents"] = json!(["c1", "c2"]);
+    q["results"][0]["description"] = json!("{{ user.attributes.n | divided_by: 0 }}");
+    let mut config = quiz_config(q);
+    config["contents"] = json!([
+        {"id": "c1", "variants": [{"id": "v", "messages": [{"type": "text", "text": "{{ user.attributes.missing }}"}]}]},
+        {"id": "c2", "variants": [{"id": "v", "messages": [{"type": "text", "text": "おすすめ"}]}]}
+    ]);
+    let engine = Engine::from_json(&config).unwrap_or_else(|e| panic!("{e:#?}"));
+    let mut s = engine.quiz_start("t").unwrap();
+    for q in ["q1", "q2"] {
+        s = engine.quiz_answer(&s, q, QuizAnswer::One("x".into())).unwrap();
+    }
+    let out = engine.quiz_result(&s, &json!({"now": NOW, "user": {"userId": "U1", "attributes": {"n": 3}}}).to_string()).unwrap();
+    assert_eq!(out.result.id, "a");
+    assert_eq!(out.result.contents.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c2"]);
+    assert_eq!(out.result.description, None);
+    let paths: Vec<&str> = out.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["/quizzes/0/results/0/description", "/contents/0/variants/0/messages/0/text"]);
+    assert_eq!(out.to_json(), serde_json::to_string(&out).unwrap());
 }

@@ -51,6 +51,52 @@ pub struct Decision {
     /// until one has a variant that applies; a content asked for by id is the only one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explain_content: Option<Vec<ContentExplain>>,
+    /// What a finished quiz sets on the user (the decision of a quiz outcome only): a backend
+    /// stores it, or the user's next decision no longer knows the result (and, say, moves the
+    /// user off the result's rich menu).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiz: Option<QuizCompletion>,
+}
+
+/// A finished quiz, as the user's profile keeps it. Applied to the user, in this order:
+/// `user.quizAnswers.<id>` = `answers` plus `"result"`; the `removeTags` taken out of
+/// `user.tags`, then the `tags` added; the `attributes` merged into `user.attributes`. The
+/// outcome's `context` is the context given with exactly this applied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct QuizCompletion {
+    /// The quiz id.
+    pub id: String,
+    /// The selected result's id.
+    pub result: String,
+    /// The answers by question id (a string, or a list of choice ids).
+    pub answers: serde_json::Map<String, Value>,
+    /// Tags the quiz adds (the chosen choices' tags, then the result's; no duplicates).
+    pub tags: Vec<String>,
+    /// Tags this quiz can set that this completion does not: a retake takes the earlier
+    /// result's off (a quiz owns the tags its choices and results set).
+    pub remove_tags: Vec<String>,
+    /// Attributes the quiz sets (merged over the user's; later wins).
+    pub attributes: serde_json::Map<String, Value>,
+}
+
+impl QuizCompletion {
+    fn write_json(&self, o: &mut String) {
+        o.push_str("{\"id\":");
+        s(&self.id, o);
+        o.push_str(",\"result\":");
+        s(&self.result, o);
+        o.push_str(",\"answers\":");
+        crate::value::write_serde_map(&self.answers, o);
+        o.push_str(",\"tags\":");
+        write_array(&self.tags, o, |t, o| s(t, o));
+        o.push_str(",\"removeTags\":");
+        write_array(&self.remove_tags, o, |t, o| s(t, o));
+        o.push_str(",\"attributes\":");
+        crate::value::write_serde_map(&self.attributes, o);
+        o.push('}');
+    }
 }
 
 impl PartialEq for Decision {
@@ -513,6 +559,13 @@ impl Decision {
             &mut self.groups.iter().map(|(g, id)| (g.as_str(), id.as_str())),
         );
         write_tail(o, self.rich_menu.as_ref(), self.content.as_ref(), &mut self.messages.iter().map(|m| m.get()), &self.errors, self.explain.as_deref(), self.explain_content.as_deref());
+        if let Some(q) = &self.quiz {
+            // Last, as serde writes it: after the tail's members, inside its closing brace.
+            o.pop();
+            o.push_str(",\"quiz\":");
+            q.write_json(o);
+            o.push('}');
+        }
     }
 
     pub fn to_json(&self) -> String {

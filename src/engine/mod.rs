@@ -340,6 +340,7 @@ impl Draft<'_> {
             errors: self.outcome.errors.clone(),
             explain: self.explain.clone(),
             explain_content: self.explain_content.clone(),
+            quiz: None,
         }
     }
 

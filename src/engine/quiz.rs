@@ -4,7 +4,7 @@
 //! everything else.
 
 use super::{DecideOptions, Engine, Part};
-use crate::contract::context;
+use crate::contract::{context, QuizCompletion};
 use crate::error::{Code, Error};
 use crate::logic::Env;
 use crate::quiz::{self, QuizAnswer, QuizChoice, QuizContent, QuizOutcome, QuizOutcomeResult, QuizQuestion, QuizState};
@@ -113,14 +113,24 @@ impl Engine {
             }
         }
         attributes.extend(result.attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
-        quiz::apply(&mut ctx, state, &result.id, &tags, &attributes);
+        let mut remove_tags: Vec<String> = Vec::new();
+        for t in q.tags() {
+            if !tags.contains(t) && !remove_tags.contains(t) {
+                remove_tags.push(t.clone());
+            }
+        }
+        quiz::apply(&mut ctx, state, &result.id, &tags, &remove_tags, &attributes);
+        let mut errors = Vec::new();
         let description = {
             let mut data = ctx.clone();
             if let Json::Object(m) = &mut data {
                 quiz::put_str(m, DESCRIPTION_EXTRA.0, Json::Object(scores.clone()));
             }
             let opts = RenderOptions { now, tz: self.tz, locale: self.config.locale(), limits: self.quizzes.limits() };
-            q.describe(r, &Value::from_serde(&data), &opts)?
+            q.describe(r, &Value::from_serde(&data), &opts).unwrap_or_else(|e| {
+                errors.push(e);
+                None
+            })
         };
         // The updated context, built once for the contents and the decision (as `render` and
         // `decide` would read its text).
@@ -128,15 +138,26 @@ impl Engine {
         let mut contents = Vec::with_capacity(result.contents.len());
         for id in &result.contents {
             let d = self.decide_doc(&mut doc, DecideOptions::default(), Some(self.content_index(id)?))?.to_decision();
-            // A content that fails to render fails the outcome (nothing half-rendered is shown).
-            if let Some(e) = d.errors.iter().find(|e| e.path.starts_with("/contents/")) {
-                return Err(e.clone());
+            // A content that fails to render is left out (nothing half-rendered is shown), and
+            // says why in the outcome's errors.
+            let failed: Vec<&Error> = d.errors.iter().filter(|e| e.path.starts_with("/contents/")).collect();
+            if !failed.is_empty() {
+                errors.extend(failed.into_iter().cloned());
+                continue;
             }
             if let Some(c) = d.content {
                 contents.push(QuizContent { id: c.id, variant: c.variant, experiment: c.experiment, messages: d.messages });
             }
         }
-        let decision = self.decide_doc(&mut doc, DecideOptions::default(), None)?.to_decision();
+        let mut decision = self.decide_doc(&mut doc, DecideOptions::default(), None)?.to_decision();
+        decision.quiz = Some(QuizCompletion {
+            id: state.quiz.clone(),
+            result: result.id.clone(),
+            answers: quiz::answers_json(state),
+            tags: tags.clone(),
+            remove_tags,
+            attributes: attributes.clone(),
+        });
         Ok(QuizOutcome {
             quiz: state.quiz.clone(),
             result: QuizOutcomeResult { id: result.id.clone(), title: result.title.clone(), description, contents, rich_menu: result.rich_menu.clone() },
@@ -145,6 +166,7 @@ impl Engine {
             attributes,
             context: ctx,
             decision,
+            errors,
         })
     }
 }

@@ -417,6 +417,12 @@ impl CompiledQuiz {
         Some((j, answered.saturating_add(1), answered.saturating_add(self.longest.get(j).copied().unwrap_or(1))))
     }
 
+    /// Every tag the quiz can set, its choices' then its results' (repeats included).
+    pub fn tags(&self) -> impl Iterator<Item = &String> {
+        let choices = self.quiz.questions.iter().flat_map(|q| &q.choices).flat_map(|c| &c.tags);
+        choices.chain(self.quiz.results.iter().flat_map(|r| &r.tags))
+    }
+
     /// The chosen choices of a finished state, in path order.
     fn chosen<'q>(&'q self, state: &'q QuizState) -> impl Iterator<Item = &'q super::config::Choice> {
         state.path.iter().filter_map(move |id| {

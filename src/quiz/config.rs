@@ -205,6 +205,15 @@ fn strings(o: &mut ObjectReader<'_>, key: &'static str, what: &str, p: &mut Prob
     })
 }
 
+/// Quiz, question and dimension names are parts of the paths rules read (`answers.q1`,
+/// `scores.dry`, `user.quizAnswers.skin_type.result`), where `.` separates parts: a name with
+/// one could never be reached.
+fn path_part(name: Option<&str>, at: &str, what: &str, read_as: &str, p: &mut Problems) {
+    if name.is_some_and(|n| n.contains('.')) {
+        p.push(Code::InvalidValue, at, format!("a {what} may not contain '.': rules read it as {read_as}, where '.' separates the parts; use '_' or '-'"));
+    }
+}
+
 fn object(o: &mut ObjectReader<'_>, key: &'static str, p: &mut Problems) -> Map<String, Value> {
     match o.opt(key) {
         Some(Value::Object(m)) => m.clone(),
@@ -220,9 +229,17 @@ impl Quiz {
     pub fn read(v: &Value, path: &str, p: &mut Problems) -> Option<Quiz> {
         let mut o = ObjectReader::new(v, path, "a quiz", p)?;
         let id = read_id(&mut o, "quiz", p);
+        path_part(id.as_deref(), &o.field_path("id"), "quiz id", "user.quizAnswers.<quiz>", p);
         let title = o.req_str("title", p);
         let description = o.opt_str("description", p);
         let dimensions = strings(&mut o, "dimensions", "a dimension", p);
+        for (k, d) in dimensions.iter().enumerate() {
+            let at = join(&o.field_path("dimensions"), k);
+            if d.is_empty() {
+                p.push(Code::InvalidValue, &at, "a dimension needs a name (rules read it as scores.<name>)");
+            }
+            path_part(Some(d), &at, "dimension", "scores.<dimension>", p);
+        }
         let questions = o.opt_array("questions", p, Question::read);
         if questions.is_empty() {
             p.push(Code::MissingField, path, "a quiz needs at least one question in \"questions\"");
@@ -250,6 +267,7 @@ impl Question {
     fn read(v: &Value, path: &str, p: &mut Problems) -> Option<Question> {
         let mut o = ObjectReader::new(v, path, "a question", p)?;
         let id = read_id(&mut o, "question", p);
+        path_part(id.as_deref(), &o.field_path("id"), "question id", "answers.<question>", p);
         if id.as_deref() == Some("result") {
             p.push(Code::InvalidValue, &o.field_path("id"), "the question id \"result\" is reserved (the quiz's result is stored under it); choose another id");
         }

@@ -44,9 +44,10 @@ pub fn answers_json(state: &QuizState) -> Map<String, Value> {
 }
 
 /// Applies a finished quiz to a context object (already checked to have a `user` object):
-/// `user.quizAnswers.<quiz>` = the answers plus `"result"`, the tags added (no duplicates), the
-/// attributes merged, and `event` = a `quiz` event unless the context has one.
-pub fn apply(context: &mut Value, state: &QuizState, result: &str, tags: &[String], attributes: &Map<String, Value>) {
+/// `user.quizAnswers.<quiz>` = the answers plus `"result"`, the `remove_tags` taken out and the
+/// tags added (no duplicates), the attributes merged, and `event` = a `quiz` event unless the
+/// context has one (see `contract::QuizCompletion`).
+pub fn apply(context: &mut Value, state: &QuizState, result: &str, tags: &[String], remove_tags: &[String], attributes: &Map<String, Value>) {
     let Value::Object(ctx) = context else { return };
     if ctx.get("event").is_none_or(Value::is_null) {
         // Built by `insert`, not `json!` (which goes through `serde_json::to_value`).
@@ -63,6 +64,7 @@ pub fn apply(context: &mut Value, state: &QuizState, result: &str, tags: &[Strin
         put(q, state.quiz.clone(), Value::Object(answers));
     }
     if let Some(Value::Array(have)) = member(user, "tags", Value::Array(Vec::new())) {
+        have.retain(|h| !h.as_str().is_some_and(|h| remove_tags.iter().any(|t| t == h)));
         for t in tags {
             if !have.iter().any(|h| h.as_str() == Some(t)) {
                 have.push(Value::String(t.clone()));

@@ -125,14 +125,19 @@ pub struct QuizOutcome {
     /// Attributes the quiz sets (the chosen choices' in path order, then the result's; later wins).
     pub attributes: Map<String, Value>,
     /// The given context with the quiz applied: `user.quizAnswers.<quiz>` = the answers by
-    /// question id plus `"result"`, the tags added, the attributes merged, and (unless the
-    /// context had one) `event` = `{"type": "quiz", "quizId", "resultId"}`. Store it as the
-    /// user's new profile.
+    /// question id plus `"result"`, the quiz's other tags taken off and its tags added, the
+    /// attributes merged, and (unless the context had one) `event` = `{"type": "quiz",
+    /// "quizId", "resultId"}`. Store it as the user's new profile (or apply `decision.quiz`).
     #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "crate::contract::Context"))]
     pub context: Value,
     /// `Engine::decide` on the updated context (deterministic id: the same completion at the
-    /// same `now` gives the same `decisionId`).
+    /// same `now` gives the same `decisionId`), with `quiz`: the completion to store.
     pub decision: Decision,
+    /// What of the result could not be rendered for this user: a recommended content (left
+    /// out of `result.contents`) or the description (left out). The result stands: one
+    /// product's template does not take the diagnosis away.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<crate::error::Error>,
 }
 
 /// The selected result of a quiz.
@@ -380,6 +385,10 @@ impl QuizOutcome {
         crate::value::write_serde(&self.context, &mut o);
         o.push_str(",\"decision\":");
         self.decision.write_json(&mut o);
+        if !self.errors.is_empty() {
+            o.push_str(",\"errors\":");
+            crate::error::write_errors_json(&self.errors, &mut o);
+        }
         o.push('}');
         o
     }

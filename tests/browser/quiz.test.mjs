@@ -43,6 +43,15 @@ test("five answer paths (derived from the example config) give the five skin typ
     assert.match(await page.locator("#result-title").textContent(), new RegExp(r.title));
     assert.equal(await page.evaluate(() => document.activeElement?.id), "result-title", "focus moves to the result heading");
     await page.screenshot({ path: artifact(`quiz-result-${r.id}.png`), fullPage: true });
+    // The backend keeps the result from the decision's `quiz` (the mock applies it as the
+    // README says): the user's next webhook is decided with it. Each retake replaces the last.
+    const id = await section.getAttribute("data-decision-id");
+    const user = () => backend.users.get(backend.decisions.get(id)?.userId);
+    const stored = await until(() => user()?.quizAnswers?.skin_type?.result === r.id && user(), 15000, `result ${r.id} stored`);
+    const others = quiz.results.filter((x) => x.id !== r.id).flatMap((x) => x.tags ?? []);
+    for (const t of r.tags ?? []) assert.ok(stored.tags.includes(t), `${r.id}: tag ${t}`);
+    for (const t of others) assert.ok(!stored.tags.includes(t), `${r.id}: an earlier result's tag ${t} taken off`);
+    assert.equal(stored.attributes.skinType, r.attributes?.skinType ?? stored.attributes.skinType);
   }
   await context.close();
   copyFileSync(artifact(`quiz-result-${quiz.results[0].id}.png`), resolve(ROOT, "www/app/screenshot-result.png"));

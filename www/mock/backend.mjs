@@ -173,8 +173,19 @@ function checkEnvelope(env, idempotencyKey) {
 }
 
 function apply(users, d) {
+  if (typeof d.userId !== "string") return;
+  const q = d.quiz;
+  if (q && typeof q.id === "string") {
+    // A finished quiz (README, "Quizzes"): what the user's next decisions read.
+    const u = users.get(d.userId) ?? { userId: d.userId };
+    u.quizAnswers = { ...u.quizAnswers, [q.id]: { ...q.answers, result: q.result } };
+    const removed = new Set(q.removeTags ?? []);
+    u.tags = [...new Set([...(u.tags ?? []).filter((t) => !removed.has(t)), ...(q.tags ?? [])])];
+    u.attributes = { ...u.attributes, ...q.attributes };
+    users.set(d.userId, u);
+  }
   const rm = d.richMenu;
-  if (!rm || typeof d.userId !== "string") return;
+  if (!rm) return;
   if (rm.action !== "link" && rm.action !== "unlink") return;
   const u = users.get(d.userId) ?? { userId: d.userId };
   if (rm.action === "link" && typeof rm.richMenuId === "string") u.richMenuId = rm.richMenuId;

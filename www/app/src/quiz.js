@@ -84,6 +84,11 @@ liffReady.then((lf) => {
 });
 const { engine, config } = createEngine(configText);
 const quizDef = config.quizzes?.find((q) => q.id === QUIZ);
+// The page says which quiz it is (index.html names the example's until the config is read).
+if (quizDef?.title) {
+  document.title = quizDef.title;
+  document.querySelector("h1")?.replaceChildren(quizDef.title);
+}
 performance.mark("kizuna:engine"); // config compiled
 
 const makeSync = (store) => new SyncClient({
@@ -484,13 +489,16 @@ async function showResult(token) {
   // (frozen by this visit or an earlier one with a LINE user; an older version's record may be
   // enqueued without its decision: never enqueued again)
   const decision = record.decision ?? null;
+  // A product or the description that failed to render is left out of the result (the
+  // engine's English details to the console; the rest of the result stands).
+  if (outcome.errors?.length) console.warn("kizuna-quiz: parts of the result not rendered:", outcome.errors);
   if (!shown()) return;
   const r = outcome.result;
   const decisionId = record.enqueued ?? decision?.decisionId; // none: not saved
   const products = (r.contents || []).map((c) => h("li", { "data-content": c.id }, (c.messages || []).map(renderMessage)));
   // to the chat, posted as the user: the type alone (the description is personalised, in the
   // third person: 「山田 花子さんは…」)
-  const summary = `【肌タイプ診断】わたしは「${r.title}」タイプでした。`.slice(0, 4900);
+  const summary = `【${quizDef?.title ?? "診断"}】わたしは「${r.title}」タイプでした。`.slice(0, 4900);
   // a failed send is shown next to the button (role=alert announces it too), not only in #live
   // (offered only where liff.sendMessages can work: opened from a chat; see liff.js)
   const sendError = lf.canSend ? h("p.error.send-error", { role: "alert" }) : null;
