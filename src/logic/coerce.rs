@@ -220,16 +220,55 @@ pub(crate) fn strict_eq(a: &Value, b: &Value) -> bool {
 pub(crate) fn loose_cmp(a: &Value, b: &Value) -> Result<Option<Ordering>, Incomparable> {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => return Ok(Some(x.cmp(y))),
-        (Value::String(x), Value::String(y)) => return Ok(Some(x.as_ref().cmp(y.as_ref()))),
+        (Value::String(x), Value::String(y)) => return Ok(Some(js_string_cmp(x, y))),
         _ => {}
     }
     check_comparable(a, b)?;
     Ok(to_number(a).partial_cmp(&to_number(b)))
 }
 
+/// JavaScript's string order (UTF-16 code units), as json-logic-js compares. Rust's (UTF-8
+/// bytes) is code point order, which differs only where the first differing characters are one
+/// above U+FFFF (a surrogate pair, from U+D800) and one from U+E000 (full-width forms, …):
+/// `"😀" < "Ａ"` in JavaScript. So bytes first, then those two characters as UTF-16.
+fn js_string_cmp(a: &str, b: &str) -> Ordering {
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    let Some(i) = x.iter().zip(y).position(|(p, q)| p != q) else { return x.len().cmp(&y.len()) };
+    // The bytes before `i` are equal, so the character holding byte `i` starts at the same
+    // place in both.
+    let start = (0..=i).rev().find(|&k| a.is_char_boundary(k)).unwrap_or(0);
+    let first = |s: &str| s.get(start..).and_then(|s| s.chars().next());
+    let unit = |c: char| match u32::from(c) {
+        u if u > 0xFFFF => 0xD800 + ((u - 0x10000) >> 10), // its high surrogate
+        u => u,
+    };
+    match (first(a), first(b)) {
+        (Some(p), Some(q)) => unit(p).cmp(&unit(q)).then(p.cmp(&q)),
+        _ => x.cmp(y),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_order_as_in_javascript() {
+        // node -e 'console.log("😀" < "Ａ", "😀" < "\uE000", "ab" < "a")': true true false
+        for (a, b, o) in [
+            ("😀", "Ａ", Ordering::Less),
+            ("x😀", "xＡ", Ordering::Less),
+            ("😀", "\u{E000}", Ordering::Less),
+            ("\u{D7FF}", "😀", Ordering::Less),
+            ("\u{10000}", "\u{10001}", Ordering::Less),
+            ("ab", "a", Ordering::Greater),
+            ("あ", "い", Ordering::Less),
+            ("same", "same", Ordering::Equal),
+        ] {
+            assert_eq!(js_string_cmp(a, b), o, "{a:?} {b:?}");
+            assert_eq!(js_string_cmp(b, a), o.reverse(), "{b:?} {a:?}");
+        }
+    }
 
     fn js(f: f64) -> String {
         let mut s = String::new();
