@@ -335,6 +335,12 @@ fn oversized_states_are_refused_before_they_are_read() {
     padded.push(' ');
     assert_eq!(err_of(engine.read_quiz_state(&padded)), (Code::LimitExceeded, "".into()));
     assert_eq!(err_of(engine.read_quiz_state(r#"{"version": 1}"#)), (Code::InvalidValue, "".into()));
+    // A field of the wrong kind: its pointer.
+    let wrong = |s: &str| err_of(engine.read_quiz_state(s));
+    assert_eq!(wrong(r#"{"version": 1, "quiz": "t", "done": "no"}"#), (Code::InvalidValue, "/done".into()));
+    assert_eq!(wrong(r#"{"version": 1, "quiz": "t", "answers": {"q1": 5}, "done": false}"#), (Code::InvalidValue, "/answers/q1".into()));
+    assert_eq!(wrong(r#"{"version": 1, "quiz": "t", "answers": {"q/1": ["x", 2]}, "done": false}"#), (Code::InvalidValue, "/answers/q~11/1".into()));
+    assert_eq!(wrong(r#"{"version": 1, "quiz": "t", "path": "q1", "done": false}"#), (Code::InvalidValue, "/path".into()));
 }
 
 #[test]

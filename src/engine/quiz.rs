@@ -33,7 +33,7 @@ impl Engine {
     /// rather than with serde. Text that is not a state is `invalid_value`.
     pub fn read_quiz_state(&self, text: &str) -> Result<QuizState, Error> {
         self.quizzes.check_state_len(text.len())?;
-        QuizState::from_json(text).map_err(|e| Error::new(Code::InvalidValue, "", format!("not a quiz state (start the quiz again): {e}")))
+        QuizState::read(text).map_err(|(at, e)| Error::new(Code::InvalidValue, at, format!("not a quiz state (start the quiz again): {e}")))
     }
 
     /// The length check of [`Engine::read_quiz_state`] alone, for text measured before it is

@@ -251,50 +251,58 @@ impl QuizState {
     /// null). The error says what is wrong, for a message. Any length is parsed: read
     /// untrusted text with `Engine::read_quiz_state`, which refuses oversized text unread.
     pub fn from_json(text: &str) -> Result<QuizState, String> {
+        Self::read(text).map_err(|(_, message)| message)
+    }
+
+    /// [`QuizState::from_json`], the error with the JSON pointer of what is wrong in the state.
+    pub(crate) fn read(text: &str) -> Result<QuizState, (String, String)> {
         use value::Value as V;
-        let doc = value::parse(text).map_err(|e| e.to_string())?;
+        let doc = value::parse(text).map_err(|e| (String::new(), e.to_string()))?;
         if !matches!(doc, V::Object(_)) {
-            return Err(format!("expected an object, found {}", doc.kind()));
+            return Err((String::new(), format!("expected an object, found {}", doc.kind())));
         }
         let field = |k: &str| doc.get(k);
-        let missing = |k: &str| format!("missing field `{k}`");
-        let invalid = |k: &str, want: &str| format!("invalid type for `{k}`: expected {want}");
-        let string = |v: &V<'_>, k: &str| v.as_str().map(str::to_string).ok_or_else(|| invalid(k, "a string"));
-        let strings = |v: &V<'_>, k: &str| -> Result<Vec<String>, String> {
-            v.as_array().ok_or_else(|| invalid(k, "an array of strings"))?.iter().map(|s| string(s, k)).collect()
+        let missing = |k: &str| (String::new(), format!("missing field `{k}`"));
+        let invalid = |at: &str, k: &str, want: &str| (at.to_string(), format!("invalid type for `{k}`: expected {want}"));
+        let top = |k: &str| crate::contract::read::join("", k);
+        let string = |v: &V<'_>, at: &str, k: &str| v.as_str().map(str::to_string).ok_or_else(|| invalid(at, k, "a string"));
+        let strings = |v: &V<'_>, at: &str, k: &str| -> Result<Vec<String>, (String, String)> {
+            let items = v.as_array().ok_or_else(|| invalid(at, k, "an array of strings"))?;
+            items.iter().enumerate().map(|(i, s)| string(s, &crate::contract::read::join(at, i), k)).collect()
         };
         let version = match field("version") {
-            Some(V::Int(n)) => u32::try_from(*n).map_err(|_| invalid("version", "a u32"))?,
-            Some(_) => return Err(invalid("version", "a u32")),
+            Some(V::Int(n)) => u32::try_from(*n).map_err(|_| invalid(&top("version"), "version", "a u32"))?,
+            Some(_) => return Err(invalid(&top("version"), "version", "a u32")),
             None => return Err(missing("version")),
         };
-        let quiz = string(field("quiz").ok_or_else(|| missing("quiz"))?, "quiz")?;
+        let quiz = string(field("quiz").ok_or_else(|| missing("quiz"))?, &top("quiz"), "quiz")?;
         let mut answers = BTreeMap::new();
         match field("answers") {
             None => {}
             Some(V::Object(members)) => {
                 for (k, v) in members {
+                    let at = crate::contract::read::join(&top("answers"), k);
                     let a = match v {
                         V::String(s) => QuizAnswer::One(s.to_string()),
-                        V::Array(_) => QuizAnswer::Many(strings(v, "answers")?),
-                        _ => return Err(invalid("answers", "a string or an array of strings per question")),
+                        V::Array(_) => QuizAnswer::Many(strings(v, &at, "answers")?),
+                        _ => return Err(invalid(&at, "answers", "a string or an array of strings per question")),
                     };
                     answers.insert(k.to_string(), a);
                 }
             }
-            Some(_) => return Err(invalid("answers", "an object")),
+            Some(_) => return Err(invalid(&top("answers"), "answers", "an object")),
         }
         let path = match field("path") {
             None => Vec::new(),
-            Some(v) => strings(v, "path")?,
+            Some(v) => strings(v, &top("path"), "path")?,
         };
         let current = match field("current") {
             None | Some(V::Null) => None,
-            Some(v) => Some(string(v, "current")?),
+            Some(v) => Some(string(v, &top("current"), "current")?),
         };
         let done = match field("done") {
             Some(V::Bool(b)) => *b,
-            Some(_) => return Err(invalid("done", "a boolean")),
+            Some(_) => return Err(invalid(&top("done"), "done", "a boolean")),
             None => return Err(missing("done")),
         };
         Ok(QuizState { version, quiz, answers, path, current, done })
