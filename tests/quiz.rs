@@ -654,3 +654,24 @@ fn a_part_that_fails_to_render_is_left_out_not_the_result() {
     assert_eq!(paths, ["/quizzes/0/results/0/description", "/contents/0/variants/0/messages/0/text"]);
     assert_eq!(out.to_json(), serde_json::to_string(&out).unwrap());
 }
+
+/// Settings that can never take effect are `kizuna check` warnings (review-quiz20 NIT 3).
+#[test]
+fn settings_that_never_take_effect_are_warned_about() {
+    let mut q = base();
+    q["questions"][0]["next"] = json!("$end");
+    q["questions"][0]["choices"][0]["next"] = json!("q2");
+    q["questions"][0]["choices"][1]["next"] = json!("q2");
+    q["results"].as_array_mut().unwrap().push(json!({"id": "never", "title": "N"}));
+    let e = engine_for(q);
+    let w: Vec<(String, String)> = e.warnings().into_iter().map(|w| (w.path, w.message)).collect();
+    assert_eq!(
+        w,
+        [
+            ("/quizzes/0/questions/0/next".to_string(), "this \"next\" is never used: the question must be answered, and every choice says where it leads".to_string()),
+            ("/quizzes/0/results/2".to_string(), "result \"never\" is never selected: selecting by score picks the result named like the highest-scoring dimension, or the fallback; no dimension is named so".to_string()),
+        ]
+    );
+    // The example's quiz sets nothing idle.
+    assert_eq!(example().warnings(), []);
+}

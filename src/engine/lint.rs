@@ -81,6 +81,7 @@ impl Engine {
     /// `unreachable`: what comes after something that always applies.
     fn unreachable(&self, out: &mut Vec<Error>) {
         out.extend(self.contents.unreachable().into_iter().map(|(path, message)| Error::new(Code::Unreachable, path, message)));
+        out.extend(self.quizzes.unused().into_iter().map(|(path, message)| Error::new(Code::Unreachable, path, message)));
         if let Some((Some(first), rules, default)) = self.menus.as_ref().map(|m| m.catch_all()) {
             let why = format!("rich-menu rule {first} before it always matches (its \"when\" is true)");
             for i in first + 1..rules {

@@ -109,6 +109,36 @@ impl Quizzes {
         (rules, descriptions)
     }
 
+    /// What a quiz's config sets that can never take effect (`kizuna check`'s `unreachable`):
+    /// a result nothing selects, and the own `next` of a required single-choice question whose
+    /// every choice says where it leads.
+    #[cfg(lint)]
+    pub fn unused(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for q in &self.items {
+            let by_rules = q.quiz.select_by() == SelectBy::Rules;
+            let selects = |r: usize| {
+                q.fallback == Some(r) || if by_rules { q.rules.iter().any(|(_, x)| *x == r) } else { q.quiz.dimensions.iter().any(|d| q.result_index(d) == Some(r)) }
+            };
+            for (r, result) in q.quiz.results.iter().enumerate().filter(|&(r, _)| !selects(r)) {
+                let how = if by_rules {
+                    "no rule of \"select\" names it and it is not the fallback"
+                } else {
+                    "selecting by score picks the result named like the highest-scoring dimension, or the fallback; no dimension is named so"
+                };
+                out.push((join(&join(&q.path, "results"), r), format!("result \"{}\" is never selected: {how}", result.id)));
+            }
+            for (j, question) in q.quiz.questions.iter().enumerate() {
+                let all_lead = !question.choices.is_empty() && question.choices.iter().all(|c| c.next.is_some());
+                if question.next.is_some() && question.kind == QuestionKind::Single && !question.optional && all_lead {
+                    let at = join(&join(&join(&q.path, "questions"), j), "next");
+                    out.push((at, "this \"next\" is never used: the question must be answered, and every choice says where it leads".to_string()));
+                }
+            }
+        }
+        out
+    }
+
     /// Refuses quiz state text of `len` bytes, unread, when no state of these quizzes is that
     /// long (`limit_exceeded`). `len` may be a lower bound (a JavaScript string's length).
     pub fn check_state_len(&self, len: usize) -> Result<(), Error> {
