@@ -83,7 +83,8 @@ pub struct Experiment {
     /// Experiment id, recorded in decisions (and part of the bucketing key).
     pub id: String,
     /// Who takes part (a condition); default: everyone who reaches the weighted variants.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    // `default`: optional in the schema too (`schema_with` hides the `Option` from schemars).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(not(target_arch = "wasm32"), schemars(schema_with = "rule_schema"))]
     pub when: Option<Value>,
 }
@@ -97,7 +98,7 @@ pub struct Variant {
     /// Variant id, unique within the content.
     pub id: String,
     /// Condition for this variant (JsonLogic); none: always eligible.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(not(target_arch = "wasm32"), schemars(schema_with = "rule_schema"))]
     pub when: Option<Value>,
     /// Share of the experiment (needs the content's `experiment`); 0 pauses the arm: nobody is

@@ -70,8 +70,8 @@ pub struct MenuRule {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub segment: Option<String>,
     /// A condition (JsonLogic plus kizuna's operators, `in_segment` included).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "Option<serde_json::Map<String, Value>>"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(schema_with = "crate::contract::config::rule_schema"))]
     pub when: Option<Value>,
     /// The menu id.
     pub menu: String,

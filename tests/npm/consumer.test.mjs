@@ -192,9 +192,14 @@ test("a quiz runs from JavaScript: plain objects in and out, the same outcome as
 });
 
 test("TypeScript consumers get the real contract types", () => {
+  // The example config type-checks as a Config literal (review-npm20: optional conditions were
+  // declared required).
+  const example = readFileSync(join(root, "examples/skincare/config.json"), "utf8");
   writeFileSync(join(project, "consumer.ts"), `
     import { Engine, KizunaError, type Config, type Decision, type Context, type QuizState, type QuizQuestion, type QuizOutcome } from "kizuna";
     const config: Config = { version: 1, segments: [{ id: "vip", when: { has_tag: "vip" } }] };
+    const skincare: Config = ${example};
+    const always: Config = { version: 1, richMenus: { menus: [{ id: "m", richMenuId: "richmenu-0123456789abcdef0123456789abcdef" }], rules: [{ when: true, menu: "m" }] } };
     const ctx: Context = { now: "2026-11-27T10:00:00+09:00", user: { userId: "U1", tags: ["vip"] } };
     const d: Decision = new Engine(config).decide(ctx);
     const ids: string[] = d.segments;
@@ -212,9 +217,10 @@ test("TypeScript consumers get the real contract types", () => {
     const outcome: QuizOutcome = engine.quizResult(state, ctx);
     const menu: string | undefined = outcome.result.richMenu;
     const next: Decision = outcome.decision;
+    const removed: string[] | undefined = next.quiz?.removeTags;
     // @ts-expect-error: an answer is a string or a list of strings
     engine.quizAnswer(state, "q1", 3);
-    export { ids, id, report, caught, bad, total, menu, next };
+    export { ids, id, report, caught, bad, total, menu, next, skincare, always, removed };
   `);
   const tsc = join(pkgDir, "node_modules/typescript/bin/tsc");
   // With the DOM's types (TypeScript's default lib) and without them, as a Node project
