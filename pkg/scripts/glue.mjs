@@ -14,7 +14,10 @@
 //    throws a KizunaError like the engine's own before Wasm sees it. The generated code reads
 //    `arg.length` of whatever it gets and hands malloc undefined: a trap inside the allocator.
 //    (A call with two strings has then copied the first: a few bytes, once per such mistake.)
-// 4. `KizunaError`, for `err instanceof KizunaError`. The engine throws plain `Error`s named
+// 4. An Engine used after `free()` (or after its `using` block) throws a KizunaError that
+//    says so, not wasm-bindgen's "null pointer passed to rust"; a second `free()` does nothing
+//    (a `using` block whose engine was freed by hand ends without throwing).
+// 5. `KizunaError`, for `err instanceof KizunaError`. The engine throws plain `Error`s named
 //    "KizunaError" (made in Rust, which cannot subclass a JS class without more glue), so the
 //    export is no constructor but an object whose `Symbol.hasInstance` tells them apart.
 import { readFileSync, writeFileSync } from "node:fs";
@@ -54,6 +57,19 @@ patch(`    if (module !== undefined) {
         if (Object.getPrototypeOf(module) === Object.prototype) {
             if (module.textCodec !== undefined) textCodec = module.textCodec;
             ({module} = module)`);
+patch(`    free() {
+        const ptr = this.__destroy_into_raw();`, `    free() {
+        if (!this.__wbg_ptr) return;
+        const ptr = this.__destroy_into_raw();`);
+patch(`            throw new Error(getStringFromWasm0(arg0, arg1));`, `            const message = getStringFromWasm0(arg0, arg1);
+            if (message === "null pointer passed to rust") throw freed();
+            throw new Error(message);`);
+const FREED = `function freed() {
+    const problem = { code: "invalid_value", path: "", message: "this Engine was freed (free(), or the end of its using block): make a new Engine" };
+    const err = new Error(\`[\${problem.code}]: \${problem.message}\`);
+    err.name = "KizunaError";
+    return Object.assign(err, { code: problem.code, path: problem.path, errors: [problem] });
+}`;
 const NOT_TEXT = `function notText(arg) {
     const kind = arg === null || arg === undefined ? String(arg) : Array.isArray(arg) ? "an array" : \`a\${typeof arg === "object" ? "n" : ""} \${typeof arg}\`;
     const hint = typeof arg === "object" && arg !== null ? " (for a context object, call decide() or render() instead of decideJson() or renderJson())" : "";
@@ -67,6 +83,7 @@ const KIZUNA_ERROR = `export const KizunaError = Object.freeze({
 });`;
 writeFileSync(file, `let textCodec = { decode: null, encodeInto: null };
 ${NOT_TEXT}
+${FREED}
 ${text}
 ${KIZUNA_ERROR}
 `);

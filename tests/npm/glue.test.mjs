@@ -53,3 +53,22 @@ test("a non-string where text is expected throws a KizunaError, not a Wasm trap"
   // A String object is text, as it was before the guard.
   assert.equal(engine.decideJson(new String(JSON.stringify(context))), before);
 });
+
+// review-npm20 B2: wasm-bindgen's own error for a freed object is a plain Error("null pointer
+// passed to rust"), and a second free() threw it too (so did a `using` block after free()).
+test("an Engine used after free() throws a KizunaError saying so; free() twice is harmless", async () => {
+  const { KizunaError } = await import("../../pkg/node.js");
+  const context = JSON.stringify({ version: 1, now: "2026-11-27T10:30:00+09:00", user: { userId: "U1" } });
+  const gone = new Engine(config);
+  gone.free();
+  gone.free();
+  for (const call of [() => gone.decideJson(context), () => gone.decide(JSON.parse(context)), () => gone.configHash, () => gone.quizStart("q")]) {
+    assert.throws(call, (err) => {
+      assert.ok(err instanceof KizunaError);
+      assert.equal(err.code, "invalid_value");
+      assert.match(err.message, /this Engine was freed/);
+      return true;
+    });
+  }
+  assert.equal(JSON.parse(engine.decideJson(context)).userId, "U1", "other engines are untouched");
+});
