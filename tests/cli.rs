@@ -327,7 +327,7 @@ fn decide_takes_a_byte_order_mark_and_decides_past_a_line_that_is_not_utf8() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     let got: Vec<&str> = stdout.lines().map(|l| if l.starts_with("{\"error\"") { "error" } else { "decision" }).collect();
     assert_eq!(got, ["decision", "error", "decision"], "{stdout}");
-    assert!(stdout.contains("not UTF-8 text\",\"path\":\"\"},\"line\":2}"), "{stdout}");
+    assert!(stdout.contains("\"message\":\"the context is not UTF-8 text (byte 0xff at column 73); save the file as UTF-8: kizuna does not read Shift_JIS or UTF-16\",\"path\":\"\",\"column\":73},\"line\":2}"), "{stdout}");
 }
 
 #[test]
@@ -518,6 +518,16 @@ fn a_config_that_is_not_utf8_is_a_problem_with_its_place() {
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((report["errors"][0]["code"].as_str(), report["errors"][0]["message"].as_str()), (Some("invalid_json"), Some("the file is UTF-16 text; save it as UTF-8")));
+    // NDJSON for decide (line by line) and menus (whole) say the same (review-readme20).
+    let utf16: Vec<u8> = "\u{feff}{\"now\":\"2026-11-27T10:00:00+09:00\",\"user\":{\"userId\":\"U1\"}}\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let out = kizuna(&["decide", "--config", "examples/skincare/config.json", &temp_file("u16.ndjson", &utf16)], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.lines().all(|l| l.contains("the line is UTF-16 text; save the file as UTF-8")), "{stdout}");
+    let out = kizuna(&["menus", &temp_file("sjis.ndjson", b"{\"x\": \"\x83\x65\"}\n")], None);
+    assert_eq!(out.status.code(), Some(1), "a problem of the input, not an I/O failure");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("[invalid_json]: the file is not UTF-8 text (byte 0x83 at line 1, column 8); save it as UTF-8"), "{stderr}");
 }
 
 /// `render` and `eval` name the input at fault, and a template's position is in the template.

@@ -147,6 +147,22 @@ mod cli {
         }
     }
 
+    /// [`not_text`] for one NDJSON line: the column of its first bad byte. A UTF-16 file read
+    /// as lines starts with its byte-order mark, or has NUL bytes in every line.
+    fn line_not_text(bytes: &[u8], valid_up_to: usize) -> Error {
+        if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) || bytes.contains(&0) {
+            return Error::new(kizuna::Code::InvalidJson, "", "the line is UTF-16 text; save the file as UTF-8");
+        }
+        // The text before the first bad byte is UTF-8 by definition.
+        let before = std::str::from_utf8(bytes.get(..valid_up_to).unwrap_or_default()).unwrap_or_default();
+        let column = before.chars().count() + 1;
+        let byte = bytes.get(valid_up_to).copied().unwrap_or(0);
+        let message = format!("the context is not UTF-8 text (byte 0x{byte:02x} at column {column}); save the file as UTF-8: kizuna does not read Shift_JIS or UTF-16");
+        let mut e = Error::new(kizuna::Code::InvalidJson, "", message);
+        e.column = u32::try_from(column).ok();
+        e
+    }
+
     /// The longest NDJSON line (one context or decision, without its line break) the CLI
     /// reads. A context is a few KiB; the cap keeps a file without line breaks (a broken
     /// export, a binary file) from taking all memory: a longer line is read past in bounded
@@ -297,7 +313,11 @@ mod cli {
                 }
             }
         }
-        String::from_utf8(text).map_err(|_| fail(std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8")))
+        // Not UTF-8 is a problem of the input (exit 1), said as for a whole file.
+        String::from_utf8(text).map_err(|e| {
+            say!("kizuna: {label}: {}", not_text(e.as_bytes(), e.utf8_error().valid_up_to()));
+            ExitCode::from(1)
+        })
     }
 
     /// Reads a main input and optional data (each a file or -), the data defaulting to `empty`.
@@ -794,13 +814,14 @@ mod cli {
                     let result = match line {
                         Line::Text(bytes) => match std::str::from_utf8(bytes) {
                             Ok(text) if text.trim().is_empty() => continue,
+                            Ok(text) if text.contains('\0') => kizuna::engine::error_line(&line_not_text(bytes, bytes.len()), n),
                             Ok(text) if read == 0 && matches!(text.trim(), "{" | "[") => {
                                 pretty = true;
                                 decide(text, n)
                             }
                             Ok(text) => decide(text, n),
                             // One line that is not UTF-8 is that line's error; the others are decided.
-                            Err(_) => kizuna::engine::error_line(&Error::new(kizuna::Code::InvalidJson, "", "the context is not UTF-8 text"), n),
+                            Err(e) => kizuna::engine::error_line(&line_not_text(bytes, e.valid_up_to()), n),
                         },
                         Line::TooLong(e) => kizuna::engine::error_line(&e, n),
                     };
