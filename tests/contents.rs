@@ -50,7 +50,7 @@ fn missing_display_name_falls_back_to_okyakusama() {
     for name in [json!(null), json!("")] {
         let ctx = json!({"now": NOW, "user": {"userId": "Uabc", "displayName": name, "purchases": [{"sku": "TR-01", "amount": 980, "at": "2026-11-20T10:00:00+09:00"}]}});
         let (_, m) = welcome(&e, &ctx.to_string());
-        assert!(m[0]["text"].as_str().unwrap().starts_with("お客様様、"), "{m:?}");
+        assert!(m[0]["text"].as_str().unwrap().starts_with("お客様、"), "{m:?}");
     }
 }
 

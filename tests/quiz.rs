@@ -69,7 +69,7 @@ fn the_five_example_paths_yield_the_five_skin_types() {
             assert_eq!(out.scores[dim], n.parse::<i64>().unwrap(), "{want}: {dim}");
         }
         assert_eq!(out.result.rich_menu.as_deref(), Some(format!("skin_{want}").as_str()));
-        assert!(out.result.description.as_deref().unwrap().starts_with("佐藤 美咲さんは"), "{:?}", out.result.description);
+        assert!(out.result.description.as_deref().unwrap().starts_with("佐藤 美咲様は"), "{:?}", out.result.description);
         assert!(!out.result.contents.is_empty() && out.result.contents.iter().all(|c| !c.messages.is_empty()));
         assert!(out.tags.contains(&format!("skin_{want}")));
         assert_eq!(out.attributes["skinType"], want);
