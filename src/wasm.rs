@@ -13,6 +13,11 @@ use wasm_bindgen::prelude::*;
 const TS_TYPES: &'static str = r#"
 import type { Code, Config, Context, Decision, QuizState, QuizQuestion, QuizOutcome } from "./contract.js";
 export type { Code, Config, Context, Decision, QuizState, QuizQuestion, QuizOutcome };
+// The parts, so a consumer need not spell NonNullable<Config["segments"]>[number].
+export type {
+  Segment, Content, Variant, Experiment, Quiz, RichMenus, Menu, MenuRule, User, Purchase, UserEvent,
+  RichMenuChoice, MenuReason, ContentChoice, SegmentExplain, ContentExplain, QuizCompletion, QuizAnswer,
+} from "./contract.js";
 
 /** One Messaging API call of a rich-menu batch (at most 500 userIds). */
 export interface BulkRequest {

@@ -218,9 +218,11 @@ test("TypeScript consumers get the real contract types", () => {
     const menu: string | undefined = outcome.result.richMenu;
     const next: Decision = outcome.decision;
     const removed: string[] | undefined = next.quiz?.removeTags;
+    const choice: import("kizuna").RichMenuChoice | null | undefined = next.richMenu;
+    const segment: import("kizuna").Segment = { id: "vip", when: true };
     // @ts-expect-error: an answer is a string or a list of strings
     engine.quizAnswer(state, "q1", 3);
-    export { ids, id, report, caught, bad, total, menu, next, skincare, always, removed };
+    export { ids, id, report, caught, bad, total, menu, next, skincare, always, removed, choice, segment };
   `);
   const tsc = join(pkgDir, "node_modules/typescript/bin/tsc");
   // With the DOM's types (TypeScript's default lib) and without them, as a Node project
