@@ -242,6 +242,28 @@ test("a purchase moves the user to another menu; an unchanged segment makes no l
   assert.equal(backend.users.get(user).richMenuId, menuId("standard"));
 });
 
+test("an event older than one already decided (a webhook LINE redelivers late) does not undo the newer event's menu: synced as not applied", async () => {
+  const user = newFriend();
+  await post([followEvent(user)]);
+  await waitFor("the welcome menu", () => backend.users.get(user).richMenuId === menuId("welcome"));
+  backend.users.get(user).purchases.push(purchase(1));
+  const newer = messageEvent(user, "こんにちは");
+  await post([newer]);
+  await waitFor("the standard menu", () => backend.users.get(user).richMenuId === menuId("standard"));
+  // The older event arrives last and is decided on a state that says welcome again.
+  backend.users.get(user).purchases.length = 0;
+  const older = messageEvent(user, "はじめまして", { timestamp: newer.timestamp - 60e3 });
+  await post([older]);
+  await waitFor("the older event's decision", () => decisionsFor(user).length === 3);
+  const d = decisionsFor(user)[2];
+  assert.equal(d.richMenu.action, "none", "synced as not applied");
+  assert.equal(d.richMenu.current, menuId("standard"));
+  assert.deepEqual(links(user).map((c) => c.path.split("/").pop()), [menuId("welcome"), menuId("standard")], "no link back to welcome");
+  assert.equal(line.userMenus.get(user), menuId("standard"));
+  assert.match(worker.log(), new RegExp(`event ${older.webhookEventId}: message from 60 s before an event already decided: its menu link is not made`));
+  assert.match(worker.log(), new RegExp(`event ${older.webhookEventId}: message → decision [0-9a-f]+, menu link \\(superseded by a newer event, synced as none\\)`));
+});
+
 test("backend failing after the object linked a menu: the next event is decided against that menu, not the copy's older one", async () => {
   const user = newFriend();
   // Two events in one pass: the second loads the user while the first's decision (the link)

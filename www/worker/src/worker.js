@@ -750,6 +750,14 @@ export function createWorker(loadDecide) {
       // (module) is active and answers. Both are decided and synced only.
       const act = event.type !== "unfollow" && event.mode !== "standby";
 
+      // Events reach the object in arrival order: a webhook LINE redelivers comes after newer
+      // events. The menu change of an event older than one already decided is out of date
+      // (the newer one's stands); it is synced as not applied.
+      const newest = await this.storage.get("newestEventAt");
+      if (act && rm && !record.done.menu && (rm.action === "link" || rm.action === "unlink") && newest > event.timestamp) {
+        record.done.menu = "superseded";
+        console.warn(`event ${record.id}: ${event.type} from ${duration(newest - event.timestamp)} before an event already decided: its menu ${rm.action} is not made`);
+      }
       if (act && rm && !record.done.menu && (rm.action === "link" || rm.action === "unlink")) {
         record.done.menu = await this.#step(record.id, "rich menu", () =>
           rm.action === "link" ? this.line.linkRichMenu(userId, rm.richMenuId) : this.line.unlinkRichMenu(userId));
@@ -818,10 +826,12 @@ export function createWorker(loadDecide) {
         await this.storage.put(key, record);
       }
 
+      if (!(newest >= event.timestamp)) await this.storage.put("newestEventAt", event.timestamp);
       if (event.type === "unfollow") await this.storage.delete("user"); // no copy of a user who left
       await this.sync.enqueue(syncedDecision(decision, record.done));
       const menuNote = !rm || rm.action === "none" || record.done.menu === "done" ? ""
-        : record.done.menu === "failed" ? " (failed, synced as none)" : " (not applied, synced as none)";
+        : record.done.menu === "failed" ? " (failed, synced as none)"
+        : record.done.menu === "superseded" ? " (superseded by a newer event, synced as none)" : " (not applied, synced as none)";
       console.log(`event ${record.id}: ${event.type} → decision ${decision.decisionId}` +
         `${rm ? `, menu ${rm.action}${menuNote}` : ""}${record.done.message ? `, ${record.done.message}` : ""}`);
     }
