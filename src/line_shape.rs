@@ -329,12 +329,14 @@ fn is_colour_key(key: &str) -> bool {
 /// is checked again once rendered; the others never need it (templates write strings, so the
 /// structure, and every array's length, is fixed).
 /// A textV2 message's templated text too (its placeholders are known once rendered).
-/// A text message's templated text with LINE emoji too (the `$` they stand at may move).
+/// A text message's LINE emoji when its text or an emoji's index is a template (the `$` they
+/// stand at may move).
 pub(crate) fn templated_shape(m: &Json) -> bool {
     let text = || m.get("text").and_then(Json::as_str).is_some_and(is_template);
+    let index = |e: &Json| e.get("index").and_then(Json::as_str).is_some_and(is_template);
     let moves = match m.get("type").and_then(Json::as_str) {
         Some("textV2") => text(),
-        Some("text") => m.get("emojis").is_some() && text(),
+        Some("text") => m.get("emojis").and_then(Json::as_array).is_some_and(|es| text() || es.iter().any(index)),
         _ => false,
     };
     moves || templated(m)
@@ -539,8 +541,15 @@ fn count(items: &[Json]) -> Option<usize> {
 
 /// Reports every problem of the message object `m` at `path`: a code, the pointer and what is
 /// wrong (without the content and variant, which the caller prefixes).
-pub(crate) fn check_message(m: &Json, path: &str, report: &mut dyn FnMut(Code, &str, String)) {
+/// `rendered`: `m` is a message as rendered for a user (its strings are no templates, even
+/// where they hold `{{`).
+pub(crate) fn check_message(m: &Json, path: &str, rendered: bool, report: &mut dyn FnMut(Code, &str, String)) {
     check(m, path, F::Message, &[], false, true, report);
+    if let Json::Object(o) = m {
+        if o.get("type").and_then(Json::as_str) == Some("text") {
+            emojis(o, path, rendered, report);
+        }
+    }
     // "You can specify a value of true up to 10 images in a single message. You can't send
     // messages that exceed this limit." (LINE's OpenAPI, `FlexImage.animated`; older pages say 3.)
     let animated = animated(m);
@@ -627,7 +636,6 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], labelled: bool, dynamic: boo
         (F::Container, _) => video_hero(o, t, path, report),
         (F::Message, "imagemap") => imagemap(o, path, report),
         (F::Message, "textV2") => text_v2(o, path, report),
-        (F::Message, "text") => emojis(o, path, report),
         (F::Template, "carousel") => same_columns(o, path, report),
         _ => {}
     }
@@ -833,19 +841,31 @@ fn text_v2(o: &Map<String, Json>, path: &str, report: &mut dyn FnMut(Code, &str,
 }
 
 /// A text message's LINE emoji each stand at a `$` of the text: `index` counts UTF-16 units
-/// (the reference, #text-message; any other position is refused with HTTP 400). A templated
-/// text is checked once rendered.
-fn emojis(o: &Map<String, Json>, path: &str, report: &mut dyn FnMut(Code, &str, String)) {
+/// from 0 (the reference, #text-message; any other position is refused with HTTP 400). A
+/// templated text or index is checked once rendered (`rendered`).
+fn emojis(o: &Map<String, Json>, path: &str, rendered: bool, report: &mut dyn FnMut(Code, &str, String)) {
     let (Some(text), Some(Json::Array(emojis))) = (o.get("text").and_then(Json::as_str), o.get("emojis")) else { return };
-    if is_template(text) {
+    if !rendered && is_template(text) {
         return;
     }
     let units: Vec<u16> = text.encode_utf16().collect();
     for (i, e) in emojis.iter().enumerate() {
-        let Some(index) = e.get("index").and_then(Json::as_u64) else { continue };
-        if usize::try_from(index).ok().and_then(|at| units.get(at)) != Some(&u16::from(b'$')) {
-            let at = join(&join(&join(path, "emojis"), i), "index");
-            report(Code::InvalidValue, &at, format!("index {index} is not a $ in the text; LINE puts each emoji at a $ of the text, counting UTF-16 units from 0 (a templated text moves the $: a textV2 message with an emoji substitution keeps its place)"));
+        let at = || join(&join(&join(path, "emojis"), i), "index");
+        // LINE reads a number written as a string too (as the shapes allow everywhere).
+        let index = match e.get("index") {
+            Some(Json::Number(n)) => n.as_u64().ok_or_else(|| n.to_string()),
+            Some(Json::String(s)) if !rendered && is_template(s) => continue,
+            Some(Json::String(s)) => s.trim().parse::<u64>().map_err(|_| format!("\"{s}\"")),
+            _ => continue, // missing or not a number: the shape's problem
+        };
+        match index {
+            Err(shown) => report(Code::InvalidValue, &at(), format!("index {shown} is not a position in the text: a whole number from 0")),
+            Ok(index) if usize::try_from(index).ok().and_then(|k| units.get(k)) != Some(&u16::from(b'$')) => report(
+                Code::InvalidValue,
+                &at(),
+                format!("index {index} is not a $ in the text; LINE puts each emoji at a $ of the text, counting UTF-16 units from 0 (a templated text moves the $: a textV2 message with an emoji substitution keeps its place)"),
+            ),
+            Ok(_) => {}
         }
     }
 }

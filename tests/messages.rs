@@ -888,6 +888,21 @@ fn each_line_emoji_stands_at_a_dollar_of_the_text() {
     let d = render_for(&e, json!({"name": "お客様"}));
     assert_eq!(d.errors.iter().map(|e| (e.code, e.path.as_str())).collect::<Vec<_>>(), [(Code::InvalidValue, format!("{M}/emojis/0/index").as_str())]);
     assert!(d.messages.is_empty() && d.errors[0].message.contains("after rendering, index 4 is not a $") && d.errors[0].message.contains("textV2"), "{}", d.errors[0].message);
+    // Found by review (review-diff20): a name that looks like a template is still checked.
+    assert_eq!(render_for(&e, json!({"name": "{{x}}"})).errors.len(), 1);
+    // An index as a string, negative or fractional.
+    let with = |index: Value| json!({"type": "text", "text": "hello $ 😀$", "emojis": [{"index": index, "productId": "5ac1bfd5040ab15980c9b435", "emojiId": "001"}]});
+    assert_eq!(problems(with(json!("6"))), []);
+    one(with(json!("9")), Code::InvalidValue, "/emojis/0/index");
+    for bad in [json!(-1), json!(1.5)] {
+        let m = one(with(bad.clone()), Code::InvalidValue, "/emojis/0/index");
+        assert!(m.contains("is not a position in the text: a whole number from 0"), "{bad}: {m}");
+    }
+    // A templated index: checked once rendered.
+    let e = Engine::from_json(&config(json!([{"type": "text", "text": "$ hi", "emojis": [{"index": "{{ user.attributes.n }}", "productId": "5ac1bfd5040ab15980c9b435", "emojiId": "001"}]}]))).unwrap();
+    assert!(render_for(&e, json!({"n": 0})).errors.is_empty());
+    let d = render_for(&e, json!({"n": 3}));
+    assert_eq!(d.errors.iter().map(|e| (e.code, e.path.as_str())).collect::<Vec<_>>(), [(Code::InvalidValue, format!("{M}/emojis/0/index").as_str())]);
 }
 
 #[test]

@@ -675,3 +675,24 @@ fn settings_that_never_take_effect_are_warned_about() {
     // The example's quiz sets nothing idle.
     assert_eq!(example().warnings(), []);
 }
+
+/// review-diff20: a take removes the tags its quiz can set and did not set, so a tag two
+/// quizzes share would be taken off by the other: a warning names it.
+#[test]
+fn a_tag_two_quizzes_can_set_is_warned_about() {
+    let (mut skin, mut hair) = (base(), base());
+    hair["id"] = json!("hair");
+    skin_tags(&mut skin, "concern_dry");
+    skin_tags(&mut hair, "concern_dry");
+    let mut config = quiz_config(skin);
+    config["quizzes"].as_array_mut().unwrap().push(hair);
+    let e = Engine::from_json(&config).unwrap_or_else(|e| panic!("{e:#?}"));
+    let w: Vec<(String, String)> = e.warnings().into_iter().map(|w| (w.path, w.message)).collect();
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert_eq!(w[0].0, "/quizzes/1");
+    assert!(w[0].1.starts_with("tag \"concern_dry\" can also be set by quiz \"t\""), "{}", w[0].1);
+}
+
+fn skin_tags(quiz: &mut Value, tag: &str) {
+    quiz["questions"][0]["choices"][0]["tags"] = json!([tag]);
+}

@@ -15,7 +15,8 @@
 //    `arg.length` of whatever it gets and hands malloc undefined: a trap inside the allocator.
 //    (A call with two strings has then copied the first: a few bytes, once per such mistake.)
 // 4. An Engine used after `free()` (or after its `using` block) throws a KizunaError that
-//    says so, not wasm-bindgen's "null pointer passed to rust"; a second `free()` does nothing
+//    says so, not wasm-bindgen's "null pointer passed to rust" (which only a freed object's
+//    method raises, and Engine is the one class); a second `free()` does nothing
 //    (a `using` block whose engine was freed by hand ends without throwing).
 // 5. `KizunaError`, for `err instanceof KizunaError`. The engine throws plain `Error`s named
 //    "KizunaError" (made in Rust, which cannot subclass a JS class without more glue), so the

@@ -61,7 +61,8 @@ pub struct Decision {
 /// A finished quiz, as the user's profile keeps it. Applied to the user, in this order:
 /// `user.quizAnswers.<id>` = `answers` plus `"result"`; the `removeTags` taken out of
 /// `user.tags`, then the `tags` added; the `attributes` merged into `user.attributes`. The
-/// outcome's `context` is the context given with exactly this applied.
+/// outcome's `context` is the context given with this applied (and a `quiz` event when it
+/// had none).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]

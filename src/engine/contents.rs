@@ -518,7 +518,7 @@ impl Contents {
                             }));
                         }
                         if m.shape_templated && errors.len() == before {
-                            crate::line_shape::check_message(&rendered.to_serde(), &m.path, &mut |code, at, problem| {
+                            crate::line_shape::check_message(&rendered.to_serde(), &m.path, true, &mut |code, at, problem| {
                                 let (at, note) = place(at);
                                 errors.push(Error::new(code, at, format!("{who}: after rendering, {problem}{note}")));
                             });
@@ -638,7 +638,7 @@ fn compile_message(m: &Json, path: &str, c: &Content, variant: &str, limits: &Li
     }
     // Types, required and known keys, enumerated values, colours, aspect ratios, URLs and
     // array lengths of every object inside.
-    crate::line_shape::check_message(m, path, &mut |code, at, problem| p.push(code, at, format!("{who}: {problem}")));
+    crate::line_shape::check_message(m, path, false, &mut |code, at, problem| p.push(code, at, format!("{who}: {problem}")));
     let mut b = Pieces { limits, rules, who: &who, pieces: Vec::new(), raw: String::new() };
     match m {
         Json::Object(fields) => b.object(fields, path, Role::message(m), p),

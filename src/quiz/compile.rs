@@ -110,12 +110,25 @@ impl Quizzes {
     }
 
     /// What a quiz's config sets that can never take effect (`kizuna check`'s `unreachable`):
-    /// a result nothing selects, and the own `next` of a required single-choice question whose
-    /// every choice says where it leads.
+    /// a result nothing selects, the own `next` of a required single-choice question whose
+    /// every choice says where it leads, and a tag two quizzes can set (a take of one takes off
+    /// the tags it can set and did not, so it would take the other's off).
     #[cfg(lint)]
     pub fn unused(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        for q in &self.items {
+        for (k, q) in self.items.iter().enumerate() {
+            let earlier = self.items.iter().take(k);
+            let mut shared: Vec<(&String, &str)> = Vec::new();
+            for t in q.tags() {
+                if let Some(other) = earlier.clone().find(|o| o.tags().any(|u| u == t)) {
+                    if !shared.iter().any(|(s, _)| *s == t) {
+                        shared.push((t, other.quiz.id.as_str()));
+                    }
+                }
+            }
+            for (t, other) in shared {
+                out.push((q.path.clone(), format!("tag \"{t}\" can also be set by quiz \"{other}\": a quiz owns the tags it can set, and a take of one takes off those it did not set, the other quiz's included; give each quiz tags of its own")));
+            }
             let by_rules = q.quiz.select_by() == SelectBy::Rules;
             let selects = |r: usize| {
                 q.fallback == Some(r) || if by_rules { q.rules.iter().any(|(_, x)| *x == r) } else { q.quiz.dimensions.iter().any(|d| q.result_index(d) == Some(r)) }

@@ -640,6 +640,30 @@ test("LINE unavailable past MAX_PUSH_DELAY_MS after the event: the event then sp
   }
 });
 
+test("a push answered 5xx (maybe delivered) is not dropped as late at MAX_PUSH_DELAY_MS: it goes on with its retry key, then is synced unknown", async () => {
+  const withAnswers = structuredClone(config);
+  withAnswers.contents.push({ id: "auto_answer", on: ["message"], variants: [{ id: "all", messages: [{ type: "text", text: "ありがとうございます。" }] }] });
+  const file = join(scratch, "late-push-config.json");
+  writeFileSync(file, JSON.stringify(withAnswers));
+  const b = await buildWorker({ entry: ENTRY, config: file });
+  const w = await startWorkerd({ bundle: b, env: { ...env(), MAX_PUSH_DELAY_MS: "500", REPLY_TOKEN_TTL_MS: "0", INBOX_RETRY_MS: "20", LINE_MAX_ATTEMPTS: "1", MAX_EVENT_ATTEMPTS: "2" } });
+  try {
+    const user = newFriend();
+    line.failNext({ status: 503, count: 1000, match: (c) => c.body?.to === user });
+    const message = messageEvent(user, "こんにちは");
+    await sendWebhook(w.url, SECRET, [message]);
+    const [d] = await waitFor("the decision", () => decisionsFor(user).length === 1 && decisionsFor(user), 15_000);
+    assert.equal(d.delivery, "unknown", "a push answered 503 may have been delivered");
+    const sent = pushes(user);
+    assert.ok(sent.at(-1).at - message.timestamp >= 500, "pushed again past MAX_PUSH_DELAY_MS");
+    assert.equal(new Set(sent.map((c) => c.headers["x-line-retry-key"])).size, 1, "one retry key");
+    assert.doesNotMatch(w.log(), /its messages are not pushed/);
+  } finally {
+    await w.close();
+    removeBundle(b);
+  }
+});
+
 test("the synced decision says what became of its messages: delivery reply, push, failed or not_sent", async () => {
   const replied = newFriend();
   const pushed = newFriend({ richMenuId: menuId("welcome") });

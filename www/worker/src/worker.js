@@ -786,7 +786,10 @@ export function createWorker(loadDecide) {
         // come out of the blue, and every push counts against the monthly message quota:
         // past MAX_PUSH_DELAY_MS only a follow's welcome still goes out.
         const age = Date.now() - event.timestamp;
-        if (!fresh && !attempted && event.type !== "follow" && age > this.cfg.MAX_PUSH_DELAY_MS) {
+        // A push tried before whose outcome is unknown goes on (same retry key): it may have
+        // gone out already, and "late" would say it did not.
+        const pushTried = record.done.pushUncertainAt !== undefined;
+        if (!fresh && !attempted && !pushTried && event.type !== "follow" && age > this.cfg.MAX_PUSH_DELAY_MS) {
           record.done.message = "late";
           console.warn(`event ${record.id}: ${event.type} decided ${duration(age)} after it happened ` +
             `(MAX_PUSH_DELAY_MS ${duration(this.cfg.MAX_PUSH_DELAY_MS)}): its messages are not pushed`);
