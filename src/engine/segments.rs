@@ -186,14 +186,16 @@ impl Segments {
                     }
                     false
                 });
-                // Read only when something failed already: nothing to look up otherwise.
-                let reads_unsure = !unsure.is_empty() && rule.segment_refs().iter().any(|r| unsure.contains(r));
-                if winner.is_none() && !unsure.contains(&i) && ((holds && failed) || reads_unsure) {
-                    unsure.push(i);
-                    // Reading an unsure segment, this member might hold when it does not
-                    // (later members may hold after it) or not hold when it does (they may win).
-                    failed |= !holds;
-                    doubtful = holds && reads_unsure;
+                // Only once something failed (`failed` implies it): the usual decision skips it.
+                if winner.is_none() && !unsure.is_empty() {
+                    let reads_unsure = rule.segment_refs().iter().any(|r| unsure.contains(r));
+                    if !unsure.contains(&i) && ((holds && failed) || reads_unsure) {
+                        unsure.push(i);
+                        // Reading an unsure segment, this member might hold when it does not
+                        // (later members may hold after it) or not hold when it does (they may win).
+                        failed |= !holds;
+                        doubtful = holds && reads_unsure;
+                    }
                 }
                 set(&mut conditions, i, holds);
                 let member = holds && winner.is_none();
