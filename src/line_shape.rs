@@ -386,17 +386,35 @@ pub(crate) fn url_problem(rule: Url, s: &str, rendered: bool) -> Option<String> 
     }
     let shown = s.char_indices().nth(60).map_or(s, |(i, _)| s.get(..i).unwrap_or(s));
     let scheme = s.split_once(':').map(|(scheme, _)| scheme.to_ascii_lowercase());
-    if rule.https {
-        let ok = scheme.as_deref() == Some("https") && s.get(6..8) == Some("//");
-        (!ok).then(|| [rule.key, " is \"", shown, "\"", when, "; LINE fetches media only from https:// URLs"].concat())
+    let ok = if rule.https {
+        scheme.as_deref() == Some("https") && s.get(6..8) == Some("//")
     } else {
-        let ok = match scheme.as_deref() {
+        match scheme.as_deref() {
             Some("http" | "https") => s.split_once(':').is_some_and(|(_, rest)| rest.starts_with("//")),
             Some("line" | "tel") => true,
             _ => false,
-        };
-        (!ok).then(|| [rule.key, " is \"", shown, "\"", when, "; LINE opens only absolute http, https, line and tel URIs"].concat())
+        }
+    };
+    if !ok {
+        let why = if rule.https { "; LINE fetches media only from https:// URLs" } else { "; LINE opens only absolute http, https, line and tel URIs" };
+        return Some([rule.key, " is \"", shown, "\"", when, why].concat());
     }
+    blank(rule, s, when)
+}
+
+/// A space or a control character in an http(s) URL, which no URL holds: the usual way is a
+/// display name written into a query (「佐藤 美咲」) without `url_encode`.
+fn blank(rule: Url, s: &str, when: &str) -> Option<String> {
+    if !s.get(..4).is_some_and(|h| h.eq_ignore_ascii_case("http")) {
+        return None;
+    }
+    let (n, c) = s.chars().enumerate().find(|(_, c)| c.is_whitespace() || c.is_control())?;
+    let what = match c {
+        ' ' | '\u{3000}' => "a space",
+        '\n' | '\r' => "a line break",
+        _ => "a control character",
+    };
+    Some(format!("{} has {what} at character {}{when}; a URL holds none: encode what a template writes into it with | url_encode", rule.key, n + 1))
 }
 
 /// kizuna's two elements for the lists (and `$if` for the members) of a message, replaced when

@@ -933,3 +933,19 @@ fn location_texts_and_media_urls_have_lines_limits() {
     let p = problems(json!({"type": "image", "originalContentUrl": "", "previewImageUrl": "https://example.com/p.png"}));
     assert_eq!(p.iter().map(|(c, at, _)| (*c, at.as_str())).collect::<Vec<_>>(), [(Code::InvalidValue, format!("{M}/originalContentUrl").as_str())]);
 }
+
+/// review-content20 R1: a display name written into a URL without `url_encode` puts a space in
+/// it, which no URL holds (LINE answers "invalid uri"); said with the fix.
+#[test]
+fn a_url_holds_no_space() {
+    let e = Engine::from_json(&config(json!([body(json!([
+        {"type": "button", "action": {"type": "uri", "label": "open", "uri": "https://shop.example.jp/?n={{ user.attributes.name }}"}},
+        {"type": "button", "action": {"type": "uri", "label": "ok", "uri": "https://shop.example.jp/?n={{ user.attributes.name | url_encode }}"}}]))]))).unwrap();
+    let d = render_for(&e, json!({"name": "佐藤 美咲"}));
+    assert_eq!(d.errors.iter().map(|e| (e.code, e.path.as_str())).collect::<Vec<_>>(), [(Code::InvalidValue, format!("{M}/contents/body/contents/0/action/uri").as_str())]);
+    assert!(d.errors[0].message.ends_with("uri has a space at character 30 after rendering; a URL holds none: encode what a template writes into it with | url_encode"), "{}", d.errors[0].message);
+    assert!(render_for(&e, json!({"name": "佐藤美咲"})).errors.is_empty(), "non-ASCII without a space is not refused here (no LINE reference says it is refused)");
+    let m = one(json!({"type": "image", "originalContentUrl": "https://example.com/a b.png", "previewImageUrl": "https://example.com/p.png"}), Code::InvalidValue, "/originalContentUrl");
+    assert!(m.contains("originalContentUrl has a space at character 22"), "{m}");
+    assert_eq!(problems(json!({"type": "text", "text": "a", "quickReply": {"items": [{"type": "action", "action": {"type": "uri", "label": "call", "uri": "tel:03 1234 5678"}}]}})), [], "tel: is LINE's to read");
+}
