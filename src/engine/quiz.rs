@@ -99,7 +99,7 @@ impl Engine {
         // (a loop over it costs Wasm bytes): a field added there fails to compile here.
         let [(answers_at, _), (scores_at, _), (user_at, _), (now_at, _)] = RULE_DATA;
         let mut data = Map::new();
-        quiz::put_str(&mut data, answers_at, Json::Object(answers));
+        quiz::put_str(&mut data, answers_at, Json::Object(answers.clone()));
         quiz::put_str(&mut data, scores_at, Json::Object(scores.clone()));
         quiz::put_str(&mut data, user_at, ctx.get(user_at).cloned().unwrap_or(Json::Null));
         quiz::put_str(&mut data, now_at, Json::String(now_text));
@@ -119,7 +119,10 @@ impl Engine {
                 remove_tags.push(t.clone());
             }
         }
-        quiz::apply(&mut ctx, state, &result.id, &tags, &remove_tags, &attributes);
+        // What the user keeps of this take: applied to the context here, stored by a backend
+        // from the decision.
+        let completion = QuizCompletion { id: state.quiz.clone(), result: result.id.clone(), answers, tags, remove_tags, attributes };
+        quiz::apply(&mut ctx, &completion);
         let mut errors = Vec::new();
         let description = {
             let mut data = ctx.clone();
@@ -150,14 +153,8 @@ impl Engine {
             }
         }
         let mut decision = self.decide_doc(&mut doc, DecideOptions::default(), None)?.to_decision();
-        decision.quiz = Some(QuizCompletion {
-            id: state.quiz.clone(),
-            result: result.id.clone(),
-            answers: quiz::answers_json(state),
-            tags: tags.clone(),
-            remove_tags,
-            attributes: attributes.clone(),
-        });
+        let (tags, attributes) = (completion.tags.clone(), completion.attributes.clone());
+        decision.quiz = Some(completion);
         Ok(QuizOutcome {
             quiz: state.quiz.clone(),
             result: QuizOutcomeResult { id: result.id.clone(), title: result.title.clone(), description, contents, rich_menu: result.rich_menu.clone() },

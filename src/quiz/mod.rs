@@ -22,6 +22,7 @@ pub use compile::Quizzes;
 pub use config::{Choice, Question, QuestionKind, Quiz, QuizResult, Select, SelectBy, SelectRule, END};
 pub use state::{QuizAnswer, QuizChoice, QuizContent, QuizOutcome, QuizOutcomeResult, QuizQuestion, QuizState};
 
+use crate::contract::QuizCompletion;
 use serde_json::{Map, Value};
 
 /// A score as JSON: whole numbers as integers (`3`, not `3.0`), so every runtime writes the same.
@@ -43,25 +44,26 @@ pub fn answers_json(state: &QuizState) -> Map<String, Value> {
     answers
 }
 
-/// Applies a finished quiz to a context object (already checked to have a `user` object):
-/// `user.quizAnswers.<quiz>` = the answers plus `"result"`, the `remove_tags` taken out and the
-/// tags added (no duplicates), the attributes merged, and `event` = a `quiz` event unless the
-/// context has one (see `contract::QuizCompletion`).
-pub fn apply(context: &mut Value, state: &QuizState, result: &str, tags: &[String], remove_tags: &[String], attributes: &Map<String, Value>) {
+/// Applies a finished quiz to a context object (already checked to have a `user` object), as
+/// `QuizCompletion` says a backend does: `user.quizAnswers.<quiz>` = the answers plus
+/// `"result"`, the `remove_tags` taken out and the tags added (no duplicates), the attributes
+/// merged; and `event` = a `quiz` event unless the context has one.
+pub fn apply(context: &mut Value, c: &QuizCompletion) {
+    let QuizCompletion { id, result, answers, tags, remove_tags, attributes } = c;
     let Value::Object(ctx) = context else { return };
     if ctx.get("event").is_none_or(Value::is_null) {
         // Built by `insert`, not `json!` (which goes through `serde_json::to_value`).
         let mut event = Map::new();
         put_str(&mut event, "type", Value::from("quiz"));
-        put_str(&mut event, "quizId", Value::String(state.quiz.clone()));
-        put_str(&mut event, "resultId", Value::from(result));
+        put_str(&mut event, "quizId", Value::String(id.clone()));
+        put_str(&mut event, "resultId", Value::String(result.clone()));
         put_str(ctx, "event", Value::Object(event));
     }
     let Some(Value::Object(user)) = ctx.get_mut("user") else { return };
-    let mut answers = answers_json(state);
-    put_str(&mut answers, "result", Value::String(result.to_string()));
+    let mut answers = answers.clone();
+    put_str(&mut answers, "result", Value::String(result.clone()));
     if let Some(Value::Object(q)) = member(user, "quizAnswers", Value::Object(Map::new())) {
-        put(q, state.quiz.clone(), Value::Object(answers));
+        put(q, id.clone(), Value::Object(answers));
     }
     if let Some(Value::Array(have)) = member(user, "tags", Value::Array(Vec::new())) {
         have.retain(|h| !h.as_str().is_some_and(|h| remove_tags.iter().any(|t| t == h)));
