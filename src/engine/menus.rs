@@ -82,8 +82,9 @@ impl Menus {
         })
     }
 
-    /// Picks the user's menu and compares it with the current one. A rule that fails to
-    /// evaluate counts as not matching; its error joins the decision's errors.
+    /// Picks the user's menu and compares it with the current one. A rule that cannot be judged
+    /// (its condition fails to evaluate: the error joins the decision's errors; or it reads a
+    /// segment in `unsure`) before any rule holds leaves the menu as it is (`undetermined`).
     #[inline(never)] // only engines with menus compile it (see Engine::from_json)
     pub fn decide(&self, config: &Config, doc: &Value<'_>, env: &Env<'_>, unsure: &[usize], errors: &mut Vec<Error>) -> RichMenuChoice {
         let menus = config.rich_menus.as_ref().map(|rm| rm.menus.as_slice()).unwrap_or_default();
@@ -94,7 +95,7 @@ impl Menus {
                 Test::Segment(s) if unsure.contains(s) => None,
                 Test::Segment(s) => env.segments.get(*s).copied().flatten(),
                 // A rule reading a segment not known for sure is not known for sure either.
-                Test::When(rule) if !unsure.is_empty() && rule.segment_refs().iter().any(|r| unsure.contains(r)) => None,
+                Test::When(rule) if rule.reads_any(unsure) => None,
                 Test::When(rule) => rule.matches(doc, env).map_err(|e| errors.push(e)).ok(),
             };
             let segment = || match r.test {

@@ -188,7 +188,7 @@ impl Segments {
                 });
                 // Only once something failed (`failed` implies it): the usual decision skips it.
                 if winner.is_none() && !unsure.is_empty() {
-                    let reads_unsure = rule.segment_refs().iter().any(|r| unsure.contains(r));
+                    let reads_unsure = rule.reads_any(&unsure);
                     if !unsure.contains(&i) && ((holds && failed) || reads_unsure) {
                         unsure.push(i);
                         // Reading an unsure segment, this member might hold when it does not

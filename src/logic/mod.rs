@@ -279,6 +279,11 @@ impl Rule {
         &self.segment_refs
     }
 
+    /// Whether the rule reads (`in_segment`) any of `segments` (indexes, as `segment_refs`).
+    pub fn reads_any(&self, segments: &[usize]) -> bool {
+        !segments.is_empty() && self.segment_refs.iter().any(|r| segments.contains(r))
+    }
+
     /// Adds every data path the rule may read (everything, when a path is computed).
     pub fn projection(&self, p: &mut Projection) {
         p.merge(&self.projection);
