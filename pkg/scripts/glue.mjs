@@ -65,24 +65,26 @@ patch(`    free() {
 patch(`            throw new Error(getStringFromWasm0(arg0, arg1));`, `            const message = getStringFromWasm0(arg0, arg1);
             if (message === "null pointer passed to rust") throw freed();
             throw new Error(message);`);
-const FREED = `function freed() {
-    const problem = { code: "invalid_value", path: "", message: "this Engine was freed (free(), or the end of its using block): make a new Engine" };
+// A KizunaError of the whole input (path ""), as the engine writes one, for the glue's own checks.
+const INPUT_ERROR = `function inputError(message) {
+    const problem = { code: "invalid_value", path: "", message };
     const err = new Error(\`[\${problem.code}]: \${problem.message}\`);
     err.name = "KizunaError";
     return Object.assign(err, { code: problem.code, path: problem.path, errors: [problem] });
 }`;
+const FREED = `function freed() {
+    return inputError("this Engine was freed (free(), or the end of its using block): make a new Engine");
+}`;
 const NOT_TEXT = `function notText(arg) {
     const kind = arg === null || arg === undefined ? String(arg) : Array.isArray(arg) ? "an array" : \`a\${typeof arg === "object" ? "n" : ""} \${typeof arg}\`;
     const hint = typeof arg === "object" && arg !== null ? " (for a context object, call decide() or render() instead of decideJson() or renderJson())" : "";
-    const problem = { code: "invalid_value", path: "", message: \`expected a string, got \${kind}: JSON text, ids and templates are strings\${hint}\` };
-    const err = new Error(\`[\${problem.code}]: \${problem.message}\`); // as the engine writes a problem of the whole input
-    err.name = "KizunaError";
-    return Object.assign(err, { code: problem.code, path: problem.path, errors: [problem] });
+    return inputError(\`expected a string, got \${kind}: JSON text, ids and templates are strings\${hint}\`);
 }`;
 const KIZUNA_ERROR = `export const KizunaError = Object.freeze({
     [Symbol.hasInstance]: (value) => value instanceof Error && value.name === "KizunaError" && typeof value.code === "string",
 });`;
 writeFileSync(file, `let textCodec = { decode: null, encodeInto: null };
+${INPUT_ERROR}
 ${NOT_TEXT}
 ${FREED}
 ${text}

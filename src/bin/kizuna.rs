@@ -130,13 +130,11 @@ mod cli {
     /// The problem of an input that is not UTF-8, where its first bad byte is. Japanese
     /// marketers meet it from Excel or Notepad (Shift_JIS, UTF-16), so the message names them.
     fn not_text(bytes: &[u8], valid_up_to: usize) -> Error {
-        if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        if utf16(bytes) {
             Error::new(kizuna::Code::InvalidJson, "", "the file is UTF-16 text; save it as UTF-8")
         } else {
-            // The text before the first bad byte is UTF-8 by definition.
-            let before = std::str::from_utf8(bytes.get(..valid_up_to).unwrap_or_default()).unwrap_or_default();
+            let (byte, before) = bad_byte(bytes, valid_up_to);
             let (line, column) = locate::line_column(before);
-            let byte = bytes.get(valid_up_to).copied().unwrap_or(0);
             let mut e = Error::new(
                 kizuna::Code::InvalidJson,
                 "",
@@ -147,16 +145,26 @@ mod cli {
         }
     }
 
+    /// Text that starts with a UTF-16 byte-order mark.
+    fn utf16(bytes: &[u8]) -> bool {
+        bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF])
+    }
+
+    /// The first byte that is not UTF-8 (at `valid_up_to`), and the text before it.
+    fn bad_byte(bytes: &[u8], valid_up_to: usize) -> (u8, &str) {
+        // The text before the first bad byte is UTF-8 by definition.
+        let before = std::str::from_utf8(bytes.get(..valid_up_to).unwrap_or_default()).unwrap_or_default();
+        (bytes.get(valid_up_to).copied().unwrap_or(0), before)
+    }
+
     /// [`not_text`] for one NDJSON line: the column of its first bad byte. A UTF-16 file read
     /// as lines starts with its byte-order mark, or has NUL bytes in every line.
     fn line_not_text(bytes: &[u8], valid_up_to: usize) -> Error {
-        if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) || bytes.contains(&0) {
+        if utf16(bytes) || bytes.contains(&0) {
             return Error::new(kizuna::Code::InvalidJson, "", "the line is UTF-16 text; save the file as UTF-8");
         }
-        // The text before the first bad byte is UTF-8 by definition.
-        let before = std::str::from_utf8(bytes.get(..valid_up_to).unwrap_or_default()).unwrap_or_default();
+        let (byte, before) = bad_byte(bytes, valid_up_to);
         let column = before.chars().count() + 1;
-        let byte = bytes.get(valid_up_to).copied().unwrap_or(0);
         let message = format!("the context is not UTF-8 text (byte 0x{byte:02x} at column {column}); save the file as UTF-8: kizuna does not read Shift_JIS or UTF-16");
         let mut e = Error::new(kizuna::Code::InvalidJson, "", message);
         e.column = u32::try_from(column).ok();
