@@ -62,3 +62,36 @@ test("beforeRequest runs before each attempt: when it throws, no request is made
     await line.close();
   }
 });
+
+test("lineUnavailable marks what LINE could not take (5xx, 429, a dropped connection, a timeout), not an exception of the call's own", async () => {
+  const line = await startLineApi({ token: "t" });
+  try {
+    const api = new LineApi({ channelAccessToken: "t", baseURL: line.url, maxAttempts: 2, baseDelayMs: 0, timeoutMs: 200, sleep: async () => {} });
+    const user = `U${"c".repeat(32)}`;
+    const menu = `richmenu-${"d".repeat(32)}`;
+    const link = () => api.linkRichMenu(user, menu).then(() => "linked", (e) => e);
+    line.failNext(503, 2);
+    assert.equal((await link()).lineUnavailable, true, "5xx");
+    line.processThen({ count: 2, then: "drop" });
+    const dropped = await link();
+    assert.equal(dropped.message, "fetch failed");
+    assert.equal(dropped.lineUnavailable, true, "a dropped connection");
+    line.processThen({ count: 2, then: "hang" });
+    const hung = await link();
+    assert.equal(hung.name, "LineTimeoutError");
+    assert.equal(hung.lineUnavailable, true, "a timeout");
+    // A bug (or a body that cannot be serialized) is retried like a network error, but it is
+    // not an outage: the worker must not hold the user's events for an hour on it.
+    let calls = 0;
+    const bug = await api.retrying("link rich menu", async () => {
+      calls++;
+      return undefined.richMenuId;
+    }).catch((e) => e);
+    assert.equal(bug.name, "TypeError");
+    assert.equal(calls, 2);
+    assert.equal(bug.lineUnavailable, undefined);
+    assert.equal(await link(), "linked");
+  } finally {
+    await line.close();
+  }
+});

@@ -16,6 +16,15 @@ export class LineTimeoutError extends Error {
   }
 }
 
+/**
+ * Whether `e` is the request failing on the way: our timeout, workerd's fetch ("Network
+ * connection lost.", marked `retryable`) or Node's (undici's `TypeError: fetch failed` with the
+ * socket error as its cause).
+ */
+function isTransportError(e) {
+  return e instanceof LineTimeoutError || e?.retryable === true || (e?.name === "TypeError" && e.message === "fetch failed" && e.cause !== undefined);
+}
+
 export class LineApi {
   /**
    * @param {{ channelAccessToken: string, baseURL?: string, maxAttempts?: number, baseDelayMs?: number,
@@ -38,9 +47,10 @@ export class LineApi {
   /**
    * Runs `call` with a timeout, retrying 429, 5xx, network errors and timeouts; other errors
    * (and LINE's monthly message limit) are thrown at once. `onAttemptFailed(e)` sees every
-   * failed attempt. At most `maxAttempts` requests (`call` makes one request per attempt). An
-   * error thrown after retries (or with a Retry-After too long to wait for) has
-   * `lineUnavailable: true`.
+   * failed attempt. At most `maxAttempts` requests (`call` makes one request per attempt). A
+   * 429, 5xx, network error or timeout thrown after retries (or with a Retry-After too long to
+   * wait for) has `lineUnavailable: true`; another exception without a status is retried too
+   * (it may be a network error of a kind not recognised) but not marked.
    */
   async retrying(what, call, onAttemptFailed) {
     for (let attempt = 1; ; attempt++) {
@@ -51,10 +61,12 @@ export class LineApi {
         onAttemptFailed?.(e);
         const status = e instanceof HTTPFetchError ? e.status : undefined;
         // No HTTP status: the request failed on the way (network, a dropped connection, the
-        // timeout) — retried, as a 5xx is.
+        // timeout), or the call threw before it — retried, as a 5xx is.
         const retryable = status === undefined || (status === 429 && !isMonthlyLimit(e)) || status >= 500;
         // `lineUnavailable`: LINE could not take the call now (the caller may wait and try again).
-        if (retryable) e.lineUnavailable = true;
+        // Not for an exception that is neither an answer nor a failed connection (a bug, a body
+        // that cannot be serialized): holding the user's events for an outage would not help it.
+        if (retryable && (status !== undefined || isTransportError(e))) e.lineUnavailable = true;
         if (!retryable || attempt >= this.maxAttempts) throw e;
         const retryAfter = status === undefined ? undefined : parseRetryAfter(e.headers?.get?.("retry-after"));
         if (retryAfter > this.maxDelayMs) {
