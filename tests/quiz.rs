@@ -118,6 +118,8 @@ fn outcome_of_the_dry_path_in_full() {
     // quiz_done), plus the completion a backend stores.
     let mut again = engine.decide(&out.context.to_string(), DecideOptions::default()).unwrap();
     again.quiz = out.decision.quiz.clone();
+    assert_ne!(again.decision_id, out.decision.decision_id, "the id covers the completion too");
+    again.decision_id = out.decision.decision_id.clone();
     assert_eq!(out.decision, again);
     let q = out.decision.quiz.as_ref().unwrap();
     assert_eq!((q.id.as_str(), q.result.as_str(), &q.tags), ("skin_type", "dry", &out.tags));
@@ -129,6 +131,12 @@ fn outcome_of_the_dry_path_in_full() {
     let twice = engine.quiz_result(&run(&engine, steps), &user_ctx()).unwrap();
     assert_eq!(twice.decision.decision_id, out.decision.decision_id);
     assert_eq!(twice, out);
+    // Another take at the same moment with the same result, segments, menu and content but
+    // another free-text answer is another decision (a backend keeps decisions by id).
+    let other: Vec<_> = steps.iter().map(|(q, a)| (q.clone(), if q == "q7" { QuizAnswer::from("乾燥が気になる") } else { a.clone() })).collect();
+    let other = engine.quiz_result(&run(&engine, &other), &user_ctx()).unwrap();
+    assert_eq!((other.result.id.as_str(), &other.decision.segments), ("dry", &out.decision.segments));
+    assert_ne!(other.decision.decision_id, out.decision.decision_id);
 }
 
 #[test]

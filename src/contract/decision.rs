@@ -13,8 +13,8 @@ pub struct Decision {
     /// Contract version: `1`.
     pub version: u32,
     /// Deterministic id: a 128-bit hash (hex) of the config hash, the user id, `now`, the
-    /// event's `webhookEventId` and the decision's content. Same inputs ⇒ same id, so a
-    /// backend can de-duplicate. Not a cryptographic digest.
+    /// event's `webhookEventId`, the decision's content and a quiz's completion. Same inputs ⇒
+    /// same id, so a backend can de-duplicate. Not a cryptographic digest.
     pub decision_id: String,
     /// Hash (hex) of the canonical config JSON the engine was compiled from.
     pub config_hash: String,
@@ -83,7 +83,7 @@ pub struct QuizCompletion {
 }
 
 impl QuizCompletion {
-    fn write_json(&self, o: &mut String) {
+    pub(crate) fn write_json(&self, o: &mut String) {
         o.push_str("{\"id\":");
         s(&self.id, o);
         o.push_str(",\"result\":");
