@@ -273,11 +273,14 @@ pub fn bulk_requests(#[wasm_bindgen(unchecked_param_type = "Decision[] | string"
 #[wasm_bindgen(unchecked_return_type = "unknown")]
 pub fn evaluate(
     #[wasm_bindgen(unchecked_param_type = "unknown")] rule: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "unknown")] data: JsValue,
+    data: Option<JsValue>,
     now: Option<String>,
 ) -> Result<JsValue, JsValue> {
     let rule = json_text(&rule, "rule")?;
-    let data = if data.is_undefined() { "null".to_string() } else { json_text(&data, "data")? };
+    let data = match data {
+        Some(data) => json_text(&data, "data")?,
+        None => "null".to_string(),
+    };
     let out = engine::evaluate(&rule, &data, &now_or_clock(now)).map_err(|e| js_error(&e))?;
     parse_js(&out)
 }
@@ -288,10 +291,13 @@ pub fn evaluate(
 #[wasm_bindgen(js_name = renderTemplate)]
 pub fn render_template(
     template: &str,
-    #[wasm_bindgen(unchecked_param_type = "unknown")] data: JsValue,
+    data: Option<JsValue>,
     now: Option<String>,
 ) -> Result<String, JsValue> {
-    let data = if data.is_undefined() { "{}".to_string() } else { json_text(&data, "data")? };
+    let data = match data {
+        Some(data) => json_text(&data, "data")?,
+        None => "{}".to_string(),
+    };
     engine::render_template(template, &data, &now_or_clock(now)).map_err(|e| js_error(&e))
 }
 

@@ -196,7 +196,7 @@ test("TypeScript consumers get the real contract types", () => {
   // declared required).
   const example = readFileSync(join(root, "examples/skincare/config.json"), "utf8");
   writeFileSync(join(project, "consumer.ts"), `
-    import { Engine, KizunaError, type Config, type Decision, type Context, type QuizState, type QuizQuestion, type QuizOutcome } from "kizuna";
+    import { Engine, KizunaError, evaluate, renderTemplate, type Config, type Decision, type Context, type QuizState, type QuizQuestion, type QuizOutcome } from "kizuna";
     const config: Config = { version: 1, segments: [{ id: "vip", when: { has_tag: "vip" } }] };
     const skincare: Config = ${example};
     const always: Config = { version: 1, richMenus: { menus: [{ id: "m", richMenuId: "richmenu-0123456789abcdef0123456789abcdef" }], rules: [{ when: true, menu: "m" }] } };
@@ -222,7 +222,10 @@ test("TypeScript consumers get the real contract types", () => {
     const segment: import("kizuna").Segment = { id: "vip", when: true };
     // @ts-expect-error: an answer is a string or a list of strings
     engine.quizAnswer(state, "q1", 3);
-    export { ids, id, report, caught, bad, total, menu, next, skincare, always, removed, choice, segment };
+    // The data of the playground calls is optional, as at run time.
+    const bare: unknown = evaluate({ "==": [1, 1] });
+    const text: string = renderTemplate("こんにちは");
+    export { bare, text, ids, id, report, caught, bad, total, menu, next, skincare, always, removed, choice, segment };
   `);
   const tsc = join(pkgDir, "node_modules/typescript/bin/tsc");
   // With the DOM's types (TypeScript's default lib) and without them, as a Node project
