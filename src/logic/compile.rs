@@ -339,6 +339,10 @@ impl<'o> Compiler<'o> {
                 }
             },
             Op::Lit(Value::Null) | Op::Lit(Value::Object(_)) => TimeFast::Eval,
+            Op::Lit(n @ (Value::Int(_) | Value::Float(_))) if n.as_f64().is_some_and(super::time::Instant::looks_like_seconds) => {
+                self.err(Code::InvalidTimestamp, super::time::seconds_hint(&n.as_f64().map(|f| f.to_string()).unwrap_or_default()));
+                TimeFast::Eval
+            }
             Op::Lit(n @ (Value::Int(_) | Value::Float(_))) if n.as_f64().and_then(super::time::Instant::from_millis).is_some() => TimeFast::Eval,
             Op::Lit(other) => {
                 self.err(Code::InvalidTimestamp, format!("a timestamp must be a string like \"2026-11-27T20:00:00+09:00\" or epoch milliseconds, got {}", other.kind()));

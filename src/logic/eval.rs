@@ -1109,6 +1109,7 @@ impl Node {
                     },
                     // LINE's webhook `timestamp` is epoch milliseconds.
                     Value::Int(_) | Value::Float(_) => match v.as_f64().and_then(Instant::from_millis) {
+                        Some(_) if v.as_f64().is_some_and(Instant::looks_like_seconds) => Err(Fault::new(FailKind::InvalidTimestamp, format!("\"{}\": {}", self.name(), super::time::seconds_hint(&describe(&v)))).at(self)),
                         Some(t) => Ok(Some(t)),
                         None => Err(Fault::new(
                             FailKind::InvalidTimestamp,

@@ -396,6 +396,25 @@ fn line_webhook_timestamps_in_epoch_milliseconds_are_instants() {
 }
 
 #[test]
+fn epoch_seconds_are_refused_with_the_fix_rather_than_read_as_1970() {
+    // A backend's Unix time (seconds) read as milliseconds is January 1970: every user would be
+    // 20,000 days dormant. From 10^8 to 10^11 (after 1973 as seconds) it is refused.
+    let r = compile(&json!({">": [{"days_since": [{"var": "t"}]}, 90]}), &opts(), "").unwrap();
+    for secs in ["1764207000", "100000000", "99999999999"] {
+        let e = r.apply(&parse(&format!(r#"{{"t":{secs}}}"#)).unwrap(), &env()).unwrap_err();
+        assert_eq!(e.code(), Code::InvalidTimestamp, "{secs}");
+        assert!(e.message().contains("looks like epoch seconds") && e.message().contains("multiply it by 1000"), "{}", e.message());
+    }
+    // Milliseconds on either side still read as instants: 1970-01-02 and 1973-03-03.
+    assert_eq!(eval(json!({"weekday": [{"var": "t"}]}), r#"{"t":99999999}"#), json!(5));
+    assert_eq!(eval(json!({"weekday": [{"var": "t"}]}), r#"{"t":100000000000}"#), json!(6));
+    // A literal is refused when the config compiles, at its pointer.
+    let e = errors(json!({"before": [{"var": "t"}, 1764207000]}));
+    assert_eq!((e[0].code, e[0].path.as_str()), (Code::InvalidTimestamp, "/segments/3/when/before/1"));
+    assert!(e[0].message.starts_with("1764207000 looks like epoch seconds"), "{}", e[0].message);
+}
+
+#[test]
 fn one_malformed_item_does_not_decide_a_quantifier_whatever_the_order() {
     let rule = json!({"some": [{"var": "p"}, {"after": [{"var": "at"}, "2026-01-01"]}]});
     for data in [r#"{"p":[{"at":"2026-01-20"},{"at":"garbage"}]}"#, r#"{"p":[{"at":"garbage"},{"at":"2026-01-20"}]}"#] {

@@ -46,6 +46,14 @@ impl Instant {
         Some(Instant { secs: ms.div_euclid(1000), nanos: (ms.rem_euclid(1000) * 1_000_000) as u32 })
     }
 
+    /// Whether epoch milliseconds `ms` are more likely epoch seconds: from 10^8 to 10^11, a
+    /// date after 1973-03-03 as seconds but only 1970-01-02 to 1973-03-03 as milliseconds (the
+    /// mirror of Liquid's `date`, which reads seconds and refuses 10^11 on). Read as
+    /// milliseconds, a backend's Unix time would make every user 20,000 days dormant.
+    pub fn looks_like_seconds(ms: f64) -> bool {
+        (1e8..1e11).contains(&ms)
+    }
+
     /// Seconds from `self` to `later` (negative when `later` is earlier).
     pub fn seconds_until(self, later: Instant) -> f64 {
         (later.secs - self.secs) as f64 + (f64::from(later.nanos) - f64::from(self.nanos)) / 1e9
@@ -370,6 +378,11 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// The error for a number [`Instant::looks_like_seconds`] refuses (`got`: it, described).
+pub(crate) fn seconds_hint(got: &str) -> String {
+    format!("{got} looks like epoch seconds: timestamps in rules are epoch milliseconds (as LINE's event.timestamp), so multiply it by 1000 (write a date of 1970–1973 as a string like \"1971-05-01\")")
 }
 
 #[cfg(test)]
