@@ -83,7 +83,8 @@ const callsFor = (user, filter = () => true) =>
   line.calls.filter((c) => (c.path.includes(user) || c.body?.to === user || c.body?.userIds?.includes(user)) && filter(c));
 const replies = () => line.calls.filter((c) => c.path === "/v2/bot/message/reply");
 const replyFor = (event) => replies().filter((c) => c.body?.replyToken === event.replyToken);
-const links = (user) => callsFor(user, (c) => c.method === "POST" && c.path.startsWith(`/v2/bot/user/${user}/richmenu/`));
+const isLink = (user) => (c) => c.method === "POST" && c.path.startsWith(`/v2/bot/user/${user}/richmenu/`);
+const links = (user) => callsFor(user, isLink(user));
 const pushes = (user) => callsFor(user, (c) => c.path === "/v2/bot/message/push");
 // The worker's GET /users/{user} requests to the backend.
 const loadsOf = (user) => backend.requests.filter((r) => r.method === "GET" && r.path === `/users/${user}`);
@@ -199,7 +200,7 @@ test("follow ⇒ the segment's rich menu is linked and the personalized greeting
   const [reply] = await waitFor("the reply", () => replyFor(event).length && replyFor(event));
   assert.match(reply.body.messages[0].text, /^佐藤 美咲様、友だち追加ありがとうございます！/);
   assert.ok(reply.body.messages.length >= 1 && reply.body.messages.length <= 5);
-  const linked = links(user);
+  const linked = await waitFor("the link, after the reply", () => links(user).length && links(user));
   assert.equal(linked.length, 1);
   assert.equal(linked[0].path, `/v2/bot/user/${user}/richmenu/${menuId("welcome")}`);
   assert.equal(linked[0].headers.authorization, `Bearer ${TOKEN}`);
@@ -388,6 +389,28 @@ test("backend failing and no copy of the user: the event waits for the backend, 
   assert.equal(decision.richMenu.action, "none");
   assert.equal(links(user).length, 0, "the loyal menu is not replaced by the welcome menu");
   assert.equal(backend.users.get(user).richMenuId, menuId("loyal"));
+});
+
+test("a slow menu link does not spend the reply token: the answer goes first, as a reply, and the link is retried after it", async () => {
+  // Each link attempt hangs past LINE_TIMEOUT_MS; its three attempts outlast the reply token.
+  const w = await startWith({ LINE_TIMEOUT_MS: "300", LINE_MAX_ATTEMPTS: "3", LINE_RETRY_BASE_MS: "0", REPLY_TOKEN_TTL_MS: "800", INBOX_RETRY_MS: "50" });
+  try {
+    const user = newFriend();
+    line.processThen({ path: `/v2/bot/user/${user}/richmenu/${menuId("welcome")}`, count: 3, then: "hang" });
+    const event = followEvent(user);
+    assert.equal((await sendWebhook(w.url, SECRET, [event])).status, 200);
+    const [decision] = await waitFor("the decision at the backend", () => decisionsFor(user).length && decisionsFor(user), 10_000);
+    assert.equal(replyFor(event).length, 1, "replied with the fresh token");
+    assert.equal(pushes(user).length, 0, "not pushed");
+    assert.equal(decision.delivery, "reply");
+    assert.equal(links(user).length, 4, "three attempts timed out, then a later pass linked");
+    assert.equal(decision.richMenu.action, "link");
+    assert.equal(backend.users.get(user).richMenuId, menuId("welcome"));
+    const replied = line.calls.indexOf(replyFor(event)[0]);
+    assert.ok(replied < line.calls.indexOf(links(user)[0]), "the reply before the first link attempt");
+  } finally {
+    await w.close();
+  }
 });
 
 test("backend failing for longer than MAX_EVENT_ATTEMPTS tries and no copy: the event is kept, then decided once when the backend answers (menu linked, greeting pushed, synced once), and the user's later event after it", async () => {
@@ -621,7 +644,7 @@ test("LINE unavailable (5xx) through more passes than MAX_EVENT_ATTEMPTS: the ev
 test("LINE unavailable past MAX_PUSH_DELAY_MS after the event: the event then spends MAX_EVENT_ATTEMPTS and is given up, its menu change synced as not applied", async () => {
   const w = await startWith({ MAX_EVENT_ATTEMPTS: "2", INBOX_RETRY_MS: "20", LINE_MAX_ATTEMPTS: "1", MAX_PUSH_DELAY_MS: "400" });
   try {
-    const user = newFriend(); // no menu yet: the link is the first call
+    const user = newFriend(); // no menu yet: a link to make
     line.failNext({ status: 503, count: 1000, match: (c) => c.path.includes(user) });
     const event = followEvent(user);
     await sendWebhook(w.url, SECRET, [event]);
@@ -633,8 +656,10 @@ test("LINE unavailable past MAX_PUSH_DELAY_MS after the event: the event then sp
     assert.ok(lines.some((l) => l.endsWith(": LINE API 503; gave up after 2 attempts")));
     assert.ok(links(user).at(-1).at - event.timestamp >= 400, "the last try after MAX_PUSH_DELAY_MS");
     assert.equal(decision.richMenu.action, "none");
-    assert.equal(decision.delivery, "failed");
-    assert.equal(pushes(user).length + replyFor(event).length, 0);
+    // The greeting went first, while LINE took it (only the link calls fail here).
+    assert.equal(decision.delivery, "reply");
+    assert.equal(replyFor(event).length, 1);
+    assert.equal(pushes(user).length, 0);
   } finally {
     await w.close();
   }
@@ -771,10 +796,11 @@ test("backend 200 with an HTML page on POST /decisions (a BACKEND_URL that point
 
 test("LINE API 429 ⇒ retried, honouring Retry-After", async () => {
   const user = newFriend();
-  line.failNext(429, 2, 1); // the next two Messaging API calls: 429, Retry-After: 1 s
+  line.failNext({ status: 429, count: 2, retryAfter: 1, match: isLink(user) }); // the link: 429, Retry-After: 1 s, twice
   const event = followEvent(user);
   await post([event]);
   await waitFor("the reply", () => replyFor(event).length === 1, 10_000);
+  await waitFor("the decision", () => decisionsFor(user).length === 1, 10_000);
   const linkCalls = links(user);
   assert.equal(linkCalls.length, 3, "two 429s, then the link");
   assert.ok(linkCalls[2].at - linkCalls[1].at >= 900, `waited ${linkCalls[2].at - linkCalls[1].at} ms, Retry-After asked for 1000`);
@@ -786,7 +812,7 @@ test("LINE 429 with a Retry-After longer than a call waits (10 s): the event is 
   const w = await startWith({});
   try {
     const user = newFriend();
-    line.failNext(429, 1, 60); // the link: Retry-After 60 s
+    line.failNext({ status: 429, retryAfter: 60, match: isLink(user) }); // the link: Retry-After 60 s
     const event = followEvent(user);
     await sendWebhook(w.url, SECRET, [event]);
     await waitFor("the event put off", () => w.log().includes(`event ${event.webhookEventId}: LINE API 429: LINE unavailable, the event is kept (try 1, `) &&
@@ -794,7 +820,7 @@ test("LINE 429 with a Retry-After longer than a call waits (10 s): the event is 
     assert.match(w.log(), /LINE link rich menu: 429, Retry-After 60000 ms is longer than 10000 ms: left to a later pass/);
     await sleep(200);
     assert.equal(links(user).length, 1, "not retried within the pass");
-    assert.equal(replyFor(event).length, 0);
+    assert.equal(replyFor(event).length, 1, "the answer went before the link");
   } finally {
     await w.close();
   }
@@ -802,7 +828,7 @@ test("LINE 429 with a Retry-After longer than a call waits (10 s): the event is 
 
 test("a LINE refusal (4xx) is not retried, blocks neither the reply nor the sync, and the menu it refused is synced as not applied", async () => {
   const user = newFriend();
-  line.failNext(400, 1); // the link call: e.g. a rich menu deleted in the LINE console
+  line.failNext({ status: 400, match: isLink(user) }); // e.g. a rich menu deleted in the LINE console
   const event = followEvent(user);
   await post([event]);
   await waitFor("the reply", () => replyFor(event).length === 1);
@@ -945,7 +971,8 @@ test("a reply token refused, then the push failing retryably: a later pass pushe
 
 test("LINE 401 (an expired or reissued channel access token): the event is kept and retried less and less often, then done", async () => {
   const user = newFriend();
-  line.failNext(401, 2, undefined, "Authentication failed. Confirm that the access token in the authorization header is valid.");
+  const message = "Authentication failed. Confirm that the access token in the authorization header is valid.";
+  line.failNext({ status: 401, count: 2, message, match: isLink(user) }); // a token reissued while the reply went out
   const event = followEvent(user);
   await post([event]);
   const [decision] = await waitFor("the decision", () => decisionsFor(user).length && decisionsFor(user), 10_000);

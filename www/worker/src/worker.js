@@ -11,9 +11,9 @@
 //   object   one per userId, so one user's events run one at a time, in order: load the user
 //            (backend, else the last copy, else wait for the backend, up to BACKEND_WAIT_MS
 //            after the event was received, if waiting may help; a new user starts from the LINE
-//            profile) → context → decide → link / unlink the rich menu → reply (push with
-//            X-Line-Retry-Key once the token is stale, never after a reply whose outcome is
-//            unknown) → enqueue the decision in the sync outbox (in the object's storage; its
+//            profile) → context → decide → reply (push with X-Line-Retry-Key once the token
+//            is stale, never after a reply whose outcome is unknown) → link / unlink the rich
+//            menu → enqueue the decision in the sync outbox (in the object's storage; its
 //            richMenu says what LINE carried out) → flush; an alarm retries what is left
 //            (events, outbox) until it is done. An event is started only if the outgoing
 //            requests its invocation has left cover the most it can make (MAX_SUBREQUESTS);
@@ -750,30 +750,10 @@ export function createWorker(loadDecide) {
       // (module) is active and answers. Both are decided and synced only.
       const act = event.type !== "unfollow" && event.mode !== "standby";
 
-      // Events reach the object in arrival order: a webhook LINE redelivers comes after newer
-      // events. The menu change of an event older than one already decided is out of date
-      // (the newer one's stands); it is synced as not applied.
+      // The answer first, while its reply token is fresh (LINE: use it within a minute): a
+      // menu link that is slow (timeouts and retries) would otherwise spend it, and the
+      // answer would be pushed, against the monthly quota, or dropped as late.
       const newest = await this.storage.get("newestEventAt");
-      if (act && rm && !record.done.menu && (rm.action === "link" || rm.action === "unlink") && newest > event.timestamp) {
-        record.done.menu = "superseded";
-        console.warn(`event ${record.id}: ${event.type} from ${duration(newest - event.timestamp)} before an event already decided: its menu ${rm.action} is not made`);
-      }
-      if (act && rm && !record.done.menu && (rm.action === "link" || rm.action === "unlink")) {
-        record.done.menu = await this.#step(record.id, "rich menu", () =>
-          rm.action === "link" ? this.line.linkRichMenu(userId, rm.richMenuId) : this.line.unlinkRichMenu(userId));
-        await this.storage.put(key, record);
-      }
-      if (record.done.menu === "done") {
-        // What LINE shows this user now; used while the backend has not received the
-        // decision yet (outbox not empty). Only a change LINE carried out is recorded. The
-        // last known copy of the user follows it: a later event decided from the copy (the
-        // backend unreachable, this decision long synced) must not compare against the menu
-        // the user had before.
-        const richMenuId = rm.action === "link" ? rm.richMenuId : null;
-        const copy = await this.storage.get("user");
-        await this.storage.put(copy ? { menu: { richMenuId }, user: onMenu(copy, richMenuId) } : { menu: { richMenuId } });
-      }
-
       const messages = decision.messages ?? [];
       if (act && messages.length > 0 && !record.done.message) {
         const ttl = this.cfg.REPLY_TOKEN_TTL_MS;
@@ -827,6 +807,29 @@ export function createWorker(loadDecide) {
           }
         });
         await this.storage.put(key, record);
+      }
+
+      // Events reach the object in arrival order: a webhook LINE redelivers comes after newer
+      // events. The menu change of an event older than one already decided is out of date
+      // (the newer one's stands); it is synced as not applied.
+      if (act && rm && !record.done.menu && (rm.action === "link" || rm.action === "unlink") && newest > event.timestamp) {
+        record.done.menu = "superseded";
+        console.warn(`event ${record.id}: ${event.type} from ${duration(newest - event.timestamp)} before an event already decided: its menu ${rm.action} is not made`);
+      }
+      if (act && rm && !record.done.menu && (rm.action === "link" || rm.action === "unlink")) {
+        record.done.menu = await this.#step(record.id, "rich menu", () =>
+          rm.action === "link" ? this.line.linkRichMenu(userId, rm.richMenuId) : this.line.unlinkRichMenu(userId));
+        await this.storage.put(key, record);
+      }
+      if (record.done.menu === "done") {
+        // What LINE shows this user now; used while the backend has not received the
+        // decision yet (outbox not empty). Only a change LINE carried out is recorded. The
+        // last known copy of the user follows it: a later event decided from the copy (the
+        // backend unreachable, this decision long synced) must not compare against the menu
+        // the user had before.
+        const richMenuId = rm.action === "link" ? rm.richMenuId : null;
+        const copy = await this.storage.get("user");
+        await this.storage.put(copy ? { menu: { richMenuId }, user: onMenu(copy, richMenuId) } : { menu: { richMenuId } });
       }
 
       if (!(newest >= event.timestamp)) await this.storage.put("newestEventAt", event.timestamp);
