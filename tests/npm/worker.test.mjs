@@ -413,6 +413,44 @@ test("a slow menu link does not spend the reply token: the answer goes first, as
   }
 });
 
+test("a decision the backend refuses for its content is dead-lettered, named in the log with its user, listed and requeued through the admin route", async () => {
+  const ADMIN = "admin-token-for-tests";
+  const w = await startWith({ ADMIN_TOKEN: ADMIN });
+  try {
+    const user = newFriend();
+    backend.answerNext({ method: "POST", path: "/decisions", status: 422, body: "schema mismatch", match: (body) => body.includes(user) });
+    const event = followEvent(user);
+    await sendWebhook(w.url, SECRET, [event]);
+    await waitFor("the dead letter's error line", () => w.log().includes(`moved to dead letters (user ${user}, decisions `));
+    assert.equal(decisionsFor(user).length, 0);
+    const admin = (path, init = {}) => fetch(`${w.url}/admin/users/${user}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN}`, ...init.headers } });
+    // Refused without the token, or with another one.
+    assert.equal((await fetch(`${w.url}/admin/users/${user}/dead-letters`)).status, 401);
+    assert.equal((await admin("/dead-letters", { headers: { authorization: `Bearer ${ADMIN}x` } })).status, 401);
+    assert.equal((await fetch(`${w.url}/admin/users/nobody/dead-letters`, { headers: { authorization: `Bearer ${ADMIN}` } })).status, 400);
+    assert.equal((await admin("/dead-letters", { method: "POST" })).status, 405);
+    const listed = await (await admin("/dead-letters")).json();
+    assert.equal(listed.deadLetters.length, 1);
+    const [letter] = listed.deadLetters;
+    assert.equal(letter.status, 422);
+    assert.equal(letter.userId, user);
+    assert.equal(letter.decision, undefined, "the list leaves the messages out");
+    // Once the backend takes it: back to the outbox, and delivered once.
+    const requeued = await (await admin("/dead-letters/requeue", { method: "POST" })).json();
+    assert.equal(requeued.requeued, 1);
+    const [decision] = await waitFor("the requeued decision at the backend", () => decisionsFor(user).length && decisionsFor(user));
+    assert.equal(decision.decisionId, letter.decisionId);
+    assert.deepEqual((await (await admin("/dead-letters")).json()).deadLetters, []);
+  } finally {
+    await w.close();
+  }
+});
+
+test("the admin route is off without ADMIN_TOKEN", async () => {
+  const res = await fetch(`${worker.url}/admin/users/U${"0".repeat(32)}/dead-letters`, { headers: { authorization: "Bearer " } });
+  assert.equal(res.status, 404);
+});
+
 test("backend failing for longer than MAX_EVENT_ATTEMPTS tries and no copy: the event is kept, then decided once when the backend answers (menu linked, greeting pushed, synced once), and the user's later event after it", async () => {
   // Every try fails until the 6th (more than MAX_EVENT_ATTEMPTS); the waits between them add up
   // to more than REPLY_TOKEN_TTL_MS, so the greeting can only go out by push.

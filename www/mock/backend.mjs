@@ -20,10 +20,11 @@
 //     requests: [],        // every request: {method, path, headers, status}
 //     setDown(bool, { retryAfter = 0 }?), // while down, every request but OPTIONS answers 503
 //                          // with Retry-After: retryAfter (seconds)
-//     answerNext({ method = "GET", path, count = 1, status = 200, body = "", hang = false }),
+//     answerNext({ method = "GET", path, count = 1, status = 200, body = "", hang = false, match }),
 //                          // the next `count` requests matching method and path (exact string or
-//                          // RegExp) get this raw answer instead (a body that is not JSON, an
-//                          // error), or no answer at all (`hang`, until close())
+//                          // RegExp), and `match(requestBodyText)` when given, get this raw answer
+//                          // instead (a body that is not JSON, an error), or no answer at all
+//                          // (`hang`, until close())
 //     close(),
 //   }>
 // `failFirst`: the first N POST /decisions answer 503 (with Retry-After: 0).
@@ -76,7 +77,7 @@ export async function startBackend({ port = 0, failFirst = 0, users = {}, token 
       return;
     }
     if (req.method === "OPTIONS") return send(204);
-    const script = state.scripted.find((s) => s.method === req.method && (typeof s.path === "string" ? s.path === path : s.path.test(path)));
+    const script = state.scripted.find((s) => s.method === req.method && (typeof s.path === "string" ? s.path === path : s.path.test(path)) && (!s.match || s.match(raw)));
     if (script) {
       if (--script.count <= 0) state.scripted.splice(state.scripted.indexOf(script), 1);
       if (script.hang) return state.hung.add(res);
@@ -146,8 +147,8 @@ export async function startBackend({ port = 0, failFirst = 0, users = {}, token 
       state.down = Boolean(down);
       state.retryAfter = retryAfter;
     },
-    answerNext({ method = "GET", path, count = 1, status = 200, body = "", headers = {}, hang = false }) {
-      state.scripted.push({ method, path, count, status, body, headers, hang });
+    answerNext({ method = "GET", path, count = 1, status = 200, body = "", headers = {}, hang = false, match }) {
+      state.scripted.push({ method, path, count, status, body, headers, hang, match });
     },
     close() {
       for (const res of state.hung) res.socket?.destroy();

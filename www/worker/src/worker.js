@@ -3,6 +3,7 @@
 // plugs in kizuna; the load benchmark plugs in json-logic-js + liquidjs the same way.
 //
 // Flow of one webhook:
+//   admin    /admin/users/{userId}/dead-letters[/requeue] with Bearer ADMIN_TOKEN (see admin())
 //   fetch    verify x-line-signature on the raw bytes (401, no work; 413 over 1 MiB) → parse
 //            (400) → group the 1:1 events by userId (group and room events are ignored) → the
 //            settings must be valid (else 500: LINE redelivers) → hand each user's events to
@@ -294,9 +295,31 @@ export function createWorker(loadDecide) {
     }
   };
 
+  // The operator's door to a user's dead letters (decisions the backend refused for their
+  // content, 400/413/422): list them, and requeue them once the backend takes them. Off unless
+  // the ADMIN_TOKEN secret is set; Bearer ADMIN_TOKEN. The user is named in the error line that
+  // dead-lettered the decisions.
+  async function admin(request, env, pathname) {
+    if (!env.ADMIN_TOKEN) return new Response("not found\n", { status: 404 });
+    if (!sameText(request.headers.get("authorization") ?? "", `Bearer ${env.ADMIN_TOKEN}`)) {
+      return new Response("unauthorized\n", { status: 401, headers: { "www-authenticate": "Bearer" } });
+    }
+    const m = /^\/admin\/users\/([^/]+)\/dead-letters(\/requeue)?$/.exec(pathname);
+    if (!m) return new Response("not found: GET /admin/users/{userId}/dead-letters, POST …/dead-letters/requeue\n", { status: 404 });
+    const [, userId, requeue] = m;
+    if (!/^U[0-9a-f]{32}$/.test(userId)) return new Response("not a LINE user id (U and 32 hex digits)\n", { status: 400 });
+    const method = requeue ? "POST" : "GET";
+    if (request.method !== method) return new Response(`${method} only\n`, { status: 405, headers: { allow: method } });
+    const user = env.USERS.get(env.USERS.idFromName(userId));
+    const body = requeue ? await user.requeueDeadLetters() : { deadLetters: await user.deadLetters() };
+    return Response.json(body);
+  }
+
   const handler = {
     /** @param {Request} request */
     async fetch(request, env) {
+      const { pathname } = new URL(request.url);
+      if (pathname.startsWith("/admin/")) return admin(request, env, pathname);
       if (request.method !== "POST") {
         return new Response("kizuna LINE webhook endpoint: LINE sends POST requests here.\n", { status: 405, headers: { allow: "POST" } });
       }
@@ -369,6 +392,7 @@ export function createWorker(loadDecide) {
     #sync;
     #cfg;
     #redriven = false;
+    #userId; // whose object this is, once a pass has read an event
     #startedAt = Date.now(); // this instance's start: a deploy starts new instances
     // Outgoing requests since the last incoming request (accept() or alarm()) that began with
     // nothing in flight: at least what the runtime has charged any request still running (see
@@ -431,9 +455,12 @@ export function createWorker(loadDecide) {
         timeoutMs: this.cfg.SYNC_TIMEOUT_MS,
         // The backend is this deployment's own: a 401/403 (BACKEND_TOKEN being rotated, an auth
         // proxy misconfigured) or a 404 (a wrong BACKEND_URL path) is fixed by a deploy, and
-        // nothing here would re-drive dead letters: retried with backoff, like a 5xx.
+        // dead letters would wait for an operator (the admin route): retried with backoff,
+        // like a 5xx.
         retryStatuses: BACKEND_RETRY_STATUSES,
-        onError: (e) => (e.outcome === "dead" ? console.error : console.warn)(`sync: ${e.message}`),
+        onError: (e) => e.outcome === "dead"
+          ? console.error(`sync: ${e.message} (user ${this.#userId ?? "unknown"}, decisions ${e.decisionIds.join(", ")}; requeue: POST /admin/users/{userId}/dead-letters/requeue)`)
+          : console.warn(`sync: ${e.message}`),
       }));
     }
 
@@ -449,6 +476,26 @@ export function createWorker(loadDecide) {
       } finally {
         this.#inFlight--;
       }
+    }
+
+    /** RPC from the admin route: this user's dead letters (at most 100, oldest first), without
+     * the decisions' messages. */
+    async deadLetters() {
+      this.#newRequest();
+      const letters = await this.#serially(() => this.sync.deadLetters({ limit: 100 }));
+      return letters.map(({ decision, ...letter }) => ({ ...letter, userId: decision.userId, now: decision.now }));
+    }
+
+    /** RPC from the admin route: this user's dead letters back into the outbox (at most what
+     * one call may move; `pending`: call again), sent by a pass at once. */
+    async requeueDeadLetters() {
+      this.#newRequest();
+      const result = await this.#serially(() => this.sync.requeueDeadLetters());
+      if (result.requeued > 0) {
+        console.warn(`sync: ${result.requeued} dead letter(s) requeued by the admin route`);
+        this.#kick().catch((e) => console.error(`user object: ${e?.stack ?? e}`));
+      }
+      return result;
     }
 
     // A new incoming request (accept() or alarm()). The count starts again only when nothing is
@@ -508,8 +555,14 @@ export function createWorker(loadDecide) {
     // All work goes through one chain: one user's events never run concurrently. Returns this
     // pass (it rejects if the pass fails; the chain goes on regardless).
     #kick() {
+      return this.#serially(() => this.#work());
+    }
+
+    // `fn` after what the chain holds, before what comes next (the sync client's store is not
+    // for two callers at once).
+    #serially(fn) {
       this.#inFlight++;
-      const run = this.#chain.then(() => this.#work()).finally(() => { this.#inFlight--; });
+      const run = this.#chain.then(fn).finally(() => { this.#inFlight--; });
       this.#chain = run.catch(() => {});
       return run;
     }
@@ -722,6 +775,7 @@ export function createWorker(loadDecide) {
     async #process(key, record) {
       const { event } = record;
       const userId = event.source.userId;
+      this.#userId = userId;
       if (!record.decision) {
         const decide = decider(this.env); // ConfigError: the event is kept for a later deploy
         const user = await this.#loadUser(userId, event);
@@ -1064,6 +1118,15 @@ function duration(ms) {
 
 function describe(e) {
   return e instanceof HTTPFetchError ? `LINE API ${e.status}` : (e?.message ?? String(e));
+}
+
+// Equal strings, in a time that does not depend on where they differ (the admin token).
+function sameText(a, b) {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < y.length; i++) diff |= (x[i] ?? 0) ^ y[i];
+  return diff === 0;
 }
 
 function trimSlash(url) {
