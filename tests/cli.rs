@@ -563,3 +563,19 @@ fn a_null_required_field_is_called_null() {
     let out = kizuna(&["check", &config], None);
     assert!(String::from_utf8(out.stderr).unwrap().contains("/segments/0 [missing_field]: the required field \"when\" is null"));
 }
+
+/// A record that is not a decision stops `menus` with its line in the file, as a line over the
+/// limit does (README: "stops with the line's number"), blank lines before it counted.
+#[test]
+fn menus_names_the_line_of_a_record_that_is_not_a_decision() {
+    let good = r#"{"userId":"U1","decisionId":"a","richMenu":{"action":"none"}}"#;
+    let input = format!("\n \r\n{good}\n\n{{\"userId\": oops}}\n{good}\n");
+    let out = kizuna(&["menus", "-"], Some(&input));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "nothing is sent");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("line 5: /1 [invalid_value]: record 2 is not a decision"), "{err}");
+    let input = format!("{good}\n{}\n", r#"{"userId":"U2","decisionId":"b","richMenu":{"action":"link"}}"#);
+    let err = String::from_utf8(kizuna(&["menus", "-"], Some(&input)).stderr).unwrap();
+    assert!(err.contains("line 2: /1 [invalid_value]: record 2 is not a decision: a link needs \"richMenu.richMenuId\""), "{err}");
+}

@@ -128,6 +128,14 @@ fn no_rule_and_no_default_unlinks_a_linked_menu() {
     assert_eq!(c.reason, Default::default());
     let c = choice(&e, json!({"userId": "U1"}), None, NOW);
     assert_eq!(c.action, MenuAction::None);
+    // A tab tap LINE carried out to an alias the config does not know: the user now has a
+    // per-user menu kizuna does not manage (its id is not in the event), and no menu applies.
+    let tap = json!({"type": "postback", "timestamp": 1, "source": {"type": "user", "userId": "U1"}, "webhookEventId": "01X",
+                     "postback": {"data": "x", "params": {"newRichMenuAliasId": "campaign", "status": "SUCCESS"}}});
+    let c = choice(&e, json!({"userId": "U1"}), Some(tap.clone()), NOW);
+    assert_eq!((c.action, c.current), (MenuAction::Unlink, None));
+    let c = choice(&e, json!({"userId": "U1", "richMenuId": rid(3)}), Some(tap), NOW);
+    assert_eq!((c.action, c.current), (MenuAction::Unlink, None));
 }
 
 #[test]

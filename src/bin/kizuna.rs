@@ -305,6 +305,9 @@ mod cli {
         if first == Some(b'[') {
             lines.input.read_to_end(&mut text).map_err(fail)?;
         } else {
+            // The skipped lines are kept (empty), so a record's line in the text is its line in
+            // the input.
+            text.resize(lines.number, b'\n');
             let mut records = 0usize;
             while let Some((n, line)) = lines.next().map_err(fail)? {
                 match line {
@@ -898,7 +901,10 @@ mod cli {
                         }
                     }
                     Err(e) => {
-                        say!("kizuna: {e}");
+                        match e.line {
+                            Some(n) => say!("kizuna: line {n}: {e}"),
+                            None => say!("kizuna: {e}"),
+                        }
                         ExitCode::from(1)
                     }
                 }

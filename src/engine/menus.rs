@@ -89,7 +89,7 @@ impl Menus {
     pub fn decide(&self, config: &Config, doc: &Value<'_>, env: &Env<'_>, unsure: &[usize], errors: &mut Vec<Error>) -> RichMenuChoice {
         let menus = config.rich_menus.as_ref().map(|rm| rm.menus.as_slice()).unwrap_or_default();
         let mut picked = None;
-        let current = current_menu(menus, doc);
+        let (current, per_user) = current_menu(menus, doc);
         for (i, r) in self.rules.iter().enumerate() {
             let holds = match &r.test {
                 Test::Segment(s) if unsure.contains(s) => None,
@@ -135,7 +135,7 @@ impl Menus {
                 }
             }
             None => RichMenuChoice {
-                action: if current.is_some() { MenuAction::Unlink } else { MenuAction::None },
+                action: if per_user { MenuAction::Unlink } else { MenuAction::None },
                 menu: None,
                 rich_menu_id: None,
                 current: current.map(str::to_string),
@@ -147,17 +147,19 @@ impl Menus {
 
 /// The user's per-user menu: a successful `richmenuswitch` tap has just linked its alias's
 /// menu (LINE did it before the webhook), else the context's `user.richMenuId`. A switch to an
-/// alias the config does not know leaves the user on a menu kizuna does not manage: `None`, so
-/// the chosen menu is linked again.
-fn current_menu<'d>(menus: &'d [crate::contract::Menu], doc: &'d Value<'_>) -> Option<&'d str> {
+/// alias the config does not know leaves the user on a menu kizuna does not manage, whose id
+/// the event does not give: `(None, true)`, so the chosen menu is linked again, or, when no
+/// menu applies, the per-user menu is unlinked. The flag: the user has a per-user menu.
+fn current_menu<'d>(menus: &'d [crate::contract::Menu], doc: &'d Value<'_>) -> (Option<&'d str>, bool) {
     let params = doc.get("event").and_then(|e| e.get("postback")).and_then(|p| p.get("params"));
     let alias = params.and_then(|p| p.get("newRichMenuAliasId")).and_then(Value::as_str);
     // LINE reports a failed switch (`RICHMENU_ALIAS_ID_NOTFOUND`, `RICHMENU_NOTFOUND`, `FAILED`).
     let switched = alias.filter(|_| params.and_then(|p| p.get("status")).and_then(Value::as_str).is_none_or(|s| s == "SUCCESS"));
-    match switched {
+    let current = match switched {
         Some(a) => menus.iter().find_map(|m| m.aliases.get(a)).map(String::as_str),
         None => doc.get("user").and_then(|u| u.get("richMenuId")).and_then(Value::as_str).filter(|s| !s.is_empty()),
-    }
+    };
+    (current, current.is_some() || switched.is_some())
 }
 
 /// LINE's most user ids per bulk link or unlink request.

@@ -520,6 +520,28 @@ test("the rich-menu note is Japanese: action, reason, the user's current menu; t
   text = await note();
   assert.match(text, /操作: リンク解除/);
   assert.match(text, /既定のメニューもありません/);
+
+  // the same without a per-user menu: nothing to do, but not "already on this menu"
+  const user = JSON.parse(line4);
+  delete user.user.richMenuId;
+  await setEditor(page, "context", JSON.stringify(user));
+  await run(page);
+  assert.deepEqual([(await decided()).action, (await decided()).menu], ["none", undefined]);
+  text = await note();
+  assert.doesNotMatch(text, /すでにこのメニュー/, text);
+
+  // a rule that cannot be judged (its condition fails on the user's data): left alone, and said so
+  cfg.richMenus.rules.unshift({ when: { "<": [{ days_since: { var: "user.attributes.since" } }, 7] }, menu: "standard" });
+  await setEditor(page, "config", JSON.stringify(cfg, null, 2));
+  const broken = JSON.parse(line4);
+  broken.user.attributes = { ...broken.user.attributes, since: "yesterday" };
+  await setEditor(page, "context", JSON.stringify(broken));
+  await run(page);
+  choice = await decided();
+  assert.deepEqual([choice.action, choice.reason.undetermined], ["none", true]);
+  text = await note();
+  assert.doesNotMatch(text, /すでにこのメニュー/, text);
+  assert.match(text, /ルール 0（条件 when）を判定できません/, text);
   await context.close();
   assert.deepEqual(errors, []);
 });

@@ -14,9 +14,18 @@ const ACTION = {
   none: "変更なし（すでにこのメニューかそのタブ）",
 };
 
-/** Why this menu, from decision.richMenu.reason ({rule, segment} | {rule} | {default} | {}). */
+/** What to do: a "none" is not always "already on it" (a rule that cannot be judged, or no menu at all). */
+function actionText(choice) {
+  if (choice.reason?.undetermined) return "変更なし（判定できないルールがあるため、今のメニューのまま）";
+  if (choice.action === "none" && !choice.menu) return "変更なし（当てはまるメニューも、個別のメニューもなし）";
+  return ACTION[choice.action] ?? choice.action;
+}
+
+/** Why this menu, from decision.richMenu.reason ({rule, segment} | {rule} | {default} | {} | {rule, undetermined}). */
 function reasonText(r = {}) {
-  if (r.rule !== undefined) return `ルール ${r.rule}（${r.segment !== undefined ? `セグメント ${r.segment}` : "条件 when"}）`;
+  const rule = r.rule !== undefined ? `ルール ${r.rule}（${r.segment !== undefined ? `セグメント ${r.segment}` : "条件 when"}）` : "";
+  if (r.undetermined) return `${rule}を判定できません（エラーは errors に）。どのメニューが合うか分からないため、変更しません`;
+  if (rule) return rule;
   if (r.default) return "どのルールにも当てはまらないため、既定のメニュー（default）";
   return "どのルールにも当てはまらず、既定のメニューもありません";
 }
@@ -41,7 +50,7 @@ function currentText(config, id) {
 export function renderRichMenu(choice, config) {
   if (!choice) return h("p.rm-note.muted", null, "この設定にはリッチメニューがありません（richMenus なし）。");
   const note = h("ul.rm-note", null,
-    h("li", null, `操作: ${ACTION[choice.action] ?? choice.action}`),
+    h("li", null, `操作: ${actionText(choice)}`),
     choice.menu ? h("li", null, `メニュー: ${choice.menu}${choice.richMenuId ? `（${choice.richMenuId}）` : ""}`) : null,
     h("li", null, `理由: ${reasonText(choice.reason)}`),
     h("li", null, `現在のメニュー: ${choice.current ? currentText(config, choice.current) : "なし（コンテキストに user.richMenuId なし）"}`));
