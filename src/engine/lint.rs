@@ -82,6 +82,9 @@ impl Engine {
     fn unreachable(&self, out: &mut Vec<Error>) {
         out.extend(self.contents.unreachable().into_iter().map(|(path, message)| Error::new(Code::Unreachable, path, message)));
         out.extend(self.quizzes.unused().into_iter().map(|(path, message)| Error::new(Code::Unreachable, path, message)));
+        for (i, first) in self.menus.as_ref().map(|m| m.repeated_segments()).unwrap_or_default() {
+            out.push(Error::new(Code::Unreachable, format!("/richMenus/rules/{i}"), format!("this rule is never used: rich-menu rule {first} before it names the same segment")));
+        }
         if let Some((Some(first), rules, default)) = self.menus.as_ref().map(|m| m.catch_all()) {
             let why = format!("rich-menu rule {first} before it always matches (its \"when\" is true)");
             for i in first + 1..rules {
@@ -529,7 +532,12 @@ mod tests {
         );
         // A condition that may fail, last: nothing is unreachable.
         config["richMenus"]["rules"] = json!([{"when": {"var": "user.tags"}, "menu": "b"}]);
-        assert_eq!(warnings(config), []);
+        assert_eq!(warnings(config.clone()), []);
+        // A segment named twice: the second rule never holds first.
+        config["richMenus"]["rules"] = json!([{"segment": "s0", "menu": "a"}, {"when": {"var": "user.tags"}, "menu": "b"}, {"segment": "s0", "menu": "b"}]);
+        let w = warnings(config);
+        let got: Vec<(&str, &str)> = w.iter().map(|(p, _, m)| (p.as_str(), m.as_str())).collect();
+        assert_eq!(got, [("/richMenus/rules/2", "this rule is never used: rich-menu rule 0 before it names the same segment")]);
     }
 
     #[test]

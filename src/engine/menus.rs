@@ -73,6 +73,23 @@ impl Menus {
         (first, self.rules.len(), self.default.is_some())
     }
 
+    /// Rules naming a segment an earlier rule names already, each with that earlier rule: they
+    /// never hold first (for `Engine::warnings`).
+    #[cfg(lint)]
+    pub fn repeated_segments(&self) -> Vec<(usize, usize)> {
+        let segment = |r: &MenuRule| match r.test {
+            Test::Segment(s) => Some(s),
+            Test::When(_) => None,
+        };
+        let mut out = Vec::new();
+        for (i, r) in self.rules.iter().enumerate() {
+            if let Some(first) = segment(r).and_then(|s| self.rules.iter().take(i).position(|e| segment(e) == Some(s))) {
+                out.push((i, first));
+            }
+        }
+        out
+    }
+
     /// The rules written as `when` (for `Engine::warnings`).
     #[cfg(lint)]
     pub fn rules(&self) -> impl Iterator<Item = &Rule> {
