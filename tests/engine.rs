@@ -172,7 +172,7 @@ fn cycles_and_unknown_segments_are_compile_errors() {
     let cycles: Vec<(&str, &str)> = two.iter().filter(|e| e.code == Code::SegmentCycle).map(|e| (e.path.as_str(), e.message.as_str())).collect();
     assert_eq!(cycles.len(), 2, "{cycles:#?}");
     assert_eq!(cycles[0].0, "/segments/0/when");
-    assert!(cycles[0].1.contains("\"x\", \"y\" (") && !cycles[0].1.contains("\"z\""), "{}", cycles[0].1);
+    assert!(cycles[0].1.ends_with("\"x\", \"y\"") && !cycles[0].1.contains("\"z\""), "{}", cycles[0].1);
     assert_eq!(cycles[1].0, "/segments/3/when");
 }
 
@@ -493,4 +493,26 @@ fn a_now_written_with_second_60_is_the_next_second() {
     let e = Engine::from_json(&json!({"version": 1, "segments": [{"id": "at_1031", "when": {"!": {"before": [{"now": []}, "2026-11-27T10:31:00+09:00"]}}}]})).unwrap();
     let d = e.decide(r#"{"now": "2026-11-27T10:30:60+09:00", "user": {"userId": "U1"}}"#, DecideOptions::default()).unwrap();
     assert_eq!(d.segments, ["at_1031"]);
+}
+
+/// A member reading a member of its own exclusive group is reported at the reader, naming what
+/// it reads, not as a circle of the whole group at its first member (which reads nothing).
+#[test]
+fn a_member_reading_its_own_group_is_reported_where_it_reads() {
+    let errors = Engine::from_json(&json!({"version": 1, "segments": [
+        {"id": "vip", "group": "life", "priority": 9, "when": {"has_tag": "vip"}},
+        {"id": "repeat", "group": "life", "priority": 5, "when": {"var": "user.purchases.1"}},
+        {"id": "first", "group": "life", "priority": 3, "when": {"and": [{"var": "user.purchases.0"}, {"!": {"in_segment": "repeat"}}]}},
+        {"id": "a", "when": {"in_segment": "b"}},
+        {"id": "b", "when": {"in_segment": "a"}},
+        {"id": "me", "when": {"in_segment": "me"}}
+    ]}))
+    .unwrap_err();
+    let got: Vec<(Code, &str)> = errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+    assert_eq!(got, [(Code::SegmentCycle, "/segments/2/when"), (Code::SegmentCycle, "/segments/3/when"), (Code::SegmentCycle, "/segments/5/when")], "{errors:#?}");
+    assert!(errors[0].message.contains(r#"segment "first" reads "repeat""#) && errors[0].message.contains(r#"group "life""#), "{}", errors[0].message);
+    assert!(!errors[0].message.contains("\"vip\""), "{}", errors[0].message);
+    // A circle of ungrouped segments says nothing of groups.
+    assert!(!errors[1].message.contains("group"), "{}", errors[1].message);
+    assert_eq!(errors[2].message, r#"segment "me" reads itself through in_segment"#);
 }
