@@ -516,3 +516,40 @@ fn a_member_reading_its_own_group_is_reported_where_it_reads() {
     assert!(!errors[1].message.contains("group"), "{}", errors[1].message);
     assert_eq!(errors[2].message, r#"segment "me" reads itself through in_segment"#);
 }
+
+/// `weekday`, `month` and `day_of_month` compared for equality (or listed for `in`) with a value
+/// they never take — Sunday as JavaScript's 0, a name, a month 13, a string in `in`'s strict
+/// list — are compile errors: the segment would silently never match.
+#[test]
+fn calendar_values_a_rule_can_never_equal_are_compile_errors() {
+    let seg = |when: serde_json::Value| json!({"version": 1, "segments": [{"id": "s", "when": when}]});
+    let bad = [
+        json!({"==": [{"weekday": []}, 0]}),
+        json!({"in": [{"weekday": []}, ["Sat", "Sun"]]}),
+        json!({"in": [{"weekday": []}, ["6", "7"]]}),
+        json!({"===": [{"weekday": []}, "6"]}),
+        json!({"==": [{"month": [{"var": "user.attributes.birthday"}]}, 13]}),
+        json!({"!=": [{"day_of_month": []}, 32]}),
+    ];
+    for when in bad {
+        let errors = Engine::from_json(&seg(when.clone())).unwrap_err();
+        assert!(!errors.is_empty() && errors.iter().all(|e| e.code == Code::InvalidArgument && e.message.contains(" never equals ")), "{when}: {errors:#?}");
+    }
+    let sunday = Engine::from_json(&seg(json!({"==": [{"weekday": []}, 0]}))).unwrap_err();
+    assert_eq!(sunday[0].path, "/segments/0/when/==/1");
+    assert!(sunday[0].message.starts_with("0 never equals weekday") && sunday[0].message.contains("Sunday is 7, not 0"), "{}", sunday[0].message);
+    let names = Engine::from_json(&seg(json!({"in": [{"weekday": []}, [6, "Sun"]]}))).unwrap_err();
+    assert_eq!(names.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), ["/segments/0/when/in/1/1"]);
+    for when in [
+        json!({"in": [{"weekday": []}, [6, 7]]}),
+        json!({"==": [{"weekday": []}, "6"]}),
+        json!({"==": [{"month": [{"var": "user.attributes.birthday"}]}, {"month": []}]}),
+        json!({"==": [{"day_of_month": []}, 31]}),
+        json!({"<": [{"weekday": []}, 8]}),
+    ] {
+        assert!(Engine::from_json(&seg(when.clone())).is_ok(), "{when}");
+    }
+    let e = engine(seg(json!({"==": [{"weekday": []}, 7]})));
+    let d = e.decide(&json!({"now": "2026-11-29T10:00:00+09:00", "user": {"userId": "U1"}}).to_string(), DecideOptions::default()).unwrap();
+    assert_eq!(d.segments, ["s"]);
+}
