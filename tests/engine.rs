@@ -553,3 +553,25 @@ fn calendar_values_a_rule_can_never_equal_are_compile_errors() {
     let d = e.decide(&json!({"now": "2026-11-29T10:00:00+09:00", "user": {"userId": "U1"}}).to_string(), DecideOptions::default()).unwrap();
     assert_eq!(d.segments, ["s"]);
 }
+
+/// flagd weighs a bucket written as `["holdout", "10"]` as nothing and the split as null; in a
+/// config that is a segment that never matches, so it is a compile error there (a bare rule
+/// keeps flagd's null).
+#[test]
+fn a_fractional_weight_written_as_text_is_a_compile_error_in_a_config() {
+    let seg = |when: serde_json::Value| json!({"version": 1, "segments": [{"id": "holdout", "when": when}]});
+    let errors = Engine::from_json(&seg(json!({"==": [{"fractional": [["holdout", "10"], ["campaign", 90]]}, "holdout"]}))).unwrap_err();
+    let got: Vec<(Code, &str)> = errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+    assert_eq!(got, [(Code::InvalidArgument, "/segments/0/when/==/0/fractional/0")]);
+    assert!(errors[0].message.contains(r#"["holdout","10"]"#), "{}", errors[0].message);
+    let keyed = Engine::from_json(&seg(json!({"fractional": [{"var": "user.userId"}, ["a", 50], ["b"], "c"]}))).unwrap_err();
+    assert_eq!(keyed.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), ["/segments/0/when/fractional/3"]);
+    for ok in [
+        json!({"==": [{"fractional": [["holdout", 10], ["campaign", 90]]}, "holdout"]}),
+        json!({"==": [{"fractional": ["key", ["a", 50], ["b"]]}, "a"]}),
+        json!({"==": [{"fractional": [{"cat": ["x", {"var": "user.userId"}]}, ["a", 1.5], ["b", 0]]}, "a"]}),
+    ] {
+        assert!(Engine::from_json(&seg(ok.clone())).is_ok(), "{ok}");
+    }
+    assert_eq!(kizuna::engine::evaluate(r#"{"fractional": ["k", ["a", "10"], ["b", 90]]}"#, "{}", NOW).unwrap(), "null");
+}

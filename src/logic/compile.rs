@@ -153,6 +153,31 @@ impl<'o> Compiler<'o> {
         self.errors.push(Error::new(code, self.ptr.clone(), message));
     }
 
+    /// `fractional` in a config: a literal bucket that flagd cannot weigh (`["holdout", "10"]`,
+    /// a weight written as text) makes the whole split null, a segment that never matches.
+    /// flagd's null stays for bare rules (its suite holds them to it).
+    fn check_fractional_buckets(&mut self, nodes: &[Node]) {
+        for (i, n) in nodes.iter().enumerate() {
+            let Op::Lit(v) = &n.op else { continue };
+            // The first argument may be the bucketing key (a string) instead of a bucket.
+            if i == 0 && !matches!(v, Value::Array(_)) {
+                continue;
+            }
+            if super::flagd::weight(v).is_none() {
+                let shown = serde_json::to_string(&v.to_serde()).unwrap_or_default();
+                let index = i.to_string();
+                self.at("fractional", |c| {
+                    c.at(&index, |c| {
+                        c.err(
+                            Code::InvalidArgument,
+                            format!("\"fractional\" takes buckets of a variant name and a number, e.g. [\"holdout\", 10]; {shown} is not one, so the split would always be null"),
+                        )
+                    })
+                });
+            }
+        }
+    }
+
     /// A literal compared for equality with `weekday`, `month` or `day_of_month` (or listed for
     /// `in`) that none of their values can equal is a typo that would never match: `0` for
     /// Sunday, `"Sat"`, `13`.
@@ -688,7 +713,13 @@ impl<'o> Compiler<'o> {
                 }
             }
             // flagd's operators validate nothing up front: malformed input yields null, as in flagd.
-            "fractional" => Op::Fractional(self.nodes(name, args, arity(0, MANY, true), d)?),
+            "fractional" => {
+                let nodes = self.nodes(name, args, arity(0, MANY, true), d)?;
+                if self.opts.config {
+                    self.check_fractional_buckets(&nodes);
+                }
+                Op::Fractional(nodes)
+            }
             "sem_ver" if self.opts.config => Op::SemVer(self.sem_ver(name, args, d)?),
             "sem_ver" => Op::SemVer(self.nodes(name, args, arity(0, MANY, true), d)?),
             _ => {
