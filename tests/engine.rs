@@ -172,7 +172,7 @@ fn cycles_and_unknown_segments_are_compile_errors() {
     let cycles: Vec<(&str, &str)> = two.iter().filter(|e| e.code == Code::SegmentCycle).map(|e| (e.path.as_str(), e.message.as_str())).collect();
     assert_eq!(cycles.len(), 2, "{cycles:#?}");
     assert_eq!(cycles[0].0, "/segments/0/when");
-    assert!(cycles[0].1.contains("\"x\", \"y\" (") && !cycles[0].1.contains("\"z\""), "{}", cycles[0].1);
+    assert!(cycles[0].1.ends_with("\"x\", \"y\"") && !cycles[0].1.contains("\"z\""), "{}", cycles[0].1);
     assert_eq!(cycles[1].0, "/segments/3/when");
 }
 
@@ -493,4 +493,85 @@ fn a_now_written_with_second_60_is_the_next_second() {
     let e = Engine::from_json(&json!({"version": 1, "segments": [{"id": "at_1031", "when": {"!": {"before": [{"now": []}, "2026-11-27T10:31:00+09:00"]}}}]})).unwrap();
     let d = e.decide(r#"{"now": "2026-11-27T10:30:60+09:00", "user": {"userId": "U1"}}"#, DecideOptions::default()).unwrap();
     assert_eq!(d.segments, ["at_1031"]);
+}
+
+/// A member reading a member of its own exclusive group is reported at the reader, naming what
+/// it reads, not as a circle of the whole group at its first member (which reads nothing).
+#[test]
+fn a_member_reading_its_own_group_is_reported_where_it_reads() {
+    let errors = Engine::from_json(&json!({"version": 1, "segments": [
+        {"id": "vip", "group": "life", "priority": 9, "when": {"has_tag": "vip"}},
+        {"id": "repeat", "group": "life", "priority": 5, "when": {"var": "user.purchases.1"}},
+        {"id": "first", "group": "life", "priority": 3, "when": {"and": [{"var": "user.purchases.0"}, {"!": {"in_segment": "repeat"}}]}},
+        {"id": "a", "when": {"in_segment": "b"}},
+        {"id": "b", "when": {"in_segment": "a"}},
+        {"id": "me", "when": {"in_segment": "me"}}
+    ]}))
+    .unwrap_err();
+    let got: Vec<(Code, &str)> = errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+    assert_eq!(got, [(Code::SegmentCycle, "/segments/2/when"), (Code::SegmentCycle, "/segments/3/when"), (Code::SegmentCycle, "/segments/5/when")], "{errors:#?}");
+    assert!(errors[0].message.contains(r#"segment "first" reads "repeat""#) && errors[0].message.contains(r#"group "life""#), "{}", errors[0].message);
+    assert!(!errors[0].message.contains("\"vip\""), "{}", errors[0].message);
+    // A circle of ungrouped segments says nothing of groups.
+    assert!(!errors[1].message.contains("group"), "{}", errors[1].message);
+    assert_eq!(errors[2].message, r#"segment "me" reads itself through in_segment"#);
+}
+
+/// `weekday`, `month` and `day_of_month` compared for equality (or listed for `in`) with a value
+/// they never take — Sunday as JavaScript's 0, a name, a month 13, a string in `in`'s strict
+/// list — are compile errors: the segment would silently never match.
+#[test]
+fn calendar_values_a_rule_can_never_equal_are_compile_errors() {
+    let seg = |when: serde_json::Value| json!({"version": 1, "segments": [{"id": "s", "when": when}]});
+    let bad = [
+        json!({"==": [{"weekday": []}, 0]}),
+        json!({"in": [{"weekday": []}, ["Sat", "Sun"]]}),
+        json!({"in": [{"weekday": []}, ["6", "7"]]}),
+        json!({"===": [{"weekday": []}, "6"]}),
+        json!({"==": [{"month": [{"var": "user.attributes.birthday"}]}, 13]}),
+        json!({"!=": [{"day_of_month": []}, 32]}),
+    ];
+    for when in bad {
+        let errors = Engine::from_json(&seg(when.clone())).unwrap_err();
+        assert!(!errors.is_empty() && errors.iter().all(|e| e.code == Code::InvalidArgument && e.message.contains(" never equals ")), "{when}: {errors:#?}");
+    }
+    let sunday = Engine::from_json(&seg(json!({"==": [{"weekday": []}, 0]}))).unwrap_err();
+    assert_eq!(sunday[0].path, "/segments/0/when/==/1");
+    assert!(sunday[0].message.starts_with("0 never equals weekday") && sunday[0].message.contains("Sunday is 7, not 0"), "{}", sunday[0].message);
+    let names = Engine::from_json(&seg(json!({"in": [{"weekday": []}, [6, "Sun"]]}))).unwrap_err();
+    assert_eq!(names.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), ["/segments/0/when/in/1/1"]);
+    for when in [
+        json!({"in": [{"weekday": []}, [6, 7]]}),
+        json!({"==": [{"weekday": []}, "6"]}),
+        json!({"==": [{"month": [{"var": "user.attributes.birthday"}]}, {"month": []}]}),
+        json!({"==": [{"day_of_month": []}, 31]}),
+        json!({"<": [{"weekday": []}, 8]}),
+    ] {
+        assert!(Engine::from_json(&seg(when.clone())).is_ok(), "{when}");
+    }
+    let e = engine(seg(json!({"==": [{"weekday": []}, 7]})));
+    let d = e.decide(&json!({"now": "2026-11-29T10:00:00+09:00", "user": {"userId": "U1"}}).to_string(), DecideOptions::default()).unwrap();
+    assert_eq!(d.segments, ["s"]);
+}
+
+/// flagd weighs a bucket written as `["holdout", "10"]` as nothing and the split as null; in a
+/// config that is a segment that never matches, so it is a compile error there (a bare rule
+/// keeps flagd's null).
+#[test]
+fn a_fractional_weight_written_as_text_is_a_compile_error_in_a_config() {
+    let seg = |when: serde_json::Value| json!({"version": 1, "segments": [{"id": "holdout", "when": when}]});
+    let errors = Engine::from_json(&seg(json!({"==": [{"fractional": [["holdout", "10"], ["campaign", 90]]}, "holdout"]}))).unwrap_err();
+    let got: Vec<(Code, &str)> = errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+    assert_eq!(got, [(Code::InvalidArgument, "/segments/0/when/==/0/fractional/0")]);
+    assert!(errors[0].message.contains(r#"["holdout","10"]"#), "{}", errors[0].message);
+    let keyed = Engine::from_json(&seg(json!({"fractional": [{"var": "user.userId"}, ["a", 50], ["b"], "c"]}))).unwrap_err();
+    assert_eq!(keyed.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), ["/segments/0/when/fractional/3"]);
+    for ok in [
+        json!({"==": [{"fractional": [["holdout", 10], ["campaign", 90]]}, "holdout"]}),
+        json!({"==": [{"fractional": ["key", ["a", 50], ["b"]]}, "a"]}),
+        json!({"==": [{"fractional": [{"cat": ["x", {"var": "user.userId"}]}, ["a", 1.5], ["b", 0]]}, "a"]}),
+    ] {
+        assert!(Engine::from_json(&seg(ok.clone())).is_ok(), "{ok}");
+    }
+    assert_eq!(kizuna::engine::evaluate(r#"{"fractional": ["k", ["a", "10"], ["b", 90]]}"#, "{}", NOW).unwrap(), "null");
 }

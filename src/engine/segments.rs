@@ -299,15 +299,30 @@ fn report_cycles(done: &[bool], deps: &[Vec<usize>], readers: &[Vec<usize>], uni
         if segs.len() > names.len() {
             names.push(format!("and {} more", segs.len() - names.len()));
         }
+        // Through a group, the circle may close at another member of it than the one read.
+        let grouped = segs.iter().any(|&s| config.segments.get(s).is_some_and(|s| s.group.is_some()));
+        let hint = if grouped { " (an exclusive group is decided as a whole: reading one of its members waits for all of them)" } else { "" };
         p.push(
             Code::SegmentCycle,
             &join(&join("/segments", first), "when"),
-            format!(
-                "segments refer to each other in a circle through in_segment: {} (a segment of an exclusive group cannot use a segment of its own group)",
-                names.join(", ")
-            ),
+            format!("segments refer to each other in a circle through in_segment: {}{hint}", names.join(", ")),
         );
     }
+}
+
+#[cold]
+#[inline(never)]
+fn report_self_reference(seg: usize, target: usize, config: &Config, p: &mut Problems) {
+    let id = |i: usize| config.segments.get(i).map_or("", |s| s.id.as_str());
+    let message = match config.segments.get(seg).and_then(|s| s.group.as_deref()) {
+        Some(group) if seg != target => format!(
+            "segment \"{}\" reads \"{}\" through in_segment, but both are in the exclusive group \"{group}\", which is decided as a whole: a member cannot read another; repeat that segment's condition here instead (a higher priority already puts a member before it)",
+            id(seg),
+            id(target)
+        ),
+        _ => format!("segment \"{}\" reads itself through in_segment", id(seg)),
+    };
+    p.push(Code::SegmentCycle, &join(&join("/segments", seg), "when"), message);
 }
 
 /// Row `u` of an adjacency list (empty past its end).
@@ -327,6 +342,13 @@ fn order_units(units: &[Unit], unit_of: &[usize], refs: &[Vec<usize>], config: &
     for (seg, targets) in refs.iter().enumerate() {
         let Some(&from) = unit_of.get(seg) else { continue };
         for &t in targets {
+            if unit_of.get(t) == Some(&from) {
+                // A segment reading itself, or a member of its own group: said at the reader, with
+                // the segment it reads (a circle of one unit would name the whole group at its first
+                // member, which may read nothing at all).
+                report_self_reference(seg, t, config, p);
+                continue;
+            }
             if let (Some(&to), Some(d)) = (unit_of.get(t), deps.get_mut(from)) {
                 if !d.contains(&to) {
                     d.push(to);

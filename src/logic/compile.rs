@@ -153,6 +153,54 @@ impl<'o> Compiler<'o> {
         self.errors.push(Error::new(code, self.ptr.clone(), message));
     }
 
+    /// `fractional` in a config: a literal bucket that flagd cannot weigh (`["holdout", "10"]`,
+    /// a weight written as text) makes the whole split null, a segment that never matches.
+    /// flagd's null stays for bare rules (its suite holds them to it).
+    fn check_fractional_buckets(&mut self, nodes: &[Node]) {
+        for (i, n) in nodes.iter().enumerate() {
+            let Op::Lit(v) = &n.op else { continue };
+            // The first argument may be the bucketing key (a string) instead of a bucket.
+            if i == 0 && !matches!(v, Value::Array(_)) {
+                continue;
+            }
+            if super::flagd::weight(v).is_none() {
+                let shown = serde_json::to_string(&v.to_serde()).unwrap_or_default();
+                let index = i.to_string();
+                self.at("fractional", |c| {
+                    c.at(&index, |c| {
+                        c.err(
+                            Code::InvalidArgument,
+                            format!("\"fractional\" takes buckets of a variant name and a number, e.g. [\"holdout\", 10]; {shown} is not one, so the split would always be null"),
+                        )
+                    })
+                });
+            }
+        }
+    }
+
+    /// A literal compared for equality with `weekday`, `month` or `day_of_month` (or listed for
+    /// `in`) that none of their values can equal is a typo that would never match: `0` for
+    /// Sunday, `"Sat"`, `13`.
+    fn check_calendar_literals<'n>(&mut self, mut ops: impl Iterator<Item = &'n Op>, literals: &[(String, &Value)], loose: bool) {
+        let Some((lo, hi, what)) = ops.find_map(|op| match op {
+            Op::Calendar(field, _) => calendar_range(*field),
+            _ => None,
+        }) else {
+            return;
+        };
+        for (path, v) in literals {
+            if !matches!(v, Value::Null) && !calendar_value_fits(v, lo, hi, loose) {
+                let shown = serde_json::to_string(&v.to_serde()).unwrap_or_default();
+                self.errors.push(Error::new(Code::InvalidArgument, path.as_str(), format!("{shown} never equals {what}")));
+            }
+        }
+    }
+
+    /// The JSON pointer of a compiled node.
+    fn path_of(&self, n: &Node) -> String {
+        self.paths.get(n.id as usize).map_or_else(|| self.ptr.clone(), |p| p.to_string())
+    }
+
     /// Runs `f` with the pointer extended by `token`.
     fn at<R>(&mut self, token: &str, f: impl FnOnce(&mut Self) -> R) -> R {
         let len = self.enter(token);
@@ -524,6 +572,10 @@ impl<'o> Compiler<'o> {
                         }
                     }
                 }
+                if matches!(c, Cmp::Eq | Cmp::Ne | Cmp::StrictEq | Cmp::StrictNe) {
+                    let literals: Vec<(String, &Value)> = nodes.iter().filter_map(|n| if let Op::Lit(v) = &n.op { Some((self.path_of(n), v)) } else { None }).collect();
+                    self.check_calendar_literals(nodes.iter().map(|n| &n.op), &literals, matches!(c, Cmp::Eq | Cmp::Ne));
+                }
                 Op::Compare(c, nodes)
             }
             "+" | "-" | "*" | "/" | "%" | "max" | "min" => {
@@ -548,6 +600,12 @@ impl<'o> Compiler<'o> {
             "cat" => Op::Cat(self.spread(name, args, 0, d)?),
             "in" => {
                 let (a, b) = two(self.nodes(name, args, arity(2, 2, false), d)?)?;
+                // `in` compares a list's items strictly: `"6"` never equals weekday 6.
+                if let Op::Lit(Value::Array(items)) = &b.op {
+                    let list = self.path_of(&b);
+                    let literals: Vec<(String, &Value)> = items.iter().enumerate().map(|(i, v)| (format!("{list}/{i}"), v)).collect();
+                    self.check_calendar_literals(std::iter::once(&a.op), &literals, false);
+                }
                 Op::In(a, b)
             }
             "substr" => Op::Substr(self.nodes(name, args, arity(2, 3, false), d)?),
@@ -659,7 +717,13 @@ impl<'o> Compiler<'o> {
                 }
             }
             // flagd's operators validate nothing up front: malformed input yields null, as in flagd.
-            "fractional" => Op::Fractional(self.nodes(name, args, arity(0, MANY, true), d)?),
+            "fractional" => {
+                let nodes = self.nodes(name, args, arity(0, MANY, true), d)?;
+                if self.opts.config {
+                    self.check_fractional_buckets(&nodes);
+                }
+                Op::Fractional(nodes)
+            }
             "sem_ver" if self.opts.config => Op::SemVer(self.sem_ver(name, args, d)?),
             "sem_ver" => Op::SemVer(self.nodes(name, args, arity(0, MANY, true), d)?),
             _ => {
@@ -685,6 +749,28 @@ impl<'o> Compiler<'o> {
 }
 
 /// A time of day as `time_of_day` writes it, "00:00" to "23:59", or "24:00" as an upper bound.
+/// The values `weekday`, `month` and `day_of_month` give, and how to name one in a message.
+fn calendar_range(field: Calendar) -> Option<(i64, i64, &'static str)> {
+    match field {
+        Calendar::Weekday => Some((1, 7, "weekday, which is 1 (Monday) to 7 (Sunday) as in ISO 8601 (Sunday is 7, not 0 as in JavaScript's getDay); e.g. {\"in\": [{\"weekday\": []}, [6, 7]]} for weekends")),
+        Calendar::Month => Some((1, 12, "month, which is 1 (January) to 12 (December), not from 0 as in JavaScript's getMonth")),
+        Calendar::DayOfMonth => Some((1, 31, "day_of_month, which is 1 to 31")),
+        Calendar::TimeOfDay => None,
+    }
+}
+
+/// A literal that `weekday`, `month` or `day_of_month` can equal: an integer in `lo..=hi`, or
+/// (`loose`, JsonLogic's `==`) a string of one.
+fn calendar_value_fits(v: &Value<'_>, lo: i64, hi: i64, loose: bool) -> bool {
+    let n = match v {
+        Value::Int(i) => Some(*i),
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e9 => Some(*f as i64),
+        Value::String(s) if loose => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    n.is_some_and(|n| (lo..=hi).contains(&n))
+}
+
 fn is_hhmm(t: &str) -> bool {
     let b = t.as_bytes();
     let two = |i: usize| Some(u32::from(b.get(i)?.checked_sub(b'0').filter(|d| *d <= 9)?) * 10 + u32::from(b.get(i + 1)?.checked_sub(b'0').filter(|d| *d <= 9)?));
