@@ -164,7 +164,7 @@ impl<'o> Compiler<'o> {
                 continue;
             }
             if super::flagd::weight(v).is_none() {
-                let shown = serde_json::to_string(&v.to_serde()).unwrap_or_default();
+                let shown = v.to_json();
                 let index = i.to_string();
                 self.at("fractional", |c| {
                     c.at(&index, |c| {
@@ -190,7 +190,7 @@ impl<'o> Compiler<'o> {
         };
         for (path, v) in literals {
             if !matches!(v, Value::Null) && !calendar_value_fits(v, lo, hi, loose) {
-                let shown = serde_json::to_string(&v.to_serde()).unwrap_or_default();
+                let shown = v.to_json();
                 self.errors.push(Error::new(Code::InvalidArgument, path.as_str(), format!("{shown} never equals {what}")));
             }
         }
@@ -748,7 +748,6 @@ impl<'o> Compiler<'o> {
     }
 }
 
-/// A time of day as `time_of_day` writes it, "00:00" to "23:59", or "24:00" as an upper bound.
 /// The values `weekday`, `month` and `day_of_month` give, and how to name one in a message.
 fn calendar_range(field: Calendar) -> Option<(i64, i64, &'static str)> {
     match field {
@@ -771,6 +770,7 @@ fn calendar_value_fits(v: &Value<'_>, lo: i64, hi: i64, loose: bool) -> bool {
     n.is_some_and(|n| (lo..=hi).contains(&n))
 }
 
+/// A time of day as `time_of_day` writes it, "00:00" to "23:59", or "24:00" as an upper bound.
 fn is_hhmm(t: &str) -> bool {
     let b = t.as_bytes();
     let two = |i: usize| Some(u32::from(b.get(i)?.checked_sub(b'0').filter(|d| *d <= 9)?) * 10 + u32::from(b.get(i + 1)?.checked_sub(b'0').filter(|d| *d <= 9)?));
