@@ -105,6 +105,11 @@ pub enum Code {
     /// like `unknown_context_field`.
     #[cfg_attr(not(target_arch = "wasm32"), schemars(skip))]
     Unreachable,
+    /// An exclusive group with one segment: exclusive with nothing, most often a typo of
+    /// another group's name (`lifecyle`), which leaves that segment out of its group. A
+    /// warning, like `unknown_context_field`.
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(skip))]
+    SingleMemberGroup,
 }
 
 impl Code {
@@ -149,6 +154,7 @@ impl Code {
             Code::QuizNotFinished => "quiz_not_finished",
             Code::UnknownContextField => "unknown_context_field",
             Code::Unreachable => "unreachable",
+            Code::SingleMemberGroup => "single_member_group",
         }
     }
 }

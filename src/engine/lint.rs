@@ -75,7 +75,25 @@ impl Engine {
             template_warnings(t, path, for_descriptions, &[], &mut out);
         }
         self.unreachable(&mut out);
+        self.single_member_groups(&mut out);
         super::sorted_by_pointer(out)
+    }
+
+    /// `single_member_group`: a group with one segment, named like another group or not.
+    fn single_member_groups(&self, out: &mut Vec<Error>) {
+        let groups: Vec<(usize, &str)> = self.config.segments.iter().enumerate().filter_map(|(i, s)| Some((i, s.group.as_deref()?))).collect();
+        for &(i, g) in &groups {
+            if groups.iter().filter(|(_, h)| *h == g).count() > 1 {
+                continue;
+            }
+            let others = groups.iter().map(|&(_, h)| h).filter(|h| *h != g);
+            let hint = match crate::error::suggest(g, others) {
+                Some(close) => format!("; did you mean \"{close}\"?"),
+                None => " (a group makes its members exclusive: the first that matches wins)".to_string(),
+            };
+            let id = self.config.segments.get(i).map_or("", |s| s.id.as_str());
+            out.push(Error::new(Code::SingleMemberGroup, format!("/segments/{i}/group"), format!("group \"{g}\" has only segment \"{id}\", so it is exclusive with nothing{hint}")));
+        }
     }
 
     /// `unreachable`: what comes after something that always applies.
@@ -281,7 +299,12 @@ mod tests {
         let w = engine.warnings();
         // Each kind of warning has its own words: "never used"/"never answers" are `unreachable`'s.
         let unreachable = |m: &str| m.contains("never used") || m.contains("never answers");
-        assert!(w.iter().all(|e| e.code == if unreachable(&e.message) { Code::Unreachable } else { Code::UnknownContextField }));
+        let code = |m: &str| match m {
+            _ if unreachable(m) => Code::Unreachable,
+            _ if m.contains("exclusive with nothing") => Code::SingleMemberGroup,
+            _ => Code::UnknownContextField,
+        };
+        assert!(w.iter().all(|e| e.code == code(&e.message)));
         w.into_iter().map(|e| (e.path, e.line.zip(e.column), e.message)).collect()
     }
 
@@ -508,6 +531,21 @@ mod tests {
                 Some((1, 34)),
                 "an item of user.purchases has no field \"catgory\"; did you mean \"category\"?"
             )]
+        );
+    }
+
+    #[test]
+    fn a_group_of_one_segment_is_named_with_the_group_it_may_mean() {
+        let s = |id: &str, group: &str| json!({"id": id, "when": true, "group": group});
+        let config = json!({"version": 1, "segments": [s("new", "lifecycle"), s("repeat", "lifecycle"), s("loyal", "lifecyle"), s("vip", "tier")]});
+        let w = warnings(config);
+        let got: Vec<(&str, &str)> = w.iter().map(|(p, _, m)| (p.as_str(), m.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("/segments/2/group", "group \"lifecyle\" has only segment \"loyal\", so it is exclusive with nothing; did you mean \"lifecycle\"?"),
+                ("/segments/3/group", "group \"tier\" has only segment \"vip\", so it is exclusive with nothing (a group makes its members exclusive: the first that matches wins)"),
+            ]
         );
     }
 
