@@ -572,6 +572,18 @@ impl<'o> Compiler<'o> {
                         }
                     }
                 }
+                // `days_since` and its kin give a number: an ISO duration beside it fails every
+                // decision ("cannot compare number … with string").
+                if nodes.iter().any(|n| matches!(n.op, Op::Since(..) | Op::CalendarDays(_))) {
+                    for n in &nodes {
+                        if let Op::Lit(Value::String(t)) = &n.op {
+                            if super::time::parse_duration(t).is_some() {
+                                let path = self.path_of(n);
+                                self.errors.push(Error::new(Code::InvalidArgument, path, format!("\"{t}\" is a duration, and days_since, hours_since and calendar_days_since give a number (of days or hours): compare with the number (7 for \"P7D\"), or write {{\"after\": [time, {{\"ago\": \"{t}\"}}]}}")));
+                            }
+                        }
+                    }
+                }
                 if matches!(c, Cmp::Eq | Cmp::Ne | Cmp::StrictEq | Cmp::StrictNe) {
                     let literals: Vec<(String, &Value)> = nodes.iter().filter_map(|n| if let Op::Lit(v) = &n.op { Some((self.path_of(n), v)) } else { None }).collect();
                     self.check_calendar_literals(nodes.iter().map(|n| &n.op), &literals, matches!(c, Cmp::Eq | Cmp::Ne));

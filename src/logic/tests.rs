@@ -396,6 +396,17 @@ fn line_webhook_timestamps_in_epoch_milliseconds_are_instants() {
 }
 
 #[test]
+fn a_duration_compared_with_days_since_is_refused_at_its_pointer() {
+    for op in ["days_since", "hours_since", "calendar_days_since"] {
+        let e = errors(json!({"<": [{op: [{"var": "t"}]}, "P7D"]}));
+        assert_eq!((e[0].code, e[0].path.as_str()), (Code::InvalidArgument, "/segments/3/when/</1"), "{op}");
+        assert!(e[0].message.contains("compare with the number (7 for \"P7D\")"), "{}", e[0].message);
+    }
+    // A number, or a numeric string JsonLogic compares as a number, stays fine.
+    assert!(errors(json!({"<": [{"days_since": [{"var": "t"}]}, "7"]})).is_empty());
+}
+
+#[test]
 fn epoch_seconds_are_refused_with_the_fix_rather_than_read_as_1970() {
     // A backend's Unix time (seconds) read as milliseconds is January 1970: every user would be
     // 20,000 days dormant. From 10^8 to 10^11 (after 1973 as seconds) it is refused.
