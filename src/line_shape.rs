@@ -941,11 +941,14 @@ fn same_columns(o: &Map<String, Json>, path: &str, report: &mut dyn FnMut(Code, 
 /// Checks a string written in the config: an enumerated value, a colour, an aspect ratio, a URL.
 /// A template is checked once rendered (URLs as they are written, the others when the message
 /// is checked again, see [`templated_shape`]), a URL before too when its literal start already
-/// holds its scheme.
+/// holds its scheme or can hold none.
 fn check_string(t: &str, key: &str, s: &str, at: &str, report: &mut dyn FnMut(Code, &str, String)) {
     if let Some(rule) = url_rule(key) {
         let literal = s.find("{{").into_iter().chain(s.find("{%")).min().map_or(s, |i| s.get(..i).unwrap_or(""));
-        if literal.len() == s.len() || literal.contains(':') {
+        // A start that no scheme can follow (`/items/{{ sku }}`) is relative whatever renders.
+        let relative = (!literal.is_empty() && !literal.starts_with(|c: char| c.is_ascii_alphabetic()))
+            || literal.find(['/', '?', '#']).is_some_and(|i| !literal.get(..i).is_some_and(|h| h.contains(':')));
+        if literal.len() == s.len() || literal.contains(':') || relative {
             if let Some(problem) = url_problem(rule, literal, false) {
                 report(Code::InvalidValue, at, problem);
             }

@@ -274,6 +274,14 @@ fn urls_must_be_https_media_and_absolute_links() {
     // A template whose literal start already holds the scheme is checked before rendering.
     one(uri("ftp://example.com/{{ user.userId }}"), Code::InvalidValue, "/contents/body/contents/0/action/uri");
     one(json!({"type": "text", "text": "hi", "sender": {"iconUrl": "http://example.com/{{ user.userId }}.png"}}), Code::InvalidValue, "/sender/iconUrl");
+    // So is one whose literal start no scheme can follow: relative whatever renders.
+    for relative in ["/items/{{ item.sku }}", "example.com/{{ item.sku }}", "?id={{ user.userId }}", "{% if x %}{% endif %}"] {
+        let expect = if relative.starts_with("{%") { 0 } else { 1 };
+        assert_eq!(problems(uri(relative)).len(), expect, "{relative}");
+    }
+    for later in ["{{ base }}/items", "https{{ s }}://example.com", "line{{ x }}"] {
+        assert_eq!(problems(uri(later)), [], "{later}");
+    }
     // A sender's icon URL: 2,000 characters (LINE's OpenAPI description).
     let icon = |n: usize| json!({"type": "text", "text": "hi", "sender": {"iconUrl": format!("https://example.com/{}", "a".repeat(n))}});
     assert_eq!(problems(icon(1_980)), []);
