@@ -258,7 +258,13 @@ pub fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) ->
 
 /// "; did you mean …" or "; known …: …" for an unknown id.
 pub(crate) fn known_list(known: &[&str], word: &str) -> String {
-    match suggest(word, known.iter().copied()) {
+    // Else the one id that has the word as a part of its own (`birthday` → `birthday_month`).
+    let part = || {
+        let has = |id: &&&str| !word.is_empty() && id.split(['_', '-']).any(|p| p == word);
+        let mut hits = known.iter().filter(has);
+        hits.next().filter(|_| hits.next().is_none()).copied()
+    };
+    match suggest(word, known.iter().copied()).or_else(part) {
         Some(s) => format!("; did you mean \"{s}\"?"),
         None if known.is_empty() => "; there are none".to_string(),
         // At most 20: a config can hold thousands of ids.

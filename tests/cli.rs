@@ -264,6 +264,10 @@ fn decide_renders_one_content_for_a_segments_users_for_a_push_campaign() {
         assert_eq!(bad.status.code(), Some(2));
         assert!(String::from_utf8(bad.stderr).unwrap().contains("\"birthday"), "{flag}");
     }
+    // A word of an id is suggested as an edit away would be.
+    let bad = kizuna(&["decide", "--config", "examples/skincare/config.json", "--segment", "birthday", "-"], Some(&contexts));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8(bad.stderr).unwrap().contains("there is no segment \"birthday\" in the config; did you mean \"birthday_month\"?"));
 }
 
 #[test]

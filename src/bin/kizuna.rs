@@ -780,9 +780,8 @@ mod cli {
                     say!("kizuna: --content: {}", e.message);
                     return ExitCode::from(2);
                 }
-                if let Some(id) = segment.as_deref().filter(|id| !engine.config().segments.iter().any(|s| s.id == *id)) {
-                    let ids: Vec<String> = engine.config().segments.iter().map(|s| format!("\"{}\"", s.id)).collect();
-                    say!("kizuna: --segment: there is no segment \"{id}\" in the config; known: {}", ids.join(", "));
+                if let Some(Err(e)) = segment.as_deref().map(|id| engine.check_segment(id)) {
+                    say!("kizuna: --segment: {}", e.message);
                     return ExitCode::from(2);
                 }
                 // Whether a decision line is one of the audience's (an error line always is).

@@ -159,6 +159,16 @@ impl Engine {
         self.content_index(content_id).map(|_| ())
     }
 
+    /// Whether the config has this segment: an `unknown_segment` error (with the ids it has)
+    /// otherwise. For a batch job that picks one segment's audience.
+    pub fn check_segment(&self, segment_id: &str) -> Result<(), Error> {
+        if self.config.segments.iter().any(|s| s.id == segment_id) {
+            return Ok(());
+        }
+        let ids: Vec<&str> = self.config.segments.iter().map(|s| s.id.as_str()).collect();
+        Err(Error::new(Code::UnknownSegment, "", format!("there is no segment \"{segment_id}\" in the config{}", crate::error::known_list(&ids, segment_id))))
+    }
+
     fn content_index(&self, content_id: &str) -> Result<usize, Error> {
         self.contents
             .index_of(content_id)
