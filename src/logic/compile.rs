@@ -388,7 +388,7 @@ impl<'o> Compiler<'o> {
             },
             Op::Lit(Value::Null) | Op::Lit(Value::Object(_)) => TimeFast::Eval,
             Op::Lit(n @ (Value::Int(_) | Value::Float(_))) if n.as_f64().is_some_and(super::time::Instant::looks_like_seconds) => {
-                self.err(Code::InvalidTimestamp, super::time::seconds_hint(&n.as_f64().map(|f| f.to_string()).unwrap_or_default()));
+                self.err(Code::InvalidTimestamp, super::time::seconds_hint(&n.to_json()));
                 TimeFast::Eval
             }
             Op::Lit(n @ (Value::Int(_) | Value::Float(_))) if n.as_f64().and_then(super::time::Instant::from_millis).is_some() => TimeFast::Eval,
