@@ -95,7 +95,7 @@ fn malformed_context_is_a_structured_error_not_a_trap() {
 fn evaluates_bare_rules_for_playgrounds() {
     let rule = js_sys::JSON::parse(r#"{"+": [1, {"var": "a"}]}"#).unwrap();
     let data = js_sys::JSON::parse(r#"{"a": 2}"#).unwrap();
-    let v = evaluate(rule, data, Some("2026-11-27T10:00:00+09:00".into())).unwrap();
+    let v = evaluate(rule, Some(data), Some("2026-11-27T10:00:00+09:00".into())).unwrap();
     assert_eq!(v.as_f64(), Some(3.0));
 }
 
