@@ -40,6 +40,7 @@ export const CODE_TITLE = {
   quiz_not_finished: "診断がまだ終わっていない",
   unknown_context_field: "コンテキストにない項目",
   unreachable: "使われることのない設定",
+  single_member_group: "メンバーが1つだけのグループ（名前の誤字？）",
 };
 
 /** `[code] タイトル: ` for a problem, or `[code] ` for a code without one (a future engine's). */
