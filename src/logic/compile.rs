@@ -196,6 +196,52 @@ impl<'o> Compiler<'o> {
         }
     }
 
+    /// The literals compared with a calendar or time operator, checked out of line: the
+    /// operator compiler recurses once per nesting level, and its frame is what a deep rule
+    /// multiplies (a debug build on Wasm's 1 MiB stack, tests/robustness.rs).
+    #[cold]
+    #[inline(never)]
+    fn check_compared(&mut self, c: Cmp, nodes: &[Node]) {
+        // `time_of_day` is "HH:MM", compared as text: "9:00" would sort after "18:00".
+        if nodes.iter().any(|n| matches!(n.op, Op::Calendar(Calendar::TimeOfDay, _))) {
+            for n in nodes {
+                if let Op::Lit(Value::String(t)) = &n.op {
+                    if !is_hhmm(t) {
+                        self.err(Code::InvalidArgument, format!("\"{t}\" is compared with time_of_day, which is \"HH:MM\" from \"00:00\" to \"24:00\" (two digits each, e.g. \"09:00\")"));
+                    }
+                }
+            }
+        }
+        // `days_since` and its kin give a number: an ISO duration beside it fails every
+        // decision ("cannot compare number … with string").
+        if nodes.iter().any(|n| matches!(n.op, Op::Since(..) | Op::CalendarDays(_))) {
+            for n in nodes {
+                if let Op::Lit(Value::String(t)) = &n.op {
+                    if super::time::parse_duration(t).is_some() {
+                        let path = self.path_of(n);
+                        self.errors.push(Error::new(Code::InvalidArgument, path, format!("\"{t}\" is a duration, and days_since, hours_since and calendar_days_since give a number (of days or hours): compare with the number (7 for \"P7D\"), or write {{\"after\": [time, {{\"ago\": \"{t}\"}}]}}")));
+                    }
+                }
+            }
+        }
+        if matches!(c, Cmp::Eq | Cmp::Ne | Cmp::StrictEq | Cmp::StrictNe) {
+            let literals: Vec<(String, &Value)> = nodes.iter().filter_map(|n| if let Op::Lit(v) = &n.op { Some((self.path_of(n), v)) } else { None }).collect();
+            self.check_calendar_literals(nodes.iter().map(|n| &n.op), &literals, matches!(c, Cmp::Eq | Cmp::Ne));
+        }
+    }
+
+    /// `in` compares a list's items strictly: `"6"` never equals weekday 6 (out of line, as
+    /// [`Compiler::check_compared`]).
+    #[cold]
+    #[inline(never)]
+    fn check_listed(&mut self, a: &Node, b: &Node) {
+        if let Op::Lit(Value::Array(items)) = &b.op {
+            let list = self.path_of(b);
+            let literals: Vec<(String, &Value)> = items.iter().enumerate().map(|(i, v)| (format!("{list}/{i}"), v)).collect();
+            self.check_calendar_literals(std::iter::once(&a.op), &literals, false);
+        }
+    }
+
     /// The JSON pointer of a compiled node.
     fn path_of(&self, n: &Node) -> String {
         self.paths.get(n.id as usize).map_or_else(|| self.ptr.clone(), |p| p.to_string())
@@ -562,32 +608,7 @@ impl<'o> Compiler<'o> {
                     _ => Cmp::Ge,
                 };
                 let nodes = self.nodes(name, args, arity(2, MANY, false), d)?;
-                // `time_of_day` is "HH:MM", compared as text: "9:00" would sort after "18:00".
-                if nodes.iter().any(|n| matches!(n.op, Op::Calendar(Calendar::TimeOfDay, _))) {
-                    for n in &nodes {
-                        if let Op::Lit(Value::String(t)) = &n.op {
-                            if !is_hhmm(t) {
-                                self.err(Code::InvalidArgument, format!("\"{t}\" is compared with time_of_day, which is \"HH:MM\" from \"00:00\" to \"24:00\" (two digits each, e.g. \"09:00\")"));
-                            }
-                        }
-                    }
-                }
-                // `days_since` and its kin give a number: an ISO duration beside it fails every
-                // decision ("cannot compare number … with string").
-                if nodes.iter().any(|n| matches!(n.op, Op::Since(..) | Op::CalendarDays(_))) {
-                    for n in &nodes {
-                        if let Op::Lit(Value::String(t)) = &n.op {
-                            if super::time::parse_duration(t).is_some() {
-                                let path = self.path_of(n);
-                                self.errors.push(Error::new(Code::InvalidArgument, path, format!("\"{t}\" is a duration, and days_since, hours_since and calendar_days_since give a number (of days or hours): compare with the number (7 for \"P7D\"), or write {{\"after\": [time, {{\"ago\": \"{t}\"}}]}}")));
-                            }
-                        }
-                    }
-                }
-                if matches!(c, Cmp::Eq | Cmp::Ne | Cmp::StrictEq | Cmp::StrictNe) {
-                    let literals: Vec<(String, &Value)> = nodes.iter().filter_map(|n| if let Op::Lit(v) = &n.op { Some((self.path_of(n), v)) } else { None }).collect();
-                    self.check_calendar_literals(nodes.iter().map(|n| &n.op), &literals, matches!(c, Cmp::Eq | Cmp::Ne));
-                }
+                self.check_compared(c, &nodes);
                 Op::Compare(c, nodes)
             }
             "+" | "-" | "*" | "/" | "%" | "max" | "min" => {
@@ -612,12 +633,7 @@ impl<'o> Compiler<'o> {
             "cat" => Op::Cat(self.spread(name, args, 0, d)?),
             "in" => {
                 let (a, b) = two(self.nodes(name, args, arity(2, 2, false), d)?)?;
-                // `in` compares a list's items strictly: `"6"` never equals weekday 6.
-                if let Op::Lit(Value::Array(items)) = &b.op {
-                    let list = self.path_of(&b);
-                    let literals: Vec<(String, &Value)> = items.iter().enumerate().map(|(i, v)| (format!("{list}/{i}"), v)).collect();
-                    self.check_calendar_literals(std::iter::once(&a.op), &literals, false);
-                }
+                self.check_listed(&a, &b);
                 Op::In(a, b)
             }
             "substr" => Op::Substr(self.nodes(name, args, arity(2, 3, false), d)?),
