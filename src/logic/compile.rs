@@ -180,19 +180,11 @@ impl<'o> Compiler<'o> {
 
     /// A literal compared for equality with `weekday`, `month` or `day_of_month` (or listed for
     /// `in`) that none of their values can equal is a typo that would never match: `0` for
-    /// Sunday, `"Sat"`, `13`.
-    fn check_calendar_literals<'n>(&mut self, mut ops: impl Iterator<Item = &'n Op>, literals: &[(String, &Value)], loose: bool) {
-        let Some((lo, hi, what)) = ops.find_map(|op| match op {
-            Op::Calendar(field, _) => calendar_range(*field),
-            _ => None,
-        }) else {
-            return;
-        };
-        for (path, v) in literals {
-            if !matches!(v, Value::Null) && !calendar_value_fits(v, lo, hi, loose) {
-                let shown = v.to_json();
-                self.errors.push(Error::new(Code::InvalidArgument, path.as_str(), format!("{shown} never equals {what}")));
-            }
+    /// Sunday, `"Sat"`, `13`. `path` is asked for only then.
+    fn check_calendar_literal(&mut self, (lo, hi, what): CalendarRange, v: &Value, loose: bool, path: impl FnOnce(&Self) -> String) {
+        if !matches!(v, Value::Null) && !calendar_value_fits(v, lo, hi, loose) {
+            let path = path(self);
+            self.errors.push(Error::new(Code::InvalidArgument, path, format!("{} never equals {what}", v.to_json())));
         }
     }
 
@@ -224,9 +216,13 @@ impl<'o> Compiler<'o> {
                 }
             }
         }
-        if matches!(c, Cmp::Eq | Cmp::Ne | Cmp::StrictEq | Cmp::StrictNe) {
-            let literals: Vec<(String, &Value)> = nodes.iter().filter_map(|n| if let Op::Lit(v) = &n.op { Some((self.path_of(n), v)) } else { None }).collect();
-            self.check_calendar_literals(nodes.iter().map(|n| &n.op), &literals, matches!(c, Cmp::Eq | Cmp::Ne));
+        let range = nodes.iter().find_map(|n| calendar_range(&n.op));
+        if let Some(range) = range.filter(|_| matches!(c, Cmp::Eq | Cmp::Ne | Cmp::StrictEq | Cmp::StrictNe)) {
+            for n in nodes {
+                if let Op::Lit(v) = &n.op {
+                    self.check_calendar_literal(range, v, matches!(c, Cmp::Eq | Cmp::Ne), |c| c.path_of(n));
+                }
+            }
         }
     }
 
@@ -235,10 +231,10 @@ impl<'o> Compiler<'o> {
     #[cold]
     #[inline(never)]
     fn check_listed(&mut self, a: &Node, b: &Node) {
-        if let Op::Lit(Value::Array(items)) = &b.op {
-            let list = self.path_of(b);
-            let literals: Vec<(String, &Value)> = items.iter().enumerate().map(|(i, v)| (format!("{list}/{i}"), v)).collect();
-            self.check_calendar_literals(std::iter::once(&a.op), &literals, false);
+        if let (Some(range), Op::Lit(Value::Array(items))) = (calendar_range(&a.op), &b.op) {
+            for (i, v) in items.iter().enumerate() {
+                self.check_calendar_literal(range, v, false, |c| format!("{}/{i}", c.path_of(b)));
+            }
         }
     }
 
@@ -776,8 +772,12 @@ impl<'o> Compiler<'o> {
     }
 }
 
+/// The least and greatest value of a calendar operator, and how to name them in a message.
+type CalendarRange = (i64, i64, &'static str);
+
 /// The values `weekday`, `month` and `day_of_month` give, and how to name one in a message.
-fn calendar_range(field: Calendar) -> Option<(i64, i64, &'static str)> {
+fn calendar_range(op: &Op) -> Option<CalendarRange> {
+    let Op::Calendar(field, _) = op else { return None };
     match field {
         Calendar::Weekday => Some((1, 7, "weekday, which is 1 (Monday) to 7 (Sunday) as in ISO 8601 (Sunday is 7, not 0 as in JavaScript's getDay); e.g. {\"in\": [{\"weekday\": []}, [6, 7]]} for weekends")),
         Calendar::Month => Some((1, 12, "month, which is 1 (January) to 12 (December), not from 0 as in JavaScript's getMonth")),
