@@ -1,9 +1,25 @@
 //! What LINE's Messaging API accepts in the strings of a message: which strings are limited,
 //! to how many characters, and how LINE counts them. Going over is refused by LINE at send
 //! time, after the reply token is spent; kizuna refuses it first, at compile time for literal
-//! strings and at render time for templates.
+//! strings and at render time for templates. And the shape of LINE's ids, which LINE writes in
+//! lowercase hex.
 
 use serde_json::Value as Json;
+
+/// `prefix` then 32 lowercase hex digits: a user id is `U…`, a rich menu id `richmenu-…`.
+fn is_line_id(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix).is_some_and(|h| h.len() == 32 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+}
+
+/// A user id as LINE's webhooks give it (`source.userId`).
+pub(crate) fn is_user_id(id: &str) -> bool {
+    is_line_id(id, "U")
+}
+
+/// A rich menu id as LINE's create call returns it.
+pub(crate) fn is_rich_menu_id(id: &str) -> bool {
+    is_line_id(id, "richmenu-")
+}
 
 /// How LINE counts a string's characters: in UTF-16 code units, except action labels and texts,
 /// template titles and texts and rich menus' `chatBarText` and `name`, in grapheme clusters

@@ -176,7 +176,8 @@ fn config_problems_have_codes_and_paths() {
     m["rules"][0]["menu"] = json!("vipp");
     m["rules"][2]["segment"] = json!("buyers");
     m["default"] = json!("nobody");
-    m["menus"][1]["richMenuId"] = json!("rm-3");
+    // LINE's ids are lowercase hex.
+    m["menus"][1]["richMenuId"] = json!(rid(0xabc).replace("abc", "ABC"));
     m["menus"][2]["aliases"] = json!({"Night Tab": rid(4), "night": "nope"});
     m["menus"][3]["richMenuId"] = json!(rid(4));
     m["menus"][0]["definition"]["areas"][1]["action"]["richMenuAliasId"] = json!("night");
@@ -270,15 +271,20 @@ fn decision(user: &str, action: MenuAction, menu: Option<u32>) -> Decision {
     .unwrap()
 }
 
+/// A LINE user id: `U` and 32 lowercase hex digits.
+fn uid(n: u32) -> String {
+    format!("U{n:032x}")
+}
+
 #[test]
 fn bulk_requests_group_by_menu_in_chunks_of_500() {
-    let mut ds: Vec<Decision> = (0..1201).map(|i| decision(&format!("U{i}"), MenuAction::Link, Some(1 + i % 2))).collect();
-    ds.push(decision("Ux", MenuAction::Unlink, None));
-    ds.push(decision("Uy", MenuAction::None, Some(1)));
+    let mut ds: Vec<Decision> = (0..1201).map(|i| decision(&uid(i), MenuAction::Link, Some(1 + i % 2))).collect();
+    ds.push(decision(&uid(9001), MenuAction::Unlink, None));
+    ds.push(decision(&uid(9002), MenuAction::None, Some(1)));
     // Decided twice: the last decision counts.
-    ds.push(decision("U4", MenuAction::Link, Some(2)));
-    ds.push(decision("U1", MenuAction::None, Some(2)));
-    let reqs = bulk_requests(&ds);
+    ds.push(decision(&uid(4), MenuAction::Link, Some(2)));
+    ds.push(decision(&uid(1), MenuAction::None, Some(2)));
+    let reqs = bulk_requests(&ds).unwrap();
     let shape: Vec<(&str, Option<String>, usize)> = reqs.iter().map(|r| (r.path, r.body.rich_menu_id.clone(), r.body.user_ids.len())).collect();
     assert_eq!(
         shape,
@@ -290,10 +296,10 @@ fn bulk_requests_group_by_menu_in_chunks_of_500() {
             ("/v2/bot/richmenu/bulk/unlink", None, 1),
         ]
     );
-    assert!(reqs[2].body.user_ids.contains(&"U4".to_string()), "U4 moved to menu 2");
-    assert!(!reqs[0].body.user_ids.contains(&"U4".to_string()));
-    assert!(!reqs.iter().any(|r| r.body.user_ids.contains(&"U1".to_string())), "U1's last decision is none");
-    assert!(!reqs.iter().any(|r| r.body.user_ids.contains(&"Uy".to_string())));
+    assert!(reqs[2].body.user_ids.contains(&uid(4)), "user 4 moved to menu 2");
+    assert!(!reqs[0].body.user_ids.contains(&uid(4)));
+    assert!(!reqs.iter().any(|r| r.body.user_ids.contains(&uid(1))), "user 1's last decision is none");
+    assert!(!reqs.iter().any(|r| r.body.user_ids.contains(&uid(9002))));
     let text = bulk_requests_json(&ds.iter().map(|d| serde_json::to_string(d).unwrap()).collect::<Vec<_>>().join("\n")).unwrap();
     assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), serde_json::to_value(&reqs).unwrap());
     let err = bulk_requests_json("{\"version\": 1}\n").unwrap_err();
@@ -303,6 +309,25 @@ fn bulk_requests_group_by_menu_in_chunks_of_500() {
     let err = bulk_requests_json(&format!("{good}\n\n{{\"userId\": \"U9\"}}\n")).unwrap_err();
     assert_eq!((err.path.as_str(), err.line), ("/1", Some(3)));
     assert!(err.message.contains("record 2"), "{}", err.message);
+}
+
+/// LINE refuses a bulk request with an id that is not a user id, for all its 500 users; kizuna
+/// refuses the batch first, at the record. A "none" sends nothing, so any id is fine there.
+#[test]
+fn bulk_requests_refuse_ids_that_are_not_line_user_ids() {
+    for bad in ["U1", "bob smith", "", &uid(0xabc).to_uppercase(), &format!("{} ", uid(7)), "@line_id"] {
+        for action in [MenuAction::Link, MenuAction::Unlink] {
+            let ds = [decision(&uid(1), MenuAction::Link, Some(1)), decision(bad, action, Some(2))];
+            let err = bulk_requests(&ds).unwrap_err();
+            assert_eq!((err.code, err.path.as_str()), (Code::InvalidValue, "/1/userId"), "{bad:?}");
+            assert!(err.message.contains("record 2") && err.message.contains("not a LINE user id"), "{}", err.message);
+            let ndjson = ds.iter().map(|d| serde_json::to_string(d).unwrap()).collect::<Vec<_>>().join("\n");
+            let err = bulk_requests_json(&ndjson).unwrap_err();
+            assert_eq!((err.path.as_str(), err.line), ("/1/userId", Some(2)), "{bad:?}");
+        }
+    }
+    let ds = [decision("U1", MenuAction::None, Some(2)), decision(&uid(1), MenuAction::Link, Some(1))];
+    assert_eq!(bulk_requests(&ds).unwrap().len(), 1);
 }
 
 #[test]

@@ -33,7 +33,8 @@ pub struct Context {
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct User {
-    /// LINE user id (`U` followed by 32 hex digits).
+    /// LINE user id (`U` followed by 32 lowercase hex digits, a webhook's `source.userId`).
+    /// Any non-empty string is decided for; rich-menu bulk requests refuse other shapes.
     pub user_id: String,
     /// LINE display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -40,7 +40,7 @@ pub struct Menu {
     /// What the menu is for, for people reading the config.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// The LINE rich menu linked to the user (`richmenu-` and 32 hex digits, as the Messaging
+    /// The LINE rich menu linked to the user (`richmenu-` and 32 lowercase hex digits, as the Messaging
     /// API's create call returns it).
     pub rich_menu_id: String,
     /// Tabs: rich-menu alias id (`^[a-z0-9_-]{1,32}$`) → the LINE rich menu it shows. A
@@ -84,10 +84,6 @@ fn did_you_mean(word: &str, known: &[&str]) -> String {
 
 fn valid_alias(a: &str) -> bool {
     (1..=32).contains(&a.len()) && a.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'))
-}
-
-fn valid_rich_menu_id(id: &str) -> bool {
-    id.strip_prefix("richmenu-").is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 impl RichMenus {
@@ -199,11 +195,11 @@ impl Menu {
         let description = o.opt_str("description", p);
         let rich_menu_id = o.req_str("richMenuId", p);
         if let Some(r) = &rich_menu_id {
-            if !valid_rich_menu_id(r) {
+            if !crate::line::is_rich_menu_id(r) {
                 p.push(
                     Code::InvalidValue,
                     &o.field_path("richMenuId"),
-                    format!("\"{r}\" is not a LINE rich menu id; they look like \"richmenu-\" and 32 hex digits, as the create call returns them"),
+                    format!("\"{r}\" is not a LINE rich menu id; they look like \"richmenu-\" and 32 lowercase hex digits, as the create call returns them"),
                 );
             }
         }
@@ -222,10 +218,10 @@ impl Menu {
                             );
                         }
                         match target.as_str() {
-                            Some(t) if valid_rich_menu_id(t) => {
+                            Some(t) if crate::line::is_rich_menu_id(t) => {
                                 aliases.insert(alias.clone(), t.to_string());
                             }
-                            _ => p.push(Code::InvalidValue, &at, format!("alias \"{alias}\" must name a LINE rich menu id (\"richmenu-\" and 32 hex digits)")),
+                            _ => p.push(Code::InvalidValue, &at, format!("alias \"{alias}\" must name a LINE rich menu id (\"richmenu-\" and 32 lowercase hex digits)")),
                         }
                     }
                 }

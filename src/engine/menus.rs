@@ -201,13 +201,37 @@ pub struct BulkBody {
 
 /// Groups the link and unlink actions of many decisions into bulk requests of at most 500
 /// users each: one series per target menu (in order of first appearance), then unlinks. A
-/// user decided twice counts once, with their last decision.
-pub fn bulk_requests<'d>(decisions: impl IntoIterator<Item = &'d Decision>) -> Vec<BulkRequest> {
-    group(decisions.into_iter().filter_map(|d| {
-        let m = d.rich_menu.as_ref()?;
+/// user decided twice counts once, with their last decision. A link or unlink for a user id
+/// that is not LINE's (`U` and 32 lowercase hex digits) is an error at `/i/userId` and nothing
+/// is sent: LINE answers such a request with 400, for all its users.
+pub fn bulk_requests<'d>(decisions: impl IntoIterator<Item = &'d Decision>) -> Result<Vec<BulkRequest>, Error> {
+    let mut actions = Vec::new();
+    for (i, d) in decisions.into_iter().enumerate() {
+        let Some(m) = d.rich_menu.as_ref() else { continue };
         // A link needs its target (bulk_requests_json refuses one without it).
-        (m.action != MenuAction::Link || m.rich_menu_id.is_some()).then_some((d.user_id.as_str(), m.action, m.rich_menu_id.as_deref()))
-    }))
+        if m.action == MenuAction::Link && m.rich_menu_id.is_none() {
+            continue;
+        }
+        if let Some(e) = not_line_user(i, &d.user_id, m.action) {
+            return Err(e);
+        }
+        actions.push((d.user_id.as_str(), m.action, m.rich_menu_id.as_deref()));
+    }
+    Ok(group(actions.into_iter()))
+}
+
+/// The error for record `i` when its action would send `user` to LINE and LINE would refuse it.
+fn not_line_user(i: usize, user: &str, action: MenuAction) -> Option<Error> {
+    (action != MenuAction::None && !crate::line::is_user_id(user)).then(|| {
+        Error::new(
+            crate::error::Code::InvalidValue,
+            format!("/{i}/userId"),
+            format!(
+                "record {}: \"{user}\" is not a LINE user id (\"U\" and 32 lowercase hex digits, a webhook's source.userId); LINE would refuse the whole bulk request it is in, for all its users",
+                i + 1
+            ),
+        )
+    })
 }
 
 /// (user id, action, rich menu id) of each decision, in order.
@@ -258,7 +282,8 @@ fn group<'d>(actions: impl Iterator<Item = (&'d str, MenuAction, Option<&'d str>
 /// crate's own parser: no typed deserializer in the Wasm binary). The error records `kizuna
 /// decide` and `decideMany` write for contexts they could not decide (`{"error": …}`) are
 /// skipped: nothing was decided for them. Any other record without `userId` or `richMenu` is
-/// an error with its index (`/3`; for NDJSON also its `line`) and nothing is sent.
+/// an error with its index (`/3`; for NDJSON also its `line`) and nothing is sent, as is a
+/// user id [`bulk_requests`] refuses.
 pub fn bulk_requests_json(text: &str) -> Result<String, Error> {
     let text = crate::value::without_bom(text);
     use crate::error::Code;
@@ -305,6 +330,10 @@ pub fn bulk_requests_json(text: &str) -> Result<String, Error> {
         let menu = m.get("richMenuId").and_then(Value::as_str);
         if action == MenuAction::Link && menu.is_none() {
             return Err(bad(i, &lines, "a link needs \"richMenu.richMenuId\"".to_string()));
+        }
+        if let Some(mut e) = not_line_user(i, user, action) {
+            e.line = lines.get(i).copied();
+            return Err(e);
         }
         actions.push((user, action, menu));
     }
