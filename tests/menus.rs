@@ -311,7 +311,7 @@ fn bulk_requests_group_by_menu_in_chunks_of_500() {
     assert!(err.message.contains("record 2"), "{}", err.message);
 }
 
-/// LINE refuses a bulk request with an id that is not a user id, for all its 500 users; kizuna
+/// LINE checks a request body whole, so a malformed id risks a bulk request of 500 users; kizuna
 /// refuses the batch first, at the record. A "none" sends nothing, so any id is fine there.
 #[test]
 fn bulk_requests_refuse_ids_that_are_not_line_user_ids() {

@@ -203,7 +203,8 @@ pub struct BulkBody {
 /// users each: one series per target menu (in order of first appearance), then unlinks. A
 /// user decided twice counts once, with their last decision. A link or unlink for a user id
 /// that is not LINE's (`U` and 32 lowercase hex digits) is an error at `/i/userId` and nothing
-/// is sent: LINE answers such a request with 400, for all its users.
+/// is sent: such an id is no LINE user, and LINE checks a request's body whole (a 400 names
+/// the bad property), so it risks the request for all its users.
 pub fn bulk_requests<'d>(decisions: impl IntoIterator<Item = &'d Decision>) -> Result<Vec<BulkRequest>, Error> {
     let mut actions = Vec::new();
     for (i, d) in decisions.into_iter().enumerate() {
@@ -227,7 +228,7 @@ fn not_line_user(i: usize, user: &str, action: MenuAction) -> Option<Error> {
             crate::error::Code::InvalidValue,
             format!("/{i}/userId"),
             format!(
-                "record {}: \"{user}\" is not a LINE user id (\"U\" and 32 lowercase hex digits, a webhook's source.userId); LINE would refuse the whole bulk request it is in, for all its users",
+                "record {}: \"{user}\" is not a LINE user id (\"U\" and 32 lowercase hex digits, a webhook's source.userId); LINE checks a request's body whole, so it risks the bulk request it is in for all its users",
                 i + 1
             ),
         )
