@@ -879,6 +879,8 @@ test("a LINE refusal (4xx) is not retried, blocks neither the reply nor the sync
   assert.equal(decision.richMenu.current ?? null, null);
   assert.equal(backend.users.get(user).richMenuId, undefined);
   assert.match(worker.log(), new RegExp(`event ${event.webhookEventId}: follow → decision \\w+, menu link \\(failed, synced as none\\)`));
+  // The refusal names the menu and the LINE rich menu it tried, for a look in the LINE console.
+  assert.match(worker.log(), new RegExp(`event ${event.webhookEventId}: LINE refused the rich menu call \\(link of menu "welcome" \\(richmenu-[0-9a-f]{32}\\)\\): 400`));
   // So the user's next event links it again.
   await post([messageEvent(user)]);
   await waitFor("the second decision", () => decisionsFor(user).length === 2);

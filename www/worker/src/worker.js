@@ -871,8 +871,10 @@ export function createWorker(loadDecide) {
         console.warn(`event ${record.id}: ${event.type} from ${duration(newest - event.timestamp)} before an event already decided: its menu ${rm.action} is not made`);
       }
       if (act && rm && !record.done.menu && (rm.action === "link" || rm.action === "unlink")) {
+        // The refusal log names the menu: the operator's next look is the LINE console.
+        const which = rm.action === "link" ? `link of menu "${rm.menu}" (${rm.richMenuId})` : "unlink";
         record.done.menu = await this.#step(record.id, "rich menu", () =>
-          rm.action === "link" ? this.line.linkRichMenu(userId, rm.richMenuId) : this.line.unlinkRichMenu(userId));
+          rm.action === "link" ? this.line.linkRichMenu(userId, rm.richMenuId) : this.line.unlinkRichMenu(userId), which);
         await this.storage.put(key, record);
       }
       if (record.done.menu === "done") {
@@ -900,14 +902,14 @@ export function createWorker(loadDecide) {
     // invalid message; and the 429 of an exhausted monthly quota) will not change on retry:
     // logged and marked "failed". Anything else (429/5xx/network/timeout after LineApi's own
     // retries) is thrown, so the event is retried later.
-    async #step(id, what, call) {
+    async #step(id, what, call, which = "") {
       try {
         const result = await call();
         return typeof result === "string" ? result : "done";
       } catch (e) {
         if (e instanceof HTTPFetchError && (e.status === 401 || e.status === 403)) throw new LineAuthError(what, e);
         if (e instanceof HTTPFetchError && ((e.status >= 400 && e.status < 500 && e.status !== 429) || isMonthlyLimit(e))) {
-          console.error(`event ${id}: LINE refused the ${what} call: ${e.status} ${lineMessage(e.body)}`);
+          console.error(`event ${id}: LINE refused the ${what} call${which ? ` (${which})` : ""}: ${e.status} ${lineMessage(e.body)}`);
           return "failed";
         }
         throw e;
