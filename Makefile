@@ -86,7 +86,12 @@ test-wasm: deps deps-browser
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver \
 	  WASM_BINDGEN_USE_BROWSER=1 cargo test --target wasm32-unknown-unknown --features wasm-tests,arena --test wasm_browser
 
+# The package's gzipped size may not grow past this unnoticed (the issues' 150 KB target is
+# missed; see the README). Raise it in the commit that needs it, with the reason.
+SIZE_BUDGET_KIB := 326
+
 test-npm: deps pkg
+	node pkg/scripts/size.mjs --budget $(SIZE_BUDGET_KIB)
 	node --test tests/npm/
 
 test-native:
