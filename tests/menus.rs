@@ -210,6 +210,38 @@ fn config_problems_have_codes_and_paths() {
     assert!(all[0].message.contains("did you mean \"vip\""), "{}", all[0].message);
 }
 
+/// Each tab is a LINE rich menu of its own. With `aliasDefinitions`, every tab's areas are
+/// checked as the menu's `definition` is, so a tap from the second tab cannot leave the tabs.
+#[test]
+fn tab_definitions_are_checked_like_the_menu_definition() {
+    let vip = menus()["menus"][0]["definition"].clone();
+    let mut perks = vip.clone();
+    perks["name"] = json!("vip perks");
+    let mut m = menus();
+    m["menus"][0]["aliasDefinitions"] = json!({"vip-perks": perks.clone(), "vip-home": vip.clone()});
+    let e = engine(m.clone());
+    assert_eq!(e.config().rich_menus.as_ref().unwrap().menus[0].alias_definitions.len(), 2);
+    // The second tab switches into the buyer menu's tab.
+    m["menus"][3]["aliases"] = json!({"guest-home": rid(5)});
+    m["menus"][0]["aliasDefinitions"]["vip-perks"]["areas"][0]["action"]["richMenuAliasId"] = json!("guest-home");
+    // An alias the menu does not have, and a tab LINE would refuse.
+    m["menus"][0]["aliasDefinitions"]["vip-gone"] = vip.clone();
+    m["menus"][0]["aliasDefinitions"]["vip-home"]["size"] = json!({"width": 100, "height": 100});
+    let errs = errors(m);
+    let expect = [
+        (Code::UnknownMenu, "/richMenus/menus/0/aliasDefinitions/vip-gone"),
+        (Code::InvalidValue, "/richMenus/menus/0/aliasDefinitions/vip-home/size"),
+        (Code::UnknownMenu, "/richMenus/menus/0/aliasDefinitions/vip-perks/areas/0/action/richMenuAliasId"),
+    ];
+    for (code, path) in expect {
+        assert!(errs.contains(&(code, path.to_string())), "missing {code:?} at {path}; got {errs:#?}");
+    }
+    assert_eq!(errs.len(), expect.len(), "{errs:#?}");
+    let mut m = menus();
+    m["menus"][0]["aliasDefinitions"] = json!(["not", "an object"]);
+    assert_eq!(errors(m), [(Code::InvalidValue, "/richMenus/menus/0/aliasDefinitions".to_string())]);
+}
+
 /// A rich menu area's action is held to LINE's action objects, as a message's is: its type
 /// (rich menus take `richmenuswitch`, not quick-reply-only camera actions), required and known
 /// keys, and a link's scheme.

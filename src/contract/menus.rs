@@ -58,6 +58,11 @@ pub struct Menu {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "Option<serde_json::Map<String, Value>>"))]
     pub definition: Option<Value>,
+    /// Alias → the LINE rich menu object of the menu that alias shows, checked as `definition`
+    /// is: each tab's `richmenuswitch` actions must name this menu's own aliases too.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "BTreeMap<String, serde_json::Map<String, Value>>"))]
+    pub alias_definitions: BTreeMap<String, Value>,
 }
 
 /// One rule: users in `segment`, or for whom `when` holds, get `menu`.
@@ -168,21 +173,25 @@ fn check_ownership(menus: &[Menu], p: &mut Problems) {
                 p.push(Code::DuplicateId, &join(&join(&at, "aliases"), a), format!("alias \"{a}\" is used by menus \"{other}\" and \"{}\"", m.id));
             }
         }
-        // A tab tap must stay inside the menu's own tabs.
-        let areas = m.definition.as_ref().and_then(|d| d.get("areas")).and_then(Value::as_array);
-        for (j, area) in areas.into_iter().flatten().enumerate() {
-            let action = area.get("action");
-            if action.and_then(|a| a.get("type")).and_then(Value::as_str) != Some("richmenuswitch") {
-                continue;
-            }
-            let target = action.and_then(|a| a.get("richMenuAliasId")).and_then(Value::as_str).unwrap_or("");
-            if !m.aliases.contains_key(target) {
-                let path = join(&join(&join(&join(&at, "definition"), "areas"), j), "action");
-                p.push(
-                    Code::UnknownMenu,
-                    &join(&path, "richMenuAliasId"),
-                    format!("this tab switches to alias \"{target}\", which is not one of menu \"{}\"'s aliases; a tap would leave the menu's tabs", m.id),
-                );
+        // A tab tap must stay inside the menu's own tabs, from the menu and from each tab.
+        let definitions = std::iter::once((m.definition.as_ref(), join(&at, "definition")))
+            .chain(m.alias_definitions.iter().map(|(a, d)| (Some(d), join(&join(&at, "aliasDefinitions"), a))));
+        for (d, dpath) in definitions {
+            let areas = d.and_then(|d| d.get("areas")).and_then(Value::as_array);
+            for (j, area) in areas.into_iter().flatten().enumerate() {
+                let action = area.get("action");
+                if action.and_then(|a| a.get("type")).and_then(Value::as_str) != Some("richmenuswitch") {
+                    continue;
+                }
+                let target = action.and_then(|a| a.get("richMenuAliasId")).and_then(Value::as_str).unwrap_or("");
+                if !m.aliases.contains_key(target) {
+                    let path = join(&join(&join(&dpath, "areas"), j), "action");
+                    p.push(
+                        Code::UnknownMenu,
+                        &join(&path, "richMenuAliasId"),
+                        format!("this tab switches to alias \"{target}\", which is not one of menu \"{}\"'s aliases; a tap would leave the menu's tabs", m.id),
+                    );
+                }
             }
         }
     }
@@ -204,7 +213,8 @@ impl Menu {
             }
         }
         let mut aliases = BTreeMap::new();
-        if let Some(a) = o.opt("aliases") {
+        let given_aliases = o.opt("aliases");
+        if let Some(a) = given_aliases {
             let apath = o.field_path("aliases");
             match a.as_object() {
                 Some(map) => {
@@ -233,8 +243,26 @@ impl Menu {
         if let Some(d) = &definition {
             check_definition(d, &o.field_path("definition"), p);
         }
+        let mut alias_definitions = BTreeMap::new();
+        if let Some(a) = o.opt("aliasDefinitions") {
+            let dpath = o.field_path("aliasDefinitions");
+            match a.as_object() {
+                Some(map) => {
+                    for (alias, d) in map {
+                        let at = join(&dpath, alias);
+                        // The config's aliases, not the ones read: a bad target is reported there.
+                        if !given_aliases.and_then(Value::as_object).is_some_and(|m| m.contains_key(alias)) {
+                            p.push(Code::UnknownMenu, &at, format!("\"{alias}\" is not one of this menu's aliases; \"aliasDefinitions\" describes the rich menus its aliases show"));
+                        }
+                        check_definition(d, &at, p);
+                        alias_definitions.insert(alias.clone(), d.clone());
+                    }
+                }
+                None => p.push(Code::InvalidValue, &dpath, format!("\"aliasDefinitions\" must be an object of alias id → LINE rich menu object, found {}", kind(a))),
+            }
+        }
         o.finish(p);
-        Some(Menu { id: id?, description, rich_menu_id: rich_menu_id?, aliases, image_url, definition })
+        Some(Menu { id: id?, description, rich_menu_id: rich_menu_id?, aliases, image_url, definition, alias_definitions })
     }
 }
 
