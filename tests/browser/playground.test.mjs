@@ -505,9 +505,19 @@ test("the rich-menu note is Japanese: action, reason, the user's current menu; t
   assert.match(text, /ルール 1（セグメント loyal）/);
   assert.ok(text.includes(choice.current), `the current menu: ${text}`);
   assert.match(text, /loyal のタブ loyal-rewards/);
-  const previewOf = await page.locator("#richmenu .rm-preview-of").textContent();
-  assert.match(previewOf, /メニュー loyal/);
+  // the example gives the rewards tab's own rich menu object: that tab is drawn
+  let previewOf = await page.locator("#richmenu .rm-preview-of").textContent();
+  assert.match(previewOf, /メニュー loyal のタブ loyal-rewards/);
+  assert.match(await page.locator("#richmenu .rm").getAttribute("aria-label"), /今月の会員特典/);
+  // without it, the menu's definition is drawn, and the note says the user is on another tab
+  const withTab = JSON.parse(await page.locator("#config").inputValue());
+  delete withTab.richMenus.menus.find((m) => m.id === "loyal").aliasDefinitions;
+  await setEditor(page, "config", JSON.stringify(withTab, null, 2));
+  await run(page);
+  previewOf = await page.locator("#richmenu .rm-preview-of").textContent();
+  assert.match(previewOf, /メニュー loyal の definition/);
   assert.match(previewOf, /loyal-rewards/, "says that the user is on another tab than the one drawn");
+  assert.doesNotMatch(await page.locator("#richmenu .rm").getAttribute("aria-label"), /今月の会員特典/);
 
   // no rule (without the loyal one) and no default menu, the user has a menu: unlink
   const cfg = JSON.parse(await page.locator("#config").inputValue());

@@ -55,7 +55,12 @@ export function renderRichMenu(choice, config) {
     h("li", null, `理由: ${reasonText(choice.reason)}`),
     h("li", null, `現在のメニュー: ${choice.current ? currentText(config, choice.current) : "なし（コンテキストに user.richMenuId なし）"}`));
   const menu = choice.menu ? (config?.richMenus?.menus || []).find((m) => m.id === choice.menu) : null;
-  const def = menu?.definition;
+  // The user may be on another tab (alias) of the menu: drawn from its aliasDefinitions entry
+  // when the config has one, else the menu's definition is drawn and the note says so.
+  const tab = menu && choice.current && choice.current !== choice.richMenuId ? findMenu(config, choice.current) : null;
+  const onTab = tab?.menu === menu && tab.tab !== null ? tab.tab : null;
+  const tabDef = onTab !== null ? menu.aliasDefinitions?.[onTab] : undefined;
+  const def = tabDef?.size ? tabDef : menu?.definition;
   if (!def?.size?.width || !def?.size?.height) {
     return h("div", null, note, menu ? h("p.muted", null, "definition がないためプレビューできません。") : null);
   }
@@ -75,10 +80,9 @@ export function renderRichMenu(choice, config) {
     el.style.height = pct(b.height, height);
     return el;
   }));
-  // The preview draws the menu's definition; the user may be on another tab (alias) of it.
-  const tab = choice.current && choice.current !== choice.richMenuId ? findMenu(config, choice.current) : null;
-  const previewOf = h("p.rm-preview-of.muted", null,
-    `プレビュー: メニュー ${menu.id} の definition（${choice.richMenuId || menu.richMenuId || ""}）`,
-    tab?.menu === menu && tab.tab !== null ? `。ユーザーは今このメニューのタブ ${tab.tab}（${choice.current}）にいます` : "");
+  const previewOf = h("p.rm-preview-of.muted", null, def === tabDef
+    ? `プレビュー: メニュー ${menu.id} のタブ ${onTab}（${choice.current}）、ユーザーが今いるタブ（aliasDefinitions）`
+    : `プレビュー: メニュー ${menu.id} の definition（${choice.richMenuId || menu.richMenuId || ""}）`,
+    def !== tabDef && onTab !== null ? `。ユーザーは今このメニューのタブ ${onTab}（${choice.current}）にいます` : "");
   return h("figure", { style: "margin:0" }, note, previewOf, board, h("figcaption.rm-bar", null, `${def.chatBarText || "メニュー"} ▾`));
 }
