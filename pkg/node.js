@@ -56,8 +56,9 @@ Engine.prototype.renderJson = function renderJson(contentId, context) {
 
 // The object calls through the text fast paths: V8's JSON.stringify and JSON.parse around
 // decideJson / renderJson beat the generic path through wasm-bindgen (5% per decide in a
-// paired A/B). Anything JSON.stringify refuses (a cycle, a BigInt, not an object) takes the
-// generic path, which turns it into the package's structured error.
+// paired A/B). Anything else (not an object) takes the generic path, which gives the package's
+// structured error; so does an object JSON.stringify throws on (a cycle, a BigInt, a throwing
+// toJSON), as a BigInt: the generic path would stringify it again, running its toJSON twice.
 const decideValue = Engine.prototype.decide;
 const renderValue = Engine.prototype.render;
 const jsonOf = (v) => {
@@ -65,16 +66,16 @@ const jsonOf = (v) => {
   try {
     return JSON.stringify(v);
   } catch {
-    return undefined;
+    return 0n;
   }
 };
 Engine.prototype.decide = function decide(context, explain) {
   const text = jsonOf(context);
-  return text === undefined ? decideValue.call(this, context, explain) : JSON.parse(this.decideJson(text, explain));
+  return typeof text !== "string" ? decideValue.call(this, text ?? context, explain) : JSON.parse(this.decideJson(text, explain));
 };
 Engine.prototype.render = function render(contentId, context) {
   const text = jsonOf(context);
-  return text === undefined ? renderValue.call(this, contentId, context) : JSON.parse(this.renderJson(contentId, text));
+  return typeof text !== "string" ? renderValue.call(this, contentId, text ?? context) : JSON.parse(this.renderJson(contentId, text));
 };
 
 // The public API only: each entry instantiates the Wasm itself, so wasm-bindgen's init

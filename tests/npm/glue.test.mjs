@@ -72,3 +72,16 @@ test("an Engine used after free() throws a KizunaError saying so; free() twice i
   }
   assert.equal(JSON.parse(engine.decideJson(context)).userId, "U1", "other engines are untouched");
 });
+
+test("a context JSON.stringify throws on is a KizunaError, and its toJSON runs once", () => {
+  let calls = 0;
+  const context = { now: "2026-11-27T10:30:00+09:00", user: { userId: "U1", toJSON() { calls++; throw new Error("no"); } } };
+  const cyclic = { now: "2026-11-27T10:30:00+09:00", user: { userId: "U1" } };
+  cyclic.user.self = cyclic;
+  const contents = new Engine({ version: 1, contents: [{ id: "c", variants: [{ id: "v", messages: [{ type: "text", text: "hi" }] }] }] });
+  for (const [call, what] of [[() => engine.decide(context), "decide"], [() => contents.render("c", context), "render"], [() => engine.decide(cyclic), "decide a cycle"], [() => engine.decide({ version: 1n }), "decide a BigInt"]]) {
+    calls = 0;
+    assert.throws(call, (e) => e.name === "KizunaError" && e.code === "invalid_json" && e.path === "", what);
+    if (!what.includes(" a ")) assert.equal(calls, 1, `${what}: toJSON ran ${calls} times`);
+  }
+});
