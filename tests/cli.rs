@@ -583,3 +583,19 @@ fn menus_names_the_line_of_a_record_that_is_not_a_decision() {
     let err = String::from_utf8(kizuna(&["menus", "-"], Some(&input)).stderr).unwrap();
     assert!(err.contains("line 2: /1 [invalid_value]: record 2 is not a decision: a link needs \"richMenu.richMenuId\""), "{err}");
 }
+
+/// A data file saved with a byte-order mark (Notepad's "UTF-8 with BOM", Excel's "CSV UTF-8")
+/// is read as `decide` reads a context with one: its `now` is the moment, and a template saved
+/// so prints no mark.
+#[test]
+fn eval_and_render_read_files_with_a_byte_order_mark() {
+    let data = temp_file("bom-data.json", "\u{feff}{\"now\": \"2026-01-10T09:00:00+09:00\", \"at\": \"2026-01-01T09:00:00+09:00\"}".as_bytes());
+    let rule = temp_file("bom-rule.json", br#"{"days_since": [{"var": "at"}]}"#);
+    let out = kizuna(&["eval", &rule, &data], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "9");
+    let template = temp_file("bom.liquid", "\u{feff}{{ now | date: '%-m/%-d' }} {{ at | date: '%-m/%-d' }}".as_bytes());
+    let out = kizuna(&["render", &template, &data], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "1/10 1/1");
+}

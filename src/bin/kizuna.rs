@@ -119,12 +119,18 @@ mod cli {
         NotText(Error),
     }
 
-    /// A whole input (a file, or - for stdin) as text.
+    /// A whole input (a file, or - for stdin) as text, without the byte-order mark some editors
+    /// write at its start (Notepad, Excel's "CSV UTF-8"): it is no part of a rule, data or
+    /// template, as it is no part of a context line.
     fn read_input(name: &str) -> Result<String, ReadError> {
         let mut bytes = Vec::new();
         let read = if name == "-" { std::io::stdin().read_to_end(&mut bytes).map(|_| ()) } else { std::fs::File::open(name).and_then(|mut f| f.read_to_end(&mut bytes)).map(|_| ()) };
         read.map_err(|e| ReadError::Io(format!("cannot read {}: {e}", label(name))))?;
-        String::from_utf8(bytes).map_err(|e| ReadError::NotText(not_text(e.as_bytes(), e.utf8_error().valid_up_to())))
+        let mut text = String::from_utf8(bytes).map_err(|e| ReadError::NotText(not_text(e.as_bytes(), e.utf8_error().valid_up_to())))?;
+        if text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
+        Ok(text)
     }
 
     /// The problem of an input that is not UTF-8, where its first bad byte is. Japanese
