@@ -599,3 +599,18 @@ fn eval_and_render_read_files_with_a_byte_order_mark() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "1/10 1/1");
 }
+
+/// `--segment` with `--explain`: a decision of the segment is written whatever its trace quotes
+/// (a purchase with deeply nested custom data), not counted as outside the segment.
+#[test]
+fn decide_segment_with_explain_keeps_a_decision_whose_trace_nests_deep() {
+    let deep = format!("{}{}", "[".repeat(124), "]".repeat(124));
+    let context = format!("{{\"now\":\"2026-11-27T10:30:00+09:00\",\"user\":{{\"userId\":\"Udeep\",\"purchases\":[{{\"at\":\"2026-11-01T00:00:00+09:00\",\"amount\":100,\"x\":{deep}}}]}}}}\n");
+    let all = kizuna(&["decide", "--explain", "--config", "examples/skincare/config.json", "-"], Some(&context));
+    assert!(all.status.success(), "{}", String::from_utf8_lossy(&all.stderr));
+    assert!(String::from_utf8_lossy(&all.stdout).contains("\"segments\":[\"first_time\""), "the user is in first_time");
+    let out = kizuna(&["decide", "--explain", "--config", "examples/skincare/config.json", "--segment", "first_time", "-"], Some(&context));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, all.stdout, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -791,10 +791,18 @@ mod cli {
                     return ExitCode::from(2);
                 }
                 // Whether a decision line is one of the audience's (an error line always is).
+                // Only these two keys are read: the others (an explain trace quoting the
+                // context's values) are skipped however deep they nest, where a whole
+                // `serde_json::Value` stops at 128 levels and would drop the decision.
+                #[derive(serde::Deserialize)]
+                struct Audience {
+                    error: Option<serde::de::IgnoredAny>,
+                    #[serde(default)]
+                    segments: Vec<String>,
+                }
                 let in_audience = |line: &str| {
                     segment.as_deref().is_none_or(|id| {
-                        let d = serde_json::from_str::<serde_json::Value>(line).unwrap_or_default();
-                        d.get("error").is_some() || d.get("segments").and_then(|s| s.as_array()).is_some_and(|s| s.iter().any(|x| x == id))
+                        serde_json::from_str::<Audience>(line).is_ok_and(|d| d.error.is_some() || d.segments.iter().any(|s| s == id))
                     })
                 };
                 let mut outside = 0usize;
