@@ -614,3 +614,18 @@ fn decide_segment_with_explain_keeps_a_decision_whose_trace_nests_deep() {
     assert_eq!(out.stdout, all.stdout, "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// `kizuna menus` writes LINE's requests as the library (and the npm package's `bulkRequests`)
+/// gives them, each request's keys in their order.
+#[test]
+fn menus_writes_the_requests_as_the_library_gives_them() {
+    let decided = kizuna(&["decide", "--config", "examples/skincare/config.json", "examples/skincare/contexts.ndjson"], None);
+    let decisions = String::from_utf8(decided.stdout).unwrap();
+    let json = kizuna::engine::bulk_requests_json(&decisions).unwrap();
+    let requests: Vec<Box<serde_json::value::RawValue>> = serde_json::from_str(&json).unwrap();
+    let want: String = requests.iter().map(|r| format!("{}\n", r.get())).collect();
+    assert!(want.starts_with("{\"method\":\"POST\",\"path\":\"/v2/bot/richmenu/bulk/link\",\"body\":"), "{want}");
+    let out = kizuna(&["menus", "-"], Some(&decisions));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
+}

@@ -898,13 +898,15 @@ mod cli {
                     Ok(t) => t,
                     Err(code) => return code,
                 };
+                // Each request written as the library gives it (as `bulkRequests` does in npm):
+                // its bytes, keys in their order, not re-sorted through a `serde_json::Value`.
                 match kizuna::engine::bulk_requests_json(&text).and_then(|json| {
-                    serde_json::from_str::<Vec<serde_json::Value>>(&json).map_err(|e| Error::new(kizuna::Code::InvalidJson, "", e.to_string()))
+                    serde_json::from_str::<Vec<Box<serde_json::value::RawValue>>>(&json).map_err(|e| Error::new(kizuna::Code::InvalidJson, "", e.to_string()))
                 }) {
                     Ok(requests) => {
                         let mut out = BufWriter::new(std::io::stdout().lock());
                         for r in requests {
-                            if let Err(e) = writeln!(out, "{r}") {
+                            if let Err(e) = writeln!(out, "{}", r.get()) {
                                 return write_failed(&e);
                             }
                         }
