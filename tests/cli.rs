@@ -629,3 +629,13 @@ fn menus_writes_the_requests_as_the_library_gives_them() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
 }
+
+/// A directory given as the contexts: the message names it, as for the config.
+#[test]
+fn decide_names_a_directory_given_as_the_contexts() {
+    let dir = std::env::temp_dir();
+    let out = kizuna(&["decide", "--config", "examples/skincare/config.json", dir.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with(&format!("kizuna: cannot read {}", dir.display())), "{stderr}");
+}

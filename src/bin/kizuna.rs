@@ -831,7 +831,8 @@ mod cli {
                         Ok(Some(l)) => l,
                         Ok(None) => break,
                         Err(e) => {
-                            say!("kizuna: read error at line {}: {e}", input.number + 1);
+                            // Named as an unreadable config is (a directory given for the file).
+                            say!("kizuna: cannot read {}, line {}: {e}", label(contexts.as_deref().unwrap_or("-")), input.number + 1);
                             return ExitCode::from(2);
                         }
                     };
