@@ -639,3 +639,13 @@ fn decide_names_a_directory_given_as_the_contexts() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.starts_with(&format!("kizuna: cannot read {}", dir.display())), "{stderr}");
 }
+
+/// Every argument says what it takes in `--help`, `menus`' input too.
+#[test]
+fn menus_help_says_what_its_input_is() {
+    let out = kizuna(&["menus", "--help"], None);
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    let line = help.lines().find(|l| l.trim_start().starts_with("[DECISIONS]")).unwrap_or_default();
+    assert!(line.contains("kizuna decide") && line.contains('-'), "{help}");
+}

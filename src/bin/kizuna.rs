@@ -79,7 +79,10 @@ mod cli {
         },
         /// Group the rich-menu actions of NDJSON decisions (a file, or -) into LINE's bulk
         /// link / unlink requests of at most 500 users, one JSON request per line.
-        Menus { decisions: Option<String> },
+        Menus {
+            /// Decisions as `kizuna decide` writes them, one per line, or a JSON array ("-" or nothing: stdin).
+            decisions: Option<String>,
+        },
         /// Render a Liquid template (file or -) against data (JSON file or -; default {}).
         Render {
             /// The template (file, or -).
