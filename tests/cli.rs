@@ -583,3 +583,69 @@ fn menus_names_the_line_of_a_record_that_is_not_a_decision() {
     let err = String::from_utf8(kizuna(&["menus", "-"], Some(&input)).stderr).unwrap();
     assert!(err.contains("line 2: /1 [invalid_value]: record 2 is not a decision: a link needs \"richMenu.richMenuId\""), "{err}");
 }
+
+/// A data file saved with a byte-order mark (Notepad's "UTF-8 with BOM", Excel's "CSV UTF-8")
+/// is read as `decide` reads a context with one: its `now` is the moment, and a template saved
+/// so prints no mark.
+#[test]
+fn eval_and_render_read_files_with_a_byte_order_mark() {
+    let data = temp_file("bom-data.json", "\u{feff}{\"now\": \"2026-01-10T09:00:00+09:00\", \"at\": \"2026-01-01T09:00:00+09:00\"}".as_bytes());
+    let rule = temp_file("bom-rule.json", br#"{"days_since": [{"var": "at"}]}"#);
+    let out = kizuna(&["eval", &rule, &data], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "9");
+    let template = temp_file("bom.liquid", "\u{feff}{{ now | date: '%-m/%-d' }} {{ at | date: '%-m/%-d' }}".as_bytes());
+    let out = kizuna(&["render", &template, &data], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "1/10 1/1");
+}
+
+/// `--segment` with `--explain`: a decision of the segment is written whatever its trace quotes
+/// (a purchase with deeply nested custom data), not counted as outside the segment.
+#[test]
+fn decide_segment_with_explain_keeps_a_decision_whose_trace_nests_deep() {
+    let deep = format!("{}{}", "[".repeat(124), "]".repeat(124));
+    let context = format!("{{\"now\":\"2026-11-27T10:30:00+09:00\",\"user\":{{\"userId\":\"Udeep\",\"purchases\":[{{\"at\":\"2026-11-01T00:00:00+09:00\",\"amount\":100,\"x\":{deep}}}]}}}}\n");
+    let all = kizuna(&["decide", "--explain", "--config", "examples/skincare/config.json", "-"], Some(&context));
+    assert!(all.status.success(), "{}", String::from_utf8_lossy(&all.stderr));
+    assert!(String::from_utf8_lossy(&all.stdout).contains("\"segments\":[\"first_time\""), "the user is in first_time");
+    let out = kizuna(&["decide", "--explain", "--config", "examples/skincare/config.json", "--segment", "first_time", "-"], Some(&context));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, all.stdout, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `kizuna menus` writes LINE's requests as the library (and the npm package's `bulkRequests`)
+/// gives them, each request's keys in their order.
+#[test]
+fn menus_writes_the_requests_as_the_library_gives_them() {
+    let decided = kizuna(&["decide", "--config", "examples/skincare/config.json", "examples/skincare/contexts.ndjson"], None);
+    let decisions = String::from_utf8(decided.stdout).unwrap();
+    let json = kizuna::engine::bulk_requests_json(&decisions).unwrap();
+    let requests: Vec<Box<serde_json::value::RawValue>> = serde_json::from_str(&json).unwrap();
+    let want: String = requests.iter().map(|r| format!("{}\n", r.get())).collect();
+    assert!(want.starts_with("{\"method\":\"POST\",\"path\":\"/v2/bot/richmenu/bulk/link\",\"body\":"), "{want}");
+    let out = kizuna(&["menus", "-"], Some(&decisions));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
+}
+
+/// A directory given as the contexts: the message names it, as for the config.
+#[test]
+fn decide_names_a_directory_given_as_the_contexts() {
+    let dir = std::env::temp_dir();
+    let out = kizuna(&["decide", "--config", "examples/skincare/config.json", dir.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with(&format!("kizuna: cannot read {}", dir.display())), "{stderr}");
+}
+
+/// Every argument says what it takes in `--help`, `menus`' input too.
+#[test]
+fn menus_help_says_what_its_input_is() {
+    let out = kizuna(&["menus", "--help"], None);
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    let line = help.lines().find(|l| l.trim_start().starts_with("[DECISIONS]")).unwrap_or_default();
+    assert!(line.contains("kizuna decide") && line.contains('-'), "{help}");
+}

@@ -79,7 +79,10 @@ mod cli {
         },
         /// Group the rich-menu actions of NDJSON decisions (a file, or -) into LINE's bulk
         /// link / unlink requests of at most 500 users, one JSON request per line.
-        Menus { decisions: Option<String> },
+        Menus {
+            /// Decisions as `kizuna decide` writes them, one per line, or a JSON array ("-" or nothing: stdin).
+            decisions: Option<String>,
+        },
         /// Render a Liquid template (file or -) against data (JSON file or -; default {}).
         Render {
             /// The template (file, or -).
@@ -119,12 +122,18 @@ mod cli {
         NotText(Error),
     }
 
-    /// A whole input (a file, or - for stdin) as text.
+    /// A whole input (a file, or - for stdin) as text, without the byte-order mark some editors
+    /// write at its start (Notepad, Excel's "CSV UTF-8"): it is no part of a rule, data or
+    /// template, as it is no part of a context line.
     fn read_input(name: &str) -> Result<String, ReadError> {
         let mut bytes = Vec::new();
         let read = if name == "-" { std::io::stdin().read_to_end(&mut bytes).map(|_| ()) } else { std::fs::File::open(name).and_then(|mut f| f.read_to_end(&mut bytes)).map(|_| ()) };
         read.map_err(|e| ReadError::Io(format!("cannot read {}: {e}", label(name))))?;
-        String::from_utf8(bytes).map_err(|e| ReadError::NotText(not_text(e.as_bytes(), e.utf8_error().valid_up_to())))
+        let mut text = String::from_utf8(bytes).map_err(|e| ReadError::NotText(not_text(e.as_bytes(), e.utf8_error().valid_up_to())))?;
+        if text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
+        Ok(text)
     }
 
     /// The problem of an input that is not UTF-8, where its first bad byte is. Japanese
@@ -785,10 +794,18 @@ mod cli {
                     return ExitCode::from(2);
                 }
                 // Whether a decision line is one of the audience's (an error line always is).
+                // Only these two keys are read: the others (an explain trace quoting the
+                // context's values) are skipped however deep they nest, where a whole
+                // `serde_json::Value` stops at 128 levels and would drop the decision.
+                #[derive(serde::Deserialize)]
+                struct Audience {
+                    error: Option<serde::de::IgnoredAny>,
+                    #[serde(default)]
+                    segments: Vec<String>,
+                }
                 let in_audience = |line: &str| {
                     segment.as_deref().is_none_or(|id| {
-                        let d = serde_json::from_str::<serde_json::Value>(line).unwrap_or_default();
-                        d.get("error").is_some() || d.get("segments").and_then(|s| s.as_array()).is_some_and(|s| s.iter().any(|x| x == id))
+                        serde_json::from_str::<Audience>(line).is_ok_and(|d| d.error.is_some() || d.segments.iter().any(|s| s == id))
                     })
                 };
                 let mut outside = 0usize;
@@ -817,7 +834,8 @@ mod cli {
                         Ok(Some(l)) => l,
                         Ok(None) => break,
                         Err(e) => {
-                            say!("kizuna: read error at line {}: {e}", input.number + 1);
+                            // Named as an unreadable config is (a directory given for the file).
+                            say!("kizuna: cannot read {}, line {}: {e}", label(contexts.as_deref().unwrap_or("-")), input.number + 1);
                             return ExitCode::from(2);
                         }
                     };
@@ -884,13 +902,15 @@ mod cli {
                     Ok(t) => t,
                     Err(code) => return code,
                 };
+                // Each request written as the library gives it (as `bulkRequests` does in npm):
+                // its bytes, keys in their order, not re-sorted through a `serde_json::Value`.
                 match kizuna::engine::bulk_requests_json(&text).and_then(|json| {
-                    serde_json::from_str::<Vec<serde_json::Value>>(&json).map_err(|e| Error::new(kizuna::Code::InvalidJson, "", e.to_string()))
+                    serde_json::from_str::<Vec<Box<serde_json::value::RawValue>>>(&json).map_err(|e| Error::new(kizuna::Code::InvalidJson, "", e.to_string()))
                 }) {
                     Ok(requests) => {
                         let mut out = BufWriter::new(std::io::stdout().lock());
                         for r in requests {
-                            if let Err(e) = writeln!(out, "{r}") {
+                            if let Err(e) = writeln!(out, "{}", r.get()) {
                                 return write_failed(&e);
                             }
                         }
