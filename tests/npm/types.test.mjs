@@ -1,0 +1,121 @@
+// The package's TypeScript declarations as consumers compile them: strict, with
+// exactOptionalPropertyTypes and noUncheckedIndexedAccess, under moduleResolution NodeNext and
+// Bundler, in a project with no DOM and no @types/node, in a Worker with only
+// @cloudflare/workers-types, and in a browser (DOM) project. And the types against what the
+// package really returns.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const pkgDir = join(root, "pkg");
+const tsc = join(pkgDir, "node_modules/typescript/bin/tsc");
+let project;
+
+before(() => {
+  // The package as installed (a link to pkg/: its exports map and files as they are), with
+  // the Workers types beside it for the Worker fixture.
+  project = mkdtempSync(join(tmpdir(), "kizuna-types-"));
+  mkdirSync(join(project, "node_modules/@cloudflare"), { recursive: true });
+  symlinkSync(pkgDir, join(project, "node_modules/kizuna"), "dir");
+  symlinkSync(join(pkgDir, "node_modules/@cloudflare/workers-types"), join(project, "node_modules/@cloudflare/workers-types"), "dir");
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+});
+
+const STRICT = { strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, noEmit: true, target: "es2022", skipLibCheck: false };
+const RESOLUTIONS = { nodenext: { module: "nodenext", moduleResolution: "nodenext" }, bundler: { module: "esnext", moduleResolution: "bundler" } };
+
+/** Type-checks `source` (file `name`) with these compiler options; returns tsc's output, "" when clean. */
+function typecheck(name, source, options) {
+  writeFileSync(join(project, name), source);
+  const config = join(project, `tsconfig.${name}.json`);
+  writeFileSync(config, JSON.stringify({ compilerOptions: { ...STRICT, ...options }, files: [name] }));
+  try {
+    execFileSync(process.execPath, [tsc, "-p", config], { cwd: project, encoding: "utf8" });
+    return "";
+  } catch (e) {
+    return `${e.stdout}${e.stderr}`;
+  }
+}
+
+// review-ts22: sync.d.ts named the DOM's Headers, URL, RequestInit and Response, so a project
+// without the DOM lib and without @types/node (a Node service with lib es2022, a Worker on
+// workers-types' own globals only) could not import kizuna/sync.
+const SYNC_PORTABLE = `
+import { SyncClient, MemoryStore, batchIdFor, parseRetryAfter, type SyncClientOptions, type FlushResult } from "kizuna/sync";
+import { Engine } from "kizuna";
+const engine = new Engine({ version: 1 });
+const options: SyncClientOptions = {
+  endpoint: "https://backend.example.jp/kizuna",
+  store: new MemoryStore(),
+  headers: { authorization: "Bearer t" },
+  getHeaders: async () => [["x-request-id", "1"]],
+};
+export async function send(): Promise<FlushResult> {
+  const client = new SyncClient(options);
+  await client.enqueue(engine.decide({ now: "2026-11-27T10:00:00+09:00", user: { userId: "U1" } }));
+  return client.flush({ maxFlushMs: 0 });
+}
+export const key: string = batchIdFor(["a"], "2026-11-27T01:00:00.000Z");
+export const wait: number | undefined = parseRetryAfter("5", 0);
+`;
+
+test("kizuna/sync type-checks without the DOM lib and without @types/node", () => {
+  for (const [name, resolution] of Object.entries(RESOLUTIONS)) {
+    assert.equal(typecheck(`sync-bare-${name}.ts`, SYNC_PORTABLE, { ...resolution, lib: ["es2022"], types: [] }), "", name);
+  }
+  // With no fetch types at all, a hand-written fetch is typed by what the client uses of it.
+  const custom = `
+    import { SyncClient, MemoryStore } from "kizuna/sync";
+    export const client = new SyncClient({
+      endpoint: "https://backend.example.jp/kizuna",
+      store: new MemoryStore(),
+      fetch: async (url, init) => ({ status: init.method === "POST" && url.length > 0 ? 204 : 500, statusText: "", headers: { get: () => null }, text: async () => "" }),
+    });
+  `;
+  assert.equal(typecheck("sync-custom-fetch.ts", custom, { ...RESOLUTIONS.nodenext, lib: ["es2022"], types: [] }), "");
+});
+
+test("a Worker with only @cloudflare/workers-types type-checks against kizuna and kizuna/sync", () => {
+  const worker = `
+    import { Engine, KizunaError, type Decision } from "kizuna";
+    import { SyncClient, KvStore, DurableObjectStore } from "kizuna/sync";
+    interface Env { OUTBOX: KVNamespace }
+    const engine = new Engine({ version: 1 });
+    export class Outbox implements DurableObject {
+      constructor(private state: DurableObjectState) {}
+      async fetch(req: Request): Promise<Response> {
+        const sync = new SyncClient({ endpoint: new URL("https://backend.example.jp/kizuna"), store: new DurableObjectStore(this.state.storage), fetch: (url, init) => fetch(url, init), headers: new Headers({ authorization: "Bearer t" }) });
+        await sync.enqueue((await req.json()) as Decision);
+        return Response.json(await sync.flush());
+      }
+    }
+    export default {
+      async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+        const sync = new SyncClient({ endpoint: "https://backend.example.jp/kizuna", store: new KvStore(env.OUTBOX) });
+        try {
+          await sync.enqueue(engine.decide({ now: new Date().toISOString(), user: { userId: "U1" }, event: (await req.json()) as Record<string, unknown> }));
+        } catch (e) {
+          if (e instanceof KizunaError) return new Response(e.code, { status: 400 });
+        }
+        sync.flushInBackground(ctx);
+        return new Response(null, { status: 204 });
+      },
+    } satisfies ExportedHandler<Env>;
+  `;
+  const options = { ...RESOLUTIONS.bundler, lib: ["es2023"], types: ["@cloudflare/workers-types"], customConditions: ["workerd"] };
+  assert.equal(typecheck("worker.ts", worker, options), "");
+});
+
+test("a LIFF (DOM) project type-checks against kizuna/sync's browser stores", () => {
+  const liff = `
+    import { SyncClient, LocalStorageStore, IndexedDbStore } from "kizuna/sync";
+    export const a = new SyncClient({ endpoint: "/kizuna", store: new LocalStorageStore(localStorage), fetch: window.fetch.bind(window), headers: new Headers() });
+    export const b = new SyncClient({ endpoint: new URL("/kizuna", location.href), store: new IndexedDbStore("kizuna", { indexedDB }), locks: navigator.locks });
+  `;
+  assert.equal(typecheck("liff.ts", liff, { ...RESOLUTIONS.bundler, lib: ["es2022", "dom", "dom.iterable"], types: [] }), "");
+});
