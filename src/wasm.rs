@@ -16,7 +16,9 @@ export type { Code, Config, Context, Decision, QuizState, QuizQuestion, QuizOutc
 // The parts, so a consumer need not spell NonNullable<Config["segments"]>[number].
 export type {
   Segment, Content, Variant, Experiment, Quiz, RichMenus, Menu, MenuRule, User, Purchase, UserEvent,
-  RichMenuChoice, MenuReason, ContentChoice, SegmentExplain, ContentExplain, QuizCompletion, QuizAnswer,
+  RichMenuChoice, RichMenuLink, RichMenuUnlink, RichMenuNone, MenuReason, ContentChoice, SegmentExplain,
+  ContentExplain, VariantExplain, ExperimentExplain, Step, QuizCompletion, QuizAnswer, QuizChoice,
+  QuizOutcomeResult, QuizContent,
 } from "./contract.js";
 
 /** One Messaging API call of a rich-menu batch (at most 500 userIds). */

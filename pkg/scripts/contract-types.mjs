@@ -4,10 +4,28 @@ import { compile } from "json-schema-to-typescript";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
+/**
+ * Touches up a schema for json-schema-to-typescript, in place, without changing what it admits:
+ * the object variants of a `oneOf` each list the members of the others as optional `never` (a
+ * `RichMenuChoice` with `action: "unlink"` has no `menu`), so that `choice.menu` reads as
+ * `string | undefined` before narrowing on the discriminant, and is `string` after it where a
+ * variant requires it.
+ */
+function touchUp(schema) {
+  if (schema === null || typeof schema !== "object" || Array.isArray(schema)) return;
+  for (const key of ["properties", "$defs", "definitions"]) for (const sub of Object.values(schema[key] ?? {})) touchUp(sub);
+  for (const key of ["items", "additionalProperties", "not"]) touchUp(schema[key]);
+  for (const key of ["anyOf", "oneOf", "allOf", "prefixItems"]) for (const sub of schema[key] ?? []) touchUp(sub);
+  const variants = (schema.oneOf ?? []).filter((v) => v && typeof v === "object" && v.properties);
+  const names = new Set(variants.flatMap((v) => Object.keys(v.properties)));
+  for (const v of variants) for (const name of names) v.properties[name] ??= { tsType: "never" };
+}
+
 const [schemaDir, out] = process.argv.slice(2);
 let text = "// Generated from schema/*.json by pkg/scripts/contract-types.mjs. Do not edit.\n";
 for (const name of ["config", "context", "decision", "quiz-state", "quiz-question", "quiz-outcome"]) {
   const schema = JSON.parse(readFileSync(join(schemaDir, `${name}.schema.json`), "utf8"));
+  touchUp(schema);
   text += await compile(schema, schema.title, { bannerComment: "", additionalProperties: false, declareExternallyReferenced: true });
 }
 // Several schemas define the same helper types (Error, Code …): keep the first of each.

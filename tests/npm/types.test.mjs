@@ -119,3 +119,67 @@ test("a LIFF (DOM) project type-checks against kizuna/sync's browser stores", ()
   `;
   assert.equal(typecheck("liff.ts", liff, { ...RESOLUTIONS.bundler, lib: ["es2022", "dom", "dom.iterable"], types: [] }), "");
 });
+
+// review-ts22: RichMenuChoice was one interface with `action: "link" | "unlink" | "none"` and
+// optional `menu`/`richMenuId`, so checking `action === "link"` did not make `richMenuId` a
+// string.
+const NARROWING = `
+import type { RichMenuChoice, RichMenuLink, Decision } from "kizuna";
+export function call(choice: RichMenuChoice): string {
+  switch (choice.action) {
+    case "link": {
+      const id: string = choice.richMenuId;
+      const menu: string = choice.menu;
+      return \`/v2/bot/user/U1/richmenu/\${id}#\${menu}\`;
+    }
+    case "unlink":
+      // @ts-expect-error: an unlink names no menu
+      return choice.richMenuId.length ? "" : "/v2/bot/user/U1/richmenu";
+    case "none":
+      return choice.menu ?? (choice.reason.undetermined ? "undetermined" : "");
+  }
+}
+export const before: string | undefined = ({} as RichMenuChoice).richMenuId;
+export const link: RichMenuLink = { action: "link", menu: "m", richMenuId: "richmenu-0", reason: { rule: 0 } };
+// @ts-expect-error: a link needs its richMenuId
+export const broken: RichMenuChoice = { action: "link", menu: "m", reason: {} };
+export const decided: RichMenuChoice | null | undefined = ({} as Decision).richMenu;
+`;
+
+test("rich-menu choices narrow on action", () => {
+  for (const [name, resolution] of Object.entries(RESOLUTIONS)) {
+    assert.equal(typecheck(`narrowing-${name}.ts`, NARROWING, { ...resolution, lib: ["es2022"], types: [] }), "", name);
+  }
+});
+
+test("the rich-menu choices the engine makes have the shapes their types say", async () => {
+  const { Engine } = await import(join(pkgDir, "node.js"));
+  const on = "richmenu-0123456789abcdef0123456789abcdef";
+  const other = "richmenu-fedcba9876543210fedcba9876543210";
+  const engine = new Engine({
+    version: 1,
+    segments: [{ id: "vip", when: { has_tag: "vip" } }, { id: "broken", when: { days_since: [{ var: "user.attributes.since" }] } }],
+    richMenus: { menus: [{ id: "vip", richMenuId: on }], rules: [{ segment: "broken", menu: "vip" }, { segment: "vip", menu: "vip" }] },
+  });
+  const choice = (user) => engine.decide({ now: "2026-11-27T10:00:00+09:00", user: { userId: "U1", ...user } }).richMenu;
+  const seen = {
+    link: choice({ tags: ["vip"] }),
+    keep: choice({ tags: ["vip"], richMenuId: on }),
+    unlink: choice({ richMenuId: other }),
+    nothing: choice({}),
+    undetermined: choice({ tags: ["vip"], attributes: { since: "not a date" }, richMenuId: other }),
+  };
+  assert.deepEqual(Object.fromEntries(Object.entries(seen).map(([k, c]) => [k, c.action])), { link: "link", keep: "none", unlink: "unlink", nothing: "none", undetermined: "none" });
+  for (const [what, c] of Object.entries(seen)) {
+    const keys = Object.keys(c).sort();
+    assert.ok(keys.includes("reason"), what);
+    // RichMenuLink: menu and richMenuId; RichMenuUnlink: neither; RichMenuNone: both or neither.
+    const hasMenu = keys.includes("menu");
+    assert.equal(keys.includes("richMenuId"), hasMenu, what);
+    if (c.action === "link") assert.ok(hasMenu, what);
+    if (c.action === "unlink") assert.ok(!hasMenu, what);
+    // Optional members are left out, never null (the types say `string`, not `string | null`).
+    for (const k of ["menu", "richMenuId", "current"]) if (k in c) assert.equal(typeof c[k], "string", `${what}.${k}`);
+  }
+  assert.equal(seen.undetermined.reason.undetermined, true);
+});
