@@ -6,7 +6,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -182,4 +182,38 @@ test("the rich-menu choices the engine makes have the shapes their types say", a
     for (const k of ["menu", "richMenuId", "current"]) if (k in c) assert.equal(typeof c[k], "string", `${what}.${k}`);
   }
   assert.equal(seen.undetermined.reason.undetermined, true);
+});
+
+// review-ts22: a schema of any JSON value (only a description) came out of the generator as an
+// object type: an explain step's `result` (true, false, a number …) was `{[k: string]: unknown}`,
+// so `step.result === true` did not compile. And `event: null`, which the engine takes as "no
+// event", was refused.
+const ANY_VALUE = `
+import type { Decision, Context, Step } from "kizuna";
+export function held(d: Decision): string[] {
+  return (d.explain ?? []).flatMap((s) => s.steps.filter((step: Step) => step.result === true || typeof step.result === "number").map((step) => step.path));
+}
+export const noEvent: Context = { now: "2026-11-27T10:00:00+09:00", user: { userId: "U1", events: [{ type: "page_view", at: "2026-11-27T09:00:00+09:00", data: "/shop" }] }, event: null };
+// @ts-expect-error: an event is an object
+export const badEvent: Context = { now: "2026-11-27T10:00:00+09:00", user: { userId: "U1" }, event: "follow" };
+`;
+
+test("explain steps' results and other free JSON values are unknown, not objects", async () => {
+  for (const [name, resolution] of Object.entries(RESOLUTIONS)) {
+    assert.equal(typecheck(`any-value-${name}.ts`, ANY_VALUE, { ...resolution, lib: ["es2022"], types: [] }), "", name);
+  }
+  // At run time: a step's result is what its operator gave (here booleans); a null event and
+  // an event's non-object data are decided for.
+  const { Engine } = await import(join(pkgDir, "node.js"));
+  const engine = new Engine({ version: 1, segments: [{ id: "vip", when: { has_tag: "vip" } }, { id: "seen", when: { some: [{ var: "user.events" }, { "==": [{ var: "data" }, "/shop"] }] } }] });
+  const d = engine.decide({ now: "2026-11-27T10:00:00+09:00", user: { userId: "U1", tags: ["vip"], events: [{ type: "page_view", at: "2026-11-27T09:00:00+09:00", data: "/shop" }] }, event: null }, true);
+  assert.deepEqual(d.segments, ["vip", "seen"]);
+  assert.ok(d.explain.flatMap((s) => s.steps).every((s) => typeof s.result === "boolean"));
+});
+
+test("the generated declarations carry no doc comment left from a removed duplicate", () => {
+  const text = readFileSync(join(pkgDir, "dist/contract.d.ts"), "utf8");
+  // A doc comment followed by another one (or by nothing) documents nothing.
+  assert.doesNotMatch(text, /\*\/\n(?:\s*\n)*\/\*\*/);
+  assert.doesNotMatch(text, /\*\/\s*$/);
 });
