@@ -217,3 +217,12 @@ test("the generated declarations carry no doc comment left from a removed duplic
   assert.doesNotMatch(text, /\*\/\n(?:\s*\n)*\/\*\*/);
   assert.doesNotMatch(text, /\*\/\s*$/);
 });
+
+// review-ts22: parameters were declared with their Rust names (quizStart(quiz_id),
+// quizAnswer(state, question_id, …), render(content_id, …)), which editors show in every hint.
+test("the declared parameters have JavaScript names", () => {
+  const code = readFileSync(join(pkgDir, "dist/kizuna.d.ts"), "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
+  const params = [...code.matchAll(/\w+\(([^)]*)\)\s*:/g)].flatMap((m) => m[1].split(",").map((p) => p.trim().split(/\??:/)[0]).filter(Boolean));
+  assert.ok(params.includes("questionId") && params.includes("contentId"), params.join(" "));
+  assert.deepEqual(params.filter((p) => p.includes("_")), []);
+});
