@@ -161,7 +161,37 @@ export interface SyncEnvelope {
   decisions: Decision[];
 }
 
-export type HeadersLike = Record<string, string> | [string, string][] | Headers;
+/**
+ * The fetch types are written out (only what the client uses of them), or taken from the
+ * runtime's where it declares them as globals (TypeScript's DOM lib, `@types/node`,
+ * `@cloudflare/workers-types`, Deno): these declarations need no lib or `types` of their own,
+ * so a Worker compiled with only `@cloudflare/workers-types`, or a Node project with
+ * `lib: ["es2022"]` and no `@types/node`, type-checks.
+ */
+type GlobalClass<K extends string, Fallback> = typeof globalThis extends { [P in K]: { prototype: infer T } } ? T : Fallback;
+/** A `Headers` object, any runtime's (the client copies it with `new Headers(…)`). */
+export interface HeadersObject {
+  forEach(callbackfn: (value: string, key: string) => void): void;
+}
+/** `URL`, where the runtime declares it as a global value; else an object like it. */
+export type FetchURL = GlobalClass<"URL", { readonly href: string; readonly origin: string; readonly pathname: string; readonly search: string }>;
+/** What the client reads of a response: any runtime's `Response` is one. */
+export interface FetchResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+/** The second argument of the global `fetch`, where the runtime has one; else what the client passes. */
+export type FetchInit = typeof globalThis extends { fetch: (input: never, init?: infer I) => unknown } ? NonNullable<I> : {
+  method: "POST";
+  headers: unknown;
+  body: string;
+  signal: unknown;
+  redirect: "manual";
+};
+
+export type HeadersLike = Record<string, string> | [string, string][] | HeadersObject;
 
 export interface SyncClientOptions {
   /**
@@ -169,11 +199,11 @@ export interface SyncClientOptions {
    * that is an HTML page is retried, see {@link SyncClient}). Redirects are not
    * followed: give the final URL.
    */
-  endpoint: string | URL;
+  endpoint: string | FetchURL;
   /** Where the outbox and the dead letters live. */
   store: SyncStore;
   /** Default: the global fetch. Called as a plain function (bind it if it needs `this`). */
-  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+  fetch?: (input: string, init: FetchInit) => Promise<FetchResponse>;
   /** Extra request headers (e.g. `authorization`). */
   headers?: HeadersLike;
   /** Extra headers computed per request (e.g. a fresh LIFF access token); wins over `headers`. A throw, or not settling within `timeoutMs`, counts as a retryable failure (kind "headers"). */

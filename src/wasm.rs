@@ -16,7 +16,9 @@ export type { Code, Config, Context, Decision, QuizState, QuizQuestion, QuizOutc
 // The parts, so a consumer need not spell NonNullable<Config["segments"]>[number].
 export type {
   Segment, Content, Variant, Experiment, Quiz, RichMenus, Menu, MenuRule, User, Purchase, UserEvent,
-  RichMenuChoice, MenuReason, ContentChoice, SegmentExplain, ContentExplain, QuizCompletion, QuizAnswer,
+  RichMenuChoice, RichMenuLink, RichMenuUnlink, RichMenuNone, MenuReason, ContentChoice, SegmentExplain,
+  ContentExplain, VariantExplain, ExperimentExplain, Step, QuizCompletion, QuizAnswer, QuizChoice,
+  QuizOutcomeResult, QuizContent,
 } from "./contract.js";
 
 /** One Messaging API call of a rich-menu batch (at most 500 userIds). */
@@ -185,7 +187,7 @@ impl Engine {
     /// Decides and renders the content `contentId` for a context (JSON text), whatever its
     /// event — e.g. for a push campaign. Returns the decision as JSON text.
     #[wasm_bindgen(js_name = renderJson)]
-    pub fn render_json(&self, content_id: &str, context: &str) -> Result<String, JsValue> {
+    pub fn render_json(&self, #[wasm_bindgen(js_name = contentId)] content_id: &str, context: &str) -> Result<String, JsValue> {
         let _arena = arena();
         self.inner.render_to_string(content_id, context, DecideOptions::default()).map_err(|e| js_error(&[e]))
     }
@@ -200,7 +202,7 @@ impl Engine {
     #[wasm_bindgen(unchecked_return_type = "Decision")]
     pub fn render(
         &self,
-        content_id: &str,
+        #[wasm_bindgen(js_name = contentId)] content_id: &str,
         #[wasm_bindgen(unchecked_param_type = "Context | string")] context: JsValue,
     ) -> Result<JsValue, JsValue> {
         let text = json_text(&context, "context")?;
@@ -210,7 +212,7 @@ impl Engine {
     /// A new state for quiz `quizId`, at its first question. Keep it (e.g. in localStorage)
     /// and pass it to the other quiz calls.
     #[wasm_bindgen(js_name = quizStart, unchecked_return_type = "QuizState")]
-    pub fn quiz_start(&self, quiz_id: &str) -> Result<JsValue, JsValue> {
+    pub fn quiz_start(&self, #[wasm_bindgen(js_name = quizId)] quiz_id: &str) -> Result<JsValue, JsValue> {
         parse_js(&self.inner.quiz_start(quiz_id).map_err(|e| js_error(&[e]))?.to_json())
     }
 
@@ -220,7 +222,7 @@ impl Engine {
     pub fn quiz_answer(
         &self,
         #[wasm_bindgen(unchecked_param_type = "QuizState | string")] state: JsValue,
-        question_id: &str,
+        #[wasm_bindgen(js_name = questionId)] question_id: &str,
         #[wasm_bindgen(unchecked_param_type = "string | string[]")] answer: JsValue,
     ) -> Result<JsValue, JsValue> {
         let state = state_from_js(&self.inner, &state)?;

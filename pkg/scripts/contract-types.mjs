@@ -4,17 +4,46 @@ import { compile } from "json-schema-to-typescript";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
+// Keywords that say what a schema admits; a schema with none of them (only a description) takes
+// any JSON value.
+const SHAPED = ["type", "$ref", "anyOf", "oneOf", "allOf", "not", "const", "enum", "properties", "items", "additionalProperties", "tsType"];
+
+/**
+ * Touches up a schema for json-schema-to-typescript, in place, without changing what it admits:
+ * - A schema of any value (`{"description": …}`, e.g. an explain step's `result`, a JSON value)
+ *   is `unknown`: the generator would make it an object (`{[k: string]: unknown}`), and a
+ *   consumer's `step.result === true` would not compile.
+ * - The object variants of a `oneOf` each list the members of the others as optional `never`
+ *   (a `RichMenuChoice` with `action: "unlink"` has no `menu`), so that `choice.menu` reads as
+ *   `string | undefined` before narrowing on the discriminant, and is `string` after it where a
+ *   variant requires it.
+ */
+function touchUp(schema) {
+  if (schema === null || typeof schema !== "object" || Array.isArray(schema)) return;
+  if (!SHAPED.some((k) => k in schema)) schema.tsType = "unknown";
+  for (const key of ["properties", "$defs", "definitions"]) for (const sub of Object.values(schema[key] ?? {})) touchUp(sub);
+  for (const key of ["items", "additionalProperties", "not"]) touchUp(schema[key]);
+  for (const key of ["anyOf", "oneOf", "allOf", "prefixItems"]) for (const sub of schema[key] ?? []) touchUp(sub);
+  const variants = (schema.oneOf ?? []).filter((v) => v && typeof v === "object" && v.properties);
+  const names = new Set(variants.flatMap((v) => Object.keys(v.properties)));
+  for (const v of variants) for (const name of names) v.properties[name] ??= { tsType: "never" };
+}
+
 const [schemaDir, out] = process.argv.slice(2);
 let text = "// Generated from schema/*.json by pkg/scripts/contract-types.mjs. Do not edit.\n";
 for (const name of ["config", "context", "decision", "quiz-state", "quiz-question", "quiz-outcome"]) {
   const schema = JSON.parse(readFileSync(join(schemaDir, `${name}.schema.json`), "utf8"));
+  touchUp(schema);
   text += await compile(schema, schema.title, { bannerComment: "", additionalProperties: false, declareExternallyReferenced: true });
 }
 // Several schemas define the same helper types (Error, Code …): keep the first of each.
 const seen = new Set();
 // A type alias is one line plus its `| …` lines; matched apart from interfaces, or a duplicate
-// alias would swallow the interface after it up to that interface's closing brace.
-text = text.replace(/^export interface (\w+)[\s\S]*?^}\n|^export type (\w+) =[^\n]*\n(?:^ +\|[^\n]*\n)*/gm, (decl, a, b) => {
+// alias would swallow the interface after it up to that interface's closing brace. A duplicate's
+// doc comment goes with it (left behind, it documented nothing).
+const doc = String.raw`(?:^\/\*\*(?:(?!\*\/)[\s\S])*\*\/\n)?`;
+const decls = new RegExp(String.raw`${doc}^export interface (\w+)[\s\S]*?^}\n|${doc}^export type (\w+) =[^\n]*\n(?:^ +\|[^\n]*\n)*`, "gm");
+text = text.replace(decls, (decl, a, b) => {
   const name = a ?? b;
   if (seen.has(name)) return "";
   seen.add(name);

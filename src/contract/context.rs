@@ -23,8 +23,10 @@ pub struct Context {
     pub now: String,
     /// The LINE friend the decision is about.
     pub user: User,
-    /// The triggering LINE webhook event, as LINE sends it (`follow`, `message`, `postback` …).
+    /// The triggering LINE webhook event, as LINE sends it (`follow`, `message`, `postback` …):
+    /// an object (or null: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "Option<serde_json::Map<String, Value>>"))]
     pub event: Option<Value>,
 }
 

@@ -158,11 +158,13 @@ pub struct ContentChoice {
 /// The rich menu a user should see, compared with the one they have.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[cfg_attr(not(target_arch = "wasm32"), schemars(transform = rich_menu_choice_variants))]
 #[serde(rename_all = "camelCase")]
 pub struct RichMenuChoice {
     /// `link`: link `richMenuId` to the user; `unlink`: remove the per-user menu (no menu
     /// applies, so the account's default shows); `none`: the user already has the right menu,
     /// call nothing.
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "String"))] // one `const` per variant: see rich_menu_choice_variants
     pub action: MenuAction,
     /// The config's menu chosen (absent when no menu applies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -176,6 +178,65 @@ pub struct RichMenuChoice {
     pub current: Option<String>,
     /// Why this menu.
     pub reason: MenuReason,
+}
+
+/// The schema of a [`RichMenuChoice`] as the engine makes them (`engine::menus`): one per
+/// `action`, so a schema validator and a TypeScript consumer (the npm package's types are
+/// generated from it) know that a `link` has `menu` and `richMenuId`, an `unlink` has neither,
+/// and a `none` has both (the user is on the chosen menu) or neither (no menu applies, or
+/// `reason.undetermined`). The optional members are left out when absent, never `null`.
+#[cfg(not(target_arch = "wasm32"))]
+fn rich_menu_choice_variants(schema: &mut schemars::Schema) {
+    use serde_json::json;
+    let Some(derived) = schema.as_object_mut() else { return };
+    let props = derived.remove("properties").and_then(|p| match p {
+        Value::Object(p) => Some(p),
+        _ => None,
+    });
+    let Some(props) = props else { return };
+    derived.remove("type");
+    derived.remove("required");
+    // The member's schema as derived (its description), as a string that is always there.
+    let text = |key: &str| {
+        let mut p = props.get(key).cloned().unwrap_or_else(|| json!({}));
+        if let Some(p) = p.as_object_mut() {
+            p.insert("type".into(), json!("string"));
+        }
+        p
+    };
+    // The reference alone: with a description beside it, each variant would get a copy of the type.
+    let reason = json!({ "$ref": "#/$defs/MenuReason" });
+    let variant = |title: &str, action: &str, description: &str, menu: bool, required: &[&str]| {
+        let mut p = serde_json::Map::new();
+        p.insert("action".into(), json!({ "const": action }));
+        if menu {
+            p.insert("menu".into(), text("menu"));
+            p.insert("richMenuId".into(), text("richMenuId"));
+        }
+        p.insert("current".into(), text("current"));
+        p.insert("reason".into(), reason.clone());
+        json!({ "title": title, "description": description, "type": "object", "properties": p, "required": required })
+    };
+    derived.insert(
+        "oneOf".into(),
+        json!([
+            variant("RichMenuLink", "link", "`link`: link `richMenuId` to the user (LINE's link call).", true, &["action", "menu", "richMenuId", "reason"]),
+            variant(
+                "RichMenuUnlink",
+                "unlink",
+                "`unlink`: remove the user's per-user menu (no menu applies, so the account's default shows). No `menu` nor `richMenuId`.",
+                false,
+                &["action", "reason"],
+            ),
+            variant(
+                "RichMenuNone",
+                "none",
+                "`none`: call nothing. The user is on the chosen menu (`menu` and `richMenuId` say which), or no menu applies and the user has no per-user one, or which menu fits is not known (`reason.undetermined`; neither member then).",
+                true,
+                &["action", "reason"],
+            ),
+        ]),
+    );
 }
 
 /// Link, unlink or nothing.

@@ -1,0 +1,228 @@
+// The package's TypeScript declarations as consumers compile them: strict, with
+// exactOptionalPropertyTypes and noUncheckedIndexedAccess, under moduleResolution NodeNext and
+// Bundler, in a project with no DOM and no @types/node, in a Worker with only
+// @cloudflare/workers-types, and in a browser (DOM) project. And the types against what the
+// package really returns.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const pkgDir = join(root, "pkg");
+const tsc = join(pkgDir, "node_modules/typescript/bin/tsc");
+let project;
+
+before(() => {
+  // The package as installed (a link to pkg/: its exports map and files as they are), with
+  // the Workers types beside it for the Worker fixture.
+  project = mkdtempSync(join(tmpdir(), "kizuna-types-"));
+  mkdirSync(join(project, "node_modules/@cloudflare"), { recursive: true });
+  symlinkSync(pkgDir, join(project, "node_modules/kizuna"), "dir");
+  symlinkSync(join(pkgDir, "node_modules/@cloudflare/workers-types"), join(project, "node_modules/@cloudflare/workers-types"), "dir");
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+});
+
+const STRICT = { strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, noEmit: true, target: "es2022", skipLibCheck: false };
+const RESOLUTIONS = { nodenext: { module: "nodenext", moduleResolution: "nodenext" }, bundler: { module: "esnext", moduleResolution: "bundler" } };
+
+/** Type-checks `source` (file `name`) with these compiler options; returns tsc's output, "" when clean. */
+function typecheck(name, source, options) {
+  writeFileSync(join(project, name), source);
+  const config = join(project, `tsconfig.${name}.json`);
+  writeFileSync(config, JSON.stringify({ compilerOptions: { ...STRICT, ...options }, files: [name] }));
+  try {
+    execFileSync(process.execPath, [tsc, "-p", config], { cwd: project, encoding: "utf8" });
+    return "";
+  } catch (e) {
+    return `${e.stdout}${e.stderr}`;
+  }
+}
+
+// review-ts22: sync.d.ts named the DOM's Headers, URL, RequestInit and Response, so a project
+// without the DOM lib and without @types/node (a Node service with lib es2022, a Worker on
+// workers-types' own globals only) could not import kizuna/sync.
+const SYNC_PORTABLE = `
+import { SyncClient, MemoryStore, batchIdFor, parseRetryAfter, type SyncClientOptions, type FlushResult } from "kizuna/sync";
+import { Engine } from "kizuna";
+const engine = new Engine({ version: 1 });
+const options: SyncClientOptions = {
+  endpoint: "https://backend.example.jp/kizuna",
+  store: new MemoryStore(),
+  headers: { authorization: "Bearer t" },
+  getHeaders: async () => [["x-request-id", "1"]],
+};
+export async function send(): Promise<FlushResult> {
+  const client = new SyncClient(options);
+  await client.enqueue(engine.decide({ now: "2026-11-27T10:00:00+09:00", user: { userId: "U1" } }));
+  return client.flush({ maxFlushMs: 0 });
+}
+export const key: string = batchIdFor(["a"], "2026-11-27T01:00:00.000Z");
+export const wait: number | undefined = parseRetryAfter("5", 0);
+`;
+
+test("kizuna/sync type-checks without the DOM lib and without @types/node", () => {
+  for (const [name, resolution] of Object.entries(RESOLUTIONS)) {
+    assert.equal(typecheck(`sync-bare-${name}.ts`, SYNC_PORTABLE, { ...resolution, lib: ["es2022"], types: [] }), "", name);
+  }
+  // With no fetch types at all, a hand-written fetch is typed by what the client uses of it.
+  const custom = `
+    import { SyncClient, MemoryStore } from "kizuna/sync";
+    export const client = new SyncClient({
+      endpoint: "https://backend.example.jp/kizuna",
+      store: new MemoryStore(),
+      fetch: async (url, init) => ({ status: init.method === "POST" && url.length > 0 ? 204 : 500, statusText: "", headers: { get: () => null }, text: async () => "" }),
+    });
+  `;
+  assert.equal(typecheck("sync-custom-fetch.ts", custom, { ...RESOLUTIONS.nodenext, lib: ["es2022"], types: [] }), "");
+});
+
+test("a Worker with only @cloudflare/workers-types type-checks against kizuna and kizuna/sync", () => {
+  const worker = `
+    import { Engine, KizunaError, type Decision } from "kizuna";
+    import { SyncClient, KvStore, DurableObjectStore } from "kizuna/sync";
+    interface Env { OUTBOX: KVNamespace }
+    const engine = new Engine({ version: 1 });
+    export class Outbox implements DurableObject {
+      constructor(private state: DurableObjectState) {}
+      async fetch(req: Request): Promise<Response> {
+        const sync = new SyncClient({ endpoint: new URL("https://backend.example.jp/kizuna"), store: new DurableObjectStore(this.state.storage), fetch: (url, init) => fetch(url, init), headers: new Headers({ authorization: "Bearer t" }) });
+        await sync.enqueue((await req.json()) as Decision);
+        return Response.json(await sync.flush());
+      }
+    }
+    export default {
+      async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+        const sync = new SyncClient({ endpoint: "https://backend.example.jp/kizuna", store: new KvStore(env.OUTBOX) });
+        try {
+          await sync.enqueue(engine.decide({ now: new Date().toISOString(), user: { userId: "U1" }, event: (await req.json()) as Record<string, unknown> }));
+        } catch (e) {
+          if (e instanceof KizunaError) return new Response(e.code, { status: 400 });
+        }
+        sync.flushInBackground(ctx);
+        return new Response(null, { status: 204 });
+      },
+    } satisfies ExportedHandler<Env>;
+  `;
+  const options = { ...RESOLUTIONS.bundler, lib: ["es2023"], types: ["@cloudflare/workers-types"], customConditions: ["workerd"] };
+  assert.equal(typecheck("worker.ts", worker, options), "");
+});
+
+test("a LIFF (DOM) project type-checks against kizuna/sync's browser stores", () => {
+  const liff = `
+    import { SyncClient, LocalStorageStore, IndexedDbStore } from "kizuna/sync";
+    export const a = new SyncClient({ endpoint: "/kizuna", store: new LocalStorageStore(localStorage), fetch: window.fetch.bind(window), headers: new Headers() });
+    export const b = new SyncClient({ endpoint: new URL("/kizuna", location.href), store: new IndexedDbStore("kizuna", { indexedDB }), locks: navigator.locks });
+  `;
+  assert.equal(typecheck("liff.ts", liff, { ...RESOLUTIONS.bundler, lib: ["es2022", "dom", "dom.iterable"], types: [] }), "");
+});
+
+// review-ts22: RichMenuChoice was one interface with `action: "link" | "unlink" | "none"` and
+// optional `menu`/`richMenuId`, so checking `action === "link"` did not make `richMenuId` a
+// string.
+const NARROWING = `
+import type { RichMenuChoice, RichMenuLink, Decision } from "kizuna";
+export function call(choice: RichMenuChoice): string {
+  switch (choice.action) {
+    case "link": {
+      const id: string = choice.richMenuId;
+      const menu: string = choice.menu;
+      return \`/v2/bot/user/U1/richmenu/\${id}#\${menu}\`;
+    }
+    case "unlink":
+      // @ts-expect-error: an unlink names no menu
+      return choice.richMenuId.length ? "" : "/v2/bot/user/U1/richmenu";
+    case "none":
+      return choice.menu ?? (choice.reason.undetermined ? "undetermined" : "");
+  }
+}
+export const before: string | undefined = ({} as RichMenuChoice).richMenuId;
+export const link: RichMenuLink = { action: "link", menu: "m", richMenuId: "richmenu-0", reason: { rule: 0 } };
+// @ts-expect-error: a link needs its richMenuId
+export const broken: RichMenuChoice = { action: "link", menu: "m", reason: {} };
+export const decided: RichMenuChoice | null | undefined = ({} as Decision).richMenu;
+`;
+
+test("rich-menu choices narrow on action", () => {
+  for (const [name, resolution] of Object.entries(RESOLUTIONS)) {
+    assert.equal(typecheck(`narrowing-${name}.ts`, NARROWING, { ...resolution, lib: ["es2022"], types: [] }), "", name);
+  }
+});
+
+test("the rich-menu choices the engine makes have the shapes their types say", async () => {
+  const { Engine } = await import(join(pkgDir, "node.js"));
+  const on = "richmenu-0123456789abcdef0123456789abcdef";
+  const other = "richmenu-fedcba9876543210fedcba9876543210";
+  const engine = new Engine({
+    version: 1,
+    segments: [{ id: "vip", when: { has_tag: "vip" } }, { id: "broken", when: { days_since: [{ var: "user.attributes.since" }] } }],
+    richMenus: { menus: [{ id: "vip", richMenuId: on }], rules: [{ segment: "broken", menu: "vip" }, { segment: "vip", menu: "vip" }] },
+  });
+  const choice = (user) => engine.decide({ now: "2026-11-27T10:00:00+09:00", user: { userId: "U1", ...user } }).richMenu;
+  const seen = {
+    link: choice({ tags: ["vip"] }),
+    keep: choice({ tags: ["vip"], richMenuId: on }),
+    unlink: choice({ richMenuId: other }),
+    nothing: choice({}),
+    undetermined: choice({ tags: ["vip"], attributes: { since: "not a date" }, richMenuId: other }),
+  };
+  assert.deepEqual(Object.fromEntries(Object.entries(seen).map(([k, c]) => [k, c.action])), { link: "link", keep: "none", unlink: "unlink", nothing: "none", undetermined: "none" });
+  for (const [what, c] of Object.entries(seen)) {
+    const keys = Object.keys(c).sort();
+    assert.ok(keys.includes("reason"), what);
+    // RichMenuLink: menu and richMenuId; RichMenuUnlink: neither; RichMenuNone: both or neither.
+    const hasMenu = keys.includes("menu");
+    assert.equal(keys.includes("richMenuId"), hasMenu, what);
+    if (c.action === "link") assert.ok(hasMenu, what);
+    if (c.action === "unlink") assert.ok(!hasMenu, what);
+    // Optional members are left out, never null (the types say `string`, not `string | null`).
+    for (const k of ["menu", "richMenuId", "current"]) if (k in c) assert.equal(typeof c[k], "string", `${what}.${k}`);
+  }
+  assert.equal(seen.undetermined.reason.undetermined, true);
+});
+
+// review-ts22: a schema of any JSON value (only a description) came out of the generator as an
+// object type: an explain step's `result` (true, false, a number …) was `{[k: string]: unknown}`,
+// so `step.result === true` did not compile. And `event: null`, which the engine takes as "no
+// event", was refused.
+const ANY_VALUE = `
+import type { Decision, Context, Step } from "kizuna";
+export function held(d: Decision): string[] {
+  return (d.explain ?? []).flatMap((s) => s.steps.filter((step: Step) => step.result === true || typeof step.result === "number").map((step) => step.path));
+}
+export const noEvent: Context = { now: "2026-11-27T10:00:00+09:00", user: { userId: "U1", events: [{ type: "page_view", at: "2026-11-27T09:00:00+09:00", data: "/shop" }] }, event: null };
+// @ts-expect-error: an event is an object
+export const badEvent: Context = { now: "2026-11-27T10:00:00+09:00", user: { userId: "U1" }, event: "follow" };
+`;
+
+test("explain steps' results and other free JSON values are unknown, not objects", async () => {
+  for (const [name, resolution] of Object.entries(RESOLUTIONS)) {
+    assert.equal(typecheck(`any-value-${name}.ts`, ANY_VALUE, { ...resolution, lib: ["es2022"], types: [] }), "", name);
+  }
+  // At run time: a step's result is what its operator gave (here booleans); a null event and
+  // an event's non-object data are decided for.
+  const { Engine } = await import(join(pkgDir, "node.js"));
+  const engine = new Engine({ version: 1, segments: [{ id: "vip", when: { has_tag: "vip" } }, { id: "seen", when: { some: [{ var: "user.events" }, { "==": [{ var: "data" }, "/shop"] }] } }] });
+  const d = engine.decide({ now: "2026-11-27T10:00:00+09:00", user: { userId: "U1", tags: ["vip"], events: [{ type: "page_view", at: "2026-11-27T09:00:00+09:00", data: "/shop" }] }, event: null }, true);
+  assert.deepEqual(d.segments, ["vip", "seen"]);
+  assert.ok(d.explain.flatMap((s) => s.steps).every((s) => typeof s.result === "boolean"));
+});
+
+test("the generated declarations carry no doc comment left from a removed duplicate", () => {
+  const text = readFileSync(join(pkgDir, "dist/contract.d.ts"), "utf8");
+  // A doc comment followed by another one (or by nothing) documents nothing.
+  assert.doesNotMatch(text, /\*\/\n(?:\s*\n)*\/\*\*/);
+  assert.doesNotMatch(text, /\*\/\s*$/);
+});
+
+// review-ts22: parameters were declared with their Rust names (quizStart(quiz_id),
+// quizAnswer(state, question_id, …), render(content_id, …)), which editors show in every hint.
+test("the declared parameters have JavaScript names", () => {
+  const code = readFileSync(join(pkgDir, "dist/kizuna.d.ts"), "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
+  const params = [...code.matchAll(/\w+\(([^)]*)\)\s*:/g)].flatMap((m) => m[1].split(",").map((p) => p.trim().split(/\??:/)[0]).filter(Boolean));
+  assert.ok(params.includes("questionId") && params.includes("contentId"), params.join(" "));
+  assert.deepEqual(params.filter((p) => p.includes("_")), []);
+});
