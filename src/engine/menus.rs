@@ -303,10 +303,16 @@ pub fn bulk_requests_json(text: &str) -> Result<String, Error> {
             Err(e) => return Err(Error::new(Code::InvalidJson, "", format!("the decisions are not valid JSON: {e}"))),
         }
     } else {
+        // Only what is read is built: a batch of explained decisions quotes whole contexts.
+        let mut read = Projection::none();
+        read.add(["userId"]);
+        read.add(["richMenu"]);
+        read.add_shape(&["error"]);
+        read.add_shape(&["decisionId"]);
         let mut out = Vec::new();
         for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             lines.push(u32::try_from(n + 1).unwrap_or(u32::MAX));
-            out.push(parse(line).map_err(|e| bad(out.len(), &lines, e.to_string()))?);
+            out.push(crate::value::parse_projected(line, &read).map_err(|e| bad(out.len(), &lines, e.to_string()))?);
         }
         out
     };
