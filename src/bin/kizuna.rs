@@ -818,8 +818,9 @@ mod cli {
                     Ok(r) => r,
                     Err(code) => return code,
                 };
-                // indicatif draws nothing when stderr is not a terminal; say so explicitly anyway.
-                let bar = if std::io::stderr().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
+                // On stderr when that is a terminal, unless the decisions go to the same screen:
+                // its redraws would break their lines there.
+                let bar = if std::io::stderr().is_terminal() && !std::io::stdout().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
                 bar.set_style(ProgressStyle::with_template("{spinner} {human_pos} contexts {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
                 let mut out = BufWriter::new(std::io::stdout().lock());
                 // Lines that could not be decided, decisions that carry errors (a content whose
