@@ -56,6 +56,10 @@ fn a_byte_order_mark_and_blank_lines_do_not_change_decisions() {
     let first = CONTEXTS.lines().next().unwrap();
     let plain = engine.decide_to_string(first, DecideOptions::default()).unwrap();
     assert_eq!(engine.decide_to_string(&format!("\u{feff}{first}"), DecideOptions::default()).unwrap(), plain);
+    // The playground calls read their data alike (a rule's text already was).
+    let now = "2026-11-27T10:30:00+09:00";
+    assert_eq!(kizuna::engine::evaluate("{\"var\": \"a\"}", "\u{feff}{\"a\": 1}", now).unwrap(), "1");
+    assert_eq!(kizuna::engine::render_template("{{ a }}", "\u{feff}{\"a\": 1}", now).unwrap(), "1");
     let out = kizuna::engine::decide_ndjson(&engine, &format!("\u{feff}{first}\n\nnot json\n{first}\n"), DecideOptions::default());
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 3, "{out}");

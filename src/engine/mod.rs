@@ -384,7 +384,7 @@ impl Draft<'_> {
 
 /// The data and the moment of a playground call ([`evaluate`], [`render_template`]).
 fn playground_inputs<'d>(data: &'d str, now: &str) -> Result<(Value<'d>, DateTime<FixedOffset>), Vec<Error>> {
-    let data = value::parse(data).map_err(|e| vec![json_error("the data", &e)])?;
+    let data = value::parse(value::without_bom(data)).map_err(|e| vec![json_error("the data", &e)])?;
     let now = crate::logic::time::rfc3339(now)
         .ok_or_else(|| vec![Error::new(Code::InvalidTimestamp, "", format!("now is not an RFC 3339 timestamp: \"{now}\""))])?;
     Ok((data, now))
