@@ -95,3 +95,39 @@ test("lineUnavailable marks what LINE could not take (5xx, 429, a dropped connec
     await line.close();
   }
 });
+
+// A batch job end to end: the example's users decided in one call, their rich-menu actions
+// grouped into LINE's bulk requests, sent to the mock LINE API, which then shows each user the
+// menu their decision chose.
+test("bulkRequests from decideMany are accepted by the Messaging API and leave each user on their decided menu", async () => {
+  const { Engine, bulkRequests } = await import("../../pkg/node.js");
+  const { readFileSync } = await import("node:fs");
+  const read = (p) => readFileSync(new URL(`../../examples/skincare/${p}`, import.meta.url), "utf8");
+  const engine = new Engine(read("config.json"));
+  const decisions = engine.decideMany(read("contexts.ndjson"));
+  const line = await startLineApi({ token: "t" });
+  try {
+    // Users that had a per-user menu before the batch (from their contexts).
+    for (const ctx of read("contexts.ndjson").split("\n").filter(Boolean).map((l) => JSON.parse(l))) {
+      if (ctx.user.richMenuId) line.userMenus.set(ctx.user.userId, ctx.user.richMenuId);
+    }
+    const requests = bulkRequests(decisions);
+    assert.ok(requests.some((r) => r.path.endsWith("/link")), "the example links menus");
+    for (const r of requests) {
+      const res = await fetch(line.url + r.path, { method: r.method, headers: { authorization: "Bearer t", "content-type": "application/json" }, body: JSON.stringify(r.body) });
+      assert.equal(res.status, 202, `${r.path}: ${await res.text()}`);
+    }
+    for (const d of decisions.split("\n").filter(Boolean).map((l) => JSON.parse(l))) {
+      const choice = d.richMenu;
+      const want = choice.action === "link" ? choice.richMenuId : choice.action === "unlink" ? undefined : line.userMenus.get(d.userId);
+      assert.equal(line.userMenus.get(d.userId), want, `${d.userId}: ${choice.action}`);
+      if (choice.action === "none" && choice.richMenuId) assert.ok(line.userMenus.get(d.userId), `${d.userId} keeps a menu`);
+    }
+    // LINE checks a request body whole: one id that is no user id fails the request.
+    const res = await fetch(line.url + "/v2/bot/richmenu/bulk/unlink", { method: "POST", headers: { authorization: "Bearer t", "content-type": "application/json" }, body: JSON.stringify({ userIds: [`U${"a".repeat(32)}`, "bob"] }) });
+    assert.equal(res.status, 400);
+    assert.equal(line.userMenus.has(`U${"a".repeat(32)}`), false);
+  } finally {
+    await line.close();
+  }
+});

@@ -1,6 +1,6 @@
 // A mock of the LINE Messaging API endpoints the edge worker uses (plain Node http, 127.0.0.1).
 // Request shapes are checked the way LINE checks them (bearer token, 1–5 messages, reply
-// tokens usable once, UUID retry keys, ≤ 500 userIds per bulk call) and answers carry LINE's
+// tokens usable once, UUID retry keys, 1–500 user ids per bulk call, the body checked whole) and answers carry LINE's
 // response shapes (`sentMessages`, `{}`, error `{message, details}`, `x-line-request-id`).
 //
 //   POST   /v2/bot/message/reply                       {replyToken, messages}      → {sentMessages}
@@ -157,6 +157,9 @@ export async function startLineApi({ port = 0, token = "test-channel-access-toke
       if (!Array.isArray(body?.userIds) || body.userIds.length < 1 || body.userIds.length > 500) {
         return bad("The request body has 1 error(s)", [{ message: "Size must be between 1 and 500", property: "userIds" }]);
       }
+      // The body is checked whole: one malformed id and no user's menu changes.
+      const wrong = body.userIds.findIndex((id) => typeof id !== "string" || !USER_ID.test(id));
+      if (wrong >= 0) return bad("The request body has 1 error(s)", [{ message: "invalid user ID", property: `userIds[${wrong}]` }]);
       for (const id of body.userIds) (link ? userMenus.set(id, body.richMenuId) : userMenus.delete(id));
       return send(202, {});
     }
