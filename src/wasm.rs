@@ -50,6 +50,16 @@ export interface KizunaError extends Error {
   path: string;
   errors: Problem[];
 }
+
+/** A line of `decideMany`'s output, parsed: a decision, or why the input line got none. */
+export type DecideManyLine = Decision | DecideManyError;
+/** A context `decideMany` could not decide: the problem, the input's line (1-based), and the
+ * context's `user.userId` when it could be read. */
+export interface DecideManyError {
+  error: Problem;
+  line: number;
+  userId?: string;
+}
 "#;
 
 /// Builds the thrown `KizunaError` from one or more problems.
@@ -178,7 +188,8 @@ impl Engine {
     /// Decides for many contexts in one call: NDJSON in (one context per line), NDJSON out, one
     /// line per non-blank input line, in order: a decision, or `{"error": {code, message, path},
     /// "line": n, "userId"?}` with the input's line number (1-based) and the context's
-    /// `user.userId` when it can be read. Blank lines are skipped.
+    /// `user.userId` when it can be read. Blank lines are skipped. Each line parses to a
+    /// `DecideManyLine`.
     #[wasm_bindgen(js_name = decideMany)]
     pub fn decide_many(&self, ndjson: &str) -> String {
         engine::decide_ndjson(&self.inner, ndjson, DecideOptions::default())

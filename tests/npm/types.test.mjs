@@ -226,3 +226,34 @@ test("the declared parameters have JavaScript names", () => {
   assert.ok(params.includes("questionId") && params.includes("contentId"), params.join(" "));
   assert.deepEqual(params.filter((p) => p.includes("_")), []);
 });
+
+// decideMany returns NDJSON; each parsed line is a DecideManyLine, told apart by "error".
+const DECIDE_MANY = `
+import { Engine, type DecideManyLine, type Decision } from "kizuna";
+export function decided(engine: Engine, ndjson: string): { ok: Decision[]; failed: number[] } {
+  const lines = engine.decideMany(ndjson).split("\\n").filter(Boolean).map((l) => JSON.parse(l) as DecideManyLine);
+  const ok: Decision[] = [];
+  const failed: number[] = [];
+  for (const l of lines) {
+    if ("error" in l) failed.push(l.line);
+    else ok.push(l);
+  }
+  return { ok, failed };
+}
+`;
+
+test("decideMany's lines are typed: a decision or an error line", async () => {
+  for (const [name, resolution] of Object.entries(RESOLUTIONS)) {
+    assert.equal(typecheck(`decide-many-${name}.ts`, DECIDE_MANY, { ...resolution, lib: ["es2022"], types: [] }), "", name);
+  }
+  const { Engine } = await import(join(pkgDir, "node.js"));
+  const engine = new Engine({ version: 1 });
+  const ok = JSON.stringify({ now: "2026-11-27T10:00:00+09:00", user: { userId: "U1" } });
+  const refused = JSON.stringify({ now: "not a time", user: { userId: "U2" } });
+  const lines = engine.decideMany(`${ok}\n${refused}\n`).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  assert.equal(lines[0].decisionId.length > 0, true);
+  // DecideManyError: exactly error (a Problem), line and userId.
+  assert.deepEqual(Object.keys(lines[1]).sort(), ["error", "line", "userId"]);
+  assert.deepEqual(Object.keys(lines[1].error).sort(), ["code", "message", "path"]);
+  assert.equal(lines[1].line, 2);
+});
