@@ -334,6 +334,12 @@ fn bulk_requests_group_by_menu_in_chunks_of_500() {
     assert!(!reqs.iter().any(|r| r.body.user_ids.contains(&uid(9002))));
     let text = bulk_requests_json(&ds.iter().map(|d| serde_json::to_string(d).unwrap()).collect::<Vec<_>>().join("\n")).unwrap();
     assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), serde_json::to_value(&reqs).unwrap());
+    // The same, one record at a time (as `kizuna menus` streams NDJSON).
+    let mut batch = kizuna::engine::BulkBatch::default();
+    for (n, d) in ds.iter().enumerate() {
+        batch.add_json(&serde_json::to_string(d).unwrap(), Some(n as u32 + 1)).unwrap();
+    }
+    assert_eq!(batch.requests(), reqs);
     let err = bulk_requests_json("{\"version\": 1}\n").unwrap_err();
     assert_eq!((err.code, err.path.as_str(), err.line), (Code::InvalidValue, "/0", Some(1)));
     // Blank lines count for the line number, not for the record index.

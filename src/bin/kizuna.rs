@@ -129,7 +129,7 @@ mod cli {
         let mut bytes = Vec::new();
         let read = if name == "-" { std::io::stdin().read_to_end(&mut bytes).map(|_| ()) } else { std::fs::File::open(name).and_then(|mut f| f.read_to_end(&mut bytes)).map(|_| ()) };
         read.map_err(|e| ReadError::Io(format!("cannot read {}: {e}", label(name))))?;
-        let mut text = String::from_utf8(bytes).map_err(|e| ReadError::NotText(not_text(e.as_bytes(), e.utf8_error().valid_up_to())))?;
+        let mut text = String::from_utf8(bytes).map_err(|e| ReadError::NotText(not_text(e.as_bytes(), e.utf8_error().valid_up_to(), 0)))?;
         if text.starts_with('\u{feff}') {
             text.drain(..'\u{feff}'.len_utf8());
         }
@@ -138,12 +138,14 @@ mod cli {
 
     /// The problem of an input that is not UTF-8, where its first bad byte is. Japanese
     /// marketers meet it from Excel or Notepad (Shift_JIS, UTF-16), so the message names them.
-    fn not_text(bytes: &[u8], valid_up_to: usize) -> Error {
+    /// `lines_before`: lines of the input before `bytes` (0 for a whole file).
+    fn not_text(bytes: &[u8], valid_up_to: usize, lines_before: usize) -> Error {
         if utf16(bytes) {
             Error::new(kizuna::Code::InvalidJson, "", "the file is UTF-16 text; save it as UTF-8")
         } else {
             let (byte, before) = bad_byte(bytes, valid_up_to);
             let (line, column) = locate::line_column(before);
+            let line = line + lines_before;
             let mut e = Error::new(
                 kizuna::Code::InvalidJson,
                 "",
@@ -279,17 +281,30 @@ mod cli {
         Error::new(kizuna::Code::LimitExceeded, "", message)
     }
 
-    /// `kizuna menus`' input, whole (it groups every decision): NDJSON line by line under the
-    /// line limit, where a longer line fails the batch like any record that is not a decision;
-    /// a JSON array is one document, read as it is.
-    fn read_decisions(name: Option<&str>) -> Result<String, ExitCode> {
+    /// `kizuna menus`: the bulk requests of the decisions in `name`, as a JSON array. NDJSON
+    /// streams through a [`kizuna::engine::BulkBatch`] line by line (it keeps each user's last
+    /// target, not the decisions: a batch of explained decisions quotes whole contexts); a line
+    /// over the line limit fails the batch like any record that is not a decision. A JSON
+    /// array is one document, read whole.
+    fn batch_decisions(name: Option<&str>) -> Result<String, ExitCode> {
         let label = label(name.unwrap_or("-"));
         let fail = |e: std::io::Error| {
             say!("kizuna: cannot read {label}: {e}");
             ExitCode::from(2)
         };
+        let refused = |e: Error| {
+            match e.line {
+                Some(n) => say!("kizuna: line {n}: {e}"),
+                None => say!("kizuna: {e}"),
+            }
+            ExitCode::from(1)
+        };
+        // Not UTF-8 is a problem of the input (exit 1), said as for a whole file.
+        let not_utf8 = |e: Error| {
+            say!("kizuna: {label}: {e}");
+            ExitCode::from(1)
+        };
         let mut lines = open_lines(name, "decision")?;
-        let mut text = Vec::new();
         // Told apart as `bulk_requests_json` does, by the first byte that is not whitespace.
         // Leading whitespace means nothing in either format, and a pipe's first read may hold
         // nothing else (a line break): it is skipped, its line breaks counted for messages.
@@ -312,32 +327,32 @@ mod cli {
             }
         };
         if first == Some(b'[') {
+            let mut text = Vec::new();
             lines.input.read_to_end(&mut text).map_err(fail)?;
-        } else {
-            // The skipped lines are kept (empty), so a record's line in the text is its line in
-            // the input.
-            text.resize(lines.number, b'\n');
-            let mut records = 0usize;
-            while let Some((n, line)) = lines.next().map_err(fail)? {
-                match line {
-                    Line::Text(bytes) => {
-                        records += usize::from(std::str::from_utf8(bytes).map_or(true, |t| !t.trim().is_empty()));
-                        text.extend_from_slice(bytes);
-                        text.push(b'\n');
+            let text = String::from_utf8(text).map_err(|e| not_utf8(not_text(e.as_bytes(), e.utf8_error().valid_up_to(), lines.number)))?;
+            return kizuna::engine::bulk_requests_json(&text).map_err(refused);
+        }
+        let mut batch = kizuna::engine::BulkBatch::default();
+        let mut records = 0usize;
+        while let Some((n, line)) = lines.next().map_err(fail)? {
+            let at = u32::try_from(n).ok();
+            match line {
+                Line::Text(bytes) => {
+                    let text = std::str::from_utf8(bytes).map_err(|e| not_utf8(not_text(bytes, e.valid_up_to(), n - 1)))?;
+                    if text.trim().is_empty() {
+                        continue;
                     }
-                    Line::TooLong(mut e) => {
-                        e.path = format!("/{records}");
-                        say!("kizuna: line {n}: {e}");
-                        return Err(ExitCode::from(1));
-                    }
+                    records += 1;
+                    batch.add_json(text, at).map_err(refused)?;
+                }
+                Line::TooLong(mut e) => {
+                    e.path = format!("/{records}");
+                    say!("kizuna: line {n}: {e}");
+                    return Err(ExitCode::from(1));
                 }
             }
         }
-        // Not UTF-8 is a problem of the input (exit 1), said as for a whole file.
-        String::from_utf8(text).map_err(|e| {
-            say!("kizuna: {label}: {}", not_text(e.as_bytes(), e.utf8_error().valid_up_to()));
-            ExitCode::from(1)
-        })
+        Ok(batch.requests_json())
     }
 
     /// Reads a main input and optional data (each a file or -), the data defaulting to `empty`.
@@ -899,34 +914,28 @@ mod cli {
                 ExitCode::SUCCESS
             }
             Command::Menus { decisions } => {
-                let text = match read_decisions(decisions.as_deref()) {
+                let json = match batch_decisions(decisions.as_deref()) {
                     Ok(t) => t,
                     Err(code) => return code,
                 };
                 // Each request written as the library gives it (as `bulkRequests` does in npm):
                 // its bytes, keys in their order, not re-sorted through a `serde_json::Value`.
-                match kizuna::engine::bulk_requests_json(&text).and_then(|json| {
-                    serde_json::from_str::<Vec<Box<serde_json::value::RawValue>>>(&json).map_err(|e| Error::new(kizuna::Code::InvalidJson, "", e.to_string()))
-                }) {
-                    Ok(requests) => {
-                        let mut out = BufWriter::new(std::io::stdout().lock());
-                        for r in requests {
-                            if let Err(e) = writeln!(out, "{}", r.get()) {
-                                return write_failed(&e);
-                            }
-                        }
-                        match out.flush() {
-                            Ok(()) => ExitCode::SUCCESS,
-                            Err(e) => write_failed(&e),
-                        }
-                    }
+                let requests = match serde_json::from_str::<Vec<Box<serde_json::value::RawValue>>>(&json) {
+                    Ok(r) => r,
                     Err(e) => {
-                        match e.line {
-                            Some(n) => say!("kizuna: line {n}: {e}"),
-                            None => say!("kizuna: {e}"),
-                        }
-                        ExitCode::from(1)
+                        say!("kizuna: internal: the requests are not JSON: {e}");
+                        return ExitCode::from(1);
                     }
+                };
+                let mut out = BufWriter::new(std::io::stdout().lock());
+                for r in requests {
+                    if let Err(e) = writeln!(out, "{}", r.get()) {
+                        return write_failed(&e);
+                    }
+                }
+                match out.flush() {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => write_failed(&e),
                 }
             }
             Command::Render { template, data, now, config } => match with_config(config.as_deref(), &[Some(&template), data.as_deref()]) {

@@ -200,151 +200,192 @@ pub struct BulkBody {
 }
 
 /// Groups the link and unlink actions of many decisions into bulk requests of at most 500
-/// users each: one series per target menu (in order of first appearance), then unlinks. A
-/// user decided twice counts once, with their last decision. A link or unlink for a user id
-/// that is not LINE's (`U` and 32 lowercase hex digits) is an error at `/i/userId` and nothing
-/// is sent: such an id is no LINE user, and LINE checks a request's body whole (a 400 names
-/// the bad property), so it risks the request for all its users.
+/// users each (see [`BulkBatch`]).
 pub fn bulk_requests<'d>(decisions: impl IntoIterator<Item = &'d Decision>) -> Result<Vec<BulkRequest>, Error> {
-    let mut actions = Vec::new();
-    for (i, d) in decisions.into_iter().enumerate() {
-        let Some(m) = d.rich_menu.as_ref() else { continue };
-        // A link needs its target (bulk_requests_json refuses one without it).
-        if m.action == MenuAction::Link && m.rich_menu_id.is_none() {
-            continue;
-        }
-        if let Some(e) = not_line_user(i, &d.user_id, m.action) {
-            return Err(e);
-        }
-        actions.push((d.user_id.as_str(), m.action, m.rich_menu_id.as_deref()));
+    let mut batch = BulkBatch::default();
+    for d in decisions {
+        batch.add(d)?;
     }
-    Ok(group(actions.into_iter()))
-}
-
-/// The error for record `i` when its action would send `user` to LINE and LINE would refuse it.
-fn not_line_user(i: usize, user: &str, action: MenuAction) -> Option<Error> {
-    (action != MenuAction::None && !crate::line::is_user_id(user)).then(|| {
-        Error::new(
-            crate::error::Code::InvalidValue,
-            format!("/{i}/userId"),
-            format!(
-                "record {}: \"{user}\" is not a LINE user id (\"U\" and 32 lowercase hex digits, a webhook's source.userId); LINE checks a request's body whole, so it risks the bulk request it is in for all its users",
-                i + 1
-            ),
-        )
-    })
-}
-
-/// (user id, action, rich menu id) of each decision, in order.
-fn group<'d>(actions: impl Iterator<Item = (&'d str, MenuAction, Option<&'d str>)>) -> Vec<BulkRequest> {
-    // Per user (in order of first appearance), the target of their last decision: Some(menu)
-    // link, None unlink; `None` after a "none".
-    let mut last: Vec<(&str, Option<Option<&str>>)> = Vec::new();
-    let mut at: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-    for (user, action, menu) in actions {
-        let target = match action {
-            MenuAction::Link => Some(menu),
-            MenuAction::Unlink => Some(None),
-            MenuAction::None => None,
-        };
-        match at.get(user).and_then(|&i| last.get_mut(i)) {
-            Some(slot) => slot.1 = target,
-            None => {
-                at.insert(user, last.len());
-                last.push((user, target));
-            }
-        }
-    }
-    let mut series: Vec<(Option<&str>, Vec<String>)> = Vec::new();
-    for &(user, target) in &last {
-        let Some(target) = target else { continue };
-        match series.iter_mut().find(|(t, _)| *t == target) {
-            Some((_, users)) => users.push(user.to_string()),
-            None => series.push((target, vec![user.to_string()])),
-        }
-    }
-    // Links first (in order of first appearance), unlinks last.
-    crate::sort::sort_stable_by(&mut series, &mut |a, b| a.0.is_some() && b.0.is_none());
-    let mut out = Vec::new();
-    for (target, users) in series {
-        for chunk in users.chunks(BULK_LIMIT) {
-            out.push(BulkRequest {
-                method: "POST",
-                path: if target.is_some() { "/v2/bot/richmenu/bulk/link" } else { "/v2/bot/richmenu/bulk/unlink" },
-                body: BulkBody { rich_menu_id: target.map(str::to_string), user_ids: chunk.to_vec() },
-            });
-        }
-    }
-    out
+    Ok(batch.requests())
 }
 
 /// [`bulk_requests`] for decisions as JSON text (an array, or NDJSON as `kizuna decide`
-/// writes it); the requests as a JSON array. Only `userId` and `richMenu` are read (with the
-/// crate's own parser: no typed deserializer in the Wasm binary). The error records `kizuna
-/// decide` and `decideMany` write for contexts they could not decide (`{"error": …}`) are
-/// skipped: nothing was decided for them. Any other record without `userId` or `richMenu` is
-/// an error with its index (`/3`; for NDJSON also its `line`) and nothing is sent, as is a
-/// user id [`bulk_requests`] refuses.
+/// writes it); the requests as a JSON array. Records are read as [`BulkBatch::add_json`]
+/// reads them; for NDJSON an error also names its `line`.
 pub fn bulk_requests_json(text: &str) -> Result<String, Error> {
     let text = crate::value::without_bom(text);
-    use crate::error::Code;
-    use crate::value::parse;
-    // NDJSON: the line of each record, so a batch job can point at it.
-    let mut lines: Vec<u32> = Vec::new();
-    let bad = |i: usize, lines: &[u32], why: String| {
-        let mut e = Error::new(Code::InvalidValue, format!("/{i}"), format!("record {} is not a decision: {why}", i + 1));
-        e.line = lines.get(i).copied();
-        e
-    };
-    let docs: Vec<Value<'_>> = if text.trim_start().starts_with('[') {
-        match parse(text) {
+    let mut batch = BulkBatch::default();
+    if text.trim_start().starts_with('[') {
+        let docs = match crate::value::parse(text) {
             Ok(Value::Array(items)) => items,
             Ok(_) => Vec::new(),
-            Err(e) => return Err(Error::new(Code::InvalidJson, "", format!("the decisions are not valid JSON: {e}"))),
+            Err(e) => return Err(Error::new(crate::error::Code::InvalidJson, "", format!("the decisions are not valid JSON: {e}"))),
+        };
+        for d in &docs {
+            batch.add_doc(d, None)?;
         }
     } else {
-        // Only what is read is built: a batch of explained decisions quotes whole contexts.
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            batch.add_json(line, Some(u32::try_from(n + 1).unwrap_or(u32::MAX)))?;
+        }
+    }
+    Ok(batch.requests_json())
+}
+
+/// A batch's rich-menu actions, added one decision at a time; it keeps only each user's last
+/// target, so a batch of any size streams through it (`kizuna menus` reads NDJSON line by
+/// line). The requests: one series per target menu (in order of first appearance), then
+/// unlinks, at most 500 users each; a user decided twice counts once, with their last decision.
+///
+/// Refused, with the record's index (`/3`) and nothing sent: a record that is not a decision,
+/// and a link or unlink for a user id that is not LINE's (`U` and 32 lowercase hex digits) —
+/// such an id is no LINE user, and LINE checks a request's body whole (a 400 names the bad
+/// property), so it risks the request for all its users. The error records `kizuna decide`
+/// and `decideMany` write for contexts they could not decide (`{"error": …}`) are skipped:
+/// nothing was decided for them.
+#[derive(Debug, Default)]
+pub struct BulkBatch {
+    /// Per user, the index of their slot in `targets` (in order of first appearance).
+    users: std::collections::BTreeMap<String, usize>,
+    /// Per user: `Some(Some(m))` link `menus[m]`, `Some(None)` unlink, `None` after a "none".
+    targets: Vec<Option<Option<usize>>>,
+    /// The rich menu ids linked, each once.
+    menus: Vec<String>,
+    records: usize,
+}
+
+impl BulkBatch {
+    /// One decision.
+    pub fn add(&mut self, d: &Decision) -> Result<(), Error> {
+        let i = self.next_record();
+        let Some(m) = d.rich_menu.as_ref() else { return Ok(()) };
+        match (m.action, m.rich_menu_id.as_deref()) {
+            (MenuAction::Link, None) => Err(not_a_decision(i, None, "a link needs \"richMenu.richMenuId\"")),
+            (action, menu) => self.record(i, None, &d.user_id, action, menu),
+        }
+    }
+
+    /// One decision as JSON text (a line of `kizuna decide`'s output); `line` names it in errors.
+    /// Only `userId`, `richMenu`, `error` and `decisionId` are read (with the crate's own
+    /// parser: no typed deserializer in the Wasm binary); an explained decision's trace, which
+    /// quotes the context, is skipped unbuilt.
+    pub fn add_json(&mut self, record: &str, line: Option<u32>) -> Result<(), Error> {
         let mut read = Projection::none();
         read.add(["userId"]);
         read.add(["richMenu"]);
         read.add_shape(&["error"]);
         read.add_shape(&["decisionId"]);
-        let mut out = Vec::new();
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            lines.push(u32::try_from(n + 1).unwrap_or(u32::MAX));
-            out.push(crate::value::parse_projected(line, &read).map_err(|e| bad(out.len(), &lines, e.to_string()))?);
+        match crate::value::parse_projected(record, &read) {
+            Ok(d) => self.add_doc(&d, line),
+            Err(e) => Err(not_a_decision(self.next_record(), line, &e.to_string())),
         }
-        out
-    };
-    let mut actions = Vec::with_capacity(docs.len());
-    for (i, d) in docs.iter().enumerate() {
+    }
+
+    fn add_doc(&mut self, d: &Value<'_>, line: Option<u32>) -> Result<(), Error> {
+        let i = self.next_record();
+        let bad = |why: &str| not_a_decision(i, line, why);
         if d.get("error").is_some() && d.get("decisionId").is_none() {
-            continue;
+            return Ok(());
         }
-        let user = d.get("userId").and_then(Value::as_str).ok_or_else(|| bad(i, &lines, "no \"userId\"".to_string()))?;
+        let user = d.get("userId").and_then(Value::as_str).ok_or_else(|| bad("no \"userId\""))?;
         let Some(m) = d.get("richMenu") else {
-            if d.get("decisionId").is_none() {
-                return Err(bad(i, &lines, "no \"decisionId\"".to_string()));
-            }
-            continue;
+            return if d.get("decisionId").is_none() { Err(bad("no \"decisionId\"")) } else { Ok(()) };
         };
         let action = match m.get("action").and_then(Value::as_str) {
             Some("link") => MenuAction::Link,
             Some("unlink") => MenuAction::Unlink,
             Some("none") => MenuAction::None,
-            _ => return Err(bad(i, &lines, "\"richMenu.action\" must be link, unlink or none".to_string())),
+            _ => return Err(bad("\"richMenu.action\" must be link, unlink or none")),
         };
         let menu = m.get("richMenuId").and_then(Value::as_str);
         if action == MenuAction::Link && menu.is_none() {
-            return Err(bad(i, &lines, "a link needs \"richMenu.richMenuId\"".to_string()));
+            return Err(bad("a link needs \"richMenu.richMenuId\""));
         }
-        if let Some(mut e) = not_line_user(i, user, action) {
-            e.line = lines.get(i).copied();
+        self.record(i, line, user, action, menu)
+    }
+
+    fn next_record(&mut self) -> usize {
+        self.records += 1;
+        self.records - 1
+    }
+
+    fn record(&mut self, i: usize, line: Option<u32>, user: &str, action: MenuAction, menu: Option<&str>) -> Result<(), Error> {
+        if action != MenuAction::None && !crate::line::is_user_id(user) {
+            let mut e = Error::new(
+                crate::error::Code::InvalidValue,
+                format!("/{i}/userId"),
+                format!(
+                    "record {}: \"{user}\" is not a LINE user id (\"U\" and 32 lowercase hex digits, a webhook's source.userId); LINE checks a request's body whole, so it risks the bulk request it is in for all its users",
+                    i + 1
+                ),
+            );
+            e.line = line;
             return Err(e);
         }
-        actions.push((user, action, menu));
+        let target = match (action, menu) {
+            (MenuAction::Link, Some(m)) => Some(Some(match self.menus.iter().position(|x| x == m) {
+                Some(k) => k,
+                None => {
+                    self.menus.push(m.to_string());
+                    self.menus.len() - 1
+                }
+            })),
+            (MenuAction::Unlink, _) => Some(None),
+            _ => None,
+        };
+        match self.users.get(user).and_then(|&k| self.targets.get_mut(k)) {
+            Some(slot) => *slot = target,
+            None => {
+                self.users.insert(user.to_string(), self.targets.len());
+                self.targets.push(target);
+            }
+        }
+        Ok(())
     }
-    Ok(requests_json(&group(actions.into_iter())))
+
+    /// The requests of the batch so far.
+    pub fn requests(self) -> Vec<BulkRequest> {
+        let mut order: Vec<Option<String>> = vec![None; self.targets.len()];
+        for (user, k) in self.users {
+            if let Some(slot) = order.get_mut(k) {
+                *slot = Some(user);
+            }
+        }
+        // Series by target in order of first appearance: links first, unlinks last.
+        let mut series: Vec<(Option<usize>, Vec<String>)> = Vec::new();
+        for (user, target) in order.into_iter().zip(self.targets) {
+            let (Some(user), Some(target)) = (user, target) else { continue };
+            match series.iter_mut().find(|(t, _)| *t == target) {
+                Some((_, users)) => users.push(user),
+                None => series.push((target, vec![user])),
+            }
+        }
+        crate::sort::sort_stable_by(&mut series, &mut |a, b| a.0.is_some() && b.0.is_none());
+        let mut out = Vec::new();
+        for (target, users) in series {
+            let menu = target.and_then(|k| self.menus.get(k)).cloned();
+            for chunk in users.chunks(BULK_LIMIT) {
+                out.push(BulkRequest {
+                    method: "POST",
+                    path: if target.is_some() { "/v2/bot/richmenu/bulk/link" } else { "/v2/bot/richmenu/bulk/unlink" },
+                    body: BulkBody { rich_menu_id: menu.clone(), user_ids: chunk.to_vec() },
+                });
+            }
+        }
+        out
+    }
+
+    /// [`BulkBatch::requests`] as a JSON array.
+    pub fn requests_json(self) -> String {
+        requests_json(&self.requests())
+    }
+}
+
+/// Record `i` (0-based) is not a decision kizuna can batch.
+fn not_a_decision(i: usize, line: Option<u32>, why: &str) -> Error {
+    let mut e = Error::new(crate::error::Code::InvalidValue, format!("/{i}"), format!("record {} is not a decision: {why}", i + 1));
+    e.line = line;
+    e
 }
 
 /// The requests as JSON, as their `Serialize` derives write them (a test holds both equal),

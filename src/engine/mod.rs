@@ -7,7 +7,7 @@ mod menus;
 mod quiz;
 mod segments;
 
-pub use menus::{bulk_requests, bulk_requests_json, BulkBody, BulkRequest, BULK_LIMIT};
+pub use menus::{bulk_requests, bulk_requests_json, BulkBatch, BulkBody, BulkRequest, BULK_LIMIT};
 
 use crate::contract::config::{json_error, parse_json, parse_text, Config};
 use crate::contract::context::{self, Checked};
