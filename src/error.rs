@@ -256,6 +256,31 @@ pub fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) ->
         .map(|(_, c)| c)
 }
 
+/// An id given by the caller, quoted for a message: the caller may pass on untrusted data (a
+/// quiz state or answer posted by a LIFF app to a backend), so at most 60 characters, with
+/// quotes, backslashes and control characters escaped: an error message a backend logs stays
+/// one short line whatever the id holds (a line break would forge log lines).
+pub(crate) fn quoted(id: &str) -> String {
+    let mut out = String::with_capacity(id.len().min(64) + 2);
+    out.push('"');
+    for (i, c) in id.chars().enumerate() {
+        if i == 60 {
+            out.push('…');
+            break;
+        }
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// "; did you mean …" or "; known …: …" for an unknown id.
 pub(crate) fn known_list(known: &[&str], word: &str) -> String {
     // Else the one id that has the word as a part of its own (`birthday` → `birthday_month`).

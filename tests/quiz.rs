@@ -704,3 +704,29 @@ fn a_tag_two_quizzes_can_set_is_warned_about() {
 fn skin_tags(quiz: &mut Value, tag: &str) {
     quiz["questions"][0]["choices"][0]["tags"] = json!([tag]);
 }
+
+/// An id the caller passes on from a client (a quiz answer or state posted by a LIFF app to a
+/// backend) is quoted short and escaped: a backend logging the error gets one short line, not
+/// the client's megabyte nor the fake log lines its line breaks would make.
+#[test]
+fn an_unknown_id_from_a_client_is_quoted_short_and_escaped_in_the_error() {
+    let engine = example();
+    let s = engine.quiz_start("skin_type").unwrap();
+    let forged = format!("a\"\nERROR forged log line{}", "x".repeat(100_000));
+    let checks = [
+        engine.quiz_answer(&s, "q1", forged.as_str()).unwrap_err(),
+        engine.quiz_answer(&s, &forged, "fine").unwrap_err(),
+        engine.quiz_start(&forged).unwrap_err(),
+    ];
+    let mut state = s.clone();
+    state.path = vec![forged.clone()];
+    let replayed = engine.quiz_question(&state).unwrap_err();
+    for e in checks.iter().chain([&replayed]) {
+        assert!(e.message.len() < 400, "{} bytes: {}", e.message.len(), e.message.get(..300).unwrap_or(""));
+        assert!(!e.message.contains('\n'), "{}", e.message);
+        assert!(e.message.contains(r#""a\"\u{a}ERROR forged log linexxx"#), "{}", e.message);
+    }
+    // An ordinary id reads as before.
+    let e = engine.quiz_answer(&s, "q1", "tight!").unwrap_err();
+    assert!(e.message.contains(r#"has no choice "tight!"; did you mean "tight"?"#), "{}", e.message);
+}

@@ -6,7 +6,7 @@ use super::config::{Question, QuestionKind, Quiz, SelectBy, END};
 use super::state::{QuizAnswer, QuizState};
 use crate::contract::config::Config;
 use crate::contract::read::{join, Problems};
-use crate::error::{known_list, suggest, Code, Error};
+use crate::error::{known_list, quoted, suggest, Code, Error};
 use crate::logic::{self, Env, Rule};
 use crate::template::{Limits, RenderOptions, Template};
 use crate::value::Value;
@@ -170,7 +170,7 @@ impl Quizzes {
     pub fn get(&self, id: &str, path: &str) -> Result<&CompiledQuiz, Error> {
         self.items.iter().find(|q| q.quiz.id == id).ok_or_else(|| {
             let ids: Vec<&str> = self.items.iter().map(|q| q.quiz.id.as_str()).collect();
-            Error::new(Code::UnknownQuiz, path, format!("there is no quiz \"{id}\" in the config{}", known_list(&ids, id)))
+            Error::new(Code::UnknownQuiz, path, format!("there is no quiz {} in the config{}", quoted(id), known_list(&ids, id)))
         })
     }
 
@@ -319,7 +319,7 @@ impl CompiledQuiz {
         }
         let unknown_choice = |id: &str, path: String| {
             let ids: Vec<&str> = q.choices.iter().map(|c| c.id.as_str()).collect();
-            Error::new(Code::UnknownChoice, path, format!("{who} has no choice \"{id}\"{}", known_list(&ids, id)))
+            Error::new(Code::UnknownChoice, path, format!("{who} has no choice {}{}", quoted(id), known_list(&ids, id)))
         };
         match (q.kind, answer) {
             (QuestionKind::Single, QuizAnswer::One(id)) => match q.choices.iter().any(|c| c.id == *id) {
@@ -373,7 +373,7 @@ impl CompiledQuiz {
         }
         let mut cur = if self.quiz.questions.is_empty() { None } else { Some(0) };
         for (i, id) in state.path.iter().enumerate() {
-            let j = self.index(id).ok_or_else(|| stale(join("/path", i), format!("it has no question \"{id}\"")))?;
+            let j = self.index(id).ok_or_else(|| stale(join("/path", i), format!("it has no question {}", quoted(id))))?;
             if cur != Some(j) {
                 return Err(stale(join("/path", i), format!("question \"{id}\" does not follow here")));
             }
@@ -405,7 +405,7 @@ impl CompiledQuiz {
         let path = join("/answers", question);
         let Some(j) = self.index(question) else {
             let ids: Vec<&str> = self.quiz.questions.iter().map(|q| q.id.as_str()).collect();
-            return Err(Error::new(Code::UnknownQuestion, path, format!("quiz \"{}\" has no question \"{question}\"{}", self.quiz.id, known_list(&ids, question))));
+            return Err(Error::new(Code::UnknownQuestion, path, format!("quiz \"{}\" has no question {}{}", self.quiz.id, quoted(question), known_list(&ids, question))));
         };
         // Whether the question can be answered now comes first: an answer to a question the
         // user has not reached is refused as such, whatever the answer.

@@ -148,6 +148,25 @@ test("a missing or wrong signature is refused with 401 before any work", async (
   assert.equal(decisionsFor(user).length, 0);
 });
 
+test("a signed webhook whose events are older than their ids are remembered (a replayed body) does nothing", async () => {
+  // The signature covers the body only, with no time in it: a signed body captured once (a proxy's
+  // log, a debugging endpoint) verifies forever. webhookEventIds are remembered for 7 days, so
+  // events past that window would be taken as new: a follow's welcome pushed again, an unfollow
+  // synced to the backend as if the user had blocked the account, a coupon postback decided again.
+  const user = newFriend();
+  const old = Date.now() - 8 * 864e5;
+  const before = line.calls.length + backend.requests.length;
+  const res = await post([followEvent(user, { timestamp: old }), postbackEvent(user, "action=coupon", { timestamp: old + 1000 }), unfollowEvent(user, { timestamp: old + 2000 })]);
+  assert.equal(res.status, 200, "answered, so that LINE does not redeliver");
+  await sleep(500);
+  assert.equal(line.calls.length + backend.requests.length, before, "no LINE or backend call");
+  assert.equal(decisionsFor(user).length, 0, "nothing synced");
+  assert.match(worker.log(), /3 event\(s\) older than 6 days ignored/);
+  // A recent event of the same user still goes through.
+  await post([followEvent(user)]);
+  await waitFor("the recent follow synced", () => decisionsFor(user).length === 1);
+});
+
 test("the signature header name is case-insensitive", async () => {
   const body = webhookBody([]);
   const status = await new Promise((resolve, reject) => {

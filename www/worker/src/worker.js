@@ -35,6 +35,14 @@ import { LineApi, retryKeyFor, isMonthlyLimit } from "./line.js";
 const HANDLED = new Set(["follow", "unfollow", "message", "postback"]);
 const MAX_BODY = 1 << 20; // LINE webhook bodies are far smaller; refuse anything larger
 const SEEN_TTL_MS = 7 * 24 * 3600e3; // webhookEventIds remembered for redeliveries
+// Events older than this are ignored. The signature covers the body alone, with no time in it, so
+// a signed body captured once (a proxy's log, a debugging endpoint) verifies forever; its events
+// are de-duplicated only while their ids are remembered (SEEN_TTL_MS after they were received),
+// and past that they would be taken as new: a follow's welcome pushed again, an unfollow synced
+// as if the user had blocked the account, a coupon postback decided again. A day short of
+// SEEN_TTL_MS (clock skew between LINE and the worker, the time an event took to arrive): any
+// event younger than this is still remembered if it came before. LINE redelivers far sooner.
+const MAX_EVENT_AGE_MS = SEEN_TTL_MS - 24 * 3600e3;
 const INBOX = "inbox:";
 const SEEN = "seen:";
 const INBOX_BATCH = 16; // inbox records a pass reads at a time
@@ -346,16 +354,26 @@ export function createWorker(loadDecide) {
       // personalized message would be shown to everyone) and no menu should follow a group chat.
       const perUser = new Map();
       let ignored = 0;
+      let stale = 0;
+      const now = Date.now();
       for (const event of payload.events) {
         const userId = event?.source?.userId;
         if (!event || !HANDLED.has(event.type) || event.source?.type !== "user" || typeof userId !== "string") {
           ignored++;
           continue;
         }
+        if (now - event.timestamp > MAX_EVENT_AGE_MS) {
+          stale++; // a replayed body (see MAX_EVENT_AGE_MS)
+          continue;
+        }
         if (!perUser.has(userId)) perUser.set(userId, []);
         perUser.get(userId).push(event);
       }
       if (ignored > 0) console.log(`webhook: ${ignored} event(s) of unhandled types, from groups or rooms, or without a user ignored`);
+      if (stale > 0) {
+        console.warn(`webhook: ${stale} event(s) older than ${MAX_EVENT_AGE_MS / 864e5} days ignored: their ids may be forgotten ` +
+          `(remembered ${SEEN_TTL_MS / 864e5} days), so they could be a replayed body`);
+      }
       if (perUser.size === 0) return new Response(null, { status: 200 }); // LINE's "Verify" sends no events
 
       // A setting that is not a number (or a BACKEND_URL that is not a URL) makes every pass
