@@ -426,9 +426,13 @@ mod tests {
 
     #[test]
     fn requests_json_is_what_serde_writes() {
-        let requests = group(
-            [("U1", MenuAction::Link, Some("richmenu-a\"b")), ("U2", MenuAction::Unlink, None), ("U3", MenuAction::Link, Some("richmenu-a\"b"))].into_iter(),
-        );
+        let mut batch = BulkBatch::default();
+        let user = |n: u32| format!("U{n:032x}");
+        for (i, (n, action, menu)) in [(1, MenuAction::Link, Some("richmenu-a\"b")), (2, MenuAction::Unlink, None), (3, MenuAction::Link, Some("richmenu-a\"b"))].into_iter().enumerate() {
+            batch.record(i, None, &user(n), action, menu).unwrap();
+        }
+        let requests = batch.requests();
+        assert_eq!(requests.len(), 2);
         assert_eq!(requests_json(&requests), serde_json::to_string(&requests).unwrap());
         assert_eq!(requests_json(&[]), "[]");
     }
