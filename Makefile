@@ -87,8 +87,9 @@ test-wasm: deps deps-browser
 	  WASM_BINDGEN_USE_BROWSER=1 cargo test --target wasm32-unknown-unknown --features wasm-tests,arena --test wasm_browser
 
 # The package's gzipped size may not grow past this unnoticed (the issues' 150 KB target is
-# missed; see the README). Raise it in the commit that needs it, with the reason.
-SIZE_BUDGET_KIB := 326
+# missed; see the README). Raise it in the commit that needs it, with the reason. 328: session
+# 22's checks and the streaming bulk batch put the package at 325.6 KiB.
+SIZE_BUDGET_KIB := 328
 
 test-npm: deps pkg
 	node pkg/scripts/size.mjs --budget $(SIZE_BUDGET_KIB)
