@@ -51,7 +51,7 @@ $(WASM): Cargo.toml build.rs .cargo/config.toml $(shell find src -name '*.rs') .
 # function with one caller only when it is small. Its default merges them whatever their size,
 # into functions of 20-40 KB that V8 must compile whole on their first call even when one branch
 # runs (benches/coldstart.mjs: ~3 ms faster; gzipped size and the benches unchanged).
-$(DIST)/kizuna_bg.wasm: $(WASM) .stamp/wasm-bindgen-$(WASM_BINDGEN_VERSION) pkg/node_modules $(wildcard schema/*.json) pkg/scripts/glue.mjs pkg/scripts/contract-types.mjs
+$(DIST)/kizuna_bg.wasm: $(WASM) .stamp/wasm-bindgen-$(WASM_BINDGEN_VERSION) pkg/node_modules $(wildcard schema/*.json) pkg/scripts/glue.mjs pkg/scripts/contract-types.mjs pkg/scripts/line-message.d.ts
 	rm -rf $(DIST) && mkdir -p $(DIST)
 	wasm-bindgen --target web --out-dir $(DIST) --out-name kizuna $(WASM)
 	node pkg/scripts/glue.mjs $(DIST)/kizuna.js

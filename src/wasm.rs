@@ -19,6 +19,9 @@ export type {
   RichMenuChoice, RichMenuLink, RichMenuUnlink, RichMenuNone, MenuReason, ContentChoice, SegmentExplain,
   ContentExplain, VariantExplain, ExperimentExplain, Step, QuizCompletion, QuizAnswer, QuizChoice,
   QuizOutcomeResult, QuizContent,
+  LineMessage, LineObject, LineTextMessage, LineTextMessageV2, LineStickerMessage, LineImageMessage, LineVideoMessage,
+  LineAudioMessage, LineLocationMessage, LineCouponMessage, LineImagemapMessage, LineImagemapArea, LineImagemapAction,
+  LineTemplateMessage, LineTemplate, LineAction, LineFlexMessage, LineFlexBubble, LineFlexCarousel,
 } from "./contract.js";
 
 /** One Messaging API call of a rich-menu batch (at most 500 userIds). */

@@ -18,12 +18,14 @@ const SHAPED = ["type", "$ref", "anyOf", "oneOf", "allOf", "not", "const", "enum
  *   `string | undefined` before narrowing on the discriminant, and is `string` after it where a
  *   variant requires it.
  */
-function touchUp(schema) {
+function touchUp(schema, output) {
   if (schema === null || typeof schema !== "object" || Array.isArray(schema)) return;
+  // The rendered messages of an output document are LINE message objects (line-message.d.ts).
+  if (output && schema.properties?.messages?.items?.type === "object") schema.properties.messages.items.tsType = "LineMessage";
   if (!SHAPED.some((k) => k in schema)) schema.tsType = "unknown";
-  for (const key of ["properties", "$defs", "definitions"]) for (const sub of Object.values(schema[key] ?? {})) touchUp(sub);
-  for (const key of ["items", "additionalProperties", "not"]) touchUp(schema[key]);
-  for (const key of ["anyOf", "oneOf", "allOf", "prefixItems"]) for (const sub of schema[key] ?? []) touchUp(sub);
+  for (const key of ["properties", "$defs", "definitions"]) for (const sub of Object.values(schema[key] ?? {})) touchUp(sub, output);
+  for (const key of ["items", "additionalProperties", "not"]) touchUp(schema[key], output);
+  for (const key of ["anyOf", "oneOf", "allOf", "prefixItems"]) for (const sub of schema[key] ?? []) touchUp(sub, output);
   const variants = (schema.oneOf ?? []).filter((v) => v && typeof v === "object" && v.properties);
   const names = new Set(variants.flatMap((v) => Object.keys(v.properties)));
   for (const v of variants) for (const name of names) v.properties[name] ??= { tsType: "never" };
@@ -31,9 +33,11 @@ function touchUp(schema) {
 
 const [schemaDir, out] = process.argv.slice(2);
 let text = "// Generated from schema/*.json by pkg/scripts/contract-types.mjs. Do not edit.\n";
+text += readFileSync(new URL("./line-message.d.ts", import.meta.url), "utf8");
 for (const name of ["config", "context", "decision", "quiz-state", "quiz-question", "quiz-outcome"]) {
   const schema = JSON.parse(readFileSync(join(schemaDir, `${name}.schema.json`), "utf8"));
-  touchUp(schema);
+  // A config's messages are templates (and `$for` / `$if` elements): objects of any shape.
+  touchUp(schema, name === "decision" || name === "quiz-outcome");
   text += await compile(schema, schema.title, { bannerComment: "", additionalProperties: false, declareExternallyReferenced: true });
 }
 // Several schemas define the same helper types (Error, Code …): keep the first of each.

@@ -257,3 +257,43 @@ test("decideMany's lines are typed: a decision or an error line", async () => {
   assert.deepEqual(Object.keys(lines[1].error).sort(), ["code", "message", "path"]);
   assert.equal(lines[1].line, 2);
 });
+
+// review-ts22 #6: decision.messages were `{[k: string]: unknown}[]`, so they could not go to
+// @line/bot-sdk's reply call without a cast. They are LineMessage[] now: a union on `type` with
+// the members LINE requires, assignable to the SDK's Message as it is.
+const LINE_SDK = `
+import type { messagingApi } from "@line/bot-sdk";
+import type { Decision, LineMessage, QuizOutcome } from "kizuna";
+export function reply(d: Decision): messagingApi.ReplyMessageRequest {
+  return { replyToken: "t", messages: d.messages ?? [] };
+}
+export const fromQuiz = (o: QuizOutcome): messagingApi.Message[] => [...(o.decision.messages ?? []), ...o.result.contents.flatMap((c) => c.messages)];
+export function text(m: LineMessage): string | undefined {
+  return m.type === "text" ? m.text : m.type === "flex" ? m.altText : undefined;
+}
+// @ts-expect-error: a member is read after narrowing on type
+export const unnarrowed: string = ({} as LineMessage).text;
+`;
+
+test("decision messages are LINE messages: they go to @line/bot-sdk's reply call without a cast", async () => {
+  symlinkSync(join(pkgDir, "node_modules/@line"), join(project, "node_modules/@line"), "dir");
+  for (const [name, resolution] of Object.entries(RESOLUTIONS)) {
+    // skipLibCheck: the SDK's own declarations need @types/node, which is not what is tested.
+    assert.equal(typecheck(`line-sdk-${name}.ts`, LINE_SDK, { ...resolution, lib: ["es2022"], types: [], skipLibCheck: true }), "", name);
+  }
+  // At run time: every message of the example's decisions is of a type the union has.
+  // The message types LINE's Messaging API takes (src/line_shape.rs), each in the union.
+  const types = ["text", "textV2", "sticker", "image", "video", "audio", "location", "imagemap", "template", "flex", "coupon"];
+  const declared = readFileSync(join(pkgDir, "dist/contract.d.ts"), "utf8");
+  for (const t of types) assert.match(declared, new RegExp(`export interface Line\\w+ extends LineObject \\{\\s+type: "${t}";`), t);
+  const { Engine } = await import(join(pkgDir, "node.js"));
+  const read = (p) => readFileSync(join(root, "examples/skincare", p), "utf8");
+  const engine = new Engine(read("config.json"));
+  const seen = new Set();
+  const contexts = read("contexts.ndjson").split("\n").filter(Boolean);
+  for (const { id } of JSON.parse(read("config.json")).contents) {
+    for (const ctx of contexts) for (const m of engine.render(id, ctx).messages ?? []) seen.add(m.type);
+  }
+  assert.ok(seen.has("text") && seen.has("flex"), [...seen].join(" "));
+  for (const t of seen) assert.ok(types.includes(t), `a ${t} message is no LineMessage`);
+});
