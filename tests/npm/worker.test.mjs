@@ -371,6 +371,15 @@ test("a 404 from the backend that is not JSON (a wrong BACKEND_URL path) is a fa
   assert.equal(backend.users.get(user).richMenuId, menuId("loyal"));
 });
 
+test("a redirect from the backend's user lookup is not followed (it would carry the token elsewhere): the event waits, and the log says to set BACKEND_URL", async () => {
+  const user = newFriend({ purchases: [purchase(15, 9800)] });
+  backend.answerNext({ path: `/users/${user}`, status: 301, headers: { location: "http://127.0.0.1:9/users/elsewhere" } });
+  const event = followEvent(user);
+  await post([event]);
+  await waitFor("the decision", () => decisionsFor(user).length);
+  assert.match(worker.log(), new RegExp(`event ${event.webhookEventId}: backend: user not loaded \\(backend answered 301, a redirect: set BACKEND_URL to the final URL \\(redirects are not followed\\)\\)`));
+});
+
 test("the user as JSON under another Content-Type (a Cloudflare Worker's new Response(JSON.stringify(user)) is text/plain, Express's res.send text/html, or none) is the user: decided from it at once; a 404 whose body is JSON so is a new user", async () => {
   const loyal = [1, 2, 3, 4, 5, 6].map((d) => purchase(d * 15, 9800));
   const types = [{ "content-type": "text/plain;charset=UTF-8" }, { "content-type": "text/html; charset=utf-8" }, {}];

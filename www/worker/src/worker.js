@@ -947,7 +947,13 @@ export function createWorker(loadDecide) {
         const res = await fetch(`${trimSlash(this.env.BACKEND_URL)}/users/${encodeURIComponent(userId)}`, {
           headers: this.env.BACKEND_TOKEN ? { authorization: `Bearer ${this.env.BACKEND_TOKEN}` } : {},
           signal: AbortSignal.timeout(this.cfg.BACKEND_TIMEOUT_MS),
+          // As the sync client: a redirect would carry the token elsewhere, and each hop is a
+          // subrequest the event's budget (MAX_SUBREQUESTS) did not count.
+          redirect: "manual",
         });
+        if (res.status >= 300 && res.status < 400) {
+          throw loadFailure(`backend answered ${res.status}, a redirect: set BACKEND_URL to the final URL (redirects are not followed)`, true);
+        }
         if (res.ok || res.status === 404) {
           // The body decides, not the Content-Type: JSON is often sent under another (a
           // Cloudflare Worker's new Response(JSON.stringify(x)) is text/plain, Express's
