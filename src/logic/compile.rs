@@ -716,6 +716,8 @@ impl<'o> Compiler<'o> {
                 let (id, path) = self.literal_str(name, args, "a segment id")?;
                 match self.opts.segment_index(id) {
                     Some(i) => Op::InSegment(i, id.into()),
+                    // Its own errors say what is wrong with it.
+                    None if self.opts.is_unread(id) => return None,
                     None => {
                         let hint = match suggest(id, self.opts.segments.iter().map(String::as_str)) {
                             Some(s) => format!("; did you mean \"{s}\"?"),
