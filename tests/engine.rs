@@ -599,3 +599,16 @@ fn a_segment_that_cannot_be_read_is_not_also_unknown_where_it_is_used() {
     let errors = Engine::from_json(&typo).unwrap_err();
     assert!(errors.iter().any(|e| e.code == Code::UnknownSegment && e.path == "/contents/0/variants/0/when/in_segment"), "{errors:#?}");
 }
+
+/// `"6"` (text) listed for `in` with `weekday`, or `"06"` compared strictly with `month`, never
+/// matches because it is text, not because of where the count starts: the message says to
+/// write the number, not about JavaScript's getDay / getMonth.
+#[test]
+fn a_calendar_number_written_as_text_is_told_to_be_written_as_a_number() {
+    for (rule, fix) in [(json!({"in": [{"weekday": []}, ["6", 7]]}), "write 6"), (json!({"===": [{"month": []}, "06"]}), "write 6")] {
+        let config = json!({"version": 1, "segments": [{"id": "s", "when": rule}]});
+        let errors = Engine::from_json(&config).unwrap_err();
+        assert_eq!(errors[0].code, Code::InvalidArgument);
+        assert!(errors[0].message.contains(fix) && !errors[0].message.contains("JavaScript"), "{}", errors[0].message);
+    }
+}
