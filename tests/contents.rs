@@ -557,3 +557,18 @@ fn braces_a_template_writes_in_a_textv2_text_are_data() {
     let d = plain.render("c", &json!({"now": NOW, "user": {"userId": "U1", "displayName": "a{b}"}}).to_string(), DecideOptions::default()).unwrap();
     assert!(d.messages[0].get().contains(r#""text":"a{b}""#));
 }
+
+/// `truncate: 'ten'` cannot render for anyone (Liquid raises "invalid integer"): `kizuna check`
+/// refuses it, instead of every push of the campaign failing at render time. A number written
+/// as text (`'12'`) is an integer to Liquid and stays valid, as does a variable.
+#[test]
+fn a_literal_text_that_is_no_integer_for_truncate_or_slice_is_a_compile_error() {
+    for t in ["{{ user.displayName | truncate: 'ten' }}", "{{ user.displayName | truncatewords: 'two' }}", "{{ user.displayName | slice: 0, 'five' }}"] {
+        let errors = Engine::from_json(&content_config(json!([{"type": "text", "text": t}]))).expect_err(t);
+        assert_eq!((errors[0].code, errors[0].path.as_str()), (Code::TemplateSyntax, "/contents/0/variants/0/messages/0/text"), "{t}");
+        assert!(errors[0].message.contains("whole number"), "{}", errors[0].message);
+    }
+    for t in ["{{ user.displayName | truncate: '12' }}", "{{ user.displayName | truncate: n }}", "{{ user.displayName | truncate: 12, '…' }}"] {
+        assert!(Engine::from_json(&content_config(json!([{"type": "text", "text": t}]))).is_ok(), "{t}");
+    }
+}

@@ -579,3 +579,36 @@ fn a_fractional_weight_written_as_text_is_a_compile_error_in_a_config() {
     }
     assert_eq!(kizuna::engine::evaluate(r#"{"fractional": ["k", ["a", "10"], ["b", 90]]}"#, "{}", NOW).unwrap(), "null");
 }
+
+/// A segment whose object cannot be read (`"wen"` for `"when"`) is reported where it is; the
+/// rules that read it are not also told "unknown segment" with a list of ids that leaves it
+/// out, which sent a marketer looking for a typo in the right id.
+#[test]
+fn a_segment_that_cannot_be_read_is_not_also_unknown_where_it_is_used() {
+    let config = json!({"version": 1,
+        "segments": [{"id": "no_marketing", "wen": {"has_tag": "opt_out"}}, {"id": "vip", "when": {"has_tag": "vip"}}],
+        "contents": [{"id": "c", "variants": [{"id": "v", "when": {"!": {"in_segment": "no_marketing"}}, "messages": [{"type": "text", "text": "hi"}]}]}],
+        "richMenus": {"menus": [{"id": "m", "richMenuId": "richmenu-00000000000000000000000000000001"}], "rules": [{"segment": "no_marketing", "menu": "m"}]}});
+    let errors = Engine::from_json(&config).unwrap_err();
+    let found: Vec<(&str, Code)> = errors.iter().map(|e| (e.path.as_str(), e.code)).collect();
+    assert_eq!(found, [("/segments/0", Code::MissingField), ("/segments/0/wen", Code::UnknownField)], "{errors:#?}");
+    // An id that no segment has is still unknown.
+    let mut typo = config.clone();
+    typo["segments"][0]["when"] = json!({"has_tag": "opt_out"});
+    typo["contents"][0]["variants"][0]["when"] = json!({"in_segment": "no_marketin"});
+    let errors = Engine::from_json(&typo).unwrap_err();
+    assert!(errors.iter().any(|e| e.code == Code::UnknownSegment && e.path == "/contents/0/variants/0/when/in_segment"), "{errors:#?}");
+}
+
+/// `"6"` (text) listed for `in` with `weekday`, or `"06"` compared strictly with `month`, never
+/// matches because it is text, not because of where the count starts: the message says to
+/// write the number, not about JavaScript's getDay / getMonth.
+#[test]
+fn a_calendar_number_written_as_text_is_told_to_be_written_as_a_number() {
+    for (rule, fix) in [(json!({"in": [{"weekday": []}, ["6", 7]]}), "write 6"), (json!({"===": [{"month": []}, "06"]}), "write 6")] {
+        let config = json!({"version": 1, "segments": [{"id": "s", "when": rule}]});
+        let errors = Engine::from_json(&config).unwrap_err();
+        assert_eq!(errors[0].code, Code::InvalidArgument);
+        assert!(errors[0].message.contains(fix) && !errors[0].message.contains("JavaScript"), "{}", errors[0].message);
+    }
+}

@@ -205,7 +205,10 @@ impl Config {
         });
         let segments = o.opt_array("segments", p, Segment::read);
         let contents = o.opt_array("contents", p, Content::read);
-        let segment_ids: Vec<&str> = segments.iter().map(|s| s.id.as_str()).collect();
+        // A segment that could not be read has its own errors: a menu rule naming it is not
+        // told "no segment" as well.
+        let mut segment_ids: Vec<&str> = segments.iter().map(|s| s.id.as_str()).collect();
+        segment_ids.extend(unread_segment_ids(doc, &segment_ids));
         let rich_menus = o.opt("richMenus").and_then(|v| super::menus::RichMenus::read(v, &segment_ids, p));
         let quizzes = o.opt_array("quizzes", p, crate::quiz::Quiz::read);
         o.finish(p);
@@ -379,4 +382,12 @@ pub(crate) fn json_error(what: &str, e: &crate::value::ParseError) -> crate::Err
     err.line = Some(e.line);
     err.column = Some(e.column);
     err
+}
+
+/// The ids of the config's segments that could not be read (`read`: the ids of those that
+/// were), e.g. one whose `when` is misspelt: their errors are reported at the segment, so a
+/// rule that names one is not also an `unknown_segment`.
+pub(crate) fn unread_segment_ids<'d>(doc: &'d Value, read: &[&str]) -> Vec<&'d str> {
+    let items = doc.get("segments").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    items.iter().filter_map(|s| s.get("id").and_then(Value::as_str)).filter(|id| !read.contains(id)).collect()
 }

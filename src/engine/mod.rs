@@ -72,7 +72,11 @@ impl Engine {
         let config = Config::read(doc, &mut p);
         let read_problems = p.0.len();
         // Rules of segments and contents compile against the same options.
-        let opts = config.as_ref().map(|c| logic::Options::for_config(c.tz(), c.segments.iter().map(|s| s.id.clone()).collect()));
+        let opts = config.as_ref().map(|c| {
+            let ids: Vec<&str> = c.segments.iter().map(|s| s.id.as_str()).collect();
+            let unread = crate::contract::config::unread_segment_ids(doc, &ids).into_iter().map(str::to_string).collect();
+            logic::Options::for_config(c.tz(), c.segments.iter().map(|s| s.id.clone()).collect()).with_unread(unread)
+        });
         let segments = config.as_ref().zip(opts.as_ref()).map(|(c, o)| Segments::compile(c, o, &mut p));
         // A section the config does not have is not compiled at all: in Wasm, V8 compiles a
         // function on its first call, so a segments-only engine starts without compiling the

@@ -184,7 +184,16 @@ impl<'o> Compiler<'o> {
     fn check_calendar_literal(&mut self, (lo, hi, what): CalendarRange, v: &Value, loose: bool, path: impl FnOnce(&Self) -> String) {
         if !matches!(v, Value::Null) && !calendar_value_fits(v, lo, hi, loose) {
             let path = path(self);
-            self.errors.push(Error::new(Code::InvalidArgument, path, format!("{} never equals {what}", v.to_json())));
+            // `"6"`: the number as text, compared strictly; the fix is the number, not the range.
+            let text = match v {
+                Value::String(s) => s.trim().parse::<i64>().ok().filter(|n| (lo..=hi).contains(n)),
+                _ => None,
+            };
+            let message = match text {
+                Some(n) => format!("{} is text and never equals {}, a number: write {n} (without quotes)", v.to_json(), what.split(',').next().unwrap_or(what)),
+                None => format!("{} never equals {what}", v.to_json()),
+            };
+            self.errors.push(Error::new(Code::InvalidArgument, path, message));
         }
     }
 
@@ -716,6 +725,8 @@ impl<'o> Compiler<'o> {
                 let (id, path) = self.literal_str(name, args, "a segment id")?;
                 match self.opts.segment_index(id) {
                     Some(i) => Op::InSegment(i, id.into()),
+                    // Its own errors say what is wrong with it.
+                    None if self.opts.is_unread(id) => return None,
                     None => {
                         let hint = match suggest(id, self.opts.segments.iter().map(String::as_str)) {
                             Some(s) => format!("; did you mean \"{s}\"?"),

@@ -86,19 +86,32 @@ pub struct Options {
     /// operator is a compile error. flagd (and a bare rule, as its suite requires) evaluates it
     /// to null, which in a config is a segment that silently never matches.
     config: bool,
+    /// Ids of the config's segments that could not be read (their errors are reported where
+    /// they are): `in_segment` naming one is left to those errors, not called unknown.
+    unread: Vec<String>,
 }
 
 impl Options {
     /// Compiling against `segments` (ids in the order of [`Env::segments`]).
     pub fn new(tz: FixedOffset, segments: Vec<String>) -> Self {
         let by_id = crate::sort::stable_order(segments.len(), &mut |i, j| segments.get(i) < segments.get(j));
-        Options { tz, segments, by_id, config: false }
+        Options { tz, segments, by_id, config: false, unread: Vec::new() }
     }
 
     /// The options for a config's rules: [`Options::new`], with the checks a config gets on
     /// top of flagd's semantics.
     pub fn for_config(tz: FixedOffset, segments: Vec<String>) -> Self {
         Options { config: true, ..Options::new(tz, segments) }
+    }
+
+    /// These options, knowing the ids of segments that could not be read.
+    pub fn with_unread(self, unread: Vec<String>) -> Self {
+        Options { unread, ..self }
+    }
+
+    /// Whether `id` is a segment of the config that could not be read.
+    pub(crate) fn is_unread(&self, id: &str) -> bool {
+        self.unread.iter().any(|s| s == id)
     }
 
     /// The index of the first segment named `id`.

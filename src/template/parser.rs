@@ -1019,6 +1019,23 @@ impl<'s, 'b, 'a> P<'s, 'b, 'a> {
             };
             return Err(self.syntax(at, format!("filter '{}' takes {expected}, got {}", filter.name(), args.len())));
         }
+        // `truncate: 'ten'` fails every render ("invalid integer"): a literal text that is no
+        // integer is refused here, where `kizuna check` sees it, instead of for every user.
+        let counts = match filter {
+            Filter::Truncate | Filter::Truncatewords => 1,
+            Filter::Slice => 2,
+            _ => 0,
+        };
+        for arg in args.iter().take(counts) {
+            if let Expr::Lit(Lit::Str(s)) = arg {
+                if super::number::parse_ruby_integer(s).is_none() {
+                    return Err(self.syntax(
+                        at,
+                        format!("filter '{}' takes a whole number, got the text '{s}' (write e.g. {}: 20)", filter.name(), filter.name()),
+                    ));
+                }
+            }
+        }
         if filter == Filter::TimeZone {
             if let Some(Expr::Lit(Lit::Str(z))) = args.first() {
                 if crate::tz::parse_zone(z).is_none() {
