@@ -486,7 +486,8 @@ fn decide_refuses_a_config_and_contexts_both_from_stdin() {
     }
 }
 
-/// A decision whose content failed to render (nothing is sent for it) is counted on stderr.
+/// A decision whose content failed to render (nothing is sent for it) is counted on stderr, apart
+/// from other errors (its messages are there).
 #[test]
 fn decide_counts_the_decisions_that_carry_errors() {
     let config = temp_file("render-error.json", br#"{"version": 1, "contents": [{"id": "welcome", "on": ["follow"], "variants": [{"id": "a", "messages": [{"type": "text", "text": "{{ 10 | divided_by: user.attributes.n }}"}]}]}]}"#);
@@ -496,7 +497,14 @@ fn decide_counts_the_decisions_that_carry_errors() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(stdout.lines().filter(|l| l.contains("\"errors\":[")).count(), 2, "{stdout}");
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("2 decision(s) carry errors, the first for line 2"), "{stderr}");
+    assert!(stderr.contains("2 decision(s) carry errors, the first for line 2 (see their \"errors\"; 2 of them chose a content that failed to render"), "{stderr}");
+    // A segment that could not be judged is an error too, but its content was rendered and is sent
+    // (review-salon22).
+    let config = temp_file("segment-error.json", br#"{"version": 1, "segments": [{"id": "s", "when": {"days_since": [{"var": "user.attributes.d"}]}}], "contents": [{"id": "welcome", "on": ["follow"], "variants": [{"id": "a", "messages": [{"type": "text", "text": "hi"}]}]}]}"#);
+    let out = kizuna(&["decide", "--config", &config, "-"], Some("{\"now\": \"2026-11-27T10:30:00+09:00\", \"event\": {\"type\": \"follow\"}, \"user\": {\"userId\": \"U1\", \"attributes\": {\"d\": \"bad\"}}}\n"));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("1 decision(s) carry errors, the first for line 1 (see their \"errors\")\n"), "{stderr}");
+    assert!(String::from_utf8(out.stdout).unwrap().contains("\"messages\":["));
 }
 
 /// Pretty-printed JSON given as NDJSON: the errors end with how to convert it.

@@ -205,6 +205,10 @@ fn config_problems_have_codes_and_paths() {
         assert!(errs.contains(&(code, path.to_string())), "missing {code:?} at {path}; got {errs:#?}");
     }
     assert_eq!(errs.len(), expect.len(), "{errs:#?}");
+    // A segment id that is no string is that one error, not also "neither segment nor when".
+    let mut m = menus();
+    m["rules"][0]["segment"] = json!(0);
+    assert_eq!(errors(m), [(Code::InvalidValue, "/richMenus/rules/0/segment".to_string())]);
     // The messages point the marketer at the fix.
     let all = Engine::compile(&config(json!({"menus": [{"id": "a", "richMenuId": rid(1)}], "rules": [{"segment": "vipp", "menu": "a"}]})).to_string()).unwrap_err();
     assert!(all[0].message.contains("did you mean \"vip\""), "{}", all[0].message);

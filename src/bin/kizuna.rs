@@ -841,7 +841,7 @@ mod cli {
                 // Lines that could not be decided, decisions that carry errors (a content whose
                 // template failed sends nothing): counted, with the first line of each.
                 let (mut failed, mut first_failed) = (0usize, 0usize);
-                let (mut with_errors, mut first_with_errors) = (0usize, 0usize);
+                let (mut with_errors, mut first_with_errors, mut unsent) = (0usize, 0usize, 0usize);
                 // The first line a lone `{` or `[`: pretty-printed JSON, not one context per line.
                 let mut pretty = false;
                 let mut read = 0usize; // contexts (non-blank lines) read
@@ -878,11 +878,13 @@ mod cli {
                     if result.starts_with("{\"error\"") {
                         failed += 1;
                         first_failed = if first_failed == 0 { n } else { first_failed };
-                    } else if result.split(",\"explain\":").next().is_some_and(|d| d.contains(",\"errors\":[")) {
-                        // Only the decision's own key (before its explain trace, which quotes
-                        // context values): strings inside it are escaped (`\"`).
+                    } else if let Some(head) = result.split(",\"explain\":").next().filter(|d| d.contains(",\"errors\":[")) {
+                        // Only the decision's own keys (before its explain trace, which quotes
+                        // context values): strings inside them are escaped (`\"`).
                         with_errors += 1;
                         first_with_errors = if first_with_errors == 0 { n } else { first_with_errors };
+                        // A content chosen and no messages: its render failed, nothing to send.
+                        unsent += usize::from(head.contains(",\"content\":{") && !head.contains(",\"messages\":["));
                     }
                     if let Err(e) = writeln!(out, "{result}") {
                         return write_failed(&e);
@@ -902,7 +904,12 @@ mod cli {
                     say!("kizuna: {outside} of {read} contexts are not in segment \"{id}\": no decision written for them");
                 }
                 if with_errors > 0 {
-                    say!("kizuna: {with_errors} decision(s) carry errors, the first for line {first_with_errors} (see their \"errors\"; a content with an error is not sent)");
+                    // Not every error stops a message: a segment that could not be judged is one.
+                    let why = match unsent {
+                        0 => String::new(),
+                        n => format!("; {n} of them chose a content that failed to render: no \"messages\", nothing to send"),
+                    };
+                    say!("kizuna: {with_errors} decision(s) carry errors, the first for line {first_with_errors} (see their \"errors\"{why})");
                 }
                 if failed > 0 {
                     say!("kizuna: {failed} context(s) could not be decided, the first on line {first_failed} (see the \"error\" lines)");

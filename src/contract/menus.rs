@@ -302,10 +302,12 @@ fn check_definition(d: &Value, path: &str, p: &mut Problems) {
 impl MenuRule {
     fn read(v: &Value, path: &str, p: &mut Problems) -> Option<MenuRule> {
         let mut o = ObjectReader::new(v, path, "a menu rule", p)?;
+        // Given at all: a segment id that is no string has its own error, not this one too.
+        let segment_given = o.opt("segment").is_some();
         let segment = o.opt_str("segment", p);
         let when = o.opt("when").cloned();
         let menu = o.req_str("menu", p);
-        if segment.is_some() == when.is_some() {
+        if segment_given == when.is_some() {
             p.push(Code::InvalidValue, path, "a menu rule needs either \"segment\" or \"when\" (not both)");
         }
         o.finish(p);
