@@ -416,6 +416,30 @@ fn a_key_written_twice_in_the_config_is_an_error() {
     assert_eq!(codes, [(Code::UnknownOperator, "/segments/0/when"), (Code::DuplicateKey, "/segments/1/id")]);
 }
 
+/// A condition written as text is JsonLogic's constant: always true (or, empty, never). In a
+/// config it is a mistake, refused with the rule it meant when it reads as one (review-salon22).
+#[test]
+fn a_condition_written_as_text_is_refused() {
+    let config = serde_json::json!({
+        "version": 1,
+        "segments": [{"id": "regular", "when": {"has_tag": "r"}}, {"id": "x", "when": "in_segment:regular"}, {"id": "y", "when": ""}],
+        "richMenus": {"menus": [{"id": "m", "richMenuId": format!("richmenu-{:032x}", 1)}], "rules": [{"when": "vip", "menu": "m"}]}
+    });
+    let errors = Engine::compile(&config.to_string()).unwrap_err();
+    let got: Vec<(&str, &str)> = errors.iter().map(|e| (e.path.as_str(), e.message.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("/richMenus/rules/0/when", "a condition is JsonLogic, not text: \"vip\" would always hold"),
+            ("/segments/1/when", "a condition is JsonLogic, not text: \"in_segment:regular\" would always hold; write {\"in_segment\": \"regular\"}"),
+            ("/segments/2/when", "a condition is JsonLogic, not text: \"\" would never hold"),
+        ]
+    );
+    assert!(errors.iter().all(|e| e.code == Code::InvalidArgument));
+    // A bare rule (the playground's evaluate) is JsonLogic's: a text is its value.
+    assert_eq!(kizuna::engine::evaluate("\"vip\"", "{}", "2026-11-27T10:30:00+09:00").unwrap(), "\"vip\"");
+}
+
 /// A byte-order mark (some editors write one) is not a syntax error; a syntax error says where
 /// it is once.
 #[test]

@@ -205,6 +205,11 @@ fn config_problems_have_codes_and_paths() {
         assert!(errs.contains(&(code, path.to_string())), "missing {code:?} at {path}; got {errs:#?}");
     }
     assert_eq!(errs.len(), expect.len(), "{errs:#?}");
+    // A typo in the `menus` key: that key's errors, not one more per rule and default.
+    let mut m = menus();
+    let list = m.as_object_mut().unwrap().remove("menus").unwrap();
+    m["menu"] = list;
+    assert_eq!(errors(m), [(Code::MissingField, "/richMenus".to_string()), (Code::UnknownField, "/richMenus/menu".to_string())]);
     // A segment id that is no string is that one error, not also "neither segment nor when".
     let mut m = menus();
     m["rules"][0]["segment"] = json!(0);

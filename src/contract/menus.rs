@@ -97,7 +97,8 @@ impl RichMenus {
         let path = "/richMenus";
         let mut o = ObjectReader::new(v, path, "\"richMenus\"", p)?;
         let menus = o.opt_array("menus", p, Menu::read);
-        if o.opt("menus").is_none() {
+        let has_menus = o.opt("menus").is_some();
+        if !has_menus {
             p.push(Code::MissingField, path, "\"richMenus\" needs \"menus\": the rich menus rules can pick");
         }
         let rules = o.opt_array("rules", p, MenuRule::read);
@@ -113,8 +114,10 @@ impl RichMenus {
         let ids: Vec<&str> = menus.iter().map(|m| m.id.as_str()).collect();
         super::config::unique_ids(ids.iter().copied(), "/richMenus/menus", "menu", p);
         check_ownership(&menus, p);
+        // Without `menus` (a typo in the key: its own error says so), no menu is known and
+        // every rule would name an unknown one.
         let known = |id: &str, at: &str, p: &mut Problems| {
-            if !ids.contains(&id) {
+            if has_menus && !ids.contains(&id) {
                 p.push(Code::UnknownMenu, at, format!("there is no menu \"{id}\" in /richMenus/menus{}", did_you_mean(id, &ids)));
             }
         };

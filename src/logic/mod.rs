@@ -262,6 +262,21 @@ pub struct Step {
 /// Compiles `rule`. `path` is the JSON pointer of the rule inside its document: every error's
 /// path is that prefix plus the pointer inside the rule. All problems are reported at once.
 pub fn compile(rule: &serde_json::Value, opts: &Options, path: &str) -> Result<Rule, Vec<Error>> {
+    // A text as a whole condition is always true (`"when": "in_segment:regular"`): in a config,
+    // a condition written as text, not an intended constant.
+    if let (true, serde_json::Value::String(text)) = (opts.config, rule) {
+        let quote = |s: &str| {
+            let mut q = String::new();
+            crate::value::write_json_string(s, &mut q);
+            q
+        };
+        let holds = if text.is_empty() { "never" } else { "always" };
+        let mut message = format!("a condition is JsonLogic, not text: {} would {holds} hold", quote(text));
+        if let Some((op, arg)) = text.split_once(':').filter(|(op, _)| !op.is_empty() && !op.contains(' ')) {
+            message.push_str(&format!("; write {{{}: {}}}", quote(op.trim()), quote(arg.trim())));
+        }
+        return Err(vec![Error::new(crate::error::Code::InvalidArgument, path, message)]);
+    }
     let mut c = compile::Compiler::new(opts, path);
     let root = c.node(rule, 0);
     if !c.errors.is_empty() {
