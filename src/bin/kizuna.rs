@@ -281,12 +281,12 @@ mod cli {
         Error::new(kizuna::Code::LimitExceeded, "", message)
     }
 
-    /// `kizuna menus`: the bulk requests of the decisions in `name`, as a JSON array. NDJSON
+    /// `kizuna menus`: the bulk requests of the decisions in `name`. NDJSON
     /// streams through a [`kizuna::engine::BulkBatch`] line by line (it keeps each user's last
     /// target, not the decisions: a batch of explained decisions quotes whole contexts); a line
     /// over the line limit fails the batch like any record that is not a decision. A JSON
     /// array is one document, read whole.
-    fn batch_decisions(name: Option<&str>) -> Result<String, ExitCode> {
+    fn batch_decisions(name: Option<&str>) -> Result<Vec<kizuna::engine::BulkRequest>, ExitCode> {
         let label = label(name.unwrap_or("-"));
         let fail = |e: std::io::Error| {
             say!("kizuna: cannot read {label}: {e}");
@@ -330,7 +330,7 @@ mod cli {
             let mut text = Vec::new();
             lines.input.read_to_end(&mut text).map_err(fail)?;
             let text = String::from_utf8(text).map_err(|e| not_utf8(not_text(e.as_bytes(), e.utf8_error().valid_up_to(), lines.number)))?;
-            return kizuna::engine::bulk_requests_json(&text).map_err(refused);
+            return kizuna::engine::BulkBatch::from_json(&text).map(kizuna::engine::BulkBatch::requests).map_err(refused);
         }
         let mut batch = kizuna::engine::BulkBatch::default();
         let mut records = 0usize;
@@ -352,7 +352,7 @@ mod cli {
                 }
             }
         }
-        Ok(batch.requests_json())
+        Ok(batch.requests())
     }
 
     /// Reads a main input and optional data (each a file or -), the data defaulting to `empty`.
@@ -921,22 +921,17 @@ mod cli {
                 ExitCode::SUCCESS
             }
             Command::Menus { decisions } => {
-                let json = match batch_decisions(decisions.as_deref()) {
-                    Ok(t) => t,
+                let requests = match batch_decisions(decisions.as_deref()) {
+                    Ok(r) => r,
                     Err(code) => return code,
                 };
-                // Each request written as the library gives it (as `bulkRequests` does in npm):
-                // its bytes, keys in their order, not re-sorted through a `serde_json::Value`.
-                let requests = match serde_json::from_str::<Vec<Box<serde_json::value::RawValue>>>(&json) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        say!("kizuna: internal: the requests are not JSON: {e}");
-                        return ExitCode::from(1);
-                    }
-                };
+                // Each request written by the library's writer, as `bulkRequests` writes it in npm.
                 let mut out = BufWriter::new(std::io::stdout().lock());
+                let mut line = String::new();
                 for r in requests {
-                    if let Err(e) = writeln!(out, "{}", r.get()) {
+                    line.clear();
+                    r.write_json(&mut line);
+                    if let Err(e) = writeln!(out, "{line}") {
                         return write_failed(&e);
                     }
                 }

@@ -209,27 +209,10 @@ pub fn bulk_requests<'d>(decisions: impl IntoIterator<Item = &'d Decision>) -> R
     Ok(batch.requests())
 }
 
-/// [`bulk_requests`] for decisions as JSON text (an array, or NDJSON as `kizuna decide`
-/// writes it); the requests as a JSON array. Records are read as [`BulkBatch::add_json`]
-/// reads them; for NDJSON an error also names its `line`.
+/// [`bulk_requests`] for decisions as JSON text (see [`BulkBatch::from_json`]); the requests
+/// as a JSON array.
 pub fn bulk_requests_json(text: &str) -> Result<String, Error> {
-    let text = crate::value::without_bom(text);
-    let mut batch = BulkBatch::default();
-    if text.trim_start().starts_with('[') {
-        let docs = match crate::value::parse(text) {
-            Ok(Value::Array(items)) => items,
-            Ok(_) => Vec::new(),
-            Err(e) => return Err(Error::new(crate::error::Code::InvalidJson, "", format!("the decisions are not valid JSON: {e}"))),
-        };
-        for d in &docs {
-            batch.add_doc(d, None)?;
-        }
-    } else {
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            batch.add_json(line, Some(u32::try_from(n + 1).unwrap_or(u32::MAX)))?;
-        }
-    }
-    Ok(batch.requests_json())
+    Ok(requests_json(&BulkBatch::from_json(text)?.requests()))
 }
 
 /// A batch's rich-menu actions, added one decision at a time; it keeps only each user's last
@@ -245,6 +228,8 @@ pub fn bulk_requests_json(text: &str) -> Result<String, Error> {
 /// nothing was decided for them.
 #[derive(Debug, Default)]
 pub struct BulkBatch {
+    /// What [`BulkBatch::add_json`] reads of a record, made on its first call.
+    read: Option<Projection>,
     /// Per user, the index of their slot in `targets` (in order of first appearance).
     users: std::collections::BTreeMap<String, usize>,
     /// Per user: `Some(Some(m))` link `menus[m]`, `Some(None)` unlink, `None` after a "none".
@@ -255,13 +240,34 @@ pub struct BulkBatch {
 }
 
 impl BulkBatch {
+    /// The decisions of JSON text: an array, or NDJSON as `kizuna decide` writes it (where an
+    /// error also names its `line`); each record read as [`BulkBatch::add_json`] reads one.
+    pub fn from_json(text: &str) -> Result<BulkBatch, Error> {
+        let text = crate::value::without_bom(text);
+        let mut batch = BulkBatch::default();
+        if text.trim_start().starts_with('[') {
+            let docs = match crate::value::parse(text) {
+                Ok(Value::Array(items)) => items,
+                Ok(_) => Vec::new(),
+                Err(e) => return Err(Error::new(crate::error::Code::InvalidJson, "", format!("the decisions are not valid JSON: {e}"))),
+            };
+            for d in &docs {
+                batch.add_doc(d, None)?;
+            }
+        } else {
+            for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                batch.add_json(line, Some(u32::try_from(n + 1).unwrap_or(u32::MAX)))?;
+            }
+        }
+        Ok(batch)
+    }
+
     /// One decision.
     pub fn add(&mut self, d: &Decision) -> Result<(), Error> {
         let i = self.next_record();
-        let Some(m) = d.rich_menu.as_ref() else { return Ok(()) };
-        match (m.action, m.rich_menu_id.as_deref()) {
-            (MenuAction::Link, None) => Err(not_a_decision(i, None, "a link needs \"richMenu.richMenuId\"")),
-            (action, menu) => self.record(i, None, &d.user_id, action, menu),
+        match d.rich_menu.as_ref() {
+            Some(m) => self.record(i, None, &d.user_id, m.action, m.rich_menu_id.as_deref()),
+            None => Ok(()),
         }
     }
 
@@ -270,12 +276,15 @@ impl BulkBatch {
     /// parser: no typed deserializer in the Wasm binary); an explained decision's trace, which
     /// quotes the context, is skipped unbuilt.
     pub fn add_json(&mut self, record: &str, line: Option<u32>) -> Result<(), Error> {
-        let mut read = Projection::none();
-        read.add(["userId"]);
-        read.add(["richMenu"]);
-        read.add_shape(&["error"]);
-        read.add_shape(&["decisionId"]);
-        match crate::value::parse_projected(record, &read) {
+        let read = self.read.get_or_insert_with(|| {
+            let mut read = Projection::none();
+            read.add(["userId"]);
+            read.add(["richMenu"]);
+            read.add_shape(&["error"]);
+            read.add_shape(&["decisionId"]);
+            read
+        });
+        match crate::value::parse_projected(record, read) {
             Ok(d) => self.add_doc(&d, line),
             Err(e) => Err(not_a_decision(self.next_record(), line, &e.to_string())),
         }
@@ -297,11 +306,7 @@ impl BulkBatch {
             Some("none") => MenuAction::None,
             _ => return Err(bad("\"richMenu.action\" must be link, unlink or none")),
         };
-        let menu = m.get("richMenuId").and_then(Value::as_str);
-        if action == MenuAction::Link && menu.is_none() {
-            return Err(bad("a link needs \"richMenu.richMenuId\""));
-        }
-        self.record(i, line, user, action, menu)
+        self.record(i, line, user, action, m.get("richMenuId").and_then(Value::as_str))
     }
 
     fn next_record(&mut self) -> usize {
@@ -310,6 +315,9 @@ impl BulkBatch {
     }
 
     fn record(&mut self, i: usize, line: Option<u32>, user: &str, action: MenuAction, menu: Option<&str>) -> Result<(), Error> {
+        if action == MenuAction::Link && menu.is_none() {
+            return Err(not_a_decision(i, line, "a link needs \"richMenu.richMenuId\""));
+        }
         if action != MenuAction::None && !crate::line::is_user_id(user) {
             let mut e = Error::new(
                 crate::error::Code::InvalidValue,
@@ -374,11 +382,6 @@ impl BulkBatch {
         }
         out
     }
-
-    /// [`BulkBatch::requests`] as a JSON array.
-    pub fn requests_json(self) -> String {
-        requests_json(&self.requests())
-    }
 }
 
 /// Record `i` (0-based) is not a decision kizuna can batch.
@@ -388,36 +391,43 @@ fn not_a_decision(i: usize, line: Option<u32>, why: &str) -> Error {
     e
 }
 
-/// The requests as JSON, as their `Serialize` derives write them (a test holds both equal),
-/// without serde's generic code in the Wasm binary.
+/// The requests as a JSON array (see [`BulkRequest::write_json`]).
 fn requests_json(requests: &[BulkRequest]) -> String {
-    use crate::value::write_json_string as s;
     let mut o = String::from("[");
     for (i, r) in requests.iter().enumerate() {
         if i > 0 {
             o.push(',');
         }
-        o.push_str("{\"method\":");
-        s(r.method, &mut o);
-        o.push_str(",\"path\":");
-        s(r.path, &mut o);
-        o.push_str(",\"body\":{");
-        if let Some(m) = &r.body.rich_menu_id {
-            o.push_str("\"richMenuId\":");
-            s(m, &mut o);
-            o.push(',');
-        }
-        o.push_str("\"userIds\":[");
-        for (j, u) in r.body.user_ids.iter().enumerate() {
-            if j > 0 {
-                o.push(',');
-            }
-            s(u, &mut o);
-        }
-        o.push_str("]}}");
+        r.write_json(&mut o);
     }
     o.push(']');
     o
+}
+
+impl BulkRequest {
+    /// Appends the request as JSON, as its `Serialize` derive writes it (a test holds both
+    /// equal), without serde's generic code in the Wasm binary.
+    pub fn write_json(&self, o: &mut String) {
+        use crate::value::write_json_string as s;
+        o.push_str("{\"method\":");
+        s(self.method, o);
+        o.push_str(",\"path\":");
+        s(self.path, o);
+        o.push_str(",\"body\":{");
+        if let Some(m) = &self.body.rich_menu_id {
+            o.push_str("\"richMenuId\":");
+            s(m, o);
+            o.push(',');
+        }
+        o.push_str("\"userIds\":[");
+        for (j, u) in self.body.user_ids.iter().enumerate() {
+            if j > 0 {
+                o.push(',');
+            }
+            s(u, o);
+        }
+        o.push_str("]}}");
+    }
 }
 
 #[cfg(test)]
