@@ -53,6 +53,14 @@ fn errors(rich_menus: Value) -> Vec<(Code, String)> {
     Engine::compile(&config(rich_menus).to_string()).unwrap_err().into_iter().map(|e| (e.code, e.path)).collect()
 }
 
+/// `errs` are exactly the `expect`ed (code, path) pairs, in any order.
+fn assert_exactly(errs: &[(Code, String)], expect: &[(Code, &str)]) {
+    for &(code, path) in expect {
+        assert!(errs.contains(&(code, path.to_string())), "missing {code:?} at {path}; got {errs:#?}");
+    }
+    assert_eq!(errs.len(), expect.len(), "{errs:#?}");
+}
+
 fn choice(e: &Engine, user: Value, event: Option<Value>, now: &str) -> RichMenuChoice {
     let mut ctx = json!({"now": now, "user": user});
     if let Some(ev) = event {
@@ -201,10 +209,7 @@ fn config_problems_have_codes_and_paths() {
         (Code::InvalidValue, "/richMenus/rules/3"),
         (Code::UnknownMenu, "/richMenus/default"),
     ];
-    for (code, path) in expect {
-        assert!(errs.contains(&(code, path.to_string())), "missing {code:?} at {path}; got {errs:#?}");
-    }
-    assert_eq!(errs.len(), expect.len(), "{errs:#?}");
+    assert_exactly(&errs, &expect);
     // A typo in the `menus` key: that key's errors, not one more per rule and default.
     let mut m = menus();
     let list = m.as_object_mut().unwrap().remove("menus").unwrap();
@@ -242,10 +247,7 @@ fn tab_definitions_are_checked_like_the_menu_definition() {
         (Code::InvalidValue, "/richMenus/menus/0/aliasDefinitions/vip-home/size"),
         (Code::UnknownMenu, "/richMenus/menus/0/aliasDefinitions/vip-perks/areas/0/action/richMenuAliasId"),
     ];
-    for (code, path) in expect {
-        assert!(errs.contains(&(code, path.to_string())), "missing {code:?} at {path}; got {errs:#?}");
-    }
-    assert_eq!(errs.len(), expect.len(), "{errs:#?}");
+    assert_exactly(&errs, &expect);
     let mut m = menus();
     m["menus"][0]["aliasDefinitions"] = json!(["not", "an object"]);
     assert_eq!(errors(m), [(Code::InvalidValue, "/richMenus/menus/0/aliasDefinitions".to_string())]);
