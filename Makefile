@@ -88,7 +88,7 @@ test-wasm: deps deps-browser
 
 # The package's gzipped size may not grow past this unnoticed (the issues' 150 KB target is
 # missed; see the README). Raise it in the commit that needs it, with the reason. 328: session
-# 22's checks and the streaming bulk batch put the package at 327.3 KiB.
+# 22's checks and the streaming bulk batch put the package at 327.4 KiB.
 SIZE_BUDGET_KIB := 328
 
 test-npm: deps pkg
