@@ -88,8 +88,9 @@ test-wasm: deps deps-browser
 
 # The package's gzipped size may not grow past this unnoticed (the issues' 150 KB target is
 # missed; see the README). Raise it in the commit that needs it, with the reason. 328: session
-# 22's checks and the streaming bulk batch put the package at 327.4 KiB.
-SIZE_BUDGET_KIB := 328
+# 22's checks and the streaming bulk batch put the package at 327.4 KiB; 329: LINE aggregation
+# units for experiment arms (their check and the decision's field), 328.1 KiB.
+SIZE_BUDGET_KIB := 329
 
 test-npm: deps pkg
 	node pkg/scripts/size.mjs --budget $(SIZE_BUDGET_KIB)

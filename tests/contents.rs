@@ -79,6 +79,61 @@ fn experiment_assignment_is_flagd_fractional_and_roughly_even() {
     assert_eq!((c.variant.as_str(), c.experiment), ("first_time", None));
 }
 
+#[test]
+fn each_arm_carries_its_line_aggregation_unit_for_the_push() {
+    let e = Engine::compile(CONFIG).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..40 {
+        let ctx = json!({"now": NOW, "user": {"userId": format!("U{i:032x}")}}).to_string();
+        let c = e.render("welcome", &ctx, DecideOptions::default()).unwrap().content.unwrap();
+        let unit = c.aggregation_unit.expect("each arm of the welcome test has a unit");
+        assert_eq!(unit, if c.variant == "coupon_10" { "welcome_2611_coupon10" } else { "welcome_2611_sample" });
+        seen.insert(unit);
+    }
+    assert_eq!(seen.len(), 2, "both arms assigned among 40 users");
+    // In the decision's JSON, as `content.aggregationUnit`; a variant without one has none.
+    let ctx = json!({"now": NOW, "user": {"userId": "U1", "purchases": [{"sku": "X", "amount": 1, "at": "2026-11-01"}]}}).to_string();
+    let json: Value = serde_json::from_str(&e.render_to_string("welcome", &ctx, DecideOptions::default()).unwrap()).unwrap();
+    assert_eq!(json["content"], json!({"id": "welcome", "variant": "first_time"}));
+    let json: Value = serde_json::from_str(&e.render_to_string("recommendations", &ctx, DecideOptions::default()).unwrap()).unwrap();
+    assert_eq!(json["content"], json!({"id": "recommendations", "variant": "bestsellers", "aggregationUnit": "reco_bestsellers"}));
+}
+
+#[test]
+fn aggregation_units_line_would_refuse_or_that_mix_arms_are_errors() {
+    let text = json!([{"type": "text", "text": "a"}]);
+    let errors = Engine::from_json(&json!({"version": 1, "contents": [
+        {"id": "a", "variants": [
+            {"id": "long", "aggregationUnit": "a_unit_name_of_thirty_one_chars", "messages": text},
+            {"id": "dash", "aggregationUnit": "spring-sale", "messages": text},
+            {"id": "empty", "aggregationUnit": "", "messages": text},
+            {"id": "kana", "aggregationUnit": "春セール", "messages": text},
+            {"id": "number", "aggregationUnit": 7, "messages": text}
+        ]},
+        {"id": "b", "experiment": {"id": "e"}, "variants": [
+            {"id": "intro", "aggregationUnit": "spring", "messages": text},
+            {"id": "x", "weight": 1, "aggregationUnit": "spring", "messages": text},
+            {"id": "y", "weight": 1, "aggregationUnit": "spring", "messages": text},
+            {"id": "z", "weight": 1, "aggregationUnit": "spring_z", "messages": text}
+        ]}
+    ]}))
+    .unwrap_err();
+    let got: Vec<(Code, &str)> = errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+    assert_eq!(got, [
+        (Code::InvalidValue, "/contents/0/variants/0/aggregationUnit"),
+        (Code::InvalidValue, "/contents/0/variants/1/aggregationUnit"),
+        (Code::InvalidValue, "/contents/0/variants/2/aggregationUnit"),
+        (Code::InvalidValue, "/contents/0/variants/3/aggregationUnit"),
+        (Code::InvalidValue, "/contents/0/variants/4/aggregationUnit"),
+        (Code::InvalidValue, "/contents/1/variants/2/aggregationUnit"),
+    ]);
+    assert!(errors[1].message.contains("1 to 30 letters") && errors[1].message.contains("\"spring-sale\""), "{}", errors[1].message);
+    assert!(errors[5].message.contains("\"x\" and \"y\""), "{}", errors[5].message);
+    // Exactly 30 characters is LINE's longest name.
+    let ok = json!({"version": 1, "contents": [{"id": "a", "variants": [{"id": "v", "aggregationUnit": "A_unit_name_of_30_characters_x", "messages": text}]}]});
+    assert!(Engine::from_json(&ok).is_ok());
+}
+
 fn first_text(d: &kizuna::Decision) -> String {
     let m: Value = serde_json::from_str(d.messages[0].get()).unwrap();
     m["text"].as_str().unwrap().to_string()

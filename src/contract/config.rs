@@ -117,6 +117,13 @@ pub struct Variant {
     /// holds.
     #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "Vec<serde_json::Map<String, Value>>"))]
     pub messages: Vec<Value>,
+    /// LINE's aggregation unit for this variant's messages when they are pushed (1–30 of
+    /// `A–Z a–z 0–9 _`): the decision's `content.aggregationUnit`, to send as the push's
+    /// `customAggregationUnits`. LINE then counts opens and URL taps per unit (Get statistics
+    /// of sent messages), so an experiment's arms, each with its own unit, can be compared.
+    /// LINE counts pushes and multicasts only, not replies, and at most 1,000 unit names a month.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aggregation_unit: Option<String>,
 }
 
 /// A segment: users for whom `when` holds.
@@ -303,6 +310,16 @@ impl Content {
             // flagd's `fractional` refuses such a split (no variant): a backend could not reproduce it.
             p.push(Code::InvalidValue, &variants_path, format!("the variants' weights total {total}; flagd allows at most {FLAGD_MAX_WEIGHT} (weights are proportions: 50 and 50 split as 1 and 1 do)"));
         }
+        // Two arms under one unit: LINE would count them together, and the test could not
+        // compare them.
+        let arms = variants.iter().enumerate().filter(|(_, v)| v.weight.is_some());
+        for (i, v) in arms.clone() {
+            let Some(unit) = &v.aggregation_unit else { continue };
+            if let Some((_, first)) = arms.clone().take_while(|&(j, _)| j < i).find(|(_, w)| w.aggregation_unit.as_ref() == Some(unit)) {
+                let at = join(&join(&variants_path, p.original_index(&variants_path, i)), "aggregationUnit");
+                p.push(Code::InvalidValue, &at, format!("variants \"{}\" and \"{}\" are arms of one experiment and both use aggregation unit \"{unit}\": LINE would count them together; give each arm its own unit", first.id, v.id));
+            }
+        }
         match (&experiment, weighted) {
             (Some(_), 0) => p.push(Code::InvalidValue, &join(path, "experiment"), "an experiment needs variants with a \"weight\""),
             (None, n) if n > 0 => p.push(Code::MissingField, path, "variants have a \"weight\" but the content has no \"experiment\""),
@@ -339,8 +356,16 @@ impl Variant {
         if messages.is_empty() {
             p.push(Code::MissingField, path, "a variant needs 1 to 5 LINE message objects in \"messages\"");
         }
+        let aggregation_unit = o.opt_str("aggregationUnit", p).filter(|u| {
+            let ok = (1..=30).contains(&u.len()) && u.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !ok {
+                let found = crate::error::quoted(u);
+                p.push(Code::InvalidValue, &o.field_path("aggregationUnit"), format!("LINE takes an aggregation unit name of 1 to 30 letters A–Z or a–z, digits and underscores, found {found}"));
+            }
+            ok
+        });
         o.finish(p);
-        Some(Variant { id: id?, when, weight, messages })
+        Some(Variant { id: id?, when, weight, messages, aggregation_unit })
     }
 }
 

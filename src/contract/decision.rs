@@ -153,6 +153,10 @@ pub struct ContentChoice {
     /// The experiment the user was assigned in (the variant is the assignment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
+    /// The variant's LINE aggregation unit: send it as `customAggregationUnits: [unit]` with
+    /// a push or multicast of these messages (a reply takes none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregation_unit: Option<String>,
 }
 
 /// The rich menu a user should see, compared with the one they have.
@@ -436,6 +440,10 @@ impl ContentChoice {
         s(&self.variant, o);
         if let Some(x) = &self.experiment {
             o.push_str(",\"experiment\":");
+            s(x, o);
+        }
+        if let Some(x) = &self.aggregation_unit {
+            o.push_str(",\"aggregationUnit\":");
             s(x, o);
         }
         o.push('}');

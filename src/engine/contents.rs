@@ -244,6 +244,7 @@ struct CompiledVariant {
     when: Option<Rule>,
     weight: Option<u32>,
     messages: Vec<Message>,
+    unit: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -338,7 +339,7 @@ impl Contents {
                                 Message { pieces, path, flex_templated, shape_templated, dynamic: dynamic.then(|| Box::new(m.clone())) }
                             })
                             .collect();
-                        CompiledVariant { id: v.id.clone(), when: rule(&v.when, join(&vpath, "when"), p), weight: v.weight, messages }
+                        CompiledVariant { id: v.id.clone(), when: rule(&v.when, join(&vpath, "when"), p), weight: v.weight, messages, unit: v.aggregation_unit.clone() }
                     })
                     .collect();
                 let mut reads = Projection::none();
@@ -477,7 +478,7 @@ impl Contents {
     pub fn render(&self, index: usize, doc: &Value<'_>, env: &Env<'_>, user_id: &str, errors: &mut Vec<Error>) -> Option<Rendered> {
         let c = self.items.get(index)?;
         let (variant, experiment) = choose(c, index, doc, env, user_id, None).map_err(|e| errors.push(e)).ok()??;
-        let choice = ContentChoice { id: c.id.clone(), variant: variant.id.clone(), experiment: experiment.map(str::to_string) };
+        let choice = ContentChoice { id: c.id.clone(), variant: variant.id.clone(), experiment: experiment.map(str::to_string), aggregation_unit: variant.unit.clone() };
         let opts = RenderOptions { now: env.now, tz: env.tz, locale: self.locale, limits: &self.limits };
         let mut json = String::with_capacity(256 * variant.messages.len());
         let mut ends = Vec::with_capacity(variant.messages.len());

@@ -131,3 +131,31 @@ test("bulkRequests from decideMany are accepted by the Messaging API and leave e
     await line.close();
   }
 });
+
+test("a push campaign's decisions carry their variant's aggregation unit, which the Messaging API takes as customAggregationUnits", async () => {
+  const { Engine } = await import("../../pkg/node.js");
+  const { readFileSync } = await import("node:fs");
+  const read = (p) => readFileSync(new URL(`../../examples/skincare/${p}`, import.meta.url), "utf8");
+  const engine = new Engine(read("config.json"));
+  const line = await startLineApi({ token: "t" });
+  const push = (body) => fetch(`${line.url}/v2/bot/message/push`, { method: "POST", headers: { authorization: "Bearer t", "content-type": "application/json" }, body: JSON.stringify(body) });
+  try {
+    const units = new Set();
+    for (const ctx of read("contexts.ndjson").split("\n").filter(Boolean).map((l) => JSON.parse(l))) {
+      const d = engine.render("recommendations", ctx);
+      if (!d.messages) continue;
+      // What a backend sends for each user of the campaign.
+      const res = await push({ to: d.userId, messages: d.messages, customAggregationUnits: [d.content.aggregationUnit] });
+      assert.equal(res.status, 200, await res.text());
+      units.add(d.content.aggregationUnit);
+    }
+    assert.deepEqual([...units].sort(), ["reco_bestsellers", "reco_carousel"], "one unit per variant, so LINE's statistics compare them");
+    // LINE's rule, which the engine checks at compile time: one unit, 1–30 of A–Z a–z 0–9 _.
+    const messages = [{ type: "text", text: "x" }];
+    assert.equal((await push({ to: `U${"a".repeat(32)}`, messages, customAggregationUnits: ["spring-sale"] })).status, 400);
+    assert.equal((await push({ to: `U${"a".repeat(32)}`, messages, customAggregationUnits: ["a", "b"] })).status, 400);
+    assert.throws(() => new Engine({ version: 1, contents: [{ id: "c", variants: [{ id: "v", aggregationUnit: "spring-sale", messages }] }] }), (e) => e.errors.length === 1 && e.errors[0].code === "invalid_value" && e.errors[0].path === "/contents/0/variants/0/aggregationUnit");
+  } finally {
+    await line.close();
+  }
+});

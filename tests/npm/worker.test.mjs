@@ -673,6 +673,24 @@ test("unblock (follow with isUnblocked) greets again; a stale reply token falls 
   assert.equal(hex.slice(0, 12) + hex.slice(13, 16) + hex.slice(17), decision.decisionId.slice(0, 12) + decision.decisionId.slice(13, 16) + decision.decisionId.slice(17));
 });
 
+test("a new friend's welcome pushed (stale reply token) carries the A/B arm's aggregation unit; a reply carries none", async () => {
+  const pushed = newFriend();
+  await post([followEvent(pushed, { timestamp: Date.now() - 5 * 60e3 })]);
+  const [push] = await waitFor("the push", () => pushes(pushed).length && pushes(pushed));
+  const [decision] = await waitFor("the decision", () => decisionsFor(pushed).length && decisionsFor(pushed));
+  assert.equal(decision.content.experiment, "welcome_offer_2026_11");
+  const arm = config.contents.find((c) => c.id === "welcome").variants.find((v) => v.id === decision.content.variant);
+  assert.equal(decision.content.aggregationUnit, arm.aggregationUnit);
+  assert.deepEqual(push.body.customAggregationUnits, [arm.aggregationUnit], "LINE counts the push's opens and taps under the arm's unit");
+  // A fresh token: replied, and a reply has no aggregation unit in LINE's API.
+  const replied = newFriend();
+  const event = followEvent(replied);
+  await post([event]);
+  const [reply] = await waitFor("the reply", () => replyFor(event).length && replyFor(event));
+  assert.ok((await waitFor("the decision", () => decisionsFor(replied)[0])).content.aggregationUnit);
+  assert.equal(reply.body.customAggregationUnits, undefined);
+});
+
 test("a push that fails with 5xx is retried with the same X-Line-Retry-Key", async () => {
   const user = newFriend({ richMenuId: menuId("welcome") }); // menu unchanged: the push is the first LINE call
   line.failNext(500, 1);

@@ -4,7 +4,7 @@
 // response shapes (`sentMessages`, `{}`, error `{message, details}`, `x-line-request-id`).
 //
 //   POST   /v2/bot/message/reply                       {replyToken, messages}      → {sentMessages}
-//   POST   /v2/bot/message/push   (X-Line-Retry-Key)   {to, messages}              → {sentMessages}
+//   POST   /v2/bot/message/push   (X-Line-Retry-Key)   {to, messages, customAggregationUnits?} → {sentMessages}
 //   POST   /v2/bot/user/:userId/richmenu/:richMenuId                               → {}
 //   DELETE /v2/bot/user/:userId/richmenu                                           → {}
 //   GET    /v2/bot/user/:userId/richmenu                                           → {richMenuId} | 404
@@ -112,7 +112,7 @@ export async function startLineApi({ port = 0, token = "test-channel-access-toke
     }
     if (req.method === "POST" && path === "/v2/bot/message/push") {
       if (typeof body?.to !== "string" || body.to === "") return bad("The request body has 1 error(s)", [{ message: "must be specified", property: "to" }]);
-      const problem = checkMessages(body.messages);
+      const problem = checkMessages(body.messages) ?? checkUnits(body.customAggregationUnits);
       if (problem) return bad("The request body has 1 error(s)", [problem]);
       const key = req.headers["x-line-retry-key"];
       if (key !== undefined) {
@@ -189,6 +189,16 @@ export async function startLineApi({ port = 0, token = "test-channel-access-toke
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+// Messaging API reference, push: at most one unit name, 1–30 of A–Z a–z 0–9 _.
+function checkUnits(units) {
+  if (units === undefined) return undefined;
+  if (!Array.isArray(units) || units.length > 1) return { message: "Size must be between 0 and 1", property: "customAggregationUnits" };
+  if (units.some((u) => typeof u !== "string" || !/^[A-Za-z0-9_]{1,30}$/.test(u))) {
+    return { message: "must be 1 to 30 half-width alphanumeric characters or underscores", property: "customAggregationUnits[0]" };
+  }
+  return undefined;
 }
 
 function checkMessages(messages) {

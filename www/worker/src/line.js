@@ -123,7 +123,9 @@ export class LineApi {
 
   /**
    * Reply while the token is valid, else push with X-Line-Retry-Key = `retryKey`. Resolves
-   * "reply", "push", "reply (unconfirmed)" or "push (unconfirmed)".
+   * "reply", "push", "reply (unconfirmed)" or "push (unconfirmed)". A push carries
+   * `aggregationUnit` (the decision's `content.aggregationUnit`) as LINE's
+   * `customAggregationUnits`, so LINE counts its opens and taps per unit; a reply cannot.
    *
    * A reply has no retry key: a reply LINE carried out but whose answer was lost (5xx, network
    * error, timeout, a crash) looks like a failure, and its retry is refused with "Invalid reply
@@ -141,7 +143,7 @@ export class LineApi {
    * has been unknown since longer than the key lives is not retried: "push (unconfirmed)",
    * counted as delivered, as a reply in the same case.
    */
-  async send(userId, messages, { replyToken, retryKey, replyAttempted = false, beforeReply, onReplyRefused, pushUncertainAt, onPushUncertain, now = Date.now }) {
+  async send(userId, messages, { replyToken, retryKey, aggregationUnit, replyAttempted = false, beforeReply, onReplyRefused, pushUncertainAt, onPushUncertain, now = Date.now }) {
     if (replyToken) {
       let uncertain = replyAttempted;
       if (!replyAttempted) await beforeReply?.();
@@ -173,7 +175,8 @@ export class LineApi {
     let firstUncertain = pushUncertainAt;
     await this.retrying("push", async () => {
       try {
-        return await this.client.pushMessage({ to: userId, messages }, retryKey);
+        const units = aggregationUnit ? { customAggregationUnits: [aggregationUnit] } : {};
+        return await this.client.pushMessage({ to: userId, messages, ...units }, retryKey);
       } catch (e) {
         // 409: LINE already accepted a request with this retry key (an earlier attempt whose
         // answer was lost): the push happened, exactly once.

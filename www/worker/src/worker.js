@@ -850,6 +850,7 @@ export function createWorker(loadDecide) {
             return await this.line.send(userId, messages, {
               replyToken: !refused && (fresh || attempted) ? event.replyToken : undefined,
               retryKey: retryKeyFor(decision.decisionId),
+              aggregationUnit: decision.content?.aggregationUnit,
               replyAttempted: attempted,
               beforeReply: async () => {
                 record.done.replyAttempted = true;
