@@ -248,6 +248,42 @@ test("the engine leaves absent optional members out of what it writes, never nul
   assert.deepEqual(found, []);
 });
 
+// review-h1: a purchase's and a tracked event's `at` were typed `string`, though the engine
+// takes epoch milliseconds there too (as LINE writes a webhook's timestamp): `at: Date.now()`
+// did not compile.
+const TIME_AT = `
+import type { Context, Purchase, UserEvent } from "kizuna";
+export const purchase: Purchase = { at: Date.parse("2026-11-20T10:00:00+09:00"), category: "lotion" };
+export const event: UserEvent = { type: "coupon_used", at: Date.now() };
+export const text: Purchase = { at: "2026-11-20T10:00:00+09:00" };
+export const ctx: Context = { now: "2026-11-27T10:00:00+09:00", user: { userId: "U1", purchases: [purchase, text], events: [event] } };
+// @ts-expect-error: a time is RFC 3339 text or epoch milliseconds
+export const bad: Purchase = { at: new Date() };
+`;
+
+test("a purchase's and an event's at take RFC 3339 text or epoch milliseconds, as the engine does", async () => {
+  for (const [name, resolution] of Object.entries(RESOLUTIONS)) {
+    assert.equal(typecheck(`time-at-${name}.ts`, TIME_AT, { ...resolution, lib: ["es2022"], types: [] }), "", name);
+  }
+  const declared = readFileSync(join(pkgDir, "dist/contract.d.ts"), "utf8");
+  for (const type of ["Purchase", "UserEvent"]) {
+    const body = declared.match(new RegExp(`^export interface ${type} \\{\\n([\\s\\S]*?)^\\}`, "m"))?.[1] ?? "";
+    assert.match(body, /epoch milliseconds[\s\S]*\n {2}at: string \| number;/, `${type}.at is documented and typed string | number`);
+  }
+  // At run time: the same instant as text and as milliseconds decides alike.
+  const { Engine } = await import(join(pkgDir, "node.js"));
+  const engine = new Engine({ version: 1, segments: [
+    { id: "recent", when: { some: [{ var: "user.purchases" }, { "<": [{ days_since: [{ var: "at" }] }, 30] }] } },
+    { id: "seen", when: { some: [{ var: "user.events" }, { after: [{ var: "at" }, { ago: "P1D" }] }] } },
+  ] });
+  const decide = (at) => engine.decide({ now: "2026-11-27T10:00:00+09:00", user: { userId: "U1", purchases: [{ at }], events: [{ type: "page_view", at }] } });
+  const text = decide("2026-11-26T12:00:00+09:00");
+  const millis = decide(Date.parse("2026-11-26T12:00:00+09:00"));
+  assert.deepEqual(text.segments, ["recent", "seen"]);
+  assert.deepEqual(millis.segments, text.segments);
+  assert.equal(millis.errors, undefined);
+});
+
 // review-ts22: a schema of any JSON value (only a description) came out of the generator as an
 // object type: an explain step's `result` (true, false, a number …) was `{[k: string]: unknown}`,
 // so `step.result === true` did not compile. And `event: null`, which the engine takes as "no
