@@ -318,6 +318,17 @@ test("the generated declarations carry no doc comment left from a removed duplic
   assert.doesNotMatch(text, /\*\/\s*$/);
 });
 
+// review-h1: run by hand a second time (after editing a schema), the script that writes the
+// declarations failed ("no InitInput in kizuna.d.ts"): its first run had taken that out.
+test("pkg/scripts/contract-types.mjs run again on its own output changes nothing", () => {
+  const dir = mkdtempSync(join(tmpdir(), "kizuna-dts-"));
+  writeFileSync(join(dir, "kizuna.d.ts"), readFileSync(join(pkgDir, "dist/kizuna.d.ts")));
+  for (let run = 1; run <= 2; run++) {
+    execFileSync(process.execPath, [join(pkgDir, "scripts/contract-types.mjs"), join(root, "schema"), join(dir, "contract.d.ts")], { encoding: "utf8" });
+    for (const f of ["kizuna.d.ts", "contract.d.ts"]) assert.equal(readFileSync(join(dir, f), "utf8"), readFileSync(join(pkgDir, "dist", f), "utf8"), `${f} after run ${run}`);
+  }
+});
+
 // review-ts22: parameters were declared with their Rust names (quizStart(quiz_id),
 // quizAnswer(state, question_id, …), render(content_id, …)), which editors show in every hint.
 test("the declared parameters have JavaScript names", () => {
