@@ -169,8 +169,10 @@ pub struct Error {
     pub path: String,
     /// For templates: 1-based line and column inside the template text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(transform = crate::contract::absent_not_null))]
     pub line: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(transform = crate::contract::absent_not_null))]
     pub column: Option<u32>,
 }
 

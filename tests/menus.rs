@@ -290,6 +290,51 @@ fn rich_menu_actions_are_checked_like_message_actions() {
     ]);
 }
 
+/// An area's bounds are whole pixels (x and y from 0, width and height from 1: LINE's OpenAPI
+/// description) and stay inside the menu's size (kizuna's rule: LINE documents none, and a tap
+/// area past the image is never what was meant), in `definition` and `aliasDefinitions`.
+#[test]
+fn area_bounds_stay_inside_the_menu() {
+    let with = |area: usize, bounds: Value| {
+        let mut m = menus();
+        m["menus"][0]["definition"]["areas"][area]["bounds"] = bounds;
+        errors(m)
+    };
+    let at = |i: usize, key: &str| vec![(Code::InvalidValue, format!("/richMenus/menus/0/definition/areas/{i}/bounds/{key}"))];
+    // Past the right edge of the 2500 × 1686 menu, and past its bottom.
+    assert_eq!(with(1, json!({"x": 1250, "y": 0, "width": 1300, "height": 200})), at(1, "width"));
+    assert_eq!(with(0, json!({"x": 0, "y": 1000, "width": 1250, "height": 700})), at(0, "height"));
+    // Starting past the edge names the position.
+    assert_eq!(with(1, json!({"x": 2500, "y": 0, "width": 100, "height": 200})), at(1, "x"));
+    // Negative, zero and fractional pixels (LINE's minimums; only that error for the area).
+    assert_eq!(with(0, json!({"x": -10, "y": 0, "width": 1250, "height": 200})), at(0, "x"));
+    assert_eq!(with(1, json!({"x": 1250, "y": 0, "width": 0, "height": 200})), at(1, "width"));
+    assert_eq!(with(1, json!({"x": 1250, "y": 0, "width": 1250, "height": 0.5})), at(1, "height"));
+    // The message names the area and the menu's size, and says what fits.
+    let mut m = menus();
+    m["menus"][0]["definition"]["areas"][1]["bounds"] = json!({"x": 1250, "y": 0, "width": 1300, "height": 200});
+    let all = Engine::compile(&config(m).to_string()).unwrap_err();
+    assert_eq!(
+        all[0].message,
+        "area 1 does not fit the 2500 × 1686 menu: \"x\" must be a whole number from 0 and \"width\" one from 1, with x + width at most 2500"
+    );
+    // Exactly at the right and bottom edges is accepted.
+    let mut m = menus();
+    m["menus"][0]["definition"]["areas"][1]["bounds"] = json!({"x": 1250, "y": 200, "width": 1250, "height": 1486});
+    engine(m);
+    // A tab's definition is held to its own size.
+    let mut m = menus();
+    let mut tab = m["menus"][0]["definition"].clone();
+    tab["size"] = json!({"width": 2500, "height": 843});
+    tab["areas"][0]["bounds"] = json!({"x": 0, "y": 0, "width": 1250, "height": 1686});
+    m["menus"][0]["aliasDefinitions"] = json!({"vip-perks": tab});
+    assert_eq!(errors(m), [(Code::InvalidValue, "/richMenus/menus/0/aliasDefinitions/vip-perks/areas/0/bounds/height".to_string())]);
+    // A menu whose size is wrong reports its size, not every area besides.
+    let mut m = menus();
+    m["menus"][0]["definition"]["size"] = json!({"width": 1000, "height": 1000});
+    assert_eq!(errors(m), [(Code::InvalidValue, "/richMenus/menus/0/definition/size".to_string())]);
+}
+
 #[test]
 fn line_limits_are_config_errors() {
     let many: Vec<Value> = (0..1001).map(|i| json!({"id": format!("m{i}"), "richMenuId": rid(i)})).collect();

@@ -61,21 +61,28 @@ writeFileSync(out, text);
 // The entries instantiate the Wasm themselves and do not export wasm-bindgen's init functions:
 // their declarations go, and with them the DOM types (RequestInfo, BufferSource) that a Node
 // project compiling with `lib: ["es2022"]` does not have.
-const dts = join(out, "..", "kizuna.d.ts");
-let decl = readFileSync(dts, "utf8");
-const init = decl.indexOf("export type InitInput = ");
-if (init < 0) {
-  console.error("contract-types.mjs: no InitInput in kizuna.d.ts; wasm-bindgen's output changed");
-  process.exit(1);
-}
-decl = decl.slice(0, init).trimEnd() + "\n";
+//
+// Idempotent: `make pkg` runs this on wasm-bindgen's fresh output, but run again by hand (after
+// editing a schema) it finds its own output, whose InitInput is gone. A file this script wrote
+// ends with KIZUNA_ERROR: it is left as it is.
+//
 // The glue's `KizunaError` (glue.mjs, 4): the interface above names the thrown errors' type,
 // this value lets `err instanceof KizunaError` test for one and narrow to it. The abstract
 // construct signature (never callable: `new KizunaError()` is a type error) is what TypeScript
 // before 5.3 needs on the right of `instanceof`; 5.3 and later read Symbol.hasInstance too.
-decl += `
+const KIZUNA_ERROR = `
 /** \`err instanceof KizunaError\` is true for what kizuna throws (and narrows \`err\`). Not a constructor. */
 export declare const KizunaError: (abstract new (never: never) => KizunaError) & { readonly [Symbol.hasInstance]: (value: unknown) => value is KizunaError };
 `;
+const dts = join(out, "..", "kizuna.d.ts");
+let decl = readFileSync(dts, "utf8");
+if (!decl.endsWith(KIZUNA_ERROR)) {
+  const init = decl.indexOf("export type InitInput = ");
+  if (init < 0) {
+    console.error("contract-types.mjs: no InitInput in kizuna.d.ts; wasm-bindgen's output changed");
+    process.exit(1);
+  }
+  decl = decl.slice(0, init).trimEnd() + "\n" + KIZUNA_ERROR;
+}
 if (!decl.startsWith("/// <reference lib")) decl = `/// <reference lib="esnext.disposable" />\n${decl}`;
 writeFileSync(dts, decl);

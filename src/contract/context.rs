@@ -90,8 +90,12 @@ pub struct Purchase {
     /// Units bought.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity: Option<u32>,
-    /// Time of purchase, RFC 3339. The one field a purchase needs: the time operators read it
-    /// (`days_since`, `after`, …); the others are there for the rules that read them.
+    /// Time of purchase: RFC 3339 text, or a number of epoch milliseconds (as LINE writes a
+    /// webhook's `timestamp`, e.g. `1764207000000`; a number from 10^8 to 10^11, epoch
+    /// seconds by mistake, is refused by the time operators with `invalid_timestamp`). The
+    /// one field a purchase needs: the time operators read it (`days_since`, `after`, …); the
+    /// others are there for the rules that read them.
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(schema_with = "time_schema"))]
     pub at: String,
 }
 
@@ -103,11 +107,21 @@ pub struct UserEvent {
     /// Event name (`page_view`, `coupon_used`, …).
     #[serde(rename = "type")]
     pub kind: String,
-    /// When it happened, RFC 3339.
+    /// When it happened: RFC 3339 text, or a number of epoch milliseconds (as for a
+    /// purchase's `at`).
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(schema_with = "time_schema"))]
     pub at: String,
     /// Event details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
+}
+
+/// The schema of an item's `at`: what [`check`] takes for it ([`Ty::Time`]) and the time
+/// operators read, RFC 3339 text or whole epoch milliseconds. (The Rust field stays a
+/// `String`: the engine reads contexts through [`crate::value`], not these structs.)
+#[cfg(not(target_arch = "wasm32"))]
+fn time_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": ["string", "integer"] })
 }
 
 /// Gives absent collections of the user their documented defaults (`tags`, `purchases`,

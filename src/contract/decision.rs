@@ -29,9 +29,11 @@ pub struct Decision {
     pub groups: BTreeMap<String, String>,
     /// What to do with the user's rich menu (present when the config has `richMenus`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(transform = crate::contract::absent_not_null))]
     pub rich_menu: Option<RichMenuChoice>,
     /// The content rendered for this decision (chosen by the event type, or asked for).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(transform = crate::contract::absent_not_null))]
     pub content: Option<ContentChoice>,
     /// The rendered LINE message objects, ready for the Messaging API's reply or push call
     /// (kept as JSON text, so every runtime writes the same bytes).
@@ -44,17 +46,20 @@ pub struct Decision {
     pub errors: Vec<Error>,
     /// Why each segment matched or not; present when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(transform = crate::contract::absent_not_null))]
     pub explain: Option<Vec<SegmentExplain>>,
     /// Why the decision got its content and variant: each content tried, in order, with its
     /// variants' tries (present when asked for with `explain` and the decision tried a
     /// content, also when no variant applies). An event's contents are tried in config order
     /// until one has a variant that applies; a content asked for by id is the only one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(transform = crate::contract::absent_not_null))]
     pub explain_content: Option<Vec<ContentExplain>>,
     /// What a finished quiz sets on the user (the decision of a quiz outcome only): a backend
     /// stores it, or the user's next decision no longer knows the result (and, say, moves the
     /// user off the result's rich menu).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(transform = crate::contract::absent_not_null))]
     pub quiz: Option<QuizCompletion>,
 }
 
@@ -152,6 +157,7 @@ pub struct ContentChoice {
     pub variant: String,
     /// The experiment the user was assigned in (the variant is the assignment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(transform = crate::contract::absent_not_null))]
     pub experiment: Option<String>,
     /// The variant's LINE aggregation unit: send it as `customAggregationUnits: [unit]` with
     /// a push or multicast of these messages (a reply takes none).
@@ -271,9 +277,11 @@ impl MenuAction {
 pub struct MenuReason {
     /// Index of the rule in `/richMenus/rules`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(transform = crate::contract::absent_not_null))]
     pub rule: Option<usize>,
     /// The rule's segment, for a segment rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(transform = crate::contract::absent_not_null))]
     pub segment: Option<String>,
     /// The config's default menu applied.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -300,6 +308,7 @@ pub struct SegmentExplain {
     pub condition: bool,
     /// The segment of the same group that won instead, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(transform = crate::contract::absent_not_null))]
     pub taken_by: Option<String>,
     /// The sub-conditions that decided, with the values they saw.
     pub steps: Vec<Step>,
@@ -316,6 +325,7 @@ pub struct ContentExplain {
     /// The variant chosen (the decision's `content.variant`); absent when no variant applies,
     /// or when a condition could not be evaluated (the decision's `errors` say why).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(transform = crate::contract::absent_not_null))]
     pub variant: Option<String>,
     /// The tries, in config order, up to the chosen variant (the last try then). The weighted
     /// variants are one try, at the first of them: the experiment's.
@@ -330,6 +340,7 @@ pub struct VariantExplain {
     /// The variant tried; for the experiment's try, the variant the user was assigned (absent
     /// when the experiment's condition does not hold).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(transform = crate::contract::absent_not_null))]
     pub variant: Option<String>,
     /// JSON pointer of what was tried: the variant (`/contents/0/variants/1`), or the
     /// experiment (`/contents/0/experiment`).
@@ -339,6 +350,7 @@ pub struct VariantExplain {
     pub condition: bool,
     /// The experiment's assignment: present on the experiment's try.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(transform = crate::contract::absent_not_null))]
     pub experiment: Option<ExperimentExplain>,
     /// The sub-conditions of `when` that decided, with the values they saw (as in a segment's
     /// explanation); empty without `when`.
@@ -362,6 +374,7 @@ pub struct ExperimentExplain {
     /// The first variant whose cumulative weight exceeds it is assigned. Absent when the
     /// experiment's condition does not hold (the user takes no part).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(transform = crate::contract::absent_not_null))]
     pub bucket: Option<u64>,
 }
 

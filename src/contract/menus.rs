@@ -277,22 +277,52 @@ fn check_definition(d: &Value, path: &str, p: &mut Problems) {
     };
     let size = obj.get("size");
     let dim = |k: &str| size.and_then(|s| s.get(k)).and_then(Value::as_f64);
-    match (dim("width"), dim("height")) {
-        (Some(w), Some(h)) if (800.0..=2500.0).contains(&w) && h >= 250.0 && w / h >= 1.45 => {}
-        _ => p.push(
-            Code::InvalidValue,
-            &join(path, "size"),
-            "a rich menu's size must be {\"width\": 800–2500, \"height\": ≥ 250} with width/height ≥ 1.45 (e.g. 2500 × 1686 or 2500 × 843)",
-        ),
-    }
+    // The size areas must fit in; none when it is wrong (that error comes first).
+    let size = match (dim("width"), dim("height")) {
+        (Some(w), Some(h)) if (800.0..=2500.0).contains(&w) && h >= 250.0 && w / h >= 1.45 => Some((w, h)),
+        _ => {
+            p.push(
+                Code::InvalidValue,
+                &join(path, "size"),
+                "a rich menu's size must be {\"width\": 800–2500, \"height\": ≥ 250} with width/height ≥ 1.45 (e.g. 2500 × 1686 or 2500 × 843)",
+            );
+            None
+        }
+    };
     match obj.get("areas").map(|a| a.as_array()) {
         Some(Some(areas)) if areas.len() <= 20 => {
             for (i, a) in areas.iter().enumerate() {
                 let b = a.get("bounds");
-                let ok = ["x", "y", "width", "height"].iter().all(|k| b.and_then(|b| b.get(*k)).and_then(Value::as_f64).is_some());
+                let n = |k: &str| b.and_then(|b| b.get(k)).and_then(Value::as_f64);
+                let bounds = match (n("x"), n("y"), n("width"), n("height")) {
+                    (Some(x), Some(y), Some(w), Some(h)) => Some([x, y, w, h]),
+                    _ => None,
+                };
                 let at = join(&join(path, "areas"), i);
-                match a.get("action").filter(|a| a.is_object()) {
-                    Some(action) if ok => crate::line_shape::check_rich_menu_action(action, &join(&at, "action"), &mut |code, at, problem| p.push(code, at, format!("rich menu: {problem}"))),
+                match (a.get("action").filter(|a| a.is_object()), bounds) {
+                    (Some(action), Some([x, y, w, h])) => {
+                        // Whole pixels, x and y from 0 and width and height from 1 (LINE's OpenAPI
+                        // description, `RichMenuBounds`: integers with those minimums), and inside
+                        // the size: LINE documents no rule for an area past the image's edge, so
+                        // that one is kizuna's (a tap area that leaves the image is never what was
+                        // meant). Against a valid size only: a wrong one is the error to fix first.
+                        // The path names what to change: the position when the area starts
+                        // outside, else the extent. Integers only in the message (saturating):
+                        // formatting a float would bring float printing into the Wasm.
+                        let sides = size.map(|(sw, sh)| [("x", "width", x, w, sw), ("y", "height", y, h, sh)]);
+                        for (pos, len, start, extent, full) in sides.into_iter().flatten() {
+                            let bad_start = start.fract() != 0.0 || start < 0.0 || start >= full;
+                            if bad_start || extent.fract() != 0.0 || extent < 1.0 || start + extent > full {
+                                let (sw, sh) = size.map_or((0, 0), |(sw, sh)| (sw as i64, sh as i64));
+                                p.push(
+                                    Code::InvalidValue,
+                                    &join(&join(&at, "bounds"), if bad_start { pos } else { len }),
+                                    format!("area {i} does not fit the {sw} × {sh} menu: \"{pos}\" must be a whole number from 0 and \"{len}\" one from 1, with {pos} + {len} at most {}", full as i64),
+                                );
+                            }
+                        }
+                        crate::line_shape::check_rich_menu_action(action, &join(&at, "action"), &mut |code, at, problem| p.push(code, at, format!("rich menu: {problem}")));
+                    }
                     _ => p.push(Code::InvalidValue, &at, "an area needs \"bounds\" {x, y, width, height} and an \"action\" object"),
                 }
             }

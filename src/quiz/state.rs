@@ -173,6 +173,7 @@ pub struct QuizContent {
     pub variant: String,
     /// The experiment the user was assigned in, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(transform = crate::contract::absent_not_null))]
     pub experiment: Option<String>,
     /// LINE message objects, ready for the Messaging API.
     #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "Vec<Map<String, Value>>"))]

@@ -184,6 +184,106 @@ test("the rich-menu choices the engine makes have the shapes their types say", a
   assert.equal(seen.undetermined.reason.undetermined, true);
 });
 
+// review-h1: the optional members of what the engine writes (a decision and a quiz outcome,
+// and everything in them) were typed `T | null` (the Rust `Option`'s schema), though the engine
+// leaves them out when absent and never writes `null`: consumers tested for a `null` that
+// never comes, and `const c: ContentChoice | undefined = d.content` did not compile. The input
+// documents (Config, Context) keep the `null`s the engine accepts; QuizState, which the engine
+// writes and reads back, has `current: null` when the quiz is done.
+const ABSENT_NOT_NULL = `
+import type { Decision, ContentChoice, QuizCompletion, RichMenuChoice, SegmentExplain, ContentExplain, QuizOutcome } from "kizuna";
+declare const d: Decision;
+export const content: ContentChoice | undefined = d.content;
+export const richMenu: RichMenuChoice | undefined = d.richMenu;
+export const quiz: QuizCompletion | undefined = d.quiz;
+export const explain: SegmentExplain[] | undefined = d.explain;
+export const explainContent: ContentExplain[] | undefined = d.explainContent;
+export const experiment: string | undefined = d.content?.experiment;
+export const takenBy: string | undefined = d.explain?.[0]?.takenBy;
+export const variant: string | undefined = d.explainContent?.[0]?.tried[0]?.variant;
+export const bucket: number | undefined = d.explainContent?.[0]?.tried[0]?.experiment?.bucket;
+export const rule: number | undefined = d.richMenu?.reason.rule;
+export const line: number | undefined = d.errors?.[0]?.line;
+export const quizExperiment: string | undefined = ({} as QuizOutcome).result.contents[0]?.experiment;
+`;
+
+test("the optional members the engine writes are absent, never null: typed field?: T", () => {
+  for (const [name, resolution] of Object.entries(RESOLUTIONS)) {
+    assert.equal(typecheck(`absent-not-null-${name}.ts`, ABSENT_NOT_NULL, { ...resolution, lib: ["es2022"], types: [] }), "", name);
+  }
+  // Every member of every type only the output schemas define (a new one included): the
+  // schemas' definitions minus those of the input documents, which contract.d.ts shares.
+  const schema = (n) => JSON.parse(readFileSync(join(root, "schema", `${n}.schema.json`), "utf8"));
+  const names = (s) => [s.title, ...Object.keys(s.$defs ?? {})];
+  const inputs = new Set([...names(schema("config")), ...names(schema("context"))]);
+  const outputs = [...new Set([...names(schema("decision")), ...names(schema("quiz-outcome"))])].filter((n) => !inputs.has(n));
+  const declared = readFileSync(join(pkgDir, "dist/contract.d.ts"), "utf8");
+  const nullable = [];
+  for (const n of outputs) {
+    const body = declared.match(new RegExp(`^export interface ${n} \\{\\n([\\s\\S]*?)^\\}`, "m"))?.[1] ?? "";
+    for (const m of body.matchAll(/^ {2}(\w+)\?: [^;]*\| null;/gm)) nullable.push(`${n}.${m[1]}`);
+  }
+  assert.ok(outputs.includes("Decision") && outputs.includes("QuizContent") && !outputs.includes("User"), outputs.join(" "));
+  assert.deepEqual(nullable, [], "typed `| null`, but the engine leaves these out instead");
+});
+
+test("the engine leaves absent optional members out of what it writes, never null", async () => {
+  const { Engine } = await import(join(pkgDir, "node.js"));
+  const read = (p) => readFileSync(join(root, "examples/skincare", p), "utf8");
+  const engine = new Engine(read("config.json"));
+  // Every null in a document, but in the free JSON values (explain steps' args and results,
+  // messages, answers and attributes).
+  const nulls = (v, at, out) => {
+    if (v === null) out.push(at);
+    else if (typeof v === "object") for (const [k, x] of Object.entries(v)) if (!["steps", "messages", "answers", "attributes"].includes(k)) nulls(x, `${at}/${k}`, out);
+    return out;
+  };
+  const found = [];
+  for (const ctx of read("contexts.ndjson").split("\n").filter(Boolean)) nulls(engine.decide(ctx, true), "decision", found);
+  const path = JSON.parse(read("quiz-paths.json"))[0];
+  let state = engine.quizStart("skin_type");
+  for (const [q, a] of path.answers) state = engine.quizAnswer(state, q, a);
+  const outcome = engine.quizResult(state, { now: "2026-11-27T10:30:00+09:00", user: { userId: "U0123456789abcdef0123456789abcdef" } });
+  nulls({ ...outcome, context: undefined }, "outcome", found);
+  assert.deepEqual(found, []);
+});
+
+// review-h1: a purchase's and a tracked event's `at` were typed `string`, though the engine
+// takes epoch milliseconds there too (as LINE writes a webhook's timestamp): `at: Date.now()`
+// did not compile.
+const TIME_AT = `
+import type { Context, Purchase, UserEvent } from "kizuna";
+export const purchase: Purchase = { at: Date.parse("2026-11-20T10:00:00+09:00"), category: "lotion" };
+export const event: UserEvent = { type: "coupon_used", at: Date.now() };
+export const text: Purchase = { at: "2026-11-20T10:00:00+09:00" };
+export const ctx: Context = { now: "2026-11-27T10:00:00+09:00", user: { userId: "U1", purchases: [purchase, text], events: [event] } };
+// @ts-expect-error: a time is RFC 3339 text or epoch milliseconds
+export const bad: Purchase = { at: new Date() };
+`;
+
+test("a purchase's and an event's at take RFC 3339 text or epoch milliseconds, as the engine does", async () => {
+  for (const [name, resolution] of Object.entries(RESOLUTIONS)) {
+    assert.equal(typecheck(`time-at-${name}.ts`, TIME_AT, { ...resolution, lib: ["es2022"], types: [] }), "", name);
+  }
+  const declared = readFileSync(join(pkgDir, "dist/contract.d.ts"), "utf8");
+  for (const type of ["Purchase", "UserEvent"]) {
+    const body = declared.match(new RegExp(`^export interface ${type} \\{\\n([\\s\\S]*?)^\\}`, "m"))?.[1] ?? "";
+    assert.match(body, /epoch milliseconds[\s\S]*\n {2}at: string \| number;/, `${type}.at is documented and typed string | number`);
+  }
+  // At run time: the same instant as text and as milliseconds decides alike.
+  const { Engine } = await import(join(pkgDir, "node.js"));
+  const engine = new Engine({ version: 1, segments: [
+    { id: "recent", when: { some: [{ var: "user.purchases" }, { "<": [{ days_since: [{ var: "at" }] }, 30] }] } },
+    { id: "seen", when: { some: [{ var: "user.events" }, { after: [{ var: "at" }, { ago: "P1D" }] }] } },
+  ] });
+  const decide = (at) => engine.decide({ now: "2026-11-27T10:00:00+09:00", user: { userId: "U1", purchases: [{ at }], events: [{ type: "page_view", at }] } });
+  const text = decide("2026-11-26T12:00:00+09:00");
+  const millis = decide(Date.parse("2026-11-26T12:00:00+09:00"));
+  assert.deepEqual(text.segments, ["recent", "seen"]);
+  assert.deepEqual(millis.segments, text.segments);
+  assert.equal(millis.errors, undefined);
+});
+
 // review-ts22: a schema of any JSON value (only a description) came out of the generator as an
 // object type: an explain step's `result` (true, false, a number …) was `{[k: string]: unknown}`,
 // so `step.result === true` did not compile. And `event: null`, which the engine takes as "no
@@ -216,6 +316,17 @@ test("the generated declarations carry no doc comment left from a removed duplic
   // A doc comment followed by another one (or by nothing) documents nothing.
   assert.doesNotMatch(text, /\*\/\n(?:\s*\n)*\/\*\*/);
   assert.doesNotMatch(text, /\*\/\s*$/);
+});
+
+// review-h1: run by hand a second time (after editing a schema), the script that writes the
+// declarations failed ("no InitInput in kizuna.d.ts"): its first run had taken that out.
+test("pkg/scripts/contract-types.mjs run again on its own output changes nothing", () => {
+  const dir = mkdtempSync(join(tmpdir(), "kizuna-dts-"));
+  writeFileSync(join(dir, "kizuna.d.ts"), readFileSync(join(pkgDir, "dist/kizuna.d.ts")));
+  for (let run = 1; run <= 2; run++) {
+    execFileSync(process.execPath, [join(pkgDir, "scripts/contract-types.mjs"), join(root, "schema"), join(dir, "contract.d.ts")], { encoding: "utf8" });
+    for (const f of ["kizuna.d.ts", "contract.d.ts"]) assert.equal(readFileSync(join(dir, f), "utf8"), readFileSync(join(pkgDir, "dist", f), "utf8"), `${f} after run ${run}`);
+  }
 });
 
 // review-ts22: parameters were declared with their Rust names (quizStart(quiz_id),
