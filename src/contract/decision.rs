@@ -162,6 +162,7 @@ pub struct ContentChoice {
     /// The variant's LINE aggregation unit: send it as `customAggregationUnits: [unit]` with
     /// a push or multicast of these messages (a reply takes none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(transform = crate::contract::absent_not_null))]
     pub aggregation_unit: Option<String>,
 }
 
