@@ -125,13 +125,43 @@ fn aggregation_units_line_would_refuse_or_that_mix_arms_are_errors() {
         (Code::InvalidValue, "/contents/0/variants/2/aggregationUnit"),
         (Code::InvalidValue, "/contents/0/variants/3/aggregationUnit"),
         (Code::InvalidValue, "/contents/0/variants/4/aggregationUnit"),
+        // "intro" is no arm: its users would be counted as arm "x"'s.
+        (Code::InvalidValue, "/contents/1/variants/1/aggregationUnit"),
         (Code::InvalidValue, "/contents/1/variants/2/aggregationUnit"),
     ]);
     assert!(errors[1].message.contains("1 to 30 letters") && errors[1].message.contains("\"spring-sale\""), "{}", errors[1].message);
-    assert!(errors[5].message.contains("\"x\" and \"y\""), "{}", errors[5].message);
+    assert!(errors[5].message.contains("variant \"intro\" is not an arm of the experiment but uses aggregation unit \"spring\" of arm \"x\""), "{}", errors[5].message);
+    assert!(errors[6].message.contains("\"x\" and \"y\""), "{}", errors[6].message);
     // Exactly 30 characters is LINE's longest name.
     let ok = json!({"version": 1, "contents": [{"id": "a", "variants": [{"id": "v", "aggregationUnit": "A_unit_name_of_30_characters_x", "messages": text}]}]});
     assert!(Engine::from_json(&ok).is_ok());
+}
+
+#[test]
+fn a_variant_outside_the_experiment_may_not_share_an_arms_unit() {
+    // FitLine's re-activation push: VIP members get their own message before the test, and
+    // members outside the test ("when") a default after it. Either under an arm's unit would
+    // put users who were never assigned into that arm's opens and taps.
+    let text = json!([{"type": "text", "text": "a"}]);
+    let config = |vip: &str, default: &str| json!({"version": 1, "contents": [{"id": "reactivation",
+        "experiment": {"id": "fit_react_2612", "when": {"has_tag": "dormant"}},
+        "variants": [
+            {"id": "vip", "when": {"has_tag": "vip"}, "aggregationUnit": vip, "messages": text},
+            {"id": "free_week", "weight": 45, "aggregationUnit": "fit_re_week", "messages": text},
+            {"id": "pt_free", "weight": 45, "aggregationUnit": "fit_re_pt", "messages": text},
+            {"id": "control", "weight": 10, "aggregationUnit": "fit_re_ctrl", "messages": text},
+            {"id": "default", "aggregationUnit": default, "messages": text}
+        ]}]});
+    let errors = Engine::from_json(&config("fit_re_week", "fit_re_ctrl")).unwrap_err();
+    let got: Vec<(Code, &str, &str)> = errors.iter().map(|e| (e.code, e.path.as_str(), e.message.as_str())).collect();
+    assert_eq!(got, [
+        (Code::InvalidValue, "/contents/0/variants/1/aggregationUnit", "variant \"vip\" is not an arm of the experiment but uses aggregation unit \"fit_re_week\" of arm \"free_week\": LINE would count its pushes in the arm's figures; give \"vip\" a unit of its own, or none"),
+        (Code::InvalidValue, "/contents/0/variants/4/aggregationUnit", "variant \"default\" is not an arm of the experiment but uses aggregation unit \"fit_re_ctrl\" of arm \"control\": LINE would count its pushes in the arm's figures; give \"default\" a unit of its own, or none"),
+    ]);
+    // Variants outside the test may share a unit among themselves (one figure for both), and
+    // a unit differing only in case is another unit (LINE's names are case-sensitive).
+    assert!(Engine::from_json(&config("fit_re_other", "fit_re_other")).is_ok());
+    assert!(Engine::from_json(&config("FIT_RE_WEEK", "fit_re_other")).is_ok());
 }
 
 fn first_text(d: &kizuna::Decision) -> String {
