@@ -130,6 +130,9 @@ fn aggregation_units_line_would_refuse_or_that_mix_arms_are_errors() {
         (Code::InvalidValue, "/contents/1/variants/2/aggregationUnit"),
     ]);
     assert!(errors[1].message.contains("1 to 30 letters") && errors[1].message.contains("\"spring-sale\""), "{}", errors[1].message);
+    // One character too many is hard to see: the message counts them.
+    assert!(errors[0].message.ends_with("found \"a_unit_name_of_thirty_one_chars\" (31 characters)"), "{}", errors[0].message);
+    assert!(errors[1].message.ends_with("found \"spring-sale\""), "{}", errors[1].message);
     assert!(errors[5].message.contains("variant \"intro\" is not an arm of the experiment but uses aggregation unit \"spring\" of arm \"x\""), "{}", errors[5].message);
     assert!(errors[6].message.contains("\"x\" and \"y\""), "{}", errors[6].message);
     // Exactly 30 characters is LINE's longest name.

@@ -369,7 +369,10 @@ impl Variant {
             let ok = (1..=30).contains(&u.len()) && u.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
             if !ok {
                 let found = crate::error::quoted(u);
-                p.push(Code::InvalidValue, &o.field_path("aggregationUnit"), format!("LINE takes an aggregation unit name of 1 to 30 letters A–Z or a–z, digits and underscores, found {found}"));
+                // Too long is not visible at a glance: say by how much.
+                let n = u.chars().count();
+                let long = if n > 30 { format!(" ({n} characters)") } else { String::new() };
+                p.push(Code::InvalidValue, &o.field_path("aggregationUnit"), format!("LINE takes an aggregation unit name of 1 to 30 letters A–Z or a–z, digits and underscores, found {found}{long}"));
             }
             ok
         });
