@@ -167,6 +167,60 @@ fn a_variant_outside_the_experiment_may_not_share_an_arms_unit() {
     assert!(Engine::from_json(&config("FIT_RE_WEEK", "fit_re_other")).is_ok());
 }
 
+#[test]
+fn kizuna_check_warns_of_arms_line_cannot_compare() {
+    let text = json!([{"type": "text", "text": "a"}]);
+    let arm = |id: &str, weight: u32, unit: Option<&str>| {
+        let mut v = json!({"id": id, "weight": weight, "messages": text});
+        if let Some(u) = unit {
+            v["aggregationUnit"] = json!(u);
+        }
+        v
+    };
+    let warnings = |contents: Value| -> Vec<(String, String, String)> {
+        let e = Engine::from_json(&json!({"version": 1, "contents": contents})).unwrap();
+        e.warnings().into_iter().map(|w| (w.code.as_str().to_string(), w.path, w.message)).collect()
+    };
+    // FitLine's re-activation test: a plain-message control arm left without a unit gets no
+    // opens or taps from LINE, so the two offers have no baseline. A paused arm (weight 0)
+    // sends nothing and needs none.
+    let got = warnings(json!([{"id": "reactivation", "experiment": {"id": "fit_react_2612"}, "variants": [
+        arm("free_week", 45, Some("fit_re_week")), arm("pt_free", 45, Some("fit_re_pt")), arm("control", 10, None), arm("paused", 0, None)
+    ]}]));
+    assert_eq!(got, [(
+        "unmeasured_arm".to_string(),
+        "/contents/0/variants/2".to_string(),
+        "arm \"control\" of experiment \"fit_react_2612\" has no \"aggregationUnit\", but arms \"free_week\", \"pt_free\" do: LINE counts no opens or URL taps of its pushes, so theirs have nothing to be compared with; give it a unit of its own".to_string(),
+    )]);
+    // No arm with a unit (the test is measured by conversions alone), or all with one: nothing.
+    assert_eq!(warnings(json!([{"id": "c", "experiment": {"id": "e"}, "variants": [arm("a", 1, None), arm("b", 1, None)]}])), []);
+    assert_eq!(warnings(json!([{"id": "c", "experiment": {"id": "e"}, "variants": [arm("a", 1, Some("e_a")), arm("b", 1, Some("e_b"))]}])), []);
+
+    // An arm's unit used by another content: LINE counts both together.
+    let got = warnings(json!([
+        {"id": "welcome", "experiment": {"id": "fit_wel_2612"}, "variants": [arm("a", 1, Some("fit_2612_a")), arm("b", 1, Some("fit_2612_b"))]},
+        {"id": "reactivation", "experiment": {"id": "fit_react_2612"}, "variants": [arm("a", 1, Some("fit_2612_a")), arm("b", 1, Some("fit_react_b"))]},
+        {"id": "birthday", "variants": [{"id": "v", "aggregationUnit": "fit_2612_b", "messages": text}]},
+        // The same arm of the same experiment in a follow-up content is meant to add up.
+        {"id": "welcome_day3", "experiment": {"id": "fit_wel_2612"}, "variants": [arm("a", 1, Some("fit_2612_a")), arm("b", 1, Some("fit_2612_b"))]},
+        // Variants outside any test may share a unit across contents.
+        {"id": "news_1", "variants": [{"id": "v", "aggregationUnit": "fit_news", "messages": text}]},
+        {"id": "news_2", "variants": [{"id": "v", "aggregationUnit": "fit_news", "messages": text}]}
+    ]));
+    assert_eq!(got[0].2, "aggregation unit \"fit_2612_a\" is also used by content \"welcome\" (arm \"a\" of experiment \"fit_wel_2612\"): LINE counts the pushes of both in one unit, so an arm's figures would take in users outside its test; give each its own unit");
+    assert!(got[1].2.starts_with("aggregation unit \"fit_2612_b\" is also used by content \"welcome\" (arm \"b\" of"), "{}", got[1].2);
+    assert!(got[3].2.starts_with("aggregation unit \"fit_2612_b\" is also used by content \"birthday\" (variant \"v\")"), "{}", got[3].2);
+    let got: Vec<(&str, &str)> = got.iter().map(|(c, p, _)| (c.as_str(), p.as_str())).collect();
+    assert_eq!(got, [
+        ("shared_aggregation_unit", "/contents/1/variants/0/aggregationUnit"),
+        ("shared_aggregation_unit", "/contents/2/variants/0/aggregationUnit"),
+        // Arms "a" and "b" of welcome_day3 add up with welcome's, but reactivation's arm "a"
+        // and the birthday message use their units too.
+        ("shared_aggregation_unit", "/contents/3/variants/0/aggregationUnit"),
+        ("shared_aggregation_unit", "/contents/3/variants/1/aggregationUnit"),
+    ]);
+}
+
 fn first_text(d: &kizuna::Decision) -> String {
     let m: Value = serde_json::from_str(d.messages[0].get()).unwrap();
     m["text"].as_str().unwrap().to_string()
