@@ -221,6 +221,29 @@ fn kizuna_check_warns_of_arms_line_cannot_compare() {
     ]);
 }
 
+#[test]
+fn an_experiment_written_wrong_is_one_error_not_also_a_missing_experiment() {
+    let text = json!([{"type": "text", "text": "a"}]);
+    let content = |experiment: Value| {
+        let mut c = json!({"id": "reactivation", "variants": [
+            {"id": "free_week", "weight": 50, "messages": text}, {"id": "pt_free", "weight": 50, "messages": text}]});
+        if !experiment.is_null() {
+            c["experiment"] = experiment;
+        }
+        json!({"version": 1, "contents": [c]})
+    };
+    let problems = |config: Value| -> Vec<(Code, String, String)> {
+        Engine::from_json(&config).unwrap_err().into_iter().map(|e| (e.code, e.path, e.message)).collect()
+    };
+    // Written as a string, or without its id: that is the one problem, at the experiment.
+    assert_eq!(problems(content(json!("fit_react_2612"))), [(Code::InvalidValue, "/contents/0/experiment".to_string(), "an experiment must be a JSON object, found a string".to_string())]);
+    let got = problems(content(json!({"when": true})));
+    assert_eq!(got.iter().map(|(c, p, _)| (*c, p.as_str())).collect::<Vec<_>>(), [(Code::MissingField, "/contents/0/experiment")]);
+    // Weights with no experiment at all still say so.
+    let got = problems(content(Value::Null));
+    assert_eq!(got, [(Code::MissingField, "/contents/0".to_string(), "variants have a \"weight\" but the content has no \"experiment\"".to_string())]);
+}
+
 fn first_text(d: &kizuna::Decision) -> String {
     let m: Value = serde_json::from_str(d.messages[0].get()).unwrap();
     m["text"].as_str().unwrap().to_string()

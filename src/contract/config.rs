@@ -289,7 +289,8 @@ impl Content {
                 None
             }
         });
-        let experiment = o.opt("experiment").and_then(|v| {
+        let written = o.opt("experiment");
+        let experiment = written.and_then(|v| {
             let path = join(path, "experiment");
             let mut e = ObjectReader::new(v, &path, "an experiment", p)?;
             let id = read_id(&mut e, "experiment", p);
@@ -331,7 +332,8 @@ impl Content {
         }
         match (&experiment, weighted) {
             (Some(_), 0) => p.push(Code::InvalidValue, &join(path, "experiment"), "an experiment needs variants with a \"weight\""),
-            (None, n) if n > 0 => p.push(Code::MissingField, path, "variants have a \"weight\" but the content has no \"experiment\""),
+            // An experiment written but refused has its own error: not "no experiment" too.
+            (None, n) if n > 0 && written.is_none() => p.push(Code::MissingField, path, "variants have a \"weight\" but the content has no \"experiment\""),
             _ => {}
         }
         Some(Content { id: id?, description, on, experiment, variants })
