@@ -244,6 +244,17 @@ fn an_experiment_written_wrong_is_one_error_not_also_a_missing_experiment() {
     assert_eq!(got, [(Code::MissingField, "/contents/0".to_string(), "variants have a \"weight\" but the content has no \"experiment\"".to_string())]);
 }
 
+#[test]
+fn a_weight_that_is_no_whole_number_is_shown_in_its_error() {
+    // 100 / 3 typed as 33.3: flagd takes whole-number weights (proportions: 1, 1, 1 split in thirds).
+    let text = json!([{"type": "text", "text": "a"}]);
+    let config = |w: Value| json!({"version": 1, "contents": [{"id": "c", "experiment": {"id": "e"}, "variants": [
+        {"id": "a", "weight": w, "messages": text}, {"id": "b", "weight": 1, "messages": text}]}]});
+    let message = |w: Value| Engine::from_json(&config(w)).unwrap_err().into_iter().map(|e| (e.path, e.message)).collect::<Vec<_>>();
+    assert_eq!(message(json!(33.3)), [("/contents/0/variants/0/weight".to_string(), "\"weight\" must be an integer, found 33.3".to_string())]);
+    assert_eq!(message(json!("50")), [("/contents/0/variants/0/weight".to_string(), "\"weight\" must be an integer, found a string".to_string())]);
+}
+
 fn first_text(d: &kizuna::Decision) -> String {
     let m: Value = serde_json::from_str(d.messages[0].get()).unwrap();
     m["text"].as_str().unwrap().to_string()
