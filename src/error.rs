@@ -110,6 +110,17 @@ pub enum Code {
     /// warning, like `unknown_context_field`.
     #[cfg_attr(not(target_arch = "wasm32"), schemars(skip))]
     SingleMemberGroup,
+    /// An arm of an experiment without an `aggregationUnit` while other arms have one: LINE
+    /// counts no opens or taps of its pushes, so the test has nothing to compare the others
+    /// with. A warning, like `unknown_context_field`; only in builds that check configs.
+    #[cfg(lint)]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(skip))]
+    UnmeasuredArm,
+    /// An arm's `aggregationUnit` also used in another content: LINE counts both in one unit.
+    /// A warning, like `unmeasured_arm`.
+    #[cfg(lint)]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(skip))]
+    SharedAggregationUnit,
 }
 
 impl Code {
@@ -155,6 +166,10 @@ impl Code {
             Code::UnknownContextField => "unknown_context_field",
             Code::Unreachable => "unreachable",
             Code::SingleMemberGroup => "single_member_group",
+            #[cfg(lint)]
+            Code::UnmeasuredArm => "unmeasured_arm",
+            #[cfg(lint)]
+            Code::SharedAggregationUnit => "shared_aggregation_unit",
         }
     }
 }
@@ -342,8 +357,9 @@ mod tests {
 
     #[test]
     fn the_warning_code_is_written_as_serde_writes_it() {
-        let code = Code::UnknownContextField;
-        assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        for code in [Code::UnknownContextField, Code::UnmeasuredArm, Code::SharedAggregationUnit] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
     }
 
     #[test]

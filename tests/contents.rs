@@ -125,13 +125,134 @@ fn aggregation_units_line_would_refuse_or_that_mix_arms_are_errors() {
         (Code::InvalidValue, "/contents/0/variants/2/aggregationUnit"),
         (Code::InvalidValue, "/contents/0/variants/3/aggregationUnit"),
         (Code::InvalidValue, "/contents/0/variants/4/aggregationUnit"),
+        // "intro" is no arm: its users would be counted as arm "x"'s.
+        (Code::InvalidValue, "/contents/1/variants/1/aggregationUnit"),
         (Code::InvalidValue, "/contents/1/variants/2/aggregationUnit"),
     ]);
     assert!(errors[1].message.contains("1 to 30 letters") && errors[1].message.contains("\"spring-sale\""), "{}", errors[1].message);
-    assert!(errors[5].message.contains("\"x\" and \"y\""), "{}", errors[5].message);
+    // One character too many is hard to see: the message counts them.
+    assert!(errors[0].message.ends_with("found \"a_unit_name_of_thirty_one_chars\" (31 characters)"), "{}", errors[0].message);
+    assert!(errors[1].message.ends_with("found \"spring-sale\""), "{}", errors[1].message);
+    assert!(errors[5].message.contains("variant \"intro\" is not an arm of the experiment but uses aggregation unit \"spring\" of arm \"x\""), "{}", errors[5].message);
+    assert!(errors[6].message.contains("\"x\" and \"y\""), "{}", errors[6].message);
     // Exactly 30 characters is LINE's longest name.
     let ok = json!({"version": 1, "contents": [{"id": "a", "variants": [{"id": "v", "aggregationUnit": "A_unit_name_of_30_characters_x", "messages": text}]}]});
     assert!(Engine::from_json(&ok).is_ok());
+}
+
+#[test]
+fn a_variant_outside_the_experiment_may_not_share_an_arms_unit() {
+    // FitLine's re-activation push: VIP members get their own message before the test, and
+    // members outside the test ("when") a default after it. Either under an arm's unit would
+    // put users who were never assigned into that arm's opens and taps.
+    let text = json!([{"type": "text", "text": "a"}]);
+    let config = |vip: &str, default: &str| json!({"version": 1, "contents": [{"id": "reactivation",
+        "experiment": {"id": "fit_react_2612", "when": {"has_tag": "dormant"}},
+        "variants": [
+            {"id": "vip", "when": {"has_tag": "vip"}, "aggregationUnit": vip, "messages": text},
+            {"id": "free_week", "weight": 45, "aggregationUnit": "fit_re_week", "messages": text},
+            {"id": "pt_free", "weight": 45, "aggregationUnit": "fit_re_pt", "messages": text},
+            {"id": "control", "weight": 10, "aggregationUnit": "fit_re_ctrl", "messages": text},
+            {"id": "default", "aggregationUnit": default, "messages": text}
+        ]}]});
+    let errors = Engine::from_json(&config("fit_re_week", "fit_re_ctrl")).unwrap_err();
+    let got: Vec<(Code, &str, &str)> = errors.iter().map(|e| (e.code, e.path.as_str(), e.message.as_str())).collect();
+    assert_eq!(got, [
+        (Code::InvalidValue, "/contents/0/variants/1/aggregationUnit", "variant \"vip\" is not an arm of the experiment but uses aggregation unit \"fit_re_week\" of arm \"free_week\": LINE would count its pushes in the arm's figures; give \"vip\" a unit of its own, or none"),
+        (Code::InvalidValue, "/contents/0/variants/4/aggregationUnit", "variant \"default\" is not an arm of the experiment but uses aggregation unit \"fit_re_ctrl\" of arm \"control\": LINE would count its pushes in the arm's figures; give \"default\" a unit of its own, or none"),
+    ]);
+    // Variants outside the test may share a unit among themselves (one figure for both), and
+    // a unit differing only in case is another unit (LINE's names are case-sensitive).
+    assert!(Engine::from_json(&config("fit_re_other", "fit_re_other")).is_ok());
+    assert!(Engine::from_json(&config("FIT_RE_WEEK", "fit_re_other")).is_ok());
+}
+
+#[test]
+fn kizuna_check_warns_of_arms_line_cannot_compare() {
+    let text = json!([{"type": "text", "text": "a"}]);
+    let arm = |id: &str, weight: u32, unit: Option<&str>| {
+        let mut v = json!({"id": id, "weight": weight, "messages": text});
+        if let Some(u) = unit {
+            v["aggregationUnit"] = json!(u);
+        }
+        v
+    };
+    let warnings = |contents: Value| -> Vec<(String, String, String)> {
+        let e = Engine::from_json(&json!({"version": 1, "contents": contents})).unwrap();
+        e.warnings().into_iter().map(|w| (w.code.as_str().to_string(), w.path, w.message)).collect()
+    };
+    // FitLine's re-activation test: a plain-message control arm left without a unit gets no
+    // opens or taps from LINE, so the two offers have no baseline. A paused arm (weight 0)
+    // sends nothing and needs none.
+    let got = warnings(json!([{"id": "reactivation", "experiment": {"id": "fit_react_2612"}, "variants": [
+        arm("free_week", 45, Some("fit_re_week")), arm("pt_free", 45, Some("fit_re_pt")), arm("control", 10, None), arm("paused", 0, None)
+    ]}]));
+    assert_eq!(got, [(
+        "unmeasured_arm".to_string(),
+        "/contents/0/variants/2".to_string(),
+        "arm \"control\" of experiment \"fit_react_2612\" has no \"aggregationUnit\", but arms \"free_week\", \"pt_free\" do: LINE counts no opens or URL taps of its pushes, so theirs have nothing to be compared with; give it a unit of its own".to_string(),
+    )]);
+    // No arm with a unit (the test is measured by conversions alone), or all with one: nothing.
+    assert_eq!(warnings(json!([{"id": "c", "experiment": {"id": "e"}, "variants": [arm("a", 1, None), arm("b", 1, None)]}])), []);
+    assert_eq!(warnings(json!([{"id": "c", "experiment": {"id": "e"}, "variants": [arm("a", 1, Some("e_a")), arm("b", 1, Some("e_b"))]}])), []);
+
+    // An arm's unit used by another content: LINE counts both together.
+    let got = warnings(json!([
+        {"id": "welcome", "experiment": {"id": "fit_wel_2612"}, "variants": [arm("a", 1, Some("fit_2612_a")), arm("b", 1, Some("fit_2612_b"))]},
+        {"id": "reactivation", "experiment": {"id": "fit_react_2612"}, "variants": [arm("a", 1, Some("fit_2612_a")), arm("b", 1, Some("fit_react_b"))]},
+        {"id": "birthday", "variants": [{"id": "v", "aggregationUnit": "fit_2612_b", "messages": text}]},
+        // The same arm of the same experiment in a follow-up content is meant to add up.
+        {"id": "welcome_day3", "experiment": {"id": "fit_wel_2612"}, "variants": [arm("a", 1, Some("fit_2612_a")), arm("b", 1, Some("fit_2612_b"))]},
+        // Variants outside any test may share a unit across contents.
+        {"id": "news_1", "variants": [{"id": "v", "aggregationUnit": "fit_news", "messages": text}]},
+        {"id": "news_2", "variants": [{"id": "v", "aggregationUnit": "fit_news", "messages": text}]}
+    ]));
+    assert_eq!(got[0].2, "aggregation unit \"fit_2612_a\" is also used by content \"welcome\" (arm \"a\" of experiment \"fit_wel_2612\"): LINE counts the pushes of both in one unit, so an arm's figures would take in users outside its test; give each its own unit");
+    assert!(got[1].2.starts_with("aggregation unit \"fit_2612_b\" is also used by content \"welcome\" (arm \"b\" of"), "{}", got[1].2);
+    assert!(got[3].2.starts_with("aggregation unit \"fit_2612_b\" is also used by content \"birthday\" (variant \"v\")"), "{}", got[3].2);
+    let got: Vec<(&str, &str)> = got.iter().map(|(c, p, _)| (c.as_str(), p.as_str())).collect();
+    assert_eq!(got, [
+        ("shared_aggregation_unit", "/contents/1/variants/0/aggregationUnit"),
+        ("shared_aggregation_unit", "/contents/2/variants/0/aggregationUnit"),
+        // Arms "a" and "b" of welcome_day3 add up with welcome's, but reactivation's arm "a"
+        // and the birthday message use their units too.
+        ("shared_aggregation_unit", "/contents/3/variants/0/aggregationUnit"),
+        ("shared_aggregation_unit", "/contents/3/variants/1/aggregationUnit"),
+    ]);
+}
+
+#[test]
+fn an_experiment_written_wrong_is_one_error_not_also_a_missing_experiment() {
+    let text = json!([{"type": "text", "text": "a"}]);
+    let content = |experiment: Value| {
+        let mut c = json!({"id": "reactivation", "variants": [
+            {"id": "free_week", "weight": 50, "messages": text}, {"id": "pt_free", "weight": 50, "messages": text}]});
+        if !experiment.is_null() {
+            c["experiment"] = experiment;
+        }
+        json!({"version": 1, "contents": [c]})
+    };
+    let problems = |config: Value| -> Vec<(Code, String, String)> {
+        Engine::from_json(&config).unwrap_err().into_iter().map(|e| (e.code, e.path, e.message)).collect()
+    };
+    // Written as a string, or without its id: that is the one problem, at the experiment.
+    assert_eq!(problems(content(json!("fit_react_2612"))), [(Code::InvalidValue, "/contents/0/experiment".to_string(), "an experiment must be a JSON object, found a string".to_string())]);
+    let got = problems(content(json!({"when": true})));
+    assert_eq!(got.iter().map(|(c, p, _)| (*c, p.as_str())).collect::<Vec<_>>(), [(Code::MissingField, "/contents/0/experiment")]);
+    // Weights with no experiment at all still say so.
+    let got = problems(content(Value::Null));
+    assert_eq!(got, [(Code::MissingField, "/contents/0".to_string(), "variants have a \"weight\" but the content has no \"experiment\"".to_string())]);
+}
+
+#[test]
+fn a_weight_that_is_no_whole_number_is_shown_in_its_error() {
+    // 100 / 3 typed as 33.3: flagd takes whole-number weights (proportions: 1, 1, 1 split in thirds).
+    let text = json!([{"type": "text", "text": "a"}]);
+    let config = |w: Value| json!({"version": 1, "contents": [{"id": "c", "experiment": {"id": "e"}, "variants": [
+        {"id": "a", "weight": w, "messages": text}, {"id": "b", "weight": 1, "messages": text}]}]});
+    let message = |w: Value| Engine::from_json(&config(w)).unwrap_err().into_iter().map(|e| (e.path, e.message)).collect::<Vec<_>>();
+    assert_eq!(message(json!(33.3)), [("/contents/0/variants/0/weight".to_string(), "\"weight\" must be an integer, found 33.3".to_string())]);
+    assert_eq!(message(json!("50")), [("/contents/0/variants/0/weight".to_string(), "\"weight\" must be an integer, found a string".to_string())]);
 }
 
 fn first_text(d: &kizuna::Decision) -> String {

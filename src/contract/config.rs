@@ -289,7 +289,8 @@ impl Content {
                 None
             }
         });
-        let experiment = o.opt("experiment").and_then(|v| {
+        let written = o.opt("experiment");
+        let experiment = written.and_then(|v| {
             let path = join(path, "experiment");
             let mut e = ObjectReader::new(v, &path, "an experiment", p)?;
             let id = read_id(&mut e, "experiment", p);
@@ -310,19 +311,29 @@ impl Content {
             // flagd's `fractional` refuses such a split (no variant): a backend could not reproduce it.
             p.push(Code::InvalidValue, &variants_path, format!("the variants' weights total {total}; flagd allows at most {FLAGD_MAX_WEIGHT} (weights are proportions: 50 and 50 split as 1 and 1 do)"));
         }
-        // Two arms under one unit: LINE would count them together, and the test could not
-        // compare them.
-        let arms = variants.iter().enumerate().filter(|(_, v)| v.weight.is_some());
-        for (i, v) in arms.clone() {
+        // An arm's unit shared with another arm, or with a variant outside the test (users who
+        // were not assigned): LINE would count them together, and the arm's figures would no
+        // longer be the test's.
+        for (i, v) in variants.iter().enumerate() {
             let Some(unit) = &v.aggregation_unit else { continue };
-            if let Some((_, first)) = arms.clone().take_while(|&(j, _)| j < i).find(|(_, w)| w.aggregation_unit.as_ref() == Some(unit)) {
-                let at = join(&join(&variants_path, p.original_index(&variants_path, i)), "aggregationUnit");
-                p.push(Code::InvalidValue, &at, format!("variants \"{}\" and \"{}\" are arms of one experiment and both use aggregation unit \"{unit}\": LINE would count them together; give each arm its own unit", first.id, v.id));
-            }
+            let arm = |w: &Variant| w.weight.is_some();
+            // An earlier arm under this unit first (two arms say so), else, for an arm, any
+            // earlier variant.
+            let earlier = || variants.iter().take(i).filter(|w| w.aggregation_unit.as_ref() == Some(unit));
+            let Some(first) = earlier().find(|w| arm(w)).or_else(|| earlier().find(|_| arm(v))) else { continue };
+            let at = join(&join(&variants_path, p.original_index(&variants_path, i)), "aggregationUnit");
+            let message = if arm(first) && arm(v) {
+                format!("variants \"{}\" and \"{}\" are arms of one experiment and both use aggregation unit \"{unit}\": LINE would count them together; give each arm its own unit", first.id, v.id)
+            } else {
+                let (arm, other) = if arm(v) { (v, first) } else { (first, v) };
+                format!("variant \"{}\" is not an arm of the experiment but uses aggregation unit \"{unit}\" of arm \"{}\": LINE would count its pushes in the arm's figures; give \"{}\" a unit of its own, or none", other.id, arm.id, other.id)
+            };
+            p.push(Code::InvalidValue, &at, message);
         }
         match (&experiment, weighted) {
             (Some(_), 0) => p.push(Code::InvalidValue, &join(path, "experiment"), "an experiment needs variants with a \"weight\""),
-            (None, n) if n > 0 => p.push(Code::MissingField, path, "variants have a \"weight\" but the content has no \"experiment\""),
+            // An experiment written but refused has its own error: not "no experiment" too.
+            (None, n) if n > 0 && written.is_none() => p.push(Code::MissingField, path, "variants have a \"weight\" but the content has no \"experiment\""),
             _ => {}
         }
         Some(Content { id: id?, description, on, experiment, variants })
@@ -360,7 +371,10 @@ impl Variant {
             let ok = (1..=30).contains(&u.len()) && u.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
             if !ok {
                 let found = crate::error::quoted(u);
-                p.push(Code::InvalidValue, &o.field_path("aggregationUnit"), format!("LINE takes an aggregation unit name of 1 to 30 letters A–Z or a–z, digits and underscores, found {found}"));
+                // Too long is not visible at a glance: say by how much.
+                let n = u.chars().count();
+                let long = if n > 30 { format!(" ({n} characters)") } else { String::new() };
+                p.push(Code::InvalidValue, &o.field_path("aggregationUnit"), format!("LINE takes an aggregation unit name of 1 to 30 letters A–Z or a–z, digits and underscores, found {found}{long}"));
             }
             ok
         });

@@ -127,7 +127,9 @@ impl<'v> ObjectReader<'v> {
         match v.as_i64() {
             Some(i) => Some(i),
             None => {
-                p.push(Code::InvalidValue, &self.field_path(key), format!("\"{key}\" must be an integer, found {}", kind(v)));
+                // A number that is no integer is shown: "found a number" reads as nonsense for 33.5.
+                let found = if let Value::Number(n) = v { n.to_string() } else { kind(v).to_string() };
+                p.push(Code::InvalidValue, &self.field_path(key), format!("\"{key}\" must be an integer, found {found}"));
                 None
             }
         }

@@ -9,6 +9,10 @@
 //!
 //! `unreachable`: a variant, rich-menu rule, default menu or content that is never used,
 //! because something before it always applies.
+//!
+//! `unmeasured_arm`, `shared_aggregation_unit`: an experiment whose arms LINE's unit
+//! statistics cannot compare (an arm without a unit beside arms with one; an arm's unit used
+//! by another content too).
 
 use super::quiz::{DESCRIPTION_EXTRA, RULE_DATA};
 use super::{Engine, Part, CONTENT_EXTRA};
@@ -76,7 +80,63 @@ impl Engine {
         }
         self.unreachable(&mut out);
         self.single_member_groups(&mut out);
+        self.aggregation_units(&mut out);
         super::sorted_by_pointer(out)
+    }
+
+    /// `unmeasured_arm` and `shared_aggregation_unit`: what keeps LINE's unit statistics
+    /// from comparing an experiment's arms. A running arm (weight above 0) without a unit
+    /// while others have one gets no opens or taps counted; a unit of an arm that another
+    /// content uses too counts that content's pushes in the arm's figures (the same arm of the
+    /// same experiment in two contents, e.g. a reminder and its follow-up, is meant to).
+    fn aggregation_units(&self, out: &mut Vec<Error>) {
+        let contents = &self.config.contents;
+        for (i, c) in contents.iter().enumerate() {
+            let Some(experiment) = &c.experiment else { continue };
+            let running = || c.variants.iter().enumerate().filter(|(_, v)| v.weight.is_some_and(|w| w > 0));
+            let measured: Vec<String> = running().filter(|(_, v)| v.aggregation_unit.is_some()).map(|(_, v)| format!("\"{}\"", v.id)).collect();
+            if measured.is_empty() {
+                continue;
+            }
+            let (arms, have) = if measured.len() == 1 { ("arm", "does") } else { ("arms", "do") };
+            for (j, v) in running().filter(|(_, v)| v.aggregation_unit.is_none()) {
+                out.push(Error::new(
+                    Code::UnmeasuredArm,
+                    format!("/contents/{i}/variants/{j}"),
+                    format!(
+                        "arm \"{}\" of experiment \"{}\" has no \"aggregationUnit\", but {arms} {} {have}: LINE counts no opens or URL taps of its pushes, so theirs have nothing to be compared with; give it a unit of its own",
+                        v.id,
+                        experiment.id,
+                        measured.join(", ")
+                    ),
+                ));
+            }
+        }
+        // (content, variant, unit, the experiment when the variant is one of its arms).
+        let uses: Vec<(usize, usize, &str, Option<&str>)> = contents
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| {
+                let experiment = c.experiment.as_ref().map(|e| e.id.as_str());
+                c.variants.iter().enumerate().filter_map(move |(j, v)| Some((i, j, v.aggregation_unit.as_deref()?, v.weight.and(experiment))))
+            })
+            .collect();
+        let variant = |i: usize, j: usize| contents.get(i).and_then(|c| Some((c.id.as_str(), c.variants.get(j)?.id.as_str())));
+        for (n, &(i, j, unit, arm)) in uses.iter().enumerate() {
+            let same_arm = |k: usize, l: usize, other: Option<&str>| arm.is_some() && other == arm && variant(k, l).map(|v| v.1) == variant(i, j).map(|v| v.1);
+            let first = uses.iter().take(n).find(|&&(k, l, u, other)| k != i && u == unit && (arm.is_some() || other.is_some()) && !same_arm(k, l, other));
+            let Some(&(k, l, _, other)) = first else { continue };
+            let Some((content, id)) = variant(k, l) else { continue };
+            let what = match other {
+                Some(e) => format!("arm \"{id}\" of experiment \"{e}\""),
+                None => format!("variant \"{id}\""),
+            };
+            out.push(Error::new(
+                Code::SharedAggregationUnit,
+                format!("/contents/{i}/variants/{j}/aggregationUnit"),
+                format!("aggregation unit \"{unit}\" is also used by content \"{content}\" ({what}): LINE counts the pushes of both in one unit, so an arm's figures would take in users outside its test; give each its own unit"),
+            ));
+        }
     }
 
     /// `single_member_group`: a group with one segment, named like another group or not.
@@ -302,6 +362,8 @@ mod tests {
         let code = |m: &str| match m {
             _ if unreachable(m) => Code::Unreachable,
             _ if m.contains("exclusive with nothing") => Code::SingleMemberGroup,
+            _ if m.contains("has no \"aggregationUnit\"") => Code::UnmeasuredArm,
+            _ if m.contains("is also used by content") => Code::SharedAggregationUnit,
             _ => Code::UnknownContextField,
         };
         assert!(w.iter().all(|e| e.code == code(&e.message)));

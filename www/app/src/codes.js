@@ -41,6 +41,8 @@ export const CODE_TITLE = {
   unknown_context_field: "コンテキストにない項目",
   unreachable: "使われることのない設定",
   single_member_group: "メンバーが1つだけのグループ（名前の誤字？）",
+  unmeasured_arm: "集計ユニットのないテストパターン",
+  shared_aggregation_unit: "他のコンテンツと共有している集計ユニット",
 };
 
 /** `[code] タイトル: ` for a problem, or `[code] ` for a code without one (a future engine's). */
