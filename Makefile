@@ -88,8 +88,9 @@ test-wasm: deps deps-browser
 
 # The package's gzipped size may not grow past this unnoticed (the issues' 150 KB target is
 # missed; see the README). Raise it in the commit that needs it, with the reason. 328: session
-# 22's checks and the streaming bulk batch put the package at 327.4 KiB; 329: LINE aggregation
-# units for experiment arms (their check and the decision's field), 328.1 KiB.
+# 22's checks and the streaming bulk batch put the package at 327.4 KiB; 329: session 23's LINE
+# aggregation units for experiment arms (their checks and the decision's field) and rich-menu
+# area bounds inside the menu, 328.7 KiB.
 SIZE_BUDGET_KIB := 329
 
 test-npm: deps pkg
