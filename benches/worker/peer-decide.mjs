@@ -163,7 +163,7 @@ export class PeerDecider {
         }
       }
       if (chosen) {
-        decision.content = { id: content.id, variant: chosen.id, ...(chosen.weight !== undefined ? { experiment: exp.id } : {}) };
+        decision.content = { id: content.id, variant: chosen.id, ...(chosen.weight !== undefined ? { experiment: exp.id } : {}), ...(chosen.aggregationUnit ? { aggregationUnit: chosen.aggregationUnit } : {}) };
         decision.messages = this.#render(chosen.messages, { user, now: ctx.now, event: ctx.event, segments });
       }
     }
