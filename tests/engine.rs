@@ -636,3 +636,21 @@ fn a_calendar_number_written_as_text_is_told_to_be_written_as_a_number() {
         assert!(errors[0].message.contains(fix) && !errors[0].message.contains("JavaScript"), "{}", errors[0].message);
     }
 }
+
+#[test]
+fn a_context_read_into_the_rust_types_and_written_again_decides_the_same() {
+    // An item's `at` in epoch milliseconds (as the engine takes it) survives `kizuna::Context`.
+    let e = Engine::compile(CONFIG).unwrap();
+    let text = json!({"version": 1, "now": NOW, "user": {"userId": "U1", "purchases": [
+        {"sku": "LT-120", "category": "lotion", "amount": 3800, "at": 1_762_000_000_000_i64},
+        {"sku": "SR-30", "category": "serum", "amount": 6800, "at": "2026-11-20T10:00:00+09:00"}
+    ], "events": [{"type": "page_view", "at": 1_764_000_000_000_i64}]}})
+    .to_string();
+    let typed: kizuna::Context = serde_json::from_str(&text).unwrap();
+    assert_eq!(typed.user.purchases[0].at, kizuna::contract::Timestamp::Millis(1_762_000_000_000));
+    assert_eq!(typed.user.purchases[1].at, "2026-11-20T10:00:00+09:00".into());
+    let again = serde_json::to_string(&typed).unwrap();
+    let (a, b) = (e.decide(&text, DecideOptions::default()).unwrap(), e.decide(&again, DecideOptions::default()).unwrap());
+    assert_eq!(a.segments, b.segments);
+    assert!(a.segments.iter().any(|s| s == "repeat"), "{:?}", a.segments);
+}

@@ -96,7 +96,7 @@ pub struct Purchase {
     /// one field a purchase needs: the time operators read it (`days_since`, `after`, …); the
     /// others are there for the rules that read them.
     #[cfg_attr(not(target_arch = "wasm32"), schemars(schema_with = "time_schema"))]
-    pub at: String,
+    pub at: Timestamp,
 }
 
 /// One tracked event.
@@ -110,15 +110,50 @@ pub struct UserEvent {
     /// When it happened: RFC 3339 text, or a number of epoch milliseconds (as for a
     /// purchase's `at`).
     #[cfg_attr(not(target_arch = "wasm32"), schemars(schema_with = "time_schema"))]
-    pub at: String,
+    pub at: Timestamp,
     /// Event details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
 }
 
+/// An item's `at` as a context may give it: RFC 3339 text, or whole epoch milliseconds. Both
+/// are written back as they came, so a context read into [`Context`] and written again decides
+/// the same.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Timestamp {
+    /// RFC 3339 text (`2026-11-20T10:00:00+09:00`) or a date (`2026-11-20`).
+    Text(String),
+    /// Milliseconds since 1970-01-01T00:00:00Z.
+    Millis(i64),
+}
+
+impl Default for Timestamp {
+    fn default() -> Self {
+        Timestamp::Text(String::new())
+    }
+}
+
+impl From<&str> for Timestamp {
+    fn from(s: &str) -> Self {
+        Timestamp::Text(s.to_string())
+    }
+}
+
+impl From<String> for Timestamp {
+    fn from(s: String) -> Self {
+        Timestamp::Text(s)
+    }
+}
+
+impl From<i64> for Timestamp {
+    fn from(ms: i64) -> Self {
+        Timestamp::Millis(ms)
+    }
+}
+
 /// The schema of an item's `at`: what [`check`] takes for it ([`Ty::Time`]) and the time
-/// operators read, RFC 3339 text or whole epoch milliseconds. (The Rust field stays a
-/// `String`: the engine reads contexts through [`crate::value`], not these structs.)
+/// operators read, RFC 3339 text or whole epoch milliseconds.
 #[cfg(not(target_arch = "wasm32"))]
 fn time_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "type": ["string", "integer"] })

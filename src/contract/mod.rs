@@ -13,7 +13,7 @@ pub mod read;
 pub mod sync;
 
 pub use config::{Config, Content, Experiment, Segment, Variant};
-pub use context::{Context, Purchase, User, UserEvent};
+pub use context::{Context, Purchase, Timestamp, User, UserEvent};
 pub use decision::{ContentChoice, ContentExplain, Decision, ExperimentExplain, MenuAction, MessageJson, MenuReason, QuizCompletion, RichMenuChoice, SegmentExplain, Step, VariantExplain, VariantWeight};
 pub use menus::{Menu, MenuRule, RichMenus};
 pub use sync::{SyncEnvelope, SyncSource};
