@@ -5,7 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startLineApi } from "../../www/mock/line-api.mjs";
-import { LineApi, retryKeyFor } from "../../www/worker/src/line.js";
+import { LineApi } from "../../www/worker/src/line.js";
+import { retryKeyFor } from "../../pkg/line.js";
 
 const { Engine } = await import("../../pkg/node.js");
 

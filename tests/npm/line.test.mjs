@@ -159,3 +159,42 @@ test("a push campaign's decisions carry their variant's aggregation unit, which 
     await line.close();
   }
 });
+
+test("kizuna/line's pushRequest turns each decision of a push campaign into a push LINE accepts once, with the retry key and the arm's unit", async () => {
+  const { Engine } = await import("../../pkg/node.js");
+  const { pushRequest, retryKeyFor } = await import("../../pkg/line.js");
+  const { readFileSync } = await import("node:fs");
+  const read = (p) => readFileSync(new URL(`../../examples/skincare/${p}`, import.meta.url), "utf8");
+  const engine = new Engine(read("config.json"));
+  const line = await startLineApi({ token: "t" });
+  const send = (r) => fetch(line.url + r.path, { method: r.method, headers: { authorization: "Bearer t", "content-type": "application/json", ...r.headers }, body: JSON.stringify(r.body) });
+  try {
+    const contexts = read("contexts.ndjson").split("\n").filter(Boolean);
+    let sent = 0;
+    for (const ctx of contexts) {
+      const d = engine.render("birthday", ctx);
+      const r = pushRequest(d);
+      if (!d.messages) {
+        assert.equal(r, null, "nothing to send");
+        continue;
+      }
+      assert.deepEqual(pushRequest(JSON.stringify(d)), r, "a decision's JSON text gives the same request");
+      assert.equal(r.headers["X-Line-Retry-Key"], retryKeyFor(d.decisionId));
+      assert.match(r.headers["X-Line-Retry-Key"], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.deepEqual(r.body, { to: d.userId, messages: d.messages, customAggregationUnits: [d.content.aggregationUnit] });
+      assert.equal((await send(r)).status, 200);
+      assert.equal((await send(r)).status, 409, "a retry under the same key is not sent twice");
+      sent++;
+    }
+    assert.equal(sent, contexts.length, "every example user gets the birthday push");
+    // The key is the decisionId's hex digits in UUID v4 layout.
+    assert.equal(retryKeyFor("0123456789abcdef0123456789abcdef"), "01234567-89ab-4def-8123-456789abcdef");
+    // No unit on a variant without one; nothing for a decision without messages.
+    const plain = pushRequest({ userId: `U${"a".repeat(32)}`, decisionId: "f".repeat(32), content: { id: "c", variant: "v" }, messages: [{ type: "text", text: "x" }] });
+    assert.equal("customAggregationUnits" in plain.body, false);
+    assert.equal(pushRequest({ userId: "U1", decisionId: "0".repeat(32), errors: [{ code: "limit_exceeded", message: "…", path: "" }] }), null);
+    assert.throws(() => pushRequest(42), TypeError);
+  } finally {
+    await line.close();
+  }
+});

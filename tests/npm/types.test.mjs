@@ -408,3 +408,31 @@ test("decision messages are LINE messages: they go to @line/bot-sdk's reply call
   assert.ok(seen.has("text") && seen.has("flex"), [...seen].join(" "));
   for (const t of seen) assert.ok(types.includes(t), `a ${t} message is no LineMessage`);
 });
+
+test("kizuna/line is exported and shipped, and its push request is @line/bot-sdk's PushMessageRequest without a cast", () => {
+  const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
+  assert.deepEqual(pkg.exports["./line"], { types: "./line.d.ts", default: "./line.js" });
+  const files = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: pkgDir, encoding: "utf8" }))[0].files.map((f) => f.path);
+  for (const f of ["line.js", "line.d.ts"]) assert.ok(files.includes(f), f);
+  const sdk = join(project, "node_modules/@line");
+  try {
+    symlinkSync(join(pkgDir, "node_modules/@line"), sdk, "dir");
+  } catch (e) {
+    if (e.code !== "EEXIST") throw e;
+  }
+  const source = `
+    import type { messagingApi } from "@line/bot-sdk";
+    import type { Decision } from "kizuna";
+    import { pushRequest, retryKeyFor, type PushRequest } from "kizuna/line";
+    export function body(d: Decision | string): messagingApi.PushMessageRequest | null {
+      const r: PushRequest | null = pushRequest(d);
+      return r === null ? null : r.body;
+    }
+    export const key: string = retryKeyFor("0123456789abcdef0123456789abcdef");
+    // @ts-expect-error: a decision is an object or its JSON text
+    pushRequest(42);
+  `;
+  for (const [name, resolution] of Object.entries(RESOLUTIONS)) {
+    assert.equal(typecheck(`kizuna-line-${name}.ts`, source, { ...resolution, lib: ["es2022"], types: [], skipLibCheck: true }), "", name);
+  }
+});

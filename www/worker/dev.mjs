@@ -51,7 +51,7 @@ export async function buildWorker({ entry = join(here, "src/index.js"), outdir =
       // with its `workerd` export condition; a deployment installs it from npm instead.
       name: "kizuna-pkg",
       setup(b) {
-        const files = { kizuna: "workerd.js", "kizuna/sync": "sync.js", "kizuna/kizuna_bg.wasm": "dist/kizuna_bg.wasm" };
+        const files = { kizuna: "workerd.js", "kizuna/sync": "sync.js", "kizuna/line": "line.js", "kizuna/kizuna_bg.wasm": "dist/kizuna_bg.wasm" };
         b.onResolve({ filter: /^kizuna(\/.*)?$/ }, (args) => (files[args.path] ? { path: join(root, "pkg", files[args.path]) } : undefined));
       },
     }, {

@@ -227,15 +227,3 @@ export function parseRetryAfter(value) {
   return Number.isNaN(t) ? undefined : Math.max(0, t - Date.now());
 }
 
-/**
- * A UUID derived from a decisionId (32 hex digits from kizuna): the same decision always pushes
- * with the same X-Line-Retry-Key, so a retried push (after a timeout or a crash) is sent once.
- * The version/variant nibbles are set (v4 layout) so strict UUID validators accept it.
- */
-export function retryKeyFor(decisionId) {
-  let hex = String(decisionId).toLowerCase().replace(/[^0-9a-f]/g, "");
-  if (hex.length < 32) hex = (hex + "0".repeat(32)).slice(0, 32);
-  hex = hex.slice(0, 32);
-  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}

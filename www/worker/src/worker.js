@@ -28,9 +28,10 @@
 // backend call before it), and lets a failed hand-off answer 500 so LINE redelivers.
 import { DurableObject } from "cloudflare:workers";
 import { SyncClient, DurableObjectStore } from "kizuna/sync";
+import { retryKeyFor } from "kizuna/line";
 import { verifySignature } from "./signature.js";
 import { HTTPFetchError } from "@line/bot-sdk";
-import { LineApi, retryKeyFor, isMonthlyLimit } from "./line.js";
+import { LineApi, isMonthlyLimit } from "./line.js";
 
 const HANDLED = new Set(["follow", "unfollow", "message", "postback"]);
 const MAX_BODY = 1 << 20; // LINE webhook bodies are far smaller; refuse anything larger
