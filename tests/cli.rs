@@ -657,3 +657,53 @@ fn menus_help_says_what_its_input_is() {
     let line = help.lines().find(|l| l.trim_start().starts_with("[DECISIONS]")).unwrap_or_default();
     assert!(line.contains("kizuna decide") && line.contains('-'), "{help}");
 }
+
+/// `kizuna pushes`: each decision with messages becomes the push request `pushRequest` of the npm
+/// package's `kizuna/line` makes (the same retry key, body and unit); the rest is counted.
+#[test]
+fn pushes_turns_a_campaigns_decisions_into_the_push_requests_kizuna_line_makes() {
+    let contexts = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/skincare/contexts.ndjson")).unwrap();
+    let decided = kizuna(&["decide", "--config", "examples/skincare/config.json", "--content", "recommendations", "-"], Some(&format!("{{\"now\": \"soon\"}}\n{contexts}")));
+    let decisions = String::from_utf8(decided.stdout).unwrap();
+    // One decision without messages (nothing rendered), as a content whose variants all fail to apply leaves it.
+    let silent = r#"{"version":1,"decisionId":"0123456789abcdef0123456789abcdef","userId":"U0123456789abcdef0123456789abcdef","segments":[]}"#;
+    let input = format!("{decisions}\n{silent}\n");
+    let out = kizuna(&["pushes", "-"], Some(&input));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("20 push request(s); skipped 1 decision(s) without messages and 1 error line(s) of contexts that were not decided"), "{stderr}");
+    let requests: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let decided: Vec<serde_json::Value> = decisions.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).filter(|d| d.get("decisionId").is_some()).collect();
+    assert_eq!(requests.len(), decided.len());
+    for (r, d) in requests.iter().zip(&decided) {
+        assert_eq!(r["body"]["to"], d["userId"]);
+        assert_eq!(r["body"]["messages"], d["messages"]);
+        assert_eq!(r["body"]["customAggregationUnits"], serde_json::json!([d["content"]["aggregationUnit"]]));
+    }
+    // The same requests as kizuna/line's pushRequest, run by Node on the same lines.
+    let script = format!(
+        "import {{ pushRequest }} from {:?}; let t = ''; for await (const c of process.stdin) t += c; \
+         for (const l of t.split('\\n').filter(Boolean)) {{ const d = JSON.parse(l); if (d.decisionId) {{ const r = pushRequest(d); if (r) console.log(JSON.stringify(r)); }} }}",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/pkg/line.js")
+    );
+    let mut node = Command::new("node").args(["--input-type=module", "-e", &script]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("node");
+    node.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let js: Vec<serde_json::Value> = String::from_utf8(node.wait_with_output().unwrap().stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(js, requests, "kizuna pushes and kizuna/line's pushRequest disagree");
+}
+
+#[test]
+fn pushes_stops_at_a_line_that_is_no_decision_after_the_requests_before_it() {
+    let ok = r#"{"decisionId":"0123456789abcdef0123456789abcdef","userId":"U0123456789abcdef0123456789abcdef","messages":[{"type":"text","text":"a"}]}"#;
+    let out = kizuna(&["pushes", "-"], Some(&format!("{ok}\n\n{{\"userId\": \"U1\"}}\n{ok}\n")));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1, "the request before the bad line");
+    assert!(String::from_utf8(out.stderr).unwrap().contains("line 3: not a decision (no \"decisionId\")"));
+    let key = r#"{"method":"POST","path":"/v2/bot/message/push","headers":{"X-Line-Retry-Key":"01234567-89ab-4def-8123-456789abcdef"},"body":{"to":"U0123456789abcdef0123456789abcdef","messages":[{"type":"text","text":"a"}]}}"#;
+    assert_eq!(String::from_utf8(kizuna(&["pushes", "-"], Some(ok)).stdout).unwrap().trim_end(), key);
+    let out = kizuna(&["pushes", "-"], Some(&ok.replace("0123456789abcdef0123456789abcdef\",\"userId", "d-1\",\"userId")));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("is not the 32 hex digits kizuna writes"));
+    let out = kizuna(&["pushes", "-"], Some("[1, 2]\n"));
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -83,6 +83,15 @@ mod cli {
             /// Decisions as `kizuna decide` writes them, one per line, or a JSON array ("-" or nothing: stdin).
             decisions: Option<String>,
         },
+        /// Turn NDJSON decisions (a file, or -) into LINE push requests, one JSON request per line:
+        /// {"method", "path", "headers": {"X-Line-Retry-Key"}, "body": {"to", "messages", "customAggregationUnits"?}}.
+        /// The retry key comes from the decisionId, so a run repeated after a failure makes the same
+        /// keys and LINE sends each push once. Decisions without messages (and the error lines of
+        /// `kizuna decide`) are skipped and counted on stderr.
+        Pushes {
+            /// Decisions as `kizuna decide` writes them, one per line ("-" or nothing: stdin).
+            decisions: Option<String>,
+        },
         /// Render a Liquid template (file or -) against data (JSON file or -; default {}).
         Render {
             /// The template (file, or -).
@@ -353,6 +362,148 @@ mod cli {
             }
         }
         Ok(batch.requests())
+    }
+
+    /// The X-Line-Retry-Key of a decision's push: its decisionId's 32 hex digits in UUID
+    /// layout, with the version nibble 4 and the variant's top bits 10 (as `retryKeyFor` of the
+    /// npm package's `kizuna/line` makes it; tests/cli.rs holds the two to the same keys).
+    /// `None` for an id that is not 32 hex digits (kizuna writes no other).
+    fn retry_key(decision_id: &str) -> Option<String> {
+        let hex = decision_id.to_ascii_lowercase();
+        if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let variant = u8::from_str_radix(hex.get(16..17)?, 16).ok()? & 0x3 | 0x8;
+        Some(format!("{}-{}-4{}-{variant:x}{}-{}", hex.get(..8)?, hex.get(8..12)?, hex.get(13..16)?, hex.get(17..20)?, hex.get(20..)?))
+    }
+
+    /// What `kizuna pushes` reads of a decision (the rest is not parsed: messages stay as written).
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct PushRecord<'a> {
+        user_id: Option<String>,
+        decision_id: Option<String>,
+        #[serde(borrow)]
+        messages: Option<Vec<&'a serde_json::value::RawValue>>,
+        content: Option<PushContent>,
+        #[serde(borrow)]
+        error: Option<&'a serde_json::value::RawValue>,
+        #[serde(borrow)]
+        errors: Option<&'a serde_json::value::RawValue>,
+    }
+
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct PushContent {
+        aggregation_unit: Option<String>,
+    }
+
+    /// `kizuna pushes`: one push request per decision with messages, streamed as read. A line that
+    /// is not a decision stops the run (exit 1) after the requests before it, which stay valid:
+    /// run it again once mended, and their retry keys keep LINE from sending them twice.
+    fn pushes(name: Option<&str>) -> ExitCode {
+        let label = label(name.unwrap_or("-"));
+        let mut lines = match open_lines(name, "decision") {
+            Ok(l) => l,
+            Err(code) => return code,
+        };
+        let mut out = BufWriter::new(std::io::stdout().lock());
+        let (mut written, mut silent, mut failed_renders, mut undecided) = (0usize, 0usize, 0usize, 0usize);
+        let mut request = String::new();
+        loop {
+            let (n, line) = match lines.next() {
+                Ok(Some(l)) => l,
+                Ok(None) => break,
+                Err(e) => {
+                    say!("kizuna: cannot read {label}: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let bytes = match line {
+                Line::Text(b) => b,
+                Line::TooLong(e) => {
+                    say!("kizuna: line {n}: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let text = match std::str::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    say!("kizuna: {label}: {}", not_text(bytes, e.valid_up_to(), n - 1));
+                    return ExitCode::from(1);
+                }
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            let refuse = |why: &str| {
+                say!("kizuna: line {n}: not a decision ({why}); each line must be a decision as `kizuna decide` writes it");
+                ExitCode::from(1)
+            };
+            let record: PushRecord = match serde_json::from_str(text) {
+                Ok(r) => r,
+                Err(e) => return refuse(&format!("{e}")),
+            };
+            let (user_id, decision_id) = match (record.user_id, record.decision_id) {
+                (Some(u), Some(d)) => (u, d),
+                // `kizuna decide`'s line for a context it could not decide.
+                (_, None) if record.error.is_some() => {
+                    undecided += 1;
+                    continue;
+                }
+                (None, _) => return refuse("no \"userId\""),
+                (_, None) => return refuse("no \"decisionId\""),
+            };
+            let messages = record.messages.unwrap_or_default();
+            if messages.is_empty() {
+                silent += 1;
+                failed_renders += usize::from(record.errors.is_some());
+                continue;
+            }
+            let Some(key) = retry_key(&decision_id) else {
+                return refuse("its \"decisionId\" is not the 32 hex digits kizuna writes");
+            };
+            request.clear();
+            request.push_str("{\"method\":\"POST\",\"path\":\"/v2/bot/message/push\",\"headers\":{\"X-Line-Retry-Key\":\"");
+            request.push_str(&key);
+            request.push_str("\"},\"body\":{\"to\":");
+            request.push_str(&serde_json::Value::from(user_id).to_string());
+            request.push_str(",\"messages\":[");
+            for (i, m) in messages.iter().enumerate() {
+                if i > 0 {
+                    request.push(',');
+                }
+                request.push_str(m.get());
+            }
+            request.push(']');
+            if let Some(unit) = record.content.and_then(|c| c.aggregation_unit) {
+                request.push_str(",\"customAggregationUnits\":[");
+                request.push_str(&serde_json::Value::from(unit).to_string());
+                request.push(']');
+            }
+            request.push_str("}}");
+            if let Err(e) = writeln!(out, "{request}") {
+                return write_failed(&e);
+            }
+            written += 1;
+        }
+        if let Err(e) = out.flush() {
+            return write_failed(&e);
+        }
+        if silent + undecided > 0 {
+            let mut skipped = Vec::new();
+            if silent > 0 {
+                let renders = if failed_renders > 0 { format!(" ({failed_renders} of them a content that failed to render: see their \"errors\")") } else { String::new() };
+                skipped.push(format!("{silent} decision(s) without messages{renders}"));
+            }
+            if undecided > 0 {
+                skipped.push(format!("{undecided} error line(s) of contexts that were not decided"));
+            }
+            say!("kizuna: {written} push request(s); skipped {}", skipped.join(" and "));
+        } else if written == 0 {
+            say!("kizuna: no decisions in {label}");
+        }
+        ExitCode::SUCCESS
     }
 
     /// Reads a main input and optional data (each a file or -), the data defaulting to `empty`.
@@ -940,6 +1091,7 @@ mod cli {
                     Err(e) => write_failed(&e),
                 }
             }
+            Command::Pushes { decisions } => pushes(decisions.as_deref()),
             Command::Render { template, data, now, config } => match with_config(config.as_deref(), &[Some(&template), data.as_deref()]) {
                 Ok(Some(engine)) => playground(&template, data.as_deref(), "{}", now, &|t, d, n| engine.render_template(t, d, n), false, true),
                 Ok(None) => playground(&template, data.as_deref(), "{}", now, &kizuna::engine::render_template, false, true),
