@@ -2,6 +2,7 @@
 // decisions as a table.
 import { readFileSync } from "node:fs";
 import { Engine } from "../pkg/node.js";
+import { pushRequest } from "../pkg/line.js";
 
 const here = (p) => new URL(p, import.meta.url);
 const config = readFileSync(here("./skincare/config.json"), "utf8");
@@ -56,6 +57,16 @@ pushes.forEach((p, i) => {
   }
 });
 console.log(`  ${pushes.filter((p) => p.content?.variant === "bestsellers").length} other users get the bestseller text`);
+// What the backend sends (kizuna/line's pushRequest): each variant pushes under its own LINE
+// aggregation unit, so LINE's statistics give opens and taps per variant.
+const sends = pushes.map(pushRequest).filter(Boolean);
+const byUnit = new Map();
+for (const r of sends) {
+  const unit = r.body.customAggregationUnits?.[0] ?? "(none)";
+  byUnit.set(unit, (byUnit.get(unit) ?? 0) + 1);
+}
+const units = [...byUnit].map(([u, n]) => `${u} × ${n}`);
+console.log(`  ${sends.length} push requests, by aggregation unit: ${units.join(", ")}; first retry key ${sends[0]?.headers["X-Line-Retry-Key"]}`);
 
 console.log(`\nThe decision for ${rows[0][0]}'s follow event, in full (ready for the reply API):`);
 console.log(JSON.stringify(decisions[0], null, 2));
