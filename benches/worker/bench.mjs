@@ -24,7 +24,6 @@ import { createHmac, randomBytes } from "node:crypto";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { once } from "node:events";
-import autocannon from "autocannon";
 import { buildWorker, startWorkerd, removeBundle } from "../../www/worker/dev.mjs";
 import { followEvent, webhookBody } from "../../www/worker/send-webhook.mjs";
 import { generateUsers } from "../users.mjs";
@@ -69,6 +68,9 @@ const fmt = (n, d = 0) => n.toLocaleString("en-US", { minimumFractionDigits: d, 
   }
   console.log(`correctness: the json-logic-js + liquidjs worker decides like kizuna for all ${USERS} bench users (segments, groups, content, messages, rich menu)\n`);
 }
+// BENCH_CHECK_ONLY=1 (make test): the check above, without workerd or the load generator.
+if (process.env.BENCH_CHECK_ONLY === "1") process.exit(0);
+const { default: autocannon } = await import("autocannon");
 
 // ---- set-up -----------------------------------------------------------------------------------
 const bundles = {};
