@@ -265,6 +265,44 @@ mod cli {
         }
     }
 
+    impl Lines {
+        /// Runs `each` on every non-blank line (its 1-based number and text), for the commands
+        /// that stop at the first line they cannot take (`menus`, `pushes`): a read failure is
+        /// said on stderr (exit 2), as is a line over the limit, with its record's index as
+        /// path, or one that is not UTF-8 (exit 1); `each` stops the run with its own code.
+        fn for_each_record(&mut self, label: &str, mut each: impl FnMut(usize, &str) -> Result<(), ExitCode>) -> Result<(), ExitCode> {
+            let mut records = 0usize;
+            loop {
+                let (n, line) = match self.next() {
+                    Ok(Some(l)) => l,
+                    Ok(None) => return Ok(()),
+                    Err(e) => {
+                        say!("kizuna: cannot read {label}: {e}");
+                        return Err(ExitCode::from(2));
+                    }
+                };
+                match line {
+                    Line::Text(bytes) => {
+                        let text = std::str::from_utf8(bytes).map_err(|e| {
+                            // Said as for a whole file.
+                            say!("kizuna: {label}: {}", not_text(bytes, e.valid_up_to(), n - 1));
+                            ExitCode::from(1)
+                        })?;
+                        if !text.trim().is_empty() {
+                            records += 1;
+                            each(n, text)?;
+                        }
+                    }
+                    Line::TooLong(mut e) => {
+                        e.path = format!("/{records}");
+                        say!("kizuna: line {n}: {e}");
+                        return Err(ExitCode::from(1));
+                    }
+                }
+            }
+        }
+    }
+
     /// NDJSON from a file, or stdin for `None` and `-`.
     fn open_lines(name: Option<&str>, what: &'static str) -> Result<Lines, ExitCode> {
         let input: Box<dyn BufRead> = match name {
@@ -308,11 +346,6 @@ mod cli {
             }
             ExitCode::from(1)
         };
-        // Not UTF-8 is a problem of the input (exit 1), said as for a whole file.
-        let not_utf8 = |e: Error| {
-            say!("kizuna: {label}: {e}");
-            ExitCode::from(1)
-        };
         let mut lines = open_lines(name, "decision")?;
         // Told apart as `bulk_requests_json` does, by the first byte that is not whitespace.
         // Leading whitespace means nothing in either format, and a pipe's first read may hold
@@ -338,29 +371,15 @@ mod cli {
         if first == Some(b'[') {
             let mut text = Vec::new();
             lines.input.read_to_end(&mut text).map_err(fail)?;
-            let text = String::from_utf8(text).map_err(|e| not_utf8(not_text(e.as_bytes(), e.utf8_error().valid_up_to(), lines.number)))?;
+            let text = String::from_utf8(text).map_err(|e| {
+                // Not UTF-8 is a problem of the input (exit 1), said as for a whole file.
+                say!("kizuna: {label}: {}", not_text(e.as_bytes(), e.utf8_error().valid_up_to(), lines.number));
+                ExitCode::from(1)
+            })?;
             return kizuna::engine::BulkBatch::from_json(&text).map(kizuna::engine::BulkBatch::requests).map_err(refused);
         }
         let mut batch = kizuna::engine::BulkBatch::default();
-        let mut records = 0usize;
-        while let Some((n, line)) = lines.next().map_err(fail)? {
-            let at = u32::try_from(n).ok();
-            match line {
-                Line::Text(bytes) => {
-                    let text = std::str::from_utf8(bytes).map_err(|e| not_utf8(not_text(bytes, e.valid_up_to(), n - 1)))?;
-                    if text.trim().is_empty() {
-                        continue;
-                    }
-                    records += 1;
-                    batch.add_json(text, at).map_err(refused)?;
-                }
-                Line::TooLong(mut e) => {
-                    e.path = format!("/{records}");
-                    say!("kizuna: line {n}: {e}");
-                    return Err(ExitCode::from(1));
-                }
-            }
-        }
+        lines.for_each_record(label, |n, text| batch.add_json(text, u32::try_from(n).ok()).map_err(refused))?;
         Ok(batch.requests())
     }
 
@@ -410,58 +429,33 @@ mod cli {
         let mut out = BufWriter::new(std::io::stdout().lock());
         let (mut written, mut silent, mut failed_renders, mut undecided) = (0usize, 0usize, 0usize, 0usize);
         let mut request = String::new();
-        loop {
-            let (n, line) = match lines.next() {
-                Ok(Some(l)) => l,
-                Ok(None) => break,
-                Err(e) => {
-                    say!("kizuna: cannot read {label}: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let bytes = match line {
-                Line::Text(b) => b,
-                Line::TooLong(e) => {
-                    say!("kizuna: line {n}: {e}");
-                    return ExitCode::from(1);
-                }
-            };
-            let text = match std::str::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(e) => {
-                    say!("kizuna: {label}: {}", not_text(bytes, e.valid_up_to(), n - 1));
-                    return ExitCode::from(1);
-                }
-            };
-            if text.trim().is_empty() {
-                continue;
-            }
+        let run = lines.for_each_record(label, |n, text| {
             let refuse = |why: &str| {
                 say!("kizuna: line {n}: not a decision ({why}); each line must be a decision as `kizuna decide` writes it");
                 ExitCode::from(1)
             };
             let record: PushRecord = match serde_json::from_str(text) {
                 Ok(r) => r,
-                Err(e) => return refuse(&format!("{e}")),
+                Err(e) => return Err(refuse(&format!("{e}"))),
             };
             let (user_id, decision_id) = match (record.user_id, record.decision_id) {
                 (Some(u), Some(d)) => (u, d),
                 // `kizuna decide`'s line for a context it could not decide.
                 (_, None) if record.error.is_some() => {
                     undecided += 1;
-                    continue;
+                    return Ok(());
                 }
-                (None, _) => return refuse("no \"userId\""),
-                (_, None) => return refuse("no \"decisionId\""),
+                (None, _) => return Err(refuse("no \"userId\"")),
+                (_, None) => return Err(refuse("no \"decisionId\"")),
             };
             let messages = record.messages.unwrap_or_default();
             if messages.is_empty() {
                 silent += 1;
                 failed_renders += usize::from(record.errors.is_some());
-                continue;
+                return Ok(());
             }
             let Some(key) = retry_key(&decision_id) else {
-                return refuse("its \"decisionId\" is not the 32 hex digits kizuna writes");
+                return Err(refuse("its \"decisionId\" is not the 32 hex digits kizuna writes"));
             };
             request.clear();
             request.push_str("{\"method\":\"POST\",\"path\":\"/v2/bot/message/push\",\"headers\":{\"X-Line-Retry-Key\":\"");
@@ -482,10 +476,12 @@ mod cli {
                 request.push(']');
             }
             request.push_str("}}");
-            if let Err(e) = writeln!(out, "{request}") {
-                return write_failed(&e);
-            }
+            writeln!(out, "{request}").map_err(|e| write_failed(&e))?;
             written += 1;
+            Ok(())
+        });
+        if let Err(code) = run {
+            return code;
         }
         if let Err(e) = out.flush() {
             return write_failed(&e);
