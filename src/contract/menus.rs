@@ -309,16 +309,16 @@ fn check_definition(d: &Value, path: &str, p: &mut Problems) {
                         // The path names what to change: the position when the area starts
                         // outside, else the extent. Integers only in the message (saturating):
                         // formatting a float would bring float printing into the Wasm.
-                        let sides = size.map(|(sw, sh)| [("x", "width", x, w, sw), ("y", "height", y, h, sh)]);
-                        for (pos, len, start, extent, full) in sides.into_iter().flatten() {
-                            let bad_start = start.fract() != 0.0 || start < 0.0 || start >= full;
-                            if bad_start || extent.fract() != 0.0 || extent < 1.0 || start + extent > full {
-                                let (sw, sh) = size.map_or((0, 0), |(sw, sh)| (sw as i64, sh as i64));
-                                p.push(
-                                    Code::InvalidValue,
-                                    &join(&join(&at, "bounds"), if bad_start { pos } else { len }),
-                                    format!("area {i} does not fit the {sw} × {sh} menu: \"{pos}\" must be a whole number from 0 and \"{len}\" one from 1, with {pos} + {len} at most {}", full as i64),
-                                );
+                        if let Some((sw, sh)) = size {
+                            for (pos, len, start, extent, full) in [("x", "width", x, w, sw), ("y", "height", y, h, sh)] {
+                                let bad_start = start.fract() != 0.0 || start < 0.0 || start >= full;
+                                if bad_start || extent.fract() != 0.0 || extent < 1.0 || start + extent > full {
+                                    p.push(
+                                        Code::InvalidValue,
+                                        &join(&join(&at, "bounds"), if bad_start { pos } else { len }),
+                                        format!("area {i} does not fit the {} × {} menu: \"{pos}\" must be a whole number from 0 and \"{len}\" one from 1, with {pos} + {len} at most {}", sw as i64, sh as i64, full as i64),
+                                    );
+                                }
                             }
                         }
                         crate::line_shape::check_rich_menu_action(action, &join(&at, "action"), &mut |code, at, problem| p.push(code, at, format!("rich menu: {problem}")));
