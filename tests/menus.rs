@@ -292,7 +292,8 @@ fn rich_menu_actions_are_checked_like_message_actions() {
 
 /// An area's bounds are whole pixels (x and y from 0, width and height from 1: LINE's OpenAPI
 /// description) and stay inside the menu's size (kizuna's rule: LINE documents none, and a tap
-/// area past the image is never what was meant), in `definition` and `aliasDefinitions`.
+/// area past the image is never what was meant), in `definition` and `aliasDefinitions`. The
+/// size itself is whole pixels too.
 #[test]
 fn area_bounds_stay_inside_the_menu() {
     let with = |area: usize, bounds: Value| {
@@ -332,6 +333,10 @@ fn area_bounds_stay_inside_the_menu() {
     // A menu whose size is wrong reports its size, not every area besides.
     let mut m = menus();
     m["menus"][0]["definition"]["size"] = json!({"width": 1000, "height": 1000});
+    assert_eq!(errors(m), [(Code::InvalidValue, "/richMenus/menus/0/definition/size".to_string())]);
+    // So does a size of fractional pixels (LINE's `RichMenuSize` is integers).
+    let mut m = menus();
+    m["menus"][0]["definition"]["size"] = json!({"width": 2500, "height": 843.5});
     assert_eq!(errors(m), [(Code::InvalidValue, "/richMenus/menus/0/definition/size".to_string())]);
 }
 

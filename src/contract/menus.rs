@@ -277,14 +277,15 @@ fn check_definition(d: &Value, path: &str, p: &mut Problems) {
     };
     let size = obj.get("size");
     let dim = |k: &str| size.and_then(|s| s.get(k)).and_then(Value::as_f64);
-    // The size areas must fit in; none when it is wrong (that error comes first).
+    // The size areas must fit in; none when it is wrong (that error comes first). Whole pixels,
+    // as LINE's OpenAPI description types `RichMenuSize` (integers).
     let size = match (dim("width"), dim("height")) {
-        (Some(w), Some(h)) if (800.0..=2500.0).contains(&w) && h >= 250.0 && w / h >= 1.45 => Some((w, h)),
+        (Some(w), Some(h)) if w.fract() == 0.0 && h.fract() == 0.0 && (800.0..=2500.0).contains(&w) && h >= 250.0 && w / h >= 1.45 => Some((w, h)),
         _ => {
             p.push(
                 Code::InvalidValue,
                 &join(path, "size"),
-                "a rich menu's size must be {\"width\": 800–2500, \"height\": ≥ 250} with width/height ≥ 1.45 (e.g. 2500 × 1686 or 2500 × 843)",
+                "a rich menu's size must be whole pixels {\"width\": 800–2500, \"height\": ≥ 250} with width/height ≥ 1.45 (e.g. 2500 × 1686 or 2500 × 843)",
             );
             None
         }
