@@ -25,6 +25,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 
 const file = process.argv[2];
 let text = readFileSync(file, "utf8");
+// Patched already (the prelude written below comes first): a second run would add it twice.
+if (text.startsWith("let textCodec = ")) {
+  console.log(`glue.mjs: ${file} is patched already`);
+  process.exit(0);
+}
 
 function patch(before, after) {
   if (text.split(before).length !== 2) {
