@@ -74,7 +74,8 @@ impl Engine {
         // Rules of segments and contents compile against the same options.
         let opts = config.as_ref().map(|c| {
             let ids: Vec<&str> = c.segments.iter().map(|s| s.id.as_str()).collect();
-            let unread = crate::contract::config::unread_segment_ids(doc, &ids).into_iter().map(str::to_string).collect();
+            // Without read problems every segment was read: the common case skips the scan.
+            let unread = if read_problems == 0 { Vec::new() } else { crate::contract::config::unread_segment_ids(doc, &ids).into_iter().map(str::to_string).collect() };
             logic::Options::for_config(c.tz(), c.segments.iter().map(|s| s.id.clone()).collect()).with_unread(unread)
         });
         let segments = config.as_ref().zip(opts.as_ref()).map(|(c, o)| Segments::compile(c, o, &mut p));
