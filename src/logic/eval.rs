@@ -3,7 +3,7 @@
 //! Results are `Cow`s: `var` and literals come back borrowed (no copy of the data), computed
 //! values owned. [`Node::truth`] is the allocation-free path used by `Rule::matches`.
 
-use super::coerce::{describe, js_string, loose_cmp, loose_eq, num_value, strict_eq, to_number, truthy, write_js_string};
+use super::coerce::{describe, js_string, loose_cmp, loose_eq, num_value, str_to_number, strict_eq, to_number, truthy, write_js_string};
 use super::flagd;
 use super::node::{array_index, Arith, Args, Calendar, Cmp, Iter, Key, Node, Op, PathSpec, Tags, TimeArg, TimeFast};
 use super::time::{format_rfc3339, in_rfc3339_years, parse_stamp, shift, Instant};
@@ -1041,32 +1041,34 @@ impl Node {
         failure.map_or(Ok(null()), Err)
     }
 
-    /// JavaScript's `substr(start, length)`, counted in characters; a negative length stops
-    /// that many characters before the end.
+    /// JavaScript's `substr(start, length)` as json-logic-js calls it: counted in UTF-16 units
+    /// (as JavaScript and LINE count; a surrogate pair cut in half leaves U+FFFD, what the lone
+    /// half becomes in UTF-8); `start` and `length` converted as JavaScript converts them
+    /// (`["2"]` is 2, NaN is 0, fractions truncated); a negative length stops that many units
+    /// before the end, truncated after subtracting (`-2.5` of 17 units leaves 14).
     fn substr<'x, 'a>(&'x self, args: &'x [Node], sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Out<'x, 'a> {
-        let int = |v: &Value| {
-            let f = to_number(v);
-            if f.is_nan() {
-                0
-            } else {
-                f.trunc().clamp(-1e15, 1e15) as i64
-            }
+        let number = |v: &Value| match v {
+            Value::Array(_) | Value::Object(_) => str_to_number(&js_string(v)),
+            other => to_number(other),
         };
+        let int = |f: f64| if f.is_nan() { 0.0 } else { f.trunc() };
         let mut values = Vec::with_capacity(3);
         for n in args {
             values.push(n.eval(sc, cx)?);
         }
         let source = values.first().map(|v| js_string(v).into_owned()).unwrap_or_default();
-        let size = source.chars().count() as i64;
-        let start = values.get(1).map_or(0, |v| int(v));
-        let start = if start < 0 { (size + start).max(0) } else { start.min(size) };
-        let end = match values.get(2).map(|v| int(v)) {
-            None => size,
-            Some(len) if len < 0 => (size + len).max(start),
-            Some(len) => (start + len).min(size),
+        let units: Vec<u16> = source.encode_utf16().collect();
+        let size = units.len() as f64;
+        let start = values.get(1).map_or(0.0, |v| int(number(v)));
+        let start = if start < 0.0 { (size + start).max(0.0) } else { start.min(size) };
+        let rest = size - start;
+        let take = match values.get(2).map(|v| number(v)) {
+            None => rest,
+            Some(len) if len < 0.0 => int(rest + len),
+            Some(len) => int(len),
         };
-        let byte = |c: i64| source.char_indices().nth(c as usize).map_or(source.len(), |(b, _)| b);
-        let text = source.get(byte(start)..byte(end)).unwrap_or("").to_string();
+        let take = take.clamp(0.0, rest);
+        let text = units.get(start as usize..(start + take) as usize).map(String::from_utf16_lossy).unwrap_or_default();
         Ok(Cow::Owned(Value::String(Cow::Owned(text))))
     }
 
