@@ -1057,8 +1057,7 @@ impl Node {
             values.push(n.eval(sc, cx)?);
         }
         let source = values.first().map(|v| js_string(v).into_owned()).unwrap_or_default();
-        let units: Vec<u16> = source.encode_utf16().collect();
-        let size = units.len() as f64;
+        let size = source.chars().map(char::len_utf16).sum::<usize>() as f64;
         let start = values.get(1).map_or(0.0, |v| int(number(v)));
         let start = if start < 0.0 { (size + start).max(0.0) } else { start.min(size) };
         let rest = size - start;
@@ -1067,8 +1066,19 @@ impl Node {
             Some(len) if len < 0.0 => int(rest + len),
             Some(len) => int(len),
         };
-        let take = take.clamp(0.0, rest);
-        let text = units.get(start as usize..(start + take) as usize).map(String::from_utf16_lossy).unwrap_or_default();
+        let (from, to) = (start as usize, (start + take.clamp(0.0, rest)) as usize);
+        // Each character whose units all lie in [from, to); half a pair is U+FFFD.
+        let mut text = String::new();
+        let mut at = 0;
+        for c in source.chars() {
+            let end = at + c.len_utf16();
+            if at >= from && end <= to {
+                text.push(c);
+            } else if from < to && at < to && end > from {
+                text.push('\u{FFFD}');
+            }
+            at = end;
+        }
         Ok(Cow::Owned(Value::String(Cow::Owned(text))))
     }
 

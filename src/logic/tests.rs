@@ -469,6 +469,8 @@ fn substr_counts_utf16_units_and_converts_like_javascript() {
     // A pair cut in half: JavaScript keeps the lone surrogate, which UTF-8 writes as U+FFFD.
     assert_eq!(eval(json!({"substr": ["é😀x", 2]}), "null"), json!("\u{FFFD}x"));
     assert_eq!(eval(json!({"substr": ["😀", 0, 1]}), "null"), json!("\u{FFFD}"));
+    assert_eq!(eval(json!({"substr": ["😀", 1, 0]}), "null"), json!(""));
+    assert_eq!(eval(json!({"substr": ["é😀x", -2, "😀"]}), "null"), json!(""));
     // Arrays convert through their text ([2] is 2, ["1e3"] is 1000), objects are NaN (0).
     assert_eq!(eval(json!({"substr": ["abcdef", [2]]}), "null"), json!("cdef"));
     assert_eq!(eval(json!({"substr": ["abcdef", ["1e3"]]}), "null"), json!(""));
