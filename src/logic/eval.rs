@@ -1066,7 +1066,8 @@ impl Node {
             Some(len) if len < 0.0 => int(rest + len),
             Some(len) => int(len),
         };
-        let (from, to) = (start as usize, (start + take.clamp(0.0, rest)) as usize);
+        // max/min, not clamp: clamp asserts its bounds and would pull float formatting into the Wasm.
+        let (from, to) = (start as usize, (start + take.max(0.0).min(rest)) as usize);
         // Each character whose units all lie in [from, to); half a pair is U+FFFD.
         let mut text = String::new();
         let mut at = 0;
