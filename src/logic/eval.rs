@@ -3,7 +3,7 @@
 //! Results are `Cow`s: `var` and literals come back borrowed (no copy of the data), computed
 //! values owned. [`Node::truth`] is the allocation-free path used by `Rule::matches`.
 
-use super::coerce::{describe, js_string, loose_cmp, loose_eq, num_value, str_to_number, strict_eq, to_number, truthy, write_js_string};
+use super::coerce::{describe, js_string, loose_cmp, loose_eq, num_value, strict_eq, to_number, truthy, write_js_string};
 use super::flagd;
 use super::node::{array_index, Arith, Args, Calendar, Cmp, Iter, Key, Node, Op, PathSpec, Tags, TimeArg, TimeFast};
 use super::time::{format_rfc3339, in_rfc3339_years, parse_stamp, shift, Instant};
@@ -1043,14 +1043,10 @@ impl Node {
 
     /// JavaScript's `substr(start, length)` as json-logic-js calls it: counted in UTF-16 units
     /// (as JavaScript and LINE count; a surrogate pair cut in half leaves U+FFFD, what the lone
-    /// half becomes in UTF-8); `start` and `length` converted as JavaScript converts them
-    /// (`["2"]` is 2, NaN is 0, fractions truncated); a negative length stops that many units
+    /// half becomes in UTF-8); `start` and `length` converted to numbers as elsewhere
+    /// (an array or object is NaN, which counts as 0; fractions truncated); a negative length stops that many units
     /// before the end, truncated after subtracting (`-2.5` of 17 units leaves 14).
     fn substr<'x, 'a>(&'x self, args: &'x [Node], sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Out<'x, 'a> {
-        let number = |v: &Value| match v {
-            Value::Array(_) | Value::Object(_) => str_to_number(&js_string(v)),
-            other => to_number(other),
-        };
         let int = |f: f64| if f.is_nan() { 0.0 } else { f.trunc() };
         let mut values = Vec::with_capacity(3);
         for n in args {
@@ -1058,10 +1054,10 @@ impl Node {
         }
         let source = values.first().map(|v| js_string(v).into_owned()).unwrap_or_default();
         let size = source.chars().map(char::len_utf16).sum::<usize>() as f64;
-        let start = values.get(1).map_or(0.0, |v| int(number(v)));
+        let start = values.get(1).map_or(0.0, |v| int(to_number(v)));
         let start = if start < 0.0 { (size + start).max(0.0) } else { start.min(size) };
         let rest = size - start;
-        let take = match values.get(2).map(|v| number(v)) {
+        let take = match values.get(2).map(|v| to_number(v)) {
             None => rest,
             Some(len) if len < 0.0 => int(rest + len),
             Some(len) => int(len),

@@ -330,11 +330,14 @@ const ORG_DELTAS = {
   },
   // json-logic-js's negative length is `temp.length + end`: with a string or array ("-1",
   // [-1]) that concatenates text ("5-1", NaN, so ""). kizuna subtracts the number. No suite case.
+  // An array or object as start or length is NaN, as in arithmetic, so 0 (JavaScript reads
+  // [2] as 2). No suite case.
   substrTextLength: {
     ops: ["substr"],
-    suites: "string/substr.json (numbers); a negative length given as text: kizuna's choice",
+    suites: "string/substr.json (numbers); a negative length given as text, an array or object as start or length: kizuna's choice",
     apply(op, values, raw, data) {
-      const [source, start, end] = values.map((x) => org.apply(x, data));
+      const notNumber = (x) => (x !== null && typeof x === "object" ? 0 : x);
+      const [source, start, end] = values.map((x, i) => (i === 0 ? org.apply(x, data) : notNumber(org.apply(x, data))));
       const text = String(source);
       // json-logic-js's own code, with Number(end) where it would concatenate.
       const length = end !== undefined && typeof end !== "number" && Number(end) < 0 ? Number(end) : end;
@@ -530,6 +533,7 @@ test("kizuna's documented choices where json-logic-js answers by a JavaScript ac
     ['{"map": ["abc", {"var": ""}]}', "null", "invalid_argument", []],
     ['{"map": [{"var": "n"}, {"var": ""}]}', '{"n": 5}', "evaluation_failed", []],
     ['{"substr": ["abcde", 0, "-1"]}', "null", "abcd", ""],
+    ['{"substr": ["abcdef", 1, {"var": "a"}]}', '{"a": [2]}', "", "bc"],
     ['{"cat": [9007199254740993]}', "null", "9007199254740993", "9007199254740992"],
     ['{"==": [9007199254740993, 9007199254740992]}', "null", false, true],
   ];
