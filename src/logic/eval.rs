@@ -1041,32 +1041,41 @@ impl Node {
         failure.map_or(Ok(null()), Err)
     }
 
-    /// JavaScript's `substr(start, length)`, counted in characters; a negative length stops
-    /// that many characters before the end.
+    /// JavaScript's `substr(start, length)` as json-logic-js calls it: counted in UTF-16 units
+    /// (as JavaScript and LINE count; a surrogate pair cut in half leaves U+FFFD, what the lone
+    /// half becomes in UTF-8); `start` and `length` converted to numbers as elsewhere
+    /// (an array or object is NaN, which counts as 0; fractions truncated); a negative length stops that many units
+    /// before the end, truncated after subtracting (`-2.5` of 17 units leaves 14).
     fn substr<'x, 'a>(&'x self, args: &'x [Node], sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Out<'x, 'a> {
-        let int = |v: &Value| {
-            let f = to_number(v);
-            if f.is_nan() {
-                0
-            } else {
-                f.trunc().clamp(-1e15, 1e15) as i64
-            }
-        };
+        let int = |f: f64| if f.is_nan() { 0.0 } else { f.trunc() };
         let mut values = Vec::with_capacity(3);
         for n in args {
             values.push(n.eval(sc, cx)?);
         }
         let source = values.first().map(|v| js_string(v).into_owned()).unwrap_or_default();
-        let size = source.chars().count() as i64;
-        let start = values.get(1).map_or(0, |v| int(v));
-        let start = if start < 0 { (size + start).max(0) } else { start.min(size) };
-        let end = match values.get(2).map(|v| int(v)) {
-            None => size,
-            Some(len) if len < 0 => (size + len).max(start),
-            Some(len) => (start + len).min(size),
+        let size = source.chars().map(char::len_utf16).sum::<usize>() as f64;
+        let start = values.get(1).map_or(0.0, |v| int(to_number(v)));
+        let start = if start < 0.0 { (size + start).max(0.0) } else { start.min(size) };
+        let rest = size - start;
+        let take = match values.get(2).map(|v| to_number(v)) {
+            None => rest,
+            Some(len) if len < 0.0 => int(rest + len),
+            Some(len) => int(len),
         };
-        let byte = |c: i64| source.char_indices().nth(c as usize).map_or(source.len(), |(b, _)| b);
-        let text = source.get(byte(start)..byte(end)).unwrap_or("").to_string();
+        // max/min, not clamp: clamp asserts its bounds and would pull float formatting into the Wasm.
+        let (from, to) = (start as usize, (start + take.max(0.0).min(rest)) as usize);
+        // Each character whose units all lie in [from, to); half a pair is U+FFFD.
+        let mut text = String::new();
+        let mut at = 0;
+        for c in source.chars() {
+            let end = at + c.len_utf16();
+            if at >= from && end <= to {
+                text.push(c);
+            } else if from < to && at < to && end > from {
+                text.push('\u{FFFD}');
+            }
+            at = end;
+        }
         Ok(Cow::Owned(Value::String(Cow::Owned(text))))
     }
 

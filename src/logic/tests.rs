@@ -455,3 +455,30 @@ fn a_time_of_day_bound_must_be_two_digit_hours_and_minutes() {
     assert!(errors(json!({"<": ["22:00", {"time_of_day": []}, "24:00"]})).is_empty());
     assert!(errors(json!({">=": [{"time_of_day": []}, "23:59"]})).is_empty());
 }
+
+// Found by tests/npm/jsonlogic-differential.test.mjs: json-logic-js's substr counts UTF-16
+// units and truncates a negative length after subtracting it.
+#[test]
+fn substr_counts_utf16_units_and_converts_like_javascript() {
+    // node -e 'console.log("😀abc".substr(2), "é😀x".substr(1, 2), "ab😀".substr(-2))'
+    assert_eq!(eval(json!({"substr": ["😀abc", 2]}), "null"), json!("abc"));
+    assert_eq!(eval(json!({"substr": ["é😀x", 1, 2]}), "null"), json!("😀"));
+    assert_eq!(eval(json!({"substr": ["ab😀", -2]}), "null"), json!("😀"));
+    assert_eq!(eval(json!({"substr": ["😀x", 0, -1]}), "null"), json!("😀"));
+    // A pair cut in half: JavaScript keeps the lone surrogate, which UTF-8 writes as U+FFFD.
+    assert_eq!(eval(json!({"substr": ["é😀x", 2]}), "null"), json!("\u{FFFD}x"));
+    assert_eq!(eval(json!({"substr": ["😀", 0, 1]}), "null"), json!("\u{FFFD}"));
+    assert_eq!(eval(json!({"substr": ["😀", 1, 0]}), "null"), json!(""));
+    assert_eq!(eval(json!({"substr": ["é😀x", -2, "😀"]}), "null"), json!(""));
+    // Arrays and objects are NaN, as in arithmetic, which counts as 0 (JavaScript would read
+    // [2] as 2: kizuna's choice, README "Operators").
+    assert_eq!(eval(json!({"substr": ["abcdef", {"var": "a"}]}), r#"{"a":[2]}"#), json!("abcdef"));
+    assert_eq!(eval(json!({"substr": ["abcdef", 1, {"var": "a"}]}), r#"{"a":[2]}"#), json!(""));
+    assert_eq!(eval(json!({"substr": ["abcdef", {"var": "o"}]}), r#"{"o":{"a":1}}"#), json!("abcdef"));
+    // "-4503599627370497".substr(0, 17 + -2.5): 14 units, not 15.
+    assert_eq!(eval(json!({"substr": ["-4503599627370497", 0, -2.5]}), "null"), json!("-4503599627370"));
+    assert_eq!(eval(json!({"substr": ["jsonlogic", -5, -2]}), "null"), json!("log"));
+    assert_eq!(eval(json!({"substr": ["jsonlogic", 1, -5]}), "null"), json!("son"));
+    assert_eq!(eval(json!({"substr": ["abc", 5, -1]}), "null"), json!(""));
+    assert_eq!(eval(json!({"substr": ["abc", 1, 1e300]}), "null"), json!("bc"));
+}
