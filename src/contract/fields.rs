@@ -236,13 +236,15 @@ impl Shape {
     /// `sent` says whether its top level comes from the backend (which may add fields) rather
     /// than from kizuna. Below the top, the data is always the context's. A key on a list the
     /// data defines that is not an index (`user.tags.length`, `user.purchases.amount`) reads
-    /// null too, and warns, except Liquid's own `size`, `first` and `last`; the message says
-    /// what to write in `syntax`.
+    /// null too, and warns, except Liquid's own `size`, `first` and `last`; so does a key on a
+    /// single value (`user.displayName.length`). The message says what to write in `syntax`.
     pub fn unknown_field(&self, path: &[Step<'_>], data: &str, sent: bool, syntax: Syntax) -> Option<String> {
         let mut cur = self;
         for (i, step) in path.iter().enumerate() {
             cur = match cur {
-                Shape::Free | Shape::Scalar => return None,
+                Shape::Free => return None,
+                Shape::Scalar if step.builtin => return None,
+                Shape::Scalar => return Some(scalar_key(path.get(..i).unwrap_or_default(), &step.name, data, syntax)),
                 Shape::List(item) if step.item => item,
                 Shape::List(_) if step.builtin => return None,
                 Shape::List(item) => return Some(list_key(item, path.get(..i).unwrap_or_default(), &step.name, data, syntax)),
@@ -286,6 +288,21 @@ fn list_key(item: &Shape, before: &[Step<'_>], name: &str, data: &str, syntax: S
         Syntax::Liquid => "indexes, size, first and last",
     };
     format!("{data} has no field \"{list}.{name}\": {list} is a list, whose keys are {keys}, so it reads null; {hint}")
+}
+
+/// The message for key `name` on the single value (text, a number, true or false) reached by
+/// `before` in `data`: it has no keys in kizuna, where JavaScript reads `.length` and `.0` of
+/// text.
+fn scalar_key(before: &[Step<'_>], name: &str, data: &str, syntax: Syntax) -> String {
+    let value = dotted(before);
+    let (written, what) = if value.is_empty() { (name.to_string(), "it") } else { (format!("{value}.{name}"), value.as_str()) };
+    let hint = match (syntax, value.is_empty()) {
+        (Syntax::JsonLogic, false) => format!("; to test that it is not empty, write {{\"!!\": {{\"var\": \"{value}\"}}}}"),
+        (Syntax::JsonLogic, true) => "; for the value itself, write {\"var\": \"\"}".to_string(),
+        (Syntax::Liquid, false) => format!("; for the number of its characters, write \"{value}.size\""),
+        (Syntax::Liquid, true) => String::new(),
+    };
+    format!("{data} has no field \"{written}\": {what} is a single value (text, a number, true or false), which has no keys, so it reads null{hint}")
 }
 
 /// The message for `name`, unknown in an object with `fields`, reached by `before` in `data`;
@@ -373,7 +390,7 @@ mod tests {
     #[test]
     fn free_form_data_and_known_fields_never_warn() {
         let c = Shape::context();
-        for p in ["user", "user.tags", "user.tags.0", "user.attributes.prefecture", "user.attributes.a.b.c", "user.quizAnswers.skin.q1", "event.postback.data", "event.anything", "user.events.0.data.x", "now", "", "user.purchases.0.sku", "user.displayName.x"] {
+        for p in ["user", "user.tags", "user.tags.0", "user.attributes.prefecture", "user.attributes.a.b.c", "user.quizAnswers.skin.q1", "event.postback.data", "event.anything", "user.events.0.data.x", "now", "", "user.purchases.0.sku", "user.purchases.0.at.x"] {
             assert_eq!(c.unknown_field(&path(p), CONTEXT, true, Syntax::JsonLogic), None, "{p}");
         }
         // Liquid's `size` on an object is its number of fields.
@@ -424,6 +441,26 @@ mod tests {
         assert!(c.unknown_field_from(&u, &path("u.tags.length"), CONTEXT, true, Syntax::Liquid).unwrap().starts_with("\"u\" (user) has no field \"tags.length\": tags is a list"));
     }
 
+    /// A key on text, a number or a boolean reads null (kizuna's paths read members and items
+    /// only), where JavaScript reads `.length` and `.0` of text: a habit that warns.
+    #[test]
+    fn keys_on_a_single_value_warn_but_liquids_own_never_do() {
+        let c = Shape::context();
+        assert_eq!(
+            c.unknown_field(&path("user.displayName.length"), CONTEXT, true, Syntax::JsonLogic).unwrap(),
+            "kizuna's Context has no field \"user.displayName.length\": user.displayName is a single value (text, a number, true or false), which has no keys, so it reads null; to test that it is not empty, write {\"!!\": {\"var\": \"user.displayName\"}}"
+        );
+        assert!(c.unknown_field(&path("user.purchases.0.amount.0"), CONTEXT, true, Syntax::JsonLogic).unwrap().contains("user.purchases.0.amount is a single value"));
+        assert!(c.unknown_field(&path("user.displayName.length"), CONTEXT, true, Syntax::Liquid).unwrap().ends_with("for the number of its characters, write \"user.displayName.size\""));
+        let size = [Step::key("user", false), Step::key("displayName", false), Step { name: "size".into(), item: false, builtin: true }];
+        assert_eq!(c.unknown_field(&size, CONTEXT, true, Syntax::Liquid), None);
+        // An item that is a single value (a tag): the message says how to read the item itself.
+        let tag = c.unknown_field_from(&Base::Item(path("user.tags")), &path("name"), CONTEXT, true, Syntax::JsonLogic).unwrap();
+        assert_eq!(tag, "an item of user.tags has no field \"name\": it is a single value (text, a number, true or false), which has no keys, so it reads null; for the value itself, write {\"var\": \"\"}");
+        let t = Base::Name(vec![Step::key("user", false), Step::key("tags", false), Step::any_item()]);
+        assert!(c.unknown_field_from(&t, &path("t.name"), CONTEXT, true, Syntax::Liquid).unwrap().starts_with("\"t\" (an item of user.tags) has no field \"name\": it is a single value"));
+    }
+
     #[test]
     fn other_data_roots_are_built_from_the_context() {
         let c = Shape::context();
@@ -448,7 +485,7 @@ mod tests {
         assert_eq!(warn(&item("user.events"), "tpye").unwrap(), "an item of user.events has no field \"tpye\"; did you mean \"type\"?");
         let far = warn(&item("user.purchases"), "color").unwrap();
         assert!(far.contains("it reads null unless your backend sends one") && far.ends_with("the fields there are \"amount\", \"at\", \"category\", \"orderId\", \"quantity\", \"sku\""), "{far}");
-        for (list, p) in [("user.purchases", "sku"), ("user.purchases", ""), ("user.events", "data.x.y"), ("user.tags", "anything"), ("user.attributes.orders", "amout"), ("user.purchse", "amout"), ("user", "x"), ("user.displayName", "x")] {
+        for (list, p) in [("user.purchases", "sku"), ("user.purchases", ""), ("user.events", "data.x.y"), ("user.tags", ""), ("user.attributes.orders", "amout"), ("user.purchse", "amout"), ("user", "x"), ("user.displayName", "x")] {
             assert_eq!(warn(&item(list), p), None, "{list}: {p}");
         }
         // Nested: an item's list, when the Context defines one there (it defines none).

@@ -454,7 +454,7 @@ mod tests {
             json!({"all": [{"var": "user.events"}, {"filter": [{"var": "data.items"}, {"var": "nme"}]}]}),
             json!({"reduce": [{"var": "user.purchases"}, {"+": [{"var": "accumulator.total"}, {"var": "current.amount"}]}, 0]}),
             json!({"reduce": [{"var": "user.attributes.orders"}, {"+": [{"var": "accumulator"}, {"var": "current.amout"}]}, 0]}),
-            json!({"map": [{"var": "user.tags"}, {"cat": [{"var": ""}, {"var": "x"}, "!"]}]}),
+            json!({"map": [{"var": "user.tags"}, {"cat": [{"var": ""}, "!"]}]}),
             // Lists the Context does not define, or that are computed: anything may be there.
             json!({"some": [{"var": "user.attributes.orders"}, {"var": "amout"}]}),
             json!({"some": [{"map": [{"var": "user.purchases"}, {"var": "sku"}]}, {"var": "x"}]}),
