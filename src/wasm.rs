@@ -340,6 +340,10 @@ thread_local! {
     static OUT: std::cell::RefCell<(String, Vec<u16>)> = const { std::cell::RefCell::new((String::new(), Vec::new())) };
 }
 
+/// The most bytes the kept result buffers hold from one `__*Out` call to the next: a decision
+/// with messages is a few KB, with the explain trace tens of KB.
+const OUT_KEPT: usize = 256 * 1024;
+
 /// Runs `write` into the kept result buffer for [`out_ptr`]: returns the result's length in
 /// bytes, negated, when it is ASCII, else its length in UTF-16 code units.
 fn keep_out(write: impl FnOnce(&mut String) -> Result<(), Error>) -> Result<i32, JsValue> {
@@ -348,6 +352,16 @@ fn keep_out(write: impl FnOnce(&mut String) -> Result<(), Error>) -> Result<i32,
         // never calls back into either.
         let Ok(mut out) = out.try_borrow_mut() else { return Ok(0) };
         let (text, units) = &mut *out;
+        // A result past the bound (a decision with the explain trace of a large context) is
+        // not kept until the next one: its buffers go back to the allocator, for the other
+        // calls to reuse, instead of holding their size from then on (Wasm memory never shrinks,
+        // so what the buffers hold is lost to everything else).
+        if text.capacity() > OUT_KEPT {
+            *text = String::new();
+        }
+        if units.capacity() > OUT_KEPT / 2 {
+            *units = Vec::new();
+        }
         text.clear();
         // The kept buffer is the system allocator's (a block of the arena kept across calls
         // would keep the arena from being reused).

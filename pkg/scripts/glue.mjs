@@ -4,7 +4,10 @@
 // 1. Strings of more than 64 UTF-16 units go into Wasm memory with one encode over a
 //    worst-case buffer, then one shrinking `realloc`, instead of the generated charCodeAt loop
 //    over the ASCII prefix. Contexts are ~800 bytes: decideJson over the bench users is 3–5%
-//    faster (A/B in one Node process).
+//    faster (A/B in one Node process). Past 64 Ki units (a large context, a decideMany batch)
+//    they take the generated path without realloc, one TextEncoder.encode and one copy, which
+//    needs exactly their size in Wasm memory: the worst-case buffer made a 50 MB batch take
+//    150 MB (a Worker has 128 MB) for a moment, and so for good, as Wasm memory never shrinks.
 // 2. Strings cross through `textCodec`, which an entry may set to faster codecs for its
 //    runtime: `initSync({ module, textCodec })` (node.js does). Its members, or null for the
 //    generated TextEncoder/TextDecoder code:
@@ -13,7 +16,8 @@
 // 3. A string parameter given anything else (an object to decideJson, a number as a template)
 //    throws a KizunaError like the engine's own before Wasm sees it. The generated code reads
 //    `arg.length` of whatever it gets and hands malloc undefined: a trap inside the allocator.
-//    (A call with two strings has then copied the first: a few bytes, once per such mistake.)
+//    (A call with two strings whose second is refused frees the first: the generated code
+//    does, and tests/npm/memory.test.mjs keeps such calls flat.)
 // 4. An Engine used after `free()` (or after its `using` block) throws a KizunaError that
 //    says so, not wasm-bindgen's "null pointer passed to rust" (which only a freed object's
 //    method raises, and Engine is the one class); a second `free()` does nothing
@@ -44,6 +48,7 @@ patch("function passStringToWasm0(arg, malloc, realloc) {\n", `function passStri
         if (!(arg instanceof String)) throw notText(arg);
         arg = String(arg);
     }
+    if (arg.length > 65536) realloc = undefined;
     if (realloc !== undefined && arg.length > 64) {
         const cap = arg.length * 3;
         const ptr = malloc(cap, 1) >>> 0;
