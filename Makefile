@@ -90,8 +90,10 @@ test-wasm: deps deps-browser
 # missed; see the README). Raise it in the commit that needs it, with the reason. 328: session
 # 22's checks and the streaming bulk batch put the package at 327.4 KiB; 329: session 23's LINE
 # aggregation units for experiment arms (their checks and the decision's field) and rich-menu
-# area bounds inside the menu, 328.7 KiB.
-SIZE_BUDGET_KIB := 329
+# area bounds inside the menu, 328.7 KiB; 330: session 24's substr in UTF-16 units as
+# json-logic-js counts (found by the JsonLogic differential test) and the Node fast path giving
+# back result buffers over 256 KiB (found by the memory soak), 329.1 KiB.
+SIZE_BUDGET_KIB := 330
 
 test-npm: deps pkg
 	node pkg/scripts/size.mjs --budget $(SIZE_BUDGET_KIB)

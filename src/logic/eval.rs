@@ -1052,8 +1052,8 @@ impl Node {
         for n in args {
             values.push(n.eval(sc, cx)?);
         }
-        let source = values.first().map(|v| js_string(v).into_owned()).unwrap_or_default();
-        let size = source.chars().map(char::len_utf16).sum::<usize>() as f64;
+        let units: Vec<u16> = values.first().map(|v| js_string(v).encode_utf16().collect()).unwrap_or_default();
+        let size = units.len() as f64;
         let start = values.get(1).map_or(0.0, |v| int(to_number(v)));
         let start = if start < 0.0 { (size + start).max(0.0) } else { start.min(size) };
         let rest = size - start;
@@ -1064,18 +1064,8 @@ impl Node {
         };
         // max/min, not clamp: clamp asserts its bounds and would pull float formatting into the Wasm.
         let (from, to) = (start as usize, (start + take.max(0.0).min(rest)) as usize);
-        // Each character whose units all lie in [from, to); half a pair is U+FFFD.
-        let mut text = String::new();
-        let mut at = 0;
-        for c in source.chars() {
-            let end = at + c.len_utf16();
-            if at >= from && end <= to {
-                text.push(c);
-            } else if from < to && at < to && end > from {
-                text.push('\u{FFFD}');
-            }
-            at = end;
-        }
+        // Half a surrogate pair becomes U+FFFD.
+        let text = String::from_utf16_lossy(units.get(from..to).unwrap_or_default());
         Ok(Cow::Owned(Value::String(Cow::Owned(text))))
     }
 
