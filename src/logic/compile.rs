@@ -437,7 +437,9 @@ impl<'o> Compiler<'o> {
                     TimeFast::Eval
                 }
             },
-            Op::Lit(Value::Null) | Op::Lit(Value::Object(_)) => TimeFast::Eval,
+            // `null` is a missing timestamp (the operator yields null); `{}`, like `[]` or `true`,
+            // can never be one and is refused below.
+            Op::Lit(Value::Null) => TimeFast::Eval,
             Op::Lit(n @ (Value::Int(_) | Value::Float(_))) if n.as_f64().is_some_and(super::time::Instant::looks_like_seconds) => {
                 self.err(Code::InvalidTimestamp, super::time::seconds_hint(&n.to_json()));
                 TimeFast::Eval

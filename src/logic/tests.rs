@@ -425,6 +425,21 @@ fn epoch_seconds_are_refused_with_the_fix_rather_than_read_as_1970() {
     assert!(e[0].message.starts_with("1764207000 looks like epoch seconds"), "{}", e[0].message);
 }
 
+// Found by tests/npm/time-differential.test.mjs: a literal `{}` where a timestamp goes was let
+// through to fail at every evaluation, while `[]`, `true` and `"garbage"` are refused when the
+// config compiles ("Literal timestamps and durations are checked at compile time").
+#[test]
+fn an_empty_object_literal_is_refused_as_a_timestamp_at_compile_time() {
+    for rule in [json!({"days_since": [{}]}), json!({"after": [{"var": "t"}, {}]}), json!({"time_between": [{"var": "t"}, {}, "2026-12-01"]})] {
+        let e = errors(rule.clone());
+        assert_eq!(e.len(), 1, "{rule}: {e:?}");
+        assert_eq!(e[0].code, Code::InvalidTimestamp, "{rule}");
+        assert!(e[0].message.contains("got object"), "{}", e[0].message);
+    }
+    // A literal null is a missing timestamp, as a missing field is.
+    assert_eq!(eval(json!({"days_since": [null]}), "{}"), json!(null));
+}
+
 #[test]
 fn one_malformed_item_does_not_decide_a_quantifier_whatever_the_order() {
     let rule = json!({"some": [{"var": "p"}, {"after": [{"var": "at"}, "2026-01-01"]}]});
