@@ -688,7 +688,7 @@ impl<'o> Compiler<'o> {
             }
             "days_since" | "hours_since" => {
                 let t = self.fixed(name, args, arity(1, 1, true), |c, j| c.time_arg(j, d))?.into_iter().next()?;
-                Op::Since(if name == "days_since" { 86_400.0 } else { 3_600.0 }, Box::new(t))
+                Op::Since(if name == "days_since" { 86_400e9 } else { 3_600e9 }, Box::new(t))
             }
             "calendar_days_since" => {
                 let t = self.fixed(name, args, arity(1, 1, true), |c, j| c.time_arg(j, d))?.into_iter().next()?;
