@@ -185,19 +185,22 @@ function addMonths(ps, offMin, months) {
   const w = wall(ps, offMin);
   const total = w.y * 12 + (w.m - 1) + months;
   const y = Math.floor(total / 12);
-  const mo = (total % 12) + 1;
+  const mo = (((total % 12) + 12) % 12) + 1;
   const d = Math.min(w.d, monthDays(y, mo));
   const local = BigInt(daysFromCivil(y, mo, d)) * DAY_PS + BigInt(w.hh * 3600 + w.mi * 60 + w.ss) * PS + w.frac;
   return local - BigInt(offMin) * 60n * PS;
 }
 
-// README: days (hours) since are computed in doubles, as (whole seconds + nanoseconds / 10^9) /
-// 86,400 (3,600), the seconds and nanoseconds being differences of the two instants' own (so whole
-// seconds give the nearest double, and a fraction within an ulp or two of the exact quotient).
-function since(from, to) {
-  const secs = (ps) => floorDiv(ps, PS);
-  const nanos = (ps) => (ps - secs(ps) * PS) / 1000n;
-  return Number(secs(to) - secs(from)) + Number(nanos(to) - nanos(from)) / 1e9;
+// README: days (hours) since are the difference in nanoseconds (fractions of a second past the
+// ninth digit ignored) as a double, divided by the nanoseconds of a day (hour): the nearest
+// double to the exact quotient whenever that difference is exact in a double (under 104 days,
+// or whole seconds up to 146 years), else within an ulp of it.
+function since(from, to, unit) {
+  const ns = (ps) => floorDiv(ps, 1000n);
+  const diff = ns(to) - ns(from);
+  const v = Number(diff) / (unit * 1e9);
+  if (diff <= 2n ** 53n && diff >= -(2n ** 53n)) assert.equal(v, quotient(diff, BigInt(unit) * 1_000_000_000n), "the oracle's own nearest double");
+  return v;
 }
 // ago / from_now: an instant written outside the years 0000–9999 (at the zone) is an evaluation
 // error (RFC 3339 has four-digit years).
@@ -219,8 +222,8 @@ function ofWall(args, e, field) {
 // Comparing instants: null when one is missing (not documented).
 const anyNull = (xs) => xs.some((x) => x === null);
 const OPS = {
-  days_since: ([t], e) => (instant(t, e.off) === null ? null : since(instant(t, e.off), e.now) / 86_400),
-  hours_since: ([t], e) => (instant(t, e.off) === null ? null : since(instant(t, e.off), e.now) / 3_600),
+  days_since: ([t], e) => (instant(t, e.off) === null ? null : since(instant(t, e.off), e.now, 86_400)),
+  hours_since: ([t], e) => (instant(t, e.off) === null ? null : since(instant(t, e.off), e.now, 3_600)),
   calendar_days_since: ([t], e) => {
     const i = instant(t, e.off);
     return i === null ? null : wall(e.now, e.off).day - wall(i, e.off).day;
@@ -274,7 +277,13 @@ function namedOffset(name) {
   return jan === at(Date.UTC(2026, 6, 15)) ? jan : undefined; // undefined: has DST, refused
 }
 const FIXED = ["+09:00", "+00:00", "-05:00", "+05:45", "+14:00", "-12:00", "+05:30", "-09:30", "+12:45", "-03:00"];
-const NAMED = ["Asia/Tokyo", "Asia/Seoul", "Asia/Bangkok", "UTC"];
+// README (Conditions): the zones kizuna knows by name.
+const README_ZONES = [
+  "UTC", "GMT", "Etc/UTC", "Etc/GMT", "Asia/Tokyo", "Japan", "Asia/Seoul", "Asia/Taipei", "Asia/Shanghai",
+  "Asia/Hong_Kong", "Asia/Singapore", "Asia/Manila", "Asia/Kuala_Lumpur", "Australia/Perth", "Asia/Bangkok",
+  "Asia/Jakarta", "Asia/Ho_Chi_Minh", "Asia/Saigon", "Asia/Kolkata", "Asia/Calcutta", "Asia/Dubai",
+];
+const NAMED = README_ZONES;
 const zoneOffset = (z) => (/^[+-]\d\d:\d\d$/.test(z) ? (z[0] === "-" ? -1 : 1) * (+z.slice(1, 3) * 60 + +z.slice(4)) : namedOffset(z));
 
 // ---- generating cases -------------------------------------------------------------------------
@@ -342,7 +351,12 @@ function generator(rand) {
   function now() {
     const ps = (BigInt(day()) * 86400n + BigInt(secondOfDay())) * PS + (chance(0.3) ? BigInt(int(1000)) * 1_000_000_000n : 0n);
     const off = offMin();
-    return { ps, text: rfc3339(ps, off) };
+    let text = rfc3339(ps, off);
+    // RFC 3339's other spellings: lower-case t/z, a space, a leap second
+    if (chance(0.05)) text = text.replace("T", pick(["t", " "]));
+    if (chance(0.05) && off === 0) text = text.replace("+00:00", pick(["Z", "z"]));
+    if (chance(0.03)) text = text.replace(/:(\d\d)(?=[.+-])/, ":60");
+    return { ps: instant(text, 0), text };
   }
   function durationText() {
     if (chance(0.1)) return pick(["P", "PT", "P1DT", "30D", "P-1D", "P1.5D", "PT1.5H", "p1d", "P1D2H", "P1H", "PT1D", "P1W2D", "P1M1Y", "", "-P1D", "P0D", "PT0S", "P1Y", "P1M", "P13M", 30]);
@@ -409,29 +423,43 @@ const inContext = (rule) =>
     ? Object.fromEntries(Object.entries(rule).map(([k, v]) => [k, k === "var" ? `user.attributes.${v}` : inContext(v)]))
     : rule;
 
-function oracle(op, args, data, env) {
-  // literal arguments are checked at compile time (README: "Literal timestamps and durations are
-  // checked at compile time")
-  const kinds = ARG_KIND[op];
-  for (let i = 0; i < args.length; i++) {
-    // README: "Literal timestamps and durations are checked at compile time"; a duration must be
-    // a literal (the operator table writes them so; kizuna refuses a computed one)
-    if (args[i] !== null && typeof args[i] === "object" && "var" in args[i]) {
-      if (kinds[i] === "d") return { error: "compile" };
-      continue;
-    }
-    try {
-      if (kinds[i] === "t") instant(args[i], env.off);
-      else duration(args[i]);
-      if (op === "duration" && duration(args[i]).months !== 0) throw new Refused("months");
-    } catch (e) {
-      if (e instanceof Refused) return { error: "compile" };
-      throw e;
-    }
-  }
-  const values = args.map((a) => (a !== null && typeof a === "object" && "var" in a ? data[a.var] ?? null : a));
+// A rule's outcome: {value} | {error: "compile" | "eval"}. Arguments are literals, `{"var": k}`
+// (read from `data`) or time operators (`{"ago": "P3D"}`, `{"now": []}`).
+function oracle(rule, data, env) {
+  const compileErrors = [];
+  // README: "Literal timestamps and durations are checked at compile time"; a duration must be a
+  // literal (the operator table writes them so; kizuna refuses a computed one).
+  const list = (x) => (Array.isArray(x) ? x : [x]); // `{"ago": "P30D"}` is `{"ago": ["P30D"]}`
+  const check = (op, args) => {
+    args = list(args);
+    ARG_KIND[op].split("").forEach((kind, i) => {
+      const a = args[i];
+      if (i >= args.length) return;
+      if (a !== null && typeof a === "object" && !Array.isArray(a) && Object.keys(a).length === 1) {
+        const [k] = Object.keys(a);
+        if (kind === "d") compileErrors.push("computed duration");
+        else if (k !== "var") check(k, a[k]);
+        return;
+      }
+      try {
+        if (kind === "t") instant(a, env.off);
+        else if (duration(a).months !== 0 && op === "duration") throw new Refused("months");
+      } catch (e) {
+        if (!(e instanceof Refused)) throw e;
+        compileErrors.push(e.message);
+      }
+    });
+  };
+  const [op] = Object.keys(rule);
+  check(op, rule[op]);
+  if (compileErrors.length) return { error: "compile" };
+  const run = (r) => {
+    const [o] = Object.keys(r);
+    if (o === "var") return data[r.var] ?? null;
+    return OPS[o](list(r[o]).map((a) => (a !== null && typeof a === "object" && !Array.isArray(a) && Object.keys(a).length === 1 ? run(a) : a)), env);
+  };
   try {
-    return { value: OPS[op](values, env) };
+    return { value: run(rule) };
   } catch (e) {
     if (e instanceof Refused) return { error: "eval" };
     throw e;
@@ -450,21 +478,44 @@ test(`kizuna's time operators agree with the README's oracle on ${CASES} random 
     const off = zoneOffset(zone);
     const now = g.now();
     const env = { now: now.ps, off };
-    const op = ops[i % ops.length];
+    const op = ops[i % (ops.length + 1)] ?? "compare";
+    if (op === "compare") {
+      // two timestamps of the same instant (or a second or a millisecond apart) at different
+      // offsets: `<`, `<=`, `==`… compare their texts (README: strings compare in JavaScript's
+      // order), `before` and `after` their instants
+      const t = now.ps - BigInt(g.int(86400 * 400)) * PS + BigInt(g.int(2)) * 1_000_000_000n;
+      const a0 = rfc3339(t, g.offMin());
+      const a1 = rfc3339(t + g.pick([0n, 0n, PS, -PS, 1_000_000_000n]), g.offMin());
+      const data = { a0, a1 };
+      const cmp = g.pick([...Object.keys(CMP), "before", "after"]);
+      const rule = { [cmp]: [{ var: "a0" }, { var: "a1" }] };
+      const expected = CMP[cmp] ? { value: CMP[cmp](a0, a1) } : oracle(rule, data, env);
+      const k = viaEngine(inContext(rule), data, now.text, zone, expected.value);
+      if (k.error || !k.matches) failures.push(`#${i} zone ${zone} now ${now.text}\n  rule ${JSON.stringify(rule)}\n  data ${JSON.stringify(data)}\n  kizuna ${k.error ? show(k) : "differs"}\n  oracle ${show(expected)}`);
+      n.cases++;
+      n.values++;
+      continue;
+    }
     const kinds = ARG_KIND[op];
     const data = {};
     // weekday, time_of_day, month, day_of_month also take no argument (of now)
     const argc = ["weekday", "time_of_day", "month", "day_of_month"].includes(op) && g.chance(0.25) ? 0 : kinds.length;
     const args = [];
     for (let a = 0; a < argc; a++) {
+      if (kinds[a] === "t" && g.chance(0.06)) {
+        // another time operator's result: now, or now shifted by a duration
+        args.push(g.chance(0.3) ? { now: [] } : { [g.pick(["ago", "from_now"])]: g.chance(0.5) ? g.durationText() : [g.durationText()] });
+        continue;
+      }
       const v = kinds[a] === "t" ? (g.chance(0.05) ? null : g.stamp(now.ps, off)) : g.durationText();
       if (g.chance(kinds[a] === "d" ? 0.05 : 0.5) || v === null) {
         data[`a${a}`] = v;
         args.push({ var: `a${a}` });
       } else args.push(v);
     }
-    let rule = { [op]: args };
-    let expected = oracle(op, args, data, env);
+    // README writes one-argument operators both ways: {"ago": "P90D"}, {"days_since": [t]}
+    let rule = { [op]: args.length === 1 && !Array.isArray(args[0]) && g.chance(0.3) ? args[0] : args };
+    let expected = oracle(rule, data, env);
     // sometimes compare two timestamps as strings (README: strings compare in JavaScript's order)
     if (g.chance(0.04) && expected.value !== undefined && typeof expected.value === "string" && op !== "time_of_day") {
       const other = rfc3339(now.ps + BigInt(g.int(3) - 1) * PS, g.offMin());
@@ -491,4 +542,145 @@ test(`kizuna's time operators agree with the README's oracle on ${CASES} random 
   console.log(`seed ${SEED}: ${n.cases} cases (${n.values} values, ${n.compile} compile-time refusals, ${n.eval} evaluation errors expected), ${failures.length} disagreements`);
   if (process.env.TIME_FUZZ_DUMP) writeFileSync(process.env.TIME_FUZZ_DUMP, failures.join("\n"));
   assert.deepEqual(failures.slice(0, 15), [], `${failures.length} disagreements (TIME_FUZZ_SEED=${SEED} TIME_FUZZ_CASES=${CASES} replays them)`);
+});
+
+// The README's choices, pinned one by one (each also what the oracle says, where it can say it).
+test("the README's time choices, pinned", () => {
+  const NOW = "2026-11-27T10:00:00+09:00"; // a Friday
+  const cases = [
+    // [rule, data, now, zone, expected value or "compile" / "eval"]
+    // days and hours: fractional, negative for the future, null when missing; bare dates are
+    // midnight in the config's zone; calendar days count dates (README's 11/20 → 12/10 example)
+    [{ days_since: [{ var: "t" }] }, { t: "2026-11-20" }, "2026-11-27T00:00:00+09:00", "+09:00", 7],
+    [{ days_since: [{ var: "t" }] }, { t: "2026-11-20" }, "2026-11-27T00:00:00+09:00", "-05:00", 6.416666666666667],
+    [{ hours_since: [{ var: "t" }] }, { t: "2026-11-27T16:00:00+09:00" }, NOW, "+09:00", -6],
+    [{ hours_since: [{ var: "t" }] }, {}, NOW, "+09:00", null],
+    [{ calendar_days_since: [{ var: "t" }] }, { t: "2026-11-20T10:00:00+09:00" }, "2026-12-10T09:00:00+09:00", "Asia/Tokyo", 20],
+    [{ days_since: [{ var: "t" }] }, { t: "2026-11-20T10:00:00+09:00" }, "2026-12-10T09:00:00+09:00", "Asia/Tokyo", 19.958333333333332],
+    [{ calendar_days_since: [{ var: "t" }] }, { t: "2026-11-26T23:59:59+09:00" }, "2026-11-27T00:00:00+09:00", "+09:00", 1],
+    [{ calendar_days_since: [{ var: "t" }] }, { t: "2026-11-26T23:59:59+09:00" }, "2026-11-27T00:00:00+09:00", "UTC", 0],
+    // a duration literal compared with days_since is refused; so is a computed duration
+    [{ "<": [{ days_since: [{ var: "t" }] }, "P7D"] }, {}, NOW, "+09:00", "compile"],
+    [{ ago: { var: "d" } }, { d: "P1D" }, NOW, "+09:00", "compile"],
+    // weekday, month, day_of_month: literals they can never equal are refused
+    [{ "==": [{ weekday: [] }, 0] }, {}, NOW, "+09:00", "compile"],
+    [{ "==": [{ weekday: [] }, "Sat"] }, {}, NOW, "+09:00", "compile"],
+    [{ in: [{ weekday: [] }, ["6", 7]] }, {}, NOW, "+09:00", "compile"],
+    [{ in: [{ weekday: [] }, [5, 6]] }, {}, NOW, "+09:00", true],
+    [{ "==": [{ month: [] }, 13] }, {}, NOW, "+09:00", "compile"],
+    [{ "==": [{ day_of_month: [] }, 0] }, {}, NOW, "+09:00", "compile"],
+    [{ weekday: [] }, {}, "2026-11-27T00:30:00+09:00", "-05:00", 4],
+    [{ weekday: [{ var: "t" }] }, {}, NOW, "+09:00", null],
+    [{ month: [{ var: "t" }] }, {}, NOW, "+09:00", null],
+    [{ before: [{ var: "t" }, "2026-01-01"] }, {}, NOW, "+09:00", null],
+    [{ time_between: [{ var: "t" }, "2026-01-01", "2026-12-31"] }, {}, NOW, "+09:00", null],
+    // time_of_day bounds must be "HH:MM"
+    [{ "<=": ["9:00", { time_of_day: [] }, "18:00"] }, {}, NOW, "+09:00", "compile"],
+    [{ "<=": ["09:00", { time_of_day: [] }, "18:00"] }, {}, NOW, "+09:00", true],
+    [{ "<": ["22:00", { time_of_day: [] }, "24:00"] }, {}, NOW, "+09:00", false],
+    // durations: ISO 8601, fixed lengths in seconds, calendar months refused by `duration`
+    [{ duration: "P2W" }, {}, NOW, "+09:00", 1209600],
+    [{ duration: "PT36H" }, {}, NOW, "+09:00", 129600],
+    [{ duration: "P1DT0.5S" }, {}, NOW, "+09:00", 86400.5],
+    [{ duration: "PT1,5H" }, {}, NOW, "+09:00", 5400],
+    [{ duration: "P1.5D" }, {}, NOW, "+09:00", 129600],
+    [{ duration: "P1M" }, {}, NOW, "+09:00", "compile"],
+    [{ duration: "P1Y" }, {}, NOW, "+09:00", "compile"],
+    [{ duration: "P1.5M" }, {}, NOW, "+09:00", "compile"],
+    [{ duration: "PT1.5H30M" }, {}, NOW, "+09:00", "compile"],
+    [{ duration: "p1d" }, {}, NOW, "+09:00", "compile"],
+    [{ duration: "P10001Y" }, {}, NOW, "+09:00", "compile"],
+    [{ duration: "PT1000000000000S" }, {}, NOW, "+09:00", "compile"],
+    [{ duration: "PT315000000000S" }, {}, NOW, "+09:00", 315000000000],
+    [{ duration: "P1W2D" }, {}, NOW, "+09:00", 777600],
+    [{ duration: "PT0.000000001S" }, {}, NOW, "+09:00", 1e-9],
+    [{ duration: "PT0.0000000001S" }, {}, NOW, "+09:00", "compile"],
+    // calendar months on the config zone's wall clock, the day clamped to the month's end
+    [{ ago: "P1M" }, {}, "2026-03-31T10:00:00+09:00", "+09:00", "2026-02-28T10:00:00+09:00"],
+    [{ ago: "P1M" }, {}, "2026-03-01T00:30:00+09:00", "+09:00", "2026-02-01T00:30:00+09:00"],
+    [{ from_now: "P1Y" }, {}, "2028-02-29T12:00:00Z", "UTC", "2029-02-28T12:00:00+00:00"],
+    [{ ago: "P2026Y" }, {}, NOW, "+09:00", "2026-11-27T10:00:00+09:00".replace("2026", "0000")],
+    [{ ago: "P2027Y" }, {}, NOW, "+09:00", "eval"],
+    // now: in the config's zone, a fraction in groups of 3 digits
+    [{ now: [] }, {}, "2026-11-27T01:00:00.5Z", "+09:00", "2026-11-27T10:00:00.500+09:00"],
+    [{ now: [] }, {}, "2026-11-27T01:00:00.1234z", "UTC", "2026-11-27T01:00:00.123400+00:00"],
+    [{ now: [] }, {}, "2026-11-27 01:00:00Z", "-05:00", "2026-11-26T20:00:00-05:00"],
+    // timestamps: RFC 3339 and its lenient forms; leap second = the next second's start
+    [{ time_of_day: ["2016-12-31T23:59:60Z"] }, {}, NOW, "UTC", "00:00"],
+    [{ before: ["2016-12-31T23:59:60Z", "2017-01-01T00:00:00Z"] }, {}, NOW, "UTC", false],
+    [{ time_of_day: [{ var: "t" }] }, { t: "2026-11-27T10:00" }, NOW, "-05:00", "10:00"],
+    [{ time_of_day: [{ var: "t" }] }, { t: "2026-11-27t10:00z" }, NOW, "+09:00", "19:00"],
+    [{ hours_since: [{ var: "t" }] }, { t: "2026-11-27T09:59:59.999999999999+09:00" }, NOW, "+09:00", 1 / 3_600e9],
+    [{ days_since: ["2026-11-27T24:00:00Z"] }, {}, NOW, "+09:00", "compile"],
+    [{ days_since: ["2100-02-29"] }, {}, NOW, "+09:00", "compile"],
+    [{ days_since: [{ var: "t" }] }, { t: "2026-02-30T00:00:00Z" }, NOW, "+09:00", "eval"],
+    [{ days_since: [{}] }, {}, NOW, "+09:00", "compile"],
+    // epoch milliseconds; 10^8 up to 10^11 refused as seconds
+    [{ weekday: [{ var: "t" }] }, { t: 99999999 }, NOW, "UTC", 5],
+    [{ weekday: [{ var: "t" }] }, { t: 1e8 }, NOW, "UTC", "eval"],
+    [{ weekday: [{ var: "t" }] }, { t: 99999999999 }, NOW, "UTC", "eval"],
+    [{ weekday: [{ var: "t" }] }, { t: 1e11 }, NOW, "UTC", 6],
+    [{ weekday: [{ var: "t" }] }, { t: 1764205200000.5 }, NOW, "UTC", "eval"],
+    [{ weekday: [{ var: "t" }] }, { t: -86400000 }, NOW, "UTC", 3],
+    // strings compare as strings: the same instant at two offsets is neither < nor ==
+    [{ "<": [{ var: "a" }, { var: "b" }] }, { a: "2026-11-27T10:00:00+09:00", b: "2026-11-27T01:00:00Z" }, NOW, "+09:00", false],
+    [{ "==": [{ var: "a" }, { var: "b" }] }, { a: "2026-11-27T10:00:00+09:00", b: "2026-11-27T01:00:00Z" }, NOW, "+09:00", false],
+    [{ time_between: [{ var: "a" }, { var: "b" }, { var: "b" }] }, { a: "2026-11-27T10:00:00+09:00", b: "2026-11-27T01:00:00Z" }, NOW, "+09:00", true],
+  ];
+  for (const [rule, data, now, zone, want] of cases) {
+    const env = { now: instant(now, 0), off: zoneOffset(zone) };
+    const o = ["<", "==", "in", "<="].includes(Object.keys(rule)[0]) ? null : oracle(rule, data, env);
+    if (o) assert.deepEqual(o.error ?? o.value, want, `oracle: ${JSON.stringify(rule)} with ${JSON.stringify(data)} at ${now} in ${zone}`);
+    const k = viaEngine(inContext(rule), data, now, zone, typeof want === "string" && ["compile", "eval"].includes(want) ? null : want);
+    const got = k.error ?? (k.matches ? want : `not ${JSON.stringify(want)}: ${engineValue(inContext(rule), data, now, zone)}`);
+    assert.deepEqual(got, want, `kizuna: ${JSON.stringify(rule)} with ${JSON.stringify(data)} at ${now} in ${zone}`);
+  }
+});
+
+// README: the zones kizuna knows by name, each with the one offset Intl gives it today (and no
+// daylight saving time this year); others, and zones with DST, are refused.
+test("named time zones are the README's, at their offsets", () => {
+  const now = "2026-11-27T00:00:00Z";
+  for (const name of README_ZONES) {
+    const off = namedOffset(name);
+    assert.notEqual(off, undefined, `${name} has daylight saving time`);
+    const k = viaEngine({ now: [] }, {}, now, name, rfc3339(instant(now, 0), off));
+    assert.ok(k.matches, `${name}: ${k.error ? show(k) : engineValue({ now: [] }, {}, now, name)}`);
+  }
+  // abbreviations and offsets written other ways (east is +, as in RFC 3339)
+  for (const [name, off] of [["JST", 540], ["kst", 540], ["z", 0], ["asia/tokyo", 540], ["+0900", 540], ["+9", 540], ["UTC+9", 540], ["GMT-5", -300], ["-00:00", 0], ["+14:59", 899], ["-14:00", -840]]) {
+    const k = viaEngine({ now: [] }, {}, now, name, rfc3339(instant(now, 0), off));
+    assert.ok(k.matches, `${name}: ${k.error ? show(k) : engineValue({ now: [] }, {}, now, name)}`);
+  }
+  for (const name of ["America/New_York", "Europe/London", "Australia/Sydney", "Asia/Kathmandu", "Mars/Olympus", "+15:00", "+09:60", "UTC+", "+24:00"]) {
+    const k = viaEngine({ now: [] }, {}, now, name, null);
+    assert.equal(k.error, "compile", name);
+  }
+});
+
+// README: the context's `now` is RFC 3339 proper (its lower-case, space and leap-second spellings
+// included); the lenient forms a user's data may use are refused there.
+test("the context's now", () => {
+  const decideNow = (now) => {
+    const engine = new Engine({ version: 1, segments: [{ id: "v", when: { throw: [{ now: [] }] } }] });
+    try {
+      return JSON.parse(/the rule threw (.*)/.exec(engine.decide({ version: 1, now, user: { userId: "U1" } }).errors[0].message)[1]);
+    } catch (e) {
+      return e.code;
+    }
+  };
+  for (const [now, want] of [
+    ["2026-11-27t01:00:00z", "2026-11-27T10:00:00+09:00"],
+    ["2026-11-27 01:00:00-00:00", "2026-11-27T10:00:00+09:00"],
+    ["2016-12-31T23:59:60Z", "2017-01-01T09:00:00+09:00"],
+    ["2026-11-27T10:00:00.123456789123+09:00", "2026-11-27T10:00:00.123456789+09:00"],
+    ["2026-11-27T10:00+09:00", "invalid_timestamp"],
+    ["2026-11-27T10:00:00", "invalid_timestamp"],
+    ["2026-11-27", "invalid_timestamp"],
+    ["2026-02-30T10:00:00+09:00", "invalid_timestamp"],
+    [1764205200000, "invalid_value"],
+  ]) {
+    assert.equal(decideNow(now), want, JSON.stringify(now));
+    if (typeof want === "string" && want.startsWith("20")) assert.equal(rfc3339(instant(now, 0), 540), want, `oracle: ${now}`);
+  }
 });
