@@ -1,26 +1,31 @@
 // Differential test of kizuna's time operators against an independent oracle written from the
-// README ("Conditions: JsonLogic plus marketing operators": timestamps, the operator table and the
-// choices below it), not from src/logic/.
+// README ("Conditions: JsonLogic plus marketing operators": timestamps, "The fine print", the
+// operator table and the choices below it), not from src/logic/.
 //
 // From a fixed seed it draws instants across 1970–2100 (month ends, Feb 29, year boundaries,
 // fractional seconds), writes them in every form the README accepts or should refuse (RFC 3339
 // with `Z`/`+hh:mm`/`-hh:mm`, lower-case `t`/`z`, a space for `T`, leap second `:60`, epoch
 // milliseconds, bare dates, and invalid stamps: Feb 30, hour 24, month 13, a number in the
 // refused 10^8–10^11 band…), draws a `now`, a config time zone (fixed offsets from -12:00 to
-// +14:00 and named zones) and ISO 8601 durations, and evaluates every time operator in each of
-// its documented forms, as a literal (checked at compile time) or read from the data (checked at
-// run time). Zone-dependent rules run through `new Engine({timeZone}).decide(context)` (a segment
+// +14:00 and the README's named zones) and ISO 8601 durations, and evaluates every time operator
+// in each of its documented forms (`{"op": x}` and `{"op": [x]}`, weekday & co. with and without
+// an argument, a time operand that is itself `now`/`ago`/`from_now`), as a literal (checked at
+// compile time) or read from the data (checked at run time); and `<`, `<=`, `==`… against
+// `before`/`after` on one instant written at two offsets. Zone-dependent rules run through `new Engine({timeZone}).decide(context)` (a segment
 // `{"===": [rule, expected]}`, with the expected value in the data so no literal check applies;
 // `{"throw": rule}` reads kizuna's own value when they differ); the others also through
 // `evaluate` (whose zone is the default +09:00).
 //
-// The oracle computes instants exactly (BigInt picoseconds), days and hours as the double nearest
-// to the exact quotient, and wall-clock fields with the zone's one offset (README: a named zone
+// The oracle computes instants exactly (BigInt picoseconds), days and hours as the README's
+// division (checked, where the difference fits a double, against the nearest double to the exact
+// quotient), and wall-clock fields with the zone's one offset (README: a named zone
 // has no daylight saving time, so one offset; Intl gives it). Results compare exactly: numbers,
 // strings, booleans, null, and errors as errors (compile-time refusal vs. evaluation error).
 //
-// TIME_FUZZ_CASES (default 3000) and TIME_FUZZ_SEED (default 20261129) change the run; a failure
-// prints the case number, rule, data, now and zone, so it can be replayed.
+// TIME_FUZZ_CASES (default 3000, about a second) and TIME_FUZZ_SEED (default 20261129) change the
+// run; a failure prints the case number, rule, data, now and zone, so it can be replayed
+// (TIME_FUZZ_DUMP=file writes them all). Three more tests pin the README's choices one by one, the
+// named zones against Intl's offsets, and the spellings of the context's `now`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
