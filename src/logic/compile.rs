@@ -437,7 +437,9 @@ impl<'o> Compiler<'o> {
                     TimeFast::Eval
                 }
             },
-            Op::Lit(Value::Null) | Op::Lit(Value::Object(_)) => TimeFast::Eval,
+            // `null` is a missing timestamp (the operator yields null); `{}`, like `[]` or `true`,
+            // can never be one and is refused below.
+            Op::Lit(Value::Null) => TimeFast::Eval,
             Op::Lit(n @ (Value::Int(_) | Value::Float(_))) if n.as_f64().is_some_and(super::time::Instant::looks_like_seconds) => {
                 self.err(Code::InvalidTimestamp, super::time::seconds_hint(&n.to_json()));
                 TimeFast::Eval
@@ -686,7 +688,7 @@ impl<'o> Compiler<'o> {
             }
             "days_since" | "hours_since" => {
                 let t = self.fixed(name, args, arity(1, 1, true), |c, j| c.time_arg(j, d))?.into_iter().next()?;
-                Op::Since(if name == "days_since" { 86_400.0 } else { 3_600.0 }, Box::new(t))
+                Op::Since(if name == "days_since" { 86_400e9 } else { 3_600e9 }, Box::new(t))
             }
             "calendar_days_since" => {
                 let t = self.fixed(name, args, arity(1, 1, true), |c, j| c.time_arg(j, d))?.into_iter().next()?;

@@ -521,7 +521,7 @@ impl Node {
             }
             Op::Substr(args) => self.substr(args, sc, cx),
             Op::Since(unit, t) => Ok(match self.instant(t, sc, cx)? {
-                Some(t) => Cow::Owned(num_value(t.seconds_until(cx.now()) / unit)),
+                Some(t) => Cow::Owned(num_value(t.nanos_until(cx.now()) / unit)),
                 None => null(),
             }),
             Op::CalendarDays(t) => Ok(match self.instant(t, sc, cx)? {

@@ -149,7 +149,7 @@ pub(crate) enum Op {
     Now,
     /// `ago` (-1) / `from_now` (1).
     Shift(i64, IsoDuration),
-    /// `days_since` (86,400) / `hours_since` (3,600): seconds per unit.
+    /// `days_since` (86,400 × 10^9) / `hours_since` (3,600 × 10^9): nanoseconds per unit.
     Since(f64, Box<TimeArg>),
     /// `calendar_days_since`: how many dates apart in the config's zone (whole days).
     CalendarDays(Box<TimeArg>),
@@ -227,7 +227,7 @@ impl Node {
                 }
             }
             Op::Since(unit, _) => {
-                if *unit == 3_600.0 {
+                if *unit == 3_600e9 {
                     "hours_since"
                 } else {
                     "days_since"

@@ -425,6 +425,40 @@ fn epoch_seconds_are_refused_with_the_fix_rather_than_read_as_1970() {
     assert!(e[0].message.starts_with("1764207000 looks like epoch seconds"), "{}", e[0].message);
 }
 
+// Found by tests/npm/time-differential.test.mjs: a literal `{}` where a timestamp goes was let
+// through to fail at every evaluation, while `[]`, `true` and `"garbage"` are refused when the
+// config compiles ("Literal timestamps and durations are checked at compile time").
+#[test]
+fn an_empty_object_literal_is_refused_as_a_timestamp_at_compile_time() {
+    for rule in [json!({"days_since": [{}]}), json!({"after": [{"var": "t"}, {}]}), json!({"time_between": [{"var": "t"}, {}, "2026-12-01"]})] {
+        let e = errors(rule.clone());
+        assert_eq!(e.len(), 1, "{rule}: {e:?}");
+        assert_eq!(e[0].code, Code::InvalidTimestamp, "{rule}");
+        assert!(e[0].message.contains("got object"), "{}", e[0].message);
+    }
+    // A literal null is a missing timestamp, as a missing field is.
+    assert_eq!(eval(json!({"days_since": [null]}), "{}"), json!(null));
+}
+
+// Found by tests/npm/time-differential.test.mjs: days and hours were (seconds + nanoseconds /
+// 10^9) / unit, two roundings and a cancellation: a nanosecond before now was 1.0000000827 ns,
+// and fractional results missed the nearest double by an ulp or two. Now one division of the
+// exact nanoseconds (exact in a double up to 104 days, and for whole seconds up to 146 years).
+#[test]
+fn days_and_hours_since_are_the_nearest_double_to_the_exact_quotient() {
+    let since = |op: &str, t: &str| eval(json!({op: [t]}), "{}").as_f64().unwrap();
+    assert_eq!(since("hours_since", "2026-11-27T19:59:59.999999999+09:00"), 1.0 / 3_600e9);
+    assert_eq!(since("days_since", "2026-11-27T19:59:59.999999999+09:00"), 1.0 / 86_400e9);
+    // 2079-10-28T15:21:57+09:00 is 491,795,887 ms before 2079-11-03T04:28:32.887+05:30:
+    // 5.692082025462963 days, correctly rounded; the two-step sum gave …29625.
+    let env = Env::new(DateTime::parse_from_rfc3339("2079-11-03T04:28:32.887+05:30").unwrap());
+    assert_eq!(eval_with(json!({"days_since": ["2079-10-28T15:21:57+09:00"]}), "{}", &env), json!(491_795_887.0 / 86_400_000.0));
+    assert_eq!(491_795_887.0 / 86_400_000.0, 5.692082025462963);
+    // Whole days stay whole, a century back.
+    assert_eq!(since("days_since", "1926-11-27T20:00:00+09:00"), 36_525.0);
+    assert_eq!(since("hours_since", "2026-11-28T20:00:00+09:00"), -24.0);
+}
+
 #[test]
 fn one_malformed_item_does_not_decide_a_quantifier_whatever_the_order() {
     let rule = json!({"some": [{"var": "p"}, {"after": [{"var": "at"}, "2026-01-01"]}]});

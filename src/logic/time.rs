@@ -54,9 +54,12 @@ impl Instant {
         (1e8..1e11).contains(&ms)
     }
 
-    /// Seconds from `self` to `later` (negative when `later` is earlier).
-    pub fn seconds_until(self, later: Instant) -> f64 {
-        (later.secs - self.secs) as f64 + (f64::from(later.nanos) - f64::from(self.nanos)) / 1e9
+    /// Nanoseconds from `self` to `later` (negative when `later` is earlier), exact up to 2^53
+    /// (104 days, and any whole number of seconds up to 146 years), so that one division gives
+    /// the nearest double to days or hours. Seconds + nanoseconds / 10^9 lost digits to
+    /// cancellation: 0.999999999 s before now was 1.0000000827 ns.
+    pub fn nanos_until(self, later: Instant) -> f64 {
+        (i128::from(later.secs - self.secs) * 1_000_000_000 + i128::from(later.nanos) - i128::from(self.nanos)) as f64
     }
 
     fn add_nanos(self, delta: i128) -> Option<Instant> {
