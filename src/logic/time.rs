@@ -59,7 +59,14 @@ impl Instant {
     /// the nearest double to days or hours. Seconds + nanoseconds / 10^9 lost digits to
     /// cancellation: 0.999999999 s before now was 1.0000000827 ns.
     pub fn nanos_until(self, later: Instant) -> f64 {
-        (i128::from(later.secs - self.secs) * 1_000_000_000 + i128::from(later.nanos) - i128::from(self.nanos)) as f64
+        let secs = later.secs - self.secs;
+        let nanos = i64::from(later.nanos) - i64::from(self.nanos);
+        // In i64 (292 years either way): Wasm converts it to a double in one instruction, an
+        // i128 through a library routine. Past that, the difference is far from exact anyway.
+        match secs.checked_mul(1_000_000_000).and_then(|n| n.checked_add(nanos)) {
+            Some(n) => n as f64,
+            None => secs as f64 * 1e9 + nanos as f64,
+        }
     }
 
     fn add_nanos(self, delta: i128) -> Option<Instant> {
