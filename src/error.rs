@@ -121,6 +121,11 @@ pub enum Code {
     #[cfg(lint)]
     #[cfg_attr(not(target_arch = "wasm32"), schemars(skip))]
     SharedAggregationUnit,
+    /// `<`, `==`, … with a timestamp on one side (`{"ago": "P30D"}`, `user.lastActiveAt`, a
+    /// purchase's `at`): they compare text, not instants. A warning, like `unmeasured_arm`.
+    #[cfg(lint)]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(skip))]
+    TimestampAsText,
 }
 
 impl Code {
@@ -170,6 +175,8 @@ impl Code {
             Code::UnmeasuredArm => "unmeasured_arm",
             #[cfg(lint)]
             Code::SharedAggregationUnit => "shared_aggregation_unit",
+            #[cfg(lint)]
+            Code::TimestampAsText => "timestamp_as_text",
         }
     }
 }
@@ -357,7 +364,7 @@ mod tests {
 
     #[test]
     fn the_warning_code_is_written_as_serde_writes_it() {
-        for code in [Code::UnknownContextField, Code::UnmeasuredArm, Code::SharedAggregationUnit] {
+        for code in [Code::UnknownContextField, Code::UnmeasuredArm, Code::SharedAggregationUnit, Code::TimestampAsText] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
     }

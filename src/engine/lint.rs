@@ -13,6 +13,10 @@
 //! `unmeasured_arm`, `shared_aggregation_unit`: an experiment whose arms LINE's unit
 //! statistics cannot compare (an arm without a unit beside arms with one; an arm's unit used
 //! by another content too).
+//!
+//! `timestamp_as_text`: `<`, `==`, … with a timestamp on one side compare text (the org
+//! dialect's strings), so the same instant at two offsets is neither equal nor in order, and
+//! epoch milliseconds never compare with text.
 
 use super::quiz::{DESCRIPTION_EXTRA, RULE_DATA};
 use super::{Engine, Part, CONTENT_EXTRA};
@@ -81,7 +85,25 @@ impl Engine {
         self.unreachable(&mut out);
         self.single_member_groups(&mut out);
         self.aggregation_units(&mut out);
+        self.timestamps_as_text(&mut out);
         super::sorted_by_pointer(out)
+    }
+
+    /// `timestamp_as_text`, in the rules a config writes: segments, variants, experiments and
+    /// rich-menu rules.
+    fn timestamps_as_text(&self, out: &mut Vec<Error>) {
+        let c = &self.config;
+        let mut rules: Vec<(String, &serde_json::Value)> = c.segments.iter().enumerate().map(|(i, s)| (format!("/segments/{i}/when"), &s.when)).collect();
+        for (i, content) in c.contents.iter().enumerate() {
+            rules.extend(content.experiment.as_ref().and_then(|e| e.when.as_ref()).map(|w| (format!("/contents/{i}/experiment/when"), w)));
+            rules.extend(content.variants.iter().enumerate().filter_map(|(j, v)| Some((format!("/contents/{i}/variants/{j}/when"), v.when.as_ref()?))));
+        }
+        for (i, r) in c.rich_menus.iter().flat_map(|m| m.rules.iter()).enumerate() {
+            rules.extend(r.when.as_ref().map(|w| (format!("/richMenus/rules/{i}/when"), w)));
+        }
+        for (pointer, rule) in rules {
+            text_compared_timestamps(rule, pointer, out);
+        }
     }
 
     /// `unmeasured_arm` and `shared_aggregation_unit`: what keeps LINE's unit statistics
@@ -345,6 +367,49 @@ fn template_warnings(t: &Template, pointer: &str, data: Data<'_>, loops: &[&Loop
     }
 }
 
+/// Warns at each comparison in `rule` (at `pointer`) that has a timestamp on one side and
+/// anything but `null` (a missing check) on the other.
+fn text_compared_timestamps(rule: &serde_json::Value, pointer: String, out: &mut Vec<Error>) {
+    use serde_json::Value as Json;
+    // What kizuna knows to be a timestamp: the time operators that make one, and the Context's
+    // timestamp fields (by their last key, so `at` inside a `some` over purchases counts too).
+    let stamp = |v: &Json| match v {
+        Json::Object(o) if o.len() == 1 => o.iter().next().is_some_and(|(op, arg)| {
+            matches!(op.as_str(), "now" | "ago" | "from_now")
+                || (op == "var" && arg.as_str().or_else(|| arg.get(0).and_then(Json::as_str)).is_some_and(|p| matches!(p.rsplit('.').next(), Some("at" | "followedAt" | "lastActiveAt")) || p == "now"))
+        }),
+        _ => false,
+    };
+    match rule {
+        Json::Object(o) => {
+            for (op, args) in o {
+                let at = crate::contract::read::join(&pointer, op);
+                if let (true, Some(items)) = (matches!(op.as_str(), "<" | "<=" | ">" | ">=" | "==" | "!=" | "===" | "!=="), args.as_array()) {
+                    if items.iter().any(stamp) && !items.iter().any(Json::is_null) {
+                        let hint = match op.as_str() {
+                            "<" | "<=" => "write {\"before\": [a, b]}",
+                            ">" | ">=" => "write {\"after\": [a, b]}",
+                            _ => "compare instants with \"before\" and \"after\"",
+                        };
+                        out.push(Error::new(
+                            Code::TimestampAsText,
+                            at.as_str(),
+                            format!("\"{op}\" compares timestamps as text, not as instants: \"2026-11-27T01:00:00Z\" and \"2026-11-27T10:00:00+09:00\", the same instant, are neither equal nor in order, and epoch milliseconds never compare with text; {hint} (or {{\"time_between\": [t, from, to]}}, or \"days_since\" with a number of days)"),
+                        ));
+                    }
+                }
+                text_compared_timestamps(args, at, out);
+            }
+        }
+        Json::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                text_compared_timestamps(item, crate::contract::read::join(&pointer, i), out);
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,6 +429,7 @@ mod tests {
             _ if m.contains("exclusive with nothing") => Code::SingleMemberGroup,
             _ if m.contains("has no \"aggregationUnit\"") => Code::UnmeasuredArm,
             _ if m.contains("is also used by content") => Code::SharedAggregationUnit,
+            _ if m.contains("compares timestamps as text") => Code::TimestampAsText,
             _ => Code::UnknownContextField,
         };
         assert!(w.iter().all(|e| e.code == code(&e.message)));
@@ -470,6 +536,27 @@ mod tests {
             json!({"has_tag": "vip"}),
         ]));
         assert_eq!(w, []);
+    }
+
+    /// `<`, `==`, … with a timestamp on one side compare text; a check for a missing one
+    /// (`== null`) and the time operators that compare instants never warn.
+    #[test]
+    fn timestamps_compared_as_text_warn_with_the_operator_to_use() {
+        let w = warnings(segments(&[
+            json!({"<": [{"var": "user.lastActiveAt"}, {"ago": "P30D"}]}),
+            json!({"and": [{"has_tag": "vip"}, {"some": [{"var": "user.purchases"}, {">=": [{"var": "at"}, "2026-11-01"]}]}]}),
+            json!({"==": [{"var": "now"}, "2026-12-24T00:00:00+09:00"]}),
+            json!({"==": [{"var": "user.followedAt"}, null]}),
+            json!({"after": [{"var": "user.lastActiveAt"}, {"ago": "P30D"}]}),
+            json!({"<=": ["09:00", {"time_of_day": []}, "18:00"]}),
+            json!({">": [{"days_since": [{"var": "user.lastActiveAt"}]}, 90]}),
+        ]));
+        let at: Vec<&str> = w.iter().map(|(p, _, _)| p.as_str()).collect();
+        assert_eq!(at, ["/segments/0/when/<", "/segments/1/when/and/1/some/1/>=", "/segments/2/when/=="]);
+        assert!(w[0].2.starts_with("\"<\" compares timestamps as text, not as instants"), "{}", w[0].2);
+        assert!(w[0].2.contains("write {\"before\": [a, b]}"));
+        assert!(w[1].2.contains("write {\"after\": [a, b]}"));
+        assert!(w[2].2.contains("compare instants with \"before\" and \"after\""));
     }
 
     #[test]

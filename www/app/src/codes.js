@@ -43,6 +43,7 @@ export const CODE_TITLE = {
   single_member_group: "メンバーが1つだけのグループ（名前の誤字？）",
   unmeasured_arm: "集計ユニットのないテストパターン",
   shared_aggregation_unit: "他のコンテンツと共有している集計ユニット",
+  timestamp_as_text: "日時を文字列として比較（before / after を使う）",
 };
 
 /** `[code] タイトル: ` for a problem, or `[code] ` for a code without one (a future engine's). */
