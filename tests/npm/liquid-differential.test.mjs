@@ -32,7 +32,7 @@ const NOW_MS = Date.parse(NOW);
 // `yen` as README documents it (half away from zero, `1234.5` → `¥1,235`); the bench's peer
 // rounds halves up (`-0.5` → `-¥0`), which only its integer prices never meet.
 const yen = (v) => {
-  if (v == null) return "";
+  if (v == null) return v; // nil stays nil (prints nothing; `{% if %}` of it is false)
   if (typeof v !== "number" && !/^-?\d+(\.\d+)?$/.test(String(v))) return String(v); // "3,800" as it is
   const r = Math.sign(Number(v)) * Math.round(Math.abs(Number(v)));
   return (r < 0 ? "-¥" : "¥") + Math.abs(r).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
@@ -177,7 +177,7 @@ class Gen {
       if (kind === "num") mine.push("forloop.index0", "forloop.rindex");
       if (kind === "str" && this.loops.some(([, k2]) => k2 === "hash")) break;
     }
-    if (mine.length && this.chance(0.4)) return this.pick(mine);
+    if (mine.length && this.chance(0.6)) return this.pick(mine); // often: only those surely assigned are in scope
     if (this.chance(0.6)) return this.pick(PATHS[kind]);
     switch (kind) {
       case "str": return this.str(this.pick(STR_LITS));
@@ -291,7 +291,7 @@ class Gen {
       // nil through `escape`, `truncatewords` and `slice`: nil, nil and "" in Ruby, "", "" and []
       // in liquidjs (documented); seen where a variable is compared with '', empty or blank.
       if (kind === "str" && mayBeNil && /^(escape|truncatewords|slice)\b/.test(f)) out += " | default: ''";
-      mayBeNil = kind === "str" && mayBeNil && /^(truncate|escape|truncatewords)\b/.test(f) && !out.endsWith("default: ''");
+      mayBeNil = (mayBeNil && /^(truncate|escape|truncatewords|yen)\b/.test(f) && !out.endsWith("default: ''")) || /\b(first|last)$/.test(f);
       out += ` | ${f}`;
       kind = next;
     }
