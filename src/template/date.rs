@@ -640,7 +640,7 @@ fn directive(
             // The first `digits` digits of the nine, zeros past the ninth.
             let mut unit = 100_000_000;
             for _ in 0..digits {
-                out.push(if unit > 0 { char::from(b'0' + (nanos / unit % 10) as u8) } else { '0' });
+                out.push(nanos.checked_div(unit).map_or('0', |q| char::from(b'0' + (q % 10) as u8)));
                 unit /= 10;
             }
         }
