@@ -442,6 +442,10 @@ pub(crate) fn strftime(t: &DateTime<FixedOffset>, fmt: &str, locale: Locale, out
                 b'^' => flags.upper = true,
                 b'#' => flags.swap = true,
                 b':' => colons += 1,
+                // Ruby's locale modifiers: `%Ey` is `%y`, `%Od` is `%d`; before other conversions
+                // they are not a directive (`%Ez` stays as written).
+                b'E' if b.get(i + 1).is_some_and(|n| b"cCxXyY".contains(n)) => {}
+                b'O' if b.get(i + 1).is_some_and(|n| b"deHkIlmMSuUVwWy".contains(n)) => {}
                 b'0'..=b'9' => {
                     let d = usize::from(f - b'0');
                     width = Some(width.unwrap_or(0).saturating_mul(10).saturating_add(d).min(1024));
@@ -458,7 +462,8 @@ pub(crate) fn strftime(t: &DateTime<FixedOffset>, fmt: &str, locale: Locale, out
         }
         lit = i;
         match conv {
-            Some(conv) if directive(t, &tm, conv, &flags, width, colons, locale, out) => {}
+            // Colons are for `%z` only (`%:y` stays as written, as in Ruby).
+            Some(conv) if (colons == 0 || conv == 'z') && directive(t, &tm, conv, &flags, width, colons, locale, out) => {}
             _ => out.push_str(fmt.get(start..i).unwrap_or("")),
         }
     }
@@ -631,11 +636,12 @@ fn directive(
         'S' => pad_num(i64::from(tm.second), 2, '0', f, width, out),
         'L' | 'N' => {
             let digits = width.unwrap_or(if c == 'L' { 3 } else { 9 });
-            let mut nanos = String::with_capacity(9);
-            super::number::write_zero_padded(u64::from(tm.nanosecond % 1_000_000_000), 9, &mut nanos);
-            // The first `digits` digits, zeros past the ninth.
-            for i in 0..digits {
-                out.push(nanos.as_bytes().get(i).map_or('0', |&b| char::from(b)));
+            let nanos = tm.nanosecond % 1_000_000_000;
+            // The first `digits` digits of the nine, zeros past the ninth.
+            let mut unit = 100_000_000;
+            for _ in 0..digits {
+                out.push(nanos.checked_div(unit).map_or('0', |q| char::from(b'0' + (q % 10) as u8)));
+                unit /= 10;
             }
         }
         's' => pad_num(t.timestamp(), 1, '0', f, width, out),
@@ -659,14 +665,23 @@ fn directive(
         'B' => pad_text(month_name(), f, width, false, out),
         'p' => pad_text(if tm.hour < 12 { "AM" } else { "PM" }, f, width, true, out),
         'P' => pad_text(if tm.hour < 12 { "am" } else { "pm" }, f, width, false, out),
-        'Z' => pad_text(if t.offset().local_minus_utc() == 0 { "UTC" } else { "" }, f, width, true, out),
+        // A fixed offset has no zone name in Ruby: nothing, not even padding.
+        'Z' if t.offset().local_minus_utc() != 0 => {}
+        'Z' => pad_text("UTC", f, width, true, out),
         'z' => {
             let secs = t.offset().local_minus_utc();
             let sign = if secs < 0 { '-' } else { '+' };
             let a = secs.unsigned_abs();
             let (h, m, s) = (a / 3600, (a % 3600) / 60, a % 60);
             let mut body = String::with_capacity(8);
-            for (i, v) in [h, m, s].into_iter().enumerate().take(if colons >= 2 { 3 } else { 2 }) {
+            // `%::z` writes seconds; `%:::z` only the parts that are not zero (`+09`, `+05:30`).
+            let parts = match colons {
+                0 | 1 => 2,
+                2 => 3,
+                3 => 1 + usize::from(m + s > 0) + usize::from(s > 0),
+                _ => return false,
+            };
+            for (i, v) in [h, m, s].into_iter().enumerate().take(parts) {
                 if i > 0 && colons > 0 {
                     body.push(':');
                 }
@@ -693,10 +708,10 @@ fn directive(
         'R' => compose(t, "%H:%M", f, width, out),
         'r' => compose(t, "%I:%M:%S %p", f, width, out),
         'v' => compose(t, "%e-%^b-%4Y", f, width, out),
-        '+' => compose(t, "%a %b %e %H:%M:%S %Z %Y", f, width, out),
-        'n' => out.push('\n'),
-        't' => out.push('\t'),
-        '%' => out.push('%'),
+        // Padded as text, as Ruby does (`%5%` is `    %`).
+        'n' => pad_text("\n", f, width, false, out),
+        't' => pad_text("\t", f, width, false, out),
+        '%' => pad_text("%", f, width, false, out),
         _ => return false,
     }
     true
@@ -705,7 +720,9 @@ fn directive(
 fn compose(t: &DateTime<FixedOffset>, fmt: &str, f: &Flags, width: Option<usize>, out: &mut String) {
     let mut s = String::new();
     strftime(t, fmt, Locale::En, &mut s);
-    pad_text(&s, f, width, false, out);
+    // `^` upcases the whole; `#` changes nothing (Ruby: `%#c` is `Wed Mar  4 …`).
+    let f = Flags { swap: false, ..*f };
+    pad_text(&s, &f, width, false, out);
 }
 
 #[cfg(test)]

@@ -120,6 +120,29 @@ fn dates_and_time_zones() {
 }
 
 #[test]
+fn strftime_follows_ruby_time() {
+    // Each expected text is Ruby 3.1's Time#strftime (what Shopify's `date` calls) of the same
+    // instant; found by tests/npm/liquid-date-differential.test.mjs's directive sweep.
+    let d = |f: &str, zone: &str| {
+        r(&format!("{{{{ t | time_zone: '{zone}' | date: f }}}}"), &format!(r#"{{"t":"2026-03-04T17:06:07.123+09:00","f":"{f}"}}"#))
+    };
+    // The locale modifiers E and O before the conversions that take them; elsewhere as written.
+    assert_eq!(d("%Ey %EC %Od %OH %-Ey|%Ez %Oa %E-y", "+09:00"), "26 20 04 17 26|%Ez %Oa %E-y");
+    // Colons belong to %z only; %:::z writes the parts that are not zero.
+    assert_eq!(d("%:y %::d|%:::z", "+09:00"), "%:y %::d|+09");
+    assert_eq!(d("%:::z %::z", "+05:30"), "+05:30 +05:30:00");
+    assert_eq!(d("%::::z", "+09:00"), "%::::z");
+    // %%, %n and %t take widths as text; # does not change %c's case; %+ is not Time's (Date's).
+    assert_eq!(d("%5% %05% %-5%|%3n|%_3t", "+09:00"), "    % 0000% %|  \n|  \t");
+    assert_eq!(d("%#c|%^c|%+", "+09:00"), "Wed Mar  4 17:06:07 2026|WED MAR  4 17:06:07 2026|%+");
+    // Digits of the fraction: %L and %N take a width as their number of digits.
+    assert_eq!(d("%L %N %1N %6L %12N", "+09:00"), "123 123000000 1 123000 123000000000");
+    // A fixed offset has no zone name, and nothing is padded; UTC has one.
+    assert_eq!(d("[%5Z]", "+09:00"), "[]");
+    assert_eq!(d("[%5Z|%Z|%:::z]", "UTC"), "[  UTC|UTC|+00]");
+}
+
+#[test]
 fn loops_and_conditions() {
     let data = r#"{"items":[{"name":"化粧水","price":3200},{"name":"乳液","price":2800},{"name":"美容液","price":6800}],"rank":"gold"}"#;
     let src = "{% for i in items %}{{ forloop.index }}. {{ i.name }} {{ i.price | yen }}{% unless forloop.last %}, {% endunless %}{% endfor %}";

@@ -32,7 +32,7 @@ const NOW_MS = Date.parse(NOW);
 // `yen` as README documents it (half away from zero, `1234.5` → `¥1,235`); the bench's peer
 // rounds halves up (`-0.5` → `-¥0`), which only its integer prices never meet.
 const yen = (v) => {
-  if (v == null) return "";
+  if (v == null) return v; // nil stays nil (prints nothing; `{% if %}` of it is false)
   if (typeof v !== "number" && !/^-?\d+(\.\d+)?$/.test(String(v))) return String(v); // "3,800" as it is
   const r = Math.sign(Number(v)) * Math.round(Math.abs(Number(v)));
   return (r < 0 ? "-¥" : "¥") + Math.abs(r).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
@@ -136,15 +136,25 @@ const PATHS = {
   any: ["user.attributes.flag", "user.attributes.nested.level.deep", "user.attributes.nested['level'].deep"],
 };
 const STR_LITS = STRINGS.filter((s) => !s.includes("\n"));
+// A variable's name says its kind, so that one assigned in two places has one kind whichever ran.
+const VAR_NAMES = { str: ["x", "名前"], num: ["y", "total"], strs: ["xs"], nums: ["ns"], hashes: ["hs"], float: ["f"] };
 
 class Gen {
   constructor(rnd) {
     this.rnd = rnd;
-    this.vars = {}; // name → kind of assigned / captured variables in scope
+    this.vars = {}; // name → kind of the variables surely assigned (or captured) here
     this.loops = []; // [name, kind of item]
   }
   pick(a) { return a[Math.floor(this.rnd() * a.length)]; }
   chance(p) { return this.rnd() < p; }
+  // A branch or loop body: what it assigns is nil where it did not run (`concat: nil` raises in
+  // Ruby, a nil compares as 0 in liquidjs), so its variables are not used after it.
+  body(depth) {
+    const outer = { ...this.vars };
+    const out = this.block(depth);
+    this.vars = outer;
+    return out;
+  }
   int(lo, hi) { return lo + Math.floor(this.rnd() * (hi - lo + 1)); }
   str(s) { return s.includes("'") ? `"${s}"` : (s.includes('"') || this.chance(0.5) ? `'${s}'` : `"${s}"`); }
   // Arguments from paths that are never nil: a nil argument is "" in Ruby (`join: nil` glues
@@ -167,7 +177,7 @@ class Gen {
       if (kind === "num") mine.push("forloop.index0", "forloop.rindex");
       if (kind === "str" && this.loops.some(([, k2]) => k2 === "hash")) break;
     }
-    if (mine.length && this.chance(0.4)) return this.pick(mine);
+    if (mine.length && this.chance(0.6)) return this.pick(mine); // often: only those surely assigned are in scope
     if (this.chance(0.6)) return this.pick(PATHS[kind]);
     switch (kind) {
       case "str": return this.str(this.pick(STR_LITS));
@@ -182,7 +192,8 @@ class Gen {
   filter(kind) {
     const key = () => this.str(this.pick(["sku", "category", "amount", "k", "v", "quantity"]));
     const common = [
-      () => [`default: ${this.sarg()}`, kind === "date" || kind === "day" ? "str" : kind],
+      // A list's default is a list: `[] | default: 'b' | first` is "" in Ruby ('b' is a string).
+      () => [`default: ${["strs", "nums", "hashes"].includes(kind) ? this.pick(PATHS[kind]) : this.sarg()}`, kind === "date" || kind === "day" ? "str" : kind],
       () => [kind === "str" || kind === "num" ? `append: ${this.sarg()}` : "size", kind === "str" || kind === "num" ? "str" : "num"],
       // Ruby: 5.size is 8 (bytes), true | abs is 0. And a string's size counts code points in Ruby
       // (and kizuna), UTF-16 units in liquidjs: only ASCII-only strings' sizes are compared.
@@ -190,15 +201,18 @@ class Gen {
     ];
     const by = {
       str: [
-        () => [this.pick(["upcase", "downcase", "capitalize", "escape", "escape_once", "strip_html", "strip_newlines", "newline_to_br", "lstrip", "rstrip"]), "str"],
+        // The strip filters after README's own `replace: "　", " "`: U+3000 at an end is kept by
+        // kizuna (Ruby), removed by liquidjs (documented), and `slice` can bring one to an end.
+        () => [this.pick(["upcase", "downcase", "capitalize", "escape", "escape_once", "strip_html", "strip_newlines", "newline_to_br", 'replace: "　", " " | lstrip', 'replace: "　", " " | rstrip']), "str"],
         () => [`prepend: ${this.sarg()}`, "str"],
         () => [`replace: ${this.pat()}, ${this.sarg()}`, "str"],
         () => [`${this.pick(["remove", "remove_first", "remove_last"])}: ${this.pat()}`, "str"],
         () => [`${this.pick(["replace_first", "replace_last"])}: ${this.pat()}, ${this.sarg()}`, "str"],
         () => [this.chance(0.5) ? `truncate: ${this.int(0, 12)}` : `truncate: ${this.int(0, 12)}, ${this.sarg()}`, "str"],
-        () => [`split: ${this.str(this.pick([",", "", "a", "様", "😀", "-", "、"]))}`, "strs"],
+        // Not `split: ""` of any text: an emoji splits into surrogate halves in liquidjs (documented).
+        () => [`split: ${this.str(this.pick([",", "a", "様", "😀", "-", "、"]))}`, "strs"],
         () => [`slice: ${this.int(-4, 4)}` + (this.chance(0.5) ? `, ${this.int(0, 4)}` : ""), "str"],
-        () => ["strip", "str"],
+        () => ['replace: "　", " " | strip', "str"],
       ],
       num: [
         () => [`${this.pick(["plus", "minus", "times"])}: ${this.narg()}`, "num"],
@@ -243,14 +257,15 @@ class Gen {
       // A hash's size is its number of keys in Ruby (and kizuna), 0 in liquidjs; `nil | json` is
       // "null" in kizuna, "" in liquidjs: a hash is only read through map/where.
       hash: [() => ["map: 'sku'", "strs"]],
-      any: [() => this.json(), () => ["default: 'なし'", "str"], () => ["append: '?'", "str"]],
+      any: [() => this.json("any"), () => ["default: 'なし'", "str"], () => ["append: '?'", "str"]],
     };
     // A hash or a list of hashes is never printed: Ruby's inspect against "[object Object]".
     return this.pick(this.chance(0.15) && (kind === "str" || kind === "strs") ? common : by[kind])();
   }
   // json only of data that is there: `nil | json` is "null" in kizuna, "" in liquidjs (and an
   // assign in a branch not taken leaves its variable nil).
-  json() { return /^(user\.|'|"|\()/.test(this.head) ? ["json", "json"] : ["size", "num"]; }
+  // Else `size` of a list, and not of a variable of any kind: `3 | size` is 8 in Ruby (documented).
+  json(kind) { return /^(user\.|'|"|\()/.test(this.head) ? ["json", "json"] : kind === "any" ? ["append: '?'", "str"] : ["size", "num"]; }
   // `{{ … }}`'s expression: a value of some kind and a typed chain of filters, ending printable.
   chain(max) {
     let kind = this.pick(["str", "str", "str", "num", "num", "float", "strs", "nums", "hashes", "date", "day", "any"]);
@@ -262,15 +277,21 @@ class Gen {
       const words = text.split(/\s+/).length;
       out = `${this.str(text)} | truncatewords: ${this.int(1, words - 1)}${this.chance(0.5) ? `, ${this.sarg()}` : ""}`;
     } else out = kind === "strs" && this.chance(0.3)
-      ? `${this.str(this.pick(["a,b,c", "x,y,x", "佐藤,鈴木,佐藤", ",a,", "😀,😀,𠮷"]))} | split: ','` : this.value(kind);
+      ? (([text, sep]) => `${this.str(text)} | split: ${this.str(sep)}`)(this.pick([["a,b,c", ","], ["x,y,x", ","], ["佐藤,鈴木,佐藤", ","], [",a,", ","], ["😀,😀,𠮷", ","], ["こんにちは", ""], ["b a c", ""]]))
+      : this.value(kind);
     // Ranges, hashes and dates are not printed as they are (Ruby prints `1..3` where liquidjs
     // writes `123`), and a date string is only passed to `date`.
     this.head = out;
     // json's quotes only end a chain (`escape` writes &quot; where liquidjs writes &#34;, documented).
     const raw = () => ["hashes", "hash", "date", "day", "float"].includes(kind) || (kind === "nums" && out.startsWith("("));
+    let mayBeNil = !/^['"]/.test(out);
     for (let k = this.int(raw() ? 1 : 0, max); k > 0 || raw(); k--) {
       if (kind === "json") break;
       const [f, next] = this.filter(kind);
+      // nil through `escape`, `truncatewords` and `slice`: nil, nil and "" in Ruby, "", "" and []
+      // in liquidjs (documented); seen where a variable is compared with '', empty or blank.
+      if (kind === "str" && mayBeNil && /^(escape|truncatewords|slice)\b/.test(f)) out += " | default: ''";
+      mayBeNil = (mayBeNil && /^(truncate|escape|truncatewords|yen)\b/.test(f) && !out.endsWith("default: ''")) || /\b(first|last)$/.test(f);
       out += ` | ${f}`;
       kind = next;
     }
@@ -286,7 +307,9 @@ class Gen {
         // as 0 in `<` and tells null from a missing value in `==`; Ruby does neither.
         case 1: return `${this.value("num")} ${this.pick(["==", "!=", "<", ">", "<=", ">="])} ${this.value("num")}`;
         case 2: return `${this.value("str")} ${this.pick(["==", "!=", "=="])} ${this.str(this.pick(STR_LITS))}`;
-        case 3: return `${this.value(this.pick(["str", "strs", "nums"]))} contains ${this.value(this.pick(["str", "num"]))}`;
+        // Never contains nil: false in Ruby (golden "array contains nil"), true in liquidjs when
+        // the list holds a nil (`map` over items without that key), documented.
+        case 3: return `${this.value(this.pick(["str", "strs", "nums"]))} contains ${this.chance(0.5) ? this.str(this.pick(STR_LITS)) : this.pick([String(this.int(-5, 20)), "user.userId", "user.attributes.points"])}`;
         case 4: return `${this.value(this.pick(["str", "strs", "hashes", "any"]))} ${this.pick(["==", "!="])} ${this.pick(["empty", "blank", "nil"])}`;
         default: return `${this.value(this.pick(["str", "num", "any"]))} ${this.pick(["==", "!="])} ${this.pick([this.str(this.pick(STR_LITS)), String(this.int(-1, 50)), "true", "false"])}`;
       }
@@ -306,18 +329,18 @@ class Gen {
       case 0: case 1: case 2: return this.pick(TEXT);
       case 3: case 4: case 5: return this.output();
       case 6: {
-        const name = this.pick(["x", "y", "total", "名前"]);
         const [expr, kind] = this.chain(2);
+        const name = this.pick(VAR_NAMES[kind] ?? [`v_${kind}`]);
         this.vars[name] = kind;
         return `{% assign ${name} = ${expr} %}`;
       }
       case 7: case 8: {
-        let t = `{% if ${this.cond()} %}${this.block(depth - 1)}`;
-        for (let k = this.int(0, 2); k > 0; k--) t += `{% elsif ${this.cond()} %}${this.block(depth - 1)}`;
-        if (this.chance(0.5)) t += `{% else %}${this.block(depth - 1)}`;
+        let t = `{% if ${this.cond()} %}${this.body(depth - 1)}`;
+        for (let k = this.int(0, 2); k > 0; k--) t += `{% elsif ${this.cond()} %}${this.body(depth - 1)}`;
+        if (this.chance(0.5)) t += `{% else %}${this.body(depth - 1)}`;
         return t + "{% endif %}";
       }
-      case 9: return `{% unless ${this.cond()} %}${this.block(depth - 1)}${this.chance(0.3) ? `{% else %}${this.block(depth - 1)}` : ""}{% endunless %}`;
+      case 9: return `{% unless ${this.cond()} %}${this.body(depth - 1)}${this.chance(0.3) ? `{% else %}${this.body(depth - 1)}` : ""}{% endunless %}`;
       case 10: {
         // `when` values are distinct literals: Shopify renders a body once per matching value
         // (`{% when 1, 1 %}` twice), liquidjs once; and a variable there may be nil against a null.
@@ -329,9 +352,9 @@ class Gen {
         for (let k = this.int(1, 3); k > 0; k--) {
           const vals = [lit(), this.chance(0.3) ? lit() : null].filter(Boolean);
           if (!vals.length) continue;
-          t += `{% when ${vals.join(this.pick([", ", " or "]))} %}${this.block(depth - 1)}`;
+          t += `{% when ${vals.join(this.pick([", ", " or "]))} %}${this.body(depth - 1)}`;
         }
-        if (this.chance(0.5)) t += `{% else %}${this.block(depth - 1)}`;
+        if (this.chance(0.5)) t += `{% else %}${this.body(depth - 1)}`;
         return t + "{% endcase %}";
       }
       case 11: case 12: {
@@ -343,13 +366,13 @@ class Gen {
         if (this.chance(0.3)) params += ` offset: ${this.int(0, 3)}`;
         if (this.chance(0.25)) params += " reversed";
         this.loops.push([v, kind]);
-        let body = this.block(depth - 1);
+        let body = this.body(depth - 1);
         if (this.chance(0.4)) body += `{{ forloop.${this.pick(["index", "index0", "rindex", "rindex0", "first", "last", "length"])} }}`;
         if (this.chance(0.2)) body = `{% if forloop.index ${this.pick([">", "=="])} ${this.int(1, 3)} %}{% ${this.pick(["break", "continue"])} %}{% endif %}` + body;
         this.loops.pop();
         // for … else with limit/offset: Shopify renders else when the slice is empty, liquidjs
         // only when the whole list is (asserted below).
-        const els = !params.includes(":") && this.chance(0.25) ? `{% else %}${this.block(depth - 1)}` : "";
+        const els = !params.includes(":") && this.chance(0.25) ? `{% else %}${this.body(depth - 1)}` : "";
         return `{% for ${v} in ${coll}${params} %}${body}${els}{% endfor %}`;
       }
       case 13: {
@@ -452,6 +475,11 @@ const DEVIATIONS = [
   ['{% raw %}x{%- endraw %}', {}, "x", null], // liquidjs does not see the endraw
   ['{{ 32 | join: "" }}{% if 32 < "a" %}y{% endif %}', {}, null, "32"], // Ruby raises: a number and a string do not compare
   ['{{ "a" | concat: "b" }}', {}, null, "ab"], // concat of a string raises
+  // nil is never contained (golden-liquid "tags, if, array contains nil"); `map` of a missing key makes such lists.
+  ['{% if a contains nil %}yes{% endif %}|{% assign m = l | map: "x" %}{% if m contains n %}yes{% endif %}', { a: [1, null], l: [{}] }, "|", "yes|yes"],
+  // Shopify's slice writes to_s(nil) = "", escape and truncatewords return nil for nil (standardfilters.rb).
+  ['{% assign s = n | slice: 0 %}{% if s == "" %}empty{% endif %}', {}, "empty", ""],
+  ['{% assign s = n | escape %}{% if s == empty %}empty{% endif %}|{% assign s = n | truncatewords: 2 %}{% if s == "" %}empty{% endif %}', {}, "|", "empty|empty"],
 ];
 
 only("liquid differential: the documented deviations hold on both engines", () => {
