@@ -1043,9 +1043,9 @@ impl Node {
 
     /// JavaScript's `substr(start, length)` as json-logic-js calls it: counted in UTF-16 units
     /// (as JavaScript and LINE count; a surrogate pair cut in half leaves U+FFFD, what the lone
-    /// half becomes in UTF-8); `start` and `length` converted to numbers as elsewhere
-    /// (an array or object is NaN, which counts as 0; fractions truncated); a negative length stops that many units
-    /// before the end, truncated after subtracting (`-2.5` of 17 units leaves 14).
+    /// half becomes in UTF-8); `start` and `length` converted to numbers as elsewhere (an array
+    /// or object is NaN, which counts as 0; fractions truncated); a negative length stops that
+    /// many units before the end, truncated after subtracting (`-2.5` of 17 units leaves 14).
     fn substr<'x, 'a>(&'x self, args: &'x [Node], sc: &Scope<'_, 'x, 'a>, cx: &Cx) -> Out<'x, 'a> {
         let int = |f: f64| if f.is_nan() { 0.0 } else { f.trunc() };
         let mut values = Vec::with_capacity(3);
