@@ -195,6 +195,8 @@ impl Role {
             (Role::Message(Some(Type::Other)), "title") => utf16("title", 100),
             (Role::Message(Some(Type::Other)), "address") => utf16("address", 100),
             (Role::Message(Some(Type::Other)), "trackingId") => utf16("trackingId", 100),
+            // A coupon's (LINE's OpenAPI description, `CouponMessage.deliveryTag`: maxLength 30).
+            (Role::Message(Some(Type::Other)), "deliveryTag") => may_be_empty("deliveryTag", 30),
             // Media URLs: "Max character limit: 2000" (images, videos, audio, thumbnails, icons).
             (Role::Message(_), "originalContentUrl") => may_be_empty("originalContentUrl", 2_000),
             (Role::Message(_), "previewImageUrl") => may_be_empty("previewImageUrl", 2_000),

@@ -930,6 +930,11 @@ fn location_texts_and_media_urls_have_lines_limits() {
     let m = one(json!({"type": "location", "title": "あ".repeat(101), "address": "x", "latitude": 35.6, "longitude": 139.7}), Code::LimitExceeded, "/title");
     assert!(m.contains("title has 101 characters") && m.ends_with("LINE allows 100"), "{m}");
     one(json!({"type": "location", "title": "t", "address": "あ".repeat(101), "latitude": 35.6, "longitude": 139.7}), Code::LimitExceeded, "/address");
+    // A coupon's delivery tag: 30 characters (LINE's OpenAPI, `CouponMessage.deliveryTag`).
+    let coupon = |tag: String| json!({"type": "coupon", "couponId": "01JYNW8JMQVFBNPSQZ7Q5CRGSR", "deliveryTag": tag});
+    assert_eq!(problems(coupon("t".repeat(30))), []);
+    let m = one(coupon("t".repeat(31)), Code::LimitExceeded, "/deliveryTag");
+    assert!(m.contains("deliveryTag has 31 characters"), "{m}");
     let long = format!("https://example.com/a.png?u={}", "x".repeat(2000));
     one(json!({"type": "image", "originalContentUrl": long, "previewImageUrl": "https://example.com/p.png"}), Code::LimitExceeded, "/originalContentUrl");
     one(body(json!([{"type": "image", "url": long}])), Code::LimitExceeded, "/contents/body/contents/0/url");
