@@ -2,7 +2,8 @@
 export const NOW = "2026-11-27T10:30:00+09:00";
 const NOW_MS = Date.parse(NOW);
 
-function mulberry32(seed) {
+/** The seeded random numbers in [0, 1) of the benches and of the differential tests. */
+export function mulberry32(seed) {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);

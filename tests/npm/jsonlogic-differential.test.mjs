@@ -24,6 +24,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { evaluate } from "../../pkg/node.js";
+import { mulberry32 } from "../../benches/users.mjs";
 
 const require = createRequire(new URL("../../benches/package.json", import.meta.url));
 const reference = require("json-logic-js");
@@ -32,17 +33,7 @@ const CASES = Number(process.env.LOGIC_FUZZ_CASES ?? 5000);
 const SEED = Number(process.env.LOGIC_FUZZ_SEED ?? 20261129);
 const NOW = "2026-11-27T10:00:00+09:00";
 
-// ---- seeded generator ------------------------------------------------------------------------
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// ---- seeded generator (mulberry32 from benches/users.mjs) -----------------------------------
 
 // A number written exactly as given in the JSON text (-0, integers past 2^53).
 class Raw {

@@ -16,7 +16,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { renderTemplate } from "../../pkg/node.js";
+import { mulberry32 } from "../../benches/users.mjs";
+import { kizunaAt, liquidjsAt } from "./liquid-engines.mjs";
 
 const require = createRequire(new URL("../../benches/package.json", import.meta.url));
 const { Liquid } = require("liquidjs");
@@ -24,39 +25,12 @@ const { Liquid } = require("liquidjs");
 const CASES = Number(process.env.LIQUID_DATE_CASES ?? 6000);
 const SEED = Number(process.env.LIQUID_DATE_SEED ?? 20261127);
 const NOW = "2026-11-27T10:30:00.250+09:00";
-const NOW_MS = Date.parse(NOW);
 
-// As in liquid-differential.test.mjs: +09:00, and Date.now pinned for "now"/"today".
+// As in liquid-differential.test.mjs: +09:00 (and Date.now pinned for "now"/"today": liquidjsAt).
 const ljs = new Liquid({ timezoneOffset: -540, strictFilters: true });
 
-function liquidjs(template, data) {
-  const realNow = Date.now;
-  Date.now = () => NOW_MS;
-  try {
-    return { out: ljs.parseAndRenderSync(template, data) };
-  } catch (e) {
-    return { err: String(e.message).split("\n")[0] };
-  } finally {
-    Date.now = realNow;
-  }
-}
-
-function kizuna(template, data) {
-  try {
-    return { out: renderTemplate(template, JSON.stringify(data), NOW) };
-  } catch (e) {
-    return { err: `${e.code}: ${String(e.message).split("\n")[0]}` };
-  }
-}
-
-function mulberry32(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const liquidjs = liquidjsAt(ljs, NOW);
+const kizuna = kizunaAt(NOW);
 
 // ---- directives -----------------------------------------------------------------------------
 // Of the date: right for a bare date too (midnight in +09:00 in kizuna, in UTC in liquidjs:

@@ -17,7 +17,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { renderTemplate } from "../../pkg/node.js";
+import { mulberry32 } from "../../benches/users.mjs";
+import { kizunaAt, liquidjsAt } from "./liquid-engines.mjs";
 
 const require = createRequire(new URL("../../benches/package.json", import.meta.url));
 const { Liquid } = require("liquidjs");
@@ -41,35 +42,9 @@ const ljs = new Liquid({ timezoneOffset: -540, strictFilters: true });
 ljs.registerFilter("yen", yen);
 
 /** liquidjs's output, or its error; `now`/`today` in `date` read Date.now(), pinned here. */
-export function liquidjs(template, data) {
-  const realNow = Date.now;
-  Date.now = () => NOW_MS;
-  try {
-    return { out: ljs.parseAndRenderSync(template, data) };
-  } catch (e) {
-    return { err: String(e.message).split("\n")[0] };
-  } finally {
-    Date.now = realNow;
-  }
-}
-
+export const liquidjs = liquidjsAt(ljs, NOW);
 /** kizuna's output, or its error code. */
-export function kizuna(template, data) {
-  try {
-    return { out: renderTemplate(template, JSON.stringify(data), NOW) };
-  } catch (e) {
-    return { err: `${e.code}: ${String(e.message).split("\n")[0]}` };
-  }
-}
-
-function mulberry32(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const kizuna = kizunaAt(NOW);
 
 // ---- data -----------------------------------------------------------------------------------
 const NAMES = ["佐藤 美咲", "鈴木花子", "😀さくら", "𠮷田 太郎", "Ａｌｉｃｅ", "bob smith", "", "舞👩‍👩‍👧", "ｶﾀｶﾅ", "O'Brien & <Co>", "  山本　愛  ", "élodie", "a-b_c d"];

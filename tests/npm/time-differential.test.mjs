@@ -30,21 +30,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { Engine, evaluate } from "../../pkg/node.js";
+import { mulberry32 } from "../../benches/users.mjs";
 
 const CASES = Number(process.env.TIME_FUZZ_CASES ?? 3000);
 const SEED = Number(process.env.TIME_FUZZ_SEED ?? 20261129);
-
-// ---- seeded generator ------------------------------------------------------------------------
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---- the oracle: calendar arithmetic ----------------------------------------------------------
 const PS = 1_000_000_000_000n; // picoseconds per second
