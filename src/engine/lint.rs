@@ -85,25 +85,7 @@ impl Engine {
         self.unreachable(&mut out);
         self.single_member_groups(&mut out);
         self.aggregation_units(&mut out);
-        self.timestamps_as_text(&mut out);
         super::sorted_by_pointer(out)
-    }
-
-    /// `timestamp_as_text`, in the rules a config writes: segments, variants, experiments and
-    /// rich-menu rules.
-    fn timestamps_as_text(&self, out: &mut Vec<Error>) {
-        let c = &self.config;
-        let mut rules: Vec<(String, &serde_json::Value)> = c.segments.iter().enumerate().map(|(i, s)| (format!("/segments/{i}/when"), &s.when)).collect();
-        for (i, content) in c.contents.iter().enumerate() {
-            rules.extend(content.experiment.as_ref().and_then(|e| e.when.as_ref()).map(|w| (format!("/contents/{i}/experiment/when"), w)));
-            rules.extend(content.variants.iter().enumerate().filter_map(|(j, v)| Some((format!("/contents/{i}/variants/{j}/when"), v.when.as_ref()?))));
-        }
-        for (i, r) in c.rich_menus.iter().flat_map(|m| m.rules.iter()).enumerate() {
-            rules.extend(r.when.as_ref().map(|w| (format!("/richMenus/rules/{i}/when"), w)));
-        }
-        for (pointer, rule) in rules {
-            text_compared_timestamps(rule, pointer, out);
-        }
     }
 
     /// `unmeasured_arm` and `shared_aggregation_unit`: what keeps LINE's unit statistics
@@ -314,6 +296,7 @@ fn list_path<'p>(loops: &[&'p Loop], at: usize) -> Option<Vec<Step<'p>>> {
 }
 
 fn rule_warnings(rule: &Rule, data: Data<'_>, loops: &[&Loop], out: &mut Vec<Error>) {
+    timestamp_warnings(rule, out);
     for (pointer, path, base, one_key_per_step) in rule.data_paths() {
         let Some((base, path)) = in_loops(base, path, loops) else { continue };
         if let Some(message) = data.unknown_field(&base, &path, Syntax::JsonLogic) {
@@ -367,46 +350,20 @@ fn template_warnings(t: &Template, pointer: &str, data: Data<'_>, loops: &[&Loop
     }
 }
 
-/// Warns at each comparison in `rule` (at `pointer`) that has a timestamp on one side and
-/// anything but `null` (a missing check) on the other.
-fn text_compared_timestamps(rule: &serde_json::Value, pointer: String, out: &mut Vec<Error>) {
-    use serde_json::Value as Json;
-    // What kizuna knows to be a timestamp: the time operators that make one, and the Context's
-    // timestamp fields (by their last key, so `at` inside a `some` over purchases counts too).
-    let stamp = |v: &Json| match v {
-        Json::Object(o) if o.len() == 1 => o.iter().next().is_some_and(|(op, arg)| {
-            matches!(op.as_str(), "now" | "ago" | "from_now")
-                || (op == "var" && arg.as_str().or_else(|| arg.get(0).and_then(Json::as_str)).is_some_and(|p| matches!(p.rsplit('.').next(), Some("at" | "followedAt" | "lastActiveAt")) || p == "now"))
-        }),
-        _ => false,
-    };
-    match rule {
-        Json::Object(o) => {
-            for (op, args) in o {
-                let at = crate::contract::read::join(&pointer, op);
-                if let (true, Some(items)) = (matches!(op.as_str(), "<" | "<=" | ">" | ">=" | "==" | "!=" | "===" | "!=="), args.as_array()) {
-                    if items.iter().any(stamp) && !items.iter().any(Json::is_null) {
-                        let hint = match op.as_str() {
-                            "<" | "<=" => "write {\"before\": [a, b]}",
-                            ">" | ">=" => "write {\"after\": [a, b]}",
-                            _ => "compare instants with \"before\" and \"after\"",
-                        };
-                        out.push(Error::new(
-                            Code::TimestampAsText,
-                            at.as_str(),
-                            format!("\"{op}\" compares timestamps as text, not as instants: \"2026-11-27T01:00:00Z\" and \"2026-11-27T10:00:00+09:00\", the same instant, are neither equal nor in order, and epoch milliseconds never compare with text; {hint} (or {{\"time_between\": [t, from, to]}}, or \"days_since\" with a number of days)"),
-                        ));
-                    }
-                }
-                text_compared_timestamps(args, at, out);
-            }
-        }
-        Json::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                text_compared_timestamps(item, crate::contract::read::join(&pointer, i), out);
-            }
-        }
-        _ => {}
+/// `timestamp_as_text` at each comparison in `rule` with a timestamp on one side (see
+/// [`Rule::text_compared_timestamps`]), with the time operator to write instead.
+fn timestamp_warnings(rule: &Rule, out: &mut Vec<Error>) {
+    for (at, op) in rule.text_compared_timestamps() {
+        let hint = match op {
+            "<" | "<=" => "write {\"before\": [a, b]}",
+            ">" | ">=" => "write {\"after\": [a, b]}",
+            _ => "compare instants with \"before\" and \"after\"",
+        };
+        out.push(Error::new(
+            Code::TimestampAsText,
+            at.as_str(),
+            format!("\"{op}\" compares timestamps as text, not as instants: \"2026-11-27T01:00:00Z\" and \"2026-11-27T10:00:00+09:00\", the same instant, are neither equal nor in order, and epoch milliseconds never compare with text; {hint} (or {{\"time_between\": [t, from, to]}}, or \"days_since\" with a number of days)"),
+        ));
     }
 }
 
@@ -552,11 +509,27 @@ mod tests {
             json!({">": [{"days_since": [{"var": "user.lastActiveAt"}]}, 90]}),
         ]));
         let at: Vec<&str> = w.iter().map(|(p, _, _)| p.as_str()).collect();
-        assert_eq!(at, ["/segments/0/when/<", "/segments/1/when/and/1/some/1/>=", "/segments/2/when/=="]);
+        assert_eq!(at, ["/segments/0/when", "/segments/1/when/and/1/some/1", "/segments/2/when"]);
         assert!(w[0].2.starts_with("\"<\" compares timestamps as text, not as instants"), "{}", w[0].2);
         assert!(w[0].2.contains("write {\"before\": [a, b]}"));
         assert!(w[1].2.contains("write {\"after\": [a, b]}"));
         assert!(w[2].2.contains("compare instants with \"before\" and \"after\""));
+
+        // Every rule a config writes: a quiz's result rules, a message's `$if`, a `try` fallback.
+        let w = warnings(json!({
+            "version": 1,
+            "contents": [{"id": "c", "on": ["follow"], "variants": [{"id": "v", "messages": [{"type": "flex", "altText": "a", "contents": {
+                "type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [
+                    {"$if": {"<": [{"var": "user.followedAt"}, "2026-01-01"]}, "$then": {"type": "text", "text": "早期"}}]}}}]}]}],
+            "quizzes": [{
+                "id": "q", "title": "Q",
+                "questions": [{"id": "q1", "kind": "single", "text": "?", "choices": [{"id": "a", "label": "A"}]}],
+                "select": {"by": "rules", "rules": [{"when": {"try": [false, {">": [{"var": "now"}, "2026-12-01"]}]}, "result": "r"}], "fallback": "r"},
+                "results": [{"id": "r", "title": "R"}]
+            }]
+        }));
+        let at: Vec<&str> = w.iter().filter(|(_, _, m)| m.contains("compares timestamps as text")).map(|(p, _, _)| p.as_str()).collect();
+        assert_eq!(at, ["/contents/0/variants/0/messages/0/contents/body/contents/0/$if", "/quizzes/0/select/rules/0/when/try/1"]);
     }
 
     #[test]

@@ -412,6 +412,49 @@ impl Rule {
     }
 }
 
+#[cfg(lint)]
+impl Rule {
+    /// The comparisons (`<`, `==`, …, with the JSON pointer of each) that have a timestamp on
+    /// one side and anything but `null` (a check for a missing one) on the other: they compare
+    /// text, not instants. A timestamp is what kizuna knows to be one: `now`, `ago`,
+    /// `from_now`, and the Context's timestamp fields, by their last key (so `at` inside a
+    /// `some` over purchases counts too). Iterator bodies and `try` fallbacks included.
+    pub fn text_compared_timestamps(&self) -> Vec<(String, &'static str)> {
+        use node::{Op, PathSpec};
+        fn stamp(n: &node::Node) -> bool {
+            match &n.op {
+                Op::Now | Op::Shift(..) => true,
+                Op::Var { path: PathSpec::Static { keys, .. }, .. } => {
+                    keys.last().is_some_and(|k| matches!(&*k.name, "at" | "followedAt" | "lastActiveAt")) || matches!(&keys[..], [k] if &*k.name == "now")
+                }
+                _ => false,
+            }
+        }
+        fn walk<'n>(n: &'n node::Node, out: &mut Vec<&'n node::Node>) {
+            out.push(n);
+            let bodies: Vec<&node::Node> = match &n.op {
+                Op::Iter(_, _, body) | Op::Reduce(_, body, _) => vec![body],
+                Op::Try(v) => v.iter().skip(1).collect(),
+                _ => Vec::new(),
+            };
+            for child in n.operands().into_iter().chain(bodies) {
+                walk(child, out);
+            }
+        }
+        let mut nodes = Vec::new();
+        walk(&self.root, &mut nodes);
+        nodes
+            .into_iter()
+            .filter_map(|n| match &n.op {
+                Op::Compare(_, args) if args.iter().any(stamp) && !args.iter().any(|a| matches!(a.op, Op::Lit(Value::Null))) => {
+                    Some((self.paths.get(n.id as usize).map_or("", |p| p).to_string(), n.name()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// A data path a rule reads: the JSON pointer of where it is written, its steps, where it
 /// starts (see [`Rule::data_paths`]) and, when it is written one key per step (a key may then
 /// hold a dot: `{"val": "user.tags"}` reads one key, `user.tags`), the operator (`val`,
