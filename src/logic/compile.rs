@@ -534,7 +534,8 @@ impl<'o> Compiler<'o> {
     fn tag_list(&mut self, name: &str, args: &Json) -> Option<Box<[Box<str>]>> {
         let path = format!("{}/{}", self.ptr, pointer_token(name));
         let tags: Option<Vec<Box<str>>> = match args {
-            Json::String(s) => Some(vec![s.as_str().into()]),
+            // An empty name is refused in either form, as by `has_tag`.
+            Json::String(s) if !s.is_empty() => Some(vec![s.as_str().into()]),
             Json::Array(items) if !items.is_empty() => items.iter().map(|t| t.as_str().filter(|s| !s.is_empty()).map(Into::into)).collect(),
             _ => None,
         };

@@ -114,6 +114,7 @@ fn compile_reports_every_problem_with_its_path() {
         {"before": [{"var": "user.x"}, "2026-02-30"]},
         {"==": [1]},
         {"has_any_tag": []},
+        {"has_all_tags": ""},
         {"a": 1, "b": 2},
         {"duration": "P1M"}
     ]}));
@@ -127,8 +128,11 @@ fn compile_reports_every_problem_with_its_path() {
             (Code::InvalidTimestamp, "/segments/3/when/and/3/before/1"),
             (Code::WrongArity, "/segments/3/when/and/4"),
             (Code::InvalidArgument, "/segments/3/when/and/5/has_any_tag"),
-            (Code::InvalidArgument, "/segments/3/when/and/6"),
-            (Code::InvalidDuration, "/segments/3/when/and/7/duration"),
+            // the one-tag shorthand, empty: refused as {"has_tag": ""} and [""] are (it found
+            // no user but one with an empty tag; tests/npm/operators-differential.test.mjs)
+            (Code::InvalidArgument, "/segments/3/when/and/6/has_all_tags"),
+            (Code::InvalidArgument, "/segments/3/when/and/7"),
+            (Code::InvalidDuration, "/segments/3/when/and/8/duration"),
         ]
     );
     let messages: Vec<&str> = e.iter().map(|e| e.message.as_str()).collect();

@@ -1,33 +1,15 @@
 // An A/B test measured with LINE's unit statistics, through the npm package as a backend runs
 // it: a re-activation push for dormant members (two offers and a plain-message control), the
-// arms recomputed here with flagd's formula from our own MurmurHash3, each push sent with its
+// arms recomputed here with flagd's formula from our own MurmurHash3 (murmur3.mjs), each push sent with its
 // arm's unit through the worker's Messaging API client to the mock LINE API.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startLineApi } from "../../www/mock/line-api.mjs";
 import { LineApi } from "../../www/worker/src/line.js";
 import { retryKeyFor } from "../../pkg/line.js";
+import { murmur3 } from "./murmur3.mjs";
 
 const { Engine } = await import("../../pkg/node.js");
-
-/** MurmurHash3 x86 32-bit of the UTF-8 bytes of `s`, seed 0, unsigned. */
-function murmur3(s) {
-  const bytes = new TextEncoder().encode(s);
-  let h = 0;
-  const mix = (k) => Math.imul(((k = Math.imul(k, 0xcc9e2d51)) << 15) | (k >>> 17), 0x1b873593);
-  let i = 0;
-  for (; i + 4 <= bytes.length; i += 4) {
-    h ^= mix(bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
-    h = (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) | 0;
-  }
-  let k = 0;
-  for (let j = bytes.length - 1; j >= i; j--) k = (k << 8) | bytes[j];
-  if (bytes.length > i) h ^= mix(k);
-  h ^= bytes.length;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
 
 /** flagd's high-precision `fractional`: bucket = hash × total >> 32, first arm past it. */
 function flagdArm(key, arms) {
