@@ -59,7 +59,11 @@ $(DIST)/kizuna_bg.wasm: $(WASM) .stamp/wasm-bindgen-$(WASM_BINDGEN_VERSION) pkg/
 	  $(DIST)/kizuna_bg.wasm -o $(DIST)/kizuna_bg.wasm
 	node pkg/scripts/contract-types.mjs schema $(DIST)/contract.d.ts
 
-pkg: $(DIST)/kizuna_bg.wasm
+pkg: $(DIST)/kizuna_bg.wasm pkg/LICENSE-MIT pkg/LICENSE-APACHE
+
+# The licenses live at the top; npm pack leaves symlinks out, so the package gets copies.
+pkg/LICENSE-%: LICENSE-%
+	cp $< $@
 
 check-size: pkg
 	node pkg/scripts/size.mjs

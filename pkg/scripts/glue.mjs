@@ -87,7 +87,8 @@ const FREED = `function freed() {
 }`;
 const NOT_TEXT = `function notText(arg) {
     const kind = arg === null || arg === undefined ? String(arg) : Array.isArray(arg) ? "an array" : \`a\${typeof arg === "object" ? "n" : ""} \${typeof arg}\`;
-    const hint = typeof arg === "object" && arg !== null ? " (for a context object, call decide() or render() instead of decideJson() or renderJson())" : "";
+    const hint = Array.isArray(arg) ? ' (for many contexts, decideMany() takes NDJSON: their JSON texts joined with "\\\\n")'
+        : typeof arg === "object" && arg !== null ? " (for a context object, call decide() or render() instead of decideJson() or renderJson())" : "";
     return inputError(\`expected a string, got \${kind}: JSON text, ids and templates are strings\${hint}\`);
 }`;
 const KIZUNA_ERROR = `export const KizunaError = Object.freeze({
