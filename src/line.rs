@@ -174,7 +174,9 @@ impl Role {
             (Role::Action { .. }, "fillInText") => graphemes("fillInText", 300),
             // 10,000 since LINE's news of 2026-10-27 (https://developers.line.biz/en/news/2026/10/27/uri-action/:
             // "URI action URLs up to 10,000 characters", `altUri.desktop` from 1,000 to 10,000;
-            // line/line-openapi#133). The reference said 1,000 before; imagemap and external
+            // line/line-openapi#133; LINE's SDK releases of that day, e.g. line-bot-sdk-python
+            // v3.27.0: "Add maxLength: 10000 to URIAction.uri. Increase AltUri.desktop.maxLength
+            // from 1,000 to 10,000."). The reference said 1,000 before; imagemap and external
             // links (`linkUri`) keep 1,000.
             (Role::Action { .. }, "uri") => may_be_empty("uri", 10_000),
             (Role::Action { .. } | Role::ImagemapAction, "clipboardText") => utf16("clipboardText", 1_000),

@@ -313,9 +313,18 @@ fn is_ratio(s: &str) -> bool {
 
 /// Whether the string under `key` is checked beyond URLs: a `type`, an enumerated value, a
 /// colour, an aspect ratio ([`check_string`]), an imagemap's pixels ([`imagemap`]: `x`, `y`,
-/// and `width` and `height`, which boxes enumerate).
+/// and `width` and `height`, which boxes enumerate), a count ([`is_count`]).
 fn checked(key: &str) -> bool {
-    key == "type" || key == "x" || key == "y" || is_colour_key(key) || key == "aspectRatio" || VALUES.iter().any(|e| e.0 == key)
+    key == "type" || key == "x" || key == "y" || is_count(key) || is_colour_key(key) || key == "aspectRatio" || VALUES.iter().any(|e| e.0 == key)
+}
+
+/// Whether `key` holds a whole number from 0: a flex component's `flex`, a flex text's
+/// `maxLines`, an audio message's `duration` (LINE's OpenAPI types them `integer`; the
+/// documentation describes only 0 and up: flex-message-layout's "1 or more" and 0, `maxLines`
+/// 0 for every line, `duration` in milliseconds). LINE's emoji `index` and an imagemap's pixels
+/// have checks of their own.
+fn is_count(key: &str) -> bool {
+    matches!(key, "flex" | "maxLines" | "duration")
 }
 
 /// Whether `key` holds a colour: `color`, `backgroundColor`, `separatorColor`, ….
@@ -325,7 +334,7 @@ fn is_colour_key(key: &str) -> bool {
 
 /// Whether a template in `m` decides something [`check_message`] checks beyond URLs: an object's
 /// `type` (or a box's `layout`), an enumerated value, a colour, an aspect ratio, a pixel count
-/// of an imagemap. Such a message
+/// of an imagemap, a `flex`, `maxLines` or `duration`. Such a message
 /// is checked again once rendered; the others never need it (templates write strings, so the
 /// structure, and every array's length, is fixed).
 /// A textV2 message's templated text too (its placeholders are known once rendered).
@@ -686,6 +695,9 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], labelled: bool, dynamic: boo
         if x.is_null() {
             continue;
         }
+        if matches!(x, Json::Number(_) | Json::String(_)) && is_count(k) {
+            whole(x, &at, k, &[a(name), " ", name].concat(), (0.0, f64::MAX), "a whole number from 0", report);
+        }
         let want = match spec.as_bytes().last() {
             Some(b'{' | b'*') => "an object",
             Some(b'[') => "an array",
@@ -801,8 +813,17 @@ fn imagemap(o: &Map<String, Json>, path: &str, report: &mut dyn FnMut(Code, &str
 /// is read as that number, as LINE does.
 #[allow(clippy::too_many_arguments)]
 fn pixels(object: Option<&Json>, at: &str, key: &str, name: &str, range: (f64, f64), rule: &str, report: &mut dyn FnMut(Code, &str, String)) {
-    let Some(v) = object.and_then(|o| o.get(key)).filter(|v| !v.is_null()) else { return };
+    if let Some(v) = object.and_then(|o| o.get(key)) {
+        whole(v, &join(at, key), key, name, range, rule, report);
+    }
+}
+
+/// Reports `v`, the value of `key` at `at`, unless it is a whole number within `range` (as
+/// [`pixels`]).
+#[allow(clippy::too_many_arguments)]
+fn whole(v: &Json, at: &str, key: &str, name: &str, range: (f64, f64), rule: &str, report: &mut dyn FnMut(Code, &str, String)) {
     let n = match v {
+        Json::Null => return,
         Json::Number(n) => n.as_f64(),
         Json::String(s) if is_template(s) => return,
         Json::String(s) => s.trim().parse::<f64>().ok(),
@@ -817,7 +838,7 @@ fn pixels(object: Option<&Json>, at: &str, key: &str, name: &str, range: (f64, f
         Json::String(s) => ["\"", s, "\""].concat(),
         other => kind(other).to_string(),
     };
-    report(Code::InvalidValue, &join(at, key), ["\"", key, "\" of ", name, " must be ", rule, ", found ", &found].concat());
+    report(Code::InvalidValue, at, ["\"", key, "\" of ", name, " must be ", rule, ", found ", &found].concat());
 }
 
 /// A textV2 message's text and substitution (the reference, #text-message-v2): "`{` and `}`

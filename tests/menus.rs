@@ -340,6 +340,28 @@ fn area_bounds_stay_inside_the_menu() {
     assert_eq!(errors(m), [(Code::InvalidValue, "/richMenus/menus/0/definition/size".to_string())]);
 }
 
+/// A rich menu's `selected` is true or false (LINE's OpenAPI, `RichMenuRequest.selected`:
+/// boolean), in `definition` and `aliasDefinitions`.
+#[test]
+fn selected_is_true_or_false() {
+    for bad in [json!("yes"), json!("true"), json!(1)] {
+        let mut m = menus();
+        m["menus"][0]["definition"]["selected"] = bad.clone();
+        let mut tab = m["menus"][0]["definition"].clone();
+        tab["selected"] = bad.clone();
+        m["menus"][0]["aliasDefinitions"] = json!({"vip-perks": tab});
+        let errs = Engine::compile(&config(m).to_string()).unwrap_err();
+        let got: Vec<(Code, &str)> = errs.iter().map(|e| (e.code, e.path.as_str())).collect();
+        assert_eq!(got, [(Code::InvalidValue, "/richMenus/menus/0/aliasDefinitions/vip-perks/selected"), (Code::InvalidValue, "/richMenus/menus/0/definition/selected")], "{bad}");
+        assert!(errs[0].message.starts_with("\"selected\" of a rich menu must be true or false, found "), "{}", errs[0].message);
+    }
+    for ok in [json!(true), json!(false), Value::Null] {
+        let mut m = menus();
+        m["menus"][0]["definition"]["selected"] = ok;
+        engine(m);
+    }
+}
+
 #[test]
 fn line_limits_are_config_errors() {
     let many: Vec<Value> = (0..1001).map(|i| json!({"id": format!("m{i}"), "richMenuId": rid(i)})).collect();

@@ -529,6 +529,49 @@ fn imagemap_sizes_and_areas_are_whole_pixels() {
     assert!(bad.errors[0].message.contains("after rendering"), "{}", bad.errors[0].message);
 }
 
+/// A flex component's `flex`, a flex text's `maxLines` and an audio message's `duration` are
+/// whole numbers from 0 (LINE's OpenAPI: `integer`; the documentation describes 0 and up only).
+/// A number written as a string is read as LINE reads it; a templated one is checked once
+/// rendered.
+#[test]
+fn flex_max_lines_and_duration_are_whole_numbers_from_0() {
+    let audio = |d: Value| json!({"type": "audio", "originalContentUrl": "https://example.com/a.m4a", "duration": d});
+    let text = |k: &str, v: Value| {
+        let mut t = json!({"type": "text", "text": "a"});
+        t[k] = v;
+        body(json!([t]))
+    };
+    for ok in [json!(0), json!(3), json!("2"), json!(2.0)] {
+        assert_eq!(problems(text("flex", ok.clone())), [], "{ok}");
+        assert_eq!(problems(text("maxLines", ok.clone())), [], "{ok}");
+        assert_eq!(problems(audio(ok.clone())), [], "{ok}");
+    }
+    let m = one(text("flex", json!(1.5)), Code::InvalidValue, "/contents/body/contents/0/flex");
+    assert!(m.ends_with("\"flex\" of a flex text must be a whole number from 0, found a fraction"), "{m}");
+    let m = one(text("maxLines", json!(-1)), Code::InvalidValue, "/contents/body/contents/0/maxLines");
+    assert!(m.ends_with("\"maxLines\" of a flex text must be a whole number from 0, found -1"), "{m}");
+    let m = one(audio(json!(60000.5)), Code::InvalidValue, "/duration");
+    assert!(m.ends_with("\"duration\" of an audio message must be a whole number from 0, found a fraction"), "{m}");
+    one(audio(json!("1.5")), Code::InvalidValue, "/duration");
+    // Every component with a flex: box, button, image, filler.
+    let parts = json!([
+        {"type": "box", "layout": "vertical", "flex": 0.5, "contents": []},
+        {"type": "button", "flex": -2, "action": {"type": "message", "label": "a", "text": "a"}},
+        {"type": "image", "url": "https://example.com/a.png", "flex": "1.5"},
+        {"type": "filler", "flex": 2.25}]);
+    let at: Vec<(Code, String)> = problems(body(parts)).into_iter().map(|(c, at, _)| (c, at)).collect();
+    let want: Vec<(Code, String)> = (0..4).map(|i| (Code::InvalidValue, format!("{M}/contents/body/contents/{i}/flex"))).collect();
+    assert_eq!(at, want);
+    // Templated: checked once rendered.
+    let e = Engine::from_json(&config(json!([text("maxLines", json!("{{ user.attributes.lines }}"))]))).unwrap();
+    let ok = render_for(&e, json!({"lines": 2}));
+    assert!(ok.errors.is_empty() && ok.messages.len() == 1, "{:?}", ok.errors);
+    let bad = render_for(&e, json!({"lines": 2.5}));
+    assert!(bad.messages.is_empty(), "nothing is sent");
+    assert_eq!(bad.errors.iter().map(|e| (e.code, e.path.clone())).collect::<Vec<_>>(), [(Code::InvalidValue, format!("{M}/contents/body/contents/0/maxLines"))]);
+    assert!(bad.errors[0].message.contains("after rendering, \"maxLines\" of a flex text must be a whole number from 0, found \"2.5\""), "{}", bad.errors[0].message);
+}
+
 /// "Keep the number of actions consistent for all columns. If you use an image or title for a
 /// column, make sure to do the same for all other columns." (the reference, carousel template)
 #[test]

@@ -330,6 +330,10 @@ fn check_definition(d: &Value, path: &str, p: &mut Problems) {
         }
         _ => p.push(Code::InvalidValue, &join(path, "areas"), "\"areas\" must be an array of at most 20 areas"),
     }
+    // Whether the menu opens expanded: true or false (LINE's OpenAPI, `RichMenuRequest.selected`).
+    if let Some(s) = obj.get("selected").filter(|s| !s.is_boolean() && !s.is_null()) {
+        p.push(Code::InvalidValue, &join(path, "selected"), format!("\"selected\" of a rich menu must be true or false, found {}", kind(s)));
+    }
     crate::line::check_object(obj, path, crate::line::Role::RichMenu, &mut |at, problem| p.push(Code::LimitExceeded, at, format!("rich menu: {problem}")));
 }
 
