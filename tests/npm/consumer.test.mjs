@@ -43,6 +43,20 @@ test("the package README's example runs as written and gives the results it stat
   assert.deepEqual(JSON.parse(out.trim().split("\n").pop()), stated.map((s) => JSON.parse(s.result)));
 });
 
+// The repository README's Quick start runs as written in a consumer project and prints what its
+// `// →` comments say (a comment ending in "…" gives the line's start).
+test("the README's Quick start runs as written and prints what it states", () => {
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const example = readme.split("## Quick start (npm)")[1].match(/```js\n([\s\S]*?)```/)[1];
+  const stated = [...example.matchAll(/\/\/ → (.+)$/gm)].map(([, line]) => line);
+  const printed = run(example).trim().split("\n");
+  assert.equal(printed.length, stated.length, printed.join("\n"));
+  stated.forEach((line, i) => {
+    if (line.endsWith("…")) assert.ok(printed[i].startsWith(line.slice(0, -1)), `${printed[i]}\n  does not start with\n${line}`);
+    else assert.equal(printed[i], line);
+  });
+});
+
 // Every entry exports the same public API: the entries instantiate the Wasm themselves, so
 // wasm-bindgen's init functions and internal helpers are not part of it.
 test("each runtime entry exports the public API and nothing else", async () => {
