@@ -702,12 +702,15 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], labelled: bool, dynamic: boo
             Some(b'{' | b'*') => "an object",
             Some(b'[') => "an array",
             Some(b'#') => "a number",
-            Some(b'?') => "true or false",
+            Some(b'?') => "true or false, without quotes (to set it from the data: {\"$if\": …, \"$then\": true})",
             _ => "a string",
         };
         let fits = match (spec.as_bytes().last(), x) {
             (Some(b'['), Json::Array(_)) | (Some(b'{' | b'*'), Json::Object(_)) => true,
             (Some(b'[' | b'{' | b'*'), _) => false,
+            // A boolean (LINE's OpenAPI: `type: boolean`) is refused as a string, "true" or a
+            // template alike: a template writes a string.
+            (Some(b'?'), x) => x.is_boolean(),
             // LINE reads a number for a string and the reverse; objects and lists it refuses.
             // `text` and `altText` were always held to strings.
             (_, Json::Object(_) | Json::Array(_)) => false,

@@ -572,6 +572,38 @@ fn flex_max_lines_and_duration_are_whole_numbers_from_0() {
     assert!(bad.errors[0].message.contains("after rendering, \"maxLines\" of a flex text must be a whole number from 0, found \"2.5\""), "{}", bad.errors[0].message);
 }
 
+/// A flex text's `wrap` and `scaling`, a button's and an icon's `scaling`, an image's `animated`
+/// and a block style's `separator` are true or false (LINE's OpenAPI: `type: boolean`): a
+/// string is refused, `"true"` and a template alike (a template writes a string); an `$if`
+/// member sets one from the data.
+#[test]
+fn booleans_are_true_or_false() {
+    let action = json!({"type": "message", "label": "a", "text": "a"});
+    let bubble = |v: Value| {
+        flex(json!({"type": "bubble", "styles": {"footer": {"separator": v}}, "body": {"type": "box", "layout": "vertical", "contents": [
+            {"type": "text", "text": "a", "wrap": v, "scaling": v},
+            {"type": "button", "action": action, "scaling": v},
+            {"type": "image", "url": "https://example.com/a.png", "animated": v},
+            {"type": "box", "layout": "baseline", "contents": [{"type": "icon", "url": "https://example.com/a.png", "scaling": v}]}]}}))
+    };
+    for ok in [json!(true), json!(false), Value::Null] {
+        assert_eq!(problems(bubble(ok.clone())), [], "{ok}");
+    }
+    let at = ["/contents/body/contents/0/scaling", "/contents/body/contents/0/wrap", "/contents/body/contents/1/scaling", "/contents/body/contents/2/animated", "/contents/body/contents/3/contents/0/scaling", "/contents/styles/footer/separator"];
+    for bad in [json!("true"), json!("false"), json!("{{ user.attributes.wrap }}"), json!(1)] {
+        let mut p = problems(bubble(bad.clone()));
+        p.sort_by(|a, b| a.1.cmp(&b.1));
+        assert_eq!(p.iter().map(|(c, at, _)| (*c, at.clone())).collect::<Vec<_>>(), at.map(|at| (Code::InvalidValue, format!("{M}{at}"))), "{bad}");
+    }
+    let m = one(body(json!([{"type": "text", "text": "a", "wrap": "true"}])), Code::InvalidValue, "/contents/body/contents/0/wrap");
+    assert!(m.ends_with("\"wrap\" of a flex text must be true or false, without quotes (to set it from the data: {\"$if\": …, \"$then\": true}), found a string"), "{m}");
+    // From the data: an `$if` member.
+    let e = Engine::from_json(&config(json!([body(json!([{"type": "text", "text": "a", "wrap": {"$if": {"var": "user.attributes.long"}, "$then": true}}]))]))).unwrap();
+    let text = |d: &kizuna::Decision| first(d)["contents"]["body"]["contents"][0].clone();
+    assert_eq!(text(&render_for(&e, json!({"long": true}))), json!({"type": "text", "text": "a", "wrap": true}));
+    assert_eq!(text(&render_for(&e, json!({}))), json!({"type": "text", "text": "a"}));
+}
+
 /// "Keep the number of actions consistent for all columns. If you use an image or title for a
 /// column, make sure to do the same for all other columns." (the reference, carousel template)
 #[test]
