@@ -547,12 +547,19 @@ fn flex_max_lines_and_duration_are_whole_numbers_from_0() {
         assert_eq!(problems(audio(ok.clone())), [], "{ok}");
     }
     let m = one(text("flex", json!(1.5)), Code::InvalidValue, "/contents/body/contents/0/flex");
-    assert!(m.ends_with("\"flex\" of a flex text must be a whole number from 0, found a fraction"), "{m}");
+    assert!(m.ends_with("\"flex\" of a flex text must be a whole number from 0 to 2147483647, found a fraction"), "{m}");
     let m = one(text("maxLines", json!(-1)), Code::InvalidValue, "/contents/body/contents/0/maxLines");
-    assert!(m.ends_with("\"maxLines\" of a flex text must be a whole number from 0, found -1"), "{m}");
+    assert!(m.ends_with("\"maxLines\" of a flex text must be a whole number from 0 to 2147483647, found -1"), "{m}");
     let m = one(audio(json!(60000.5)), Code::InvalidValue, "/duration");
     assert!(m.ends_with("\"duration\" of an audio message must be a whole number from 0, found a fraction"), "{m}");
     one(audio(json!("1.5")), Code::InvalidValue, "/duration");
+    // `flex` and `maxLines` are int32 (LINE's OpenAPI), `duration` int64.
+    assert_eq!(problems(text("flex", json!(2_147_483_647))), []);
+    assert_eq!(problems(audio(json!(3_000_000_000u64))), []);
+    one(text("flex", json!(2_147_483_648u64)), Code::InvalidValue, "/contents/body/contents/0/flex");
+    one(text("maxLines", json!("3000000000")), Code::InvalidValue, "/contents/body/contents/0/maxLines");
+    let m = one(text("maxLines", json!(1e12)), Code::InvalidValue, "/contents/body/contents/0/maxLines");
+    assert!(m.ends_with("\"maxLines\" of a flex text must be a whole number from 0 to 2147483647, found 1000000000000"), "{m}");
     // Every component with a flex: box, button, image, filler.
     let parts = json!([
         {"type": "box", "layout": "vertical", "flex": 0.5, "contents": []},
@@ -569,7 +576,7 @@ fn flex_max_lines_and_duration_are_whole_numbers_from_0() {
     let bad = render_for(&e, json!({"lines": 2.5}));
     assert!(bad.messages.is_empty(), "nothing is sent");
     assert_eq!(bad.errors.iter().map(|e| (e.code, e.path.clone())).collect::<Vec<_>>(), [(Code::InvalidValue, format!("{M}/contents/body/contents/0/maxLines"))]);
-    assert!(bad.errors[0].message.contains("after rendering, \"maxLines\" of a flex text must be a whole number from 0, found \"2.5\""), "{}", bad.errors[0].message);
+    assert!(bad.errors[0].message.contains("after rendering, \"maxLines\" of a flex text must be a whole number from 0 to 2147483647, found \"2.5\""), "{}", bad.errors[0].message);
 }
 
 /// A flex text's `wrap` and `scaling`, a button's and an icon's `scaling`, an image's `animated`
