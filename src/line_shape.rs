@@ -319,7 +319,8 @@ fn checked(key: &str) -> bool {
 }
 
 /// Whether `key` holds a whole number from 0: a flex component's `flex`, a flex text's
-/// `maxLines`, an audio message's `duration` (LINE's OpenAPI types them `integer`; the
+/// `maxLines` (at most 2,147,483,647), an audio message's `duration` (LINE's OpenAPI types them
+/// `integer`, `int32` and `int64`; the
 /// documentation describes only 0 and up: flex-message-layout's "1 or more" and 0, `maxLines`
 /// 0 for every line, `duration` in milliseconds). LINE's emoji `index` and an imagemap's pixels
 /// have checks of their own.
@@ -696,18 +697,23 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], labelled: bool, dynamic: boo
             continue;
         }
         if matches!(x, Json::Number(_) | Json::String(_)) && is_count(k) {
-            whole(x, &at, k, &[a(name), " ", name].concat(), (0.0, f64::MAX), "a whole number from 0", report);
+            // `flex` and `maxLines` are int32 in LINE's OpenAPI, `duration` int64.
+            let (most, rule) = if k == "duration" { (f64::MAX, "a whole number from 0") } else { (2_147_483_647.0, "a whole number from 0 to 2147483647") };
+            whole(x, &at, k, &[a(name), " ", name].concat(), (0.0, most), rule, report);
         }
         let want = match spec.as_bytes().last() {
             Some(b'{' | b'*') => "an object",
             Some(b'[') => "an array",
             Some(b'#') => "a number",
-            Some(b'?') => "true or false",
+            Some(b'?') => "true or false, without quotes (to set it from the data: {\"$if\": …, \"$then\": true})",
             _ => "a string",
         };
         let fits = match (spec.as_bytes().last(), x) {
             (Some(b'['), Json::Array(_)) | (Some(b'{' | b'*'), Json::Object(_)) => true,
             (Some(b'[' | b'{' | b'*'), _) => false,
+            // A boolean (LINE's OpenAPI: `type: boolean`) is refused as a string, "true" or a
+            // template alike: a template writes a string.
+            (Some(b'?'), x) => x.is_boolean(),
             // LINE reads a number for a string and the reverse; objects and lists it refuses.
             // `text` and `altText` were always held to strings.
             (_, Json::Object(_) | Json::Array(_)) => false,
@@ -833,8 +839,9 @@ fn whole(v: &Json, at: &str, key: &str, name: &str, range: (f64, f64), rule: &st
         return;
     }
     let found = match v {
-        // Integers only: formatting a float would bring float printing into the Wasm.
-        Json::Number(n) => n.as_i64().map_or_else(|| "a fraction".to_string(), |n| n.to_string()),
+        // Whole numbers only, as integers (`1e12` too): formatting a float would bring float
+        // printing into the Wasm.
+        Json::Number(n) => n.as_f64().filter(|n| n.fract() == 0.0 && n.abs() < 1e18).map_or_else(|| "a fraction".to_string(), |n| (n as i64).to_string()),
         Json::String(s) => ["\"", s, "\""].concat(),
         other => kind(other).to_string(),
     };

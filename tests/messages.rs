@@ -547,12 +547,19 @@ fn flex_max_lines_and_duration_are_whole_numbers_from_0() {
         assert_eq!(problems(audio(ok.clone())), [], "{ok}");
     }
     let m = one(text("flex", json!(1.5)), Code::InvalidValue, "/contents/body/contents/0/flex");
-    assert!(m.ends_with("\"flex\" of a flex text must be a whole number from 0, found a fraction"), "{m}");
+    assert!(m.ends_with("\"flex\" of a flex text must be a whole number from 0 to 2147483647, found a fraction"), "{m}");
     let m = one(text("maxLines", json!(-1)), Code::InvalidValue, "/contents/body/contents/0/maxLines");
-    assert!(m.ends_with("\"maxLines\" of a flex text must be a whole number from 0, found -1"), "{m}");
+    assert!(m.ends_with("\"maxLines\" of a flex text must be a whole number from 0 to 2147483647, found -1"), "{m}");
     let m = one(audio(json!(60000.5)), Code::InvalidValue, "/duration");
     assert!(m.ends_with("\"duration\" of an audio message must be a whole number from 0, found a fraction"), "{m}");
     one(audio(json!("1.5")), Code::InvalidValue, "/duration");
+    // `flex` and `maxLines` are int32 (LINE's OpenAPI), `duration` int64.
+    assert_eq!(problems(text("flex", json!(2_147_483_647))), []);
+    assert_eq!(problems(audio(json!(3_000_000_000u64))), []);
+    one(text("flex", json!(2_147_483_648u64)), Code::InvalidValue, "/contents/body/contents/0/flex");
+    one(text("maxLines", json!("3000000000")), Code::InvalidValue, "/contents/body/contents/0/maxLines");
+    let m = one(text("maxLines", json!(1e12)), Code::InvalidValue, "/contents/body/contents/0/maxLines");
+    assert!(m.ends_with("\"maxLines\" of a flex text must be a whole number from 0 to 2147483647, found 1000000000000"), "{m}");
     // Every component with a flex: box, button, image, filler.
     let parts = json!([
         {"type": "box", "layout": "vertical", "flex": 0.5, "contents": []},
@@ -569,7 +576,39 @@ fn flex_max_lines_and_duration_are_whole_numbers_from_0() {
     let bad = render_for(&e, json!({"lines": 2.5}));
     assert!(bad.messages.is_empty(), "nothing is sent");
     assert_eq!(bad.errors.iter().map(|e| (e.code, e.path.clone())).collect::<Vec<_>>(), [(Code::InvalidValue, format!("{M}/contents/body/contents/0/maxLines"))]);
-    assert!(bad.errors[0].message.contains("after rendering, \"maxLines\" of a flex text must be a whole number from 0, found \"2.5\""), "{}", bad.errors[0].message);
+    assert!(bad.errors[0].message.contains("after rendering, \"maxLines\" of a flex text must be a whole number from 0 to 2147483647, found \"2.5\""), "{}", bad.errors[0].message);
+}
+
+/// A flex text's `wrap` and `scaling`, a button's and an icon's `scaling`, an image's `animated`
+/// and a block style's `separator` are true or false (LINE's OpenAPI: `type: boolean`): a
+/// string is refused, `"true"` and a template alike (a template writes a string); an `$if`
+/// member sets one from the data.
+#[test]
+fn booleans_are_true_or_false() {
+    let action = json!({"type": "message", "label": "a", "text": "a"});
+    let bubble = |v: Value| {
+        flex(json!({"type": "bubble", "styles": {"footer": {"separator": v}}, "body": {"type": "box", "layout": "vertical", "contents": [
+            {"type": "text", "text": "a", "wrap": v, "scaling": v},
+            {"type": "button", "action": action, "scaling": v},
+            {"type": "image", "url": "https://example.com/a.png", "animated": v},
+            {"type": "box", "layout": "baseline", "contents": [{"type": "icon", "url": "https://example.com/a.png", "scaling": v}]}]}}))
+    };
+    for ok in [json!(true), json!(false), Value::Null] {
+        assert_eq!(problems(bubble(ok.clone())), [], "{ok}");
+    }
+    let at = ["/contents/body/contents/0/scaling", "/contents/body/contents/0/wrap", "/contents/body/contents/1/scaling", "/contents/body/contents/2/animated", "/contents/body/contents/3/contents/0/scaling", "/contents/styles/footer/separator"];
+    for bad in [json!("true"), json!("false"), json!("{{ user.attributes.wrap }}"), json!(1)] {
+        let mut p = problems(bubble(bad.clone()));
+        p.sort_by(|a, b| a.1.cmp(&b.1));
+        assert_eq!(p.iter().map(|(c, at, _)| (*c, at.clone())).collect::<Vec<_>>(), at.map(|at| (Code::InvalidValue, format!("{M}{at}"))), "{bad}");
+    }
+    let m = one(body(json!([{"type": "text", "text": "a", "wrap": "true"}])), Code::InvalidValue, "/contents/body/contents/0/wrap");
+    assert!(m.ends_with("\"wrap\" of a flex text must be true or false, without quotes (to set it from the data: {\"$if\": …, \"$then\": true}), found a string"), "{m}");
+    // From the data: an `$if` member.
+    let e = Engine::from_json(&config(json!([body(json!([{"type": "text", "text": "a", "wrap": {"$if": {"var": "user.attributes.long"}, "$then": true}}]))]))).unwrap();
+    let text = |d: &kizuna::Decision| first(d)["contents"]["body"]["contents"][0].clone();
+    assert_eq!(text(&render_for(&e, json!({"long": true}))), json!({"type": "text", "text": "a", "wrap": true}));
+    assert_eq!(text(&render_for(&e, json!({}))), json!({"type": "text", "text": "a"}));
 }
 
 /// "Keep the number of actions consistent for all columns. If you use an image or title for a
