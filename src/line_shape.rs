@@ -319,11 +319,10 @@ fn checked(key: &str) -> bool {
 }
 
 /// Whether `key` holds a whole number from 0: a flex component's `flex`, a flex text's
-/// `maxLines` (at most 2,147,483,647), an audio message's `duration` (LINE's OpenAPI types them
-/// `integer`, `int32` and `int64`; the
-/// documentation describes only 0 and up: flex-message-layout's "1 or more" and 0, `maxLines`
-/// 0 for every line, `duration` in milliseconds). LINE's emoji `index` and an imagemap's pixels
-/// have checks of their own.
+/// `maxLines` (both `int32` in LINE's OpenAPI, so at most 2,147,483,647), an audio message's
+/// `duration` (`int64`). LINE's documentation describes only 0 and up: flex-message-layout's
+/// "1 or more" and 0, `maxLines` 0 for every line, `duration` in milliseconds. LINE's emoji
+/// `index` and an imagemap's pixels have checks of their own.
 fn is_count(key: &str) -> bool {
     matches!(key, "flex" | "maxLines" | "duration")
 }
