@@ -839,8 +839,13 @@ fn whole(v: &Json, at: &str, key: &str, name: &str, range: (f64, f64), rule: &st
     }
     let found = match v {
         // Whole numbers only, as integers (`1e12` too): formatting a float would bring float
-        // printing into the Wasm.
-        Json::Number(n) => n.as_f64().filter(|n| n.fract() == 0.0 && n.abs() < 1e18).map_or_else(|| "a fraction".to_string(), |n| (n as i64).to_string()),
+        // printing into the Wasm. Past 10^18 (`1e20`, a u64 over i64's range), serde_json's own
+        // printing, which the Wasm has anyway.
+        Json::Number(n) => match n.as_f64() {
+            Some(f) if f.fract() != 0.0 => "a fraction".to_string(),
+            Some(f) if f.abs() < 1e18 => (f as i64).to_string(),
+            _ => n.to_string(),
+        },
         Json::String(s) => ["\"", s, "\""].concat(),
         other => kind(other).to_string(),
     };

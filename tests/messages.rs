@@ -560,6 +560,11 @@ fn flex_max_lines_and_duration_are_whole_numbers_from_0() {
     one(text("maxLines", json!("3000000000")), Code::InvalidValue, "/contents/body/contents/0/maxLines");
     let m = one(text("maxLines", json!(1e12)), Code::InvalidValue, "/contents/body/contents/0/maxLines");
     assert!(m.ends_with("\"maxLines\" of a flex text must be a whole number from 0 to 2147483647, found 1000000000000"), "{m}");
+    // Past 10^18 too, the number, not "a fraction".
+    let m = one(text("flex", json!(1e20)), Code::InvalidValue, "/contents/body/contents/0/flex");
+    assert!(m.contains("\"flex\" of a flex text must be a whole number from 0 to 2147483647, found 1e") && !m.contains("fraction"), "{m}");
+    let m = one(text("maxLines", json!(u64::MAX)), Code::InvalidValue, "/contents/body/contents/0/maxLines");
+    assert!(m.ends_with(", found 18446744073709551615"), "{m}");
     // Every component with a flex: box, button, image, filler.
     let parts = json!([
         {"type": "box", "layout": "vertical", "flex": 0.5, "contents": []},
