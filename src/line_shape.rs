@@ -696,8 +696,9 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], labelled: bool, dynamic: boo
             continue;
         }
         if matches!(x, Json::Number(_) | Json::String(_)) && is_count(k) {
-            // `flex` and `maxLines` are int32 in LINE's OpenAPI, `duration` int64.
-            let (most, rule) = if k == "duration" { (f64::MAX, "a whole number from 0") } else { (2_147_483_647.0, "a whole number from 0 to 2147483647") };
+            // `flex` and `maxLines` are int32 in LINE's OpenAPI, `duration` int64 (its bound as
+            // the nearest double, 2^63: a number in JSON is compared as a double).
+            let (most, rule) = if k == "duration" { (i64::MAX as f64, "a whole number from 0 to 9223372036854775807") } else { (2_147_483_647.0, "a whole number from 0 to 2147483647") };
             whole(x, &at, k, &[a(name), " ", name].concat(), (0.0, most), rule, report);
         }
         let want = match spec.as_bytes().last() {
@@ -839,8 +840,13 @@ fn whole(v: &Json, at: &str, key: &str, name: &str, range: (f64, f64), rule: &st
     }
     let found = match v {
         // Whole numbers only, as integers (`1e12` too): formatting a float would bring float
-        // printing into the Wasm.
-        Json::Number(n) => n.as_f64().filter(|n| n.fract() == 0.0 && n.abs() < 1e18).map_or_else(|| "a fraction".to_string(), |n| (n as i64).to_string()),
+        // printing into the Wasm. Past 10^18 (`1e20`, a u64 over i64's range), serde_json's own
+        // printing, which the Wasm has anyway.
+        Json::Number(n) => match n.as_f64() {
+            Some(f) if f.fract() != 0.0 => "a fraction".to_string(),
+            Some(f) if f.abs() < 1e18 => (f as i64).to_string(),
+            _ => n.to_string(),
+        },
         Json::String(s) => ["\"", s, "\""].concat(),
         other => kind(other).to_string(),
     };

@@ -551,15 +551,24 @@ fn flex_max_lines_and_duration_are_whole_numbers_from_0() {
     let m = one(text("maxLines", json!(-1)), Code::InvalidValue, "/contents/body/contents/0/maxLines");
     assert!(m.ends_with("\"maxLines\" of a flex text must be a whole number from 0 to 2147483647, found -1"), "{m}");
     let m = one(audio(json!(60000.5)), Code::InvalidValue, "/duration");
-    assert!(m.ends_with("\"duration\" of an audio message must be a whole number from 0, found a fraction"), "{m}");
+    assert!(m.ends_with("\"duration\" of an audio message must be a whole number from 0 to 9223372036854775807, found a fraction"), "{m}");
     one(audio(json!("1.5")), Code::InvalidValue, "/duration");
     // `flex` and `maxLines` are int32 (LINE's OpenAPI), `duration` int64.
     assert_eq!(problems(text("flex", json!(2_147_483_647))), []);
     assert_eq!(problems(audio(json!(3_000_000_000u64))), []);
+    assert_eq!(problems(audio(json!(i64::MAX))), []);
+    // Past int64, LINE cannot read it (1e20 ms, or a template rendering "1.0e+20").
+    one(audio(json!(1e20)), Code::InvalidValue, "/duration");
+    one(audio(json!("1e20")), Code::InvalidValue, "/duration");
     one(text("flex", json!(2_147_483_648u64)), Code::InvalidValue, "/contents/body/contents/0/flex");
     one(text("maxLines", json!("3000000000")), Code::InvalidValue, "/contents/body/contents/0/maxLines");
     let m = one(text("maxLines", json!(1e12)), Code::InvalidValue, "/contents/body/contents/0/maxLines");
     assert!(m.ends_with("\"maxLines\" of a flex text must be a whole number from 0 to 2147483647, found 1000000000000"), "{m}");
+    // Past 10^18 too, the number, not "a fraction".
+    let m = one(text("flex", json!(1e20)), Code::InvalidValue, "/contents/body/contents/0/flex");
+    assert!(m.contains("\"flex\" of a flex text must be a whole number from 0 to 2147483647, found 1e") && !m.contains("fraction"), "{m}");
+    let m = one(text("maxLines", json!(u64::MAX)), Code::InvalidValue, "/contents/body/contents/0/maxLines");
+    assert!(m.ends_with(", found 18446744073709551615"), "{m}");
     // Every component with a flex: box, button, image, filler.
     let parts = json!([
         {"type": "box", "layout": "vertical", "flex": 0.5, "contents": []},
