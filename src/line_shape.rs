@@ -695,7 +695,7 @@ fn check(v: &Json, path: &str, f: F, only: &[&str], labelled: bool, dynamic: boo
         if x.is_null() {
             continue;
         }
-        if matches!(x, Json::Number(_) | Json::String(_)) && is_count(k) {
+        if matches!(x, Json::Number(_) | Json::String(_) | Json::Bool(_)) && is_count(k) {
             // `flex` and `maxLines` are int32 in LINE's OpenAPI, `duration` int64 (its bound as
             // the nearest double, 2^63: a number in JSON is compared as a double).
             let (most, rule) = if k == "duration" { (i64::MAX as f64, "a whole number from 0 to 9223372036854775807") } else { (2_147_483_647.0, "a whole number from 0 to 2147483647") };

@@ -553,6 +553,10 @@ fn flex_max_lines_and_duration_are_whole_numbers_from_0() {
     let m = one(audio(json!(60000.5)), Code::InvalidValue, "/duration");
     assert!(m.ends_with("\"duration\" of an audio message must be a whole number from 0 to 9223372036854775807, found a fraction"), "{m}");
     one(audio(json!("1.5")), Code::InvalidValue, "/duration");
+    // A boolean is no number (LINE's OpenAPI: `integer`).
+    let m = one(text("flex", json!(true)), Code::InvalidValue, "/contents/body/contents/0/flex");
+    assert!(m.contains("\"flex\" of a flex text must be a whole number from 0 to 2147483647, found "), "{m}");
+    one(audio(json!(false)), Code::InvalidValue, "/duration");
     // `flex` and `maxLines` are int32 (LINE's OpenAPI), `duration` int64.
     assert_eq!(problems(text("flex", json!(2_147_483_647))), []);
     assert_eq!(problems(audio(json!(3_000_000_000u64))), []);
