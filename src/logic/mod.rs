@@ -432,12 +432,7 @@ impl Rule {
         }
         fn walk<'n>(n: &'n node::Node, out: &mut Vec<&'n node::Node>) {
             out.push(n);
-            let bodies: Vec<&node::Node> = match &n.op {
-                Op::Iter(_, _, body) | Op::Reduce(_, body, _) => vec![body],
-                Op::Try(v) => v.iter().skip(1).collect(),
-                _ => Vec::new(),
-            };
-            for child in n.operands().into_iter().chain(bodies) {
+            for child in n.children() {
                 walk(child, out);
             }
         }

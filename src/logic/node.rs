@@ -379,16 +379,27 @@ impl Node {
         }
     }
 
+    /// Every node evaluated below this one, in any scope: the [`Node::operands`], and an
+    /// iterator's or `reduce`'s body (run per item) and `try`'s fallbacks (run on an error).
+    pub fn children(&self) -> Vec<&Node> {
+        match &self.op {
+            Op::Iter(_, list, body) => vec![list, body],
+            Op::Reduce(list, body, init) => {
+                let mut out = vec![&**list, &**body];
+                out.extend(init.as_deref());
+                out
+            }
+            Op::Try(args) => args.iter().collect(),
+            _ => self.operands(),
+        }
+    }
+
     /// Whether the value depends on nothing but the data and `now`: no `in_segment` (other
     /// segments' results) and no `fractional` (the flag key) anywhere below.
     pub fn data_only(&self) -> bool {
-        let children_ok = |nodes: &[&Node]| nodes.iter().all(|n| n.data_only());
         match &self.op {
             Op::InSegment(..) | Op::Fractional(_) => false,
-            Op::Iter(_, a, b) | Op::Reduce(a, b, None) => a.data_only() && b.data_only(),
-            Op::Reduce(a, b, Some(c)) => a.data_only() && b.data_only() && c.data_only(),
-            Op::Try(args) => args.iter().all(Node::data_only),
-            _ => children_ok(&self.operands()),
+            _ => self.children().into_iter().all(Node::data_only),
         }
     }
 
@@ -396,19 +407,7 @@ impl Node {
     pub fn segment_refs(&self, out: &mut Vec<usize>) {
         match &self.op {
             Op::InSegment(i, _) => out.push(*i),
-            Op::Iter(_, a, b) => {
-                a.segment_refs(out);
-                b.segment_refs(out);
-            }
-            Op::Reduce(a, b, c) => {
-                a.segment_refs(out);
-                b.segment_refs(out);
-                if let Some(c) = c {
-                    c.segment_refs(out);
-                }
-            }
-            Op::Try(args) => args.iter().for_each(|a| a.segment_refs(out)),
-            _ => self.operands().into_iter().for_each(|c| c.segment_refs(out)),
+            _ => self.children().into_iter().for_each(|c| c.segment_refs(out)),
         }
     }
 }
