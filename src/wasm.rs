@@ -352,10 +352,10 @@ fn keep_out(write: impl FnOnce(&mut String) -> Result<(), Error>) -> Result<i32,
         // never calls back into either.
         let Ok(mut out) = out.try_borrow_mut() else { return Ok(0) };
         let (text, units) = &mut *out;
-        // A result past the bound (a decision with the explain trace of a large context) is
-        // not kept until the next one: its buffers go back to the allocator, for the other
-        // calls to reuse, instead of holding their size from then on (Wasm memory never shrinks,
-        // so what the buffers hold is lost to everything else).
+        // Buffers a large result grew past the bound (a decision with the explain trace of a
+        // large context) go back to the allocator at the next call, for other calls to reuse,
+        // instead of holding their size from then on (Wasm memory never shrinks, so what the
+        // buffers hold is lost to everything else).
         if text.capacity() > OUT_KEPT {
             *text = String::new();
         }
