@@ -299,17 +299,26 @@ test("ID token inside LINE (mocked): an expired one is not sent (reopen, then se
     await until(() => b.decisions.has(first), 15000, "the requeued decision");
 
     // the token expires while the backend is down: nothing is sent with it, the user is told to
-    // reopen the page (inside LINE that gives a fresh token), and the reopened page sends it
+    // reopen the page (inside LINE that gives a fresh token), and the reopened page sends it.
+    // The clock moves while the backend is still down: a try under way at that moment has its
+    // header already, and must meet a 503, not a backend that is back.
     b.setDown(true);
     await page.getByRole("button", { name: "もう一度診断する" }).click();
     const second = await completeQuiz(page, path);
     await until(() => posts().some((r) => r.status === 503), 10000, "a failed post");
     await page.evaluate(() => { window.__skew = 2 * 3600 * 1000; });
-    b.setDown(false);
-    const before = posts().length;
-    await page.evaluate(() => dispatchEvent(new Event("online")));
     await until(async () => /開き直してください/.test(await status.textContent()), 10000, "the reopen notice");
     assert.ok(await status.isVisible());
+    // each try with the expired token writes the notice again: count the tries from here
+    await page.evaluate(() => {
+      window.__tries = 0;
+      new MutationObserver(() => window.__tries++).observe(document.querySelector("#sync-status"), { childList: true });
+    });
+    const before = posts().length;
+    b.setDown(false);
+    await page.evaluate(() => dispatchEvent(new Event("online")));
+    await until(() => page.evaluate(() => window.__tries > 0), 30000, "a try once the backend is back");
+    assert.match(await status.textContent(), /開き直してください/);
     assert.equal(posts().length, before, "no post with the expired token");
     assert.ok(!b.decisions.has(second));
     await page.reload(); // reopened: a fresh token
@@ -347,8 +356,11 @@ test("outside LINE (real SDK): an expired ID token is replaced by a new LINE Log
     await until(() => line.tokens.length === 1, 10000, "the first login");
     const id = await completeQuiz(page, path);
     await until(() => posts().some((r) => r.status === 503), 10000, "a failed post");
-    // two hours later the backend is back: the ID token (1 h) has expired, and the SDK keeps it
+    // two hours later: the ID token (1 h) has expired, and the SDK keeps it; the next try logs in
+    // again. The backend comes back only after that: a try under way when the clock moved has
+    // the old token in its header, and must meet a 503.
     await setSkew(2 * 3600 * 1000);
+    await until(() => line.tokens.length === 2, 20000, "a new LINE Login (its token taken by the page back from it)");
     b.setDown(false);
     await page.evaluate(() => dispatchEvent(new Event("online")));
     await until(() => b.decisions.has(id), 20000, "the decision, after a new LINE Login");
