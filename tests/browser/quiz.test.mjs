@@ -906,6 +906,9 @@ test("the backend gets exactly one decision per completed quiz, despite two fail
     await page.getByRole("button", { name: "もう一度診断する" }).click();
     const secondId = await completeQuiz(page, path);
     assert.notEqual(secondId, shownId, "a new completion is a new decision");
+    // in the outbox before the reload: the result is drawn before it is enqueued, so a reload
+    // at once could leave it to the next page, whose result shows before its own enqueue
+    await until(() => page.evaluate(outboxSize).then((n) => n === 1), 5000, "the second decision in the outbox");
     await page.reload();
     await page.locator("section[data-result]").waitFor();
     assert.equal(await page.evaluate(outboxSize), 1, "waiting in the outbox across the reload");
