@@ -307,7 +307,9 @@ test("ID token inside LINE (mocked): an expired one is not sent (reopen, then se
     const second = await completeQuiz(page, path);
     await until(() => posts().some((r) => r.status === 503), 10000, "a failed post");
     await page.evaluate(() => { window.__skew = 2 * 3600 * 1000; });
-    await until(async () => /開き直してください/.test(await status.textContent()), 10000, "the reopen notice");
+    // A try under way when the clock moves (its 503 not yet read) ends the outbox's flush, whose
+    // 20 s budget counts from before the jump: the next try, which says it, is the app's 15 s retry.
+    await until(async () => /開き直してください/.test(await status.textContent()), 30000, "the reopen notice");
     assert.ok(await status.isVisible());
     // each try with the expired token writes the notice again: count the tries from here
     await page.evaluate(() => {
@@ -360,7 +362,8 @@ test("outside LINE (real SDK): an expired ID token is replaced by a new LINE Log
     // again. The backend comes back only after that: a try under way when the clock moved has
     // the old token in its header, and must meet a 503.
     await setSkew(2 * 3600 * 1000);
-    await until(() => line.tokens.length === 2, 20000, "a new LINE Login (its token taken by the page back from it)");
+    // (a try under way when the clock moves ends the flush: the next is the app's 15 s retry)
+    await until(() => line.tokens.length === 2, 30000, "a new LINE Login (its token taken by the page back from it)");
     b.setDown(false);
     await page.evaluate(() => dispatchEvent(new Event("online")));
     await until(() => b.decisions.has(id), 20000, "the decision, after a new LINE Login");
@@ -906,6 +909,9 @@ test("the backend gets exactly one decision per completed quiz, despite two fail
     await page.getByRole("button", { name: "もう一度診断する" }).click();
     const secondId = await completeQuiz(page, path);
     assert.notEqual(secondId, shownId, "a new completion is a new decision");
+    // in the outbox before the reload: the result is drawn before it is enqueued, so a reload
+    // at once could leave it to the next page, whose result shows before its own enqueue
+    await until(() => page.evaluate(outboxSize).then((n) => n === 1), 5000, "the second decision in the outbox");
     await page.reload();
     await page.locator("section[data-result]").waitFor();
     assert.equal(await page.evaluate(outboxSize), 1, "waiting in the outbox across the reload");
