@@ -87,7 +87,7 @@ const FREED = `function freed() {
 }`;
 const NOT_TEXT = `function notText(arg) {
     const kind = arg === null || arg === undefined ? String(arg) : Array.isArray(arg) ? "an array" : \`a\${typeof arg === "object" ? "n" : ""} \${typeof arg}\`;
-    const hint = Array.isArray(arg) ? ' (for many contexts, decideMany() takes NDJSON: their JSON texts joined with "\\\\n")'
+    const hint = Array.isArray(arg) ? ' (if these are contexts, decideMany() takes many as NDJSON: their JSON texts joined with "\\\\n")'
         : typeof arg === "object" && arg !== null ? " (for a context object, call decide() or render() instead of decideJson() or renderJson())" : "";
     return inputError(\`expected a string, got \${kind}: JSON text, ids and templates are strings\${hint}\`);
 }`;

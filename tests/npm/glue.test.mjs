@@ -49,8 +49,9 @@ test("a non-string where text is expected throws a KizunaError, not a Wasm trap"
       return true;
     });
   }
-  // The hint says what to pass instead: NDJSON for an array (decideMany's likely mistake).
-  assert.throws(() => engine.decideMany(["{}"]), /decideMany\(\) takes NDJSON: their JSON texts joined with "\\n"/);
+  // The hint says what to pass instead: NDJSON for an array (decideMany's likely mistake; the
+  // glue cannot tell which call it is in, so the hint says when it applies).
+  assert.throws(() => engine.decideMany(["{}"]), /if these are contexts, decideMany\(\) takes many as NDJSON: their JSON texts joined with "\\n"/);
   assert.throws(() => engine.decideJson(context), /call decide\(\) or render\(\) instead/);
   assert.equal(engine.decideJson(JSON.stringify(context)), before);
   // A String object is text, as it was before the guard.
