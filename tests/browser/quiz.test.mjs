@@ -1057,6 +1057,30 @@ test("two tabs that both answer to the end give one completion: the backend gets
     await context.close();
   }));
 
+test("two tabs: a result completed while the other tab holds the send lock is sent soon after it lets go (a second, not the old 15 s)", () =>
+  withOwnBackend({}, async (b, served) => {
+    const { paths } = derivePaths();
+    const [, path] = [...paths.entries()][1];
+    const { context, page: one } = await newPage(browser, errors);
+    await one.goto(served.quizUrl);
+    await one.locator("form h2").waitFor();
+    const two = await newTab(context, errors);
+    await two.goto(served.quizUrl);
+    await two.locator("form h2").waitFor();
+    // tab one is sending (it holds the app's lock) while tab two completes the quiz
+    await one.evaluate(() => new Promise((held) => navigator.locks.request("kizuna-quiz:flush", () => {
+      held();
+      return new Promise((release) => { window.__release = release; });
+    })));
+    const id = await completeQuiz(two, path);
+    await until(() => two.evaluate(outboxSize).then((n) => n === 1), 5000, "the decision in the outbox");
+    assert.ok(!b.decisions.has(id), "not sent while the other tab holds the lock");
+    await one.evaluate(() => window.__release());
+    await until(() => b.decisions.has(id), 8000, "the decision, once the lock is free");
+    await until(async () => (await two.locator("#sync-status").textContent()) === "診断結果を送信しました。", 5000, "the sent status in the tab that completed it (sent by either tab)");
+    await context.close();
+  }));
+
 test("two tabs: progress made in one is shown in the other, and a tab that missed it does not save over it", async () => {
   const { quiz, paths } = derivePaths();
   const path = [...paths.values()][0];

@@ -623,7 +623,7 @@ const inMemory = new Set(); // decisionIds enqueued only in a memory outbox (thi
 
 // One flush at a time in this tab: a call while one runs waits for it, and a call for a decision
 // just enqueued (`enqueued`) runs again after it: a flush that had already looked at the outbox
-// would miss it, and the tab's own lock would put it off by 15 s.
+// would miss it, and the tab's own lock would put it off by a second.
 let flushing, flushAgain;
 function flush(enqueued) {
   if (flushing) return (flushAgain ||= enqueued === true), flushing;
@@ -641,18 +641,25 @@ async function flushOnce() {
   clearTimeout(retryTimer);
   await requeued;
   // One tab sends at a time: two tabs flushing one outbox post the same decisions twice. A tab
-  // that finds another one sending looks again later (that one may have been closed).
+  // that finds another one sending looks again in a second, not 15 s: that flush may have
+  // listed the outbox before this tab's decision went in (asking for a free lock is cheap).
   if (!navigator.locks) return flushOutbox();
   await navigator.locks.request("kizuna-quiz:flush", { ifAvailable: true }, (lock) => {
     if (lock) return flushOutbox();
-    retryTimer = setTimeout(flush, 15_000);
+    retryTimer = setTimeout(flush, 1_000);
   });
 }
 async function flushOutbox() {
   if ((await sync.pending({ limit: 1 }).catch(() => 0)) === 0) {
-    // nothing to send; a result refused earlier (a dead letter) still says so after a reload
-    if (record?.enqueued && (await sync.deadLetters().catch(() => [])).some((d) => d.decisionId === record.enqueued)) {
+    // nothing to send; a result refused earlier (a dead letter) still says so after a reload,
+    // and one sent (by another tab that held the lock, say) says that
+    const id = record?.enqueued;
+    if (!id) return;
+    if ((await sync.deadLetters().catch(() => [])).some((d) => d.decisionId === id)) {
       syncStatus.textContent = "診断結果を送信できませんでした。";
+    } else if (id === record?.enqueued && syncStatus.textContent === "") {
+      syncStatus.className = "muted";
+      syncStatus.textContent = "診断結果を送信しました。";
     }
     return;
   }
