@@ -324,7 +324,9 @@ test("ID token inside LINE (mocked): an expired one is not sent (reopen, then se
     assert.equal(posts().length, before, "no post with the expired token");
     assert.ok(!b.decisions.has(second));
     await page.reload(); // reopened: a fresh token
-    await until(() => b.decisions.has(second), 15000, "the decision after reopening");
+    // each try with the expired token counted as an attempt: the outbox's backoff (full jitter,
+    // up to 30 s) may put the next try some seconds out
+    await until(() => b.decisions.has(second), 45000, "the decision after reopening");
     assert.equal(b.decisions.size, 2);
     await context.close();
   }, { mock: "client" }));
