@@ -561,6 +561,15 @@ fn flex_max_lines_and_duration_are_whole_numbers_from_0() {
     assert_eq!(problems(text("flex", json!(2_147_483_647))), []);
     assert_eq!(problems(audio(json!(3_000_000_000u64))), []);
     assert_eq!(problems(audio(json!(i64::MAX))), []);
+    assert_eq!(problems(audio(json!("9223372036854775807"))), []);
+    // One past int64's most, which is 2^63 as a double (i64::MAX's nearest): as a u64, as text,
+    // and read from a config's text (where it is a double).
+    one(audio(json!(9_223_372_036_854_775_808u64)), Code::InvalidValue, "/duration");
+    one(audio(json!("9223372036854775808")), Code::InvalidValue, "/duration");
+    let doc = config(json!([audio(json!(0))])).to_string().replace("\"duration\":0", "\"duration\":9223372036854775808");
+    let errors = Engine::compile(&doc).err().unwrap_or_default();
+    assert_eq!(errors.iter().map(|e| (e.code, e.path.as_str())).collect::<Vec<_>>(), [(Code::InvalidValue, format!("{M}/duration").as_str())]);
+    assert!(Engine::compile(&doc.replace("9223372036854775808", "9223372036854775807")).is_ok());
     // Past int64, LINE cannot read it (1e20 ms, or a template rendering "1.0e+20").
     one(audio(json!(1e20)), Code::InvalidValue, "/duration");
     one(audio(json!("1e20")), Code::InvalidValue, "/duration");
