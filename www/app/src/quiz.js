@@ -650,12 +650,16 @@ async function flushOnce() {
   });
 }
 async function flushOutbox() {
-  if ((await sync.pending({ limit: 1 }).catch(() => 0)) === 0) {
+  // (a store that cannot be read counts as nothing to send, and says nothing either way)
+  const pending = await sync.pending({ limit: 1 }).catch(() => undefined);
+  if (pending === undefined) return;
+  if (pending === 0) {
     // nothing to send; a result refused earlier (a dead letter) still says so after a reload,
     // and one sent (by another tab that held the lock, say) says that
     const id = record?.enqueued;
-    if (!id) return;
-    if ((await sync.deadLetters().catch(() => [])).some((d) => d.decisionId === id)) {
+    const dead = id && (await sync.deadLetters().catch(() => undefined));
+    if (!dead) return;
+    if (dead.some((d) => d.decisionId === id)) {
       syncStatus.textContent = "診断結果を送信できませんでした。";
     } else if (id === record?.enqueued && syncStatus.textContent === "") {
       syncStatus.className = "muted";
