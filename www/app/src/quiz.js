@@ -579,6 +579,7 @@ function restart() {
 
 // ---- delivery: enqueue once per completed quiz, flush until sent -----------------------------
 let retryTimer;
+let lockWaits = 0; // flushes in a row that found another tab sending
 async function deliver(decision, run) {
   if (!sync) {
     syncStatus.textContent = "送信先（backend）が設定されていないため、結果は送信されません。";
@@ -641,12 +642,14 @@ async function flushOnce() {
   clearTimeout(retryTimer);
   await requeued;
   // One tab sends at a time: two tabs flushing one outbox post the same decisions twice. A tab
-  // that finds another one sending looks again in a second, not 15 s: that flush may have
-  // listed the outbox before this tab's decision went in (asking for a free lock is cheap).
+  // that finds another one sending looks again in a second: that flush may have listed the
+  // outbox before this tab's decision went in. Then in 2, 4, 8 and 15 s, for a tab that holds
+  // the lock long (its backend down, or the tab frozen in the background).
   if (!navigator.locks) return flushOutbox();
   await navigator.locks.request("kizuna-quiz:flush", { ifAvailable: true }, (lock) => {
-    if (lock) return flushOutbox();
-    retryTimer = setTimeout(flush, 1_000);
+    if (!lock) return void (retryTimer = setTimeout(flush, Math.min(15_000, 1_000 * 2 ** lockWaits++)));
+    lockWaits = 0;
+    return flushOutbox();
   });
 }
 async function flushOutbox() {
