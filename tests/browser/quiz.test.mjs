@@ -1018,17 +1018,23 @@ test("text meets WCAG AA contrast (4.5:1): the header, the buttons, the result's
 // ---- two tabs of the app in one browser: one localStorage, one record --------------------------
 const shownId = (page) => page.evaluate(() => document.querySelector("section[data-result]")?.dataset.decisionId ?? document.querySelector("form h2")?.id ?? null);
 
+// Two tabs of the app at `url` in one browser, as one (mock) user, each at its first question.
+async function twoTabs(url) {
+  const { context, page: one } = await newPage(browser, errors);
+  await one.goto(url);
+  await one.locator("form h2").waitFor();
+  await until(() => one.evaluate(() => localStorage.getItem("kizuna-quiz:mock-user")), 5000, "the mock user"); // the same user in both tabs
+  const two = await newTab(context, errors);
+  await two.goto(url);
+  await two.locator("form h2").waitFor();
+  return { context, one, two };
+}
+
 test("two tabs that both answer to the end give one completion: the backend gets one decision and both tabs show it", () =>
   withOwnBackend({}, async (b, served) => {
     const { paths } = derivePaths();
     const [, path] = [...paths.entries()][2];
-    const { context, page: one } = await newPage(browser, errors);
-    await one.goto(served.quizUrl);
-    await one.locator("form h2").waitFor();
-    await until(() => one.evaluate(() => localStorage.getItem("kizuna-quiz:mock-user")), 5000, "the mock user"); // the same user in both tabs
-    const two = await newTab(context, errors);
-    await two.goto(served.quizUrl);
-    await two.locator("form h2").waitFor();
+    const { context, one, two } = await twoTabs(served.quizUrl);
     // both answer what they show, in turns, up to the last question
     const last = `q-${path.at(-1).id}`;
     await until(async () => {
@@ -1063,12 +1069,7 @@ test("two tabs: a result completed while the other tab holds the send lock is se
   withOwnBackend({}, async (b, served) => {
     const { paths } = derivePaths();
     const [, path] = [...paths.entries()][1];
-    const { context, page: one } = await newPage(browser, errors);
-    await one.goto(served.quizUrl);
-    await one.locator("form h2").waitFor();
-    const two = await newTab(context, errors);
-    await two.goto(served.quizUrl);
-    await two.locator("form h2").waitFor();
+    const { context, one, two } = await twoTabs(served.quizUrl);
     // tab one is sending (it holds the app's lock) while tab two completes the quiz
     await one.evaluate(() => new Promise((held) => navigator.locks.request("kizuna-quiz:flush", () => {
       held();
