@@ -838,8 +838,8 @@ fn whole(v: &Json, at: &str, key: &str, name: &str, range: (f64, f64), rule: &st
     // int64's most has no double: its nearest, 2^63, is one past it, and so is every number
     // that rounds to it (`9223372036854775808`, a u64, or a number the config's text read as a
     // double). Only an integer that fits i64 is that bound.
-    let fits_i64 = matches!(v, Json::Number(x) if x.is_i64()) || matches!(v, Json::String(s) if s.trim().parse::<i64>().is_ok());
-    if n.is_some_and(|n| n.fract() == 0.0 && n >= range.0 && n <= range.1 && (n < 9_223_372_036_854_775_808.0 || fits_i64)) {
+    let fits_i64 = || matches!(v, Json::Number(x) if x.is_i64()) || matches!(v, Json::String(s) if s.trim().parse::<i64>().is_ok());
+    if n.is_some_and(|n| n.fract() == 0.0 && n >= range.0 && n <= range.1 && (n < 9_223_372_036_854_775_808.0 || fits_i64())) {
         return;
     }
     let found = match v {
